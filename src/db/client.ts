@@ -1,0 +1,87 @@
+import { type Logger as DrizzleLogger, sql } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { Logger } from '../observability/logger.ts'
+import type { schema } from './schema.ts'
+
+export type Schema = typeof schema
+
+/** The drizzle database both drivers (postgres.js and PGlite) produce. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>
+
+/** A drizzle transaction, or the database itself: repositories accept either. */
+export type Executor = Pick<Database, 'select' | 'insert' | 'update' | 'delete' | 'execute'>
+
+export interface DatabaseHandle {
+  db: Database
+  kind: 'postgres' | 'pglite'
+  /** Connections the driver may open: the pool size on PostgreSQL, 1 on PGlite. */
+  poolSize: number
+  close(): Promise<void>
+}
+
+/** Logs SQL text at debug level only (never parameters: they may carry phone numbers). */
+export function sqlLogger(log: Logger): DrizzleLogger | false {
+  if (!log.isLevelEnabled('debug')) return false
+  return { logQuery: (query) => log.debug({ sql: query }, 'sql') }
+}
+
+/**
+ * Runs `SELECT 1` with a timeout. Resolves when the database answered, rejects with a
+ * short reason otherwise (never the connection string).
+ */
+export async function pingDatabase(db: Database, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)
+  })
+  try {
+    await Promise.race([db.execute(sql`select 1`), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ERR_SOCKET_CLOSED',
+  'ConnectionRefused',
+  'ConnectionClosed',
+])
+
+/**
+ * True when `error` (or any error in its `cause` chain, since drizzle wraps driver errors)
+ * means the database cannot be reached, as opposed to a bad query.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code !== 'string') continue
+    if (CONNECTION_ERROR_CODES.has(code)) return true
+    // SQLSTATE class 08 (connection exception), 57P0x (shutdown), 53300 (too many connections).
+    if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300') return true
+  }
+  return false
+}
+
+/** A short, credential-free reason for a database failure, for /health/db. */
+export function databaseFailureReason(error: unknown): string {
+  if (error instanceof Error && error.message === 'timeout') return 'timeout'
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') {
+      if (code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
+      if (CONNECTION_ERROR_CODES.has(code) || /^08/.test(code)) return 'unreachable'
+      return `error ${code}`
+    }
+  }
+  return 'error'
+}

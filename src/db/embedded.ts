@@ -1,0 +1,105 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle } from 'drizzle-orm/pglite'
+import { migrate } from 'drizzle-orm/pglite/migrator'
+import type { Logger } from '../observability/logger.ts'
+import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { schema } from './schema.ts'
+
+/** Raised when another live process holds the embedded database folder. */
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError'
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes an exclusive lock on `dir` with an O_EXCL lock file holding our PID. PGlite itself
+ * takes no lock, and two processes on one data folder corrupt it. A lock file left by a
+ * dead process (crash, SIGKILL) is taken over; in a container the restarted service may
+ * get the same PID as its dead predecessor, so our own PID in the file also counts as stale.
+ */
+export function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true })
+  const lockPath = join(dir, 'lock')
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx')
+      writeSync(fd, String(process.pid))
+      closeSync(fd)
+      return () => {
+        try {
+          if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath)
+        } catch {
+          // already gone
+        }
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error
+      let holder = Number.NaN
+      try {
+        holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10)
+      } catch {
+        // removed between our open and read: retry
+      }
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new DataDirLockedError(
+          `DATA_DIR ${dir} is in use by process ${holder}; the embedded database allows one process (set DATABASE_URL to share PostgreSQL)`,
+        )
+      }
+      try {
+        unlinkSync(lockPath)
+      } catch {
+        // another starter removed it first
+      }
+    }
+  }
+  throw new DataDirLockedError(`could not lock DATA_DIR ${dir}`)
+}
+
+export interface EmbeddedOptions {
+  /** Folder to persist in; undefined keeps the database in memory (tests). */
+  dataDir?: string
+}
+
+/** Opens PGlite (an embedded PostgreSQL in WebAssembly), locking its folder first. */
+export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promise<DatabaseHandle> {
+  const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {}
+  let client: PGlite
+  try {
+    client = options.dataDir ? await PGlite.create(join(options.dataDir, 'pgdata')) : await PGlite.create()
+  } catch (error) {
+    unlock()
+    throw error
+  }
+  const db = drizzle(client, { schema, logger: sqlLogger(log) }) as unknown as Database
+  let closed = false
+  return {
+    db,
+    kind: 'pglite',
+    poolSize: 1,
+    async close() {
+      if (closed) return
+      closed = true
+      try {
+        await client.close()
+      } finally {
+        unlock()
+      }
+    },
+  }
+}
+
+export async function migrateEmbedded(handle: DatabaseHandle, migrationsFolder: string, log: Logger) {
+  // One process owns the folder (see lockDataDir), so no advisory lock is needed here.
+  await migrate(handle.db as never, { migrationsFolder })
+  log.info('database migrations applied')
+}

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url'
+import type { Config } from '../config.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { DatabaseHandle } from './client.ts'
+import { migrateEmbedded, openEmbedded } from './embedded.ts'
+import { migratePostgres, openPostgres } from './postgres.ts'
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
+
+/**
+ * Opens the configured database and applies migrations: PostgreSQL through postgres.js
+ * when DATABASE_URL is set, otherwise the embedded PGlite under DATA_DIR.
+ * Called by entry files, never by createApp.
+ */
+export async function openMigratedDatabase(
+  config: Config['database'],
+  log: Logger,
+  migrationsFolder = MIGRATIONS_FOLDER,
+): Promise<DatabaseHandle> {
+  if (config.url) {
+    await migratePostgres(config.url, migrationsFolder, log)
+    return openPostgres(
+      { url: config.url, poolSize: config.poolSize, connectTimeoutMs: config.connectTimeoutMs },
+      log,
+    )
+  }
+  const handle = await openEmbedded({ dataDir: config.dataDir }, log)
+  try {
+    await migrateEmbedded(handle, migrationsFolder, log)
+  } catch (error) {
+    await handle.close()
+    throw error
+  }
+  return handle
+}

@@ -1,0 +1,52 @@
+import { drizzle } from 'drizzle-orm/postgres-js'
+import { migrate } from 'drizzle-orm/postgres-js/migrator'
+import postgres from 'postgres'
+import type { Logger } from '../observability/logger.ts'
+import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { schema } from './schema.ts'
+
+export interface PostgresOptions {
+  url: string
+  poolSize: number
+  connectTimeoutMs: number
+}
+
+/** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
+export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
+  const client = postgres(options.url, {
+    max: options.poolSize,
+    connect_timeout: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
+    idle_timeout: 60,
+    onnotice: () => {},
+  })
+  const db = drizzle(client, { schema, logger: sqlLogger(log) }) as unknown as Database
+  return {
+    db,
+    kind: 'postgres',
+    poolSize: options.poolSize,
+    close: () => client.end({ timeout: 5 }),
+  }
+}
+
+// Any fixed 64-bit key works; this one is "convo-commerce migrations" hashed once.
+const MIGRATION_LOCK_KEY = 7_301_204_551_202_271n
+
+/**
+ * Applies the committed migrations under a session-level advisory lock, so that replicas
+ * starting together apply them once. A dedicated single connection keeps the lock and the
+ * migration on the same session.
+ */
+export async function migratePostgres(url: string, migrationsFolder: string, log: Logger): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`
+    try {
+      await migrate(drizzle(client), { migrationsFolder })
+      log.info('database migrations applied')
+    } finally {
+      await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`
+    }
+  } finally {
+    await client.end({ timeout: 5 })
+  }
+}

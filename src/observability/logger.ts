@@ -1,0 +1,64 @@
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import pretty from 'pino-pretty'
+
+export type { Logger }
+
+/**
+ * Paths whose values never reach a log line. Phone numbers and credentials are the
+ * data this service must not leak; pino's redaction runs before serialisation.
+ */
+export const REDACT_PATHS = [
+  'apiKey',
+  'token',
+  'authorization',
+  'password',
+  'secret',
+  'phone',
+  'ownerPhone',
+  'alertPhones',
+  'to',
+  '*.apiKey',
+  '*.token',
+  '*.authorization',
+  '*.password',
+  '*.secret',
+  '*.phone',
+  '*.ownerPhone',
+  '*.alertPhones',
+  '*.to',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'customer.phone',
+  '*.customer.phone',
+]
+
+export interface LoggerSettings {
+  level: string
+  /** Human-readable lines, formatted inside this process (no pipe to another program). */
+  pretty: boolean
+  name?: string
+}
+
+/**
+ * Builds the root logger: JSON lines with an ISO-8601 `time`, a string `level`, the
+ * component `name` and `msg`, as the original design's formatter had.
+ */
+export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    name: settings.name ?? 'convo-commerce',
+    level: settings.level,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  }
+  if (destination) return pino(options, destination)
+  if (settings.pretty) {
+    return pino(
+      options,
+      pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'name' }),
+    )
+  }
+  return pino(options, pino.destination({ dest: 1, sync: false }))
+}

@@ -1,0 +1,48 @@
+import { type AppDeps, createApp } from '../../src/app.ts'
+import type { Clock } from '../../src/clock.ts'
+import { loadConfig } from '../../src/config.ts'
+import { createHttpClient } from '../../src/http/outbound.ts'
+import { sharedDatabase } from './db.ts'
+import { captureLogs } from './logs.ts'
+
+/** Elysia runs after-response hooks (access log, metrics) after handing the response back. */
+export const afterResponseHooks = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+
+export interface TestAppOptions extends Partial<AppDeps> {
+  env?: Record<string, string>
+}
+
+/** Builds the real app on the shared test database, with captured logs. */
+export async function buildTestApp(options: TestAppOptions = {}) {
+  const { env, ...overrides } = options
+  const config = loadConfig({ NODE_ENV: 'test', ADMIN_TOKEN, SANDBOX_LATENCY_MS: '0', ...env })
+  const logs = captureLogs()
+  const clock: Clock = { now: () => new Date(), monotonic: () => performance.now() }
+  const deps: AppDeps = {
+    config,
+    database: overrides.database ?? (await sharedDatabase()),
+    log: logs.log,
+    clock,
+    http: createHttpClient(fetch),
+    ...overrides,
+  }
+  const app = createApp(deps)
+  const call = async (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
+    const { json, token, ...rest } = init
+    const headers = new Headers(rest.headers)
+    if (json !== undefined) headers.set('content-type', 'application/json')
+    if (token) headers.set('authorization', `Bearer ${token}`)
+    const response = await app.handle(
+      new Request(`http://localhost${path}`, {
+        ...rest,
+        headers,
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+      }),
+    )
+    await afterResponseHooks()
+    return response
+  }
+  return { app, deps, logs, call }
+}
