@@ -1,0 +1,19 @@
+/**
+ * What the commerce services report about business events. Services call these after the
+ * transaction that made the event real has committed. The Prometheus implementation lives
+ * with the metrics registry; tests and METRICS_ENABLED=false use `noBusinessMetrics`.
+ */
+export interface BusinessMetrics {
+  orderCreated(event: { tenantId: string; channel: string }): void
+  paymentProcessed(event: { tenantId: string; provider: string; status: 'succeeded' | 'failed' | 'error' }): void
+  /** Time spent in the payment provider call, whatever its outcome. */
+  paymentProviderDuration(event: { provider: string; seconds: number }): void
+  productViewed(event: { tenantId: string; productId: string; channel: string }): void
+}
+
+export const noBusinessMetrics: BusinessMetrics = {
+  orderCreated() {},
+  paymentProcessed() {},
+  paymentProviderDuration() {},
+  productViewed() {},
+}
