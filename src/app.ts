@@ -8,7 +8,18 @@ import { type ErrorReport, errorEnvelope } from './http/errors-plugin.ts'
 import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
+import { type BusinessMetrics, noBusinessMetrics } from './observability/business-metrics.ts'
 import type { Logger } from './observability/logger.ts'
+import { orderRoutes } from './orders/routes.ts'
+import { createOrderService } from './orders/service.ts'
+import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
+import { paymentRoutes } from './payments/routes.ts'
+import { createSandboxProvider } from './payments/sandbox.ts'
+import { createPaymentService } from './payments/service.ts'
+import { productRoutes } from './products/routes.ts'
+import { createProductService } from './products/service.ts'
+import { tenantRoutes } from './tenants/routes.ts'
+import { createTenantService } from './tenants/service.ts'
 
 /** Everything the app needs from the outside world; tests pass fakes. */
 export interface AppDeps {
@@ -18,6 +29,10 @@ export interface AppDeps {
   clock: Clock
   /** Outbound HTTP (payment providers, WhatsApp, Prometheus), carrying the request id. */
   http: HttpClient
+  /** Business events (orders, payments, product views); Prometheus in production. */
+  business?: BusinessMetrics
+  /** Payment providers by name; defaults to the sandbox provider. */
+  paymentProviders?: PaymentProvider[]
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
 }
@@ -30,6 +45,19 @@ export const SERVICE_VERSION = '0.1.0'
  */
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
+  const db = deps.database.db
+  const metrics = deps.business ?? noBusinessMetrics
+  const tenants = createTenantService({ db })
+  const products = createProductService({ db, metrics })
+  const orders = createOrderService({ db, metrics })
+  const payments = createPaymentService({
+    db,
+    metrics,
+    clock: deps.clock,
+    providers: createProviderRegistry(
+      deps.paymentProviders ?? [createSandboxProvider({ latencyMs: deps.config.payments.sandboxLatencyMs })],
+    ),
+  })
   return new Elysia({ normalize: false })
     .use(
       requestContext({
@@ -47,10 +75,20 @@ export function createApp(deps: AppDeps) {
         version: SERVICE_VERSION,
         description:
           'Multi-tenant orders and payments for shops selling over WhatsApp, Instagram and the web, with built-in monitoring.',
-        tags: [{ name: 'Health', description: 'Liveness and readiness probes' }],
+        tags: [
+          { name: 'Health', description: 'Liveness and readiness probes' },
+          { name: 'Tenants', description: 'Shops, their API keys and alert settings' },
+          { name: 'Products', description: 'Catalogue, prices in minor units, stock' },
+          { name: 'Orders', description: 'Orders over every channel and their status' },
+          { name: 'Payments', description: 'Payments through providers' },
+        ],
       }),
     )
-    .use(healthRoutes({ db: deps.database.db, timeoutMs: deps.config.database.healthTimeoutMs }))
+    .use(healthRoutes({ db, timeoutMs: deps.config.database.healthTimeoutMs }))
+    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
+    .use(productRoutes({ products, tenants }))
+    .use(orderRoutes({ orders, tenants }))
+    .use(paymentRoutes({ payments, tenants }))
 }
 
 export type App = ReturnType<typeof createApp>

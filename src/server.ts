@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts'
 import { openMigratedDatabase } from './db/open.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createLogger } from './observability/logger.ts'
+import { announceDemoTenant } from './tenants/demo.ts'
 
 let config: ReturnType<typeof loadConfig>
 try {
@@ -30,6 +31,8 @@ try {
   log.flush()
   process.exit(1)
 }
+
+if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
 
 const app = createApp({
   config,

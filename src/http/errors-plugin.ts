@@ -9,13 +9,37 @@ interface FieldProblem {
   message: string
 }
 
+interface SchemaIssue {
+  path?: string
+  message?: string
+  schema?: { enum?: unknown[] }
+  errors?: Iterable<SchemaIssue>[]
+}
+
+/**
+ * A union error ("Expected union value") says nothing about which field is wrong; when a
+ * member of the union failed on a nested field (e.g. `quietHours.start` of an object-or-null),
+ * report those nested failures instead.
+ */
+function specific(issue: SchemaIssue): SchemaIssue[] {
+  const nested = (issue.errors ?? []).flatMap((variant) =>
+    [...variant].filter((sub) => (sub.path ?? '').length > (issue.path ?? '').length),
+  )
+  return nested.length > 0 ? nested.flatMap(specific) : [issue]
+}
+
 /** Turns Elysia's TypeBox validation errors into field names a client can act on. */
 export function describeValidation(error: ValidationError): { message: string; details: unknown } {
   const seen = new Set<string>()
   const problems: FieldProblem[] = []
-  for (const issue of error.all as Array<{ path?: string; message?: string; summary?: string }>) {
+  for (const issue of (error.all as SchemaIssue[]).flatMap(specific)) {
     const field = (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.')
-    const message = issue.message === 'Unexpected property' ? 'unknown field' : (issue.message ?? 'invalid')
+    const message =
+      issue.message === 'Unexpected property'
+        ? 'unknown field'
+        : Array.isArray(issue.schema?.enum)
+          ? `expected one of ${issue.schema.enum.join(', ')}`
+          : (issue.message ?? 'invalid')
     const key = `${field}:${message}`
     if (seen.has(key)) continue
     seen.add(key)

@@ -99,8 +99,4 @@ export function requestContext(options: RequestContextOptions) {
         throw invalidJson()
       }
     })
-    .resolve({ as: 'global' }, ({ request }) => {
-      const state = states.get(request)!
-      return { requestId: state.requestId, log: state.log }
-    })
 }

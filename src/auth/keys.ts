@@ -1,0 +1,36 @@
+import { timingSafeEqual } from 'node:crypto'
+
+const encoder = new TextEncoder()
+
+async function sha256(value: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value)))
+}
+
+/** SHA-256 of an API key, hex: what the database stores instead of the key. */
+export async function hashApiKey(key: string): Promise<string> {
+  return Array.from(await sha256(key), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** A new tenant API key: 32 random bytes, base64url, with a recognisable prefix. */
+export function generateApiKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return `ck_${btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replaceAll('=', '')}`
+}
+
+/**
+ * Constant-time string comparison. Both sides are hashed first so that neither the
+ * content nor the length of the secret leaks through timing.
+ */
+export async function secretsEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)])
+  return timingSafeEqual(a, b)
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '')
+  return match?.[1]
+}

@@ -1,0 +1,77 @@
+import { t } from 'elysia'
+import {
+  ChannelModel,
+  Currency,
+  E164,
+  JsonInteger,
+  oneOf,
+  PageQuery,
+  Timestamp,
+  Uuid,
+} from '../shared/models.ts'
+
+export const ORDER_STATUSES = [
+  'pending',
+  'confirmed',
+  'paid',
+  'shipped',
+  'delivered',
+  'cancelled',
+  'refunded',
+] as const
+export type OrderStatus = (typeof ORDER_STATUSES)[number]
+export const OrderStatusModel = oneOf(ORDER_STATUSES, { examples: ['confirmed'] })
+
+export const CreateOrderBody = t.Object(
+  {
+    channel: t.Optional(ChannelModel),
+    customer: t.Object(
+      { phone: E164, name: t.Optional(t.String({ minLength: 1, maxLength: 200 })) },
+      { additionalProperties: false },
+    ),
+    items: t.Array(
+      t.Object(
+        {
+          productId: Uuid,
+          quantity: JsonInteger({ minimum: 1, maximum: 1000, examples: [2] }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const OrderItemModel = t.Object({
+  productId: Uuid,
+  quantity: t.Integer(),
+  unitPriceMinor: t.Integer({ description: 'price when the order was placed' }),
+  lineTotalMinor: t.Integer(),
+})
+
+export const OrderModel = t.Object(
+  {
+    id: Uuid,
+    status: OrderStatusModel,
+    channel: ChannelModel,
+    customer: t.Object({ phone: E164, name: t.Union([t.String(), t.Null()]) }),
+    totalMinor: t.Integer({ description: 'total in minor units' }),
+    currency: Currency,
+    items: t.Array(OrderItemModel),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { description: 'An order' },
+)
+
+export const ChangeStatusBody = t.Object({ status: OrderStatusModel }, { additionalProperties: false })
+
+export const OrderListQuery = t.Object(
+  { ...PageQuery, status: t.Optional(OrderStatusModel), channel: t.Optional(ChannelModel) },
+  { additionalProperties: false },
+)
+
+export type CreateOrder = typeof CreateOrderBody.static
+export type OrderView = typeof OrderModel.static
+export type OrderListFilter = typeof OrderListQuery.static

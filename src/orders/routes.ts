@@ -1,0 +1,48 @@
+import { Elysia } from 'elysia'
+import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
+import { ErrorEnvelopeModel } from '../http/models.ts'
+import { IdParams, listOf } from '../shared/models.ts'
+import { ChangeStatusBody, CreateOrderBody, OrderListQuery, OrderModel } from './model.ts'
+import type { OrderService } from './service.ts'
+
+export function orderRoutes(deps: { orders: OrderService; tenants: TenantAuthenticator }) {
+  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
+  return new Elysia({ name: 'order-routes', detail: { tags: ['Orders'], security: [{ tenantKey: [] }] } })
+    .use(tenantAuth(deps.tenants))
+    .post(
+      '/orders',
+      async ({ tenant, body, set }) => {
+        const order = await deps.orders.create(tenant.id, body)
+        set.status = 201
+        return order
+      },
+      {
+        body: CreateOrderBody,
+        detail: { summary: 'Place an order; stock is taken atomically (409 when short)' },
+        response: { 201: OrderModel, 409: ErrorEnvelopeModel, ...errors },
+      },
+    )
+    .get('/orders', ({ tenant, query }) => deps.orders.list(tenant.id, query), {
+      query: OrderListQuery,
+      detail: { summary: 'List orders, newest first, filtered by status and channel' },
+      response: { 200: listOf(OrderModel, 'A page of orders'), ...errors },
+    })
+    .get('/orders/:id', ({ tenant, params }) => deps.orders.get(tenant.id, params.id), {
+      params: IdParams,
+      detail: { summary: 'Read an order' },
+      response: { 200: OrderModel, 404: ErrorEnvelopeModel, ...errors },
+    })
+    .patch(
+      '/orders/:id/status',
+      ({ tenant, params, body, log }) => deps.orders.changeStatus(tenant.id, params.id, body.status, log),
+      {
+        params: IdParams,
+        body: ChangeStatusBody,
+        detail: {
+          summary:
+            'Change the status: pending→confirmed|cancelled, confirmed→cancelled, paid→shipped|refunded, shipped→delivered|refunded, delivered→refunded (paid only through a payment)',
+        },
+        response: { 200: OrderModel, 404: ErrorEnvelopeModel, 409: ErrorEnvelopeModel, ...errors },
+      },
+    )
+}

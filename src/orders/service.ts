@@ -1,0 +1,147 @@
+import type { Database } from '../db/client.ts'
+import { conflict, notFound } from '../errors.ts'
+import type { BusinessMetrics } from '../observability/business-metrics.ts'
+import type { Logger } from '../observability/logger.ts'
+import { decodeCursor, fieldError, paginate } from '../shared/models.ts'
+import type { CreateOrder, OrderListFilter, OrderStatus, OrderView } from './model.ts'
+import { createOrderRepository, type OrderItemRow, type OrderRow } from './repository.ts'
+import { MANUAL_TRANSITIONS } from './state-machine.ts'
+
+export function toOrderView(order: OrderRow, items: OrderItemRow[]): OrderView {
+  return {
+    id: order.id,
+    status: order.status as OrderStatus,
+    channel: order.channel as OrderView['channel'],
+    customer: { phone: order.customerPhone, name: order.customerName },
+    totalMinor: order.totalMinor,
+    currency: order.currency,
+    items: items.map((item) => ({
+      productId: item.productId,
+      quantity: item.quantity,
+      unitPriceMinor: item.unitPriceMinor,
+      lineTotalMinor: item.unitPriceMinor * item.quantity,
+    })),
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  }
+}
+
+class InsufficientStock extends Error {}
+
+export function createOrderService(deps: { db: Database; metrics: BusinessMetrics }) {
+  const repo = createOrderRepository()
+  const { db } = deps
+
+  async function load(tenantId: string, id: string) {
+    const order = await repo.find(db, tenantId, id)
+    if (!order) throw notFound('Order')
+    return toOrderView(order, await repo.items(db, tenantId, [id]))
+  }
+
+  return {
+    /**
+     * Places an order at the products' current prices. Stock is checked and taken in the
+     * same transaction as the order rows: either all of it happens or none of it.
+     */
+    async create(tenantId: string, input: CreateOrder): Promise<OrderView> {
+      const ids = [...new Set(input.items.map((item) => item.productId))]
+      const channel = input.channel ?? 'web'
+      let created: { order: OrderRow; items: OrderItemRow[] }
+      try {
+        created = await db.transaction(async (tx) => {
+          const found = new Map((await repo.productsForOrder(tx, tenantId, ids)).map((p) => [p.id, p]))
+          const lines = input.items.map((item, index) => {
+            const product = found.get(item.productId)
+            if (!product || !product.active) {
+              throw fieldError(
+                `items.${index}.productId`,
+                product ? 'product is not available' : 'unknown product',
+              )
+            }
+            return { item, product, index }
+          })
+          const currency = lines[0]!.product.currency
+          const mixed = lines.find((line) => line.product.currency !== currency)
+          if (mixed) throw fieldError(`items.${mixed.index}.productId`, `currency differs from ${currency}`)
+          // Same lock order in every transaction, so concurrent orders cannot deadlock.
+          for (const line of [...lines].sort((a, b) => a.product.id.localeCompare(b.product.id))) {
+            if (!(await repo.takeStock(tx, tenantId, line.product.id, line.item.quantity))) {
+              throw new InsufficientStock(line.product.id)
+            }
+          }
+          const totalMinor = lines.reduce(
+            (sum, line) => sum + line.product.priceMinor * line.item.quantity,
+            0,
+          )
+          return repo.insertOrder(
+            tx,
+            {
+              tenantId,
+              channel,
+              customerPhone: input.customer.phone,
+              customerName: input.customer.name ?? null,
+              status: 'pending',
+              totalMinor,
+              currency,
+            },
+            lines.map((line) => ({
+              orderId: '',
+              line: line.index,
+              tenantId,
+              productId: line.product.id,
+              quantity: line.item.quantity,
+              unitPriceMinor: line.product.priceMinor,
+            })),
+          )
+        })
+      } catch (error) {
+        if (error instanceof InsufficientStock) {
+          throw conflict('Insufficient stock', { productId: error.message })
+        }
+        throw error
+      }
+      deps.metrics.orderCreated({ tenantId, channel })
+      return toOrderView(created.order, created.items)
+    },
+
+    get: load,
+
+    async list(tenantId: string, filter: OrderListFilter) {
+      const limit = filter.limit ?? 20
+      const rows = await repo.list(db, tenantId, filter, limit, decodeCursor(filter.cursor))
+      const page = paginate(rows, limit)
+      const items = await repo.items(
+        db,
+        tenantId,
+        page.items.map((o) => o.id),
+      )
+      const byOrder = Map.groupBy(items, (item) => item.orderId)
+      return {
+        items: page.items.map((order) => toOrderView(order, byOrder.get(order.id) ?? [])),
+        nextCursor: page.nextCursor,
+      }
+    },
+
+    /** Applies a manual status change; anything outside MANUAL_TRANSITIONS is a 409. */
+    async changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView> {
+      const order = await repo.find(db, tenantId, id)
+      if (!order) throw notFound('Order')
+      const from = order.status as OrderStatus
+      const allowed = MANUAL_TRANSITIONS[from]
+      if (!allowed.includes(to)) {
+        const next = allowed.length ? allowed.join(', ') : 'none (final state)'
+        throw conflict(`Cannot change order from ${from} to ${to}; allowed next states: ${next}`, {
+          from,
+          to,
+          allowed,
+        })
+      }
+      const updated = await repo.setStatus(db, tenantId, id, from, to)
+      if (!updated) throw conflict('The order changed concurrently; read it again and retry', { from, to })
+      log.info({ event: 'order_status_change', orderId: id, tenantId, from, to }, 'order status changed')
+      return toOrderView(updated, await repo.items(db, tenantId, [id]))
+    },
+  }
+}
+
+export type OrderService = ReturnType<typeof createOrderService>

@@ -1,0 +1,49 @@
+import { t } from 'elysia'
+import { Currency, oneOf, Timestamp, Uuid } from '../shared/models.ts'
+
+export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'error'] as const
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
+
+export const CreatePaymentBody = t.Object(
+  {
+    provider: t.String({ minLength: 1, maxLength: 50, examples: ['sandbox'] }),
+    source: t.String({
+      minLength: 1,
+      maxLength: 500,
+      description: 'provider payment source; sandbox: tok_success | tok_declined | tok_error',
+      examples: ['tok_success'],
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const PaymentModel = t.Object(
+  {
+    id: Uuid,
+    orderId: Uuid,
+    status: oneOf(PAYMENT_STATUSES),
+    provider: t.String(),
+    amountMinor: t.Integer(),
+    currency: Currency,
+    providerReference: t.Union([t.String(), t.Null()]),
+    failureReason: t.Union([t.String(), t.Null()]),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { description: 'A payment' },
+)
+
+export const PaymentErrorModel = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ examples: ['PAYMENT_DECLINED'] }),
+      message: t.String(),
+      details: t.Object({ payment: PaymentModel }),
+      requestId: t.String(),
+    }),
+  },
+  { description: 'The payment was recorded but did not succeed' },
+)
+
+export type PaymentView = typeof PaymentModel.static
+export type CreatePayment = typeof CreatePaymentBody.static

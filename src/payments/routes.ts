@@ -1,0 +1,39 @@
+import { Elysia } from 'elysia'
+import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
+import { ErrorEnvelopeModel } from '../http/models.ts'
+import { requestState } from '../http/request-context.ts'
+import { IdParams } from '../shared/models.ts'
+import { CreatePaymentBody, PaymentErrorModel, PaymentModel } from './model.ts'
+import type { PaymentService } from './service.ts'
+
+export function paymentRoutes(deps: { payments: PaymentService; tenants: TenantAuthenticator }) {
+  return new Elysia({ name: 'payment-routes', detail: { tags: ['Payments'], security: [{ tenantKey: [] }] } })
+    .use(tenantAuth(deps.tenants))
+    .post(
+      '/orders/:id/payments',
+      async ({ tenant, params, body, request, log, set }) => {
+        const payment = await deps.payments.pay(tenant.id, params.id, body, {
+          requestId: requestState(request)!.requestId,
+          log,
+        })
+        set.status = 201
+        return payment
+      },
+      {
+        params: IdParams,
+        body: CreatePaymentBody,
+        detail: {
+          summary: 'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error)',
+        },
+        response: {
+          201: PaymentModel,
+          401: ErrorEnvelopeModel,
+          402: PaymentErrorModel,
+          404: ErrorEnvelopeModel,
+          409: ErrorEnvelopeModel,
+          422: ErrorEnvelopeModel,
+          502: PaymentErrorModel,
+        },
+      },
+    )
+}

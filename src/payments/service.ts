@@ -1,0 +1,190 @@
+import type { Clock } from '../clock.ts'
+import type { Database } from '../db/client.ts'
+import { AppError, conflict, notFound } from '../errors.ts'
+import type { BusinessMetrics } from '../observability/business-metrics.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { OrderStatus } from '../orders/model.ts'
+import { createOrderRepository } from '../orders/repository.ts'
+import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
+import { fieldError } from '../shared/models.ts'
+import type { CreatePayment, PaymentView } from './model.ts'
+import { type ChargeResult, ProviderError, type ProviderRegistry } from './providers.ts'
+import { createPaymentRepository, type PaymentRow } from './repository.ts'
+
+export function toPaymentView(row: PaymentRow): PaymentView {
+  return {
+    id: row.id,
+    orderId: row.orderId,
+    status: row.status as PaymentView['status'],
+    provider: row.provider,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    providerReference: row.providerReference,
+    failureReason: row.failureReason,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+/** A payment the provider declined: 402, with the recorded payment. */
+export class PaymentDeclined extends AppError {
+  constructor(readonly payment: PaymentView) {
+    super(402, 'PAYMENT_DECLINED', `Payment declined: ${payment.failureReason}`, { payment })
+  }
+}
+
+/** The provider failed to process the payment: 502, with the recorded payment. */
+export class PaymentProviderFailed extends AppError {
+  constructor(
+    readonly payment: PaymentView,
+    readonly providerMessage: string,
+  ) {
+    super(502, 'PROVIDER_ERROR', `Payment provider ${payment.provider} failed; the order was not charged`, {
+      payment,
+    })
+  }
+}
+
+export interface PaymentContext {
+  requestId: string
+  log: Logger
+}
+
+export function createPaymentService(deps: {
+  db: Database
+  providers: ProviderRegistry
+  metrics: BusinessMetrics
+  clock: Clock
+}) {
+  const repo = createPaymentRepository()
+  const orders = createOrderRepository()
+  const { db } = deps
+
+  /** Records the pending payment first, so a crash during the provider call leaves a trace. */
+  async function begin(tenantId: string, orderId: string, provider: string) {
+    return db.transaction(async (tx) => {
+      const order = await orders.find(tx, tenantId, orderId, { forUpdate: true })
+      if (!order) throw notFound('Order')
+      if (!PAYABLE_STATUSES.includes(order.status as OrderStatus)) {
+        throw conflict(`Order is ${order.status}; only pending or confirmed orders can be paid`, {
+          status: order.status,
+        })
+      }
+      if (await repo.pendingFor(tx, tenantId, orderId)) {
+        throw conflict('A payment for this order is already in progress')
+      }
+      return repo.insert(tx, {
+        orderId,
+        tenantId,
+        provider,
+        status: 'pending',
+        amountMinor: order.totalMinor,
+        currency: order.currency,
+      })
+    })
+  }
+
+  async function settle(
+    payment: PaymentRow,
+    result: ChargeResult | { outcome: 'error'; reason: string },
+    log: Logger,
+  ) {
+    return db.transaction(async (tx) => {
+      if (result.outcome !== 'succeeded') {
+        return repo.settle(tx, payment.id, {
+          status: result.outcome === 'declined' ? 'failed' : 'error',
+          providerReference: result.outcome === 'declined' ? (result.reference ?? null) : null,
+          failureReason: result.reason,
+        })
+      }
+      const settled = await repo.settle(tx, payment.id, {
+        status: 'succeeded',
+        providerReference: result.reference,
+        failureReason: null,
+      })
+      const order = await orders.find(tx, payment.tenantId, payment.orderId, { forUpdate: true })
+      const from = order?.status as OrderStatus | undefined
+      if (from && PAYABLE_STATUSES.includes(from)) {
+        await orders.setStatus(tx, payment.tenantId, payment.orderId, from, 'paid')
+        log.info(
+          {
+            event: 'order_status_change',
+            orderId: payment.orderId,
+            tenantId: payment.tenantId,
+            from,
+            to: 'paid',
+          },
+          'order status changed',
+        )
+      } else {
+        // Cancelled while the provider was charging: the money must go back by hand.
+        log.warn(
+          {
+            event: 'payment_for_unpayable_order',
+            orderId: payment.orderId,
+            paymentId: payment.id,
+            status: from,
+          },
+          'payment succeeded for an order that is no longer payable; refund it',
+        )
+      }
+      return settled
+    })
+  }
+
+  return {
+    /**
+     * Charges an order through the named provider. Resolves with the succeeded payment;
+     * throws PaymentDeclined (402) or PaymentProviderFailed (502) carrying the recorded payment.
+     */
+    async pay(tenantId: string, orderId: string, input: CreatePayment, context: PaymentContext) {
+      const provider = deps.providers.get(input.provider)
+      if (!provider) {
+        throw fieldError('provider', `unknown provider; available: ${[...deps.providers.keys()].join(', ')}`)
+      }
+      const payment = await begin(tenantId, orderId, provider.name)
+      const started = deps.clock.monotonic()
+      let result: ChargeResult | { outcome: 'error'; reason: string }
+      let unexpected: unknown
+      try {
+        result = await provider.charge(
+          {
+            paymentId: payment.id,
+            orderId,
+            amountMinor: payment.amountMinor,
+            currency: payment.currency,
+            source: input.source,
+          },
+          { requestId: context.requestId },
+        )
+      } catch (error) {
+        if (!(error instanceof ProviderError)) unexpected = error
+        result = { outcome: 'error', reason: error instanceof Error ? error.message : String(error) }
+      }
+      deps.metrics.paymentProviderDuration({
+        provider: provider.name,
+        seconds: (deps.clock.monotonic() - started) / 1000,
+      })
+      const settled = toPaymentView(await settle(payment, result, context.log))
+      const status = settled.status as 'succeeded' | 'failed' | 'error'
+      deps.metrics.paymentProcessed({ tenantId, provider: provider.name, status })
+      context.log.info(
+        {
+          event: 'payment_processed',
+          paymentId: settled.id,
+          orderId,
+          provider: provider.name,
+          status,
+          amountMinor: settled.amountMinor,
+        },
+        'payment processed',
+      )
+      if (unexpected) throw unexpected
+      if (result.outcome === 'declined') throw new PaymentDeclined(settled)
+      if (result.outcome === 'error') throw new PaymentProviderFailed(settled, result.reason)
+      return settled
+    },
+  }
+}
+
+export type PaymentService = ReturnType<typeof createPaymentService>

@@ -1,0 +1,62 @@
+import { t } from 'elysia'
+import {
+  ChannelModel,
+  Currency,
+  JsonInteger,
+  MAX_MINOR,
+  PageQuery,
+  Timestamp,
+  Uuid,
+} from '../shared/models.ts'
+
+const PriceMinor = JsonInteger({
+  minimum: 0,
+  maximum: MAX_MINOR,
+  description: 'price in minor units (cents)',
+  examples: [12500],
+})
+const Stock = t.Union([JsonInteger({ minimum: 0, maximum: 1_000_000_000 }), t.Null()], {
+  description: 'units in stock; null = unlimited',
+})
+
+export const CreateProductBody = t.Object(
+  {
+    name: t.String({ minLength: 1, maxLength: 200, examples: ['Sukuma wiki, 1 bunch'] }),
+    priceMinor: PriceMinor,
+    currency: Currency,
+    stock: t.Optional(Stock),
+  },
+  { additionalProperties: false },
+)
+
+export const UpdateProductBody = t.Object(
+  {
+    name: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+    priceMinor: t.Optional(PriceMinor),
+    stock: t.Optional(Stock),
+    active: t.Optional(t.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const ProductModel = t.Object(
+  {
+    id: Uuid,
+    name: t.String(),
+    priceMinor: t.Integer(),
+    currency: Currency,
+    stock: t.Union([t.Integer(), t.Null()]),
+    active: t.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { description: 'A product' },
+)
+
+export const ProductListQuery = t.Object(PageQuery, { additionalProperties: false })
+
+export const ViewQuery = t.Object({ channel: t.Optional(ChannelModel) }, { additionalProperties: false })
+
+export type ProductView = typeof ProductModel.static
+export type CreateProduct = typeof CreateProductBody.static
+export type UpdateProduct = typeof UpdateProductBody.static

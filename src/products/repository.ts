@@ -1,0 +1,45 @@
+import { and, desc, eq, lt, or } from 'drizzle-orm'
+import type { Executor } from '../db/client.ts'
+import { products } from '../db/schema.ts'
+import type { Cursor } from '../shared/models.ts'
+
+export type ProductRow = typeof products.$inferSelect
+
+export function createProductRepository() {
+  return {
+    async insert(db: Executor, values: typeof products.$inferInsert) {
+      const [row] = await db.insert(products).values(values).returning()
+      return row!
+    },
+    async find(db: Executor, tenantId: string, id: string) {
+      const [row] = await db
+        .select()
+        .from(products)
+        .where(and(eq(products.tenantId, tenantId), eq(products.id, id)))
+        .limit(1)
+      return row
+    },
+    async list(db: Executor, tenantId: string, limit: number, after?: Cursor) {
+      const page = after
+        ? or(
+            lt(products.createdAt, after.createdAt),
+            and(eq(products.createdAt, after.createdAt), lt(products.id, after.id)),
+          )
+        : undefined
+      return db
+        .select()
+        .from(products)
+        .where(and(eq(products.tenantId, tenantId), page))
+        .orderBy(desc(products.createdAt), desc(products.id))
+        .limit(limit + 1)
+    },
+    async update(db: Executor, tenantId: string, id: string, changes: Partial<typeof products.$inferInsert>) {
+      const [row] = await db
+        .update(products)
+        .set({ ...changes, updatedAt: new Date() })
+        .where(and(eq(products.tenantId, tenantId), eq(products.id, id)))
+        .returning()
+      return row
+    },
+  }
+}

@@ -1,0 +1,62 @@
+import { Elysia } from 'elysia'
+import type { TenantAuthenticator } from '../auth/plugin.ts'
+import { tenantAuth } from '../auth/plugin.ts'
+import { ErrorEnvelopeModel } from '../http/models.ts'
+import { CHANNELS, type Channel, fieldError, IdParams, listOf } from '../shared/models.ts'
+import { CreateProductBody, ProductListQuery, ProductModel, UpdateProductBody, ViewQuery } from './model.ts'
+import type { ProductService } from './service.ts'
+
+/** The channel of a product view: `?channel=` wins over the `x-channel` header; default web. */
+function viewChannel(query: string | undefined, header: string | undefined): Channel {
+  const value = query ?? header ?? 'web'
+  if (!(CHANNELS as readonly string[]).includes(value)) {
+    throw fieldError(
+      query !== undefined ? 'channel' : 'x-channel',
+      `expected one of ${CHANNELS.join(', ')}`,
+      query !== undefined ? 'query' : 'headers',
+    )
+  }
+  return value as Channel
+}
+
+export function productRoutes(deps: { products: ProductService; tenants: TenantAuthenticator }) {
+  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
+  return new Elysia({ name: 'product-routes', detail: { tags: ['Products'], security: [{ tenantKey: [] }] } })
+    .use(tenantAuth(deps.tenants))
+    .post(
+      '/products',
+      async ({ tenant, body, set }) => {
+        set.status = 201
+        return deps.products.create(tenant.id, body)
+      },
+      {
+        body: CreateProductBody,
+        detail: { summary: 'Create a product' },
+        response: { 201: ProductModel, ...errors },
+      },
+    )
+    .get('/products', ({ tenant, query }) => deps.products.list(tenant.id, query), {
+      query: ProductListQuery,
+      detail: { summary: 'List products, newest first' },
+      response: { 200: listOf(ProductModel, 'A page of products'), ...errors },
+    })
+    .get(
+      '/products/:id',
+      ({ tenant, params, query, headers }) =>
+        deps.products.view(tenant.id, params.id, viewChannel(query.channel, headers['x-channel'])),
+      {
+        params: IdParams,
+        query: ViewQuery,
+        detail: {
+          summary: 'View a product (counted as a product view on the channel from ?channel= or x-channel)',
+        },
+        response: { 200: ProductModel, 404: ErrorEnvelopeModel, ...errors },
+      },
+    )
+    .patch('/products/:id', ({ tenant, params, body }) => deps.products.update(tenant.id, params.id, body), {
+      params: IdParams,
+      body: UpdateProductBody,
+      detail: { summary: 'Update name, price, stock or availability' },
+      response: { 200: ProductModel, 404: ErrorEnvelopeModel, ...errors },
+    })
+}

@@ -1,0 +1,101 @@
+import { Type } from '@sinclair/typebox'
+import { t } from 'elysia'
+import { validation } from '../errors.ts'
+
+/**
+ * A strict JSON integer. Elysia's `t.Integer` also accepts numeric strings (it is meant for
+ * query strings); request bodies must reject `"5"` where 5 is expected.
+ */
+export const JsonInteger = (options: Parameters<typeof Type.Integer>[0] = {}) => Type.Integer(options)
+
+/** Largest amount accepted in minor units: keeps totals exact as JS numbers. */
+export const MAX_MINOR = 100_000_000_000
+
+export const E164 = t.String({
+  pattern: '^\\+[1-9][0-9]{7,14}$',
+  description: 'phone number in E.164 form: + and 8 to 15 digits',
+  examples: ['+254711000200'],
+})
+
+export const Currency = t.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['KES'] })
+
+export const Uuid = t.String({ format: 'uuid', description: 'UUID' })
+
+export const IdParams = t.Object({ id: Uuid })
+
+/**
+ * A string enum: `{type: string, enum: [...]}` in the OpenAPI document, a literal union in
+ * TypeScript. Elysia gives UnionEnum a default (its first value), which would silently fill
+ * in missing fields; it is removed so that missing means missing.
+ */
+export function oneOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  options: Parameters<typeof t.UnionEnum>[1] = {},
+) {
+  const schema = t.UnionEnum(values, options)
+  delete (schema as { default?: unknown }).default
+  return schema
+}
+
+export const CHANNELS = ['web', 'whatsapp', 'instagram', 'facebook', 'sms', 'pos'] as const
+export type Channel = (typeof CHANNELS)[number]
+export const ChannelModel = oneOf(CHANNELS, { description: 'sales channel', examples: ['whatsapp'] })
+
+export const Timestamp = t.String({ format: 'date-time' })
+
+export const listOf = <T extends Parameters<typeof t.Array>[0]>(item: T, description: string) =>
+  t.Object(
+    {
+      items: t.Array(item),
+      nextCursor: t.Union([t.String(), t.Null()], {
+        description: 'pass as ?cursor= for the next page; null at the end',
+      }),
+    },
+    { description },
+  )
+
+export const PageQuery = {
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: 'page size (1-100)' })),
+  cursor: t.Optional(t.String({ maxLength: 200, description: 'opaque cursor from a previous page' })),
+}
+
+export interface Cursor {
+  createdAt: Date
+  id: string
+}
+
+/** Opaque keyset cursor: newest first, ties broken by id. */
+export function encodeCursor(cursor: Cursor): string {
+  return btoa(`${cursor.createdAt.toISOString()}|${cursor.id}`).replaceAll('=', '')
+}
+
+export function decodeCursor(value: string | undefined): Cursor | undefined {
+  if (value === undefined) return undefined
+  let decoded = ''
+  try {
+    decoded = atob(value)
+  } catch {
+    // falls through to the error below
+  }
+  const [iso, id] = decoded.split('|')
+  const createdAt = new Date(iso ?? '')
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+    throw validation('Invalid query: cursor — not a cursor from this API', {
+      in: 'query',
+      errors: [{ field: 'cursor', message: 'not a cursor from this API' }],
+    })
+  }
+  return { createdAt, id }
+}
+
+/** Splits a page fetched with limit + 1 rows into items and the next cursor. */
+export function paginate<T extends { createdAt: Date; id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+}
+
+/** A 422 naming one field, for rules a schema cannot express. */
+export function fieldError(field: string, message: string, where = 'body') {
+  return validation(`Invalid ${where}: ${field} — ${message}`, { in: where, errors: [{ field, message }] })
+}

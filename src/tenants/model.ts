@@ -1,0 +1,58 @@
+import { t } from 'elysia'
+import { Currency, E164, Timestamp, Uuid } from '../shared/models.ts'
+
+const HHMM = t.String({
+  pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  description: 'local time HH:MM',
+  examples: ['22:00'],
+})
+
+export const QuietHours = t.Object(
+  { start: HHMM, end: HHMM },
+  { additionalProperties: false, description: 'alerts of severity warning wait until the window ends' },
+)
+
+export const CreateTenantBody = t.Object(
+  {
+    name: t.String({ minLength: 1, maxLength: 200, examples: ['Mama Mboga Groceries'] }),
+    ownerPhone: E164,
+  },
+  { additionalProperties: false },
+)
+
+export const CreatedTenant = t.Object(
+  {
+    id: Uuid,
+    name: t.String(),
+    apiKey: t.String({ description: 'shown once; only its hash is stored' }),
+  },
+  { description: 'The tenant, with its API key' },
+)
+
+export const TenantSettingsModel = t.Object({
+  ownerPhone: t.Union([E164, t.Null()]),
+  alertPhones: t.Array(E164),
+  timezone: t.String({ examples: ['Africa/Nairobi'] }),
+  currency: Currency,
+  quietHours: t.Union([QuietHours, t.Null()]),
+})
+
+export const TenantModel = t.Object(
+  { id: Uuid, name: t.String(), createdAt: Timestamp, settings: TenantSettingsModel },
+  { description: 'The calling tenant' },
+)
+
+export const UpdateSettingsBody = t.Object(
+  {
+    ownerPhone: t.Optional(E164),
+    alertPhones: t.Optional(t.Array(E164, { maxItems: 10, uniqueItems: true })),
+    timezone: t.Optional(t.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })),
+    currency: t.Optional(Currency),
+    quietHours: t.Optional(t.Union([QuietHours, t.Null()])),
+  },
+  { additionalProperties: false },
+)
+
+export type TenantSettingsView = typeof TenantSettingsModel.static
+export type TenantView = typeof TenantModel.static
+export type UpdateSettings = typeof UpdateSettingsBody.static

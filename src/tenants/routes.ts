@@ -1,0 +1,51 @@
+import { Elysia } from 'elysia'
+import { adminAuth, tenantAuth } from '../auth/plugin.ts'
+import { ErrorEnvelopeModel } from '../http/models.ts'
+import {
+  CreatedTenant,
+  CreateTenantBody,
+  TenantModel,
+  TenantSettingsModel,
+  UpdateSettingsBody,
+} from './model.ts'
+import type { TenantService } from './service.ts'
+
+export function tenantRoutes(deps: { tenants: TenantService; adminToken: string | undefined }) {
+  const admin = new Elysia({ detail: { tags: ['Tenants'], security: [{ adminToken: [] }] } })
+    .use(adminAuth(deps.adminToken))
+    .post(
+      '/tenants',
+      async ({ body, set }) => {
+        set.status = 201
+        return deps.tenants.create(body)
+      },
+      {
+        body: CreateTenantBody,
+        detail: { summary: 'Create a tenant (admin); the API key is shown once' },
+        response: {
+          201: CreatedTenant,
+          401: ErrorEnvelopeModel,
+          403: ErrorEnvelopeModel,
+          422: ErrorEnvelopeModel,
+        },
+      },
+    )
+
+  const self = new Elysia({ detail: { tags: ['Tenants'], security: [{ tenantKey: [] }] } })
+    .use(tenantAuth(deps.tenants))
+    .get('/tenants/me', ({ tenant }) => deps.tenants.get(tenant.id), {
+      detail: { summary: 'The calling tenant and its settings' },
+      response: { 200: TenantModel, 401: ErrorEnvelopeModel },
+    })
+    .patch('/tenants/me/settings', ({ tenant, body }) => deps.tenants.updateSettings(tenant.id, body), {
+      body: UpdateSettingsBody,
+      detail: { summary: 'Update alert phones, time zone, currency and quiet hours' },
+      response: {
+        200: TenantSettingsModel,
+        401: ErrorEnvelopeModel,
+        422: ErrorEnvelopeModel,
+      },
+    })
+
+  return new Elysia({ name: 'tenant-routes' }).use(admin).use(self)
+}

@@ -1,0 +1,95 @@
+import { generateApiKey, hashApiKey } from '../auth/keys.ts'
+import type { Database } from '../db/client.ts'
+import { notFound } from '../errors.ts'
+import { fieldError } from '../shared/models.ts'
+import type { TenantView, UpdateSettings } from './model.ts'
+import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
+
+export interface AuthenticatedTenant {
+  id: string
+  name: string
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function toView(tenant: TenantRow, settings: TenantSettingsRow): TenantView {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    createdAt: tenant.createdAt.toISOString(),
+    settings: {
+      ownerPhone: settings.ownerPhone,
+      alertPhones: settings.alertPhones,
+      timezone: settings.timezone,
+      currency: settings.currency,
+      quietHours:
+        settings.quietHoursStart && settings.quietHoursEnd
+          ? { start: settings.quietHoursStart, end: settings.quietHoursEnd }
+          : null,
+    },
+  }
+}
+
+export function createTenantService(deps: { db: Database }) {
+  const repo = createTenantRepository()
+  const { db } = deps
+
+  return {
+    /** Creates a tenant and returns its API key, the only time the key exists in clear. */
+    async create(input: { name: string; ownerPhone: string }) {
+      const apiKey = generateApiKey()
+      const apiKeyHash = await hashApiKey(apiKey)
+      const tenant = await db.transaction((tx) =>
+        repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone),
+      )
+      return { id: tenant.id, name: tenant.name, apiKey }
+    },
+
+    /**
+     * The tenant owning `apiKey`, or undefined. The lookup is by SHA-256 of the key: equal
+     * hashes can only come from the same key, and timing reveals nothing about the key.
+     */
+    async authenticate(apiKey: string): Promise<AuthenticatedTenant | undefined> {
+      const row = await repo.findByKeyHash(db, await hashApiKey(apiKey))
+      return row ? { id: row.id, name: row.name } : undefined
+    },
+
+    async get(tenantId: string): Promise<TenantView> {
+      const found = await repo.findWithSettings(db, tenantId)
+      if (!found) throw notFound('Tenant')
+      return toView(found.tenant, found.settings)
+    },
+
+    async updateSettings(tenantId: string, input: UpdateSettings): Promise<TenantView['settings']> {
+      if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
+        throw fieldError('timezone', 'not an IANA time zone')
+      }
+      const changes: Partial<TenantSettingsRow> = {}
+      if (input.ownerPhone !== undefined) changes.ownerPhone = input.ownerPhone
+      if (input.alertPhones !== undefined) changes.alertPhones = input.alertPhones
+      if (input.timezone !== undefined) changes.timezone = input.timezone
+      if (input.currency !== undefined) changes.currency = input.currency
+      if (input.quietHours !== undefined) {
+        changes.quietHoursStart = input.quietHours?.start ?? null
+        changes.quietHoursEnd = input.quietHours?.end ?? null
+      }
+      await repo.updateSettings(db, tenantId, changes)
+      return (await this.get(tenantId)).settings
+    },
+
+    /** Development only: an empty database gets a demo tenant whose key the banner shows. */
+    async ensureDemoTenant(): Promise<{ id: string; apiKey: string } | undefined> {
+      if (await repo.any(db)) return undefined
+      return this.create({ name: 'Demo Shop', ownerPhone: '+15550100000' })
+    },
+  }
+}
+
+export type TenantService = ReturnType<typeof createTenantService>

@@ -1,0 +1,364 @@
+import { describe, expect, test } from 'bun:test'
+import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
+import { ORDER_STATUSES, type OrderStatus } from '../../src/orders/model.ts'
+import { MANUAL_TRANSITIONS } from '../../src/orders/state-machine.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createOrder, createProduct, createTenant, tenantFootprint, testPhone } from '../helpers/commerce.ts'
+
+function recordingMetrics() {
+  const events: string[] = []
+  const business: BusinessMetrics = {
+    orderCreated: (e) => events.push(`order ${e.tenantId} ${e.channel}`),
+    paymentProcessed: (e) => events.push(`payment ${e.tenantId} ${e.provider} ${e.status}`),
+    paymentProviderDuration: (e) => events.push(`duration ${e.provider}`),
+    productViewed: () => {},
+  }
+  return { events, business }
+}
+
+describe('POST /orders', () => {
+  test('computes the total from current prices, takes stock, defaults to web', async () => {
+    const { events, business } = recordingMetrics()
+    const { call } = await buildTestApp({ business })
+    const tenant = await createTenant(call)
+    const tea = await createProduct(call, tenant.apiKey, { priceMinor: 250, stock: 10 })
+    const sugar = await createProduct(call, tenant.apiKey, { priceMinor: 1199, stock: null })
+    const res = await call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: '+254711000200', name: 'Amina' },
+        items: [
+          { productId: tea.id, quantity: 3 },
+          { productId: sugar.id, quantity: 2 },
+        ],
+      },
+    })
+    expect(res.status).toBe(201)
+    const order = (await res.json()) as Record<string, unknown>
+    expect(order).toMatchObject({
+      status: 'pending',
+      channel: 'web',
+      customer: { phone: '+254711000200', name: 'Amina' },
+      totalMinor: 3 * 250 + 2 * 1199,
+      currency: 'KES',
+      items: [
+        { productId: tea.id, quantity: 3, unitPriceMinor: 250, lineTotalMinor: 750 },
+        { productId: sugar.id, quantity: 2, unitPriceMinor: 1199, lineTotalMinor: 2398 },
+      ],
+    })
+    const after = (await (await call(`/products/${tea.id}`, { token: tenant.apiKey })).json()) as {
+      stock: number
+    }
+    expect(after.stock).toBe(7)
+    expect(events).toEqual([`order ${tenant.id} web`])
+    // The price captured at order time does not follow later price changes.
+    await call(`/products/${tea.id}`, { method: 'PATCH', token: tenant.apiKey, json: { priceMinor: 999 } })
+    const again = (await (await call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as Record<
+      string,
+      unknown
+    >
+    expect(again).toEqual(order)
+  })
+
+  test.each(['whatsapp', 'instagram', 'facebook', 'sms', 'pos'])('accepts channel %s', async (channel) => {
+    const { call } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const p = await createProduct(call, tenant.apiKey)
+    const order = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], channel)
+    expect((order as unknown as { channel: string }).channel).toBe(channel)
+  })
+
+  const product = '00000000-0000-4000-8000-000000000000'
+  test.each([
+    [{ customer: { phone: '+254711000200' }, items: [] }, 'items'],
+    [{ customer: { phone: '+254711000200' } }, 'items'],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 0 }] },
+      'items.0.quantity',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1001 }] },
+      'items.0.quantity',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1.5 }] },
+      'items.0.quantity',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: '2' }] },
+      'items.0.quantity',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: -1 }] },
+      'items.0.quantity',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: 'abc', quantity: 1 }] },
+      'items.0.productId',
+    ],
+    [{ customer: { phone: '0711 000 200' }, items: [{ productId: product, quantity: 1 }] }, 'customer.phone'],
+    [
+      {
+        channel: 'telegram',
+        customer: { phone: '+254711000200' },
+        items: [{ productId: product, quantity: 1 }],
+      },
+      'channel',
+    ],
+    [
+      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1 }], coupon: 'X' },
+      'coupon',
+    ],
+    [
+      { customer: { phone: '+254711000200', email: 'a@b' }, items: [{ productId: product, quantity: 1 }] },
+      'customer.email',
+    ],
+    [
+      {
+        customer: { phone: '+254711000200' },
+        items: Array.from({ length: 101 }, () => ({ productId: product, quantity: 1 })),
+      },
+      'items',
+    ],
+  ])('422 for %p naming %s', async (json, field) => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const res = await call('/orders', { method: 'POST', token: tenant.apiKey, json })
+    expect(res.status).toBe(422)
+    const text = await res.text()
+    const body = JSON.parse(text) as {
+      error: { code: string; details: { errors: Array<{ field: string }> } }
+    }
+    expect(body.error.code).toBe('VALIDATION')
+    expect(body.error.details.errors.map((e) => e.field)).toContain(field)
+    expect(text).not.toContain('711000200')
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('unknown, inactive and foreign products are 422 and nothing is written or taken', async () => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const other = await createTenant(call)
+    const ok = await createProduct(call, tenant.apiKey, { stock: 5 })
+    const inactive = await createProduct(call, tenant.apiKey, { stock: 5 })
+    await call(`/products/${inactive.id}`, { method: 'PATCH', token: tenant.apiKey, json: { active: false } })
+    const foreign = await createProduct(call, other.apiKey, { stock: 5 })
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    for (const [productId, message] of [
+      [crypto.randomUUID(), 'unknown product'],
+      [foreign.id, 'unknown product'],
+      [inactive.id, 'product is not available'],
+    ] as const) {
+      const res = await call('/orders', {
+        method: 'POST',
+        token: tenant.apiKey,
+        json: {
+          customer: { phone: testPhone() },
+          items: [
+            { productId: ok.id, quantity: 2 },
+            { productId, quantity: 1 },
+          ],
+        },
+      })
+      expect(res.status).toBe(422)
+      const body = (await res.json()) as { error: { details: unknown } }
+      expect(body.error.details).toEqual({ in: 'body', errors: [{ field: 'items.1.productId', message }] })
+    }
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('insufficient stock is 409 and rolls back every line', async () => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const plenty = await createProduct(call, tenant.apiKey, { stock: 100 })
+    const scarce = await createProduct(call, tenant.apiKey, { stock: 1 })
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const res = await call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: testPhone() },
+        items: [
+          { productId: plenty.id, quantity: 5 },
+          { productId: scarce.id, quantity: 2 },
+        ],
+      },
+    })
+    expect(res.status).toBe(409)
+    expect(await res.json()).toMatchObject({ error: { code: 'CONFLICT', details: { productId: scarce.id } } })
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('concurrent orders for the last unit: exactly one wins', async () => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const last = await createProduct(call, tenant.apiKey, { stock: 1 })
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call('/orders', {
+          method: 'POST',
+          token: tenant.apiKey,
+          json: { customer: { phone: testPhone() }, items: [{ productId: last.id, quantity: 1 }] },
+        }).then((r) => r.status),
+      ),
+    )
+    expect(results.filter((s) => s === 201)).toHaveLength(1)
+    expect(results.filter((s) => s === 409)).toHaveLength(7)
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toMatchObject({
+      stock: 0,
+      orders: 1,
+      order_items: 1,
+    })
+  })
+
+  test('list filters by status and channel and paginates', async () => {
+    const { call } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const p = await createProduct(call, tenant.apiKey)
+    const a = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'whatsapp')
+    const b = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'whatsapp')
+    const c = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'web')
+    await call(`/orders/${b.id}/status`, {
+      method: 'PATCH',
+      token: tenant.apiKey,
+      json: { status: 'confirmed' },
+    })
+    const ids = async (query: string) => {
+      const res = await call(`/orders${query}`, { token: tenant.apiKey })
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as {
+        items: Array<{ id: string; items: unknown[] }>
+        nextCursor: string | null
+      }
+      for (const order of body.items) expect(order.items).toHaveLength(1)
+      return { ids: body.items.map((o) => o.id), next: body.nextCursor }
+    }
+    expect((await ids('')).ids).toEqual([c.id, b.id, a.id])
+    expect((await ids('?channel=whatsapp')).ids).toEqual([b.id, a.id])
+    expect((await ids('?status=pending')).ids).toEqual([c.id, a.id])
+    expect((await ids('?status=confirmed&channel=whatsapp')).ids).toEqual([b.id])
+    const first = await ids('?limit=2')
+    expect(first.ids).toEqual([c.id, b.id])
+    const second = await ids(`?limit=2&cursor=${first.next}`)
+    expect(second).toEqual({ ids: [a.id], next: null })
+    expect((await call('/orders?status=lost', { token: tenant.apiKey })).status).toBe(422)
+  })
+})
+
+describe('PATCH /orders/:id/status — the state machine', () => {
+  /** Walks an order to `status` through allowed routes (and a payment for paid). */
+  async function orderIn(
+    call: Awaited<ReturnType<typeof buildTestApp>>['call'],
+    apiKey: string,
+    productId: string,
+    status: OrderStatus,
+  ) {
+    const order = await createOrder(call, apiKey, [{ productId, quantity: 1 }])
+    const path: Record<OrderStatus, OrderStatus[]> = {
+      pending: [],
+      confirmed: ['confirmed'],
+      cancelled: ['cancelled'],
+      paid: ['paid'],
+      shipped: ['paid', 'shipped'],
+      delivered: ['paid', 'shipped', 'delivered'],
+      refunded: ['paid', 'refunded'],
+    }
+    for (const step of path[status]) {
+      const res =
+        step === 'paid'
+          ? await call(`/orders/${order.id}/payments`, {
+              method: 'POST',
+              token: apiKey,
+              json: { provider: 'sandbox', source: 'tok_success' },
+            })
+          : await call(`/orders/${order.id}/status`, {
+              method: 'PATCH',
+              token: apiKey,
+              json: { status: step },
+            })
+      if (res.status >= 300) throw new Error(`setup ${step}: ${res.status}`)
+    }
+    return order.id
+  }
+
+  test('every (from, to) pair: allowed moves answer 200, all others 409 naming the allowed states', async () => {
+    const { call, logs } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const p = await createProduct(call, tenant.apiKey, { stock: null })
+    for (const from of ORDER_STATUSES) {
+      for (const to of ORDER_STATUSES) {
+        const id = await orderIn(call, tenant.apiKey, p.id, from)
+        const res = await call(`/orders/${id}/status`, {
+          method: 'PATCH',
+          token: tenant.apiKey,
+          json: { status: to },
+        })
+        const body = (await res.json()) as {
+          status?: string
+          error?: { code: string; message: string; details: { allowed: string[] } }
+        }
+        if (MANUAL_TRANSITIONS[from].includes(to)) {
+          expect({ from, to, status: res.status, now: body.status }).toEqual({
+            from,
+            to,
+            status: 200,
+            now: to,
+          })
+          const line = logs.lines.findLast((l) => l.event === 'order_status_change' && l.orderId === id)
+          expect(line).toMatchObject({ tenantId: tenant.id, from, to })
+        } else {
+          expect({ from, to, status: res.status }).toEqual({ from, to, status: 409 })
+          expect(body.error?.details.allowed).toEqual([...MANUAL_TRANSITIONS[from]])
+          expect(body.error?.message).toContain(`from ${from} to ${to}`)
+        }
+      }
+    }
+  })
+
+  test('the table itself: paid is reached only through payments', () => {
+    for (const from of ORDER_STATUSES) expect(MANUAL_TRANSITIONS[from]).not.toContain('paid')
+    expect(MANUAL_TRANSITIONS).toEqual({
+      pending: ['confirmed', 'cancelled'],
+      confirmed: ['cancelled'],
+      paid: ['shipped', 'refunded'],
+      shipped: ['delivered', 'refunded'],
+      delivered: ['refunded'],
+      cancelled: [],
+      refunded: [],
+    })
+  })
+
+  test('unknown status, missing status, unknown order', async () => {
+    const { call } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const p = await createProduct(call, tenant.apiKey)
+    const order = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }])
+    expect(
+      (
+        await call(`/orders/${order.id}/status`, {
+          method: 'PATCH',
+          token: tenant.apiKey,
+          json: { status: 'lost' },
+        })
+      ).status,
+    ).toBe(422)
+    expect(
+      (await call(`/orders/${order.id}/status`, { method: 'PATCH', token: tenant.apiKey, json: {} })).status,
+    ).toBe(422)
+    expect(
+      (
+        await call(`/orders/${crypto.randomUUID()}/status`, {
+          method: 'PATCH',
+          token: tenant.apiKey,
+          json: { status: 'confirmed' },
+        })
+      ).status,
+    ).toBe(404)
+    const unchanged = (await (await call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as {
+      status: string
+    }
+    expect(unchanged.status).toBe('pending')
+  })
+})

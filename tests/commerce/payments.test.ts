@@ -1,0 +1,153 @@
+import { describe, expect, test } from 'bun:test'
+import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createOrder, createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+
+async function setup(business?: BusinessMetrics) {
+  const built = await buildTestApp(business ? { business } : {})
+  const tenant = await createTenant(built.call)
+  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
+  const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
+  const pay = (source: string, orderId = order.id, provider = 'sandbox') =>
+    built.call(`/orders/${orderId}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: { provider, source },
+    })
+  const orderStatus = async () =>
+    ((await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as { status: string })
+      .status
+  return { ...built, tenant, order, pay, orderStatus }
+}
+
+describe('POST /orders/:id/payments', () => {
+  test('tok_success: 201 with the payment, and the order becomes paid', async () => {
+    const events: string[] = []
+    const business: BusinessMetrics = {
+      orderCreated() {},
+      productViewed() {},
+      paymentProcessed: (e) => events.push(`${e.tenantId} ${e.provider} ${e.status}`),
+      paymentProviderDuration: (e) => events.push(`duration ${e.provider} ${e.seconds >= 0}`),
+    }
+    const { pay, order, orderStatus, tenant, logs } = await setup(business)
+    const res = await pay('tok_success')
+    expect(res.status).toBe(201)
+    const payment = (await res.json()) as Record<string, unknown>
+    expect(payment).toMatchObject({
+      orderId: order.id,
+      status: 'succeeded',
+      provider: 'sandbox',
+      amountMinor: 3000,
+      currency: 'KES',
+      failureReason: null,
+    })
+    expect(payment.providerReference).toMatch(/^sbx_/)
+    expect(await orderStatus()).toBe('paid')
+    expect(events).toEqual(['duration sandbox true', `${tenant.id} sandbox succeeded`])
+    expect(logs.lines.find((l) => l.event === 'order_status_change' && l.orderId === order.id)).toMatchObject(
+      {
+        from: 'pending',
+        to: 'paid',
+        tenantId: tenant.id,
+      },
+    )
+    // A paid order cannot be paid again.
+    const again = await pay('tok_success')
+    expect(again.status).toBe(409)
+  })
+
+  test('tok_declined: 402 PAYMENT_DECLINED with the recorded payment; the order stays payable', async () => {
+    const { pay, order, orderStatus } = await setup()
+    const res = await pay('tok_declined')
+    expect(res.status).toBe(402)
+    const body = (await res.json()) as {
+      error: { code: string; details: { payment: Record<string, unknown> } }
+    }
+    expect(body.error.code).toBe('PAYMENT_DECLINED')
+    expect(body.error.details.payment).toMatchObject({
+      orderId: order.id,
+      status: 'failed',
+      amountMinor: 3000,
+      failureReason: 'card_declined: insufficient funds',
+    })
+    expect(await orderStatus()).toBe('pending')
+    expect((await pay('tok_success')).status).toBe(201)
+  })
+
+  test('tok_error: 502 PROVIDER_ERROR with the recorded payment and an error log line', async () => {
+    const { pay, order, orderStatus, logs, tenant, deps } = await setup()
+    const res = await pay('tok_error')
+    expect(res.status).toBe(502)
+    const body = (await res.json()) as {
+      error: { code: string; requestId: string; details: { payment: Record<string, unknown> } }
+    }
+    expect(body.error.code).toBe('PROVIDER_ERROR')
+    expect(body.error.details.payment).toMatchObject({
+      orderId: order.id,
+      status: 'error',
+      amountMinor: 3000,
+    })
+    expect(await orderStatus()).toBe('pending')
+    expect(logs.lines.find((l) => l.requestId === body.error.requestId && l.level === 'error')).toMatchObject(
+      {
+        msg: 'request failed',
+        status: 502,
+      },
+    )
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toMatchObject({
+      payments: 1,
+      payment_statuses: 'error',
+    })
+  })
+
+  test('confirmed orders are payable; cancelled ones are 409 and nothing is recorded', async () => {
+    const { pay, call, tenant, order, deps } = await setup()
+    await call(`/orders/${order.id}/status`, {
+      method: 'PATCH',
+      token: tenant.apiKey,
+      json: { status: 'confirmed' },
+    })
+    await call(`/orders/${order.id}/status`, {
+      method: 'PATCH',
+      token: tenant.apiKey,
+      json: { status: 'cancelled' },
+    })
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const res = await pay('tok_success')
+    expect(res.status).toBe(409)
+    expect(await res.json()).toMatchObject({ error: { code: 'CONFLICT', details: { status: 'cancelled' } } })
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('unknown provider 422, unknown order 404, bad body 422 — nothing recorded', async () => {
+    const { pay, call, tenant, deps, order } = await setup()
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const unknown = await pay('tok_success', order.id, 'paypal')
+    expect(unknown.status).toBe(422)
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('provider')
+    expect((await pay('tok_success', crypto.randomUUID())).status).toBe(404)
+    expect((await pay('tok_success', 'nope')).status).toBe(422)
+    for (const json of [
+      { provider: 'sandbox' },
+      { provider: 'sandbox', source: '' },
+      { provider: 'sandbox', source: 'tok_success', amount: 1 },
+    ]) {
+      const res = await call(`/orders/${order.id}/payments`, { method: 'POST', token: tenant.apiKey, json })
+      expect(res.status).toBe(422)
+    }
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('concurrent payments of one order charge it once', async () => {
+    const { pay, deps, tenant } = await setup()
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, () => pay('tok_success').then((r) => r.status)),
+    )
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1)
+    expect(statuses.filter((s) => s === 409)).toHaveLength(4)
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toMatchObject({
+      payments: 1,
+      payment_statuses: 'succeeded',
+    })
+  })
+})

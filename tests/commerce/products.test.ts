@@ -1,0 +1,148 @@
+import { describe, expect, test } from 'bun:test'
+import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+
+describe('products', () => {
+  test('create, read, list with cursor pagination, update', async () => {
+    const { call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const res = await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Maize flour 2kg', priceMinor: 18900, currency: 'KES', stock: 12 },
+    })
+    expect(res.status).toBe(201)
+    const created = (await res.json()) as Record<string, unknown>
+    expect(created).toMatchObject({
+      name: 'Maize flour 2kg',
+      priceMinor: 18900,
+      currency: 'KES',
+      stock: 12,
+      active: true,
+    })
+    expect(Object.keys(created).sort()).toEqual([
+      'active',
+      'createdAt',
+      'currency',
+      'id',
+      'name',
+      'priceMinor',
+      'stock',
+      'updatedAt',
+    ])
+
+    const unlimited = await createProduct(call, apiKey, { name: 'Service' })
+    expect(unlimited.stock).toBeNull()
+
+    const read = await call(`/products/${created.id}`, { token: apiKey })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toEqual(created)
+
+    for (let i = 0; i < 3; i++) await createProduct(call, apiKey, { name: `P${i}` })
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const page = await call(`/products?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: apiKey })
+      expect(page.status).toBe(200)
+      const body = (await page.json()) as { items: Array<{ name: string }>; nextCursor: string | null }
+      expect(body.items.length).toBeLessThanOrEqual(2)
+      seen.push(...body.items.map((p) => p.name))
+      cursor = body.nextCursor
+    } while (cursor)
+    expect(seen).toEqual(['P2', 'P1', 'P0', 'Service', 'Maize flour 2kg'])
+
+    const patched = await call(`/products/${created.id}`, {
+      method: 'PATCH',
+      token: apiKey,
+      json: { priceMinor: 19900, stock: null, active: false },
+    })
+    expect(patched.status).toBe(200)
+    expect(await patched.json()).toMatchObject({
+      id: created.id,
+      priceMinor: 19900,
+      stock: null,
+      active: false,
+    })
+  })
+
+  test.each([
+    [{ name: 'x', priceMinor: -1, currency: 'KES' }, 'priceMinor'],
+    [{ name: 'x', priceMinor: 1.5, currency: 'KES' }, 'priceMinor'],
+    [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
+    [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
+    [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
+    [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
+    [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
+    [{ priceMinor: 100, currency: 'KES' }, 'name'],
+  ])('POST 422 for %p naming %s, writing nothing', async (json, field) => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const res = await call('/products', { method: 'POST', token: tenant.apiKey, json })
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as {
+      error: { code: string; details: { errors: Array<{ field: string }> } }
+    }
+    expect(body.error.code).toBe('VALIDATION')
+    expect(body.error.details.errors.map((e) => e.field)).toContain(field)
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('404 for an unknown id, 422 for a non-UUID id or a bad cursor, 422 for an empty PATCH', async () => {
+    const { call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const product = await createProduct(call, apiKey)
+    expect((await call(`/products/${crypto.randomUUID()}`, { token: apiKey })).status).toBe(404)
+    expect((await call('/products/not-a-uuid', { token: apiKey })).status).toBe(422)
+    expect((await call('/products?cursor=%%%', { token: apiKey })).status).toBe(422)
+    expect((await call('/products?limit=0', { token: apiKey })).status).toBe(422)
+    expect((await call('/products?limit=101', { token: apiKey })).status).toBe(422)
+    expect((await call(`/products/${product.id}`, { method: 'PATCH', token: apiKey, json: {} })).status).toBe(
+      422,
+    )
+    expect(
+      (
+        await call(`/products/${crypto.randomUUID()}`, {
+          method: 'PATCH',
+          token: apiKey,
+          json: { active: false },
+        })
+      ).status,
+    ).toBe(404)
+  })
+
+  test('a product view counts on the channel from ?channel=, then x-channel, default web', async () => {
+    const views: Array<Parameters<BusinessMetrics['productViewed']>[0]> = []
+    const business: BusinessMetrics = {
+      orderCreated() {},
+      paymentProcessed() {},
+      paymentProviderDuration() {},
+      productViewed: (event) => views.push(event),
+    }
+    const { call } = await buildTestApp({ business })
+    const tenant = await createTenant(call)
+    const product = await createProduct(call, tenant.apiKey)
+    await call(`/products/${product.id}`, { token: tenant.apiKey })
+    await call(`/products/${product.id}`, { token: tenant.apiKey, headers: { 'x-channel': 'instagram' } })
+    await call(`/products/${product.id}?channel=whatsapp`, {
+      token: tenant.apiKey,
+      headers: { 'x-channel': 'instagram' },
+    })
+    expect((await call(`/products/${product.id}?channel=telegram`, { token: tenant.apiKey })).status).toBe(
+      422,
+    )
+    expect(
+      (await call(`/products/${product.id}`, { token: tenant.apiKey, headers: { 'x-channel': 'fax' } }))
+        .status,
+    ).toBe(422)
+    expect((await call(`/products/${crypto.randomUUID()}`, { token: tenant.apiKey })).status).toBe(404)
+    expect(views).toEqual(
+      ['web', 'instagram', 'whatsapp'].map((channel) => ({
+        tenantId: tenant.id,
+        productId: product.id,
+        channel,
+      })),
+    )
+  })
+})

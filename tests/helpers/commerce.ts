@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm'
+import type { Database } from '../../src/db/client.ts'
+import { ADMIN_TOKEN, type buildTestApp } from './app.ts'
+
+type Call = Awaited<ReturnType<typeof buildTestApp>>['call']
+
+let phoneSeq = 0
+/** A distinct, valid E.164 number per call (tests grep logs for them). */
+export const testPhone = () => `+2547${String(10_000_000 + ++phoneSeq * 7919).slice(-8)}`
+
+export async function createTenant(call: Call, name = 'Shop') {
+  const res = await call('/tenants', {
+    method: 'POST',
+    token: ADMIN_TOKEN,
+    json: { name, ownerPhone: testPhone() },
+  })
+  if (res.status !== 201) throw new Error(`createTenant: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: string; name: string; apiKey: string }
+}
+
+export async function createProduct(
+  call: Call,
+  apiKey: string,
+  product: { name?: string; priceMinor?: number; currency?: string; stock?: number | null } = {},
+) {
+  const res = await call('/products', {
+    method: 'POST',
+    token: apiKey,
+    json: { name: 'Tea', priceMinor: 250, currency: 'KES', ...product },
+  })
+  if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: string; priceMinor: number; stock: number | null }
+}
+
+export async function createOrder(
+  call: Call,
+  apiKey: string,
+  items: Array<{ productId: string; quantity: number }>,
+  channel?: string,
+) {
+  const res = await call('/orders', {
+    method: 'POST',
+    token: apiKey,
+    json: { channel, customer: { phone: testPhone(), name: 'Amina' }, items },
+  })
+  if (res.status !== 201) throw new Error(`createOrder: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: string; status: string; totalMinor: number }
+}
+
+/** Row counts of every tenant-owned table for one tenant: "a rejected request wrote nothing". */
+export async function tenantFootprint(db: Database, tenantId: string) {
+  const result = await db.execute(sql`
+    select
+      (select count(*)::int from products where tenant_id = ${tenantId}) as products,
+      (select coalesce(sum(stock), 0)::int from products where tenant_id = ${tenantId}) as stock,
+      (select count(*)::int from orders where tenant_id = ${tenantId}) as orders,
+      (select count(*)::int from order_items where tenant_id = ${tenantId}) as order_items,
+      (select count(*)::int from payments where tenant_id = ${tenantId}) as payments,
+      (select string_agg(status, ',' order by id) from orders where tenant_id = ${tenantId}) as order_statuses,
+      (select string_agg(status, ',' order by id) from payments where tenant_id = ${tenantId}) as payment_statuses,
+      (select row(owner_phone, alert_phones, timezone, currency, quiet_hours_start)::text from tenant_settings where tenant_id = ${tenantId}) as settings
+  `)
+  const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows
+  return rows[0] as Record<string, unknown>
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freshDatabase, usingPostgres } from './db.ts'
+
+export interface ServerProcess {
+  port: number
+  url: string
+  proc: ReturnType<typeof Bun.spawn>
+  /** Every JSON log line the process wrote so far. */
+  lines: Array<Record<string, unknown>>
+  exited: Promise<number>
+  /** Kills the process if still running and removes its data. */
+  cleanup(): Promise<void>
+}
+
+/**
+ * Starts `bun src/server.ts` on a free port with its own database (a fresh PostgreSQL
+ * database when the suite runs on PostgreSQL, a temporary DATA_DIR otherwise) and waits
+ * until it listens. For tests about the process itself: signals, exit codes, real clients.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cc-proc-'))
+  const database = usingPostgres() ? await freshDatabase() : undefined
+  const proc = Bun.spawn(['bun', 'src/server.ts'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      DATABASE_URL: database?.url ?? '',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const lines: Array<Record<string, unknown>> = []
+  let resolvePort: (port: number) => void
+  const listening = new Promise<number>((resolve) => {
+    resolvePort = resolve
+  })
+  ;(async () => {
+    const decoder = new TextDecoder()
+    let buffer = ''
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      let newline = buffer.indexOf('\n')
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + 1)
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>
+          lines.push(parsed)
+          if (typeof parsed.port === 'number' && String(parsed.msg).startsWith('listening'))
+            resolvePort!(parsed.port)
+        } catch {
+          // not a log line
+        }
+        newline = buffer.indexOf('\n')
+      }
+    }
+  })()
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000),
+  )
+  const port = await Promise.race([
+    listening,
+    timeout,
+    proc.exited.then((code) => Promise.reject(new Error(`server exited with ${code}`))),
+  ])
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    lines,
+    exited: proc.exited,
+    async cleanup() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGKILL')
+        await proc.exited
+      }
+      await database?.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
