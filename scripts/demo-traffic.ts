@@ -74,7 +74,8 @@ async function send(
       signal: AbortSignal.timeout(10_000),
     })
     status = res.status
-    const body = status < 300 ? await res.json() : (await res.text(), undefined)
+    const body = status < 300 ? await res.json() : undefined
+    if (status >= 300) await res.text()
     return { status, body: body as Record<string, unknown> | undefined }
   } catch {
     return { status: 0, body: undefined }

@@ -1,4 +1,6 @@
 import { Elysia } from 'elysia'
+import { type Alerting, createAlerting } from './alerts/delivery.ts'
+import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerts/routes.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
@@ -33,6 +35,8 @@ export interface AppDeps {
   business?: BusinessMetrics
   /** Payment providers by name; defaults to the sandbox provider. */
   paymentProviders?: PaymentProvider[]
+  /** Alert delivery; built from the config when absent (its loop only runs once started). */
+  alerting?: Alerting
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
 }
@@ -58,6 +62,9 @@ export function createApp(deps: AppDeps) {
       deps.paymentProviders ?? [createSandboxProvider({ latencyMs: deps.config.payments.sandboxLatencyMs })],
     ),
   })
+  const alerting =
+    deps.alerting ??
+    createAlerting({ config: deps.config, db, http: deps.http, clock: deps.clock, log: deps.log })
   return new Elysia({ normalize: false })
     .use(
       requestContext({
@@ -65,6 +72,7 @@ export function createApp(deps: AppDeps) {
         maxBodyBytes: deps.config.http.maxBodyBytes,
         newId,
         now: () => deps.clock.monotonic(),
+        rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
       }),
     )
     .use(errorEnvelope({ log: deps.log, onServerError: deps.onServerError }))
@@ -81,6 +89,10 @@ export function createApp(deps: AppDeps) {
           { name: 'Products', description: 'Catalogue, prices in minor units, stock' },
           { name: 'Orders', description: 'Orders over every channel and their status' },
           { name: 'Payments', description: 'Payments through providers' },
+          {
+            name: 'Alerts',
+            description: 'Alert delivery over WhatsApp: webhooks and the Alertmanager receiver',
+          },
         ],
       }),
     )
@@ -89,6 +101,15 @@ export function createApp(deps: AppDeps) {
     .use(productRoutes({ products, tenants }))
     .use(orderRoutes({ orders, tenants }))
     .use(paymentRoutes({ payments, tenants }))
+    .use(
+      alertRoutes({
+        notifier: alerting.notifier,
+        receipts: alerting.receipts,
+        verifyToken: deps.config.whatsapp.verifyToken,
+        appSecret: deps.config.whatsapp.appSecret,
+        alertmanagerToken: deps.config.alerts.alertmanagerToken,
+      }),
+    )
 }
 
 export type App = ReturnType<typeof createApp>

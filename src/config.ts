@@ -1,5 +1,14 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { DURATION_PATTERN, parseDuration } from './shared/duration.ts'
+
+const Duration = (fallback: string, description: string) =>
+  Type.String({
+    pattern: DURATION_PATTERN,
+    default: fallback,
+    description: `${description} (Prometheus duration)`,
+  })
+const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
 /**
  * Every environment variable the service reads, with its type, default and meaning.
@@ -55,6 +64,70 @@ export const EnvSchema = Type.Object({
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
   }),
+  ALERT_PHONES: Type.String({
+    pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
+    default: '',
+    description: 'platform on-call WhatsApp numbers, comma-separated, international format',
+  }),
+  ALERT_ONCALL_GETS_TENANT_ALERTS: Type.Boolean({
+    default: true,
+    description: "false: alerts carrying tenant_id go only to that tenant's phones",
+  }),
+  ALERT_NOTIFY_INTERVAL: Duration(
+    '5s',
+    'notifier tick: alerts due for one recipient in one tick go out as one message',
+  ),
+  ALERT_REPEAT_INTERVAL: Duration('4h', 'resend a still-firing, unacknowledged alert after this long'),
+  ALERT_SEND_LEASE: Duration(
+    '1m',
+    'a message left in "sending" by a dead process is retried after this long',
+  ),
+  WHATSAPP_API_BASE: Type.String({
+    pattern: '^https?://',
+    default: 'https://graph.facebook.com',
+    description: 'Cloud API base URL',
+  }),
+  WHATSAPP_API_VERSION: Type.String({
+    pattern: '^v[0-9]+\\.[0-9]+$',
+    default: 'v21.0',
+    description: 'Graph API version',
+  }),
+  WHATSAPP_PHONE_NUMBER_ID: Type.Optional(
+    Type.String({ pattern: '^[0-9]+$', description: 'Meta id of the sending number' }),
+  ),
+  WHATSAPP_ACCESS_TOKEN: Secret(
+    'Cloud API bearer token; without it (or the number id) messages go to the log transport',
+  ),
+  WHATSAPP_TEMPLATE_FIRING: Type.Optional(
+    Type.String({ minLength: 1, description: 'approved template for firing alerts' }),
+  ),
+  WHATSAPP_TEMPLATE_RESOLVED: Type.Optional(
+    Type.String({ minLength: 1, description: 'approved template for resolutions' }),
+  ),
+  WHATSAPP_TEMPLATE_LANGUAGE: Type.String({
+    minLength: 2,
+    default: 'en_US',
+    description: 'language code of the templates',
+  }),
+  WHATSAPP_RETRY_BASE_MS: Type.Integer({
+    minimum: 1,
+    default: 2000,
+    description: 'first retry delay (doubles, max 5 minutes)',
+  }),
+  WHATSAPP_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 8,
+    description: 'attempts before a message is failed',
+  }),
+  WHATSAPP_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10000,
+    description: 'timeout of one Cloud API call',
+  }),
+  WHATSAPP_VERIFY_TOKEN: Secret('webhook verification token (GET /webhooks/whatsapp handshake)'),
+  WHATSAPP_APP_SECRET: Secret('app secret that signs webhook payloads (X-Hub-Signature-256)'),
+  ALERTMANAGER_WEBHOOK_TOKEN: Secret('bearer token Alertmanager sends to POST /alerts/alertmanager'),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -75,6 +148,28 @@ export interface Config {
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
+  alerts: {
+    oncallPhones: string[]
+    oncallGetsTenantAlerts: boolean
+    notifyIntervalMs: number
+    repeatIntervalMs: number
+    sendLeaseMs: number
+    alertmanagerToken: string | undefined
+  }
+  whatsapp: {
+    apiBase: string
+    apiVersion: string
+    phoneNumberId: string | undefined
+    accessToken: string | undefined
+    templateFiring: string | undefined
+    templateResolved: string | undefined
+    templateLanguage: string
+    retryBaseMs: number
+    maxAttempts: number
+    timeoutMs: number
+    verifyToken: string | undefined
+    appSecret: string | undefined
+  }
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -92,6 +187,8 @@ function describe(schema: TSchema): string {
         : ''
     return `an integer${range}`
   }
+  if (schema.type === 'boolean') return 'true or false'
+  if (schema.pattern === DURATION_PATTERN) return 'a duration such as 30s, 5m or 1h30m'
   if (schema.pattern) return `a string matching ${schema.pattern}`
   if (schema.minLength) return `a string of at least ${schema.minLength} characters`
   return `a ${schema.type}`
@@ -119,7 +216,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   for (const error of Value.Errors(EnvSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '')
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
-    const shown = /TOKEN|SECRET|PASSWORD|DSN|URL/.test(key) ? '(value hidden)' : JSON.stringify(raw[key])
+    const shown = /TOKEN|SECRET|PASSWORD|DSN|URL|PHONE/.test(key)
+      ? '(value hidden)'
+      : JSON.stringify(raw[key])
     throw new ConfigError(
       `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown}`,
     )
@@ -141,5 +240,29 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
+    alerts: {
+      oncallPhones: env.ALERT_PHONES.split(',')
+        .map((phone) => phone.replace(/[^0-9]/g, ''))
+        .filter(Boolean),
+      oncallGetsTenantAlerts: env.ALERT_ONCALL_GETS_TENANT_ALERTS,
+      notifyIntervalMs: parseDuration(env.ALERT_NOTIFY_INTERVAL),
+      repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
+      sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
+      alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
+    },
+    whatsapp: {
+      apiBase: env.WHATSAPP_API_BASE.replace(/\/$/, ''),
+      apiVersion: env.WHATSAPP_API_VERSION,
+      phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
+      accessToken: env.WHATSAPP_ACCESS_TOKEN,
+      templateFiring: env.WHATSAPP_TEMPLATE_FIRING,
+      templateResolved: env.WHATSAPP_TEMPLATE_RESOLVED,
+      templateLanguage: env.WHATSAPP_TEMPLATE_LANGUAGE,
+      retryBaseMs: env.WHATSAPP_RETRY_BASE_MS,
+      maxAttempts: env.WHATSAPP_MAX_ATTEMPTS,
+      timeoutMs: env.WHATSAPP_TIMEOUT_MS,
+      verifyToken: env.WHATSAPP_VERIFY_TOKEN,
+      appSecret: env.WHATSAPP_APP_SECRET,
+    },
   }
 }

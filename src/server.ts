@@ -2,6 +2,7 @@
  * Bun entry: reads the environment, wires real dependencies, migrates, listens and
  * handles signals. Everything else is runtime-agnostic and lives behind createApp.
  */
+import { createAlerting } from './alerts/delivery.ts'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { ConfigError, loadConfig } from './config.ts'
@@ -34,12 +35,15 @@ try {
 
 if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
 
+const http = createHttpClient(fetch)
+const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
 const app = createApp({
   config,
   database,
   log,
   clock: systemClock,
-  http: createHttpClient(fetch),
+  http,
+  alerting,
 })
 
 const server = Bun.serve({
@@ -53,6 +57,7 @@ log.info(
   { port: server.port, host: config.host, env: config.env, database: database.kind },
   `listening on http://${config.host}:${server.port}`,
 )
+alerting.start()
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -68,6 +73,7 @@ async function shutdown(signal: string) {
     )
     server.stop(true)
   }
+  await alerting.stop()
   await database.close().catch((error) => log.error({ err: error }, 'error closing the database'))
   log.info('stopped')
   log.flush()

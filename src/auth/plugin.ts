@@ -24,12 +24,17 @@ export function tenantAuth(tenants: TenantAuthenticator) {
   })
 }
 
-/** Guards admin routes with ADMIN_TOKEN; with no token configured they are closed (403). */
-export function adminAuth(adminToken: string | undefined) {
-  return new Elysia({ name: 'admin-auth' }).onTransform({ as: 'scoped' }, async ({ request }) => {
-    if (!adminToken) throw forbidden('Admin routes are disabled: ADMIN_TOKEN is not configured')
+/**
+ * Guards the routes after it with a configured bearer token, compared in constant time; with no
+ * token configured they are closed (403). Runs before body validation: no credential, no 422.
+ */
+export function bearerAuth(name: string, expected: string | undefined, variable: string) {
+  return new Elysia({ name: `bearer-auth:${name}` }).onTransform({ as: 'scoped' }, async ({ request }) => {
+    if (!expected) throw forbidden(`${name} is disabled: ${variable} is not configured`)
     const token = bearerToken(request.headers.get('authorization'))
-    if (!token || !(await secretsEqual(token, adminToken)))
-      throw unauthorized('Missing or invalid admin token')
+    if (!token || !(await secretsEqual(token, expected)))
+      throw unauthorized(`Missing or invalid ${name} token`)
   })
 }
+
+export const adminAuth = (adminToken: string | undefined) => bearerAuth('admin', adminToken, 'ADMIN_TOKEN')

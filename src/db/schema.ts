@@ -5,6 +5,7 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -124,4 +125,89 @@ export const payments = pgTable(
   (table) => [index('payments_order_idx').on(table.tenantId, table.orderId)],
 )
 
-export const schema = { tenants, tenantSettings, products, orders, orderItems, payments }
+/**
+ * What the notifier knows about each alert it was handed (by Alertmanager or the evaluator),
+ * keyed by the Alertmanager-compatible fingerprint of its label set.
+ */
+export const alertStates = pgTable('alert_states', {
+  fingerprint: text('fingerprint').primaryKey(),
+  alertname: text('alertname').notNull(),
+  severity: text('severity').notNull(),
+  tenantId: uuid('tenant_id'),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+  annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
+  status: text('status').notNull(),
+  /** Start of the current firing episode; a new episode after resolution starts over. */
+  startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+  /** When firing notifications for this episode were last enqueued (first or repeat). */
+  lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
+  repeatCycle: integer('repeat_cycle').notNull().default(0),
+  ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
+  silencedUntil: timestamp('silenced_until', { withTimezone: true, mode: 'date' }),
+  updatedAt: updatedAt(),
+})
+
+/**
+ * The notification outbox: one row per (alert, transition, recipient, repeat cycle), written
+ * before anything is sent. Rows due for one recipient in one tick are sent as one message and
+ * share `groupId` and `waMessageId`.
+ */
+export const alertOutbox = pgTable(
+  'alert_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Re-enqueuing the same (fingerprint, episode, transition, recipient, cycle) is a no-op. */
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    /** Digits only, international form, as the Cloud API wants it. */
+    recipient: text('recipient').notNull(),
+    tenantId: uuid('tenant_id'),
+    fingerprint: text('fingerprint').notNull(),
+    alertname: text('alertname').notNull(),
+    severity: text('severity').notNull(),
+    /** firing | resolved | reply (a free-text answer to an inbound command). */
+    transition: text('transition').notNull(),
+    /** What the message is made of: the alert's labels/annotations/value, or the reply text. */
+    content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    /** text | template: how the last attempt was sent. */
+    mode: text('mode'),
+    rendered: text('rendered'),
+    groupId: uuid('group_id'),
+    waMessageId: text('wa_message_id'),
+    lastErrorCode: text('last_error_code'),
+    lastErrorMessage: text('last_error_message'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    index('alert_outbox_due_idx').on(table.status, table.nextAttemptAt),
+    index('alert_outbox_wamid_idx').on(table.waMessageId),
+    index('alert_outbox_fingerprint_idx').on(table.fingerprint, table.transition),
+  ],
+)
+
+/**
+ * When each number last wrote to us: free-form text is only allowed within 24 hours of it
+ * (WhatsApp's customer-service window); outside it alerts must be templates.
+ */
+export const whatsappContacts = pgTable('whatsapp_contacts', {
+  phone: text('phone').primaryKey(),
+  lastInboundAt: timestamp('last_inbound_at', { withTimezone: true, mode: 'date' }).notNull(),
+})
+
+export const schema = {
+  tenants,
+  tenantSettings,
+  products,
+  orders,
+  orderItems,
+  payments,
+  alertStates,
+  alertOutbox,
+  whatsappContacts,
+}

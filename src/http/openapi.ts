@@ -5,8 +5,8 @@ type Json = Record<string, unknown>
 
 /**
  * Rewrites TypeBox's JSON Schema into the OpenAPI 3.0 schema dialect: `const` becomes a
- * one-value `enum`, `examples` becomes `example`, and `{type: 'null'}` members of a union
- * become `nullable`. Client generators reject the 3.1-only forms in a 3.0.3 document.
+ * one-value `enum`, `examples` becomes `example`, `patternProperties` (records) becomes
+ * `additionalProperties`, and `{type: 'null'}` members of a union become `nullable`. Client generators reject the 3.1-only forms in a 3.0.3 document.
  */
 export function toOpenApi30Schema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toOpenApi30Schema)
@@ -16,6 +16,12 @@ export function toOpenApi30Schema(node: unknown): unknown {
   if ('const' in out) {
     out.enum = [out.const]
     delete out.const
+  }
+  // t.Record renders as JSON Schema patternProperties, which OpenAPI 3.0 lacks.
+  if (out.patternProperties && typeof out.patternProperties === 'object') {
+    const [valueSchema] = Object.values(out.patternProperties as Json)
+    out.additionalProperties = valueSchema ?? true
+    delete out.patternProperties
   }
   if (Array.isArray(out.examples)) {
     if (out.examples.length > 0 && !('example' in out)) out.example = out.examples[0]
@@ -116,6 +122,11 @@ export function openApiDocs(info: OpenApiInfo) {
               tenantKey: { type: 'http', scheme: 'bearer', description: 'Tenant API key' },
               adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
               metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+              alertmanagerToken: {
+                type: 'http',
+                scheme: 'bearer',
+                description: 'ALERTMANAGER_WEBHOOK_TOKEN',
+              },
             },
           },
         },

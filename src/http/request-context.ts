@@ -65,6 +65,8 @@ export interface RequestContextOptions {
   maxBodyBytes: number
   newId: () => string
   now: () => number
+  /** Routes whose handler gets the raw body text (signature checks happen before parsing). */
+  rawBodyPaths?: string[]
 }
 
 /**
@@ -90,6 +92,7 @@ export function requestContext(options: RequestContextOptions) {
       const text = await readBodyLimited(request, options.maxBodyBytes)
       const state = states.get(request)
       if (state) state.rawBody = text
+      if (options.rawBodyPaths?.includes(new URL(request.url).pathname)) return text
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
       if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
       if (text.trim() === '') throw invalidJson('Request body is empty; expected a JSON document')

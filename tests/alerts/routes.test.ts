@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import type { DatabaseHandle } from '../../src/db/client.ts'
+import { alertOutbox } from '../../src/db/schema.ts'
+import { alertingFor, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { freshDatabase } from '../helpers/db.ts'
+import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+
+const APP_SECRET = 'app-secret-for-tests'
+const VERIFY_TOKEN = 'verify-token-for-tests'
+const AM_TOKEN = 'alertmanager-token-for-tests'
+const ENV = {
+  WHATSAPP_APP_SECRET: APP_SECRET,
+  WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
+  ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+}
+
+let database: DatabaseHandle
+let fake: ReturnType<typeof startWhatsAppFake>
+beforeAll(async () => {
+  database = await freshDatabase()
+})
+afterAll(async () => {
+  await database.close()
+})
+beforeEach(async () => {
+  fake?.stop()
+  fake = startWhatsAppFake()
+  await resetAlertTables(database)
+})
+
+async function setup() {
+  const delivery = alertingFor(database, fake.url, ENV)
+  const built = await buildTestApp({ database, alerting: delivery.alerting, env: ENV })
+  return { ...built, ...delivery }
+}
+
+const sign = (body: string, secret = APP_SECRET) =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+
+function webhook(call: Awaited<ReturnType<typeof setup>>['call'], payload: unknown, signature?: string) {
+  const body = JSON.stringify(payload)
+  return call('/webhooks/whatsapp', {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      ...(signature !== undefined ? { 'x-hub-signature-256': signature } : {}),
+    },
+  })
+}
+
+const statusPayload = (statuses: Array<Record<string, unknown>>) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: 'WABA',
+      changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: {}, statuses } }],
+    },
+  ],
+})
+const messagePayload = (from: string, id: string, text: string) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: 'WABA',
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            messages: [{ from, id, timestamp: '1772445600', type: 'text', text: { body: text } }],
+          },
+        },
+      ],
+    },
+  ],
+})
+
+/** A payload as Alertmanager 0.27 sends it to a webhook receiver. */
+function alertmanagerPayload(status: 'firing' | 'resolved') {
+  return {
+    receiver: 'whatsapp',
+    status,
+    alerts: [
+      {
+        status,
+        labels: { alertname: 'HighErrorRate', severity: 'critical', job: 'convo-commerce' },
+        annotations: { summary: 'High error rate', description: 'More than 5% of requests fail (7.5%)' },
+        startsAt: '2026-03-02T09:50:00.000Z',
+        endsAt: status === 'resolved' ? '2026-03-02T10:20:00.000Z' : '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus:9090/graph?g0.expr=...',
+        fingerprint: '5b4e2d7a9c1f3e80',
+      },
+    ],
+    groupLabels: { alertname: 'HighErrorRate' },
+    commonLabels: { alertname: 'HighErrorRate', severity: 'critical', job: 'convo-commerce' },
+    commonAnnotations: { summary: 'High error rate' },
+    externalURL: 'http://alertmanager:9093',
+    version: '4',
+    groupKey: '{}:{alertname="HighErrorRate"}',
+    truncatedAlerts: 0,
+  }
+}
+
+describe('GET /webhooks/whatsapp (verification handshake)', () => {
+  test('answers the challenge as plain text with the right token, 403 otherwise', async () => {
+    const { call } = await setup()
+    const ok = await call(
+      `/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`,
+    )
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('content-type')).toStartWith('text/plain')
+    expect(await ok.text()).toBe('1158201444')
+    for (const query of [
+      'hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1',
+      `hub.mode=unsubscribe&hub.verify_token=${VERIFY_TOKEN}`,
+      '',
+    ]) {
+      expect((await call(`/webhooks/whatsapp?${query}`)).status).toBe(403)
+    }
+  })
+})
+
+describe('POST /webhooks/whatsapp', () => {
+  test('unsigned, wrongly signed or tampered payloads are rejected with 401 and change nothing', async () => {
+    const { call, alerting } = await setup()
+    await alerting.notifier.ingest(
+      [
+        {
+          fingerprint: '0000000000000001',
+          status: 'firing',
+          labels: { alertname: 'A', severity: 'critical' },
+          annotations: {},
+          startsAt: new Date('2026-03-02T09:00:00Z'),
+        },
+      ],
+      't',
+    )
+    await alerting.tick()
+    const payload = statusPayload([
+      { id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '254700000001' },
+    ])
+    expect((await webhook(call, payload)).status).toBe(401)
+    expect((await webhook(call, payload, sign(JSON.stringify(payload), 'other-secret'))).status).toBe(401)
+    expect((await webhook(call, payload, 'sha256=zz')).status).toBe(401)
+    const tampered = await call('/webhooks/whatsapp', {
+      method: 'POST',
+      body: `${JSON.stringify(payload)} `,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(JSON.stringify(payload)) },
+    })
+    expect(tampered.status).toBe(401)
+    const notJson = await call('/webhooks/whatsapp', {
+      method: 'POST',
+      body: '{nope',
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(notJson.status).toBe(401)
+    expect((await database.db.select().from(alertOutbox))[0]!.status).toBe('sent')
+  })
+
+  test('delivery statuses apply by message id, idempotently and out of order', async () => {
+    const { call, alerting } = await setup()
+    await alerting.notifier.ingest(
+      [
+        {
+          fingerprint: '0000000000000002',
+          status: 'firing',
+          labels: { alertname: 'A', severity: 'critical' },
+          annotations: {},
+          startsAt: new Date('2026-03-02T09:00:00Z'),
+        },
+      ],
+      't',
+    )
+    await alerting.tick()
+    const status = async () => (await database.db.select().from(alertOutbox))[0]!.status
+    const send = async (s: string, extra: Record<string, unknown> = {}) => {
+      const payload = statusPayload([
+        { id: 'wamid.1', status: s, timestamp: '1', recipient_id: '254700000001', ...extra },
+      ])
+      const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+      expect(res.status).toBe(200)
+    }
+    await send('read')
+    expect(await status()).toBe('read')
+    await send('delivered') // late
+    await send('sent') // later still
+    await send('read') // re-delivered
+    expect(await status()).toBe('read')
+    await send('failed', { errors: [{ code: 131026, title: 'Message undeliverable' }] })
+    expect(await status()).toBe('read')
+  })
+
+  test('a failed status records the code; delivered after failed wins', async () => {
+    const { call, alerting } = await setup()
+    await alerting.notifier.ingest(
+      [
+        {
+          fingerprint: '0000000000000003',
+          status: 'firing',
+          labels: { alertname: 'A', severity: 'critical' },
+          annotations: {},
+          startsAt: new Date('2026-03-02T09:00:00Z'),
+        },
+      ],
+      't',
+    )
+    await alerting.tick()
+    const failed = statusPayload([
+      {
+        id: 'wamid.1',
+        status: 'failed',
+        timestamp: '1',
+        recipient_id: '254700000001',
+        errors: [{ code: 131026, title: 'Message undeliverable' }],
+      },
+    ])
+    expect((await webhook(call, failed, sign(JSON.stringify(failed)))).status).toBe(200)
+    expect((await database.db.select().from(alertOutbox))[0]).toMatchObject({
+      status: 'failed',
+      lastErrorCode: '131026',
+    })
+    const delivered = statusPayload([
+      { id: 'wamid.1', status: 'delivered', timestamp: '2', recipient_id: '254700000001' },
+    ])
+    await webhook(call, delivered, sign(JSON.stringify(delivered)))
+    expect((await database.db.select().from(alertOutbox))[0]!.status).toBe('delivered')
+  })
+
+  test('an ACK reply from on-call acknowledges; the webhook answers 200 with what it applied', async () => {
+    const { call, alerting } = await setup()
+    await alerting.notifier.ingest(
+      [
+        {
+          fingerprint: '0000000000000004',
+          status: 'firing',
+          labels: { alertname: 'HighErrorRate', severity: 'critical' },
+          annotations: {},
+          startsAt: new Date('2026-03-02T09:00:00Z'),
+        },
+      ],
+      't',
+    )
+    await alerting.tick()
+    const payload = messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack')
+    const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1 })
+    await alerting.tick()
+    expect((fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
+      'Acknowledged: HighErrorRate. No more reminders until resolved.',
+    )
+  })
+
+  test('oversized payloads get 413', async () => {
+    const built = await buildTestApp({ database, env: { ...ENV, MAX_BODY_BYTES: '1024' } })
+    const body = JSON.stringify({ entry: [{ pad: 'x'.repeat(4000) }] })
+    const res = await built.call('/webhooks/whatsapp', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+    })
+    expect(res.status).toBe(413)
+  })
+})
+
+describe('POST /alerts/alertmanager', () => {
+  test('needs the bearer token; 403 when the receiver is not configured', async () => {
+    const { call } = await setup()
+    expect(
+      (await call('/alerts/alertmanager', { method: 'POST', json: alertmanagerPayload('firing') })).status,
+    ).toBe(401)
+    expect(
+      (
+        await call('/alerts/alertmanager', {
+          method: 'POST',
+          token: 'wrong-token',
+          json: alertmanagerPayload('firing'),
+        })
+      ).status,
+    ).toBe(401)
+    const closed = await buildTestApp({ database, env: { ALERTMANAGER_WEBHOOK_TOKEN: '' } })
+    expect(
+      (
+        await closed.call('/alerts/alertmanager', {
+          method: 'POST',
+          token: AM_TOKEN,
+          json: alertmanagerPayload('firing'),
+        })
+      ).status,
+    ).toBe(403)
+    expect(await database.db.select().from(alertOutbox)).toEqual([])
+  })
+
+  test('a real-shaped payload notifies once; re-sends are accepted and deduplicated; resolution follows', async () => {
+    const { call, alerting } = await setup()
+    for (let i = 0; i < 3; i++) {
+      const res = await call('/alerts/alertmanager', {
+        method: 'POST',
+        token: AM_TOKEN,
+        json: alertmanagerPayload('firing'),
+      })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ accepted: 1, enqueued: i === 0 ? 1 : 0 })
+    }
+    await alerting.tick()
+    expect(fake.requests).toHaveLength(1)
+    expect((fake.requests[0]!.body.text as { body: string }).body).toBe(
+      '🔔 *CRITICAL ALERT*: HighErrorRate\nMore than 5% of requests fail (7.5%)\nref: 5b4e2d7a9c1f3e80',
+    )
+    const resolved = await call('/alerts/alertmanager', {
+      method: 'POST',
+      token: AM_TOKEN,
+      json: alertmanagerPayload('resolved'),
+    })
+    expect(await resolved.json()).toEqual({ accepted: 1, enqueued: 1 })
+    await alerting.tick()
+    expect((fake.requests[1]!.body.text as { body: string }).body).toBe(
+      '✅ *RESOLVED*: HighErrorRate\nHigh error rate\nref: 5b4e2d7a9c1f3e80',
+    )
+  })
+
+  test('a malformed payload is 422 and changes nothing', async () => {
+    const { call } = await setup()
+    const bad = { ...alertmanagerPayload('firing'), alerts: [{ status: 'burning', labels: {} }] }
+    const res = await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: bad })
+    expect(res.status).toBe(422)
+    expect(await database.db.select().from(alertOutbox)).toEqual([])
+  })
+})

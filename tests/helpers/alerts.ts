@@ -1,0 +1,98 @@
+import { sql } from 'drizzle-orm'
+import { createAlerting } from '../../src/alerts/delivery.ts'
+import type { AlertingMetrics } from '../../src/alerts/metrics.ts'
+import type { Clock } from '../../src/clock.ts'
+import { loadConfig } from '../../src/config.ts'
+import type { DatabaseHandle } from '../../src/db/client.ts'
+import { createHttpClient } from '../../src/http/outbound.ts'
+import { captureLogs } from './logs.ts'
+
+export const ONCALL = '+254700000001'
+
+/** A clock the test moves by hand. */
+export function manualClock(start = '2026-03-02T10:00:00Z') {
+  let now = new Date(start).getTime()
+  const clock: Clock & { advance(ms: number): void; set(iso: string): void } = {
+    now: () => new Date(now),
+    monotonic: () => now,
+    advance: (ms) => {
+      now += ms
+    },
+    set: (iso) => {
+      now = new Date(iso).getTime()
+    },
+  }
+  return clock
+}
+
+export function recordingAlertMetrics() {
+  const events: string[] = []
+  const metrics: AlertingMetrics = {
+    messageSent: (s) => events.push(`sent:${s}`),
+    sendDuration: () => {},
+    pending: (n) => events.push(`pending:${n}`),
+    tokenValid: (v) => events.push(`token:${v}`),
+    missingTenantPhone: () => events.push('missing-phone'),
+  }
+  return { events, metrics }
+}
+
+export async function resetAlertTables(database: DatabaseHandle) {
+  for (const table of ['alert_outbox', 'alert_states', 'whatsapp_contacts']) {
+    await database.db.execute(sql.raw(`delete from ${table}`))
+  }
+}
+
+/** Alert delivery against the fake Cloud API, with a manual clock and no jitter. */
+export function alertingFor(
+  database: DatabaseHandle,
+  fakeUrl: string | undefined,
+  env: Record<string, string> = {},
+) {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ALERT_PHONES: ONCALL,
+    ...(fakeUrl
+      ? {
+          WHATSAPP_API_BASE: fakeUrl,
+          WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
+          WHATSAPP_ACCESS_TOKEN: 'EAAG-test-token-secret',
+        }
+      : {}),
+    WHATSAPP_TIMEOUT_MS: '500',
+    ...env,
+  })
+  const clock = manualClock()
+  const logs = captureLogs()
+  const { events, metrics } = recordingAlertMetrics()
+  const alerting = createAlerting({
+    config,
+    db: database.db,
+    http: createHttpClient(fetch),
+    clock,
+    log: logs.log,
+    metrics,
+    random: () => 1,
+  })
+  return { alerting, config, clock, logs, events }
+}
+
+export function firing(
+  name: string,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+  fp?: string,
+) {
+  return {
+    fingerprint:
+      fp ??
+      Bun.hash(name + JSON.stringify(labels))
+        .toString(16)
+        .padStart(16, '0')
+        .slice(0, 16),
+    status: 'firing' as const,
+    labels: { alertname: name, severity: 'critical', ...labels },
+    annotations: { summary: `${name} summary`, description: `${name} description`, ...annotations },
+    startsAt: new Date('2026-03-02T09:55:00Z'),
+  }
+}
