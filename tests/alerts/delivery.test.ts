@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { parseCommand } from '../../src/alerts/notifier.ts'
 import { renderText } from '../../src/alerts/render.ts'
@@ -10,6 +10,9 @@ import { alertOutbox, tenantSettings, tenants } from '../../src/db/schema.ts'
 import { alertingFor, firing, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
 import { freshDatabase } from '../helpers/db.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
 
 let database: DatabaseHandle
 let fake: ReturnType<typeof startWhatsAppFake>

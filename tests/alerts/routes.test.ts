@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertOutbox } from '../../src/db/schema.ts'
@@ -6,6 +6,9 @@ import { alertingFor, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { freshDatabase } from '../helpers/db.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
 
 const APP_SECRET = 'app-secret-for-tests'
 const VERIFY_TOKEN = 'verify-token-for-tests'

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,9 @@ import { DataDirLockedError, lockDataDir, openEmbedded } from '../../src/db/embe
 import { openMigratedDatabase } from '../../src/db/open.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { freshDatabase } from '../helpers/db.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
 
 const quiet = createLogger({ level: 'silent', pretty: false })
 const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows)

@@ -1,6 +1,9 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { startServer } from '../helpers/process.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
 
 describe('graceful shutdown (real process)', () => {
   test('SIGTERM lets an in-flight request finish, refuses new ones, closes the database and exits 0', async () => {

@@ -1,0 +1,1001 @@
+/**
+ * The Grafana dashboards, as code. `bun run ops:dashboards` writes them to
+ * ops/grafana/dashboards/*.json, which is what Grafana imports (provisioning) and what the
+ * tests read; a test fails when the committed JSON differs from what this file builds.
+ *
+ * Plain objects in Grafana's dashboard JSON model (schemaVersion 39) rather than the
+ * Foundation SDK: four dashboards of a few panel kinds do not need a dependency, and the
+ * layout helper below places panels row by row so that they cannot overlap.
+ */
+
+export type Unit = 'reqps' | 'ops' | 'opm' | 'percentunit' | 's' | 'bytes' | 'short' | 'none'
+
+export interface Query {
+  expr: string
+  legend?: string
+  /** Table panels ask for the value at the end of the range only. */
+  instant?: boolean
+}
+
+export interface PanelSpec {
+  title: string
+  type: 'timeseries' | 'stat' | 'table'
+  description: string
+  queries: Query[]
+  unit: Unit
+  /** Width in grid columns (24 per row). */
+  w: number
+  h?: number
+  /** Values at or above it are drawn red (a line on time series). */
+  threshold?: number
+  min?: number
+  max?: number
+  decimals?: number
+  /** Stat/time-series value text, for example 1 -> "up". */
+  mappings?: Record<string, { text: string; color: 'green' | 'red' }>
+  /** Table columns: the header of each query's value column, in query order. */
+  columns?: string[]
+}
+
+interface Section {
+  title: string
+  panels: PanelSpec[]
+}
+
+interface DashboardSpec {
+  uid: string
+  title: string
+  description: string
+  refresh: string
+  from: string
+  variables: ('instance' | 'tenant')[]
+  sections: Section[]
+}
+
+/** Every panel and query names the datasource through the `datasource` variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const
+const TAG = 'convo-commerce'
+
+/** Selector fragments used in the expressions below. */
+const I = 'instance=~"$instance"'
+const T = 'tenant_id=~"$tenant"'
+const RI = '$__rate_interval'
+
+function variable(kind: 'instance' | 'tenant') {
+  const [metric, label, name] =
+    kind === 'instance'
+      ? ['process_resident_memory_bytes', 'instance', 'Instance']
+      : ['orders_created_total', 'tenant_id', 'Shop']
+  const query = `label_values(${metric}, ${label})`
+  return {
+    name: kind,
+    label: name,
+    type: 'query',
+    datasource: DATASOURCE,
+    query: { qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+    definition: query,
+    refresh: 2,
+    sort: 1,
+    multi: true,
+    includeAll: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    options: [],
+    hide: 0,
+    regex: '',
+  }
+}
+
+const datasourceVariable = {
+  name: 'datasource',
+  label: 'Data source',
+  type: 'datasource',
+  query: 'prometheus',
+  current: {},
+  options: [],
+  refresh: 1,
+  regex: '',
+  hide: 0,
+  includeAll: false,
+  multi: false,
+}
+
+function thresholds(spec: PanelSpec) {
+  const steps: { color: string; value: number | null }[] = [{ color: 'green', value: null }]
+  if (spec.threshold !== undefined) steps.push({ color: 'red', value: spec.threshold })
+  return { mode: 'absolute', steps }
+}
+
+function mappings(spec: PanelSpec) {
+  if (!spec.mappings) return []
+  const options: Record<string, { text: string; color: string; index: number }> = {}
+  Object.entries(spec.mappings).forEach(([value, m], index) => {
+    options[value] = { text: m.text, color: m.color, index }
+  })
+  return [{ type: 'value', options }]
+}
+
+function panel(spec: PanelSpec, id: number, gridPos: { h: number; w: number; x: number; y: number }) {
+  const table = spec.type === 'table'
+  const targets = spec.queries.map((q, i) => ({
+    refId: String.fromCharCode(65 + i),
+    datasource: DATASOURCE,
+    editorMode: 'code',
+    expr: q.expr,
+    legendFormat: q.legend ?? '__auto',
+    range: !(table || q.instant),
+    instant: Boolean(table || q.instant),
+    ...(table ? { format: 'table' } : {}),
+  }))
+  const defaults: Record<string, unknown> = {
+    unit: spec.unit,
+    thresholds: thresholds(spec),
+    mappings: mappings(spec),
+    color: { mode: spec.type === 'timeseries' ? 'palette-classic' : 'thresholds' },
+  }
+  if (spec.min !== undefined) defaults.min = spec.min
+  if (spec.max !== undefined) defaults.max = spec.max
+  if (spec.decimals !== undefined) defaults.decimals = spec.decimals
+  if (spec.type === 'timeseries') {
+    defaults.custom = {
+      drawStyle: 'line',
+      lineWidth: 1,
+      fillOpacity: 10,
+      showPoints: 'never',
+      spanNulls: false,
+      thresholdsStyle: { mode: spec.threshold !== undefined ? 'line' : 'off' },
+    }
+  }
+  const options =
+    spec.type === 'timeseries'
+      ? {
+          legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+          tooltip: { mode: 'multi', sort: 'desc' },
+        }
+      : spec.type === 'stat'
+        ? {
+            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+            colorMode: 'value',
+            graphMode: 'area',
+            justifyMode: 'auto',
+            orientation: 'auto',
+            textMode: 'auto',
+          }
+        : { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } }
+  const transformations = table
+    ? [
+        { id: 'merge', options: {} },
+        {
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true },
+            renameByName: Object.fromEntries(
+              (spec.columns ?? []).map((name, i) => [
+                spec.queries.length === 1 ? 'Value' : `Value #${String.fromCharCode(65 + i)}`,
+                name,
+              ]),
+            ),
+          },
+        },
+      ]
+    : []
+  return {
+    id,
+    type: spec.type,
+    title: spec.title,
+    description: spec.description,
+    datasource: DATASOURCE,
+    gridPos,
+    targets,
+    fieldConfig: { defaults, overrides: [] },
+    options,
+    transformations,
+  }
+}
+
+/** Lays sections out top to bottom: a row header, then panels left to right, wrapping at 24 columns. */
+function layout(sections: Section[]) {
+  const panels: unknown[] = []
+  let id = 1
+  let y = 0
+  for (const section of sections) {
+    panels.push({
+      id: id++,
+      type: 'row',
+      title: section.title,
+      collapsed: false,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      panels: [],
+    })
+    y += 1
+    let x = 0
+    let rowHeight = 0
+    for (const spec of section.panels) {
+      const h = spec.h ?? (spec.type === 'stat' ? 4 : 8)
+      if (spec.w < 1 || spec.w > 24) throw new Error(`${spec.title}: width ${spec.w}`)
+      if (x + spec.w > 24) {
+        y += rowHeight
+        x = 0
+        rowHeight = 0
+      }
+      panels.push(panel(spec, id++, { h, w: spec.w, x, y }))
+      x += spec.w
+      rowHeight = Math.max(rowHeight, h)
+    }
+    y += rowHeight
+  }
+  return panels
+}
+
+function dashboard(spec: DashboardSpec) {
+  return {
+    uid: spec.uid,
+    title: spec.title,
+    description: spec.description,
+    tags: [TAG],
+    timezone: 'browser',
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    refresh: spec.refresh,
+    time: { from: spec.from, to: 'now' },
+    timepicker: {},
+    fiscalYearStartMonth: 0,
+    liveNow: false,
+    weekStart: '',
+    annotations: {
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          name: 'Annotations & Alerts',
+          type: 'dashboard',
+        },
+      ],
+    },
+    links: [
+      {
+        title: 'Dashboards',
+        type: 'dashboards',
+        tags: [TAG],
+        asDropdown: true,
+        includeVars: false,
+        keepTime: true,
+        targetBlank: false,
+        icon: 'external link',
+        tooltip: '',
+        url: '',
+      },
+    ],
+    templating: { list: [datasourceVariable, ...spec.variables.map(variable)] },
+    panels: layout(spec.sections),
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Shared expressions (kept identical to the alert rules where a panel shows an alerted value)
+
+const errorRatio = (window: string, sel: string) =>
+  `sum(rate(http_requests_total{status=~"5..",${sel}}[${window}])) / sum(rate(http_requests_total{${sel}}[${window}]))`
+const latency = (q: number, by: string, sel: string) =>
+  `histogram_quantile(${q}, sum by (${by}) (rate(http_request_duration_seconds_bucket{${sel}}[${RI}])))`
+/** The Business dashboard's "active shops", as the issue defines it. */
+export const ACTIVE_SHOPS = 'count(sum by (tenant_id) (increase(orders_created_total[1h])) > 0)'
+/** The original Order Monitoring panel, kept exactly. */
+export const ORDERS_CREATED = 'sum(increase(orders_created_total[24h])) by (channel)'
+
+const system: DashboardSpec = {
+  uid: 'convo-system',
+  title: 'System',
+  description: 'Traffic, errors, runtime and dependencies of the conversational-commerce service.',
+  refresh: '30s',
+  from: 'now-3h',
+  variables: ['instance'],
+  sections: [
+    {
+      title: 'Overview',
+      panels: [
+        {
+          title: 'Targets up',
+          type: 'stat',
+          w: 4,
+          unit: 'none',
+          description:
+            'Scrape targets of the service that Prometheus reaches (the ServiceDown alert fires at 0).',
+          queries: [{ expr: `sum(up{job="convo-commerce",${I}})` }],
+        },
+        {
+          title: 'Request rate',
+          type: 'stat',
+          w: 4,
+          unit: 'reqps',
+          description: 'HTTP requests per second, all endpoints (health and /metrics excluded).',
+          queries: [{ expr: `sum(rate(http_requests_total{${I}}[${RI}]))` }],
+        },
+        {
+          title: '5xx error rate (5m)',
+          type: 'stat',
+          w: 4,
+          unit: 'percentunit',
+          threshold: 0.05,
+          description: 'Share of requests answered 5xx over 5 minutes; HighErrorRate fires above 5% for 2m.',
+          queries: [{ expr: errorRatio('5m', I) }],
+        },
+        {
+          title: 'In-flight requests',
+          type: 'stat',
+          w: 4,
+          unit: 'short',
+          description: 'Requests being served right now.',
+          queries: [{ expr: `sum(http_requests_in_flight{${I}})` }],
+        },
+        {
+          title: 'Database',
+          type: 'stat',
+          w: 4,
+          unit: 'none',
+          description: 'Result of the background database ping (DatabaseDown fires after 1m at 0).',
+          mappings: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } },
+          queries: [{ expr: `min(db_up{${I}})` }],
+        },
+        {
+          title: 'Memory (RSS)',
+          type: 'stat',
+          w: 4,
+          unit: 'bytes',
+          description: 'Resident memory of all selected instances.',
+          queries: [{ expr: `sum(process_resident_memory_bytes{${I}})` }],
+        },
+      ],
+    },
+    {
+      title: 'Traffic',
+      panels: [
+        {
+          title: 'Request rate by status',
+          type: 'timeseries',
+          w: 12,
+          unit: 'reqps',
+          min: 0,
+          description: 'HTTP requests per second by response status.',
+          queries: [
+            { expr: `sum by (status) (rate(http_requests_total{${I}}[${RI}]))`, legend: '{{status}}' },
+          ],
+        },
+        {
+          title: 'Error rate (5xx share)',
+          type: 'timeseries',
+          w: 12,
+          unit: 'percentunit',
+          min: 0,
+          threshold: 0.05,
+          description:
+            'Share of requests answered 5xx, over 5 minutes as the HighErrorRate rule computes it.',
+          queries: [{ expr: errorRatio('5m', I), legend: '5xx share' }],
+        },
+        {
+          title: 'Requests by endpoint',
+          type: 'timeseries',
+          w: 12,
+          unit: 'reqps',
+          min: 0,
+          description: 'Requests per second by method and route template.',
+          queries: [
+            {
+              expr: `sum by (method, endpoint) (rate(http_requests_total{${I}}[${RI}]))`,
+              legend: '{{method}} {{endpoint}}',
+            },
+          ],
+        },
+        {
+          title: 'In-flight requests',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          description: 'Requests being served, per instance.',
+          queries: [{ expr: `sum by (instance) (http_requests_in_flight{${I}})`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Runtime',
+      panels: [
+        {
+          title: 'CPU',
+          type: 'timeseries',
+          w: 8,
+          unit: 'percentunit',
+          min: 0,
+          description: 'CPU time per second of wall time (1 = one full core), per instance.',
+          queries: [{ expr: `rate(process_cpu_seconds_total{${I}}[${RI}])`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'Memory (RSS)',
+          type: 'timeseries',
+          w: 8,
+          unit: 'bytes',
+          min: 0,
+          description: 'Resident memory per instance.',
+          queries: [{ expr: `process_resident_memory_bytes{${I}}`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'Event-loop lag',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          description: 'How late timers run: everything the process does waits this long.',
+          queries: [{ expr: `nodejs_eventloop_lag_seconds{${I}}`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Dependencies and self-monitoring',
+      panels: [
+        {
+          title: 'Database up',
+          type: 'timeseries',
+          w: 8,
+          unit: 'none',
+          min: 0,
+          max: 1,
+          description: 'Background database ping per instance: 1 ok, 0 failing.',
+          queries: [{ expr: `db_up{${I}}`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'Connection pool size',
+          type: 'timeseries',
+          w: 8,
+          unit: 'short',
+          min: 0,
+          description: 'Database connections per instance (1 on the embedded database).',
+          queries: [{ expr: `db_connection_pool_size{${I}}`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'Scrape duration',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          description: 'How long Prometheus takes to scrape /metrics.',
+          queries: [{ expr: `scrape_duration_seconds{job="convo-commerce",${I}}`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'Series per metric',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          description: 'Series each metric family exposes: the cost of a scrape and of Prometheus storage.',
+          queries: [{ expr: `sum by (metric) (metrics_series{${I}})`, legend: '{{metric}}' }],
+        },
+        {
+          title: 'Cardinality overflow',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          description:
+            'New label sets folded into the __overflow__ series because a metric reached its budget (MetricsCardinalityOverflow).',
+          queries: [
+            {
+              expr: `sum by (metric) (increase(metrics_cardinality_overflow_total{${I}}[${RI}]))`,
+              legend: '{{metric}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+}
+
+const paymentShare = (status: string, sel: string, by = '') => {
+  const group = by ? ` by (${by})` : ''
+  return `sum${group} (rate(payments_processed_total{${status},${sel}}[15m])) / sum${group} (rate(payments_processed_total{${sel}}[15m]))`
+}
+
+const business: DashboardSpec = {
+  uid: 'convo-business',
+  title: 'Business',
+  description: 'Orders, payments, product views and shop activity, overall and per shop.',
+  refresh: '1m',
+  from: 'now-24h',
+  variables: ['tenant'],
+  sections: [
+    {
+      title: 'Overview',
+      panels: [
+        {
+          title: 'Orders (24h)',
+          type: 'stat',
+          w: 6,
+          unit: 'short',
+          decimals: 0,
+          description: 'Orders created over the last 24 hours by the selected shops.',
+          queries: [{ expr: `sum(increase(orders_created_total{${T}}[24h]))` }],
+        },
+        {
+          title: 'Active shops (1h)',
+          type: 'stat',
+          w: 6,
+          unit: 'short',
+          decimals: 0,
+          description: 'Shops with at least one order in the last hour (all shops).',
+          queries: [{ expr: ACTIVE_SHOPS }],
+        },
+        {
+          title: 'Payments succeeded (24h)',
+          type: 'stat',
+          w: 6,
+          unit: 'short',
+          decimals: 0,
+          description: 'Payments that succeeded over the last 24 hours.',
+          queries: [{ expr: `sum(increase(payments_processed_total{status="succeeded",${T}}[24h]))` }],
+        },
+        {
+          title: 'Payment failure rate (15m)',
+          type: 'stat',
+          w: 6,
+          unit: 'percentunit',
+          threshold: 0.1,
+          description:
+            'Share of payments that failed over 15 minutes; PaymentFailureRate fires above 10% for 5m.',
+          queries: [{ expr: paymentShare('status="failed"', T) }],
+        },
+      ],
+    },
+    {
+      title: 'Orders and payments',
+      panels: [
+        {
+          title: 'Orders by channel',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Orders created per minute by sales channel.',
+          queries: [
+            {
+              expr: `sum by (channel) (rate(orders_created_total{${T}}[${RI}])) * 60`,
+              legend: '{{channel}}',
+            },
+          ],
+        },
+        {
+          title: 'Payments by status and provider',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Payments processed per minute by provider and outcome (succeeded, failed, error).',
+          queries: [
+            {
+              expr: `sum by (provider, status) (rate(payments_processed_total{${T}}[${RI}])) * 60`,
+              legend: '{{provider}} {{status}}',
+            },
+          ],
+        },
+        {
+          title: 'Payment failure rate',
+          type: 'timeseries',
+          w: 12,
+          unit: 'percentunit',
+          min: 0,
+          threshold: 0.1,
+          description:
+            'Over 15 minutes: declined payments (what PaymentFailureRate alerts on), and declined or errored.',
+          queries: [
+            { expr: paymentShare('status="failed"', T), legend: 'failed' },
+            { expr: paymentShare('status!="succeeded"', T), legend: 'failed or error' },
+          ],
+        },
+        {
+          title: 'Active shops',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          decimals: 0,
+          description: 'Shops with at least one order in the hour before each point.',
+          queries: [{ expr: ACTIVE_SHOPS, legend: 'active shops' }],
+        },
+      ],
+    },
+    {
+      title: 'Activity',
+      panels: [
+        {
+          title: 'Activity per channel',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'What customers do on each channel: orders and product views per minute.',
+          queries: [
+            {
+              expr: `sum by (channel) (rate(orders_created_total{${T}}[${RI}])) * 60`,
+              legend: '{{channel}} orders',
+            },
+            {
+              expr: `sum by (channel) (rate(product_views_total{${T}}[${RI}])) * 60`,
+              legend: '{{channel}} views',
+            },
+          ],
+        },
+        {
+          title: 'Product views by channel',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Product views per minute by channel.',
+          queries: [
+            { expr: `sum by (channel) (rate(product_views_total{${T}}[${RI}])) * 60`, legend: '{{channel}}' },
+          ],
+        },
+        {
+          title: 'Top products (24h views)',
+          type: 'table',
+          w: 24,
+          unit: 'short',
+          decimals: 0,
+          description:
+            'The ten most viewed products over 24 hours (__overflow__ = products past the cardinality budget).',
+          columns: ['views (24h)'],
+          queries: [
+            {
+              expr: `topk(10, sum by (tenant_id, product_id) (increase(product_views_total{${T}}[24h])))`,
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Per shop',
+      panels: [
+        {
+          title: 'Orders per shop',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Orders per minute for each selected shop.',
+          queries: [
+            {
+              expr: `sum by (tenant_id) (rate(orders_created_total{${T}}[${RI}])) * 60`,
+              legend: '{{tenant_id}}',
+            },
+          ],
+        },
+        {
+          title: 'Payment failure rate per shop',
+          type: 'timeseries',
+          w: 12,
+          unit: 'percentunit',
+          min: 0,
+          threshold: 0.2,
+          description:
+            'Failed or errored payments over 15 minutes, per shop; TenantPaymentFailureRate fires above 20% with at least 10 payments.',
+          queries: [{ expr: paymentShare('status!="succeeded"', T, 'tenant_id'), legend: '{{tenant_id}}' }],
+        },
+        {
+          title: 'Shops (24h)',
+          type: 'table',
+          w: 24,
+          unit: 'short',
+          decimals: 0,
+          description: 'Per shop over the last 24 hours.',
+          columns: ['orders', 'payments succeeded', 'payments failed or error', 'product views'],
+          queries: [
+            { expr: `sum by (tenant_id) (increase(orders_created_total{${T}}[24h]))` },
+            { expr: `sum by (tenant_id) (increase(payments_processed_total{status="succeeded",${T}}[24h]))` },
+            {
+              expr: `sum by (tenant_id) (increase(payments_processed_total{status!="succeeded",${T}}[24h]))`,
+            },
+            { expr: `sum by (tenant_id) (increase(product_views_total{${T}}[24h]))` },
+          ],
+        },
+      ],
+    },
+  ],
+}
+
+const performance: DashboardSpec = {
+  uid: 'convo-performance',
+  title: 'Performance',
+  description: 'Latency of HTTP endpoints, database queries and payment providers.',
+  refresh: '30s',
+  from: 'now-3h',
+  variables: ['instance'],
+  sections: [
+    {
+      title: 'HTTP latency',
+      panels: [
+        {
+          title: 'Latency p50 / p95 / p99',
+          type: 'timeseries',
+          w: 12,
+          unit: 's',
+          min: 0,
+          threshold: 2,
+          description:
+            'All endpoints together; SlowResponseTime fires when p95 (over 5m) stays above 2s for 5m.',
+          queries: [
+            { expr: latency(0.5, 'le', I), legend: 'p50' },
+            { expr: latency(0.95, 'le', I), legend: 'p95' },
+            { expr: latency(0.99, 'le', I), legend: 'p99' },
+          ],
+        },
+        {
+          title: 'Slowest endpoints (p95, 1h)',
+          type: 'table',
+          w: 12,
+          unit: 's',
+          description: 'The ten endpoints with the highest 95th percentile over the last hour.',
+          columns: ['p95 (1h)'],
+          queries: [
+            {
+              expr: `topk(10, histogram_quantile(0.95, sum by (le, method, endpoint) (rate(http_request_duration_seconds_bucket{${I}}[1h]))))`,
+            },
+          ],
+        },
+        {
+          title: 'p50 latency by endpoint',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          description: 'Median response time per route template.',
+          queries: [{ expr: latency(0.5, 'le, method, endpoint', I), legend: '{{method}} {{endpoint}}' }],
+        },
+        {
+          title: 'p95 latency by endpoint',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          threshold: 2,
+          description: '95th percentile response time per route template.',
+          queries: [{ expr: latency(0.95, 'le, method, endpoint', I), legend: '{{method}} {{endpoint}}' }],
+        },
+        {
+          title: 'p99 latency by endpoint',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          description: '99th percentile response time per route template.',
+          queries: [{ expr: latency(0.99, 'le, method, endpoint', I), legend: '{{method}} {{endpoint}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Database',
+      panels: [
+        {
+          title: 'Query latency p95 by operation and table',
+          type: 'timeseries',
+          w: 12,
+          unit: 's',
+          min: 0,
+          threshold: 0.5,
+          description: 'DatabaseQueryLatencyHigh fires when p95 of all queries stays above 500ms for 10m.',
+          queries: [
+            {
+              expr: `histogram_quantile(0.95, sum by (le, operation, table) (rate(db_query_duration_seconds_bucket{${I}}[${RI}])))`,
+              legend: '{{operation}} {{table}}',
+            },
+          ],
+        },
+        {
+          title: 'Queries by operation',
+          type: 'timeseries',
+          w: 12,
+          unit: 'ops',
+          min: 0,
+          description: 'Database queries per second by operation.',
+          queries: [
+            {
+              expr: `sum by (operation) (rate(db_query_duration_seconds_count{${I}}[${RI}]))`,
+              legend: '{{operation}}',
+            },
+          ],
+        },
+        {
+          title: 'Database time by table',
+          type: 'timeseries',
+          w: 12,
+          unit: 's',
+          min: 0,
+          description:
+            'Seconds spent in queries per second of wall time, by table: where the database time goes.',
+          queries: [
+            {
+              expr: `sum by (table) (rate(db_query_duration_seconds_sum{${I}}[${RI}]))`,
+              legend: '{{table}}',
+            },
+          ],
+        },
+        {
+          title: 'Connection pool size',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          description: 'Database connections per instance.',
+          queries: [{ expr: `db_connection_pool_size{${I}}`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Payments and runtime',
+      panels: [
+        {
+          title: 'Payment provider latency p95',
+          type: 'timeseries',
+          w: 12,
+          unit: 's',
+          min: 0,
+          description: '95th percentile time spent in the payment provider call, per provider.',
+          queries: [
+            {
+              expr: `histogram_quantile(0.95, sum by (le, provider) (rate(payment_processing_duration_seconds_bucket{${I}}[${RI}])))`,
+              legend: '{{provider}}',
+            },
+          ],
+        },
+        {
+          title: 'Event-loop lag',
+          type: 'timeseries',
+          w: 12,
+          unit: 's',
+          min: 0,
+          description: 'Timer delay of the process: added to every request it serves.',
+          queries: [{ expr: `nodejs_eventloop_lag_seconds{${I}}`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+  ],
+}
+
+const orders: DashboardSpec = {
+  uid: 'orders-dashboard',
+  title: 'Order Monitoring',
+  description: "The original design's order dashboard, with order and payment flow per channel and shop.",
+  refresh: '10s',
+  from: 'now-24h',
+  variables: ['tenant'],
+  sections: [
+    {
+      title: 'Orders',
+      panels: [
+        {
+          title: 'Orders Created',
+          type: 'timeseries',
+          w: 24,
+          unit: 'short',
+          min: 0,
+          decimals: 0,
+          description: 'Orders created over the 24 hours before each point, by channel (all shops).',
+          queries: [{ expr: ORDERS_CREATED, legend: '{{channel}}' }],
+        },
+        {
+          title: 'Orders (last hour)',
+          type: 'stat',
+          w: 6,
+          unit: 'short',
+          decimals: 0,
+          description: 'Orders created in the last hour by the selected shops.',
+          queries: [{ expr: `sum(increase(orders_created_total{${T}}[1h]))` }],
+        },
+        {
+          title: 'Orders per minute',
+          type: 'stat',
+          w: 6,
+          unit: 'opm',
+          description: 'Current order rate (5-minute average).',
+          queries: [{ expr: `sum(rate(orders_created_total{${T}}[5m])) * 60` }],
+        },
+        {
+          title: 'Active shops (1h)',
+          type: 'stat',
+          w: 6,
+          unit: 'short',
+          decimals: 0,
+          description: 'Shops with at least one order in the last hour (all shops).',
+          queries: [{ expr: ACTIVE_SHOPS }],
+        },
+        {
+          title: 'Payment success rate (1h)',
+          type: 'stat',
+          w: 6,
+          unit: 'percentunit',
+          description: 'Share of payments that succeeded over the last hour.',
+          queries: [
+            {
+              expr: `sum(rate(payments_processed_total{status="succeeded",${T}}[1h])) / sum(rate(payments_processed_total{${T}}[1h]))`,
+            },
+          ],
+        },
+        {
+          title: 'Orders per minute by channel',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Order rate per sales channel.',
+          queries: [
+            {
+              expr: `sum by (channel) (rate(orders_created_total{${T}}[${RI}])) * 60`,
+              legend: '{{channel}}',
+            },
+          ],
+        },
+        {
+          title: 'Orders per minute by shop',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Order rate per shop.',
+          queries: [
+            {
+              expr: `sum by (tenant_id) (rate(orders_created_total{${T}}[${RI}])) * 60`,
+              legend: '{{tenant_id}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Payments',
+      panels: [
+        {
+          title: 'Payments by status',
+          type: 'timeseries',
+          w: 12,
+          unit: 'opm',
+          min: 0,
+          description: 'Payments per minute by outcome.',
+          queries: [
+            {
+              expr: `sum by (status) (rate(payments_processed_total{${T}}[${RI}])) * 60`,
+              legend: '{{status}}',
+            },
+          ],
+        },
+        {
+          title: 'Payment failure rate',
+          type: 'timeseries',
+          w: 12,
+          unit: 'percentunit',
+          min: 0,
+          threshold: 0.1,
+          description: 'Share of payments that failed over 15 minutes (the PaymentFailureRate rule).',
+          queries: [{ expr: paymentShare('status="failed"', T), legend: 'failed' }],
+        },
+      ],
+    },
+  ],
+}
+
+/** Every dashboard by file name (ops/grafana/dashboards/<name>.json). */
+export function buildDashboards(): Record<string, ReturnType<typeof dashboard>> {
+  return {
+    system: dashboard(system),
+    business: dashboard(business),
+    performance: dashboard(performance),
+    orders: dashboard(orders),
+  }
+}
+
+/** The exact bytes of a committed dashboard file. */
+export function dashboardFileText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`
+}

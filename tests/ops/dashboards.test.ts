@@ -1,0 +1,191 @@
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import {
+  ACTIVE_SHOPS,
+  buildDashboards,
+  dashboardFileText,
+  ORDERS_CREATED,
+} from '../../scripts/grafana/dashboards.ts'
+import { dashboardFiles, type Json, panelQueries } from './ops-files.ts'
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+const VIA_VARIABLE = { type: 'prometheus', uid: '${datasource}' }
+const UNITS = new Set(['reqps', 'ops', 'opm', 'percentunit', 's', 'bytes', 'short', 'none'])
+const files = dashboardFiles()
+const byUid = new Map(files.map((f) => [f.json.uid as string, f.json]))
+
+/** Every object in a JSON tree (to find datasource references wherever Grafana put them). */
+function* objects(value: Json): Generator<Json> {
+  if (value && typeof value === 'object') {
+    if (!Array.isArray(value)) yield value
+    for (const child of Object.values(value)) yield* objects(child)
+  }
+}
+
+describe('Grafana dashboards', () => {
+  test('the four dashboards exist with stable uids', () => {
+    expect(files.map((f) => [f.name, f.json.uid, f.json.title])).toEqual([
+      ['business', 'convo-business', 'Business'],
+      ['orders', 'orders-dashboard', 'Order Monitoring'],
+      ['performance', 'convo-performance', 'Performance'],
+      ['system', 'convo-system', 'System'],
+    ])
+  })
+
+  test('the committed JSON is what scripts/grafana/dashboards.ts builds (run `bun run ops:dashboards`)', () => {
+    const built = buildDashboards()
+    expect(Object.keys(built).sort()).toEqual(files.map((f) => f.name))
+    for (const { name, file } of files) {
+      expect({ name, text: readFileSync(file, 'utf8') }).toEqual({
+        name,
+        text: dashboardFileText(built[name]),
+      })
+    }
+  })
+
+  for (const { name, json } of files) {
+    describe(name, () => {
+      test('has the fields Grafana needs to import it', () => {
+        // A copy: bun 1.4.5's toMatchObject writes asymmetric matchers into the object it checks.
+        expect(structuredClone(json)).toMatchObject({
+          uid: expect.stringMatching(/^[a-z0-9-]{1,40}$/),
+          title: expect.any(String),
+          schemaVersion: expect.any(Number),
+          version: expect.any(Number),
+          refresh: expect.stringMatching(/^\d+[smh]$/),
+          time: { from: expect.stringMatching(/^now-\d+[mhd]$/), to: 'now' },
+          templating: { list: expect.any(Array) },
+          panels: expect.any(Array),
+        })
+        const ids = json.panels.map((p: Json) => p.id)
+        expect(new Set(ids).size).toBe(ids.length)
+        for (const panel of json.panels) {
+          expect(structuredClone(panel)).toMatchObject({
+            id: expect.any(Number),
+            type: expect.any(String),
+            title: expect.any(String),
+          })
+          expect(panel.title.length).toBeGreaterThan(0)
+        }
+      })
+
+      test('selects its datasource through a datasource variable, never by name', () => {
+        const variable = json.templating.list.find((v: Json) => v.type === 'datasource')
+        expect(variable).toMatchObject({ name: 'datasource', query: 'prometheus' })
+        for (const object of objects(json)) {
+          if (!('datasource' in object) || object.type === 'dashboard') continue
+          expect(object.datasource).toEqual(VIA_VARIABLE)
+        }
+        for (const panel of json.panels.filter((p: Json) => p.type !== 'row')) {
+          expect(panel.datasource).toEqual(VIA_VARIABLE)
+          expect(panel.targets.length).toBeGreaterThan(0)
+          for (const target of panel.targets) {
+            expect(target.datasource).toEqual(VIA_VARIABLE)
+            expect(target.refId).toMatch(/^[A-Z]$/)
+            expect(target.expr.length).toBeGreaterThan(0)
+          }
+        }
+      })
+
+      test('panels lie inside the 24-column grid without overlapping', () => {
+        const boxes = json.panels.map((p: Json) => ({ title: p.title, ...p.gridPos }))
+        for (const b of boxes) {
+          expect(b.x).toBeGreaterThanOrEqual(0)
+          expect(b.y).toBeGreaterThanOrEqual(0)
+          expect(b.w).toBeGreaterThan(0)
+          expect(b.h).toBeGreaterThan(0)
+          expect(b.x + b.w).toBeLessThanOrEqual(24)
+        }
+        const overlaps: string[] = []
+        boxes.forEach((a: Json, i: number) => {
+          for (const b of boxes.slice(i + 1)) {
+            if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) {
+              overlaps.push(`${a.title} / ${b.title}`)
+            }
+          }
+        })
+        expect(overlaps).toEqual([])
+      })
+
+      test('every panel has a description and a sensible unit', () => {
+        for (const panel of json.panels.filter((p: Json) => p.type !== 'row')) {
+          const unit = panel.fieldConfig.defaults.unit
+          expect({
+            panel: panel.title,
+            unit: UNITS.has(unit),
+            described: panel.description.length > 10,
+          }).toEqual({
+            panel: panel.title,
+            unit: true,
+            described: true,
+          })
+          const exprs = panel.targets.map((t: Json) => t.expr).join('\n')
+          if (exprs.includes('histogram_quantile'))
+            expect({ panel: panel.title, unit }).toEqual({ panel: panel.title, unit: 's' })
+          if (/rate\(http_requests_total[^/]*$/.test(exprs) && !exprs.includes('/')) {
+            expect({ panel: panel.title, unit }).toEqual({ panel: panel.title, unit: 'reqps' })
+          }
+        }
+      })
+    })
+  }
+
+  test('System shows request rate, error rate, in-flight, CPU, memory and event-loop lag', () => {
+    const exprs = panelQueries(byUid.get('convo-system'))
+      .map((q) => q.expr)
+      .join('\n')
+    for (const metric of [
+      'rate(http_requests_total',
+      'status=~"5.."',
+      'http_requests_in_flight',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(exprs).toContain(metric)
+    }
+  })
+
+  test('Business has the tenant variable, active shops and per-tenant breakdowns', () => {
+    const business = byUid.get('convo-business')
+    const tenant = business.templating.list.find((v: Json) => v.name === 'tenant')
+    expect(tenant).toMatchObject({ type: 'query', multi: true, includeAll: true, allValue: '.*' })
+    const queries = panelQueries(business)
+    expect(queries.map((q) => q.expr)).toContain(ACTIVE_SHOPS)
+    expect(ACTIVE_SHOPS).toBe('count(sum by (tenant_id) (increase(orders_created_total[1h])) > 0)')
+    const perTenant = queries.filter(
+      (q) => q.expr.includes('sum by (tenant_id)') && q.expr.includes('$tenant'),
+    )
+    expect(new Set(perTenant.map((q) => q.panel.title))).toEqual(
+      new Set(['Orders per shop', 'Payment failure rate per shop', 'Shops (24h)']),
+    )
+    for (const metric of ['orders_created_total', 'payments_processed_total', 'product_views_total']) {
+      expect(queries.some((q) => q.expr.includes(metric))).toBe(true)
+    }
+  })
+
+  test('Performance has p50/p95/p99 by endpoint, slowest endpoints, database latency and pool size', () => {
+    const queries = panelQueries(byUid.get('convo-performance'))
+    for (const q of [0.5, 0.95, 0.99]) {
+      expect(
+        queries.some((x) => x.expr.startsWith(`histogram_quantile(${q}, sum by (le, method, endpoint)`)),
+      ).toBe(true)
+    }
+    expect(queries.find((x) => x.panel.title === 'Slowest endpoints (p95, 1h)')?.expr).toStartWith('topk(10,')
+    expect(
+      queries.some((x) =>
+        x.expr.includes('sum by (le, operation, table) (rate(db_query_duration_seconds_bucket'),
+      ),
+    ).toBe(true)
+    expect(queries.some((x) => x.expr.includes('db_connection_pool_size'))).toBe(true)
+  })
+
+  test('Order Monitoring keeps the original design: uid, title, refresh and the Orders Created panel', () => {
+    const orders = byUid.get('orders-dashboard')
+    expect(orders).toMatchObject({ title: 'Order Monitoring', refresh: '10s' })
+    const panel = orders.panels.find((p: Json) => p.title === 'Orders Created')
+    expect(panel.targets.map((t: Json) => t.expr)).toEqual([ORDERS_CREATED])
+    expect(ORDERS_CREATED).toBe('sum(increase(orders_created_total[24h])) by (channel)')
+    expect(orders.panels.filter((p: Json) => p.type !== 'row').length).toBeGreaterThan(5)
+  })
+})
