@@ -10,6 +10,7 @@ import { type ErrorReport, errorEnvelope } from './http/errors-plugin.ts'
 import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
+import { corsFor, securityHeaders } from './http/security.ts'
 import { type BusinessMetrics, noBusinessMetrics } from './observability/business-metrics.ts'
 import type { Logger } from './observability/logger.ts'
 import { orderRoutes } from './orders/routes.ts'
@@ -75,6 +76,8 @@ export function createApp(deps: AppDeps) {
         rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
       }),
     )
+    .use(securityHeaders())
+    .use(corsFor(deps.config.http.corsOrigins))
     .use(errorEnvelope({ log: deps.log, onServerError: deps.onServerError }))
     .use(accessLog({ now: () => deps.clock.monotonic() }))
     .use(

@@ -64,6 +64,11 @@ export const EnvSchema = Type.Object({
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
   }),
+  CORS_ORIGINS: Type.String({
+    pattern: '^(https?://[^,\\s]+)?(,\\s*https?://[^,\\s]+)*$',
+    default: '',
+    description: 'browser origins allowed by CORS, comma-separated; empty = CORS off',
+  }),
   ALERT_PHONES: Type.String({
     pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
     default: '',
@@ -144,7 +149,7 @@ export interface Config {
     connectTimeoutMs: number
     healthTimeoutMs: number
   }
-  http: { maxBodyBytes: number }
+  http: { maxBodyBytes: number; corsOrigins: string[] }
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
@@ -236,7 +241,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
     },
-    http: { maxBodyBytes: env.MAX_BODY_BYTES },
+    http: {
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      corsOrigins: env.CORS_ORIGINS.split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
