@@ -3,6 +3,27 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freshDatabase, usingPostgres } from './db.ts'
 
+/** Where a server process keeps its data; shared by a process and its restart. */
+export interface ServerData {
+  dataDir: string
+  databaseUrl: string
+  cleanup(): Promise<void>
+}
+
+/** A fresh PostgreSQL database when the suite runs on PostgreSQL, else a temporary DATA_DIR. */
+export async function createServerData(): Promise<ServerData> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cc-proc-'))
+  const database = usingPostgres() ? await freshDatabase() : undefined
+  return {
+    dataDir,
+    databaseUrl: database?.url ?? '',
+    async cleanup() {
+      await database?.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
 export interface ServerProcess {
   port: number
   url: string
@@ -10,7 +31,8 @@ export interface ServerProcess {
   /** Every JSON log line the process wrote so far. */
   lines: Array<Record<string, unknown>>
   exited: Promise<number>
-  /** Kills the process if still running and removes its data. */
+  data: ServerData
+  /** Kills the process if still running and, unless the data was passed in, removes it. */
   cleanup(): Promise<void>
 }
 
@@ -19,17 +41,16 @@ export interface ServerProcess {
  * database when the suite runs on PostgreSQL, a temporary DATA_DIR otherwise) and waits
  * until it listens. For tests about the process itself: signals, exit codes, real clients.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cc-proc-'))
-  const database = usingPostgres() ? await freshDatabase() : undefined
+export async function startServer(env: Record<string, string> = {}, shared?: ServerData): Promise<ServerProcess> {
+  const data = shared ?? (await createServerData())
   const proc = Bun.spawn(['bun', 'src/server.ts'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
       PORT: '0',
       HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      DATABASE_URL: database?.url ?? '',
+      DATA_DIR: data.dataDir,
+      DATABASE_URL: data.databaseUrl,
       LOG_LEVEL: 'info',
       ...env,
     },
@@ -65,27 +86,28 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
       }
     }
   })()
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000),
-  )
-  const port = await Promise.race([
-    listening,
-    timeout,
-    proc.exited.then((code) => Promise.reject(new Error(`server exited with ${code}`))),
-  ])
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000)
+  })
+  const exitedEarly = proc.exited.then((code) => Promise.reject(new Error(`server exited with ${code}`)))
+  // Only the race may observe these rejections; later ones (a normal exit) are expected.
+  timeout.catch(() => {})
+  exitedEarly.catch(() => {})
+  const port = await Promise.race([listening, timeout, exitedEarly]).finally(() => clearTimeout(timer))
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     proc,
     lines,
     exited: proc.exited,
+    data,
     async cleanup() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL')
         await proc.exited
       }
-      await database?.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!shared) await data.cleanup()
     },
   }
 }

@@ -60,6 +60,10 @@ export function startWhatsAppFake() {
     answer(...behaviours: FakeBehaviour[]) {
       script.push(...behaviours)
     },
+    /** Drops the answers not used yet: from now on every request succeeds. */
+    clearScript() {
+      script.length = 0
+    },
     stop: () => server.stop(true),
   }
 }

@@ -1,0 +1,191 @@
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { connect } from 'node:net'
+import { ADMIN_TOKEN } from '../helpers/app.ts'
+import { createServerData, type ServerData, type ServerProcess, startServer } from '../helpers/process.ts'
+import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+
+// Real processes, restarts and load: well over bun's 5 s default.
+setDefaultTimeout(60_000)
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function started(env: Record<string, string>, data?: ServerData) {
+  const server = await startServer({ ADMIN_TOKEN, ...env }, data)
+  cleanups.push(() => server.cleanup())
+  return server
+}
+
+async function json(server: ServerProcess, path: string, token: string, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+async function shop(server: ServerProcess) {
+  const tenant = (await json(server, '/tenants', ADMIN_TOKEN, { name: 'Faults', ownerPhone: '+254711000400' })).body
+  const apiKey = tenant.apiKey as string
+  const product = (await json(server, '/products', apiKey, { name: 'Tea', priceMinor: 100, currency: 'KES' })).body
+  return { apiKey, productId: product.id as string }
+}
+
+const order = (productId: string) => ({ customer: { phone: '+254711000401' }, items: [{ productId, quantity: 1 }] })
+
+describe('crashes', () => {
+  test('SIGKILL under write load, then restart: every acknowledged order is there', async () => {
+    const data = await createServerData()
+    cleanups.push(() => data.cleanup())
+    const first = await started({}, data)
+    const { apiKey, productId } = await shop(first)
+    const acknowledged: string[] = []
+    let killed = false
+    const writers = Array.from({ length: 4 }, async () => {
+      while (!killed) {
+        try {
+          const res = await json(first, '/orders', apiKey, order(productId))
+          if (res.status === 201) acknowledged.push(res.body.id as string)
+        } catch {
+          // the process died under this request: it was never acknowledged
+        }
+      }
+    })
+    await Bun.sleep(1500)
+    first.proc.kill('SIGKILL')
+    killed = true
+    await Promise.all(writers)
+    await first.exited
+    expect(acknowledged.length).toBeGreaterThan(10)
+
+    const second = await started({}, data)
+    const missing: string[] = []
+    for (const id of acknowledged) {
+      if ((await json(second, `/orders/${id}`, apiKey)).status !== 200) missing.push(id)
+    }
+    expect(missing).toEqual([])
+  })
+
+  test('SIGTERM under load: requests in flight at the signal all succeed and the process exits 0', async () => {
+    const server = await started({ SHUTDOWN_TIMEOUT_MS: '10000', SANDBOX_LATENCY_MS: '200' })
+    const { apiKey, productId } = await shop(server)
+    const results: Array<{ startedAt: number; ok: boolean }> = []
+    let stop = false
+    const clients = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        const startedAt = performance.now()
+        try {
+          const res = await json(server, '/orders', apiKey, order(productId))
+          results.push({ startedAt, ok: res.status === 201 })
+        } catch {
+          results.push({ startedAt, ok: false })
+        }
+      }
+    })
+    await Bun.sleep(1000)
+    const signalledAt = performance.now()
+    server.proc.kill('SIGTERM')
+    await Bun.sleep(300)
+    stop = true
+    await Promise.all(clients)
+    expect(await server.exited).toBe(0)
+    // Requests that started well before the signal were accepted: none of them may fail.
+    const accepted = results.filter((r) => r.startedAt < signalledAt - 50)
+    expect(accepted.length).toBeGreaterThan(20)
+    expect(accepted.filter((r) => !r.ok)).toEqual([])
+  })
+
+  test('WhatsApp failing, then SIGKILL in the middle of retries: the alert is delivered once after restart', async () => {
+    const fake = startWhatsAppFake()
+    cleanups.push(() => fake.stop())
+    const data = await createServerData()
+    cleanups.push(() => data.cleanup())
+    const env = {
+      ALERT_PHONES: '+254700000009',
+      ALERTMANAGER_WEBHOOK_TOKEN: 'faults-alertmanager-token',
+      WHATSAPP_API_BASE: fake.url,
+      WHATSAPP_PHONE_NUMBER_ID: '1065',
+      WHATSAPP_ACCESS_TOKEN: 'faults-token',
+      WHATSAPP_RETRY_BASE_MS: '100',
+      ALERT_NOTIFY_INTERVAL: '100ms',
+      ALERT_SEND_LEASE: '1s',
+    }
+    fake.answer(
+      ...Array.from({ length: 50 }, () => ({ kind: 'error' as const, httpStatus: 503, code: 131016 })),
+    )
+    const first = await started(env, data)
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'HighErrorRate', severity: 'critical' },
+          annotations: { description: 'errors' },
+          startsAt: '2026-03-02T09:50:00Z',
+          fingerprint: 'aaaabbbbccccdddd',
+        },
+      ],
+    }
+    expect((await json(first, '/alerts/alertmanager', 'faults-alertmanager-token', payload)).status).toBe(200)
+    for (let i = 0; i < 100 && fake.requests.length < 3; i++) await Bun.sleep(50)
+    expect(fake.requests.length).toBeGreaterThanOrEqual(3)
+    first.proc.kill('SIGKILL')
+    await first.exited
+    fake.clearScript() // WhatsApp is healthy again
+    const before = fake.requests.length
+    await started(env, data)
+    for (let i = 0; i < 100 && fake.requests.length === before; i++) await Bun.sleep(50)
+    await Bun.sleep(1500) // enough ticks for any duplicate to show up
+    const afterRestart = fake.requests.slice(before)
+    expect(afterRestart).toHaveLength(1)
+    expect(afterRestart[0]!.body.to).toBe('254700000009')
+  })
+})
+
+describe('slow clients', () => {
+  test('slowloris connections do not block other clients', async () => {
+    const server = await started({})
+    const sockets = Array.from({ length: 50 }, () => {
+      const socket = connect(server.port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write('POST /orders HTTP/1.1\r\nHost: x\r\n')
+      return socket
+    })
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy()
+    })
+    const drip = setInterval(() => {
+      for (const s of sockets) s.write('X-a: b\r\n')
+    }, 200)
+    cleanups.push(() => clearInterval(drip))
+    const startedAt = performance.now()
+    for (let i = 0; i < 20; i++) expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    expect(performance.now() - startedAt).toBeLessThan(5000)
+  })
+
+  test('an oversized body gets 413 over a real connection without being read whole', async () => {
+    const server = await started({ MAX_BODY_BYTES: '1024' })
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent > 50 * 1024 * 1024) return controller.close()
+        sent += 64 * 1024
+        controller.enqueue(new Uint8Array(64 * 1024).fill(120))
+        await Bun.sleep(1)
+      },
+    })
+    const res = await fetch(`${server.url}/products`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE')
+    expect(sent).toBeLessThan(50 * 1024 * 1024)
+  })
+})
