@@ -41,7 +41,10 @@ export interface ServerProcess {
  * database when the suite runs on PostgreSQL, a temporary DATA_DIR otherwise) and waits
  * until it listens. For tests about the process itself: signals, exit codes, real clients.
  */
-export async function startServer(env: Record<string, string> = {}, shared?: ServerData): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string> = {},
+  shared?: ServerData,
+): Promise<ServerProcess> {
   const data = shared ?? (await createServerData())
   const proc = Bun.spawn(['bun', 'src/server.ts'], {
     env: {

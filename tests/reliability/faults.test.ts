@@ -28,13 +28,19 @@ async function json(server: ServerProcess, path: string, token: string, body?: u
 }
 
 async function shop(server: ServerProcess) {
-  const tenant = (await json(server, '/tenants', ADMIN_TOKEN, { name: 'Faults', ownerPhone: '+254711000400' })).body
+  const tenant = (
+    await json(server, '/tenants', ADMIN_TOKEN, { name: 'Faults', ownerPhone: '+254711000400' })
+  ).body
   const apiKey = tenant.apiKey as string
-  const product = (await json(server, '/products', apiKey, { name: 'Tea', priceMinor: 100, currency: 'KES' })).body
+  const product = (await json(server, '/products', apiKey, { name: 'Tea', priceMinor: 100, currency: 'KES' }))
+    .body
   return { apiKey, productId: product.id as string }
 }
 
-const order = (productId: string) => ({ customer: { phone: '+254711000401' }, items: [{ productId, quantity: 1 }] })
+const order = (productId: string) => ({
+  customer: { phone: '+254711000401' },
+  items: [{ productId, quantity: 1 }],
+})
 
 describe('crashes', () => {
   test('SIGKILL under write load, then restart: every acknowledged order is there', async () => {
