@@ -1,0 +1,75 @@
+import type { Registry } from 'prom-client'
+import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from './labels.ts'
+import type { SampleStore } from './store.ts'
+
+/** One value as prom-client's `getMetricsAsJSON()` reports it. */
+interface JsonValue {
+  value: number
+  labels?: Record<string, string | number | undefined>
+  sharedLabels?: Record<string, string | number | undefined>
+  metricName?: string
+}
+
+interface JsonMetric {
+  name: string
+  values?: JsonValue[]
+}
+
+/**
+ * Reads a prom-client registry's current values into a SampleStore at one timestamp, the
+ * way a Prometheus scrape of the registry's text exposition would store them: histogram
+ * values become `<name>_bucket{le}`, `<name>_sum` and `<name>_count`, counters keep their
+ * registered name (already `*_total`), label values are stringified as the exposition
+ * prints them, and labels with empty values do not exist. A series that was present in
+ * the previous scrape and is missing now gets a staleness marker, as Prometheus does.
+ */
+export class RegistryScraper {
+  private previous = new Set<string>()
+
+  constructor(
+    private readonly store: SampleStore,
+    private readonly registry: Registry,
+  ) {}
+
+  /** Scrapes once at `tMs`; returns the number of samples appended. */
+  async scrape(tMs: number): Promise<number> {
+    const metrics = (await this.registry.getMetricsAsJSON()) as unknown as JsonMetric[]
+    const current = new Set<string>()
+    let appended = 0
+    for (const metric of metrics) {
+      for (const value of metric.values ?? []) {
+        const labels = seriesLabels(metric.name, value)
+        const key = labelsKey(labels)
+        // Two registry values mapping to one series: the exposition would repeat the line
+        // and Prometheus would keep the first ("duplicate sample" for the others).
+        if (current.has(key)) continue
+        current.add(key)
+        if (this.store.append(labels, tMs, value.value)) appended++
+      }
+    }
+    for (const key of this.previous) {
+      if (!current.has(key)) this.store.appendStale(key, tMs)
+    }
+    this.previous = current
+    return appended
+  }
+
+  /** Marks every series of the last scrape stale (the target went away). */
+  markAllStale(tMs: number): void {
+    for (const key of this.previous) this.store.appendStale(key, tMs)
+    this.previous = new Set()
+  }
+}
+
+function seriesLabels(metricName: string, value: JsonValue): Labels {
+  const record: Record<string, string> = {}
+  for (const [name, v] of Object.entries(value.labels ?? {})) record[name] = String(v)
+  for (const [name, v] of Object.entries(value.sharedLabels ?? {})) record[name] = String(v)
+  record[METRIC_NAME] = value.metricName ?? metricName
+  return labelsFrom(record)
+}
+
+/** Convenience: one scrape with a throwaway scraper (no staleness tracking across calls). */
+export async function scrapeRegistry(store: SampleStore, registry: Registry, tMs: number): Promise<number> {
+  return new RegistryScraper(store, registry).scrape(tMs)
+}
