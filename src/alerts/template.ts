@@ -12,7 +12,15 @@ import { compileRegex } from './promql/regex.ts'
  * Functions that need a query engine (`query`, `first`, …) are not available.
  */
 
-export class TemplateError extends Error {}
+export class TemplateError extends Error {
+  /** Offset in the template text the error refers to, when known. */
+  constructor(
+    message: string,
+    readonly pos?: number,
+  ) {
+    super(message)
+  }
+}
 
 type TValue = unknown
 
@@ -25,7 +33,7 @@ export interface AlertTemplateData {
 
 // ---------------------------------------------------------------- lexing and parsing
 
-type Token =
+type TokenKind =
   | { t: 'ident'; v: string }
   | { t: 'var'; v: string }
   | { t: 'field'; v: string }
@@ -40,7 +48,16 @@ type Token =
   | { t: '=' }
   | { t: ',' }
 
-interface Term {
+/** A token with its offset in the template text and its source text. */
+type Token = TokenKind & { pos: number; raw: string }
+
+/** Where a node starts and how Go prints it in error messages (`at <…>`). */
+interface NodeRef {
+  pos: number
+  str: string
+}
+
+interface Term extends NodeRef {
   kind: 'literal' | 'var' | 'field' | 'call' | 'pipe' | 'dot'
   value?: TValue
   name?: string
@@ -49,15 +66,15 @@ interface Term {
   pipe?: Pipeline
 }
 
-interface Command {
+interface Command extends NodeRef {
   terms: Term[]
 }
 
 interface Pipeline {
+  str: string
   decl: string[]
   assign: boolean
   commands: Command[]
-  source: string
 }
 
 type Node =
@@ -92,9 +109,13 @@ function unquoteGo(literal: string): string {
   }
 }
 
-function lexAction(src: string): Token[] {
+function lexAction(src: string, base: number): Token[] {
   const tokens: Token[] = []
   let i = 0
+  const push = (kind: TokenKind, length: number) => {
+    tokens.push({ ...kind, pos: base + i, raw: src.slice(i, i + length) } as Token)
+    i += length
+  }
   while (i < src.length) {
     const ch = src[i] as string
     if (/\s/.test(ch)) {
@@ -108,38 +129,29 @@ function lexAction(src: string): Token[] {
     const number = /^[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(rest)
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)?.[0]
     if (ch === '(' || ch === ')' || ch === '|' || ch === ',') {
-      tokens.push({ t: ch } as Token)
-      i++
+      push({ t: ch } as TokenKind, 1)
     } else if (rest.startsWith(':=')) {
-      tokens.push({ t: ':=' })
-      i += 2
+      push({ t: ':=' }, 2)
     } else if (ch === '=') {
-      tokens.push({ t: '=' })
-      i++
+      push({ t: '=' }, 1)
     } else if (string) {
-      tokens.push({ t: 'string', v: unquoteGo(string[0]) })
-      i += string[0].length
+      push({ t: 'string', v: unquoteGo(string[0]) }, string[0].length)
     } else if (variable) {
-      tokens.push({ t: 'var', v: variable[0] })
-      i += variable[0].length
+      push({ t: 'var', v: variable[0] }, variable[0].length)
     } else if (fields) {
-      for (const part of fields[0].slice(1).split('.')) tokens.push({ t: 'field', v: part })
-      i += fields[0].length
+      for (const part of fields[0].slice(1).split('.')) push({ t: 'field', v: part }, part.length + 1)
     } else if (ch === '.') {
-      tokens.push({ t: 'field', v: '' })
-      i++
+      push({ t: 'field', v: '' }, 1)
     } else if (number) {
       const text = number[0]
       const isInt = /^[+-]?(?:0[xX][0-9a-fA-F]+|\d+)$/.test(text)
-      tokens.push({ t: 'number', v: isInt ? new GoInt(Number(text)) : Number(text) })
-      i += text.length
+      push({ t: 'number', v: isInt ? new GoInt(Number(text)) : Number(text) }, text.length)
     } else if (word !== undefined) {
-      if (word === 'true' || word === 'false') tokens.push({ t: 'bool', v: word === 'true' })
-      else if (word === 'nil') tokens.push({ t: 'nil' })
-      else tokens.push({ t: 'ident', v: word })
-      i += word.length
+      if (word === 'true' || word === 'false') push({ t: 'bool', v: word === 'true' }, word.length)
+      else if (word === 'nil') push({ t: 'nil' }, word.length)
+      else push({ t: 'ident', v: word }, word.length)
     } else {
-      throw new TemplateError(`unexpected "${ch}" in command`)
+      throw new TemplateError(`unexpected "${ch}" in command`, base + i)
     }
   }
   return tokens
@@ -149,12 +161,16 @@ class PipeParser {
   private pos = 0
   constructor(
     private readonly tokens: Token[],
-    private readonly source: string,
+    private readonly end: number,
     private readonly funcs: Record<string, TemplateFunc>,
   ) {}
 
   peek(): Token | undefined {
     return this.tokens[this.pos]
+  }
+
+  private errorPos(): number {
+    return this.peek()?.pos ?? this.end
   }
 
   pipeline(allowDecl: boolean, nested = false): Pipeline {
@@ -182,17 +198,20 @@ class PipeParser {
     for (;;) {
       const terms: Term[] = []
       while (this.peek() && this.peek()?.t !== '|' && this.peek()?.t !== ')') terms.push(this.operand())
-      if (terms.length === 0) throw new TemplateError(`missing value for command in "${this.source}"`)
-      commands.push({ terms })
+      if (terms.length === 0) throw new TemplateError('missing value for command', this.errorPos())
+      const first = terms[0] as Term
+      commands.push({ terms, pos: first.pos, str: terms.map((t) => t.str).join(' ') })
       if (this.peek()?.t === '|') {
         this.pos++
         continue
       }
       break
     }
-    if (!nested && this.pos < this.tokens.length)
-      throw new TemplateError(`unexpected ")" in "${this.source}"`)
-    return { decl, assign, commands, source: this.source }
+    if (!nested && this.pos < this.tokens.length) {
+      throw new TemplateError(`unexpected "${this.peek()?.raw}" in command`, this.errorPos())
+    }
+    const declStr = decl.length > 0 ? `${decl.join(', ')} ${assign ? '=' : ':='} ` : ''
+    return { decl, assign, commands, str: declStr + commands.map((c) => c.str).join(' | ') }
   }
 
   operand(): Term {
@@ -202,37 +221,52 @@ class PipeParser {
       case 'string':
       case 'number':
       case 'bool':
-        term = { kind: 'literal', value: tok.v }
+        term = { kind: 'literal', value: tok.v, pos: tok.pos, str: tok.raw }
         break
       case 'nil':
-        term = { kind: 'literal', value: null }
+        term = { kind: 'literal', value: null, pos: tok.pos, str: 'nil' }
         break
       case 'var':
-        term = { kind: 'var', name: tok.v, fields: [] }
+        term = { kind: 'var', name: tok.v, fields: [], pos: tok.pos, str: tok.v }
         break
       case 'field':
-        term = tok.v === '' ? { kind: 'dot' } : { kind: 'field', fields: [tok.v] }
+        term =
+          tok.v === ''
+            ? { kind: 'dot', pos: tok.pos, str: '.' }
+            : { kind: 'field', fields: [tok.v], pos: tok.pos, str: `.${tok.v}` }
         break
       case 'ident':
-        if (KEYWORDS.has(tok.v)) throw new TemplateError(`unexpected keyword ${tok.v} in command`)
-        if (!(tok.v in this.funcs)) throw new TemplateError(`function "${tok.v}" not defined`)
-        term = { kind: 'call', name: tok.v }
+        if (KEYWORDS.has(tok.v)) throw new TemplateError(`unexpected <${tok.v}> in command`, tok.pos)
+        if (!(tok.v in this.funcs)) throw new TemplateError(`function "${tok.v}" not defined`, tok.pos)
+        term = { kind: 'call', name: tok.v, pos: tok.pos, str: tok.v }
         break
       case '(': {
         const pipe = this.pipeline(false, true)
-        if (this.tokens[this.pos++]?.t !== ')') throw new TemplateError('unclosed left paren')
-        term = { kind: 'pipe', pipe }
+        if (this.tokens[this.pos++]?.t !== ')') throw new TemplateError('unclosed left paren', tok.pos)
+        term = { kind: 'pipe', pipe, pos: tok.pos, str: `(${pipe.str})` }
         break
       }
       default:
-        throw new TemplateError(`unexpected ${tok.t} in operand`)
+        throw new TemplateError(`unexpected "${tok.raw}" in operand`, tok.pos)
     }
-    // Field chains after a term: $x.a.b, (pipe).a, .a.b
+    // Field chains after a term: $x.a.b, (pipe).a, .a.b — Go positions the chain at its first field.
+    let chainPos: number | undefined
     while (this.peek()?.t === 'field' && (this.peek() as { v: string }).v !== '') {
-      const name = (this.tokens[this.pos++] as { v: string }).v
-      if (term.kind === 'var' || term.kind === 'field') term.fields = [...(term.fields ?? []), name]
-      else term = { kind: 'field', fields: [name], args: [term] }
+      const fieldTok = this.tokens[this.pos++] as Token & { v: string }
+      chainPos ??= fieldTok.pos
+      if (term.kind === 'var' || term.kind === 'field') {
+        term = { ...term, fields: [...(term.fields ?? []), fieldTok.v], str: `${term.str}.${fieldTok.v}` }
+      } else {
+        term = {
+          kind: 'field',
+          fields: [fieldTok.v],
+          args: [term],
+          pos: term.pos,
+          str: `${term.str}.${fieldTok.v}`,
+        }
+      }
     }
+    if (chainPos !== undefined && term.kind === 'var') term.pos = chainPos
     return term
   }
 }
@@ -264,26 +298,28 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[
     }
     emitText(chunk)
     const close = text.indexOf('}}', start)
-    if (close === -1) throw new TemplateError('unclosed action')
+    if (close === -1) throw new TemplateError('unclosed action', text.length)
     let end = close
     if (/[ \t\r\n]-$/.test(text.slice(start, close))) {
       end = close - 1
       trimNext = true
     }
-    const body = text.slice(start, end).trim()
+    const raw = text.slice(start, end)
+    const bodyStart = start + (raw.length - raw.trimStart().length)
+    const body = raw.trim()
     i = close + 2
     if (body.startsWith('/*')) {
-      if (!body.endsWith('*/')) throw new TemplateError('unclosed comment')
+      if (!body.endsWith('*/')) throw new TemplateError('unclosed comment', open)
       continue
     }
-    const tokens = lexAction(body)
+    const tokens = lexAction(body, bodyStart)
     const first = tokens[0]
     const top = stack[stack.length - 1] as (typeof stack)[number]
     if (first?.t === 'ident' && KEYWORDS.has(first.v)) {
       const keyword = first.v
       const rest = tokens.slice(1)
       if (keyword === 'if' || keyword === 'with' || keyword === 'range') {
-        const pipe = new PipeParser(rest, body, funcs).pipeline(true)
+        const pipe = new PipeParser(rest, close, funcs).pipeline(true)
         const node = { kind: keyword, pipe, list: [], elseList: [] } as Node & {
           list: Node[]
           elseList: Node[]
@@ -291,13 +327,13 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[
         top.target.push(node)
         stack.push({ node, target: node.list, inElse: false })
       } else if (keyword === 'else') {
-        if (!top.node || top.inElse) throw new TemplateError('unexpected {{else}}')
+        if (!top.node || top.inElse) throw new TemplateError('unexpected {{else}}', open)
         top.inElse = true
         top.target = top.node.elseList
         const next = rest[0]
         if (next?.t === 'ident' && (next.v === 'if' || next.v === 'with')) {
           // `else if` is an `if` nested in the else branch, closed by the same {{end}}.
-          const pipe = new PipeParser(rest.slice(1), body, funcs).pipeline(true)
+          const pipe = new PipeParser(rest.slice(1), close, funcs).pipeline(true)
           const node = { kind: next.v, pipe, list: [], elseList: [] } as Node & {
             list: Node[]
             elseList: Node[]
@@ -306,18 +342,18 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[
           top.node = node
           top.target = node.list
           top.inElse = false
-        } else if (rest.length > 0) throw new TemplateError('unexpected tokens after else')
+        } else if (rest.length > 0) throw new TemplateError('unexpected tokens after else', open)
       } else if (keyword === 'end') {
-        if (!top.node || rest.length > 0) throw new TemplateError('unexpected {{end}}')
+        if (!top.node || rest.length > 0) throw new TemplateError('unexpected {{end}}', open)
         stack.pop()
       } else {
-        throw new TemplateError(`{{${keyword}}} is not supported in alert templates`)
+        throw new TemplateError(`{{${keyword}}} is not supported in alert templates`, open)
       }
       continue
     }
-    top.target.push({ kind: 'action', pipe: new PipeParser(tokens, body, funcs).pipeline(true) })
+    top.target.push({ kind: 'action', pipe: new PipeParser(tokens, close, funcs).pipeline(true) })
   }
-  if (stack.length !== 1) throw new TemplateError('unexpected EOF: missing {{end}}')
+  if (stack.length !== 1) throw new TemplateError('unexpected EOF', text.length)
   return root
 }
 
@@ -325,7 +361,37 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[
 
 type TemplateFunc = (...args: TValue[]) => TValue
 
-class ExecError extends Error {}
+class ExecError extends Error {
+  constructor(
+    message: string,
+    readonly node?: NodeRef,
+  ) {
+    super(message)
+  }
+}
+
+/** The variable definitions Prometheus prepends to every alert template (they shift error positions). */
+const TEMPLATE_DEFS =
+  '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
+
+/** Go's `line:col` of an offset in the template text (col is the byte offset within the line). */
+function location(text: string, pos: number): string {
+  const before = TEMPLATE_DEFS + text.slice(0, pos)
+  const bytes = new TextEncoder().encode(before)
+  let line = 1
+  let lastNewline = -1
+  bytes.forEach((b, i) => {
+    if (b === 10) {
+      line++
+      lastNewline = i
+    }
+  })
+  return `${line}:${lastNewline === -1 ? bytes.length : bytes.length - lastNewline - 1}`
+}
+
+function lineOf(text: string, pos: number): number {
+  return (TEMPLATE_DEFS + text.slice(0, pos)).split('\n').length
+}
 
 function isTrue(v: TValue): boolean {
   if (v === undefined || v === null) return false
@@ -609,6 +675,7 @@ class Exec {
   constructor(
     private readonly funcs: Record<string, TemplateFunc>,
     private readonly name: string,
+    private readonly text: string,
   ) {}
 
   list(nodes: Node[], dot: TValue, vars: Map<string, TValue>[]): string {
@@ -723,31 +790,38 @@ class Exec {
       try {
         return fn(...args)
       } catch (err) {
-        if (err instanceof ExecError && err.message.startsWith('error calling')) throw err
-        throw new ExecError(`error calling ${name}: ${(err as Error).message}`)
+        const message = (err as Error).message
+        throw new ExecError(
+          message.startsWith('error calling') ? message : `error calling ${name}: ${message}`,
+          cmd,
+        )
       }
     }
-    if (rest.length > 0 || piped)
-      throw new ExecError(`can't give argument to non-function ${cmd.terms[0]?.kind}`)
+    if (rest.length > 0 || piped) throw new ExecError(`can't give argument to non-function ${head.str}`, head)
     return this.term(head, dot, vars)
   }
 
   term(term: Term, dot: TValue, vars: Map<string, TValue>[]): TValue {
-    switch (term.kind) {
-      case 'literal':
-        return term.value
-      case 'dot':
-        return dot
-      case 'var':
-        return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [])
-      case 'field': {
-        const base = term.args ? this.term(term.args[0] as Term, dot, vars) : dot
-        return this.fields(base, term.fields ?? [])
+    try {
+      switch (term.kind) {
+        case 'literal':
+          return term.value
+        case 'dot':
+          return dot
+        case 'var':
+          return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [])
+        case 'field': {
+          const base = term.args ? this.term(term.args[0] as Term, dot, vars) : dot
+          return this.fields(base, term.fields ?? [])
+        }
+        case 'pipe':
+          return this.pipeline(term.pipe as Pipeline, dot, [...vars, new Map()])
+        case 'call':
+          return this.command({ terms: [term], pos: term.pos, str: term.str }, dot, vars, undefined)
       }
-      case 'pipe':
-        return this.pipeline(term.pipe as Pipeline, dot, [...vars, new Map()])
-      case 'call':
-        return this.command({ terms: [term] }, dot, vars, undefined)
+    } catch (err) {
+      if (err instanceof ExecError && !err.node) throw new ExecError(err.message, term)
+      throw err
     }
   }
 
@@ -781,9 +855,11 @@ class Exec {
       return this.list(nodes, data, [vars])
     } catch (err) {
       if (err instanceof ExecError) {
-        throw new TemplateError(
-          `error executing template ${this.name}: template: ${this.name}: ${err.message}`,
-        )
+        const name = this.name
+        const where = err.node
+          ? `template: ${name}:${location(this.text, err.node.pos)}: executing ${JSON.stringify(name)} at <${err.node.str}>: `
+          : `template: ${name}: `
+        throw new TemplateError(`error executing template ${name}: ${where}${err.message}`)
       }
       throw err
     }
@@ -818,11 +894,11 @@ export function expandAlertTemplate(text: string, alertName: string, data: Alert
     const funcs = baseFuncs(data.externalURL ?? '')
     const nodes = parseTemplate(text, funcs)
     const root = new TemplateRoot(data.labels, data.externalLabels ?? {}, data.externalURL ?? '', data.value)
-    return new Exec(funcs, name).run(nodes, root)
+    return new Exec(funcs, name, text).run(nodes, root)
   } catch (err) {
     const message =
       err instanceof TemplateError && !err.message.startsWith('error executing')
-        ? `error parsing template ${name}: template: ${name}:1: ${err.message}`
+        ? `error parsing template ${name}: template: ${name}:${lineOf(text, err.pos ?? text.length)}: ${err.message}`
         : (err as Error).message
     return `<error expanding template: ${message}>`
   }

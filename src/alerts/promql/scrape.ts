@@ -73,3 +73,60 @@ function seriesLabels(metricName: string, value: JsonValue): Labels {
 export async function scrapeRegistry(store: SampleStore, registry: Registry, tMs: number): Promise<number> {
   return new RegistryScraper(store, registry).scrape(tMs)
 }
+
+export interface RegistrySamplerOptions {
+  store: SampleStore
+  registry: Registry
+  /** How often to sample (issue 9: ALERT_SAMPLE_INTERVAL, default 15 s). */
+  intervalMs: number
+  /** Wall-clock milliseconds; injected so tests control time. */
+  now: () => number
+  /** Called when a scrape fails; sampling goes on. */
+  onError?: (err: unknown) => void
+}
+
+/**
+ * Samples a registry into the store on a fixed interval, pruning by the store's retention
+ * after each scrape. Runtime-agnostic (plain timers); `stop()` marks the series stale, as
+ * Prometheus does when a target disappears.
+ */
+export class RegistrySampler {
+  private readonly scraper: RegistryScraper
+  private timer: ReturnType<typeof setInterval> | undefined
+  private running: Promise<number> | undefined
+
+  constructor(private readonly options: RegistrySamplerOptions) {
+    this.scraper = new RegistryScraper(options.store, options.registry)
+  }
+
+  /** One scrape and prune now; concurrent calls share the scrape in flight. */
+  sampleOnce(): Promise<number> {
+    if (this.running) return this.running
+    const t = this.options.now()
+    this.running = this.scraper
+      .scrape(t)
+      .then((n) => {
+        this.options.store.prune(t)
+        return n
+      })
+      .finally(() => {
+        this.running = undefined
+      })
+    return this.running
+  }
+
+  start(): void {
+    if (this.timer) return
+    const tick = () => {
+      this.sampleOnce().catch((err) => this.options.onError?.(err))
+    }
+    tick()
+    this.timer = setInterval(tick, this.options.intervalMs)
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    this.scraper.markAllStale(this.options.now())
+  }
+}
