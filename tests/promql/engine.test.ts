@@ -47,6 +47,7 @@ describe('load-time rejection of anything outside the subset', () => {
     ['{"x"}', 'quoted label name'],
     ['x[5m]', 'range vector as query result'],
     ['"text"', 'string literal'],
+    ['rate((x[5m]))', 'range selector in parentheses'],
   ])('%s names %s', (expr, construct) => {
     const err = rejection(expr)
     expect(err.construct).toBe(construct)

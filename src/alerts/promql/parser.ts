@@ -397,6 +397,7 @@ class Parser {
       this.arity(node, name, args, 1)
       const arg = this.expr(args[0] as SyntaxNode)
       this.argType(node, name, arg, 'matrix')
+      if (arg.kind !== 'matrixSelector') throw unsupported('range selector in parentheses', this.text(node))
       return { kind: 'call', func, args: [arg] }
     }
     if (func === 'histogram_quantile') {

@@ -25,6 +25,11 @@ interface JsonMetric {
  */
 export class RegistryScraper {
   private previous = new Set<string>()
+  /**
+   * Label sets and keys by a cheap identity of the registry value (name and label values in
+   * the registry's own order), so steady-state scrapes neither sort labels nor build keys.
+   */
+  private identities = new Map<string, { labels: Labels; key: string }>()
 
   constructor(
     private readonly store: SampleStore,
@@ -35,22 +40,29 @@ export class RegistryScraper {
   async scrape(tMs: number): Promise<number> {
     const metrics = (await this.registry.getMetricsAsJSON()) as unknown as JsonMetric[]
     const current = new Set<string>()
+    const identities = new Map<string, { labels: Labels; key: string }>()
     let appended = 0
     for (const metric of metrics) {
       for (const value of metric.values ?? []) {
-        const labels = seriesLabels(metric.name, value)
-        const key = labelsKey(labels)
+        const id = rawIdentity(metric.name, value)
+        let identity = this.identities.get(id) ?? identities.get(id)
+        if (!identity) {
+          const labels = seriesLabels(metric.name, value)
+          identity = { labels, key: labelsKey(labels) }
+        }
+        identities.set(id, identity)
         // Two registry values mapping to one series: the exposition would repeat the line
         // and Prometheus would keep the first ("duplicate sample" for the others).
-        if (current.has(key)) continue
-        current.add(key)
-        if (this.store.append(labels, tMs, value.value)) appended++
+        if (current.has(identity.key)) continue
+        current.add(identity.key)
+        if (this.store.append(identity.labels, tMs, value.value, identity.key)) appended++
       }
     }
     for (const key of this.previous) {
       if (!current.has(key)) this.store.appendStale(key, tMs)
     }
     this.previous = current
+    this.identities = identities
     return appended
   }
 
@@ -59,6 +71,14 @@ export class RegistryScraper {
     for (const key of this.previous) this.store.appendStale(key, tMs)
     this.previous = new Set()
   }
+}
+
+function rawIdentity(metricName: string, value: JsonValue): string {
+  let id = value.metricName ?? metricName
+  for (const name in value.labels) id += `\u0000${name}\u0001${value.labels[name]}`
+  id += '\u0002'
+  for (const name in value.sharedLabels) id += `\u0000${name}\u0001${value.sharedLabels[name]}`
+  return id
 }
 
 function seriesLabels(metricName: string, value: JsonValue): Labels {

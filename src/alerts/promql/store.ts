@@ -137,10 +137,11 @@ export class SampleStore implements Queryable {
   /**
    * Appends a sample. Returns false (and stores nothing) when the timestamp is not newer
    * than the series' last sample, as Prometheus rejects out-of-order samples, or when the
-   * series would exceed `maxSeries`.
+   * series would exceed `maxSeries`. `key` may be passed when the caller already has
+   * `labelsKey(labels)`.
    */
-  append(labels: Labels, t: number, v: number): boolean {
-    const series = this.seriesFor(labels)
+  append(labels: Labels, t: number, v: number, key = labelsKey(labels)): boolean {
+    const series = this.seriesFor(labels, key)
     if (!series) return false
     return this.write(series, Math.round(t), v, false)
   }
@@ -161,8 +162,7 @@ export class SampleStore implements Queryable {
     return this.staleAt(page, slot)
   }
 
-  private seriesFor(labels: Labels): StoredSeries | undefined {
-    const key = labelsKey(labels)
+  private seriesFor(labels: Labels, key: string): StoredSeries | undefined {
     const existing = this.byKey.get(key)
     if (existing) return existing
     if (this.byKey.size >= this.maxSeries) {
