@@ -89,11 +89,6 @@ function seriesLabels(metricName: string, value: JsonValue): Labels {
   return labelsFrom(record)
 }
 
-/** Convenience: one scrape with a throwaway scraper (no staleness tracking across calls). */
-export async function scrapeRegistry(store: SampleStore, registry: Registry, tMs: number): Promise<number> {
-  return new RegistryScraper(store, registry).scrape(tMs)
-}
-
 export interface RegistrySamplerOptions {
   store: SampleStore
   registry: Registry

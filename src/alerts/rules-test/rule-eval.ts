@@ -58,7 +58,7 @@ abstract class EvaluatedRule {
     this.previousSeries = current
   }
 
-  protected query_(ctx: EvaluationContext, ts: number): Sample[] {
+  protected runQuery(ctx: EvaluationContext, ts: number): Sample[] {
     return resultAsVector(evaluateInstant(this.query, ctx.store, ts - this.group.queryOffsetMs))
   }
 
@@ -82,7 +82,7 @@ export class EvaluatedRecordingRule extends EvaluatedRule {
     try {
       const out: Sample[] = []
       const seen = new Set<string>()
-      for (const s of this.query_(ctx, ts)) {
+      for (const s of this.runQuery(ctx, ts)) {
         const labels = labelsFrom({
           ...s.labels,
           ...this.group.labels,
@@ -128,7 +128,7 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
   }
 
   private evalAlerts(ctx: EvaluationContext, ts: number): void {
-    const results = this.query_(ctx, ts)
+    const results = this.runQuery(ctx, ts)
     const current = new Map<string, ActiveAlert>()
     for (const s of results) {
       const data = {
