@@ -1,0 +1,17 @@
+/**
+ * `bun run rules:test <files…>`: runs promtool-format rule unit test files through the
+ * embedded rule engine, with `promtool test rules`' output and exit status.
+ */
+import { runRuleTests } from '../src/alerts/rules-test/runner.ts'
+
+const files = process.argv.slice(2)
+if (files.length === 0) {
+  process.stderr.write('usage: bun run rules:test <test-file.yml>…\n')
+  process.exit(2)
+}
+process.exit(
+  runRuleTests(files, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  }),
+)

@@ -1,0 +1,216 @@
+/**
+ * Numeric kernels of the supported PromQL functions, written to follow Prometheus'
+ * `promql/functions.go` and `promql/quantile.go` (2.x) operation by operation, so results
+ * agree to the last bit in ordinary cases and within rounding otherwise.
+ */
+
+/** Go's `Duration.Seconds()` for a whole number of milliseconds. */
+function durationSeconds(ms: number): number {
+  const sec = Math.trunc(ms / 1000)
+  const rest = ms - sec * 1000
+  return sec + (rest * 1e6) / 1e9
+}
+
+/**
+ * rate/increase/delta (`extrapolatedRate`): counter-reset correction, extrapolation to
+ * the range boundaries when the first/last samples are close to them (within 1.1 average
+ * intervals, else half an interval), and for counters never extrapolating below zero.
+ * Returns undefined when fewer than two samples are in range (no output element).
+ */
+export function extrapolatedRate(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  rangeStart: number,
+  rangeEnd: number,
+  rangeMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+): number | undefined {
+  if (n < 2) return undefined
+  const firstV = vs[0] as number
+  const firstT = ts[0] as number
+  const lastT = ts[n - 1] as number
+  let resultValue = (vs[n - 1] as number) - firstV
+  if (isCounter) {
+    let lastValue = 0
+    for (let i = 0; i < n; i++) {
+      const v = vs[i] as number
+      if (v < lastValue) resultValue += lastValue
+      lastValue = v
+    }
+  }
+  let durationToStart = (firstT - rangeStart) / 1000
+  const durationToEnd = (rangeEnd - lastT) / 1000
+  const sampledInterval = (lastT - firstT) / 1000
+  const averageDurationBetweenSamples = sampledInterval / (n - 1)
+  if (isCounter && resultValue > 0 && firstV >= 0) {
+    // Counters cannot be negative: do not extrapolate past the zero point.
+    const durationToZero = sampledInterval * (firstV / resultValue)
+    if (durationToZero < durationToStart) durationToStart = durationToZero
+  }
+  const extrapolationThreshold = averageDurationBetweenSamples * 1.1
+  let extrapolateToInterval = sampledInterval
+  if (durationToStart < extrapolationThreshold) extrapolateToInterval += durationToStart
+  else extrapolateToInterval += averageDurationBetweenSamples / 2
+  if (durationToEnd < extrapolationThreshold) extrapolateToInterval += durationToEnd
+  else extrapolateToInterval += averageDurationBetweenSamples / 2
+  // One factor, divided by the range for rates, then applied: the operation order of
+  // Prometheus 2.40+ (it decides the last bit of the result).
+  let factor = extrapolateToInterval / sampledInterval
+  if (isRate) factor /= durationSeconds(rangeMs)
+  return resultValue * factor
+}
+
+/** irate (`instantValue` with isRate): per-second rate between the last two samples. */
+export function irate(ts: Float64Array, vs: Float64Array, n: number): number | undefined {
+  if (n < 2) return undefined
+  const last = vs[n - 1] as number
+  const previous = vs[n - 2] as number
+  const resultValue = last < previous ? last : last - previous
+  const sampledInterval = (ts[n - 1] as number) - (ts[n - 2] as number)
+  if (sampledInterval === 0) return undefined
+  return resultValue / (sampledInterval / 1000)
+}
+
+/** Neumaier-compensated summation step (Prometheus' `kahanSumInc`). */
+export function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc
+  if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc
+  else c += inc - t + sum
+  return [t, c]
+}
+
+export function sumOverTime(vs: Float64Array, n: number): number {
+  let sum = 0
+  let c = 0
+  for (let i = 0; i < n; i++) [sum, c] = kahanSumInc(vs[i] as number, sum, c)
+  if (sum === Number.POSITIVE_INFINITY || sum === Number.NEGATIVE_INFINITY) return sum
+  return sum + c
+}
+
+export function avgOverTime(vs: Float64Array, n: number): number {
+  let mean = 0
+  let count = 0
+  let c = 0
+  for (let i = 0; i < n; i++) {
+    const v = vs[i] as number
+    count++
+    if (mean === Number.POSITIVE_INFINITY || mean === Number.NEGATIVE_INFINITY) {
+      if ((v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) && mean > 0 === v > 0) continue
+      if (Number.isFinite(v)) continue
+    }
+    ;[mean, c] = kahanSumInc(v / count - mean / count, mean, c)
+  }
+  if (mean === Number.POSITIVE_INFINITY || mean === Number.NEGATIVE_INFINITY) return mean
+  return mean + c
+}
+
+export function maxOverTime(vs: Float64Array, n: number): number {
+  let max = vs[0] as number
+  for (let i = 0; i < n; i++) {
+    const v = vs[i] as number
+    if (v > max || Number.isNaN(max)) max = v
+  }
+  return max
+}
+
+export function minOverTime(vs: Float64Array, n: number): number {
+  let min = vs[0] as number
+  for (let i = 0; i < n; i++) {
+    const v = vs[i] as number
+    if (v < min || Number.isNaN(min)) min = v
+  }
+  return min
+}
+
+export interface Bucket {
+  upperBound: number
+  count: number
+}
+
+/**
+ * Prometheus' `bucketQuantile` for classic histograms: NaN for q = NaN, -Inf/+Inf for
+ * q < 0 / q > 1, NaN when the highest bucket is not +Inf, when fewer than two buckets
+ * remain after merging equal bounds, or when there are no observations; bucket counts are
+ * forced monotonic; the result is interpolated linearly within the bucket (from 0 for the
+ * lowest bucket when its bound is positive), and a rank in the +Inf bucket yields the
+ * second-highest bound. Sorts `buckets` in place.
+ */
+export function bucketQuantile(q: number, buckets: Bucket[]): number {
+  if (Number.isNaN(q)) return Number.NaN
+  if (q < 0) return Number.NEGATIVE_INFINITY
+  if (q > 1) return Number.POSITIVE_INFINITY
+  buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0))
+  if ((buckets[buckets.length - 1] as Bucket).upperBound !== Number.POSITIVE_INFINITY) return Number.NaN
+  const merged = coalesceBuckets(buckets)
+  ensureMonotonic(merged)
+  if (merged.length < 2) return Number.NaN
+  const observations = (merged[merged.length - 1] as Bucket).count
+  if (observations === 0) return Number.NaN
+  let rank = q * observations
+  // sort.Search over all but the +Inf bucket: first bucket whose count >= rank.
+  let lo = 0
+  let hi = merged.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((merged[mid] as Bucket).count >= rank) hi = mid
+    else lo = mid + 1
+  }
+  const b = lo
+  if (b === merged.length - 1) return (merged[merged.length - 2] as Bucket).upperBound
+  const bucket = merged[b] as Bucket
+  if (b === 0 && bucket.upperBound <= 0) return bucket.upperBound
+  let bucketStart = 0
+  const bucketEnd = bucket.upperBound
+  let count = bucket.count
+  if (b > 0) {
+    const previous = merged[b - 1] as Bucket
+    bucketStart = previous.upperBound
+    count -= previous.count
+    rank -= previous.count
+  }
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count)
+}
+
+function coalesceBuckets(buckets: Bucket[]): Bucket[] {
+  const out: Bucket[] = []
+  let last = { ...(buckets[0] as Bucket) }
+  for (let i = 1; i < buckets.length; i++) {
+    const b = buckets[i] as Bucket
+    if (b.upperBound === last.upperBound) last.count += b.count
+    else {
+      out.push(last)
+      last = { ...b }
+    }
+  }
+  out.push(last)
+  return out
+}
+
+function ensureMonotonic(buckets: Bucket[]): void {
+  let max = (buckets[0] as Bucket).count
+  for (let i = 1; i < buckets.length; i++) {
+    const b = buckets[i] as Bucket
+    if (b.count > max) max = b.count
+    else if (b.count < max) b.count = max
+  }
+}
+
+/** Go's `math.Pow`, whose special cases differ from JavaScript's `**` for 1^NaN and (-1)^±Inf. */
+export function goPow(x: number, y: number): number {
+  if (y === 0) return 1
+  if (x === 1) return 1
+  if (x === -1 && (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY)) return 1
+  return x ** y
+}
+
+/** Go's `strconv.ParseFloat` for the forms a `le` label takes; undefined when invalid. */
+export function parseGoFloat(text: string): number | undefined {
+  const lower = text.toLowerCase()
+  if (/^[+-]?(inf|infinity)$/.test(lower))
+    return lower.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
+  if (/^[+-]?nan$/.test(lower)) return Number.NaN
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined
+  return Number(text)
+}

@@ -1,0 +1,252 @@
+/**
+ * Translation of the RE2 syntax Prometheus uses (Go's `regexp`) into an equivalent
+ * JavaScript RegExp with the `u` flag. Constructs whose meaning differs and cannot be
+ * translated faithfully are rejected with an error naming them, so a matcher never
+ * silently selects different series than Prometheus would.
+ */
+
+export class RegexError extends Error {}
+
+const POSIX_CLASSES: Record<string, string> = {
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  ascii: '\\x00-\\x7F',
+  blank: '\\t ',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: '\\t\\n\\v\\f\\r ',
+  upper: 'A-Z',
+  word: '0-9A-Za-z_',
+  xdigit: '0-9A-Fa-f',
+}
+
+// RE2's \s is ASCII-only and excludes \v; JavaScript's is wider.
+const RE2_SPACE = '\\t\\n\\f\\r '
+const SYNTAX_CHARS = new Set('^$\\.*+?()[]{}|/'.split(''))
+const UNICODE_CLASS = /^[A-Za-z_]+$/
+
+function escapeLiteral(ch: string, inClass: boolean): string {
+  return SYNTAX_CHARS.has(ch) || (inClass && ch === '-') ? `\\${ch}` : ch
+}
+
+/**
+ * Translates an RE2 pattern into JavaScript source plus flags. `anchored` wraps it as
+ * Prometheus does for label matchers: `^(?:pattern)$`.
+ */
+export function translateRe2(pattern: string, anchored: boolean): { source: string; flags: string } {
+  let flags = 'u'
+  let i = 0
+  // Leading flag groups are the only form of flags we translate (as RegExp flags).
+  const leading = /^\(\?([imsU]+)\)/.exec(pattern)
+  if (leading) {
+    for (const f of leading[1] as string) {
+      if (f === 'i' && !flags.includes('i')) flags += 'i'
+      else if (f === 's' && !flags.includes('s')) flags += 's'
+      else if (f === 'm' && !flags.includes('m')) flags += 'm'
+      else if (f === 'U') throw new RegexError('unsupported regular expression flag (?U)')
+    }
+    i = leading[0].length
+  }
+  const dotAll = flags.includes('s')
+  let out = ''
+  let depth = 0
+  while (i < pattern.length) {
+    const ch = pattern[i] as string
+    if (ch === '\\') {
+      const [js, len] = translateEscape(pattern, i, false)
+      out += js
+      i += len
+      continue
+    }
+    if (ch === '[') {
+      const [js, len] = translateClass(pattern, i)
+      out += js
+      i += len
+      continue
+    }
+    if (ch === '(') {
+      if (pattern[i + 1] === '?') {
+        const rest = pattern.slice(i + 2)
+        if (rest.startsWith(':')) {
+          out += '(?:'
+          i += 3
+        } else if (rest.startsWith('P<') || rest.startsWith('<')) {
+          const m = /^P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest)
+          if (!m) throw new RegexError(`invalid named capture in ${pattern}`)
+          out += `(?<${m[1]}>`
+          i += 2 + m[0].length
+        } else {
+          throw new RegexError(`unsupported regular expression construct "(?${rest.slice(0, 2)}"`)
+        }
+      } else {
+        out += '('
+        i++
+      }
+      depth++
+      continue
+    }
+    if (ch === ')') {
+      if (depth === 0) throw new RegexError(`unexpected ) in ${pattern}`)
+      depth--
+      out += ')'
+      i++
+      continue
+    }
+    if (ch === '.') {
+      out += dotAll ? '[^]' : '[^\\n]'
+      i++
+      continue
+    }
+    if (ch === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i))
+      if (m && out !== '' && !/[|(]$/.test(out)) {
+        if (Number(m[1]) > 1000 || (m[3] !== undefined && m[3] !== '' && Number(m[3]) > 1000)) {
+          throw new RegexError(`invalid repeat count in ${pattern}`)
+        }
+        out += m[0]
+        i += m[0].length
+        continue
+      }
+      // RE2 treats a brace that does not start a repetition as a literal.
+      out += '\\{'
+      i++
+      continue
+    }
+    if (ch === '}' || ch === ']') {
+      out += `\\${ch}`
+      i++
+      continue
+    }
+    out += ch
+    i++
+  }
+  if (depth !== 0) throw new RegexError(`missing closing ) in ${pattern}`)
+  const source = anchored ? `^(?:${out})$` : out
+  try {
+    new RegExp(source, flags)
+  } catch (err) {
+    throw new RegexError(`invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`)
+  }
+  return { source, flags }
+}
+
+/** Compiles a Prometheus label-matcher regex (fully anchored). */
+export function compileMatcherRegex(pattern: string): RegExp {
+  const { source, flags } = translateRe2(pattern, true)
+  return new RegExp(source, flags)
+}
+
+/** Compiles an unanchored RE2 regex (template functions `match`, `reReplaceAll`). */
+export function compileRegex(pattern: string, global = false): RegExp {
+  const { source, flags } = translateRe2(pattern, false)
+  return new RegExp(source, global ? `${flags}g` : flags)
+}
+
+function translateEscape(pattern: string, at: number, inClass: boolean): [string, number] {
+  const next = pattern[at + 1]
+  if (next === undefined) throw new RegexError(`trailing backslash in ${pattern}`)
+  switch (next) {
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+      return [`\\${next}`, 2]
+    case 's':
+      return [inClass ? RE2_SPACE : `[${RE2_SPACE}]`, 2]
+    case 'S':
+      if (inClass) throw new RegexError('unsupported regular expression construct "\\S" inside a class')
+      return [`[^${RE2_SPACE}]`, 2]
+    case 'b':
+    case 'B':
+      if (inClass) throw new RegexError(`unsupported regular expression construct "\\${next}" inside a class`)
+      return [`\\${next}`, 2]
+    case 'A':
+      return ['^', 2]
+    case 'z':
+      return ['$', 2]
+    case 'n':
+    case 't':
+    case 'r':
+    case 'f':
+    case 'v':
+      return [`\\${next}`, 2]
+    case 'a':
+      return ['\\x07', 2]
+    case 'x': {
+      const brace = /^\\x\{([0-9A-Fa-f]{1,6})\}/.exec(pattern.slice(at))
+      if (brace) return [`\\u{${brace[1]}}`, brace[0].length]
+      const two = /^\\x([0-9A-Fa-f]{2})/.exec(pattern.slice(at))
+      if (two) return [`\\x${two[1]}`, 4]
+      throw new RegexError(`invalid escape \\x in ${pattern}`)
+    }
+    case 'p':
+    case 'P': {
+      const m = /^\\[pP](\{\^?([A-Za-z_]+)\}|([A-Za-z]))/.exec(pattern.slice(at))
+      if (!m) throw new RegexError(`invalid Unicode class in ${pattern}`)
+      const negated = (next === 'P') !== (m[1]?.startsWith('{^') ?? false)
+      const name = (m[2] ?? m[3]) as string
+      if (!UNICODE_CLASS.test(name)) throw new RegexError(`invalid Unicode class in ${pattern}`)
+      const js = name.length <= 2 ? name : `Script=${name}`
+      try {
+        new RegExp(`\\p{${js}}`, 'u')
+      } catch {
+        throw new RegexError(`unsupported Unicode class \\p{${name}}`)
+      }
+      return [`\\${negated ? 'P' : 'p'}{${js}}`, m[0].length]
+    }
+    case 'Q': {
+      const end = pattern.indexOf('\\E', at + 2)
+      const literal = pattern.slice(at + 2, end === -1 ? pattern.length : end)
+      const js = [...literal].map((c) => escapeLiteral(c, inClass)).join('')
+      return [js, (end === -1 ? pattern.length : end + 2) - at]
+    }
+    default:
+      if (/[0-9]/.test(next)) {
+        throw new RegexError(`unsupported regular expression construct "\\${next}" (backreference or octal)`)
+      }
+      if (/[A-Za-z]/.test(next)) throw new RegexError(`invalid escape \\${next} in ${pattern}`)
+      return [escapeLiteral(next, inClass), 2]
+  }
+}
+
+function translateClass(pattern: string, at: number): [string, number] {
+  let i = at + 1
+  let out = '['
+  if (pattern[i] === '^') {
+    out += '^'
+    i++
+  }
+  let first = true
+  while (i < pattern.length) {
+    const ch = pattern[i] as string
+    if (ch === ']' && !first) return [`${out}]`, i + 1 - at]
+    first = false
+    if (ch === '[' && pattern[i + 1] === ':') {
+      const m = /^\[:(\^?)([a-z]+):\]/.exec(pattern.slice(i))
+      const ranges = m ? POSIX_CLASSES[m[2] as string] : undefined
+      if (!m || ranges === undefined) throw new RegexError(`invalid character class in ${pattern}`)
+      if (m[1] === '^') throw new RegexError('unsupported regular expression construct "[:^class:]"')
+      out += ranges
+      i += m[0].length
+      continue
+    }
+    if (ch === '\\') {
+      const [js, len] = translateEscape(pattern, i, true)
+      out += js
+      i += len
+      continue
+    }
+    if (ch === '-' && pattern[i + 1] !== ']' && out !== '[' && out !== '[^') {
+      out += '-'
+      i++
+      continue
+    }
+    out += escapeLiteral(ch, true)
+    i++
+  }
+  throw new RegexError(`missing closing ] in ${pattern}`)
+}
