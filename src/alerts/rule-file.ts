@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
-import { DurationError, parseDuration } from './duration.ts'
+import { DurationError, parseDuration } from '../shared/duration.ts'
 import { checkTemplate, TemplateError } from './template.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.ts'
+import { parseDuration } from '../shared/duration.ts'
 import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './gofmt.ts'
 import { compileRegex } from './promql/regex.ts'
 

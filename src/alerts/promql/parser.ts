@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '@lezer/common'
 import { parser } from '@prometheus-io/lezer-promql'
-import { DurationError, parseDuration } from '../duration.ts'
+import { DurationError, parseDuration } from '../../shared/duration.ts'
 import {
   type AggregateOp,
   type BinaryOp,

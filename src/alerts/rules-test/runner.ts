@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, sep } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { DurationError, formatDuration, parseDuration } from '../duration.ts'
+import { DurationError, formatDuration, parseDuration } from '../../shared/duration.ts'
 import { formatFloat } from '../gofmt.ts'
 import { CompiledQuery, evaluateInstant } from '../promql/engine.ts'
 import { compareLabels, formatLabels, type Labels, labelsFrom, labelsKey } from '../promql/labels.ts'
