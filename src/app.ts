@@ -1,5 +1,7 @@
 import { Elysia } from 'elysia'
 import { type Alerting, createAlerting } from './alerts/delivery.ts'
+import type { Evaluator } from './alerts/evaluator/evaluator.ts'
+import { evaluatorRoutes } from './alerts/evaluator/routes.ts'
 import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerts/routes.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
@@ -38,6 +40,8 @@ export interface AppDeps {
   paymentProviders?: PaymentProvider[]
   /** Alert delivery; built from the config when absent (its loop only runs once started). */
   alerting?: Alerting
+  /** The scheduled rule evaluator, when one runs (GET /alerts, GET /alerts/rules report it). */
+  evaluator?: Evaluator
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
 }
@@ -113,6 +117,7 @@ export function createApp(deps: AppDeps) {
         alertmanagerToken: deps.config.alerts.alertmanagerToken,
       }),
     )
+    .use(evaluatorRoutes({ evaluator: deps.evaluator, adminToken: deps.config.adminToken }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -87,6 +87,25 @@ export const EnvSchema = Type.Object({
     '1m',
     'a message left in "sending" by a dead process is retried after this long',
   ),
+  ALERTS_ENABLED: Type.Boolean({
+    default: true,
+    description: 'run the scheduled rule evaluator in this process',
+  }),
+  ALERT_RULES_FILES: Type.String({
+    minLength: 1,
+    default: 'ops/prometheus/rules/*.yml',
+    description: 'rule files the evaluator loads, comma-separated; * and ? match file names',
+  }),
+  ALERT_EVAL_INTERVAL: Duration('30s', 'evaluation interval of groups that set none'),
+  ALERT_SAMPLE_INTERVAL: Duration('15s', 'how often the embedded engine samples the metrics'),
+  PROMETHEUS_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description: 'query API for the evaluator; unset = the embedded engine',
+    }),
+  ),
+  PROMETHEUS_BEARER_TOKEN: Secret('bearer token sent to PROMETHEUS_URL'),
+  PROMETHEUS_QUERY_TIMEOUT: Duration('10s', 'timeout of one instant query'),
   WHATSAPP_API_BASE: Type.String({
     pattern: '^https?://',
     default: 'https://graph.facebook.com',
@@ -160,6 +179,13 @@ export interface Config {
     repeatIntervalMs: number
     sendLeaseMs: number
     alertmanagerToken: string | undefined
+    evaluatorEnabled: boolean
+    ruleFiles: string
+    evalIntervalMs: number
+    sampleIntervalMs: number
+    prometheusUrl: string | undefined
+    prometheusToken: string | undefined
+    queryTimeoutMs: number
   }
   whatsapp: {
     apiBase: string
@@ -259,6 +285,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
       sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
       alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
+      evaluatorEnabled: env.ALERTS_ENABLED,
+      ruleFiles: env.ALERT_RULES_FILES,
+      evalIntervalMs: parseDuration(env.ALERT_EVAL_INTERVAL),
+      sampleIntervalMs: parseDuration(env.ALERT_SAMPLE_INTERVAL),
+      prometheusUrl: env.PROMETHEUS_URL,
+      prometheusToken: env.PROMETHEUS_BEARER_TOKEN,
+      queryTimeoutMs: parseDuration(env.PROMETHEUS_QUERY_TIMEOUT),
     },
     whatsapp: {
       apiBase: env.WHATSAPP_API_BASE.replace(/\/$/, ''),

@@ -3,6 +3,7 @@
  * handles signals. Everything else is runtime-agnostic and lives behind createApp.
  */
 import { createAlerting } from './alerts/delivery.ts'
+import { setupEvaluator } from './alerts/evaluator/setup.ts'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { ConfigError, loadConfig } from './config.ts'
@@ -37,6 +38,17 @@ if (config.env === 'development') await announceDemoTenant(database.db, config.d
 
 const http = createHttpClient(fetch)
 const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
+let evaluator: ReturnType<typeof setupEvaluator>
+try {
+  evaluator = config.alerts.evaluatorEnabled
+    ? setupEvaluator({ config, db: database.db, http, clock: systemClock, log, notifier: alerting.notifier })
+    : undefined
+} catch (error) {
+  log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
+  await database.close()
+  log.flush()
+  process.exit(1)
+}
 const app = createApp({
   config,
   database,
@@ -44,6 +56,7 @@ const app = createApp({
   clock: systemClock,
   http,
   alerting,
+  evaluator,
 })
 
 const server = Bun.serve({
@@ -58,6 +71,7 @@ log.info(
   `listening on http://${config.host}:${server.port}`,
 )
 alerting.start()
+evaluator?.start()
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -73,6 +87,7 @@ async function shutdown(signal: string) {
     )
     server.stop(true)
   }
+  await evaluator?.stop()
   await alerting.stop()
   await database.close().catch((error) => log.error({ err: error }, 'error closing the database'))
   log.info('stopped')

@@ -172,11 +172,13 @@ export function createNotifier(deps: {
     /**
      * Records alerts and enqueues the notifications they call for, idempotently: the same
      * payload handed over twice (Alertmanager re-sends, two replicas) enqueues nothing new.
+     * With `tx`, the rows are written in the caller's transaction and commit with it.
      */
-    async ingest(alerts: AlertInput[], source: string): Promise<number> {
+    async ingest(alerts: AlertInput[], source: string, tx?: Executor): Promise<number> {
       let enqueued = 0
       for (const alert of alerts) {
-        enqueued += await db.transaction((tx) => ingestOne(tx, alert))
+        // Inside the caller's transaction (the evaluator's tick), or one transaction per alert.
+        enqueued += tx ? await ingestOne(tx, alert) : await db.transaction((own) => ingestOne(own, alert))
       }
       if (enqueued > 0) log.info({ source, alerts: alerts.length, enqueued }, 'alert notifications enqueued')
       return enqueued

@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -200,6 +201,32 @@ export const whatsappContacts = pgTable('whatsapp_contacts', {
   lastInboundAt: timestamp('last_inbound_at', { withTimezone: true, mode: 'date' }).notNull(),
 })
 
+/**
+ * The scheduled evaluator's alerts, one row per (group, rule, alert identity): what Prometheus
+ * keeps in memory, persisted so that a restart or a new leader neither restarts `for` timers
+ * nor re-notifies.
+ */
+export const alertRuleStates = pgTable(
+  'alert_rule_states',
+  {
+    ruleGroup: text('rule_group').notNull(),
+    ruleName: text('rule_name').notNull(),
+    /** Alertmanager-compatible fingerprint of the identity labels. */
+    fingerprint: text('fingerprint').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
+    state: text('state').notNull(),
+    activeAt: timestamp('active_at', { withTimezone: true, mode: 'date' }).notNull(),
+    firedAt: timestamp('fired_at', { withTimezone: true, mode: 'date' }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    keepFiringSince: timestamp('keep_firing_since', { withTimezone: true, mode: 'date' }),
+    value: doublePrecision('value').notNull(),
+    /** When the last firing/resolved transition was handed to the notifier. */
+    lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [primaryKey({ columns: [table.ruleGroup, table.ruleName, table.fingerprint] })],
+)
+
 export const schema = {
   tenants,
   tenantSettings,
@@ -210,4 +237,5 @@ export const schema = {
   alertStates,
   alertOutbox,
   whatsappContacts,
+  alertRuleStates,
 }

@@ -1,9 +1,9 @@
+import { type AlertInstance, evaluateAlerts } from '../evaluator/state-machine.ts'
 import { type CompiledQuery, evaluateInstant, type Sample } from '../promql/engine.ts'
 import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import type { SampleStore } from '../promql/store.ts'
 import type { AlertingRule, RecordingRule, RuleGroup } from '../rule-file.ts'
-import { expandAlertTemplate } from '../template.ts'
 
 /**
  * The rule evaluation promtool performs while testing: every group evaluated at each
@@ -14,20 +14,8 @@ import { expandAlertTemplate } from '../template.ts'
  * This is the minimal in-memory version for tests; the service's evaluator persists state.
  */
 
-export type AlertState = 'pending' | 'firing' | 'inactive'
-
-export interface ActiveAlert {
-  labels: Labels
-  annotations: Record<string, string>
-  state: AlertState
-  activeAt: number
-  firedAt: number | undefined
-  resolvedAt: number | undefined
-  keepFiringSince: number | undefined
-  value: number
-}
-
-const RESOLVED_RETENTION_MS = 15 * 60_000
+export type { AlertState } from '../evaluator/state-machine.ts'
+export type ActiveAlert = AlertInstance
 
 export interface EvaluationContext {
   store: SampleStore
@@ -128,73 +116,9 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
   }
 
   private evalAlerts(ctx: EvaluationContext, ts: number): void {
-    const results = this.runQuery(ctx, ts)
-    const current = new Map<string, ActiveAlert>()
-    for (const s of results) {
-      const data = {
-        labels: { ...s.labels },
-        value: s.value,
-        externalLabels: ctx.externalLabels,
-        externalURL: ctx.externalURL,
-      }
-      const expand = (text: string) => expandAlertTemplate(text, this.rule.name, data)
-      const record: Record<string, string> = { ...s.labels }
-      delete record[METRIC_NAME]
-      for (const [k, v] of Object.entries(this.group.labels)) record[k] = v
-      for (const [k, v] of Object.entries(this.rule.labels)) record[k] = expand(v)
-      record.alertname = this.rule.name
-      const labels = labelsFrom(record)
-      const annotations: Record<string, string> = {}
-      for (const [k, v] of Object.entries(this.rule.annotations)) annotations[k] = expand(v)
-      const key = labelsKey(labels)
-      if (current.has(key))
-        throw new Error('vector contains metrics with the same labelset after applying alert labels')
-      current.set(key, {
-        labels,
-        annotations,
-        state: 'pending',
-        activeAt: ts,
-        firedAt: undefined,
-        resolvedAt: undefined,
-        keepFiringSince: undefined,
-        value: s.value,
-      })
-    }
-    for (const [key, alert] of current) {
-      const existing = this.active.get(key)
-      if (existing && existing.state !== 'inactive') {
-        existing.value = alert.value
-        existing.annotations = alert.annotations
-        continue
-      }
-      this.active.set(key, alert)
-    }
+    const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, ctx)
     const out: Sample[] = []
-    for (const [key, a] of this.active) {
-      if (!current.has(key)) {
-        let keepFiring = false
-        if (a.state === 'firing' && this.rule.keepFiringForMs > 0) {
-          if (a.keepFiringSince === undefined) a.keepFiringSince = ts
-          if (ts - a.keepFiringSince < this.rule.keepFiringForMs) keepFiring = true
-        }
-        if (
-          a.state === 'pending' ||
-          (a.resolvedAt !== undefined && ts - a.resolvedAt > RESOLVED_RETENTION_MS)
-        ) {
-          this.active.delete(key)
-        }
-        if (a.state !== 'inactive' && !keepFiring) {
-          a.state = 'inactive'
-          a.resolvedAt = ts
-        }
-        if (!keepFiring) continue
-      } else {
-        a.keepFiringSince = undefined
-      }
-      if (a.state === 'pending' && ts - a.activeAt >= this.rule.forMs) {
-        a.state = 'firing'
-        a.firedAt = ts
-      }
+    for (const a of present) {
       out.push({
         labels: labelsFrom({ ...a.labels, [METRIC_NAME]: 'ALERTS', alertstate: a.state }),
         value: 1,

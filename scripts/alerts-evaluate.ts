@@ -1,0 +1,55 @@
+/**
+ * `bun run alerts:evaluate --once`: evaluates every rule group once against PROMETHEUS_URL,
+ * hands the transitions to the notifier, sends what is due, and exits — for cron-style
+ * deployments where no service process runs the evaluator. Alert state is in the database,
+ * so consecutive runs continue `for` timers and never re-notify. The embedded engine needs a
+ * running service (it reads the process's own metrics), so PROMETHEUS_URL is required here.
+ */
+import { parseArgs } from 'node:util'
+import { createAlerting } from '../src/alerts/delivery.ts'
+import { setupEvaluator } from '../src/alerts/evaluator/setup.ts'
+import { systemClock } from '../src/clock.ts'
+import { ConfigError, loadConfig } from '../src/config.ts'
+import { openMigratedDatabase } from '../src/db/open.ts'
+import { createHttpClient } from '../src/http/outbound.ts'
+import { createLogger } from '../src/observability/logger.ts'
+
+const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } })
+if (!values.once) {
+  console.error('usage: bun run alerts:evaluate --once   (the service itself evaluates on a schedule)')
+  process.exit(2)
+}
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  console.error(error instanceof ConfigError ? `config error: ${error.message}` : error)
+  process.exit(1)
+}
+if (!config.alerts.prometheusUrl) {
+  console.error(
+    'alerts:evaluate --once needs PROMETHEUS_URL: the embedded engine only runs inside the service',
+  )
+  process.exit(2)
+}
+const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
+const database = await openMigratedDatabase(config.database, log)
+try {
+  const http = createHttpClient(fetch)
+  const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
+  const evaluator = setupEvaluator({
+    config,
+    db: database.db,
+    http,
+    clock: systemClock,
+    log,
+    notifier: alerting.notifier,
+  })!
+  const outcomes = await evaluator.evaluateAll()
+  await alerting.tick()
+  const failed = evaluator.groups.flatMap((g) => g.rules).filter((r) => r.health === 'err')
+  log.info({ outcomes, failedRules: failed.map((r) => r.rule.name) }, 'evaluation done')
+  process.exitCode = failed.length > 0 ? 1 : 0
+} finally {
+  await database.close()
+}
