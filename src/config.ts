@@ -55,6 +55,28 @@ export const EnvSchema = Type.Object({
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
   }),
+  SENTRY_DSN: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s/@]+@[^\\s/]+/\\S+$',
+      description: 'Sentry DSN (https://<key>@<host>/<project>); unset = Sentry off and never loaded',
+    }),
+  ),
+  SENTRY_ENVIRONMENT: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'Sentry environment; unset = NODE_ENV' }),
+  ),
+  SENTRY_TRACES_SAMPLE_RATE: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.2,
+    description: 'share of requests traced as Sentry transactions',
+  }),
+  SENTRY_RELEASE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Sentry release; unset = convo-commerce@<version>, plus +<commit> when known',
+    }),
+  ),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -75,6 +97,14 @@ export interface Config {
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
+  sentry: {
+    /** Unset: Sentry is off and the SDK is never loaded. */
+    dsn: string | undefined
+    environment: string
+    tracesSampleRate: number
+    /** Unset: the entry file derives one from the version and commit. */
+    release: string | undefined
+  }
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -84,13 +114,13 @@ export class ConfigError extends Error {
 
 function describe(schema: TSchema): string {
   if (schema.anyOf) return `one of ${schema.anyOf.map((s: TSchema) => s.const).join('|')}`
-  if (schema.type === 'integer') {
+  if (schema.type === 'integer' || schema.type === 'number') {
     const range = [schema.minimum, schema.maximum].every((n) => n !== undefined)
       ? ` from ${schema.minimum} to ${schema.maximum}`
       : schema.minimum !== undefined
         ? ` >= ${schema.minimum}`
         : ''
-    return `an integer${range}`
+    return `${schema.type === 'integer' ? 'an integer' : 'a number'}${range}`
   }
   if (schema.pattern) return `a string matching ${schema.pattern}`
   if (schema.minLength) return `a string of at least ${schema.minLength} characters`
@@ -141,5 +171,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
+    sentry: {
+      dsn: env.SENTRY_DSN,
+      environment: env.SENTRY_ENVIRONMENT ?? env.NODE_ENV,
+      tracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
+      release: env.SENTRY_RELEASE,
+    },
   }
 }
