@@ -4,10 +4,12 @@ import type { Config } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
+import { errorReporting } from './http/error-reporting.ts'
 import { type ErrorReport, errorEnvelope } from './http/errors-plugin.ts'
 import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
+import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import type { Logger } from './observability/logger.ts'
 
 /** Everything the app needs from the outside world; tests pass fakes. */
@@ -20,6 +22,8 @@ export interface AppDeps {
   http: HttpClient
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
+  /** Error tracking (Sentry); unset = off, and no reporting hooks are installed. */
+  errorReporter?: ErrorReporter
 }
 
 export const SERVICE_VERSION = '0.1.0'
@@ -30,6 +34,13 @@ export const SERVICE_VERSION = '0.1.0'
  */
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
+  const reporter = deps.errorReporter ?? noErrorReporter
+  const onServerError = reporter.enabled
+    ? (report: ErrorReport) => {
+        reporter.captureServerError(report)
+        deps.onServerError?.(report)
+      }
+    : deps.onServerError
   return new Elysia({ normalize: false })
     .use(
       requestContext({
@@ -39,7 +50,8 @@ export function createApp(deps: AppDeps) {
         now: () => deps.clock.monotonic(),
       }),
     )
-    .use(errorEnvelope({ log: deps.log, onServerError: deps.onServerError }))
+    .use(errorEnvelope({ log: deps.log, onServerError }))
+    .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
     .use(accessLog({ now: () => deps.clock.monotonic() }))
     .use(
       openApiDocs({
