@@ -6,6 +6,8 @@ export interface Spawned {
   port: number
   /** JSON lines the process printed on stdout so far. */
   lines: Array<Record<string, unknown>>
+  /** Everything printed on stdout so far, for failure messages. */
+  output(): string
   /** Sends SIGTERM and resolves with the exit code and how long the exit took. */
   stop(): Promise<{ code: number; ms: number }>
   kill(): void
@@ -76,6 +78,7 @@ export async function spawnBun(
   return {
     port,
     lines,
+    output: () => text.join('\n'),
     async stop() {
       const started = performance.now()
       proc.kill('SIGTERM')

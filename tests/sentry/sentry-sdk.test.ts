@@ -70,9 +70,11 @@ describe('error events', () => {
       value: 'charge 42 for customer [phone] failed with key [Filtered]',
     })
     // The operator's path: alert → log line → Sentry issue, all by the same id.
-    expect(app.lines.find((l) => l.msg === 'request failed' && l.requestId === 'boom-1')).toMatchObject({
-      status: 500,
-    })
+    const logLine = await ingest.waitFor(
+      () => app.lines.find((l) => l.msg === 'request failed' && l.requestId === 'boom-1'),
+      'the error log line',
+    )
+    expect(logLine).toMatchObject({ level: 'error', status: 500 })
   })
 
   test('a returned 5xx is captured once, as an error message naming route and status', async () => {
