@@ -42,12 +42,29 @@ function replacePhone(candidate: string): string {
   return '[phone]'
 }
 
+/** Words without which none of CREDENTIAL_PATTERNS can match. */
+const MAYBE_CREDENTIAL = /bearer|basic|token|secret|passw|key|_(?:live|test)_|whsec_|gh[pousr]_|xox|AKIA/i
+
+function digitCount(text: string): number {
+  let digits = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) digits++
+  }
+  return digits
+}
+
 /** Replaces phone numbers, bearer tokens and API keys inside free text. */
 export function scrubText(text: string): string {
+  // Spans carry dozens of harmless strings (SDK, OS, integration names): skip them cheaply.
+  const credentials = MAYBE_CREDENTIAL.test(text)
+  const phones = digitCount(text) >= 8
+  if (!credentials && !phones) return text
   // URL-encoded "+" would hide a phone number from the pattern.
   let out = text.includes('%2') ? text.replace(/%2B/gi, '+') : text
-  for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
-  return out.replace(PHONE_CANDIDATE, replacePhone)
+  if (credentials)
+    for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
+  return phones ? out.replace(PHONE_CANDIDATE, replacePhone) : out
 }
 
 function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unknown {
