@@ -8,12 +8,14 @@ import type { Config } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
+import { errorReporting } from './http/error-reporting.ts'
 import { type ErrorReport, errorEnvelope } from './http/errors-plugin.ts'
 import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
 import { corsFor, securityHeaders } from './http/security.ts'
 import { type BusinessMetrics, noBusinessMetrics } from './observability/business-metrics.ts'
+import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import type { Logger } from './observability/logger.ts'
 import { orderRoutes } from './orders/routes.ts'
 import { createOrderService } from './orders/service.ts'
@@ -44,6 +46,8 @@ export interface AppDeps {
   evaluator?: Evaluator
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
+  /** Error tracking (Sentry); unset = off, and no reporting hooks are installed. */
+  errorReporter?: ErrorReporter
 }
 
 export const SERVICE_VERSION = '0.1.0'
@@ -70,6 +74,13 @@ export function createApp(deps: AppDeps) {
   const alerting =
     deps.alerting ??
     createAlerting({ config: deps.config, db, http: deps.http, clock: deps.clock, log: deps.log })
+  const reporter = deps.errorReporter ?? noErrorReporter
+  const onServerError = reporter.enabled
+    ? (report: ErrorReport) => {
+        reporter.captureServerError(report)
+        deps.onServerError?.(report)
+      }
+    : deps.onServerError
   return new Elysia({ normalize: false })
     .use(
       requestContext({
@@ -82,7 +93,8 @@ export function createApp(deps: AppDeps) {
     )
     .use(securityHeaders())
     .use(corsFor(deps.config.http.corsOrigins))
-    .use(errorEnvelope({ log: deps.log, onServerError: deps.onServerError }))
+    .use(errorEnvelope({ log: deps.log, onServerError }))
+    .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
     .use(accessLog({ now: () => deps.clock.monotonic() }))
     .use(
       openApiDocs({
@@ -107,7 +119,7 @@ export function createApp(deps: AppDeps) {
     .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
     .use(productRoutes({ products, tenants }))
     .use(orderRoutes({ orders, tenants }))
-    .use(paymentRoutes({ payments, tenants }))
+    .use(paymentRoutes({ payments, tenants, errorReporter: reporter }))
     .use(
       alertRoutes({
         notifier: alerting.notifier,

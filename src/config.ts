@@ -152,6 +152,28 @@ export const EnvSchema = Type.Object({
   WHATSAPP_VERIFY_TOKEN: Secret('webhook verification token (GET /webhooks/whatsapp handshake)'),
   WHATSAPP_APP_SECRET: Secret('app secret that signs webhook payloads (X-Hub-Signature-256)'),
   ALERTMANAGER_WEBHOOK_TOKEN: Secret('bearer token Alertmanager sends to POST /alerts/alertmanager'),
+  SENTRY_DSN: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s/@]+@[^\\s/]+/\\S+$',
+      description: 'Sentry DSN (https://<key>@<host>/<project>); unset = Sentry off and never loaded',
+    }),
+  ),
+  SENTRY_ENVIRONMENT: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'Sentry environment; unset = NODE_ENV' }),
+  ),
+  SENTRY_TRACES_SAMPLE_RATE: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.2,
+    description: 'share of requests traced as Sentry transactions',
+  }),
+  SENTRY_RELEASE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Sentry release; unset = convo-commerce@<version>, plus +<commit> when known',
+    }),
+  ),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -201,6 +223,14 @@ export interface Config {
     verifyToken: string | undefined
     appSecret: string | undefined
   }
+  sentry: {
+    /** Unset: Sentry is off and the SDK is never loaded. */
+    dsn: string | undefined
+    environment: string
+    tracesSampleRate: number
+    /** Unset: the entry file derives one from the version and commit. */
+    release: string | undefined
+  }
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -210,13 +240,13 @@ export class ConfigError extends Error {
 
 function describe(schema: TSchema): string {
   if (schema.anyOf) return `one of ${schema.anyOf.map((s: TSchema) => s.const).join('|')}`
-  if (schema.type === 'integer') {
+  if (schema.type === 'integer' || schema.type === 'number') {
     const range = [schema.minimum, schema.maximum].every((n) => n !== undefined)
       ? ` from ${schema.minimum} to ${schema.maximum}`
       : schema.minimum !== undefined
         ? ` >= ${schema.minimum}`
         : ''
-    return `an integer${range}`
+    return `${schema.type === 'integer' ? 'an integer' : 'a number'}${range}`
   }
   if (schema.type === 'boolean') return 'true or false'
   if (schema.pattern === DURATION_PATTERN) return 'a duration such as 30s, 5m or 1h30m'
@@ -306,6 +336,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       timeoutMs: env.WHATSAPP_TIMEOUT_MS,
       verifyToken: env.WHATSAPP_VERIFY_TOKEN,
       appSecret: env.WHATSAPP_APP_SECRET,
+    },
+    sentry: {
+      dsn: env.SENTRY_DSN,
+      environment: env.SENTRY_ENVIRONMENT ?? env.NODE_ENV,
+      tracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
+      release: env.SENTRY_RELEASE,
     },
   }
 }

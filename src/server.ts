@@ -2,14 +2,19 @@
  * Bun entry: reads the environment, wires real dependencies, migrates, listens and
  * handles signals. Everything else is runtime-agnostic and lives behind createApp.
  */
+
+import { fileURLToPath } from 'node:url'
 import { createAlerting } from './alerts/delivery.ts'
 import { setupEvaluator } from './alerts/evaluator/setup.ts'
-import { createApp } from './app.ts'
+import { createApp, SERVICE_VERSION } from './app.ts'
 import { systemClock } from './clock.ts'
 import { ConfigError, loadConfig } from './config.ts'
-import { openMigratedDatabase } from './db/open.ts'
+import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
 import { createHttpClient } from './http/outbound.ts'
+import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { createLogger } from './observability/logger.ts'
+import { readGitCommit } from './observability/release.ts'
+import { defaultRelease, startSentry } from './observability/sentry.ts'
 import { announceDemoTenant } from './tenants/demo.ts'
 
 let config: ReturnType<typeof loadConfig>
@@ -25,9 +30,29 @@ try {
 
 const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
 
+// Sentry comes before the database and Bun.serve, which it instruments. Without a DSN the
+// SDK is not even loaded.
+let errorReporter: ErrorReporter = noErrorReporter
+let instrumentPostgres: (<T>(sql: T) => T) | undefined
+if (config.sentry.dsn) {
+  const release =
+    config.sentry.release ??
+    defaultRelease(SERVICE_VERSION, readGitCommit(fileURLToPath(new URL('..', import.meta.url))))
+  const settings = { ...config.sentry, dsn: config.sentry.dsn, release }
+  errorReporter = startSentry(await import('@sentry/bun'), settings)
+  // PostgreSQL queries become child spans of the request's transaction (PGlite has no hook).
+  instrumentPostgres = (await import('@sentry/server-utils')).instrumentPostgresJsSql
+  log.info(
+    { environment: settings.environment, release, tracesSampleRate: settings.tracesSampleRate },
+    'sentry enabled',
+  )
+}
+
 let database: Awaited<ReturnType<typeof openMigratedDatabase>>
 try {
-  database = await openMigratedDatabase(config.database, log)
+  database = await openMigratedDatabase(config.database, log, MIGRATIONS_FOLDER, {
+    postgres: instrumentPostgres,
+  })
 } catch (error) {
   log.fatal({ err: error }, 'cannot open the database')
   log.flush()
@@ -57,6 +82,7 @@ const app = createApp({
   http,
   alerting,
   evaluator,
+  errorReporter,
 })
 
 const server = Bun.serve({
@@ -72,6 +98,9 @@ log.info(
 )
 alerting.start()
 evaluator?.start()
+
+/** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
+const SENTRY_FLUSH_TIMEOUT_MS = 2000
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -89,7 +118,11 @@ async function shutdown(signal: string) {
   }
   await evaluator?.stop()
   await alerting.stop()
-  await database.close().catch((error) => log.error({ err: error }, 'error closing the database'))
+  const [, delivered] = await Promise.all([
+    database.close().catch((error) => log.error({ err: error }, 'error closing the database')),
+    errorReporter.flush(SENTRY_FLUSH_TIMEOUT_MS),
+  ])
+  if (!delivered) log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
   log.info('stopped')
   log.flush()
   process.exit(0)

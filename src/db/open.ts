@@ -16,11 +16,17 @@ export async function openMigratedDatabase(
   config: Config['database'],
   log: Logger,
   migrationsFolder = MIGRATIONS_FOLDER,
+  instrument: { postgres?: <T>(sql: T) => T } = {},
 ): Promise<DatabaseHandle> {
   if (config.url) {
     await migratePostgres(config.url, migrationsFolder, log)
     return openPostgres(
-      { url: config.url, poolSize: config.poolSize, connectTimeoutMs: config.connectTimeoutMs },
+      {
+        url: config.url,
+        poolSize: config.poolSize,
+        connectTimeoutMs: config.connectTimeoutMs,
+        instrument: instrument.postgres,
+      },
       log,
     )
   }

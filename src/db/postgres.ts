@@ -9,16 +9,19 @@ export interface PostgresOptions {
   url: string
   poolSize: number
   connectTimeoutMs: number
+  /** Wraps the postgres.js client, e.g. so that queries become Sentry child spans. */
+  instrument?: <T>(sql: T) => T
 }
 
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
-  const client = postgres(options.url, {
+  const raw = postgres(options.url, {
     max: options.poolSize,
     connect_timeout: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
     idle_timeout: 60,
     onnotice: () => {},
   })
+  const client = options.instrument ? options.instrument(raw) : raw
   const db = drizzle(client, { schema, logger: sqlLogger(log) }) as unknown as Database
   return {
     db,

@@ -56,6 +56,8 @@ export interface ErrorReport {
   error: unknown
   request: Request
   status: number
+  /** Route template, empty when no route matched. */
+  route?: string
 }
 
 export interface ErrorEnvelopeOptions {
@@ -71,7 +73,7 @@ export interface ErrorEnvelopeOptions {
 export function errorEnvelope(options: ErrorEnvelopeOptions) {
   return new Elysia({ name: 'error-envelope' }).onError(
     { as: 'global' },
-    ({ code, error: raised, request, set }) => {
+    ({ code, error: raised, request, route, set }) => {
       // Elysia wraps whatever a parse hook throws in a ParseError; our parser throws AppErrors.
       const cause = (raised as { cause?: unknown }).cause
       const error = code === 'PARSE' && cause instanceof AppError ? cause : raised
@@ -106,8 +108,10 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       const log = state?.log ?? options.log
       if (status >= 500) {
         log.error({ err: error, status }, 'request failed')
-        if (state) state.errorReported = true
-        options.onServerError?.({ error, request, status })
+        if (!state?.errorReported) {
+          if (state) state.errorReported = true
+          options.onServerError?.({ error, request, status, route })
+        }
       }
       if (state) state.errorStatus = status
       set.status = status

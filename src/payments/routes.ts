@@ -2,22 +2,42 @@ import { Elysia } from 'elysia'
 import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
 import { IdParams } from '../shared/models.ts'
 import { CreatePaymentBody, PaymentErrorModel, PaymentModel } from './model.ts'
-import type { PaymentService } from './service.ts'
+import { PaymentProviderFailed, type PaymentService } from './service.ts'
 
-export function paymentRoutes(deps: { payments: PaymentService; tenants: TenantAuthenticator }) {
+export function paymentRoutes(deps: {
+  payments: PaymentService
+  tenants: TenantAuthenticator
+  errorReporter: ErrorReporter
+}) {
   return new Elysia({ name: 'payment-routes', detail: { tags: ['Payments'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .post(
       '/orders/:id/payments',
       async ({ tenant, params, body, request, log, set }) => {
-        const payment = await deps.payments.pay(tenant.id, params.id, body, {
-          requestId: requestState(request)!.requestId,
-          log,
-        })
-        set.status = 201
-        return payment
+        try {
+          const payment = await deps.payments.pay(tenant.id, params.id, body, {
+            requestId: requestState(request)!.requestId,
+            log,
+          })
+          set.status = 201
+          return payment
+        } catch (error) {
+          if (error instanceof PaymentProviderFailed) {
+            // The 502 is reported once, with the payment's context attached to that event.
+            deps.errorReporter.capturePaymentProviderError(request, {
+              provider: error.payment.provider,
+              paymentId: error.payment.id,
+              orderId: error.payment.orderId,
+              amountMinor: error.payment.amountMinor,
+              currency: error.payment.currency,
+              error: error.providerError,
+            })
+          }
+          throw error
+        }
       },
       {
         params: IdParams,

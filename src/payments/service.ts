@@ -37,7 +37,8 @@ export class PaymentDeclined extends AppError {
 export class PaymentProviderFailed extends AppError {
   constructor(
     readonly payment: PaymentView,
-    readonly providerMessage: string,
+    /** What the provider raised. */
+    readonly providerError: unknown,
   ) {
     super(502, 'PROVIDER_ERROR', `Payment provider ${payment.provider} failed; the order was not charged`, {
       payment,
@@ -146,6 +147,7 @@ export function createPaymentService(deps: {
       const started = deps.clock.monotonic()
       let result: ChargeResult | { outcome: 'error'; reason: string }
       let unexpected: unknown
+      let providerError: unknown
       try {
         result = await provider.charge(
           {
@@ -159,6 +161,7 @@ export function createPaymentService(deps: {
         )
       } catch (error) {
         if (!(error instanceof ProviderError)) unexpected = error
+        providerError = error
         result = { outcome: 'error', reason: error instanceof Error ? error.message : String(error) }
       }
       deps.metrics.paymentProviderDuration({
@@ -181,7 +184,7 @@ export function createPaymentService(deps: {
       )
       if (unexpected) throw unexpected
       if (result.outcome === 'declined') throw new PaymentDeclined(settled)
-      if (result.outcome === 'error') throw new PaymentProviderFailed(settled, result.reason)
+      if (result.outcome === 'error') throw new PaymentProviderFailed(settled, providerError)
       return settled
     },
   }

@@ -1,0 +1,261 @@
+/**
+ * Sentry, runtime-agnostic: the init options and the ErrorReporter implementation are built
+ * from an SDK object the entry file passes in (`@sentry/bun` in src/server.ts; `@sentry/node`
+ * or `@sentry/deno` expose the same functions), so nothing here imports an SDK.
+ */
+import { AppError } from '../errors.ts'
+import { requestState } from '../http/request-context.ts'
+import type { ErrorReporter, PaymentProviderFailure } from './error-reporter.ts'
+import { scrubEvent, scrubSpan, scrubText } from './scrub.ts'
+
+export interface SentrySettings {
+  dsn: string
+  environment: string
+  release: string
+  tracesSampleRate: number
+}
+
+/** The scope methods the reporter uses. */
+export interface SentryScope {
+  setTag(key: string, value: string): unknown
+  setContext(name: string, context: Record<string, unknown>): unknown
+  setExtra(key: string, extra: unknown): unknown
+  setUser(user: { id: string }): unknown
+  setTransactionName(name: string): unknown
+}
+
+export interface SentrySpan {
+  setAttribute(key: string, value: string): unknown
+}
+
+/** The part of a Sentry SDK the reporter calls; `@sentry/bun`'s module namespace satisfies it. */
+export interface SentrySdk {
+  withScope<T>(callback: (scope: SentryScope) => T): T
+  captureException(exception: unknown): string
+  captureMessage(message: string, level: 'error'): string
+  getActiveSpan(): SentrySpan | undefined
+  getRootSpan(span: SentrySpan): SentrySpan
+  updateSpanName(span: SentrySpan, name: string): void
+  flush(timeout?: number): PromiseLike<boolean>
+}
+
+interface TransportOptions {
+  url: string
+  headers?: Record<string, string>
+  recordDroppedEvent(...args: never[]): void
+}
+
+interface TransportResponse {
+  statusCode?: number
+  headers?: { 'x-sentry-rate-limits': string | null; 'retry-after': string | null }
+}
+
+/** What the SDK offers to build a transport; passed with the SDK by the entry file. */
+export interface SentryTransportKit<Transport> {
+  createTransport: (
+    options: TransportOptions,
+    makeRequest: (request: { body: string | Uint8Array }) => PromiseLike<TransportResponse>,
+  ) => Transport
+  suppressTracing: <T>(callback: () => T) => T
+}
+
+/** A Sentry request that takes longer than this is abandoned, so a hanging endpoint cannot fill the queue. */
+export const TRANSPORT_TIMEOUT_MS = 5000
+
+/**
+ * The SDK's own fetch transport, plus a timeout: the stock one waits forever on an endpoint
+ * that accepts connections and never answers, and the SDK drops every new event once 64
+ * requests are pending.
+ */
+function timeoutFetchTransport<Transport>(kit: SentryTransportKit<Transport>, timeoutMs: number) {
+  return (options: TransportOptions): Transport =>
+    kit.createTransport(options, (request) =>
+      kit.suppressTracing(() =>
+        fetch(options.url, {
+          method: 'POST',
+          // The SDK builds envelopes on plain ArrayBuffers; TypeScript cannot know that.
+          body: request.body as string | Uint8Array<ArrayBuffer>,
+          headers: options.headers,
+          signal: AbortSignal.timeout(timeoutMs),
+        }).then((response) => {
+          response.body?.cancel().catch(() => {})
+          return {
+            statusCode: response.status,
+            headers: {
+              'x-sentry-rate-limits': response.headers.get('x-sentry-rate-limits'),
+              'retry-after': response.headers.get('retry-after'),
+            },
+          }
+        }),
+      ),
+    )
+}
+
+/**
+ * `Sentry.init` options. The SDK (v11) collects request headers, bodies, cookies, query
+ * strings, user IPs and stack-frame variables unless told not to; `dataCollection` is what
+ * replaced `sendDefaultPii`, and everything personal is off here. `scrubEvent`/`scrubSpan`
+ * catch what still slips into messages, URLs and attributes.
+ */
+export function sentryInitOptions<Transport>(settings: SentrySettings, kit: SentryTransportKit<Transport>) {
+  return {
+    dsn: settings.dsn,
+    environment: settings.environment,
+    release: settings.release,
+    tracesSampleRate: settings.tracesSampleRate,
+    dataCollection: {
+      userInfo: false,
+      cookies: false,
+      httpHeaders: {
+        request: { allow: ['content-type', 'content-length', 'user-agent', 'accept', 'x-request-id'] },
+        response: { allow: ['content-type', 'content-length', 'x-request-id'] },
+      },
+      httpBodies: [],
+      urlQueryParams: false,
+      graphQL: { document: false, variables: false },
+      genAI: { inputs: false, outputs: false },
+      databaseQueryData: false,
+      queues: false,
+      stackFrameVariables: false,
+    },
+    // Third parties (payment providers, WhatsApp) get no sentry-trace/baggage headers.
+    tracePropagationTargets: [],
+    // Every failing request is one event (Sentry groups them into issues); Dedupe would drop
+    // the second of two identical failures and make the counts lie.
+    integrations: <I extends { name: string }>(defaults: I[]) => defaults.filter((i) => i.name !== 'Dedupe'),
+    transport: timeoutFetchTransport(kit, TRANSPORT_TIMEOUT_MS),
+    beforeSend: scrubEvent,
+    beforeSendSpan: scrubSpan,
+  }
+}
+
+/** Default release: `convo-commerce@<version>`, with `+<commit>` when the commit is known. */
+export function defaultRelease(version: string, commit: string | undefined): string {
+  return commit ? `convo-commerce@${version}+${commit.slice(0, 12)}` : `convo-commerce@${version}`
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return typeof error === 'string' ? error : 'unknown error'
+}
+
+const transactionName = (request: Request, route: string | undefined) =>
+  `${request.method} ${route || '<unmatched>'}`
+
+/**
+ * The ErrorReporter on top of a Sentry SDK. Each event is built in its own `withScope`, from
+ * the request's own state, so concurrent requests never share tags, user or payment context.
+ * No method throws or waits: the SDK queues events and sends them in the background.
+ */
+export function createSentryReporter(sdk: SentrySdk): ErrorReporter {
+  /** Payment failures reported during a request, sent when the request ends. */
+  const heldPayments = new WeakMap<Request, PaymentProviderFailure>()
+
+  function send(event: {
+    request?: Request
+    status?: number
+    route?: string
+    error?: unknown
+    payment?: PaymentProviderFailure
+  }) {
+    try {
+      sdk.withScope((scope) => {
+        const { request, payment } = event
+        if (request) {
+          const state = requestState(request)
+          scope.setTransactionName(transactionName(request, event.route))
+          if (state) scope.setTag('request_id', state.requestId)
+          scope.setTag('http.method', request.method)
+          if (state?.tenantId) {
+            scope.setTag('tenant_id', state.tenantId)
+            scope.setUser({ id: state.tenantId })
+          }
+        }
+        if (event.status !== undefined) scope.setTag('http.status_code', String(event.status))
+        if (payment) {
+          scope.setTag('payment_provider', payment.provider)
+          scope.setContext('payment_data', {
+            paymentId: payment.paymentId,
+            orderId: payment.orderId,
+            amountMinor: payment.amountMinor,
+            currency: payment.currency,
+          })
+          scope.setExtra('payment_state', 'failed')
+          scope.setExtra('error_details', scrubText(errorMessage(payment.error)))
+        }
+        if (event.error !== undefined) sdk.captureException(event.error)
+        else if (request) {
+          sdk.captureMessage(`${transactionName(request, event.route)} answered ${event.status}`, 'error')
+        }
+      })
+    } catch {
+      // Reporting must never break the request that failed.
+    }
+  }
+
+  return {
+    enabled: true,
+
+    captureServerError({ error, request, status, route }) {
+      const payment = heldPayments.get(request)
+      heldPayments.delete(request)
+      // A 5xx that only maps the provider failure (an AppError) is reported as that failure;
+      // an unexpected error in the same request stays the event's exception.
+      const reported = payment && (error === undefined || error instanceof AppError) ? payment.error : error
+      send({ request, status, route, error: reported, payment })
+    },
+
+    capturePaymentProviderError(request, failure) {
+      if (request && requestState(request)) heldPayments.set(request, failure)
+      else send({ error: failure.error, payment: failure })
+    },
+
+    requestRouted(request, route) {
+      try {
+        const span = sdk.getActiveSpan()
+        if (!span) return
+        // The runtime integration (bunServerIntegration on Bun) opened the request's root span
+        // under the raw method; the route template is only known once Elysia has routed.
+        const root = sdk.getRootSpan(span)
+        sdk.updateSpanName(root, transactionName(request, route))
+        root.setAttribute('sentry.segment.name.source', 'route')
+        root.setAttribute('http.route', route)
+      } catch {
+        // Naming is cosmetic; never fail the request for it.
+      }
+    },
+
+    requestFinished(request, status, route) {
+      const payment = heldPayments.get(request)
+      if (!payment) return
+      heldPayments.delete(request)
+      send({ request, status, route, error: payment.error, payment })
+    },
+
+    async flush(timeoutMs) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs)
+      })
+      try {
+        return await Promise.race([Promise.resolve(sdk.flush(timeoutMs)).catch(() => false), timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}
+
+export type SentryInitOptions<Transport> = ReturnType<typeof sentryInitOptions<Transport>>
+
+/**
+ * Initialises the SDK (once per process, before the app is built and before `Bun.serve`,
+ * which the SDK instruments) and returns the reporter the app is given.
+ */
+export function startSentry<Transport>(
+  sdk: SentrySdk & SentryTransportKit<Transport> & { init(options: SentryInitOptions<Transport>): unknown },
+  settings: SentrySettings,
+): ErrorReporter {
+  sdk.init(sentryInitOptions(settings, sdk))
+  return createSentryReporter(sdk)
+}

@@ -1,0 +1,168 @@
+import { gunzipSync } from 'node:zlib'
+
+/** One item of an envelope: its header line and its payload (parsed when JSON). */
+export interface EnvelopeItem {
+  header: { type: string; length?: number; [key: string]: unknown }
+  payload: unknown
+}
+
+export interface Envelope {
+  header: Record<string, unknown>
+  items: EnvelopeItem[]
+  /** The body as received (after gunzip): what privacy assertions search. */
+  raw: string
+}
+
+/** An error event as the SDK sends it (the fields the tests read). */
+export interface SentryEvent {
+  event_id: string
+  level?: string
+  message?: string | { message?: string; formatted?: string }
+  transaction?: string
+  environment?: string
+  release?: string
+  tags?: Record<string, string>
+  user?: Record<string, unknown>
+  contexts?: Record<string, Record<string, unknown>>
+  extra?: Record<string, unknown>
+  request?: Record<string, unknown>
+  exception?: { values?: Array<{ type?: string; value?: string }> }
+}
+
+/** A span of a streamed span item (span v2). */
+export interface StreamedSpan {
+  name: string
+  span_id: string
+  trace_id: string
+  parent_span_id?: string
+  is_segment: boolean
+  status: string
+  attributes: Record<string, { value: unknown; type: string }>
+}
+
+const NEWLINE = 0x0a
+
+function parseJson(bytes: Uint8Array): unknown {
+  const text = new TextDecoder().decode(bytes)
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * Parses the envelope format: a header line, then for each item a header line and a payload
+ * of `length` bytes when the header says so, else up to the next newline.
+ */
+export function parseEnvelope(body: Uint8Array): Envelope {
+  let offset = 0
+  const line = () => {
+    let end = body.indexOf(NEWLINE, offset)
+    if (end < 0) end = body.length
+    const bytes = body.subarray(offset, end)
+    offset = end + 1
+    return bytes
+  }
+  const header = parseJson(line()) as Record<string, unknown>
+  const items: EnvelopeItem[] = []
+  while (offset < body.length) {
+    const headerBytes = line()
+    if (headerBytes.length === 0) continue
+    const itemHeader = parseJson(headerBytes) as EnvelopeItem['header']
+    let payload: Uint8Array
+    if (typeof itemHeader.length === 'number') {
+      payload = body.subarray(offset, offset + itemHeader.length)
+      offset += itemHeader.length
+      if (body[offset] === NEWLINE) offset++
+    } else {
+      payload = line()
+    }
+    items.push({ header: itemHeader, payload: parseJson(payload) })
+  }
+  return { header, items, raw: new TextDecoder().decode(body) }
+}
+
+export type IngestMode = 'ok' | 'hang'
+
+/**
+ * A Sentry-compatible ingestion endpoint on 127.0.0.1: accepts envelopes on
+ * `/api/<project>/envelope/`, optionally gzip-compressed, and keeps them for assertions.
+ * In `hang` mode it accepts the request and never answers.
+ */
+export async function startIngest(mode: IngestMode = 'ok') {
+  const envelopes: Envelope[] = []
+  const rejected: string[] = []
+  let current = mode
+  let received = 0
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      received++
+      if (current === 'hang') return new Promise<Response>(() => {})
+      const url = new URL(request.url)
+      const auth = request.headers.get('x-sentry-auth') ?? url.searchParams.toString()
+      if (
+        request.method !== 'POST' ||
+        url.pathname !== '/api/1/envelope/' ||
+        !auth.includes('sentry_key=public')
+      ) {
+        rejected.push(`${request.method} ${url.pathname}`)
+        return new Response('bad request', { status: 400 })
+      }
+      let body = new Uint8Array(await request.arrayBuffer())
+      if (request.headers.get('content-encoding') === 'gzip') body = new Uint8Array(gunzipSync(body))
+      envelopes.push(parseEnvelope(body))
+      return Response.json({})
+    },
+  })
+  const dsn = `http://public@127.0.0.1:${server.port}/1`
+
+  const itemsOf = (type: string) =>
+    envelopes.flatMap((e) => e.items.filter((i) => i.header.type === type).map((i) => i.payload))
+
+  const ingest = {
+    dsn,
+    port: server.port,
+    envelopes,
+    rejected,
+    /** HTTP requests that reached the endpoint, answered or not. */
+    received: () => received,
+    events: () => itemsOf('event') as SentryEvent[],
+    /** Error events of one request, found by the request id tag. */
+    eventsFor: (requestId: string) =>
+      (itemsOf('event') as SentryEvent[]).filter((e) => e.tags?.request_id === requestId),
+    spans: () => (itemsOf('span') as Array<{ items: StreamedSpan[] }>).flatMap((s) => s.items),
+    /** Every received body as text, for "this string is nowhere" checks. */
+    rawText: () => envelopes.map((e) => e.raw).join('\n'),
+    /** Polls until `probe` returns a value; a hang detector, not a timing assertion. */
+    async waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const value = probe()
+        if (value) return value
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+        await Bun.sleep(20)
+      }
+    },
+    setMode(next: IngestMode) {
+      current = next
+    },
+    /** Closes the port and drops open connections: the endpoint is then down. */
+    stop() {
+      server.stop(true)
+    },
+  }
+  return ingest
+}
+
+export type Ingest = Awaited<ReturnType<typeof startIngest>>
+
+/** A port that nothing listens on (bound once, then released). */
+export function closedPort(): number {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = probe.port
+  probe.stop(true)
+  return port!
+}

@@ -1,0 +1,138 @@
+import { describe, expect, test } from 'bun:test'
+import { scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
+
+describe('scrubText', () => {
+  test.each([
+    ['customer +4915112345678 unreachable', 'customer [phone] unreachable'],
+    ['call +49 151 1234567.', 'call [phone].'],
+    ['call +1 (415) 555-0123 now', 'call [phone] now'],
+    ['(555) 123-4567', '[phone]'],
+    ['555-123-4567', '[phone]'],
+    ['0151 12345678', '[phone]'],
+    ['to=254712345678&x=1', 'to=[phone]&x=1'],
+    ['/customers/%2B4915112345678/orders', '/customers/[phone]/orders'],
+    ['pay-+4915112345678', 'pay-[phone]'],
+  ])('replaces the phone number in %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test.each([
+    'order 550e8400-e29b-41d4-a716-446655440000',
+    'trace 12345678901234567890123456789012',
+    'at 2026-11-26 20:41:02 and 2026-11-26T20:41:02.553Z',
+    'from 192.168.100.200 running v14.6.202.34',
+    'total 1999 KES, 3 items',
+    'node:async_hooks:144:29',
+  ])('leaves %p alone', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+
+  test.each([
+    ['Authorization: Bearer adm1n-t0ken-5ecret', 'Authorization: Bearer [Filtered]'],
+    ['basic dXNlcjpwYXNzd29yZA==', 'basic [Filtered]'],
+    ['key sk_live_51HqK2xAbCdEf used', 'key [Filtered] used'],
+    ['pk_test_abcdef123456', '[Filtered]'],
+    ['whsec_0123456789abcdef', '[Filtered]'],
+    ['AKIAIOSFODNN7EXAMPLE', '[Filtered]'],
+    ['ghp_0123456789abcdefghijABCDEFGHIJ', '[Filtered]'],
+    ['?api_key=zz-top-secret&page=2', '?api_key=[Filtered]&page=2'],
+    ['{"password": "hunter22", "user": "ann"}', '{"password": "[Filtered]", "user": "ann"}'],
+    ['client_secret=abc123 token=xyz', 'client_secret=[Filtered] token=[Filtered]'],
+  ])('filters the credential in %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+})
+
+describe('scrubEvent (beforeSend)', () => {
+  test('drops bodies, cookies, query strings and local variables; keeps the user id only', () => {
+    const event = {
+      message: 'payment for +4915112345678 failed',
+      request: {
+        url: 'https://shop.example/orders/%2B4915112345678?phone=4915112345678&api_key=k',
+        method: 'POST',
+        data: { phone: '+4915112345678', note: 'leave at door' },
+        cookies: { sid: 'abc' },
+        query_string: 'phone=4915112345678',
+        env: { REMOTE_ADDR: '10.0.0.1' },
+        headers: {
+          authorization: 'Bearer adm1n-t0ken-5ecret',
+          cookie: 'sid=abc',
+          'x-api-key': 'sk_live_51HqK2xAbCdEf',
+          'user-agent': 'curl/8',
+          'x-request-id': 'r-1',
+        },
+      },
+      user: { id: 'tenant-1', ip_address: '10.0.0.1', email: 'owner@shop.example' },
+      exception: {
+        values: [
+          {
+            type: 'Error',
+            value: 'cannot reach +4915112345678',
+            stacktrace: { frames: [{ function: 'pay', vars: { phone: '+4915112345678' }, lineno: 3 }] },
+          },
+        ],
+      },
+      extra: { phone: '+4915112345678', attempt: 2, apiKey: 'k-123' },
+      contexts: { payment_data: { orderId: 'ord-1', amountMinor: 990 } },
+      breadcrumbs: [{ category: 'fetch', data: { url: 'https://api.whatsapp.test/send?to=+4915112345678' } }],
+      tags: { request_id: 'r-1', tenant_id: 'tenant-1' },
+    }
+    expect(scrubEvent(event)).toEqual({
+      message: 'payment for [phone] failed',
+      request: {
+        url: 'https://shop.example/orders/[phone]',
+        method: 'POST',
+        headers: {
+          authorization: '[Filtered]',
+          cookie: '[Filtered]',
+          'x-api-key': '[Filtered]',
+          'user-agent': 'curl/8',
+          'x-request-id': 'r-1',
+        },
+      },
+      user: { id: 'tenant-1' },
+      exception: {
+        values: [
+          {
+            type: 'Error',
+            value: 'cannot reach [phone]',
+            stacktrace: { frames: [{ function: 'pay', lineno: 3 }] },
+          },
+        ],
+      },
+      extra: { phone: '[Filtered]', attempt: 2, apiKey: '[Filtered]' },
+      contexts: { payment_data: { orderId: 'ord-1', amountMinor: 990 } },
+      breadcrumbs: [{ category: 'fetch', data: { url: 'https://api.whatsapp.test/send?to=[phone]' } }],
+      tags: { request_id: 'r-1', tenant_id: 'tenant-1' },
+    } as never)
+  })
+
+  test('a user without an id is sent as no user', () => {
+    expect(scrubEvent({ user: { ip_address: '10.0.0.1' } })).toEqual({ user: {} } as never)
+  })
+})
+
+test('scrubSpan (beforeSendSpan) cleans the name and every attribute', () => {
+  const span = {
+    name: 'GET /customers/+4915112345678',
+    span_id: 'abc',
+    attributes: {
+      'url.full': 'http://shop/customers/+4915112345678',
+      'http.request.header.authorization': ['Bearer adm1n-t0ken-5ecret'],
+      'http.request.header.x-customer-phone': ['+4915112345678'],
+      'db.query.text': 'select * from orders where id = ?',
+      'http.response.status_code': 200,
+    },
+  }
+  expect(scrubSpan(span)).toEqual({
+    name: 'GET /customers/[phone]',
+    span_id: 'abc',
+    attributes: {
+      'url.full': 'http://shop/customers/[phone]',
+      'http.request.header.authorization': '[Filtered]',
+      'http.request.header.x-customer-phone': '[Filtered]',
+      'db.query.text': 'select * from orders where id = ?',
+      'http.response.status_code': 200,
+    },
+  } as never)
+})
