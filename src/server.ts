@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from './config.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
-import { createLogger } from './observability/logger.ts'
+import { createLogger, flushLogs } from './observability/logger.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease, startSentry } from './observability/sentry.ts'
 import { announceDemoTenant } from './tenants/demo.ts'
@@ -55,7 +55,7 @@ try {
   })
 } catch (error) {
   log.fatal({ err: error }, 'cannot open the database')
-  log.flush()
+  await flushLogs(log)
   process.exit(1)
 }
 
@@ -71,7 +71,7 @@ try {
 } catch (error) {
   log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
   await database.close()
-  log.flush()
+  await flushLogs(log)
   process.exit(1)
 }
 const app = createApp({
@@ -124,7 +124,7 @@ async function shutdown(signal: string) {
   ])
   if (!delivered) log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
   log.info('stopped')
-  log.flush()
+  await flushLogs(log)
   process.exit(0)
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -1,6 +1,6 @@
 /** `bun run db:migrate`: applies the committed migrations to the configured database, then exits. */
 import { ConfigError, loadConfig } from '../config.ts'
-import { createLogger } from '../observability/logger.ts'
+import { createLogger, flushLogs } from '../observability/logger.ts'
 import { openMigratedDatabase } from './open.ts'
 
 try {
@@ -8,7 +8,7 @@ try {
   const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
   const handle = await openMigratedDatabase(config.database, log)
   await handle.close()
-  log.flush()
+  await flushLogs(log)
 } catch (error) {
   console.error(error instanceof ConfigError ? `config error: ${error.message}` : error)
   process.exit(1)

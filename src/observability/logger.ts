@@ -62,3 +62,17 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
   }
   return pino(options, pino.destination({ dest: 1, sync: false }))
 }
+
+/**
+ * Resolves once every line logged so far has been written (or after `timeoutMs`). Call it
+ * before process.exit: pino's asynchronous destination may still hold the last lines.
+ */
+export function flushLogs(log: Logger, timeoutMs = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    log.flush(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
