@@ -5,7 +5,11 @@
  */
 export interface BusinessMetrics {
   orderCreated(event: { tenantId: string; channel: string }): void
-  paymentProcessed(event: { tenantId: string; provider: string; status: 'succeeded' | 'failed' | 'error' }): void
+  paymentProcessed(event: {
+    tenantId: string
+    provider: string
+    status: 'succeeded' | 'failed' | 'error'
+  }): void
   /** Time spent in the payment provider call, whatever its outcome. */
   paymentProviderDuration(event: { provider: string; seconds: number }): void
   productViewed(event: { tenantId: string; productId: string; channel: string }): void
