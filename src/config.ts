@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { type LabelledMetricName, parseSeriesLimits } from './observability/series-limits.ts'
 
 /**
  * Every environment variable the service reads, with its type, default and meaning.
@@ -55,6 +56,29 @@ export const EnvSchema = Type.Object({
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
   }),
+  METRICS_ENABLED: Type.Boolean({
+    default: true,
+    description: 'false turns request, database and business instrumentation off (/metrics still serves)',
+  }),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'bearer token /metrics requires; unset = /metrics is open' }),
+  ),
+  METRICS_SERIES_LIMITS: Type.Optional(
+    Type.String({
+      pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
+      description: 'per-metric series caps overriding the defaults, e.g. product_views_total=20000',
+    }),
+  ),
+  METRICS_EXCLUDE_PATHS: Type.String({
+    pattern: '^(none|/[^,]*(,/[^,]*)*)$',
+    default: '/metrics,/health*',
+    description: 'paths left out of the HTTP metrics (trailing * = prefix); none = count every path',
+  }),
+  BUILD_COMMIT: Type.String({
+    minLength: 1,
+    default: 'unknown',
+    description: 'source revision reported in app_build_info',
+  }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -75,6 +99,13 @@ export interface Config {
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
+  metrics: {
+    enabled: boolean
+    token: string | undefined
+    seriesLimits: Partial<Record<LabelledMetricName, number>>
+    excludePaths: string[]
+  }
+  buildCommit: string
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -92,6 +123,7 @@ function describe(schema: TSchema): string {
         : ''
     return `an integer${range}`
   }
+  if (schema.type === 'boolean') return 'true or false'
   if (schema.pattern) return `a string matching ${schema.pattern}`
   if (schema.minLength) return `a string of at least ${schema.minLength} characters`
   return `a ${schema.type}`
@@ -125,6 +157,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     )
   }
   const env = withDefaults as Env
+  let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
+  try {
+    if (env.METRICS_SERIES_LIMITS) seriesLimits = parseSeriesLimits(env.METRICS_SERIES_LIMITS)
+  } catch (error) {
+    throw new ConfigError(`Invalid METRICS_SERIES_LIMITS: ${(error as Error).message}`)
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -141,5 +179,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
+    metrics: {
+      enabled: env.METRICS_ENABLED,
+      token: env.METRICS_TOKEN,
+      seriesLimits,
+      excludePaths: env.METRICS_EXCLUDE_PATHS === 'none' ? [] : env.METRICS_EXCLUDE_PATHS.split(','),
+    },
+    buildCommit: env.BUILD_COMMIT,
   }
 }

@@ -2,12 +2,13 @@
  * Bun entry: reads the environment, wires real dependencies, migrates, listens and
  * handles signals. Everything else is runtime-agnostic and lives behind createApp.
  */
-import { createApp } from './app.ts'
+import { createApp, SERVICE_VERSION } from './app.ts'
 import { systemClock } from './clock.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { openMigratedDatabase } from './db/open.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createLogger } from './observability/logger.ts'
+import { createMetrics } from './observability/metrics.ts'
 
 let config: ReturnType<typeof loadConfig>
 try {
@@ -22,9 +23,21 @@ try {
 
 const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
 
+const metrics = createMetrics({
+  log,
+  enabled: config.metrics.enabled,
+  seriesLimits: config.metrics.seriesLimits,
+  build: {
+    version: SERVICE_VERSION,
+    commit: config.buildCommit,
+    runtimeVersion: Bun.version,
+    runtimeRevision: Bun.revision,
+  },
+})
+
 let database: Awaited<ReturnType<typeof openMigratedDatabase>>
 try {
-  database = await openMigratedDatabase(config.database, log)
+  database = await openMigratedDatabase(config.database, log, undefined, { onQuery: metrics.observeQuery })
 } catch (error) {
   log.fatal({ err: error }, 'cannot open the database')
   log.flush()
@@ -37,6 +50,7 @@ const app = createApp({
   log,
   clock: systemClock,
   http: createHttpClient(fetch),
+  metrics,
 })
 
 const server = Bun.serve({
