@@ -14,9 +14,12 @@ import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
 import { corsFor, securityHeaders } from './http/security.ts'
-import { type BusinessMetrics, noBusinessMetrics } from './observability/business-metrics.ts'
+import type { BusinessMetrics } from './observability/business-metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
+import { httpMetrics } from './observability/http-metrics.ts'
 import type { Logger } from './observability/logger.ts'
+import type { Metrics } from './observability/metrics.ts'
+import { metricsRoute } from './observability/metrics-route.ts'
 import { orderRoutes } from './orders/routes.ts'
 import { createOrderService } from './orders/service.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
@@ -36,7 +39,9 @@ export interface AppDeps {
   clock: Clock
   /** Outbound HTTP (payment providers, WhatsApp, Prometheus), carrying the request id. */
   http: HttpClient
-  /** Business events (orders, payments, product views); Prometheus in production. */
+  /** The app's metric registry (createMetrics); tests build a fresh one per app. */
+  metrics: Metrics
+  /** Overrides the business events of `metrics` (tests record them directly). */
   business?: BusinessMetrics
   /** Payment providers by name; defaults to the sandbox provider. */
   paymentProviders?: PaymentProvider[]
@@ -59,7 +64,16 @@ export const SERVICE_VERSION = '0.1.0'
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const db = deps.database.db
-  const metrics = deps.business ?? noBusinessMetrics
+  const metrics = deps.business ?? deps.metrics.business
+  deps.metrics.db.poolSize.unlabelled.set(deps.database.poolSize)
+  // Registered first, so that its onRequest also sees requests an earlier hook rejects (413).
+  const requestMetrics = deps.metrics.enabled
+    ? httpMetrics({
+        instruments: deps.metrics.http,
+        now: () => deps.clock.monotonic(),
+        excludePaths: deps.config.metrics.excludePaths,
+      })
+    : new Elysia({ name: 'http-metrics-off' })
   const tenants = createTenantService({ db })
   const products = createProductService({ db, metrics })
   const orders = createOrderService({ db, metrics })
@@ -82,6 +96,7 @@ export function createApp(deps: AppDeps) {
       }
     : deps.onServerError
   return new Elysia({ normalize: false })
+    .use(requestMetrics)
     .use(
       requestContext({
         log: deps.log,
@@ -104,6 +119,7 @@ export function createApp(deps: AppDeps) {
           'Multi-tenant orders and payments for shops selling over WhatsApp, Instagram and the web, with built-in monitoring.',
         tags: [
           { name: 'Health', description: 'Liveness and readiness probes' },
+          { name: 'Monitoring', description: 'Prometheus metrics' },
           { name: 'Tenants', description: 'Shops, their API keys and alert settings' },
           { name: 'Products', description: 'Catalogue, prices in minor units, stock' },
           { name: 'Orders', description: 'Orders over every channel and their status' },
@@ -116,6 +132,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes({ db, timeoutMs: deps.config.database.healthTimeoutMs }))
+    .use(metricsRoute({ metrics: deps.metrics, token: deps.config.metrics.token }))
     .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
     .use(productRoutes({ products, tenants }))
     .use(orderRoutes({ orders, tenants }))

@@ -10,6 +10,8 @@ const Duration = (fallback: string, description: string) =>
   })
 const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
+import { type LabelledMetricName, parseSeriesLimits } from './observability/series-limits.ts'
+
 /**
  * Every environment variable the service reads, with its type, default and meaning.
  * This object is the single source of truth: `loadConfig` validates against it and
@@ -174,6 +176,29 @@ export const EnvSchema = Type.Object({
       description: 'Sentry release; unset = convo-commerce@<version>, plus +<commit> when known',
     }),
   ),
+  METRICS_ENABLED: Type.Boolean({
+    default: true,
+    description: 'false turns request, database and business instrumentation off (/metrics still serves)',
+  }),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'bearer token /metrics requires; unset = /metrics is open' }),
+  ),
+  METRICS_SERIES_LIMITS: Type.Optional(
+    Type.String({
+      pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
+      description: 'per-metric series caps overriding the defaults, e.g. product_views_total=20000',
+    }),
+  ),
+  METRICS_EXCLUDE_PATHS: Type.String({
+    pattern: '^(none|/[^,]*(,/[^,]*)*)$',
+    default: '/metrics,/health*',
+    description: 'paths left out of the HTTP metrics (trailing * = prefix); none = count every path',
+  }),
+  BUILD_COMMIT: Type.String({
+    minLength: 1,
+    default: 'unknown',
+    description: 'source revision reported in app_build_info',
+  }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -231,6 +256,13 @@ export interface Config {
     /** Unset: the entry file derives one from the version and commit. */
     release: string | undefined
   }
+  metrics: {
+    enabled: boolean
+    token: string | undefined
+    seriesLimits: Partial<Record<LabelledMetricName, number>>
+    excludePaths: string[]
+  }
+  buildCommit: string
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -285,6 +317,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     )
   }
   const env = withDefaults as Env
+  let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
+  try {
+    if (env.METRICS_SERIES_LIMITS) seriesLimits = parseSeriesLimits(env.METRICS_SERIES_LIMITS)
+  } catch (error) {
+    throw new ConfigError(`Invalid METRICS_SERIES_LIMITS: ${(error as Error).message}`)
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -343,5 +381,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       tracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
       release: env.SENTRY_RELEASE,
     },
+    metrics: {
+      enabled: env.METRICS_ENABLED,
+      token: env.METRICS_TOKEN,
+      seriesLimits,
+      excludePaths: env.METRICS_EXCLUDE_PATHS === 'none' ? [] : env.METRICS_EXCLUDE_PATHS.split(','),
+    },
+    buildCommit: env.BUILD_COMMIT,
   }
 }

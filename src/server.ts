@@ -13,6 +13,7 @@ import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { createLogger, flushLogs } from './observability/logger.ts'
+import { createMetrics } from './observability/metrics.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease, startSentry } from './observability/sentry.ts'
 import { announceDemoTenant } from './tenants/demo.ts'
@@ -48,10 +49,23 @@ if (config.sentry.dsn) {
   )
 }
 
+const metrics = createMetrics({
+  log,
+  enabled: config.metrics.enabled,
+  seriesLimits: config.metrics.seriesLimits,
+  build: {
+    version: SERVICE_VERSION,
+    commit: config.buildCommit,
+    runtimeVersion: Bun.version,
+    runtimeRevision: Bun.revision,
+  },
+})
+
 let database: Awaited<ReturnType<typeof openMigratedDatabase>>
 try {
   database = await openMigratedDatabase(config.database, log, MIGRATIONS_FOLDER, {
     postgres: instrumentPostgres,
+    onQuery: metrics.observeQuery,
   })
 } catch (error) {
   log.fatal({ err: error }, 'cannot open the database')
@@ -83,6 +97,7 @@ const app = createApp({
   alerting,
   evaluator,
   errorReporter,
+  metrics,
 })
 
 const server = Bun.serve({

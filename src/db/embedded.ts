@@ -5,6 +5,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
 import type { Logger } from '../observability/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { instrumentPglite, type QueryObserver } from './instrument.ts'
 import { schema } from './schema.ts'
 
 /** Raised when another live process holds the embedded database folder. */
@@ -68,6 +69,8 @@ export function lockDataDir(dir: string): () => void {
 export interface EmbeddedOptions {
   /** Folder to persist in; undefined keeps the database in memory (tests). */
   dataDir?: string
+  /** Told about every statement the returned handle runs (db_query_duration_seconds). */
+  onQuery?: QueryObserver
 }
 
 /** Opens PGlite (an embedded PostgreSQL in WebAssembly), locking its folder first. */
@@ -80,7 +83,8 @@ export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promi
     unlock()
     throw error
   }
-  const db = drizzle(client, { schema, logger: sqlLogger(log) }) as unknown as Database
+  const queried = options.onQuery ? instrumentPglite(client, options.onQuery) : client
+  const db = drizzle(queried, { schema, logger: sqlLogger(log) }) as unknown as Database
   let closed = false
   return {
     db,

@@ -3,21 +3,25 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { DatabaseHandle } from './client.ts'
 import { migrateEmbedded, openEmbedded } from './embedded.ts'
+import type { QueryObserver } from './instrument.ts'
 import { migratePostgres, openPostgres } from './postgres.ts'
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
 
 /**
  * Opens the configured database and applies migrations: PostgreSQL through postgres.js
- * when DATABASE_URL is set, otherwise the embedded PGlite under DATA_DIR.
+ * when DATABASE_URL is set, otherwise the embedded PGlite under DATA_DIR. `onQuery` is told
+ * the labels and duration of every statement run through the handle (on the embedded
+ * database that includes the start-up migrations).
  * Called by entry files, never by createApp.
  */
 export async function openMigratedDatabase(
   config: Config['database'],
   log: Logger,
   migrationsFolder = MIGRATIONS_FOLDER,
-  instrument: { postgres?: <T>(sql: T) => T } = {},
+  instrumentation: { postgres?: <T>(sql: T) => T; onQuery?: QueryObserver } = {},
 ): Promise<DatabaseHandle> {
+  const { onQuery } = instrumentation
   if (config.url) {
     await migratePostgres(config.url, migrationsFolder, log)
     return openPostgres(
@@ -25,12 +29,13 @@ export async function openMigratedDatabase(
         url: config.url,
         poolSize: config.poolSize,
         connectTimeoutMs: config.connectTimeoutMs,
-        instrument: instrument.postgres,
+        instrument: instrumentation.postgres,
+        onQuery,
       },
       log,
     )
   }
-  const handle = await openEmbedded({ dataDir: config.dataDir }, log)
+  const handle = await openEmbedded({ dataDir: config.dataDir, onQuery }, log)
   try {
     await migrateEmbedded(handle, migrationsFolder, log)
   } catch (error) {

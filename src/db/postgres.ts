@@ -3,6 +3,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import type { Logger } from '../observability/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { instrumentPostgresJs, type QueryObserver } from './instrument.ts'
 import { schema } from './schema.ts'
 
 export interface PostgresOptions {
@@ -11,6 +12,8 @@ export interface PostgresOptions {
   connectTimeoutMs: number
   /** Wraps the postgres.js client, e.g. so that queries become Sentry child spans. */
   instrument?: <T>(sql: T) => T
+  /** Told about every statement the returned handle runs (db_query_duration_seconds). */
+  onQuery?: QueryObserver
 }
 
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
@@ -22,7 +25,8 @@ export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHan
     onnotice: () => {},
   })
   const client = options.instrument ? options.instrument(raw) : raw
-  const db = drizzle(client, { schema, logger: sqlLogger(log) }) as unknown as Database
+  const queried = options.onQuery ? instrumentPostgresJs(client, options.onQuery) : client
+  const db = drizzle(queried, { schema, logger: sqlLogger(log) }) as unknown as Database
   return {
     db,
     kind: 'postgres',

@@ -9,12 +9,17 @@ export interface SentContext {
   responseValue?: unknown
 }
 
+/** Status recorded for a request whose client went away before the response (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499
+
 /**
  * The status of the response actually sent. Elysia's `set.status` is not reliable for this
- * (it stays 200 for 404s and for handlers that return a Response), so prefer, in order: the
- * status our error handler chose, the Response object, a returned `status(...)`, then `set`.
+ * (it stays 200 for 404s and for handlers that return a Response), so prefer, in order: 499
+ * when the client disconnected before the response, the status our error handler chose,
+ * the Response object, a returned `status(...)`, then `set`.
  */
 export function sentStatus(ctx: SentContext): number {
+  if (ctx.request.signal.aborted) return CLIENT_CLOSED_REQUEST
   const fromError = requestState(ctx.request)?.errorStatus
   if (fromError !== undefined) return fromError
   if (ctx.response instanceof Response) return ctx.response.status
@@ -35,14 +40,21 @@ export interface AccessLogOptions {
 
 /** One `request` log line per request with method, route template, status and duration. */
 export function accessLog(options: AccessLogOptions) {
-  return new Elysia({ name: 'access-log' }).onAfterResponse({ as: 'global' }, (ctx) => {
-    const state = requestState(ctx.request)
+  return new Elysia({ name: 'access-log' }).onAfterResponse({ as: 'global' }, (context) => {
+    const state = requestState(context.request)
     if (!state) return
-    const status = sentStatus(ctx as SentContext)
+    // Field by field: Elysia reads hook sources, and a hook that hands its whole context to a
+    // function makes it parse headers, query and cookies of every request (about 3 µs).
+    const status = sentStatus({
+      request: context.request,
+      set: context.set,
+      response: context.response,
+      responseValue: (context as SentContext).responseValue,
+    })
     const durationMs = Math.round((options.now() - state.startedAt) * 1000) / 1000
     const line = {
-      method: ctx.request.method,
-      route: (ctx as { route?: string }).route || '<unmatched>',
+      method: context.request.method,
+      route: (context as { route?: string }).route || '<unmatched>',
       status,
       durationMs,
       ...(state.tenantId ? { tenantId: state.tenantId } : {}),

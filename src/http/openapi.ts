@@ -80,10 +80,14 @@ export function fixOpenApiDocument(doc: Json): Json {
         response.description ??= STATUS_TEXT[status] ?? `Status ${status}`
         const content = response.content as Json | undefined
         if (content) {
-          const preferred = Object.keys(content).find(
+          // Elysia lists JSON, form data and text/plain for every schema; keep JSON alone.
+          // Routes that declare their own media types (/metrics) keep all of them.
+          const declared = Object.keys(content).filter(
             (type) => type !== 'multipart/form-data' && type !== 'text/plain',
           )
-          response.content = preferred ? { [preferred]: content[preferred] } : content
+          const kept = declared.includes('application/json') ? ['application/json'] : declared
+          if (kept.length > 0)
+            response.content = Object.fromEntries(kept.map((type) => [type, content[type]]))
         }
       }
       operation.responses = responses

@@ -1,7 +1,8 @@
-import { type AppDeps, createApp } from '../../src/app.ts'
+import { type AppDeps, createApp, SERVICE_VERSION } from '../../src/app.ts'
 import type { Clock } from '../../src/clock.ts'
 import { loadConfig } from '../../src/config.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
+import { createMetrics } from '../../src/observability/metrics.ts'
 import { sharedDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
 
@@ -26,6 +27,14 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     log: logs.log,
     clock,
     http: createHttpClient(fetch),
+    metrics:
+      overrides.metrics ??
+      createMetrics({
+        log: logs.log,
+        enabled: config.metrics.enabled,
+        seriesLimits: config.metrics.seriesLimits,
+        build: { version: SERVICE_VERSION, commit: config.buildCommit },
+      }),
     ...overrides,
   }
   const app = createApp(deps)

@@ -1,6 +1,7 @@
 import postgres from 'postgres'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { migrateEmbedded, openEmbedded } from '../../src/db/embedded.ts'
+import type { QueryObserver } from '../../src/db/instrument.ts'
 import { MIGRATIONS_FOLDER } from '../../src/db/open.ts'
 import { migratePostgres, openPostgres } from '../../src/db/postgres.ts'
 import { createLogger } from '../../src/observability/logger.ts'
@@ -23,10 +24,10 @@ function withDatabase(url: string, name: string): string {
  * DATABASE_URL, or an in-memory PGlite. `close()` drops the PostgreSQL database.
  */
 export async function freshDatabase(
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; onQuery?: QueryObserver } = {},
 ): Promise<DatabaseHandle & { url?: string }> {
   if (!usingPostgres()) {
-    const handle = await openEmbedded({}, quiet)
+    const handle = await openEmbedded({ onQuery: options.onQuery }, quiet)
     await migrateEmbedded(handle, MIGRATIONS_FOLDER, quiet)
     return handle
   }
@@ -35,7 +36,10 @@ export async function freshDatabase(
   await admin.unsafe(`create database ${name}`)
   const url = withDatabase(POSTGRES_URL!, name)
   await migratePostgres(url, MIGRATIONS_FOLDER, quiet)
-  const handle = openPostgres({ url, poolSize: options.poolSize ?? 10, connectTimeoutMs: 3000 }, quiet)
+  const handle = openPostgres(
+    { url, poolSize: options.poolSize ?? 10, connectTimeoutMs: 3000, onQuery: options.onQuery },
+    quiet,
+  )
   return {
     ...handle,
     url,

@@ -1,0 +1,257 @@
+/**
+ * Query timing for both drivers. drizzle has no "query finished" hook (its logger is told
+ * before a query runs), so the driver client handed to drizzle is wrapped instead: every
+ * statement drizzle sends, inside transactions too, is timed from the moment it is started
+ * until it settles, and reported with an operation and a table read from its SQL text.
+ */
+import type { PGlite, Transaction } from '@electric-sql/pglite'
+import { getTableName } from 'drizzle-orm'
+import type { Sql } from 'postgres'
+import { schema } from './schema.ts'
+
+export type QueryOperation = 'select' | 'insert' | 'update' | 'delete' | 'other'
+
+/** A statement's labels: `table` is a table of the schema, `none` (no table) or `other`. */
+export interface QueryInfo {
+  readonly operation: QueryOperation
+  readonly table: string
+}
+
+/** Told once per statement with its labels and duration; must not throw. */
+export type QueryObserver = (query: QueryInfo, seconds: number) => void
+
+/** Tables of the schema: the only values the `table` label takes besides `none` and `other`. */
+export const SCHEMA_TABLES: ReadonlySet<string> = new Set(Object.values(schema).map((t) => getTableName(t)))
+
+const OPERATIONS = new Set(['select', 'insert', 'update', 'delete'])
+
+interface Token {
+  /** A lower-cased keyword or bare name, a quoted identifier, or a dot. */
+  kind: 'word' | 'ident' | 'dot'
+  text: string
+  depth: number
+}
+
+const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36
+
+/** Words, quoted identifiers and dots with their parenthesis depth; strings and comments skipped. */
+function tokenize(sql: string): Token[] {
+  const out: Token[] = []
+  let depth = 0
+  let i = 0
+  const n = sql.length
+  while (i < n) {
+    const c = sql.charCodeAt(i)
+    if (c === 40 /* ( */) {
+      depth++
+      i++
+    } else if (c === 41 /* ) */) {
+      depth = Math.max(0, depth - 1)
+      i++
+    } else if (c === 46 /* . */) {
+      out.push({ kind: 'dot', text: '.', depth })
+      i++
+    } else if (c === 39 /* ' */) {
+      i++
+      while (i < n && !(sql.charCodeAt(i) === 39 && sql.charCodeAt(i + 1) !== 39)) {
+        i += sql.charCodeAt(i) === 39 ? 2 : 1
+      }
+      i++
+    } else if (c === 34 /* " */) {
+      let text = ''
+      i++
+      while (i < n && !(sql.charCodeAt(i) === 34 && sql.charCodeAt(i + 1) !== 34)) {
+        text += sql[i]
+        i += sql.charCodeAt(i) === 34 ? 2 : 1
+      }
+      i++
+      out.push({ kind: 'ident', text, depth })
+    } else if (c === 45 /* - */ && sql.charCodeAt(i + 1) === 45) {
+      const end = sql.indexOf('\n', i)
+      i = end === -1 ? n : end + 1
+    } else if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42 /* * */) {
+      const end = sql.indexOf('*/', i + 2)
+      i = end === -1 ? n : end + 2
+    } else if (isWordStart(c)) {
+      let j = i + 1
+      while (j < n && isWordPart(sql.charCodeAt(j))) j++
+      out.push({ kind: 'word', text: sql.slice(i, j).toLowerCase(), depth })
+      i = j
+    } else i++
+  }
+  return out
+}
+
+/** The relation named at `index` (`only` skipped); of `schema.table`, the table. */
+function relationAt(tokens: Token[], index: number): string | undefined {
+  let i = index
+  if (tokens[i]?.kind === 'word' && tokens[i]!.text === 'only') i++
+  let name: string | undefined
+  while (tokens[i] && tokens[i]!.kind !== 'dot') {
+    name = tokens[i]!.text
+    if (tokens[i + 1]?.kind !== 'dot') break
+    i += 2
+  }
+  return name
+}
+
+/** Index of the first depth-0 keyword `word` at or after `from`. */
+function findKeyword(tokens: Token[], word: string, from: number): number {
+  for (let i = from; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.depth === 0 && t.kind === 'word' && t.text === word) return i
+  }
+  return -1
+}
+
+/**
+ * Operation and table of one SQL statement. Only the statement's own text is read (drizzle
+ * sends parameters separately), and the table is kept only when it is one of `tables`,
+ * so the label set stays bounded whatever SQL runs.
+ */
+export function classifyQuery(sql: string, tables: ReadonlySet<string> = SCHEMA_TABLES): QueryInfo {
+  const tokens = tokenize(sql)
+  const first = tokens[0]
+  if (!first || first.kind !== 'word') return { operation: 'other', table: 'none' }
+  let verbAt = 0
+  if (first.text === 'with') {
+    // The statement's verb is the first one at depth 0 after the CTE definitions.
+    verbAt = tokens.findIndex((t, i) => i > 0 && t.depth === 0 && t.kind === 'word' && OPERATIONS.has(t.text))
+    if (verbAt === -1) return { operation: 'other', table: 'none' }
+  } else if (!OPERATIONS.has(first.text)) return { operation: 'other', table: 'none' }
+  const operation = tokens[verbAt]!.text as QueryOperation
+  let relationIndex: number
+  if (operation === 'update') relationIndex = verbAt + 1
+  else {
+    const keyword = findKeyword(tokens, operation === 'insert' ? 'into' : 'from', verbAt + 1)
+    relationIndex = keyword === -1 ? -1 : keyword + 1
+  }
+  const relation = relationIndex === -1 ? undefined : relationAt(tokens, relationIndex)
+  if (relation === undefined) return { operation, table: 'none' }
+  return { operation, table: tables.has(relation) ? relation : 'other' }
+}
+
+/**
+ * A classifier that remembers the labels of statements it has seen. drizzle sends the same
+ * text for each query shape, so the parse runs once per shape; the memory is capped in case
+ * raw SQL with inlined values produces endless distinct texts.
+ */
+export function cachedClassifier(tables: ReadonlySet<string> = SCHEMA_TABLES, capacity = 2000) {
+  const cache = new Map<string, QueryInfo>()
+  return (sql: string): QueryInfo => {
+    const known = cache.get(sql)
+    if (known) return known
+    const info = classifyQuery(sql, tables)
+    if (cache.size < capacity) cache.set(sql, info)
+    return info
+  }
+}
+
+type Now = () => number
+
+type AnyFunction = (...args: unknown[]) => unknown
+
+/** Times a postgres.js query: it runs when first awaited, so timing starts at the first `then`. */
+function timePostgresQuery<Q extends PromiseLike<unknown>>(
+  query: Q,
+  info: QueryInfo,
+  observe: QueryObserver,
+  now: Now,
+): Q {
+  const originalThen = query.then
+  let started = false
+  // biome-ignore lint/suspicious/noThenProperty: a postgres.js query starts when first awaited, so its then() is where timing starts
+  query.then = function then(this: Q, onFulfilled?: unknown, onRejected?: unknown) {
+    if (!started) {
+      started = true
+      const start = now()
+      const done = () => observe(info, (now() - start) / 1000)
+      originalThen.call(this, done, done)
+    }
+    return originalThen.call(this, onFulfilled as never, onRejected as never)
+  } as Q['then']
+  return query
+}
+
+/**
+ * A postgres.js client whose statements (`unsafe`, which drizzle uses for everything,
+ * also inside `begin` transactions and savepoints) are timed. Everything else, including
+ * the `options` object drizzle adjusts, is the original client's.
+ */
+export function instrumentPostgresJs(
+  client: Sql,
+  observe: QueryObserver,
+  now: Now = () => performance.now(),
+): Sql {
+  const classify = cachedClassifier()
+  // A transaction callback gets a wrapped transaction client, so its statements are timed too.
+  const withWrappedClient =
+    (original: AnyFunction, self: unknown) =>
+    (...args: unknown[]) => {
+      const fn = args.pop() as (tx: Sql) => unknown
+      return original.call(self, ...args, (tx: Sql) => fn(wrap(tx)))
+    }
+  const wrap = (sql: Sql): Sql => {
+    const unsafe = (text: string, ...rest: unknown[]) =>
+      timePostgresQuery(
+        (sql.unsafe as AnyFunction)(text, ...rest) as PromiseLike<unknown>,
+        classify(text),
+        observe,
+        now,
+      )
+    const begin = withWrappedClient(sql.begin as AnyFunction, sql)
+    const savepoint =
+      typeof (sql as { savepoint?: unknown }).savepoint === 'function'
+        ? withWrappedClient((sql as unknown as { savepoint: AnyFunction }).savepoint, sql)
+        : undefined
+    return new Proxy(sql, {
+      get(target, property, receiver) {
+        if (property === 'unsafe') return unsafe
+        if (property === 'begin') return begin
+        if (property === 'savepoint' && savepoint) return savepoint
+        return Reflect.get(target, property, receiver)
+      },
+    })
+  }
+  return wrap(client)
+}
+
+type Queryable = Pick<PGlite, 'query'> | Transaction
+
+/**
+ * A PGlite client whose `query` calls (drizzle's only way in, also inside transactions)
+ * are timed. Other methods run on the original object, since PGlite keeps private state.
+ */
+export function instrumentPglite<T extends Queryable>(
+  client: T,
+  observe: QueryObserver,
+  now: Now = () => performance.now(),
+): T {
+  const classify = cachedClassifier()
+  const bound = new Map<PropertyKey, unknown>()
+  const wrap = <C extends object>(target: C): C =>
+    new Proxy(target, {
+      get(object, property) {
+        if (property === 'query') {
+          return async (text: string, ...rest: unknown[]) => {
+            const start = now()
+            try {
+              return await (object as unknown as Transaction).query(text, ...(rest as []))
+            } finally {
+              observe(classify(text), (now() - start) / 1000)
+            }
+          }
+        }
+        if (property === 'transaction') {
+          return (fn: (tx: Transaction) => unknown) =>
+            (object as unknown as PGlite).transaction((tx) => fn(wrap(tx)) as never)
+        }
+        const value = Reflect.get(object, property, object)
+        if (typeof value !== 'function') return value
+        if (object !== target || !bound.has(property)) bound.set(property, value.bind(object))
+        return bound.get(property)
+      },
+    })
+  return wrap(client)
+}

@@ -1,0 +1,148 @@
+import { Elysia } from 'elysia'
+import { type SentContext, sentStatus } from '../http/access-log.ts'
+import type { CounterSeries, HistogramSeries } from './instruments.ts'
+import type { HttpInstruments } from './metrics.ts'
+
+/** The `endpoint` of every request that matched no route (scanners cannot create series). */
+export const UNMATCHED_ENDPOINT = '<unmatched>'
+/** The `method` of anything outside the standard methods (a client controls that string). */
+export const OTHER_METHOD = '_OTHER'
+/** Paths not counted unless configured otherwise; a trailing `*` matches any continuation. */
+export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health*'] as const
+
+const METHODS: Record<string, string> = Object.assign(Object.create(null), {
+  GET: 'GET',
+  HEAD: 'HEAD',
+  POST: 'POST',
+  PUT: 'PUT',
+  DELETE: 'DELETE',
+  CONNECT: 'CONNECT',
+  OPTIONS: 'OPTIONS',
+  TRACE: 'TRACE',
+  PATCH: 'PATCH',
+})
+
+/** The method label: a standard method as sent, anything else `_OTHER`. */
+export function normaliseMethod(method: string): string {
+  return METHODS[method] ?? OTHER_METHOD
+}
+
+/** A predicate for paths to leave out: exact matches, or prefixes when written with a trailing `*`. */
+export function pathExcluder(patterns: readonly string[]): (path: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !p.endsWith('*')))
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1))
+  if (exact.size === 0 && prefixes.length === 0) return () => false
+  return (path) => {
+    if (exact.has(path)) return true
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true
+    return false
+  }
+}
+
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const query = url.indexOf('?', start)
+  return url.slice(start, query === -1 ? undefined : query)
+}
+
+export interface HttpMetricsOptions {
+  instruments: HttpInstruments
+  /** Monotonic milliseconds. */
+  now?: () => number
+  /** Paths not counted (default `/metrics` and `/health*`). */
+  excludePaths?: readonly string[]
+}
+
+/** Series of one (method, endpoint): its histogram series and its counter series per status. */
+interface EndpointSeries {
+  duration: HistogramSeries
+  byStatus: Array<CounterSeries | undefined>
+  cached: boolean
+}
+
+const STARTED = Symbol('httpMetricsStarted')
+type Stamped = { [STARTED]?: number }
+
+/**
+ * Records http_requests_total, http_request_duration_seconds and http_requests_in_flight
+ * from Elysia's lifecycle: the start in onRequest, the rest in mapResponse, which Elysia
+ * runs once per request when the response is decided (handler results, returned and thrown
+ * errors, validation failures and 404s alike, since the app has an onError handler).
+ *
+ * Why mapResponse and not onAfterResponse: Elysia runs after-response hooks through a
+ * `setImmediate(async () => …)` per request, which alone costs about as much CPU as the
+ * rest of a bare request; mapResponse runs inline. Register this plugin first, so that its
+ * onRequest stamps requests an earlier hook rejects (413), and after any plugin whose
+ * onRequest answers by itself (such hooks skip mapResponse, so they would not be counted).
+ *
+ * Series are resolved once per (method, route, status) and kept, so a request costs a few
+ * field updates.
+ */
+export function httpMetrics(options: HttpMetricsOptions) {
+  const { requests, duration, inFlight } = options.instruments
+  const now = options.now ?? (() => performance.now())
+  const excluded = pathExcluder(options.excludePaths ?? DEFAULT_EXCLUDED_PATHS)
+  const inFlightSeries = inFlight.unlabelled
+  const byMethod = new Map<string, Map<string, EndpointSeries>>()
+
+  function endpointSeries(method: string, endpoint: string): EndpointSeries {
+    let endpoints = byMethod.get(method)
+    if (!endpoints) {
+      endpoints = new Map()
+      byMethod.set(method, endpoints)
+    }
+    const known = endpoints.get(endpoint)
+    if (known) return known
+    const series = duration.labels(method, endpoint)
+    // Past the budget the lookup is repeated per request, so the overflow counter counts
+    // each folded recording and this cache stays within the budget too.
+    const entry: EndpointSeries = { duration: series, byStatus: [], cached: !duration.isOverflow(series) }
+    if (entry.cached) endpoints.set(endpoint, entry)
+    return entry
+  }
+
+  function counterSeries(entry: EndpointSeries, method: string, endpoint: string, status: number) {
+    const known = entry.byStatus[status]
+    if (known) return known
+    const series = requests.labels(method, endpoint, String(status))
+    if (entry.cached && !requests.isOverflow(series) && status >= 0 && status < 1000) {
+      entry.byStatus[status] = series
+    }
+    return series
+  }
+
+  return new Elysia()
+    .onRequest((context) => {
+      // Elysia has computed the path for routing already; it is just not in onRequest's type.
+      if (excluded((context as { path?: string }).path ?? pathOf(context.request.url))) return
+      ;(context as Stamped)[STARTED] = now()
+      inFlightSeries.value++
+    })
+    .mapResponse({ as: 'global' }, (context) => {
+      const started = (context as Stamped)[STARTED]
+      if (started !== undefined) {
+        // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
+        ;(context as Stamped)[STARTED] = undefined
+        inFlightSeries.value--
+        const seconds = (now() - started) / 1000
+        const method = METHODS[context.request.method] ?? OTHER_METHOD
+        const endpoint = context.route || UNMATCHED_ENDPOINT
+        // The context is passed field by field: handing Elysia's context object to a function
+        // makes Elysia parse query, headers, cookies and body for every route.
+        const status = sentStatus({
+          request: context.request,
+          set: context.set,
+          response: context.response,
+          responseValue: (context as SentContext).responseValue,
+        })
+        const entry = endpointSeries(method, endpoint)
+        entry.duration.observe(seconds)
+        counterSeries(entry, method, endpoint, status).value++
+      }
+      // Elysia 1.4's shared error handler (unknown routes) sends whatever a mapResponse hook
+      // returns, even undefined, so on the error path hand back the response unchanged.
+      // Elsewhere return nothing, which leaves the response and later hooks alone.
+      return (context as { error?: unknown }).error === undefined ? undefined : (context.response as never)
+    })
+}

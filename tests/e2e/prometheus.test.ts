@@ -1,0 +1,266 @@
+/**
+ * End to end with the real Prometheus (Debian's package): the service on the embedded
+ * database, Prometheus scraping it every second with the shipped rules, sandbox traffic
+ * with deliberate tok_error 5xx, and the service's own evaluator pointed at Prometheus
+ * with a test copy of HighErrorRate (short window and `for`), delivering to a fake WhatsApp
+ * Cloud API. Bounded in time; every process it starts is stopped by PID.
+ */
+import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { ADMIN_TOKEN } from '../helpers/app.ts'
+import { startServer } from '../helpers/process.ts'
+import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+import {
+  dashboardFiles,
+  expandGrafanaVariables,
+  panelQueries,
+  repoPath,
+  withBinary,
+} from '../ops/ops-files.ts'
+
+setDefaultTimeout(120_000)
+
+const e2eTest = withBinary('prometheus', 'apt-get install -y prometheus')
+const cleanups: Array<() => Promise<void> | void> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(250)
+  }
+}
+
+/** HighErrorRate as shipped, with a 15 s window and `for: 2s` so a test can see it fire and resolve. */
+function testRules(dir: string): string {
+  const shipped = parseYaml(readFileSync(repoPath('ops/prometheus/rules/alerts.yml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ alert?: string; expr: string; for?: string }> }>
+  }
+  const rule = shipped.groups[0]!.rules.find((r) => r.alert === 'HighErrorRate')!
+  const fast = { ...rule, expr: rule.expr.replaceAll('[5m]', '[15s]'), for: '2s' }
+  const file = join(dir, 'e2e-rules.yml')
+  writeFileSync(file, toYaml({ groups: [{ name: 'E2E', interval: '1s', rules: [fast] }] }))
+  return file
+}
+
+describe('with the real Prometheus', () => {
+  e2eTest(
+    'scrape, rules, dashboards, and an error-rate alert that fires and resolves over WhatsApp exactly once each',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cc-e2e-'))
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+      const rules = testRules(dir)
+      const fake = startWhatsAppFake()
+      cleanups.push(() => fake.stop())
+      const promPort = await freePort()
+
+      const service = await startServer({
+        ADMIN_TOKEN,
+        SANDBOX_LATENCY_MS: '0',
+        ALERTS_ENABLED: 'true',
+        PROMETHEUS_URL: `http://127.0.0.1:${promPort}`,
+        ALERT_RULES_FILES: rules,
+        ALERT_EVAL_INTERVAL: '1s',
+        ALERT_NOTIFY_INTERVAL: '500ms',
+        ALERT_PHONES: '+254700000042',
+        WHATSAPP_API_BASE: fake.url,
+        WHATSAPP_PHONE_NUMBER_ID: '1065',
+        WHATSAPP_ACCESS_TOKEN: 'e2e-token',
+      })
+      cleanups.push(() => service.cleanup())
+
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        toYaml({
+          global: { scrape_interval: '1s', evaluation_interval: '1s' },
+          rule_files: [repoPath('ops/prometheus/rules/alerts.yml'), rules],
+          scrape_configs: [
+            { job_name: 'convo-commerce', static_configs: [{ targets: [`127.0.0.1:${service.port}`] }] },
+          ],
+        }),
+      )
+      const prometheus = Bun.spawn(
+        [
+          'prometheus',
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+        ],
+        { stdout: 'ignore', stderr: 'ignore' },
+      )
+      cleanups.push(async () => {
+        prometheus.kill('SIGTERM')
+        await prometheus.exited
+      })
+      const api = async (path: string, form?: Record<string, string>) => {
+        const res = await fetch(`http://127.0.0.1:${promPort}${path}`, {
+          method: form ? 'POST' : 'GET',
+          headers: form ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+          body: form ? new URLSearchParams(form).toString() : undefined,
+        })
+        return (await res.json()) as { status: string; error?: string; data: any }
+      }
+
+      // The target is up.
+      await waitFor(
+        'the scrape target to be up',
+        async () => {
+          const targets = await api('/api/v1/targets')
+          return targets.data.activeTargets.some((t: { health: string }) => t.health === 'up')
+            ? true
+            : undefined
+        },
+        30_000,
+      )
+
+      // Traffic: normal requests, then a burst of tok_error payments (502), then normal again.
+      const call = async (path: string, token: string, body?: unknown) => {
+        const res = await fetch(`${service.url}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+        return { status: res.status, body: (await res.json()) as Record<string, any> }
+      }
+      const tenant = (await call('/tenants', ADMIN_TOKEN, { name: 'E2E', ownerPhone: '+254711000700' })).body
+      const product = (
+        await call('/products', tenant.apiKey, { name: 'Tea', priceMinor: 100, currency: 'KES' })
+      ).body
+      let stopNormal = false
+      const normal = (async () => {
+        while (!stopNormal) {
+          await call(`/products/${product.id}?channel=whatsapp`, tenant.apiKey)
+          await Bun.sleep(50)
+        }
+      })()
+      const order = () =>
+        call('/orders', tenant.apiKey, {
+          customer: { phone: '+254711000701' },
+          items: [{ productId: product.id, quantity: 1 }],
+        })
+      for (let i = 0; i < 3; i++) {
+        const o = (await order()).body
+        expect(
+          (
+            await call(`/orders/${o.id}/payments`, tenant.apiKey, {
+              provider: 'sandbox',
+              source: 'tok_success',
+            })
+          ).status,
+        ).toBe(201)
+      }
+      for (let i = 0; i < 40; i++) {
+        const o = (await order()).body
+        expect(
+          (
+            await call(`/orders/${o.id}/payments`, tenant.apiKey, {
+              provider: 'sandbox',
+              source: 'tok_error',
+            })
+          ).status,
+        ).toBe(502)
+        await Bun.sleep(50)
+      }
+
+      // Prometheus' side: rules loaded and healthy, the test copy of HighErrorRate firing.
+      await waitFor(
+        'HighErrorRate to fire in Prometheus',
+        async () => {
+          const alerts = await api('/api/v1/alerts')
+          return alerts.data.alerts.some(
+            (a: any) => a.labels.alertname === 'HighErrorRate' && a.state === 'firing',
+          )
+            ? true
+            : undefined
+        },
+        40_000,
+      )
+      const ruleGroups = (await api('/api/v1/rules')).data.groups as Array<{
+        name: string
+        rules: Array<{ name: string; health: string; lastError?: string }>
+      }>
+      expect(ruleGroups.map((g) => g.name).sort()).toEqual(['ConversationalCommerce', 'E2E'])
+      for (const group of ruleGroups) {
+        for (const rule of group.rules)
+          expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
+            rule: rule.name,
+            health: 'ok',
+            error: '',
+          })
+      }
+
+      // Every Grafana panel query runs without error; the core ones return data.
+      const empty: string[] = []
+      for (const { name, json } of dashboardFiles()) {
+        for (const { panel, expr } of panelQueries(json)) {
+          const result = await api('/api/v1/query', { query: expandGrafanaVariables(expr) })
+          expect({
+            dashboard: name,
+            panel: panel.title,
+            status: result.status,
+            error: result.error ?? '',
+          }).toEqual({
+            dashboard: name,
+            panel: panel.title,
+            status: 'success',
+            error: '',
+          })
+          if (result.data.result.length === 0) empty.push(`${name}: ${panel.title}`)
+        }
+      }
+      for (const core of [
+        'sum(rate(http_requests_total[1m]))',
+        'sum by (channel) (increase(orders_created_total[5m]))',
+        'sum by (status) (rate(payments_processed_total[1m]))',
+        'sum(rate(product_views_total[1m]))',
+        'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))',
+        'process_resident_memory_bytes',
+      ]) {
+        const result = await api('/api/v1/query', { query: core })
+        expect({ core, series: result.data.result.length > 0 }).toEqual({ core, series: true })
+      }
+
+      // The service's evaluator, querying Prometheus, sends exactly one firing message…
+      const messagesFor = (marker: string) =>
+        fake.requests.filter((r) =>
+          String((r.body.text as { body?: string } | undefined)?.body ?? '').startsWith(marker),
+        )
+      await waitFor(
+        'the firing WhatsApp message',
+        async () => (messagesFor('🔔 *CRITICAL ALERT*: HighErrorRate').length > 0 ? true : undefined),
+        40_000,
+      )
+
+      // …and, once traffic is normal again, exactly one resolved message.
+      await waitFor(
+        'the resolved WhatsApp message',
+        async () => (messagesFor('✅ *RESOLVED*: HighErrorRate').length > 0 ? true : undefined),
+        60_000,
+      )
+      await Bun.sleep(2000)
+      stopNormal = true
+      await normal
+      expect(messagesFor('🔔 *CRITICAL ALERT*: HighErrorRate')).toHaveLength(1)
+      expect(messagesFor('✅ *RESOLVED*: HighErrorRate')).toHaveLength(1)
+      expect(fake.requests.every((r) => r.body.to === '254700000042')).toBe(true)
+      if (empty.length > 0) console.log(`panels with no data yet (a fresh service): ${empty.join('; ')}`)
+    },
+  )
+})
