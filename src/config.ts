@@ -43,6 +43,7 @@ export const EnvSchema = Type.Object({
     default: 3000,
     description: 'give up connecting to PostgreSQL after this long (API calls then answer 503)',
   }),
+  DB_PING_INTERVAL: Duration('10s', 'how often the background ping refreshes the db_up gauge'),
   HEALTH_DB_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 2000, description: 'timeout of /health/db' }),
   MAX_BODY_BYTES: Type.Integer({
     minimum: 1,
@@ -214,6 +215,7 @@ export interface Config {
     poolSize: number
     connectTimeoutMs: number
     healthTimeoutMs: number
+    pingIntervalMs: number
   }
   http: { maxBodyBytes: number; corsOrigins: string[] }
   shutdownTimeoutMs: number
@@ -334,6 +336,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       poolSize: env.DB_POOL_SIZE,
       connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
+      pingIntervalMs: parseDuration(env.DB_PING_INTERVAL),
     },
     http: {
       maxBodyBytes: env.MAX_BODY_BYTES,

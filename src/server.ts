@@ -5,11 +5,13 @@
 
 import { fileURLToPath } from 'node:url'
 import { createAlerting } from './alerts/delivery.ts'
+import { createEmbeddedEngine } from './alerts/evaluator/embedded.ts'
 import { setupEvaluator } from './alerts/evaluator/setup.ts'
 import { createApp, SERVICE_VERSION } from './app.ts'
 import { systemClock } from './clock.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import { startDbMonitor } from './health/db-monitor.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { createLogger, flushLogs } from './observability/logger.ts'
@@ -76,11 +78,37 @@ try {
 if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
 
 const http = createHttpClient(fetch)
-const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
+const alerting = createAlerting({
+  config,
+  db: database.db,
+  http,
+  clock: systemClock,
+  log,
+  metrics: metrics.alerting,
+})
+// Without PROMETHEUS_URL the evaluator queries the service's own metrics.
+const embedded = config.alerts.prometheusUrl
+  ? undefined
+  : createEmbeddedEngine({
+      registry: metrics.registry,
+      intervalMs: config.alerts.sampleIntervalMs,
+      now: () => Date.now(),
+      onError: (error) =>
+        log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),
+    })
 let evaluator: ReturnType<typeof setupEvaluator>
 try {
   evaluator = config.alerts.evaluatorEnabled
-    ? setupEvaluator({ config, db: database.db, http, clock: systemClock, log, notifier: alerting.notifier })
+    ? setupEvaluator({
+        config,
+        db: database.db,
+        http,
+        clock: systemClock,
+        log,
+        notifier: alerting.notifier,
+        metrics: metrics.evaluator,
+        embedded,
+      })
     : undefined
 } catch (error) {
   log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
@@ -111,8 +139,18 @@ log.info(
   { port: server.port, host: config.host, env: config.env, database: database.kind },
   `listening on http://${config.host}:${server.port}`,
 )
+const dbMonitor = startDbMonitor({
+  db: database.db,
+  report: (up) => metrics.db.up.unlabelled.set(up),
+  intervalMs: config.database.pingIntervalMs,
+  timeoutMs: config.database.healthTimeoutMs,
+  log,
+})
 alerting.start()
-evaluator?.start()
+if (evaluator) {
+  embedded?.sampler.start()
+  evaluator.start()
+}
 
 /** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
 const SENTRY_FLUSH_TIMEOUT_MS = 2000
@@ -132,7 +170,9 @@ async function shutdown(signal: string) {
     server.stop(true)
   }
   await evaluator?.stop()
+  embedded?.sampler.stop()
   await alerting.stop()
+  dbMonitor.stop()
   const [, delivered] = await Promise.all([
     database.close().catch((error) => log.error({ err: error }, 'error closing the database')),
     errorReporter.flush(SENTRY_FLUSH_TIMEOUT_MS),

@@ -4,6 +4,8 @@
  * rules depend on these names; change them only together with `ops/`.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client'
+import type { EvaluatorMetrics } from '../alerts/evaluator/evaluator.ts'
+import type { AlertingMetrics } from '../alerts/metrics.ts'
 import type { QueryInfo, QueryObserver } from '../db/instrument.ts'
 import { type BusinessMetrics, noBusinessMetrics } from './business-metrics.ts'
 import { type AnyFamily, CONTENT_TYPES, joinExposition, renderFamilies } from './exposition.ts'
@@ -71,7 +73,13 @@ export interface Metrics {
   readonly db: {
     queryDuration: Histogram<'operation' | 'table'>
     poolSize: Gauge
+    /** 1 while the background ping reaches the database, 0 when it does not. */
+    up: Gauge
   }
+  /** WhatsApp alert delivery (whatsapp_*, alert_notifications_pending, alert_routing_missing_phone_total). */
+  readonly alerting: AlertingMetrics
+  /** The scheduled rule evaluator (alert_rule_*, alerts_active). */
+  readonly evaluator: EvaluatorMetrics
   /** What commerce services report to (a no-op when metrics are disabled). */
   readonly business: BusinessMetrics
   /** Hand to the database driver (undefined when metrics are disabled). */
@@ -156,6 +164,111 @@ export function createMetrics(options: MetricsOptions): Metrics {
         help: 'Connections the database driver may open (the pool size; 1 for the embedded database).',
       }),
     ),
+    up: register(
+      new Gauge({
+        name: 'db_up',
+        help: '1 when the last background ping (SELECT 1) of the database succeeded, 0 when it failed.',
+      }),
+    ),
+  }
+
+  const whatsappSent = register(
+    new Counter<'status'>({
+      name: 'whatsapp_messages_sent_total',
+      help: 'WhatsApp alert send attempts by outcome: sent, retry (will be retried), failed (given up).',
+      labelNames: ['status'],
+      ...budget('whatsapp_messages_sent_total'),
+    }),
+  )
+  for (const status of ['sent', 'retry', 'failed']) whatsappSent.labels(status)
+  const whatsappDuration = register(
+    new Histogram({
+      name: 'whatsapp_send_duration_seconds',
+      help: 'Duration of one WhatsApp Cloud API call, whatever its outcome.',
+      buckets: PAYMENT_DURATION_BUCKETS,
+    }),
+  )
+  const notificationsPending = register(
+    new Gauge({
+      name: 'alert_notifications_pending',
+      help: 'Alert notifications waiting in the outbox (pending or sending).',
+    }),
+  )
+  const tokenValid = register(
+    new Gauge({
+      name: 'whatsapp_token_valid',
+      help: '0 after the Cloud API rejected the access token (error 190), 1 after a successful send.',
+    }),
+  )
+  tokenValid.unlabelled.set(1)
+  const missingPhone = register(
+    new Counter({
+      name: 'alert_routing_missing_phone_total',
+      help: 'Alerts for a tenant that has no phone configured (sent to on-call only).',
+    }),
+  )
+  const alerting: AlertingMetrics = {
+    messageSent: (status) => whatsappSent.labels(status).inc(),
+    sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
+    pending: (count) => notificationsPending.unlabelled.set(count),
+    tokenValid: (valid) => tokenValid.unlabelled.set(valid ? 1 : 0),
+    missingTenantPhone: () => missingPhone.unlabelled.inc(),
+  }
+
+  const ruleEvaluations = register(
+    new Counter<'rule_group'>({
+      name: 'alert_rule_evaluations_total',
+      help: 'Alerting rule evaluations by the scheduled evaluator, by rule group.',
+      labelNames: ['rule_group'],
+      ...budget('alert_rule_evaluations_total'),
+    }),
+  )
+  const ruleFailures = register(
+    new Counter<'rule_group'>({
+      name: 'alert_rule_evaluation_failures_total',
+      help: 'Alerting rule evaluations that failed (query error, duplicate label sets), by rule group.',
+      labelNames: ['rule_group'],
+      ...budget('alert_rule_evaluation_failures_total'),
+    }),
+  )
+  const groupDuration = register(
+    new Histogram<'rule_group'>({
+      name: 'alert_rule_evaluation_duration_seconds',
+      help: 'Duration of one evaluation of a rule group (all its rules).',
+      labelNames: ['rule_group'],
+      buckets: SCRAPE_DURATION_BUCKETS,
+      ...budget('alert_rule_evaluation_duration_seconds'),
+    }),
+  )
+  const alertsActive = register(
+    new Gauge<'alertname' | 'state'>({
+      name: 'alerts_active',
+      help: 'Alerts of the scheduled evaluator by name and state (pending, firing, inactive = resolved, kept 15 minutes).',
+      labelNames: ['alertname', 'state'],
+      ...budget('alerts_active'),
+    }),
+  )
+  const activeSeen = new Set<string>()
+  const evaluator: EvaluatorMetrics = {
+    ruleEvaluated: (group, failed) => {
+      ruleEvaluations.labels(group).inc()
+      if (failed) ruleFailures.labels(group).inc()
+    },
+    groupDuration: (group, seconds) => groupDuration.labels(group).observe(seconds),
+    activeAlerts: (counts) => {
+      // States that emptied since the last refresh read 0 rather than keep their old count.
+      const now = new Set(counts.map((c) => `${c.alertname}\u0000${c.state}`))
+      for (const key of activeSeen) {
+        if (!now.has(key)) {
+          const [alertname, state] = key.split('\u0000') as [string, string]
+          alertsActive.labels(alertname, state).set(0)
+        }
+      }
+      for (const c of counts) {
+        activeSeen.add(`${c.alertname}\u0000${c.state}`)
+        alertsActive.labels(c.alertname, c.state).set(c.count)
+      }
+    },
   }
 
   const ordersCreated = register(
@@ -272,6 +385,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     http,
     db,
     business: enabled ? business : noBusinessMetrics,
+    alerting,
+    evaluator,
     observeQuery: enabled ? observeQuery : undefined,
     render(format = 'prometheus') {
       const running = pending.get(format)

@@ -12,6 +12,11 @@ export const DEFAULT_SERIES_LIMITS = {
   payments_processed_total: 5000,
   payment_processing_duration_seconds: 50,
   product_views_total: 10000,
+  whatsapp_messages_sent_total: 10,
+  alert_rule_evaluations_total: 100,
+  alert_rule_evaluation_failures_total: 100,
+  alert_rule_evaluation_duration_seconds: 100,
+  alerts_active: 500,
   metrics_cardinality_overflow_total: 100,
   metrics_series: 500,
 } as const

@@ -50,6 +50,7 @@ describe('migrations', () => {
         poolSize: 1,
         connectTimeoutMs: 1000,
         healthTimeoutMs: 1000,
+        pingIntervalMs: 10_000,
       }
       const first = await openMigratedDatabase(config, quiet)
       await first.db.execute(sql`insert into tenants (name, api_key_hash) values ('persisted', 'h1')`)
