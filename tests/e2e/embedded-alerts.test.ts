@@ -29,7 +29,9 @@ describe('alerts without a Prometheus server', () => {
       groups: Array<{ name: string; rules: Array<{ alert?: string; expr: string; for?: string }> }>
     }
     const rules = shipped.groups[0]!.rules.map((rule) =>
-      rule.alert === 'HighErrorRate' ? { ...rule, expr: rule.expr.replaceAll('[5m]', '[15s]'), for: '2s' } : rule,
+      rule.alert === 'HighErrorRate'
+        ? { ...rule, expr: rule.expr.replaceAll('[5m]', '[15s]'), for: '2s' }
+        : rule,
     )
     const file = join(dir, 'rules.yml')
     writeFileSync(file, toYaml({ groups: [{ name: shipped.groups[0]!.name, interval: '1s', rules }] }))
@@ -52,34 +54,59 @@ describe('alerts without a Prometheus server', () => {
         body: JSON.stringify({ name: 'Embedded', ownerPhone: '+254711000800' }),
       })
     ).json()) as { apiKey: string }
-    const traffic = await prepareTraffic({ base: server.url, apiKey: tenant.apiKey, seed: 3, errorShare: 0.9 })
+    const traffic = await prepareTraffic({
+      base: server.url,
+      apiKey: tenant.apiKey,
+      seed: 3,
+      errorShare: 0.9,
+    })
     await drive(traffic.oneAction, 40, 6000)
 
     const alerts = async () =>
-      (await (await fetch(`${server.url}/alerts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
-        data: { alerts: Array<{ labels: Record<string, string>; state: string; annotations: Record<string, string> }> }
+      (await (
+        await fetch(`${server.url}/alerts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).json()) as {
+        data: {
+          alerts: Array<{
+            labels: Record<string, string>
+            state: string
+            annotations: Record<string, string>
+          }>
+        }
       }
     let firing: { labels: Record<string, string>; annotations: Record<string, string> } | undefined
     for (let i = 0; i < 60 && !firing; i++) {
-      firing = (await alerts()).data.alerts.find((a) => a.labels.alertname === 'HighErrorRate' && a.state === 'firing')
+      firing = (await alerts()).data.alerts.find(
+        (a) => a.labels.alertname === 'HighErrorRate' && a.state === 'firing',
+      )
       if (!firing) await Bun.sleep(500)
     }
     expect(firing?.labels).toEqual({ alertname: 'HighErrorRate', severity: 'critical' })
-    expect(firing?.annotations.description).toMatch(/^\d+(\.\d+)?% of HTTP requests were answered with a 5xx status/)
+    expect(firing?.annotations.description).toMatch(
+      /^\d+(\.\d+)?% of HTTP requests were answered with a 5xx status/,
+    )
 
-    const rules2 = (await (await fetch(`${server.url}/alerts/rules`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+    const rules2 = (await (
+      await fetch(`${server.url}/alerts/rules`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json()) as {
       data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> }
     }
     const health = Object.fromEntries(rules2.data.groups[0]!.rules.map((r) => [r.name, r.health]))
     expect(health.ServiceDown).toBe('skipped')
     expect(health.HighErrorRate).toBe('ok')
-    for (const [name, h] of Object.entries(health)) if (name !== 'ServiceDown') expect({ name, h }).toEqual({ name, h: 'ok' })
+    for (const [name, h] of Object.entries(health))
+      if (name !== 'ServiceDown') expect({ name, h }).toEqual({ name, h: 'ok' })
 
     let message: Record<string, unknown> | undefined
     for (let i = 0; i < 20 && !message; i++) {
-      message = server.lines.find((l) => l.transport === 'log' && String(l.message).startsWith('🔔 *CRITICAL ALERT*: HighErrorRate'))
+      message = server.lines.find(
+        (l) => l.transport === 'log' && String(l.message).startsWith('🔔 *CRITICAL ALERT*: HighErrorRate'),
+      )
       if (!message) await Bun.sleep(500)
     }
-    expect(message).toMatchObject({ recipientMasked: '…0077', msg: 'WhatsApp message (log transport, not sent)' })
+    expect(message).toMatchObject({
+      recipientMasked: '…0077',
+      msg: 'WhatsApp message (log transport, not sent)',
+    })
   })
 })

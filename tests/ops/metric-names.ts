@@ -1,36 +1,19 @@
+import { buildTestApp } from '../helpers/app.ts'
+
 /**
- * The metric families the service exposes on /metrics, as the `# TYPE` lines of a scrape.
- * This is the one list the ops tests read: every metric that a dashboard panel or an alert
- * rule selects must be here (or be one Prometheus makes itself, below), so renaming a
- * metric in the service without updating ops/ fails the tests.
- *
- * Written from the metrics contract of issue 4, plus `db_up` (background database ping,
- * added for the DatabaseDown rule) and the families later issues add. Once the metrics code
- * is merged, replace the text with the `# TYPE` lines of a real scrape of the app
- * (`curl -s localhost:3000/metrics | grep '^# TYPE'`), or build it from a scrape through
- * `app.handle` in the test.
+ * The metric families the service exposes on /metrics: the `# TYPE` lines of a real scrape
+ * of the app (through app.handle). Every metric a dashboard panel or an alert rule selects
+ * must be here (or be one Prometheus makes itself, below), so renaming a metric in the
+ * service without updating ops/ fails the tests.
  */
-export const EXPOSED_TYPE_LINES = `
-# TYPE http_requests_total counter
-# TYPE http_request_duration_seconds histogram
-# TYPE http_requests_in_flight gauge
-# TYPE db_query_duration_seconds histogram
-# TYPE db_connection_pool_size gauge
-# TYPE db_up gauge
-# TYPE orders_created_total counter
-# TYPE payments_processed_total counter
-# TYPE payment_processing_duration_seconds histogram
-# TYPE product_views_total counter
-# TYPE metrics_cardinality_overflow_total counter
-# TYPE metrics_scrape_duration_seconds gauge
-# TYPE metrics_series gauge
-# TYPE process_cpu_seconds_total counter
-# TYPE process_resident_memory_bytes gauge
-# TYPE nodejs_eventloop_lag_seconds gauge
-# TYPE whatsapp_messages_sent_total counter
-# TYPE whatsapp_token_valid gauge
-# TYPE alert_notifications_pending gauge
-`
+export async function exposedTypeLines(): Promise<string> {
+  const { call } = await buildTestApp()
+  const text = await (await call('/metrics')).text()
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('# TYPE '))
+    .join('\n')
+}
 
 /** Series that Prometheus itself attaches to every scrape target. */
 export const PROMETHEUS_GENERATED = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped']
@@ -55,6 +38,6 @@ export function seriesNames(typeLines: string): Set<string> {
 }
 
 /** Every series name a dashboard or rule may select. */
-export function selectableNames(): Set<string> {
-  return new Set([...seriesNames(EXPOSED_TYPE_LINES), ...PROMETHEUS_GENERATED])
+export async function selectableNames(): Promise<Set<string>> {
+  return new Set([...seriesNames(await exposedTypeLines()), ...PROMETHEUS_GENERATED])
 }
