@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { Elysia, type ElysiaAdapter } from 'elysia'
 import { type Alerting, createAlerting } from './alerts/delivery.ts'
 import type { Evaluator } from './alerts/evaluator/evaluator.ts'
 import { evaluatorRoutes } from './alerts/evaluator/routes.ts'
@@ -53,6 +53,8 @@ export interface AppDeps {
   onServerError?: (report: ErrorReport) => void
   /** Error tracking (Sentry); unset = off, and no reporting hooks are installed. */
   errorReporter?: ErrorReporter
+  /** The runtime's Elysia adapter, when it needs one (Node); Bun and Deno serve app.fetch. */
+  adapter?: ElysiaAdapter
 }
 
 export const SERVICE_VERSION = '0.1.0'
@@ -95,7 +97,7 @@ export function createApp(deps: AppDeps) {
         deps.onServerError?.(report)
       }
     : deps.onServerError
-  return new Elysia({ normalize: false })
+  return new Elysia({ normalize: false, adapter: deps.adapter })
     .use(requestMetrics)
     .use(
       requestContext({

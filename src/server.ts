@@ -1,186 +1,31 @@
 /**
- * Bun entry: reads the environment, wires real dependencies, migrates, listens and
- * handles signals. Everything else is runtime-agnostic and lives behind createApp.
+ * Bun entry (`bun run start`): the Bun server, signals and Sentry SDK, handed to the
+ * runtime-agnostic main().
  */
+import { main } from './main.ts'
+import { startSentry } from './observability/sentry.ts'
+import type { Runtime } from './runtime/types.ts'
 
-import { fileURLToPath } from 'node:url'
-import { createAlerting } from './alerts/delivery.ts'
-import { createEmbeddedEngine } from './alerts/evaluator/embedded.ts'
-import { setupEvaluator } from './alerts/evaluator/setup.ts'
-import { createApp, SERVICE_VERSION } from './app.ts'
-import { systemClock } from './clock.ts'
-import { ConfigError, loadConfig } from './config.ts'
-import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
-import { startDbMonitor } from './health/db-monitor.ts'
-import { createHttpClient } from './http/outbound.ts'
-import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
-import { createLogger, flushLogs } from './observability/logger.ts'
-import { createMetrics } from './observability/metrics.ts'
-import { readGitCommit } from './observability/release.ts'
-import { defaultRelease, startSentry } from './observability/sentry.ts'
-import { announceDemoTenant } from './tenants/demo.ts'
-
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig(Bun.env)
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`config error: ${error.message}`)
-    process.exit(1)
-  }
-  throw error
-}
-
-const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
-
-// Sentry comes before the database and Bun.serve, which it instruments. Without a DSN the
-// SDK is not even loaded.
-let errorReporter: ErrorReporter = noErrorReporter
-let instrumentPostgres: (<T>(sql: T) => T) | undefined
-if (config.sentry.dsn) {
-  const release =
-    config.sentry.release ??
-    defaultRelease(SERVICE_VERSION, readGitCommit(fileURLToPath(new URL('..', import.meta.url))))
-  const settings = { ...config.sentry, dsn: config.sentry.dsn, release }
-  errorReporter = startSentry(await import('@sentry/bun'), settings)
-  // PostgreSQL queries become child spans of the request's transaction (PGlite has no hook).
-  instrumentPostgres = (await import('@sentry/server-utils')).instrumentPostgresJsSql
-  log.info(
-    { environment: settings.environment, release, tracesSampleRate: settings.tracesSampleRate },
-    'sentry enabled',
-  )
-}
-
-const metrics = createMetrics({
-  log,
-  enabled: config.metrics.enabled,
-  seriesLimits: config.metrics.seriesLimits,
-  build: {
-    version: SERVICE_VERSION,
-    commit: config.buildCommit,
-    runtimeVersion: Bun.version,
-    runtimeRevision: Bun.revision,
+const bun: Runtime = {
+  name: 'bun',
+  version: Bun.version,
+  revision: Bun.revision,
+  env: Bun.env,
+  async serve(app, options) {
+    const server = Bun.serve({ ...options, fetch: app.fetch })
+    return { port: server.port ?? options.port, stop: (closeActive) => server.stop(closeActive) }
   },
-})
-
-let database: Awaited<ReturnType<typeof openMigratedDatabase>>
-try {
-  database = await openMigratedDatabase(config.database, log, MIGRATIONS_FOLDER, {
-    postgres: instrumentPostgres,
-    onQuery: metrics.observeQuery,
-  })
-} catch (error) {
-  log.fatal({ err: error }, 'cannot open the database')
-  await flushLogs(log)
-  process.exit(1)
+  onShutdownSignal(handler) {
+    process.on('SIGTERM', () => handler('SIGTERM'))
+    process.on('SIGINT', () => handler('SIGINT'))
+  },
+  exit: (code) => process.exit(code),
+  async startSentry(settings) {
+    return {
+      reporter: startSentry(await import('@sentry/bun'), settings),
+      instrumentPostgres: (await import('@sentry/server-utils')).instrumentPostgresJsSql,
+    }
+  },
 }
 
-if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
-
-const http = createHttpClient(fetch)
-const alerting = createAlerting({
-  config,
-  db: database.db,
-  http,
-  clock: systemClock,
-  log,
-  metrics: metrics.alerting,
-})
-// Without PROMETHEUS_URL the evaluator queries the service's own metrics.
-const embedded = config.alerts.prometheusUrl
-  ? undefined
-  : createEmbeddedEngine({
-      registry: metrics.registry,
-      intervalMs: config.alerts.sampleIntervalMs,
-      now: () => Date.now(),
-      onError: (error) =>
-        log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),
-    })
-let evaluator: ReturnType<typeof setupEvaluator>
-try {
-  evaluator = config.alerts.evaluatorEnabled
-    ? setupEvaluator({
-        config,
-        db: database.db,
-        http,
-        clock: systemClock,
-        log,
-        notifier: alerting.notifier,
-        metrics: metrics.evaluator,
-        embedded,
-      })
-    : undefined
-} catch (error) {
-  log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
-  await database.close()
-  await flushLogs(log)
-  process.exit(1)
-}
-const app = createApp({
-  config,
-  database,
-  log,
-  clock: systemClock,
-  http,
-  alerting,
-  evaluator,
-  errorReporter,
-  metrics,
-})
-
-const server = Bun.serve({
-  port: config.port,
-  hostname: config.host,
-  fetch: app.fetch,
-  // Our own parser answers 413 in the error envelope; Bun's limit is only a backstop.
-  maxRequestBodySize: Math.max(config.http.maxBodyBytes * 2, 1024 * 1024),
-})
-log.info(
-  { port: server.port, host: config.host, env: config.env, database: database.kind },
-  `listening on http://${config.host}:${server.port}`,
-)
-const dbMonitor = startDbMonitor({
-  db: database.db,
-  report: (up) => metrics.db.up.unlabelled.set(up),
-  intervalMs: config.database.pingIntervalMs,
-  timeoutMs: config.database.healthTimeoutMs,
-  log,
-})
-alerting.start()
-if (evaluator) {
-  embedded?.sampler.start()
-  evaluator.start()
-}
-
-/** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
-const SENTRY_FLUSH_TIMEOUT_MS = 2000
-
-let stopping = false
-async function shutdown(signal: string) {
-  if (stopping) return
-  stopping = true
-  log.info({ signal }, 'shutting down: draining in-flight requests')
-  const drained = server.stop(false).then(() => true)
-  const timedOut = Bun.sleep(config.shutdownTimeoutMs).then(() => false)
-  if (!(await Promise.race([drained, timedOut]))) {
-    log.warn(
-      { timeoutMs: config.shutdownTimeoutMs },
-      'shutdown timeout reached; closing remaining connections',
-    )
-    server.stop(true)
-  }
-  await evaluator?.stop()
-  embedded?.sampler.stop()
-  await alerting.stop()
-  dbMonitor.stop()
-  const [, delivered] = await Promise.all([
-    database.close().catch((error) => log.error({ err: error }, 'error closing the database')),
-    errorReporter.flush(SENTRY_FLUSH_TIMEOUT_MS),
-  ])
-  if (!delivered) log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
-  log.info('stopped')
-  await flushLogs(log)
-  process.exit(0)
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'))
-process.on('SIGINT', () => void shutdown('SIGINT'))
+await main(bun)

@@ -42,7 +42,8 @@ export interface BuildInfo {
   version: string
   /** Source revision the service was built from. */
   commit: string
-  /** Bun's version and revision. */
+  /** The runtime that serves the service (bun, deno, node), its version and revision. */
+  runtime: string
   runtimeVersion: string
   runtimeRevision: string
 }
@@ -308,7 +309,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const build = {
     version: options.build?.version ?? 'unknown',
     commit: options.build?.commit ?? 'unknown',
-    runtimeVersion: options.build?.runtimeVersion ?? process.versions.bun ?? 'unknown',
+    runtime: options.build?.runtime ?? (process.versions.bun ? 'bun' : 'node'),
+    runtimeVersion:
+      options.build?.runtimeVersion ?? process.versions.bun ?? process.versions.node ?? 'unknown',
     runtimeRevision: options.build?.runtimeRevision ?? 'unknown',
   }
   register(
@@ -319,12 +322,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }),
   ).set({ version: build.version, commit: build.commit }, 1)
   register(
-    new Gauge<'version' | 'revision'>({
-      name: 'bun_version_info',
-      help: 'Always 1; the labels say which Bun runs the service (nodejs_version_info shows the Node.js API level Bun emulates).',
-      labelNames: ['version', 'revision'],
+    new Gauge<'runtime' | 'version'>({
+      name: 'runtime_info',
+      help: 'Always 1; the labels say which runtime (bun, deno, node) serves the service, and its version.',
+      labelNames: ['runtime', 'version'],
     }),
-  ).set({ version: build.runtimeVersion, revision: build.runtimeRevision }, 1)
+  ).set({ runtime: build.runtime, version: build.runtimeVersion }, 1)
+  if (build.runtime === 'bun') {
+    register(
+      new Gauge<'version' | 'revision'>({
+        name: 'bun_version_info',
+        help: 'Always 1; the labels say which Bun runs the service (nodejs_version_info shows the Node.js API level Bun emulates).',
+        labelNames: ['version', 'revision'],
+      }),
+    ).set({ version: build.runtimeVersion, revision: build.runtimeRevision }, 1)
+  }
 
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry })

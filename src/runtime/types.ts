@@ -1,0 +1,45 @@
+import type { ElysiaAdapter } from 'elysia'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
+import type { SentrySettings } from '../observability/sentry.ts'
+
+/** A listening HTTP server, whatever runtime serves it. */
+export interface ServeHandle {
+  /** The port actually bound (PORT=0 picks a free one). */
+  port: number
+  /**
+   * Stops accepting connections. With `closeActive` false it resolves once in-flight
+   * requests have finished; with true it drops them.
+   */
+  stop(closeActive: boolean): Promise<void>
+}
+
+/** A web-standard handler and the adapter-built app object some runtimes serve directly. */
+export interface Servable {
+  fetch: (request: Request) => Response | Promise<Response>
+}
+
+/**
+ * Everything the service needs from the runtime that runs it. The entry files (Bun, Deno,
+ * Node) each implement this in a few lines; the rest of the code is runtime-agnostic.
+ */
+export interface Runtime {
+  name: 'bun' | 'deno' | 'node'
+  version: string
+  revision?: string
+  env: Record<string, string | undefined>
+  /** Elysia adapter the app must be built with (Node needs one; Bun and Deno serve app.fetch). */
+  adapter?: ElysiaAdapter
+  serve(
+    app: Servable,
+    options: { port: number; hostname: string; maxRequestBodySize: number },
+  ): Promise<ServeHandle>
+  onShutdownSignal(handler: (signal: string) => void): void
+  exit(code: number): never
+  /**
+   * Initialises this runtime's Sentry SDK (loaded on demand, only when SENTRY_DSN is set);
+   * absent where the service has none.
+   */
+  startSentry?(
+    settings: SentrySettings,
+  ): Promise<{ reporter: ErrorReporter; instrumentPostgres?: <T>(sql: T) => T }>
+}
