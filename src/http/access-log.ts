@@ -45,12 +45,14 @@ export function accessLog(options: AccessLogOptions) {
     if (!state) return
     // Field by field: Elysia reads hook sources, and a hook that hands its whole context to a
     // function makes it parse headers, query and cookies of every request (about 3 µs).
-    const status = sentStatus({
-      request: context.request,
-      set: context.set,
-      response: context.response,
-      responseValue: (context as SentContext).responseValue,
-    })
+    const status =
+      state.sentStatus ??
+      sentStatus({
+        request: context.request,
+        set: context.set,
+        response: context.response,
+        responseValue: (context as SentContext).responseValue,
+      })
     const durationMs = Math.round((options.now() - state.startedAt) * 1000) / 1000
     const line = {
       method: context.request.method,

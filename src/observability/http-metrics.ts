@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { type SentContext, sentStatus } from '../http/access-log.ts'
+import { requestState } from '../http/request-context.ts'
 import type { CounterSeries, HistogramSeries } from './instruments.ts'
 import type { HttpInstruments } from './metrics.ts'
 
@@ -120,14 +121,9 @@ export function httpMetrics(options: HttpMetricsOptions) {
       inFlightSeries.value++
     })
     .mapResponse({ as: 'global' }, (context) => {
+      const state = requestState(context.request)
       const started = (context as Stamped)[STARTED]
-      if (started !== undefined) {
-        // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
-        ;(context as Stamped)[STARTED] = undefined
-        inFlightSeries.value--
-        const seconds = (now() - started) / 1000
-        const method = METHODS[context.request.method] ?? OTHER_METHOD
-        const endpoint = context.route || UNMATCHED_ENDPOINT
+      if (started !== undefined || state) {
         // The context is passed field by field: handing Elysia's context object to a function
         // makes Elysia parse query, headers, cookies and body for every route.
         const status = sentStatus({
@@ -136,9 +132,18 @@ export function httpMetrics(options: HttpMetricsOptions) {
           response: context.response,
           responseValue: (context as SentContext).responseValue,
         })
-        const entry = endpointSeries(method, endpoint)
-        entry.duration.observe(seconds)
-        counterSeries(entry, method, endpoint, status).value++
+        if (state) state.sentStatus = status
+        if (started !== undefined) {
+          // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
+          ;(context as Stamped)[STARTED] = undefined
+          inFlightSeries.value--
+          const seconds = (now() - started) / 1000
+          const method = METHODS[context.request.method] ?? OTHER_METHOD
+          const endpoint = context.route || UNMATCHED_ENDPOINT
+          const entry = endpointSeries(method, endpoint)
+          entry.duration.observe(seconds)
+          counterSeries(entry, method, endpoint, status).value++
+        }
       }
       // Elysia 1.4's shared error handler (unknown routes) sends whatever a mapResponse hook
       // returns, even undefined, so on the error path hand back the response unchanged.
