@@ -34,10 +34,11 @@ export function metricsRoute(options: MetricsRouteOptions) {
       }
       const format = negotiateFormat(request.headers.get('accept'))
       const body = await metrics.render(format)
-      set.headers['content-type'] = CONTENT_TYPES[format]
       set.headers.vary = 'Accept'
       set.headers['cache-control'] = 'no-store'
-      return body
+      // A Response, not a string: Elysia's Node adapter replaces a string's content type with
+      // plain text/plain, which Prometheus 3 rejects.
+      return new Response(body, { headers: { 'content-type': CONTENT_TYPES[format] } })
     },
     {
       detail: {

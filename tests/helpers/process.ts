@@ -44,9 +44,10 @@ export interface ServerProcess {
 export async function startServer(
   env: Record<string, string> = {},
   shared?: ServerData,
+  command: string[] = ['bun', 'src/server.ts'],
 ): Promise<ServerProcess> {
   const data = shared ?? (await createServerData())
-  const proc = Bun.spawn(['bun', 'src/server.ts'], {
+  const proc = Bun.spawn(command, {
     env: {
       ...process.env,
       NODE_ENV: 'production',

@@ -1,0 +1,46 @@
+/**
+ * Node entry (`bun run start:node`, which bundles this file for Node with `bun build
+ * --target=node` and runs it with node): Elysia's Node adapter, Node's signals and
+ * environment, handed to the runtime-agnostic main(). No Sentry SDK is wired on Node
+ * (SENTRY_DSN logs a warning).
+ */
+import { node } from '@elysiajs/node'
+import type { AnyElysia } from 'elysia'
+import { main } from './main.ts'
+import type { Runtime } from './runtime/types.ts'
+
+interface NodeServer {
+  node?: { server?: { address(): { port: number } | string | null } }
+  ready?(): Promise<unknown>
+  close(closeActiveConnections?: boolean): Promise<void>
+}
+
+const nodeRuntime: Runtime = {
+  name: 'node',
+  version: process.versions.node,
+  env: process.env,
+  adapter: node(),
+  serve(app, options) {
+    return new Promise((resolve) => {
+      ;(app as unknown as AnyElysia).listen(
+        { port: options.port, hostname: options.hostname },
+        async (info) => {
+          const raw = (info as unknown as { raw: NodeServer }).raw
+          await raw.ready?.()
+          const address = raw.node?.server?.address()
+          resolve({
+            port: typeof address === 'object' && address ? address.port : options.port,
+            stop: (closeActive) => raw.close(closeActive),
+          })
+        },
+      )
+    })
+  },
+  onShutdownSignal(handler) {
+    process.on('SIGTERM', () => handler('SIGTERM'))
+    process.on('SIGINT', () => handler('SIGINT'))
+  },
+  exit: (code) => process.exit(code),
+}
+
+await main(nodeRuntime)
