@@ -36,7 +36,11 @@ export async function main(runtime: Runtime): Promise<void> {
     throw error
   }
 
-  const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
+  const log = createLogger({
+    level: config.logLevel,
+    pretty: config.env === 'development',
+    sync: runtime.syncLogs,
+  })
 
   // Sentry comes before the database and the server, which it instruments. Without a DSN the
   // SDK is not even loaded.

@@ -21,6 +21,8 @@ const deno: Runtime = {
   name: 'deno',
   version: Deno.version.deno,
   env: Deno.env.toObject(),
+  // Deno.exit drops pino's pending asynchronous writes, among them the last lines of a shutdown.
+  syncLogs: true,
   serve(app, options) {
     const abort = new AbortController()
     return new Promise((resolve) => {

@@ -38,6 +38,8 @@ export interface LoggerSettings {
   /** Human-readable lines, formatted inside this process (no pipe to another program). */
   pretty: boolean
   name?: string
+  /** Write each line synchronously (slower; for runtimes whose exit drops pending writes). */
+  sync?: boolean
 }
 
 /**
@@ -60,7 +62,7 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
       pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'name' }),
     )
   }
-  return pino(options, pino.destination({ dest: 1, sync: false }))
+  return pino(options, pino.destination({ dest: 1, sync: settings.sync ?? false }))
 }
 
 /**

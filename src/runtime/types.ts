@@ -27,6 +27,8 @@ export interface Runtime {
   version: string
   revision?: string
   env: Record<string, string | undefined>
+  /** Log lines must be written synchronously: the runtime's exit drops pending writes (Deno). */
+  syncLogs?: boolean
   /** Elysia adapter the app must be built with (Node needs one; Bun and Deno serve app.fetch). */
   adapter?: ElysiaAdapter
   serve(
