@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { type SentContext, sentStatus } from '../http/access-log.ts'
+import { CLIENT_CLOSED_REQUEST, responseStatus, type SentContext } from '../http/access-log.ts'
+import { requestState } from '../http/request-context.ts'
 import type { CounterSeries, HistogramSeries } from './instruments.ts'
 import type { HttpInstruments } from './metrics.ts'
 
@@ -61,6 +62,13 @@ interface EndpointSeries {
   cached: boolean
 }
 
+/**
+ * Requests faster than this are not checked for a client disconnect (499): clients do not
+ * give up on a request within a millisecond (a synchronous handler cannot even see a close,
+ * which Bun processes between event-loop turns), and the check costs Bun an AbortSignal.
+ */
+export const DISCONNECT_CHECK_SECONDS = 0.001
+
 const STARTED = Symbol('httpMetricsStarted')
 type Stamped = { [STARTED]?: number }
 
@@ -121,21 +129,34 @@ export function httpMetrics(options: HttpMetricsOptions) {
     })
     .mapResponse({ as: 'global' }, (context) => {
       const started = (context as Stamped)[STARTED]
+      const error = (context as { error?: unknown }).error
       if (started !== undefined) {
         // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
         ;(context as Stamped)[STARTED] = undefined
         inFlightSeries.value--
         const seconds = (now() - started) / 1000
-        const method = METHODS[context.request.method] ?? OTHER_METHOD
+        const request = context.request
+        const method = METHODS[request.method] ?? OTHER_METHOD
         const endpoint = context.route || UNMATCHED_ENDPOINT
-        // The context is passed field by field: handing Elysia's context object to a function
-        // makes Elysia parse query, headers, cookies and body for every route.
-        const status = sentStatus({
-          request: context.request,
-          set: context.set,
-          response: context.response,
-          responseValue: (context as SentContext).responseValue,
-        })
+        // The same rules as sentStatus() (src/http/access-log.ts), in a cheaper order: reading
+        // request.signal makes Bun create an AbortSignal (about 0.7 µs), so it is read only
+        // once a request has taken long enough to have been given up on; the error status
+        // lookup only runs on the error path.
+        let status: number
+        if (seconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) status = CLIENT_CLOSED_REQUEST
+        else {
+          // Field by field: handing Elysia's context object to a function makes Elysia parse
+          // query, headers, cookies and body for every route.
+          const sent = {
+            set: context.set,
+            response: context.response,
+            responseValue: (context as SentContext).responseValue,
+          }
+          status =
+            error === undefined
+              ? responseStatus(sent)
+              : (requestState(request)?.errorStatus ?? responseStatus(sent))
+        }
         const entry = endpointSeries(method, endpoint)
         entry.duration.observe(seconds)
         counterSeries(entry, method, endpoint, status).value++
@@ -143,6 +164,6 @@ export function httpMetrics(options: HttpMetricsOptions) {
       // Elysia 1.4's shared error handler (unknown routes) sends whatever a mapResponse hook
       // returns, even undefined, so on the error path hand back the response unchanged.
       // Elsewhere return nothing, which leaves the response and later hooks alone.
-      return (context as { error?: unknown }).error === undefined ? undefined : (context.response as never)
+      return error === undefined ? undefined : (context.response as never)
     })
 }

@@ -38,6 +38,7 @@ async function probeApp(env: Record<string, string> = {}) {
         await new Promise<void>((resolve) => {
           release = resolve
         })
+        advance(5000)
         return { done: true }
       }),
   )
@@ -139,7 +140,7 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     })
   })
 
-  test('a client that disconnects before the response is recorded as 499', async () => {
+  test('a client that disconnects before the response (here after 5 s) is recorded as 499', async () => {
     const { app, scrape, release } = await probeApp()
     const abort = new AbortController()
     const pending = app.handle(new Request('http://localhost/probe/wait', { signal: abort.signal }))
