@@ -20,7 +20,7 @@ export function bearerMatches(header: string | null, token: string): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
 }
 
-const exposition = { schema: { type: 'string' } }
+const exposition = { schema: { type: 'string' as const } }
 
 /** `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the scraper asks for it. */
 export function metricsRoute(options: MetricsRouteOptions) {
@@ -56,7 +56,7 @@ export function metricsRoute(options: MetricsRouteOptions) {
             content: { 'application/json': { schema: ErrorEnvelopeModel } },
           },
         },
-      } as never,
+      },
     },
   )
 }
