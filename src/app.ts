@@ -69,7 +69,13 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes({ db: deps.database.db, timeoutMs: deps.config.database.healthTimeoutMs }))
-    .use(metricsRoute({ metrics: deps.metrics, token: deps.config.metrics.token }))
+    .use(
+      metricsRoute({
+        metrics: deps.metrics,
+        token: deps.config.metrics.token,
+        countsInFlight: deps.metrics.enabled,
+      }),
+    )
 }
 
 export type App = ReturnType<typeof createApp>
