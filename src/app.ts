@@ -134,7 +134,13 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes({ db, timeoutMs: deps.config.database.healthTimeoutMs }))
-    .use(metricsRoute({ metrics: deps.metrics, token: deps.config.metrics.token }))
+    .use(
+      metricsRoute({
+        metrics: deps.metrics,
+        token: deps.config.metrics.token,
+        countsInFlight: deps.metrics.enabled,
+      }),
+    )
     .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
     .use(productRoutes({ products, tenants }))
     .use(orderRoutes({ orders, tenants }))

@@ -193,7 +193,8 @@ export const EnvSchema = Type.Object({
   METRICS_EXCLUDE_PATHS: Type.String({
     pattern: '^(none|/[^,]*(,/[^,]*)*)$',
     default: '/metrics,/health*',
-    description: 'paths left out of the HTTP metrics (trailing * = prefix); none = count every path',
+    description:
+      'route templates left out of the HTTP metrics (trailing * = prefix); none = count every route',
   }),
   BUILD_COMMIT: Type.String({
     minLength: 1,

@@ -16,12 +16,18 @@ export const CLIENT_CLOSED_REQUEST = 499
  * The status of the response actually sent. Elysia's `set.status` is not reliable for this
  * (it stays 200 for 404s and for handlers that return a Response), so prefer, in order: 499
  * when the client disconnected before the response, the status our error handler chose,
- * the Response object, a returned `status(...)`, then `set`.
+ * then what the handler's result says (`responseStatus`).
  */
 export function sentStatus(ctx: SentContext): number {
   if (ctx.request.signal.aborted) return CLIENT_CLOSED_REQUEST
-  const fromError = requestState(ctx.request)?.errorStatus
-  if (fromError !== undefined) return fromError
+  return requestState(ctx.request)?.errorStatus ?? responseStatus(ctx)
+}
+
+/**
+ * The status the handler's result gives, for a request that did not go through the error
+ * handler: the Response object, a returned `status(...)`, then `set`.
+ */
+export function responseStatus(ctx: Omit<SentContext, 'request'>): number {
   if (ctx.response instanceof Response) return ctx.response.status
   const value = ctx.responseValue as { code?: unknown } | undefined
   if (value instanceof Response) return value.status

@@ -83,8 +83,7 @@ function escapeHelp(help: string, format: ExpositionFormat): string {
 /** The HELP and TYPE lines of a family; OpenMetrics names a counter family without `_total`. */
 export function familyHeader(name: string, help: string, type: string, format: ExpositionFormat): string {
   const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name
-  const shownType = format === 'prometheus' && type === 'info' ? 'gauge' : type
-  return `# HELP ${family} ${escapeHelp(help, format)}\n# TYPE ${family} ${shownType}\n`
+  return `# HELP ${family} ${escapeHelp(help, format)}\n# TYPE ${family} ${type}\n`
 }
 
 /** Formats the samples of a prom-client metric's `get()` result. */

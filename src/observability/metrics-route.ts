@@ -9,6 +9,11 @@ export interface MetricsRouteOptions {
   metrics: Metrics
   /** When set, scrapes must send `Authorization: Bearer <token>`. */
   token?: string
+  /**
+   * Whether httpMetrics() counts this app's requests in http_requests_in_flight; a scrape
+   * then takes itself out while rendering, so an idle service reads 0, not 1.
+   */
+  countsInFlight?: boolean
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -20,11 +25,12 @@ export function bearerMatches(header: string | null, token: string): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
 }
 
-const exposition = { schema: { type: 'string' } }
+const exposition = { schema: { type: 'string' as const } }
 
 /** `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the scraper asks for it. */
 export function metricsRoute(options: MetricsRouteOptions) {
   const { metrics, token } = options
+  const inFlight = options.countsInFlight ? metrics.http.inFlight.unlabelled : undefined
   return new Elysia({ name: 'metrics-route' }).get(
     '/metrics',
     async ({ request, set }) => {
@@ -33,7 +39,13 @@ export function metricsRoute(options: MetricsRouteOptions) {
         throw unauthorized()
       }
       const format = negotiateFormat(request.headers.get('accept'))
-      const body = await metrics.render(format)
+      inFlight?.dec()
+      let body: string
+      try {
+        body = await metrics.render(format)
+      } finally {
+        inFlight?.inc()
+      }
       set.headers.vary = 'Accept'
       set.headers['cache-control'] = 'no-store'
       // A Response, not a string: Elysia's Node adapter replaces a string's content type with
@@ -57,7 +69,7 @@ export function metricsRoute(options: MetricsRouteOptions) {
             content: { 'application/json': { schema: ErrorEnvelopeModel } },
           },
         },
-      } as never,
+      },
     },
   )
 }

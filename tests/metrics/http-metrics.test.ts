@@ -38,6 +38,7 @@ async function probeApp(env: Record<string, string> = {}) {
         await new Promise<void>((resolve) => {
           release = resolve
         })
+        advance(5000)
         return { done: true }
       }),
   )
@@ -139,7 +140,7 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     })
   })
 
-  test('a client that disconnects before the response is recorded as 499', async () => {
+  test('a client that disconnects before the response (here after 5 s) is recorded as 499', async () => {
     const { app, scrape, release } = await probeApp()
     const abort = new AbortController()
     const pending = app.handle(new Request('http://localhost/probe/wait', { signal: abort.signal }))
@@ -163,15 +164,20 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     expect(family(await scrape(), 'http_requests_in_flight')).toEqual({ http_requests_in_flight: 0 })
   })
 
-  test('/metrics and /health* are not counted by default', async () => {
+  test('the /metrics and /health* routes are not counted by default, and a scrape does not see itself in flight', async () => {
     const { call, scrape } = await probeApp()
     await call('/health')
     await call('/health/db')
-    await call('/health/nope')
     await scrape()
     const text = await scrape()
     expect(requests(text)).toEqual({})
     expect(durations(text)).toEqual({})
+    expect(family(text, 'http_requests_in_flight')).toEqual({ http_requests_in_flight: 0 })
+    // Exclusion is by route template: an unknown path under /health is an unmatched request.
+    await call('/health/nope')
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="<unmatched>",status="404"}': 1,
+    })
   })
 
   test('METRICS_EXCLUDE_PATHS=none counts them too', async () => {

@@ -1,0 +1,71 @@
+/**
+ * Where the `full` variant's per-request CPU goes: the same route through app.handle with the
+ * production plugins added one at a time, CPU time per request in this process (no network,
+ * so the absolute numbers are below the wrk ones; the differences are the parts' costs).
+ *
+ *   bun bench/parts.ts        (PARTS_ROUNDS, PARTS_REQUESTS to adjust)
+ */
+import { Writable } from 'node:stream'
+import { Elysia } from 'elysia'
+import { accessLog } from '../src/http/access-log.ts'
+import { errorEnvelope } from '../src/http/errors-plugin.ts'
+import { openApiDocs } from '../src/http/openapi.ts'
+import { requestContext } from '../src/http/request-context.ts'
+import { httpMetrics } from '../src/observability/http-metrics.ts'
+import { createLogger } from '../src/observability/logger.ts'
+import { createMetrics } from '../src/observability/metrics.ts'
+
+const ROUNDS = Number(process.env.PARTS_ROUNDS ?? 9)
+const REQUESTS = Number(process.env.PARTS_REQUESTS ?? 30_000)
+
+// A real pino logger at info whose output is discarded: formatting and serialising are
+// counted, the file write (done by pino's async destination off the request path) is not.
+const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
+const log = createLogger({ level: 'info', pretty: false }, sink)
+const metrics = createMetrics({ log, processMetrics: false })
+const now = () => performance.now()
+const user = ({ params }: { params: { id: string } }) => ({ id: params.id, name: `User ${params.id}` })
+
+type Handler = { handle(request: Request): Promise<Response> }
+
+const base = () => new Elysia({ normalize: false })
+const withMetrics = () => base().use(httpMetrics({ instruments: metrics.http, now }))
+const withContext = () =>
+  withMetrics().use(requestContext({ log, maxBodyBytes: 1 << 20, newId: () => crypto.randomUUID(), now }))
+const withErrors = () => withContext().use(errorEnvelope({ log }))
+const withAccessLog = () => withErrors().use(accessLog({ now }))
+const withDocs = () =>
+  withAccessLog().use(openApiDocs({ title: 'bench', version: '0', description: 'bench', tags: [] }))
+
+const apps: Array<[string, Handler]> = [
+  ['bare', base().get('/users/:id', user)],
+  ['+ http metrics', withMetrics().get('/users/:id', user)],
+  ['+ request id, child logger', withContext().get('/users/:id', user)],
+  ['+ error envelope', withErrors().get('/users/:id', user)],
+  ['+ access log', withAccessLog().get('/users/:id', user)],
+  ['+ OpenAPI docs (= full)', withDocs().get('/users/:id', user)],
+]
+const urls = Array.from({ length: 512 }, (_, i) => `http://localhost/users/${i}`)
+
+async function cpuPerRequest(app: Handler): Promise<number> {
+  const start = process.cpuUsage()
+  for (let i = 0; i < REQUESTS; i++) await (await app.handle(new Request(urls[i & 511]!))).arrayBuffer()
+  // Let after-response hooks (access log) run inside the measured window.
+  await new Promise((resolve) => setImmediate(resolve))
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / REQUESTS
+}
+
+const results = new Map<string, number[]>(apps.map(([name]) => [name, []]))
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, app] of apps) results.get(name)!.push(await cpuPerRequest(app))
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!
+let previous: number | undefined
+for (const [name] of apps) {
+  const value = median(results.get(name)!)
+  const step =
+    previous === undefined ? '' : `  (${value - previous >= 0 ? '+' : ''}${(value - previous).toFixed(2)})`
+  console.log(`  ${name.padEnd(28)} ${value.toFixed(2)} µs CPU/request${step}`)
+  previous = value
+}

@@ -1,0 +1,262 @@
+/**
+ * `bun run bench`: loads each bench/server.ts variant over loopback with wrk, the server and
+ * wrk pinned to different cores, in interleaved rounds, and prints per variant the median
+ * req/s, p99 latency and server CPU time per request (from /proc/<pid>/stat), then the
+ * /metrics render comparison and the per-part costs of `full`, then one ratio line per
+ * comparison. On a shared machine trust CPU µs/request over req/s: time-slicing by other
+ * processes lowers req/s but not the CPU a request costs.
+ *
+ * Settings (environment): BENCH_ROUNDS (5), BENCH_SECONDS (6), BENCH_WARMUP_SECONDS (2),
+ * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list).
+ */
+import { readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
+const seconds = Number(process.env.BENCH_SECONDS ?? 6)
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
+const loadCpu = process.env.BENCH_LOAD_CPU ?? '0'
+
+interface Target {
+  name: string
+  route: string
+  env: Record<string, string>
+  path: (ready: Ready) => string
+}
+
+interface Ready {
+  port: number
+  product?: string
+}
+
+const allTargets: Target[] = [
+  { name: 'bare', route: 'GET /users/:id', env: { BENCH_VARIANT: 'bare' }, path: () => '/users/42' },
+  { name: 'metrics', route: 'GET /users/:id', env: { BENCH_VARIANT: 'metrics' }, path: () => '/users/42' },
+  { name: 'full', route: 'GET /users/:id', env: { BENCH_VARIANT: 'full' }, path: () => '/users/42' },
+  {
+    name: 'db',
+    route: 'GET /products/:id',
+    env: { BENCH_VARIANT: 'db', METRICS_ENABLED: 'false' },
+    path: (ready) => `/products/${ready.product}`,
+  },
+  {
+    name: 'db+metrics',
+    route: 'GET /products/:id',
+    env: { BENCH_VARIANT: 'db', METRICS_ENABLED: 'true' },
+    path: (ready) => `/products/${ready.product}`,
+  },
+]
+const targets = allTargets.filter(
+  (t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(t.name),
+)
+
+const comparisons: Array<[variant: string, baseline: string]> = [
+  ['metrics', 'bare'],
+  ['full', 'bare'],
+  ['db+metrics', 'db'],
+]
+
+function requireTool(name: string) {
+  if (Bun.spawnSync(['sh', '-c', `command -v ${name}`]).exitCode !== 0) {
+    console.error(`${name} is not installed (apt-get install -y ${name === 'taskset' ? 'util-linux' : name})`)
+    process.exit(1)
+  }
+}
+requireTool('wrk')
+requireTool('taskset')
+
+const ticksPerSecond = Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()) || 100
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+}
+
+/** CPU seconds all processes on the machine spent busy so far (from /proc/stat). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  // user nice system idle iowait irq softirq steal
+  const [user, nice, system, , , irq, softirq, steal] = fields as number[]
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / ticksPerSecond
+}
+
+async function startServer(target: Target) {
+  const proc = Bun.spawn(['taskset', '-c', serverCpu, 'bun', 'bench/server.ts'], {
+    env: { ...process.env, ...target.env, PORT: '0', NODE_ENV: 'production' },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const ready: Partial<Ready> = {}
+  const decoder = new TextDecoder()
+  let buffered = ''
+  const reader = proc.stdout.getReader()
+  while (ready.port === undefined) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`${target.name} server exited before listening`)
+    buffered += decoder.decode(value)
+    for (const line of buffered.split('\n')) {
+      const listening = /^listening (\d+)/.exec(line)
+      if (listening) ready.port = Number(listening[1])
+      const product = /^product (\S+)/.exec(line)
+      if (product) ready.product = product[1]
+    }
+  }
+  reader.releaseLock()
+  return { proc, ready: ready as Ready }
+}
+
+interface Sample {
+  rps: number
+  p99ms: number
+  cpuUsPerRequest: number
+  requests: number
+  /** Share of a core that processes other than the server and wrk used during the run. */
+  othersCores: number
+}
+
+function parseDuration(text: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(text)
+  if (!match) return Number.NaN
+  const value = Number(match[1])
+  return match[2] === 'us' ? value / 1000 : match[2] === 'ms' ? value : value * 1000
+}
+
+function wrk(url: string, duration: number) {
+  const run = Bun.spawnSync([
+    'taskset',
+    '-c',
+    loadCpu,
+    'wrk',
+    '-t1',
+    `-c${connections}`,
+    `-d${duration}s`,
+    '--latency',
+    url,
+  ])
+  const out = run.stdout.toString()
+  if (run.exitCode !== 0) throw new Error(`wrk failed: ${run.stderr.toString()}`)
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)
+  if (non2xx) throw new Error(`${url} answered ${non2xx[1]} non-2xx responses`)
+  const usage = run.resourceUsage.cpuTime
+  return {
+    wrkCpuSeconds: Number(usage.user + usage.system) / 1e6,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p99ms: parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
+  }
+}
+
+async function measure(target: Target): Promise<Sample> {
+  const { proc, ready } = await startServer(target)
+  try {
+    const url = `http://127.0.0.1:${ready.port}${target.path(ready)}`
+    const check = await fetch(url)
+    if (check.status !== 200) throw new Error(`${target.name}: ${url} answered ${check.status}`)
+    wrk(url, warmup)
+    const before = cpuSeconds(proc.pid)
+    const busyBefore = machineBusySeconds()
+    const started = performance.now()
+    const { wrkCpuSeconds, ...result } = wrk(url, seconds)
+    const cpu = cpuSeconds(proc.pid) - before
+    const others = machineBusySeconds() - busyBefore - cpu - wrkCpuSeconds
+    const elapsed = (performance.now() - started) / 1000
+    return {
+      ...result,
+      cpuUsPerRequest: (cpu * 1e6) / result.requests,
+      othersCores: Math.max(0, others / elapsed),
+    }
+  } finally {
+    proc.kill('SIGTERM')
+    await proc.exited
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+console.log(
+  `bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Bun ${Bun.version}, ${rounds} rounds × ${seconds}s (+${warmup}s warm-up), wrk -t1 -c${connections} on CPU ${loadCpu}, server on CPU ${serverCpu}`,
+)
+console.log(
+  `load average before: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
+
+const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]))
+for (let round = 0; round < rounds; round++) {
+  // Rotating the order spreads slow phases of a shared machine over every variant.
+  const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
+  for (const target of order) {
+    const sample = await measure(target)
+    samples.get(target.name)!.push(sample)
+    console.log(
+      `  round ${round + 1} ${target.name.padEnd(11)} ${sample.rps.toFixed(0).padStart(7)} req/s  p99 ${sample.p99ms.toFixed(2)} ms  ${sample.cpuUsPerRequest.toFixed(2)} µs CPU/req  (other processes: ${sample.othersCores.toFixed(2)} cores)`,
+    )
+  }
+}
+console.log(
+  `load average after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
+
+console.log('\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)')
+const summary = new Map<string, { rps: number; p99: number; cpu: number }>()
+for (const target of targets) {
+  const list = samples.get(target.name)!
+  const rps = list.map((s) => s.rps)
+  const cpu = list.map((s) => s.cpuUsPerRequest)
+  const row = { rps: median(rps), p99: median(list.map((s) => s.p99ms)), cpu: median(cpu) }
+  summary.set(target.name, row)
+  console.log(
+    `${target.name.padEnd(12)} ${target.route.padEnd(19)} ${row.rps.toFixed(0).padStart(7)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(
+      62,
+    ) +
+      `${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(2)} (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)})`,
+  )
+}
+
+function runScript(title: string, script: string) {
+  console.log(`\n${title} (${script}):`)
+  const run = Bun.spawnSync(['taskset', '-c', serverCpu, 'bun', script])
+  process.stdout.write(run.stdout.toString())
+  if (run.exitCode !== 0) process.stderr.write(run.stderr.toString())
+}
+if (process.env.BENCH_SKIP_RENDER !== '1') runScript('/metrics render, 10 000 series', 'bench/render.ts')
+if (process.env.BENCH_SKIP_PARTS !== '1')
+  runScript("what each part of 'full' costs, in process", 'bench/parts.ts')
+
+console.log('')
+for (const [variant, baseline] of comparisons) {
+  const a = summary.get(variant)
+  const b = summary.get(baseline)
+  if (!a || !b) continue
+  const route = targets.find((t) => t.name === variant)!.route
+  console.log(
+    `cpu instrumented-bare: ${(a.cpu - b.cpu >= 0 ? '+' : '') + (a.cpu - b.cpu).toFixed(2)} µs/request (${variant}/${baseline}, ${route})`,
+  )
+}
+for (const [variant, baseline] of comparisons) {
+  const a = summary.get(variant)
+  const b = summary.get(baseline)
+  if (!a || !b) continue
+  const route = targets.find((t) => t.name === variant)!.route
+  console.log(
+    `cpu-derived ratio instrumented/bare: ${(b.cpu / a.cpu).toFixed(3)} (${variant}/${baseline}, ${route}; throughput one dedicated core would give)`,
+  )
+}
+for (const [variant, baseline] of comparisons) {
+  const a = summary.get(variant)
+  const b = summary.get(baseline)
+  if (!a || !b) continue
+  const route = targets.find((t) => t.name === variant)!.route
+  console.log(`ratio instrumented/bare: ${(a.rps / b.rps).toFixed(3)} (${variant}/${baseline}, ${route})`)
+}
