@@ -21,7 +21,7 @@ import { createMetrics } from './observability/metrics.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
 import type { Runtime } from './runtime/types.ts'
-import { announceDemoTenant } from './tenants/demo.ts'
+import { announceDemoTenant, DEMO_PHONE } from './tenants/demo.ts'
 
 /** Runs the service until a shutdown signal; never returns normally (the process exits). */
 export async function main(runtime: Runtime): Promise<void> {
@@ -94,6 +94,16 @@ export async function main(runtime: Runtime): Promise<void> {
   }
 
   if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
+
+  if (config.env === 'development' && config.alerts.oncallPhones.length === 0) {
+    // A newcomer sees alerts at once: in development they go to the demo number through the
+    // log transport (no credentials), instead of to nobody.
+    config.alerts.oncallPhones = [DEMO_PHONE.slice(1)]
+    log.info(
+      { oncall: DEMO_PHONE },
+      'development: ALERT_PHONES unset, on-call alerts go to the demo number (log transport)',
+    )
+  }
 
   const http = createHttpClient(fetch)
   const alerting = createAlerting({

@@ -82,6 +82,12 @@ export function createNotifier(deps: {
 
   async function recipientsFor(tx: Executor, labels: Record<string, string>) {
     const routed = await routeAlert(tx, labels, config)
+    if (routed.recipients.length === 0) {
+      log.warn(
+        { alertname: labels.alertname, tenantId: labels.tenant_id },
+        "alert has no recipient: set ALERT_PHONES (on-call) or the tenant's phones",
+      )
+    }
     if (routed.missingTenantPhone) {
       metrics.missingTenantPhone()
       log.error(

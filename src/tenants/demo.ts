@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from '../db/client.ts'
-import { createTenantService } from './service.ts'
+import { createTenantService, DEMO_OWNER_PHONE } from './service.ts'
+
+/** The demo tenant's owner, a fictional 555 number; in development it also stands in for on-call. */
+export const DEMO_PHONE = DEMO_OWNER_PHONE
 
 /**
  * Development only (the caller checks): gives an empty database a demo tenant, prints its

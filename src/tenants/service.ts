@@ -37,6 +37,9 @@ function toView(tenant: TenantRow, settings: TenantSettingsRow): TenantView {
   }
 }
 
+/** Owner of the development demo tenant (a fictional 555 number). */
+export const DEMO_OWNER_PHONE = '+15550100000'
+
 export function createTenantService(deps: { db: Database }) {
   const repo = createTenantRepository()
   const { db } = deps
@@ -87,7 +90,7 @@ export function createTenantService(deps: { db: Database }) {
     /** Development only: an empty database gets a demo tenant whose key the banner shows. */
     async ensureDemoTenant(): Promise<{ id: string; apiKey: string } | undefined> {
       if (await repo.any(db)) return undefined
-      return this.create({ name: 'Demo Shop', ownerPhone: '+15550100000' })
+      return this.create({ name: 'Demo Shop', ownerPhone: DEMO_OWNER_PHONE })
     },
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { createHmac } from 'node:crypto'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertOutbox } from '../../src/db/schema.ts'
-import { alertingFor, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
+import { alertingFor, firing, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { freshDatabase } from '../helpers/db.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
@@ -37,6 +37,16 @@ async function setup() {
   const delivery = alertingFor(database, fake.url, ENV)
   const built = await buildTestApp({ database, alerting: delivery.alerting, env: ENV })
   return { ...built, ...delivery }
+}
+
+/** One firing alert handed to the notifier and sent (wamid.1 on a fresh fake). */
+async function sentAlert(
+  alerting: Awaited<ReturnType<typeof setup>>['alerting'],
+  name: string,
+  fingerprint: string,
+) {
+  await alerting.notifier.ingest([firing(name, {}, {}, fingerprint)], 'test')
+  await alerting.tick()
 }
 
 const sign = (body: string, secret = APP_SECRET) =>
@@ -129,19 +139,7 @@ describe('GET /webhooks/whatsapp (verification handshake)', () => {
 describe('POST /webhooks/whatsapp', () => {
   test('unsigned, wrongly signed or tampered payloads are rejected with 401 and change nothing', async () => {
     const { call, alerting } = await setup()
-    await alerting.notifier.ingest(
-      [
-        {
-          fingerprint: '0000000000000001',
-          status: 'firing',
-          labels: { alertname: 'A', severity: 'critical' },
-          annotations: {},
-          startsAt: new Date('2026-03-02T09:00:00Z'),
-        },
-      ],
-      't',
-    )
-    await alerting.tick()
+    await sentAlert(alerting, 'A', '0000000000000001')
     const payload = statusPayload([
       { id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '254700000001' },
     ])
@@ -165,19 +163,7 @@ describe('POST /webhooks/whatsapp', () => {
 
   test('delivery statuses apply by message id, idempotently and out of order', async () => {
     const { call, alerting } = await setup()
-    await alerting.notifier.ingest(
-      [
-        {
-          fingerprint: '0000000000000002',
-          status: 'firing',
-          labels: { alertname: 'A', severity: 'critical' },
-          annotations: {},
-          startsAt: new Date('2026-03-02T09:00:00Z'),
-        },
-      ],
-      't',
-    )
-    await alerting.tick()
+    await sentAlert(alerting, 'A', '0000000000000002')
     const status = async () => (await database.db.select().from(alertOutbox))[0]!.status
     const send = async (s: string, extra: Record<string, unknown> = {}) => {
       const payload = statusPayload([
@@ -198,19 +184,7 @@ describe('POST /webhooks/whatsapp', () => {
 
   test('a failed status records the code; delivered after failed wins', async () => {
     const { call, alerting } = await setup()
-    await alerting.notifier.ingest(
-      [
-        {
-          fingerprint: '0000000000000003',
-          status: 'firing',
-          labels: { alertname: 'A', severity: 'critical' },
-          annotations: {},
-          startsAt: new Date('2026-03-02T09:00:00Z'),
-        },
-      ],
-      't',
-    )
-    await alerting.tick()
+    await sentAlert(alerting, 'A', '0000000000000003')
     const failed = statusPayload([
       {
         id: 'wamid.1',
@@ -234,19 +208,7 @@ describe('POST /webhooks/whatsapp', () => {
 
   test('an ACK reply from on-call acknowledges; the webhook answers 200 with what it applied', async () => {
     const { call, alerting } = await setup()
-    await alerting.notifier.ingest(
-      [
-        {
-          fingerprint: '0000000000000004',
-          status: 'firing',
-          labels: { alertname: 'HighErrorRate', severity: 'critical' },
-          annotations: {},
-          startsAt: new Date('2026-03-02T09:00:00Z'),
-        },
-      ],
-      't',
-    )
-    await alerting.tick()
+    await sentAlert(alerting, 'HighErrorRate', '0000000000000004')
     const payload = messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack')
     const res = await webhook(call, payload, sign(JSON.stringify(payload)))
     expect(res.status).toBe(200)
