@@ -476,6 +476,17 @@ describe('crash safety', () => {
   })
 })
 
+/** A WhatsApp message to the service, as the webhook hands it over (from on-call by default). */
+function say(
+  alerting: ReturnType<typeof alertingFor>['alerting'],
+  clock: ReturnType<typeof alertingFor>['clock'],
+  text: string,
+  id: string,
+  from = ONCALL_DIGITS,
+) {
+  return alerting.notifier.handleInbound({ from, text, id, at: clock.now() })
+}
+
 describe('commands', () => {
   test('parseCommand', () => {
     expect(parseCommand('ack')).toEqual({ kind: 'ack', fingerprint: undefined })
@@ -500,18 +511,8 @@ describe('commands', () => {
     const alert = firing('HighErrorRate')
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
-    await alerting.notifier.handleInbound({
-      from: ONCALL_DIGITS,
-      text: 'ACK',
-      id: 'wamid.in.ack',
-      at: clock.now(),
-    })
-    await alerting.notifier.handleInbound({
-      from: ONCALL_DIGITS,
-      text: 'ACK',
-      id: 'wamid.in.ack',
-      at: clock.now(),
-    }) // re-delivered webhook
+    await say(alerting, clock, 'ACK', 'wamid.in.ack')
+    await say(alerting, clock, 'ACK', 'wamid.in.ack') // re-delivered webhook
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS).slice(1)).toEqual([
       'Acknowledged: HighErrorRate. No more reminders until resolved.',
@@ -529,18 +530,8 @@ describe('commands', () => {
     const alert = firing('HighErrorRate')
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
-    await alerting.notifier.handleInbound({
-      from: ONCALL_DIGITS,
-      text: 'SILENCE 2h',
-      id: 'wamid.in.s',
-      at: clock.now(),
-    })
-    await alerting.notifier.handleInbound({
-      from: '254799999999',
-      text: 'STATUS',
-      id: 'wamid.in.x',
-      at: clock.now(),
-    })
+    await say(alerting, clock, 'SILENCE 2h', 'wamid.in.s')
+    await say(alerting, clock, 'STATUS', 'wamid.in.x', '254799999999')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[1]).toBe('Silenced until 2026-03-02T12:00:00.000Z: HighErrorRate.')
     expect(fake.requests.map((r) => r.body.to)).not.toContain('254799999999')
@@ -550,12 +541,7 @@ describe('commands', () => {
     clock.advance(31 * 60_000)
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('🔔 *CRITICAL ALERT*: HighErrorRate (still firing)')
-    await alerting.notifier.handleInbound({
-      from: ONCALL_DIGITS,
-      text: 'status',
-      id: 'wamid.in.st',
-      at: clock.now(),
-    })
+    await say(alerting, clock, 'status', 'wamid.in.st')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[3]).toBe(
       `Firing now (1):\n• HighErrorRate [critical] since 2026-03-02T09:55:00.000Z — ref ${alert.fingerprint}`,
