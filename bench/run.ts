@@ -207,6 +207,10 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 )
+const others = [...samples.values()].flat().map((s) => s.othersCores)
+console.log(
+  `noise: other processes used ${median(others).toFixed(2)} cores (median; max ${Math.max(...others).toFixed(2)}) of the ${cpus().length} while measuring`,
+)
 
 console.log('\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)')
 const summary = new Map<string, { rps: number; p99: number; cpu: number }>()
