@@ -9,6 +9,13 @@ export interface SentContext {
   responseValue?: unknown
 }
 
+/**
+ * Where the HTTP metrics hook leaves the status it resolved while the response was produced,
+ * on Elysia's per-request context.
+ */
+export const SENT_STATUS = Symbol('sentStatus')
+export type StatusStamped = { [SENT_STATUS]?: number }
+
 /** Status recorded for a request whose client went away before the response (nginx's convention). */
 export const CLIENT_CLOSED_REQUEST = 499
 
@@ -52,7 +59,7 @@ export function accessLog(options: AccessLogOptions) {
     // Field by field: Elysia reads hook sources, and a hook that hands its whole context to a
     // function makes it parse headers, query and cookies of every request (about 3 µs).
     const status =
-      state.sentStatus ??
+      (context as StatusStamped)[SENT_STATUS] ??
       sentStatus({
         request: context.request,
         set: context.set,

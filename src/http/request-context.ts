@@ -12,12 +12,6 @@ export interface RequestState {
   /** Set once the error has been reported (Sentry), so it is reported exactly once. */
   errorReported?: boolean
   tenantId?: string
-  /**
-   * The status as the metrics plugin saw it while the response was produced. Later hooks
-   * prefer it: some runtimes (Deno) abort the request's signal once the response is sent,
-   * which an after-response hook would otherwise take for a client that went away.
-   */
-  sentStatus?: number
   /** The raw request body as text, kept for signature checks (webhooks). */
   rawBody?: string
 }

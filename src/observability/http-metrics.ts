@@ -1,5 +1,11 @@
 import { Elysia } from 'elysia'
-import { CLIENT_CLOSED_REQUEST, responseStatus, type SentContext } from '../http/access-log.ts'
+import {
+  CLIENT_CLOSED_REQUEST,
+  responseStatus,
+  SENT_STATUS,
+  type SentContext,
+  type StatusStamped,
+} from '../http/access-log.ts'
 import { requestState } from '../http/request-context.ts'
 import type { CounterSeries, HistogramSeries } from './instruments.ts'
 import type { HttpInstruments } from './metrics.ts'
@@ -148,30 +154,30 @@ export function httpMetrics(options: HttpMetricsOptions) {
         const method = METHODS[request.method] ?? OTHER_METHOD
         const endpoint = context.route || UNMATCHED_ENDPOINT
         const entry = endpointSeries(method, endpoint)
-        if (!entry.excluded) {
-          // The same rules as sentStatus() (src/http/access-log.ts), in a cheaper order:
-          // reading request.signal makes Bun create an AbortSignal (about 0.7 µs), so it is
-          // read only once a request has taken long enough to have been given up on; the
-          // error status lookup only runs on the error path.
-          let status: number
-          if (seconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) status = CLIENT_CLOSED_REQUEST
-          else {
-            // Field by field: handing Elysia's context object to a function makes Elysia parse
-            // query, headers, cookies and body for every route.
-            const sent = {
-              set: context.set,
-              response: context.response,
-              responseValue: (context as SentContext).responseValue,
-            }
-            status =
-              error === undefined
-                ? responseStatus(sent)
-                : (requestState(request)?.errorStatus ?? responseStatus(sent))
+        // The same rules as sentStatus() (src/http/access-log.ts), in a cheaper order:
+        // reading request.signal makes Bun create an AbortSignal (about 0.7 µs), so it is
+        // read only once a request has taken long enough to have been given up on; the
+        // error status lookup only runs on the error path.
+        let status: number
+        if (seconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) status = CLIENT_CLOSED_REQUEST
+        else {
+          // Field by field: handing Elysia's context object to a function makes Elysia parse
+          // query, headers, cookies and body for every route.
+          const sent = {
+            set: context.set,
+            response: context.response,
+            responseValue: (context as SentContext).responseValue,
           }
-          // Later hooks (the access log) reuse it: Deno aborts the request signal once the
-          // response is sent, which an after-response hook would take for a disconnect.
-          const state = requestState(request)
-          if (state) state.sentStatus = status
+          status =
+            error === undefined
+              ? responseStatus(sent)
+              : (requestState(request)?.errorStatus ?? responseStatus(sent))
+        }
+        // Later hooks (the access log) reuse it, for excluded routes too: Deno aborts the
+        // request signal once the response is sent, which an after-response hook would take
+        // for a disconnect. Kept on Elysia's per-request context: no lookup per request.
+        ;(context as StatusStamped)[SENT_STATUS] = status
+        if (!entry.excluded) {
           entry.duration.observe(seconds)
           counterSeries(entry, method, endpoint, status).value++
         }
