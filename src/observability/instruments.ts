@@ -207,7 +207,31 @@ class CounterSeriesImpl implements CounterSeries {
   }
 }
 
-export class Counter<L extends string = never> extends Family<L, CounterSeries> {
+/** Counters and gauges: families whose series each hold one value. */
+abstract class ValueFamily<
+  L extends string,
+  S extends { labels: readonly string[]; text: string; value: number },
+> extends Family<L, S> {
+  /** Refreshes values that are read rather than recorded (gauges); called before each read. */
+  protected refresh(): void {}
+
+  async get() {
+    this.refresh()
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.allSeries().map((s) => ({ labels: this.labelsObject(s.labels), value: s.value })),
+    }
+  }
+
+  reset() {
+    for (const s of this.allSeries()) s.value = 0
+  }
+}
+
+export class Counter<L extends string = never> extends ValueFamily<L, CounterSeries> {
   readonly type = 'counter' as const
 
   constructor(config: FamilyConfig<L>) {
@@ -239,20 +263,6 @@ export class Counter<L extends string = never> extends Family<L, CounterSeries> 
       text += ` ${formatValue(s.value)}\n`
     }
     return { text, samples: all.length }
-  }
-
-  async get() {
-    return {
-      name: this.name,
-      help: this.help,
-      type: 'counter',
-      aggregator: this.aggregator,
-      values: this.allSeries().map((s) => ({ labels: this.labelsObject(s.labels), value: s.value })),
-    }
-  }
-
-  reset() {
-    for (const s of this.allSeries()) s.value = 0
   }
 }
 
@@ -287,7 +297,7 @@ export interface GaugeConfig<L extends string> extends FamilyConfig<L> {
   collect?: () => void
 }
 
-export class Gauge<L extends string = never> extends Family<L, GaugeSeries> {
+export class Gauge<L extends string = never> extends ValueFamily<L, GaugeSeries> {
   readonly type = 'gauge' as const
   private readonly collect: (() => void) | undefined
 
@@ -320,19 +330,8 @@ export class Gauge<L extends string = never> extends Family<L, GaugeSeries> {
     return { text, samples: all.length }
   }
 
-  async get() {
+  protected override refresh() {
     this.collect?.()
-    return {
-      name: this.name,
-      help: this.help,
-      type: 'gauge',
-      aggregator: this.aggregator,
-      values: this.allSeries().map((s) => ({ labels: this.labelsObject(s.labels), value: s.value })),
-    }
-  }
-
-  reset() {
-    for (const s of this.allSeries()) s.value = 0
   }
 }
 
