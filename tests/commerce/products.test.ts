@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+import { createProduct, createTenant, expectRejectedWritingNothing } from '../helpers/commerce.ts'
 
 describe('products', () => {
   test('create, read, list with cursor pagination, update', async () => {
@@ -76,17 +76,7 @@ describe('products', () => {
     [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
     [{ priceMinor: 100, currency: 'KES' }, 'name'],
   ])('POST 422 for %p naming %s, writing nothing', async (json, field) => {
-    const { call, deps } = await buildTestApp()
-    const tenant = await createTenant(call)
-    const before = await tenantFootprint(deps.database.db, tenant.id)
-    const res = await call('/products', { method: 'POST', token: tenant.apiKey, json })
-    expect(res.status).toBe(422)
-    const body = (await res.json()) as {
-      error: { code: string; details: { errors: Array<{ field: string }> } }
-    }
-    expect(body.error.code).toBe('VALIDATION')
-    expect(body.error.details.errors.map((e) => e.field)).toContain(field)
-    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+    await expectRejectedWritingNothing(await buildTestApp(), 'POST', '/products', json, field)
   })
 
   test('404 for an unknown id, 422 for a non-UUID id or a bad cursor, 422 for an empty PATCH', async () => {

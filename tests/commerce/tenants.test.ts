@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
-import { createTenant, tenantFootprint, testPhone } from '../helpers/commerce.ts'
+import { createTenant, expectRejectedWritingNothing, testPhone } from '../helpers/commerce.ts'
 
 describe('POST /tenants (admin)', () => {
   test('creates a tenant and shows its API key once', async () => {
@@ -130,16 +130,6 @@ describe('tenant settings', () => {
     [{ quietHours: { start: '22:00' } }, 'quietHours.end'],
     [{ color: 'red' }, 'color'],
   ])('422 for %p and nothing changes', async (json, field) => {
-    const { call, deps } = await buildTestApp()
-    const tenant = await createTenant(call)
-    const before = await tenantFootprint(deps.database.db, tenant.id)
-    const res = await call('/tenants/me/settings', { method: 'PATCH', token: tenant.apiKey, json })
-    expect(res.status).toBe(422)
-    const body = (await res.json()) as {
-      error: { code: string; details: { errors: Array<{ field: string }> } }
-    }
-    expect(body.error.code).toBe('VALIDATION')
-    expect(body.error.details.errors.map((e) => e.field)).toContain(field)
-    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+    await expectRejectedWritingNothing(await buildTestApp(), 'PATCH', '/tenants/me/settings', json, field)
   })
 })

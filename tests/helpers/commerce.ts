@@ -1,3 +1,4 @@
+import { expect } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../../src/db/client.ts'
 import { ADMIN_TOKEN, type buildTestApp } from './app.ts'
@@ -62,4 +63,27 @@ export async function tenantFootprint(db: Database, tenantId: string) {
   `)
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows
   return rows[0] as Record<string, unknown>
+}
+
+/**
+ * Sends a request a fresh tenant makes with `json`, expects 422 VALIDATION naming `field`,
+ * and that the tenant's rows are exactly as before: a rejected request writes nothing.
+ */
+export async function expectRejectedWritingNothing(
+  built: Awaited<ReturnType<typeof buildTestApp>>,
+  method: string,
+  path: string,
+  json: unknown,
+  field: string,
+) {
+  const tenant = await createTenant(built.call)
+  const before = await tenantFootprint(built.deps.database.db, tenant.id)
+  const res = await built.call(path, { method, token: tenant.apiKey, json })
+  expect(res.status).toBe(422)
+  const body = (await res.json()) as {
+    error: { code: string; details: { errors: Array<{ field: string }> } }
+  }
+  expect(body.error.code).toBe('VALIDATION')
+  expect(body.error.details.errors.map((e) => e.field)).toContain(field)
+  expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
 }

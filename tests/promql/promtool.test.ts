@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { runRuleTests } from '../../src/alerts/rules-test/runner.ts'
-import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, writeSuite } from './rule-test-files.ts'
+import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from './rule-test-files.ts'
 
 // Agreement with Prometheus: the same promtool test files must pass under Debian's real
 // `promtool test rules` and under our runner (and fail alike). Needs promtool on PATH;
@@ -21,19 +20,7 @@ async function promtoolTest(files: string[]) {
   return { code, stdout, stderr }
 }
 
-function ours(files: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = runRuleTests(files, {
-    stdout: (t) => {
-      stdout += t
-    },
-    stderr: (t) => {
-      stderr += t
-    },
-  })
-  return { code, stdout, stderr }
-}
+const ours = runOurs
 
 describe.skipIf(!promtool && !required)('agreement with promtool test rules', () => {
   test('promtool is on PATH', () => {

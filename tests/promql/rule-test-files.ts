@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runRuleTests } from '../../src/alerts/rules-test/runner.ts'
 
 export const FIXTURES = 'tests/promql/fixtures'
 const OPS_TESTS = 'ops/prometheus/tests'
@@ -62,3 +63,18 @@ tests:
             exp_annotations:
               summary: "load 4 on b"
 `
+
+/** Runs our promtool-compatible runner on `files`, capturing its exit code and output. */
+export function runOurs(files: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = runRuleTests(files, {
+    stdout: (t) => {
+      stdout += t
+    },
+    stderr: (t) => {
+      stderr += t
+    },
+  })
+  return { code, stdout, stderr }
+}

@@ -1,21 +1,9 @@
 import { describe, expect, test } from 'bun:test'
-import { runRuleTests, valuesMatch } from '../../src/alerts/rules-test/runner.ts'
+import { valuesMatch } from '../../src/alerts/rules-test/runner.ts'
 import { parseSeriesValues } from '../../src/alerts/rules-test/series-notation.ts'
-import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, writeSuite } from './rule-test-files.ts'
+import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from './rule-test-files.ts'
 
-function run(files: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = runRuleTests(files, {
-    stdout: (t) => {
-      stdout += t
-    },
-    stderr: (t) => {
-      stderr += t
-    },
-  })
-  return { code, stdout, stderr }
-}
+const run = runOurs
 
 describe('bun run rules:test (the TypeScript promtool test rules)', () => {
   test.each(ruleTestFiles())('%s passes', (file) => {

@@ -1,6 +1,6 @@
 import { type AlertInstance, evaluateAlerts } from '../evaluator/state-machine.ts'
 import { type CompiledQuery, evaluateInstant, type Sample } from '../promql/engine.ts'
-import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
+import { labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import type { SampleStore } from '../promql/store.ts'
 import type { AlertingRule, RecordingRule, RuleGroup } from '../rule-file.ts'
