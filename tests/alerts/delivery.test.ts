@@ -1,34 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { parseCommand } from '../../src/alerts/notifier.ts'
 import { renderText } from '../../src/alerts/render.ts'
 import { quietUntil } from '../../src/alerts/routing.ts'
 import { backoffMs } from '../../src/alerts/sender.ts'
 import { classifyError, sanitizeTemplateParameter, toWhatsAppNumber } from '../../src/alerts/whatsapp.ts'
-import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertOutbox, tenantSettings, tenants } from '../../src/db/schema.ts'
-import { alertingFor, firing, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
-import { freshDatabase } from '../helpers/db.ts'
-import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
+import { alertingFor, alertTestContext, firing, ONCALL } from '../helpers/alerts.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
 
-let database: DatabaseHandle
-let fake: ReturnType<typeof startWhatsAppFake>
+const ctx = alertTestContext()
 const ONCALL_DIGITS = toWhatsAppNumber(ONCALL)
-
-beforeAll(async () => {
-  database = await freshDatabase()
-})
-afterAll(async () => {
-  await database.close()
-})
-beforeEach(async () => {
-  fake?.stop()
-  fake = startWhatsAppFake()
-  await resetAlertTables(database)
-})
 
 async function tenantWith(settings: {
   owner?: string | null
@@ -36,11 +20,11 @@ async function tenantWith(settings: {
   quiet?: [string, string]
   timezone?: string
 }) {
-  const [tenant] = await database.db
+  const [tenant] = await ctx.database.db
     .insert(tenants)
     .values({ name: 'T', apiKeyHash: crypto.randomUUID() })
     .returning()
-  await database.db.insert(tenantSettings).values({
+  await ctx.database.db.insert(tenantSettings).values({
     tenantId: tenant!.id,
     ownerPhone: settings.owner === undefined ? '+254711000200' : settings.owner,
     alertPhones: settings.extra ?? [],
@@ -52,22 +36,22 @@ async function tenantWith(settings: {
 }
 
 const outbox = () =>
-  database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt, alertOutbox.recipient)
+  ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt, alertOutbox.recipient)
 const textsTo = (digits: string) =>
-  fake.requests
+  ctx.fake.requests
     .filter((r) => r.body.to === digits)
     .map((r) => (r.body.text as { body: string } | undefined)?.body)
 
 describe('routing', () => {
   test('a tenant alert goes to the owner, the extra phones and on-call; a platform alert to on-call only', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200', extra: ['+254722000300'] })
-    const { alerting } = alertingFor(database, fake.url)
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url)
     await alerting.notifier.ingest(
       [firing('TenantPaymentFailureRate', { tenant_id: tenantId }), firing('HighErrorRate')],
       'test',
     )
     await alerting.tick()
-    const recipients = fake.requests.map((r) => r.body.to).sort()
+    const recipients = ctx.fake.requests.map((r) => r.body.to).sort()
     expect(recipients).toEqual(['254700000001', '254711000200', '254722000300'])
     expect(textsTo('254711000200')).toEqual([
       `🔔 *CRITICAL ALERT*: TenantPaymentFailureRate\nTenantPaymentFailureRate description\nref: ${firing('TenantPaymentFailureRate', { tenant_id: tenantId }).fingerprint}`,
@@ -76,7 +60,7 @@ describe('routing', () => {
     expect(textsTo(ONCALL_DIGITS)).toHaveLength(1)
     expect(textsTo(ONCALL_DIGITS)[0]).toContain('TenantPaymentFailureRate')
     expect(textsTo(ONCALL_DIGITS)[0]).toContain('HighErrorRate')
-    const request = fake.requests[0]!
+    const request = ctx.fake.requests[0]!
     expect(request.path).toBe('/v21.0/106540352242922/messages')
     expect(request.headers.authorization).toBe('Bearer EAAG-test-token-secret')
     expect(request.body).toMatchObject({
@@ -88,12 +72,12 @@ describe('routing', () => {
 
   test('a tenant with no phone: error logged, metric counted, on-call still notified', async () => {
     const tenantId = await tenantWith({ owner: null })
-    const { alerting, logs, events } = alertingFor(database, fake.url, {
+    const { alerting, logs, events } = alertingFor(ctx.database, ctx.fake.url, {
       ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
     })
     await alerting.notifier.ingest([firing('TenantPaymentFailureRate', { tenant_id: tenantId })], 'test')
     await alerting.tick()
-    expect(fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
     expect(events).toContain('missing-phone')
     expect(logs.lines.find((l) => l.level === 'error')).toMatchObject({
       tenantId,
@@ -103,22 +87,24 @@ describe('routing', () => {
 
   test('ALERT_ONCALL_GETS_TENANT_ALERTS=false keeps tenant alerts with the tenant', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200' })
-    const { alerting } = alertingFor(database, fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
     await alerting.notifier.ingest([firing('X', { tenant_id: tenantId })], 'test')
     await alerting.tick()
-    expect(fake.requests.map((r) => r.body.to)).toEqual(['254711000200'])
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual(['254711000200'])
   })
 
   test('quiet hours hold warnings until the window ends (a row, not a timer); criticals go at once', async () => {
     // 10:00 UTC = 13:00 in Nairobi; quiet 12:00–14:30 local.
     const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['12:00', '14:30'] })
-    const { alerting, clock } = alertingFor(database, fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
     await alerting.notifier.ingest(
       [firing('Warn', { tenant_id: tenantId, severity: 'warning' }), firing('Crit', { tenant_id: tenantId })],
       'test',
     )
     await alerting.tick()
-    expect(fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
+    expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
       '🔔 *CRITICAL ALERT*: Crit',
     ])
     const held = (await outbox()).find((r) => r.alertname === 'Warn')!
@@ -126,10 +112,10 @@ describe('routing', () => {
     expect(held.nextAttemptAt.toISOString()).toBe('2026-03-02T11:30:00.000Z')
     clock.set('2026-03-02T11:30:00Z')
     // A new process (no memory of the first) sends it when the window ends.
-    const restarted = alertingFor(database, fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    const restarted = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
     restarted.clock.set('2026-03-02T11:30:00Z')
     await restarted.alerting.tick()
-    expect(fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
+    expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
       '🔔 *CRITICAL ALERT*: Crit',
       '🔔 *WARNING ALERT*: Warn',
     ])
@@ -149,48 +135,48 @@ describe('routing', () => {
 
 describe('repeat and resolve', () => {
   test('first firing once, re-sends ignored, repeat after the interval, resolved only to those notified', async () => {
-    const { alerting, clock } = alertingFor(database, fake.url, { ALERT_REPEAT_INTERVAL: '4h' })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '4h' })
     const alert = firing('HighErrorRate')
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
     await alerting.notifier.ingest([alert], 'test') // Alertmanager re-sends the group
     await alerting.tick()
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
     clock.advance(3 * 3_600_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
     clock.advance(3_600_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(2)
-    expect((fake.requests[1]!.body.text as { body: string }).body.split('\n')[0]).toBe(
+    expect(ctx.fake.requests).toHaveLength(2)
+    expect((ctx.fake.requests[1]!.body.text as { body: string }).body.split('\n')[0]).toBe(
       '🔔 *CRITICAL ALERT*: HighErrorRate (still firing)',
     )
     await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
     await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
     await alerting.tick()
-    expect(fake.requests).toHaveLength(3)
-    expect((fake.requests[2]!.body.text as { body: string }).body).toBe(
+    expect(ctx.fake.requests).toHaveLength(3)
+    expect((ctx.fake.requests[2]!.body.text as { body: string }).body).toBe(
       `✅ *RESOLVED*: HighErrorRate\nHighErrorRate summary\nref: ${alert.fingerprint}`,
     )
     clock.advance(5 * 3_600_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(3)
+    expect(ctx.fake.requests).toHaveLength(3)
   })
 
   test('an alert resolved before it was sent is never sent, and no resolution follows', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['00:00', '23:59'] })
-    const { alerting } = alertingFor(database, fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
     const alert = firing('Warn', { tenant_id: tenantId, severity: 'warning' })
     await alerting.notifier.ingest([alert], 'test')
     await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
     await alerting.tick()
-    expect(fake.requests).toHaveLength(0)
+    expect(ctx.fake.requests).toHaveLength(0)
     expect((await outbox()).map((r) => r.status)).toEqual(['cancelled'])
   })
 
   test('two notifiers ingesting the same payload enqueue one notification', async () => {
-    const a = alertingFor(database, fake.url)
-    const b = alertingFor(database, fake.url)
+    const a = alertingFor(ctx.database, ctx.fake.url)
+    const b = alertingFor(ctx.database, ctx.fake.url)
     const alert = firing('HighErrorRate')
     const counts = await Promise.all([
       a.alerting.notifier.ingest([alert], 'a'),
@@ -198,13 +184,13 @@ describe('repeat and resolve', () => {
     ])
     expect(counts.sort()).toEqual([0, 1])
     await Promise.all([a.alerting.tick(), b.alerting.tick()])
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
   })
 })
 
 describe('message bodies', () => {
   test('templates carry sanitised body parameters', async () => {
-    const { alerting } = alertingFor(database, fake.url, {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, {
       WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
       WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved_v1',
       WHATSAPP_TEMPLATE_LANGUAGE: 'en',
@@ -212,7 +198,7 @@ describe('message bodies', () => {
     const alert = firing('HighErrorRate', {}, { description: 'Error rate\n\tis    12.5%   ', value: '0.125' })
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
-    expect(fake.requests[0]!.body).toEqual({
+    expect(ctx.fake.requests[0]!.body).toEqual({
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
       to: ONCALL_DIGITS,
@@ -236,7 +222,7 @@ describe('message bodies', () => {
     })
     await alerting.notifier.ingest([{ ...alert, status: 'resolved', annotations: { summary: '' } }], 'test')
     await alerting.tick()
-    const resolved = fake.requests[1]!.body.template as {
+    const resolved = ctx.fake.requests[1]!.body.template as {
       name: string
       components: Array<{ parameters: Array<{ text: string }> }>
     }
@@ -274,7 +260,7 @@ describe('message bodies', () => {
   })
 
   test('every send writes one audit line with the number masked', async () => {
-    const { alerting, logs } = alertingFor(database, fake.url)
+    const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
     await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     const audit = logs.lines.filter((l) => String(l.msg).startsWith('Alert sent to'))
@@ -289,7 +275,7 @@ describe('message bodies', () => {
   })
 
   test('without credentials the log transport shows the message and marks it sent', async () => {
-    const { alerting, logs } = alertingFor(database, undefined)
+    const { alerting, logs } = alertingFor(ctx.database, undefined)
     await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     const line = logs.lines.find((l) => l.transport === 'log')
@@ -332,8 +318,8 @@ describe('retries and failures', () => {
   })
 
   test('temporary errors are retried with backoff until delivered, never twice', async () => {
-    const { alerting, clock, events } = alertingFor(database, fake.url)
-    fake.answer(
+    const { alerting, clock, events } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer(
       { kind: 'error', httpStatus: 400, code: 130429 },
       { kind: 'error', httpStatus: 503, code: 131016 },
       { kind: 'delay', ms: 900 }, // longer than WHATSAPP_TIMEOUT_MS=500: no answer
@@ -354,7 +340,7 @@ describe('retries and failures', () => {
     // duplicate can happen, because the API gave no answer in time.
     expect(row).toMatchObject({ status: 'sent', attempts: 5, lastErrorCode: null })
     expect(row!.waMessageId).toMatch(/^wamid\.[12]$/)
-    expect(fake.requests).toHaveLength(5)
+    expect(ctx.fake.requests).toHaveLength(5)
     expect(events.filter((e) => e.startsWith('sent:'))).toEqual([
       'sent:retry',
       'sent:retry',
@@ -365,8 +351,8 @@ describe('retries and failures', () => {
   })
 
   test('after WHATSAPP_MAX_ATTEMPTS the message is failed with the last error', async () => {
-    const { alerting, clock } = alertingFor(database, fake.url, { WHATSAPP_MAX_ATTEMPTS: '2' })
-    fake.answer(
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { WHATSAPP_MAX_ATTEMPTS: '2' })
+    ctx.fake.answer(
       { kind: 'error', httpStatus: 500, code: 131000 },
       { kind: 'error', httpStatus: 500, code: 131000 },
     )
@@ -378,12 +364,12 @@ describe('retries and failures', () => {
     expect(row).toMatchObject({ status: 'failed', attempts: 2, lastErrorCode: '131000' })
     clock.advance(600_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(2)
+    expect(ctx.fake.requests).toHaveLength(2)
   })
 
   test('a permanent error fails at once with the code; an expired token also logs an error and sets the gauge', async () => {
-    const { alerting, events, logs } = alertingFor(database, fake.url)
-    fake.answer({ kind: 'error', httpStatus: 400, code: 131026, message: 'Message undeliverable' })
+    const { alerting, events, logs } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131026, message: 'Message undeliverable' })
     await alerting.notifier.ingest([firing('A')], 'test')
     await alerting.tick()
     expect((await outbox())[0]).toMatchObject({
@@ -392,7 +378,7 @@ describe('retries and failures', () => {
       lastErrorCode: '131026',
       lastErrorMessage: 'Message undeliverable',
     })
-    fake.answer({
+    ctx.fake.answer({
       kind: 'error',
       httpStatus: 401,
       code: 190,
@@ -411,7 +397,7 @@ describe('retries and failures', () => {
   })
 
   test('131047 on free text is retried once as the template when one is configured', async () => {
-    const { alerting, clock } = alertingFor(database, fake.url, {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
       WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
     })
     // The on-call wrote to us an hour ago: the window looks open, so free text is tried first.
@@ -421,57 +407,57 @@ describe('retries and failures', () => {
       id: 'wamid.in1',
       at: new Date(clock.now().getTime() - 3_600_000),
     })
-    fake.answer({ kind: 'error', httpStatus: 400, code: 131047, message: 'Re-engagement message' })
+    ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131047, message: 'Re-engagement message' })
     await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     await alerting.tick()
-    expect(fake.requests.map((r) => r.body.type)).toEqual(['text', 'template'])
+    expect(ctx.fake.requests.map((r) => r.body.type)).toEqual(['text', 'template'])
     expect((await outbox())[0]).toMatchObject({ status: 'sent', mode: 'template' })
   })
 })
 
 describe('crash safety', () => {
   test('a crash after enqueue, before sending: the next process sends it once', async () => {
-    const first = alertingFor(database, fake.url)
+    const first = alertingFor(ctx.database, ctx.fake.url)
     await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     // "crash": the first process never ticks.
-    const second = alertingFor(database, fake.url)
+    const second = alertingFor(ctx.database, ctx.fake.url)
     await second.alerting.tick()
     await second.alerting.tick()
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
   })
 
   test('a crash while sending with no answer (row left in sending): retried after the lease', async () => {
-    const first = alertingFor(database, fake.url, { ALERT_SEND_LEASE: '1m' })
+    const first = alertingFor(ctx.database, ctx.fake.url, { ALERT_SEND_LEASE: '1m' })
     await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     // Simulate the dead sender: the claim committed, the HTTP call never completed.
-    await database.db
+    await ctx.database.db
       .update(alertOutbox)
       .set({ status: 'sending', leaseUntil: new Date(first.clock.now().getTime() + 60_000), attempts: 1 })
-    const second = alertingFor(database, fake.url)
+    const second = alertingFor(ctx.database, ctx.fake.url)
     await second.alerting.tick()
-    expect(fake.requests).toHaveLength(0)
+    expect(ctx.fake.requests).toHaveLength(0)
     second.clock.advance(61_000)
     await second.alerting.tick()
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
     expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 2 })
   })
 
   test('a crash after Meta accepted but before the commit: the sent status webhook (callback data) prevents a re-send', async () => {
-    const first = alertingFor(database, fake.url)
+    const first = alertingFor(ctx.database, ctx.fake.url)
     await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
     await first.alerting.tick()
     // Undo the commit of the send, as if the process died right after the HTTP answer.
     const [row] = await outbox()
-    await database.db
+    await ctx.database.db
       .update(alertOutbox)
       .set({ status: 'sending', waMessageId: null, sentAt: null })
       .where(eq(alertOutbox.id, row!.id))
-    const second = alertingFor(database, fake.url)
+    const second = alertingFor(ctx.database, ctx.fake.url)
     await second.alerting.receipts.apply({ id: 'wamid.1', status: 'sent', callbackData: row!.groupId! })
     second.clock.advance(120_000)
     await second.alerting.tick()
-    expect(fake.requests).toHaveLength(1)
+    expect(ctx.fake.requests).toHaveLength(1)
     expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.1' })
   })
 })
@@ -507,7 +493,7 @@ describe('commands', () => {
   })
 
   test('ACK stops repeats until the alert resolves; the reply goes out as text', async () => {
-    const { alerting, clock } = alertingFor(database, fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
@@ -519,14 +505,14 @@ describe('commands', () => {
     ])
     clock.advance(3 * 3_600_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(2)
+    expect(ctx.fake.requests).toHaveLength(2)
     await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('✅ *RESOLVED*: HighErrorRate')
   })
 
   test('SILENCE 2h silences repeats for two hours; STATUS lists what fires; strangers are ignored', async () => {
-    const { alerting, clock } = alertingFor(database, fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
     await alerting.notifier.ingest([alert], 'test')
     await alerting.tick()
@@ -534,10 +520,10 @@ describe('commands', () => {
     await say(alerting, clock, 'STATUS', 'wamid.in.x', '254799999999')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[1]).toBe('Silenced until 2026-03-02T12:00:00.000Z: HighErrorRate.')
-    expect(fake.requests.map((r) => r.body.to)).not.toContain('254799999999')
+    expect(ctx.fake.requests.map((r) => r.body.to)).not.toContain('254799999999')
     clock.advance(90 * 60_000)
     await alerting.tick()
-    expect(fake.requests).toHaveLength(2)
+    expect(ctx.fake.requests).toHaveLength(2)
     clock.advance(31 * 60_000)
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('🔔 *CRITICAL ALERT*: HighErrorRate (still firing)')
@@ -550,8 +536,8 @@ describe('commands', () => {
 })
 
 test('pending gauge reports outbox rows waiting', async () => {
-  const { alerting, events } = alertingFor(database, fake.url)
-  fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
+  const { alerting, events } = alertingFor(ctx.database, ctx.fake.url)
+  ctx.fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
   await alerting.notifier.ingest([firing('A')], 'test')
   await alerting.tick()
   expect(events.filter((e) => e.startsWith('pending:'))).toEqual(['pending:1'])

@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
-import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertOutbox } from '../../src/db/schema.ts'
-import { alertingFor, firing, ONCALL, resetAlertTables } from '../helpers/alerts.ts'
+import { alertingFor, alertTestContext, firing, ONCALL } from '../helpers/alerts.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { freshDatabase } from '../helpers/db.ts'
-import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
@@ -19,23 +16,11 @@ const ENV = {
   ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
 }
 
-let database: DatabaseHandle
-let fake: ReturnType<typeof startWhatsAppFake>
-beforeAll(async () => {
-  database = await freshDatabase()
-})
-afterAll(async () => {
-  await database.close()
-})
-beforeEach(async () => {
-  fake?.stop()
-  fake = startWhatsAppFake()
-  await resetAlertTables(database)
-})
+const ctx = alertTestContext()
 
 async function setup() {
-  const delivery = alertingFor(database, fake.url, ENV)
-  const built = await buildTestApp({ database, alerting: delivery.alerting, env: ENV })
+  const delivery = alertingFor(ctx.database, ctx.fake.url, ENV)
+  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
   return { ...built, ...delivery }
 }
 
@@ -158,13 +143,13 @@ describe('POST /webhooks/whatsapp', () => {
       headers: { 'content-type': 'application/json' },
     })
     expect(notJson.status).toBe(401)
-    expect((await database.db.select().from(alertOutbox))[0]!.status).toBe('sent')
+    expect((await ctx.database.db.select().from(alertOutbox))[0]!.status).toBe('sent')
   })
 
   test('delivery statuses apply by message id, idempotently and out of order', async () => {
     const { call, alerting } = await setup()
     await sentAlert(alerting, 'A', '0000000000000002')
-    const status = async () => (await database.db.select().from(alertOutbox))[0]!.status
+    const status = async () => (await ctx.database.db.select().from(alertOutbox))[0]!.status
     const send = async (s: string, extra: Record<string, unknown> = {}) => {
       const payload = statusPayload([
         { id: 'wamid.1', status: s, timestamp: '1', recipient_id: '254700000001', ...extra },
@@ -195,7 +180,7 @@ describe('POST /webhooks/whatsapp', () => {
       },
     ])
     expect((await webhook(call, failed, sign(JSON.stringify(failed)))).status).toBe(200)
-    expect((await database.db.select().from(alertOutbox))[0]).toMatchObject({
+    expect((await ctx.database.db.select().from(alertOutbox))[0]).toMatchObject({
       status: 'failed',
       lastErrorCode: '131026',
     })
@@ -203,7 +188,7 @@ describe('POST /webhooks/whatsapp', () => {
       { id: 'wamid.1', status: 'delivered', timestamp: '2', recipient_id: '254700000001' },
     ])
     await webhook(call, delivered, sign(JSON.stringify(delivered)))
-    expect((await database.db.select().from(alertOutbox))[0]!.status).toBe('delivered')
+    expect((await ctx.database.db.select().from(alertOutbox))[0]!.status).toBe('delivered')
   })
 
   test('an ACK reply from on-call acknowledges; the webhook answers 200 with what it applied', async () => {
@@ -214,13 +199,13 @@ describe('POST /webhooks/whatsapp', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1 })
     await alerting.tick()
-    expect((fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
+    expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
       'Acknowledged: HighErrorRate. No more reminders until resolved.',
     )
   })
 
   test('oversized payloads get 413', async () => {
-    const built = await buildTestApp({ database, env: { ...ENV, MAX_BODY_BYTES: '1024' } })
+    const built = await buildTestApp({ database: ctx.database, env: { ...ENV, MAX_BODY_BYTES: '1024' } })
     const body = JSON.stringify({ entry: [{ pad: 'x'.repeat(4000) }] })
     const res = await built.call('/webhooks/whatsapp', {
       method: 'POST',
@@ -246,7 +231,7 @@ describe('POST /alerts/alertmanager', () => {
         })
       ).status,
     ).toBe(401)
-    const closed = await buildTestApp({ database, env: { ALERTMANAGER_WEBHOOK_TOKEN: '' } })
+    const closed = await buildTestApp({ database: ctx.database, env: { ALERTMANAGER_WEBHOOK_TOKEN: '' } })
     expect(
       (
         await closed.call('/alerts/alertmanager', {
@@ -256,7 +241,7 @@ describe('POST /alerts/alertmanager', () => {
         })
       ).status,
     ).toBe(403)
-    expect(await database.db.select().from(alertOutbox)).toEqual([])
+    expect(await ctx.database.db.select().from(alertOutbox)).toEqual([])
   })
 
   test('a real-shaped payload notifies once; re-sends are accepted and deduplicated; resolution follows', async () => {
@@ -271,8 +256,8 @@ describe('POST /alerts/alertmanager', () => {
       expect(await res.json()).toEqual({ accepted: 1, enqueued: i === 0 ? 1 : 0 })
     }
     await alerting.tick()
-    expect(fake.requests).toHaveLength(1)
-    expect((fake.requests[0]!.body.text as { body: string }).body).toBe(
+    expect(ctx.fake.requests).toHaveLength(1)
+    expect((ctx.fake.requests[0]!.body.text as { body: string }).body).toBe(
       '🔔 *CRITICAL ALERT*: HighErrorRate\nMore than 5% of requests fail (7.5%)\nref: 5b4e2d7a9c1f3e80',
     )
     const resolved = await call('/alerts/alertmanager', {
@@ -282,7 +267,7 @@ describe('POST /alerts/alertmanager', () => {
     })
     expect(await resolved.json()).toEqual({ accepted: 1, enqueued: 1 })
     await alerting.tick()
-    expect((fake.requests[1]!.body.text as { body: string }).body).toBe(
+    expect((ctx.fake.requests[1]!.body.text as { body: string }).body).toBe(
       '✅ *RESOLVED*: HighErrorRate\nHigh error rate\nref: 5b4e2d7a9c1f3e80',
     )
   })
@@ -292,6 +277,6 @@ describe('POST /alerts/alertmanager', () => {
     const bad = { ...alertmanagerPayload('firing'), alerts: [{ status: 'burning', labels: {} }] }
     const res = await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: bad })
     expect(res.status).toBe(422)
-    expect(await database.db.select().from(alertOutbox)).toEqual([])
+    expect(await ctx.database.db.select().from(alertOutbox)).toEqual([])
   })
 })

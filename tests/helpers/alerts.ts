@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { createAlerting } from '../../src/alerts/delivery.ts'
 import type { AlertingMetrics } from '../../src/alerts/metrics.ts'
@@ -5,7 +6,9 @@ import type { Clock } from '../../src/clock.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
+import { freshDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
+import { startWhatsAppFake } from './whatsapp-fake.ts'
 
 export const ONCALL = '+254700000001'
 
@@ -95,4 +98,25 @@ export function firing(
     annotations: { summary: `${name} summary`, description: `${name} description`, ...annotations },
     startsAt: new Date('2026-03-02T09:55:00Z'),
   }
+}
+
+/**
+ * Per test file: a fresh database for the alert tables (outbox rows are not per tenant, so
+ * files must not share one), emptied before each test, and a new WhatsApp fake per test.
+ */
+export function alertTestContext() {
+  const ctx = {} as { database: DatabaseHandle; fake: ReturnType<typeof startWhatsAppFake> }
+  beforeAll(async () => {
+    ctx.database = await freshDatabase()
+  })
+  afterAll(async () => {
+    ctx.fake?.stop()
+    await ctx.database.close()
+  })
+  beforeEach(async () => {
+    ctx.fake?.stop()
+    ctx.fake = startWhatsAppFake()
+    await resetAlertTables(ctx.database)
+  })
+  return ctx
 }
