@@ -7,12 +7,12 @@
  */
 import { Writable } from 'node:stream'
 import { Elysia } from 'elysia'
+import { createLogger } from '../src/core/logger.ts'
 import { accessLog } from '../src/http/access-log.ts'
-import { errorEnvelope } from '../src/http/errors-plugin.ts'
+import { errorEnvelope } from '../src/http/error-envelope.ts'
+import { httpMetrics } from '../src/http/http-metrics.ts'
 import { openApiDocs } from '../src/http/openapi.ts'
 import { requestContext } from '../src/http/request-context.ts'
-import { httpMetrics } from '../src/observability/http-metrics.ts'
-import { createLogger } from '../src/observability/logger.ts'
 import { createMetrics } from '../src/observability/metrics.ts'
 
 const ROUNDS = Number(process.env.PARTS_ROUNDS ?? 9)

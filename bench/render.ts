@@ -4,7 +4,7 @@
  * Run alone with `bun bench/render.ts` (bench/run.ts runs it pinned to the server core).
  */
 import { Counter, Registry } from 'prom-client'
-import { createLogger } from '../src/observability/logger.ts'
+import { createLogger } from '../src/core/logger.ts'
 import { createMetrics } from '../src/observability/metrics.ts'
 
 const SERIES = Number(process.env.RENDER_SERIES ?? 10_000)

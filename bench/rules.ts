@@ -7,11 +7,11 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { CompiledQuery, evaluateInstant } from '../src/alerts/promql/engine.ts'
-import { labelsFrom } from '../src/alerts/promql/labels.ts'
-import { prometheusOnlyReason } from '../src/alerts/promql/query-source.ts'
-import { SampleStore } from '../src/alerts/promql/store.ts'
-import { loadRuleFile } from '../src/alerts/rule-file.ts'
+import { CompiledQuery, evaluateInstant } from '../src/prometheus/promql/engine.ts'
+import { labelsFrom } from '../src/prometheus/promql/labels.ts'
+import { prometheusOnlyReason } from '../src/prometheus/promql/query-source.ts'
+import { SampleStore } from '../src/prometheus/promql/store.ts'
+import { loadRuleFile } from '../src/prometheus/rules/rulefmt.ts'
 
 const RULES = [
   'sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05',

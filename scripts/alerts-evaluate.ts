@@ -6,13 +6,13 @@
  * running service (it reads the process's own metrics), so PROMETHEUS_URL is required here.
  */
 import { parseArgs } from 'node:util'
-import { createAlerting } from '../src/alerts/delivery.ts'
-import { setupEvaluator } from '../src/alerts/evaluator/setup.ts'
-import { systemClock } from '../src/clock.ts'
+import { createAlerting } from '../src/alerting/alerting.ts'
+import { setupEvaluator } from '../src/alerting/rules/setup.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
+import { systemClock } from '../src/core/clock.ts'
+import { createLogger } from '../src/core/logger.ts'
 import { openMigratedDatabase } from '../src/db/open.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
-import { createLogger } from '../src/observability/logger.ts'
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } })
 if (!values.once) {

@@ -2,7 +2,7 @@
  * `bun run rules:test <files…>`: runs promtool-format rule unit test files through the
  * embedded rule engine, with `promtool test rules`' output and exit status.
  */
-import { runRuleTests } from '../src/alerts/rules-test/runner.ts'
+import { runRuleTests } from '../src/prometheus/promtool/test-rules.ts'
 
 const files = process.argv.slice(2)
 if (files.length === 0) {

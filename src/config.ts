@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { DURATION_PATTERN, parseDuration } from './shared/duration.ts'
+import { DURATION_PATTERN, parseDuration } from './prometheus/duration.ts'
 
 const Duration = (fallback: string, description: string) =>
   Type.String({

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { forbidden, unauthorized } from '../errors.ts'
+import { forbidden, unauthorized } from '../core/errors.ts'
 import { requestState } from '../http/request-context.ts'
 import type { AuthenticatedTenant } from '../tenants/service.ts'
 import { bearerToken, secretsEqual } from './keys.ts'

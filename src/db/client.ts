@@ -1,6 +1,6 @@
 import { type Logger as DrizzleLogger, sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../core/logger.ts'
 import type { schema } from './schema.ts'
 
 export type Schema = typeof schema

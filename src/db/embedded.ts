@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../core/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
-import { instrumentPglite, type QueryObserver } from './instrument.ts'
+import { instrumentPglite, type QueryObserver } from './query-timing.ts'
 import { schema } from './schema.ts'
 
 /** Raised when another live process holds the embedded database folder. */

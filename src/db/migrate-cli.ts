@@ -1,6 +1,6 @@
 /** `bun run db:migrate`: applies the committed migrations to the configured database, then exits. */
 import { ConfigError, loadConfig } from '../config.ts'
-import { createLogger, flushLogs } from '../observability/logger.ts'
+import { createLogger, flushLogs } from '../core/logger.ts'
 import { openMigratedDatabase } from './open.ts'
 
 try {

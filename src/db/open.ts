@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../core/logger.ts'
 import type { DatabaseHandle } from './client.ts'
 import { migrateEmbedded, openEmbedded } from './embedded.ts'
-import type { QueryObserver } from './instrument.ts'
 import { migratePostgres, openPostgres } from './postgres.ts'
+import type { QueryObserver } from './query-timing.ts'
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
 

@@ -1,9 +1,9 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../core/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
-import { instrumentPostgresJs, type QueryObserver } from './instrument.ts'
+import { instrumentPostgresJs, type QueryObserver } from './query-timing.ts'
 import { schema } from './schema.ts'
 
 export interface PostgresOptions {

@@ -1,5 +1,5 @@
+import type { Logger } from '../core/logger.ts'
 import { type Database, databaseFailureReason, pingDatabase } from '../db/client.ts'
-import type { Logger } from '../observability/logger.ts'
 
 export interface DbMonitorOptions {
   db: Database

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
-import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../errors.ts'
-import type { Logger } from '../observability/logger.ts'
+import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
 
 /** What the service knows about one request while serving it. */
 export interface RequestState {

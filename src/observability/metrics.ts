@@ -4,13 +4,13 @@
  * rules depend on these names; change them only together with `ops/`.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client'
-import type { EvaluatorMetrics } from '../alerts/evaluator/evaluator.ts'
-import type { AlertingMetrics } from '../alerts/metrics.ts'
-import type { QueryInfo, QueryObserver } from '../db/instrument.ts'
+import type { AlertingMetrics } from '../alerting/metrics.ts'
+import type { EvaluatorMetrics } from '../alerting/rules/manager.ts'
+import type { Logger } from '../core/logger.ts'
+import type { QueryInfo, QueryObserver } from '../db/query-timing.ts'
 import { type BusinessMetrics, noBusinessMetrics } from './business-metrics.ts'
 import { type AnyFamily, CONTENT_TYPES, joinExposition, renderFamilies } from './exposition.ts'
 import { Counter, type ExpositionFormat, Gauge, Histogram } from './instruments.ts'
-import type { Logger } from './logger.ts'
 import { DEFAULT_SERIES_LIMITS, type LabelledMetricName } from './series-limits.ts'
 
 export { DEFAULT_SERIES_LIMITS, type LabelledMetricName }

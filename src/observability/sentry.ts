@@ -3,7 +3,7 @@
  * from an SDK object the entry file passes in (`@sentry/bun` in src/server.ts; `@sentry/node`
  * or `@sentry/deno` expose the same functions), so nothing here imports an SDK.
  */
-import { AppError } from '../errors.ts'
+import { AppError } from '../core/errors.ts'
 import { requestState } from '../http/request-context.ts'
 import type { ErrorReporter, PaymentProviderFailure } from './error-reporter.ts'
 import { scrubEvent, scrubSpan, scrubText } from './scrub.ts'

@@ -1,5 +1,5 @@
+import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
-import { notFound } from '../errors.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { type Channel, decodeCursor, paginate } from '../shared/models.ts'
 import type { CreateProduct, ProductView, UpdateProduct } from './model.ts'

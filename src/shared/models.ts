@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { validation } from '../errors.ts'
+import { validation } from '../core/errors.ts'
 
 /**
  * A strict JSON integer. Elysia's `t.Integer` also accepts numeric strings (it is meant for

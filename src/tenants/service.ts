@@ -1,6 +1,6 @@
 import { generateApiKey, hashApiKey } from '../auth/keys.ts'
+import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
-import { notFound } from '../errors.ts'
 import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'

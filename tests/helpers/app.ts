@@ -1,6 +1,6 @@
 import { type AppDeps, createApp, SERVICE_VERSION } from '../../src/app.ts'
-import type { Clock } from '../../src/clock.ts'
 import { loadConfig } from '../../src/config.ts'
+import type { Clock } from '../../src/core/clock.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { createMetrics } from '../../src/observability/metrics.ts'
 import { sharedDatabase } from './db.ts'

@@ -1,10 +1,10 @@
 import postgres from 'postgres'
+import { createLogger } from '../../src/core/logger.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { migrateEmbedded, openEmbedded } from '../../src/db/embedded.ts'
-import type { QueryObserver } from '../../src/db/instrument.ts'
 import { MIGRATIONS_FOLDER } from '../../src/db/open.ts'
 import { migratePostgres, openPostgres } from '../../src/db/postgres.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import type { QueryObserver } from '../../src/db/query-timing.ts'
 
 const quiet = createLogger({ level: 'silent', pretty: false })
 

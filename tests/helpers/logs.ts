@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { createLogger, type Logger } from '../../src/observability/logger.ts'
+import { createLogger, type Logger } from '../../src/core/logger.ts'
 
 export interface LogCapture {
   log: Logger

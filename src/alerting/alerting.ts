@@ -1,0 +1,117 @@
+import type { Config } from '../config.ts'
+import type { Clock } from '../core/clock.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Database } from '../db/client.ts'
+import type { HttpClient } from '../http/outbound.ts'
+import { type AlertingMetrics, noAlertingMetrics } from './metrics.ts'
+import { createNotifier } from './notify/dispatcher.ts'
+import { createReceipts } from './notify/receipts.ts'
+import { createSender } from './notify/sender.ts'
+import { createCloudApiTransport, createLogTransport, type WhatsAppTransport } from './whatsapp/client.ts'
+
+export interface AlertingDeps {
+  config: Config
+  db: Database
+  http: HttpClient
+  clock: Clock
+  log: Logger
+  metrics?: AlertingMetrics
+  /** Overrides the transport chosen from the config (tests). */
+  transport?: WhatsAppTransport
+  random?: () => number
+}
+
+/**
+ * Alert delivery: the notifier (routing, grouping, repeats, acks), the outbox sender and the
+ * delivery receipts. Pure wiring: nothing runs until the entry file calls `start()`.
+ */
+export function createAlerting(deps: AlertingDeps) {
+  const { config, db, clock } = deps
+  const log = deps.log.child({ component: 'alerts' })
+  const metrics = deps.metrics ?? noAlertingMetrics
+  const wa = config.whatsapp
+  const transport =
+    deps.transport ??
+    (wa.accessToken && wa.phoneNumberId
+      ? createCloudApiTransport(
+          {
+            apiBase: wa.apiBase,
+            apiVersion: wa.apiVersion,
+            phoneNumberId: wa.phoneNumberId,
+            accessToken: wa.accessToken,
+            timeoutMs: wa.timeoutMs,
+          },
+          deps.http,
+        )
+      : createLogTransport(log))
+  const templates = {
+    firing: wa.templateFiring,
+    resolved: wa.templateResolved,
+    language: wa.templateLanguage,
+  }
+  const notifier = createNotifier({ db, config: config.alerts, clock, log, metrics })
+  const sender = createSender({
+    db,
+    transport,
+    clock,
+    log,
+    metrics,
+    random: deps.random,
+    config: {
+      templates,
+      retryBaseMs: wa.retryBaseMs,
+      maxAttempts: wa.maxAttempts,
+      leaseMs: config.alerts.sendLeaseMs,
+    },
+  })
+  const receipts = createReceipts({ db, clock, log, metrics, templates })
+
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let running: Promise<void> | undefined
+  let stopped = true
+
+  /** One notifier tick: repeats due, then everything due goes out. Never throws. */
+  async function tick() {
+    try {
+      await notifier.enqueueRepeats()
+      await sender.sendDue()
+    } catch (error) {
+      log.error({ err: error }, 'alert notifier tick failed; retrying next tick')
+    }
+  }
+
+  function schedule() {
+    if (stopped) return
+    timer = setTimeout(() => {
+      running = tick().finally(schedule)
+    }, config.alerts.notifyIntervalMs)
+  }
+
+  return {
+    notifier,
+    sender,
+    receipts,
+    transport,
+    tick,
+    start() {
+      if (!stopped) return
+      stopped = false
+      if (transport.kind === 'log') {
+        log.warn('WhatsApp credentials not set: alerts are written to the log instead of being sent')
+      } else if (!templates.firing || !templates.resolved) {
+        log.warn(
+          'WHATSAPP_TEMPLATE_FIRING/RESOLVED not set: alerts go out as free text, which WhatsApp refuses (131047) outside the 24-hour window after the recipient last wrote',
+        )
+      }
+      schedule()
+    },
+    /** Stops the loop and waits for a tick in progress. */
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      await running
+    },
+  }
+}
+
+export type Alerting = ReturnType<typeof createAlerting>

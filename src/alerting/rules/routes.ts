@@ -1,0 +1,116 @@
+import { Elysia, t } from 'elysia'
+import { adminAuth } from '../../auth/plugin.ts'
+import { ErrorEnvelopeModel } from '../../http/models.ts'
+import { formatFloat } from '../../prometheus/template/go-fmt.ts'
+import type { Evaluator } from './manager.ts'
+
+const AlertModel = t.Object({
+  labels: t.Record(t.String(), t.String()),
+  annotations: t.Record(t.String(), t.String()),
+  state: t.UnionEnum(['pending', 'firing']),
+  activeAt: t.String({ format: 'date-time' }),
+  value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
+})
+
+const RuleModel = t.Object({
+  name: t.String(),
+  query: t.String(),
+  duration: t.Number({ description: '`for`, in seconds' }),
+  keepFiringFor: t.Number({ description: '`keep_firing_for`, in seconds' }),
+  labels: t.Record(t.String(), t.String()),
+  annotations: t.Record(t.String(), t.String()),
+  health: t.UnionEnum(['ok', 'err', 'unknown', 'skipped']),
+  lastError: t.Optional(t.String()),
+  lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
+  evaluationTime: t.Number({ description: 'seconds the last evaluation took' }),
+  type: t.Literal('alerting'),
+  alerts: t.Array(AlertModel),
+})
+
+/** GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and /api/v1/rules. */
+export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminToken: string | undefined }) {
+  async function alertViews() {
+    const rows = deps.evaluator ? await deps.evaluator.activeAlerts() : []
+    return rows.map((row) => ({
+      key: `${row.ruleGroup}|${row.ruleName}`,
+      view: {
+        labels: row.labels,
+        annotations: row.annotations,
+        state: row.state as 'pending' | 'firing',
+        activeAt: row.activeAt.toISOString(),
+        value: formatFloat(row.value, 'e', -1),
+      },
+    }))
+  }
+  return new Elysia({
+    name: 'evaluator-routes',
+    detail: { tags: ['Alerts'], security: [{ adminToken: [] }] },
+  })
+    .use(adminAuth(deps.adminToken))
+    .get(
+      '/alerts',
+      async () => ({ status: 'success' as const, data: { alerts: (await alertViews()).map((a) => a.view) } }),
+      {
+        detail: {
+          summary:
+            "Pending and firing alerts of the scheduled evaluator (the shape of Prometheus' /api/v1/alerts)",
+        },
+        response: {
+          200: t.Object({ status: t.Literal('success'), data: t.Object({ alerts: t.Array(AlertModel) }) }),
+          401: ErrorEnvelopeModel,
+          403: ErrorEnvelopeModel,
+        },
+      },
+    )
+    .get(
+      '/alerts/rules',
+      async () => {
+        const alerts = await alertViews()
+        const groups = (deps.evaluator?.groups ?? []).map((loaded) => ({
+          name: loaded.group.name,
+          file: loaded.group.file,
+          interval: loaded.intervalMs / 1000,
+          rules: loaded.rules.map((entry) => ({
+            name: entry.rule.name,
+            query: entry.rule.expr,
+            duration: entry.rule.forMs / 1000,
+            keepFiringFor: entry.rule.keepFiringForMs / 1000,
+            labels: entry.rule.labels,
+            annotations: entry.rule.annotations,
+            health: entry.health,
+            ...(entry.lastError ? { lastError: entry.lastError } : {}),
+            ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
+            evaluationTime: (entry.evaluationMs ?? 0) / 1000,
+            type: 'alerting' as const,
+            alerts: alerts
+              .filter((a) => a.key === `${loaded.group.name}|${entry.rule.name}`)
+              .map((a) => a.view),
+          })),
+        }))
+        return { status: 'success' as const, data: { groups } }
+      },
+      {
+        detail: {
+          summary:
+            "Rule groups of the scheduled evaluator with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
+        },
+        response: {
+          200: t.Object({
+            status: t.Literal('success'),
+            data: t.Object({
+              groups: t.Array(
+                t.Object({
+                  name: t.String(),
+                  file: t.String(),
+                  interval: t.Number(),
+                  rules: t.Array(RuleModel),
+                }),
+              ),
+            }),
+          }),
+          401: ErrorEnvelopeModel,
+          403: ErrorEnvelopeModel,
+        },
+      },
+    )
+}

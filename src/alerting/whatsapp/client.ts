@@ -1,0 +1,182 @@
+import type { Logger } from '../../core/logger.ts'
+import type { HttpClient } from '../../http/outbound.ts'
+
+/** `+254 711 000 200` → `254711000200`: the Cloud API wants international digits, no `+`. */
+export function toWhatsAppNumber(phone: string): string {
+  return phone.replace(/[^0-9]/g, '')
+}
+
+/** A number as logs may show it: only its last 4 digits. */
+export function maskPhone(phone: string): string {
+  const digits = toWhatsAppNumber(phone)
+  return `…${digits.slice(-4)}`
+}
+
+/**
+ * A template body parameter Meta accepts: no newline, tab or run of 4+ spaces (Meta rejects
+ * those), never empty (error 100), capped in length.
+ */
+export function sanitizeTemplateParameter(value: string | undefined, maxLength = 500): string {
+  const cleaned = (value ?? '')
+    .replace(/\p{Cc}+/gu, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim()
+  const capped = cleaned.length > maxLength ? `${cleaned.slice(0, maxLength - 1)}…` : cleaned
+  return capped === '' ? '-' : capped
+}
+
+export type OutgoingMessage =
+  | { kind: 'text'; body: string }
+  | { kind: 'template'; name: string; language: string; parameters: string[] }
+
+export interface SendContext {
+  requestId: string
+  /** Our outbox group id, echoed back by status webhooks (biz_opaque_callback_data). */
+  callbackData?: string
+}
+
+/** How a failed send must be treated. */
+export type FailureClass = 'retry' | 'window-closed' | 'token-expired' | 'permanent'
+
+/** A send the Cloud API (or the network) refused; `code` is Meta's `error.code` when there was one. */
+export class WhatsAppSendError extends Error {
+  override name = 'WhatsAppSendError'
+  constructor(
+    message: string,
+    readonly failure: FailureClass,
+    readonly code: string,
+    /** False when the request may have reached Meta but no answer came back (timeouts). */
+    readonly answered: boolean,
+  ) {
+    super(message)
+  }
+}
+
+const RETRY_CODES = new Set([130429, 131056, 131000, 131016, 131057, 1, 2, 4, 80007])
+const PERMANENT_CODES = new Set([100, 131026, 131031, 131048, 131042, 368, 131049, 131009, 131051])
+
+/**
+ * Classifies a Cloud API error by `error.code`, not by HTTP status (Meta sends the same code
+ * with different statuses). Unknown codes: retry on 5xx, permanent otherwise.
+ */
+export function classifyError(code: number | undefined, httpStatus: number): FailureClass {
+  if (code !== undefined) {
+    if (RETRY_CODES.has(code)) return 'retry'
+    if (code === 131047) return 'window-closed'
+    if (code === 190) return 'token-expired'
+    if (PERMANENT_CODES.has(code) || (code >= 132000 && code < 133000)) return 'permanent'
+  }
+  if (httpStatus >= 500 || httpStatus === 429) return 'retry'
+  return 'permanent'
+}
+
+export interface WhatsAppTransport {
+  readonly kind: 'cloud-api' | 'log'
+  /** Resolves with the WhatsApp message id (wamid); rejects with WhatsAppSendError. */
+  send(to: string, message: OutgoingMessage, context: SendContext): Promise<string>
+}
+
+export interface CloudApiOptions {
+  apiBase: string
+  apiVersion: string
+  phoneNumberId: string
+  accessToken: string
+  timeoutMs: number
+}
+
+function requestBody(to: string, message: OutgoingMessage, callbackData?: string) {
+  const common = { messaging_product: 'whatsapp', recipient_type: 'individual', to }
+  const callback = callbackData ? { biz_opaque_callback_data: callbackData } : {}
+  if (message.kind === 'text') {
+    return { ...common, type: 'text', text: { body: message.body, preview_url: false }, ...callback }
+  }
+  return {
+    ...common,
+    type: 'template',
+    template: {
+      name: message.name,
+      language: { code: message.language },
+      components: [{ type: 'body', parameters: message.parameters.map((text) => ({ type: 'text', text })) }],
+    },
+    ...callback,
+  }
+}
+
+/** The WhatsApp Business Cloud API: POST {base}/{version}/{phone-number-id}/messages. */
+export function createCloudApiTransport(options: CloudApiOptions, http: HttpClient): WhatsAppTransport {
+  const url = `${options.apiBase}/${options.apiVersion}/${options.phoneNumberId}/messages`
+  return {
+    kind: 'cloud-api',
+    async send(to, message, context) {
+      let response: Response
+      try {
+        response = await http(url, {
+          method: 'POST',
+          requestId: context.requestId,
+          timeoutMs: options.timeoutMs,
+          headers: { authorization: `Bearer ${options.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(requestBody(to, message, context.callbackData)),
+        })
+      } catch (error) {
+        const timedOut =
+          error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+        throw new WhatsAppSendError(
+          timedOut
+            ? `no answer within ${options.timeoutMs} ms`
+            : `network error: ${(error as Error).message}`,
+          'retry',
+          timedOut ? 'timeout' : 'network',
+          false,
+        )
+      }
+      let payload: unknown
+      try {
+        payload = await response.json()
+      } catch {
+        payload = undefined
+      }
+      if (response.ok) {
+        const id = (payload as { messages?: Array<{ id?: string }> } | undefined)?.messages?.[0]?.id
+        if (typeof id === 'string' && id !== '') return id
+        throw new WhatsAppSendError('accepted without a message id', 'retry', `http_${response.status}`, true)
+      }
+      const error = (payload as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+      const code = typeof error?.code === 'number' ? error.code : undefined
+      const reason = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`
+      throw new WhatsAppSendError(
+        reason,
+        classifyError(code, response.status),
+        String(code ?? `http_${response.status}`),
+        true,
+      )
+    },
+  }
+}
+
+/**
+ * Development transport: writes the rendered message to the log and reports a synthetic id,
+ * so a newcomer sees exactly what would go out without WhatsApp credentials.
+ */
+export function createLogTransport(log: Logger): WhatsAppTransport {
+  let sequence = 0
+  return {
+    kind: 'log',
+    async send(to, message) {
+      sequence++
+      const id = `log.${Date.now().toString(36)}.${sequence}`
+      log.info(
+        {
+          transport: 'log',
+          recipientMasked: maskPhone(to),
+          waMessageId: id,
+          message:
+            message.kind === 'text'
+              ? message.body
+              : { template: message.name, parameters: message.parameters },
+        },
+        'WhatsApp message (log transport, not sent)',
+      )
+      return id
+    },
+  }
+}

@@ -1,0 +1,190 @@
+import { Elysia } from 'elysia'
+import type { CounterSeries, HistogramSeries } from '../observability/instruments.ts'
+import type { HttpInstruments } from '../observability/metrics.ts'
+import {
+  CLIENT_CLOSED_REQUEST,
+  responseStatus,
+  SENT_STATUS,
+  type SentContext,
+  type StatusStamped,
+} from './access-log.ts'
+import { requestState } from './request-context.ts'
+
+/** The `endpoint` of every request that matched no route (scanners cannot create series). */
+export const UNMATCHED_ENDPOINT = '<unmatched>'
+/** The `method` of anything outside the standard methods (a client controls that string). */
+export const OTHER_METHOD = '_OTHER'
+/** Routes not counted unless configured otherwise; a trailing `*` matches any continuation. */
+export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health*'] as const
+
+const METHODS: Record<string, string> = Object.assign(Object.create(null), {
+  GET: 'GET',
+  HEAD: 'HEAD',
+  POST: 'POST',
+  PUT: 'PUT',
+  DELETE: 'DELETE',
+  CONNECT: 'CONNECT',
+  OPTIONS: 'OPTIONS',
+  TRACE: 'TRACE',
+  PATCH: 'PATCH',
+})
+
+/** The method label: a standard method as sent, anything else `_OTHER`. */
+export function normaliseMethod(method: string): string {
+  return METHODS[method] ?? OTHER_METHOD
+}
+
+/** A predicate for route templates to leave out: exact matches, or prefixes when written with a trailing `*`. */
+export function pathExcluder(patterns: readonly string[]): (path: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !p.endsWith('*')))
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1))
+  if (exact.size === 0 && prefixes.length === 0) return () => false
+  return (path) => {
+    if (exact.has(path)) return true
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true
+    return false
+  }
+}
+
+export interface HttpMetricsOptions {
+  instruments: HttpInstruments
+  /** Monotonic milliseconds. */
+  now?: () => number
+  /**
+   * Route templates not counted (default `/metrics` and `/health*`). Matched against the
+   * template, not the raw path: reading the path in onRequest costs Bun ~0.3 µs per request.
+   */
+  excludePaths?: readonly string[]
+}
+
+/** Series of one (method, endpoint): its histogram series and its counter series per status. */
+interface EndpointSeries {
+  excluded: false
+  duration: HistogramSeries
+  byStatus: Array<CounterSeries | undefined>
+  cached: boolean
+}
+
+/**
+ * Requests faster than this are not checked for a client disconnect (499): clients do not
+ * give up on a request within a millisecond (a synchronous handler cannot even see a close,
+ * which Bun processes between event-loop turns), and the check costs Bun an AbortSignal.
+ */
+export const DISCONNECT_CHECK_SECONDS = 0.001
+
+const STARTED = Symbol('httpMetricsStarted')
+type Stamped = { [STARTED]?: number }
+
+/**
+ * Records http_requests_total, http_request_duration_seconds and http_requests_in_flight
+ * from Elysia's lifecycle: the start in onRequest, the rest in mapResponse, which Elysia
+ * runs once per request when the response is decided (handler results, returned and thrown
+ * errors, validation failures and 404s alike, since the app has an onError handler).
+ *
+ * Why mapResponse and not onAfterResponse: Elysia runs after-response hooks through a
+ * `setImmediate(async () => …)` per request, which alone costs about as much CPU as the
+ * rest of a bare request; mapResponse runs inline. Register this plugin first, so that its
+ * onRequest stamps requests an earlier hook rejects (413), and after any plugin whose
+ * onRequest answers by itself (such answers skip mapResponse, so they must not be stamped).
+ *
+ * Every request is in http_requests_in_flight, excluded routes too (which route a request
+ * takes is only known after onRequest); the /metrics route leaves its own scrape out.
+ *
+ * Series are resolved once per (method, route, status) and kept, so a request costs a few
+ * field updates.
+ */
+export function httpMetrics(options: HttpMetricsOptions) {
+  const { requests, duration, inFlight } = options.instruments
+  const now = options.now ?? (() => performance.now())
+  const excluded = pathExcluder(options.excludePaths ?? DEFAULT_EXCLUDED_PATHS)
+  const inFlightSeries = inFlight.unlabelled
+
+  const EXCLUDED = { excluded: true } as const
+  const byMethod = new Map<string, Map<string, EndpointSeries | typeof EXCLUDED>>()
+
+  function endpointSeries(method: string, endpoint: string): EndpointSeries | typeof EXCLUDED {
+    let endpoints = byMethod.get(method)
+    if (!endpoints) {
+      endpoints = new Map()
+      byMethod.set(method, endpoints)
+    }
+    const known = endpoints.get(endpoint)
+    if (known) return known
+    if (excluded(endpoint)) {
+      endpoints.set(endpoint, EXCLUDED)
+      return EXCLUDED
+    }
+    const series = duration.labels(method, endpoint)
+    // Past the budget the lookup is repeated per request, so the overflow counter counts
+    // each folded recording and this cache stays within the budget too.
+    const entry: EndpointSeries = {
+      excluded: false,
+      duration: series,
+      byStatus: [],
+      cached: !duration.isOverflow(series),
+    }
+    if (entry.cached) endpoints.set(endpoint, entry)
+    return entry
+  }
+
+  function counterSeries(entry: EndpointSeries, method: string, endpoint: string, status: number) {
+    const known = entry.byStatus[status]
+    if (known) return known
+    const series = requests.labels(method, endpoint, String(status))
+    if (entry.cached && !requests.isOverflow(series) && status >= 0 && status < 1000) {
+      entry.byStatus[status] = series
+    }
+    return series
+  }
+
+  return new Elysia()
+    .onRequest((context) => {
+      ;(context as Stamped)[STARTED] = now()
+      inFlightSeries.value++
+    })
+    .mapResponse({ as: 'global' }, (context) => {
+      const started = (context as Stamped)[STARTED]
+      const error = (context as { error?: unknown }).error
+      if (started !== undefined) {
+        // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
+        ;(context as Stamped)[STARTED] = undefined
+        inFlightSeries.value--
+        const seconds = (now() - started) / 1000
+        const request = context.request
+        const method = METHODS[request.method] ?? OTHER_METHOD
+        const endpoint = context.route || UNMATCHED_ENDPOINT
+        const entry = endpointSeries(method, endpoint)
+        // The same rules as sentStatus() (src/http/access-log.ts), in a cheaper order:
+        // reading request.signal makes Bun create an AbortSignal (about 0.7 µs), so it is
+        // read only once a request has taken long enough to have been given up on; the
+        // error status lookup only runs on the error path.
+        let status: number
+        if (seconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) status = CLIENT_CLOSED_REQUEST
+        else {
+          // Field by field: handing Elysia's context object to a function makes Elysia parse
+          // query, headers, cookies and body for every route.
+          const sent = {
+            set: context.set,
+            response: context.response,
+            responseValue: (context as SentContext).responseValue,
+          }
+          status =
+            error === undefined
+              ? responseStatus(sent)
+              : (requestState(request)?.errorStatus ?? responseStatus(sent))
+        }
+        // Later hooks (the access log) reuse it, for excluded routes too: Deno aborts the
+        // request signal once the response is sent, which an after-response hook would take
+        // for a disconnect. Kept on Elysia's per-request context: no lookup per request.
+        ;(context as StatusStamped)[SENT_STATUS] = status
+        if (!entry.excluded) {
+          entry.duration.observe(seconds)
+          counterSeries(entry, method, endpoint, status).value++
+        }
+      }
+      // Elysia 1.4's shared error handler (unknown routes) sends whatever a mapResponse hook
+      // returns, even undefined, so on the error path hand back the response unchanged.
+      // Elsewhere return nothing, which leaves the response and later hooks alone.
+      return error === undefined ? undefined : (context.response as never)
+    })
+}

@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { Elysia } from 'elysia'
+import { unauthorized } from '../core/errors.ts'
+import { CONTENT_TYPES, negotiateFormat } from '../observability/exposition.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { ErrorEnvelopeModel } from './models.ts'
+
+export interface MetricsRouteOptions {
+  metrics: Metrics
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  token?: string
+  /**
+   * Whether httpMetrics() counts this app's requests in http_requests_in_flight; a scrape
+   * then takes itself out while rendering, so an idle service reads 0, not 1.
+   */
+  countsInFlight?: boolean
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/** Constant-time check of an `Authorization: Bearer …` header against the token. */
+export function bearerMatches(header: string | null, token: string): boolean {
+  const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null
+  // Comparing digests keeps the comparison constant-time whatever the lengths.
+  return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
+}
+
+const exposition = { schema: { type: 'string' as const } }
+
+/** `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the scraper asks for it. */
+export function metricsRoute(options: MetricsRouteOptions) {
+  const { metrics, token } = options
+  const inFlight = options.countsInFlight ? metrics.http.inFlight.unlabelled : undefined
+  return new Elysia({ name: 'metrics-route' }).get(
+    '/metrics',
+    async ({ request, set }) => {
+      if (token !== undefined && !bearerMatches(request.headers.get('authorization'), token)) {
+        set.headers['www-authenticate'] = 'Bearer realm="metrics"'
+        throw unauthorized()
+      }
+      const format = negotiateFormat(request.headers.get('accept'))
+      inFlight?.dec()
+      let body: string
+      try {
+        body = await metrics.render(format)
+      } finally {
+        inFlight?.inc()
+      }
+      set.headers.vary = 'Accept'
+      set.headers['cache-control'] = 'no-store'
+      // A Response, not a string: Elysia's Node adapter replaces a string's content type with
+      // plain text/plain, which Prometheus 3 rejects.
+      return new Response(body, { headers: { 'content-type': CONTENT_TYPES[format] } })
+    },
+    {
+      detail: {
+        summary: 'Prometheus metrics',
+        description:
+          'Prometheus text format 0.0.4 by default; OpenMetrics 1.0.0 when the Accept header prefers application/openmetrics-text. Requires the METRICS_TOKEN bearer token when one is configured.',
+        tags: ['Monitoring'],
+        ...(token !== undefined ? { security: [{ metricsToken: [] }] } : {}),
+        responses: {
+          200: {
+            description: 'Every metric the service exports',
+            content: { [CONTENT_TYPES.prometheus]: exposition, [CONTENT_TYPES.openmetrics]: exposition },
+          },
+          401: {
+            description: 'Missing or wrong METRICS_TOKEN bearer token',
+            content: { 'application/json': { schema: ErrorEnvelopeModel } },
+          },
+        },
+      },
+    },
+  )
+}

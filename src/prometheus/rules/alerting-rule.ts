@@ -1,0 +1,151 @@
+import type { Sample } from '../promql/engine.ts'
+import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
+import { expandAlertTemplate } from '../template/template.ts'
+
+export type AlertState = 'pending' | 'firing' | 'inactive'
+
+/** One alert of a rule, as Prometheus keeps it in the rule's `active` map. Times in ms. */
+export interface AlertInstance {
+  /** Identity: result labels minus __name__, plus group and rule labels, plus alertname. */
+  labels: Labels
+  annotations: Record<string, string>
+  state: AlertState
+  activeAt: number
+  firedAt: number | undefined
+  resolvedAt: number | undefined
+  keepFiringSince: number | undefined
+  value: number
+}
+
+export interface AlertRuleSpec {
+  name: string
+  forMs: number
+  keepFiringForMs: number
+  labels: Record<string, string>
+  annotations: Record<string, string>
+}
+
+export interface TemplateContext {
+  externalLabels: Record<string, string>
+  externalURL: string
+}
+
+/** Resolved alerts are kept (and reported as resolved) this long, as in Prometheus. */
+export const RESOLVED_RETENTION_MS = 15 * 60_000
+
+export class DuplicateLabelSetError extends Error {
+  constructor() {
+    super('vector contains metrics with the same labelset after applying alert labels')
+    this.name = 'DuplicateLabelSetError'
+  }
+}
+
+/**
+ * Applies one evaluation at `ts` to a rule's alerts, with Prometheus' semantics
+ * (rules/alerting.go Eval): new results start `pending`; `pending` becomes `firing` once
+ * `ts − activeAt ≥ for`; a vanished pending alert is dropped; a vanished firing alert stays
+ * firing for `keep_firing_for`, then becomes `inactive` and is kept 15 minutes; a result that
+ * reappears while its alert is inactive starts a new pending alert. Mutates `active` (keyed by
+ * the identity labels) and returns the alerts present in this evaluation (pending or firing).
+ * Two results with the same identity are an error and leave `active` untouched.
+ */
+export function evaluateAlerts(
+  rule: AlertRuleSpec,
+  groupLabels: Record<string, string>,
+  active: Map<string, AlertInstance>,
+  results: readonly Sample[],
+  ts: number,
+  context: TemplateContext,
+): AlertInstance[] {
+  const current = new Map<string, AlertInstance>()
+  for (const sample of results) {
+    const data = {
+      labels: { ...sample.labels },
+      value: sample.value,
+      externalLabels: context.externalLabels,
+      externalURL: context.externalURL,
+    }
+    const expand = (text: string) => expandAlertTemplate(text, rule.name, data)
+    const record: Record<string, string> = { ...sample.labels }
+    delete record[METRIC_NAME]
+    for (const [k, v] of Object.entries(groupLabels)) record[k] = v
+    for (const [k, v] of Object.entries(rule.labels)) record[k] = expand(v)
+    record.alertname = rule.name
+    const labels = labelsFrom(record)
+    const annotations: Record<string, string> = {}
+    for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expand(v)
+    const key = labelsKey(labels)
+    if (current.has(key)) throw new DuplicateLabelSetError()
+    current.set(key, {
+      labels,
+      annotations,
+      state: 'pending',
+      activeAt: ts,
+      firedAt: undefined,
+      resolvedAt: undefined,
+      keepFiringSince: undefined,
+      value: sample.value,
+    })
+  }
+  for (const [key, alert] of current) {
+    const existing = active.get(key)
+    if (existing && existing.state !== 'inactive') {
+      existing.value = alert.value
+      existing.annotations = alert.annotations
+      continue
+    }
+    active.set(key, alert)
+  }
+  const present: AlertInstance[] = []
+  for (const [key, alert] of active) {
+    if (!current.has(key)) {
+      let keepFiring = false
+      if (alert.state === 'firing' && rule.keepFiringForMs > 0) {
+        alert.keepFiringSince ??= ts
+        if (ts - alert.keepFiringSince < rule.keepFiringForMs) keepFiring = true
+      }
+      if (
+        alert.state === 'pending' ||
+        (alert.resolvedAt !== undefined && ts - alert.resolvedAt > RESOLVED_RETENTION_MS)
+      ) {
+        active.delete(key)
+      }
+      if (alert.state !== 'inactive' && !keepFiring) {
+        alert.state = 'inactive'
+        alert.resolvedAt = ts
+      }
+      if (!keepFiring) continue
+    } else {
+      alert.keepFiringSince = undefined
+    }
+    if (alert.state === 'pending' && ts - alert.activeAt >= rule.forMs) {
+      alert.state = 'firing'
+      alert.firedAt = ts
+    }
+    present.push(alert)
+  }
+  return present
+}
+
+/**
+ * Alertmanager's fingerprint of a label set (prometheus/common labelSetToFingerprint): 64-bit
+ * FNV-1a over the label names and values sorted by name, each followed by the byte 0xFF,
+ * printed as 16 lowercase hex digits.
+ */
+export function fingerprint(labels: Readonly<Record<string, string>>): string {
+  const PRIME = 0x100000001b3n
+  const MASK = 0xffffffffffffffffn
+  let hash = 0xcbf29ce484222325n
+  const encoder = new TextEncoder()
+  const add = (bytes: Uint8Array) => {
+    for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * PRIME) & MASK
+  }
+  const separator = new Uint8Array([0xff])
+  for (const name of Object.keys(labels).sort()) {
+    add(encoder.encode(name))
+    add(separator)
+    add(encoder.encode(labels[name]!))
+    add(separator)
+  }
+  return hash.toString(16).padStart(16, '0')
+}

@@ -1,0 +1,137 @@
+import { type CompiledQuery, evaluateInstant, type Sample } from '../promql/engine.ts'
+import { labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
+import { resultAsVector } from '../promql/query-source.ts'
+import type { SampleStore } from '../promql/store.ts'
+import { type AlertInstance, evaluateAlerts } from './alerting-rule.ts'
+import type { AlertingRule, RecordingRule, RuleGroup } from './rulefmt.ts'
+
+/**
+ * The rule evaluation promtool performs while testing: every group evaluated at each
+ * step on one timestamp, recording rules writing their results back to the store, and
+ * alerting rules following Prometheus' state machine (pending → firing after `for`,
+ * `keep_firing_for`, resolved alerts kept 15 minutes) and writing `ALERTS` and
+ * `ALERTS_FOR_STATE`, with staleness markers for series a rule stops producing.
+ * This is the minimal in-memory version for tests; the service's evaluator persists state.
+ */
+
+export type { AlertState } from './alerting-rule.ts'
+export type ActiveAlert = AlertInstance
+
+export interface EvaluationContext {
+  store: SampleStore
+  externalLabels: Record<string, string>
+  externalURL: string
+}
+
+abstract class EvaluatedRule {
+  lastError: Error | undefined
+  private previousSeries = new Set<string>()
+
+  constructor(
+    readonly group: RuleGroup,
+    readonly query: CompiledQuery,
+  ) {}
+
+  abstract get name(): string
+
+  /** Appends this evaluation's output series and stale markers for the ones that disappeared. */
+  protected write(ctx: EvaluationContext, ts: number, samples: Sample[]): void {
+    const current = new Set<string>()
+    for (const s of samples) {
+      const key = labelsKey(s.labels)
+      current.add(key)
+      ctx.store.append(s.labels, ts, s.value)
+    }
+    for (const key of this.previousSeries) if (!current.has(key)) ctx.store.appendStale(key, ts)
+    this.previousSeries = current
+  }
+
+  protected runQuery(ctx: EvaluationContext, ts: number): Sample[] {
+    return resultAsVector(evaluateInstant(this.query, ctx.store, ts - this.group.queryOffsetMs))
+  }
+
+  abstract eval(ctx: EvaluationContext, ts: number): void
+}
+
+export class EvaluatedRecordingRule extends EvaluatedRule {
+  constructor(
+    group: RuleGroup,
+    query: CompiledQuery,
+    readonly rule: RecordingRule,
+  ) {
+    super(group, query)
+  }
+
+  get name(): string {
+    return this.rule.name
+  }
+
+  eval(ctx: EvaluationContext, ts: number): void {
+    try {
+      const out: Sample[] = []
+      const seen = new Set<string>()
+      for (const s of this.runQuery(ctx, ts)) {
+        const labels = labelsFrom({
+          ...s.labels,
+          ...this.group.labels,
+          ...this.rule.labels,
+          [METRIC_NAME]: this.rule.name,
+        })
+        const key = labelsKey(labels)
+        if (seen.has(key))
+          throw new Error('vector contains metrics with the same labelset after applying rule labels')
+        seen.add(key)
+        out.push({ labels, value: s.value })
+      }
+      this.write(ctx, ts, out)
+      this.lastError = undefined
+    } catch (err) {
+      this.lastError = err as Error
+    }
+  }
+}
+
+export class EvaluatedAlertingRule extends EvaluatedRule {
+  readonly active = new Map<string, ActiveAlert>()
+
+  constructor(
+    group: RuleGroup,
+    query: CompiledQuery,
+    readonly rule: AlertingRule,
+  ) {
+    super(group, query)
+  }
+
+  get name(): string {
+    return this.rule.name
+  }
+
+  eval(ctx: EvaluationContext, ts: number): void {
+    try {
+      this.evalAlerts(ctx, ts)
+      this.lastError = undefined
+    } catch (err) {
+      this.lastError = err as Error
+    }
+  }
+
+  private evalAlerts(ctx: EvaluationContext, ts: number): void {
+    const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, ctx)
+    const out: Sample[] = []
+    for (const a of present) {
+      out.push({
+        labels: labelsFrom({ ...a.labels, [METRIC_NAME]: 'ALERTS', alertstate: a.state }),
+        value: 1,
+      })
+      out.push({
+        labels: labelsFrom({ ...a.labels, [METRIC_NAME]: 'ALERTS_FOR_STATE' }),
+        value: a.activeAt / 1000,
+      })
+    }
+    this.write(ctx, ts, out)
+  }
+
+  firing(): ActiveAlert[] {
+    return [...this.active.values()].filter((a) => a.state === 'firing')
+  }
+}

@@ -1,0 +1,905 @@
+import { parseDuration } from '../duration.ts'
+import { compileRegex } from '../promql/regex.ts'
+import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.ts'
+
+/**
+ * Expansion of Prometheus alert templates (labels and annotations): the part of Go's
+ * text/template that rule files use — text, `{{ pipeline }}` with `|`, variables
+ * (`$labels`, `$value`, `$externalLabels`, `$externalURL`, `$x := …`), fields (`.Labels.x`,
+ * `$labels.x`), `if`/`else if`/`else`, `range`, `with`, comments and `{{-`/`-}}` trimming —
+ * with Go's built-in functions and Prometheus' template functions, formatting numbers
+ * exactly as Go does. Missing map keys yield "" (Prometheus sets `missingkey=zero`).
+ * Functions that need a query engine (`query`, `first`, …) are not available.
+ */
+
+export class TemplateError extends Error {
+  /** Offset in the template text the error refers to, when known. */
+  constructor(
+    message: string,
+    readonly pos?: number,
+  ) {
+    super(message)
+  }
+}
+
+type TValue = unknown
+
+export interface AlertTemplateData {
+  labels: Record<string, string>
+  value: number
+  externalLabels?: Record<string, string>
+  externalURL?: string
+}
+
+// ---------------------------------------------------------------- lexing and parsing
+
+type TokenKind =
+  | { t: 'ident'; v: string }
+  | { t: 'var'; v: string }
+  | { t: 'field'; v: string }
+  | { t: 'string'; v: string }
+  | { t: 'number'; v: TValue }
+  | { t: 'bool'; v: boolean }
+  | { t: 'nil' }
+  | { t: '(' }
+  | { t: ')' }
+  | { t: '|' }
+  | { t: ':=' }
+  | { t: '=' }
+  | { t: ',' }
+
+/** A token with its offset in the template text and its source text. */
+type Token = TokenKind & { pos: number; raw: string }
+
+/** Where a node starts and how Go prints it in error messages (`at <…>`). */
+interface NodeRef {
+  pos: number
+  str: string
+}
+
+interface Term extends NodeRef {
+  kind: 'literal' | 'var' | 'field' | 'call' | 'pipe' | 'dot'
+  value?: TValue
+  name?: string
+  fields?: string[]
+  args?: Term[]
+  pipe?: Pipeline
+}
+
+interface Command extends NodeRef {
+  terms: Term[]
+}
+
+interface Pipeline {
+  str: string
+  decl: string[]
+  assign: boolean
+  commands: Command[]
+}
+
+type Node =
+  | { kind: 'text'; text: string }
+  | { kind: 'action'; pipe: Pipeline }
+  | { kind: 'if' | 'with'; pipe: Pipeline; list: Node[]; elseList: Node[] }
+  | { kind: 'range'; pipe: Pipeline; list: Node[]; elseList: Node[] }
+
+const KEYWORDS = new Set([
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+])
+
+function unquoteGo(literal: string): string {
+  if (literal.startsWith('`')) return literal.slice(1, -1)
+  try {
+    return JSON.parse(
+      literal.replace(/\\([abfv'])/g, (_m, c: string) => {
+        return c === 'a' ? '\\u0007' : c === 'v' ? '\\u000b' : c === "'" ? "'" : `\\${c}`
+      }),
+    ) as string
+  } catch {
+    throw new TemplateError(`invalid string literal ${literal}`)
+  }
+}
+
+function lexAction(src: string, base: number): Token[] {
+  const tokens: Token[] = []
+  let i = 0
+  const push = (kind: TokenKind, length: number) => {
+    tokens.push({ ...kind, pos: base + i, raw: src.slice(i, i + length) } as Token)
+    i += length
+  }
+  while (i < src.length) {
+    const ch = src[i] as string
+    if (/\s/.test(ch)) {
+      i++
+      continue
+    }
+    const rest = src.slice(i)
+    const string = /^"(?:[^"\\\n]|\\.)*"/.exec(rest) ?? /^`[^`]*`/.exec(rest)
+    const variable = /^\$[A-Za-z0-9_]*/.exec(rest)
+    const fields = /^(?:\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(rest)
+    const number = /^[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(rest)
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)?.[0]
+    if (ch === '(' || ch === ')' || ch === '|' || ch === ',') {
+      push({ t: ch } as TokenKind, 1)
+    } else if (rest.startsWith(':=')) {
+      push({ t: ':=' }, 2)
+    } else if (ch === '=') {
+      push({ t: '=' }, 1)
+    } else if (string) {
+      push({ t: 'string', v: unquoteGo(string[0]) }, string[0].length)
+    } else if (variable) {
+      push({ t: 'var', v: variable[0] }, variable[0].length)
+    } else if (fields) {
+      for (const part of fields[0].slice(1).split('.')) push({ t: 'field', v: part }, part.length + 1)
+    } else if (ch === '.') {
+      push({ t: 'field', v: '' }, 1)
+    } else if (number) {
+      const text = number[0]
+      const isInt = /^[+-]?(?:0[xX][0-9a-fA-F]+|\d+)$/.test(text)
+      push({ t: 'number', v: isInt ? new GoInt(Number(text)) : Number(text) }, text.length)
+    } else if (word !== undefined) {
+      if (word === 'true' || word === 'false') push({ t: 'bool', v: word === 'true' }, word.length)
+      else if (word === 'nil') push({ t: 'nil' }, word.length)
+      else push({ t: 'ident', v: word }, word.length)
+    } else {
+      throw new TemplateError(`unexpected "${ch}" in command`, base + i)
+    }
+  }
+  return tokens
+}
+
+class PipeParser {
+  private pos = 0
+  constructor(
+    private readonly tokens: Token[],
+    private readonly end: number,
+    private readonly funcs: Record<string, TemplateFunc>,
+  ) {}
+
+  peek(): Token | undefined {
+    return this.tokens[this.pos]
+  }
+
+  private errorPos(): number {
+    return this.peek()?.pos ?? this.end
+  }
+
+  pipeline(allowDecl: boolean, nested = false): Pipeline {
+    const decl: string[] = []
+    let assign = false
+    if (allowDecl && this.peek()?.t === 'var') {
+      // Look ahead for `$x :=`, `$x =` or `$k, $v :=`.
+      const save = this.pos
+      const names: string[] = []
+      while (this.peek()?.t === 'var') {
+        names.push((this.tokens[this.pos++] as { v: string }).v)
+        if (this.peek()?.t === ',') this.pos++
+        else break
+      }
+      const op = this.peek()
+      if (op && (op.t === ':=' || op.t === '=')) {
+        this.pos++
+        decl.push(...names)
+        assign = op.t === '='
+      } else {
+        this.pos = save
+      }
+    }
+    const commands: Command[] = []
+    for (;;) {
+      const terms: Term[] = []
+      while (this.peek() && this.peek()?.t !== '|' && this.peek()?.t !== ')') terms.push(this.operand())
+      if (terms.length === 0) throw new TemplateError('missing value for command', this.errorPos())
+      const first = terms[0] as Term
+      commands.push({ terms, pos: first.pos, str: terms.map((t) => t.str).join(' ') })
+      if (this.peek()?.t === '|') {
+        this.pos++
+        continue
+      }
+      break
+    }
+    if (!nested && this.pos < this.tokens.length) {
+      throw new TemplateError(`unexpected "${this.peek()?.raw}" in command`, this.errorPos())
+    }
+    const declStr = decl.length > 0 ? `${decl.join(', ')} ${assign ? '=' : ':='} ` : ''
+    return { decl, assign, commands, str: declStr + commands.map((c) => c.str).join(' | ') }
+  }
+
+  operand(): Term {
+    const tok = this.tokens[this.pos++] as Token
+    let term: Term
+    switch (tok.t) {
+      case 'string':
+      case 'number':
+      case 'bool':
+        term = { kind: 'literal', value: tok.v, pos: tok.pos, str: tok.raw }
+        break
+      case 'nil':
+        term = { kind: 'literal', value: null, pos: tok.pos, str: 'nil' }
+        break
+      case 'var':
+        term = { kind: 'var', name: tok.v, fields: [], pos: tok.pos, str: tok.v }
+        break
+      case 'field':
+        term =
+          tok.v === ''
+            ? { kind: 'dot', pos: tok.pos, str: '.' }
+            : { kind: 'field', fields: [tok.v], pos: tok.pos, str: `.${tok.v}` }
+        break
+      case 'ident':
+        if (KEYWORDS.has(tok.v)) throw new TemplateError(`unexpected <${tok.v}> in command`, tok.pos)
+        if (!(tok.v in this.funcs)) throw new TemplateError(`function "${tok.v}" not defined`, tok.pos)
+        term = { kind: 'call', name: tok.v, pos: tok.pos, str: tok.v }
+        break
+      case '(': {
+        const pipe = this.pipeline(false, true)
+        if (this.tokens[this.pos++]?.t !== ')') throw new TemplateError('unclosed left paren', tok.pos)
+        term = { kind: 'pipe', pipe, pos: tok.pos, str: `(${pipe.str})` }
+        break
+      }
+      default:
+        throw new TemplateError(`unexpected "${tok.raw}" in operand`, tok.pos)
+    }
+    // Field chains after a term: $x.a.b, (pipe).a, .a.b — Go positions the chain at its first field.
+    let chainPos: number | undefined
+    while (this.peek()?.t === 'field' && (this.peek() as { v: string }).v !== '') {
+      const fieldTok = this.tokens[this.pos++] as Token & { v: string }
+      chainPos ??= fieldTok.pos
+      if (term.kind === 'var' || term.kind === 'field') {
+        term = { ...term, fields: [...(term.fields ?? []), fieldTok.v], str: `${term.str}.${fieldTok.v}` }
+      } else {
+        term = {
+          kind: 'field',
+          fields: [fieldTok.v],
+          args: [term],
+          pos: term.pos,
+          str: `${term.str}.${fieldTok.v}`,
+        }
+      }
+    }
+    if (chainPos !== undefined && term.kind === 'var') term.pos = chainPos
+    return term
+  }
+}
+
+/** Parses a template into nodes; throws TemplateError on syntax errors and unknown functions. */
+function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[] {
+  const root: Node[] = []
+  const stack: { node?: Node & { list: Node[]; elseList: Node[] }; target: Node[]; inElse: boolean }[] = [
+    { target: root, inElse: false },
+  ]
+  let i = 0
+  let trimNext = false
+  const emitText = (t: string) => {
+    if (t !== '') (stack[stack.length - 1] as { target: Node[] }).target.push({ kind: 'text', text: t })
+  }
+  while (i < text.length) {
+    const open = text.indexOf('{{', i)
+    let chunk = open === -1 ? text.slice(i) : text.slice(i, open)
+    if (trimNext) chunk = chunk.replace(/^\s+/, '')
+    trimNext = false
+    if (open === -1) {
+      emitText(chunk)
+      break
+    }
+    let start = open + 2
+    if (/^-[ \t\r\n]/.test(text.slice(start))) {
+      chunk = chunk.replace(/\s+$/, '')
+      start += 1
+    }
+    emitText(chunk)
+    const close = text.indexOf('}}', start)
+    if (close === -1) throw new TemplateError('unclosed action', text.length)
+    let end = close
+    if (/[ \t\r\n]-$/.test(text.slice(start, close))) {
+      end = close - 1
+      trimNext = true
+    }
+    const raw = text.slice(start, end)
+    const bodyStart = start + (raw.length - raw.trimStart().length)
+    const body = raw.trim()
+    i = close + 2
+    if (body.startsWith('/*')) {
+      if (!body.endsWith('*/')) throw new TemplateError('unclosed comment', open)
+      continue
+    }
+    const tokens = lexAction(body, bodyStart)
+    const first = tokens[0]
+    const top = stack[stack.length - 1] as (typeof stack)[number]
+    if (first?.t === 'ident' && KEYWORDS.has(first.v)) {
+      const keyword = first.v
+      const rest = tokens.slice(1)
+      if (keyword === 'if' || keyword === 'with' || keyword === 'range') {
+        const pipe = new PipeParser(rest, close, funcs).pipeline(true)
+        const node = { kind: keyword, pipe, list: [], elseList: [] } as Node & {
+          list: Node[]
+          elseList: Node[]
+        }
+        top.target.push(node)
+        stack.push({ node, target: node.list, inElse: false })
+      } else if (keyword === 'else') {
+        if (!top.node || top.inElse) throw new TemplateError('unexpected {{else}}', open)
+        top.inElse = true
+        top.target = top.node.elseList
+        const next = rest[0]
+        if (next?.t === 'ident' && (next.v === 'if' || next.v === 'with')) {
+          // `else if` is an `if` nested in the else branch, closed by the same {{end}}.
+          const pipe = new PipeParser(rest.slice(1), close, funcs).pipeline(true)
+          const node = { kind: next.v, pipe, list: [], elseList: [] } as Node & {
+            list: Node[]
+            elseList: Node[]
+          }
+          top.target.push(node)
+          top.node = node
+          top.target = node.list
+          top.inElse = false
+        } else if (rest.length > 0) throw new TemplateError('unexpected tokens after else', open)
+      } else if (keyword === 'end') {
+        if (!top.node || rest.length > 0) throw new TemplateError('unexpected {{end}}', open)
+        stack.pop()
+      } else {
+        throw new TemplateError(`{{${keyword}}} is not supported in alert templates`, open)
+      }
+      continue
+    }
+    top.target.push({ kind: 'action', pipe: new PipeParser(tokens, close, funcs).pipeline(true) })
+  }
+  if (stack.length !== 1) throw new TemplateError('unexpected EOF', text.length)
+  return root
+}
+
+// ---------------------------------------------------------------- evaluation
+
+type TemplateFunc = (...args: TValue[]) => TValue
+
+class ExecError extends Error {
+  constructor(
+    message: string,
+    readonly node?: NodeRef,
+  ) {
+    super(message)
+  }
+}
+
+/** The variable definitions Prometheus prepends to every alert template (they shift error positions). */
+const TEMPLATE_DEFS =
+  '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}'
+
+/** Go's `line:col` of an offset in the template text (col is the byte offset within the line). */
+function location(text: string, pos: number): string {
+  const before = TEMPLATE_DEFS + text.slice(0, pos)
+  const bytes = new TextEncoder().encode(before)
+  let line = 1
+  let lastNewline = -1
+  bytes.forEach((b, i) => {
+    if (b === 10) {
+      line++
+      lastNewline = i
+    }
+  })
+  return `${line}:${lastNewline === -1 ? bytes.length : bytes.length - lastNewline - 1}`
+}
+
+function lineOf(text: string, pos: number): number {
+  return (TEMPLATE_DEFS + text.slice(0, pos)).split('\n').length
+}
+
+function isTrue(v: TValue): boolean {
+  if (v === undefined || v === null) return false
+  if (typeof v === 'boolean') return v
+  if (typeof v === 'number') return v !== 0
+  if (v instanceof GoInt) return v.value !== 0
+  if (typeof v === 'string') return v !== ''
+  if (Array.isArray(v)) return v.length > 0
+  if (typeof v === 'object') return Object.keys(v as object).length > 0
+  return true
+}
+
+function printValue(v: TValue): string {
+  if (v === undefined) return '<no value>'
+  if (v === null) return '<nil>'
+  return formatValue(v)
+}
+
+function toFloat(v: TValue): number {
+  if (typeof v === 'number') return v
+  if (v instanceof GoInt) return v.value
+  if (typeof v === 'string') {
+    const trimmed = v
+    if (/^[+-]?(inf|infinity)$/i.test(trimmed)) return trimmed.startsWith('-') ? -Infinity : Infinity
+    if (/^nan$/i.test(trimmed)) return Number.NaN
+    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return Number(trimmed)
+    throw new ExecError(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`)
+  }
+  throw new ExecError(`can't convert ${formatValue(v)} to float`)
+}
+
+function basicKind(v: TValue): 'bool' | 'int' | 'float' | 'string' | 'other' {
+  if (typeof v === 'boolean') return 'bool'
+  if (v instanceof GoInt) return 'int'
+  if (typeof v === 'number') return 'float'
+  if (typeof v === 'string') return 'string'
+  return 'other'
+}
+
+function raw(v: TValue): unknown {
+  return v instanceof GoInt ? v.value : v
+}
+
+function eqPair(a: TValue, b: TValue): boolean {
+  const ka = basicKind(a)
+  const kb = basicKind(b)
+  if (ka === 'other' || kb === 'other') throw new ExecError('invalid type for comparison')
+  if (ka !== kb) throw new ExecError('incompatible types for comparison')
+  return raw(a) === raw(b)
+}
+
+function ltPair(a: TValue, b: TValue): boolean {
+  const ka = basicKind(a)
+  const kb = basicKind(b)
+  if (ka === 'other' || kb === 'other' || ka === 'bool') throw new ExecError('invalid type for comparison')
+  if (ka !== kb) throw new ExecError('incompatible types for comparison')
+  return (raw(a) as number | string) < (raw(b) as number | string)
+}
+
+function title(s: string): string {
+  let prev = ' '
+  let out = ''
+  for (const ch of s) {
+    const sep = /[A-Za-z0-9_]/.test(prev) ? false : prev.charCodeAt(0) < 0x80 ? true : /\s/u.test(prev)
+    out += sep ? ch.toUpperCase() : ch
+    prev = ch
+  }
+  return out
+}
+
+function stripPort(hostPort: string): string {
+  const bracket = /^\[([^\]]*)\]:[^:]*$/.exec(hostPort)
+  if (bracket) return bracket[1] as string
+  const parts = hostPort.split(':')
+  return parts.length === 2 ? (parts[0] as string) : hostPort
+}
+
+function humanizeTimestamp(seconds: number): string {
+  if (!Number.isFinite(seconds)) return formatFloat(seconds, 'g', 4)
+  const ms = Math.trunc((seconds * 1e9) / 1e6)
+  const d = new Date(ms)
+  const pad2 = (n: number) => String(n).padStart(2, '0')
+  const frac = ((ms % 1000) + 1000) % 1000
+  const fraction = frac === 0 ? '' : `.${String(frac).padStart(3, '0').replace(/0+$/, '')}`
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${fraction} +0000 UTC`
+}
+
+function goReplacement(repl: string): string {
+  // Go expands $1, ${1}, $name, ${name}; JavaScript uses $1 and $<name>. A literal $ is $$ in both.
+  return repl.replace(
+    /\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g,
+    (_m, all: string, braced?: string, bare?: string) => {
+      if (all === '$') return '$$'
+      const name = (braced ?? bare) as string
+      return /^\d+$/.test(name) ? `$${name}` : `$<${name}>`
+    },
+  )
+}
+
+function queryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
+function expressionLink(expr: string, tab: number): string {
+  return `/graph?g0.expr=${queryEscape(expr)}&g0.tab=${tab}`
+}
+
+export function humanize(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return formatFloat(v, 'g', 4)
+  if (Math.abs(v) >= 1) {
+    let prefix = ''
+    for (const p of ['k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y']) {
+      if (Math.abs(v) < 1000) break
+      prefix = p
+      v /= 1000
+    }
+    return formatFloat(v, 'g', 4) + prefix
+  }
+  let prefix = ''
+  for (const p of ['m', 'u', 'n', 'p', 'f', 'a', 'z', 'y']) {
+    if (Math.abs(v) >= 1) break
+    prefix = p
+    v *= 1000
+  }
+  return formatFloat(v, 'g', 4) + prefix
+}
+
+export function humanize1024(v: number): string {
+  if (Math.abs(v) <= 1 || !Number.isFinite(v)) return formatFloat(v, 'g', 4)
+  let prefix = ''
+  for (const p of ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']) {
+    if (Math.abs(v) < 1024) break
+    prefix = p
+    v /= 1024
+  }
+  return formatFloat(v, 'g', 4) + prefix
+}
+
+export function humanizeDuration(v: number): string {
+  if (!Number.isFinite(v)) return formatFloat(v, 'g', 4)
+  if (v === 0) return `${formatFloat(v, 'g', 4)}s`
+  if (Math.abs(v) >= 1) {
+    let sign = ''
+    if (v < 0) {
+      sign = '-'
+      v = -v
+    }
+    const whole = Math.trunc(v)
+    const seconds = whole % 60
+    const minutes = Math.trunc(whole / 60) % 60
+    const hours = Math.trunc(whole / 3600) % 24
+    const days = Math.trunc(whole / 86400)
+    if (days !== 0) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`
+    if (hours !== 0) return `${sign}${hours}h ${minutes}m ${seconds}s`
+    if (minutes !== 0) return `${sign}${minutes}m ${seconds}s`
+    return `${sign}${formatFloat(v, 'g', 4)}s`
+  }
+  let prefix = ''
+  for (const p of ['m', 'u', 'n', 'p', 'f', 'a', 'z', 'y']) {
+    if (Math.abs(v) >= 1) break
+    prefix = p
+    v *= 1000
+  }
+  return `${formatFloat(v, 'g', 4)}${prefix}s`
+}
+
+export function humanizePercentage(v: number): string {
+  return `${formatFloat(v * 100, 'g', 4)}%`
+}
+
+function lenOf(v: TValue): GoInt {
+  if (typeof v === 'string') return new GoInt(new TextEncoder().encode(v).length)
+  if (Array.isArray(v)) return new GoInt(v.length)
+  if (v && typeof v === 'object' && !(v instanceof GoInt)) return new GoInt(Object.keys(v).length)
+  throw new ExecError(`len of type ${goTypeName(v)}`)
+}
+
+function indexOf(v: TValue, ...keys: TValue[]): TValue {
+  let cur = v
+  for (const key of keys) {
+    if (Array.isArray(cur)) {
+      const i = key instanceof GoInt ? key.value : Number.NaN
+      if (!Number.isInteger(i) || i < 0 || i >= cur.length)
+        throw new ExecError(`index out of range: ${formatValue(key)}`)
+      cur = cur[i]
+    } else if (cur && typeof cur === 'object' && !(cur instanceof GoInt)) {
+      if (typeof key !== 'string') throw new ExecError('value has type int; should be string')
+      cur = (cur as Record<string, TValue>)[key] ?? ''
+    } else {
+      throw new ExecError(`can't index item of type ${goTypeName(cur)}`)
+    }
+  }
+  return cur
+}
+
+function goPrint(args: TValue[]): string {
+  // fmt.Sprint adds spaces between operands when neither is a string.
+  let out = ''
+  args.forEach((a, i) => {
+    if (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string') out += ' '
+    out += printValue(a)
+  })
+  return out
+}
+
+function baseFuncs(externalURL: string): Record<string, TemplateFunc> {
+  const float = (name: string, f: (v: number) => string): TemplateFunc => {
+    return (v) => {
+      try {
+        return f(toFloat(v))
+      } catch (err) {
+        throw new ExecError(`error calling ${name}: ${(err as Error).message}`)
+      }
+    }
+  }
+  return {
+    // Go text/template built-ins.
+    and: () => undefined,
+    or: () => undefined,
+    not: (v) => !isTrue(v),
+    len: (v) => lenOf(v),
+    index: (v, ...keys) => indexOf(v, ...keys),
+    print: (...args) => goPrint(args),
+    println: (...args) => `${args.map(printValue).join(' ')}\n`,
+    printf: (format, ...args) => sprintf(String(format), args),
+    eq: (a, ...rest) => {
+      if (rest.length === 0) throw new ExecError('missing argument for comparison')
+      return rest.some((b) => eqPair(a, b))
+    },
+    ne: (a, b) => !eqPair(a, b),
+    lt: (a, b) => ltPair(a, b),
+    le: (a, b) => ltPair(a, b) || eqPair(a, b),
+    gt: (a, b) => !(ltPair(a, b) || eqPair(a, b)),
+    ge: (a, b) => !ltPair(a, b),
+    urlquery: (...args) => queryEscape(goPrint(args)),
+    html: (...args) =>
+      goPrint(args)
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&#34;')
+        .replace(/'/g, '&#39;'),
+    // Prometheus template functions.
+    humanize: float('humanize', humanize),
+    humanize1024: float('humanize1024', humanize1024),
+    humanizeDuration: float('humanizeDuration', humanizeDuration),
+    humanizePercentage: float('humanizePercentage', humanizePercentage),
+    humanizeTimestamp: float('humanizeTimestamp', humanizeTimestamp),
+    title: (s) => title(String(s)),
+    toUpper: (s) => String(s).toUpperCase(),
+    toLower: (s) => String(s).toLowerCase(),
+    stripPort: (s) => stripPort(String(s)),
+    match: (pattern, text) => compileRegex(String(pattern)).test(String(text)),
+    reReplaceAll: (pattern, repl, text) =>
+      String(text).replace(compileRegex(String(pattern), true), goReplacement(String(repl))),
+    safeHtml: (s) => String(s),
+    graphLink: (expr) => expressionLink(String(expr), 0),
+    tableLink: (expr) => expressionLink(String(expr), 1),
+    externalURL: () => externalURL,
+    pathPrefix: () => {
+      try {
+        return new URL(externalURL).pathname.replace(/\/$/, '')
+      } catch {
+        return ''
+      }
+    },
+    parseDuration: (s) => {
+      try {
+        return parseDuration(String(s)) / 1000
+      } catch (err) {
+        throw new ExecError(`error calling parseDuration: ${(err as Error).message}`)
+      }
+    },
+    args: (...values) => Object.fromEntries(values.map((v, i) => [`arg${i}`, v])),
+  }
+}
+
+class Exec {
+  constructor(
+    private readonly funcs: Record<string, TemplateFunc>,
+    private readonly name: string,
+    private readonly text: string,
+  ) {}
+
+  list(nodes: Node[], dot: TValue, vars: Map<string, TValue>[]): string {
+    let out = ''
+    for (const node of nodes) out += this.node(node, dot, vars)
+    return out
+  }
+
+  lookupVar(name: string, vars: Map<string, TValue>[]): TValue {
+    for (let i = vars.length - 1; i >= 0; i--) {
+      const scope = vars[i] as Map<string, TValue>
+      if (scope.has(name)) return scope.get(name)
+    }
+    throw new ExecError(`undefined variable: ${name}`)
+  }
+
+  setVar(name: string, value: TValue, vars: Map<string, TValue>[], assign: boolean): void {
+    if (assign) {
+      for (let i = vars.length - 1; i >= 0; i--) {
+        const scope = vars[i] as Map<string, TValue>
+        if (scope.has(name)) {
+          scope.set(name, value)
+          return
+        }
+      }
+      throw new ExecError(`undefined variable: ${name}`)
+    }
+    ;(vars[vars.length - 1] as Map<string, TValue>).set(name, value)
+  }
+
+  node(node: Node, dot: TValue, vars: Map<string, TValue>[]): string {
+    switch (node.kind) {
+      case 'text':
+        return node.text
+      case 'action': {
+        const v = this.pipeline(node.pipe, dot, vars)
+        return node.pipe.decl.length > 0 ? '' : printValue(v)
+      }
+      case 'if':
+      case 'with': {
+        const scope = [...vars, new Map<string, TValue>()]
+        const v = this.pipeline(node.pipe, dot, scope)
+        if (isTrue(v)) return this.list(node.list, node.kind === 'with' ? v : dot, scope)
+        return this.list(node.elseList, dot, [...vars, new Map()])
+      }
+      case 'range': {
+        const scope = [...vars, new Map<string, TValue>()]
+        const decl = node.pipe.decl
+        const v = this.pipeline({ ...node.pipe, decl: [] }, dot, scope)
+        const items: [TValue, TValue][] = Array.isArray(v)
+          ? v.map((x, i) => [new GoInt(i), x])
+          : v && typeof v === 'object' && !(v instanceof GoInt)
+            ? Object.keys(v)
+                .sort()
+                .map((k) => [k, (v as Record<string, TValue>)[k]])
+            : v === undefined || v === null
+              ? []
+              : (() => {
+                  throw new ExecError(`range can't iterate over ${formatValue(v)}`)
+                })()
+        if (items.length === 0) return this.list(node.elseList, dot, [...vars, new Map()])
+        let out = ''
+        for (const [k, x] of items) {
+          const inner = new Map<string, TValue>()
+          if (decl.length === 1) inner.set(decl[0] as string, x)
+          if (decl.length === 2) {
+            inner.set(decl[0] as string, k)
+            inner.set(decl[1] as string, x)
+          }
+          out += this.list(node.list, x, [...scope, inner])
+        }
+        return out
+      }
+    }
+  }
+
+  pipeline(pipe: Pipeline, dot: TValue, vars: Map<string, TValue>[]): TValue {
+    let value: TValue
+    let first = true
+    for (const cmd of pipe.commands) {
+      value = this.command(cmd, dot, vars, first ? undefined : { value })
+      first = false
+    }
+    for (const name of pipe.decl) this.setVar(name, value, vars, pipe.assign)
+    return value
+  }
+
+  command(
+    cmd: Command,
+    dot: TValue,
+    vars: Map<string, TValue>[],
+    piped: { value: TValue } | undefined,
+  ): TValue {
+    const [head, ...rest] = cmd.terms as [Term, ...Term[]]
+    if (head.kind === 'call') {
+      const name = head.name as string
+      const fn = this.funcs[name] as TemplateFunc
+      if (name === 'and' || name === 'or') {
+        const operands: (() => TValue)[] = rest.map((t) => () => this.term(t, dot, vars))
+        if (piped) operands.push(() => piped.value)
+        if (operands.length === 0)
+          throw new ExecError(`wrong number of args for ${name}: want at least 1 got 0`)
+        let v: TValue
+        for (const get of operands) {
+          v = get()
+          if (name === 'and' ? !isTrue(v) : isTrue(v)) return v
+        }
+        return v
+      }
+      const args = rest.map((t) => this.term(t, dot, vars))
+      if (piped) args.push(piped.value)
+      try {
+        return fn(...args)
+      } catch (err) {
+        const message = (err as Error).message
+        throw new ExecError(
+          message.startsWith('error calling') ? message : `error calling ${name}: ${message}`,
+          cmd,
+        )
+      }
+    }
+    if (rest.length > 0 || piped) throw new ExecError(`can't give argument to non-function ${head.str}`, head)
+    return this.term(head, dot, vars)
+  }
+
+  term(term: Term, dot: TValue, vars: Map<string, TValue>[]): TValue {
+    try {
+      switch (term.kind) {
+        case 'literal':
+          return term.value
+        case 'dot':
+          return dot
+        case 'var':
+          return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [])
+        case 'field': {
+          const base = term.args ? this.term(term.args[0] as Term, dot, vars) : dot
+          return this.fields(base, term.fields ?? [])
+        }
+        case 'pipe':
+          return this.pipeline(term.pipe as Pipeline, dot, [...vars, new Map()])
+        case 'call':
+          return this.command({ terms: [term], pos: term.pos, str: term.str }, dot, vars, undefined)
+      }
+    } catch (err) {
+      if (err instanceof ExecError && !err.node) throw new ExecError(err.message, term)
+      throw err
+    }
+  }
+
+  fields(base: TValue, names: string[]): TValue {
+    let cur = base
+    for (const name of names) {
+      if (cur && typeof cur === 'object' && !(cur instanceof GoInt) && !Array.isArray(cur)) {
+        const record = cur as Record<string, TValue>
+        if (record instanceof TemplateRoot) {
+          if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type struct`)
+          cur = record[name]
+        } else cur = record[name] ?? ''
+      } else if (cur === undefined || cur === null) {
+        throw new ExecError(`nil pointer evaluating interface {}.${name}`)
+      } else {
+        throw new ExecError(`can't evaluate field ${name} in type ${goTypeName(cur)}`)
+      }
+    }
+    return cur
+  }
+
+  run(nodes: Node[], data: TemplateRoot): string {
+    const vars = new Map<string, TValue>([
+      ['$', data],
+      ['$labels', data.Labels],
+      ['$externalLabels', data.ExternalLabels],
+      ['$externalURL', data.ExternalURL],
+      ['$value', data.Value],
+    ])
+    try {
+      return this.list(nodes, data, [vars])
+    } catch (err) {
+      if (err instanceof ExecError) {
+        const name = this.name
+        const where = err.node
+          ? `template: ${name}:${location(this.text, err.node.pos)}: executing ${JSON.stringify(name)} at <${err.node.str}>: `
+          : `template: ${name}: `
+        throw new TemplateError(`error executing template ${name}: ${where}${err.message}`)
+      }
+      throw err
+    }
+  }
+}
+
+/** The data Prometheus gives alert templates (`.Labels`, `.Value`, …). */
+class TemplateRoot {
+  constructor(
+    readonly Labels: Record<string, string>,
+    readonly ExternalLabels: Record<string, string>,
+    readonly ExternalURL: string,
+    readonly Value: number,
+  ) {}
+}
+
+/**
+ * Checks a label or annotation template when rules are loaded: throws TemplateError for
+ * syntax errors and for functions the embedded expander does not provide.
+ */
+export function checkTemplate(text: string): void {
+  parseTemplate(text, baseFuncs(''))
+}
+
+/**
+ * Expands one alert label/annotation template as Prometheus does for an alert of rule
+ * `alertName`; on any error the result is `<error expanding template: …>`, as in Prometheus.
+ */
+export function expandAlertTemplate(text: string, alertName: string, data: AlertTemplateData): string {
+  const name = `__alert_${alertName}`
+  try {
+    const funcs = baseFuncs(data.externalURL ?? '')
+    const nodes = parseTemplate(text, funcs)
+    const root = new TemplateRoot(data.labels, data.externalLabels ?? {}, data.externalURL ?? '', data.value)
+    return new Exec(funcs, name, text).run(nodes, root)
+  } catch (err) {
+    const message =
+      err instanceof TemplateError && !err.message.startsWith('error executing')
+        ? `error parsing template ${name}: template: ${name}:${lineOf(text, err.pos ?? text.length)}: ${err.message}`
+        : (err as Error).message
+    return `<error expanding template: ${message}>`
+  }
+}

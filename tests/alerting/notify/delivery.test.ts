@@ -1,0 +1,549 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { parseCommand } from '../../../src/alerting/notify/dispatcher.ts'
+import { quietUntil } from '../../../src/alerting/notify/recipients.ts'
+import { renderText } from '../../../src/alerting/notify/render.ts'
+import { backoffMs } from '../../../src/alerting/notify/sender.ts'
+import {
+  classifyError,
+  sanitizeTemplateParameter,
+  toWhatsAppNumber,
+} from '../../../src/alerting/whatsapp/client.ts'
+import { alertOutbox, tenantSettings, tenants } from '../../../src/db/schema.ts'
+import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
+
+const ctx = alertTestContext()
+const ONCALL_DIGITS = toWhatsAppNumber(ONCALL)
+
+async function tenantWith(settings: {
+  owner?: string | null
+  extra?: string[]
+  quiet?: [string, string]
+  timezone?: string
+}) {
+  const [tenant] = await ctx.database.db
+    .insert(tenants)
+    .values({ name: 'T', apiKeyHash: crypto.randomUUID() })
+    .returning()
+  await ctx.database.db.insert(tenantSettings).values({
+    tenantId: tenant!.id,
+    ownerPhone: settings.owner === undefined ? '+254711000200' : settings.owner,
+    alertPhones: settings.extra ?? [],
+    timezone: settings.timezone ?? 'Africa/Nairobi',
+    quietHoursStart: settings.quiet?.[0] ?? null,
+    quietHoursEnd: settings.quiet?.[1] ?? null,
+  })
+  return tenant!.id
+}
+
+const outbox = () =>
+  ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt, alertOutbox.recipient)
+const textsTo = (digits: string) =>
+  ctx.fake.requests
+    .filter((r) => r.body.to === digits)
+    .map((r) => (r.body.text as { body: string } | undefined)?.body)
+
+describe('routing', () => {
+  test('a tenant alert goes to the owner, the extra phones and on-call; a platform alert to on-call only', async () => {
+    const tenantId = await tenantWith({ owner: '+254711000200', extra: ['+254722000300'] })
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url)
+    await alerting.notifier.ingest(
+      [firing('TenantPaymentFailureRate', { tenant_id: tenantId }), firing('HighErrorRate')],
+      'test',
+    )
+    await alerting.tick()
+    const recipients = ctx.fake.requests.map((r) => r.body.to).sort()
+    expect(recipients).toEqual(['254700000001', '254711000200', '254722000300'])
+    expect(textsTo('254711000200')).toEqual([
+      `🔔 *CRITICAL ALERT*: TenantPaymentFailureRate\nTenantPaymentFailureRate description\nref: ${firing('TenantPaymentFailureRate', { tenant_id: tenantId }).fingerprint}`,
+    ])
+    // On-call gets both alerts due in this tick as ONE message.
+    expect(textsTo(ONCALL_DIGITS)).toHaveLength(1)
+    expect(textsTo(ONCALL_DIGITS)[0]).toContain('TenantPaymentFailureRate')
+    expect(textsTo(ONCALL_DIGITS)[0]).toContain('HighErrorRate')
+    const request = ctx.fake.requests[0]!
+    expect(request.path).toBe('/v21.0/106540352242922/messages')
+    expect(request.headers.authorization).toBe('Bearer EAAG-test-token-secret')
+    expect(request.body).toMatchObject({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      type: 'text',
+    })
+  })
+
+  test('a tenant with no phone: error logged, metric counted, on-call still notified', async () => {
+    const tenantId = await tenantWith({ owner: null })
+    const { alerting, logs, events } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
+    await alerting.notifier.ingest([firing('TenantPaymentFailureRate', { tenant_id: tenantId })], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
+    expect(events).toContain('missing-phone')
+    expect(logs.lines.find((l) => l.level === 'error')).toMatchObject({
+      tenantId,
+      msg: 'tenant has no phone configured for alerts; notifying on-call only',
+    })
+  })
+
+  test('ALERT_ONCALL_GETS_TENANT_ALERTS=false keeps tenant alerts with the tenant', async () => {
+    const tenantId = await tenantWith({ owner: '+254711000200' })
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    await alerting.notifier.ingest([firing('X', { tenant_id: tenantId })], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual(['254711000200'])
+  })
+
+  test('quiet hours hold warnings until the window ends (a row, not a timer); criticals go at once', async () => {
+    // 10:00 UTC = 13:00 in Nairobi; quiet 12:00–14:30 local.
+    const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['12:00', '14:30'] })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
+    await alerting.notifier.ingest(
+      [firing('Warn', { tenant_id: tenantId, severity: 'warning' }), firing('Crit', { tenant_id: tenantId })],
+      'test',
+    )
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
+      '🔔 *CRITICAL ALERT*: Crit',
+    ])
+    const held = (await outbox()).find((r) => r.alertname === 'Warn')!
+    expect(held.status).toBe('pending')
+    expect(held.nextAttemptAt.toISOString()).toBe('2026-03-02T11:30:00.000Z')
+    clock.set('2026-03-02T11:30:00Z')
+    // A new process (no memory of the first) sends it when the window ends.
+    const restarted = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    restarted.clock.set('2026-03-02T11:30:00Z')
+    await restarted.alerting.tick()
+    expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
+      '🔔 *CRITICAL ALERT*: Crit',
+      '🔔 *WARNING ALERT*: Warn',
+    ])
+  })
+
+  test('quietUntil handles windows across midnight and outside the window', () => {
+    const quiet = { timezone: 'Africa/Nairobi', start: '22:00', end: '06:00' }
+    expect(quietUntil(new Date('2026-03-02T20:00:00Z'), quiet)?.toISOString()).toBe(
+      '2026-03-03T03:00:00.000Z',
+    )
+    expect(quietUntil(new Date('2026-03-02T01:30:00Z'), quiet)?.toISOString()).toBe(
+      '2026-03-02T03:00:00.000Z',
+    )
+    expect(quietUntil(new Date('2026-03-02T12:00:00Z'), quiet)).toBeUndefined()
+  })
+})
+
+describe('repeat and resolve', () => {
+  test('first firing once, re-sends ignored, repeat after the interval, resolved only to those notified', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '4h' })
+    const alert = firing('HighErrorRate')
+    await alerting.notifier.ingest([alert], 'test')
+    await alerting.tick()
+    await alerting.notifier.ingest([alert], 'test') // Alertmanager re-sends the group
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    clock.advance(3 * 3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    clock.advance(3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    expect((ctx.fake.requests[1]!.body.text as { body: string }).body.split('\n')[0]).toBe(
+      '🔔 *CRITICAL ALERT*: HighErrorRate (still firing)',
+    )
+    await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
+    await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(3)
+    expect((ctx.fake.requests[2]!.body.text as { body: string }).body).toBe(
+      `✅ *RESOLVED*: HighErrorRate\nHighErrorRate summary\nref: ${alert.fingerprint}`,
+    )
+    clock.advance(5 * 3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(3)
+  })
+
+  test('an alert resolved before it was sent is never sent, and no resolution follows', async () => {
+    const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['00:00', '23:59'] })
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
+    const alert = firing('Warn', { tenant_id: tenantId, severity: 'warning' })
+    await alerting.notifier.ingest([alert], 'test')
+    await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(0)
+    expect((await outbox()).map((r) => r.status)).toEqual(['cancelled'])
+  })
+
+  test('two notifiers ingesting the same payload enqueue one notification', async () => {
+    const a = alertingFor(ctx.database, ctx.fake.url)
+    const b = alertingFor(ctx.database, ctx.fake.url)
+    const alert = firing('HighErrorRate')
+    const counts = await Promise.all([
+      a.alerting.notifier.ingest([alert], 'a'),
+      b.alerting.notifier.ingest([alert], 'b'),
+    ])
+    expect(counts.sort()).toEqual([0, 1])
+    await Promise.all([a.alerting.tick(), b.alerting.tick()])
+    expect(ctx.fake.requests).toHaveLength(1)
+  })
+})
+
+describe('message bodies', () => {
+  test('templates carry sanitised body parameters', async () => {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, {
+      WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
+      WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved_v1',
+      WHATSAPP_TEMPLATE_LANGUAGE: 'en',
+    })
+    const alert = firing('HighErrorRate', {}, { description: 'Error rate\n\tis    12.5%   ', value: '0.125' })
+    await alerting.notifier.ingest([alert], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests[0]!.body).toEqual({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: ONCALL_DIGITS,
+      type: 'template',
+      template: {
+        name: 'alert_firing_v1',
+        language: { code: 'en' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'CRITICAL' },
+              { type: 'text', text: 'HighErrorRate' },
+              { type: 'text', text: 'Error rate is 12.5%' },
+              { type: 'text', text: '0.125' },
+            ],
+          },
+        ],
+      },
+      biz_opaque_callback_data: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
+    await alerting.notifier.ingest([{ ...alert, status: 'resolved', annotations: { summary: '' } }], 'test')
+    await alerting.tick()
+    const resolved = ctx.fake.requests[1]!.body.template as {
+      name: string
+      components: Array<{ parameters: Array<{ text: string }> }>
+    }
+    expect(resolved.name).toBe('alert_resolved_v1')
+    expect(resolved.components[0]!.parameters.map((p) => p.text)).toEqual([
+      'CRITICAL',
+      'HighErrorRate',
+      '-',
+      '-',
+    ])
+  })
+
+  test('sanitizeTemplateParameter: no newlines, tabs, 4+ spaces; never empty; capped', () => {
+    expect(sanitizeTemplateParameter('a\nb\tc    d')).toBe('a b c d')
+    expect(sanitizeTemplateParameter('   ')).toBe('-')
+    expect(sanitizeTemplateParameter(undefined)).toBe('-')
+    expect(sanitizeTemplateParameter('x'.repeat(50), 10)).toBe(`${'x'.repeat(9)}…`)
+  })
+
+  test('text is capped at 4096 characters', () => {
+    const items = Array.from({ length: 30 }, (_, i) => ({
+      fingerprint: `${i}`.padStart(16, '0'),
+      alertname: `A${i}`,
+      severity: 'critical',
+      transition: 'firing',
+      content: { annotations: { description: 'd'.repeat(300) } },
+    }))
+    const body = renderText(items)
+    expect(body.length).toBeLessThanOrEqual(4096)
+    expect(body).toMatch(/…and \d+ more$/)
+  })
+
+  test('phone numbers go out as international digits', () => {
+    expect(toWhatsAppNumber('+254 711 000 200')).toBe('254711000200')
+  })
+
+  test('every send writes one audit line with the number masked', async () => {
+    const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
+    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const audit = logs.lines.filter((l) => String(l.msg).startsWith('Alert sent to'))
+    expect(audit).toHaveLength(1)
+    expect(audit[0]).toMatchObject({
+      msg: 'Alert sent to …0001: HighErrorRate (critical)',
+      waMessageId: 'wamid.1',
+      recipientMasked: '…0001',
+    })
+    expect(logs.text()).not.toContain('254700000001')
+    expect(logs.text()).not.toContain('EAAG-test-token-secret')
+  })
+
+  test('without credentials the log transport shows the message and marks it sent', async () => {
+    const { alerting, logs } = alertingFor(ctx.database, undefined)
+    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const line = logs.lines.find((l) => l.transport === 'log')
+    expect(line?.message).toBe(
+      `🔔 *CRITICAL ALERT*: HighErrorRate\nHighErrorRate description\nref: ${firing('HighErrorRate').fingerprint}`,
+    )
+    const [row] = await outbox()
+    expect(row!.status).toBe('sent')
+    expect(row!.waMessageId).toMatch(/^log\./)
+  })
+})
+
+describe('retries and failures', () => {
+  test.each([
+    [130429, 400, 'retry'],
+    [131056, 429, 'retry'],
+    [131000, 500, 'retry'],
+    [131016, 503, 'retry'],
+    [1, 400, 'retry'],
+    [2, 503, 'retry'],
+    [4, 400, 'retry'],
+    [80007, 400, 'retry'],
+    [131047, 400, 'window-closed'],
+    [100, 400, 'permanent'],
+    [131026, 400, 'permanent'],
+    [132000, 400, 'permanent'],
+    [132012, 400, 'permanent'],
+    [190, 401, 'token-expired'],
+    [131031, 400, 'permanent'],
+    [undefined, 502, 'retry'],
+    [undefined, 400, 'permanent'],
+  ])('code %p (HTTP %p) is %s', (code, status, expected) => {
+    expect(classifyError(code, status)).toBe(expected as never)
+  })
+
+  test('backoff doubles from the base, capped at 5 minutes, with jitter in [50%, 100%]', () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 2000, () => 1))).toEqual([2000, 4000, 8000, 16000])
+    expect(backoffMs(20, 2000, () => 1)).toBe(300_000)
+    expect(backoffMs(1, 2000, () => 0)).toBe(1000)
+  })
+
+  test('temporary errors are retried with backoff until delivered, never twice', async () => {
+    const { alerting, clock, events } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer(
+      { kind: 'error', httpStatus: 400, code: 130429 },
+      { kind: 'error', httpStatus: 503, code: 131016 },
+      { kind: 'delay', ms: 900 }, // longer than WHATSAPP_TIMEOUT_MS=500: no answer
+      { kind: 'disconnect' },
+    )
+    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    const delays: number[] = []
+    for (let i = 0; i < 5; i++) {
+      await alerting.tick()
+      const [row] = await outbox()
+      if (row!.status === 'sent') break
+      delays.push(row!.nextAttemptAt.getTime() - clock.now().getTime())
+      clock.set(row!.nextAttemptAt.toISOString())
+    }
+    expect(delays).toEqual([2000, 4000, 8000, 16000])
+    const [row] = await outbox()
+    // The timed-out call may still be accepted by the fake after we gave up: the one case where a
+    // duplicate can happen, because the API gave no answer in time.
+    expect(row).toMatchObject({ status: 'sent', attempts: 5, lastErrorCode: null })
+    expect(row!.waMessageId).toMatch(/^wamid\.[12]$/)
+    expect(ctx.fake.requests).toHaveLength(5)
+    expect(events.filter((e) => e.startsWith('sent:'))).toEqual([
+      'sent:retry',
+      'sent:retry',
+      'sent:retry',
+      'sent:retry',
+      'sent:sent',
+    ])
+  })
+
+  test('after WHATSAPP_MAX_ATTEMPTS the message is failed with the last error', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { WHATSAPP_MAX_ATTEMPTS: '2' })
+    ctx.fake.answer(
+      { kind: 'error', httpStatus: 500, code: 131000 },
+      { kind: 'error', httpStatus: 500, code: 131000 },
+    )
+    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    clock.advance(10_000)
+    await alerting.tick()
+    const [row] = await outbox()
+    expect(row).toMatchObject({ status: 'failed', attempts: 2, lastErrorCode: '131000' })
+    clock.advance(600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+  })
+
+  test('a permanent error fails at once with the code; an expired token also logs an error and sets the gauge', async () => {
+    const { alerting, events, logs } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131026, message: 'Message undeliverable' })
+    await alerting.notifier.ingest([firing('A')], 'test')
+    await alerting.tick()
+    expect((await outbox())[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastErrorCode: '131026',
+      lastErrorMessage: 'Message undeliverable',
+    })
+    ctx.fake.answer({
+      kind: 'error',
+      httpStatus: 401,
+      code: 190,
+      message: 'Error validating access token: Session has expired',
+    })
+    await alerting.notifier.ingest([firing('B')], 'test')
+    await alerting.tick()
+    const b = (await outbox()).find((r) => r.alertname === 'B')!
+    expect(b).toMatchObject({ status: 'failed', lastErrorCode: '190' })
+    expect(events).toContain('token:false')
+    expect(
+      logs.lines.some(
+        (l) => l.level === 'error' && String(l.msg).startsWith('WhatsApp access token expired'),
+      ),
+    ).toBe(true)
+  })
+
+  test('131047 on free text is retried once as the template when one is configured', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
+    })
+    // The on-call wrote to us an hour ago: the window looks open, so free text is tried first.
+    await alerting.notifier.handleInbound({
+      from: ONCALL_DIGITS,
+      text: 'hello',
+      id: 'wamid.in1',
+      at: new Date(clock.now().getTime() - 3_600_000),
+    })
+    ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131047, message: 'Re-engagement message' })
+    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.type)).toEqual(['text', 'template'])
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', mode: 'template' })
+  })
+})
+
+describe('crash safety', () => {
+  test('a crash after enqueue, before sending: the next process sends it once', async () => {
+    const first = alertingFor(ctx.database, ctx.fake.url)
+    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    // "crash": the first process never ticks.
+    const second = alertingFor(ctx.database, ctx.fake.url)
+    await second.alerting.tick()
+    await second.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+  })
+
+  test('a crash while sending with no answer (row left in sending): retried after the lease', async () => {
+    const first = alertingFor(ctx.database, ctx.fake.url, { ALERT_SEND_LEASE: '1m' })
+    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    // Simulate the dead sender: the claim committed, the HTTP call never completed.
+    await ctx.database.db
+      .update(alertOutbox)
+      .set({ status: 'sending', leaseUntil: new Date(first.clock.now().getTime() + 60_000), attempts: 1 })
+    const second = alertingFor(ctx.database, ctx.fake.url)
+    await second.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(0)
+    second.clock.advance(61_000)
+    await second.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 2 })
+  })
+
+  test('a crash after Meta accepted but before the commit: the sent status webhook (callback data) prevents a re-send', async () => {
+    const first = alertingFor(ctx.database, ctx.fake.url)
+    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await first.alerting.tick()
+    // Undo the commit of the send, as if the process died right after the HTTP answer.
+    const [row] = await outbox()
+    await ctx.database.db
+      .update(alertOutbox)
+      .set({ status: 'sending', waMessageId: null, sentAt: null })
+      .where(eq(alertOutbox.id, row!.id))
+    const second = alertingFor(ctx.database, ctx.fake.url)
+    await second.alerting.receipts.apply({ id: 'wamid.1', status: 'sent', callbackData: row!.groupId! })
+    second.clock.advance(120_000)
+    await second.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.1' })
+  })
+})
+
+/** A WhatsApp message to the service, as the webhook hands it over (from on-call by default). */
+function say(
+  alerting: ReturnType<typeof alertingFor>['alerting'],
+  clock: ReturnType<typeof alertingFor>['clock'],
+  text: string,
+  id: string,
+  from = ONCALL_DIGITS,
+) {
+  return alerting.notifier.handleInbound({ from, text, id, at: clock.now() })
+}
+
+describe('commands', () => {
+  test('parseCommand', () => {
+    expect(parseCommand('ack')).toEqual({ kind: 'ack', fingerprint: undefined })
+    expect(parseCommand('ACK:0123456789abcdef')).toEqual({ kind: 'ack', fingerprint: '0123456789abcdef' })
+    expect(parseCommand('silence 2h')).toEqual({
+      kind: 'silence',
+      durationMs: 7_200_000,
+      fingerprint: undefined,
+    })
+    expect(parseCommand('SILENCE 30m 0123456789abcdef')).toEqual({
+      kind: 'silence',
+      durationMs: 1_800_000,
+      fingerprint: '0123456789abcdef',
+    })
+    expect(parseCommand('status')).toEqual({ kind: 'status' })
+    for (const text of ['hello', 'silence forever', 'ack ack ack', 'SILENCE 30d'])
+      expect(parseCommand(text)).toBeUndefined()
+  })
+
+  test('ACK stops repeats until the alert resolves; the reply goes out as text', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
+    const alert = firing('HighErrorRate')
+    await alerting.notifier.ingest([alert], 'test')
+    await alerting.tick()
+    await say(alerting, clock, 'ACK', 'wamid.in.ack')
+    await say(alerting, clock, 'ACK', 'wamid.in.ack') // re-delivered webhook
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS).slice(1)).toEqual([
+      'Acknowledged: HighErrorRate. No more reminders until resolved.',
+    ])
+    clock.advance(3 * 3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('✅ *RESOLVED*: HighErrorRate')
+  })
+
+  test('SILENCE 2h silences repeats for two hours; STATUS lists what fires; strangers are ignored', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
+    const alert = firing('HighErrorRate')
+    await alerting.notifier.ingest([alert], 'test')
+    await alerting.tick()
+    await say(alerting, clock, 'SILENCE 2h', 'wamid.in.s')
+    await say(alerting, clock, 'STATUS', 'wamid.in.x', '254799999999')
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS)[1]).toBe('Silenced until 2026-03-02T12:00:00.000Z: HighErrorRate.')
+    expect(ctx.fake.requests.map((r) => r.body.to)).not.toContain('254799999999')
+    clock.advance(90 * 60_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    clock.advance(31 * 60_000)
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('🔔 *CRITICAL ALERT*: HighErrorRate (still firing)')
+    await say(alerting, clock, 'status', 'wamid.in.st')
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS)[3]).toBe(
+      `Firing now (1):\n• HighErrorRate [critical] since 2026-03-02T09:55:00.000Z — ref ${alert.fingerprint}`,
+    )
+  })
+})
+
+test('pending gauge reports outbox rows waiting', async () => {
+  const { alerting, events } = alertingFor(ctx.database, ctx.fake.url)
+  ctx.fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
+  await alerting.notifier.ingest([firing('A')], 'test')
+  await alerting.tick()
+  expect(events.filter((e) => e.startsWith('pending:'))).toEqual(['pending:1'])
+  expect((await outbox()).map((r) => r.status)).toEqual(['pending'])
+})

@@ -1,0 +1,384 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createEvaluator, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import { createPrometheusSource, parseSampleValue } from '../../../src/alerting/rules/prometheus-source.ts'
+import type { DatabaseHandle } from '../../../src/db/client.ts'
+import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
+import { createHttpClient } from '../../../src/http/outbound.ts'
+import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { fingerprint } from '../../../src/prometheus/rules/alerting-rule.ts'
+import { alertingFor, manualClock, resetAlertTables } from '../../helpers/alerts.ts'
+import { ADMIN_TOKEN, buildTestApp } from '../../helpers/app.ts'
+import { freshDatabase } from '../../helpers/db.ts'
+import { captureLogs } from '../../helpers/logs.ts'
+
+// Fresh databases per file.
+setDefaultTimeout(30_000)
+
+let database: DatabaseHandle
+beforeAll(async () => {
+  database = await freshDatabase()
+})
+afterAll(async () => {
+  await database.close()
+})
+beforeEach(async () => {
+  await resetAlertTables(database)
+  await database.db.delete(alertRuleStates)
+})
+
+const RULES = `
+groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - alert: HighErrorRate
+        expr: error_ratio > 0.05
+        for: 1m
+        labels:
+          severity: critical
+        annotations:
+          summary: High error rate
+          description: "{{ $labels.endpoint }} fails {{ $value | humanizePercentage }} of requests"
+      - alert: Flaky
+        expr: flaky > 0
+        keep_firing_for: 2m
+        labels:
+          severity: warning
+      - alert: Upstream
+        expr: up == 0
+      - record: job:errors:rate5m
+        expr: error_ratio
+`
+
+function ruleFile(text = RULES) {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  writeFileSync(join(dir, 'alerts.yml'), text)
+  return join(dir, '*.yml')
+}
+
+/** A query source whose answers the test sets per expression; `null` means the query errors. */
+function fakeSource() {
+  const answers = new Map<string, Array<{ labels: Record<string, string>; value: number }> | null>()
+  const source: QuerySource = {
+    async instantQuery(expr: string): Promise<InstantResult> {
+      const answer = answers.get(expr)
+      if (answer === null) throw new Error('Prometheus unreachable: connection refused')
+      return { resultType: 'vector', samples: answer ?? [] }
+    },
+  }
+  return { source, answers }
+}
+
+function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
+  const { source, answers } = fakeSource()
+  const delivery = alertingFor(database, undefined)
+  const logs = captureLogs()
+  const groups = loadRules(expandRuleFiles(ruleFile()), {
+    defaultIntervalMs: 30_000,
+    skipReason: (expr) =>
+      expr.includes('up ==') ? 'selects up, which only Prometheus itself generates' : undefined,
+  })
+  const events: string[] = []
+  const evaluator = createEvaluator({
+    db: database.db,
+    groups,
+    source,
+    notifier: delivery.alerting.notifier,
+    clock,
+    log: logs.log,
+    metrics: {
+      ruleEvaluated: (group, failed) => events.push(`${group}:${failed ? 'failed' : 'ok'}`),
+      groupDuration: () => {},
+      activeAlerts: () => {},
+    },
+  })
+  /** One evaluation tick, then one notifier tick (the log transport sends what is due). */
+  const step = async (ms = 30_000) => {
+    clock.advance(ms)
+    const outcome = await evaluator.evaluateAll()
+    delivery.clock.set(clock.now().toISOString())
+    await delivery.alerting.tick()
+    return outcome
+  }
+  const states = async () =>
+    (await database.db.select().from(alertRuleStates)).map((r) => `${r.ruleName}:${r.state}`).sort()
+  const notifications = async () =>
+    (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
+      (r) => `${r.alertname}:${r.transition}`,
+    )
+  return { evaluator, answers, clock, step, states, notifications, events, groups, logs }
+}
+
+describe('loading rules', () => {
+  test('globs expand, recording rules are ignored, rules Prometheus alone can judge are skipped', () => {
+    const { groups } = setup()
+    expect(groups.map((g) => g.group.name)).toEqual(['shop'])
+    expect(groups[0]!.intervalMs).toBe(30_000)
+    expect(groups[0]!.rules.map((r) => `${r.rule.name}:${r.health}`)).toEqual([
+      'HighErrorRate:unknown',
+      'Flaky:unknown',
+      'Upstream:skipped',
+    ])
+  })
+
+  test('a bad rule is an error naming the file, group and rule', () => {
+    const file = ruleFile(
+      'groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: rate(x[5m]\n',
+    )
+    expect(() =>
+      loadRules(expandRuleFiles(file), {
+        defaultIntervalMs: 30_000,
+        compile: () => {
+          throw new Error('parse error: unclosed left parenthesis')
+        },
+      }),
+    ).toThrow(/alerts\.yml: group "g": rule "Broken": parse error: unclosed left parenthesis/)
+    const bad = ruleFile(
+      'groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: x\n        for: soon\n',
+    )
+    expect(() => loadRules(expandRuleFiles(bad), { defaultIntervalMs: 30_000 })).toThrow(
+      /alerts\.yml: group "g".*for/,
+    )
+  })
+})
+
+describe('the state machine, persisted', () => {
+  test('inactive → pending → firing after `for`, one firing notification, then resolved', async () => {
+    const { answers, step, states, notifications } = setup()
+    answers.set('error_ratio > 0.05', [
+      { labels: { __name__: 'error_ratio', endpoint: '/orders' }, value: 0.075 },
+    ])
+    await step()
+    expect(await states()).toEqual(['HighErrorRate:pending'])
+    await step()
+    expect(await states()).toEqual(['HighErrorRate:pending'])
+    await step() // 60 s after activeAt: for: 1m reached
+    expect(await states()).toEqual(['HighErrorRate:firing'])
+    await step()
+    expect(await notifications()).toEqual(['HighErrorRate:firing'])
+    const [row] = await database.db.select().from(alertRuleStates)
+    expect(row!.labels).toEqual({ alertname: 'HighErrorRate', endpoint: '/orders', severity: 'critical' })
+    expect(row!.annotations).toEqual({
+      summary: 'High error rate',
+      description: '/orders fails 7.5% of requests',
+    })
+    expect(row!.fingerprint).toBe(fingerprint(row!.labels))
+    answers.set('error_ratio > 0.05', [])
+    await step()
+    expect(await states()).toEqual(['HighErrorRate:inactive'])
+    expect(await notifications()).toEqual(['HighErrorRate:firing', 'HighErrorRate:resolved'])
+    await step(14 * 60_000)
+    expect(await states()).toEqual(['HighErrorRate:inactive'])
+    await step(61_000) // resolved alerts are kept 15 minutes
+    expect(await states()).toEqual([])
+    expect(await notifications()).toEqual(['HighErrorRate:firing', 'HighErrorRate:resolved'])
+  })
+
+  test('a pending alert that vanishes is dropped without any notification (flapping)', async () => {
+    const { answers, step, states, notifications } = setup()
+    answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.1 }])
+    await step()
+    answers.set('error_ratio > 0.05', [])
+    await step()
+    answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.1 }])
+    await step()
+    await step()
+    expect(await states()).toEqual(['HighErrorRate:pending']) // the `for` timer started over
+    expect(await notifications()).toEqual([])
+  })
+
+  test('keep_firing_for holds a firing alert through a gap and resets when it comes back', async () => {
+    const { answers, step, states, notifications } = setup()
+    answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    await step()
+    expect(await states()).toEqual(['Flaky:firing'])
+    answers.set('flaky > 0', [])
+    await step(60_000)
+    await step(50_000) // 110 s into the gap
+    expect(await states()).toEqual(['Flaky:firing'])
+    answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    await step()
+    answers.set('flaky > 0', [])
+    await step(60_000) // first miss: keep_firing_for counts from here
+    await step(119_000)
+    expect(await states()).toEqual(['Flaky:firing'])
+    await step(2_000)
+    expect(await states()).toEqual(['Flaky:inactive'])
+    expect(await notifications()).toEqual(['Flaky:firing', 'Flaky:resolved'])
+  })
+
+  test('a query error marks the rule err, counts a failure and resolves nothing', async () => {
+    const { answers, step, states, notifications, events, groups } = setup()
+    answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    await step()
+    answers.set('flaky > 0', null)
+    await step()
+    await step(20 * 60_000)
+    expect(await states()).toEqual(['Flaky:firing'])
+    expect(await notifications()).toEqual(['Flaky:firing'])
+    const flaky = groups[0]!.rules.find((r) => r.rule.name === 'Flaky')!
+    expect(flaky.health).toBe('err')
+    expect(flaky.lastError).toBe('Prometheus unreachable: connection refused')
+    expect(events.filter((e) => e === 'shop:failed')).toHaveLength(2)
+  })
+
+  test('two results with the same identity are an evaluation error and change nothing', async () => {
+    const { answers, step, states, groups } = setup()
+    answers.set('flaky > 0', [
+      { labels: { __name__: 'flaky', job: 'a' }, value: 1 },
+      { labels: { __name__: 'flaky_total', job: 'a' }, value: 2 },
+    ])
+    await step()
+    expect(await states()).toEqual([])
+    expect(groups[0]!.rules.find((r) => r.rule.name === 'Flaky')!.lastError).toBe(
+      'vector contains metrics with the same labelset after applying alert labels',
+    )
+  })
+
+  test('a restart continues the `for` timer and does not re-notify', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const first = setup(clock)
+    first.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.2 }])
+    await first.step()
+    await first.step()
+    // The process restarts: a new evaluator with no memory, same database, same clock.
+    const second = setup(clock)
+    second.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.2 }])
+    await second.step()
+    expect(await second.states()).toEqual(['HighErrorRate:firing'])
+    const third = setup(clock)
+    third.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.2 }])
+    await third.step()
+    expect(await third.notifications()).toEqual(['HighErrorRate:firing'])
+  })
+
+  test('two evaluators on one database produce one notification per transition', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const a = setup(clock)
+    const b = setup(clock)
+    for (const s of [a, b]) s.answers.set('flaky > 0', [{ labels: { job: 'x' }, value: 1 }])
+    const outcomes = (await Promise.all([a.step(), b.step(0)])).flat()
+    expect(outcomes).toContain('evaluated')
+    for (const s of [a, b]) s.answers.set('flaky > 0', [])
+    await Promise.all([a.step(), b.step(0)]) // first miss: keep_firing_for (2m) starts
+    await Promise.all([a.step(121_000), b.step(0)])
+    expect(await a.notifications()).toEqual(['Flaky:firing', 'Flaky:resolved'])
+  })
+})
+
+describe('fingerprints', () => {
+  test('FNV-1a 64 over sorted names and values, as Alertmanager computes them', () => {
+    expect(fingerprint({})).toBe('cbf29ce484222325')
+    // Order of keys does not matter; values do.
+    expect(fingerprint({ b: '2', a: '1' })).toBe(fingerprint({ a: '1', b: '2' }))
+    expect(fingerprint({ a: '1' })).not.toBe(fingerprint({ a: '2' }))
+    expect(fingerprint({ alertname: 'x' })).toMatch(/^[0-9a-f]{16}$/)
+  })
+})
+
+describe('the Prometheus HTTP source', () => {
+  test('POSTs the query as a form with the bearer token and parses vectors, scalars, NaN and infinities', async () => {
+    const seen: Array<{ body: string; auth: string | null }> = []
+    const prometheus = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      async fetch(req) {
+        const body = await req.text()
+        seen.push({ body, auth: req.headers.get('authorization') })
+        const query = new URLSearchParams(body).get('query')
+        if (query === 'scalar(1)')
+          return Response.json({ status: 'success', data: { resultType: 'scalar', result: [1, '+Inf'] } })
+        if (query === 'bad(')
+          return Response.json(
+            { status: 'error', errorType: 'bad_data', error: 'parse error' },
+            { status: 400 },
+          )
+        return Response.json({
+          status: 'success',
+          data: {
+            resultType: 'vector',
+            result: [
+              { metric: { a: '1' }, value: [1, 'NaN'] },
+              { metric: { a: '2' }, value: [1, '-Inf'] },
+              { metric: { a: '3' }, value: [1, '0.25'] },
+            ],
+          },
+        })
+      },
+    })
+    try {
+      const source = createPrometheusSource(
+        { url: `http://127.0.0.1:${prometheus.port}/`, bearerToken: 'prom-token', timeoutMs: 1000 },
+        createHttpClient(fetch),
+      )
+      const vector = await source.instantQuery('x > 0', new Date(1_700_000_000_500))
+      expect(vector).toEqual({
+        resultType: 'vector',
+        samples: [
+          { labels: { a: '1' }, value: Number.NaN },
+          { labels: { a: '2' }, value: Number.NEGATIVE_INFINITY },
+          { labels: { a: '3' }, value: 0.25 },
+        ],
+      })
+      expect(Object.fromEntries(new URLSearchParams(seen[0]!.body))).toEqual({
+        query: 'x > 0',
+        time: '1700000000.500',
+      })
+      expect(seen[0]!.auth).toBe('Bearer prom-token')
+      expect(await source.instantQuery('scalar(1)', new Date())).toEqual({
+        resultType: 'scalar',
+        value: Number.POSITIVE_INFINITY,
+      })
+      await expect(source.instantQuery('bad(', new Date())).rejects.toThrow('bad_data: parse error')
+    } finally {
+      prometheus.stop(true)
+    }
+    const down = createPrometheusSource(
+      { url: 'http://127.0.0.1:1', timeoutMs: 500 },
+      createHttpClient(fetch),
+    )
+    await expect(down.instantQuery('x', new Date())).rejects.toThrow(/Prometheus unreachable/)
+    expect(parseSampleValue('1e3')).toBe(1000)
+  })
+})
+
+describe('GET /alerts and GET /alerts/rules', () => {
+  test('admin-only, in the shapes of /api/v1/alerts and /api/v1/rules', async () => {
+    const s = setup()
+    s.answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    s.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.5 }])
+    await s.step()
+    const { call } = await buildTestApp({ database, evaluator: s.evaluator })
+    expect((await call('/alerts')).status).toBe(401)
+    const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
+      status: string
+      data: { alerts: Array<Record<string, unknown>> }
+    }
+    expect(alerts.status).toBe('success')
+    expect(
+      alerts.data.alerts
+        .map((a) => [(a.labels as Record<string, string>).alertname, a.state, a.value])
+        .sort(),
+    ).toEqual([
+      ['Flaky', 'firing', '1e+00'],
+      ['HighErrorRate', 'pending', '5e-01'],
+    ])
+    const rules = (await (await call('/alerts/rules', { token: ADMIN_TOKEN })).json()) as {
+      data: { groups: Array<{ name: string; interval: number; rules: Array<Record<string, unknown>> }> }
+    }
+    const group = rules.data.groups[0]!
+    expect({ name: group.name, interval: group.interval }).toEqual({ name: 'shop', interval: 30 })
+    expect(
+      group.rules.map((r) => [r.name, r.health, r.duration, r.type, (r.alerts as unknown[]).length]),
+    ).toEqual([
+      ['HighErrorRate', 'ok', 60, 'alerting', 1],
+      ['Flaky', 'ok', 0, 'alerting', 1],
+      ['Upstream', 'skipped', 0, 'alerting', 0],
+    ])
+    expect(group.rules[2]!.lastError).toBe('selects up, which only Prometheus itself generates')
+    expect(typeof group.rules[0]!.lastEvaluation).toBe('string')
+  })
+})

@@ -1,0 +1,70 @@
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { ConfigError, EnvSchema, loadConfig } from '../src/config.ts'
+
+describe('loadConfig', () => {
+  test('applies documented defaults with no environment', () => {
+    const config = loadConfig({})
+    expect(config.port).toBe(3000)
+    expect(config.env).toBe('production')
+    expect(config.http.maxBodyBytes).toBe(1048576)
+    expect(config.shutdownTimeoutMs).toBe(10000)
+    expect(config.database.url).toBeUndefined()
+    expect(config.database.dataDir).toBe('./.data')
+  })
+
+  test('converts and validates values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DB_POOL_SIZE: '4',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: 'postgres://u@h/db',
+    })
+    expect(config.port).toBe(8080)
+    expect(config.database.poolSize).toBe(4)
+    expect(config.logLevel).toBe('debug')
+    expect(config.database.url).toBe('postgres://u@h/db')
+  })
+
+  test.each([
+    [{ PORT: 'abc' }, 'Invalid PORT: expected an integer from 0 to 65535, got "abc"'],
+    [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
+    [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'Invalid LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "loud"',
+    ],
+    [{ NODE_ENV: 'staging' }, 'Invalid NODE_ENV: expected one of development|production|test, got "staging"'],
+    [
+      { DATABASE_URL: 'mysql://root:pw@h/db' },
+      'Invalid DATABASE_URL: expected a string matching ^postgres(ql)?://, got (value hidden)',
+    ],
+    [
+      { ADMIN_TOKEN: 'short' },
+      'Invalid ADMIN_TOKEN: expected a string of at least 16 characters, got (value hidden)',
+    ],
+  ])('rejects %p with a one-line message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+  })
+
+  test('empty strings count as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).port).toBe(3000)
+  })
+
+  test('the server exits non-zero with the message on bad config', () => {
+    const proc = Bun.spawnSync(['bun', 'src/server.ts'], {
+      env: { ...process.env, PORT: 'nope', DATABASE_URL: '' },
+      stderr: 'pipe',
+      stdout: 'pipe',
+    })
+    expect(proc.exitCode).toBe(1)
+    expect(proc.stderr.toString().trim()).toBe(
+      'config error: Invalid PORT: expected an integer from 0 to 65535, got "nope"',
+    )
+  })
+
+  test('the README documents every variable', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    for (const key of Object.keys(EnvSchema.properties)) expect(readme).toContain(`\`${key}\``)
+  })
+})

@@ -1,0 +1,113 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import { createLogger } from '../../src/core/logger.ts'
+import { DataDirLockedError, lockDataDir, openEmbedded } from '../../src/db/embedded.ts'
+import { openMigratedDatabase } from '../../src/db/open.ts'
+import { freshDatabase } from '../helpers/db.ts'
+
+// Starts real processes or fresh databases: well over bun's 5 s default.
+setDefaultTimeout(30_000)
+
+const quiet = createLogger({ level: 'silent', pretty: false })
+const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows)
+
+describe('migrations', () => {
+  test('an empty database gets every table of the schema', async () => {
+    const handle = await freshDatabase()
+    try {
+      const result = await handle.db.execute(
+        sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+      )
+      const names = rowsOf(result).map((r) => (r as { table_name: string }).table_name)
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'order_items',
+          'orders',
+          'payments',
+          'products',
+          'tenant_settings',
+          'tenants',
+        ]),
+      )
+      const applied = rowsOf(
+        await handle.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`),
+      )
+      expect((applied[0] as { n: number }).n).toBeGreaterThan(0)
+    } finally {
+      await handle.close()
+    }
+  })
+
+  test('the embedded database persists in DATA_DIR and re-opening applies nothing twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-data-'))
+    try {
+      const config = {
+        url: undefined,
+        dataDir: dir,
+        poolSize: 1,
+        connectTimeoutMs: 1000,
+        healthTimeoutMs: 1000,
+        pingIntervalMs: 10_000,
+      }
+      const first = await openMigratedDatabase(config, quiet)
+      await first.db.execute(sql`insert into tenants (name, api_key_hash) values ('persisted', 'h1')`)
+      await first.close()
+      const second = await openMigratedDatabase(config, quiet)
+      const rows = rowsOf(await second.db.execute(sql`select name from tenants`))
+      expect(rows).toEqual([{ name: 'persisted' }])
+      await second.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('DATA_DIR lock', () => {
+  test('a second opener gets a clear error while the first holds the folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-lock-'))
+    const first = await openEmbedded({ dataDir: dir }, quiet)
+    try {
+      const holder = Bun.spawnSync([
+        'bun',
+        '-e',
+        `
+        import { lockDataDir } from '${join(import.meta.dir, '../../src/db/embedded.ts')}'
+        try { lockDataDir(${JSON.stringify(dir)}); console.log('locked') } catch (e) { console.log(e.name + ': ' + e.message) }
+      `,
+      ])
+      expect(holder.stdout.toString().trim()).toBe(
+        `DataDirLockedError: DATA_DIR ${dir} is in use by process ${process.pid}; the embedded database allows one process (set DATABASE_URL to share PostgreSQL)`,
+      )
+    } finally {
+      await first.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a lock left by a dead process is taken over, and released on close', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-lock-'))
+    try {
+      const dead = Bun.spawnSync(['true']).pid
+      writeFileSync(join(dir, 'lock'), String(dead))
+      const release = lockDataDir(dir)
+      expect(() => lockDataDir(dir)).not.toThrow() // our own PID counts as stale (container restarts)
+      release()
+      expect(() => lockDataDir(dir)()).not.toThrow()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('DataDirLockedError is what a live holder produces', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-lock-'))
+    try {
+      writeFileSync(join(dir, 'lock'), '1') // PID 1 is always alive
+      expect(() => lockDataDir(dir)).toThrow(DataDirLockedError)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

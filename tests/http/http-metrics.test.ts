@@ -1,0 +1,265 @@
+import { describe, expect, test } from 'bun:test'
+import { Elysia, status, t } from 'elysia'
+import type { Clock } from '../../src/core/clock.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { family, histogramSeries, sample } from '../helpers/scrape.ts'
+
+/**
+ * The real app plus probe routes, on a clock the test moves: `?ms=` advances it inside the
+ * handler, so a request's measured duration is exactly that many milliseconds.
+ */
+async function probeApp(env: Record<string, string> = {}) {
+  let now = 1000
+  const clock: Clock = { now: () => new Date(), monotonic: () => now }
+  const advance = (ms: unknown) => {
+    now += Number(ms ?? 0)
+  }
+  let release: (() => void) | undefined
+  const built = await buildTestApp({ env, clock })
+  built.app.use(
+    new Elysia()
+      .get('/probe/users/:id', ({ params, query }) => {
+        advance(query.ms)
+        return { id: params.id }
+      })
+      .get('/probe/orders/:id', ({ params }) => ({ id: params.id }))
+      .get('/probe/boom', () => {
+        throw new Error('kaput')
+      })
+      .get('/probe/conflict', () =>
+        status(409, { error: { code: 'CONFLICT', message: 'taken', requestId: 'x' } }),
+      )
+      .get('/probe/raw', () => new Response('no', { status: 401 }))
+      .post('/probe/echo', ({ body }) => body, {
+        body: t.Object({ qty: t.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      })
+      .route('PURGE', '/probe/cache', () => ({ purged: true }))
+      .get('/probe/wait', async () => {
+        await new Promise<void>((resolve) => {
+          release = resolve
+        })
+        advance(5000)
+        return { done: true }
+      }),
+  )
+  const scrape = async (init: RequestInit & { token?: string } = {}) =>
+    (await built.call('/metrics', init)).text()
+  return { ...built, scrape, release: () => release?.() }
+}
+
+const requests = (text: string) => family(text, 'http_requests_total')
+const durations = (text: string) => family(text, 'http_request_duration_seconds')
+
+describe('http_requests_total and http_request_duration_seconds', () => {
+  test('a matched route is counted under its template, with cumulative buckets and _count equal to the counter', async () => {
+    const { call, scrape } = await probeApp()
+    for (const [id, ms] of [
+      ['1', 31.25],
+      ['2', 250],
+      ['3', 3000],
+    ]) {
+      expect((await call(`/probe/users/${id}?ms=${ms}`)).status).toBe(200)
+    }
+    const text = await scrape()
+    expect(requests(text)).toEqual({
+      'http_requests_total{method="GET",endpoint="/probe/users/:id",status="200"}': 3,
+    })
+    // 0.03125 s, 0.25 s (a bucket bound is inclusive) and 3 s.
+    expect(durations(text)).toEqual(
+      histogramSeries(
+        'http_request_duration_seconds',
+        'method="GET",endpoint="/probe/users/:id"',
+        [0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3],
+        3.28125,
+      ),
+    )
+  })
+
+  test('404s on any number of unknown paths share one series', async () => {
+    const { call, scrape } = await probeApp()
+    const paths = [
+      '/wp-admin/setup-config.php',
+      '/.env',
+      '/users/1/../../etc/passwd',
+      '/probe/users',
+      '/probe/users/1/extra',
+      ...Array.from({ length: 20 }, (_, i) => `/scan/${crypto.randomUUID()}/${i}`),
+    ]
+    for (const path of paths) expect((await call(path)).status).toBe(404)
+    const text = await scrape()
+    expect(requests(text)).toEqual({
+      'http_requests_total{method="GET",endpoint="<unmatched>",status="404"}': 25,
+    })
+    expect(Object.keys(durations(text))).toEqual(
+      Object.keys(
+        histogramSeries(
+          'http_request_duration_seconds',
+          'method="GET",endpoint="<unmatched>"',
+          Array(13).fill(0),
+          0,
+        ),
+      ),
+    )
+    expect(sample(text, 'http_request_duration_seconds_count{method="GET",endpoint="<unmatched>"}')).toBe(25)
+  })
+
+  test('the status is what was sent: thrown errors, returned errors, Responses, validation and parse failures', async () => {
+    const { call, scrape } = await probeApp({ MAX_BODY_BYTES: '64' })
+    expect((await call('/probe/boom')).status).toBe(500)
+    expect((await call('/probe/conflict')).status).toBe(409)
+    expect((await call('/probe/raw')).status).toBe(401)
+    expect((await call('/probe/echo', { method: 'POST', json: { qty: 'many' } })).status).toBe(422)
+    expect((await call('/probe/echo', { method: 'POST', json: { qty: 2 } })).status).toBe(200)
+    const malformed = { method: 'POST', body: '{"qty":', headers: { 'content-type': 'application/json' } }
+    expect((await call('/probe/echo', malformed)).status).toBe(400)
+    // Rejected by the request-context onRequest hook, before routing and parsing.
+    const tooLarge = { method: 'POST', body: JSON.stringify({ qty: 1, pad: 'x'.repeat(100) }) }
+    expect(
+      (await call('/probe/echo', { ...tooLarge, headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(413)
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="/probe/boom",status="500"}': 1,
+      'http_requests_total{method="GET",endpoint="/probe/conflict",status="409"}': 1,
+      'http_requests_total{method="GET",endpoint="/probe/raw",status="401"}': 1,
+      'http_requests_total{method="POST",endpoint="/probe/echo",status="422"}': 1,
+      'http_requests_total{method="POST",endpoint="/probe/echo",status="200"}': 1,
+      'http_requests_total{method="POST",endpoint="/probe/echo",status="400"}': 1,
+      'http_requests_total{method="POST",endpoint="/probe/echo",status="413"}': 1,
+    })
+  })
+
+  test('methods outside the standard set become _OTHER, matched or not', async () => {
+    const { call, scrape } = await probeApp()
+    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(404)
+    expect((await call('/probe/cache', { method: 'PURGE', json: {} })).status).toBe(200)
+    expect((await call('/probe/users/1', { method: 'HEAD' })).status).toBe(200)
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="_OTHER",endpoint="<unmatched>",status="404"}': 1,
+      'http_requests_total{method="_OTHER",endpoint="/probe/cache",status="200"}': 1,
+      'http_requests_total{method="HEAD",endpoint="/probe/users/:id",status="200"}': 1,
+    })
+  })
+
+  test('a client that disconnects before the response (here after 5 s) is recorded as 499', async () => {
+    const { app, scrape, release } = await probeApp()
+    const abort = new AbortController()
+    const pending = app.handle(new Request('http://localhost/probe/wait', { signal: abort.signal }))
+    await Bun.sleep(5)
+    abort.abort()
+    release()
+    await pending
+    await Bun.sleep(1)
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="/probe/wait",status="499"}': 1,
+    })
+  })
+
+  test('http_requests_in_flight counts requests being served, without an endpoint label', async () => {
+    const { app, scrape, release } = await probeApp()
+    const pending = app.handle(new Request('http://localhost/probe/wait'))
+    await Bun.sleep(5)
+    expect(family(await scrape(), 'http_requests_in_flight')).toEqual({ http_requests_in_flight: 1 })
+    release()
+    expect((await pending).status).toBe(200)
+    expect(family(await scrape(), 'http_requests_in_flight')).toEqual({ http_requests_in_flight: 0 })
+  })
+
+  test('the /metrics and /health* routes are not counted by default, and a scrape does not see itself in flight', async () => {
+    const { call, scrape } = await probeApp()
+    await call('/health')
+    await call('/health/db')
+    await scrape()
+    const text = await scrape()
+    expect(requests(text)).toEqual({})
+    expect(durations(text)).toEqual({})
+    expect(family(text, 'http_requests_in_flight')).toEqual({ http_requests_in_flight: 0 })
+    // Exclusion is by route template: an unknown path under /health is an unmatched request.
+    await call('/health/nope')
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="<unmatched>",status="404"}': 1,
+    })
+  })
+
+  test('METRICS_EXCLUDE_PATHS=none counts them too', async () => {
+    const { call, scrape } = await probeApp({ METRICS_EXCLUDE_PATHS: 'none' })
+    await call('/health')
+    await scrape()
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="/health",status="200"}': 1,
+      'http_requests_total{method="GET",endpoint="/metrics",status="200"}': 1,
+    })
+  })
+
+  test('past the series limit new label sets fold into __overflow__, counted once each, with one warning', async () => {
+    const { call, scrape, logs } = await probeApp({
+      METRICS_SERIES_LIMITS: 'http_requests_total=2,http_request_duration_seconds=2',
+    })
+    await call('/probe/users/1')
+    await call('/probe/orders/1')
+    await call('/probe/boom')
+    await call('/probe/raw')
+    await call('/probe/raw')
+    await call('/probe/users/2')
+    const text = await scrape()
+    expect(requests(text)).toEqual({
+      'http_requests_total{method="GET",endpoint="/probe/users/:id",status="200"}': 2,
+      'http_requests_total{method="GET",endpoint="/probe/orders/:id",status="200"}': 1,
+      'http_requests_total{method="__overflow__",endpoint="__overflow__",status="__overflow__"}': 3,
+    })
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="__overflow__",endpoint="__overflow__"}'),
+    ).toBe(3)
+    expect(family(text, 'metrics_cardinality_overflow_total')).toEqual({
+      'metrics_cardinality_overflow_total{metric="http_request_duration_seconds"}': 3,
+      'metrics_cardinality_overflow_total{metric="http_requests_total"}': 3,
+    })
+    const warnings = logs.lines.filter((line) => line.level === 'warn').map((line) => line.metric)
+    expect(warnings).toEqual(['http_request_duration_seconds', 'http_requests_total'])
+  })
+
+  test('over a mixed workload every histogram _count equals the sum of its counters and buckets never decrease', async () => {
+    const { call, scrape } = await probeApp()
+    for (let i = 0; i < 7; i++) await call(`/probe/users/${i}?ms=${i * 400}`)
+    for (let i = 0; i < 3; i++) await call(`/nowhere/${i}`)
+    await call('/probe/boom')
+    await call('/probe/echo', { method: 'POST', json: { qty: 0 } })
+    await call('/probe/echo', { method: 'POST', json: { qty: 1 } })
+    const text = await scrape()
+    const counted = new Map<string, number>()
+    for (const [key, value] of Object.entries(requests(text))) {
+      const labels = key.slice(key.indexOf('{') + 1, key.indexOf(',status='))
+      counted.set(labels, (counted.get(labels) ?? 0) + value)
+    }
+    expect(counted.size).toBe(4)
+    for (const [labels, total] of counted) {
+      expect({ labels, count: sample(text, `http_request_duration_seconds_count{${labels}}`) }).toEqual({
+        labels,
+        count: total,
+      })
+      const buckets = Object.entries(durations(text))
+        .filter(([key]) => key.startsWith(`http_request_duration_seconds_bucket{${labels},`))
+        .map(([, value]) => value)
+      expect(buckets).toHaveLength(13)
+      expect(buckets).toEqual([...buckets].sort((a, b) => a - b))
+      expect(buckets.at(-1)).toBe(total)
+    }
+  })
+})
+
+describe('METRICS_ENABLED=false', () => {
+  test('requests and business events are not recorded; /metrics still serves process metrics', async () => {
+    const { call, deps } = await probeApp({ METRICS_ENABLED: 'false' })
+    await call('/probe/users/1')
+    await call('/nowhere')
+    deps.metrics.business.orderCreated({ tenantId: 't', channel: 'web' })
+    const response = await call('/metrics')
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(requests(text)).toEqual({})
+    expect(durations(text)).toEqual({})
+    expect(family(text, 'orders_created_total')).toEqual({})
+    expect(deps.metrics.observeQuery).toBeUndefined()
+    expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0)
+    expect(text).toContain('# TYPE http_requests_total counter')
+  })
+})

@@ -1,0 +1,237 @@
+import { describe, expect, test } from 'bun:test'
+import { Elysia, t } from 'elysia'
+import { createLogger } from '../../src/core/logger.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
+import { createHttpClient } from '../../src/http/outbound.ts'
+import { pickRequestId, requestState } from '../../src/http/request-context.ts'
+import { buildTestApp } from '../helpers/app.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** The real app plus a few probe routes that exercise the shared plumbing. */
+async function appWithProbes(env: Record<string, string> = {}) {
+  const built = await buildTestApp({ env })
+  built.app.use(
+    new Elysia()
+      .post('/probe/echo', ({ body }) => body, {
+        body: t.Object(
+          { name: t.String({ maxLength: 10 }), qty: t.Integer({ minimum: 1 }) },
+          { additionalProperties: false },
+        ),
+      })
+      .get('/probe/boom', () => {
+        throw new Error('secret internals at /srv/app.ts:12')
+      })
+      .get('/probe/log', ({ request }) => {
+        requestState(request)!.log.info('inside the handler')
+        return { ok: true }
+      }),
+  )
+  return built
+}
+
+describe('request id', () => {
+  test('an incoming safe id is echoed and on every log line of the request', async () => {
+    const { call, logs } = await appWithProbes()
+    const res = await call('/probe/log', { headers: { 'x-request-id': 'abc-123.x:y_z' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-request-id')).toBe('abc-123.x:y_z')
+    const lines = logs.lines.filter((l) => l.requestId === 'abc-123.x:y_z')
+    expect(lines.map((l) => l.msg)).toEqual(['inside the handler', 'request'])
+    expect(lines[1]).toMatchObject({ method: 'GET', route: '/probe/log', status: 200, level: 'info' })
+    expect(typeof lines[1]!.durationMs).toBe('number')
+  })
+
+  test('a missing id is generated as a UUID', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/health')
+    expect(res.headers.get('x-request-id')).toMatch(UUID)
+  })
+
+  test.each([
+    '',
+    'a'.repeat(129),
+    'has space',
+    'semi;colon',
+    'new\u00e9line',
+    '<script>',
+  ])('an unsafe id %p is replaced', (incoming) => {
+    expect(pickRequestId(incoming, () => 'fresh')).toBe('fresh')
+  })
+
+  test('an unsafe header is replaced in the response too', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/health', { headers: { 'x-request-id': 'x'.repeat(200) } })
+    expect(res.headers.get('x-request-id')).toMatch(UUID)
+  })
+
+  test('outbound calls carry the request id', async () => {
+    const seen: Array<string | null> = []
+    const upstream = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(req) {
+        seen.push(req.headers.get('x-request-id'))
+        return new Response('ok')
+      },
+    })
+    try {
+      const http = createHttpClient(fetch)
+      await http(`http://127.0.0.1:${upstream.port}/x`, { requestId: 'req-42' })
+      expect(seen).toEqual(['req-42'])
+    } finally {
+      upstream.stop(true)
+    }
+  })
+})
+
+describe('error envelope', () => {
+  const envelope = (code: string) => ({
+    error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }),
+  })
+
+  test('404 for unknown routes', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/no/such/route', { headers: { 'x-request-id': 'rid-404' } })
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: 'Route not found', requestId: 'rid-404' },
+    })
+  })
+
+  test('400 INVALID_JSON for malformed JSON and empty bodies', async () => {
+    const { call } = await appWithProbes()
+    for (const body of ['{"name":', '']) {
+      const res = await call('/probe/echo', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual(envelope('INVALID_JSON'))
+    }
+  })
+
+  test('415 for a non-JSON body', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/probe/echo', {
+      method: 'POST',
+      body: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    })
+    expect(res.status).toBe(415)
+    expect(await res.json()).toEqual(envelope('UNSUPPORTED_MEDIA_TYPE'))
+  })
+
+  test('422 VALIDATION names the field, for wrong types, missing and unknown fields', async () => {
+    const { call } = await appWithProbes()
+    const cases: Array<[unknown, string]> = [
+      [{ name: 'a', qty: 'x' }, 'qty'],
+      [{ name: 'a', qty: 1.5 }, 'qty'],
+      [{ qty: 1 }, 'name'],
+      [{ name: 'a', qty: 1, extra: true }, 'extra'],
+    ]
+    for (const [json, field] of cases) {
+      const res = await call('/probe/echo', { method: 'POST', json })
+      expect(res.status).toBe(422)
+      const body = (await res.json()) as {
+        error: { code: string; message: string; details: { errors: Array<{ field: string }> } }
+      }
+      expect(body.error.code).toBe('VALIDATION')
+      expect(body.error.message).toContain(field)
+      expect(body.error.details.errors.map((e) => e.field)).toContain(field)
+    }
+  })
+
+  test('413 PAYLOAD_TOO_LARGE by declared length and by streamed size', async () => {
+    const { app, call } = await appWithProbes({ MAX_BODY_BYTES: '64' })
+    const big = JSON.stringify({ name: 'x'.repeat(100), qty: 1 })
+    const declared = await call('/probe/echo', {
+      method: 'POST',
+      body: big,
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(declared.status).toBe(413)
+    expect(await declared.json()).toEqual(envelope('PAYLOAD_TOO_LARGE'))
+    // A chunked body with no content-length is cut off once it passes the limit.
+    let pulled = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++
+        if (pulled > 1000) return controller.close()
+        controller.enqueue(new TextEncoder().encode('x'.repeat(50)))
+      },
+    })
+    const streamed = await app.handle(
+      new Request('http://localhost/probe/echo', {
+        method: 'POST',
+        body: stream,
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit),
+    )
+    expect(streamed.status).toBe(413)
+    expect(pulled).toBeLessThan(10)
+  })
+
+  test('500 INTERNAL hides the error and logs it', async () => {
+    const { call, logs } = await appWithProbes()
+    const res = await call('/probe/boom', { headers: { 'x-request-id': 'rid-500' } })
+    expect(res.status).toBe(500)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({
+      error: { code: 'INTERNAL', message: 'Internal server error', requestId: 'rid-500' },
+    })
+    expect(text).not.toContain('secret')
+    const errorLine = logs.lines.find((l) => l.requestId === 'rid-500' && l.level === 'error')
+    expect(errorLine).toMatchObject({ msg: 'request failed', status: 500 })
+  })
+
+  test('503 UNAVAILABLE when the database is unreachable', async () => {
+    const quiet = createLogger({ level: 'silent', pretty: false })
+    const database = openPostgres(
+      { url: 'postgres://postgres@127.0.0.1:1/none', poolSize: 1, connectTimeoutMs: 500 },
+      quiet,
+    )
+    const { app, call } = await buildTestApp({ database })
+    app.get('/probe/query', async () => {
+      await database.db.execute('select 1' as never)
+      return { ok: true }
+    })
+    const res = await call('/probe/query')
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual(envelope('UNAVAILABLE'))
+    await database.close()
+  })
+})
+
+describe('health', () => {
+  test('/health is ok', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok' })
+  })
+
+  test('/health/db is ok on a working database', async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/health/db')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok', database: 'connected' })
+  })
+
+  test('/health/db answers 503 with a short reason when the database is unreachable', async () => {
+    const quiet = createLogger({ level: 'silent', pretty: false })
+    const database = openPostgres(
+      { url: 'postgres://admin:hunter2@127.0.0.1:1/none', poolSize: 1, connectTimeoutMs: 500 },
+      quiet,
+    )
+    const { call } = await buildTestApp({ database })
+    const res = await call('/health/db')
+    expect(res.status).toBe(503)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({ status: 'error', database: 'unreachable' })
+    expect(text).not.toMatch(/hunter2|admin|127\.0\.0\.1/)
+    await database.close()
+  })
+})

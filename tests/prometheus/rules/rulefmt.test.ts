@@ -1,0 +1,82 @@
+import { describe, expect, test } from 'bun:test'
+import { parseRuleFile, RuleFileError } from '../../../src/prometheus/rules/rulefmt.ts'
+
+describe('rule files', () => {
+  test('parses alerting and recording rules with durations, labels and annotations', () => {
+    const groups = parseRuleFile(
+      `groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - alert: HighErrorRate
+        expr: sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05
+        for: 2m
+        keep_firing_for: 1m
+        labels: { severity: critical }
+        annotations: { summary: "{{ $value | humanizePercentage }}" }
+      - record: job:http_requests:rate5m
+        expr: sum by (job) (rate(http_requests_total[5m]))
+`,
+      'alerts.yml',
+    )
+    expect(groups).toEqual([
+      {
+        file: 'alerts.yml',
+        name: 'shop',
+        intervalMs: 30_000,
+        limit: 0,
+        queryOffsetMs: 0,
+        labels: {},
+        rules: [
+          {
+            type: 'alerting',
+            name: 'HighErrorRate',
+            expr: 'sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05',
+            forMs: 120_000,
+            keepFiringForMs: 60_000,
+            labels: { severity: 'critical' },
+            annotations: { summary: '{{ $value | humanizePercentage }}' },
+          },
+          {
+            type: 'recording',
+            name: 'job:http_requests:rate5m',
+            expr: 'sum by (job) (rate(http_requests_total[5m]))',
+            labels: {},
+          },
+        ],
+      },
+    ])
+  })
+
+  test.each(
+    [
+      [
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n',
+        'f.yml: group "g", rule 1 "A": field \'expr\' must be set in rule',
+      ],
+      [
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        for: 5 minutes\n',
+        'f.yml: group "g", rule 1 "A": for: not a valid duration string: "5 minutes"',
+      ],
+      [
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        severity: page\n',
+        'f.yml: group "g", rule 1 "A": field severity not found in type rulefmt.Rule',
+      ],
+      [
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n          s: "{{ $value"\n',
+        'f.yml: group "g", rule 1 "A": annotation s: template: unclosed action',
+      ],
+      [
+        'groups:\n  - name: g\n    rules:\n      - record: a b\n        expr: x\n',
+        'f.yml: group "g", rule 1 "a b": invalid recording rule name: a b',
+      ],
+      ['groups:\n  - name: g\n  - name: g\n', 'f.yml: group "g": groupname must be unique within a file'],
+      [
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels:\n          bad-name: x\n',
+        'f.yml: group "g", rule 1 "A": invalid label name: bad-name',
+      ],
+    ].map(([text, message]) => [message as string, text as string] as const),
+  )('%s', (message, text) => {
+    expect(() => parseRuleFile(text, 'f.yml')).toThrow(new RuleFileError(message))
+  })
+})

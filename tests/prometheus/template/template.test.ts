@@ -1,0 +1,139 @@
+import { describe, expect, test } from 'bun:test'
+import { formatFloat, GoInt, sprintf } from '../../../src/prometheus/template/go-fmt.ts'
+import {
+  checkTemplate,
+  expandAlertTemplate,
+  humanize,
+  humanize1024,
+  humanizeDuration,
+  humanizePercentage,
+  TemplateError,
+} from '../../../src/prometheus/template/template.ts'
+
+const data = {
+  labels: { __name__: 'http_requests_total', job: 'api', instance: 'web-1:9090', tenant_id: 't1' },
+  value: 0.0731,
+}
+const expand = (text: string, value = data.value) =>
+  expandAlertTemplate(text, 'HighErrorRate', { ...data, value })
+
+describe('Prometheus template functions (reference values from template_test.go)', () => {
+  test.each([
+    [0, '0'],
+    [1, '1'],
+    [1234567, '1.235M'],
+    [0.12, '120m'],
+    [-1234, '-1.234k'],
+    [1e-30, '1e-06y'],
+    [Number.POSITIVE_INFINITY, '+Inf'],
+    [Number.NaN, 'NaN'],
+  ])('humanize %p = %s', (v, s) => expect(humanize(v)).toBe(s))
+
+  test.each([
+    [1234567, '1.177Mi'],
+    [1, '1'],
+    [1024, '1ki'],
+  ])('humanize1024 %p = %s', (v, s) => expect(humanize1024(v)).toBe(s))
+
+  test.each([
+    [60, '1m 0s'],
+    [3600, '1h 0m 0s'],
+    [86400 + 3600, '1d 1h 0m 0s'],
+    [899.99, '14m 59s'],
+    [0.1, '100ms'],
+    [0.0001, '100us'],
+    [1.2345, '1.234s'],
+    [12.345, '12.35s'],
+    [1234567, '14d 6h 56m 7s'],
+    [0, '0s'],
+    [-61, '-1m 1s'],
+  ])('humanizeDuration %p = %s', (v, s) => expect(humanizeDuration(v)).toBe(s))
+
+  test.each([
+    [-0.22222, '-22.22%'],
+    [0, '0%'],
+    [0.1234567, '12.35%'],
+    [1.23456, '123.5%'],
+  ])('humanizePercentage %p = %s', (v, s) => expect(humanizePercentage(v)).toBe(s))
+
+  test('humanizeTimestamp', () => {
+    expect(expand('{{ humanizeTimestamp 1234567 }}')).toBe('1970-01-15 06:56:07 +0000 UTC')
+    expect(expand('{{ humanizeTimestamp 1234567.5 }}')).toBe('1970-01-15 06:56:07.5 +0000 UTC')
+  })
+})
+
+describe('Go number formatting', () => {
+  test.each([
+    [1234567, 'g', -1, '1.234567e+06'],
+    [100000, 'g', -1, '100000'],
+    [0.00001, 'g', -1, '1e-05'],
+    [12345, 'g', 4, '1.234e+04'], // ties to even on the exact value
+    [0.125, 'f', 2, '0.12'],
+    [2.5, 'f', 0, '2'],
+    [1, 'E', -1, '1E+00'],
+    [-0, 'g', -1, '-0'],
+  ] as const)('%p with %s/%d is %s', (v, f, p, s) => {
+    expect(formatFloat(v, f, p)).toBe(s)
+  })
+
+  test('printf verbs, widths, flags and Go’s markers for mismatches', () => {
+    expect(
+      sprintf('%.2f|%6.1f|%-5d|%05.1f|%+d|%x|%q|%t', [
+        3.14659,
+        2.25,
+        new GoInt(42),
+        -2.5,
+        new GoInt(3),
+        'hi',
+        'a"b',
+        true,
+      ]),
+    ).toBe('3.15|   2.2|42   |-02.5|+3|6869|"a\\"b"|true')
+    expect(sprintf('%d %s', [1.5])).toBe('%!d(float64=1.5) %!s(MISSING)')
+    expect(sprintf('%v', ['x', new GoInt(1)])).toBe('x%!(EXTRA int=1)')
+    expect(sprintf('%.0f%%', [99.5])).toBe('100%')
+  })
+})
+
+describe('alert template expansion', () => {
+  test.each([
+    ['{{ $value }}', '0.0731'],
+    ['{{ $value | humanizePercentage }} errors on {{ $labels.job }}', '7.31% errors on api'],
+    ['{{ .Labels.instance }} / {{ .Value }}', 'web-1:9090 / 0.0731'],
+    ['[{{ $labels.missing }}]', '[]'],
+    ['{{ printf "%.1f" $value }}', '0.1'],
+    ['{{ if gt $value 0.05 }}high{{ else if gt $value 0.01 }}mid{{ else }}low{{ end }}', 'high'],
+    [
+      '{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}',
+      '__name__=http_requests_total instance=web-1:9090 job=api tenant_id=t1 ',
+    ],
+    ['{{ with $labels.tenant_id }}shop {{ . }}{{ else }}all shops{{ end }}', 'shop t1'],
+    ['{{ $labels.instance | stripPort | toUpper }}', 'WEB-1'],
+    ['{{ $x := humanize 2048 }}{{ $x }}', '2.048k'],
+    ['a  {{- " b " -}}  c', 'a b c'],
+    ['{{/* comment */}}x', 'x'],
+    ['{{ title "payment failures" }}', 'Payment Failures'],
+    ['{{ reReplaceAll "(.*):(\\\\d+)" "port $2" $labels.instance }}', 'port 9090'],
+    ['{{ if match "^web-" $labels.instance }}web{{ end }}', 'web'],
+    ['{{ len $labels }} {{ index $labels "job" }}', '4 api'],
+    ['{{ if and (eq $labels.job "api") (lt $value 1.0) }}yes{{ end }}', 'yes'],
+  ])('%s', (template, expected) => {
+    expect(expand(template)).toBe(expected)
+  })
+
+  test('expansion errors become <error expanding template: …> instead of throwing', () => {
+    expect(expand('{{ humanize "abc" }}')).toBe(
+      '<error expanding template: error executing template __alert_HighErrorRate: template: __alert_HighErrorRate:1:115: executing "__alert_HighErrorRate" at <humanize "abc">: error calling humanize: strconv.ParseFloat: parsing "abc": invalid syntax>',
+    )
+    expect(expand('{{ if $value }}unclosed')).toBe(
+      '<error expanding template: error parsing template __alert_HighErrorRate: template: __alert_HighErrorRate:1: unexpected EOF>',
+    )
+    expect(expand('{{ gt $value 1 }}')).toContain('incompatible types for comparison')
+  })
+
+  test('checkTemplate rejects syntax errors and functions that are not available', () => {
+    expect(() => checkTemplate('{{ query "up" | first | value }}')).toThrow(TemplateError)
+    expect(() => checkTemplate('{{ end }}')).toThrow('unexpected {{end}}')
+    expect(() => checkTemplate('{{ $value | humanize }}')).not.toThrow()
+  })
+})
