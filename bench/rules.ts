@@ -166,7 +166,7 @@ console.log(
   `bytes per stored sample: ${stats.bytesPerSample.toFixed(2)} (${(stats.sampleBytes / 1024 / 1024).toFixed(1)} MiB of sample pages; target <= 16)`,
 )
 // The shipped rule files (ops/prometheus/rules), when present: all rules the embedded
-// engine evaluates (those only Prometheus can judge are skipped, as the evaluator does).
+// engine evaluates (those only Prometheus can judge are skipped, as the ruleManager does).
 const RULES_DIR = 'ops/prometheus/rules'
 let shippedMedian = 0
 if (existsSync(RULES_DIR)) {

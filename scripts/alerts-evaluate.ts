@@ -1,13 +1,13 @@
 /**
  * `bun run alerts:evaluate --once`: evaluates every rule group once against PROMETHEUS_URL,
- * hands the transitions to the notifier, sends what is due, and exits — for cron-style
- * deployments where no service process runs the evaluator. Alert state is in the database,
+ * hands the transitions to the dispatcher, sends what is due, and exits — for cron-style
+ * deployments where no service process runs the ruleManager. Alert state is in the database,
  * so consecutive runs continue `for` timers and never re-notify. The embedded engine needs a
  * running service (it reads the process's own metrics), so PROMETHEUS_URL is required here.
  */
 import { parseArgs } from 'node:util'
 import { createAlerting } from '../src/alerting/alerting.ts'
-import { setupEvaluator } from '../src/alerting/rules/setup.ts'
+import { setupRuleManager } from '../src/alerting/rules/setup.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { createLogger } from '../src/core/logger.ts'
@@ -37,17 +37,17 @@ const database = await openMigratedDatabase(config.database, log)
 try {
   const http = createHttpClient(fetch)
   const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
-  const evaluator = setupEvaluator({
+  const ruleManager = setupRuleManager({
     config,
     db: database.db,
     http,
     clock: systemClock,
     log,
-    notifier: alerting.notifier,
+    dispatcher: alerting.dispatcher,
   })!
-  const outcomes = await evaluator.evaluateAll()
+  const outcomes = await ruleManager.evaluateAll()
   await alerting.tick()
-  const failed = evaluator.groups.flatMap((g) => g.rules).filter((r) => r.health === 'err')
+  const failed = ruleManager.groups.flatMap((g) => g.rules).filter((r) => r.health === 'err')
   log.info({ outcomes, failedRules: failed.map((r) => r.rule.name) }, 'evaluation done')
   process.exitCode = failed.length > 0 ? 1 : 0
 } finally {

@@ -1,8 +1,8 @@
 import { Elysia, type ElysiaAdapter } from 'elysia'
 import { type Alerting, createAlerting } from './alerting/alerting.ts'
 import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
-import type { Evaluator } from './alerting/rules/manager.ts'
-import { evaluatorRoutes } from './alerting/rules/routes.ts'
+import type { RuleManager } from './alerting/rules/manager.ts'
+import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import type { Config } from './config.ts'
 import type { Clock } from './core/clock.ts'
 import type { Logger } from './core/logger.ts'
@@ -47,8 +47,8 @@ export interface AppDeps {
   paymentProviders?: PaymentProvider[]
   /** Alert delivery; built from the config when absent (its loop only runs once started). */
   alerting?: Alerting
-  /** The scheduled rule evaluator, when one runs (GET /alerts, GET /alerts/rules report it). */
-  evaluator?: Evaluator
+  /** The scheduled rule ruleManager, when one runs (GET /alerts, GET /alerts/rules report it). */
+  ruleManager?: RuleManager
   newId?: () => string
   onServerError?: (report: ErrorReport) => void
   /** Error tracking (Sentry); unset = off, and no reporting hooks are installed. */
@@ -147,14 +147,14 @@ export function createApp(deps: AppDeps) {
     .use(paymentRoutes({ payments, tenants, errorReporter: reporter }))
     .use(
       alertRoutes({
-        notifier: alerting.notifier,
+        dispatcher: alerting.dispatcher,
         receipts: alerting.receipts,
         verifyToken: deps.config.whatsapp.verifyToken,
         appSecret: deps.config.whatsapp.appSecret,
         alertmanagerToken: deps.config.alerts.alertmanagerToken,
       }),
     )
-    .use(evaluatorRoutes({ evaluator: deps.evaluator, adminToken: deps.config.adminToken }))
+    .use(ruleManagerRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -229,7 +229,7 @@ export interface Config {
     repeatIntervalMs: number
     sendLeaseMs: number
     alertmanagerToken: string | undefined
-    evaluatorEnabled: boolean
+    ruleManagerEnabled: boolean
     ruleFiles: string
     evalIntervalMs: number
     sampleIntervalMs: number
@@ -357,7 +357,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
       sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
       alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
-      evaluatorEnabled: env.ALERTS_ENABLED,
+      ruleManagerEnabled: env.ALERTS_ENABLED,
       ruleFiles: env.ALERT_RULES_FILES,
       evalIntervalMs: parseDuration(env.ALERT_EVAL_INTERVAL),
       sampleIntervalMs: parseDuration(env.ALERT_SAMPLE_INTERVAL),

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url'
 import { createAlerting } from './alerting/alerting.ts'
 import { createEmbeddedEngine } from './alerting/rules/embedded.ts'
-import { setupEvaluator } from './alerting/rules/setup.ts'
+import { setupRuleManager } from './alerting/rules/setup.ts'
 import { createApp, SERVICE_VERSION } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
@@ -114,7 +114,7 @@ export async function main(runtime: Runtime): Promise<void> {
     log,
     metrics: metrics.alerting,
   })
-  // Without PROMETHEUS_URL the evaluator queries the service's own metrics.
+  // Without PROMETHEUS_URL the ruleManager queries the service's own metrics.
   const embedded = config.alerts.prometheusUrl
     ? undefined
     : createEmbeddedEngine({
@@ -124,17 +124,17 @@ export async function main(runtime: Runtime): Promise<void> {
         onError: (error) =>
           log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),
       })
-  let evaluator: ReturnType<typeof setupEvaluator>
+  let ruleManager: ReturnType<typeof setupRuleManager>
   try {
-    evaluator = config.alerts.evaluatorEnabled
-      ? setupEvaluator({
+    ruleManager = config.alerts.ruleManagerEnabled
+      ? setupRuleManager({
           config,
           db: database.db,
           http,
           clock: systemClock,
           log,
-          notifier: alerting.notifier,
-          metrics: metrics.evaluator,
+          dispatcher: alerting.dispatcher,
+          metrics: metrics.ruleManager,
           embedded,
         })
       : undefined
@@ -151,7 +151,7 @@ export async function main(runtime: Runtime): Promise<void> {
     clock: systemClock,
     http,
     alerting,
-    evaluator,
+    ruleManager,
     errorReporter,
     metrics,
     adapter: runtime.adapter,
@@ -175,9 +175,9 @@ export async function main(runtime: Runtime): Promise<void> {
     log,
   })
   alerting.start()
-  if (evaluator) {
+  if (ruleManager) {
     embedded?.sampler.start()
-    evaluator.start()
+    ruleManager.start()
   }
 
   /** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
@@ -199,7 +199,7 @@ export async function main(runtime: Runtime): Promise<void> {
       )
       await server.stop(true)
     }
-    await evaluator?.stop()
+    await ruleManager?.stop()
     embedded?.sampler.stop()
     await alerting.stop()
     dbMonitor.stop()

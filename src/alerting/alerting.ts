@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts'
 import type { Database } from '../db/client.ts'
 import type { HttpClient } from '../http/outbound.ts'
 import { type AlertingMetrics, noAlertingMetrics } from './metrics.ts'
-import { createNotifier } from './notify/dispatcher.ts'
+import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
 import { createSender } from './notify/sender.ts'
 import { createCloudApiTransport, createLogTransport, type WhatsAppTransport } from './whatsapp/client.ts'
@@ -22,7 +22,7 @@ export interface AlertingDeps {
 }
 
 /**
- * Alert delivery: the notifier (routing, grouping, repeats, acks), the outbox sender and the
+ * Alert delivery: the dispatcher (routing, grouping, repeats, acks), the outbox sender and the
  * delivery receipts. Pure wiring: nothing runs until the entry file calls `start()`.
  */
 export function createAlerting(deps: AlertingDeps) {
@@ -49,7 +49,7 @@ export function createAlerting(deps: AlertingDeps) {
     resolved: wa.templateResolved,
     language: wa.templateLanguage,
   }
-  const notifier = createNotifier({ db, config: config.alerts, clock, log, metrics })
+  const dispatcher = createDispatcher({ db, config: config.alerts, clock, log, metrics })
   const sender = createSender({
     db,
     transport,
@@ -70,10 +70,10 @@ export function createAlerting(deps: AlertingDeps) {
   let running: Promise<void> | undefined
   let stopped = true
 
-  /** One notifier tick: repeats due, then everything due goes out. Never throws. */
+  /** One dispatcher tick: repeats due, then everything due goes out. Never throws. */
   async function tick() {
     try {
-      await notifier.enqueueRepeats()
+      await dispatcher.enqueueRepeats()
       await sender.sendDue()
     } catch (error) {
       log.error({ err: error }, 'alert notifier tick failed; retrying next tick')
@@ -88,7 +88,7 @@ export function createAlerting(deps: AlertingDeps) {
   }
 
   return {
-    notifier,
+    dispatcher,
     sender,
     receipts,
     transport,

@@ -4,7 +4,7 @@ import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized } from '../core/errors.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
-import type { AlertInput, Notifier } from './notify/dispatcher.ts'
+import type { AlertInput, Dispatcher } from './notify/dispatcher.ts'
 import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
 
 export const WHATSAPP_WEBHOOK_PATH = '/webhooks/whatsapp'
@@ -83,7 +83,7 @@ const AlertmanagerPayload = t.Object(
 )
 
 export interface AlertRoutesDeps {
-  notifier: Notifier
+  dispatcher: Dispatcher
   receipts: Receipts
   verifyToken: string | undefined
   appSecret: string | undefined
@@ -150,7 +150,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
               m.text?.body ?? m.button?.payload ?? m.interactive?.button_reply?.id ?? m.button?.text
             if (!m.from || !m.id || !text) continue
             const seconds = Number(m.timestamp)
-            await deps.notifier.handleInbound({
+            await deps.dispatcher.handleInbound({
               from: m.from.replace(/[^0-9]/g, ''),
               text,
               id: m.id,
@@ -188,7 +188,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           startsAt: new Date(a.startsAt),
           endsAt: a.endsAt && !a.endsAt.startsWith('0001-') ? new Date(a.endsAt) : undefined,
         }))
-        const enqueued = await deps.notifier.ingest(alerts, 'alertmanager')
+        const enqueued = await deps.dispatcher.ingest(alerts, 'alertmanager')
         return { accepted: alerts.length, enqueued }
       },
       {

@@ -127,7 +127,7 @@ export const payments = pgTable(
 )
 
 /**
- * What the notifier knows about each alert it was handed (by Alertmanager or the evaluator),
+ * What the dispatcher knows about each alert it was handed (by Alertmanager or the ruleManager),
  * keyed by the Alertmanager-compatible fingerprint of its label set.
  */
 export const alertStates = pgTable('alert_states', {
@@ -202,7 +202,7 @@ export const whatsappContacts = pgTable('whatsapp_contacts', {
 })
 
 /**
- * The scheduled evaluator's alerts, one row per (group, rule, alert identity): what Prometheus
+ * The scheduled ruleManager's alerts, one row per (group, rule, alert identity): what Prometheus
  * keeps in memory, persisted so that a restart or a new leader neither restarts `for` timers
  * nor re-notifies.
  */
@@ -221,7 +221,7 @@ export const alertRuleStates = pgTable(
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
     keepFiringSince: timestamp('keep_firing_since', { withTimezone: true, mode: 'date' }),
     value: doublePrecision('value').notNull(),
-    /** When the last firing/resolved transition was handed to the notifier. */
+    /** When the last firing/resolved transition was handed to the dispatcher. */
     lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
   },
   (table) => [primaryKey({ columns: [table.ruleGroup, table.ruleName, table.fingerprint] })],

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client'
 import type { AlertingMetrics } from '../alerting/metrics.ts'
-import type { EvaluatorMetrics } from '../alerting/rules/manager.ts'
+import type { RuleManagerMetrics } from '../alerting/rules/manager.ts'
 import type { Logger } from '../core/logger.ts'
 import type { QueryInfo, QueryObserver } from '../db/query-timing.ts'
 import { type BusinessMetrics, noBusinessMetrics } from './business-metrics.ts'
@@ -79,8 +79,8 @@ export interface Metrics {
   }
   /** WhatsApp alert delivery (whatsapp_*, alert_notifications_pending, alert_routing_missing_phone_total). */
   readonly alerting: AlertingMetrics
-  /** The scheduled rule evaluator (alert_rule_*, alerts_active). */
-  readonly evaluator: EvaluatorMetrics
+  /** The scheduled rule ruleManager (alert_rule_*, alerts_active). */
+  readonly ruleManager: RuleManagerMetrics
   /** What commerce services report to (a no-op when metrics are disabled). */
   readonly business: BusinessMetrics
   /** Hand to the database driver (undefined when metrics are disabled). */
@@ -250,7 +250,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }),
   )
   const activeSeen = new Set<string>()
-  const evaluator: EvaluatorMetrics = {
+  const ruleManager: RuleManagerMetrics = {
     ruleEvaluated: (group, failed) => {
       ruleEvaluations.labels(group).inc()
       if (failed) ruleFailures.labels(group).inc()
@@ -398,7 +398,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     db,
     business: enabled ? business : noBusinessMetrics,
     alerting,
-    evaluator,
+    ruleManager,
     observeQuery: enabled ? observeQuery : undefined,
     render(format = 'prometheus') {
       const running = pending.get(format)

@@ -24,13 +24,13 @@ async function setup() {
   return { ...built, ...delivery }
 }
 
-/** One firing alert handed to the notifier and sent (wamid.1 on a fresh fake). */
+/** One firing alert handed to the dispatcher and sent (wamid.1 on a fresh fake). */
 async function sentAlert(
   alerting: Awaited<ReturnType<typeof setup>>['alerting'],
   name: string,
   fingerprint: string,
 ) {
-  await alerting.notifier.ingest([firing(name, {}, {}, fingerprint)], 'test')
+  await alerting.dispatcher.ingest([firing(name, {}, {}, fingerprint)], 'test')
   await alerting.tick()
 }
 

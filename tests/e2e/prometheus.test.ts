@@ -1,7 +1,7 @@
 /**
  * End to end with the real Prometheus (Debian's package): the service on the embedded
  * database, Prometheus scraping it every second with the shipped rules, sandbox traffic
- * with deliberate tok_error 5xx, and the service's own evaluator pointed at Prometheus
+ * with deliberate tok_error 5xx, and the service's own ruleManager pointed at Prometheus
  * with a test copy of HighErrorRate (short window and `for`), delivering to a fake WhatsApp
  * Cloud API. Bounded in time; every process it starts is stopped by PID.
  */
@@ -237,7 +237,7 @@ describe('with the real Prometheus', () => {
         expect({ core, series: result.data.result.length > 0 }).toEqual({ core, series: true })
       }
 
-      // The service's evaluator, querying Prometheus, sends exactly one firing message…
+      // The service's ruleManager, querying Prometheus, sends exactly one firing message…
       const messagesFor = (marker: string) =>
         fake.requests.filter((r) =>
           String((r.body.text as { body?: string } | undefined)?.body ?? '').startsWith(marker),

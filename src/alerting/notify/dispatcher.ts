@@ -8,7 +8,7 @@ import type { AlertingMetrics } from '../metrics.ts'
 import { maskPhone } from '../whatsapp/client.ts'
 import { quietUntil, type Recipient, type RoutingConfig, routeAlert, tenantsOfPhone } from './recipients.ts'
 
-/** An alert as both sources (Alertmanager's webhook, the scheduled evaluator) hand it over. */
+/** An alert as both sources (Alertmanager's webhook, the scheduled ruleManager) hand it over. */
 export interface AlertInput {
   /** Alertmanager-compatible fingerprint of the label set (16 hex digits). */
   fingerprint: string
@@ -22,7 +22,7 @@ export interface AlertInput {
   value?: string
 }
 
-export interface NotifierConfig extends RoutingConfig {
+export interface DispatcherConfig extends RoutingConfig {
   repeatIntervalMs: number
 }
 
@@ -30,9 +30,9 @@ const DELIVERED = ['sending', 'sent', 'delivered', 'read']
 
 type StateRow = typeof alertStates.$inferSelect
 
-export function createNotifier(deps: {
+export function createDispatcher(deps: {
   db: Database
-  config: NotifierConfig
+  config: DispatcherConfig
   clock: Clock
   log: Logger
   metrics: AlertingMetrics
@@ -338,7 +338,7 @@ export function createNotifier(deps: {
   }
 }
 
-export type Notifier = ReturnType<typeof createNotifier>
+export type Dispatcher = ReturnType<typeof createDispatcher>
 
 type Command =
   | { kind: 'ack'; fingerprint?: string }

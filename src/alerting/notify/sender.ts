@@ -236,7 +236,7 @@ export function createSender(deps: {
   }
 
   return {
-    /** One notifier tick: everything due for one recipient goes out as one message. */
+    /** One dispatcher tick: everything due for one recipient goes out as one message. */
     async sendDue(): Promise<Record<'sent' | 'failed' | 'retry', number>> {
       const outcome = { sent: 0, failed: 0, retry: 0 }
       for (const group of await claim()) outcome[await sendGroup(group)]++

@@ -10,11 +10,11 @@ import { type QuerySource, resultAsVector } from '../../prometheus/promql/query-
 import { type AlertInstance, evaluateAlerts, fingerprint } from '../../prometheus/rules/alerting-rule.ts'
 import { type AlertingRule, loadRuleFile, type RuleGroup } from '../../prometheus/rules/rulefmt.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
-import type { AlertInput, Notifier } from '../notify/dispatcher.ts'
+import type { AlertInput, Dispatcher } from '../notify/dispatcher.ts'
 
 export type RuleHealth = 'ok' | 'err' | 'unknown' | 'skipped'
 
-/** An alerting rule as the evaluator runs it, with what /alerts/rules reports about it. */
+/** An alerting rule as the ruleManager runs it, with what /alerts/rules reports about it. */
 export interface LoadedRule {
   rule: AlertingRule
   health: RuleHealth
@@ -29,7 +29,7 @@ export interface LoadedGroup {
   rules: LoadedRule[]
 }
 
-export interface EvaluatorMetrics {
+export interface RuleManagerMetrics {
   /** One rule evaluated in `group` (failed when its query errored). */
   ruleEvaluated(group: string, failed: boolean): void
   groupDuration(group: string, seconds: number): void
@@ -37,7 +37,7 @@ export interface EvaluatorMetrics {
   activeAlerts(counts: Array<{ alertname: string; state: string; count: number }>): void
 }
 
-export const noEvaluatorMetrics: EvaluatorMetrics = {
+export const noRuleManagerMetrics: RuleManagerMetrics = {
   ruleEvaluated() {},
   groupDuration() {},
   activeAlerts() {},
@@ -97,7 +97,7 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
         if (rule.type === 'recording') {
           options.log?.info(
             { file, group: group.name, record: rule.name },
-            'recording rule ignored: the evaluator only runs alerting rules',
+            'recording rule ignored: the rule manager only runs alerting rules',
           )
           continue
         }
@@ -133,26 +133,26 @@ const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms)
 const rowsOf = (result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
 
-export interface EvaluatorDeps {
+export interface RuleManagerDeps {
   db: Database
   groups: LoadedGroup[]
   source: QuerySource
-  notifier: Notifier
+  dispatcher: Dispatcher
   clock: Clock
   log: Logger
-  metrics?: EvaluatorMetrics
+  metrics?: RuleManagerMetrics
   externalURL?: string
 }
 
 /**
- * The scheduled evaluator: each group at its interval, all its rules at one timestamp, with
+ * The scheduled ruleManager: each group at its interval, all its rules at one timestamp, with
  * Prometheus' alert semantics; state in the database; firing/resolved transitions handed to
- * the notifier in the same transaction. Several replicas: the tick's transaction takes
+ * the dispatcher in the same transaction. Several replicas: the tick's transaction takes
  * pg_try_advisory_xact_lock for the group, so exactly one of them evaluates it.
  */
-export function createEvaluator(deps: EvaluatorDeps) {
+export function createRuleManager(deps: RuleManagerDeps) {
   const { db, clock, log } = deps
-  const metrics = deps.metrics ?? noEvaluatorMetrics
+  const metrics = deps.metrics ?? noRuleManagerMetrics
   const context = { externalLabels: {}, externalURL: deps.externalURL ?? '' }
   const running = new Map<string, Promise<'evaluated' | 'not-leader'>>()
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
@@ -272,7 +272,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
       }
       if (transitions.length > 0)
-        await deps.notifier.ingest(transitions, `rule group ${loaded.group.name}`, tx)
+        await deps.dispatcher.ingest(transitions, `rule group ${loaded.group.name}`, tx)
       return 'evaluated' as const
     })
     if (outcome === 'evaluated') {
@@ -349,4 +349,4 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 }
 
-export type Evaluator = ReturnType<typeof createEvaluator>
+export type RuleManager = ReturnType<typeof createRuleManager>

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
-import type { Evaluator } from './manager.ts'
+import type { RuleManager } from './manager.ts'
 
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
@@ -28,9 +28,12 @@ const RuleModel = t.Object({
 })
 
 /** GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and /api/v1/rules. */
-export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminToken: string | undefined }) {
+export function ruleManagerRoutes(deps: {
+  ruleManager: RuleManager | undefined
+  adminToken: string | undefined
+}) {
   async function alertViews() {
-    const rows = deps.evaluator ? await deps.evaluator.activeAlerts() : []
+    const rows = deps.ruleManager ? await deps.ruleManager.activeAlerts() : []
     return rows.map((row) => ({
       key: `${row.ruleGroup}|${row.ruleName}`,
       view: {
@@ -43,7 +46,7 @@ export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminT
     }))
   }
   return new Elysia({
-    name: 'evaluator-routes',
+    name: 'rule-manager-routes',
     detail: { tags: ['Alerts'], security: [{ adminToken: [] }] },
   })
     .use(adminAuth(deps.adminToken))
@@ -52,8 +55,7 @@ export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminT
       async () => ({ status: 'success' as const, data: { alerts: (await alertViews()).map((a) => a.view) } }),
       {
         detail: {
-          summary:
-            "Pending and firing alerts of the scheduled evaluator (the shape of Prometheus' /api/v1/alerts)",
+          summary: "Pending and firing alerts of the rule manager (the shape of Prometheus' /api/v1/alerts)",
         },
         response: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ alerts: t.Array(AlertModel) }) }),
@@ -66,7 +68,7 @@ export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminT
       '/alerts/rules',
       async () => {
         const alerts = await alertViews()
-        const groups = (deps.evaluator?.groups ?? []).map((loaded) => ({
+        const groups = (deps.ruleManager?.groups ?? []).map((loaded) => ({
           name: loaded.group.name,
           file: loaded.group.file,
           interval: loaded.intervalMs / 1000,
@@ -92,7 +94,7 @@ export function evaluatorRoutes(deps: { evaluator: Evaluator | undefined; adminT
       {
         detail: {
           summary:
-            "Rule groups of the scheduled evaluator with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
+            "Rule groups of the rule manager with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
         },
         response: {
           200: t.Object({

@@ -4,18 +4,18 @@ import type { Logger } from '../../core/logger.ts'
 import type { Database } from '../../db/client.ts'
 import type { HttpClient } from '../../http/outbound.ts'
 import type { QuerySource } from '../../prometheus/promql/query-source.ts'
-import type { Notifier } from '../notify/dispatcher.ts'
-import { createEvaluator, type EvaluatorMetrics, expandRuleFiles, loadRules } from './manager.ts'
+import type { Dispatcher } from '../notify/dispatcher.ts'
+import { createRuleManager, expandRuleFiles, loadRules, type RuleManagerMetrics } from './manager.ts'
 import { createPrometheusSource } from './prometheus-source.ts'
 
-export interface EvaluatorSetupDeps {
+export interface RuleManagerSetupDeps {
   config: Config
   db: Database
   http: HttpClient
   clock: Clock
   log: Logger
-  notifier: Notifier
-  metrics?: EvaluatorMetrics
+  dispatcher: Dispatcher
+  metrics?: RuleManagerMetrics
   /** The embedded engine, used when PROMETHEUS_URL is unset. */
   embedded?: {
     source: QuerySource
@@ -25,13 +25,13 @@ export interface EvaluatorSetupDeps {
 }
 
 /**
- * Builds the evaluator for this deployment: Prometheus' HTTP API when PROMETHEUS_URL is set,
+ * Builds the ruleManager for this deployment: Prometheus' HTTP API when PROMETHEUS_URL is set,
  * the embedded engine otherwise. Loads and checks the rule files (a bad file throws, naming
  * the file, group and rule). Returns undefined when there is no query source.
  */
-export function setupEvaluator(deps: EvaluatorSetupDeps) {
+export function setupRuleManager(deps: RuleManagerSetupDeps) {
   const alerts = deps.config.alerts
-  const log = deps.log.child({ component: 'evaluator' })
+  const log = deps.log.child({ component: 'rule-manager' })
   const remote = alerts.prometheusUrl
     ? createPrometheusSource(
         { url: alerts.prometheusUrl, bearerToken: alerts.prometheusToken, timeoutMs: alerts.queryTimeoutMs },
@@ -54,11 +54,11 @@ export function setupEvaluator(deps: EvaluatorSetupDeps) {
     },
     'alert rules loaded',
   )
-  return createEvaluator({
+  return createRuleManager({
     db: deps.db,
     groups,
     source,
-    notifier: deps.notifier,
+    dispatcher: deps.dispatcher,
     clock: deps.clock,
     log,
     metrics: deps.metrics,

@@ -91,14 +91,14 @@ export function evaluateInstant(
   timeMs: number,
   lookbackMs = DEFAULT_LOOKBACK_MS,
 ): InstantResult {
-  const ev = new Evaluator(store, timeMs, lookbackMs)
+  const ev = new RuleManager(store, timeMs, lookbackMs)
   const value = ev.eval(query.expr)
   return value.kind === 'scalar'
     ? { resultType: 'scalar', value: value.value }
     : { resultType: 'vector', samples: value.samples }
 }
 
-class Evaluator {
+class RuleManager {
   private readonly latestOut: LatestSample = { t: 0, v: 0, stale: false }
   private readonly buffer = new RangeBuffer()
 

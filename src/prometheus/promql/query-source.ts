@@ -12,7 +12,7 @@ import { matches, type Queryable } from './store.ts'
 export type { InstantResult, Sample }
 
 /**
- * Where the alert evaluator gets instant-query results: Prometheus' HTTP API
+ * Where the alert ruleManager gets instant-query results: Prometheus' HTTP API
  * (`/api/v1/query`) or the embedded engine. Both return what `/api/v1/query` returns for
  * `resultType` vector or scalar, so they are interchangeable.
  */
@@ -73,7 +73,7 @@ const PROMETHEUS_GENERATED = [
 /**
  * If the expression selects series that only Prometheus itself generates (`up`,
  * `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`), returns the reason the embedded engine cannot
- * judge it (the evaluator then marks the rule `skipped`); otherwise undefined.
+ * judge it (the ruleManager then marks the rule `skipped`); otherwise undefined.
  */
 export function prometheusOnlyReason(expr: Expr | string): string | undefined {
   const tree = typeof expr === 'string' ? new CompiledQuery(expr).expr : expr

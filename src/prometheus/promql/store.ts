@@ -59,7 +59,7 @@ export interface SampleStoreOptions {
   maxSeries?: number
 }
 
-/** The read interface the evaluator uses; the store and test doubles implement it. */
+/** The read interface the ruleManager uses; the store and test doubles implement it. */
 export interface Queryable {
   /** Series matching every matcher, sorted by label set. */
   select(matchers: readonly LabelMatcher[]): readonly StoredSeries[]

@@ -11,7 +11,7 @@ import type { AlertingRule, RecordingRule, RuleGroup } from './rulefmt.ts'
  * alerting rules following Prometheus' state machine (pending → firing after `for`,
  * `keep_firing_for`, resolved alerts kept 15 minutes) and writing `ALERTS` and
  * `ALERTS_FOR_STATE`, with staleness markers for series a rule stops producing.
- * This is the minimal in-memory version for tests; the service's evaluator persists state.
+ * This is the minimal in-memory version for tests; the service's ruleManager persists state.
  */
 
 export type { AlertState } from './alerting-rule.ts'

@@ -40,7 +40,7 @@ export type Rule = AlertingRule | RecordingRule
 export interface RuleGroup {
   file: string
   name: string
-  /** Undefined means the evaluator's default interval. */
+  /** Undefined means the ruleManager's default interval. */
   intervalMs: number | undefined
   limit: number
   queryOffsetMs: number

@@ -50,7 +50,7 @@ describe('routing', () => {
   test('a tenant alert goes to the owner, the extra phones and on-call; a platform alert to on-call only', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200', extra: ['+254722000300'] })
     const { alerting } = alertingFor(ctx.database, ctx.fake.url)
-    await alerting.notifier.ingest(
+    await alerting.dispatcher.ingest(
       [firing('TenantPaymentFailureRate', { tenant_id: tenantId }), firing('HighErrorRate')],
       'test',
     )
@@ -79,7 +79,7 @@ describe('routing', () => {
     const { alerting, logs, events } = alertingFor(ctx.database, ctx.fake.url, {
       ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
     })
-    await alerting.notifier.ingest([firing('TenantPaymentFailureRate', { tenant_id: tenantId })], 'test')
+    await alerting.dispatcher.ingest([firing('TenantPaymentFailureRate', { tenant_id: tenantId })], 'test')
     await alerting.tick()
     expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
     expect(events).toContain('missing-phone')
@@ -92,7 +92,7 @@ describe('routing', () => {
   test('ALERT_ONCALL_GETS_TENANT_ALERTS=false keeps tenant alerts with the tenant', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200' })
     const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
-    await alerting.notifier.ingest([firing('X', { tenant_id: tenantId })], 'test')
+    await alerting.dispatcher.ingest([firing('X', { tenant_id: tenantId })], 'test')
     await alerting.tick()
     expect(ctx.fake.requests.map((r) => r.body.to)).toEqual(['254711000200'])
   })
@@ -103,7 +103,7 @@ describe('routing', () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
       ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
     })
-    await alerting.notifier.ingest(
+    await alerting.dispatcher.ingest(
       [firing('Warn', { tenant_id: tenantId, severity: 'warning' }), firing('Crit', { tenant_id: tenantId })],
       'test',
     )
@@ -141,9 +141,9 @@ describe('repeat and resolve', () => {
   test('first firing once, re-sends ignored, repeat after the interval, resolved only to those notified', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '4h' })
     const alert = firing('HighErrorRate')
-    await alerting.notifier.ingest([alert], 'test')
+    await alerting.dispatcher.ingest([alert], 'test')
     await alerting.tick()
-    await alerting.notifier.ingest([alert], 'test') // Alertmanager re-sends the group
+    await alerting.dispatcher.ingest([alert], 'test') // Alertmanager re-sends the group
     await alerting.tick()
     expect(ctx.fake.requests).toHaveLength(1)
     clock.advance(3 * 3_600_000)
@@ -155,8 +155,8 @@ describe('repeat and resolve', () => {
     expect((ctx.fake.requests[1]!.body.text as { body: string }).body.split('\n')[0]).toBe(
       '🔔 *CRITICAL ALERT*: HighErrorRate (still firing)',
     )
-    await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
-    await alerting.notifier.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
     await alerting.tick()
     expect(ctx.fake.requests).toHaveLength(3)
     expect((ctx.fake.requests[2]!.body.text as { body: string }).body).toBe(
@@ -171,8 +171,8 @@ describe('repeat and resolve', () => {
     const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['00:00', '23:59'] })
     const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
     const alert = firing('Warn', { tenant_id: tenantId, severity: 'warning' })
-    await alerting.notifier.ingest([alert], 'test')
-    await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
+    await alerting.dispatcher.ingest([alert], 'test')
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved' }], 'test')
     await alerting.tick()
     expect(ctx.fake.requests).toHaveLength(0)
     expect((await outbox()).map((r) => r.status)).toEqual(['cancelled'])
@@ -183,8 +183,8 @@ describe('repeat and resolve', () => {
     const b = alertingFor(ctx.database, ctx.fake.url)
     const alert = firing('HighErrorRate')
     const counts = await Promise.all([
-      a.alerting.notifier.ingest([alert], 'a'),
-      b.alerting.notifier.ingest([alert], 'b'),
+      a.alerting.dispatcher.ingest([alert], 'a'),
+      b.alerting.dispatcher.ingest([alert], 'b'),
     ])
     expect(counts.sort()).toEqual([0, 1])
     await Promise.all([a.alerting.tick(), b.alerting.tick()])
@@ -200,7 +200,7 @@ describe('message bodies', () => {
       WHATSAPP_TEMPLATE_LANGUAGE: 'en',
     })
     const alert = firing('HighErrorRate', {}, { description: 'Error rate\n\tis    12.5%   ', value: '0.125' })
-    await alerting.notifier.ingest([alert], 'test')
+    await alerting.dispatcher.ingest([alert], 'test')
     await alerting.tick()
     expect(ctx.fake.requests[0]!.body).toEqual({
       messaging_product: 'whatsapp',
@@ -224,7 +224,7 @@ describe('message bodies', () => {
       },
       biz_opaque_callback_data: expect.stringMatching(/^[0-9a-f-]{36}$/),
     })
-    await alerting.notifier.ingest([{ ...alert, status: 'resolved', annotations: { summary: '' } }], 'test')
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved', annotations: { summary: '' } }], 'test')
     await alerting.tick()
     const resolved = ctx.fake.requests[1]!.body.template as {
       name: string
@@ -265,7 +265,7 @@ describe('message bodies', () => {
 
   test('every send writes one audit line with the number masked', async () => {
     const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
-    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     const audit = logs.lines.filter((l) => String(l.msg).startsWith('Alert sent to'))
     expect(audit).toHaveLength(1)
@@ -280,7 +280,7 @@ describe('message bodies', () => {
 
   test('without credentials the log transport shows the message and marks it sent', async () => {
     const { alerting, logs } = alertingFor(ctx.database, undefined)
-    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     const line = logs.lines.find((l) => l.transport === 'log')
     expect(line?.message).toBe(
@@ -329,7 +329,7 @@ describe('retries and failures', () => {
       { kind: 'delay', ms: 900 }, // longer than WHATSAPP_TIMEOUT_MS=500: no answer
       { kind: 'disconnect' },
     )
-    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     const delays: number[] = []
     for (let i = 0; i < 5; i++) {
       await alerting.tick()
@@ -360,7 +360,7 @@ describe('retries and failures', () => {
       { kind: 'error', httpStatus: 500, code: 131000 },
       { kind: 'error', httpStatus: 500, code: 131000 },
     )
-    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     clock.advance(10_000)
     await alerting.tick()
@@ -374,7 +374,7 @@ describe('retries and failures', () => {
   test('a permanent error fails at once with the code; an expired token also logs an error and sets the gauge', async () => {
     const { alerting, events, logs } = alertingFor(ctx.database, ctx.fake.url)
     ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131026, message: 'Message undeliverable' })
-    await alerting.notifier.ingest([firing('A')], 'test')
+    await alerting.dispatcher.ingest([firing('A')], 'test')
     await alerting.tick()
     expect((await outbox())[0]).toMatchObject({
       status: 'failed',
@@ -388,7 +388,7 @@ describe('retries and failures', () => {
       code: 190,
       message: 'Error validating access token: Session has expired',
     })
-    await alerting.notifier.ingest([firing('B')], 'test')
+    await alerting.dispatcher.ingest([firing('B')], 'test')
     await alerting.tick()
     const b = (await outbox()).find((r) => r.alertname === 'B')!
     expect(b).toMatchObject({ status: 'failed', lastErrorCode: '190' })
@@ -405,14 +405,14 @@ describe('retries and failures', () => {
       WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
     })
     // The on-call wrote to us an hour ago: the window looks open, so free text is tried first.
-    await alerting.notifier.handleInbound({
+    await alerting.dispatcher.handleInbound({
       from: ONCALL_DIGITS,
       text: 'hello',
       id: 'wamid.in1',
       at: new Date(clock.now().getTime() - 3_600_000),
     })
     ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131047, message: 'Re-engagement message' })
-    await alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await alerting.tick()
     await alerting.tick()
     expect(ctx.fake.requests.map((r) => r.body.type)).toEqual(['text', 'template'])
@@ -423,7 +423,7 @@ describe('retries and failures', () => {
 describe('crash safety', () => {
   test('a crash after enqueue, before sending: the next process sends it once', async () => {
     const first = alertingFor(ctx.database, ctx.fake.url)
-    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await first.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     // "crash": the first process never ticks.
     const second = alertingFor(ctx.database, ctx.fake.url)
     await second.alerting.tick()
@@ -433,7 +433,7 @@ describe('crash safety', () => {
 
   test('a crash while sending with no answer (row left in sending): retried after the lease', async () => {
     const first = alertingFor(ctx.database, ctx.fake.url, { ALERT_SEND_LEASE: '1m' })
-    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await first.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     // Simulate the dead sender: the claim committed, the HTTP call never completed.
     await ctx.database.db
       .update(alertOutbox)
@@ -449,7 +449,7 @@ describe('crash safety', () => {
 
   test('a crash after Meta accepted but before the commit: the sent status webhook (callback data) prevents a re-send', async () => {
     const first = alertingFor(ctx.database, ctx.fake.url)
-    await first.alerting.notifier.ingest([firing('HighErrorRate')], 'test')
+    await first.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await first.alerting.tick()
     // Undo the commit of the send, as if the process died right after the HTTP answer.
     const [row] = await outbox()
@@ -474,7 +474,7 @@ function say(
   id: string,
   from = ONCALL_DIGITS,
 ) {
-  return alerting.notifier.handleInbound({ from, text, id, at: clock.now() })
+  return alerting.dispatcher.handleInbound({ from, text, id, at: clock.now() })
 }
 
 describe('commands', () => {
@@ -499,7 +499,7 @@ describe('commands', () => {
   test('ACK stops repeats until the alert resolves; the reply goes out as text', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
-    await alerting.notifier.ingest([alert], 'test')
+    await alerting.dispatcher.ingest([alert], 'test')
     await alerting.tick()
     await say(alerting, clock, 'ACK', 'wamid.in.ack')
     await say(alerting, clock, 'ACK', 'wamid.in.ack') // re-delivered webhook
@@ -510,7 +510,7 @@ describe('commands', () => {
     clock.advance(3 * 3_600_000)
     await alerting.tick()
     expect(ctx.fake.requests).toHaveLength(2)
-    await alerting.notifier.ingest([{ ...alert, status: 'resolved' }], 'test')
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved' }], 'test')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('✅ *RESOLVED*: HighErrorRate')
   })
@@ -518,7 +518,7 @@ describe('commands', () => {
   test('SILENCE 2h silences repeats for two hours; STATUS lists what fires; strangers are ignored', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
-    await alerting.notifier.ingest([alert], 'test')
+    await alerting.dispatcher.ingest([alert], 'test')
     await alerting.tick()
     await say(alerting, clock, 'SILENCE 2h', 'wamid.in.s')
     await say(alerting, clock, 'STATUS', 'wamid.in.x', '254799999999')
@@ -542,7 +542,7 @@ describe('commands', () => {
 test('pending gauge reports outbox rows waiting', async () => {
   const { alerting, events } = alertingFor(ctx.database, ctx.fake.url)
   ctx.fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
-  await alerting.notifier.ingest([firing('A')], 'test')
+  await alerting.dispatcher.ingest([firing('A')], 'test')
   await alerting.tick()
   expect(events.filter((e) => e.startsWith('pending:'))).toEqual(['pending:1'])
   expect((await outbox()).map((r) => r.status)).toEqual(['pending'])

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createEvaluator, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
 import { createPrometheusSource, parseSampleValue } from '../../../src/alerting/rules/prometheus-source.ts'
 import type { DatabaseHandle } from '../../../src/db/client.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
@@ -82,11 +82,11 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
       expr.includes('up ==') ? 'selects up, which only Prometheus itself generates' : undefined,
   })
   const events: string[] = []
-  const evaluator = createEvaluator({
+  const ruleManager = createRuleManager({
     db: database.db,
     groups,
     source,
-    notifier: delivery.alerting.notifier,
+    dispatcher: delivery.alerting.dispatcher,
     clock,
     log: logs.log,
     metrics: {
@@ -95,10 +95,10 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
       activeAlerts: () => {},
     },
   })
-  /** One evaluation tick, then one notifier tick (the log transport sends what is due). */
+  /** One evaluation tick, then one dispatcher tick (the log transport sends what is due). */
   const step = async (ms = 30_000) => {
     clock.advance(ms)
-    const outcome = await evaluator.evaluateAll()
+    const outcome = await ruleManager.evaluateAll()
     delivery.clock.set(clock.now().toISOString())
     await delivery.alerting.tick()
     return outcome
@@ -109,7 +109,7 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
     (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
       (r) => `${r.alertname}:${r.transition}`,
     )
-  return { evaluator, answers, clock, step, states, notifications, events, groups, logs }
+  return { ruleManager, answers, clock, step, states, notifications, events, groups, logs }
 }
 
 describe('loading rules', () => {
@@ -244,7 +244,7 @@ describe('the state machine, persisted', () => {
     first.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.2 }])
     await first.step()
     await first.step()
-    // The process restarts: a new evaluator with no memory, same database, same clock.
+    // The process restarts: a new ruleManager with no memory, same database, same clock.
     const second = setup(clock)
     second.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.2 }])
     await second.step()
@@ -255,7 +255,7 @@ describe('the state machine, persisted', () => {
     expect(await third.notifications()).toEqual(['HighErrorRate:firing'])
   })
 
-  test('two evaluators on one database produce one notification per transition', async () => {
+  test('two ruleManagers on one database produce one notification per transition', async () => {
     const clock = manualClock('2026-03-02T10:00:00Z')
     const a = setup(clock)
     const b = setup(clock)
@@ -351,7 +351,7 @@ describe('GET /alerts and GET /alerts/rules', () => {
     s.answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
     s.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.5 }])
     await s.step()
-    const { call } = await buildTestApp({ database, evaluator: s.evaluator })
+    const { call } = await buildTestApp({ database, ruleManager: s.ruleManager })
     expect((await call('/alerts')).status).toBe(401)
     const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
       status: string
