@@ -223,7 +223,10 @@ export interface Config {
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
   alerts: {
+    /** Digits only (E.164 without the +). */
     oncallPhones: string[]
+    /** Development with ALERT_PHONES unset: on-call is the demo tenant's number (log transport). */
+    oncallIsDemo: boolean
     oncallGetsTenantAlerts: boolean
     notifyIntervalMs: number
     repeatIntervalMs: number
@@ -267,6 +270,9 @@ export interface Config {
   }
   buildCommit: string
 }
+
+/** The demo tenant owner's fictional 555 number; in development it also stands in for on-call. */
+export const DEMO_PHONE = '+15550100000'
 
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
@@ -326,6 +332,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   } catch (error) {
     throw new ConfigError(`Invalid METRICS_SERIES_LIMITS: ${(error as Error).message}`)
   }
+  const oncallPhones = env.ALERT_PHONES.split(',')
+    .map((phone) => phone.replace(/[^0-9]/g, ''))
+    .filter(Boolean)
+  // A newcomer sees alerts at once: in development they go to the demo number through the log
+  // transport (no credentials), instead of to nobody.
+  const oncallIsDemo = env.NODE_ENV === 'development' && oncallPhones.length === 0
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -349,9 +361,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
     alerts: {
-      oncallPhones: env.ALERT_PHONES.split(',')
-        .map((phone) => phone.replace(/[^0-9]/g, ''))
-        .filter(Boolean),
+      oncallPhones: oncallIsDemo ? [DEMO_PHONE.slice(1)] : oncallPhones,
+      oncallIsDemo,
       oncallGetsTenantAlerts: env.ALERT_ONCALL_GETS_TENANT_ALERTS,
       notifyIntervalMs: parseDuration(env.ALERT_NOTIFY_INTERVAL),
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),

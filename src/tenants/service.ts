@@ -1,4 +1,5 @@
 import { generateApiKey, hashApiKey } from '../auth/keys.ts'
+import { DEMO_PHONE } from '../config.ts'
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
@@ -38,7 +39,7 @@ function toView(tenant: TenantRow, settings: TenantSettingsRow): TenantView {
 }
 
 /** Owner of the development demo tenant (a fictional 555 number). */
-export const DEMO_OWNER_PHONE = '+15550100000'
+export const DEMO_OWNER_PHONE = DEMO_PHONE
 
 export function createTenantService(deps: { db: Database }) {
   const repo = createTenantRepository()
