@@ -21,6 +21,7 @@ import { createProviderRegistry, type PaymentProvider } from './payments/provide
 import { createSandboxProvider } from './payments/sandbox.ts'
 import { createPaymentService, type PaymentService } from './payments/service.ts'
 import { createProductService, type ProductService } from './products/service.ts'
+import { createTenantAlertContacts } from './tenants/alert-contacts.ts'
 import { createTenantService, type TenantService } from './tenants/service.ts'
 
 /** What the services are built from: opened by `main.ts`, faked or shared by the tests. */
@@ -89,7 +90,16 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     ),
   })
   const alerting =
-    overrides.alerting ?? createAlerting({ config, db, http, clock, log, metrics: metrics.alerting })
+    overrides.alerting ??
+    createAlerting({
+      config,
+      db,
+      http,
+      clock,
+      log,
+      metrics: metrics.alerting,
+      contacts: createTenantAlertContacts(),
+    })
 
   // Without PROMETHEUS_URL the rule manager queries the service's own metrics.
   const embedded =

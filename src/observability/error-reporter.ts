@@ -16,6 +16,13 @@ export interface ServerErrorReport {
   route?: string
 }
 
+/**
+ * What the HTTP layer knows of a request it is serving (its id and, once authenticated, its
+ * tenant); undefined for a request it is not serving. Injected by the entry file, so that
+ * error tracking sits below HTTP and reads its state through this one function.
+ */
+export type RequestLookup = (request: Request) => { requestId: string; tenantId?: string } | undefined
+
 /** A payment that failed because its provider did (outage, bad answer), not a decline. */
 export interface PaymentProviderFailure {
   provider: string

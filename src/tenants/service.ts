@@ -1,15 +1,11 @@
 import { generateApiKey, hashApiKey } from '../auth/keys.ts'
+import type { AuthenticatedTenant } from '../auth/plugin.ts'
 import { DEMO_PHONE } from '../config.ts'
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
-
-export interface AuthenticatedTenant {
-  id: string
-  name: string
-}
 
 function isTimeZone(zone: string): boolean {
   try {

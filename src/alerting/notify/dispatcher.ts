@@ -6,7 +6,13 @@ import { alertOutbox, alertStates, whatsappContacts } from '../../db/schema.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import { maskPhone } from '../whatsapp/client.ts'
-import { quietUntil, type Recipient, type RoutingConfig, routeAlert, tenantsOfPhone } from './recipients.ts'
+import {
+  type AlertContacts,
+  quietUntil,
+  type Recipient,
+  type RoutingConfig,
+  routeAlert,
+} from './recipients.ts'
 
 /** An alert as both sources (Alertmanager's webhook, the scheduled ruleManager) hand it over. */
 export interface AlertInput {
@@ -36,8 +42,10 @@ export function createDispatcher(deps: {
   clock: Clock
   log: Logger
   metrics: AlertingMetrics
+  /** Tenants' alert phones and quiet hours (the tenants feature's port). */
+  contacts: AlertContacts
 }) {
-  const { db, config, clock, log, metrics } = deps
+  const { db, config, clock, log, metrics, contacts } = deps
 
   async function enqueue(
     tx: Executor,
@@ -81,7 +89,7 @@ export function createDispatcher(deps: {
   }
 
   async function recipientsFor(tx: Executor, labels: Record<string, string>) {
-    const routed = await routeAlert(tx, labels, config)
+    const routed = await routeAlert(tx, labels, config, contacts)
     if (routed.recipients.length === 0) {
       log.warn(
         { alertname: labels.alertname, tenantId: labels.tenant_id },
@@ -308,7 +316,7 @@ export function createDispatcher(deps: {
 
   /** On-call sees every alert; a tenant's phone sees that tenant's alerts; others nothing. */
   async function recipientScope(phone: string): Promise<{ all: boolean; tenants: string[] } | undefined> {
-    const tenants = await tenantsOfPhone(db, phone)
+    const tenants = await contacts.tenantsOfPhone(db, phone)
     const all = config.oncallPhones.includes(phone)
     return all || tenants.length > 0 ? { all, tenants } : undefined
   }

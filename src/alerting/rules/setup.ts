@@ -9,7 +9,7 @@ import { createRuleManager, expandRuleFiles, loadRules, type RuleManagerMetrics 
 import { createPrometheusSource } from './prometheus-source.ts'
 
 export interface RuleManagerSetupDeps {
-  config: Config
+  config: Pick<Config, 'alerts'>
   db: Database
   http: HttpClient
   clock: Clock
