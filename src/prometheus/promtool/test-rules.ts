@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, sep } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { DurationError, formatDuration, parseDuration } from '../duration.ts'
 import { CompiledQuery, evaluateInstant } from '../promql/engine.ts'
@@ -7,6 +7,7 @@ import { compareLabels, formatLabels, type Labels, labelsFrom, labelsKey } from 
 import { PromQLError, parseSeriesLabels } from '../promql/parser.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import { SampleStore } from '../promql/store.ts'
+import { glob } from '../rules/glob.ts'
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
 import { loadRuleFile, RuleFileError, type RuleGroup } from '../rules/rulefmt.ts'
 import { formatFloat } from '../template/go-fmt.ts'
@@ -155,53 +156,6 @@ export function parseTestFile(text: string): TestFile {
     group_eval_order: list(doc.group_eval_order, 'group_eval_order').map(String),
     tests,
   }
-}
-
-/** filepath.Glob: wildcards (*, ?, [..]) in any path segment; no match is an empty list. */
-export function glob(pattern: string): string[] {
-  if (!/[*?[]/.test(pattern)) {
-    try {
-      statSync(pattern)
-      return [pattern]
-    } catch {
-      return []
-    }
-  }
-  const absolute = isAbsolute(pattern)
-  const parts = pattern.split(sep).filter((p, i) => p !== '' || i === 0)
-  let current = [absolute ? sep : '']
-  for (const part of parts) {
-    if (part === '') continue
-    const next: string[] = []
-    for (const base of current) {
-      if (!/[*?[]/.test(part)) {
-        next.push(base === '' ? part : join(base, part))
-        continue
-      }
-      const re = new RegExp(
-        `^${part
-          .replace(/[.+^${}()|\\]/g, '\\$&')
-          .replace(/\*/g, '[^/]*')
-          .replace(/\?/g, '[^/]')}$`,
-      )
-      let entries: string[] = []
-      try {
-        entries = readdirSync(base === '' ? '.' : base).sort()
-      } catch {
-        entries = []
-      }
-      for (const entry of entries) if (re.test(entry)) next.push(base === '' ? entry : join(base, entry))
-    }
-    current = next
-  }
-  return current.filter((p) => {
-    try {
-      statSync(p)
-      return true
-    } catch {
-      return false
-    }
-  })
 }
 
 function sampleString(s: { labels: Labels; value: number }): string {
