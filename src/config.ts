@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { isSensitiveKey } from './core/sensitive.ts'
 import { DURATION_PATTERN, parseDuration } from './prometheus/duration.ts'
 
 const Duration = (fallback: string, description: string) =>
@@ -318,9 +319,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   for (const error of Value.Errors(EnvSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '')
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
-    const shown = /TOKEN|SECRET|PASSWORD|DSN|URL|PHONE/.test(key)
-      ? '(value hidden)'
-      : JSON.stringify(raw[key])
+    // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
+    const shown = isSensitiveKey(key) || /URL/.test(key) ? '(value hidden)' : JSON.stringify(raw[key])
     throw new ConfigError(
       `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown}`,
     )
