@@ -4,8 +4,8 @@
  * detectors, far above the few milliseconds these requests take.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Spawned, spawnBun } from '../../helpers/process.ts'
 import { closedPort, type Ingest, startIngest } from '../../helpers/sentry-ingest.ts'
-import { type Spawned, spawnBun } from '../../helpers/sentry-process.ts'
 
 const HANG_BOUND_MS = 2000
 
