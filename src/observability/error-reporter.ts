@@ -1,5 +1,5 @@
 /**
- * What the app reports to error tracking. The HTTP boundary (src/http/errors-plugin.ts and
+ * What the app reports to error tracking. The HTTP boundary (src/http/error-envelope.ts and
  * src/http/error-reporting.ts) and the payment code talk to this interface only; the Sentry
  * implementation (src/observability/sentry.ts) is built by the entry file from whichever
  * Sentry SDK the runtime uses, and `noErrorReporter` stands in when Sentry is off.
