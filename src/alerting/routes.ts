@@ -4,6 +4,7 @@ import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized } from '../core/errors.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
+import { JsonInteger } from '../shared/models.ts'
 import type { AlertInput, Dispatcher } from './notify/dispatcher.ts'
 import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
 
@@ -112,6 +113,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         detail: {
           tags: ['Alerts'],
           summary: 'WhatsApp webhook verification handshake (answers hub.challenge as text)',
+          security: [{ whatsappVerifyToken: [] }],
         },
         response: { 200: t.String({ description: 'the challenge' }), 403: ErrorEnvelopeModel },
       },
@@ -166,9 +168,10 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
+          security: [{ whatsappSignature: [] }],
         },
         response: {
-          200: t.Object({ received: t.Boolean(), statuses: t.Integer(), messages: t.Integer() }),
+          200: t.Object({ received: t.Boolean(), statuses: JsonInteger(), messages: JsonInteger() }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
         },
@@ -201,8 +204,8 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         },
         response: {
           200: t.Object({
-            accepted: t.Integer(),
-            enqueued: t.Integer({ description: 'new notifications; re-sends enqueue none' }),
+            accepted: JsonInteger(),
+            enqueued: JsonInteger({ description: 'new notifications; re-sends enqueue none' }),
           }),
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,

@@ -7,7 +7,7 @@ export interface HealthDeps {
 }
 
 export function healthRoutes(deps: HealthDeps) {
-  return new Elysia({ name: 'health', detail: { tags: ['Health'] } })
+  return new Elysia({ name: 'health', detail: { tags: ['Health'], security: [] } })
     .get('/health', () => ({ status: 'ok' as const }), {
       detail: { summary: 'Liveness: the process serves requests' },
       response: { 200: t.Object({ status: t.Literal('ok') }, { description: 'The process is up' }) },

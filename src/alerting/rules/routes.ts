@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
+import { JsonNumber } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
 
 const AlertModel = t.Object({
@@ -15,14 +16,14 @@ const AlertModel = t.Object({
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
-  duration: t.Number({ description: '`for`, in seconds' }),
-  keepFiringFor: t.Number({ description: '`keep_firing_for`, in seconds' }),
+  duration: JsonNumber({ description: '`for`, in seconds' }),
+  keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
   health: t.UnionEnum(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
-  evaluationTime: t.Number({ description: 'seconds the last evaluation took' }),
+  evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
   type: t.Literal('alerting'),
   alerts: t.Array(AlertModel),
 })
@@ -104,7 +105,7 @@ export function ruleManagerRoutes(deps: {
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: t.Number(),
+                  interval: JsonNumber(),
                   rules: t.Array(RuleModel),
                 }),
               ),
