@@ -2,13 +2,13 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
-import { JsonNumber } from '../../shared/models.ts'
+import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
 
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  state: t.UnionEnum(['pending', 'firing']),
+  state: oneOf(['pending', 'firing']),
   activeAt: t.String({ format: 'date-time' }),
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
@@ -20,7 +20,7 @@ const RuleModel = t.Object({
   keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  health: t.UnionEnum(['ok', 'err', 'unknown', 'skipped']),
+  health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
   evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
