@@ -113,6 +113,8 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         detail: {
           tags: ['Alerts'],
           summary: 'WhatsApp webhook verification handshake (answers hub.challenge as text)',
+          description:
+            'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403.',
           security: [{ whatsappVerifyToken: [] }],
         },
         response: { 200: t.String({ description: 'the challenge' }), 403: ErrorEnvelopeModel },
@@ -168,6 +170,8 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
+          description:
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing.',
           security: [{ whatsappSignature: [] }],
         },
         response: {
@@ -200,6 +204,8 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'Alertmanager webhook receiver (version 4): firing and resolved alerts go to the WhatsApp notifier',
+          description:
+            'Point an Alertmanager webhook_config here with the ALERTMANAGER_WEBHOOK_TOKEN as its bearer credential (403 while it is unset). Alerts are deduplicated by fingerprint: a re-sent group enqueues nothing new.',
           security: [{ alertmanagerToken: [] }],
         },
         response: {

@@ -57,6 +57,7 @@ export function ruleManagerRoutes(deps: {
       {
         detail: {
           summary: "Pending and firing alerts of the rule manager (the shape of Prometheus' /api/v1/alerts)",
+          description: 'Admin only. Empty when the embedded rule manager is off (ALERTS_ENABLED unset).',
         },
         response: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ alerts: t.Array(AlertModel) }) }),
@@ -96,6 +97,8 @@ export function ruleManagerRoutes(deps: {
         detail: {
           summary:
             "Rule groups of the rule manager with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
+          description:
+            'Admin only. Durations and timings are in seconds; empty when the embedded rule manager is off.',
         },
         response: {
           200: t.Object({
