@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { filterPaths, registerSchemaPath } from '@elysiajs/swagger/utils'
 import { Elysia, type HTTPMethod } from 'elysia'
 import { notFound } from '../core/errors.ts'
+import { ErrorEnvelopeModel } from './models.ts'
 
 type Json = Record<string, unknown>
 
@@ -87,9 +88,19 @@ const STATUS_TEXT: Record<string, string> = {
 const isStringSchema = (schema: unknown) => (schema as Json | undefined)?.type === 'string'
 
 /**
+ * What requestContext answers for any route that reads a JSON body, before the route's own
+ * checks: documented on every operation with a request body, since a client meets them there.
+ */
+const BODY_ERRORS: Record<string, string> = {
+  '400': 'The body is not JSON (INVALID_JSON)',
+  '413': 'The body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)',
+  '415': 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
+}
+
+/**
  * Makes Elysia's generated document valid OpenAPI 3.0.3 and exact about what the service sends:
  * JSON media types for JSON bodies and text/plain for string bodies (the API speaks nothing
- * else), a description on every response, 3.0 schemas, parameters without Elysia's numeric
+ * else), a description on every response, the 400/413/415 of every JSON body, 3.0 schemas, parameters without Elysia's numeric
  * coercion union, no parameter that repeats an operation's apiKey credential (the security
  * scheme describes it), and only the security schemes some operation uses.
  */
@@ -103,12 +114,18 @@ export function fixOpenApiDocument(doc: Json): Json {
     for (const operation of Object.values(operations)) {
       if (!operation || typeof operation !== 'object') continue
       const body = operation.requestBody as Json | undefined
+      const responses = (operation.responses ?? {}) as Record<string, Json>
       if (body?.content) {
         const content = body.content as Json
         body.content = { 'application/json': content['application/json'] ?? Object.values(content)[0] }
         body.required ??= true
+        for (const [status, description] of Object.entries(BODY_ERRORS)) {
+          responses[status] ??= {
+            description,
+            content: { 'application/json': { schema: structuredClone(ErrorEnvelopeModel) } },
+          }
+        }
       }
-      const responses = (operation.responses ?? {}) as Record<string, Json>
       for (const [status, response] of Object.entries(responses)) {
         response.description ??= STATUS_TEXT[status] ?? `Status ${status}`
         const content = response.content as Json | undefined

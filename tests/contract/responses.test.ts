@@ -73,7 +73,8 @@ async function send(operation: Operation, options: Send = {}): Promise<Response>
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value)
   const body = options.raw ?? (options.json === undefined ? '' : JSON.stringify(options.json))
   const headers = new Headers(options.headers)
-  if (options.json !== undefined || options.raw !== undefined) headers.set('content-type', 'application/json')
+  if ((options.json !== undefined || options.raw !== undefined) && !headers.has('content-type'))
+    headers.set('content-type', 'application/json')
   // A header the document requires of every call (an idempotency key) gets a fresh value.
   for (const parameter of operation.op.parameters ?? []) {
     if (parameter.in === 'header' && /^idempotency-key$/i.test(parameter.name))
@@ -157,6 +158,17 @@ describe('every operation of /swagger/json, against the real app', () => {
         await send(operation, { json: { contractUnknownField: true } }),
         422,
       )
+    }
+  })
+
+  test('answers a body that is not JSON with a documented 400, one not declared as JSON with 415, and one over MAX_BODY_BYTES with 413', async () => {
+    const withBody = contract.operations.filter((o) => o.op.requestBody)
+    for (const operation of withBody) {
+      await contract.expectResponse(operation.key, await send(operation, { raw: '{"name": ' }), 400)
+      const asText = { raw: '{}', headers: { 'content-type': 'text/plain' } }
+      await contract.expectResponse(operation.key, await send(operation, asText), 415)
+      const oversized = { json: { padding: 'x'.repeat(Number(ENV.MAX_BODY_BYTES)) } }
+      await contract.expectResponse(operation.key, await send(operation, oversized), 413)
     }
   })
 
