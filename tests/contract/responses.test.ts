@@ -1,9 +1,20 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createRuleManager,
+  expandRuleFiles,
+  loadRules,
+  noRuleManagerMetrics,
+} from '../../src/alerting/rules/manager.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
+import type { InstantResult, QuerySource } from '../../src/prometheus/promql/query-source.ts'
+import { alertingFor, manualClock } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import { testPhone } from '../helpers/commerce.ts'
-import { sharedDatabase } from '../helpers/db.ts'
+import { freshDatabase, sharedDatabase } from '../helpers/db.ts'
 import { createContract, type Operation } from './contract.ts'
 
 // Builds three apps on the shared test database and sends a hundred requests: well over 5 s.
@@ -320,6 +331,54 @@ describe('success and error responses of each operation validate against the doc
     expect(received.accepted).toBe(1)
     await expectCall('GET /alerts', 200)
     await expectCall('GET /alerts/rules', 200)
+  })
+
+  test('the rule manager views with a firing, a pending and a failing rule: every field of an alert and a rule is documented', async () => {
+    const database = await freshDatabase()
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'cc-contract-rules-'))
+      writeFileSync(
+        join(dir, 'alerts.yml'),
+        `groups:
+  - name: contract
+    rules:
+      - alert: Firing
+        expr: errors > 0
+        labels: { severity: warning }
+        annotations: { summary: "{{ $labels.route }} fails" }
+      - alert: Pending
+        expr: errors > 0
+        for: 5m
+      - alert: Failing
+        expr: broken > 0
+`,
+      )
+      const source: QuerySource = {
+        async instantQuery(expr: string): Promise<InstantResult> {
+          if (expr === 'broken > 0') throw new Error('Prometheus unreachable: connection refused')
+          return { resultType: 'vector', samples: [{ labels: { route: '/orders' }, value: 0.25 }] }
+        },
+      }
+      const clock = manualClock()
+      const ruleManager = createRuleManager({
+        db: database.db,
+        groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
+        source,
+        dispatcher: alertingFor(database, undefined).alerting.dispatcher,
+        clock,
+        log: built.logs.log,
+        metrics: noRuleManagerMetrics,
+      })
+      await ruleManager.evaluateAll()
+      const app = await buildTestApp({ env: ENV, database, ruleManager })
+      const alerts = await expectCall('GET /alerts', 200, { app })
+      expect(alerts.data.alerts.map((a: { state: string }) => a.state).sort()).toEqual(['firing', 'pending'])
+      const rules = await expectCall('GET /alerts/rules', 200, { app })
+      expect(rules.data.groups[0].rules.map((r: { health: string }) => r.health)).toEqual(['ok', 'ok', 'err'])
+      rmSync(dir, { recursive: true, force: true })
+    } finally {
+      await database.close()
+    }
   })
 
   test('every documented response of every operation was produced and validated above', () => {
