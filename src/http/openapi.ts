@@ -197,7 +197,7 @@ export const SECURITY_SCHEMES = {
     in: 'header',
     name: 'X-Hub-Signature-256',
     description:
-      'sha256=<hex HMAC-SHA256 of the raw request body keyed with WHATSAPP_APP_SECRET>, as Meta signs webhook events',
+      '`sha256=` and the hex HMAC-SHA256 of the raw request body keyed with WHATSAPP_APP_SECRET, as Meta signs webhook events',
   },
   whatsappVerifyToken: {
     type: 'apiKey',

@@ -80,7 +80,15 @@ async function render(path: string) {
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(error.message))
   await page.goto(`${origin}${path}`)
-  await page.locator('.opblock-summary').first().waitFor({ timeout: 30_000 })
+  try {
+    await page.locator('.opblock-summary').first().waitFor({ timeout: 30_000 })
+  } catch (error) {
+    // Say why the page stayed blank: usually a request that had to leave the service.
+    await context.close()
+    throw new Error(
+      `${path} rendered no operation within 30 s; requests outside the service: ${JSON.stringify(offline)}; page errors: ${JSON.stringify(errors)} (${(error as Error).message.split('\n')[0]})`,
+    )
+  }
   const listed = await page
     .locator('.opblock-summary')
     .evaluateAll((blocks) =>
