@@ -106,9 +106,16 @@ export function alertRoutes(deps: AlertRoutesDeps) {
       },
       {
         query: t.Object({
-          'hub.mode': t.Optional(t.String()),
+          'hub.mode': t.Optional(
+            t.String({
+              description: 'only subscribe is answered; anything else gets 403',
+              examples: ['subscribe'],
+            }),
+          ),
           'hub.verify_token': t.Optional(t.String()),
-          'hub.challenge': t.Optional(t.String({ maxLength: 200 })),
+          'hub.challenge': t.Optional(
+            t.String({ maxLength: 200, description: 'echoed back as the body', examples: ['1158201444'] }),
+          ),
         }),
         detail: {
           tags: ['Alerts'],

@@ -149,6 +149,24 @@ describe('every operation of /swagger/json, against the real app', () => {
     }
   })
 
+  test("a read without path parameters answers its documented 200 to a caller with the credential it names and the query parameters' examples", async () => {
+    const reads = contract.operations.filter((o) => o.method === 'get' && !o.path.includes('{'))
+    expect(reads.length).toBeGreaterThan(0)
+    for (const operation of reads) {
+      const parameters = (operation.op.parameters ?? []) as Array<{
+        in: string
+        name: string
+        example?: unknown
+      }>
+      const query = Object.fromEntries(
+        parameters
+          .filter((p) => p.in === 'query' && p.example !== undefined)
+          .map((p) => [p.name, String(p.example)]),
+      )
+      await contract.expectResponse(operation.key, await send(operation, { query }), 200)
+    }
+  })
+
   test('is closed with a documented 403 when the credential it names is not configured (ADMIN_TOKEN, ALERTMANAGER_WEBHOOK_TOKEN)', async () => {
     const bare = await buildTestApp({ env: { ADMIN_TOKEN: '' } })
     const closable = contract.operations.filter((o) =>
