@@ -207,6 +207,7 @@ export const SECURITY_SCHEMES = {
   },
 } as const
 
+/** The document's `info`, `servers` and `tags` (OpenAPI 3.0.3 Info, Server and Tag objects). */
 export interface OpenApiInfo {
   title: string
   version: string
@@ -272,7 +273,7 @@ export function docsPage(info: Pick<OpenApiInfo, 'title'>, trailingSlash: boolea
 <body>
 <p style="margin: 1em 20px; font-family: sans-serif">OpenAPI 3.0 document (for client generators): <a href="${base}json">/swagger/json</a></p>
 <div id="swagger-ui" data-spec="${base}json"></div>
-<noscript>The interactive docs need JavaScript; the OpenAPI document is at <a href="${base}json">${base}json</a>.</noscript>
+<noscript>The interactive docs need JavaScript; the OpenAPI document is at <a href="${base}json">/swagger/json</a>.</noscript>
 <script src="${base}assets/swagger-ui-bundle.js"></script>
 <script src="${base}assets/docs.js"></script>
 </body>
@@ -301,7 +302,8 @@ export function openApiDocs(info: OpenApiInfo) {
   const assets = new Map<string, Uint8Array<ArrayBuffer>>()
 
   async function asset(name: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
-    const entry = ASSETS[name]
+    // Own keys only: `toString` and friends are not assets.
+    const entry = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
     if (!entry) return undefined
     let bytes = assets.get(name)
     if (!bytes) {

@@ -235,8 +235,10 @@ describe('/swagger (the docs page)', () => {
       new URL('../../node_modules/swagger-ui-dist/swagger-ui-bundle.js', import.meta.url),
     ).text()
     expect(await bundle.text()).toBe(installed)
-    const missing = await call('/swagger/assets/..%2Fpackage.json')
-    expect(missing.status).toBe(404)
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+    for (const name of ['..%2Fpackage.json', 'toString', 'index.html']) {
+      const missing = await call(`/swagger/assets/${name}`)
+      expect({ name, status: missing.status }).toEqual({ name, status: 404 })
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+    }
   })
 })
