@@ -12,7 +12,7 @@ export function healthRoutes(deps: HealthDeps) {
       detail: {
         summary: 'Liveness: the process serves requests',
         description:
-          'Answers 200 while the process can serve HTTP; it touches no dependency, so a database outage does not restart the service.',
+          'Answers 200 while the process can serve HTTP. It touches no dependency, so a database outage does not fail it; readiness is /health/db.',
       },
       response: { 200: t.Object({ status: t.Literal('ok') }, { description: 'The process is up' }) },
     })
