@@ -72,6 +72,8 @@ export function createApp(deps: AppDeps) {
       openApiDocs({
         title: 'Conversational commerce API',
         version: SERVICE_VERSION,
+        license: { name: 'UNLICENSED' },
+        serverUrl: deps.config.http.publicBaseUrl,
         description:
           'Multi-tenant orders and payments for shops selling over WhatsApp, Instagram and the web, with built-in monitoring.',
         tags: [

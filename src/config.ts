@@ -73,6 +73,11 @@ export const EnvSchema = Type.Object({
     default: '',
     description: 'browser origins allowed by CORS, comma-separated; empty = CORS off',
   }),
+  PUBLIC_BASE_URL: Type.String({
+    pattern: '^(/|https?://)\\S*$',
+    default: '/',
+    description: 'URL clients reach the API at, announced as `servers` in /swagger/json; / = same origin',
+  }),
   ALERT_PHONES: Type.String({
     pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
     default: '',
@@ -219,7 +224,7 @@ export interface Config {
     healthTimeoutMs: number
     pingIntervalMs: number
   }
-  http: { maxBodyBytes: number; corsOrigins: string[] }
+  http: { maxBodyBytes: number; corsOrigins: string[]; publicBaseUrl: string }
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
@@ -356,6 +361,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       corsOrigins: env.CORS_ORIGINS.split(',')
         .map((origin) => origin.trim())
         .filter(Boolean),
+      publicBaseUrl: env.PUBLIC_BASE_URL,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,

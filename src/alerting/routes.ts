@@ -4,6 +4,7 @@ import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized } from '../core/errors.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
+import { JsonInteger } from '../shared/models.ts'
 import type { AlertInput, Dispatcher } from './notify/dispatcher.ts'
 import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
 
@@ -105,13 +106,23 @@ export function alertRoutes(deps: AlertRoutesDeps) {
       },
       {
         query: t.Object({
-          'hub.mode': t.Optional(t.String()),
+          'hub.mode': t.Optional(
+            t.String({
+              description: 'only subscribe is answered; anything else gets 403',
+              examples: ['subscribe'],
+            }),
+          ),
           'hub.verify_token': t.Optional(t.String()),
-          'hub.challenge': t.Optional(t.String({ maxLength: 200 })),
+          'hub.challenge': t.Optional(
+            t.String({ maxLength: 200, description: 'echoed back as the body', examples: ['1158201444'] }),
+          ),
         }),
         detail: {
           tags: ['Alerts'],
           summary: 'WhatsApp webhook verification handshake (answers hub.challenge as text)',
+          description:
+            'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403.',
+          security: [{ whatsappVerifyToken: [] }],
         },
         response: { 200: t.String({ description: 'the challenge' }), 403: ErrorEnvelopeModel },
       },
@@ -166,9 +177,12 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
+          description:
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing.',
+          security: [{ whatsappSignature: [] }],
         },
         response: {
-          200: t.Object({ received: t.Boolean(), statuses: t.Integer(), messages: t.Integer() }),
+          200: t.Object({ received: t.Boolean(), statuses: JsonInteger(), messages: JsonInteger() }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
         },
@@ -197,12 +211,14 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'Alertmanager webhook receiver (version 4): firing and resolved alerts go to the WhatsApp notifier',
+          description:
+            'Point an Alertmanager webhook_config here with the ALERTMANAGER_WEBHOOK_TOKEN as its bearer credential (403 while it is unset). Alerts are deduplicated by fingerprint: a re-sent group enqueues nothing new.',
           security: [{ alertmanagerToken: [] }],
         },
         response: {
           200: t.Object({
-            accepted: t.Integer(),
-            enqueued: t.Integer({ description: 'new notifications; re-sends enqueue none' }),
+            accepted: JsonInteger(),
+            enqueued: JsonInteger({ description: 'new notifications; re-sends enqueue none' }),
           }),
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,

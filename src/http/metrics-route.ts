@@ -59,7 +59,7 @@ export function metricsRoute(options: MetricsRouteOptions) {
         description:
           'Prometheus text format 0.0.4 by default; OpenMetrics 1.0.0 when the Accept header prefers application/openmetrics-text. Requires the METRICS_TOKEN bearer token when one is configured.',
         tags: ['Monitoring'],
-        ...(token !== undefined ? { security: [{ metricsToken: [] }] } : {}),
+        security: token !== undefined ? [{ metricsToken: [] }] : [],
         responses: {
           200: {
             description: 'Every metric the service exports',

@@ -2,12 +2,13 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
+import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
 
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  state: t.UnionEnum(['pending', 'firing']),
+  state: oneOf(['pending', 'firing']),
   activeAt: t.String({ format: 'date-time' }),
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
@@ -15,14 +16,14 @@ const AlertModel = t.Object({
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
-  duration: t.Number({ description: '`for`, in seconds' }),
-  keepFiringFor: t.Number({ description: '`keep_firing_for`, in seconds' }),
+  duration: JsonNumber({ description: '`for`, in seconds' }),
+  keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  health: t.UnionEnum(['ok', 'err', 'unknown', 'skipped']),
+  health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
-  evaluationTime: t.Number({ description: 'seconds the last evaluation took' }),
+  evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
   type: t.Literal('alerting'),
   alerts: t.Array(AlertModel),
 })
@@ -56,6 +57,7 @@ export function ruleManagerRoutes(deps: {
       {
         detail: {
           summary: "Pending and firing alerts of the rule manager (the shape of Prometheus' /api/v1/alerts)",
+          description: 'Admin only. Empty when the embedded rule manager is off (ALERTS_ENABLED unset).',
         },
         response: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ alerts: t.Array(AlertModel) }) }),
@@ -95,6 +97,8 @@ export function ruleManagerRoutes(deps: {
         detail: {
           summary:
             "Rule groups of the rule manager with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
+          description:
+            'Admin only. Durations and timings are in seconds; empty when the embedded rule manager is off.',
         },
         response: {
           200: t.Object({
@@ -104,7 +108,7 @@ export function ruleManagerRoutes(deps: {
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: t.Number(),
+                  interval: JsonNumber(),
                   rules: t.Array(RuleModel),
                 }),
               ),
