@@ -43,6 +43,7 @@ const ROUTES = [
   'GET /metrics',
   'GET /swagger',
   'GET /swagger/json',
+  'GET /swagger/assets/:name',
   ...Object.keys(validBodies),
 ]
 
