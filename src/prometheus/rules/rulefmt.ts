@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
 import { DurationError, parseDuration } from '../duration.ts'
 import { checkTemplate, TemplateError } from '../template/template.ts'
+import { goYamlPlain, parseGoYaml } from './go-yaml.ts'
 
 /**
  * Prometheus rule files (`groups:` of alerting and recording rules), read and checked the
  * way Prometheus' `rulefmt` does: unknown fields, missing names or expressions, bad
  * durations, invalid label names and template syntax errors are errors naming the file,
- * group and rule. Expressions are not parsed here; the caller compiles them with the
- * query engine it uses.
+ * group and rule. Scalars keep their text as written, as Go's YAML decoder keeps it for string
+ * fields: a label `slo: 0.990` is "0.990" (not 0.99), so alert labels and fingerprints match
+ * Prometheus'. Expressions are not parsed here; the caller compiles them with the query
+ * engine it uses.
  */
 
 export class RuleFileError extends Error {
@@ -142,7 +144,7 @@ function parseRule(raw: unknown, index: number, groupWhere: Where): Rule {
 export function parseRuleFile(text: string, file: string): RuleGroup[] {
   let doc: unknown
   try {
-    doc = parseYaml(text)
+    doc = goYamlPlain(parseGoYaml(text))
   } catch (err) {
     throw new RuleFileError(`${file}: ${(err as Error).message}`)
   }
@@ -168,8 +170,8 @@ export function parseRuleFile(text: string, file: string): RuleGroup[] {
     }
     const rules = raw.rules ?? []
     if (!Array.isArray(rules)) throw new RuleFileError(`${where}: rules must be a list`)
-    const limit = raw.limit ?? 0
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
+    const limit = raw.limit === null || raw.limit === undefined ? 0 : Number(raw.limit)
+    if (!/^[0-9]*$/.test(String(raw.limit ?? '')) || !Number.isSafeInteger(limit)) {
       throw new RuleFileError(`${where}: limit must be a non-negative integer`)
     }
     return {

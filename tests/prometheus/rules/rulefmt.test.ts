@@ -79,4 +79,22 @@ describe('rule files', () => {
   )('%s', (message, text) => {
     expect(() => parseRuleFile(text, 'f.yml')).toThrow(new RuleFileError(message))
   })
+
+  // Prometheus decodes rule files into Go strings, which keep a plain scalar's text: the label
+  // below is "0.990", so the alert's labels, and so its Alertmanager fingerprint, are Prometheus' own
+  // (tests/prometheus/fixtures/test-format.test.yml checks the alert under both engines).
+  test('label and annotation values keep the text written in the file', () => {
+    const [group] = parseRuleFile(
+      'groups:\n  - name: g\n    labels: {tier: 01}\n    rules:\n      - alert: A\n        expr: 1\n        for: 0\n        labels: {slo: 0.990, page: yes, code: 0x1F, empty: ~}\n        annotations: {ratio: 1e3}\n',
+      'f.yml',
+    )
+    const rule = group?.rules[0]
+    expect(group?.labels).toEqual({ tier: '01' })
+    expect(rule).toMatchObject({
+      expr: '1',
+      forMs: 0,
+      labels: { slo: '0.990', page: 'yes', code: '0x1F', empty: '' },
+      annotations: { ratio: '1e3' },
+    })
+  })
 })
