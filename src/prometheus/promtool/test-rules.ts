@@ -354,7 +354,14 @@ function runTestGroup(
     alertTests.set(alert.evalTimeMs, [...(alertTests.get(alert.evalTimeMs) ?? []), alert])
   }
   const alertEvalTimes = [...alertsInTest.keys()].sort((a, b) => a - b)
-  const ctx: EvaluationContext = { store, externalLabels: tg.external_labels, externalURL: tg.external_url }
+  // promtool's rule manager has no external URL: `$externalURL` is the test's external_url,
+  // but the functions externalURL and pathPrefix dereference nil.
+  const ctx: EvaluationContext = {
+    store,
+    externalLabels: tg.external_labels,
+    externalURL: tg.external_url,
+    functionsURL: null,
+  }
   const errs: string[] = []
   let curr = 0
   for (let ts = 0; ts <= maxt; ts += evalIntervalMs) {
