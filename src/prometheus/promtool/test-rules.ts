@@ -8,7 +8,7 @@ import { resultAsVector } from '../promql/query-source.ts'
 import { SampleStore } from '../promql/store.ts'
 import { GoDecoder, GoYamlError, type GoYamlValue, parseGoYaml } from '../rules/go-yaml.ts'
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
-import { loadRuleFile, RuleFileError, type RuleGroup } from '../rules/rulefmt.ts'
+import { loadRuleFile, RuleFileError, type RuleGroup, ruleWhere } from '../rules/rulefmt.ts'
 import { formatFloat } from '../template/go-fmt.ts'
 import { parseMetric, parseSeriesDesc, type SeriesValue } from './series-notation.ts'
 
@@ -253,9 +253,20 @@ function goDuration(ms: number): string {
   return sec
 }
 
+/** The engine's verdict on an expression, for rulefmt's validation (as promtool's rulefmt parses each). */
+function checkExpr(expr: string): string | undefined {
+  try {
+    new CompiledQuery(expr)
+    return undefined
+  } catch (err) {
+    if (err instanceof PromQLError) return err.message
+    throw err
+  }
+}
+
 function loadGroups(files: string[]): RuleGroup[] {
   const groups: RuleGroup[] = []
-  for (const file of files) groups.push(...loadRuleFile(file))
+  for (const file of files) groups.push(...loadRuleFile(file, { checkExpr }))
   return groups
 }
 
@@ -305,7 +316,7 @@ function runTestGroup(
   try {
     groups = loadGroups(ruleFiles)
   } catch (err) {
-    if (err instanceof RuleFileError) return [err.message]
+    if (err instanceof RuleFileError) return err.errors
     throw err
   }
   groups = groups
@@ -321,9 +332,7 @@ function runTestGroup(
       try {
         query = new CompiledQuery(rule.expr)
       } catch (err) {
-        if (err instanceof PromQLError) {
-          return [`${group.file}: group "${group.name}", rule "${rule.name}": ${err.message}`]
-        }
+        if (err instanceof PromQLError) return [`${ruleWhere(group, rule)}: ${err.message}`]
         throw err
       }
       rules.push(

@@ -17,20 +17,23 @@ export interface GoScalar {
   /** The text as written for plain scalars, the unescaped value for quoted ones; null for YAML null. */
   text: string | null
   quoted: boolean
-  /** 1-based line of the node, for Go's `line N:` prefixes. */
+  /** 1-based line and column of the node, for Go's `line N:` and yaml.Node positions. */
   line: number
+  col: number
 }
 
 export interface GoYamlList {
   kind: 'list'
   items: GoYamlValue[]
   line: number
+  col: number
 }
 
 export interface GoYamlMap {
   kind: 'map'
   entries: { key: string; keyLine: number; value: GoYamlValue }[]
   line: number
+  col: number
 }
 
 /** A YAML syntax error or unmarshal errors, worded as Go's yaml packages word them. */
@@ -52,6 +55,7 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: true })
   const lineOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).line)
+  const colOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).col)
   if (doc.errors.length > 0) {
     const err = doc.errors[0] as { message: string; pos: [number, number] }
     throw new GoYamlError(
@@ -62,13 +66,15 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
     if (isAlias(node)) return convert(node.resolve(doc))
     const n = node as Node | null
     const line = lineOf(n?.range?.[0])
-    if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line }
-    if (isScalar(n)) return scalar(n, line)
-    if (isSeq(n)) return { kind: 'list', items: n.items.map(convert), line }
+    const col = colOf(n?.range?.[0])
+    if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
+    if (isScalar(n)) return scalar(n, line, col)
+    if (isSeq(n)) return { kind: 'list', items: n.items.map(convert), line, col }
     if (isMap(n)) {
       return {
         kind: 'map',
         line,
+        col,
         entries: n.items.map((pair) => {
           const key = convert(pair.key)
           return {
@@ -79,19 +85,19 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
         }),
       }
     }
-    return { kind: 'scalar', text: null, quoted: false, line }
+    return { kind: 'scalar', text: null, quoted: false, line, col }
   }
   if (doc.contents === null) return undefined
   const root = convert(doc.contents)
   return root.kind === 'scalar' && root.text === null ? undefined : root
 }
 
-function scalar(n: Scalar, line: number): GoScalar {
+function scalar(n: Scalar, line: number, col: number): GoScalar {
   const quoted = n.type === Scalar.QUOTE_DOUBLE || n.type === Scalar.QUOTE_SINGLE
   const block = n.type === Scalar.BLOCK_LITERAL || n.type === Scalar.BLOCK_FOLDED
-  if (quoted || block) return { kind: 'scalar', text: String(n.value), quoted: true, line }
+  if (quoted || block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
   const source = n.source ?? (n.value === null ? '' : String(n.value))
-  return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line }
+  return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line, col }
 }
 
 /** Go's YAML tag of a node, as printed in `cannot unmarshal !!tag \`value\` into T`. */
@@ -225,17 +231,4 @@ export class GoDecoder {
       throw new GoYamlError(`yaml: unmarshal errors:\n  ${this.errors.join('\n  ')}`)
     }
   }
-}
-
-/**
- * The decoded tree as plain values for readers that check types themselves: every scalar is
- * its text as written (null for YAML null), lists are arrays, maps are objects in file order.
- */
-export function goYamlPlain(v: GoYamlValue | undefined): unknown {
-  if (v === undefined) return null
-  if (v.kind === 'scalar') return v.text
-  if (v.kind === 'list') return v.items.map(goYamlPlain)
-  const out: Record<string, unknown> = {}
-  for (const e of v.entries) out[e.key] = goYamlPlain(e.value)
-  return out
 }

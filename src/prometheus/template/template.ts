@@ -29,10 +29,14 @@ import {
  */
 
 export class TemplateError extends Error {
-  /** Offset in the template text the error refers to, when known. */
+  /**
+   * `pos`: offset in the template text the error refers to, when known; `line`: Go's line
+   * number of it, counted as Prometheus counts it (after its variable definitions).
+   */
   constructor(
     message: string,
     readonly pos?: number,
+    readonly line?: number,
   ) {
     super(message)
   }
@@ -1104,7 +1108,13 @@ class TemplateRoot {
  * syntax errors and for functions the embedded expander does not provide.
  */
 export function checkTemplate(text: string): void {
-  parseTemplate(text, baseFuncs({ query: undefined, functionsURL: '' }))
+  try {
+    parseTemplate(text, baseFuncs({ query: undefined, functionsURL: '' }))
+  } catch (err) {
+    if (err instanceof TemplateError)
+      throw new TemplateError(err.message, err.pos, lineOf(text, err.pos ?? text.length))
+    throw err
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import {
   BROKEN_RULES,
   BROKEN_TESTS,
+  REFUSED_RULE_FILES,
   REFUSED_TEST_FILES,
   ruleTestFiles,
   runOurs,
@@ -54,6 +55,14 @@ describe.skipIf(!promtool && !required)('agreement with promtool test rules', ()
   // stdout, and stderr equal byte for byte (promtool's own parse-error wording and positions).
   test.each(REFUSED_TEST_FILES)('refused alike, same report: %s', async (_name, tests) => {
     const file = writeSuite('groups: []\n', tests)
+    const real = await promtoolTest([file])
+    const mine = ours([file])
+    expect(real.code).toBe(1)
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
+
+  test.each(REFUSED_RULE_FILES)('refused rule file, same report: %s', async (_name, rules, tests) => {
+    const file = writeSuite(rules, tests)
     const real = await promtoolTest([file])
     const mine = ours([file])
     expect(real.code).toBe(1)

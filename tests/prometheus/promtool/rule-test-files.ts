@@ -122,3 +122,37 @@ export const REFUSED_TEST_FILES: [string, string][] = [
     `${header}    input_series:\n      - series: x\n        values: '017'\n    promql_expr_test:\n      - expr: x\n        eval_time: 0m\n        exp_samples: [{labels: x, value: 17}]\n`,
   ],
 ]
+
+const probe =
+  'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: x\n        values: 1\n'
+const alertRule = (extra: string) => `groups:\n  - name: g\n    rules:\n      - alert: A\n${extra}`
+
+/**
+ * Rule files promtool 2.42 refuses, each [name, rule file, test file]: rulefmt's unmarshal
+ * errors, bad durations and every validation with its node position. Expression parse errors
+ * are left out: their text after "could not parse expression: " comes from the PromQL parser.
+ */
+export const REFUSED_RULE_FILES: [string, string, string][] = [
+  ['an unknown rule field', alertRule('        expr: x\n        severity: page\n'), probe],
+  ['a bad for duration', alertRule('        expr: x\n        for: 5 minutes\n'), probe],
+  [
+    'an unclosed template action',
+    alertRule('        expr: x\n        annotations:\n          s: "{{ $value"\n'),
+    probe,
+  ],
+  ['a missing expr', alertRule(''), probe],
+  ['both record and alert', alertRule('        record: b\n        expr: x\n'), probe],
+  ['bad label names', alertRule('        expr: x\n        labels:\n          bad-name: x\n'), probe],
+  [
+    'fields a recording rule cannot have',
+    'groups:\n  - name: g\n    rules:\n      - record: b\n        expr: x\n        annotations:\n          a: b\n        for: 1m\n',
+    probe,
+  ],
+  [
+    'a bad recording rule name',
+    'groups:\n  - name: g\n    rules:\n      - record: a b\n        expr: x\n',
+    probe,
+  ],
+  ['empty and repeated group names', 'groups:\n  - name: ""\n    rules: []\n  - interval: 1m\n', probe],
+  ['a group name used twice', 'groups:\n  - name: g\n  - name: g\n', probe],
+]
