@@ -4,6 +4,7 @@ import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
+import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
@@ -22,15 +23,26 @@ const RuleModel = t.Object({
   annotations: t.Record(t.String(), t.String()),
   health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
+  warnings: t.Optional(
+    t.Array(t.String(), {
+      description:
+        'what limits this rule beyond its health, e.g. "sees 1 of 3 replicas" when the embedded engine runs beside other replicas',
+    }),
+  ),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
   evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
   type: t.Literal('alerting'),
   alerts: t.Array(AlertModel),
 })
 
-/** GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and /api/v1/rules. */
+/**
+ * GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and
+ * /api/v1/rules. When the manager carries a replica watch (setupRuleManager, embedded engine)
+ * that counted more than one replica, every evaluated rule and the response say "sees 1 of N
+ * replicas" under `warnings` (Prometheus' API puts non-fatal notes there too).
+ */
 export function ruleManagerRoutes(deps: {
-  ruleManager: RuleManager | undefined
+  ruleManager: (RuleManager & { replicas?: ReplicaWatch }) | undefined
   adminToken: string | undefined
 }) {
   async function alertViews() {
@@ -70,6 +82,7 @@ export function ruleManagerRoutes(deps: {
       '/alerts/rules',
       async () => {
         const alerts = await alertViews()
+        const replicaWarning = replicaHealthWarning(deps.ruleManager?.replicas)
         const groups = (deps.ruleManager?.groups ?? []).map((loaded) => ({
           name: loaded.group.name,
           file: loaded.group.file,
@@ -83,6 +96,7 @@ export function ruleManagerRoutes(deps: {
             annotations: entry.rule.annotations,
             health: entry.health,
             ...(entry.lastError ? { lastError: entry.lastError } : {}),
+            ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
             ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
             evaluationTime: (entry.evaluationMs ?? 0) / 1000,
             type: 'alerting' as const,
@@ -91,7 +105,11 @@ export function ruleManagerRoutes(deps: {
               .map((a) => a.view),
           })),
         }))
-        return { status: 'success' as const, data: { groups } }
+        return {
+          status: 'success' as const,
+          data: { groups },
+          ...(replicaWarning ? { warnings: [replicaWarning] } : {}),
+        }
       },
       {
         detail: {
@@ -103,6 +121,7 @@ export function ruleManagerRoutes(deps: {
         response: {
           200: t.Object({
             status: t.Literal('success'),
+            warnings: t.Optional(t.Array(t.String())),
             data: t.Object({
               groups: t.Array(
                 t.Object({
