@@ -3,6 +3,7 @@ import { type Alerting, createAlerting } from './alerting/alerting.ts'
 import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
 import type { RuleManager } from './alerting/rules/manager.ts'
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
+import { sloRoutes } from './alerting/slo/routes.ts'
 import type { Config } from './config.ts'
 import type { Clock } from './core/clock.ts'
 import type { Logger } from './core/logger.ts'
@@ -155,6 +156,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(ruleManagerRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))
+    .use(sloRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))
 }
 
 export type App = ReturnType<typeof createApp>
