@@ -156,7 +156,13 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(ruleManagerRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))
-    .use(sloRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))
+    .use(
+      sloRoutes({
+        ruleManager: deps.ruleManager,
+        adminToken: deps.config.adminToken,
+        now: () => deps.clock.now(),
+      }),
+    )
 }
 
 export type App = ReturnType<typeof createApp>

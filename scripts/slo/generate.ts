@@ -12,8 +12,9 @@
  * - the 1d and 3d windows, like Sloth's 30-day period, average the 5m recording
  *   (`sum_over_time / count_over_time`) instead of re-reading days of raw counters, so raw
  *   series are never needed beyond 6h and only the four 5m ratios are kept for 30 days;
- * - each alert's value is the budget left for the period (`slo:period_error_budget_remaining:ratio
- *   and on(…) <Sloth's condition>`), so its message can say how much budget is left.
+ * - each alert's value is the budget left for the period, in percent (`100 *
+ *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
+ *   say how much budget is left ("41 %"; an overspent budget is negative) without `query`.
  */
 import { stringify } from 'yaml'
 import {
@@ -129,7 +130,7 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
       `        max(slo:sli_error:ratio_rate${long}${sel} > (${factor} * ${budget})) without (sloth_window)\n` +
       `    )`,
   )
-  const expr = `slo:period_error_budget_remaining:ratio${sel}\nand ${ON}\n(\n${conditions.join('\n    or\n')}\n)\n`
+  const expr = `100 * slo:period_error_budget_remaining:ratio${sel}\nand ${ON}\n(\n${conditions.join('\n    or\n')}\n)\n`
   const rates = BURN_ALERTS[severity]
     .map(({ long, short, factor }) => `${factor}× over ${windowWords(long)} and ${windowWords(short)}`)
     .join(', or ')
@@ -142,7 +143,7 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
       summary: `${name}: error budget burning too fast (${severity})`,
       description:
         `${name}: burning the error budget faster than ${rates} — ` +
-        `{{ $value | humanizePercentage }} of this month's budget left (30-day SLO ${slothId(spec, slo)}).`,
+        `{{ printf "%.0f" $value }} % of this month's budget left (30-day SLO ${slothId(spec, slo)}).`,
       ...slo.alerting.annotations,
       ...alertSpec?.annotations,
     },

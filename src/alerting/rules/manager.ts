@@ -23,6 +23,12 @@ export type RuleHealth = 'ok' | 'err' | 'unknown' | 'skipped'
 /** A rule as the ruleManager runs it, with what /alerts/rules reports about it. */
 export interface LoadedRule<R extends Rule = Rule> {
   rule: R
+  /**
+   * The rule's key in the group's stored state (the `rule_name` column): its name, or
+   * `name#n` (n = 1, 2…) when several rules of the group share the name — Prometheus keeps them
+   * apart, and Sloth names the page and the ticket alert of an SLO alike.
+   */
+  stateKey: string
   health: RuleHealth
   lastError?: string
   lastEvaluation?: Date
@@ -110,8 +116,10 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
     for (const group of loadRuleFile(file)) {
       const rules: LoadedRule[] = []
       for (const rule of group.rules) {
+        const namesakes = group.rules.filter((r) => r.name === rule.name)
+        const stateKey = namesakes.length > 1 ? `${rule.name}#${namesakes.indexOf(rule) + 1}` : rule.name
         if (rule.type === 'recording' && !options.record) {
-          rules.push({ rule, health: 'skipped', lastError: RECORDED_BY_PROMETHEUS })
+          rules.push({ rule, stateKey, health: 'skipped', lastError: RECORDED_BY_PROMETHEUS })
           continue
         }
         try {
@@ -120,7 +128,11 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
           throw new Error(`${file}: group "${group.name}": rule "${rule.name}": ${(error as Error).message}`)
         }
         const skipped = options.skipReason?.(rule.expr)
-        rules.push(skipped ? { rule, health: 'skipped', lastError: skipped } : { rule, health: 'unknown' })
+        rules.push(
+          skipped
+            ? { rule, stateKey, health: 'skipped', lastError: skipped }
+            : { rule, stateKey, health: 'unknown' },
+        )
       }
       groups.push({ group, intervalMs: group.intervalMs ?? options.defaultIntervalMs, rules })
     }
@@ -245,7 +257,7 @@ export function createRuleManager(deps: RuleManagerDeps) {
       }
       const values = {
         ruleGroup: group.name,
-        ruleName: entry.rule.name,
+        ruleName: entry.stateKey,
         fingerprint: fp,
         labels: { ...alert.labels },
         annotations: alert.annotations,
@@ -270,7 +282,7 @@ export function createRuleManager(deps: RuleManagerDeps) {
       .where(
         and(
           eq(alertRuleStates.ruleGroup, group.name),
-          eq(alertRuleStates.ruleName, entry.rule.name),
+          eq(alertRuleStates.ruleName, entry.stateKey),
           kept.length ? notInArray(alertRuleStates.fingerprint, kept) : undefined,
         ),
       )
@@ -354,7 +366,7 @@ export function createRuleManager(deps: RuleManagerDeps) {
           for (const entry of live) {
             if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
             else if (leader && isAlerting(entry)) {
-              const ruleRows = rows.filter((r) => r.ruleName === entry.rule.name)
+              const ruleRows = rows.filter((r) => r.ruleName === entry.stateKey)
               transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
             }
           }

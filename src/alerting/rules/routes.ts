@@ -102,7 +102,7 @@ export function ruleManagerRoutes(deps: {
               annotations: entry.rule.annotations,
               type: 'alerting' as const,
               alerts: alerts
-                .filter((a) => a.key === `${loaded.group.name}|${entry.rule.name}`)
+                .filter((a) => a.key === `${loaded.group.name}|${entry.stateKey}`)
                 .map((a) => a.view),
             }
           }),

@@ -36,13 +36,18 @@ const SloModel = t.Object({
  * left for the period and active burn-rate alerts, read from the rule manager's query source.
  * Without a rule manager there is nothing to read: an empty list.
  */
-export function sloRoutes(deps: { ruleManager: RuleManager | undefined; adminToken: string | undefined }) {
+export function sloRoutes(deps: {
+  ruleManager: RuleManager | undefined
+  adminToken: string | undefined
+  /** The rule manager's clock: the recordings are stamped with it. */
+  now: () => Date
+}) {
   const manager = deps.ruleManager
   const service = manager
     ? createSloService({
         source: manager.source,
         activeAlerts: () => manager.activeAlerts(),
-        now: () => new Date(),
+        now: deps.now,
       })
     : undefined
   return new Elysia({ name: 'slo-routes', detail: { tags: ['Alerts'], security: [{ adminToken: [] }] } })

@@ -85,9 +85,9 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
       ['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001'],
       ['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001'],
     ])
-    expect(alerts[0]!.expr.startsWith('slo:period_error_budget_remaining:ratio{')).toBe(true)
+    expect(alerts[0]!.expr.startsWith('100 * slo:period_error_budget_remaining:ratio{')).toBe(true)
     expect(alerts[0]!.annotations?.description).toContain(
-      "API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ $value | humanizePercentage }} of this month's budget left",
+      `API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ printf "%.0f" $value }} % of this month's budget left`,
     )
   })
 
