@@ -15,6 +15,13 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus'
 import * as stat from '@grafana/grafana-foundation-sdk/stat'
 import * as table from '@grafana/grafana-foundation-sdk/table'
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries'
+import {
+  displayName,
+  loadSlothSpec,
+  SLI_WINDOWS,
+  type SlothSpec,
+  slothId,
+} from '../../src/alerting/slo/spec.ts'
 
 export type Unit = 'reqps' | 'ops' | 'opm' | 'percentunit' | 's' | 'bytes' | 'short' | 'none'
 
@@ -973,13 +980,106 @@ const orders: DashboardSpec = {
   ],
 }
 
+/**
+ * The SLOs dashboard, one section per objective of ops/slo/slos.yml, from Sloth's recordings
+ * (ops/prometheus/rules/slo.yml): the SLI now and over the period, the burn rate of every
+ * window, the budget left over the period, and the burn-rate alerts' state.
+ */
+export function sloDashboard(spec: SlothSpec): DashboardSpec {
+  return {
+    uid: 'convo-slo',
+    title: 'SLOs',
+    description:
+      'Service level objectives (ops/slo/slos.yml): SLI, error-budget burn rate per window, budget left over 30 days, and the multiwindow burn-rate alerts.',
+    refresh: '1m',
+    from: 'now-7d',
+    variables: [],
+    sections: spec.slos.map((slo) => {
+      const sel = `sloth_id="${slothId(spec, slo)}"`
+      const budget = `slo:error_budget:ratio{${sel}}`
+      const on = 'on(sloth_id, sloth_slo, sloth_service)'
+      return {
+        title: `${displayName(slo)} (${slo.objective} %)`,
+        panels: [
+          {
+            title: 'SLI (5m)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            decimals: 3,
+            description: `Share of good events over the last 5 minutes; the objective is ${slo.objective} %.`,
+            queries: [{ expr: `1 - slo:sli_error:ratio_rate5m{${sel}}` }],
+          },
+          {
+            title: 'SLI (30 days)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            decimals: 3,
+            description: 'Share of good events over the 30-day period (the average of the 5m ratio).',
+            queries: [{ expr: `1 - slo:sli_error:ratio_rate30d{${sel}}` }],
+          },
+          {
+            title: 'Error budget left (30 days)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            description: 'Share of the 30-day error budget not spent yet; negative when overspent.',
+            queries: [{ expr: `slo:period_error_budget_remaining:ratio{${sel}}` }],
+          },
+          {
+            title: 'Burn-rate alerts firing',
+            type: 'stat',
+            w: 6,
+            unit: 'none',
+            threshold: 1,
+            description:
+              'Firing burn-rate alerts of this SLO: page (14.4× over 1h and 5m, or 6× over 6h and 30m) and ticket (3× over 1d and 2h, or 1× over 3d and 6h).',
+            mappings: { '0': { text: 'none', color: 'green' } },
+            queries: ['page', 'ticket'].map((severity) => ({
+              expr: `count(ALERTS{${sel}, sloth_severity="${severity}", alertstate="firing"}) or on() vector(0)`,
+              legend: severity,
+            })),
+          },
+          {
+            title: 'Burn rate per window',
+            type: 'timeseries',
+            w: 12,
+            unit: 'none',
+            min: 0,
+            threshold: 1,
+            description:
+              'Error ratio of each window divided by the error budget: 1 spends the budget exactly over 30 days, 14.4 in about 2 days.',
+            queries: SLI_WINDOWS.map((window) => ({
+              expr: `slo:sli_error:ratio_rate${window}{${sel}} / ${on} ${budget}`,
+              legend: window,
+            })),
+          },
+          {
+            title: 'Error budget left over the period',
+            type: 'timeseries',
+            w: 12,
+            unit: 'percentunit',
+            max: 1,
+            description: 'Share of the 30-day error budget left (slo:period_error_budget_remaining:ratio).',
+            queries: [{ expr: `slo:period_error_budget_remaining:ratio{${sel}}`, legend: 'budget left' }],
+          },
+        ],
+      }
+    }),
+  }
+}
+
 /** Every dashboard by file name (ops/grafana/dashboards/<name>.json). */
-export function buildDashboards(): Record<string, Dashboard> {
+export function buildDashboards(
+  spec: SlothSpec = loadSlothSpec(new URL('../../ops/slo/slos.yml', import.meta.url).pathname),
+): Record<string, Dashboard> {
   return {
     system: dashboard(system),
     business: dashboard(business),
     performance: dashboard(performance),
     orders: dashboard(orders),
+    slo: dashboard(sloDashboard(spec)),
   }
 }
 
