@@ -1,6 +1,7 @@
 import { Elysia, type ElysiaAdapter } from 'elysia'
 import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
+import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
 import { type ErrorReport, errorEnvelope } from './http/error-envelope.ts'
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(ruleManagerRoutes({ ruleManager, adminToken: deps.config.adminToken }))
+    .use(sloRoutes({ ruleManager, adminToken: deps.config.adminToken, now: () => deps.clock.now() }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -14,6 +14,19 @@ const AlertModel = t.Object({
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
 
+/** A recording rule, as Prometheus' /api/v1/rules reports one. */
+const RecordingRuleModel = t.Object({
+  name: t.String(),
+  query: t.String(),
+  labels: t.Record(t.String(), t.String()),
+  health: oneOf(['ok', 'err', 'unknown', 'skipped']),
+  lastError: t.Optional(t.String()),
+  warnings: t.Optional(t.Array(t.String(), { description: 'as on alerting rules' })),
+  lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
+  evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
+  type: t.Literal('recording'),
+})
+
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
@@ -87,23 +100,29 @@ export function ruleManagerRoutes(deps: {
           name: loaded.group.name,
           file: loaded.group.file,
           interval: loaded.intervalMs / 1000,
-          rules: loaded.rules.map((entry) => ({
-            name: entry.rule.name,
-            query: entry.rule.expr,
-            duration: entry.rule.forMs / 1000,
-            keepFiringFor: entry.rule.keepFiringForMs / 1000,
-            labels: entry.rule.labels,
-            annotations: entry.rule.annotations,
-            health: entry.health,
-            ...(entry.lastError ? { lastError: entry.lastError } : {}),
-            ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
-            ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
-            evaluationTime: (entry.evaluationMs ?? 0) / 1000,
-            type: 'alerting' as const,
-            alerts: alerts
-              .filter((a) => a.key === `${loaded.group.name}|${entry.rule.name}`)
-              .map((a) => a.view),
-          })),
+          rules: loaded.rules.map((entry) => {
+            const common = {
+              name: entry.rule.name,
+              query: entry.rule.expr,
+              labels: entry.rule.labels,
+              health: entry.health,
+              ...(entry.lastError ? { lastError: entry.lastError } : {}),
+              ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
+              ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
+              evaluationTime: (entry.evaluationMs ?? 0) / 1000,
+            }
+            if (entry.rule.type === 'recording') return { ...common, type: 'recording' as const }
+            return {
+              ...common,
+              duration: entry.rule.forMs / 1000,
+              keepFiringFor: entry.rule.keepFiringForMs / 1000,
+              annotations: entry.rule.annotations,
+              type: 'alerting' as const,
+              alerts: alerts
+                .filter((a) => a.key === `${loaded.group.name}|${entry.stateKey}`)
+                .map((a) => a.view),
+            }
+          }),
         }))
         return {
           status: 'success' as const,
@@ -127,8 +146,8 @@ export function ruleManagerRoutes(deps: {
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: JsonNumber(),
-                  rules: t.Array(RuleModel),
+                  interval: t.Number(),
+                  rules: t.Array(t.Union([RuleModel, RecordingRuleModel])),
                 }),
               ),
             }),
