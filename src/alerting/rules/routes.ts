@@ -14,26 +14,17 @@ const AlertModel = t.Object({
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
 
-/** A recording rule, as Prometheus' /api/v1/rules reports one. */
-const RecordingRuleModel = t.Object({
-  name: t.String(),
-  query: t.String(),
-  labels: t.Record(t.String(), t.String()),
-  health: oneOf(['ok', 'err', 'unknown', 'skipped']),
-  lastError: t.Optional(t.String()),
-  warnings: t.Optional(t.Array(t.String(), { description: 'as on alerting rules' })),
-  lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
-  evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
-  type: t.Literal('recording'),
-})
-
+/**
+ * An alerting or recording rule, as Prometheus' /api/v1/rules reports one: one object shape
+ * (no union), the alerting-only fields absent on recording rules.
+ */
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
-  duration: JsonNumber({ description: '`for`, in seconds' }),
-  keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
+  duration: t.Optional(JsonNumber({ description: '`for`, in seconds (alerting rules)' })),
+  keepFiringFor: t.Optional(JsonNumber({ description: '`keep_firing_for`, in seconds (alerting rules)' })),
   labels: t.Record(t.String(), t.String()),
-  annotations: t.Record(t.String(), t.String()),
+  annotations: t.Optional(t.Record(t.String(), t.String(), { description: 'alerting rules only' })),
   health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
   warnings: t.Optional(
@@ -44,8 +35,8 @@ const RuleModel = t.Object({
   ),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
   evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
-  type: t.Literal('alerting'),
-  alerts: t.Array(AlertModel),
+  type: oneOf(['alerting', 'recording']),
+  alerts: t.Optional(t.Array(AlertModel, { description: 'alerting rules only' })),
 })
 
 /**
@@ -147,7 +138,7 @@ export function ruleManagerRoutes(deps: {
                   name: t.String(),
                   file: t.String(),
                   interval: t.Number(),
-                  rules: t.Array(t.Union([RuleModel, RecordingRuleModel])),
+                  rules: t.Array(RuleModel),
                 }),
               ),
             }),

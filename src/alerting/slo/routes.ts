@@ -57,8 +57,9 @@ export function sloRoutes(deps: {
       async () => ({ status: 'success' as const, data: { objectives: service ? await service.list() : [] } }),
       {
         detail: {
-          summary:
-            'Service level objectives: SLI, burn rate per window (5m … 30d) and error budget left, from the Sloth recordings',
+          summary: 'Service level objectives and their error budgets',
+          description:
+            "Each objective declared in ops/slo/slos.yml with its current SLI, burn rate per window (5m … 30d) and the share of the period's error budget left, read from the Sloth recordings through the rule manager's query source. Admin token.",
         },
         response: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ objectives: t.Array(SloModel) }) }),
