@@ -17,12 +17,14 @@ import { openApiDocs } from './http/openapi.ts'
 import type { HttpClient } from './http/outbound.ts'
 import { requestContext } from './http/request-context.ts'
 import { corsFor, securityHeaders } from './http/security.ts'
+import { createIdempotencyService } from './idempotency/service.ts'
 import type { BusinessMetrics } from './observability/business-metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import type { Metrics } from './observability/metrics.ts'
 import { orderRoutes } from './orders/routes.ts'
 import { createOrderService } from './orders/service.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
+import { reconcilerMetrics } from './payments/reconciler.ts'
 import { paymentRoutes } from './payments/routes.ts'
 import { createSandboxProvider } from './payments/sandbox.ts'
 import { createPaymentService } from './payments/service.ts'
@@ -76,16 +78,27 @@ export function createApp(deps: AppDeps) {
         excludePaths: deps.config.metrics.excludePaths,
       })
     : new Elysia({ name: 'http-metrics-off' })
+  const idempotency = createIdempotencyService({
+    db,
+    clock: deps.clock,
+    ttlMs: deps.config.idempotency.keyTtlMs,
+  })
   const tenants = createTenantService({ db })
   const products = createProductService({ db, metrics })
   const orders = createOrderService({ db, metrics })
+  const paymentProviders = deps.paymentProviders ?? [
+    createSandboxProvider({ db, latencyMs: deps.config.payments.sandboxLatencyMs }),
+  ]
+  // The reconciler (started by main) records into these; the app exposes them from the first scrape.
+  reconcilerMetrics(
+    deps.metrics,
+    paymentProviders.map((p) => p.name),
+  )
   const payments = createPaymentService({
     db,
     metrics,
     clock: deps.clock,
-    providers: createProviderRegistry(
-      deps.paymentProviders ?? [createSandboxProvider({ latencyMs: deps.config.payments.sandboxLatencyMs })],
-    ),
+    providers: createProviderRegistry(paymentProviders),
   })
   const alerting =
     deps.alerting ??
@@ -141,10 +154,10 @@ export function createApp(deps: AppDeps) {
         countsInFlight: deps.metrics.enabled,
       }),
     )
-    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
-    .use(productRoutes({ products, tenants }))
-    .use(orderRoutes({ orders, tenants }))
-    .use(paymentRoutes({ payments, tenants, errorReporter: reporter }))
+    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken, idempotency }))
+    .use(productRoutes({ products, tenants, idempotency }))
+    .use(orderRoutes({ orders, tenants, idempotency }))
+    .use(paymentRoutes({ payments, tenants, errorReporter: reporter, idempotency }))
     .use(
       alertRoutes({
         dispatcher: alerting.dispatcher,

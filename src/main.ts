@@ -16,10 +16,14 @@ import { createLogger, flushLogs } from './core/logger.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
 import { startDbMonitor } from './health/db-monitor.ts'
 import { createHttpClient } from './http/outbound.ts'
+import { createIdempotencyPruner } from './idempotency/pruner.ts'
+import { createIdempotencyService } from './idempotency/service.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { createMetrics } from './observability/metrics.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
+import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
+import { createSandboxProvider } from './payments/sandbox.ts'
 import type { Runtime } from './runtime/types.ts'
 import { announceDemoTenant, DEMO_PHONE } from './tenants/demo.ts'
 
@@ -144,7 +148,35 @@ export async function main(runtime: Runtime): Promise<void> {
     await flushLogs(log)
     runtime.exit(1)
   }
+  // Retries and idempotency: the providers serve requests and reconciliation, which settles
+  // payments a crash left pending; expired Idempotency-Keys are pruned.
+  const paymentProviders = [
+    createSandboxProvider({ db: database.db, latencyMs: config.payments.sandboxLatencyMs }),
+  ]
+  const reconciler = createPaymentReconciler({
+    db: database.db,
+    providers: paymentProviders,
+    clock: systemClock,
+    log,
+    leaseMs: config.payments.pendingLeaseMs,
+    metrics: reconcilerMetrics(
+      metrics,
+      paymentProviders.map((p) => p.name),
+    ),
+    business: metrics.business,
+  })
+  const pruner = createIdempotencyPruner({
+    idempotency: createIdempotencyService({
+      db: database.db,
+      clock: systemClock,
+      ttlMs: config.idempotency.keyTtlMs,
+    }),
+    log,
+    ttlMs: config.idempotency.keyTtlMs,
+  })
+
   const app = createApp({
+    paymentProviders,
     config,
     database,
     log,
@@ -175,6 +207,8 @@ export async function main(runtime: Runtime): Promise<void> {
     log,
   })
   alerting.start()
+  reconciler.start()
+  pruner.start()
   if (ruleManager) {
     embedded?.sampler.start()
     ruleManager.start()
@@ -200,6 +234,7 @@ export async function main(runtime: Runtime): Promise<void> {
       await server.stop(true)
     }
     await ruleManager?.stop()
+    await Promise.all([reconciler.stop(), pruner.stop()])
     embedded?.sampler.stop()
     await alerting.stop()
     dbMonitor.stop()

@@ -1,5 +1,6 @@
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
+import type { IdempotencyClaim } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { type Channel, decodeCursor, paginate } from '../shared/models.ts'
 import type { CreateProduct, ProductView, UpdateProduct } from './model.ts'
@@ -23,9 +24,13 @@ export function createProductService(deps: { db: Database; metrics: BusinessMetr
   const { db } = deps
 
   return {
-    async create(tenantId: string, input: CreateProduct) {
-      const row = await repo.insert(db, { tenantId, ...input, stock: input.stock ?? null })
-      return toProductView(row)
+    /** Creates a product; with an idempotency claim, its 201 response is stored in the same transaction. */
+    async create(tenantId: string, input: CreateProduct, claim?: IdempotencyClaim) {
+      return db.transaction(async (tx) => {
+        const view = toProductView(await repo.insert(tx, { tenantId, ...input, stock: input.stock ?? null }))
+        await claim?.record(tx, { status: 201, body: JSON.stringify(view) })
+        return view
+      })
     },
 
     async get(tenantId: string, id: string) {

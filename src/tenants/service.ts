@@ -1,6 +1,7 @@
 import { generateApiKey, hashApiKey } from '../auth/keys.ts'
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
+import type { IdempotencyClaim } from '../idempotency/service.ts'
 import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
@@ -45,14 +46,19 @@ export function createTenantService(deps: { db: Database }) {
   const { db } = deps
 
   return {
-    /** Creates a tenant and returns its API key, the only time the key exists in clear. */
-    async create(input: { name: string; ownerPhone: string }) {
+    /**
+     * Creates a tenant and returns its API key, the only time the key exists in clear. With an
+     * idempotency claim, the 201 response is stored (sealed by the claim) in the same transaction.
+     */
+    async create(input: { name: string; ownerPhone: string }, claim?: IdempotencyClaim) {
       const apiKey = generateApiKey()
       const apiKeyHash = await hashApiKey(apiKey)
-      const tenant = await db.transaction((tx) =>
-        repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone),
-      )
-      return { id: tenant.id, name: tenant.name, apiKey }
+      return db.transaction(async (tx) => {
+        const tenant = await repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone)
+        const created = { id: tenant.id, name: tenant.name, apiKey }
+        await claim?.record(tx, { status: 201, body: JSON.stringify(created) })
+        return created
+      })
     },
 
     /**
