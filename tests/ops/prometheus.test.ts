@@ -40,7 +40,11 @@ describe('Prometheus configuration (promtool)', () => {
     const files = readdirSync(RULE_TESTS_DIR)
       .sort()
       .map((f) => `ops/prometheus/tests/${f}`)
-    expect(files).toEqual(['ops/prometheus/tests/alerts.test.yml', 'ops/prometheus/tests/promql.test.yml'])
+    expect(files).toEqual([
+      'ops/prometheus/tests/alerts.test.yml',
+      'ops/prometheus/tests/payments.test.yml',
+      'ops/prometheus/tests/promql.test.yml',
+    ])
     const { exitCode, output } = run(['promtool', 'test', 'rules', ...files])
     if (exitCode !== 0) console.error(output)
     expect(output.match(/SUCCESS/g)?.length).toBe(files.length)
@@ -95,14 +99,14 @@ describe('Alertmanager configuration (amtool)', () => {
 
 describe('alert rules', () => {
   test('ops/prometheus/rules holds rule files only, and prometheus.yml loads all of them', () => {
-    expect(readdirSync(RULES_DIR)).toEqual(['alerts.yml'])
+    expect(readdirSync(RULES_DIR).sort()).toEqual(['alerts.yml', 'payments.yml'])
     const config = readYaml(repoPath('ops', 'prometheus', 'prometheus.yml')) as { rule_files: string[] }
     expect(config.rule_files).toEqual(['rules/*.yml'])
   })
 
-  test('one group, ConversationalCommerce, with the original three rules exactly as designed', () => {
+  test('groups ConversationalCommerce (with the original three rules exactly as designed) and Payments', () => {
     const groups = ruleGroups()
-    expect(groups.map((g) => g.name)).toEqual(['ConversationalCommerce'])
+    expect(groups.map((g) => g.name)).toEqual(['ConversationalCommerce', 'Payments'])
     const byName = new Map(alertRules().map((r) => [r.alert, r]))
     const original = (name: string) => {
       const rule = byName.get(name)!
@@ -135,6 +139,7 @@ describe('alert rules', () => {
       'DatabaseQueryLatencyHigh',
       'MetricsCardinalityOverflow',
       'TenantPaymentFailureRate',
+      'PaymentStuckPending',
     ])
     const tenant = alertRules().find((r) => r.alert === 'TenantPaymentFailureRate')!
     expect(tenant.expr).toContain('sum by (tenant_id) (increase(payments_processed_total[15m])) >= 10')
