@@ -265,6 +265,30 @@ describe('Idempotency-Key on POST /products and POST /tenants', () => {
   })
 })
 
+describe('browsers (CORS)', () => {
+  test('a browser may send Idempotency-Key and read Idempotent-Replayed', async () => {
+    const built = await buildTestApp({ env: { CORS_ORIGINS: 'https://shop.example' } })
+    const preflight = await built.call('/orders', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, idempotency-key',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-headers')?.split(/,\s*/)).toContain('idempotency-key')
+    const { tenant, product } = await shop(built)
+    const res = await built.call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { origin: 'https://shop.example', 'idempotency-key': 'cors' },
+      json: orderBody(product.id),
+    })
+    expect(res.headers.get('access-control-expose-headers')?.split(/,\s*/)).toContain('idempotent-replayed')
+  })
+})
+
 describe('the OpenAPI document', () => {
   test('documents the Idempotency-Key header parameter on every creating operation', async () => {
     const built = await buildTestApp()
