@@ -142,6 +142,22 @@ export type ClaimOutcome =
   | { kind: 'claimed'; claim: IdempotencyClaim }
   | { kind: 'replay'; response: StoredResponse }
 
+/**
+ * Stores `respond(requestId)` for every key still waiting on `resourceId` (attached, no
+ * response yet), in `tx`: how reconciliation answers the retries of a request whose process
+ * died mid-effect. Keys already answered are left as they are.
+ */
+export async function completeWaitingOn(
+  tx: Executor,
+  resourceId: string,
+  respond: (requestId: string) => StoredResponse,
+): Promise<void> {
+  const repo = createIdempotencyRepository()
+  for (const row of await repo.pendingFor(tx, resourceId)) {
+    await repo.complete(tx, row.scope, row.key, null, { ...respond(row.requestId), sealed: false })
+  }
+}
+
 /** How long a claim with no effect recorded blocks its key when its holder went away (crash). */
 export const DEFAULT_CLAIM_LEASE_MS = 60_000
 
@@ -250,17 +266,6 @@ export function createIdempotencyService(deps: {
       })
       if (outcome.kind === 'claimed') return { kind: 'claimed', claim: claimFor(request, token) }
       return { kind: 'replay', response: await stored(request, outcome.status, outcome.body, outcome.sealed) }
-    },
-
-    /**
-     * Stores `respond(requestId)` for every key still waiting on `resourceId`, in `tx`: how
-     * reconciliation answers the retries of a request whose process died mid-effect.
-     */
-    async completeFor(tx: Executor, resourceId: string, respond: (requestId: string) => StoredResponse) {
-      for (const row of await repo.pendingFor(tx, resourceId)) {
-        const response = respond(row.requestId)
-        await repo.complete(tx, row.scope, row.key, null, { ...response, sealed: false })
-      }
     },
 
     /** Deletes keys past their TTL, in batches; the number deleted. */

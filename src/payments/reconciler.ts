@@ -2,7 +2,6 @@ import { sql } from 'drizzle-orm'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Database } from '../db/client.ts'
-import { createIdempotencyService } from '../idempotency/service.ts'
 import { type BusinessMetrics, noBusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, Gauge } from '../observability/instruments.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -106,8 +105,6 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   const metrics = deps.metrics ?? noReconcilerMetrics
   const business = deps.business ?? noBusinessMetrics
   const service = createPaymentService({ db, providers, metrics: business, clock })
-  // Only completes keys waiting on a payment; the TTL of new keys does not matter here.
-  const idempotency = createIdempotencyService({ db, clock, ttlMs: 0 })
   const repo = createPaymentRepository()
   const intervalMs = deps.intervalMs ?? reconcileIntervalFor(deps.leaseMs)
   const batch = deps.batch ?? 50
@@ -152,7 +149,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       outcome: 'error',
       reason: 'the provider never received the charge (settled by reconciliation)',
     }
-    const settled = await db.transaction((tx) => service.settleStale(tx, payment, result, log, idempotency))
+    const settled = await db.transaction((tx) => service.settleStale(tx, payment, result, log))
     if (!settled) return found ? (found.outcome === 'succeeded' ? 'succeeded' : 'failed') : 'not_found'
     business.paymentProcessed({
       tenantId: payment.tenantId,

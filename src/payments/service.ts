@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts'
 import { AppError, conflict, envelopeOf, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Database, Executor } from '../db/client.ts'
-import type { IdempotencyClaim, StoredResponse } from '../idempotency/service.ts'
+import { completeWaitingOn, type IdempotencyClaim, type StoredResponse } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
@@ -155,8 +155,11 @@ export function createPaymentService(deps: {
 
   return {
     /**
-     * Charges an order through the named provider. Resolves with the succeeded payment;
-     * throws PaymentDeclined (402) or PaymentProviderFailed (502) carrying the recorded payment.
+     * Charges an order through the named provider, sending the payment id as the provider's
+     * idempotency key. Resolves with the succeeded payment; throws PaymentDeclined (402) or
+     * PaymentProviderFailed (502) carrying the recorded payment. With an idempotency claim,
+     * the claim is attached to the pending payment and the response (201, 402 or 502) is
+     * stored in the settling transaction.
      */
     async pay(
       tenantId: string,
@@ -221,23 +224,11 @@ export function createPaymentService(deps: {
      * exactly as the request would have, and the retries of that request get the response it
      * would have sent. Undefined when the payment was no longer pending.
      */
-    async settleStale(
-      tx: Executor,
-      payment: PaymentRow,
-      result: SettlementResult,
-      log: Logger,
-      idempotency: {
-        completeFor(
-          tx: Executor,
-          resourceId: string,
-          respond: (requestId: string) => StoredResponse,
-        ): Promise<void>
-      },
-    ) {
+    async settleStale(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
       const settled = await settleIn(tx, payment, result, log)
       if (!settled) return undefined
       const view = toPaymentView(settled)
-      await idempotency.completeFor(tx, payment.id, (requestId) => paymentResponse(view, requestId))
+      await completeWaitingOn(tx, payment.id, (requestId) => paymentResponse(view, requestId))
       return settled
     },
   }
