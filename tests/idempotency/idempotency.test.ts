@@ -10,12 +10,15 @@ import {
   requestFingerprint,
   tenantScope,
 } from '../../src/idempotency/service.ts'
+import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
+import type { CreateOrder } from '../../src/orders/model.ts'
+import { createOrderService } from '../../src/orders/service.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
 
 type Built = Awaited<ReturnType<typeof buildTestApp>>
 
-const orderBody = (productId: string, quantity = 2) => ({
+const orderBody = (productId: string, quantity = 2): CreateOrder => ({
   channel: 'whatsapp',
   customer: { phone: '+254711000300', name: 'Amina' },
   items: [{ productId, quantity }],
@@ -365,6 +368,26 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
       kind: 'replay',
       response: { status: 201, body: '{"by":"second"}' },
     })
+  })
+
+  test("the response is stored in the effect's transaction: a holder that lost its key rolls its order back", async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { tenant, product } = await shop(built)
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 1000 })
+    const request = { scope: tenantScope(tenant.id), key: 'lost', fingerprint: 'f', requestId: 'slow' }
+    const slow = await service.claim(request)
+    if (slow.kind !== 'claimed') throw new Error('expected a claim')
+    advance(1001)
+    const fast = await service.claim({ ...request, requestId: 'fast' })
+    expect(fast.kind).toBe('claimed')
+    const before = await tenantFootprint(db, tenant.id)
+    const orders = createOrderService({ db, metrics: noBusinessMetrics })
+    await expect(orders.create(tenant.id, orderBody(product.id), slow.claim)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    expect(await tenantFootprint(db, tenant.id)).toEqual(before)
   })
 
   test('a claim attached to an effect is never taken over, whatever the lease', async () => {
