@@ -146,11 +146,26 @@ export function createPaymentService(deps: {
     log: Logger,
     claim?: IdempotencyClaim,
   ) {
-    return db.transaction(async (tx) => {
-      const settled = (await settleIn(tx, payment, result, log)) ?? (await repo.find(tx, payment.id))!
-      if (claim) await claim.record(tx, paymentResponse(toPaymentView(settled), claim.requestId))
-      return settled
+    const settled = await db.transaction(async (tx) => {
+      const row = (await settleIn(tx, payment, result, log)) ?? (await repo.find(tx, payment.id))!
+      if (claim) await claim.record(tx, paymentResponse(toPaymentView(row), claim.requestId))
+      return row
     })
+    if (result.outcome === 'succeeded' && settled.status !== 'succeeded') {
+      // The provider charged after reconciliation had found nothing (a call slower than
+      // PAYMENT_PENDING_LEASE): the customer paid for an order recorded as unpaid.
+      log.warn(
+        {
+          event: 'payment_charged_after_reconciliation',
+          paymentId: payment.id,
+          orderId: payment.orderId,
+          provider: payment.provider,
+          status: settled.status,
+        },
+        'the provider charged a payment reconciliation had already settled as not charged; refund it',
+      )
+    }
+    return settled
   }
 
   return {

@@ -26,9 +26,12 @@ export function countingSandbox(db: Database, latencyMs = 0) {
  * The sandbox provider, except that its first charge never answers until the test says so: what the
  * service sees when its process dies during the provider call. `charged` says whether the
  * provider received (and entered) the charge before going silent; `retrieveFails` makes the
- * provider unable to say what happened.
+ * provider unable to say what happened; `chargesLate` makes it charge when it answers.
  */
-export function stalledSandbox(db: Database, options: { charged: boolean; retrieveFails?: boolean }) {
+export function stalledSandbox(
+  db: Database,
+  options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean },
+) {
   const sandbox = createSandboxProvider({ db, latencyMs: 0 })
   let answer!: () => void
   const silence = new Promise<void>((resolve) => {
@@ -47,6 +50,8 @@ export function stalledSandbox(db: Database, options: { charged: boolean; retrie
       const result = options.charged ? await sandbox.charge(request, context) : undefined
       arrived()
       await silence
+      // A provider slower than the lease: it processes the charge only after going silent.
+      if (options.chargesLate) return sandbox.charge(request, context)
       if (!result) throw new ProviderError('sandbox: no answer (simulated timeout)')
       return result
     },

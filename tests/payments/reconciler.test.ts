@@ -39,7 +39,7 @@ function recordingBusiness() {
  * An order whose payment request is stuck inside the provider call, as when the process
  * died there: the payment is `pending` and nothing will settle it but reconciliation.
  */
-async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean }) {
+async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean }) {
   const database = await sharedDatabase()
   const stalled = stalledSandbox(database.db, options)
   const built = await buildTestApp({ database, paymentProviders: [stalled.provider] })
@@ -54,7 +54,7 @@ async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean
       headers: { 'idempotency-key': idempotencyKey, 'x-request-id': `req-${idempotencyKey}` },
       json: { provider: 'sandbox', source },
     })
-  const inFlight = pay(options.charged ? 'tok_success' : 'tok_error')
+  const inFlight = pay(options.charged || options.chargesLate ? 'tok_success' : 'tok_error')
   await stalled.reached
   const [payment] = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
   const orderStatus = async () =>
@@ -163,6 +163,20 @@ describe('payment reconciliation', () => {
     const again = await stuck.pay('tok_success', crypto.randomUUID())
     expect(again.status).toBe(201)
     expect(await stuck.orderStatus()).toBe('paid')
+  })
+
+  test('a provider slower than the lease that charges after reconciliation: the request answers 502 and warns to refund', async () => {
+    const stuck = await stuckPayment({ charged: false, chargesLate: true })
+    expect(await stuck.reconciler(LEASE_MS + 1000).tick()).toEqual(['not_found'])
+    stuck.stalled.answer()
+    const late = await stuck.inFlight
+    expect(late.status).toBe(502)
+    expect((await stuck.paymentRow()).status).toBe('error')
+    expect(stuck.logs.lines.find((l) => l.event === 'payment_charged_after_reconciliation')).toMatchObject({
+      level: 'warn',
+      paymentId: stuck.payment.id,
+      status: 'error',
+    })
   })
 
   test('a provider that cannot answer leaves the payment pending until another lease has passed', async () => {
