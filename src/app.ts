@@ -37,7 +37,7 @@ export const SERVICE_VERSION = '0.1.0'
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const db = deps.database.db
-  const { tenants, products, orders, payments, alerting, ruleManager } = deps.services
+  const { tenants, products, orders, payments, idempotency, alerting, ruleManager } = deps.services
   // Registered first, so that its onRequest also sees requests an earlier hook rejects (413).
   const requestMetrics = deps.metrics.enabled
     ? httpMetrics({
@@ -99,10 +99,10 @@ export function createApp(deps: AppDeps) {
         inFlight: deps.metrics.enabled ? deps.metrics.http.inFlight.unlabelled : undefined,
       }),
     )
-    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
-    .use(productRoutes({ products, tenants }))
-    .use(orderRoutes({ orders, tenants }))
-    .use(paymentRoutes({ payments, tenants, errorReporter: reporter }))
+    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken, idempotency }))
+    .use(productRoutes({ products, tenants, idempotency }))
+    .use(orderRoutes({ orders, tenants, idempotency }))
+    .use(paymentRoutes({ payments, tenants, errorReporter: reporter, idempotency }))
     .use(
       alertRoutes({
         dispatcher: alerting.dispatcher,

@@ -45,6 +45,7 @@ describe('Prometheus configuration (promtool)', () => {
         .map((f) => `ops/prometheus/tests/${f}`)
       expect(files).toEqual([
         'ops/prometheus/tests/alerts.test.yml',
+        'ops/prometheus/tests/payments.test.yml',
         'ops/prometheus/tests/promql.test.yml',
         'ops/prometheus/tests/slo.test.yml',
       ])
@@ -105,14 +106,14 @@ describe('Alertmanager configuration (amtool)', () => {
 
 describe('alert rules', () => {
   test('ops/prometheus/rules holds rule files only, and prometheus.yml loads all of them', () => {
-    expect(readdirSync(RULES_DIR).sort()).toEqual(['alerts.yml', 'slo.yml'])
+    expect(readdirSync(RULES_DIR).sort()).toEqual(['alerts.yml', 'payments.yml', 'slo.yml'])
     const config = readYaml(repoPath('ops', 'prometheus', 'prometheus.yml')) as { rule_files: string[] }
     expect(config.rule_files).toEqual(['rules/*.yml'])
   })
 
-  test('one group, ConversationalCommerce, with the original three rules exactly as designed', () => {
+  test('groups ConversationalCommerce (with the original three rules exactly as designed) and Payments', () => {
     const groups = ruleGroups().filter((g) => !g.name.startsWith('sloth-slo-'))
-    expect(groups.map((g) => g.name)).toEqual(['ConversationalCommerce'])
+    expect(groups.map((g) => g.name)).toEqual(['ConversationalCommerce', 'Payments'])
     const byName = new Map(alertRules().map((r) => [r.alert, r]))
     const original = (name: string) => {
       const rule = byName.get(name)!
@@ -145,6 +146,7 @@ describe('alert rules', () => {
       'DatabaseQueryLatencyHigh',
       'MetricsCardinalityOverflow',
       'TenantPaymentFailureRate',
+      'PaymentStuckPending',
       // Generated from ops/slo/slos.yml (one page and one ticket rule each).
       ...['ApiAvailability', 'ApiLatency', 'PaymentSuccess', 'AlertDelivery'].flatMap((n) => [
         `${n}BudgetBurn`,
