@@ -315,7 +315,7 @@ describe('PATCH /orders/:id/status — the state machine', () => {
         }
       }
     }
-  })
+  }, 30_000) // 36 pairs, each a fresh order moved into place through the API
 
   test('the table itself: paid is reached only through payments', () => {
     for (const from of ORDER_STATUSES) expect(MANUAL_TRANSITIONS[from]).not.toContain('paid')
