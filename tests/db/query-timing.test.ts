@@ -101,5 +101,5 @@ describe(`db_query_duration_seconds on ${usingPostgres() ? 'PostgreSQL (postgres
     } finally {
       await database.close()
     }
-  })
+  }, 30_000) // opens its own database and runs every kind of API call
 })
