@@ -29,7 +29,29 @@ export function toOrderView(order: OrderRow, items: OrderItemRow[]): OrderView {
 
 class InsufficientStock extends Error {}
 
-export function createOrderService(deps: { db: Database; metrics: BusinessMetrics }) {
+/**
+ * A tenant's orders. Every call is scoped to `tenantId` (another tenant's order is a 404 like
+ * a missing one); totals are integer minor units at the prices when the order was placed.
+ */
+export interface OrderService {
+  /**
+   * Places an order (status `pending`) and takes its stock in one transaction; with `claim`,
+   * the 201 response is stored in it for Idempotency-Key replays. Throws `AppError` 422
+   * VALIDATION (unknown or inactive product, mixed currencies) or 409 CONFLICT (short stock).
+   */
+  create(tenantId: string, input: CreateOrder, claim?: IdempotencyClaim): Promise<OrderView>
+  /** Throws `AppError` 404 NOT_FOUND when the tenant has no such order. */
+  get(tenantId: string, id: string): Promise<OrderView>
+  /** Newest first, `limit` (default 20) per page, filtered by status and channel. */
+  list(tenantId: string, filter: OrderListFilter): Promise<{ items: OrderView[]; nextCursor: string | null }>
+  /**
+   * A manual status change (MANUAL_TRANSITIONS). Throws 404 NOT_FOUND, or 409 CONFLICT naming
+   * the states allowed from the current one.
+   */
+  changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView>
+}
+
+export function createOrderService(deps: { db: Database; metrics: BusinessMetrics }): OrderService {
   const repo = createOrderRepository()
   const { db } = deps
 
@@ -148,5 +170,3 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
     },
   }
 }
-
-export type OrderService = ReturnType<typeof createOrderService>

@@ -52,12 +52,41 @@ export interface PaymentContext {
   log: Logger
 }
 
+/** Payments of a tenant's orders through the registered providers, and their settlement. */
+export interface PaymentService {
+  /**
+   * Charges the order total (minor units) through `input.provider`, sending the payment id as
+   * the provider's idempotency key; the pending payment is committed before the call. Resolves
+   * with the succeeded payment (the order is then `paid`). Throws `PaymentDeclined` (402),
+   * `PaymentProviderFailed` (502), `AppError` 404 (no such order), 409 (not payable, or a
+   * payment in progress) or 422 (unknown provider). With `claim`, the response is stored in
+   * the settling transaction for Idempotency-Key replays.
+   */
+  pay(
+    tenantId: string,
+    orderId: string,
+    input: CreatePayment,
+    context: PaymentContext,
+    claim?: IdempotencyClaim,
+  ): Promise<PaymentView>
+  /**
+   * Settles a stale pending payment in `tx` with what its provider reports (reconciliation),
+   * exactly as the request would have; undefined when it was no longer pending.
+   */
+  settleStale(
+    tx: Executor,
+    payment: PaymentRow,
+    result: SettlementResult,
+    log: Logger,
+  ): Promise<PaymentRow | undefined>
+}
+
 export function createPaymentService(deps: {
   db: Database
   providers: ProviderRegistry
   metrics: BusinessMetrics
   clock: Clock
-}) {
+}): PaymentService {
   const repo = createPaymentRepository()
   const orders = createOrderRepository()
   const { db } = deps
@@ -264,5 +293,3 @@ export function paymentResponse(view: PaymentView, requestId: string): StoredRes
     view.status === 'failed' ? new PaymentDeclined(view) : new PaymentProviderFailed(view, undefined)
   return { status: error.status, body: JSON.stringify(envelopeOf(error, requestId)) }
 }
-
-export type PaymentService = ReturnType<typeof createPaymentService>
