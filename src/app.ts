@@ -1,6 +1,6 @@
 import { Elysia, type ElysiaAdapter } from 'elysia'
 import { type Alerting, createAlerting } from './alerting/alerting.ts'
-import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
+import { ALERTMANAGER_PATH, alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
 import type { RuleManager } from './alerting/rules/manager.ts'
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import type { Config } from './config.ts'
@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps) {
         newId,
         now: () => deps.clock.monotonic(),
         rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
+        streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },
       }),
     )
     .use(securityHeaders())
@@ -152,6 +153,7 @@ export function createApp(deps: AppDeps) {
         verifyToken: deps.config.whatsapp.verifyToken,
         appSecret: deps.config.whatsapp.appSecret,
         alertmanagerToken: deps.config.alerts.alertmanagerToken,
+        alertmanagerMaxBodyBytes: deps.config.alerts.alertmanagerMaxBodyBytes,
       }),
     )
     .use(ruleManagerRoutes({ ruleManager: deps.ruleManager, adminToken: deps.config.adminToken }))

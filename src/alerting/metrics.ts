@@ -1,7 +1,7 @@
 /**
  * What alert delivery reports. The Prometheus implementation (whatsapp_messages_sent_total,
  * whatsapp_send_duration_seconds, alert_notifications_pending, whatsapp_token_valid,
- * alert_routing_missing_phone_total) lives with the metrics registry.
+ * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total) lives with the metrics registry.
  */
 export interface AlertingMetrics {
   /** One Cloud API (or log transport) attempt and its outcome. */
@@ -11,6 +11,8 @@ export interface AlertingMetrics {
   pending(count: number): void
   tokenValid(valid: boolean): void
   missingTenantPhone(): void
+  /** Malformed alerts skipped inside an accepted Alertmanager notification. */
+  invalidAlerts(count: number): void
 }
 
 export const noAlertingMetrics: AlertingMetrics = {
@@ -19,4 +21,5 @@ export const noAlertingMetrics: AlertingMetrics = {
   pending() {},
   tokenValid() {},
   missingTenantPhone() {},
+  invalidAlerts() {},
 }

@@ -208,12 +208,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: 'Alerts for a tenant that has no phone configured (sent to on-call only).',
     }),
   )
+  const invalidAlerts = register(
+    new Counter({
+      name: 'alertmanager_receiver_invalid_alerts_total',
+      help: 'Malformed alerts skipped inside accepted Alertmanager notifications (the others were taken).',
+    }),
+  )
   const alerting: AlertingMetrics = {
     messageSent: (status) => whatsappSent.labels(status).inc(),
     sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
     pending: (count) => notificationsPending.unlabelled.set(count),
     tokenValid: (valid) => tokenValid.unlabelled.set(valid ? 1 : 0),
     missingTenantPhone: () => missingPhone.unlabelled.inc(),
+    invalidAlerts: (count) => invalidAlerts.unlabelled.inc(count),
   }
 
   const ruleEvaluations = register(
