@@ -181,7 +181,9 @@ function summaryText(content: MessageContent, prefix: string): string {
   const firing = content.alerts.filter((a) => a.transition === 'firing')
   const resolved = content.alerts.filter((a) => a.transition === 'resolved')
   const header: string[] = []
-  if (firing.length) header.push(`🔔 *${firing.length} alerts firing*: ${countBySeverity(firing)}`)
+  // Repeats of alerts already announced say so, as a single alert's "(still firing)" does.
+  const still = firing.length > 0 && firing.every((a) => a.repeat) ? 'still firing' : 'firing'
+  if (firing.length) header.push(`🔔 *${firing.length} alerts ${still}*: ${countBySeverity(firing)}`)
   if (resolved.length) header.push(`✅ *${resolved.length} resolved*`)
   const footer: string[] = []
   if (content.truncatedAlerts > 0) footer.push(truncatedNote(content.truncatedAlerts))
