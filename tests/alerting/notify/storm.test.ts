@@ -1,12 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { readAlertmanagerNotification } from '../../../src/alerting/notify/alertmanager-payload.ts'
 import { TEMPLATE_PARAMETER_LIMITS } from '../../../src/alerting/notify/render.ts'
 import { PAIR_PAUSES_MS } from '../../../src/alerting/notify/sender.ts'
 import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
 import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
+import { loadConfig } from '../../../src/config.ts'
 import { AppError } from '../../../src/core/errors.ts'
 import { alertOutbox, alertRuleStates, alertStates } from '../../../src/db/schema.ts'
 import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
@@ -254,6 +256,22 @@ describe('an Alertmanager storm', () => {
     )
     expect(xml.status).toBe(415)
     expect(await ctx.database.db.$count(alertOutbox)).toBe(0)
+  })
+})
+
+describe('the shipped Alertmanager config', () => {
+  test('groups criticals apart from warnings, and max_alerts of 6 KB alerts fits ALERTMANAGER_MAX_BODY_BYTES', () => {
+    const config = parseYaml(
+      readFileSync(join(import.meta.dir, '../../../ops/alertmanager/alertmanager.yml'), 'utf8'),
+    )
+    expect(config.route.group_by).toEqual(expect.arrayContaining(['alertname', 'severity']))
+    const webhook = config.receivers[0].webhook_configs[0]
+    const maxAlerts = webhook.max_alerts as number
+    expect(maxAlerts).toBeGreaterThan(0)
+    const alert = amAlert(0, { annotationBytes: 6000 })
+    expect(JSON.stringify(alert).length).toBeGreaterThan(6000)
+    const body = JSON.stringify(notification(Array.from({ length: maxAlerts }, () => alert)))
+    expect(body.length).toBeLessThanOrEqual(loadConfig({}).alerts.alertmanagerMaxBodyBytes)
   })
 })
 
