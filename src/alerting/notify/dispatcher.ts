@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm'
+import { type AnyColumn, and, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
@@ -14,7 +14,15 @@ import {
   routeAlert,
   tenantsOfPhone,
 } from './recipients.ts'
-import { compareAlerts, type NotifiedAlert, notifiedAlert, TEXT_LIMIT, topSeverity } from './render.ts'
+import {
+  compareAlerts,
+  DETAILED_ALERTS,
+  type NotifiedAlert,
+  notifiedAlert,
+  type RenderedAlert,
+  TEXT_LIMIT,
+  topSeverity,
+} from './render.ts'
 
 /** An alert as both sources (Alertmanager's webhook, the scheduled ruleManager) hand it over. */
 export interface AlertInput {
@@ -44,8 +52,6 @@ export interface IngestOptions {
 }
 
 const DELIVERED = ['sending', 'sent', 'delivered', 'read']
-/** Rows per statement: keeps every statement far below PostgreSQL's 65 535 parameters. */
-const CHUNK = 500
 
 type StateRow = typeof alertStates.$inferSelect
 type StateBase = Pick<
@@ -53,11 +59,13 @@ type StateBase = Pick<
   'fingerprint' | 'alertname' | 'severity' | 'tenantId' | 'labels' | 'annotations' | 'startsAt'
 >
 
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
+/** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: `.rows`). */
+const rowsOf = (result: unknown) =>
+  (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
+
+/** `column in (the values)`, the values passed as one JSON parameter whatever their number. */
+const inJsonList = (column: AnyColumn | SQL, values: string[]) =>
+  sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`
 
 function stateBase(alert: AlertInput): StateBase {
   return {
@@ -74,6 +82,32 @@ function stateBase(alert: AlertInput): StateBase {
 async function digest(parts: string[]): Promise<string> {
   const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\n')))
   return Array.from(new Uint8Array(bytes).slice(0, 12), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * What a row stores of its alerts, in message order. A message shows every alert in full only
+ * up to DETAILED_ALERTS, and a summary shows one detail per alert name: past the first
+ * DETAILED_ALERTS of a name the detail is left out, which keeps a 10 000-alert row near
+ * 1 MB instead of 4.
+ */
+function leanMembers(members: RenderedAlert[]): NotifiedAlert[] {
+  const seen = new Map<string, number>()
+  return members.map(({ transition: _, ...alert }) => {
+    const n = (seen.get(alert.alertname) ?? 0) + 1
+    seen.set(alert.alertname, n)
+    if (n <= DETAILED_ALERTS) return alert
+    const { detail: __, ...lean } = alert
+    return lean
+  })
+}
+
+/** Rows per upsert: bounds one statement and its JSON parameter whatever the notification size. */
+const BATCH = 1000
+
+function batches<T>(items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH))
+  return out
 }
 
 /** An alert on its way into a row, with the routing key of its recipients. */
@@ -105,9 +139,19 @@ export function createDispatcher(deps: {
     extra: Record<string, unknown>,
   ): Promise<number> {
     const now = clock.now()
-    const rows: Array<typeof alertOutbox.$inferInsert> = []
+    const rows: Array<{
+      dedupeKey: string
+      recipient: string
+      tenantId: string | null
+      fingerprint: string
+      alertname: string
+      severity: string
+      transition: string
+      content: Record<string, unknown>
+      nextAttemptAt: Date
+    }> = []
     for (const { recipient, alerts } of byRecipient.values()) {
-      const parts = new Map<number, Pending[]>()
+      const byDue = new Map<number, Pending[]>()
       for (const pending of alerts) {
         // Quiet hours hold back everything but critical alerts until the window ends.
         const deferredUntil =
@@ -115,9 +159,11 @@ export function createDispatcher(deps: {
             ? quietUntil(now, recipient.quietHours)
             : undefined
         const due = (deferredUntil ?? now).getTime()
-        parts.set(due, [...(parts.get(due) ?? []), pending])
+        const part = byDue.get(due)
+        if (part) part.push(pending)
+        else byDue.set(due, [pending])
       }
-      for (const [due, part] of parts) {
+      for (const [due, part] of byDue) {
         const members = part.map((p) => ({ ...p.alert, transition })).sort(compareAlerts)
         const head = members[0]!
         const keys = part.map((p) => `${p.alert.fingerprint}|${p.alert.startsAt}|${p.cycle}`).sort()
@@ -133,7 +179,7 @@ export function createDispatcher(deps: {
           alertname: head.alertname,
           severity: topSeverity(members.map((m) => m.severity)),
           transition,
-          content: { alerts: members.map(({ transition: _, ...alert }) => alert), ...extra },
+          content: { alerts: leanMembers(members), ...extra },
           nextAttemptAt: new Date(due),
         })
       }
@@ -141,11 +187,16 @@ export function createDispatcher(deps: {
     let written = 0
     // A handful of rows, but each may hold thousands of alerts: one statement per row.
     for (const row of rows) {
-      const inserted = await tx
-        .insert(alertOutbox)
-        .values(row)
-        .onConflictDoNothing()
-        .returning({ id: alertOutbox.id })
+      // Raw, the content as one JSON text parameter: drizzle's mapping of a 10 000-alert
+      // object costs more than PostgreSQL's whole insert.
+      const inserted = rowsOf(
+        await tx.execute(sql`
+          insert into ${alertOutbox} (dedupe_key, recipient, tenant_id, fingerprint, alertname, severity, transition, content, next_attempt_at)
+          values (${row.dedupeKey}, ${row.recipient}, ${row.tenantId}, ${row.fingerprint}, ${row.alertname}, ${row.severity},
+            ${row.transition}, ${JSON.stringify(row.content)}::jsonb, ${row.nextAttemptAt.toISOString()}::timestamptz)
+          on conflict do nothing
+          returning id`),
+      )
       written += inserted.length
     }
     return written
@@ -198,112 +249,93 @@ export function createDispatcher(deps: {
    */
   async function ingestAll(tx: Executor, alerts: AlertInput[], truncatedAlerts: number): Promise<number> {
     const now = clock.now()
+    const at = now.toISOString()
     // The last word on a fingerprint wins when a payload repeats one.
     const unique = [...new Map(alerts.map((a) => [a.fingerprint, a])).values()]
-    const fired: Array<{ alert: AlertInput; base: StateBase }> = []
-    const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
-    for (const part of chunks(unique)) {
-      const states = new Map(
-        (
-          await tx
-            .select({
-              fingerprint: alertStates.fingerprint,
-              status: alertStates.status,
-              startsAt: alertStates.startsAt,
-              annotations: alertStates.annotations,
-            })
-            .from(alertStates)
-            .where(
-              inArray(
-                alertStates.fingerprint,
-                part.map((a) => a.fingerprint),
-              ),
-            )
-            .for('update')
-        ).map((s) => [s.fingerprint, s]),
-      )
-      const starting: Array<{ alert: AlertInput; base: StateBase }> = []
-      const refreshed: StateBase[] = []
-      const ending: Array<{ alert: AlertInput; base: StateBase }> = []
-      for (const alert of part) {
-        const state = states.get(alert.fingerprint)
-        const base = stateBase(alert)
-        if (alert.status === 'firing') {
-          const sameEpisode =
-            state?.status === 'firing' && state.startsAt.getTime() === alert.startsAt.getTime()
-          // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
-          if (!sameEpisode) starting.push({ alert, base })
-          else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations))
-            refreshed.push(base)
-        } else if (state?.status === 'firing') {
-          ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
-        }
-      }
-      if (starting.length) {
-        // Conditional upsert: a replica that inserted the same episode first wins, and this
-        // one returns nothing for it (so two receivers never both notify).
-        const started = await tx
-          .insert(alertStates)
-          .values(
-            starting.map(({ base }) => ({ ...base, status: 'firing', lastNotifiedAt: now, repeatCycle: 0 })),
-          )
-          .onConflictDoUpdate({
-            target: alertStates.fingerprint,
-            set: {
-              alertname: sql`excluded.alertname`,
-              severity: sql`excluded.severity`,
-              tenantId: sql`excluded.tenant_id`,
-              labels: sql`excluded.labels`,
-              annotations: sql`excluded.annotations`,
-              startsAt: sql`excluded.starts_at`,
-              status: 'firing',
-              resolvedAt: null,
-              ackedAt: null,
-              repeatCycle: 0,
-              lastNotifiedAt: sql`case when ${alertStates.silencedUntil} > ${now.toISOString()}::timestamptz then null else ${now.toISOString()}::timestamptz end`,
-              updatedAt: now,
-            },
-            setWhere: sql`not (${alertStates.status} = 'firing' and ${alertStates.startsAt} = excluded.starts_at)`,
-          })
-          .returning({ fingerprint: alertStates.fingerprint, silencedUntil: alertStates.silencedUntil })
-        const notify = new Set(
-          started.filter((s) => !(s.silencedUntil && s.silencedUntil > now)).map((s) => s.fingerprint),
-        )
-        fired.push(...starting.filter((s) => notify.has(s.alert.fingerprint)))
-      }
-      if (refreshed.length) {
+    const states = new Map(
+      (
         await tx
-          .insert(alertStates)
-          .values(refreshed.map((base) => ({ ...base, status: 'firing' })))
-          .onConflictDoUpdate({
-            target: alertStates.fingerprint,
-            set: { annotations: sql`excluded.annotations`, updatedAt: now },
+          .select({
+            fingerprint: alertStates.fingerprint,
+            status: alertStates.status,
+            startsAt: alertStates.startsAt,
+            annotations: alertStates.annotations,
           })
+          .from(alertStates)
+          .where(
+            inJsonList(
+              alertStates.fingerprint,
+              unique.map((a) => a.fingerprint),
+            ),
+          )
+          .for('update')
+      ).map((s) => [s.fingerprint, s]),
+    )
+    const starting: Array<{ alert: AlertInput; base: StateBase }> = []
+    const refreshed: StateBase[] = []
+    const ending: Array<{ alert: AlertInput; base: StateBase }> = []
+    for (const alert of unique) {
+      const state = states.get(alert.fingerprint)
+      const base = stateBase(alert)
+      if (alert.status === 'firing') {
+        const sameEpisode =
+          state?.status === 'firing' && state.startsAt.getTime() === alert.startsAt.getTime()
+        // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
+        if (!sameEpisode) starting.push({ alert, base })
+        else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
+      } else if (state?.status === 'firing') {
+        ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
       }
-      if (ending.length) {
-        const ended = await tx
-          .insert(alertStates)
-          .values(
-            ending.map(({ alert, base }) => ({
-              ...base,
-              status: 'resolved',
+    }
+    // Set-based statements whose rows travel as one JSON parameter: building a 10 000-row
+    // VALUES list costs far more than running it.
+    const fired: Array<{ alert: AlertInput; base: StateBase }> = []
+    for (const batch of batches(starting)) {
+      // Conditional upsert: a replica that inserted the same episode first wins, and this one
+      // gets nothing back for it (so two receivers never both notify).
+      const started = rowsOf(
+        await tx.execute(sql`
+          insert into ${alertStates} (fingerprint, alertname, severity, tenant_id, labels, annotations, starts_at, status, last_notified_at, repeat_cycle, updated_at)
+          select r.fingerprint, r.alertname, r.severity, r."tenantId", r.labels, r.annotations, r."startsAt", 'firing', ${at}::timestamptz, 0, ${at}::timestamptz
+          from jsonb_to_recordset(${JSON.stringify(batch.map(({ base }) => base))}::jsonb)
+            as r(fingerprint text, alertname text, severity text, "tenantId" uuid, labels jsonb, annotations jsonb, "startsAt" timestamptz)
+          on conflict (fingerprint) do update set
+            alertname = excluded.alertname, severity = excluded.severity, tenant_id = excluded.tenant_id,
+            labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at,
+            status = 'firing', resolved_at = null, acked_at = null, repeat_cycle = 0,
+            last_notified_at = case when alert_states.silenced_until > ${at}::timestamptz then null else ${at}::timestamptz end,
+            updated_at = ${at}::timestamptz
+          where not (alert_states.status = 'firing' and alert_states.starts_at = excluded.starts_at)
+          returning fingerprint, coalesce(silenced_until > ${at}::timestamptz, false) as silenced`),
+      )
+      const notify = new Set(started.filter((s) => s.silenced !== true).map((s) => String(s.fingerprint)))
+      fired.push(...batch.filter((s) => notify.has(s.alert.fingerprint)))
+    }
+    if (refreshed.length) {
+      await tx.execute(sql`
+        update ${alertStates} as s set annotations = r.annotations, updated_at = ${at}::timestamptz
+        from jsonb_to_recordset(${JSON.stringify(refreshed.map(({ fingerprint, annotations }) => ({ fingerprint, annotations })))}::jsonb)
+          as r(fingerprint text, annotations jsonb)
+        where s.fingerprint = r.fingerprint`)
+    }
+    const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
+    if (ending.length) {
+      const ended = rowsOf(
+        await tx.execute(sql`
+          update ${alertStates} as s
+          set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations, updated_at = ${at}::timestamptz
+          from jsonb_to_recordset(${JSON.stringify(
+            ending.map(({ alert }) => ({
+              fingerprint: alert.fingerprint,
+              annotations: alert.annotations,
               resolvedAt: alert.endsAt ?? now,
             })),
-          )
-          .onConflictDoUpdate({
-            target: alertStates.fingerprint,
-            set: {
-              status: 'resolved',
-              resolvedAt: sql`excluded.resolved_at`,
-              annotations: sql`excluded.annotations`,
-              updatedAt: now,
-            },
-            setWhere: sql`${alertStates.status} = 'firing'`,
-          })
-          .returning({ fingerprint: alertStates.fingerprint })
-        const done = new Set(ended.map((e) => e.fingerprint))
-        resolved.push(...ending.filter((e) => done.has(e.alert.fingerprint)))
-      }
+          )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz)
+          where s.fingerprint = r.fingerprint and s.status = 'firing'
+          returning s.fingerprint`),
+      )
+      const done = new Set(ended.map((e) => String(e.fingerprint)))
+      resolved.push(...ending.filter((e) => done.has(e.alert.fingerprint)))
     }
     const extra = truncatedAlerts > 0 ? { truncatedAlerts } : {}
     let enqueued = 0
@@ -339,43 +371,44 @@ export function createDispatcher(deps: {
     )
     const told = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
     const pendingRows = new Set<string>()
-    for (const part of chunks(resolved.map((r) => r.base.fingerprint))) {
-      const member = sql`jsonb_array_elements(${alertOutbox.content}->'alerts')`
-      const rows = await tx
-        .select({
-          id: sql<string>`${alertOutbox.id}`,
-          status: sql<string>`${alertOutbox.status}`,
-          recipient: sql<string>`${alertOutbox.recipient}`,
-          fingerprint: sql<string>`m->>'fingerprint'`,
-          startsAt: sql<string>`m->>'startsAt'`,
-        })
-        .from(sql`${alertOutbox} cross join lateral ${member} as m`)
-        .where(
-          and(
-            eq(alertOutbox.transition, 'firing'),
-            inArray(alertOutbox.status, [...DELIVERED, 'pending']),
-            sql`m->>'fingerprint' in ${part}`,
+    const member = sql`jsonb_array_elements(${alertOutbox.content}->'alerts')`
+    const rows = await tx
+      .select({
+        id: sql<string>`${alertOutbox.id}`,
+        status: sql<string>`${alertOutbox.status}`,
+        recipient: sql<string>`${alertOutbox.recipient}`,
+        fingerprint: sql<string>`m->>'fingerprint'`,
+        startsAt: sql<string>`m->>'startsAt'`,
+      })
+      .from(sql`${alertOutbox} cross join lateral ${member} as m`)
+      .where(
+        and(
+          eq(alertOutbox.transition, 'firing'),
+          inArray(alertOutbox.status, [...DELIVERED, 'pending']),
+          inJsonList(
+            sql`m->>'fingerprint'`,
+            resolved.map((r) => r.base.fingerprint),
           ),
-        )
-      for (const row of rows) {
-        const episode = episodes.get(`${row.fingerprint}|${row.startsAt}`)
-        if (!episode) continue
-        if (row.status === 'pending') {
-          pendingRows.add(row.id)
-          continue
-        }
-        let entry = told.get(row.recipient)
-        if (!entry) {
-          entry = { recipient: { phone: row.recipient }, alerts: [] }
-          told.set(row.recipient, entry)
-        }
-        if (!entry.alerts.some((p) => p.alert.fingerprint === row.fingerprint)) {
-          entry.alerts.push({
-            alert: notifiedAlert({ ...episode.alert, startsAt: episode.base.startsAt }, 'resolved'),
-            tenantId: episode.base.tenantId,
-            cycle: 0,
-          })
-        }
+        ),
+      )
+    for (const row of rows) {
+      const episode = episodes.get(`${row.fingerprint}|${row.startsAt}`)
+      if (!episode) continue
+      if (row.status === 'pending') {
+        pendingRows.add(row.id)
+        continue
+      }
+      let entry = told.get(row.recipient)
+      if (!entry) {
+        entry = { recipient: { phone: row.recipient }, alerts: [] }
+        told.set(row.recipient, entry)
+      }
+      if (!entry.alerts.some((p) => p.alert.fingerprint === row.fingerprint)) {
+        entry.alerts.push({
+          alert: notifiedAlert({ ...episode.alert, startsAt: episode.base.startsAt }, 'resolved'),
+          tenantId: episode.base.tenantId,
+          cycle: 0,
+        })
       }
     }
     for (const id of pendingRows) {
@@ -456,21 +489,19 @@ export function createDispatcher(deps: {
           )
           .for('update', { skipLocked: true })
         if (due.length === 0) return 0
-        for (const part of chunks(due)) {
-          await tx
-            .update(alertStates)
-            .set({
-              lastNotifiedAt: now,
-              repeatCycle: sql`case when ${alertStates.lastNotifiedAt} is null then ${alertStates.repeatCycle} else ${alertStates.repeatCycle} + 1 end`,
-              updatedAt: now,
-            })
-            .where(
-              inArray(
-                alertStates.fingerprint,
-                part.map((s) => s.fingerprint),
-              ),
-            )
-        }
+        await tx
+          .update(alertStates)
+          .set({
+            lastNotifiedAt: now,
+            repeatCycle: sql`case when ${alertStates.lastNotifiedAt} is null then ${alertStates.repeatCycle} else ${alertStates.repeatCycle} + 1 end`,
+            updatedAt: now,
+          })
+          .where(
+            inJsonList(
+              alertStates.fingerprint,
+              due.map((s) => s.fingerprint),
+            ),
+          )
         const byRecipient = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
         await route(
           tx,
@@ -522,21 +553,19 @@ export function createDispatcher(deps: {
       } else if (firing.length === 0) {
         reply = 'No firing alert to apply that to.'
       } else if (command.kind === 'ack') {
-        for (const part of chunks(firing.map((s) => s.fingerprint))) {
-          await db
-            .update(alertStates)
-            .set({ ackedAt: message.at })
-            .where(inArray(alertStates.fingerprint, part))
-        }
+        const fingerprints = firing.map((s) => s.fingerprint)
+        await db
+          .update(alertStates)
+          .set({ ackedAt: message.at })
+          .where(inJsonList(alertStates.fingerprint, fingerprints))
         reply = `Acknowledged: ${alertNames(firing)}. No more reminders until resolved.`
       } else {
         const until = new Date(message.at.getTime() + command.durationMs)
-        for (const part of chunks(firing.map((s) => s.fingerprint))) {
-          await db
-            .update(alertStates)
-            .set({ silencedUntil: until })
-            .where(inArray(alertStates.fingerprint, part))
-        }
+        const fingerprints = firing.map((s) => s.fingerprint)
+        await db
+          .update(alertStates)
+          .set({ silencedUntil: until })
+          .where(inJsonList(alertStates.fingerprint, fingerprints))
         reply = `Silenced until ${until.toISOString()}: ${alertNames(firing)}.`
       }
       await db
@@ -616,14 +645,12 @@ function statusReply(firing: StateRow[]): string {
 export async function stillFiring(tx: Executor, alerts: NotifiedAlert[]): Promise<Set<string>> {
   const firing = new Set<string>()
   const episodes = new Map(alerts.map((a) => [a.fingerprint, a.startsAt]))
-  for (const part of chunks([...episodes.keys()])) {
-    const rows = await tx
-      .select({ fingerprint: alertStates.fingerprint, startsAt: alertStates.startsAt })
-      .from(alertStates)
-      .where(and(eq(alertStates.status, 'firing'), inArray(alertStates.fingerprint, part)))
-    for (const row of rows) {
-      if (episodes.get(row.fingerprint) === row.startsAt.toISOString()) firing.add(row.fingerprint)
-    }
+  const rows = await tx
+    .select({ fingerprint: alertStates.fingerprint, startsAt: alertStates.startsAt })
+    .from(alertStates)
+    .where(and(eq(alertStates.status, 'firing'), inJsonList(alertStates.fingerprint, [...episodes.keys()])))
+  for (const row of rows) {
+    if (episodes.get(row.fingerprint) === row.startsAt.toISOString()) firing.add(row.fingerprint)
   }
   return firing
 }

@@ -88,13 +88,17 @@ export function notifiedAlert(
   }
 }
 
+// One collator for every comparison: `localeCompare` with options builds one per call, which
+// dominates sorting a 10 000-alert storm. Numeric, so node-2 sorts before node-10.
+const collator = new Intl.Collator('en', { numeric: true })
+
 /** Firing before resolved, then critical first, then by name and place. */
 export function compareAlerts(a: RenderedAlert, b: RenderedAlert): number {
   if (a.transition !== b.transition) return a.transition === 'firing' ? -1 : 1
   return (
     severityRank(a.severity) - severityRank(b.severity) ||
-    a.alertname.localeCompare(b.alertname) ||
-    (a.where ?? '').localeCompare(b.where ?? '', undefined, { numeric: true })
+    collator.compare(a.alertname, b.alertname) ||
+    collator.compare(a.where ?? '', b.where ?? '')
   )
 }
 
