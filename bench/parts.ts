@@ -13,7 +13,7 @@ import { errorEnvelope } from '../src/http/error-envelope.ts'
 import { httpMetrics } from '../src/http/http-metrics.ts'
 import { openApiDocs } from '../src/http/openapi.ts'
 import { requestContext } from '../src/http/request-context.ts'
-import { createMetrics } from '../src/observability/metrics.ts'
+import { createMetrics } from '../src/metrics.ts'
 
 const ROUNDS = Number(process.env.PARTS_ROUNDS ?? 9)
 const REQUESTS = Number(process.env.PARTS_REQUESTS ?? 30_000)

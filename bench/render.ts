@@ -5,7 +5,7 @@
  */
 import { Counter, Registry } from 'prom-client'
 import { createLogger } from '../src/core/logger.ts'
-import { createMetrics } from '../src/observability/metrics.ts'
+import { createMetrics } from '../src/metrics.ts'
 
 const SERIES = Number(process.env.RENDER_SERIES ?? 10_000)
 const RUNS = Number(process.env.RENDER_RUNS ?? 40)

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnBun } from '../tests/helpers/process.ts'
 import { startIngest } from '../tests/helpers/sentry-ingest.ts'
-import { spawnBun } from '../tests/helpers/sentry-process.ts'
 
 const requests = Number(process.argv[2] ?? 2000)
 const ingest = await startIngest()

@@ -31,7 +31,8 @@ import { products, tenants } from '../src/db/schema.ts'
 import { httpMetrics } from '../src/http/http-metrics.ts'
 import { UuidParam } from '../src/http/models.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
-import { createMetrics } from '../src/observability/metrics.ts'
+import { createMetrics } from '../src/metrics.ts'
+import { buildServices } from '../src/services.ts'
 
 const variant = process.env.BENCH_VARIANT ?? 'bare'
 const port = Number(process.env.PORT ?? 8080)
@@ -50,7 +51,8 @@ async function fullApp() {
   })
   const database = await openEmbedded({ onQuery: metrics.observeQuery }, log)
   await migrateEmbedded(database, MIGRATIONS_FOLDER, log)
-  const app = createApp({ config, database, log, clock: systemClock, http: createHttpClient(fetch), metrics })
+  const infra = { config, database, log, clock: systemClock, http: createHttpClient(fetch), metrics }
+  const app = createApp({ ...infra, services: buildServices(infra) })
   return { app, database, log }
 }
 

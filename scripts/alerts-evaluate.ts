@@ -6,13 +6,13 @@
  * running service (it reads the process's own metrics), so PROMETHEUS_URL is required here.
  */
 import { parseArgs } from 'node:util'
-import { createAlerting } from '../src/alerting/alerting.ts'
-import { setupRuleManager } from '../src/alerting/rules/setup.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { createLogger } from '../src/core/logger.ts'
 import { openMigratedDatabase } from '../src/db/open.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
+import { createMetrics } from '../src/metrics.ts'
+import { buildServices } from '../src/services.ts'
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } })
 if (!values.once) {
@@ -35,16 +35,15 @@ if (!config.alerts.prometheusUrl) {
 const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
 const database = await openMigratedDatabase(config.database, log)
 try {
-  const http = createHttpClient(fetch)
-  const alerting = createAlerting({ config, db: database.db, http, clock: systemClock, log })
-  const ruleManager = setupRuleManager({
+  const { alerting, ruleManager } = buildServices({
     config,
-    db: database.db,
-    http,
-    clock: systemClock,
+    database,
     log,
-    dispatcher: alerting.dispatcher,
-  })!
+    clock: systemClock,
+    http: createHttpClient(fetch),
+    metrics: createMetrics({ log, processMetrics: false }),
+  })
+  if (!ruleManager) throw new Error('ALERTS_ENABLED=false: there is no rule manager to run')
   const outcomes = await ruleManager.evaluateAll()
   await alerting.tick()
   const failed = ruleManager.groups.flatMap((g) => g.rules).filter((r) => r.health === 'err')

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { isSensitiveKey } from './core/sensitive.ts'
 import { DURATION_PATTERN, parseDuration } from './prometheus/duration.ts'
 
 const Duration = (fallback: string, description: string) =>
@@ -71,6 +72,11 @@ export const EnvSchema = Type.Object({
     pattern: '^(https?://[^,\\s]+)?(,\\s*https?://[^,\\s]+)*$',
     default: '',
     description: 'browser origins allowed by CORS, comma-separated; empty = CORS off',
+  }),
+  PUBLIC_BASE_URL: Type.String({
+    pattern: '^(/|https?://)\\S*$',
+    default: '/',
+    description: 'URL clients reach the API at, announced as `servers` in /swagger/json; / = same origin',
   }),
   ALERT_PHONES: Type.String({
     pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
@@ -232,12 +238,15 @@ export interface Config {
     healthTimeoutMs: number
     pingIntervalMs: number
   }
-  http: { maxBodyBytes: number; corsOrigins: string[] }
+  http: { maxBodyBytes: number; corsOrigins: string[]; publicBaseUrl: string }
   shutdownTimeoutMs: number
   adminToken: string | undefined
   payments: { sandboxLatencyMs: number }
   alerts: {
+    /** Digits only (E.164 without the +). */
     oncallPhones: string[]
+    /** Development with ALERT_PHONES unset: on-call is the demo tenant's number (log transport). */
+    oncallIsDemo: boolean
     oncallGetsTenantAlerts: boolean
     notifyIntervalMs: number
     repeatIntervalMs: number
@@ -284,6 +293,9 @@ export interface Config {
   buildCommit: string
 }
 
+/** The demo tenant owner's fictional 555 number; in development it also stands in for on-call. */
+export const DEMO_PHONE = '+15550100000'
+
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -328,9 +340,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   for (const error of Value.Errors(EnvSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '')
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
-    const shown = /TOKEN|SECRET|PASSWORD|DSN|URL|PHONE/.test(key)
-      ? '(value hidden)'
-      : JSON.stringify(raw[key])
+    // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
+    const shown = isSensitiveKey(key) || /URL/.test(key) ? '(value hidden)' : JSON.stringify(raw[key])
     throw new ConfigError(
       `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown}`,
     )
@@ -342,6 +353,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   } catch (error) {
     throw new ConfigError(`Invalid METRICS_SERIES_LIMITS: ${(error as Error).message}`)
   }
+  const oncallPhones = env.ALERT_PHONES.split(',')
+    .map((phone) => phone.replace(/[^0-9]/g, ''))
+    .filter(Boolean)
+  // A newcomer sees alerts at once: in development they go to the demo number through the log
+  // transport (no credentials), instead of to nobody.
+  const oncallIsDemo = env.NODE_ENV === 'development' && oncallPhones.length === 0
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -360,14 +377,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       corsOrigins: env.CORS_ORIGINS.split(',')
         .map((origin) => origin.trim())
         .filter(Boolean),
+      publicBaseUrl: env.PUBLIC_BASE_URL,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
     alerts: {
-      oncallPhones: env.ALERT_PHONES.split(',')
-        .map((phone) => phone.replace(/[^0-9]/g, ''))
-        .filter(Boolean),
+      oncallPhones: oncallIsDemo ? [DEMO_PHONE.slice(1)] : oncallPhones,
+      oncallIsDemo,
       oncallGetsTenantAlerts: env.ALERT_ONCALL_GETS_TENANT_ALERTS,
       notifyIntervalMs: parseDuration(env.ALERT_NOTIFY_INTERVAL),
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),

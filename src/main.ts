@@ -1,33 +1,86 @@
 /**
- * Starts the service on any runtime: reads the configuration, wires the real dependencies,
- * migrates, serves and shuts down on a signal. What differs between Bun, Deno and Node (the
- * server, signals, the environment, the Sentry SDK) comes in through `runtime`; the entry
- * files (server.ts, server.deno.ts, server.node.ts) are a few lines each.
+ * Starts the service on any runtime: open → start → serve → shut down. What differs between
+ * Bun, Deno and Node (the server, signals, the environment, the Sentry SDK) comes in through
+ * `runtime`; the entry files (server.ts, server.deno.ts, server.node.ts) are a few lines each.
  */
 
 import { fileURLToPath } from 'node:url'
-import { createAlerting } from './alerting/alerting.ts'
-import { createEmbeddedEngine } from './alerting/rules/embedded.ts'
-import { setupRuleManager } from './alerting/rules/setup.ts'
 import { createApp, SERVICE_VERSION } from './app.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
-import { createLogger, flushLogs } from './core/logger.ts'
+import { createLogger, flushLogs, type Logger } from './core/logger.ts'
+import type { DatabaseHandle } from './db/client.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
-import { startDbMonitor } from './health/db-monitor.ts'
 import { createHttpClient } from './http/outbound.ts'
+import { createMetrics } from './metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
-import { createMetrics } from './observability/metrics.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
-import type { Runtime } from './runtime/types.ts'
-import { announceDemoTenant, DEMO_PHONE } from './tenants/demo.ts'
+import type { Runtime, ServeHandle } from './runtime/types.ts'
+import { buildServices, type Infrastructure, type Services } from './services.ts'
+import { announceDemoTenant } from './tenants/demo.ts'
+
+/** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
+const SENTRY_FLUSH_TIMEOUT_MS = 2000
 
 /** Runs the service until a shutdown signal; never returns normally (the process exits). */
 export async function main(runtime: Runtime): Promise<void> {
-  let config: ReturnType<typeof loadConfig>
+  const config = readConfig(runtime)
+  const log = createLogger({
+    level: config.logLevel,
+    pretty: config.env === 'development',
+    sync: runtime.syncLogs,
+  })
+  const tracking = await startErrorTracking(config, runtime, log)
+  const infra = await openInfrastructure(config, runtime, log, tracking)
+
+  let services: Services
   try {
-    config = loadConfig(runtime.env)
+    services = buildServices(infra)
+  } catch (error) {
+    log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
+    await infra.database.close()
+    await flushLogs(log)
+    return runtime.exit(1)
+  }
+  if (config.env === 'development') await announceDemoTenant(infra.database.db, config.database.dataDir)
+  if (config.alerts.oncallIsDemo)
+    log.info(
+      { oncall: `+${config.alerts.oncallPhones[0]}` },
+      'development: ALERT_PHONES unset, on-call alerts go to the demo number (log transport)',
+    )
+
+  const app = createApp({ ...infra, services, adapter: runtime.adapter })
+  const server = await runtime.serve(app, {
+    port: config.port,
+    hostname: config.host,
+    // Our own parser answers 413 in the error envelope; the server's limit is only a backstop.
+    maxRequestBodySize: Math.max(
+      config.http.maxBodyBytes * 2,
+      config.alerts.alertmanagerMaxBodyBytes + 1024 * 1024,
+      1024 * 1024,
+    ),
+  })
+  log.info(
+    {
+      port: server.port,
+      host: config.host,
+      env: config.env,
+      database: infra.database.kind,
+      runtime: runtime.name,
+    },
+    `listening on http://${config.host}:${server.port}`,
+  )
+  services.start()
+  runtime.onShutdownSignal(
+    onceOnly((signal) => shutdown(signal, { runtime, config, log, infra, services, server })),
+  )
+}
+
+/** The validated configuration; a bad variable ends the process with one line naming it. */
+function readConfig(runtime: Runtime): Config {
+  try {
+    return loadConfig(runtime.env)
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`config error: ${error.message}`)
@@ -35,39 +88,46 @@ export async function main(runtime: Runtime): Promise<void> {
     }
     throw error
   }
+}
 
-  const log = createLogger({
-    level: config.logLevel,
-    pretty: config.env === 'development',
-    sync: runtime.syncLogs,
-  })
+interface ErrorTracking {
+  reporter: ErrorReporter
+  /** Wraps postgres.js so queries become spans of the request's transaction (PGlite has no hook). */
+  instrumentPostgres: (<T>(sql: T) => T) | undefined
+}
 
-  // Sentry comes before the database and the server, which it instruments. Without a DSN the
-  // SDK is not even loaded.
-  let errorReporter: ErrorReporter = noErrorReporter
-  let instrumentPostgres: (<T>(sql: T) => T) | undefined
-  if (config.sentry.dsn) {
-    const release =
-      config.sentry.release ??
-      defaultRelease(SERVICE_VERSION, readGitCommit(fileURLToPath(new URL('..', import.meta.url))))
-    const settings = { ...config.sentry, dsn: config.sentry.dsn, release }
-    if (runtime.startSentry) {
-      const started = await runtime.startSentry(settings)
-      errorReporter = started.reporter
-      // PostgreSQL queries become child spans of the request's transaction (PGlite has no hook).
-      instrumentPostgres = started.instrumentPostgres
-      log.info(
-        { environment: settings.environment, release, tracesSampleRate: settings.tracesSampleRate },
-        'sentry enabled',
-      )
-    } else {
-      log.warn(
-        { runtime: runtime.name },
-        'SENTRY_DSN is set but this runtime has no Sentry SDK wired: error tracking is off',
-      )
-    }
+/**
+ * Starts Sentry before the database and the server, which it instruments. Without a DSN the
+ * SDK is not even loaded.
+ */
+async function startErrorTracking(config: Config, runtime: Runtime, log: Logger): Promise<ErrorTracking> {
+  if (!config.sentry.dsn) return { reporter: noErrorReporter, instrumentPostgres: undefined }
+  if (!runtime.startSentry) {
+    log.warn(
+      { runtime: runtime.name },
+      'SENTRY_DSN is set but this runtime has no Sentry SDK wired: error tracking is off',
+    )
+    return { reporter: noErrorReporter, instrumentPostgres: undefined }
   }
+  const release =
+    config.sentry.release ??
+    defaultRelease(SERVICE_VERSION, readGitCommit(fileURLToPath(new URL('..', import.meta.url))))
+  const settings = { ...config.sentry, dsn: config.sentry.dsn, release }
+  const started = await runtime.startSentry(settings)
+  log.info(
+    { environment: settings.environment, release, tracesSampleRate: settings.tracesSampleRate },
+    'sentry enabled',
+  )
+  return { reporter: started.reporter, instrumentPostgres: started.instrumentPostgres }
+}
 
+/** The metric registry, the migrated database and outbound HTTP; a database that cannot open ends the process. */
+async function openInfrastructure(
+  config: Config,
+  runtime: Runtime,
+  log: Logger,
+  tracking: ErrorTracking,
+): Promise<Infrastructure> {
   const metrics = createMetrics({
     log,
     enabled: config.metrics.enabled,
@@ -80,141 +140,74 @@ export async function main(runtime: Runtime): Promise<void> {
       runtimeRevision: runtime.revision,
     },
   })
-
-  let database: Awaited<ReturnType<typeof openMigratedDatabase>>
+  let database: DatabaseHandle
   try {
     database = await openMigratedDatabase(config.database, log, MIGRATIONS_FOLDER, {
-      postgres: instrumentPostgres,
+      postgres: tracking.instrumentPostgres,
       onQuery: metrics.observeQuery,
     })
   } catch (error) {
     log.fatal({ err: error }, 'cannot open the database')
     await flushLogs(log)
-    runtime.exit(1)
+    return runtime.exit(1)
   }
-
-  if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
-
-  if (config.env === 'development' && config.alerts.oncallPhones.length === 0) {
-    // A newcomer sees alerts at once: in development they go to the demo number through the
-    // log transport (no credentials), instead of to nobody.
-    config.alerts.oncallPhones = [DEMO_PHONE.slice(1)]
-    log.info(
-      { oncall: DEMO_PHONE },
-      'development: ALERT_PHONES unset, on-call alerts go to the demo number (log transport)',
-    )
-  }
-
-  const http = createHttpClient(fetch)
-  const alerting = createAlerting({
+  return {
     config,
-    db: database.db,
-    http,
-    clock: systemClock,
-    log,
-    metrics: metrics.alerting,
-  })
-  // Without PROMETHEUS_URL the ruleManager queries the service's own metrics.
-  const embedded = config.alerts.prometheusUrl
-    ? undefined
-    : createEmbeddedEngine({
-        registry: metrics.registry,
-        intervalMs: config.alerts.sampleIntervalMs,
-        now: () => Date.now(),
-        onError: (error) =>
-          log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),
-      })
-  let ruleManager: ReturnType<typeof setupRuleManager>
-  try {
-    ruleManager = config.alerts.ruleManagerEnabled
-      ? setupRuleManager({
-          config,
-          db: database.db,
-          http,
-          clock: systemClock,
-          log,
-          dispatcher: alerting.dispatcher,
-          metrics: metrics.ruleManager,
-          embedded,
-        })
-      : undefined
-  } catch (error) {
-    log.fatal({ err: error }, `cannot load the alert rules: ${(error as Error).message}`)
-    await database.close()
-    await flushLogs(log)
-    runtime.exit(1)
-  }
-  const app = createApp({
-    config,
-    database,
     log,
     clock: systemClock,
-    http,
-    alerting,
-    ruleManager,
-    errorReporter,
     metrics,
-    adapter: runtime.adapter,
-  })
+    database,
+    http: createHttpClient(fetch),
+    errorReporter: tracking.reporter,
+  }
+}
 
-  const server = await runtime.serve(app, {
-    port: config.port,
-    hostname: config.host,
-    // Our own parser answers 413 in the error envelope; the server's limit is only a backstop.
-    maxRequestBodySize: Math.max(
-      config.http.maxBodyBytes * 2,
-      config.alerts.alertmanagerMaxBodyBytes + 1024 * 1024,
-      1024 * 1024,
-    ),
-  })
-  log.info(
-    { port: server.port, host: config.host, env: config.env, database: database.kind, runtime: runtime.name },
-    `listening on http://${config.host}:${server.port}`,
+/**
+ * Drains in-flight requests (bounded by SHUTDOWN_TIMEOUT_MS), stops the background loops,
+ * closes the database, flushes Sentry and the logs, and exits 0.
+ */
+async function shutdown(
+  signal: string,
+  ctx: {
+    runtime: Runtime
+    config: Config
+    log: Logger
+    infra: Infrastructure
+    services: Services
+    server: ServeHandle
+  },
+) {
+  const { runtime, config, log, infra, services, server } = ctx
+  log.info({ signal }, 'shutting down: draining in-flight requests')
+  const drained = server.stop(false).then(() => true)
+  const timedOut = new Promise<boolean>((resolve) =>
+    setTimeout(() => resolve(false), config.shutdownTimeoutMs),
   )
-  const dbMonitor = startDbMonitor({
-    db: database.db,
-    report: (up) => metrics.db.up.unlabelled.set(up),
-    intervalMs: config.database.pingIntervalMs,
-    timeoutMs: config.database.healthTimeoutMs,
-    log,
-  })
-  alerting.start()
-  if (ruleManager) {
-    embedded?.sampler.start()
-    ruleManager.start()
-  }
-
-  /** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
-  const SENTRY_FLUSH_TIMEOUT_MS = 2000
-
-  let stopping = false
-  async function shutdown(signal: string) {
-    if (stopping) return
-    stopping = true
-    log.info({ signal }, 'shutting down: draining in-flight requests')
-    const drained = server.stop(false).then(() => true)
-    const timedOut = new Promise<boolean>((resolve) =>
-      setTimeout(() => resolve(false), config.shutdownTimeoutMs),
+  if (!(await Promise.race([drained, timedOut]))) {
+    log.warn(
+      { timeoutMs: config.shutdownTimeoutMs },
+      'shutdown timeout reached; closing remaining connections',
     )
-    if (!(await Promise.race([drained, timedOut]))) {
-      log.warn(
-        { timeoutMs: config.shutdownTimeoutMs },
-        'shutdown timeout reached; closing remaining connections',
-      )
-      await server.stop(true)
-    }
-    await ruleManager?.stop()
-    embedded?.sampler.stop()
-    await alerting.stop()
-    dbMonitor.stop()
-    const [, delivered] = await Promise.all([
-      database.close().catch((error) => log.error({ err: error }, 'error closing the database')),
-      errorReporter.flush(SENTRY_FLUSH_TIMEOUT_MS),
-    ])
-    if (!delivered) log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
-    log.info('stopped')
-    await flushLogs(log)
-    runtime.exit(0)
+    await server.stop(true)
   }
-  runtime.onShutdownSignal((signal) => void shutdown(signal))
+  await services.stop()
+  const reporter = infra.errorReporter ?? noErrorReporter
+  const [, delivered] = await Promise.all([
+    infra.database.close().catch((error) => log.error({ err: error }, 'error closing the database')),
+    reporter.flush(SENTRY_FLUSH_TIMEOUT_MS),
+  ])
+  if (!delivered) log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
+  log.info('stopped')
+  await flushLogs(log)
+  runtime.exit(0)
+}
+
+/** A signal handler that acts on the first signal only (a second Ctrl-C does not restart the drain). */
+function onceOnly(handler: (signal: string) => Promise<void>): (signal: string) => void {
+  let called = false
+  return (signal) => {
+    if (called) return
+    called = true
+    void handler(signal)
+  }
 }

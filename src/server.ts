@@ -2,6 +2,7 @@
  * Bun entry (`bun run start`): the Bun server, signals and Sentry SDK, handed to the
  * runtime-agnostic main().
  */
+import { requestState } from './http/request-context.ts'
 import { main } from './main.ts'
 import { startSentry } from './observability/sentry.ts'
 import type { Runtime } from './runtime/types.ts'
@@ -22,7 +23,7 @@ const bun: Runtime = {
   exit: (code) => process.exit(code),
   async startSentry(settings) {
     return {
-      reporter: startSentry(await import('@sentry/bun'), settings),
+      reporter: startSentry(await import('@sentry/bun'), settings, requestState),
       instrumentPostgres: (await import('@sentry/server-utils')).instrumentPostgresJsSql,
     }
   },

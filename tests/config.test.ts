@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import type { TSchema } from '@sinclair/typebox'
 import { ConfigError, EnvSchema, loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
@@ -63,8 +64,21 @@ describe('loadConfig', () => {
     )
   })
 
-  test('the README documents every variable', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    for (const key of Object.keys(EnvSchema.properties)) expect(readme).toContain(`\`${key}\``)
+  test('the README documents every variable with the default the schema applies', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8').split('\n')
+    const documented: Record<string, string | undefined> = {}
+    const expected: Record<string, string> = {}
+    for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
+      const row = readme.find((line) => line.startsWith(`| \`${key}\` |`))
+      documented[key] = row?.split('|')[2]?.trim()
+      // No schema default: the README says what stands in (unset, or what it is derived from).
+      expected[key] =
+        schema.default === undefined
+          ? (documented[key] ?? 'a row in a configuration table')
+          : schema.default === ''
+            ? 'empty'
+            : `\`${schema.default}\``
+    }
+    expect(documented).toEqual(expected)
   })
 })

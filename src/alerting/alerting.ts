@@ -6,16 +6,19 @@ import type { HttpClient } from '../http/outbound.ts'
 import { type AlertingMetrics, noAlertingMetrics } from './metrics.ts'
 import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
+import type { AlertContacts } from './notify/recipients.ts'
 import { createSender } from './notify/sender.ts'
 import { createCloudApiTransport, createLogTransport, type WhatsAppTransport } from './whatsapp/client.ts'
 
 export interface AlertingDeps {
-  config: Config
+  config: Pick<Config, 'alerts' | 'whatsapp'>
   db: Database
   http: HttpClient
   clock: Clock
   log: Logger
   metrics?: AlertingMetrics
+  /** Tenants' alert phones and quiet hours (the tenants feature's port). */
+  contacts: AlertContacts
   /** Overrides the transport chosen from the config (tests). */
   transport?: WhatsAppTransport
   random?: () => number
@@ -49,7 +52,14 @@ export function createAlerting(deps: AlertingDeps) {
     resolved: wa.templateResolved,
     language: wa.templateLanguage,
   }
-  const dispatcher = createDispatcher({ db, config: config.alerts, clock, log, metrics })
+  const dispatcher = createDispatcher({
+    db,
+    config: config.alerts,
+    clock,
+    log,
+    metrics,
+    contacts: deps.contacts,
+  })
   const sender = createSender({
     db,
     transport,

@@ -1,7 +1,11 @@
+import { Counter, Gauge, Histogram } from '../observability/instruments.ts'
+import type { MetricsRegistry } from '../observability/metrics.ts'
+
 /**
  * What alert delivery reports. The Prometheus implementation (whatsapp_messages_sent_total,
  * whatsapp_send_duration_seconds, alert_notifications_pending, whatsapp_token_valid,
- * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total) lives with the metrics registry.
+ * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total) is
+ * `createAlertingMetrics`.
  */
 export interface AlertingMetrics {
   /** One Cloud API (or log transport) attempt and its outcome. */
@@ -22,4 +26,60 @@ export const noAlertingMetrics: AlertingMetrics = {
   tokenValid() {},
   missingTenantPhone() {},
   invalidAlerts() {},
+}
+
+/** Send durations of one Cloud API call, in seconds (the same scale as a payment provider call). */
+const WHATSAPP_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 30] as const
+
+/** Builds and registers the alert-delivery families in the app's registry. */
+export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics {
+  const whatsappSent = metrics.register(
+    new Counter<'status'>({
+      name: 'whatsapp_messages_sent_total',
+      help: 'WhatsApp alert send attempts by outcome: sent, retry (will be retried), failed (given up).',
+      labelNames: ['status'],
+      ...metrics.budget('whatsapp_messages_sent_total'),
+    }),
+  )
+  for (const status of ['sent', 'retry', 'failed']) whatsappSent.labels(status)
+  const whatsappDuration = metrics.register(
+    new Histogram({
+      name: 'whatsapp_send_duration_seconds',
+      help: 'Duration of one WhatsApp Cloud API call, whatever its outcome.',
+      buckets: WHATSAPP_DURATION_BUCKETS,
+    }),
+  )
+  const notificationsPending = metrics.register(
+    new Gauge({
+      name: 'alert_notifications_pending',
+      help: 'Alert notifications waiting in the outbox (pending or sending).',
+    }),
+  )
+  const tokenValid = metrics.register(
+    new Gauge({
+      name: 'whatsapp_token_valid',
+      help: '0 after the Cloud API rejected the access token (error 190), 1 after a successful send.',
+    }),
+  )
+  tokenValid.unlabelled.set(1)
+  const missingPhone = metrics.register(
+    new Counter({
+      name: 'alert_routing_missing_phone_total',
+      help: 'Alerts for a tenant that has no phone configured (sent to on-call only).',
+    }),
+  )
+  const invalidAlerts = metrics.register(
+    new Counter({
+      name: 'alertmanager_receiver_invalid_alerts_total',
+      help: 'Malformed alerts skipped inside accepted Alertmanager notifications (the others were taken).',
+    }),
+  )
+  return {
+    messageSent: (status) => whatsappSent.labels(status).inc(),
+    sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
+    pending: (count) => notificationsPending.unlabelled.set(count),
+    tokenValid: (valid) => tokenValid.unlabelled.set(valid ? 1 : 0),
+    missingTenantPhone: () => missingPhone.unlabelled.inc(),
+    invalidAlerts: (count) => invalidAlerts.unlabelled.inc(count),
+  }
 }

@@ -4,6 +4,7 @@ import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized, unsupportedMediaType } from '../core/errors.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
+import { JsonInteger } from '../shared/models.ts'
 import { readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
 import type { Dispatcher } from './notify/dispatcher.ts'
 import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
@@ -82,13 +83,23 @@ export function alertRoutes(deps: AlertRoutesDeps) {
       },
       {
         query: t.Object({
-          'hub.mode': t.Optional(t.String()),
+          'hub.mode': t.Optional(
+            t.String({
+              description: 'only subscribe is answered; anything else gets 403',
+              examples: ['subscribe'],
+            }),
+          ),
           'hub.verify_token': t.Optional(t.String()),
-          'hub.challenge': t.Optional(t.String({ maxLength: 200 })),
+          'hub.challenge': t.Optional(
+            t.String({ maxLength: 200, description: 'echoed back as the body', examples: ['1158201444'] }),
+          ),
         }),
         detail: {
           tags: ['Alerts'],
           summary: 'WhatsApp webhook verification handshake (answers hub.challenge as text)',
+          description:
+            'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403.',
+          security: [{ whatsappVerifyToken: [] }],
         },
         response: { 200: t.String({ description: 'the challenge' }), 403: ErrorEnvelopeModel },
       },
@@ -143,9 +154,12 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
+          description:
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing.',
+          security: [{ whatsappSignature: [] }],
         },
         response: {
-          200: t.Object({ received: t.Boolean(), statuses: t.Integer(), messages: t.Integer() }),
+          200: t.Object({ received: t.Boolean(), statuses: JsonInteger(), messages: JsonInteger() }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
         },
@@ -180,7 +194,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           summary:
             'Alertmanager webhook receiver (version 4): firing and resolved alerts go to the WhatsApp notifier',
           description:
-            "Takes any number of alerts (body limit ALERTMANAGER_MAX_BODY_BYTES, 32 MiB by default). Malformed alerts are skipped and counted (`invalid`); `truncatedAlerts` (Alertmanager's max_alerts) is shown to recipients as '+N more not shown by Alertmanager'. Answers 422 only when no alert in the payload is valid.",
+            "Point an Alertmanager webhook_config here with the ALERTMANAGER_WEBHOOK_TOKEN as its bearer credential (403 while it is unset). Alerts are deduplicated by fingerprint: a re-sent group enqueues nothing new. Takes any number of alerts (body limit ALERTMANAGER_MAX_BODY_BYTES, 32 MiB by default, read as a stream). Malformed alerts are skipped and counted (`invalid`); `truncatedAlerts` (Alertmanager's max_alerts) is shown to recipients as '+N more not shown by Alertmanager'. Answers 422 only when no alert in the payload is valid.",
           security: [{ alertmanagerToken: [] }],
           requestBody: {
             required: true,
@@ -205,10 +219,10 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         },
         response: {
           200: t.Object({
-            accepted: t.Integer({ description: 'valid alerts taken' }),
-            invalid: t.Integer({ description: 'malformed alerts skipped' }),
-            truncatedAlerts: t.Integer({ description: 'alerts Alertmanager left out (max_alerts)' }),
-            enqueued: t.Integer({
+            accepted: JsonInteger({ description: 'valid alerts taken' }),
+            invalid: JsonInteger({ description: 'malformed alerts skipped' }),
+            truncatedAlerts: JsonInteger({ description: 'alerts Alertmanager left out (max_alerts)' }),
+            enqueued: JsonInteger({
               description: 'outbox rows written (one per recipient and transition); re-sends enqueue none',
             }),
           }),

@@ -1,9 +1,15 @@
 import { Elysia } from 'elysia'
 import { forbidden, unauthorized } from '../core/errors.ts'
 import { requestState } from '../http/request-context.ts'
-import type { AuthenticatedTenant } from '../tenants/service.ts'
 import { bearerToken, secretsEqual } from './keys.ts'
 
+/** The tenant an API key belongs to, as the routes after `tenantAuth` see it. */
+export interface AuthenticatedTenant {
+  id: string
+  name: string
+}
+
+/** The port `tenantAuth` checks keys through; the tenants feature implements it. */
 export interface TenantAuthenticator {
   authenticate(apiKey: string): Promise<AuthenticatedTenant | undefined>
 }

@@ -1,7 +1,9 @@
 /**
  * The service's error vocabulary. Services throw these; the one `onError` handler
- * (src/http/errors-plugin.ts) turns every one of them into the common JSON envelope.
+ * (src/http/error-envelope.ts) turns every one of them into the common JSON envelope.
  */
+
+import { type Static, Type } from '@sinclair/typebox'
 export class AppError extends Error {
   override name = 'AppError'
   constructor(
@@ -33,7 +35,18 @@ export const validation = (message: string, details?: unknown) =>
 export const unavailable = (message = 'Service temporarily unavailable') =>
   new AppError(503, 'UNAVAILABLE', message)
 
-/** The JSON body of every 4xx and 5xx answer. */
-export interface ErrorEnvelope {
-  error: { code: string; message: string; details?: unknown; requestId: string }
-}
+/** The JSON body of every 4xx and 5xx answer: the one schema, documented in OpenAPI as is. */
+export const ErrorEnvelopeModel = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ examples: ['VALIDATION'] }),
+      message: Type.String({ examples: ['Invalid body: items.0.quantity — Expected integer'] }),
+      details: Type.Optional(Type.Unknown()),
+      requestId: Type.String({ examples: ['3f1c2a9e-8d0b-4c55-9e3a-1f6b2c7d8e90'] }),
+    }),
+  },
+  { description: 'Error envelope' },
+)
+
+/** The JSON body of every 4xx and 5xx answer (derived from `ErrorEnvelopeModel`). */
+export type ErrorEnvelope = Static<typeof ErrorEnvelopeModel>

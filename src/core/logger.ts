@@ -1,31 +1,17 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
+import { SENSITIVE_LOG_KEYS } from './sensitive.ts'
 
 export type { Logger }
 
 /**
  * Paths whose values never reach a log line. Phone numbers and credentials are the
- * data this service must not leak; pino's redaction runs before serialisation.
+ * data this service must not leak; pino's redaction runs before serialisation. The key
+ * names come from the service-wide list (core/sensitive.ts).
  */
 export const REDACT_PATHS = [
-  'apiKey',
-  'token',
-  'authorization',
-  'password',
-  'secret',
-  'phone',
-  'ownerPhone',
-  'alertPhones',
-  'recipient',
-  '*.apiKey',
-  '*.token',
-  '*.authorization',
-  '*.password',
-  '*.secret',
-  '*.phone',
-  '*.ownerPhone',
-  '*.alertPhones',
-  '*.recipient',
+  ...SENSITIVE_LOG_KEYS,
+  ...SENSITIVE_LOG_KEYS.map((key) => `*.${key}`),
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',

@@ -7,9 +7,13 @@ export interface HealthDeps {
 }
 
 export function healthRoutes(deps: HealthDeps) {
-  return new Elysia({ name: 'health', detail: { tags: ['Health'] } })
+  return new Elysia({ name: 'health', detail: { tags: ['Health'], security: [] } })
     .get('/health', () => ({ status: 'ok' as const }), {
-      detail: { summary: 'Liveness: the process serves requests' },
+      detail: {
+        summary: 'Liveness: the process serves requests',
+        description:
+          'Answers 200 while the process can serve HTTP. It touches no dependency, so a database outage does not fail it; readiness is /health/db.',
+      },
       response: { 200: t.Object({ status: t.Literal('ok') }, { description: 'The process is up' }) },
     })
     .get(
@@ -24,7 +28,11 @@ export function healthRoutes(deps: HealthDeps) {
         }
       },
       {
-        detail: { summary: 'Readiness: the database answers SELECT 1 within the timeout' },
+        detail: {
+          summary: 'Readiness: the database answers SELECT 1 within the timeout',
+          description:
+            'Runs SELECT 1 with HEALTH_DB_TIMEOUT_MS; 503 with a short reason (timeout, unreachable) when the database does not answer, so load balancers stop routing here.',
+        },
         response: {
           200: t.Object(
             { status: t.Literal('ok'), database: t.Literal('connected') },

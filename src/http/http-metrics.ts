@@ -1,6 +1,5 @@
 import { Elysia } from 'elysia'
 import type { CounterSeries, HistogramSeries } from '../observability/instruments.ts'
-import type { HttpInstruments } from '../observability/metrics.ts'
 import {
   CLIENT_CLOSED_REQUEST,
   responseStatus,
@@ -8,6 +7,7 @@ import {
   type SentContext,
   type StatusStamped,
 } from './access-log.ts'
+import type { HttpInstruments } from './http-instruments.ts'
 import { requestState } from './request-context.ts'
 
 /** The `endpoint` of every request that matched no route (scanners cannot create series). */

@@ -2,18 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { unauthorized } from '../core/errors.ts'
 import { CONTENT_TYPES, negotiateFormat } from '../observability/exposition.ts'
-import type { Metrics } from '../observability/metrics.ts'
+import type { GaugeSeries } from '../observability/instruments.ts'
+import type { MetricsRegistry } from '../observability/metrics.ts'
 import { ErrorEnvelopeModel } from './models.ts'
 
 export interface MetricsRouteOptions {
-  metrics: Metrics
+  metrics: MetricsRegistry
   /** When set, scrapes must send `Authorization: Bearer <token>`. */
   token?: string
   /**
-   * Whether httpMetrics() counts this app's requests in http_requests_in_flight; a scrape
+   * `http_requests_in_flight`, when httpMetrics() counts this app's requests in it: a scrape
    * then takes itself out while rendering, so an idle service reads 0, not 1.
    */
-  countsInFlight?: boolean
+  inFlight?: GaugeSeries
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -30,7 +31,7 @@ const exposition = { schema: { type: 'string' as const } }
 /** `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the scraper asks for it. */
 export function metricsRoute(options: MetricsRouteOptions) {
   const { metrics, token } = options
-  const inFlight = options.countsInFlight ? metrics.http.inFlight.unlabelled : undefined
+  const inFlight = options.inFlight
   return new Elysia({ name: 'metrics-route' }).get(
     '/metrics',
     async ({ request, set }) => {
@@ -58,7 +59,7 @@ export function metricsRoute(options: MetricsRouteOptions) {
         description:
           'Prometheus text format 0.0.4 by default; OpenMetrics 1.0.0 when the Accept header prefers application/openmetrics-text. Requires the METRICS_TOKEN bearer token when one is configured.',
         tags: ['Monitoring'],
-        ...(token !== undefined ? { security: [{ metricsToken: [] }] } : {}),
+        security: token !== undefined ? [{ metricsToken: [] }] : [],
         responses: {
           200: {
             description: 'Every metric the service exports',

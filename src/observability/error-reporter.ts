@@ -1,5 +1,5 @@
 /**
- * What the app reports to error tracking. The HTTP boundary (src/http/errors-plugin.ts and
+ * What the app reports to error tracking. The HTTP boundary (src/http/error-envelope.ts and
  * src/http/error-reporting.ts) and the payment code talk to this interface only; the Sentry
  * implementation (src/observability/sentry.ts) is built by the entry file from whichever
  * Sentry SDK the runtime uses, and `noErrorReporter` stands in when Sentry is off.
@@ -15,6 +15,13 @@ export interface ServerErrorReport {
   /** Route template (`/orders/:id/payments`); empty or undefined when no route matched. */
   route?: string
 }
+
+/**
+ * What the HTTP layer knows of a request it is serving (its id and, once authenticated, its
+ * tenant); undefined for a request it is not serving. Injected by the entry file, so that
+ * error tracking sits below HTTP and reads its state through this one function.
+ */
+export type RequestLookup = (request: Request) => { requestId: string; tenantId?: string } | undefined
 
 /** A payment that failed because its provider did (outage, bad answer), not a decline. */
 export interface PaymentProviderFailure {

@@ -4,11 +4,12 @@
  * last line: it runs on every error event (beforeSend) and every span (beforeSendSpan).
  */
 
+import { SENSITIVE_KEY } from '../core/sensitive.ts'
+
 export const FILTERED = '[Filtered]'
 
-/** Keys whose values are never sent, wherever they appear (headers, contexts, extras, span attributes). */
-const SENSITIVE_KEY =
-  /authorization|cookie|passw(or)?d|secret|token|api[-_.]?key|apikey|signature|credential|phone|msisdn/i
+// Keys whose values are never sent, wherever they appear (headers, contexts, extras, span
+// attributes): the service-wide list in core/sensitive.ts.
 
 /** Request parts that carry customer input or credentials wholesale. */
 const DROPPED_REQUEST_FIELDS = ['data', 'cookies', 'query_string', 'env'] as const

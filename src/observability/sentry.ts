@@ -4,8 +4,7 @@
  * or `@sentry/deno` expose the same functions), so nothing here imports an SDK.
  */
 import { AppError } from '../core/errors.ts'
-import { requestState } from '../http/request-context.ts'
-import type { ErrorReporter, PaymentProviderFailure } from './error-reporter.ts'
+import type { ErrorReporter, PaymentProviderFailure, RequestLookup } from './error-reporter.ts'
 import { scrubEvent, scrubSpan, scrubText } from './scrub.ts'
 
 export interface SentrySettings {
@@ -147,7 +146,10 @@ const transactionName = (request: Request, route: string | undefined) =>
  * the request's own state, so concurrent requests never share tags, user or payment context.
  * No method throws or waits: the SDK queues events and sends them in the background.
  */
-export function createSentryReporter(sdk: SentrySdk): ErrorReporter {
+export function createSentryReporter(
+  sdk: SentrySdk,
+  requestState: RequestLookup = () => undefined,
+): ErrorReporter {
   /** Payment failures reported during a request, sent when the request ends. */
   const heldPayments = new WeakMap<Request, PaymentProviderFailure>()
 
@@ -255,7 +257,8 @@ export type SentryInitOptions<Transport> = ReturnType<typeof sentryInitOptions<T
 export function startSentry<Transport>(
   sdk: SentrySdk & SentryTransportKit<Transport> & { init(options: SentryInitOptions<Transport>): unknown },
   settings: SentrySettings,
+  requestState?: RequestLookup,
 ): ErrorReporter {
   sdk.init(sentryInitOptions(settings, sdk))
-  return createSentryReporter(sdk)
+  return createSentryReporter(sdk, requestState)
 }

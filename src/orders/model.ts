@@ -4,6 +4,7 @@ import {
   Currency,
   E164,
   JsonInteger,
+  MinorUnits,
   oneOf,
   PageQuery,
   Timestamp,
@@ -45,9 +46,9 @@ export const CreateOrderBody = t.Object(
 
 export const OrderItemModel = t.Object({
   productId: Uuid,
-  quantity: t.Integer(),
-  unitPriceMinor: t.Integer({ description: 'price when the order was placed' }),
-  lineTotalMinor: t.Integer(),
+  quantity: JsonInteger(),
+  unitPriceMinor: MinorUnits('unit price when the order was placed'),
+  lineTotalMinor: MinorUnits('quantity × unit price'),
 })
 
 export const OrderModel = t.Object(
@@ -56,7 +57,7 @@ export const OrderModel = t.Object(
     status: OrderStatusModel,
     channel: ChannelModel,
     customer: t.Object({ phone: E164, name: t.Union([t.String(), t.Null()]) }),
-    totalMinor: t.Integer({ description: 'total in minor units' }),
+    totalMinor: MinorUnits('sum of the line totals'),
     currency: Currency,
     items: t.Array(OrderItemModel),
     createdAt: Timestamp,

@@ -18,18 +18,30 @@ export function orderRoutes(deps: { orders: OrderService; tenants: TenantAuthent
       },
       {
         body: CreateOrderBody,
-        detail: { summary: 'Place an order; stock is taken atomically (409 when short)' },
+        detail: {
+          summary: 'Place an order; stock is taken atomically (409 when short)',
+          description:
+            'Totals come from current prices, in minor units; every item must be an active product in one currency (422 naming the item otherwise). The order starts pending.',
+        },
         response: { 201: OrderModel, 409: ErrorEnvelopeModel, ...errors },
       },
     )
     .get('/orders', ({ tenant, query }) => deps.orders.list(tenant.id, query), {
       query: OrderListQuery,
-      detail: { summary: 'List orders, newest first, filtered by status and channel' },
+      detail: {
+        summary: 'List orders, newest first, filtered by status and channel',
+        description:
+          'A page of at most limit orders (default 20, at most 100); pass nextCursor as ?cursor= for the next page.',
+      },
       response: { 200: listOf(OrderModel, 'A page of orders'), ...errors },
     })
     .get('/orders/:id', ({ tenant, params }) => deps.orders.get(tenant.id, params.id), {
       params: IdParams,
-      detail: { summary: 'Read an order' },
+      detail: {
+        summary: 'Read an order',
+        description:
+          "The order with its items and total in minor units. Another tenant's ids answer 404, as unknown ids do.",
+      },
       response: { 200: OrderModel, 404: ErrorEnvelopeModel, ...errors },
     })
     .patch(
@@ -41,6 +53,8 @@ export function orderRoutes(deps: { orders: OrderService; tenants: TenantAuthent
         detail: {
           summary:
             'Change the status: pending→confirmed|cancelled, confirmed→cancelled, paid→shipped|refunded, shipped→delivered|refunded, delivered→refunded (paid only through a payment)',
+          description:
+            'A move the state machine does not allow answers 409 naming the allowed next states; an order becomes paid only through POST /orders/{id}/payments.',
         },
         response: { 200: OrderModel, 404: ErrorEnvelopeModel, 409: ErrorEnvelopeModel, ...errors },
       },

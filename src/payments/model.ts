@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Currency, oneOf, Timestamp, Uuid } from '../shared/models.ts'
+import { Currency, MinorUnits, oneOf, Timestamp, Uuid } from '../shared/models.ts'
 
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'error'] as const
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
@@ -23,7 +23,7 @@ export const PaymentModel = t.Object(
     orderId: Uuid,
     status: oneOf(PAYMENT_STATUSES),
     provider: t.String(),
-    amountMinor: t.Integer(),
+    amountMinor: MinorUnits('amount charged (the order total)'),
     currency: Currency,
     providerReference: t.Union([t.String(), t.Null()]),
     failureReason: t.Union([t.String(), t.Null()]),

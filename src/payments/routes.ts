@@ -44,6 +44,8 @@ export function paymentRoutes(deps: {
         body: CreatePaymentBody,
         detail: {
           summary: 'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error)',
+          description:
+            'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409).',
         },
         response: {
           201: PaymentModel,

@@ -4,17 +4,13 @@ import {
   Currency,
   JsonInteger,
   MAX_MINOR,
+  MinorUnits,
   PageQuery,
   Timestamp,
   Uuid,
 } from '../shared/models.ts'
 
-const PriceMinor = JsonInteger({
-  minimum: 0,
-  maximum: MAX_MINOR,
-  description: 'price in minor units (cents)',
-  examples: [12500],
-})
+const PriceMinor = MinorUnits('unit price', { minimum: 0, maximum: MAX_MINOR, examples: [12500] })
 const Stock = t.Union([JsonInteger({ minimum: 0, maximum: 1_000_000_000 }), t.Null()], {
   description: 'units in stock; null = unlimited',
 })
@@ -43,9 +39,9 @@ export const ProductModel = t.Object(
   {
     id: Uuid,
     name: t.String(),
-    priceMinor: t.Integer(),
+    priceMinor: MinorUnits('unit price'),
     currency: Currency,
-    stock: t.Union([t.Integer(), t.Null()]),
+    stock: t.Union([JsonInteger(), t.Null()], { description: 'units in stock; null = unlimited' }),
     active: t.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,

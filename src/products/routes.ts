@@ -31,13 +31,21 @@ export function productRoutes(deps: { products: ProductService; tenants: TenantA
       },
       {
         body: CreateProductBody,
-        detail: { summary: 'Create a product' },
+        detail: {
+          summary: 'Create a product',
+          description:
+            'Prices are integer minor units of the product currency (12500 KES = 125.00 KES); stock null or absent means unlimited.',
+        },
         response: { 201: ProductModel, ...errors },
       },
     )
     .get('/products', ({ tenant, query }) => deps.products.list(tenant.id, query), {
       query: ProductListQuery,
-      detail: { summary: 'List products, newest first' },
+      detail: {
+        summary: 'List products, newest first',
+        description:
+          'A page of at most limit products (default 20, at most 100); pass nextCursor as ?cursor= for the next page.',
+      },
       response: { 200: listOf(ProductModel, 'A page of products'), ...errors },
     })
     .get(
@@ -49,6 +57,8 @@ export function productRoutes(deps: { products: ProductService; tenants: TenantA
         query: ViewQuery,
         detail: {
           summary: 'View a product (counted as a product view on the channel from ?channel= or x-channel)',
+          description:
+            "Counts a product view on the channel (default web) in product_views_total. Another tenant's ids answer 404, as unknown ids do.",
         },
         response: { 200: ProductModel, 404: ErrorEnvelopeModel, ...errors },
       },
@@ -56,7 +66,11 @@ export function productRoutes(deps: { products: ProductService; tenants: TenantA
     .patch('/products/:id', ({ tenant, params, body }) => deps.products.update(tenant.id, params.id, body), {
       params: IdParams,
       body: UpdateProductBody,
-      detail: { summary: 'Update name, price, stock or availability' },
+      detail: {
+        summary: 'Update name, price, stock or availability',
+        description:
+          'Send at least one field; inactive products cannot be ordered. Existing orders keep the price they were placed at.',
+      },
       response: { 200: ProductModel, 404: ErrorEnvelopeModel, ...errors },
     })
 }

@@ -18,7 +18,27 @@ export function toProductView(row: ProductRow): ProductView {
   }
 }
 
-export function createProductService(deps: { db: Database; metrics: BusinessMetrics }) {
+/**
+ * A tenant's catalogue. Every call is scoped to `tenantId`: another tenant's product is
+ * indistinguishable from a missing one. Prices are integer minor units in the product's
+ * ISO 4217 `currency`; `stock` null means not tracked.
+ */
+export interface ProductService {
+  create(tenantId: string, input: CreateProduct): Promise<ProductView>
+  /** Throws `AppError` 404 NOT_FOUND when the tenant has no such product. */
+  get(tenantId: string, id: string): Promise<ProductView>
+  /** `get`, counted as a customer view on `channel` (product_views_total). Throws as `get`. */
+  view(tenantId: string, id: string, channel: Channel): Promise<ProductView>
+  /** Newest first, `limit` (default 20) per page; throws 422 VALIDATION for a bad cursor. */
+  list(
+    tenantId: string,
+    query: { limit?: number; cursor?: string },
+  ): Promise<{ items: ProductView[]; nextCursor: string | null }>
+  /** Changes only the fields given. Throws `AppError` 404 NOT_FOUND when the tenant has no such product. */
+  update(tenantId: string, id: string, input: UpdateProduct): Promise<ProductView>
+}
+
+export function createProductService(deps: { db: Database; metrics: BusinessMetrics }): ProductService {
   const repo = createProductRepository()
   const { db } = deps
 
@@ -55,5 +75,3 @@ export function createProductService(deps: { db: Database; metrics: BusinessMetr
     },
   }
 }
-
-export type ProductService = ReturnType<typeof createProductService>

@@ -8,6 +8,22 @@ import { validation } from '../core/errors.ts'
  */
 export const JsonInteger = (options: Parameters<typeof Type.Integer>[0] = {}) => Type.Integer(options)
 
+/**
+ * A strict JSON number. Elysia's `t.Number` also accepts numeric strings, and its document says
+ * `string | number`; a response field is a number, and its contract says so.
+ */
+export const JsonNumber = (options: Parameters<typeof Type.Number>[0] = {}) => Type.Number(options)
+
+/**
+ * An amount of money in integer minor units of the record's `currency`: the ISO 4217 minor
+ * unit (cents for USD and KES, so 12500 KES is 125.00 KES). Money never travels as a float.
+ */
+export const MinorUnits = (description: string, options: Parameters<typeof Type.Integer>[0] = {}) =>
+  JsonInteger({
+    ...options,
+    description: `${description}, in minor units of currency (ISO 4217 minor unit: 12500 KES = 125.00 KES)`,
+  })
+
 /** Largest amount accepted in minor units: keeps totals exact as JS numbers. */
 export const MAX_MINOR = 100_000_000_000
 

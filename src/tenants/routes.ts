@@ -21,7 +21,11 @@ export function tenantRoutes(deps: { tenants: TenantService; adminToken: string 
       },
       {
         body: CreateTenantBody,
-        detail: { summary: 'Create a tenant (admin); the API key is shown once' },
+        detail: {
+          summary: 'Create a tenant (admin); the API key is shown once',
+          description:
+            'Needs ADMIN_TOKEN (403 while it is unset). The API key is returned once and stored only as a SHA-256 hash.',
+        },
         response: {
           201: CreatedTenant,
           401: ErrorEnvelopeModel,
@@ -34,12 +38,20 @@ export function tenantRoutes(deps: { tenants: TenantService; adminToken: string 
   const self = new Elysia({ detail: { tags: ['Tenants'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .get('/tenants/me', ({ tenant }) => deps.tenants.get(tenant.id), {
-      detail: { summary: 'The calling tenant and its settings' },
+      detail: {
+        summary: 'The calling tenant and its settings',
+        description:
+          'The tenant the API key belongs to, with its alert phones, time zone, currency and quiet hours.',
+      },
       response: { 200: TenantModel, 401: ErrorEnvelopeModel },
     })
     .patch('/tenants/me/settings', ({ tenant, body }) => deps.tenants.updateSettings(tenant.id, body), {
       body: UpdateSettingsBody,
-      detail: { summary: 'Update alert phones, time zone, currency and quiet hours' },
+      detail: {
+        summary: 'Update alert phones, time zone, currency and quiet hours',
+        description:
+          'Fields left out keep their value; quietHours null removes the quiet window. Phones are E.164, the time zone IANA.',
+      },
       response: {
         200: TenantSettingsModel,
         401: ErrorEnvelopeModel,

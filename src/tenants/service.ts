@@ -1,14 +1,11 @@
 import { generateApiKey, hashApiKey } from '../auth/keys.ts'
+import type { AuthenticatedTenant } from '../auth/plugin.ts'
+import { DEMO_PHONE } from '../config.ts'
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
-
-export interface AuthenticatedTenant {
-  id: string
-  name: string
-}
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -38,9 +35,29 @@ function toView(tenant: TenantRow, settings: TenantSettingsRow): TenantView {
 }
 
 /** Owner of the development demo tenant (a fictional 555 number). */
-export const DEMO_OWNER_PHONE = '+15550100000'
+export const DEMO_OWNER_PHONE = DEMO_PHONE
 
-export function createTenantService(deps: { db: Database }) {
+/** Shops (tenants): creation with a one-time API key, key checks, the view and alert settings. */
+export interface TenantService {
+  /**
+   * Creates a tenant with its settings row. Returns the API key in clear: the only time it
+   * exists outside the caller (only its SHA-256 is stored).
+   */
+  create(input: { name: string; ownerPhone: string }): Promise<{ id: string; name: string; apiKey: string }>
+  /** The tenant owning `apiKey`, or undefined (looked up by the key's SHA-256). */
+  authenticate(apiKey: string): Promise<AuthenticatedTenant | undefined>
+  /** The tenant with its settings. Throws `AppError` 404 NOT_FOUND when it does not exist. */
+  get(tenantId: string): Promise<TenantView>
+  /**
+   * Changes only the fields given (`quietHours: null` clears them); returns the new settings.
+   * Throws `AppError` 422 VALIDATION (field `timezone`) for a zone that is not IANA.
+   */
+  updateSettings(tenantId: string, input: UpdateSettings): Promise<TenantView['settings']>
+  /** Development only: an empty database gets a demo tenant; undefined when any tenant exists. */
+  ensureDemoTenant(): Promise<{ id: string; apiKey: string } | undefined>
+}
+
+export function createTenantService(deps: { db: Database }): TenantService {
   const repo = createTenantRepository()
   const { db } = deps
 
@@ -94,5 +111,3 @@ export function createTenantService(deps: { db: Database }) {
     },
   }
 }
-
-export type TenantService = ReturnType<typeof createTenantService>

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
+import { createTenantAlertContacts } from '../../src/tenants/alert-contacts.ts'
 import { freshDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
 import { startWhatsAppFake } from './whatsapp-fake.ts'
@@ -76,6 +77,7 @@ export function alertingFor(
     clock,
     log: logs.log,
     metrics,
+    contacts: createTenantAlertContacts(),
     random: () => 1,
   })
   return { alerting, config, clock, logs, events }

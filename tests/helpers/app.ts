@@ -2,7 +2,8 @@ import { type AppDeps, createApp, SERVICE_VERSION } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
-import { createMetrics } from '../../src/observability/metrics.ts'
+import { createMetrics } from '../../src/metrics.ts'
+import { buildServices, type Infrastructure, type ServiceOverrides } from '../../src/services.ts'
 import { sharedDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
 
@@ -11,17 +12,24 @@ export const afterResponseHooks = () => new Promise((resolve) => setTimeout(reso
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
 
-export interface TestAppOptions extends Partial<AppDeps> {
+export interface TestAppOptions extends Partial<Omit<AppDeps, 'services'>>, ServiceOverrides {
   env?: Record<string, string>
 }
 
 /** Builds the real app on the shared test database, with captured logs. */
 export async function buildTestApp(options: TestAppOptions = {}) {
-  const { env, ...overrides } = options
-  const config = loadConfig({ NODE_ENV: 'test', ADMIN_TOKEN, SANDBOX_LATENCY_MS: '0', ...env })
+  const { env, paymentProviders, business, alerting, ruleManager, ...overrides } = options
+  // No rule manager unless a test asks for one (ALERTS_ENABLED=true) or passes its own.
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ADMIN_TOKEN,
+    SANDBOX_LATENCY_MS: '0',
+    ALERTS_ENABLED: 'false',
+    ...env,
+  })
   const logs = captureLogs()
   const clock: Clock = { now: () => new Date(), monotonic: () => performance.now() }
-  const deps: AppDeps = {
+  const infra: Infrastructure = {
     config,
     database: overrides.database ?? (await sharedDatabase()),
     log: logs.log,
@@ -37,6 +45,8 @@ export async function buildTestApp(options: TestAppOptions = {}) {
       }),
     ...overrides,
   }
+  const services = buildServices(infra, { paymentProviders, business, alerting, ruleManager })
+  const deps: AppDeps = { ...infra, ...overrides, services }
   const app = createApp(deps)
   const call = async (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
     const { json, token, ...rest } = init

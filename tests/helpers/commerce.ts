@@ -48,9 +48,45 @@ export async function createOrder(
   return (await res.json()) as { id: string; status: string; totalMinor: number }
 }
 
-/** Row counts of every tenant-owned table for one tenant: "a rejected request wrote nothing". */
+const rowsOf = (result: unknown) =>
+  (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
+
+const tablesOf = new WeakMap<Database, Promise<string[]>>()
+
+/** Every table with a `tenant_id` column, read from the catalogue so a new table is never missed. */
+function tenantOwnedTables(db: Database): Promise<string[]> {
+  let tables = tablesOf.get(db)
+  if (!tables) {
+    tables = db
+      .execute(sql`
+        select table_name from information_schema.columns
+        where table_schema = 'public' and column_name = 'tenant_id'
+        order by table_name
+      `)
+      .then((result) => rowsOf(result).map((row) => String(row.table_name)))
+    tablesOf.set(db, tables)
+  }
+  return tables
+}
+
+/** Every row of `table` with `column` = `value`, every column, as JSON in a stable order. */
+const allRows = (table: string, column: string, value: string) =>
+  sql`(select coalesce(jsonb_agg(to_jsonb(t) order by to_jsonb(t)::text), '[]'::jsonb) from ${sql.identifier(table)} t where ${sql.identifier(column)} = ${value})`
+
+/**
+ * Everything one tenant owns: its `tenants` row and every row, every column, of every table
+ * with a `tenant_id` column (`rows`), plus counts and statuses for readable `toMatchObject`
+ * checks. Equal footprints before and after a request mean the request changed nothing of
+ * that tenant's data — not even a price or a settings column.
+ */
 export async function tenantFootprint(db: Database, tenantId: string) {
-  const result = await db.execute(sql`
+  const tables = ['tenants', ...(await tenantOwnedTables(db))]
+  const columns = tables.map(
+    (table) =>
+      sql`${allRows(table, table === 'tenants' ? 'id' : 'tenant_id', tenantId)} as ${sql.identifier(`rows:${table}`)}`,
+  )
+  const [row] = rowsOf(
+    await db.execute(sql`
     select
       (select count(*)::int from products where tenant_id = ${tenantId}) as products,
       (select coalesce(sum(stock), 0)::int from products where tenant_id = ${tenantId}) as stock,
@@ -59,10 +95,16 @@ export async function tenantFootprint(db: Database, tenantId: string) {
       (select count(*)::int from payments where tenant_id = ${tenantId}) as payments,
       (select string_agg(status, ',' order by id) from orders where tenant_id = ${tenantId}) as order_statuses,
       (select string_agg(status, ',' order by id) from payments where tenant_id = ${tenantId}) as payment_statuses,
-      (select row(owner_phone, alert_phones, timezone, currency, quiet_hours_start)::text from tenant_settings where tenant_id = ${tenantId}) as settings
-  `)
-  const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows
-  return rows[0] as Record<string, unknown>
+      ${sql.join(columns, sql`, `)}
+  `),
+  )
+  const summary: Record<string, unknown> = {}
+  const rows: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(row!)) {
+    if (key.startsWith('rows:')) rows[key.slice(5)] = value
+    else summary[key] = value
+  }
+  return { ...summary, rows }
 }
 
 /**

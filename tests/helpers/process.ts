@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { freshDatabase, usingPostgres } from './db.ts'
 
 /** Where a server process keeps its data; shared by a process and its restart. */
@@ -22,6 +23,80 @@ export async function createServerData(): Promise<ServerData> {
       rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** The repository root: every launched process runs there. */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** A process started by `launch`, once it printed the port it listens on. */
+export interface Launched {
+  port: number
+  proc: ReturnType<typeof Bun.spawn>
+  /** Every JSON line the process wrote on stdout so far (log lines and fixture reports). */
+  lines: Array<Record<string, unknown>>
+  /** Everything it printed on stdout so far, for failure messages. */
+  output(): string
+  /** Resolves once stdout is closed (every line read). */
+  drained: Promise<void>
+}
+
+/**
+ * The one process launcher of the test suite: starts `command` in the repository root and
+ * resolves once it printed its port — a `{"port":N}` line or the server's "listening" log
+ * line. Rejects with its output when it exits first or takes longer than `timeoutMs`.
+ */
+export async function launch(
+  command: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+): Promise<Launched> {
+  const proc = Bun.spawn(command, { cwd: REPO_ROOT, env, stdout: 'pipe', stderr: 'pipe' })
+  const lines: Array<Record<string, unknown>> = []
+  const text: string[] = []
+  let onPort: (port: number) => void = () => {}
+  const ready = new Promise<number>((resolve) => {
+    onPort = resolve
+  })
+  const drained = (async () => {
+    const decoder = new TextDecoder()
+    let pending = ''
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      pending += decoder.decode(value, { stream: true })
+      const parts = pending.split('\n')
+      pending = parts.pop() ?? ''
+      for (const part of parts) {
+        text.push(part)
+        let line: Record<string, unknown>
+        try {
+          line = JSON.parse(part)
+        } catch {
+          continue // not a JSON line (a banner)
+        }
+        lines.push(line)
+        if (
+          typeof line.port === 'number' &&
+          (line.msg === undefined || String(line.msg).startsWith('listening'))
+        )
+          onPort(line.port)
+      }
+    }
+  })()
+  const stderr = new Response(proc.stderr as ReadableStream<Uint8Array>).text()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const failure = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`not listening after ${timeoutMs} ms`), timeoutMs)
+    void proc.exited.then((code) => resolve(`exited with ${code}`))
+  })
+  const outcome = await Promise.race([ready, failure])
+  clearTimeout(timer)
+  if (typeof outcome === 'string') {
+    proc.kill('SIGKILL')
+    throw new Error(`${command.join(' ')} ${outcome}\n${text.join('\n')}\n${await stderr}`)
+  }
+  return { port: outcome, proc, lines, output: () => text.join('\n'), drained }
 }
 
 export interface ServerProcess {
@@ -47,63 +122,22 @@ export async function startServer(
   command: string[] = ['bun', 'src/server.ts'],
 ): Promise<ServerProcess> {
   const data = shared ?? (await createServerData())
-  const proc = Bun.spawn(command, {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: data.dataDir,
-      DATABASE_URL: data.databaseUrl,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdout: 'pipe',
-    stderr: 'inherit',
+  const launched = await launch(command, {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: data.dataDir,
+    DATABASE_URL: data.databaseUrl,
+    LOG_LEVEL: 'info',
+    ...env,
   })
-  const lines: Array<Record<string, unknown>> = []
-  let resolvePort: (port: number) => void
-  const listening = new Promise<number>((resolve) => {
-    resolvePort = resolve
-  })
-  ;(async () => {
-    const decoder = new TextDecoder()
-    let buffer = ''
-    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      buffer += decoder.decode(value, { stream: true })
-      let newline = buffer.indexOf('\n')
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline)
-        buffer = buffer.slice(newline + 1)
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>
-          lines.push(parsed)
-          if (typeof parsed.port === 'number' && String(parsed.msg).startsWith('listening'))
-            resolvePort!(parsed.port)
-        } catch {
-          // not a log line
-        }
-        newline = buffer.indexOf('\n')
-      }
-    }
-  })()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000)
-  })
-  const exitedEarly = proc.exited.then((code) => Promise.reject(new Error(`server exited with ${code}`)))
-  // Only the race may observe these rejections; later ones (a normal exit) are expected.
-  timeout.catch(() => {})
-  exitedEarly.catch(() => {})
-  const port = await Promise.race([listening, timeout, exitedEarly]).finally(() => clearTimeout(timer))
+  const { proc, port } = launched
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     proc,
-    lines,
+    lines: launched.lines,
     exited: proc.exited,
     data,
     async cleanup() {
@@ -112,6 +146,42 @@ export async function startServer(
         await proc.exited
       }
       if (!shared) await data.cleanup()
+    },
+  }
+}
+
+export interface Spawned {
+  port: number
+  /** JSON lines the process printed on stdout so far. */
+  lines: Array<Record<string, unknown>>
+  /** Everything printed on stdout so far, for failure messages. */
+  output(): string
+  /** Sends SIGTERM and resolves with the exit code and how long the exit took. */
+  stop(): Promise<{ code: number; ms: number }>
+  kill(): void
+}
+
+/** Starts `bun <script>` (a fixture or the server) in test mode with `env`, on a free port. */
+export async function spawnBun(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<Spawned> {
+  const launched = await launch(['bun', script], { ...process.env, NODE_ENV: 'test', ...env }, timeoutMs)
+  const { proc } = launched
+  return {
+    port: launched.port,
+    lines: launched.lines,
+    output: launched.output,
+    async stop() {
+      const started = performance.now()
+      proc.kill('SIGTERM')
+      const code = await proc.exited
+      await launched.drained
+      return { code, ms: performance.now() - started }
+    },
+    kill() {
+      proc.kill('SIGKILL')
     },
   }
 }

@@ -140,7 +140,7 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     })
   })
 
-  test('a client that disconnects before the response (here after 5 s) is recorded as 499', async () => {
+  test('a client that disconnects before the response (here after 5 ms) is recorded as 499', async () => {
     const { app, scrape, release } = await probeApp()
     const abort = new AbortController()
     const pending = app.handle(new Request('http://localhost/probe/wait', { signal: abort.signal }))

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { createMetrics } from '../../src/metrics.ts'
 import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
-import { createMetrics, PAYMENT_DURATION_BUCKETS } from '../../src/observability/metrics.ts'
+import { PAYMENT_DURATION_BUCKETS } from '../../src/payments/metrics.ts'
 import { captureLogs } from '../helpers/logs.ts'
 import { family, histogramSeries } from '../helpers/scrape.ts'
 

@@ -100,7 +100,7 @@ async function servedRequest(id: string, tenantId?: string): Promise<Request> {
 describe('createSentryReporter', () => {
   test('a server error carries the request data on its own scope', async () => {
     const { sdk, captures } = fakeSdk()
-    const reporter = createSentryReporter(sdk)
+    const reporter = createSentryReporter(sdk, requestState)
     const request = await servedRequest('req-1', 'tenant-1')
     const error = new Error('boom')
     reporter.captureServerError({ error, request, status: 500, route: '/orders/:id' })
@@ -119,7 +119,7 @@ describe('createSentryReporter', () => {
 
   test('a returned 5xx becomes an error message naming route and status', async () => {
     const { sdk, captures } = fakeSdk()
-    createSentryReporter(sdk).captureServerError({
+    createSentryReporter(sdk, requestState).captureServerError({
       request: await servedRequest('req-2'),
       status: 503,
       route: '/health/db',
@@ -131,7 +131,7 @@ describe('createSentryReporter', () => {
 
   test('a payment failure is held until the request ends and merged into its 5xx', async () => {
     const { sdk, captures } = fakeSdk()
-    const reporter = createSentryReporter(sdk)
+    const reporter = createSentryReporter(sdk, requestState)
     const request = await servedRequest('req-3', 'shop')
     reporter.capturePaymentProviderError(request, failure)
     expect(captures).toEqual([])
@@ -154,7 +154,7 @@ describe('createSentryReporter', () => {
 
   test('an unexpected error in the same request stays the exception, with the payment context', async () => {
     const { sdk, captures } = fakeSdk()
-    const reporter = createSentryReporter(sdk)
+    const reporter = createSentryReporter(sdk, requestState)
     const request = await servedRequest('req-4')
     reporter.capturePaymentProviderError(request, failure)
     const bug = new TypeError('cannot read settle of undefined')
@@ -166,7 +166,7 @@ describe('createSentryReporter', () => {
 
   test('a held payment failure is sent when the request ends without a 5xx', async () => {
     const { sdk, captures } = fakeSdk()
-    const reporter = createSentryReporter(sdk)
+    const reporter = createSentryReporter(sdk, requestState)
     const request = await servedRequest('req-5')
     reporter.capturePaymentProviderError(request, failure)
     reporter.requestFinished(request, 200, '/orders/:id/payments')
@@ -179,20 +179,20 @@ describe('createSentryReporter', () => {
   test('routing renames the request root span after the route template, when there is one', async () => {
     const traced = fakeSdk({ activeSpan: true })
     const request = await servedRequest('req-6')
-    createSentryReporter(traced.sdk).requestRouted(request, '/orders/:id')
+    createSentryReporter(traced.sdk, requestState).requestRouted(request, '/orders/:id')
     expect(traced.spanCalls).toEqual([
       'name GET /orders/:id',
       'attr sentry.segment.name.source=route',
       'attr http.route=/orders/:id',
     ])
     const untraced = fakeSdk({ activeSpan: false })
-    createSentryReporter(untraced.sdk).requestRouted(request, '/orders/:id')
+    createSentryReporter(untraced.sdk, requestState).requestRouted(request, '/orders/:id')
     expect(untraced.spanCalls).toEqual([])
   })
 
   test('a broken SDK never throws into the request path', async () => {
     const { sdk } = fakeSdk({ explode: true })
-    const reporter = createSentryReporter(sdk)
+    const reporter = createSentryReporter(sdk, requestState)
     const request = await servedRequest('req-7')
     expect(() => reporter.captureServerError({ error: new Error('x'), request, status: 500 })).not.toThrow()
     expect(() => reporter.capturePaymentProviderError(undefined, failure)).not.toThrow()
@@ -201,7 +201,7 @@ describe('createSentryReporter', () => {
   test('flush gives up at its timeout even if the SDK never answers', async () => {
     const { sdk } = fakeSdk({ flush: () => new Promise<boolean>(() => {}) })
     const started = performance.now()
-    expect(await createSentryReporter(sdk).flush(50)).toBe(false)
+    expect(await createSentryReporter(sdk, requestState).flush(50)).toBe(false)
     expect(performance.now() - started).toBeLessThan(2000)
   })
 })

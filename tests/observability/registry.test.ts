@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { createMetrics } from '../../src/metrics.ts'
 import { familyHeader, negotiateFormat } from '../../src/observability/exposition.ts'
 import { Counter, Gauge, Histogram } from '../../src/observability/instruments.ts'
-import { createMetrics } from '../../src/observability/metrics.ts'
 import { captureLogs } from '../helpers/logs.ts'
 import { family, sample } from '../helpers/scrape.ts'
 

@@ -38,6 +38,12 @@ const ROUTES = [
   'GET /orders',
   'GET /orders/:id',
   'GET /webhooks/whatsapp',
+  'GET /alerts',
+  'GET /alerts/rules',
+  'GET /metrics',
+  'GET /swagger',
+  'GET /swagger/json',
+  'GET /swagger/assets/:name',
   ...Object.keys(validBodies),
 ]
 
@@ -112,15 +118,23 @@ function bodyFor(route: string, productId: string) {
 }
 
 function rightCredential(route: string, apiKey: string) {
-  if (route === 'POST /tenants') return `Bearer ${ADMIN_TOKEN}`
+  if (route === 'POST /tenants' || route.startsWith('GET /alerts')) return `Bearer ${ADMIN_TOKEN}`
   if (route === 'POST /alerts/alertmanager') return 'Bearer fuzz-alertmanager-token'
   return `Bearer ${apiKey}`
 }
 
 describe('fuzzing every route', () => {
+  test('the fuzzed routes are exactly the routes the app serves', async () => {
+    const { app } = await buildTestApp()
+    const served = app.routes.map((route) => `${route.method} ${route.path}`)
+    expect([...ROUTES].sort()).toEqual([...new Set(served)].sort())
+  })
+
   test(`${ROUTES.length * RUNS_PER_ROUTE} seeded malformed requests: never a 5xx, always the envelope, nothing written`, async () => {
     const { call, deps } = await buildTestApp({
       env: {
+        // A real rule manager (loaded, not started) behind GET /alerts and /alerts/rules.
+        ALERTS_ENABLED: 'true',
         ALERTMANAGER_WEBHOOK_TOKEN: 'fuzz-alertmanager-token',
         WHATSAPP_APP_SECRET: 'fuzz-app-secret',
         WHATSAPP_VERIFY_TOKEN: 'fuzz-verify',

@@ -7,12 +7,12 @@ import { parseDuration } from '../../prometheus/duration.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import { maskPhone } from '../whatsapp/client.ts'
 import {
+  type AlertContacts,
   quietUntil,
   type Recipient,
   type RoutingConfig,
   type RoutingResult,
   routeAlert,
-  tenantsOfPhone,
 } from './recipients.ts'
 import {
   compareAlerts,
@@ -123,8 +123,10 @@ export function createDispatcher(deps: {
   clock: Clock
   log: Logger
   metrics: AlertingMetrics
+  /** Tenants' alert phones and quiet hours (the tenants feature's port). */
+  contacts: AlertContacts
 }) {
-  const { db, config, clock, log, metrics } = deps
+  const { db, config, clock, log, metrics, contacts } = deps
 
   /**
    * Writes the rows of one transition for the recipients of some alerts: per recipient one row
@@ -216,7 +218,7 @@ export function createDispatcher(deps: {
       const key = labels.tenant_id ?? ''
       let routed = cache.get(key)
       if (!routed) {
-        routed = await routeAlert(tx, labels, config)
+        routed = await routeAlert(tx, labels, config, contacts)
         cache.set(key, routed)
         if (routed.recipients.length === 0) {
           log.warn(
@@ -586,7 +588,7 @@ export function createDispatcher(deps: {
 
   /** On-call sees every alert; a tenant's phone sees that tenant's alerts; others nothing. */
   async function recipientScope(phone: string): Promise<{ all: boolean; tenants: string[] } | undefined> {
-    const tenants = await tenantsOfPhone(db, phone)
+    const tenants = await contacts.tenantsOfPhone(db, phone)
     const all = config.oncallPhones.includes(phone)
     return all || tenants.length > 0 ? { all, tenants } : undefined
   }

@@ -1,6 +1,4 @@
-import { eq, or, sql } from 'drizzle-orm'
 import type { Executor } from '../../db/client.ts'
-import { tenantSettings } from '../../db/schema.ts'
 import { toWhatsAppNumber } from '../whatsapp/client.ts'
 
 export interface QuietHours {
@@ -51,6 +49,24 @@ export function quietUntil(at: Date, quiet: QuietHours): Date | undefined {
   return new Date(at.getTime() + Math.round(wait * 60_000))
 }
 
+/** A tenant's alert contacts: its owner and extra alert phones (E.164), and its quiet hours. */
+export interface TenantContacts {
+  phones: string[]
+  quietHours?: QuietHours
+}
+
+/**
+ * The port through which alerting reads tenants' alert contacts; the tenants feature
+ * implements it (`createTenantAlertContacts`), so alerting never queries tenants' tables.
+ * Each call takes the executor to read with, so routing inside a transaction sees its rows.
+ */
+export interface AlertContacts {
+  /** The tenant's contacts; undefined when no such tenant exists. */
+  contactsOf(db: Executor, tenantId: string): Promise<TenantContacts | undefined>
+  /** The tenants whose owner or alert phones include `phone` (digits only, no +). */
+  tenantsOfPhone(db: Executor, phone: string): Promise<string[]>
+}
+
 export interface RoutingConfig {
   oncallPhones: string[]
   oncallGetsTenantAlerts: boolean
@@ -62,8 +78,6 @@ export interface RoutingResult {
   missingTenantPhone: boolean
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * Who gets an alert: the tenant's owner and extra alert phones when the alert carries a
  * `tenant_id` label, and the platform on-call numbers (for tenant alerts too, unless
@@ -73,22 +87,16 @@ export async function routeAlert(
   db: Executor,
   labels: Record<string, string>,
   config: RoutingConfig,
+  contacts: AlertContacts,
 ): Promise<RoutingResult> {
   const recipients = new Map<string, Recipient>()
   const tenantId = labels.tenant_id
   let missingTenantPhone = false
   if (tenantId) {
-    const [settings] = UUID.test(tenantId)
-      ? await db.select().from(tenantSettings).where(eq(tenantSettings.tenantId, tenantId)).limit(1)
-      : []
-    const phones = settings
-      ? [settings.ownerPhone, ...settings.alertPhones].filter((p): p is string => !!p)
-      : []
+    const tenant = await contacts.contactsOf(db, tenantId)
+    const phones = tenant?.phones ?? []
     if (phones.length === 0) missingTenantPhone = true
-    const quietHours =
-      settings?.quietHoursStart && settings.quietHoursEnd
-        ? { timezone: settings.timezone, start: settings.quietHoursStart, end: settings.quietHoursEnd }
-        : undefined
+    const quietHours = tenant?.quietHours
     for (const phone of phones) {
       const digits = toWhatsAppNumber(phone)
       recipients.set(digits, { phone: digits, tenantId, quietHours })
@@ -101,14 +109,4 @@ export async function routeAlert(
     }
   }
   return { recipients: [...recipients.values()], missingTenantPhone }
-}
-
-/** The tenants whose owner or alert phones include `phone` (digits only). */
-export async function tenantsOfPhone(db: Executor, phone: string): Promise<string[]> {
-  const e164 = `+${phone}`
-  const rows = await db
-    .select({ tenantId: tenantSettings.tenantId })
-    .from(tenantSettings)
-    .where(or(eq(tenantSettings.ownerPhone, e164), sql`${e164} = any(${tenantSettings.alertPhones})`))
-  return rows.map((r) => r.tenantId)
 }

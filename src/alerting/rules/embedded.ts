@@ -40,3 +40,6 @@ export function createEmbeddedEngine(options: {
     skipReason: (expr: string) => prometheusOnlyReason(expr),
   }
 }
+
+/** The embedded query source, its store and the registry sampler that fills it. */
+export type EmbeddedEngine = ReturnType<typeof createEmbeddedEngine>

@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
 import { and, eq, notInArray, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
@@ -8,6 +6,7 @@ import { alertRuleStates } from '../../db/schema.ts'
 import { labelsFrom, labelsKey } from '../../prometheus/promql/labels.ts'
 import { type QuerySource, resultAsVector } from '../../prometheus/promql/query-source.ts'
 import { type AlertInstance, evaluateAlerts, fingerprint } from '../../prometheus/rules/alerting-rule.ts'
+import { glob } from '../../prometheus/rules/glob.ts'
 import { type AlertingRule, loadRuleFile, type RuleGroup } from '../../prometheus/rules/rulefmt.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import type { AlertInput, Dispatcher } from '../notify/dispatcher.ts'
@@ -44,35 +43,16 @@ export const noRuleManagerMetrics: RuleManagerMetrics = {
 }
 
 /**
- * Expands a comma-separated list of rule files. A `*` or `?` in a file name matches within
- * its folder (`ops/prometheus/rules/*.yml`); folders themselves are taken literally.
+ * Expands a comma-separated list of rule files (ALERT_RULES_FILES) with Go's `filepath.Glob`,
+ * as Prometheus expands `rule_files`. A path without wildcards is kept even when it does not
+ * exist, so that loading it fails naming the file instead of silently loading nothing.
  */
 export function expandRuleFiles(patterns: string): string[] {
-  const files: string[] = []
-  for (const pattern of patterns
+  return patterns
     .split(',')
     .map((p) => p.trim())
-    .filter(Boolean)) {
-    const name = basename(pattern)
-    if (!/[*?]/.test(name)) {
-      files.push(pattern)
-      continue
-    }
-    const re = new RegExp(
-      `^${name
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replaceAll('*', '.*')
-        .replaceAll('?', '.')}$`,
-    )
-    const dir = dirname(pattern)
-    files.push(
-      ...readdirSync(dir)
-        .filter((f) => re.test(f))
-        .sort()
-        .map((f) => join(dir, f)),
-    )
-  }
-  return files
+    .filter(Boolean)
+    .flatMap((pattern) => (/[*?[]/.test(pattern) ? glob(pattern) : [pattern]))
 }
 
 export interface RuleLoadOptions {

@@ -2,12 +2,14 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
+import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
+import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  state: t.UnionEnum(['pending', 'firing']),
+  state: oneOf(['pending', 'firing']),
   activeAt: t.String({ format: 'date-time' }),
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
@@ -15,21 +17,32 @@ const AlertModel = t.Object({
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
-  duration: t.Number({ description: '`for`, in seconds' }),
-  keepFiringFor: t.Number({ description: '`keep_firing_for`, in seconds' }),
+  duration: JsonNumber({ description: '`for`, in seconds' }),
+  keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
-  health: t.UnionEnum(['ok', 'err', 'unknown', 'skipped']),
+  health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
+  warnings: t.Optional(
+    t.Array(t.String(), {
+      description:
+        'what limits this rule beyond its health, e.g. "sees 1 of 3 replicas" when the embedded engine runs beside other replicas',
+    }),
+  ),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
-  evaluationTime: t.Number({ description: 'seconds the last evaluation took' }),
+  evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
   type: t.Literal('alerting'),
   alerts: t.Array(AlertModel),
 })
 
-/** GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and /api/v1/rules. */
+/**
+ * GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and
+ * /api/v1/rules. When the manager carries a replica watch (setupRuleManager, embedded engine)
+ * that counted more than one replica, every evaluated rule and the response say "sees 1 of N
+ * replicas" under `warnings` (Prometheus' API puts non-fatal notes there too).
+ */
 export function ruleManagerRoutes(deps: {
-  ruleManager: RuleManager | undefined
+  ruleManager: (RuleManager & { replicas?: ReplicaWatch }) | undefined
   adminToken: string | undefined
 }) {
   async function alertViews() {
@@ -56,6 +69,7 @@ export function ruleManagerRoutes(deps: {
       {
         detail: {
           summary: "Pending and firing alerts of the rule manager (the shape of Prometheus' /api/v1/alerts)",
+          description: 'Admin only. Empty when the embedded rule manager is off (ALERTS_ENABLED unset).',
         },
         response: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ alerts: t.Array(AlertModel) }) }),
@@ -68,6 +82,7 @@ export function ruleManagerRoutes(deps: {
       '/alerts/rules',
       async () => {
         const alerts = await alertViews()
+        const replicaWarning = replicaHealthWarning(deps.ruleManager?.replicas)
         const groups = (deps.ruleManager?.groups ?? []).map((loaded) => ({
           name: loaded.group.name,
           file: loaded.group.file,
@@ -81,6 +96,7 @@ export function ruleManagerRoutes(deps: {
             annotations: entry.rule.annotations,
             health: entry.health,
             ...(entry.lastError ? { lastError: entry.lastError } : {}),
+            ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
             ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
             evaluationTime: (entry.evaluationMs ?? 0) / 1000,
             type: 'alerting' as const,
@@ -89,22 +105,29 @@ export function ruleManagerRoutes(deps: {
               .map((a) => a.view),
           })),
         }))
-        return { status: 'success' as const, data: { groups } }
+        return {
+          status: 'success' as const,
+          data: { groups },
+          ...(replicaWarning ? { warnings: [replicaWarning] } : {}),
+        }
       },
       {
         detail: {
           summary:
             "Rule groups of the rule manager with each rule's health (ok, err, unknown, skipped), last error and timing (the shape of Prometheus' /api/v1/rules)",
+          description:
+            'Admin only. Durations and timings are in seconds; empty when the embedded rule manager is off.',
         },
         response: {
           200: t.Object({
             status: t.Literal('success'),
+            warnings: t.Optional(t.Array(t.String())),
             data: t.Object({
               groups: t.Array(
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: t.Number(),
+                  interval: JsonNumber(),
                   rules: t.Array(RuleModel),
                 }),
               ),

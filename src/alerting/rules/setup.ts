@@ -7,9 +7,10 @@ import type { QuerySource } from '../../prometheus/promql/query-source.ts'
 import type { Dispatcher } from '../notify/dispatcher.ts'
 import { createRuleManager, expandRuleFiles, loadRules, type RuleManagerMetrics } from './manager.ts'
 import { createPrometheusSource } from './prometheus-source.ts'
+import { createReplicaWatch, type ReplicaWatch } from './replicas.ts'
 
 export interface RuleManagerSetupDeps {
-  config: Config
+  config: Pick<Config, 'alerts'>
   db: Database
   http: HttpClient
   clock: Clock
@@ -28,6 +29,9 @@ export interface RuleManagerSetupDeps {
  * Builds the ruleManager for this deployment: Prometheus' HTTP API when PROMETHEUS_URL is set,
  * the embedded engine otherwise. Loads and checks the rule files (a bad file throws, naming
  * the file, group and rule). Returns undefined when there is no query source.
+ * With the embedded engine, the manager carries a replica watch (`replicas`) that counts the
+ * replicas sharing the database, warns when there is more than one, and feeds rule health;
+ * its timer starts and stops with the manager.
  */
 export function setupRuleManager(deps: RuleManagerSetupDeps) {
   const alerts = deps.config.alerts
@@ -54,7 +58,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     },
     'alert rules loaded',
   )
-  return createRuleManager({
+  const manager = createRuleManager({
     db: deps.db,
     groups,
     source,
@@ -62,5 +66,20 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     clock: deps.clock,
     log,
     metrics: deps.metrics,
+  })
+  const replicas: ReplicaWatch | undefined = remote
+    ? undefined
+    : createReplicaWatch({ db: deps.db, log, intervalMs: alerts.evalIntervalMs })
+  const { start, stop } = manager
+  return Object.assign(manager, {
+    replicas,
+    start() {
+      start()
+      replicas?.start()
+    },
+    async stop() {
+      replicas?.stop()
+      await stop()
+    },
   })
 }

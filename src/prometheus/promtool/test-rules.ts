@@ -1,16 +1,17 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, sep } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, join } from 'node:path'
 import { DurationError, formatDuration, parseDuration } from '../duration.ts'
 import { CompiledQuery, evaluateInstant } from '../promql/engine.ts'
-import { compareLabels, formatLabels, type Labels, labelsFrom, labelsKey } from '../promql/labels.ts'
-import { PromQLError, parseSeriesLabels } from '../promql/parser.ts'
+import { compareLabels, formatLabels, type Labels, labelsKey } from '../promql/labels.ts'
+import { PromQLError } from '../promql/parser.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import { SampleStore } from '../promql/store.ts'
+import { glob } from '../rules/glob.ts'
+import { GoDecoder, GoYamlError, type GoYamlValue, parseGoYaml } from '../rules/go-yaml.ts'
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
-import { loadRuleFile, RuleFileError, type RuleGroup } from '../rules/rulefmt.ts'
+import { loadRuleFile, RuleFileError, type RuleGroup, ruleWhere } from '../rules/rulefmt.ts'
 import { formatFloat } from '../template/go-fmt.ts'
-import { parseSeriesValues } from './series-notation.ts'
+import { parseMetric, parseSeriesDesc, type SeriesValue } from './series-notation.ts'
 
 /**
  * A TypeScript `promtool test rules`: same file format, same meaning, same exit status
@@ -51,157 +52,101 @@ interface ExpAlert {
 
 class TestFileError extends Error {}
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function checkKeys(obj: Record<string, unknown>, allowed: string[], type: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key))
-      throw new TestFileError(`yaml: unmarshal errors:\n  field ${key} not found in type ${type}`)
+/** A `model.Duration` field: a YAML string through model.ParseDuration; its error is fatal and bare, as in Go. */
+function duration(d: GoDecoder, value: GoYamlValue | undefined): number {
+  if (value === undefined || (value.kind === 'scalar' && value.text === null)) return 0
+  if (value.kind !== 'scalar') {
+    d.string(value)
+    return 0
   }
-}
-
-function duration(value: unknown, field: string): number {
-  if (value === undefined || value === null) return 0
+  const text = value.text as string
   try {
-    return parseDuration(typeof value === 'number' ? String(value) : String(value))
+    return parseDuration(text)
   } catch (err) {
-    if (err instanceof DurationError) throw new TestFileError(`${field}: ${err.message}`)
+    if (err instanceof DurationError) throw new TestFileError(err.message)
     throw err
   }
 }
 
-function list(value: unknown, field: string): unknown[] {
-  if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) throw new TestFileError(`${field} must be a list`)
-  return value
-}
-
-function stringMap(value: unknown, field: string): Record<string, string> {
-  if (value === undefined || value === null) return {}
-  if (!isRecord(value)) throw new TestFileError(`${field} must be a map`)
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null ? '' : String(v)]))
-}
-
+/**
+ * Reads a promtool test file as promtool 2.42 does (`yaml.UnmarshalStrict` into its structs):
+ * unknown fields and type mismatches are `yaml: unmarshal errors:` with line numbers, plain
+ * scalars keep their text (`exp_labels: {quantile: 0.50}` is "0.50"), and a sample without
+ * `labels` has the empty label set. Throws with promtool's wording.
+ */
 export function parseTestFile(text: string): TestFile {
-  const doc = parseYaml(text) as unknown
-  if (!isRecord(doc)) throw new TestFileError('test file must be a map')
-  // Only the fields promtool 2.42 knows (newer ones such as fuzzy_compare are errors there).
-  checkKeys(doc, ['rule_files', 'evaluation_interval', 'group_eval_order', 'tests'], 'main.unitTestFile')
-  const tests = list(doc.tests, 'tests').map((raw): TestGroup => {
-    if (!isRecord(raw)) throw new TestFileError('each test must be a map')
-    checkKeys(
-      raw,
-      [
-        'interval',
-        'input_series',
-        'alert_rule_test',
-        'promql_expr_test',
-        'external_labels',
-        'external_url',
-        'name',
-      ],
-      'main.testGroup',
-    )
+  let doc: GoYamlValue | undefined
+  try {
+    doc = parseGoYaml(text)
+  } catch (err) {
+    if (err instanceof GoYamlError) throw new TestFileError(err.message)
+    throw err
+  }
+  const d = new GoDecoder()
+  const top = d.struct(doc, 'main.unitTestFile', [
+    'rule_files',
+    'evaluation_interval',
+    'group_eval_order',
+    'tests',
+  ])
+  const tests = d.list(top.get('tests'), '[]main.testGroup').map((raw): TestGroup => {
+    const tg = d.struct(raw, 'main.testGroup', [
+      'interval',
+      'input_series',
+      'alert_rule_test',
+      'promql_expr_test',
+      'external_labels',
+      'external_url',
+      'name',
+    ])
     return {
-      intervalMs: raw.interval === undefined ? undefined : duration(raw.interval, 'interval'),
-      input_series: list(raw.input_series, 'input_series').map((s) => {
-        if (!isRecord(s)) throw new TestFileError('input_series items must be maps')
-        checkKeys(s, ['series', 'values'], 'main.series')
-        return { series: String(s.series ?? ''), values: String(s.values ?? '') }
+      intervalMs: tg.has('interval') ? duration(d, tg.get('interval')) : undefined,
+      input_series: d.list(tg.get('input_series'), '[]main.series').map((s) => {
+        const f = d.struct(s, 'main.series', ['series', 'values'])
+        return { series: d.string(f.get('series')), values: d.string(f.get('values')) }
       }),
-      alert_rule_test: list(raw.alert_rule_test, 'alert_rule_test').map((a) => {
-        if (!isRecord(a)) throw new TestFileError('alert_rule_test items must be maps')
-        checkKeys(a, ['eval_time', 'alertname', 'exp_alerts'], 'main.alertTestCase')
+      alert_rule_test: d.list(tg.get('alert_rule_test'), '[]main.alertTestCase').map((a) => {
+        const f = d.struct(a, 'main.alertTestCase', ['eval_time', 'alertname', 'exp_alerts'])
         return {
-          evalTimeMs: duration(a.eval_time, 'eval_time'),
-          alertname: a.alertname === undefined || a.alertname === null ? '' : String(a.alertname),
-          exp_alerts: list(a.exp_alerts, 'exp_alerts').map((e) => {
-            if (!isRecord(e)) throw new TestFileError('exp_alerts items must be maps')
-            checkKeys(e, ['exp_labels', 'exp_annotations'], 'main.alert')
+          evalTimeMs: duration(d, f.get('eval_time')),
+          alertname: d.string(f.get('alertname')),
+          exp_alerts: d.list(f.get('exp_alerts'), '[]main.alert').map((e) => {
+            const g = d.struct(e, 'main.alert', ['exp_labels', 'exp_annotations'])
             return {
-              exp_labels: stringMap(e.exp_labels, 'exp_labels'),
-              exp_annotations: stringMap(e.exp_annotations, 'exp_annotations'),
+              exp_labels: d.stringMap(g.get('exp_labels')),
+              exp_annotations: d.stringMap(g.get('exp_annotations')),
             }
           }),
         }
       }),
-      promql_expr_test: list(raw.promql_expr_test, 'promql_expr_test').map((p) => {
-        if (!isRecord(p)) throw new TestFileError('promql_expr_test items must be maps')
-        checkKeys(p, ['expr', 'eval_time', 'exp_samples'], 'main.promqlTestCase')
+      promql_expr_test: d.list(tg.get('promql_expr_test'), '[]main.promqlTestCase').map((p) => {
+        const f = d.struct(p, 'main.promqlTestCase', ['expr', 'eval_time', 'exp_samples'])
         return {
-          expr: String(p.expr ?? ''),
-          evalTimeMs: duration(p.eval_time, 'eval_time'),
-          exp_samples: list(p.exp_samples, 'exp_samples').map((s) => {
-            if (!isRecord(s)) throw new TestFileError('exp_samples items must be maps')
-            checkKeys(s, ['labels', 'value'], 'main.sample')
-            const value = s.value === undefined || s.value === null ? 0 : s.value
-            if (typeof value !== 'number')
-              throw new TestFileError(`exp_samples value ${String(value)} is not a number`)
-            return { labels: String(s.labels ?? ''), value }
+          expr: d.string(f.get('expr')),
+          evalTimeMs: duration(d, f.get('eval_time')),
+          exp_samples: d.list(f.get('exp_samples'), '[]main.sample').map((s) => {
+            const g = d.struct(s, 'main.sample', ['labels', 'value'])
+            return { labels: d.string(g.get('labels')), value: d.float(g.get('value')) }
           }),
         }
       }),
-      external_labels: stringMap(raw.external_labels, 'external_labels'),
-      external_url: raw.external_url === undefined ? '' : String(raw.external_url),
-      name: raw.name === undefined ? '' : String(raw.name),
+      external_labels: d.stringMap(tg.get('external_labels')),
+      external_url: d.string(tg.get('external_url')),
+      name: d.string(tg.get('name')),
     }
   })
-  return {
-    rule_files: list(doc.rule_files, 'rule_files').map(String),
-    evaluation_interval:
-      doc.evaluation_interval === undefined ? 0 : duration(doc.evaluation_interval, 'evaluation_interval'),
-    group_eval_order: list(doc.group_eval_order, 'group_eval_order').map(String),
+  const file: TestFile = {
+    rule_files: d.list(top.get('rule_files'), '[]string').map((v) => d.string(v)),
+    evaluation_interval: duration(d, top.get('evaluation_interval')),
+    group_eval_order: d.list(top.get('group_eval_order'), '[]string').map((v) => d.string(v)),
     tests,
   }
-}
-
-/** filepath.Glob: wildcards (*, ?, [..]) in any path segment; no match is an empty list. */
-export function glob(pattern: string): string[] {
-  if (!/[*?[]/.test(pattern)) {
-    try {
-      statSync(pattern)
-      return [pattern]
-    } catch {
-      return []
-    }
+  try {
+    d.check()
+  } catch (err) {
+    throw new TestFileError((err as Error).message)
   }
-  const absolute = isAbsolute(pattern)
-  const parts = pattern.split(sep).filter((p, i) => p !== '' || i === 0)
-  let current = [absolute ? sep : '']
-  for (const part of parts) {
-    if (part === '') continue
-    const next: string[] = []
-    for (const base of current) {
-      if (!/[*?[]/.test(part)) {
-        next.push(base === '' ? part : join(base, part))
-        continue
-      }
-      const re = new RegExp(
-        `^${part
-          .replace(/[.+^${}()|\\]/g, '\\$&')
-          .replace(/\*/g, '[^/]*')
-          .replace(/\?/g, '[^/]')}$`,
-      )
-      let entries: string[] = []
-      try {
-        entries = readdirSync(base === '' ? '.' : base).sort()
-      } catch {
-        entries = []
-      }
-      for (const entry of entries) if (re.test(entry)) next.push(base === '' ? entry : join(base, entry))
-    }
-    current = next
-  }
-  return current.filter((p) => {
-    try {
-      statSync(p)
-      return true
-    } catch {
-      return false
-    }
-  })
+  return file
 }
 
 function sampleString(s: { labels: Labels; value: number }): string {
@@ -262,36 +207,49 @@ function goDuration(ms: number): string {
   return sec
 }
 
+/** The engine's verdict on an expression, for rulefmt's validation (as promtool's rulefmt parses each). */
+function checkExpr(expr: string): string | undefined {
+  try {
+    new CompiledQuery(expr)
+    return undefined
+  } catch (err) {
+    if (err instanceof PromQLError) return err.message
+    throw err
+  }
+}
+
 function loadGroups(files: string[]): RuleGroup[] {
   const groups: RuleGroup[] = []
-  for (const file of files) groups.push(...loadRuleFile(file))
+  for (const file of files) groups.push(...loadRuleFile(file, { checkExpr }))
   return groups
 }
 
 /**
- * Loads a test group's `input_series` into a fresh store: value i at i × interval
- * (an unset interval is 0, as in promtool 2.42, so every value lands on t=0 and only the
- * first is kept). Returns an error message instead when a series cannot be parsed.
+ * Loads a test group's `input_series` into a fresh store as promtool does: each series is the
+ * line `series values` of a PromQL test `load` block (lines trimmed; a value text with newlines
+ * continues on further lines, each its own series description), value i at i × interval (an
+ * unset interval is 0, as in promtool 2.42, so every value lands on t=0 and only the first is
+ * kept). Returns Prometheus' parse error text instead when a line cannot be parsed.
  */
 export function loadInputSeries(series: TestGroup['input_series'], intervalMs: number): SampleStore | string {
   const store = new SampleStore({ maxSeries: Number.POSITIVE_INFINITY })
-  for (const input of series) {
-    let labels: Labels
+  const lines = series
+    .flatMap((s) => `${s.series} ${s.values}`.split('\n'))
+    .map((l) => l.trim())
+    .map((l) => (l.startsWith('#') ? '' : l))
+  for (const line of lines) {
+    // An empty line ends Prometheus' load block; the lines after it would be commands.
+    if (line === '') break
+    let parsed: { labels: Labels; values: SeriesValue[] }
     try {
-      labels = labelsFrom(parseSeriesLabels(input.series))
+      parsed = parseSeriesDesc(line)
     } catch (err) {
-      return `parse error: ${(err as Error).message}`
+      return (err as Error).message
     }
-    let values: ReturnType<typeof parseSeriesValues>
-    try {
-      values = parseSeriesValues(input.values)
-    } catch (err) {
-      return `parse error in series ${input.series}: ${(err as Error).message}`
-    }
-    const key = labelsKey(labels)
-    values.forEach((v, i) => {
+    const key = labelsKey(parsed.labels)
+    parsed.values.forEach((v, i) => {
       const t = i * intervalMs
-      if (v.kind === 'value') store.append(labels, t, v.value)
+      if (v.kind === 'value') store.append(parsed.labels, t, v.value)
       else if (v.kind === 'stale' && store.getSeries(key)) store.appendStale(key, t)
     })
   }
@@ -312,7 +270,7 @@ function runTestGroup(
   try {
     groups = loadGroups(ruleFiles)
   } catch (err) {
-    if (err instanceof RuleFileError) return [err.message]
+    if (err instanceof RuleFileError) return err.errors
     throw err
   }
   groups = groups
@@ -328,9 +286,7 @@ function runTestGroup(
       try {
         query = new CompiledQuery(rule.expr)
       } catch (err) {
-        if (err instanceof PromQLError) {
-          return [`${group.file}: group "${group.name}", rule "${rule.name}": ${err.message}`]
-        }
+        if (err instanceof PromQLError) return [`${ruleWhere(group, rule)}: ${err.message}`]
         throw err
       }
       rules.push(
@@ -361,7 +317,14 @@ function runTestGroup(
     alertTests.set(alert.evalTimeMs, [...(alertTests.get(alert.evalTimeMs) ?? []), alert])
   }
   const alertEvalTimes = [...alertsInTest.keys()].sort((a, b) => a - b)
-  const ctx: EvaluationContext = { store, externalLabels: tg.external_labels, externalURL: tg.external_url }
+  // promtool's rule manager has no external URL: `$externalURL` is the test's external_url,
+  // but the functions externalURL and pathPrefix dereference nil.
+  const ctx: EvaluationContext = {
+    store,
+    externalLabels: tg.external_labels,
+    externalURL: tg.external_url,
+    functionsURL: null,
+  }
   const errs: string[] = []
   let curr = 0
   for (let ts = 0; ts <= maxt; ts += evalIntervalMs) {
@@ -433,7 +396,7 @@ function runTestGroup(
     let parseFailed = false
     for (const s of testCase.exp_samples) {
       try {
-        expected.push({ labels: labelsFrom(parseSeriesLabels(s.labels)), value: s.value })
+        expected.push({ labels: parseMetric(s.labels), value: s.value })
       } catch (err) {
         errs.push(
           `    expr: ${JSON.stringify(testCase.expr)}, time: ${time}, err: labels ${JSON.stringify(s.labels)}: ${(err as Error).message}`,

@@ -1,6 +1,6 @@
 import type { Sample } from '../promql/engine.ts'
 import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
-import { expandAlertTemplate } from '../template/template.ts'
+import { expandAlertTemplate, type TemplateQueryFunc } from '../template/template.ts'
 
 export type AlertState = 'pending' | 'firing' | 'inactive'
 
@@ -28,6 +28,10 @@ export interface AlertRuleSpec {
 export interface TemplateContext {
   externalLabels: Record<string, string>
   externalURL: string
+  /** The engine behind the template function `query`, at this evaluation's time. */
+  query?: TemplateQueryFunc
+  /** The URL of the template functions `externalURL`/`pathPrefix` (AlertTemplateData.functionsURL). */
+  functionsURL?: string | null
 }
 
 /** Resolved alerts are kept (and reported as resolved) this long, as in Prometheus. */
@@ -64,6 +68,8 @@ export function evaluateAlerts(
       value: sample.value,
       externalLabels: context.externalLabels,
       externalURL: context.externalURL,
+      query: context.query,
+      functionsURL: context.functionsURL,
     }
     const expand = (text: string) => expandAlertTemplate(text, rule.name, data)
     const record: Record<string, string> = { ...sample.labels }

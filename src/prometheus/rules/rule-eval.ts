@@ -1,4 +1,4 @@
-import { type CompiledQuery, evaluateInstant, type Sample } from '../promql/engine.ts'
+import { CompiledQuery, evaluateInstant, type Sample } from '../promql/engine.ts'
 import { labelsFrom, labelsKey, METRIC_NAME } from '../promql/labels.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import type { SampleStore } from '../promql/store.ts'
@@ -21,6 +21,8 @@ export interface EvaluationContext {
   store: SampleStore
   externalLabels: Record<string, string>
   externalURL: string
+  /** See AlertTemplateData.functionsURL; promtool's is null. */
+  functionsURL?: string | null
 }
 
 abstract class EvaluatedRule {
@@ -116,7 +118,12 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
   }
 
   private evalAlerts(ctx: EvaluationContext, ts: number): void {
-    const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, ctx)
+    // Templates query the same store at the evaluation's time, as Prometheus' alerting rules do.
+    const query = (expr: string) => resultAsVector(evaluateInstant(new CompiledQuery(expr), ctx.store, ts))
+    const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, {
+      ...ctx,
+      query,
+    })
     const out: Sample[] = []
     for (const a of present) {
       out.push({

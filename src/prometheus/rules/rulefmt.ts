@@ -1,21 +1,43 @@
 import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
 import { DurationError, parseDuration } from '../duration.ts'
 import { checkTemplate, TemplateError } from '../template/template.ts'
+import {
+  GoDecoder,
+  type GoScalar,
+  GoYamlError,
+  type GoYamlMap,
+  type GoYamlValue,
+  parseGoYaml,
+} from './go-yaml.ts'
 
 /**
  * Prometheus rule files (`groups:` of alerting and recording rules), read and checked the
- * way Prometheus' `rulefmt` does: unknown fields, missing names or expressions, bad
- * durations, invalid label names and template syntax errors are errors naming the file,
- * group and rule. Expressions are not parsed here; the caller compiles them with the
- * query engine it uses.
+ * way Prometheus 2.42's `rulefmt.ParseFile` does, with its error wording: unknown fields and
+ * type mismatches are yaml's `unmarshal errors` with lines; a bad duration is fatal and bare;
+ * validation errors name the node (`5:17: group "g", rule 1, "A": …`), the group and the
+ * rule, and all of them are reported. Scalars keep their text as written, as Go's YAML
+ * decoder keeps it for string fields: a label `slo: 0.990` is "0.990" (not 0.99), so alert
+ * labels and fingerprints match Prometheus'. Expressions are not parsed here; the caller
+ * compiles them with the query engine it uses and reports failures with `ruleWhere`.
+ * Beyond 2.42, a group may carry `query_offset` and `labels` (Prometheus 2.53 and 3.0).
  */
 
 export class RuleFileError extends Error {
-  constructor(message: string) {
+  /** Every error, one per line of `message`, each prefixed with the file, as promtool lists them. */
+  readonly errors: string[]
+
+  constructor(message: string, errors?: string[]) {
     super(message)
     this.name = 'RuleFileError'
+    this.errors = errors ?? [message]
   }
+}
+
+/** Where a rule sits in its file: its 1-based index in the group and its `expr` node. */
+export interface RulePosition {
+  index: number
+  exprLine: number
+  exprColumn: number
 }
 
 export interface AlertingRule {
@@ -26,6 +48,7 @@ export interface AlertingRule {
   keepFiringForMs: number
   labels: Record<string, string>
   annotations: Record<string, string>
+  position?: RulePosition
 }
 
 export interface RecordingRule {
@@ -33,6 +56,7 @@ export interface RecordingRule {
   name: string
   expr: string
   labels: Record<string, string>
+  position?: RulePosition
 }
 
 export type Rule = AlertingRule | RecordingRule
@@ -51,146 +75,186 @@ export interface RuleGroup {
 
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
-const GROUP_KEYS = new Set(['name', 'interval', 'limit', 'query_offset', 'labels', 'rules'])
-const RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'])
+const GROUP_KEYS = ['name', 'interval', 'limit', 'query_offset', 'labels', 'rules']
+const RULE_KEYS = ['record', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']
 
-type Where = string
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+/** Prometheus' rulefmt.Error text: `[line:col: [line:col: ]]group "g", rule n, "name": err`. */
+function ruleError(
+  group: string,
+  index: number,
+  name: string,
+  err: string,
+  node?: { line: number; col: number },
+  alt?: { line: number; col: number },
+): string {
+  const at = (n: { line: number; col: number }) => `${n.line}:${n.col}: `
+  return `${node ? at(node) : ''}${alt ? at(alt) : ''}group ${JSON.stringify(group)}, rule ${index}, ${JSON.stringify(name)}: ${err}`
 }
 
-function durationField(value: unknown, field: string, where: Where): number {
-  if (value === undefined || value === null) return 0
-  const text = typeof value === 'number' ? String(value) : value
-  if (typeof text !== 'string') throw new RuleFileError(`${where}: ${field} must be a duration string`)
+/** How a rule's expression error is reported (rulefmt's `could not parse expression`). */
+export function ruleWhere(group: RuleGroup, rule: Rule): string {
+  const p = rule.position
+  return `${group.file}: ${ruleError(group.name, p?.index ?? 0, rule.name, 'could not parse expression', p ? { line: p.exprLine, col: p.exprColumn } : undefined)}`
+}
+
+class FatalDuration extends Error {}
+
+function durationField(d: GoDecoder, value: GoYamlValue | undefined): number {
+  if (value === undefined || (value.kind === 'scalar' && value.text === null)) return 0
+  if (value.kind !== 'scalar') {
+    d.string(value)
+    return 0
+  }
   try {
-    return parseDuration(text)
+    return parseDuration(value.text as string)
   } catch (err) {
-    if (err instanceof DurationError) throw new RuleFileError(`${where}: ${field}: ${err.message}`)
+    if (err instanceof DurationError) throw new FatalDuration(err.message)
     throw err
   }
 }
 
-function stringMap(value: unknown, field: string, where: Where, checkNames: boolean): Record<string, string> {
-  if (value === undefined || value === null) return {}
-  if (!isRecord(value)) throw new RuleFileError(`${where}: ${field} must be a map`)
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(value)) {
-    if (checkNames && !LABEL_NAME_RE.test(k)) throw new RuleFileError(`${where}: invalid label name: ${k}`)
-    if (checkNames && k === '__name__') throw new RuleFileError(`${where}: invalid label name: ${k}`)
-    if (typeof v === 'object' && v !== null)
-      throw new RuleFileError(`${where}: ${field}.${k} must be a string`)
-    out[k] = v === null || v === undefined ? '' : String(v)
-  }
-  return out
+export interface RuleFileOptions {
+  /**
+   * Checks an expression as Prometheus' rulefmt does while validating (parser.ParseExpr):
+   * returns the error text, or undefined when the engine accepts it. Without it, expressions
+   * are left to the caller.
+   */
+  checkExpr?: (expr: string) => string | undefined
 }
 
-function parseRule(raw: unknown, index: number, groupWhere: Where): Rule {
-  if (!isRecord(raw)) throw new RuleFileError(`${groupWhere}, rule ${index + 1}: must be a map`)
-  const id = typeof raw.alert === 'string' ? raw.alert : typeof raw.record === 'string' ? raw.record : ''
-  const where = `${groupWhere}, rule ${index + 1}${id ? ` "${id}"` : ''}`
-  for (const key of Object.keys(raw)) {
-    if (!RULE_KEYS.has(key)) throw new RuleFileError(`${where}: field ${key} not found in type rulefmt.Rule`)
+/** Parses the text of one rule file; `file` names it in errors. Throws RuleFileError. */
+export function parseRuleFile(text: string, file: string, options: RuleFileOptions = {}): RuleGroup[] {
+  const fail = (errors: string[]): never => {
+    const prefixed = errors.map((e) => `${file}: ${e}`)
+    throw new RuleFileError(prefixed.join('\n'), prefixed)
   }
-  const hasAlert = raw.alert !== undefined && raw.alert !== null && raw.alert !== ''
-  const hasRecord = raw.record !== undefined && raw.record !== null && raw.record !== ''
-  if (hasAlert && hasRecord) throw new RuleFileError(`${where}: only one of 'record' and 'alert' must be set`)
-  if (!hasAlert && !hasRecord) throw new RuleFileError(`${where}: one of 'record' or 'alert' must be set`)
-  if (typeof raw.expr !== 'string' || raw.expr.trim() === '') {
-    throw new RuleFileError(`${where}: field 'expr' must be set in rule`)
-  }
-  const labels = stringMap(raw.labels, 'labels', where, true)
-  if (hasRecord) {
-    if (typeof raw.record !== 'string' || !METRIC_NAME_RE.test(raw.record)) {
-      throw new RuleFileError(`${where}: invalid recording rule name: ${String(raw.record)}`)
-    }
-    for (const field of ['annotations', 'for', 'keep_firing_for']) {
-      if (raw[field] !== undefined)
-        throw new RuleFileError(`${where}: invalid field '${field}' in recording rule`)
-    }
-    return { type: 'recording', name: raw.record, expr: raw.expr, labels }
-  }
-  const name = String(raw.alert)
-  const annotations = stringMap(raw.annotations, 'annotations', where, false)
-  for (const [kind, map] of [
-    ['label', labels],
-    ['annotation', annotations],
-  ] as const) {
-    for (const [k, v] of Object.entries(map)) {
-      try {
-        checkTemplate(v)
-      } catch (err) {
-        if (err instanceof TemplateError)
-          throw new RuleFileError(`${where}: ${kind} ${k}: template: ${err.message}`)
-        throw err
-      }
-    }
-  }
-  return {
-    type: 'alerting',
-    name,
-    expr: raw.expr,
-    forMs: durationField(raw.for, 'for', where),
-    keepFiringForMs: durationField(raw.keep_firing_for, 'keep_firing_for', where),
-    labels,
-    annotations,
-  }
-}
-
-/** Parses the text of one rule file; `file` names it in errors. */
-export function parseRuleFile(text: string, file: string): RuleGroup[] {
-  let doc: unknown
+  let doc: GoYamlValue | undefined
   try {
-    doc = parseYaml(text)
+    doc = parseGoYaml(text)
   } catch (err) {
-    throw new RuleFileError(`${file}: ${(err as Error).message}`)
+    if (err instanceof GoYamlError) fail([err.message])
+    throw err
   }
-  if (doc === null || doc === undefined) return []
-  if (!isRecord(doc)) throw new RuleFileError(`${file}: expected a map with a "groups" list`)
-  for (const key of Object.keys(doc)) {
-    if (key !== 'groups')
-      throw new RuleFileError(`${file}: field ${key} not found in type rulefmt.RuleGroups`)
+  const d = new GoDecoder()
+  const decoded: { node: GoYamlMap | undefined; group: RuleGroup; ruleNodes: Map<string, GoYamlValue>[] }[] =
+    []
+  try {
+    const top = d.struct(doc, 'rulefmt.RuleGroups', ['groups'])
+    for (const raw of d.list(top.get('groups'), '[]rulefmt.RuleGroup')) {
+      const g = d.struct(raw, 'rulefmt.RuleGroup', GROUP_KEYS)
+      const ruleNodes = d
+        .list(g.get('rules'), '[]rulefmt.RuleNode')
+        .map((r) => d.struct(r, 'rulefmt.RuleNode', RULE_KEYS))
+      const group: RuleGroup = {
+        file,
+        name: d.string(g.get('name')),
+        intervalMs:
+          g.has('interval') &&
+          g.get('interval')?.kind === 'scalar' &&
+          (g.get('interval') as GoScalar).text !== null
+            ? durationField(d, g.get('interval'))
+            : undefined,
+        limit: d.int(g.get('limit')),
+        queryOffsetMs: durationField(d, g.get('query_offset')),
+        labels: d.stringMap(g.get('labels')),
+        rules: [],
+      }
+      group.rules = ruleNodes.map((r, i): Rule => {
+        const record = d.string(r.get('record'))
+        const alert = d.string(r.get('alert'))
+        const exprNode = r.get('expr')
+        const position = { index: i + 1, exprLine: exprNode?.line ?? 0, exprColumn: exprNode?.col ?? 0 }
+        const labels = d.stringMap(r.get('labels'))
+        const forMs = durationField(d, r.get('for'))
+        const keepFiringForMs = durationField(d, r.get('keep_firing_for'))
+        const annotations = d.stringMap(r.get('annotations'))
+        const expr = d.string(exprNode)
+        return alert !== '' || record === ''
+          ? { type: 'alerting', name: alert, expr, forMs, keepFiringForMs, labels, annotations, position }
+          : { type: 'recording', name: record, expr, labels, position }
+      })
+      decoded.push({ node: raw.kind === 'map' ? raw : undefined, group, ruleNodes })
+    }
+  } catch (err) {
+    if (err instanceof FatalDuration) fail([err.message])
+    throw err
   }
-  const groups = doc.groups ?? []
-  if (!Array.isArray(groups)) throw new RuleFileError(`${file}: groups must be a list`)
+  try {
+    d.check()
+  } catch (err) {
+    fail([(err as Error).message])
+  }
+  const errors: string[] = []
   const seen = new Set<string>()
-  return groups.map((raw, gi) => {
-    if (!isRecord(raw)) throw new RuleFileError(`${file}: group ${gi + 1} must be a map`)
-    const name = typeof raw.name === 'string' ? raw.name : ''
-    const where = `${file}: group "${name}"`
-    if (name === '') throw new RuleFileError(`${file}: group ${gi + 1}: groupname must not be empty`)
-    if (seen.has(name)) throw new RuleFileError(`${where}: groupname must be unique within a file`)
-    seen.add(name)
-    for (const key of Object.keys(raw)) {
-      if (!GROUP_KEYS.has(key))
-        throw new RuleFileError(`${where}: field ${key} not found in type rulefmt.RuleGroup`)
-    }
-    const rules = raw.rules ?? []
-    if (!Array.isArray(rules)) throw new RuleFileError(`${where}: rules must be a list`)
-    const limit = raw.limit ?? 0
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
-      throw new RuleFileError(`${where}: limit must be a non-negative integer`)
-    }
-    return {
-      file,
-      name,
-      intervalMs: raw.interval === undefined ? undefined : durationField(raw.interval, 'interval', where),
-      limit,
-      queryOffsetMs: durationField(raw.query_offset, 'query_offset', where),
-      labels: stringMap(raw.labels, 'labels', where, true),
-      rules: rules.map((r, i) => parseRule(r, i, where)),
-    }
-  })
+  for (const { node, group, ruleNodes } of decoded) {
+    const at = `${node?.line ?? 0}:${node?.col ?? 0}`
+    if (group.name === '') errors.push(`${at}: Groupname must not be empty`)
+    if (seen.has(group.name)) errors.push(`${at}: groupname: "${group.name}" is repeated in the same file`)
+    seen.add(group.name)
+    group.rules.forEach((rule, i) => {
+      const nodes = ruleNodes[i] as Map<string, GoYamlValue>
+      const pos = (key: string) => {
+        const n = nodes.get(key)
+        return n ? { line: n.line, col: n.col } : { line: 0, col: 0 }
+      }
+      const record = nodes.get('record')
+      const alert = nodes.get('alert')
+      const hasRecord = record?.kind === 'scalar' && (record.text ?? '') !== ''
+      const hasAlert = alert?.kind === 'scalar' && (alert.text ?? '') !== ''
+      const err = (message: string, n?: { line: number; col: number }, alt?: { line: number; col: number }) =>
+        errors.push(ruleError(group.name, i + 1, rule.name, message, n, alt))
+      if (hasRecord && hasAlert)
+        err("only one of 'record' and 'alert' must be set", pos('record'), pos('alert'))
+      if (!hasRecord && !hasAlert) err("one of 'record' or 'alert' must be set", pos('record'))
+      const exprError = rule.expr === '' ? undefined : options.checkExpr?.(rule.expr)
+      if (rule.expr === '') err("field 'expr' must be set in rule", pos('expr'))
+      else if (exprError !== undefined) err(`could not parse expression: ${exprError}`, pos('expr'))
+      if (hasRecord) {
+        if (Object.keys(d.stringMap(nodes.get('annotations'))).length > 0)
+          err("invalid field 'annotations' in recording rule", pos('record'))
+        if (durationField(d, nodes.get('for')) !== 0)
+          err("invalid field 'for' in recording rule", pos('record'))
+        if (durationField(d, nodes.get('keep_firing_for')) !== 0)
+          err("invalid field 'keep_firing_for' in recording rule", pos('record'))
+        if (!METRIC_NAME_RE.test(rule.name)) err(`invalid recording rule name: ${rule.name}`, pos('record'))
+      }
+      for (const k of Object.keys(rule.labels)) {
+        if (!LABEL_NAME_RE.test(k) || k === '__name__') err(`invalid label name: ${k}`)
+      }
+      if (rule.type === 'alerting') {
+        for (const k of Object.keys(rule.annotations))
+          if (!LABEL_NAME_RE.test(k)) err(`invalid annotation name: ${k}`)
+        if (hasAlert) {
+          for (const [kind, map] of [
+            ['label', rule.labels],
+            ['annotation', rule.annotations],
+          ] as const) {
+            for (const [k, v] of Object.entries(map)) {
+              try {
+                checkTemplate(v)
+              } catch (e) {
+                if (!(e instanceof TemplateError)) throw e
+                err(
+                  `${kind} ${JSON.stringify(k)}: template: __alert_${rule.name}:${e.line ?? 1}: ${e.message}`,
+                )
+              }
+            }
+          }
+        }
+      }
+    })
+  }
+  if (errors.length > 0) fail(errors)
+  return decoded.map((x) => x.group)
 }
 
 /** Reads and parses a rule file from disk. */
-export function loadRuleFile(file: string): RuleGroup[] {
+export function loadRuleFile(file: string, options: RuleFileOptions = {}): RuleGroup[] {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
     throw new RuleFileError(`${file}: ${(err as Error).message}`)
   }
-  return parseRuleFile(text, file)
+  return parseRuleFile(text, file, options)
 }

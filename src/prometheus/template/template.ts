@@ -1,6 +1,17 @@
 import { parseDuration } from '../duration.ts'
+import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
 import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.ts'
+import {
+  GoNumError,
+  goParseFloat,
+  goRegexpError,
+  goReplaceAll,
+  goSplitHostPort,
+  goTitle,
+  goToLower,
+  goToUpper,
+} from './go-strings.ts'
 
 /**
  * Expansion of Prometheus alert templates (labels and annotations): the part of Go's
@@ -9,14 +20,23 @@ import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.t
  * `$labels.x`), `if`/`else if`/`else`, `range`, `with`, comments and `{{-`/`-}}` trimming —
  * with Go's built-in functions and Prometheus' template functions, formatting numbers
  * exactly as Go does. Missing map keys yield "" (Prometheus sets `missingkey=zero`).
- * Functions that need a query engine (`query`, `first`, …) are not available.
+ * The whole function set of Prometheus 2.42's template package is here (template/template.go:
+ * `query`, `first`, `label`, `value`, `strvalue`, `sortByLabel`, `args`, `match`,
+ * `reReplaceAll`, `title`, `toUpper`, `toLower`, `safeHtml`, `stripPort`, `graphLink`,
+ * `tableLink`, `pathPrefix`, `externalURL`, `parseDuration`, `toTime`, every `humanize*`),
+ * with Go's argument type checks and error wording; `query` runs through a function the caller
+ * injects (`AlertTemplateData.query`), so this module needs no query engine of its own.
  */
 
 export class TemplateError extends Error {
-  /** Offset in the template text the error refers to, when known. */
+  /**
+   * `pos`: offset in the template text the error refers to, when known; `line`: Go's line
+   * number of it, counted as Prometheus counts it (after its variable definitions).
+   */
   constructor(
     message: string,
     readonly pos?: number,
+    readonly line?: number,
   ) {
     super(message)
   }
@@ -24,12 +44,40 @@ export class TemplateError extends Error {
 
 type TValue = unknown
 
+/**
+ * Runs a PromQL instant query for the template function `query`, at the alert's evaluation
+ * time (Prometheus' template.QueryFunc). Returns the instant vector (a scalar result as one
+ * sample without labels); throws an Error whose message Prometheus would print after
+ * "error calling query: ".
+ */
+export type TemplateQueryFunc = (expr: string) => readonly { labels: Record<string, string>; value: number }[]
+
 export interface AlertTemplateData {
   labels: Record<string, string>
   value: number
   externalLabels?: Record<string, string>
+  /** `$externalURL`. */
   externalURL?: string
+  /** The engine behind `query`; without it, `query` fails with "no query engine". */
+  query?: TemplateQueryFunc
+  /**
+   * The URL the functions `externalURL` and `pathPrefix` read; defaults to `externalURL`.
+   * null reproduces promtool, whose rule manager has no external URL: both functions then fail
+   * with Go's nil pointer error (while `$externalURL` still holds the test's external_url).
+   */
+  functionsURL?: string | null
 }
+
+/** One sample of a `query` result (Prometheus' template `*sample`): `.Labels` and `.Value`. */
+export class QuerySample {
+  constructor(
+    readonly Labels: Record<string, string>,
+    readonly Value: number,
+  ) {}
+}
+
+/** A `query` result (Prometheus' template `queryResult`), in the engine's order. */
+export class QueryResult extends Array<QuerySample> {}
 
 // ---------------------------------------------------------------- lexing and parsing
 
@@ -395,6 +443,7 @@ function lineOf(text: string, pos: number): number {
 
 function isTrue(v: TValue): boolean {
   if (v === undefined || v === null) return false
+  if (v instanceof Date || v instanceof QuerySample) return true
   if (typeof v === 'boolean') return v
   if (typeof v === 'number') return v !== 0
   if (v instanceof GoInt) return v.value !== 0
@@ -407,20 +456,32 @@ function isTrue(v: TValue): boolean {
 function printValue(v: TValue): string {
   if (v === undefined) return '<no value>'
   if (v === null) return '<nil>'
+  // fmt prints the struct a pointer points to: {map[k:v …] value}.
+  if (v instanceof QuerySample) return `{${formatValue(v.Labels)} ${formatValue(v.Value)}}`
+  if (v instanceof Date) return goTime(v)
   return formatValue(v)
+}
+
+/** Go's type name of a template value, including Prometheus' template types. */
+function typeName(v: TValue): string {
+  if (v instanceof QueryResult) return 'template.queryResult'
+  if (v instanceof QuerySample) return '*template.sample'
+  if (v instanceof Date) return '*time.Time'
+  return goTypeName(v)
 }
 
 function toFloat(v: TValue): number {
   if (typeof v === 'number') return v
   if (v instanceof GoInt) return v.value
   if (typeof v === 'string') {
-    const trimmed = v
-    if (/^[+-]?(inf|infinity)$/i.test(trimmed)) return trimmed.startsWith('-') ? -Infinity : Infinity
-    if (/^nan$/i.test(trimmed)) return Number.NaN
-    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return Number(trimmed)
-    throw new ExecError(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`)
+    try {
+      return goParseFloat(v)
+    } catch (err) {
+      if (err instanceof GoNumError) throw new ExecError(err.message)
+      throw err
+    }
   }
-  throw new ExecError(`can't convert ${formatValue(v)} to float`)
+  throw new ExecError(`can't convert ${typeName(v)} to float`)
 }
 
 function basicKind(v: TValue): 'bool' | 'int' | 'float' | 'string' | 'other' {
@@ -451,44 +512,44 @@ function ltPair(a: TValue, b: TValue): boolean {
   return (raw(a) as number | string) < (raw(b) as number | string)
 }
 
-function title(s: string): string {
-  let prev = ' '
-  let out = ''
-  for (const ch of s) {
-    const sep = /[A-Za-z0-9_]/.test(prev) ? false : prev.charCodeAt(0) < 0x80 ? true : /\s/u.test(prev)
-    out += sep ? ch.toUpperCase() : ch
-    prev = ch
-  }
-  return out
-}
-
 function stripPort(hostPort: string): string {
-  const bracket = /^\[([^\]]*)\]:[^:]*$/.exec(hostPort)
-  if (bracket) return bracket[1] as string
-  const parts = hostPort.split(':')
-  return parts.length === 2 ? (parts[0] as string) : hostPort
+  return goSplitHostPort(hostPort)?.host ?? hostPort
 }
 
-function humanizeTimestamp(seconds: number): string {
-  if (!Number.isFinite(seconds)) return formatFloat(seconds, 'g', 4)
-  const ms = Math.trunc((seconds * 1e9) / 1e6)
-  const d = new Date(ms)
+/** time.Time.String() of a UTC time with millisecond precision (model.Time). */
+function goTime(d: Date): string {
+  const ms = d.getTime()
   const pad2 = (n: number) => String(n).padStart(2, '0')
   const frac = ((ms % 1000) + 1000) % 1000
   const fraction = frac === 0 ? '' : `.${String(frac).padStart(3, '0').replace(/0+$/, '')}`
   return `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${fraction} +0000 UTC`
 }
 
-function goReplacement(repl: string): string {
-  // Go expands $1, ${1}, $name, ${name}; JavaScript uses $1 and $<name>. A literal $ is $$ in both.
-  return repl.replace(
-    /\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g,
-    (_m, all: string, braced?: string, bare?: string) => {
-      if (all === '$') return '$$'
-      const name = (braced ?? bare) as string
-      return /^\d+$/.test(name) ? `$${name}` : `$<${name}>`
-    },
-  )
+class NaNOrInf extends Error {
+  constructor() {
+    super('value is NaN or Inf')
+  }
+}
+
+/** Prometheus' floatToTime: seconds to a time at millisecond precision (model.TimeFromUnixNano). */
+function floatToTime(seconds: number): Date {
+  if (!Number.isFinite(seconds)) throw new NaNOrInf()
+  const ns = seconds * 1e9
+  if (ns > 2 ** 63 || ns < -(2 ** 63)) {
+    throw new Error(
+      `${formatValue(seconds)} cannot be represented as a nanoseconds timestamp since it overflows int64`,
+    )
+  }
+  return new Date(Math.trunc(Math.trunc(ns) / 1e6))
+}
+
+function humanizeTimestamp(seconds: number): string {
+  try {
+    return goTime(floatToTime(seconds))
+  } catch (err) {
+    if (err instanceof NaNOrInf) return formatFloat(seconds, 'g', 4)
+    throw err
+  }
 }
 
 function queryEscape(s: string): string {
@@ -599,7 +660,34 @@ function goPrint(args: TValue[]): string {
   return out
 }
 
-function baseFuncs(externalURL: string): Record<string, TemplateFunc> {
+/** Go's message when a template function dereferences a nil pointer (runtime panic, recovered). */
+const NIL_POINTER = 'runtime error: invalid memory address or nil pointer dereference'
+
+function compileGoRegex(pattern: string, global: boolean): RegExp {
+  try {
+    return compileRegex(pattern, global)
+  } catch (err) {
+    throw new ExecError(goRegexpError(pattern, (err as Error).message))
+  }
+}
+
+/** url.URL.Path of an absolute URL: the decoded path, "" when there is none. */
+function urlPath(url: string): string {
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*([^?#]*)/.exec(url)
+  const raw = m ? (m[1] as string) : (url.split(/[?#]/)[0] as string)
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
+}
+
+interface FuncOptions {
+  query: TemplateQueryFunc | undefined
+  functionsURL: string | null
+}
+
+function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
   const float = (name: string, f: (v: number) => string): TemplateFunc => {
     return (v) => {
       try {
@@ -642,33 +730,156 @@ function baseFuncs(externalURL: string): Record<string, TemplateFunc> {
     humanizeDuration: float('humanizeDuration', humanizeDuration),
     humanizePercentage: float('humanizePercentage', humanizePercentage),
     humanizeTimestamp: float('humanizeTimestamp', humanizeTimestamp),
-    title: (s) => title(String(s)),
-    toUpper: (s) => String(s).toUpperCase(),
-    toLower: (s) => String(s).toLowerCase(),
-    stripPort: (s) => stripPort(String(s)),
-    match: (pattern, text) => compileRegex(String(pattern)).test(String(text)),
-    reReplaceAll: (pattern, repl, text) =>
-      String(text).replace(compileRegex(String(pattern), true), goReplacement(String(repl))),
-    safeHtml: (s) => String(s),
-    graphLink: (expr) => expressionLink(String(expr), 0),
-    tableLink: (expr) => expressionLink(String(expr), 1),
-    externalURL: () => externalURL,
-    pathPrefix: () => {
+    toTime: (v) => {
       try {
-        return new URL(externalURL).pathname.replace(/\/$/, '')
-      } catch {
-        return ''
+        return floatToTime(toFloat(v))
+      } catch (err) {
+        throw new ExecError(`error calling toTime: ${(err as Error).message}`)
       }
+    },
+    title: (s) => goTitle(s as string),
+    toUpper: (s) => goToUpper(s as string),
+    toLower: (s) => goToLower(s as string),
+    stripPort: (s) => stripPort(s as string),
+    match: (pattern, text) => compileGoRegex(pattern as string, false).test(text as string),
+    reReplaceAll: (pattern, repl, text) => {
+      let re: RegExp
+      try {
+        re = compileGoRegex(pattern as string, true)
+      } catch (err) {
+        // MustCompile panics; text/template recovers it with the panic's text.
+        throw new ExecError(`regexp: Compile(\`${pattern as string}\`): ${(err as Error).message}`)
+      }
+      return goReplaceAll(re, text as string, repl as string)
+    },
+    safeHtml: (s) => s as string,
+    graphLink: (expr) => expressionLink(expr as string, 0),
+    tableLink: (expr) => expressionLink(expr as string, 1),
+    externalURL: () => {
+      if (opts.functionsURL === null) throw new ExecError(NIL_POINTER)
+      return opts.functionsURL
+    },
+    pathPrefix: () => {
+      if (opts.functionsURL === null) throw new ExecError(NIL_POINTER)
+      return urlPath(opts.functionsURL)
+    },
+    query: (expr) => {
+      if (!opts.query) throw new ExecError('no query engine')
+      const result = new QueryResult()
+      for (const s of opts.query(expr as string)) result.push(new QuerySample({ ...s.labels }, s.value))
+      return result
+    },
+    first: (v) => {
+      const result = v as QueryResult | null
+      if (result && result.length > 0) return result[0]
+      throw new ExecError('first() called on vector with no elements')
+    },
+    label: (name, s) => {
+      if (s === null) throw new ExecError(NIL_POINTER)
+      return (s as QuerySample).Labels[name as string] ?? ''
+    },
+    value: (s) => {
+      if (s === null) throw new ExecError(NIL_POINTER)
+      return (s as QuerySample).Value
+    },
+    strvalue: (s) => {
+      if (s === null) throw new ExecError(NIL_POINTER)
+      return (s as QuerySample).Labels.__value__ ?? ''
+    },
+    sortByLabel: (name, v) => {
+      const result = (v as QueryResult | null) ?? new QueryResult()
+      const key = (s: QuerySample) => s.Labels[name as string] ?? ''
+      // sort.Stable with Less on Go strings (byte order), in place, as Prometheus does.
+      const sorted = [...result].sort((a, b) => compareStrings(key(a), key(b)))
+      sorted.forEach((s, i) => {
+        result[i] = s
+      })
+      return result
     },
     parseDuration: (s) => {
       try {
-        return parseDuration(String(s)) / 1000
+        return parseDuration(s as string) / 1000
       } catch (err) {
         throw new ExecError(`error calling parseDuration: ${(err as Error).message}`)
       }
     },
     args: (...values) => Object.fromEntries(values.map((v, i) => [`arg${i}`, v])),
   }
+}
+
+/** Go parameter types of the Prometheus template functions, for text/template's argument checks. */
+type ParamType = 'string' | 'queryResult' | '*sample' | 'any'
+
+const GO_PARAM_NAMES: Record<ParamType, string> = {
+  string: 'string',
+  queryResult: 'template.queryResult',
+  '*sample': '*template.sample',
+  any: 'interface {}',
+}
+
+const SIGNATURES: Record<string, ParamType[]> = {
+  query: ['string'],
+  first: ['queryResult'],
+  label: ['string', '*sample'],
+  value: ['*sample'],
+  strvalue: ['*sample'],
+  sortByLabel: ['string', 'queryResult'],
+  reReplaceAll: ['string', 'string', 'string'],
+  safeHtml: ['string'],
+  match: ['string', 'string'],
+  title: ['string'],
+  toUpper: ['string'],
+  toLower: ['string'],
+  graphLink: ['string'],
+  tableLink: ['string'],
+  stripPort: ['string'],
+  parseDuration: ['string'],
+  humanize: ['any'],
+  humanize1024: ['any'],
+  humanizeDuration: ['any'],
+  humanizePercentage: ['any'],
+  humanizeTimestamp: ['any'],
+  toTime: ['any'],
+  pathPrefix: [],
+  externalURL: [],
+}
+
+function fitsType(v: TValue, type: ParamType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof v === 'string'
+    case 'queryResult':
+      return v instanceof QueryResult || v === null
+    case '*sample':
+      return v instanceof QuerySample || v === null
+    case 'any':
+      return true
+  }
+}
+
+/**
+ * text/template's checks of one argument against a Go parameter type (exec.go evalArg and
+ * validateType): a constant of the wrong kind, nil where nil cannot go, a computed value of the
+ * wrong type. Returns the value to pass (nil becomes an empty queryResult, as a nil slice).
+ */
+function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: Term): TValue {
+  const goType = GO_PARAM_NAMES[type]
+  if (term?.kind === 'literal') {
+    if (term.value === null) {
+      if (type === 'string') throw new ExecError(`cannot assign nil to ${goType}`, term)
+      return type === 'queryResult' ? new QueryResult() : null
+    }
+    if (type === 'string' && typeof term.value !== 'string')
+      throw new ExecError(`expected string; found ${term.str}`, term)
+    if (type === 'queryResult' || type === '*sample') {
+      throw new ExecError(`can't handle ${term.str} for arg of type ${goType}`, term)
+    }
+    return v
+  }
+  if (v === undefined) throw new ExecError(`invalid value; expected ${goType}`, term ?? at)
+  if (!fitsType(v, type))
+    throw new ExecError(`wrong type for value; expected ${goType}; got ${typeName(v)}`, term ?? at)
+  return v
 }
 
 class Exec {
@@ -785,8 +996,20 @@ class Exec {
         }
         return v
       }
-      const args = rest.map((t) => this.term(t, dot, vars))
+      let args = rest.map((t) => this.term(t, dot, vars))
       if (piped) args.push(piped.value)
+      const params = SIGNATURES[name]
+      if (params) {
+        if (args.length !== params.length) {
+          throw new ExecError(
+            `wrong number of args for ${name}: want ${params.length} got ${args.length}`,
+            head,
+          )
+        }
+        // A piped value has no node of its own; Go reports it at the command's last node.
+        const at = rest[rest.length - 1] ?? head
+        args = args.map((v, i) => checkArg(v, params[i] as ParamType, rest[i], at))
+      }
       try {
         return fn(...args)
       } catch (err) {
@@ -830,7 +1053,11 @@ class Exec {
     for (const name of names) {
       if (cur && typeof cur === 'object' && !(cur instanceof GoInt) && !Array.isArray(cur)) {
         const record = cur as Record<string, TValue>
-        if (record instanceof TemplateRoot) {
+        if (record instanceof QuerySample) {
+          if (name !== 'Labels' && name !== 'Value')
+            throw new ExecError(`can't evaluate field ${name} in type *template.sample`)
+          cur = record[name]
+        } else if (record instanceof TemplateRoot) {
           if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type struct`)
           cur = record[name]
         } else cur = record[name] ?? ''
@@ -881,7 +1108,13 @@ class TemplateRoot {
  * syntax errors and for functions the embedded expander does not provide.
  */
 export function checkTemplate(text: string): void {
-  parseTemplate(text, baseFuncs(''))
+  try {
+    parseTemplate(text, baseFuncs({ query: undefined, functionsURL: '' }))
+  } catch (err) {
+    if (err instanceof TemplateError)
+      throw new TemplateError(err.message, err.pos, lineOf(text, err.pos ?? text.length))
+    throw err
+  }
 }
 
 /**
@@ -891,7 +1124,10 @@ export function checkTemplate(text: string): void {
 export function expandAlertTemplate(text: string, alertName: string, data: AlertTemplateData): string {
   const name = `__alert_${alertName}`
   try {
-    const funcs = baseFuncs(data.externalURL ?? '')
+    const funcs = baseFuncs({
+      query: data.query,
+      functionsURL: data.functionsURL === undefined ? (data.externalURL ?? '') : data.functionsURL,
+    })
     const nodes = parseTemplate(text, funcs)
     const root = new TemplateRoot(data.labels, data.externalLabels ?? {}, data.externalURL ?? '', data.value)
     return new Exec(funcs, name, text).run(nodes, root)

@@ -4,8 +4,8 @@
  * (Bun.serve, fetch, uncaught-exception handlers) that must not leak into other test files.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Spawned, spawnBun } from '../../helpers/process.ts'
 import { type Ingest, type SentryEvent, startIngest } from '../../helpers/sentry-ingest.ts'
-import { type Spawned, spawnBun } from '../../helpers/sentry-process.ts'
 import { API_KEY, BEARER, BODY_MARKER, COOKIE_VALUE, PHONE, PHONE_DIGITS } from './fixtures/data.ts'
 
 const ADMIN = 'sentry-admin-token-0123456789'

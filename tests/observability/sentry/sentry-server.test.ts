@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SERVICE_VERSION } from '../../../src/app.ts'
 import { freshDatabase, usingPostgres } from '../../helpers/db.ts'
+import { REPO_ROOT, spawnBun } from '../../helpers/process.ts'
 import { type Ingest, startIngest } from '../../helpers/sentry-ingest.ts'
-import { REPO_ROOT, spawnBun } from '../../helpers/sentry-process.ts'
 
 let database: Awaited<ReturnType<typeof freshDatabase>> | undefined
 let dataDir: string

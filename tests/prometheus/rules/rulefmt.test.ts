@@ -36,12 +36,14 @@ describe('rule files', () => {
             keepFiringForMs: 60_000,
             labels: { severity: 'critical' },
             annotations: { summary: '{{ $value | humanizePercentage }}' },
+            position: { index: 1, exprLine: 6, exprColumn: 15 },
           },
           {
             type: 'recording',
             name: 'job:http_requests:rate5m',
             expr: 'sum by (job) (rate(http_requests_total[5m]))',
             labels: {},
+            position: { index: 2, exprLine: 12, exprColumn: 15 },
           },
         ],
       },
@@ -52,31 +54,49 @@ describe('rule files', () => {
     [
       [
         'groups:\n  - name: g\n    rules:\n      - alert: A\n',
-        'f.yml: group "g", rule 1 "A": field \'expr\' must be set in rule',
+        'f.yml: 0:0: group "g", rule 1, "A": field \'expr\' must be set in rule',
       ],
       [
         'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        for: 5 minutes\n',
-        'f.yml: group "g", rule 1 "A": for: not a valid duration string: "5 minutes"',
+        'f.yml: not a valid duration string: "5 minutes"',
       ],
       [
         'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        severity: page\n',
-        'f.yml: group "g", rule 1 "A": field severity not found in type rulefmt.Rule',
+        'f.yml: yaml: unmarshal errors:\n  line 6: field severity not found in type rulefmt.RuleNode',
       ],
       [
         'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n          s: "{{ $value"\n',
-        'f.yml: group "g", rule 1 "A": annotation s: template: unclosed action',
+        'f.yml: group "g", rule 1, "A": annotation "s": template: __alert_A:1: unclosed action',
       ],
       [
         'groups:\n  - name: g\n    rules:\n      - record: a b\n        expr: x\n',
-        'f.yml: group "g", rule 1 "a b": invalid recording rule name: a b',
+        'f.yml: 4:17: group "g", rule 1, "a b": invalid recording rule name: a b',
       ],
-      ['groups:\n  - name: g\n  - name: g\n', 'f.yml: group "g": groupname must be unique within a file'],
+      ['groups:\n  - name: g\n  - name: g\n', 'f.yml: 3:5: groupname: "g" is repeated in the same file'],
       [
         'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels:\n          bad-name: x\n',
-        'f.yml: group "g", rule 1 "A": invalid label name: bad-name',
+        'f.yml: group "g", rule 1, "A": invalid label name: bad-name',
       ],
     ].map(([text, message]) => [message as string, text as string] as const),
   )('%s', (message, text) => {
     expect(() => parseRuleFile(text, 'f.yml')).toThrow(new RuleFileError(message))
+  })
+
+  // Prometheus decodes rule files into Go strings, which keep a plain scalar's text: the label
+  // below is "0.990", so the alert's labels, and so its Alertmanager fingerprint, are Prometheus' own
+  // (tests/prometheus/fixtures/test-format.test.yml checks the alert under both engines).
+  test('label and annotation values keep the text written in the file', () => {
+    const [group] = parseRuleFile(
+      'groups:\n  - name: g\n    labels: {tier: 01}\n    rules:\n      - alert: A\n        expr: 1\n        for: 0\n        labels: {slo: 0.990, page: yes, code: 0x1F, empty: ~}\n        annotations: {ratio: 1e3}\n',
+      'f.yml',
+    )
+    const rule = group?.rules[0]
+    expect(group?.labels).toEqual({ tier: '01' })
+    expect(rule).toMatchObject({
+      expr: '1',
+      forMs: 0,
+      labels: { slo: '0.990', page: 'yes', code: '0x1F', empty: '' },
+      annotations: { ratio: '1e3' },
+    })
   })
 })

@@ -131,9 +131,81 @@ describe('alert template expansion', () => {
     expect(expand('{{ gt $value 1 }}')).toContain('incompatible types for comparison')
   })
 
-  test('checkTemplate rejects syntax errors and functions that are not available', () => {
-    expect(() => checkTemplate('{{ query "up" | first | value }}')).toThrow(TemplateError)
+  test('checkTemplate rejects syntax errors and unknown functions', () => {
+    expect(() => checkTemplate('{{ query "up" | first | value }}')).not.toThrow()
+    expect(() => checkTemplate('{{ stripDomain "a.b" }}')).toThrow(
+      new TemplateError('function "stripDomain" not defined'),
+    )
     expect(() => checkTemplate('{{ end }}')).toThrow('unexpected {{end}}')
     expect(() => checkTemplate('{{ $value | humanize }}')).not.toThrow()
+  })
+})
+
+// The differential fixture tests/prometheus/fixtures/templates.test.yml runs every function
+// through promtool and rules:test; these pin the parts that need no engine, and the query hook.
+describe('Prometheus 2.42 template functions with Go semantics', () => {
+  const withQuery = (text: string) =>
+    expandAlertTemplate(text, 'A', {
+      ...data,
+      query: (expr): { labels: Record<string, string>; value: number }[] =>
+        expr === 'up'
+          ? [
+              { labels: { __name__: 'up', instance: 'b' }, value: 0 },
+              { labels: { __name__: 'up', instance: 'a', __value__: 'x' }, value: 1 },
+            ]
+          : [],
+    })
+
+  test('query results through first, label, value, strvalue, sortByLabel and range', () => {
+    expect(withQuery('{{ query "up" | first | label "instance" }}')).toBe('b')
+    expect(withQuery('{{ query "up" | sortByLabel "instance" | first | value }}')).toBe('1')
+    expect(
+      withQuery('{{ with query "up" | sortByLabel "instance" }}{{ . | first | strvalue }}{{ end }}'),
+    ).toBe('x')
+    expect(withQuery('{{ range query "up" }}{{ .Labels.instance }}={{ .Value }} {{ end }}')).toBe('b=0 a=1 ')
+    expect(withQuery('{{ query "none" | first }}')).toContain(
+      'at <first>: error calling first: first() called on vector with no elements>',
+    )
+  })
+
+  test('without a query engine, query fails at expansion, not at load', () => {
+    expect(() => checkTemplate('{{ query "up" }}')).not.toThrow()
+    expect(expand('{{ query "up" }}')).toContain('error calling query: no query engine>')
+  })
+
+  test('externalURL and pathPrefix read the functions URL; null is promtool’s nil URL', () => {
+    const at = (functionsURL: string | null) =>
+      expandAlertTemplate('{{ externalURL }}|{{ pathPrefix }}', 'A', { ...data, functionsURL })
+    expect(at('http://example.com/prom%20x/')).toBe('http://example.com/prom%20x/|/prom x/')
+    expect(at('http://example.com')).toBe('http://example.com|')
+    expect(at(null)).toContain('runtime error: invalid memory address or nil pointer dereference>')
+  })
+
+  test.each([
+    ['{{ toUpper "straße ǆ" }}', 'STRAßE Ǆ'],
+    ['{{ toLower "İSTANBUL" }}', 'istanbul'],
+    ['{{ title "élan ǆa foo_bar x-y" }}', 'Élan ǅa Foo_bar X-Y'],
+    ['{{ reReplaceAll "a*" "X" "baaac" }}', 'XbXcX'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${2} replacement syntax, not JavaScript's
+    ['{{ reReplaceAll "(a)(b)" "$1x ${2}y $$" "ab" }}', ' by $'],
+    ['{{ humanize "1_000" }}|{{ humanize "0x1p-2" }}|{{ humanize "1e-400" }}', '1k|250m|0'],
+    ['{{ stripPort "[::1]:80" }}|{{ stripPort "a:b:c" }}|{{ stripPort "h:" }}', '::1|a:b:c|h'],
+    ['{{ toTime 1.5 }}', '1970-01-01 00:00:01.5 +0000 UTC'],
+    ['{{ parseDuration "1h30m" }}', '5400'],
+  ])('%s', (template, expected) => {
+    expect(expand(template)).toBe(expected)
+  })
+
+  test.each([
+    [
+      '{{ humanize "1e999" }}',
+      'error calling humanize: strconv.ParseFloat: parsing "1e999": value out of range',
+    ],
+    ['{{ toUpper 1 }}', 'at <1>: expected string; found 1'],
+    ['{{ label "x" }}', 'at <label>: wrong number of args for label: want 2 got 1'],
+    ['{{ first "x" }}', 'at <"x">: can\'t handle "x" for arg of type template.queryResult'],
+    ['{{ match "(" "x" }}', 'error calling match: error parsing regexp: missing closing ): `(`'],
+  ])('%s fails as in Go: %s', (template, message) => {
+    expect(expand(template)).toContain(message)
   })
 })

@@ -1,0 +1,37 @@
+import type { BusinessMetrics } from '../observability/business-metrics.ts'
+import { Counter, Histogram } from '../observability/instruments.ts'
+import type { MetricsRegistry } from '../observability/metrics.ts'
+
+/** A provider call takes tens of milliseconds to tens of seconds; 2 s and 5 s are alert thresholds. */
+export const PAYMENT_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 30] as const
+
+/**
+ * Builds and registers `payments_processed_total{tenant_id,provider,status}` and
+ * `payment_processing_duration_seconds{provider}`.
+ */
+export function createPaymentMetrics(
+  metrics: MetricsRegistry,
+): Pick<BusinessMetrics, 'paymentProcessed' | 'paymentProviderDuration'> {
+  const paymentsProcessed = metrics.register(
+    new Counter({
+      name: 'payments_processed_total',
+      help: 'Payments processed, by tenant, provider and outcome (succeeded, failed, error).',
+      labelNames: ['tenant_id', 'provider', 'status'],
+      ...metrics.budget('payments_processed_total'),
+    }),
+  )
+  const paymentDuration = metrics.register(
+    new Histogram({
+      name: 'payment_processing_duration_seconds',
+      help: 'Time spent in the payment provider call, whatever its outcome, by provider.',
+      labelNames: ['provider'],
+      buckets: PAYMENT_DURATION_BUCKETS,
+      ...metrics.budget('payment_processing_duration_seconds'),
+    }),
+  )
+  return {
+    paymentProcessed: ({ tenantId, provider, status }) =>
+      paymentsProcessed.labels(tenantId, provider, status).inc(),
+    paymentProviderDuration: ({ provider, seconds }) => paymentDuration.labels(provider).observe(seconds),
+  }
+}

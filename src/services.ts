@@ -1,0 +1,160 @@
+/**
+ * The composition root's service half: the one place where the commerce services, alert
+ * delivery and the rule manager are built from the infrastructure. `main.ts`, the tests and
+ * the scripts call `buildServices`; `createApp` only mounts routes over what it returns.
+ */
+import { type Alerting, createAlerting } from './alerting/alerting.ts'
+import { createEmbeddedEngine, type EmbeddedEngine } from './alerting/rules/embedded.ts'
+import type { RuleManager } from './alerting/rules/manager.ts'
+import { setupRuleManager } from './alerting/rules/setup.ts'
+import type { Config } from './config.ts'
+import type { Clock } from './core/clock.ts'
+import type { Logger } from './core/logger.ts'
+import type { DatabaseHandle } from './db/client.ts'
+import { startDbMonitor } from './health/db-monitor.ts'
+import type { HttpClient } from './http/outbound.ts'
+import type { Metrics } from './metrics.ts'
+import type { BusinessMetrics } from './observability/business-metrics.ts'
+import type { ErrorReporter } from './observability/error-reporter.ts'
+import { createOrderService, type OrderService } from './orders/service.ts'
+import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
+import { createSandboxProvider } from './payments/sandbox.ts'
+import { createPaymentService, type PaymentService } from './payments/service.ts'
+import { createProductService, type ProductService } from './products/service.ts'
+import { createTenantAlertContacts } from './tenants/alert-contacts.ts'
+import { createTenantService, type TenantService } from './tenants/service.ts'
+
+/** What the services are built from: opened by `main.ts`, faked or shared by the tests. */
+export interface Infrastructure {
+  config: Config
+  database: DatabaseHandle
+  log: Logger
+  clock: Clock
+  /** Outbound HTTP (payment providers, WhatsApp, Prometheus), carrying the request id. */
+  http: HttpClient
+  /** The app's registry with every feature's families (`createMetrics`). */
+  metrics: Metrics
+  /** Error tracking (Sentry); defaults to off. */
+  errorReporter?: ErrorReporter
+}
+
+/** Replacements for parts the tests drive directly; production passes none. */
+export interface ServiceOverrides {
+  /** Payment providers by name; defaults to the sandbox provider. */
+  paymentProviders?: PaymentProvider[]
+  /** Records business events instead of the Prometheus families. */
+  business?: BusinessMetrics
+  /** Alert delivery with a fake transport or clock. */
+  alerting?: Alerting
+  /** A rule manager over a fake query source. */
+  ruleManager?: RuleManager
+}
+
+/** Everything the routes serve and the background work `main.ts` starts and stops. */
+export interface Services {
+  tenants: TenantService
+  products: ProductService
+  orders: OrderService
+  payments: PaymentService
+  alerting: Alerting
+  /** The rule manager, unless ALERTS_ENABLED=false (or there is no query source). */
+  ruleManager: RuleManager | undefined
+  /** The embedded Prometheus the rule manager queries when PROMETHEUS_URL is unset. */
+  embedded: EmbeddedEngine | undefined
+  /** Starts the background loops: database ping, alert delivery, sampling and rule evaluation. */
+  start(): void
+  /** Stops every loop and waits for the work in progress. */
+  stop(): Promise<void>
+}
+
+/**
+ * Builds every service. Pure wiring: nothing runs until `start()`. Throws what rule loading
+ * throws (a `RuleFileError` naming the file, group and rule) when ALERTS_ENABLED is on and a
+ * rule file is bad.
+ */
+export function buildServices(infra: Infrastructure, overrides: ServiceOverrides = {}): Services {
+  const { config, log, clock, http, metrics } = infra
+  const db = infra.database.db
+  const business = overrides.business ?? metrics.business
+  metrics.db.poolSize.unlabelled.set(infra.database.poolSize)
+
+  const tenants = createTenantService({ db })
+  const products = createProductService({ db, metrics: business })
+  const orders = createOrderService({ db, metrics: business })
+  const payments = createPaymentService({
+    db,
+    metrics: business,
+    clock,
+    providers: createProviderRegistry(
+      overrides.paymentProviders ?? [createSandboxProvider({ latencyMs: config.payments.sandboxLatencyMs })],
+    ),
+  })
+  const alerting =
+    overrides.alerting ??
+    createAlerting({
+      config,
+      db,
+      http,
+      clock,
+      log,
+      metrics: metrics.alerting,
+      contacts: createTenantAlertContacts(),
+    })
+
+  // Without PROMETHEUS_URL the rule manager queries the service's own metrics.
+  const embedded =
+    overrides.ruleManager || !config.alerts.ruleManagerEnabled || config.alerts.prometheusUrl
+      ? undefined
+      : createEmbeddedEngine({
+          registry: metrics.registry,
+          intervalMs: config.alerts.sampleIntervalMs,
+          now: () => clock.now().getTime(),
+          onError: (error) =>
+            log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),
+        })
+  const ruleManager =
+    overrides.ruleManager ??
+    (config.alerts.ruleManagerEnabled
+      ? setupRuleManager({
+          config,
+          db,
+          http,
+          clock,
+          log,
+          dispatcher: alerting.dispatcher,
+          metrics: metrics.ruleManager,
+          embedded,
+        })
+      : undefined)
+
+  let dbMonitor: ReturnType<typeof startDbMonitor> | undefined
+  return {
+    tenants,
+    products,
+    orders,
+    payments,
+    alerting,
+    ruleManager,
+    embedded,
+    start() {
+      dbMonitor ??= startDbMonitor({
+        db,
+        report: (up) => metrics.db.up.unlabelled.set(up),
+        intervalMs: config.database.pingIntervalMs,
+        timeoutMs: config.database.healthTimeoutMs,
+        log,
+      })
+      alerting.start()
+      if (ruleManager) {
+        embedded?.sampler.start()
+        ruleManager.start()
+      }
+    },
+    async stop() {
+      await ruleManager?.stop()
+      embedded?.sampler.stop()
+      await alerting.stop()
+      dbMonitor?.stop()
+    },
+  }
+}
