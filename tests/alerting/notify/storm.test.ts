@@ -1,5 +1,5 @@
-import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -20,6 +20,10 @@ import { captureLogs } from '../../helpers/logs.ts'
 setDefaultTimeout(60_000)
 
 const ctx = alertTestContext()
+const cleanups: Array<() => void> = []
+afterAll(() => {
+  for (const cleanup of cleanups) cleanup()
+})
 const ONCALL_DIGITS = toWhatsAppNumber(ONCALL)
 const AM_TOKEN = 'alertmanager-token-for-tests'
 const CRITICAL_FP = 'c0ffee0000000001'
@@ -435,6 +439,7 @@ describe('templates in a storm', () => {
 describe('the rule manager path', () => {
   test('a rule that suddenly matches 1 500 series in one tick gives on-call one message within 4 096 characters', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cc-storm-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(
       join(dir, 'storm.yml'),
       `groups:
