@@ -1,6 +1,7 @@
 import { Elysia, type ElysiaAdapter } from 'elysia'
 import { ALERTMANAGER_PATH, alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
+import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
 import { type ErrorReport, errorEnvelope } from './http/error-envelope.ts'
@@ -36,7 +37,7 @@ export const SERVICE_VERSION = '0.1.0'
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const db = deps.database.db
-  const { tenants, products, orders, payments, alerting, ruleManager } = deps.services
+  const { tenants, products, orders, payments, idempotency, alerting, ruleManager } = deps.services
   // Registered first, so that its onRequest also sees requests an earlier hook rejects (413).
   const requestMetrics = deps.metrics.enabled
     ? httpMetrics({
@@ -99,10 +100,10 @@ export function createApp(deps: AppDeps) {
         inFlight: deps.metrics.enabled ? deps.metrics.http.inFlight.unlabelled : undefined,
       }),
     )
-    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken }))
-    .use(productRoutes({ products, tenants }))
-    .use(orderRoutes({ orders, tenants }))
-    .use(paymentRoutes({ payments, tenants, errorReporter: reporter }))
+    .use(tenantRoutes({ tenants, adminToken: deps.config.adminToken, idempotency }))
+    .use(productRoutes({ products, tenants, idempotency }))
+    .use(orderRoutes({ orders, tenants, idempotency }))
+    .use(paymentRoutes({ payments, tenants, errorReporter: reporter, idempotency }))
     .use(
       alertRoutes({
         dispatcher: alerting.dispatcher,
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(ruleManagerRoutes({ ruleManager, adminToken: deps.config.adminToken }))
+    .use(sloRoutes({ ruleManager, adminToken: deps.config.adminToken, now: () => deps.clock.now() }))
 }
 
 export type App = ReturnType<typeof createApp>

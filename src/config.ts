@@ -68,6 +68,11 @@ export const EnvSchema = Type.Object({
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
   }),
+  IDEMPOTENCY_KEY_TTL: Duration('24h', 'an Idempotency-Key is remembered this long, then pruned'),
+  PAYMENT_PENDING_LEASE: Duration(
+    '2m',
+    'a payment still pending after this long is settled by asking its provider (reconciliation)',
+  ),
   CORS_ORIGINS: Type.String({
     pattern: '^(https?://[^,\\s]+)?(,\\s*https?://[^,\\s]+)*$',
     default: '',
@@ -241,7 +246,8 @@ export interface Config {
   http: { maxBodyBytes: number; corsOrigins: string[]; publicBaseUrl: string }
   shutdownTimeoutMs: number
   adminToken: string | undefined
-  payments: { sandboxLatencyMs: number }
+  payments: { sandboxLatencyMs: number; pendingLeaseMs: number }
+  idempotency: { keyTtlMs: number }
   alerts: {
     /** Digits only (E.164 without the +). */
     oncallPhones: string[]
@@ -381,7 +387,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
-    payments: { sandboxLatencyMs: env.SANDBOX_LATENCY_MS },
+    payments: {
+      sandboxLatencyMs: env.SANDBOX_LATENCY_MS,
+      pendingLeaseMs: parseDuration(env.PAYMENT_PENDING_LEASE),
+    },
+    idempotency: { keyTtlMs: parseDuration(env.IDEMPOTENCY_KEY_TTL) },
     alerts: {
       oncallPhones: oncallIsDemo ? [DEMO_PHONE.slice(1)] : oncallPhones,
       oncallIsDemo,

@@ -13,11 +13,14 @@ import type { Logger } from './core/logger.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { startDbMonitor } from './health/db-monitor.ts'
 import type { HttpClient } from './http/outbound.ts'
+import { createIdempotencyPruner } from './idempotency/pruner.ts'
+import { createIdempotencyService, type IdempotencyService } from './idempotency/service.ts'
 import type { Metrics } from './metrics.ts'
 import type { BusinessMetrics } from './observability/business-metrics.ts'
 import type { ErrorReporter } from './observability/error-reporter.ts'
 import { createOrderService, type OrderService } from './orders/service.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
+import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
 import { createSandboxProvider } from './payments/sandbox.ts'
 import { createPaymentService, type PaymentService } from './payments/service.ts'
 import { createProductService, type ProductService } from './products/service.ts'
@@ -56,12 +59,17 @@ export interface Services {
   products: ProductService
   orders: OrderService
   payments: PaymentService
+  /** Idempotency-Key claims and stored responses (POST routes that create something). */
+  idempotency: IdempotencyService
   alerting: Alerting
   /** The rule manager, unless ALERTS_ENABLED=false (or there is no query source). */
   ruleManager: RuleManager | undefined
   /** The embedded Prometheus the rule manager queries when PROMETHEUS_URL is unset. */
   embedded: EmbeddedEngine | undefined
-  /** Starts the background loops: database ping, alert delivery, sampling and rule evaluation. */
+  /**
+   * Starts the background loops: database ping, payment reconciliation, idempotency-key
+   * pruning, alert delivery, sampling and rule evaluation.
+   */
   start(): void
   /** Stops every loop and waits for the work in progress. */
   stop(): Promise<void>
@@ -81,14 +89,30 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
   const tenants = createTenantService({ db })
   const products = createProductService({ db, metrics: business })
   const orders = createOrderService({ db, metrics: business })
+  const paymentProviders = overrides.paymentProviders ?? [
+    createSandboxProvider({ db, latencyMs: config.payments.sandboxLatencyMs }),
+  ]
   const payments = createPaymentService({
     db,
     metrics: business,
     clock,
-    providers: createProviderRegistry(
-      overrides.paymentProviders ?? [createSandboxProvider({ latencyMs: config.payments.sandboxLatencyMs })],
-    ),
+    providers: createProviderRegistry(paymentProviders),
   })
+  // Settles payments a crash left pending, by asking their provider (one replica at a time).
+  const reconciler = createPaymentReconciler({
+    db,
+    providers: paymentProviders,
+    clock,
+    log,
+    leaseMs: config.payments.pendingLeaseMs,
+    metrics: reconcilerMetrics(
+      metrics,
+      paymentProviders.map((p) => p.name),
+    ),
+    business,
+  })
+  const idempotency = createIdempotencyService({ db, clock, ttlMs: config.idempotency.keyTtlMs })
+  const pruner = createIdempotencyPruner({ idempotency, log, ttlMs: config.idempotency.keyTtlMs })
   const alerting =
     overrides.alerting ??
     createAlerting({
@@ -133,6 +157,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     products,
     orders,
     payments,
+    idempotency,
     alerting,
     ruleManager,
     embedded,
@@ -144,6 +169,8 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
         timeoutMs: config.database.healthTimeoutMs,
         log,
       })
+      reconciler.start()
+      pruner.start()
       alerting.start()
       if (ruleManager) {
         embedded?.sampler.start()
@@ -153,7 +180,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     async stop() {
       await ruleManager?.stop()
       embedded?.sampler.stop()
-      await alerting.stop()
+      await Promise.all([alerting.stop(), reconciler.stop(), pruner.stop()])
       dbMonitor?.stop()
     },
   }

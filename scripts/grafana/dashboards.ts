@@ -3,10 +3,25 @@
  * ops/grafana/dashboards/*.json, which is what Grafana imports (provisioning) and what the
  * tests read; a test fails when the committed JSON differs from what this file builds.
  *
- * Plain objects in Grafana's dashboard JSON model (schemaVersion 39) rather than the
- * Foundation SDK: four dashboards of a few panel kinds do not need a dependency, and the
- * layout helper below places panels row by row so that they cannot overlap.
+ * The specs below are plain data (sections of panels with their queries); the JSON is made by
+ * the Grafana Foundation SDK's typed builders (`@grafana/grafana-foundation-sdk`), so field names
+ * and enum values follow Grafana's own schema instead of a hand-kept copy of it, and the
+ * dashboard builder places panels on the 24-column grid. The SDK wraps to the next line only
+ * after a line is full, so `layout` checks that each section's widths tile whole lines.
  */
+import * as common from '@grafana/grafana-foundation-sdk/common'
+import * as dash from '@grafana/grafana-foundation-sdk/dashboard'
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus'
+import * as stat from '@grafana/grafana-foundation-sdk/stat'
+import * as table from '@grafana/grafana-foundation-sdk/table'
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries'
+import {
+  displayName,
+  loadSlothSpec,
+  SLI_WINDOWS,
+  type SlothSpec,
+  slothId,
+} from '../../src/alerting/slo/spec.ts'
 
 export type Unit = 'reqps' | 'ops' | 'opm' | 'percentunit' | 's' | 'bytes' | 'short' | 'none'
 
@@ -37,12 +52,12 @@ export interface PanelSpec {
   columns?: string[]
 }
 
-interface Section {
+export interface Section {
   title: string
   panels: PanelSpec[]
 }
 
-interface DashboardSpec {
+export interface DashboardSpec {
   uid: string
   title: string
   description: string
@@ -62,219 +77,199 @@ const I = 'instance=~"$instance"'
 const T = 'tenant_id=~"$tenant"'
 const RI = '$__rate_interval'
 
-function variable(kind: 'instance' | 'tenant') {
+function variable(kind: 'instance' | 'tenant'): dash.QueryVariableBuilder {
   const [metric, label, name] =
     kind === 'instance'
       ? ['process_resident_memory_bytes', 'instance', 'Instance']
       : ['orders_created_total', 'tenant_id', 'Shop']
   const query = `label_values(${metric}, ${label})`
-  return {
-    name: kind,
-    label: name,
-    type: 'query',
-    datasource: DATASOURCE,
-    query: { qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-    definition: query,
-    refresh: 2,
-    sort: 1,
-    multi: true,
-    includeAll: true,
-    allValue: '.*',
-    current: { selected: true, text: ['All'], value: ['$__all'] },
-    options: [],
-    hide: 0,
-    regex: '',
-  }
+  return new dash.QueryVariableBuilder(kind)
+    .label(name)
+    .datasource({ ...DATASOURCE })
+    .query({ qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
+    .definition(query)
+    .refresh(dash.VariableRefresh.OnTimeRangeChanged)
+    .sort(dash.VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ selected: true, text: ['All'], value: ['$__all'] })
+    .options([])
+    .hide(dash.VariableHide.DontHide)
+    .regex('')
 }
 
-const datasourceVariable = {
-  name: 'datasource',
-  label: 'Data source',
-  type: 'datasource',
-  query: 'prometheus',
-  current: {},
-  options: [],
-  refresh: 1,
-  regex: '',
-  hide: 0,
-  includeAll: false,
-  multi: false,
+function datasourceVariable(): dash.DatasourceVariableBuilder {
+  return new dash.DatasourceVariableBuilder('datasource')
+    .label('Data source')
+    .type('prometheus')
+    .regex('')
+    .hide(dash.VariableHide.DontHide)
+    .includeAll(false)
+    .multi(false)
 }
 
-function thresholds(spec: PanelSpec) {
-  const steps: { color: string; value: number | null }[] = [{ color: 'green', value: null }]
+function thresholds(spec: PanelSpec): dash.ThresholdsConfigBuilder {
+  const steps: dash.Threshold[] = [{ color: 'green', value: null }]
   if (spec.threshold !== undefined) steps.push({ color: 'red', value: spec.threshold })
-  return { mode: 'absolute', steps }
+  return new dash.ThresholdsConfigBuilder().mode(dash.ThresholdsMode.Absolute).steps(steps)
 }
 
-function mappings(spec: PanelSpec) {
+function mappings(spec: PanelSpec): dash.ValueMapping[] {
   if (!spec.mappings) return []
-  const options: Record<string, { text: string; color: string; index: number }> = {}
+  const options: Record<string, dash.ValueMappingResult> = {}
   Object.entries(spec.mappings).forEach(([value, m], index) => {
     options[value] = { text: m.text, color: m.color, index }
   })
-  return [{ type: 'value', options }]
+  return [{ type: dash.MappingType.ValueToText, options }]
 }
 
-function panel(spec: PanelSpec, id: number, gridPos: { h: number; w: number; x: number; y: number }) {
-  const table = spec.type === 'table'
-  const targets = spec.queries.map((q, i) => ({
-    refId: String.fromCharCode(65 + i),
-    datasource: DATASOURCE,
-    editorMode: 'code',
-    expr: q.expr,
-    legendFormat: q.legend ?? '__auto',
-    range: !(table || q.instant),
-    instant: Boolean(table || q.instant),
-    ...(table ? { format: 'table' } : {}),
-  }))
-  const defaults: Record<string, unknown> = {
-    unit: spec.unit,
-    thresholds: thresholds(spec),
-    mappings: mappings(spec),
-    color: { mode: spec.type === 'timeseries' ? 'palette-classic' : 'thresholds' },
-  }
-  if (spec.min !== undefined) defaults.min = spec.min
-  if (spec.max !== undefined) defaults.max = spec.max
-  if (spec.decimals !== undefined) defaults.decimals = spec.decimals
+const refId = (i: number) => String.fromCharCode(65 + i)
+
+function target(spec: PanelSpec, q: Query, i: number): prometheus.DataqueryBuilder {
+  const builder = new prometheus.DataqueryBuilder()
+    .refId(refId(i))
+    .datasource({ ...DATASOURCE })
+    .editorMode(prometheus.QueryEditorMode.Code)
+    .expr(q.expr)
+    .legendFormat(q.legend ?? '__auto')
+  if (spec.type === 'table') return builder.instant().format(prometheus.PromQueryFormat.Table)
+  return q.instant ? builder.instant() : builder.range()
+}
+
+type AnyPanelBuilder = timeseries.PanelBuilder | stat.PanelBuilder | table.PanelBuilder
+
+function visualization(spec: PanelSpec): AnyPanelBuilder {
   if (spec.type === 'timeseries') {
-    defaults.custom = {
-      drawStyle: 'line',
-      lineWidth: 1,
-      fillOpacity: 10,
-      showPoints: 'never',
-      spanNulls: false,
-      thresholdsStyle: { mode: spec.threshold !== undefined ? 'line' : 'off' },
-    }
+    return new timeseries.PanelBuilder()
+      .colorScheme(new dash.FieldColorBuilder().mode(dash.FieldColorModeId.PaletteClassic))
+      .drawStyle(common.GraphDrawStyle.Line)
+      .lineWidth(1)
+      .fillOpacity(10)
+      .showPoints(common.VisibilityMode.Never)
+      .spanNulls(false)
+      .thresholdsStyle(
+        new common.GraphThresholdsStyleConfigBuilder().mode(
+          spec.threshold !== undefined
+            ? common.GraphThresholdsStyleMode.Line
+            : common.GraphThresholdsStyleMode.Off,
+        ),
+      )
+      .legend(
+        new common.VizLegendOptionsBuilder()
+          .displayMode(common.LegendDisplayMode.List)
+          .placement(common.LegendPlacement.Bottom)
+          .showLegend(true),
+      )
+      .tooltip(
+        new common.VizTooltipOptionsBuilder()
+          .mode(common.TooltipDisplayMode.Multi)
+          .sort(common.SortOrder.Descending),
+      )
   }
-  const options =
-    spec.type === 'timeseries'
-      ? {
-          legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
-          tooltip: { mode: 'multi', sort: 'desc' },
-        }
-      : spec.type === 'stat'
-        ? {
-            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-            colorMode: 'value',
-            graphMode: 'area',
-            justifyMode: 'auto',
-            orientation: 'auto',
-            textMode: 'auto',
-          }
-        : { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } }
-  const transformations = table
-    ? [
-        { id: 'merge', options: {} },
-        {
-          id: 'organize',
-          options: {
-            excludeByName: { Time: true },
-            renameByName: Object.fromEntries(
-              (spec.columns ?? []).map((name, i) => [
-                spec.queries.length === 1 ? 'Value' : `Value #${String.fromCharCode(65 + i)}`,
-                name,
-              ]),
-            ),
-          },
-        },
-      ]
-    : []
-  return {
-    id,
-    type: spec.type,
-    title: spec.title,
-    description: spec.description,
-    datasource: DATASOURCE,
-    gridPos,
-    targets,
-    fieldConfig: { defaults, overrides: [] },
-    options,
-    transformations,
+  if (spec.type === 'stat') {
+    return new stat.PanelBuilder()
+      .colorScheme(new dash.FieldColorBuilder().mode(dash.FieldColorModeId.Thresholds))
+      .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
+      .colorMode(common.BigValueColorMode.Value)
+      .graphMode(common.BigValueGraphMode.Area)
+      .justifyMode(common.BigValueJustifyMode.Auto)
+      .orientation(common.VizOrientation.Auto)
+      .textMode(common.BigValueTextMode.Auto)
   }
+  const renames = Object.fromEntries(
+    (spec.columns ?? []).map((name, i) => [spec.queries.length === 1 ? 'Value' : `Value #${refId(i)}`, name]),
+  )
+  return new table.PanelBuilder()
+    .colorScheme(new dash.FieldColorBuilder().mode(dash.FieldColorModeId.Thresholds))
+    .showHeader(true)
+    .cellHeight(common.TableCellHeight.Sm)
+    .footer(new common.TableFooterOptionsBuilder().show(false).reducer(['sum']))
+    .withTransformation({ id: 'merge', options: {} })
+    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: renames } })
 }
 
-/** Lays sections out top to bottom: a row header, then panels left to right, wrapping at 24 columns. */
-function layout(sections: Section[]) {
-  const panels: unknown[] = []
+function panel(spec: PanelSpec, id: number): AnyPanelBuilder {
+  const builder = visualization(spec)
+    .id(id)
+    .title(spec.title)
+    .description(spec.description)
+    .datasource({ ...DATASOURCE })
+    .span(spec.w)
+    .height(spec.h ?? (spec.type === 'stat' ? 4 : 8))
+    .unit(spec.unit)
+    .thresholds(thresholds(spec))
+    .mappings(mappings(spec))
+  if (spec.min !== undefined) builder.min(spec.min)
+  if (spec.max !== undefined) builder.max(spec.max)
+  if (spec.decimals !== undefined) builder.decimals(spec.decimals)
+  spec.queries.forEach((q, i) => {
+    builder.withTarget(target(spec, q, i))
+  })
+  return builder
+}
+
+/**
+ * Adds the sections top to bottom: a row header, then its panels left to right. The SDK's
+ * DashboardBuilder computes every gridPos; a section whose widths would overflow a line is
+ * refused here because the SDK would otherwise place the panel past column 24.
+ */
+function layout(builder: dash.DashboardBuilder, sections: Section[]): void {
   let id = 1
-  let y = 0
   for (const section of sections) {
-    panels.push({
-      id: id++,
-      type: 'row',
-      title: section.title,
-      collapsed: false,
-      gridPos: { h: 1, w: 24, x: 0, y },
-      panels: [],
-    })
-    y += 1
+    builder.withRow(new dash.RowBuilder(section.title).id(id++).collapsed(false))
     let x = 0
-    let rowHeight = 0
     for (const spec of section.panels) {
-      const h = spec.h ?? (spec.type === 'stat' ? 4 : 8)
       if (spec.w < 1 || spec.w > 24) throw new Error(`${spec.title}: width ${spec.w}`)
-      if (x + spec.w > 24) {
-        y += rowHeight
-        x = 0
-        rowHeight = 0
-      }
-      panels.push(panel(spec, id++, { h, w: spec.w, x, y }))
-      x += spec.w
-      rowHeight = Math.max(rowHeight, h)
+      if (x + spec.w > 24) throw new Error(`${section.title}: "${spec.title}" overflows the line at x=${x}`)
+      builder.withPanel(panel(spec, id++))
+      x = (x + spec.w) % 24
     }
-    y += rowHeight
   }
-  return panels
 }
 
-function dashboard(spec: DashboardSpec) {
-  return {
-    uid: spec.uid,
-    title: spec.title,
-    description: spec.description,
-    tags: [TAG],
-    timezone: 'browser',
-    editable: true,
-    graphTooltip: 1,
-    schemaVersion: 39,
-    version: 1,
-    refresh: spec.refresh,
-    time: { from: spec.from, to: 'now' },
-    timepicker: {},
-    fiscalYearStartMonth: 0,
-    liveNow: false,
-    weekStart: '',
-    annotations: {
-      list: [
-        {
-          builtIn: 1,
-          datasource: { type: 'grafana', uid: '-- Grafana --' },
-          enable: true,
-          hide: true,
-          iconColor: 'rgba(0, 211, 255, 1)',
-          name: 'Annotations & Alerts',
-          type: 'dashboard',
-        },
-      ],
-    },
-    links: [
-      {
-        title: 'Dashboards',
-        type: 'dashboards',
-        tags: [TAG],
-        asDropdown: true,
-        includeVars: false,
-        keepTime: true,
-        targetBlank: false,
-        icon: 'external link',
-        tooltip: '',
-        url: '',
-      },
-    ],
-    templating: { list: [datasourceVariable, ...spec.variables.map(variable)] },
-    panels: layout(spec.sections),
-  }
+/** A dashboard's Grafana JSON model, built with the Foundation SDK. */
+export type Dashboard = dash.Dashboard
+
+export function dashboard(spec: DashboardSpec): Dashboard {
+  const builder = new dash.DashboardBuilder(spec.title)
+    .uid(spec.uid)
+    .description(spec.description)
+    .tags([TAG])
+    .timezone('browser')
+    .editable()
+    .tooltip(dash.DashboardCursorSync.Crosshair)
+    .version(1)
+    .refresh(spec.refresh)
+    .time({ from: spec.from, to: 'now' })
+    .fiscalYearStartMonth(0)
+    .liveNow(false)
+    .annotation(
+      new dash.AnnotationQueryBuilder()
+        .builtIn(1)
+        .datasource({ type: 'grafana', uid: '-- Grafana --' })
+        .enable(true)
+        .hide(true)
+        .iconColor('rgba(0, 211, 255, 1)')
+        .name('Annotations & Alerts')
+        .type('dashboard'),
+    )
+    .link(
+      new dash.DashboardLinkBuilder('Dashboards')
+        .type(dash.DashboardLinkType.Dashboards)
+        .tags([TAG])
+        .asDropdown(true)
+        .includeVars(false)
+        .keepTime(true)
+        .targetBlank(false)
+        .icon('external link')
+        .tooltip('')
+        .url(''),
+    )
+    .withVariable(datasourceVariable())
+  for (const kind of spec.variables) builder.withVariable(variable(kind))
+  layout(builder, spec.sections)
+  return builder.build()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -985,13 +980,106 @@ const orders: DashboardSpec = {
   ],
 }
 
+/**
+ * The SLOs dashboard, one section per objective of ops/slo/slos.yml, from Sloth's recordings
+ * (ops/prometheus/rules/slo.yml): the SLI now and over the period, the burn rate of every
+ * window, the budget left over the period, and the burn-rate alerts' state.
+ */
+export function sloDashboard(spec: SlothSpec): DashboardSpec {
+  return {
+    uid: 'convo-slo',
+    title: 'SLOs',
+    description:
+      'Service level objectives (ops/slo/slos.yml): SLI, error-budget burn rate per window, budget left over 30 days, and the multiwindow burn-rate alerts.',
+    refresh: '1m',
+    from: 'now-7d',
+    variables: [],
+    sections: spec.slos.map((slo) => {
+      const sel = `sloth_id="${slothId(spec, slo)}"`
+      const budget = `slo:error_budget:ratio{${sel}}`
+      const on = 'on(sloth_id, sloth_slo, sloth_service)'
+      return {
+        title: `${displayName(slo)} (${slo.objective} %)`,
+        panels: [
+          {
+            title: 'SLI (5m)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            decimals: 3,
+            description: `Share of good events over the last 5 minutes; the objective is ${slo.objective} %.`,
+            queries: [{ expr: `1 - slo:sli_error:ratio_rate5m{${sel}}` }],
+          },
+          {
+            title: 'SLI (30 days)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            decimals: 3,
+            description: 'Share of good events over the 30-day period (the average of the 5m ratio).',
+            queries: [{ expr: `1 - slo:sli_error:ratio_rate30d{${sel}}` }],
+          },
+          {
+            title: 'Error budget left (30 days)',
+            type: 'stat',
+            w: 6,
+            unit: 'percentunit',
+            description: 'Share of the 30-day error budget not spent yet; negative when overspent.',
+            queries: [{ expr: `slo:period_error_budget_remaining:ratio{${sel}}` }],
+          },
+          {
+            title: 'Burn-rate alerts firing',
+            type: 'stat',
+            w: 6,
+            unit: 'none',
+            threshold: 1,
+            description:
+              'Firing burn-rate alerts of this SLO: page (14.4× over 1h and 5m, or 6× over 6h and 30m) and ticket (3× over 1d and 2h, or 1× over 3d and 6h).',
+            mappings: { '0': { text: 'none', color: 'green' } },
+            queries: ['page', 'ticket'].map((severity) => ({
+              expr: `count(ALERTS{${sel}, sloth_severity="${severity}", alertstate="firing"}) or on() vector(0)`,
+              legend: severity,
+            })),
+          },
+          {
+            title: 'Burn rate per window',
+            type: 'timeseries',
+            w: 12,
+            unit: 'none',
+            min: 0,
+            threshold: 1,
+            description:
+              'Error ratio of each window divided by the error budget: 1 spends the budget exactly over 30 days, 14.4 in about 2 days.',
+            queries: SLI_WINDOWS.map((window) => ({
+              expr: `slo:sli_error:ratio_rate${window}{${sel}} / ${on} ${budget}`,
+              legend: window,
+            })),
+          },
+          {
+            title: 'Error budget left over the period',
+            type: 'timeseries',
+            w: 12,
+            unit: 'percentunit',
+            max: 1,
+            description: 'Share of the 30-day error budget left (slo:period_error_budget_remaining:ratio).',
+            queries: [{ expr: `slo:period_error_budget_remaining:ratio{${sel}}`, legend: 'budget left' }],
+          },
+        ],
+      }
+    }),
+  }
+}
+
 /** Every dashboard by file name (ops/grafana/dashboards/<name>.json). */
-export function buildDashboards(): Record<string, ReturnType<typeof dashboard>> {
+export function buildDashboards(
+  spec: SlothSpec = loadSlothSpec(new URL('../../ops/slo/slos.yml', import.meta.url).pathname),
+): Record<string, Dashboard> {
   return {
     system: dashboard(system),
     business: dashboard(business),
     performance: dashboard(performance),
     orders: dashboard(orders),
+    slo: dashboard(sloDashboard(spec)),
   }
 }
 

@@ -32,6 +32,23 @@ export const unsupportedMediaType = (message = 'Request body must be application
   new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', message)
 export const validation = (message: string, details?: unknown) =>
   new AppError(422, 'VALIDATION', message, details)
+/**
+ * An `Idempotency-Key` reused with a different request (method, path or body): 422, as
+ * Stripe answers and draft-ietf-httpapi-idempotency-key-header §2.7 recommends.
+ */
+export const idempotencyKeyReused = () =>
+  new AppError(
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+    'This Idempotency-Key was already used with a different request; use a new key for a new request',
+  )
+/** A request with this `Idempotency-Key` is still being processed: 409; retry later. */
+export const idempotencyKeyInUse = () =>
+  new AppError(
+    409,
+    'IDEMPOTENCY_KEY_IN_USE',
+    'A request with this Idempotency-Key is still being processed; retry after it finishes',
+  )
 export const unavailable = (message = 'Service temporarily unavailable') =>
   new AppError(503, 'UNAVAILABLE', message)
 
@@ -50,3 +67,13 @@ export const ErrorEnvelopeModel = Type.Object(
 
 /** The JSON body of every 4xx and 5xx answer (derived from `ErrorEnvelopeModel`). */
 export type ErrorEnvelope = Static<typeof ErrorEnvelopeModel>
+
+/**
+ * The envelope of an AppError, with its fields in the order the error boundary sends them:
+ * idempotency stores this body for replays, so both must produce the same bytes.
+ */
+export function envelopeOf(error: AppError, requestId: string): ErrorEnvelope {
+  const body: ErrorEnvelope['error'] = { code: error.code, message: error.message, requestId }
+  if (error.details !== undefined) body.details = error.details
+  return { error: body }
+}

@@ -123,8 +123,65 @@ export const payments = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (table) => [index('payments_order_idx').on(table.tenantId, table.orderId)],
+  (table) => [
+    index('payments_order_idx').on(table.tenantId, table.orderId),
+    // The reconciler's scan: pending payments, oldest first.
+    index('payments_status_created_idx').on(table.status, table.createdAt),
+  ],
 )
+
+/**
+ * Idempotency keys (Stripe's semantics, IETF draft-ietf-httpapi-idempotency-key-header): one row
+ * per (scope, key). A row is claimed (`lockToken` set) before the request runs, and its
+ * response is written in the transaction that makes the request's effect real, so a key
+ * replays exactly what was committed and never a second effect.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    /** `tenant:<id>`, or `admin:<sha-256 of the admin token>` for POST /tenants. */
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    /** SHA-256 (hex) of method, path and body: the same key with another request is refused. */
+    fingerprint: text('fingerprint').notNull(),
+    /** Request id of the first request (its error bodies carry it; replays repeat them). */
+    requestId: text('request_id').notNull(),
+    /** Set while a request holds the key; only its holder may store the response. */
+    lockToken: text('lock_token'),
+    /** A claim with no effect recorded may be taken over after this (its holder died). */
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    /** The effect started outside the response transaction (a payment's id), if any. */
+    resourceId: uuid('resource_id'),
+    responseStatus: integer('response_status'),
+    /** The exact response bytes (UTF-8 JSON); encrypted when `sealed`. */
+    responseBody: text('response_body'),
+    /** True when responseBody is AES-GCM ciphertext (responses that carry a secret). */
+    sealed: boolean('sealed').notNull().default(false),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.scope, table.key] }),
+    index('idempotency_keys_expires_idx').on(table.expiresAt),
+    index('idempotency_keys_resource_idx').on(table.resourceId),
+  ],
+)
+
+/**
+ * The sandbox payment provider's own ledger, keyed by the idempotency key the service sends
+ * (the payment id). It lives in the service's database so that, like a real provider's, it
+ * outlives a crash of the service: reconciliation asks it what happened.
+ */
+export const sandboxCharges = pgTable('sandbox_charges', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  /** succeeded | declined */
+  outcome: text('outcome').notNull(),
+  reference: text('reference'),
+  reason: text('reason'),
+  amountMinor: money('amount_minor').notNull(),
+  currency: text('currency').notNull(),
+  createdAt: createdAt(),
+})
 
 /**
  * What the dispatcher knows about each alert it was handed (by Alertmanager or the ruleManager),
@@ -234,6 +291,8 @@ export const schema = {
   orders,
   orderItems,
   payments,
+  idempotencyKeys,
+  sandboxCharges,
   alertStates,
   alertOutbox,
   whatsappContacts,

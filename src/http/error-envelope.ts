@@ -1,5 +1,5 @@
 import { Elysia, ValidationError } from 'elysia'
-import { AppError, type ErrorEnvelope } from '../core/errors.ts'
+import { AppError, type ErrorEnvelope, envelopeOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { isDatabaseUnavailable } from '../db/client.ts'
 import { requestState } from './request-context.ts'
@@ -83,8 +83,7 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       let body: ErrorEnvelope['error']
       if (error instanceof AppError) {
         status = error.status
-        body = { code: error.code, message: error.message, requestId }
-        if (error.details !== undefined) body.details = error.details
+        body = envelopeOf(error, requestId).error
       } else if (code === 'VALIDATION' && error instanceof ValidationError) {
         status = 422
         const { message, details } = describeValidation(error)

@@ -22,8 +22,8 @@ export function corsFor(origins: string[]) {
   return cors({
     origin: origins,
     methods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'x-channel'],
-    exposeHeaders: ['x-request-id'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'x-channel', 'idempotency-key'],
+    exposeHeaders: ['x-request-id', 'idempotent-replayed'],
     credentials: false,
     maxAge: 600,
   })

@@ -1,25 +1,35 @@
 import { Elysia } from 'elysia'
 import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { IdempotencyHeaders } from '../idempotency/model.ts'
+import { withIdempotency } from '../idempotency/plugin.ts'
+import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
 import { IdParams, listOf } from '../shared/models.ts'
 import { ChangeStatusBody, CreateOrderBody, OrderListQuery, OrderModel } from './model.ts'
 import type { OrderService } from './service.ts'
 
-export function orderRoutes(deps: { orders: OrderService; tenants: TenantAuthenticator }) {
+export function orderRoutes(deps: {
+  orders: OrderService
+  tenants: TenantAuthenticator
+  idempotency: IdempotencyService
+}) {
   const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
   return new Elysia({ name: 'order-routes', detail: { tags: ['Orders'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .post(
       '/orders',
-      async ({ tenant, body, set }) => {
-        const order = await deps.orders.create(tenant.id, body)
+      async ({ tenant, body, request, set }) => {
         set.status = 201
-        return order
+        return withIdempotency(deps.idempotency, request, { scope: tenantScope(tenant.id) }, (claim) =>
+          deps.orders.create(tenant.id, body, claim),
+        )
       },
       {
         body: CreateOrderBody,
+        headers: IdempotencyHeaders,
         detail: {
-          summary: 'Place an order; stock is taken atomically (409 when short)',
+          summary:
+            'Place an order; stock is taken atomically (409 when short); safe to retry with Idempotency-Key',
           description:
             'Totals come from current prices, in minor units; every item must be an active product in one currency (422 naming the item otherwise). The order starts pending.',
         },

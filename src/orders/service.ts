@@ -1,6 +1,7 @@
 import { conflict, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Database } from '../db/client.ts'
+import type { IdempotencyClaim } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { decodeCursor, fieldError, paginate } from '../shared/models.ts'
 import type { CreateOrder, OrderListFilter, OrderStatus, OrderView } from './model.ts'
@@ -41,14 +42,15 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
   return {
     /**
      * Places an order at the products' current prices. Stock is checked and taken in the
-     * same transaction as the order rows: either all of it happens or none of it.
+     * same transaction as the order rows: either all of it happens or none of it. With an
+     * idempotency claim, the 201 response is stored in that transaction too.
      */
-    async create(tenantId: string, input: CreateOrder): Promise<OrderView> {
+    async create(tenantId: string, input: CreateOrder, claim?: IdempotencyClaim): Promise<OrderView> {
       const ids = [...new Set(input.items.map((item) => item.productId))]
       const channel = input.channel ?? 'web'
-      let created: { order: OrderRow; items: OrderItemRow[] }
+      let view: OrderView
       try {
-        created = await db.transaction(async (tx) => {
+        view = await db.transaction(async (tx) => {
           const found = new Map((await repo.productsForOrder(tx, tenantId, ids)).map((p) => [p.id, p]))
           const lines = input.items.map((item, index) => {
             const product = found.get(item.productId)
@@ -73,7 +75,7 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
             (sum, line) => sum + line.product.priceMinor * line.item.quantity,
             0,
           )
-          return repo.insertOrder(
+          const created = await repo.insertOrder(
             tx,
             {
               tenantId,
@@ -93,6 +95,9 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
               unitPriceMinor: line.product.priceMinor,
             })),
           )
+          const placed = toOrderView(created.order, created.items)
+          await claim?.record(tx, { status: 201, body: JSON.stringify(placed) })
+          return placed
         })
       } catch (error) {
         if (error instanceof InsufficientStock) {
@@ -101,7 +106,7 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
         throw error
       }
       deps.metrics.orderCreated({ tenantId, channel })
-      return toOrderView(created.order, created.items)
+      return view
     },
 
     get: load,

@@ -1,6 +1,11 @@
 /** What a payment provider is asked to do. */
 export interface ChargeRequest {
   paymentId: string
+  /**
+   * Sent as the provider's idempotency key (Stripe's `Idempotency-Key`, M-Pesa's originator
+   * id): the payment id, so a repeated charge of one payment is charged once.
+   */
+  idempotencyKey: string
   orderId: string
   amountMinor: number
   currency: string
@@ -28,8 +33,19 @@ export interface CallContext {
  */
 export interface PaymentProvider {
   readonly name: string
-  /** Resolves with the outcome, or throws ProviderError when the provider failed. */
+  /**
+   * Resolves with the outcome, or throws ProviderError when the provider failed. Must be
+   * idempotent on `request.idempotencyKey`: a repeat returns the first outcome, never a
+   * second charge.
+   */
   charge(request: ChargeRequest, context: CallContext): Promise<ChargeResult>
+  /**
+   * What the provider did with the charge sent under `idempotencyKey` (Stripe: list
+   * PaymentIntents by metadata; M-Pesa: transaction status query): its outcome, or undefined
+   * when the provider never received it. Throws ProviderError when the provider cannot say
+   * now (reconciliation asks again later).
+   */
+  retrieve(idempotencyKey: string, context: CallContext): Promise<ChargeResult | undefined>
 }
 
 export type ProviderRegistry = ReadonlyMap<string, PaymentProvider>

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
 import { payments } from '../db/schema.ts'
 
@@ -20,6 +20,10 @@ export function createPaymentRepository() {
         .limit(1)
       return row
     },
+    /**
+     * Settles a payment that is still pending; undefined when it is not (the request and
+     * reconciliation may race for it: exactly one of them settles it).
+     */
     async settle(
       db: Executor,
       id: string,
@@ -28,9 +32,41 @@ export function createPaymentRepository() {
       const [row] = await db
         .update(payments)
         .set({ ...result, updatedAt: new Date() })
-        .where(eq(payments.id, id))
+        .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
         .returning()
-      return row!
+      return row
+    },
+    async find(db: Executor, id: string) {
+      const [row] = await db.select().from(payments).where(eq(payments.id, id)).limit(1)
+      return row
+    },
+    /**
+     * Leases up to `limit` payments pending since `staleBefore` or earlier, oldest first:
+     * their `updated_at` becomes `now`, so they are not stale again for another lease. Rows
+     * another transaction holds are skipped.
+     */
+    async leaseStale(db: Executor, staleBefore: Date, now: Date, limit: number) {
+      const stale = db
+        .select({ id: payments.id })
+        .from(payments)
+        .where(and(eq(payments.status, 'pending'), lte(payments.updatedAt, staleBefore)))
+        .orderBy(asc(payments.createdAt))
+        .limit(limit)
+        .for('update', { skipLocked: true })
+      return db
+        .update(payments)
+        .set({ updatedAt: now })
+        .where(and(inArray(payments.id, stale), eq(payments.status, 'pending')))
+        .returning()
+    },
+    /** When the oldest pending payment was created, if any is pending. */
+    async oldestPending(db: Executor) {
+      const [row] = await db
+        .select({ createdAt: sql<string | Date | null>`min(${payments.createdAt})` })
+        .from(payments)
+        .where(eq(payments.status, 'pending'))
+      const value = row?.createdAt
+      return value === null || value === undefined ? undefined : new Date(value)
     },
   }
 }

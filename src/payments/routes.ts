@@ -2,6 +2,9 @@ import { Elysia } from 'elysia'
 import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
+import { IdempotencyHeaders } from '../idempotency/model.ts'
+import { withIdempotency } from '../idempotency/plugin.ts'
+import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import { IdParams } from '../shared/models.ts'
 import { CreatePaymentBody, PaymentErrorModel, PaymentModel } from './model.ts'
@@ -11,6 +14,7 @@ export function paymentRoutes(deps: {
   payments: PaymentService
   tenants: TenantAuthenticator
   errorReporter: ErrorReporter
+  idempotency: IdempotencyService
 }) {
   return new Elysia({ name: 'payment-routes', detail: { tags: ['Payments'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
@@ -18,12 +22,20 @@ export function paymentRoutes(deps: {
       '/orders/:id/payments',
       async ({ tenant, params, body, request, log, set }) => {
         try {
-          const payment = await deps.payments.pay(tenant.id, params.id, body, {
-            requestId: requestState(request)!.requestId,
-            log,
-          })
           set.status = 201
-          return payment
+          return await withIdempotency(
+            deps.idempotency,
+            request,
+            { scope: tenantScope(tenant.id) },
+            (claim) =>
+              deps.payments.pay(
+                tenant.id,
+                params.id,
+                body,
+                { requestId: requestState(request)!.requestId, log },
+                claim,
+              ),
+          )
         } catch (error) {
           if (error instanceof PaymentProviderFailed) {
             // The 502 is reported once, with the payment's context attached to that event.
@@ -42,8 +54,10 @@ export function paymentRoutes(deps: {
       {
         params: IdParams,
         body: CreatePaymentBody,
+        headers: IdempotencyHeaders,
         detail: {
-          summary: 'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error)',
+          summary:
+            'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error); safe to retry with Idempotency-Key',
           description:
             'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409).',
         },

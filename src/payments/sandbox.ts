@@ -1,26 +1,81 @@
+import { eq } from 'drizzle-orm'
+import type { Database } from '../db/client.ts'
+import { sandboxCharges } from '../db/schema.ts'
 import { type ChargeRequest, type ChargeResult, type PaymentProvider, ProviderError } from './providers.ts'
 
+type ChargeRow = typeof sandboxCharges.$inferSelect
+
+const resultOf = (row: ChargeRow): ChargeResult =>
+  row.outcome === 'succeeded'
+    ? { outcome: 'succeeded', reference: row.reference ?? '' }
+    : {
+        outcome: 'declined',
+        reason: row.reason ?? 'declined',
+        ...(row.reference ? { reference: row.reference } : {}),
+      }
+
 /**
- * A provider that behaves like a real one for development, demos and load tests:
- * `tok_success` succeeds, `tok_declined` is declined, `tok_error` fails with a provider
- * error; anything else is declined as an invalid source. Answers after `latencyMs`.
+ * A provider that behaves like a real one for development, demos, load and crash tests:
+ * `tok_success` succeeds, `tok_declined` is declined, `tok_error` fails with a provider error
+ * (an outage: nothing is charged); anything else is declined as an invalid source.
+ *
+ * Like a real provider it keeps a ledger, in its own table of the service's database so that
+ * it outlives a crash of the service: a charge is entered when the request arrives and
+ * answered after `latencyMs`, so a service killed during that wait has charged the customer
+ * without knowing it (reconciliation finds out through `retrieve`). Charges are idempotent
+ * on `idempotencyKey`: a repeat answers the first outcome and enters nothing.
  */
-export function createSandboxProvider(options: { latencyMs: number }): PaymentProvider {
-  const wait = () => new Promise((resolve) => setTimeout(resolve, options.latencyMs))
+export function createSandboxProvider(options: { db: Database; latencyMs: number }): PaymentProvider {
+  const { db } = options
+  const wait = () =>
+    options.latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, options.latencyMs)) : undefined
+
+  async function enter(request: ChargeRequest, result: ChargeResult): Promise<ChargeResult> {
+    await db
+      .insert(sandboxCharges)
+      .values({
+        idempotencyKey: request.idempotencyKey,
+        outcome: result.outcome,
+        reference: result.reference ?? null,
+        reason: result.outcome === 'declined' ? result.reason : null,
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+      })
+      .onConflictDoNothing()
+    const [row] = await db
+      .select()
+      .from(sandboxCharges)
+      .where(eq(sandboxCharges.idempotencyKey, request.idempotencyKey))
+    return resultOf(row!)
+  }
+
   return {
     name: 'sandbox',
     async charge(request: ChargeRequest): Promise<ChargeResult> {
-      if (options.latencyMs > 0) await wait()
+      let result: ChargeResult
       switch (request.source) {
         case 'tok_success':
-          return { outcome: 'succeeded', reference: `sbx_${request.paymentId.slice(0, 8)}` }
+          result = { outcome: 'succeeded', reference: `sbx_${request.idempotencyKey.slice(0, 8)}` }
+          break
         case 'tok_declined':
-          return { outcome: 'declined', reason: 'card_declined: insufficient funds' }
+          result = { outcome: 'declined', reason: 'card_declined: insufficient funds' }
+          break
         case 'tok_error':
+          await wait()
           throw new ProviderError('sandbox provider unavailable (simulated upstream 503)')
         default:
-          return { outcome: 'declined', reason: 'invalid_source: unknown sandbox token' }
+          result = { outcome: 'declined', reason: 'invalid_source: unknown sandbox token' }
       }
+      const entered = await enter(request, result)
+      await wait()
+      return entered
+    },
+    async retrieve(idempotencyKey: string): Promise<ChargeResult | undefined> {
+      const [row] = await db
+        .select()
+        .from(sandboxCharges)
+        .where(eq(sandboxCharges.idempotencyKey, idempotencyKey))
+      return row ? resultOf(row) : undefined
     },
   }
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.ts'
-import { AppError, conflict, notFound } from '../core/errors.ts'
+import { AppError, conflict, envelopeOf, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import type { Database } from '../db/client.ts'
+import type { Database, Executor } from '../db/client.ts'
+import { completeWaitingOn, type IdempotencyClaim, type StoredResponse } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
@@ -61,8 +62,11 @@ export function createPaymentService(deps: {
   const orders = createOrderRepository()
   const { db } = deps
 
-  /** Records the pending payment first, so a crash during the provider call leaves a trace. */
-  async function begin(tenantId: string, orderId: string, provider: string) {
+  /**
+   * Records the pending payment first, so a crash during the provider call leaves a trace
+   * (reconciliation settles it); an idempotency claim is linked to it in the same transaction.
+   */
+  async function begin(tenantId: string, orderId: string, provider: string, claim?: IdempotencyClaim) {
     return db.transaction(async (tx) => {
       const order = await orders.find(tx, tenantId, orderId, { forUpdate: true })
       if (!order) throw notFound('Order')
@@ -74,7 +78,7 @@ export function createPaymentService(deps: {
       if (await repo.pendingFor(tx, tenantId, orderId)) {
         throw conflict('A payment for this order is already in progress')
       }
-      return repo.insert(tx, {
+      const payment = await repo.insert(tx, {
         orderId,
         tenantId,
         provider,
@@ -82,76 +86,117 @@ export function createPaymentService(deps: {
         amountMinor: order.totalMinor,
         currency: order.currency,
       })
+      await claim?.attach(tx, payment.id)
+      return payment
     })
   }
 
+  /**
+   * Settles a pending payment in `tx`: its final status, and the order to `paid` when it
+   * succeeded. Resolves with the settled row, or undefined when the payment was no longer
+   * pending (settled by someone else: the request or reconciliation, whichever came first).
+   */
+  async function settleIn(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
+    if (result.outcome !== 'succeeded') {
+      return repo.settle(tx, payment.id, {
+        status: result.outcome === 'declined' ? 'failed' : 'error',
+        providerReference: result.outcome === 'declined' ? (result.reference ?? null) : null,
+        failureReason: result.reason,
+      })
+    }
+    const settled = await repo.settle(tx, payment.id, {
+      status: 'succeeded',
+      providerReference: result.reference,
+      failureReason: null,
+    })
+    if (!settled) return undefined
+    const order = await orders.find(tx, payment.tenantId, payment.orderId, { forUpdate: true })
+    const from = order?.status as OrderStatus | undefined
+    if (from && PAYABLE_STATUSES.includes(from)) {
+      await orders.setStatus(tx, payment.tenantId, payment.orderId, from, 'paid')
+      log.info(
+        {
+          event: 'order_status_change',
+          orderId: payment.orderId,
+          tenantId: payment.tenantId,
+          from,
+          to: 'paid',
+        },
+        'order status changed',
+      )
+    } else {
+      // Cancelled while the provider was charging: the money must go back by hand.
+      log.warn(
+        {
+          event: 'payment_for_unpayable_order',
+          orderId: payment.orderId,
+          paymentId: payment.id,
+          status: from,
+        },
+        'payment succeeded for an order that is no longer payable; refund it',
+      )
+    }
+    return settled
+  }
+
+  /** Settles the request's payment and stores its response under the claim, in one transaction. */
   async function settle(
     payment: PaymentRow,
-    result: ChargeResult | { outcome: 'error'; reason: string },
+    result: SettlementResult,
     log: Logger,
+    claim?: IdempotencyClaim,
   ) {
-    return db.transaction(async (tx) => {
-      if (result.outcome !== 'succeeded') {
-        return repo.settle(tx, payment.id, {
-          status: result.outcome === 'declined' ? 'failed' : 'error',
-          providerReference: result.outcome === 'declined' ? (result.reference ?? null) : null,
-          failureReason: result.reason,
-        })
-      }
-      const settled = await repo.settle(tx, payment.id, {
-        status: 'succeeded',
-        providerReference: result.reference,
-        failureReason: null,
-      })
-      const order = await orders.find(tx, payment.tenantId, payment.orderId, { forUpdate: true })
-      const from = order?.status as OrderStatus | undefined
-      if (from && PAYABLE_STATUSES.includes(from)) {
-        await orders.setStatus(tx, payment.tenantId, payment.orderId, from, 'paid')
-        log.info(
-          {
-            event: 'order_status_change',
-            orderId: payment.orderId,
-            tenantId: payment.tenantId,
-            from,
-            to: 'paid',
-          },
-          'order status changed',
-        )
-      } else {
-        // Cancelled while the provider was charging: the money must go back by hand.
-        log.warn(
-          {
-            event: 'payment_for_unpayable_order',
-            orderId: payment.orderId,
-            paymentId: payment.id,
-            status: from,
-          },
-          'payment succeeded for an order that is no longer payable; refund it',
-        )
-      }
-      return settled
+    const settled = await db.transaction(async (tx) => {
+      const row = (await settleIn(tx, payment, result, log)) ?? (await repo.find(tx, payment.id))!
+      if (claim) await claim.record(tx, paymentResponse(toPaymentView(row), claim.requestId))
+      return row
     })
+    if (result.outcome === 'succeeded' && settled.status !== 'succeeded') {
+      // The provider charged after reconciliation had found nothing (a call slower than
+      // PAYMENT_PENDING_LEASE): the customer paid for an order recorded as unpaid.
+      log.warn(
+        {
+          event: 'payment_charged_after_reconciliation',
+          paymentId: payment.id,
+          orderId: payment.orderId,
+          provider: payment.provider,
+          status: settled.status,
+        },
+        'the provider charged a payment reconciliation had already settled as not charged; refund it',
+      )
+    }
+    return settled
   }
 
   return {
     /**
-     * Charges an order through the named provider. Resolves with the succeeded payment;
-     * throws PaymentDeclined (402) or PaymentProviderFailed (502) carrying the recorded payment.
+     * Charges an order through the named provider, sending the payment id as the provider's
+     * idempotency key. Resolves with the succeeded payment; throws PaymentDeclined (402) or
+     * PaymentProviderFailed (502) carrying the recorded payment. With an idempotency claim,
+     * the claim is attached to the pending payment and the response (201, 402 or 502) is
+     * stored in the settling transaction.
      */
-    async pay(tenantId: string, orderId: string, input: CreatePayment, context: PaymentContext) {
+    async pay(
+      tenantId: string,
+      orderId: string,
+      input: CreatePayment,
+      context: PaymentContext,
+      claim?: IdempotencyClaim,
+    ) {
       const provider = deps.providers.get(input.provider)
       if (!provider) {
         throw fieldError('provider', `unknown provider; available: ${[...deps.providers.keys()].join(', ')}`)
       }
-      const payment = await begin(tenantId, orderId, provider.name)
+      const payment = await begin(tenantId, orderId, provider.name, claim)
       const started = deps.clock.monotonic()
-      let result: ChargeResult | { outcome: 'error'; reason: string }
+      let result: SettlementResult
       let unexpected: unknown
       let providerError: unknown
       try {
         result = await provider.charge(
           {
             paymentId: payment.id,
+            idempotencyKey: payment.id,
             orderId,
             amountMinor: payment.amountMinor,
             currency: payment.currency,
@@ -168,7 +213,7 @@ export function createPaymentService(deps: {
         provider: provider.name,
         seconds: (deps.clock.monotonic() - started) / 1000,
       })
-      const settled = toPaymentView(await settle(payment, result, context.log))
+      const settled = toPaymentView(await settle(payment, result, context.log, claim))
       const status = settled.status as 'succeeded' | 'failed' | 'error'
       deps.metrics.paymentProcessed({ tenantId, provider: provider.name, status })
       context.log.info(
@@ -183,11 +228,41 @@ export function createPaymentService(deps: {
         'payment processed',
       )
       if (unexpected) throw unexpected
-      if (result.outcome === 'declined') throw new PaymentDeclined(settled)
-      if (result.outcome === 'error') throw new PaymentProviderFailed(settled, providerError)
+      // The settled status, not `result`: reconciliation may have settled it first.
+      if (settled.status === 'failed') throw new PaymentDeclined(settled)
+      if (settled.status === 'error') throw new PaymentProviderFailed(settled, providerError)
+      return settled
+    },
+
+    /**
+     * Settles a pending payment with what its provider says happened, in `tx` (reconciliation):
+     * exactly as the request would have, and the retries of that request get the response it
+     * would have sent. Undefined when the payment was no longer pending.
+     */
+    async settleStale(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
+      const settled = await settleIn(tx, payment, result, log)
+      if (!settled) return undefined
+      const view = toPaymentView(settled)
+      await completeWaitingOn(tx, payment.id, (requestId) => paymentResponse(view, requestId))
       return settled
     },
   }
+}
+
+/** What settling is told: the provider's answer, or why there is none. */
+export type SettlementResult = ChargeResult | { outcome: 'error'; reason: string }
+
+/**
+ * The response POST /orders/:id/payments sends for a settled payment: 201 with the payment,
+ * 402 PAYMENT_DECLINED or 502 PROVIDER_ERROR in the error envelope (`requestId` is the
+ * request's). Idempotency stores it, so it must match what the route sends byte for byte.
+ */
+export function paymentResponse(view: PaymentView, requestId: string): StoredResponse {
+  if (view.status === 'succeeded' || view.status === 'pending')
+    return { status: 201, body: JSON.stringify(view) }
+  const error =
+    view.status === 'failed' ? new PaymentDeclined(view) : new PaymentProviderFailed(view, undefined)
+  return { status: error.status, body: JSON.stringify(envelopeOf(error, requestId)) }
 }
 
 export type PaymentService = ReturnType<typeof createPaymentService>

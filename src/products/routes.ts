@@ -2,6 +2,9 @@ import { Elysia } from 'elysia'
 import type { TenantAuthenticator } from '../auth/plugin.ts'
 import { tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { IdempotencyHeaders } from '../idempotency/model.ts'
+import { withIdempotency } from '../idempotency/plugin.ts'
+import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
 import { CHANNELS, type Channel, fieldError, IdParams, listOf } from '../shared/models.ts'
 import { CreateProductBody, ProductListQuery, ProductModel, UpdateProductBody, ViewQuery } from './model.ts'
 import type { ProductService } from './service.ts'
@@ -19,20 +22,27 @@ function viewChannel(query: string | undefined, header: string | undefined): Cha
   return value as Channel
 }
 
-export function productRoutes(deps: { products: ProductService; tenants: TenantAuthenticator }) {
+export function productRoutes(deps: {
+  products: ProductService
+  tenants: TenantAuthenticator
+  idempotency: IdempotencyService
+}) {
   const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
   return new Elysia({ name: 'product-routes', detail: { tags: ['Products'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .post(
       '/products',
-      async ({ tenant, body, set }) => {
+      async ({ tenant, body, request, set }) => {
         set.status = 201
-        return deps.products.create(tenant.id, body)
+        return withIdempotency(deps.idempotency, request, { scope: tenantScope(tenant.id) }, (claim) =>
+          deps.products.create(tenant.id, body, claim),
+        )
       },
       {
         body: CreateProductBody,
+        headers: IdempotencyHeaders,
         detail: {
-          summary: 'Create a product',
+          summary: 'Create a product; safe to retry with Idempotency-Key',
           description:
             'Prices are integer minor units of the product currency (12500 KES = 125.00 KES); stock null or absent means unlimited.',
         },

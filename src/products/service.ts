@@ -1,5 +1,6 @@
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
+import type { IdempotencyClaim } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { type Channel, decodeCursor, paginate } from '../shared/models.ts'
 import type { CreateProduct, ProductView, UpdateProduct } from './model.ts'
@@ -24,7 +25,11 @@ export function toProductView(row: ProductRow): ProductView {
  * ISO 4217 `currency`; `stock` null means not tracked.
  */
 export interface ProductService {
-  create(tenantId: string, input: CreateProduct): Promise<ProductView>
+  /**
+   * Creates the product; with `claim`, its 201 response is recorded for Idempotency-Key
+   * replays in the same transaction.
+   */
+  create(tenantId: string, input: CreateProduct, claim?: IdempotencyClaim): Promise<ProductView>
   /** Throws `AppError` 404 NOT_FOUND when the tenant has no such product. */
   get(tenantId: string, id: string): Promise<ProductView>
   /** `get`, counted as a customer view on `channel` (product_views_total). Throws as `get`. */
@@ -43,9 +48,13 @@ export function createProductService(deps: { db: Database; metrics: BusinessMetr
   const { db } = deps
 
   return {
-    async create(tenantId: string, input: CreateProduct) {
-      const row = await repo.insert(db, { tenantId, ...input, stock: input.stock ?? null })
-      return toProductView(row)
+    /** Creates a product; with an idempotency claim, its 201 response is stored in the same transaction. */
+    async create(tenantId: string, input: CreateProduct, claim?: IdempotencyClaim) {
+      return db.transaction(async (tx) => {
+        const view = toProductView(await repo.insert(tx, { tenantId, ...input, stock: input.stock ?? null }))
+        await claim?.record(tx, { status: 201, body: JSON.stringify(view) })
+        return view
+      })
     },
 
     async get(tenantId: string, id: string) {

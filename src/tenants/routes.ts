@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { adminAuth, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { IdempotencyHeaders } from '../idempotency/model.ts'
+import { withIdempotency } from '../idempotency/plugin.ts'
+import { adminScope, type IdempotencyService } from '../idempotency/service.ts'
 import {
   CreatedTenant,
   CreateTenantBody,
@@ -10,19 +13,36 @@ import {
 } from './model.ts'
 import type { TenantService } from './service.ts'
 
-export function tenantRoutes(deps: { tenants: TenantService; adminToken: string | undefined }) {
+export function tenantRoutes(deps: {
+  tenants: TenantService
+  adminToken: string | undefined
+  idempotency: IdempotencyService
+}) {
+  // Keys of POST /tenants belong to the admin token; the stored response carries the new
+  // tenant's API key, so it is sealed with that token and useless without it.
+  let scope: Promise<string> | undefined
+  const adminKeyScope = () => {
+    scope ??= adminScope(deps.adminToken ?? '')
+    return scope
+  }
   const admin = new Elysia({ detail: { tags: ['Tenants'], security: [{ adminToken: [] }] } })
     .use(adminAuth(deps.adminToken))
     .post(
       '/tenants',
-      async ({ body, set }) => {
+      async ({ body, request, set }) => {
         set.status = 201
-        return deps.tenants.create(body)
+        return withIdempotency(
+          deps.idempotency,
+          request,
+          { scope: adminKeyScope, sealWith: deps.adminToken },
+          (claim) => deps.tenants.create(body, claim),
+        )
       },
       {
         body: CreateTenantBody,
+        headers: IdempotencyHeaders,
         detail: {
-          summary: 'Create a tenant (admin); the API key is shown once',
+          summary: 'Create a tenant (admin); the API key is shown once; safe to retry with Idempotency-Key',
           description:
             'Needs ADMIN_TOKEN (403 while it is unset). The API key is returned once and stored only as a SHA-256 hash.',
         },

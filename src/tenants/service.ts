@@ -3,6 +3,7 @@ import type { AuthenticatedTenant } from '../auth/plugin.ts'
 import { DEMO_PHONE } from '../config.ts'
 import { notFound } from '../core/errors.ts'
 import type { Database } from '../db/client.ts'
+import type { IdempotencyClaim } from '../idempotency/service.ts'
 import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
@@ -41,9 +42,13 @@ export const DEMO_OWNER_PHONE = DEMO_PHONE
 export interface TenantService {
   /**
    * Creates a tenant with its settings row. Returns the API key in clear: the only time it
-   * exists outside the caller (only its SHA-256 is stored).
+   * exists outside the caller (only its SHA-256 is stored). With `claim`, the 201 response is
+   * recorded for Idempotency-Key replays in the same transaction.
    */
-  create(input: { name: string; ownerPhone: string }): Promise<{ id: string; name: string; apiKey: string }>
+  create(
+    input: { name: string; ownerPhone: string },
+    claim?: IdempotencyClaim,
+  ): Promise<{ id: string; name: string; apiKey: string }>
   /** The tenant owning `apiKey`, or undefined (looked up by the key's SHA-256). */
   authenticate(apiKey: string): Promise<AuthenticatedTenant | undefined>
   /** The tenant with its settings. Throws `AppError` 404 NOT_FOUND when it does not exist. */
@@ -62,14 +67,19 @@ export function createTenantService(deps: { db: Database }): TenantService {
   const { db } = deps
 
   return {
-    /** Creates a tenant and returns its API key, the only time the key exists in clear. */
-    async create(input: { name: string; ownerPhone: string }) {
+    /**
+     * Creates a tenant and returns its API key, the only time the key exists in clear. With an
+     * idempotency claim, the 201 response is stored (sealed by the claim) in the same transaction.
+     */
+    async create(input: { name: string; ownerPhone: string }, claim?: IdempotencyClaim) {
       const apiKey = generateApiKey()
       const apiKeyHash = await hashApiKey(apiKey)
-      const tenant = await db.transaction((tx) =>
-        repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone),
-      )
-      return { id: tenant.id, name: tenant.name, apiKey }
+      return db.transaction(async (tx) => {
+        const tenant = await repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone)
+        const created = { id: tenant.id, name: tenant.name, apiKey }
+        await claim?.record(tx, { status: 201, body: JSON.stringify(created) })
+        return created
+      })
     },
 
     /**

@@ -90,7 +90,12 @@ describe('with the real Prometheus', () => {
         join(dir, 'prometheus.yml'),
         toYaml({
           global: { scrape_interval: '1s', evaluation_interval: '1s' },
-          rule_files: [repoPath('ops/prometheus/rules/alerts.yml'), rules],
+          // slo.yml too: the SLOs dashboard's queries read its recordings.
+          rule_files: [
+            repoPath('ops/prometheus/rules/alerts.yml'),
+            repoPath('ops/prometheus/rules/slo.yml'),
+            rules,
+          ],
           scrape_configs: [
             { job_name: 'convo-commerce', static_configs: [{ targets: [`127.0.0.1:${service.port}`] }] },
           ],
@@ -196,7 +201,13 @@ describe('with the real Prometheus', () => {
         name: string
         rules: Array<{ name: string; health: string; lastError?: string }>
       }>
-      expect(ruleGroups.map((g) => g.name).sort()).toEqual(['ConversationalCommerce', 'E2E'])
+      expect(
+        ruleGroups
+          .map((g) => g.name)
+          .filter((n) => !n.startsWith('sloth-slo-'))
+          .sort(),
+      ).toEqual(['ConversationalCommerce', 'E2E'])
+      expect(ruleGroups.filter((g) => g.name.startsWith('sloth-slo-')).length).toBe(12)
       for (const group of ruleGroups) {
         for (const rule of group.rules)
           expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({

@@ -98,11 +98,19 @@ export async function tenantFootprint(db: Database, tenantId: string) {
       ${sql.join(columns, sql`, `)}
   `),
   )
-  const summary: Record<string, unknown> = {}
+  const summary = {} as {
+    products: number
+    stock: number
+    orders: number
+    order_items: number
+    payments: number
+    order_statuses: string | null
+    payment_statuses: string | null
+  }
   const rows: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(row!)) {
     if (key.startsWith('rows:')) rows[key.slice(5)] = value
-    else summary[key] = value
+    else (summary as Record<string, unknown>)[key] = value
   }
   return { ...summary, rows }
 }

@@ -23,11 +23,12 @@ function* objects(value: Json): Generator<Json> {
 }
 
 describe('Grafana dashboards', () => {
-  test('the four dashboards exist with stable uids', () => {
+  test('the five dashboards exist with stable uids', () => {
     expect(files.map((f) => [f.name, f.json.uid, f.json.title])).toEqual([
       ['business', 'convo-business', 'Business'],
       ['orders', 'orders-dashboard', 'Order Monitoring'],
       ['performance', 'convo-performance', 'Performance'],
+      ['slo', 'convo-slo', 'SLOs'],
       ['system', 'convo-system', 'System'],
     ])
   })
@@ -178,6 +179,34 @@ describe('Grafana dashboards', () => {
       ),
     ).toBe(true)
     expect(queries.some((x) => x.expr.includes('db_connection_pool_size'))).toBe(true)
+  })
+
+  test('SLOs has, per objective, the SLI, the burn rate of every window, the budget left and the alert state', () => {
+    const slo = byUid.get('convo-slo')
+    const rows = slo.panels.filter((p: Json) => p.type === 'row').map((p: Json) => p.title)
+    expect(rows).toEqual([
+      'API availability (99.9 %)',
+      'API latency (99 %)',
+      'Payment success (99.5 %)',
+      'WhatsApp alert delivery (99 %)',
+    ])
+    const queries = panelQueries(slo)
+    const sel = 'sloth_id="convo-commerce-api-availability"'
+    const of = (title: string) =>
+      queries.filter((q) => q.panel.title === title && q.expr.includes(sel)).map((q) => q.expr)
+    expect(of('SLI (5m)')).toEqual([`1 - slo:sli_error:ratio_rate5m{${sel}}`])
+    expect(of('Error budget left (30 days)')).toEqual([`slo:period_error_budget_remaining:ratio{${sel}}`])
+    expect(of('Burn rate per window')).toEqual(
+      ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'].map(
+        (w) =>
+          `slo:sli_error:ratio_rate${w}{${sel}} / on(sloth_id, sloth_slo, sloth_service) slo:error_budget:ratio{${sel}}`,
+      ),
+    )
+    expect(of('Burn-rate alerts firing')).toEqual(
+      ['page', 'ticket'].map(
+        (s) => `count(ALERTS{${sel}, sloth_severity="${s}", alertstate="firing"}) or on() vector(0)`,
+      ),
+    )
   })
 
   test('Order Monitoring keeps the original design: uid, title, refresh and the Orders Created panel', () => {

@@ -41,8 +41,11 @@ export function ruleGroups(): RuleGroup[] {
   return ruleFiles().flatMap((file) => (readYaml(file) as { groups: RuleGroup[] }).groups)
 }
 
+/** The alerting rules of every rule file (recording rules, as in slo.yml, left out). */
 export function alertRules(): AlertRule[] {
-  return ruleGroups().flatMap((g) => g.rules)
+  return ruleGroups()
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert !== undefined)
 }
 
 export interface RuleTestFile {
@@ -177,6 +180,7 @@ export const EMBEDDED_SUBSET_NODES = new Set([
   'MaxOverTime',
   'MinOverTime',
   'SumOverTime',
+  'CountOverTime',
   'HistogramQuantile',
   'Absent',
   'AggregateExpr',

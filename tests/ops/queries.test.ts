@@ -7,10 +7,16 @@ import {
   inspectPromQL,
   outsideEmbeddedSubset,
   panelQueries,
+  ruleGroups,
   ruleTestFiles,
 } from './ops-files.ts'
 
-const selectable = await selectableNames()
+/** Recording rules (ops/prometheus/rules/slo.yml); the series they write are selectable too. */
+const recordingRules = ruleGroups()
+  .flatMap((g) => g.rules as Array<{ record?: string; expr: string }>)
+  .filter((r): r is { record: string; expr: string } => r.record !== undefined)
+// ALERTS is written by Prometheus (and promtool) for every alerting rule; the SLOs dashboard reads it.
+const selectable = new Set([...(await selectableNames()), ...recordingRules.map((r) => r.record), 'ALERTS'])
 const unknownMetrics = (expr: string) => inspectPromQL(expr).metrics.filter((m) => !selectable.has(m))
 
 describe('the PromQL checks themselves', () => {
@@ -62,6 +68,20 @@ describe('alert rule expressions', () => {
       expect(outsideEmbeddedSubset(rule.expr)).toEqual([])
     })
   }
+})
+
+describe('recording rule expressions', () => {
+  test('parse, select exposed or recorded series only, stay in the embedded subset', () => {
+    expect(recordingRules.length).toBeGreaterThan(0)
+    for (const rule of recordingRules) {
+      expect({
+        rule: rule.record,
+        errors: inspectPromQL(rule.expr).errors,
+        unknown: unknownMetrics(rule.expr),
+        outside: outsideEmbeddedSubset(rule.expr),
+      }).toEqual({ rule: rule.record, errors: [], unknown: [], outside: [] })
+    }
+  })
 })
 
 describe('promql_expr_test expressions (shared with the embedded engine)', () => {

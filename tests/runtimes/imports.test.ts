@@ -84,12 +84,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtime: ['core', 'observability'],
   http: ['core', 'shared', 'observability', 'config', 'db'],
   auth: ['core', 'http'],
+  idempotency: ['core', 'shared', 'config', 'db', 'http'],
   health: ['core', 'shared', 'db', 'http'],
   alerting: ['core', 'prometheus', 'shared', 'observability', 'config', 'db', 'http', 'auth'],
-  tenants: ['core', 'shared', 'observability', 'config', 'db', 'http', 'auth', 'alerting'],
-  products: ['core', 'shared', 'observability', 'db', 'http', 'auth'],
-  orders: ['core', 'shared', 'observability', 'db', 'http', 'auth'],
-  payments: ['core', 'shared', 'observability', 'db', 'http', 'auth', 'orders'],
+  tenants: ['core', 'shared', 'observability', 'config', 'db', 'http', 'auth', 'idempotency', 'alerting'],
+  products: ['core', 'shared', 'observability', 'db', 'http', 'auth', 'idempotency'],
+  orders: ['core', 'shared', 'observability', 'db', 'http', 'auth', 'idempotency'],
+  payments: ['core', 'shared', 'observability', 'db', 'http', 'auth', 'idempotency', 'orders'],
 }
 
 /** The top-level area of a path relative to src/: its folder, `config`, or `(root)`. */

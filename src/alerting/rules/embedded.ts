@@ -1,16 +1,27 @@
 import type { Registry } from 'prom-client'
+import { type LabelMatcher, walkSelectors } from '../../prometheus/promql/ast.ts'
+import { DEFAULT_LOOKBACK_MS } from '../../prometheus/promql/engine.ts'
+import { type Labels, labelsKey } from '../../prometheus/promql/labels.ts'
 import {
   EmbeddedQuerySource,
   prometheusOnlyReason,
   requiredRetentionMs,
+  type Sample,
 } from '../../prometheus/promql/query-source.ts'
-import { SampleStore } from '../../prometheus/promql/store.ts'
+import { matchesAll, SampleStore } from '../../prometheus/promql/store.ts'
+import type { RuleRecorder } from './manager.ts'
 import { RegistrySampler } from './registry-sampler.ts'
+
+/** Scrape jitter and evaluation lag on top of what a selector reaches back. */
+const RETENTION_MARGIN_MS = 60_000
 
 /**
  * The embedded query source: the service's own registry sampled every `intervalMs` into an
- * in-memory store that the PromQL engine queries. Retention follows the loaded rules (the
- * longest range any of them needs, plus a margin), set once the rules are compiled.
+ * in-memory store that the PromQL engine queries, and the recording rules' output written back
+ * into the same store. Retention follows the loaded rules per selector: a series is kept for
+ * the longest range (or the 5m lookback, plus offset) of any selector that matches it, plus a
+ * margin — a 30-day window over a recorded ratio keeps 30 days of that ratio only, not of
+ * every raw series. Everything is in memory: a restart starts every window empty.
  */
 export function createEmbeddedEngine(options: {
   registry: Registry
@@ -21,6 +32,8 @@ export function createEmbeddedEngine(options: {
   const store = new SampleStore({ retentionMs: requiredRetentionMs([]) })
   const source = new EmbeddedQuerySource(store)
   const compiled: ReturnType<EmbeddedQuerySource['compile']>[] = []
+  /** What each selector of the loaded rules reaches back, longest first. */
+  const reaches: Array<{ matchers: readonly LabelMatcher[]; ms: number }> = []
   const sampler = new RegistrySampler({
     store,
     registry: options.registry,
@@ -28,14 +41,42 @@ export function createEmbeddedEngine(options: {
     now: options.now,
     onError: options.onError,
   })
+  const retentionFor = (labels: Labels) => {
+    for (const reach of reaches) if (matchesAll(labels, reach.matchers)) return reach.ms + RETENTION_MARGIN_MS
+    return DEFAULT_LOOKBACK_MS + RETENTION_MARGIN_MS
+  }
+  /** Series each recording rule wrote at its last evaluation, to mark the vanished ones stale. */
+  const previous = new Map<string, Set<string>>()
+  const recorder: RuleRecorder = {
+    write(ruleKey: string, samples: readonly Sample[], ts: number) {
+      const current = new Set<string>()
+      for (const s of samples) {
+        const key = labelsKey(s.labels)
+        current.add(key)
+        store.append(s.labels, ts, s.value, key)
+      }
+      for (const key of previous.get(ruleKey) ?? []) if (!current.has(key)) store.appendStale(key, ts)
+      previous.set(ruleKey, current)
+    },
+  }
   return {
     store,
     source,
     sampler,
-    /** Rejects what the engine cannot run (at rule load time) and sizes the store's retention. */
+    recorder,
+    /** Rejects what the engine cannot run (at rule load time) and sizes each series' retention. */
     compile(expr: string) {
-      compiled.push(source.compile(expr))
-      store.retentionMs = requiredRetentionMs(compiled)
+      const query = source.compile(expr)
+      compiled.push(query)
+      walkSelectors(query.expr, (selector, rangeMs) => {
+        reaches.push({
+          matchers: selector.matchers,
+          ms: (rangeMs ?? DEFAULT_LOOKBACK_MS) + Math.max(0, selector.offsetMs),
+        })
+      })
+      reaches.sort((a, b) => b.ms - a.ms)
+      store.retentionMs = requiredRetentionMs(compiled, RETENTION_MARGIN_MS)
+      store.retentionFor = retentionFor
     },
     skipReason: (expr: string) => prometheusOnlyReason(expr),
   }

@@ -3,19 +3,31 @@ import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertRuleStates } from '../../db/schema.ts'
-import { labelsFrom, labelsKey } from '../../prometheus/promql/labels.ts'
-import { type QuerySource, resultAsVector } from '../../prometheus/promql/query-source.ts'
+import { labelsFrom, labelsKey, METRIC_NAME } from '../../prometheus/promql/labels.ts'
+import { type QuerySource, resultAsVector, type Sample } from '../../prometheus/promql/query-source.ts'
 import { type AlertInstance, evaluateAlerts, fingerprint } from '../../prometheus/rules/alerting-rule.ts'
 import { glob } from '../../prometheus/rules/glob.ts'
-import { type AlertingRule, loadRuleFile, type RuleGroup } from '../../prometheus/rules/rulefmt.ts'
+import {
+  type AlertingRule,
+  loadRuleFile,
+  type RecordingRule,
+  type Rule,
+  type RuleGroup,
+} from '../../prometheus/rules/rulefmt.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import type { AlertInput, Dispatcher } from '../notify/dispatcher.ts'
 
 export type RuleHealth = 'ok' | 'err' | 'unknown' | 'skipped'
 
-/** An alerting rule as the ruleManager runs it, with what /alerts/rules reports about it. */
-export interface LoadedRule {
-  rule: AlertingRule
+/** A rule as the ruleManager runs it, with what /alerts/rules reports about it. */
+export interface LoadedRule<R extends Rule = Rule> {
+  rule: R
+  /**
+   * The rule's key in the group's stored state (the `rule_name` column): its name, or
+   * `name#n` (n = 1, 2…) when several rules of the group share the name — Prometheus keeps them
+   * apart, and Sloth names the page and the ticket alert of an SLO alike.
+   */
+  stateKey: string
   health: RuleHealth
   lastError?: string
   lastEvaluation?: Date
@@ -61,12 +73,22 @@ export interface RuleLoadOptions {
   compile?: (expr: string) => void
   /** Why the query source cannot judge an expression at all (it selects `up`…), if so. */
   skipReason?: (expr: string) => string | undefined
+  /**
+   * Whether the rule manager evaluates recording rules (the embedded engine, which records
+   * into its own store). With a Prometheus server they are `skipped`: Prometheus loads the
+   * same files and records them itself.
+   */
+  record?: boolean
   log?: Logger
 }
 
+/** Why a recording rule is skipped when the query source is a Prometheus server. */
+export const RECORDED_BY_PROMETHEUS =
+  'recorded by the Prometheus server (it loads the same rule files); the rule manager queries the result'
+
 /**
- * Loads alerting rules from rule files. A bad file, group or rule is an error naming the file,
- * group and rule; recording rules are ignored (with a log line).
+ * Loads alerting and recording rules from rule files, in file and group order. A bad file,
+ * group or rule is an error naming the file, group and rule.
  */
 export function loadRules(files: string[], options: RuleLoadOptions): LoadedGroup[] {
   const groups: LoadedGroup[] = []
@@ -74,11 +96,10 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
     for (const group of loadRuleFile(file)) {
       const rules: LoadedRule[] = []
       for (const rule of group.rules) {
-        if (rule.type === 'recording') {
-          options.log?.info(
-            { file, group: group.name, record: rule.name },
-            'recording rule ignored: the rule manager only runs alerting rules',
-          )
+        const namesakes = group.rules.filter((r) => r.name === rule.name)
+        const stateKey = namesakes.length > 1 ? `${rule.name}#${namesakes.indexOf(rule) + 1}` : rule.name
+        if (rule.type === 'recording' && !options.record) {
+          rules.push({ rule, stateKey, health: 'skipped', lastError: RECORDED_BY_PROMETHEUS })
           continue
         }
         try {
@@ -87,7 +108,11 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
           throw new Error(`${file}: group "${group.name}": rule "${rule.name}": ${(error as Error).message}`)
         }
         const skipped = options.skipReason?.(rule.expr)
-        rules.push(skipped ? { rule, health: 'skipped', lastError: skipped } : { rule, health: 'unknown' })
+        rules.push(
+          skipped
+            ? { rule, stateKey, health: 'skipped', lastError: skipped }
+            : { rule, stateKey, health: 'unknown' },
+        )
       }
       groups.push({ group, intervalMs: group.intervalMs ?? options.defaultIntervalMs, rules })
     }
@@ -113,10 +138,22 @@ const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms)
 const rowsOf = (result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
 
+/**
+ * Where recording rules write their output: the embedded engine's sample store, so that later
+ * rules of the group, later ticks and GET /slo select the recorded series (Prometheus'
+ * rules.RecordingRule appending to its TSDB). `write` gets every output series of one rule at
+ * one evaluation and marks the series that rule stopped producing stale.
+ */
+export interface RuleRecorder {
+  write(ruleKey: string, samples: readonly Sample[], ts: number): void
+}
+
 export interface RuleManagerDeps {
   db: Database
   groups: LoadedGroup[]
   source: QuerySource
+  /** Required when any recording rule is loaded to be evaluated (`record: true`). */
+  recorder?: RuleRecorder
   dispatcher: Dispatcher
   clock: Clock
   log: Logger
@@ -125,10 +162,12 @@ export interface RuleManagerDeps {
 }
 
 /**
- * The scheduled ruleManager: each group at its interval, all its rules at one timestamp, with
- * Prometheus' alert semantics; state in the database; firing/resolved transitions handed to
- * the dispatcher in the same transaction. Several replicas: the tick's transaction takes
- * pg_try_advisory_xact_lock for the group, so exactly one of them evaluates it.
+ * The scheduled ruleManager: each group at its interval, all its rules in order at one
+ * timestamp, with Prometheus' alert semantics; state in the database; firing/resolved
+ * transitions handed to the dispatcher in the same transaction. Several replicas: the tick's
+ * transaction takes pg_try_advisory_xact_lock for the group, so exactly one of them evaluates
+ * its alerting rules. Recording rules write into this process's own store (the embedded
+ * engine), so every replica evaluates them, leader or not, and its GET /slo sees them.
  */
 export function createRuleManager(deps: RuleManagerDeps) {
   const { db, clock, log } = deps
@@ -141,7 +180,7 @@ export function createRuleManager(deps: RuleManagerDeps) {
   async function evaluateRule(
     tx: Executor,
     loaded: LoadedGroup,
-    entry: LoadedRule,
+    entry: LoadedRule<AlertingRule>,
     rows: StateRow[],
     ts: number,
   ) {
@@ -198,7 +237,7 @@ export function createRuleManager(deps: RuleManagerDeps) {
       }
       const values = {
         ruleGroup: group.name,
-        ruleName: entry.rule.name,
+        ruleName: entry.stateKey,
         fingerprint: fp,
         labels: { ...alert.labels },
         annotations: alert.annotations,
@@ -223,38 +262,99 @@ export function createRuleManager(deps: RuleManagerDeps) {
       .where(
         and(
           eq(alertRuleStates.ruleGroup, group.name),
-          eq(alertRuleStates.ruleName, entry.rule.name),
+          eq(alertRuleStates.ruleName, entry.stateKey),
           kept.length ? notInArray(alertRuleStates.fingerprint, kept) : undefined,
         ),
       )
     return transitions
   }
 
-  /** One evaluation of a group, if this process leads it. */
+  /**
+   * One recording rule at `ts`, as Prometheus' rules.RecordingRule.Eval: the result's metric
+   * name becomes the rule's name, group then rule labels are set, a label set produced twice is
+   * an error, and the samples go to the recorder at `ts` (stale markers for vanished series).
+   * A failed query records nothing new, so the previous samples age out as Prometheus' do.
+   */
+  async function evaluateRecording(loaded: LoadedGroup, entry: LoadedRule<RecordingRule>, ts: number) {
+    const { group } = loaded
+    const started = clock.monotonic()
+    entry.lastEvaluation = new Date(ts)
+    try {
+      if (!deps.recorder) throw new Error('no recorder: recording rules need the embedded engine')
+      const samples: Sample[] = []
+      const seen = new Set<string>()
+      for (const s of resultAsVector(
+        await deps.source.instantQuery(entry.rule.expr, new Date(ts - group.queryOffsetMs)),
+      )) {
+        const labels = labelsFrom({
+          ...s.labels,
+          ...group.labels,
+          ...entry.rule.labels,
+          [METRIC_NAME]: entry.rule.name,
+        })
+        const key = labelsKey(labels)
+        if (seen.has(key))
+          throw new Error('vector contains metrics with the same labelset after applying rule labels')
+        seen.add(key)
+        samples.push({ labels, value: s.value })
+      }
+      deps.recorder.write(`${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`, samples, ts)
+      entry.health = 'ok'
+      entry.lastError = undefined
+      metrics.ruleEvaluated(group.name, false)
+    } catch (error) {
+      entry.health = 'err'
+      entry.lastError = (error as Error).message
+      metrics.ruleEvaluated(group.name, true)
+      log.warn(
+        { group: group.name, rule: entry.rule.name, error: entry.lastError },
+        'recording rule evaluation failed',
+      )
+    }
+    entry.evaluationMs = clock.monotonic() - started
+  }
+
+  const isRecording = (entry: LoadedRule): entry is LoadedRule<RecordingRule> =>
+    entry.rule.type === 'recording'
+  const isAlerting = (entry: LoadedRule): entry is LoadedRule<AlertingRule> => entry.rule.type === 'alerting'
+
+  /**
+   * One evaluation of a group: its recording rules always, its alerting rules if this process
+   * leads the group. A group of recording rules only takes no database transaction.
+   */
   async function evaluateGroupOnce(loaded: LoadedGroup): Promise<'evaluated' | 'not-leader'> {
     const ts = clock.now().getTime()
     const started = clock.monotonic()
-    const outcome = await db.transaction(async (tx) => {
-      const [lock] = rowsOf(
-        await tx.execute(
-          sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${loaded.group.name}`}, 0)) as locked`,
-        ),
-      )
-      if (!lock?.locked) return 'not-leader' as const
-      const rows = await tx
-        .select()
-        .from(alertRuleStates)
-        .where(eq(alertRuleStates.ruleGroup, loaded.group.name))
-      const transitions: AlertInput[] = []
-      for (const entry of loaded.rules) {
-        if (entry.health === 'skipped') continue
-        const ruleRows = rows.filter((r) => r.ruleName === entry.rule.name)
-        transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
-      }
-      if (transitions.length > 0)
-        await deps.dispatcher.ingest(transitions, `rule group ${loaded.group.name}`, tx)
-      return 'evaluated' as const
-    })
+    const live = loaded.rules.filter((entry) => entry.health !== 'skipped')
+    const outcome = !live.some(isAlerting)
+      ? await (async () => {
+          for (const entry of live) if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
+          return 'evaluated' as const
+        })()
+      : await db.transaction(async (tx) => {
+          const [lock] = rowsOf(
+            await tx.execute(
+              sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${loaded.group.name}`}, 0)) as locked`,
+            ),
+          )
+          const leader = Boolean(lock?.locked)
+          const rows = leader
+            ? await tx.select().from(alertRuleStates).where(eq(alertRuleStates.ruleGroup, loaded.group.name))
+            : []
+          const transitions: AlertInput[] = []
+          // In group order, so an alert sees what the recording rules before it wrote at `ts`.
+          for (const entry of live) {
+            if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
+            else if (leader && isAlerting(entry)) {
+              const ruleRows = rows.filter((r) => r.ruleName === entry.stateKey)
+              transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
+            }
+          }
+          if (!leader) return 'not-leader' as const
+          if (transitions.length > 0)
+            await deps.dispatcher.ingest(transitions, `rule group ${loaded.group.name}`, tx)
+          return 'evaluated' as const
+        })
     if (outcome === 'evaluated') {
       metrics.groupDuration(loaded.group.name, (clock.monotonic() - started) / 1000)
       await refreshActiveGauge()
@@ -301,6 +401,8 @@ export function createRuleManager(deps: RuleManagerDeps) {
 
   return {
     groups: deps.groups,
+    /** The query source the rules run on (Prometheus or the embedded engine); GET /slo reads it too. */
+    source: deps.source,
     evaluateGroup,
     /** Every group once (the one-shot command, tests). */
     async evaluateAll() {

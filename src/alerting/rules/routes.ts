@@ -14,13 +14,17 @@ const AlertModel = t.Object({
   value: t.String({ description: 'the sample value, formatted as Prometheus does', examples: ['7.5e-02'] }),
 })
 
+/**
+ * An alerting or recording rule, as Prometheus' /api/v1/rules reports one: one object shape
+ * (no union), the alerting-only fields absent on recording rules.
+ */
 const RuleModel = t.Object({
   name: t.String(),
   query: t.String(),
-  duration: JsonNumber({ description: '`for`, in seconds' }),
-  keepFiringFor: JsonNumber({ description: '`keep_firing_for`, in seconds' }),
+  duration: t.Optional(JsonNumber({ description: '`for`, in seconds (alerting rules)' })),
+  keepFiringFor: t.Optional(JsonNumber({ description: '`keep_firing_for`, in seconds (alerting rules)' })),
   labels: t.Record(t.String(), t.String()),
-  annotations: t.Record(t.String(), t.String()),
+  annotations: t.Optional(t.Record(t.String(), t.String(), { description: 'alerting rules only' })),
   health: oneOf(['ok', 'err', 'unknown', 'skipped']),
   lastError: t.Optional(t.String()),
   warnings: t.Optional(
@@ -31,8 +35,8 @@ const RuleModel = t.Object({
   ),
   lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
   evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
-  type: t.Literal('alerting'),
-  alerts: t.Array(AlertModel),
+  type: oneOf(['alerting', 'recording']),
+  alerts: t.Optional(t.Array(AlertModel, { description: 'alerting rules only' })),
 })
 
 /**
@@ -87,23 +91,29 @@ export function ruleManagerRoutes(deps: {
           name: loaded.group.name,
           file: loaded.group.file,
           interval: loaded.intervalMs / 1000,
-          rules: loaded.rules.map((entry) => ({
-            name: entry.rule.name,
-            query: entry.rule.expr,
-            duration: entry.rule.forMs / 1000,
-            keepFiringFor: entry.rule.keepFiringForMs / 1000,
-            labels: entry.rule.labels,
-            annotations: entry.rule.annotations,
-            health: entry.health,
-            ...(entry.lastError ? { lastError: entry.lastError } : {}),
-            ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
-            ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
-            evaluationTime: (entry.evaluationMs ?? 0) / 1000,
-            type: 'alerting' as const,
-            alerts: alerts
-              .filter((a) => a.key === `${loaded.group.name}|${entry.rule.name}`)
-              .map((a) => a.view),
-          })),
+          rules: loaded.rules.map((entry) => {
+            const common = {
+              name: entry.rule.name,
+              query: entry.rule.expr,
+              labels: entry.rule.labels,
+              health: entry.health,
+              ...(entry.lastError ? { lastError: entry.lastError } : {}),
+              ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
+              ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
+              evaluationTime: (entry.evaluationMs ?? 0) / 1000,
+            }
+            if (entry.rule.type === 'recording') return { ...common, type: 'recording' as const }
+            return {
+              ...common,
+              duration: entry.rule.forMs / 1000,
+              keepFiringFor: entry.rule.keepFiringForMs / 1000,
+              annotations: entry.rule.annotations,
+              type: 'alerting' as const,
+              alerts: alerts
+                .filter((a) => a.key === `${loaded.group.name}|${entry.stateKey}`)
+                .map((a) => a.view),
+            }
+          }),
         }))
         return {
           status: 'success' as const,
@@ -127,7 +137,7 @@ export function ruleManagerRoutes(deps: {
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: JsonNumber(),
+                  interval: t.Number(),
                   rules: t.Array(RuleModel),
                 }),
               ),

@@ -5,7 +5,13 @@ import type { Database } from '../../db/client.ts'
 import type { HttpClient } from '../../http/outbound.ts'
 import type { QuerySource } from '../../prometheus/promql/query-source.ts'
 import type { Dispatcher } from '../notify/dispatcher.ts'
-import { createRuleManager, expandRuleFiles, loadRules, type RuleManagerMetrics } from './manager.ts'
+import {
+  createRuleManager,
+  expandRuleFiles,
+  loadRules,
+  type RuleManagerMetrics,
+  type RuleRecorder,
+} from './manager.ts'
 import { createPrometheusSource } from './prometheus-source.ts'
 import { createReplicaWatch, type ReplicaWatch } from './replicas.ts'
 
@@ -22,6 +28,8 @@ export interface RuleManagerSetupDeps {
     source: QuerySource
     compile: (expr: string) => void
     skipReason: (expr: string) => string | undefined
+    /** Where recording rules write (the embedded store); Prometheus records them itself. */
+    recorder: RuleRecorder
   }
 }
 
@@ -48,6 +56,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     defaultIntervalMs: alerts.evalIntervalMs,
     compile: remote ? undefined : deps.embedded?.compile,
     skipReason: remote ? undefined : deps.embedded?.skipReason,
+    record: !remote,
     log,
   })
   log.info(
@@ -62,6 +71,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     db: deps.db,
     groups,
     source,
+    recorder: remote ? undefined : deps.embedded?.recorder,
     dispatcher: deps.dispatcher,
     clock: deps.clock,
     log,

@@ -55,6 +55,11 @@ export interface StoreStats {
 export interface SampleStoreOptions {
   /** Samples older than this (relative to the time passed to `prune`) are dropped. */
   retentionMs?: number
+  /**
+   * Per-series retention by label set, instead of `retentionMs` for every series: a long
+   * range then costs memory only for the series it selects. Asked once per series.
+   */
+  retentionFor?: (labels: Labels) => number
   /** New series beyond this many are refused (counted in `droppedSeries`). */
   maxSeries?: number
 }
@@ -114,16 +119,35 @@ export class SampleStore implements Queryable {
   private samples = 0
   private dropped = 0
   retentionMs: number
+  private retentionPolicy: ((labels: Labels) => number) | undefined
+  private readonly seriesRetention = new WeakMap<StoredSeries, number>()
   readonly maxSeries: number
   private readonly loIndex: number
   private readonly hiIndex: number
 
   constructor(options: SampleStoreOptions = {}) {
     this.retentionMs = options.retentionMs ?? Number.POSITIVE_INFINITY
+    this.retentionPolicy = options.retentionFor
     this.maxSeries = options.maxSeries ?? 50_000
     const little = isLittleEndian()
     this.loIndex = little ? 0 : 1
     this.hiIndex = little ? 1 : 0
+  }
+
+  /** Replaces the per-series retention policy (see `SampleStoreOptions.retentionFor`). */
+  set retentionFor(policy: ((labels: Labels) => number) | undefined) {
+    this.retentionPolicy = policy
+    for (const series of this.all) this.seriesRetention.delete(series)
+  }
+
+  private retentionOf(series: StoredSeries): number {
+    if (!this.retentionPolicy) return this.retentionMs
+    let ms = this.seriesRetention.get(series)
+    if (ms === undefined) {
+      ms = this.retentionPolicy(series.labels)
+      this.seriesRetention.set(series, ms)
+    }
+    return ms
   }
 
   get seriesCount(): number {
@@ -242,15 +266,15 @@ export class SampleStore implements Queryable {
   }
 
   /**
-   * Drops whole chunks whose newest sample is older than `nowMs - retentionMs`, and
+   * Drops whole chunks whose newest sample is older than `nowMs` minus the series' retention, and
    * series left without samples. Returns the number of samples dropped.
    */
   prune(nowMs: number): number {
-    if (!Number.isFinite(this.retentionMs)) return 0
-    const cutoff = nowMs - this.retentionMs
+    if (!this.retentionPolicy && !Number.isFinite(this.retentionMs)) return 0
     let droppedSamples = 0
     let removedSeries = false
     for (const series of this.all) {
+      const cutoff = nowMs - this.retentionOf(series)
       let drop = 0
       for (const id of series.chunks) {
         const page = this.pages[id >>> 10] as Page

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import {
+  createRuleManager,
+  expandRuleFiles,
+  loadRules,
+  RECORDED_BY_PROMETHEUS,
+} from '../../../src/alerting/rules/manager.ts'
 import { createPrometheusSource, parseSampleValue } from '../../../src/alerting/rules/prometheus-source.ts'
 import type { DatabaseHandle } from '../../../src/db/client.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
@@ -113,7 +118,7 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
 }
 
 describe('loading rules', () => {
-  test('globs expand, recording rules are ignored, rules Prometheus alone can judge are skipped', () => {
+  test('globs expand; rules Prometheus alone can judge, and recording rules Prometheus records, are skipped', () => {
     const { groups } = setup()
     expect(groups.map((g) => g.group.name)).toEqual(['shop'])
     expect(groups[0]!.intervalMs).toBe(30_000)
@@ -121,7 +126,9 @@ describe('loading rules', () => {
       'HighErrorRate:unknown',
       'Flaky:unknown',
       'Upstream:skipped',
+      'job:errors:rate5m:skipped',
     ])
+    expect(groups[0]!.rules[3]!.lastError).toBe(RECORDED_BY_PROMETHEUS)
   })
 
   test('a bad rule is an error naming the file, group and rule', () => {
@@ -373,11 +380,18 @@ describe('GET /alerts and GET /alerts/rules', () => {
     const group = rules.data.groups[0]!
     expect({ name: group.name, interval: group.interval }).toEqual({ name: 'shop', interval: 30 })
     expect(
-      group.rules.map((r) => [r.name, r.health, r.duration, r.type, (r.alerts as unknown[]).length]),
+      group.rules.map((r) => [
+        r.name,
+        r.health,
+        r.duration,
+        r.type,
+        (r.alerts as unknown[] | undefined)?.length,
+      ]),
     ).toEqual([
       ['HighErrorRate', 'ok', 60, 'alerting', 1],
       ['Flaky', 'ok', 0, 'alerting', 1],
       ['Upstream', 'skipped', 0, 'alerting', 0],
+      ['job:errors:rate5m', 'skipped', undefined, 'recording', undefined],
     ])
     expect(group.rules[2]!.lastError).toBe('selects up, which only Prometheus itself generates')
     expect(typeof group.rules[0]!.lastEvaluation).toBe('string')

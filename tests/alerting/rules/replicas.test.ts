@@ -134,7 +134,12 @@ describe('setupRuleManager', () => {
       clock: manualClock(),
       log: quiet,
       dispatcher: alertingFor(database, undefined).alerting.dispatcher,
-      embedded: { source: emptySource, compile: () => {}, skipReason: () => undefined },
+      embedded: {
+        source: emptySource,
+        compile: () => {},
+        skipReason: () => undefined,
+        recorder: { write: () => {} },
+      },
     })
   }
 

@@ -6,12 +6,13 @@ import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from '
 const run = runOurs
 
 describe('bun run rules:test (the TypeScript promtool test rules)', () => {
+  // ops/prometheus/tests/slo.test.yml evaluates 68 SLO rules for hours of test time.
   test.each(ruleTestFiles())('%s passes', (file) => {
     const result = run([file])
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe(`Unit Testing:  ${file}\n  SUCCESS\n\n`)
     expect(result.code).toBe(0)
-  })
+  }, 30_000)
 
   test('reports failing expectations with the values got, like promtool, and exits 1', () => {
     const file = writeSuite(BROKEN_RULES, BROKEN_TESTS)

@@ -1,0 +1,181 @@
+/**
+ * Generates Prometheus rules from ops/slo/slos.yml the way Sloth's `sloth generate` does
+ * (github.com/slok/sloth, internal/prometheus: SLI, metadata and alert rule generators), with
+ * Sloth's recording names, labels and group names, so that Sloth's Grafana dashboards work
+ * on the result. Differences, all so that the embedded rule engine (a PromQL subset without
+ * `vector()` and `group_left`) can run the same file as Prometheus:
+ *
+ * - constants are scalar literals (`0.999`) instead of `vector(0.999)`: a recording rule's
+ *   scalar result becomes one sample without labels in Prometheus too (rules.EngineQueryFunc);
+ * - `slo:current_burn_rate:ratio` and `slo:period_burn_rate:ratio` divide one-to-one
+ *   `on(sloth_id, sloth_slo, sloth_service)` instead of `group_left` (same series, same value);
+ * - the 1d and 3d windows, like Sloth's 30-day period, average the 5m recording
+ *   (`sum_over_time / count_over_time`) instead of re-reading days of raw counters, so raw
+ *   series are never needed beyond 6h and only the four 5m ratios are kept for 30 days;
+ * - each alert's value is the budget left for the period, in percent (`100 *
+ *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
+ *   say how much budget is left ("41 %"; an overspent budget is negative) without `query`.
+ */
+import { stringify } from 'yaml'
+import {
+  BURN_ALERTS,
+  displayName,
+  errorBudget,
+  PERIOD,
+  SLI_WINDOWS,
+  type SliWindow,
+  type SlothSlo,
+  type SlothSpec,
+  slothId,
+} from '../../src/alerting/slo/spec.ts'
+
+/** Windows computed from the raw counters; longer ones average the 5m recording. */
+const RAW_WINDOWS: readonly SliWindow[] = ['5m', '30m', '1h', '2h', '6h']
+
+interface RecordingRule {
+  record: string
+  expr: string
+  labels: Record<string, string>
+}
+interface AlertingRule {
+  alert: string
+  expr: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+}
+interface Group {
+  name: string
+  rules: Array<RecordingRule | AlertingRule>
+}
+
+/** Sloth's label selector of one SLO's recordings, in Sloth's order. */
+function selector(spec: SlothSpec, slo: SlothSlo): string {
+  return `{sloth_id="${slothId(spec, slo)}", sloth_service="${spec.service}", sloth_slo="${slo.name}"}`
+}
+
+function sloLabels(spec: SlothSpec, slo: SlothSlo): Record<string, string> {
+  return {
+    ...spec.labels,
+    ...slo.labels,
+    sloth_id: slothId(spec, slo),
+    sloth_service: spec.service,
+    sloth_slo: slo.name,
+  }
+}
+
+const ON = 'on(sloth_id, sloth_slo, sloth_service)'
+
+function sliRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
+  const sel = selector(spec, slo)
+  return SLI_WINDOWS.map((window) => {
+    const expr = RAW_WINDOWS.includes(window)
+      ? `(${slo.sli.events.error_query.replaceAll('{{.window}}', window)})\n/\n(${slo.sli.events.total_query.replaceAll('{{.window}}', window)})\n`
+      : `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n`
+    return {
+      record: `slo:sli_error:ratio_rate${window}`,
+      expr,
+      labels: { ...sloLabels(spec, slo), sloth_window: window },
+    }
+  })
+}
+
+function metaRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
+  const sel = selector(spec, slo)
+  const labels = sloLabels(spec, slo)
+  const objective = Number((slo.objective / 100).toPrecision(12))
+  return [
+    { record: 'slo:objective:ratio', expr: String(objective), labels },
+    { record: 'slo:error_budget:ratio', expr: `1 - ${objective}`, labels },
+    { record: 'slo:time_period:days', expr: String(Number.parseInt(PERIOD, 10)), labels },
+    {
+      record: 'slo:current_burn_rate:ratio',
+      expr: `slo:sli_error:ratio_rate5m${sel}\n/ ${ON}\nslo:error_budget:ratio${sel}\n`,
+      labels,
+    },
+    {
+      record: 'slo:period_burn_rate:ratio',
+      expr: `slo:sli_error:ratio_rate${PERIOD}${sel}\n/ ${ON}\nslo:error_budget:ratio${sel}\n`,
+      labels,
+    },
+    {
+      record: 'slo:period_error_budget_remaining:ratio',
+      expr: `1 - slo:period_burn_rate:ratio${sel}`,
+      labels,
+    },
+    {
+      record: 'sloth_slo_info',
+      expr: '1',
+      labels: {
+        ...labels,
+        sloth_mode: 'cli-gen-prom',
+        sloth_objective: String(slo.objective),
+        sloth_spec: 'prometheus/v1',
+      },
+    },
+  ]
+}
+
+const windowWords = (w: string) => w.replace(/^(\d+)([mhd])$/, '$1 $2')
+
+function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'): AlertingRule | undefined {
+  const alertSpec = severity === 'page' ? slo.alerting.page_alert : slo.alerting.ticket_alert
+  if (alertSpec?.disable) return undefined
+  const sel = selector(spec, slo)
+  const budget = errorBudget(slo)
+  const conditions = BURN_ALERTS[severity].map(
+    ({ long, short, factor }) =>
+      `    (\n` +
+      `        max(slo:sli_error:ratio_rate${short}${sel} > (${factor} * ${budget})) without (sloth_window)\n` +
+      `        and\n` +
+      `        max(slo:sli_error:ratio_rate${long}${sel} > (${factor} * ${budget})) without (sloth_window)\n` +
+      `    )`,
+  )
+  const expr = `100 * slo:period_error_budget_remaining:ratio${sel}\nand ${ON}\n(\n${conditions.join('\n    or\n')}\n)\n`
+  const rates = BURN_ALERTS[severity]
+    .map(({ long, short, factor }) => `${factor}× over ${windowWords(long)} and ${windowWords(short)}`)
+    .join(', or ')
+  const name = `${displayName(slo)} ${slo.objective} %`
+  return {
+    alert: slo.alerting.name,
+    expr,
+    labels: { ...slo.alerting.labels, ...alertSpec?.labels, sloth_severity: severity },
+    annotations: {
+      summary: `${name}: error budget burning too fast (${severity})`,
+      description:
+        `${name}: burning the error budget faster than ${rates} — ` +
+        `{{ printf "%.0f" $value }} % of this month's budget left (30-day SLO ${slothId(spec, slo)}).`,
+      ...slo.alerting.annotations,
+      ...alertSpec?.annotations,
+    },
+  }
+}
+
+/** The rule groups for every SLO of the spec, in Sloth's order: SLIs, metadata, alerts. */
+export function sloRuleGroups(spec: SlothSpec): Group[] {
+  return spec.slos.flatMap((slo) => {
+    const id = slothId(spec, slo)
+    const alerts = [burnAlert(spec, slo, 'page'), burnAlert(spec, slo, 'ticket')].filter(
+      (a): a is AlertingRule => a !== undefined,
+    )
+    return [
+      { name: `sloth-slo-sli-recordings-${id}`, rules: sliRecordings(spec, slo) },
+      { name: `sloth-slo-meta-recordings-${id}`, rules: metaRecordings(spec, slo) },
+      ...(alerts.length ? [{ name: `sloth-slo-alerts-${id}`, rules: alerts }] : []),
+    ]
+  })
+}
+
+const HEADER = `# Generated by \`bun run ops:slo\` (scripts/slo/generate.ts) from ops/slo/slos.yml. DO NOT EDIT.
+#
+# Sloth-compatible SLO rules: recordings slo:sli_error:ratio_rate<window>, slo:objective:ratio,
+# slo:error_budget:ratio, slo:current_burn_rate:ratio, slo:period_error_budget_remaining:ratio
+# (labels sloth_id, sloth_service, sloth_slo), and per SLO one multiwindow, multi-burn-rate
+# alert with sloth_severity page (14.4× over 1h and 5m, or 6× over 6h and 30m) and one with
+# sloth_severity ticket (3× over 1d and 2h, or 1× over 3d and 6h). Unit tests:
+# ops/prometheus/tests/slo.test.yml.
+`
+
+/** The exact text of ops/prometheus/rules/slo.yml for a spec. */
+export function sloRulesFileText(spec: SlothSpec): string {
+  return `${HEADER}${stringify({ groups: sloRuleGroups(spec) }, { lineWidth: 0 })}`
+}

@@ -1,0 +1,105 @@
+import type { QuerySource } from '../../prometheus/promql/query-source.ts'
+import { resultAsVector } from '../../prometheus/promql/query-source.ts'
+import { PERIOD, SLI_WINDOWS, type SliWindow } from './spec.ts'
+
+/** One SLI window of an objective. Ratios are null where the window has no data (no traffic). */
+export interface SloWindowView {
+  window: SliWindow
+  /** `slo:sli_error:ratio_rate<window>`: share of bad events in the window. */
+  errorRatio: number | null
+  /** errorRatio / error budget: 1 spends exactly the period's budget over the period. */
+  burnRate: number | null
+}
+
+/** A pending or firing burn-rate alert of the objective (`sloth_severity` page or ticket). */
+export interface SloAlertView {
+  severity: string
+  state: string
+}
+
+/** One objective as GET /slo reports it. */
+export interface SloView {
+  id: string
+  service: string
+  slo: string
+  /** Target share of good events, e.g. 0.999. */
+  objective: number
+  /** 1 - objective. */
+  errorBudget: number
+  /** Share of good events now (5m window) and over the period (30d, or since the start). */
+  sli: { current: number | null; period: number | null }
+  /** Burn rate of the 5m window (`slo:current_burn_rate:ratio`). */
+  currentBurnRate: number | null
+  /** `slo:period_error_budget_remaining:ratio`: 1 untouched, 0 spent, negative overspent. */
+  periodBudgetRemaining: number | null
+  windows: SloWindowView[]
+  alerts: SloAlertView[]
+}
+
+export interface SloServiceDeps {
+  /** The rule manager's query source: Prometheus, or the embedded engine's own recordings. */
+  source: QuerySource
+  /** Active alerts of the rule manager (labels and state). */
+  activeAlerts(): Promise<Array<{ labels: Record<string, string>; state: string }>>
+  now(): Date
+}
+
+const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v)
+
+/**
+ * Reads every declared objective from the Sloth recordings (`slo:objective:ratio`,
+ * `slo:sli_error:ratio_rate<window>`, `slo:current_burn_rate:ratio`,
+ * `slo:period_error_budget_remaining:ratio`) through the rule manager's query source, so the
+ * answer is the same numbers the burn-rate alerts use. Query errors propagate.
+ */
+export function createSloService(deps: SloServiceDeps) {
+  async function byId(expr: string, at: Date): Promise<Map<string, number>> {
+    const samples = resultAsVector(await deps.source.instantQuery(expr, at))
+    return new Map(samples.map((s) => [s.labels.sloth_id ?? '', s.value]))
+  }
+
+  return {
+    async list(): Promise<SloView[]> {
+      const at = deps.now()
+      const objectives = resultAsVector(await deps.source.instantQuery('slo:objective:ratio', at))
+      const [windows, burn, remaining, alerts] = await Promise.all([
+        Promise.all(SLI_WINDOWS.map((w) => byId(`slo:sli_error:ratio_rate${w}`, at))),
+        byId('slo:current_burn_rate:ratio', at),
+        byId('slo:period_error_budget_remaining:ratio', at),
+        deps.activeAlerts(),
+      ])
+      return objectives
+        .map((o) => {
+          const id = o.labels.sloth_id ?? ''
+          const budget = Number((1 - o.value).toPrecision(12))
+          const views = SLI_WINDOWS.map((window, i) => {
+            const errorRatio = finite(windows[i]!.get(id))
+            return { window, errorRatio, burnRate: errorRatio === null ? null : errorRatio / budget }
+          })
+          const errorAt = (w: SliWindow) => views.find((v) => v.window === w)!.errorRatio
+          const current = errorAt('5m')
+          const period = errorAt(PERIOD)
+          return {
+            id,
+            service: o.labels.sloth_service ?? '',
+            slo: o.labels.sloth_slo ?? '',
+            objective: o.value,
+            errorBudget: budget,
+            sli: {
+              current: current === null ? null : 1 - current,
+              period: period === null ? null : 1 - period,
+            },
+            currentBurnRate: finite(burn.get(id)),
+            periodBudgetRemaining: finite(remaining.get(id)),
+            windows: views,
+            alerts: alerts
+              .filter((a) => a.labels.sloth_id === id)
+              .map((a) => ({ severity: a.labels.sloth_severity ?? '', state: a.state })),
+          }
+        })
+        .sort((a, b) => a.id.localeCompare(b.id))
+    },
+  }
+}
+
+export type SloService = ReturnType<typeof createSloService>

@@ -1,0 +1,284 @@
+import type { Clock } from '../core/clock.ts'
+import { idempotencyKeyInUse, idempotencyKeyReused } from '../core/errors.ts'
+import type { Database, Executor } from '../db/client.ts'
+import { fieldError } from '../shared/models.ts'
+import { IDEMPOTENCY_KEY_HEADER, MAX_KEY_LENGTH } from './model.ts'
+import { createIdempotencyRepository } from './repository.ts'
+
+const PRINTABLE = /^[\x20-\x7E]+$/
+
+/**
+ * The key of an `Idempotency-Key` header value, or undefined when the header is absent.
+ * Accepts the bare key (as Stripe's clients send it) and the draft's Structured Field String
+ * (`"key"`, with `\"` and `\\` escapes). Throws a 422 VALIDATION naming the header when the key
+ * is empty, longer than 255 characters or not printable ASCII.
+ */
+export function parseIdempotencyKey(value: string | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined
+  let key = value.trim()
+  const quoted = /^"((?:[^"\\]|\\["\\])*)"$/.exec(key)
+  if (quoted) key = quoted[1]!.replace(/\\(["\\])/g, '$1')
+  const problem =
+    key.length === 0
+      ? 'must not be empty'
+      : key.length > MAX_KEY_LENGTH
+        ? `must be at most ${MAX_KEY_LENGTH} characters`
+        : PRINTABLE.test(key)
+          ? undefined
+          : 'must be printable ASCII characters'
+  if (problem) throw fieldError(IDEMPOTENCY_KEY_HEADER, problem, 'headers')
+  return key
+}
+
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
+const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+const encoder = new TextEncoder()
+const sha256 = async (text: string) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
+
+/**
+ * The request fingerprint a key is bound to: SHA-256 over the method, the path and the
+ * SHA-256 of the raw body bytes, as Stripe compares a retry's parameters with the first
+ * request's. The query string is not part of it (no creating route reads one).
+ */
+export async function requestFingerprint(method: string, path: string, body: string): Promise<string> {
+  return sha256(`${method.toUpperCase()}\n${path}\n${await sha256(body)}`)
+}
+
+/** The scope of a key created with the admin token: the token's hash, never the token. */
+export async function adminScope(adminToken: string): Promise<string> {
+  return `admin:${await sha256(adminToken)}`
+}
+
+export const tenantScope = (tenantId: string) => `tenant:${tenantId}`
+
+async function sealingKey(secret: string, salt: string) {
+  const base = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
+  return crypto.subtle.deriveKey(
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: encoder.encode(salt),
+      info: encoder.encode('idempotency-response'),
+    },
+    base,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  )
+}
+
+/** AES-256-GCM with a key derived (HKDF-SHA-256) from `secret` and `salt`; base64 of iv‖ciphertext. */
+async function seal(secret: string, salt: string, plaintext: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    await sealingKey(secret, salt),
+    encoder.encode(plaintext),
+  )
+  const out = new Uint8Array(iv.length + sealed.byteLength)
+  out.set(iv)
+  out.set(new Uint8Array(sealed), iv.length)
+  return toBase64(out)
+}
+
+async function unseal(secret: string, salt: string, sealed: string): Promise<string> {
+  const bytes = fromBase64(sealed)
+  const plain = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: bytes.subarray(0, 12) },
+    await sealingKey(secret, salt),
+    bytes.subarray(12),
+  )
+  return new TextDecoder().decode(plain)
+}
+
+/** One request's identity for idempotency. */
+export interface IdempotentRequest {
+  /** Whose keys these are: `tenantScope(id)` or `adminScope(token)`. */
+  scope: string
+  key: string
+  /** `requestFingerprint(method, path, body)`. */
+  fingerprint: string
+  requestId: string
+  /**
+   * Encrypts the stored response with a key derived from this secret (the caller's
+   * credential), for responses that carry a secret of their own (a new tenant's API key).
+   */
+  sealWith?: string
+}
+
+/** A stored response, as it is sent again. */
+export interface StoredResponse {
+  status: number
+  /** The exact bytes of the first response's JSON body. */
+  body: string
+}
+
+/**
+ * The right to run one request for a key. The effect's transaction calls `record` with the
+ * response, so that the response exists exactly when the effect does.
+ */
+export interface IdempotencyClaim {
+  /** Request id of the request holding the claim (its error bodies carry it). */
+  readonly requestId: string
+  /**
+   * Links the claim to an effect started outside the response's transaction (a pending
+   * payment), in that effect's transaction: from then on the claim is never taken over, and
+   * whoever settles the effect (the request, or reconciliation) stores the response.
+   */
+  attach(tx: Executor, resourceId: string): Promise<void>
+  /**
+   * Stores the response, in the effect's transaction. Throws IDEMPOTENCY_KEY_IN_USE (rolling
+   * the effect back) when another request took the key over; a no-op when reconciliation
+   * already stored the response.
+   */
+  record(tx: Executor, response: StoredResponse): Promise<void>
+  /** Gives the key back after a request that did nothing (it failed before any effect). */
+  release(): Promise<void>
+}
+
+export type ClaimOutcome =
+  | { kind: 'claimed'; claim: IdempotencyClaim }
+  | { kind: 'replay'; response: StoredResponse }
+
+/**
+ * Stores `respond(requestId)` for every key still waiting on `resourceId` (attached, no
+ * response yet), in `tx`: how reconciliation answers the retries of a request whose process
+ * died mid-effect. Keys already answered are left as they are.
+ */
+export async function completeWaitingOn(
+  tx: Executor,
+  resourceId: string,
+  respond: (requestId: string) => StoredResponse,
+): Promise<void> {
+  const repo = createIdempotencyRepository()
+  for (const row of await repo.pendingFor(tx, resourceId)) {
+    await repo.complete(tx, row.scope, row.key, null, { ...respond(row.requestId), sealed: false })
+  }
+}
+
+/** How long a claim with no effect recorded blocks its key when its holder went away (crash). */
+export const DEFAULT_CLAIM_LEASE_MS = 60_000
+
+/**
+ * Idempotency keys with Stripe's semantics (and draft-ietf-httpapi-idempotency-key-header):
+ * a key is claimed before the request runs; the first request's response is stored in the
+ * transaction of its effect; a repeat with the same fingerprint replays it, a different
+ * fingerprint is 422 IDEMPOTENCY_KEY_REUSED, and a repeat while the first runs is 409
+ * IDEMPOTENCY_KEY_IN_USE. Keys live `ttlMs`, then `prune` deletes them.
+ */
+export function createIdempotencyService(deps: {
+  db: Database
+  clock: Clock
+  /** How long a key is remembered (IDEMPOTENCY_KEY_TTL). */
+  ttlMs: number
+  claimLeaseMs?: number
+}) {
+  const repo = createIdempotencyRepository()
+  const { db, clock } = deps
+  const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS
+
+  function claimFor(request: IdempotentRequest, token: string): IdempotencyClaim {
+    const { scope, key } = request
+    return {
+      requestId: request.requestId,
+      async attach(tx, resourceId) {
+        if (!(await repo.attach(tx, scope, key, token, resourceId))) throw idempotencyKeyInUse()
+      },
+      async record(tx, response) {
+        const body = request.sealWith
+          ? await seal(request.sealWith, `${scope}\n${key}`, response.body)
+          : response.body
+        if (
+          await repo.complete(tx, scope, key, token, {
+            status: response.status,
+            body,
+            sealed: !!request.sealWith,
+          })
+        )
+          return
+        const row = await repo.find(tx, scope, key)
+        if (row?.responseStatus === null || row === undefined) throw idempotencyKeyInUse()
+      },
+      async release() {
+        await repo.release(db, scope, key, token)
+      },
+    }
+  }
+
+  async function stored(request: IdempotentRequest, status: number, body: string, sealed: boolean) {
+    if (!sealed) return { status, body }
+    if (!request.sealWith) throw idempotencyKeyReused()
+    try {
+      return { status, body: await unseal(request.sealWith, `${request.scope}\n${request.key}`, body) }
+    } catch {
+      // Sealed with another secret: the same scope can only mean the same credential, so
+      // this is a different caller's request.
+      throw idempotencyKeyReused()
+    }
+  }
+
+  return {
+    /**
+     * Claims `request.key` for this request, or answers from what the key already holds:
+     * `replay` with the stored response; throws IDEMPOTENCY_KEY_REUSED (422) for another
+     * fingerprint and IDEMPOTENCY_KEY_IN_USE (409) while its first request runs.
+     */
+    async claim(request: IdempotentRequest): Promise<ClaimOutcome> {
+      const token = crypto.randomUUID()
+      const now = clock.now()
+      const lockedUntil = new Date(now.getTime() + leaseMs)
+      const outcome = await db.transaction(async (tx) => {
+        await repo.deleteExpired(tx, request.scope, request.key, now)
+        const inserted = await repo.insertClaim(tx, {
+          scope: request.scope,
+          key: request.key,
+          fingerprint: request.fingerprint,
+          requestId: request.requestId,
+          lockToken: token,
+          lockedUntil,
+          expiresAt: new Date(now.getTime() + deps.ttlMs),
+        })
+        if (inserted) return { kind: 'claimed' as const }
+        const row = await repo.findForUpdate(tx, request.scope, request.key)
+        if (!row) throw idempotencyKeyInUse()
+        if (row.fingerprint !== request.fingerprint) throw idempotencyKeyReused()
+        if (row.responseStatus !== null && row.responseBody !== null) {
+          return {
+            kind: 'replay' as const,
+            status: row.responseStatus,
+            body: row.responseBody,
+            sealed: row.sealed,
+          }
+        }
+        // A holder that started nothing and outlived its lease has died: its transaction
+        // rolled back, so the request may run again under a new token.
+        if (row.resourceId === null && row.lockedUntil !== null && row.lockedUntil <= now) {
+          await repo.takeOver(tx, request.scope, request.key, {
+            lockToken: token,
+            lockedUntil,
+            requestId: request.requestId,
+          })
+          return { kind: 'claimed' as const }
+        }
+        throw idempotencyKeyInUse()
+      })
+      if (outcome.kind === 'claimed') return { kind: 'claimed', claim: claimFor(request, token) }
+      return { kind: 'replay', response: await stored(request, outcome.status, outcome.body, outcome.sealed) }
+    },
+
+    /** Deletes keys past their TTL, in batches; the number deleted. */
+    async prune(batch = 1000): Promise<number> {
+      const now = clock.now()
+      let total = 0
+      for (;;) {
+        const deleted = await repo.prune(db, now, batch)
+        total += deleted
+        if (deleted < batch) return total
+      }
+    },
+  }
+}
+
+export type IdempotencyService = ReturnType<typeof createIdempotencyService>

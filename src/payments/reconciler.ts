@@ -1,0 +1,231 @@
+import { sql } from 'drizzle-orm'
+import type { Clock } from '../core/clock.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Database } from '../db/client.ts'
+import { type BusinessMetrics, noBusinessMetrics } from '../observability/business-metrics.ts'
+import { Counter, Gauge } from '../observability/instruments.ts'
+import type { MetricsRegistry } from '../observability/metrics.ts'
+import type { PaymentProvider, ProviderRegistry } from './providers.ts'
+import { createProviderRegistry } from './providers.ts'
+import { createPaymentRepository, type PaymentRow } from './repository.ts'
+import { createPaymentService, type SettlementResult } from './service.ts'
+
+/**
+ * What reconciliation found for a stale pending payment: the provider charged it
+ * (`succeeded`) or declined it (`failed`), never received it (`not_found`: the payment
+ * becomes `error` and the order can be paid again), or could not be asked (`unresolved`:
+ * asked again after another lease).
+ */
+export const RECONCILE_OUTCOMES = ['succeeded', 'failed', 'not_found', 'unresolved'] as const
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number]
+
+export interface ReconcilerMetrics {
+  reconciled(provider: string, outcome: ReconcileOutcome): void
+  /** Age of the oldest payment still pending, 0 when none is. */
+  oldestPendingAge(seconds: number): void
+}
+
+export const noReconcilerMetrics: ReconcilerMetrics = { reconciled() {}, oldestPendingAge() {} }
+
+const RECONCILED = 'payments_reconciled_total'
+const OLDEST_PENDING = 'payments_pending_oldest_age_seconds'
+
+/**
+ * The reconciliation families (payments_reconciled_total{provider,outcome},
+ * payments_pending_oldest_age_seconds) in the app's registry: registered on the first call,
+ * the same instances on later calls (the app exposes them from its first scrape; the
+ * reconciler records into them). A no-op when metrics are disabled.
+ */
+export function reconcilerMetrics(
+  metrics: MetricsRegistry,
+  providers: readonly string[] = [],
+): ReconcilerMetrics {
+  if (!metrics.enabled) return noReconcilerMetrics
+  const { registry } = metrics
+  const existing = <T>(name: string) => registry.getSingleMetric(name) as unknown as T | undefined
+  let reconciled = existing<Counter<'provider' | 'outcome'>>(RECONCILED)
+  if (!reconciled) {
+    reconciled = new Counter<'provider' | 'outcome'>({
+      name: RECONCILED,
+      help: 'Stale pending payments settled by reconciliation, by provider and outcome (succeeded, failed, not_found, unresolved).',
+      labelNames: ['provider', 'outcome'],
+    })
+    registry.registerMetric(reconciled as never)
+  }
+  let oldest = existing<Gauge>(OLDEST_PENDING)
+  if (!oldest) {
+    oldest = new Gauge({
+      name: OLDEST_PENDING,
+      help: 'Age of the oldest payment still pending (0 when none is); past PAYMENT_PENDING_LEASE reconciliation should have settled it.',
+    })
+    registry.registerMetric(oldest as never)
+  }
+  // Every outcome exists from the start, so rate() and increase() see the first one.
+  for (const provider of providers)
+    for (const outcome of RECONCILE_OUTCOMES) reconciled.labels(provider, outcome)
+  const counter = reconciled
+  const gauge = oldest
+  return {
+    reconciled: (provider, outcome) => counter.labels(provider, outcome).inc(),
+    oldestPendingAge: (seconds) => gauge.unlabelled.set(seconds),
+  }
+}
+
+/** How often the reconciler looks: a quarter of the lease, between 100 ms and 30 s. */
+export const reconcileIntervalFor = (leaseMs: number) =>
+  Math.min(30_000, Math.max(100, Math.floor(leaseMs / 4)))
+
+export interface PaymentReconcilerDeps {
+  db: Database
+  providers: ProviderRegistry | PaymentProvider[]
+  clock: Clock
+  log: Logger
+  /** A payment pending longer than this is settled by asking its provider (PAYMENT_PENDING_LEASE). */
+  leaseMs: number
+  /** Default: reconcileIntervalFor(leaseMs). */
+  intervalMs?: number
+  metrics?: ReconcilerMetrics
+  /** Settlements count in payments_processed_total like the request's own. */
+  business?: BusinessMetrics
+  /** Payments settled per tick at most. */
+  batch?: number
+}
+
+/**
+ * Settles payments a crash left `pending`. A request writes its payment as pending before
+ * calling the provider; if the process dies during the call, nobody settles it and the order
+ * cannot be paid. Every tick, one replica (the one that gets `pg_try_advisory_xact_lock`, as
+ * the rule manager's groups) leases the payments pending for longer than `leaseMs` (their
+ * `updated_at` moves on, so no other replica takes them for another lease), asks each one's
+ * provider what happened under the payment's idempotency key, and settles it exactly as the
+ * request would have: `succeeded` moves the order to `paid`; a charge the provider never
+ * received becomes `error`, and the order can be paid again. Retries of the original request
+ * then replay that outcome. A provider that cannot answer leaves the payment pending.
+ */
+export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
+  const { db, clock, log } = deps
+  const providers = Array.isArray(deps.providers) ? createProviderRegistry(deps.providers) : deps.providers
+  const metrics = deps.metrics ?? noReconcilerMetrics
+  const business = deps.business ?? noBusinessMetrics
+  const service = createPaymentService({ db, providers, metrics: business, clock })
+  const repo = createPaymentRepository()
+  const intervalMs = deps.intervalMs ?? reconcileIntervalFor(deps.leaseMs)
+  const batch = deps.batch ?? 50
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let running: Promise<unknown> | undefined
+  let stopped = true
+
+  /** Leases the stale pending payments, if this replica leads this tick. */
+  async function lease(now: Date): Promise<PaymentRow[] | 'not-leader'> {
+    return db.transaction(async (tx) => {
+      const result = await tx.execute(
+        sql`select pg_try_advisory_xact_lock(hashtextextended('convo-commerce:payments:reconciler', 0)) as locked`,
+      )
+      const [lock] = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+        locked: boolean
+      }>
+      if (!lock?.locked) return 'not-leader' as const
+      return repo.leaseStale(tx, new Date(now.getTime() - deps.leaseMs), now, batch)
+    })
+  }
+
+  async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome> {
+    const provider = providers.get(payment.provider)
+    const context = { requestId: `reconcile-${payment.id}` }
+    let found: Awaited<ReturnType<PaymentProvider['retrieve']>>
+    try {
+      if (!provider) throw new Error(`provider ${payment.provider} is not configured`)
+      found = await provider.retrieve(payment.id, context)
+    } catch (error) {
+      log.warn(
+        {
+          event: 'payment_reconcile_unresolved',
+          paymentId: payment.id,
+          provider: payment.provider,
+          err: error,
+        },
+        'reconciliation could not ask the provider; the payment stays pending and is retried after the lease',
+      )
+      return 'unresolved'
+    }
+    const result: SettlementResult = found ?? {
+      outcome: 'error',
+      reason: 'the provider never received the charge (settled by reconciliation)',
+    }
+    const settled = await db.transaction((tx) => service.settleStale(tx, payment, result, log))
+    if (!settled) return found ? (found.outcome === 'succeeded' ? 'succeeded' : 'failed') : 'not_found'
+    business.paymentProcessed({
+      tenantId: payment.tenantId,
+      provider: payment.provider,
+      status: settled.status as 'succeeded' | 'failed' | 'error',
+    })
+    const outcome: ReconcileOutcome = found
+      ? found.outcome === 'succeeded'
+        ? 'succeeded'
+        : 'failed'
+      : 'not_found'
+    log.info(
+      {
+        event: 'payment_reconciled',
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        provider: payment.provider,
+        outcome,
+        status: settled.status,
+        pendingSeconds: (clock.now().getTime() - payment.createdAt.getTime()) / 1000,
+      },
+      'stale pending payment settled by reconciliation',
+    )
+    return outcome
+  }
+
+  async function tickOnce(): Promise<ReconcileOutcome[] | 'not-leader'> {
+    const leased = await lease(clock.now())
+    const outcomes: ReconcileOutcome[] = []
+    if (leased !== 'not-leader') {
+      for (const payment of leased) {
+        const outcome = await reconcileOne(payment)
+        metrics.reconciled(payment.provider, outcome)
+        outcomes.push(outcome)
+      }
+    }
+    const oldest = await repo.oldestPending(db)
+    metrics.oldestPendingAge(oldest ? Math.max(0, (clock.now().getTime() - oldest.getTime()) / 1000) : 0)
+    return leased === 'not-leader' ? 'not-leader' : outcomes
+  }
+
+  /** One pass (tests, and the loop); a call while a pass runs waits for that pass. */
+  function tick() {
+    running ??= tickOnce().finally(() => {
+      running = undefined
+    })
+    return running as Promise<ReconcileOutcome[] | 'not-leader'>
+  }
+
+  function schedule() {
+    if (stopped) return
+    timer = setTimeout(() => {
+      tick()
+        .catch((error) => log.error({ err: error }, 'payment reconciliation failed'))
+        .finally(schedule)
+    }, intervalMs)
+  }
+
+  return {
+    intervalMs,
+    tick,
+    start() {
+      if (!stopped) return
+      stopped = false
+      schedule()
+    },
+    /** Stops the loop and waits for a pass in progress. */
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      await running?.catch(() => {})
+    },
+  }
+}
+
+export type PaymentReconciler = ReturnType<typeof createPaymentReconciler>

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { createEmbeddedEngine } from '../../../src/alerting/rules/embedded.ts'
+import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
+import type { DatabaseHandle } from '../../../src/db/client.ts'
+import { alertRuleStates } from '../../../src/db/schema.ts'
+import { labelsFrom, labelsKey } from '../../../src/prometheus/promql/labels.ts'
+import { alertingFor, manualClock, resetAlertTables } from '../../helpers/alerts.ts'
+import { freshDatabase } from '../../helpers/db.ts'
+import { captureLogs } from '../../helpers/logs.ts'
+
+let database: DatabaseHandle
+beforeAll(async () => {
+  database = await freshDatabase()
+})
+afterAll(async () => {
+  await database.close()
+})
+beforeEach(async () => {
+  await resetAlertTables(database)
+  await database.db.delete(alertRuleStates)
+})
+
+const RULES = `
+groups:
+  - name: recorded
+    interval: 30s
+    labels:
+      team: shop
+    rules:
+      - record: job:requests:rate1m
+        expr: sum(rate(requests_total[1m]))
+      # Reads the rule above at the same timestamp.
+      - record: job:requests:doubled
+        expr: job:requests:rate1m * 2
+        labels:
+          kind: doubled
+      - alert: Busy
+        expr: job:requests:doubled > 1
+      # Reads the rule's own past output (earlier ticks).
+      - record: job:requests:rate1m_avg10m
+        expr: avg_over_time(job:requests:rate1m[10m])
+      - record: queue:deep
+        expr: queue_depth > 5
+`
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-recording-'))
+  writeFileSync(join(dir, 'rules.yml'), RULES)
+  const clock = manualClock('2026-03-02T10:00:00Z')
+  const registry = new Registry()
+  const requests = new Counter({ name: 'requests_total', help: 'h', registers: [registry] })
+  const queue = new Gauge({ name: 'queue_depth', help: 'h', registers: [registry] })
+  const engine = createEmbeddedEngine({ registry, intervalMs: 15_000, now: () => clock.now().getTime() })
+  const groups = loadRules([join(dir, 'rules.yml')], {
+    defaultIntervalMs: 30_000,
+    compile: engine.compile,
+    skipReason: engine.skipReason,
+    record: true,
+  })
+  const delivery = alertingFor(database, undefined)
+  const ruleManager = createRuleManager({
+    db: database.db,
+    groups,
+    source: engine.source,
+    recorder: engine.recorder,
+    dispatcher: delivery.alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  const value = async (expr: string) => {
+    const result = await engine.source.instantQuery(expr, clock.now())
+    return result.resultType === 'vector'
+      ? result.samples.map((s) => [JSON.stringify(s.labels), s.value])
+      : [['scalar', result.value]]
+  }
+  /** 15 s of traffic at `perSecond`, sampled, then a rule tick every 30 s. */
+  const run = async (seconds: number, perSecond: number) => {
+    for (let t = 0; t < seconds; t += 15) {
+      requests.inc(perSecond * 15)
+      clock.advance(15_000)
+      await engine.sampler.sampleOnce()
+      if ((clock.now().getTime() / 1000) % 30 === 0) await ruleManager.evaluateAll()
+    }
+  }
+  return { engine, ruleManager, clock, queue, value, run, groups }
+}
+
+describe('recording rules in the rule manager (embedded engine)', () => {
+  test('are evaluated in group order at one timestamp and fed back into the store for later rules', async () => {
+    const s = setup()
+    await s.run(120, 1)
+    const rate = JSON.stringify({ __name__: 'job:requests:rate1m', team: 'shop' })
+    expect(await s.value('job:requests:rate1m')).toEqual([[rate, 1]])
+    expect(await s.value('job:requests:doubled')).toEqual([
+      [JSON.stringify({ __name__: 'job:requests:doubled', kind: 'doubled', team: 'shop' }), 2],
+    ])
+    // The alert read the doubled rate written moments before, in the same evaluation.
+    const [busy] = await s.ruleManager.activeAlerts()
+    expect({ state: busy?.state, value: busy?.value, labels: busy?.labels }).toEqual({
+      state: 'firing',
+      value: 2,
+      labels: { alertname: 'Busy', kind: 'doubled', team: 'shop' },
+    })
+    const health = s.groups[0]!.rules.map((r) => `${r.rule.name}:${r.health}`)
+    expect(health).toEqual([
+      'job:requests:rate1m:ok',
+      'job:requests:doubled:ok',
+      'Busy:ok',
+      'job:requests:rate1m_avg10m:ok',
+      'queue:deep:ok',
+    ])
+  })
+
+  test('later ticks read earlier recordings (avg_over_time of the recorded rate)', async () => {
+    const s = setup()
+    await s.run(300, 1) // five minutes at 1/s
+    await s.run(300, 3) // five minutes at 3/s
+    const [[, avg]] = (await s.value('job:requests:rate1m_avg10m')) as [[string, number]]
+    // 10 recordings of 1/s (two at the ramp are between) and 10 of 3/s: about 2/s.
+    expect(avg).toBeGreaterThan(1.7)
+    expect(avg).toBeLessThan(2.3)
+    expect(await s.value('count_over_time(job:requests:rate1m[10m])')).toEqual([['{"team":"shop"}', 20]])
+  })
+
+  test('a series a recording rule stops producing is marked stale at once, as Prometheus does', async () => {
+    const s = setup()
+    s.queue.set(9)
+    await s.run(30, 1)
+    expect(await s.value('queue:deep')).toEqual([
+      [JSON.stringify({ __name__: 'queue:deep', team: 'shop' }), 9],
+    ])
+    s.queue.set(1)
+    await s.run(30, 1)
+    // Without the stale marker the old sample would answer for another 5 minutes.
+    expect(await s.value('queue:deep')).toEqual([])
+  })
+})
+
+describe('retention per selector', () => {
+  test('a long range keeps only the series it selects; the rest keep the 5m lookback', () => {
+    const engine = createEmbeddedEngine({ registry: new Registry(), intervalMs: 15_000, now: () => 0 })
+    engine.compile('sum(rate(http_requests_total{status=~"5.."}[6h])) / sum(rate(http_requests_total[5m]))')
+    engine.compile('sum_over_time(slo:sli_error:ratio_rate5m{sloth_slo="a"}[30d])')
+    const t0 = Date.parse('2026-03-01T00:00:00Z')
+    const series: Record<string, Record<string, string>> = {
+      recorded: { __name__: 'slo:sli_error:ratio_rate5m', sloth_slo: 'a' },
+      otherSlo: { __name__: 'slo:sli_error:ratio_rate5m', sloth_slo: 'b' },
+      errors: { __name__: 'http_requests_total', status: '500' },
+      ok: { __name__: 'http_requests_total', status: '200' },
+      unselected: { __name__: 'process_cpu_seconds_total' },
+    }
+    for (const labels of Object.values(series)) engine.store.append(labels, t0, 1)
+    const kept = (afterMs: number) => {
+      engine.store.prune(t0 + afterMs)
+      return Object.entries(series)
+        .filter(([, labels]) => engine.store.getSeries(labelsKey(labelsFrom(labels))) !== undefined)
+        .map(([name]) => name)
+    }
+    expect(kept(5 * 60_000)).toEqual(['recorded', 'otherSlo', 'errors', 'ok', 'unselected'])
+    // Past the 5m lookback plus the 1m margin: only the ranged selections remain.
+    expect(kept(7 * 60_000)).toEqual(['recorded', 'errors'])
+    expect(kept(6 * 3600_000 + 2 * 60_000)).toEqual(['recorded'])
+    expect(kept(30 * 86400_000 - 60_000)).toEqual(['recorded'])
+    expect(kept(30 * 86400_000 + 2 * 60_000)).toEqual([])
+  })
+})

@@ -1,0 +1,118 @@
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
+import { loadSlothSpec, parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
+import { repoPath } from '../../ops/ops-files.ts'
+
+const SPEC = repoPath('ops', 'slo', 'slos.yml')
+const RULES = repoPath('ops', 'prometheus', 'rules', 'slo.yml')
+
+interface Rule {
+  record?: string
+  alert?: string
+  expr: string
+  labels: Record<string, string>
+  annotations?: Record<string, string>
+}
+
+describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
+  test('the committed rules are what `bun run ops:slo` generates from the committed spec', () => {
+    expect(readFileSync(RULES, 'utf8')).toBe(sloRulesFileText(loadSlothSpec(SPEC)))
+  })
+
+  test('ships the four objectives of the issue', () => {
+    const spec = loadSlothSpec(SPEC)
+    expect(spec.slos.map((s) => [s.name, s.objective])).toEqual([
+      ['api-availability', 99.9],
+      ['api-latency', 99],
+      ['payment-success', 99.5],
+      ['alert-delivery', 99],
+    ])
+  })
+
+  test("Sloth's groups, recording names and labels for every SLO", () => {
+    const groups = parseYaml(readFileSync(RULES, 'utf8')).groups as Array<{ name: string; rules: Rule[] }>
+    const availability = groups.filter((g) => g.name.endsWith('-convo-commerce-api-availability'))
+    expect(availability.map((g) => g.name)).toEqual([
+      'sloth-slo-sli-recordings-convo-commerce-api-availability',
+      'sloth-slo-meta-recordings-convo-commerce-api-availability',
+      'sloth-slo-alerts-convo-commerce-api-availability',
+    ])
+    const [sli, meta, alerts] = availability as [(typeof groups)[0], (typeof groups)[0], (typeof groups)[0]]
+    const ids = {
+      sloth_id: 'convo-commerce-api-availability',
+      sloth_service: 'convo-commerce',
+      sloth_slo: 'api-availability',
+    }
+    expect(sli.rules.map((r) => [r.record, r.labels.sloth_window])).toEqual(
+      ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'].map((w) => [`slo:sli_error:ratio_rate${w}`, w]),
+    )
+    for (const rule of [...sli.rules, ...meta.rules]) expect(rule.labels).toMatchObject(ids)
+    expect(meta.rules.map((r) => r.record)).toEqual([
+      'slo:objective:ratio',
+      'slo:error_budget:ratio',
+      'slo:time_period:days',
+      'slo:current_burn_rate:ratio',
+      'slo:period_burn_rate:ratio',
+      'slo:period_error_budget_remaining:ratio',
+      'sloth_slo_info',
+    ])
+    expect(meta.rules[0]!.expr).toBe('0.999')
+    // The period (and 1d, 3d) average the 5m recording instead of re-reading raw counters.
+    expect(sli.rules[7]!.expr).toBe(
+      'sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="convo-commerce-api-availability", sloth_service="convo-commerce", sloth_slo="api-availability"}[30d])\n' +
+        '/ ignoring (sloth_window)\n' +
+        'count_over_time(slo:sli_error:ratio_rate5m{sloth_id="convo-commerce-api-availability", sloth_service="convo-commerce", sloth_slo="api-availability"}[30d])\n',
+    )
+    expect(sli.rules.slice(0, 5).every((r) => r.expr.includes('http_requests_total'))).toBe(true)
+    expect(alerts.rules.map((r) => [r.alert, r.labels.sloth_severity, r.labels.severity])).toEqual([
+      ['ApiAvailabilityBudgetBurn', 'page', 'critical'],
+      ['ApiAvailabilityBudgetBurn', 'ticket', 'warning'],
+    ])
+  })
+
+  test("the workbook's windows and factors: page 14.4× (1h, 5m) or 6× (6h, 30m); ticket 3× (1d, 2h) or 1× (3d, 6h)", () => {
+    const spec = loadSlothSpec(SPEC)
+    const alerts = sloRuleGroups(spec)
+      .filter((g) => g.name === 'sloth-slo-alerts-convo-commerce-api-availability')
+      .flatMap((g) => g.rules) as Rule[]
+    const conditions = (expr: string) =>
+      [...expr.matchAll(/slo:sli_error:ratio_rate(\w+)\{[^}]*\} > \(([\d.]+) \* ([\d.]+)\)/g)].map(
+        (m) => `${m[1]}>${m[2]}*${m[3]}`,
+      )
+    expect(alerts.map((a) => conditions(a.expr))).toEqual([
+      ['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001'],
+      ['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001'],
+    ])
+    expect(alerts[0]!.expr.startsWith('100 * slo:period_error_budget_remaining:ratio{')).toBe(true)
+    expect(alerts[0]!.annotations?.description).toContain(
+      `API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ printf "%.0f" $value }} % of this month's budget left`,
+    )
+  })
+
+  test('a disabled ticket alert is left out', () => {
+    const spec = loadSlothSpec(SPEC)
+    const slo = { ...spec.slos[0]!, alerting: { ...spec.slos[0]!.alerting, ticket_alert: { disable: true } } }
+    const groups = sloRuleGroups({ ...spec, slos: [slo] })
+    expect(groups.at(-1)!.rules.map((r) => (r as Rule).labels.sloth_severity)).toEqual(['page'])
+  })
+
+  test('a bad spec is an error naming the SLO', () => {
+    const base = readFileSync(SPEC, 'utf8')
+    expect(() => parseSlothSpec(base.replace('version: prometheus/v1', 'version: v2'))).toThrow(
+      'version must be prometheus/v1',
+    )
+    expect(() => parseSlothSpec(base.replace('objective: 99.9', 'objective: 100'))).toThrow(
+      'slo "api-availability": objective must be a percentage between 0 and 100 (exclusive)',
+    )
+    expect(() =>
+      parseSlothSpec(
+        base.replace('total_query: sum(rate(payments_processed_total[{{.window}}])) > 0', 'total_query: x'),
+      ),
+    ).toThrow('slo "payment-success": sli.events.total_query must be a query containing {{.window}}')
+    expect(() => parseSlothSpec(base.replace('name: api-latency', 'name: api-availability'))).toThrow(
+      'slo "api-availability": duplicate name',
+    )
+  })
+})

@@ -1,0 +1,451 @@
+import { describe, expect, test } from 'bun:test'
+import { and, eq, sql } from 'drizzle-orm'
+import type { Clock } from '../../src/core/clock.ts'
+import { createLogger } from '../../src/core/logger.ts'
+import { idempotencyKeys } from '../../src/db/schema.ts'
+import { createIdempotencyPruner } from '../../src/idempotency/pruner.ts'
+import {
+  createIdempotencyService,
+  parseIdempotencyKey,
+  requestFingerprint,
+  tenantScope,
+} from '../../src/idempotency/service.ts'
+import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
+import type { CreateOrder } from '../../src/orders/model.ts'
+import { createOrderService } from '../../src/orders/service.ts'
+import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+
+type Built = Awaited<ReturnType<typeof buildTestApp>>
+
+const orderBody = (productId: string, quantity = 2): CreateOrder => ({
+  channel: 'whatsapp',
+  customer: { phone: '+254711000300', name: 'Amina' },
+  items: [{ productId, quantity }],
+})
+
+async function shop(built: Built, stock: number | null = 10) {
+  const tenant = await createTenant(built.call)
+  const product = await createProduct(built.call, tenant.apiKey, { stock, priceMinor: 300 })
+  return { tenant, product }
+}
+
+const postOrder = (built: Built, apiKey: string, key: string | undefined, body: unknown) =>
+  built.call('/orders', {
+    method: 'POST',
+    token: apiKey,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+    json: body,
+  })
+
+async function stockOf(built: Built, apiKey: string, productId: string) {
+  const res = await built.call(`/products/${productId}`, { token: apiKey })
+  return ((await res.json()) as { stock: number | null }).stock
+}
+
+async function errorCode(res: Response) {
+  return ((await res.json()) as { error: { code: string } }).error.code
+}
+
+async function keyRows(built: Built, scope: string) {
+  return built.deps.database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.scope, scope))
+}
+
+describe('Idempotency-Key on POST /orders', () => {
+  test('the same request twice: one order, stock taken once, the second answer byte-identical and marked replayed', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = crypto.randomUUID()
+    const first = await postOrder(built, tenant.apiKey, key, orderBody(product.id))
+    const firstText = await first.text()
+    expect(first.status).toBe(201)
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+
+    const second = await postOrder(built, tenant.apiKey, key, orderBody(product.id))
+    expect(second.status).toBe(201)
+    expect(second.headers.get('idempotent-replayed')).toBe('true')
+    expect(second.headers.get('content-type')).toBe(first.headers.get('content-type'))
+    expect(await second.text()).toBe(firstText)
+
+    const footprint = await tenantFootprint(built.deps.database.db, tenant.id)
+    expect({ orders: footprint.orders, stock: footprint.stock }).toEqual({ orders: 1, stock: 8 })
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(8)
+  })
+
+  test('the same key with a different body: 422 IDEMPOTENCY_KEY_REUSED, and nothing happens', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = 'order-42'
+    expect((await postOrder(built, tenant.apiKey, key, orderBody(product.id, 2))).status).toBe(201)
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    const res = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 3))
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } }
+    expect(body.error.code).toBe('IDEMPOTENCY_KEY_REUSED')
+    expect(body.error.requestId).toBe(res.headers.get('x-request-id')!)
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('20 concurrent requests with one key: exactly one order; the others replay it or answer 409 IDEMPOTENCY_KEY_IN_USE', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built, 100)
+    const key = crypto.randomUUID()
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 1))
+        return {
+          status: res.status,
+          replayed: res.headers.get('idempotent-replayed') === 'true',
+          text: await res.text(),
+        }
+      }),
+    )
+    const originals = answers.filter((a) => a.status === 201 && !a.replayed)
+    expect(originals.length).toBe(1)
+    for (const answer of answers) {
+      if (answer.status === 201) expect(answer.text).toBe(originals[0]!.text)
+      else
+        expect({ status: answer.status, code: JSON.parse(answer.text).error.code }).toEqual({
+          status: 409,
+          code: 'IDEMPOTENCY_KEY_IN_USE',
+        })
+    }
+    const footprint = await tenantFootprint(built.deps.database.db, tenant.id)
+    expect({ orders: footprint.orders, stock: footprint.stock }).toEqual({ orders: 1, stock: 99 })
+    // Once the first has finished, every retry replays it.
+    const late = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 1))
+    expect(late.headers.get('idempotent-replayed')).toBe('true')
+    expect(await late.text()).toBe(originals[0]!.text)
+  })
+
+  test('keys are scoped per tenant: the same key from another tenant is another request', async () => {
+    const built = await buildTestApp()
+    const a = await shop(built)
+    const b = await shop(built)
+    const key = 'shared-key'
+    const first = await postOrder(built, a.tenant.apiKey, key, orderBody(a.product.id))
+    const second = await postOrder(built, b.tenant.apiKey, key, orderBody(b.product.id))
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(second.headers.get('idempotent-replayed')).toBeNull()
+    expect((await tenantFootprint(built.deps.database.db, a.tenant.id)).orders).toBe(1)
+    expect((await tenantFootprint(built.deps.database.db, b.tenant.id)).orders).toBe(1)
+  })
+
+  test('without the header every request is a new order, as before', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    for (let i = 0; i < 2; i++) {
+      expect((await postOrder(built, tenant.apiKey, undefined, orderBody(product.id))).status).toBe(201)
+    }
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(6)
+    expect(await keyRows(built, tenantScope(tenant.id))).toEqual([])
+  })
+
+  test('a request that failed before any effect gives its key back: the retry runs', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built, 1)
+    const key = crypto.randomUUID()
+    const short = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 2))
+    expect(short.status).toBe(409)
+    expect(await errorCode(short)).toBe('CONFLICT')
+    expect(await keyRows(built, tenantScope(tenant.id))).toEqual([])
+    await built.call(`/products/${product.id}`, { method: 'PATCH', token: tenant.apiKey, json: { stock: 5 } })
+    const retry = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 2))
+    expect(retry.status).toBe(201)
+    expect(retry.headers.get('idempotent-replayed')).toBeNull()
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(3)
+  })
+
+  test('requests refused by authentication or validation never touch the key', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = crypto.randomUUID()
+    const invalid = await postOrder(built, tenant.apiKey, key, { ...orderBody(product.id), items: [] })
+    expect(invalid.status).toBe(422)
+    expect(await errorCode(invalid)).toBe('VALIDATION')
+    const unauthorised = await postOrder(built, 'ck_wrong', key, orderBody(product.id))
+    expect(unauthorised.status).toBe(401)
+    expect(await keyRows(built, tenantScope(tenant.id))).toEqual([])
+    expect((await postOrder(built, tenant.apiKey, key, orderBody(product.id))).status).toBe(201)
+  })
+
+  test.each([
+    ['', undefined],
+    ['x'.repeat(256), 'must be at most 255 characters'],
+    ['clé-unicode', undefined],
+  ])('a malformed key (%#) is 422 VALIDATION naming the header, and nothing is written', async (key, message) => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    const res = await built.call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      // Headers() refuses non-Latin-1 text; send the UTF-8 bytes as a client would.
+      headers: { 'idempotency-key': String.fromCharCode(...new TextEncoder().encode(key)) },
+      json: orderBody(product.id),
+    })
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as {
+      error: { code: string; details: { in: string; errors: Array<{ field: string; message: string }> } }
+    }
+    expect(body.error.code).toBe('VALIDATION')
+    expect(body.error.details.in).toBe('headers')
+    expect(body.error.details.errors[0]!.field).toBe('idempotency-key')
+    // The schema (documented in OpenAPI) refuses what it can; the 255 limit is checked after
+    // unquoting the Structured Field form, by our parser.
+    if (message) expect(body.error.details.errors[0]!.message).toBe(message)
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('a 255-character key works, and the Structured Field form "key" is the same key', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = `~${'k'.repeat(253)} `.trimEnd().padEnd(255, 'z')
+    expect(key.length).toBe(255)
+    expect((await postOrder(built, tenant.apiKey, key, orderBody(product.id))).status).toBe(201)
+    const quoted = await postOrder(built, tenant.apiKey, `"${key}"`, orderBody(product.id))
+    expect(quoted.headers.get('idempotent-replayed')).toBe('true')
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(8)
+  })
+})
+
+describe('Idempotency-Key on POST /products and POST /tenants', () => {
+  test('POST /products twice with one key: one product, the second answer replayed byte for byte', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const send = () =>
+      built.call('/products', {
+        method: 'POST',
+        token: tenant.apiKey,
+        headers: { 'idempotency-key': 'tea-v1' },
+        json: { name: 'Tea', priceMinor: 250, currency: 'KES', stock: 4 },
+      })
+    const first = await send()
+    const second = await send()
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(second.headers.get('idempotent-replayed')).toBe('true')
+    expect(await second.text()).toBe(await first.text())
+    expect((await tenantFootprint(built.deps.database.db, tenant.id)).products).toBe(1)
+  })
+
+  test('POST /tenants twice with one key: one tenant; the replay shows the same API key, stored sealed', async () => {
+    const built = await buildTestApp()
+    const name = `Idempotent shop ${crypto.randomUUID()}`
+    const send = (body: unknown) =>
+      built.call('/tenants', {
+        method: 'POST',
+        token: ADMIN_TOKEN,
+        headers: { 'idempotency-key': `tenant-${name}` },
+        json: body,
+      })
+    const body = { name, ownerPhone: '+254711000399' }
+    const first = await send(body)
+    const firstText = await first.text()
+    const second = await send(body)
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(second.headers.get('idempotent-replayed')).toBe('true')
+    expect(await second.text()).toBe(firstText)
+    const created = JSON.parse(firstText) as { id: string; apiKey: string }
+    const count = await built.deps.database.db.execute(
+      sql`select count(*)::int as n from tenants where name = ${name}`,
+    )
+    const rows = (Array.isArray(count) ? count : (count as { rows: unknown[] }).rows) as Array<{ n: number }>
+    expect(rows[0]!.n).toBe(1)
+    // The key works, and the idempotency table never holds it in clear.
+    expect((await built.call('/tenants/me', { token: created.apiKey })).status).toBe(200)
+    const [stored] = await built.deps.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, `tenant-${name}`))
+    expect(stored!.sealed).toBe(true)
+    expect(stored!.scope.startsWith('admin:')).toBe(true)
+    expect(stored!.scope).not.toContain(ADMIN_TOKEN)
+    expect(stored!.responseBody).not.toContain(created.apiKey)
+    // Another body under the key is refused.
+    const other = await send({ ...body, name: `${name} 2` })
+    expect(other.status).toBe(422)
+    expect(await errorCode(other)).toBe('IDEMPOTENCY_KEY_REUSED')
+  })
+})
+
+describe('browsers (CORS)', () => {
+  test('a browser may send Idempotency-Key and read Idempotent-Replayed', async () => {
+    const built = await buildTestApp({ env: { CORS_ORIGINS: 'https://shop.example' } })
+    const preflight = await built.call('/orders', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, idempotency-key',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-headers')?.split(/,\s*/)).toContain('idempotency-key')
+    const { tenant, product } = await shop(built)
+    const res = await built.call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { origin: 'https://shop.example', 'idempotency-key': 'cors' },
+      json: orderBody(product.id),
+    })
+    expect(res.headers.get('access-control-expose-headers')?.split(/,\s*/)).toContain('idempotent-replayed')
+  })
+})
+
+describe('the OpenAPI document', () => {
+  test('documents the Idempotency-Key header parameter on every creating operation', async () => {
+    const built = await buildTestApp()
+    const doc = (await (await built.call('/swagger/json')).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: Array<{ name: string; in: string; required?: boolean }> }>
+      >
+    }
+    for (const path of ['/orders', '/orders/{id}/payments', '/products', '/tenants']) {
+      const header = doc.paths[path]!.post!.parameters?.find((p) => p.name === 'idempotency-key')
+      expect({ path, in: header?.in, required: header?.required ?? false }).toEqual({
+        path,
+        in: 'header',
+        required: false,
+      })
+    }
+  })
+})
+
+describe('claims, expiry and pruning (IdempotencyService)', () => {
+  const fixedClock = (start: number) => {
+    let now = start
+    const clock: Clock = { now: () => new Date(now), monotonic: () => now }
+    const advance = (ms: number) => {
+      now += ms
+    }
+    return { clock, advance }
+  }
+
+  test('parseIdempotencyKey: absent is undefined; bare and quoted forms; escapes inside quotes', () => {
+    expect(parseIdempotencyKey(null)).toBeUndefined()
+    expect(parseIdempotencyKey('abc')).toBe('abc')
+    expect(parseIdempotencyKey('"abc"')).toBe('abc')
+    expect(parseIdempotencyKey('"a\\"b\\\\c"')).toBe('a"b\\c')
+    expect(() => parseIdempotencyKey('""')).toThrow('must not be empty')
+  })
+
+  test('requestFingerprint binds method, path and body', async () => {
+    const base = await requestFingerprint('POST', '/orders', '{"a":1}')
+    expect(base).toMatch(/^[0-9a-f]{64}$/)
+    expect(await requestFingerprint('post', '/orders', '{"a":1}')).toBe(base)
+    expect(await requestFingerprint('POST', '/products', '{"a":1}')).not.toBe(base)
+    expect(await requestFingerprint('POST', '/orders', '{"a":2}')).not.toBe(base)
+  })
+
+  test('in flight: a second claim is 409; after the claim lease a holder that started nothing is taken over, and its late record fails', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 60_000 })
+    const request = {
+      scope: `test:${crypto.randomUUID()}`,
+      key: 'k',
+      fingerprint: 'f',
+      requestId: 'first',
+    }
+    const first = await service.claim(request)
+    expect(first.kind).toBe('claimed')
+    await expect(service.claim({ ...request, requestId: 'second' })).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    advance(60_001)
+    const second = await service.claim({ ...request, requestId: 'second' })
+    expect(second.kind).toBe('claimed')
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('unreachable')
+    // The first holder comes back: its effect's transaction must roll back.
+    await expect(
+      db.transaction((tx) => first.claim.record(tx, { status: 201, body: '{"by":"first"}' })),
+    ).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' })
+    await db.transaction((tx) => second.claim.record(tx, { status: 201, body: '{"by":"second"}' }))
+    expect(await service.claim({ ...request, requestId: 'third' })).toEqual({
+      kind: 'replay',
+      response: { status: 201, body: '{"by":"second"}' },
+    })
+  })
+
+  test("the response is stored in the effect's transaction: a holder that lost its key rolls its order back", async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { tenant, product } = await shop(built)
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 1000 })
+    const request = { scope: tenantScope(tenant.id), key: 'lost', fingerprint: 'f', requestId: 'slow' }
+    const slow = await service.claim(request)
+    if (slow.kind !== 'claimed') throw new Error('expected a claim')
+    advance(1001)
+    const fast = await service.claim({ ...request, requestId: 'fast' })
+    expect(fast.kind).toBe('claimed')
+    const before = await tenantFootprint(db, tenant.id)
+    const orders = createOrderService({ db, metrics: noBusinessMetrics })
+    await expect(orders.create(tenant.id, orderBody(product.id), slow.claim)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    expect(await tenantFootprint(db, tenant.id)).toEqual(before)
+  })
+
+  test('a claim attached to an effect is never taken over, whatever the lease', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 1000 })
+    const request = { scope: `test:${crypto.randomUUID()}`, key: 'k', fingerprint: 'f', requestId: 'r1' }
+    const first = await service.claim(request)
+    if (first.kind !== 'claimed') throw new Error('expected a claim')
+    await db.transaction((tx) => first.claim.attach(tx, crypto.randomUUID()))
+    advance(3_600_000)
+    await expect(service.claim(request)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' })
+  })
+
+  test('a key past IDEMPOTENCY_KEY_TTL is forgotten: the request runs again', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = crypto.randomUUID()
+    expect((await postOrder(built, tenant.apiKey, key, orderBody(product.id, 1))).status).toBe(201)
+    // The app's clock is real: move the stored key's expiry into the past instead.
+    await built.deps.database.db
+      .update(idempotencyKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(and(eq(idempotencyKeys.scope, tenantScope(tenant.id)), eq(idempotencyKeys.key, key)))
+    const again = await postOrder(built, tenant.apiKey, key, orderBody(product.id, 1))
+    expect(again.status).toBe(201)
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(8)
+  })
+
+  test('expired keys are pruned, live ones kept; the pruner loop does it on its own', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 10_000 })
+    const scope = `test:${crypto.randomUUID()}`
+    for (const key of ['old-1', 'old-2']) {
+      const claimed = await service.claim({ scope, key, fingerprint: 'f', requestId: 'r' })
+      if (claimed.kind !== 'claimed') throw new Error('expected a claim')
+      await db.transaction((tx) => claimed.claim.record(tx, { status: 201, body: '{}' }))
+    }
+    advance(5_000)
+    await service.claim({ scope, key: 'young', fingerprint: 'f', requestId: 'r' })
+    advance(5_000)
+    expect(await service.prune(1)).toBe(2)
+    expect((await keyRows(built, scope)).map((r) => r.key)).toEqual(['young'])
+
+    advance(5_000)
+    const pruner = createIdempotencyPruner({
+      idempotency: service,
+      log: createLogger({ level: 'silent', pretty: false }),
+      ttlMs: 10_000,
+      intervalMs: 20,
+    })
+    pruner.start()
+    for (let i = 0; i < 100 && (await keyRows(built, scope)).length > 0; i++) await Bun.sleep(20)
+    await pruner.stop()
+    expect(await keyRows(built, scope)).toEqual([])
+  })
+})

@@ -1,0 +1,244 @@
+import { describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import type { Clock } from '../../src/core/clock.ts'
+import { createLogger } from '../../src/core/logger.ts'
+import { payments } from '../../src/db/schema.ts'
+import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
+import type { PaymentProvider } from '../../src/payments/providers.ts'
+import {
+  createPaymentReconciler,
+  reconcileIntervalFor,
+  reconcilerMetrics,
+} from '../../src/payments/reconciler.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
+import { sharedDatabase } from '../helpers/db.ts'
+import { ledger, stalledSandbox } from './providers.ts'
+
+const LEASE_MS = 120_000
+const quiet = createLogger({ level: 'silent', pretty: false })
+
+/** Wall-clock time `offsetMs` ahead of now: payments' timestamps come from the database. */
+const clockAhead = (offsetMs: number): Clock => ({
+  now: () => new Date(Date.now() + offsetMs),
+  monotonic: () => performance.now(),
+})
+
+function recordingBusiness() {
+  const processed: string[] = []
+  const business: BusinessMetrics = {
+    orderCreated() {},
+    productViewed() {},
+    paymentProviderDuration() {},
+    paymentProcessed: (e) => processed.push(`${e.provider} ${e.status}`),
+  }
+  return { processed, business }
+}
+
+/**
+ * An order whose payment request is stuck inside the provider call, as when the process
+ * died there: the payment is `pending` and nothing will settle it but reconciliation.
+ */
+async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean }) {
+  const database = await sharedDatabase()
+  const stalled = stalledSandbox(database.db, options)
+  const built = await buildTestApp({ database, paymentProviders: [stalled.provider] })
+  const tenant = await createTenant(built.call)
+  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 700, stock: 5 })
+  const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+  const key = crypto.randomUUID()
+  const pay = (source: string, idempotencyKey = key) =>
+    built.call(`/orders/${order.id}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': idempotencyKey, 'x-request-id': `req-${idempotencyKey}` },
+      json: { provider: 'sandbox', source },
+    })
+  const inFlight = pay(options.charged || options.chargesLate ? 'tok_success' : 'tok_error')
+  await stalled.reached
+  const [payment] = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
+  const orderStatus = async () =>
+    ((await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as { status: string })
+      .status
+  const reconciler = (
+    offsetMs: number,
+    business?: BusinessMetrics,
+    provider: PaymentProvider = stalled.provider,
+  ) =>
+    createPaymentReconciler({
+      db: database.db,
+      providers: [provider],
+      clock: clockAhead(offsetMs),
+      log: quiet,
+      leaseMs: LEASE_MS,
+      metrics: reconcilerMetrics(built.deps.metrics, ['sandbox']),
+      business,
+    })
+  const paymentRow = async () =>
+    (await database.db.select().from(payments).where(eq(payments.id, payment!.id)))[0]!
+  return {
+    ...built,
+    key,
+    stalled,
+    order,
+    tenant,
+    payment: payment!,
+    pay,
+    inFlight,
+    orderStatus,
+    reconciler,
+    paymentRow,
+  }
+}
+
+async function scrape(call: Awaited<ReturnType<typeof buildTestApp>>['call'], name: string) {
+  const text = await (await call('/metrics')).text()
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(name))
+    .sort()
+}
+
+describe('payment reconciliation', () => {
+  test('the provider charged: the payment succeeds, the order is paid, and the retry replays 201', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    expect(stuck.payment.status).toBe('pending')
+    const { processed, business } = recordingBusiness()
+    expect(await stuck.reconciler(LEASE_MS + 1000, business).tick()).toEqual(['succeeded'])
+
+    const settled = await stuck.paymentRow()
+    expect([settled.status, settled.providerReference]).toEqual([
+      'succeeded',
+      `sbx_${settled.id.slice(0, 8)}`,
+    ])
+    expect(await stuck.orderStatus()).toBe('paid')
+    expect(processed).toEqual(['sandbox succeeded'])
+    expect(await scrape(stuck.call, 'payments_reconciled_total{')).toEqual([
+      'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 1',
+      'payments_reconciled_total{provider="sandbox",outcome="unresolved"} 0',
+    ])
+    expect(await scrape(stuck.call, 'payments_pending_oldest_age_seconds ')).toEqual([
+      'payments_pending_oldest_age_seconds 0',
+    ])
+
+    const retry = await stuck.pay('tok_success')
+    expect([retry.status, retry.headers.get('idempotent-replayed')]).toEqual([201, 'true'])
+    expect(((await retry.json()) as { id: string; status: string }).status).toBe('succeeded')
+
+    // The provider's late answer reaches the original request: it settles nothing again.
+    stuck.stalled.answer()
+    const late = await stuck.inFlight
+    expect(late.status).toBe(201)
+    expect((await ledger(stuck.deps.database.db, stuck.payment.id)).length).toBe(1)
+    expect(await stuck.orderStatus()).toBe('paid')
+  })
+
+  test('the provider never received it: the payment becomes error, the order can be paid again', async () => {
+    const stuck = await stuckPayment({ charged: false })
+    const { processed, business } = recordingBusiness()
+    expect(await stuck.reconciler(LEASE_MS + 1000, business).tick()).toEqual(['not_found'])
+    const settled = await stuck.paymentRow()
+    expect([settled.status, settled.failureReason]).toEqual([
+      'error',
+      'the provider never received the charge (settled by reconciliation)',
+    ])
+    expect(await stuck.orderStatus()).toBe('pending')
+    expect(processed).toEqual(['sandbox error'])
+
+    // Retries of the stuck request replay the outcome, in the envelope with its request id.
+    const retry = await stuck.pay('tok_error')
+    expect(retry.status).toBe(502)
+    expect(retry.headers.get('idempotent-replayed')).toBe('true')
+    const body = (await retry.json()) as {
+      error: { code: string; requestId: string; details: { payment: { id: string } } }
+    }
+    expect(body.error).toMatchObject({ code: 'PROVIDER_ERROR', requestId: `req-${stuck.key}` })
+    expect(body.error.details.payment.id).toBe(stuck.payment.id)
+
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(502)
+    // Payable again, under a new key.
+    const again = await stuck.pay('tok_success', crypto.randomUUID())
+    expect(again.status).toBe(201)
+    expect(await stuck.orderStatus()).toBe('paid')
+  })
+
+  test('a provider slower than the lease that charges after reconciliation: the request answers 502 and warns to refund', async () => {
+    const stuck = await stuckPayment({ charged: false, chargesLate: true })
+    expect(await stuck.reconciler(LEASE_MS + 1000).tick()).toEqual(['not_found'])
+    stuck.stalled.answer()
+    const late = await stuck.inFlight
+    expect(late.status).toBe(502)
+    expect((await stuck.paymentRow()).status).toBe('error')
+    expect(stuck.logs.lines.find((l) => l.event === 'payment_charged_after_reconciliation')).toMatchObject({
+      level: 'warn',
+      paymentId: stuck.payment.id,
+      status: 'error',
+    })
+  })
+
+  test('a provider that cannot answer leaves the payment pending until another lease has passed', async () => {
+    const stuck = await stuckPayment({ charged: true, retrieveFails: true })
+    const reconciler = stuck.reconciler(LEASE_MS + 1000)
+    expect(await reconciler.tick()).toEqual(['unresolved'])
+    expect((await stuck.paymentRow()).status).toBe('pending')
+    // Leased: not asked again at the next tick, only after another lease.
+    expect(await reconciler.tick()).toEqual([])
+    expect(await stuck.reconciler(2 * LEASE_MS + 3000).tick()).toEqual(['unresolved'])
+    const age = await scrape(stuck.call, 'payments_pending_oldest_age_seconds ')
+    expect(Number(age[0]!.split(' ')[1])).toBeGreaterThan((2 * LEASE_MS) / 1000)
+    expect(
+      await scrape(stuck.call, 'payments_reconciled_total{provider="sandbox",outcome="unresolved"}'),
+    ).toEqual(['payments_reconciled_total{provider="sandbox",outcome="unresolved"} 2'])
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(201)
+  })
+
+  test('a payment pending for less than the lease is left alone (its request may still answer)', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    expect(await stuck.reconciler(LEASE_MS - 5000).tick()).toEqual([])
+    expect((await stuck.paymentRow()).status).toBe('pending')
+    const age = await scrape(stuck.call, 'payments_pending_oldest_age_seconds ')
+    expect(Number(age[0]!.split(' ')[1])).toBeGreaterThan(LEASE_MS / 1000 - 10)
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(201)
+    expect(await stuck.orderStatus()).toBe('paid')
+  })
+
+  test('replicas reconciling at once settle each payment exactly once', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    const { processed, business } = recordingBusiness()
+    const outcomes = await Promise.all(
+      Array.from({ length: 3 }, () => stuck.reconciler(LEASE_MS + 1000, business).tick()),
+    )
+    const settled = outcomes.flatMap((o) => (o === 'not-leader' ? [] : o))
+    expect(settled).toEqual(['succeeded'])
+    expect(processed).toEqual(['sandbox succeeded'])
+    expect(await stuck.orderStatus()).toBe('paid')
+    stuck.stalled.answer()
+    await stuck.inFlight
+  })
+
+  test('the loop runs every quarter lease (100 ms to 30 s) and stops cleanly', async () => {
+    expect([reconcileIntervalFor(120_000), reconcileIntervalFor(1000), reconcileIntervalFor(10)]).toEqual([
+      30_000, 250, 100,
+    ])
+    const stuck = await stuckPayment({ charged: true })
+    const reconciler = createPaymentReconciler({
+      db: stuck.deps.database.db,
+      providers: [stuck.stalled.provider],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: quiet,
+      leaseMs: LEASE_MS,
+      intervalMs: 20,
+    })
+    reconciler.start()
+    for (let i = 0; i < 200 && (await stuck.paymentRow()).status === 'pending'; i++) await Bun.sleep(20)
+    await reconciler.stop()
+    expect((await stuck.paymentRow()).status).toBe('succeeded')
+    stuck.stalled.answer()
+    await stuck.inFlight
+  })
+})
