@@ -1,5 +1,5 @@
 import { Elysia, type ElysiaAdapter } from 'elysia'
-import { alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
+import { ALERTMANAGER_PATH, alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alerting/routes.ts'
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
@@ -62,6 +62,7 @@ export function createApp(deps: AppDeps) {
         newId,
         now: () => deps.clock.monotonic(),
         rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
+        streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },
       }),
     )
     .use(securityHeaders())
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps) {
         verifyToken: deps.config.whatsapp.verifyToken,
         appSecret: deps.config.whatsapp.appSecret,
         alertmanagerToken: deps.config.alerts.alertmanagerToken,
+        alertmanagerMaxBodyBytes: deps.config.alerts.alertmanagerMaxBodyBytes,
       }),
     )
     .use(ruleManagerRoutes({ ruleManager, adminToken: deps.config.adminToken }))

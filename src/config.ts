@@ -166,6 +166,20 @@ export const EnvSchema = Type.Object({
   WHATSAPP_VERIFY_TOKEN: Secret('webhook verification token (GET /webhooks/whatsapp handshake)'),
   WHATSAPP_APP_SECRET: Secret('app secret that signs webhook payloads (X-Hub-Signature-256)'),
   ALERTMANAGER_WEBHOOK_TOKEN: Secret('bearer token Alertmanager sends to POST /alerts/alertmanager'),
+  // Alert storms: Alertmanager does not retry a 4xx, so its receiver takes far more than MAX_BODY_BYTES.
+  ALERTMANAGER_MAX_BODY_BYTES: Type.Integer({
+    minimum: 1,
+    default: 33554432,
+    description:
+      'body limit of POST /alerts/alertmanager (32 MiB: about 10 000 alerts with 2 KB annotations); larger gets 413',
+  }),
+  WHATSAPP_MESSAGES_PER_SECOND: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 80,
+    description:
+      "the sending number's Cloud API throughput; messages beyond it wait in the outbox for the next tick",
+  }),
   SENTRY_DSN: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s/@]+@[^\\s/]+/\\S+$',
@@ -244,6 +258,7 @@ export interface Config {
     repeatIntervalMs: number
     sendLeaseMs: number
     alertmanagerToken: string | undefined
+    alertmanagerMaxBodyBytes: number
     ruleManagerEnabled: boolean
     ruleFiles: string
     evalIntervalMs: number
@@ -262,6 +277,7 @@ export interface Config {
     templateLanguage: string
     retryBaseMs: number
     maxAttempts: number
+    messagesPerSecond: number
     timeoutMs: number
     verifyToken: string | undefined
     appSecret: string | undefined
@@ -384,6 +400,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
       sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
       alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
+      alertmanagerMaxBodyBytes: env.ALERTMANAGER_MAX_BODY_BYTES,
       ruleManagerEnabled: env.ALERTS_ENABLED,
       ruleFiles: env.ALERT_RULES_FILES,
       evalIntervalMs: parseDuration(env.ALERT_EVAL_INTERVAL),
@@ -402,6 +419,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       templateLanguage: env.WHATSAPP_TEMPLATE_LANGUAGE,
       retryBaseMs: env.WHATSAPP_RETRY_BASE_MS,
       maxAttempts: env.WHATSAPP_MAX_ATTEMPTS,
+      messagesPerSecond: env.WHATSAPP_MESSAGES_PER_SECOND,
       timeoutMs: env.WHATSAPP_TIMEOUT_MS,
       verifyToken: env.WHATSAPP_VERIFY_TOKEN,
       appSecret: env.WHATSAPP_APP_SECRET,

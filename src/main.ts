@@ -55,7 +55,11 @@ export async function main(runtime: Runtime): Promise<void> {
     port: config.port,
     hostname: config.host,
     // Our own parser answers 413 in the error envelope; the server's limit is only a backstop.
-    maxRequestBodySize: Math.max(config.http.maxBodyBytes * 2, 1024 * 1024),
+    maxRequestBodySize: Math.max(
+      config.http.maxBodyBytes * 2,
+      config.alerts.alertmanagerMaxBodyBytes + 1024 * 1024,
+      1024 * 1024,
+    ),
   })
   log.info(
     {

@@ -72,6 +72,11 @@ export function createAlerting(deps: AlertingDeps) {
       retryBaseMs: wa.retryBaseMs,
       maxAttempts: wa.maxAttempts,
       leaseMs: config.alerts.sendLeaseMs,
+      messagesPerSecond: wa.messagesPerSecond,
+      messagesPerTick: Math.max(
+        1,
+        Math.floor((wa.messagesPerSecond * config.alerts.notifyIntervalMs) / 1000),
+      ),
     },
   })
   const receipts = createReceipts({ db, clock, log, metrics, templates })

@@ -4,7 +4,8 @@ import type { MetricsRegistry } from '../observability/metrics.ts'
 /**
  * What alert delivery reports. The Prometheus implementation (whatsapp_messages_sent_total,
  * whatsapp_send_duration_seconds, alert_notifications_pending, whatsapp_token_valid,
- * alert_routing_missing_phone_total) is `createAlertingMetrics`.
+ * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total) is
+ * `createAlertingMetrics`.
  */
 export interface AlertingMetrics {
   /** One Cloud API (or log transport) attempt and its outcome. */
@@ -14,6 +15,8 @@ export interface AlertingMetrics {
   pending(count: number): void
   tokenValid(valid: boolean): void
   missingTenantPhone(): void
+  /** Malformed alerts skipped inside an accepted Alertmanager notification. */
+  invalidAlerts(count: number): void
 }
 
 export const noAlertingMetrics: AlertingMetrics = {
@@ -22,6 +25,7 @@ export const noAlertingMetrics: AlertingMetrics = {
   pending() {},
   tokenValid() {},
   missingTenantPhone() {},
+  invalidAlerts() {},
 }
 
 /** Send durations of one Cloud API call, in seconds (the same scale as a payment provider call). */
@@ -64,11 +68,18 @@ export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics
       help: 'Alerts for a tenant that has no phone configured (sent to on-call only).',
     }),
   )
+  const invalidAlerts = metrics.register(
+    new Counter({
+      name: 'alertmanager_receiver_invalid_alerts_total',
+      help: 'Malformed alerts skipped inside accepted Alertmanager notifications (the others were taken).',
+    }),
+  )
   return {
     messageSent: (status) => whatsappSent.labels(status).inc(),
     sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
     pending: (count) => notificationsPending.unlabelled.set(count),
     tokenValid: (valid) => tokenValid.unlabelled.set(valid ? 1 : 0),
     missingTenantPhone: () => missingPhone.unlabelled.inc(),
+    invalidAlerts: (count) => invalidAlerts.unlabelled.inc(count),
   }
 }

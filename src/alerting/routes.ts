@@ -1,14 +1,16 @@
 import { Elysia, t } from 'elysia'
 import { secretsEqual } from '../auth/keys.ts'
 import { bearerAuth } from '../auth/plugin.ts'
-import { forbidden, unauthorized } from '../core/errors.ts'
+import { forbidden, unauthorized, unsupportedMediaType } from '../core/errors.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
-import type { AlertInput, Dispatcher } from './notify/dispatcher.ts'
+import { readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
+import type { Dispatcher } from './notify/dispatcher.ts'
 import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
 
 export const WHATSAPP_WEBHOOK_PATH = '/webhooks/whatsapp'
+export const ALERTMANAGER_PATH = '/alerts/alertmanager'
 
 const hex = (bytes: ArrayBuffer) =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
@@ -56,39 +58,14 @@ interface WebhookPayload {
   }>
 }
 
-const AlertmanagerAlert = t.Object(
-  {
-    status: t.UnionEnum(['firing', 'resolved']),
-    labels: t.Record(t.String(), t.String()),
-    annotations: t.Optional(t.Record(t.String(), t.String())),
-    startsAt: t.String({ format: 'date-time' }),
-    endsAt: t.Optional(t.String()),
-    generatorURL: t.Optional(t.String()),
-    fingerprint: t.String({ pattern: '^[0-9a-f]{1,16}$' }),
-  },
-  { additionalProperties: true },
-)
-
-const AlertmanagerPayload = t.Object(
-  {
-    version: t.String({ examples: ['4'] }),
-    status: t.UnionEnum(['firing', 'resolved']),
-    receiver: t.Optional(t.String()),
-    groupKey: t.Optional(t.String()),
-    alerts: t.Array(AlertmanagerAlert, { maxItems: 1000 }),
-  },
-  {
-    additionalProperties: true,
-    description: "Alertmanager's webhook payload (version 4); other fields are accepted and ignored",
-  },
-)
-
 export interface AlertRoutesDeps {
   dispatcher: Dispatcher
   receipts: Receipts
   verifyToken: string | undefined
   appSecret: string | undefined
   alertmanagerToken: string | undefined
+  /** Body limit of the Alertmanager receiver, bytes (ALERTMANAGER_MAX_BODY_BYTES). */
+  alertmanagerMaxBodyBytes: number
 }
 
 export function alertRoutes(deps: AlertRoutesDeps) {
@@ -192,36 +169,68 @@ export function alertRoutes(deps: AlertRoutesDeps) {
   const alertmanager = new Elysia()
     .use(bearerAuth('Alertmanager receiver', deps.alertmanagerToken, 'ALERTMANAGER_WEBHOOK_TOKEN'))
     .post(
-      '/alerts/alertmanager',
-      async ({ body }) => {
-        const alerts: AlertInput[] = body.alerts.map((a) => ({
-          fingerprint: a.fingerprint.padStart(16, '0'),
-          status: a.status,
-          labels: a.labels,
-          annotations: a.annotations ?? {},
-          startsAt: new Date(a.startsAt),
-          endsAt: a.endsAt && !a.endsAt.startsWith('0001-') ? new Date(a.endsAt) : undefined,
-        }))
-        const enqueued = await deps.dispatcher.ingest(alerts, 'alertmanager')
-        return { accepted: alerts.length, enqueued }
+      ALERTMANAGER_PATH,
+      async ({ request }) => {
+        const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+        if (type !== '' && type !== 'application/json' && !type.endsWith('+json'))
+          throw unsupportedMediaType()
+        // Read here, after the bearer check, as a stream: the body can be tens of megabytes.
+        const notification = await readAlertmanagerNotification(request.body, deps.alertmanagerMaxBodyBytes)
+        const enqueued = await deps.dispatcher.ingest(notification.alerts, 'alertmanager', undefined, {
+          truncatedAlerts: notification.truncatedAlerts,
+          invalidAlerts: notification.invalid,
+          groupKey: notification.groupKey,
+        })
+        return {
+          accepted: notification.alerts.length,
+          invalid: notification.invalid,
+          truncatedAlerts: notification.truncatedAlerts,
+          enqueued,
+        }
       },
       {
-        body: AlertmanagerPayload,
         detail: {
           tags: ['Alerts'],
           summary:
             'Alertmanager webhook receiver (version 4): firing and resolved alerts go to the WhatsApp notifier',
           description:
-            'Point an Alertmanager webhook_config here with the ALERTMANAGER_WEBHOOK_TOKEN as its bearer credential (403 while it is unset). Alerts are deduplicated by fingerprint: a re-sent group enqueues nothing new.',
+            "Point an Alertmanager webhook_config here with the ALERTMANAGER_WEBHOOK_TOKEN as its bearer credential (403 while it is unset). Alerts are deduplicated by fingerprint: a re-sent group enqueues nothing new. Takes any number of alerts (body limit ALERTMANAGER_MAX_BODY_BYTES, 32 MiB by default, read as a stream). Malformed alerts are skipped and counted (`invalid`); `truncatedAlerts` (Alertmanager's max_alerts) is shown to recipients as '+N more not shown by Alertmanager'. Answers 422 only when no alert in the payload is valid.",
           security: [{ alertmanagerToken: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  description:
+                    "Alertmanager's webhook payload (version 4); other fields are accepted and ignored",
+                  required: ['alerts'],
+                  properties: {
+                    version: { type: 'string', examples: ['4'] },
+                    status: { type: 'string', enum: ['firing', 'resolved'] },
+                    groupKey: { type: 'string' },
+                    truncatedAlerts: { type: 'integer', minimum: 0 },
+                    alerts: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          },
         },
         response: {
           200: t.Object({
-            accepted: JsonInteger(),
-            enqueued: JsonInteger({ description: 'new notifications; re-sends enqueue none' }),
+            accepted: JsonInteger({ description: 'valid alerts taken' }),
+            invalid: JsonInteger({ description: 'malformed alerts skipped' }),
+            truncatedAlerts: JsonInteger({ description: 'alerts Alertmanager left out (max_alerts)' }),
+            enqueued: JsonInteger({
+              description: 'outbox rows written (one per recipient and transition); re-sends enqueue none',
+            }),
           }),
+          400: ErrorEnvelopeModel,
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,
+          413: ErrorEnvelopeModel,
+          415: ErrorEnvelopeModel,
           422: ErrorEnvelopeModel,
         },
       },

@@ -67,7 +67,15 @@ export interface RequestContextOptions {
   now: () => number
   /** Routes whose handler gets the raw body text (signature checks happen before parsing). */
   rawBodyPaths?: string[]
+  /**
+   * Routes whose handler reads `request.body` as a stream itself, each with its own size limit
+   * (bytes) instead of `maxBodyBytes`; their body reaches the handler as `STREAMED_BODY`.
+   */
+  streamedBodies?: Record<string, number>
 }
+
+/** The parsed body of a `streamedBodies` route: the handler reads the request stream itself. */
+export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
 
 /**
  * Request id, per-request child logger, bounded JSON body parsing and the response header.
@@ -84,11 +92,11 @@ export function requestContext(options: RequestContextOptions) {
       })
       set.headers['x-request-id'] = requestId
       const declared = request.headers.get('content-length')
-      if (declared !== null && Number(declared) > options.maxBodyBytes) {
-        throw payloadTooLarge(options.maxBodyBytes)
-      }
+      const limit = options.streamedBodies?.[new URL(request.url).pathname] ?? options.maxBodyBytes
+      if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit)
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      if (options.streamedBodies?.[new URL(request.url).pathname] !== undefined) return STREAMED_BODY
       const text = await readBodyLimited(request, options.maxBodyBytes)
       const state = states.get(request)
       if (state) state.rawBody = text

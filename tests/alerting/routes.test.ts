@@ -253,7 +253,12 @@ describe('POST /alerts/alertmanager', () => {
         json: alertmanagerPayload('firing'),
       })
       expect(res.status).toBe(200)
-      expect(await res.json()).toEqual({ accepted: 1, enqueued: i === 0 ? 1 : 0 })
+      expect(await res.json()).toEqual({
+        accepted: 1,
+        invalid: 0,
+        truncatedAlerts: 0,
+        enqueued: i === 0 ? 1 : 0,
+      })
     }
     await alerting.tick()
     expect(ctx.fake.requests).toHaveLength(1)
@@ -265,7 +270,7 @@ describe('POST /alerts/alertmanager', () => {
       token: AM_TOKEN,
       json: alertmanagerPayload('resolved'),
     })
-    expect(await resolved.json()).toEqual({ accepted: 1, enqueued: 1 })
+    expect(await resolved.json()).toEqual({ accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 1 })
     await alerting.tick()
     expect((ctx.fake.requests[1]!.body.text as { body: string }).body).toBe(
       '✅ *RESOLVED*: HighErrorRate\nHigh error rate\nref: 5b4e2d7a9c1f3e80',

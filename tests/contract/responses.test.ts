@@ -27,6 +27,8 @@ const ENV = {
   WHATSAPP_VERIFY_TOKEN: 'contract-verify-token',
   WHATSAPP_APP_SECRET: 'contract-app-secret',
   MAX_BODY_BYTES: '4096',
+  // The Alertmanager receiver has its own (storm-sized) limit: the same small one here.
+  ALERTMANAGER_MAX_BODY_BYTES: '4096',
 }
 
 type Built = Awaited<ReturnType<typeof buildTestApp>>

@@ -37,6 +37,7 @@ export function recordingAlertMetrics() {
     pending: (n) => events.push(`pending:${n}`),
     tokenValid: (v) => events.push(`token:${v}`),
     missingTenantPhone: () => events.push('missing-phone'),
+    invalidAlerts: (n) => events.push(`invalid:${n}`),
   }
   return { events, metrics }
 }

@@ -76,7 +76,7 @@ describe('ops/compose.yaml', () => {
     const configFile = hostPath(am, '/etc/alertmanager/alertmanager.yml')
     expect(configFile).toBe(repoPath('ops', 'alertmanager', 'alertmanager.yml'))
     const config = readYaml(configFile!) as Json
-    expect(config.route.group_by).toEqual(['alertname', 'tenant_id'])
+    expect(config.route.group_by).toEqual(['alertname', 'severity', 'tenant_id'])
     const webhook = config.receivers[0].webhook_configs[0]
     expect(webhook.url).toBe(`http://app:${services.app.environment.PORT}/alerts/alertmanager`)
     expect(webhook.http_config.authorization.type).toBe('Bearer')

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm'
+import { type AnyColumn, and, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
@@ -11,8 +11,18 @@ import {
   quietUntil,
   type Recipient,
   type RoutingConfig,
+  type RoutingResult,
   routeAlert,
 } from './recipients.ts'
+import {
+  compareAlerts,
+  DETAILED_ALERTS,
+  type NotifiedAlert,
+  notifiedAlert,
+  type RenderedAlert,
+  TEXT_LIMIT,
+  topSeverity,
+} from './render.ts'
 
 /** An alert as both sources (Alertmanager's webhook, the scheduled ruleManager) hand it over. */
 export interface AlertInput {
@@ -32,9 +42,80 @@ export interface DispatcherConfig extends RoutingConfig {
   repeatIntervalMs: number
 }
 
+/** What a source knows about a notification besides its alerts. */
+export interface IngestOptions {
+  /** Alerts the source left out (Alertmanager's `truncatedAlerts`): shown as "+N more". */
+  truncatedAlerts?: number
+  /** Malformed alerts the receiver skipped: counted and logged. */
+  invalidAlerts?: number
+  groupKey?: string
+}
+
 const DELIVERED = ['sending', 'sent', 'delivered', 'read']
 
 type StateRow = typeof alertStates.$inferSelect
+type StateBase = Pick<
+  StateRow,
+  'fingerprint' | 'alertname' | 'severity' | 'tenantId' | 'labels' | 'annotations' | 'startsAt'
+>
+
+/** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: `.rows`). */
+const rowsOf = (result: unknown) =>
+  (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
+
+/** `column in (the values)`, the values passed as one JSON parameter whatever their number. */
+const inJsonList = (column: AnyColumn | SQL, values: string[]) =>
+  sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`
+
+function stateBase(alert: AlertInput): StateBase {
+  return {
+    fingerprint: alert.fingerprint,
+    alertname: alert.labels.alertname ?? 'unnamed',
+    severity: (alert.labels.severity ?? 'warning').toLowerCase(),
+    tenantId: /^[0-9a-f-]{36}$/i.test(alert.labels.tenant_id ?? '') ? alert.labels.tenant_id! : null,
+    labels: alert.labels,
+    annotations: alert.annotations,
+    startsAt: alert.startsAt,
+  }
+}
+
+async function digest(parts: string[]): Promise<string> {
+  const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\n')))
+  return Array.from(new Uint8Array(bytes).slice(0, 12), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * What a row stores of its alerts, in message order. A message shows every alert in full only
+ * up to DETAILED_ALERTS, and a summary shows one detail per alert name: past the first
+ * DETAILED_ALERTS of a name the detail is left out, which keeps a 10 000-alert row near
+ * 1 MB instead of 4.
+ */
+function leanMembers(members: RenderedAlert[]): NotifiedAlert[] {
+  const seen = new Map<string, number>()
+  return members.map(({ transition: _, ...alert }) => {
+    const n = (seen.get(alert.alertname) ?? 0) + 1
+    seen.set(alert.alertname, n)
+    if (n <= DETAILED_ALERTS) return alert
+    const { detail: __, ...lean } = alert
+    return lean
+  })
+}
+
+/** Rows per upsert: bounds one statement and its JSON parameter whatever the notification size. */
+const BATCH = 1000
+
+function batches<T>(items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH))
+  return out
+}
+
+/** An alert on its way into a row, with the routing key of its recipients. */
+interface Pending {
+  alert: NotifiedAlert
+  tenantId: string | null
+  cycle: number
+}
 
 export function createDispatcher(deps: {
   db: Database
@@ -47,199 +128,400 @@ export function createDispatcher(deps: {
 }) {
   const { db, config, clock, log, metrics, contacts } = deps
 
+  /**
+   * Writes the rows of one transition for the recipients of some alerts: per recipient one row
+   * (two when quiet hours hold back its non-critical alerts), however many alerts there are.
+   * The dedupe key names the exact set of alert episodes, so writing the same set again is a
+   * no-op. Returns the rows written.
+   */
   async function enqueue(
     tx: Executor,
-    state: Pick<
-      StateRow,
-      'fingerprint' | 'alertname' | 'severity' | 'tenantId' | 'labels' | 'annotations' | 'startsAt'
-    >,
     transition: 'firing' | 'resolved',
-    recipients: Recipient[],
-    cycle: number,
+    byRecipient: Map<string, { recipient: Recipient; alerts: Pending[] }>,
     extra: Record<string, unknown>,
-  ) {
-    if (recipients.length === 0) return 0
+  ): Promise<number> {
     const now = clock.now()
-    const rows = recipients.map((recipient) => {
-      // Quiet hours hold back everything but critical alerts until the window ends.
-      const deferredUntil =
-        recipient.quietHours && state.severity !== 'critical'
-          ? quietUntil(now, recipient.quietHours)
-          : undefined
-      return {
-        dedupeKey: [state.fingerprint, state.startsAt.toISOString(), transition, recipient.phone, cycle].join(
-          '|',
-        ),
-        recipient: recipient.phone,
-        tenantId: state.tenantId,
-        fingerprint: state.fingerprint,
-        alertname: state.alertname,
-        severity: state.severity,
-        transition,
-        content: { labels: state.labels, annotations: state.annotations, ...extra },
-        nextAttemptAt: deferredUntil ?? now,
+    const rows: Array<{
+      dedupeKey: string
+      recipient: string
+      tenantId: string | null
+      fingerprint: string
+      alertname: string
+      severity: string
+      transition: string
+      content: Record<string, unknown>
+      nextAttemptAt: Date
+    }> = []
+    for (const { recipient, alerts } of byRecipient.values()) {
+      const byDue = new Map<number, Pending[]>()
+      for (const pending of alerts) {
+        // Quiet hours hold back everything but critical alerts until the window ends.
+        const deferredUntil =
+          transition === 'firing' && recipient.quietHours && pending.alert.severity !== 'critical'
+            ? quietUntil(now, recipient.quietHours)
+            : undefined
+        const due = (deferredUntil ?? now).getTime()
+        const part = byDue.get(due)
+        if (part) part.push(pending)
+        else byDue.set(due, [pending])
       }
-    })
-    const inserted = await tx
-      .insert(alertOutbox)
-      .values(rows)
-      .onConflictDoNothing()
-      .returning({ id: alertOutbox.id })
-    return inserted.length
-  }
-
-  async function recipientsFor(tx: Executor, labels: Record<string, string>) {
-    const routed = await routeAlert(tx, labels, config, contacts)
-    if (routed.recipients.length === 0) {
-      log.warn(
-        { alertname: labels.alertname, tenantId: labels.tenant_id },
-        "alert has no recipient: set ALERT_PHONES (on-call) or the tenant's phones",
-      )
-    }
-    if (routed.missingTenantPhone) {
-      metrics.missingTenantPhone()
-      log.error(
-        { tenantId: labels.tenant_id, alertname: labels.alertname },
-        'tenant has no phone configured for alerts; notifying on-call only',
-      )
-    }
-    return routed.recipients
-  }
-
-  async function ingestOne(tx: Executor, alert: AlertInput): Promise<number> {
-    const now = clock.now()
-    const [state] = await tx
-      .select()
-      .from(alertStates)
-      .where(eq(alertStates.fingerprint, alert.fingerprint))
-      .for('update')
-    const base = {
-      fingerprint: alert.fingerprint,
-      alertname: alert.labels.alertname ?? 'unnamed',
-      severity: (alert.labels.severity ?? 'warning').toLowerCase(),
-      tenantId: /^[0-9a-f-]{36}$/i.test(alert.labels.tenant_id ?? '') ? alert.labels.tenant_id! : null,
-      labels: alert.labels,
-      annotations: alert.annotations,
-      startsAt: alert.startsAt,
-    }
-    if (alert.status === 'firing') {
-      const sameEpisode = state?.status === 'firing' && state.startsAt.getTime() === alert.startsAt.getTime()
-      if (sameEpisode) {
-        // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
-        await tx
-          .update(alertStates)
-          .set({ annotations: alert.annotations, updatedAt: now })
-          .where(eq(alertStates.fingerprint, alert.fingerprint))
-        return 0
-      }
-      const silenced = state?.silencedUntil && state.silencedUntil > now
-      await tx
-        .insert(alertStates)
-        .values({ ...base, status: 'firing', lastNotifiedAt: silenced ? null : now, repeatCycle: 0 })
-        .onConflictDoUpdate({
-          target: alertStates.fingerprint,
-          set: {
-            ...base,
-            status: 'firing',
-            resolvedAt: null,
-            ackedAt: null,
-            repeatCycle: 0,
-            lastNotifiedAt: silenced ? null : now,
-            updatedAt: now,
-          },
+      for (const [due, part] of byDue) {
+        const members = part.map((p) => ({ ...p.alert, transition })).sort(compareAlerts)
+        const head = members[0]!
+        const keys = part.map((p) => `${p.alert.fingerprint}|${p.alert.startsAt}|${p.cycle}`).sort()
+        const tenants = new Set(part.map((p) => p.tenantId))
+        rows.push({
+          dedupeKey:
+            part.length === 1
+              ? [head.fingerprint, head.startsAt, transition, recipient.phone, part[0]!.cycle].join('|')
+              : `set|${await digest(keys)}|${transition}|${recipient.phone}`,
+          recipient: recipient.phone,
+          tenantId: tenants.size === 1 ? [...tenants][0]! : null,
+          fingerprint: head.fingerprint,
+          alertname: head.alertname,
+          severity: topSeverity(members.map((m) => m.severity)),
+          transition,
+          content: { alerts: leanMembers(members), ...extra },
+          nextAttemptAt: new Date(due),
         })
-      if (silenced) return 0
-      return enqueue(tx, base, 'firing', await recipientsFor(tx, alert.labels), 0, { value: alert.value })
+      }
     }
-    if (!state || state.status !== 'firing') return 0
-    await tx
-      .update(alertStates)
-      .set({
-        status: 'resolved',
-        resolvedAt: alert.endsAt ?? now,
-        annotations: alert.annotations,
-        updatedAt: now,
-      })
-      .where(eq(alertStates.fingerprint, alert.fingerprint))
-    const episode = `${alert.fingerprint}|${state.startsAt.toISOString()}|firing|%`
-    // Not yet sent (held by quiet hours, or waiting for the tick): it no longer needs sending.
-    await tx
-      .update(alertOutbox)
-      .set({ status: 'cancelled', updatedAt: now })
-      .where(and(sql`${alertOutbox.dedupeKey} like ${episode}`, eq(alertOutbox.status, 'pending')))
-    const notified = await tx
-      .selectDistinct({ recipient: alertOutbox.recipient, tenantId: alertOutbox.tenantId })
-      .from(alertOutbox)
-      .where(and(sql`${alertOutbox.dedupeKey} like ${episode}`, inArray(alertOutbox.status, DELIVERED)))
-    // Resolutions go only to those who were told it was firing, and are never held back.
-    return enqueue(
-      tx,
-      { ...base, startsAt: state.startsAt },
-      'resolved',
-      notified.map((n) => ({ phone: n.recipient, tenantId: n.tenantId ?? undefined })),
-      0,
-      { value: alert.value },
+    let written = 0
+    // A handful of rows, but each may hold thousands of alerts: one statement per row.
+    for (const row of rows) {
+      // Raw, the content as one JSON text parameter: drizzle's mapping of a 10 000-alert
+      // object costs more than PostgreSQL's whole insert.
+      const inserted = rowsOf(
+        await tx.execute(sql`
+          insert into ${alertOutbox} (dedupe_key, recipient, tenant_id, fingerprint, alertname, severity, transition, content, next_attempt_at)
+          values (${row.dedupeKey}, ${row.recipient}, ${row.tenantId}, ${row.fingerprint}, ${row.alertname}, ${row.severity},
+            ${row.transition}, ${JSON.stringify(row.content)}::jsonb, ${row.nextAttemptAt.toISOString()}::timestamptz)
+          on conflict do nothing
+          returning id`),
+      )
+      written += inserted.length
+    }
+    return written
+  }
+
+  /**
+   * Routing per routing key (the tenant, or none): routing only looks at `tenant_id`, so a storm
+   * of one tenant's alerts is routed once and logged once; the metric still counts every alert.
+   */
+  async function route(
+    tx: Executor,
+    items: Array<{ labels: Record<string, string>; pending: Pending }>,
+    byRecipient: Map<string, { recipient: Recipient; alerts: Pending[] }>,
+  ) {
+    const cache = new Map<string, RoutingResult>()
+    for (const { labels, pending } of items) {
+      const key = labels.tenant_id ?? ''
+      let routed = cache.get(key)
+      if (!routed) {
+        routed = await routeAlert(tx, labels, config, contacts)
+        cache.set(key, routed)
+        if (routed.recipients.length === 0) {
+          log.warn(
+            { alertname: labels.alertname, tenantId: labels.tenant_id },
+            "alert has no recipient: set ALERT_PHONES (on-call) or the tenant's phones",
+          )
+        }
+        if (routed.missingTenantPhone) {
+          log.error(
+            { tenantId: labels.tenant_id, alertname: labels.alertname },
+            'tenant has no phone configured for alerts; notifying on-call only',
+          )
+        }
+      }
+      if (routed.missingTenantPhone) metrics.missingTenantPhone()
+      for (const recipient of routed.recipients) {
+        let entry = byRecipient.get(recipient.phone)
+        if (!entry) {
+          entry = { recipient, alerts: [] }
+          byRecipient.set(recipient.phone, entry)
+        }
+        entry.alerts.push(pending)
+      }
+    }
+  }
+
+  /**
+   * Records the alerts and enqueues the notifications they call for, in one transaction:
+   * new firing episodes go to their recipients, resolutions to those who were told.
+   */
+  async function ingestAll(tx: Executor, alerts: AlertInput[], truncatedAlerts: number): Promise<number> {
+    const now = clock.now()
+    const at = now.toISOString()
+    // The last word on a fingerprint wins when a payload repeats one.
+    const unique = [...new Map(alerts.map((a) => [a.fingerprint, a])).values()]
+    const states = new Map(
+      (
+        await tx
+          .select({
+            fingerprint: alertStates.fingerprint,
+            status: alertStates.status,
+            startsAt: alertStates.startsAt,
+            annotations: alertStates.annotations,
+          })
+          .from(alertStates)
+          .where(
+            inJsonList(
+              alertStates.fingerprint,
+              unique.map((a) => a.fingerprint),
+            ),
+          )
+          .for('update')
+      ).map((s) => [s.fingerprint, s]),
     )
+    const starting: Array<{ alert: AlertInput; base: StateBase }> = []
+    const refreshed: StateBase[] = []
+    const ending: Array<{ alert: AlertInput; base: StateBase }> = []
+    for (const alert of unique) {
+      const state = states.get(alert.fingerprint)
+      const base = stateBase(alert)
+      if (alert.status === 'firing') {
+        const sameEpisode =
+          state?.status === 'firing' && state.startsAt.getTime() === alert.startsAt.getTime()
+        // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
+        if (!sameEpisode) starting.push({ alert, base })
+        else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
+      } else if (state?.status === 'firing') {
+        ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
+      }
+    }
+    // Set-based statements whose rows travel as one JSON parameter: building a 10 000-row
+    // VALUES list costs far more than running it.
+    const fired: Array<{ alert: AlertInput; base: StateBase }> = []
+    for (const batch of batches(starting)) {
+      // Conditional upsert: a replica that inserted the same episode first wins, and this one
+      // gets nothing back for it (so two receivers never both notify).
+      const started = rowsOf(
+        await tx.execute(sql`
+          insert into ${alertStates} (fingerprint, alertname, severity, tenant_id, labels, annotations, starts_at, status, last_notified_at, repeat_cycle, updated_at)
+          select r.fingerprint, r.alertname, r.severity, r."tenantId", r.labels, r.annotations, r."startsAt", 'firing', ${at}::timestamptz, 0, ${at}::timestamptz
+          from jsonb_to_recordset(${JSON.stringify(batch.map(({ base }) => base))}::jsonb)
+            as r(fingerprint text, alertname text, severity text, "tenantId" uuid, labels jsonb, annotations jsonb, "startsAt" timestamptz)
+          on conflict (fingerprint) do update set
+            alertname = excluded.alertname, severity = excluded.severity, tenant_id = excluded.tenant_id,
+            labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at,
+            status = 'firing', resolved_at = null, acked_at = null, repeat_cycle = 0,
+            last_notified_at = case when alert_states.silenced_until > ${at}::timestamptz then null else ${at}::timestamptz end,
+            updated_at = ${at}::timestamptz
+          where not (alert_states.status = 'firing' and alert_states.starts_at = excluded.starts_at)
+          returning fingerprint, coalesce(silenced_until > ${at}::timestamptz, false) as silenced`),
+      )
+      const notify = new Set(started.filter((s) => s.silenced !== true).map((s) => String(s.fingerprint)))
+      fired.push(...batch.filter((s) => notify.has(s.alert.fingerprint)))
+    }
+    if (refreshed.length) {
+      await tx.execute(sql`
+        update ${alertStates} as s set annotations = r.annotations, updated_at = ${at}::timestamptz
+        from jsonb_to_recordset(${JSON.stringify(refreshed.map(({ fingerprint, annotations }) => ({ fingerprint, annotations })))}::jsonb)
+          as r(fingerprint text, annotations jsonb)
+        where s.fingerprint = r.fingerprint`)
+    }
+    const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
+    if (ending.length) {
+      const ended = rowsOf(
+        await tx.execute(sql`
+          update ${alertStates} as s
+          set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations, updated_at = ${at}::timestamptz
+          from jsonb_to_recordset(${JSON.stringify(
+            ending.map(({ alert }) => ({
+              fingerprint: alert.fingerprint,
+              annotations: alert.annotations,
+              resolvedAt: alert.endsAt ?? now,
+            })),
+          )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz)
+          where s.fingerprint = r.fingerprint and s.status = 'firing'
+          returning s.fingerprint`),
+      )
+      const done = new Set(ended.map((e) => String(e.fingerprint)))
+      resolved.push(...ending.filter((e) => done.has(e.alert.fingerprint)))
+    }
+    const extra = truncatedAlerts > 0 ? { truncatedAlerts } : {}
+    let enqueued = 0
+    if (fired.length) {
+      const byRecipient = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
+      await route(
+        tx,
+        fired.map(({ alert, base }) => ({
+          labels: alert.labels,
+          pending: { alert: notifiedAlert(alert, 'firing'), tenantId: base.tenantId, cycle: 0 },
+        })),
+        byRecipient,
+      )
+      enqueued += await enqueue(tx, 'firing', byRecipient, extra)
+    }
+    if (resolved.length) enqueued += await enqueueResolutions(tx, resolved, extra)
+    return enqueued
+  }
+
+  /**
+   * Resolutions go only to those who were told the episode was firing (rows being sent count),
+   * and are never held back. Rows not sent yet whose alerts all resolved are cancelled; rows
+   * that still hold a firing alert go out without the resolved ones (the sender checks).
+   */
+  async function enqueueResolutions(
+    tx: Executor,
+    resolved: Array<{ alert: AlertInput; base: StateBase }>,
+    extra: Record<string, unknown>,
+  ): Promise<number> {
+    const now = clock.now()
+    const episodes = new Map(
+      resolved.map((r) => [`${r.base.fingerprint}|${r.base.startsAt.toISOString()}`, r]),
+    )
+    const told = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
+    const pendingRows = new Set<string>()
+    const member = sql`jsonb_array_elements(${alertOutbox.content}->'alerts')`
+    const rows = await tx
+      .select({
+        id: sql<string>`${alertOutbox.id}`,
+        status: sql<string>`${alertOutbox.status}`,
+        recipient: sql<string>`${alertOutbox.recipient}`,
+        fingerprint: sql<string>`m->>'fingerprint'`,
+        startsAt: sql<string>`m->>'startsAt'`,
+      })
+      .from(sql`${alertOutbox} cross join lateral ${member} as m`)
+      .where(
+        and(
+          eq(alertOutbox.transition, 'firing'),
+          inArray(alertOutbox.status, [...DELIVERED, 'pending']),
+          inJsonList(
+            sql`m->>'fingerprint'`,
+            resolved.map((r) => r.base.fingerprint),
+          ),
+        ),
+      )
+    for (const row of rows) {
+      const episode = episodes.get(`${row.fingerprint}|${row.startsAt}`)
+      if (!episode) continue
+      if (row.status === 'pending') {
+        pendingRows.add(row.id)
+        continue
+      }
+      let entry = told.get(row.recipient)
+      if (!entry) {
+        entry = { recipient: { phone: row.recipient }, alerts: [] }
+        told.set(row.recipient, entry)
+      }
+      if (!entry.alerts.some((p) => p.alert.fingerprint === row.fingerprint)) {
+        entry.alerts.push({
+          alert: notifiedAlert({ ...episode.alert, startsAt: episode.base.startsAt }, 'resolved'),
+          tenantId: episode.base.tenantId,
+          cycle: 0,
+        })
+      }
+    }
+    for (const id of pendingRows) {
+      const [row] = await tx
+        .select({ content: alertOutbox.content })
+        .from(alertOutbox)
+        .where(eq(alertOutbox.id, id))
+      const members = (row?.content.alerts ?? []) as NotifiedAlert[]
+      const firing = await stillFiring(tx, members)
+      if (firing.size === 0) {
+        await tx
+          .update(alertOutbox)
+          .set({ status: 'cancelled', updatedAt: now })
+          .where(and(eq(alertOutbox.id, id), eq(alertOutbox.status, 'pending')))
+      }
+    }
+    return enqueue(tx, 'resolved', told, extra)
   }
 
   return {
     /**
      * Records alerts and enqueues the notifications they call for, idempotently: the same
      * payload handed over twice (Alertmanager re-sends, two replicas) enqueues nothing new.
-     * With `tx`, the rows are written in the caller's transaction and commit with it.
+     * However many alerts there are, each recipient gets one outbox row per transition (two
+     * when quiet hours hold back warnings). With `tx`, everything is written in the caller's
+     * transaction (the rule manager's tick) and commits with it; otherwise in one transaction.
+     * @returns outbox rows written
      */
-    async ingest(alerts: AlertInput[], source: string, tx?: Executor): Promise<number> {
-      let enqueued = 0
-      for (const alert of alerts) {
-        // Inside the caller's transaction (the evaluator's tick), or one transaction per alert.
-        enqueued += tx ? await ingestOne(tx, alert) : await db.transaction((own) => ingestOne(own, alert))
+    async ingest(
+      alerts: AlertInput[],
+      source: string,
+      tx?: Executor,
+      options: IngestOptions = {},
+    ): Promise<number> {
+      if (options.invalidAlerts) {
+        metrics.invalidAlerts(options.invalidAlerts)
+        log.warn(
+          { source, invalid: options.invalidAlerts, valid: alerts.length, groupKey: options.groupKey },
+          'skipped malformed alerts in a notification; the others are taken',
+        )
       }
-      if (enqueued > 0) log.info({ source, alerts: alerts.length, enqueued }, 'alert notifications enqueued')
+      if (alerts.length === 0) return 0
+      const truncated = options.truncatedAlerts ?? 0
+      const enqueued = tx
+        ? await ingestAll(tx, alerts, truncated)
+        : await db.transaction((own) => ingestAll(own, alerts, truncated))
+      if (enqueued > 0 || truncated > 0) {
+        log.info(
+          { source, alerts: alerts.length, truncatedAlerts: truncated, enqueued },
+          'alert notifications enqueued',
+        )
+      }
       return enqueued
     },
 
     /**
      * Firing alerts that were never notified (silenced at the time) or whose last notification
      * is older than the repeat interval, and are neither acknowledged nor silenced, are enqueued
-     * again under a new repeat cycle.
+     * again under a new repeat cycle: all of them in one row per recipient.
      */
     async enqueueRepeats(): Promise<number> {
       const now = clock.now()
-      const due = await db
-        .select()
-        .from(alertStates)
-        .where(
-          and(
-            eq(alertStates.status, 'firing'),
-            isNull(alertStates.ackedAt),
-            or(isNull(alertStates.silencedUntil), lte(alertStates.silencedUntil, now)),
-            or(
-              isNull(alertStates.lastNotifiedAt),
-              lte(alertStates.lastNotifiedAt, new Date(now.getTime() - config.repeatIntervalMs)),
-            ),
-          ),
-        )
-      let enqueued = 0
-      for (const state of due) {
-        enqueued += await db.transaction(async (tx) => {
-          const cycle = state.lastNotifiedAt ? state.repeatCycle + 1 : state.repeatCycle
-          const claimed = await tx
-            .update(alertStates)
-            .set({ lastNotifiedAt: now, repeatCycle: cycle, updatedAt: now })
-            .where(
-              and(
-                eq(alertStates.fingerprint, state.fingerprint),
-                eq(alertStates.repeatCycle, state.repeatCycle),
+      return db.transaction(async (tx) => {
+        // SKIP LOCKED: another replica claiming the same repeats takes them, this one not.
+        const due = await tx
+          .select()
+          .from(alertStates)
+          .where(
+            and(
+              eq(alertStates.status, 'firing'),
+              isNull(alertStates.ackedAt),
+              or(isNull(alertStates.silencedUntil), lte(alertStates.silencedUntil, now)),
+              or(
+                isNull(alertStates.lastNotifiedAt),
+                lte(alertStates.lastNotifiedAt, new Date(now.getTime() - config.repeatIntervalMs)),
               ),
-            )
-            .returning({ fingerprint: alertStates.fingerprint })
-          if (claimed.length === 0) return 0 // another replica took this repeat
-          return enqueue(tx, state, 'firing', await recipientsFor(tx, state.labels), cycle, {
-            repeat: state.lastNotifiedAt !== null,
+            ),
+          )
+          .for('update', { skipLocked: true })
+        if (due.length === 0) return 0
+        await tx
+          .update(alertStates)
+          .set({
+            lastNotifiedAt: now,
+            repeatCycle: sql`case when ${alertStates.lastNotifiedAt} is null then ${alertStates.repeatCycle} else ${alertStates.repeatCycle} + 1 end`,
+            updatedAt: now,
           })
-        })
-      }
-      return enqueued
+          .where(
+            inJsonList(
+              alertStates.fingerprint,
+              due.map((s) => s.fingerprint),
+            ),
+          )
+        const byRecipient = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
+        await route(
+          tx,
+          due.map((state) => {
+            const repeat = state.lastNotifiedAt !== null
+            return {
+              labels: state.labels,
+              pending: {
+                alert: notifiedAlert(state, 'firing', repeat),
+                tenantId: state.tenantId,
+                cycle: repeat ? state.repeatCycle + 1 : state.repeatCycle,
+              },
+            }
+          }),
+          byRecipient,
+        )
+        return enqueue(tx, 'firing', byRecipient, {})
+      })
     },
 
     /**
@@ -269,34 +551,24 @@ export function createDispatcher(deps: {
       const firing = await firingFor(message.from, scope, command.fingerprint)
       let reply: string
       if (command.kind === 'status') {
-        reply = firing.length
-          ? `Firing now (${firing.length}):\n${firing.map((s) => `• ${s.alertname} [${s.severity}] since ${s.startsAt.toISOString()} — ref ${s.fingerprint}`).join('\n')}`
-          : 'Nothing is firing.'
+        reply = firing.length ? statusReply(firing) : 'Nothing is firing.'
       } else if (firing.length === 0) {
         reply = 'No firing alert to apply that to.'
       } else if (command.kind === 'ack') {
+        const fingerprints = firing.map((s) => s.fingerprint)
         await db
           .update(alertStates)
           .set({ ackedAt: message.at })
-          .where(
-            inArray(
-              alertStates.fingerprint,
-              firing.map((s) => s.fingerprint),
-            ),
-          )
-        reply = `Acknowledged: ${firing.map((s) => s.alertname).join(', ')}. No more reminders until resolved.`
+          .where(inJsonList(alertStates.fingerprint, fingerprints))
+        reply = `Acknowledged: ${alertNames(firing)}. No more reminders until resolved.`
       } else {
         const until = new Date(message.at.getTime() + command.durationMs)
+        const fingerprints = firing.map((s) => s.fingerprint)
         await db
           .update(alertStates)
           .set({ silencedUntil: until })
-          .where(
-            inArray(
-              alertStates.fingerprint,
-              firing.map((s) => s.fingerprint),
-            ),
-          )
-        reply = `Silenced until ${until.toISOString()}: ${firing.map((s) => s.alertname).join(', ')}.`
+          .where(inJsonList(alertStates.fingerprint, fingerprints))
+        reply = `Silenced until ${until.toISOString()}: ${alertNames(firing)}.`
       }
       await db
         .insert(alertOutbox)
@@ -322,10 +594,8 @@ export function createDispatcher(deps: {
   }
 
   async function firingFor(phone: string, scope: { all: boolean; tenants: string[] }, fingerprint?: string) {
-    const told = db
-      .selectDistinct({ fingerprint: alertOutbox.fingerprint })
-      .from(alertOutbox)
-      .where(and(eq(alertOutbox.recipient, phone), eq(alertOutbox.transition, 'firing')))
+    // The alerts of every firing row this number was sent (or is being sent).
+    const told = sql`(select m->>'fingerprint' from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing')`
     const rows = await db
       .select()
       .from(alertStates)
@@ -339,14 +609,53 @@ export function createDispatcher(deps: {
                 alertStates.tenantId,
                 scope.tenants.length ? scope.tenants : ['00000000-0000-0000-0000-000000000000'],
               ),
-          inArray(alertStates.fingerprint, told),
+          sql`${alertStates.fingerprint} in ${told}`,
         ),
       )
+      .orderBy(alertStates.startsAt, alertStates.fingerprint)
     return rows
   }
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>
+
+/** Lines a STATUS reply lists one by one; the rest are counted by name. */
+const STATUS_LINES = 20
+
+/** `HighErrorRate, StormNoise ×1499`: each name once, with its count when above one. */
+function alertNames(states: Array<{ alertname: string }>): string {
+  const counts = new Map<string, number>()
+  for (const s of states) counts.set(s.alertname, (counts.get(s.alertname) ?? 0) + 1)
+  return [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ')
+}
+
+/** What fires, oldest first, bounded whatever the count (a reply is one text message too). */
+function statusReply(firing: StateRow[]): string {
+  const lines = firing
+    .slice(0, STATUS_LINES)
+    .map((s) => `• ${s.alertname} [${s.severity}] since ${s.startsAt.toISOString()} — ref ${s.fingerprint}`)
+  const rest = firing.slice(STATUS_LINES)
+  if (rest.length) lines.push(`…and ${rest.length} more: ${alertNames(rest)}`)
+  const text = `Firing now (${firing.length}):\n${lines.join('\n')}`
+  return text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT - 1)}…` : text
+}
+
+/**
+ * The alerts of a row that still fire in the episode the row was written for (fingerprints):
+ * a row waiting to be sent drops the ones that resolved meanwhile.
+ */
+export async function stillFiring(tx: Executor, alerts: NotifiedAlert[]): Promise<Set<string>> {
+  const firing = new Set<string>()
+  const episodes = new Map(alerts.map((a) => [a.fingerprint, a.startsAt]))
+  const rows = await tx
+    .select({ fingerprint: alertStates.fingerprint, startsAt: alertStates.startsAt })
+    .from(alertStates)
+    .where(and(eq(alertStates.status, 'firing'), inJsonList(alertStates.fingerprint, [...episodes.keys()])))
+  for (const row of rows) {
+    if (episodes.get(row.fingerprint) === row.startsAt.toISOString()) firing.add(row.fingerprint)
+  }
+  return firing
+}
 
 type Command =
   | { kind: 'ack'; fingerprint?: string }

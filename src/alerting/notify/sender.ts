@@ -5,7 +5,8 @@ import type { Database } from '../../db/client.ts'
 import { alertOutbox, whatsappContacts } from '../../db/schema.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import { maskPhone, type WhatsAppSendError, type WhatsAppTransport } from '../whatsapp/client.ts'
-import { type RenderItem, renderMessage, type TemplateNames } from './render.ts'
+import { stillFiring } from './dispatcher.ts'
+import { type MessageContent, type NotifiedAlert, renderMessage, type TemplateNames } from './render.ts'
 
 type OutboxRow = typeof alertOutbox.$inferSelect
 
@@ -14,11 +15,28 @@ export interface SenderConfig {
   retryBaseMs: number
   maxAttempts: number
   leaseMs: number
+  /** The sending number's Cloud API throughput: at most this many sends in any second. */
+  messagesPerSecond: number
+  /** Messages one tick may send (the throughput over one notify interval); the rest wait. */
+  messagesPerTick: number
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000
 const WINDOW_MS = 24 * 3_600_000
 const CLAIM_LIMIT = 200
+/**
+ * Meta's (business, consumer) pair rate limit is about one message every 6 s per recipient,
+ * with short bursts allowed: a recipient who got PAIR_BUDGET messages within PAIR_WINDOW_MS
+ * waits, rows queued, until the window has room again.
+ */
+export const PAIR_WINDOW_MS = 60_000
+export const PAIR_BUDGET = 10
+/**
+ * Pauses after error 131056 (pair rate limit hit), growing like Meta's 4^X s advice from the 6 s
+ * pair interval. Not an attempt: the message waits, it does not fail.
+ */
+export const PAIR_PAUSES_MS = [6_000, 16_000, 64_000, 256_000]
+const SEVERITY_RANK = sql`case ${alertOutbox.severity} when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end`
 
 /** Exponential backoff with jitter: base·2^(attempt-1), capped at 5 minutes, then 50–100 % of it. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number): number {
@@ -31,7 +49,12 @@ interface Group {
   recipient: string
   rows: OutboxRow[]
   windowOpen: boolean
+  /** The transition a template would carry; undefined for free text (which can mix). */
+  transition: string | undefined
+  content: MessageContent
 }
+
+const alertsOf = (row: OutboxRow) => (row.content.alerts ?? []) as NotifiedAlert[]
 
 export function createSender(deps: {
   db: Database
@@ -42,15 +65,20 @@ export function createSender(deps: {
   metrics: AlertingMetrics
   random?: () => number
   newId?: () => string
+  /** Waits that long (throughput pacing within a tick); real time by default. */
+  sleep?: (ms: number) => Promise<void>
 }) {
   const { db, transport, config, clock, log, metrics } = deps
   const random = deps.random ?? Math.random
   const newId = deps.newId ?? (() => crypto.randomUUID())
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
   /**
-   * Claims every row that is due (or whose sending lease expired: its sender died) and groups
-   * them per recipient. Rows are marked `sending` in a committed transaction before any HTTP
-   * call, with SKIP LOCKED so that several replicas never claim the same row.
+   * Claims what is due (or whose sending lease expired: its sender died), critical first, and
+   * groups it per recipient: one message each, at most `messagesPerTick` messages in all.
+   * Recipients at their pair-rate budget are left for a later tick. Rows are marked `sending`
+   * in a committed transaction before any HTTP call, with SKIP LOCKED so that several replicas
+   * never claim the same row.
    */
   async function claim(): Promise<Group[]> {
     const now = clock.now()
@@ -64,7 +92,7 @@ export function createSender(deps: {
             and(eq(alertOutbox.status, 'sending'), lt(alertOutbox.leaseUntil, now)),
           ),
         )
-        .orderBy(asc(alertOutbox.createdAt))
+        .orderBy(SEVERITY_RANK, asc(alertOutbox.createdAt))
         .limit(CLAIM_LIMIT)
         .for('update', { skipLocked: true })
       if (rows.length === 0) return []
@@ -79,8 +107,24 @@ export function createSender(deps: {
           ),
         )
       const open = new Set(contacts.map((c) => c.phone))
+      const busy = new Set(
+        (
+          await tx
+            .select({ recipient: alertOutbox.recipient })
+            .from(alertOutbox)
+            .where(
+              and(
+                inArray(alertOutbox.recipient, recipients),
+                gt(alertOutbox.sentAt, new Date(now.getTime() - PAIR_WINDOW_MS)),
+              ),
+            )
+            .groupBy(alertOutbox.recipient)
+            .having(sql`count(distinct ${alertOutbox.groupId}) >= ${PAIR_BUDGET}`)
+        ).map((r) => r.recipient),
+      )
       const groups = new Map<string, Group>()
       for (const row of rows) {
+        if (busy.has(row.recipient)) continue
         const windowOpen =
           (open.has(row.recipient) || row.transition === 'reply') && !row.content.forceTemplate
         const templated =
@@ -89,10 +133,54 @@ export function createSender(deps: {
         const key = `${row.recipient}|${templated ? row.transition : 'text'}`
         let group = groups.get(key)
         if (!group) {
-          group = { id: newId(), recipient: row.recipient, rows: [], windowOpen }
+          if (groups.size >= config.messagesPerTick) continue
+          group = {
+            id: newId(),
+            recipient: row.recipient,
+            rows: [],
+            windowOpen,
+            transition: templated ? row.transition : undefined,
+            content: { replies: [], alerts: [], truncatedAlerts: 0 },
+          }
           groups.set(key, group)
         }
         group.rows.push(row)
+      }
+      // Alerts that resolved while their row waited are not announced as firing.
+      const firing = await stillFiring(
+        tx,
+        [...groups.values()].flatMap((g) =>
+          g.rows.filter((r) => r.transition === 'firing').flatMap(alertsOf),
+        ),
+      )
+      const cancelled: string[] = []
+      for (const [key, group] of groups) {
+        const live: OutboxRow[] = []
+        for (const row of group.rows) {
+          if (row.transition === 'reply') {
+            group.content.replies.push(String(row.content.text ?? ''))
+          } else {
+            const members = alertsOf(row).filter(
+              (a) => row.transition !== 'firing' || firing.has(a.fingerprint),
+            )
+            if (members.length === 0) {
+              cancelled.push(row.id)
+              continue
+            }
+            const transition = row.transition as 'firing' | 'resolved'
+            for (const alert of members) group.content.alerts.push({ ...alert, transition })
+            group.content.truncatedAlerts += Number(row.content.truncatedAlerts ?? 0)
+          }
+          live.push(row)
+        }
+        group.rows = live
+        if (live.length === 0) groups.delete(key)
+      }
+      for (const part of [cancelled].filter((ids) => ids.length > 0)) {
+        await tx
+          .update(alertOutbox)
+          .set({ status: 'cancelled', leaseUntil: null, updatedAt: now })
+          .where(inArray(alertOutbox.id, part))
       }
       for (const group of groups.values()) {
         await tx
@@ -119,19 +207,26 @@ export function createSender(deps: {
   const ours = (group: Group) => and(eq(alertOutbox.groupId, group.id), eq(alertOutbox.status, 'sending'))
 
   async function sendGroup(group: Group): Promise<'sent' | 'failed' | 'retry'> {
-    const items: RenderItem[] = group.rows.map((r) => ({ ...r, content: r.content }))
-    const message = renderMessage(items, config.templates, group.windowOpen)
+    const message = renderMessage(group.content, group.transition, config.templates, group.windowOpen)
     const rendered =
       message.kind === 'text'
         ? message.body
         : JSON.stringify({ template: message.name, parameters: message.parameters })
     const attempts = Math.max(...group.rows.map((r) => r.attempts + 1))
     const started = clock.monotonic()
+    const alerts = group.content.alerts
+    const names = new Map<string, number>()
+    for (const a of alerts) names.set(a.alertname, (names.get(a.alertname) ?? 0) + 1)
+    if (group.content.replies.length) names.set('reply', group.content.replies.length)
     const summary = {
       recipientMasked: maskPhone(group.recipient),
-      alerts: [...new Set(group.rows.map((r) => r.alertname))],
-      severity: [...new Set(group.rows.map((r) => r.severity))],
-      fingerprints: group.rows.map((r) => r.fingerprint),
+      alerts: [...names].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).slice(0, 20),
+      alertCount: alerts.length,
+      severity: [
+        ...new Set(alerts.map((a) => a.severity).concat(group.content.replies.length ? ['info'] : [])),
+      ],
+      // A storm's message covers thousands of alerts: the log line names the first few.
+      fingerprints: alerts.slice(0, 20).map((a) => a.fingerprint),
       transition: [...new Set(group.rows.map((r) => r.transition))],
       mode: message.kind,
       attempt: attempts,
@@ -178,6 +273,28 @@ export function createSender(deps: {
         lastErrorCode: code,
         lastErrorMessage: String(error.message).slice(0, 500),
         updatedAt: now,
+      }
+      if (code === '131056') {
+        // Pair rate limit: too many messages to this number just now. Wait, then send the same
+        // message again; it is neither an attempt nor a failure.
+        const hits = Math.max(...group.rows.map((r) => Number(r.content.pairLimited ?? 0)))
+        const pause = PAIR_PAUSES_MS[Math.min(hits, PAIR_PAUSES_MS.length - 1)]!
+        await db
+          .update(alertOutbox)
+          .set({
+            ...base,
+            status: 'pending',
+            nextAttemptAt: new Date(now.getTime() + pause),
+            attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
+            content: sql`${alertOutbox.content} || ${JSON.stringify({ pairLimited: hits + 1 })}::jsonb`,
+          })
+          .where(ours(group))
+        metrics.messageSent('retry')
+        log.warn(
+          { ...summary, code, retryInMs: pause },
+          'WhatsApp pair rate limit hit; pausing this recipient',
+        )
+        return 'retry'
       }
       if (failure === 'window-closed' && message.kind === 'text' && canTemplate(group)) {
         // Outside the 24-hour window free text is refused: retry once as the approved template.
@@ -236,10 +353,24 @@ export function createSender(deps: {
   }
 
   return {
-    /** One dispatcher tick: everything due for one recipient goes out as one message. */
+    /**
+     * One dispatcher tick: everything due for one recipient goes out as one message (one per
+     * template transition), never more than `messagesPerSecond` sends in a second.
+     */
     async sendDue(): Promise<Record<'sent' | 'failed' | 'retry', number>> {
       const outcome = { sent: 0, failed: 0, retry: 0 }
-      for (const group of await claim()) outcome[await sendGroup(group)]++
+      let windowStart = clock.monotonic()
+      let inWindow = 0
+      for (const group of await claim()) {
+        if (inWindow >= config.messagesPerSecond) {
+          const elapsed = clock.monotonic() - windowStart
+          if (elapsed < 1000) await sleep(1000 - elapsed)
+          windowStart = clock.monotonic()
+          inWindow = 0
+        }
+        inWindow++
+        outcome[await sendGroup(group)]++
+      }
       const [pending] = await db
         .select({ n: count() })
         .from(alertOutbox)

@@ -246,17 +246,22 @@ describe('message bodies', () => {
     expect(sanitizeTemplateParameter('x'.repeat(50), 10)).toBe(`${'x'.repeat(9)}…`)
   })
 
-  test('text is capped at 4096 characters', () => {
-    const items = Array.from({ length: 30 }, (_, i) => ({
+  test('text is capped at 4096 characters; names that do not fit are counted, not dropped', () => {
+    const alerts = Array.from({ length: 30 }, (_, i) => ({
       fingerprint: `${i}`.padStart(16, '0'),
-      alertname: `A${i}`,
+      startsAt: '2026-03-02T09:55:00.000Z',
+      alertname: `A${String(i).padStart(2, '0')}`,
       severity: 'critical',
-      transition: 'firing',
-      content: { annotations: { description: 'd'.repeat(300) } },
+      transition: 'firing' as const,
+      detail: 'd'.repeat(300),
     }))
-    const body = renderText(items)
+    const body = renderText({ replies: [], alerts, truncatedAlerts: 0 })
     expect(body.length).toBeLessThanOrEqual(4096)
-    expect(body).toMatch(/…and \d+ more$/)
+    expect(body).toStartWith('🔔 *30 alerts firing*: 30 critical')
+    const listed = body.split('\n').filter((line) => line.startsWith('• ')).length
+    const rest = /…and (\d+) more alerts under (\d+) more names/.exec(body)
+    expect(rest).not.toBeNull()
+    expect(listed + Number(rest![1])).toBe(30)
   })
 
   test('phone numbers go out as international digits', () => {

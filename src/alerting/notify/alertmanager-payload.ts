@@ -1,0 +1,308 @@
+import { invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
+import type { AlertInput } from './dispatcher.ts'
+
+/** What one Alertmanager webhook notification (version 4) hands over, once read. */
+export interface AlertmanagerNotification {
+  /** The alerts that passed validation, in payload order. */
+  alerts: AlertInput[]
+  /** Alerts in the payload that were skipped because they are malformed. */
+  invalid: number
+  /**
+   * Alerts Alertmanager left out because of the receiver's `max_alerts`
+   * (notify/webhook/webhook.go `TruncatedAlerts`); 0 when absent.
+   */
+  truncatedAlerts: number
+  groupKey?: string
+}
+
+const FINGERPRINT = /^[0-9a-f]{1,16}$/
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
+
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((v) => typeof v === 'string')
+
+/**
+ * One element of `alerts` as Alertmanager's template.Alert marshals it, or undefined when it
+ * is not one (wrong status, labels that are not strings, a bad time or fingerprint). The zero
+ * `endsAt` Alertmanager sends for firing alerts (`0001-01-01T00:00:00Z`) means "not set".
+ */
+export function toAlertInput(raw: unknown): AlertInput | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
+  const a = raw as Record<string, unknown>
+  if (a.status !== 'firing' && a.status !== 'resolved') return undefined
+  if (!isStringRecord(a.labels)) return undefined
+  if (a.annotations !== undefined && !isStringRecord(a.annotations)) return undefined
+  if (typeof a.fingerprint !== 'string' || !FINGERPRINT.test(a.fingerprint)) return undefined
+  if (typeof a.startsAt !== 'string' || !RFC3339.test(a.startsAt)) return undefined
+  const startsAt = new Date(a.startsAt)
+  if (Number.isNaN(startsAt.getTime())) return undefined
+  let endsAt: Date | undefined
+  if (a.endsAt !== undefined) {
+    if (typeof a.endsAt !== 'string') return undefined
+    if (!a.endsAt.startsWith('0001-')) {
+      endsAt = new Date(a.endsAt)
+      if (Number.isNaN(endsAt.getTime())) return undefined
+    }
+  }
+  return {
+    fingerprint: a.fingerprint.padStart(16, '0'),
+    status: a.status,
+    labels: a.labels,
+    annotations: a.annotations ?? {},
+    startsAt,
+    endsAt,
+  }
+}
+
+type State =
+  | 'start'
+  | 'first-key'
+  | 'key'
+  | 'colon'
+  | 'value-start'
+  | 'value'
+  | 'element-start'
+  | 'next-element'
+  | 'element'
+  | 'after-value'
+  | 'next-key'
+  | 'done'
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/**
+ * Reads an Alertmanager webhook body from its stream without ever holding the whole document:
+ * the top-level object is scanned as text arrives, each element of `alerts` is parsed and
+ * validated on its own as soon as it is complete, and only the resulting alerts are kept. So a
+ * 10 000-alert notification costs the alerts themselves plus one chunk, not the raw text, its
+ * decoded copy and a parsed tree of everything at once.
+ *
+ * Malformed alerts are counted in `invalid` and skipped, never a reason to refuse the others.
+ *
+ * @param body the request body stream (null = empty)
+ * @param limit bytes; more is refused with 413 PAYLOAD_TOO_LARGE and the stream is cancelled
+ * @throws AppError 413 above `limit`; 400 INVALID_JSON when the text is not JSON; 422 VALIDATION
+ *   when the document is not an object with an `alerts` array
+ */
+export async function readAlertmanagerNotification(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<AlertmanagerNotification> {
+  const scanner = new NotificationScanner()
+  if (body) {
+    const reader = body.getReader()
+    const decoder = new TextDecoder('utf-8', { fatal: true })
+    let size = 0
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        size += value.byteLength
+        if (size > limit) throw payloadTooLarge(limit)
+        scanner.feed(decoder.decode(value, { stream: true }))
+      }
+      scanner.feed(decoder.decode())
+    } catch (error) {
+      await reader.cancel().catch(() => {})
+      if (error instanceof TypeError) throw invalidJson('Request body is not valid UTF-8')
+      throw error
+    }
+  }
+  return scanner.end()
+}
+
+/**
+ * An incremental scanner of `{ "key": value, …, "alerts": [ {…}, … ], … }`. It tracks string
+ * and nesting state char by char; every value it captures is handed to JSON.parse, which checks
+ * its syntax, so the scanner itself only checks the punctuation between members and elements.
+ */
+class NotificationScanner {
+  private text = ''
+  /** Index in `text` where the value being captured starts; -1 when nothing is captured. */
+  private mark = -1
+  private state: State = 'start'
+  private depth = 0
+  private inString = false
+  private escaped = false
+  private key = ''
+  private alertsSeen = false
+  private readonly result: AlertmanagerNotification = { alerts: [], invalid: 0, truncatedAlerts: 0 }
+
+  feed(chunk: string) {
+    if (chunk === '') return
+    if (this.mark < 0) {
+      this.text = chunk
+      this.scan(0)
+      return
+    }
+    // A value spans chunks: keep only its text so far, never what was already consumed.
+    const kept = this.text.slice(this.mark)
+    this.text = kept + chunk
+    this.mark = 0
+    this.scan(kept.length)
+  }
+
+  end(): AlertmanagerNotification {
+    if (this.state === 'start') throw invalidJson('Request body is empty; expected a JSON document')
+    if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
+    if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
+    if (this.result.alerts.length === 0 && this.result.invalid > 0) {
+      throw validation(
+        `Invalid body: none of the ${this.result.invalid} alerts is a valid Alertmanager alert`,
+      )
+    }
+    return this.result
+  }
+
+  private fail(): never {
+    throw invalidJson()
+  }
+
+  private scan(from: number) {
+    const text = this.text
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      switch (this.state) {
+        case 'start':
+          if (isSpace(c)) continue
+          if (c !== 0x7b) this.fail()
+          this.depth = 1
+          this.state = 'first-key'
+          continue
+        case 'first-key':
+        case 'next-key':
+          if (isSpace(c)) continue
+          if (c === 0x7d && this.state === 'first-key') {
+            this.state = 'done'
+            continue
+          }
+          if (c !== 0x22) this.fail()
+          this.mark = i
+          this.inString = true
+          this.state = 'key'
+          continue
+        case 'key':
+          if (this.stringChar(c)) continue
+          this.key = JSON.parse(text.slice(this.mark, i + 1)) as string
+          this.mark = -1
+          this.state = 'colon'
+          continue
+        case 'colon':
+          if (isSpace(c)) continue
+          if (c !== 0x3a) this.fail()
+          this.state = 'value-start'
+          continue
+        case 'value-start':
+          if (isSpace(c)) continue
+          if (this.key === 'alerts' && c === 0x5b) {
+            this.alertsSeen = true
+            this.depth = 2
+            this.state = 'element-start'
+            continue
+          }
+          this.mark = i
+          this.state = 'value'
+          this.structural(c)
+          continue
+        case 'value':
+          if (this.inString) {
+            this.stringChar(c)
+            continue
+          }
+          if (this.depth === 1 && (c === 0x2c || c === 0x7d)) {
+            this.member(this.parse(text.slice(this.mark, i)))
+            this.mark = -1
+            this.state = c === 0x2c ? 'next-key' : 'done'
+            continue
+          }
+          this.structural(c)
+          continue
+        case 'element-start':
+        case 'next-element':
+          if (isSpace(c)) continue
+          if (c === 0x5d && this.state === 'element-start') {
+            this.depth = 1
+            this.state = 'after-value'
+            continue
+          }
+          this.mark = i
+          this.state = 'element'
+          this.structural(c)
+          continue
+        case 'element':
+          if (this.inString) {
+            this.stringChar(c)
+            continue
+          }
+          if (this.depth === 2 && (c === 0x2c || c === 0x5d)) {
+            const alert = toAlertInput(this.parse(text.slice(this.mark, i)))
+            if (alert) this.result.alerts.push(alert)
+            else this.result.invalid++
+            this.mark = -1
+            if (c === 0x2c) this.state = 'next-element'
+            else {
+              this.depth = 1
+              this.state = 'after-value'
+            }
+            continue
+          }
+          this.structural(c)
+          continue
+        case 'after-value':
+          if (isSpace(c)) continue
+          if (c === 0x2c) this.state = 'next-key'
+          else if (c === 0x7d) this.state = 'done'
+          else this.fail()
+          continue
+        case 'done':
+          if (!isSpace(c)) this.fail()
+          continue
+      }
+    }
+  }
+
+  /** Inside a string: true while it goes on, false on its closing quote. */
+  private stringChar(c: number): boolean {
+    if (this.escaped) this.escaped = false
+    else if (c === 0x5c) this.escaped = true
+    else if (c === 0x22) {
+      this.inString = false
+      return false
+    }
+    return true
+  }
+
+  /** Outside strings: nesting and the start of strings. */
+  private structural(c: number) {
+    if (c === 0x22) this.inString = true
+    else if (c === 0x7b || c === 0x5b) this.depth++
+    else if (c === 0x7d || c === 0x5d) {
+      this.depth--
+      if (this.depth < 1) this.fail()
+    }
+  }
+
+  private parse(text: string): unknown {
+    try {
+      return JSON.parse(text)
+    } catch {
+      this.fail()
+    }
+  }
+
+  /** A top-level member other than `alerts`: only the few the receiver uses are kept. */
+  private member(value: unknown) {
+    if (this.key === 'alerts') throw validation('Invalid body: alerts — Expected an array of alerts')
+    if (this.key === 'truncatedAlerts') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        throw validation('Invalid body: truncatedAlerts — Expected a non-negative integer')
+      }
+      this.result.truncatedAlerts = value
+    } else if (this.key === 'groupKey' && typeof value === 'string') {
+      this.result.groupKey = value
+    }
+  }
+}

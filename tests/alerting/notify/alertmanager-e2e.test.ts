@@ -1,0 +1,155 @@
+/**
+ * The real Alertmanager (Debian's package) with the shipped ops/alertmanager/alertmanager.yml —
+ * only its timers shortened, its URL and token pointed at this test — posting a storm to the
+ * receiver: what the upstream really sends (its key order, `truncatedAlerts` from `max_alerts`)
+ * must be taken whole and reach on-call as one bounded message. Bounded in time; the process
+ * it starts is stopped by PID.
+ */
+import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
+import { alertStates } from '../../../src/db/schema.ts'
+import { alertingFor, alertTestContext, ONCALL } from '../../helpers/alerts.ts'
+import { buildTestApp } from '../../helpers/app.ts'
+import { repoPath, withBinary } from '../../ops/ops-files.ts'
+
+setDefaultTimeout(120_000)
+
+const BINARY = 'prometheus-alertmanager'
+const e2eTest = withBinary(BINARY, 'apt-get install -y prometheus-alertmanager')
+const TOKEN = 'alertmanager-e2e-token-0123456789'
+const ctx = alertTestContext()
+const cleanups: Array<() => Promise<void> | void> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(200)
+  }
+}
+
+describe('the real Alertmanager posting a storm', () => {
+  e2eTest(
+    'max_alerts of the shipped config: 5 000 alerts taken, the rest counted, the critical one first, one message',
+    async () => {
+      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+      const { app } = await buildTestApp({
+        database: ctx.database,
+        alerting: delivery.alerting,
+        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      })
+      const received: number[] = []
+      const receiver = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        async fetch(request) {
+          const response = await app.handle(request)
+          received.push(response.status)
+          return response
+        },
+      })
+      cleanups.push(() => receiver.stop(true))
+
+      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
+      // Only what a test must change: timers (group_wait long enough for Alertmanager to take
+      // all 5 101 alerts before its first flush), where to post, the token inline.
+      shipped.route.group_wait = '5s'
+      shipped.route.group_interval = '5m'
+      for (const route of shipped.route.routes ?? []) route.group_wait = '5s'
+      const webhook = shipped.receivers[0].webhook_configs[0]
+      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
+      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
+      expect(webhook.max_alerts).toBe(5000)
+      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
+
+      const port = await freePort()
+      const proc = Bun.spawn(
+        [
+          BINARY,
+          `--config.file=${join(dir, 'alertmanager.yml')}`,
+          `--storage.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+        ],
+        { stdout: 'ignore', stderr: 'ignore' },
+      )
+      cleanups.push(async () => {
+        proc.kill('SIGTERM')
+        await proc.exited
+      })
+      const api = `http://127.0.0.1:${port}/api/v2`
+      await waitFor(
+        'Alertmanager to be ready',
+        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
+        20_000,
+      )
+
+      // Now: Alertmanager flushes a new group at once, without group_wait, when its alerts
+      // started longer than group_wait ago (dispatch.go).
+      const startsAt = new Date().toISOString()
+      const alerts = Array.from({ length: 5100 }, (_, i) => ({
+        labels: { alertname: 'StormNoise', severity: 'warning', instance: `node-${i}` },
+        annotations: { summary: `noise on node-${i}`, description: `node-${i} is noisy` },
+        startsAt,
+      }))
+      alerts.push({
+        labels: { alertname: 'DatabaseDown', severity: 'critical', instance: 'db-0' },
+        annotations: { summary: 'Database down', description: 'PostgreSQL on db-0 answers no query' },
+        startsAt,
+      })
+      const posted = await fetch(`${api}/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      })
+      expect(posted.status).toBe(200)
+
+      // Two groups (criticals apart from warnings), each posted once.
+      await waitFor(
+        'both notifications to be ingested',
+        async () =>
+          (await ctx.database.db.$count(alertStates)) === 5001 && received.length >= 2 ? true : undefined,
+        60_000,
+      )
+      expect(received).toEqual([200, 200])
+      await delivery.alerting.tick()
+      const oncall = toWhatsAppNumber(ONCALL)
+      const messages = ctx.fake.requests
+        .filter((r) => r.body.to === oncall)
+        .map((r) => (r.body.text as { body: string }).body)
+      expect(messages).toHaveLength(1)
+      const [message] = messages
+      expect(message!.length).toBeLessThanOrEqual(4096)
+      expect(message!.split('\n').slice(0, 4)).toEqual([
+        '🔔 *5001 alerts firing*: 1 critical, 5000 warning',
+        '',
+        '*CRITICAL*',
+        expect.stringMatching(
+          /^• DatabaseDown ×1 on db-0 — PostgreSQL on db-0 answers no query — ref [0-9a-f]{16}$/,
+        ),
+      ])
+      expect(message).toMatch(/• StormNoise ×5000 on node-\d+ … node-\d+ — node-\d+ is noisy/)
+      expect(message).toContain('+100 more not shown by Alertmanager')
+    },
+  )
+})

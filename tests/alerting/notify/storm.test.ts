@@ -1,0 +1,494 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { readAlertmanagerNotification } from '../../../src/alerting/notify/alertmanager-payload.ts'
+import { TEMPLATE_PARAMETER_LIMITS } from '../../../src/alerting/notify/render.ts'
+import { PAIR_PAUSES_MS } from '../../../src/alerting/notify/sender.ts'
+import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
+import { loadConfig } from '../../../src/config.ts'
+import { AppError } from '../../../src/core/errors.ts'
+import { alertOutbox, alertRuleStates, alertStates } from '../../../src/db/schema.ts'
+import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
+import { buildTestApp } from '../../helpers/app.ts'
+import { captureLogs } from '../../helpers/logs.ts'
+
+// Fresh databases and thousands of alerts: well over bun's 5 s default.
+setDefaultTimeout(60_000)
+
+const ctx = alertTestContext()
+const cleanups: Array<() => void> = []
+afterAll(() => {
+  for (const cleanup of cleanups) cleanup()
+})
+const ONCALL_DIGITS = toWhatsAppNumber(ONCALL)
+const AM_TOKEN = 'alertmanager-token-for-tests'
+const CRITICAL_FP = 'c0ffee0000000001'
+
+/** One alert as Alertmanager's webhook marshals it. */
+function amAlert(i: number, options: { severity?: string; annotationBytes?: number; status?: string } = {}) {
+  const status = options.status ?? 'firing'
+  return {
+    status,
+    labels: { alertname: 'StormNoise', severity: options.severity ?? 'warning', instance: `node-${i}` },
+    annotations: {
+      summary: `noise on node-${i}`,
+      description: `node-${i} is noisy ${'x'.repeat(options.annotationBytes ?? 40)}`,
+    },
+    startsAt: '2026-03-02T09:50:00.000Z',
+    endsAt: status === 'resolved' ? '2026-03-02T10:20:00.000Z' : '0001-01-01T00:00:00Z',
+    generatorURL: 'http://prometheus:9090/graph?g0.expr=noise',
+    fingerprint: (0x1000 + i).toString(16).padStart(16, '0'),
+  }
+}
+
+/** The one critical alert hidden in a storm. */
+function criticalAlert(status = 'firing') {
+  return {
+    status,
+    labels: { alertname: 'DatabaseDown', severity: 'critical', instance: 'db-0' },
+    annotations: { summary: 'Database down', description: 'PostgreSQL on db-0 answers no query' },
+    startsAt: '2026-03-02T09:51:00.000Z',
+    endsAt: status === 'resolved' ? '2026-03-02T10:20:00.000Z' : '0001-01-01T00:00:00Z',
+    generatorURL: 'http://prometheus:9090/graph?g0.expr=up',
+    fingerprint: CRITICAL_FP,
+  }
+}
+
+function notification(alerts: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    receiver: 'convo-commerce',
+    status: 'firing',
+    alerts,
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    version: '4',
+    groupKey: '{}:{}',
+    truncatedAlerts: 0,
+    ...extra,
+  }
+}
+
+/** A storm: `size` warnings with the critical alert in the middle. */
+function storm(size: number, annotationBytes = 40) {
+  const alerts: unknown[] = Array.from({ length: size - 1 }, (_, i) => amAlert(i, { annotationBytes }))
+  alerts.splice(Math.floor(size / 2), 0, criticalAlert())
+  return alerts
+}
+
+async function setup(env: Record<string, string> = {}) {
+  const full = { ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN, ...env }
+  const delivery = alertingFor(ctx.database, ctx.fake.url, full)
+  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: full })
+  const post = (body: string | unknown) =>
+    built.app.handle(
+      new Request('http://localhost/alerts/alertmanager', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    )
+  return { ...built, ...delivery, post }
+}
+
+const texts = (digits = ONCALL_DIGITS) =>
+  ctx.fake.requests
+    .filter((r) => r.body.to === digits)
+    .map((r) => (r.body.text as { body: string } | undefined)?.body ?? '')
+
+describe('an Alertmanager storm', () => {
+  test('1 500 alerts in one notification: accepted, the critical one reaches on-call first, one message within 4 096 characters', async () => {
+    const { post, alerting } = await setup()
+    const res = await post(notification(storm(1500), { truncatedAlerts: 250 }))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ accepted: 1500, invalid: 0, truncatedAlerts: 250, enqueued: 1 })
+    await alerting.tick()
+    const [message, ...others] = texts()
+    expect(others).toEqual([])
+    expect(message!.length).toBeLessThanOrEqual(4096)
+    expect(message!.split('\n').slice(0, 5)).toEqual([
+      '🔔 *1500 alerts firing*: 1 critical, 1499 warning',
+      '',
+      '*CRITICAL*',
+      `• DatabaseDown ×1 on db-0 — PostgreSQL on db-0 answers no query — ref ${CRITICAL_FP}`,
+      '*WARNING*',
+    ])
+    expect(message).toContain('• StormNoise ×1499 on node-0 … node-1498 — node-0 is noisy')
+    expect(message).toContain('+250 more not shown by Alertmanager')
+    // The outbox holds one row for the whole storm, not one per alert.
+    const rows = await ctx.database.db.select().from(alertOutbox)
+    expect(rows.map((r) => [r.status, r.severity, (r.content.alerts as unknown[]).length])).toEqual([
+      ['sent', 'critical', 1500],
+    ])
+    expect(await ctx.database.db.$count(alertStates)).toBe(1500)
+  })
+
+  test('a 1.8 MB notification is accepted and its critical alert reaches on-call', async () => {
+    const { post, alerting } = await setup()
+    const body = JSON.stringify(notification(storm(600, 2900)))
+    expect(body.length).toBeGreaterThan(1_800_000)
+    const res = await post(body)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ accepted: 600, enqueued: 1 })
+    await alerting.tick()
+    expect(texts()).toHaveLength(1)
+    expect(texts()[0]!.length).toBeLessThanOrEqual(4096)
+    expect(texts()[0]).toContain(
+      `DatabaseDown ×1 on db-0 — PostgreSQL on db-0 answers no query — ref ${CRITICAL_FP}`,
+    )
+  })
+
+  test('the whole storm — re-sends, repeats, resolution, ACK — stays within 10 messages of 4 096 characters', async () => {
+    const { post, alerting, clock } = await setup({ ALERT_REPEAT_INTERVAL: '1h' })
+    const alerts = storm(1500)
+    for (let i = 0; i < 3; i++) {
+      // Alertmanager re-sends the group every group_interval: nothing new to say.
+      expect((await post(notification(alerts))).status).toBe(200)
+      await alerting.tick()
+      clock.advance(5 * 60_000)
+    }
+    clock.advance(3_600_000)
+    await alerting.tick() // the repeat: still firing
+    await alerting.dispatcher.handleInbound({
+      from: ONCALL_DIGITS,
+      text: 'STATUS',
+      id: 'wamid.in.1',
+      at: clock.now(),
+    })
+    await alerting.tick()
+    await alerting.dispatcher.handleInbound({
+      from: ONCALL_DIGITS,
+      text: 'ACK',
+      id: 'wamid.in.2',
+      at: clock.now(),
+    })
+    await alerting.tick()
+    clock.advance(3_600_000)
+    await alerting.tick() // acknowledged: no repeat
+    const resolved = (alerts as Array<ReturnType<typeof amAlert>>).map((a) => ({
+      ...a,
+      status: 'resolved',
+      endsAt: '2026-03-02T12:20:00.000Z',
+    }))
+    expect((await post(notification(resolved, { status: 'resolved' }))).status).toBe(200)
+    await alerting.tick()
+    const messages = texts()
+    expect(messages.length).toBeLessThanOrEqual(10)
+    for (const m of messages) expect(m.length).toBeLessThanOrEqual(4096)
+    expect(messages.map((m) => m.split('\n')[0])).toEqual([
+      '🔔 *1500 alerts firing*: 1 critical, 1499 warning',
+      '🔔 *1500 alerts still firing*: 1 critical, 1499 warning',
+      'Firing now (1500):',
+      'Acknowledged: StormNoise ×1499, DatabaseDown. No more reminders until resolved.',
+      '✅ *1500 resolved*',
+    ])
+    expect(messages[2]).toContain('…and 1480 more: StormNoise ×1479, DatabaseDown')
+    expect(messages[4]).toContain('• DatabaseDown ×1 on db-0 — Database down')
+  })
+
+  test('malformed alerts are skipped and counted; the others are taken', async () => {
+    const { post, alerting, events } = await setup()
+    const alerts = [
+      ...storm(20),
+      { status: 'burning', labels: {} },
+      { ...amAlert(99), fingerprint: 'xyz' },
+      42,
+    ]
+    const res = await post(notification(alerts))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ accepted: 20, invalid: 3, truncatedAlerts: 0, enqueued: 1 })
+    expect(events).toContain('invalid:3')
+    await alerting.tick()
+    expect(texts()[0]).toStartWith('🔔 *20 alerts firing*: 1 critical, 19 warning')
+  })
+
+  test('above ALERTMANAGER_MAX_BODY_BYTES: 413 in the error envelope, nothing enqueued; other routes keep MAX_BODY_BYTES', async () => {
+    const { post, call } = await setup({ ALERTMANAGER_MAX_BODY_BYTES: '100000', MAX_BODY_BYTES: '50000' })
+    const body = JSON.stringify(notification(storm(300)))
+    expect(body.length).toBeGreaterThan(100_000)
+    const res = await post(body)
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE')
+    // Without content-length (chunked): the stream is cut at the limit.
+    const { app } = await setup({ ALERTMANAGER_MAX_BODY_BYTES: '100000' })
+    const bytes = new TextEncoder().encode(body)
+    const chunked = await app.handle(
+      new Request('http://localhost/alerts/alertmanager', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` },
+        body: new ReadableStream({
+          start(controller) {
+            for (let i = 0; i < bytes.length; i += 16_384) controller.enqueue(bytes.slice(i, i + 16_384))
+            controller.close()
+          },
+        }),
+      }),
+    )
+    expect(chunked.status).toBe(413)
+    expect(await ctx.database.db.$count(alertOutbox)).toBe(0)
+    expect(await ctx.database.db.$count(alertStates)).toBe(0)
+    // 60 000 bytes fit the receiver's limit but not the global one of other routes.
+    const small = JSON.stringify(notification(storm(150)))
+    expect(small.length).toBeGreaterThan(50_000)
+    expect((await post(small)).status).toBe(200)
+    const orders = await call('/orders', {
+      method: 'POST',
+      body: small,
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(orders.status).toBe(413)
+  })
+
+  test('not JSON is 400 INVALID_JSON, another content type 415, no alerts array 422; nothing enqueued', async () => {
+    const { post, app } = await setup()
+    const bad = await post('{"alerts": [{"status": "firing"}, ')
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_JSON')
+    expect((await post({ version: '4', alerts: 'none' })).status).toBe(422)
+    expect((await post({ version: '4' })).status).toBe(422)
+    const xml = await app.handle(
+      new Request('http://localhost/alerts/alertmanager', {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml', authorization: `Bearer ${AM_TOKEN}` },
+        body: '<alerts/>',
+      }),
+    )
+    expect(xml.status).toBe(415)
+    expect(await ctx.database.db.$count(alertOutbox)).toBe(0)
+  })
+})
+
+describe('the shipped Alertmanager config', () => {
+  test('groups criticals apart from warnings, and max_alerts of 6 KB alerts fits ALERTMANAGER_MAX_BODY_BYTES', () => {
+    const config = parseYaml(
+      readFileSync(join(import.meta.dir, '../../../ops/alertmanager/alertmanager.yml'), 'utf8'),
+    )
+    expect(config.route.group_by).toEqual(expect.arrayContaining(['alertname', 'severity']))
+    const webhook = config.receivers[0].webhook_configs[0]
+    const maxAlerts = webhook.max_alerts as number
+    expect(maxAlerts).toBeGreaterThan(0)
+    const alert = amAlert(0, { annotationBytes: 6000 })
+    expect(JSON.stringify(alert).length).toBeGreaterThan(6000)
+    const body = JSON.stringify(notification(Array.from({ length: maxAlerts }, () => alert)))
+    expect(body.length).toBeLessThanOrEqual(loadConfig({}).alerts.alertmanagerMaxBodyBytes)
+  })
+})
+
+describe('reading a notification as a stream', () => {
+  const stream = (text: string, size: number) => {
+    const bytes = new TextEncoder().encode(text)
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size))
+        controller.close()
+      },
+    })
+  }
+
+  test('chunk boundaries anywhere (1 byte, inside escapes and multi-byte characters) give the same alerts as JSON.parse', async () => {
+    const tricky = {
+      ...amAlert(1),
+      annotations: { summary: 'quote " backslash \\ brace } bracket ] comma , ☃ 🔥', description: '\u2028' },
+    }
+    const sent = [tricky, amAlert(2), criticalAlert()]
+    const payload = notification(sent, {
+      commonAnnotations: { note: '{"alerts": [1, 2]}' },
+      truncatedAlerts: 7,
+    })
+    const text = JSON.stringify(payload, null, 2)
+    for (const size of [1, 2, 3, 7, 64, text.length]) {
+      const read = await readAlertmanagerNotification(stream(text, size), 10_000_000)
+      expect(read.truncatedAlerts).toBe(7)
+      expect(read.invalid).toBe(0)
+      expect(read.alerts.map((a) => [a.fingerprint, a.annotations.summary])).toEqual(
+        sent.map((a) => [a.fingerprint, a.annotations.summary]),
+      )
+    }
+  })
+
+  test.each([
+    ['', 400],
+    ['[]', 400],
+    ['{"alerts": []} trailing', 400],
+    ['{"alerts": [1,]}', 400],
+    ['{"alerts": [}', 400],
+    ['{"a" 1, "alerts": []}', 400],
+    ['{"alerts": {}}', 422],
+    ['{"alerts": [], "truncatedAlerts": -1}', 422],
+    ['{"alerts": [{"status": "firing"}]}', 422],
+  ])('%p is refused with %p', async (text, status) => {
+    const error = await readAlertmanagerNotification(stream(text, 3), 1000).catch((e) => e)
+    expect(error).toBeInstanceOf(AppError)
+    expect((error as AppError).status).toBe(status)
+  })
+
+  test('an empty alerts list is a valid notification', async () => {
+    expect(await readAlertmanagerNotification(stream('{"alerts": []}', 4), 1000)).toEqual({
+      alerts: [],
+      invalid: 0,
+      truncatedAlerts: 0,
+    })
+  })
+})
+
+describe('pacing', () => {
+  test('131056 (pair rate limit) pauses the recipient and sends later; it never counts as a failed attempt', async () => {
+    const { alerting, clock, events } = alertingFor(ctx.database, ctx.fake.url, {
+      WHATSAPP_MAX_ATTEMPTS: '1',
+    })
+    ctx.fake.answer(
+      { kind: 'error', httpStatus: 429, code: 131056, message: '(#131056) pair rate limit hit' },
+      { kind: 'error', httpStatus: 429, code: 131056, message: '(#131056) pair rate limit hit' },
+    )
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const row = async () => (await ctx.database.db.select().from(alertOutbox))[0]!
+    expect(await row()).toMatchObject({ status: 'pending', attempts: 0, lastErrorCode: '131056' })
+    expect((await row()).nextAttemptAt.getTime() - clock.now().getTime()).toBe(PAIR_PAUSES_MS[0]!)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1) // paused: nothing sent before the pause ends
+    clock.advance(PAIR_PAUSES_MS[0]!)
+    await alerting.tick()
+    // A second hit pauses longer.
+    expect((await row()).nextAttemptAt.getTime() - clock.now().getTime()).toBe(PAIR_PAUSES_MS[1]!)
+    clock.advance(PAIR_PAUSES_MS[1]!)
+    await alerting.tick()
+    expect(await row()).toMatchObject({ status: 'sent', waMessageId: 'wamid.1' })
+    expect(ctx.fake.requests).toHaveLength(3)
+    expect(events.filter((e) => e.startsWith('sent:'))).toEqual(['sent:retry', 'sent:retry', 'sent:sent'])
+  })
+
+  test("a storm to many recipients stays within the number's throughput: the rest waits in the outbox, critical first", async () => {
+    const phones = Array.from({ length: 5 }, (_, i) => `+25470000010${i}`)
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_PHONES: phones.join(','),
+      WHATSAPP_MESSAGES_PER_SECOND: '2',
+      ALERT_NOTIFY_INTERVAL: '1s',
+    })
+    await alerting.dispatcher.ingest([firing('Noise', { severity: 'warning' })], 'test')
+    await alerting.dispatcher.ingest([firing('Down', { severity: 'critical' })], 'test')
+    const sentPerTick: number[] = []
+    for (let i = 0; i < 6; i++) {
+      const before = ctx.fake.requests.length
+      await alerting.tick()
+      sentPerTick.push(ctx.fake.requests.length - before)
+    }
+    // 10 rows (2 alerts × 5 recipients), 2 messages a tick; each tick merges what is due.
+    expect(sentPerTick.every((n) => n <= 2)).toBe(true)
+    const firstLines = ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)
+    // Both criticals go out before any warning-only message.
+    expect(firstLines.slice(0, 2).every((body) => body.includes('Down'))).toBe(true)
+    const rows = await ctx.database.db.select().from(alertOutbox)
+    expect(rows.filter((r) => r.status !== 'sent')).toEqual([])
+    expect(new Set(ctx.fake.requests.map((r) => r.body.to)).size).toBe(5)
+  })
+
+  test('a recipient who got 10 messages within a minute waits; nothing is dropped', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    for (let i = 0; i < 12; i++) {
+      await alerting.dispatcher.ingest([firing(`Alert${i}`)], 'test')
+      await alerting.tick()
+      clock.advance(1000)
+    }
+    expect(ctx.fake.requests).toHaveLength(10)
+    clock.advance(60_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(11)
+    expect((ctx.fake.requests[10]!.body.text as { body: string }).body).toContain('Alert10')
+    expect((ctx.fake.requests[10]!.body.text as { body: string }).body).toContain('Alert11')
+  })
+})
+
+describe('templates in a storm', () => {
+  test('parameters stay within their limits and within a 1 024-character body', async () => {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url, {
+      WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
+      WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved_v1',
+    })
+    const alerts = Array.from({ length: 2000 }, (_, i) =>
+      firing(`Noise${i % 40}`, { severity: 'warning', instance: `node-${i}` }, { value: `${i}.5` }),
+    )
+    alerts.push(firing('DatabaseDown', { instance: 'db-0' }))
+    await alerting.dispatcher.ingest(alerts, 'test', undefined, { truncatedAlerts: 12 })
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    const template = ctx.fake.requests[0]!.body.template as {
+      name: string
+      components: Array<{ parameters: Array<{ text: string }> }>
+    }
+    const parameters = template.components[0]!.parameters.map((p) => p.text)
+    expect(template.name).toBe('alert_firing_v1')
+    expect(parameters[0]).toBe('CRITICAL')
+    expect(parameters[1]).toStartWith('DatabaseDown, Noise0 ×50, Noise1 ×50')
+    expect(parameters[2]).toStartWith(
+      '2001 alerts: 1 critical, 2000 warning | +12 more not shown by Alertmanager |',
+    )
+    parameters.forEach((p, i) => {
+      expect(p.length).toBeLessThanOrEqual(TEMPLATE_PARAMETER_LIMITS[i]!)
+      expect(p).not.toMatch(/[\n\t]| {4}/)
+    })
+    expect(parameters.join('').length).toBeLessThanOrEqual(1024)
+  })
+})
+
+describe('the rule manager path', () => {
+  test('a rule that suddenly matches 1 500 series in one tick gives on-call one message within 4 096 characters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-storm-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(
+      join(dir, 'storm.yml'),
+      `groups:
+  - name: storm
+    interval: 30s
+    rules:
+      - alert: DiskFull
+        expr: disk_free_ratio < 0.05
+        labels:
+          severity: critical
+        annotations:
+          summary: Disk almost full
+          description: "{{ $labels.instance }} has {{ $value | humanizePercentage }} free"
+`,
+    )
+    const series = Array.from({ length: 1500 }, (_, i) => ({
+      labels: { __name__: 'disk_free_ratio', instance: `node-${String(i).padStart(4, '0')}` },
+      value: 0.01,
+    }))
+    let answer = series
+    const source: QuerySource = {
+      async instantQuery(): Promise<InstantResult> {
+        return { resultType: 'vector', samples: answer }
+      },
+    }
+    const delivery = alertingFor(ctx.database, ctx.fake.url)
+    await ctx.database.db.delete(alertRuleStates)
+    const ruleManager = createRuleManager({
+      db: ctx.database.db,
+      groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
+      source,
+      dispatcher: delivery.alerting.dispatcher,
+      clock: delivery.clock,
+      log: captureLogs().log,
+    })
+    await ruleManager.evaluateAll()
+    await delivery.alerting.tick()
+    expect(texts()).toHaveLength(1)
+    expect(texts()[0]!.length).toBeLessThanOrEqual(4096)
+    expect(texts()[0]).toContain('🔔 *1500 alerts firing*: 1500 critical')
+    expect(texts()[0]).toContain('• DiskFull ×1500 on node-0000 … node-1499 — node-0000 has 1% free')
+    expect(await ctx.database.db.$count(alertOutbox)).toBe(1)
+    // All of them resolve in the next tick: one resolution message.
+    answer = []
+    delivery.clock.advance(30_000)
+    await ruleManager.evaluateAll()
+    await delivery.alerting.tick()
+    expect(texts()).toHaveLength(2)
+    expect(texts()[1]).toStartWith('✅ *1500 resolved*')
+    await ctx.database.db.delete(alertRuleStates)
+  })
+})
