@@ -214,3 +214,235 @@ export function parseGoFloat(text: string): number | undefined {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined
   return Number(text)
 }
+
+/**
+ * Least-squares fit of the samples (Prometheus' `linearRegression`, Kahan-summed), with x
+ * in seconds relative to `interceptTimeMs`. A constant series has slope 0 (NaN when the
+ * constant is infinite).
+ */
+export function linearRegression(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  interceptTimeMs: number,
+): { slope: number; intercept: number } {
+  let count = 0
+  let sumX = 0
+  let cX = 0
+  let sumY = 0
+  let cY = 0
+  let sumXY = 0
+  let cXY = 0
+  let sumX2 = 0
+  let cX2 = 0
+  const initY = vs[0] as number
+  let constY = true
+  for (let i = 0; i < n; i++) {
+    const v = vs[i] as number
+    if (constY && i > 0 && v !== initY) constY = false
+    count += 1
+    const x = ((ts[i] as number) - interceptTimeMs) / 1e3
+    ;[sumX, cX] = kahanSumInc(x, sumX, cX)
+    ;[sumY, cY] = kahanSumInc(v, sumY, cY)
+    ;[sumXY, cXY] = kahanSumInc(x * v, sumXY, cXY)
+    ;[sumX2, cX2] = kahanSumInc(x * x, sumX2, cX2)
+  }
+  if (constY) {
+    if (initY === Number.POSITIVE_INFINITY || initY === Number.NEGATIVE_INFINITY) {
+      return { slope: Number.NaN, intercept: Number.NaN }
+    }
+    return { slope: 0, intercept: initY }
+  }
+  sumX += cX
+  sumY += cY
+  sumXY += cXY
+  sumX2 += cX2
+  const covXY = sumXY - (sumX * sumY) / count
+  const varX = sumX2 - (sumX * sumX) / count
+  const slope = covXY / varX
+  const intercept = sumY / count - (slope * sumX) / count
+  return { slope, intercept }
+}
+
+/** Prometheus' `funcHoltWinters` (double exponential smoothing); undefined below two samples. */
+export function holtWinters(vs: Float64Array, n: number, sf: number, tf: number): number | undefined {
+  if (n < 2) return undefined
+  let s0 = 0
+  let s1 = vs[0] as number
+  let b = (vs[1] as number) - (vs[0] as number)
+  for (let i = 1; i < n; i++) {
+    const x = sf * (vs[i] as number)
+    if (i - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b
+    const y = (1 - sf) * (s1 + b)
+    s0 = s1
+    s1 = x + y
+  }
+  return s1
+}
+
+/** NaN sorts first, as in Prometheus' `vectorByValueHeap.Less`. */
+export function lessWithNaN(a: number, b: number): boolean {
+  if (Number.isNaN(a)) return true
+  return a < b
+}
+
+/**
+ * Prometheus' `quantile` (the φ-quantile by linear interpolation between the two closest
+ * ranks). Sorts `values` in place.
+ */
+export function quantile(q: number, values: number[]): number {
+  if (values.length === 0) return Number.NaN
+  if (q < 0) return Number.NEGATIVE_INFINITY
+  if (q > 1) return Number.POSITIVE_INFINITY
+  values.sort((a, b) => (lessWithNaN(a, b) ? -1 : lessWithNaN(b, a) ? 1 : 0))
+  const n = values.length
+  const rank = q * (n - 1)
+  const lowerIndex = Math.max(0, Math.floor(rank))
+  const upperIndex = Math.min(n - 1, lowerIndex + 1)
+  const weight = rank - Math.floor(rank)
+  return (values[lowerIndex] as number) * (1 - weight) + (values[upperIndex] as number) * weight
+}
+
+/** `stdvar_over_time` (Welford with Kahan-compensated mean and sum of squares). */
+export function stdvarOverTime(vs: Float64Array, n: number): number {
+  let count = 0
+  let mean = 0
+  let cMean = 0
+  let aux = 0
+  let cAux = 0
+  for (let i = 0; i < n; i++) {
+    const v = vs[i] as number
+    count++
+    const delta = v - (mean + cMean)
+    ;[mean, cMean] = kahanSumInc(delta / count, mean, cMean)
+    ;[aux, cAux] = kahanSumInc(delta * (v - (mean + cMean)), aux, cAux)
+  }
+  return (aux + cAux) / count
+}
+
+/** `changes`: how often the value changed (NaN to NaN is no change). */
+export function changes(vs: Float64Array, n: number): number {
+  let count = 0
+  let prev = vs[0] as number
+  for (let i = 1; i < n; i++) {
+    const current = vs[i] as number
+    if (current !== prev && !(Number.isNaN(current) && Number.isNaN(prev))) count++
+    prev = current
+  }
+  return count
+}
+
+/** `resets`: how often the value decreased. */
+export function resets(vs: Float64Array, n: number): number {
+  let count = 0
+  let prev = vs[0] as number
+  for (let i = 1; i < n; i++) {
+    const current = vs[i] as number
+    if (current < prev) count++
+    prev = current
+  }
+  return count
+}
+
+/** Go's `math.Frexp`: x = frac × 2^exp with |frac| in [0.5, 1). */
+function frexp(x: number): [number, number] {
+  if (x === 0 || !Number.isFinite(x)) return [x, 0]
+  const view = new DataView(new ArrayBuffer(8))
+  let exp = 0
+  let v = x
+  if (Math.abs(v) < 2.2250738585072014e-308) {
+    v *= 2 ** 52
+    exp = -52
+  }
+  view.setFloat64(0, v)
+  const hi = view.getUint32(0)
+  exp += ((hi >>> 20) & 0x7ff) - 1022
+  view.setUint32(0, (hi & ~(0x7ff << 20)) | (1022 << 20))
+  return [view.getFloat64(0), exp]
+}
+
+/** Go's `math.Log2`: exact for powers of two. */
+export function goLog2(x: number): number {
+  const [frac, exp] = frexp(x)
+  if (frac === 0.5) return exp - 1
+  return Math.log(frac) * Math.LOG2E + exp
+}
+
+/** Go's `math.Log10` (`Log(x) * (1/Ln10)`). */
+export function goLog10(x: number): number {
+  return Math.log(x) * Math.LOG10E
+}
+
+/**
+ * Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest decimal that reads back as `v`,
+ * never in exponent form; `+Inf`, `-Inf`, `NaN`.
+ */
+export function formatFloatF(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Number.POSITIVE_INFINITY) return '+Inf'
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf'
+  const s = String(v)
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s)
+  if (!m) return Object.is(v, -0) ? '-0' : s
+  const [, sign, int, frac = '', expText] = m as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string,
+  ]
+  const digits = int + frac
+  const exp = Number(expText)
+  if (exp >= 0) return sign + digits + '0'.repeat(Math.max(0, exp - frac.length))
+  return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`
+}
+
+/**
+ * Go's `regexp.Regexp.Expand` for a template against one match: `$1`, `${1}`, `$name`,
+ * `${name}`, `$$`; a name is the longest run of letters, digits and `_`; an unknown group
+ * expands to nothing; a `$` not followed by a valid name is copied.
+ */
+export function goExpand(template: string, group: (name: string | number) => string | undefined): string {
+  let out = ''
+  let i = 0
+  while (i < template.length) {
+    const ch = template[i] as string
+    if (ch !== '$') {
+      out += ch
+      i++
+      continue
+    }
+    if (template[i + 1] === '$') {
+      out += '$'
+      i += 2
+      continue
+    }
+    let name: string | undefined
+    let len = 0
+    if (template[i + 1] === '{') {
+      const m = /^\{([A-Za-z0-9_]+)\}/.exec(template.slice(i + 1))
+      if (m) {
+        name = m[1]
+        len = 1 + m[0].length
+      }
+    } else {
+      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1))
+      if (m) {
+        name = m[0]
+        len = 1 + m[0].length
+      }
+    }
+    if (name === undefined) {
+      out += '$'
+      i++
+      continue
+    }
+    i += len
+    if (/^\d+$/.test(name)) {
+      out += group(Number(name)) ?? ''
+    } else {
+      out += group(name) ?? ''
+    }
+  }
+  return out
+}
