@@ -19,6 +19,8 @@ import {
   changes,
   extrapolatedRate,
   formatFloatF,
+  goAtan,
+  goAtan2,
   goExpand,
   goLog2,
   goLog10,
@@ -218,6 +220,26 @@ class Evaluator {
   }
 
   /**
+   * timestamp() of a selector with `@`: Prometheus 2.x reads it at the `@` time with the
+   * offset dropped (`vs.Offset = enh.Ts - *vs.Timestamp` in engine.go), but from series
+   * fetched for the window the offset implies, so only samples in both windows count.
+   */
+  private pinnedForTimestamp(sel: VectorSelector, times: number[]): Sample[] {
+    const at = this.refTime(sel.at, 0)
+    const minT = Math.max(at - this.lookbackMs, at - this.lookbackMs - sel.offsetMs)
+    const maxT = Math.min(at, at - sel.offsetMs)
+    const out: Sample[] = []
+    const latest = this.latestOut
+    if (minT > maxT) return out
+    for (const series of this.store.select(sel.matchers)) {
+      if (!this.store.latest(series, minT, maxT, latest) || latest.stale) continue
+      out.push({ labels: series.labels, value: latest.v })
+      times.push(latest.t)
+    }
+    return out
+  }
+
+  /**
    * Calls `fn` with the in-range samples of every series of a range-vector argument (a
    * range selector or a subquery, possibly in parentheses) that has any.
    */
@@ -368,7 +390,8 @@ class Evaluator {
         let arg = args[0] as Expr
         if (arg.kind === 'vectorSelector') {
           const times: number[] = []
-          const v = this.instantSelector(arg, times)
+          const v =
+            arg.at === undefined ? this.instantSelector(arg, times) : this.pinnedForTimestamp(arg, times)
           return v.map((s, i) => ({ labels: withoutName(s.labels), value: (times[i] as number) / 1000 }))
         }
         while (arg.kind === 'paren') arg = arg.expr
@@ -776,7 +799,7 @@ const SIMPLE_FUNCTIONS: Readonly<Record<string, (v: number) => number>> = {
   tan: Math.tan,
   asin: Math.asin,
   acos: Math.acos,
-  atan: Math.atan,
+  atan: goAtan,
   sinh: Math.sinh,
   cosh: Math.cosh,
   tanh: Math.tanh,
@@ -922,7 +945,7 @@ function arithmetic(op: string, l: number, r: number): number {
     case '^':
       return goPow(l, r)
     case 'atan2':
-      return Math.atan2(l, r)
+      return goAtan2(l, r)
   }
   throw new EvaluationError(`operator ${op} not allowed here`)
 }

@@ -446,3 +446,52 @@ export function goExpand(template: string, group: (name: string | number) => str
   }
   return out
 }
+
+/** Go's `math.Atan` (Cephes' rational approximation), which differs from `Math.atan` in the last bit. */
+export function goAtan(x: number): number {
+  if (x === 0) return x
+  return x > 0 ? satan(x) : -satan(-x)
+}
+
+function xatan(x: number): number {
+  // Go's constants, written as the float64 values they denote.
+  const P0 = -0.8750608600031904
+  const P1 = -16.157537187333652
+  const P2 = -75.00855792314705
+  const P3 = -122.88666844901361
+  const P4 = -64.85021904942025
+  const Q0 = 24.858464901423062
+  const Q1 = 165.02700983169885
+  const Q2 = 432.88106049129027
+  const Q3 = 485.3903996359137
+  const Q4 = 194.5506571482614
+  let z = x * x
+  z =
+    (z * ((((P0 * z + P1) * z + P2) * z + P3) * z + P4)) /
+    (((((z + Q0) * z + Q1) * z + Q2) * z + Q3) * z + Q4)
+  return x * z + x
+}
+
+function satan(x: number): number {
+  const morebits = 6.123233995736766e-17
+  const tan3pio8 = 2.414213562373095
+  if (x <= 0.66) return xatan(x)
+  if (x > tan3pio8) return Math.PI / 2 - xatan(1 / x) + morebits
+  return Math.PI / 4 + xatan((x - 1) / (x + 1)) + 0.5 * morebits
+}
+
+/** Go's `math.Atan2`, on top of `goAtan`. */
+export function goAtan2(y: number, x: number): number {
+  if (Number.isNaN(y) || Number.isNaN(x)) return Number.NaN
+  const copysign = (v: number, sign: number) => (sign < 0 || Object.is(sign, -0) ? -Math.abs(v) : Math.abs(v))
+  if (y === 0) return x >= 0 && !Object.is(x, -0) ? copysign(0, y) : copysign(Math.PI, y)
+  if (x === 0) return copysign(Math.PI / 2, y)
+  if (!Number.isFinite(x)) {
+    if (x > 0) return Number.isFinite(y) ? copysign(0, y) : copysign(Math.PI / 4, y)
+    return Number.isFinite(y) ? copysign(Math.PI, y) : copysign((3 * Math.PI) / 4, y)
+  }
+  if (!Number.isFinite(y)) return copysign(Math.PI / 2, y)
+  const q = goAtan(y / x)
+  if (x < 0) return q <= 0 ? q + Math.PI : q - Math.PI
+  return q
+}

@@ -365,7 +365,8 @@ class Parser {
         labels: [],
         include: [],
       }
-    } else if (matching && (matching.labels.length > 0 || matching.on || matching.card !== 'one-to-one')) {
+    } else if (matching && matching.labels.length > 0) {
+      // Prometheus ignores an empty on()/ignoring() and group modifiers next to a scalar.
       throw fail('vector matching only allowed between instant vectors')
     } else {
       matching = undefined
