@@ -388,13 +388,14 @@ class Evaluator {
       }
       case 'timestamp': {
         let arg = args[0] as Expr
+        // Prometheus unwraps parentheses before looking for a selector.
+        while (arg.kind === 'paren') arg = arg.expr
         if (arg.kind === 'vectorSelector') {
           const times: number[] = []
           const v =
             arg.at === undefined ? this.instantSelector(arg, times) : this.pinnedForTimestamp(arg, times)
           return v.map((s, i) => ({ labels: withoutName(s.labels), value: (times[i] as number) / 1000 }))
         }
-        while (arg.kind === 'paren') arg = arg.expr
         return this.vector(arg).map((s) => ({ labels: withoutName(s.labels), value: this.time / 1000 }))
       }
       case 'sort':
@@ -562,8 +563,10 @@ class Evaluator {
       value: number
       mean: number
       count: number
-      heap: Sample[]
-      values: number[]
+      /** topk/bottomk only. */
+      heap: Sample[] | undefined
+      /** quantile only. */
+      values: number[] | undefined
     }
     const groups = new Map<string, Group>()
     const ordered: Group[] = []
@@ -590,11 +593,18 @@ class Evaluator {
           : grouping.length > 0
             ? keepLabels(labels, groupingSet)
             : labelsFrom({})
-        const g: Group = { labels: groupLabels, value: v, mean: v, count: 1, heap: [], values: [] }
+        const g: Group = {
+          labels: groupLabels,
+          value: v,
+          mean: v,
+          count: 1,
+          heap: undefined,
+          values: undefined,
+        }
         if (agg.op === 'stddev' || agg.op === 'stdvar') g.value = 0
         else if (agg.op === 'group') g.value = 1
-        else if (agg.op === 'topk' || agg.op === 'bottomk') g.heap.push(sample)
-        else if (agg.op === 'quantile') g.values.push(v)
+        else if (agg.op === 'topk' || agg.op === 'bottomk') g.heap = [sample]
+        else if (agg.op === 'quantile') g.values = [v]
         groups.set(key, g)
         ordered.push(g)
         continue
@@ -633,27 +643,19 @@ class Evaluator {
           break
         }
         case 'topk':
-          if (
-            group.heap.length < k ||
-            (group.heap[0] as Sample).value < v ||
-            Number.isNaN((group.heap[0] as Sample).value)
-          ) {
-            if (group.heap.length === k) heapPop(group.heap, topLess)
-            heapPush(group.heap, sample, topLess)
+        case 'bottomk': {
+          const heap = group.heap as Sample[]
+          const top = heap[0] as Sample
+          const replaces = agg.op === 'topk' ? top.value < v : top.value > v
+          if (heap.length < k || replaces || Number.isNaN(top.value)) {
+            const less = agg.op === 'topk' ? topLess : bottomLess
+            if (heap.length === k) heapPop(heap, less)
+            heapPush(heap, sample, less)
           }
           break
-        case 'bottomk':
-          if (
-            group.heap.length < k ||
-            (group.heap[0] as Sample).value > v ||
-            Number.isNaN((group.heap[0] as Sample).value)
-          ) {
-            if (group.heap.length === k) heapPop(group.heap, bottomLess)
-            heapPush(group.heap, sample, bottomLess)
-          }
-          break
+        }
         case 'quantile':
-          group.values.push(v)
+          ;(group.values as number[]).push(v)
           break
         case 'group':
           break
@@ -677,7 +679,7 @@ class Evaluator {
           break
         case 'topk':
         case 'bottomk': {
-          const sorted = [...g.heap].sort((a, b) =>
+          const sorted = [...(g.heap as Sample[])].sort((a, b) =>
             agg.op === 'topk'
               ? topLess(b, a)
                 ? -1
@@ -694,7 +696,7 @@ class Evaluator {
           break
         }
         case 'quantile':
-          out.push({ labels: g.labels, value: quantile(q, g.values) })
+          out.push({ labels: g.labels, value: quantile(q, g.values as number[]) })
           break
         default:
           out.push({ labels: g.labels, value: g.value })

@@ -311,7 +311,7 @@ export function vector(rng: Rng, depth: number, top = false): Node {
       case 4: {
         const [dst, repl, src, re] = rng.pick([
           ['job', 'x-$1', 'job', '(.*)'],
-          ['new', '${1}_$2', 'inst', '(\\\\d)(.*)'],
+          ['new', `\${1}_$2`, 'inst', '(\\\\d)(.*)'],
           ['inst', '', 'job', 'a'],
           ['job', '$1x', 'job', '(?P<n>a)'],
           ['z', '$n', 'job', '(?P<n>[ab])'],
