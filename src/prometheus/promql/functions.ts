@@ -495,3 +495,104 @@ export function goAtan2(y: number, x: number): number {
   if (x < 0) return q <= 0 ? q + Math.PI : q - Math.PI
   return q
 }
+
+// Go's math.Sin/Cos/Tan (Cephes polynomials after an extended-precision reduction by π/4),
+// whose last bits differ from JavaScript's; they show when count_values turns a value into a
+// label. Arguments of 2^29 and more (Go's Payne-Hanek branch) use JavaScript's functions.
+const SIN = [
+  1.5896230157654656e-10, -2.5050747762857807e-8, 0.0000027557313621385722, -0.0001984126982958954,
+  0.008333333333322118, -0.1666666666666663,
+]
+const COS = [
+  -1.1358536521387682e-11, 2.087570084197473e-9, -2.755731417929674e-7, 0.000024801587288851704,
+  -0.0013888888888873056, 0.041666666666666595,
+]
+const TAN_P = [-13093.693918138379, 1153516.6483858742, -17956525.197648488]
+const TAN_Q = [1, 13681.296347069296, -1320892.3444021097, 25008380.18233579, -53869575.592945464]
+const PI4A = 0.7853981256484985
+const PI4B = 3.774894707930798e-8
+const PI4C = 2.6951514290790595e-15
+const FOUR_OVER_PI = 1.2732395447351628
+const REDUCE_THRESHOLD = 2 ** 29
+
+/** Octant and reduced argument of |x| < 2^29, as Go's trig functions compute them. */
+function reduce(x: number): [number, number] {
+  let j = Math.floor(x * FOUR_OVER_PI)
+  let y = j
+  if (j % 2 === 1) {
+    j++
+    y++
+  }
+  return [j % 8, x - y * PI4A - y * PI4B - y * PI4C]
+}
+
+function sinPoly(z: number, zz: number): number {
+  const s = SIN as [number, number, number, number, number, number]
+  return z + z * zz * (((((s[0] * zz + s[1]) * zz + s[2]) * zz + s[3]) * zz + s[4]) * zz + s[5])
+}
+
+function cosPoly(zz: number): number {
+  const c = COS as [number, number, number, number, number, number]
+  return 1.0 - 0.5 * zz + zz * zz * (((((c[0] * zz + c[1]) * zz + c[2]) * zz + c[3]) * zz + c[4]) * zz + c[5])
+}
+
+/** Go's `math.Sin`. */
+export function goSin(x: number): number {
+  if (x === 0 || Number.isNaN(x)) return x
+  if (!Number.isFinite(x)) return Number.NaN
+  let sign = x < 0
+  const ax = Math.abs(x)
+  if (ax >= REDUCE_THRESHOLD) return Math.sin(x)
+  let [j, z] = reduce(ax)
+  if (j > 3) {
+    sign = !sign
+    j -= 4
+  }
+  const zz = z * z
+  const y = j === 1 || j === 2 ? cosPoly(zz) : sinPoly(z, zz)
+  return sign ? -y : y
+}
+
+/** Go's `math.Cos`. */
+export function goCos(x: number): number {
+  if (!Number.isFinite(x)) return Number.NaN
+  const ax = Math.abs(x)
+  if (ax >= REDUCE_THRESHOLD) return Math.cos(x)
+  let sign = false
+  let [j, z] = reduce(ax)
+  if (j > 3) {
+    j -= 4
+    sign = !sign
+  }
+  if (j > 1) sign = !sign
+  const zz = z * z
+  const y = j === 1 || j === 2 ? sinPoly(z, zz) : cosPoly(zz)
+  return sign ? -y : y
+}
+
+/** Go's `math.Tan`. */
+export function goTan(x: number): number {
+  if (x === 0 || Number.isNaN(x)) return x
+  if (!Number.isFinite(x)) return Number.NaN
+  const sign = x < 0
+  const ax = Math.abs(x)
+  if (ax >= REDUCE_THRESHOLD) return Math.tan(x)
+  // Go's tan does not take the octant modulo 8 before testing bit 2.
+  let j = Math.floor(ax * FOUR_OVER_PI)
+  let yj = j
+  if (j % 2 === 1) {
+    j++
+    yj++
+  }
+  const z = ax - yj * PI4A - yj * PI4B - yj * PI4C
+  const zz = z * z
+  const p = TAN_P as [number, number, number]
+  const q = TAN_Q as [number, number, number, number, number]
+  let y =
+    zz > 1e-14
+      ? z +
+        z * ((zz * ((p[0] * zz + p[1]) * zz + p[2])) / ((((zz + q[1]) * zz + q[2]) * zz + q[3]) * zz + q[4]))
+      : z
+  if (Math.floor(j / 2) % 2 === 1) y = -1 / y
+  return sign ? -y : y
+}
