@@ -920,6 +920,8 @@ function checkDistinct(samples: Sample[]): Sample[] {
  * createLabelsForAbsentFunction); a name matched twice is left out.
  */
 function absentLabels(arg: Expr): Labels {
+  // Prometheus unwraps parentheses around function arguments first.
+  while (arg.kind === 'paren') arg = arg.expr
   let selector: VectorSelector | undefined
   if (arg.kind === 'vectorSelector') selector = arg
   else if (arg.kind === 'matrixSelector') selector = arg.selector
