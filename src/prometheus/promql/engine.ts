@@ -540,23 +540,26 @@ class Evaluator {
   }
 
   private aggregate(agg: Aggregate): Sample[] {
+    // Both arguments are evaluated before the parameter is checked, as Prometheus' rangeEval
+    // does: an error in the vector wins over k < 1.
+    const param = agg.param ? this.eval(agg.param) : undefined
+    const input = this.vector(agg.expr)
     let k = 0
     let q = 0
     let valueLabel = ''
     if (agg.op === 'topk' || agg.op === 'bottomk') {
-      const f = this.scalar(agg.param as Expr)
+      const f = scalarOf(param)
       if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18)) {
         throw new EvaluationError(`Scalar value ${goFloatV(f)} overflows int64`)
       }
       k = Math.trunc(f)
       if (k < 1) return []
     } else if (agg.op === 'quantile') {
-      q = this.scalar(agg.param as Expr)
+      q = scalarOf(param)
     } else if (agg.op === 'count_values') {
-      valueLabel = this.string(agg.param as Expr)
+      valueLabel = param?.kind === 'string' ? param.value : ''
       if (!LABEL_NAME.test(valueLabel)) throw new EvaluationError(`invalid label name "${valueLabel}"`)
     }
-    const input = this.vector(agg.expr)
     let grouping = agg.grouping
     if (agg.op === 'count_values' && !agg.without) grouping = [...new Set([...grouping, valueLabel])].sort()
     const groupingSet = new Set(grouping)
@@ -759,6 +762,11 @@ class Evaluator {
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
+function scalarOf(v: Value | undefined): number {
+  if (v?.kind !== 'scalar') throw new EvaluationError('expected a scalar')
+  return v.value
+}
 
 /** Go's `math.Max`/`math.Min`: NaN wins, and +0 > -0. */
 function goMax(a: number, b: number): number {

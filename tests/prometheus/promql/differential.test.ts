@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'bun:test'
-import { compareScenarios, generateScenarios, shrink, workDir } from './differential/differential.ts'
+import {
+  compareScenarios,
+  difference,
+  generateScenarios,
+  parseReport,
+  shrink,
+  workDir,
+} from './differential/differential.ts'
+import { Rng, show, shrinkCandidates, vector } from './differential/generator.ts'
 
 // The seeded differential test: random expressions over the whole grammar and random input
 // series, each case through Debian's promtool 2.42 (the truth) and our engine. Any
@@ -37,4 +45,51 @@ describe.skipIf(!promtool && !required)('differential: our engine against promto
     },
     { timeout: 120_000 },
   )
+})
+
+describe('differential machinery', () => {
+  test("parses promtool's report of got samples and errors", () => {
+    const report = [
+      '  FAILED:',
+      '    expr: "a", time: 2m,',
+      '        exp: nil',
+      '        got: {__name__="a", job="x"} 3E+00, {job="y"} +Inf, {job="z"} NaN',
+      '    expr: "a * on() a", time: 2m30s, err: found duplicate series for the match group {}',
+    ].join('\n')
+    const parsed = parseReport(report)
+    expect([...parsed.keys()]).toEqual(['a@2m', 'a * on() a@2m30s'])
+    const a = parsed.get('a@2m') as { samples: Map<string, number> }
+    expect([...a.samples]).toEqual([
+      ['{__name__="a", job="x"}', 3],
+      ['{job="y"}', Number.POSITIVE_INFINITY],
+      ['{job="z"}', Number.NaN],
+    ])
+    expect(parsed.get('a * on() a@2m30s')).toEqual({ error: 'found duplicate series for the match group {}' })
+  })
+
+  test('values agree within 1e-9 relative, NaN with NaN, errors with errors; nothing else', () => {
+    const s = (entries: [string, number][]) => ({ samples: new Map(entries) })
+    expect(difference(s([['{}', 1]]), s([['{}', 1 + 1e-12]]))).toBeUndefined()
+    expect(difference(s([['{}', Number.NaN]]), s([['{}', Number.NaN]]))).toBeUndefined()
+    expect(difference({ error: 'x' }, { error: 'y' })).toBeUndefined()
+    expect(difference(s([['{}', 1]]), s([['{}', 1.001]]))).toContain('promtool: [{} 1]')
+    expect(difference(s([['{}', 1]]), s([['{a="b"}', 1]]))).toBeDefined()
+    expect(difference(s([]), { error: 'x' })).toBeDefined()
+    // topk/bottomk: equal values may come from other series.
+    expect(difference(s([['{a="1"}', 5]]), s([['{a="2"}', 5]]), true)).toBeUndefined()
+    expect(difference(s([['{a="1"}', 5]]), s([['{a="2"}', 6]]), true)).toBeDefined()
+  })
+
+  test('the same seed gives the same cases; shrinking keeps the type and gets smaller', () => {
+    const a = generateScenarios(7, 50)
+    const b = generateScenarios(7, 50)
+    expect(a.map((x) => x.cases)).toEqual(b.map((x) => x.cases))
+    expect(generateScenarios(8, 50)[0]?.cases).not.toEqual(a[0]?.cases)
+    const tree = vector(new Rng(3), 3)
+    const candidates = shrinkCandidates(tree)
+    for (const c of candidates) {
+      expect(c.type).toBe('vector')
+      expect(show(c).length).toBeLessThanOrEqual(show(tree).length + 1)
+    }
+  })
 })

@@ -163,6 +163,70 @@ describe('evaluation', () => {
   })
 })
 
+describe('the whole language, beyond what the promtool fixtures pin', () => {
+  const s = new SampleStore()
+  for (let i = 0; i <= 20; i++) {
+    const t = i * 60_000
+    s.append(labelsFrom({ __name__: 'req', job: 'api', instance: 'a' }), t, i * 10)
+    s.append(labelsFrom({ __name__: 'req', job: 'api', instance: 'b' }), t, i * 20)
+    s.append(labelsFrom({ __name__: 'info', job: 'api', version: '1.2' }), t, 1)
+    s.append(labelsFrom({ __name__: 'h_bucket', job: 'x', le: '1' }), t, i)
+    s.append(labelsFrom({ __name__: 'h_bucket', job: 'x', le: '+Inf' }), t, i * 2)
+  }
+  const at = (expr: string, t = 600_000) => evaluateInstant(new CompiledQuery(expr), s, t)
+
+  test('group_left copies the extra label from the one side', () => {
+    expect(at('req * on (job) group_left (version) info')).toEqual({
+      resultType: 'vector',
+      samples: [
+        { labels: { instance: 'a', job: 'api', version: '1.2' }, value: 100 },
+        { labels: { instance: 'b', job: 'api', version: '1.2' }, value: 200 },
+      ],
+    })
+  })
+
+  test('a subquery evaluates its inner expression at every step of its range', () => {
+    // rate over 1m of a counter growing 10/min is 1/6 per second at every step.
+    expect(at('max_over_time(rate(req{instance="a"}[1m])[5m:1m])')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { instance: 'a', job: 'api' }, value: 1 / 6 }],
+    })
+    expect(at('count_over_time(req{instance="a"}[5m:30s])')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { instance: 'a', job: 'api' }, value: 11 }],
+    })
+  })
+
+  test('@ pins a selector to a time; start() and end() are the evaluation time', () => {
+    expect(at('req{instance="a"} @ 120')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { __name__: 'req', instance: 'a', job: 'api' }, value: 20 }],
+    })
+    expect(at('req{instance="a"} @ end() - req{instance="a"} offset 1m @ start()')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { instance: 'a', job: 'api' }, value: 10 }],
+    })
+  })
+
+  test('an error inside topk/bottomk wins over k < 1, as in Prometheus', () => {
+    expect(at('topk(0, req)')).toEqual({ resultType: 'vector', samples: [] })
+    expect(() => at('bottomk(0, info * on (job) req)')).toThrow(
+      'found duplicate series for the match group {job="api"} on the right hand-side of the operation',
+    )
+  })
+
+  test('label_replace expands Go-style references; a failed match leaves the sample alone', () => {
+    expect(at('label_replace(info, "major", "v$1", "version", "(\\\\d+)\\\\..*")')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { __name__: 'info', job: 'api', major: 'v1', version: '1.2' }, value: 1 }],
+    })
+    expect(at('label_replace(info, "major", "$1x", "version", "(1)")')).toEqual({
+      resultType: 'vector',
+      samples: [{ labels: { __name__: 'info', job: 'api', version: '1.2' }, value: 1 }],
+    })
+  })
+})
+
 describe('rules only Prometheus can judge', () => {
   test.each([
     ['up == 0', 'selects up, which only Prometheus itself generates (needs a Prometheus server)'],
