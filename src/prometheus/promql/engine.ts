@@ -1,24 +1,43 @@
+import type { RE2JS } from 're2js'
 import {
   type Aggregate,
+  type AtModifier,
   type Binary,
   type Call,
   type Expr,
   isComparison,
+  lookbehindMs,
   type MatrixSelector,
+  type Subquery,
   type VectorMatching,
   type VectorSelector,
-  walkSelectors,
 } from './ast.ts'
 import {
   avgOverTime,
   type Bucket,
   bucketQuantile,
+  changes,
   extrapolatedRate,
+  formatFloatF,
+  goAtan,
+  goAtan2,
+  goCos,
+  goExpand,
+  goLog2,
+  goLog10,
   goPow,
+  goSin,
+  goTan,
+  holtWinters,
   irate,
+  lessWithNaN,
+  linearRegression,
   maxOverTime,
   minOverTime,
   parseGoFloat,
+  quantile,
+  resets,
+  stdvarOverTime,
   sumOverTime,
 } from './functions.ts'
 import {
@@ -29,15 +48,20 @@ import {
   labelsFrom,
   labelsKey,
   METRIC_NAME,
+  setLabel,
   signatureOn,
   signatureWithout,
   withoutName,
 } from './labels.ts'
 import { parsePromQL } from './parser.ts'
+import { compileRe2, RegexError } from './regex.ts'
 import { type LatestSample, type Queryable, RangeBuffer } from './store.ts'
 
 /** Prometheus' default `--query.lookback-delta`. */
 export const DEFAULT_LOOKBACK_MS = 5 * 60_000
+
+/** Prometheus' default evaluation interval, the step of a subquery written without one. */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000
 
 export interface Sample {
   labels: Labels
@@ -57,7 +81,28 @@ export class EvaluationError extends Error {
   }
 }
 
-type Value = { kind: 'scalar'; value: number } | { kind: 'vector'; samples: Sample[] }
+/** One series of a range vector: `n` samples in `ts` (ms) and `vs`. */
+interface RangeSeries {
+  labels: Labels
+  ts: Float64Array
+  vs: Float64Array
+  n: number
+}
+
+type Value =
+  | { kind: 'scalar'; value: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'vector'; samples: Sample[] }
+
+type RangeFn = (
+  labels: Labels,
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  rangeStart: number,
+  rangeEnd: number,
+  rangeMs: number,
+) => void
 
 const BUCKET_EXCLUDED = new Set([METRIC_NAME, 'le'])
 
@@ -72,152 +117,405 @@ export class CompiledQuery {
     lookbackMs = DEFAULT_LOOKBACK_MS,
   ) {
     this.expr = parsePromQL(text)
-    let max = 0
-    walkSelectors(this.expr, (selector, rangeMs) => {
-      max = Math.max(max, (rangeMs ?? lookbackMs) + Math.max(0, selector.offsetMs))
-    })
-    this.lookbehindMs = max
+    this.lookbehindMs = lookbehindMs(this.expr, lookbackMs)
   }
 }
 
+/** Options of an instant evaluation beyond the lookback. */
+export interface EvaluationOptions {
+  /** Step of subqueries written without one (Prometheus: the global evaluation interval). */
+  subqueryStepMs?: number
+}
+
 /**
- * Evaluates an instant query at `timeMs` like Prometheus' engine evaluates one step: the
- * 5-minute lookback and staleness for instant selectors, samples in [t - range, t] for range
- * selectors, and Prometheus' rules for metric-name dropping, vector matching and errors.
+ * Evaluates an instant query at `timeMs` like Prometheus 2.x's engine evaluates one step
+ * (`promql/engine.go`): the 5-minute lookback and staleness for instant selectors, samples
+ * in [t - range, t] for range selectors, subqueries as range evaluations aligned to their
+ * step, `@` (with `start()` = `end()` = `timeMs`), and Prometheus' rules for metric-name
+ * dropping, vector matching and errors (thrown as `EvaluationError`).
  */
 export function evaluateInstant(
   query: CompiledQuery,
   store: Queryable,
   timeMs: number,
   lookbackMs = DEFAULT_LOOKBACK_MS,
+  options: EvaluationOptions = {},
 ): InstantResult {
-  const ev = new RuleManager(store, timeMs, lookbackMs)
+  const ev = new Evaluator(
+    store,
+    timeMs,
+    timeMs,
+    lookbackMs,
+    options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
+  )
   const value = ev.eval(query.expr)
-  return value.kind === 'scalar'
-    ? { resultType: 'scalar', value: value.value }
-    : { resultType: 'vector', samples: value.samples }
+  switch (value.kind) {
+    case 'scalar':
+      return { resultType: 'scalar', value: value.value }
+    case 'vector':
+      return { resultType: 'vector', samples: value.samples }
+    default:
+      throw new EvaluationError('rule result is not a vector or scalar')
+  }
 }
 
-class RuleManager {
+class Evaluator {
   private readonly latestOut: LatestSample = { t: 0, v: 0, stale: false }
   private readonly buffer = new RangeBuffer()
 
   constructor(
     private readonly store: Queryable,
+    /** The time this (sub-)evaluation step is at. */
     private readonly time: number,
+    /** The query's start and end: what `@ start()` and `@ end()` stand for. */
+    private readonly queryTime: number,
     private readonly lookbackMs: number,
+    private readonly subqueryStepMs: number,
   ) {}
 
   eval(expr: Expr): Value {
     switch (expr.kind) {
       case 'number':
         return { kind: 'scalar', value: expr.value }
+      case 'string':
+        return { kind: 'string', value: expr.value }
       case 'paren':
         return this.eval(expr.expr)
       case 'vectorSelector':
         return { kind: 'vector', samples: this.instantSelector(expr) }
       case 'matrixSelector':
+      case 'subquery':
         throw new EvaluationError('range vector cannot be evaluated as an instant value')
       case 'unary': {
         const v = this.eval(expr.expr)
         if (expr.op === '+') return v
         if (v.kind === 'scalar') return { kind: 'scalar', value: -v.value }
+        if (v.kind !== 'vector') throw new EvaluationError('unary minus on a string')
         const samples = v.samples.map((s) => ({ labels: withoutName(s.labels), value: -s.value }))
         return { kind: 'vector', samples: checkDistinct(samples) }
       }
       case 'call':
-        return { kind: 'vector', samples: this.call(expr) }
+        return this.call(expr)
       case 'aggregate':
+        // Grouping makes output label sets distinct by construction.
         return { kind: 'vector', samples: this.aggregate(expr) }
       case 'binary':
         return this.binary(expr)
     }
   }
 
-  private instantSelector(sel: VectorSelector): Sample[] {
-    const refTime = this.time - sel.offsetMs
+  /** The time a selector or subquery reads at: its `@` time (or now), minus its offset. */
+  private refTime(at: AtModifier | undefined, offsetMs: number): number {
+    const base = at === undefined ? this.time : at.type === 'time' ? at.ms : this.queryTime
+    return base - offsetMs
+  }
+
+  private instantSelector(sel: VectorSelector, times?: number[]): Sample[] {
+    const refTime = this.refTime(sel.at, sel.offsetMs)
     const out: Sample[] = []
     const latest = this.latestOut
     for (const series of this.store.select(sel.matchers)) {
       if (!this.store.latest(series, refTime - this.lookbackMs, refTime, latest)) continue
       if (latest.stale) continue
       out.push({ labels: series.labels, value: latest.v })
+      times?.push(latest.t)
     }
     return out
   }
 
-  /** Calls `fn` with the in-range samples of every selected series that has any. */
-  private forEachRange(
-    ms: MatrixSelector,
-    fn: (
-      labels: Labels,
-      ts: Float64Array,
-      vs: Float64Array,
-      n: number,
-      rangeStart: number,
-      rangeEnd: number,
-    ) => void,
-  ): void {
-    const rangeEnd = this.time - ms.selector.offsetMs
+  /**
+   * timestamp() of a selector with `@`: Prometheus 2.x reads it at the `@` time with the
+   * offset dropped (`vs.Offset = enh.Ts - *vs.Timestamp` in engine.go), but from series
+   * fetched for the window the offset implies, so only samples in both windows count.
+   */
+  private pinnedForTimestamp(sel: VectorSelector, times: number[]): Sample[] {
+    const at = this.refTime(sel.at, 0)
+    const minT = Math.max(at - this.lookbackMs, at - this.lookbackMs - sel.offsetMs)
+    const maxT = Math.min(at, at - sel.offsetMs)
+    const out: Sample[] = []
+    const latest = this.latestOut
+    if (minT > maxT) return out
+    for (const series of this.store.select(sel.matchers)) {
+      if (!this.store.latest(series, minT, maxT, latest) || latest.stale) continue
+      out.push({ labels: series.labels, value: latest.v })
+      times.push(latest.t)
+    }
+    return out
+  }
+
+  /**
+   * Calls `fn` with the in-range samples of every series of a range-vector argument (a
+   * range selector or a subquery, possibly in parentheses) that has any.
+   */
+  private forEachRange(arg: Expr, fn: RangeFn): void {
+    while (arg.kind === 'paren') arg = arg.expr
+    if (arg.kind === 'matrixSelector') {
+      this.forEachStoredRange(arg, fn)
+      return
+    }
+    if (arg.kind !== 'subquery') throw new EvaluationError('expected a range vector')
+    const rangeEnd = this.refTime(arg.at, arg.offsetMs)
+    const rangeStart = rangeEnd - arg.rangeMs
+    for (const s of this.subquery(arg)) fn(s.labels, s.ts, s.vs, s.n, rangeStart, rangeEnd, arg.rangeMs)
+  }
+
+  private forEachStoredRange(ms: MatrixSelector, fn: RangeFn): void {
+    const rangeEnd = this.refTime(ms.selector.at, ms.selector.offsetMs)
     const rangeStart = rangeEnd - ms.rangeMs
     const buf = this.buffer
     for (const series of this.store.select(ms.selector.matchers)) {
       const n = this.store.range(series, rangeStart, rangeEnd, buf)
       if (n === 0) continue
-      fn(series.labels, buf.ts, buf.vs, n, rangeStart, rangeEnd)
+      fn(series.labels, buf.ts, buf.vs, n, rangeStart, rangeEnd, ms.rangeMs)
     }
   }
 
-  private call(call: Call): Sample[] {
-    const out: Sample[] = []
-    switch (call.func) {
-      case 'histogram_quantile':
-        return this.histogramQuantile(call)
-      case 'absent': {
-        const arg = call.args[0] as Expr
-        const v = this.eval(arg)
-        if (v.kind === 'vector' && v.samples.length > 0) return []
-        return [{ labels: absentLabels(arg), value: 1 }]
-      }
-      default: {
-        const ms = call.args[0] as MatrixSelector
-        const func = call.func
-        this.forEachRange(ms, (labels, ts, vs, n, rangeStart, rangeEnd) => {
-          let value: number | undefined
-          switch (func) {
-            case 'rate':
-              value = extrapolatedRate(ts, vs, n, rangeStart, rangeEnd, ms.rangeMs, true, true)
-              break
-            case 'increase':
-              value = extrapolatedRate(ts, vs, n, rangeStart, rangeEnd, ms.rangeMs, true, false)
-              break
-            case 'delta':
-              value = extrapolatedRate(ts, vs, n, rangeStart, rangeEnd, ms.rangeMs, false, false)
-              break
-            case 'irate':
-              value = irate(ts, vs, n)
-              break
-            case 'avg_over_time':
-              value = avgOverTime(vs, n)
-              break
-            case 'min_over_time':
-              value = minOverTime(vs, n)
-              break
-            case 'max_over_time':
-              value = maxOverTime(vs, n)
-              break
-            case 'sum_over_time':
-              value = sumOverTime(vs, n)
-              break
-            case 'count_over_time':
-              value = n
-              break
-          }
-          if (value !== undefined) out.push({ labels: withoutName(labels), value })
-        })
-        return checkDistinct(out)
+  /**
+   * A subquery as Prometheus evaluates it: the inner expression at every multiple of the
+   * step in [ref - range, ref] (`ref` being the evaluation time, or the `@` time, minus the
+   * offset), each step a full evaluation with its own lookback.
+   */
+  private subquery(sq: Subquery): RangeSeries[] {
+    const step = sq.stepMs || this.subqueryStepMs
+    const end = this.refTime(sq.at, sq.offsetMs)
+    const first = end - sq.rangeMs
+    // Go's integer division truncates towards zero.
+    let start = step * Math.trunc(first / step)
+    if (start < first) start += step
+    const bySeries = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>()
+    for (let t = start; t <= end; t += step) {
+      const inner = new Evaluator(this.store, t, this.queryTime, this.lookbackMs, this.subqueryStepMs)
+      const v = inner.eval(sq.expr)
+      if (v.kind !== 'vector') throw new EvaluationError('subquery is only allowed on instant vector')
+      for (const s of v.samples) {
+        const key = labelsKey(s.labels)
+        let series = bySeries.get(key)
+        if (!series) {
+          series = { labels: s.labels, ts: [], vs: [] }
+          bySeries.set(key, series)
+        }
+        series.ts.push(t)
+        series.vs.push(s.value)
       }
     }
+    const out: RangeSeries[] = []
+    for (const key of [...bySeries.keys()].sort()) {
+      const s = bySeries.get(key) as { labels: Labels; ts: number[]; vs: number[] }
+      out.push({ labels: s.labels, ts: Float64Array.from(s.ts), vs: Float64Array.from(s.vs), n: s.ts.length })
+    }
+    return out
+  }
+
+  private call(call: Call): Value {
+    const args = call.args
+    switch (call.func) {
+      case 'time':
+        return { kind: 'scalar', value: this.time / 1000 }
+      case 'pi':
+        return { kind: 'scalar', value: Math.PI }
+      case 'scalar': {
+        const v = this.vector(args[0] as Expr)
+        return { kind: 'scalar', value: v.length === 1 ? (v[0] as Sample).value : Number.NaN }
+      }
+      case 'vector':
+        return { kind: 'vector', samples: [{ labels: labelsFrom({}), value: this.scalar(args[0] as Expr) }] }
+    }
+    return { kind: 'vector', samples: checkDistinct(this.vectorCall(call)) }
+  }
+
+  private vectorCall(call: Call): Sample[] {
+    const args = call.args
+    const func = call.func
+    const simple = SIMPLE_FUNCTIONS[func]
+    if (simple) {
+      return this.vector(args[0] as Expr).map((s) => ({
+        labels: withoutName(s.labels),
+        value: simple(s.value),
+      }))
+    }
+    const date = DATE_FUNCTIONS[func]
+    if (date) {
+      if (args.length === 0)
+        return [{ labels: labelsFrom({}), value: date(dateOf(Math.trunc(this.time / 1000))) }]
+      return this.vector(args[0] as Expr).map((s) => ({
+        labels: withoutName(s.labels),
+        value: date(dateOf(Math.trunc(s.value))),
+      }))
+    }
+    switch (func) {
+      case 'histogram_quantile':
+        return this.histogramQuantile(call)
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_fraction':
+        // Native-histogram functions: float samples yield nothing.
+        for (const arg of args) this.eval(arg)
+        return []
+      case 'absent': {
+        const arg = args[0] as Expr
+        if (this.vector(arg).length > 0) return []
+        return [{ labels: absentLabels(arg), value: 1 }]
+      }
+      case 'absent_over_time': {
+        let any = false
+        this.forEachRange(args[0] as Expr, () => {
+          any = true
+        })
+        return any ? [] : [{ labels: absentLabels(args[0] as Expr), value: 1 }]
+      }
+      case 'clamp': {
+        const v = this.vector(args[0] as Expr)
+        const min = this.scalar(args[1] as Expr)
+        const max = this.scalar(args[2] as Expr)
+        if (max < min) return []
+        return v.map((s) => ({ labels: withoutName(s.labels), value: goMax(min, goMin(max, s.value)) }))
+      }
+      case 'clamp_max': {
+        const v = this.vector(args[0] as Expr)
+        const max = this.scalar(args[1] as Expr)
+        return v.map((s) => ({ labels: withoutName(s.labels), value: goMin(max, s.value) }))
+      }
+      case 'clamp_min': {
+        const v = this.vector(args[0] as Expr)
+        const min = this.scalar(args[1] as Expr)
+        return v.map((s) => ({ labels: withoutName(s.labels), value: goMax(min, s.value) }))
+      }
+      case 'round': {
+        const v = this.vector(args[0] as Expr)
+        const toNearest = args.length > 1 ? this.scalar(args[1] as Expr) : 1
+        // Go divides by the inverse, which rounds differently from multiplying.
+        const inverse = 1 / toNearest
+        return v.map((s) => ({
+          labels: withoutName(s.labels),
+          value: Math.floor(s.value * inverse + 0.5) / inverse,
+        }))
+      }
+      case 'timestamp': {
+        let arg = args[0] as Expr
+        // Prometheus unwraps parentheses before looking for a selector.
+        while (arg.kind === 'paren') arg = arg.expr
+        if (arg.kind === 'vectorSelector') {
+          const times: number[] = []
+          const v =
+            arg.at === undefined ? this.instantSelector(arg, times) : this.pinnedForTimestamp(arg, times)
+          return v.map((s, i) => ({ labels: withoutName(s.labels), value: (times[i] as number) / 1000 }))
+        }
+        return this.vector(arg).map((s) => ({ labels: withoutName(s.labels), value: this.time / 1000 }))
+      }
+      case 'sort':
+      case 'sort_desc': {
+        const v = [...this.vector(args[0] as Expr)]
+        const desc = func === 'sort_desc'
+        return v.sort((a, b) => {
+          const less = desc ? Number.isNaN(a.value) || a.value > b.value : lessWithNaN(a.value, b.value)
+          const greater = desc ? Number.isNaN(b.value) || b.value > a.value : lessWithNaN(b.value, a.value)
+          return less ? -1 : greater ? 1 : 0
+        })
+      }
+      case 'label_replace':
+        return this.labelReplace(call)
+      case 'label_join':
+        return this.labelJoin(call)
+      case 'holt_winters': {
+        const sf = this.scalar(args[1] as Expr)
+        const tf = this.scalar(args[2] as Expr)
+        if (!(sf > 0 && sf < 1)) {
+          throw new EvaluationError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFloat6(sf)}`)
+        }
+        if (!(tf > 0 && tf < 1)) {
+          throw new EvaluationError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFloat6(tf)}`)
+        }
+        return this.rangeCall(args[0] as Expr, true, (_ts, vs, n) => holtWinters(vs, n, sf, tf))
+      }
+      case 'predict_linear': {
+        const duration = this.scalar(args[1] as Expr)
+        const now = this.time
+        return this.rangeCall(args[0] as Expr, true, (ts, vs, n) => {
+          if (n < 2) return undefined
+          const { slope, intercept } = linearRegression(ts, vs, n, now)
+          return slope * duration + intercept
+        })
+      }
+      case 'quantile_over_time': {
+        const q = this.scalar(args[0] as Expr)
+        return this.rangeCall(args[1] as Expr, true, (_ts, vs, n) =>
+          quantile(q, Array.from(vs.subarray(0, n))),
+        )
+      }
+    }
+    const range = RANGE_FUNCTIONS[func]
+    if (range) return this.rangeCall(args[0] as Expr, func !== 'last_over_time', range)
+    throw new EvaluationError(`function ${func} is not implemented`)
+  }
+
+  /** Applies `fn` to each series of a range vector; an undefined result adds no element. */
+  private rangeCall(
+    arg: Expr,
+    dropName: boolean,
+    fn: (
+      ts: Float64Array,
+      vs: Float64Array,
+      n: number,
+      rangeStart: number,
+      rangeEnd: number,
+      rangeMs: number,
+    ) => number | undefined,
+  ): Sample[] {
+    const out: Sample[] = []
+    this.forEachRange(arg, (labels, ts, vs, n, rangeStart, rangeEnd, rangeMs) => {
+      const value = fn(ts, vs, n, rangeStart, rangeEnd, rangeMs)
+      if (value !== undefined) out.push({ labels: dropName ? withoutName(labels) : labels, value })
+    })
+    return out
+  }
+
+  private labelReplace(call: Call): Sample[] {
+    const [vArg, dstArg, replArg, srcArg, regexArg] = call.args as Expr[]
+    const v = this.vector(vArg as Expr)
+    const dst = this.string(dstArg as Expr)
+    const repl = this.string(replArg as Expr)
+    const src = this.string(srcArg as Expr)
+    const pattern = this.string(regexArg as Expr)
+    let regex: RE2JS
+    try {
+      regex = compileRe2(pattern)
+    } catch (err) {
+      if (err instanceof RegexError) {
+        throw new EvaluationError(`invalid regular expression in label_replace(): ${pattern}`)
+      }
+      throw err
+    }
+    if (!LABEL_NAME.test(dst))
+      throw new EvaluationError(`invalid destination label name in label_replace(): ${dst}`)
+    return v.map((s) => {
+      const matcher = regex.matcher(s.labels[src] ?? '')
+      if (!matcher.matches()) return s
+      const groups = regex.groupCount()
+      const named = regex.namedGroups()
+      const group = (name: string | number): string | undefined => {
+        if (typeof name === 'number') return name <= groups ? (matcher.group(name) ?? '') : undefined
+        return name in named ? (matcher.group(name) ?? '') : undefined
+      }
+      return { labels: setLabel(s.labels, dst, goExpand(repl, group)), value: s.value }
+    })
+  }
+
+  private labelJoin(call: Call): Sample[] {
+    const [vArg, dstArg, sepArg, ...srcArgs] = call.args as Expr[]
+    const v = this.vector(vArg as Expr)
+    const dst = this.string(dstArg as Expr)
+    const sep = this.string(sepArg as Expr)
+    const srcs = srcArgs.map((a) => this.string(a))
+    for (const src of srcs) {
+      if (!LABEL_NAME.test(src))
+        throw new EvaluationError(`invalid source label name in label_join(): ${src}`)
+    }
+    if (!LABEL_NAME.test(dst))
+      throw new EvaluationError(`invalid destination label name in label_join(): ${dst}`)
+    return v.map((s) => ({
+      labels: setLabel(s.labels, dst, srcs.map((src) => s.labels[src] ?? '').join(sep)),
+      value: s.value,
+    }))
   }
 
   private histogramQuantile(call: Call): Sample[] {
@@ -239,36 +537,85 @@ class RuleManager {
     const out: Sample[] = []
     for (const group of groups.values())
       out.push({ labels: group.labels, value: bucketQuantile(q, group.buckets) })
-    return checkDistinct(out)
+    return out
   }
 
   private aggregate(agg: Aggregate): Sample[] {
+    // Both arguments are evaluated before the parameter is checked, as Prometheus' rangeEval
+    // does: an error in the vector wins over k < 1.
+    const param = agg.param ? this.eval(agg.param) : undefined
     const input = this.vector(agg.expr)
-    const grouping = new Set(agg.grouping)
-    const excluded = agg.without ? new Set([...agg.grouping, METRIC_NAME]) : undefined
+    let k = 0
+    let q = 0
+    let valueLabel = ''
+    if (agg.op === 'topk' || agg.op === 'bottomk') {
+      const f = scalarOf(param)
+      if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18)) {
+        throw new EvaluationError(`Scalar value ${goFloatV(f)} overflows int64`)
+      }
+      k = Math.trunc(f)
+      if (k < 1) return []
+    } else if (agg.op === 'quantile') {
+      q = scalarOf(param)
+    } else if (agg.op === 'count_values') {
+      valueLabel = param?.kind === 'string' ? param.value : ''
+      if (!LABEL_NAME.test(valueLabel)) throw new EvaluationError(`invalid label name "${valueLabel}"`)
+    }
+    let grouping = agg.grouping
+    if (agg.op === 'count_values' && !agg.without) grouping = [...new Set([...grouping, valueLabel])].sort()
+    const groupingSet = new Set(grouping)
+    const excluded = agg.without ? new Set([...grouping, METRIC_NAME]) : undefined
     interface Group {
       labels: Labels
       value: number
       mean: number
       count: number
+      /** topk/bottomk only. */
+      heap: Sample[] | undefined
+      /** quantile only. */
+      values: number[] | undefined
     }
     const groups = new Map<string, Group>()
     const ordered: Group[] = []
-    const spec = `${agg.without ? 'w' : 'b'}\u0000${agg.grouping.join('\u0000')}`
+    const spec = `${agg.without ? 'w' : 'b'}\u0000${grouping.join('\u0000')}`
     const signature = excluded
       ? (labels: Labels) => signatureWithout(labels, excluded)
-      : (labels: Labels) => signatureOn(labels, agg.grouping)
-    for (const s of input) {
-      const key = !excluded && agg.grouping.length === 0 ? '' : cachedSignature(s.labels, spec, signature)
+      : (labels: Labels) => signatureOn(labels, grouping)
+    const topLess = (a: Sample, b: Sample) => Number.isNaN(a.value) || a.value < b.value
+    const bottomLess = (a: Sample, b: Sample) => Number.isNaN(a.value) || a.value > b.value
+    for (const sample of input) {
+      let labels = sample.labels
+      if (agg.op === 'count_values') labels = setLabel(labels, valueLabel, formatFloatF(sample.value))
+      const key =
+        !excluded && grouping.length === 0
+          ? ''
+          : agg.op === 'count_values'
+            ? signature(labels)
+            : cachedSignature(labels, spec, signature)
+      const v = sample.value
       const group = groups.get(key)
       if (!group) {
-        const labels = excluded ? dropLabels(s.labels, excluded) : keepLabels(s.labels, grouping)
-        const g = { labels, value: s.value, mean: s.value, count: 1 }
+        const groupLabels = excluded
+          ? dropLabels(labels, excluded)
+          : grouping.length > 0
+            ? keepLabels(labels, groupingSet)
+            : labelsFrom({})
+        const g: Group = {
+          labels: groupLabels,
+          value: v,
+          mean: v,
+          count: 1,
+          heap: undefined,
+          values: undefined,
+        }
+        if (agg.op === 'stddev' || agg.op === 'stdvar') g.value = 0
+        else if (agg.op === 'group') g.value = 1
+        else if (agg.op === 'topk' || agg.op === 'bottomk') g.heap = [sample]
+        else if (agg.op === 'quantile') g.values = [v]
         groups.set(key, g)
         ordered.push(g)
         continue
       }
-      const v = s.value
       switch (agg.op) {
         case 'sum':
           group.value += v
@@ -291,14 +638,78 @@ class RuleManager {
           if (group.value > v || Number.isNaN(group.value)) group.value = v
           break
         case 'count':
+        case 'count_values':
           group.count++
+          break
+        case 'stddev':
+        case 'stdvar': {
+          group.count++
+          const delta = v - group.mean
+          group.mean += delta / group.count
+          group.value += delta * (v - group.mean)
+          break
+        }
+        case 'topk':
+        case 'bottomk': {
+          const heap = group.heap as Sample[]
+          const top = heap[0] as Sample
+          const replaces = agg.op === 'topk' ? top.value < v : top.value > v
+          if (heap.length < k || replaces || Number.isNaN(top.value)) {
+            const less = agg.op === 'topk' ? topLess : bottomLess
+            if (heap.length === k) heapPop(heap, less)
+            heapPush(heap, sample, less)
+          }
+          break
+        }
+        case 'quantile':
+          ;(group.values as number[]).push(v)
+          break
+        case 'group':
           break
       }
     }
-    return ordered.map((g) => ({
-      labels: g.labels,
-      value: agg.op === 'avg' ? g.mean : agg.op === 'count' ? g.count : g.value,
-    }))
+    const out: Sample[] = []
+    for (const g of ordered) {
+      switch (agg.op) {
+        case 'avg':
+          out.push({ labels: g.labels, value: g.mean })
+          break
+        case 'count':
+        case 'count_values':
+          out.push({ labels: g.labels, value: g.count })
+          break
+        case 'stdvar':
+          out.push({ labels: g.labels, value: g.value / g.count })
+          break
+        case 'stddev':
+          out.push({ labels: g.labels, value: Math.sqrt(g.value / g.count) })
+          break
+        case 'topk':
+        case 'bottomk': {
+          const sorted = [...(g.heap as Sample[])].sort((a, b) =>
+            agg.op === 'topk'
+              ? topLess(b, a)
+                ? -1
+                : topLess(a, b)
+                  ? 1
+                  : 0
+              : bottomLess(b, a)
+                ? -1
+                : bottomLess(a, b)
+                  ? 1
+                  : 0,
+          )
+          for (const s of sorted) out.push({ labels: s.labels, value: s.value })
+          break
+        }
+        case 'quantile':
+          out.push({ labels: g.labels, value: quantile(q, g.values as number[]) })
+          break
+        default:
+          out.push({ labels: g.labels, value: g.value })
+      }
+    }
+    return out
   }
 
   private binary(bin: Binary): Value {
@@ -313,7 +724,7 @@ class RuleManager {
         case 'and':
           return { kind: 'vector', samples: vectorAnd(lhs.samples, rhs.samples, matching) }
         case 'or':
-          return { kind: 'vector', samples: vectorOr(lhs.samples, rhs.samples, matching) }
+          return { kind: 'vector', samples: checkDistinct(vectorOr(lhs.samples, rhs.samples, matching)) }
         case 'unless':
           return { kind: 'vector', samples: vectorUnless(lhs.samples, rhs.samples, matching) }
         default:
@@ -338,11 +749,167 @@ class RuleManager {
     return v.value
   }
 
+  private string(expr: Expr): string {
+    const v = this.eval(expr)
+    if (v.kind !== 'string') throw new EvaluationError('expected a string')
+    return v.value
+  }
+
   private vector(expr: Expr): Sample[] {
     const v = this.eval(expr)
     if (v.kind !== 'vector') throw new EvaluationError('expected an instant vector')
     return v.samples
   }
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
+function scalarOf(v: Value | undefined): number {
+  if (v?.kind !== 'scalar') throw new EvaluationError('expected a scalar')
+  return v.value
+}
+
+/** Go's `math.Max`/`math.Min`: NaN wins, and +0 > -0. */
+function goMax(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.NaN
+  return Math.max(a, b)
+}
+
+function goMin(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.NaN
+  return Math.min(a, b)
+}
+
+/** Go's `%f` (six decimals), used in Prometheus' holt_winters error messages. */
+function goFloat6(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf'
+  return v.toFixed(6)
+}
+
+/** Go's `%v` of a float64 for the messages that print one. */
+function goFloatV(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf'
+  const abs = Math.abs(v)
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) {
+    return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2')
+  }
+  return String(v)
+}
+
+/** Element-wise functions of one float (`promql/functions.go` simpleFunc and friends). */
+const SIMPLE_FUNCTIONS: Readonly<Record<string, (v: number) => number>> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: goLog2,
+  log10: goLog10,
+  sin: goSin,
+  cos: goCos,
+  tan: goTan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: goAtan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  deg: (v) => (v * 180) / Math.PI,
+  rad: (v) => (v * Math.PI) / 180,
+  sgn: (v) => (v < 0 ? -1 : v > 0 ? 1 : v),
+}
+
+/** `time.Unix(sec, 0).UTC()` as a Date. */
+function dateOf(seconds: number): Date {
+  return new Date(seconds * 1000)
+}
+
+/** The date functions (`dateWrapper`), in UTC. */
+const DATE_FUNCTIONS: Readonly<Record<string, (d: Date) => number>> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) =>
+    Math.round(
+      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) /
+        86_400_000,
+    ) + 1,
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+}
+
+/** Functions of one range vector (`aggrOverTime` and the rate family). */
+const RANGE_FUNCTIONS: Readonly<
+  Record<
+    string,
+    (
+      ts: Float64Array,
+      vs: Float64Array,
+      n: number,
+      rangeStart: number,
+      rangeEnd: number,
+      rangeMs: number,
+    ) => number | undefined
+  >
+> = {
+  rate: (ts, vs, n, s, e, r) => extrapolatedRate(ts, vs, n, s, e, r, true, true),
+  increase: (ts, vs, n, s, e, r) => extrapolatedRate(ts, vs, n, s, e, r, true, false),
+  delta: (ts, vs, n, s, e, r) => extrapolatedRate(ts, vs, n, s, e, r, false, false),
+  irate: (ts, vs, n) => irate(ts, vs, n),
+  idelta: (ts, vs, n) => {
+    if (n < 2) return undefined
+    if ((ts[n - 1] as number) === (ts[n - 2] as number)) return undefined
+    return (vs[n - 1] as number) - (vs[n - 2] as number)
+  },
+  deriv: (ts, vs, n) => (n < 2 ? undefined : linearRegression(ts, vs, n, ts[0] as number).slope),
+  changes: (_ts, vs, n) => changes(vs, n),
+  resets: (_ts, vs, n) => resets(vs, n),
+  avg_over_time: (_ts, vs, n) => avgOverTime(vs, n),
+  min_over_time: (_ts, vs, n) => minOverTime(vs, n),
+  max_over_time: (_ts, vs, n) => maxOverTime(vs, n),
+  sum_over_time: (_ts, vs, n) => sumOverTime(vs, n),
+  count_over_time: (_ts, _vs, n) => n,
+  last_over_time: (_ts, vs, n) => vs[n - 1] as number,
+  present_over_time: () => 1,
+  stdvar_over_time: (_ts, vs, n) => stdvarOverTime(vs, n),
+  stddev_over_time: (_ts, vs, n) => Math.sqrt(stdvarOverTime(vs, n)),
+}
+
+/** Go's `container/heap` Push and Pop over a slice, so ties resolve as in Prometheus. */
+function heapPush<T>(h: T[], x: T, less: (a: T, b: T) => boolean): void {
+  h.push(x)
+  let j = h.length - 1
+  for (;;) {
+    const i = Math.trunc((j - 1) / 2)
+    if (i === j || !less(h[j] as T, h[i] as T)) break
+    ;[h[i], h[j]] = [h[j] as T, h[i] as T]
+    j = i
+  }
+}
+
+function heapPop<T>(h: T[], less: (a: T, b: T) => boolean): T {
+  const n = h.length - 1
+  ;[h[0], h[n]] = [h[n] as T, h[0] as T]
+  let i = 0
+  for (;;) {
+    const j1 = 2 * i + 1
+    if (j1 >= n) break
+    let j = j1
+    const j2 = j1 + 1
+    if (j2 < n && less(h[j2] as T, h[j1] as T)) j = j2
+    if (!less(h[j] as T, h[i] as T)) break
+    ;[h[i], h[j]] = [h[j] as T, h[i] as T]
+    i = j
+  }
+  return h.pop() as T
 }
 
 /** Prometheus refuses results in which two elements have the same label set. */
@@ -357,12 +924,20 @@ function checkDistinct(samples: Sample[]): Sample[] {
   return samples
 }
 
-/** absent(): labels from the selector's equality matchers (Prometheus' createLabelsForAbsentFunction). */
+/**
+ * absent()/absent_over_time(): labels from the selector's equality matchers (Prometheus'
+ * createLabelsForAbsentFunction); a name matched twice is left out.
+ */
 function absentLabels(arg: Expr): Labels {
-  if (arg.kind !== 'vectorSelector') return labelsFrom({})
+  // Prometheus unwraps parentheses around function arguments first.
+  while (arg.kind === 'paren') arg = arg.expr
+  let selector: VectorSelector | undefined
+  if (arg.kind === 'vectorSelector') selector = arg
+  else if (arg.kind === 'matrixSelector') selector = arg.selector
+  if (!selector) return labelsFrom({})
   const record: Record<string, string> = {}
   const conflicting = new Set<string>()
-  for (const m of arg.matchers) {
+  for (const m of selector.matchers) {
     if (m.name === METRIC_NAME) continue
     if (m.type === '=' && !(m.name in record)) record[m.name] = m.value
     else conflicting.add(m.name)
@@ -385,6 +960,8 @@ function arithmetic(op: string, l: number, r: number): number {
       return l % r
     case '^':
       return goPow(l, r)
+    case 'atan2':
+      return goAtan2(l, r)
   }
   throw new EvaluationError(`operator ${op} not allowed here`)
 }
@@ -407,6 +984,11 @@ function compare(op: string, l: number, r: number): boolean {
   throw new EvaluationError(`operator ${op} is not a comparison`)
 }
 
+/** Prometheus 2.x drops the metric name for the arithmetic operators other than atan2. */
+function dropsName(op: Binary['op']): boolean {
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^'
+}
+
 function scalarBinop(op: Binary['op'], l: number, r: number): number {
   if (isComparison(op)) return compare(op, l, r) ? 1 : 0
   return arithmetic(op, l, r)
@@ -415,7 +997,7 @@ function scalarBinop(op: Binary['op'], l: number, r: number): number {
 function vectorScalarBinop(bin: Binary, samples: Sample[], scalar: number, swap: boolean): Sample[] {
   const out: Sample[] = []
   const comparison = isComparison(bin.op)
-  const dropName = !comparison || bin.returnBool
+  const dropName = dropsName(bin.op) || bin.returnBool
   for (const s of samples) {
     const l = swap ? scalar : s.value
     const r = swap ? s.value : scalar
@@ -443,51 +1025,98 @@ function signatureFn(matching: VectorMatching): (labels: Labels) => string {
   return (labels) => signatureWithout(labels, excluded)
 }
 
-function vectorBinop(bin: Binary, lhs: Sample[], rhs: Sample[], matching: VectorMatching): Sample[] {
-  if (lhs.length === 0 || rhs.length === 0) return []
+/** Prometheus' `Labels.MatchLabels` rendered as `{a="b"}` for error messages. */
+function matchedLabelsString(labels: Labels, matching: VectorMatching): string {
+  const names = new Set(matching.labels)
+  const kept = matching.on ? keepLabels(labels, names) : dropLabels(labels, new Set([...names, METRIC_NAME]))
+  return `{${Object.keys(kept)
+    .map((n) => `${n}="${kept[n]}"`)
+    .join(', ')}}`
+}
+
+/** Prometheus' `VectorBinop` for arithmetic and comparison operators, with group_left/right. */
+function vectorBinop(bin: Binary, lhsIn: Sample[], rhsIn: Sample[], matching: VectorMatching): Sample[] {
+  if (lhsIn.length === 0 || rhsIn.length === 0) return []
   const sig = signatureFn(matching)
+  const oneToMany = matching.card === 'one-to-many'
+  // For one-to-many the sides are swapped, so "rhs" below is always the "one" side.
+  const lhs = oneToMany ? rhsIn : lhsIn
+  const rhs = oneToMany ? lhsIn : rhsIn
   const right = new Map<string, Sample>()
   for (const rs of rhs) {
     const key = sig(rs.labels)
     const dup = right.get(key)
     if (dup) {
       throw new EvaluationError(
-        'found duplicate series for the match group on the right hand-side of the operation;' +
-          'many-to-many matching not allowed: matching labels must be unique on one side',
+        `found duplicate series for the match group ${matchedLabelsString(rs.labels, matching)} on the ${oneToMany ? 'left' : 'right'} hand-side of the operation: [${formatMetric(rs.labels)}, ${formatMetric(dup.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
       )
     }
     right.set(key, rs)
   }
   const comparison = isComparison(bin.op)
-  const matched = new Set<string>()
+  const matched = new Map<string, Set<string> | undefined>()
   const keepNames = new Set(matching.labels)
   const out: Sample[] = []
   for (const ls of lhs) {
     const key = sig(ls.labels)
     const rs = right.get(key)
     if (!rs) continue
+    const vl = oneToMany ? rs.value : ls.value
+    const vr = oneToMany ? ls.value : rs.value
     let value: number
     let keep = true
     if (comparison) {
-      keep = compare(bin.op, ls.value, rs.value)
-      value = ls.value
+      keep = compare(bin.op, vl, vr)
+      value = vl
     } else {
-      value = arithmetic(bin.op, ls.value, rs.value)
+      value = arithmetic(bin.op, vl, vr)
     }
     if (bin.returnBool) value = keep ? 1 : 0
     else if (!keep) continue
-    let labels = comparison ? ls.labels : withoutName(ls.labels)
-    labels = matching.on ? keepLabels(labels, keepNames) : dropLabels(labels, keepNames)
-    if (bin.returnBool) labels = withoutName(labels)
-    if (matched.has(key)) {
-      throw new EvaluationError(
-        'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
-      )
+    let labels = dropsName(bin.op) ? withoutName(ls.labels) : ls.labels
+    if (matching.card === 'one-to-one') {
+      labels = matching.on ? keepLabels(labels, keepNames) : dropLabels(labels, keepNames)
     }
-    matched.add(key)
+    if (matching.include.length > 0) {
+      const record: Record<string, string> = { ...labels }
+      for (const name of matching.include) {
+        const v = rs.labels[name]
+        if (v !== undefined && v !== '') record[name] = v
+        else delete record[name]
+      }
+      labels = labelsFrom(record)
+    }
+    if (bin.returnBool) labels = withoutName(labels)
+    const exists = matched.has(key)
+    if (matching.card === 'one-to-one') {
+      if (exists) {
+        throw new EvaluationError(
+          'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+        )
+      }
+      matched.set(key, undefined)
+    } else {
+      let inserted = matched.get(key)
+      if (!inserted) {
+        inserted = new Set()
+        matched.set(key, inserted)
+      }
+      const id = labelsKey(labels)
+      if (inserted.has(id)) {
+        throw new EvaluationError('multiple matches for labels: grouping labels must ensure unique matches')
+      }
+      inserted.add(id)
+    }
     out.push({ labels, value })
   }
   return out
+}
+
+/** `name{a="b"}` as Prometheus' `Labels.String()` prints a metric in error messages. */
+function formatMetric(labels: Labels): string {
+  return `{${Object.keys(labels)
+    .map((n) => `${n}="${labels[n]}"`)
+    .join(', ')}}`
 }
 
 function vectorAnd(lhs: Sample[], rhs: Sample[], matching: VectorMatching): Sample[] {

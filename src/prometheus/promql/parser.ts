@@ -1,28 +1,28 @@
-import type { SyntaxNode } from '@lezer/common'
-import { parser } from '@prometheus-io/lezer-promql'
 import { DurationError, parseDuration } from '../duration.ts'
 import {
   type AggregateOp,
+  type AtModifier,
   type BinaryOp,
+  type Cardinality,
   type Expr,
-  type FunctionName,
   isComparison,
   isSetOperator,
   type LabelMatcher,
   type MatchType,
-  type MatrixSelector,
   type ValueType,
+  type VectorMatching,
   type VectorSelector,
   valueType,
 } from './ast.ts'
 import { METRIC_NAME } from './labels.ts'
-import { compileMatcherRegex, RegexError } from './regex.ts'
+import { LexError, type Token, type TokenType, tokenize } from './lexer.ts'
+import { compileMatcherRegex, type MatcherRegex, RegexError } from './regex.ts'
 import { unquote } from './strings.ts'
 
 /**
- * A PromQL expression the embedded engine refuses: a syntax error, a type error
- * Prometheus would also report, or a valid construct outside the supported subset
- * (`construct` then names it, e.g. "subquery" or "function label_replace").
+ * A PromQL expression the embedded engine refuses: a syntax or type error Prometheus'
+ * parser would also report. `construct` names a construct that parses but that the engine
+ * deliberately does not evaluate (none remain for float samples; kept for callers).
  */
 export class PromQLError extends Error {
   constructor(
@@ -34,59 +34,129 @@ export class PromQLError extends Error {
   }
 }
 
-function unsupported(construct: string, detail?: string): PromQLError {
-  return new PromQLError(
-    `unsupported PromQL construct: ${construct}${detail ? ` (${detail})` : ''}; the embedded engine evaluates only the documented subset`,
-    construct,
-  )
+/** Signature of one PromQL function: argument types, optional trailing arguments, result. */
+interface FunctionSignature {
+  readonly args: readonly ValueType[]
+  /** 0: fixed arity; -1: the last argument repeats any number of times; n > 0: up to n omitted. */
+  readonly variadic: number
 }
 
-const RANGE_FUNCTIONS = new Set<FunctionName>([
-  'rate',
-  'increase',
-  'irate',
-  'delta',
-  'avg_over_time',
-  'min_over_time',
-  'max_over_time',
-  'sum_over_time',
-  'count_over_time',
+const V: ValueType = 'vector'
+const M: ValueType = 'matrix'
+const S: ValueType = 'scalar'
+const STR: ValueType = 'string'
+
+/** The functions of Prometheus 2.42 (`promql/parser/functions.go`). */
+export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
+  abs: { args: [V], variadic: 0 },
+  absent: { args: [V], variadic: 0 },
+  absent_over_time: { args: [M], variadic: 0 },
+  acos: { args: [V], variadic: 0 },
+  acosh: { args: [V], variadic: 0 },
+  asin: { args: [V], variadic: 0 },
+  asinh: { args: [V], variadic: 0 },
+  atan: { args: [V], variadic: 0 },
+  atanh: { args: [V], variadic: 0 },
+  avg_over_time: { args: [M], variadic: 0 },
+  ceil: { args: [V], variadic: 0 },
+  changes: { args: [M], variadic: 0 },
+  clamp: { args: [V, S, S], variadic: 0 },
+  clamp_max: { args: [V, S], variadic: 0 },
+  clamp_min: { args: [V, S], variadic: 0 },
+  cos: { args: [V], variadic: 0 },
+  cosh: { args: [V], variadic: 0 },
+  count_over_time: { args: [M], variadic: 0 },
+  days_in_month: { args: [V], variadic: 1 },
+  day_of_month: { args: [V], variadic: 1 },
+  day_of_week: { args: [V], variadic: 1 },
+  day_of_year: { args: [V], variadic: 1 },
+  deg: { args: [V], variadic: 0 },
+  delta: { args: [M], variadic: 0 },
+  deriv: { args: [M], variadic: 0 },
+  exp: { args: [V], variadic: 0 },
+  floor: { args: [V], variadic: 0 },
+  histogram_count: { args: [V], variadic: 0 },
+  histogram_fraction: { args: [S, S, V], variadic: 0 },
+  histogram_quantile: { args: [S, V], variadic: 0 },
+  histogram_sum: { args: [V], variadic: 0 },
+  holt_winters: { args: [M, S, S], variadic: 0 },
+  hour: { args: [V], variadic: 1 },
+  idelta: { args: [M], variadic: 0 },
+  increase: { args: [M], variadic: 0 },
+  irate: { args: [M], variadic: 0 },
+  label_replace: { args: [V, STR, STR, STR, STR], variadic: 0 },
+  label_join: { args: [V, STR, STR, STR], variadic: -1 },
+  last_over_time: { args: [M], variadic: 0 },
+  ln: { args: [V], variadic: 0 },
+  log10: { args: [V], variadic: 0 },
+  log2: { args: [V], variadic: 0 },
+  max_over_time: { args: [M], variadic: 0 },
+  min_over_time: { args: [M], variadic: 0 },
+  minute: { args: [V], variadic: 1 },
+  month: { args: [V], variadic: 1 },
+  pi: { args: [], variadic: 0 },
+  predict_linear: { args: [M, S], variadic: 0 },
+  present_over_time: { args: [M], variadic: 0 },
+  quantile_over_time: { args: [S, M], variadic: 0 },
+  rad: { args: [V], variadic: 0 },
+  rate: { args: [M], variadic: 0 },
+  resets: { args: [M], variadic: 0 },
+  round: { args: [V, S], variadic: 1 },
+  scalar: { args: [V], variadic: 0 },
+  sgn: { args: [V], variadic: 0 },
+  sin: { args: [V], variadic: 0 },
+  sinh: { args: [V], variadic: 0 },
+  sort: { args: [V], variadic: 0 },
+  sort_desc: { args: [V], variadic: 0 },
+  sqrt: { args: [V], variadic: 0 },
+  stddev_over_time: { args: [M], variadic: 0 },
+  stdvar_over_time: { args: [M], variadic: 0 },
+  sum_over_time: { args: [M], variadic: 0 },
+  tan: { args: [V], variadic: 0 },
+  tanh: { args: [V], variadic: 0 },
+  time: { args: [], variadic: 0 },
+  timestamp: { args: [V], variadic: 0 },
+  vector: { args: [S], variadic: 0 },
+  year: { args: [V], variadic: 1 },
+}
+
+const AGGREGATORS = new Set<string>([
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'count_values',
+  'quantile',
 ])
+const PARAM_AGGREGATORS = new Set<string>(['topk', 'bottomk', 'count_values', 'quantile'])
 
-const AGGREGATES = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count'])
-
-const BINARY_OPS: Record<string, BinaryOp> = {
-  Pow: '^',
-  Mul: '*',
-  Div: '/',
-  Mod: '%',
-  Add: '+',
-  Sub: '-',
-  Eql: '==',
-  Neq: '!=',
-  Gtr: '>',
-  Lss: '<',
-  Gte: '>=',
-  Lte: '<=',
-  And: 'and',
-  Or: 'or',
-  Unless: 'unless',
+/** Binary operator precedence, lowest first (Prometheus' yacc `%left`/`%right` list). */
+const PRECEDENCE: Record<string, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
 }
-
-const MATCH_OPS: Record<string, MatchType> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' }
-
-/** Node names of constructs the grammar knows but the subset excludes, with their names. */
-const UNSUPPORTED_NODES: Record<string, string> = {
-  SubqueryExpr: 'subquery',
-  StepInvariantExpr: '@ modifier',
-  AnchoredExpr: 'anchored modifier',
-  SmoothedExpr: 'smoothed modifier',
-  StringLiteral: 'string literal',
-  FillModifier: 'fill modifier',
-  FillClause: 'fill modifier',
-  FillLeftClause: 'fill modifier',
-  FillRightClause: 'fill modifier',
-}
+/** Unary `-`/`+` bind like `*` (`unary_expr ... %prec MUL`): only `^` binds tighter. */
+const UNARY_OPERAND_PRECEDENCE = 6
 
 const NUMBER_RE = /^(?:0[xX][0-9a-fA-F]+|0[0-7]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$/
 
@@ -108,375 +178,15 @@ function parseUnsigned(text: string): number | undefined {
   return Number(text)
 }
 
-class Parser {
-  constructor(private readonly input: string) {}
-
-  text(node: SyntaxNode): string {
-    return this.input.slice(node.from, node.to)
-  }
-
-  fail(node: SyntaxNode, message: string): PromQLError {
-    return new PromQLError(`${message} (at character ${node.from + 1}: "${this.text(node)}")`)
-  }
-
-  children(node: SyntaxNode): SyntaxNode[] {
-    const out: SyntaxNode[] = []
-    for (let child = node.firstChild; child; child = child.nextSibling) out.push(child)
-    return out
-  }
-
-  expr(node: SyntaxNode): Expr {
-    const name = node.type.name
-    const excluded = UNSUPPORTED_NODES[name]
-    if (excluded) throw unsupported(excluded, this.text(node))
-    switch (name) {
-      case 'NumberDurationLiteral':
-        return { kind: 'number', value: this.number(node) }
-      case 'VectorSelector':
-        return this.vectorSelector(node, 0)
-      case 'MatrixSelector':
-        return this.matrixSelector(node, 0)
-      case 'OffsetExpr':
-        return this.offsetExpr(node)
-      case 'ParenExpr': {
-        const inner = this.children(node)
-        if (inner.length !== 1) throw this.fail(node, 'unexpected parenthesised expression')
-        return { kind: 'paren', expr: this.expr(inner[0] as SyntaxNode) }
-      }
-      case 'UnaryExpr':
-        return this.unary(node)
-      case 'BinaryExpr':
-        return this.binary(node)
-      case 'FunctionCall':
-        return this.call(node)
-      case 'AggregateExpr':
-        return this.aggregate(node)
-      default:
-        throw this.fail(node, `unexpected ${name}`)
-    }
-  }
-
-  number(node: SyntaxNode): number {
-    const text = this.text(node)
-    const value = parseNumberLiteral(text)
-    if (value === undefined) {
-      // Recent grammars accept a duration where a number is expected ("5m" as 300); Prometheus 2.x does not.
-      throw unsupported('duration used as a number', text)
-    }
-    return value
-  }
-
-  duration(node: SyntaxNode): number {
-    const children = this.children(node)
-    const literal = children[0]
-    if (children.length !== 1 || !literal || literal.type.name !== 'NumberDurationLiteralInDurationContext') {
-      throw unsupported('duration expression', this.text(node))
-    }
-    const text = this.text(literal)
-    try {
-      return parseDuration(text)
-    } catch (err) {
-      if (err instanceof DurationError) throw this.fail(literal, `bad duration: ${err.message}`)
-      throw err
-    }
-  }
-
-  unary(node: SyntaxNode): Expr {
-    const [opNode, operand] = this.children(node)
-    if (!opNode || !operand) throw this.fail(node, 'incomplete unary expression')
-    const op = this.text(opNode) === '-' ? '-' : '+'
-    const expr = this.expr(operand)
-    const type = valueType(expr)
-    if (type === 'matrix') {
-      throw this.fail(node, 'unary expression only allowed on expressions of type scalar or instant vector')
-    }
-    // Prometheus' parser folds a sign into a number literal.
-    if (expr.kind === 'number') return { kind: 'number', value: op === '-' ? -expr.value : expr.value }
-    return { kind: 'unary', op, expr }
-  }
-
-  vectorSelector(node: SyntaxNode, offsetMs: number): VectorSelector {
-    let name: string | undefined
-    const matchers: LabelMatcher[] = []
-    for (const child of this.children(node)) {
-      if (child.type.name === 'Identifier') {
-        name = this.text(child)
-      } else if (child.type.name === 'LabelMatchers') {
-        for (const m of this.children(child)) matchers.push(this.matcher(m))
-      } else {
-        throw this.fail(child, `unexpected ${child.type.name} in selector`)
-      }
-    }
-    for (const m of matchers) {
-      if (m.name === METRIC_NAME && name !== undefined) {
-        throw this.fail(node, `metric name must not be set twice: "${name}" or "${m.value}"`)
-      }
-    }
-    const all: LabelMatcher[] =
-      name === undefined ? matchers : [{ name: METRIC_NAME, type: '=', value: name }, ...matchers]
-    if (!all.some((m) => !matchesEmpty(m))) {
-      throw this.fail(node, 'vector selector must contain at least one non-empty matcher')
-    }
-    const nameMatcher = all.find((m) => m.name === METRIC_NAME && m.type === '=')
-    return { kind: 'vectorSelector', name: nameMatcher?.value, matchers: all, offsetMs }
-  }
-
-  matcher(node: SyntaxNode): LabelMatcher {
-    if (node.type.name === 'QuotedLabelName' || node.type.name === 'QuotedLabelMatcher') {
-      throw unsupported('quoted label name', this.text(node))
-    }
-    if (node.type.name !== 'UnquotedLabelMatcher') throw this.fail(node, `unexpected ${node.type.name}`)
-    const [labelNode, opNode, valueNode] = this.children(node)
-    if (!labelNode || !opNode || !valueNode) throw this.fail(node, 'incomplete label matcher')
-    const opName = opNode.firstChild?.type.name ?? ''
-    const type = MATCH_OPS[opName]
-    if (!type) throw this.fail(opNode, 'unknown match operator')
-    let value: string
-    try {
-      value = unquote(this.text(valueNode))
-    } catch (err) {
-      throw this.fail(valueNode, (err as Error).message)
-    }
-    const name = this.text(labelNode)
-    if (type === '=~' || type === '!~') {
-      try {
-        return { name, type, value, regex: compileMatcherRegex(value) }
-      } catch (err) {
-        if (err instanceof RegexError) {
-          throw new PromQLError(`${err.message} in matcher ${this.text(node)}`, 'regular expression')
-        }
-        throw err
-      }
-    }
-    return { name, type, value }
-  }
-
-  matrixSelector(node: SyntaxNode, offsetMs: number): MatrixSelector {
-    const [selectorNode, durationNode, extra] = this.children(node)
-    if (!selectorNode || !durationNode || extra) throw this.fail(node, 'unexpected range selector')
-    if (selectorNode.type.name !== 'VectorSelector') {
-      throw this.fail(node, 'ranges only allowed for vector selectors')
-    }
-    const rangeMs = this.duration(durationNode)
-    if (rangeMs <= 0) throw this.fail(durationNode, 'range must be greater than 0')
-    return { kind: 'matrixSelector', selector: this.vectorSelector(selectorNode, offsetMs), rangeMs }
-  }
-
-  offsetExpr(node: SyntaxNode): Expr {
-    const children = this.children(node)
-    const target = children[0]
-    const durationNode = children.find((c) => c.type.name === 'OffsetDurationExpr')
-    if (!target || !durationNode) throw this.fail(node, 'incomplete offset')
-    const offsetMs = this.offsetDuration(durationNode)
-    switch (target.type.name) {
-      case 'VectorSelector':
-        return this.vectorSelector(target, offsetMs)
-      case 'MatrixSelector':
-        return this.matrixSelector(target, offsetMs)
-      case 'OffsetExpr':
-        throw this.fail(node, 'offset may not be set multiple times')
-      case 'SubqueryExpr':
-        throw unsupported('subquery', this.text(target))
-      default:
-        throw this.fail(
-          node,
-          'offset modifier must be preceded by an instant vector selector or range vector selector',
-        )
-    }
-  }
-
-  offsetDuration(node: SyntaxNode): number {
-    const children = this.children(node)
-    const [first, second] = children
-    if (
-      children.length === 2 &&
-      first?.type.name === 'UnaryOp' &&
-      second?.type.name === 'OffsetDurationExpr'
-    ) {
-      return (this.text(first) === '-' ? -1 : 1) * this.offsetDuration(second)
-    }
-    if (children.length !== 1 || first?.type.name !== 'NumberDurationLiteralInDurationContext') {
-      throw unsupported('duration expression', this.text(node))
-    }
-    try {
-      return parseDuration(this.text(first))
-    } catch (err) {
-      if (err instanceof DurationError) throw this.fail(first, `bad duration: ${err.message}`)
-      throw err
-    }
-  }
-
-  binary(node: SyntaxNode): Expr {
-    const children = this.children(node)
-    const lhsNode = children[0]
-    const rhsNode = children[children.length - 1]
-    const opNode = children[1]
-    if (!lhsNode || !rhsNode || !opNode || children.length < 3)
-      throw this.fail(node, 'incomplete binary expression')
-    const opName = opNode.type.name
-    if (opName === 'Atan2') throw unsupported('operator atan2')
-    if (opName === 'TrimUpper' || opName === 'TrimLower') throw unsupported(`operator ${this.text(opNode)}`)
-    const op = BINARY_OPS[opName]
-    if (!op) throw this.fail(opNode, `unknown binary operator ${opName}`)
-    let returnBool = false
-    let matching: { on: boolean; labels: string[] } | undefined
-    let explicitMatching = false
-    for (const mod of children.slice(2, -1)) {
-      if (mod.type.name === 'BoolModifier') returnBool = true
-      else if (mod.type.name === 'MatchingModifierClause') {
-        explicitMatching = true
-        matching = this.matchingClause(mod)
-      } else {
-        const excluded = UNSUPPORTED_NODES[mod.type.name]
-        if (excluded) throw unsupported(excluded, this.text(mod))
-        throw this.fail(mod, `unexpected ${mod.type.name}`)
-      }
-    }
-    const lhs = this.expr(lhsNode)
-    const rhs = this.expr(rhsNode)
-    const lt = valueType(lhs)
-    const rt = valueType(rhs)
-    if (lt === 'matrix' || rt === 'matrix') {
-      throw this.fail(node, 'binary expression must contain only scalar and instant vector types')
-    }
-    if (returnBool && !isComparison(op))
-      throw this.fail(node, 'bool modifier can only be used on comparison operators')
-    if (isComparison(op) && lt === 'scalar' && rt === 'scalar' && !returnBool) {
-      throw this.fail(node, 'comparisons between scalars must use BOOL modifier')
-    }
-    if (isSetOperator(op) && (lt === 'scalar' || rt === 'scalar')) {
-      throw this.fail(node, `set operator "${op}" not allowed in binary scalar expression`)
-    }
-    if (explicitMatching && (lt !== 'vector' || rt !== 'vector')) {
-      throw this.fail(node, 'vector matching only allowed between instant vectors')
-    }
-    if (lt === 'vector' && rt === 'vector' && !matching) matching = { on: false, labels: [] }
-    return { kind: 'binary', op, lhs, rhs, returnBool, matching }
-  }
-
-  matchingClause(node: SyntaxNode): { on: boolean; labels: string[] } {
-    let on = false
-    let labels: string[] = []
-    for (const child of this.children(node)) {
-      switch (child.type.name) {
-        case 'On':
-          on = true
-          break
-        case 'Ignoring':
-          on = false
-          break
-        case 'GroupingLabels':
-          labels = this.groupingLabels(child)
-          break
-        case 'GroupLeft':
-        case 'GroupRight':
-          throw unsupported(`${this.text(child)} (many-to-one matching)`)
-        default:
-          throw this.fail(child, `unexpected ${child.type.name}`)
-      }
-    }
-    return { on, labels }
-  }
-
-  groupingLabels(node: SyntaxNode): string[] {
-    const labels: string[] = []
-    for (const child of this.children(node)) {
-      if (child.type.name !== 'LabelName') throw unsupported('quoted label name', this.text(child))
-      labels.push(this.text(child))
-    }
-    return [...new Set(labels)].sort()
-  }
-
-  call(node: SyntaxNode): Expr {
-    const [idNode, bodyNode] = this.children(node)
-    if (!idNode || !bodyNode) throw this.fail(node, 'incomplete function call')
-    const name = this.text(idNode)
-    const args = this.children(bodyNode)
-    const func = name as FunctionName
-    if (RANGE_FUNCTIONS.has(func)) {
-      this.arity(node, name, args, 1)
-      const arg = this.expr(args[0] as SyntaxNode)
-      this.argType(node, name, arg, 'matrix')
-      if (arg.kind !== 'matrixSelector') throw unsupported('range selector in parentheses', this.text(node))
-      return { kind: 'call', func, args: [arg] }
-    }
-    if (func === 'histogram_quantile') {
-      this.arity(node, name, args, 2)
-      const q = this.expr(args[0] as SyntaxNode)
-      const v = this.expr(args[1] as SyntaxNode)
-      this.argType(node, name, q, 'scalar')
-      this.argType(node, name, v, 'vector')
-      return { kind: 'call', func, args: [q, v] }
-    }
-    if (func === 'absent') {
-      this.arity(node, name, args, 1)
-      const arg = this.expr(args[0] as SyntaxNode)
-      this.argType(node, name, arg, 'vector')
-      return { kind: 'call', func, args: [arg] }
-    }
-    throw unsupported(`function ${name}`)
-  }
-
-  arity(node: SyntaxNode, name: string, args: SyntaxNode[], n: number): void {
-    if (args.length !== n)
-      throw this.fail(node, `expected ${n} argument(s) in call to "${name}", got ${args.length}`)
-  }
-
-  argType(node: SyntaxNode, name: string, arg: Expr, expected: ValueType): void {
-    const got = valueType(arg)
-    if (got !== expected) {
-      throw this.fail(
-        node,
-        `expected type ${typeName(expected)} in call to function "${name}", got ${typeName(got)}`,
-      )
-    }
-  }
-
-  aggregate(node: SyntaxNode): Expr {
-    let op: string | undefined
-    let grouping: string[] = []
-    let without = false
-    let body: SyntaxNode | undefined
-    for (const child of this.children(node)) {
-      switch (child.type.name) {
-        case 'AggregateOp':
-          op = this.text(child)
-          break
-        case 'AggregateModifier':
-          for (const m of this.children(child)) {
-            if (m.type.name === 'Without') without = true
-            else if (m.type.name === 'By') without = false
-            else if (m.type.name === 'GroupingLabels') grouping = this.groupingLabels(m)
-          }
-          break
-        case 'FunctionCallBody':
-          body = child
-          break
-        default:
-          throw this.fail(child, `unexpected ${child.type.name}`)
-      }
-    }
-    if (!op || !body) throw this.fail(node, 'incomplete aggregation')
-    if (!AGGREGATES.has(op as AggregateOp)) throw unsupported(`aggregation ${op}`)
-    const args = this.children(body)
-    if (args.length !== 1)
-      throw this.fail(
-        node,
-        `wrong number of arguments for aggregate expression provided, expected 1, got ${args.length}`,
-      )
-    const expr = this.expr(args[0] as SyntaxNode)
-    if (valueType(expr) !== 'vector') {
-      throw this.fail(
-        node,
-        `expected type instant vector in aggregation expression, got ${typeName(valueType(expr))}`,
-      )
-    }
-    return { kind: 'aggregate', op: op as AggregateOp, grouping, without, expr }
-  }
-}
-
 function typeName(t: ValueType): string {
-  return t === 'matrix' ? 'range vector' : t === 'vector' ? 'instant vector' : 'scalar'
+  switch (t) {
+    case 'matrix':
+      return 'range vector'
+    case 'vector':
+      return 'instant vector'
+    default:
+      return t
+  }
 }
 
 function matchesEmpty(m: LabelMatcher): boolean {
@@ -486,68 +196,571 @@ function matchesEmpty(m: LabelMatcher): boolean {
     case '!=':
       return m.value !== ''
     case '=~':
-      return (m.regex as RegExp).test('')
+      return (m.regex as MatcherRegex).test('')
     case '!~':
-      return !(m.regex as RegExp).test('')
+      return !(m.regex as MatcherRegex).test('')
   }
 }
 
-function firstError(node: SyntaxNode): SyntaxNode | undefined {
-  const cursor = node.cursor()
-  do {
-    if (cursor.type.isError) return cursor.node
-  } while (cursor.next())
-  return undefined
+const MATCH_TYPES = new Set<TokenType>(['=', '!=', '=~', '!~'])
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
+/** A recursive-descent (precedence-climbing) parser over Prometheus' grammar. */
+class Parser {
+  private i = 0
+  private readonly tokens: Token[]
+
+  constructor(private readonly input: string) {
+    try {
+      this.tokens = tokenize(input)
+    } catch (err) {
+      if (err instanceof LexError) throw this.errorAt(err.pos, err.message)
+      throw err
+    }
+  }
+
+  errorAt(pos: number, message: string): PromQLError {
+    const before = this.input.slice(0, pos)
+    const line = before.split('\n').length
+    const col = pos - before.lastIndexOf('\n')
+    return new PromQLError(`${line}:${col}: parse error: ${message}`)
+  }
+
+  fail(token: Token, message: string): PromQLError {
+    return this.errorAt(token.pos, message)
+  }
+
+  peek(offset = 0): Token {
+    return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)] as Token
+  }
+
+  next(): Token {
+    const t = this.peek()
+    if (this.i < this.tokens.length - 1) this.i++
+    return t
+  }
+
+  describe(t: Token): string {
+    if (t.type === 'eof') return 'end of input'
+    return `${t.type === 'identifier' || t.type === 'number' || t.type === 'duration' || t.type === 'string' ? t.type : 'character'} ${JSON.stringify(t.text)}`
+  }
+
+  expect(type: TokenType, context: string): Token {
+    const t = this.next()
+    if (t.type !== type) throw this.fail(t, `unexpected ${this.describe(t)} ${context}`)
+    return t
+  }
+
+  keyword(t: Token): string | undefined {
+    return t.type === 'identifier' ? t.text.toLowerCase() : undefined
+  }
+
+  parseTop(): Expr {
+    if (this.peek().type === 'eof') throw new PromQLError('no expression found in input')
+    const expr = this.expr(0)
+    const t = this.peek()
+    if (t.type !== 'eof') throw this.fail(t, `unexpected ${this.describe(t)}`)
+    return expr
+  }
+
+  /** Binary operator at the current token, with its precedence, or undefined. */
+  binaryOp(): { op: BinaryOp; prec: number } | undefined {
+    const t = this.peek()
+    const key = t.type === 'identifier' ? t.text.toLowerCase() : t.type
+    const prec = PRECEDENCE[key]
+    if (prec === undefined || (t.type === 'identifier' && !['and', 'or', 'unless', 'atan2'].includes(key)))
+      return undefined
+    return { op: key as BinaryOp, prec }
+  }
+
+  expr(minPrec: number): Expr {
+    let lhs = this.unary()
+    for (;;) {
+      const found = this.binaryOp()
+      if (!found || found.prec < minPrec) break
+      const opToken = this.next()
+      const modifiers = this.binaryModifiers(found.op)
+      // `^` is right-associative; every other operator is left-associative.
+      const rhs = this.expr(found.op === '^' ? found.prec : found.prec + 1)
+      lhs = this.binary(opToken, found.op, lhs, rhs, modifiers)
+    }
+    return lhs
+  }
+
+  binaryModifiers(op: BinaryOp): { returnBool: boolean; matching: VectorMatching | undefined } {
+    let returnBool = false
+    if (this.keyword(this.peek()) === 'bool') {
+      this.next()
+      returnBool = true
+    }
+    const kw = this.keyword(this.peek())
+    if (kw !== 'on' && kw !== 'ignoring') {
+      return { returnBool, matching: undefined }
+    }
+    this.next()
+    const labels = this.groupingLabels()
+    let card: Cardinality = isSetOperator(op) ? 'many-to-many' : 'one-to-one'
+    let include: string[] = []
+    const group = this.keyword(this.peek())
+    if (group === 'group_left' || group === 'group_right') {
+      const groupToken = this.next()
+      if (isSetOperator(op)) throw this.fail(groupToken, `no grouping allowed for "${op}" operation`)
+      card = group === 'group_left' ? 'many-to-one' : 'one-to-many'
+      if (this.peek().type === '(') include = this.groupingLabels()
+      for (const name of include) {
+        if (labels.includes(name) && kw === 'on') {
+          throw this.fail(groupToken, `label "${name}" must not occur in ON and GROUP clause at once`)
+        }
+      }
+    }
+    return { returnBool, matching: { card, on: kw === 'on', labels, include } }
+  }
+
+  /** `(a, b, ...)` with an optional trailing comma; names may be keywords. Sorted, deduplicated. */
+  groupingLabels(): string[] {
+    this.expect('(', 'in grouping opts, expected "("')
+    const names: string[] = []
+    while (this.peek().type !== ')') {
+      const t = this.next()
+      if (t.type !== 'identifier' || !LABEL_NAME_RE.test(t.text)) {
+        throw this.fail(t, `unexpected ${this.describe(t)} in grouping opts, expected label`)
+      }
+      names.push(t.text)
+      if (this.peek().type === ',') this.next()
+      else if (this.peek().type !== ')') {
+        const u = this.peek()
+        throw this.fail(u, `unexpected ${this.describe(u)} in grouping opts, expected "," or ")"`)
+      }
+    }
+    this.next()
+    return names
+  }
+
+  binary(
+    opToken: Token,
+    op: BinaryOp,
+    lhs: Expr,
+    rhs: Expr,
+    mods: { returnBool: boolean; matching: VectorMatching | undefined },
+  ): Expr {
+    const lt = valueType(lhs)
+    const rt = valueType(rhs)
+    const fail = (message: string) => this.fail(opToken, message)
+    if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) {
+      throw fail('binary expression must contain only scalar and instant vector types')
+    }
+    if (mods.returnBool && !isComparison(op))
+      throw fail('bool modifier can only be used on comparison operators')
+    if (isComparison(op) && lt === 'scalar' && rt === 'scalar' && !mods.returnBool) {
+      throw fail('comparisons between scalars must use BOOL modifier')
+    }
+    if (isSetOperator(op) && (lt === 'scalar' || rt === 'scalar')) {
+      throw fail(`set operator "${op}" not allowed in binary scalar expression`)
+    }
+    let matching = mods.matching
+    if (lt === 'vector' && rt === 'vector') {
+      matching ??= {
+        card: isSetOperator(op) ? 'many-to-many' : 'one-to-one',
+        on: false,
+        labels: [],
+        include: [],
+      }
+    } else if (matching && matching.labels.length > 0) {
+      // Prometheus ignores an empty on()/ignoring() and group modifiers next to a scalar.
+      throw fail('vector matching only allowed between instant vectors')
+    } else {
+      matching = undefined
+    }
+    if (matching) {
+      matching = {
+        ...matching,
+        labels: [...new Set(matching.labels)].sort(),
+      }
+    }
+    return { kind: 'binary', op, lhs, rhs, returnBool: mods.returnBool, matching }
+  }
+
+  unary(): Expr {
+    const t = this.peek()
+    if (t.type === '-' || t.type === '+') {
+      this.next()
+      const operand = this.expr(UNARY_OPERAND_PRECEDENCE)
+      const type = valueType(operand)
+      if (type !== 'scalar' && type !== 'vector') {
+        throw this.fail(t, 'unary expression only allowed on expressions of type scalar or instant vector')
+      }
+      // Prometheus' parser folds a sign into a number literal.
+      if (operand.kind === 'number') {
+        return { kind: 'number', value: t.type === '-' ? -operand.value : operand.value }
+      }
+      return { kind: 'unary', op: t.type, expr: operand }
+    }
+    return this.postfix(this.primary())
+  }
+
+  /** Range, subquery, `offset` and `@` suffixes, which bind tighter than any operator. */
+  postfix(expr: Expr): Expr {
+    for (;;) {
+      const t = this.peek()
+      if (t.type === '[') {
+        expr = this.rangeOrSubquery(expr)
+      } else if (this.keyword(t) === 'offset') {
+        this.next()
+        expr = this.offset(t, expr)
+      } else if (t.type === '@') {
+        this.next()
+        expr = this.at(t, expr)
+      } else {
+        return expr
+      }
+    }
+  }
+
+  duration(t: Token): number {
+    if (t.type !== 'duration' && !(t.type === 'number' && /^\d+$/.test(t.text) && Number(t.text) === 0)) {
+      throw this.fail(t, `unexpected ${this.describe(t)}, expected duration`)
+    }
+    try {
+      return parseDuration(t.text)
+    } catch (err) {
+      if (err instanceof DurationError) throw this.fail(t, err.message)
+      throw err
+    }
+  }
+
+  rangeOrSubquery(expr: Expr): Expr {
+    const open = this.next()
+    const rangeToken = this.next()
+    const rangeMs = this.duration(rangeToken)
+    if (this.peek().type === ']') {
+      this.next()
+      if (expr.kind !== 'vectorSelector') throw this.fail(open, 'ranges only allowed for vector selectors')
+      if (expr.offsetMs !== 0) throw this.fail(open, 'no offset modifiers allowed before range')
+      if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range')
+      if (rangeMs <= 0) throw this.fail(rangeToken, 'range must be greater than 0') // unreachable for "0"? kept
+      return { kind: 'matrixSelector', selector: expr, rangeMs }
+    }
+    this.expect(':', 'in subquery, expected ":" or "]"')
+    let stepMs = 0
+    if (this.peek().type !== ']') stepMs = this.duration(this.next())
+    this.expect(']', 'in subquery, expected "]"')
+    const type = valueType(expr)
+    if (type !== 'vector') {
+      throw this.fail(open, `subquery is only allowed on instant vector, got ${typeName(type)} instead`)
+    }
+    if (rangeMs <= 0) throw this.fail(rangeToken, 'range must be greater than 0')
+    return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, at: undefined }
+  }
+
+  offset(t: Token, expr: Expr): Expr {
+    let sign = 1
+    if (this.peek().type === '-') {
+      this.next()
+      sign = -1
+    }
+    const offsetMs = sign * this.duration(this.next())
+    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
+    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
+      throw this.fail(
+        t,
+        'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+      )
+    }
+    if (target.offsetMs !== 0) throw this.fail(t, 'offset may not be set multiple times')
+    const updated = { ...target, offsetMs }
+    return expr.kind === 'matrixSelector' ? { ...expr, selector: updated as VectorSelector } : updated
+  }
+
+  at(t: Token, expr: Expr): Expr {
+    let at: AtModifier
+    const kw = this.keyword(this.peek())
+    if (kw === 'start' || kw === 'end') {
+      this.next()
+      this.expect('(', `after "${kw}", expected "("`)
+      this.expect(')', `after "${kw}(", expected ")"`)
+      at = { type: kw }
+    } else {
+      let sign = 1
+      if (this.peek().type === '-' || this.peek().type === '+') sign = this.next().type === '-' ? -1 : 1
+      const n = this.next()
+      if (n.type !== 'number') throw this.fail(n, `unexpected ${this.describe(n)} in @, expected timestamp`)
+      const seconds = sign * (parseNumberLiteral(n.text) as number)
+      // timestamp.FromFloatSeconds, bounded like Prometheus' int64 milliseconds.
+      const ms = Math.round(seconds * 1000)
+      if (!Number.isFinite(seconds) || Math.abs(ms) > 9.223372036854776e18) {
+        throw this.fail(n, 'timestamp out of bounds for @ modifier')
+      }
+      at = { type: 'time', ms }
+    }
+    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
+    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
+      throw this.fail(
+        t,
+        '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+      )
+    }
+    if (target.at !== undefined) throw this.fail(t, '@ <timestamp> may not be set multiple times')
+    const updated = { ...target, at }
+    return expr.kind === 'matrixSelector' ? { ...expr, selector: updated as VectorSelector } : updated
+  }
+
+  primary(): Expr {
+    const t = this.next()
+    switch (t.type) {
+      case 'number':
+        return { kind: 'number', value: parseNumberLiteral(t.text) as number }
+      case 'string':
+        return { kind: 'string', value: this.unquote(t) }
+      case '(': {
+        const inner = this.expr(0)
+        this.expect(')', 'in paren expression, expected ")"')
+        return { kind: 'paren', expr: inner }
+      }
+      case '{':
+        return this.selector(t, undefined)
+      case 'identifier': {
+        const lower = t.text.toLowerCase()
+        if (AGGREGATORS.has(lower)) return this.aggregate(t, lower as AggregateOp)
+        if (this.peek().type === '(') return this.call(t)
+        if (
+          [
+            'and',
+            'or',
+            'unless',
+            'atan2',
+            'bool',
+            'on',
+            'ignoring',
+            'group_left',
+            'group_right',
+            'by',
+            'without',
+            'offset',
+          ].includes(lower)
+        ) {
+          throw this.fail(t, `unexpected ${lower}`)
+        }
+        if (this.peek().type === '{') return this.selector(this.next(), t.text, t)
+        return this.selector(t, t.text, t, false)
+      }
+      case 'duration':
+        throw this.fail(t, `unexpected duration ${JSON.stringify(t.text)}`)
+      case 'eof':
+        throw this.fail(t, 'unexpected end of input')
+      default:
+        throw this.fail(t, `unexpected ${this.describe(t)}`)
+    }
+  }
+
+  unquote(t: Token): string {
+    try {
+      return unquote(t.text)
+    } catch (err) {
+      throw this.fail(t, (err as Error).message)
+    }
+  }
+
+  /** `{...}` after an optional metric name; `braces` false for a bare metric name. */
+  selector(open: Token, name: string | undefined, nameToken?: Token, braces = true): VectorSelector {
+    const matchers: LabelMatcher[] = braces ? this.matchers() : []
+    if (name !== undefined) {
+      for (const m of matchers) {
+        if (m.name === METRIC_NAME) {
+          throw this.fail(nameToken ?? open, `metric name must not be set twice: "${name}" or "${m.value}"`)
+        }
+      }
+      matchers.unshift({ name: METRIC_NAME, type: '=', value: name })
+    }
+    if (!matchers.some((m) => !matchesEmpty(m))) {
+      throw this.fail(nameToken ?? open, 'vector selector must contain at least one non-empty matcher')
+    }
+    const nameMatcher = matchers.find((m) => m.name === METRIC_NAME && m.type === '=')
+    return { kind: 'vectorSelector', name: nameMatcher?.value, matchers, offsetMs: 0, at: undefined }
+  }
+
+  /** The body of `{...}` (the `{` already read): matchers with an optional trailing comma. */
+  matchers(): LabelMatcher[] {
+    const out: LabelMatcher[] = []
+    while (this.peek().type !== '}') {
+      const nameToken = this.next()
+      if (nameToken.type !== 'identifier') {
+        throw this.fail(nameToken, `unexpected ${this.describe(nameToken)} in label matching, expected label`)
+      }
+      const opToken = this.next()
+      if (!MATCH_TYPES.has(opToken.type)) {
+        throw this.fail(
+          opToken,
+          `unexpected ${this.describe(opToken)} in label matching, expected label matching operator`,
+        )
+      }
+      const valueToken = this.next()
+      if (valueToken.type !== 'string') {
+        throw this.fail(
+          valueToken,
+          `unexpected ${this.describe(valueToken)} in label matching, expected string`,
+        )
+      }
+      out.push(this.matcher(nameToken.text, opToken.type as MatchType, this.unquote(valueToken), valueToken))
+      if (this.peek().type === ',') this.next()
+      else if (this.peek().type !== '}') {
+        const u = this.peek()
+        throw this.fail(u, `unexpected ${this.describe(u)} in label matching, expected "," or "}"`)
+      }
+    }
+    this.next()
+    return out
+  }
+
+  matcher(name: string, type: MatchType, value: string, at: Token): LabelMatcher {
+    if (type !== '=~' && type !== '!~') return { name, type, value }
+    try {
+      return { name, type, value, regex: compileMatcherRegex(value) }
+    } catch (err) {
+      if (err instanceof RegexError) throw this.fail(at, err.message)
+      throw err
+    }
+  }
+
+  /** `(arg, ...)` with an optional trailing comma. */
+  callArgs(): { args: Expr[]; tokens: Token[] } {
+    this.expect('(', 'expected "("')
+    const args: Expr[] = []
+    const tokens: Token[] = []
+    while (this.peek().type !== ')') {
+      tokens.push(this.peek())
+      args.push(this.expr(0))
+      if (this.peek().type === ',') this.next()
+      else if (this.peek().type !== ')') {
+        const u = this.peek()
+        throw this.fail(u, `unexpected ${this.describe(u)} in argument list, expected "," or ")"`)
+      }
+    }
+    this.next()
+    return { args, tokens }
+  }
+
+  call(nameToken: Token): Expr {
+    const name = nameToken.text
+    const sig = FUNCTIONS[name]
+    if (!sig) throw this.fail(nameToken, `unknown function with name ${JSON.stringify(name)}`)
+    const { args } = this.callArgs()
+    const n = sig.args.length
+    if (sig.variadic === 0 && args.length !== n) {
+      throw this.fail(nameToken, `expected ${n} argument(s) in call to "${name}", got ${args.length}`)
+    }
+    if (sig.variadic > 0 && (args.length < n - sig.variadic || args.length > n)) {
+      throw this.fail(
+        nameToken,
+        args.length < n - sig.variadic
+          ? `expected at least ${n - sig.variadic} argument(s) in call to "${name}", got ${args.length}`
+          : `expected at most ${n} argument(s) in call to "${name}", got ${args.length}`,
+      )
+    }
+    if (sig.variadic < 0 && args.length < n - 1) {
+      throw this.fail(
+        nameToken,
+        `expected at least ${n - 1} argument(s) in call to "${name}", got ${args.length}`,
+      )
+    }
+    args.forEach((arg, i) => {
+      const expected = sig.args[Math.min(i, n - 1)] as ValueType
+      this.checkType(nameToken, arg, expected, `call to function "${name}"`)
+    })
+    return { kind: 'call', func: name, args }
+  }
+
+  checkType(at: Token, arg: Expr, expected: ValueType, context: string): void {
+    const got = valueType(arg)
+    if (got !== expected) {
+      throw this.fail(at, `expected type ${typeName(expected)} in ${context}, got ${typeName(got)}`)
+    }
+  }
+
+  aggregate(opToken: Token, op: AggregateOp): Expr {
+    let grouping: string[] | undefined
+    let without = false
+    const modifier = (): void => {
+      const kw = this.keyword(this.peek())
+      if (kw !== 'by' && kw !== 'without') return
+      const t = this.next()
+      if (grouping !== undefined) throw this.fail(t, 'unexpected second grouping clause')
+      without = kw === 'without'
+      grouping = this.groupingLabels()
+    }
+    modifier()
+    const { args } = this.callArgs()
+    if (grouping === undefined) modifier()
+    const expected = PARAM_AGGREGATORS.has(op) ? 2 : 1
+    if (args.length !== expected) {
+      throw this.fail(
+        opToken,
+        `wrong number of arguments for aggregate expression provided, expected ${expected}, got ${args.length}`,
+      )
+    }
+    const expr = args[expected - 1] as Expr
+    const param = expected === 2 ? (args[0] as Expr) : undefined
+    this.checkType(opToken, expr, 'vector', 'aggregation expression')
+    if (param) {
+      this.checkType(opToken, param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter')
+    }
+    return {
+      kind: 'aggregate',
+      op,
+      grouping: [...new Set(grouping ?? [])].sort(),
+      without,
+      expr,
+      param,
+    }
+  }
+
+  /** A series description (`name{a="b", ...}`) as promtool test files use it. */
+  seriesLabels(): Record<string, string> {
+    const labels: Record<string, string> = {}
+    let t = this.next()
+    if (t.type === 'identifier') {
+      labels[METRIC_NAME] = t.text
+      t = this.next()
+    }
+    if (t.type === '{') {
+      for (const m of this.matchers()) {
+        if (m.type !== '=')
+          throw new PromQLError(`series description ${JSON.stringify(this.input)} may only use "="`)
+        labels[m.name] = m.value
+      }
+      t = this.next()
+    }
+    if (t.type !== 'eof' || (Object.keys(labels).length === 0 && !this.input.includes('{'))) {
+      throw new PromQLError(`invalid series description ${JSON.stringify(this.input)}`)
+    }
+    return labels
+  }
 }
 
 /**
- * Parses a PromQL expression with the Prometheus project's own Lezer grammar and checks
- * it against the engine's subset. Throws `PromQLError` for syntax and type errors and for
- * anything outside the subset; the result's type is scalar or instant vector.
+ * Parses a PromQL expression as Prometheus 2.42's parser does (`promql/parser`): operator
+ * precedence and associativity, `#` comments anywhere, offset/`@`/range/subquery suffixes
+ * binding tightest, and Prometheus' type checks. Throws `PromQLError` for syntax and type
+ * errors; a rule's expression must be a scalar or instant vector, so range vectors and
+ * strings are refused too.
  */
 export function parsePromQL(input: string): Expr {
-  const tree = parser.parse(input)
-  const top = tree.topNode
-  const error = firstError(top)
-  if (error) {
-    const near = input.slice(Math.max(0, error.from - 10), error.from + 10)
-    throw new PromQLError(`syntax error at character ${error.from + 1} near "${near}"`)
-  }
-  const roots: SyntaxNode[] = []
-  for (let child = top.firstChild; child; child = child.nextSibling) {
-    if (child.type.name !== 'LineComment') roots.push(child)
-  }
-  if (roots.length !== 1)
-    throw new PromQLError(roots.length === 0 ? 'empty expression' : 'unexpected trailing input')
-  const p = new Parser(input)
-  const expr = p.expr(roots[0] as SyntaxNode)
-  if (valueType(expr) === 'matrix') {
-    throw unsupported('range vector as query result', 'a rule must yield an instant vector or scalar')
+  const expr = new Parser(input).parseTop()
+  const type = valueType(expr)
+  if (type === 'matrix' || type === 'string') {
+    throw new PromQLError(
+      `expression of type ${typeName(type)} cannot be a rule's result; a rule must yield an instant vector or scalar`,
+      type === 'matrix' ? 'range vector as query result' : 'string as query result',
+    )
   }
   return expr
 }
 
 /** Parses a series description such as `http_requests_total{status="500"}` into labels. */
 export function parseSeriesLabels(input: string): Record<string, string> {
-  const tree = parser.parse(input)
-  const top = tree.topNode
-  const error = firstError(top)
-  const root = top.firstChild
-  if (error || !root || root.nextSibling || root.type.name !== 'VectorSelector') {
+  try {
+    return new Parser(input).seriesLabels()
+  } catch (err) {
+    if (err instanceof PromQLError && err.message.startsWith('series description')) throw err
     throw new PromQLError(`invalid series description ${JSON.stringify(input)}`)
   }
-  const p = new Parser(input)
-  const labels: Record<string, string> = {}
-  for (const child of p.children(root)) {
-    if (child.type.name === 'Identifier') labels[METRIC_NAME] = p.text(child)
-    else {
-      for (const m of p.children(child)) {
-        const matcher = p.matcher(m)
-        if (matcher.type !== '=')
-          throw new PromQLError(`series description ${JSON.stringify(input)} may only use "="`)
-        labels[matcher.name] = matcher.value
-      }
-    }
-  }
-  return labels
 }

@@ -1,3 +1,5 @@
+import { RE2JS, RE2JSException } from 're2js'
+
 /**
  * Translation of the RE2 syntax Prometheus uses (Go's `regexp`) into an equivalent
  * JavaScript RegExp with the `u` flag. Constructs whose meaning differs and cannot be
@@ -134,10 +136,45 @@ export function translateRe2(pattern: string, anchored: boolean): { source: stri
   return { source, flags }
 }
 
-/** Compiles a Prometheus label-matcher regex (fully anchored). */
-export function compileMatcherRegex(pattern: string): RegExp {
-  const { source, flags } = translateRe2(pattern, true)
-  return new RegExp(source, flags)
+/** A compiled label-matcher regex: `test` tells whether the whole value matches. */
+export interface MatcherRegex {
+  test(value: string): boolean
+}
+
+/** Memoised results per compiled matcher: label values repeat across series and evaluations. */
+const MEMO_LIMIT = 4096
+
+/**
+ * Compiles a regex with RE2 semantics (re2js, a port of the RE2 engine Go's `regexp`
+ * mirrors), fully anchored as Prometheus anchors label matchers (`^(?:pattern)$`), so
+ * flag groups such as `(?i:...)`, `(?U)`, Unicode classes and every other RE2 construct
+ * mean exactly what they mean in Prometheus. Throws `RegexError` with Go's message for a
+ * pattern Go refuses.
+ */
+export function compileRe2(pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(`^(?:${pattern})$`)
+  } catch (err) {
+    if (err instanceof RE2JSException) throw new RegexError(err.message)
+    throw err
+  }
+}
+
+/** Compiles a Prometheus label-matcher regex (fully anchored, RE2 semantics, memoised). */
+export function compileMatcherRegex(pattern: string): MatcherRegex {
+  const re = compileRe2(pattern)
+  const memo = new Map<string, boolean>()
+  return {
+    test(value: string): boolean {
+      let hit = memo.get(value)
+      if (hit === undefined) {
+        hit = re.matches(value)
+        if (memo.size >= MEMO_LIMIT) memo.clear()
+        memo.set(value, hit)
+      }
+      return hit
+    },
+  }
 }
 
 /** Compiles an unanchored RE2 regex (template functions `match`, `reReplaceAll`). */

@@ -1,5 +1,6 @@
 import type { LabelMatcher } from './ast.ts'
 import { compareStrings, type Labels, labelsKey, METRIC_NAME } from './labels.ts'
+import type { MatcherRegex } from './regex.ts'
 
 /**
  * In-memory time series store for the embedded rule engine.
@@ -400,9 +401,9 @@ export function matches(labels: Labels, m: LabelMatcher): boolean {
     case '!=':
       return value !== m.value
     case '=~':
-      return (m.regex as RegExp).test(value)
+      return (m.regex as MatcherRegex).test(value)
     case '!~':
-      return !(m.regex as RegExp).test(value)
+      return !(m.regex as MatcherRegex).test(value)
   }
 }
 

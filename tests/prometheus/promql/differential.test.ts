@@ -1,0 +1,95 @@
+import { describe, expect, test } from 'bun:test'
+import {
+  compareScenarios,
+  difference,
+  generateScenarios,
+  parseReport,
+  shrink,
+  workDir,
+} from './differential/differential.ts'
+import { Rng, show, shrinkCandidates, vector } from './differential/generator.ts'
+
+// The seeded differential test: random expressions over the whole grammar and random input
+// series, each case through Debian's promtool 2.42 (the truth) and our engine. Any
+// disagreement is shrunk to a minimal expression and printed, to be pinned as a fixture in
+// tests/prometheus/promql/fixtures. DIFFERENTIAL_CASES and DIFFERENTIAL_SEED override the
+// CI size (3000 cases, seed 15). Needs promtool; skips with a message without it unless
+// REQUIRE_OPS_TOOLS=1.
+const promtool = Bun.which('promtool')
+const required = process.env.REQUIRE_OPS_TOOLS === '1'
+if (!promtool && !required) {
+  console.warn('promtool not on PATH (apt-get install prometheus): skipping the PromQL differential test')
+}
+const CASES = Number(process.env.DIFFERENTIAL_CASES ?? 3000)
+const SEED = Number(process.env.DIFFERENTIAL_SEED ?? 15)
+
+describe.skipIf(!promtool && !required)('differential: our engine against promtool test rules', () => {
+  test(
+    `${CASES} random cases (seed ${SEED}) agree`,
+    () => {
+      expect(promtool).not.toBeNull()
+      const dir = workDir()
+      const scenarios = generateScenarios(SEED, CASES)
+      const tally = { results: 0, empty: 0, errors: 0 }
+      const found = compareScenarios(scenarios, dir, tally)
+      // A run where promtool mostly errs or returns nothing would prove little.
+      expect(tally.results).toBeGreaterThan(CASES * 0.6)
+      const shrunk = found.slice(0, 5).map((d) => {
+        const s = scenarios.find((x) => x.cases.includes(d.case))
+        const tree = s?.trees[s.cases.indexOf(d.case)]
+        const small = s && tree ? shrink(s, tree, d.case.evalTime, dir, 40) : d
+        return `${small.case.expr} @ ${small.case.evalTime}: ${small.why}`
+      })
+      expect(shrunk).toEqual([])
+      expect(found.length).toBe(0)
+    },
+    { timeout: 120_000 },
+  )
+})
+
+describe('differential machinery', () => {
+  test("parses promtool's report of got samples and errors", () => {
+    const report = [
+      '  FAILED:',
+      '    expr: "a", time: 2m,',
+      '        exp: nil',
+      '        got: {__name__="a", job="x"} 3E+00, {job="y"} +Inf, {job="z"} NaN',
+      '    expr: "a * on() a", time: 2m30s, err: found duplicate series for the match group {}',
+    ].join('\n')
+    const parsed = parseReport(report)
+    expect([...parsed.keys()]).toEqual(['a@2m', 'a * on() a@2m30s'])
+    const a = parsed.get('a@2m') as { samples: Map<string, number> }
+    expect([...a.samples]).toEqual([
+      ['{__name__="a", job="x"}', 3],
+      ['{job="y"}', Number.POSITIVE_INFINITY],
+      ['{job="z"}', Number.NaN],
+    ])
+    expect(parsed.get('a * on() a@2m30s')).toEqual({ error: 'found duplicate series for the match group {}' })
+  })
+
+  test('values agree within 1e-9 relative, NaN with NaN, errors with errors; nothing else', () => {
+    const s = (entries: [string, number][]) => ({ samples: new Map(entries) })
+    expect(difference(s([['{}', 1]]), s([['{}', 1 + 1e-12]]))).toBeUndefined()
+    expect(difference(s([['{}', Number.NaN]]), s([['{}', Number.NaN]]))).toBeUndefined()
+    expect(difference({ error: 'x' }, { error: 'y' })).toBeUndefined()
+    expect(difference(s([['{}', 1]]), s([['{}', 1.001]]))).toContain('promtool: [{} 1]')
+    expect(difference(s([['{}', 1]]), s([['{a="b"}', 1]]))).toBeDefined()
+    expect(difference(s([]), { error: 'x' })).toBeDefined()
+    // topk/bottomk: equal values may come from other series.
+    expect(difference(s([['{a="1"}', 5]]), s([['{a="2"}', 5]]), true)).toBeUndefined()
+    expect(difference(s([['{a="1"}', 5]]), s([['{a="2"}', 6]]), true)).toBeDefined()
+  })
+
+  test('the same seed gives the same cases; shrinking keeps the type and gets smaller', () => {
+    const a = generateScenarios(7, 50)
+    const b = generateScenarios(7, 50)
+    expect(a.map((x) => x.cases)).toEqual(b.map((x) => x.cases))
+    expect(generateScenarios(8, 50)[0]?.cases).not.toEqual(a[0]?.cases)
+    const tree = vector(new Rng(3), 3)
+    const candidates = shrinkCandidates(tree)
+    for (const c of candidates) {
+      expect(c.type).toBe('vector')
+      expect(show(c).length).toBeLessThanOrEqual(show(tree).length + 1)
+    }
+  })
+})

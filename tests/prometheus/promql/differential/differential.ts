@@ -1,0 +1,267 @@
+/**
+ * The differential check: the same promtool test file through Debian's `promtool test
+ * rules` 2.42 (the truth) and through our runner, each case written with no expected
+ * samples so that both report what they got ("got: ..." or "err: ..."); an empty result
+ * passes silently on both sides. Results are compared label set by label set, values within
+ * promtool's own tolerance (relative 1e-9; Go's math library and JavaScript's differ in the
+ * last bits of pow/exp/log), NaN equal to NaN. Errors must agree in being errors.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { runRuleTests } from '../../../../src/prometheus/promtool/test-rules.ts'
+import {
+  expression,
+  generateSeries,
+  type InputSeries,
+  type Node,
+  Rng,
+  show,
+  shrinkCandidates,
+} from './generator.ts'
+
+export interface Case {
+  expr: string
+  /** promtool duration, e.g. `7m30s`. */
+  evalTime: string
+}
+
+export interface Scenario {
+  interval: string
+  series: InputSeries[]
+  cases: Case[]
+}
+
+/** What one side reported for a case: an error, or the samples by label set. */
+export type Outcome = { error: string } | { samples: Map<string, number> }
+
+const EMPTY: Outcome = { samples: new Map() }
+
+export function testFile(s: Scenario): string {
+  return stringify(
+    {
+      rule_files: [],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: s.interval,
+          input_series: s.series,
+          // promtool loads input samples only up to its last rule-evaluation step before the
+          // latest eval_time; a case at the end of the data makes it load them all, so
+          // negative offsets and @ see the same samples on both sides.
+          promql_expr_test: [
+            ...s.cases,
+            { expr: 'vector(1) > 1', evalTime: s.interval === '1m' ? '30m' : '15m' },
+          ].map((c) => ({ expr: c.expr, eval_time: c.evalTime, exp_samples: [] })),
+        },
+      ],
+    },
+    { lineWidth: 0 },
+  )
+}
+
+function parseValue(text: string): number {
+  if (text === '+Inf') return Number.POSITIVE_INFINITY
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY
+  return Number(text)
+}
+
+/** Parses the failure report (`expr: "...", time: ..., err: ...` / `got: ...`) per case. */
+export function parseReport(report: string): Map<string, Outcome> {
+  const out = new Map<string, Outcome>()
+  const lines = report.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^ {4}expr: (".*"), time: (\S+?),(?: err: (.*))?$/.exec(lines[i] as string)
+    if (!m) continue
+    const key = `${JSON.parse(m[1] as string)}@${m[2]}`
+    if (m[3] !== undefined) {
+      out.set(key, { error: m[3] })
+      continue
+    }
+    const got = /^ {8}got: (.*)$/.exec(lines[i + 2] ?? '')
+    const samples = new Map<string, number>()
+    if (got && got[1] !== 'nil') {
+      for (const item of (got[1] as string).split(/, (?=\{)/)) {
+        const space = item.lastIndexOf(' ')
+        samples.set(item.slice(0, space), parseValue(item.slice(space + 1)))
+      }
+    }
+    out.set(key, { samples })
+  }
+  return out
+}
+
+export function runPromtool(file: string): string {
+  const proc = Bun.spawnSync(['promtool', 'test', 'rules', file], { stdout: 'pipe', stderr: 'pipe' })
+  return proc.stderr.toString()
+}
+
+export function runEngine(file: string): string {
+  let stderr = ''
+  runRuleTests([file], {
+    stdout: () => {},
+    stderr: (t) => {
+      stderr += t
+    },
+  })
+  return stderr
+}
+
+function close(a: number, b: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b)
+  if (a === b) return true
+  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b))
+}
+
+/**
+ * Why two outcomes disagree, or undefined when they agree. `tiesOpen`: the expression has
+ * topk/bottomk, whose choice among equal values follows the storage's series order, which
+ * promtool's loader leaves to Go's map iteration (it changes from run to run); then only
+ * the values are compared.
+ */
+export function difference(truth: Outcome, ours: Outcome, tiesOpen = false): string | undefined {
+  if ('error' in truth || 'error' in ours) {
+    if ('error' in truth && 'error' in ours) return undefined
+    return `promtool: ${describe(truth)}; ours: ${describe(ours)}`
+  }
+  if (tiesOpen) {
+    const a = [...truth.samples.values()].sort()
+    const b = [...ours.samples.values()].sort()
+    const same = a.length === b.length && a.every((v, i) => close(v, b[i] as number))
+    return same ? undefined : `promtool: ${describe(truth)}; ours: ${describe(ours)}`
+  }
+  const keys = new Set([...truth.samples.keys(), ...ours.samples.keys()])
+  for (const k of keys) {
+    const a = truth.samples.get(k)
+    const b = ours.samples.get(k)
+    if (a === undefined || b === undefined || !close(a, b)) {
+      return `promtool: ${describe(truth)}; ours: ${describe(ours)}`
+    }
+  }
+  return undefined
+}
+
+function describe(o: Outcome): string {
+  if ('error' in o) return `error ${o.error}`
+  return `[${[...o.samples].map(([k, v]) => `${k} ${v}`).join(', ')}]`
+}
+
+/** How the truth's outcomes split: non-empty results, empty results, errors. */
+export interface Tally {
+  results: number
+  empty: number
+  errors: number
+}
+
+export interface Disagreement {
+  scenario: Scenario
+  case: Case
+  why: string
+}
+
+/** Runs the scenarios through both sides; returns the disagreeing cases. */
+export function compareScenarios(
+  scenarios: readonly Scenario[],
+  dir: string,
+  tally: Tally = { results: 0, empty: 0, errors: 0 },
+): Disagreement[] {
+  const found: Disagreement[] = []
+  scenarios.forEach((s, i) => {
+    const file = join(dir, `case-${i}.test.yml`)
+    writeFileSync(file, testFile(s))
+    const truth = parseReport(runPromtool(file))
+    const ours = parseReport(runEngine(file))
+    for (const c of s.cases) {
+      const key = `${c.expr}@${c.evalTime}`
+      const expected = truth.get(key) ?? EMPTY
+      if ('error' in expected) tally.errors++
+      else if (expected.samples.size === 0) tally.empty++
+      else tally.results++
+      const why = difference(expected, ours.get(key) ?? EMPTY, /\b(topk|bottomk)\b/.test(c.expr))
+      if (why) found.push({ scenario: s, case: c, why })
+    }
+  })
+  return found
+}
+
+export interface GeneratedScenario extends Scenario {
+  trees: Node[]
+}
+
+/** `count` cases in scenarios of `perScenario`, reproducible from `seed`. */
+export function generateScenarios(seed: number, count: number, perScenario = 100): GeneratedScenario[] {
+  const rng = new Rng(seed)
+  const out: GeneratedScenario[] = []
+  for (let made = 0; made < count; ) {
+    const interval = rng.pick(['1m', '1m', '30s'])
+    const points = 31
+    const series = generateSeries(rng, points)
+    const n = Math.min(perScenario, count - made)
+    const seen = new Set<string>()
+    const cases: Case[] = []
+    const trees: Node[] = []
+    while (cases.length < n) {
+      const tree = expression(rng, 1 + rng.int(3))
+      const seconds = 60 + rng.int(interval === '1m' ? 29 * 60 : 14 * 60)
+      const evalTime = formatSeconds(rng.chance(0.5) ? seconds - (seconds % 60) : seconds)
+      const c = { expr: show(tree), evalTime }
+      const key = `${c.expr}@${c.evalTime}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      cases.push(c)
+      trees.push(tree)
+    }
+    out.push({ interval, series, cases, trees })
+    made += n
+  }
+  return out
+}
+
+function formatSeconds(total: number): string {
+  const m = Math.floor(total / 60)
+  const s = total % 60
+  return s === 0 ? `${m}m` : `${m}m${s}s`
+}
+
+/**
+ * Shrinks a disagreeing expression greedily: the first smaller candidate of the same type
+ * that still disagrees replaces it, until none does (or `budget` promtool runs are spent).
+ */
+export function shrink(
+  scenario: Scenario,
+  tree: Node,
+  evalTime: string,
+  dir: string,
+  budget = 80,
+): Disagreement {
+  let current = tree
+  let why = ''
+  let spent = 0
+  const check = (candidate: Node): string | undefined => {
+    spent++
+    const c = { expr: show(candidate), evalTime }
+    const [d] = compareScenarios([{ ...scenario, cases: [c] }], dir)
+    return d?.why
+  }
+  why = check(current) ?? ''
+  let progress = true
+  while (progress && spent < budget) {
+    progress = false
+    for (const candidate of shrinkCandidates(current)) {
+      if (spent >= budget) break
+      const w = check(candidate)
+      if (w) {
+        current = candidate
+        why = w
+        progress = true
+        break
+      }
+    }
+  }
+  return { scenario, case: { expr: show(current), evalTime }, why }
+}
+
+export function workDir(): string {
+  return mkdtempSync(join(tmpdir(), 'promql-differential-'))
+}
