@@ -2,7 +2,7 @@
  * `bun run bench`: loads each bench/server.ts variant over loopback with wrk, the server and
  * wrk pinned to different cores, in interleaved rounds, and prints per variant the median
  * req/s, p99 latency, server CPU time per request (from /proc/<pid>/stat) and resident memory
- * (idle before the load, peak during the measured run, 2 s after it), then the /metrics render
+ * (idle 2 s after start-up, peak during the measured run, 2 s after it), then the /metrics render
  * comparison and the per-part costs of `full`, then per comparison the absolute µs/request
  * of both sides, the difference and the ratios. On a shared machine trust CPU µs/request over
  * req/s: time-slicing by other processes lowers req/s but not the CPU a request costs.
@@ -214,7 +214,8 @@ async function measure(target: Target): Promise<Sample> {
     const url = `http://127.0.0.1:${ready.port}${target.path(ready)}`
     const check = await fetch(url, { headers: target.headers })
     if (check.status !== 200) throw new Error(`${target.name}: ${url} answered ${check.status}`)
-    // taskset execs the server, so the spawned pid is the server's.
+    // taskset execs the server, so the spawned pid is the server's. Idle = settled after start-up.
+    await Bun.sleep(2000)
     const idleRss = rssMiB(proc.pid)
     await wrk(url, warmup, target.headers)
     const before = cpuSeconds(proc.pid)

@@ -130,6 +130,8 @@ async function build() {
 }
 
 const app = await build()
+// Idle RSS is read right after `listening`: collect start-up garbage (migrations) first.
+Bun.gc(true)
 const server = Bun.serve({ port, hostname: '127.0.0.1', fetch: app.fetch })
 console.log(`listening ${server.port}`)
 process.on('SIGTERM', async () => {

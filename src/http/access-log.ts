@@ -1,6 +1,6 @@
 import { Elysia, StatusMap } from 'elysia'
 import { fixedLineWriter, type Logger } from '../core/logger.ts'
-import { requestState } from './request-context.ts'
+import { requestState, SAFE_REQUEST_ID } from './request-context.ts'
 
 /** The subset of Elysia's after-response context that tells what was actually sent. */
 export interface SentContext {
@@ -163,8 +163,10 @@ export function accessLog(options: AccessLogOptions) {
           )
         const method = methods.get(request.method) ?? JSON.stringify(request.method)
         const tenant = state.tenantId === undefined ? '' : `,"tenantId":${JSON.stringify(state.tenantId)}`
+        const id = state.requestId
+        const requestId = SAFE_REQUEST_ID.test(id) ? `"${id}"` : JSON.stringify(id)
         line.write(
-          `,"requestId":${JSON.stringify(state.requestId)},"method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
+          `,"requestId":${requestId},"method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
         )
       }
     }
