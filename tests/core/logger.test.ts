@@ -25,14 +25,14 @@ describe('the asynchronous log destination', () => {
     expect(destination.buffered).toBe(0)
   })
 
-  test('holds at most maxBufferedChars while a write is in flight, drops and counts the rest, then says so', async () => {
+  test('holds at most maxBufferedChars until its write, drops and counts the rest, then says so', async () => {
     const path = tempFile()
-    const destination = createLogDestination({ path, maxBufferedChars: 100, name: 'svc' })
+    const destination = createLogDestination({ path, maxBufferedChars: 120, name: 'svc' })
     const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(40) })}\n` // 57 characters
-    // The first line leaves at once; the second waits for it (57 ≤ 100); the third would make 114.
+    // Lines of one event-loop turn leave together at its end: two fit (114 ≤ 120), a third would make 171.
     for (let n = 1; n <= 10; n++) destination.write(line(n))
     expect(destination.dropped).toBe(8)
-    expect(destination.buffered).toBe(57)
+    expect(destination.buffered).toBe(114)
     await flushed(destination)
     const written = readFileSync(path, 'utf8')
       .trim()
@@ -60,6 +60,18 @@ describe('the asynchronous log destination', () => {
         .map((l) => JSON.parse(l).n ?? 'warn'),
     ).toEqual([1, 2, 'warn', 11])
     expect(destination.dropped).toBe(8)
+  })
+
+  test('lines written in one event-loop turn leave in one write, after the turn', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path })
+    destination.write('{"a":1}\n')
+    destination.write('{"a":2}\n')
+    expect(readFileSync(path, 'utf8')).toBe('')
+    expect(destination.buffered).toBe(16)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n')
+    expect(destination.buffered).toBe(0)
   })
 
   test('sync mode writes each line before returning and never drops', () => {
