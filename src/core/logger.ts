@@ -68,10 +68,10 @@ export interface LogDestinationOptions {
 /**
  * A pino destination that writes asynchronously and never holds more than a bounded amount.
  *
- * Lines logged while a write is in flight are queued as they are (an array push, no
- * concatenation or byte counting per line, unlike sonic-boom, whose per-line
- * `Buffer.byteLength` of the growing chunk made its cost and its garbage grow with the
- * backlog) and leave as one write once it completes. When the destination cannot keep up
+ * Lines are queued as they are (an array push, no concatenation or byte counting per line,
+ * unlike sonic-boom, whose per-line `Buffer.byteLength` of the growing chunk made its cost and
+ * its garbage grow with the backlog); the lines of one event-loop turn leave as one write at
+ * its end, and lines logged while a write is in flight as one write once it completes. When the destination cannot keep up
  * (a slow pipe, a full disk) and the queue reaches `maxBufferedChars`, further lines are
  * dropped and counted in `dropped`, so a log flood costs a bounded amount of memory instead
  * of growing the heap until the process dies; the next line written after the backlog clears
