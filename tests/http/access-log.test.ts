@@ -93,6 +93,18 @@ describe('the access log', () => {
     ])
   })
 
+  test('with METRICS_ENABLED=false the line resolves the status itself', async () => {
+    const { call, requestLines } = await loggedApp({ METRICS_ENABLED: 'false' })
+    expect((await call('/probe/boom')).status).toBe(500)
+    expect((await call('/nowhere')).status).toBe(404)
+    expect((await call('/probe/users/3?ms=4')).status).toBe(200)
+    expect(requestLines().map(({ route, status, durationMs }) => ({ route, status, durationMs }))).toEqual([
+      { route: '/probe/boom', status: 500, durationMs: 2 },
+      { route: '<unmatched>', status: 404, durationMs: 0 },
+      { route: '/probe/users/:id', status: 200, durationMs: 4 },
+    ])
+  })
+
   test('requests rejected before their handler keep their route: 413, 415 and 400 on POST /orders', async () => {
     const { call, requestLines } = await loggedApp({ MAX_BODY_BYTES: '64' })
     const big = JSON.stringify({ pad: 'x'.repeat(100) })
