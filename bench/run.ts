@@ -1,19 +1,25 @@
 /**
  * `bun run bench`: loads each bench/server.ts variant over loopback with wrk, the server and
  * wrk pinned to different cores, in interleaved rounds, and prints per variant the median
- * req/s, p99 latency and server CPU time per request (from /proc/<pid>/stat), then the
- * /metrics render comparison and the per-part costs of `full`, then one ratio line per
- * comparison. On a shared machine trust CPU µs/request over req/s: time-slicing by other
- * processes lowers req/s but not the CPU a request costs.
+ * req/s, p99 latency, server CPU time per request (from /proc/<pid>/stat) and resident memory
+ * (idle 2 s after start-up, peak during the measured run, 2 s after it), then the /metrics render
+ * comparison and the per-part costs of `full`, then per comparison the absolute µs/request
+ * of both sides, the difference and the ratios. On a shared machine trust CPU µs/request over
+ * req/s: time-slicing by other processes lowers req/s but not the CPU a request costs.
  *
- * Settings (environment): BENCH_ROUNDS (5), BENCH_SECONDS (6), BENCH_WARMUP_SECONDS (2),
- * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list).
+ * The PostgreSQL variants run when a server answers at BENCH_POSTGRES_URL
+ * (postgres://postgres@127.0.0.1:5432/postgres); each server process uses a database of its own.
+ *
+ * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
+ * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
+ * BENCH_POSTGRES_URL.
  */
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
+import postgres from 'postgres'
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
-const seconds = Number(process.env.BENCH_SECONDS ?? 6)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
@@ -24,6 +30,8 @@ interface Target {
   route: string
   env: Record<string, string>
   path: (ready: Ready) => string
+  /** Request headers (wrk -H), e.g. the tenant's bearer key. */
+  headers?: Record<string, string>
 }
 
 interface Ready {
@@ -31,22 +39,43 @@ interface Ready {
   product?: string
 }
 
+const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Whether a PostgreSQL server answers at `url` (the PostgreSQL variants need one). */
+async function postgresAnswers(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
+  try {
+    await sql`select 1`
+    return true
+  } catch {
+    return false
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
+// A throwaway key for the benchmark tenant: the server stores only its hash.
+const apiKey = `ck_bench_${crypto.randomUUID().replaceAll('-', '')}`
+const productRoute = (name: string, env: Record<string, string>): Target => ({
+  name,
+  route: 'GET /products/:id',
+  env: { BENCH_VARIANT: 'db', BENCH_API_KEY: apiKey, ...env },
+  path: (ready) => `/products/${ready.product}`,
+  headers: { authorization: `Bearer ${apiKey}` },
+})
+const withPostgres = await postgresAnswers(postgresUrl)
 const allTargets: Target[] = [
   { name: 'bare', route: 'GET /users/:id', env: { BENCH_VARIANT: 'bare' }, path: () => '/users/42' },
   { name: 'metrics', route: 'GET /users/:id', env: { BENCH_VARIANT: 'metrics' }, path: () => '/users/42' },
   { name: 'full', route: 'GET /users/:id', env: { BENCH_VARIANT: 'full' }, path: () => '/users/42' },
-  {
-    name: 'db',
-    route: 'GET /products/:id',
-    env: { BENCH_VARIANT: 'db', METRICS_ENABLED: 'false' },
-    path: (ready) => `/products/${ready.product}`,
-  },
-  {
-    name: 'db+metrics',
-    route: 'GET /products/:id',
-    env: { BENCH_VARIANT: 'db', METRICS_ENABLED: 'true' },
-    path: (ready) => `/products/${ready.product}`,
-  },
+  productRoute('db', { BENCH_INSTRUMENTED: 'false', DATABASE_URL: '' }),
+  productRoute('db+instr', { BENCH_INSTRUMENTED: 'true', DATABASE_URL: '' }),
+  ...(withPostgres
+    ? [
+        productRoute('pg', { BENCH_INSTRUMENTED: 'false', DATABASE_URL: postgresUrl }),
+        productRoute('pg+instr', { BENCH_INSTRUMENTED: 'true', DATABASE_URL: postgresUrl }),
+      ]
+    : []),
 ]
 const targets = allTargets.filter(
   (t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(t.name),
@@ -55,7 +84,8 @@ const targets = allTargets.filter(
 const comparisons: Array<[variant: string, baseline: string]> = [
   ['metrics', 'bare'],
   ['full', 'bare'],
-  ['db+metrics', 'db'],
+  ['db+instr', 'db'],
+  ['pg+instr', 'pg'],
 ]
 
 function requireTool(name: string) {
@@ -114,6 +144,10 @@ interface Sample {
   p99ms: number
   cpuUsPerRequest: number
   requests: number
+  /** Server RSS in MiB: before any load, the peak during the measured run, 2 s after it. */
+  idleRss: number
+  peakRss: number
+  afterRss: number
   /** Share of a core that processes other than the server and wrk used during the run. */
   othersCores: number
 }
@@ -125,24 +159,48 @@ function parseDuration(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 'ms' ? value : value * 1000
 }
 
-function wrk(url: string, duration: number) {
-  const run = Bun.spawnSync([
-    'taskset',
-    '-c',
-    loadCpu,
-    'wrk',
-    '-t1',
-    `-c${connections}`,
-    `-d${duration}s`,
-    '--latency',
-    url,
+/** Resident set size of a process now, in MiB (VmRSS of /proc/<pid>/status). */
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024
+}
+
+/** Runs wrk against `url`; while it runs, samples the RSS of `watchPid` every 100 ms. */
+async function wrk(url: string, duration: number, headers: Record<string, string> = {}, watchPid?: number) {
+  const proc = Bun.spawn(
+    [
+      'taskset',
+      '-c',
+      loadCpu,
+      'wrk',
+      '-t1',
+      `-c${connections}`,
+      `-d${duration}s`,
+      '--latency',
+      ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+      url,
+    ],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  let peakRss = 0
+  const sampler =
+    watchPid === undefined
+      ? undefined
+      : setInterval(() => {
+          peakRss = Math.max(peakRss, rssMiB(watchPid))
+        }, 100)
+  const [out, err, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
   ])
-  const out = run.stdout.toString()
-  if (run.exitCode !== 0) throw new Error(`wrk failed: ${run.stderr.toString()}`)
+  clearInterval(sampler)
+  if (exitCode !== 0) throw new Error(`wrk failed: ${err}`)
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)
   if (non2xx) throw new Error(`${url} answered ${non2xx[1]} non-2xx responses`)
-  const usage = run.resourceUsage.cpuTime
+  const usage = proc.resourceUsage()!.cpuTime
   return {
+    peakRss,
     wrkCpuSeconds: Number(usage.user + usage.system) / 1e6,
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
     p99ms: parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
@@ -154,18 +212,24 @@ async function measure(target: Target): Promise<Sample> {
   const { proc, ready } = await startServer(target)
   try {
     const url = `http://127.0.0.1:${ready.port}${target.path(ready)}`
-    const check = await fetch(url)
+    const check = await fetch(url, { headers: target.headers })
     if (check.status !== 200) throw new Error(`${target.name}: ${url} answered ${check.status}`)
-    wrk(url, warmup)
+    // taskset execs the server, so the spawned pid is the server's. Idle = settled after start-up.
+    await Bun.sleep(2000)
+    const idleRss = rssMiB(proc.pid)
+    await wrk(url, warmup, target.headers)
     const before = cpuSeconds(proc.pid)
     const busyBefore = machineBusySeconds()
     const started = performance.now()
-    const { wrkCpuSeconds, ...result } = wrk(url, seconds)
+    const { wrkCpuSeconds, ...result } = await wrk(url, seconds, target.headers, proc.pid)
     const cpu = cpuSeconds(proc.pid) - before
     const others = machineBusySeconds() - busyBefore - cpu - wrkCpuSeconds
     const elapsed = (performance.now() - started) / 1000
+    await Bun.sleep(2000)
     return {
       ...result,
+      idleRss,
+      afterRss: rssMiB(proc.pid),
       cpuUsPerRequest: (cpu * 1e6) / result.requests,
       othersCores: Math.max(0, others / elapsed),
     }
@@ -198,7 +262,7 @@ for (let round = 0; round < rounds; round++) {
     const sample = await measure(target)
     samples.get(target.name)!.push(sample)
     console.log(
-      `  round ${round + 1} ${target.name.padEnd(11)} ${sample.rps.toFixed(0).padStart(7)} req/s  p99 ${sample.p99ms.toFixed(2)} ms  ${sample.cpuUsPerRequest.toFixed(2)} µs CPU/req  (other processes: ${sample.othersCores.toFixed(2)} cores)`,
+      `  round ${round + 1} ${target.name.padEnd(11)} ${sample.rps.toFixed(0).padStart(7)} req/s  p99 ${sample.p99ms.toFixed(2)} ms  ${sample.cpuUsPerRequest.toFixed(2)} µs CPU/req  RSS ${sample.idleRss.toFixed(0)}/${sample.peakRss.toFixed(0)}/${sample.afterRss.toFixed(0)} MiB  (other processes: ${sample.othersCores.toFixed(2)} cores)`,
     )
   }
 }
@@ -212,7 +276,9 @@ console.log(
   `noise: other processes used ${median(others).toFixed(2)} cores (median; max ${Math.max(...others).toFixed(2)}) of the ${cpus().length} while measuring`,
 )
 
-console.log('\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)')
+console.log(
+  '\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)     RSS MiB idle / peak / after',
+)
 const summary = new Map<string, { rps: number; p99: number; cpu: number }>()
 for (const target of targets) {
   const list = samples.get(target.name)!
@@ -220,11 +286,12 @@ for (const target of targets) {
   const cpu = list.map((s) => s.cpuUsPerRequest)
   const row = { rps: median(rps), p99: median(list.map((s) => s.p99ms)), cpu: median(cpu) }
   summary.set(target.name, row)
+  const rss = `${median(list.map((s) => s.idleRss)).toFixed(0)} / ${Math.max(...list.map((s) => s.peakRss)).toFixed(0)} / ${median(list.map((s) => s.afterRss)).toFixed(0)}`
   console.log(
     `${target.name.padEnd(12)} ${target.route.padEnd(19)} ${row.rps.toFixed(0).padStart(7)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(
       62,
     ) +
-      `${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(2)} (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)})`,
+      `${row.p99.toFixed(2).padStart(6)}   ${`${row.cpu.toFixed(2)} (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)})`.padEnd(25)}${rss}`,
   )
 }
 
@@ -238,6 +305,7 @@ if (process.env.BENCH_SKIP_RENDER !== '1') runScript('/metrics render, 10 000 se
 if (process.env.BENCH_SKIP_PARTS !== '1')
   runScript("what each part of 'full' costs, in process", 'bench/parts.ts')
 
+const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + n.toFixed(digits)
 console.log('')
 for (const [variant, baseline] of comparisons) {
   const a = summary.get(variant)
@@ -245,7 +313,7 @@ for (const [variant, baseline] of comparisons) {
   if (!a || !b) continue
   const route = targets.find((t) => t.name === variant)!.route
   console.log(
-    `cpu instrumented-bare: ${(a.cpu - b.cpu >= 0 ? '+' : '') + (a.cpu - b.cpu).toFixed(2)} µs/request (${variant}/${baseline}, ${route})`,
+    `cpu µs/request: ${variant} ${a.cpu.toFixed(2)}, ${baseline} ${b.cpu.toFixed(2)}, instrumented-bare ${signed(a.cpu - b.cpu)} (${route})`,
   )
 }
 for (const [variant, baseline] of comparisons) {
@@ -263,4 +331,17 @@ for (const [variant, baseline] of comparisons) {
   if (!a || !b) continue
   const route = targets.find((t) => t.name === variant)!.route
   console.log(`ratio instrumented/bare: ${(a.rps / b.rps).toFixed(3)} (${variant}/${baseline}, ${route})`)
+}
+// The pair of runs, in one round, during which other processes used the least CPU: the
+// closest this machine gets to a quiet one.
+for (const [variant, baseline] of comparisons) {
+  const a = samples.get(variant)
+  const b = samples.get(baseline)
+  if (!a?.length || !b?.length) continue
+  let best = 0
+  const noise = (i: number) => Math.max(a[i]!.othersCores, b[i]!.othersCores)
+  for (let i = 1; i < Math.min(a.length, b.length); i++) if (noise(i) < noise(best)) best = i
+  console.log(
+    `quietest round (${best + 1}, other processes ≤ ${noise(best).toFixed(2)} cores): ${variant}/${baseline} ${a[best]!.cpuUsPerRequest.toFixed(2)} vs ${b[best]!.cpuUsPerRequest.toFixed(2)} µs/request (${signed(a[best]!.cpuUsPerRequest - b[best]!.cpuUsPerRequest)}), req/s ratio ${(a[best]!.rps / b[best]!.rps).toFixed(3)}`,
+  )
 }

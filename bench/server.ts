@@ -2,58 +2,104 @@
  * One benchmark target per process, so that any load tool can drive it:
  *
  *   BENCH_VARIANT=bare|metrics|full PORT=8080 bun bench/server.ts   → GET /users/:id (no I/O)
- *   BENCH_VARIANT=db METRICS_ENABLED=true|false PORT=8080 bun bench/server.ts → GET /products/:id
+ *   BENCH_VARIANT=db BENCH_INSTRUMENTED=true|false BENCH_API_KEY=… [DATABASE_URL=postgres://…]
+ *     PORT=8080 bun bench/server.ts                                  → GET /products/:id
  *
  * bare    Elysia alone.
  * metrics Elysia plus the HTTP metrics plugin with the full metric set (counter, histogram,
  *         in-flight gauge, series budget).
  * full    createApp with everything production wires per request: request id, metrics,
- *         access log at info to a file (BENCH_LOG_FILE, default a temp file), error envelope.
- * db      the full app on the embedded database (in memory), with db_query_duration_seconds
- *         when METRICS_ENABLED is true. The commerce routes are not on this branch yet, so the
- *         route and its product row are created here with drizzle.
+ *         access log at info to a file (BENCH_LOG_FILE, default a temp file), security
+ *         headers, error envelope.
+ * db      createApp serving its real GET /products/:id (tenant authentication by the bearer
+ *         key BENCH_API_KEY, product lookup, product_views_total) on the in-memory embedded
+ *         database, or on PostgreSQL when DATABASE_URL is set (in a database of its own,
+ *         dropped on exit). BENCH_INSTRUMENTED=true: metrics on and the access log at info
+ *         to a file, as `full`; false: METRICS_ENABLED=false and the log at warn, so no
+ *         request, statement or business metric and no access line.
  *
- * Prints `listening <port>` once ready; SIGTERM stops it.
+ * Prints `listening <port>` once ready (and `product <id>` for db); SIGTERM stops it.
  */
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eq } from 'drizzle-orm'
-import { Elysia, t } from 'elysia'
-import pino from 'pino'
+import { Elysia } from 'elysia'
+import postgres from 'postgres'
 import { createApp, SERVICE_VERSION } from '../src/app.ts'
+import { hashApiKey } from '../src/auth/keys.ts'
 import { loadConfig } from '../src/config.ts'
 import { systemClock } from '../src/core/clock.ts'
-import { notFound } from '../src/core/errors.ts'
-import { createLogger } from '../src/core/logger.ts'
+import { createLogDestination, createLogger, flushLogs } from '../src/core/logger.ts'
+import type { DatabaseHandle } from '../src/db/client.ts'
 import { migrateEmbedded, openEmbedded } from '../src/db/embedded.ts'
 import { MIGRATIONS_FOLDER } from '../src/db/open.ts'
-import { products, tenants } from '../src/db/schema.ts'
+import { migratePostgres, openPostgres } from '../src/db/postgres.ts'
+import { products } from '../src/db/schema.ts'
 import { httpMetrics } from '../src/http/http-metrics.ts'
-import { UuidParam } from '../src/http/models.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
 import { createMetrics } from '../src/metrics.ts'
 import { buildServices } from '../src/services.ts'
+import { createTenantRepository } from '../src/tenants/repository.ts'
 
 const variant = process.env.BENCH_VARIANT ?? 'bare'
 const port = Number(process.env.PORT ?? 8080)
+const instrumented = variant !== 'db' || process.env.BENCH_INSTRUMENTED !== 'false'
+const cleanups: Array<() => Promise<unknown>> = []
 
 const user = ({ params }: { params: { id: string } }) => ({ id: params.id, name: `User ${params.id}` })
 
+/** A PostgreSQL database of this process's own on the server of `url`, dropped on exit. */
+async function ownPostgresDatabase(url: string): Promise<string> {
+  const name = `cc_bench_${process.pid}`
+  const admin = postgres(url, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`drop database if exists ${name} with (force)`)
+  await admin.unsafe(`create database ${name}`)
+  cleanups.push(async () => {
+    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  })
+  const own = new URL(url)
+  own.pathname = `/${name}`
+  return own.toString()
+}
+
 async function fullApp() {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info' })
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: instrumented ? 'info' : 'warn',
+    METRICS_ENABLED: String(instrumented),
+  }
+  const config = loadConfig(env)
   const logFile = process.env.BENCH_LOG_FILE ?? join(tmpdir(), `bench-${variant}-${process.pid}.log`)
-  const log = createLogger({ level: 'info', pretty: false }, pino.destination({ dest: logFile, sync: false }))
+  const log = createLogger({ level: config.logLevel, pretty: false }, createLogDestination({ path: logFile }))
+  cleanups.push(() => flushLogs(log))
   const metrics = createMetrics({
     log,
     enabled: config.metrics.enabled,
     seriesLimits: config.metrics.seriesLimits,
     build: { version: SERVICE_VERSION, commit: config.buildCommit, runtimeVersion: Bun.version },
   })
-  const database = await openEmbedded({ onQuery: metrics.observeQuery }, log)
-  await migrateEmbedded(database, MIGRATIONS_FOLDER, log)
+  let database: DatabaseHandle
+  if (config.database.url) {
+    const url = await ownPostgresDatabase(config.database.url)
+    await migratePostgres(url, MIGRATIONS_FOLDER, log)
+    database = openPostgres(
+      {
+        url,
+        poolSize: config.database.poolSize,
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        onQuery: metrics.observeQuery,
+      },
+      log,
+    )
+  } else {
+    database = await openEmbedded({ onQuery: metrics.observeQuery }, log)
+    await migrateEmbedded(database, MIGRATIONS_FOLDER, log)
+  }
+  cleanups.unshift(() => database.close())
   const infra = { config, database, log, clock: systemClock, http: createHttpClient(fetch), metrics }
   const app = createApp({ ...infra, services: buildServices(infra) })
-  return { app, database, log }
+  return { app, database }
 }
 
 async function build() {
@@ -66,39 +112,32 @@ async function build() {
   }
   if (variant === 'full') return (await fullApp()).app.get('/users/:id', user)
   if (variant === 'db') {
+    const apiKey = process.env.BENCH_API_KEY
+    if (!apiKey) throw new Error('BENCH_API_KEY is required for BENCH_VARIANT=db')
     const { app, database } = await fullApp()
-    const [tenant] = await database.db
-      .insert(tenants)
-      .values({ name: 'bench', apiKeyHash: 'bench' })
-      .returning()
+    // The tenant is created by key hash, so the key never has to leave the load generator.
+    const tenant = await createTenantRepository().insert(
+      database.db,
+      { name: 'bench', apiKeyHash: await hashApiKey(apiKey) },
+      '+15550100000',
+    )
     const [product] = await database.db
       .insert(products)
-      .values({ tenantId: tenant!.id, name: 'Bench product', priceMinor: 1999, currency: 'USD', stock: 5 })
+      .values({ tenantId: tenant.id, name: 'Bench product', priceMinor: 1999, currency: 'USD', stock: 5 })
       .returning()
     console.log(`product ${product!.id}`)
-    return app.get(
-      '/products/:id',
-      async ({ params }) => {
-        const [row] = await database.db.select().from(products).where(eq(products.id, params.id)).limit(1)
-        if (!row) throw notFound('Product')
-        return {
-          id: row.id,
-          name: row.name,
-          priceMinor: row.priceMinor,
-          currency: row.currency,
-          stock: row.stock,
-        }
-      },
-      { params: t.Object({ id: UuidParam }) },
-    )
+    return app
   }
   throw new Error(`unknown BENCH_VARIANT ${variant} (bare, metrics, full, db)`)
 }
 
 const app = await build()
+// Idle RSS is read right after `listening`: collect start-up garbage (migrations) first.
+Bun.gc(true)
 const server = Bun.serve({ port, hostname: '127.0.0.1', fetch: app.fetch })
 console.log(`listening ${server.port}`)
-process.on('SIGTERM', () => {
+process.on('SIGTERM', async () => {
   server.stop(true)
+  for (const cleanup of cleanups) await cleanup().catch(() => {})
   process.exit(0)
 })

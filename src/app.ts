@@ -69,7 +69,13 @@ export function createApp(deps: AppDeps) {
     .use(corsFor(deps.config.http.corsOrigins))
     .use(errorEnvelope({ log: deps.log, onServerError }))
     .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
-    .use(accessLog({ now: () => deps.clock.monotonic() }))
+    .use(
+      accessLog({
+        log: deps.log,
+        now: () => deps.clock.monotonic(),
+        excludePaths: deps.config.accessLogProbes ? [] : undefined,
+      }),
+    )
     .use(
       openApiDocs({
         title: 'Conversational commerce API',

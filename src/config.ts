@@ -34,6 +34,10 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'pino level; SQL statements are logged at debug' },
   ),
+  ACCESS_LOG_PROBES: Type.Boolean({
+    default: false,
+    description: 'also write access-log lines for /health* and /metrics (probes are not logged by default)',
+  }),
   DATABASE_URL: Type.Optional(
     Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' }),
   ),
@@ -235,6 +239,8 @@ export interface Config {
   port: number
   host: string
   logLevel: Env['LOG_LEVEL']
+  /** Whether /health* and /metrics requests get access-log lines (ACCESS_LOG_PROBES). */
+  accessLogProbes: boolean
   database: {
     url: string | undefined
     dataDir: string
@@ -370,6 +376,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    accessLogProbes: env.ACCESS_LOG_PROBES,
     database: {
       url: env.DATABASE_URL,
       dataDir: env.DATA_DIR,

@@ -1,4 +1,5 @@
-import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import { openSync, write as writeAsync, writeSync } from 'node:fs'
+import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
 import { SENSITIVE_LOG_KEYS } from './sensitive.ts'
 
@@ -19,6 +20,13 @@ export const REDACT_PATHS = [
   '*.customer.phone',
 ]
 
+/**
+ * Default bound of what an asynchronous destination holds while its writes are in flight:
+ * 4 Mi UTF-16 code units (at most 8 MiB), about 20 000 access-log lines, or a second of
+ * lines at the rates a single process serves.
+ */
+export const DEFAULT_MAX_BUFFERED_CHARS = 4 * 1024 * 1024
+
 export interface LoggerSettings {
   level: string
   /** Human-readable lines, formatted inside this process (no pipe to another program). */
@@ -26,6 +34,158 @@ export interface LoggerSettings {
   name?: string
   /** Write each line synchronously (slower; for runtimes whose exit drops pending writes). */
   sync?: boolean
+  /** Bound of the asynchronous stdout buffer, in UTF-16 code units (DEFAULT_MAX_BUFFERED_CHARS). */
+  maxBufferedChars?: number
+}
+
+export interface LogDestinationOptions {
+  /** File descriptor to write to (1 = standard output) when `path` is not given. */
+  fd?: number
+  /** File to append to; opened once, synchronously. */
+  path?: string
+  /** One write(2) per line, on the caller's stack; nothing is ever buffered or dropped. */
+  sync?: boolean
+  /** Most characters held while a write is in flight; lines beyond are dropped and counted. */
+  maxBufferedChars?: number
+  /** `name` of the line that reports dropped lines (the logger's name). */
+  name?: string
+}
+
+/**
+ * A pino destination that writes asynchronously and never holds more than a bounded amount.
+ *
+ * Lines are queued as they are (an array push, no concatenation or byte counting per line,
+ * unlike sonic-boom, whose per-line `Buffer.byteLength` of the growing chunk made its cost and
+ * its garbage grow with the backlog); the lines of one event-loop turn leave as one write at
+ * its end, and lines logged while a write is in flight as one write once it completes. When the destination cannot keep up
+ * (a slow pipe, a full disk) and the queue reaches `maxBufferedChars`, further lines are
+ * dropped and counted in `dropped`, so a log flood costs a bounded amount of memory instead
+ * of growing the heap until the process dies; the next line written after the backlog clears
+ * says how many were lost.
+ */
+export interface LogDestination extends DestinationStream {
+  write(line: string): void
+  /** Calls `done` once every line accepted so far has been written. */
+  flush(done?: (error?: Error) => void): void
+  /** Writes whatever is queued synchronously (for `process.on('exit')`). */
+  flushSync(): void
+  /** Lines dropped because the queue was full, since the destination was created. */
+  readonly dropped: number
+  /** Characters queued and not yet handed to the operating system. */
+  readonly buffered: number
+}
+
+/** Builds a LogDestination (see there) on a file descriptor or a file. */
+export function createLogDestination(options: LogDestinationOptions = {}): LogDestination {
+  const fd = options.path ? openSync(options.path, 'a') : (options.fd ?? 1)
+  const maxChars = options.maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS
+  const name = JSON.stringify(options.name ?? 'convo-commerce')
+  let queue: string[] = []
+  let queuedChars = 0
+  let inFlightLines = 0
+  let writing = false
+  let dropped = 0
+  let droppedReported = 0
+  let waiting: Array<(error?: Error) => void> = []
+  // The first line of an event-loop turn schedules the write for the turn's end, so the lines
+  // of every request served in that turn leave in one write(2): writing at once would, with
+  // a fast disk, complete before the next request and cost a write and a callback per line.
+  let scheduled = false
+  const schedule: (task: () => void) => void =
+    typeof setImmediate === 'function' ? setImmediate : (task) => setTimeout(task, 0)
+  function startScheduledWrite() {
+    scheduled = false
+    if (!writing && queue.length > 0) startWrite()
+  }
+
+  function writeAllSync(text: string) {
+    const bytes = Buffer.from(text)
+    let offset = 0
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(fd, bytes, offset, bytes.length - offset)
+      } catch (error) {
+        // A non-blocking pipe that is full: wait for it rather than lose the lines.
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      }
+    }
+  }
+
+  function settle(error?: Error) {
+    if (writing || (queue.length > 0 && !error)) return
+    const callbacks = waiting
+    waiting = []
+    for (const done of callbacks) done(error)
+  }
+
+  function writeBatch(bytes: Buffer, offset: number) {
+    writeAsync(fd, bytes, offset, bytes.length - offset, null, (error, written) => {
+      if (error && error.code !== 'EAGAIN') {
+        // Nowhere left to report it: keep serving, count the batch as dropped.
+        writing = false
+        dropped += inFlightLines
+        settle(error)
+        return
+      }
+      const next = offset + (error ? 0 : written)
+      if (next < bytes.length) {
+        if (error) setTimeout(() => writeBatch(bytes, next), 10)
+        else writeBatch(bytes, next)
+        return
+      }
+      writing = false
+      if (queue.length > 0) startWrite()
+      else settle()
+    })
+  }
+
+  function startWrite() {
+    writing = true
+    let text = queue.join('')
+    inFlightLines = queue.length
+    queue = []
+    queuedChars = 0
+    if (dropped > droppedReported) {
+      text += `{"level":"warn","time":"${new Date().toISOString()}","name":${name},"droppedLines":${dropped - droppedReported},"msg":"log lines dropped: the log destination could not keep up"}\n`
+      droppedReported = dropped
+    }
+    writeBatch(Buffer.from(text), 0)
+  }
+
+  const destination: LogDestination = {
+    write(line: string) {
+      if (options.sync) return writeAllSync(line)
+      if (queuedChars + line.length > maxChars) {
+        dropped++
+        return
+      }
+      queue.push(line)
+      queuedChars += line.length
+      if (!writing && !scheduled) {
+        scheduled = true
+        schedule(startScheduledWrite)
+      }
+    },
+    flush(done) {
+      if (done) waiting.push(done)
+      if (!writing && queue.length > 0) startWrite()
+      else settle()
+    },
+    flushSync() {
+      if (queue.length === 0) return
+      const text = queue.join('')
+      queue = []
+      queuedChars = 0
+      writeAllSync(text)
+    },
+    get dropped() {
+      return dropped
+    },
+    get buffered() {
+      return queuedChars
+    },
+  }
+  return destination
 }
 
 /**
@@ -48,12 +208,60 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
       pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'name' }),
     )
   }
-  return pino(options, pino.destination({ dest: 1, sync: settings.sync ?? false }))
+  return pino(
+    options,
+    createLogDestination({
+      fd: 1,
+      sync: settings.sync,
+      maxBufferedChars: settings.maxBufferedChars,
+      name: options.name,
+    }),
+  )
+}
+
+/**
+ * Writes log lines whose fields are fixed by the caller, with the logger's own `level`,
+ * `time`, bindings (`name`, a child's bindings) and `msg`, in pino's field order, straight
+ * to the logger's destination. For the one line per request: pino's per-call work (the
+ * redaction of REDACT_PATHS, object serialisation) costs several µs, and the fields of such
+ * a line (numbers, route templates, ids checked against a safe alphabet) can carry neither a
+ * phone number nor a credential, which is the caller's obligation.
+ */
+export interface FixedLineWriter {
+  /** Whether the logger's level currently lets `level` lines through. */
+  enabled(): boolean
+  /**
+   * Writes one line. `fields` is the JSON text of the fields between the bindings and `msg`,
+   * each preceded by a comma: `,"status":200,"route":"/orders"`.
+   */
+  write(fields: string): void
+}
+
+/** A FixedLineWriter for `level` lines with message `msg` on `log` (see there). */
+export function fixedLineWriter(log: Logger, level: Level, msg: string): FixedLineWriter {
+  const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!
+  const bindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? ''
+  const head = `{"level":${JSON.stringify(level)},"time":"`
+  const tail = `,"msg":${JSON.stringify(msg)}}\n`
+  // Many lines share a millisecond under load; formatting the time is the costliest part.
+  let lastMs = -1
+  let lastTime = ''
+  return {
+    enabled: () => log.isLevelEnabled(level),
+    write(fields) {
+      const ms = Date.now()
+      if (ms !== lastMs) {
+        lastMs = ms
+        lastTime = new Date(ms).toISOString()
+      }
+      stream.write(`${head}${lastTime}"${bindings}${fields}${tail}`)
+    },
+  }
 }
 
 /**
  * Resolves once every line logged so far has been written (or after `timeoutMs`). Call it
- * before process.exit: pino's asynchronous destination may still hold the last lines.
+ * before process.exit: an asynchronous destination may still hold the last lines.
  */
 export function flushLogs(log: Logger, timeoutMs = 1000): Promise<void> {
   return new Promise((resolve) => {

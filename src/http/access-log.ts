@@ -1,5 +1,6 @@
 import { Elysia, StatusMap } from 'elysia'
-import { requestState } from './request-context.ts'
+import { fixedLineWriter, type Logger } from '../core/logger.ts'
+import { requestState, SAFE_REQUEST_ID } from './request-context.ts'
 
 /** The subset of Elysia's after-response context that tells what was actually sent. */
 export interface SentContext {
@@ -19,6 +20,16 @@ export type StatusStamped = { [SENT_STATUS]?: number }
 /** Status recorded for a request whose client went away before the response (nginx's convention). */
 export const CLIENT_CLOSED_REQUEST = 499
 
+/** The route of every request that matched no route (in metrics and in the access log). */
+export const UNMATCHED_ENDPOINT = '<unmatched>'
+
+/**
+ * Requests faster than this are not checked for a client disconnect (499): clients do not
+ * give up on a request within a millisecond (a synchronous handler cannot even see a close,
+ * which Bun processes between event-loop turns), and the check costs Bun an AbortSignal.
+ */
+export const DISCONNECT_CHECK_SECONDS = 0.001
+
 /**
  * The status of the response actually sent. Elysia's `set.status` is not reliable for this
  * (it stays 200 for 404s and for handlers that return a Response), so prefer, in order: 499
@@ -28,6 +39,26 @@ export const CLIENT_CLOSED_REQUEST = 499
 export function sentStatus(ctx: SentContext): number {
   if (ctx.request.signal.aborted) return CLIENT_CLOSED_REQUEST
   return requestState(ctx.request)?.errorStatus ?? responseStatus(ctx)
+}
+
+/**
+ * sentStatus() in the order that is cheap on the request path, for a mapResponse hook:
+ * `request.signal` (Bun creates an AbortSignal on first read, about 0.7 µs) only once the
+ * request has taken long enough to have been given up on, and the per-request state only
+ * on the error path. The fields come one by one because Elysia reads hook sources: a hook
+ * handing its whole context to a function makes Elysia parse headers, query and cookies of
+ * every request (about 3 µs).
+ */
+export function decidedStatus(
+  request: Request,
+  sent: Omit<SentContext, 'request'>,
+  error: unknown,
+  elapsedSeconds: number,
+): number {
+  if (elapsedSeconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) return CLIENT_CLOSED_REQUEST
+  return error === undefined
+    ? responseStatus(sent)
+    : (requestState(request)?.errorStatus ?? responseStatus(sent))
 }
 
 /**
@@ -47,34 +78,99 @@ export function responseStatus(ctx: Omit<SentContext, 'request'>): number {
   return 200
 }
 
-export interface AccessLogOptions {
-  now: () => number
+/** A predicate for route templates to leave out: exact matches, or prefixes when written with a trailing `*`. */
+export function pathExcluder(patterns: readonly string[]): (path: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !p.endsWith('*')))
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1))
+  if (exact.size === 0 && prefixes.length === 0) return () => false
+  return (path) => {
+    if (exact.has(path)) return true
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true
+    return false
+  }
 }
 
-/** One `request` log line per request with method, route template, status and duration. */
+/**
+ * Probe routes whose requests are not in the access log unless configured otherwise
+ * (`ACCESS_LOG_PROBES=true`): load balancers and Prometheus call them every few seconds, and
+ * their lines would bury the traffic. They stay counted in http_requests_in_flight.
+ */
+export const DEFAULT_UNLOGGED_PATHS = ['/metrics', '/health*'] as const
+
+export interface AccessLogOptions {
+  /** The root logger; lines go to its destination with its bindings, at `info`. */
+  log: Logger
+  /** Monotonic milliseconds, the clock of RequestState.startedAt. */
+  now: () => number
+  /** Route templates whose requests are not logged (default DEFAULT_UNLOGGED_PATHS; `[]` logs all). */
+  excludePaths?: readonly string[]
+}
+
+const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']
+
+/**
+ * One `request` line at `info` per request, written when the response is decided:
+ *
+ *   {"level":"info","time":"…","name":"convo-commerce","requestId":"…","method":"GET",
+ *    "route":"/products/:id","status":200,"durationMs":1.234,"tenantId":"…","msg":"request"}
+ *
+ * `route` is the route template (`<unmatched>` when no route matched), never the path, so no
+ * path parameter or query string (a phone number, a token) can reach the line; `tenantId` is
+ * there once tenant authentication succeeded. The line's fields are fixed, so it is written by
+ * a FixedLineWriter, past pino's redaction and serialisation (several µs per line).
+ *
+ * From mapResponse, as the HTTP metrics are (see httpMetrics for the hook's contract), not
+ * onAfterResponse: Elysia runs after-response hooks through a `setImmediate(async …)` per
+ * request, which costs about as much CPU as a bare request. `durationMs` is therefore the time
+ * until the response was decided, the same span http_request_duration_seconds measures;
+ * a streamed body's transfer is not in it. Responses an `onRequest` hook returns by itself
+ * (a CORS preflight) do not pass mapResponse and are not logged.
+ */
 export function accessLog(options: AccessLogOptions) {
-  return new Elysia({ name: 'access-log' }).onAfterResponse({ as: 'global' }, (context) => {
-    const state = requestState(context.request)
-    if (!state) return
-    // Field by field: Elysia reads hook sources, and a hook that hands its whole context to a
-    // function makes it parse headers, query and cookies of every request (about 3 µs).
-    const status =
-      (context as StatusStamped)[SENT_STATUS] ??
-      sentStatus({
-        request: context.request,
-        set: context.set,
-        response: context.response,
-        responseValue: (context as SentContext).responseValue,
-      })
-    const durationMs = Math.round((options.now() - state.startedAt) * 1000) / 1000
-    const line = {
-      method: context.request.method,
-      route: (context as { route?: string }).route || '<unmatched>',
-      status,
-      durationMs,
-      ...(state.tenantId ? { tenantId: state.tenantId } : {}),
+  const line = fixedLineWriter(options.log, 'info', 'request')
+  const excluded = pathExcluder(options.excludePaths ?? DEFAULT_UNLOGGED_PATHS)
+  // Per route template: undefined when excluded, else the JSON of `"route":…`. Templates are
+  // the app's routes plus `<unmatched>`, so this stays as small as the route table.
+  const routes = new Map<string, string | undefined>()
+  const methods = new Map(STANDARD_METHODS.map((m) => [m, JSON.stringify(m)]))
+
+  return new Elysia({ name: 'access-log' }).mapResponse({ as: 'global' }, (context) => {
+    const error = (context as { error?: unknown }).error
+    const request = context.request
+    const state = requestState(request)
+    // Once per request, even if a later mapResponse hook throws and Elysia maps the error again.
+    if (state !== undefined && state.accessLogged === undefined && line.enabled()) {
+      state.accessLogged = true
+      const template = context.route || UNMATCHED_ENDPOINT
+      let route = routes.get(template)
+      if (route === undefined && !routes.has(template)) {
+        route = excluded(template) ? undefined : `,"route":${JSON.stringify(template)}`
+        routes.set(template, route)
+      }
+      if (route !== undefined) {
+        const elapsedMs = options.now() - state.startedAt
+        const status =
+          (context as StatusStamped)[SENT_STATUS] ??
+          decidedStatus(
+            request,
+            {
+              set: context.set,
+              response: context.response,
+              responseValue: (context as SentContext).responseValue,
+            },
+            error,
+            elapsedMs / 1000,
+          )
+        const method = methods.get(request.method) ?? JSON.stringify(request.method)
+        const tenant = state.tenantId === undefined ? '' : `,"tenantId":${JSON.stringify(state.tenantId)}`
+        const id = state.requestId
+        const requestId = SAFE_REQUEST_ID.test(id) ? `"${id}"` : JSON.stringify(id)
+        line.write(
+          `,"requestId":${requestId},"method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
+        )
+      }
     }
-    // Failures get their own error line from the error handler; this line stays at info.
-    state.log.info(line, 'request')
+    // As in httpMetrics: on the error path hand the response back, elsewhere return nothing.
+    return error === undefined ? undefined : (context.response as never)
   })
 }

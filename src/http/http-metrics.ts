@@ -1,17 +1,20 @@
 import { Elysia } from 'elysia'
 import type { CounterSeries, HistogramSeries } from '../observability/instruments.ts'
 import {
-  CLIENT_CLOSED_REQUEST,
-  responseStatus,
+  DISCONNECT_CHECK_SECONDS,
+  decidedStatus,
+  pathExcluder,
   SENT_STATUS,
   type SentContext,
   type StatusStamped,
+  UNMATCHED_ENDPOINT,
 } from './access-log.ts'
 import type { HttpInstruments } from './http-instruments.ts'
 import { requestState } from './request-context.ts'
 
-/** The `endpoint` of every request that matched no route (scanners cannot create series). */
-export const UNMATCHED_ENDPOINT = '<unmatched>'
+// The `endpoint` of every request that matched no route (scanners cannot create series) and the
+// template matcher are shared with the access log, which needs them whether metrics are on or off.
+export { DISCONNECT_CHECK_SECONDS, pathExcluder, UNMATCHED_ENDPOINT }
 /** The `method` of anything outside the standard methods (a client controls that string). */
 export const OTHER_METHOD = '_OTHER'
 /** Routes not counted unless configured otherwise; a trailing `*` matches any continuation. */
@@ -34,18 +37,6 @@ export function normaliseMethod(method: string): string {
   return METHODS[method] ?? OTHER_METHOD
 }
 
-/** A predicate for route templates to leave out: exact matches, or prefixes when written with a trailing `*`. */
-export function pathExcluder(patterns: readonly string[]): (path: string) => boolean {
-  const exact = new Set(patterns.filter((p) => !p.endsWith('*')))
-  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1))
-  if (exact.size === 0 && prefixes.length === 0) return () => false
-  return (path) => {
-    if (exact.has(path)) return true
-    for (const prefix of prefixes) if (path.startsWith(prefix)) return true
-    return false
-  }
-}
-
 export interface HttpMetricsOptions {
   instruments: HttpInstruments
   /** Monotonic milliseconds. */
@@ -64,13 +55,6 @@ interface EndpointSeries {
   byStatus: Array<CounterSeries | undefined>
   cached: boolean
 }
-
-/**
- * Requests faster than this are not checked for a client disconnect (499): clients do not
- * give up on a request within a millisecond (a synchronous handler cannot even see a close,
- * which Bun processes between event-loop turns), and the check costs Bun an AbortSignal.
- */
-export const DISCONNECT_CHECK_SECONDS = 0.001
 
 const STARTED = Symbol('httpMetricsStarted')
 type Stamped = { [STARTED]?: number }
@@ -154,25 +138,16 @@ export function httpMetrics(options: HttpMetricsOptions) {
         const method = METHODS[request.method] ?? OTHER_METHOD
         const endpoint = context.route || UNMATCHED_ENDPOINT
         const entry = endpointSeries(method, endpoint)
-        // The same rules as sentStatus() (src/http/access-log.ts), in a cheaper order:
-        // reading request.signal makes Bun create an AbortSignal (about 0.7 µs), so it is
-        // read only once a request has taken long enough to have been given up on; the
-        // error status lookup only runs on the error path.
-        let status: number
-        if (seconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) status = CLIENT_CLOSED_REQUEST
-        else {
-          // Field by field: handing Elysia's context object to a function makes Elysia parse
-          // query, headers, cookies and body for every route.
-          const sent = {
+        const status = decidedStatus(
+          request,
+          {
             set: context.set,
             response: context.response,
             responseValue: (context as SentContext).responseValue,
-          }
-          status =
-            error === undefined
-              ? responseStatus(sent)
-              : (requestState(request)?.errorStatus ?? responseStatus(sent))
-        }
+          },
+          error,
+          seconds,
+        )
         // Later hooks (the access log) reuse it, for excluded routes too: Deno aborts the
         // request signal once the response is sent, which an after-response hook would take
         // for a disconnect. Kept on Elysia's per-request context: no lookup per request.

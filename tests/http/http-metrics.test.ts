@@ -112,11 +112,10 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     expect((await call('/probe/echo', { method: 'POST', json: { qty: 2 } })).status).toBe(200)
     const malformed = { method: 'POST', body: '{"qty":', headers: { 'content-type': 'application/json' } }
     expect((await call('/probe/echo', malformed)).status).toBe(400)
-    // Rejected by the request-context onRequest hook, before routing and parsing.
-    const tooLarge = { method: 'POST', body: JSON.stringify({ qty: 1, pad: 'x'.repeat(100) }) }
-    expect(
-      (await call('/probe/echo', { ...tooLarge, headers: { 'content-type': 'application/json' } })).status,
-    ).toBe(413)
+    // Refused by its declared length, before a byte of the body is read.
+    const big = JSON.stringify({ qty: 1, pad: 'x'.repeat(100) })
+    const declared = { 'content-type': 'application/json', 'content-length': String(big.length) }
+    expect((await call('/probe/echo', { method: 'POST', body: big, headers: declared })).status).toBe(413)
     expect(requests(await scrape())).toEqual({
       'http_requests_total{method="GET",endpoint="/probe/boom",status="500"}': 1,
       'http_requests_total{method="GET",endpoint="/probe/conflict",status="409"}': 1,
@@ -126,6 +125,26 @@ describe('http_requests_total and http_request_duration_seconds', () => {
       'http_requests_total{method="POST",endpoint="/probe/echo",status="400"}': 1,
       'http_requests_total{method="POST",endpoint="/probe/echo",status="413"}': 1,
     })
+  })
+
+  test('requests refused before their handler runs are counted under their route: 413, 415, 400 on POST /orders', async () => {
+    const { call, scrape } = await probeApp({ MAX_BODY_BYTES: '64' })
+    const big = JSON.stringify({ items: [], pad: 'x'.repeat(100) })
+    const json = { 'content-type': 'application/json' }
+    const post = (body: string, headers: Record<string, string>) =>
+      call('/orders', { method: 'POST', body, headers })
+    expect((await post(big, { ...json, 'content-length': String(big.length) })).status).toBe(413)
+    expect((await post('items=1', { 'content-type': 'text/plain' })).status).toBe(415)
+    expect((await post('{"items":', json)).status).toBe(400)
+    expect((await call('/no/such/route', { method: 'POST', body: big, headers: json })).status).toBe(404)
+    const text = await scrape()
+    expect(requests(text)).toEqual({
+      'http_requests_total{method="POST",endpoint="/orders",status="413"}': 1,
+      'http_requests_total{method="POST",endpoint="/orders",status="415"}': 1,
+      'http_requests_total{method="POST",endpoint="/orders",status="400"}': 1,
+      'http_requests_total{method="POST",endpoint="<unmatched>",status="404"}': 1,
+    })
+    expect(sample(text, 'http_request_duration_seconds_count{method="POST",endpoint="/orders"}')).toBe(3)
   })
 
   test('methods outside the standard set become _OTHER, matched or not', async () => {

@@ -1,0 +1,186 @@
+import { describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import type { Clock } from '../../src/core/clock.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant, testPhone } from '../helpers/commerce.ts'
+
+/**
+ * The real app plus probe routes on a clock the test moves: `?ms=` advances it inside the
+ * handler, so a request's duration is exactly that many milliseconds.
+ */
+async function loggedApp(env: Record<string, string> = {}) {
+  let now = 5000
+  const clock: Clock = { now: () => new Date(), monotonic: () => now }
+  const built = await buildTestApp({ env, clock })
+  built.app.use(
+    new Elysia()
+      .get('/probe/users/:id', ({ params, query }) => {
+        now += Number(query.ms ?? 0)
+        return { id: params.id }
+      })
+      .get('/probe/boom', () => {
+        now += 2
+        throw new Error('kaput')
+      }),
+  )
+  const requestLines = () => built.logs.lines.filter((line) => line.msg === 'request')
+  return { ...built, requestLines }
+}
+
+describe('the access log', () => {
+  test('one line per request, with exactly the documented fields in pino order', async () => {
+    const { call, logs, requestLines } = await loggedApp()
+    await call('/probe/users/7?ms=31.25', { headers: { 'x-request-id': 'req-shape-1' } })
+    expect(requestLines()).toHaveLength(1)
+    const raw = logs
+      .text()
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('"req-shape-1"'))!
+    const line = JSON.parse(raw) as Record<string, unknown>
+    expect(Object.keys(line)).toEqual([
+      'level',
+      'time',
+      'name',
+      'requestId',
+      'method',
+      'route',
+      'status',
+      'durationMs',
+      'msg',
+    ])
+    expect(line).toEqual({
+      level: 'info',
+      time: line.time,
+      name: 'convo-commerce',
+      requestId: 'req-shape-1',
+      method: 'GET',
+      route: '/probe/users/:id',
+      status: 200,
+      durationMs: 31.25,
+      msg: 'request',
+    })
+    expect(new Date(line.time as string).toISOString()).toBe(line.time as string)
+  })
+
+  test('the line matches what pino writes for the same fields (a differential check of the fast path)', async () => {
+    const { call, logs } = await loggedApp()
+    await call('/probe/users/7?ms=1.5', { headers: { 'x-request-id': 'req-diff-1' } })
+    const fast = logs
+      .text()
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('"req-diff-1"'))!
+    const time = (JSON.parse(fast) as { time: string }).time
+    logs.log
+      .child({ requestId: 'req-diff-1' })
+      .info({ method: 'GET', route: '/probe/users/:id', status: 200, durationMs: 1.5 }, 'request')
+    const viaPino = logs.text().trim().split('\n').at(-1)!
+    expect(viaPino.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast)
+  })
+
+  test('errors and unknown routes are logged with the status sent; unmatched paths as <unmatched>', async () => {
+    const { call, requestLines } = await loggedApp()
+    expect((await call('/probe/boom')).status).toBe(500)
+    expect((await call('/no/such/path/+254700000001')).status).toBe(404)
+    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(404)
+    expect(
+      requestLines().map(({ method, route, status, durationMs }) => ({ method, route, status, durationMs })),
+    ).toEqual([
+      { method: 'GET', route: '/probe/boom', status: 500, durationMs: 2 },
+      { method: 'GET', route: '<unmatched>', status: 404, durationMs: 0 },
+      { method: 'PURGE', route: '<unmatched>', status: 404, durationMs: 0 },
+    ])
+  })
+
+  test('with METRICS_ENABLED=false the line resolves the status itself', async () => {
+    const { call, requestLines } = await loggedApp({ METRICS_ENABLED: 'false' })
+    expect((await call('/probe/boom')).status).toBe(500)
+    expect((await call('/nowhere')).status).toBe(404)
+    expect((await call('/probe/users/3?ms=4')).status).toBe(200)
+    expect(requestLines().map(({ route, status, durationMs }) => ({ route, status, durationMs }))).toEqual([
+      { route: '/probe/boom', status: 500, durationMs: 2 },
+      { route: '<unmatched>', status: 404, durationMs: 0 },
+      { route: '/probe/users/:id', status: 200, durationMs: 4 },
+    ])
+  })
+
+  test('requests rejected before their handler keep their route: 413, 415 and 400 on POST /orders', async () => {
+    const { call, requestLines } = await loggedApp({ MAX_BODY_BYTES: '64' })
+    const big = JSON.stringify({ pad: 'x'.repeat(100) })
+    const json = { 'content-type': 'application/json' }
+    const rejected = [
+      await call('/orders', {
+        method: 'POST',
+        body: big,
+        headers: { ...json, 'content-length': String(big.length) },
+      }),
+      await call('/orders', { method: 'POST', body: 'qty=1', headers: { 'content-type': 'text/plain' } }),
+      await call('/orders', { method: 'POST', body: '{"items":', headers: json }),
+    ]
+    expect(rejected.map((r) => r.status)).toEqual([413, 415, 400])
+    expect(requestLines().map(({ route, status }) => ({ route, status }))).toEqual([
+      { route: '/orders', status: 413 },
+      { route: '/orders', status: 415 },
+      { route: '/orders', status: 400 },
+    ])
+  })
+
+  test('an authenticated request carries its tenantId once; no key or phone number reaches the log', async () => {
+    const { call, logs, requestLines } = await loggedApp()
+    const tenant = await createTenant(call)
+    const product = await createProduct(call, tenant.apiKey)
+    const phone = testPhone()
+    await call(`/products/${product.id}?channel=whatsapp`, {
+      token: tenant.apiKey,
+      headers: { 'x-request-id': 'req-tenant-1' },
+    })
+    // A phone number as a path parameter and a secret in the query string.
+    await call(`/products/${encodeURIComponent(phone)}?token=hunter2-secret`, { token: tenant.apiKey })
+    const raw = logs
+      .text()
+      .split('\n')
+      .find((l) => l.includes('"req-tenant-1"'))!
+    expect(raw.match(/"tenantId"/g)).toHaveLength(1)
+    expect(requestLines().slice(-2)).toEqual([
+      expect.objectContaining({ route: '/products/:id', status: 200, tenantId: tenant.id }),
+      expect.objectContaining({ route: '/products/:id', status: 422, tenantId: tenant.id }),
+    ])
+    const text = logs.text()
+    expect(text).not.toContain(tenant.apiKey)
+    expect(text).not.toContain(phone)
+    expect(text).not.toContain(phone.slice(1))
+    expect(text).not.toContain('hunter2-secret')
+  })
+
+  test('/health* and /metrics are not logged by default', async () => {
+    const { call, requestLines } = await loggedApp()
+    for (const path of ['/health', '/health/db', '/metrics', '/probe/users/1']) {
+      expect((await call(path)).status).toBe(200)
+    }
+    expect(requestLines().map((l) => l.route)).toEqual(['/probe/users/:id'])
+  })
+
+  test('ACCESS_LOG_PROBES=true logs them too', async () => {
+    const { call, requestLines } = await loggedApp({ ACCESS_LOG_PROBES: 'true' })
+    for (const path of ['/health', '/health/db', '/metrics']) expect((await call(path)).status).toBe(200)
+    expect(requestLines().map(({ route, status }) => ({ route, status }))).toEqual([
+      { route: '/health', status: 200 },
+      { route: '/health/db', status: 200 },
+      { route: '/metrics', status: 200 },
+    ])
+  })
+
+  test('above info (LOG_LEVEL=warn) nothing is written, and failures still get their error line', async () => {
+    const built = await buildTestApp()
+    built.logs.log.level = 'warn'
+    built.app.get('/probe/boom', () => {
+      throw new Error('kaput')
+    })
+    await built.call('/health/nothing-here')
+    expect((await built.call('/probe/boom', { headers: { 'x-request-id': 'req-warn-1' } })).status).toBe(500)
+    expect(built.logs.lines.map(({ level, msg, requestId }) => ({ level, msg, requestId }))).toEqual([
+      { level: 'error', msg: 'request failed', requestId: 'req-warn-1' },
+    ])
+  })
+})
