@@ -1,11 +1,12 @@
 import type { Registry } from 'prom-client'
 import { type LabelMatcher, walkSelectors } from '../../prometheus/promql/ast.ts'
-import { DEFAULT_LOOKBACK_MS } from '../../prometheus/promql/engine.ts'
+import { CompiledQuery, DEFAULT_LOOKBACK_MS, evaluateInstant } from '../../prometheus/promql/engine.ts'
 import { type Labels, labelsKey } from '../../prometheus/promql/labels.ts'
 import {
   EmbeddedQuerySource,
   prometheusOnlyReason,
   requiredRetentionMs,
+  resultAsVector,
   type Sample,
 } from '../../prometheus/promql/query-source.ts'
 import { matchesAll, SampleStore } from '../../prometheus/promql/store.ts'
@@ -79,6 +80,9 @@ export function createEmbeddedEngine(options: {
       store.retentionFor = retentionFor
     },
     skipReason: (expr: string) => prometheusOnlyReason(expr),
+    /** The template function `query`: an instant query on the store at `ts` (ms), synchronously. */
+    templateQuery: (expr: string, ts: number) =>
+      resultAsVector(evaluateInstant(new CompiledQuery(expr), store, ts)),
   }
 }
 

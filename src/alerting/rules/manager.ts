@@ -15,6 +15,7 @@ import {
   type RuleGroup,
 } from '../../prometheus/rules/rulefmt.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
+import type { TemplateQueryFunc } from '../../prometheus/template/template.ts'
 import type { AlertInput, Dispatcher } from '../notify/dispatcher.ts'
 
 export type RuleHealth = 'ok' | 'err' | 'unknown' | 'skipped'
@@ -159,6 +160,12 @@ export interface RuleManagerDeps {
   log: Logger
   metrics?: RuleManagerMetrics
   externalURL?: string
+  /**
+   * The engine behind the template function `query`, evaluated at the rule's evaluation time
+   * (the embedded engine; templates run synchronously, as in Prometheus). Unset with a remote
+   * Prometheus: `query` in a template then expands to Prometheus' "no query engine" error.
+   */
+  templateQuery?: (expr: string, ts: number) => ReturnType<TemplateQueryFunc>
 }
 
 /**
@@ -197,7 +204,11 @@ export function createRuleManager(deps: RuleManagerDeps) {
       const results = resultAsVector(
         await deps.source.instantQuery(entry.rule.expr, new Date(ts - group.queryOffsetMs)),
       )
-      evaluateAlerts(entry.rule, group.labels, active, results, ts, context)
+      const templateQuery = deps.templateQuery
+      evaluateAlerts(entry.rule, group.labels, active, results, ts, {
+        ...context,
+        query: templateQuery ? (expr: string) => templateQuery(expr, ts) : undefined,
+      })
     } catch (error) {
       // A failed query must not resolve anything: the stored state stays exactly as it was.
       entry.health = 'err'

@@ -9,6 +9,7 @@ import {
   createRuleManager,
   expandRuleFiles,
   loadRules,
+  type RuleManagerDeps,
   type RuleManagerMetrics,
   type RuleRecorder,
 } from './manager.ts'
@@ -30,6 +31,8 @@ export interface RuleManagerSetupDeps {
     skipReason: (expr: string) => string | undefined
     /** Where recording rules write (the embedded store); Prometheus records them itself. */
     recorder: RuleRecorder
+    /** The template function `query` (see RuleManagerDeps.templateQuery). */
+    templateQuery?: RuleManagerDeps['templateQuery']
   }
 }
 
@@ -72,6 +75,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     groups,
     source,
     recorder: remote ? undefined : deps.embedded?.recorder,
+    templateQuery: remote ? undefined : deps.embedded?.templateQuery,
     dispatcher: deps.dispatcher,
     clock: deps.clock,
     log,
