@@ -109,7 +109,10 @@ describe('crashes', () => {
     stop = true
     await Promise.all(clients)
     expect(await server.exited).toBe(0)
-    const startedBefore = results.filter((r) => r.startedAt < signalledAt)
+    // A request written onto an idle keep-alive connection at the very moment the server closes
+    // it is reset before the server sees it (clients retry those); 100 ms before the signal a
+    // request has reached the server.
+    const startedBefore = results.filter((r) => r.startedAt < signalledAt - 100)
     const inFlight = startedBefore.filter((r) => r.finishedAt > signalledAt)
     // The test is only meaningful with requests in flight at the signal: slow payments.
     expect(inFlight.filter((r) => r.kind === 'payment').length).toBeGreaterThanOrEqual(3)
