@@ -40,6 +40,7 @@ const ROUTES = [
   'GET /webhooks/whatsapp',
   'GET /alerts',
   'GET /alerts/rules',
+  'GET /slo',
   'GET /metrics',
   'GET /swagger',
   'GET /swagger/json',
@@ -118,7 +119,8 @@ function bodyFor(route: string, productId: string) {
 }
 
 function rightCredential(route: string, apiKey: string) {
-  if (route === 'POST /tenants' || route.startsWith('GET /alerts')) return `Bearer ${ADMIN_TOKEN}`
+  if (route === 'POST /tenants' || route.startsWith('GET /alerts') || route === 'GET /slo')
+    return `Bearer ${ADMIN_TOKEN}`
   if (route === 'POST /alerts/alertmanager') return 'Bearer fuzz-alertmanager-token'
   return `Bearer ${apiKey}`
 }
