@@ -15,8 +15,8 @@ const scopes = {
     tests: ['tests/auth/keys.test.ts', 'tests/auth/plugin.test.ts'],
   },
   tenants: {
-    mutate: ['src/tenants/service.ts'],
-    tests: ['tests/tenants/tenants.test.ts', 'tests/tenants/service.test.ts'],
+    mutate: ['src/tenants/service.ts', 'src/tenants/repository.ts', 'src/tenants/alert-contacts.ts'],
+    tests: ['tests/tenants/tenants.test.ts', 'tests/tenants/service.test.ts', 'tests/tenants/alert-contacts.test.ts'],
   },
   products: {
     mutate: ['src/products/service.ts', 'src/products/repository.ts'],
