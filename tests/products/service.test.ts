@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { and, eq, sql } from 'drizzle-orm'
 import { AppError } from '../../src/core/errors.ts'
+import { products as productsTable } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { createProductService } from '../../src/products/service.ts'
 import { createTenantService } from '../../src/tenants/service.ts'
@@ -108,5 +110,35 @@ describe('product service', () => {
     expect(three.items.map((p) => p.name)).toEqual(newestFirst.slice(0, 3))
     const next = await products.list(a, { limit: 3, cursor: three.nextCursor! })
     expect(next.items.map((p) => p.name)).toEqual(newestFirst.slice(3, 6))
+  })
+
+  test('pages never skip products created in the same millisecond as a page boundary', async () => {
+    const { products, a } = await setup()
+    const made = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        products.create(a, { name: `Q${i}`, priceMinor: i, currency: 'KES' }),
+      ),
+    )
+    // The cursor holds whole milliseconds, so the stored timestamps must too.
+    const { db } = await sharedDatabase()
+    const [subMillisecond] = await db
+      .select({ subMs: sql<number>`count(*)::int` })
+      .from(productsTable)
+      .where(
+        and(
+          eq(productsTable.tenantId, a),
+          sql`(extract(microseconds from ${productsTable.createdAt})::int % 1000 <> 0
+            or extract(microseconds from ${productsTable.updatedAt})::int % 1000 <> 0)`,
+        ),
+      )
+    expect(subMillisecond?.subMs).toBe(0)
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await products.list(a, { limit: 2, cursor })
+      seen.push(...page.items.map((p) => p.id))
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    expect(seen.sort()).toEqual(made.map((p) => p.id).sort())
   })
 })
