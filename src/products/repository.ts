@@ -8,7 +8,14 @@ export type ProductRow = typeof products.$inferSelect
 export function createProductRepository() {
   return {
     async insert(db: Executor, values: typeof products.$inferInsert) {
-      const [row] = await db.insert(products).values(values).returning()
+      // The keyset cursor carries createdAt as a JS Date (whole milliseconds): a row stored with
+      // the database clock's microseconds, later in the same millisecond as a page's last row,
+      // would sort after it yet compare before the cursor, and no page would list it.
+      const now = new Date()
+      const [row] = await db
+        .insert(products)
+        .values({ createdAt: now, updatedAt: now, ...values })
+        .returning()
       return row!
     },
     async find(db: Executor, tenantId: string, id: string) {
