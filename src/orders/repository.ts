@@ -40,7 +40,14 @@ export function createOrderRepository() {
       order: typeof orders.$inferInsert,
       items: Array<typeof orderItems.$inferInsert>,
     ) {
-      const [row] = await db.insert(orders).values(order).returning()
+      // Whole milliseconds from the app clock, as products: the keyset cursor carries createdAt as
+      // a JS Date, and a row stored with the database's microseconds in the same millisecond as
+      // a page's last row would sort after it yet compare before the cursor (no page lists it).
+      const now = new Date()
+      const [row] = await db
+        .insert(orders)
+        .values({ createdAt: now, updatedAt: now, ...order })
+        .returning()
       const itemRows = await db
         .insert(orderItems)
         .values(items.map((item) => ({ ...item, orderId: row!.id })))
