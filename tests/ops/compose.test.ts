@@ -60,8 +60,10 @@ describe('ops/compose.yaml', () => {
 
   test('Prometheus runs prometheus.yml with the rules, scraping the app and alerting Alertmanager', () => {
     const prometheus = services.prometheus
-    const configArg = (prometheus.command as string[]).find((a) => a.startsWith('--config.file='))!
-    const configFile = hostPath(prometheus, configArg.slice('--config.file='.length))
+    // The start command is one `sh -c` line (it writes the scrape token first).
+    const configArg = /--config\.file=(\S+)/.exec((prometheus.command as string[])[0]!)![1]!
+    expect(prometheus.command[0]).toContain('exec /bin/prometheus --config.file=')
+    const configFile = hostPath(prometheus, configArg)
     expect(configFile).toBe(repoPath('ops', 'prometheus', 'prometheus.yml'))
     const config = readYaml(configFile!) as Json
     const job = config.scrape_configs.find((j: Json) => j.job_name === 'convo-commerce')
