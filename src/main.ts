@@ -14,6 +14,7 @@ import { ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs } from './core/logger.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import { prepareDevelopment } from './development.ts'
 import { startDbMonitor } from './health/db-monitor.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
@@ -21,7 +22,7 @@ import { createMetrics } from './observability/metrics.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
 import type { Runtime } from './runtime/types.ts'
-import { announceDemoTenant, DEMO_PHONE } from './tenants/demo.ts'
+import { DEMO_PHONE } from './tenants/demo.ts'
 
 /** Runs the service until a shutdown signal; never returns normally (the process exits). */
 export async function main(runtime: Runtime): Promise<void> {
@@ -93,7 +94,9 @@ export async function main(runtime: Runtime): Promise<void> {
     runtime.exit(1)
   }
 
-  if (config.env === 'development') await announceDemoTenant(database.db, config.database.dataDir)
+  // Development: demo tenant and, when ADMIN_TOKEN is unset, a generated admin token (before createApp).
+  const development =
+    config.env === 'development' ? await prepareDevelopment({ config, db: database.db }) : undefined
 
   if (config.env === 'development' && config.alerts.oncallPhones.length === 0) {
     // A newcomer sees alerts at once: in development they go to the demo number through the
@@ -167,6 +170,7 @@ export async function main(runtime: Runtime): Promise<void> {
     { port: server.port, host: config.host, env: config.env, database: database.kind, runtime: runtime.name },
     `listening on http://${config.host}:${server.port}`,
   )
+  development?.printBanner(server.port)
   const dbMonitor = startDbMonitor({
     db: database.db,
     report: (up) => metrics.db.up.unlabelled.set(up),
