@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Config } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
@@ -7,7 +8,12 @@ import { type AlertingMetrics, noAlertingMetrics } from './metrics.ts'
 import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
 import { createSender } from './notify/sender.ts'
-import { createCloudApiTransport, createLogTransport, type WhatsAppTransport } from './whatsapp/client.ts'
+import {
+  createCloudApiTransport,
+  createLogTransport,
+  LOG_TRANSPORT_FILE,
+  type WhatsAppTransport,
+} from './whatsapp/client.ts'
 
 export interface AlertingDeps {
   config: Config
@@ -43,7 +49,11 @@ export function createAlerting(deps: AlertingDeps) {
           },
           deps.http,
         )
-      : createLogTransport(log))
+      : // In development the messages also go to a file, for `bun run demo:incident`.
+        createLogTransport(
+          log,
+          config.env === 'development' ? { file: join(config.database.dataDir, LOG_TRANSPORT_FILE) } : {},
+        ))
   const templates = {
     firing: wa.templateFiring,
     resolved: wa.templateResolved,
