@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, startServer } from '../helpers/process.ts'
+import { skipTest } from '../helpers/skips.ts'
 
 setDefaultTimeout(120_000)
 
@@ -44,7 +45,7 @@ describe('runtimes', () => {
     const present = available(runtime.binary)
     const required = process.env.REQUIRE_OPS_TOOLS === '1'
     if (!present && !required) {
-      test.skip(`${runtime.name}: skipped, ${runtime.binary} is not on the PATH`, () => {})
+      skipTest(`runtimes: ${runtime.name}`, `${runtime.binary} is not on the PATH`)
       continue
     }
     test(`${runtime.name}: tenant, order and payment, /metrics, SIGTERM`, async () => {
@@ -130,7 +131,7 @@ describe('start scripts: SIGINT to the `bun run` process stops the server itself
   for (const runtime of ['deno', 'node']) {
     const present = available(runtime)
     if (!present && process.env.REQUIRE_OPS_TOOLS !== '1') {
-      test.skip(`bun run start:${runtime}: skipped, ${runtime} is not on the PATH`, () => {})
+      skipTest(`bun run start:${runtime}`, `${runtime} is not on the PATH`)
       continue
     }
     test(`bun run start:${runtime}: SIGINT releases the port and the data-folder lock, and the server process is gone`, async () => {
