@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEFAULT_RUNBOOK_BASE_URL } from '../../src/config.ts'
 import {
   alertRules,
   RULE_TESTS_DIR,
@@ -143,16 +144,17 @@ describe('alert rules', () => {
     expect(alertRules().find((r) => r.alert === 'DatabaseDown')!.expr).toBe('db_up == 0')
   })
 
-  test('every rule has a severity and summary, description and runbook annotations; runbooks exist', () => {
-    const runbook = readFileSync(repoPath('ops', 'runbooks', 'alerts.md'), 'utf8')
-    const anchors = new Set(
-      [...runbook.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-        m[1]!
-          .toLowerCase()
-          .replace(/[^a-z0-9 -]/g, '')
-          .replace(/ /g, '-'),
-      ),
-    )
+  test('every rule has a severity, summary, description and an absolute runbook_url whose section exists', () => {
+    /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+    const anchorsOf = (file: string) =>
+      new Set(
+        [...readFileSync(file, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+          m[1]!
+            .toLowerCase()
+            .replace(/[^a-z0-9 -]/g, '')
+            .replace(/ /g, '-'),
+        ),
+      )
     for (const rule of alertRules()) {
       expect({
         rule: rule.alert,
@@ -161,9 +163,24 @@ describe('alert rules', () => {
         rule: rule.alert,
         severity: true,
       })
-      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook', 'summary'])
-      expect(rule.annotations!.runbook).toBe(`ops/runbooks/alerts.md#${rule.alert.toLowerCase()}`)
-      expect(anchors.has(rule.alert.toLowerCase())).toBe(true)
+      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary'])
+      // Absolute under the published docs path, so Alertmanager, Grafana and WhatsApp can link it.
+      const url = rule.annotations!.runbook_url!
+      expect(url).toStartWith(DEFAULT_RUNBOOK_BASE_URL)
+      expect(new URL(url).protocol).toBe('https:')
+      const [path, anchor] = url.slice(DEFAULT_RUNBOOK_BASE_URL.length).split('#')
+      const file = repoPath('ops', 'runbooks', path!)
+      expect({ rule: rule.alert, file: path, exists: existsSync(file) }).toEqual({
+        rule: rule.alert,
+        file: path,
+        exists: true,
+      })
+      expect(anchor).toBe(rule.alert.toLowerCase())
+      expect({ rule: rule.alert, anchor, exists: anchorsOf(file).has(anchor!) }).toEqual({
+        rule: rule.alert,
+        anchor,
+        exists: true,
+      })
     }
   })
 
