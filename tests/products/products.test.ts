@@ -66,16 +66,18 @@ describe('products', () => {
     })
   })
 
-  test.each([
-    [{ name: 'x', priceMinor: -1, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 1.5, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
-    [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
-    [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
-    [{ priceMinor: 100, currency: 'KES' }, 'name'],
-  ])('POST 422 for %p naming %s, writing nothing', async (json, field) => {
+  test.each(
+    [
+      [{ name: 'x', priceMinor: -1, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 1.5, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
+      [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
+      [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
+      [{ priceMinor: 100, currency: 'KES' }, 'name'],
+    ].map(([json, field], i) => [field as string, i + 1, json] as const),
+  )('POST 422 naming %s for invalid body %i, writing nothing', async (field, _case, json) => {
     await expectRejectedWritingNothing(await buildTestApp(), 'POST', '/products', json, field)
   })
 
