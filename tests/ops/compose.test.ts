@@ -102,4 +102,23 @@ describe('ops/compose.yaml', () => {
     const home = hostPath(grafana, grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH)!
     expect(JSON.parse(readFileSync(home, 'utf8')).uid).toBe('convo-system')
   })
+
+  test("every podman build command the docs give keeps the Containerfile's HEALTHCHECK", () => {
+    // Podman's default OCI image format has no HEALTHCHECK; the Docker format keeps it.
+    expect(readFileSync(repoPath('Containerfile'), 'utf8')).toMatch(/^HEALTHCHECK /m)
+    const commands = ['README.md', 'Containerfile', 'ops/compose.yaml'].flatMap((file) =>
+      readFileSync(repoPath(file), 'utf8')
+        .split('\n')
+        .filter((line) => /podman (build|compose .*--build)/.test(line) && !line.includes('--build-arg'))
+        .map((line) => ({ file, line: line.trim() })),
+    )
+    expect(commands.length).toBeGreaterThanOrEqual(4)
+    for (const { file, line } of commands) {
+      expect({ file, line, keepsHealthcheck: /--format docker|BUILDAH_FORMAT=docker/.test(line) }).toEqual({
+        file,
+        line,
+        keepsHealthcheck: true,
+      })
+    }
+  })
 })
