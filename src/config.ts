@@ -14,6 +14,14 @@ const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1
 import { type LabelledMetricName, parseSeriesLimits } from './observability/series-limits.ts'
 
 /**
+ * Where the runbooks (ops/runbooks/) are published: the repository's docs path. The rule
+ * files' `runbook_url` annotations are absolute URLs under this base, so that Alertmanager,
+ * Grafana and WhatsApp show clickable links; RUNBOOK_BASE_URL moves them elsewhere.
+ */
+export const DEFAULT_RUNBOOK_BASE_URL =
+  'https://github.com/convo-commerce/convo-commerce/blob/main/ops/runbooks/'
+
+/**
  * Every environment variable the service reads, with its type, default and meaning.
  * This object is the single source of truth: `loadConfig` validates against it and
  * a test checks that the README documents every key.
@@ -123,6 +131,12 @@ export const EnvSchema = Type.Object({
     }),
   ),
   PROMETHEUS_BEARER_TOKEN: Secret('bearer token sent to PROMETHEUS_URL'),
+  RUNBOOK_BASE_URL: Type.String({
+    pattern: '^https?://\\S+/$',
+    default: DEFAULT_RUNBOOK_BASE_URL,
+    description:
+      'base URL of the published ops/runbooks/ folder (ending in /); the rule manager rewrites runbook_url annotations under the default base onto it',
+  }),
   PROMETHEUS_QUERY_TIMEOUT: Duration('10s', 'timeout of one instant query'),
   WHATSAPP_API_BASE: Type.String({
     pattern: '^https?://',
@@ -272,6 +286,8 @@ export interface Config {
     prometheusUrl: string | undefined
     prometheusToken: string | undefined
     queryTimeoutMs: number
+    /** Base URL of the published runbooks, ending in `/`. */
+    runbookBaseUrl: string
   }
   whatsapp: {
     apiBase: string
@@ -415,6 +431,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       prometheusUrl: env.PROMETHEUS_URL,
       prometheusToken: env.PROMETHEUS_BEARER_TOKEN,
       queryTimeoutMs: parseDuration(env.PROMETHEUS_QUERY_TIMEOUT),
+      runbookBaseUrl: env.RUNBOOK_BASE_URL,
     },
     whatsapp: {
       apiBase: env.WHATSAPP_API_BASE.replace(/\/$/, ''),

@@ -11,6 +11,7 @@ import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs, type Logger } from './core/logger.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import { prepareDevelopment } from './development.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createMetrics } from './metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
@@ -18,7 +19,6 @@ import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
 import type { Runtime, ServeHandle } from './runtime/types.ts'
 import { buildServices, type Infrastructure, type Services } from './services.ts'
-import { announceDemoTenant } from './tenants/demo.ts'
 
 /** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
 const SENTRY_FLUSH_TIMEOUT_MS = 2000
@@ -43,7 +43,10 @@ export async function main(runtime: Runtime): Promise<void> {
     await flushLogs(log)
     return runtime.exit(1)
   }
-  if (config.env === 'development') await announceDemoTenant(infra.database.db, config.database.dataDir)
+  // Development: the demo tenant and, with ADMIN_TOKEN unset, a generated admin token kept in
+  // DATA_DIR (so watch restarts reuse it); both are announced in the banner once serving.
+  const development =
+    config.env === 'development' ? await prepareDevelopment({ config, db: infra.database.db }) : undefined
   if (config.alerts.oncallIsDemo)
     log.info(
       { oncall: `+${config.alerts.oncallPhones[0]}` },
@@ -71,6 +74,7 @@ export async function main(runtime: Runtime): Promise<void> {
     },
     `listening on http://${config.host}:${server.port}`,
   )
+  development?.printBanner(server.port)
   services.start()
   runtime.onShutdownSignal(
     onceOnly((signal) => shutdown(signal, { runtime, config, log, infra, services, server })),

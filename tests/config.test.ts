@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import type { TSchema } from '@sinclair/typebox'
-import { ConfigError, EnvSchema, loadConfig } from '../src/config.ts'
+import { rebaseRunbookUrl } from '../src/alerting/rules/setup.ts'
+import { ConfigError, DEFAULT_RUNBOOK_BASE_URL, EnvSchema, loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
   test('applies documented defaults with no environment', () => {
@@ -27,25 +28,30 @@ describe('loadConfig', () => {
     expect(config.database.url).toBe('postgres://u@h/db')
   })
 
-  test.each([
-    [{ PORT: 'abc' }, 'Invalid PORT: expected an integer from 0 to 65535, got "abc"'],
-    [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
-    [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
+  test.each(
     [
-      { LOG_LEVEL: 'loud' },
-      'Invalid LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "loud"',
-    ],
-    [{ NODE_ENV: 'staging' }, 'Invalid NODE_ENV: expected one of development|production|test, got "staging"'],
-    [
-      { DATABASE_URL: 'mysql://root:pw@h/db' },
-      'Invalid DATABASE_URL: expected a string matching ^postgres(ql)?://, got (value hidden)',
-    ],
-    [
-      { ADMIN_TOKEN: 'short' },
-      'Invalid ADMIN_TOKEN: expected a string of at least 16 characters, got (value hidden)',
-    ],
-  ])('rejects %p with a one-line message naming the variable', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+      [{ PORT: 'abc' }, 'Invalid PORT: expected an integer from 0 to 65535, got "abc"'],
+      [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
+      [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
+      [
+        { LOG_LEVEL: 'loud' },
+        'Invalid LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "loud"',
+      ],
+      [
+        { NODE_ENV: 'staging' },
+        'Invalid NODE_ENV: expected one of development|production|test, got "staging"',
+      ],
+      [
+        { DATABASE_URL: 'mysql://root:pw@h/db' },
+        'Invalid DATABASE_URL: expected a string matching ^postgres(ql)?://, got (value hidden)',
+      ],
+      [
+        { ADMIN_TOKEN: 'short' },
+        'Invalid ADMIN_TOKEN: expected a string of at least 16 characters, got (value hidden)',
+      ],
+    ].map(([env, message]) => [envText(env as Record<string, string>), env, message] as const),
+  )('rejects %s with a one-line message naming the variable', (_name, env, message) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(new ConfigError(message as string))
   })
 
   test('empty strings count as unset', () => {
@@ -82,3 +88,29 @@ describe('loadConfig', () => {
     expect(documented).toEqual(expected)
   })
 })
+
+describe('RUNBOOK_BASE_URL', () => {
+  test("defaults to the repository's docs path, and rebases the shipped rules' runbook_url onto another base", () => {
+    expect(loadConfig({}).alerts.runbookBaseUrl).toBe(DEFAULT_RUNBOOK_BASE_URL)
+    const base = loadConfig({ RUNBOOK_BASE_URL: 'https://wiki.example.com/ops/runbooks/' }).alerts
+      .runbookBaseUrl
+    expect(rebaseRunbookUrl(`${DEFAULT_RUNBOOK_BASE_URL}alerts.md#higherrorrate`, base)).toBe(
+      'https://wiki.example.com/ops/runbooks/alerts.md#higherrorrate',
+    )
+    // A link the rule's author chose elsewhere stays as written.
+    expect(rebaseRunbookUrl('https://elsewhere.example/x#y', base)).toBe('https://elsewhere.example/x#y')
+  })
+
+  test('must be an http(s) URL ending in a slash', () => {
+    expect(() => loadConfig({ RUNBOOK_BASE_URL: 'https://wiki.example.com/runbooks' })).toThrow(
+      'Invalid RUNBOOK_BASE_URL: expected a string matching ^https?://\\S+/$',
+    )
+  })
+})
+
+/** An environment as the shell would set it, for a test name: `PORT=abc`. */
+function envText(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ')
+}

@@ -1,6 +1,7 @@
 // Preloaded by bunfig.toml before every test file.
 import { afterAll } from 'bun:test'
 import { closeSharedDatabase, sharedDatabase } from './helpers/db.ts'
+import { skipReport } from './helpers/skips.ts'
 
 // Elysia fixes its production/development behaviour when first imported; pin it to test.
 process.env.NODE_ENV = 'test'
@@ -13,3 +14,9 @@ await sharedDatabase()
 
 // Drops the shared PostgreSQL test database (or frees PGlite) once the whole run ends.
 afterAll(closeSharedDatabase)
+
+// Which tests skipped and why, after the last file (bun's summary only counts them).
+afterAll(() => {
+  const report = skipReport()
+  if (report) console.log(report)
+})

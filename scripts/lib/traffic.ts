@@ -10,8 +10,32 @@ export interface TrafficOptions {
   seed: number
   /** Share of payments that use tok_error (deliberate 502s). */
   errorShare: number
-  /** Called for every request with its label, status (0 = network error) and latency. */
-  onResult?: (label: string, status: number, ms: number) => void
+  /**
+   * Called for every request with its label, status (0 = network error), latency and, for
+   * failures, the reason: the error envelope's `code: message` (ids replaced by `<id>`, so
+   * that equal failures add up) or the network error.
+   */
+  onResult?: (label: string, status: number, ms: number, reason?: string) => void
+  /** The HTTP client; tests pass one that calls `app.handle`. */
+  fetch?: (request: Request) => Promise<Response>
+}
+
+/** The first request failed: nothing answers at the URL, or the key is wrong. One line, no stack. */
+export class TrafficSetupError extends Error {
+  override name = 'TrafficSetupError'
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
+
+/** Why a request failed, from the common error envelope `{ error: { code, message } }`. */
+function failureReason(text: string): string {
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: string; message?: string } }
+    if (error?.code) return `${error.code}: ${(error.message ?? '').replace(UUID, '<id>')}`
+  } catch {
+    // not the envelope
+  }
+  return text.slice(0, 120) || 'empty body'
 }
 
 const CHANNELS = ['web', 'whatsapp', 'whatsapp', 'instagram', 'facebook', 'sms', 'pos'] as const
@@ -42,45 +66,62 @@ export async function prepareTraffic(options: TrafficOptions) {
 
   async function send(label: string, path: string, init: { method?: string; json?: unknown } = {}) {
     let status = 0
+    let reason: string | undefined
     const started = performance.now()
     try {
-      const res = await fetch(`${options.base}${path}`, {
-        method: init.method ?? 'GET',
-        headers: {
-          authorization: `Bearer ${options.apiKey}`,
-          ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
-        signal: AbortSignal.timeout(10_000),
-      })
+      const res = await (options.fetch ?? fetch)(
+        new Request(`${options.base}${path}`, {
+          method: init.method ?? 'GET',
+          headers: {
+            authorization: `Bearer ${options.apiKey}`,
+            ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
+          signal: AbortSignal.timeout(10_000),
+        }),
+      )
       status = res.status
       const body = status < 300 ? ((await res.json()) as Record<string, unknown>) : undefined
-      if (status >= 300) await res.text()
-      return { status, body }
-    } catch {
-      return { status: 0, body: undefined }
+      if (status >= 300) reason = failureReason(await res.text())
+      return { status, body, reason }
+    } catch (error) {
+      reason = `network error: ${(error as Error).message}`
+      return { status: 0, body: undefined, reason }
     } finally {
-      options.onResult?.(label, status, performance.now() - started)
+      options.onResult?.(label, status, performance.now() - started, reason)
     }
   }
 
   const me = await send('me', '/tenants/me')
-  if (me.status !== 200) throw new Error(`GET /tenants/me answered ${me.status}: check the URL and API key`)
+  if (me.status === 0) throw new TrafficSetupError(`nothing answered at ${options.base} (${me.reason})`)
+  if (me.status !== 200) {
+    throw new TrafficSetupError(
+      `GET ${options.base}/tenants/me answered ${me.status} (${me.reason}): check the URL and the API key`,
+    )
+  }
+  // An order cannot mix currencies, so every product the traffic uses is in the tenant's own.
+  const currency = (me.body!.settings as { currency: string }).currency
   const products: string[] = []
   const existing = await send('list products', '/products?limit=100')
-  for (const p of (existing.body?.items as Array<{ id: string; active: boolean }> | undefined) ?? []) {
-    if (p.active) products.push(p.id)
+  for (const p of (existing.body?.items as
+    | Array<{ id: string; active: boolean; currency: string }>
+    | undefined) ?? []) {
+    if (p.active && p.currency === currency) products.push(p.id)
   }
   while (products.length < CATALOGUE.length) {
     const created = await send('create product', '/products', {
       method: 'POST',
       json: {
-        name: CATALOGUE[products.length]!,
+        name: CATALOGUE[products.length % CATALOGUE.length]!,
         priceMinor: 50 + Math.floor(random() * 500) * 10,
-        currency: 'KES',
+        currency,
       },
     })
-    if (created.status !== 201) throw new Error(`POST /products answered ${created.status}`)
+    if (created.status !== 201) {
+      throw new TrafficSetupError(
+        `POST ${options.base}/products answered ${created.status} (${created.reason})`,
+      )
+    }
     products.push(created.body!.id as string)
   }
 
@@ -132,7 +173,7 @@ export async function prepareTraffic(options: TrafficOptions) {
     }
   }
 
-  return { oneAction }
+  return { oneAction, currency }
 }
 
 /** Runs `action` at `rate` per second for `durationMs`, with at most `maxInFlight` at once. */

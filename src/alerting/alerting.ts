@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Config } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
@@ -8,10 +9,15 @@ import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
 import type { AlertContacts } from './notify/recipients.ts'
 import { createSender } from './notify/sender.ts'
-import { createCloudApiTransport, createLogTransport, type WhatsAppTransport } from './whatsapp/client.ts'
+import {
+  createCloudApiTransport,
+  createLogTransport,
+  LOG_TRANSPORT_FILE,
+  type WhatsAppTransport,
+} from './whatsapp/client.ts'
 
 export interface AlertingDeps {
-  config: Pick<Config, 'alerts' | 'whatsapp'>
+  config: Pick<Config, 'env' | 'database' | 'alerts' | 'whatsapp'>
   db: Database
   http: HttpClient
   clock: Clock
@@ -46,7 +52,11 @@ export function createAlerting(deps: AlertingDeps) {
           },
           deps.http,
         )
-      : createLogTransport(log))
+      : // In development the messages also go to a file, for `bun run demo:incident`.
+        createLogTransport(
+          log,
+          config.env === 'development' ? { file: join(config.database.dataDir, LOG_TRANSPORT_FILE) } : {},
+        ))
   const templates = {
     firing: wa.templateFiring,
     resolved: wa.templateResolved,

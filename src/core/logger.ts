@@ -202,12 +202,7 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   }
   if (destination) return pino(options, destination)
-  if (settings.pretty) {
-    return pino(
-      options,
-      pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'name' }),
-    )
-  }
+  if (settings.pretty) return pino(options, prettyDestination())
   return pino(
     options,
     createLogDestination({
@@ -257,6 +252,45 @@ export function fixedLineWriter(log: Logger, level: Level, msg: string): FixedLi
       stream.write(`${head}${lastTime}"${bindings}${fields}${tail}`)
     },
   }
+}
+
+/** Log lines that carry a WhatsApp message the log transport wrote instead of sending it. */
+interface LogTransportLine {
+  transport?: unknown
+  recipientMasked?: unknown
+  message?: unknown
+}
+
+/**
+ * Development logs: one line per entry, so that a request is one line instead of about seven;
+ * the WhatsApp messages of the log transport are printed whole, in a frame, so that an alert
+ * stands out among the request lines.
+ */
+export function prettyDestination(options: { colorize?: boolean; destination?: DestinationStream } = {}) {
+  return pretty({
+    colorize: options.colorize ?? true,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'name',
+    singleLine: true,
+    ...(options.destination ? { destination: options.destination } : {}),
+    messageFormat(log, messageKey, _level, { colors }) {
+      const line = log as LogTransportLine
+      const msg = String(log[messageKey] ?? '')
+      if (line.transport !== 'log' || line.message === undefined) return msg
+      const body = typeof line.message === 'string' ? line.message : JSON.stringify(line.message, null, 2)
+      // pino-pretty prints the remaining fields after this text; the message is shown here.
+      delete line.message
+      const frame = '━'.repeat(60)
+      const framed = [
+        `📱 ${msg} → ${String(line.recipientMasked ?? '')}`,
+        frame,
+        ...body.split('\n').map((text) => `┃ ${text}`),
+        frame,
+      ]
+      return `\n${framed.map((text) => colors.bold(colors.yellow(text))).join('\n')}\n`
+    },
+  })
 }
 
 /**

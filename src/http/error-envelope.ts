@@ -28,7 +28,11 @@ function specific(issue: SchemaIssue): SchemaIssue[] {
   return nested.length > 0 ? nested.flatMap(specific) : [issue]
 }
 
-/** Turns Elysia's TypeBox validation errors into field names a client can act on. */
+/**
+ * Turns Elysia's TypeBox validation errors into field names a client can act on: one problem
+ * per field, the first TypeBox reports (a missing field is also "Expected string", which only
+ * repeats it).
+ */
 export function describeValidation(error: ValidationError): { message: string; details: unknown } {
   const seen = new Set<string>()
   const problems: FieldProblem[] = []
@@ -40,14 +44,13 @@ export function describeValidation(error: ValidationError): { message: string; d
         : Array.isArray(issue.schema?.enum)
           ? `expected one of ${issue.schema.enum.join(', ')}`
           : (issue.message ?? 'invalid')
-    const key = `${field}:${message}`
-    if (seen.has(key)) continue
-    seen.add(key)
+    if (seen.has(field)) continue
+    seen.add(field)
     problems.push({ field: field || error.type, message })
   }
   const first = problems[0]
   const message = first
-    ? `Invalid ${error.type}: ${first.field} — ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`
+    ? `Invalid ${error.type}: ${first.field} — ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more ${problems.length > 2 ? 'fields' : 'field'})` : ''}`
     : `Invalid ${error.type}`
   return { message, details: { in: error.type, errors: problems } }
 }

@@ -1,4 +1,5 @@
 import { test } from 'bun:test'
+import { skipTest } from './skips.ts'
 
 /**
  * A test that needs one of Debian's Prometheus binaries. It runs when the binary is on PATH;
@@ -19,6 +20,5 @@ export function testWithBinary(
       throw new Error(`${binary} is not on PATH (${install}); REQUIRE_OPS_TOOLS=1 makes this a failure`)
     })
   }
-  console.warn(`skipping "${name}": ${binary} is not on PATH (${install})`)
-  return test.skip(`${name} [skipped: ${binary} not on PATH]`, () => {})
+  return skipTest(name, `${binary} is not on PATH (${install})`)
 }

@@ -60,8 +60,10 @@ describe('ops/compose.yaml', () => {
 
   test('Prometheus runs prometheus.yml with the rules, scraping the app and alerting Alertmanager', () => {
     const prometheus = services.prometheus
-    const configArg = (prometheus.command as string[]).find((a) => a.startsWith('--config.file='))!
-    const configFile = hostPath(prometheus, configArg.slice('--config.file='.length))
+    // The start command is one `sh -c` line (it writes the scrape token first).
+    const configArg = /--config\.file=(\S+)/.exec((prometheus.command as string[])[0]!)![1]!
+    expect(prometheus.command[0]).toContain('exec /bin/prometheus --config.file=')
+    const configFile = hostPath(prometheus, configArg)
     expect(configFile).toBe(repoPath('ops', 'prometheus', 'prometheus.yml'))
     const config = readYaml(configFile!) as Json
     const job = config.scrape_configs.find((j: Json) => j.job_name === 'convo-commerce')
@@ -99,5 +101,24 @@ describe('ops/compose.yaml', () => {
     expect(dashboardsDir).toBe(repoPath('ops', 'grafana', 'dashboards'))
     const home = hostPath(grafana, grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH)!
     expect(JSON.parse(readFileSync(home, 'utf8')).uid).toBe('convo-system')
+  })
+
+  test("every podman build command the docs give keeps the Containerfile's HEALTHCHECK", () => {
+    // Podman's default OCI image format has no HEALTHCHECK; the Docker format keeps it.
+    expect(readFileSync(repoPath('Containerfile'), 'utf8')).toMatch(/^HEALTHCHECK /m)
+    const commands = ['README.md', 'Containerfile', 'ops/compose.yaml'].flatMap((file) =>
+      readFileSync(repoPath(file), 'utf8')
+        .split('\n')
+        .filter((line) => /podman (build|compose .*--build)/.test(line) && !line.includes('--build-arg'))
+        .map((line) => ({ file, line: line.trim() })),
+    )
+    expect(commands.length).toBeGreaterThanOrEqual(4)
+    for (const { file, line } of commands) {
+      expect({ file, line, keepsHealthcheck: /--format docker|BUILDAH_FORMAT=docker/.test(line) }).toEqual({
+        file,
+        line,
+        keepsHealthcheck: true,
+      })
+    }
   })
 })

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parser } from '@prometheus-io/lezer-promql'
 import { parse as parseYaml } from 'yaml'
+import { skipTest } from '../helpers/skips.ts'
 
 export const ROOT = join(import.meta.dir, '..', '..')
 export const repoPath = (...parts: string[]) => join(ROOT, ...parts)
@@ -247,8 +248,8 @@ export function withBinary(binary: string, install: string): typeof test {
         throw new Error(`${binary} is not on PATH and REQUIRE_OPS_TOOLS=1 (install it: ${install})`)
       })) as unknown as typeof test
   }
-  console.warn(`skipping tests that need ${binary}: not on PATH (install it: ${install})`)
-  return test.skip
+  return ((name: string) =>
+    skipTest(name, `${binary} is not on PATH (install it: ${install})`)) as unknown as typeof test
 }
 
 export function run(command: string[], cwd = ROOT) {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEFAULT_RUNBOOK_BASE_URL } from '../../src/config.ts'
 import {
   alertRules,
   RULE_TESTS_DIR,
@@ -160,21 +161,18 @@ describe('alert rules', () => {
     expect(alertRules().find((r) => r.alert === 'DatabaseDown')!.expr).toBe('db_up == 0')
   })
 
-  test('every rule has a severity and summary, description and runbook annotations; runbooks exist', () => {
+  test('every rule has a severity, summary, description and an absolute runbook_url whose section exists', () => {
+    /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
     const anchorsOf = (file: string) =>
       new Set(
-        [...readFileSync(repoPath('ops', 'runbooks', file), 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+        [...readFileSync(file, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
           m[1]!
             .toLowerCase()
             .replace(/[^a-z0-9 -]/g, '')
             .replace(/ /g, '-'),
         ),
       )
-    const runbooks = { 'alerts.md': anchorsOf('alerts.md'), 'slo.md': anchorsOf('slo.md') }
     for (const rule of alertRules()) {
-      // SLO burn-rate alerts (generated, labelled sloth_severity) have their own runbook file.
-      const file = rule.labels?.sloth_severity ? 'slo.md' : 'alerts.md'
-      const anchors = runbooks[file]
       expect({
         rule: rule.alert,
         severity: ['critical', 'warning'].includes(rule.labels?.severity ?? ''),
@@ -182,9 +180,26 @@ describe('alert rules', () => {
         rule: rule.alert,
         severity: true,
       })
-      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook', 'summary'])
-      expect(rule.annotations!.runbook).toBe(`ops/runbooks/${file}#${rule.alert.toLowerCase()}`)
-      expect(anchors.has(rule.alert.toLowerCase())).toBe(true)
+      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary'])
+      // Absolute under the published docs path, so Alertmanager, Grafana and WhatsApp can link it.
+      const url = rule.annotations!.runbook_url!
+      expect(url).toStartWith(DEFAULT_RUNBOOK_BASE_URL)
+      expect(new URL(url).protocol).toBe('https:')
+      const [path, anchor] = url.slice(DEFAULT_RUNBOOK_BASE_URL.length).split('#')
+      // SLO burn-rate alerts (generated, labelled sloth_severity) have their own runbook file.
+      expect(path).toBe(rule.labels?.sloth_severity ? 'slo.md' : 'alerts.md')
+      const file = repoPath('ops', 'runbooks', path!)
+      expect({ rule: rule.alert, file: path, exists: existsSync(file) }).toEqual({
+        rule: rule.alert,
+        file: path,
+        exists: true,
+      })
+      expect(anchor).toBe(rule.alert.toLowerCase())
+      expect({ rule: rule.alert, anchor, exists: anchorsOf(file).has(anchor!) }).toEqual({
+        rule: rule.alert,
+        anchor,
+        exists: true,
+      })
     }
   })
 

@@ -70,58 +70,63 @@ describe('POST /orders', () => {
   })
 
   const product = '00000000-0000-4000-8000-000000000000'
-  test.each([
-    [{ customer: { phone: '+254711000200' }, items: [] }, 'items'],
-    [{ customer: { phone: '+254711000200' } }, 'items'],
+  test.each(
     [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 0 }] },
-      'items.0.quantity',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1001 }] },
-      'items.0.quantity',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1.5 }] },
-      'items.0.quantity',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: '2' }] },
-      'items.0.quantity',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: -1 }] },
-      'items.0.quantity',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: 'abc', quantity: 1 }] },
-      'items.0.productId',
-    ],
-    [{ customer: { phone: '0711 000 200' }, items: [{ productId: product, quantity: 1 }] }, 'customer.phone'],
-    [
-      {
-        channel: 'telegram',
-        customer: { phone: '+254711000200' },
-        items: [{ productId: product, quantity: 1 }],
-      },
-      'channel',
-    ],
-    [
-      { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1 }], coupon: 'X' },
-      'coupon',
-    ],
-    [
-      { customer: { phone: '+254711000200', email: 'a@b' }, items: [{ productId: product, quantity: 1 }] },
-      'customer.email',
-    ],
-    [
-      {
-        customer: { phone: '+254711000200' },
-        items: Array.from({ length: 101 }, () => ({ productId: product, quantity: 1 })),
-      },
-      'items',
-    ],
-  ])('422 for %p naming %s', async (json, field) => {
+      [{ customer: { phone: '+254711000200' }, items: [] }, 'items'],
+      [{ customer: { phone: '+254711000200' } }, 'items'],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 0 }] },
+        'items.0.quantity',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1001 }] },
+        'items.0.quantity',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1.5 }] },
+        'items.0.quantity',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: '2' }] },
+        'items.0.quantity',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: -1 }] },
+        'items.0.quantity',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: 'abc', quantity: 1 }] },
+        'items.0.productId',
+      ],
+      [
+        { customer: { phone: '0711 000 200' }, items: [{ productId: product, quantity: 1 }] },
+        'customer.phone',
+      ],
+      [
+        {
+          channel: 'telegram',
+          customer: { phone: '+254711000200' },
+          items: [{ productId: product, quantity: 1 }],
+        },
+        'channel',
+      ],
+      [
+        { customer: { phone: '+254711000200' }, items: [{ productId: product, quantity: 1 }], coupon: 'X' },
+        'coupon',
+      ],
+      [
+        { customer: { phone: '+254711000200', email: 'a@b' }, items: [{ productId: product, quantity: 1 }] },
+        'customer.email',
+      ],
+      [
+        {
+          customer: { phone: '+254711000200' },
+          items: Array.from({ length: 101 }, () => ({ productId: product, quantity: 1 })),
+        },
+        'items',
+      ],
+    ].map(([json, field], i) => [field as string, i + 1, json] as const),
+  )('422 naming %s, for invalid body %i', async (field, _case, json) => {
     const { call, deps } = await buildTestApp()
     const tenant = await createTenant(call)
     const before = await tenantFootprint(deps.database.db, tenant.id)

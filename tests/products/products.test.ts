@@ -66,17 +66,56 @@ describe('products', () => {
     })
   })
 
-  test.each([
-    [{ name: 'x', priceMinor: -1, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 1.5, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
-    [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
-    [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
-    [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
-    [{ priceMinor: 100, currency: 'KES' }, 'name'],
-  ])('POST 422 for %p naming %s, writing nothing', async (json, field) => {
+  test.each(
+    [
+      [{ name: 'x', priceMinor: -1, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 1.5, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
+      [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
+      [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
+      [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
+      [{ priceMinor: 100, currency: 'KES' }, 'name'],
+    ].map(([json, field], i) => [field as string, i + 1, json] as const),
+  )('POST 422 naming %s for invalid body %i, writing nothing', async (field, _case, json) => {
     await expectRejectedWritingNothing(await buildTestApp(), 'POST', '/products', json, field)
+  })
+
+  test('a product without currency is refused with one error naming currency, and nothing is written', async () => {
+    const built = await buildTestApp()
+    await expectRejectedWritingNothing(
+      built,
+      'POST',
+      '/products',
+      { name: 'Tea', priceMinor: 150 },
+      'currency',
+    )
+    const { apiKey } = await createTenant(built.call)
+    const res = await built.call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Tea', priceMinor: 150 },
+    })
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as { error: Record<string, unknown> }
+    expect(body.error).toEqual({
+      code: 'VALIDATION',
+      message: 'Invalid body: currency — Expected required property',
+      details: { in: 'body', errors: [{ field: 'currency', message: 'Expected required property' }] },
+      requestId: expect.any(String),
+    })
+  })
+
+  test('several bad fields are one error each, and the message counts the other fields', async () => {
+    const { call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const res = await call('/products', { method: 'POST', token: apiKey, json: { priceMinor: 'x' } })
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as {
+      error: { message: string; details: { errors: { field: string }[] } }
+    }
+    expect(body.error.details.errors.map((e) => e.field).sort()).toEqual(['currency', 'name', 'priceMinor'])
+    expect(body.error.message).toEndWith('(and 2 more fields)')
   })
 
   test('404 for an unknown id, 422 for a non-UUID id or a bad cursor, 422 for an empty PATCH', async () => {

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { freshDatabase, usingPostgres } from '../helpers/db.ts'
 import { startServer } from '../helpers/process.ts'
+import { recordSkip } from '../helpers/skips.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 
 setDefaultTimeout(60_000)
@@ -17,6 +18,13 @@ const rows = (result: unknown) =>
 
 // The embedded database lives inside the process and cannot be cut off; this is the
 // PostgreSQL deployment's failure mode, run in the suite's PostgreSQL pass.
+if (!usingPostgres()) {
+  recordSkip(
+    'PostgreSQL outage (through a TCP proxy the test controls)',
+    'runs only on PostgreSQL (DATABASE_URL unset: the embedded database cannot be cut off)',
+    { expected: true },
+  )
+}
 describe.if(usingPostgres())('PostgreSQL outage (through a TCP proxy the test controls)', () => {
   test('health stays up, API calls answer 503 fast, nothing is half-written, and it recovers without a restart', async () => {
     const database = await freshDatabase()

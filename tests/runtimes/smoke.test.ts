@@ -6,10 +6,14 @@
  * missing one is a failure.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, realpathSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, startServer } from '../helpers/process.ts'
+import { skipTest } from '../helpers/skips.ts'
 
 setDefaultTimeout(120_000)
 
@@ -19,12 +23,7 @@ const available = (binary: string) => Bun.which(binary) !== null
  * The Deno binary itself. The npm package puts a Node wrapper on the PATH that does not pass
  * signals on to Deno, so SIGTERM would stop the wrapper and orphan the server.
  */
-function denoBinary(): string {
-  const onPath = Bun.which('deno')
-  if (!onPath) return 'deno'
-  const real = join(dirname(realpathSync(onPath)), 'deno')
-  return realpathSync(onPath).endsWith('.cjs') && existsSync(real) ? real : onPath
-}
+const denoBinary = () => denoExecutable() ?? 'deno'
 
 const RUNTIMES: Array<{ name: string; binary: string; prepare?: string[]; command: string[] }> = [
   { name: 'bun', binary: 'bun', command: ['bun', 'src/server.ts'] },
@@ -46,7 +45,7 @@ describe('runtimes', () => {
     const present = available(runtime.binary)
     const required = process.env.REQUIRE_OPS_TOOLS === '1'
     if (!present && !required) {
-      test.skip(`${runtime.name}: skipped, ${runtime.binary} is not on the PATH`, () => {})
+      skipTest(`runtimes: ${runtime.name}`, `${runtime.binary} is not on the PATH`)
       continue
     }
     test(`${runtime.name}: tenant, order and payment, /metrics, SIGTERM`, async () => {
@@ -109,4 +108,84 @@ describe('runtimes', () => {
       }
     })
   }
+})
+
+/** Whether a TCP port on 127.0.0.1 can be bound again (nothing holds it). */
+async function portIsFree(port: number): Promise<boolean> {
+  const server = createServer()
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+describe('start scripts: SIGINT to the `bun run` process stops the server itself', () => {
+  for (const runtime of ['deno', 'node']) {
+    const present = available(runtime)
+    if (!present && process.env.REQUIRE_OPS_TOOLS !== '1') {
+      skipTest(`bun run start:${runtime}`, `${runtime} is not on the PATH`)
+      continue
+    }
+    test(`bun run start:${runtime}: SIGINT releases the port and the data-folder lock, and the server process is gone`, async () => {
+      expect(present).toBe(true)
+      const dataDir = mkdtempSync(join(tmpdir(), `cc-start-${runtime}-`))
+      const port = await freePort()
+      const proc = Bun.spawn(['bun', 'run', `start:${runtime}`], {
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATA_DIR: dataDir,
+          DATABASE_URL: '',
+        },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      try {
+        const lock = join(dataDir, 'lock')
+        let healthy = false
+        for (let i = 0; i < 600 && !healthy; i++) {
+          healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
+            (r) => r.ok,
+            () => false,
+          )
+          if (!healthy) await Bun.sleep(100)
+        }
+        expect(healthy).toBe(true)
+        // The process holding the lock is the runtime's own, not the `bun run` process.
+        const serverPid = Number(readFileSync(lock, 'utf8'))
+        expect(serverPid).not.toBe(proc.pid)
+        proc.kill('SIGINT')
+        expect(await proc.exited).toBe(0)
+        const stdout = await new Response(proc.stdout).text()
+        expect(stdout).toContain('"msg":"stopped"')
+        expect(existsSync(lock)).toBe(false)
+        expect(() => process.kill(serverPid, 0)).toThrow()
+        expect(await portIsFree(port)).toBe(true)
+      } finally {
+        if (proc.exitCode === null) proc.kill('SIGKILL')
+        rmSync(dataDir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  test('without deno on the PATH, start:deno says how to install it in one line', () => {
+    const result = Bun.spawnSync([process.execPath, 'scripts/start-runtime.ts', 'deno'], {
+      env: { ...process.env, PATH: '/nonexistent' },
+      stderr: 'pipe',
+    })
+    expect(result.exitCode).toBe(127)
+    expect(result.stderr.toString()).toMatch(
+      /^deno is not installed: npm install -g deno@\d+\.\d+\.\d+ \(the version CI uses\), then bun run start:deno\n$/,
+    )
+  })
 })

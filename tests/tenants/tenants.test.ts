@@ -66,13 +66,15 @@ describe('POST /tenants (admin)', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN')
   })
 
-  test.each([
-    [{ name: 'x', ownerPhone: '0711000200' }, 'ownerPhone'],
-    [{ name: 'x', ownerPhone: '+12' }, 'ownerPhone'],
-    [{ name: '', ownerPhone: '+254711000200' }, 'name'],
-    [{ ownerPhone: '+254711000200' }, 'name'],
-    [{ name: 'x', ownerPhone: '+254711000200', plan: 'gold' }, 'plan'],
-  ])('422 for %p, naming %s, and no phone number in the error', async (json, field) => {
+  test.each(
+    [
+      [{ name: 'x', ownerPhone: '0711000200' }, 'ownerPhone'],
+      [{ name: 'x', ownerPhone: '+12' }, 'ownerPhone'],
+      [{ name: '', ownerPhone: '+254711000200' }, 'name'],
+      [{ ownerPhone: '+254711000200' }, 'name'],
+      [{ name: 'x', ownerPhone: '+254711000200', plan: 'gold' }, 'plan'],
+    ].map(([json, field], i) => [field as string, i + 1, json] as const),
+  )('422 naming %s for invalid body %i, and no phone number in the error', async (field, _case, json) => {
     const { call } = await buildTestApp()
     const res = await call('/tenants', { method: 'POST', token: ADMIN_TOKEN, json })
     expect(res.status).toBe(422)
@@ -122,14 +124,16 @@ describe('tenant settings', () => {
     expect(((await cleared.json()) as { quietHours: unknown }).quietHours).toBeNull()
   })
 
-  test.each([
-    [{ timezone: 'Mars/Olympus' }, 'timezone'],
-    [{ alertPhones: ['+254722000001', 'nope'] }, 'alertPhones.1'],
-    [{ currency: 'kes' }, 'currency'],
-    [{ quietHours: { start: '25:00', end: '06:00' } }, 'quietHours.start'],
-    [{ quietHours: { start: '22:00' } }, 'quietHours.end'],
-    [{ color: 'red' }, 'color'],
-  ])('422 for %p and nothing changes', async (json, field) => {
+  test.each(
+    [
+      [{ timezone: 'Mars/Olympus' }, 'timezone'],
+      [{ alertPhones: ['+254722000001', 'nope'] }, 'alertPhones.1'],
+      [{ currency: 'kes' }, 'currency'],
+      [{ quietHours: { start: '25:00', end: '06:00' } }, 'quietHours.start'],
+      [{ quietHours: { start: '22:00' } }, 'quietHours.end'],
+      [{ color: 'red' }, 'color'],
+    ].map(([json, field], i) => [field as string, i + 1, json] as const),
+  )('422 naming %s for invalid settings %i, and nothing changes', async (field, _case, json) => {
     await expectRejectedWritingNothing(await buildTestApp(), 'PATCH', '/tenants/me/settings', json, field)
   })
 })

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.ts'
+import { type Config, DEFAULT_RUNBOOK_BASE_URL } from '../../config.ts'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database } from '../../db/client.ts'
@@ -37,6 +37,15 @@ export interface RuleManagerSetupDeps {
 }
 
 /**
+ * A rule's `runbook_url` as this deployment publishes its runbooks: a URL under the default
+ * base (the repository's docs path, which the shipped rule files use) moves to `base`
+ * (RUNBOOK_BASE_URL); any other value is the rule author's choice and stays.
+ */
+export function rebaseRunbookUrl(url: string, base: string, defaultBase = DEFAULT_RUNBOOK_BASE_URL): string {
+  return url.startsWith(defaultBase) ? base + url.slice(defaultBase.length) : url
+}
+
+/**
  * Builds the ruleManager for this deployment: Prometheus' HTTP API when PROMETHEUS_URL is set,
  * the embedded engine otherwise. Loads and checks the rule files (a bad file throws, naming
  * the file, group and rule). Returns undefined when there is no query source.
@@ -62,6 +71,13 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     record: !remote,
     log,
   })
+  for (const loaded of groups) {
+    for (const { rule } of loaded.rules) {
+      if (rule.type !== 'alerting') continue
+      const url = rule.annotations.runbook_url
+      if (url !== undefined) rule.annotations.runbook_url = rebaseRunbookUrl(url, alerts.runbookBaseUrl)
+    }
+  }
   log.info(
     {
       source: remote ? 'prometheus' : 'embedded',

@@ -1,3 +1,5 @@
+import { appendFile, mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import type { Logger } from '../../core/logger.ts'
 import type { HttpClient } from '../../http/outbound.ts'
 
@@ -153,29 +155,42 @@ export function createCloudApiTransport(options: CloudApiOptions, http: HttpClie
   }
 }
 
+/** The file in DATA_DIR where the development log transport also appends each message. */
+export const LOG_TRANSPORT_FILE = 'whatsapp-messages.jsonl'
+
 /**
  * Development transport: writes the rendered message to the log and reports a synthetic id,
- * so a newcomer sees exactly what would go out without WhatsApp credentials.
+ * so a newcomer sees exactly what would go out without WhatsApp credentials. With `file`, it
+ * also appends each message as one JSON line `{ time, waMessageId, recipientMasked, message }`
+ * (the number masked, as in the log), which `bun run demo:incident` reads from another process.
  */
-export function createLogTransport(log: Logger): WhatsAppTransport {
+export function createLogTransport(log: Logger, options: { file?: string } = {}): WhatsAppTransport {
   let sequence = 0
   return {
     kind: 'log',
     async send(to, message) {
       sequence++
       const id = `log.${Date.now().toString(36)}.${sequence}`
-      log.info(
-        {
-          transport: 'log',
-          recipientMasked: maskPhone(to),
-          waMessageId: id,
-          message:
-            message.kind === 'text'
-              ? message.body
-              : { template: message.name, parameters: message.parameters },
-        },
-        'WhatsApp message (log transport, not sent)',
-      )
+      const entry = {
+        transport: 'log',
+        recipientMasked: maskPhone(to),
+        waMessageId: id,
+        message:
+          message.kind === 'text' ? message.body : { template: message.name, parameters: message.parameters },
+      }
+      log.info(entry, 'WhatsApp message (log transport, not sent)')
+      if (options.file) {
+        const { transport: _, ...line } = entry
+        // The copy is a convenience: failing to write it must not fail (and retry) the send.
+        try {
+          await mkdir(dirname(options.file), { recursive: true })
+          await appendFile(options.file, `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`, {
+            mode: 0o600,
+          })
+        } catch (error) {
+          log.warn({ err: error, file: options.file }, 'log transport: cannot append the message to its file')
+        }
+      }
       return id
     },
   }

@@ -38,21 +38,23 @@ describe('Sentry configuration', () => {
     })
   })
 
-  test.each([
+  test.each(
     [
-      { SENTRY_TRACES_SAMPLE_RATE: '1.5' },
-      'Invalid SENTRY_TRACES_SAMPLE_RATE: expected a number from 0 to 1, got 1.5',
-    ],
-    [
-      { SENTRY_TRACES_SAMPLE_RATE: 'all' },
-      'Invalid SENTRY_TRACES_SAMPLE_RATE: expected a number from 0 to 1, got "all"',
-    ],
-    [
-      { SENTRY_DSN: 'abc123@sentry.io' },
-      'Invalid SENTRY_DSN: expected a string matching ^https?://[^\\s/@]+@[^\\s/]+/\\S+$, got (value hidden)',
-    ],
-  ])('rejects %p', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+      [
+        { SENTRY_TRACES_SAMPLE_RATE: '1.5' },
+        'Invalid SENTRY_TRACES_SAMPLE_RATE: expected a number from 0 to 1, got 1.5',
+      ],
+      [
+        { SENTRY_TRACES_SAMPLE_RATE: 'all' },
+        'Invalid SENTRY_TRACES_SAMPLE_RATE: expected a number from 0 to 1, got "all"',
+      ],
+      [
+        { SENTRY_DSN: 'abc123@sentry.io' },
+        'Invalid SENTRY_DSN: expected a string matching ^https?://[^\\s/@]+@[^\\s/]+/\\S+$, got (value hidden)',
+      ],
+    ].map(([env, message]) => [envText(env as Record<string, string>), env, message] as const),
+  )('rejects %s', (_name, env, message) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(new ConfigError(message as string))
   })
 })
 
@@ -150,3 +152,10 @@ describe('release', () => {
     }
   })
 })
+
+/** An environment as the shell would set it, for a test name: `PORT=abc`. */
+function envText(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ')
+}

@@ -266,28 +266,37 @@ describe('retention a rule set needs', () => {
 })
 
 describe('RE2 label-matcher regexes', () => {
-  test.each([
-    ['5..', '500', true],
-    ['5..', '5000', false],
-    ['a|b', 'ab', false],
-    ['(?i)get', 'GET', true],
-    ['[[:digit:]]+', '123', true],
-    ['\\d{2,3}', '1234', false],
-    ['.', '\n', false],
-    ['.', '😀', true],
-    ['a{', 'a{', true],
-    ['\\Qa.b\\E', 'a.b', true],
-    ['\\Qa.b\\E', 'axb', false],
-    ['\\s', '\v', false],
-    ['(?i:get)|POST', 'Get', true],
-    ['(?i:get)|POST', 'post', false],
-    ['a(?i)b', 'aB', true],
-    ['a(?i)b', 'AB', false],
-    ['(?U)a+', 'aaa', true],
-    ['(?s:.)', '\n', true],
-    ['\\pN+', '٣3', true],
-  ])('%s matches %s: %s', (re, value, expected) => {
-    expect(compileMatcherRegex(re).test(value)).toBe(expected)
+  test.each(
+    [
+      ['5..', '500', true],
+      ['5..', '5000', false],
+      ['a|b', 'ab', false],
+      ['(?i)get', 'GET', true],
+      ['[[:digit:]]+', '123', true],
+      ['\\d{2,3}', '1234', false],
+      ['.', '\n', false],
+      ['.', '😀', true],
+      ['a{', 'a{', true],
+      ['\\Qa.b\\E', 'a.b', true],
+      ['\\Qa.b\\E', 'axb', false],
+      ['\\s', '\v', false],
+      ['(?i:get)|POST', 'Get', true],
+      ['(?i:get)|POST', 'post', false],
+      ['a(?i)b', 'aB', true],
+      ['a(?i)b', 'AB', false],
+      ['(?U)a+', 'aaa', true],
+      ['(?s:.)', '\n', true],
+      ['\\pN+', '٣3', true],
+    ].map(([re, value, expected]) => ({
+      re,
+      value,
+      expected,
+      // JSON-quoted so that "\n" and "\v" show in the test name.
+      quoted: JSON.stringify(value),
+      verdict: expected ? 'matches' : 'does not match',
+    })),
+  )('$re $verdict $quoted', ({ re, value, expected }) => {
+    expect(compileMatcherRegex(re as string).test(value as string)).toBe(expected as boolean)
   })
 
   test.each(['(?=a)', '(?!a)', '\\1', '(?P<n>a)(?P<n>b)', 'a)', 'a{1001}'])('%s is rejected', (re) => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { recordSkip } from '../../helpers/skips.ts'
 import {
   BROKEN_RULES,
   BROKEN_TESTS,
@@ -15,7 +16,7 @@ import {
 const promtool = Bun.which('promtool')
 const required = process.env.REQUIRE_OPS_TOOLS === '1'
 if (!promtool && !required) {
-  console.warn('promtool not on PATH (apt-get install prometheus): skipping the promtool agreement tests')
+  recordSkip('agreement with promtool test rules', 'promtool is not on PATH (apt-get install prometheus)')
 }
 
 async function promtoolTest(files: string[]) {

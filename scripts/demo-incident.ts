@@ -1,0 +1,189 @@
+/**
+ * `bun run demo:incident [--url http://localhost:$PORT] [--timeout 8]`
+ *
+ * Shows an alert end to end against a running `bun run dev`: drives failing payments
+ * (`tok_error`, answered 502) and declines (`tok_declined`, 402) on the demo tenant until the
+ * service's own rule manager fires an alert (HighErrorRate: more than 5% of requests answered
+ * 5xx for 2 minutes, so about three minutes with the default 15 s sampling and 30 s
+ * evaluation), then prints the alert as `GET /alerts` reports it and the WhatsApp message the
+ * development log transport wrote for it (DATA_DIR/whatsapp-messages.jsonl). Uses the demo
+ * tenant's key and the admin token that `bun run dev` leaves in DATA_DIR (or API_KEY and
+ * ADMIN_TOKEN). Exits 0 once both are printed, 1 when nothing fired within --timeout minutes,
+ * 2 when it cannot start (one line naming the URL).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { LOG_TRANSPORT_FILE } from '../src/alerting/whatsapp/client.ts'
+import { adminToken, defaultBaseUrl, demoTenantKey, failWith } from './lib/demo.ts'
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string', default: defaultBaseUrl() },
+    timeout: { type: 'string', default: '8' },
+    'api-key': { type: 'string' },
+  },
+})
+const base = values.url!.replace(/\/$/, '')
+const timeoutMs = Number(values.timeout) * 60_000
+if (!(timeoutMs > 0)) failWith('--timeout must be a positive number of minutes')
+const apiKey = values['api-key'] ?? process.env.API_KEY ?? demoTenantKey()
+const admin = adminToken()
+const messagesFile = join(process.env.DATA_DIR?.trim() || './.data', LOG_TRANSPORT_FILE)
+const started = Date.now()
+
+interface Alert {
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  state: 'pending' | 'firing'
+  activeAt: string
+  value: string
+}
+
+async function call(path: string, token: string, json?: unknown) {
+  try {
+    const res = await fetch(`${base}${path}`, {
+      method: json === undefined ? 'GET' : 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: json === undefined ? undefined : JSON.stringify(json),
+      signal: AbortSignal.timeout(10_000),
+    })
+    // biome-ignore lint/suspicious/noExplicitAny: the service's JSON answers, read field by field
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> }
+  } catch (error) {
+    return { status: 0, body: { error: { message: (error as Error).message } } }
+  }
+}
+
+const elapsed = () => {
+  const s = Math.round((Date.now() - started) / 1000)
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
+}
+
+async function alerts(): Promise<Alert[]> {
+  const res = await call('/alerts', admin)
+  if (res.status !== 200) failWith(`demo:incident: GET ${base}/alerts answered ${res.status}`)
+  return res.body.data.alerts as Alert[]
+}
+
+// Start: the service answers, the keys work, the rule manager runs.
+const me = await call('/tenants/me', apiKey)
+if (me.status === 0)
+  failWith(
+    `demo:incident: nothing answered at ${base} (${me.body.error.message}); start \`bun run dev\` first`,
+  )
+if (me.status !== 200)
+  failWith(`demo:incident: GET ${base}/tenants/me answered ${me.status}: check the API key`)
+const rules = await call('/alerts/rules', admin)
+if (rules.status === 403 || rules.status === 401) {
+  failWith(`demo:incident: GET ${base}/alerts/rules answered ${rules.status}: the admin token was refused`)
+}
+const loaded = (
+  (rules.body?.data?.groups ?? []) as Array<{ rules: Array<{ name: string; duration: number }> }>
+).flatMap((g) => g.rules)
+const highErrorRate = loaded.find((r) => r.name === 'HighErrorRate')
+if (!highErrorRate) {
+  failWith(`demo:incident: ${base} has no HighErrorRate rule loaded (is ALERTS_ENABLED=false?)`)
+}
+const alreadyFiring = new Set(
+  (await alerts()).filter((a) => a.state === 'firing').map((a) => a.labels.alertname),
+)
+
+// An order to pay again and again: tok_error leaves it payable, so every attempt is a 5xx.
+const currency = me.body.settings.currency as string
+const product = await call('/products', apiKey, { name: 'Incident drill', priceMinor: 100, currency })
+if (product.status !== 201) failWith(`demo:incident: POST ${base}/products answered ${product.status}`)
+const orders: string[] = []
+for (let i = 0; i < 4; i++) {
+  const order = await call('/orders', apiKey, {
+    channel: 'whatsapp',
+    customer: { phone: `+1555010${String(1000 + i)}`, name: 'Incident drill' },
+    items: [{ productId: product.body.id, quantity: 1 }],
+  })
+  if (order.status !== 201) failWith(`demo:incident: POST ${base}/orders answered ${order.status}`)
+  orders.push(order.body.id as string)
+}
+
+console.log(
+  `driving failing payments at ${base} until an alert fires: HighErrorRate fires once more than 5% of ` +
+    `requests answer 5xx for ${highErrorRate.duration / 60} minutes (about 3 minutes in all; at most ${values.timeout})`,
+)
+let sent = 0
+let failed = 0
+let fired: Alert | undefined
+let lastReport = 0
+const seen = new Map<string, string>()
+while (!fired) {
+  if (Date.now() - started > timeoutMs) {
+    console.error(
+      `demo:incident: no alert fired within ${values.timeout} minutes (${sent} payments, ${failed} answered 5xx)`,
+    )
+    process.exit(1)
+  }
+  // Four payments, one a decline, then a look at the alerts: about 8 requests a second.
+  for (const [i, id] of orders.entries()) {
+    const pay = await call(`/orders/${id}/payments`, apiKey, {
+      provider: 'sandbox',
+      source: i === 0 ? 'tok_declined' : 'tok_error',
+    })
+    sent++
+    if (pay.status >= 500) failed++
+  }
+  await Bun.sleep(400)
+  for (const alert of await alerts()) {
+    const name = alert.labels.alertname!
+    if (alert.state === 'firing' && alreadyFiring.has(name)) continue
+    if (seen.get(name) !== alert.state) {
+      seen.set(name, alert.state)
+      console.log(
+        `  ${elapsed()}  ${name} is ${alert.state} (active since ${alert.activeAt}, value ${alert.value})`,
+      )
+    }
+    if (alert.state === 'firing' && !fired) fired = alert
+  }
+  if (Date.now() - lastReport > 30_000) {
+    lastReport = Date.now()
+    console.log(`  ${elapsed()}  ${sent} payments sent, ${failed} answered 5xx`)
+  }
+}
+
+console.log(`\n${fired.labels.alertname} fired after ${elapsed()}. GET /alerts reports:`)
+console.log(JSON.stringify(fired, null, 2))
+
+// The dispatcher sends within ALERT_NOTIFY_INTERVAL (5 s by default); the log transport of
+// `bun run dev` also appends what it "sent" to DATA_DIR/whatsapp-messages.jsonl.
+const deadline = Date.now() + 60_000
+while (Date.now() < deadline) {
+  const lines = existsSync(messagesFile) ? readFileSync(messagesFile, 'utf8').trim().split('\n') : []
+  const message = lines
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { time: string; recipientMasked: string; message: unknown })
+    .find((m) => Date.parse(m.time) >= started && JSON.stringify(m.message).includes(fired.labels.alertname!))
+  if (message) {
+    const text =
+      typeof message.message === 'string' ? message.message : JSON.stringify(message.message, null, 2)
+    console.log(
+      `\nThe WhatsApp message the log transport wrote (to ${message.recipientMasked}, at ${message.time}):`,
+    )
+    console.log(
+      text
+        .split('\n')
+        .map((line) => `  │ ${line}`)
+        .join('\n'),
+    )
+    console.log(
+      `\nDone in ${elapsed()}. The alert resolves by itself a few minutes after the failures stop,` +
+        ' and a resolved message follows.',
+    )
+    process.exit(0)
+  }
+  await Bun.sleep(1000)
+}
+console.error(
+  `demo:incident: the alert fired but no WhatsApp message for it reached ${messagesFile} within a minute ` +
+    '(with WHATSAPP_ACCESS_TOKEN set, messages go to WhatsApp instead of the log transport)',
+)
+process.exit(1)

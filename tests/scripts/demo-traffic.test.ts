@@ -1,0 +1,105 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createServer } from 'node:net'
+import { defaultBaseUrl } from '../../scripts/lib/demo.ts'
+import { isUnexpected, prepareTraffic } from '../../scripts/lib/traffic.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTenant } from '../helpers/commerce.ts'
+
+setDefaultTimeout(60_000)
+
+/** A port nothing listens on: bound by the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+describe('bun run demo:traffic', () => {
+  test('generates products in the tenant currency, so no order fails for mixing currencies', async () => {
+    const { app, call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const settings = await call('/tenants/me/settings', {
+      method: 'PATCH',
+      token: apiKey,
+      json: { currency: 'USD' },
+    })
+    expect(settings.status).toBe(200)
+    // The user adds a product in the shop's currency, as the README suggests, and one in another.
+    await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'House tea', priceMinor: 450, currency: 'USD' },
+    })
+    await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Imported tea', priceMinor: 900, currency: 'KES' },
+    })
+    const results: Array<{ label: string; status: number; reason?: string }> = []
+    const traffic = await prepareTraffic({
+      base: 'http://localhost',
+      apiKey,
+      seed: 7,
+      errorShare: 0.05,
+      fetch: (request) => app.handle(request),
+      onResult: (label, status, _ms, reason) => results.push({ label, status, reason }),
+    })
+    expect(traffic.currency).toBe('USD')
+    for (let i = 0; i < 150; i++) await traffic.oneAction()
+    const listed = (await (await call('/products?limit=100', { token: apiKey })).json()) as {
+      items: Array<{ currency: string; name: string }>
+    }
+    expect(listed.items.filter((p) => p.currency === 'USD').length).toBe(8)
+    const orders = results.filter((r) => r.label === 'create order')
+    expect(orders.length).toBeGreaterThan(20)
+    expect(orders.filter((r) => r.status !== 201)).toEqual([])
+    expect(results.filter((r) => isUnexpected(r.label, r.status))).toEqual([])
+  })
+
+  test("reports each failure's reason from the error envelope, with ids folded so equal failures add up", async () => {
+    const { app, call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const reasons = new Map<string, string>()
+    const traffic = await prepareTraffic({
+      base: 'http://localhost',
+      apiKey,
+      seed: 3,
+      errorShare: 0.3,
+      fetch: (request) => app.handle(request),
+      onResult: (label, status, _ms, reason) => {
+        if (reason) reasons.set(`${label} ${status}`, reason)
+      },
+    })
+    for (let i = 0; i < 150; i++) await traffic.oneAction()
+    expect(reasons.get('pay tok_declined 402')).toMatch(/^PAYMENT_DECLINED: /)
+    expect(reasons.get('pay tok_error 502')).toMatch(/^PROVIDER_ERROR: /)
+    for (const reason of reasons.values()) expect(reason).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/)
+  })
+
+  test('the URL defaults to localhost on PORT, as the server reads it', () => {
+    expect(defaultBaseUrl({})).toBe('http://localhost:3000')
+    expect(defaultBaseUrl({ PORT: '' })).toBe('http://localhost:3000')
+    expect(defaultBaseUrl({ PORT: '3901' })).toBe('http://localhost:3901')
+  })
+
+  test('with nothing listening it exits 2 with one line naming the URL it tried, no stack trace', async () => {
+    const port = await closedPort()
+    const proc = Bun.spawn(['bun', 'scripts/demo-traffic.ts', '--duration', '1'], {
+      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    const lines = stderr.trim().split('\n')
+    expect(lines.length).toBe(1)
+    expect(lines[0]).toStartWith(`demo:traffic: nothing answered at http://localhost:${port} (`)
+  })
+})
