@@ -16,6 +16,8 @@ export interface NotifiedAlert {
   /** The description (firing) or summary (resolved), capped at DETAIL_LIMIT characters. */
   detail?: string
   value?: string
+  /** The alert's absolute `runbook_url` annotation (RUNBOOK_BASE_URL), shown with a firing alert. */
+  runbook?: string
   /** A repeat of a still-firing alert. */
   repeat?: boolean
 }
@@ -38,6 +40,8 @@ export interface MessageContent {
 export const TEXT_LIMIT = 4096
 /** Detail kept per alert: enough for a sentence, bounded for a 10 000-alert row. */
 export const DETAIL_LIMIT = 300
+/** A longer runbook link is left out rather than cut (a cut link leads nowhere). */
+export const RUNBOOK_LIMIT = 300
 /** Up to this many alerts a message shows each on its own; more are summarised by name. */
 export const DETAILED_ALERTS = 10
 /**
@@ -76,6 +80,8 @@ export function notifiedAlert(
       ? annotations.summary || annotations.description
       : annotations.description || annotations.summary
   const value = alert.value || annotations.value
+  // Only an absolute link is clickable in WhatsApp; a relative path would only mislead.
+  const runbook = /^https?:\/\//.test(annotations.runbook_url ?? '') ? annotations.runbook_url : undefined
   return {
     fingerprint: alert.fingerprint,
     startsAt: alert.startsAt.toISOString(),
@@ -84,6 +90,7 @@ export function notifiedAlert(
     ...(where ? { where: cap(where, 64) } : {}),
     ...(detail ? { detail: cap(detail, DETAIL_LIMIT) } : {}),
     ...(value ? { value: cap(value, 40) } : {}),
+    ...(runbook && runbook.length <= RUNBOOK_LIMIT ? { runbook } : {}),
     ...(repeat ? { repeat: true } : {}),
   }
 }
@@ -117,6 +124,7 @@ function alertBlock(alert: RenderedAlert): string {
       : [
           `🔔 *${alert.severity.toUpperCase()} ALERT*: ${alert.alertname}${alert.repeat ? ' (still firing)' : ''}`,
           alert.detail,
+          alert.runbook ? `Runbook: ${alert.runbook}` : undefined,
         ]
   lines.push(`ref: ${alert.fingerprint}`)
   return lines.filter((line) => line).join('\n')

@@ -2,7 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { parseCommand } from '../../../src/alerting/notify/dispatcher.ts'
 import { quietUntil } from '../../../src/alerting/notify/recipients.ts'
-import { renderText } from '../../../src/alerting/notify/render.ts'
+import { notifiedAlert, renderText } from '../../../src/alerting/notify/render.ts'
 import { backoffMs } from '../../../src/alerting/notify/sender.ts'
 import {
   classifyError,
@@ -237,6 +237,30 @@ describe('message bodies', () => {
       '-',
       '-',
     ])
+  })
+
+  test('a firing alert links its absolute runbook_url; a relative one is left out', () => {
+    const at = { fingerprint: 'c0ffee0000000001', startsAt: new Date('2026-03-02T09:55:00Z') }
+    const labels = { alertname: 'DatabaseDown', severity: 'critical' }
+    const url = 'https://docs.example.com/ops/runbooks/alerts.md#databasedown'
+    const linked = notifiedAlert(
+      { ...at, labels, annotations: { description: 'db down', runbook_url: url } },
+      'firing',
+    )
+    expect(
+      renderText({ replies: [], alerts: [{ ...linked, transition: 'firing' }], truncatedAlerts: 0 }),
+    ).toBe(`🔔 *CRITICAL ALERT*: DatabaseDown\ndb down\nRunbook: ${url}\nref: c0ffee0000000001`)
+    const relative = notifiedAlert(
+      {
+        ...at,
+        labels,
+        annotations: { description: 'db down', runbook_url: 'ops/runbooks/alerts.md#databasedown' },
+      },
+      'firing',
+    )
+    expect(
+      renderText({ replies: [], alerts: [{ ...relative, transition: 'firing' }], truncatedAlerts: 0 }),
+    ).toBe('🔔 *CRITICAL ALERT*: DatabaseDown\ndb down\nref: c0ffee0000000001')
   })
 
   test('sanitizeTemplateParameter: no newlines, tabs, 4+ spaces; never empty; capped', () => {
