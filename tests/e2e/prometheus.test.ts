@@ -7,12 +7,11 @@
  */
 import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { startServer } from '../helpers/process.ts'
+import { freePort, startServer, waitFor } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 import {
   dashboardFiles,
@@ -29,24 +28,6 @@ const cleanups: Array<() => Promise<void> | void> = []
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return typeof address === 'object' && address ? address.port : 0
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(250)
-  }
-}
 
 /** HighErrorRate as shipped, with a 15 s window and `for: 2s` so a test can see it fire and resolve. */
 function testRules(dir: string): string {

@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { buildTestApp } from '../helpers/app.ts'
 import { testWithBinary } from '../helpers/ops-tools.ts'
+import { freePort } from '../helpers/process.ts'
 
 const TOKEN = 'prometheus-scrape-token-42'
 
@@ -77,13 +78,6 @@ describe('promtool check metrics', () => {
     },
   )
 })
-
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
 
 describe('Prometheus', () => {
   testWithBinary(

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { createServerData, startServer } from '../helpers/process.ts'
+import { createServerData, freePort, startServer } from '../helpers/process.ts'
 import { skipTest } from '../helpers/skips.ts'
 
 setDefaultTimeout(120_000)
@@ -117,14 +117,6 @@ async function portIsFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false))
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 describe('start scripts: SIGINT to the `bun run` process stops the server itself', () => {

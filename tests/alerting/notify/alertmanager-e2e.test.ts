@@ -7,7 +7,6 @@
  */
 import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
@@ -15,6 +14,7 @@ import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
 import { alertStates } from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, ONCALL } from '../../helpers/alerts.ts'
 import { buildTestApp } from '../../helpers/app.ts'
+import { freePort, waitFor } from '../../helpers/process.ts'
 import { repoPath, withBinary } from '../../ops/ops-files.ts'
 
 setDefaultTimeout(120_000)
@@ -27,24 +27,6 @@ const cleanups: Array<() => Promise<void> | void> = []
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return typeof address === 'object' && address ? address.port : 0
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(200)
-  }
-}
 
 describe('the real Alertmanager posting a storm', () => {
   e2eTest(
