@@ -117,6 +117,24 @@ interface Pending {
   cycle: number
 }
 
+/**
+ * Alertmanager's dispatcher for WhatsApp: takes alerts from either source (the Alertmanager
+ * receiver, the rule manager), routes them to recipients, groups them per recipient into
+ * outbox rows, repeats what still fires, and answers the recipients' commands.
+ */
+export interface Dispatcher {
+  /**
+   * Takes firing and resolved alerts from `source` and writes the outbox rows their
+   * recipients are due (one row per recipient and transition, whatever the number of alerts).
+   * With `tx`, in the caller's transaction. Resolves with the number of rows written.
+   */
+  ingest(alerts: AlertInput[], source: string, tx?: Executor, options?: IngestOptions): Promise<number>
+  /** Enqueues repeats of alerts still firing past the repeat interval; resolves with the rows written. */
+  enqueueRepeats(): Promise<number>
+  /** Handles ACK, SILENCE <duration> and STATUS from a recipient (idempotent per message id). */
+  handleInbound(message: { from: string; text: string; id: string; at: Date }): Promise<void>
+}
+
 export function createDispatcher(deps: {
   db: Database
   config: DispatcherConfig
@@ -125,7 +143,7 @@ export function createDispatcher(deps: {
   metrics: AlertingMetrics
   /** Tenants' alert phones and quiet hours (the tenants feature's port). */
   contacts: AlertContacts
-}) {
+}): Dispatcher {
   const { db, config, clock, log, metrics, contacts } = deps
 
   /**
@@ -616,8 +634,6 @@ export function createDispatcher(deps: {
     return rows
   }
 }
-
-export type Dispatcher = ReturnType<typeof createDispatcher>
 
 /** Lines a STATUS reply lists one by one; the rest are counted by name. */
 const STATUS_LINES = 20

@@ -176,7 +176,31 @@ export interface RuleManagerDeps {
  * its alerting rules. Recording rules write into this process's own store (the embedded
  * engine), so every replica evaluates them, leader or not, and its GET /slo sees them.
  */
-export function createRuleManager(deps: RuleManagerDeps) {
+/**
+ * Prometheus' rule manager for the service: the loaded groups, evaluated on their schedule,
+ * with alert state in the database (as Prometheus' `rules.Manager` with `rules.Group`).
+ */
+export interface RuleManager {
+  readonly groups: LoadedGroup[]
+  /** The query source the rules run on (Prometheus or the embedded engine); GET /slo reads it too. */
+  readonly source: QuerySource
+  /**
+   * Evaluates one group now, all its rules at one timestamp. 'not-leader' when another
+   * replica holds the group's advisory lock (its recording rules still run here). A failed
+   * query marks the rule `err` and changes no alert state; it does not throw.
+   */
+  evaluateGroup(loaded: LoadedGroup): Promise<'evaluated' | 'not-leader'>
+  /** Every group once, in order (the one-shot command, tests). */
+  evaluateAll(): Promise<Array<'evaluated' | 'not-leader'>>
+  /** Schedules every group at its interval, without overlap; idempotent. */
+  start(): void
+  /** Stops scheduling and waits for the evaluations in progress. */
+  stop(): Promise<void>
+  /** Pending and firing alerts, newest `activeAt` first, from the database (the same on every replica). */
+  activeAlerts(): Promise<Array<typeof alertRuleStates.$inferSelect>>
+}
+
+export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   const { db, clock, log } = deps
   const metrics = deps.metrics ?? noRuleManagerMetrics
   const context = { externalLabels: {}, externalURL: deps.externalURL ?? '' }
@@ -441,5 +465,3 @@ export function createRuleManager(deps: RuleManagerDeps) {
     },
   }
 }
-
-export type RuleManager = ReturnType<typeof createRuleManager>
