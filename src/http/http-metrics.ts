@@ -10,7 +10,6 @@ import {
   UNMATCHED_ENDPOINT,
 } from './access-log.ts'
 import type { HttpInstruments } from './http-instruments.ts'
-import { requestState } from './request-context.ts'
 
 // The `endpoint` of every request that matched no route (scanners cannot create series) and the
 // template matcher are shared with the access log, which needs them whether metrics are on or off.
