@@ -76,8 +76,9 @@ describe('crashes', () => {
   })
 
   test('SIGTERM under load: every request started before the signal — slow payments still in flight included — succeeds, and the process exits 0', async () => {
-    // Payments take SANDBOX_LATENCY_MS inside the provider call, so some are mid-call at the signal.
-    const server = await started({ SHUTDOWN_TIMEOUT_MS: '10000', SANDBOX_LATENCY_MS: '400' })
+    // Payments take SANDBOX_LATENCY_MS (1 s) inside the provider call, so each client spends nearly
+    // all its time in one: most are mid-call at the signal.
+    const server = await started({ SHUTDOWN_TIMEOUT_MS: '10000', SANDBOX_LATENCY_MS: '1000' })
     const { apiKey, productId } = await shop(server)
     const results: Array<{ kind: string; startedAt: number; finishedAt: number; status: number }> = []
     let stop = false
