@@ -95,12 +95,17 @@ describe('product service', () => {
     const made = []
     for (let i = 0; i < 22; i++)
       made.push(await products.create(a, { name: `P${i}`, priceMinor: i, currency: 'KES' }))
-    const newestFirst = made.map((p) => p.name).reverse()
+    // The list order: createdAt descending, then id descending (products made in the same
+    // millisecond are ordered by id, not by when they were made).
+    const ordered = [...made].sort((x, y) =>
+      x.createdAt === y.createdAt ? (x.id < y.id ? 1 : -1) : x.createdAt < y.createdAt ? 1 : -1,
+    )
+    const newestFirst = ordered.map((p) => p.name)
     const first = await products.list(a, {})
     expect(first.items.map((p) => p.name)).toEqual(newestFirst.slice(0, 20))
     expect(first.nextCursor).toEqual(expect.any(String))
     const rest = await products.list(a, { cursor: first.nextCursor! })
-    expect(rest).toEqual({ items: made.slice(0, 2).reverse(), nextCursor: null })
+    expect(rest).toEqual({ items: ordered.slice(20), nextCursor: null })
     const exact = await products.list(a, { limit: 22 })
     expect({ names: exact.items.map((p) => p.name), next: exact.nextCursor }).toEqual({
       names: newestFirst,
