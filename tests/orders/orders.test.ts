@@ -222,9 +222,14 @@ describe('POST /orders', () => {
     const { call } = await buildTestApp()
     const tenant = await createTenant(call)
     const p = await createProduct(call, tenant.apiKey)
-    const a = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'whatsapp')
-    const b = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'whatsapp')
-    const c = await createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], 'web')
+    // Lists are newest first by whole milliseconds, then by id: one order per millisecond here.
+    const order = async (channel: string) => {
+      await Bun.sleep(2)
+      return createOrder(call, tenant.apiKey, [{ productId: p.id, quantity: 1 }], channel)
+    }
+    const a = await order('whatsapp')
+    const b = await order('whatsapp')
+    const c = await order('web')
     await call(`/orders/${b.id}/status`, {
       method: 'PATCH',
       token: tenant.apiKey,

@@ -32,6 +32,7 @@ describe('products', () => {
       'updatedAt',
     ])
 
+    await Bun.sleep(2)
     const unlimited = await createProduct(call, apiKey, { name: 'Service' })
     expect(unlimited.stock).toBeNull()
 
@@ -39,7 +40,11 @@ describe('products', () => {
     expect(read.status).toBe(200)
     expect(await read.json()).toEqual(created)
 
-    for (let i = 0; i < 3; i++) await createProduct(call, apiKey, { name: `P${i}` })
+    // Pages are newest first by whole milliseconds, then by id: one product per millisecond here.
+    for (let i = 0; i < 3; i++) {
+      await Bun.sleep(2)
+      await createProduct(call, apiKey, { name: `P${i}` })
+    }
     const seen: string[] = []
     let cursor: string | null = null
     do {
