@@ -109,13 +109,24 @@ describe.skipIf(!present && !expected)('the real-world rule corpus', () => {
   beforeAll(async () => {
     if (!promtool) return
     const files = [...groups.map((g) => g.testFile), ...valueFiles.filter((f) => f.includes('value-sample'))]
-    const proc = Bun.spawn(['promtool', 'test', 'rules', ...files], { stdout: 'pipe', stderr: 'pipe' })
-    const [stdout, stderr] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ])
-    await proc.exited
-    truth = reportsByFile(stdout, stderr, files)
+    const promtoolOn = async (some: string[]) => {
+      const proc = Bun.spawn(['promtool', 'test', 'rules', ...some], { stdout: 'pipe', stderr: 'pipe' })
+      const [stdout, stderr] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ])
+      await proc.exited
+      return reportsByFile(stdout, stderr, some)
+    }
+    truth = await promtoolOn(files)
+    // promtool itself sums in Go map order, so a value can differ by 1 ulp from run to run and
+    // miss an expectation it generated (seen once on a value-sample file): a file promtool
+    // passes on any of three runs is one promtool passes.
+    for (let run = 0; run < 2; run++) {
+      const failed = files.filter((f) => truth.get(f) !== true)
+      if (failed.length === 0) break
+      for (const [file, passed] of await promtoolOn(failed)) if (passed) truth.set(file, true)
+    }
   }, 300_000)
 
   test.each(
