@@ -120,7 +120,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   year: { args: [V], variadic: 1 },
 }
 
-const AGGREGATORS = new Set<string>([
+/** PromQL's aggregation operators (Prometheus' `promql/parser/lex.go` key words); the series-notation lexer shares them. */
+export const AGGREGATORS: ReadonlySet<string> = new Set<string>([
   'sum',
   'avg',
   'min',

@@ -18,6 +18,7 @@
  */
 
 import { goQuote, type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
+import { AGGREGATORS } from '../promql/parser.ts'
 import { unquote } from '../promql/strings.ts'
 
 export type SeriesValue = { kind: 'value'; value: number } | { kind: 'omitted' } | { kind: 'stale' }
@@ -62,20 +63,6 @@ interface Item {
 }
 
 const OPERATOR_WORDS: Record<string, string> = { and: 'and', or: 'or', unless: 'unless', atan2: 'atan2' }
-const AGGREGATORS = new Set([
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'count_values',
-  'quantile',
-])
 const KEYWORDS = new Set([
   'offset',
   'by',
