@@ -9,6 +9,7 @@
 import {
   type ExpositionFormat,
   escapeLabelValue,
+  exemplarText,
   formatValue,
   type PromMetricData,
   type RenderableFamily,
@@ -86,7 +87,10 @@ export function familyHeader(name: string, help: string, type: string, format: E
   return `# HELP ${family} ${escapeHelp(help, format)}\n# TYPE ${family} ${type}\n`
 }
 
-/** Formats the samples of a prom-client metric's `get()` result. */
+/**
+ * Formats the samples of a prom-client metric's `get()` result; a sample's `exemplar` is
+ * rendered in OpenMetrics only (text format 0.0.4 has no syntax for exemplars).
+ */
 export function renderPromData(
   data: PromMetricData,
   format: ExpositionFormat,
@@ -101,7 +105,10 @@ export function renderPromData(
       const shown = typeof value === 'number' ? formatValue(value) : escapeLabelValue(String(value))
       labels += `${labels ? ',' : ''}${key}="${shown}"`
     }
-    text += `${name}${labels ? `{${labels}}` : ''} ${formatValue(sample.value)}\n`
+    text += `${name}${labels ? `{${labels}}` : ''} ${formatValue(sample.value)}`
+    const exemplar = format === 'openmetrics' ? sample.exemplar : undefined
+    if (exemplar) text += exemplarText(exemplar.labels, exemplar.value, exemplar.timestampMs)
+    text += '\n'
   }
   return { text, samples: data.values.length }
 }

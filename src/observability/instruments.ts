@@ -11,11 +11,30 @@
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics'
 
+/**
+ * An OpenMetrics exemplar: a reference from a sample to one observation outside the metric
+ * set (here, the trace of the request that made it), as OpenMetrics 1.0 "Exemplars" defines.
+ */
+export interface Exemplar {
+  /** The exemplar's own label set (`trace_id`, `request_id`), not the series' labels. */
+  labels: Record<string, string>
+  /** The observed value (seconds for a histogram) or, on a counter, the increment. */
+  value: number
+  /** Wall-clock milliseconds since the Unix epoch when the observation was recorded. */
+  timestampMs: number
+}
+
 /** One sample as prom-client's `get()` reports it. */
 export interface PromSample {
   value: number
   labels: Record<string, string | number>
   metricName?: string
+  /**
+   * The latest exemplar of this sample: on histogram `_bucket` samples (the last observation
+   * that landed in that bucket) and on counter samples recorded with one. The rule engine's
+   * sampler reads it through `registry.getMetricsAsJSON()`.
+   */
+  exemplar?: Exemplar
 }
 
 /** What prom-client's Registry reads from a registered metric. */
@@ -59,6 +78,88 @@ function labelText(names: readonly string[], values: readonly string[]): string 
   return text
 }
 
+/**
+ * OpenMetrics 1.0, "Exemplars": "The combined length of the label names and values of an
+ * Exemplar's LabelSet MUST NOT exceed 128 UTF-8 characters" — counted in code points, the
+ * quotes, commas and `=` of the text rendering excluded (Prometheus'
+ * `exemplar.ExemplarMaxLabelSetLength`, client_golang's `ExemplarMaxRunes`).
+ */
+export const EXEMPLAR_MAX_LABEL_SET_LENGTH = 128
+
+declare const exemplarLabelsBrand: unique symbol
+/**
+ * An exemplar label set already checked against OpenMetrics' rules (label names, the 128
+ * code point limit): recording trusts it, so the check is paid where the set is made.
+ */
+export type ExemplarLabels = Readonly<Record<string, string>> & { readonly [exemplarLabelsBrand]: true }
+
+/** Code points of a string (UTF-16 surrogate pairs count once). */
+function codePoints(text: string): number {
+  let n = 0
+  for (const _ of text) n++
+  return n
+}
+
+/**
+ * Checks an exemplar label set against OpenMetrics' rules and returns it for recording.
+ * Throws RangeError on an invalid label name or when the names and values together exceed
+ * EXEMPLAR_MAX_LABEL_SET_LENGTH code points (client_golang's `newExemplar` returns the same
+ * errors, and its `ObserveWithExemplar` panics on them).
+ */
+export function exemplarLabels(labels: Record<string, string>): ExemplarLabels {
+  let length = 0
+  for (const [name, value] of Object.entries(labels)) {
+    if (!LABEL_NAME.test(name)) throw new RangeError(`invalid exemplar label name ${JSON.stringify(name)}`)
+    // Label names are ASCII; a value's UTF-16 length bounds its code points from above.
+    length += name.length + value.length
+  }
+  if (length > EXEMPLAR_MAX_LABEL_SET_LENGTH) {
+    length = 0
+    for (const [name, value] of Object.entries(labels)) length += name.length + codePoints(value)
+    if (length > EXEMPLAR_MAX_LABEL_SET_LENGTH) {
+      throw new RangeError(
+        `exemplar labels are ${length} characters, over OpenMetrics' limit of ${EXEMPLAR_MAX_LABEL_SET_LENGTH}`,
+      )
+    }
+  }
+  return { ...labels } as ExemplarLabels
+}
+
+/**
+ * The exemplar labels of a traced request: `trace_id` (W3C Trace Context's trace-id) and
+ * `request_id`. A request id too long to fit the 128 code points beside the trace id is left
+ * out (the trace id is what links to the trace); a trace id that cannot fit alone gives
+ * undefined. Lengths are UTF-16 units, an upper bound on code points, so the check is two
+ * additions: both ids are ASCII in practice (32 hex digits; SAFE_REQUEST_ID).
+ */
+export function traceExemplar(traceId: string, requestId?: string): ExemplarLabels | undefined {
+  // The label names count towards the limit: 'trace_id' is 8 characters, 'request_id' 10.
+  const traced = 8 + traceId.length
+  if (traced > EXEMPLAR_MAX_LABEL_SET_LENGTH) return undefined
+  if (requestId !== undefined && traced + 10 + requestId.length <= EXEMPLAR_MAX_LABEL_SET_LENGTH) {
+    return { trace_id: traceId, request_id: requestId } as unknown as ExemplarLabels
+  }
+  return { trace_id: traceId } as unknown as ExemplarLabels
+}
+
+/**
+ * The exemplar part of an OpenMetrics sample line, after the value:
+ * ` # {trace_id="…",request_id="…"} 0.067 1700000000.123` (the timestamp in seconds).
+ */
+export function exemplarText(
+  labels: Readonly<Record<string, string>>,
+  value: number,
+  timestampMs: number,
+): string {
+  let text = ' # {'
+  let first = true
+  for (const name in labels) {
+    text += `${first ? '' : ','}${name}="${escapeLabelValue(labels[name]!)}"`
+    first = false
+  }
+  return `${text}} ${formatValue(value)} ${formatValue(timestampMs / 1000)}`
+}
+
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
@@ -69,6 +170,8 @@ export interface FamilyConfig<L extends string> {
   /** Most distinct label sets kept; past it, new label sets fold into one overflow series. */
   maxSeries?: number
   onOverflow?: OverflowListener
+  /** Wall-clock milliseconds since the epoch, for exemplar timestamps (default `Date.now`). */
+  clock?: () => number
 }
 
 /** What every family offers the exposition code. */
@@ -96,6 +199,8 @@ abstract class Family<L extends string, S extends { labels: readonly string[]; t
   private readonly onOverflow: OverflowListener | undefined
   /** The series of a family without labels (set by `initSingle`). */
   protected single: S | undefined
+  /** Wall-clock milliseconds, stamped on exemplars. */
+  protected readonly clock: () => number
 
   constructor(config: FamilyConfig<L>) {
     if (!METRIC_NAME.test(config.name)) throw new Error(`invalid metric name ${config.name}`)
@@ -110,6 +215,7 @@ abstract class Family<L extends string, S extends { labels: readonly string[]; t
     this.labelNames = labelNames
     this.maxSeries = config.maxSeries ?? Number.POSITIVE_INFINITY
     this.onOverflow = config.onOverflow
+    this.clock = config.clock ?? Date.now
   }
 
   /** Subclasses call this last in their constructor: createSeries may need their own fields. */
@@ -193,17 +299,40 @@ export interface CounterSeries {
   readonly text: string
   value: number
   inc(by?: number): void
+  /**
+   * Adds `by` and makes it the series' exemplar (replacing the previous one), stamped with
+   * the family's clock: client_golang's `Counter.AddWithExemplar`, whose exemplar value is
+   * the increment. Throws like `inc` on a negative increment.
+   */
+  incWithExemplar(by: number, labels: ExemplarLabels): void
+  /** The latest exemplar's labels, undefined until one is recorded. */
+  readonly exemplarLabels: ExemplarLabels | undefined
+  /** The latest exemplar's value (the increment). */
+  readonly exemplarValue: number
+  /** When the latest exemplar was recorded, wall-clock milliseconds. */
+  readonly exemplarTimestampMs: number
 }
 
 class CounterSeriesImpl implements CounterSeries {
   value = 0
+  // Three fields rather than an Exemplar object: recording one allocates nothing.
+  exemplarLabels: ExemplarLabels | undefined = undefined
+  exemplarValue = 0
+  exemplarTimestampMs = 0
   constructor(
     readonly labels: readonly string[],
     readonly text: string,
+    private readonly clock: () => number,
   ) {}
   inc(by = 1) {
     if (!(by >= 0)) throw new Error(`counter increment must be >= 0, got ${by}`)
     this.value += by
+  }
+  incWithExemplar(by: number, labels: ExemplarLabels) {
+    this.inc(by)
+    this.exemplarLabels = labels
+    this.exemplarValue = by
+    this.exemplarTimestampMs = this.clock()
   }
 }
 
@@ -222,8 +351,13 @@ abstract class ValueFamily<
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
-      values: this.allSeries().map((s) => ({ labels: this.labelsObject(s.labels), value: s.value })),
+      values: this.allSeries().map((s) => this.sample(s)),
     }
+  }
+
+  /** One series as a `get()` sample. */
+  protected sample(s: S): PromSample {
+    return { labels: this.labelsObject(s.labels), value: s.value }
   }
 
   reset() {
@@ -241,7 +375,27 @@ export class Counter<L extends string = never> extends ValueFamily<L, CounterSer
   }
 
   protected createSeries(labels: readonly string[], text: string): CounterSeries {
-    return new CounterSeriesImpl(labels, text)
+    return new CounterSeriesImpl(labels, text, this.clock)
+  }
+
+  protected override sample(s: CounterSeries): PromSample {
+    const sample: PromSample = { labels: this.labelsObject(s.labels), value: s.value }
+    if (s.exemplarLabels) {
+      sample.exemplar = {
+        labels: { ...s.exemplarLabels },
+        value: s.exemplarValue,
+        timestampMs: s.exemplarTimestampMs,
+      }
+    }
+    return sample
+  }
+
+  /** Zeroes every value and forgets the exemplars (they referred to what was counted). */
+  override reset() {
+    for (const s of this.allSeries() as CounterSeriesImpl[]) {
+      s.value = 0
+      s.exemplarLabels = undefined
+    }
   }
 
   /** The series for these label values (in `labelNames` order), within the budget. */
@@ -254,13 +408,19 @@ export class Counter<L extends string = never> extends ValueFamily<L, CounterSer
   }
 
   // Counter samples carry the _total name in both formats (OpenMetrics drops it from the
-  // family name only, which the exposition code handles).
-  renderSamples(_format: ExpositionFormat) {
+  // family name only, which the exposition code handles). Exemplars only in OpenMetrics:
+  // text format 0.0.4 has no syntax for them.
+  renderSamples(format: ExpositionFormat) {
+    const exemplars = format === 'openmetrics'
     let text = ''
     const all = this.allSeries()
     for (const s of all) {
       text += s.text === '' ? this.name : `${this.name}{${s.text}}`
-      text += ` ${formatValue(s.value)}\n`
+      text += ` ${formatValue(s.value)}`
+      if (exemplars && s.exemplarLabels) {
+        text += exemplarText(s.exemplarLabels, s.exemplarValue, s.exemplarTimestampMs)
+      }
+      text += '\n'
     }
     return { text, samples: all.length }
   }
@@ -343,20 +503,43 @@ export interface HistogramSeries {
   sum: number
   count: number
   observe(value: number): void
+  /**
+   * Observes `value` and makes it the exemplar of the bucket it lands in — the lowest `le`
+   * that is >= value, +Inf above every bound — replacing that bucket's previous exemplar,
+   * stamped with the family's clock. As client_golang's `ObserveWithExemplar` (histogram.go:
+   * `findBucket` then `updateExemplar`): each bucket keeps the latest observation that fell
+   * in it, not in a lower bucket, so a cumulative `le` line's exemplar is a value of its own
+   * range. Throws like `observe` on a value that is not finite.
+   */
+  observeWithExemplar(value: number, labels: ExemplarLabels): void
+  /**
+   * Per bucket (index as `counts`): the latest exemplar's labels; undefined until the series
+   * records its first exemplar, so histograms without exemplars carry no arrays.
+   */
+  readonly exemplarLabels: Array<ExemplarLabels | undefined> | undefined
+  /** Per bucket: the latest exemplar's observed value. */
+  readonly exemplarValues: Float64Array | undefined
+  /** Per bucket: when the latest exemplar was recorded, wall-clock milliseconds. */
+  readonly exemplarTimestampsMs: Float64Array | undefined
 }
 
 class HistogramSeriesImpl implements HistogramSeries {
   readonly counts: Float64Array
   sum = 0
   count = 0
+  exemplarLabels: Array<ExemplarLabels | undefined> | undefined = undefined
+  exemplarValues: Float64Array | undefined = undefined
+  exemplarTimestampsMs: Float64Array | undefined = undefined
   constructor(
     readonly labels: readonly string[],
     readonly text: string,
     private readonly bounds: readonly number[],
+    private readonly clock: () => number,
   ) {
     this.counts = new Float64Array(bounds.length + 1)
   }
-  observe(value: number) {
+  /** Counts `value` in its bucket and returns the bucket's index. */
+  private countIn(value: number): number {
     if (!Number.isFinite(value)) throw new Error(`histogram observation must be finite, got ${value}`)
     const bounds = this.bounds
     let i = 0
@@ -364,6 +547,22 @@ class HistogramSeriesImpl implements HistogramSeries {
     this.counts[i]!++
     this.sum += value
     this.count++
+    return i
+  }
+  observe(value: number) {
+    this.countIn(value)
+  }
+  observeWithExemplar(value: number, labels: ExemplarLabels) {
+    const i = this.countIn(value)
+    if (this.exemplarLabels === undefined) {
+      const n = this.counts.length
+      this.exemplarLabels = new Array<ExemplarLabels | undefined>(n).fill(undefined)
+      this.exemplarValues = new Float64Array(n)
+      this.exemplarTimestampsMs = new Float64Array(n)
+    }
+    this.exemplarLabels[i] = labels
+    this.exemplarValues![i] = value
+    this.exemplarTimestampsMs![i] = this.clock()
   }
 }
 
@@ -390,7 +589,7 @@ export class Histogram<L extends string = never> extends Family<L, HistogramSeri
   }
 
   protected createSeries(labels: readonly string[], text: string): HistogramSeries {
-    return new HistogramSeriesImpl(labels, text, this.buckets)
+    return new HistogramSeriesImpl(labels, text, this.buckets, this.clock)
   }
 
   labels(...values: string[]): HistogramSeries {
@@ -401,7 +600,9 @@ export class Histogram<L extends string = never> extends Family<L, HistogramSeri
     this.seriesOf(labels).observe(value)
   }
 
-  renderSamples(_format: ExpositionFormat) {
+  // Exemplars only in OpenMetrics, on the _bucket lines: text format 0.0.4 has no syntax for them.
+  renderSamples(format: ExpositionFormat) {
+    const withExemplars = format === 'openmetrics'
     const bucket = `${this.name}_bucket{`
     const sumName = `${this.name}_sum`
     const countName = `${this.name}_count`
@@ -409,10 +610,14 @@ export class Histogram<L extends string = never> extends Family<L, HistogramSeri
     let samples = 0
     for (const s of this.allSeries()) {
       const prefix = s.text === '' ? bucket : `${bucket}${s.text},`
+      const exemplars = withExemplars ? s.exemplarLabels : undefined
       let cumulative = 0
       for (let i = 0; i < this.leText.length; i++) {
         cumulative += s.counts[i]!
-        text += `${prefix}${this.leText[i]}} ${cumulative}\n`
+        text += `${prefix}${this.leText[i]}} ${cumulative}`
+        const labels = exemplars?.[i]
+        if (labels) text += exemplarText(labels, s.exemplarValues![i]!, s.exemplarTimestampsMs![i]!)
+        text += '\n'
       }
       const suffix = s.text === '' ? '' : `{${s.text}}`
       text += `${sumName}${suffix} ${formatValue(s.sum)}\n${countName}${suffix} ${s.count}\n`
@@ -429,7 +634,20 @@ export class Histogram<L extends string = never> extends Family<L, HistogramSeri
       for (let i = 0; i <= this.buckets.length; i++) {
         cumulative += s.counts[i]!
         const le = i < this.buckets.length ? this.buckets[i]! : '+Inf'
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le }, value: cumulative })
+        const sample: PromSample = {
+          metricName: `${this.name}_bucket`,
+          labels: { ...labels, le },
+          value: cumulative,
+        }
+        const exemplar = s.exemplarLabels?.[i]
+        if (exemplar) {
+          sample.exemplar = {
+            labels: { ...exemplar },
+            value: s.exemplarValues![i]!,
+            timestampMs: s.exemplarTimestampsMs![i]!,
+          }
+        }
+        values.push(sample)
       }
       values.push({ metricName: `${this.name}_sum`, labels, value: s.sum })
       values.push({ metricName: `${this.name}_count`, labels, value: s.count })
@@ -437,11 +655,13 @@ export class Histogram<L extends string = never> extends Family<L, HistogramSeri
     return { name: this.name, help: this.help, type: 'histogram', aggregator: this.aggregator, values }
   }
 
+  /** Zeroes every bucket and forgets the exemplars (they referred to what was counted). */
   reset() {
-    for (const s of this.allSeries()) {
+    for (const s of this.allSeries() as HistogramSeriesImpl[]) {
       s.counts.fill(0)
       s.sum = 0
       s.count = 0
+      s.exemplarLabels?.fill(undefined)
     }
   }
 }
