@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts'
 /** What the service knows about one request while serving it. */
 export interface RequestState {
   requestId: string
+  traceId: string
   /**
    * The request's logger: the root logger bound to `requestId` (and `tenantId` once tenant
    * authentication replaces it). Created on first use, so a request that logs nothing but its
@@ -43,6 +44,7 @@ class LazyLogState implements RequestState {
   tenantId?: string
   rawBody?: string
   accessLogged?: true
+  traceId: string
   #log: Logger | undefined
   readonly #root: Logger
 
@@ -52,6 +54,7 @@ class LazyLogState implements RequestState {
     root: Logger,
   ) {
     this.#root = root
+    this.traceId = ''
   }
 
   get log(): Logger {
@@ -138,7 +141,10 @@ export function requestContext(options: RequestContextOptions) {
   return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
       const requestId = pickRequestId(request.headers.get('x-request-id'), options.newId)
-      ;(request as WithState)[STATE] = new LazyLogState(requestId, options.now(), options.log)
+      const state = new LazyLogState(requestId, options.now(), options.log)
+      const tp = /^00-([0-9a-f]{32})-/.exec(request.headers.get('traceparent') ?? '')
+      state.traceId = tp ? tp[1]! : crypto.randomUUID().replaceAll('-', '')
+      ;(request as WithState)[STATE] = state
       set.headers['x-request-id'] = requestId
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
