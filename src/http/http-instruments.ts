@@ -6,9 +6,15 @@ export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 /** The RED families `httpMetrics()` records into, one series object per label set kept by callers. */
 export interface HttpInstruments {
-  /** `http_requests_total{method,endpoint,status}`: answered requests, route template not path. */
+  /**
+   * `http_requests_total{method,endpoint,status}`: answered requests, route template not path;
+   * a 5xx series carries the latest 5xx request's exemplar.
+   */
   requests: Counter<'method' | 'endpoint' | 'status'>
-  /** `http_request_duration_seconds{method,endpoint}`: receipt to response ready, in seconds. */
+  /**
+   * `http_request_duration_seconds{method,endpoint}`: receipt to response ready, in seconds;
+   * each bucket carries the exemplar of the latest request that fell in it.
+   */
   duration: Histogram<'method' | 'endpoint'>
   /** `http_requests_in_flight`: requests being served right now. */
   inFlight: Gauge
@@ -22,6 +28,7 @@ export function createHttpInstruments(metrics: MetricsRegistry): HttpInstruments
         name: 'http_requests_total',
         help: 'HTTP requests answered, by method, route template and status sent.',
         labelNames: ['method', 'endpoint', 'status'],
+        clock: metrics.clock,
         ...metrics.budget('http_requests_total'),
       }),
     ),
@@ -31,6 +38,7 @@ export function createHttpInstruments(metrics: MetricsRegistry): HttpInstruments
         help: 'Time from receiving a request to having its response ready, by method and route template.',
         labelNames: ['method', 'endpoint'],
         buckets: HTTP_DURATION_BUCKETS,
+        clock: metrics.clock,
         ...metrics.budget('http_request_duration_seconds'),
       }),
     ),

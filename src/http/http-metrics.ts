@@ -1,5 +1,10 @@
 import { Elysia } from 'elysia'
-import type { CounterSeries, HistogramSeries } from '../observability/instruments.ts'
+import {
+  type CounterSeries,
+  type ExemplarLabels,
+  type HistogramSeries,
+  traceExemplar,
+} from '../observability/instruments.ts'
 import {
   DISCONNECT_CHECK_SECONDS,
   decidedStatus,
@@ -10,6 +15,7 @@ import {
   UNMATCHED_ENDPOINT,
 } from './access-log.ts'
 import type { HttpInstruments } from './http-instruments.ts'
+import { requestState } from './request-context.ts'
 
 // The `endpoint` of every request that matched no route (scanners cannot create series) and the
 // template matcher are shared with the access log, which needs them whether metrics are on or off.
@@ -45,6 +51,17 @@ export interface HttpMetricsOptions {
    * template, not the raw path: reading the path in onRequest costs Bun ~0.3 µs per request.
    */
   excludePaths?: readonly string[]
+  /**
+   * The exemplar labels of a request, or undefined for none. Default: `trace_id` and
+   * `request_id` from the request's state (requestContext), via `traceExemplar`.
+   */
+  exemplarOf?: (request: Request) => ExemplarLabels | undefined
+}
+
+/** `trace_id` and `request_id` of a request that requestContext has seen; undefined before it. */
+export function requestExemplar(request: Request): ExemplarLabels | undefined {
+  const state = requestState(request)
+  return state ? traceExemplar(state.traceId, state.requestId) : undefined
 }
 
 /** Series of one (method, endpoint): its histogram series and its counter series per status. */
@@ -75,12 +92,17 @@ type Stamped = { [STARTED]?: number }
  *
  * Series are resolved once per (method, route, status) and kept, so a request costs a few
  * field updates.
+ *
+ * Exemplars (OpenMetrics only): every counted request becomes the exemplar of the duration
+ * bucket it fell in, and a 5xx also of its http_requests_total series, with the request's
+ * `trace_id` and `request_id`, so a latency spike or an error rate links to a trace.
  */
 export function httpMetrics(options: HttpMetricsOptions) {
   const { requests, duration, inFlight } = options.instruments
   const now = options.now ?? (() => performance.now())
   const excluded = pathExcluder(options.excludePaths ?? DEFAULT_EXCLUDED_PATHS)
   const inFlightSeries = inFlight.unlabelled
+  const exemplarOf = options.exemplarOf ?? requestExemplar
 
   const EXCLUDED = { excluded: true } as const
   const byMethod = new Map<string, Map<string, EndpointSeries | typeof EXCLUDED>>()
@@ -152,8 +174,17 @@ export function httpMetrics(options: HttpMetricsOptions) {
         // for a disconnect. Kept on Elysia's per-request context: no lookup per request.
         ;(context as StatusStamped)[SENT_STATUS] = status
         if (!entry.excluded) {
-          entry.duration.observe(seconds)
-          counterSeries(entry, method, endpoint, status).value++
+          const exemplar = exemplarOf(request)
+          const counter = counterSeries(entry, method, endpoint, status)
+          if (exemplar === undefined) {
+            entry.duration.observe(seconds)
+            counter.value++
+          } else {
+            entry.duration.observeWithExemplar(seconds, exemplar)
+            // An error rate is what links best to a trace: 5xx only, as issue #19 asks.
+            if (status >= 500 && status < 600) counter.incWithExemplar(1, exemplar)
+            else counter.value++
+          }
         }
       }
       // Elysia 1.4's shared error handler (unknown routes) sends whatever a mapResponse hook

@@ -53,6 +53,8 @@ export interface MetricsRegistryOptions {
   build?: Partial<BuildInfo>
   /** Monotonic milliseconds (for scrape durations). */
   now?: () => number
+  /** Wall-clock milliseconds since the epoch, for exemplar timestamps (default `Date.now`). */
+  clock?: () => number
 }
 
 /** The series budget a labelled family is built with: its cap and who hears of an overflow. */
@@ -71,6 +73,8 @@ export interface MetricsRegistry {
   register<F extends { name: string }>(family: F): F
   /** The cap (METRICS_SERIES_LIMITS or the default) and overflow listener for a labelled family. */
   budget(name: LabelledMetricName): SeriesBudget
+  /** Wall-clock milliseconds: hand it as `clock` to families that record exemplars. */
+  readonly clock: () => number
   /**
    * Renders every family in one exposition format. Scrapes that overlap share one render
    * per format, so a burst of scrapes costs one render.
@@ -156,6 +160,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
     registry,
     register,
     budget,
+    clock: options.clock ?? Date.now,
     render(format = 'prometheus') {
       const running = pending.get(format)
       if (running) return running
