@@ -10,8 +10,16 @@ export interface BusinessMetrics {
     provider: string
     status: 'succeeded' | 'failed' | 'error'
   }): void
-  /** Time spent in the payment provider call, whatever its outcome. */
-  paymentProviderDuration(event: { provider: string; seconds: number }): void
+  /**
+   * Time spent in the payment provider call, whatever its outcome; `traceId` and `requestId`
+   * (of the request that paid) become the observation's exemplar.
+   */
+  paymentProviderDuration(event: {
+    provider: string
+    seconds: number
+    traceId?: string
+    requestId?: string
+  }): void
   productViewed(event: { tenantId: string; productId: string; channel: string }): void
 }
 

@@ -1,5 +1,5 @@
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
-import { Counter, Histogram } from '../observability/instruments.ts'
+import { Counter, Histogram, traceExemplar } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 
 /** A provider call takes tens of milliseconds to tens of seconds; 2 s and 5 s are alert thresholds. */
@@ -7,7 +7,8 @@ export const PAYMENT_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 /**
  * Builds and registers `payments_processed_total{tenant_id,provider,status}` and
- * `payment_processing_duration_seconds{provider}`.
+ * `payment_processing_duration_seconds{provider}`; a duration reported with a `traceId`
+ * becomes the exemplar (`trace_id`, `request_id`) of the bucket it fell in.
  */
 export function createPaymentMetrics(
   metrics: MetricsRegistry,
@@ -26,12 +27,18 @@ export function createPaymentMetrics(
       help: 'Time spent in the payment provider call, whatever its outcome, by provider.',
       labelNames: ['provider'],
       buckets: PAYMENT_DURATION_BUCKETS,
+      clock: metrics.clock,
       ...metrics.budget('payment_processing_duration_seconds'),
     }),
   )
   return {
     paymentProcessed: ({ tenantId, provider, status }) =>
       paymentsProcessed.labels(tenantId, provider, status).inc(),
-    paymentProviderDuration: ({ provider, seconds }) => paymentDuration.labels(provider).observe(seconds),
+    paymentProviderDuration: ({ provider, seconds, traceId, requestId }) => {
+      const series = paymentDuration.labels(provider)
+      const exemplar = traceId === undefined ? undefined : traceExemplar(traceId, requestId)
+      if (exemplar) series.observeWithExemplar(seconds, exemplar)
+      else series.observe(seconds)
+    },
   }
 }

@@ -22,9 +22,15 @@ export class ProviderError extends Error {
   override name = 'ProviderError'
 }
 
-/** Context of the call, for correlation with the provider's own logs. */
+/**
+ * Context of the call, for correlation with the provider's own logs and traces. A provider
+ * that calls out over HTTP passes both to its `OutboundInit` (`requestId`, `traceId`), so the
+ * call carries `x-request-id` and a W3C `traceparent` continuing the request's trace.
+ */
 export interface CallContext {
   requestId: string
+  /** W3C trace-id (32 lowercase hex) of the request, or of the background job, making the call. */
+  traceId?: string
 }
 
 /**

@@ -131,7 +131,8 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
 
   async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome> {
     const provider = providers.get(payment.provider)
-    const context = { requestId: `reconcile-${payment.id}` }
+    // Background work has ids of its own: a trace per reconciliation, not the paying request's.
+    const context = { requestId: `reconcile-${payment.id}`, traceId: crypto.randomUUID().replaceAll('-', '') }
     let found: Awaited<ReturnType<PaymentProvider['retrieve']>>
     try {
       if (!provider) throw new Error(`provider ${payment.provider} is not configured`)

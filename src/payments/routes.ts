@@ -23,18 +23,12 @@ export function paymentRoutes(deps: {
       async ({ tenant, params, body, request, log, set }) => {
         try {
           set.status = 201
+          const { requestId, traceId } = requestState(request)!
           return await withIdempotency(
             deps.idempotency,
             request,
             { scope: tenantScope(tenant.id) },
-            (claim) =>
-              deps.payments.pay(
-                tenant.id,
-                params.id,
-                body,
-                { requestId: requestState(request)!.requestId, log },
-                claim,
-              ),
+            (claim) => deps.payments.pay(tenant.id, params.id, body, { requestId, traceId, log }, claim),
           )
         } catch (error) {
           if (error instanceof PaymentProviderFailed) {

@@ -47,8 +47,11 @@ export class PaymentProviderFailed extends AppError {
   }
 }
 
+/** Who is paying: the request's ids (logs, the provider call, exemplars) and its logger. */
 export interface PaymentContext {
   requestId: string
+  /** W3C trace-id of the request: sent to the provider, and the duration's exemplar. */
+  traceId: string
   log: Logger
 }
 
@@ -231,7 +234,7 @@ export function createPaymentService(deps: {
             currency: payment.currency,
             source: input.source,
           },
-          { requestId: context.requestId },
+          { requestId: context.requestId, traceId: context.traceId },
         )
       } catch (error) {
         if (!(error instanceof ProviderError)) unexpected = error
@@ -241,6 +244,8 @@ export function createPaymentService(deps: {
       deps.metrics.paymentProviderDuration({
         provider: provider.name,
         seconds: (deps.clock.monotonic() - started) / 1000,
+        traceId: context.traceId,
+        requestId: context.requestId,
       })
       const settled = toPaymentView(await settle(payment, result, context.log, claim))
       const status = settled.status as 'succeeded' | 'failed' | 'error'
