@@ -1,21 +1,27 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, status, t } from 'elysia'
 import type { Clock } from '../../src/core/clock.ts'
+import { createLogger } from '../../src/core/logger.ts'
+import { createMetrics } from '../../src/metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { family, histogramSeries, sample } from '../helpers/scrape.ts'
+import { exemplars, family, histogramSeries, sample } from '../helpers/scrape.ts'
 
 /**
  * The real app plus probe routes, on a clock the test moves: `?ms=` advances it inside the
- * handler, so a request's measured duration is exactly that many milliseconds.
+ * handler, so a request's measured duration is exactly that many milliseconds. With
+ * `wallClock`, exemplars are stamped with it.
  */
-async function probeApp(env: Record<string, string> = {}) {
+async function probeApp(env: Record<string, string> = {}, wallClock?: () => number) {
   let now = 1000
   const clock: Clock = { now: () => new Date(), monotonic: () => now }
   const advance = (ms: unknown) => {
     now += Number(ms ?? 0)
   }
   let release: (() => void) | undefined
-  const built = await buildTestApp({ env, clock })
+  const metrics = wallClock
+    ? createMetrics({ log: createLogger({ level: 'silent', pretty: false }), clock: wallClock })
+    : undefined
+  const built = await buildTestApp({ env, clock, ...(metrics ? { metrics } : {}) })
   built.app.use(
     new Elysia()
       .get('/probe/users/:id', ({ params, query }) => {
@@ -262,6 +268,74 @@ describe('http_requests_total and http_request_duration_seconds', () => {
       expect(buckets).toEqual([...buckets].sort((a, b) => a - b))
       expect(buckets.at(-1)).toBe(total)
     }
+  })
+})
+
+describe('exemplars', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const OTHER_TRACE = '0af7651916cd43dd8448eb211c80319c'
+  const traced = (traceId: string, requestId: string) => ({
+    headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, 'x-request-id': requestId },
+  })
+  const openMetrics = { headers: { accept: 'application/openmetrics-text; version=1.0.0' } }
+  const at = 1_700_000_000.123
+
+  test("the OpenMetrics scrape has the request's trace id on exactly the bucket it fell in, and a 5xx's on its counter series", async () => {
+    const { call, scrape } = await probeApp({}, () => 1_700_000_000_123)
+    expect((await call('/probe/users/1?ms=31.25', traced(TRACE, 'req-fast'))).status).toBe(200)
+    expect((await call('/probe/boom', traced(OTHER_TRACE, 'req-boom'))).status).toBe(500)
+    expect(exemplars(await scrape(openMetrics))).toEqual({
+      // 0.03125 s lands in le="0.05"; the cumulative lines above it carry no copy.
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/users/:id",le="0.05"}': {
+        labels: { trace_id: TRACE, request_id: 'req-fast' },
+        value: 0.03125,
+        timestamp: at,
+      },
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/boom",le="0.005"}': {
+        labels: { trace_id: OTHER_TRACE, request_id: 'req-boom' },
+        value: 0,
+        timestamp: at,
+      },
+      'http_requests_total{method="GET",endpoint="/probe/boom",status="500"}': {
+        labels: { trace_id: OTHER_TRACE, request_id: 'req-boom' },
+        value: 1,
+        timestamp: at,
+      },
+    })
+  })
+
+  test('the latest request of a bucket replaces its exemplar; a 4xx leaves the counter without one', async () => {
+    const { call, scrape } = await probeApp({}, () => 1_700_000_000_123)
+    await call('/probe/users/1?ms=200', traced(TRACE, 'req-1'))
+    await call('/probe/users/2?ms=150', traced(OTHER_TRACE, 'req-2'))
+    await call('/probe/conflict', traced(TRACE, 'req-3'))
+    const found = exemplars(await scrape(openMetrics))
+    expect(Object.keys(found)).toEqual([
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/users/:id",le="0.25"}',
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/conflict",le="0.005"}',
+    ])
+    expect(Object.values(found).map((e) => [e.labels.request_id, e.value])).toEqual([
+      ['req-2', 0.15],
+      ['req-3', 0],
+    ])
+  })
+
+  test('a request id too long for the 128-character limit beside the trace id is left out', async () => {
+    const { call, scrape } = await probeApp()
+    const longId = 'r'.repeat(100)
+    await call('/probe/boom', traced(TRACE, longId))
+    const found = Object.values(exemplars(await scrape(openMetrics)))
+    expect(found.map((e) => e.labels)).toEqual([{ trace_id: TRACE }, { trace_id: TRACE }])
+  })
+
+  test('the text format 0.0.4 carries none', async () => {
+    const { call, scrape } = await probeApp()
+    await call('/probe/boom', traced(TRACE, 'req-boom'))
+    const text = await scrape()
+    expect(text).toContain('http_requests_total{method="GET",endpoint="/probe/boom",status="500"} 1\n')
+    expect(text.split('\n').filter((line) => !line.startsWith('#') && line.includes('#'))).toEqual([])
+    // The same scrape in OpenMetrics does have them.
+    expect(Object.keys(exemplars(await scrape(openMetrics)))).toHaveLength(2)
   })
 })
 
