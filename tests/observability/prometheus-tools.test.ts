@@ -7,8 +7,12 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import { buildTestApp } from '../helpers/app.ts'
 import { testWithBinary } from '../helpers/ops-tools.ts'
 import { freePort } from '../helpers/process.ts'
+import { exemplars } from '../helpers/scrape.ts'
 
 const TOKEN = 'prometheus-scrape-token-42'
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const traced = { headers: { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` } }
+const OPEN_METRICS = 'application/openmetrics-text; version=1.0.0'
 
 /** The app with traffic in every family it defines. */
 async function busyApp(env: Record<string, string> = {}) {
@@ -21,14 +25,15 @@ async function busyApp(env: Record<string, string> = {}) {
       }),
   )
   const token = env.METRICS_TOKEN
-  await built.call('/probe/items/1')
-  await built.call('/probe/boom')
+  // Traced, so the OpenMetrics scrape has exemplars on buckets and on the 5xx counter.
+  await built.call('/probe/items/1', traced)
+  await built.call('/probe/boom', traced)
   await built.call('/no/such/path')
   await built.call('/probe/items/1', { method: 'PURGE' })
   const { business, observeQuery } = built.deps.metrics
   business.orderCreated({ tenantId: 'tenant-a', channel: 'whatsapp' })
   business.paymentProcessed({ tenantId: 'tenant-a', provider: 'sandbox', status: 'succeeded' })
-  business.paymentProviderDuration({ provider: 'sandbox', seconds: 0.02 })
+  business.paymentProviderDuration({ provider: 'sandbox', seconds: 0.02, traceId: TRACE, requestId: 'r-1' })
   business.productViewed({ tenantId: 'tenant-a', productId: 'p-"1"', channel: 'web' })
   observeQuery!({ operation: 'select', table: 'products' }, 0.0012)
   await built.call('/metrics', { token })
@@ -59,7 +64,39 @@ describe('promtool check metrics', () => {
       expect({ name, present: text.includes(`\n${name}`) }).toEqual({ name, present: true })
     }
     expect(promtool(path, text)).toEqual({ exitCode: 0, output: '' })
+    // The text format cannot carry exemplars, and has none; the OpenMetrics scrape has them
+    // (Prometheus parses those in the test below).
+    expect(text.split('\n').filter((line) => !line.startsWith('#') && line.includes(' # '))).toEqual([])
+    const openMetrics = await (await call('/metrics', { headers: { accept: OPEN_METRICS } })).text()
+    // Every request has a trace (a new one without traceparent); these were sent with TRACE.
+    const ours = Object.entries(exemplars(openMetrics))
+      .filter(([, exemplar]) => exemplar.labels.trace_id === TRACE)
+      .map(([key]) => key.replace(/,?le="[^"]*"/, ''))
+    expect(ours.sort()).toEqual([
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/boom"}',
+      'http_request_duration_seconds_bucket{method="GET",endpoint="/probe/items/:id"}',
+      'http_requests_total{method="GET",endpoint="/probe/boom",status="500"}',
+      'payment_processing_duration_seconds_bucket{provider="sandbox"}',
+    ])
   })
+
+  testWithBinary(
+    'promtool',
+    'promtool 2.42 reads only the text format: an OpenMetrics exemplar is a parse error to it, so it lints the text scrape',
+    async (path) => {
+      const { call } = await busyApp()
+      const openMetrics = await (await call('/metrics', { headers: { accept: OPEN_METRICS } })).text()
+      const result = promtool(path, openMetrics)
+      const line = /text format parsing error in line (\d+): expected integer as timestamp, got "#"/.exec(
+        result.output,
+      )
+      expect({ exitCode: result.exitCode, parseError: line !== null }).toEqual({
+        exitCode: 1,
+        parseError: true,
+      })
+      expect(openMetrics.split('\n')[Number(line![1]) - 1]).toContain(` # {trace_id="${TRACE}"`)
+    },
+  )
 
   testWithBinary(
     'promtool',
@@ -136,6 +173,13 @@ describe('Prometheus', () => {
         }
         expect(ingested.map((r) => r.metric.product_id)).toEqual(['p-"1"'])
         expect(served[0]).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8')
+        // Those OpenMetrics scrapes carried exemplars, and Prometheus' parser took them.
+        const scraped = await app.handle(
+          new Request('http://localhost/metrics', {
+            headers: { authorization: `Bearer ${TOKEN}`, accept: OPEN_METRICS },
+          }),
+        )
+        expect(Object.keys(exemplars(await scraped.text())).length).toBeGreaterThan(2)
         const targets = (await (await fetch(`http://127.0.0.1:${port}/api/v1/targets`)).json()) as {
           data: { activeTargets: Array<{ health: string; lastError: string }> }
         }
