@@ -187,7 +187,7 @@ describe("OpenMetrics' 128-character limit", () => {
     expect(EXEMPLAR_MAX_LABEL_SET_LENGTH).toBe(128)
     // trace_id (8) + 32 + request_id (10) + 78 = 128.
     const fits = { trace_id: TRACE, request_id: 'r'.repeat(78) }
-    expect({ ...exemplarLabels(fits) }).toEqual(fits)
+    expect({ ...exemplarLabels(fits) } as Record<string, string>).toEqual(fits)
     expect(() => exemplarLabels({ trace_id: TRACE, request_id: 'r'.repeat(79) })).toThrow(
       new RangeError("exemplar labels are 129 characters, over OpenMetrics' limit of 128"),
     )
