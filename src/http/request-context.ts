@@ -5,7 +5,6 @@ import type { Logger } from '../core/logger.ts'
 /** What the service knows about one request while serving it. */
 export interface RequestState {
   requestId: string
-  traceId: string
   /**
    * The request's logger: the root logger bound to `requestId` (and `tenantId` once tenant
    * authentication replaces it). Created on first use, so a request that logs nothing but its
@@ -44,7 +43,6 @@ class LazyLogState implements RequestState {
   tenantId?: string
   rawBody?: string
   accessLogged?: true
-  traceId: string
   #log: Logger | undefined
   readonly #root: Logger
 
@@ -54,7 +52,6 @@ class LazyLogState implements RequestState {
     root: Logger,
   ) {
     this.#root = root
-    this.traceId = ''
   }
 
   get log(): Logger {
@@ -141,10 +138,7 @@ export function requestContext(options: RequestContextOptions) {
   return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
       const requestId = pickRequestId(request.headers.get('x-request-id'), options.newId)
-      const state = new LazyLogState(requestId, options.now(), options.log)
-      const tp = /^00-([0-9a-f]{32})-/.exec(request.headers.get('traceparent') ?? '')
-      state.traceId = tp ? tp[1]! : crypto.randomUUID().replaceAll('-', '')
-      ;(request as WithState)[STATE] = state
+      ;(request as WithState)[STATE] = new LazyLogState(requestId, options.now(), options.log)
       set.headers['x-request-id'] = requestId
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
