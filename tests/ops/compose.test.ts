@@ -110,6 +110,11 @@ describe('ops/compose.yaml', () => {
     expect(datasources.datasources).toEqual([
       expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }),
     ])
+    // Each exemplar's trace_id links to its trace; TRACE_BASE_URL is expanded by Grafana at load.
+    expect(datasources.datasources[0].jsonData.exemplarTraceIdDestinations).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's provisioning syntax, not a JS template
+      { name: 'trace_id', url: '${TRACE_BASE_URL}$${__value.raw}', urlDisplayLabel: 'Open trace' },
+    ])
     const providers = readYaml(join(provisioning!, 'dashboards', 'convo-commerce.yml')) as Json
     const dashboardsDir = hostPath(grafana, providers.providers[0].options.path)
     expect(dashboardsDir).toBe(repoPath('ops', 'grafana', 'dashboards'))
