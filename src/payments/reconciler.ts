@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
+import { createTraceIds } from '../core/trace-context.ts'
 import type { Database } from '../db/client.ts'
 import { type BusinessMetrics, noBusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, Gauge } from '../observability/instruments.ts'
@@ -109,6 +110,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   const business = deps.business ?? noBusinessMetrics
   const service = createPaymentService({ db, providers, metrics: business, clock })
   const repo = createPaymentRepository()
+  const traceIds = createTraceIds()
   const intervalMs = deps.intervalMs ?? reconcileIntervalFor(deps.leaseMs)
   const batch = deps.batch ?? 50
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -132,7 +134,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome> {
     const provider = providers.get(payment.provider)
     // Background work has ids of its own: a trace per reconciliation, not the paying request's.
-    const context = { requestId: `reconcile-${payment.id}`, traceId: crypto.randomUUID().replaceAll('-', '') }
+    const context = { requestId: `reconcile-${payment.id}`, traceId: traceIds.traceId() }
     let found: Awaited<ReturnType<PaymentProvider['retrieve']>>
     try {
       if (!provider) throw new Error(`provider ${payment.provider} is not configured`)
