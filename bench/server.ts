@@ -7,7 +7,8 @@
  *
  * bare    Elysia alone.
  * metrics Elysia plus the HTTP metrics plugin with the full metric set (counter, histogram,
- *         in-flight gauge, series budget).
+ *         in-flight gauge, series budget), every request recording its duration bucket's
+ *         exemplar (trace_id, request_id), as production does.
  * full    createApp with everything production wires per request: request id, metrics,
  *         access log at info to a file (BENCH_LOG_FILE, default a temp file), security
  *         headers, error envelope.
@@ -37,6 +38,7 @@ import { products } from '../src/db/schema.ts'
 import { httpMetrics } from '../src/http/http-metrics.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
 import { createMetrics } from '../src/metrics.ts'
+import { traceExemplar } from '../src/observability/instruments.ts'
 import { buildServices } from '../src/services.ts'
 import { createTenantRepository } from '../src/tenants/repository.ts'
 
@@ -106,8 +108,11 @@ async function build() {
   if (variant === 'bare') return new Elysia({ normalize: false }).get('/users/:id', user)
   if (variant === 'metrics') {
     const metrics = createMetrics({ log: createLogger({ level: 'silent', pretty: false }) })
+    // No requestContext here (its cost is not the metrics'), so no request state to read the
+    // ids from: the plugin is handed them, a fresh label set per request as in production.
+    const exemplarOf = () => traceExemplar('4bf92f3577b34da6a3ce929d0e0e4736', 'bench-request-id')
     return new Elysia({ normalize: false })
-      .use(httpMetrics({ instruments: metrics.http }))
+      .use(httpMetrics({ instruments: metrics.http, exemplarOf }))
       .get('/users/:id', user)
   }
   if (variant === 'full') return (await fullApp()).app.get('/users/:id', user)
