@@ -45,6 +45,8 @@ const withDocs = () =>
 
 const apps: Array<[string, Handler]> = [
   ['bare', base().get('/users/:id', user)],
+  // The exemplars' own cost is the step between these two lines.
+  ['+ http metrics, no exemplars', withMetrics(() => undefined).get('/users/:id', user)],
   ['+ http metrics', withMetrics(benchExemplar).get('/users/:id', user)],
   ['+ request id', withContext().get('/users/:id', user)],
   ['+ security headers', withHeaders().get('/users/:id', user)],
@@ -78,6 +80,6 @@ for (const [name] of apps) {
   const value = median(results.get(name)!)
   const step =
     previous === undefined ? '' : `  (${value - previous >= 0 ? '+' : ''}${(value - previous).toFixed(2)})`
-  console.log(`  ${name.padEnd(28)} ${value.toFixed(2)} µs CPU/request${step}`)
+  console.log(`  ${name.padEnd(31)} ${value.toFixed(2)} µs CPU/request${step}`)
   previous = value
 }
