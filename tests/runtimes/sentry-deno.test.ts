@@ -29,6 +29,22 @@ const HEADERS: Record<string, string> = {
   'X-Session-Hint': 'hint',
 }
 
+/** HEADERS as the service's allow-list leaves them: harmless ones in clear (`accept` matches by substring, as in core). */
+const ALLOWED_HEADERS: Record<string, string> = {
+  accept: '*/*',
+  'accept-encoding': 'gzip',
+  authorization: '[Filtered]',
+  connection: '[Filtered]',
+  'content-length': '43',
+  'content-type': 'application/json',
+  cookie: '[Filtered]',
+  'User-Agent': 'curl/8',
+  'x-api-key': '[Filtered]',
+  'x-customer-phone': '[Filtered]',
+  'x-request-id': 'req-1',
+  'X-Session-Hint': '[Filtered]',
+}
+
 describe('filterHeaders is @sentry/core 11 filterKeyValueData', () => {
   const behaviors: Array<[string, CollectBehavior]> = [
     [
@@ -46,20 +62,7 @@ describe('filterHeaders is @sentry/core 11 filterKeyValueData', () => {
   }
 
   test('the allow-list keeps harmless headers and filters the rest, matching by substring as core does', () => {
-    expect(filterHeaders(HEADERS, behaviors[0]![1])).toEqual({
-      accept: '*/*',
-      'accept-encoding': 'gzip',
-      authorization: '[Filtered]',
-      connection: '[Filtered]',
-      'content-length': '43',
-      'content-type': 'application/json',
-      cookie: '[Filtered]',
-      'User-Agent': 'curl/8',
-      'x-api-key': '[Filtered]',
-      'x-customer-phone': '[Filtered]',
-      'x-request-id': 'req-1',
-      'X-Session-Hint': '[Filtered]',
-    })
+    expect(filterHeaders(HEADERS, behaviors[0]![1])).toEqual(ALLOWED_HEADERS)
   })
 })
 
@@ -115,20 +118,7 @@ describe('withSdk11RequestHeaders', () => {
     transaction: 'POST /orders/:id/payments',
     request: {
       url: 'http://127.0.0.1:3000/orders/1/payments',
-      headers: {
-        accept: '*/*',
-        'accept-encoding': 'gzip',
-        authorization: '[Filtered]',
-        connection: '[Filtered]',
-        'content-length': '43',
-        'content-type': 'application/json',
-        cookie: '[Filtered]',
-        'User-Agent': 'curl/8',
-        'x-api-key': '[Filtered]',
-        'x-customer-phone': '[Filtered]',
-        'x-request-id': 'req-1',
-        'X-Session-Hint': '[Filtered]',
-      },
+      headers: ALLOWED_HEADERS,
     },
     user: { id: 'tenant-1' },
   }
