@@ -34,7 +34,7 @@ export interface TimeRange {
  * (`promql/parser.ExtractSelectors`: every vector selector's matchers, ranges, offsets and
  * functions ignored); an exemplar qualifies when its series matches any of the selectors and
  * its timestamp lies within `range`, ends included. `latest` returns the one with the highest
- * timestamp (the first of equals in series order), or undefined when none qualifies.
+ * timestamp (the first of equals), or undefined when none qualifies.
  * Rejects (QueryError) when the expression does not parse or the source cannot answer.
  */
 export interface ExemplarSource {
@@ -129,8 +129,9 @@ export interface PrometheusExemplarSourceOptions {
 
 /**
  * Exemplars from Prometheus' `GET /api/v1/query_exemplars?query=…&start=…&end=…` (times in
- * seconds). Any failure (network, timeout, HTTP status, `status: "error"`, a malformed body) is
- * a QueryError; the caller decides that an alert then goes out without an example.
+ * seconds). No exemplar (`data: []`, `data: null`, or 204 for a query without selectors) is
+ * undefined. Any failure (network, timeout, HTTP status, `status: "error"`, a malformed body)
+ * is a QueryError; the caller decides that an alert then goes out without an example.
  */
 export function createPrometheusExemplarSource(
   options: PrometheusExemplarSourceOptions,
@@ -161,6 +162,9 @@ export function createPrometheusExemplarSource(
             : `Prometheus unreachable: ${(error as Error).message}`,
         )
       }
+      // A query without any selector: Prometheus' handler returns no data, which it answers
+      // with 204 and no body.
+      if (response.status === 204) return undefined
       let body: ExemplarsResponse
       try {
         body = (await response.json()) as ExemplarsResponse
@@ -172,7 +176,6 @@ export function createPrometheusExemplarSource(
           `${body.errorType ?? `HTTP ${response.status}`}: ${body.error ?? 'exemplar query failed'}`,
         )
       }
-      // No selector in the query: Prometheus answers `data: null`.
       let best: SeriesExemplar | undefined
       for (const series of body.data ?? []) {
         for (const e of series.exemplars ?? []) {
