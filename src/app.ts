@@ -60,6 +60,7 @@ export function createApp(deps: AppDeps) {
         log: deps.log,
         maxBodyBytes: deps.config.http.maxBodyBytes,
         newId,
+        activeTraceId: reporter.enabled ? () => reporter.activeTraceId() : undefined,
         now: () => deps.clock.monotonic(),
         rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
         streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },

@@ -50,6 +50,12 @@ export interface PanelSpec {
   mappings?: Record<string, { text: string; color: 'green' | 'red' }>
   /** Table columns: the header of each query's value column, in query order. */
   columns?: string[]
+  /**
+   * Ask Prometheus for the exemplars of the series the queries select and draw them on the
+   * time series, each linking to its trace (see TRACE_LINK). Only for time series panels whose
+   * queries select a metric the service attaches exemplars to (EXEMPLAR_METRICS).
+   */
+  exemplars?: true
 }
 
 export interface Section {
@@ -71,6 +77,39 @@ export interface DashboardSpec {
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const
 const TAG = 'convo-commerce'
+
+/**
+ * The series the service attaches OpenMetrics exemplars to (labels `trace_id`, the W3C trace
+ * id, and `request_id`): every bucket of the two latency histograms, and the 5xx series of
+ * http_requests_total.
+ */
+export const EXEMPLAR_METRICS = [
+  'http_request_duration_seconds_bucket',
+  'http_requests_total',
+  'payment_processing_duration_seconds_bucket',
+] as const
+
+/** The dashboard variable that holds the trace UI's base URL; a trace id appended opens it. */
+export const TRACE_BASE_URL_VARIABLE = 'trace_base_url'
+/**
+ * Sentry's trace view, the default of `trace_base_url` and of the Grafana datasource's
+ * TRACE_BASE_URL (ops/compose.yaml); `acme` stands for the Sentry organisation slug.
+ */
+export const DEFAULT_TRACE_BASE_URL = 'https://acme.sentry.io/performance/trace/'
+/**
+ * The panel data link on an exemplar's `trace_id` field: `trace_base_url` + the trace id
+ * (`__data.fields` reads the exemplar's own row). Grafana 11.3 applies neither a panel's field
+ * defaults nor its overrides to exemplar frames (they are annotation frames: scenes' VizPanel
+ * gives them `{ defaults: {}, overrides: [] }`), so there the link an exemplar shows is the
+ * Prometheus datasource's `exemplarTraceIdDestinations` (ops/grafana/provisioning/datasources,
+ * from TRACE_BASE_URL); this one takes over where Grafana applies panel overrides to them.
+ */
+export const TRACE_LINK = {
+  title: 'Open trace',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+  url: '${trace_base_url}${__data.fields.trace_id}',
+  targetBlank: true,
+} as const
 
 /** Selector fragments used in the expressions below. */
 const I = 'instance=~"$instance"'
@@ -97,6 +136,20 @@ function variable(kind: 'instance' | 'tenant'): dash.QueryVariableBuilder {
     .options([])
     .hide(dash.VariableHide.DontHide)
     .regex('')
+}
+
+/**
+ * A text box rather than a constant so that whoever looks at a dashboard can point the trace
+ * links at another trace UI (Tempo, Jaeger) without editing the dashboard.
+ */
+function traceBaseUrlVariable(): dash.TextBoxVariableBuilder {
+  return new dash.TextBoxVariableBuilder(TRACE_BASE_URL_VARIABLE)
+    .label('Trace UI')
+    .description("Base URL of the trace view; an exemplar's trace_id is appended to it.")
+    .defaultValue(DEFAULT_TRACE_BASE_URL)
+    .current({ selected: false, text: DEFAULT_TRACE_BASE_URL, value: DEFAULT_TRACE_BASE_URL })
+    .options([{ selected: true, text: DEFAULT_TRACE_BASE_URL, value: DEFAULT_TRACE_BASE_URL }])
+    .hide(dash.VariableHide.DontHide)
 }
 
 function datasourceVariable(): dash.DatasourceVariableBuilder {
@@ -133,6 +186,8 @@ function target(spec: PanelSpec, q: Query, i: number): prometheus.DataqueryBuild
     .editorMode(prometheus.QueryEditorMode.Code)
     .expr(q.expr)
     .legendFormat(q.legend ?? '__auto')
+  // Grafana fetches a histogram's exemplars once per panel even when several targets ask.
+  if (spec.exemplars) builder.exemplar(true)
   if (spec.type === 'table') return builder.instant().format(prometheus.PromQueryFormat.Table)
   return q.instant ? builder.instant() : builder.range()
 }
@@ -203,6 +258,11 @@ function panel(spec: PanelSpec, id: number): AnyPanelBuilder {
   if (spec.min !== undefined) builder.min(spec.min)
   if (spec.max !== undefined) builder.max(spec.max)
   if (spec.decimals !== undefined) builder.decimals(spec.decimals)
+  if (spec.exemplars) {
+    if (spec.type !== 'timeseries') throw new Error(`${spec.title}: exemplars are drawn on time series only`)
+    // An override, not a default link: defaults would put a trace link on every series too.
+    builder.overrideByName('trace_id', [{ id: 'links', value: [{ ...TRACE_LINK }] }])
+  }
   spec.queries.forEach((q, i) => {
     builder.withTarget(target(spec, q, i))
   })
@@ -268,6 +328,8 @@ export function dashboard(spec: DashboardSpec): Dashboard {
     )
     .withVariable(datasourceVariable())
   for (const kind of spec.variables) builder.withVariable(variable(kind))
+  if (spec.sections.some((s) => s.panels.some((p) => p.exemplars)))
+    builder.withVariable(traceBaseUrlVariable())
   layout(builder, spec.sections)
   return builder.build()
 }
@@ -354,6 +416,7 @@ const system: DashboardSpec = {
         {
           title: 'Request rate by status',
           type: 'timeseries',
+          exemplars: true,
           w: 12,
           unit: 'reqps',
           min: 0,
@@ -365,6 +428,7 @@ const system: DashboardSpec = {
         {
           title: 'Error rate (5xx share)',
           type: 'timeseries',
+          exemplars: true,
           w: 12,
           unit: 'percentunit',
           min: 0,
@@ -715,6 +779,7 @@ const performance: DashboardSpec = {
         {
           title: 'Latency p50 / p95 / p99',
           type: 'timeseries',
+          exemplars: true,
           w: 12,
           unit: 's',
           min: 0,
@@ -743,6 +808,7 @@ const performance: DashboardSpec = {
         {
           title: 'p50 latency by endpoint',
           type: 'timeseries',
+          exemplars: true,
           w: 8,
           unit: 's',
           min: 0,
@@ -752,6 +818,7 @@ const performance: DashboardSpec = {
         {
           title: 'p95 latency by endpoint',
           type: 'timeseries',
+          exemplars: true,
           w: 8,
           unit: 's',
           min: 0,
@@ -762,6 +829,7 @@ const performance: DashboardSpec = {
         {
           title: 'p99 latency by endpoint',
           type: 'timeseries',
+          exemplars: true,
           w: 8,
           unit: 's',
           min: 0,
@@ -834,6 +902,7 @@ const performance: DashboardSpec = {
         {
           title: 'Payment provider latency p95',
           type: 'timeseries',
+          exemplars: true,
           w: 12,
           unit: 's',
           min: 0,

@@ -111,12 +111,14 @@ const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OP
 /**
  * One `request` line at `info` per request, written when the response is decided:
  *
- *   {"level":"info","time":"…","name":"convo-commerce","requestId":"…","method":"GET",
- *    "route":"/products/:id","status":200,"durationMs":1.234,"tenantId":"…","msg":"request"}
+ *   {"level":"info","time":"…","name":"convo-commerce","requestId":"…","trace_id":"…",
+ *    "method":"GET","route":"/products/:id","status":200,"durationMs":1.234,"tenantId":"…",
+ *    "msg":"request"}
  *
  * `route` is the route template (`<unmatched>` when no route matched), never the path, so no
  * path parameter or query string (a phone number, a token) can reach the line; `tenantId` is
- * there once tenant authentication succeeded. The line's fields are fixed, so it is written by
+ * there once tenant authentication succeeded. `trace_id` is the request's W3C trace id (always
+ * 32 hex digits, so written unescaped), the one its exemplars and Sentry events carry. The line's fields are fixed, so it is written by
  * a FixedLineWriter, past pino's redaction and serialisation (several µs per line).
  *
  * From mapResponse, as the HTTP metrics are (see httpMetrics for the hook's contract), not
@@ -166,7 +168,7 @@ export function accessLog(options: AccessLogOptions) {
         const id = state.requestId
         const requestId = SAFE_REQUEST_ID.test(id) ? `"${id}"` : JSON.stringify(id)
         line.write(
-          `,"requestId":${requestId},"method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
+          `,"requestId":${requestId},"trace_id":"${state.traceId}","method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
         )
       }
     }

@@ -1,8 +1,17 @@
+import { createTraceIds, formatTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
+
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
 export interface OutboundInit extends RequestInit {
   /** Correlates the call with the request (or job) that made it: sent as x-request-id. */
   requestId?: string
+  /**
+   * The W3C trace id (32 hex) of the request (or job) making the call, sent in `traceparent`
+   * with a new span id; without one the call starts a trace of its own.
+   */
+  traceId?: string
+  /** Trace flags to propagate with `traceId` (2 hex; default `01`, sampled). */
+  traceFlags?: string
   timeoutMs?: number
 }
 
@@ -11,13 +20,25 @@ export type HttpClient = (url: string | URL, init?: OutboundInit) => Promise<Res
 /**
  * The service's only way out to other HTTP services. Every call carries the caller's
  * request id, as the original design asks ("use request IDs for correlating errors across
- * services"), and a timeout so that a hanging peer cannot hold a request forever.
+ * services"), a W3C `traceparent` (the caller's trace, or a new one; a `traceparent` the
+ * caller set itself is kept), and a timeout so that a hanging peer cannot hold a request
+ * forever.
  */
-export function createHttpClient(fetchImpl: FetchLike, defaultTimeoutMs = 10_000): HttpClient {
+export function createHttpClient(
+  fetchImpl: FetchLike,
+  defaultTimeoutMs = 10_000,
+  traceIds: TraceIds = createTraceIds(),
+): HttpClient {
   return (url, init = {}) => {
-    const { requestId, timeoutMs, ...rest } = init
+    const { requestId, traceId, traceFlags, timeoutMs, ...rest } = init
     const headers = new Headers(rest.headers)
     if (requestId) headers.set('x-request-id', requestId)
+    if (!headers.has('traceparent')) {
+      headers.set(
+        'traceparent',
+        formatTraceparent(traceId ?? traceIds.traceId(), traceIds.spanId(), traceFlags ?? SAMPLED_FLAGS),
+      )
+    }
     const timeout = AbortSignal.timeout(timeoutMs ?? defaultTimeoutMs)
     const signal = rest.signal ? AbortSignal.any([rest.signal, timeout]) : timeout
     return fetchImpl(url, { ...rest, headers, signal })

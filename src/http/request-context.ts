@@ -1,14 +1,25 @@
 import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
 
 /** What the service knows about one request while serving it. */
 export interface RequestState {
   requestId: string
   /**
-   * The request's logger: the root logger bound to `requestId` (and `tenantId` once tenant
-   * authentication replaces it). Created on first use, so a request that logs nothing but its
-   * access line costs no pino child.
+   * W3C trace id (32 lowercase hex): the incoming `traceparent`'s when it is valid, else the
+   * error tracker's trace when it has one for this request (Sentry), else a new one. On every
+   * log line of the request, on its exemplars and on its outbound calls' `traceparent`.
+   */
+  traceId: string
+  /** The trace flags to propagate (2 hex; `01` = sampled for a trace this service started). */
+  traceFlags: string
+  /** The caller's span id from `traceparent` (16 hex), when the trace was continued. */
+  parentSpanId?: string
+  /**
+   * The request's logger: the root logger bound to `requestId` and `trace_id` (and `tenantId`
+   * once tenant authentication replaces it). Created on first use, so a request that logs
+   * nothing but its access line costs no pino child.
    */
   log: Logger
   /** Monotonic milliseconds when the request arrived. */
@@ -38,6 +49,8 @@ export function pickRequestId(incoming: string | null, generate: () => string): 
  * never need.
  */
 class LazyLogState implements RequestState {
+  traceFlags = SAMPLED_FLAGS
+  parentSpanId?: string
   errorStatus?: number
   errorReported?: boolean
   tenantId?: string
@@ -48,6 +61,7 @@ class LazyLogState implements RequestState {
 
   constructor(
     public requestId: string,
+    public traceId: string,
     public startedAt: number,
     root: Logger,
   ) {
@@ -55,7 +69,7 @@ class LazyLogState implements RequestState {
   }
 
   get log(): Logger {
-    this.#log ??= this.#root.child({ requestId: this.requestId })
+    this.#log ??= this.#root.child({ requestId: this.requestId, trace_id: this.traceId })
     return this.#log
   }
 
@@ -110,6 +124,14 @@ export interface RequestContextOptions {
   log: Logger
   maxBodyBytes: number
   newId: () => string
+  /** Where new trace ids come from (default: trace-context.ts createTraceIds()). */
+  traceIds?: TraceIds
+  /**
+   * The error tracker's trace id for the request being served, when it runs one (Sentry's
+   * active span): used when the request brought no valid `traceparent`, so that the log lines,
+   * the exemplars and the Sentry event share one id.
+   */
+  activeTraceId?: () => string | undefined
   now: () => number
   /** Routes whose handler gets the raw body text (signature checks happen before parsing). */
   rawBodyPaths?: string[]
@@ -124,9 +146,13 @@ export interface RequestContextOptions {
 export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
 
 /**
- * Request id, per-request state (with its logger, made on first use), bounded JSON body
- * parsing and the response header. Registered before every hook that reads the state
- * (access log, errors).
+ * Request id, trace context, per-request state (with its logger, made on first use), bounded
+ * JSON body parsing and the response header. Registered before every hook that reads the
+ * state (access log, errors).
+ *
+ * The trace: an incoming W3C `traceparent` is continued (its trace id and flags), an invalid
+ * one is ignored as the specification says; otherwise the request joins the error tracker's
+ * trace (`activeTraceId`) or starts a new one.
  *
  * Bodies over `maxBodyBytes` are refused with 413 in the parse step, by their declared
  * length before a byte is read, or once the streamed size passes the limit. Not earlier, in
@@ -135,10 +161,20 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * routed request except GET and HEAD, whose bodies are never read.
  */
 export function requestContext(options: RequestContextOptions) {
+  const activeTraceId = options.activeTraceId
+  const traceIds = options.traceIds ?? createTraceIds()
   return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
-      const requestId = pickRequestId(request.headers.get('x-request-id'), options.newId)
-      ;(request as WithState)[STATE] = new LazyLogState(requestId, options.now(), options.log)
+      const headers = request.headers
+      const requestId = pickRequestId(headers.get('x-request-id'), options.newId)
+      const incoming = parseTraceparent(headers.get('traceparent'))
+      const traceId = incoming?.traceId ?? activeTraceId?.() ?? traceIds.traceId()
+      const state = new LazyLogState(requestId, traceId, options.now(), options.log)
+      if (incoming) {
+        state.traceFlags = incoming.flags
+        state.parentSpanId = incoming.parentId
+      }
+      ;(request as WithState)[STATE] = state
       set.headers['x-request-id'] = requestId
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {

@@ -21,7 +21,9 @@ export interface ServerErrorReport {
  * tenant); undefined for a request it is not serving. Injected by the entry file, so that
  * error tracking sits below HTTP and reads its state through this one function.
  */
-export type RequestLookup = (request: Request) => { requestId: string; tenantId?: string } | undefined
+export type RequestLookup = (
+  request: Request,
+) => { requestId: string; traceId: string; parentSpanId?: string; tenantId?: string } | undefined
 
 /** A payment that failed because its provider did (outage, bad answer), not a decline. */
 export interface PaymentProviderFailure {
@@ -53,6 +55,13 @@ export interface ErrorReporter {
    * it is sent at once.
    */
   capturePaymentProviderError(request: Request | undefined, failure: PaymentProviderFailure): void
+  /**
+   * The trace id (32 hex) of the error tracker's active trace for the code running now (with
+   * Sentry, the request's root span its runtime integration started), or undefined. The
+   * HTTP layer gives it to a request that brought no `traceparent`, so that the request's
+   * log lines, exemplars and events share one trace id.
+   */
+  activeTraceId(): string | undefined
   /** The request matched `route`: names its trace after the route template. */
   requestRouted(request: Request, route: string): void
   /** The response has been sent with `status`: sends a held payment report, if any. */
@@ -66,6 +75,7 @@ export const noErrorReporter: ErrorReporter = {
   enabled: false,
   captureServerError() {},
   capturePaymentProviderError() {},
+  activeTraceId: () => undefined,
   requestRouted() {},
   requestFinished() {},
   flush: async () => true,

@@ -4,6 +4,7 @@
  * or `@sentry/deno` expose the same functions), so nothing here imports an SDK.
  */
 import { AppError } from '../core/errors.ts'
+import { createTraceIds } from '../core/trace-context.ts'
 import type { ErrorReporter, PaymentProviderFailure, RequestLookup } from './error-reporter.ts'
 import { scrubEvent, scrubSpan, scrubText } from './scrub.ts'
 
@@ -25,6 +26,7 @@ export interface SentryScope {
 
 export interface SentrySpan {
   setAttribute(key: string, value: string): unknown
+  spanContext(): { traceId: string; spanId: string }
 }
 
 /** The part of a Sentry SDK the reporter calls; `@sentry/bun`'s module namespace satisfies it. */
@@ -150,6 +152,25 @@ export function createSentryReporter(
   sdk: SentrySdk,
   requestState: RequestLookup = () => undefined,
 ): ErrorReporter {
+  const traceIds = createTraceIds()
+
+  /**
+   * Puts the event in the request's trace: Sentry fills `contexts.trace` from its active span,
+   * whose trace is the request's unless the client sent a `traceparent` (Sentry's runtime
+   * integrations continue only `sentry-trace`); then the scope's `trace` context, which Sentry
+   * applies over the span's (@sentry/core `applySpanToEvent`), names the request's trace, a
+   * span of ours and the caller's span as its parent.
+   */
+  function traceEventInRequestTrace(scope: SentryScope, state: { traceId: string; parentSpanId?: string }) {
+    const active = sdk.getActiveSpan()?.spanContext()
+    if (active?.traceId === state.traceId) return
+    scope.setContext('trace', {
+      trace_id: state.traceId,
+      span_id: traceIds.spanId(),
+      ...(state.parentSpanId ? { parent_span_id: state.parentSpanId } : {}),
+    })
+  }
+
   /** Payment failures reported during a request, sent when the request ends. */
   const heldPayments = new WeakMap<Request, PaymentProviderFailure>()
 
@@ -166,7 +187,10 @@ export function createSentryReporter(
         if (request) {
           const state = requestState(request)
           scope.setTransactionName(transactionName(request, event.route))
-          if (state) scope.setTag('request_id', state.requestId)
+          if (state) {
+            scope.setTag('request_id', state.requestId)
+            traceEventInRequestTrace(scope, state)
+          }
           scope.setTag('http.method', request.method)
           if (state?.tenantId) {
             scope.setTag('tenant_id', state.tenantId)
@@ -210,6 +234,14 @@ export function createSentryReporter(
     capturePaymentProviderError(request, failure) {
       if (request && requestState(request)) heldPayments.set(request, failure)
       else send({ error: failure.error, payment: failure })
+    },
+
+    activeTraceId() {
+      try {
+        return sdk.getActiveSpan()?.spanContext().traceId
+      } catch {
+        return undefined
+      }
     },
 
     requestRouted(request, route) {

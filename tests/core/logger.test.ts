@@ -62,16 +62,36 @@ describe('the asynchronous log destination', () => {
     expect(destination.dropped).toBe(8)
   })
 
-  test('lines written in one event-loop turn leave in one write, after the turn', async () => {
+  test('queued lines leave together, writeDelayMs after the first', async () => {
     const path = tempFile()
-    const destination = createLogDestination({ path })
+    const destination = createLogDestination({ path, writeDelayMs: 40 })
     destination.write('{"a":1}\n')
     destination.write('{"a":2}\n')
     expect(readFileSync(path, 'utf8')).toBe('')
     expect(destination.buffered).toBe(16)
+    // Past the end of the event-loop turn, before the delay: still queued.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    destination.write('{"a":3}\n')
+    expect(readFileSync(path, 'utf8')).toBe('')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n')
+    expect(destination.buffered).toBe(0)
+  })
+
+  test('a full chunk leaves at the end of the event-loop turn, without waiting for the delay', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, writeDelayMs: 60_000, writeChunkChars: 16 })
+    destination.write('{"a":1}\n')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(readFileSync(path, 'utf8')).toBe('')
+    destination.write('{"a":2}\n')
+    expect(readFileSync(path, 'utf8')).toBe('')
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n')
-    expect(destination.buffered).toBe(0)
+    // flush() writes at once whatever is queued.
+    destination.write('{"a":3}\n')
+    await new Promise<void>((resolve) => destination.flush(() => resolve()))
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n')
   })
 
   test('sync mode writes each line before returning and never drops', () => {

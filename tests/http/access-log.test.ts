@@ -30,7 +30,12 @@ async function loggedApp(env: Record<string, string> = {}) {
 describe('the access log', () => {
   test('one line per request, with exactly the documented fields in pino order', async () => {
     const { call, logs, requestLines } = await loggedApp()
-    await call('/probe/users/7?ms=31.25', { headers: { 'x-request-id': 'req-shape-1' } })
+    await call('/probe/users/7?ms=31.25', {
+      headers: {
+        'x-request-id': 'req-shape-1',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+    })
     expect(requestLines()).toHaveLength(1)
     const raw = logs
       .text()
@@ -43,6 +48,7 @@ describe('the access log', () => {
       'time',
       'name',
       'requestId',
+      'trace_id',
       'method',
       'route',
       'status',
@@ -54,6 +60,7 @@ describe('the access log', () => {
       time: line.time,
       name: 'convo-commerce',
       requestId: 'req-shape-1',
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
       method: 'GET',
       route: '/probe/users/:id',
       status: 200,
@@ -71,9 +78,9 @@ describe('the access log', () => {
       .trim()
       .split('\n')
       .find((l) => l.includes('"req-diff-1"'))!
-    const time = (JSON.parse(fast) as { time: string }).time
+    const { time, trace_id } = JSON.parse(fast) as { time: string; trace_id: string }
     logs.log
-      .child({ requestId: 'req-diff-1' })
+      .child({ requestId: 'req-diff-1', trace_id })
       .info({ method: 'GET', route: '/probe/users/:id', status: 200, durationMs: 1.5 }, 'request')
     const viaPino = logs.text().trim().split('\n').at(-1)!
     expect(viaPino.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast)

@@ -19,6 +19,7 @@ function recordingReporter() {
     enabled: true,
     captureServerError: (report) => calls.serverErrors.push(report),
     capturePaymentProviderError() {},
+    activeTraceId: () => undefined,
     requestRouted: (request, route) => calls.routed.push([request.headers.get('x-request-id') ?? '', route]),
     requestFinished: (request, status, route) =>
       calls.finished.push([request.headers.get('x-request-id') ?? '', status, route]),

@@ -20,6 +20,8 @@ interface Capture {
   transaction?: string
 }
 
+const SENTRY_TRACE_ID = 'a'.repeat(32)
+
 function fakeSdk(
   options: { activeSpan?: boolean; flush?: () => PromiseLike<boolean>; explode?: boolean } = {},
 ) {
@@ -28,6 +30,7 @@ function fakeSdk(
   let current: Capture | undefined
   const root: SentrySpan = {
     setAttribute: (key, value) => spanCalls.push(`attr ${key}=${value}`),
+    spanContext: () => ({ traceId: SENTRY_TRACE_ID, spanId: 'b'.repeat(16) }),
   }
   const sdk: SentrySdk = {
     withScope(callback) {
@@ -64,7 +67,7 @@ function fakeSdk(
       captures.push({ ...current!, kind: 'message', value: message })
       return 'id'
     },
-    getActiveSpan: () => (options.activeSpan ? { setAttribute: () => {} } : undefined),
+    getActiveSpan: () => (options.activeSpan ? { ...root, setAttribute: () => {} } : undefined),
     getRootSpan: () => root,
     updateSpanName: (_span, name) => {
       spanCalls.push(`name ${name}`)
@@ -85,14 +88,18 @@ const failure: PaymentProviderFailure = {
 }
 
 /** A request that went through the app's request context (so it has a request id and state). */
-async function servedRequest(id: string, tenantId?: string): Promise<Request> {
+async function servedRequest(
+  id: string,
+  tenantId?: string,
+  headers: Record<string, string> = {},
+): Promise<Request> {
   let seen: Request | undefined
   const { app, call } = await buildTestApp()
   app.get('/probe/capture', ({ request }) => {
     seen = request
     return 'ok'
   })
-  await call('/probe/capture', { headers: { 'x-request-id': id } })
+  await call('/probe/capture', { headers: { 'x-request-id': id, ...headers } })
   if (tenantId) requestState(seen!)!.tenantId = tenantId
   return seen!
 }
@@ -104,17 +111,50 @@ describe('createSentryReporter', () => {
     const request = await servedRequest('req-1', 'tenant-1')
     const error = new Error('boom')
     reporter.captureServerError({ error, request, status: 500, route: '/orders/:id' })
+    const traceId = requestState(request)!.traceId
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/)
     expect(captures).toEqual([
       {
         kind: 'exception',
         value: error,
         transaction: 'GET /orders/:id',
         tags: { request_id: 'req-1', 'http.method': 'GET', tenant_id: 'tenant-1', 'http.status_code': '500' },
-        contexts: {},
+        // No Sentry span runs the request here: the event names the request's own trace.
+        contexts: { trace: { trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) } },
         extras: {},
         user: { id: 'tenant-1' },
       },
     ])
+  })
+
+  test("an event is in the caller's trace: the traceparent's trace id, its span as the parent", async () => {
+    const { sdk, captures } = fakeSdk({ activeSpan: true })
+    const request = await servedRequest('req-tp', undefined, {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    })
+    createSentryReporter(sdk, requestState).captureServerError({
+      error: new Error('x'),
+      request,
+      status: 500,
+    })
+    expect(captures[0]!.contexts).toEqual({
+      trace: {
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+        parent_span_id: '00f067aa0ba902b7',
+      },
+    })
+  })
+
+  test("an event in Sentry's own request trace keeps the trace context Sentry gives it", async () => {
+    const { sdk, captures } = fakeSdk({ activeSpan: true })
+    const reporter = createSentryReporter(sdk, requestState)
+    expect(reporter.activeTraceId()).toBe(SENTRY_TRACE_ID)
+    const request = await servedRequest('req-s')
+    // As when the request-context hook took Sentry's trace id for a request without traceparent.
+    requestState(request)!.traceId = SENTRY_TRACE_ID
+    reporter.captureServerError({ error: new Error('x'), request, status: 500 })
+    expect(captures[0]!.contexts).toEqual({})
   })
 
   test('a returned 5xx becomes an error message naming route and status', async () => {

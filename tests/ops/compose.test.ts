@@ -73,6 +73,20 @@ describe('ops/compose.yaml', () => {
     expect(services.alertmanager.ports).toEqual(['9093:9093'])
   })
 
+  test('Prometheus keeps exemplars: the feature flag, the ring size, and OpenMetrics scrapes', () => {
+    const command = String(services.prometheus.command[0])
+    expect(command.match(/--enable-feature=\S+/g)).toEqual(['--enable-feature=exemplar-storage'])
+    const config = readYaml(repoPath('ops', 'prometheus', 'prometheus.yml')) as Json
+    expect(config.storage).toEqual({ exemplars: { max_exemplars: 200_000 } })
+    // Exemplars only come with OpenMetrics; a job that chose its formats could leave it out.
+    for (const job of config.scrape_configs)
+      expect({ job: job.job_name, protocols: job.scrape_protocols }).toEqual({
+        job: job.job_name,
+        protocols: undefined,
+      })
+    expect(config.global.scrape_protocols).toBeUndefined()
+  })
+
   test("Alertmanager posts to the service's receiver with the token file the stack writes", () => {
     const am = services.alertmanager
     const configFile = hostPath(am, '/etc/alertmanager/alertmanager.yml')
@@ -95,6 +109,11 @@ describe('ops/compose.yaml', () => {
     const datasources = readYaml(join(provisioning!, 'datasources', 'prometheus.yml')) as Json
     expect(datasources.datasources).toEqual([
       expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }),
+    ])
+    // Each exemplar's trace_id links to its trace; TRACE_BASE_URL is expanded by Grafana at load.
+    expect(datasources.datasources[0].jsonData.exemplarTraceIdDestinations).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's provisioning syntax, not a JS template
+      { name: 'trace_id', url: '${TRACE_BASE_URL}$${__value.raw}', urlDisplayLabel: 'Open trace' },
     ])
     const providers = readYaml(join(provisioning!, 'dashboards', 'convo-commerce.yml')) as Json
     const dashboardsDir = hostPath(grafana, providers.providers[0].options.path)

@@ -3,10 +3,18 @@ import { readFileSync } from 'node:fs'
 import {
   ACTIVE_SHOPS,
   buildDashboards,
+  DEFAULT_TRACE_BASE_URL,
   dashboardFileText,
+  EXEMPLAR_METRICS,
   ORDERS_CREATED,
 } from '../../scripts/grafana/dashboards.ts'
-import { dashboardFiles, type Json, panelQueries } from './ops-files.ts'
+import {
+  dashboardFiles,
+  expandGrafanaVariables,
+  inspectPromQL,
+  type Json,
+  panelQueries,
+} from './ops-files.ts'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
 const VIA_VARIABLE = { type: 'prometheus', uid: '${datasource}' }
@@ -216,5 +224,153 @@ describe('Grafana dashboards', () => {
     expect(panel.targets.map((t: Json) => t.expr)).toEqual([ORDERS_CREATED])
     expect(ORDERS_CREATED).toBe('sum(increase(orders_created_total[24h])) by (channel)')
     expect(orders.panels.filter((p: Json) => p.type !== 'row').length).toBeGreaterThan(5)
+  })
+})
+
+/** The metrics a panel's queries select (Grafana variables expanded first). */
+const metricsOf = (panel: Json): string[] =>
+  (panel.targets as Json[]).flatMap((t) => inspectPromQL(expandGrafanaVariables(t.expr)).metrics)
+
+/**
+ * Latency panels: quantiles of a histogram the service attaches exemplars to. Error panels:
+ * http_requests_total split by status or restricted to 5xx (its exemplars are on 5xx series).
+ */
+function isLatencyOrErrorTimeSeries(panel: Json): boolean {
+  if (panel.type !== 'timeseries') return false
+  const exprs = (panel.targets as Json[]).map((t) => t.expr as string)
+  const metrics = metricsOf(panel)
+  const latency =
+    exprs.every((e) => e.includes('histogram_quantile(')) &&
+    metrics.some((m) => m !== 'http_requests_total' && (EXEMPLAR_METRICS as readonly string[]).includes(m))
+  const errors =
+    metrics.includes('http_requests_total') &&
+    exprs.some((e) => e.includes('status=~"5.."') || e.includes('by (status)'))
+  return latency || errors
+}
+
+/**
+ * Grafana's interpolation of a data link URL: dashboard variables by name, and
+ * `${__data.fields.<name>}` from the row of the field the link is on.
+ */
+function interpolateLink(
+  url: string,
+  variables: Record<string, string>,
+  row: Record<string, string>,
+): string {
+  return url.replace(/\$\{([\w.]+)\}/g, (match, name: string) => {
+    if (name.startsWith('__data.fields.')) return row[name.slice('__data.fields.'.length)] ?? match
+    return variables[name] ?? match
+  })
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+const TRACE_LINK_URL = '${trace_base_url}${__data.fields.trace_id}'
+
+describe('exemplars on the dashboards', () => {
+  const exemplarPanels = files.map(({ name, json }) => ({
+    name,
+    panels: (json.panels as Json[])
+      .filter((p) => (p.targets ?? []).some((t: Json) => t.exemplar === true))
+      .map((p) => p.title as string),
+  }))
+
+  test('exactly the latency and error time series of Performance and System ask for exemplars', () => {
+    expect(exemplarPanels).toEqual([
+      { name: 'business', panels: [] },
+      { name: 'orders', panels: [] },
+      {
+        name: 'performance',
+        panels: [
+          'Latency p50 / p95 / p99',
+          'p50 latency by endpoint',
+          'p95 latency by endpoint',
+          'p99 latency by endpoint',
+          'Payment provider latency p95',
+        ],
+      },
+      { name: 'slo', panels: [] },
+      { name: 'system', panels: ['Request rate by status', 'Error rate (5xx share)'] },
+    ])
+    // The same set by rule, so a new latency or error panel without exemplars fails too.
+    for (const uid of ['convo-performance', 'convo-system']) {
+      const dashboard = byUid.get(uid)
+      const byRule = (dashboard.panels as Json[]).filter(isLatencyOrErrorTimeSeries).map((p) => p.title)
+      const flagged = (dashboard.panels as Json[])
+        .filter((p) => (p.targets ?? []).some((t: Json) => t.exemplar === true))
+        .map((p) => p.title)
+      expect({ uid, panels: flagged }).toEqual({ uid, panels: byRule })
+    }
+  })
+
+  test('on those panels every query asks for exemplars of a metric that carries them, as a range query', () => {
+    for (const { json } of files) {
+      for (const panel of json.panels as Json[]) {
+        const targets = (panel.targets ?? []) as Json[]
+        if (!targets.some((t) => t.exemplar === true)) continue
+        expect({
+          panel: panel.title,
+          type: panel.type,
+          targets: targets.map((t) => ({ exemplar: t.exemplar, range: t.range, instant: t.instant })),
+        }).toEqual({
+          panel: panel.title,
+          type: 'timeseries',
+          targets: targets.map(() => ({ exemplar: true, range: true, instant: false })),
+        })
+        const carrying = metricsOf(panel).filter((m) => (EXEMPLAR_METRICS as readonly string[]).includes(m))
+        expect({ panel: panel.title, carrying: carrying.length > 0 }).toEqual({
+          panel: panel.title,
+          carrying: true,
+        })
+      }
+    }
+  })
+
+  test('Performance and System have the trace_base_url text box with the Sentry default; the others do not', () => {
+    expect(DEFAULT_TRACE_BASE_URL).toBe('https://acme.sentry.io/performance/trace/')
+    for (const { name, json } of files) {
+      const variable = (json.templating.list as Json[]).find((v) => v.name === 'trace_base_url')
+      if (name !== 'performance' && name !== 'system') {
+        expect({ name, variable }).toEqual({ name, variable: undefined })
+        continue
+      }
+      expect(structuredClone(variable)).toMatchObject({
+        type: 'textbox',
+        label: 'Trace UI',
+        query: DEFAULT_TRACE_BASE_URL,
+        current: { text: DEFAULT_TRACE_BASE_URL, value: DEFAULT_TRACE_BASE_URL },
+        options: [{ selected: true, text: DEFAULT_TRACE_BASE_URL, value: DEFAULT_TRACE_BASE_URL }],
+        hide: 0,
+      })
+    }
+  })
+
+  test("every exemplar panel links an exemplar's trace_id to trace_base_url + the trace id, and no other panel does", () => {
+    const traceLink = [
+      {
+        matcher: { id: 'byName', options: 'trace_id' },
+        properties: [
+          { id: 'links', value: [{ title: 'Open trace', url: TRACE_LINK_URL, targetBlank: true }] },
+        ],
+      },
+    ]
+    for (const { json } of files) {
+      for (const panel of (json.panels as Json[]).filter((p) => p.type !== 'row')) {
+        const exemplars = (panel.targets as Json[]).some((t) => t.exemplar === true)
+        expect({ panel: panel.title, overrides: panel.fieldConfig.overrides }).toEqual({
+          panel: panel.title,
+          overrides: exemplars ? traceLink : [],
+        })
+        // Only on the exemplar's field: series fields have no trace id to link.
+        expect(panel.fieldConfig.defaults.links).toBeUndefined()
+      }
+    }
+    const variables = { trace_base_url: DEFAULT_TRACE_BASE_URL }
+    const row = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', request_id: 'req-1' }
+    expect(interpolateLink(TRACE_LINK_URL, variables, row)).toBe(
+      'https://acme.sentry.io/performance/trace/4bf92f3577b34da6a3ce929d0e0e4736',
+    )
+    expect(interpolateLink(TRACE_LINK_URL, { trace_base_url: 'http://tempo:3200/trace/' }, row)).toBe(
+      'http://tempo:3200/trace/4bf92f3577b34da6a3ce929d0e0e4736',
+    )
   })
 })

@@ -23,6 +23,10 @@ describe('Prometheus configuration (promtool)', () => {
   promtoolTest('promtool check config accepts prometheus.yml and the rule files it loads', () => {
     const { exitCode, output } = run(['promtool', 'check', 'config', 'ops/prometheus/prometheus.yml'])
     expect(output).toContain('SUCCESS: ops/prometheus/prometheus.yml is valid prometheus config file syntax')
+    // promtool rejects unknown keys, so this also checks the exemplar storage section's spelling.
+    expect(readYaml(repoPath('ops', 'prometheus', 'prometheus.yml'))).toMatchObject({
+      storage: { exemplars: { max_exemplars: 200_000 } },
+    })
     expect(output).toContain('Checking ops/prometheus/rules/alerts.yml')
     expect(output).toContain('SUCCESS: 8 rules found')
     expect(output).toContain('Checking ops/prometheus/rules/slo.yml')

@@ -8,6 +8,7 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { DEFAULT_TRACE_BASE_URL } from '../../scripts/grafana/dashboards.ts'
 import { loadConfig } from '../../src/config.ts'
 import { type Json, readYaml, repoPath } from './ops-files.ts'
 
@@ -125,6 +126,50 @@ describe('the compose stack: service, Prometheus and Alertmanager agree', () => 
     expect(interpolate(ref('A-x'), { A: '' })).toBe('')
     expect(interpolate(ref('A:-x'), { A: 'y' })).toBe('y')
     expect(interpolate('$$A', { A: 'y' })).toBe('$A')
+  })
+})
+
+/**
+ * Grafana's expansion of a provisioning value (pkg/services/provisioning/values): split on
+ * `$$` (a literal `$`), expand `$NAME` and `${NAME}` in each part as Go's os.ExpandEnv does
+ * (unset = empty), join the parts with `$`.
+ */
+function grafanaProvisioningValue(value: string, env: Record<string, string>): string {
+  return value
+    .split('$$')
+    .map((part) =>
+      part.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_m, braced, bare) => env[braced ?? bare] ?? ''),
+    )
+    .join('$')
+}
+
+/** Grafana's link interpolation for an exemplar field: `${__value.raw}` is the field's value. */
+const exemplarLink = (url: string, value: string) => url.replaceAll('$' + '{__value.raw}', value)
+
+describe("the compose stack: Grafana's exemplar links", () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const destinations = () =>
+    (readYaml(join(OPS, 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as Json).datasources[0]
+      .jsonData.exemplarTraceIdDestinations as Array<{ name: string; url: string }>
+
+  test("open the trace view the dashboards' trace_base_url defaults to, unless TRACE_BASE_URL is set", () => {
+    const [destination] = destinations()
+    expect(destination!.name).toBe('trace_id')
+    const url = (env: Record<string, string>) =>
+      exemplarLink(grafanaProvisioningValue(destination!.url, environment('grafana', env)), TRACE)
+    expect(url({})).toBe(`${DEFAULT_TRACE_BASE_URL}${TRACE}`)
+    expect(url({ TRACE_BASE_URL: 'https://traces.example.com/trace/' })).toBe(
+      `https://traces.example.com/trace/${TRACE}`,
+    )
+  })
+
+  test('the provisioning expansion this test relies on resolves as Grafana does', () => {
+    const ref = (inner: string) => `$${'{'}${inner}}`
+    expect(grafanaProvisioningValue(`${ref('A')}$${ref('__value.raw')}`, { A: 'x/' })).toBe(
+      `x/${ref('__value.raw')}`,
+    )
+    expect(grafanaProvisioningValue('$A-$B', { A: '1' })).toBe('1-')
+    expect(grafanaProvisioningValue('a$$b', {})).toBe('a$b')
   })
 })
 

@@ -304,6 +304,11 @@ describe('privacy', () => {
 })
 
 describe('tracing', () => {
+  const accessLineOf = (requestId: string) =>
+    ingest.waitFor(
+      () => app.lines.find((l) => l.msg === 'request' && l.requestId === requestId),
+      `the access line of ${requestId}`,
+    )
   const traceId = (n: number) => `${String(n).padStart(4, '0')}aaaabbbbccccddddeeeeffff0000`
   const parentSpanId = 'abcdefabcdef1234'
   const segmentsOf = (trace: string) => ingest.spans().filter((s) => s.trace_id === trace && s.is_segment)
@@ -326,6 +331,30 @@ describe('tracing', () => {
     expect(segments[0]!.attributes['http.response.status_code']?.value).toBe(500)
     // The error links to the trace.
     expect(event!.contexts?.trace).toMatchObject({ trace_id: trace, span_id: segments[0]!.span_id })
+    // The request's log lines are in Sentry's trace too.
+    expect(await accessLineOf('trace-1')).toMatchObject({ status: 500, trace_id: trace })
+  })
+
+  test("without any incoming trace, the event, the access line and Sentry's transaction share one trace id", async () => {
+    expect((await call('/probe/boom/78', withId('trace-own'))).status).toBe(500)
+    const [event] = await eventsOf('trace-own')
+    const trace = event!.contexts?.trace?.trace_id as string
+    expect(trace).toMatch(/^[0-9a-f]{32}$/)
+    expect(await accessLineOf('trace-own')).toMatchObject({ trace_id: trace })
+    await ingest.waitFor(() => segmentsOf(trace).length > 0, 'the transaction')
+    expect(segmentsOf(trace)[0]).toMatchObject({ name: 'GET /probe/boom/:id' })
+  })
+
+  test("a W3C traceparent is continued: the event and the access line carry the caller's trace", async () => {
+    const trace = traceId(3)
+    const res = await call(
+      '/probe/boom/79',
+      withId('trace-w3c', { traceparent: `00-${trace}-${parentSpanId}-01` }),
+    )
+    expect(res.status).toBe(500)
+    const [event] = await eventsOf('trace-w3c')
+    expect(event!.contexts?.trace).toMatchObject({ trace_id: trace, parent_span_id: parentSpanId })
+    expect(await accessLineOf('trace-w3c')).toMatchObject({ trace_id: trace })
   })
 
   test('a request without incoming trace starts its own, sampled at the configured rate', async () => {
