@@ -1,3 +1,4 @@
+import { HTTP_DURATION_BUCKETS } from '../../http/http-instruments.ts'
 import { walkSelectors } from '../../prometheus/promql/ast.ts'
 import { DEFAULT_LOOKBACK_MS } from '../../prometheus/promql/engine.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
@@ -29,16 +30,31 @@ const FAILED_PAYMENTS =
   'payments_processed_total{status!="succeeded"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}'
 
 /**
- * Exemplar queries of the shipped error alerts (ops/prometheus/rules), used when the rule has
- * no `exemplar_query` annotation: failed HTTP requests for the error-rate and availability
- * alerts, failed payments (and 5xx answers of the payment route) for the payment ones. Only
- * failing series are named, so an example is never a request that went well.
+ * The duration buckets that only hold requests slower than `seconds` (a bucket's exemplar is a
+ * request observed in it, between the bucket below and its `le`), as an `le` matcher.
+ */
+export function slowerThan(seconds: number): string {
+  const uppers = [...HTTP_DURATION_BUCKETS.map(String), '[+]Inf']
+  // Bucket i holds (bound i-1, bound i]: all slower when its lower bound is at least `seconds`.
+  const slow = uppers.filter((_, i) => i > 0 && HTTP_DURATION_BUCKETS[i - 1]! >= seconds)
+  return `le=~"${slow.join('|')}"`
+}
+
+/**
+ * Exemplar queries of the shipped alerts about failing or slow requests
+ * (ops/prometheus/rules), used when the rule has no `exemplar_query` annotation: failed HTTP
+ * requests for the error-rate and availability alerts, failed payments (and 5xx answers of the
+ * payment route) for the payment ones, requests slower than the threshold for the latency ones
+ * (2 s for SlowResponseTime, the SLO's 0.5 s for ApiLatencyBudgetBurn). Only such series are
+ * named, so an example is never a request that went well.
  */
 export const SHIPPED_EXEMPLAR_QUERIES: Readonly<Record<string, string>> = {
   HighErrorRate: FAILED_HTTP,
   ApiAvailabilityBudgetBurn: FAILED_HTTP,
   PaymentFailureRate: FAILED_PAYMENTS,
   PaymentSuccessBudgetBurn: FAILED_PAYMENTS,
+  SlowResponseTime: `http_request_duration_seconds_bucket{${slowerThan(2)}}`,
+  ApiLatencyBudgetBurn: `http_request_duration_seconds_bucket{${slowerThan(0.5)},endpoint!~"/health.*|/metrics"}`,
 }
 
 const quote = (value: string) => JSON.stringify(value)

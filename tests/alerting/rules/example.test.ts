@@ -4,6 +4,7 @@ import {
   exampleWindowMs,
   exemplarQueryFor,
   findExample,
+  slowerThan,
 } from '../../../src/alerting/rules/example.ts'
 import type { ExemplarSource } from '../../../src/alerting/rules/exemplars.ts'
 
@@ -31,7 +32,13 @@ describe('which alerts get an example, from which series', () => {
       'payments_processed_total{status!="succeeded",tenant_id="a\\"b"}',
     )
     expect(exemplarQueryFor({ alertname: 'TenantPaymentFailureRate' }, {})).toBeUndefined()
-    expect(exemplarQueryFor({ alertname: 'SlowResponseTime' }, {})).toBeUndefined()
+    // Latency alerts: only the buckets whose every request is slower than the threshold.
+    expect(exemplarQueryFor({ alertname: 'SlowResponseTime' }, {})).toBe(
+      'http_request_duration_seconds_bucket{le=~"2.5|5|10|[+]Inf"}',
+    )
+    expect(exemplarQueryFor({ alertname: 'ApiLatencyBudgetBurn' }, {})).toBe(
+      'http_request_duration_seconds_bucket{le=~"1|2|2.5|5|10|[+]Inf",endpoint!~"/health.*|/metrics"}',
+    )
     expect(exemplarQueryFor({ alertname: 'DatabaseDown' }, {})).toBeUndefined()
   })
 
@@ -41,6 +48,13 @@ describe('which alerts get an example, from which series', () => {
     expect(exampleWindowMs('increase(a[30d]) > 0')).toBe(3_600_000)
     expect(exampleWindowMs('sum(')).toBe(300_000)
   })
+})
+
+test('slowerThan: the buckets whose lower bound is at least the threshold', () => {
+  // HTTP buckets: … 0.5, 1, 2, 2.5, 5, 10. The bucket le="2" holds (1, 2]: not all slower than 1.5.
+  expect(slowerThan(1.5)).toBe('le=~"2.5|5|10|[+]Inf"')
+  expect(slowerThan(2)).toBe('le=~"2.5|5|10|[+]Inf"')
+  expect(slowerThan(10)).toBe('le=~"[+]Inf"')
 })
 
 describe('the example an exemplar names', () => {
