@@ -106,13 +106,6 @@ interface ErrorTracking {
  */
 async function startErrorTracking(config: Config, runtime: Runtime, log: Logger): Promise<ErrorTracking> {
   if (!config.sentry.dsn) return { reporter: noErrorReporter, instrumentPostgres: undefined }
-  if (!runtime.startSentry) {
-    log.warn(
-      { runtime: runtime.name },
-      'SENTRY_DSN is set but this runtime has no Sentry SDK wired: error tracking is off',
-    )
-    return { reporter: noErrorReporter, instrumentPostgres: undefined }
-  }
   const release =
     config.sentry.release ??
     defaultRelease(SERVICE_VERSION, readGitCommit(fileURLToPath(new URL('..', import.meta.url))))

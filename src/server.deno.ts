@@ -1,8 +1,11 @@
 /**
- * Deno entry (`bun run start:deno`): Deno.serve, Deno's signals and environment, handed to
- * the runtime-agnostic main(). No Sentry SDK is wired on Deno (SENTRY_DSN logs a warning).
+ * Deno entry (`bun run start:deno`): Deno.serve, Deno's signals and environment and
+ * `@sentry/deno`, handed to the runtime-agnostic main().
  */
+import { requestState } from './http/request-context.ts'
 import { main } from './main.ts'
+import { startSentry } from './observability/sentry.ts'
+import { withSdk11RequestHeaders } from './runtime/sentry-deno.ts'
 import type { Runtime } from './runtime/types.ts'
 
 // Deno's global, typed here so that the project's TypeScript check (bun-types) accepts it.
@@ -49,6 +52,17 @@ const deno: Runtime = {
     Deno.addSignalListener('SIGINT', () => handler('SIGINT'))
   },
   exit: (code) => Deno.exit(code),
+  // denoServeIntegration wraps Deno.serve when the SDK starts; serve() above looks it up only
+  // when called, after main() has started Sentry, so every request gets its http.server span.
+  async startSentry(settings) {
+    const sdk = await import('@sentry/deno')
+    return {
+      reporter: startSentry(withSdk11RequestHeaders(sdk), settings, requestState),
+      // The SDK's own copy: @sentry/server-utils would record spans in @sentry/core 11, which
+      // @sentry/deno (10.x, the newest published) does not read.
+      instrumentPostgres: sdk.instrumentPostgresJsSql,
+    }
+  },
 }
 
 await main(deno)

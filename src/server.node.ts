@@ -1,12 +1,13 @@
 /**
  * Node entry (`bun run start:node`, which bundles this file for Node with `bun build
  * --target=node` and runs it with node): Elysia's Node adapter, Node's signals and
- * environment, handed to the runtime-agnostic main(). No Sentry SDK is wired on Node
- * (SENTRY_DSN logs a warning).
+ * environment and `@sentry/node`, handed to the runtime-agnostic main().
  */
 import { node } from '@elysiajs/node'
 import type { AnyElysia } from 'elysia'
+import { requestState } from './http/request-context.ts'
 import { main } from './main.ts'
+import { startSentry } from './observability/sentry.ts'
 import type { Runtime } from './runtime/types.ts'
 
 interface NodeServer {
@@ -41,6 +42,15 @@ const nodeRuntime: Runtime = {
     process.on('SIGINT', () => handler('SIGINT'))
   },
   exit: (code) => process.exit(code),
+  // `@sentry/node` sees incoming requests through node:http's diagnostics channel
+  // (http.server.request.start), so loading it after node:http, here rather than with
+  // `node --import`, still gives each request its isolation scope and http.server span.
+  async startSentry(settings) {
+    return {
+      reporter: startSentry(await import('@sentry/node'), settings, requestState),
+      instrumentPostgres: (await import('@sentry/server-utils')).instrumentPostgresJsSql,
+    }
+  },
 }
 
 await main(nodeRuntime)

@@ -78,8 +78,13 @@ function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unkno
   }
   const record = value as Record<string, unknown>
   for (const key of Object.keys(record)) {
-    if (record[key] !== null && record[key] !== undefined && SENSITIVE_KEY.test(key)) record[key] = FILTERED
-    else record[key] = scrubValue(record[key], seen, depth + 1)
+    const current = record[key]
+    const next =
+      current !== null && current !== undefined && SENSITIVE_KEY.test(key)
+        ? FILTERED
+        : scrubValue(current, seen, depth + 1)
+    // Only what changed is written back: an SDK's getter-only property would throw on assignment.
+    if (next !== current) record[key] = next
   }
   return value
 }

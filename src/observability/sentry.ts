@@ -126,6 +126,9 @@ export function sentryInitOptions<Transport>(settings: SentrySettings, kit: Sent
     integrations: <I extends { name: string }>(defaults: I[]) => defaults.filter((i) => i.name !== 'Dedupe'),
     transport: timeoutFetchTransport(kit, TRANSPORT_TIMEOUT_MS),
     beforeSend: scrubEvent,
+    // SDK 11 streams spans (beforeSendSpan); an SDK that still sends transactions as events
+    // (Deno's 10.x) must not skip the scrubber with them.
+    beforeSendTransaction: scrubEvent,
     beforeSendSpan: scrubSpan,
   }
 }

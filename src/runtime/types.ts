@@ -38,10 +38,10 @@ export interface Runtime {
   onShutdownSignal(handler: (signal: string) => void): void
   exit(code: number): never
   /**
-   * Initialises this runtime's Sentry SDK (loaded on demand, only when SENTRY_DSN is set);
-   * absent where the service has none.
+   * Initialises this runtime's Sentry SDK (`@sentry/bun`, `@sentry/node`, `@sentry/deno`),
+   * loaded on demand, only when SENTRY_DSN is set, before the server starts.
    */
-  startSentry?(
+  startSentry(
     settings: SentrySettings,
   ): Promise<{ reporter: ErrorReporter; instrumentPostgres?: <T>(sql: T) => T }>
 }

@@ -1,3 +1,4 @@
+import { expect } from 'bun:test'
 import { gunzipSync } from 'node:zlib'
 
 /** One item of an envelope: its header line and its payload (parsed when JSON). */
@@ -27,6 +28,8 @@ export interface SentryEvent {
   extra?: Record<string, unknown>
   request?: Record<string, unknown>
   exception?: { values?: Array<{ type?: string; value?: string }> }
+  /** The SDK that sent the event (`sentry.javascript.bun`, `.node`, `.deno`). */
+  sdk?: { name?: string; version?: string }
 }
 
 /** A span of a streamed span item (span v2). */
@@ -38,6 +41,19 @@ export interface StreamedSpan {
   is_segment: boolean
   status: string
   attributes: Record<string, { value: unknown; type: string }>
+}
+
+/** A transaction event (SDK 10), the fields the tests read. */
+interface TransactionEvent {
+  transaction?: string
+  contexts?: { trace?: { trace_id?: string; op?: string } }
+}
+
+/** A request's root span, from either form. */
+export interface RootSpan {
+  name: string | undefined
+  traceId: string | undefined
+  op: unknown
 }
 
 const NEWLINE = 0x0a
@@ -121,6 +137,7 @@ export async function startIngest(mode: IngestMode = 'ok') {
 
   const itemsOf = (type: string) =>
     envelopes.flatMap((e) => e.items.filter((i) => i.header.type === type).map((i) => i.payload))
+  const spans = () => (itemsOf('span') as Array<{ items: StreamedSpan[] }>).flatMap((s) => s.items)
 
   const ingest = {
     dsn,
@@ -133,7 +150,21 @@ export async function startIngest(mode: IngestMode = 'ok') {
     /** Error events of one request, found by the request id tag. */
     eventsFor: (requestId: string) =>
       (itemsOf('event') as SentryEvent[]).filter((e) => e.tags?.request_id === requestId),
-    spans: () => (itemsOf('span') as Array<{ items: StreamedSpan[] }>).flatMap((s) => s.items),
+    spans,
+    /**
+     * The root span of each traced request, whatever the SDK sends it as: a segment span of a
+     * streamed span item (SDK 11: Bun, Node) or a transaction event (SDK 10: `@sentry/deno`).
+     */
+    rootSpans: (): RootSpan[] => [
+      ...spans()
+        .filter((s) => s.is_segment)
+        .map((s) => ({ name: s.name, traceId: s.trace_id, op: s.attributes['sentry.op']?.value })),
+      ...(itemsOf('transaction') as TransactionEvent[]).map((t) => ({
+        name: t.transaction,
+        traceId: t.contexts?.trace?.trace_id,
+        op: t.contexts?.trace?.op,
+      })),
+    ],
     /** Every received body as text, for "this string is nowhere" checks. */
     rawText: () => envelopes.map((e) => e.raw).join('\n'),
     /** Polls until `probe` returns a value; a hang detector, not a timing assertion. */
@@ -165,4 +196,77 @@ export function closedPort(): number {
   const port = probe.port
   probe.stop(true)
   return port!
+}
+
+/** The payment a sandbox `tok_error` charge failed on, as the API answered it. */
+export interface FailedSandboxPayment {
+  requestId: string
+  tenantId: string
+  orderId: string
+  paymentId: string
+  amountMinor: number
+  currency: string
+}
+
+/**
+ * The one event of a request whose sandbox payment failed (`tok_error`, answered 502): the
+ * tags, user, payment context, extras and exception every runtime's SDK must send alike.
+ */
+export function expectSandboxProviderErrorEvent(
+  event: SentryEvent | undefined,
+  payment: FailedSandboxPayment,
+) {
+  const message = 'sandbox provider unavailable (simulated upstream 503)'
+  expect(event).toMatchObject({
+    transaction: 'POST /orders/:id/payments',
+    tags: {
+      request_id: payment.requestId,
+      tenant_id: payment.tenantId,
+      payment_provider: 'sandbox',
+      'http.method': 'POST',
+      'http.status_code': '502',
+    },
+    user: { id: payment.tenantId },
+    contexts: {
+      payment_data: {
+        paymentId: payment.paymentId,
+        orderId: payment.orderId,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+      },
+    },
+    extra: { payment_state: 'failed', error_details: message },
+    exception: { values: [{ type: 'ProviderError', value: message }] },
+  })
+}
+
+/** Where `secret` occurs in `text`, with some context, so that a failure says where it leaked. */
+export function leaks(text: string, secret: string): string[] {
+  const found: string[] = []
+  for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
+    found.push(text.slice(Math.max(0, at - 150), at + secret.length + 50))
+  }
+  return found
+}
+
+/** Request headers the SDK is allowed to send in clear (`dataCollection.httpHeaders.request.allow`). */
+const CLEAR_HEADER = /^(content-type|content-length|user-agent|accept.*|x-request-id)$/
+
+/**
+ * What the privacy settings leave of the request on an event: no body, cookies or query
+ * string, and every header outside the allow-list as `[Filtered]`, never in clear.
+ */
+export function expectRequestScrubbed(event: SentryEvent | undefined) {
+  const request = event?.request as
+    | ({ headers?: Record<string, string> } & Record<string, unknown>)
+    | undefined
+  expect(request).toBeDefined()
+  expect(request!.data).toBeUndefined()
+  expect(request!.cookies).toBeUndefined()
+  expect(request!.query_string).toBeUndefined()
+  for (const [name, value] of Object.entries(request!.headers ?? {})) {
+    if (!CLEAR_HEADER.test(name)) expect([name, value]).toEqual([name, '[Filtered]'])
+  }
+  expect(request!.headers?.authorization ?? '[Filtered]').toBe('[Filtered]')
+  expect(request!.headers?.cookie ?? '[Filtered]').toBe('[Filtered]')
 }

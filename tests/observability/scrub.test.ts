@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
+import { scrubDeep, scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
 
 describe('scrubText', () => {
   test.each([
@@ -135,4 +135,13 @@ test('scrubSpan (beforeSendSpan) cleans the name and every attribute', () => {
       'http.response.status_code': 200,
     },
   } as never)
+})
+
+test('scrubDeep leaves getter-only properties it does not change alone (an SDK object would throw on write)', () => {
+  const metadata = {}
+  Object.defineProperty(metadata, 'scope', { get: () => 'internal', enumerable: true })
+  const event = { extra: { note: 'call +254700000001', metadata } }
+  expect(() => scrubDeep(event)).not.toThrow()
+  expect(event.extra.note).toBe('call [phone]')
+  expect((event.extra.metadata as { scope: string }).scope).toBe('internal')
 })

@@ -1,9 +1,10 @@
 /**
  * The same core served by Bun, Deno and Node: each entry starts on a free port with the
- * embedded database, takes a tenant, an order and a payment, exposes the expected series on
- * /metrics, and shuts down cleanly on SIGTERM. Deno and Node run when their binaries are on
- * the PATH (CI installs Deno from npm; Node 20 is on the machine); under REQUIRE_OPS_TOOLS=1 a
- * missing one is a failure.
+ * embedded database, takes a tenant, an order and a payment, reports a failing payment
+ * provider to a local Sentry fake through its own SDK (same tags, same scrubbing), exposes the
+ * expected series on /metrics, and shuts down cleanly on SIGTERM. Deno and Node run when their
+ * binaries are on the PATH (CI installs Deno from npm; Node 20 is on the machine); under
+ * REQUIRE_OPS_TOOLS=1 a missing one is a failure.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -13,6 +14,12 @@ import { join } from 'node:path'
 import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, freePort, startServer } from '../helpers/process.ts'
+import {
+  expectRequestScrubbed,
+  expectSandboxProviderErrorEvent,
+  leaks,
+  startIngest,
+} from '../helpers/sentry-ingest.ts'
 import { skipTest } from '../helpers/skips.ts'
 
 setDefaultTimeout(120_000)
@@ -40,6 +47,13 @@ const RUNTIMES: Array<{ name: string; binary: string; prepare?: string[]; comman
   },
 ]
 
+/** The version of the runtime's own Sentry SDK (`@sentry/bun`, `@sentry/node`, `@sentry/deno`). */
+function sdkVersion(runtime: string): string {
+  return JSON.parse(
+    readFileSync(join(import.meta.dir, '../../node_modules/@sentry', runtime, 'package.json'), 'utf8'),
+  ).version
+}
+
 describe('runtimes', () => {
   for (const runtime of RUNTIMES) {
     const present = available(runtime.binary)
@@ -48,18 +62,34 @@ describe('runtimes', () => {
       skipTest(`runtimes: ${runtime.name}`, `${runtime.binary} is not on the PATH`)
       continue
     }
-    test(`${runtime.name}: tenant, order and payment, /metrics, SIGTERM`, async () => {
+    test(`${runtime.name}: tenant, order and payment, a provider error in Sentry, /metrics, SIGTERM`, async () => {
       expect(present).toBe(true)
       if (runtime.prepare) expect(Bun.spawnSync(runtime.prepare).exitCode).toBe(0)
       const data = await createServerData()
       // The embedded database, whatever the suite runs on: this is about the runtime.
       data.databaseUrl = ''
-      const server = await startServer({ ADMIN_TOKEN, SANDBOX_LATENCY_MS: '0' }, data, runtime.command)
+      const ingest = await startIngest()
+      const server = await startServer(
+        {
+          ADMIN_TOKEN,
+          SANDBOX_LATENCY_MS: '0',
+          SENTRY_DSN: ingest.dsn,
+          // Every request traced: renaming the runtime's http.server span must not fail either.
+          SENTRY_TRACES_SAMPLE_RATE: '1',
+        },
+        data,
+        runtime.command,
+      )
       try {
-        const call = async (path: string, token: string, body?: unknown) => {
+        const call = async (
+          path: string,
+          token: string,
+          body?: unknown,
+          headers?: Record<string, string>,
+        ) => {
           const res = await fetch(`${server.url}${path}`, {
             method: body === undefined ? 'GET' : 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
             body: body === undefined ? undefined : JSON.stringify(body),
           })
           return { status: res.status, body: (await res.json()) as Record<string, any> }
@@ -82,12 +112,44 @@ describe('runtimes', () => {
           source: 'tok_success',
         })
         expect(payment.body).toMatchObject({ status: 'succeeded', amountMinor: 300 })
+
+        const failing = await call('/orders', key, {
+          channel: 'whatsapp',
+          customer: { phone: '+254711000952' },
+          items: [{ productId: product.body.id, quantity: 1 }],
+        })
+        const requestId = `${runtime.name}-provider-error`
+        const cookie = 'smoke-c00kie-value'
+        const failed = await call(
+          `/orders/${failing.body.id}/payments`,
+          key,
+          { provider: 'sandbox', source: 'tok_error' },
+          { 'x-request-id': requestId, cookie: `sid=${cookie}`, 'x-customer-phone': '+254711000952' },
+        )
+        expect(failed.status).toBe(502)
+        const [event] = await ingest.waitFor(
+          () => ingest.eventsFor(requestId).length > 0 && ingest.eventsFor(requestId),
+          `the ${runtime.name} provider error event`,
+        )
+        expectSandboxProviderErrorEvent(event, {
+          requestId,
+          tenantId: tenant.body.id,
+          orderId: failing.body.id,
+          paymentId: failed.body.error.details.payment.id,
+          amountMinor: 150,
+          currency: 'KES',
+        })
+        expect(event!.sdk).toMatchObject({
+          name: `sentry.javascript.${runtime.name}`,
+          version: sdkVersion(runtime.name),
+        })
+        expectRequestScrubbed(event)
         const metrics = await fetch(`${server.url}/metrics`)
         expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
         const text = await metrics.text()
         const tenantId = tenant.body.id as string
         for (const line of [
-          `orders_created_total{tenant_id="${tenantId}",channel="whatsapp"} 1`,
+          `orders_created_total{tenant_id="${tenantId}",channel="whatsapp"} 2`,
           `payments_processed_total{tenant_id="${tenantId}",provider="sandbox",status="succeeded"} 1`,
           'http_requests_total{method="POST",endpoint="/orders/:id/payments",status="201"} 1',
           `runtime_info{runtime="${runtime.name}",`,
@@ -102,9 +164,36 @@ describe('runtimes', () => {
         server.proc.kill('SIGTERM')
         expect(await server.exited).toBe(0)
         expect(server.lines.at(-1)?.msg).toBe('stopped')
+        expect(server.lines.some((line) => line.msg === 'sentry enabled')).toBe(true)
+        // Everything queued is delivered by now: the one failing request is the one event.
+        expect(ingest.events().map((e) => e.tags?.request_id)).toEqual([requestId])
+        const sent = ingest.rawText()
+        for (const secret of [key, ADMIN_TOKEN, cookie, '254711000950', '254711000951', '254711000952']) {
+          expect({ runtime: runtime.name, leaks: leaks(sent, secret) }).toEqual({
+            runtime: runtime.name,
+            leaks: [],
+          })
+        }
+        // Each request is one http.server root span named by route, on every runtime; the event
+        // belongs to its request's trace.
+        const roots = ingest.rootSpans()
+        expect(roots.map((r) => `${r.op} ${r.name}`).sort()).toEqual([
+          'http.server GET /metrics',
+          'http.server POST /orders',
+          'http.server POST /orders',
+          'http.server POST /orders/:id/payments',
+          'http.server POST /orders/:id/payments',
+          'http.server POST /products',
+          'http.server POST /tenants',
+        ])
+        expect(
+          roots.filter((r) => r.traceId === event!.contexts?.trace?.trace_id).map((r) => r.name),
+        ).toEqual(['POST /orders/:id/payments'])
+        expect(ingest.rejected).toEqual([])
       } finally {
         await server.cleanup()
         await data.cleanup()
+        ingest.stop()
       }
     })
   }

@@ -1,0 +1,103 @@
+/**
+ * `@sentry/deno` is published up to 10.x, while Bun and Node run SDK 11, whose `dataCollection`
+ * the shared init options (src/observability/sentry.ts) are written for. Core 10.75 already
+ * reads `dataCollection` for user IPs, cookies, query strings, bodies and span headers; two
+ * differences remain, and both would send an `Authorization` header in clear:
+ * - its RequestData integration copies every request header onto events, where core 11 sends
+ *   the headers outside `httpHeaders.request` as `[Filtered]`;
+ * - it sends traces as transaction events, which pass `beforeSendTransaction`, not the
+ *   `beforeSend` scrubber (SDK 11 streams spans, which pass `beforeSendSpan`).
+ * The wrapper gives error and transaction events alike core 11's header filter, then the
+ * shared `beforeSend`. A transaction's `sdkProcessingMetadata` (the SDK's own scopes, never
+ * sent: the envelope drops it) is kept out of the scrubber, which writes every field it visits
+ * and would throw on the getter-only properties down there.
+ */
+
+/** How much of one kind of key-value data is collected, as @sentry/core 11's `CollectBehavior`. */
+export type CollectBehavior = boolean | { allow: string[] } | { deny: string[] }
+
+const FILTERED_VALUE = '[Filtered]'
+
+/** @sentry/core 11's `SENSITIVE_KEY_SNIPPETS`: keys withheld even when the behaviour allows them. */
+const SENSITIVE_KEY_SNIPPETS = [
+  'auth',
+  'token',
+  'secret',
+  'session',
+  'password',
+  'passwd',
+  'pwd',
+  'key',
+  'jwt',
+  'bearer',
+  'sso',
+  'saml',
+  'csrf',
+  'xsrf',
+  'credentials',
+  'sid',
+  'identity',
+  'set-cookie',
+  'cookie',
+]
+
+/** Whether the value of `key` is withheld, as @sentry/core 11's `shouldFilterDataKey`. */
+function withheld(key: string, behavior: CollectBehavior): boolean {
+  if (behavior === false) return true
+  const lower = key.toLowerCase()
+  if (SENSITIVE_KEY_SNIPPETS.some((snippet) => lower.includes(snippet))) return true
+  if (behavior === true) return false
+  const terms = 'deny' in behavior ? behavior.deny : behavior.allow
+  const matches = terms.some((term) => lower.includes(term.toLowerCase()))
+  return 'deny' in behavior ? matches : !matches
+}
+
+/**
+ * Request headers as @sentry/core 11's `filterKeyValueData` leaves them: every key kept, the
+ * value of a withheld one replaced by `[Filtered]`; `false` keeps none.
+ */
+export function filterHeaders(
+  headers: Record<string, string>,
+  behavior: CollectBehavior,
+): Record<string, string> {
+  if (behavior === false) return {}
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, withheld(name, behavior) ? FILTERED_VALUE : value]),
+  )
+}
+
+/** The part of the SDK 11 init options the wrapper reads. */
+interface Sdk11Options {
+  dataCollection?: { httpHeaders?: { request?: CollectBehavior } }
+  beforeSend?: (event: SentryEventShape, hint: unknown) => unknown
+}
+
+interface SentryEventShape {
+  request?: { headers?: Record<string, string> }
+  sdkProcessingMetadata?: unknown
+}
+
+/**
+ * `@sentry/deno`'s module namespace with an `init` that runs every error and transaction event
+ * through the request-header filter of `dataCollection.httpHeaders.request`, as SDK 11 does,
+ * and then through the options' own `beforeSend`. Everything else is the SDK's own.
+ */
+export function withSdk11RequestHeaders<Sdk extends { init(options: never): unknown }>(sdk: Sdk): Sdk {
+  const init = (options: Sdk11Options) => {
+    const behavior = options.dataCollection?.httpHeaders?.request
+    const scrub = options.beforeSend
+    const beforeSend = (event: SentryEventShape, hint: unknown) => {
+      if (behavior !== undefined && event.request?.headers) {
+        event.request.headers = filterHeaders(event.request.headers, behavior)
+      }
+      if (!scrub) return event
+      const { sdkProcessingMetadata, ...sent } = event
+      const scrubbed = scrub(sent, hint)
+      return scrubbed && sdkProcessingMetadata !== undefined
+        ? { ...scrubbed, sdkProcessingMetadata }
+        : scrubbed
+    }
+    return sdk.init({ ...options, beforeSend, beforeSendTransaction: beforeSend } as never)
+  }
+  return { ...sdk, init }
+}
