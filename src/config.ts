@@ -138,6 +138,12 @@ export const EnvSchema = Type.Object({
       'base URL of the published ops/runbooks/ folder (ending in /); the rule manager rewrites runbook_url annotations under the default base onto it',
   }),
   PROMETHEUS_QUERY_TIMEOUT: Duration('10s', 'timeout of one instant query'),
+  TRACE_BASE_URL: Type.String({
+    pattern: '^(https?://[^\\s/?#]+[^\\s]*)?$',
+    default: '',
+    description:
+      'trace viewer URL the trace id is appended to (e.g. https://acme.sentry.io/performance/trace/); empty = no trace links',
+  }),
   WHATSAPP_API_BASE: Type.String({
     pattern: '^https?://',
     default: 'https://graph.facebook.com',
@@ -288,6 +294,8 @@ export interface Config {
     queryTimeoutMs: number
     /** Base URL of the published runbooks, ending in `/`. */
     runbookBaseUrl: string
+    /** Trace viewer link prefix: `${traceBaseUrl}${trace_id}` (TRACE_BASE_URL); unset = no links. */
+    traceBaseUrl: string | undefined
   }
   whatsapp: {
     apiBase: string
@@ -432,6 +440,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       prometheusToken: env.PROMETHEUS_BEARER_TOKEN,
       queryTimeoutMs: parseDuration(env.PROMETHEUS_QUERY_TIMEOUT),
       runbookBaseUrl: env.RUNBOOK_BASE_URL,
+      traceBaseUrl: env.TRACE_BASE_URL || undefined,
     },
     whatsapp: {
       apiBase: env.WHATSAPP_API_BASE.replace(/\/$/, ''),

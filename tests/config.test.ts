@@ -108,6 +108,27 @@ describe('RUNBOOK_BASE_URL', () => {
   })
 })
 
+describe('TRACE_BASE_URL', () => {
+  test('optional: empty or unset means no trace links; an absolute http(s) URL is kept as written', () => {
+    expect(loadConfig({}).alerts.traceBaseUrl).toBeUndefined()
+    expect(loadConfig({ TRACE_BASE_URL: '' }).alerts.traceBaseUrl).toBeUndefined()
+    expect(
+      loadConfig({ TRACE_BASE_URL: 'https://acme.sentry.io/performance/trace/' }).alerts.traceBaseUrl,
+    ).toBe('https://acme.sentry.io/performance/trace/')
+    expect(loadConfig({ TRACE_BASE_URL: 'http://grafana:3000/explore?traceId=' }).alerts.traceBaseUrl).toBe(
+      'http://grafana:3000/explore?traceId=',
+    )
+  })
+
+  test('anything but an absolute http(s) URL stops the start-up', () => {
+    for (const value of ['acme.sentry.io/trace/', '/trace/', 'ftp://x/', 'https:///trace/', 'https://a b/']) {
+      expect(() => loadConfig({ TRACE_BASE_URL: value })).toThrow(
+        'Invalid TRACE_BASE_URL: expected a string matching ^(https?://[^\\s/?#]+[^\\s]*)?$',
+      )
+    }
+  })
+})
+
 /** An environment as the shell would set it, for a test name: `PORT=abc`. */
 function envText(env: Record<string, string>): string {
   return Object.entries(env)

@@ -5,6 +5,7 @@ import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertStates, whatsappContacts } from '../../db/schema.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
 import type { AlertingMetrics } from '../metrics.ts'
+import type { AlertExample } from '../rules/example.ts'
 import { maskPhone } from '../whatsapp/client.ts'
 import {
   type AlertContacts,
@@ -36,6 +37,8 @@ export interface AlertInput {
   endsAt?: Date
   /** The value that made it fire, when the source knows it. */
   value?: string
+  /** One request that shows the failure (firing alerts whose rule names an exemplar query). */
+  example?: AlertExample
 }
 
 export interface DispatcherConfig extends RoutingConfig {

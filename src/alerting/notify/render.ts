@@ -1,3 +1,4 @@
+import type { AlertExample } from '../rules/example.ts'
 import { type OutgoingMessage, sanitizeTemplateParameter } from '../whatsapp/client.ts'
 
 /**
@@ -20,6 +21,11 @@ export interface NotifiedAlert {
   runbook?: string
   /** A repeat of a still-firing alert. */
   repeat?: boolean
+  /**
+   * One failing request, from an exemplar at evaluation time (firing alerts of the rule
+   * manager): kept in the row, so a retried send names the same request.
+   */
+  example?: AlertExample
 }
 
 /** An alert as a message shows it: with the transition of the row it came in. */
@@ -69,6 +75,7 @@ export function notifiedAlert(
     labels: Record<string, string>
     annotations: Record<string, string>
     value?: string
+    example?: AlertExample
   },
   transition: 'firing' | 'resolved',
   repeat = false,
@@ -82,6 +89,7 @@ export function notifiedAlert(
   const value = alert.value || annotations.value
   // Only an absolute link is clickable in WhatsApp; a relative path would only mislead.
   const runbook = /^https?:\/\//.test(annotations.runbook_url ?? '') ? annotations.runbook_url : undefined
+  const example = transition === 'firing' ? exampleKept(alert.example) : undefined
   return {
     fingerprint: alert.fingerprint,
     startsAt: alert.startsAt.toISOString(),
@@ -92,7 +100,25 @@ export function notifiedAlert(
     ...(value ? { value: cap(value, 40) } : {}),
     ...(runbook && runbook.length <= RUNBOOK_LIMIT ? { runbook } : {}),
     ...(repeat ? { repeat: true } : {}),
+    ...(example ? { example } : {}),
   }
+}
+
+/** The example as a row keeps it: a trace link longer than RUNBOOK_LIMIT is left out, not cut. */
+function exampleKept(example: AlertExample | undefined): AlertExample | undefined {
+  if (!example) return undefined
+  const { traceUrl, ...rest } = example
+  return traceUrl && traceUrl.length <= RUNBOOK_LIMIT ? { ...rest, traceUrl } : rest
+}
+
+/**
+ * `Example request: <request_id>`, then `Trace: <link>` on its own line (a link alone on a line
+ * stays clickable), or the bare trace id in parentheses when no TRACE_BASE_URL makes a link.
+ */
+function exampleLines(example: AlertExample): string[] {
+  if (example.traceUrl) return [`Example request: ${example.requestId}`, `Trace: ${example.traceUrl}`]
+  if (example.traceId) return [`Example request: ${example.requestId} (trace ${example.traceId})`]
+  return [`Example request: ${example.requestId}`]
 }
 
 // One collator for every comparison: `localeCompare` with options builds one per call, which
@@ -125,6 +151,7 @@ function alertBlock(alert: RenderedAlert): string {
           `🔔 *${alert.severity.toUpperCase()} ALERT*: ${alert.alertname}${alert.repeat ? ' (still firing)' : ''}`,
           alert.detail,
           alert.runbook ? `Runbook: ${alert.runbook}` : undefined,
+          ...(alert.example ? exampleLines(alert.example) : []),
         ]
   lines.push(`ref: ${alert.fingerprint}`)
   return lines.filter((line) => line).join('\n')
@@ -253,8 +280,9 @@ function namesWithCounts(alerts: RenderedAlert[]): string {
 /**
  * Template body parameters, in this order: {{1}} severity, {{2}} alert name(s) with counts,
  * {{3}} description (firing) or summary (resolved), {{4}} value(s). Several alerts are joined
- * with " | "; a storm's {{3}} starts with its counts. Each is sanitised the way Meta requires
- * and capped by TEMPLATE_PARAMETER_LIMITS.
+ * with " | "; a storm's {{3}} starts with its counts, and ends with the first firing alert's
+ * example request (`example request <id> <trace link>`), for which the description is cut
+ * shorter. Each is sanitised the way Meta requires and capped by TEMPLATE_PARAMETER_LIMITS.
  */
 export function templateParameters(content: MessageContent): string[] {
   const alerts = [...content.alerts].sort(compareAlerts)
@@ -265,10 +293,17 @@ export function templateParameters(content: MessageContent): string[] {
   const counts =
     alerts.length > DETAILED_ALERTS ? [`${alerts.length} alerts: ${countBySeverity(alerts)}`] : []
   const truncated = content.truncatedAlerts > 0 ? [truncatedNote(content.truncatedAlerts)] : []
+  const described = [...counts, ...truncated, ...details].join(' | ')
+  const example = alerts.find((a) => a.transition === 'firing' && a.example)?.example
+  const exampleText = example ? exampleParameterText(example) : ''
   return [
     sanitizeTemplateParameter(topSeverity(alerts.map((a) => a.severity)).toUpperCase(), severityLimit),
     sanitizeTemplateParameter(namesWithCounts(alerts), namesLimit),
-    sanitizeTemplateParameter([...counts, ...truncated, ...details].join(' | '), detailLimit),
+    !exampleText
+      ? sanitizeTemplateParameter(described, detailLimit)
+      : described.trim()
+        ? `${sanitizeTemplateParameter(described, detailLimit - exampleText.length - 3)} | ${exampleText}`
+        : exampleText,
     sanitizeTemplateParameter(
       alerts
         .map((a) => a.value)
@@ -277,6 +312,12 @@ export function templateParameters(content: MessageContent): string[] {
       valueLimit,
     ),
   ]
+}
+
+/** `example request <id> <link>` (or `(trace <id>)` without a link), sanitised: at most 450 characters. */
+function exampleParameterText(example: AlertExample): string {
+  const trace = example.traceUrl ?? (example.traceId ? `(trace ${example.traceId})` : '')
+  return sanitizeTemplateParameter(`example request ${example.requestId} ${trace}`, 450)
 }
 
 export interface TemplateNames {

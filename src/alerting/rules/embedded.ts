@@ -10,6 +10,7 @@ import {
   type Sample,
 } from '../../prometheus/promql/query-source.ts'
 import { matchesAll, SampleStore } from '../../prometheus/promql/store.ts'
+import { ExemplarStore } from './exemplars.ts'
 import type { RuleRecorder } from './manager.ts'
 import { RegistrySampler } from './registry-sampler.ts'
 
@@ -32,6 +33,7 @@ export function createEmbeddedEngine(options: {
 }) {
   const store = new SampleStore({ retentionMs: requiredRetentionMs([]) })
   const source = new EmbeddedQuerySource(store)
+  const exemplars = new ExemplarStore()
   const compiled: ReturnType<EmbeddedQuerySource['compile']>[] = []
   /** What each selector of the loaded rules reaches back, longest first. */
   const reaches: Array<{ matchers: readonly LabelMatcher[]; ms: number }> = []
@@ -41,6 +43,7 @@ export function createEmbeddedEngine(options: {
     intervalMs: options.intervalMs,
     now: options.now,
     onError: options.onError,
+    exemplars,
   })
   const retentionFor = (labels: Labels) => {
     for (const reach of reaches) if (matchesAll(labels, reach.matchers)) return reach.ms + RETENTION_MARGIN_MS
@@ -65,6 +68,8 @@ export function createEmbeddedEngine(options: {
     source,
     sampler,
     recorder,
+    /** The latest exemplar of each sampled series: where alerts find their example request. */
+    exemplars,
     /** Rejects what the engine cannot run (at rule load time) and sizes each series' retention. */
     compile(expr: string) {
       const query = source.compile(expr)

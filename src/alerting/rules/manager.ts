@@ -17,6 +17,8 @@ import {
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import type { TemplateQueryFunc } from '../../prometheus/template/template.ts'
 import type { AlertInput, Dispatcher } from '../notify/dispatcher.ts'
+import { type AlertExample, exampleWindowMs, exemplarQueryFor, findExample } from './example.ts'
+import type { ExemplarSource } from './exemplars.ts'
 
 export type RuleHealth = 'ok' | 'err' | 'unknown' | 'skipped'
 
@@ -166,7 +168,18 @@ export interface RuleManagerDeps {
    * Prometheus: `query` in a template then expands to Prometheus' "no query engine" error.
    */
   templateQuery?: (expr: string, ts: number) => ReturnType<TemplateQueryFunc>
+  /**
+   * Where a firing alert finds its example request (Prometheus' query_exemplars, or the
+   * embedded engine's exemplars), and TRACE_BASE_URL for its trace link. Unset: no examples.
+   */
+  examples?: { source: ExemplarSource; traceBaseUrl?: string }
 }
+
+/**
+ * Distinct exemplar queries one rule evaluation runs at most: a message shows 10 alerts in
+ * full, and a rule that suddenly fires for thousands of series must not query thousands of times.
+ */
+export const EXAMPLE_QUERIES_PER_RULE = 10
 
 /**
  * The scheduled ruleManager: each group at its interval, all its rules in order at one
@@ -301,7 +314,46 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           kept.length ? notInArray(alertRuleStates.fingerprint, kept) : undefined,
         ),
       )
+    await attachExamples(entry.rule, transitions, ts)
     return transitions
+  }
+
+  /**
+   * Gives each newly firing alert of a rule its example request: the latest exemplar, within
+   * the window the rule's expression reads, of the series its exemplar query names (see
+   * exemplarQueryFor). Alerts sharing a query share the example; queries run in parallel,
+   * each bounded by the source's timeout. A failed lookup only costs the example: the alert
+   * is notified all the same.
+   */
+  async function attachExamples(rule: AlertingRule, transitions: AlertInput[], ts: number) {
+    const examples = deps.examples
+    if (!examples) return
+    const lookups = new Map<string, Promise<AlertExample | undefined>>()
+    const windowMs = exampleWindowMs(rule.expr)
+    const waiting: Array<{ alert: AlertInput; query: string }> = []
+    for (const alert of transitions) {
+      if (alert.status !== 'firing') continue
+      const query = exemplarQueryFor(alert.labels, alert.annotations)
+      if (!query) continue
+      if (!lookups.has(query)) {
+        if (lookups.size >= EXAMPLE_QUERIES_PER_RULE) continue
+        lookups.set(
+          query,
+          findExample(examples.source, query, ts, windowMs, examples.traceBaseUrl).catch((error) => {
+            log.warn(
+              { rule: rule.name, error: (error as Error).message },
+              'no example request for the alert: the exemplar query failed',
+            )
+            return undefined
+          }),
+        )
+      }
+      waiting.push({ alert, query })
+    }
+    for (const { alert, query } of waiting) {
+      const example = await lookups.get(query)
+      if (example) alert.example = example
+    }
   }
 
   /**

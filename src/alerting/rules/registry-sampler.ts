@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { type Labels, labelsFrom, labelsKey, METRIC_NAME } from '../../prometheus/promql/labels.ts'
 import type { SampleStore } from '../../prometheus/promql/store.ts'
+import type { ExemplarStore } from './exemplars.ts'
 
 /** One value as prom-client's `getMetricsAsJSON()` reports it. */
 interface JsonValue {
@@ -8,6 +9,8 @@ interface JsonValue {
   labels?: Record<string, string | number | undefined>
   sharedLabels?: Record<string, string | number | undefined>
   metricName?: string
+  /** The OpenMetrics exemplar of this sample (our instruments' PromSample), if any. */
+  exemplar?: { labels?: Record<string, string | number>; value: number; timestampMs: number }
 }
 
 interface JsonMetric {
@@ -22,6 +25,8 @@ interface JsonMetric {
  * registered name (already `*_total`), label values are stringified as the exposition
  * prints them, and labels with empty values do not exist. A series that was present in
  * the previous scrape and is missing now gets a staleness marker, as Prometheus does.
+ * With an ExemplarStore, the latest exemplar of each series is kept there too (and forgotten
+ * with the series), as Prometheus stores the exemplars a scrape exposes.
  */
 export class RegistryScraper {
   private previous = new Set<string>()
@@ -34,6 +39,7 @@ export class RegistryScraper {
   constructor(
     private readonly store: SampleStore,
     private readonly registry: Registry,
+    private readonly exemplars?: ExemplarStore,
   ) {}
 
   /** Scrapes once at `tMs`; returns the number of samples appended. */
@@ -56,10 +62,16 @@ export class RegistryScraper {
         if (current.has(identity.key)) continue
         current.add(identity.key)
         if (this.store.append(identity.labels, tMs, value.value, identity.key)) appended++
+        if (value.exemplar && this.exemplars) {
+          this.exemplars.observe(identity.key, identity.labels, exemplarOf(value.exemplar))
+        }
       }
     }
     for (const key of this.previous) {
-      if (!current.has(key)) this.store.appendStale(key, tMs)
+      if (!current.has(key)) {
+        this.store.appendStale(key, tMs)
+        this.exemplars?.forget(key)
+      }
     }
     this.previous = current
     this.identities = identities
@@ -68,9 +80,18 @@ export class RegistryScraper {
 
   /** Marks every series of the last scrape stale (the target went away). */
   markAllStale(tMs: number): void {
-    for (const key of this.previous) this.store.appendStale(key, tMs)
+    for (const key of this.previous) {
+      this.store.appendStale(key, tMs)
+      this.exemplars?.forget(key)
+    }
     this.previous = new Set()
   }
+}
+
+function exemplarOf(exemplar: NonNullable<JsonValue['exemplar']>) {
+  const labels: Record<string, string> = {}
+  for (const [name, v] of Object.entries(exemplar.labels ?? {})) labels[name] = String(v)
+  return { labels, value: exemplar.value, timestampMs: exemplar.timestampMs }
 }
 
 function rawIdentity(metricName: string, value: JsonValue): string {
@@ -98,6 +119,8 @@ export interface RegistrySamplerOptions {
   now: () => number
   /** Called when a scrape fails; sampling goes on. */
   onError?: (err: unknown) => void
+  /** Keeps the latest exemplar of each sampled series (the alerts' examples). */
+  exemplars?: ExemplarStore
 }
 
 /**
@@ -111,7 +134,7 @@ export class RegistrySampler {
   private running: Promise<number> | undefined
 
   constructor(private readonly options: RegistrySamplerOptions) {
-    this.scraper = new RegistryScraper(options.store, options.registry)
+    this.scraper = new RegistryScraper(options.store, options.registry, options.exemplars)
   }
 
   /** One scrape and prune now; concurrent calls share the scrape in flight. */

@@ -5,6 +5,7 @@ import type { Database } from '../../db/client.ts'
 import type { HttpClient } from '../../http/outbound.ts'
 import type { QuerySource } from '../../prometheus/promql/query-source.ts'
 import type { Dispatcher } from '../notify/dispatcher.ts'
+import { createPrometheusExemplarSource, type ExemplarSource } from './exemplars.ts'
 import {
   createRuleManager,
   expandRuleFiles,
@@ -33,8 +34,16 @@ export interface RuleManagerSetupDeps {
     recorder: RuleRecorder
     /** The template function `query` (see RuleManagerDeps.templateQuery). */
     templateQuery?: RuleManagerDeps['templateQuery']
+    /** The latest exemplar of each sampled series: the alerts' example requests. */
+    exemplars?: ExemplarSource
   }
 }
+
+/**
+ * The most an alert's example lookup at Prometheus may take (or PROMETHEUS_QUERY_TIMEOUT
+ * when shorter): it runs inside the group's evaluation, and the alert matters more.
+ */
+export const EXAMPLE_TIMEOUT_MS = 3000
 
 /**
  * A rule's `runbook_url` as this deployment publishes its runbooks: a URL under the default
@@ -64,6 +73,16 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     : undefined
   const source = remote ?? deps.embedded?.source
   if (!source) return undefined
+  const exemplars = alerts.prometheusUrl
+    ? createPrometheusExemplarSource(
+        {
+          url: alerts.prometheusUrl,
+          bearerToken: alerts.prometheusToken,
+          timeoutMs: Math.min(alerts.queryTimeoutMs, EXAMPLE_TIMEOUT_MS),
+        },
+        deps.http,
+      )
+    : deps.embedded?.exemplars
   const groups = loadRules(expandRuleFiles(alerts.ruleFiles), {
     defaultIntervalMs: alerts.evalIntervalMs,
     compile: remote ? undefined : deps.embedded?.compile,
@@ -96,6 +115,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     clock: deps.clock,
     log,
     metrics: deps.metrics,
+    examples: exemplars ? { source: exemplars, traceBaseUrl: alerts.traceBaseUrl } : undefined,
   })
   const replicas: ReplicaWatch | undefined = remote
     ? undefined
