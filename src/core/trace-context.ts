@@ -49,26 +49,34 @@ export function formatTraceparent(traceId: string, spanId: string, flags: string
   return `00-${traceId}-${spanId}-${flags}`
 }
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef')
 const POOL_BYTES = 4096
 
 /**
- * Random lowercase hex strings from a pool of random bytes refilled 4 KiB at a time: one
- * `getRandomValues` call per 256 trace ids instead of one per request.
+ * Random lowercase hex strings from a pool of random bytes refilled 4 KiB at a time (one
+ * `getRandomValues` call per 256 trace ids instead of one per request). The digits are
+ * written as ASCII bytes and decoded once: a string built by 16 concatenations is a rope
+ * that costs as much again to flatten when the log line is joined (about 400 ns against 170).
  */
 export function randomHexSource(
   fill: (bytes: Uint8Array) => unknown = (bytes) => crypto.getRandomValues(bytes),
 ) {
   const pool = new Uint8Array(POOL_BYTES)
   let position = POOL_BYTES
+  const decoder = new TextDecoder()
+  const digits = new Uint8Array(64)
+  // `bytes` is at most 32 (trace ids take 16, span ids 8).
   return (bytes: number): string => {
     if (position + bytes > POOL_BYTES) {
       fill(pool)
       position = 0
     }
-    let hex = ''
-    for (let end = position + bytes; position < end; position++) hex += HEX[pool[position]!]!
-    return hex
+    for (let i = 0; i < bytes; i++) {
+      const byte = pool[position++]!
+      digits[2 * i] = HEX_DIGITS[byte >> 4]!
+      digits[2 * i + 1] = HEX_DIGITS[byte & 15]!
+    }
+    return decoder.decode(digits.subarray(0, 2 * bytes))
   }
 }
 
