@@ -163,6 +163,13 @@ describe("the compose stack: Grafana's exemplar links", () => {
     )
   })
 
+  test("the service's alert messages link to the same trace view (its TRACE_BASE_URL)", () => {
+    expect(environment('app', {}).TRACE_BASE_URL).toBe(DEFAULT_TRACE_BASE_URL)
+    expect(environment('app', { TRACE_BASE_URL: 'https://traces.example.com/trace/' }).TRACE_BASE_URL).toBe(
+      'https://traces.example.com/trace/',
+    )
+  })
+
   test('the provisioning expansion this test relies on resolves as Grafana does', () => {
     const ref = (inner: string) => `$${'{'}${inner}}`
     expect(grafanaProvisioningValue(`${ref('A')}$${ref('__value.raw')}`, { A: 'x/' })).toBe(

@@ -4,6 +4,7 @@ import {
   exampleWindowMs,
   exemplarQueryFor,
   findExample,
+  SHIPPED_EXEMPLAR_QUERIES,
   slowerThan,
 } from '../../../src/alerting/rules/example.ts'
 import type { ExemplarSource } from '../../../src/alerting/rules/exemplars.ts'
@@ -99,4 +100,34 @@ describe('the example an exemplar names', () => {
     })
     expect(asked).toEqual([{ expr: 'a_total', range: { startMs: 700_000, endMs: 1_000_000 } }])
   })
+})
+
+test('the shipped queries name alerts the shipped rule files define, at the thresholds they fire on', async () => {
+  const { parse } = await import('yaml')
+  const { readFileSync, readdirSync } = await import('node:fs')
+  const dir = new URL('../../../ops/prometheus/rules/', import.meta.url)
+  const rules = readdirSync(dir)
+    .filter((file) => file.endsWith('.yml'))
+    .flatMap(
+      (file) =>
+        (
+          parse(readFileSync(new URL(file, dir), 'utf8')) as {
+            groups: Array<{ rules: Array<Record<string, string>> }>
+          }
+        ).groups,
+    )
+    .flatMap((group) => group.rules)
+  const alerts = new Map(rules.filter((rule) => rule.alert).map((rule) => [rule.alert!, rule.expr!]))
+  // A renamed alert would silently lose its example: the names must stay in step.
+  for (const name of [...Object.keys(SHIPPED_EXEMPLAR_QUERIES), 'TenantPaymentFailureRate']) {
+    expect(alerts.has(name)).toBe(true)
+  }
+  // The latency examples are the buckets slower than the thresholds the rules use.
+  expect(alerts.get('SlowResponseTime')).toMatch(/\) > 2$/)
+  const latencySli = rules.find(
+    (rule) =>
+      rule.record === 'slo:sli_error:ratio_rate5m' &&
+      (rule.labels as unknown as Record<string, string> | undefined)?.sloth_slo === 'api-latency',
+  )
+  expect(latencySli?.expr).toContain('le="0.5"')
 })
