@@ -5,10 +5,16 @@
  */
 export interface BusinessMetrics {
   orderCreated(event: { tenantId: string; channel: string }): void
+  /**
+   * A payment settled with `status`; a failed or errored one with `traceId` (and `requestId`)
+   * becomes its series' exemplar, so a payment-failure alert can name a failing request.
+   */
   paymentProcessed(event: {
     tenantId: string
     provider: string
     status: 'succeeded' | 'failed' | 'error'
+    traceId?: string
+    requestId?: string
   }): void
   /**
    * Time spent in the payment provider call, whatever its outcome; `traceId` and `requestId`

@@ -8,7 +8,8 @@ export const PAYMENT_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 /**
  * Builds and registers `payments_processed_total{tenant_id,provider,status}` and
  * `payment_processing_duration_seconds{provider}`; a duration reported with a `traceId`
- * becomes the exemplar (`trace_id`, `request_id`) of the bucket it fell in.
+ * becomes the exemplar (`trace_id`, `request_id`) of the bucket it fell in, and a failed or
+ * errored payment the exemplar of its `payments_processed_total` series.
  */
 export function createPaymentMetrics(
   metrics: MetricsRegistry,
@@ -18,6 +19,7 @@ export function createPaymentMetrics(
       name: 'payments_processed_total',
       help: 'Payments processed, by tenant, provider and outcome (succeeded, failed, error).',
       labelNames: ['tenant_id', 'provider', 'status'],
+      clock: metrics.clock,
       ...metrics.budget('payments_processed_total'),
     }),
   )
@@ -32,8 +34,14 @@ export function createPaymentMetrics(
     }),
   )
   return {
-    paymentProcessed: ({ tenantId, provider, status }) =>
-      paymentsProcessed.labels(tenantId, provider, status).inc(),
+    paymentProcessed: ({ tenantId, provider, status, traceId, requestId }) => {
+      const series = paymentsProcessed.labels(tenantId, provider, status)
+      // Only failures: they are what the payment alerts fire on and name an example of.
+      const exemplar =
+        status === 'succeeded' || traceId === undefined ? undefined : traceExemplar(traceId, requestId)
+      if (exemplar) series.incWithExemplar(1, exemplar)
+      else series.inc()
+    },
     paymentProviderDuration: ({ provider, seconds, traceId, requestId }) => {
       const series = paymentDuration.labels(provider)
       const exemplar = traceId === undefined ? undefined : traceExemplar(traceId, requestId)

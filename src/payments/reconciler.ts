@@ -161,6 +161,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       tenantId: payment.tenantId,
       provider: payment.provider,
       status: settled.status as 'succeeded' | 'failed' | 'error',
+      ...context,
     })
     const outcome: ReconcileOutcome = found
       ? found.outcome === 'succeeded'

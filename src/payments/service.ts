@@ -249,7 +249,13 @@ export function createPaymentService(deps: {
       })
       const settled = toPaymentView(await settle(payment, result, context.log, claim))
       const status = settled.status as 'succeeded' | 'failed' | 'error'
-      deps.metrics.paymentProcessed({ tenantId, provider: provider.name, status })
+      deps.metrics.paymentProcessed({
+        tenantId,
+        provider: provider.name,
+        status,
+        traceId: context.traceId,
+        requestId: context.requestId,
+      })
       context.log.info(
         {
           event: 'payment_processed',

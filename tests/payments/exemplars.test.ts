@@ -90,4 +90,21 @@ describe('payment_processing_duration_seconds exemplars', () => {
       },
     })
   })
+
+  test("a failed or errored payment is its payments_processed_total series' exemplar; a success is not", async () => {
+    const { pay, scrape } = await setup(10)
+    await pay('tok_success', { traceparent: `00-${TRACE}-00f067aa0ba902b7-01`, 'x-request-id': 'req-ok' })
+    const failed = await pay('tok_error', {
+      traceparent: `00-${TRACE}-00f067aa0ba902b7-01`,
+      'x-request-id': 'req-err',
+    })
+    expect(failed.status).toBe(502)
+    const processed = Object.fromEntries(
+      Object.entries(exemplars(await scrape())).filter(([key]) => key.startsWith('payments_processed_total')),
+    )
+    expect(Object.keys(processed)).toEqual([expect.stringContaining('status="error"')])
+    expect(Object.values(processed)).toEqual([
+      { labels: { trace_id: TRACE, request_id: 'req-err' }, value: 1, timestamp: 1_700_000_000.123 },
+    ])
+  })
 })
