@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { drive, prepareTraffic } from '../../scripts/lib/traffic.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { freePort, startServer, waitFor } from '../helpers/process.ts'
+import { freePort, spawnPrometheus, startServer, waitFor } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 import { repoPath, withBinary } from '../ops/ops-files.ts'
 
@@ -90,20 +90,8 @@ async function failingRequestIsTheExample(env: Record<string, string>, promPort?
         ],
       }),
     )
-    const prometheus = Bun.spawn(
-      [
-        'prometheus',
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--enable-feature=exemplar-storage',
-      ],
-      { stdout: 'ignore', stderr: 'ignore' },
-    )
-    cleanups.push(async () => {
-      prometheus.kill('SIGTERM')
-      await prometheus.exited
-    })
+    const prometheus = spawnPrometheus(dir, promPort, ['--enable-feature=exemplar-storage'])
+    cleanups.push(() => prometheus.stop())
     await waitFor(
       'Prometheus to scrape the service',
       async () => {

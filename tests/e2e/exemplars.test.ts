@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { HTTP_DURATION_BUCKETS } from '../../src/http/http-instruments.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { testWithBinary } from '../helpers/ops-tools.ts'
-import { freePort, startServer, waitFor } from '../helpers/process.ts'
+import { freePort, spawnPrometheus, startServer, waitFor } from '../helpers/process.ts'
 
 const LATENCY_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const ERROR_TRACE = '0af7651916cd43dd8448eb211c80319c'
@@ -50,20 +50,8 @@ describe('exemplars with the real Prometheus', () => {
           `      - targets: ['127.0.0.1:${service.port}']`,
         ].join('\n'),
       )
-      const prometheus = Bun.spawn(
-        [
-          prometheusPath,
-          '--enable-feature=exemplar-storage',
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      cleanups.push(async () => {
-        prometheus.kill('SIGTERM')
-        await prometheus.exited
-      })
+      const prometheus = spawnPrometheus(dir, promPort, ['--enable-feature=exemplar-storage'], prometheusPath)
+      cleanups.push(() => prometheus.stop())
       const api = async (path: string) =>
         (await (await fetch(`http://127.0.0.1:${promPort}${path}`)).json()) as {
           status: string

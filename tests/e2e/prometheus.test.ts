@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { freePort, startServer, waitFor } from '../helpers/process.ts'
+import { freePort, spawnPrometheus, startServer, waitFor } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 import {
   dashboardFiles,
@@ -82,19 +82,8 @@ describe('with the real Prometheus', () => {
           ],
         }),
       )
-      const prometheus = Bun.spawn(
-        [
-          'prometheus',
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      cleanups.push(async () => {
-        prometheus.kill('SIGTERM')
-        await prometheus.exited
-      })
+      const prometheus = spawnPrometheus(dir, promPort)
+      cleanups.push(() => prometheus.stop())
       const api = async (path: string, form?: Record<string, string>) => {
         const res = await fetch(`http://127.0.0.1:${promPort}${path}`, {
           method: form ? 'POST' : 'GET',

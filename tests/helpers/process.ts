@@ -214,3 +214,40 @@ export async function waitFor<T>(
     await Bun.sleep(everyMs)
   }
 }
+
+/** A `prometheus` server started by a test; `stop()` ends it and waits for its exit. */
+export interface PrometheusProcess {
+  /** `http://127.0.0.1:<port>` */
+  url: string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts Debian's `prometheus` (or `binary`) on 127.0.0.1:`port` with `dir/prometheus.yml`
+ * and its TSDB under `dir/tsdb`, plus `flags` (e.g. `--enable-feature=exemplar-storage`).
+ * Returns at once: callers wait for what they need (a scrape, a rule) through its API.
+ */
+export function spawnPrometheus(
+  dir: string,
+  port: number,
+  flags: readonly string[] = [],
+  binary = 'prometheus',
+): PrometheusProcess {
+  const proc = Bun.spawn(
+    [
+      binary,
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...flags,
+    ],
+    { stdout: 'ignore', stderr: 'ignore' },
+  )
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill('SIGTERM')
+      await proc.exited
+    },
+  }
+}

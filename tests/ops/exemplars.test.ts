@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify as toYaml } from 'yaml'
-import { freePort, waitFor } from '../helpers/process.ts'
+import { freePort, spawnPrometheus, waitFor } from '../helpers/process.ts'
 import {
   dashboardFiles,
   expandGrafanaVariables,
@@ -127,20 +127,8 @@ async function startPrometheus(target: string, flags: string[]): Promise<Started
   }
   writeFileSync(join(dir, 'prometheus.yml'), toYaml(config))
   const port = await freePort()
-  const proc = Bun.spawn(
-    [
-      'prometheus',
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      ...flags,
-    ],
-    { stdout: 'ignore', stderr: 'ignore' },
-  )
-  cleanups.push(async () => {
-    proc.kill('SIGTERM')
-    await proc.exited
-  })
+  const prometheus = spawnPrometheus(dir, port, flags)
+  cleanups.push(() => prometheus.stop())
   const base = `http://127.0.0.1:${port}`
   const api = async (path: string) => (await (await fetch(`${base}${path}`)).json()) as ApiAnswer
   await waitFor(

@@ -13,7 +13,7 @@ import { stringify as toYaml } from 'yaml'
 import { createPrometheusExemplarSource, ExemplarStore } from '../../../src/alerting/rules/exemplars.ts'
 import { createHttpClient } from '../../../src/http/outbound.ts'
 import { labelsFrom, labelsKey } from '../../../src/prometheus/promql/labels.ts'
-import { freePort, waitFor } from '../../helpers/process.ts'
+import { freePort, spawnPrometheus, waitFor } from '../../helpers/process.ts'
 import { withBinary } from '../../ops/ops-files.ts'
 
 setDefaultTimeout(60_000)
@@ -161,20 +161,8 @@ describe('exemplars: the embedded store answers as Prometheus does', () => {
         scrape_configs: [{ job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${target.port}`] }] }],
       }),
     )
-    const prometheus = Bun.spawn(
-      [
-        'prometheus',
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--enable-feature=exemplar-storage',
-      ],
-      { stdout: 'ignore', stderr: 'ignore' },
-    )
-    cleanups.push(async () => {
-      prometheus.kill('SIGTERM')
-      await prometheus.exited
-    })
+    const prometheus = spawnPrometheus(dir, promPort, ['--enable-feature=exemplar-storage'])
+    cleanups.push(() => prometheus.stop())
     const remote = createPrometheusExemplarSource(
       { url: `http://127.0.0.1:${promPort}`, timeoutMs: 2000 },
       createHttpClient(fetch),
