@@ -63,6 +63,25 @@ function counter(registry: Registry, name: string, samples: () => Sample[]) {
   registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0])
 }
 
+/** The embedded engine sampling `registry`, and a rule manager on it evaluating RULES. */
+function embeddedRuleManager(
+  registry: Registry,
+  { alerting, clock }: ReturnType<typeof alertingFor>,
+  env: Record<string, string> = {},
+) {
+  const engine = createEmbeddedEngine({ registry, intervalMs: 15_000, now: () => clock.now().getTime() })
+  const manager = setupRuleManager({
+    config: loadConfig({ NODE_ENV: 'test', ALERT_RULES_FILES: ruleFile(), ...env }),
+    db: ctx.database.db,
+    http: createHttpClient(fetch),
+    clock,
+    log: captureQuiet(),
+    dispatcher: alerting.dispatcher,
+    embedded: engine,
+  })!
+  return { engine, manager }
+}
+
 // alertTestContext empties the delivery tables; the rule state is this file's to empty.
 beforeEach(async () => {
   await ctx.database.db.delete(alertRuleStates)
@@ -82,7 +101,8 @@ const sentBodies = () => ctx.fake.requests.map((r) => (r.body.text as { body: st
 
 describe('embedded engine', () => {
   test('the alert names the latest failing request of the window; a retried send names the same one', async () => {
-    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    const context = alertingFor(ctx.database, ctx.fake.url)
+    const { alerting, clock } = context
     const t0 = clock.now().getTime()
     const registry = new Registry()
     let ok = 0
@@ -93,16 +113,7 @@ describe('embedded engine', () => {
       { value: failed, labels: { method: 'POST', endpoint: '/orders/:id/payments', status: 502 }, exemplar },
     ])
     counter(registry, 'jobs_total', () => [])
-    const engine = createEmbeddedEngine({ registry, intervalMs: 15_000, now: () => clock.now().getTime() })
-    const manager = setupRuleManager({
-      config: loadConfig({ NODE_ENV: 'test', ALERT_RULES_FILES: ruleFile(), TRACE_BASE_URL: SENTRY }),
-      db: ctx.database.db,
-      http: createHttpClient(fetch),
-      clock,
-      log: captureQuiet(),
-      dispatcher: alerting.dispatcher,
-      embedded: engine,
-    })!
+    const { engine, manager } = embeddedRuleManager(registry, context, { TRACE_BASE_URL: SENTRY })
 
     await engine.sampler.sampleOnce()
     clock.advance(30_000)
@@ -144,7 +155,8 @@ describe('embedded engine', () => {
   })
 
   test("an exemplar_query annotation is templated with the alert's labels: each queue names its own failing job", async () => {
-    const { alerting, clock } = alertingFor(ctx.database, undefined)
+    const context = alertingFor(ctx.database, undefined)
+    const { clock } = context
     const t0 = clock.now().getTime()
     const registry = new Registry()
     let n = 0
@@ -158,16 +170,7 @@ describe('embedded engine', () => {
           : undefined,
       })),
     )
-    const engine = createEmbeddedEngine({ registry, intervalMs: 15_000, now: () => clock.now().getTime() })
-    const manager = setupRuleManager({
-      config: loadConfig({ NODE_ENV: 'test', ALERT_RULES_FILES: ruleFile() }),
-      db: ctx.database.db,
-      http: createHttpClient(fetch),
-      clock,
-      log: captureQuiet(),
-      dispatcher: alerting.dispatcher,
-      embedded: engine,
-    })!
+    const { engine, manager } = embeddedRuleManager(registry, context)
     await engine.sampler.sampleOnce()
     clock.advance(30_000)
     n = 3
