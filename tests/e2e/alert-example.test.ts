@@ -5,11 +5,9 @@
  * HighErrorRate fire (a copy of the shipped rule with a 15 s window and `for: 2s`), and the
  * message the fake Cloud API receives names one request of those failures, with its trace link.
  *
- * The same through Debian's Prometheus (exemplar storage on) scraping the service, with the
- * rule manager's PROMETHEUS_URL pointing at it: the example then comes from query_exemplars.
- *
- * Needs the exemplars of the observability work (issue #19, the `exemplars` branch) on the HTTP
- * counters: until it is merged, the message carries no example and these tests fail.
+ * The same through Debian's Prometheus (exemplar storage on, PROMETHEUS_URL pointing at it,
+ * the example then from query_exemplars) is part of tests/e2e/prometheus.test.ts, which
+ * already runs that server and Prometheus pair.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -18,9 +16,9 @@ import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { drive, prepareTraffic } from '../../scripts/lib/traffic.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { freePort, spawnPrometheus, startServer, waitFor } from '../helpers/process.ts'
+import { startServer } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
-import { repoPath, withBinary } from '../ops/ops-files.ts'
+import { repoPath } from '../ops/ops-files.ts'
 
 setDefaultTimeout(120_000)
 
@@ -53,11 +51,11 @@ function fastHighErrorRate(dir: string): string {
 }
 
 /**
- * Starts the service (with `env`, and Prometheus scraping it when `promPort` is given), sends
- * traffic with 90 % provider failures until HighErrorRate's message reaches the fake Cloud API,
- * and checks that its example request is a failing request of the access log, trace id included.
+ * Starts the service, sends traffic with 90 % provider failures until HighErrorRate's message
+ * reaches the fake Cloud API, and checks that its example request is a failing request of the
+ * access log, trace id included.
  */
-async function failingRequestIsTheExample(env: Record<string, string>, promPort?: number) {
+async function failingRequestIsTheExample() {
   const dir = mkdtempSync(join(tmpdir(), 'cc-alert-example-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   const rules = fastHighErrorRate(dir)
@@ -76,32 +74,8 @@ async function failingRequestIsTheExample(env: Record<string, string>, promPort?
     WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
     WHATSAPP_ACCESS_TOKEN: 'EAAG-e2e-token-secret',
     TRACE_BASE_URL,
-    ...env,
   })
   cleanups.push(() => server.cleanup())
-
-  if (promPort !== undefined) {
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      toYaml({
-        global: { scrape_interval: '1s', evaluation_interval: '1s' },
-        scrape_configs: [
-          { job_name: 'convo-commerce', static_configs: [{ targets: [`127.0.0.1:${server.port}`] }] },
-        ],
-      }),
-    )
-    const prometheus = spawnPrometheus(dir, promPort, ['--enable-feature=exemplar-storage'])
-    cleanups.push(() => prometheus.stop())
-    await waitFor(
-      'Prometheus to scrape the service',
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`)
-        const body = (await res.json()) as { data: { activeTargets: Array<{ health: string }> } }
-        return body.data.activeTargets.some((t) => t.health === 'up') ? true : undefined
-      },
-      30_000,
-    )
-  }
 
   const tenant = (await (
     await fetch(`${server.url}/tenants`, {
@@ -130,18 +104,8 @@ async function failingRequestIsTheExample(env: Record<string, string>, promPort?
   expect(accessLines[0]!.trace_id).toBe(traceId)
 }
 
-const promTest = withBinary('prometheus', 'apt-get install -y prometheus')
-
 describe('an alert names an example request', () => {
   test('embedded engine: the HighErrorRate message names a failing request of the access log, with its trace link', async () => {
-    await failingRequestIsTheExample({})
-  })
-
-  promTest("with PROMETHEUS_URL: the example comes from Prometheus' query_exemplars", async () => {
-    const promPort = await freePort()
-    await failingRequestIsTheExample(
-      { PROMETHEUS_URL: `http://127.0.0.1:${promPort}`, PROMETHEUS_QUERY_TIMEOUT: '2s' },
-      promPort,
-    )
+    await failingRequestIsTheExample()
   })
 })

@@ -1,15 +1,19 @@
 /**
  * End to end with the real Prometheus (Debian's package): the service on the embedded
- * database, Prometheus scraping it every second with the shipped rules, sandbox traffic
- * with deliberate tok_error 5xx, and the service's own ruleManager pointed at Prometheus
- * with a test copy of HighErrorRate (short window and `for`), delivering to a fake WhatsApp
- * Cloud API. Bounded in time; every process it starts is stopped by PID.
+ * database, Prometheus scraping it every second with the shipped rules and exemplar storage
+ * on, sandbox traffic with deliberate tok_error 5xx, and the service's own ruleManager
+ * pointed at Prometheus with a test copy of HighErrorRate (short window and `for`),
+ * delivering to a fake WhatsApp Cloud API. Traced requests (a known W3C `traceparent`) show
+ * the exemplars Prometheus stores (which only come over OpenMetrics, so this also shows the
+ * scrape negotiated it), and the alert message's example request comes from Prometheus'
+ * query_exemplars. Bounded in time; every process it starts is stopped by PID.
  */
 import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { HTTP_DURATION_BUCKETS } from '../../src/http/http-instruments.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { freePort, spawnPrometheus, startServer, waitFor } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
@@ -24,6 +28,16 @@ import {
 setDefaultTimeout(120_000)
 
 const e2eTest = withBinary('prometheus', 'apt-get install -y prometheus')
+
+const LATENCY_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const ERROR_TRACE = '0af7651916cd43dd8448eb211c80319c'
+const TRACE_BASE_URL = 'https://acme.sentry.io/performance/trace/'
+const traceparent = (traceId: string) => `00-${traceId}-00f067aa0ba902b7-01`
+
+interface ExemplarResult {
+  seriesLabels: Record<string, string>
+  exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>
+}
 const cleanups: Array<() => Promise<void> | void> = []
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
@@ -64,6 +78,7 @@ describe('with the real Prometheus', () => {
         WHATSAPP_API_BASE: fake.url,
         WHATSAPP_PHONE_NUMBER_ID: '1065',
         WHATSAPP_ACCESS_TOKEN: 'e2e-token',
+        TRACE_BASE_URL,
       })
       cleanups.push(() => service.cleanup())
 
@@ -82,7 +97,7 @@ describe('with the real Prometheus', () => {
           ],
         }),
       )
-      const prometheus = spawnPrometheus(dir, promPort)
+      const prometheus = spawnPrometheus(dir, promPort, ['--enable-feature=exemplar-storage'])
       cleanups.push(() => prometheus.stop())
       const api = async (path: string, form?: Record<string, string>) => {
         const res = await fetch(`http://127.0.0.1:${promPort}${path}`, {
@@ -105,11 +120,25 @@ describe('with the real Prometheus', () => {
         30_000,
       )
 
-      // Traffic: normal requests, then a burst of tok_error payments (502), then normal again.
-      const call = async (path: string, token: string, body?: unknown) => {
+      // A traced request to no route (404 under endpoint="<unmatched>"): its latency exemplar.
+      const sentAt = Date.now()
+      const probe = await fetch(`${service.url}/e2e/no-such-route`, {
+        headers: { traceparent: traceparent(LATENCY_TRACE), 'x-request-id': 'e2e-latency-1' },
+      })
+      expect(probe.status).toBe(404)
+      const sentUntil = Date.now()
+
+      // Traffic: normal requests, then a burst of tok_error payments (502), the last one traced,
+      // then normal again.
+      const call = async (
+        path: string,
+        token: string,
+        body?: unknown,
+        headers: Record<string, string> = {},
+      ) => {
         const res = await fetch(`${service.url}${path}`, {
           method: body === undefined ? 'GET' : 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
         })
         return { status: res.status, body: (await res.json()) as Record<string, any> }
@@ -143,16 +172,68 @@ describe('with the real Prometheus', () => {
       }
       for (let i = 0; i < 40; i++) {
         const o = (await order()).body
+        // The last failure is traced: it stays the 502 series' exemplar (the latest request).
+        const traced: Record<string, string> =
+          i === 39 ? { traceparent: traceparent(ERROR_TRACE), 'x-request-id': 'e2e-error-1' } : {}
         expect(
           (
-            await call(`/orders/${o.id}/payments`, tenant.apiKey, {
-              provider: 'sandbox',
-              source: 'tok_error',
-            })
+            await call(
+              `/orders/${o.id}/payments`,
+              tenant.apiKey,
+              { provider: 'sandbox', source: 'tok_error' },
+              traced,
+            )
           ).status,
         ).toBe(502)
         await Bun.sleep(50)
       }
+
+      // Prometheus stores the exemplars: the traced 404 on the latency bucket it fell in, the
+      // traced 502 on its http_requests_total series.
+      const exemplarsOf = async (query: string, traceId: string) => {
+        const now = Date.now() / 1000
+        const found = await api(
+          `/api/v1/query_exemplars?query=${encodeURIComponent(query)}&start=${now - 300}&end=${now + 60}`,
+        )
+        const matching = (found.data as ExemplarResult[]).flatMap((series) =>
+          series.exemplars
+            .filter((e) => e.labels.trace_id === traceId)
+            .map((exemplar) => ({ series: series.seriesLabels, exemplar })),
+        )
+        return matching.length > 0 ? matching : undefined
+      }
+      const latency = await waitFor(
+        'the latency exemplar in Prometheus',
+        () => exemplarsOf('http_request_duration_seconds_bucket{endpoint="<unmatched>"}', LATENCY_TRACE),
+        30_000,
+      )
+      expect(latency).toHaveLength(1)
+      const [{ series, exemplar }] = latency as [(typeof latency)[number]]
+      expect({ ...series, le: undefined } as Record<string, string | undefined>).toEqual({
+        __name__: 'http_request_duration_seconds_bucket',
+        job: 'convo-commerce',
+        instance: `127.0.0.1:${service.port}`,
+        method: 'GET',
+        endpoint: '<unmatched>',
+        le: undefined,
+      })
+      expect(exemplar.labels).toEqual({ trace_id: LATENCY_TRACE, request_id: 'e2e-latency-1' })
+      // On the bucket the request fell in: the lowest bound at or above its duration.
+      const value = Number(exemplar.value)
+      const expectedLe = HTTP_DURATION_BUCKETS.find((bound) => value <= bound)
+      expect(series.le).toBe(expectedLe === undefined ? '+Inf' : String(expectedLe))
+      expect(value).toBeGreaterThan(0)
+      // Stamped when the service recorded it, not when Prometheus scraped it.
+      expect(exemplar.timestamp * 1000).toBeGreaterThanOrEqual(sentAt - 1)
+      expect(exemplar.timestamp * 1000).toBeLessThanOrEqual(sentUntil + 1)
+      const errors = await waitFor(
+        'the 5xx counter exemplar in Prometheus',
+        () => exemplarsOf('http_requests_total{status=~"5.."}', ERROR_TRACE),
+        30_000,
+      )
+      expect(
+        errors.map((e) => [e.series.endpoint, e.series.status, e.exemplar.labels, e.exemplar.value]),
+      ).toEqual([['/orders/:id/payments', '502', { trace_id: ERROR_TRACE, request_id: 'e2e-error-1' }, '1']])
 
       // Prometheus' side: rules loaded and healthy, the test copy of HighErrorRate firing.
       await waitFor(
@@ -228,6 +309,18 @@ describe('with the real Prometheus', () => {
         async () => (messagesFor('🔔 *CRITICAL ALERT*: HighErrorRate').length > 0 ? true : undefined),
         40_000,
       )
+      // It names an example request from Prometheus' query_exemplars: a failing request of the
+      // access log, with its trace link (issue #19).
+      const firing = String(
+        (messagesFor('🔔 *CRITICAL ALERT*: HighErrorRate')[0]!.body.text as { body: string }).body,
+      )
+      expect(firing).toMatch(new RegExp(`\nExample request: \\S+\nTrace: ${TRACE_BASE_URL}[0-9a-f]{32}\n`))
+      const exampleId = /\nExample request: (\S+)\n/.exec(firing)![1]
+      const exampleTrace = /\nTrace: \S+\/([0-9a-f]{32})\n/.exec(firing)![1]
+      const exampleLines = service.lines.filter((l) => l.msg === 'request' && l.requestId === exampleId)
+      expect(exampleLines).toHaveLength(1)
+      expect(Number(exampleLines[0]!.status)).toBeGreaterThanOrEqual(500)
+      expect(exampleLines[0]!.trace_id).toBe(exampleTrace)
 
       // …and, once traffic is normal again, exactly one resolved message.
       await waitFor(
