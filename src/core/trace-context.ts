@@ -44,6 +44,11 @@ export function parseTraceparent(value: string | null | undefined): TraceContext
   return { traceId, parentId, flags }
 }
 
+/** Whether `value` is a valid W3C trace-id: 32 lowercase hex digits, not all zero (§3.2.2.3). */
+export function isTraceId(value: string): boolean {
+  return value.length === 32 && value !== ZERO_TRACE_ID && /^[0-9a-f]{32}$/.test(value)
+}
+
 /** The `traceparent` value (version 00) of a call made in `trace` from our span `spanId`. */
 export function formatTraceparent(traceId: string, spanId: string, flags: string = SAMPLED_FLAGS): string {
   return `00-${traceId}-${spanId}-${flags}`

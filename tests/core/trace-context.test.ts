@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import {
   createTraceIds,
   formatTraceparent,
+  isTraceId,
   parseTraceparent,
   randomHexSource,
 } from '../../src/core/trace-context.ts'
@@ -88,4 +89,12 @@ describe('trace and span ids', () => {
     for (const id of many) expect(id).toMatch(/^[0-9a-f]{32}$/)
     expect(ids.spanId()).toMatch(/^[0-9a-f]{16}$/)
   })
+})
+
+test('isTraceId: 32 lowercase hex digits, not all zero', () => {
+  expect(isTraceId(TRACE)).toBe(true)
+  expect(isTraceId('0'.repeat(32))).toBe(false)
+  expect(isTraceId(TRACE.toUpperCase())).toBe(false)
+  expect(isTraceId(TRACE.slice(1))).toBe(false)
+  expect(isTraceId(`${TRACE}0`)).toBe(false)
 })

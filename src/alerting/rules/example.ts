@@ -1,4 +1,6 @@
+import { isTraceId } from '../../core/trace-context.ts'
 import { HTTP_DURATION_BUCKETS } from '../../http/http-instruments.ts'
+import { SAFE_REQUEST_ID } from '../../http/request-context.ts'
 import { walkSelectors } from '../../prometheus/promql/ast.ts'
 import { DEFAULT_LOOKBACK_MS } from '../../prometheus/promql/engine.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
@@ -98,11 +100,6 @@ export function exampleWindowMs(ruleExpr: string): number {
   return Math.min(MAX_EXAMPLE_WINDOW_MS, longest || DEFAULT_LOOKBACK_MS)
 }
 
-/** Request ids as the service accepts them from clients (http/request-context's SAFE_REQUEST_ID). */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-/** W3C Trace Context: 32 lowercase hex digits, not all zero. */
-const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/
-
 /**
  * The example an exemplar names, or undefined when it carries no usable `request_id`. The
  * labels come from another system (Prometheus), so only ids of the expected shapes pass:
@@ -113,9 +110,9 @@ export function exampleFromExemplar(
   traceBaseUrl: string | undefined,
 ): AlertExample | undefined {
   const requestId = exemplar.labels.request_id
-  if (!requestId || !REQUEST_ID.test(requestId)) return undefined
+  if (!requestId || !SAFE_REQUEST_ID.test(requestId)) return undefined
   const traceId = exemplar.labels.trace_id
-  if (!traceId || !TRACE_ID.test(traceId)) return { requestId }
+  if (!traceId || !isTraceId(traceId)) return { requestId }
   return { requestId, traceId, ...(traceBaseUrl ? { traceUrl: `${traceBaseUrl}${traceId}` } : {}) }
 }
 
