@@ -37,11 +37,12 @@ const withMetrics = (exemplarOf = requestExemplar) =>
   base().use(httpMetrics({ instruments: metrics.http, now, exemplarOf }))
 const withContext = () =>
   withMetrics().use(requestContext({ log, maxBodyBytes: 1 << 20, newId: () => crypto.randomUUID(), now }))
-const withHeaders = () => withContext().use(securityHeaders())
-const withErrors = () => withHeaders().use(errorEnvelope({ log }))
+const withErrors = () => withContext().use(errorEnvelope({ log }))
 const withAccessLog = () => withErrors().use(accessLog({ log, now }))
+// The security headers' hook is the last mapResponse hook, as in createApp.
+const withHeaders = () => withAccessLog().use(securityHeaders())
 const withDocs = () =>
-  withAccessLog().use(openApiDocs({ title: 'bench', version: '0', description: 'bench', tags: [] }))
+  withHeaders().use(openApiDocs({ title: 'bench', version: '0', description: 'bench', tags: [] }))
 
 const apps: Array<[string, Handler]> = [
   ['bare', base().get('/users/:id', user)],
@@ -49,9 +50,9 @@ const apps: Array<[string, Handler]> = [
   ['+ http metrics, no exemplars', withMetrics(() => undefined).get('/users/:id', user)],
   ['+ http metrics', withMetrics(benchExemplar).get('/users/:id', user)],
   ['+ request id', withContext().get('/users/:id', user)],
-  ['+ security headers', withHeaders().get('/users/:id', user)],
   ['+ error envelope', withErrors().get('/users/:id', user)],
   ['+ access log', withAccessLog().get('/users/:id', user)],
+  ['+ security headers', withHeaders().get('/users/:id', user)],
   ['+ OpenAPI docs (= full)', withDocs().get('/users/:id', user)],
 ]
 const urls = Array.from({ length: 512 }, (_, i) => `http://localhost/users/${i}`)

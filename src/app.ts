@@ -66,7 +66,6 @@ export function createApp(deps: AppDeps) {
         streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },
       }),
     )
-    .use(securityHeaders())
     .use(corsFor(deps.config.http.corsOrigins))
     .use(errorEnvelope({ log: deps.log, onServerError }))
     .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
@@ -77,6 +76,7 @@ export function createApp(deps: AppDeps) {
         excludePaths: deps.config.accessLogProbes ? [] : undefined,
       }),
     )
+    .use(securityHeaders())
     .use(
       openApiDocs({
         title: 'Conversational commerce API',

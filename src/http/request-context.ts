@@ -146,9 +146,9 @@ export interface RequestContextOptions {
 export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
 
 /**
- * Request id, trace context, per-request state (with its logger, made on first use), bounded
- * JSON body parsing and the response header. Registered before every hook that reads the
- * state (access log, errors).
+ * Request id, trace context, per-request state (with its logger, made on first use) and bounded
+ * JSON body parsing. Registered before every hook that reads the state (access log, errors,
+ * and securityHeaders, which echoes the request id as `x-request-id`).
  *
  * The trace: an incoming W3C `traceparent` is continued (its trace id and flags), an invalid
  * one is ignored as the specification says; otherwise the request joins the error tracker's
@@ -164,7 +164,7 @@ export function requestContext(options: RequestContextOptions) {
   const activeTraceId = options.activeTraceId
   const traceIds = options.traceIds ?? createTraceIds()
   return new Elysia({ name: 'request-context' })
-    .onRequest(({ request, set }) => {
+    .onRequest(({ request }) => {
       const headers = request.headers
       const requestId = pickRequestId(headers.get('x-request-id'), options.newId)
       const incoming = parseTraceparent(headers.get('traceparent'))
@@ -175,7 +175,6 @@ export function requestContext(options: RequestContextOptions) {
         state.parentSpanId = incoming.parentId
       }
       ;(request as WithState)[STATE] = state
-      set.headers['x-request-id'] = requestId
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
       const streamedLimit = options.streamedBodies?.[new URL(request.url).pathname]

@@ -1,27 +1,146 @@
 import { describe, expect, test } from 'bun:test'
 import { buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant } from '../helpers/commerce.ts'
 
 describe('security headers and CORS', () => {
-  test('every response, errors included, carries the security headers', async () => {
+  const STRICT = {
+    nosniff: 'nosniff',
+    frame: 'DENY',
+    referrer: 'no-referrer',
+    cache: 'no-store',
+    csp: "default-src 'none'; frame-ancestors 'none'",
+  }
+  const securityOf = (res: Response) => ({
+    nosniff: res.headers.get('x-content-type-options'),
+    frame: res.headers.get('x-frame-options'),
+    referrer: res.headers.get('referrer-policy'),
+    cache: res.headers.get('cache-control'),
+    csp: res.headers.get('content-security-policy'),
+  })
+
+  // One request per way a response leaves the app: the plain-JSON 200 that the last
+  // mapResponse hook builds itself, and every response Elysia builds from `set`.
+  test('every response, whichever way it is built, carries the security headers and its request id', async () => {
     const { call } = await buildTestApp()
-    for (const path of ['/health', '/no/such/route', '/tenants/me']) {
-      const res = await call(path)
-      expect({
-        path,
-        nosniff: res.headers.get('x-content-type-options'),
-        frame: res.headers.get('x-frame-options'),
-        referrer: res.headers.get('referrer-policy'),
-        cache: res.headers.get('cache-control'),
-        csp: res.headers.get('content-security-policy'),
-      }).toEqual({
-        path,
-        nosniff: 'nosniff',
-        frame: 'DENY',
-        referrer: 'no-referrer',
-        cache: 'no-store',
-        csp: "default-src 'none'; frame-ancestors 'none'",
+    const tenant = await createTenant(call, 'Headers shop')
+    const product = await createProduct(call, tenant.apiKey)
+    const cases: Array<[string, string, RequestInit & { json?: unknown; token?: string }, number]> = [
+      ['plain JSON, status 200', '/health', {}, 200],
+      ['plain JSON array', '/products', { token: tenant.apiKey }, 200],
+      [
+        'status(201, …)',
+        '/products',
+        { method: 'POST', token: tenant.apiKey, json: { name: 'Cup', priceMinor: 1, currency: 'KES' } },
+        201,
+      ],
+      [
+        'idempotent replay (a stored Response)',
+        '/products',
+        {
+          method: 'POST',
+          token: tenant.apiKey,
+          headers: { 'idempotency-key': 'hdr-1' },
+          json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
+        },
+        201,
+      ],
+      [
+        'idempotent replay, again',
+        '/products',
+        {
+          method: 'POST',
+          token: tenant.apiKey,
+          headers: { 'idempotency-key': 'hdr-1' },
+          json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
+        },
+        201,
+      ],
+      ['no such route (404)', '/no/such/route', {}, 404],
+      ['unauthenticated (401)', '/tenants/me', {}, 401],
+      [
+        'validation (422)',
+        `/products/${product.id}`,
+        { method: 'PATCH', token: tenant.apiKey, json: { priceMinor: -1 } },
+        422,
+      ],
+      [
+        'malformed body (400)',
+        '/products',
+        { method: 'POST', token: tenant.apiKey, headers: { 'content-type': 'application/json' }, body: '{' },
+        400,
+      ],
+      ['text body (metrics)', '/metrics', {}, 200],
+    ]
+    const seen: unknown[] = []
+    for (const [name, path, init, status] of cases) {
+      const requestId = `rid-${seen.length}`
+      const res = await call(path, {
+        ...init,
+        headers: { ...(init.headers as object), 'x-request-id': requestId },
       })
+      seen.push({ name, status: res.status, requestId: res.headers.get('x-request-id'), ...securityOf(res) })
+      expect(seen.at(-1)).toEqual({ name, status, requestId, ...STRICT })
     }
+    // The replayed response is marked as such and still carries this request's id.
+    const replayed = await call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': 'hdr-1', 'x-request-id': 'rid-replay' },
+      json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
+    })
+    expect([replayed.headers.get('idempotent-replayed'), replayed.headers.get('x-request-id')]).toEqual([
+      'true',
+      'rid-replay',
+    ])
+  })
+
+  test('the JSON response built by the hook has the body, type and headers Elysia would send', async () => {
+    const { call } = await buildTestApp()
+    const res = await call('/health', { headers: { 'x-request-id': 'rid-exact' } })
+    const body = await res.text()
+    expect(JSON.parse(body)).toMatchObject({ status: 'ok' })
+    expect([...res.headers.keys()].sort()).toEqual(
+      [
+        'cache-control',
+        'content-security-policy',
+        'content-type',
+        'referrer-policy',
+        'x-content-type-options',
+        'x-frame-options',
+        'x-request-id',
+      ].sort(),
+    )
+    expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8')
+  })
+
+  test('each response keeps its own request id (the shared headers are copied, not referenced)', async () => {
+    const { app } = await buildTestApp()
+    // Both responses exist before either is read: a Response that referenced the plugin's
+    // Headers would show the second id on the first.
+    const first = await app.handle(
+      new Request('http://localhost/health', { headers: { 'x-request-id': 'first' } }),
+    )
+    const second = await app.handle(
+      new Request('http://localhost/health', { headers: { 'x-request-id': 'second' } }),
+    )
+    const generated = await app.handle(new Request('http://localhost/health'))
+    expect([first.headers.get('x-request-id'), second.headers.get('x-request-id')]).toEqual([
+      'first',
+      'second',
+    ])
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  test('the docs page keeps its own content security policy and gets the other headers', async () => {
+    const { call } = await buildTestApp()
+    const res = await call('/swagger', { headers: { 'x-request-id': 'rid-docs' } })
+    expect(res.status).toBe(200)
+    const { csp, ...rest } = securityOf(res)
+    const { csp: strictCsp, ...strictRest } = STRICT
+    expect(rest).toEqual(strictRest)
+    expect(csp).not.toBe(strictCsp)
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(res.headers.get('x-request-id')).toBe('rid-docs')
   })
 
   test('CORS is off unless configured: no CORS headers, preflight not answered', async () => {
@@ -46,6 +165,11 @@ describe('security headers and CORS', () => {
     })
     expect(preflight.status).toBe(204)
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST')
+    // Answered from an onRequest hook, before any mapResponse hook: the headers still come.
+    expect({ ...securityOf(preflight), requestId: preflight.headers.get('x-request-id') }).toEqual({
+      ...STRICT,
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
     const denied = await call('/health', { headers: { origin: 'https://evil.example' } })
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
   })
