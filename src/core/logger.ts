@@ -54,7 +54,7 @@ export interface LogDestinationOptions {
    * DEFAULT_WRITE_DELAY_MS), unless `writeChunkChars` fill up first.
    */
   writeDelayMs?: number
-  /** Queued characters that are written at the end of the event-loop turn without waiting (default 16 Ki). */
+  /** Queued characters that are written at the end of the event-loop turn without waiting (default 64 Ki). */
   writeChunkChars?: number
 }
 
@@ -66,7 +66,13 @@ export interface LogDestinationOptions {
  * and no reader of logs notices the delay.
  */
 export const DEFAULT_WRITE_DELAY_MS = 5
-const DEFAULT_WRITE_CHUNK_CHARS = 16 * 1024
+/**
+ * Queued characters that leave at the end of the event-loop turn without waiting for the
+ * delay: about 250 access lines. Per line, an asynchronous batch of 64 lines cost 0.64 µs of
+ * CPU and one of 256 lines 0.33-0.45 µs (the write's fixed cost spread over more lines);
+ * at 60 000 requests per second that is still a write every 4 ms.
+ */
+const DEFAULT_WRITE_CHUNK_CHARS = 64 * 1024
 
 /**
  * A pino destination that writes asynchronously and never holds more than a bounded amount.
