@@ -10,9 +10,17 @@
  * The PostgreSQL variants run when a server answers at BENCH_POSTGRES_URL
  * (postgres://postgres@127.0.0.1:5432/postgres); each server process uses a database of its own.
  *
+ * Then, per comparison, the paired phase: both servers of the pair run side by side and wrk
+ * alternates between them in short bursts (the order flipped every alternation), so that each
+ * difference is taken between two measurements seconds apart. On a shared virtual machine the
+ * speed of a core drifts by more than the differences measured here (the same bare server
+ * reads 9 to 15 µs/request from one round to the next, with no other process running), so the
+ * verdict lines use the median of these paired differences; the rounds phase gives absolute
+ * numbers and memory.
+ *
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
- * BENCH_POSTGRES_URL.
+ * BENCH_POSTGRES_URL, BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase), BENCH_PAIRED_SECONDS (3).
  */
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -22,6 +30,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 8)
+const burstSeconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 3)
 const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
 const loadCpu = process.env.BENCH_LOAD_CPU ?? '0'
 
@@ -239,6 +249,45 @@ async function measure(target: Target): Promise<Sample> {
   }
 }
 
+/** Per alternation: CPU µs/request and req/s of each side of a pair, measured one after the other. */
+interface PairedSamples {
+  variant: number[]
+  baseline: number[]
+  variantRps: number[]
+  baselineRps: number[]
+}
+
+/** The paired phase for one comparison (see the header): both servers up, wrk alternating. */
+async function pairedAlternation(variant: Target, baseline: Target): Promise<PairedSamples> {
+  const started = [await startServer(baseline), await startServer(variant)]
+  try {
+    const sides = started.map(({ proc, ready }, k) => {
+      const target = k === 0 ? baseline : variant
+      return { pid: proc.pid, target, url: `http://127.0.0.1:${ready.port}${target.path(ready)}` }
+    })
+    for (const side of sides) {
+      const check = await fetch(side.url, { headers: side.target.headers })
+      if (check.status !== 200) throw new Error(`${side.target.name}: ${side.url} answered ${check.status}`)
+      await wrk(side.url, warmup, side.target.headers)
+    }
+    const result: PairedSamples = { variant: [], baseline: [], variantRps: [], baselineRps: [] }
+    for (let i = 0; i < alternations; i++) {
+      for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        const side = sides[k]!
+        const before = cpuSeconds(side.pid)
+        const run = await wrk(side.url, burstSeconds, side.target.headers)
+        const cpu = ((cpuSeconds(side.pid) - before) * 1e6) / run.requests
+        ;(k === 0 ? result.baseline : result.variant).push(cpu)
+        ;(k === 0 ? result.baselineRps : result.variantRps).push(run.rps)
+      }
+    }
+    return result
+  } finally {
+    for (const { proc } of started) proc.kill('SIGTERM')
+    await Promise.all(started.map(({ proc }) => proc.exited))
+  }
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
@@ -306,7 +355,35 @@ if (process.env.BENCH_SKIP_PARTS !== '1')
   runScript("what each part of 'full' costs, in process", 'bench/parts.ts')
 
 const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + n.toFixed(digits)
+const paired = new Map<string, PairedSamples>()
+if (alternations > 0) {
+  console.log(
+    `\npaired phase: per comparison both servers up, ${alternations} alternations of ${burstSeconds}s bursts each (µs CPU/request, variant − baseline):`,
+  )
+  for (const [variant, baseline] of comparisons) {
+    const a = targets.find((t) => t.name === variant)
+    const b = targets.find((t) => t.name === baseline)
+    if (!a || !b) continue
+    const result = await pairedAlternation(a, b)
+    paired.set(variant, result)
+    const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
+    console.log(
+      `  ${variant}/${baseline}: ${diffs.map((d) => signed(d)).join(' ')}  (${variant} ${result.variant.map((v) => v.toFixed(1)).join(' ')}; ${baseline} ${result.baseline.map((v) => v.toFixed(1)).join(' ')})`,
+    )
+  }
+}
 console.log('')
+for (const [variant, baseline] of comparisons) {
+  const result = paired.get(variant)
+  if (!result) continue
+  const route = targets.find((t) => t.name === variant)!.route
+  const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
+  const ratios = result.variant.map((v, i) => result.baseline[i]! / v)
+  const rpsRatios = result.variantRps.map((v, i) => v / result.baselineRps[i]!)
+  console.log(
+    `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route})`,
+  )
+}
 for (const [variant, baseline] of comparisons) {
   const a = summary.get(variant)
   const b = summary.get(baseline)
