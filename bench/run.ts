@@ -331,6 +331,8 @@ console.log(
 const summary = new Map<string, { rps: number; p99: number; cpu: number }>()
 for (const target of targets) {
   const list = samples.get(target.name)!
+  // BENCH_ROUNDS=0 runs the paired phase alone.
+  if (list.length === 0) continue
   const rps = list.map((s) => s.rps)
   const cpu = list.map((s) => s.cpuUsPerRequest)
   const row = { rps: median(rps), p99: median(list.map((s) => s.p99ms)), cpu: median(cpu) }
