@@ -24,6 +24,12 @@ describe('security headers and CORS', () => {
     const { call } = await buildTestApp()
     const tenant = await createTenant(call, 'Headers shop')
     const product = await createProduct(call, tenant.apiKey)
+    const mug = {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': 'hdr-1' },
+      json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
+    }
     const cases: Array<[string, string, RequestInit & { json?: unknown; token?: string }, number]> = [
       ['plain JSON, status 200', '/health', {}, 200],
       ['plain JSON array', '/products', { token: tenant.apiKey }, 200],
@@ -33,28 +39,8 @@ describe('security headers and CORS', () => {
         { method: 'POST', token: tenant.apiKey, json: { name: 'Cup', priceMinor: 1, currency: 'KES' } },
         201,
       ],
-      [
-        'idempotent replay (a stored Response)',
-        '/products',
-        {
-          method: 'POST',
-          token: tenant.apiKey,
-          headers: { 'idempotency-key': 'hdr-1' },
-          json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
-        },
-        201,
-      ],
-      [
-        'idempotent replay, again',
-        '/products',
-        {
-          method: 'POST',
-          token: tenant.apiKey,
-          headers: { 'idempotency-key': 'hdr-1' },
-          json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
-        },
-        201,
-      ],
+      ['first request under an Idempotency-Key', '/products', mug, 201],
+      ['its replay (a stored Response)', '/products', mug, 201],
       ['no such route (404)', '/no/such/route', {}, 404],
       ['unauthenticated (401)', '/tenants/me', {}, 401],
       [
@@ -83,10 +69,8 @@ describe('security headers and CORS', () => {
     }
     // The replayed response is marked as such and still carries this request's id.
     const replayed = await call('/products', {
-      method: 'POST',
-      token: tenant.apiKey,
-      headers: { 'idempotency-key': 'hdr-1', 'x-request-id': 'rid-replay' },
-      json: { name: 'Mug', priceMinor: 1, currency: 'KES' },
+      ...mug,
+      headers: { ...mug.headers, 'x-request-id': 'rid-replay' },
     })
     expect([replayed.headers.get('idempotent-replayed'), replayed.headers.get('x-request-id')]).toEqual([
       'true',
