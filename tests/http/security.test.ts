@@ -32,6 +32,7 @@ describe('security headers and CORS', () => {
     }
     const cases: Array<[string, string, RequestInit & { json?: unknown; token?: string }, number]> = [
       ['plain JSON, status 200', '/health', {}, 200],
+      ['HEAD of a plain-JSON route (Elysia rebuilds the Response)', '/health', { method: 'HEAD' }, 200],
       ['plain JSON array', '/products', { token: tenant.apiKey }, 200],
       [
         'status(201, …)',
