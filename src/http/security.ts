@@ -68,8 +68,7 @@ export function securityHeaders() {
       const requestId = requestState(context.request)?.requestId
       if (requestId === undefined) shared.delete(REQUEST_ID_HEADER)
       else shared.set(REQUEST_ID_HEADER, requestId)
-      const response = Response.json(value, { headers: shared })
-      return response
+      return Response.json(value, { headers: shared })
     }
     addResponseHeaders(set as { headers: Record<string, unknown> }, context.request)
     // As the other mapResponse hooks: on the error path hand the response back.
