@@ -15,18 +15,18 @@ export interface TenantAuthenticator {
 }
 
 /**
- * Resolves `tenant` (and `log`, the request logger tagged with the tenant) from `Authorization: Bearer <api key>` for the routes after it.
- * Runs in the transform phase, so a bad credential is a 401 before body validation.
+ * Resolves `tenant` from `Authorization: Bearer <api key>` for the routes after it, and sets
+ * the request state's `tenantId`, so that the request logger (`requestState(request).log`,
+ * made on first use) carries it. Runs in the transform phase, so a bad credential is a 401
+ * before body validation.
  */
 export function tenantAuth(tenants: TenantAuthenticator) {
   return new Elysia({ name: 'tenant-auth' }).derive({ as: 'scoped' }, async ({ request }) => {
     const key = bearerToken(request.headers.get('authorization'))
     const tenant = key ? await tenants.authenticate(key) : undefined
     if (!tenant) throw unauthorized('Missing or invalid API key')
-    const state = requestState(request)!
-    state.tenantId = tenant.id
-    state.log = state.log.child({ tenantId: tenant.id })
-    return { tenant, log: state.log }
+    requestState(request)!.tenantId = tenant.id
+    return { tenant }
   })
 }
 

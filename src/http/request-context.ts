@@ -17,9 +17,9 @@ export interface RequestState {
   /** The caller's span id from `traceparent` (16 hex), when the trace was continued. */
   parentSpanId?: string
   /**
-   * The request's logger: the root logger bound to `requestId` and `trace_id` (and `tenantId`
-   * once tenant authentication replaces it). Created on first use, so a request that logs
-   * nothing but its access line costs no pino child.
+   * The request's logger: the root logger bound to `requestId` and `trace_id`, and to
+   * `tenantId` once it is set. Created on first use, so a request that logs nothing but its
+   * access line costs no pino child.
    */
   log: Logger
   /** Monotonic milliseconds when the request arrived. */
@@ -28,6 +28,7 @@ export interface RequestState {
   errorStatus?: number
   /** Set once the error has been reported (Sentry), so it is reported exactly once. */
   errorReported?: boolean
+  /** The authenticated tenant (tenantAuth); the request logger is bound to it from then on. */
   tenantId?: string
   /** The raw request body as text, kept for signature checks (webhooks). */
   rawBody?: string
@@ -45,8 +46,9 @@ export function pickRequestId(incoming: string | null, generate: () => string): 
 
 /**
  * RequestState whose logger is made on first use: pino's child() serialises its bindings
- * and copies the logger (about 1.5 µs), which most requests, logging only their access line,
- * never need.
+ * and copies the logger (about 0.5 µs, 1.5 µs through pino's redactor), which most requests,
+ * logging only their access line, never need. Authentication only sets `tenantId`; the
+ * logger made afterwards carries it, and one made before it gets a child with it.
  */
 class LazyLogState implements RequestState {
   traceFlags = SAMPLED_FLAGS
@@ -57,6 +59,8 @@ class LazyLogState implements RequestState {
   rawBody?: string
   accessLogged?: true
   #log: Logger | undefined
+  /** The tenantId `#log` is bound to. */
+  #logTenant: string | undefined
   readonly #root: Logger
 
   constructor(
@@ -69,12 +73,24 @@ class LazyLogState implements RequestState {
   }
 
   get log(): Logger {
-    this.#log ??= this.#root.child({ requestId: this.requestId, trace_id: this.traceId })
+    const log = this.#log
+    const tenantId = this.tenantId
+    if (log !== undefined && this.#logTenant === tenantId) return log
+    this.#logTenant = tenantId
+    this.#log =
+      log !== undefined
+        ? log.child({ tenantId })
+        : this.#root.child(
+            tenantId === undefined
+              ? { requestId: this.requestId, trace_id: this.traceId }
+              : { requestId: this.requestId, trace_id: this.traceId, tenantId },
+          )
     return this.#log
   }
 
   set log(log: Logger) {
     this.#log = log
+    this.#logTenant = this.tenantId
   }
 }
 

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { requestState } from '../http/request-context.ts'
 import { IdempotencyHeaders } from '../idempotency/model.ts'
 import { withIdempotency } from '../idempotency/plugin.ts'
 import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
@@ -56,7 +57,8 @@ export function orderRoutes(deps: {
     })
     .patch(
       '/orders/:id/status',
-      ({ tenant, params, body, log }) => deps.orders.changeStatus(tenant.id, params.id, body.status, log),
+      ({ tenant, params, body, request }) =>
+        deps.orders.changeStatus(tenant.id, params.id, body.status, requestState(request)!.log),
       {
         params: IdParams,
         body: ChangeStatusBody,

@@ -20,10 +20,10 @@ export function paymentRoutes(deps: {
     .use(tenantAuth(deps.tenants))
     .post(
       '/orders/:id/payments',
-      async ({ tenant, params, body, request, log, set }) => {
+      async ({ tenant, params, body, request, set }) => {
         try {
           set.status = 201
-          const { requestId, traceId } = requestState(request)!
+          const { requestId, traceId, log } = requestState(request)!
           return await withIdempotency(
             deps.idempotency,
             request,

@@ -20,8 +20,8 @@ function harness() {
   }
   const feature = new Elysia({ prefix: '/shop' })
     .use(tenantAuth(tenants))
-    .get('/me', ({ tenant, log, request }) => {
-      log.info('served')
+    .get('/me', ({ tenant, request }) => {
+      requestState(request)!.log.info('served')
       return { tenant, stateTenantId: requestState(request)?.tenantId ?? null }
     })
   const guarded = (plugin: ReturnType<typeof bearerAuth>, prefix: string) =>

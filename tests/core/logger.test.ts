@@ -2,7 +2,15 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogDestination, createLogger, fixedLineWriter, flushLogs } from '../../src/core/logger.ts'
+import pino from 'pino'
+import {
+  createLogDestination,
+  createLogger,
+  fixedLineWriter,
+  flushLogs,
+  loggerOptions,
+  withPrimitiveFastPath,
+} from '../../src/core/logger.ts'
 import { captureLogs } from '../helpers/logs.ts'
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'out.log')
@@ -123,5 +131,67 @@ describe('fixedLineWriter', () => {
     log.level = 'warn'
     expect(writer.enabled()).toBe(false)
     expect(lines).toEqual([])
+  })
+})
+
+describe("the wildcard redactor's fast path for primitives", () => {
+  /** Lines written by a logger, `time` dropped (two loggers cannot share a clock). */
+  function collect(
+    make: (destination: { write(line: string): void }) => pino.Logger,
+    use: (log: pino.Logger) => void,
+  ) {
+    const lines: string[] = []
+    use(make({ write: (line) => lines.push(line) }))
+    return lines.map((line) => {
+      const { time: _time, ...rest } = JSON.parse(line) as Record<string, unknown>
+      return JSON.stringify(rest)
+    })
+  }
+  const boom = new Error('boom')
+  const writes = (log: pino.Logger) => {
+    const child = log.child({ requestId: 'r-1', trace_id: 'ab'.repeat(16), n: 7, ok: true })
+    child.info(
+      { s: 'quote " and \\ and \u2028', n: 1.5, big: 10n, inf: Number.POSITIVE_INFINITY, nan: Number.NaN },
+      'primitives',
+    )
+    child.child({ tenantId: 't-1', customer: { phone: '+15550100001', name: 'Ann' } }).warn('nested binding')
+    log.info(
+      { apiKey: 'ck_live_secret', phone: '+15550100002', order: { phone: '+15550100003', id: 'o-1' } },
+      'sensitive',
+    )
+    log.info(
+      { list: ['a', 1], nothing: null, missing: undefined, customer: { phone: '+15550100004' } },
+      'objects',
+    )
+    log.child({ token: 'tok_secret', alertPhones: ['+15550100005'] }).error({ err: boom }, 'top-level keys')
+  }
+
+  test("writes exactly what pino's own redactor writes", () => {
+    const settings = { level: 'info' }
+    const reference = collect((d) => pino(loggerOptions(settings), d), writes)
+    const fast = collect((d) => withPrimitiveFastPath(pino(loggerOptions(settings), d)), writes)
+    expect(fast).toEqual(reference)
+    // The comparison is only worth something if redaction happened in it.
+    const joined = fast.join('\n')
+    expect(joined).not.toMatch(/\+1555010000|ck_live_secret|tok_secret/)
+    expect(joined.match(/\[redacted\]/g)).toHaveLength(7)
+    expect(JSON.parse(fast[0]!)).toMatchObject({
+      requestId: 'r-1',
+      n: 1.5,
+      ok: true,
+      big: 10,
+      inf: null,
+      nan: null,
+    })
+  })
+
+  test('is installed by createLogger', () => {
+    const log = createLogger({ level: 'info', pretty: false }, { write() {} })
+    const stringifiers = (log as unknown as Record<symbol, Record<symbol, (v: unknown) => string>>)[
+      pino.symbols.stringifiersSym
+    ]!
+    const wildcard = stringifiers[pino.symbols.wildcardFirstSym]!
+    expect(wildcard('plain')).toBe('"plain"')
+    expect(wildcard({ phone: '+15550100006' })).toBe('{"phone":"[redacted]"}')
   })
 })

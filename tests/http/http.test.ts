@@ -25,6 +25,14 @@ async function appWithProbes(env: Record<string, string> = {}) {
       .get('/probe/log', ({ request }) => {
         requestState(request)!.log.info('inside the handler')
         return { ok: true }
+      })
+      .get('/probe/tenant', ({ request, query }) => {
+        const state = requestState(request)!
+        if (query.early) state.log.info('before the tenant')
+        state.tenantId = 'tenant-1'
+        state.log.info('with the tenant')
+        state.log.info('again')
+        return { ok: true }
       }),
   )
   return built
@@ -40,6 +48,26 @@ describe('request id', () => {
     expect(lines.map((l) => l.msg)).toEqual(['inside the handler', 'request'])
     expect(lines[1]).toMatchObject({ method: 'GET', route: '/probe/log', status: 200, level: 'info' })
     expect(typeof lines[1]!.durationMs).toBe('number')
+  })
+
+  test.each([
+    ['made after the tenant is known', '', ['with the tenant', 'again']],
+    ['made before the tenant is known', '?early=1', ['before the tenant', 'with the tenant', 'again']],
+  ])('the request logger %s carries the tenant from then on', async (_name, query, messages) => {
+    const { call, logs } = await appWithProbes()
+    await call(`/probe/tenant${query}`, { headers: { 'x-request-id': 'tenant-probe' } })
+    const lines = logs.lines.filter((l) => l.requestId === 'tenant-probe' && l.msg !== 'request')
+    expect(lines.map((l) => [l.msg, l.tenantId ?? null, typeof l.trace_id])).toEqual(
+      messages.map((msg) => [msg, msg === 'before the tenant' ? null : 'tenant-1', 'string']),
+    )
+    // A child bound twice would repeat the key in the line's JSON (JSON.parse keeps the last).
+    const keyCounts = logs
+      .text()
+      .split('\n')
+      .filter((raw) => raw.includes('"tenant-probe"'))
+      .map((raw) => raw.match(/"tenantId"/g)?.length ?? 0)
+    // The handler's lines, then the access line (which carries the tenant too).
+    expect(keyCounts).toEqual([...messages.map((msg) => (msg === 'before the tenant' ? 0 : 1)), 1])
   })
 
   test('a missing id is generated as a UUID', async () => {
