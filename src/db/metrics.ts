@@ -1,4 +1,4 @@
-import { Gauge, Histogram } from '../observability/instruments.ts'
+import { Gauge, Histogram, type HistogramSeries } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import type { QueryInfo, QueryObserver } from './query-timing.ts'
 
@@ -29,8 +29,17 @@ export function createDbMetrics(metrics: MetricsRegistry): DbMetrics {
       ...metrics.budget('db_query_duration_seconds'),
     }),
   )
+  // The classifier hands out one QueryInfo per statement text, so its series is resolved once
+  // (a label join and a map lookup per statement otherwise). Past the budget the lookup is
+  // repeated, so that the overflow counter counts each folded recording.
+  const seriesOf = new WeakMap<QueryInfo, HistogramSeries>()
   const observeQuery: QueryObserver = (query: QueryInfo, seconds: number) => {
-    queryDuration.labels(query.operation, query.table).observe(seconds)
+    let series = seriesOf.get(query)
+    if (series === undefined) {
+      series = queryDuration.labels(query.operation, query.table)
+      if (!queryDuration.isOverflow(series)) seriesOf.set(query, series)
+    }
+    series.observe(seconds)
   }
   return {
     queryDuration,

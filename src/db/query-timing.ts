@@ -152,7 +152,11 @@ type Now = () => number
 
 type AnyFunction = (...args: unknown[]) => unknown
 
-/** Times a postgres.js query: it runs when first awaited, so timing starts at the first `then`. */
+/**
+ * Times a postgres.js query: it runs when first awaited, so timing starts at the first `then`,
+ * and ends in the reactions that first `then` registers (one reaction pair, not an extra one:
+ * a query is awaited once, and each extra reaction is a promise job per statement).
+ */
 function timePostgresQuery<Q extends PromiseLike<unknown>>(
   query: Q,
   info: QueryInfo,
@@ -162,14 +166,26 @@ function timePostgresQuery<Q extends PromiseLike<unknown>>(
   const originalThen = query.then
   let started = false
   // biome-ignore lint/suspicious/noThenProperty: a postgres.js query starts when first awaited, so its then() is where timing starts
-  query.then = function then(this: Q, onFulfilled?: unknown, onRejected?: unknown) {
-    if (!started) {
-      started = true
-      const start = now()
-      const done = () => observe(info, (now() - start) / 1000)
-      originalThen.call(this, done, done)
-    }
-    return originalThen.call(this, onFulfilled as never, onRejected as never)
+  query.then = function then(
+    this: Q,
+    onFulfilled?: (value: unknown) => unknown,
+    onRejected?: (error: unknown) => unknown,
+  ) {
+    if (started) return originalThen.call(this, onFulfilled, onRejected)
+    started = true
+    const start = now()
+    return originalThen.call(
+      this,
+      (value: unknown) => {
+        observe(info, (now() - start) / 1000)
+        return onFulfilled ? onFulfilled(value) : value
+      },
+      (error: unknown) => {
+        observe(info, (now() - start) / 1000)
+        if (onRejected) return onRejected(error)
+        throw error
+      },
+    )
   } as Q['then']
   return query
 }
