@@ -20,7 +20,8 @@
  *
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
- * BENCH_POSTGRES_URL, BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase), BENCH_PAIRED_SECONDS (3).
+ * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
+ * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase), BENCH_PAIRED_SECONDS (3).
  */
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -74,6 +75,53 @@ const productRoute = (name: string, env: Record<string, string>): Target => ({
   headers: { authorization: `Bearer ${apiKey}` },
 })
 const withPostgres = await postgresAnswers(postgresUrl)
+
+/**
+ * Moves a local PostgreSQL server (the postmaster and every process it has forked; backends
+ * forked later inherit the postmaster's mask) onto `cpu`, the load generator's core, and
+ * returns how to put the old masks back. Left on the server's core, PostgreSQL preempts the
+ * server under test in the middle of its requests, which showed as ±30 % swings of its CPU
+ * per request between bursts; production runs the database elsewhere. Returns undefined when
+ * the server is not local or the masks cannot be changed (another user's processes).
+ */
+async function pinPostgres(url: string, cpu: string): Promise<(() => void) | undefined> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
+  try {
+    const [row] = await sql<Array<{ pid: number }>>`select pg_backend_pid() as pid`
+    const statOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const parent = (pid: number) =>
+      Number(
+        statOf(pid)
+          .slice(statOf(pid).lastIndexOf(')') + 2)
+          .split(' ')[1],
+      )
+    const postmaster = parent(row!.pid)
+    const children = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)])
+      .stdout.toString()
+      .split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0)
+    const saved: Array<[number, string]> = []
+    for (const pid of [postmaster, ...children]) {
+      const mask = /: ([0-9a-f,]+)\s*$/.exec(
+        Bun.spawnSync(['taskset', '-p', String(pid)]).stdout.toString(),
+      )?.[1]
+      if (!mask) continue
+      if (Bun.spawnSync(['taskset', '-a', '-p', '-c', cpu, String(pid)]).exitCode !== 0) {
+        if (pid === postmaster) return undefined
+        continue
+      }
+      saved.push([pid, mask])
+    }
+    return () => {
+      for (const [pid, mask] of saved) Bun.spawnSync(['taskset', '-a', '-p', mask, String(pid)])
+    }
+  } catch {
+    return undefined
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
 const allTargets: Target[] = [
   { name: 'bare', route: 'GET /users/:id', env: { BENCH_VARIANT: 'bare' }, path: () => '/users/42' },
   { name: 'metrics', route: 'GET /users/:id', env: { BENCH_VARIANT: 'metrics' }, path: () => '/users/42' },
@@ -302,6 +350,21 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 )
+
+const postgresCpu = process.env.BENCH_POSTGRES_CPU ?? loadCpu
+const unpinPostgres =
+  withPostgres && postgresCpu !== 'none' && targets.some((t) => t.env.DATABASE_URL)
+    ? await pinPostgres(postgresUrl, postgresCpu)
+    : undefined
+if (unpinPostgres) {
+  console.log(
+    `PostgreSQL server pinned to CPU ${postgresCpu} while measuring (BENCH_POSTGRES_CPU=none leaves it)`,
+  )
+  process.on('exit', unpinPostgres)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130))
+} else if (withPostgres && postgresCpu !== 'none') {
+  console.log('PostgreSQL server not pinned (not local, or its CPU masks cannot be changed)')
+}
 
 const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]))
 for (let round = 0; round < rounds; round++) {
