@@ -172,8 +172,16 @@ function machineBusySeconds(): number {
   return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / ticksPerSecond
 }
 
+/**
+ * Bun's flags for every server variant: those of `bun run start` (package.json), so that the
+ * bench measures the production process. `--smol` gives JavaScriptCore its small-heap sizing;
+ * without it the `full` process, whose in-memory embedded database makes its heap look large,
+ * let garbage pile up to 1.6–1.8× its idle RSS under load before collecting.
+ */
+const SERVER_FLAGS = ['--smol']
+
 async function startServer(target: Target) {
-  const proc = Bun.spawn(['taskset', '-c', serverCpu, 'bun', 'bench/server.ts'], {
+  const proc = Bun.spawn(['taskset', '-c', serverCpu, 'bun', ...SERVER_FLAGS, 'bench/server.ts'], {
     env: { ...process.env, ...target.env, PORT: '0', NODE_ENV: 'production' },
     stdout: 'pipe',
     stderr: 'inherit',
