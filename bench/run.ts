@@ -76,6 +76,12 @@ const productRoute = (name: string, env: Record<string, string>): Target => ({
 })
 const withPostgres = await postgresAnswers(postgresUrl)
 
+/** The fields of /proc/<pid>/stat after the command name: [0] state, [1] parent pid, … */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
 /**
  * Moves a local PostgreSQL server (the postmaster and every process it has forked; backends
  * forked later inherit the postmaster's mask) onto `cpu`, the load generator's core, and
@@ -88,14 +94,7 @@ async function pinPostgres(url: string, cpu: string): Promise<(() => void) | und
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
   try {
     const [row] = await sql<Array<{ pid: number }>>`select pg_backend_pid() as pid`
-    const statOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const parent = (pid: number) =>
-      Number(
-        statOf(pid)
-          .slice(statOf(pid).lastIndexOf(')') + 2)
-          .split(' ')[1],
-      )
-    const postmaster = parent(row!.pid)
+    const postmaster = Number(statFields(row!.pid)[1])
     const children = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)])
       .stdout.toString()
       .split('\n')
@@ -159,8 +158,7 @@ const ticksPerSecond = Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toStr
 
 /** User + system CPU seconds of a process so far. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const fields = statFields(pid)
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
 }
 

@@ -244,19 +244,17 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'level' | 'name'>):
  */
 export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
   const options = loggerOptions(settings)
-  if (destination) return withPrimitiveFastPath(pino(options, destination))
-  if (settings.pretty) return withPrimitiveFastPath(pino(options, prettyDestination()))
-  return withPrimitiveFastPath(
-    pino(
-      options,
-      createLogDestination({
-        fd: 1,
-        sync: settings.sync,
-        maxBufferedChars: settings.maxBufferedChars,
-        name: options.name,
-      }),
-    ),
-  )
+  const stream =
+    destination ??
+    (settings.pretty
+      ? prettyDestination()
+      : createLogDestination({
+          fd: 1,
+          sync: settings.sync,
+          maxBufferedChars: settings.maxBufferedChars,
+          name: options.name,
+        }))
+  return withPrimitiveFastPath(pino(options, stream))
 }
 
 type Stringifier = (value: unknown, stringifySafe?: unknown) => string | undefined
