@@ -1,4 +1,4 @@
-import { openSync, write as writeAsync, writeSync } from 'node:fs'
+import { fstatSync, openSync, write as writeAsync, writeSync } from 'node:fs'
 import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
 import { SENSITIVE_LOG_KEYS } from './sensitive.ts'
@@ -75,7 +75,9 @@ export const DEFAULT_WRITE_DELAY_MS = 5
 const DEFAULT_WRITE_CHUNK_CHARS = 64 * 1024
 
 /**
- * A pino destination that writes asynchronously and never holds more than a bounded amount.
+ * A pino destination that writes in batches and never holds more than a bounded amount; to a
+ * pipe, terminal or socket the batches are written asynchronously, to a regular file on the
+ * spot (see createLogDestination).
  *
  * Lines are queued as they are (an array push, no concatenation or byte counting per line,
  * unlike sonic-boom, whose per-line `Buffer.byteLength` of the growing chunk made its cost and
@@ -103,6 +105,12 @@ export interface LogDestination extends DestinationStream {
 /** Builds a LogDestination (see there) on a file descriptor or a file. */
 export function createLogDestination(options: LogDestinationOptions = {}): LogDestination {
   const fd = options.path ? openSync(options.path, 'a') : (options.fd ?? 1)
+  // A regular file takes a write into the page cache without waiting for the disk, so its
+  // batches are written on the spot, as pino.destination() writes files by default: the
+  // thread-pool hand-off of an asynchronous write and its callback cost ~40 µs of CPU per
+  // batch, ~3 µs per request at 6 000 requests/s (one batch per 5 ms). Pipes, terminals and
+  // sockets, which fill up when their reader stalls, keep the asynchronous writes.
+  const regularFile = isRegularFile(fd)
   const maxChars = options.maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS
   const name = JSON.stringify(options.name ?? 'convo-commerce')
   let queue: string[] = []
@@ -190,7 +198,17 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       text += `{"level":"warn","time":"${new Date().toISOString()}","name":${name},"droppedLines":${dropped - droppedReported},"msg":"log lines dropped: the log destination could not keep up"}\n`
       droppedReported = dropped
     }
-    writeBatch(Buffer.from(text), 0)
+    if (!regularFile) return writeBatch(Buffer.from(text), 0)
+    try {
+      writeAllSync(text)
+    } catch (error) {
+      // Nowhere left to report it (a full disk): keep serving, count the batch as dropped.
+      dropped += inFlightLines
+      writing = false
+      return settle(error as Error)
+    }
+    writing = false
+    settle()
   }
 
   const destination: LogDestination = {
@@ -235,6 +253,15 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'level' | 'name'>):
     formatters: { level: (label) => ({ level: label }) },
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  }
+}
+
+/** Whether `fd` is a regular file (not a pipe, terminal or socket); false if it cannot be told. */
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile()
+  } catch {
+    return false
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -100,6 +100,43 @@ describe('the asynchronous log destination', () => {
     destination.write('{"a":3}\n')
     await new Promise<void>((resolve) => destination.flush(() => resolve()))
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n')
+  })
+
+  test('to a regular file a batch is written on the spot; to a pipe it is written asynchronously', async () => {
+    const path = tempFile()
+    const toFile = createLogDestination({ path, writeDelayMs: 60_000 })
+    toFile.write('{"a":1}\n')
+    let fileFlushed = false
+    toFile.flush(() => {
+      fileFlushed = true
+    })
+    expect(fileFlushed).toBe(true)
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n')
+
+    const fifo = join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'pipe')
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+    // Read-write, so that opening neither blocks nor needs a second process as the reader.
+    const fd = openSync(fifo, 'r+')
+    try {
+      const toPipe = createLogDestination({ fd, writeDelayMs: 60_000 })
+      toPipe.write('{"b":1}\n')
+      toPipe.write('{"b":2}\n')
+      let pipeFlushed = false
+      const done = new Promise<void>((resolve) =>
+        toPipe.flush(() => {
+          pipeFlushed = true
+          resolve()
+        }),
+      )
+      expect(pipeFlushed).toBe(false)
+      await done
+      const buffer = Buffer.alloc(64)
+      const read = readSync(fd, buffer, 0, buffer.length, null)
+      expect(buffer.toString('utf8', 0, read)).toBe('{"b":1}\n{"b":2}\n')
+      expect(toPipe.buffered).toBe(0)
+    } finally {
+      closeSync(fd)
+    }
   })
 
   test('sync mode writes each line before returning and never drops', () => {
