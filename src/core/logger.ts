@@ -291,8 +291,9 @@ type Stringifier = (value: unknown, stringifySafe?: unknown) => string | undefin
  *
  * Why: with `*.key` paths in REDACT_PATHS, pino 10 hands every field of every line and every
  * child binding to the wildcard redactor of `@pinojs/redact` 0.4, which clones the value and
- * re-parses all ~25 paths on each call, even for a string (pino sets `strict: false`). That
- * made each `child({ requestId, trace_id })` cost ~7 µs. A nested path can match nothing inside
+ * re-parses all ~25 paths on each call, even for a string (pino sets `strict: false`): a
+ * request's two children (ids, then tenant) cost 2.8 µs that way and 0.9 µs with this path.
+ * A nested path can match nothing inside
  * a primitive, and the top-level keys (`apiKey`, …) keep their own censor, which pino consults
  * before the wildcard one (`stringifiers[key] || wildcardStringifier`, `pino/lib/tools.js`),
  * so the output is unchanged; objects, arrays and everything else still go through the
