@@ -1,11 +1,21 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm'
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
+import { preparedPerExecutor } from '../db/prepared.ts'
 import { products } from '../db/schema.ts'
 import type { Cursor } from '../shared/models.ts'
 
 export type ProductRow = typeof products.$inferSelect
 
 export function createProductRepository() {
+  // Every product view runs this read: prepared, so drizzle builds it once.
+  const byId = preparedPerExecutor((db) =>
+    db
+      .select()
+      .from(products)
+      .where(and(eq(products.tenantId, sql.placeholder('tenantId')), eq(products.id, sql.placeholder('id'))))
+      .limit(1)
+      .prepare('product_by_tenant_and_id'),
+  )
   return {
     async insert(db: Executor, values: typeof products.$inferInsert) {
       // The keyset cursor carries createdAt as a JS Date (whole milliseconds): a row stored with
@@ -19,11 +29,7 @@ export function createProductRepository() {
       return row!
     },
     async find(db: Executor, tenantId: string, id: string) {
-      const [row] = await db
-        .select()
-        .from(products)
-        .where(and(eq(products.tenantId, tenantId), eq(products.id, id)))
-        .limit(1)
+      const [row] = await byId(db).execute({ tenantId, id })
       return row
     },
     async list(db: Executor, tenantId: string, limit: number, after?: Cursor) {

@@ -1,11 +1,21 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
+import { preparedPerExecutor } from '../db/prepared.ts'
 import { tenantSettings, tenants } from '../db/schema.ts'
 
 export type TenantRow = typeof tenants.$inferSelect
 export type TenantSettingsRow = typeof tenantSettings.$inferSelect
 
 export function createTenantRepository() {
+  // Every authenticated request runs this lookup: prepared, so drizzle builds it once.
+  const byKeyHash = preparedPerExecutor((db) =>
+    db
+      .select()
+      .from(tenants)
+      .where(eq(tenants.apiKeyHash, sql.placeholder('apiKeyHash')))
+      .limit(1)
+      .prepare('tenant_by_api_key_hash'),
+  )
   return {
     async insert(db: Executor, tenant: { name: string; apiKeyHash: string }, ownerPhone: string) {
       const [row] = await db.insert(tenants).values(tenant).returning()
@@ -13,7 +23,7 @@ export function createTenantRepository() {
       return row!
     },
     async findByKeyHash(db: Executor, apiKeyHash: string) {
-      const [row] = await db.select().from(tenants).where(eq(tenants.apiKeyHash, apiKeyHash)).limit(1)
+      const [row] = await byKeyHash(db).execute({ apiKeyHash })
       return row
     },
     async findWithSettings(db: Executor, tenantId: string) {
