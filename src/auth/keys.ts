@@ -1,13 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-
-// node:crypto's one-shot hash (in Bun, Deno and Node alike), not crypto.subtle: every
-// authenticated request hashes its key, and for a 40-byte key the promise round trip of
-// `crypto.subtle.digest` plus a hex join cost ~10 µs of CPU, `createHash` ~0.9 µs.
-const sha256 = (value: string) => createHash('sha256').update(value).digest()
+import { timingSafeEqual } from 'node:crypto'
+import { sha256, sha256Hex } from '../core/hash.ts'
 
 /** SHA-256 of an API key, hex: what the database stores instead of the key. */
 export async function hashApiKey(key: string): Promise<string> {
-  return createHash('sha256').update(key).digest('hex')
+  return sha256Hex(key)
 }
 
 /** A new tenant API key: 32 random bytes, base64url, with a recognisable prefix. */

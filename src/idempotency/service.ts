@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts'
 import { idempotencyKeyInUse, idempotencyKeyReused } from '../core/errors.ts'
+import { sha256Hex } from '../core/hash.ts'
 import type { Database, Executor } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
 import { IDEMPOTENCY_KEY_HEADER, MAX_KEY_LENGTH } from './model.ts'
@@ -30,12 +31,9 @@ export function parseIdempotencyKey(value: string | null | undefined): string | 
   return key
 }
 
-const hex = (bytes: ArrayBuffer) =>
-  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
 const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 const encoder = new TextEncoder()
-const sha256 = async (text: string) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
 
 /**
  * The request fingerprint a key is bound to: SHA-256 over the method, the path and the
@@ -43,12 +41,12 @@ const sha256 = async (text: string) => hex(await crypto.subtle.digest('SHA-256',
  * request's. The query string is not part of it (no creating route reads one).
  */
 export async function requestFingerprint(method: string, path: string, body: string): Promise<string> {
-  return sha256(`${method.toUpperCase()}\n${path}\n${await sha256(body)}`)
+  return sha256Hex(`${method.toUpperCase()}\n${path}\n${sha256Hex(body)}`)
 }
 
 /** The scope of a key created with the admin token: the token's hash, never the token. */
 export async function adminScope(adminToken: string): Promise<string> {
-  return `admin:${await sha256(adminToken)}`
+  return `admin:${sha256Hex(adminToken)}`
 }
 
 export const tenantScope = (tenantId: string) => `tenant:${tenantId}`
