@@ -13,9 +13,11 @@ import type { Executor } from './client.ts'
  *
  * A prepared statement belongs to the session it was built on, so there is one per
  * executor: the database handle's, built once, and one per transaction that uses it (a
- * transaction's executor is new each time, and collected with its statement). Both drivers
- * (postgres.js, PGlite) accept it; `name` only labels the statement (drizzle's drivers for
- * them do not create server-side named statements with it).
+ * transaction's executor is new each time, and collected with its statement). On postgres.js
+ * drizzle also runs it with `prepare: true` (`postgres-js/session.js`, `name !== undefined`),
+ * so postgres.js keeps a server-side prepared statement per connection, under a name of its
+ * own, and PostgreSQL parses and plans it once per connection; a client created with
+ * `prepare: false` (for PgBouncer's transaction mode) overrides that. PGlite ignores `name`.
  *
  * @param build makes the statement on an executor, e.g.
  *   `(db) => db.select().from(t).where(eq(t.id, sql.placeholder('id'))).prepare('t_by_id')`
