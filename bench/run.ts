@@ -23,7 +23,7 @@
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
  * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase), BENCH_PAIRED_SECONDS (3).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import postgres from 'postgres'
 
@@ -153,6 +153,14 @@ function requireTool(name: string) {
 }
 requireTool('wrk')
 requireTool('taskset')
+// Without node_modules, Bun auto-installs whatever a script imports from its global cache
+// instead of running the lockfile's tree: the numbers would not be this checkout's.
+if (!existsSync(new URL('../node_modules', import.meta.url))) {
+  console.error(
+    'node_modules is missing: run `bun install` first (the bench measures the locked dependencies)',
+  )
+  process.exit(1)
+}
 
 const ticksPerSecond = Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()) || 100
 
