@@ -123,7 +123,7 @@ async function build() {
     // The tenant is created by key hash, so the key never has to leave the load generator.
     const tenant = await createTenantRepository().insert(
       database.db,
-      { name: 'bench', apiKeyHash: await hashApiKey(apiKey) },
+      { name: 'bench', apiKeyHash: hashApiKey(apiKey) },
       '+15550100000',
     )
     const [product] = await database.db

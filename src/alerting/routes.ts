@@ -76,7 +76,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         const ok =
           query['hub.mode'] === 'subscribe' &&
           deps.verifyToken !== undefined &&
-          (await secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken))
+          secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken)
         if (!ok) throw forbidden('Webhook verification failed')
         set.headers['content-type'] = 'text/plain; charset=utf-8'
         return query['hub.challenge'] ?? ''

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { sha256, sha256Hex } from '../core/hash.ts'
 
 /** SHA-256 of an API key, hex: what the database stores instead of the key. */
-export async function hashApiKey(key: string): Promise<string> {
+export function hashApiKey(key: string): string {
   return sha256Hex(key)
 }
 
@@ -19,7 +19,7 @@ export function generateApiKey(): string {
  * Constant-time string comparison. Both sides are hashed first so that neither the
  * content nor the length of the secret leaks through timing.
  */
-export async function secretsEqual(given: string, expected: string): Promise<boolean> {
+export function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected))
 }
 

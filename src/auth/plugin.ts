@@ -35,11 +35,10 @@ export function tenantAuth(tenants: TenantAuthenticator) {
  * token configured they are closed (403). Runs before body validation: no credential, no 422.
  */
 export function bearerAuth(name: string, expected: string | undefined, variable: string) {
-  return new Elysia({ name: `bearer-auth:${name}` }).onTransform({ as: 'scoped' }, async ({ request }) => {
+  return new Elysia({ name: `bearer-auth:${name}` }).onTransform({ as: 'scoped' }, ({ request }) => {
     if (!expected) throw forbidden(`${name} is disabled: ${variable} is not configured`)
     const token = bearerToken(request.headers.get('authorization'))
-    if (!token || !(await secretsEqual(token, expected)))
-      throw unauthorized(`Missing or invalid ${name} token`)
+    if (!token || !secretsEqual(token, expected)) throw unauthorized(`Missing or invalid ${name} token`)
   })
 }
 

@@ -29,20 +29,16 @@ export function replayResponse(stored: StoredResponse): Response {
 export async function withIdempotency<T>(
   service: IdempotencyService,
   request: Request,
-  caller: { scope: string | (() => Promise<string>); sealWith?: string },
+  caller: { scope: string; sealWith?: string },
   run: (claim: IdempotencyClaim | undefined) => Promise<T>,
 ): Promise<T | Response> {
   const key = parseIdempotencyKey(request.headers.get(IDEMPOTENCY_KEY_HEADER))
   if (key === undefined) return run(undefined)
   const state = requestState(request)
   const outcome = await service.claim({
-    scope: typeof caller.scope === 'string' ? caller.scope : await caller.scope(),
+    scope: caller.scope,
     key,
-    fingerprint: await requestFingerprint(
-      request.method,
-      new URL(request.url).pathname,
-      state?.rawBody ?? '',
-    ),
+    fingerprint: requestFingerprint(request.method, new URL(request.url).pathname, state?.rawBody ?? ''),
     requestId: state?.requestId ?? 'unknown',
     sealWith: caller.sealWith,
   })

@@ -40,12 +40,12 @@ const encoder = new TextEncoder()
  * SHA-256 of the raw body bytes, as Stripe compares a retry's parameters with the first
  * request's. The query string is not part of it (no creating route reads one).
  */
-export async function requestFingerprint(method: string, path: string, body: string): Promise<string> {
+export function requestFingerprint(method: string, path: string, body: string): string {
   return sha256Hex(`${method.toUpperCase()}\n${path}\n${sha256Hex(body)}`)
 }
 
 /** The scope of a key created with the admin token: the token's hash, never the token. */
-export async function adminScope(adminToken: string): Promise<string> {
+export function adminScope(adminToken: string): string {
   return `admin:${sha256Hex(adminToken)}`
 }
 

@@ -20,11 +20,7 @@ export function tenantRoutes(deps: {
 }) {
   // Keys of POST /tenants belong to the admin token; the stored response carries the new
   // tenant's API key, so it is sealed with that token and useless without it.
-  let scope: Promise<string> | undefined
-  const adminKeyScope = () => {
-    scope ??= adminScope(deps.adminToken ?? '')
-    return scope
-  }
+  const adminKeyScope = adminScope(deps.adminToken ?? '')
   const admin = new Elysia({ detail: { tags: ['Tenants'], security: [{ adminToken: [] }] } })
     .use(adminAuth(deps.adminToken))
     .post(

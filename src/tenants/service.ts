@@ -73,7 +73,7 @@ export function createTenantService(deps: { db: Database }): TenantService {
      */
     async create(input: { name: string; ownerPhone: string }, claim?: IdempotencyClaim) {
       const apiKey = generateApiKey()
-      const apiKeyHash = await hashApiKey(apiKey)
+      const apiKeyHash = hashApiKey(apiKey)
       return db.transaction(async (tx) => {
         const tenant = await repo.insert(tx, { name: input.name, apiKeyHash }, input.ownerPhone)
         const created = { id: tenant.id, name: tenant.name, apiKey }
@@ -87,7 +87,7 @@ export function createTenantService(deps: { db: Database }): TenantService {
      * hashes can only come from the same key, and timing reveals nothing about the key.
      */
     async authenticate(apiKey: string): Promise<AuthenticatedTenant | undefined> {
-      const row = await repo.findByKeyHash(db, await hashApiKey(apiKey))
+      const row = await repo.findByKeyHash(db, hashApiKey(apiKey))
       return row ? { id: row.id, name: row.name } : undefined
     },
 
