@@ -21,7 +21,8 @@
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
- * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase), BENCH_PAIRED_SECONDS (3).
+ * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase),
+ * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_SECONDS (3).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -32,6 +33,12 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 8)
+/**
+ * The database pairs get twice as many: their bursts swing by ±5 µs (PostgreSQL) and ±50 µs
+ * (the embedded database) around budgets of about 1.5 and 12 µs (3 % of the route), where the
+ * in-memory pairs swing by ±0.5 around +0.5 and +5.
+ */
+const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? alternations * 2)
 const burstSeconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 3)
 const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
 const loadCpu = process.env.BENCH_LOAD_CPU ?? '0'
@@ -320,7 +327,11 @@ interface PairedSamples {
 }
 
 /** The paired phase for one comparison (see the header): both servers up, wrk alternating. */
-async function pairedAlternation(variant: Target, baseline: Target): Promise<PairedSamples> {
+async function pairedAlternation(
+  variant: Target,
+  baseline: Target,
+  alternations: number,
+): Promise<PairedSamples> {
   const started = [await startServer(baseline), await startServer(variant)]
   try {
     const sides = started.map(({ proc, ready }, k) => {
@@ -398,9 +409,10 @@ console.log(
     .join(' ')}`,
 )
 const others = [...samples.values()].flat().map((s) => s.othersCores)
-console.log(
-  `noise: other processes used ${median(others).toFixed(2)} cores (median; max ${Math.max(...others).toFixed(2)}) of the ${cpus().length} while measuring`,
-)
+if (others.length > 0)
+  console.log(
+    `noise: other processes used ${median(others).toFixed(2)} cores (median; max ${Math.max(...others).toFixed(2)}) of the ${cpus().length} while measuring`,
+  )
 
 console.log(
   '\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)     RSS MiB idle / peak / after',
@@ -437,13 +449,17 @@ const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + n.toFixed(digits
 const paired = new Map<string, PairedSamples>()
 if (alternations > 0) {
   console.log(
-    `\npaired phase: per comparison both servers up, ${alternations} alternations of ${burstSeconds}s bursts each (µs CPU/request, variant − baseline):`,
+    `\npaired phase: per comparison both servers up, ${alternations} alternations (${dbAlternations} for GET /products/:id) of ${burstSeconds}s bursts each (µs CPU/request, variant − baseline):`,
   )
   for (const [variant, baseline] of comparisons) {
     const a = targets.find((t) => t.name === variant)
     const b = targets.find((t) => t.name === baseline)
     if (!a || !b) continue
-    const result = await pairedAlternation(a, b)
+    const result = await pairedAlternation(
+      a,
+      b,
+      a.route === 'GET /products/:id' ? dbAlternations : alternations,
+    )
     paired.set(variant, result)
     const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
     console.log(
