@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { Elysia, status, t } from 'elysia'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
+import { DISCONNECT_CHECK_SECONDS } from '../../src/http/http-metrics.ts'
 import { createMetrics } from '../../src/metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { exemplars, family, histogramSeries, sample } from '../helpers/scrape.ts'
@@ -40,11 +41,11 @@ async function probeApp(env: Record<string, string> = {}, wallClock?: () => numb
         body: t.Object({ qty: t.Integer({ minimum: 1 }) }, { additionalProperties: false }),
       })
       .route('PURGE', '/probe/cache', () => ({ purged: true }))
-      .get('/probe/wait', async () => {
+      .get('/probe/wait', async ({ query }) => {
         await new Promise<void>((resolve) => {
           release = resolve
         })
-        advance(5000)
+        advance(query.ms ?? 5000)
         return { done: true }
       }),
   )
@@ -176,6 +177,23 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     await Bun.sleep(1)
     expect(requests(await scrape())).toEqual({
       'http_requests_total{method="GET",endpoint="/probe/wait",status="499"}': 1,
+    })
+  })
+
+  test('a request answered within DISCONNECT_CHECK_SECONDS is recorded with its status even if its client left', async () => {
+    const { app, scrape, release } = await probeApp()
+    const abort = new AbortController()
+    const justUnder = DISCONNECT_CHECK_SECONDS * 1000 - 1
+    const pending = app.handle(
+      new Request(`http://localhost/probe/wait?ms=${justUnder}`, { signal: abort.signal }),
+    )
+    await Bun.sleep(5)
+    abort.abort()
+    release()
+    await pending
+    await Bun.sleep(1)
+    expect(requests(await scrape())).toEqual({
+      'http_requests_total{method="GET",endpoint="/probe/wait",status="200"}': 1,
     })
   })
 
