@@ -16,7 +16,9 @@ const DROPPED_REQUEST_FIELDS = ['data', 'cookies', 'query_string', 'env'] as con
 
 // A run of 8–15 digits with optional +, spaces, dashes, dots or brackets: an E.164-like phone
 // number. Candidates are checked in `replacePhone` to spare dates, IP addresses and versions.
-const PHONE_CANDIDATE = /(?:(?<![\w+])\+|(?<![\w.+-]))\(?\d[\d ().-]{6,22}\d(?!\w)/g
+// A candidate must not continue into a word, directly or after a dash: the leading groups of
+// a UUID are all digits in about one UUID of 280 (`73534038-1250-443f-…`).
+const PHONE_CANDIDATE = /(?:(?<![\w+])\+|(?<![\w.+-]))\(?\d[\d ().-]{6,22}\d(?!\w|-\w)/g
 
 const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   // Authorization schemes: "Bearer abc…", "Basic dXNl…".

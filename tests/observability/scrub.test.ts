@@ -27,6 +27,30 @@ describe('scrubText', () => {
     expect(scrubText(input)).toBe(input)
   })
 
+  test('leaves a UUID alone whose first groups are all digits (a tenant id was sent as "[phone]-443f-…")', () => {
+    expect(scrubText('tenant 73534038-1250-443f-a436-15080a3853af')).toBe(
+      'tenant 73534038-1250-443f-a436-15080a3853af',
+    )
+  })
+
+  test('leaves every dash-joined id alone, whichever of its groups are digits only', () => {
+    // Each of the 32 ways the five groups of a UUID can be digits only or contain a letter,
+    // and the same ids with a sixth group, as some ids (ULID-like, dated) have.
+    const groups = [8, 4, 4, 4, 12]
+    let n = 0
+    const digits = (length: number) => Array.from({ length }, () => String(n++ % 10)).join('')
+    const lettered = (length: number) => `${digits(length - 1)}f`
+    for (let mask = 0; mask < 32; mask++) {
+      const id = groups.map((length, i) => (mask & (1 << i) ? digits(length) : lettered(length))).join('-')
+      for (const text of [id, `tenant_id ${id}`, `${id}-ab12`, `"${id}"`]) expect(scrubText(text)).toBe(text)
+    }
+  })
+
+  test('a phone number followed by a dash and a space, or at the end of a sentence, is still replaced', () => {
+    expect(scrubText('+4915112345678 - unreachable')).toBe('[phone] - unreachable')
+    expect(scrubText('ring 555-123-4567-')).toBe('ring [phone]-')
+  })
+
   test.each([
     ['Authorization: Bearer adm1n-t0ken-5ecret', 'Authorization: Bearer [Filtered]'],
     ['basic dXNlcjpwYXNzd29yZA==', 'basic [Filtered]'],
