@@ -2,8 +2,8 @@
  * Why tests skip, so that a missing prerequisite is not mistaken for a pass: every place that
  * skips records its suite and reason here, and tests/setup.ts prints the list after the last
  * file (bun's own summary only counts skips). A skip is "expected" when no machine can run
- * the suite in this pass (the PostgreSQL outage test in the embedded-database pass); `.ci/run`
- * fails on any other skip under REQUIRE_OPS_TOOLS=1.
+ * the suite in this pass (the PostgreSQL outage test and the `PostgreSQL only:` tests in the
+ * embedded-database pass); `.ci/run` fails on any other skip under REQUIRE_OPS_TOOLS=1.
  */
 import { test } from 'bun:test'
 
