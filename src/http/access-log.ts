@@ -52,9 +52,9 @@ export function sentStatus(ctx: SentContext): number {
  * sentStatus() in the order that is cheap on the request path, for a mapResponse hook:
  * `request.signal` (Bun creates an AbortSignal on first read, see DISCONNECT_CHECK_SECONDS)
  * only once the request has taken long enough to have been given up on, and the per-request
- * state only on the error path. The fields come one by one because Elysia reads hook sources: a hook
- * handing its whole context to a function makes Elysia parse headers, query and cookies of
- * every request (about 3 µs).
+ * state only on the error path. The fields come one by one because Elysia reads hook
+ * sources: a hook handing its whole context to a function makes Elysia parse headers, query
+ * and cookies of every request (about 3 µs).
  */
 export function decidedStatus(
   request: Request,
