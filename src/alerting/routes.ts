@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
-import { secretsEqual } from '../auth/keys.ts'
 import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized, unsupportedMediaType } from '../core/errors.ts'
+import { secretsEqual } from '../core/hash.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'

@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
-import { sha256, sha256Hex } from '../core/hash.ts'
+import { sha256Hex } from '../core/hash.ts'
 
 /** SHA-256 of an API key, hex: what the database stores instead of the key. */
 export function hashApiKey(key: string): string {
@@ -13,14 +12,6 @@ export function generateApiKey(): string {
     .replaceAll('+', '-')
     .replaceAll('/', '_')
     .replaceAll('=', '')}`
-}
-
-/**
- * Constant-time string comparison. Both sides are hashed first so that neither the
- * content nor the length of the secret leaks through timing.
- */
-export function secretsEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(expected))
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

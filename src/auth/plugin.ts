@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { forbidden, unauthorized } from '../core/errors.ts'
+import { secretsEqual } from '../core/hash.ts'
 import { requestState } from '../http/request-context.ts'
-import { bearerToken, secretsEqual } from './keys.ts'
+import { bearerToken } from './keys.ts'
 
 /** The tenant an API key belongs to, as the routes after `tenantAuth` see it. */
 export interface AuthenticatedTenant {

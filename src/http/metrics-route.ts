@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
 import { unauthorized } from '../core/errors.ts'
+import { secretsEqual } from '../core/hash.ts'
 import { CONTENT_TYPES, negotiateFormat } from '../observability/exposition.ts'
 import type { GaugeSeries } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
@@ -17,13 +17,10 @@ export interface MetricsRouteOptions {
   inFlight?: GaugeSeries
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest()
-
 /** Constant-time check of an `Authorization: Bearer …` header against the token. */
 export function bearerMatches(header: string | null, token: string): boolean {
   const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null
-  // Comparing digests keeps the comparison constant-time whatever the lengths.
-  return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
+  return match !== null && secretsEqual(match[1]!, token)
 }
 
 const exposition = { schema: { type: 'string' as const } }

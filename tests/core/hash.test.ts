@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { sha256, sha256Hex } from '../../src/core/hash.ts'
+import { secretsEqual, sha256, sha256Hex } from '../../src/core/hash.ts'
 
 const subtleHex = async (text: string) =>
   Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))), (b) =>
@@ -24,5 +24,17 @@ describe('sha256', () => {
     ]) {
       expect(sha256Hex(text)).toBe(await subtleHex(text))
     }
+  })
+})
+
+describe('secretsEqual', () => {
+  test.each([
+    ['s3cret-token', 's3cret-token', true],
+    ['s3cret-token', 's3cret-tokem', false],
+    ['s3cret', 's3cret-token', false],
+    ['', 's3cret-token', false],
+    ['', '', true],
+  ])('%p vs %p is %p', (given, expected, equal) => {
+    expect(secretsEqual(given, expected)).toBe(equal)
   })
 })
