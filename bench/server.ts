@@ -10,7 +10,7 @@
  *         in-flight gauge, series budget), every request recording its duration bucket's
  *         exemplar (trace_id, request_id), as production does.
  * full    createApp with everything production wires per request: request id, metrics,
- *         access log at info to a file (BENCH_LOG_FILE, default a temp file), security
+ *         access log at info to a file (BENCH_LOG_FILE, default a temp file of its own), security
  *         headers, error envelope.
  * db      createApp serving its real GET /products/:id (tenant authentication by the bearer
  *         key BENCH_API_KEY, product lookup, product_views_total) on the in-memory embedded
@@ -19,8 +19,10 @@
  *         to a file, as `full`; false: METRICS_ENABLED=false and the log at warn, so no
  *         request, statement or business metric and no access line.
  *
- * Prints `listening <port>` once ready (and `product <id>` for db); SIGTERM stops it.
+ * Prints `listening <port>` once ready (and `product <id>` for db); SIGTERM or SIGINT stops it
+ * (and removes the default log file).
  */
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
@@ -75,6 +77,9 @@ async function fullApp() {
   const logFile = process.env.BENCH_LOG_FILE ?? join(tmpdir(), `bench-${variant}-${process.pid}.log`)
   const log = createLogger({ level: config.logLevel, pretty: false }, createLogDestination({ path: logFile }))
   cleanups.push(() => flushLogs(log))
+  // A run of `bun run bench` writes a few hundred MB of access lines; a file of our own naming
+  // is ours to remove, or every run would leave them in the temporary folder.
+  if (process.env.BENCH_LOG_FILE === undefined) cleanups.push(() => rm(logFile, { force: true }))
   const metrics = createMetrics({
     log,
     enabled: config.metrics.enabled,
@@ -141,8 +146,11 @@ const app = await build()
 Bun.gc(true)
 const server = Bun.serve({ port, hostname: '127.0.0.1', fetch: app.fetch })
 console.log(`listening ${server.port}`)
-process.on('SIGTERM', async () => {
+async function stop() {
   server.stop(true)
   for (const cleanup of cleanups) await cleanup().catch(() => {})
   process.exit(0)
-})
+}
+process.on('SIGTERM', stop)
+// Ctrl-C on `bun run bench` reaches the servers too: clean up as on SIGTERM.
+process.on('SIGINT', stop)
