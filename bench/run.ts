@@ -193,12 +193,33 @@ function machineBusySeconds(): number {
  */
 const SERVER_FLAGS = ['--smol']
 
+/**
+ * Servers and wrk processes started and not yet exited. A bench stopped by a signal (SIGTERM
+ * from a supervisor, or SIGINT) stops them by PID before it exits: its `finally` blocks do not
+ * run then, and a server left behind would load the core of every later measurement.
+ */
+const children = new Set<{ kill(signal: NodeJS.Signals): void }>()
+
+/** Registers a spawned process to be stopped with the bench (see `children`); returns it. */
+function tracked<P extends { kill(signal: NodeJS.Signals): void; exited: Promise<number> }>(proc: P): P {
+  children.add(proc)
+  void proc.exited.then(() => children.delete(proc))
+  return proc
+}
+
+/** SIGTERM to every child still running (a server removes its database and log file on it). */
+function stopChildren() {
+  for (const proc of children) proc.kill('SIGTERM')
+}
+
 async function startServer(target: Target) {
-  const proc = Bun.spawn(['taskset', '-c', serverCpu, 'bun', ...SERVER_FLAGS, 'bench/server.ts'], {
-    env: { ...process.env, ...target.env, PORT: '0', NODE_ENV: 'production' },
-    stdout: 'pipe',
-    stderr: 'inherit',
-  })
+  const proc = tracked(
+    Bun.spawn(['taskset', '-c', serverCpu, 'bun', ...SERVER_FLAGS, 'bench/server.ts'], {
+      env: { ...process.env, ...target.env, PORT: '0', NODE_ENV: 'production' },
+      stdout: 'pipe',
+      stderr: 'inherit',
+    }),
+  )
   const ready: Partial<Ready> = {}
   const decoder = new TextDecoder()
   let buffered = ''
@@ -246,20 +267,22 @@ function rssMiB(pid: number): number {
 
 /** Runs wrk against `url`; while it runs, samples the RSS of `watchPid` every 100 ms. */
 async function wrk(url: string, duration: number, headers: Record<string, string> = {}, watchPid?: number) {
-  const proc = Bun.spawn(
-    [
-      'taskset',
-      '-c',
-      loadCpu,
-      'wrk',
-      '-t1',
-      `-c${connections}`,
-      `-d${duration}s`,
-      '--latency',
-      ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
-      url,
-    ],
-    { stdout: 'pipe', stderr: 'pipe' },
+  const proc = tracked(
+    Bun.spawn(
+      [
+        'taskset',
+        '-c',
+        loadCpu,
+        'wrk',
+        '-t1',
+        `-c${connections}`,
+        `-d${duration}s`,
+        '--latency',
+        ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+        url,
+      ],
+      { stdout: 'pipe', stderr: 'pipe' },
+    ),
   )
   let peakRss = 0
   const sampler =
@@ -381,12 +404,14 @@ const unpinPostgres =
   withPostgres && postgresCpu !== 'none' && targets.some((t) => t.env.DATABASE_URL)
     ? await pinPostgres(postgresUrl, postgresCpu)
     : undefined
+process.on('exit', stopChildren)
+process.on('SIGINT', () => process.exit(130))
+process.on('SIGTERM', () => process.exit(143))
 if (unpinPostgres) {
   console.log(
     `PostgreSQL server pinned to CPU ${postgresCpu} while measuring (BENCH_POSTGRES_CPU=none leaves it)`,
   )
   process.on('exit', unpinPostgres)
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130))
 } else if (withPostgres && postgresCpu !== 'none') {
   console.log('PostgreSQL server not pinned (not local, or its CPU masks cannot be changed)')
 }

@@ -146,7 +146,11 @@ const app = await build()
 Bun.gc(true)
 const server = Bun.serve({ port, hostname: '127.0.0.1', fetch: app.fetch })
 console.log(`listening ${server.port}`)
+let stopping = false
 async function stop() {
+  // Ctrl-C reaches this process twice: SIGINT from the terminal, SIGTERM from bench/run.ts.
+  if (stopping) return
+  stopping = true
   server.stop(true)
   for (const cleanup of cleanups) await cleanup().catch(() => {})
   process.exit(0)

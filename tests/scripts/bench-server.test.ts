@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../helpers/process.ts'
+import { withBinary } from '../ops/ops-files.ts'
 
-// The benchmark's server process: its access lines go to a file, which a `bun run bench` fills
-// with a few hundred MB. These tests are about the process (its signals and its files).
+// The benchmark's processes: the server's access lines go to a file, which a `bun run bench`
+// fills with a few hundred MB, and bench/run.ts starts servers and wrk. These tests are about
+// the processes (their signals, children and files).
 
 const folders: string[] = []
 afterEach(() => {
@@ -72,4 +74,78 @@ describe('bench/server.ts', () => {
     expect(access).toHaveLength(1)
     expect(access[0]).toMatchObject({ level: 'info', method: 'GET', route: '/users/:id', status: 200 })
   }, 60_000)
+})
+
+/** Whether `pid` has exited (a zombie left for its new parent to reap counts as exited). */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return true
+  }
+}
+
+/** The children of `pid` with their command lines. */
+function childrenOf(pid: number): Array<{ pid: number; args: string }> {
+  const listed = Bun.spawnSync(['ps', '-o', 'pid=,args=', '--ppid', String(pid)]).stdout.toString()
+  return listed
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match) => match !== null)
+    .map((match) => ({ pid: Number(match[1]), args: match[2]! }))
+}
+
+describe('bench/run.ts', () => {
+  withBinary('wrk', 'apt-get install -y wrk')(
+    'stopped by SIGTERM mid-run, it stops the server and the wrk it started, by PID, and the server cleans up',
+    async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'cc-bench-run-'))
+      folders.push(folder)
+      const bench = Bun.spawn(['bun', 'bench/run.ts'], {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          TMPDIR: folder,
+          BENCH_ONLY: 'full',
+          BENCH_ROUNDS: '1',
+          // Long enough that the test, not the bench, ends the warm-up.
+          BENCH_WARMUP_SECONDS: '60',
+          BENCH_PAIRED_ALTERNATIONS: '0',
+          // No PostgreSQL variants (nothing listens on port 1), so no CPU masks are changed.
+          BENCH_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/none',
+        },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      let server: number | undefined
+      let wrk: number | undefined
+      const deadline = Date.now() + 45_000
+      while ((server === undefined || wrk === undefined) && Date.now() < deadline && !exited(bench.pid)) {
+        for (const child of childrenOf(bench.pid)) {
+          if (child.args.includes('bench/server.ts')) server = child.pid
+          if (/^wrk /.test(child.args)) wrk = child.pid
+        }
+        await Bun.sleep(100)
+      }
+      if (server === undefined || wrk === undefined) {
+        bench.kill('SIGKILL')
+        throw new Error(`no server and wrk under the bench: ${await new Response(bench.stdout).text()}`)
+      }
+      expect(readdirSync(folder)).toEqual([`bench-full-${server}.log`])
+
+      try {
+        bench.kill('SIGTERM')
+        expect(await bench.exited).toBe(143)
+        const stopped = Date.now() + 10_000
+        while ((!exited(server) || !exited(wrk)) && Date.now() < stopped) await Bun.sleep(50)
+        expect({ server: exited(server), wrk: exited(wrk) }).toEqual({ server: true, wrk: true })
+        expect(readdirSync(folder)).toEqual([])
+      } finally {
+        // Whatever the bench left (the failure this test is about), this test stops.
+        for (const pid of [server, wrk]) if (!exited(pid)) process.kill(pid, 'SIGKILL')
+      }
+    },
+    90_000,
+  )
 })
