@@ -112,8 +112,10 @@ describe('bench/run.ts', () => {
           // Long enough that the test, not the bench, ends the warm-up.
           BENCH_WARMUP_SECONDS: '60',
           BENCH_PAIRED_ALTERNATIONS: '0',
-          // No PostgreSQL variants (nothing listens on port 1), so no CPU masks are changed.
+          // No PostgreSQL variants (nothing listens on port 1), so no CPU masks are changed,
+          // and `full` on the in-memory database in either pass of the suite.
           BENCH_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/none',
+          DATABASE_URL: '',
         },
         stdout: 'pipe',
         stderr: 'pipe',
