@@ -43,8 +43,8 @@ export interface Launched {
 
 /**
  * The one process launcher of the test suite: starts `command` in the repository root and
- * resolves once it printed its port — a `{"port":N}` line or the server's "listening" log
- * line. Rejects with its output when it exits first or takes longer than `timeoutMs`.
+ * resolves once it printed its port — a `{"port":N}` line, the server's "listening" log
+ * line, or the benchmark server's plain `listening N`. Rejects with its output when it exits first or takes longer than `timeoutMs`.
  */
 export async function launch(
   command: string[],
@@ -74,7 +74,10 @@ export async function launch(
         try {
           line = JSON.parse(part)
         } catch {
-          continue // not a JSON line (a banner)
+          // Not a JSON line: a banner, or bench/server.ts' plain `listening <port>`.
+          const plain = /^listening (\d+)$/.exec(part)
+          if (plain) onPort(Number(plain[1]))
+          continue
         }
         lines.push(line)
         if (

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { REPO_ROOT } from '../helpers/process.ts'
+import { launch, REPO_ROOT } from '../helpers/process.ts'
 import { withBinary } from '../ops/ops-files.ts'
 
 // The benchmark's processes: the server's access lines go to a file, which a `bun run bench`
@@ -18,26 +18,11 @@ afterEach(() => {
 async function startBenchServer(env: Record<string, string> = {}) {
   const folder = mkdtempSync(join(tmpdir(), 'cc-bench-server-'))
   folders.push(folder)
-  const proc = Bun.spawn(['bun', 'bench/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, BENCH_VARIANT: 'full', PORT: '0', DATABASE_URL: '', TMPDIR: folder, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let printed = ''
-  const deadline = Date.now() + 30_000
-  while (!/listening (\d+)/.test(printed)) {
-    const { value, done } = await reader.read()
-    if (done || Date.now() > deadline) {
-      proc.kill('SIGKILL')
-      throw new Error(`bench server did not listen: ${printed}${await new Response(proc.stderr).text()}`)
-    }
-    printed += decoder.decode(value, { stream: true })
-  }
-  reader.releaseLock()
-  const port = Number(/listening (\d+)/.exec(printed)![1])
+  const { proc, port } = await launch(
+    ['bun', 'bench/server.ts'],
+    { ...process.env, BENCH_VARIANT: 'full', PORT: '0', DATABASE_URL: '', TMPDIR: folder, ...env },
+    30_000,
+  )
   return { proc, folder, url: `http://127.0.0.1:${port}` }
 }
 
