@@ -27,17 +27,21 @@ async function startBenchServer(env: Record<string, string> = {}) {
 }
 
 describe('bench/server.ts', () => {
-  test('SIGTERM removes the access-log file it named itself, after writing its lines there', async () => {
+  test('SIGTERM removes the access-log file it named itself in the temporary folder', async () => {
     const { proc, folder, url } = await startBenchServer()
-    const response = await fetch(`${url}/users/42`)
-    expect(response.status).toBe(200)
-    await response.arrayBuffer()
-    const logFile = join(folder, `bench-full-${proc.pid}.log`)
-    expect(readdirSync(folder)).toEqual([`bench-full-${proc.pid}.log`])
-    proc.kill('SIGTERM')
-    expect(await proc.exited).toBe(0)
-    expect(existsSync(logFile)).toBe(false)
-    expect(readdirSync(folder)).toEqual([])
+    try {
+      const response = await fetch(`${url}/users/42`)
+      expect(response.status).toBe(200)
+      await response.arrayBuffer()
+      const logFile = join(folder, `bench-full-${proc.pid}.log`)
+      expect(readdirSync(folder)).toEqual([`bench-full-${proc.pid}.log`])
+      proc.kill('SIGTERM')
+      expect(await proc.exited).toBe(0)
+      expect(existsSync(logFile)).toBe(false)
+      expect(readdirSync(folder)).toEqual([])
+    } finally {
+      proc.kill('SIGKILL')
+    }
   }, 60_000)
 
   test('SIGINT (Ctrl-C on `bun run bench`) stops it the same way; a BENCH_LOG_FILE it was given is kept', async () => {
@@ -45,11 +49,15 @@ describe('bench/server.ts', () => {
     folders.push(logFolder)
     const kept = join(logFolder, 'access.log')
     const { proc, folder, url } = await startBenchServer({ BENCH_LOG_FILE: kept })
-    const response = await fetch(`${url}/users/42`)
-    expect(response.status).toBe(200)
-    await response.arrayBuffer()
-    proc.kill('SIGINT')
-    expect(await proc.exited).toBe(0)
+    try {
+      const response = await fetch(`${url}/users/42`)
+      expect(response.status).toBe(200)
+      await response.arrayBuffer()
+      proc.kill('SIGINT')
+      expect(await proc.exited).toBe(0)
+    } finally {
+      proc.kill('SIGKILL')
+    }
     expect(readdirSync(folder)).toEqual([])
     const lines = readFileSync(kept, 'utf8')
       .trim()
