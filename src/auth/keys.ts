@@ -13,9 +13,3 @@ export function generateApiKey(): string {
     .replaceAll('/', '_')
     .replaceAll('=', '')}`
 }
-
-/** The token of an `Authorization: Bearer <token>` header, or undefined. */
-export function bearerToken(header: string | null | undefined): string | undefined {
-  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '')
-  return match?.[1]
-}

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
+import { bearerMatches, bearerToken } from '../core/bearer.ts'
 import { forbidden, unauthorized } from '../core/errors.ts'
-import { secretsEqual } from '../core/hash.ts'
 import { requestState } from '../http/request-context.ts'
-import { bearerToken } from './keys.ts'
 
 /** The tenant an API key belongs to, as the routes after `tenantAuth` see it. */
 export interface AuthenticatedTenant {
@@ -38,8 +37,9 @@ export function tenantAuth(tenants: TenantAuthenticator) {
 export function bearerAuth(name: string, expected: string | undefined, variable: string) {
   return new Elysia({ name: `bearer-auth:${name}` }).onTransform({ as: 'scoped' }, ({ request }) => {
     if (!expected) throw forbidden(`${name} is disabled: ${variable} is not configured`)
-    const token = bearerToken(request.headers.get('authorization'))
-    if (!token || !secretsEqual(token, expected)) throw unauthorized(`Missing or invalid ${name} token`)
+    if (!bearerMatches(request.headers.get('authorization'), expected)) {
+      throw unauthorized(`Missing or invalid ${name} token`)
+    }
   })
 }
 

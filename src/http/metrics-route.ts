@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
+import { bearerMatches } from '../core/bearer.ts'
 import { unauthorized } from '../core/errors.ts'
-import { secretsEqual } from '../core/hash.ts'
 import { CONTENT_TYPES, negotiateFormat } from '../observability/exposition.ts'
 import type { GaugeSeries } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
@@ -15,12 +15,6 @@ export interface MetricsRouteOptions {
    * then takes itself out while rendering, so an idle service reads 0, not 1.
    */
   inFlight?: GaugeSeries
-}
-
-/** Constant-time check of an `Authorization: Bearer …` header against the token. */
-export function bearerMatches(header: string | null, token: string): boolean {
-  const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null
-  return match !== null && secretsEqual(match[1]!, token)
 }
 
 const exposition = { schema: { type: 'string' as const } }

@@ -44,7 +44,8 @@ export interface Launched {
 /**
  * The one process launcher of the test suite: starts `command` in the repository root and
  * resolves once it printed its port — a `{"port":N}` line, the server's "listening" log
- * line, or the benchmark server's plain `listening N`. Rejects with its output when it exits first or takes longer than `timeoutMs`.
+ * line, or the benchmark server's plain `listening N`. Rejects with its output when it exits
+ * first or takes longer than `timeoutMs`.
  */
 export async function launch(
   command: string[],
