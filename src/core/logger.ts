@@ -1,9 +1,17 @@
-import { fstatSync, openSync, write as writeAsync, writeSync } from 'node:fs'
 import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
+import { createLogDestination, type LineSink } from './log-destination.ts'
 import { SENSITIVE_LOG_KEYS } from './sensitive.ts'
 
 export type { Logger }
+export {
+  createLogDestination,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_WRITE_DELAY_MS,
+  type LineSink,
+  type LogDestination,
+  type LogDestinationOptions,
+} from './log-destination.ts'
 
 /**
  * Paths whose values never reach a log line. Phone numbers and credentials are the
@@ -20,13 +28,6 @@ export const REDACT_PATHS = [
   '*.customer.phone',
 ]
 
-/**
- * Default bound of what an asynchronous destination holds while its writes are in flight:
- * 4 Mi UTF-16 code units (at most 8 MiB), about 20 000 access-log lines, or a second of
- * lines at the rates a single process serves.
- */
-export const DEFAULT_MAX_BUFFERED_CHARS = 4 * 1024 * 1024
-
 export interface LoggerSettings {
   level: string
   /** Human-readable lines, formatted inside this process (no pipe to another program). */
@@ -34,214 +35,8 @@ export interface LoggerSettings {
   name?: string
   /** Write each line synchronously (slower; for runtimes whose exit drops pending writes). */
   sync?: boolean
-  /** Bound of the asynchronous stdout buffer, in UTF-16 code units (DEFAULT_MAX_BUFFERED_CHARS). */
-  maxBufferedChars?: number
-}
-
-export interface LogDestinationOptions {
-  /** File descriptor to write to (1 = standard output) when `path` is not given. */
-  fd?: number
-  /** File to append to; opened once, synchronously. */
-  path?: string
-  /** One write(2) per line, on the caller's stack; nothing is ever buffered or dropped. */
-  sync?: boolean
-  /** Most characters held while a write is in flight; lines beyond are dropped and counted. */
-  maxBufferedChars?: number
-  /** `name` of the line that reports dropped lines (the logger's name). */
-  name?: string
-  /**
-   * Longest a queued line waits for its write, in milliseconds (default
-   * DEFAULT_WRITE_DELAY_MS), unless `writeChunkChars` fill up first.
-   */
-  writeDelayMs?: number
-  /** Queued characters that are written at the end of the event-loop turn without waiting (default 64 Ki). */
-  writeChunkChars?: number
-}
-
-/**
- * How long a log line may wait to be written together with the next ones. An asynchronous
- * write(2) costs about 17 µs of CPU (the thread-pool hand-off and its callback), which at one
- * write per event-loop turn (about 20 lines under load) was close to a microsecond per
- * request; five milliseconds gather a few hundred lines into one write at the same rates,
- * and no reader of logs notices the delay.
- */
-export const DEFAULT_WRITE_DELAY_MS = 5
-/**
- * Queued characters that leave at the end of the event-loop turn without waiting for the
- * delay: about 250 access lines. Per line, an asynchronous batch of 64 lines cost 0.64 µs of
- * CPU and one of 256 lines 0.33-0.45 µs (the write's fixed cost spread over more lines);
- * at 60 000 requests per second that is still a write every 4 ms.
- */
-const DEFAULT_WRITE_CHUNK_CHARS = 64 * 1024
-
-/**
- * A pino destination that writes in batches and never holds more than a bounded amount; to a
- * pipe, terminal or socket the batches are written asynchronously, to a regular file on the
- * spot (see createLogDestination).
- *
- * Lines are queued as they are (an array push, no concatenation or byte counting per line,
- * unlike sonic-boom, whose per-line `Buffer.byteLength` of the growing chunk made its cost and
- * its garbage grow with the backlog); queued lines leave as one write `writeDelayMs` after the
- * first of them, or at the end of the event-loop turn once `writeChunkChars` are queued (as
- * sonic-boom's `minLength` gathers writes), and lines logged while a write is in flight leave
- * as one write once it completes. When the destination cannot keep up
- * (a slow pipe, a full disk) and the queue reaches `maxBufferedChars`, further lines are
- * dropped and counted in `dropped`, so a log flood costs a bounded amount of memory instead
- * of growing the heap until the process dies; the next line written after the backlog clears
- * says how many were lost.
- */
-export interface LogDestination extends DestinationStream {
-  write(line: string): void
-  /** Calls `done` once every line accepted so far has been written. */
-  flush(done?: (error?: Error) => void): void
-  /** Writes whatever is queued synchronously (for `process.on('exit')`). */
-  flushSync(): void
-  /** Lines dropped because the queue was full, since the destination was created. */
-  readonly dropped: number
-  /** Characters queued and not yet handed to the operating system. */
-  readonly buffered: number
-}
-
-/** Builds a LogDestination (see there) on a file descriptor or a file. */
-export function createLogDestination(options: LogDestinationOptions = {}): LogDestination {
-  const fd = options.path ? openSync(options.path, 'a') : (options.fd ?? 1)
-  // A regular file takes a write into the page cache without waiting for the disk, so its
-  // batches are written on the spot, as pino.destination() writes files by default: the
-  // thread-pool hand-off of an asynchronous write and its callback cost ~40 µs of CPU per
-  // batch, ~3 µs per request at 6 000 requests/s (one batch per 5 ms). Pipes, terminals and
-  // sockets, which fill up when their reader stalls, keep the asynchronous writes.
-  const regularFile = isRegularFile(fd)
-  const maxChars = options.maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS
-  const name = JSON.stringify(options.name ?? 'convo-commerce')
-  let queue: string[] = []
-  let queuedChars = 0
-  let inFlightLines = 0
-  let writing = false
-  let dropped = 0
-  let droppedReported = 0
-  let waiting: Array<(error?: Error) => void> = []
-  // The first queued line schedules the write `delayMs` later and a full chunk brings it
-  // forward to the turn's end, so that a loaded server gathers hundreds of lines per write(2)
-  // instead of paying a thread-pool write and its callback every event-loop turn.
-  const delayMs = options.writeDelayMs ?? DEFAULT_WRITE_DELAY_MS
-  const chunkChars = options.writeChunkChars ?? DEFAULT_WRITE_CHUNK_CHARS
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let immediate = false
-  const atTurnEnd: (task: () => void) => void =
-    typeof setImmediate === 'function' ? setImmediate : (task) => setTimeout(task, 0)
-  function startScheduledWrite() {
-    immediate = false
-    if (timer !== undefined) {
-      clearTimeout(timer)
-      timer = undefined
-    }
-    if (!writing && queue.length > 0) startWrite()
-  }
-  function scheduleWrite() {
-    if (writing || immediate) return
-    if (queuedChars >= chunkChars) {
-      immediate = true
-      atTurnEnd(startScheduledWrite)
-    } else if (timer === undefined) {
-      timer = setTimeout(startScheduledWrite, delayMs)
-    }
-  }
-
-  function writeAllSync(text: string) {
-    const bytes = Buffer.from(text)
-    let offset = 0
-    while (offset < bytes.length) {
-      try {
-        offset += writeSync(fd, bytes, offset, bytes.length - offset)
-      } catch (error) {
-        // A non-blocking pipe that is full: wait for it rather than lose the lines.
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-      }
-    }
-  }
-
-  function settle(error?: Error) {
-    if (writing || (queue.length > 0 && !error)) return
-    const callbacks = waiting
-    waiting = []
-    for (const done of callbacks) done(error)
-  }
-
-  function writeBatch(bytes: Buffer, offset: number) {
-    writeAsync(fd, bytes, offset, bytes.length - offset, null, (error, written) => {
-      if (error && error.code !== 'EAGAIN') {
-        // Nowhere left to report it: keep serving, count the batch as dropped.
-        writing = false
-        dropped += inFlightLines
-        settle(error)
-        return
-      }
-      const next = offset + (error ? 0 : written)
-      if (next < bytes.length) {
-        if (error) setTimeout(() => writeBatch(bytes, next), 10)
-        else writeBatch(bytes, next)
-        return
-      }
-      writing = false
-      if (queue.length > 0) startWrite()
-      else settle()
-    })
-  }
-
-  function startWrite() {
-    writing = true
-    let text = queue.join('')
-    inFlightLines = queue.length
-    queue = []
-    queuedChars = 0
-    if (dropped > droppedReported) {
-      text += `{"level":"warn","time":"${new Date().toISOString()}","name":${name},"droppedLines":${dropped - droppedReported},"msg":"log lines dropped: the log destination could not keep up"}\n`
-      droppedReported = dropped
-    }
-    if (!regularFile) return writeBatch(Buffer.from(text), 0)
-    try {
-      writeAllSync(text)
-    } catch (error) {
-      // Nowhere left to report it (a full disk): keep serving, count the batch as dropped.
-      dropped += inFlightLines
-      writing = false
-      return settle(error as Error)
-    }
-    writing = false
-    settle()
-  }
-
-  const destination: LogDestination = {
-    write(line: string) {
-      if (options.sync) return writeAllSync(line)
-      if (queuedChars + line.length > maxChars) {
-        dropped++
-        return
-      }
-      queue.push(line)
-      queuedChars += line.length
-      scheduleWrite()
-    },
-    flush(done) {
-      if (done) waiting.push(done)
-      if (!writing && queue.length > 0) startWrite()
-      else settle()
-    },
-    flushSync() {
-      if (queue.length === 0) return
-      const text = queue.join('')
-      queue = []
-      queuedChars = 0
-      writeAllSync(text)
-    },
-    get dropped() {
-      return dropped
-    },
-    get buffered() {
-      return queuedChars
-    },
-  }
-  return destination
+  /** Bound of the asynchronous stdout buffer, in bytes (DEFAULT_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number
 }
 
 /** pino's options for the root logger (createLogger adds the destination and the fast path). */
@@ -253,15 +48,6 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'level' | 'name'>):
     formatters: { level: (label) => ({ level: label }) },
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  }
-}
-
-/** Whether `fd` is a regular file (not a pipe, terminal or socket); false if it cannot be told. */
-function isRegularFile(fd: number): boolean {
-  try {
-    return fstatSync(fd).isFile()
-  } catch {
-    return false
   }
 }
 
@@ -278,7 +64,7 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
       : createLogDestination({
           fd: 1,
           sync: settings.sync,
-          maxBufferedChars: settings.maxBufferedChars,
+          maxBufferedBytes: settings.maxBufferedBytes,
           name: options.name,
         }))
   return withPrimitiveFastPath(pino(options, stream))
@@ -323,37 +109,108 @@ export function withPrimitiveFastPath(logger: Logger): Logger {
  * redaction of REDACT_PATHS, object serialisation) costs several µs, and the fields of such
  * a line (numbers, route templates, ids checked against a safe alphabet) can carry neither a
  * phone number nor a credential, which is the caller's obligation.
+ *
+ * A line is `begin()`, its fields through `text`, `integer` and `decimal`, then `end()`, in one
+ * synchronous run. On a LogDestination the pieces are encoded straight into its buffer (see
+ * LineSink for why); on any other pino destination they are joined into one string.
  */
 export interface FixedLineWriter {
   /** Whether the logger's level currently lets `level` lines through. */
   enabled(): boolean
+  /** Starts a line: `{"level":…,"time":"…"` and the logger's bindings. */
+  begin(): void
   /**
-   * Writes one line. `fields` is the JSON text of the fields between the bindings and `msg`,
-   * each preceded by a comma: `,"status":200,"route":"/orders"`.
+   * Appends JSON text of the fields between the bindings and `msg`, each field preceded by a
+   * comma (`,"status":200`), in as many pieces as suits the caller; no escaping is done.
    */
+  text(json: string): void
+  /** Appends a non-negative integer (as JSON writes it; other numbers too, less cheaply). */
+  integer(value: number): void
+  /** Appends `value` rounded to three decimals, exactly as JSON writes `Math.round(value * 1000) / 1000`. */
+  decimal(value: number): void
+  /** Ends the line with `,"msg":…}` and a newline; it is written with the destination's next batch. */
+  end(): void
+  /** A whole line in one call: `fields` as for `text`, e.g. `,"status":200,"route":"/orders"`. */
   write(fields: string): void
+}
+
+/** `.1` … `.999`, trailing zeros dropped, indexed by thousandths: what JSON writes after the point. */
+let thousandths: string[] | undefined
+function fractionText(thousandth: number): string {
+  thousandths ??= Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : String(i / 1000).slice(1)))
+  return thousandths[thousandth]!
+}
+
+/** A LineSink that joins the pieces into one string, for destinations that take strings only. */
+function stringLineSink(stream: { write(line: string): void }): LineSink {
+  let line = ''
+  return {
+    beginLine() {
+      line = ''
+    },
+    appendText(text) {
+      line += text
+    },
+    appendInteger(value) {
+      line += String(value)
+    },
+    endLine() {
+      stream.write(line)
+      line = ''
+    },
+  }
+}
+
+function isLineSink(stream: object): stream is LineSink {
+  return typeof (stream as Partial<LineSink>).beginLine === 'function'
 }
 
 /** A FixedLineWriter for `level` lines with message `msg` on `log` (see there). */
 export function fixedLineWriter(log: Logger, level: Level, msg: string): FixedLineWriter {
   const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!
+  const sink = isLineSink(stream) ? stream : stringLineSink(stream)
   const bindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? ''
-  const head = `{"level":${JSON.stringify(level)},"time":"`
   const tail = `,"msg":${JSON.stringify(msg)}}\n`
-  // Many lines share a millisecond under load; formatting the time is the costliest part.
+  // Many lines share a millisecond under load; formatting the time is the costliest part, so
+  // the line's whole start (level, time, bindings) is one string per millisecond.
   let lastMs = -1
-  let lastTime = ''
-  return {
+  let head = ''
+  const writer: FixedLineWriter = {
     enabled: () => log.isLevelEnabled(level),
-    write(fields) {
+    begin() {
       const ms = Date.now()
       if (ms !== lastMs) {
         lastMs = ms
-        lastTime = new Date(ms).toISOString()
+        head = `{"level":${JSON.stringify(level)},"time":"${new Date(ms).toISOString()}"${bindings}`
       }
-      stream.write(`${head}${lastTime}"${bindings}${fields}${tail}`)
+      sink.beginLine()
+      sink.appendText(head)
+    },
+    text: (json) => sink.appendText(json),
+    integer: (value) => sink.appendInteger(value),
+    decimal(value) {
+      const thousandthsTotal = Math.round(value * 1000)
+      // Up to 10^12 thousandths (about 31 years of milliseconds) the digits below are exactly
+      // what String() prints; beyond, and for negatives and NaN, String() itself.
+      if (!(thousandthsTotal >= 0 && thousandthsTotal <= 1e12)) {
+        sink.appendText(String(thousandthsTotal / 1000))
+        return
+      }
+      const fraction = thousandthsTotal % 1000
+      sink.appendInteger((thousandthsTotal - fraction) / 1000)
+      if (fraction !== 0) sink.appendText(fractionText(fraction))
+    },
+    end() {
+      sink.appendText(tail)
+      sink.endLine()
+    },
+    write(fields) {
+      writer.begin()
+      sink.appendText(fields)
+      writer.end()
     },
   }
+  return writer
 }
 
 /** Log lines that carry a WhatsApp message the log transport wrote instead of sending it. */

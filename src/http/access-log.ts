@@ -126,7 +126,8 @@ const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OP
  * path parameter or query string (a phone number, a token) can reach the line; `tenantId` is
  * there once tenant authentication succeeded. `trace_id` is the request's W3C trace id (always
  * 32 hex digits, so written unescaped), the one its exemplars and Sentry events carry. The line's fields are fixed, so it is written by
- * a FixedLineWriter, past pino's redaction and serialisation (several µs per line).
+ * a FixedLineWriter, past pino's redaction and serialisation (several µs per line), in pieces
+ * that are encoded straight into the log destination's buffer: no string per line.
  *
  * From mapResponse, as the HTTP metrics are (see httpMetrics for the hook's contract), not
  * onAfterResponse: Elysia runs after-response hooks through a `setImmediate(async …)` per
@@ -138,10 +139,16 @@ const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OP
 export function accessLog(options: AccessLogOptions) {
   const line = fixedLineWriter(options.log, 'info', 'request')
   const excluded = pathExcluder(options.excludePaths ?? DEFAULT_UNLOGGED_PATHS)
-  // Per route template: undefined when excluded, else the JSON of `"route":…`. Templates are
-  // the app's routes plus `<unmatched>`, so this stays as small as the route table.
-  const routes = new Map<string, string | undefined>()
-  const methods = new Map(STANDARD_METHODS.map((m) => [m, JSON.stringify(m)]))
+  // Per route template: undefined when excluded, else per standard method the JSON from the
+  // trace id's closing quote to `"status":`. Templates are the app's routes plus `<unmatched>`,
+  // so this stays as small as the route table times the nine methods.
+  const routes = new Map<string, Map<string, string> | undefined>()
+  const STANDARD = new Set(STANDARD_METHODS)
+  const methodAndRoute = (method: string, template: string) =>
+    `","method":${JSON.stringify(method)},"route":${JSON.stringify(template)},"status":`
+  // Most lines under load are one tenant's after another's: keep the last one's field.
+  let lastTenant: string | undefined
+  let lastTenantField = ''
 
   return new Elysia({ name: 'access-log' }).mapResponse({ as: 'global' }, (context) => {
     const error = (context as { error?: unknown }).error
@@ -151,12 +158,12 @@ export function accessLog(options: AccessLogOptions) {
     if (state !== undefined && state.accessLogged === undefined && line.enabled()) {
       state.accessLogged = true
       const template = context.route || UNMATCHED_ENDPOINT
-      let route = routes.get(template)
-      if (route === undefined && !routes.has(template)) {
-        route = excluded(template) ? undefined : `,"route":${JSON.stringify(template)}`
-        routes.set(template, route)
+      let byMethod = routes.get(template)
+      if (byMethod === undefined && !routes.has(template)) {
+        byMethod = excluded(template) ? undefined : new Map()
+        routes.set(template, byMethod)
       }
-      if (route !== undefined) {
+      if (byMethod !== undefined) {
         const elapsedMs = options.now() - state.startedAt
         const status =
           (context as StatusStamped)[SENT_STATUS] ??
@@ -170,13 +177,38 @@ export function accessLog(options: AccessLogOptions) {
             error,
             elapsedMs / 1000,
           )
-        const method = methods.get(request.method) ?? JSON.stringify(request.method)
-        const tenant = state.tenantId === undefined ? '' : `,"tenantId":${JSON.stringify(state.tenantId)}`
+        const method = request.method
+        let middle = byMethod.get(method)
+        if (middle === undefined) {
+          middle = methodAndRoute(method, template)
+          // Any method string a client sends would grow the map: only the standard ones stay.
+          if (STANDARD.has(method)) byMethod.set(method, middle)
+        }
         const id = state.requestId
-        const requestId = SAFE_REQUEST_ID.test(id) ? `"${id}"` : JSON.stringify(id)
-        line.write(
-          `,"requestId":${requestId},"trace_id":"${state.traceId}","method":${method}${route},"status":${status},"durationMs":${Math.round(elapsedMs * 1000) / 1000}${tenant}`,
-        )
+        line.begin()
+        if (SAFE_REQUEST_ID.test(id)) {
+          line.text(',"requestId":"')
+          line.text(id)
+          line.text('","trace_id":"')
+        } else {
+          line.text(',"requestId":')
+          line.text(JSON.stringify(id))
+          line.text(',"trace_id":"')
+        }
+        line.text(state.traceId)
+        line.text(middle)
+        line.integer(status)
+        line.text(',"durationMs":')
+        line.decimal(elapsedMs)
+        const tenantId = state.tenantId
+        if (tenantId !== undefined) {
+          if (tenantId !== lastTenant) {
+            lastTenant = tenantId
+            lastTenantField = `,"tenantId":${JSON.stringify(tenantId)}`
+          }
+          line.text(lastTenantField)
+        }
+        line.end()
       }
     }
     // As in httpMetrics: on the error path hand the response back, elsewhere return nothing.

@@ -33,9 +33,9 @@ describe('the asynchronous log destination', () => {
     expect(destination.buffered).toBe(0)
   })
 
-  test('holds at most maxBufferedChars until its write, drops and counts the rest, then says so', async () => {
+  test('holds at most maxBufferedBytes until its write, drops and counts the rest, then says so', async () => {
     const path = tempFile()
-    const destination = createLogDestination({ path, maxBufferedChars: 120, name: 'svc' })
+    const destination = createLogDestination({ path, maxBufferedBytes: 120, name: 'svc' })
     const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(40) })}\n` // 57 characters
     // Lines of one event-loop turn leave together at its end: two fit (114 ≤ 120), a third would make 171.
     for (let n = 1; n <= 10; n++) destination.write(line(n))
@@ -88,7 +88,7 @@ describe('the asynchronous log destination', () => {
 
   test('a full chunk leaves at the end of the event-loop turn, without waiting for the delay', async () => {
     const path = tempFile()
-    const destination = createLogDestination({ path, writeDelayMs: 60_000, writeChunkChars: 16 })
+    const destination = createLogDestination({ path, writeDelayMs: 60_000, writeChunkBytes: 16 })
     destination.write('{"a":1}\n')
     await new Promise((resolve) => setImmediate(resolve))
     expect(readFileSync(path, 'utf8')).toBe('')
@@ -141,11 +141,114 @@ describe('the asynchronous log destination', () => {
 
   test('sync mode writes each line before returning and never drops', () => {
     const path = tempFile()
-    const destination = createLogDestination({ path, sync: true, maxBufferedChars: 1 })
+    const destination = createLogDestination({ path, sync: true, maxBufferedBytes: 1 })
     destination.write('{"a":1}\n')
     destination.write('{"a":2}\n')
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n')
     expect(destination.dropped).toBe(0)
+  })
+})
+
+describe('the log destination, byte by byte', () => {
+  const pieces = (destination: ReturnType<typeof createLogDestination>, ...parts: Array<string | number>) => {
+    destination.beginLine()
+    for (const part of parts) {
+      if (typeof part === 'number') destination.appendInteger(part)
+      else destination.appendText(part)
+    }
+    destination.endLine()
+  }
+
+  test('lines built in pieces and whole lines keep their order, UTF-8 included', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, writeDelayMs: 60_000 })
+    destination.write('{"a":1}\n')
+    pieces(destination, '{"b":', 0, ',"c":', 9, ',"d":', 10, ',"e":', 9_007_199_254_740_991, '}\n')
+    pieces(destination, '{"f":"', 'Wanjikũ ☕ 𝄞', '","g":', -1, ',"h":', 1.5, '}\n')
+    destination.write('{"i":"é"}\n')
+    expect(destination.buffered).toBe(Buffer.byteLength(readableQueue()))
+    await flushed(destination)
+    expect(readFileSync(path, 'utf8')).toBe(readableQueue())
+    expect(destination.buffered).toBe(0)
+
+    function readableQueue() {
+      return '{"a":1}\n{"b":0,"c":9,"d":10,"e":9007199254740991}\n{"f":"Wanjikũ ☕ 𝄞","g":-1,"h":1.5}\n{"i":"é"}\n'
+    }
+  })
+
+  test('a batch larger than one buffer, and a line larger than one, are written whole and in order', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({
+      path,
+      writeDelayMs: 60_000,
+      writeChunkBytes: 10 * 1024 * 1024,
+    })
+    const expected: string[] = []
+    for (let n = 0; n < 3000; n++) {
+      // ~100 bytes each, so lines cross the 128 KiB buffer's end mid-line.
+      const pad = 'x'.repeat(n % 97)
+      pieces(destination, '{"n":', n, ',"pad":"', pad, '"}\n')
+      expected.push(`{"n":${n},"pad":"${pad}"}\n`)
+      if (n === 1500) {
+        const huge = 'y'.repeat(300 * 1024)
+        destination.write(`{"huge":"${huge}"}\n`)
+        expected.push(`{"huge":"${huge}"}\n`)
+      }
+    }
+    await flushed(destination)
+    expect(readFileSync(path, 'utf8')).toBe(expected.join(''))
+  })
+
+  test('a line built past the bound is dropped whole: no partial bytes reach the file', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, maxBufferedBytes: 40, name: 'svc' })
+    pieces(destination, '{"n":', 1, ',"pad":"', 'x'.repeat(10), '"}\n') // 27 bytes
+    pieces(destination, '{"n":', 2, ',"pad":"', 'x'.repeat(10), '"}\n') // would make 54
+    pieces(destination, '{"n":', 3, '}\n') // 8 more: 35, fits
+    expect(destination.dropped).toBe(1)
+    expect(destination.buffered).toBe(35)
+    await flushed(destination)
+    const written = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(written.map((l) => l.n ?? l.droppedLines)).toEqual([1, 3, 1])
+  })
+
+  test('to a pipe, lines logged while a batch is in flight go to another buffer and follow it', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'pipe')
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+    const fd = openSync(fifo, 'r+')
+    try {
+      const destination = createLogDestination({ fd, writeDelayMs: 60_000 })
+      const expected: string[] = []
+      for (let round = 0; round < 3; round++) {
+        for (let n = 0; n < 50; n++) {
+          pieces(destination, '{"round":', round, ',"n":', n, '}\n')
+          expected.push(`{"round":${round},"n":${n}}\n`)
+        }
+        // Not awaited: the next round is logged while this batch is being written.
+        destination.flush()
+      }
+      await flushed(destination)
+      const bytes = Buffer.alloc(64 * 1024)
+      const read = readSync(fd, bytes, 0, bytes.length, null)
+      expect(bytes.toString('utf8', 0, read)).toBe(expected.join(''))
+    } finally {
+      closeSync(fd)
+    }
+  })
+
+  test('sync mode writes a line built in pieces at its end', () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, sync: true })
+    destination.beginLine()
+    destination.appendText('{"a":')
+    expect(readFileSync(path, 'utf8')).toBe('')
+    destination.appendInteger(1)
+    destination.appendText('}\n')
+    destination.endLine()
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n')
   })
 })
 
@@ -159,6 +262,76 @@ describe('fixedLineWriter', () => {
     const [fast, viaPino] = text().trim().split('\n')
     const time = (JSON.parse(fast!) as { time: string }).time
     expect(viaPino!.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast!)
+  })
+
+  test('in pieces, to the production destination, it writes what pino writes', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path })
+    const log = createLogger({ level: 'info', pretty: false }, destination).child({ requestId: 'r-1' })
+    const writer = fixedLineWriter(log, 'info', 'request')
+    writer.begin()
+    writer.text(',"method":"GET","status":')
+    writer.integer(201)
+    writer.text(',"durationMs":')
+    writer.decimal(12.3456)
+    writer.text(',"route":"/café"')
+    writer.end()
+    log.info({ method: 'GET', status: 201, durationMs: 12.346, route: '/café' }, 'request')
+    await flushLogs(log)
+    const [fast, viaPino] = readFileSync(path, 'utf8').trim().split('\n')
+    const time = (JSON.parse(fast!) as { time: string }).time
+    expect(viaPino!.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast!)
+  })
+
+  test('decimal() writes exactly what JSON writes for Math.round(value * 1000) / 1000', () => {
+    const { log, text } = captureLogs('info')
+    const toFile = tempFile()
+    const destination = createLogDestination({ path: toFile, sync: true })
+    const fileLog = createLogger({ level: 'info', pretty: false }, destination)
+    const values = [
+      0,
+      0.0004,
+      0.0005,
+      0.001,
+      0.01,
+      0.1,
+      0.5,
+      0.9995,
+      1,
+      1.5,
+      2.25,
+      31.25,
+      999.9995,
+      1000,
+      1000.1,
+      12.3456,
+      86_400_000.001,
+      999_999_999.999,
+      1e9,
+      1e12,
+      2 ** 53,
+      -0.0004,
+      -1.25,
+      // Random durations over the range a request takes, at every precision.
+      ...Array.from({ length: 2000 }, (_, i) => Math.random() * 10 ** (i % 10)),
+    ]
+    for (const target of [log, fileLog]) {
+      const writer = fixedLineWriter(target, 'info', 'd')
+      for (const value of values) {
+        writer.begin()
+        writer.text(',"v":')
+        writer.decimal(value)
+        writer.end()
+      }
+    }
+    const written = (raw: string) =>
+      raw
+        .trim()
+        .split('\n')
+        .map((l) => /"v":([^,}]*)/.exec(l)![1])
+    const expected = values.map((value) => String(Math.round(value * 1000) / 1000))
+    expect(written(text())).toEqual(expected)
+    expect(written(readFileSync(toFile, 'utf8'))).toEqual(expected)
   })
 
   test('follows the logger level', () => {

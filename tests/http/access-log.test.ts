@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import type { Clock } from '../../src/core/clock.ts'
+import { createLogDestination, createLogger, flushLogs, type Logger } from '../../src/core/logger.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, testPhone } from '../helpers/commerce.ts'
 
@@ -8,10 +12,10 @@ import { createProduct, createTenant, testPhone } from '../helpers/commerce.ts'
  * The real app plus probe routes on a clock the test moves: `?ms=` advances it inside the
  * handler, so a request's duration is exactly that many milliseconds.
  */
-async function loggedApp(env: Record<string, string> = {}) {
+async function loggedApp(env: Record<string, string> = {}, log?: Logger) {
   let now = 5000
   const clock: Clock = { now: () => new Date(), monotonic: () => now }
-  const built = await buildTestApp({ env, clock })
+  const built = await buildTestApp({ env, clock, ...(log ? { log } : {}) })
   built.app.use(
     new Elysia()
       .get('/probe/users/:id', ({ params, query }) => {
@@ -84,6 +88,42 @@ describe('the access log', () => {
       .info({ method: 'GET', route: '/probe/users/:id', status: 200, durationMs: 1.5 }, 'request')
     const viaPino = logs.text().trim().split('\n').at(-1)!
     expect(viaPino.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast)
+  })
+
+  test('through the production log destination (encoded piece by piece) the lines are byte for byte the same', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'access-log-')), 'out.log')
+    const fileLog = createLogger({ level: 'info', pretty: false }, createLogDestination({ path }))
+    const viaFile = await loggedApp({}, fileLog)
+    const viaString = await loggedApp()
+    const tenant = await createTenant(viaString.call)
+    const product = await createProduct(viaString.call, tenant.apiKey)
+    const requests: Array<[string, RequestInit & { token?: string }]> = [
+      ['/probe/users/7?ms=31.25', {}],
+      ['/probe/users/8?ms=0.0005', {}],
+      ['/probe/users/9?ms=1234.5678', {}],
+      ['/probe/boom', {}],
+      ['/probe/users/1', { method: 'PURGE' }],
+      [`/products/${product.id}`, { token: tenant.apiKey }],
+      [`/products/${product.id}`, { token: 'wrong-key' }],
+    ]
+    for (const [n, [path, init]] of requests.entries()) {
+      const headers = {
+        'x-request-id': `req-bytes-${n}`,
+        traceparent: `00-0af7651916cd43dd8448eb211c8031${String(n).padStart(2, '0')}-b7ad6b7169203331-01`,
+      }
+      for (const app of [viaFile, viaString]) await app.call(path, { ...init, headers })
+    }
+    await flushLogs(fileLog)
+    const requestLines = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => line.includes('"msg":"request"}') && line.includes('req-bytes-'))
+        .map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'))
+    const fromFile = requestLines(readFileSync(path, 'utf8'))
+    expect(fromFile).toHaveLength(requests.length)
+    expect(fromFile).toEqual(requestLines(viaString.logs.text()))
+    expect(fromFile.map((line) => JSON.parse(line).durationMs)).toEqual([31.25, 0.001, 1234.568, 2, 0, 0, 0])
+    expect(JSON.parse(fromFile[5]!).tenantId).toBe(tenant.id)
   })
 
   test('errors and unknown routes are logged with the status sent; unmatched paths as <unmatched>', async () => {
