@@ -66,7 +66,8 @@ export interface LineSink {
   beginLine(): void
   /**
    * Appends text to the line as UTF-8. The caller vouches that the result is valid JSON: a
-   * constant, or a value it checked needs no escaping (or escaped with JSON.stringify).
+   * constant, or a value it checked needs no escaping (or escaped with JSON.stringify). Each
+   * piece is encoded on its own, so a piece must not end inside a surrogate pair.
    */
   appendText(text: string): void
   /** Appends a non-negative safe integer in decimal (other numbers as `String(value)`). */
@@ -99,7 +100,10 @@ export interface LogDestination extends DestinationStream, LineSink {
   write(line: string): void
   /** Calls `done` once every line accepted so far has been written. */
   flush(done?: (error?: Error) => void): void
-  /** Writes whatever is queued synchronously (for `process.on('exit')`). */
+  /**
+   * Writes whatever is queued synchronously (for `process.on('exit')`); nothing while an
+   * asynchronous write is in flight, whose bytes would otherwise be interleaved.
+   */
   flushSync(): void
   /** Lines dropped because the queue was full, since the destination was created. */
   readonly dropped: number
@@ -185,6 +189,8 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
   }
 
   const queuedBytes = () => fullBytes + used
+  /** Whether a write has something to do: queued lines, or a drop not yet reported. */
+  const pending = () => queuedLines > 0 || dropped > droppedReported
 
   function writeAllSync(bytes: Uint8Array) {
     let offset = 0
@@ -199,7 +205,7 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
   }
 
   function settle(error?: Error) {
-    if (writing || (queuedLines > 0 && !error)) return
+    if (writing || (pending() && !error)) return
     const callbacks = waiting
     waiting = []
     for (const done of callbacks) done(error)
@@ -208,6 +214,8 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
   /** Takes the queue as one byte array, the dropped-lines report appended; its lines in `takenLines`. */
   let takenLines = 0
   function takeQueue(): Uint8Array {
+    // Bytes after the last complete line belong to a line abandoned mid-way (its caller threw).
+    used = lineStart
     if (dropped > droppedReported) {
       lineStart = used
       append(
@@ -233,6 +241,8 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
         writing = false
         dropped += inFlightLines
         settle(error)
+        // Lines logged during the failed write found a write in flight and scheduled none.
+        if (pending()) scheduleWrite()
         return
       }
       const next = offset + (error ? 0 : written)
@@ -242,8 +252,9 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
         return
       }
       writing = false
-      spare ??= owner
-      if (queuedLines > 0) startWrite()
+      // A buffer grown for an outsized line is not kept: it goes with the write.
+      if (owner !== undefined && owner.length <= BUFFER_BYTES) spare ??= owner
+      if (pending()) startWrite()
       else settle()
     })
   }
@@ -262,6 +273,7 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       const bytes = takeQueue()
       inFlightLines = takenLines
       writeAllSync(bytes)
+      if (buffer !== undefined && buffer.length > BUFFER_BYTES) buffer = undefined
     } catch (error) {
       // Nowhere left to report it (a full disk): keep serving, count the batch as dropped.
       dropped += inFlightLines
@@ -278,7 +290,7 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       clearTimeout(timer)
       timer = undefined
     }
-    if (!writing && queuedLines > 0) startWrite()
+    if (!writing && pending()) startWrite()
   }
 
   // The first queued line schedules the write `delayMs` later and a full chunk brings it
@@ -297,13 +309,18 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
   /** The line built since `lineStart` is complete: queue it, write it (sync) or drop it. */
   function lineDone() {
     if (options.sync) {
-      const bytes = buffer!.subarray(lineStart, used)
+      if (buffer === undefined) return
+      const bytes = buffer.subarray(lineStart, used)
       used = lineStart
-      return writeAllSync(bytes)
+      writeAllSync(bytes)
+      if (buffer.length > BUFFER_BYTES) buffer = undefined
+      return
     }
     if (queuedBytes() > maxBytes) {
       used = lineStart
       dropped++
+      // The report goes out with the next batch, which this schedules if nothing else does.
+      scheduleWrite()
       return
     }
     lineStart = used
@@ -313,12 +330,13 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
 
   return {
     write(line: string) {
-      lineStart = used
+      // A line begun and never ended (its caller threw mid-way) is discarded.
+      used = lineStart
       append(line)
       lineDone()
     },
     beginLine() {
-      lineStart = used
+      used = lineStart
     },
     appendText: append,
     appendInteger(value: number) {
@@ -337,11 +355,12 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
     endLine: lineDone,
     flush(done) {
       if (done) waiting.push(done)
-      if (!writing && queuedLines > 0) startWrite()
+      if (!writing && pending()) startWrite()
       else settle()
     },
     flushSync() {
-      if (queuedLines === 0) return
+      // Bytes written now would land inside a batch still being written asynchronously.
+      if (writing || !pending()) return
       writeAllSync(takeQueue())
     },
     get dropped() {

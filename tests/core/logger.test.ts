@@ -239,6 +239,91 @@ describe('the log destination, byte by byte', () => {
     }
   })
 
+  test('a line abandoned mid-way (its caller threw) is discarded, not spliced into the next', async () => {
+    const path = tempFile()
+    const log = createLogger({ level: 'info', pretty: false }, createLogDestination({ path }))
+    const writer = fixedLineWriter(log, 'info', 'request')
+    const abandon = () => {
+      try {
+        writer.begin()
+        writer.text(`,"r":${JSON.stringify({ id: 1n })}`) // a BigInt: JSON.stringify throws
+        writer.end()
+      } catch {}
+    }
+    abandon()
+    log.info('next')
+    abandon()
+    writer.write(',"n":2')
+    abandon()
+    await flushLogs(log)
+    const lines = readFileSync(path, 'utf8').trim().split('\n')
+    expect(lines.map((line) => JSON.parse(line).msg)).toEqual(['next', 'request'])
+    expect(JSON.parse(lines[1]!).n).toBe(2)
+  })
+
+  test('a drop that ends a burst is reported without waiting for another line', async () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, maxBufferedBytes: 1000, writeDelayMs: 5, name: 'svc' })
+    destination.write(`${JSON.stringify({ pad: 'x'.repeat(2000) })}\n`)
+    expect(destination.dropped).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const [report] = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(report).toEqual(expect.objectContaining({ level: 'warn', name: 'svc', droppedLines: 1 }))
+  })
+
+  test('lines queued while a write fails are written or counted, not left waiting', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'pipe')
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+    // A reader that leaves after 1 000 bytes: the batch in flight then fails with EPIPE.
+    const reader = Bun.spawn(['sh', '-c', `head -c 1000 "${fifo}" > /dev/null`])
+    const fd = openSync(fifo, 'w')
+    try {
+      const destination = createLogDestination({ fd })
+      destination.write(`${'A'.repeat(200_000)}\n`)
+      destination.flush()
+      destination.write('{"b":1}\n')
+      await reader.exited
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(destination.buffered).toBe(0)
+      expect(destination.dropped).toBe(2)
+    } finally {
+      closeSync(fd)
+    }
+  })
+
+  test('flushSync() leaves a batch in flight alone instead of writing into the middle of it', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'pipe')
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+    const out = `${fifo}.out`
+    const reader = Bun.spawn(['sh', '-c', `cat "${fifo}" > "${out}"`])
+    const fd = openSync(fifo, 'w')
+    const big = `${'A'.repeat(4_000_000)}\n`
+    try {
+      const destination = createLogDestination({ fd, maxBufferedBytes: 64 * 1024 * 1024 })
+      destination.write(big)
+      destination.flush()
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      destination.write('B\n')
+      destination.flushSync()
+      await flushed(destination)
+    } finally {
+      closeSync(fd)
+    }
+    await reader.exited
+    expect(readFileSync(out, 'utf8') === `${big}B\n`).toBe(true)
+  })
+
+  test('sync mode: a line with no pieces writes nothing', () => {
+    const path = tempFile()
+    const destination = createLogDestination({ path, sync: true })
+    destination.beginLine()
+    destination.endLine()
+    expect(readFileSync(path, 'utf8')).toBe('')
+  })
+
   test('sync mode writes a line built in pieces at its end', () => {
     const path = tempFile()
     const destination = createLogDestination({ path, sync: true })
