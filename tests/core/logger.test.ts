@@ -14,6 +14,13 @@ import {
 import { captureLogs } from '../helpers/logs.ts'
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'logger-test-')), 'out.log')
+/** The JSON lines of a log file, parsed. */
+// biome-ignore lint/suspicious/noExplicitAny: log lines of any shape
+const fileLines = (path: string): any[] =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 const flushed = (destination: { flush(done: () => void): void }) =>
   new Promise<void>((resolve) => destination.flush(resolve))
 
@@ -24,10 +31,7 @@ describe('the asynchronous log destination', () => {
     const log = createLogger({ level: 'info', pretty: false }, destination)
     for (let i = 0; i < 500; i++) log.info({ i }, 'line')
     await flushLogs(log)
-    const lines = readFileSync(path, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { i: number })
+    const lines = fileLines(path) as Array<{ i: number }>
     expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 500 }, (_, i) => i))
     expect(destination.dropped).toBe(0)
     expect(destination.buffered).toBe(0)
@@ -42,10 +46,7 @@ describe('the asynchronous log destination', () => {
     expect(destination.dropped).toBe(8)
     expect(destination.buffered).toBe(114)
     await flushed(destination)
-    const written = readFileSync(path, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const written = fileLines(path)
     expect(written.slice(0, 2)).toEqual([
       { n: 1, pad: 'x'.repeat(40) },
       { n: 2, pad: 'x'.repeat(40) },
@@ -61,12 +62,7 @@ describe('the asynchronous log destination', () => {
     // Once the backlog is gone, lines are accepted again and the drop is not reported twice.
     destination.write(line(11))
     await flushed(destination)
-    expect(
-      readFileSync(path, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l).n ?? 'warn'),
-    ).toEqual([1, 2, 'warn', 11])
+    expect(fileLines(path).map((l) => l.n ?? 'warn')).toEqual([1, 2, 'warn', 11])
     expect(destination.dropped).toBe(8)
   })
 
@@ -208,10 +204,7 @@ describe('the log destination, byte by byte', () => {
     expect(destination.dropped).toBe(1)
     expect(destination.buffered).toBe(35)
     await flushed(destination)
-    const written = readFileSync(path, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const written = fileLines(path)
     expect(written.map((l) => l.n ?? l.droppedLines)).toEqual([1, 3, 1])
   })
 
@@ -267,10 +260,7 @@ describe('the log destination, byte by byte', () => {
     destination.write(`${JSON.stringify({ pad: 'x'.repeat(2000) })}\n`)
     expect(destination.dropped).toBe(1)
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const [report] = readFileSync(path, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const [report] = fileLines(path)
     expect(report).toEqual(expect.objectContaining({ level: 'warn', name: 'svc', droppedLines: 1 }))
   })
 
