@@ -113,7 +113,18 @@ export interface AccessLogOptions {
   excludePaths?: readonly string[]
 }
 
-const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']
+/** The HTTP methods of RFC 9110 and PATCH: the ones kept by name in metrics and log caches. */
+export const STANDARD_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+])
 
 /**
  * One `request` line at `info` per request, written when the response is decided:
@@ -143,7 +154,6 @@ export function accessLog(options: AccessLogOptions) {
   // trace id's closing quote to `"status":`. Templates are the app's routes plus `<unmatched>`,
   // so this stays as small as the route table times the nine methods.
   const routes = new Map<string, Map<string, string> | undefined>()
-  const STANDARD = new Set(STANDARD_METHODS)
   const methodAndRoute = (method: string, template: string) =>
     `","method":${JSON.stringify(method)},"route":${JSON.stringify(template)},"status":`
   // Most lines under load are one tenant's after another's: keep the last one's field.
@@ -182,7 +192,7 @@ export function accessLog(options: AccessLogOptions) {
         if (middle === undefined) {
           middle = methodAndRoute(method, template)
           // Any method string a client sends would grow the map: only the standard ones stay.
-          if (STANDARD.has(method)) byMethod.set(method, middle)
+          if (STANDARD_METHODS.has(method)) byMethod.set(method, middle)
         }
         const id = state.requestId
         line.begin()

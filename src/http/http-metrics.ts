@@ -11,6 +11,7 @@ import {
   pathExcluder,
   SENT_STATUS,
   type SentContext,
+  STANDARD_METHODS,
   type StatusStamped,
   UNMATCHED_ENDPOINT,
 } from './access-log.ts'
@@ -25,17 +26,10 @@ export const OTHER_METHOD = '_OTHER'
 /** Routes not counted unless configured otherwise; a trailing `*` matches any continuation. */
 export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health*'] as const
 
-const METHODS: Record<string, string> = Object.assign(Object.create(null), {
-  GET: 'GET',
-  HEAD: 'HEAD',
-  POST: 'POST',
-  PUT: 'PUT',
-  DELETE: 'DELETE',
-  CONNECT: 'CONNECT',
-  OPTIONS: 'OPTIONS',
-  TRACE: 'TRACE',
-  PATCH: 'PATCH',
-})
+const METHODS: Record<string, string> = Object.assign(
+  Object.create(null),
+  Object.fromEntries([...STANDARD_METHODS].map((method) => [method, method])),
+)
 
 /** The method label: a standard method as sent, anything else `_OTHER`. */
 export function normaliseMethod(method: string): string {
