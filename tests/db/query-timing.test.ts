@@ -1,12 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import { eq, sql } from 'drizzle-orm'
-import { classifyQuery } from '../../src/db/query-timing.ts'
+import postgres from 'postgres'
+import { classifyQuery, instrumentPostgresJs } from '../../src/db/query-timing.ts'
 import { tenants } from '../../src/db/schema.ts'
 import { createMetrics } from '../../src/metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { freshDatabase, usingPostgres } from '../helpers/db.ts'
+import { freshDatabase, POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
 import { captureLogs } from '../helpers/logs.ts'
 import { family, sample } from '../helpers/scrape.ts'
+import { recordSkip } from '../helpers/skips.ts'
 
 describe('classifyQuery', () => {
   test.each([
@@ -102,4 +104,78 @@ describe(`db_query_duration_seconds on ${usingPostgres() ? 'PostgreSQL (postgres
       await database.close()
     }
   }, 30_000) // opens its own database and runs every kind of API call
+})
+
+if (!usingPostgres()) {
+  recordSkip(
+    'PostgreSQL only: postgres.js statement timing',
+    'runs only on PostgreSQL (DATABASE_URL unset)',
+    {
+      expected: true,
+    },
+  )
+}
+
+describe.if(usingPostgres())('PostgreSQL only: postgres.js statement timing', () => {
+  /** A clock that moves 250 ms per reading: each statement reads it twice, at creation and when settled. */
+  const steppingClock = () => {
+    let t = 1000
+    return () => {
+      t += 250
+      return t
+    }
+  }
+
+  test('each statement is observed once, from creation until the server answered, in every call form', async () => {
+    const raw = postgres(POSTGRES_URL ?? '', { max: 2, onnotice: () => {} })
+    const observed: Array<[string, string, number]> = []
+    const sql = instrumentPostgresJs(
+      raw,
+      (q, seconds) => observed.push([q.operation, q.table, seconds]),
+      steppingClock(),
+    )
+    try {
+      // drizzle's form: text, parameters and options, read as values.
+      expect([...(await sql.unsafe('select $1::int as x', [5], { prepare: true }).values())]).toEqual([[5]])
+      // postgres.js reads a second argument that is not an array as options, by the argument count
+      // (a form its types do not declare).
+      const unsafe = sql.unsafe as unknown as (text: string, options: object) => Promise<Array<{ x: number }>>
+      expect((await unsafe('select 2 as x', { prepare: false })).map((row) => row.x)).toEqual([2])
+      expect((await sql.unsafe('select 3 as x')).map((row) => row.x)).toEqual([3])
+      const code = await sql.unsafe('select * from "no_such_table"').then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+      expect(code).toBe('42P01')
+      const inTransaction = await sql.begin(async (tx) =>
+        (await tx.unsafe('select 4 as x')).map((row) => row.x),
+      )
+      expect(inTransaction).toEqual([4])
+      expect(observed).toEqual([
+        ['select', 'none', 0.25],
+        ['select', 'none', 0.25],
+        ['select', 'none', 0.25],
+        ['select', 'other', 0.25],
+        ['select', 'none', 0.25],
+      ])
+    } finally {
+      await raw.end({ timeout: 5 })
+    }
+  })
+
+  test('a statement is timed until it settles, not until its caller resumes', async () => {
+    const raw = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {} })
+    const observed: number[] = []
+    const sql = instrumentPostgresJs(raw, (_q, seconds) => observed.push(seconds))
+    try {
+      const started = performance.now()
+      await sql.unsafe('select pg_sleep(0.2)')
+      const elapsed = (performance.now() - started) / 1000
+      expect(observed).toHaveLength(1)
+      expect(observed[0]!).toBeGreaterThanOrEqual(0.2)
+      expect(observed[0]!).toBeLessThanOrEqual(elapsed)
+    } finally {
+      await raw.end({ timeout: 5 })
+    }
+  })
 })
