@@ -52,20 +52,23 @@ export function sentStatus(ctx: SentContext): number {
  * sentStatus() in the order that is cheap on the request path, for a mapResponse hook:
  * `request.signal` (Bun creates an AbortSignal on first read, see DISCONNECT_CHECK_SECONDS)
  * only once the request has taken long enough to have been given up on, and the per-request
- * state only on the error path. The fields come one by one because Elysia reads hook
- * sources: a hook handing its whole context to a function makes Elysia parse headers, query
- * and cookies of every request (about 3 µs).
+ * state only on the error path. The context's fields come one by one, as arguments: a hook
+ * handing its whole context to a function makes Elysia parse headers, query and cookies of
+ * every request (Elysia reads hook sources, about 3 µs), and an object literal of them would
+ * be an allocation per request.
  */
 export function decidedStatus(
   request: Request,
-  sent: Omit<SentContext, 'request'>,
+  set: SentContext['set'],
+  response: unknown,
+  responseValue: unknown,
   error: unknown,
   elapsedSeconds: number,
 ): number {
   if (elapsedSeconds >= DISCONNECT_CHECK_SECONDS && request.signal.aborted) return CLIENT_CLOSED_REQUEST
   return error === undefined
-    ? responseStatus(sent)
-    : (requestState(request)?.errorStatus ?? responseStatus(sent))
+    ? resultStatus(set, response, responseValue)
+    : (requestState(request)?.errorStatus ?? resultStatus(set, response, responseValue))
 }
 
 /**
@@ -73,13 +76,17 @@ export function decidedStatus(
  * handler: the Response object, a returned `status(...)`, then `set`.
  */
 export function responseStatus(ctx: Omit<SentContext, 'request'>): number {
-  if (ctx.response instanceof Response) return ctx.response.status
-  const value = ctx.responseValue as { code?: unknown } | undefined
+  return resultStatus(ctx.set, ctx.response, ctx.responseValue)
+}
+
+function resultStatus(set: SentContext['set'], response: unknown, responseValue: unknown): number {
+  if (response instanceof Response) return response.status
+  const value = responseValue as { code?: unknown } | undefined
   if (value instanceof Response) return value.status
   if (value && typeof value === 'object' && value.constructor?.name === 'ElysiaCustomStatusResponse') {
     if (typeof value.code === 'number') return value.code
   }
-  const status = ctx.set.status
+  const status = set.status
   if (typeof status === 'number') return status
   if (typeof status === 'string') return (StatusMap as Record<string, number>)[status] ?? 200
   return 200
@@ -179,11 +186,9 @@ export function accessLog(options: AccessLogOptions) {
           (context as StatusStamped)[SENT_STATUS] ??
           decidedStatus(
             request,
-            {
-              set: context.set,
-              response: context.response,
-              responseValue: (context as SentContext).responseValue,
-            },
+            context.set,
+            context.response,
+            (context as SentContext).responseValue,
             error,
             elapsedMs / 1000,
           )

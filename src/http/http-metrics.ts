@@ -155,11 +155,9 @@ export function httpMetrics(options: HttpMetricsOptions) {
         const entry = endpointSeries(method, endpoint)
         const status = decidedStatus(
           request,
-          {
-            set: context.set,
-            response: context.response,
-            responseValue: (context as SentContext).responseValue,
-          },
+          context.set,
+          context.response,
+          (context as SentContext).responseValue,
           error,
           seconds,
         )
