@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import { PGlite } from '@electric-sql/pglite'
 import { eq, sql } from 'drizzle-orm'
 import postgres from 'postgres'
-import { classifyQuery, instrumentPostgresJs } from '../../src/db/query-timing.ts'
+import { classifyQuery, instrumentPglite, instrumentPostgresJs } from '../../src/db/query-timing.ts'
 import { tenants } from '../../src/db/schema.ts'
 import { createMetrics } from '../../src/metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -176,6 +177,34 @@ describe.if(usingPostgres())('PostgreSQL only: postgres.js statement timing', ()
       expect(observed[0]!).toBeLessThanOrEqual(elapsed)
     } finally {
       await raw.end({ timeout: 5 })
+    }
+  })
+})
+
+describe('PGlite statement timing', () => {
+  test('queries and transactions are timed, and a transaction’s own methods act on that transaction', async () => {
+    const client = await PGlite.create()
+    const observed: Array<[string, string]> = []
+    const db = instrumentPglite(client, (q) => observed.push([q.operation, q.table]))
+    try {
+      expect((await db.query<{ x: number }>('select $1::int as x', [7])).rows).toEqual([{ x: 7 }])
+      await expect(db.query('select * from "no_such_table"')).rejects.toThrow('no_such_table')
+      // Each transaction's exec must run on that transaction: bound to the first one, the
+      // second call would run on a transaction already closed.
+      for (const n of [1, 2]) {
+        await db.transaction(async (tx) => {
+          await tx.exec(`select ${n}`)
+          expect((await tx.query<{ n: number }>(`select ${n} as n`)).rows).toEqual([{ n }])
+        })
+      }
+      expect(observed).toEqual([
+        ['select', 'none'],
+        ['select', 'other'],
+        ['select', 'none'],
+        ['select', 'none'],
+      ])
+    } finally {
+      await client.close()
     }
   })
 })
