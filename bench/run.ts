@@ -3,7 +3,8 @@
  * wrk pinned to different cores, in interleaved rounds, and prints per variant the median
  * req/s, p99 latency, server CPU time per request (from /proc/<pid>/stat) and resident memory
  * (idle 2 s after start-up, peak during the measured run, 2 s after it), then the /metrics render
- * comparison and the per-part costs of `full`, then per comparison the absolute µs/request
+ * comparison, the per-part costs of `full` and what the instrumentation allocates per request
+ * on GET /products/:id (bench/allocations.ts, BENCH_SKIP_ALLOCATIONS=1 skips it), then per comparison the absolute µs/request
  * of both sides, the difference and the ratios. On a shared machine trust CPU µs/request over
  * req/s: time-slicing by other processes lowers req/s but not the CPU a request costs.
  *
@@ -460,15 +461,24 @@ for (const target of targets) {
   )
 }
 
-function runScript(title: string, script: string) {
+function runScript(title: string, script: string, env: Record<string, string> = {}) {
   console.log(`\n${title} (${script}):`)
-  const run = Bun.spawnSync(['taskset', '-c', serverCpu, 'bun', script])
+  const run = Bun.spawnSync(['taskset', '-c', serverCpu, 'bun', script], {
+    env: { ...process.env, ...env },
+  })
   process.stdout.write(run.stdout.toString())
   if (run.exitCode !== 0) process.stderr.write(run.stderr.toString())
 }
 if (process.env.BENCH_SKIP_RENDER !== '1') runScript('/metrics render, 10 000 series', 'bench/render.ts')
 if (process.env.BENCH_SKIP_PARTS !== '1')
   runScript("what each part of 'full' costs, in process", 'bench/parts.ts')
+// Counts, not time: they do not move with the host, so they show a change the rounds cannot.
+if (process.env.BENCH_SKIP_ALLOCATIONS !== '1') {
+  runScript('what the instrumentation allocates, in process', 'bench/allocations.ts', { DATABASE_URL: '' })
+  if (withPostgres) {
+    runScript('the same on PostgreSQL', 'bench/allocations.ts', { DATABASE_URL: postgresUrl })
+  }
+}
 
 const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + n.toFixed(digits)
 const paired = new Map<string, PairedSamples>()

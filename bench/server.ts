@@ -26,23 +26,11 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
-import postgres from 'postgres'
-import { createApp, SERVICE_VERSION } from '../src/app.ts'
-import { hashApiKey } from '../src/auth/keys.ts'
-import { loadConfig } from '../src/config.ts'
-import { systemClock } from '../src/core/clock.ts'
-import { createLogDestination, createLogger, flushLogs } from '../src/core/logger.ts'
-import type { DatabaseHandle } from '../src/db/client.ts'
-import { migrateEmbedded, openEmbedded } from '../src/db/embedded.ts'
-import { MIGRATIONS_FOLDER } from '../src/db/open.ts'
-import { migratePostgres, openPostgres } from '../src/db/postgres.ts'
-import { products } from '../src/db/schema.ts'
+import { createLogger } from '../src/core/logger.ts'
 import { httpMetrics } from '../src/http/http-metrics.ts'
-import { createHttpClient } from '../src/http/outbound.ts'
 import { createMetrics } from '../src/metrics.ts'
 import { traceExemplar } from '../src/observability/instruments.ts'
-import { buildServices } from '../src/services.ts'
-import { createTenantRepository } from '../src/tenants/repository.ts'
+import { openBenchApp, seedProduct } from './db-app.ts'
 
 const variant = process.env.BENCH_VARIANT ?? 'bare'
 const port = Number(process.env.PORT ?? 8080)
@@ -51,62 +39,19 @@ const cleanups: Array<() => Promise<unknown>> = []
 
 const user = ({ params }: { params: { id: string } }) => ({ id: params.id, name: `User ${params.id}` })
 
-/** A PostgreSQL database of this process's own on the server of `url`, dropped on exit. */
-async function ownPostgresDatabase(url: string): Promise<string> {
-  const name = `cc_bench_${process.pid}`
-  const admin = postgres(url, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  cleanups.push(async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end()
-  })
-  const own = new URL(url)
-  own.pathname = `/${name}`
-  return own.toString()
-}
-
 async function fullApp() {
-  const env = {
-    ...process.env,
-    NODE_ENV: 'production',
-    LOG_LEVEL: instrumented ? 'info' : 'warn',
-    METRICS_ENABLED: String(instrumented),
-  }
-  const config = loadConfig(env)
   const logFile = process.env.BENCH_LOG_FILE ?? join(tmpdir(), `bench-${variant}-${process.pid}.log`)
-  const log = createLogger({ level: config.logLevel, pretty: false }, createLogDestination({ path: logFile }))
-  cleanups.push(() => flushLogs(log))
+  const bench = await openBenchApp({
+    metrics: instrumented,
+    logLevel: instrumented ? 'info' : 'warn',
+    logFile,
+    postgresUrl: process.env.DATABASE_URL || undefined,
+  })
+  cleanups.push(() => bench.close())
   // A run of `bun run bench` writes a few hundred MB of access lines; a file of our own naming
   // is ours to remove, or every run would leave them in the temporary folder.
   if (process.env.BENCH_LOG_FILE === undefined) cleanups.push(() => rm(logFile, { force: true }))
-  const metrics = createMetrics({
-    log,
-    enabled: config.metrics.enabled,
-    seriesLimits: config.metrics.seriesLimits,
-    build: { version: SERVICE_VERSION, commit: config.buildCommit, runtimeVersion: Bun.version },
-  })
-  let database: DatabaseHandle
-  if (config.database.url) {
-    const url = await ownPostgresDatabase(config.database.url)
-    await migratePostgres(url, MIGRATIONS_FOLDER, log)
-    database = openPostgres(
-      {
-        url,
-        poolSize: config.database.poolSize,
-        connectTimeoutMs: config.database.connectTimeoutMs,
-        onQuery: metrics.observeQuery,
-      },
-      log,
-    )
-  } else {
-    database = await openEmbedded({ onQuery: metrics.observeQuery }, log)
-    await migrateEmbedded(database, MIGRATIONS_FOLDER, log)
-  }
-  cleanups.unshift(() => database.close())
-  const infra = { config, database, log, clock: systemClock, http: createHttpClient(fetch), metrics }
-  const app = createApp({ ...infra, services: buildServices(infra) })
-  return { app, database }
+  return bench
 }
 
 async function build() {
@@ -126,16 +71,7 @@ async function build() {
     if (!apiKey) throw new Error('BENCH_API_KEY is required for BENCH_VARIANT=db')
     const { app, database } = await fullApp()
     // The tenant is created by key hash, so the key never has to leave the load generator.
-    const tenant = await createTenantRepository().insert(
-      database.db,
-      { name: 'bench', apiKeyHash: hashApiKey(apiKey) },
-      '+15550100000',
-    )
-    const [product] = await database.db
-      .insert(products)
-      .values({ tenantId: tenant.id, name: 'Bench product', priceMinor: 1999, currency: 'USD', stock: 5 })
-      .returning()
-    console.log(`product ${product!.id}`)
+    console.log(`product ${await seedProduct(database, apiKey)}`)
     return app
   }
   throw new Error(`unknown BENCH_VARIANT ${variant} (bare, metrics, full, db)`)
