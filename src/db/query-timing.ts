@@ -25,6 +25,8 @@ export const SCHEMA_TABLES: ReadonlySet<string> = new Set(Object.values(schema).
 
 const OPERATIONS = new Set(['select', 'insert', 'update', 'delete'])
 
+const UNCLASSIFIED: QueryInfo = { operation: 'other', table: 'none' }
+
 interface Token {
   /** A lower-cased keyword or bare name, a quoted identifier, or a dot. */
   kind: 'word' | 'ident' | 'dot'
@@ -140,6 +142,9 @@ export function classifyQuery(sql: string, tables: ReadonlySet<string> = SCHEMA_
 export function cachedClassifier(tables: ReadonlySet<string> = SCHEMA_TABLES, capacity = 2000) {
   const cache = new Map<string, QueryInfo>()
   return (sql: string): QueryInfo => {
+    // A driver rejects a text that is not a string on its own, as a rejected promise; the
+    // timing around it must not throw first.
+    if (typeof sql !== 'string') return UNCLASSIFIED
     const known = cache.get(sql)
     if (known) return known
     const info = classifyQuery(sql, tables)
@@ -180,11 +185,19 @@ function timePostgresQuery(
   resolve: SettlingQuery['resolve'],
   reject: SettlingQuery['reject'],
 ): void {
+  // postgres.js may settle a query more than once (rejected while its message is built, e.g.
+  // over 65 534 parameters, then resolved when the server's ReadyForQuery arrives; a dead
+  // connection's query again at reconnect). The promise keeps the first; so does the timing:
+  // the first call puts the original callbacks back before it observes.
   query.resolve = (value) => {
+    query.resolve = resolve
+    query.reject = reject
     observe(info, (now() - start) / 1000)
     return resolve(value)
   }
   query.reject = (error) => {
+    query.resolve = resolve
+    query.reject = reject
     observe(info, (now() - start) / 1000)
     return reject(error)
   }

@@ -164,6 +164,49 @@ describe.if(usingPostgres())('PostgreSQL only: postgres.js statement timing', ()
     }
   })
 
+  test('a statement postgres.js settles more than once is observed once', async () => {
+    const raw = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {} })
+    const admin = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {} })
+    const observed: string[] = []
+    const sql = instrumentPostgresJs(raw, (q) => observed.push(`${q.operation} ${q.table}`))
+    const code = (query: PromiseLike<unknown>) =>
+      query.then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+    try {
+      // Rejected while its message is built, then resolved by the server's ReadyForQuery.
+      const params = Array.from({ length: 65_535 }, (_, i) => i)
+      const text = `select ${params.map((_, i) => `$${i + 1}::int`).join(',')} limit 0`
+      expect(await code(sql.unsafe(text, params))).toBe('MAX_PARAMETERS_EXCEEDED')
+      // Resolved with its description, then again when the server is ready.
+      await sql.unsafe('select $1::int as x', [1]).describe()
+      // A connection killed mid-query (a failover): its query is settled again at reconnect.
+      const [backend] = (await sql.unsafe('select pg_backend_pid() as pid')) as unknown as Array<{
+        pid: number
+      }>
+      const slow = code(sql.unsafe('select pg_sleep(5)'))
+      await Bun.sleep(300)
+      await admin`select pg_terminate_backend(${backend!.pid})`
+      expect(await slow).toBe('CONNECTION_CLOSED')
+      // (postgres.js hands this one the dead session's 57P01; its answer is not the point here.)
+      await code(sql.unsafe('select 2'))
+      // Each settles its connection's state before this last one answers.
+      await sql.unsafe('select 3')
+      expect(observed).toEqual([
+        'select none',
+        'select none',
+        'select none',
+        'select none',
+        'select none',
+        'select none',
+      ])
+    } finally {
+      await admin.end({ timeout: 5 })
+      await raw.end({ timeout: 5 })
+    }
+  })
+
   test('a statement is timed until it settles, not until its caller resumes', async () => {
     const raw = postgres(POSTGRES_URL ?? '', { max: 1, onnotice: () => {} })
     const observed: number[] = []
@@ -197,11 +240,17 @@ describe('PGlite statement timing', () => {
           expect((await tx.query<{ n: number }>(`select ${n} as n`)).rows).toEqual([{ n }])
         })
       }
+      // A text that is not a string is PGlite's to judge: the timing around it does not throw
+      // first, and the call still returns PGlite's promise.
+      const notText = db.query(undefined as unknown as string)
+      expect(notText).toBeInstanceOf(Promise)
+      await notText.catch(() => undefined)
       expect(observed).toEqual([
         ['select', 'none'],
         ['select', 'other'],
         ['select', 'none'],
         ['select', 'none'],
+        ['other', 'none'],
       ])
     } finally {
       await client.close()
