@@ -259,6 +259,11 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
     })
   }
 
+  /** A buffer grown for an outsized line is not kept once its bytes are written. */
+  function releaseOutsizedBuffer() {
+    if (buffer !== undefined && buffer.length > BUFFER_BYTES) buffer = undefined
+  }
+
   function startWrite() {
     writing = true
     if (!regularFile) {
@@ -273,7 +278,7 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       const bytes = takeQueue()
       inFlightLines = takenLines
       writeAllSync(bytes)
-      if (buffer !== undefined && buffer.length > BUFFER_BYTES) buffer = undefined
+      releaseOutsizedBuffer()
     } catch (error) {
       // Nowhere left to report it (a full disk): keep serving, count the batch as dropped.
       dropped += inFlightLines
@@ -313,7 +318,7 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       const bytes = buffer.subarray(lineStart, used)
       used = lineStart
       writeAllSync(bytes)
-      if (buffer.length > BUFFER_BYTES) buffer = undefined
+      releaseOutsizedBuffer()
       return
     }
     if (queuedBytes() > maxBytes) {
