@@ -18,6 +18,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BenchApp, type BenchAppOptions, openBenchApp, seedProduct } from './db-app.ts'
+import { median } from './stats.ts'
 
 const REQUESTS = Number(process.env.ALLOC_REQUESTS ?? 150)
 const REPEATS = Number(process.env.ALLOC_REPEATS ?? 7)
@@ -75,7 +76,6 @@ try {
     }
   }
 
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!
   const medians = new Map<string, Record<string, number>>()
   for (const [name, batches] of counts) {
     const types = new Set(batches.flatMap((b) => Object.keys(b)))

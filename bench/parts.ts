@@ -15,6 +15,7 @@ import { requestContext } from '../src/http/request-context.ts'
 import { securityHeaders } from '../src/http/security.ts'
 import { createMetrics } from '../src/metrics.ts'
 import { traceExemplar } from '../src/observability/instruments.ts'
+import { median } from './stats.ts'
 
 const ROUNDS = Number(process.env.PARTS_ROUNDS ?? 9)
 const REQUESTS = Number(process.env.PARTS_REQUESTS ?? 30_000)
@@ -75,7 +76,6 @@ const results = new Map<string, number[]>(apps.map(([name]) => [name, []]))
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, app] of apps) results.get(name)!.push(await cpuPerRequest(app))
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!
 let previous: number | undefined
 for (const [name] of apps) {
   const value = median(results.get(name)!)

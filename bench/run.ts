@@ -17,7 +17,9 @@
  * speed of a core drifts by more than the differences measured here (the same bare server
  * reads 9 to 15 µs/request from one round to the next, with no other process running), so the
  * verdict lines use the median of these paired differences; the rounds phase gives absolute
- * numbers and memory.
+ * numbers and memory. The last section checks the request path's targets (TARGETS) against the
+ * 95 % confidence interval of each median (bench/stats.ts): met, not met, or undecided when
+ * the run is too noisy to tell.
  *
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
@@ -28,6 +30,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import postgres from 'postgres'
+import { type Bound, type MedianInterval, median, medianInterval, verdict } from './stats.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -152,6 +155,21 @@ const comparisons: Array<[variant: string, baseline: string]> = [
   ['db+instr', 'db'],
   ['pg+instr', 'pg'],
 ]
+
+/**
+ * The targets of the production request path (the issue "request id, metrics and access log
+ * for under 5 µs"), checked against the paired phase: the variant's CPU µs/request over its
+ * baseline (`overhead`) and its req/s over the baseline's (`ratio`). A target is met only when
+ * the whole confidence interval of the median meets it (bench/stats.ts).
+ */
+const TARGETS: Record<string, { overhead?: Bound; ratio: Bound }> = {
+  metrics: { overhead: { max: 0.5 }, ratio: { min: 0.95 } },
+  full: { overhead: { max: 5 }, ratio: { min: 0.6 } },
+  'db+instr': { ratio: { min: 0.97 } },
+  'pg+instr': { ratio: { min: 0.97 } },
+}
+/** `full`'s highest RSS under load over its idle RSS, at most (the same issue). */
+const FULL_PEAK_OVER_IDLE = 1.5
 
 function requireTool(name: string) {
   if (Bun.spawnSync(['sh', '-c', `command -v ${name}`]).exitCode !== 0) {
@@ -385,12 +403,6 @@ async function pairedAlternation(
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 console.log(
   `bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Bun ${Bun.version}, ${rounds} rounds × ${seconds}s (+${warmup}s warm-up), wrk -t1 -c${connections} on CPU ${loadCpu}, server on CPU ${serverCpu}`,
 )
@@ -513,6 +525,43 @@ for (const [variant, baseline] of comparisons) {
   console.log(
     `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route})`,
   )
+}
+const verdicts: string[] = []
+for (const [variant, baseline] of comparisons) {
+  const result = paired.get(variant)
+  const target = TARGETS[variant]
+  if (!result || !target) continue
+  const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
+  const rpsRatios = result.variantRps.map((v, i) => v / result.baselineRps[i]!)
+  const parts = [
+    ...(target.overhead ? [checked('overhead', diffs, target.overhead, (n) => `${signed(n)} µs`)] : []),
+    checked('req/s ratio', rpsRatios, target.ratio, (n) => n.toFixed(3)),
+  ]
+  verdicts.push(`  ${variant}/${baseline}: ${parts.join('; ')}`)
+}
+const full = samples.get('full') ?? []
+if (full.length > 0) {
+  const idle = median(full.map((s) => s.idleRss))
+  const peak = Math.max(...full.map((s) => s.peakRss))
+  const over = peak / idle
+  verdicts.push(
+    `  full RSS: peak ${peak.toFixed(0)} MiB over idle ${idle.toFixed(0)} = ${over.toFixed(2)} (≤ ${FULL_PEAK_OVER_IDLE}): ${over <= FULL_PEAK_OVER_IDLE ? 'met' : 'not met'}; 2 s after the run ${median(full.map((s) => s.afterRss)).toFixed(0)} MiB`,
+  )
+}
+if (verdicts.length > 0) {
+  console.log(
+    "\ntargets: met or not met only when the median's whole 95 % interval (its confidence in brackets) is on one side of the bound; undecided when the bound is inside it:",
+  )
+  for (const line of verdicts) console.log(line)
+}
+
+/** `name median [low, high] (confidence) bound: verdict`, for one target of one comparison. */
+function checked(name: string, values: number[], bound: Bound, format: (n: number) => string): string {
+  const interval: MedianInterval | undefined = medianInterval(values)
+  const limit = 'max' in bound ? `≤ ${format(bound.max)}` : `≥ ${format(bound.min)}`
+  if (!interval)
+    return `${name} ${format(median(values))} ${limit}: undecided (too few alternations for an interval)`
+  return `${name} ${format(median(values))} [${format(interval.low)}, ${format(interval.high)}] (${(interval.confidence * 100).toFixed(1)} %) ${limit}: ${verdict(interval, bound)}`
 }
 for (const [variant, baseline] of comparisons) {
   const a = summary.get(variant)
