@@ -117,7 +117,7 @@ export function withPrimitiveFastPath(logger: Logger): Logger {
 export interface FixedLineWriter {
   /** Whether the logger's level currently lets `level` lines through. */
   enabled(): boolean
-  /** Starts a line: `{"level":…,"time":"…"` and the logger's bindings. */
+  /** Starts a line: `{"level":…,"time":"…"`, the logger's bindings and the writer's `lead`. */
   begin(): void
   /**
    * Appends JSON text of the fields between the bindings and `msg`, each field preceded by a
@@ -165,8 +165,13 @@ function isLineSink(stream: object): stream is LineSink {
   return typeof (stream as Partial<LineSink>).beginLine === 'function'
 }
 
-/** A FixedLineWriter for `level` lines with message `msg` on `log` (see there). */
-export function fixedLineWriter(log: Logger, level: Level, msg: string): FixedLineWriter {
+/**
+ * A FixedLineWriter for `level` lines with message `msg` on `log` (see there). `lead` is JSON
+ * text every line starts its fields with (the first field's name and opening quote, e.g.
+ * `,"requestId":"`): it is part of the line's start, cached per millisecond, so it costs no
+ * append of its own.
+ */
+export function fixedLineWriter(log: Logger, level: Level, msg: string, lead = ''): FixedLineWriter {
   const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!
   const sink = isLineSink(stream) ? stream : stringLineSink(stream)
   const bindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? ''
@@ -181,7 +186,7 @@ export function fixedLineWriter(log: Logger, level: Level, msg: string): FixedLi
       const ms = Date.now()
       if (ms !== lastMs) {
         lastMs = ms
-        head = `{"level":${JSON.stringify(level)},"time":"${new Date(ms).toISOString()}"${bindings}`
+        head = `{"level":${JSON.stringify(level)},"time":"${new Date(ms).toISOString()}"${bindings}${lead}`
       }
       sink.beginLine()
       sink.appendText(head)

@@ -155,14 +155,16 @@ export const STANDARD_METHODS: ReadonlySet<string> = new Set([
  * (a CORS preflight) do not pass mapResponse and are not logged.
  */
 export function accessLog(options: AccessLogOptions) {
-  const line = fixedLineWriter(options.log, 'info', 'request')
+  // Every line's fields open with the request id's: part of the line's cached start.
+  const line = fixedLineWriter(options.log, 'info', 'request', ',"requestId":"')
   const excluded = pathExcluder(options.excludePaths ?? DEFAULT_UNLOGGED_PATHS)
-  // Per route template: undefined when excluded, else per standard method the JSON from the
-  // trace id's closing quote to `"status":`. Templates are the app's routes plus `<unmatched>`,
-  // so this stays as small as the route table times the nine methods.
-  const routes = new Map<string, Map<string, string> | undefined>()
-  const methodAndRoute = (method: string, template: string) =>
-    `","method":${JSON.stringify(method)},"route":${JSON.stringify(template)},"status":`
+  // Per route template: undefined when excluded, else per standard method and status the JSON
+  // from the trace id's closing quote to `"durationMs":`, one append where it took three.
+  // Templates are the app's routes plus `<unmatched>` and statuses are three digits, so this
+  // stays as small as the route table times the nine methods times the statuses answered.
+  const routes = new Map<string, Map<string, Map<number, string>> | undefined>()
+  const middleOf = (method: string, template: string, status: number) =>
+    `","method":${JSON.stringify(method)},"route":${JSON.stringify(template)},"status":${status},"durationMs":`
   // Most lines under load are one tenant's after another's: keep the last one's field.
   let lastTenant: string | undefined
   let lastTenantField = ''
@@ -193,27 +195,24 @@ export function accessLog(options: AccessLogOptions) {
             elapsedMs / 1000,
           )
         const method = request.method
-        let middle = byMethod.get(method)
-        if (middle === undefined) {
-          middle = methodAndRoute(method, template)
+        let byStatus = byMethod.get(method)
+        if (byStatus === undefined) {
+          byStatus = new Map()
           // Any method string a client sends would grow the map: only the standard ones stay.
-          if (STANDARD_METHODS.has(method)) byMethod.set(method, middle)
+          if (STANDARD_METHODS.has(method)) byMethod.set(method, byStatus)
+        }
+        let middle = byStatus.get(status)
+        if (middle === undefined) {
+          middle = middleOf(method, template, status)
+          if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus.set(status, middle)
         }
         const id = state.requestId
         line.begin()
-        if (SAFE_REQUEST_ID.test(id)) {
-          line.text(',"requestId":"')
-          line.text(id)
-          line.text('","trace_id":"')
-        } else {
-          line.text(',"requestId":')
-          line.text(JSON.stringify(id))
-          line.text(',"trace_id":"')
-        }
+        // Between the quotes the writer's lead opened and the one after: escaped if it must be.
+        line.text(SAFE_REQUEST_ID.test(id) ? id : JSON.stringify(id).slice(1, -1))
+        line.text('","trace_id":"')
         line.text(state.traceId)
         line.text(middle)
-        line.integer(status)
-        line.text(',"durationMs":')
         line.decimal(elapsedMs)
         const tenantId = state.tenantId
         if (tenantId !== undefined) {

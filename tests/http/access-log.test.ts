@@ -5,8 +5,11 @@ import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogDestination, createLogger, flushLogs, type Logger } from '../../src/core/logger.ts'
+import { accessLog } from '../../src/http/access-log.ts'
+import { requestContext } from '../../src/http/request-context.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, testPhone } from '../helpers/commerce.ts'
+import { captureLogs } from '../helpers/logs.ts'
 
 /**
  * The real app plus probe routes on a clock the test moves: `?ms=` advances it inside the
@@ -88,6 +91,41 @@ describe('the access log', () => {
       .info({ method: 'GET', route: '/probe/users/:id', status: 200, durationMs: 1.5 }, 'request')
     const viaPino = logs.text().trim().split('\n').at(-1)!
     expect(viaPino.replace(/"time":"[^"]+"/, `"time":"${time}"`)).toBe(fast)
+  })
+
+  test('a request id JSON must escape (from an injected id generator) is written as pino writes it', async () => {
+    const logs = captureLogs()
+    const odd = 'id "quoted"\\ \n\u2028 ünï'
+    const app = new Elysia()
+      .use(requestContext({ log: logs.log, maxBodyBytes: 1024, newId: () => odd, now: () => 0 }))
+      .use(accessLog({ log: logs.log, now: () => 2.5 }))
+      .get('/probe/:id', () => 'ok')
+      .get('/other', () => 'ok')
+    for (const path of ['/probe/1', '/probe/2', '/other'])
+      await app.handle(new Request(`http://localhost${path}`))
+    const fast = logs.text().trim().split('\n')
+    expect(fast).toHaveLength(3)
+    const { time, trace_id } = JSON.parse(fast[0]!) as { time: string; trace_id: string }
+    const viaPino = captureLogs()
+    for (const route of ['/probe/:id', '/probe/:id', '/other']) {
+      viaPino.log
+        .child({ requestId: odd, trace_id })
+        .info({ method: 'GET', route, status: 200, durationMs: 2.5 }, 'request')
+    }
+    const expected = viaPino
+      .text()
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/"time":"[^"]+"/, `"time":"${time}"`))
+    // Each request has its own trace id; the first line's stands in for all.
+    expect(
+      fast.map((line) =>
+        line
+          .replace(/"time":"[^"]+"/, `"time":"${time}"`)
+          .replace(/"trace_id":"[0-9a-f]{32}"/, `"trace_id":"${trace_id}"`),
+      ),
+    ).toEqual(expected)
+    expect(JSON.parse(fast[2]!).requestId).toBe(odd)
   })
 
   test('through the production log destination (encoded piece by piece) the lines are byte for byte the same', async () => {
