@@ -196,15 +196,15 @@ export function accessLog(options: AccessLogOptions) {
           )
         const method = request.method
         let byStatus = byMethod.get(method)
-        if (byStatus === undefined) {
+        // Any method string a client sends would grow the map: only the standard ones stay.
+        if (byStatus === undefined && STANDARD_METHODS.has(method)) {
           byStatus = new Map()
-          // Any method string a client sends would grow the map: only the standard ones stay.
-          if (STANDARD_METHODS.has(method)) byMethod.set(method, byStatus)
+          byMethod.set(method, byStatus)
         }
-        let middle = byStatus.get(status)
+        let middle = byStatus?.get(status)
         if (middle === undefined) {
           middle = middleOf(method, template, status)
-          if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus.set(status, middle)
+          if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus?.set(status, middle)
         }
         const id = state.requestId
         line.begin()
