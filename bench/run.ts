@@ -30,7 +30,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import postgres from 'postgres'
-import { type Bound, type MedianInterval, median, medianInterval, verdict } from './stats.ts'
+import { type Bound, median, medianInterval, verdict } from './stats.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -515,6 +515,7 @@ if (alternations > 0) {
   }
 }
 console.log('')
+const verdicts: string[] = []
 for (const [variant, baseline] of comparisons) {
   const result = paired.get(variant)
   if (!result) continue
@@ -525,14 +526,8 @@ for (const [variant, baseline] of comparisons) {
   console.log(
     `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route})`,
   )
-}
-const verdicts: string[] = []
-for (const [variant, baseline] of comparisons) {
-  const result = paired.get(variant)
   const target = TARGETS[variant]
-  if (!result || !target) continue
-  const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
-  const rpsRatios = result.variantRps.map((v, i) => v / result.baselineRps[i]!)
+  if (!target) continue
   const parts = [
     ...(target.overhead ? [checked('overhead', diffs, target.overhead, (n) => `${signed(n)} µs`)] : []),
     checked('req/s ratio', rpsRatios, target.ratio, (n) => n.toFixed(3)),
@@ -557,7 +552,7 @@ if (verdicts.length > 0) {
 
 /** `name median [low, high] (confidence) bound: verdict`, for one target of one comparison. */
 function checked(name: string, values: number[], bound: Bound, format: (n: number) => string): string {
-  const interval: MedianInterval | undefined = medianInterval(values)
+  const interval = medianInterval(values)
   const limit = 'max' in bound ? `≤ ${format(bound.max)}` : `≥ ${format(bound.min)}`
   if (!interval)
     return `${name} ${format(median(values))} ${limit}: undecided (too few alternations for an interval)`
