@@ -152,6 +152,10 @@ describe.if(usingPostgres())('PostgreSQL only: postgres.js statement timing', ()
         (await tx.unsafe('select 4 as x')).map((row) => row.x),
       )
       expect(inTransaction).toEqual([4])
+      // Everything else is the client's own: the options object drizzle adjusts in place, and
+      // the tagged template (not timed: drizzle never uses it).
+      expect(sql.options).toBe(raw.options)
+      expect((await sql`select ${6}::int as x`).map((row) => row.x)).toEqual([6])
       expect(observed).toEqual([
         ['select', 'none', 0.25],
         ['select', 'none', 0.25],
