@@ -9,6 +9,7 @@ import {
   DISCONNECT_CHECK_SECONDS,
   decidedStatus,
   pathExcluder,
+  SENT_DURATION_MS,
   SENT_STATUS,
   type SentContext,
   STANDARD_METHODS,
@@ -148,7 +149,8 @@ export function httpMetrics(options: HttpMetricsOptions) {
         // Recorded once even if a later mapResponse hook throws and Elysia maps the error again.
         ;(context as Stamped)[STARTED] = undefined
         inFlightSeries.value--
-        const seconds = (now() - started) / 1000
+        const elapsedMs = now() - started
+        const seconds = elapsedMs / 1000
         const request = context.request
         const method = METHODS[request.method] ?? OTHER_METHOD
         const endpoint = context.route || UNMATCHED_ENDPOINT
@@ -165,6 +167,7 @@ export function httpMetrics(options: HttpMetricsOptions) {
         // request signal once the response is sent, which an after-response hook would take
         // for a disconnect. Kept on Elysia's per-request context: no lookup per request.
         ;(context as StatusStamped)[SENT_STATUS] = status
+        ;(context as StatusStamped)[SENT_DURATION_MS] = elapsedMs
         if (!entry.excluded) {
           const exemplar = exemplarOf(request)
           const counter = counterSeries(entry, method, endpoint, status)

@@ -178,6 +178,29 @@ describe('the access log', () => {
     ])
   })
 
+  test('durationMs is the duration http_request_duration_seconds observed, not a reading of its own', async () => {
+    // Each reading of the monotonic clock jumps ten times further than the one before, so no
+    // two spans between separate readings are the same length.
+    let step = 1
+    let now = 0
+    const clock: Clock = {
+      now: () => new Date(),
+      monotonic: () => {
+        now += step
+        step *= 10
+        return now
+      },
+    }
+    const { app, deps, logs } = await buildTestApp({ clock })
+    app.use(new Elysia().get('/probe/clocked', () => ({ ok: true })))
+    await app.handle(new Request('http://localhost/probe/clocked'))
+    const [line] = logs.lines.filter((l) => l.msg === 'request' && l.route === '/probe/clocked')
+    const observed = deps.metrics.http.duration.labels('GET', '/probe/clocked')
+    expect(observed.count).toBe(1)
+    expect(observed.sum).toBeGreaterThan(0)
+    expect(line!.durationMs).toBe(Math.round(observed.sum * 1000 * 1000) / 1000)
+  })
+
   test('with METRICS_ENABLED=false the line resolves the status itself', async () => {
     const { call, requestLines } = await loggedApp({ METRICS_ENABLED: 'false' })
     expect((await call('/probe/boom')).status).toBe(500)
