@@ -18,7 +18,7 @@ export const SENT_STATUS = Symbol('sentStatus')
 /**
  * Where the HTTP metrics hook leaves the duration it observed, in milliseconds, so that the
  * access line's `durationMs` is that very measurement (its exemplar's value, × 1000) and
- * the clock is read once per request instead of twice.
+ * the request's end is read from the clock once, not once per hook.
  */
 export const SENT_DURATION_MS = Symbol('sentDurationMs')
 export type StatusStamped = { [SENT_STATUS]?: number; [SENT_DURATION_MS]?: number }
