@@ -240,10 +240,9 @@ export function instrumentPostgresJs(
       unsafe: { value: unsafe },
       begin: { value: withWrappedClient(sql.begin as AnyFunction, sql) },
     }
-    if (typeof (sql as { savepoint?: unknown }).savepoint === 'function') {
-      own.savepoint = {
-        value: withWrappedClient((sql as unknown as { savepoint: AnyFunction }).savepoint, sql),
-      }
+    const savepoint = (sql as { savepoint?: unknown }).savepoint
+    if (typeof savepoint === 'function') {
+      own.savepoint = { value: withWrappedClient(savepoint as AnyFunction, sql) }
     }
     // A function (still a tagged template) whose own `unsafe`, `begin` and `savepoint` are the
     // wrappers and whose prototype is the client, so every other property is the client's
