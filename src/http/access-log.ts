@@ -191,10 +191,12 @@ export function accessLog(options: AccessLogOptions) {
         routes.set(template, byMethod)
       }
       if (byMethod !== undefined) {
-        const stamped = context as StatusStamped
-        const elapsedMs = stamped[SENT_DURATION_MS] ?? options.now() - state.startedAt
+        // `context` is read field by field, never held under another name: Elysia reads the
+        // hook's source, and an alias of the context makes it parse the body, headers, query
+        // and cookies of every request (about 2 µs; tests/http/hook-inference.test.ts).
+        const elapsedMs = (context as StatusStamped)[SENT_DURATION_MS] ?? options.now() - state.startedAt
         const status =
-          stamped[SENT_STATUS] ??
+          (context as StatusStamped)[SENT_STATUS] ??
           decidedStatus(
             request,
             context.set,

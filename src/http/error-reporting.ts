@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
-import { type SentContext, sentStatus } from './access-log.ts'
+import { sentStatus } from './access-log.ts'
 import { requestState } from './request-context.ts'
 
 /**
@@ -11,14 +11,15 @@ import { requestState } from './request-context.ts'
  * Installed only when the reporter is enabled, so with Sentry off the app has no such hooks.
  */
 export function errorReporting(reporter: ErrorReporter) {
+  // The after-response hook destructures its fields in the parameter list, not the context
+  // held whole: Elysia reads hook sources, and a whole context makes it parse the body,
+  // headers, query and cookies of every request (tests/http/hook-inference.test.ts).
   return new Elysia({ name: 'error-reporting' })
     .onTransform({ as: 'global' }, ({ request, route }) => {
       reporter.requestRouted(request, route)
     })
-    .onAfterResponse({ as: 'global' }, (ctx) => {
-      const { request } = ctx
-      const route = (ctx as { route?: string }).route
-      const status = sentStatus(ctx as SentContext)
+    .onAfterResponse({ as: 'global' }, ({ request, route, set, response, responseValue }) => {
+      const status = sentStatus({ request, set, response, responseValue })
       const state = requestState(request)
       if (status >= 500 && state && !state.errorReported) {
         state.errorReported = true
