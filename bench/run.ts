@@ -441,11 +441,13 @@ for (let round = 0; round < rounds; round++) {
     )
   }
 }
-console.log(
-  `load average after: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-)
+const printLoad = (when: string) =>
+  console.log(
+    `load average ${when}: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+if (rounds > 0) printLoad('after the rounds')
 const others = [...samples.values()].flat().map((s) => s.othersCores)
 if (others.length > 0)
   console.log(
@@ -513,6 +515,7 @@ if (alternations > 0) {
       `  ${variant}/${baseline}: ${diffs.map((d) => signed(d)).join(' ')}  (${variant} ${result.variant.map((v) => v.toFixed(1)).join(' ')}; ${baseline} ${result.baseline.map((v) => v.toFixed(1)).join(' ')})`,
     )
   }
+  printLoad('after the paired phase')
 }
 console.log('')
 const verdicts: string[] = []
