@@ -1,7 +1,7 @@
 /**
  * One benchmark target per process, so that any load tool can drive it:
  *
- *   BENCH_VARIANT=bare|metrics|full PORT=8080 bun bench/server.ts   → GET /users/:id (no I/O)
+ *   BENCH_VARIANT=bare|metrics|full|bare+db PORT=8080 bun bench/server.ts   → GET /users/:id (no I/O)
  *   BENCH_VARIANT=db BENCH_INSTRUMENTED=true|false BENCH_API_KEY=… [DATABASE_URL=postgres://…]
  *     PORT=8080 bun bench/server.ts                                  → GET /products/:id
  *
@@ -12,6 +12,10 @@
  * full    createApp with everything production wires per request: request id, metrics,
  *         access log at info to a file (BENCH_LOG_FILE, default a temp file of its own), security
  *         headers, error envelope.
+ * bare+db Elysia alone, as `bare`, in a process that also holds what `full` holds: the migrated
+ *         in-memory embedded database and an unused createApp. No request touches them; the
+ *         variant is the memory baseline of `full` (how far garbage lets the RSS of a process
+ *         of that size climb under load with no instrumentation at all).
  * db      createApp serving its real GET /products/:id (tenant authentication by the bearer
  *         key BENCH_API_KEY, product lookup, product_views_total) on the in-memory embedded
  *         database, or on PostgreSQL when DATABASE_URL is set (in a database of its own,
@@ -66,6 +70,10 @@ async function build() {
       .get('/users/:id', user)
   }
   if (variant === 'full') return (await fullApp()).app.get('/users/:id', user)
+  if (variant === 'bare+db') {
+    await fullApp()
+    return new Elysia({ normalize: false }).get('/users/:id', user)
+  }
   if (variant === 'db') {
     const apiKey = process.env.BENCH_API_KEY
     if (!apiKey) throw new Error('BENCH_API_KEY is required for BENCH_VARIANT=db')
@@ -74,7 +82,7 @@ async function build() {
     console.log(`product ${await seedProduct(database, apiKey)}`)
     return app
   }
-  throw new Error(`unknown BENCH_VARIANT ${variant} (bare, metrics, full, db)`)
+  throw new Error(`unknown BENCH_VARIANT ${variant} (bare, metrics, full, bare+db, db)`)
 }
 
 const app = await build()
