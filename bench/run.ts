@@ -539,23 +539,28 @@ for (const [variant, baseline] of comparisons) {
   ]
   verdicts.push(`  ${variant}/${baseline}: ${parts.join('; ')}`)
 }
-const full = samples.get('full') ?? []
-if (full.length > 0) {
-  const idle = median(full.map((s) => s.idleRss))
-  const peak = Math.max(...full.map((s) => s.peakRss))
-  const over = peak / idle
+/** A variant's idle RSS (median), its highest peak under load and its RSS 2 s after (median), in MiB. */
+function rssOf(list: Sample[]): { idle: number; peak: number; after: number } | undefined {
+  if (list.length === 0) return undefined
+  return {
+    idle: median(list.map((s) => s.idleRss)),
+    peak: Math.max(...list.map((s) => s.peakRss)),
+    after: median(list.map((s) => s.afterRss)),
+  }
+}
+const fullRss = rssOf(samples.get('full') ?? [])
+if (fullRss) {
+  const over = fullRss.peak / fullRss.idle
   verdicts.push(
-    `  full RSS: peak ${peak.toFixed(0)} MiB over idle ${idle.toFixed(0)} = ${over.toFixed(2)} (≤ ${FULL_PEAK_OVER_IDLE}): ${over <= FULL_PEAK_OVER_IDLE ? 'met' : 'not met'}; 2 s after the run ${median(full.map((s) => s.afterRss)).toFixed(0)} MiB`,
+    `  full RSS: peak ${fullRss.peak.toFixed(0)} MiB over idle ${fullRss.idle.toFixed(0)} = ${over.toFixed(2)} (≤ ${FULL_PEAK_OVER_IDLE}): ${over <= FULL_PEAK_OVER_IDLE ? 'met' : 'not met'}; 2 s after the run ${fullRss.after.toFixed(0)} MiB`,
   )
 }
 // The same ratio with no instrumentation in the same process: what of `full`'s peak is the
 // runtime's garbage in a heap that size, not anything the request path holds on to.
-const bareWithDb = samples.get('bare+db') ?? []
-if (bareWithDb.length > 0) {
-  const idle = median(bareWithDb.map((s) => s.idleRss))
-  const peak = Math.max(...bareWithDb.map((s) => s.peakRss))
+const baselineRss = rssOf(samples.get('bare+db') ?? [])
+if (baselineRss) {
   verdicts.push(
-    `  (its baseline, bare+db: bare Elysia holding the same embedded database, peak ${peak.toFixed(0)} MiB over idle ${idle.toFixed(0)} = ${(peak / idle).toFixed(2)}; 2 s after the run ${median(bareWithDb.map((s) => s.afterRss)).toFixed(0)} MiB)`,
+    `  (its baseline, bare+db: bare Elysia holding the same embedded database, peak ${baselineRss.peak.toFixed(0)} MiB over idle ${baselineRss.idle.toFixed(0)} = ${(baselineRss.peak / baselineRss.idle).toFixed(2)}; 2 s after the run ${baselineRss.after.toFixed(0)} MiB)`,
   )
 }
 if (verdicts.length > 0) {
