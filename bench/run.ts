@@ -456,6 +456,15 @@ if (others.length > 0)
     `noise: other processes used ${median(others).toFixed(2)} cores (median; max ${Math.max(...others).toFixed(2)}) of the ${cpus().length} while measuring`,
   )
 
+/** A variant's idle RSS (median), its highest peak under load and its RSS 2 s after (median), in MiB. */
+function rssOf(list: Sample[]): { idle: number; peak: number; after: number } | undefined {
+  if (list.length === 0) return undefined
+  return {
+    idle: median(list.map((s) => s.idleRss)),
+    peak: Math.max(...list.map((s) => s.peakRss)),
+    after: median(list.map((s) => s.afterRss)),
+  }
+}
 console.log(
   '\nvariant      route               median req/s (min–max)      p99 ms   CPU µs/req (min–max)     RSS MiB idle / peak / after',
 )
@@ -468,7 +477,8 @@ for (const target of targets) {
   const cpu = list.map((s) => s.cpuUsPerRequest)
   const row = { rps: median(rps), p99: median(list.map((s) => s.p99ms)), cpu: median(cpu) }
   summary.set(target.name, row)
-  const rss = `${median(list.map((s) => s.idleRss)).toFixed(0)} / ${Math.max(...list.map((s) => s.peakRss)).toFixed(0)} / ${median(list.map((s) => s.afterRss)).toFixed(0)}`
+  const memory = rssOf(list)!
+  const rss = `${memory.idle.toFixed(0)} / ${memory.peak.toFixed(0)} / ${memory.after.toFixed(0)}`
   console.log(
     `${target.name.padEnd(12)} ${target.route.padEnd(19)} ${row.rps.toFixed(0).padStart(7)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(
       62,
@@ -538,15 +548,6 @@ for (const [variant, baseline] of comparisons) {
     checked('req/s ratio', rpsRatios, target.ratio, (n) => n.toFixed(3)),
   ]
   verdicts.push(`  ${variant}/${baseline}: ${parts.join('; ')}`)
-}
-/** A variant's idle RSS (median), its highest peak under load and its RSS 2 s after (median), in MiB. */
-function rssOf(list: Sample[]): { idle: number; peak: number; after: number } | undefined {
-  if (list.length === 0) return undefined
-  return {
-    idle: median(list.map((s) => s.idleRss)),
-    peak: Math.max(...list.map((s) => s.peakRss)),
-    after: median(list.map((s) => s.afterRss)),
-  }
 }
 const fullRss = rssOf(samples.get('full') ?? [])
 if (fullRss) {

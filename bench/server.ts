@@ -42,6 +42,7 @@ const instrumented = variant !== 'db' || process.env.BENCH_INSTRUMENTED !== 'fal
 const cleanups: Array<() => Promise<unknown>> = []
 
 const user = ({ params }: { params: { id: string } }) => ({ id: params.id, name: `User ${params.id}` })
+const bareApp = () => new Elysia({ normalize: false }).get('/users/:id', user)
 
 async function fullApp() {
   const logFile = process.env.BENCH_LOG_FILE ?? join(tmpdir(), `bench-${variant}-${process.pid}.log`)
@@ -59,7 +60,7 @@ async function fullApp() {
 }
 
 async function build() {
-  if (variant === 'bare') return new Elysia({ normalize: false }).get('/users/:id', user)
+  if (variant === 'bare') return bareApp()
   if (variant === 'metrics') {
     const metrics = createMetrics({ log: createLogger({ level: 'silent', pretty: false }) })
     // No requestContext here (its cost is not the metrics'), so no request state to read the
@@ -72,7 +73,7 @@ async function build() {
   if (variant === 'full') return (await fullApp()).app.get('/users/:id', user)
   if (variant === 'bare+db') {
     await fullApp()
-    return new Elysia({ normalize: false }).get('/users/:id', user)
+    return bareApp()
   }
   if (variant === 'db') {
     const apiKey = process.env.BENCH_API_KEY
