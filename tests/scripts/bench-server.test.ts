@@ -44,6 +44,28 @@ describe('bench/server.ts', () => {
     }
   }, 60_000)
 
+  test('bare+db holds the embedded database but serves bare Elysia: no hook runs, no access line', async () => {
+    const { proc, folder, url } = await startBenchServer({ BENCH_VARIANT: 'bare+db' })
+    try {
+      const response = await fetch(`${url}/users/42`)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toEqual({ id: '42', name: 'User 42' })
+      // createApp's hooks would echo a request id and add the security headers.
+      expect(response.headers.get('x-request-id')).toBeNull()
+      expect(response.headers.get('x-content-type-options')).toBeNull()
+      const logFile = join(folder, `bench-bare+db-${proc.pid}.log`)
+      expect(readdirSync(folder)).toEqual([`bench-bare+db-${proc.pid}.log`])
+      // Past the log destination's 5 ms batching delay, an access line would be in the file.
+      await Bun.sleep(100)
+      expect(readFileSync(logFile, 'utf8')).not.toContain('"msg":"request"')
+      proc.kill('SIGTERM')
+      expect(await proc.exited).toBe(0)
+      expect(existsSync(logFile)).toBe(false)
+    } finally {
+      proc.kill('SIGKILL')
+    }
+  }, 60_000)
+
   test('SIGINT (Ctrl-C on `bun run bench`) stops it the same way; a BENCH_LOG_FILE it was given is kept', async () => {
     const logFolder = mkdtempSync(join(tmpdir(), 'cc-bench-log-'))
     folders.push(logFolder)
