@@ -22,6 +22,18 @@ export const DEFAULT_RUNBOOK_BASE_URL =
   'https://github.com/convo-commerce/convo-commerce/blob/main/ops/runbooks/'
 
 /**
+ * PostgreSQL's page cache of the embedded database, in MiB (EMBEDDED_SHARED_BUFFERS_MB).
+ *
+ * Why not PostgreSQL's 128 MB: PGlite allocates the whole cache inside its WebAssembly memory
+ * at start, which grows that memory from the module's 128 MiB minimum to 188 MiB, and a process
+ * cannot hand WebAssembly memory back. A shop's hot data fits in 16 MB many times over, and
+ * the pages behind the cache are a file read away (the OS caches them) or, in memory, already
+ * in this process. Measured on the migrated database, RSS after a full collection: 262 → 142
+ * MiB file-backed, 348 → 220 MiB in memory.
+ */
+export const DEFAULT_EMBEDDED_SHARED_BUFFERS_MB = 16
+
+/**
  * Every environment variable the service reads, with its type, default and meaning.
  * This object is the single source of truth: `loadConfig` validates against it and
  * a test checks that the README documents every key.
@@ -50,6 +62,12 @@ export const EnvSchema = Type.Object({
     Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' }),
   ),
   DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'folder of the embedded database' }),
+  EMBEDDED_SHARED_BUFFERS_MB: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    default: DEFAULT_EMBEDDED_SHARED_BUFFERS_MB,
+    description: 'page cache (shared_buffers) of the embedded database, in MiB',
+  }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL pool size' }),
   DB_CONNECT_TIMEOUT_MS: Type.Integer({
     minimum: 100,
@@ -264,6 +282,8 @@ export interface Config {
   database: {
     url: string | undefined
     dataDir: string
+    /** shared_buffers of the embedded database, in MiB (EMBEDDED_SHARED_BUFFERS_MB). */
+    embeddedSharedBuffersMb: number
     poolSize: number
     connectTimeoutMs: number
     healthTimeoutMs: number
@@ -404,6 +424,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     database: {
       url: env.DATABASE_URL,
       dataDir: env.DATA_DIR,
+      embeddedSharedBuffersMb: env.EMBEDDED_SHARED_BUFFERS_MB,
       poolSize: env.DB_POOL_SIZE,
       connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(config.shutdownTimeoutMs).toBe(10000)
     expect(config.database.url).toBeUndefined()
     expect(config.database.dataDir).toBe('./.data')
+    expect(config.database.embeddedSharedBuffersMb).toBe(16)
   })
 
   test('converts and validates values', () => {
@@ -21,11 +22,13 @@ describe('loadConfig', () => {
       DB_POOL_SIZE: '4',
       LOG_LEVEL: 'debug',
       DATABASE_URL: 'postgres://u@h/db',
+      EMBEDDED_SHARED_BUFFERS_MB: '64',
     })
     expect(config.port).toBe(8080)
     expect(config.database.poolSize).toBe(4)
     expect(config.logLevel).toBe('debug')
     expect(config.database.url).toBe('postgres://u@h/db')
+    expect(config.database.embeddedSharedBuffersMb).toBe(64)
   })
 
   test.each(
@@ -33,6 +36,10 @@ describe('loadConfig', () => {
       [{ PORT: 'abc' }, 'Invalid PORT: expected an integer from 0 to 65535, got "abc"'],
       [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
       [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
+      [
+        { EMBEDDED_SHARED_BUFFERS_MB: '2048' },
+        'Invalid EMBEDDED_SHARED_BUFFERS_MB: expected an integer from 1 to 1024, got 2048',
+      ],
       [
         { LOG_LEVEL: 'loud' },
         'Invalid LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "loud"',

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { migrate } from 'drizzle-orm/pglite/migrator'
+import { DEFAULT_EMBEDDED_SHARED_BUFFERS_MB } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
 import { instrumentPglite, type QueryObserver } from './query-timing.ts'
@@ -69,6 +70,8 @@ export function lockDataDir(dir: string): () => void {
 export interface EmbeddedOptions {
   /** Folder to persist in; undefined keeps the database in memory (tests). */
   dataDir?: string
+  /** `shared_buffers` in MiB; default DEFAULT_EMBEDDED_SHARED_BUFFERS_MB. */
+  sharedBuffersMb?: number
   /** Told about every statement the returned handle runs (db_query_duration_seconds). */
   onQuery?: QueryObserver
 }
@@ -78,7 +81,18 @@ export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promi
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   let client: PGlite
   try {
-    client = options.dataDir ? await PGlite.create(join(options.dataDir, 'pgdata')) : await PGlite.create()
+    // A start parameter, not `postgresqlconf`: PGlite writes that option over the data folder's
+    // postgresql.conf, which is the operator's file once the folder exists.
+    const settings = {
+      startParams: [
+        ...PGlite.defaultStartParams,
+        '-c',
+        `shared_buffers=${options.sharedBuffersMb ?? DEFAULT_EMBEDDED_SHARED_BUFFERS_MB}MB`,
+      ],
+    }
+    client = options.dataDir
+      ? await PGlite.create(join(options.dataDir, 'pgdata'), settings)
+      : await PGlite.create(settings)
   } catch (error) {
     unlock()
     throw error

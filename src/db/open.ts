@@ -35,7 +35,7 @@ export async function openMigratedDatabase(
       log,
     )
   }
-  const handle = await openEmbedded({ dataDir: config.dataDir, onQuery }, log)
+  const handle = await openEmbedded({ dataDir: config.dataDir, sharedBuffersMb: config.embeddedSharedBuffersMb, onQuery }, log)
   try {
     await migrateEmbedded(handle, migrationsFolder, log)
   } catch (error) {

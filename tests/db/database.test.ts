@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
@@ -47,6 +47,7 @@ describe('migrations', () => {
       const config = {
         url: undefined,
         dataDir: dir,
+        embeddedSharedBuffersMb: 24,
         poolSize: 1,
         connectTimeoutMs: 1000,
         healthTimeoutMs: 1000,
@@ -58,7 +59,36 @@ describe('migrations', () => {
       const second = await openMigratedDatabase(config, quiet)
       const rows = rowsOf(await second.db.execute(sql`select name from tenants`))
       expect(rows).toEqual([{ name: 'persisted' }])
+      // The setting reaches a folder made by an earlier start, as a start parameter.
+      expect(rowsOf(await second.db.execute(sql`show shared_buffers`))).toEqual([{ shared_buffers: '24MB' }])
       await second.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('embedded page cache', () => {
+  test('shared_buffers is 16MB unless set, not PostgreSQL\'s 128MB, and postgresql.conf is left as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-data-'))
+    try {
+      const inMemory = await openEmbedded({}, quiet)
+      try {
+        expect(rowsOf(await inMemory.db.execute(sql`show shared_buffers`))).toEqual([{ shared_buffers: '16MB' }])
+      } finally {
+        await inMemory.close()
+      }
+      const first = await openEmbedded({ dataDir: dir }, quiet)
+      await first.close()
+      const conf = join(dir, 'pgdata', 'postgresql.conf')
+      const before = readFileSync(conf, 'utf8')
+      const second = await openEmbedded({ dataDir: dir, sharedBuffersMb: 8 }, quiet)
+      try {
+        expect(rowsOf(await second.db.execute(sql`show shared_buffers`))).toEqual([{ shared_buffers: '8MB' }])
+      } finally {
+        await second.close()
+      }
+      expect(readFileSync(conf, 'utf8')).toBe(before)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
