@@ -35,7 +35,10 @@ export async function openMigratedDatabase(
       log,
     )
   }
-  const handle = await openEmbedded({ dataDir: config.dataDir, sharedBuffersMb: config.embeddedSharedBuffersMb, onQuery }, log)
+  const handle = await openEmbedded(
+    { dataDir: config.dataDir, sharedBuffersMb: config.embeddedSharedBuffersMb, onQuery },
+    log,
+  )
   try {
     await migrateEmbedded(handle, migrationsFolder, log)
   } catch (error) {

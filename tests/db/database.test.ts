@@ -69,12 +69,14 @@ describe('migrations', () => {
 })
 
 describe('embedded page cache', () => {
-  test('shared_buffers is 16MB unless set, not PostgreSQL\'s 128MB, and postgresql.conf is left as it was', async () => {
+  test("shared_buffers is 16MB unless set, not PostgreSQL's 128MB, and postgresql.conf is left as it was", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cc-data-'))
     try {
       const inMemory = await openEmbedded({}, quiet)
       try {
-        expect(rowsOf(await inMemory.db.execute(sql`show shared_buffers`))).toEqual([{ shared_buffers: '16MB' }])
+        expect(rowsOf(await inMemory.db.execute(sql`show shared_buffers`))).toEqual([
+          { shared_buffers: '16MB' },
+        ])
       } finally {
         await inMemory.close()
       }
