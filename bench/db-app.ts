@@ -96,7 +96,7 @@ export async function openBenchApp(options: BenchAppOptions, suffix = ''): Promi
       log,
     )
   } else {
-    database = await openEmbedded({ onQuery }, log)
+    database = await openEmbedded({ onQuery, sharedBuffersMb: config.database.embeddedSharedBuffersMb }, log)
     await migrateEmbedded(database, MIGRATIONS_FOLDER, log)
   }
   const infra = { config, database, log, clock: systemClock, http: createHttpClient(fetch), metrics }
