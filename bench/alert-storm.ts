@@ -1,5 +1,5 @@
 /**
- * `bun run bench:alert-storm`: starts the real server (`bun src/server.ts`) against a fake
+ * `bun run bench:alert-storm`: starts the real server as `bun run start` does against a fake
  * WhatsApp Cloud API on loopback, posts one Alertmanager notification of 10 000 alerts
  * (about 5 MB, one of them critical) to POST /alerts/alertmanager, and prints the time to
  * accept it, the server's RSS sampled through the storm (and VmHWM), the outbox rows written and
@@ -13,11 +13,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { productionStartCommand, startEnvironment } from '../scripts/start-command.ts'
 import { startWhatsAppFake } from '../tests/helpers/whatsapp-fake.ts'
 
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000)
 const PHONES = Number(process.env.STORM_PHONES ?? 3)
 const TOKEN = 'storm-bench-token-0123456789'
+/** The server starts as `bun run start` starts it: the same Bun flags and settings. */
+const production = productionStartCommand()
 
 /** VmRSS and VmHWM (peak) of a process, in MiB. */
 function memory(pid: number): { rss: number; peak: number } {
@@ -74,9 +77,9 @@ async function main() {
     databaseUrl = url.toString()
   }
   const phones = Array.from({ length: PHONES }, (_, i) => `+2547000002${String(i).padStart(2, '0')}`)
-  const proc = Bun.spawn(['bun', 'src/server.ts'], {
+  const proc = Bun.spawn(['bun', ...production.flags, production.entry], {
     env: {
-      ...process.env,
+      ...startEnvironment(production),
       NODE_ENV: 'production',
       PORT: '0',
       HOST: '127.0.0.1',

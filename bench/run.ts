@@ -30,6 +30,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import postgres from 'postgres'
+import { productionStartCommand, startEnvironment } from '../scripts/start-command.ts'
 import { type Bound, median, medianInterval, verdict } from './stats.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -207,12 +208,13 @@ function machineBusySeconds(): number {
 }
 
 /**
- * Bun's flags for every server variant: those of `bun run start` (package.json), so that the
- * bench measures the production process. `--smol` gives JavaScriptCore its small-heap sizing;
- * without it the `full` process, whose in-memory embedded database makes its heap look large,
- * let garbage pile up to 1.6–1.8× its idle RSS under load before collecting.
+ * Bun's flags and JavaScriptCore settings for every server variant: those of `bun run start`
+ * (package.json), so that the bench measures the production process. `--smol` gives
+ * JavaScriptCore its small-heap sizing; `BUN_JSC_heapGrowthMaxIncrease` bounds how far the heap
+ * may grow past its size before a collection on a machine of 16 GiB or more (see the README's
+ * Benchmarks section).
  */
-const SERVER_FLAGS = ['--smol']
+const PRODUCTION = productionStartCommand()
 
 /**
  * Servers and wrk processes started and not yet exited. A bench stopped by a signal (SIGTERM
@@ -235,8 +237,8 @@ function stopChildren() {
 
 async function startServer(target: Target) {
   const proc = tracked(
-    Bun.spawn(['taskset', '-c', serverCpu, 'bun', ...SERVER_FLAGS, 'bench/server.ts'], {
-      env: { ...process.env, ...target.env, PORT: '0', NODE_ENV: 'production' },
+    Bun.spawn(['taskset', '-c', serverCpu, 'bun', ...PRODUCTION.flags, 'bench/server.ts'], {
+      env: { ...startEnvironment(PRODUCTION), ...target.env, PORT: '0', NODE_ENV: 'production' },
       stdout: 'pipe',
       stderr: 'inherit',
     }),
