@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
@@ -67,6 +67,24 @@ export function lockDataDir(dir: string): () => void {
   throw new DataDirLockedError(`could not lock DATA_DIR ${dir}`)
 }
 
+/**
+ * Memory, in bytes, that creating the embedded database needs: PGlite runs PostgreSQL's initdb
+ * in a second WebAssembly instance (each instance's memory is at least 128 MiB) beside its own.
+ * Measured with `bun run start` on an empty DATA_DIR in a memory cgroup: killed by the kernel at
+ * 576 MiB, up at 640 MiB. Later starts on the same folder peaked at 142 MiB.
+ */
+export const EMBEDDED_CREATION_MEMORY_BYTES = 640 * 2 ** 20
+
+/**
+ * The memory this process may use, in bytes: a container's limit, else the machine's RAM, as
+ * Node's and Bun's `process.constrainedMemory()` report it; undefined where the runtime does not
+ * say (it is not a web-standard API).
+ */
+function memoryLimit(): number | undefined {
+  const limit = (process as { constrainedMemory?: () => number }).constrainedMemory?.()
+  return limit !== undefined && limit > 0 ? limit : undefined
+}
+
 export interface EmbeddedOptions {
   /** Folder to persist in; undefined keeps the database in memory (tests). */
   dataDir?: string
@@ -74,6 +92,26 @@ export interface EmbeddedOptions {
   sharedBuffersMb?: number
   /** Told about every statement the returned handle runs (db_query_duration_seconds). */
   onQuery?: QueryObserver
+  /**
+   * The memory the process may use, in bytes; default `process.constrainedMemory()`. Below
+   * EMBEDDED_CREATION_MEMORY_BYTES, a start that creates the database warns first.
+   */
+  memoryLimitBytes?: number
+}
+
+/**
+ * Warns, before creating the database, when the memory limit is below what creating it needs:
+ * the kernel kills such a process without a word of its own (SIGKILL), so this line is the last
+ * one the operator reads. The warning names no path or setting value beyond the two sizes.
+ */
+function warnIfCreationMayNotFit(options: EmbeddedOptions, log: Logger) {
+  const creating = !options.dataDir || !existsSync(join(options.dataDir, 'pgdata', 'PG_VERSION'))
+  const limit = options.memoryLimitBytes ?? memoryLimit()
+  if (!creating || limit === undefined || limit >= EMBEDDED_CREATION_MEMORY_BYTES) return
+  log.warn(
+    { memoryLimitMiB: Math.floor(limit / 2 ** 20), neededMiB: EMBEDDED_CREATION_MEMORY_BYTES / 2 ** 20 },
+    'creating the embedded database needs more memory than this process may use: it may be killed (raise the memory limit, or set DATABASE_URL)',
+  )
 }
 
 /** Opens PGlite (an embedded PostgreSQL in WebAssembly), locking its folder first. */
@@ -81,6 +119,7 @@ export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promi
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   let client: PGlite
   try {
+    warnIfCreationMayNotFit(options, log)
     // A start parameter, not `postgresqlconf`: PGlite writes that option over the data folder's
     // postgresql.conf, which is the operator's file once the folder exists.
     const settings = {

@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { createLogger } from '../../src/core/logger.ts'
-import { DataDirLockedError, lockDataDir, openEmbedded } from '../../src/db/embedded.ts'
+import {
+  DataDirLockedError,
+  EMBEDDED_CREATION_MEMORY_BYTES,
+  lockDataDir,
+  openEmbedded,
+} from '../../src/db/embedded.ts'
 import { openMigratedDatabase } from '../../src/db/open.ts'
 import { freshDatabase } from '../helpers/db.ts'
+import { captureLogs, type LogCapture } from '../helpers/logs.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
@@ -94,6 +100,42 @@ describe('embedded page cache', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('creating the embedded database within a memory limit', () => {
+  const warning = {
+    level: 'warn',
+    memoryLimitMiB: 512,
+    neededMiB: 640,
+    msg: 'creating the embedded database needs more memory than this process may use: it may be killed (raise the memory limit, or set DATABASE_URL)',
+  }
+  const warnings = (capture: LogCapture) =>
+    capture.lines
+      .filter((line) => line.level === 'warn')
+      .map(({ level, memoryLimitMiB, neededMiB, msg }) => ({ level, memoryLimitMiB, neededMiB, msg }))
+
+  test('under 640 MiB a start that creates the database warns first, naming both sizes; a start on the created folder does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-data-'))
+    try {
+      const first = captureLogs('info')
+      await (await openEmbedded({ dataDir: dir, memoryLimitBytes: 512 * 2 ** 20 }, first.log)).close()
+      expect(warnings(first)).toEqual([warning])
+      const second = captureLogs('info')
+      await (await openEmbedded({ dataDir: dir, memoryLimitBytes: 512 * 2 ** 20 }, second.log)).close()
+      expect(warnings(second)).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('in memory the database is created on every start: warned under the limit, silent at 640 MiB and above', async () => {
+    const under = captureLogs('info')
+    await (await openEmbedded({ memoryLimitBytes: 512 * 2 ** 20 + 1 }, under.log)).close()
+    expect(warnings(under)).toEqual([warning])
+    const enough = captureLogs('info')
+    await (await openEmbedded({ memoryLimitBytes: EMBEDDED_CREATION_MEMORY_BYTES }, enough.log)).close()
+    expect(warnings(enough)).toEqual([])
   })
 })
 
