@@ -208,11 +208,11 @@ function machineBusySeconds(): number {
 }
 
 /**
- * Bun's flags and JavaScriptCore settings for every server variant: those of `bun run start`
+ * Bun's flags (and any settings) for every server variant: those of `bun run start`
  * (package.json), so that the bench measures the production process. `--smol` gives
- * JavaScriptCore its small-heap sizing; `BUN_JSC_heapGrowthMaxIncrease` bounds how far the heap
- * may grow past its size before a collection on a machine of 16 GiB or more (see the README's
- * Benchmarks section).
+ * JavaScriptCore its small-heap sizing; without it the `full` process, whose in-memory embedded
+ * database makes its heap look large, let garbage pile up to 1.6–1.8× its idle RSS under load
+ * before collecting.
  */
 const PRODUCTION = productionStartCommand()
 
