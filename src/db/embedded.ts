@@ -104,8 +104,8 @@ export interface EmbeddedOptions {
  * the kernel kills such a process without a word of its own (SIGKILL), so this line is the last
  * one the operator reads. The warning names no path or setting value beyond the two sizes.
  */
-function warnIfCreationMayNotFit(options: EmbeddedOptions, log: Logger) {
-  const creating = !options.dataDir || !existsSync(join(options.dataDir, 'pgdata', 'PG_VERSION'))
+function warnIfCreationMayNotFit(pgdata: string | undefined, options: EmbeddedOptions, log: Logger) {
+  const creating = pgdata === undefined || !existsSync(join(pgdata, 'PG_VERSION'))
   const limit = options.memoryLimitBytes ?? memoryLimit()
   if (!creating || limit === undefined || limit >= EMBEDDED_CREATION_MEMORY_BYTES) return
   log.warn(
@@ -118,8 +118,10 @@ function warnIfCreationMayNotFit(options: EmbeddedOptions, log: Logger) {
 export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promise<DatabaseHandle> {
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   let client: PGlite
+  // PGlite's PGDATA: the folder PostgreSQL's files (PG_VERSION first) go in.
+  const pgdata = options.dataDir ? join(options.dataDir, 'pgdata') : undefined
   try {
-    warnIfCreationMayNotFit(options, log)
+    warnIfCreationMayNotFit(pgdata, options, log)
     // A start parameter, not `postgresqlconf`: PGlite writes that option over the data folder's
     // postgresql.conf, which is the operator's file once the folder exists.
     const settings = {
@@ -129,9 +131,7 @@ export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promi
         `shared_buffers=${options.sharedBuffersMb ?? DEFAULT_EMBEDDED_SHARED_BUFFERS_MB}MB`,
       ],
     }
-    client = options.dataDir
-      ? await PGlite.create(join(options.dataDir, 'pgdata'), settings)
-      : await PGlite.create(settings)
+    client = pgdata ? await PGlite.create(pgdata, settings) : await PGlite.create(settings)
   } catch (error) {
     unlock()
     throw error
