@@ -42,6 +42,19 @@ test("startEnvironment: the caller's environment with the script's assignments o
 })
 
 /**
+ * Runs `child` (a script) with `bun --smol`, as the start script runs the service, and
+ * JavaScriptCore's collection log on; returns what it printed, once it exited 0.
+ */
+function withGcLog(child: string, settings: Record<string, string>): string {
+  const run = Bun.spawnSync([process.execPath, '--smol', '-e', child], {
+    env: { PATH: process.env.PATH, ...settings, BUN_JSC_logGC: '1' },
+  })
+  const output = run.stdout.toString() + run.stderr.toString()
+  expect(run.exitCode).toBe(0)
+  return output
+}
+
+/**
  * JavaScriptCore's heap growth rule in this Bun, which the README's Benchmarks section explains
  * the RSS peaks by: a process holding a 128 MiB WebAssembly memory (as the embedded database does)
  * allocates short-lived objects until the collector asks for a collection, and JavaScriptCore's
@@ -61,16 +74,7 @@ describe("JavaScriptCore's heap growth rule in this Bun", () => {
   `
   /** Bytes a cycle may allocate, over the heap after a full collection (the WebAssembly memory included). */
   function allowance(settings: Record<string, string>) {
-    const run = Bun.spawnSync([process.execPath, '--smol', '-e', child], {
-      env: {
-        PATH: process.env.PATH,
-        ...settings,
-        BUN_JSC_logGC: '1',
-        BUN_JSC_forceRAMSize: String(24 * 2 ** 30),
-      },
-    })
-    const output = run.stdout.toString() + run.stderr.toString()
-    expect(run.exitCode).toBe(0)
+    const output = withGcLog(child, { ...settings, BUN_JSC_forceRAMSize: String(24 * 2 ** 30) })
     const allowed = /exceed bytes allowed: (\d+)/.exec(output)
     const { heapSize } = JSON.parse(/^\{.*\}$/m.exec(output)![0]) as { heapSize: number }
     return allowed ? Number(allowed[1]) / heapSize : undefined
@@ -115,12 +119,7 @@ describe("Bun's GC timer in the start script", () => {
   `
   /** Eden collections JavaScriptCore logs in the child's 4 s. */
   function edenCollections(env: Record<string, string>) {
-    const start = productionStartCommand()
-    const run = Bun.spawnSync([process.execPath, ...start.flags, '-e', child], {
-      env: { PATH: process.env.PATH, ...env, BUN_JSC_logGC: '1' },
-    })
-    const output = run.stdout.toString() + run.stderr.toString()
-    expect(run.exitCode).toBe(0)
+    const output = withGcLog(child, env)
     expect(output).toContain('{"memory":134217728,"kept":2000}')
     return output.match(/=> EdenCollection/g)?.length ?? 0
   }
