@@ -9,7 +9,7 @@ import { errorReporting } from './http/error-reporting.ts'
 import { httpMetrics } from './http/http-metrics.ts'
 import { metricsRoute } from './http/metrics-route.ts'
 import { openApiDocs } from './http/openapi.ts'
-import { requestContext } from './http/request-context.ts'
+import { requestContext, requestState } from './http/request-context.ts'
 import { corsFor, securityHeaders } from './http/security.ts'
 import { noErrorReporter } from './observability/error-reporter.ts'
 import { orderRoutes } from './orders/routes.ts'
@@ -43,6 +43,8 @@ export function createApp(deps: AppDeps) {
     ? httpMetrics({
         instruments: deps.metrics.http,
         now: () => deps.clock.monotonic(),
+        // requestContext (mounted next) reads the same clock at the start of every request.
+        startedAt: (request) => requestState(request)?.startedAt,
         excludePaths: deps.config.metrics.excludePaths,
       })
     : new Elysia({ name: 'http-metrics-off' })

@@ -284,6 +284,17 @@ describe('http_requests_total and http_request_duration_seconds', () => {
       expect(buckets.at(-1)).toBe(total)
     }
   })
+  test("a request's duration runs from the request state's start: the clock is read once at each end", async () => {
+    // A clock that moves 1 ms at every reading: a second reading at the start (the metrics'
+    // own, as before) would make the duration 2 ms, one in the middle 2 ms as well.
+    let readings = 0
+    const clock: Clock = { now: () => new Date(), monotonic: () => ++readings }
+    const { call, logs } = await buildTestApp({ clock })
+    expect((await call('/nowhere', { headers: { 'x-request-id': 'req-one-reading' } })).status).toBe(404)
+    expect(readings).toBe(2)
+    const line = logs.lines.find((l) => l.requestId === 'req-one-reading')
+    expect(line?.durationMs).toBe(1)
+  })
 })
 
 describe('exemplars', () => {
@@ -317,6 +328,22 @@ describe('exemplars', () => {
         timestamp: at,
       },
     })
+  })
+
+  test("a request's access line carries its exemplar's timestamp as its time; a request without an exemplar, the clock's", async () => {
+    // A wall clock that moves 1 ms at every reading: a second reading for the line would show.
+    let wall = 1_700_000_000_123
+    const { call, scrape, logs } = await probeApp({ ACCESS_LOG_PROBES: 'true' }, () => wall++)
+    await call('/probe/users/1?ms=31.25', traced(TRACE, 'req-timed'))
+    const [exemplar] = Object.values(exemplars(await scrape(openMetrics)))
+    expect(exemplar?.timestamp).toBe(at)
+    const line = logs.lines.find((l) => l.requestId === 'req-timed')
+    expect(line?.time).toBe('2023-11-14T22:13:20.123Z')
+    // A probe is not counted, so it has no exemplar: its line (ACCESS_LOG_PROBES) reads Date.now.
+    const before = Date.now()
+    await call('/health', { headers: { 'x-request-id': 'req-untimed' } })
+    const untimed = logs.lines.find((l) => l.requestId === 'req-untimed')
+    expect(Date.parse(untimed?.time as string)).toBeGreaterThanOrEqual(before)
   })
 
   test('the latest request of a bucket replaces its exemplar; a 4xx leaves the counter without one', async () => {
