@@ -117,8 +117,12 @@ export function withPrimitiveFastPath(logger: Logger): Logger {
 export interface FixedLineWriter {
   /** Whether the logger's level currently lets `level` lines through. */
   enabled(): boolean
-  /** Starts a line: `{"level":…,"time":"…"`, the logger's bindings and the writer's `lead`. */
-  begin(): void
+  /**
+   * Starts a line: `{"level":…,"time":"…"`, the logger's bindings and the writer's `lead`.
+   * `timeMs` is the line's time in wall-clock milliseconds when the caller has read the clock
+   * already (the access line takes its request's exemplar timestamp); default `Date.now()`.
+   */
+  begin(timeMs?: number): void
   /**
    * Appends JSON text of the fields between the bindings and `msg`, each field preceded by a
    * comma (`,"status":200`), in as many pieces as suits the caller; no escaping is done.
@@ -182,8 +186,8 @@ export function fixedLineWriter(log: Logger, level: Level, msg: string, lead = '
   let head = ''
   const writer: FixedLineWriter = {
     enabled: () => log.isLevelEnabled(level),
-    begin() {
-      const ms = Date.now()
+    begin(timeMs) {
+      const ms = timeMs ?? Date.now()
       if (ms !== lastMs) {
         lastMs = ms
         head = `{"level":${JSON.stringify(level)},"time":"${new Date(ms).toISOString()}"${bindings}${lead}`

@@ -21,7 +21,18 @@ export const SENT_STATUS = Symbol('sentStatus')
  * the request's end is read from the clock once, not once per hook.
  */
 export const SENT_DURATION_MS = Symbol('sentDurationMs')
-export type StatusStamped = { [SENT_STATUS]?: number; [SENT_DURATION_MS]?: number }
+/**
+ * Where the HTTP metrics hook leaves the wall-clock milliseconds it stamped the request's
+ * duration exemplar with, so that the access line carries that very instant as its `time`:
+ * the line and the exemplar of one request agree, and the clock (about 40 ns a reading) is
+ * read once for both. Absent when no exemplar was recorded.
+ */
+export const SENT_TIME_MS = Symbol('sentTimeMs')
+export type StatusStamped = {
+  [SENT_STATUS]?: number
+  [SENT_DURATION_MS]?: number
+  [SENT_TIME_MS]?: number
+}
 
 /** Status recorded for a request whose client went away before the response (nginx's convention). */
 export const CLIENT_CLOSED_REQUEST = 499
@@ -218,7 +229,7 @@ export function accessLog(options: AccessLogOptions) {
           if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus?.set(status, middle)
         }
         const id = state.requestId
-        line.begin()
+        line.begin((context as StatusStamped)[SENT_TIME_MS])
         // Between the quotes the writer's lead opened and the one after: escaped if it must be.
         line.text(SAFE_REQUEST_ID.test(id) ? id : JSON.stringify(id).slice(1, -1))
         line.text('","trace_id":"')

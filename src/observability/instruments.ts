@@ -510,8 +510,11 @@ export interface HistogramSeries {
    * `findBucket` then `updateExemplar`): each bucket keeps the latest observation that fell
    * in it, not in a lower bucket, so a cumulative `le` line's exemplar is a value of its own
    * range. Throws like `observe` on a value that is not finite.
+   *
+   * @returns the exemplar's timestamp, wall-clock milliseconds, for a caller that needs the
+   *   time as well (the access line of the same request: one clock reading for both).
    */
-  observeWithExemplar(value: number, labels: ExemplarLabels): void
+  observeWithExemplar(value: number, labels: ExemplarLabels): number
   /**
    * Per bucket (index as `counts`): the latest exemplar's labels; undefined until the series
    * records its first exemplar, so histograms without exemplars carry no arrays.
@@ -560,9 +563,11 @@ class HistogramSeriesImpl implements HistogramSeries {
       this.exemplarValues = new Float64Array(n)
       this.exemplarTimestampsMs = new Float64Array(n)
     }
+    const timestampMs = this.clock()
     this.exemplarLabels[i] = labels
     this.exemplarValues![i] = value
-    this.exemplarTimestampsMs![i] = this.clock()
+    this.exemplarTimestampsMs![i] = timestampMs
+    return timestampMs
   }
 }
 
