@@ -170,8 +170,10 @@ export const STANDARD_METHODS: ReadonlySet<string> = new Set([
  * request, which costs about as much CPU as a bare request. `durationMs` is therefore the time
  * until the response was decided: with metrics on, the very duration
  * http_request_duration_seconds observed (SENT_DURATION_MS), else the same span from the
- * request state's start; a streamed body's transfer is not in it. Responses an `onRequest`
- * hook returns by itself (a CORS preflight) do not pass mapResponse and are not logged.
+ * request state's start; a streamed body's transfer is not in it. `time` is the timestamp of
+ * the request's duration exemplar when it has one (SENT_TIME_MS), so that a line and its
+ * exemplar name the same instant. Responses an `onRequest` hook returns by itself (a CORS
+ * preflight) do not pass mapResponse and are not logged.
  */
 export function accessLog(options: AccessLogOptions) {
   // Every line's fields open with the request id's: part of the line's cached start.
