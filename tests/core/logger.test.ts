@@ -181,7 +181,7 @@ describe('the log destination, byte by byte', () => {
     })
     const expected: string[] = []
     for (let n = 0; n < 3000; n++) {
-      // ~100 bytes each, so lines cross the 128 KiB buffer's end mid-line.
+      // ~100 bytes each, so lines cross the 256 KiB buffer's end mid-line.
       const pad = 'x'.repeat(n % 97)
       pieces(destination, '{"n":', n, ',"pad":"', pad, '"}\n')
       expected.push(`{"n":${n},"pad":"${pad}"}\n`)
