@@ -12,9 +12,9 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
  * How long a log line may wait to be written together with the next ones. An asynchronous
  * write(2) costs about 17 µs of CPU (the thread-pool hand-off and its callback), which at one
  * write per event-loop turn (about 20 lines under load) was close to a microsecond per
- * request. A synchronous write to a file costs about 4 µs plus 0.1 µs per KiB, and a batch
- * that is not a multiple of the page size costs more per byte (a 36 000-byte write took as
- * long as a 65 536-byte one): at 22 000 access lines a second (`GET /products/:id` on
+ * request. A synchronous write to a file costs about 4 µs plus 0.1 µs per KiB, though writes
+ * of 36 000 and 36 864 bytes took as long as one of 65 536 (9–10 µs; 65 700 bytes 13.7, by
+ * `writeSync` in a loop): at 22 000 access lines a second (`GET /products/:id` on
  * PostgreSQL) 5 ms made 36 KB batches at 0.13 µs of write(2) per line, 25 ms makes 128 KiB
  * ones at 0.085 (1 ms producer ticks, 6 s, `performance.now()` around each write). No reader
  * of logs notices 25 ms.
