@@ -285,8 +285,8 @@ describe('http_requests_total and http_request_duration_seconds', () => {
     }
   })
   test("a request's duration runs from the request state's start: the clock is read once at each end", async () => {
-    // A clock that moves 1 ms at every reading: a second reading at the start (the metrics'
-    // own, as before) would make the duration 2 ms, one in the middle 2 ms as well.
+    // A clock that moves 1 ms at every reading: any reading besides the request state's start
+    // and the metrics' end (the metrics' own start, as before) would make the duration 2 ms.
     let readings = 0
     const clock: Clock = { now: () => new Date(), monotonic: () => ++readings }
     const { call, logs } = await buildTestApp({ clock })
