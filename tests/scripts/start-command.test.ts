@@ -55,7 +55,7 @@ function withGcLog(child: string, settings: Record<string, string>): string {
 }
 
 /**
- * JavaScriptCore's heap growth rule in this Bun, which the README's Benchmarks section explains
+ * JavaScriptCore's heap growth rule in this Bun, which bench/RESULTS.md (the RSS target) explains
  * the RSS peaks by: a process holding a 128 MiB WebAssembly memory (as the embedded database does)
  * allocates short-lived objects until the collector asks for a collection, and JavaScriptCore's
  * log (`BUN_JSC_logGC`) says how many bytes it allowed that cycle. The RAM size is pinned at
