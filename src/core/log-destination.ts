@@ -9,34 +9,35 @@ import type { DestinationStream } from 'pino'
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 
 /**
- * How long a log line may wait to be written together with the next ones. An asynchronous
- * write(2) costs about 17 µs of CPU (the thread-pool hand-off and its callback), which at one
- * write per event-loop turn (about 20 lines under load) was close to a microsecond per
- * request. A synchronous write to a file costs about 4 µs plus 0.1 µs per KiB, though writes
- * of 36 000 and 36 864 bytes took as long as one of 65 536 (9–10 µs; 65 700 bytes 13.7, by
- * `writeSync` in a loop): at 22 000 access lines a second (`GET /products/:id` on
- * PostgreSQL) 5 ms made 36 KB batches at 0.13 µs of write(2) per line, 25 ms makes 128 KiB
- * ones at 0.085 (1 ms producer ticks, 6 s, `performance.now()` around each write). No reader
- * of logs notices 25 ms.
+ * How long a log line may wait to be written together with the next ones. What a write(2)
+ * costs a loaded server is mostly fixed per call: measured inside the served process
+ * (`GET /products/:id` on PostgreSQL under wrk, CPU of each synchronous write to the access
+ * log file), about 80 µs per write plus 0.25 µs per KB (82 KB batches 103-123 µs, 295-354 KB
+ * ones 154-259), where the same write in a tight loop costs 39 µs: between batches the
+ * kernel's write path goes cold. At that route's 10 000-12 000 lines a second, 25 ms batches
+ * cost 0.39 µs of write(2) per request, 100 ms ones 0.16-0.23. A person tailing the log does
+ * not notice a tenth of a second, and a process killed outright loses at most that much
+ * (an orderly exit writes what is queued).
  */
-export const DEFAULT_WRITE_DELAY_MS = 25
+export const DEFAULT_WRITE_DELAY_MS = 100
 
 /**
  * Queued bytes that leave at the end of the event-loop turn without waiting for the delay:
- * about 400 access lines. Per line, an asynchronous batch of 64 lines cost 0.64 µs of CPU and
- * one of 256 lines 0.33-0.45 µs (the write's fixed cost spread over more lines); to a file,
- * 128 KiB batches cost 0.042 µs of write(2) per 330-byte line, 64 KiB ones 0.050 and 256 KiB
- * ones 0.037 (`writeSync` in a loop). At 100 000 requests per second that is a write every
- * 4 ms.
+ * about 1 600 access lines. At `full`'s 65 000 requests a second that is a write every 8 ms;
+ * there 512 KiB batches cost 0.43 µs of write(2) per line against 0.59 for 128 KiB ones
+ * (CPU inside each write, 24 alternations of two servers), most of it the page cache the
+ * file grows into (about 1.3 µs per KB at that rate, whatever the batch). To a pipe an
+ * asynchronous batch of 64 lines cost 0.64 µs per line and one of 256 lines 0.33-0.45 µs:
+ * the write's fixed cost spread over more lines again.
  */
-const DEFAULT_WRITE_CHUNK_BYTES = 128 * 1024
+const DEFAULT_WRITE_CHUNK_BYTES = 512 * 1024
 
 /**
  * Size of the byte buffer lines are encoded into: a batch of DEFAULT_WRITE_CHUNK_BYTES and
- * the lines logged in the rest of its event-loop turn fit, so the buffer is reused from its
- * start batch after batch and stays in the core's cache.
+ * the lines logged in the rest of its event-loop turn fit, so one buffer, allocated once,
+ * is reused from its start batch after batch.
  */
-const BUFFER_BYTES = 256 * 1024
+const BUFFER_BYTES = 1024 * 1024
 
 export interface LogDestinationOptions {
   /** File descriptor to write to (1 = standard output) when `path` is not given. */
@@ -54,7 +55,7 @@ export interface LogDestinationOptions {
    * DEFAULT_WRITE_DELAY_MS), unless `writeChunkBytes` fill up first.
    */
   writeDelayMs?: number
-  /** Queued bytes that are written at the end of the event-loop turn without waiting (default 128 KiB). */
+  /** Queued bytes that are written at the end of the event-loop turn without waiting (default 512 KiB). */
   writeChunkBytes?: number
 }
 
