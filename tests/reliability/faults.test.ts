@@ -91,7 +91,11 @@ describe('crashes', () => {
       results.push({ kind, startedAt, finishedAt: performance.now(), status: res.status })
       return res
     }
-    const clients = Array.from({ length: 8 }, async () => {
+    // Staggered by an eighth of a payment each: started together, the clients ran in lockstep,
+    // and a start-up slow enough to put their payments' ends just before the signal left too
+    // few payments started 100 ms before it (2 of 8 once, on a loaded CI machine).
+    const clients = Array.from({ length: 8 }, async (_, i) => {
+      await Bun.sleep(i * 125)
       while (!stop) {
         const created = await timed('order', () => json(server, '/orders', apiKey, order(productId)))
         if (stop || created.status !== 201) continue
