@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DrizzleQueryError } from 'drizzle-orm/errors'
 import pino from 'pino'
 import {
   createLogDestination,
@@ -271,7 +272,9 @@ describe('the log destination, byte by byte', () => {
     const reader = Bun.spawn(['sh', '-c', `head -c 1000 "${fifo}" > /dev/null`])
     const fd = openSync(fifo, 'w')
     try {
-      const destination = createLogDestination({ fd })
+      // A short delay, so that the drop report's own attempt is over before the fd is closed
+      // (whose number the next test's pipe may reuse).
+      const destination = createLogDestination({ fd, writeDelayMs: 5 })
       destination.write(`${'A'.repeat(200_000)}\n`)
       destination.flush()
       destination.write('{"b":1}\n')
@@ -478,5 +481,56 @@ describe("the wildcard redactor's fast path for primitives", () => {
     const wildcard = stringifiers[pino.symbols.wildcardFirstSym]!
     expect(wildcard('plain')).toBe('"plain"')
     expect(wildcard({ phone: '+15550100006' })).toBe('{"phone":"[redacted]"}')
+  })
+})
+
+describe('error lines', () => {
+  // A database error carries the statement's parameters: what a request sent, which redaction
+  // by key name cannot see. A newcomer's order with a NUL in the name put the customer's phone
+  // number on the error line three times (message, stack, params).
+  const phone = '+254733444555'
+  const failed = () => {
+    const cause = Object.assign(new Error('duplicate key value violates unique constraint "orders_pkey"'), {
+      code: '23505',
+    })
+    return new DrizzleQueryError(
+      'insert into "orders" ("phone", "name") values ($1, $2)',
+      [phone, 'Amina'],
+      cause,
+    )
+  }
+
+  test('a failed statement is logged without its parameters', () => {
+    const logs = captureLogs()
+    logs.log.error({ err: failed(), status: 500 }, 'request failed')
+    expect(logs.text()).not.toContain('254733444555')
+    expect(logs.text()).not.toContain('Amina')
+    const err = logs.lines[0]!.err as Record<string, unknown>
+    expect(Object.keys(err).sort()).toEqual(['message', 'query', 'stack', 'type'])
+    expect(err.type).toBe('DrizzleQueryError')
+    expect(err.message).toBe(
+      'Failed query: insert into "orders" ("phone", "name") values ($1, $2)\nparams: [redacted]: duplicate key value violates unique constraint "orders_pkey"',
+    )
+    expect(err.stack).toStartWith(
+      'Error: Failed query: insert into "orders" ("phone", "name") values ($1, $2)\nparams: [redacted]\n    at ',
+    )
+    expect(err.stack).toContain(
+      'caused by: Error: duplicate key value violates unique constraint "orders_pkey"',
+    )
+  })
+
+  test('phone numbers and credentials in any error message are scrubbed, as for Sentry', () => {
+    const logs = captureLogs()
+    logs.log.warn({ err: new Error(`WhatsApp refused ${phone}: Bearer EAAGabcdef123456`) }, 'send failed')
+    const err = logs.lines[0]!.err as Record<string, string>
+    expect(err.message).toBe('WhatsApp refused [phone]: Bearer [Filtered]')
+    expect(logs.text()).not.toContain('254733444555')
+    expect(logs.text()).not.toContain('EAAGabcdef123456')
+  })
+
+  test('a value that is not an Error is logged as it is', () => {
+    const logs = captureLogs()
+    logs.log.error({ err: 'timeout' }, 'x')
+    expect(logs.lines[0]!.err).toBe('timeout')
   })
 })
