@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
 import { createLogDestination, type LineSink } from './log-destination.ts'
+import { scrubDeep } from './scrub.ts'
 import { SENSITIVE_LOG_KEYS } from './sensitive.ts'
 
 export type { Logger }
@@ -28,6 +29,38 @@ export const REDACT_PATHS = [
   '*.customer.phone',
 ]
 
+/** The own properties in which database drivers hand a failed statement's parameters back. */
+const STATEMENT_PARAMETER_KEYS = ['params', 'parameters'] as const
+
+/**
+ * pino's `err` serializer (pino-std-serializers `err`: type, message with its causes', stack
+ * with its causes', own enumerable properties), minus what a failure carries of the customer:
+ *
+ * - a statement's parameters, as own properties and as the message line drizzle-orm's
+ *   `DrizzleQueryError` quotes them in (`Failed query: …\nparams: +2547…,Jane`): values a
+ *   request sent (phone numbers, names, key hashes), where REDACT_PATHS, which matches key
+ *   names, cannot see them;
+ * - then phone numbers and credentials in every remaining string (a constraint violation's
+ *   `detail`, `Key (phone)=(…)`), as the Sentry scrubber does (core/scrub.ts `scrubDeep`).
+ *
+ * Only error lines pay for it.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>
+  const own = err as unknown as Record<string, unknown>
+  for (const key of STATEMENT_PARAMETER_KEYS) {
+    if (!(key in own)) continue
+    delete out[key]
+    const quoted = `\nparams: ${String(own[key])}`
+    for (const field of ['message', 'stack'] as const) {
+      const text = out[field]
+      if (typeof text === 'string') out[field] = text.replace(quoted, '\nparams: [redacted]')
+    }
+  }
+  return scrubDeep(out)
+}
+
 export interface LoggerSettings {
   level: string
   /** Human-readable lines, formatted inside this process (no pipe to another program). */
@@ -48,6 +81,7 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'level' | 'name'>):
     formatters: { level: (label) => ({ level: label }) },
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
   }
 }
 

@@ -131,6 +131,28 @@ describe('scrubEvent (beforeSend)', () => {
     } as never)
   })
 
+  test("a failed statement's parameters (names and phones a request sent) are not sent", () => {
+    const event = {
+      exception: {
+        values: [
+          {
+            type: 'DrizzleQueryError',
+            value:
+              'Failed query: insert into "orders" ("phone", "name") values ($1, $2)\nparams: +254733444555,Amina\nWanjiru',
+          },
+          { type: 'Error', value: 'params: Amina' },
+        ],
+      },
+    }
+    expect(scrubEvent(event).exception.values).toEqual([
+      {
+        type: 'DrizzleQueryError',
+        value: 'Failed query: insert into "orders" ("phone", "name") values ($1, $2)\nparams: [redacted]',
+      },
+      { type: 'Error', value: 'params: Amina' },
+    ])
+  })
+
   test('a user without an id is sent as no user', () => {
     expect(scrubEvent({ user: { ip_address: '10.0.0.1' } })).toEqual({ user: {} } as never)
   })
