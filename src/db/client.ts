@@ -75,6 +75,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false
 }
 
+/**
+ * True when `error` (or its `cause` chain) is the database refusing text it cannot store:
+ * SQLSTATE 22021 (`character_not_in_repertoire`: U+0000 in a parameter on PostgreSQL) or
+ * 22P05 (`untranslatable_character`). The request's input is at fault, not the service, so
+ * the error envelope answers 422; request bodies are checked before this (http/json-body.ts),
+ * this covers what reaches a statement by any other way.
+ */
+export function isUnstorableText(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (code === '22021' || code === '22P05') return true
+  }
+  return false
+}
+
 /** A short, credential-free reason for a database failure, for /health/db. */
 export function databaseFailureReason(error: unknown): string {
   if (error instanceof Error && error.message === 'timeout') return 'timeout'

@@ -1,7 +1,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { AppError, type ErrorEnvelope, envelopeOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { isDatabaseUnavailable } from '../db/client.ts'
+import { isDatabaseUnavailable, isUnstorableText } from '../db/client.ts'
 import { requestState } from './request-context.ts'
 
 interface FieldProblem {
@@ -22,10 +22,60 @@ interface SchemaIssue {
  * report those nested failures instead.
  */
 function specific(issue: SchemaIssue): SchemaIssue[] {
+  materialize(issue)
   const nested = (issue.errors ?? []).flatMap((variant) =>
     [...variant].filter((sub) => (sub.path ?? '').length > (issue.path ?? '').length),
   )
   return nested.length > 0 ? nested.flatMap(specific) : [issue]
+}
+
+/** TypeBox hands a union's members' errors as one-shot iterators: read each once, keep arrays. */
+function materialize(issue: SchemaIssue): void {
+  if (!issue.errors || issue.errors.every(Array.isArray)) return
+  issue.errors = issue.errors.map((variant) => [...variant])
+  for (const variant of issue.errors) for (const sub of variant) materialize(sub)
+}
+
+const UNION_VALUE = 'Expected union value'
+// Elysia checks a number sent as text (a query parameter, t.Integer anywhere) as a union of
+// the text's format and the number; the format's failure only repeats the number's.
+const TRANSPORT_FORMAT = /^Expected string to match '(?:integer|numeric)' format$/
+
+/** What each member of a union expected at the union's own path ("Expected union value" unfolded). */
+function memberMessages(issue: SchemaIssue): string[] {
+  if (issue.message !== UNION_VALUE || !issue.errors) return issue.message ? [issue.message] : []
+  return issue.errors.flatMap((variant) => {
+    const first = [...variant].find((sub) => (sub.path ?? '') === (issue.path ?? ''))
+    return first ? memberMessages(first) : []
+  })
+}
+
+/**
+ * The message of one field's failure; for a union, what its members expected, e.g.
+ * `Expected integer to be greater or equal to 0 or null` for an optional count sent as -3.
+ */
+function issueMessage(issue: SchemaIssue): string {
+  if (issue.message === 'Unexpected property') return 'unknown field'
+  if (Array.isArray(issue.schema?.enum)) return `expected one of ${issue.schema.enum.join(', ')}`
+  const members = [...new Set(memberMessages(issue))]
+  const meaningful = members.filter((m) => !TRANSPORT_FORMAT.test(m))
+  const messages = meaningful.length > 0 ? meaningful : members
+  if (messages.length === 0) return issue.message ?? 'invalid'
+  return [messages[0], ...messages.slice(1).map((m) => m.replace(/^Expected /, ''))].join(' or ')
+}
+
+/**
+ * The query parameter an Elysia `property` error is about. Elysia decodes a number sent as
+ * text (`t.Integer` in a query) on its own and throws the failure with neither the field's
+ * name nor where it came from (type `property`, the decoded value); the parameter is the one
+ * whose text decodes to that value.
+ */
+function propertyField(error: ValidationError, request: Request): string | undefined {
+  const value = (error as { value?: unknown }).value
+  for (const [key, text] of new URL(request.url).searchParams) {
+    if (text === String(value) || (text.trim() !== '' && Number(text) === value)) return key
+  }
+  return undefined
 }
 
 /**
@@ -33,26 +83,29 @@ function specific(issue: SchemaIssue): SchemaIssue[] {
  * per field, the first TypeBox reports (a missing field is also "Expected string", which only
  * repeats it).
  */
-export function describeValidation(error: ValidationError): { message: string; details: unknown } {
+export function describeValidation(
+  error: ValidationError,
+  request?: Request,
+): { message: string; details: unknown } {
   const seen = new Set<string>()
   const problems: FieldProblem[] = []
+  let where: string = error.type
+  let property: string | undefined
+  if (where === 'property' && request) {
+    property = propertyField(error, request)
+    if (property !== undefined) where = 'query'
+  }
   for (const issue of (error.all as SchemaIssue[]).flatMap(specific)) {
-    const field = (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.')
-    const message =
-      issue.message === 'Unexpected property'
-        ? 'unknown field'
-        : Array.isArray(issue.schema?.enum)
-          ? `expected one of ${issue.schema.enum.join(', ')}`
-          : (issue.message ?? 'invalid')
+    const field = (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.') || property || where
     if (seen.has(field)) continue
     seen.add(field)
-    problems.push({ field: field || error.type, message })
+    problems.push({ field, message: issueMessage(issue) })
   }
   const first = problems[0]
   const message = first
-    ? `Invalid ${error.type}: ${first.field} — ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more ${problems.length > 2 ? 'fields' : 'field'})` : ''}`
-    : `Invalid ${error.type}`
-  return { message, details: { in: error.type, errors: problems } }
+    ? `Invalid ${where}: ${first.field} — ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more ${problems.length > 2 ? 'fields' : 'field'})` : ''}`
+    : `Invalid ${where}`
+  return { message, details: { in: where, errors: problems } }
 }
 
 export interface ErrorReport {
@@ -89,7 +142,7 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
         body = envelopeOf(error, requestId).error
       } else if (code === 'VALIDATION' && error instanceof ValidationError) {
         status = 422
-        const { message, details } = describeValidation(error)
+        const { message, details } = describeValidation(error, request)
         body = { code: 'VALIDATION', message, details, requestId }
       } else if (code === 'PARSE') {
         status = 400
@@ -100,6 +153,13 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       } else if (code === 'INVALID_COOKIE_SIGNATURE' || code === 'INVALID_FILE_TYPE') {
         status = 400
         body = { code: 'BAD_REQUEST', message: 'Malformed request', requestId }
+      } else if (isUnstorableText(error)) {
+        status = 422
+        body = {
+          code: 'VALIDATION',
+          message: 'Invalid input: text with a character the database cannot store (such as U+0000)',
+          requestId,
+        }
       } else if (isDatabaseUnavailable(error)) {
         status = 503
         body = { code: 'UNAVAILABLE', message: 'Database unavailable, retry later', requestId }

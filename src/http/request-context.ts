@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
+import { parseJsonBody } from './json-body.ts'
 
 /** What the service knows about one request while serving it. */
 export interface RequestState {
@@ -174,7 +175,9 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * length before a byte is read, or once the streamed size passes the limit. Not earlier, in
  * onRequest: that runs before routing, so the refusal would be counted and logged under no
  * route (`<unmatched>`) instead of the route's template. Elysia parses the body of every
- * routed request except GET and HEAD, whose bodies are never read.
+ * routed request except GET and HEAD, whose bodies are never read. JSON bodies are parsed by
+ * parseJsonBody (http/json-body.ts): nesting past MAX_JSON_DEPTH is a 400, U+0000 in a
+ * string a 422 naming the field.
  */
 export function requestContext(options: RequestContextOptions) {
   const activeTraceId = options.activeTraceId
@@ -207,10 +210,6 @@ export function requestContext(options: RequestContextOptions) {
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
       if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
       if (text.trim() === '') throw invalidJson('Request body is empty; expected a JSON document')
-      try {
-        return JSON.parse(text)
-      } catch {
-        throw invalidJson()
-      }
+      return parseJsonBody(text)
     })
 }

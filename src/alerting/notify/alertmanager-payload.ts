@@ -1,4 +1,5 @@
 import { invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
+import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-body.ts'
 import type { AlertInput } from './dispatcher.ts'
 
 /** What one Alertmanager webhook notification (version 4) hands over, once read. */
@@ -278,8 +279,10 @@ class NotificationScanner {
   /** Outside strings: nesting and the start of strings. */
   private structural(c: number) {
     if (c === 0x22) this.inString = true
-    else if (c === 0x7b || c === 0x5b) this.depth++
-    else if (c === 0x7d || c === 0x5d) {
+    else if (c === 0x7b || c === 0x5b) {
+      // As every JSON body: past the bound the parse and the checks of a captured value recurse too deep.
+      if (++this.depth > MAX_JSON_DEPTH) throw tooDeep()
+    } else if (c === 0x7d || c === 0x5d) {
       this.depth--
       if (this.depth < 1) this.fail()
     }

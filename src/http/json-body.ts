@@ -1,0 +1,87 @@
+import { invalidJson, validation } from '../core/errors.ts'
+
+/**
+ * The deepest nesting of arrays and objects a JSON request body may have, as Ruby's JSON
+ * `max_nesting` (100). The service's own bodies nest four levels at most (an Alertmanager
+ * notification: `alerts[].labels`); past a few thousand levels the validator's and the
+ * error envelope's recursion throws RangeError, and a body of 200 KB nested 100 000 deep
+ * held the event loop for 15 s before its 500.
+ */
+export const MAX_JSON_DEPTH = 100
+
+/** The refusal of a body nested past MAX_JSON_DEPTH: 400 INVALID_JSON. */
+export const tooDeep = () =>
+  invalidJson(`Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`)
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max` levels, by one scan of its
+ * characters (brackets inside strings do not count). It does not check the syntax: text that
+ * is not JSON is JSON.parse's to refuse. Text of at most `2 × max` characters cannot nest
+ * deeper and is not scanned.
+ */
+export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  if (text.length <= 2 * max) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true
+    } else if (c === 0x7d || c === 0x5d) depth--
+  }
+  return false
+}
+
+/**
+ * The path (`customer.name`, `items.0.sku`) of the first string, or object key, in `value`
+ * that holds U+0000, or undefined. PostgreSQL's `text` cannot store that character (error
+ * 22P05, `unsupported Unicode escape sequence`, or 22021 on a parameter), so such input is
+ * refused up front instead of failing as a 500 at the database.
+ */
+export function nulCharacterPath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(body)' : undefined
+  if (value === null || typeof value !== 'object') return undefined
+  const at = (key: string) => (path === '' ? key : `${path}.${key}`)
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulCharacterPath(value[i], at(String(i)))
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return at(key.replaceAll('\u0000', '\\u0000'))
+    const found = nulCharacterPath(item, at(key))
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * Parses a JSON request body: 400 INVALID_JSON for text that is not JSON or nests deeper
+ * than MAX_JSON_DEPTH, 422 VALIDATION naming the field for a string holding U+0000 (which
+ * JSON can only carry escaped, so only text containing `\u0000` is walked).
+ */
+export function parseJsonBody(text: string): unknown {
+  if (jsonNestingExceeds(text)) throw tooDeep()
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw invalidJson()
+  }
+  if (text.includes('\\u0000')) {
+    const field = nulCharacterPath(value)
+    if (field !== undefined) {
+      throw validation(`Invalid body: ${field} — Expected text without the NUL character (U+0000)`, {
+        in: 'body',
+        errors: [{ field, message: 'Expected text without the NUL character (U+0000)' }],
+      })
+    }
+  }
+  return value
+}

@@ -1,0 +1,194 @@
+/**
+ * Input a newcomer's first hour produced that the service answered with a 500, a stalled
+ * event loop or a message naming no field: each kind refused with a clear 4xx in the common
+ * error shape, writing nothing.
+ */
+import { describe, expect, test } from 'bun:test'
+import { DrizzleQueryError } from 'drizzle-orm/errors'
+import { Elysia } from 'elysia'
+import { errorEnvelope } from '../../src/http/error-envelope.ts'
+import { jsonNestingExceeds, MAX_JSON_DEPTH, nulCharacterPath } from '../../src/http/json-body.ts'
+import { requestContext } from '../../src/http/request-context.ts'
+import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
+import {
+  createProduct,
+  createTenant,
+  expectRejectedWritingNothing,
+  tenantFootprint,
+  testPhone,
+} from '../helpers/commerce.ts'
+import { captureLogs } from '../helpers/logs.ts'
+
+type Envelope = { error: { code: string; message: string; details?: unknown; requestId: string } }
+
+const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
+
+describe('JSON nesting', () => {
+  test('jsonNestingExceeds counts arrays and objects, not brackets inside strings', () => {
+    expect(jsonNestingExceeds(nested(100), 100)).toBe(false)
+    expect(jsonNestingExceeds(nested(101), 100)).toBe(true)
+    expect(jsonNestingExceeds(`{"a":${nested(99)}}`, 100)).toBe(false)
+    expect(jsonNestingExceeds(`{"a":${nested(100)}}`, 100)).toBe(true)
+    // 300 brackets and escaped quotes inside one string: depth 1.
+    expect(jsonNestingExceeds(`["\\"${'['.repeat(300)}\\\\"]`, 100)).toBe(false)
+    expect(jsonNestingExceeds(`["\\"${'['.repeat(300)}\\\\", ${nested(100)}]`, 100)).toBe(true)
+  })
+
+  test('a body nested 100 000 deep is a fast 400 that writes nothing (it was a 500 after 15 s)', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    const body = `{"name":"a","priceMinor":1,"currency":"KES","x":${nested(100_000)}}`
+    const res = await built.call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as Envelope).error).toEqual({
+      code: 'INVALID_JSON',
+      message: `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+      requestId: expect.any(String),
+    })
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+    expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+  })
+
+  test('nesting up to the bound is parsed and validated as usual', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const res = await built.call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'content-type': 'application/json' },
+      // The body object is level 1, so the unknown field's value may nest 99 more.
+      body: `{"name":"a","priceMinor":1,"currency":"KES","x":${nested(MAX_JSON_DEPTH - 1)}}`,
+    })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error.message).toBe('Invalid body: x — unknown field')
+  })
+
+  test('an Alertmanager notification nested past the bound is refused the same way', async () => {
+    const token = 'alertmanager-token-for-tests'
+    const built = await buildTestApp({ env: { ALERTMANAGER_WEBHOOK_TOKEN: token } })
+    const res = await built.call('/alerts/alertmanager', {
+      method: 'POST',
+      token,
+      headers: { 'content-type': 'application/json' },
+      body: `{"version":"4","alerts":[{"labels":{"alertname":"A"},"annotations":{"x":${nested(100_000)}}}]}`,
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as Envelope).error.message).toBe(
+      `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+    )
+  })
+})
+
+describe('the NUL character, which PostgreSQL text cannot store', () => {
+  test('nulCharacterPath names the first string or key that holds it', () => {
+    expect(nulCharacterPath({ a: 'ok', b: [{ c: 'x\u0000' }] })).toBe('b.0.c')
+    expect(nulCharacterPath({ 'k\u0000': 1 })).toBe('k\\u0000')
+    expect(nulCharacterPath('\u0000')).toBe('(body)')
+    expect(nulCharacterPath({ a: ['\\u0000 as text'] })).toBeUndefined()
+  })
+
+  test.each([
+    ['POST', '/products', { name: 'a\u0000b', priceMinor: 100, currency: 'KES' }, 'name'],
+    [
+      'POST',
+      '/orders',
+      { customer: { phone: '+254733444555', name: 'X\u0000' }, items: [] as unknown[] },
+      'customer.name',
+    ],
+  ])('%s %s with U+0000 in %p is a 422 naming the field and writes nothing', async (method, path, json, field) => {
+    const built = await buildTestApp()
+    await expectRejectedWritingNothing(built, method, path, json, field as string)
+    expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+  })
+
+  test('the exact answer, for a tenant name', async () => {
+    const built = await buildTestApp()
+    const res = await built.call('/tenants', {
+      method: 'POST',
+      token: ADMIN_TOKEN,
+      json: { name: 'Shop\u0000', ownerPhone: testPhone() },
+    })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error).toEqual({
+      code: 'VALIDATION',
+      message: 'Invalid body: name — Expected text without the NUL character (U+0000)',
+      details: {
+        in: 'body',
+        errors: [{ field: 'name', message: 'Expected text without the NUL character (U+0000)' }],
+      },
+      requestId: expect.any(String),
+    })
+  })
+
+  test('the text \\u0000 (a backslash and five characters) is stored as sent', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { name: 'tea \\u0000' })
+    const res = await built.call(`/products/${product.id}`, { token: tenant.apiKey })
+    expect(((await res.json()) as { name: string }).name).toBe('tea \\u0000')
+  })
+
+  test('a database refusing text it cannot store is a 422, not a 500', async () => {
+    const logs = captureLogs()
+    const refused = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: '22021',
+    })
+    const app = new Elysia()
+      .use(requestContext({ log: logs.log, maxBodyBytes: 1024, newId: () => 'req-1', now: () => 0 }))
+      .use(errorEnvelope({ log: logs.log }))
+      .get('/x', () => {
+        throw new DrizzleQueryError('select $1', ['+254733444555'], refused)
+      })
+    const res = await app.handle(new Request('http://localhost/x'))
+    expect(res.status).toBe(422)
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'VALIDATION',
+        message: 'Invalid input: text with a character the database cannot store (such as U+0000)',
+        requestId: 'req-1',
+      },
+    })
+  })
+})
+
+describe('validation messages name the field', () => {
+  test.each([
+    ['/orders?limit=0', 'Invalid query: limit — Expected integer to be greater or equal to 1'],
+    ['/products?limit=101', 'Invalid query: limit — Expected integer to be less or equal to 100'],
+    ['/orders?limit=-1&cursor=abc', 'Invalid query: limit — Expected integer to be greater or equal to 1'],
+    ['/orders?limit=abc', 'Invalid query: limit — Expected integer'],
+    ['/products?limit=1.5', 'Invalid query: limit — Expected integer'],
+  ])('GET %s', async (path, message) => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const res = await built.call(path, { token: tenant.apiKey })
+    expect(res.status).toBe(422)
+    const { error } = (await res.json()) as Envelope
+    expect(error.message).toBe(message)
+    expect(error.details).toEqual({
+      in: 'query',
+      errors: [{ field: 'limit', message: message.split(' — ')[1] }],
+    })
+  })
+
+  test('a union says what its members expected', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey)
+    const res = await built.call(`/products/${product.id}`, {
+      method: 'PATCH',
+      token: tenant.apiKey,
+      json: { stock: -3 },
+    })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error.message).toBe(
+      'Invalid body: stock — Expected integer to be greater or equal to 0 or null',
+    )
+  })
+})
