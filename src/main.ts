@@ -57,12 +57,12 @@ export async function main(runtime: Runtime): Promise<void> {
   const server = await runtime.serve(app, {
     port: config.port,
     hostname: config.host,
-    // Our own parser answers 413 in the error envelope; the server's limit is only a backstop.
-    maxRequestBodySize: Math.max(
-      config.http.maxBodyBytes * 2,
-      config.alerts.alertmanagerMaxBodyBytes + 1024 * 1024,
-      1024 * 1024,
-    ),
+    // No limit of the server's own: its refusal is a bare 413 (no envelope, no request id, no
+    // access line), which Bun 1.4 sends for any declared length over the limit. Every body is
+    // read by our bounded readers (request-context.ts readBodyLimited, the streamed routes'
+    // own limits), and Bun discards a body nobody reads without buffering it (a 400 MB upload
+    // to a route that ignores it left the process at 28 MiB RSS).
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   })
   log.info(
     {

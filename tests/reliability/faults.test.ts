@@ -225,4 +225,38 @@ describe('slow clients', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE')
     expect(sent).toBeLessThan(50 * 1024 * 1024)
   })
+
+  test("a declared length past every limit still gets the enveloped 413, not the server's own bare one", async () => {
+    // Bun 1.4 answers a Content-Length over its own maxRequestBodySize with a bodiless 413 before
+    // the app sees the request; a newcomer's 99 999 999 got that from a server limited to 33 MiB.
+    const server = await started({})
+    const socket = connect(server.port, '127.0.0.1')
+    cleanups.push(() => {
+      socket.destroy()
+    })
+    let received = ''
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', (chunk) => {
+        received += chunk.toString()
+        if (/\r\n\r\n[\s\S]*\}\}$/.test(received)) resolve()
+      })
+      socket.on('close', () => resolve())
+    })
+    socket.on('error', () => {})
+    socket.write(
+      `POST /products HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer x\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 9007199254740000\r\n\r\n{}',
+    )
+    await answered
+    const [head = '', body = ''] = received.split('\r\n\r\n')
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large')
+    expect(head).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/i)
+    expect(JSON.parse(body)).toEqual({
+      error: {
+        code: 'PAYLOAD_TOO_LARGE',
+        message: 'Request body exceeds 1048576 bytes',
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    })
+  })
 })
