@@ -3,13 +3,18 @@
  *
  * Shows an alert end to end against a running `bun run dev`: drives failing payments
  * (`tok_error`, answered 502) and declines (`tok_declined`, 402) on the demo tenant until the
- * service's own rule manager fires an alert (HighErrorRate: more than 5% of requests answered
- * 5xx for 2 minutes, so about three minutes with the default 15 s sampling and 30 s
- * evaluation), then prints the alert as `GET /alerts` reports it and the WhatsApp message the
+ * service's own rule manager fires an alert, then prints the alert as `GET /alerts` reports it and the WhatsApp message the
  * development log transport wrote for it (DATA_DIR/whatsapp-messages.jsonl). Uses the demo
  * tenant's key and the admin token that `bun run dev` leaves in DATA_DIR (or API_KEY and
  * ADMIN_TOKEN). Exits 0 once both are printed, 1 when nothing fired within --timeout minutes,
  * 2 when it cannot start (one line naming the URL).
+ *
+ * Which alert fires first depends on the history: on a fresh `bun run dev` the payment-success
+ * SLO's fast-burn page (PaymentSuccessBudgetBurn) within a minute, since its windows hold
+ * little but these failures (its text then shows a budget overspent many times over); on a
+ * service with hours of good payments behind it, HighErrorRate (more than 5% of requests
+ * answered 5xx for 2 minutes: about three minutes with the default 15 s sampling and 30 s
+ * evaluation).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -108,8 +113,9 @@ for (let i = 0; i < 4; i++) {
 }
 
 console.log(
-  `driving failing payments at ${base} until an alert fires: HighErrorRate fires once more than 5% of ` +
-    `requests answer 5xx for ${highErrorRate.duration / 60} minutes (about 3 minutes in all; at most ${values.timeout})`,
+  `driving failing payments at ${base} until the first alert fires: on a fresh start the payment-success ` +
+    `SLO's burn-rate page (PaymentSuccessBudgetBurn) within a minute, else HighErrorRate once more than 5% ` +
+    `of requests answer 5xx for ${highErrorRate.duration / 60} minutes (about 3 minutes; at most ${values.timeout})`,
 )
 let sent = 0
 let failed = 0
