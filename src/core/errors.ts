@@ -73,7 +73,10 @@ export type ErrorEnvelope = Static<typeof ErrorEnvelopeModel>
  * idempotency stores this body for replays, so both must produce the same bytes.
  */
 export function envelopeOf(error: AppError, requestId: string): ErrorEnvelope {
-  const body: ErrorEnvelope['error'] = { code: error.code, message: error.message, requestId }
-  if (error.details !== undefined) body.details = error.details
+  // `details` before `requestId`, as in validation errors and the README's example.
+  const body: ErrorEnvelope['error'] =
+    error.details === undefined
+      ? { code: error.code, message: error.message, requestId }
+      : { code: error.code, message: error.message, details: error.details, requestId }
   return { error: body }
 }
