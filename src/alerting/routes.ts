@@ -179,6 +179,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         const enqueued = await deps.dispatcher.ingest(notification.alerts, 'alertmanager', undefined, {
           truncatedAlerts: notification.truncatedAlerts,
           invalidAlerts: notification.invalid,
+          firstInvalid: notification.firstInvalid,
           groupKey: notification.groupKey,
         })
         return {

@@ -37,6 +37,14 @@ export const Currency = t.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217
 
 export const Uuid = t.String({ format: 'uuid', description: 'UUID' })
 
+/**
+ * A UUID's text (8-4-4-4-12 hexadecimal digits), for values that reach a `uuid` cast outside a
+ * route schema (a cursor's id, an alert's `tenant_id` label). A looser test (36 of
+ * `[0-9a-f-]`) let 36 hyphens through to PostgreSQL: a 500, and for an alert its whole
+ * notification.
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 export const IdParams = t.Object({ id: Uuid })
 
 /**
@@ -95,7 +103,7 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   }
   const [iso, id] = decoded.split('|')
   const createdAt = new Date(iso ?? '')
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+  if (!id || Number.isNaN(createdAt.getTime()) || !UUID_PATTERN.test(id)) {
     throw validation('Invalid query: cursor — not a cursor from this API', {
       in: 'query',
       errors: [{ field: 'cursor', message: 'not a cursor from this API' }],

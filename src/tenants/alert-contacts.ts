@@ -1,8 +1,7 @@
 import { eq, or, sql } from 'drizzle-orm'
 import type { AlertContacts } from '../alerting/notify/recipients.ts'
 import { tenantSettings } from '../db/schema.ts'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+import { UUID_PATTERN } from '../shared/models.ts'
 
 /**
  * Alerting's port onto tenant settings: who to notify for a tenant's alert (owner first, then
@@ -13,7 +12,7 @@ export function createTenantAlertContacts(): AlertContacts {
   return {
     async contactsOf(db, tenantId) {
       // An alert label is free text; a non-UUID cannot name a tenant (and would fail the cast).
-      if (!UUID.test(tenantId)) return undefined
+      if (!UUID_PATTERN.test(tenantId)) return undefined
       const [settings] = await db
         .select()
         .from(tenantSettings)

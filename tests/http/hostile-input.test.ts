@@ -180,6 +180,17 @@ describe('validation messages name the field', () => {
     })
   })
 
+  test('a cursor whose id is 36 hyphens is refused as a cursor, not cast to a uuid by PostgreSQL', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const cursor = btoa(`2026-12-01T10:00:00.000Z|${'-'.repeat(36)}`)
+    const res = await built.call(`/orders?cursor=${cursor}`, { token: tenant.apiKey })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error.message).toBe(
+      'Invalid query: cursor — not a cursor from this API',
+    )
+  })
+
   test('a union says what its members expected', async () => {
     const built = await buildTestApp()
     const tenant = await createTenant(built.call)

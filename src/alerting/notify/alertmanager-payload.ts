@@ -14,45 +14,73 @@ export interface AlertmanagerNotification {
    */
   truncatedAlerts: number
   groupKey?: string
+  /** The first skipped alert's problem, `alerts.3.startsAt — Expected …`; absent when none was skipped. */
+  firstInvalid?: string
 }
 
 const FINGERPRINT = /^[0-9a-f]{1,16}$/
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
-const isStringRecord = (value: unknown): value is Record<string, string> =>
-  typeof value === 'object' &&
-  value !== null &&
-  !Array.isArray(value) &&
-  Object.values(value).every((v) => typeof v === 'string')
+// What PostgreSQL can store of a label or annotation (kept in jsonb): no U+0000, and no
+// unpaired UTF-16 surrogate, which JSON.parse lets through from a `\udc00` escape.
+const storable = (text: string) => !text.includes('\u0000') && text.isWellFormed()
+
+/** Why a label or annotation set is not one, or undefined when it is. */
+function stringRecordProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'Expected an object of strings'
+  for (const [key, text] of Object.entries(value)) {
+    if (typeof text !== 'string') return 'Expected an object of strings'
+    if (!storable(key) || !storable(text)) return 'Expected text without U+0000 or unpaired surrogates'
+  }
+  return undefined
+}
 
 /**
- * One element of `alerts` as Alertmanager's template.Alert marshals it, or undefined when it
- * is not one (wrong status, labels that are not strings, a bad time or fingerprint). The zero
- * `endsAt` Alertmanager sends for firing alerts (`0001-01-01T00:00:00Z`) means "not set".
+ * An RFC 3339 time PostgreSQL can store, or undefined: year 0000 parses in JavaScript but is
+ * out of PostgreSQL's range (there is no year 0), and one such alert failed its whole
+ * notification with a 500.
  */
-export function toAlertInput(raw: unknown): AlertInput | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
+function storableTime(text: unknown): Date | undefined {
+  if (typeof text !== 'string' || !RFC3339.test(text) || text.startsWith('0000-')) return undefined
+  const time = new Date(text)
+  return Number.isNaN(time.getTime()) ? undefined : time
+}
+
+const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
+
+/**
+ * One element of `alerts` as Alertmanager's template.Alert marshals it, or why it is not one,
+ * as `.field — message` (a wrong status, labels that are not strings or hold text PostgreSQL
+ * cannot store, a bad time or fingerprint). The zero `endsAt` Alertmanager sends for firing
+ * alerts (`0001-01-01T00:00:00Z`) means "not set".
+ */
+export function toAlertInput(raw: unknown): AlertInput | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ' — Expected an object'
   const a = raw as Record<string, unknown>
-  if (a.status !== 'firing' && a.status !== 'resolved') return undefined
-  if (!isStringRecord(a.labels)) return undefined
-  if (a.annotations !== undefined && !isStringRecord(a.annotations)) return undefined
-  if (typeof a.fingerprint !== 'string' || !FINGERPRINT.test(a.fingerprint)) return undefined
-  if (typeof a.startsAt !== 'string' || !RFC3339.test(a.startsAt)) return undefined
-  const startsAt = new Date(a.startsAt)
-  if (Number.isNaN(startsAt.getTime())) return undefined
+  if (a.status !== 'firing' && a.status !== 'resolved') return '.status — Expected "firing" or "resolved"'
+  const labels = stringRecordProblem(a.labels)
+  if (labels !== undefined) return `.labels — ${labels}`
+  const annotations = a.annotations === undefined ? undefined : stringRecordProblem(a.annotations)
+  if (annotations !== undefined) return `.annotations — ${annotations}`
+  if (typeof a.fingerprint !== 'string' || !FINGERPRINT.test(a.fingerprint)) {
+    return '.fingerprint — Expected 1 to 16 lowercase hexadecimal digits'
+  }
+  const startsAt = storableTime(a.startsAt)
+  if (startsAt === undefined) return `.startsAt — ${TIME_PROBLEM}`
   let endsAt: Date | undefined
-  if (a.endsAt !== undefined) {
-    if (typeof a.endsAt !== 'string') return undefined
-    if (!a.endsAt.startsWith('0001-')) {
-      endsAt = new Date(a.endsAt)
-      if (Number.isNaN(endsAt.getTime())) return undefined
-    }
+  if (
+    a.endsAt !== undefined &&
+    !(typeof a.endsAt === 'string' && a.endsAt.startsWith('0001-01-01T00:00:00'))
+  ) {
+    endsAt = storableTime(a.endsAt)
+    if (endsAt === undefined) return `.endsAt — ${TIME_PROBLEM}`
   }
   return {
     fingerprint: a.fingerprint.padStart(16, '0'),
     status: a.status,
-    labels: a.labels,
-    annotations: a.annotations ?? {},
+    labels: a.labels as Record<string, string>,
+    annotations: (a.annotations as Record<string, string> | undefined) ?? {},
     startsAt,
     endsAt,
   }
@@ -124,6 +152,10 @@ class NotificationScanner {
   private text = ''
   /** Index in `text` where the value being captured starts; -1 when nothing is captured. */
   private mark = -1
+  /** The captured value's text from earlier chunks, when it spans chunks. */
+  private before: string[] = []
+  /** Index of the next element of `alerts`. */
+  private element = 0
   private state: State = 'start'
   private depth = 0
   private inString = false
@@ -134,25 +166,37 @@ class NotificationScanner {
 
   feed(chunk: string) {
     if (chunk === '') return
-    if (this.mark < 0) {
-      this.text = chunk
-      this.scan(0)
-      return
+    if (this.mark >= 0) {
+      // A value spans chunks: keep its text so far as a piece, joined once when it completes.
+      // (Re-joining it with every chunk made one 8 MB value cost 6 s: quadratic in its size.)
+      this.before.push(this.text.slice(this.mark))
+      this.mark = 0
     }
-    // A value spans chunks: keep only its text so far, never what was already consumed.
-    const kept = this.text.slice(this.mark)
-    this.text = kept + chunk
-    this.mark = 0
-    this.scan(kept.length)
+    this.text = chunk
+    this.scan(0)
+  }
+
+  /** The text of the value being captured, from its mark to index `end` of the current chunk. */
+  private captured(end: number): string {
+    const tail = this.text.slice(this.mark, end)
+    this.mark = -1
+    if (this.before.length === 0) return tail
+    this.before.push(tail)
+    const whole = this.before.join('')
+    this.before = []
+    return whole
   }
 
   end(): AlertmanagerNotification {
     if (this.state === 'start') throw invalidJson('Request body is empty; expected a JSON document')
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
     if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
-    if (this.result.alerts.length === 0 && this.result.invalid > 0) {
+    const first = this.result.firstInvalid
+    if (this.result.alerts.length === 0 && first !== undefined) {
+      const [field = first, message = ''] = first.split(' — ')
       throw validation(
-        `Invalid body: none of the ${this.result.invalid} alerts is a valid Alertmanager alert`,
+        `Invalid body: none of the ${this.result.invalid} alerts is a valid Alertmanager alert (first: ${first})`,
+        { in: 'body', errors: [{ field, message }] },
       )
     }
     return this.result
@@ -187,8 +231,7 @@ class NotificationScanner {
           continue
         case 'key':
           if (this.stringChar(c)) continue
-          this.key = JSON.parse(text.slice(this.mark, i + 1)) as string
-          this.mark = -1
+          this.key = JSON.parse(this.captured(i + 1)) as string
           this.state = 'colon'
           continue
         case 'colon':
@@ -214,8 +257,7 @@ class NotificationScanner {
             continue
           }
           if (this.depth === 1 && (c === 0x2c || c === 0x7d)) {
-            this.member(this.parse(text.slice(this.mark, i)))
-            this.mark = -1
+            this.member(this.parse(this.captured(i)))
             this.state = c === 0x2c ? 'next-key' : 'done'
             continue
           }
@@ -239,10 +281,13 @@ class NotificationScanner {
             continue
           }
           if (this.depth === 2 && (c === 0x2c || c === 0x5d)) {
-            const alert = toAlertInput(this.parse(text.slice(this.mark, i)))
-            if (alert) this.result.alerts.push(alert)
-            else this.result.invalid++
-            this.mark = -1
+            const alert = toAlertInput(this.parse(this.captured(i)))
+            if (typeof alert === 'object') this.result.alerts.push(alert)
+            else {
+              this.result.invalid++
+              this.result.firstInvalid ??= `alerts.${this.element}${alert}`
+            }
+            this.element++
             if (c === 0x2c) this.state = 'next-element'
             else {
               this.depth = 1

@@ -4,6 +4,7 @@ import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertStates, whatsappContacts } from '../../db/schema.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
+import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import type { AlertExample } from '../rules/example.ts'
 import { maskPhone } from '../whatsapp/client.ts'
@@ -51,6 +52,8 @@ export interface IngestOptions {
   truncatedAlerts?: number
   /** Malformed alerts the receiver skipped: counted and logged. */
   invalidAlerts?: number
+  /** The first skipped alert's problem (`alerts.3.startsAt — Expected …`), for the log line. */
+  firstInvalid?: string
   groupKey?: string
 }
 
@@ -75,7 +78,7 @@ function stateBase(alert: AlertInput): StateBase {
     fingerprint: alert.fingerprint,
     alertname: alert.labels.alertname ?? 'unnamed',
     severity: (alert.labels.severity ?? 'warning').toLowerCase(),
-    tenantId: /^[0-9a-f-]{36}$/i.test(alert.labels.tenant_id ?? '') ? alert.labels.tenant_id! : null,
+    tenantId: UUID_PATTERN.test(alert.labels.tenant_id ?? '') ? alert.labels.tenant_id! : null,
     labels: alert.labels,
     annotations: alert.annotations,
     startsAt: alert.startsAt,
@@ -469,7 +472,13 @@ export function createDispatcher(deps: {
       if (options.invalidAlerts) {
         metrics.invalidAlerts(options.invalidAlerts)
         log.warn(
-          { source, invalid: options.invalidAlerts, valid: alerts.length, groupKey: options.groupKey },
+          {
+            source,
+            invalid: options.invalidAlerts,
+            firstInvalid: options.firstInvalid,
+            valid: alerts.length,
+            groupKey: options.groupKey,
+          },
           'skipped malformed alerts in a notification; the others are taken',
         )
       }
