@@ -304,8 +304,11 @@ export function createDispatcher(deps: {
       const state = states.get(alert.fingerprint)
       const base = stateBase(alert)
       if (alert.status === 'firing') {
-        const sameEpisode =
-          state?.status === 'firing' && state.startsAt.getTime() === alert.startsAt.getTime()
+        const sameEpisode = state !== undefined && state.startsAt.getTime() === alert.startsAt.getTime()
+        // A firing alert of an episode already resolved is a late re-send (a retried
+        // notification overtaken by the resolution): a real return fires with a new startsAt
+        // (Prometheus' ActiveAt), so this one announces nothing.
+        if (sameEpisode && state.status === 'resolved') continue
         // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
         if (!sameEpisode) starting.push({ alert, base })
         else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)

@@ -207,6 +207,32 @@ describe('an Alertmanager storm', () => {
     expect(texts()[0]).toStartWith('🔔 *20 alerts firing*: 1 critical, 19 warning')
   })
 
+  test('a firing re-send of an episode already resolved announces nothing; a return with a new startsAt does', async () => {
+    const { post, alerting } = await setup()
+    const answer = async (body: unknown) => (await (await post(body)).json()) as Record<string, number>
+    expect((await answer(notification([criticalAlert(), amAlert(1)]))).enqueued).toBe(1)
+    await alerting.tick()
+    expect(
+      (await answer(notification([criticalAlert('resolved'), amAlert(1, { status: 'resolved' })]))).enqueued,
+    ).toBe(1)
+    await alerting.tick()
+    const sent = texts().length
+    // Alertmanager's retry of the first notification, overtaken by the resolution.
+    expect(await answer(notification([criticalAlert()]))).toEqual({
+      accepted: 1,
+      invalid: 0,
+      truncatedAlerts: 0,
+      enqueued: 0,
+    })
+    await alerting.tick()
+    expect(texts()).toHaveLength(sent)
+    // Prometheus gives a real return a new ActiveAt, so Alertmanager a new startsAt.
+    const back = { ...criticalAlert(), startsAt: '2026-03-02T11:00:00.000Z' }
+    expect((await answer(notification([back]))).enqueued).toBe(1)
+    await alerting.tick()
+    expect(texts().slice(sent)).toEqual([expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: DatabaseDown\n/)])
+  })
+
   test('alerts PostgreSQL cannot store are skipped and counted, not a 500 for the whole notification', async () => {
     // Each was a 500 (or a whole-notification 422) that Alertmanager retried forever or dropped,
     // the valid critical alert beside it included.
