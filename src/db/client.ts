@@ -61,13 +61,24 @@ const CONNECTION_ERROR_CODES = new Set([
 ])
 
 /**
+ * The string `code`s of `error` and of its `cause` chain (drizzle wraps the driver's error),
+ * outermost first, at most five deep: SQLSTATEs and the drivers' own codes.
+ */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = []
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') codes.push(code)
+  }
+  return codes
+}
+
+/**
  * True when `error` (or any error in its `cause` chain, since drizzle wraps driver errors)
  * means the database cannot be reached, as opposed to a bad query.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code !== 'string') continue
+  for (const code of errorCodes(error)) {
     if (CONNECTION_ERROR_CODES.has(code)) return true
     // SQLSTATE class 08 (connection exception), 57P0x (shutdown), 53300 (too many connections).
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300') return true
@@ -83,23 +94,15 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * this covers what reaches a statement by any other way.
  */
 export function isUnstorableText(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code
-    if (code === '22021' || code === '22P05') return true
-  }
-  return false
+  return errorCodes(error).some((code) => code === '22021' || code === '22P05')
 }
 
 /** A short, credential-free reason for a database failure, for /health/db. */
 export function databaseFailureReason(error: unknown): string {
   if (error instanceof Error && error.message === 'timeout') return 'timeout'
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string') {
-      if (code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
-      if (CONNECTION_ERROR_CODES.has(code) || /^08/.test(code)) return 'unreachable'
-      return `error ${code}`
-    }
-  }
-  return 'error'
+  const code = errorCodes(error)[0]
+  if (code === undefined) return 'error'
+  if (code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
+  if (CONNECTION_ERROR_CODES.has(code) || /^08/.test(code)) return 'unreachable'
+  return `error ${code}`
 }
