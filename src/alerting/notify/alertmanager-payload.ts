@@ -1,5 +1,5 @@
 import { invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
-import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-body.ts'
+import { MAX_JSON_DEPTH, parseJsonBody, tooDeep } from '../../http/json-body.ts'
 import type { AlertInput } from './dispatcher.ts'
 
 /** What one Alertmanager webhook notification (version 4) hands over, once read. */
@@ -99,6 +99,8 @@ type State =
   | 'after-value'
   | 'next-key'
   | 'done'
+  /** The document is not an object: captured whole, to tell JSON (422) from not JSON (400). */
+  | 'not-object'
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
@@ -114,7 +116,8 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  * @param body the request body stream (null = empty)
  * @param limit bytes; more is refused with 413 PAYLOAD_TOO_LARGE and the stream is cancelled
  * @throws AppError 413 above `limit`; 400 INVALID_JSON when the text is not JSON; 422 VALIDATION
- *   when the document is not an object with an `alerts` array
+ *   when the document is not an object with an `alerts` array (`body — Expected object` for a
+ *   JSON document that is no object, as every route's object body)
  */
 export async function readAlertmanagerNotification(
   body: ReadableStream<Uint8Array> | null,
@@ -189,6 +192,14 @@ class NotificationScanner {
 
   end(): AlertmanagerNotification {
     if (this.state === 'start') throw invalidJson('Request body is empty; expected a JSON document')
+    if (this.state === 'not-object') {
+      // `[]`, `null`, `"x"`: JSON, so the same 422 as any route's object body gets; else 400.
+      parseJsonBody(this.captured(this.text.length))
+      throw validation('Invalid body: body — Expected object', {
+        in: 'body',
+        errors: [{ field: 'body', message: 'Expected object' }],
+      })
+    }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
     if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
     const first = this.result.firstInvalid
@@ -213,10 +224,16 @@ class NotificationScanner {
       switch (this.state) {
         case 'start':
           if (isSpace(c)) continue
-          if (c !== 0x7b) this.fail()
+          if (c !== 0x7b) {
+            this.mark = i
+            this.state = 'not-object'
+            return
+          }
           this.depth = 1
           this.state = 'first-key'
           continue
+        case 'not-object':
+          return
         case 'first-key':
         case 'next-key':
           if (isSpace(c)) continue

@@ -388,7 +388,9 @@ describe('reading a notification as a stream', () => {
 
   test.each([
     ['', 400],
-    ['[]', 400],
+    ['[', 400],
+    ['[1,]', 400],
+    ['nul', 400],
     ['{"alerts": []} trailing', 400],
     ['{"alerts": [1,]}', 400],
     ['{"alerts": [}', 400],
@@ -396,10 +398,21 @@ describe('reading a notification as a stream', () => {
     ['{"alerts": {}}', 422],
     ['{"alerts": [], "truncatedAlerts": -1}', 422],
     ['{"alerts": [{"status": "firing"}]}', 422],
+    // JSON that is no object: the 422 every route gives an object body, not "not JSON".
+    ['[]', 422],
+    [' null ', 422],
+    ['"x"', 422],
+    ['[{"alerts": []}]', 422],
   ])('%p is refused with %p', async (text, status) => {
     const error = await readAlertmanagerNotification(stream(text, 3), 1000).catch((e) => e)
     expect(error).toBeInstanceOf(AppError)
     expect((error as AppError).status).toBe(status)
+    if (status === 422 && !text.includes('alerts')) {
+      expect([(error as AppError).message, (error as AppError).details]).toEqual([
+        'Invalid body: body — Expected object',
+        { in: 'body', errors: [{ field: 'body', message: 'Expected object' }] },
+      ])
+    }
   })
 
   test('a value spanning hundreds of chunks is read whole, its text joined once', async () => {
