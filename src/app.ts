@@ -4,6 +4,7 @@ import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
+import { allowedMethods, type RouteEntry } from './http/allowed-methods.ts'
 import { type ErrorReport, errorEnvelope } from './http/error-envelope.ts'
 import { errorReporting } from './http/error-reporting.ts'
 import { httpMetrics } from './http/http-metrics.ts'
@@ -55,7 +56,9 @@ export function createApp(deps: AppDeps) {
         deps.onServerError?.(report)
       }
     : deps.onServerError
-  return new Elysia({ normalize: false, adapter: deps.adapter })
+  // The app, once built, for the error boundary's 405 (its type cannot refer to itself).
+  const mounted: { app?: { routes: readonly RouteEntry[] } } = {}
+  const app = new Elysia({ normalize: false, adapter: deps.adapter })
     .use(requestMetrics)
     .use(
       requestContext({
@@ -69,7 +72,14 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(corsFor(deps.config.http.corsOrigins))
-    .use(errorEnvelope({ log: deps.log, onServerError }))
+    .use(
+      errorEnvelope({
+        log: deps.log,
+        onServerError,
+        // Read when a request misses, so routes mounted after createApp returns count too.
+        allowedMethods: allowedMethods(() => mounted.app?.routes ?? []),
+      }),
+    )
     .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
     .use(
       accessLog({
@@ -125,6 +135,8 @@ export function createApp(deps: AppDeps) {
     )
     .use(ruleManagerRoutes({ ruleManager, adminToken: deps.config.adminToken }))
     .use(sloRoutes({ ruleManager, adminToken: deps.config.adminToken, now: () => deps.clock.now() }))
+  mounted.app = app
+  return app
 }
 
 export type App = ReturnType<typeof createApp>

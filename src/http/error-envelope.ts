@@ -120,6 +120,12 @@ export interface ErrorEnvelopeOptions {
   log: Logger
   /** Called once for each 5xx the handler produces (Sentry hooks in here). */
   onServerError?: (report: ErrorReport) => void
+  /**
+   * The methods the app's routes answer on a path (see `allowedMethods`): a request that no
+   * route matched, on a path that some route serves with another method, is a 405 with
+   * `Allow`, not a 404. Without it every unmatched request is a 404.
+   */
+  allowedMethods?: (pathname: string) => string[]
 }
 
 /**
@@ -148,8 +154,22 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
         status = 400
         body = { code: 'INVALID_JSON', message: 'Request body is not valid JSON', requestId }
       } else if (code === 'NOT_FOUND') {
-        status = 404
-        body = { code: 'NOT_FOUND', message: 'Route not found', requestId }
+        const allow = options.allowedMethods?.(new URL(request.url).pathname) ?? []
+        if (allow.length > 0) {
+          // RFC 9110 §15.5.6: a 405 names the methods the resource supports in `Allow`. The
+          // method itself is not echoed: any token is a method, a phone number too.
+          status = 405
+          set.headers.allow = allow.join(', ')
+          body = {
+            code: 'METHOD_NOT_ALLOWED',
+            message: `Method not allowed on this path; it answers ${allow.join(', ')}`,
+            details: { allow },
+            requestId,
+          }
+        } else {
+          status = 404
+          body = { code: 'NOT_FOUND', message: 'Route not found', requestId }
+        }
       } else if (code === 'INVALID_COOKIE_SIGNATURE' || code === 'INVALID_FILE_TYPE') {
         status = 400
         body = { code: 'BAD_REQUEST', message: 'Malformed request', requestId }

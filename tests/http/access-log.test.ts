@@ -168,13 +168,13 @@ describe('the access log', () => {
     const { call, requestLines } = await loggedApp()
     expect((await call('/probe/boom')).status).toBe(500)
     expect((await call('/no/such/path/+254700000001')).status).toBe(404)
-    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(404)
+    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(405)
     expect(
       requestLines().map(({ method, route, status, durationMs }) => ({ method, route, status, durationMs })),
     ).toEqual([
       { method: 'GET', route: '/probe/boom', status: 500, durationMs: 2 },
       { method: 'GET', route: '<unmatched>', status: 404, durationMs: 0 },
-      { method: 'PURGE', route: '<unmatched>', status: 404, durationMs: 0 },
+      { method: 'PURGE', route: '<unmatched>', status: 405, durationMs: 0 },
     ])
   })
 

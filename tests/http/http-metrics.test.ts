@@ -156,11 +156,11 @@ describe('http_requests_total and http_request_duration_seconds', () => {
 
   test('methods outside the standard set become _OTHER, matched or not', async () => {
     const { call, scrape } = await probeApp()
-    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(404)
+    expect((await call('/probe/users/1', { method: 'PURGE' })).status).toBe(405)
     expect((await call('/probe/cache', { method: 'PURGE', json: {} })).status).toBe(200)
     expect((await call('/probe/users/1', { method: 'HEAD' })).status).toBe(200)
     expect(requests(await scrape())).toEqual({
-      'http_requests_total{method="_OTHER",endpoint="<unmatched>",status="404"}': 1,
+      'http_requests_total{method="_OTHER",endpoint="<unmatched>",status="405"}': 1,
       'http_requests_total{method="_OTHER",endpoint="/probe/cache",status="200"}': 1,
       'http_requests_total{method="HEAD",endpoint="/probe/users/:id",status="200"}': 1,
     })

@@ -127,6 +127,39 @@ describe('error envelope', () => {
     })
   })
 
+  test('405 with Allow for a served path asked with another method; 404 stays for unknown paths', async () => {
+    const { call, logs } = await appWithProbes()
+    const cases: Array<[string, string, number, string | null]> = [
+      ['DELETE', '/products', 405, 'GET, HEAD, POST'],
+      ['PUT', '/products/2b6f0cc0-0000-4000-8000-000000000000', 405, 'GET, HEAD, PATCH'],
+      ['POST', '/health/', 405, 'GET, HEAD'],
+      // A probe route mounted after createApp returned counts too.
+      ['PATCH', '/probe/echo', 405, 'POST'],
+      ['GET', '/products/1/extra', 404, null],
+      ['DELETE', '/no/such/route', 404, null],
+    ]
+    for (const [method, path, status, allow] of cases) {
+      const res = await call(path, { method, headers: { 'x-request-id': 'rid-405' } })
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, status, allow])
+      const body = await res.json()
+      if (allow === null) expect(body.error.code).toBe('NOT_FOUND')
+      else {
+        expect(body).toEqual({
+          error: {
+            code: 'METHOD_NOT_ALLOWED',
+            message: `Method not allowed on this path; it answers ${allow}`,
+            details: { allow: allow.split(', ') },
+            requestId: 'rid-405',
+          },
+        })
+      }
+    }
+    // Still an unmatched request for the access log: no route template for a path asked wrongly.
+    expect(logs.lines.filter((l) => l.msg === 'request').map((l) => [l.method, l.route, l.status])).toEqual(
+      cases.map(([method, , status]) => [method, '<unmatched>', status]),
+    )
+  })
+
   test('400 INVALID_JSON for malformed JSON and empty bodies', async () => {
     const { call } = await appWithProbes()
     for (const body of ['{"name":', '']) {
