@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freshDatabase, usingPostgres } from './db.ts'
+import { freshDatabase, seedEmbeddedDataDir, usingPostgres } from './db.ts'
 
 /** Where a server process keeps its data; shared by a process and its restart. */
 export interface ServerData {
@@ -12,10 +12,14 @@ export interface ServerData {
   cleanup(): Promise<void>
 }
 
-/** A fresh PostgreSQL database when the suite runs on PostgreSQL, else a temporary DATA_DIR. */
+/**
+ * A fresh PostgreSQL database when the suite runs on PostgreSQL, else a temporary DATA_DIR
+ * holding a migrated, empty embedded database (`seedEmbeddedDataDir`).
+ */
 export async function createServerData(): Promise<ServerData> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cc-proc-'))
   const database = usingPostgres() ? await freshDatabase() : undefined
+  if (!database) await seedEmbeddedDataDir(dataDir)
   return {
     dataDir,
     databaseUrl: database?.url ?? '',

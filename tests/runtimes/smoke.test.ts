@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
+import { seedEmbeddedDataDir } from '../helpers/db.ts'
 import { createServerData, freePort, startServer } from '../helpers/process.ts'
 import {
   expectRequestScrubbed,
@@ -218,6 +219,7 @@ describe('start scripts: SIGINT to the `bun run` process stops the server itself
     test(`bun run start:${runtime}: SIGINT releases the port and the data-folder lock, and the server process is gone`, async () => {
       expect(present).toBe(true)
       const dataDir = mkdtempSync(join(tmpdir(), `cc-start-${runtime}-`))
+      await seedEmbeddedDataDir(dataDir)
       const port = await freePort()
       const proc = Bun.spawn(['bun', 'run', `start:${runtime}`], {
         env: {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SERVICE_VERSION } from '../../../src/app.ts'
-import { freshDatabase, usingPostgres } from '../../helpers/db.ts'
+import { freshDatabase, seedEmbeddedDataDir, usingPostgres } from '../../helpers/db.ts'
 import { REPO_ROOT, spawnBun } from '../../helpers/process.ts'
 import { type Ingest, startIngest } from '../../helpers/sentry-ingest.ts'
 
@@ -19,6 +19,7 @@ beforeAll(async () => {
   // The server migrates and serves its own database: a fresh PostgreSQL one, or a PGlite folder.
   if (usingPostgres()) database = await freshDatabase({ poolSize: 2 })
   dataDir = mkdtempSync(join(tmpdir(), 'sentry-server-'))
+  if (!database) await seedEmbeddedDataDir(dataDir)
 }, 30_000)
 
 afterAll(async () => {
