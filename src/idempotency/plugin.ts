@@ -8,11 +8,18 @@ import {
   type StoredResponse,
 } from './service.ts'
 
-/** The stored response, byte for byte, marked as a replay. */
+/**
+ * The stored response, byte for byte and with the content type it was first sent with,
+ * marked as a replay. Elysia sends a returned object as `application/json;charset=utf-8`,
+ * the error boundary sends `application/json` (a 402 or 502 stored for the key).
+ */
 export function replayResponse(stored: StoredResponse): Response {
   return new Response(stored.body, {
     status: stored.status,
-    headers: { 'content-type': 'application/json;charset=utf-8', [IDEMPOTENT_REPLAYED_HEADER]: 'true' },
+    headers: {
+      'content-type': stored.status >= 400 ? 'application/json' : 'application/json;charset=utf-8',
+      [IDEMPOTENT_REPLAYED_HEADER]: 'true',
+    },
   })
 }
 

@@ -267,7 +267,15 @@ export function createPaymentService(deps: {
         },
         'payment processed',
       )
-      if (unexpected) throw unexpected
+      // An adapter's own bug (not a ProviderError) settles the payment as `error` like any
+      // provider failure, so it answers the 502 that was just stored for the key's replays; the
+      // stack goes to the log here and the error itself to Sentry with the 502.
+      if (unexpected) {
+        context.log.error(
+          { err: unexpected, paymentId: settled.id, provider: provider.name },
+          'payment provider adapter failed unexpectedly',
+        )
+      }
       // The settled status, not `result`: reconciliation may have settled it first.
       if (settled.status === 'failed') throw new PaymentDeclined(settled)
       if (settled.status === 'error') throw new PaymentProviderFailed(settled, providerError)

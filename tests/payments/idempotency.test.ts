@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { payments } from '../../src/db/schema.ts'
+import type { PaymentProvider } from '../../src/payments/providers.ts'
 import { createSandboxProvider } from '../../src/payments/sandbox.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
@@ -59,6 +60,11 @@ describe('Idempotency-Key on POST /orders/:id/payments', () => {
     expect(retry.status).toBe(402)
     expect(retry.headers.get('idempotent-replayed')).toBe('true')
     expect(await retry.text()).toBe(firstText)
+    // The same content type as the original error envelope, not the one of a stored 201.
+    expect([first.headers.get('content-type'), retry.headers.get('content-type')]).toEqual([
+      'application/json',
+      'application/json',
+    ])
     expect(JSON.parse(firstText).error.requestId).toBe(first.headers.get('x-request-id'))
     expect(calls.charge).toBe(1)
     expect(await orderStatus()).toBe('pending')
@@ -80,8 +86,49 @@ describe('Idempotency-Key on POST /orders/:id/payments', () => {
       'true',
       firstText,
     ])
+    expect(retry.headers.get('content-type')).toBe(first.headers.get('content-type'))
     expect(calls.charge).toBe(1)
     expect((await paymentRows()).map((r) => r.status)).toEqual(['error'])
+  })
+
+  test('an adapter that throws something other than a ProviderError: the 502 it stored, then that 502 replayed', async () => {
+    const database = await sharedDatabase()
+    const flaky: PaymentProvider = {
+      name: 'flaky',
+      async charge() {
+        throw new TypeError('fetch failed')
+      },
+      async retrieve() {
+        return undefined
+      },
+    }
+    const built = await buildTestApp({ database, paymentProviders: [flaky] })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    const pay = () =>
+      built.call(`/orders/${order.id}/payments`, {
+        method: 'POST',
+        token: tenant.apiKey,
+        headers: { 'idempotency-key': 'adapter-bug' },
+        json: { provider: 'flaky', source: 'x' },
+      })
+    const first = await pay()
+    const firstText = await first.text()
+    const replay = await pay()
+    expect([first.status, JSON.parse(firstText).error.code]).toEqual([502, 'PROVIDER_ERROR'])
+    expect([replay.status, replay.headers.get('idempotent-replayed'), await replay.text()]).toEqual([
+      502,
+      'true',
+      firstText,
+    ])
+    // The adapter's bug keeps its stack in the log.
+    const bug = built.logs.lines.find((l) => l.msg === 'payment provider adapter failed unexpectedly')
+    expect([
+      bug?.level,
+      (bug?.err as { type?: string; message?: string })?.type,
+      (bug?.err as { message?: string })?.message,
+    ]).toEqual(['error', 'TypeError', 'fetch failed'])
   })
 
   test('the same key with another source is 422 IDEMPOTENCY_KEY_REUSED and charges nothing', async () => {
