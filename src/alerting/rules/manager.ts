@@ -39,6 +39,14 @@ export interface LoadedRule<R extends Rule = Rule> {
 
 export interface LoadedGroup {
   group: RuleGroup
+  /**
+   * The group's identity in stored alert state, its advisory lock, the scheduler and metrics:
+   * its name, or `file;name` when a group of another loaded file has the same name. Prometheus
+   * keys groups by file and name (rules/manager.go `GroupKey`), so two files may both hold
+   * a group `shop`; a unique name stays the key alone, so the state stored under it survives
+   * a move of its file.
+   */
+  key: string
   intervalMs: number
   rules: LoadedRule[]
 }
@@ -117,8 +125,22 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
             : { rule, stateKey, health: 'unknown' },
         )
       }
-      groups.push({ group, intervalMs: group.intervalMs ?? options.defaultIntervalMs, rules })
+      // `interval: 0s` is no interval, as Prometheus' LoadGroups (`if rg.Interval != 0`): a
+      // zero would re-arm the group's timer at 0 ms, one transaction after another.
+      groups.push({
+        group,
+        key: group.name,
+        intervalMs: group.intervalMs || options.defaultIntervalMs,
+        rules,
+      })
     }
+  }
+  const filesOf = new Map<string, Set<string>>()
+  for (const { group } of groups)
+    filesOf.set(group.name, (filesOf.get(group.name) ?? new Set()).add(group.file))
+  for (const loaded of groups) {
+    if ((filesOf.get(loaded.group.name)?.size ?? 0) > 1)
+      loaded.key = `${loaded.group.file};${loaded.group.name}`
   }
   return groups
 }
@@ -251,9 +273,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       entry.health = 'err'
       entry.lastError = (error as Error).message
       entry.evaluationMs = clock.monotonic() - started
-      metrics.ruleEvaluated(group.name, true)
+      metrics.ruleEvaluated(loaded.key, true)
       log.warn(
-        { group: group.name, rule: entry.rule.name, error: entry.lastError },
+        { group: loaded.key, rule: entry.rule.name, error: entry.lastError },
         'alert rule evaluation failed',
       )
       return []
@@ -261,7 +283,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     entry.health = 'ok'
     entry.lastError = undefined
     entry.evaluationMs = clock.monotonic() - started
-    metrics.ruleEvaluated(group.name, false)
+    metrics.ruleEvaluated(loaded.key, false)
 
     const transitions: AlertInput[] = []
     const kept: string[] = []
@@ -284,7 +306,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         })
       }
       const values = {
-        ruleGroup: group.name,
+        ruleGroup: loaded.key,
         ruleName: entry.stateKey,
         fingerprint: fp,
         labels: { ...alert.labels },
@@ -309,7 +331,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       .delete(alertRuleStates)
       .where(
         and(
-          eq(alertRuleStates.ruleGroup, group.name),
+          eq(alertRuleStates.ruleGroup, loaded.key),
           eq(alertRuleStates.ruleName, entry.stateKey),
           kept.length ? notInArray(alertRuleStates.fingerprint, kept) : undefined,
         ),
@@ -388,13 +410,13 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       deps.recorder.write(`${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`, samples, ts)
       entry.health = 'ok'
       entry.lastError = undefined
-      metrics.ruleEvaluated(group.name, false)
+      metrics.ruleEvaluated(loaded.key, false)
     } catch (error) {
       entry.health = 'err'
       entry.lastError = (error as Error).message
-      metrics.ruleEvaluated(group.name, true)
+      metrics.ruleEvaluated(loaded.key, true)
       log.warn(
-        { group: group.name, rule: entry.rule.name, error: entry.lastError },
+        { group: loaded.key, rule: entry.rule.name, error: entry.lastError },
         'recording rule evaluation failed',
       )
     }
@@ -421,12 +443,12 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       : await db.transaction(async (tx) => {
           const [lock] = rowsOf(
             await tx.execute(
-              sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${loaded.group.name}`}, 0)) as locked`,
+              sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${loaded.key}`}, 0)) as locked`,
             ),
           )
           const leader = Boolean(lock?.locked)
           const rows = leader
-            ? await tx.select().from(alertRuleStates).where(eq(alertRuleStates.ruleGroup, loaded.group.name))
+            ? await tx.select().from(alertRuleStates).where(eq(alertRuleStates.ruleGroup, loaded.key))
             : []
           const transitions: AlertInput[] = []
           // In group order, so an alert sees what the recording rules before it wrote at `ts`.
@@ -439,11 +461,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           }
           if (!leader) return 'not-leader' as const
           if (transitions.length > 0)
-            await deps.dispatcher.ingest(transitions, `rule group ${loaded.group.name}`, tx)
+            await deps.dispatcher.ingest(transitions, `rule group ${loaded.key}`, tx)
           return 'evaluated' as const
         })
     if (outcome === 'evaluated') {
-      metrics.groupDuration(loaded.group.name, (clock.monotonic() - started) / 1000)
+      metrics.groupDuration(loaded.key, (clock.monotonic() - started) / 1000)
       await refreshActiveGauge()
     }
     return outcome
@@ -465,22 +487,20 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
 
   /** Evaluates a group; a call while the previous evaluation of that group runs waits for it instead. */
   function evaluateGroup(loaded: LoadedGroup) {
-    const inFlight = running.get(loaded.group.name)
+    const inFlight = running.get(loaded.key)
     if (inFlight) return inFlight
-    const run = evaluateGroupOnce(loaded).finally(() => running.delete(loaded.group.name))
-    running.set(loaded.group.name, run)
+    const run = evaluateGroupOnce(loaded).finally(() => running.delete(loaded.key))
+    running.set(loaded.key, run)
     return run
   }
 
   function schedule(loaded: LoadedGroup) {
     if (stopped) return
     timers.set(
-      loaded.group.name,
+      loaded.key,
       setTimeout(() => {
         evaluateGroup(loaded)
-          .catch((error) =>
-            log.error({ err: error, group: loaded.group.name }, 'alert group evaluation failed'),
-          )
+          .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
           .finally(() => schedule(loaded))
       }, loaded.intervalMs),
     )

@@ -110,7 +110,7 @@ export function ruleManagerRoutes(deps: {
               annotations: entry.rule.annotations,
               type: 'alerting' as const,
               alerts: alerts
-                .filter((a) => a.key === `${loaded.group.name}|${entry.stateKey}`)
+                .filter((a) => a.key === `${loaded.key}|${entry.stateKey}`)
                 .map((a) => a.view),
             }
           }),

@@ -131,6 +131,21 @@ describe('loading rules', () => {
     expect(groups[0]!.rules[3]!.lastError).toBe(RECORDED_BY_PROMETHEUS)
   })
 
+  test('a group interval of 0s is no interval: the default applies, as in Prometheus', () => {
+    const file = ruleFile(
+      'groups:\n  - name: zero\n    interval: 0s\n    rules:\n      - alert: X\n        expr: x\n  - name: own\n    interval: 2m\n    rules:\n      - alert: Y\n        expr: y\n',
+    )
+    expect(
+      loadRules(expandRuleFiles(file), { defaultIntervalMs: 30_000 }).map((g) => [
+        g.group.name,
+        g.intervalMs,
+      ]),
+    ).toEqual([
+      ['zero', 30_000],
+      ['own', 120_000],
+    ])
+  })
+
   test('a bad rule is an error naming the file, group and rule', () => {
     const file = ruleFile(
       'groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: rate(x[5m]\n',
@@ -275,6 +290,48 @@ describe('the state machine, persisted', () => {
     await Promise.all([a.step(121_000), b.step(0)])
     expect(await a.notifications()).toEqual(['Flaky:firing', 'Flaky:resolved'])
   })
+})
+
+test('one group name in two files: two groups, each with its own alert state (Prometheus keys groups by file and name)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  const rule = (metric: string) =>
+    `groups:\n- name: shop\n  rules:\n  - alert: Down\n    expr: ${metric} > 0\n    for: 1m\n`
+  writeFileSync(join(dir, 'a.yml'), rule('a_down'))
+  writeFileSync(join(dir, 'b.yml'), rule('b_down'))
+  writeFileSync(
+    join(dir, 'c.yml'),
+    'groups:\n- name: alone\n  rules:\n  - alert: Alone\n    expr: c_down > 0\n',
+  )
+  const source: QuerySource = {
+    async instantQuery(expr: string): Promise<InstantResult> {
+      return {
+        resultType: 'vector',
+        samples: expr.startsWith('a_down') ? [{ labels: { svc: 'a' }, value: 1 }] : [],
+      }
+    },
+  }
+  const clock = manualClock('2026-03-02T10:00:00Z')
+  const files = ['a.yml', 'b.yml', 'c.yml'].map((f) => join(dir, f))
+  const groups = loadRules(files, { defaultIntervalMs: 30_000 })
+  // A name held by one file only stays the key alone: state stored before keeps its key.
+  expect(groups.map((g) => g.key)).toEqual([`${files[0]};shop`, `${files[1]};shop`, 'alone'])
+  const ruleManager = createRuleManager({
+    db: database.db,
+    groups,
+    source,
+    dispatcher: alertingFor(database, undefined).alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  const seen: string[] = []
+  for (let i = 0; i < 4; i++) {
+    clock.advance(30_000)
+    await ruleManager.evaluateAll()
+    const rows = await database.db.select().from(alertRuleStates)
+    seen.push(rows.map((r) => `${r.ruleGroup === groups[0]!.key ? 'a' : r.ruleGroup}:${r.state}`).join(','))
+  }
+  // b's group evaluating nothing no longer deletes a's pending alert every tick.
+  expect(seen).toEqual(['a:pending', 'a:pending', 'a:firing', 'a:firing'])
 })
 
 describe('fingerprints', () => {
