@@ -11,6 +11,7 @@ import {
   type Subquery,
   type VectorMatching,
   type VectorSelector,
+  valueType,
 } from './ast.ts'
 import {
   avgOverTime,
@@ -141,6 +142,12 @@ export function evaluateInstant(
   lookbackMs = DEFAULT_LOOKBACK_MS,
   options: EvaluationOptions = {},
 ): InstantResult {
+  // Prometheus evaluates a range vector or string at the top and then refuses it as a rule's
+  // result (rules/manager.go `EngineQueryFunc`, promtool's `query`); evaluating cannot fail
+  // otherwise for such an expression, so refusing first gives the same answer.
+  const type = valueType(query.expr)
+  if (type === 'matrix' || type === 'string')
+    throw new EvaluationError('rule result is not a vector or scalar')
   const ev = new Evaluator(
     store,
     timeMs,

@@ -136,6 +136,9 @@ export function tokenize(input: string): Token[] {
       throw new LexError(`unexpected character inside braces: ${JSON.stringify(ch)}`, i)
     }
     if (/[0-9.]/.test(ch)) {
+      // Right after `[` Prometheus' lexer reads a duration and nothing else (lex.go
+      // `lexDuration`): a plain number there is a lexing error of its own.
+      const rangeStart = tokens.at(-1)?.type === '['
       const duration = sticky(DURATION_RE, input, i)
       if (duration && !isAlnum(input[i + duration.length])) {
         push('duration', duration, i)
@@ -144,13 +147,15 @@ export function tokenize(input: string): Token[] {
       }
       const number = sticky(NUMBER_RE, input, i)
       if (number && !isAlnum(input[i + number.length]) && input[i + number.length] !== '.') {
+        if (rangeStart) throw new LexError('missing unit character in duration', i)
         push('number', number, i)
         i += number.length
         continue
       }
       let j = i
       while (j < input.length && (isAlnum(input[j]) || input[j] === '.')) j++
-      throw new LexError(`bad number or duration syntax: ${JSON.stringify(input.slice(i, j))}`, i)
+      const what = rangeStart ? 'duration' : 'number or duration'
+      throw new LexError(`bad ${what} syntax: ${JSON.stringify(input.slice(i, j))}`, i)
     }
     if (ch === ':' && brackets > 0) {
       push(':', ch, i)

@@ -417,16 +417,23 @@ class Parser {
     }
   }
 
-  duration(t: Token): number {
-    if (t.type !== 'duration' && !(t.type === 'number' && /^\d+$/.test(t.text) && Number(t.text) === 0)) {
-      throw this.fail(t, `unexpected ${this.describe(t)}, expected duration`)
-    }
+  /**
+   * A duration token's milliseconds, as the grammar's `duration` rule: a zero duration is
+   * refused (parse.go `parseDuration`: "duration must be greater than 0"), so `offset 0s`
+   * and `[1m:0s]` are errors, as in Prometheus. `where` completes the message for any other
+   * token (` in offset`, ` in subquery selector`), as the grammar's error for its position.
+   */
+  duration(t: Token, where = '', expected = 'duration'): number {
+    if (t.type !== 'duration') throw this.fail(t, `unexpected ${this.describe(t)}${where}, expected ${expected}`)
+    let ms: number
     try {
-      return parseDuration(t.text)
+      ms = parseDuration(t.text)
     } catch (err) {
       if (err instanceof DurationError) throw this.fail(t, err.message)
       throw err
     }
+    if (ms === 0) throw this.fail(t, 'duration must be greater than 0')
+    return ms
   }
 
   rangeOrSubquery(expr: Expr): Expr {
@@ -438,18 +445,16 @@ class Parser {
       if (expr.kind !== 'vectorSelector') throw this.fail(open, 'ranges only allowed for vector selectors')
       if (expr.offsetMs !== 0) throw this.fail(open, 'no offset modifiers allowed before range')
       if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range')
-      if (rangeMs <= 0) throw this.fail(rangeToken, 'range must be greater than 0') // unreachable for "0"? kept
       return { kind: 'matrixSelector', selector: expr, rangeMs }
     }
     this.expect(':', 'in subquery, expected ":" or "]"')
     let stepMs = 0
-    if (this.peek().type !== ']') stepMs = this.duration(this.next())
+    if (this.peek().type !== ']') stepMs = this.duration(this.next(), ' in subquery selector', 'duration or "]"')
     this.expect(']', 'in subquery, expected "]"')
     const type = valueType(expr)
     if (type !== 'vector') {
       throw this.fail(open, `subquery is only allowed on instant vector, got ${typeName(type)} instead`)
     }
-    if (rangeMs <= 0) throw this.fail(rangeToken, 'range must be greater than 0')
     return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, at: undefined }
   }
 
@@ -459,7 +464,7 @@ class Parser {
       this.next()
       sign = -1
     }
-    const offsetMs = sign * this.duration(this.next())
+    const offsetMs = sign * this.duration(this.next(), ' in offset')
     const target = expr.kind === 'matrixSelector' ? expr.selector : expr
     if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
       throw this.fail(
@@ -741,19 +746,12 @@ class Parser {
  * Parses a PromQL expression as Prometheus 2.42's parser does (`promql/parser`): operator
  * precedence and associativity, `#` comments anywhere, offset/`@`/range/subquery suffixes
  * binding tightest, and Prometheus' type checks. Throws `PromQLError` for syntax and type
- * errors; a rule's expression must be a scalar or instant vector, so range vectors and
- * strings are refused too.
+ * errors. A range vector or string is a valid expression, as in Prometheus, whose rule
+ * loading accepts it: a rule of that type fails each evaluation instead (`evaluateInstant`:
+ * "rule result is not a vector or scalar").
  */
 export function parsePromQL(input: string): Expr {
-  const expr = new Parser(input).parseTop()
-  const type = valueType(expr)
-  if (type === 'matrix' || type === 'string') {
-    throw new PromQLError(
-      `expression of type ${typeName(type)} cannot be a rule's result; a rule must yield an instant vector or scalar`,
-      type === 'matrix' ? 'range vector as query result' : 'string as query result',
-    )
-  }
-  return expr
+  return new Parser(input).parseTop()
 }
 
 /** Parses a series description such as `http_requests_total{status="500"}` into labels. */

@@ -54,10 +54,42 @@ describe('load-time checks, as Prometheus 2.42 parses', () => {
   test.each([
     ['x > 5m', 'unexpected duration "5m"'],
     ['{"x"}', 'unexpected string "\\"x\\"" in label matching, expected label'],
-    ['"text"', "expression of type string cannot be a rule's result"],
-    ['x[5m]', "expression of type range vector cannot be a rule's result"],
   ])('%s is refused like promtool refuses it: %s', (expr, message) => {
     expect(rejection(expr).message).toContain(message)
+  })
+
+  // Each as promtool 2.42 words it for the same expression in a promql_expr_test.
+  test.each([
+    ['foo[0s]', '1:5: parse error: duration must be greater than 0'],
+    ['foo offset 0s', '1:12: parse error: duration must be greater than 0'],
+    ['foo offset -0s', '1:13: parse error: duration must be greater than 0'],
+    ['foo offset 0s offset 1m', '1:12: parse error: duration must be greater than 0'],
+    ['sum_over_time(foo[1m] offset 0ms)', '1:30: parse error: duration must be greater than 0'],
+    ['max_over_time(foo[1m:0s])', '1:22: parse error: duration must be greater than 0'],
+    ['max_over_time(foo[0s:1m])', '1:19: parse error: duration must be greater than 0'],
+    ['foo offset 0', '1:12: parse error: unexpected number "0" in offset, expected duration'],
+    ['foo offset x', '1:12: parse error: unexpected identifier "x" in offset, expected duration'],
+    [
+      'max_over_time(foo[1m:5])',
+      '1:22: parse error: unexpected number "5" in subquery selector, expected duration or "]"',
+    ],
+    ['foo[0]', '1:5: parse error: missing unit character in duration'],
+    ['foo[1.5]', '1:5: parse error: missing unit character in duration'],
+    ['max_over_time(foo[5:1m])', '1:19: parse error: missing unit character in duration'],
+    ['foo[1m5]', '1:5: parse error: bad duration syntax: "1m5"'],
+  ])("%s is refused with promtool's words: %s", (expr, message) => {
+    expect(rejection(expr).message).toBe(message)
+  })
+
+  test.each([
+    '"text"',
+    'x[5m]',
+    'x[5m:1m] offset 1m',
+  ])('%s parses, as promtool check rules loads it; evaluating it fails as Prometheus rule evaluation does', (expr) => {
+    const query = new CompiledQuery(expr)
+    expect(() => evaluateInstant(query, new SampleStore(), 0)).toThrow(
+      new EvaluationError('rule result is not a vector or scalar'),
+    )
   })
 
   test.each([
