@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database } from '../../db/client.ts'
@@ -22,7 +22,42 @@ export interface DeliveryStatus {
  */
 const RANK: Record<string, number> = { pending: 0, sending: 0, sent: 1, failed: 2, delivered: 3, read: 4 }
 
-/** Applies delivery statuses from WhatsApp webhooks to outbox rows, idempotently. */
+/**
+ * The row's rank, in SQL: the forward-only check has to sit in the UPDATE's WHERE, where
+ * PostgreSQL re-evaluates it against a row a concurrent webhook just changed. Checked in
+ * JavaScript after a SELECT, a `failed` racing a `read` could overwrite it.
+ */
+const rankOf = (column: SQL | typeof alertOutbox.status): SQL =>
+  sql`(case ${column} ${sql.join(
+    Object.entries(RANK).map(([status, rank]) => sql`when ${status} then ${rank}`),
+    sql` `,
+  )} else 0 end)`
+
+/**
+ * The rows a status is about. By wamid: the sender records it with `sent`, and a re-queue
+ * clears it, so a status for an earlier attempt (Meta re-delivers webhooks for days) matches
+ * nothing. By our group id (biz_opaque_callback_data) only while the row is still `sending`:
+ * we crashed between Meta accepting the message and recording its id, so the message is out and
+ * must not be re-sent; once the row moved on, the group id names an older attempt.
+ */
+function rowsOf(status: DeliveryStatus): SQL {
+  const byId = eq(alertOutbox.waMessageId, status.id)
+  const byGroup =
+    status.callbackData && /^[0-9a-f-]{36}$/.test(status.callbackData)
+      ? and(
+          isNull(alertOutbox.waMessageId),
+          eq(alertOutbox.groupId, status.callbackData),
+          eq(alertOutbox.status, 'sending'),
+        )
+      : undefined
+  return byGroup ? or(byId, byGroup)! : byId
+}
+
+/**
+ * Applies delivery statuses from WhatsApp webhooks to outbox rows, idempotently. Mirrors the
+ * Cloud API's message status webhook (`value.statuses[]`: sent, delivered, read, failed with
+ * `errors[].code`).
+ */
 export function createReceipts(deps: {
   db: Database
   clock: Clock
@@ -32,70 +67,95 @@ export function createReceipts(deps: {
 }) {
   const { db, clock, log } = deps
   return {
+    /**
+     * Moves the rows of the message `status.id` forward to `status.status`; a status that is
+     * not ahead of the row's, or about an attempt that is no longer the row's, changes nothing.
+     * A `failed` with 131047 (re-engagement window closed) on a free-text row re-queues it as
+     * its template, once. Never throws for an unknown message.
+     * @returns rows changed
+     */
     async apply(status: DeliveryStatus): Promise<number> {
-      let rows = await db.select().from(alertOutbox).where(eq(alertOutbox.waMessageId, status.id))
-      if (rows.length === 0 && status.callbackData && /^[0-9a-f-]{36}$/.test(status.callbackData)) {
-        // We crashed between Meta accepting the message and recording its id: the callback
-        // data names our group, so the message is known to be out and must not be re-sent.
-        rows = await db.select().from(alertOutbox).where(eq(alertOutbox.groupId, status.callbackData))
-      }
+      const now = clock.now()
+      const forward = and(
+        sql`${alertOutbox.status} <> 'cancelled'`,
+        sql`${rankOf(alertOutbox.status)} < ${RANK[status.status] ?? 0}`,
+      )
       let changed = 0
-      for (const row of rows) {
-        if (row.status === 'cancelled' || (RANK[status.status] ?? 0) <= (RANK[row.status] ?? 0)) continue
-        const now = clock.now()
-        const template =
-          row.transition === 'firing'
-            ? deps.templates.firing
-            : row.transition === 'resolved'
-              ? deps.templates.resolved
-              : undefined
-        if (
-          status.status === 'failed' &&
-          status.errorCode === 131047 &&
-          row.mode === 'text' &&
-          template &&
-          !row.content.forceTemplate
-        ) {
-          await db
+      if (status.status === 'failed' && status.errorCode === 131047) {
+        const templated = [
+          deps.templates.firing ? 'firing' : undefined,
+          deps.templates.resolved ? 'resolved' : undefined,
+        ].filter((t): t is string => t !== undefined)
+        if (templated.length > 0) {
+          // Re-queued as a new attempt: the wamid and group id of this one are cleared so that a
+          // re-delivery of this same 131047 (or any late status of it) no longer finds the row.
+          const requeued = await db
             .update(alertOutbox)
             .set({
               status: 'pending',
               nextAttemptAt: now,
               content: sql`${alertOutbox.content} || '{"forceTemplate": true}'::jsonb`,
+              waMessageId: null,
+              groupId: null,
+              leaseUntil: null,
               lastErrorCode: '131047',
-              lastErrorMessage: status.errorMessage ?? 're-engagement window closed',
+              lastErrorMessage: (status.errorMessage ?? 're-engagement window closed').slice(0, 500),
               updatedAt: now,
             })
-            .where(eq(alertOutbox.id, row.id))
-          changed++
-          continue
+            .where(
+              and(
+                rowsOf(status),
+                forward,
+                eq(alertOutbox.mode, 'text'),
+                inArray(alertOutbox.transition, templated),
+                sql`coalesce((${alertOutbox.content}->>'forceTemplate')::boolean, false) = false`,
+              ),
+            )
+            .returning({ id: alertOutbox.id })
+          changed += requeued.length
         }
-        await db
-          .update(alertOutbox)
-          .set({
-            status: status.status,
-            waMessageId: status.id,
-            sentAt: row.sentAt ?? now,
-            leaseUntil: null,
-            updatedAt: now,
-            ...(status.status === 'failed'
-              ? {
-                  lastErrorCode: String(status.errorCode ?? 'unknown'),
-                  lastErrorMessage: (status.errorMessage ?? '').slice(0, 500),
-                }
-              : {}),
-          })
-          .where(eq(alertOutbox.id, row.id))
-        if (status.status === 'failed') {
+      }
+      const updated = await db
+        .update(alertOutbox)
+        .set({
+          status: status.status,
+          waMessageId: status.id,
+          sentAt: sql`coalesce(${alertOutbox.sentAt}, ${now.toISOString()}::timestamptz)`,
+          leaseUntil: null,
+          updatedAt: now,
+          ...(status.status === 'failed'
+            ? {
+                lastErrorCode: String(status.errorCode ?? 'unknown'),
+                lastErrorMessage: (status.errorMessage ?? '').slice(0, 500),
+              }
+            : {}),
+        })
+        .where(and(rowsOf(status), forward))
+        .returning({ alertname: alertOutbox.alertname })
+      // Counted and logged only for rows this status changed: a re-delivered or overtaken
+      // `failed` is not a second failure.
+      if (status.status === 'failed') {
+        for (const row of updated) {
           deps.metrics.messageSent('failed')
           log.error(
             { waMessageId: status.id, code: status.errorCode, alertname: row.alertname },
             'WhatsApp reports the alert message failed',
           )
         }
-        changed++
       }
-      return changed
+      return changed + updated.length
+    },
+
+    /**
+     * Logs the items of a signed webhook that were skipped as malformed, like the Alertmanager
+     * receiver's `invalid`. `firstInvalid` is a field path and problem, never a value, so no
+     * phone number reaches the log.
+     */
+    skipped(invalid: number, firstInvalid: string | undefined): void {
+      log.warn(
+        { invalid, firstInvalid },
+        'skipped malformed items in a WhatsApp webhook; the others are applied',
+      )
     },
   }
 }
