@@ -7,7 +7,8 @@ import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
 import { readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
 import type { Dispatcher } from './notify/dispatcher.ts'
-import type { DeliveryStatus, Receipts } from './notify/receipts.ts'
+import type { Receipts } from './notify/receipts.ts'
+import { readWhatsAppWebhook } from './notify/whatsapp-payload.ts'
 
 export const WHATSAPP_WEBHOOK_PATH = '/webhooks/whatsapp'
 export const ALERTMANAGER_PATH = '/alerts/alertmanager'
@@ -32,30 +33,6 @@ export async function verifySignature(
   )
   const expected = hex(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(rawBody)))
   return secretsEqual(match[1]!.toLowerCase(), expected)
-}
-
-interface WebhookPayload {
-  entry?: Array<{
-    changes?: Array<{
-      value?: {
-        statuses?: Array<{
-          id?: string
-          status?: string
-          biz_opaque_callback_data?: string
-          errors?: Array<{ code?: number; title?: string; message?: string }>
-        }>
-        messages?: Array<{
-          from?: string
-          id?: string
-          timestamp?: string
-          type?: string
-          text?: { body?: string }
-          button?: { payload?: string; text?: string }
-          interactive?: { button_reply?: { id?: string } }
-        }>
-      }
-    }>
-  }>
 }
 
 export interface AlertRoutesDeps {
@@ -114,40 +91,22 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         ) {
           throw unauthorized('Missing or invalid X-Hub-Signature-256')
         }
-        let payload: WebhookPayload
-        try {
-          payload = JSON.parse(raw) as WebhookPayload
-        } catch {
-          payload = {}
-        }
+        // Validated after the signature, item by item: an item of another shape is skipped and
+        // counted, and the rest answered 200, since Meta retries anything else for days and
+        // every retry would apply the good items again. A body that is not a JSON object (Meta
+        // only sends objects) is answered 200 too, `received: false`: a 4xx would only make
+        // Meta retry the junk.
+        const webhook = readWhatsAppWebhook(raw)
+        if (webhook.invalid > 0) deps.receipts.skipped(webhook.invalid, webhook.firstInvalid)
         let statuses = 0
-        let messages = 0
-        for (const change of (payload.entry ?? []).flatMap((e) => e.changes ?? [])) {
-          for (const s of change.value?.statuses ?? []) {
-            if (!s.id || !['sent', 'delivered', 'read', 'failed'].includes(s.status ?? '')) continue
-            statuses += await deps.receipts.apply({
-              id: s.id,
-              status: s.status as DeliveryStatus['status'],
-              errorCode: s.errors?.[0]?.code,
-              errorMessage: s.errors?.[0]?.message ?? s.errors?.[0]?.title,
-              callbackData: s.biz_opaque_callback_data,
-            })
-          }
-          for (const m of change.value?.messages ?? []) {
-            const text =
-              m.text?.body ?? m.button?.payload ?? m.interactive?.button_reply?.id ?? m.button?.text
-            if (!m.from || !m.id || !text) continue
-            const seconds = Number(m.timestamp)
-            await deps.dispatcher.handleInbound({
-              from: m.from.replace(/[^0-9]/g, ''),
-              text,
-              id: m.id,
-              at: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : new Date(),
-            })
-            messages++
-          }
+        for (const status of webhook.statuses) statuses += await deps.receipts.apply(status)
+        for (const message of webhook.messages) await deps.dispatcher.handleInbound(message)
+        return {
+          received: webhook.object,
+          statuses,
+          messages: webhook.messages.length,
+          invalid: webhook.invalid,
         }
-        return { received: true, statuses, messages }
       },
       {
         detail: {
@@ -155,11 +114,16 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
           description:
-            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing.',
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); a body that is not a JSON object answers 200 with `received: false`. A re-delivered message is applied once.',
           security: [{ whatsappSignature: [] }],
         },
         response: {
-          200: t.Object({ received: t.Boolean(), statuses: JsonInteger(), messages: JsonInteger() }),
+          200: t.Object({
+            received: t.Boolean({ description: 'false when the body is not a JSON object (ignored)' }),
+            statuses: JsonInteger({ description: 'outbox rows a delivery status changed' }),
+            messages: JsonInteger({ description: 'inbound text messages handled' }),
+            invalid: JsonInteger({ description: 'malformed items skipped' }),
+          }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
         },

@@ -197,11 +197,104 @@ describe('POST /webhooks/whatsapp', () => {
     const payload = messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack')
     const res = await webhook(call, payload, sign(JSON.stringify(payload)))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1 })
+    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0 })
     await alerting.tick()
     expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
       'Acknowledged: HighErrorRate. No more reminders until resolved.',
     )
+  })
+
+  test('signed bodies of unexpected shape answer 200: malformed items skipped and counted, the rest applied', async () => {
+    const { call, alerting } = await setup()
+    await sentAlert(alerting, 'HighErrorRate', '0000000000000005')
+    const post = async (body: string) => {
+      const res = await call('/webhooks/whatsapp', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+      })
+      return { body, status: res.status, json: await res.json() }
+    }
+    const value = (v: Record<string, unknown>) =>
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: 'WABA', changes: [{ field: 'messages', value: v }] }],
+      })
+    const message = (m: Record<string, unknown>) =>
+      value({
+        messages: [
+          {
+            from: ONCALL.slice(1),
+            id: 'wamid.in.x',
+            timestamp: '1772445600',
+            type: 'text',
+            text: { body: 'STATUS' },
+            ...m,
+          },
+        ],
+      })
+    const answer = (received: boolean, invalid: number) => ({ received, statuses: 0, messages: 0, invalid })
+    // Meta only sends objects: anything else is junk that a 4xx would only have retried for days.
+    const cases: Array<[string, ReturnType<typeof answer>]> = [
+      ['null', answer(false, 0)],
+      ['[]', answer(false, 0)],
+      ['"entry"', answer(false, 0)],
+      ['{nope', answer(false, 0)],
+      ['{}', answer(true, 0)],
+      ['{"entry":{}}', answer(true, 1)],
+      ['{"entry":[null]}', answer(true, 1)],
+      ['{"entry":[{"changes":{}}]}', answer(true, 1)],
+      ['{"entry":[{"changes":[null]}]}', answer(true, 1)],
+      [value({ statuses: {} }), answer(true, 1)],
+      [value({ statuses: [null] }), answer(true, 1)],
+      [value({ statuses: [{ id: 7, status: 'read' }] }), answer(true, 1)],
+      [
+        value({ statuses: [{ id: 'wamid.1', status: 'failed', errors: [{ code: '131026' }] }] }),
+        answer(true, 1),
+      ],
+      [value({ statuses: [{ id: 'wamid.1', status: 'deleted' }] }), answer(true, 0)],
+      [value({ messages: {} }), answer(true, 1)],
+      [message({ from: 254700000001 }), answer(true, 1)],
+      [message({ id: 'wamid.\u0000' }), answer(true, 1)],
+      [message({ text: { body: 42 } }), answer(true, 1)],
+      [message({ timestamp: '99999999999999' }), answer(true, 1)],
+      [message({ timestamp: '1e300' }), answer(true, 1)],
+      [message({ timestamp: 1772445600 }), answer(true, 1)],
+      [message({ timestamp: undefined }), answer(true, 1)],
+      [message({ type: 'image', text: undefined, image: { id: 'media' } }), answer(true, 0)],
+    ]
+    const results = []
+    for (const [body] of cases) results.push(await post(body))
+    expect(results).toEqual(cases.map(([body, json]) => ({ body, status: 200, json })))
+    expect((await ctx.database.db.select().from(alertOutbox)).map((r) => r.status)).toEqual(['sent'])
+
+    // One malformed item does not stop the good ones beside it.
+    const mixed = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        null,
+        {
+          changes: [
+            null,
+            { value: { statuses: [null, { id: 'wamid.1', status: 'read' }] } },
+            {
+              value: {
+                messages: [
+                  { from: 1 },
+                  { from: ONCALL.slice(1), id: 'wamid.in.y', timestamp: '1772445600', text: { body: 'ack' } },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    })
+    expect((await post(mixed)).json).toEqual({ received: true, statuses: 1, messages: 1, invalid: 4 })
+    const rows = await ctx.database.db.select().from(alertOutbox)
+    expect(rows.map((r) => [r.transition, r.status])).toEqual([
+      ['firing', 'read'],
+      ['reply', 'pending'],
+    ])
   })
 
   test('oversized payloads get 413', async () => {

@@ -1,0 +1,177 @@
+import type { DeliveryStatus } from './receipts.ts'
+
+/** A text-bearing message a WhatsApp user sent us (a reply, a button, a list choice). */
+export interface InboundMessage {
+  /** The sender's number, digits only. */
+  from: string
+  /** The text, a quick-reply button's payload (or label), or an interactive reply's id. */
+  text: string
+  /** The inbound wamid: Meta re-delivers a webhook with the same one. */
+  id: string
+  /** When the user sent it (the webhook's `timestamp`, Unix seconds). */
+  at: Date
+}
+
+/** What one signed WhatsApp webhook (Cloud API, `whatsapp_business_account`) hands over. */
+export interface WhatsAppWebhook {
+  /** False when the body is not a JSON object: nothing in it was looked at. */
+  object: boolean
+  statuses: DeliveryStatus[]
+  messages: InboundMessage[]
+  /** Items skipped because they are not of the documented shape. */
+  invalid: number
+  /** The first skipped item's problem, `entry.0.changes.1.value.messages.0.from — Expected …`. */
+  firstInvalid?: string
+}
+
+const STATUSES = new Set(['sent', 'delivered', 'read', 'failed'])
+/** Unix seconds up to 9999-12-31T23:59:59Z, the last time PostgreSQL's timestamptz takes here. */
+const MAX_SECONDS = 253_402_300_799
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * Text PostgreSQL can take as a parameter (no U+0000, no unpaired surrogate) and not empty:
+ * ids end up in keys and WHERE clauses.
+ */
+const storable = (value: unknown): value is string =>
+  typeof value === 'string' && value !== '' && !value.includes('\u0000') && value.isWellFormed()
+
+const optionalString = (value: unknown) => value === undefined || typeof value === 'string'
+
+/** The elements of an optional array field, or why it is not one. */
+function arrayAt(value: unknown): unknown[] | string {
+  if (value === undefined) return []
+  return Array.isArray(value) ? value : 'Expected an array'
+}
+
+/** One element of `value.statuses`, ignored (`undefined`) when its status is not one we track. */
+function toStatus(raw: unknown): DeliveryStatus | undefined | string {
+  if (!isObject(raw)) return ' — Expected an object'
+  if (!storable(raw.id)) return '.id — Expected a message id'
+  if (typeof raw.status !== 'string') return '.status — Expected a string'
+  // Meta adds statuses over time (`deleted`, `warning`, …): documented shapes we do not track.
+  if (!STATUSES.has(raw.status)) return undefined
+  if (raw.biz_opaque_callback_data !== undefined && typeof raw.biz_opaque_callback_data !== 'string')
+    return '.biz_opaque_callback_data — Expected a string'
+  const errors = arrayAt(raw.errors)
+  if (typeof errors === 'string') return `.errors — ${errors}`
+  const first = errors[0]
+  if (first !== undefined) {
+    if (!isObject(first)) return '.errors.0 — Expected an object'
+    if (first.code !== undefined && !Number.isSafeInteger(first.code))
+      return '.errors.0.code — Expected an integer'
+    if (!optionalString(first.message) || !optionalString(first.title))
+      return '.errors.0 — Expected message and title strings'
+  }
+  const error = first as { code?: number; message?: string; title?: string } | undefined
+  return {
+    id: raw.id,
+    status: raw.status as DeliveryStatus['status'],
+    errorCode: error?.code,
+    errorMessage: error?.message ?? error?.title,
+    callbackData: raw.biz_opaque_callback_data as string | undefined,
+  }
+}
+
+/** What a message says, or undefined for a kind that carries no text (an image, a reaction). */
+function textOf(raw: Record<string, unknown>): unknown {
+  const text = isObject(raw.text) ? raw.text.body : undefined
+  const button = isObject(raw.button) ? raw.button : undefined
+  const reply =
+    isObject(raw.interactive) && isObject(raw.interactive.button_reply)
+      ? raw.interactive.button_reply.id
+      : undefined
+  return text ?? button?.payload ?? reply ?? button?.text
+}
+
+/** One element of `value.messages`, ignored (`undefined`) when it carries no text. */
+function toMessage(raw: unknown): InboundMessage | undefined | string {
+  if (!isObject(raw)) return ' — Expected an object'
+  if (!storable(raw.from)) return '.from — Expected a phone number string'
+  const from = raw.from.replace(/[^0-9]/g, '')
+  if (from === '') return '.from — Expected a phone number string'
+  if (!storable(raw.id)) return '.id — Expected a message id'
+  if (typeof raw.timestamp !== 'string' || !/^[0-9]{1,12}$/.test(raw.timestamp))
+    return '.timestamp — Expected Unix seconds as a string'
+  const seconds = Number(raw.timestamp)
+  if (seconds < 1 || seconds > MAX_SECONDS) return '.timestamp — Expected Unix seconds up to year 9999'
+  const text = textOf(raw)
+  if (text === undefined) return undefined
+  if (typeof text !== 'string') return '.text — Expected a string'
+  return { from, text, id: raw.id, at: new Date(seconds * 1000) }
+}
+
+/**
+ * Reads a WhatsApp Cloud API webhook body (`object: whatsapp_business_account`,
+ * `entry[].changes[].value.{statuses,messages}[]`, as Meta's "Webhooks — messages" reference
+ * documents it). Anything not of that shape is skipped and counted in `invalid`, never a reason
+ * to refuse the rest: Meta retries a webhook that is not answered 200 for up to 7 days, and
+ * each retry would apply its good items again. Statuses we do not track and messages without
+ * text are not malformed, just ignored. Never throws.
+ *
+ * @param raw the body as signed (its signature already checked)
+ */
+export function readWhatsAppWebhook(raw: string): WhatsAppWebhook {
+  const out: WhatsAppWebhook = { object: false, statuses: [], messages: [], invalid: 0 }
+  let body: unknown
+  try {
+    body = JSON.parse(raw)
+  } catch {
+    return out
+  }
+  if (!isObject(body)) return out
+  out.object = true
+  const skip = (where: string) => {
+    out.invalid++
+    out.firstInvalid ??= where
+  }
+  const entries = arrayAt(body.entry)
+  if (typeof entries === 'string') {
+    skip(`entry — ${entries}`)
+    return out
+  }
+  for (const [e, entry] of entries.entries()) {
+    if (!isObject(entry)) {
+      skip(`entry.${e} — Expected an object`)
+      continue
+    }
+    const changes = arrayAt(entry.changes)
+    if (typeof changes === 'string') {
+      skip(`entry.${e}.changes — ${changes}`)
+      continue
+    }
+    for (const [c, change] of changes.entries()) {
+      const at = `entry.${e}.changes.${c}`
+      if (!isObject(change)) {
+        skip(`${at} — Expected an object`)
+        continue
+      }
+      if (change.value === undefined) continue
+      if (!isObject(change.value)) {
+        skip(`${at}.value — Expected an object`)
+        continue
+      }
+      const statuses = arrayAt(change.value.statuses)
+      if (typeof statuses === 'string') skip(`${at}.value.statuses — ${statuses}`)
+      else {
+        for (const [i, s] of statuses.entries()) {
+          const status = toStatus(s)
+          if (typeof status === 'string') skip(`${at}.value.statuses.${i}${status}`)
+          else if (status) out.statuses.push(status)
+        }
+      }
+      const messages = arrayAt(change.value.messages)
+      if (typeof messages === 'string') skip(`${at}.value.messages — ${messages}`)
+      else {
+        for (const [i, m] of messages.entries()) {
+          const message = toMessage(m)
+          if (typeof message === 'string') skip(`${at}.value.messages.${i}${message}`)
+          else if (message) out.messages.push(message)
+        }
+      }
+    }
+  }
+  return out
+}
