@@ -137,7 +137,10 @@ export interface Dispatcher {
   ingest(alerts: AlertInput[], source: string, tx?: Executor, options?: IngestOptions): Promise<number>
   /** Enqueues repeats of alerts still firing past the repeat interval; resolves with the rows written. */
   enqueueRepeats(): Promise<number>
-  /** Handles ACK, SILENCE <duration> and STATUS from a recipient (idempotent per message id). */
+  /**
+   * Handles ACK, SILENCE <duration> and STATUS from a recipient, once per message id (a
+   * re-delivery changes nothing); ACK and SILENCE reach only alerts that started by `at`.
+   */
   handleInbound(message: { from: string; text: string; id: string; at: Date }): Promise<void>
 }
 
@@ -300,20 +303,27 @@ export function createDispatcher(deps: {
     const starting: Array<{ alert: AlertInput; base: StateBase }> = []
     const refreshed: StateBase[] = []
     const ending: Array<{ alert: AlertInput; base: StateBase }> = []
+    const tombstones: Array<StateBase & { resolvedAt: Date }> = []
     for (const alert of unique) {
       const state = states.get(alert.fingerprint)
       const base = stateBase(alert)
       if (alert.status === 'firing') {
         const sameEpisode = state !== undefined && state.startsAt.getTime() === alert.startsAt.getTime()
-        // A firing alert of an episode already resolved is a late re-send (a retried
-        // notification overtaken by the resolution): a real return fires with a new startsAt
-        // (Prometheus' ActiveAt), so this one announces nothing.
-        if (sameEpisode && state.status === 'resolved') continue
+        // A firing alert of an episode already resolved (or of an earlier one) is a late
+        // re-send (a retried notification overtaken by the resolution): a real return fires
+        // with a later startsAt (Prometheus' ActiveAt), so this one announces nothing.
+        if (state?.status === 'resolved' && alert.startsAt.getTime() <= state.startsAt.getTime()) continue
         // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
         if (!sameEpisode) starting.push({ alert, base })
         else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
       } else if (state?.status === 'firing') {
         ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
+      } else if (state === undefined || state.startsAt.getTime() < alert.startsAt.getTime()) {
+        // A resolution that overtook its own firing (Alertmanager retries each notification on
+        // its own, so they can arrive in either order): nobody was told, so nothing is sent,
+        // but the episode is recorded as resolved so that its late firing announces nothing
+        // instead of firing, and repeating, forever.
+        tombstones.push({ ...base, resolvedAt: alert.endsAt ?? now })
       }
     }
     // Set-based statements whose rows travel as one JSON parameter: building a 10 000-row
@@ -346,6 +356,21 @@ export function createDispatcher(deps: {
         from jsonb_to_recordset(${JSON.stringify(refreshed.map(({ fingerprint, annotations }) => ({ fingerprint, annotations })))}::jsonb)
           as r(fingerprint text, annotations jsonb)
         where s.fingerprint = r.fingerprint`)
+    }
+    for (const batch of batches(tombstones)) {
+      // Only over nothing or an older resolved episode: a replica that recorded this episode
+      // as firing meanwhile keeps it, and resolves it when Alertmanager re-sends the resolution.
+      await tx.execute(sql`
+        insert into ${alertStates} (fingerprint, alertname, severity, tenant_id, labels, annotations, starts_at, status, resolved_at, last_notified_at, repeat_cycle, updated_at)
+        select r.fingerprint, r.alertname, r.severity, r."tenantId", r.labels, r.annotations, r."startsAt", 'resolved', r."resolvedAt", null, 0, ${at}::timestamptz
+        from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
+          as r(fingerprint text, alertname text, severity text, "tenantId" uuid, labels jsonb, annotations jsonb, "startsAt" timestamptz, "resolvedAt" timestamptz)
+        on conflict (fingerprint) do update set
+          alertname = excluded.alertname, severity = excluded.severity, tenant_id = excluded.tenant_id,
+          labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at,
+          resolved_at = excluded.resolved_at, acked_at = null, last_notified_at = null, repeat_cycle = 0,
+          updated_at = ${at}::timestamptz
+        where alert_states.status = 'resolved' and alert_states.starts_at < excluded.starts_at`)
     }
     const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
     if (ending.length) {
@@ -570,52 +595,82 @@ export function createDispatcher(deps: {
         log.debug({ sender: maskPhone(message.from) }, 'ignoring a WhatsApp message from an unknown number')
         return
       }
+      // A message cannot have been written after we got it: a sender's clock ahead of ours must
+      // neither hold the 24-hour window open nor reach alerts that fire later.
+      const now = clock.now()
+      const at = message.at.getTime() > now.getTime() ? now : message.at
       await db
         .insert(whatsappContacts)
-        .values({ phone: message.from, lastInboundAt: message.at })
+        .values({ phone: message.from, lastInboundAt: at })
         .onConflictDoUpdate({
           target: whatsappContacts.phone,
           set: {
-            lastInboundAt: sql`greatest(${whatsappContacts.lastInboundAt}, ${message.at.toISOString()}::timestamptz)`,
+            lastInboundAt: sql`greatest(${whatsappContacts.lastInboundAt}, ${at.toISOString()}::timestamptz)`,
           },
         })
       const command = parseCommand(message.text)
       if (!command) return
-      const firing = await firingFor(message.from, scope, command.fingerprint)
-      let reply: string
-      if (command.kind === 'status') {
-        reply = firing.length ? statusReply(firing) : 'Nothing is firing.'
-      } else if (firing.length === 0) {
-        reply = 'No firing alert to apply that to.'
-      } else if (command.kind === 'ack') {
-        const fingerprints = firing.map((s) => s.fingerprint)
-        await db
-          .update(alertStates)
-          .set({ ackedAt: message.at })
-          .where(inJsonList(alertStates.fingerprint, fingerprints))
-        reply = `Acknowledged: ${alertNames(firing)}. No more reminders until resolved.`
-      } else {
-        const until = new Date(message.at.getTime() + command.durationMs)
-        const fingerprints = firing.map((s) => s.fingerprint)
-        await db
-          .update(alertStates)
-          .set({ silencedUntil: until })
-          .where(inJsonList(alertStates.fingerprint, fingerprints))
-        reply = `Silenced until ${until.toISOString()}: ${alertNames(firing)}.`
-      }
-      await db
-        .insert(alertOutbox)
-        .values({
-          dedupeKey: `reply|${message.id}`,
-          recipient: message.from,
-          fingerprint: firing[0]?.fingerprint ?? '-',
-          alertname: 'reply',
-          severity: 'info',
-          transition: 'reply',
-          content: { text: reply },
-          nextAttemptAt: clock.now(),
-        })
-        .onConflictDoNothing()
+      await db.transaction(async (tx) => {
+        // The reply row, keyed by the message id, is written first and doubles as the record
+        // that this message was handled: Meta re-delivers webhooks (for days when we do not
+        // answer 200), and a second ACK must not acknowledge alerts that fired since. Written
+        // in the transaction that applies the command, so the sender never sees it half-done,
+        // and a concurrent re-delivery waits on its key, then finds it.
+        const [claimed] = await tx
+          .insert(alertOutbox)
+          .values({
+            dedupeKey: `reply|${message.id}`,
+            recipient: message.from,
+            fingerprint: '-',
+            alertname: 'reply',
+            severity: 'info',
+            transition: 'reply',
+            content: { text: '' },
+            nextAttemptAt: now,
+          })
+          .onConflictDoNothing()
+          .returning({ id: alertOutbox.id })
+        if (!claimed) {
+          log.debug(
+            { sender: maskPhone(message.from) },
+            'WhatsApp message already handled; ignoring the re-delivery',
+          )
+          return
+        }
+        // ACK and SILENCE reach only what fired when the message was written; STATUS answers now.
+        const firing = await firingFor(
+          tx,
+          message.from,
+          scope,
+          command.fingerprint,
+          command.kind === 'status' ? undefined : at,
+        )
+        const applyTo = and(
+          inJsonList(
+            alertStates.fingerprint,
+            firing.map((s) => s.fingerprint),
+          ),
+          eq(alertStates.status, 'firing'),
+          lte(alertStates.startsAt, at),
+        )
+        let reply: string
+        if (command.kind === 'status') {
+          reply = firing.length ? statusReply(firing) : 'Nothing is firing.'
+        } else if (firing.length === 0) {
+          reply = 'No firing alert to apply that to.'
+        } else if (command.kind === 'ack') {
+          await tx.update(alertStates).set({ ackedAt: at }).where(applyTo)
+          reply = `Acknowledged: ${alertNames(firing)}. No more reminders until resolved.`
+        } else {
+          const until = new Date(at.getTime() + command.durationMs)
+          await tx.update(alertStates).set({ silencedUntil: until }).where(applyTo)
+          reply = `Silenced until ${until.toISOString()}: ${alertNames(firing)}.`
+        }
+        await tx
+          .update(alertOutbox)
+          .set({ content: { text: reply }, fingerprint: firing[0]?.fingerprint ?? '-' })
+          .where(eq(alertOutbox.id, claimed.id))
+      })
     },
   }
 
@@ -626,16 +681,27 @@ export function createDispatcher(deps: {
     return all || tenants.length > 0 ? { all, tenants } : undefined
   }
 
-  async function firingFor(phone: string, scope: { all: boolean; tenants: string[] }, fingerprint?: string) {
+  /**
+   * Firing alerts `phone` was told about (in its scope), oldest first; with `startedBy`, only
+   * those whose episode started at or before it.
+   */
+  async function firingFor(
+    tx: Executor,
+    phone: string,
+    scope: { all: boolean; tenants: string[] },
+    fingerprint?: string,
+    startedBy?: Date,
+  ) {
     // The alerts of every firing row this number was sent (or is being sent).
     const told = sql`(select m->>'fingerprint' from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing')`
-    const rows = await db
+    const rows = await tx
       .select()
       .from(alertStates)
       .where(
         and(
           eq(alertStates.status, 'firing'),
           fingerprint ? eq(alertStates.fingerprint, fingerprint) : undefined,
+          startedBy ? lte(alertStates.startsAt, startedBy) : undefined,
           scope.all
             ? undefined
             : inArray(
