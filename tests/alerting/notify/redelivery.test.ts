@@ -1,0 +1,286 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import { alertOutbox, alertStates, whatsappContacts } from '../../../src/db/schema.ts'
+import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
+import { buildTestApp } from '../../helpers/app.ts'
+
+// Fresh databases and an app per test: well over bun's 5 s default.
+setDefaultTimeout(60_000)
+
+// Meta re-delivers webhooks (for days when not answered 200) and does not order them; Alertmanager
+// retries each notification on its own. Each case below is one instance of a re-delivered or
+// overtaken event that must change nothing.
+
+const APP_SECRET = 'app-secret-for-tests'
+const AM_TOKEN = 'alertmanager-token-for-tests'
+const ENV = {
+  WHATSAPP_APP_SECRET: APP_SECRET,
+  ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+  WHATSAPP_TEMPLATE_FIRING: 'alert_firing',
+  WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved',
+}
+const ctx = alertTestContext()
+
+async function setup() {
+  const delivery = alertingFor(ctx.database, ctx.fake.url, ENV)
+  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
+  const hook = async (body: string) => {
+    const res = await built.call('/webhooks/whatsapp', {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
+      },
+    })
+    return { status: res.status, body: await res.json() }
+  }
+  return { ...built, ...delivery, hook }
+}
+
+const value = (v: object) =>
+  JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: 'WABA',
+        changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: {}, ...v } }],
+      },
+    ],
+  })
+
+const statusBody = (id: string, status: string, extra: Record<string, unknown> = {}) =>
+  value({ statuses: [{ id, status, timestamp: '1', recipient_id: ONCALL.slice(1), ...extra }] })
+
+const messageBody = (id: string, text: string, at: Date) =>
+  value({
+    messages: [
+      {
+        from: ONCALL.slice(1),
+        id,
+        timestamp: String(at.getTime() / 1000),
+        type: 'text',
+        text: { body: text },
+      },
+    ],
+  })
+
+const outbox = async () => ctx.database.db.select().from(alertOutbox)
+const states = async () => ctx.database.db.select().from(alertStates)
+
+const am = (status: 'firing' | 'resolved', startsAt = '2026-03-02T09:50:00Z') => ({
+  version: '4',
+  status,
+  groupKey: 'g',
+  truncatedAlerts: 0,
+  alerts: [
+    {
+      status,
+      labels: { alertname: 'HighErrorRate', severity: 'critical' },
+      annotations: { description: 'd' },
+      startsAt,
+      endsAt: status === 'resolved' ? '2026-03-02T09:58:00Z' : '0001-01-01T00:00:00Z',
+      fingerprint: '5b4e2d7a9c1f3e80',
+    },
+  ],
+})
+
+describe('delivery statuses of an earlier attempt', () => {
+  test('a re-delivered 131047 "failed" leaves the template retry queued, and it goes out', async () => {
+    const { alerting, clock, hook } = await setup()
+    // The window is open, so the alert goes out as free text (wamid.1), which Meta then refuses.
+    await ctx.database.db
+      .insert(whatsappContacts)
+      .values({ phone: ONCALL.slice(1), lastInboundAt: clock.now() })
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000aa')], 'test')
+    await alerting.tick()
+    const failed = statusBody('wamid.1', 'failed', {
+      errors: [{ code: 131047, title: 'Re-engagement message' }],
+    })
+
+    expect((await hook(failed)).body).toEqual({ received: true, statuses: 1, messages: 0, invalid: 0 })
+    const [queued] = await outbox()
+    expect(queued).toMatchObject({
+      status: 'pending',
+      waMessageId: null,
+      groupId: null,
+      lastErrorCode: '131047',
+      content: expect.objectContaining({ forceTemplate: true }),
+    })
+
+    // Meta re-delivers the same webhook, then a late `sent` of the refused attempt arrives.
+    expect((await hook(failed)).body).toEqual({ received: true, statuses: 0, messages: 0, invalid: 0 })
+    expect((await hook(statusBody('wamid.1', 'sent'))).body.statuses).toBe(0)
+    expect((await outbox())[0]).toEqual(queued!)
+
+    clock.advance(10_000)
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.type)).toEqual(['text', 'template'])
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.2', mode: 'template' })
+
+    // And a failure of the template itself still counts: it is the row's current attempt.
+    await hook(
+      statusBody('wamid.2', 'failed', { errors: [{ code: 131047, title: 'Re-engagement message' }] }),
+    )
+    expect((await outbox())[0]).toMatchObject({
+      status: 'failed',
+      waMessageId: 'wamid.2',
+      lastErrorCode: '131047',
+    })
+  })
+
+  test('our group id finds a row only while it is still being sent', async () => {
+    const { alerting, hook } = await setup()
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000ab')], 'test')
+    await alerting.tick()
+    const [sent] = await outbox()
+    // A status for another wamid naming this row's group: an earlier attempt, not this one.
+    const other = statusBody('wamid.other', 'failed', {
+      biz_opaque_callback_data: sent!.groupId,
+      errors: [{ code: 131026, title: 'Message undeliverable' }],
+    })
+    expect((await hook(other)).body.statuses).toBe(0)
+    expect((await outbox())[0]!.status).toBe('sent')
+    // The crash case: Meta took the message but its wamid was never recorded.
+    await ctx.database.db
+      .update(alertOutbox)
+      .set({ status: 'sending', waMessageId: null })
+      .where(eq(alertOutbox.id, sent!.id))
+    expect(
+      (await hook(statusBody('wamid.9', 'sent', { biz_opaque_callback_data: sent!.groupId }))).body.statuses,
+    ).toBe(1)
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.9' })
+  })
+
+  test('"read" and "failed" for one message at the same moment: read wins every time', async () => {
+    const { alerting, hook, events } = await setup()
+    const finals: string[] = []
+    for (let i = 0; i < 10; i++) {
+      await alerting.dispatcher.ingest(
+        [firing(`A${i}`, {}, {}, `00000000000001${String(i).padStart(2, '0')}`)],
+        'test',
+      )
+      await alerting.tick()
+      const [row] = await ctx.database.db
+        .select()
+        .from(alertOutbox)
+        .where(eq(alertOutbox.alertname, `A${i}`))
+      await Promise.all([
+        hook(statusBody(row!.waMessageId!, 'read')),
+        hook(statusBody(row!.waMessageId!, 'failed', { errors: [{ code: 131026, title: 'x' }] })),
+      ])
+      const [after] = await ctx.database.db.select().from(alertOutbox).where(eq(alertOutbox.id, row!.id))
+      finals.push(after!.status)
+    }
+    expect(finals).toEqual(Array(10).fill('read'))
+    // A failure is counted only when it changed the row: when it came first and read overtook it.
+    const counted = events.filter((e) => e === 'sent:failed').length
+    const rows = await outbox()
+    expect(rows.filter((r) => r.lastErrorCode === '131026').length).toBe(counted)
+  })
+})
+
+describe('a resolution that overtook its firing', () => {
+  test('the late firing of the same episode announces nothing and never repeats', async () => {
+    const { call, alerting, clock } = await setup()
+    const post = async (status: 'firing' | 'resolved', startsAt?: string) =>
+      (await (
+        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
+      ).json()) as { enqueued: number }
+    expect((await post('resolved')).enqueued).toBe(0)
+    expect(await states()).toEqual([
+      expect.objectContaining({
+        fingerprint: '5b4e2d7a9c1f3e80',
+        status: 'resolved',
+        startsAt: new Date('2026-03-02T09:50:00Z'),
+        resolvedAt: new Date('2026-03-02T09:58:00Z'),
+        lastNotifiedAt: null,
+      }),
+    ])
+    expect((await post('firing')).enqueued).toBe(0)
+    // An older episode's firing is as late as this one's.
+    expect((await post('firing', '2026-03-02T09:40:00Z')).enqueued).toBe(0)
+    await alerting.tick()
+    clock.advance(5 * 3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(0)
+    expect((await states()).map((s) => s.status)).toEqual(['resolved'])
+
+    // A real return fires with a later startsAt and is announced.
+    expect((await post('firing', '2026-03-02T15:00:00Z')).enqueued).toBe(1)
+    expect((await states()).map((s) => [s.status, s.startsAt.toISOString()])).toEqual([
+      ['firing', '2026-03-02T15:00:00.000Z'],
+    ])
+  })
+
+  test("a resolution that overtook a later episode's firing moves the resolved record to that episode", async () => {
+    const { call } = await setup()
+    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
+      (await (
+        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
+      ).json()) as { enqueued: number }
+    expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(0)
+    expect((await post('resolved', '2026-03-02T09:50:00Z')).enqueued).toBe(0)
+    // A late resolution of the older episode does not move it back.
+    expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(0)
+    expect((await states()).map((s) => [s.status, s.startsAt.toISOString()])).toEqual([
+      ['resolved', '2026-03-02T09:50:00.000Z'],
+    ])
+    expect((await post('firing', '2026-03-02T09:50:00Z')).enqueued).toBe(0)
+  })
+})
+
+describe('a re-delivered inbound command', () => {
+  test('a second delivery of an ACK does not acknowledge alerts that fired after it was written', async () => {
+    const { alerting, clock, hook } = await setup()
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '000000000000000a')], 'test')
+    await alerting.tick()
+    const written = clock.now()
+    const ack = messageBody('wamid.in.1', 'ACK', written)
+    expect((await hook(ack)).body).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0 })
+    clock.advance(60_000)
+    await alerting.dispatcher.ingest(
+      [{ ...firing('B', {}, {}, '000000000000000b'), startsAt: clock.now() }],
+      'test',
+    )
+    await alerting.tick()
+    await hook(ack)
+    const byName = Object.fromEntries((await states()).map((s) => [s.alertname, s.ackedAt]))
+    expect(byName).toEqual({ A: written, B: null })
+    expect((await outbox()).filter((r) => r.transition === 'reply').map((r) => r.content)).toEqual([
+      { text: 'Acknowledged: A. No more reminders until resolved.' },
+    ])
+  })
+
+  test('an ACK or SILENCE handled late reaches only alerts that had started when it was written', async () => {
+    const { alerting, clock, hook } = await setup()
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '000000000000000a')], 'test')
+    const written = clock.now()
+    clock.advance(60_000)
+    await alerting.dispatcher.ingest(
+      [{ ...firing('B', {}, {}, '000000000000000b'), startsAt: clock.now() }],
+      'test',
+    )
+    await alerting.tick()
+    await hook(messageBody('wamid.in.2', 'SILENCE 2h', written))
+    await hook(messageBody('wamid.in.3', 'ACK', written))
+    const byName = Object.fromEntries(
+      (await states()).map((s) => [s.alertname, [s.ackedAt, s.silencedUntil]]),
+    )
+    expect(byName).toEqual({
+      A: [written, new Date(written.getTime() + 2 * 3_600_000)],
+      B: [null, null],
+    })
+  })
+
+  test('a message timestamp ahead of our clock counts as now', async () => {
+    const { alerting, clock, hook } = await setup()
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '000000000000000a')], 'test')
+    await alerting.tick()
+    await hook(messageBody('wamid.in.4', 'ACK', new Date('9999-12-31T23:59:59Z')))
+    const [contact] = await ctx.database.db.select().from(whatsappContacts)
+    expect(contact!.lastInboundAt).toEqual(clock.now())
+    expect((await states())[0]!.ackedAt).toEqual(clock.now())
+  })
+})
