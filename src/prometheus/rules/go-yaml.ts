@@ -1,4 +1,14 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml'
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  Parser,
+  parseAllDocuments,
+  Scalar,
+} from 'yaml'
 
 /**
  * YAML read the way Prometheus' Go decoders read it (gopkg.in/yaml.v2 for promtool test files,
@@ -7,6 +17,10 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument,
  * number 0.99 or 0.5 a JavaScript YAML reader would hand back. Only the target type decides
  * what a scalar means (string, float64, int, duration), as in Go, and type mismatches are
  * collected as Go's `yaml: unmarshal errors:` with the line of the offending node.
+ *
+ * Merge keys (`<<`) and `!!binary` scalars are kept as written here and resolved by GoDecoder,
+ * because Go resolves them only when a node is decoded into a map, struct or string, and the
+ * two Go packages resolve merges differently (see GoDecoder).
  */
 
 /** A decoded YAML node: a scalar with its source text, a list or a map (keys in file order). */
@@ -17,6 +31,8 @@ export interface GoScalar {
   /** The text as written for plain scalars, the unescaped value for quoted ones; null for YAML null. */
   text: string | null
   quoted: boolean
+  /** A `!!binary` scalar: `text` is the base64 as written, decoded only when read as a string (as Go does). */
+  binary?: boolean
   /** 1-based line and column of the node, for Go's `line N:` and yaml.Node positions. */
   line: number
   col: number
@@ -29,9 +45,26 @@ export interface GoYamlList {
   col: number
 }
 
+export interface GoYamlMapEntry {
+  key: string
+  keyLine: number
+  value: GoYamlValue
+  /**
+   * False when yaml.v3 would resolve the key to a non-string (a plain `true`, `null`, `1`…):
+   * such a key does not shadow the same text merged in by `<<` (see GoDecoder `merged`).
+   */
+  stringKey: boolean
+}
+
 export interface GoYamlMap {
   kind: 'map'
-  entries: { key: string; keyLine: number; value: GoYamlValue }[]
+  /** The ordinary keys, in file order. */
+  entries: GoYamlMapEntry[]
+  /**
+   * The `<<` merge keys, in file order: `at` is how many ordinary entries precede each one (yaml.v2
+   * merges in place), `keyLine` its line, `value` what it merges.
+   */
+  merges: { at: number; keyLine: number; value: GoYamlValue }[]
   line: number
   col: number
 }
@@ -47,17 +80,28 @@ export class GoYamlError extends Error {
 const NULL_RE = /^(?:~|null|Null|NULL|)$/
 
 /**
- * Parses one YAML document into Go-decodable nodes; returns undefined for an empty document.
- * Throws GoYamlError `yaml: line N: …` on syntax errors (the line is Go's; the wording after it
- * is the JavaScript parser's, since the two parsers describe faults differently).
+ * Parses the first YAML document of `text` into Go-decodable nodes; returns undefined for an empty
+ * document. Throws GoYamlError `yaml: line N: …` on syntax errors (the line is Go's; the wording
+ * after it is the JavaScript parser's, since the two parsers describe faults differently).
+ *
+ * Like yaml.v3's Decoder.Decode and yaml.v2/v3 `Unmarshal` (decode.go `parser.parse`, which reads
+ * one document node), later documents after `---` or `...` are not decoded, and their faults are
+ * not reported. (yaml.v3 does scan a token or two past the first document and so reports a
+ * scanner error right after the `---`, such as an unterminated quote; that is not mirrored.)
  */
 export function parseGoYaml(text: string): GoYamlValue | undefined {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: true })
+  const docs = parseAllDocuments(text, { keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: true })
+  const doc = Array.isArray(docs) ? docs[0] : undefined
+  if (doc === undefined) return undefined
   const lineOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).line)
   const colOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).col)
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0] as { message: string; pos: [number, number] }
+  // The JavaScript parser charges stray content after a `...` to the first document; Go never
+  // reads that far, so only the faults before the first document's end count.
+  const end = firstDocumentEnd(text)
+  const errors = doc.errors.filter((e) => e.pos[0] <= end)
+  if (errors.length > 0) {
+    const err = errors[0] as { message: string; pos: [number, number] }
     throw new GoYamlError(
       `yaml: line ${lineOf(err.pos[0])}: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
     )
@@ -71,19 +115,25 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
     if (isScalar(n)) return scalar(n, line, col)
     if (isSeq(n)) return { kind: 'list', items: n.items.map(convert), line, col }
     if (isMap(n)) {
-      return {
-        kind: 'map',
-        line,
-        col,
-        entries: n.items.map((pair) => {
-          const key = convert(pair.key)
-          return {
-            key: key.kind === 'scalar' ? (key.text ?? '') : '',
-            keyLine: key.line,
-            value: convert(pair.value),
-          }
-        }),
+      const map: GoYamlMap = { kind: 'map', line, col, entries: [], merges: [] }
+      for (const pair of n.items) {
+        const key = convert(pair.key)
+        // The parser marks a plain `<<` (or `!!merge <<`) key with a symbol value; a quoted
+        // "<<" is an ordinary string key, in Go as here (yaml.v3 decode.go `isMerge`).
+        if (isScalar(pair.key) && typeof pair.key.value === 'symbol') {
+          map.merges.push({ at: map.entries.length, keyLine: key.line, value: convert(pair.value) })
+          continue
+        }
+        map.entries.push({
+          key: key.kind === 'scalar' ? (key.text ?? '') : '',
+          keyLine: key.line,
+          value: convert(pair.value),
+          stringKey:
+            key.kind === 'scalar' &&
+            (key.quoted || key.binary === true || !V3_NON_STRING_RE.test(key.text ?? '')),
+        })
       }
+      return map
     }
     return { kind: 'scalar', text: null, quoted: false, line, col }
   }
@@ -92,7 +142,34 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
   return root.kind === 'scalar' && root.text === null ? undefined : root
 }
 
+/**
+ * Plain scalars yaml.v3's `resolve` reads as something other than a string: null, bool (v3 knows
+ * only true/false), and numbers. Approximate for numbers (v2's syntax); it only decides whether a
+ * key shadows a merged key, which matters for keys that are valid label names: true, false, null.
+ */
+const V3_NON_STRING_RE =
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?0x[0-9a-fA-F_]+|[-+]?0o[0-7_]+|[-+]?0b[01_]+)?$/
+
+/** The offset where the first document ends: its `...`, or the start of the next document. */
+function firstDocumentEnd(text: string): number {
+  let seen = false
+  for (const token of new Parser().parse(text)) {
+    if (token.type === 'document') {
+      if (seen) return token.offset
+      seen = true
+    } else if (seen && token.type !== 'comment' && token.type !== 'newline' && token.type !== 'space') {
+      return token.offset
+    }
+  }
+  return text.length
+}
+
 function scalar(n: Scalar, line: number, col: number): GoScalar {
+  // yaml.v3 and v2 keep a `!!binary` scalar's text and base64-decode it when it lands in a string
+  // (decode.go `scalar`); the text is the value as written, even `null` (the tag wins).
+  if (n.tag === 'tag:yaml.org,2002:binary') {
+    return { kind: 'scalar', text: n.source ?? '', quoted: false, binary: true, line, col }
+  }
   const quoted = n.type === Scalar.QUOTE_DOUBLE || n.type === Scalar.QUOTE_SINGLE
   const block = n.type === Scalar.BLOCK_LITERAL || n.type === Scalar.BLOCK_FOLDED
   if (quoted || block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
@@ -104,6 +181,7 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
 function goTag(v: GoYamlValue): string {
   if (v.kind === 'list') return '!!seq'
   if (v.kind === 'map') return '!!map'
+  if (v.binary) return '!!binary'
   if (v.text === null) return '!!null'
   if (v.quoted) return '!!str'
   if (goYamlFloat(v.text) !== undefined)
@@ -135,32 +213,70 @@ function signed(text: string, parse: (s: string) => number): number {
   return neg ? -v : v
 }
 
+/** Which Go YAML package decodes the document; they differ on merge keys. */
+export type GoYamlPackage = 'yaml.v2' | 'yaml.v3'
+
+const MERGE_WANTS_MAP = 'yaml: map merge requires map or sequence of maps as the value'
+const BAD_BASE64 = 'yaml: !!binary value contains invalid base64 data'
+
+/** Go's base64.StdEncoding: padded, and `\r`/`\n` anywhere are skipped. */
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
 /**
  * Decodes Go-YAML nodes into typed fields, collecting the type errors the way yaml.v2's
  * `UnmarshalStrict` does (every error, each with its line) instead of stopping at the first.
+ *
+ * Merge keys follow the package that decodes the file in promtool 2.42: yaml.v3 for rule files
+ * (rulefmt), yaml.v2 for test files (cmd/promtool). Unless given, the package is told by the
+ * first struct decoded: promtool's own types (`main.…`) are yaml.v2's, the others yaml.v3's.
+ * Go's fatal decode errors (a merge of a non-map, bad `!!binary` base64) abort its decoding and
+ * discard the type errors collected so far; here the first one is kept, later reads return zero
+ * values, and `check` throws it alone.
  */
 export class GoDecoder {
   readonly errors: string[] = []
+  private fatal: string | undefined
+
+  constructor(private yamlPackage?: GoYamlPackage) {}
 
   private mismatch(v: GoYamlValue, goType: string): void {
     const shown = v.kind === 'scalar' ? ` \`${v.text ?? ''}\`` : ''
     this.errors.push(`line ${v.line}: cannot unmarshal ${goTag(v)}${shown} into ${goType}`)
   }
 
-  /** A Go `string` field: the scalar as written; null is "". */
+  private fail(message: string): void {
+    this.fatal ??= message
+  }
+
+  /** A Go `string` field: the scalar as written; null is ""; `!!binary` is base64-decoded. */
   string(v: GoYamlValue | undefined): string {
-    if (v === undefined) return ''
+    if (v === undefined || this.fatal !== undefined) return ''
     if (v.kind !== 'scalar') {
       this.mismatch(v, 'string')
       return ''
     }
+    if (v.binary) return this.base64(v.text ?? '')
     return v.text ?? ''
+  }
+
+  /**
+   * yaml.v3/v2 decode.go `scalar` on `!!binary`: base64.StdEncoding.DecodeString, whose failure
+   * is fatal. Go keeps the bytes as they are; bytes that are not UTF-8 become U+FFFD here.
+   */
+  private base64(text: string): string {
+    const clean = text.replace(/[\r\n]/g, '')
+    if (!BASE64_RE.test(clean)) {
+      this.fail(BAD_BASE64)
+      return ''
+    }
+    return Buffer.from(clean, 'base64').toString('utf8')
   }
 
   /** A Go `float64` field. */
   float(v: GoYamlValue | undefined): number {
-    if (v === undefined || (v.kind === 'scalar' && v.text === null)) return 0
-    if (v.kind === 'scalar' && !v.quoted) {
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null && !v.binary))
+      return 0
+    if (v.kind === 'scalar' && !v.quoted && !v.binary) {
       const f = goYamlFloat(v.text as string)
       if (f !== undefined) return f
     }
@@ -170,10 +286,12 @@ export class GoDecoder {
 
   /** A Go `int` field. */
   int(v: GoYamlValue | undefined): number {
-    if (v === undefined || (v.kind === 'scalar' && v.text === null)) return 0
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null && !v.binary))
+      return 0
     if (
       v.kind === 'scalar' &&
       !v.quoted &&
+      !v.binary &&
       /^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$/.test(v.text as string)
     ) {
       return goYamlFloat(v.text as string) as number
@@ -184,7 +302,7 @@ export class GoDecoder {
 
   /** A `[]T` field; null is an empty list. */
   list(v: GoYamlValue | undefined, goType: string): GoYamlValue[] {
-    if (v === undefined || (v.kind === 'scalar' && v.text === null)) return []
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null)) return []
     if (v.kind !== 'list') {
       this.mismatch(v, goType)
       return []
@@ -195,12 +313,26 @@ export class GoDecoder {
   /** A `map[string]string` field; null is an empty map. */
   stringMap(v: GoYamlValue | undefined): Record<string, string> {
     const out: Record<string, string> = {}
-    if (v === undefined || (v.kind === 'scalar' && v.text === null)) return out
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null)) return out
     if (v.kind !== 'map') {
       this.mismatch(v, 'map[string]string')
       return out
     }
-    for (const e of v.entries) out[e.key] = this.string(e.value)
+    const v2 = this.yamlPackage === 'yaml.v2'
+    for (const e of this.merged(v)) {
+      const value = this.string(e.value)
+      if (this.fatal !== undefined) return {}
+      // A value that does not decode sets nothing, so it cannot clash (yaml.v2 `setMapIndex`
+      // runs only after a successful unmarshal).
+      if (v2 && e.value.kind !== 'scalar') continue
+      if (v2 && Object.hasOwn(out, e.key)) {
+        // yaml.v2 decode.go `setMapIndex` under UnmarshalStrict: a key set twice (here only
+        // through `<<`; the parser refuses a plain duplicate) is an error at the later value.
+        this.errors.push(`line ${e.value.line}: key ${JSON.stringify(e.key)} already set in map`)
+        continue
+      }
+      out[e.key] = value
+    }
     return out
   }
 
@@ -209,24 +341,98 @@ export class GoDecoder {
    * `KnownFields`), worded `field x not found in type T`.
    */
   struct(v: GoYamlValue | undefined, goType: string, known: readonly string[]): Map<string, GoYamlValue> {
+    this.yamlPackage ??= goType.startsWith('main.') ? 'yaml.v2' : 'yaml.v3'
     const fields = new Map<string, GoYamlValue>()
-    if (v === undefined || (v.kind === 'scalar' && v.text === null)) return fields
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null)) return fields
     if (v.kind !== 'map') {
       this.mismatch(v, goType)
       return fields
     }
-    for (const e of v.entries) {
+    for (const e of this.merged(v)) {
       if (!known.includes(e.key)) {
         this.errors.push(`line ${e.keyLine}: field ${e.key} not found in type ${goType}`)
         continue
       }
+      // yaml.v3's list holds each key once; in yaml.v2's the last write wins, as there.
       fields.set(e.key, e.value)
     }
     return fields
   }
 
-  /** Throws the collected errors as yaml's `unmarshal errors:` report, if any. */
+  /** A mapping's entries with its `<<` merges resolved, as the decoding package sees them. */
+  private merged(m: GoYamlMap): GoYamlMapEntry[] {
+    return (this.yamlPackage ?? 'yaml.v3') === 'yaml.v2' ? this.mergedV2(m) : this.mergedV3(m)
+  }
+
+  /**
+   * yaml.v2 decode.go `mapping`/`mappingStruct` and `merge`: each `<<` is decoded where it
+   * stands, into the same map or struct, so it and the keys around it are set in file order
+   * (the later write wins in a struct; a map under UnmarshalStrict refuses the second). A
+   * sequence is merged from its last map to its first, so that the earlier maps win.
+   */
+  private mergedV2(m: GoYamlMap): GoYamlMapEntry[] {
+    const out: GoYamlMapEntry[] = []
+    let next = 0
+    for (const merge of m.merges) {
+      out.push(...m.entries.slice(next, merge.at))
+      next = merge.at
+      const value = merge.value
+      const maps = value.kind === 'list' ? [...value.items].reverse() : [value]
+      if (maps.some((x) => x.kind !== 'map')) {
+        this.fail(MERGE_WANTS_MAP)
+        return []
+      }
+      for (const x of maps) out.push(...this.mergedV2(x as GoYamlMap))
+    }
+    out.push(...m.entries.slice(next))
+    return out
+  }
+
+  /**
+   * yaml.v3 decode.go `mapping`/`mappingStruct` and `merge`: the mapping's own keys first, then
+   * the one `<<` value (two `<<` keys are a duplicate key, and the mapping decodes to nothing);
+   * a key already set is not set again, so the mapping's own keys win over merged ones, and in
+   * a sequence of maps the earlier maps win, each map's own keys before its nested merges. The
+   * mapping's own keys are remembered as Go values (`mergedFields` of interface{}), so a plain
+   * `true:` does not shadow a merged `true` (a string), which then wins.
+   */
+  private mergedV3(m: GoYamlMap, seen?: Set<string>): GoYamlMapEntry[] {
+    if (!this.uniqueMergeKeys(m)) return []
+    let out: GoYamlMapEntry[]
+    if (seen === undefined) {
+      out = [...m.entries]
+      if (m.merges.length === 0) return out
+      seen = new Set(m.entries.filter((e) => e.stringKey).map((e) => e.key))
+    } else {
+      const marked = seen
+      out = m.entries.filter((e) => !marked.has(e.key))
+      for (const e of out) marked.add(e.key)
+    }
+    const merge = m.merges[m.merges.length - 1]
+    if (merge === undefined) return out
+    const maps = merge.value.kind === 'list' ? merge.value.items : [merge.value]
+    for (const x of maps) {
+      if (x.kind !== 'map') {
+        this.fail(MERGE_WANTS_MAP)
+        return []
+      }
+      out.push(...this.mergedV3(x, seen))
+    }
+    return out
+  }
+
+  /** yaml.v3 decode.go `mapping` (uniqueKeys): `<<` twice is `mapping key "<<" already defined`. */
+  private uniqueMergeKeys(m: GoYamlMap): boolean {
+    m.merges.forEach((a, i) => {
+      for (const b of m.merges.slice(i + 1))
+        this.errors.push(`line ${b.keyLine}: mapping key "<<" already defined at line ${a.keyLine}`)
+    })
+    return m.merges.length < 2
+  }
+
+  /** Throws the first fatal decode error, else the collected errors as `unmarshal errors:`, if any. */
   check(): void {
+    if (this.fatal !== undefined) throw new GoYamlError(this.fatal)
     if (this.errors.length > 0) {
       throw new GoYamlError(`yaml: unmarshal errors:\n  ${this.errors.join('\n  ')}`)
     }
