@@ -1,0 +1,140 @@
+import { describe, expect, test } from 'bun:test'
+import { parseTestFile } from '../../../src/prometheus/promtool/test-rules.ts'
+import { GoDecoder, parseGoYaml } from '../../../src/prometheus/rules/go-yaml.ts'
+import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
+
+const rule = (labels: string, annotations = '{}') =>
+  `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels: ${labels}\n        annotations: ${annotations}\n`
+const labelsOf = (text: string, i = 0) =>
+  (parseRuleFile(text, 'f.yml')[0]?.rules[i] as { labels: unknown }).labels
+const annotationsOf = (text: string) =>
+  (parseRuleFile(text, 'f.yml')[0]?.rules[0] as { annotations: unknown }).annotations
+
+// Each expectation was checked against promtool 2.42 (yaml.v3 for rule files, yaml.v2 for test files).
+describe('merge keys in rule files (yaml.v3)', () => {
+  test('an alias merged into a later rule labels', () => {
+    const text = `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels: &cl {severity: page}\n      - alert: B\n        expr: x\n        labels: {<<: *cl, team: x}\n`
+    expect(labelsOf(text, 1)).toEqual({ severity: 'page', team: 'x' })
+  })
+
+  test("the mapping's own keys win over merged ones, wherever the << stands", () => {
+    expect(labelsOf(rule('{<<: {severity: page, team: a}, severity: warn}'))).toEqual({
+      severity: 'warn',
+      team: 'a',
+    })
+    expect(labelsOf(rule('{severity: warn, <<: {severity: page}}'))).toEqual({ severity: 'warn' })
+  })
+
+  test('in a sequence of maps the earlier maps win, each before its nested merges', () => {
+    const text = `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels: &a {a: a1, b: a2}\n        annotations: &b {<<: *a, b: b2, c: b3}\n      - alert: B\n        expr: x\n        labels: {c: x, <<: [{d: m1}, *b, {a: m2, b: m3, c: m4, d: m5, e: m6}]}\n`
+    expect(labelsOf(text, 1)).toEqual({ c: 'x', d: 'm1', b: 'b2', a: 'a1', e: 'm6' })
+  })
+
+  test('a plain true/False key does not shadow the merged string key', () => {
+    expect(labelsOf(rule('{true: a, False: c, c: d, <<: {true: b, False: e, c: f}}'))).toEqual({
+      true: 'b',
+      False: 'e',
+      c: 'd',
+    })
+  })
+
+  test('merged fields of a rule, and unknown merged fields named at their line', () => {
+    const text = `groups:\n  - name: g\n    rules:\n      - &base\n        alert: A\n        expr: up\n      - <<: *base\n        alert: B\n`
+    expect(parseRuleFile(text, 'f.yml')[0]?.rules.map((r) => [r.name, r.expr])).toEqual([
+      ['A', 'up'],
+      ['B', 'up'],
+    ])
+    expect(() =>
+      parseRuleFile(
+        `groups:\n  - name: g\n    rules:\n      - <<: {alert: C, expr: x,\n          nope: 1}\n`,
+        'f.yml',
+      ),
+    ).toThrow('f.yml: yaml: unmarshal errors:\n  line 5: field nope not found in type rulefmt.RuleNode')
+  })
+
+  test('merging a non-map is fatal and drops the other errors', () => {
+    for (const labels of ['{<<: foo, x: "1"}', '{<<: [{a: b}, foo], x: [1]}'])
+      expect(() => parseRuleFile(rule(labels), 'f.yml')).toThrow(
+        /^f\.yml: yaml: map merge requires map or sequence of maps as the value$/,
+      )
+  })
+
+  test('two << keys are a duplicate key; a quoted "<<" is an ordinary key', () => {
+    expect(() => parseRuleFile(rule('{<<: {a: "1"},\n          <<: {b: "2"}}'), 'f.yml')).toThrow(
+      /^f\.yml: yaml: unmarshal errors:\n {2}line 7: mapping key "<<" already defined at line 6$/,
+    )
+    expect(() => parseRuleFile(rule('{"<<": {a: b}}'), 'f.yml')).toThrow(
+      /^f\.yml: yaml: unmarshal errors:\n {2}line 6: cannot unmarshal !!map into string$/,
+    )
+  })
+})
+
+describe('merge keys in promtool test files (yaml.v2)', () => {
+  const tests = (labels: string) =>
+    `rule_files: [r.yml]\ntests:\n  - alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: &l {severity: page, team: a}}]\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: ${labels}}]\n`
+  const expLabels = (labels: string) =>
+    parseTestFile(tests(labels)).tests[0]?.alert_rule_test[1]?.exp_alerts[0]?.exp_labels
+
+  test('merged into a map without clashes', () => {
+    expect(expLabels('{<<: *l, x: y}')).toEqual({ severity: 'page', team: 'a', x: 'y' })
+  })
+
+  test('a key set twice through << is an error at the later value', () => {
+    expect(() => parseTestFile(tests('{<<: *l,\n          severity: warn}'))).toThrow(
+      /^yaml: unmarshal errors:\n {2}line 10: key "severity" already set in map$/,
+    )
+    expect(() => parseTestFile(tests('{severity: warn, <<: *l}'))).toThrow(
+      /^yaml: unmarshal errors:\n {2}line 6: key "severity" already set in map$/,
+    )
+  })
+
+  test('in a struct the later write wins', () => {
+    const file = parseTestFile(
+      `tests:\n  - alert_rule_test:\n      - &case\n        eval_time: 1m\n        alertname: X\n      - <<: *case\n        alertname: B\n      - alertname: B\n        <<: *case\n`,
+    )
+    expect(file.tests[0]?.alert_rule_test.map((a) => [a.alertname, a.evalTimeMs])).toEqual([
+      ['X', 60_000],
+      ['B', 60_000],
+      ['X', 60_000],
+    ])
+  })
+})
+
+describe('multi-document files', () => {
+  const one = 'groups:\n  - name: a\n    rules:\n      - record: a\n        expr: up\n'
+
+  test('only the first document is decoded; faults in later ones are ignored', () => {
+    for (const rest of ['---\ngroups:\n  - name: b\n', '---\ngroups: [\n', '---\na: b: c\n', '...\n]]]\n'])
+      expect(parseRuleFile(`${one}${rest}`, 'f.yml').map((g) => g.name)).toEqual(['a'])
+  })
+
+  test('an empty first document is an empty file', () => {
+    expect(parseGoYaml('---\n---\ngroups: []\n')).toBeUndefined()
+    expect(parseRuleFile('---\n---\ngroups: [{name: b}]\n', 'f.yml')).toEqual([])
+  })
+
+  test('a fault in the first document that runs into the --- is still reported', () => {
+    expect(() => parseGoYaml('a: [\n---\nb: 1\n')).toThrow(/^yaml: line 2: /)
+  })
+})
+
+describe('!!binary', () => {
+  test('decoded into a string, ignoring \\r and \\n, even when it reads null', () => {
+    const text = `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n          a: !!binary aGVsbG8=\n          b: !!binary "aGVs\\r\\nbG8="\n          c: !!binary |\n            aGVs\n            bG8=\n          d: !!binary null\n          e: !!binary ""\n`
+    expect(annotationsOf(text)).toEqual({ a: 'hello', b: 'hello', c: 'hello', d: '\uFFFD\uFFFDe', e: '' })
+  })
+
+  test('bad base64 (spaces, missing padding, a folded line) is fatal', () => {
+    for (const v of ['aGVsbG8', '"aGVs bG8="', '"aGVs\\tbG8="', "'aGVs\\nbG8='", '~'])
+      expect(() => parseRuleFile(rule('{a: [1]}', `{y: !!binary ${v}}`), 'f.yml')).toThrow(
+        /^f\.yml: yaml: !!binary value contains invalid base64 data$/,
+      )
+  })
+
+  test('is no number', () => {
+    const d = new GoDecoder()
+    const v = parseGoYaml('v: !!binary MTI=\n')
+    expect(d.float(d.struct(v, 'main.sample', ['v']).get('v'))).toBe(0)
+    expect(d.errors).toEqual(['line 1: cannot unmarshal !!binary `MTI=` into float64'])
+  })
+})
