@@ -17,7 +17,8 @@ import {
  * Expansion of Prometheus alert templates (labels and annotations): the part of Go's
  * text/template that rule files use — text, `{{ pipeline }}` with `|`, variables
  * (`$labels`, `$value`, `$externalLabels`, `$externalURL`, `$x := …`), fields (`.Labels.x`,
- * `$labels.x`), `if`/`else if`/`else`, `range`, `with`, comments and `{{-`/`-}}` trimming —
+ * `$labels.x`), `if`/`else if`/`else`, `range` with `break`/`continue`, `with`, `define`,
+ * `template` and `block`, comments and `{{-`/`-}}` trimming —
  * with Go's built-in functions and Prometheus' template functions, formatting numbers
  * exactly as Go does. Missing map keys yield "" (Prometheus sets `missingkey=zero`).
  * The whole function set of Prometheus 2.42's template package is here (template/template.go:
@@ -130,6 +131,23 @@ type Node =
   | { kind: 'action'; pipe: Pipeline }
   | { kind: 'if' | 'with'; pipe: Pipeline; list: Node[]; elseList: Node[] }
   | { kind: 'range'; pipe: Pipeline; list: Node[]; elseList: Node[] }
+  | TemplateNode
+  | { kind: 'break' | 'continue' }
+
+/** `{{template "name" pipeline}}` (also what `{{block}}` leaves in place); `pos` is the name's. */
+interface TemplateNode extends NodeRef {
+  kind: 'template'
+  name: string
+  pipe?: Pipeline
+}
+
+type BlockNode = Node & { kind: 'if' | 'with' | 'range' }
+
+/** A parsed template: the main tree and those `{{define}}` and `{{block}}` name (parse.go treeSet). */
+interface ParsedTemplate {
+  root: Node[]
+  trees: Map<string, Node[]>
+}
 
 const KEYWORDS = new Set([
   'if',
@@ -155,6 +173,16 @@ function unquoteGo(literal: string): string {
   } catch {
     throw new TemplateError(`invalid string literal ${literal}`)
   }
+}
+
+/**
+ * How parse.go's item.String prints a token in "unexpected …" errors: keywords as `<if>`,
+ * other tokens quoted (cut to 10 characters), the end of the action as "}}".
+ */
+function tokenString(tok: Token | undefined): string {
+  if (tok === undefined) return '"}}"'
+  if (tok.t === 'ident' && KEYWORDS.has(tok.v)) return `<${tok.v}>`
+  return tok.raw.length > 10 ? `${JSON.stringify(tok.raw.slice(0, 10))}...` : JSON.stringify(tok.raw)
 }
 
 function lexAction(src: string, base: number): Token[] {
@@ -205,12 +233,19 @@ function lexAction(src: string, base: number): Token[] {
   return tokens
 }
 
+/**
+ * Parses the pipeline of one action (text/template/parse/parse.go `pipeline`, `command`,
+ * `operand`, `term`). `vars` is the tree's list of variables in scope (parse.go `Tree.vars`):
+ * declarations are appended to it, and every variable used must be in it — Go refuses a
+ * template that uses an undeclared variable when it is parsed, so `promtool check rules` does.
+ */
 class PipeParser {
   private pos = 0
   constructor(
     private readonly tokens: Token[],
     private readonly end: number,
     private readonly funcs: Record<string, TemplateFunc>,
+    private readonly vars: string[],
   ) {}
 
   peek(): Token | undefined {
@@ -221,32 +256,44 @@ class PipeParser {
     return this.peek()?.pos ?? this.end
   }
 
-  pipeline(allowDecl: boolean, nested = false): Pipeline {
+  /** `context` names the clause in Go's errors: "command", "if", "range", "template clause", … */
+  pipeline(context: string, nested = false): Pipeline {
     const decl: string[] = []
     let assign = false
-    if (allowDecl && this.peek()?.t === 'var') {
-      // Look ahead for `$x :=`, `$x =` or `$k, $v :=`.
-      const save = this.pos
-      const names: string[] = []
-      while (this.peek()?.t === 'var') {
-        names.push((this.tokens[this.pos++] as { v: string }).v)
-        if (this.peek()?.t === ',') this.pos++
-        else break
+    // `$x :=`, `$x =` and (range only) `$k, $v :=`. parse.go appends each declared variable to
+    // the scope before it parses the commands, so `{{ $x := $x }}` parses (and fails when run).
+    for (;;) {
+      const v = this.peek()
+      const next = this.tokens[this.pos + 1]
+      if (v?.t !== 'var') break
+      if (next?.t === ':=' || next?.t === '=') {
+        this.pos += 2
+        decl.push(v.v)
+        this.vars.push(v.v)
+        assign = next.t === '='
+        break
       }
-      const op = this.peek()
-      if (op && (op.t === ':=' || op.t === '=')) {
-        this.pos++
-        decl.push(...names)
-        assign = op.t === '='
-      } else {
-        this.pos = save
+      if (next?.t !== ',') break
+      this.pos += 2
+      decl.push(v.v)
+      this.vars.push(v.v)
+      if (context === 'range' && decl.length < 2) {
+        const after = this.peek()
+        if (after === undefined || after.t === 'var' || after.t === ')') continue
+        throw new TemplateError('range can only initialize variables', after.pos)
       }
+      throw new TemplateError(`too many declarations in ${context}`, this.errorPos())
     }
     const commands: Command[] = []
     for (;;) {
       const terms: Term[] = []
       while (this.peek() && this.peek()?.t !== '|' && this.peek()?.t !== ')') terms.push(this.operand())
-      if (terms.length === 0) throw new TemplateError('missing value for command', this.errorPos())
+      if (terms.length === 0) {
+        throw new TemplateError(
+          `missing value for ${commands.length === 0 ? context : 'command'}`,
+          this.errorPos(),
+        )
+      }
       const first = terms[0] as Term
       commands.push({ terms, pos: first.pos, str: terms.map((t) => t.str).join(' ') })
       if (this.peek()?.t === '|') {
@@ -258,6 +305,13 @@ class PipeParser {
     if (!nested && this.pos < this.tokens.length) {
       throw new TemplateError(`unexpected "${this.peek()?.raw}" in command`, this.errorPos())
     }
+    // parse.go checkPipeline: only the first stage may start with a constant or dot.
+    commands.slice(1).forEach((cmd, i) => {
+      const head = cmd.terms[0] as Term
+      if (head.kind === 'literal' || head.kind === 'dot') {
+        throw new TemplateError(`non executable command in pipeline stage ${i + 2}`, head.pos)
+      }
+    })
     const declStr = decl.length > 0 ? `${decl.join(', ')} ${assign ? '=' : ':='} ` : ''
     return { decl, assign, commands, str: declStr + commands.map((c) => c.str).join(' | ') }
   }
@@ -275,6 +329,8 @@ class PipeParser {
         term = { kind: 'literal', value: null, pos: tok.pos, str: 'nil' }
         break
       case 'var':
+        // parse.go useVar: `$` and the variables Prometheus declares are always in scope.
+        if (!this.vars.includes(tok.v)) throw new TemplateError(`undefined variable "${tok.v}"`, tok.pos)
         term = { kind: 'var', name: tok.v, fields: [], pos: tok.pos, str: tok.v }
         break
       case 'field':
@@ -289,7 +345,7 @@ class PipeParser {
         term = { kind: 'call', name: tok.v, pos: tok.pos, str: tok.v }
         break
       case '(': {
-        const pipe = this.pipeline(false, true)
+        const pipe = this.pipeline('parenthesized pipeline', true)
         if (this.tokens[this.pos++]?.t !== ')') throw new TemplateError('unclosed left paren', tok.pos)
         term = { kind: 'pipe', pipe, pos: tok.pos, str: `(${pipe.str})` }
         break
@@ -319,16 +375,70 @@ class PipeParser {
   }
 }
 
-/** Parses a template into nodes; throws TemplateError on syntax errors and unknown functions. */
-function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[] {
+/**
+ * The variables in scope where an alert template starts: `$` and those of the definitions
+ * Prometheus prepends to it (rulefmt.go testTemplateParsing, alerting.go Eval).
+ */
+const PROMETHEUS_VARS = ['$', '$labels', '$externalLabels', '$externalURL', '$value']
+
+/** A tree being parsed (parse.go Tree): its variables in scope and how many ranges enclose it. */
+interface TreeState {
+  vars: string[]
+  rangeDepth: number
+}
+
+/** An open `{{define}}`, `{{block}}`, `{{if}}`, `{{with}}` or `{{range}}`, closed by `{{end}}`. */
+interface Frame {
+  kind: 'root' | 'define' | 'block' | 'if' | 'with' | 'range'
+  node?: BlockNode & { list: Node[]; elseList: Node[] }
+  target: Node[]
+  inElse: boolean
+  /** parse.go popVars: variables declared in a control's pipeline and body end with it. */
+  mark: number
+  tree: TreeState
+  /** The template a define or block names. */
+  name?: string
+}
+
+/** parse.go IsEmptyTree: nothing but space (and comments, which we drop). */
+function isEmptyTree(nodes: Node[]): boolean {
+  return nodes.every((n) => n.kind === 'text' && n.text.trim() === '')
+}
+
+/**
+ * Parses a template into its main tree and the named ones (text/template/parse/parse.go
+ * `Parse`, `parseDefinition`, `action`); throws TemplateError on syntax errors, unknown
+ * functions and undeclared variables, with Go's wording. `name` is the main template's name:
+ * a non-empty `{{define}}` of that name conflicts with it, as in Go.
+ */
+function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?: string): ParsedTemplate {
   const root: Node[] = []
-  const stack: { node?: Node & { list: Node[]; elseList: Node[] }; target: Node[]; inElse: boolean }[] = [
-    { target: root, inElse: false },
+  const trees = new Map<string, Node[]>()
+  const stack: Frame[] = [
+    {
+      kind: 'root',
+      target: root,
+      inElse: false,
+      mark: 0,
+      tree: { vars: [...PROMETHEUS_VARS], rangeDepth: 0 },
+    },
   ]
+  // parse.go Tree.add: an empty definition never replaces another; two non-empty ones conflict.
+  const addTree = (treeName: string, nodes: Node[], pos: number) => {
+    const old = trees.get(treeName)
+    if (old === undefined || isEmptyTree(old)) trees.set(treeName, nodes)
+    else if (!isEmptyTree(nodes)) {
+      throw new TemplateError(`template: multiple definition of template ${JSON.stringify(treeName)}`, pos)
+    }
+  }
+  const templateName = (tok: Token | undefined, context: string): Token & { v: string } => {
+    if (tok?.t !== 'string') throw new TemplateError(`unexpected ${tokenString(tok)} in ${context}`, tok?.pos)
+    return tok
+  }
   let i = 0
   let trimNext = false
   const emitText = (t: string) => {
-    if (t !== '') (stack[stack.length - 1] as { target: Node[] }).target.push({ kind: 'text', text: t })
+    if (t !== '') (stack[stack.length - 1] as Frame).target.push({ kind: 'text', text: t })
   }
   while (i < text.length) {
     const open = text.indexOf('{{', i)
@@ -362,47 +472,102 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>): Node[
     }
     const tokens = lexAction(body, bodyStart)
     const first = tokens[0]
-    const top = stack[stack.length - 1] as (typeof stack)[number]
+    const top = stack[stack.length - 1] as Frame
+    const tree = top.tree
+    const pipeline = (toks: Token[], context: string) =>
+      new PipeParser(toks, close, funcs, tree.vars).pipeline(context)
     if (first?.t === 'ident' && KEYWORDS.has(first.v)) {
       const keyword = first.v
       const rest = tokens.slice(1)
       if (keyword === 'if' || keyword === 'with' || keyword === 'range') {
-        const pipe = new PipeParser(rest, close, funcs).pipeline(true)
-        const node = { kind: keyword, pipe, list: [], elseList: [] } as Node & {
-          list: Node[]
-          elseList: Node[]
-        }
+        const mark = tree.vars.length
+        const pipe = pipeline(rest, keyword)
+        const node = { kind: keyword, pipe, list: [], elseList: [] } as Frame['node'] & {}
         top.target.push(node)
-        stack.push({ node, target: node.list, inElse: false })
+        if (keyword === 'range') tree.rangeDepth++
+        stack.push({ kind: keyword, node, target: node.list, inElse: false, mark, tree })
       } else if (keyword === 'else') {
-        if (!top.node || top.inElse) throw new TemplateError('unexpected {{else}}', open)
-        top.inElse = true
-        top.target = top.node.elseList
+        if (top.kind === 'root') throw new TemplateError('unexpected {{else}}', open)
+        if (top.kind === 'define' || top.kind === 'block') {
+          throw new TemplateError(`unexpected {{else}} in ${top.kind} clause`, open)
+        }
+        if (top.inElse) throw new TemplateError('expected end; found {{else}}', open)
         const next = rest[0]
-        if (next?.t === 'ident' && (next.v === 'if' || next.v === 'with')) {
+        // Go 1.19 has `else if` only after `if`; after with/range the `if` is a stray token.
+        if (next?.t === 'ident' && next.v === 'if' && top.kind !== 'if') {
+          throw new TemplateError('unexpected <if> in input', next.pos)
+        }
+        if (next !== undefined && !(next.t === 'ident' && next.v === 'if')) {
+          throw new TemplateError(`unexpected ${tokenString(next)} in else`, next.pos)
+        }
+        // {{break}} and {{continue}} belong to a range's body, not to its else branch.
+        if (top.kind === 'range') tree.rangeDepth--
+        top.inElse = true
+        top.target = (top.node as { elseList: Node[] }).elseList
+        if (next !== undefined) {
           // `else if` is an `if` nested in the else branch, closed by the same {{end}}.
-          const pipe = new PipeParser(rest.slice(1), close, funcs).pipeline(true)
-          const node = { kind: next.v, pipe, list: [], elseList: [] } as Node & {
-            list: Node[]
-            elseList: Node[]
-          }
+          const pipe = pipeline(rest.slice(1), 'if')
+          const node = { kind: 'if', pipe, list: [], elseList: [] } as Frame['node'] & {}
           top.target.push(node)
           top.node = node
           top.target = node.list
           top.inElse = false
-        } else if (rest.length > 0) throw new TemplateError('unexpected tokens after else', open)
+        }
       } else if (keyword === 'end') {
-        if (!top.node || rest.length > 0) throw new TemplateError('unexpected {{end}}', open)
+        if (top.kind === 'root') throw new TemplateError('unexpected {{end}}', open)
+        if (rest.length > 0)
+          throw new TemplateError(`unexpected ${tokenString(rest[0])} in end`, rest[0]?.pos)
         stack.pop()
-      } else {
-        throw new TemplateError(`{{${keyword}}} is not supported in alert templates`, open)
+        if (top.kind === 'define' || top.kind === 'block') addTree(top.name as string, top.target, close)
+        else {
+          if (top.kind === 'range' && !top.inElse) tree.rangeDepth--
+          tree.vars.length = top.mark
+        }
+      } else if (keyword === 'define') {
+        // parse.go only looks for define at the top level of the main template.
+        if (top.kind !== 'root') throw new TemplateError('unexpected <define> in command', first.pos)
+        const nameTok = templateName(rest[0], 'define clause')
+        if (rest.length > 1)
+          throw new TemplateError(`unexpected ${tokenString(rest[1])} in define clause`, rest[1]?.pos)
+        // A definition is a tree of its own: only `$` is in scope, and no range encloses it.
+        const own = { vars: ['$'], rangeDepth: 0 }
+        stack.push({ kind: 'define', target: [], inElse: false, mark: 0, tree: own, name: nameTok.v })
+      } else if (keyword === 'template' || keyword === 'block') {
+        const context = `${keyword} clause`
+        const nameTok = templateName(rest[0], context)
+        // Variables the pipeline declares persist after it, as after a plain action.
+        const pipe = rest.length > 1 || keyword === 'block' ? pipeline(rest.slice(1), context) : undefined
+        const str = `{{template ${JSON.stringify(nameTok.v)}${pipe ? ` ${pipe.str}` : ''}}}`
+        top.target.push({ kind: 'template', name: nameTok.v, pipe, pos: nameTok.pos, str })
+        if (keyword === 'block') {
+          const own = { vars: ['$'], rangeDepth: 0 }
+          stack.push({ kind: 'block', target: [], inElse: false, mark: 0, tree: own, name: nameTok.v })
+        }
+      } else if (keyword === 'break' || keyword === 'continue') {
+        if (rest.length > 0) {
+          throw new TemplateError(`unexpected ${tokenString(rest[0])} in {{${keyword}}}`, rest[0]?.pos)
+        }
+        if (tree.rangeDepth === 0) throw new TemplateError(`{{${keyword}}} outside {{range}}`, close)
+        top.target.push({ kind: keyword })
       }
       continue
     }
-    top.target.push({ kind: 'action', pipe: new PipeParser(tokens, close, funcs).pipeline(true) })
+    top.target.push({ kind: 'action', pipe: pipeline(tokens, 'command') })
   }
   if (stack.length !== 1) throw new TemplateError('unexpected EOF', text.length)
-  return root
+  // The main tree is added last (parse.go Tree.Parse), so it conflicts with a define of its name;
+  // Prometheus' prepended definitions make it non-empty.
+  if (name !== undefined) {
+    const old = trees.get(name)
+    if (old !== undefined && !isEmptyTree(old)) {
+      throw new TemplateError(
+        `template: multiple definition of template ${JSON.stringify(name)}`,
+        text.length,
+      )
+    }
+    trees.set(name, root)
+  }
+  return { root, trees }
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -882,17 +1047,35 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: Term):
   return v
 }
 
+/** exec.go maxExecDepth: how deep `{{template}}` calls may nest. */
+const MAX_EXEC_DEPTH = 100000
+
+/** Thrown by `{{break}}` and `{{continue}}` up to their range (exec.go walkBreak, walkContinue). */
+const BREAK = { signal: 'break' }
+const CONTINUE = { signal: 'continue' }
+
+/**
+ * Executes a parsed template (text/template/exec.go). Output goes to one buffer as Go writes
+ * to its writer, so what a range iteration printed before `{{break}}` stays printed.
+ */
 class Exec {
+  private out = ''
+  /** The template being executed: Go names it in errors (`executing "x" at <…>`). */
+  private current: string
+  /** Active `{{template}}` calls, outermost first, with the template that made each. */
+  private readonly calls: { node: TemplateNode; caller: string }[] = []
+
   constructor(
     private readonly funcs: Record<string, TemplateFunc>,
     private readonly name: string,
     private readonly text: string,
-  ) {}
+    private readonly trees: Map<string, Node[]>,
+  ) {
+    this.current = name
+  }
 
-  list(nodes: Node[], dot: TValue, vars: Map<string, TValue>[]): string {
-    let out = ''
-    for (const node of nodes) out += this.node(node, dot, vars)
-    return out
+  list(nodes: Node[], dot: TValue, vars: Map<string, TValue>[]): void {
+    for (const node of nodes) this.node(node, dot, vars)
   }
 
   lookupVar(name: string, vars: Map<string, TValue>[]): TValue {
@@ -917,25 +1100,31 @@ class Exec {
     ;(vars[vars.length - 1] as Map<string, TValue>).set(name, value)
   }
 
-  node(node: Node, dot: TValue, vars: Map<string, TValue>[]): string {
+  node(node: Node, dot: TValue, vars: Map<string, TValue>[]): void {
     switch (node.kind) {
       case 'text':
-        return node.text
+        this.out += node.text
+        return
       case 'action': {
         const v = this.pipeline(node.pipe, dot, vars)
-        return node.pipe.decl.length > 0 ? '' : printValue(v)
+        if (node.pipe.decl.length === 0) this.out += printValue(v)
+        return
       }
       case 'if':
       case 'with': {
+        // exec.go walkIfOrWith: the pipeline's variables are in scope in both branches.
         const scope = [...vars, new Map<string, TValue>()]
         const v = this.pipeline(node.pipe, dot, scope)
-        if (isTrue(v)) return this.list(node.list, node.kind === 'with' ? v : dot, scope)
-        return this.list(node.elseList, dot, [...vars, new Map()])
+        if (isTrue(v)) this.list(node.list, node.kind === 'with' ? v : dot, scope)
+        else this.list(node.elseList, dot, scope)
+        return
       }
       case 'range': {
+        // exec.go walkRange: evalPipeline first gives the declared variables the collection
+        // (what an else branch sees); each iteration then sets them to key and element.
         const scope = [...vars, new Map<string, TValue>()]
         const decl = node.pipe.decl
-        const v = this.pipeline({ ...node.pipe, decl: [] }, dot, scope)
+        const v = this.pipeline(node.pipe, dot, scope)
         const items: [TValue, TValue][] = Array.isArray(v)
           ? v.map((x, i) => [new GoInt(i), x])
           : v && typeof v === 'object' && !(v instanceof GoInt)
@@ -947,8 +1136,10 @@ class Exec {
               : (() => {
                   throw new ExecError(`range can't iterate over ${formatValue(v)}`)
                 })()
-        if (items.length === 0) return this.list(node.elseList, dot, [...vars, new Map()])
-        let out = ''
+        if (items.length === 0) {
+          this.list(node.elseList, dot, scope)
+          return
+        }
         for (const [k, x] of items) {
           const inner = new Map<string, TValue>()
           if (decl.length === 1) inner.set(decl[0] as string, x)
@@ -956,11 +1147,58 @@ class Exec {
             inner.set(decl[0] as string, k)
             inner.set(decl[1] as string, x)
           }
-          out += this.list(node.list, x, [...scope, inner])
+          try {
+            this.list(node.list, x, [...scope, inner])
+          } catch (signal) {
+            if (signal === BREAK) break
+            if (signal !== CONTINUE) throw signal
+          }
         }
-        return out
+        return
+      }
+      case 'break':
+        throw BREAK
+      case 'continue':
+        throw CONTINUE
+      case 'template': {
+        // exec.go walkTemplate: lookup, depth check, then the pipeline in the caller's scope
+        // (its variables persist there); the callee sees only `$`, set to its dot.
+        const tree = this.trees.get(node.name)
+        if (tree === undefined) throw new ExecError(`template ${JSON.stringify(node.name)} not defined`, node)
+        if (this.calls.length === MAX_EXEC_DEPTH) {
+          throw new ExecError(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`, node)
+        }
+        const value = node.pipe ? this.pipeline(node.pipe, dot, vars) : undefined
+        const caller = this.current
+        this.calls.push({ node, caller })
+        this.current = node.name
+        this.list(tree, value, [new Map([['$', value]])])
+        // Restored only on success: an error ends the execution, and run() reads the state
+        // at the point of failure.
+        this.current = caller
+        this.calls.pop()
+        return
       }
     }
+  }
+
+  /**
+   * Go's stack grows until exec.go's depth limit stops endless `{{template}}` recursion; ours
+   * overflows first. When the calls at the overflow repeat with a short period, the call at
+   * depth MAX_EXEC_DEPTH is known, and so is the error Go reports there.
+   */
+  private depthExceeded(): ExecError | undefined {
+    const chain = this.calls
+    const n = chain.length
+    for (let p = 1; p <= 64 && 3 * p <= n; p++) {
+      let periodic = true
+      for (let j = n - 2 * p; j < n && periodic; j++) periodic = chain[j]?.node === chain[j - p]?.node
+      if (!periodic) continue
+      const at = chain[n - p + ((MAX_EXEC_DEPTH - (n - p)) % p)] as (typeof chain)[number]
+      this.current = at.caller
+      return new ExecError(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`, at.node)
+    }
+    return undefined
   }
 
   pipeline(pipe: Pipeline, dot: TValue, vars: Map<string, TValue>[]): TValue {
@@ -970,7 +1208,14 @@ class Exec {
       value = this.command(cmd, dot, vars, first ? undefined : { value })
       first = false
     }
-    for (const name of pipe.decl) this.setVar(name, value, vars, pipe.assign)
+    try {
+      for (const name of pipe.decl) this.setVar(name, value, vars, pipe.assign)
+    } catch (err) {
+      // Go reports a failed `$x = …` at the node it evaluated last: the last command's last term.
+      const last = pipe.commands[pipe.commands.length - 1]?.terms.at(-1)
+      if (err instanceof ExecError && !err.node && last) throw new ExecError(err.message, last)
+      throw err
+    }
     return value
   }
 
@@ -1038,7 +1283,8 @@ class Exec {
           return this.fields(base, term.fields ?? [])
         }
         case 'pipe':
-          return this.pipeline(term.pipe as Pipeline, dot, [...vars, new Map()])
+          // A parenthesized pipeline's variables persist after it (exec.go evalPipeline).
+          return this.pipeline(term.pipe as Pipeline, dot, vars)
         case 'call':
           return this.command({ terms: [term], pos: term.pos, str: term.str }, dot, vars, undefined)
       }
@@ -1079,13 +1325,17 @@ class Exec {
       ['$value', data.Value],
     ])
     try {
-      return this.list(nodes, data, [vars])
-    } catch (err) {
+      this.list(nodes, data, [vars])
+      return this.out
+    } catch (thrown) {
+      const err = thrown instanceof RangeError ? (this.depthExceeded() ?? thrown) : thrown
       if (err instanceof ExecError) {
+        // exec.go errorf: the location names the main template (ParseName), "executing" the
+        // template that was running.
         const name = this.name
         const where = err.node
-          ? `template: ${name}:${location(this.text, err.node.pos)}: executing ${JSON.stringify(name)} at <${err.node.str}>: `
-          : `template: ${name}: `
+          ? `template: ${name}:${location(this.text, err.node.pos)}: executing ${JSON.stringify(this.current)} at <${err.node.str}>: `
+          : `template: ${this.current}: `
         throw new TemplateError(`error executing template ${name}: ${where}${err.message}`)
       }
       throw err
@@ -1104,12 +1354,15 @@ class TemplateRoot {
 }
 
 /**
- * Checks a label or annotation template when rules are loaded: throws TemplateError for
- * syntax errors and for functions the embedded expander does not provide.
+ * Checks a label or annotation template when rules are loaded, as rulefmt.go
+ * testTemplateParsing does by parsing it: throws TemplateError for syntax errors, functions the
+ * expander does not provide, undeclared variables and misplaced `{{break}}`/`{{continue}}`.
+ * With `alertName`, a non-empty `{{define "__alert_<alertName>"}}` is refused as Go refuses it.
  */
-export function checkTemplate(text: string): void {
+export function checkTemplate(text: string, alertName?: string): void {
   try {
-    parseTemplate(text, baseFuncs({ query: undefined, functionsURL: '' }))
+    const name = alertName === undefined ? undefined : `__alert_${alertName}`
+    parseTemplate(text, baseFuncs({ query: undefined, functionsURL: '' }), name)
   } catch (err) {
     if (err instanceof TemplateError)
       throw new TemplateError(err.message, err.pos, lineOf(text, err.pos ?? text.length))
@@ -1128,9 +1381,9 @@ export function expandAlertTemplate(text: string, alertName: string, data: Alert
       query: data.query,
       functionsURL: data.functionsURL === undefined ? (data.externalURL ?? '') : data.functionsURL,
     })
-    const nodes = parseTemplate(text, funcs)
+    const parsed = parseTemplate(text, funcs, name)
     const root = new TemplateRoot(data.labels, data.externalLabels ?? {}, data.externalURL ?? '', data.value)
-    return new Exec(funcs, name, text).run(nodes, root)
+    return new Exec(funcs, name, text, parsed.trees).run(parsed.root, root)
   } catch (err) {
     const message =
       err instanceof TemplateError && !err.message.startsWith('error executing')

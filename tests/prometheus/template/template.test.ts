@@ -1,4 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseRuleFile, RuleFileError } from '../../../src/prometheus/rules/rulefmt.ts'
 import { formatFloat, GoInt, sprintf } from '../../../src/prometheus/template/go-fmt.ts'
 import {
   checkTemplate,
@@ -9,6 +13,7 @@ import {
   humanizePercentage,
   TemplateError,
 } from '../../../src/prometheus/template/template.ts'
+import { recordSkip } from '../../helpers/skips.ts'
 
 const data = {
   labels: { __name__: 'http_requests_total', job: 'api', instance: 'web-1:9090', tenant_id: 't1' },
@@ -207,5 +212,196 @@ describe('Prometheus 2.42 template functions with Go semantics', () => {
     ['{{ match "(" "x" }}', 'error calling match: error parsing regexp: missing closing ): `(`'],
   ])('%s fails as in Go: %s', (template, message) => {
     expect(expand(template)).toContain(message)
+  })
+})
+
+// Named templates, break/continue and parse-time variable checks (Go 1.19's text/template, as
+// in promtool 2.42). Expansions are also in the promtool-differential fixture templates.rules.yml.
+describe('define, template, block, break and continue', () => {
+  const run = (text: string) => expandAlertTemplate(text, 'A', { labels: {}, value: 2.5 })
+  const failed = (at: string) =>
+    `<error expanding template: error executing template __alert_A: template: __alert_A:${at}>`
+
+  test.each([
+    ['{{ define "x" }}X{{ . }}{{ end }}{{ template "x" $value }}', 'X2.5'],
+    ['{{ define "y" }}[{{ . }}]{{ end }}{{ template "y" }}', '[<no value>]'],
+    ['{{ template "z" 1 }}{{ define "z" }}z{{ . }}{{ end }}', 'z1'],
+    ['{{ define "d" }}{{ $ }}|{{ . }}{{ end }}{{ template "d" 7 }}', '7|7'],
+    ['{{ block "b" $value }}B{{ . }}{{ end }}|{{ template "b" 2 }}', 'B2.5|B2'],
+    ['{{ define "t" }}{{ . }}{{ end }}{{ template "t" $y := 5 }}{{ $y }}', '55'],
+    ['{{ define "x" }}a{{ end }}{{ define "x" }} {{ end }}{{ template "x" }}', 'a'],
+    ['{{ define "x" }} {{ end }}{{ define "x" }}b{{ end }}{{ template "x" }}', 'b'],
+    [
+      '{{ range $i, $e := args 1 2 3 }}{{ $i }}{{ if eq $i "arg1" }}{{ break }}{{ end }};{{ end }}',
+      'arg0;arg1',
+    ],
+    ['{{ range $k, $v := args 1 2 3 }}{{ if eq $k "arg1" }}{{ continue }}{{ end }}{{ $v }}{{ end }}', '13'],
+    ['{{ ($x := 1) }}{{ $x }}', '11'],
+    ['{{ if $x := 0 }}{{ else }}[{{ $x }}]{{ end }}', '[0]'],
+  ])('%s expands to %s', (template, expected) => {
+    expect(() => checkTemplate(template, 'A')).not.toThrow()
+    expect(run(template)).toBe(expected)
+  })
+
+  test.each([
+    [
+      '{{template "nope"}}',
+      '1:123: executing "__alert_A" at <{{template "nope"}}>: template "nope" not defined',
+    ],
+    [
+      'a{{ template "nope" $labels }}',
+      '1:125: executing "__alert_A" at <{{template "nope" $labels}}>: template "nope" not defined',
+    ],
+    [
+      '{{ define "e" }}a{{ humanize "x" }}{{ end }}b{{ template "e" }}',
+      '1:132: executing "e" at <humanize "x">: error calling humanize: strconv.ParseFloat: parsing "x": invalid syntax',
+    ],
+    [
+      '{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}',
+      '1:140: executing "r" at <{{template "r"}}>: exceeded maximum template depth (100000)',
+    ],
+    [
+      '{{ define "a" }}{{ template "b" }}{{ end }}{{ define "b" }}{{ template "a" }}{{ end }}{{ template "a" }}',
+      '1:183: executing "b" at <{{template "a"}}>: exceeded maximum template depth (100000)',
+    ],
+    [
+      '{{ define "t" }}{{ . }}{{ end }}{{ template "t" 1 2 }}',
+      '1:160: executing "__alert_A" at <1>: can\'t give argument to non-function 1',
+    ],
+    [
+      '{{ if false }}{{ $a := 1 }}{{ else }}{{ $a }}{{ end }}',
+      '1:152: executing "__alert_A" at <$a>: undefined variable: $a',
+    ],
+    ['{{ $x = 1 }}', '1:120: executing "__alert_A" at <1>: undefined variable: $x'],
+    ['{{ $x := $x }}', '1:121: executing "__alert_A" at <$x>: undefined variable: $x'],
+  ])('%s passes the check and fails when expanded, as in Go', (template, at) => {
+    expect(() => checkTemplate(template, 'A')).not.toThrow()
+    expect(run(template)).toBe(failed(at))
+  })
+})
+
+const ruleFile = (template: string) =>
+  `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          s: ${JSON.stringify(template)}\n`
+
+/**
+ * Templates promtool 2.42 refuses when it loads rules, with the message it prints after
+ * `r.yml: group "g", rule 1, "A": annotation "s": ` (each taken from `promtool check rules`).
+ */
+const REFUSED: [string, string][] = [
+  ['{{break}}', '{{break}} outside {{range}}'],
+  ['{{continue}}', '{{continue}} outside {{range}}'],
+  ['{{ if true }}{{ break }}{{ end }}', '{{break}} outside {{range}}'],
+  ['{{ range . }}{{ else }}{{ break }}{{ end }}', '{{break}} outside {{range}}'],
+  ['{{ range . }}{{ define "x" }}{{ break }}{{ end }}{{ end }}', 'unexpected <define> in command'],
+  ['{{ define "x" }}{{ continue }}{{ end }}', '{{continue}} outside {{range}}'],
+  ['{{ range . }}{{ break 1 }}{{ end }}', 'unexpected "1" in {{break}}'],
+  ['{{ $undefinedvar }}', 'undefined variable "$undefinedvar"'],
+  ['{{ $x := 1 }}{{ $y }}', 'undefined variable "$y"'],
+  ['{{ range $i, $e := . }}{{ end }}{{ $i }}', 'undefined variable "$i"'],
+  ['{{ $x := 1 }}{{ if 1 }}{{ $x = 2 }}{{ $z := 3 }}{{ end }}{{ $z }}', 'undefined variable "$z"'],
+  ['{{ with $w := 1 }}{{ else if $w }}{{ end }}', 'unexpected <if> in input'],
+  ['a\n{{ if 1 }}\n{{ $u }}{{ end }}', 'undefined variable "$u"'],
+  ['{{ define "x" }}{{ $labels }}{{ end }}', 'undefined variable "$labels"'],
+  ['{{ template "x" $nope }}', 'undefined variable "$nope"'],
+  ['{{ $x.y := 1 }}', 'undefined variable "$x"'],
+  ['{{ define "x" }}a{{ end }}{{ define "x" }}b{{ end }}', 'template: multiple definition of template "x"'],
+  [
+    '{{ define "x" }}\na{{ end }}\n{{ define "x" }}b\n{{ end }}',
+    'template: multiple definition of template "x"',
+  ],
+  ['{{ template x }}', 'unexpected "x" in template clause'],
+  ['{{ template }}', 'unexpected "}}" in template clause'],
+  ['{{ define "x" 1 }}{{ end }}', 'unexpected "1" in define clause'],
+  ['{{ define }}{{ end }}', 'unexpected "}}" in define clause'],
+  ['{{ define "x" }}a', 'unexpected EOF'],
+  ['{{ define "x" }}a{{ else }}{{ end }}', 'unexpected {{else}} in define clause'],
+  ['{{ define "x" }}{{ end }}{{ end }}', 'unexpected {{end}}'],
+  ['{{ block "b" }}B{{ end }}', 'missing value for block clause'],
+  ['{{ if }}{{ end }}', 'missing value for if'],
+  ['{{ 1 | 2 }}', 'non executable command in pipeline stage 2'],
+  ['{{ $a, $b := 1 }}', 'too many declarations in command'],
+  ['{{ template "a" $a, $b := 1 }}', 'too many declarations in template clause'],
+  ['{{ range $a, $b, $c := . }}{{ end }}', 'too many declarations in range'],
+  ['{{ range $a, 1 }}{{ end }}', 'range can only initialize variables'],
+  ['{{ with 1 }}{{ else if 1 }}{{ end }}', 'unexpected <if> in input'],
+  ['{{ if 1 }}{{ else with 1 }}{{ end }}', 'unexpected <with> in else'],
+  ['{{ if 1 }}{{ else }}{{ else }}{{ end }}', 'expected end; found {{else}}'],
+]
+
+/** Lines, as Go counts them, of the errors above that are not on line 1. */
+const LINES: Record<string, number> = {
+  'a\n{{ if 1 }}\n{{ $u }}{{ end }}': 3,
+  '{{ define "x" }}\na{{ end }}\n{{ define "x" }}b\n{{ end }}': 4,
+}
+
+describe('templates refused when rules load, with promtool check rules’ message', () => {
+  test.each(REFUSED)('%s: %s', (template, message) => {
+    const line = LINES[template] ?? 1
+    const expected = `r.yml: group "g", rule 1, "A": annotation "s": template: __alert_A:${line}: ${message}`
+    let thrown: unknown
+    try {
+      parseRuleFile(ruleFile(template), 'r.yml')
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toBeInstanceOf(RuleFileError)
+    expect((thrown as RuleFileError).errors).toEqual([expected])
+  })
+
+  test('a define of the alert’s own template conflicts with it at the end of the text', () => {
+    expect(() => checkTemplate('{{ define "__alert_A" }}X{{ end }}\n\nz', 'A')).toThrow(
+      new TemplateError('template: multiple definition of template "__alert_A"'),
+    )
+    try {
+      checkTemplate('{{ define "__alert_A" }}X{{ end }}\n\nz', 'A')
+    } catch (err) {
+      expect((err as TemplateError).line).toBe(3)
+    }
+    expect(() => checkTemplate('{{ define "__alert_A" }} {{ end }}x', 'A')).not.toThrow()
+  })
+})
+
+// The same templates through Debian's promtool 2.42, when it is on PATH: it must print the
+// very line asserted above, and accept what we accept.
+const promtool = Bun.which('promtool')
+if (!promtool) recordSkip('template checks against promtool check rules', 'promtool is not on PATH')
+
+describe.skipIf(!promtool)('template checks agree with promtool check rules', () => {
+  const promtoolCheck = (rules: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'template-check-'))
+    writeFileSync(join(dir, 'r.yml'), rules)
+    const proc = Bun.spawnSync(['promtool', 'check', 'rules', 'r.yml'], { cwd: dir })
+    return { code: proc.exitCode, output: proc.stdout.toString() + proc.stderr.toString() }
+  }
+
+  test.each(REFUSED)('%s is refused alike', (template, message) => {
+    const line = LINES[template] ?? 1
+    const result = promtoolCheck(ruleFile(template))
+    expect(result.code).toBe(1)
+    expect(result.output).toContain(
+      `\nr.yml: group "g", rule 1, "A": annotation "s": template: __alert_A:${line}: ${message}\n`,
+    )
+  })
+
+  test('a define of the alert’s own template is refused alike', () => {
+    const result = promtoolCheck(ruleFile('{{ define "__alert_A" }}X{{ end }}\n\nz'))
+    expect(result.output).toContain(
+      '"A": annotation "s": template: __alert_A:3: template: multiple definition of template "__alert_A"\n',
+    )
+  })
+
+  test.each([
+    '{{ define "x" }}X{{ . }}{{ end }}{{ template "x" $value }}',
+    '{{template "nope"}}',
+    '{{ range $labels }}{{ break }}{{ continue }}{{ end }}',
+    '{{ if 1 }}{{ $a := 1 }}{{ else }}{{ $a }}{{ end }}',
+    '{{ $x = 1 }}{{ $x := $x }}{{ ($p := 1) }}{{ $p }}',
+    '{{ block "b" . }}B{{ end }}{{ template "b" $q := 1 }}{{ $q }}',
+  ])('%s is accepted alike', (template) => {
+    expect(() => parseRuleFile(ruleFile(template), 'r.yml')).not.toThrow()
+    expect(promtoolCheck(ruleFile(template))).toEqual({
+      code: 0,
+      output: 'Checking r.yml\n  SUCCESS: 1 rules found\n\n',
+    })
   })
 })
