@@ -82,7 +82,7 @@ export function parseTestFile(text: string): TestFile {
     if (err instanceof GoYamlError) throw new TestFileError(err.message)
     throw err
   }
-  const d = new GoDecoder()
+  const d = new GoDecoder('yaml.v2')
   const top = d.struct(doc, 'main.unitTestFile', [
     'rule_files',
     'evaluation_interval',

@@ -135,7 +135,7 @@ export function parseRuleFile(text: string, file: string, options: RuleFileOptio
     if (err instanceof GoYamlError) fail([err.message])
     throw err
   }
-  const d = new GoDecoder()
+  const d = new GoDecoder('yaml.v3')
   const decoded: { node: GoYamlMap | undefined; group: RuleGroup; ruleNodes: Map<string, GoYamlValue>[] }[] =
     []
   try {
@@ -231,7 +231,7 @@ export function parseRuleFile(text: string, file: string, options: RuleFileOptio
           ] as const) {
             for (const [k, v] of Object.entries(map)) {
               try {
-                checkTemplate(v)
+                checkTemplate(v, rule.name)
               } catch (e) {
                 if (!(e instanceof TemplateError)) throw e
                 err(
