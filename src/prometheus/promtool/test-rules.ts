@@ -224,15 +224,53 @@ function loadGroups(files: string[]): RuleGroup[] {
   return groups
 }
 
+/** One input series: its labels and its values in order, `undefined` for a stale marker. */
+interface InputSeries {
+  labels: Labels
+  key: string
+  points: { t: number; value: number | undefined }[]
+  /** Index of the first point not yet in the store. */
+  next: number
+}
+
 /**
- * Loads a test group's `input_series` into a fresh store as promtool does: each series is the
- * line `series values` of a PromQL test `load` block (lines trimmed; a value text with newlines
- * continues on further lines, each its own series description), value i at i × interval (an
- * unset interval is 0, as in promtool 2.42, so every value lands on t=0 and only the first is
+ * A test group's `input_series`, handed to the store a step at a time as promtool 2.42's
+ * `promql.LazyLoader` does (`WithSamplesTill`): before each evaluation step at `ts` the
+ * samples at or before `ts` are appended, and nothing later. So a rule, and a
+ * `promql_expr_test` run after the last step, see only what the evaluation loop loaded: `@`
+ * or a negative `offset` past it finds nothing, and an `eval_time` between steps sees the
+ * samples up to the step before it.
+ */
+export class LazyInputSeries {
+  readonly store = new SampleStore({ maxSeries: Number.POSITIVE_INFINITY })
+
+  constructor(private readonly series: InputSeries[]) {}
+
+  /** Appends every sample (and stale marker) at or before `ts` not appended yet. */
+  appendTill(ts: number): void {
+    for (const s of this.series) {
+      for (; s.next < s.points.length; s.next++) {
+        const point = s.points[s.next] as InputSeries['points'][number]
+        if (point.t > ts) break
+        if (point.value !== undefined) this.store.append(s.labels, point.t, point.value)
+        else if (this.store.getSeries(s.key)) this.store.appendStale(s.key, point.t)
+      }
+    }
+  }
+}
+
+/**
+ * Reads a test group's `input_series` as promtool does: each series is the line `series
+ * values` of a PromQL test `load` block (lines trimmed; a value text with newlines continues
+ * on further lines, each its own series description), value i at i × interval (an unset
+ * interval is 0, as in promtool 2.42, so every value lands on t=0 and only the first is
  * kept). Returns Prometheus' parse error text instead when a line cannot be parsed.
  */
-export function loadInputSeries(series: TestGroup['input_series'], intervalMs: number): SampleStore | string {
-  const store = new SampleStore({ maxSeries: Number.POSITIVE_INFINITY })
+export function loadInputSeries(
+  series: TestGroup['input_series'],
+  intervalMs: number,
+): LazyInputSeries | string {
+  const loaded: InputSeries[] = []
   const lines = series
     .flatMap((s) => `${s.series} ${s.values}`.split('\n'))
     .map((l) => l.trim())
@@ -246,14 +284,14 @@ export function loadInputSeries(series: TestGroup['input_series'], intervalMs: n
     } catch (err) {
       return (err as Error).message
     }
-    const key = labelsKey(parsed.labels)
+    const points: InputSeries['points'] = []
     parsed.values.forEach((v, i) => {
-      const t = i * intervalMs
-      if (v.kind === 'value') store.append(parsed.labels, t, v.value)
-      else if (v.kind === 'stale' && store.getSeries(key)) store.appendStale(key, t)
+      if (v.kind === 'value') points.push({ t: i * intervalMs, value: v.value })
+      else if (v.kind === 'stale') points.push({ t: i * intervalMs, value: undefined })
     })
+    loaded.push({ labels: parsed.labels, key: labelsKey(parsed.labels), points, next: 0 })
   }
-  return store
+  return new LazyInputSeries(loaded)
 }
 
 function runTestGroup(
@@ -264,7 +302,7 @@ function runTestGroup(
 ): string[] {
   const loaded = loadInputSeries(tg.input_series, tg.intervalMs ?? 0)
   if (typeof loaded === 'string') return [loaded]
-  const store = loaded
+  const store = loaded.store
 
   let groups: RuleGroup[]
   try {
@@ -328,6 +366,7 @@ function runTestGroup(
   const errs: string[] = []
   let curr = 0
   for (let ts = 0; ts <= maxt; ts += evalIntervalMs) {
+    loaded.appendTill(ts)
     const evalErrs: string[] = []
     for (const { rules } of evaluated) {
       for (const rule of rules) {

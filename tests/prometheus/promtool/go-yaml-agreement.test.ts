@@ -1,22 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { recordSkip } from '../../helpers/skips.ts'
-import { runOurs, writeSuite } from './rule-test-files.ts'
+import { promtoolTest, runOurs, writeSuite } from './rule-test-files.ts'
 
 // Merge keys, multi-document files and !!binary through promtool 2.42 and rules:test: the same
 // rule file and test file must give the same exit status and report. Needs promtool on PATH.
 const promtool = Bun.which('promtool')
 const required = process.env.REQUIRE_OPS_TOOLS === '1'
 if (!promtool && !required) recordSkip('go-yaml agreement with promtool', 'promtool is not on PATH')
-
-async function promtoolTest(file: string) {
-  const proc = Bun.spawn(['promtool', 'test', 'rules', file], { stdout: 'pipe', stderr: 'pipe' })
-  const [code, stdout, stderr] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ])
-  return { code, stdout, stderr }
-}
 
 const alerts = (rules: string) => `groups:\n  - name: g\n    rules:\n${rules}`
 // A wrong expectation on purpose: both print the labels and annotations they decoded.

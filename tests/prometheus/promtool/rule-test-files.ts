@@ -17,6 +17,17 @@ export function ruleTestFiles(): string[] {
   return files.sort()
 }
 
+/** `promtool test rules <file>`: its exit status and both streams, to compare with `runOurs`. */
+export async function promtoolTest(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(['promtool', 'test', 'rules', file], { stdout: 'pipe', stderr: 'pipe' })
+  const [code, stdout, stderr] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ])
+  return { code, stdout, stderr }
+}
+
 /** Writes a throwaway rules file and test file into a temp dir; returns the test file path. */
 export function writeSuite(rules: string, tests: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'rules-test-'))

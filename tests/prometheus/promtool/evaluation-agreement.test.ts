@@ -1,0 +1,50 @@
+import { describe, expect, test } from 'bun:test'
+import { recordSkip } from '../../helpers/skips.ts'
+import { promtoolTest, runOurs, writeSuite } from './rule-test-files.ts'
+
+// What a rule test sees while promtool 2.42 evaluates it, through promtool and rules:test: the
+// same files must give the same exit status and report. Needs promtool on PATH.
+const promtool = Bun.which('promtool')
+const required = process.env.REQUIRE_OPS_TOOLS === '1'
+if (!promtool && !required) recordSkip('rule evaluation agreement with promtool', 'promtool is not on PATH')
+
+const group = (rules: string) => `groups:\n  - name: g\n    rules:\n${rules}`
+
+const CASES: [string, string, string][] = [
+  [
+    // promtool's LazyLoader appends samples up to each evaluation step only; promql_expr_test
+    // runs after the last step (the last multiple of evaluation_interval at or before the
+    // latest eval_time): an eval_time between steps sees the step before, `@` past it nothing.
+    'input samples are loaded step by step, not all at once',
+    group(
+      '      - record: "foo:x"\n        expr: foo\n      - alert: Future\n        expr: foo offset -1m > 5\n      - alert: AtEnd\n        expr: foo @ 300 > 5\n',
+    ),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 15s\n    input_series: [{series: foo, values: 0+1x20}]\n    promql_expr_test:\n      - {expr: foo, eval_time: 90s, exp_samples: [{labels: foo, value: 6}]}\n      - {expr: foo @ 240, eval_time: 30s, exp_samples: [{labels: foo, value: 16}]}\n      - {expr: "foo:x", eval_time: 1m, exp_samples: [{labels: "foo:x", value: 4}]}\n    alert_rule_test:\n      - {alertname: Future, eval_time: 1m, exp_alerts: []}\n      - {alertname: AtEnd, eval_time: 1m, exp_alerts: []}\n',
+  ],
+  [
+    'a stale marker and a gap, loaded in their turn',
+    group('      - alert: Seen\n        expr: foo > 0\n'),
+    'rule_files: [rules.yml]\nevaluation_interval: 30s\ntests:\n  - interval: 30s\n    input_series: [{series: foo, values: 1 _ stale 2 _x3 3}]\n    promql_expr_test:\n      - {expr: foo, eval_time: 45s, exp_samples: [{labels: foo, value: 1}]}\n      - {expr: foo @ 200, eval_time: 1m, exp_samples: []}\n    alert_rule_test:\n      - {alertname: Seen, eval_time: 1m30s, exp_alerts: [{exp_labels: {}}]}\n',
+  ],
+  [
+    'a range vector and a string are rule expressions that fail each evaluation',
+    group('      - alert: A\n        expr: foo[5m]\n      - record: r\n        expr: \'"text"\'\n'),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: foo, values: 1 2 3}]\n    alert_rule_test: [{alertname: A, eval_time: 1m}]\n',
+  ],
+  [
+    'zero durations in a rule are refused at load',
+    group(
+      '      - alert: A\n        expr: foo offset 0s > 0\n      - record: r\n        expr: max_over_time(foo[1m:0s])\n',
+    ),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: foo, values: 1 2 3}]\n',
+  ],
+]
+
+describe.skipIf(!promtool && !required)('rule evaluation agreement with promtool 2.42', () => {
+  test.each(CASES)('%s: same report', async (_name, rules, tests) => {
+    const file = writeSuite(rules, tests)
+    const real = await promtoolTest(file)
+    const mine = runOurs([file])
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
+})
