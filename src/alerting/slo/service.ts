@@ -7,7 +7,7 @@ export interface SloWindowView {
   window: SliWindow
   /** `slo:sli_error:ratio_rate<window>`: share of bad events in the window. */
   errorRatio: number | null
-  /** errorRatio / error budget: 1 spends exactly the period's budget over the period. */
+  /** errorRatio / error budget: 1 spends exactly the period's budget over the period; null without a budget (objective 100). */
   burnRate: number | null
 }
 
@@ -74,7 +74,8 @@ export function createSloService(deps: SloServiceDeps) {
           const budget = Number((1 - o.value).toPrecision(12))
           const views = SLI_WINDOWS.map((window, i) => {
             const errorRatio = finite(windows[i]!.get(id))
-            return { window, errorRatio, burnRate: errorRatio === null ? null : errorRatio / budget }
+            // An objective of 100 leaves no budget: the burn rate is then no number (null).
+            return { window, errorRatio, burnRate: errorRatio === null ? null : finite(errorRatio / budget) }
           })
           const errorAt = (w: SliWindow) => views.find((v) => v.window === w)!.errorRatio
           const current = errorAt('5m')

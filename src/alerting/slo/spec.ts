@@ -17,13 +17,15 @@ export interface SlothAlertSpec {
 export interface SlothSlo {
   /** The SLO's name, unique in the service: `sloth_slo`; `sloth_id` is `<service>-<name>`. */
   name: string
-  /** Target in percent of good events, e.g. 99.9. */
+  /** Target in percent of good events, above 0 and at most 100, e.g. 99.9. */
   objective: number
   /** Human text; the part before " - " names the objective in alert messages. */
   description?: string
   labels?: Record<string, string>
+  /** Both queries hold `{{.window}}` (spelt so whatever spaces the spec had inside the braces). */
   sli: { events: { error_query: string; total_query: string } }
   alerting: {
+    /** The alerts' name; '' when both alerts are disabled (Sloth needs it only for an alert). */
     name: string
     labels?: Record<string, string>
     annotations?: Record<string, string>
@@ -39,35 +41,164 @@ export interface SlothSpec {
   slos: SlothSlo[]
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/
+/** Sloth's rule for service and SLO names (pkg/common/conventions NameRegexp). */
+const NAME_RE = /^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$/
+const NAME_RULE =
+  "it must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-'"
 const ALERT_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+/** Sloth's window placeholder, spaces allowed inside the braces (pkg/common/conventions TplSLIQueryWindowVarRegex). */
+const WINDOW_RE = /\{\{ *\.window *\}\}/g
+/** The spelling the parsed spec keeps, so a consumer replacing `{{.window}}` meets no other. */
+const WINDOW = '{{.window}}'
 
 /**
- * Parses and checks a spec: version, names, objectives strictly between 0 and 100, both
- * queries with `{{.window}}`. Throws an Error naming the SLO on any problem.
+ * A query of the spec with each window placeholder (`{{.window}}`, `{{ .window }}`) replaced
+ * by `window` (e.g. "5m"), as Sloth renders its SLI query templates.
  */
-export function parseSlothSpec(text: string): SlothSpec {
-  const spec = parseYaml(text) as SlothSpec
-  if (spec?.version !== 'prometheus/v1') throw new Error('version must be prometheus/v1')
-  if (!spec.service || !NAME_RE.test(spec.service)) throw new Error(`invalid service name: ${spec.service}`)
-  if (!Array.isArray(spec.slos) || spec.slos.length === 0) throw new Error('slos must list at least one SLO')
-  const seen = new Set<string>()
-  for (const slo of spec.slos) {
-    const where = `slo "${slo?.name}"`
-    if (!slo?.name || !NAME_RE.test(slo.name)) throw new Error(`${where}: invalid name`)
-    if (seen.has(slo.name)) throw new Error(`${where}: duplicate name`)
-    seen.add(slo.name)
-    if (typeof slo.objective !== 'number' || !(slo.objective > 0 && slo.objective < 100))
-      throw new Error(`${where}: objective must be a percentage between 0 and 100 (exclusive)`)
-    for (const field of ['error_query', 'total_query'] as const) {
-      const query = slo.sli?.events?.[field]
-      if (typeof query !== 'string' || !query.includes('{{.window}}'))
-        throw new Error(`${where}: sli.events.${field} must be a query containing {{.window}}`)
-    }
-    if (!slo.alerting?.name || !ALERT_RE.test(slo.alerting.name))
-      throw new Error(`${where}: alerting.name must be a valid alert name`)
+export const sliQuery = (query: string, window: string): string => query.replace(WINDOW_RE, () => window)
+
+const fieldOf = (tree: unknown, key: string | number): unknown =>
+  tree !== null && typeof tree === 'object' ? (tree as Record<string | number, unknown>)[key] : undefined
+
+/**
+ * A string field the way yaml.v2 fills Sloth's Go string: a scalar as written (`42` is "42",
+ * `42.0` stays "42.0"), null or absent as "". `raw` comes from the failsafe reading.
+ */
+function text(raw: unknown, field: string): string {
+  if (raw === undefined || raw === null) return ''
+  if (typeof raw !== 'string')
+    throw new Error(`${field} must be text, not a ${Array.isArray(raw) ? 'list' : 'map'}`)
+  return raw
+}
+
+/** A `map[string]string` field (labels, annotations): keys and values as written. */
+function textMap(raw: unknown, field: string): Record<string, string> | undefined {
+  if (raw === undefined || raw === null) return undefined
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${field} must be a map`)
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, text(value, `${field}.${key}`)]))
+}
+
+/** A Go bool field (`disable`): YAML 1.1 booleans as yaml.v2 reads them, null or absent as false. */
+function flag(typed: unknown, field: string): boolean {
+  if (typed === undefined || typed === null) return false
+  if (typeof typed !== 'boolean') throw new Error(`${field} must be true or false`)
+  return typed
+}
+
+/** One alert of an SLO (`page_alert`, `ticket_alert`), or undefined when it is absent. */
+function parseAlert(raw: unknown, typed: unknown, field: string): SlothAlertSpec | undefined {
+  if (raw === undefined || raw === null) return undefined
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${field} must be a map`)
+  const disable = flag(fieldOf(typed, 'disable'), `${field}.disable`)
+  const labels = textMap(fieldOf(raw, 'labels'), `${field}.labels`)
+  const annotations = textMap(fieldOf(raw, 'annotations'), `${field}.annotations`)
+  return {
+    ...(disable ? { disable } : {}),
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
   }
-  return spec
+}
+
+/** An SLO's `alerting`, checked as Sloth checks the alerts it generates. */
+function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['alerting'] {
+  const field = (key: string) => `${where}: alerting.${key}`
+  const name = text(fieldOf(raw, 'name'), field('name'))
+  const labels = textMap(fieldOf(raw, 'labels'), field('labels'))
+  const annotations = textMap(fieldOf(raw, 'annotations'), field('annotations'))
+  const alerts = {
+    page_alert: parseAlert(fieldOf(raw, 'page_alert'), fieldOf(typed, 'page_alert'), field('page_alert')),
+    ticket_alert: parseAlert(
+      fieldOf(raw, 'ticket_alert'),
+      fieldOf(typed, 'ticket_alert'),
+      field('ticket_alert'),
+    ),
+  }
+  // Sloth fills in and checks an alert's name, labels and annotations only for an alert it
+  // generates (internal/prometheus/spec.go leaves a disabled one empty; isValidAlert skips it),
+  // so an SLO with both alerts disabled needs no name.
+  const enabled = (['page_alert', 'ticket_alert'] as const).filter((key) => !alerts[key]?.disable)
+  if (enabled.length > 0) {
+    if (!name) throw new Error(`${field('name')} is required while page_alert or ticket_alert is enabled`)
+    if (!ALERT_RE.test(name)) throw new Error(`${field('name')} must be a valid alert name`)
+  }
+  return {
+    name,
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
+    ...(alerts.page_alert ? { page_alert: alerts.page_alert } : {}),
+    ...(alerts.ticket_alert ? { ticket_alert: alerts.ticket_alert } : {}),
+  }
+}
+
+/** An SLO's `sli.events`, checked as Sloth's isValidSLOSLI does; placeholders spelt `{{.window}}`. */
+function parseEvents(sli: unknown, where: string): SlothSlo['sli']['events'] {
+  const events = fieldOf(sli, 'events')
+  const [errorQuery, totalQuery] = (['error_query', 'total_query'] as const).map((key) => {
+    const query = text(fieldOf(events, key), `${where}: sli.events.${key}`)
+    if (query.search(WINDOW_RE) < 0)
+      throw new Error(`${where}: sli.events.${key} must be a query containing ${WINDOW}`)
+    return query
+  }) as [string, string]
+  // One spelling of the placeholder, so a consumer replacing `{{.window}}` meets no other.
+  return {
+    error_query: errorQuery.replace(WINDOW_RE, WINDOW),
+    total_query: totalQuery.replace(WINDOW_RE, WINDOW),
+  }
+}
+
+/** One SLO of the spec, as Sloth's ValidateSLO checks it. */
+function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
+  const name = text(fieldOf(raw, 'name'), 'slo name')
+  const where = `slo "${name}"`
+  if (!NAME_RE.test(name)) throw new Error(`${where}: invalid name: ${NAME_RULE}`)
+  if (seen.has(name)) throw new Error(`${where}: duplicate name`)
+  seen.add(name)
+  const objective = fieldOf(typed, 'objective')
+  // 100 is allowed, as in Sloth: the budget is then 0 and any error burns it.
+  if (typeof objective !== 'number' || !(objective > 0 && objective <= 100))
+    throw new Error(`${where}: objective must be a percentage above 0 and at most 100`)
+  const description = text(fieldOf(raw, 'description'), `${where}: description`)
+  const labels = textMap(fieldOf(raw, 'labels'), `${where}: labels`)
+  return {
+    name,
+    objective,
+    ...(description ? { description } : {}),
+    ...(labels ? { labels } : {}),
+    sli: { events: parseEvents(fieldOf(raw, 'sli'), where) },
+    alerting: parseAlerting(fieldOf(raw, 'alerting'), fieldOf(typed, 'alerting'), where),
+  }
+}
+
+/**
+ * Parses and checks a spec as Sloth's loader and validation do (github.com/slok/sloth
+ * internal/prometheus/spec.go, pkg/common/validation/slo.go): version, service and SLO names
+ * (NameRegexp), objectives above 0 and at most 100, `sli.events` queries holding
+ * `{{.window}}` (spaces allowed inside the braces), and an alert name while an alert is
+ * enabled.
+ * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
+ * Error naming the SLO and the field on any problem.
+ */
+export function parseSlothSpec(source: string): SlothSpec {
+  // Sloth decodes the spec with yaml.v2 into Go structs: typed fields (objective, disable)
+  // read as YAML 1.1, and a string field takes the scalar as written (`description: 42` is
+  // "42"). The failsafe reading keeps every scalar as written; nulls stay null, as yaml.v2
+  // turns them into Go's zero value.
+  const typed: unknown = parseYaml(source, { version: '1.1' })
+  const raw: unknown = parseYaml(source, { schema: 'failsafe', customTags: ['null'], merge: true })
+  if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
+    throw new Error('version must be prometheus/v1')
+  const service = text(fieldOf(raw, 'service'), 'service')
+  if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)
+  const labels = textMap(fieldOf(raw, 'labels'), 'labels')
+  const slos = fieldOf(raw, 'slos')
+  if (!Array.isArray(slos) || slos.length === 0) throw new Error('slos must list at least one SLO')
+  const seen = new Set<string>()
+  return {
+    version: 'prometheus/v1',
+    service,
+    ...(labels ? { labels } : {}),
+    slos: slos.map((slo, i) => parseSlo(slo, fieldOf(fieldOf(typed, 'slos'), i), seen)),
+  }
 }
 
 export function loadSlothSpec(file: string): SlothSpec {

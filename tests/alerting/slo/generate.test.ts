@@ -103,8 +103,8 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     expect(() => parseSlothSpec(base.replace('version: prometheus/v1', 'version: v2'))).toThrow(
       'version must be prometheus/v1',
     )
-    expect(() => parseSlothSpec(base.replace('objective: 99.9', 'objective: 100'))).toThrow(
-      'slo "api-availability": objective must be a percentage between 0 and 100 (exclusive)',
+    expect(() => parseSlothSpec(base.replace('objective: 99.9', 'objective: 100.1'))).toThrow(
+      'slo "api-availability": objective must be a percentage above 0 and at most 100',
     )
     expect(() =>
       parseSlothSpec(

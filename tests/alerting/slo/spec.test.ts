@@ -1,0 +1,265 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
+import { parseSlothSpec, type SlothSpec, sliQuery } from '../../../src/alerting/slo/spec.ts'
+import { run, withBinary } from '../../ops/ops-files.ts'
+
+// What parseSlothSpec accepts and refuses, held against Sloth's loader and validation
+// (github.com/slok/sloth internal/prometheus/spec.go, pkg/common/validation/slo.go and
+// promql.go, pkg/common/conventions), and every accepted spec's rules against promtool.
+
+const promtoolTest = withBinary('promtool', 'apt-get install -y prometheus')
+
+/** A one-SLO spec; `slo` replaces lines of the SLO, `top` is added after `service`. */
+function spec(options: { service?: string; top?: string; slo?: Record<string, string> } = {}): string {
+  const slo: Record<string, string> = {
+    name: 'name: avail',
+    objective: 'objective: 99.9',
+    description: 'description: Availability - share of requests not failed',
+    error_query: 'error_query: sum(rate(errors_total[{{.window}}]))',
+    total_query: 'total_query: sum(rate(requests_total[{{.window}}]))',
+    alerting: 'alerting:\n      name: AvailBurn',
+    ...options.slo,
+  }
+  return [
+    'version: prometheus/v1',
+    `service: ${options.service ?? 'svc'}`,
+    ...(options.top ? [options.top] : []),
+    'slos:',
+    `  - ${slo.name}`,
+    `    ${slo.objective}`,
+    `    ${slo.description}`,
+    '    sli:',
+    '      events:',
+    `        ${slo.error_query}`,
+    `        ${slo.total_query}`,
+    `    ${slo.alerting}`,
+    '',
+  ].join('\n')
+}
+
+/** The message parseSlothSpec refuses `text` with. */
+function refusal(text: string): string {
+  try {
+    parseSlothSpec(text)
+  } catch (error) {
+    return (error as Error).message
+  }
+  throw new Error('the spec was accepted')
+}
+
+interface Rule {
+  record?: string
+  alert?: string
+  expr: string
+  labels: Record<string, string>
+  annotations?: Record<string, string>
+}
+const rules = (s: SlothSpec) => sloRuleGroups(s).flatMap((g) => g.rules) as Rule[]
+
+/** Specs Sloth accepts and this service once refused or mangled; promtool checks them all below. */
+const ACCEPTED = {
+  dottedNames: spec({ service: 'convo.commerce', slo: { name: 'name: svc.v2' } }),
+  objective100: spec({ slo: { objective: 'objective: 100' } }),
+  noAlertName: spec({
+    slo: {
+      alerting:
+        'alerting:\n      page_alert:\n        disable: true\n      ticket_alert:\n        disable: true',
+    },
+  }),
+  spacedWindow: spec({
+    slo: {
+      error_query: 'error_query: sum(rate(errors_total[{{ .window }}]))',
+      total_query: 'total_query: sum(rate(requests_total[{{  .window}}])) > 0 or sum(rate(x[{{.window}}]))',
+    },
+  }),
+  numericDescription: spec({ slo: { description: 'description: 42.0' } }),
+}
+
+describe('parseSlothSpec: names (Sloth NameRegexp ^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$)', () => {
+  test('dots are allowed in service and SLO names, and reach the labels as written', () => {
+    const s = parseSlothSpec(ACCEPTED.dottedNames)
+    expect([s.service, s.slos[0]!.name]).toEqual(['convo.commerce', 'svc.v2'])
+    expect(rules(s)[0]).toEqual({
+      record: 'slo:sli_error:ratio_rate5m',
+      expr: '(sum(rate(errors_total[5m])))\n/\n(sum(rate(requests_total[5m])))\n',
+      labels: {
+        sloth_id: 'convo.commerce-svc.v2',
+        sloth_service: 'convo.commerce',
+        sloth_slo: 'svc.v2',
+        sloth_window: '5m',
+      },
+    })
+  })
+
+  test('one character, a leading or trailing "-", "_" or ".", and other characters are refused', () => {
+    const rule =
+      "it must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-'"
+    for (const name of ['a', 'api-', 'api_', 'api.', '-api', 'a/b', 'a b'])
+      expect(refusal(spec({ slo: { name: `name: "${name}"` } }))).toBe(`slo "${name}": invalid name: ${rule}`)
+    expect(refusal(spec({ slo: { name: 'name:' } }))).toBe(`slo "": invalid name: ${rule}`)
+    expect(refusal(spec({ service: 'x' }))).toBe(`invalid service name "x": ${rule}`)
+    expect(refusal(spec({ service: 'svc_' }))).toBe(`invalid service name "svc_": ${rule}`)
+  })
+
+  test('two-character names are the shortest allowed', () => {
+    expect(parseSlothSpec(spec({ service: 'ab', slo: { name: 'name: a1' } })).slos[0]!.name).toBe('a1')
+  })
+})
+
+describe('parseSlothSpec: objective (Sloth: >0 and <=100)', () => {
+  test('100 is accepted: the error budget is 0, so any error burns faster than every factor', () => {
+    const s = parseSlothSpec(ACCEPTED.objective100)
+    const all = rules(s)
+    const expr = (name: string) => all.find((r) => r.record === name)!.expr
+    expect([expr('slo:objective:ratio'), expr('slo:error_budget:ratio')]).toEqual(['1', '1 - 1'])
+    expect(all.find((r) => r.record === 'sloth_slo_info')!.labels.sloth_objective).toBe('100')
+    const alerts = all.filter((r) => r.alert)
+    expect(alerts.map((a) => [...a.expr.matchAll(/> \(([\d.]+ \* [\d.]+)\)/g)].map((m) => m[1]))).toEqual([
+      ['14.4 * 0', '14.4 * 0', '6 * 0', '6 * 0'],
+      ['3 * 0', '3 * 0', '1 * 0', '1 * 0'],
+    ])
+  })
+
+  test('0, above 100, and anything not a number are refused', () => {
+    const message = 'slo "avail": objective must be a percentage above 0 and at most 100'
+    for (const objective of ['0', '-1', '100.1', '.nan', '.inf', '"99.9"', 'high', ''])
+      expect(refusal(spec({ slo: { objective: `objective: ${objective}` } }))).toBe(message)
+  })
+})
+
+describe('parseSlothSpec: alerting.name (Sloth requires it only for an enabled alert)', () => {
+  test('both alerts disabled: no name needed, and no alert group is generated', () => {
+    const s = parseSlothSpec(ACCEPTED.noAlertName)
+    expect(s.slos[0]!.alerting).toEqual({
+      name: '',
+      page_alert: { disable: true },
+      ticket_alert: { disable: true },
+    })
+    expect(sloRuleGroups(s).map((g) => g.name)).toEqual([
+      'sloth-slo-sli-recordings-svc-avail',
+      'sloth-slo-meta-recordings-svc-avail',
+    ])
+  })
+
+  test('one alert enabled (or both, by default): the name is required and must be an alert name', () => {
+    const required = 'slo "avail": alerting.name is required while page_alert or ticket_alert is enabled'
+    expect(refusal(spec({ slo: { alerting: 'alerting: {}' } }))).toBe(required)
+    expect(
+      refusal(spec({ slo: { alerting: 'alerting:\n      ticket_alert:\n        disable: true' } })),
+    ).toBe(required)
+    expect(refusal(spec({ slo: { alerting: 'alerting:\n      name: Avail-Burn' } }))).toBe(
+      'slo "avail": alerting.name must be a valid alert name',
+    )
+  })
+
+  test('disable is a YAML 1.1 boolean, as yaml.v2 reads it: `no` keeps the alert, a quoted "true" is refused', () => {
+    const s = parseSlothSpec(
+      spec({ slo: { alerting: 'alerting:\n      name: AvailBurn\n      page_alert:\n        disable: no' } }),
+    )
+    expect(
+      rules(s)
+        .filter((r) => r.alert)
+        .map((r) => r.labels.sloth_severity),
+    ).toEqual(['page', 'ticket'])
+    expect(
+      refusal(
+        spec({
+          slo: { alerting: 'alerting:\n      name: AvailBurn\n      page_alert:\n        disable: "true"' },
+        }),
+      ),
+    ).toBe('slo "avail": alerting.page_alert.disable must be true or false')
+  })
+})
+
+describe('parseSlothSpec: the window placeholder (Sloth TplSLIQueryWindowVarRegex {{ *\\.window *}})', () => {
+  test('spaces inside the braces, mixed in one query, give the same rules as {{.window}}', () => {
+    const spaced = parseSlothSpec(ACCEPTED.spacedWindow)
+    expect(spaced.slos[0]!.sli.events).toEqual({
+      error_query: 'sum(rate(errors_total[{{.window}}]))',
+      total_query: 'sum(rate(requests_total[{{.window}}])) > 0 or sum(rate(x[{{.window}}]))',
+    })
+    const plain = parseSlothSpec(
+      spec({
+        slo: {
+          total_query: 'total_query: sum(rate(requests_total[{{.window}}])) > 0 or sum(rate(x[{{.window}}]))',
+        },
+      }),
+    )
+    expect(sloRulesFileText(spaced)).toBe(sloRulesFileText(plain))
+    expect(rules(spaced)[1]!.expr).toBe(
+      '(sum(rate(errors_total[30m])))\n/\n(sum(rate(requests_total[30m])) > 0 or sum(rate(x[30m])))\n',
+    )
+  })
+
+  test('sliQuery replaces every spelling', () => {
+    expect(sliQuery('a[{{.window}}] b[{{ .window }}] c[{{   .window}}]', '5m')).toBe('a[5m] b[5m] c[5m]')
+  })
+
+  test('a query without the placeholder is refused (a tab, a dash or another name is not it)', () => {
+    for (const placeholder of ['{{\t.window}}', '{{- .window }}', '{{.windows}}', '{{window}}', '5m'])
+      expect(
+        refusal(spec({ slo: { error_query: `error_query: "sum(rate(errors_total[${placeholder}]))"` } })),
+      ).toBe('slo "avail": sli.events.error_query must be a query containing {{.window}}')
+  })
+})
+
+describe('parseSlothSpec: string fields read as yaml.v2 fills a Go string', () => {
+  test('a number as description is its text as written, and names the SLO in alerts', () => {
+    expect(parseSlothSpec(spec({ slo: { description: 'description: 42' } })).slos[0]!.description).toBe('42')
+    const s = parseSlothSpec(ACCEPTED.numericDescription)
+    expect(s.slos[0]!.description).toBe('42.0')
+    expect(rules(s).find((r) => r.alert)!.annotations!.summary).toBe(
+      '42.0 99.9 %: error budget burning too fast (page)',
+    )
+  })
+
+  test('numbers and booleans in labels and names keep their text; an empty description is none', () => {
+    const s = parseSlothSpec(
+      spec({
+        top: 'labels:\n  version: 2.10\n  canary: yes',
+        slo: { name: 'name: 2024', description: 'description:' },
+      }),
+    )
+    expect([s.labels, s.slos[0]!.name, s.slos[0]!.description]).toEqual([
+      { version: '2.10', canary: 'yes' },
+      '2024',
+      undefined,
+    ])
+  })
+
+  test('a map or list where text belongs is refused, naming the field', () => {
+    expect(refusal(spec({ slo: { description: 'description: {a: 1}' } }))).toBe(
+      'slo "avail": description must be text, not a map',
+    )
+    expect(refusal(spec({ top: 'labels:\n  team: [a, b]' }))).toBe('labels.team must be text, not a list')
+    expect(refusal(spec({ top: 'labels: team' }))).toBe('labels must be a map')
+  })
+})
+
+describe('every spec above that Sloth accepts', () => {
+  promtoolTest('gives rules promtool check rules accepts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-accepted-'))
+    try {
+      const files = Object.entries(ACCEPTED).map(([name, text]) => {
+        const file = join(dir, `${name}.yml`)
+        writeFileSync(file, sloRulesFileText(parseSlothSpec(text)))
+        return file
+      })
+      const { exitCode, output } = run(['promtool', 'check', 'rules', ...files])
+      // 8 SLI and 7 metadata recordings, and the page and ticket alerts unless both are disabled.
+      expect(output.match(/SUCCESS: \d+ rules found/g)).toEqual([
+        'SUCCESS: 17 rules found',
+        'SUCCESS: 17 rules found',
+        'SUCCESS: 15 rules found',
+        'SUCCESS: 17 rules found',
+        'SUCCESS: 17 rules found',
+      ])
+      expect(exitCode).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
