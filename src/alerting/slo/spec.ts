@@ -45,6 +45,13 @@ export interface SlothSpec {
 const NAME_RE = /^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$/
 const NAME_RULE =
   "it must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-'"
+/**
+ * Label and annotation names as promtool 2.42 and the embedded engine read rule files
+ * (prometheus/common model.LabelName.IsValid). Sloth's newer releases pass any UTF-8 name,
+ * which would give a rule file neither of them loads.
+ */
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+const LABEL_NAME_RULE = "letters, digits and '_', not starting with a digit"
 const ALERT_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** Sloth's window placeholder, spaces allowed inside the braces (pkg/common/conventions TplSLIQueryWindowVarRegex). */
 const WINDOW_RE = /\{\{ *\.window *\}\}/g
@@ -85,6 +92,25 @@ function flag(typed: unknown, field: string): boolean {
   return typed
 }
 
+/**
+ * Refuses what Sloth's PromQL dialect refuses in labels and annotations
+ * (pkg/common/validation/promql.go): a name promtool would not read, `__name__` as a label,
+ * an empty value.
+ */
+function checkLabels(
+  labels: Record<string, string> | undefined,
+  field: string,
+  kind: 'label' | 'annotation',
+) {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    if (!LABEL_NAME_RE.test(key))
+      throw new Error(`${field}: invalid ${kind} name "${key}" (${LABEL_NAME_RULE})`)
+    if (kind === 'label' && key === '__name__')
+      throw new Error(`${field}: the label name "__name__" is not allowed`)
+    if (value === '') throw new Error(`${field}: ${kind} "${key}" needs a value`)
+  }
+}
+
 /** One alert of an SLO (`page_alert`, `ticket_alert`), or undefined when it is absent. */
 function parseAlert(raw: unknown, typed: unknown, field: string): SlothAlertSpec | undefined {
   if (raw === undefined || raw === null) return undefined
@@ -120,6 +146,12 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
   if (enabled.length > 0) {
     if (!name) throw new Error(`${field('name')} is required while page_alert or ticket_alert is enabled`)
     if (!ALERT_RE.test(name)) throw new Error(`${field('name')} must be a valid alert name`)
+    checkLabels(labels, field('labels'), 'label')
+    checkLabels(annotations, field('annotations'), 'annotation')
+  }
+  for (const key of enabled) {
+    checkLabels(alerts[key]?.labels, field(`${key}.labels`), 'label')
+    checkLabels(alerts[key]?.annotations, field(`${key}.annotations`), 'annotation')
   }
   return {
     name,
@@ -159,6 +191,7 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
     throw new Error(`${where}: objective must be a percentage above 0 and at most 100`)
   const description = text(fieldOf(raw, 'description'), `${where}: description`)
   const labels = textMap(fieldOf(raw, 'labels'), `${where}: labels`)
+  checkLabels(labels, `${where}: labels`, 'label')
   return {
     name,
     objective,
@@ -171,10 +204,11 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
 
 /**
  * Parses and checks a spec as Sloth's loader and validation do (github.com/slok/sloth
- * internal/prometheus/spec.go, pkg/common/validation/slo.go): version, service and SLO names
- * (NameRegexp), objectives above 0 and at most 100, `sli.events` queries holding
- * `{{.window}}` (spaces allowed inside the braces), and an alert name while an alert is
- * enabled.
+ * internal/prometheus/spec.go, pkg/common/validation/slo.go and promql.go): version, service
+ * and SLO names (NameRegexp), objectives above 0 and at most 100, label and annotation names
+ * and values, `sli.events` queries holding `{{.window}}` (spaces allowed inside the braces),
+ * and an alert name while an alert is enabled. Also refuses UTF-8 label names, which Sloth
+ * passes but promtool 2.42 refuses in the generated rules.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
  * Error naming the SLO and the field on any problem.
  */
@@ -190,6 +224,7 @@ export function parseSlothSpec(source: string): SlothSpec {
   const service = text(fieldOf(raw, 'service'), 'service')
   if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)
   const labels = textMap(fieldOf(raw, 'labels'), 'labels')
+  checkLabels(labels, 'labels', 'label')
   const slos = fieldOf(raw, 'slos')
   if (!Array.isArray(slos) || slos.length === 0) throw new Error('slos must list at least one SLO')
   const seen = new Set<string>()

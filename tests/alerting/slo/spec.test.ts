@@ -239,6 +239,80 @@ describe('parseSlothSpec: string fields read as yaml.v2 fills a Go string', () =
   })
 })
 
+describe('parseSlothSpec: labels and annotations (Sloth PromQL dialect: label names promtool reads)', () => {
+  const rule = "(letters, digits and '_', not starting with a digit)"
+  test('invalid names are refused, naming the field', () => {
+    expect(refusal(spec({ top: 'labels:\n  bad-key: x' }))).toBe(
+      `labels: invalid label name "bad-key" ${rule}`,
+    )
+    expect(refusal(spec({ slo: { description: 'labels:\n      "0x": y' } }))).toBe(
+      `slo "avail": labels: invalid label name "0x" ${rule}`,
+    )
+    expect(
+      refusal(
+        spec({ slo: { alerting: 'alerting:\n      name: AvailBurn\n      labels:\n        bad label: z' } }),
+      ),
+    ).toBe(`slo "avail": alerting.labels: invalid label name "bad label" ${rule}`)
+    expect(
+      refusal(
+        spec({
+          slo: { alerting: 'alerting:\n      name: AvailBurn\n      annotations:\n        bad-ann: q' },
+        }),
+      ),
+    ).toBe(`slo "avail": alerting.annotations: invalid annotation name "bad-ann" ${rule}`)
+    expect(
+      refusal(
+        spec({
+          slo: {
+            alerting:
+              'alerting:\n      name: AvailBurn\n      page_alert:\n        labels:\n          sev.x: a',
+          },
+        }),
+      ),
+    ).toBe(`slo "avail": alerting.page_alert.labels: invalid label name "sev.x" ${rule}`)
+    expect(
+      refusal(
+        spec({
+          slo: {
+            alerting:
+              'alerting:\n      name: AvailBurn\n      ticket_alert:\n        annotations:\n          é: a',
+          },
+        }),
+      ),
+    ).toBe(`slo "avail": alerting.ticket_alert.annotations: invalid annotation name "é" ${rule}`)
+  })
+
+  test('__name__ as a label and empty values are refused, as Sloth refuses them', () => {
+    expect(refusal(spec({ top: 'labels:\n  __name__: x' }))).toBe(
+      'labels: the label name "__name__" is not allowed',
+    )
+    expect(refusal(spec({ top: 'labels:\n  team:' }))).toBe('labels: label "team" needs a value')
+    expect(
+      refusal(
+        spec({
+          slo: { alerting: 'alerting:\n      name: AvailBurn\n      annotations:\n        runbook: ""' },
+        }),
+      ),
+    ).toBe('slo "avail": alerting.annotations: annotation "runbook" needs a value')
+  })
+
+  test("a disabled alert's labels are not checked, as Sloth generates nothing from them", () => {
+    const s = parseSlothSpec(
+      spec({
+        slo: {
+          alerting:
+            'alerting:\n      name: AvailBurn\n      ticket_alert:\n        disable: true\n        labels:\n          bad-key: x',
+        },
+      }),
+    )
+    expect(
+      rules(s)
+        .filter((r) => r.alert)
+        .map((r) => r.labels),
+    ).toEqual([{ sloth_severity: 'page' }])
+  })
+})
+
 describe('every spec above that Sloth accepts', () => {
   promtoolTest('gives rules promtool check rules accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slo-accepted-'))
