@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
+import { parsePromQL } from '../../prometheus/promql/parser.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
@@ -57,6 +58,8 @@ const ALERT_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const WINDOW_RE = /\{\{ *\.window *\}\}/g
 /** The spelling the parsed spec keeps, so a consumer replacing `{{.window}}` meets no other. */
 const WINDOW = '{{.window}}'
+/** The window Sloth renders a query with to check it (pkg/common/validation/promql.go). */
+const CHECK_WINDOW = '1m'
 
 /**
  * A query of the spec with each window placeholder (`{{.window}}`, `{{ .window }}`) replaced
@@ -108,6 +111,15 @@ function checkLabels(
     if (kind === 'label' && key === '__name__')
       throw new Error(`${field}: the label name "__name__" is not allowed`)
     if (value === '') throw new Error(`${field}: ${kind} "${key}" needs a value`)
+  }
+}
+
+/** Parses one query with the project's PromQL parser (Prometheus 2.42's grammar), naming `field` on failure. */
+function checkPromQL(expr: string, field: string) {
+  try {
+    parsePromQL(sliQuery(expr, CHECK_WINDOW))
+  } catch (error) {
+    throw new Error(`${field} does not parse with ${WINDOW} as ${CHECK_WINDOW}: ${(error as Error).message}`)
   }
 }
 
@@ -164,6 +176,11 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
 
 /** An SLO's `sli.events`, checked as Sloth's isValidSLOSLI does; placeholders spelt `{{.window}}`. */
 function parseEvents(sli: unknown, where: string): SlothSlo['sli']['events'] {
+  for (const kind of ['raw', 'plugin'])
+    if (fieldOf(sli, kind) !== undefined && fieldOf(sli, kind) !== null)
+      throw new Error(
+        `${where}: sli.${kind} is not supported here, only sli.events (error_query and total_query)`,
+      )
   const events = fieldOf(sli, 'events')
   const [errorQuery, totalQuery] = (['error_query', 'total_query'] as const).map((key) => {
     const query = text(fieldOf(events, key), `${where}: sli.events.${key}`)
@@ -171,6 +188,13 @@ function parseEvents(sli: unknown, where: string): SlothSlo['sli']['events'] {
       throw new Error(`${where}: sli.events.${key} must be a query containing ${WINDOW}`)
     return query
   }) as [string, string]
+  if (errorQuery === totalQuery)
+    throw new Error(`${where}: sli.events.error_query and total_query must differ`)
+  checkPromQL(errorQuery, `${where}: sli.events.error_query`)
+  checkPromQL(totalQuery, `${where}: sli.events.total_query`)
+  // The SLI recordings put each query in parentheses on one line, as Sloth does; a query that
+  // parses alone can still break there (a trailing `# comment` eats the closing parenthesis).
+  checkPromQL(`(${errorQuery})\n/\n(${totalQuery})\n`, `${where}: sli.events: (error_query) / (total_query)`)
   // One spelling of the placeholder, so a consumer replacing `{{.window}}` meets no other.
   return {
     error_query: errorQuery.replace(WINDOW_RE, WINDOW),
@@ -207,8 +231,9 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
  * internal/prometheus/spec.go, pkg/common/validation/slo.go and promql.go): version, service
  * and SLO names (NameRegexp), objectives above 0 and at most 100, label and annotation names
  * and values, `sli.events` queries holding `{{.window}}` (spaces allowed inside the braces),
- * and an alert name while an alert is enabled. Also refuses UTF-8 label names, which Sloth
- * passes but promtool 2.42 refuses in the generated rules.
+ * differing and parsing as PromQL, and an alert name while an alert is enabled. Also refuses
+ * what Sloth passes but promtool 2.42 would refuse in the generated rules: UTF-8 label names,
+ * queries that only break once composed into `(error)\n/\n(total)`.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
  * Error naming the SLO and the field on any problem.
  */

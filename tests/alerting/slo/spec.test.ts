@@ -313,6 +313,46 @@ describe('parseSlothSpec: labels and annotations (Sloth PromQL dialect: label na
   })
 })
 
+describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpression)', () => {
+  test('a query that does not parse as PromQL with the window as 1m is refused with the parse error', () => {
+    expect(refusal(spec({ slo: { error_query: 'error_query: sum(rate(x[{{.window}}])' } }))).toBe(
+      'slo "avail": sli.events.error_query does not parse with {{.window}} as 1m: 1:16: parse error: unexpected end of input in argument list, expected "," or ")"',
+    )
+    expect(refusal(spec({ slo: { total_query: 'total_query: requests_total[{{.window}}]' } }))).toBe(
+      'slo "avail": sli.events.total_query does not parse with {{.window}} as 1m: expression of type range vector cannot be a rule\'s result; a rule must yield an instant vector or scalar',
+    )
+  })
+
+  test('a query that parses alone but breaks inside the SLI recording is refused', () => {
+    expect(refusal(spec({ slo: { error_query: 'error_query: "sum(rate(x[{{.window}}])) # errors"' } }))).toBe(
+      'slo "avail": sli.events: (error_query) / (total_query) does not parse with {{.window}} as 1m: 4:1: parse error: unexpected end of input in paren expression, expected ")"',
+    )
+  })
+
+  test('the same query for errors and total is refused', () => {
+    expect(refusal(spec({ slo: { total_query: 'total_query: sum(rate(errors_total[{{.window}}]))' } }))).toBe(
+      'slo "avail": sli.events.error_query and total_query must differ',
+    )
+  })
+
+  test('sli.raw and sli.plugin are named as unsupported instead of a missing error_query', () => {
+    const raw = spec().replace(
+      / {6}events:\n.*\n.*\n/,
+      '      raw:\n        error_ratio_query: x[{{.window}}]\n',
+    )
+    expect(refusal(raw)).toBe(
+      'slo "avail": sli.raw is not supported here, only sli.events (error_query and total_query)',
+    )
+    const plugin = spec().replace(
+      / {6}events:\n.*\n.*\n/,
+      '      plugin:\n        id: sloth-common/availability\n',
+    )
+    expect(refusal(plugin)).toBe(
+      'slo "avail": sli.plugin is not supported here, only sli.events (error_query and total_query)',
+    )
+  })
+})
+
 describe('every spec above that Sloth accepts', () => {
   promtoolTest('gives rules promtool check rules accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slo-accepted-'))
