@@ -67,6 +67,14 @@ const CHECK_WINDOW = '1m'
  */
 export const sliQuery = (query: string, window: string): string => query.replace(WINDOW_RE, () => window)
 
+/**
+ * Text that a Prometheus alert template (annotation or alert label value, Go text/template)
+ * renders as `text` itself: each `{{` becomes the action `{{ "{{" }}`, so a description such
+ * as `Avail {{ $labels.x` neither breaks the rule file nor gets expanded. `}}` outside an
+ * action is plain text already.
+ */
+export const templateText = (text: string): string => text.replaceAll('{{', '{{ "{{" }}')
+
 const fieldOf = (tree: unknown, key: string | number): unknown =>
   tree !== null && typeof tree === 'object' ? (tree as Record<string | number, unknown>)[key] : undefined
 

@@ -2,8 +2,9 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stringify } from 'yaml'
 import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
-import { parseSlothSpec, type SlothSpec, sliQuery } from '../../../src/alerting/slo/spec.ts'
+import { parseSlothSpec, type SlothSpec, sliQuery, templateText } from '../../../src/alerting/slo/spec.ts'
 import { run, withBinary } from '../../ops/ops-files.ts'
 
 // What parseSlothSpec accepts and refuses, held against Sloth's loader and validation
@@ -350,6 +351,59 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     expect(refusal(plugin)).toBe(
       'slo "avail": sli.plugin is not supported here, only sli.events (error_query and total_query)',
     )
+  })
+})
+
+describe('templateText: literal text inside an alert template', () => {
+  test('escapes each {{ and nothing else', () => {
+    expect(templateText('Avail {{ $labels.x - weird')).toBe('Avail {{ "{{" }} $labels.x - weird')
+    expect(templateText('a }} b {{{')).toBe('a }} b {{ "{{" }}{')
+    expect(templateText('plain')).toBe('plain')
+  })
+
+  const TEXTS = ['Avail {{ $labels.x - weird', 'a }} b {{{ c }}}', '{{- end }}', '{{ "{{" }}', 'plain 99.9 %']
+  promtoolTest('promtool accepts the escaped text and renders it as written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-template-'))
+    try {
+      const alert = (i: number) => `Text${i}`
+      writeFileSync(
+        join(dir, 'rules.yml'),
+        stringify({
+          groups: [
+            {
+              name: 'texts',
+              rules: TEXTS.map((text, i) => ({
+                alert: alert(i),
+                expr: 'vector(1)',
+                annotations: { description: templateText(text) },
+              })),
+            },
+          ],
+        }),
+      )
+      writeFileSync(
+        join(dir, 'rules.test.yml'),
+        stringify({
+          rule_files: ['rules.yml'],
+          tests: [
+            {
+              interval: '1m',
+              input_series: [],
+              alert_rule_test: TEXTS.map((text, i) => ({
+                eval_time: '0m',
+                alertname: alert(i),
+                exp_alerts: [{ exp_labels: {}, exp_annotations: { description: text } }],
+              })),
+            },
+          ],
+        }),
+      )
+      const { exitCode, output } = run(['promtool', 'test', 'rules', join(dir, 'rules.test.yml')])
+      expect(output).toContain('SUCCESS')
+      expect(exitCode).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
