@@ -26,7 +26,9 @@ import {
   type SliWindow,
   type SlothSlo,
   type SlothSpec,
+  sliQuery,
   slothId,
+  templateText,
 } from '../../src/alerting/slo/spec.ts'
 
 /** Windows computed from the raw counters; longer ones average the 5m recording. */
@@ -69,7 +71,7 @@ function sliRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
   const sel = selector(spec, slo)
   return SLI_WINDOWS.map((window) => {
     const expr = RAW_WINDOWS.includes(window)
-      ? `(${slo.sli.events.error_query.replaceAll('{{.window}}', window)})\n/\n(${slo.sli.events.total_query.replaceAll('{{.window}}', window)})\n`
+      ? `(${sliQuery(slo.sli.events.error_query, window)})\n/\n(${sliQuery(slo.sli.events.total_query, window)})\n`
       : `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n`
     return {
       record: `slo:sli_error:ratio_rate${window}`,
@@ -134,7 +136,8 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
   const rates = BURN_ALERTS[severity]
     .map(({ long, short, factor }) => `${factor}× over ${windowWords(long)} and ${windowWords(short)}`)
     .join(', or ')
-  const name = `${displayName(slo)} ${slo.objective} %`
+  // The description is literal text inside the annotation templates: `{{` in it must not start an action.
+  const name = `${templateText(displayName(slo))} ${slo.objective} %`
   return {
     alert: slo.alerting.name,
     expr,

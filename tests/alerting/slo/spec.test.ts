@@ -431,3 +431,74 @@ describe('every spec above that Sloth accepts', () => {
     }
   })
 })
+
+describe('scripts/slo/generate.ts with the spec helpers', () => {
+  test('a query handed over with another spelling of the placeholder is still substituted', () => {
+    const s = parseSlothSpec(spec())
+    const slo = {
+      ...s.slos[0]!,
+      sli: { events: { error_query: 'a[{{ .window }}]', total_query: 'b[{{.window}}]' } },
+    }
+    expect(rules({ ...s, slos: [slo] })[0]!.expr).toBe('(a[5m])\n/\n(b[5m])\n')
+  })
+
+  const weird = parseSlothSpec(spec({ slo: { description: 'description: "Avail {{ $labels.x - weird"' } }))
+  test('{{ in a description is escaped in the alert annotations', () => {
+    expect(rules(weird).find((r) => r.alert)!.annotations!.summary).toBe(
+      'Avail {{ "{{" }} $labels.x 99.9 %: error budget burning too fast (page)',
+    )
+  })
+
+  promtoolTest('promtool accepts those rules and renders the description as written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-weird-'))
+    try {
+      writeFileSync(join(dir, 'slo.yml'), sloRulesFileText(weird))
+      const check = run(['promtool', 'check', 'rules', join(dir, 'slo.yml')])
+      expect(check.output).toContain('SUCCESS: 17 rules found')
+      expect(check.exitCode).toBe(0)
+      // The page alert's annotations on an alert that always fires, with the value 1.
+      const page = rules(weird).find((r) => r.alert)!
+      writeFileSync(
+        join(dir, 'page.yml'),
+        stringify({
+          groups: [
+            { name: 'page', rules: [{ alert: 'Page', expr: 'vector(1)', annotations: page.annotations }] },
+          ],
+        }),
+      )
+      writeFileSync(
+        join(dir, 'page.test.yml'),
+        stringify({
+          rule_files: ['page.yml'],
+          tests: [
+            {
+              interval: '1m',
+              input_series: [],
+              alert_rule_test: [
+                {
+                  eval_time: '0m',
+                  alertname: 'Page',
+                  exp_alerts: [
+                    {
+                      exp_labels: {},
+                      exp_annotations: {
+                        summary: 'Avail {{ $labels.x 99.9 %: error budget burning too fast (page)',
+                        description:
+                          "Avail {{ $labels.x 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — 1 % of this month's budget left (30-day SLO svc-avail).",
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      const test = run(['promtool', 'test', 'rules', join(dir, 'page.test.yml')])
+      expect(test.output).toContain('SUCCESS')
+      expect(test.exitCode).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
