@@ -138,10 +138,12 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
     .join(', or ')
   // The description is literal text inside the annotation templates: `{{` in it must not start an action.
   const name = `${templateText(displayName(slo))} ${slo.objective} %`
+  const labels: Record<string, string> = { ...slo.alerting.labels, ...alertSpec?.labels }
   return {
     alert: slo.alerting.name,
     expr,
-    labels: { ...slo.alerting.labels, ...alertSpec?.labels, sloth_severity: severity },
+    // As in Sloth (alert_rules.go merges the spec's labels over sloth_severity), a spec may set sloth_severity itself.
+    labels: { ...labels, sloth_severity: labels.sloth_severity ?? severity },
     annotations: {
       summary: `${name}: error budget burning too fast (${severity})`,
       description:

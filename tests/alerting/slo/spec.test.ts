@@ -502,3 +502,19 @@ describe('scripts/slo/generate.ts with the spec helpers', () => {
     }
   })
 })
+
+test("alerting labels may set sloth_severity, as Sloth's merge lets them", () => {
+  const s = parseSlothSpec(
+    spec({
+      slo: {
+        alerting:
+          'alerting:\n      name: AvailBurn\n      labels:\n        sloth_severity: critical\n      ticket_alert:\n        labels:\n          sloth_severity: low',
+      },
+    }),
+  )
+  expect(
+    rules(s)
+      .filter((r) => r.alert)
+      .map((r) => r.labels),
+  ).toEqual([{ sloth_severity: 'critical' }, { sloth_severity: 'low' }])
+})
