@@ -275,15 +275,17 @@ class Parser {
   }
 
   expr(minPrec: number): Expr {
+    const lhsStart = this.peek()
     let lhs = this.unary()
     for (;;) {
       const found = this.binaryOp()
       if (!found || found.prec < minPrec) break
       const opToken = this.next()
       const modifiers = this.binaryModifiers(found.op)
+      const rhsStart = this.peek()
       // `^` is right-associative; every other operator is left-associative.
       const rhs = this.expr(found.op === '^' ? found.prec : found.prec + 1)
-      lhs = this.binary(opToken, found.op, lhs, rhs, modifiers)
+      lhs = this.binary({ op: opToken, lhs: lhsStart, rhs: rhsStart }, found.op, lhs, rhs, modifiers)
     }
     return lhs
   }
@@ -337,8 +339,13 @@ class Parser {
     return names
   }
 
+  /**
+   * A binary expression, checked in the order of Prometheus' `checkAST`: the operator's own
+   * errors at the operator, then an operand of the wrong type at that operand's start.
+   * `at` holds the tokens where the operator and each operand begin.
+   */
   binary(
-    opToken: Token,
+    at: { op: Token; lhs: Token; rhs: Token },
     op: BinaryOp,
     lhs: Expr,
     rhs: Expr,
@@ -346,14 +353,18 @@ class Parser {
   ): Expr {
     const lt = valueType(lhs)
     const rt = valueType(rhs)
-    const fail = (message: string) => this.fail(opToken, message)
-    if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) {
-      throw fail('binary expression must contain only scalar and instant vector types')
-    }
+    const fail = (message: string) => this.fail(at.op, message)
     if (mods.returnBool && !isComparison(op))
       throw fail('bool modifier can only be used on comparison operators')
     if (isComparison(op) && lt === 'scalar' && rt === 'scalar' && !mods.returnBool) {
       throw fail('comparisons between scalars must use BOOL modifier')
+    }
+    for (const [type, start] of [
+      [lt, at.lhs],
+      [rt, at.rhs],
+    ] as const) {
+      if (type !== 'scalar' && type !== 'vector')
+        throw this.fail(start, 'binary expression must contain only scalar and instant vector types')
     }
     if (isSetOperator(op) && (lt === 'scalar' || rt === 'scalar')) {
       throw fail(`set operator "${op}" not allowed in binary scalar expression`)

@@ -319,8 +319,10 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     expect(refusal(spec({ slo: { error_query: 'error_query: sum(rate(x[{{.window}}])' } }))).toBe(
       'slo "avail": sli.events.error_query does not parse with {{.window}} as 1m: 1:16: parse error: unexpected end of input in argument list, expected "," or ")"',
     )
+    // A range vector parses alone, as with Prometheus' parser (Sloth's check), but not as a
+    // side of the SLI's division.
     expect(refusal(spec({ slo: { total_query: 'total_query: requests_total[{{.window}}]' } }))).toBe(
-      'slo "avail": sli.events.total_query does not parse with {{.window}} as 1m: expression of type range vector cannot be a rule\'s result; a rule must yield an instant vector or scalar',
+      'slo "avail": sli.events: (error_query) / (total_query) does not parse with {{.window}} as 1m: 3:1: parse error: binary expression must contain only scalar and instant vector types',
     )
   })
 

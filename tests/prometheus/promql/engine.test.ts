@@ -77,6 +77,18 @@ describe('load-time checks, as Prometheus 2.42 parses', () => {
     ['foo[1.5]', '1:5: parse error: missing unit character in duration'],
     ['max_over_time(foo[5:1m])', '1:19: parse error: missing unit character in duration'],
     ['foo[1m5]', '1:5: parse error: bad duration syntax: "1m5"'],
+    // checkAST's order and positions: the operator's own errors first, then the operand's start.
+    ['foo[5m] + 1', '1:1: parse error: binary expression must contain only scalar and instant vector types'],
+    [
+      'foo / (bar[1m])',
+      '1:7: parse error: binary expression must contain only scalar and instant vector types',
+    ],
+    ['foo and "x"', '1:9: parse error: binary expression must contain only scalar and instant vector types'],
+    ['1 + bool foo[1m]', '1:3: parse error: bool modifier can only be used on comparison operators'],
+    [
+      '(x)\n/\n(y[1m])',
+      '3:1: parse error: binary expression must contain only scalar and instant vector types',
+    ],
   ])("%s is refused with promtool's words: %s", (expr, message) => {
     expect(rejection(expr).message).toBe(message)
   })
