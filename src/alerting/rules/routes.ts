@@ -109,9 +109,7 @@ export function ruleManagerRoutes(deps: {
               keepFiringFor: entry.rule.keepFiringForMs / 1000,
               annotations: entry.rule.annotations,
               type: 'alerting' as const,
-              alerts: alerts
-                .filter((a) => a.key === `${loaded.key}|${entry.stateKey}`)
-                .map((a) => a.view),
+              alerts: alerts.filter((a) => a.key === `${loaded.key}|${entry.stateKey}`).map((a) => a.view),
             }
           }),
         }))

@@ -435,7 +435,8 @@ class Parser {
    * token (` in offset`, ` in subquery selector`), as the grammar's error for its position.
    */
   duration(t: Token, where = '', expected = 'duration'): number {
-    if (t.type !== 'duration') throw this.fail(t, `unexpected ${this.describe(t)}${where}, expected ${expected}`)
+    if (t.type !== 'duration')
+      throw this.fail(t, `unexpected ${this.describe(t)}${where}, expected ${expected}`)
     let ms: number
     try {
       ms = parseDuration(t.text)
@@ -460,7 +461,8 @@ class Parser {
     }
     this.expect(':', 'in subquery, expected ":" or "]"')
     let stepMs = 0
-    if (this.peek().type !== ']') stepMs = this.duration(this.next(), ' in subquery selector', 'duration or "]"')
+    if (this.peek().type !== ']')
+      stepMs = this.duration(this.next(), ' in subquery selector', 'duration or "]"')
     this.expect(']', 'in subquery, expected "]"')
     const type = valueType(expr)
     if (type !== 'vector') {
