@@ -268,6 +268,8 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         ...context,
         query: templateQuery ? (expr: string) => templateQuery(expr, ts) : undefined,
       })
+      if (group.limit > 0 && active.size > group.limit)
+        return await dropOverLimit(tx, loaded, entry, rows, active.size, ts)
     } catch (error) {
       // A failed query must not resolve anything: the stored state stays exactly as it was.
       entry.health = 'err'
@@ -407,6 +409,10 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         seen.add(key)
         samples.push({ labels, value: s.value })
       }
+      // As Prometheus' RecordingRule.Eval: over the group's limit the rule fails, recording nothing.
+      const limit = group.limit
+      if (limit > 0 && samples.length > limit)
+        throw new Error(`exceeded limit of ${limit} with ${samples.length} series`)
       deps.recorder.write(`${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`, samples, ts)
       entry.health = 'ok'
       entry.lastError = undefined
@@ -421,6 +427,44 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       )
     }
     entry.evaluationMs = clock.monotonic() - started
+  }
+
+  /**
+   * More alerts than the group's `limit`: as Prometheus' AlertingRule.Eval, the rule's alerts
+   * are dropped and the rule fails with "exceeded limit of N with M alerts". Prometheus then
+   * stops sending them and Alertmanager resolves them once their endsAt passes; here the
+   * alerts that were firing are resolved at once, so no message keeps announcing them.
+   */
+  async function dropOverLimit(
+    tx: Executor,
+    loaded: LoadedGroup,
+    entry: LoadedRule<AlertingRule>,
+    rows: StateRow[],
+    count: number,
+    ts: number,
+  ): Promise<AlertInput[]> {
+    entry.health = 'err'
+    entry.lastError = `exceeded limit of ${loaded.group.limit} with ${count} alerts`
+    entry.evaluationMs = 0
+    metrics.ruleEvaluated(loaded.key, true)
+    log.warn(
+      { group: loaded.key, rule: entry.rule.name, error: entry.lastError },
+      'alert rule evaluation failed',
+    )
+    await tx
+      .delete(alertRuleStates)
+      .where(and(eq(alertRuleStates.ruleGroup, loaded.key), eq(alertRuleStates.ruleName, entry.stateKey)))
+    return rows
+      .filter((row) => row.state === 'firing')
+      .map((row) => ({
+        fingerprint: row.fingerprint,
+        status: 'resolved' as const,
+        labels: { ...row.labels },
+        annotations: row.annotations,
+        startsAt: row.firedAt ?? row.activeAt,
+        endsAt: new Date(ts),
+        value: formatFloat(row.value, 'g', -1),
+      }))
   }
 
   const isRecording = (entry: LoadedRule): entry is LoadedRule<RecordingRule> =>

@@ -85,6 +85,11 @@ export class EvaluatedRecordingRule extends EvaluatedRule {
         seen.add(key)
         out.push({ labels, value: s.value })
       }
+      // As Prometheus' RecordingRule.Eval: over the group's `limit`, the rule fails and writes
+      // nothing (its previous series are not marked stale either).
+      const limit = this.group.limit
+      if (limit > 0 && out.length > limit)
+        throw new Error(`exceeded limit of ${limit} with ${out.length} series`)
       this.write(ctx, ts, out)
       this.lastError = undefined
     } catch (err) {
@@ -124,6 +129,14 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
       ...ctx,
       query,
     })
+    // As Prometheus' AlertingRule.Eval: more alerts than the group's `limit` (pending, firing
+    // and resolved ones still kept) empties the rule's alerts and fails it.
+    const limit = this.group.limit
+    if (limit > 0 && this.active.size > limit) {
+      const count = this.active.size
+      this.active.clear()
+      throw new Error(`exceeded limit of ${limit} with ${count} alerts`)
+    }
     const out: Sample[] = []
     for (const a of present) {
       out.push({

@@ -334,6 +334,54 @@ test('one group name in two files: two groups, each with its own alert state (Pr
   expect(seen).toEqual(['a:pending', 'a:pending', 'a:firing', 'a:firing'])
 })
 
+test("over its group's limit an alert rule fails, drops its alerts and resolves the firing ones, as Prometheus", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  writeFileSync(
+    join(dir, 'limit.yml'),
+    'groups:\n- name: capped\n  limit: 1\n  rules:\n  - alert: Many\n    expr: errors > 0\n  - record: errors:copy\n    expr: errors\n',
+  )
+  const answers: Array<Array<{ labels: Record<string, string>; value: number }>> = [
+    [{ labels: { shop: 'a' }, value: 1 }],
+    [
+      { labels: { shop: 'a' }, value: 1 },
+      { labels: { shop: 'b' }, value: 1 },
+    ],
+  ]
+  let tick = 0
+  const source: QuerySource = {
+    async instantQuery(): Promise<InstantResult> {
+      return { resultType: 'vector', samples: answers[Math.min(tick, answers.length - 1)]! }
+    },
+  }
+  const clock = manualClock('2026-03-02T10:00:00Z')
+  const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
+  const delivery = alertingFor(database, undefined)
+  const ruleManager = createRuleManager({
+    db: database.db,
+    groups,
+    source,
+    dispatcher: delivery.alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  const outbox = async () =>
+    (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
+      (r) => `${r.alertname}:${r.transition}`,
+    )
+  const rule = groups[0]!.rules[0]!
+  await ruleManager.evaluateAll()
+  // The firing message goes out: a resolution is announced only for an alert announced.
+  delivery.clock.set(clock.now().toISOString())
+  await delivery.alerting.tick()
+  expect([rule.health, await outbox()]).toEqual(['ok', ['Many:firing']])
+  tick = 1
+  clock.advance(30_000)
+  await ruleManager.evaluateAll()
+  expect([rule.health, rule.lastError]).toEqual(['err', 'exceeded limit of 1 with 2 alerts'])
+  expect(await database.db.select().from(alertRuleStates)).toEqual([])
+  expect(await outbox()).toEqual(['Many:firing', 'Many:resolved'])
+})
+
 describe('fingerprints', () => {
   test('FNV-1a 64 over sorted names and values, as Alertmanager computes them', () => {
     expect(fingerprint({})).toBe('cbf29ce484222325')

@@ -32,6 +32,16 @@ const CASES: [string, string, string][] = [
     'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: foo, values: 1 2 3}]\n    alert_rule_test: [{alertname: A, eval_time: 1m}]\n',
   ],
   [
+    "a group's limit on alerts: over it the rule's alerts are dropped and the rule fails",
+    'groups:\n  - name: g\n    limit: 1\n    rules:\n      - alert: Many\n        expr: foo > 0\n',
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - {series: \'foo{a="1"}\', values: 1 1 1}\n      - {series: \'foo{a="2"}\', values: 0 1 1}\n    alert_rule_test:\n      - {alertname: Many, eval_time: 0m, exp_alerts: [{exp_labels: {a: "1"}}]}\n      - {alertname: Many, eval_time: 2m, exp_alerts: []}\n',
+  ],
+  [
+    "a group's limit on recorded series",
+    'groups:\n  - name: g\n    limit: 1\n    rules:\n      - record: many:rec\n        expr: foo\n',
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - {series: \'foo{a="1"}\', values: 1 1 1}\n      - {series: \'foo{a="2"}\', values: _ 1 1}\n    promql_expr_test:\n      - {expr: "many:rec", eval_time: 1m, exp_samples: [{labels: \'many:rec{a="1"}\', value: 1}]}\n',
+  ],
+  [
     'zero durations in a rule are refused at load',
     group(
       '      - alert: A\n        expr: foo offset 0s > 0\n      - record: r\n        expr: max_over_time(foo[1m:0s])\n',
