@@ -41,6 +41,12 @@ export interface Token {
   readonly text: string
   /** Offset of the first character in the input. */
   readonly pos: number
+  /**
+   * On the `eof` token only: the error Prometheus' lexer raises at the end of the input while
+   * a parenthesis, bracket or brace is open (lex.go `lexStatements`, `lexInsideBraces`). The
+   * parser raises it as soon as it looks at the end, as Prometheus' parser meets it there.
+   */
+  readonly error?: string
 }
 
 /** A lexical error, with the 0-based offset where it happened. */
@@ -80,6 +86,7 @@ export function tokenize(input: string): Token[] {
   let braces = false
   // Inside `[...]` a colon separates a subquery's range and step.
   let brackets = 0
+  let parens = 0
   const push = (type: TokenType, text: string, pos: number) => tokens.push({ type, text, pos })
   while (i < input.length) {
     const ch = input[i] as string
@@ -185,11 +192,20 @@ export function tokenize(input: string): Token[] {
         push(ch, ch, i)
         break
       case ']':
-        brackets = Math.max(0, brackets - 1)
+        if (brackets === 0) throw new LexError("unexpected right bracket ']'", i)
+        brackets--
         push(ch, ch, i)
         break
       case '(':
+        parens++
+        push(ch, ch, i)
+        break
       case ')':
+        // lex.go emits the parenthesis first, so the error points past it.
+        if (parens === 0) throw new LexError("unexpected right parenthesis ')'", i + 1)
+        parens--
+        push(ch, ch, i)
+        break
       case ',':
       case ':':
       case '@':
@@ -210,6 +226,17 @@ export function tokenize(input: string): Token[] {
     }
     i++
   }
-  push('eof', '', input.length)
+  const error = braces
+    ? 'unexpected end of input inside braces'
+    : parens > 0
+      ? 'unclosed left parenthesis'
+      : brackets > 0
+        ? 'unclosed left bracket'
+        : undefined
+  tokens.push(
+    error
+      ? { type: 'eof', text: '', pos: input.length, error }
+      : { type: 'eof', text: '', pos: input.length },
+  )
   return tokens
 }

@@ -24,6 +24,25 @@ import { unquote } from './strings.ts'
  * parser would also report. `construct` names a construct that parses but that the engine
  * deliberately does not evaluate (none remain for float samples; kept for callers).
  */
+/** Tokens Prometheus' lexer types as operators (lex.go, operatorsStart..operatorsEnd). */
+const OPERATOR_TOKENS: ReadonlySet<string> = new Set([
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '=~',
+  '!~',
+  '@',
+])
+
 export class PromQLError extends Error {
   constructor(
     message: string,
@@ -232,7 +251,9 @@ class Parser {
   }
 
   peek(offset = 0): Token {
-    return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)] as Token
+    const t = this.tokens[Math.min(this.i + offset, this.tokens.length - 1)] as Token
+    if (t.error !== undefined) throw this.fail(t, t.error)
+    return t
   }
 
   next(): Token {
@@ -241,9 +262,16 @@ class Parser {
     return t
   }
 
+  /**
+   * A token as Prometheus' parser names it in errors (lex.go `Item.desc`): `end of input`,
+   * `identifier "x"` (likewise number, duration, string), an operator as `<op:+>` and
+   * punctuation quoted, `")"`.
+   */
   describe(t: Token): string {
     if (t.type === 'eof') return 'end of input'
-    return `${t.type === 'identifier' || t.type === 'number' || t.type === 'duration' || t.type === 'string' ? t.type : 'character'} ${JSON.stringify(t.text)}`
+    if (t.type === 'identifier' || t.type === 'number' || t.type === 'duration' || t.type === 'string')
+      return `${t.type} ${JSON.stringify(t.text)}`
+    return OPERATOR_TOKENS.has(t.type) ? `<op:${t.text}>` : JSON.stringify(t.text)
   }
 
   expect(type: TokenType, context: string): Token {
@@ -459,11 +487,11 @@ class Parser {
       if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range')
       return { kind: 'matrixSelector', selector: expr, rangeMs }
     }
-    this.expect(':', 'in subquery, expected ":" or "]"')
+    this.expect(':', 'in subquery or range, expected ":" or "]"')
     let stepMs = 0
     if (this.peek().type !== ']')
       stepMs = this.duration(this.next(), ' in subquery selector', 'duration or "]"')
-    this.expect(']', 'in subquery, expected "]"')
+    this.expect(']', 'in subquery selector, expected "]"')
     const type = valueType(expr)
     if (type !== 'vector') {
       throw this.fail(open, `subquery is only allowed on instant vector, got ${typeName(type)} instead`)
@@ -603,7 +631,10 @@ class Parser {
     while (this.peek().type !== '}') {
       const nameToken = this.next()
       if (nameToken.type !== 'identifier') {
-        throw this.fail(nameToken, `unexpected ${this.describe(nameToken)} in label matching, expected label`)
+        throw this.fail(
+          nameToken,
+          `unexpected ${this.describe(nameToken)} in label matching, expected identifier or "}"`,
+        )
       }
       const opToken = this.next()
       if (!MATCH_TYPES.has(opToken.type)) {
@@ -648,8 +679,11 @@ class Parser {
     while (this.peek().type !== ')') {
       tokens.push(this.peek())
       args.push(this.expr(0))
-      if (this.peek().type === ',') this.next()
-      else if (this.peek().type !== ')') {
+      if (this.peek().type === ',') {
+        const comma = this.next()
+        if (this.peek().type === ')')
+          throw this.fail(comma, 'trailing commas not allowed in function call args')
+      } else if (this.peek().type !== ')') {
         const u = this.peek()
         throw this.fail(u, `unexpected ${this.describe(u)} in argument list, expected "," or ")"`)
       }
@@ -661,8 +695,10 @@ class Parser {
   call(nameToken: Token): Expr {
     const name = nameToken.text
     const sig = FUNCTIONS[name]
-    if (!sig) throw this.fail(nameToken, `unknown function with name ${JSON.stringify(name)}`)
+    // After the arguments, as Prometheus' grammar looks the function up once the call is read:
+    // `foo(` is an unclosed parenthesis before it is an unknown function.
     const { args } = this.callArgs()
+    if (!sig) throw this.fail(nameToken, `unknown function with name ${JSON.stringify(name)}`)
     const n = sig.args.length
     if (sig.variadic === 0 && args.length !== n) {
       throw this.fail(nameToken, `expected ${n} argument(s) in call to "${name}", got ${args.length}`)

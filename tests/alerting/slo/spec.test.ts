@@ -317,7 +317,7 @@ describe('parseSlothSpec: labels and annotations (Sloth PromQL dialect: label na
 describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpression)', () => {
   test('a query that does not parse as PromQL with the window as 1m is refused with the parse error', () => {
     expect(refusal(spec({ slo: { error_query: 'error_query: sum(rate(x[{{.window}}])' } }))).toBe(
-      'slo "avail": sli.events.error_query does not parse with {{.window}} as 1m: 1:16: parse error: unexpected end of input in argument list, expected "," or ")"',
+      'slo "avail": sli.events.error_query does not parse with {{.window}} as 1m: 1:16: parse error: unclosed left parenthesis',
     )
     // A range vector parses alone, as with Prometheus' parser (Sloth's check), but not as a
     // side of the SLI's division.
@@ -328,7 +328,7 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
 
   test('a query that parses alone but breaks inside the SLI recording is refused', () => {
     expect(refusal(spec({ slo: { error_query: 'error_query: "sum(rate(x[{{.window}}])) # errors"' } }))).toBe(
-      'slo "avail": sli.events: (error_query) / (total_query) does not parse with {{.window}} as 1m: 4:1: parse error: unexpected end of input in paren expression, expected ")"',
+      'slo "avail": sli.events: (error_query) / (total_query) does not parse with {{.window}} as 1m: 4:1: parse error: unclosed left parenthesis',
     )
   })
 

@@ -53,7 +53,7 @@ describe('load-time checks, as Prometheus 2.42 parses', () => {
 
   test.each([
     ['x > 5m', 'unexpected duration "5m"'],
-    ['{"x"}', 'unexpected string "\\"x\\"" in label matching, expected label'],
+    ['{"x"}', 'unexpected string "\\"x\\"" in label matching, expected identifier or "}"'],
   ])('%s is refused like promtool refuses it: %s', (expr, message) => {
     expect(rejection(expr).message).toContain(message)
   })
@@ -77,6 +77,20 @@ describe('load-time checks, as Prometheus 2.42 parses', () => {
     ['foo[1.5]', '1:5: parse error: missing unit character in duration'],
     ['max_over_time(foo[5:1m])', '1:19: parse error: missing unit character in duration'],
     ['foo[1m5]', '1:5: parse error: bad duration syntax: "1m5"'],
+    // The lexer's errors at the end of the input come first, as Prometheus' lexer raises them.
+    ['foo(', '1:5: parse error: unclosed left parenthesis'],
+    ['foo[5m', '1:7: parse error: unclosed left bracket'],
+    ['foo{a="b"', '1:10: parse error: unexpected end of input inside braces'],
+    ['foo)', "1:5: parse error: unexpected right parenthesis ')'"],
+    ['foo]', "1:4: parse error: unexpected right bracket ']'"],
+    ['sum(foo,)', '1:8: parse error: trailing commas not allowed in function call args'],
+    ['max_over_time(foo[5m:1m)', '1:24: parse error: unexpected ")" in subquery selector, expected "]"'],
+    [
+      'max_over_time(foo[5m 1m])',
+      '1:22: parse error: unexpected duration "1m" in subquery or range, expected ":" or "]"',
+    ],
+    ['foo{a="b",,}', '1:11: parse error: unexpected "," in label matching, expected identifier or "}"'],
+    ['foo(bar)', '1:1: parse error: unknown function with name "foo"'],
     // checkAST's order and positions: the operator's own errors first, then the operand's start.
     ['foo[5m] + 1', '1:1: parse error: binary expression must contain only scalar and instant vector types'],
     [
@@ -105,7 +119,7 @@ describe('load-time checks, as Prometheus 2.42 parses', () => {
   })
 
   test.each([
-    ['sum(rate(x[5m])', 'unexpected end of input'],
+    ['sum(rate(x[5m])', '1:16: parse error: unclosed left parenthesis'],
     ['rate(x)', 'expected type range vector in call to function "rate", got instant vector'],
     ['sum(x[5m])', 'expected type instant vector in aggregation expression, got range vector'],
     ['1 > 2', 'comparisons between scalars must use BOOL modifier'],
