@@ -292,6 +292,24 @@ describe('the state machine, persisted', () => {
   })
 })
 
+/** A rule manager over `groups` on the file's database, with its own delivery (log transport). */
+function managerOver(
+  groups: ReturnType<typeof loadRules>,
+  source: QuerySource,
+  clock: ReturnType<typeof manualClock>,
+) {
+  const delivery = alertingFor(database, undefined)
+  const ruleManager = createRuleManager({
+    db: database.db,
+    groups,
+    source,
+    dispatcher: delivery.alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  return { ruleManager, delivery }
+}
+
 test('one group name in two files: two groups, each with its own alert state (Prometheus keys groups by file and name)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
   const rule = (metric: string) =>
@@ -315,14 +333,7 @@ test('one group name in two files: two groups, each with its own alert state (Pr
   const groups = loadRules(files, { defaultIntervalMs: 30_000 })
   // A name held by one file only stays the key alone: state stored before keeps its key.
   expect(groups.map((g) => g.key)).toEqual([`${files[0]};shop`, `${files[1]};shop`, 'alone'])
-  const ruleManager = createRuleManager({
-    db: database.db,
-    groups,
-    source,
-    dispatcher: alertingFor(database, undefined).alerting.dispatcher,
-    clock,
-    log: captureLogs().log,
-  })
+  const { ruleManager } = managerOver(groups, source, clock)
   const seen: string[] = []
   for (let i = 0; i < 4; i++) {
     clock.advance(30_000)
@@ -355,15 +366,7 @@ test("over its group's limit an alert rule fails, drops its alerts and resolves 
   }
   const clock = manualClock('2026-03-02T10:00:00Z')
   const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
-  const delivery = alertingFor(database, undefined)
-  const ruleManager = createRuleManager({
-    db: database.db,
-    groups,
-    source,
-    dispatcher: delivery.alerting.dispatcher,
-    clock,
-    log: captureLogs().log,
-  })
+  const { ruleManager, delivery } = managerOver(groups, source, clock)
   const outbox = async () =>
     (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
       (r) => `${r.alertname}:${r.transition}`,

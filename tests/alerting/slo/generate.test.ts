@@ -4,17 +4,12 @@ import { parse as parseYaml } from 'yaml'
 import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
 import { loadSlothSpec, parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
 import { repoPath } from '../../ops/ops-files.ts'
+import type { SloRule } from './slo-rule.ts'
 
 const SPEC = repoPath('ops', 'slo', 'slos.yml')
 const RULES = repoPath('ops', 'prometheus', 'rules', 'slo.yml')
 
-interface Rule {
-  record?: string
-  alert?: string
-  expr: string
-  labels: Record<string, string>
-  annotations?: Record<string, string>
-}
+type Rule = SloRule
 
 describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
   test('the committed rules are what `bun run ops:slo` generates from the committed spec', () => {

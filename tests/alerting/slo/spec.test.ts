@@ -6,6 +6,7 @@ import { stringify } from 'yaml'
 import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
 import { parseSlothSpec, type SlothSpec, sliQuery, templateText } from '../../../src/alerting/slo/spec.ts'
 import { run, withBinary } from '../../ops/ops-files.ts'
+import type { SloRule } from './slo-rule.ts'
 
 // What parseSlothSpec accepts and refuses, held against Sloth's loader and validation
 // (github.com/slok/sloth internal/prometheus/spec.go, pkg/common/validation/slo.go and
@@ -51,13 +52,7 @@ function refusal(text: string): string {
   throw new Error('the spec was accepted')
 }
 
-interface Rule {
-  record?: string
-  alert?: string
-  expr: string
-  labels: Record<string, string>
-  annotations?: Record<string, string>
-}
+type Rule = SloRule
 const rules = (s: SlothSpec) => sloRuleGroups(s).flatMap((g) => g.rules) as Rule[]
 
 /** Specs Sloth accepts and this service once refused or mangled; promtool checks them all below. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { recordSkip } from '../../helpers/skips.ts'
-import { promtoolTest, runOurs, writeSuite } from './rule-test-files.ts'
+import { bothReports } from './rule-test-files.ts'
 
 // What a rule test sees while promtool 2.42 evaluates it, through promtool and rules:test: the
 // same files must give the same exit status and report. Needs promtool on PATH.
@@ -52,9 +52,7 @@ const CASES: [string, string, string][] = [
 
 describe.skipIf(!promtool && !required)('rule evaluation agreement with promtool 2.42', () => {
   test.each(CASES)('%s: same report', async (_name, rules, tests) => {
-    const file = writeSuite(rules, tests)
-    const real = await promtoolTest(file)
-    const mine = runOurs([file])
-    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+    const { mine, real } = await bothReports(rules, tests)
+    expect(mine).toEqual(real)
   })
 })

@@ -28,6 +28,17 @@ export async function promtoolTest(file: string): Promise<{ code: number; stdout
   return { code, stdout, stderr }
 }
 
+/**
+ * The same rules file and test file through `promtool test rules` and `rules:test`: both
+ * reports (exit status, stdout, stderr), for a differential test to compare.
+ */
+export async function bothReports(rules: string, tests: string) {
+  const file = writeSuite(rules, tests)
+  const real = await promtoolTest(file)
+  const mine = runOurs([file])
+  return { real, mine: { code: mine.code, stdout: mine.stdout, stderr: mine.stderr } }
+}
+
 /** Writes a throwaway rules file and test file into a temp dir; returns the test file path. */
 export function writeSuite(rules: string, tests: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'rules-test-'))
