@@ -129,6 +129,7 @@ export function createApp(deps: AppDeps) {
         receipts: alerting.receipts,
         verifyToken: deps.config.whatsapp.verifyToken,
         appSecret: deps.config.whatsapp.appSecret,
+        phoneNumberId: deps.config.whatsapp.phoneNumberId,
         alertmanagerToken: deps.config.alerts.alertmanagerToken,
         alertmanagerMaxBodyBytes: deps.config.alerts.alertmanagerMaxBodyBytes,
       }),

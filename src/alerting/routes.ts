@@ -40,6 +40,8 @@ export interface AlertRoutesDeps {
   receipts: Receipts
   verifyToken: string | undefined
   appSecret: string | undefined
+  /** Our sending number's id (WHATSAPP_PHONE_NUMBER_ID): webhook items for other numbers of the app are ignored. */
+  phoneNumberId: string | undefined
   alertmanagerToken: string | undefined
   /** Body limit of the Alertmanager receiver, bytes (ALERTMANAGER_MAX_BODY_BYTES). */
   alertmanagerMaxBodyBytes: number
@@ -96,7 +98,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         // every retry would apply the good items again. A body that is not a JSON object (Meta
         // only sends objects) is answered 200 too, `received: false`: a 4xx would only make
         // Meta retry the junk.
-        const webhook = readWhatsAppWebhook(raw)
+        const webhook = readWhatsAppWebhook(raw, deps.phoneNumberId)
         if (webhook.invalid > 0) deps.receipts.skipped(webhook.invalid, webhook.firstInvalid)
         let statuses = 0
         for (const status of webhook.statuses) statuses += await deps.receipts.apply(status)
@@ -106,6 +108,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           statuses,
           messages: webhook.messages.length,
           invalid: webhook.invalid,
+          otherNumber: webhook.otherNumber,
         }
       },
       {
@@ -114,7 +117,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           summary:
             'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
           description:
-            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); a body that is not a JSON object answers 200 with `received: false`. A re-delivered message is applied once.',
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); items for another phone number of the app than WHATSAPP_PHONE_NUMBER_ID are ignored and counted (`otherNumber`); a body that is not a JSON object answers 200 with `received: false`. A re-delivered message is applied once.',
           security: [{ whatsappSignature: [] }],
         },
         response: {
@@ -123,6 +126,10 @@ export function alertRoutes(deps: AlertRoutesDeps) {
             statuses: JsonInteger({ description: 'outbox rows a delivery status changed' }),
             messages: JsonInteger({ description: 'inbound text messages handled' }),
             invalid: JsonInteger({ description: 'malformed items skipped' }),
+            otherNumber: JsonInteger({
+              description:
+                'items addressed to another phone number of the app (metadata.phone_number_id), ignored',
+            }),
           }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,

@@ -1,7 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { alertOutbox } from '../../src/db/schema.ts'
-import { alertingFor, alertTestContext, firing, ONCALL } from '../helpers/alerts.ts'
+import {
+  alertingFor,
+  alertTestContext,
+  firing,
+  ONCALL,
+  OUR_NUMBER,
+  PHONE_NUMBER_ID,
+} from '../helpers/alerts.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
@@ -14,6 +21,7 @@ const ENV = {
   WHATSAPP_APP_SECRET: APP_SECRET,
   WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
   ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
 }
 
 const ctx = alertTestContext()
@@ -54,7 +62,9 @@ const statusPayload = (statuses: Array<Record<string, unknown>>) => ({
   entry: [
     {
       id: 'WABA',
-      changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: {}, statuses } }],
+      changes: [
+        { field: 'messages', value: { messaging_product: 'whatsapp', metadata: OUR_NUMBER, statuses } },
+      ],
     },
   ],
 })
@@ -68,6 +78,7 @@ const messagePayload = (from: string, id: string, text: string) => ({
           field: 'messages',
           value: {
             messaging_product: 'whatsapp',
+            metadata: OUR_NUMBER,
             messages: [{ from, id, timestamp: '1772445600', type: 'text', text: { body: text } }],
           },
         },
@@ -197,7 +208,47 @@ describe('POST /webhooks/whatsapp', () => {
     const payload = messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack')
     const res = await webhook(call, payload, sign(JSON.stringify(payload)))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0 })
+    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+    await alerting.tick()
+    expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
+      'Acknowledged: HighErrorRate. No more reminders until resolved.',
+    )
+  })
+
+  test('statuses and replies addressed to another phone number of the app are ignored and counted', async () => {
+    const { call, alerting } = await setup()
+    await sentAlert(alerting, 'HighErrorRate', '0000000000000006')
+    // One app's webhook gets every number's events: a shop's customer line among them.
+    const toOther = <T extends { entry: Array<{ changes: Array<{ value: object }> }> }>(payload: T) => {
+      const copy = structuredClone(payload)
+      copy.entry[0]!.changes[0]!.value = {
+        ...copy.entry[0]!.changes[0]!.value,
+        metadata: { display_phone_number: '15550009999', phone_number_id: '109999999999999' },
+      }
+      return copy
+    }
+    const ack = messagePayload(ONCALL.slice(1), 'wamid.inbound.other', 'ACK')
+    const read = statusPayload([
+      { id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '254700000001' },
+    ])
+    for (const payload of [toOther(ack), toOther(read)]) {
+      const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({
+        received: true,
+        statuses: 0,
+        messages: 0,
+        invalid: 0,
+        otherNumber: 1,
+      })
+    }
+    await alerting.tick()
+    expect((await ctx.database.db.select().from(alertOutbox)).map((r) => [r.transition, r.status])).toEqual([
+      ['firing', 'sent'],
+    ])
+    // The same message id on our number is not taken for a re-delivery: it acts.
+    const res = await webhook(call, ack, sign(JSON.stringify(ack)))
+    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
     await alerting.tick()
     expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
       'Acknowledged: HighErrorRate. No more reminders until resolved.',
@@ -218,7 +269,7 @@ describe('POST /webhooks/whatsapp', () => {
     const value = (v: Record<string, unknown>) =>
       JSON.stringify({
         object: 'whatsapp_business_account',
-        entry: [{ id: 'WABA', changes: [{ field: 'messages', value: v }] }],
+        entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { metadata: OUR_NUMBER, ...v } }] }],
       })
     const message = (m: Record<string, unknown>) =>
       value({
@@ -233,7 +284,13 @@ describe('POST /webhooks/whatsapp', () => {
           },
         ],
       })
-    const answer = (received: boolean, invalid: number) => ({ received, statuses: 0, messages: 0, invalid })
+    const answer = (received: boolean, invalid: number) => ({
+      received,
+      statuses: 0,
+      messages: 0,
+      invalid,
+      otherNumber: 0,
+    })
     // Meta only sends objects: anything else is junk that a 4xx would only have retried for days.
     const cases: Array<[string, ReturnType<typeof answer>]> = [
       ['null', answer(false, 0)],
@@ -262,6 +319,18 @@ describe('POST /webhooks/whatsapp', () => {
       [message({ timestamp: 1772445600 }), answer(true, 1)],
       [message({ timestamp: undefined }), answer(true, 1)],
       [message({ type: 'image', text: undefined, image: { id: 'media' } }), answer(true, 0)],
+      // Meta names the receiving number in every change that carries statuses or messages.
+      [value({ metadata: undefined, statuses: [{ id: 'wamid.1', status: 'read' }] }), answer(true, 1)],
+      [value({ metadata: { phone_number_id: Number(PHONE_NUMBER_ID) }, messages: [] }), answer(true, 0)],
+      [
+        value({
+          metadata: { phone_number_id: Number(PHONE_NUMBER_ID) },
+          statuses: [{ id: 'wamid.1', status: 'read' }],
+        }),
+        answer(true, 1),
+      ],
+      // Other fields of the app's webhook (template reviews) carry neither: not malformed.
+      [value({ metadata: undefined, event: 'APPROVED', message_template_id: 42 }), answer(true, 0)],
     ]
     const results = []
     for (const [body] of cases) results.push(await post(body))
@@ -276,9 +345,10 @@ describe('POST /webhooks/whatsapp', () => {
         {
           changes: [
             null,
-            { value: { statuses: [null, { id: 'wamid.1', status: 'read' }] } },
+            { value: { metadata: OUR_NUMBER, statuses: [null, { id: 'wamid.1', status: 'read' }] } },
             {
               value: {
+                metadata: OUR_NUMBER,
                 messages: [
                   { from: 1 },
                   { from: ONCALL.slice(1), id: 'wamid.in.y', timestamp: '1772445600', text: { body: 'ack' } },
@@ -289,7 +359,13 @@ describe('POST /webhooks/whatsapp', () => {
         },
       ],
     })
-    expect((await post(mixed)).json).toEqual({ received: true, statuses: 1, messages: 1, invalid: 4 })
+    expect((await post(mixed)).json).toEqual({
+      received: true,
+      statuses: 1,
+      messages: 1,
+      invalid: 4,
+      otherNumber: 0,
+    })
     const rows = await ctx.database.db.select().from(alertOutbox)
     expect(rows.map((r) => [r.transition, r.status])).toEqual([
       ['firing', 'read'],

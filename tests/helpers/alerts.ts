@@ -12,6 +12,10 @@ import { captureLogs } from './logs.ts'
 import { startWhatsAppFake } from './whatsapp-fake.ts'
 
 export const ONCALL = '+254700000001'
+/** The sending number's id (WHATSAPP_PHONE_NUMBER_ID) of alertingFor's configuration. */
+export const PHONE_NUMBER_ID = '106540352242922'
+/** A webhook change's `value.metadata` as Meta sends it for that number. */
+export const OUR_NUMBER = { display_phone_number: '15550001234', phone_number_id: PHONE_NUMBER_ID }
 
 /** A clock the test moves by hand. */
 export function manualClock(start = '2026-03-02T10:00:00Z') {
@@ -60,7 +64,7 @@ export function alertingFor(
     ...(fakeUrl
       ? {
           WHATSAPP_API_BASE: fakeUrl,
-          WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
+          WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
           WHATSAPP_ACCESS_TOKEN: 'EAAG-test-token-secret',
         }
       : {}),

@@ -20,6 +20,11 @@ export interface WhatsAppWebhook {
   messages: InboundMessage[]
   /** Items skipped because they are not of the documented shape. */
   invalid: number
+  /**
+   * Items skipped because they were addressed to another phone number of the app
+   * (`value.metadata.phone_number_id` not ours): one app's webhook receives every number's.
+   */
+  otherNumber: number
   /** The first skipped item's problem, `entry.0.changes.1.value.messages.0.from — Expected …`. */
   firstInvalid?: string
 }
@@ -111,10 +116,18 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
  * each retry would apply its good items again. Statuses we do not track and messages without
  * text are not malformed, just ignored. Never throws.
  *
+ * A WhatsApp app's webhook receives the events of every phone number of the app, so with
+ * `phoneNumberId` given, the statuses and messages of a change are read only when its
+ * `value.metadata.phone_number_id` is that id: those of another number are counted in
+ * `otherNumber` (a shop's customer line texting `ACK` must not acknowledge an alert), and a
+ * change carrying statuses or messages without the id is malformed (Meta always sends it).
+ * As pywa's `filter_updates` and Meta's "Webhooks — messages" `metadata` object.
+ *
  * @param raw the body as signed (its signature already checked)
+ * @param phoneNumberId our sending number's id (WHATSAPP_PHONE_NUMBER_ID); undefined reads every number's
  */
-export function readWhatsAppWebhook(raw: string): WhatsAppWebhook {
-  const out: WhatsAppWebhook = { object: false, statuses: [], messages: [], invalid: 0 }
+export function readWhatsAppWebhook(raw: string, phoneNumberId?: string): WhatsAppWebhook {
+  const out: WhatsAppWebhook = { object: false, statuses: [], messages: [], invalid: 0, otherNumber: 0 }
   let body: unknown
   try {
     body = JSON.parse(raw)
@@ -154,6 +167,20 @@ export function readWhatsAppWebhook(raw: string): WhatsAppWebhook {
         continue
       }
       const statuses = arrayAt(change.value.statuses)
+      const messages = arrayAt(change.value.messages)
+      if (phoneNumberId !== undefined && (statuses.length > 0 || messages.length > 0)) {
+        const metadata = change.value.metadata
+        const id = isObject(metadata) ? metadata.phone_number_id : undefined
+        if (typeof id !== 'string') {
+          skip(`${at}.value.metadata.phone_number_id — Expected the receiving number's id`)
+          continue
+        }
+        if (id !== phoneNumberId) {
+          out.otherNumber +=
+            (Array.isArray(statuses) ? statuses.length : 0) + (Array.isArray(messages) ? messages.length : 0)
+          continue
+        }
+      }
       if (typeof statuses === 'string') skip(`${at}.value.statuses — ${statuses}`)
       else {
         for (const [i, s] of statuses.entries()) {
@@ -162,7 +189,6 @@ export function readWhatsAppWebhook(raw: string): WhatsAppWebhook {
           else if (status) out.statuses.push(status)
         }
       }
-      const messages = arrayAt(change.value.messages)
       if (typeof messages === 'string') skip(`${at}.value.messages — ${messages}`)
       else {
         for (const [i, m] of messages.entries()) {

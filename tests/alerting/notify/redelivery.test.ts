@@ -2,7 +2,14 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { alertOutbox, alertStates, whatsappContacts } from '../../../src/db/schema.ts'
-import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
+import {
+  alertingFor,
+  alertTestContext,
+  firing,
+  ONCALL,
+  OUR_NUMBER,
+  PHONE_NUMBER_ID,
+} from '../../helpers/alerts.ts'
 import { buildTestApp } from '../../helpers/app.ts'
 
 // Fresh databases and an app per test: well over bun's 5 s default.
@@ -17,6 +24,7 @@ const AM_TOKEN = 'alertmanager-token-for-tests'
 const ENV = {
   WHATSAPP_APP_SECRET: APP_SECRET,
   ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
   WHATSAPP_TEMPLATE_FIRING: 'alert_firing',
   WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved',
 }
@@ -45,7 +53,9 @@ const value = (v: object) =>
     entry: [
       {
         id: 'WABA',
-        changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: {}, ...v } }],
+        changes: [
+          { field: 'messages', value: { messaging_product: 'whatsapp', metadata: OUR_NUMBER, ...v } },
+        ],
       },
     ],
   })
@@ -99,7 +109,13 @@ describe('delivery statuses of an earlier attempt', () => {
       errors: [{ code: 131047, title: 'Re-engagement message' }],
     })
 
-    expect((await hook(failed)).body).toEqual({ received: true, statuses: 1, messages: 0, invalid: 0 })
+    expect((await hook(failed)).body).toEqual({
+      received: true,
+      statuses: 1,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
     const [queued] = await outbox()
     expect(queued).toMatchObject({
       status: 'pending',
@@ -110,7 +126,13 @@ describe('delivery statuses of an earlier attempt', () => {
     })
 
     // Meta re-delivers the same webhook, then a late `sent` of the refused attempt arrives.
-    expect((await hook(failed)).body).toEqual({ received: true, statuses: 0, messages: 0, invalid: 0 })
+    expect((await hook(failed)).body).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
     expect((await hook(statusBody('wamid.1', 'sent'))).body.statuses).toBe(0)
     expect((await outbox())[0]).toEqual(queued!)
 
@@ -238,7 +260,13 @@ describe('a re-delivered inbound command', () => {
     await alerting.tick()
     const written = clock.now()
     const ack = messageBody('wamid.in.1', 'ACK', written)
-    expect((await hook(ack)).body).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0 })
+    expect((await hook(ack)).body).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 1,
+      invalid: 0,
+      otherNumber: 0,
+    })
     clock.advance(60_000)
     await alerting.dispatcher.ingest(
       [{ ...firing('B', {}, {}, '000000000000000b'), startsAt: clock.now() }],
