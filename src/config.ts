@@ -127,6 +127,10 @@ export const EnvSchema = Type.Object({
     'notifier tick: alerts due for one recipient in one tick go out as one message',
   ),
   ALERT_REPEAT_INTERVAL: Duration('4h', 'resend a still-firing, unacknowledged alert after this long'),
+  ALERT_HISTORY_RETENTION: Duration(
+    '8d',
+    'sent notifications, handled replies and resolved alerts are deleted this long after their last change; 0s keeps them for ever',
+  ),
   ALERT_SEND_LEASE: Duration(
     '1m',
     'a message left in "sending" by a dead process is retried after this long',
@@ -302,6 +306,8 @@ export interface Config {
     oncallGetsTenantAlerts: boolean
     notifyIntervalMs: number
     repeatIntervalMs: number
+    /** ALERT_HISTORY_RETENTION; 0 keeps the history for ever. */
+    historyRetentionMs: number
     sendLeaseMs: number
     alertmanagerToken: string | undefined
     alertmanagerMaxBodyBytes: number
@@ -450,6 +456,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       oncallGetsTenantAlerts: env.ALERT_ONCALL_GETS_TENANT_ALERTS,
       notifyIntervalMs: parseDuration(env.ALERT_NOTIFY_INTERVAL),
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
+      historyRetentionMs: parseDuration(env.ALERT_HISTORY_RETENTION),
       sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
       alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
       alertmanagerMaxBodyBytes: env.ALERTMANAGER_MAX_BODY_BYTES,

@@ -16,6 +16,8 @@ import {
   type WhatsAppTransport,
 } from './whatsapp/client.ts'
 
+const HOUR_MS = 3_600_000
+
 export interface AlertingDeps {
   config: Pick<Config, 'env' | 'database' | 'alerts' | 'whatsapp'>
   db: Database
@@ -91,15 +93,29 @@ export function createAlerting(deps: AlertingDeps) {
   })
   const receipts = createReceipts({ db, clock, log, metrics, templates })
 
+  // Pruning is cheap but scans the outbox: a few times per retention period, at most hourly.
+  const pruneEveryMs = Math.min(HOUR_MS, config.alerts.historyRetentionMs / 4)
+  let prunedAt = Number.NEGATIVE_INFINITY
+
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<void> | undefined
   let stopped = true
 
-  /** One dispatcher tick: repeats due, then everything due goes out. Never throws. */
+  /**
+   * One dispatcher tick: repeats due, then everything due goes out, then (hourly) the history
+   * past ALERT_HISTORY_RETENTION is deleted. Never throws.
+   */
   async function tick() {
     try {
       await dispatcher.enqueueRepeats()
       await sender.sendDue()
+      const now = clock.now().getTime()
+      if (config.alerts.historyRetentionMs > 0 && now - prunedAt >= pruneEveryMs) {
+        prunedAt = now
+        const deleted = await dispatcher.pruneHistory()
+        if (deleted.outbox > 0 || deleted.alerts > 0)
+          log.info({ event: 'alert_history_pruned', ...deleted }, 'alert history past its retention deleted')
+      }
     } catch (error) {
       log.error({ err: error }, 'alert notifier tick failed; retrying next tick')
     }

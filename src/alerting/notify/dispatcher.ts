@@ -44,7 +44,12 @@ export interface AlertInput {
 
 export interface DispatcherConfig extends RoutingConfig {
   repeatIntervalMs: number
+  /** How long finished outbox rows and resolved alerts are kept (ALERT_HISTORY_RETENTION); 0 keeps them. */
+  historyRetentionMs: number
 }
+
+/** Outbox statuses no sender will touch again (a late delivery receipt only updates a row). */
+const FINISHED = ['sent', 'delivered', 'read', 'failed', 'cancelled']
 
 /** What a source knows about a notification besides its alerts. */
 export interface IngestOptions {
@@ -142,6 +147,16 @@ export interface Dispatcher {
    * re-delivery changes nothing); ACK and SILENCE reach only alerts that started by `at`.
    */
   handleInbound(message: { from: string; text: string; id: string; at: Date }): Promise<void>
+  /**
+   * Deletes the history older than `historyRetentionMs` (by `updated_at`, on the injected
+   * clock): finished outbox rows (replies included, which are the record that an inbound
+   * message was handled) and resolved alerts. A firing row stays while any of its alerts is
+   * still firing, since ACK and SILENCE reach only the alerts a number was told about. As
+   * Alertmanager's `--data.retention` bounds its notification log (there 120h; here longer than
+   * Meta's 7 days of webhook re-delivery). Resolves with the rows deleted; 0 and 0 when the
+   * retention is 0.
+   */
+  pruneHistory(): Promise<{ outbox: number; alerts: number }>
 }
 
 export function createDispatcher(deps: {
@@ -670,6 +685,30 @@ export function createDispatcher(deps: {
           .update(alertOutbox)
           .set({ content: { text: reply }, fingerprint: firing[0]?.fingerprint ?? '-' })
           .where(eq(alertOutbox.id, claimed.id))
+      })
+    },
+
+    async pruneHistory() {
+      if (config.historyRetentionMs <= 0) return { outbox: 0, alerts: 0 }
+      const cutoff = new Date(clock.now().getTime() - config.historyRetentionMs).toISOString()
+      return db.transaction(async (tx) => {
+        const outbox = rowsOf(
+          await tx.execute(sql`
+            delete from ${alertOutbox} as o
+            where o.status in (select jsonb_array_elements_text(${JSON.stringify(FINISHED)}::jsonb))
+              and o.updated_at < ${cutoff}::timestamptz
+              and not (o.transition = 'firing' and exists (
+                select 1 from jsonb_array_elements(o.content->'alerts') as m
+                join ${alertStates} as s on s.fingerprint = m->>'fingerprint' and s.status = 'firing'))
+            returning o.id`),
+        ).length
+        const alerts = rowsOf(
+          await tx.execute(sql`
+            delete from ${alertStates}
+            where status = 'resolved' and updated_at < ${cutoff}::timestamptz
+            returning fingerprint`),
+        ).length
+        return { outbox, alerts }
       })
     },
   }
