@@ -57,6 +57,21 @@ function webhook(call: Awaited<ReturnType<typeof setup>>['call'], payload: unkno
   })
 }
 
+/** Posts `payload` (an ACK to our number, signed): one message handled, HighErrorRate acknowledged. */
+async function expectAcknowledged(
+  call: Awaited<ReturnType<typeof setup>>['call'],
+  alerting: Awaited<ReturnType<typeof setup>>['alerting'],
+  payload: unknown,
+) {
+  const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+  expect(res.status).toBe(200)
+  expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+  await alerting.tick()
+  expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
+    'Acknowledged: HighErrorRate. No more reminders until resolved.',
+  )
+}
+
 const statusPayload = (statuses: Array<Record<string, unknown>>) => ({
   object: 'whatsapp_business_account',
   entry: [
@@ -205,14 +220,7 @@ describe('POST /webhooks/whatsapp', () => {
   test('an ACK reply from on-call acknowledges; the webhook answers 200 with what it applied', async () => {
     const { call, alerting } = await setup()
     await sentAlert(alerting, 'HighErrorRate', '0000000000000004')
-    const payload = messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack')
-    const res = await webhook(call, payload, sign(JSON.stringify(payload)))
-    expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
-    await alerting.tick()
-    expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
-      'Acknowledged: HighErrorRate. No more reminders until resolved.',
-    )
+    await expectAcknowledged(call, alerting, messagePayload(ONCALL.slice(1), 'wamid.inbound.1', 'ack'))
   })
 
   test('statuses and replies addressed to another phone number of the app are ignored and counted', async () => {
@@ -247,12 +255,7 @@ describe('POST /webhooks/whatsapp', () => {
       ['firing', 'sent'],
     ])
     // The same message id on our number is not taken for a re-delivery: it acts.
-    const res = await webhook(call, ack, sign(JSON.stringify(ack)))
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
-    await alerting.tick()
-    expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
-      'Acknowledged: HighErrorRate. No more reminders until resolved.',
-    )
+    await expectAcknowledged(call, alerting, ack)
   })
 
   test('signed bodies of unexpected shape answer 200: malformed items skipped and counted, the rest applied', async () => {

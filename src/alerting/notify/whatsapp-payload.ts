@@ -140,6 +140,23 @@ export function readWhatsAppWebhook(raw: string, phoneNumberId?: string): WhatsA
     out.invalid++
     out.firstInvalid ??= where
   }
+  // A list item by item: an item that does not parse is skipped, one parsed to undefined ignored.
+  const readList = <T>(
+    where: string,
+    items: unknown[] | string,
+    parse: (raw: unknown) => T | undefined | string,
+  ) => {
+    const parsed: T[] = []
+    if (typeof items === 'string') skip(`${where} — ${items}`)
+    else {
+      for (const [i, raw] of items.entries()) {
+        const item = parse(raw)
+        if (typeof item === 'string') skip(`${where}.${i}${item}`)
+        else if (item !== undefined) parsed.push(item)
+      }
+    }
+    return parsed
+  }
   const entries = arrayAt(body.entry)
   if (typeof entries === 'string') {
     skip(`entry — ${entries}`)
@@ -181,22 +198,8 @@ export function readWhatsAppWebhook(raw: string, phoneNumberId?: string): WhatsA
           continue
         }
       }
-      if (typeof statuses === 'string') skip(`${at}.value.statuses — ${statuses}`)
-      else {
-        for (const [i, s] of statuses.entries()) {
-          const status = toStatus(s)
-          if (typeof status === 'string') skip(`${at}.value.statuses.${i}${status}`)
-          else if (status) out.statuses.push(status)
-        }
-      }
-      if (typeof messages === 'string') skip(`${at}.value.messages — ${messages}`)
-      else {
-        for (const [i, m] of messages.entries()) {
-          const message = toMessage(m)
-          if (typeof message === 'string') skip(`${at}.value.messages.${i}${message}`)
-          else if (message) out.messages.push(message)
-        }
-      }
+      out.statuses.push(...readList(`${at}.value.statuses`, statuses, toStatus))
+      out.messages.push(...readList(`${at}.value.messages`, messages, toMessage))
     }
   }
   return out
