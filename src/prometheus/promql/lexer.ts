@@ -1,9 +1,10 @@
 /**
  * PromQL tokens as Prometheus 2.x's lexer produces them (`promql/parser/lex.go`): `#`
- * comments to the end of the line are skipped anywhere outside braces and strings,
- * a number directly followed by a unit is a duration, `Inf`/`NaN` (any case) are numbers,
- * and keywords are recognised case-insensitively by the parser (identifiers keep their text).
+ * comments to the end of the line are skipped anywhere outside strings, a number directly
+ * followed by a unit is a duration, `Inf`/`NaN` (any case) are numbers, and outside braces the
+ * words of lex.go's `key` map are typed case-insensitively (`kind`; identifiers keep their text).
  */
+import { goQuote, goQuoteRune } from './strings.ts'
 
 export type TokenType =
   | 'number'
@@ -36,15 +37,55 @@ export type TokenType =
   | '^'
   | 'eof'
 
+/**
+ * How lex.go types a word outside braces: a keyword (`by`, `offset`, …), a word operator
+ * (`and`, `atan2`, …), an aggregator, a preprocessor (`start`, `end`), or a metric identifier
+ * (a name with a colon). Undefined for a plain identifier and any other token.
+ */
+export type TokenKind = 'keyword' | 'operator' | 'aggregator' | 'preprocessor' | 'metric'
+
+/** lex.go's `key` map: the words typed by the lexer outside braces, whatever their case. */
+export const WORD_KINDS: Readonly<Record<string, TokenKind>> = {
+  and: 'operator',
+  or: 'operator',
+  unless: 'operator',
+  atan2: 'operator',
+  sum: 'aggregator',
+  avg: 'aggregator',
+  count: 'aggregator',
+  min: 'aggregator',
+  max: 'aggregator',
+  group: 'aggregator',
+  stddev: 'aggregator',
+  stdvar: 'aggregator',
+  topk: 'aggregator',
+  bottomk: 'aggregator',
+  count_values: 'aggregator',
+  quantile: 'aggregator',
+  offset: 'keyword',
+  by: 'keyword',
+  without: 'keyword',
+  on: 'keyword',
+  ignoring: 'keyword',
+  group_left: 'keyword',
+  group_right: 'keyword',
+  bool: 'keyword',
+  start: 'preprocessor',
+  end: 'preprocessor',
+}
+
 export interface Token {
   readonly type: TokenType
   readonly text: string
   /** Offset of the first character in the input. */
   readonly pos: number
+  /** How the lexer typed an identifier outside braces (lex.go's item types). */
+  readonly kind?: TokenKind
   /**
-   * On the `eof` token only: the error Prometheus' lexer raises at the end of the input while
-   * a parenthesis, bracket or brace is open (lex.go `lexStatements`, `lexInsideBraces`). The
-   * parser raises it as soon as it looks at the end, as Prometheus' parser meets it there.
+   * On the last token only: the error Prometheus' lexer raised there (a character it cannot
+   * lex, or the end of the input inside a parenthesis, bracket or brace). lex.go runs as the
+   * parser asks for tokens, so the parser raises it only when it reaches this token: a syntax
+   * error before it is reported first, as in Prometheus.
    */
   readonly error?: string
 }
@@ -60,183 +101,257 @@ export class LexError extends Error {
   }
 }
 
-const DURATION_RE = /(?:\d+(?:ms|[smhdwy]))+/y
-const NUMBER_RE = /(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/y
-const IDENT_RE = /[a-zA-Z_:][a-zA-Z0-9_:]*/y
-const LABEL_RE = /[a-zA-Z_][a-zA-Z0-9_]*/y
+const HEX = '0123456789abcdefABCDEF'
+const DIGITS = '0123456789'
 
-function isSpace(ch: string): boolean {
-  return ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r'
+const isSpace = (ch: string | undefined) => ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r'
+const isDigit = (ch: string | undefined) => ch !== undefined && ch >= '0' && ch <= '9'
+const isAlpha = (ch: string | undefined) =>
+  ch !== undefined && (ch === '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+const isAlnum = (ch: string | undefined) => isAlpha(ch) || isDigit(ch)
+const inSet = (set: string, ch: string | undefined) => ch !== undefined && ch.length === 1 && set.includes(ch)
+
+/** The character (code point) at `i`, as Go's lexer reads a rune. */
+const runeAt = (input: string, i: number) => String.fromCodePoint(input.codePointAt(i) as number)
+
+/**
+ * lex.go `scanNumber` from `p`: hex, decimal digits, a fraction, an exponent. `ok` when no
+ * letter or digit follows (else the text may be a duration); `end` is where it stopped.
+ */
+function scanNumber(input: string, p: number): { ok: boolean; end: number } {
+  let digits = DIGITS
+  if (input[p] === '0') {
+    p++
+    if (input[p] === 'x' || input[p] === 'X') {
+      p++
+      digits = HEX
+    }
+  }
+  while (inSet(digits, input[p])) p++
+  if (input[p] === '.') {
+    p++
+    while (inSet(digits, input[p])) p++
+  }
+  if (input[p] === 'e' || input[p] === 'E') {
+    p++
+    if (input[p] === '+' || input[p] === '-') p++
+    while (isDigit(input[p])) p++
+  }
+  return { ok: !isAlnum(input[p]), end: p }
 }
 
-function isAlnum(ch: string | undefined): boolean {
-  return ch !== undefined && /[a-zA-Z0-9_]/.test(ch)
+/**
+ * lex.go `acceptRemainingDuration` from `p`: units and further numbers. Its last step reads
+ * one more character, which must be no letter or digit: on failure `end` includes it, as
+ * the lexer's error text does; on success `end` is the duration's end.
+ */
+function remainingDuration(input: string, p: number): { ok: boolean; end: number } {
+  if (!inSet('smhdwy', input[p])) return { ok: false, end: p }
+  p++
+  if (input[p] === 's') p++
+  while (isDigit(input[p])) {
+    while (isDigit(input[p])) p++
+    if (!inSet('smhdw', input[p])) return { ok: false, end: p }
+    p++
+    if (input[p] === 's') p++
+  }
+  if (p < input.length && isAlnum(input[p])) return { ok: false, end: p + 1 }
+  return { ok: true, end: p }
 }
 
-function sticky(re: RegExp, input: string, pos: number): string | undefined {
-  re.lastIndex = pos
-  const m = re.exec(input)
-  return m ? m[0] : undefined
-}
-
-/** Splits a PromQL expression into tokens, ending with one `eof` token. */
+/**
+ * Splits a PromQL expression into tokens as lex.go's state machine does, ending with one
+ * `eof` token. A lexing error ends the tokens: the last one then carries it (`error`).
+ * Inside `[...]`, as in lex.go, the first thing is a duration and nothing else, and a letter
+ * or colon after it is read as the subquery's colon (once: a second is an error).
+ */
 export function tokenize(input: string): Token[] {
   const tokens: Token[] = []
+  try {
+    lex(input, tokens)
+  } catch (err) {
+    if (!(err instanceof LexError)) throw err
+    tokens.push({ type: 'eof', text: '', pos: err.pos, error: err.message })
+  }
+  return tokens
+}
+
+function lex(input: string, tokens: Token[]): void {
+  const n = input.length
   let i = 0
   let braces = false
-  // Inside `[...]` a colon separates a subquery's range and step.
-  let brackets = 0
+  let bracket = false
+  let gotColon = false
   let parens = 0
-  const push = (type: TokenType, text: string, pos: number) => tokens.push({ type, text, pos })
-  while (i < input.length) {
+  const push = (type: TokenType, text: string, pos: number, kind?: TokenKind) =>
+    tokens.push(kind === undefined ? { type, text, pos } : { type, text, pos, kind })
+  while (i < n) {
     const ch = input[i] as string
+    if (ch === '#') {
+      while (i < n && input[i] !== '\n' && input[i] !== '\r') i++
+      continue
+    }
     if (isSpace(ch)) {
       i++
       continue
     }
-    if (ch === '#' && !braces) {
-      while (i < input.length && input[i] !== '\n') i++
-      continue
-    }
     if (ch === '"' || ch === "'" || ch === '`') {
       let j = i + 1
-      while (j < input.length && input[j] !== ch) {
+      while (j < n && input[j] !== ch) {
         if (input[j] === '\\' && ch !== '`') j++
         else if (input[j] === '\n' && ch !== '`') throw new LexError('unterminated quoted string', i)
         j++
       }
-      if (j >= input.length)
-        throw new LexError(`unterminated ${ch === '`' ? 'raw string' : 'quoted string'}`, i)
+      if (j >= n) throw new LexError(`unterminated ${ch === '`' ? 'raw string' : 'quoted string'}`, i)
       push('string', input.slice(i, j + 1), i)
       i = j + 1
       continue
     }
     if (braces) {
-      if (/[a-zA-Z_]/.test(ch)) {
-        const word = sticky(LABEL_RE, input, i) as string
-        push('identifier', word, i)
-        i += word.length
-        continue
-      }
-      if (ch === '}') {
-        braces = false
-        push('}', ch, i)
-        i++
-        continue
-      }
-      if (ch === ',') {
-        push(',', ch, i)
-        i++
-        continue
-      }
-      const two = input.slice(i, i + 2)
-      if (two === '=~' || two === '!~' || two === '!=') {
-        push(two, two, i)
+      // lex.go `lexInsideBraces`: keywords are plain identifiers here.
+      if (isAlpha(ch)) {
+        let j = i + 1
+        while (isAlnum(input[j])) j++
+        push('identifier', input.slice(i, j), i)
+        i = j
+      } else if (ch === ',') {
+        push(',', ch, i++)
+      } else if (ch === '=') {
+        if (input[i + 1] === '~') {
+          push('=~', '=~', i)
+          i += 2
+        } else push('=', ch, i++)
+      } else if (ch === '!') {
+        const next = input[i + 1]
+        if (next !== '~' && next !== '=') {
+          const what = next === undefined ? '\ufffd' : runeAt(input, i + 1)
+          throw new LexError(`unexpected character after '!' inside braces: ${goQuoteRune(what)}`, i)
+        }
+        push(`!${next}` as TokenType, `!${next}`, i)
         i += 2
-        continue
+      } else if (ch === '{') {
+        throw new LexError("unexpected left brace '{'", i)
+      } else if (ch === '}') {
+        braces = false
+        push('}', ch, i++)
+      } else {
+        throw new LexError(`unexpected character inside braces: ${goQuoteRune(runeAt(input, i))}`, i)
       }
-      if (ch === '=') {
-        push('=', ch, i)
-        i++
-        continue
-      }
-      throw new LexError(`unexpected character inside braces: ${JSON.stringify(ch)}`, i)
-    }
-    if (/[0-9.]/.test(ch)) {
-      // Right after `[` Prometheus' lexer reads a duration and nothing else (lex.go
-      // `lexDuration`): a plain number there is a lexing error of its own.
-      const rangeStart = tokens.at(-1)?.type === '['
-      const duration = sticky(DURATION_RE, input, i)
-      if (duration && !isAlnum(input[i + duration.length])) {
-        push('duration', duration, i)
-        i += duration.length
-        continue
-      }
-      const number = sticky(NUMBER_RE, input, i)
-      if (number && !isAlnum(input[i + number.length]) && input[i + number.length] !== '.') {
-        if (rangeStart) throw new LexError('missing unit character in duration', i)
-        push('number', number, i)
-        i += number.length
-        continue
-      }
-      let j = i
-      while (j < input.length && (isAlnum(input[j]) || input[j] === '.')) j++
-      const what = rangeStart ? 'duration' : 'number or duration'
-      throw new LexError(`bad ${what} syntax: ${JSON.stringify(input.slice(i, j))}`, i)
-    }
-    if (ch === ':' && brackets > 0) {
-      push(':', ch, i)
-      i++
       continue
     }
-    if (/[a-zA-Z_:]/.test(ch)) {
-      const word = sticky(IDENT_RE, input, i) as string
+    if (isDigit(ch) || (ch === '.' && isDigit(input[i + 1]))) {
+      // lex.go `lexNumberOrDuration`.
+      const number = scanNumber(input, i)
+      if (number.ok) {
+        push('number', input.slice(i, number.end), i)
+        i = number.end
+        continue
+      }
+      const duration = remainingDuration(input, number.end)
+      if (!duration.ok)
+        throw new LexError(`bad number or duration syntax: ${goQuote(input.slice(i, duration.end))}`, i)
+      push('duration', input.slice(i, duration.end), i)
+      i = duration.end
+      continue
+    }
+    if (isAlpha(ch) || ch === ':') {
+      if (bracket) {
+        if (gotColon) throw new LexError(`unexpected colon ${goQuoteRune(ch)}`, i)
+        push(':', ch, i++)
+        gotColon = true
+        continue
+      }
+      // lex.go `lexKeywordOrIdentifier`.
+      let j = i + 1
+      while (isAlnum(input[j]) || input[j] === ':') j++
+      const word = input.slice(i, j)
       const lower = word.toLowerCase()
-      push(lower === 'inf' || lower === 'nan' ? 'number' : 'identifier', word, i)
-      i += word.length
-      continue
-    }
-    const two = input.slice(i, i + 2)
-    if (two === '==' || two === '!=' || two === '>=' || two === '<=' || two === '=~' || two === '!~') {
-      push(two, two, i)
-      i += 2
+      if (lower === 'inf' || lower === 'nan') push('number', word, i)
+      else push('identifier', word, i, WORD_KINDS[lower] ?? (word.includes(':') ? 'metric' : undefined))
+      i = j
       continue
     }
     switch (ch) {
-      case '{':
-        braces = true
-        push('{', ch, i)
-        break
-      case '[':
-        brackets++
-        push(ch, ch, i)
-        break
-      case ']':
-        if (brackets === 0) throw new LexError("unexpected right bracket ']'", i)
-        brackets--
-        push(ch, ch, i)
-        break
       case '(':
         parens++
-        push(ch, ch, i)
-        break
+        push(ch, ch, i++)
+        continue
       case ')':
         // lex.go emits the parenthesis first, so the error points past it.
         if (parens === 0) throw new LexError("unexpected right parenthesis ')'", i + 1)
         parens--
-        push(ch, ch, i)
-        break
-      case ',':
-      case ':':
-      case '@':
+        push(ch, ch, i++)
+        continue
+      case '{':
+        braces = true
+        push(ch, ch, i++)
+        continue
+      case '[': {
+        if (bracket) throw new LexError("unexpected left bracket '['", i)
+        gotColon = false
+        push(ch, ch, i++)
+        while (isSpace(input[i])) i++
+        bracket = true
+        // lex.go `lexDuration`: a duration and nothing else.
+        const start = i
+        const number = scanNumber(input, i)
+        if (number.ok) throw new LexError('missing unit character in duration', start)
+        const duration = remainingDuration(input, number.end)
+        if (!duration.ok)
+          throw new LexError(`bad duration syntax: ${goQuote(input.slice(start, duration.end))}`, start)
+        push('duration', input.slice(start, duration.end), start)
+        i = duration.end
+        continue
+      }
+      case ']':
+        if (!bracket) throw new LexError("unexpected right bracket ']'", i)
+        bracket = false
+        push(ch, ch, i++)
+        continue
       case '=':
-      case '>':
+        if (input[i + 1] === '=') {
+          push('==', '==', i)
+          i += 2
+        } else if (input[i + 1] === '~') {
+          throw new LexError("unexpected character after '=': '~'", i)
+        } else push('=', ch, i++)
+        continue
+      case '!': {
+        if (input[i + 1] === '=') {
+          push('!=', '!=', i)
+          i += 2
+          continue
+        }
+        const what = i + 1 < n ? runeAt(input, i + 1) : '\ufffd'
+        throw new LexError(`unexpected character after '!': ${goQuoteRune(what)}`, i)
+      }
       case '<':
+      case '>':
+        if (input[i + 1] === '=') {
+          push(`${ch}=` as TokenType, `${ch}=`, i)
+          i += 2
+        } else push(ch, ch, i++)
+        continue
+      case ',':
+      case '@':
       case '+':
       case '-':
       case '*':
       case '/':
       case '%':
       case '^':
-      case '}':
-        push(ch, ch, i)
-        break
+        push(ch, ch, i++)
+        continue
       default:
-        throw new LexError(`unexpected character: ${JSON.stringify(ch)}`, i)
+        throw new LexError(`unexpected character: ${goQuoteRune(runeAt(input, i))}`, i)
     }
-    i++
   }
   const error = braces
     ? 'unexpected end of input inside braces'
     : parens > 0
       ? 'unclosed left parenthesis'
-      : brackets > 0
+      : bracket
         ? 'unclosed left bracket'
         : undefined
-  tokens.push(
-    error
-      ? { type: 'eof', text: '', pos: input.length, error }
-      : { type: 'eof', text: '', pos: input.length },
-  )
-  return tokens
+  tokens.push(error ? { type: 'eof', text: '', pos: n, error } : { type: 'eof', text: '', pos: n })
 }

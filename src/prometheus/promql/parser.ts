@@ -1,4 +1,5 @@
 import { DurationError, parseDuration } from '../duration.ts'
+import { formatFloat } from '../template/go-fmt.ts'
 import {
   type AggregateOp,
   type AtModifier,
@@ -9,15 +10,16 @@ import {
   isSetOperator,
   type LabelMatcher,
   type MatchType,
+  type Subquery,
   type ValueType,
   type VectorMatching,
   type VectorSelector,
   valueType,
 } from './ast.ts'
 import { METRIC_NAME } from './labels.ts'
-import { LexError, type Token, type TokenType, tokenize } from './lexer.ts'
+import { type Token, type TokenType, tokenize } from './lexer.ts'
 import { compileMatcherRegex, type MatcherRegex, RegexError } from './regex.ts'
-import { unquote } from './strings.ts'
+import { goQuote, unquote } from './strings.ts'
 
 /**
  * A PromQL expression the embedded engine refuses: a syntax or type error Prometheus'
@@ -225,18 +227,54 @@ function matchesEmpty(m: LabelMatcher): boolean {
 const MATCH_TYPES = new Set<TokenType>(['=', '!=', '=~', '!~'])
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
-/** A recursive-descent (precedence-climbing) parser over Prometheus' grammar. */
+/**
+ * Words the grammar takes as a metric name where an expression starts (`metric_identifier`),
+ * besides plain names and the aggregators: `offset`, `by`, `and`, … are metric names there.
+ */
+const METRIC_WORDS: ReadonlySet<string> = new Set([
+  'by',
+  'without',
+  'offset',
+  'and',
+  'or',
+  'unless',
+  'start',
+  'end',
+])
+
+/** Largest magnitude of an `@` timestamp in seconds (parse.go `setTimestamp`: float64(math.MaxInt64)). */
+const MAX_AT_SECONDS = 2 ** 63
+
+/** A binary expression as written, for checkAST: where its operator is and its modifiers unnormalised. */
+interface BinaryWritten {
+  opPos: number
+  returnBool: boolean
+  matching: VectorMatching | undefined
+}
+
+/** Token text as lex.go's `Item.String` shows a long literal: 10 characters, then `...`. */
+function shortQuote(text: string): string {
+  const chars = [...text]
+  return chars.length > 10 ? `${goQuote(chars.slice(0, 10).join(''))}...` : goQuote(text)
+}
+
+/**
+ * A recursive-descent (precedence-climbing) parser over Prometheus' grammar. Syntax errors
+ * are raised where Prometheus' parser meets them (the first one wins, as `ParseErrors.Error`
+ * reports the first); type errors only once the whole input parsed, by `checkAST`, in its
+ * order and at its positions.
+ */
 class Parser {
   private i = 0
   private readonly tokens: Token[]
+  /** Where each node starts in the input (Prometheus' `PositionRange().Start`). */
+  private readonly starts = new WeakMap<Expr, number>()
+  /** Vector selectors whose metric name was written before the braces. */
+  private readonly named = new WeakSet<Expr>()
+  private readonly binaries = new WeakMap<Expr, BinaryWritten>()
 
   constructor(private readonly input: string) {
-    try {
-      this.tokens = tokenize(input)
-    } catch (err) {
-      if (err instanceof LexError) throw this.errorAt(err.pos, err.message)
-      throw err
-    }
+    this.tokens = tokenize(input)
   }
 
   errorAt(pos: number, message: string): PromQLError {
@@ -248,6 +286,17 @@ class Parser {
 
   fail(token: Token, message: string): PromQLError {
     return this.errorAt(token.pos, message)
+  }
+
+  /** Records where `node` starts; a node rebuilt from another (`offset`, `@`) keeps its facts. */
+  at<T extends Expr>(node: T, pos: number, from?: Expr): T {
+    this.starts.set(node, pos)
+    if (from !== undefined && this.named.has(from)) this.named.add(node)
+    return node
+  }
+
+  startOf(node: Expr): number {
+    return this.starts.get(node) as number
   }
 
   peek(offset = 0): Token {
@@ -264,14 +313,36 @@ class Parser {
 
   /**
    * A token as Prometheus' parser names it in errors (lex.go `Item.desc`): `end of input`,
-   * `identifier "x"` (likewise number, duration, string), an operator as `<op:+>` and
-   * punctuation quoted, `")"`.
+   * `identifier "x"`, `metric identifier "a:b"`, a keyword as `<by>`, a word operator as
+   * `<op:and>`, an aggregator as `<aggr:sum>`, a number, duration or string with its first ten
+   * characters (`number "1234567890"...`), an operator as `<op:+>`, punctuation quoted, `")"`.
    */
   describe(t: Token): string {
-    if (t.type === 'eof') return 'end of input'
-    if (t.type === 'identifier' || t.type === 'number' || t.type === 'duration' || t.type === 'string')
-      return `${t.type} ${JSON.stringify(t.text)}`
-    return OPERATOR_TOKENS.has(t.type) ? `<op:${t.text}>` : JSON.stringify(t.text)
+    switch (t.type) {
+      case 'eof':
+        return 'end of input'
+      case 'identifier':
+        switch (t.kind) {
+          case 'keyword':
+            return `<${t.text}>`
+          case 'operator':
+            return `<op:${t.text}>`
+          case 'aggregator':
+            return `<aggr:${t.text}>`
+          case 'preprocessor':
+            return shortQuote(t.text)
+          case 'metric':
+            return `metric identifier ${goQuote(t.text)}`
+          default:
+            return `identifier ${goQuote(t.text)}`
+        }
+      case 'number':
+      case 'duration':
+      case 'string':
+        return `${t.type} ${shortQuote(t.text)}`
+      default:
+        return OPERATOR_TOKENS.has(t.type) ? `<op:${t.text}>` : goQuote(t.text)
+    }
   }
 
   expect(type: TokenType, context: string): Token {
@@ -280,8 +351,33 @@ class Parser {
     return t
   }
 
+  /** The lower-cased word of a keyword, word operator, aggregator or preprocessor token. */
   keyword(t: Token): string | undefined {
-    return t.type === 'identifier' ? t.text.toLowerCase() : undefined
+    return t.type === 'identifier' && t.kind !== undefined && t.kind !== 'metric'
+      ? t.text.toLowerCase()
+      : undefined
+  }
+
+  /** Whether `t` can begin an expression (the grammar's FIRST(expr)). */
+  startsExpr(t: Token): boolean {
+    switch (t.type) {
+      case 'number':
+      case 'string':
+      case '(':
+      case '{':
+      case '+':
+      case '-':
+        return true
+      case 'identifier':
+        return (
+          t.kind === undefined ||
+          t.kind === 'metric' ||
+          t.kind === 'aggregator' ||
+          METRIC_WORDS.has(t.text.toLowerCase())
+        )
+      default:
+        return false
+    }
   }
 
   parseTop(): Expr {
@@ -289,31 +385,29 @@ class Parser {
     const expr = this.expr(0)
     const t = this.peek()
     if (t.type !== 'eof') throw this.fail(t, `unexpected ${this.describe(t)}`)
+    this.checkAST(expr)
     return expr
   }
 
   /** Binary operator at the current token, with its precedence, or undefined. */
   binaryOp(): { op: BinaryOp; prec: number } | undefined {
     const t = this.peek()
-    const key = t.type === 'identifier' ? t.text.toLowerCase() : t.type
-    const prec = PRECEDENCE[key]
-    if (prec === undefined || (t.type === 'identifier' && !['and', 'or', 'unless', 'atan2'].includes(key)))
-      return undefined
-    return { op: key as BinaryOp, prec }
+    const key = t.type === 'identifier' ? (t.kind === 'operator' ? t.text.toLowerCase() : undefined) : t.type
+    const prec = key === undefined ? undefined : PRECEDENCE[key]
+    return prec === undefined ? undefined : { op: key as BinaryOp, prec }
   }
 
   expr(minPrec: number): Expr {
-    const lhsStart = this.peek()
+    const start = this.peek().pos
     let lhs = this.unary()
     for (;;) {
       const found = this.binaryOp()
       if (!found || found.prec < minPrec) break
       const opToken = this.next()
       const modifiers = this.binaryModifiers(found.op)
-      const rhsStart = this.peek()
       // `^` is right-associative; every other operator is left-associative.
       const rhs = this.expr(found.op === '^' ? found.prec : found.prec + 1)
-      lhs = this.binary({ op: opToken, lhs: lhsStart, rhs: rhsStart }, found.op, lhs, rhs, modifiers)
+      lhs = this.binary(start, opToken, found.op, lhs, rhs, modifiers)
     }
     return lhs
   }
@@ -334,20 +428,18 @@ class Parser {
     let include: string[] = []
     const group = this.keyword(this.peek())
     if (group === 'group_left' || group === 'group_right') {
-      const groupToken = this.next()
-      if (isSetOperator(op)) throw this.fail(groupToken, `no grouping allowed for "${op}" operation`)
+      this.next()
       card = group === 'group_left' ? 'many-to-one' : 'one-to-many'
-      if (this.peek().type === '(') include = this.groupingLabels()
-      for (const name of include) {
-        if (labels.includes(name) && kw === 'on') {
-          throw this.fail(groupToken, `label "${name}" must not occur in ON and GROUP clause at once`)
-        }
-      }
+      // The labels are optional: anything that cannot begin the right operand is a bad label list.
+      const after = this.peek()
+      if (after.type === '(') include = this.groupingLabels()
+      else if (!this.startsExpr(after))
+        throw this.fail(after, `unexpected ${this.describe(after)} in grouping opts, expected "("`)
     }
     return { returnBool, matching: { card, on: kw === 'on', labels, include } }
   }
 
-  /** `(a, b, ...)` with an optional trailing comma; names may be keywords. Sorted, deduplicated. */
+  /** `(a, b, ...)` with an optional trailing comma; names may be keywords. In written order. */
   groupingLabels(): string[] {
     this.expect('(', 'in grouping opts, expected "("')
     const names: string[] = []
@@ -367,57 +459,28 @@ class Parser {
     return names
   }
 
-  /**
-   * A binary expression, checked in the order of Prometheus' `checkAST`: the operator's own
-   * errors at the operator, then an operand of the wrong type at that operand's start.
-   * `at` holds the tokens where the operator and each operand begin.
-   */
+  /** A binary expression node; its checks wait for checkAST, which needs it as written. */
   binary(
-    at: { op: Token; lhs: Token; rhs: Token },
+    start: number,
+    opToken: Token,
     op: BinaryOp,
     lhs: Expr,
     rhs: Expr,
     mods: { returnBool: boolean; matching: VectorMatching | undefined },
   ): Expr {
-    const lt = valueType(lhs)
-    const rt = valueType(rhs)
-    const fail = (message: string) => this.fail(at.op, message)
-    if (mods.returnBool && !isComparison(op))
-      throw fail('bool modifier can only be used on comparison operators')
-    if (isComparison(op) && lt === 'scalar' && rt === 'scalar' && !mods.returnBool) {
-      throw fail('comparisons between scalars must use BOOL modifier')
-    }
-    for (const [type, start] of [
-      [lt, at.lhs],
-      [rt, at.rhs],
-    ] as const) {
-      if (type !== 'scalar' && type !== 'vector')
-        throw this.fail(start, 'binary expression must contain only scalar and instant vector types')
-    }
-    if (isSetOperator(op) && (lt === 'scalar' || rt === 'scalar')) {
-      throw fail(`set operator "${op}" not allowed in binary scalar expression`)
-    }
-    let matching = mods.matching
-    if (lt === 'vector' && rt === 'vector') {
-      matching ??= {
+    let matching: VectorMatching | undefined
+    if (valueType(lhs) === 'vector' && valueType(rhs) === 'vector') {
+      const written = mods.matching ?? {
         card: isSetOperator(op) ? 'many-to-many' : 'one-to-one',
         on: false,
         labels: [],
         include: [],
       }
-    } else if (matching && matching.labels.length > 0) {
-      // Prometheus ignores an empty on()/ignoring() and group modifiers next to a scalar.
-      throw fail('vector matching only allowed between instant vectors')
-    } else {
-      matching = undefined
+      matching = { ...written, labels: [...new Set(written.labels)].sort() }
     }
-    if (matching) {
-      matching = {
-        ...matching,
-        labels: [...new Set(matching.labels)].sort(),
-      }
-    }
-    return { kind: 'binary', op, lhs, rhs, returnBool: mods.returnBool, matching }
+    const node = this.at({ kind: 'binary', op, lhs, rhs, returnBool: mods.returnBool, matching }, start)
+    this.binaries.set(node, { opPos: opToken.pos, returnBool: mods.returnBool, matching: mods.matching })
+    return node
   }
 
   unary(): Expr {
@@ -425,31 +488,27 @@ class Parser {
     if (t.type === '-' || t.type === '+') {
       this.next()
       const operand = this.expr(UNARY_OPERAND_PRECEDENCE)
-      const type = valueType(operand)
-      if (type !== 'scalar' && type !== 'vector') {
-        throw this.fail(t, 'unary expression only allowed on expressions of type scalar or instant vector')
-      }
-      // Prometheus' parser folds a sign into a number literal.
+      // Prometheus' parser folds a sign into a number literal, which then starts at the sign.
       if (operand.kind === 'number') {
-        return { kind: 'number', value: t.type === '-' ? -operand.value : operand.value }
+        return this.at({ kind: 'number', value: t.type === '-' ? -operand.value : operand.value }, t.pos)
       }
-      return { kind: 'unary', op: t.type, expr: operand }
+      return this.at({ kind: 'unary', op: t.type, expr: operand }, t.pos)
     }
-    return this.postfix(this.primary())
+    return this.postfix(this.primary(), t.pos)
   }
 
   /** Range, subquery, `offset` and `@` suffixes, which bind tighter than any operator. */
-  postfix(expr: Expr): Expr {
+  postfix(expr: Expr, start: number): Expr {
     for (;;) {
       const t = this.peek()
       if (t.type === '[') {
-        expr = this.rangeOrSubquery(expr)
+        expr = this.rangeOrSubquery(expr, start)
       } else if (this.keyword(t) === 'offset') {
         this.next()
-        expr = this.offset(t, expr)
+        expr = this.offset(expr, start)
       } else if (t.type === '@') {
         this.next()
-        expr = this.at(t, expr)
+        expr = this.atModifier(expr, start)
       } else {
         return expr
       }
@@ -476,122 +535,119 @@ class Parser {
     return ms
   }
 
-  rangeOrSubquery(expr: Expr): Expr {
+  rangeOrSubquery(expr: Expr, start: number): Expr {
     const open = this.next()
-    const rangeToken = this.next()
-    const rangeMs = this.duration(rangeToken)
+    const rangeMs = this.duration(this.next())
     if (this.peek().type === ']') {
       this.next()
       if (expr.kind !== 'vectorSelector') throw this.fail(open, 'ranges only allowed for vector selectors')
       if (expr.offsetMs !== 0) throw this.fail(open, 'no offset modifiers allowed before range')
       if (expr.at !== undefined) throw this.fail(open, 'no @ modifiers allowed before range')
-      return { kind: 'matrixSelector', selector: expr, rangeMs }
+      return this.at({ kind: 'matrixSelector', selector: expr, rangeMs }, start)
     }
     this.expect(':', 'in subquery or range, expected ":" or "]"')
     let stepMs = 0
     if (this.peek().type !== ']')
       stepMs = this.duration(this.next(), ' in subquery selector', 'duration or "]"')
     this.expect(']', 'in subquery selector, expected "]"')
-    const type = valueType(expr)
-    if (type !== 'vector') {
-      throw this.fail(open, `subquery is only allowed on instant vector, got ${typeName(type)} instead`)
-    }
-    return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, at: undefined }
+    return this.at({ kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, at: undefined }, start)
   }
 
-  offset(t: Token, expr: Expr): Expr {
+  /**
+   * The selector or subquery a modifier applies to, as parse.go's `addOffset` and
+   * `getAtModifierVars` find it; their errors are at the start of the modified expression.
+   */
+  modified(expr: Expr, start: number, what: 'offset' | '@'): VectorSelector | Subquery {
+    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
+    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
+      throw this.errorAt(
+        start,
+        `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
+      )
+    }
+    return target
+  }
+
+  /** `target` rebuilt with a modifier, wrapped again in its range selector when it had one. */
+  rebuilt(expr: Expr, start: number, updated: VectorSelector | Subquery): Expr {
+    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
+    this.at(updated, this.startOf(target), target)
+    return expr.kind === 'matrixSelector'
+      ? this.at({ ...expr, selector: updated as VectorSelector }, start, expr)
+      : updated
+  }
+
+  offset(expr: Expr, start: number): Expr {
     let sign = 1
     if (this.peek().type === '-') {
       this.next()
       sign = -1
     }
     const offsetMs = sign * this.duration(this.next(), ' in offset')
-    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
-    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
-      throw this.fail(
-        t,
-        'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      )
-    }
-    if (target.offsetMs !== 0) throw this.fail(t, 'offset may not be set multiple times')
-    const updated = { ...target, offsetMs }
-    return expr.kind === 'matrixSelector' ? { ...expr, selector: updated as VectorSelector } : updated
+    const target = this.modified(expr, start, 'offset')
+    if (target.offsetMs !== 0) throw this.errorAt(start, 'offset may not be set multiple times')
+    return this.rebuilt(expr, start, { ...target, offsetMs })
   }
 
-  at(t: Token, expr: Expr): Expr {
+  atModifier(expr: Expr, start: number): Expr {
     let at: AtModifier
     const kw = this.keyword(this.peek())
+    const unexpected = (t: Token) => this.fail(t, `unexpected ${this.describe(t)} in @, expected timestamp`)
     if (kw === 'start' || kw === 'end') {
       this.next()
-      this.expect('(', `after "${kw}", expected "("`)
-      this.expect(')', `after "${kw}(", expected ")"`)
+      const open = this.next()
+      if (open.type !== '(') throw unexpected(open)
+      const close = this.next()
+      if (close.type !== ')') throw unexpected(close)
       at = { type: kw }
     } else {
       let sign = 1
       if (this.peek().type === '-' || this.peek().type === '+') sign = this.next().type === '-' ? -1 : 1
       const n = this.next()
-      if (n.type !== 'number') throw this.fail(n, `unexpected ${this.describe(n)} in @, expected timestamp`)
+      if (n.type !== 'number') throw unexpected(n)
       const seconds = sign * (parseNumberLiteral(n.text) as number)
-      // timestamp.FromFloatSeconds, bounded like Prometheus' int64 milliseconds.
-      const ms = Math.round(seconds * 1000)
-      if (!Number.isFinite(seconds) || Math.abs(ms) > 9.223372036854776e18) {
-        throw this.fail(n, 'timestamp out of bounds for @ modifier')
+      if (!(seconds < MAX_AT_SECONDS && seconds > -MAX_AT_SECONDS)) {
+        throw this.errorAt(start, `timestamp out of bounds for @ modifier: ${formatFloat(seconds, 'f', 6)}`)
       }
-      at = { type: 'time', ms }
+      // timestamp.FromFloatSeconds: int64(math.Round(s * 1000)), which on amd64 turns an
+      // out-of-range product into math.MinInt64.
+      const ms = Math.round(seconds * 1000)
+      at = { type: 'time', ms: Math.abs(ms) >= 2 ** 63 ? -(2 ** 63) : ms }
     }
-    const target = expr.kind === 'matrixSelector' ? expr.selector : expr
-    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery') {
-      throw this.fail(
-        t,
-        '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      )
-    }
-    if (target.at !== undefined) throw this.fail(t, '@ <timestamp> may not be set multiple times')
-    const updated = { ...target, at }
-    return expr.kind === 'matrixSelector' ? { ...expr, selector: updated as VectorSelector } : updated
+    const target = this.modified(expr, start, '@')
+    if (target.at !== undefined) throw this.errorAt(start, '@ <timestamp> may not be set multiple times')
+    return this.rebuilt(expr, start, { ...target, at })
   }
 
   primary(): Expr {
     const t = this.next()
     switch (t.type) {
       case 'number':
-        return { kind: 'number', value: parseNumberLiteral(t.text) as number }
+        return this.at({ kind: 'number', value: parseNumberLiteral(t.text) as number }, t.pos)
       case 'string':
-        return { kind: 'string', value: this.unquote(t) }
+        return this.at({ kind: 'string', value: this.unquote(t) }, t.pos)
       case '(': {
         const inner = this.expr(0)
         this.expect(')', 'in paren expression, expected ")"')
-        return { kind: 'paren', expr: inner }
+        return this.at({ kind: 'paren', expr: inner }, t.pos)
       }
       case '{':
         return this.selector(t, undefined)
       case 'identifier': {
-        const lower = t.text.toLowerCase()
-        if (AGGREGATORS.has(lower)) return this.aggregate(t, lower as AggregateOp)
-        if (this.peek().type === '(') return this.call(t)
-        if (
-          [
-            'and',
-            'or',
-            'unless',
-            'atan2',
-            'bool',
-            'on',
-            'ignoring',
-            'group_left',
-            'group_right',
-            'by',
-            'without',
-            'offset',
-          ].includes(lower)
-        ) {
-          throw this.fail(t, `unexpected ${lower}`)
+        const word = t.text.toLowerCase()
+        if (t.kind === 'aggregator') {
+          // An aggregator not followed by its arguments or a grouping is a metric name.
+          const next = this.peek()
+          const kw = this.keyword(next)
+          if (next.type === '(' || kw === 'by' || kw === 'without')
+            return this.aggregate(t, word as AggregateOp)
+        } else if (t.kind === undefined && this.peek().type === '(') {
+          return this.call(t)
+        } else if ((t.kind === 'keyword' || t.kind === 'operator') && !METRIC_WORDS.has(word)) {
+          throw this.fail(t, `unexpected ${this.describe(t)}`)
         }
-        if (this.peek().type === '{') return this.selector(this.next(), t.text, t)
-        return this.selector(t, t.text, t, false)
+        return this.selector(t, t.text)
       }
-      case 'duration':
-        throw this.fail(t, `unexpected duration ${JSON.stringify(t.text)}`)
       case 'eof':
         throw this.fail(t, 'unexpected end of input')
       default:
@@ -607,22 +663,22 @@ class Parser {
     }
   }
 
-  /** `{...}` after an optional metric name; `braces` false for a bare metric name. */
-  selector(open: Token, name: string | undefined, nameToken?: Token, braces = true): VectorSelector {
+  /**
+   * A vector selector starting at `first`: a metric name (`name`) with optional `{...}`, or
+   * `{...}` alone (`first` is its brace). Its checks wait for checkAST.
+   */
+  selector(first: Token, name: string | undefined): VectorSelector {
+    const braces = name === undefined || this.peek().type === '{'
+    if (name !== undefined && braces) this.next()
     const matchers: LabelMatcher[] = braces ? this.matchers() : []
-    if (name !== undefined) {
-      for (const m of matchers) {
-        if (m.name === METRIC_NAME) {
-          throw this.fail(nameToken ?? open, `metric name must not be set twice: "${name}" or "${m.value}"`)
-        }
-      }
-      matchers.unshift({ name: METRIC_NAME, type: '=', value: name })
-    }
-    if (!matchers.some((m) => !matchesEmpty(m))) {
-      throw this.fail(nameToken ?? open, 'vector selector must contain at least one non-empty matcher')
-    }
+    if (name !== undefined) matchers.unshift({ name: METRIC_NAME, type: '=', value: name })
     const nameMatcher = matchers.find((m) => m.name === METRIC_NAME && m.type === '=')
-    return { kind: 'vectorSelector', name: nameMatcher?.value, matchers, offsetMs: 0, at: undefined }
+    const node = this.at(
+      { kind: 'vectorSelector', name: nameMatcher?.value, matchers, offsetMs: 0, at: undefined } as const,
+      first.pos,
+    )
+    if (name !== undefined) this.named.add(node)
+    return node
   }
 
   /** The body of `{...}` (the `{` already read): matchers with an optional trailing comma. */
@@ -671,13 +727,11 @@ class Parser {
     }
   }
 
-  /** `(arg, ...)` with an optional trailing comma. */
-  callArgs(): { args: Expr[]; tokens: Token[] } {
+  /** `(arg, ...)`; a trailing comma is refused as Prometheus refuses it. */
+  callArgs(): Expr[] {
     this.expect('(', 'expected "("')
     const args: Expr[] = []
-    const tokens: Token[] = []
     while (this.peek().type !== ')') {
-      tokens.push(this.peek())
       args.push(this.expr(0))
       if (this.peek().type === ',') {
         const comma = this.next()
@@ -689,62 +743,40 @@ class Parser {
       }
     }
     this.next()
-    return { args, tokens }
+    return args
   }
 
   call(nameToken: Token): Expr {
     const name = nameToken.text
-    const sig = FUNCTIONS[name]
     // After the arguments, as Prometheus' grammar looks the function up once the call is read:
     // `foo(` is an unclosed parenthesis before it is an unknown function.
-    const { args } = this.callArgs()
-    if (!sig) throw this.fail(nameToken, `unknown function with name ${JSON.stringify(name)}`)
-    const n = sig.args.length
-    if (sig.variadic === 0 && args.length !== n) {
-      throw this.fail(nameToken, `expected ${n} argument(s) in call to "${name}", got ${args.length}`)
-    }
-    if (sig.variadic > 0 && (args.length < n - sig.variadic || args.length > n)) {
-      throw this.fail(
-        nameToken,
-        args.length < n - sig.variadic
-          ? `expected at least ${n - sig.variadic} argument(s) in call to "${name}", got ${args.length}`
-          : `expected at most ${n} argument(s) in call to "${name}", got ${args.length}`,
-      )
-    }
-    if (sig.variadic < 0 && args.length < n - 1) {
-      throw this.fail(
-        nameToken,
-        `expected at least ${n - 1} argument(s) in call to "${name}", got ${args.length}`,
-      )
-    }
-    args.forEach((arg, i) => {
-      const expected = sig.args[Math.min(i, n - 1)] as ValueType
-      this.checkType(nameToken, arg, expected, `call to function "${name}"`)
-    })
-    return { kind: 'call', func: name, args }
+    const args = this.callArgs()
+    if (!FUNCTIONS[name]) throw this.fail(nameToken, `unknown function with name ${goQuote(name)}`)
+    return this.at({ kind: 'call', func: name, args }, nameToken.pos)
   }
 
-  checkType(at: Token, arg: Expr, expected: ValueType, context: string): void {
-    const got = valueType(arg)
-    if (got !== expected) {
-      throw this.fail(at, `expected type ${typeName(expected)} in ${context}, got ${typeName(got)}`)
-    }
-  }
-
+  /**
+   * `op [by|without (…)] (args) [by|without (…)]`; the argument count is checked here, as
+   * parse.go's `newAggregateExpr` checks it, the types later by checkAST.
+   */
   aggregate(opToken: Token, op: AggregateOp): Expr {
     let grouping: string[] | undefined
     let without = false
-    const modifier = (): void => {
+    const modifier = (): boolean => {
       const kw = this.keyword(this.peek())
-      if (kw !== 'by' && kw !== 'without') return
-      const t = this.next()
-      if (grouping !== undefined) throw this.fail(t, 'unexpected second grouping clause')
+      if (kw !== 'by' && kw !== 'without') return false
+      this.next()
       without = kw === 'without'
       grouping = this.groupingLabels()
+      return true
     }
-    modifier()
-    const { args } = this.callArgs()
+    if (modifier() && this.peek().type !== '(') {
+      const u = this.peek()
+      throw this.fail(u, `unexpected ${this.describe(u)} in aggregation`)
+    }
+    const args = this.callArgs()
     if (grouping === undefined) modifier()
+    if (args.length === 0) throw this.fail(opToken, 'no arguments for aggregate expression provided')
     const expected = PARAM_AGGREGATORS.has(op) ? 2 : 1
     if (args.length !== expected) {
       throw this.fail(
@@ -752,20 +784,131 @@ class Parser {
         `wrong number of arguments for aggregate expression provided, expected ${expected}, got ${args.length}`,
       )
     }
-    const expr = args[expected - 1] as Expr
-    const param = expected === 2 ? (args[0] as Expr) : undefined
-    this.checkType(opToken, expr, 'vector', 'aggregation expression')
-    if (param) {
-      this.checkType(opToken, param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter')
+    return this.at(
+      {
+        kind: 'aggregate',
+        op,
+        grouping: [...new Set(grouping ?? [])].sort(),
+        without,
+        expr: args[expected - 1] as Expr,
+        param: expected === 2 ? (args[0] as Expr) : undefined,
+      },
+      opToken.pos,
+    )
+  }
+
+  /** parse.go `expectType`: the node's own errors first, then its type, at its start. */
+  expectType(node: Expr, want: ValueType, context: string): void {
+    const got = this.checkAST(node)
+    if (got !== want) {
+      throw this.errorAt(
+        this.startOf(node),
+        `expected type ${typeName(want)} in ${context}, got ${typeName(got)}`,
+      )
     }
-    return {
-      kind: 'aggregate',
-      op,
-      grouping: [...new Set(grouping ?? [])].sort(),
-      without,
-      expr,
-      param,
+  }
+
+  /**
+   * Prometheus' `checkAST` (promql/parser/parse.go), run once the whole input parsed: the
+   * type and matching errors, in its order (children first, a call's argument count before
+   * its arguments) and at its positions. Throws the first; returns the node's type.
+   */
+  checkAST(node: Expr): ValueType {
+    const at = (n: Expr, message: string) => this.errorAt(this.startOf(n), message)
+    switch (node.kind) {
+      case 'aggregate':
+        this.expectType(node.expr, 'vector', 'aggregation expression')
+        if (node.op === 'topk' || node.op === 'bottomk' || node.op === 'quantile')
+          this.expectType(node.param as Expr, 'scalar', 'aggregation parameter')
+        if (node.op === 'count_values') this.expectType(node.param as Expr, 'string', 'aggregation parameter')
+        break
+      case 'binary': {
+        const lt = this.checkAST(node.lhs)
+        const rt = this.checkAST(node.rhs)
+        const written = this.binaries.get(node) as BinaryWritten
+        const op = node.op
+        const atOp = (message: string) => this.errorAt(written.opPos, message)
+        if (written.returnBool && !isComparison(op))
+          throw atOp('bool modifier can only be used on comparison operators')
+        if (isComparison(op) && !written.returnBool && lt === 'scalar' && rt === 'scalar')
+          throw atOp('comparisons between scalars must use BOOL modifier')
+        const m = written.matching
+        if (m?.on) {
+          for (const l1 of m.labels) {
+            if (m.include.includes(l1))
+              throw atOp(`label ${goQuote(l1)} must not occur in ON and GROUP clause at once`)
+          }
+        }
+        if (lt !== 'scalar' && lt !== 'vector')
+          throw at(node.lhs, 'binary expression must contain only scalar and instant vector types')
+        if (rt !== 'scalar' && rt !== 'vector')
+          throw at(node.rhs, 'binary expression must contain only scalar and instant vector types')
+        if (lt !== 'vector' || rt !== 'vector') {
+          if (m !== undefined && m.labels.length > 0)
+            throw at(node, 'vector matching only allowed between instant vectors')
+        } else if (isSetOperator(op) && (m?.card === 'one-to-many' || m?.card === 'many-to-one')) {
+          throw at(node, `no grouping allowed for ${goQuote(op)} operation`)
+        }
+        if ((lt === 'scalar' || rt === 'scalar') && isSetOperator(op))
+          throw at(node, `set operator ${goQuote(op)} not allowed in binary scalar expression`)
+        break
+      }
+      case 'call': {
+        const sig = FUNCTIONS[node.func] as FunctionSignature
+        const nargs = sig.args.length
+        const got = node.args.length
+        const name = goQuote(node.func)
+        if (sig.variadic === 0) {
+          if (nargs !== got) throw at(node, `expected ${nargs} argument(s) in call to ${name}, got ${got}`)
+        } else if (nargs - 1 > got) {
+          throw at(node, `expected at least ${nargs - 1} argument(s) in call to ${name}, got ${got}`)
+        } else if (sig.variadic > 0 && nargs - 1 + sig.variadic < got) {
+          throw at(
+            node,
+            `expected at most ${nargs - 1 + sig.variadic} argument(s) in call to ${name}, got ${got}`,
+          )
+        }
+        node.args.forEach((arg, i) => {
+          this.expectType(arg, sig.args[Math.min(i, nargs - 1)] as ValueType, `call to function ${name}`)
+        })
+        break
+      }
+      case 'paren':
+        this.checkAST(node.expr)
+        break
+      case 'unary': {
+        const t = this.checkAST(node.expr)
+        if (t !== 'scalar' && t !== 'vector')
+          throw at(
+            node,
+            `unary expression only allowed on expressions of type scalar or instant vector, got "${t}"`,
+          )
+        break
+      }
+      case 'subquery': {
+        const t = this.checkAST(node.expr)
+        if (t !== 'vector') throw at(node, `subquery is only allowed on instant vector, got ${t} instead`)
+        break
+      }
+      case 'matrixSelector':
+        this.checkAST(node.selector)
+        break
+      case 'vectorSelector':
+        if (this.named.has(node)) {
+          // The name written before the braces is the first matcher here (Prometheus: the last).
+          for (const m of node.matchers.slice(1)) {
+            if (m.name === METRIC_NAME)
+              throw at(
+                node,
+                `metric name must not be set twice: ${goQuote(node.matchers[0]?.value ?? '')} or ${goQuote(m.value)}`,
+              )
+          }
+        } else if (!node.matchers.some((m) => !matchesEmpty(m))) {
+          throw at(node, 'vector selector must contain at least one non-empty matcher')
+        }
+        break
     }
+    return valueType(node)
   }
 
   /** A series description (`name{a="b", ...}`) as promtool test files use it. */

@@ -83,3 +83,30 @@ export function unquote(literal: string): string {
   }
   return out
 }
+
+/** Go's `unicode.IsPrint`, for the characters Go's quoting keeps as they are. */
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+
+function quoteChar(ch: string, quote: string): string {
+  if (ch === quote || ch === '\\') return `\\${ch}`
+  if (PRINTABLE.test(ch)) return ch
+  const code = ch.codePointAt(0) as number
+  const named: Record<number, string> = { 7: 'a', 8: 'b', 12: 'f', 10: 'n', 13: 'r', 9: 't', 11: 'v' }
+  if (named[code] !== undefined) return `\\${named[code]}`
+  if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, '0')}`
+  if (code >= 0xd800 && code < 0xe000) return '\\ufffd'
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`
+  return `\\U${code.toString(16).padStart(8, '0')}`
+}
+
+/** Go's `strconv.Quote` (`%q` of a string), as Prometheus' error messages quote text. */
+export function goQuote(s: string): string {
+  let out = '"'
+  for (const ch of s) out += quoteChar(ch, '"')
+  return `${out}"`
+}
+
+/** Go's `strconv.QuoteRune` (`%q` of a rune): `'x'`, as the lexer's errors name a character. */
+export function goQuoteRune(ch: string): string {
+  return `'${quoteChar(ch, "'")}'`
+}
