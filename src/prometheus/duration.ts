@@ -27,14 +27,26 @@ export function parseDuration(text: string): number {
   if (text === '') throw new DurationError('empty duration string')
   const match = DURATION_RE.exec(text)
   if (!match) throw new DurationError(`not a valid duration string: "${text}"`)
+  // model.ParseDuration sums time.Duration (int64 nanoseconds): a component over
+  // MaxInt64 / unit / 1ms, or a sum that wraps negative, is out of range (about 292 years).
+  let ns = 0n
+  let overflow = false
   let ms = 0
   for (let i = 0; i < UNITS.length; i++) {
     const digits = match[i + 1]
-    if (digits !== undefined) ms += Number(digits) * (UNITS[i] as readonly [string, number])[1]
+    if (digits === undefined) continue
+    const unitMs = BigInt((UNITS[i] as readonly [string, number])[1])
+    const n = BigInt(digits)
+    if (n > MAX_INT64 / unitMs / 1_000_000n) overflow = true
+    ns = BigInt.asIntN(64, ns + BigInt.asIntN(64, BigInt.asIntN(64, n * 1_000_000n) * unitMs))
+    if (ns < 0n) overflow = true
+    ms += Number(digits) * Number(unitMs)
   }
-  if (!Number.isSafeInteger(ms)) throw new DurationError(`duration out of range: "${text}"`)
+  if (overflow) throw new DurationError('duration out of range')
   return ms
 }
+
+const MAX_INT64 = 2n ** 63n - 1n
 
 /** Formats milliseconds like Prometheus' `model.Duration.String()` (`1h5m`, `90d`, `0s`). */
 export function formatDuration(ms: number): string {

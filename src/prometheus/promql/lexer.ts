@@ -159,6 +159,59 @@ function remainingDuration(input: string, p: number): { ok: boolean; end: number
   return { ok: true, end: p }
 }
 
+/** Go's `%#U`: `U+0071 'q'`, the character itself only when printable. */
+function goU(ch: string): string {
+  const code = ch.codePointAt(0) as number
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch) ? `${hex} '${ch}'` : hex
+}
+
+const digitVal = (ch: string | undefined) =>
+  ch === undefined ? 16 : Number.parseInt(ch, 16) >= 0 ? Number.parseInt(ch, 16) : 16
+
+/**
+ * The offset of the closing quote of the `"` or `'` string opening at `start`, checking its
+ * escapes as lex.go `lexString` and `lexEscape` do; throws their errors at the string's start.
+ */
+function quotedEnd(input: string, start: number): number {
+  const quote = input[start]
+  const fail = (message: string) => new LexError(message, start)
+  let j = start + 1
+  for (;;) {
+    const c = input[j]
+    if (c === undefined || c === '\n') throw fail('unterminated quoted string')
+    if (c === quote) return j
+    if (c !== '\\') {
+      j += c.length
+      continue
+    }
+    const esc = input[j + 1]
+    if (esc === undefined) throw fail('escape sequence not terminated')
+    j += 2
+    if ('abfnrtv\\'.includes(esc) || esc === quote) continue
+    let digits: number
+    let base: number
+    let max: number
+    if (esc >= '0' && esc <= '7') {
+      ;[digits, base, max] = [3, 8, 255]
+      j--
+    } else if (esc === 'x') [digits, base, max] = [2, 16, 255]
+    else if (esc === 'u') [digits, base, max] = [4, 16, 0x10ffff]
+    else if (esc === 'U') [digits, base, max] = [8, 16, 0x10ffff]
+    else throw fail(`unknown escape sequence ${goU(runeAt(input, j - 1))}`)
+    let x = 0
+    for (; digits > 0; digits--, j++) {
+      const d = digitVal(input[j])
+      if (d >= base) {
+        if (input[j] === undefined) throw fail('escape sequence not terminated')
+        throw fail(`illegal character ${goU(runeAt(input, j))} in escape sequence`)
+      }
+      x = x * base + d
+    }
+    if (x > max || (x >= 0xd800 && x < 0xe000)) throw fail('escape sequence is an invalid Unicode code point')
+  }
+}
+
 /**
  * Splits a PromQL expression into tokens as lex.go's state machine does, ending with one
  * `eof` token. A lexing error ends the tokens: the last one then carries it (`error`).
@@ -196,15 +249,10 @@ function lex(input: string, tokens: Token[]): void {
       continue
     }
     if (ch === '"' || ch === "'" || ch === '`') {
-      let j = i + 1
-      while (j < n && input[j] !== ch) {
-        if (input[j] === '\\' && ch !== '`') j++
-        else if (input[j] === '\n' && ch !== '`') throw new LexError('unterminated quoted string', i)
-        j++
-      }
-      if (j >= n) throw new LexError(`unterminated ${ch === '`' ? 'raw string' : 'quoted string'}`, i)
-      push('string', input.slice(i, j + 1), i)
-      i = j + 1
+      const end = ch === '`' ? input.indexOf('`', i + 1) : quotedEnd(input, i)
+      if (end === -1) throw new LexError('unterminated raw string', i)
+      push('string', input.slice(i, end + 1), i)
+      i = end + 1
       continue
     }
     if (braces) {

@@ -180,24 +180,31 @@ const PRECEDENCE: Record<string, number> = {
 /** Unary `-`/`+` bind like `*` (`unary_expr ... %prec MUL`): only `^` binds tighter. */
 const UNARY_OPERAND_PRECEDENCE = 6
 
-const NUMBER_RE = /^(?:0[xX][0-9a-fA-F]+|0[0-7]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$/
-
-/** Number literals as Prometheus' lexer reads them (hex, octal, float, Inf, NaN). */
-export function parseNumberLiteral(literal: string): number | undefined {
-  const sign = literal.startsWith('-') ? -1 : 1
-  const text = /^[+-]/.test(literal) ? literal.slice(1) : literal
-  const value = parseUnsigned(text)
-  return value === undefined ? undefined : sign * value
-}
-
-function parseUnsigned(text: string): number | undefined {
+/**
+ * A number token's value as parse.go's `number` reads it: `strconv.ParseInt(s, 0, 64)` (so
+ * `017` is octal, `0x1f` hex), else `strconv.ParseFloat(s, 64)`. Returns the error text
+ * Prometheus reports after "error parsing number: " when neither takes it: `0x`, `1e`, a hex
+ * literal beyond int64 (ParseFloat wants a `p` exponent for hex), `1e400` (out of range).
+ */
+export function parseNumberLiteral(text: string): number | { error: string } {
   const lower = text.toLowerCase()
-  if (lower === 'inf') return Number.POSITIVE_INFINITY
+  if (lower === 'inf' || lower === '+inf') return Number.POSITIVE_INFINITY
+  if (lower === '-inf') return Number.NEGATIVE_INFINITY
   if (lower === 'nan') return Number.NaN
-  if (!NUMBER_RE.test(text)) return undefined
-  // Go's strconv.ParseInt(s, 0, 64) runs first: a leading 0 means octal.
-  if (/^0[0-7]+$/.test(text)) return Number.parseInt(text, 8)
-  return Number(text)
+  const int = /^0[xX][0-9a-fA-F]+$/.test(text)
+    ? BigInt(text)
+    : /^0[0-7]*$/.test(text)
+      ? BigInt(text.length > 1 ? `0o${text.slice(1)}` : text)
+      : /^[1-9][0-9]*$/.test(text)
+        ? BigInt(text)
+        : undefined
+  if (int !== undefined && int < 2n ** 63n) return Number(int)
+  if (!/^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text))
+    return { error: `strconv.ParseFloat: parsing ${goQuote(text)}: invalid syntax` }
+  const value = Number(text)
+  if (!Number.isFinite(value))
+    return { error: `strconv.ParseFloat: parsing ${goQuote(text)}: value out of range` }
+  return value
 }
 
 function typeName(t: ValueType): string {
@@ -605,7 +612,7 @@ class Parser {
       if (this.peek().type === '-' || this.peek().type === '+') sign = this.next().type === '-' ? -1 : 1
       const n = this.next()
       if (n.type !== 'number') throw unexpected(n)
-      const seconds = sign * (parseNumberLiteral(n.text) as number)
+      const seconds = sign * this.number(n)
       if (!(seconds < MAX_AT_SECONDS && seconds > -MAX_AT_SECONDS)) {
         throw this.errorAt(start, `timestamp out of bounds for @ modifier: ${formatFloat(seconds, 'f', 6)}`)
       }
@@ -623,7 +630,7 @@ class Parser {
     const t = this.next()
     switch (t.type) {
       case 'number':
-        return this.at({ kind: 'number', value: parseNumberLiteral(t.text) as number }, t.pos)
+        return this.at({ kind: 'number', value: this.number(t) }, t.pos)
       case 'string':
         return this.at({ kind: 'string', value: this.unquote(t) }, t.pos)
       case '(': {
@@ -653,6 +660,13 @@ class Parser {
       default:
         throw this.fail(t, `unexpected ${this.describe(t)}`)
     }
+  }
+
+  /** A number token's value; a literal Go cannot read is an error at the token, as in parse.go. */
+  number(t: Token): number {
+    const value = parseNumberLiteral(t.text)
+    if (typeof value === 'number') return value
+    throw this.fail(t, `error parsing number: ${value.error}`)
   }
 
   unquote(t: Token): string {
@@ -706,7 +720,7 @@ class Parser {
           `unexpected ${this.describe(valueToken)} in label matching, expected string`,
         )
       }
-      out.push(this.matcher(nameToken.text, opToken.type as MatchType, this.unquote(valueToken), valueToken))
+      out.push(this.matcher(nameToken.text, opToken.type as MatchType, this.unquote(valueToken), nameToken))
       if (this.peek().type === ',') this.next()
       else if (this.peek().type !== '}') {
         const u = this.peek()
@@ -717,6 +731,7 @@ class Parser {
     return out
   }
 
+  /** A label matcher; a bad regex is an error at the label's name, as parse.go's `newLabelMatcher`. */
   matcher(name: string, type: MatchType, value: string, at: Token): LabelMatcher {
     if (type !== '=~' && type !== '!~') return { name, type, value }
     try {
