@@ -51,35 +51,60 @@ function openingsAtMost(text: string, max: number): boolean {
   return true
 }
 
+const NUL_MESSAGE = 'Expected text without the NUL character (U+0000)'
+const SURROGATE_MESSAGE = 'Expected well-formed Unicode text (an unpaired surrogate cannot be stored)'
+
+/** Why PostgreSQL's `text` cannot store `s` as sent, or undefined. */
+function unstorable(s: string): string | undefined {
+  if (s.includes('\u0000')) return NUL_MESSAGE
+  if (!s.isWellFormed()) return SURROGATE_MESSAGE
+  return undefined
+}
+
 /**
  * The path (`customer.name`, `items.0.sku`) of the first string, or object key, in `value`
- * that holds U+0000, or undefined. PostgreSQL's `text` cannot store that character (error
- * 22P05, `unsupported Unicode escape sequence`, or 22021 on a parameter), so such input is
- * refused up front instead of failing as a 500 at the database.
+ * that PostgreSQL's `text` cannot store as sent, with why, or undefined. U+0000 is refused by
+ * the database (error 22P05, `unsupported Unicode escape sequence`, or 22021 on a
+ * parameter); an unpaired UTF-16 surrogate (which JSON.parse lets through from a `\udc00`
+ * escape) has no UTF-8 form, and the drivers would store U+FFFD in its place: a value other
+ * than the one acknowledged. Such input is refused up front instead.
  */
-export function nulCharacterPath(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || '(body)' : undefined
+export function unstorableTextPath(
+  value: unknown,
+  path = '',
+): { field: string; message: string } | undefined {
+  if (typeof value === 'string') {
+    const message = unstorable(value)
+    return message === undefined ? undefined : { field: path || '(body)', message }
+  }
   if (value === null || typeof value !== 'object') return undefined
   const at = (key: string) => (path === '' ? key : `${path}.${key}`)
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = nulCharacterPath(value[i], at(String(i)))
+      const found = unstorableTextPath(value[i], at(String(i)))
       if (found !== undefined) return found
     }
     return undefined
   }
   for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) return at(key.replaceAll('\u0000', '\\u0000'))
-    const found = nulCharacterPath(item, at(key))
+    const message = unstorable(key)
+    // The path is shown in the answer: written so that it is itself storable, printable text.
+    if (message !== undefined)
+      return { field: at(key.replaceAll('\u0000', '\\u0000').toWellFormed()), message }
+    const found = unstorableTextPath(item, at(key))
     if (found !== undefined) return found
   }
   return undefined
 }
 
+/** Escapes JSON text needs for U+0000 or a UTF-16 surrogate; without one, no string can hold either. */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/
+
 /**
  * Parses a JSON request body: 400 INVALID_JSON for text that is not JSON or nests deeper
- * than MAX_JSON_DEPTH, 422 VALIDATION naming the field for a string holding U+0000 (which
- * JSON can only carry escaped, so only text containing `\u0000` is walked).
+ * than MAX_JSON_DEPTH, 422 VALIDATION naming the field for a string holding U+0000 or an
+ * unpaired surrogate (which JSON can only carry escaped, so only text with such an escape
+ * is walked).
  */
 export function parseJsonBody(text: string): unknown {
   if (jsonNestingExceeds(text)) throw tooDeep()
@@ -89,12 +114,12 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw invalidJson()
   }
-  if (text.includes('\\u0000')) {
-    const field = nulCharacterPath(value)
-    if (field !== undefined) {
-      throw validation(`Invalid body: ${field} — Expected text without the NUL character (U+0000)`, {
+  if (UNSTORABLE_ESCAPE.test(text)) {
+    const found = unstorableTextPath(value)
+    if (found !== undefined) {
+      throw validation(`Invalid body: ${found.field} — ${found.message}`, {
         in: 'body',
-        errors: [{ field, message: 'Expected text without the NUL character (U+0000)' }],
+        errors: [found],
       })
     }
   }

@@ -125,15 +125,18 @@ export async function expectRejectedWritingNothing(
   path: string,
   json: unknown,
   field: string,
+  /** The refusal's message for `field`, when the test is about it. */
+  message?: string,
 ) {
   const tenant = await createTenant(built.call)
   const before = await tenantFootprint(built.deps.database.db, tenant.id)
   const res = await built.call(path, { method, token: tenant.apiKey, json })
   expect(res.status).toBe(422)
   const body = (await res.json()) as {
-    error: { code: string; details: { errors: Array<{ field: string }> } }
+    error: { code: string; details: { errors: Array<{ field: string; message: string }> } }
   }
   expect(body.error.code).toBe('VALIDATION')
   expect(body.error.details.errors.map((e) => e.field)).toContain(field)
+  if (message !== undefined) expect(body.error.details.errors).toContainEqual({ field, message })
   expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
 }

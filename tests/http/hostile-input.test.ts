@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { Elysia } from 'elysia'
 import { errorEnvelope } from '../../src/http/error-envelope.ts'
-import { jsonNestingExceeds, MAX_JSON_DEPTH, nulCharacterPath } from '../../src/http/json-body.ts'
+import { jsonNestingExceeds, MAX_JSON_DEPTH, unstorableTextPath } from '../../src/http/json-body.ts'
 import { requestContext } from '../../src/http/request-context.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import {
@@ -86,11 +86,12 @@ describe('JSON nesting', () => {
 })
 
 describe('the NUL character, which PostgreSQL text cannot store', () => {
-  test('nulCharacterPath names the first string or key that holds it', () => {
-    expect(nulCharacterPath({ a: 'ok', b: [{ c: 'x\u0000' }] })).toBe('b.0.c')
-    expect(nulCharacterPath({ 'k\u0000': 1 })).toBe('k\\u0000')
-    expect(nulCharacterPath('\u0000')).toBe('(body)')
-    expect(nulCharacterPath({ a: ['\\u0000 as text'] })).toBeUndefined()
+  test('unstorableTextPath names the first string or key that holds it', () => {
+    const nul = 'Expected text without the NUL character (U+0000)'
+    expect(unstorableTextPath({ a: 'ok', b: [{ c: 'x\u0000' }] })).toEqual({ field: 'b.0.c', message: nul })
+    expect(unstorableTextPath({ 'k\u0000': 1 })).toEqual({ field: 'k\\u0000', message: nul })
+    expect(unstorableTextPath('\u0000')).toEqual({ field: '(body)', message: nul })
+    expect(unstorableTextPath({ a: ['\\u0000 as text'] })).toBeUndefined()
   })
 
   test.each([
@@ -157,6 +158,45 @@ describe('the NUL character, which PostgreSQL text cannot store', () => {
         requestId: 'req-1',
       },
     })
+  })
+})
+
+describe('unpaired surrogates, which have no UTF-8 form to store', () => {
+  const message = 'Expected well-formed Unicode text (an unpaired surrogate cannot be stored)'
+
+  test('unstorableTextPath finds them in strings and keys; pairs are text', () => {
+    expect(unstorableTextPath({ a: ['ok', 'x\ud800'] })).toEqual({ field: 'a.1', message })
+    expect(unstorableTextPath({ b: { 'k\udc00': 1 } })).toEqual({ field: 'b.k\ufffd', message })
+    expect(unstorableTextPath({ a: 'tea \ud83c\udf75' })).toBeUndefined()
+  })
+
+  test.each([
+    ['POST', '/products', { name: 'a\ud800b', priceMinor: 100, currency: 'KES' }, 'name'],
+    [
+      'POST',
+      '/orders',
+      { customer: { phone: '+254733444555', name: 'X\udfff' }, items: [] as unknown[] },
+      'customer.name',
+    ],
+  ])('%s %s with one in %p is a 422 naming the field and writes nothing', async (method, path, json, field) => {
+    const built = await buildTestApp()
+    await expectRejectedWritingNothing(built, method, path, json, field as string, message)
+  })
+
+  test('a product name with an emoji (a surrogate pair, escaped or not) is stored as sent', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    // Written by hand: JSON.stringify would not escape the pair.
+    const res = await built.call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"tea \\ud83c\\udf75 🍵","priceMinor":250,"currency":"KES"}',
+    })
+    expect(res.status).toBe(201)
+    const { id } = (await res.json()) as { id: string }
+    const read = await built.call(`/products/${id}`, { token: tenant.apiKey })
+    expect(((await read.json()) as { name: string }).name).toBe('tea 🍵 🍵')
   })
 })
 
