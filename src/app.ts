@@ -58,7 +58,11 @@ export function createApp(deps: AppDeps) {
     : deps.onServerError
   // The app, once built, for the error boundary's 405 (its type cannot refer to itself).
   const mounted: { app?: { routes: readonly RouteEntry[] } } = {}
-  const app = new Elysia({ normalize: false, adapter: deps.adapter })
+  // standardHostname: false, because Elysia otherwise looks for the path from the URL's 11th
+  // character on ("http://a.bc"), so a request to a host of three letters or fewer
+  // (`Host: web`, `http://api/health` inside a compose network or behind a proxy) found no
+  // route and got a 404.
+  const app = new Elysia({ normalize: false, adapter: deps.adapter, handler: { standardHostname: false } })
     .use(requestMetrics)
     .use(
       requestContext({

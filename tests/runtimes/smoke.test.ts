@@ -145,6 +145,13 @@ describe('runtimes', () => {
           version: sdkVersion(runtime.name),
         })
         expectRequestScrubbed(event)
+        // A short host name (a compose service, `curl http://web/health`) routes as any other.
+        const shortHost = await Promise.all(
+          ['/health', '/products/00000000-0000-0000-0000-000000000000'].map(
+            async (path) => (await fetch(`${server.url}${path}`, { headers: { host: 'web' } })).status,
+          ),
+        )
+        expect({ runtime: runtime.name, shortHost }).toEqual({ runtime: runtime.name, shortHost: [200, 401] })
         const metrics = await fetch(`${server.url}/metrics`)
         expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
         const text = await metrics.text()
@@ -179,7 +186,9 @@ describe('runtimes', () => {
         // belongs to its request's trace.
         const roots = ingest.rootSpans()
         expect(roots.map((r) => `${r.op} ${r.name}`).sort()).toEqual([
+          'http.server GET /health',
           'http.server GET /metrics',
+          'http.server GET /products/:id',
           'http.server POST /orders',
           'http.server POST /orders',
           'http.server POST /orders/:id/payments',
