@@ -77,7 +77,7 @@ function duration(d: GoDecoder, value: GoYamlValue | undefined): number {
 export function parseTestFile(text: string): TestFile {
   let doc: GoYamlValue | undefined
   try {
-    doc = parseGoYaml(text)
+    doc = parseGoYaml(text, 'yaml.v2')
   } catch (err) {
     if (err instanceof GoYamlError) throw new TestFileError(err.message)
     throw err

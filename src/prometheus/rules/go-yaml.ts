@@ -9,6 +9,7 @@ import {
   parseAllDocuments,
   Scalar,
 } from 'yaml'
+import { scanGoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
  * YAML read the way Prometheus' Go decoders read it (gopkg.in/yaml.v2 for promtool test files,
@@ -81,31 +82,40 @@ const NULL_RE = /^(?:~|null|Null|NULL|)$/
 
 /**
  * Parses the first YAML document of `text` into Go-decodable nodes; returns undefined for an empty
- * document. Throws GoYamlError `yaml: line N: …` on syntax errors (the line is Go's; the wording
- * after it is the JavaScript parser's, since the two parsers describe faults differently).
+ * document. Throws GoYamlError `yaml: line N: …` on syntax errors: Go's scanner's first error,
+ * worded as Go words it (see go-yaml-scanner.ts), unless the JavaScript parser finds a fault
+ * before it, which has Go's line but that parser's wording (the parsers describe faults
+ * differently, and Go's parser, not ported, refuses some texts the JavaScript one takes).
  *
  * Like yaml.v3's Decoder.Decode and yaml.v2/v3 `Unmarshal` (decode.go `parser.parse`, which reads
- * one document node), later documents after `---` or `...` are not decoded, and their faults are
- * not reported. (yaml.v3 does scan a token or two past the first document and so reports a
- * scanner error right after the `---`, such as an unterminated quote; that is not mirrored.)
+ * one document node), later documents are not decoded and their parse faults are not reported.
+ * But Go's scanner runs ahead of its parser (see go-yaml-scanner.ts): past the first document's
+ * root it scans the next token (both packages) and, in yaml.v3, two more, so a token that does
+ * not scan there (an unterminated quote right after `---`, a bad `%` directive, a tab where a
+ * token should start…) fails the file. `yamlPackage` is the package that reads the file:
+ * yaml.v3 for rule files, yaml.v2 for promtool test files. The first document also ends where
+ * Go's scanner says: at a `%` directive line, or after a flow collection root
+ * (`{groups: []} more`), whatever follows only being scanned.
  */
-export function parseGoYaml(text: string): GoYamlValue | undefined {
-  const lineCounter = new LineCounter()
-  const docs = parseAllDocuments(text, { keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: true })
-  const doc = Array.isArray(docs) ? docs[0] : undefined
+export function parseGoYaml(text: string, yamlPackage: GoYamlPackage = 'yaml.v3'): GoYamlValue | undefined {
+  const v3 = yamlPackage === 'yaml.v3'
+  const go = scanGoFirstDocument(text, v3)
+  const { doc, lineCounter, errors } = parseFirstDocument(
+    go.end !== undefined && go.end < text.length ? text.slice(0, go.end) : text,
+  )
+  const first = errors[0] as { message: string; pos: [number, number] } | undefined
+  // Go's scanner error comes first unless the JavaScript parser found a fault before it (which
+  // Go's parser would meet first, or which is where the two parsers part).
+  if (go.error && (first === undefined || first.pos[0] >= go.error.offset))
+    throw new GoYamlError(go.error.goMessage(v3))
+  if (first !== undefined) {
+    throw new GoYamlError(
+      `yaml: line ${lineCounter.linePos(first.pos[0]).line}: ${(first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+    )
+  }
   if (doc === undefined) return undefined
   const lineOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).line)
   const colOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).col)
-  // The JavaScript parser charges stray content after a `...` to the first document; Go never
-  // reads that far, so only the faults before the first document's end count.
-  const end = firstDocumentEnd(text)
-  const errors = doc.errors.filter((e) => e.pos[0] <= end)
-  if (errors.length > 0) {
-    const err = errors[0] as { message: string; pos: [number, number] }
-    throw new GoYamlError(
-      `yaml: line ${lineOf(err.pos[0])}: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
-    )
-  }
   const convert = (node: unknown): GoYamlValue => {
     if (isAlias(node)) return convert(node.resolve(doc))
     const n = node as Node | null
@@ -140,6 +150,22 @@ export function parseGoYaml(text: string): GoYamlValue | undefined {
   if (doc.contents === null) return undefined
   const root = convert(doc.contents)
   return root.kind === 'scalar' && root.text === null ? undefined : root
+}
+
+/** The JavaScript parser's first document of `source`, and its faults before that document ends. */
+function parseFirstDocument(source: string) {
+  const lineCounter = new LineCounter()
+  const docs = parseAllDocuments(source, {
+    keepSourceTokens: true,
+    lineCounter,
+    uniqueKeys: true,
+    merge: true,
+  })
+  const doc = Array.isArray(docs) ? docs[0] : undefined
+  // The JavaScript parser charges stray content after a `...` to the first document; Go never
+  // reads that far, so only the faults before the first document's end count.
+  const end = firstDocumentEnd(source)
+  return { doc, lineCounter, errors: doc?.errors.filter((e) => e.pos[0] <= end) ?? [] }
 }
 
 /**

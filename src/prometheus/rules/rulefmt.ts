@@ -132,7 +132,9 @@ export function parseRuleFile(text: string, file: string, options: RuleFileOptio
   try {
     doc = parseGoYaml(text)
   } catch (err) {
-    if (err instanceof GoYamlError) fail([err.message])
+    // rulefmt.Parse reads the file twice, with yaml.v3's Decoder and with Unmarshal into its
+    // node types, and reports a syntax error from each.
+    if (err instanceof GoYamlError) fail([err.message, err.message])
     throw err
   }
   const d = new GoDecoder('yaml.v3')

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { recordSkip } from '../../helpers/skips.ts'
-import { bothReports, writeSuite } from './rule-test-files.ts'
+import { bothReports, NEXT_DOCUMENT_SCANS, nextDocumentFiles, writeSuite } from './rule-test-files.ts'
 
 // Merge keys, multi-document files and !!binary through promtool 2.42 and rules:test: the same
 // rule file and test file must give the same exit status and report. Needs promtool on PATH.
@@ -73,6 +73,17 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
   test.each(CASES)('%s: same report', async (_name, rules, tests) => {
     const { mine, real } = await bothReports(rules, tests)
     expect(mine).toEqual(real)
+  })
+
+  // Past the first document Go scans a token or two more (yaml.v3 more than yaml.v2): each row
+  // in the rule file, loaded by a test group, and in the test file itself.
+  test.each(NEXT_DOCUMENT_SCANS)('past the first document, %s: same reports', async (_name, first, rest) => {
+    const { rules, tests } = nextDocumentFiles(first, rest)
+    const probe = 'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n'
+    const inRules = await bothReports(rules, probe)
+    expect(inRules.mine).toEqual(inRules.real)
+    const inTests = await bothReports('groups: []\n', tests)
+    expect(inTests.mine).toEqual(inTests.real)
   })
 
   test('check rules: the probe file with a merged label set has 2 rules under both', async () => {

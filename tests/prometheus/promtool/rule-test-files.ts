@@ -178,3 +178,180 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
   ['empty and repeated group names', 'groups:\n  - name: ""\n    rules: []\n  - interval: 1m\n', probe],
   ['a group name used twice', 'groups:\n  - name: g\n  - name: g\n', probe],
 ]
+
+/**
+ * What Go's YAML scanner reads past the first document, each [name, first document, the rest,
+ * yaml.v3's outcome (rule files), yaml.v2's (test files)], as promtool 2.42 reports them: 'ok', or
+ * the syntax error. The first document is `groups: []` / `tests: []` in block style, or
+ * `{groups: []}` / `{tests: []}` in flow style. Past the root, Go's parser peeks one token and
+ * yaml.v3's scanner queues two more behind it; yaml.v2's stops at the `---` or `...`.
+ */
+export const NEXT_DOCUMENT_SCANS: [string, 'block' | 'flow', string, string, string][] = [
+  [
+    'an unterminated quote after ---',
+    'block',
+    '--- "unterminated',
+    'yaml: line 2: found unexpected end of stream',
+    'ok',
+  ],
+  [
+    'an unterminated quote on the line after ---',
+    'block',
+    '---\n"unterminated\n\n',
+    'yaml: line 3: found unexpected end of stream',
+    'ok',
+  ],
+  ['an unterminated single quote', 'block', "--- 'x", 'yaml: line 2: found unexpected end of stream', 'ok'],
+  [
+    'a mapping on the --- line',
+    'block',
+    '--- a: b',
+    'yaml: line 2: mapping values are not allowed in this context',
+    'ok',
+  ],
+  [
+    'a tab starting a line',
+    'block',
+    '---\n\tx',
+    'yaml: line 3: found character that cannot start any token',
+    'ok',
+  ],
+  ['a tab after ---', 'block', '--- \tx', 'ok', 'ok'],
+  ['an unclosed [', 'block', '--- [', 'ok', 'ok'],
+  ['an unclosed {', 'block', '--- {', 'ok', 'ok'],
+  ['a bad indentation (a parser error)', 'block', '---\n  a: b\n c: d', 'ok', 'ok'],
+  ['a valid mapping', 'block', '---\ngroups:\n  - name: b\n', 'ok', 'ok'],
+  ['a %YAML directive before the next ---', 'block', '%YAML 1.1\n---\n', 'ok', 'ok'],
+  [
+    'a third document two tokens on',
+    'block',
+    '---\n---\n"x',
+    'yaml: line 4: found unexpected end of stream',
+    'ok',
+  ],
+  ['a third document three tokens on', 'block', '---\n---\n---\n"x', 'ok', 'ok'],
+  ['a quote inside a plain scalar', 'block', '--- a\n"x', 'ok', 'ok'],
+  [
+    'a quote after a block scalar',
+    'block',
+    '--- |\n  a\n"x',
+    'yaml: line 4: found unexpected end of stream',
+    'ok',
+  ],
+  [
+    'a block scalar indentation of 0',
+    'block',
+    '--- |0\n',
+    'yaml: line 2: found an indentation indicator equal to 0',
+    'ok',
+  ],
+  ['a quote three tokens on', 'block', '--- [a, "x', 'ok', 'ok'],
+  [
+    'a %YAML directive without a version',
+    'block',
+    '%YAML x\n',
+    'yaml: line 2: did not find expected version number',
+    'yaml: line 2: did not find expected version number',
+  ],
+  [
+    'an unknown directive',
+    'block',
+    '%FOO x\n',
+    'yaml: line 2: found unknown directive name',
+    'yaml: line 2: found unknown directive name',
+  ],
+  [
+    'a quote after a directive',
+    'block',
+    '%YAML 1.1\n"x',
+    'yaml: line 3: found unexpected end of stream',
+    'ok',
+  ],
+  ['a quote after ...', 'block', '...\n"x', 'yaml: line 3: found unexpected end of stream', 'ok'],
+  ['a quote on the ... line', 'block', '... "x', 'yaml: line 2: found unexpected end of stream', 'ok'],
+  ['an unclosed verbatim tag', 'block', '--- !<x "x', "yaml: line 2: did not find the expected '>'", 'ok'],
+  ['a quote after a tag', 'block', '--- !!str\n"x', 'yaml: line 3: found unexpected end of stream', 'ok'],
+  ['a quote after an anchor', 'block', '--- &a "x', 'yaml: line 2: found unexpected end of stream', 'ok'],
+  [
+    'an alias without a name',
+    'block',
+    '--- *\n',
+    'yaml: line 2: did not find expected alphabetic or numeric character',
+    'ok',
+  ],
+  ['an unknown escape', 'block', '--- "\\q"\n', 'yaml: line 2: found unknown escape character', 'ok'],
+  ['an @', 'block', '--- @', 'yaml: line 2: found character that cannot start any token', 'ok'],
+  [
+    'a - on the --- line',
+    'block',
+    '--- - "x',
+    'yaml: line 2: block sequence entries are not allowed in this context',
+    'ok',
+  ],
+  ['a sequence entry', 'block', '---\n- "x', 'ok', 'ok'],
+  [
+    'an empty document, then a quote',
+    'block',
+    '---\n--- "x',
+    'yaml: line 3: found unexpected end of stream',
+    'ok',
+  ],
+  [
+    'a line of a tab after the document',
+    'block',
+    '\t\n',
+    'yaml: line 2: found character that cannot start any token',
+    'yaml: line 2: found character that cannot start any token',
+  ],
+  [
+    'a tab before a comment',
+    'block',
+    '\t# c\n',
+    'yaml: line 2: found character that cannot start any token',
+    'yaml: line 2: found character that cannot start any token',
+  ],
+  [
+    'a tab before a second comment line',
+    'block',
+    '# a\n\t# b\n',
+    'ok',
+    'yaml: line 3: found character that cannot start any token',
+  ],
+  ['a word after a flow root', 'flow', '\nfoo', 'ok', 'ok'],
+  [
+    'a quote after a flow root',
+    'flow',
+    ' "x',
+    'yaml: found unexpected end of stream',
+    'yaml: found unexpected end of stream',
+  ],
+  [
+    'a quote on the line after a flow root',
+    'flow',
+    '\n"x\n\n',
+    'yaml: line 2: found unexpected end of stream',
+    'yaml: line 4: found unexpected end of stream',
+  ],
+  [
+    'a quote behind a flow root on its line',
+    'flow',
+    ' [a] "x',
+    'yaml: found unexpected end of stream',
+    'yaml: found unexpected end of stream',
+  ],
+  ['a comment right after a flow root', 'flow', ' #c\n', 'ok', 'ok'],
+  [
+    'a directive after a flow root',
+    'flow',
+    '\n%YAML 1.1\n--- "x',
+    'yaml: line 3: found unexpected end of stream',
+    'ok',
+  ],
+]
+
+/** The rule file and the test file of a NEXT_DOCUMENT_SCANS row. */
+export function nextDocumentFiles(first: 'block' | 'flow', rest: string): { rules: string; tests: string } {
+  return first === 'block'
+    ? { rules: `groups: []\n${rest}`, tests: `tests: []\n${rest}` }
+    : { rules: `{groups: []}${rest}`, tests: `{tests: []}${rest}` }
+}

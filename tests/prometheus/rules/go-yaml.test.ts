@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { parseTestFile } from '../../../src/prometheus/promtool/test-rules.ts'
 import { GoDecoder, parseGoYaml } from '../../../src/prometheus/rules/go-yaml.ts'
 import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
+import { NEXT_DOCUMENT_SCANS, nextDocumentFiles } from '../promtool/rule-test-files.ts'
 
 const rule = (labels: string, annotations = '{}') =>
   `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels: ${labels}\n        annotations: ${annotations}\n`
@@ -115,6 +116,35 @@ describe('multi-document files', () => {
 
   test('a fault in the first document that runs into the --- is still reported', () => {
     expect(() => parseGoYaml('a: [\n---\nb: 1\n')).toThrow(/^yaml: line 2: /)
+  })
+})
+
+describe('what Go scans past the first document', () => {
+  const outcome = (text: string, yamlPackage: 'yaml.v2' | 'yaml.v3') => {
+    try {
+      parseGoYaml(text, yamlPackage)
+      return 'ok'
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+
+  test.each(NEXT_DOCUMENT_SCANS)('%s', (_name, first, rest, v3, v2) => {
+    const { rules, tests } = nextDocumentFiles(first, rest)
+    expect([outcome(rules, 'yaml.v3'), outcome(tests, 'yaml.v2')]).toEqual([v3, v2])
+  })
+
+  test('a rule file reports the syntax error twice, as rulefmt.Parse decodes the file twice', () => {
+    expect(() => parseRuleFile('groups: []\n--- "unterminated', 'f.yml')).toThrow(
+      /^f\.yml: yaml: line 2: found unexpected end of stream\nf\.yml: yaml: line 2: found unexpected end of stream$/,
+    )
+  })
+
+  test('the first document ends at a directive or after a flow root, and decodes alone', () => {
+    expect(parseRuleFile('groups: [{name: a}]\n%YAML 1.1\n---\nb: 1\n', 'f.yml').map((g) => g.name)).toEqual([
+      'a',
+    ])
+    expect(parseRuleFile('{groups: [{name: a}]} {b: 1} c\nd: e\n', 'f.yml').map((g) => g.name)).toEqual(['a'])
   })
 })
 
