@@ -7,6 +7,7 @@ import { PromQLError } from '../promql/parser.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import { SampleStore } from '../promql/store.ts'
 import { glob } from '../rules/glob.ts'
+import { goQuotedBytes } from '../rules/go-bytes.ts'
 import { GoDecoder, GoYamlError, type GoYamlValue, parseGoYaml } from '../rules/go-yaml.ts'
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
 import { loadRuleFile, RuleFileError, type RuleGroup, ruleWhere } from '../rules/rulefmt.ts'
@@ -169,7 +170,8 @@ interface LabelsAndAnnotations {
 function alertsString(alerts: LabelsAndAnnotations[]): string {
   if (alerts.length === 0) return '[]'
   const one = (a: LabelsAndAnnotations) =>
-    `Labels:${formatLabels(a.labels)}\nAnnotations:${formatLabels(a.annotations)}`
+    // strconv.Quote writes a byte that is not UTF-8 (a `!!binary` value's) as \xff.
+    goQuotedBytes(`Labels:${formatLabels(a.labels)}\nAnnotations:${formatLabels(a.annotations)}`)
   let s = `[\n0:${indentLines(`\n${one(alerts[0] as LabelsAndAnnotations)}`, '  ')}`
   alerts.slice(1).forEach((a, i) => {
     s += `,\n${i + 1}:${indentLines(`\n${one(a)}`, '  ')}`
@@ -220,7 +222,7 @@ function checkExpr(expr: string): string | undefined {
 
 function loadGroups(files: string[]): RuleGroup[] {
   const groups: RuleGroup[] = []
-  for (const file of files) groups.push(...loadRuleFile(file, { checkExpr }))
+  for (const file of files) groups.push(...loadRuleFile(file, { checkExpr, keepGoBytes: true }))
   return groups
 }
 

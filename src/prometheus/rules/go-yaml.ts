@@ -9,6 +9,7 @@ import {
   parseAllDocuments,
   Scalar,
 } from 'yaml'
+import { goStringFromBytes } from './go-bytes.ts'
 import { scanGoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
@@ -287,7 +288,8 @@ export class GoDecoder {
 
   /**
    * yaml.v3/v2 decode.go `scalar` on `!!binary`: base64.StdEncoding.DecodeString, whose failure
-   * is fatal. Go keeps the bytes as they are; bytes that are not UTF-8 become U+FFFD here.
+   * is fatal. Go keeps the bytes as they are, UTF-8 or not; so does the string here, each byte
+   * that is not UTF-8 as a lone surrogate (see go-bytes.ts).
    */
   private base64(text: string): string {
     const clean = text.replace(/[\r\n]/g, '')
@@ -295,7 +297,7 @@ export class GoDecoder {
       this.fail(BAD_BASE64)
       return ''
     }
-    return Buffer.from(clean, 'base64').toString('utf8')
+    return goStringFromBytes(Buffer.from(clean, 'base64'))
   }
 
   /** A Go `float64` field. */

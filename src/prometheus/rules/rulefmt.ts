@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { DurationError, parseDuration } from '../duration.ts'
 import { checkTemplate, TemplateError } from '../template/template.ts'
+import { isValidGoUtf8, toValidUtf8 } from './go-bytes.ts'
 import {
   GoDecoder,
   type GoScalar,
@@ -120,6 +121,12 @@ export interface RuleFileOptions {
    * are left to the caller.
    */
   checkExpr?: (expr: string) => string | undefined
+  /**
+   * Keeps strings that are not UTF-8 (from `!!binary`) with their bytes (see go-bytes.ts), as
+   * promtool compares and prints them. Without it they become U+FFFD per byte, the text
+   * Prometheus' JSON (API, notifications) shows for them.
+   */
+  keepGoBytes?: boolean
 }
 
 /** Parses the text of one rule file; `file` names it in errors. Throws RuleFileError. */
@@ -220,8 +227,9 @@ export function parseRuleFile(text: string, file: string, options: RuleFileOptio
           err("invalid field 'keep_firing_for' in recording rule", pos('record'))
         if (!METRIC_NAME_RE.test(rule.name)) err(`invalid recording rule name: ${rule.name}`, pos('record'))
       }
-      for (const k of Object.keys(rule.labels)) {
+      for (const [k, v] of Object.entries(rule.labels)) {
         if (!LABEL_NAME_RE.test(k) || k === '__name__') err(`invalid label name: ${k}`)
+        if (!isValidGoUtf8(v)) err(`invalid label value: ${v}`)
       }
       if (rule.type === 'alerting') {
         for (const k of Object.keys(rule.annotations))
@@ -247,7 +255,25 @@ export function parseRuleFile(text: string, file: string, options: RuleFileOptio
     })
   }
   if (errors.length > 0) fail(errors)
-  return decoded.map((x) => x.group)
+  const groups = decoded.map((x) => x.group)
+  return options.keepGoBytes ? groups : groups.map(withValidUtf8)
+}
+
+/** A group with its strings as valid UTF-8: each byte that is not UTF-8 as U+FFFD. */
+function withValidUtf8(group: RuleGroup): RuleGroup {
+  const map = (m: Record<string, string>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [toValidUtf8(k), toValidUtf8(v)]))
+  return {
+    ...group,
+    name: toValidUtf8(group.name),
+    labels: map(group.labels),
+    rules: group.rules.map((rule): Rule => {
+      const common = { name: toValidUtf8(rule.name), expr: toValidUtf8(rule.expr), labels: map(rule.labels) }
+      return rule.type === 'alerting'
+        ? { ...rule, ...common, annotations: map(rule.annotations) }
+        : { ...rule, ...common }
+    }),
+  }
 }
 
 /** Reads and parses a rule file from disk. */

@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'bun:test'
+import { goStringToBytes } from '../../../src/prometheus/rules/go-bytes.ts'
+import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { recordSkip } from '../../helpers/skips.ts'
-import { bothReports, NEXT_DOCUMENT_SCANS, nextDocumentFiles, writeSuite } from './rule-test-files.ts'
+import {
+  bothReports,
+  NEXT_DOCUMENT_SCANS,
+  nextDocumentFiles,
+  runOurs,
+  writeSuite,
+} from './rule-test-files.ts'
 
 // Merge keys, multi-document files and !!binary through promtool 2.42 and rules:test: the same
 // rule file and test file must give the same exit status and report. Needs promtool on PATH.
@@ -63,6 +71,18 @@ const CASES: [string, string, string][] = [
     showB,
   ],
   [
+    '!!binary values that are not UTF-8, printed as \\xff, a template around one too',
+    alerts(
+      '      - alert: B\n        expr: vector(1)\n        annotations:\n          a: !!binary aGn/\n          b: !!binary 4oKs\n          c: !!binary e3sgIngiIH19/w==\n',
+    ),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {l: !!binary /w==}}]\n',
+  ],
+  [
+    'the same !!binary bytes expected and got, and U+FFFD expected where \\xff is got',
+    alerts('      - alert: B\n        expr: vector(1)\n        annotations:\n          a: !!binary /w==\n'),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_annotations: {a: !!binary /w==}}]\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_annotations: {a: "\\uFFFD"}}]\n',
+  ],
+  [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),
     showB,
@@ -84,6 +104,44 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
     expect(inRules.mine).toEqual(inRules.real)
     const inTests = await bothReports('groups: []\n', tests)
     expect(inTests.mine).toEqual(inTests.real)
+  })
+
+  // A label value that is not UTF-8 is refused with the value printed raw: compared as bytes,
+  // ours as the rules:test command writes them.
+  test('a !!binary label value that is not UTF-8: the same bytes from test rules and check rules', async () => {
+    const rules = alerts(
+      '      - alert: B\n        expr: vector(1)\n        labels:\n          l: !!binary aGn/\n',
+    )
+    const file = writeSuite(rules, 'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n')
+    const bytes = async (cmd: string[]) => {
+      const proc = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe' })
+      const [code, stdout, stderr] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).arrayBuffer(),
+        new Response(proc.stderr).arrayBuffer(),
+      ])
+      return {
+        code,
+        stdout: Buffer.from(stdout).toString('latin1'),
+        stderr: Buffer.from(stderr).toString('latin1'),
+      }
+    }
+    const mine = runOurs([file])
+    const latin1 = (s: string) => Buffer.from(goStringToBytes(s)).toString('latin1')
+    expect({ code: mine.code, stdout: latin1(mine.stdout), stderr: latin1(mine.stderr) }).toEqual(
+      await bytes(['promtool', 'test', 'rules', file]),
+    )
+    expect(latin1(mine.stderr)).toContain('invalid label value: hi\xff\n')
+    const rulesFile = file.replace('suite.test.yml', 'rules.yml')
+    const checked = await bytes(['promtool', 'check', 'rules', rulesFile])
+    let message = ''
+    try {
+      parseRuleFile(rules, rulesFile)
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(checked.code).toBe(1)
+    expect(checked.stderr).toBe(`  FAILED:\n${latin1(message)}\n`)
   })
 
   test('check rules: the probe file with a merged label set has 2 rules under both', async () => {

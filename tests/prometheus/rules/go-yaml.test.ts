@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { parseTestFile } from '../../../src/prometheus/promtool/test-rules.ts'
+import {
+  goQuotedBytes,
+  goStringFromBytes,
+  goStringToBytes,
+  isValidGoUtf8,
+  toValidUtf8,
+} from '../../../src/prometheus/rules/go-bytes.ts'
 import { GoDecoder, parseGoYaml } from '../../../src/prometheus/rules/go-yaml.ts'
 import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { NEXT_DOCUMENT_SCANS, nextDocumentFiles } from '../promtool/rule-test-files.ts'
@@ -159,6 +166,35 @@ describe('!!binary', () => {
       expect(() => parseRuleFile(rule('{a: [1]}', `{y: !!binary ${v}}`), 'f.yml')).toThrow(
         /^f\.yml: yaml: !!binary value contains invalid base64 data$/,
       )
+  })
+
+  test('keeps bytes that are not UTF-8, as Go does: each as a lone surrogate, printed as the byte', () => {
+    const d = new GoDecoder()
+    const value = d.string(d.struct(parseGoYaml('v: !!binary aGn/\n'), 'main.x', ['v']).get('v'))
+    expect(value).toBe('hi\uDCFF')
+    expect([...goStringToBytes(value)]).toEqual([0x68, 0x69, 0xff])
+    expect(isValidGoUtf8(value)).toBe(false)
+    expect(goQuotedBytes(`"${value}"`)).toBe('"hi\\xff"')
+    // Go's utf8.DecodeRune: an overlong form, a surrogate and a code point past U+10FFFF are
+    // invalid byte by byte; valid sequences, 4-byte ones too, stay text.
+    const bytes = [
+      0xc0, 0x80, 0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80, 0xf0, 0x9f, 0x98, 0x80, 0xe2, 0x82, 0xac,
+    ]
+    const s = goStringFromBytes(Uint8Array.from(bytes))
+    expect(s).toBe('\uDCC0\uDC80\uDCED\uDCA0\uDC80\uDCF4\uDC90\uDC80\uDC80\u{1F600}\u20AC')
+    expect([...goStringToBytes(s)]).toEqual(bytes)
+    expect(toValidUtf8(s)).toBe('\uFFFD'.repeat(9) + '\u{1F600}\u20AC')
+  })
+
+  test('a label value that is not UTF-8 is refused, as Prometheus refuses it; annotations keep or replace the bytes', () => {
+    expect(() => parseRuleFile(rule('{l: !!binary aGn/}'), 'f.yml')).toThrow(
+      'f.yml: group "g", rule 1, "A": invalid label value: hi\uDCFF',
+    )
+    const text = rule('{}', '{a: !!binary aGn/}')
+    expect(annotationsOf(text)).toEqual({ a: 'hi\uFFFD' })
+    expect(parseRuleFile(text, 'f.yml', { keepGoBytes: true })[0]?.rules[0]).toMatchObject({
+      annotations: { a: 'hi\uDCFF' },
+    })
   })
 
   test('is no number', () => {
