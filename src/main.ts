@@ -54,16 +54,26 @@ export async function main(runtime: Runtime): Promise<void> {
     )
 
   const app = createApp({ ...infra, services, adapter: runtime.adapter })
-  const server = await runtime.serve(app, {
-    port: config.port,
-    hostname: config.host,
-    // No limit of the server's own: its refusal is a bare 413 (no envelope, no request id, no
-    // access line), which Bun 1.4 sends for any declared length over the limit. Every body is
-    // read by our bounded readers (request-context.ts readBodyLimited, the streamed routes'
-    // own limits), and Bun discards a body nobody reads without buffering it (a 400 MB upload
-    // to a route that ignores it left the process at 28 MiB RSS).
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-  })
+  let server: ServeHandle
+  try {
+    server = await runtime.serve(app, {
+      port: config.port,
+      hostname: config.host,
+      // No limit of the server's own: its refusal is a bare 413 (no envelope, no request id, no
+      // access line), which Bun 1.4 sends for any declared length over the limit. Every body is
+      // read by our bounded readers (request-context.ts readBodyLimited, the streamed routes'
+      // own limits), and Bun discards a body nobody reads without buffering it (a 400 MB upload
+      // to a route that ignores it left the process at 28 MiB RSS).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    })
+  } catch (error) {
+    // One line and exit 1, as for a bad variable: a stack trace says nothing more here, and
+    // the data folder's lock must go with the process (`bun --watch` keeps it alive).
+    log.fatal(`cannot listen on ${config.host}:${config.port}: ${listenProblem(error)}`)
+    await infra.database.close()
+    await flushLogs(log)
+    return runtime.exit(1)
+  }
   log.info(
     {
       port: server.port,
@@ -75,10 +85,26 @@ export async function main(runtime: Runtime): Promise<void> {
     `listening on http://${config.host}:${server.port}`,
   )
   development?.printBanner(server.port)
+  if (config.env === 'production') {
+    // What a first production start leaves closed or open, said once rather than found out.
+    if (!config.adminToken)
+      log.warn('ADMIN_TOKEN is not set: the admin routes (POST /tenants) answer 403 until it is')
+    if (!config.metrics.token)
+      log.info('METRICS_TOKEN is not set: /metrics answers anyone who can reach this port')
+  }
   services.start()
   runtime.onShutdownSignal(
     onceOnly((signal) => shutdown(signal, { runtime, config, log, infra, services, server })),
   )
+}
+
+/** Why a server could not listen, in a newcomer's words for the usual case (Bun, Deno, Node). */
+export function listenProblem(error: unknown): string {
+  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown }
+  if (code === 'EADDRINUSE' || name === 'AddrInUse') return 'the port is in use (set PORT to a free one)'
+  if (code === 'EACCES' || name === 'PermissionDenied')
+    return 'permission denied (ports below 1024 need privileges; set PORT)'
+  return typeof message === 'string' ? message : String(error)
 }
 
 /** The validated configuration; a bad variable ends the process with one line naming it. */
