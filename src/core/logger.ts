@@ -263,10 +263,42 @@ interface LogTransportLine {
   message?: unknown
 }
 
+/** A serialized `err` as serializeError writes it. */
+interface SerializedError {
+  type?: unknown
+  code?: unknown
+  message?: unknown
+  stack?: unknown
+}
+
+/**
+ * An error in one line for development logs: `ProviderError PROVIDER_ERROR: message (at
+ * src/payments/service.ts:120:15)`, the frame the first of the project's own (not a
+ * dependency's). An error of the service's vocabulary (a string `code`) is expected and says
+ * enough so; any other (a TypeError, a driver's) keeps its whole stack on the lines below.
+ */
+export function compactError(err: SerializedError): string {
+  const stack = typeof err.stack === 'string' ? err.stack.split('\n') : []
+  const frames = stack.filter((line) => /^\s+at /.test(line))
+  // Not a dependency's, and not the runtime's own (`at <parse> (:0)`, `at parse (unknown)`).
+  const own = frames.find((line) => !/node_modules|\(native\)|\(unknown\)|\(:0\)$/.test(line)) ?? frames[0]
+  const where = own
+    ?.trim()
+    .replace(/^at /, '')
+    .replace(/^.*\((.*)\)$/, '$1')
+  const code = typeof err.code === 'string' || typeof err.code === 'number' ? ` ${err.code}` : ''
+  const message = String(err.message ?? '').split('\n')[0]
+  const head = `${String(err.type ?? 'Error')}${code}: ${message}${where ? ` (at ${where})` : ''}`
+  return (typeof err.code === 'string' && /^[A-Z][A-Z_]+$/.test(err.code)) || frames.length === 0
+    ? head
+    : `${head}\n${frames.join('\n')}`
+}
+
 /**
  * Development logs: one line per entry, so that a request is one line instead of about seven;
- * the WhatsApp messages of the log transport are printed whole, in a frame, so that an alert
- * stands out among the request lines.
+ * an error is part of its line (compactError), not a 45-line object; the WhatsApp messages of
+ * the log transport are printed whole, in a frame, so that an alert stands out among the
+ * request lines.
  */
 export function prettyDestination(options: { colorize?: boolean; destination?: DestinationStream } = {}) {
   return pretty({
@@ -277,8 +309,13 @@ export function prettyDestination(options: { colorize?: boolean; destination?: D
     singleLine: true,
     ...(options.destination ? { destination: options.destination } : {}),
     messageFormat(log, messageKey, _level, { colors }) {
-      const line = log as LogTransportLine
-      const msg = String(log[messageKey] ?? '')
+      const line = log as LogTransportLine & { err?: unknown }
+      let msg = String(log[messageKey] ?? '')
+      if (line.err !== null && typeof line.err === 'object') {
+        msg = `${msg} — ${compactError(line.err as SerializedError)}`
+        // pino-pretty prints the remaining fields after this text; the error is shown here.
+        delete line.err
+      }
       if (line.transport !== 'log' || line.message === undefined) return msg
       const body = typeof line.message === 'string' ? line.message : JSON.stringify(line.message, null, 2)
       // pino-pretty prints the remaining fields after this text; the message is shown here.

@@ -2,14 +2,17 @@ import { describe, expect, test } from 'bun:test'
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import pino from 'pino'
+import { AppError } from '../../src/core/errors.ts'
 import {
   createLogDestination,
   createLogger,
   fixedLineWriter,
   flushLogs,
   loggerOptions,
+  prettyDestination,
   withPrimitiveFastPath,
 } from '../../src/core/logger.ts'
 import { captureLogs } from '../helpers/logs.ts'
@@ -532,5 +535,62 @@ describe('error lines', () => {
     const logs = captureLogs()
     logs.log.error({ err: 'timeout' }, 'x')
     expect(logs.lines[0]!.err).toBe('timeout')
+  })
+})
+
+describe('development logs (prettyDestination)', () => {
+  /** What `bun run dev` prints for these entries, colours off. */
+  function printed(write: (log: ReturnType<typeof createLogger>) => void): string[] {
+    const chunks: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        chunks.push(chunk.toString())
+        done()
+      },
+    })
+    const log = pino(
+      loggerOptions({ level: 'info' }),
+      prettyDestination({ colorize: false, destination: sink }),
+    )
+    write(log)
+    return chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.replace(/^\[[0-9:.]+\] /, ''))
+  }
+
+  test("an error of the service's vocabulary is part of its line: type, code, message, where", () => {
+    const lines = printed((log) =>
+      log.error(
+        {
+          err: new AppError(502, 'PROVIDER_ERROR', 'Payment provider sandbox failed', {
+            payment: { id: 'p1' },
+          }),
+          requestId: 'r1',
+        },
+        'request failed',
+      ),
+    )
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^ERROR: request failed — AppError PROVIDER_ERROR: Payment provider sandbox failed \(at .*tests\/core\/logger\.test\.ts:\d+:\d+\) \{"requestId":"r1"\}$/,
+      ),
+    ])
+  })
+
+  test('any other error keeps its stack, one frame a line, below its line', () => {
+    const lines = printed((log) => {
+      try {
+        JSON.parse('{')
+      } catch (err) {
+        log.error({ err }, 'request failed')
+      }
+    })
+    expect(lines[0]).toMatch(
+      /^ERROR: request failed — SyntaxError: JSON Parse error: .* \(at .+logger\.test\.ts:\d+:\d+\)$/,
+    )
+    expect(lines.length).toBeGreaterThan(1)
+    for (const frame of lines.slice(1, -1)) expect(frame).toMatch(/^\s+at /)
   })
 })
