@@ -92,6 +92,9 @@ describe('bun run demo:incident', () => {
     expect(alert.labels).toEqual({ alertname: 'HighErrorRate', severity: 'critical' })
     expect(stdout).toMatch(/The WhatsApp message the log transport wrote \(to …\d{4}, at /)
     expect(stdout).toContain('  │ 🔔 *CRITICAL ALERT*: HighErrorRate')
+    expect(stdout).toMatch(
+      /Done in \d+:\d\d\. HighErrorRate resolves by itself a few minutes after the failures stop, and a resolved message follows\./,
+    )
 
     // In the server's pretty log the message stands out: framed, whole, one line per request around it.
     await Bun.sleep(500)
