@@ -344,9 +344,7 @@ class Scanner {
     })
     this.flowLevel++
     this.simpleKeyAllowed = true
-    const start = this.mark()
-    this.skip()
-    this.append(type, start)
+    this.oneCharToken(type)
   }
 
   private fetchFlowCollectionEnd(type: TokenType): void {
@@ -357,6 +355,11 @@ class Scanner {
       this.simpleKeysByTok.delete(last.tokenNumber)
     }
     this.simpleKeyAllowed = false
+    this.oneCharToken(type)
+  }
+
+  /** The token of the one indicator character at the cursor (`[`, `,`, `-`, `?`, `:`): read, then queued. */
+  private oneCharToken(type: TokenType): void {
     const start = this.mark()
     this.skip()
     this.append(type, start)
@@ -365,9 +368,7 @@ class Scanner {
   private fetchFlowEntry(): void {
     this.removeSimpleKey()
     this.simpleKeyAllowed = true
-    const start = this.mark()
-    this.skip()
-    this.append('FLOW_ENTRY', start)
+    this.oneCharToken('FLOW_ENTRY')
   }
 
   private fetchBlockEntry(): void {
@@ -378,9 +379,7 @@ class Scanner {
     }
     this.removeSimpleKey()
     this.simpleKeyAllowed = true
-    const start = this.mark()
-    this.skip()
-    this.append('BLOCK_ENTRY', start)
+    this.oneCharToken('BLOCK_ENTRY')
   }
 
   private fetchKey(): void {
@@ -390,9 +389,7 @@ class Scanner {
     }
     this.removeSimpleKey()
     this.simpleKeyAllowed = this.flowLevel === 0
-    const start = this.mark()
-    this.skip()
-    this.append('KEY', start)
+    this.oneCharToken('KEY')
   }
 
   private fetchValue(): void {
@@ -411,9 +408,7 @@ class Scanner {
       }
       this.simpleKeyAllowed = this.flowLevel === 0
     }
-    const start = this.mark()
-    this.skip()
-    this.append('VALUE', start)
+    this.oneCharToken('VALUE')
   }
 
   private fetchAnchor(type: 'ALIAS' | 'ANCHOR'): void {
