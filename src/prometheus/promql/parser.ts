@@ -279,16 +279,28 @@ class Parser {
   /** Vector selectors whose metric name was written before the braces. */
   private readonly named = new WeakSet<Expr>()
   private readonly binaries = new WeakMap<Expr, BinaryWritten>()
+  /** How many aggregations' parentheses the parser is inside. */
+  private aggregations = 0
 
   constructor(private readonly input: string) {
     this.tokens = tokenize(input)
   }
 
+  /** An error at offset `pos`: line and column as Prometheus counts them, the column in bytes. */
   errorAt(pos: number, message: string): PromQLError {
     const before = this.input.slice(0, pos)
     const line = before.split('\n').length
-    const col = pos - before.lastIndexOf('\n')
+    const col = new TextEncoder().encode(before.slice(before.lastIndexOf('\n') + 1)).length + 1
     return new PromQLError(`${line}:${col}: parse error: ${message}`)
+  }
+
+  /**
+   * The error for a token the grammar has no place for, worded as yacc's error recovery words
+   * it: inside an aggregation's parentheses (not in a construct with an error rule of its own,
+   * such as label matching) `unexpected X in aggregation`, elsewhere `unexpected X`.
+   */
+  unexpected(t: Token): PromQLError {
+    return this.fail(t, `unexpected ${this.describe(t)}${this.aggregations > 0 ? ' in aggregation' : ''}`)
   }
 
   fail(token: Token, message: string): PromQLError {
@@ -347,6 +359,10 @@ class Parser {
       case 'duration':
       case 'string':
         return `${t.type} ${shortQuote(t.text)}`
+      case '@':
+        // AT has no entry in lex.go's ItemTypeStr, so desc() prefixes the type's fallback
+        // name, numbered as in the 2.42 grammar.
+        return '"<Item 57385>" <op:@>'
       default:
         return OPERATOR_TOKENS.has(t.type) ? `<op:${t.text}>` : goQuote(t.text)
     }
@@ -388,10 +404,10 @@ class Parser {
   }
 
   parseTop(): Expr {
-    if (this.peek().type === 'eof') throw new PromQLError('no expression found in input')
+    if (this.peek().type === 'eof') throw this.errorAt(0, 'no expression found in input')
     const expr = this.expr(0)
     const t = this.peek()
-    if (t.type !== 'eof') throw this.fail(t, `unexpected ${this.describe(t)}`)
+    if (t.type !== 'eof') throw this.unexpected(t)
     this.checkAST(expr)
     return expr
   }
@@ -452,7 +468,8 @@ class Parser {
     const names: string[] = []
     while (this.peek().type !== ')') {
       const t = this.next()
-      if (t.type !== 'identifier' || !LABEL_NAME_RE.test(t.text)) {
+      // Every keyword may name a label here (`maybe_label`) but `without`.
+      if (t.type !== 'identifier' || !LABEL_NAME_RE.test(t.text) || this.keyword(t) === 'without') {
         throw this.fail(t, `unexpected ${this.describe(t)} in grouping opts, expected label`)
       }
       names.push(t.text)
@@ -635,7 +652,8 @@ class Parser {
         return this.at({ kind: 'string', value: this.unquote(t) }, t.pos)
       case '(': {
         const inner = this.expr(0)
-        this.expect(')', 'in paren expression, expected ")"')
+        const close = this.next()
+        if (close.type !== ')') throw this.unexpected(close)
         return this.at({ kind: 'paren', expr: inner }, t.pos)
       }
       case '{':
@@ -651,14 +669,12 @@ class Parser {
         } else if (t.kind === undefined && this.peek().type === '(') {
           return this.call(t)
         } else if ((t.kind === 'keyword' || t.kind === 'operator') && !METRIC_WORDS.has(word)) {
-          throw this.fail(t, `unexpected ${this.describe(t)}`)
+          throw this.unexpected(t)
         }
         return this.selector(t, t.text)
       }
-      case 'eof':
-        throw this.fail(t, 'unexpected end of input')
       default:
-        throw this.fail(t, `unexpected ${this.describe(t)}`)
+        throw this.unexpected(t)
     }
   }
 
@@ -750,11 +766,11 @@ class Parser {
       args.push(this.expr(0))
       if (this.peek().type === ',') {
         const comma = this.next()
-        if (this.peek().type === ')')
+        // The grammar's `function_call_args COMMA` rule: whatever cannot begin another argument.
+        if (!this.startsExpr(this.peek()))
           throw this.fail(comma, 'trailing commas not allowed in function call args')
       } else if (this.peek().type !== ')') {
-        const u = this.peek()
-        throw this.fail(u, `unexpected ${this.describe(u)} in argument list, expected "," or ")"`)
+        throw this.unexpected(this.peek())
       }
     }
     this.next()
@@ -789,7 +805,9 @@ class Parser {
       const u = this.peek()
       throw this.fail(u, `unexpected ${this.describe(u)} in aggregation`)
     }
+    this.aggregations++
     const args = this.callArgs()
+    this.aggregations--
     if (grouping === undefined) modifier()
     if (args.length === 0) throw this.fail(opToken, 'no arguments for aggregate expression provided')
     const expected = PARAM_AGGREGATORS.has(op) ? 2 : 1
@@ -896,7 +914,7 @@ class Parser {
         if (t !== 'scalar' && t !== 'vector')
           throw at(
             node,
-            `unary expression only allowed on expressions of type scalar or instant vector, got "${t}"`,
+            `unary expression only allowed on expressions of type scalar or instant vector, got "${typeName(t)}"`,
           )
         break
       }

@@ -152,17 +152,69 @@ const MEMO_LIMIT = 4096
  * pattern Go refuses.
  */
 export function compileRe2(pattern: string): RE2JS {
+  return re2(`^(?:${goPattern(pattern)})$`)
+}
+
+function re2(source: string): RE2JS {
   try {
-    return RE2JS.compile(`^(?:${pattern})$`)
+    return RE2JS.compile(source)
   } catch (err) {
     if (err instanceof RE2JSException) throw new RegexError(err.message)
     throw err
   }
 }
 
+/**
+ * The pattern as the Go release behind Prometheus 2.42 reads it, where it differs from
+ * re2js: `(?<name>…)` is not yet syntax there (Go 1.22 added it), so `(?<` is refused with
+ * Go's message; and a capture name used twice is allowed (re2js refuses it), the first
+ * group keeping the name (Go's `Expand` finds the first) and the others becoming plain groups.
+ */
+function goPattern(pattern: string): string {
+  let out = ''
+  let inClass = false
+  const seen = new Set<string>()
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] as string
+    if (ch === '\\') {
+      out += pattern.slice(i, i + 2)
+      i++
+      continue
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false
+      out += ch
+      continue
+    }
+    if (ch === '[') {
+      inClass = true
+      // A `]` right after `[` or `[^` is a literal member.
+      const lead = /^\[\^?\]?/.exec(pattern.slice(i))![0]
+      out += lead
+      i += lead.length - 1
+      continue
+    }
+    if (pattern.startsWith('(?<', i))
+      throw new RegexError('error parsing regexp: invalid or unsupported Perl syntax: `(?<`')
+    const named = /^\(\?P<([^>]*)>/.exec(pattern.slice(i))
+    if (named) {
+      const name = named[1] as string
+      out += seen.has(name) ? '(' : named[0]
+      seen.add(name)
+      i += named[0].length - 1
+      continue
+    }
+    out += ch
+  }
+  return out
+}
+
 /** Compiles a Prometheus label-matcher regex (fully anchored, RE2 semantics, memoised). */
 export function compileMatcherRegex(pattern: string): MatcherRegex {
   const re = compileRe2(pattern)
+  // labels.NewFastRegexMatcher parses the pattern as written too, after compiling it
+  // anchored: `)(` compiles as `^(?:)()$` but is refused, with the error of its own text.
+  re2(goPattern(pattern))
   const memo = new Map<string, boolean>()
   return {
     test(value: string): boolean {

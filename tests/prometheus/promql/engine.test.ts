@@ -357,7 +357,13 @@ describe('RE2 label-matcher regexes', () => {
     expect(compileMatcherRegex(re as string).test(value as string)).toBe(expected as boolean)
   })
 
-  test.each(['(?=a)', '(?!a)', '\\1', '(?P<n>a)(?P<n>b)', 'a)', 'a{1001}'])('%s is rejected', (re) => {
+  test.each(['(?=a)', '(?!a)', '\\1', '(?<n>a)', ')(', 'a)', 'a{1001}'])('%s is rejected', (re) => {
     expect(() => compileMatcherRegex(re)).toThrow(RegexError)
+  })
+
+  // Go's regexp (of Prometheus 2.42) allows a capture name twice; promtool loads such a matcher.
+  test('a capture name used twice is allowed, and matches either branch', () => {
+    const re = compileMatcherRegex('(?P<n>a)|(?P<n>b)')
+    expect(['a', 'b', 'c'].map((v) => re.test(v))).toEqual([true, true, false])
   })
 })
