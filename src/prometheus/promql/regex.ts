@@ -155,7 +155,13 @@ export function compileRe2(pattern: string): RE2JS {
   return re2(`^(?:${goPattern(pattern)})$`)
 }
 
+/** A byte that is not UTF-8, as PromQL's unquote keeps it (go-bytes: U+DC80 + byte). */
+const NOT_UTF8 = /[\uDC80-\uDCFF]/
+
 function re2(source: string): RE2JS {
+  // regexp/syntax `checkUTF8`: the error names the pattern from the first bad byte on.
+  const bad = source.search(NOT_UTF8)
+  if (bad !== -1) throw new RegexError(`error parsing regexp: invalid UTF-8: \`${source.slice(bad)}\``)
   try {
     return RE2JS.compile(source)
   } catch (err) {

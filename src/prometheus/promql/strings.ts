@@ -1,6 +1,13 @@
+import { goStringFromBytes, goStringToBytes } from '../rules/go-bytes.ts'
+
+const NAMED_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92 }
+
 /**
  * PromQL string literals: Go-style double-quoted, single-quoted (same escapes) or
- * backtick raw strings (Prometheus' `strutil.Unquote`).
+ * backtick raw strings (Prometheus' `strutil.Unquote`). As in Go, the literal is bytes: a
+ * `\x` or octal escape is one byte, so `"\xc3\xa9"` is é, and a byte that is not part of
+ * valid UTF-8 (`"\xff"`) is kept as go-bytes keeps it (a lone surrogate U+DC80 + byte),
+ * which no label value equals and a regex matcher refuses, as Go's does.
  */
 export function unquote(literal: string): string {
   const quote = literal[0]
@@ -13,44 +20,34 @@ export function unquote(literal: string): string {
     return body
   }
   if (quote !== '"' && quote !== "'") throw new Error(`invalid string literal ${literal}`)
-  let out = ''
+  if (!body.includes('\\')) {
+    if (body.includes(quote) || body.includes('\n')) throw new Error(`invalid string literal ${literal}`)
+    return body
+  }
+  const bytes: number[] = []
+  let text = ''
+  const flush = () => {
+    if (text !== '') bytes.push(...goStringToBytes(text))
+    text = ''
+  }
   for (let i = 0; i < body.length; i++) {
     const ch = body[i] as string
     if (ch === quote || ch === '\n') throw new Error(`invalid string literal ${literal}`)
     if (ch !== '\\') {
-      out += ch
+      text += ch
       continue
     }
+    flush()
     const esc = body[++i]
+    if (esc !== undefined && NAMED_ESCAPES[esc] !== undefined) {
+      bytes.push(NAMED_ESCAPES[esc] as number)
+      continue
+    }
     switch (esc) {
-      case 'a':
-        out += '\u0007'
-        break
-      case 'b':
-        out += '\b'
-        break
-      case 'f':
-        out += '\f'
-        break
-      case 'n':
-        out += '\n'
-        break
-      case 'r':
-        out += '\r'
-        break
-      case 't':
-        out += '\t'
-        break
-      case 'v':
-        out += '\v'
-        break
-      case '\\':
-        out += '\\'
-        break
       case "'":
       case '"':
         if (esc !== quote) throw new Error(`invalid escape \\${esc} in ${literal}`)
-        out += esc
+        bytes.push(esc.charCodeAt(0))
         break
       case 'x':
       case 'u':
@@ -61,12 +58,12 @@ export function unquote(literal: string): string {
           throw new Error(`invalid escape \\${esc} in ${literal}`)
         }
         const code = Number.parseInt(hex, 16)
-        if (esc === 'x') out += String.fromCharCode(code)
+        if (esc === 'x') bytes.push(code)
         else {
           if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) {
             throw new Error(`invalid escape \\${esc}${hex} in ${literal}`)
           }
-          out += String.fromCodePoint(code)
+          bytes.push(...goStringToBytes(String.fromCodePoint(code)))
         }
         i += len
         break
@@ -76,12 +73,13 @@ export function unquote(literal: string): string {
         if (!/^[0-7]{3}$/.test(oct) || Number.parseInt(oct, 8) > 255) {
           throw new Error(`invalid escape \\${esc ?? ''} in ${literal}`)
         }
-        out += String.fromCharCode(Number.parseInt(oct, 8))
+        bytes.push(Number.parseInt(oct, 8))
         i += 2
       }
     }
   }
-  return out
+  flush()
+  return goStringFromBytes(Uint8Array.from(bytes))
 }
 
 /** Go's `unicode.IsPrint`, for the characters Go's quoting keeps as they are. */

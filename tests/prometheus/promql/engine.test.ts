@@ -266,6 +266,15 @@ describe('the whole language, beyond what the promtool fixtures pin', () => {
     })
   })
 
+  test('a string literal is bytes, as in Go: "\\xc3\\xa9" selects é, "\\xff" selects nothing', () => {
+    const store = storeWith([{ __name__: 'shop', city: 'Montréal' }], () => 1)
+    const query = (expr: string) =>
+      resultAsVector(evaluateInstant(new CompiledQuery(expr), store, 600_000)).map((x) => x.labels.city)
+    expect(query('shop{city="Montr\\xc3\\xa9al"}')).toEqual(['Montréal'])
+    expect(query('shop{city="Montr\\351al"}')).toEqual([])
+    expect(query('shop{city!="Montr\\xffal"}')).toEqual(['Montréal'])
+  })
+
   test('an error inside topk/bottomk wins over k < 1, as in Prometheus', () => {
     expect(at('topk(0, req)')).toEqual({ resultType: 'vector', samples: [] })
     expect(() => at('bottomk(0, info * on (job) req)')).toThrow(
