@@ -56,15 +56,10 @@ describe('JSON nesting', () => {
   })
 
   test('nesting up to the bound is parsed and validated as usual', async () => {
-    const built = await buildTestApp()
-    const tenant = await createTenant(built.call)
-    const res = await built.call('/products', {
-      method: 'POST',
-      token: tenant.apiKey,
-      headers: { 'content-type': 'application/json' },
-      // The body object is level 1, so the unknown field's value may nest 99 more.
-      body: `{"name":"a","priceMinor":1,"currency":"KES","x":${nested(MAX_JSON_DEPTH - 1)}}`,
-    })
+    // The body object is level 1, so the unknown field's value may nest 99 more.
+    const { res } = await postProductText(
+      `{"name":"a","priceMinor":1,"currency":"KES","x":${nested(MAX_JSON_DEPTH - 1)}}`,
+    )
     expect(res.status).toBe(422)
     expect(((await res.json()) as Envelope).error.message).toBe('Invalid body: x — unknown field')
   })
@@ -96,6 +91,19 @@ async function expectRefused(method: string, path: string, json: unknown, field:
   const built = await buildTestApp()
   await expectRejectedWritingNothing(built, method, path, json, field, message)
   expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+}
+
+/** A new tenant posts `body`, JSON text written by hand, to POST /products. */
+async function postProductText(body: string) {
+  const built = await buildTestApp()
+  const tenant = await createTenant(built.call)
+  const res = await built.call('/products', {
+    method: 'POST',
+    token: tenant.apiKey,
+    headers: { 'content-type': 'application/json' },
+    body,
+  })
+  return { built, tenant, res }
 }
 
 describe('the NUL character, which PostgreSQL text cannot store', () => {
@@ -183,15 +191,10 @@ describe('unpaired surrogates, which have no UTF-8 form to store', () => {
   })
 
   test('a product name with an emoji (a surrogate pair, escaped or not) is stored as sent', async () => {
-    const built = await buildTestApp()
-    const tenant = await createTenant(built.call)
     // Written by hand: JSON.stringify would not escape the pair.
-    const res = await built.call('/products', {
-      method: 'POST',
-      token: tenant.apiKey,
-      headers: { 'content-type': 'application/json' },
-      body: '{"name":"tea \\ud83c\\udf75 🍵","priceMinor":250,"currency":"KES"}',
-    })
+    const { built, tenant, res } = await postProductText(
+      '{"name":"tea \\ud83c\\udf75 🍵","priceMinor":250,"currency":"KES"}',
+    )
     expect(res.status).toBe(201)
     const { id } = (await res.json()) as { id: string }
     const read = await built.call(`/products/${id}`, { token: tenant.apiKey })

@@ -461,18 +461,19 @@ class Scanner {
   }
 
   private fetchFlowScalar(single: boolean): void {
-    this.saveSimpleKey()
-    this.simpleKeyAllowed = false
-    const start = this.mark()
-    this.scanFlowScalar(single, start)
-    this.append('SCALAR', start)
+    this.fetchKeyableScalar((start) => this.scanFlowScalar(single, start))
   }
 
   private fetchPlainScalar(): void {
+    this.fetchKeyableScalar((start) => this.scanPlainScalar(start))
+  }
+
+  /** A flow or plain scalar, which may be a simple key: `scan` reads it from `start`. */
+  private fetchKeyableScalar(scan: (start: GoMark) => void): void {
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
-    this.scanPlainScalar(start)
+    scan(start)
     this.append('SCALAR', start)
   }
 
