@@ -2,6 +2,13 @@ import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, type CounterSeries } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 
+/** One tenant's series of a product id, by channel; `next` is another tenant's under the same id. */
+interface ProductSeries {
+  tenantId: string
+  byChannel: Map<string, CounterSeries>
+  next: ProductSeries | undefined
+}
+
 /** Builds and registers `product_views_total{tenant_id,product_id,channel}`. */
 export function createProductMetrics(metrics: MetricsRegistry): Pick<BusinessMetrics, 'productViewed'> {
   const productViews = metrics.register(
@@ -12,28 +19,28 @@ export function createProductMetrics(metrics: MetricsRegistry): Pick<BusinessMet
       ...metrics.budget('product_views_total'),
     }),
   )
-  // Series by tenant, product and channel, so that counting a view (every GET /products/:id)
-  // allocates nothing: `labels()` builds a value array and a joined key per call. Only series
-  // within the family's budget are kept, so this is as bounded as the family; past the budget
-  // each view goes through `labels()`, which counts it as folded.
-  const byTenant = new Map<string, Map<string, Map<string, CounterSeries>>>()
+  // Series by product id, then channel, so that counting a view (every GET /products/:id)
+  // allocates nothing: `labels()` builds a value array and a joined key per call. Product ids
+  // are unique across tenants (UUIDs), so the id alone finds the tenant's series in one string
+  // hash where tenant, product and channel took three, each of a fresh request string; an
+  // entry still names its tenant and chains another tenant's under the same id (as a test
+  // holds), so a reused id never counts against the wrong tenant. Only series within the
+  // family's budget are kept, so this is as bounded as the family; past the budget each view
+  // goes through `labels()`, which counts it as folded.
+  const byProduct = new Map<string, ProductSeries>()
   return {
     productViewed: ({ tenantId, productId, channel }) => {
-      let series = byTenant.get(tenantId)?.get(productId)?.get(channel)
+      let entry = byProduct.get(productId)
+      while (entry !== undefined && entry.tenantId !== tenantId) entry = entry.next
+      let series = entry?.byChannel.get(channel)
       if (series === undefined) {
         series = productViews.labels(tenantId, productId, channel)
         if (!productViews.isOverflow(series)) {
-          let byProduct = byTenant.get(tenantId)
-          if (byProduct === undefined) {
-            byProduct = new Map()
-            byTenant.set(tenantId, byProduct)
+          if (entry === undefined) {
+            entry = { tenantId, byChannel: new Map(), next: byProduct.get(productId) }
+            byProduct.set(productId, entry)
           }
-          let byChannel = byProduct.get(productId)
-          if (byChannel === undefined) {
-            byChannel = new Map()
-            byProduct.set(productId, byChannel)
-          }
-          byChannel.set(channel, series)
+          entry.byChannel.set(channel, series)
         }
       }
       series.inc()

@@ -57,13 +57,17 @@ describe('BusinessMetrics (Prometheus)', () => {
     m.business.productViewed({ tenantId: 'tenant-a', productId: 'p-2', channel: 'whatsapp' })
     // Series are kept by tenant, product and channel: each of these is a series of its own.
     m.business.productViewed({ tenantId: 'tenant-a', productId: 'p-1', channel: 'whatsapp' })
+    // The same product id under another tenant (ids are unique, but a cache keyed by the id
+    // must not count one tenant's views against another's), views interleaved both ways.
+    m.business.productViewed({ tenantId: 'tenant-b', productId: 'p-1', channel: 'web' })
+    m.business.productViewed({ tenantId: 'tenant-a', productId: 'p-1', channel: 'web' })
     m.business.productViewed({ tenantId: 'tenant-b', productId: 'p-1', channel: 'web' })
     m.business.productViewed({ tenantId: 'tenant-a', productId: 'p-1', channel: 'web' })
     expect(family(await m.text(), 'product_views_total')).toEqual({
-      'product_views_total{tenant_id="tenant-a",product_id="p-1",channel="web"}': 3,
+      'product_views_total{tenant_id="tenant-a",product_id="p-1",channel="web"}': 4,
       'product_views_total{tenant_id="tenant-a",product_id="p-2",channel="whatsapp"}': 1,
       'product_views_total{tenant_id="tenant-a",product_id="p-1",channel="whatsapp"}': 1,
-      'product_views_total{tenant_id="tenant-b",product_id="p-1",channel="web"}': 1,
+      'product_views_total{tenant_id="tenant-b",product_id="p-1",channel="web"}': 2,
     })
   })
 
