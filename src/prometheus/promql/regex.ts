@@ -1,4 +1,5 @@
 import { RE2JS, RE2JSException } from 're2js'
+import { GO_UNICODE_CLASSES, unicodeClassAt } from './go-unicode.ts'
 
 /**
  * Translation of the RE2 syntax Prometheus uses (Go's `regexp`) into an equivalent
@@ -152,37 +153,62 @@ const MEMO_LIMIT = 4096
  * pattern Go refuses.
  */
 export function compileRe2(pattern: string): RE2JS {
-  return re2(`^(?:${goPattern(pattern)})$`)
+  const go = goPattern(pattern)
+  return re2(`^(?:${go.source})$`, go.restore)
 }
 
 /** A byte that is not UTF-8, as PromQL's unquote keeps it (go-bytes: U+DC80 + byte). */
 const NOT_UTF8 = /[\uDC80-\uDCFF]/
 
-function re2(source: string): RE2JS {
+function re2(source: string, restore: (message: string) => string): RE2JS {
   // regexp/syntax `checkUTF8`: the error names the pattern from the first bad byte on.
   const bad = source.search(NOT_UTF8)
-  if (bad !== -1) throw new RegexError(`error parsing regexp: invalid UTF-8: \`${source.slice(bad)}\``)
+  if (bad !== -1)
+    throw new RegexError(restore(`error parsing regexp: invalid UTF-8: \`${source.slice(bad)}\``))
   try {
     return RE2JS.compile(source)
   } catch (err) {
-    if (err instanceof RE2JSException) throw new RegexError(err.message)
+    if (err instanceof RE2JSException) throw new RegexError(restore(err.message))
     throw err
   }
 }
 
+/** A Unicode class Go lacks, as goPattern hands it to re2js: a name no Unicode version has. */
+const LACKING_CLASS = (n: number) => `\\p{Go_lacks_${n}}`
+
 /**
  * The pattern as the Go release behind Prometheus 2.42 reads it, where it differs from
  * re2js: `(?<name>…)` is not yet syntax there (Go 1.22 added it), so `(?<` is refused with
- * Go's message; and a capture name used twice is allowed (re2js refuses it), the first
- * group keeping the name (Go's `Expand` finds the first) and the others becoming plain groups.
+ * Go's message; a capture name used twice is allowed (re2js refuses it), the first
+ * group keeping the name (Go's `Expand` finds the first) and the others becoming plain
+ * groups; and a Unicode class Go's tables lack (GO_UNICODE_CLASSES) is handed to re2js as a
+ * name it refuses too, so that the error comes where Go's parse would raise it (an earlier
+ * fault of the pattern first), and `restore` puts the class's own text back in the message.
  */
-function goPattern(pattern: string): string {
+function goPattern(pattern: string): { source: string; restore: (message: string) => string } {
   let out = ''
   let inClass = false
   const seen = new Set<string>()
+  const lacking: string[] = []
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i] as string
+    if (ch === '\\' && pattern[i + 1] === 'Q' && !inClass) {
+      // Literal text up to `\E` (regexp/syntax `parse`): no class, group or name inside.
+      const end = pattern.indexOf('\\E', i + 2)
+      const stop = end === -1 ? pattern.length : end + 2
+      out += pattern.slice(i, stop)
+      i = stop - 1
+      continue
+    }
     if (ch === '\\') {
+      const unicode =
+        pattern[i + 1] === 'p' || pattern[i + 1] === 'P' ? unicodeClassAt(pattern, i) : undefined
+      if (unicode !== undefined && !GO_UNICODE_CLASSES.has(unicode.name)) {
+        out += LACKING_CLASS(lacking.length)
+        lacking.push(unicode.text)
+        i += unicode.text.length - 1
+        continue
+      }
       out += pattern.slice(i, i + 2)
       i++
       continue
@@ -212,7 +238,9 @@ function goPattern(pattern: string): string {
     }
     out += ch
   }
-  return out
+  const restore = (message: string) =>
+    lacking.reduce((text, original, n) => text.replaceAll(LACKING_CLASS(n), original), message)
+  return { source: out, restore }
 }
 
 /** Compiles a Prometheus label-matcher regex (fully anchored, RE2 semantics, memoised). */
@@ -220,7 +248,8 @@ export function compileMatcherRegex(pattern: string): MatcherRegex {
   const re = compileRe2(pattern)
   // labels.NewFastRegexMatcher parses the pattern as written too, after compiling it
   // anchored: `)(` compiles as `^(?:)()$` but is refused, with the error of its own text.
-  re2(goPattern(pattern))
+  const go = goPattern(pattern)
+  re2(go.source, go.restore)
   const memo = new Map<string, boolean>()
   return {
     test(value: string): boolean {
@@ -285,6 +314,9 @@ function translateEscape(pattern: string, at: number, inClass: boolean): [string
       const negated = (next === 'P') !== (m[1]?.startsWith('{^') ?? false)
       const name = (m[2] ?? m[3]) as string
       if (!UNICODE_CLASS.test(name)) throw new RegexError(`invalid Unicode class in ${pattern}`)
+      if (!GO_UNICODE_CLASSES.has(name)) {
+        throw new RegexError(`invalid character class range: \`${m[0]}\``)
+      }
       const js = name.length <= 2 ? name : `Script=${name}`
       try {
         new RegExp(`\\p{${js}}`, 'u')
