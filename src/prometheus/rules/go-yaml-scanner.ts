@@ -220,10 +220,8 @@ class Scanner {
     const column0 = this.column === 0
     if (this.isZ()) this.fetchStreamEnd()
     else if (column0 && c === '%') this.fetchDirective()
-    else if (column0 && c === '-' && this.ch(1) === '-' && this.ch(2) === '-' && this.isBlankz(3))
-      this.fetchDocumentIndicator('DOCUMENT_START')
-    else if (column0 && c === '.' && this.ch(1) === '.' && this.ch(2) === '.' && this.isBlankz(3))
-      this.fetchDocumentIndicator('DOCUMENT_END')
+    else if (this.atDocumentIndicator())
+      this.fetchDocumentIndicator(c === '-' ? 'DOCUMENT_START' : 'DOCUMENT_END')
     else {
       this.dispatch(c)
       // yaml.v3 reads a comment on the rest of the token's line (deferred in fetch_next_token).
@@ -693,15 +691,22 @@ class Scanner {
     return indent
   }
 
+  /** At a `---` or `...` line start followed by a blank or the end (scannerc.go's check in both scalar scanners). */
+  private atDocumentIndicator(): boolean {
+    const c = this.ch()
+    return (
+      this.column === 0 &&
+      (c === '-' || c === '.') &&
+      this.ch(1) === c &&
+      this.ch(2) === c &&
+      this.isBlankz(3)
+    )
+  }
+
   private scanFlowScalar(single: boolean, start: GoMark): void {
     this.skip()
     for (;;) {
-      if (
-        this.column === 0 &&
-        ((this.ch() === '-' && this.ch(1) === '-' && this.ch(2) === '-') ||
-          (this.ch() === '.' && this.ch(1) === '.' && this.ch(2) === '.')) &&
-        this.isBlankz(3)
-      ) {
+      if (this.atDocumentIndicator()) {
         this.error('while scanning a quoted scalar', start, 'found unexpected document indicator')
       }
       if (this.isZ()) this.error('while scanning a quoted scalar', start, 'found unexpected end of stream')
@@ -762,12 +767,7 @@ class Scanner {
     const indent = this.indent + 1
     let leadingBlanks = false
     for (;;) {
-      if (
-        this.column === 0 &&
-        ((this.ch() === '-' && this.ch(1) === '-' && this.ch(2) === '-') ||
-          (this.ch() === '.' && this.ch(1) === '.' && this.ch(2) === '.')) &&
-        this.isBlankz(3)
-      ) {
+      if (this.atDocumentIndicator()) {
         break
       }
       if (this.ch() === '#') break
