@@ -59,7 +59,12 @@ export const EnvSchema = Type.Object({
     description: 'also write access-log lines for /health* and /metrics (probes are not logged by default)',
   }),
   DATABASE_URL: Type.Optional(
-    Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' }),
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      expected:
+        'a postgres:// or postgresql:// URL such as postgres://user:password@127.0.0.1:5432/shop (unset it for the embedded database)',
+      description: 'PostgreSQL URL; unset = embedded PGlite',
+    }),
   ),
   DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'folder of the embedded database' }),
   EMBEDDED_SHARED_BUFFERS_MB: Type.Integer({
@@ -105,16 +110,20 @@ export const EnvSchema = Type.Object({
   ),
   CORS_ORIGINS: Type.String({
     pattern: '^(https?://[^,\\s]+)?(,\\s*https?://[^,\\s]+)*$',
+    expected: 'comma-separated http(s) origins such as https://shop.example.com (no *)',
     default: '',
     description: 'browser origins allowed by CORS, comma-separated; empty = CORS off',
   }),
   PUBLIC_BASE_URL: Type.String({
     pattern: '^(/|https?://)\\S*$',
+    expected: '/ or an absolute http(s) URL such as https://api.example.com',
     default: '/',
     description: 'URL clients reach the API at, announced as `servers` in /swagger/json; / = same origin',
   }),
   ALERT_PHONES: Type.String({
     pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
+    expected:
+      'comma-separated international numbers such as +254711000200 (country code first, no leading 0)',
     default: '',
     description: 'platform on-call WhatsApp numbers, comma-separated, international format',
   }),
@@ -149,12 +158,14 @@ export const EnvSchema = Type.Object({
   PROMETHEUS_URL: Type.Optional(
     Type.String({
       pattern: '^https?://',
+      expected: 'an http(s) URL such as http://prometheus:9090',
       description: 'query API for the evaluator; unset = the embedded engine',
     }),
   ),
   PROMETHEUS_BEARER_TOKEN: Secret('bearer token sent to PROMETHEUS_URL'),
   RUNBOOK_BASE_URL: Type.String({
     pattern: '^https?://\\S+/$',
+    expected: 'an http(s) URL ending in / such as https://wiki.example.com/runbooks/',
     default: DEFAULT_RUNBOOK_BASE_URL,
     description:
       'base URL of the published ops/runbooks/ folder (ending in /); the rule manager rewrites runbook_url annotations under the default base onto it',
@@ -162,22 +173,29 @@ export const EnvSchema = Type.Object({
   PROMETHEUS_QUERY_TIMEOUT: Duration('10s', 'timeout of one instant query'),
   TRACE_BASE_URL: Type.String({
     pattern: '^(https?://[^\\s/?#]+[^\\s]*)?$',
+    expected: 'empty or an absolute http(s) URL such as https://acme.sentry.io/performance/trace/',
     default: '',
     description:
       'trace viewer URL the trace id is appended to (e.g. https://acme.sentry.io/performance/trace/); empty = no trace links',
   }),
   WHATSAPP_API_BASE: Type.String({
     pattern: '^https?://',
+    expected: 'an http(s) URL such as https://graph.facebook.com',
     default: 'https://graph.facebook.com',
     description: 'Cloud API base URL',
   }),
   WHATSAPP_API_VERSION: Type.String({
     pattern: '^v[0-9]+\\.[0-9]+$',
+    expected: 'a Graph API version such as v21.0',
     default: 'v21.0',
     description: 'Graph API version',
   }),
   WHATSAPP_PHONE_NUMBER_ID: Type.Optional(
-    Type.String({ pattern: '^[0-9]+$', description: 'Meta id of the sending number' }),
+    Type.String({
+      pattern: '^[0-9]+$',
+      expected: 'the digits of the Meta phone number id (not the phone number)',
+      description: 'Meta id of the sending number',
+    }),
   ),
   WHATSAPP_ACCESS_TOKEN: Secret(
     'Cloud API bearer token; without it (or the number id) messages go to the log transport',
@@ -229,6 +247,7 @@ export const EnvSchema = Type.Object({
   SENTRY_DSN: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s/@]+@[^\\s/]+/\\S+$',
+      expected: 'a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>',
       description: 'Sentry DSN (https://<key>@<host>/<project>); unset = Sentry off and never loaded',
     }),
   ),
@@ -258,11 +277,13 @@ export const EnvSchema = Type.Object({
   METRICS_SERIES_LIMITS: Type.Optional(
     Type.String({
       pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
+      expected: 'comma-separated metric=limit pairs such as product_views_total=20000',
       description: 'per-metric series caps overriding the defaults, e.g. product_views_total=20000',
     }),
   ),
   METRICS_EXCLUDE_PATHS: Type.String({
     pattern: '^(none|/[^,]*(,/[^,]*)*)$',
+    expected: 'none or comma-separated route templates starting with / such as /metrics,/health*',
     default: '/metrics,/health*',
     description:
       'route templates left out of the HTTP metrics (trailing * = prefix); none = count every route',
@@ -375,6 +396,8 @@ function describe(schema: TSchema): string {
   }
   if (schema.type === 'boolean') return 'true or false'
   if (schema.pattern === DURATION_PATTERN) return 'a duration such as 30s, 5m or 1h30m'
+  // A regex tells a newcomer little; a pattern-checked variable says in words what it takes.
+  if (typeof schema.expected === 'string') return schema.expected
   if (schema.pattern) return `a string matching ${schema.pattern}`
   if (schema.minLength) return `a string of at least ${schema.minLength} characters`
   return `a ${schema.type}`
