@@ -12,6 +12,8 @@ import { schema } from './schema.ts'
 /** Raised when another live process holds the embedded database folder. */
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError'
+  /** An expected refusal with its own remedy: development logs print it as one line, without a stack. */
+  readonly code = 'DATA_DIR_LOCKED'
 }
 
 function isAlive(pid: number): boolean {
@@ -54,7 +56,7 @@ export function lockDataDir(dir: string): () => void {
       }
       if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
         throw new DataDirLockedError(
-          `DATA_DIR ${dir} is in use by process ${holder}; the embedded database allows one process (set DATABASE_URL to share PostgreSQL)`,
+          `DATA_DIR ${dir} is in use by process ${holder} (another \`bun run dev\` or \`bun run start\`?); the embedded database allows one process: stop that one, set DATA_DIR to another folder, or set DATABASE_URL to share PostgreSQL`,
         )
       }
       try {

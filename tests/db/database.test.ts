@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { createLogger } from '../../src/core/logger.ts'
+import { compactError, createLogger, serializeError } from '../../src/core/logger.ts'
 import {
   DataDirLockedError,
   EMBEDDED_CREATION_MEMORY_BYTES,
@@ -153,7 +153,7 @@ describe('DATA_DIR lock', () => {
       `,
       ])
       expect(holder.stdout.toString().trim()).toBe(
-        `DataDirLockedError: DATA_DIR ${dir} is in use by process ${process.pid}; the embedded database allows one process (set DATABASE_URL to share PostgreSQL)`,
+        `DataDirLockedError: DATA_DIR ${dir} is in use by process ${process.pid} (another \`bun run dev\` or \`bun run start\`?); the embedded database allows one process: stop that one, set DATA_DIR to another folder, or set DATABASE_URL to share PostgreSQL`,
       )
     } finally {
       await first.close()
@@ -180,6 +180,16 @@ describe('DATA_DIR lock', () => {
     try {
       writeFileSync(join(dir, 'lock'), '1') // PID 1 is always alive
       expect(() => lockDataDir(dir)).toThrow(DataDirLockedError)
+      // Expected, with its remedy in the message: the development log prints it without a stack.
+      let thrown: unknown
+      try {
+        lockDataDir(dir)
+      } catch (error) {
+        thrown = error
+      }
+      const line = compactError(serializeError(thrown) as Parameters<typeof compactError>[0])
+      expect(line).toStartWith(`DataDirLockedError DATA_DIR_LOCKED: DATA_DIR ${dir} is in use by process 1 `)
+      expect(line).not.toContain('\n')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
