@@ -10,7 +10,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs, type Logger } from './core/logger.ts'
 import type { DatabaseHandle } from './db/client.ts'
-import { MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import { databaseOpenProblem, MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
 import { prepareDevelopment } from './development.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createMetrics } from './metrics.ts'
@@ -170,7 +170,7 @@ async function openInfrastructure(
       onQuery: metrics.observeQuery,
     })
   } catch (error) {
-    log.fatal({ err: error }, 'cannot open the database')
+    log.fatal({ err: error }, databaseOpenProblem(config.database))
     await flushLogs(log)
     return runtime.exit(1)
   }

@@ -47,3 +47,23 @@ export async function openMigratedDatabase(
   }
   return handle
 }
+
+/** Where a PostgreSQL URL points, without its credentials: `127.0.0.1:5432/shop`. */
+export function postgresTarget(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`
+  } catch {
+    return 'an unparseable URL'
+  }
+}
+
+/**
+ * The start-up's fatal line when the database would not open. For PostgreSQL it names
+ * DATABASE_URL (the driver's own error, `ECONNREFUSED` or `role "x" does not exist`, says
+ * nothing of where the address came from) and the way back to the embedded database.
+ */
+export function databaseOpenProblem(config: Pick<Config['database'], 'url' | 'dataDir'>): string {
+  if (!config.url) return `cannot open the embedded database in DATA_DIR ${config.dataDir}`
+  return `cannot open the database: PostgreSQL at ${postgresTarget(config.url)} (DATABASE_URL); check that it is running and that the URL's user and database exist, or unset DATABASE_URL for the embedded database`
+}

@@ -10,7 +10,7 @@ import {
   lockDataDir,
   openEmbedded,
 } from '../../src/db/embedded.ts'
-import { openMigratedDatabase } from '../../src/db/open.ts'
+import { databaseOpenProblem, openMigratedDatabase, postgresTarget } from '../../src/db/open.ts'
 import { freshDatabase } from '../helpers/db.ts'
 import { captureLogs, type LogCapture } from '../helpers/logs.ts'
 
@@ -193,5 +193,38 @@ describe('DATA_DIR lock', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('a database that will not open', () => {
+  test('the fatal line names DATABASE_URL and where it points, never its password', () => {
+    const line = databaseOpenProblem({
+      url: 'postgres://shop:s3cret@db.internal:6543/shop',
+      dataDir: './.data',
+    })
+    expect(line).toBe(
+      "cannot open the database: PostgreSQL at db.internal:6543/shop (DATABASE_URL); check that it is running and that the URL's user and database exist, or unset DATABASE_URL for the embedded database",
+    )
+    expect(postgresTarget('postgresql://u@127.0.0.1/test')).toBe('127.0.0.1:5432/test')
+    expect(databaseOpenProblem({ url: undefined, dataDir: '/srv/data' })).toBe(
+      'cannot open the embedded database in DATA_DIR /srv/data',
+    )
+  })
+
+  test('db:migrate says it in one line and exits 1', () => {
+    const proc = Bun.spawnSync(['bun', 'src/db/migrate-cli.ts'], {
+      cwd: join(import.meta.dir, '../..'),
+      env: { ...process.env, DATABASE_URL: 'postgres://u:s3cret@127.0.0.1:1/x', LOG_LEVEL: 'silent' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    expect(proc.exitCode).toBe(1)
+    const stderr = proc.stderr.toString()
+    expect(stderr).toStartWith(
+      'db:migrate: cannot open the database: PostgreSQL at 127.0.0.1:1/x (DATABASE_URL);',
+    )
+    expect(stderr).toContain('ECONNREFUSED')
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).not.toContain('s3cret')
   })
 })
