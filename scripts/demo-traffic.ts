@@ -47,8 +47,12 @@ const traffic = await prepareTraffic({
     if (reason) failures.set(`${key} ${reason}`, (failures.get(`${key} ${reason}`) ?? 0) + 1)
   },
 }).catch((error) => {
-  if (error instanceof TrafficSetupError) failWith(`demo:traffic: ${error.message}`)
-  throw error
+  if (!(error instanceof TrafficSetupError)) throw error
+  // As demo:incident says it: the usual cause is no server yet, or one on another port.
+  const hint = error.message.startsWith('nothing answered')
+    ? '; start `bun run dev` first, or give its port (PORT=…) or --url'
+    : ''
+  failWith(`demo:traffic: ${error.message}${hint}`)
 })
 console.log(`driving ${base} for ${durationMs / 1000}s at ${rate} req/s (products in ${traffic.currency})`)
 const { sent, seconds } = await drive(traffic.oneAction, rate, durationMs)

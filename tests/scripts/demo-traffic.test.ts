@@ -101,5 +101,6 @@ describe('bun run demo:traffic', () => {
     const lines = stderr.trim().split('\n')
     expect(lines.length).toBe(1)
     expect(lines[0]).toStartWith(`demo:traffic: nothing answered at http://localhost:${port} (`)
+    expect(lines[0]).toEndWith('; start `bun run dev` first, or give its port (PORT=…) or --url')
   })
 })
