@@ -28,8 +28,10 @@ export const conflict = (message: string, details?: unknown) =>
   new AppError(409, 'CONFLICT', message, details)
 export const payloadTooLarge = (limit: number) =>
   new AppError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`)
-export const unsupportedMediaType = (message = 'Request body must be application/json') =>
-  new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', message)
+// curl -d sends application/x-www-form-urlencoded unless told otherwise: name the header to add.
+export const unsupportedMediaType = (
+  message = 'Request body must be JSON: send it with the header content-type: application/json',
+) => new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', message)
 export const validation = (message: string, details?: unknown) =>
   new AppError(422, 'VALIDATION', message, details)
 /**

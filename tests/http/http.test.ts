@@ -184,6 +184,20 @@ describe('error envelope', () => {
     expect(await res.json()).toEqual(envelope('UNSUPPORTED_MEDIA_TYPE'))
   })
 
+  test("415 names the header to add (curl -d's default is a form)", async () => {
+    const { call } = await appWithProbes()
+    const res = await call('/probe/echo', {
+      method: 'POST',
+      body: '{"name":"x"}',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(res.status).toBe(415)
+    const body = (await res.json()) as { error: { message: string } }
+    expect(body.error.message).toBe(
+      'Request body must be JSON: send it with the header content-type: application/json',
+    )
+  })
+
   test('422 VALIDATION names the field, for wrong types, missing and unknown fields', async () => {
     const { call } = await appWithProbes()
     const cases: Array<[unknown, string]> = [
