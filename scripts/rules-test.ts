@@ -2,13 +2,20 @@
  * `bun run rules:test <files…>`: runs promtool-format rule unit test files through the
  * embedded rule engine, with `promtool test rules`' output and exit status.
  */
+import { statSync } from 'node:fs'
 import { runRuleTests } from '../src/prometheus/promtool/test-rules.ts'
 import { goStringToBytes } from '../src/prometheus/rules/go-bytes.ts'
 
 const files = process.argv.slice(2)
-if (files.length === 0) {
-  process.stderr.write('usage: bun run rules:test <test-file.yml>…\n')
-  process.exit(2)
+// promtool's arguments are kingpin `ExistingFiles`, at least one: every path is checked before
+// any test runs, and the first that is missing or a directory ends the command, exit status 1.
+const problem =
+  files.length === 0
+    ? "required argument 'test-rule-file' not provided (usage: bun run rules:test <test-file.yml>…)"
+    : files.map(existingFileProblem).find((p) => p !== undefined)
+if (problem !== undefined) {
+  process.stderr.write(`rules:test: error: ${problem}\n`)
+  process.exit(1)
 }
 // Written as bytes: a `!!binary` value that is not UTF-8 is printed raw, as promtool does.
 process.exit(
@@ -17,3 +24,13 @@ process.exit(
     stderr: (text) => process.stderr.write(goStringToBytes(text)),
   }),
 )
+
+/** kingpin's `ExistingFiles` check of one argument, worded as promtool prints it; undefined when it is a file. */
+function existingFileProblem(path: string): string | undefined {
+  try {
+    if (statSync(path).isDirectory()) return `'${path}' is a directory`
+  } catch {
+    return `path '${path}' does not exist`
+  }
+  return undefined
+}

@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseMetric, parseSeriesDesc } from '../../../src/prometheus/promtool/series-notation.ts'
 import { valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
 import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from './rule-test-files.ts'
@@ -148,5 +151,34 @@ describe('the command', () => {
     })
     expect(await bad.exited).toBe(1)
     expect(await new Response(bad.stderr).text()).toContain('got: {} 3E+00')
+  })
+
+  test('refuses a missing path or a directory before running any file, as promtool does', async () => {
+    const [good] = ruleTestFiles()
+    const dir = mkdtempSync(join(tmpdir(), 'rules-test-dir-'))
+    const run = async (...args: string[]) => {
+      const proc = Bun.spawn(['bun', 'scripts/rules-test.ts', ...args], { stdout: 'pipe', stderr: 'pipe' })
+      return {
+        status: await proc.exited,
+        stdout: await new Response(proc.stdout).text(),
+        stderr: await new Response(proc.stderr).text(),
+      }
+    }
+    expect(await run(good as string, 'nosuch.yml')).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: "rules:test: error: path 'nosuch.yml' does not exist\n",
+    })
+    expect(await run(dir, 'nosuch.yml')).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `rules:test: error: '${dir}' is a directory\n`,
+    })
+    expect(await run()).toEqual({
+      status: 1,
+      stdout: '',
+      stderr:
+        "rules:test: error: required argument 'test-rule-file' not provided (usage: bun run rules:test <test-file.yml>…)\n",
+    })
   })
 })
