@@ -127,6 +127,8 @@ export async function prepareTraffic(options: TrafficOptions) {
 
   const payable: string[] = []
   const paid: string[] = []
+  /** The payable orders already confirmed (the others are pending). */
+  const confirmed = new Set<string>()
   const phone = () => `+2547${String(Math.floor(random() * 1e8)).padStart(8, '0')}`
 
   /** One customer or shop action, chosen by the mix. */
@@ -152,12 +154,18 @@ export async function prepareTraffic(options: TrafficOptions) {
         })
       } else if (payable.length > 0) {
         const id = payable.shift()!
-        const status = random() < 0.7 ? 'confirmed' : 'cancelled'
+        // A confirmed order stays payable, but can only be cancelled now (confirmed→confirmed
+        // is a 409 the demo would report as a failure of the service).
+        const status = !confirmed.has(id) && random() < 0.7 ? 'confirmed' : 'cancelled'
         const res = await send(`${status} order`, `/orders/${id}/status`, {
           method: 'PATCH',
           json: { status },
         })
-        if (status === 'confirmed' && res.status === 200) payable.push(id)
+        if (status === 'confirmed' && res.status === 200) {
+          confirmed.add(id)
+          payable.push(id)
+        }
+        if (status === 'cancelled') confirmed.delete(id)
       }
     } else if (payable.length > 0) {
       const id = payable.shift()!
@@ -168,8 +176,10 @@ export async function prepareTraffic(options: TrafficOptions) {
         method: 'POST',
         json: { provider: 'sandbox', source },
       })
-      if (res.status === 201) paid.push(id)
-      else if (res.status === 402 || res.status === 502) payable.push(id)
+      if (res.status === 201) {
+        confirmed.delete(id)
+        paid.push(id)
+      } else if (res.status === 402 || res.status === 502) payable.push(id)
     }
   }
 
