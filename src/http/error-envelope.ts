@@ -12,7 +12,10 @@ interface FieldProblem {
 interface SchemaIssue {
   path?: string
   message?: string
-  schema?: { enum?: unknown[] }
+  /** The value that failed (undefined for a missing property). */
+  value?: unknown
+  /** `error`: Elysia's custom message keyword, what a failing value must be in words. */
+  schema?: { enum?: unknown[]; error?: unknown }
   errors?: Iterable<SchemaIssue>[]
 }
 
@@ -56,6 +59,10 @@ function memberMessages(issue: SchemaIssue): string[] {
  */
 function issueMessage(issue: SchemaIssue): string {
   if (issue.message === 'Unexpected property') return 'unknown field'
+  // A pattern's failure would quote the regex (`Expected string to match '^\+[1-9]…$'`): a
+  // schema that says in words what it takes (Elysia's `error`) is answered in those words.
+  // A missing field is still told it is required.
+  if (typeof issue.schema?.error === 'string' && issue.value !== undefined) return issue.schema.error
   if (Array.isArray(issue.schema?.enum)) return `expected one of ${issue.schema.enum.join(', ')}`
   const members = [...new Set(memberMessages(issue))]
   const meaningful = members.filter((m) => !TRANSPORT_FORMAT.test(m))

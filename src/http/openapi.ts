@@ -10,7 +10,8 @@ type Json = Record<string, unknown>
 /**
  * Rewrites TypeBox's JSON Schema into the OpenAPI 3.0 schema dialect: `const` becomes a
  * one-value `enum`, `examples` becomes `example`, `patternProperties` (records) becomes
- * `additionalProperties`, and `{type: 'null'}` members of a union become `nullable`. Client generators reject the 3.1-only forms in a 3.0.3 document.
+ * `additionalProperties`, `{type: 'null'}` members of a union become `nullable`, and
+ * Elysia's custom-message keyword `error` is left out. Client generators reject the 3.1-only forms in a 3.0.3 document.
  */
 export function toOpenApi30Schema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toOpenApi30Schema)
@@ -27,6 +28,9 @@ export function toOpenApi30Schema(node: unknown): unknown {
     out.additionalProperties = valueSchema ?? true
     delete out.patternProperties
   }
+  // Elysia's `error` (the words a refusal uses, see the error envelope) is no OpenAPI keyword;
+  // a property named `error` is a schema object, not a string, and stays.
+  if (typeof out.error === 'string') delete out.error
   if (Array.isArray(out.examples)) {
     if (out.examples.length > 0 && !('example' in out)) out.example = out.examples[0]
     delete out.examples

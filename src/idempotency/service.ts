@@ -3,7 +3,7 @@ import { idempotencyKeyInUse, idempotencyKeyReused } from '../core/errors.ts'
 import { sha256Hex } from '../core/hash.ts'
 import type { Database, Executor } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
-import { IDEMPOTENCY_KEY_HEADER, MAX_KEY_LENGTH } from './model.ts'
+import { IDEMPOTENCY_KEY_HEADER, KEY_CHARACTERS, MAX_KEY_LENGTH } from './model.ts'
 import { createIdempotencyRepository } from './repository.ts'
 
 const PRINTABLE = /^[\x20-\x7E]+$/
@@ -26,7 +26,7 @@ export function parseIdempotencyKey(value: string | null | undefined): string | 
         ? `must be at most ${MAX_KEY_LENGTH} characters`
         : PRINTABLE.test(key)
           ? undefined
-          : 'must be printable ASCII characters'
+          : KEY_CHARACTERS
   if (problem) throw fieldError(IDEMPOTENCY_KEY_HEADER, problem, 'headers')
   return key
 }

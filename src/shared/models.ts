@@ -29,11 +29,18 @@ export const MAX_MINOR = 100_000_000_000
 
 export const E164 = t.String({
   pattern: '^\\+[1-9][0-9]{7,14}$',
+  error:
+    'must be a phone number in E.164 form: + then the country code and number, 8 to 15 digits, no spaces',
   description: 'phone number in E.164 form: + and 8 to 15 digits',
   examples: ['+254711000200'],
 })
 
-export const Currency = t.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['KES'] })
+export const Currency = t.String({
+  pattern: '^[A-Z]{3}$',
+  error: 'must be a three-letter ISO 4217 currency code in capitals, such as KES',
+  description: 'ISO 4217 code',
+  examples: ['KES'],
+})
 
 export const Uuid = t.String({ format: 'uuid', description: 'UUID' })
 

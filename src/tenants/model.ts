@@ -3,6 +3,7 @@ import { Currency, E164, Timestamp, Uuid } from '../shared/models.ts'
 
 const HHMM = t.String({
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  error: 'must be a local time HH:MM from 00:00 to 23:59',
   description: 'local time HH:MM',
   examples: ['22:00'],
 })

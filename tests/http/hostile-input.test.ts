@@ -248,3 +248,38 @@ describe('validation messages name the field', () => {
     )
   })
 })
+
+describe('a pattern-checked field is refused in words, never with its regex', () => {
+  test.each([
+    [
+      'POST',
+      '/products',
+      { name: 'Tea', priceMinor: 100, currency: 'kes' },
+      'currency',
+      'must be a three-letter ISO 4217 currency code in capitals, such as KES',
+    ],
+    [
+      'POST',
+      '/orders',
+      { customer: { phone: '0712345678', name: 'X' }, items: [] },
+      'customer.phone',
+      'must be a phone number in E.164 form: + then the country code and number, 8 to 15 digits, no spaces',
+    ],
+    [
+      'PATCH',
+      '/tenants/me/settings',
+      { quietHours: { start: '24:00', end: '06:00' } },
+      'quietHours.start',
+      'must be a local time HH:MM from 00:00 to 23:59',
+    ],
+    [
+      'PATCH',
+      '/tenants/me/settings',
+      { alertPhones: ['+254711000200', '254711000201'] },
+      'alertPhones.1',
+      'must be a phone number in E.164 form: + then the country code and number, 8 to 15 digits, no spaces',
+    ],
+  ])('%s %s (%#)', async (method, path, json, field, message) => {
+    await expectRefused(method, path, json, field, message)
+  })
+})
