@@ -55,19 +55,44 @@ function selector(spec: SlothSpec, slo: SlothSlo): string {
   return `{sloth_id="${slothId(spec, slo)}", sloth_service="${spec.service}", sloth_slo="${slo.name}"}`
 }
 
-function sloLabels(spec: SlothSpec, slo: SlothSlo): Record<string, string> {
+/** Options of the generation, as `sloth generate` flags. */
+export interface GenerateOptions {
+  /**
+   * Labels added to every SLO's labels, over the spec's own (`--extra-labels`;
+   * internal/app/generate: `slo.Labels = mergeLabels(slo.Labels, r.ExtraLabels)`).
+   */
+  extraLabels?: Record<string, string>
+}
+
+/** Sloth's id labels of one SLO (pkg/common/conventions GetSLOIDPromLabels). */
+function idLabels(spec: SlothSpec, slo: SlothSlo): Record<string, string> {
+  return { sloth_id: slothId(spec, slo), sloth_service: spec.service, sloth_slo: slo.name }
+}
+
+/**
+ * The labels of an SLO's recordings, merged in Sloth's order (sli_rules_v1 and
+ * metadata_rules_v1: `MergeLabels(GetSLOIDPromLabels(slo), window, slo.Labels)`): the id
+ * labels (and `sloth_window`) first, then the spec's service and SLO labels and the extra
+ * labels, so that a spec label of the same name wins, as in Sloth.
+ */
+function sloLabels(
+  spec: SlothSpec,
+  slo: SlothSlo,
+  options: GenerateOptions,
+  window?: SliWindow,
+): Record<string, string> {
   return {
+    ...idLabels(spec, slo),
+    ...(window ? { sloth_window: window } : {}),
     ...spec.labels,
     ...slo.labels,
-    sloth_id: slothId(spec, slo),
-    sloth_service: spec.service,
-    sloth_slo: slo.name,
+    ...options.extraLabels,
   }
 }
 
 const ON = 'on(sloth_id, sloth_slo, sloth_service)'
 
-function sliRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
+function sliRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {
   const sel = selector(spec, slo)
   return SLI_WINDOWS.map((window) => {
     const expr = RAW_WINDOWS.includes(window)
@@ -76,14 +101,14 @@ function sliRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
     return {
       record: `slo:sli_error:ratio_rate${window}`,
       expr,
-      labels: { ...sloLabels(spec, slo), sloth_window: window },
+      labels: sloLabels(spec, slo, options, window),
     }
   })
 }
 
-function metaRecordings(spec: SlothSpec, slo: SlothSlo): RecordingRule[] {
+function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {
   const sel = selector(spec, slo)
-  const labels = sloLabels(spec, slo)
+  const labels = sloLabels(spec, slo, options)
   const objective = Number((slo.objective / 100).toPrecision(12))
   return [
     { record: 'slo:objective:ratio', expr: String(objective), labels },
@@ -156,15 +181,15 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
 }
 
 /** The rule groups for every SLO of the spec, in Sloth's order: SLIs, metadata, alerts. */
-export function sloRuleGroups(spec: SlothSpec): Group[] {
+export function sloRuleGroups(spec: SlothSpec, options: GenerateOptions = {}): Group[] {
   return spec.slos.flatMap((slo) => {
     const id = slothId(spec, slo)
     const alerts = [burnAlert(spec, slo, 'page'), burnAlert(spec, slo, 'ticket')].filter(
       (a): a is AlertingRule => a !== undefined,
     )
     return [
-      { name: `sloth-slo-sli-recordings-${id}`, rules: sliRecordings(spec, slo) },
-      { name: `sloth-slo-meta-recordings-${id}`, rules: metaRecordings(spec, slo) },
+      { name: `sloth-slo-sli-recordings-${id}`, rules: sliRecordings(spec, slo, options) },
+      { name: `sloth-slo-meta-recordings-${id}`, rules: metaRecordings(spec, slo, options) },
       ...(alerts.length ? [{ name: `sloth-slo-alerts-${id}`, rules: alerts }] : []),
     ]
   })
