@@ -92,11 +92,21 @@ function sloLabels(
 
 const ON = 'on(sloth_id, sloth_slo, sloth_service)'
 
+/**
+ * The SLI query for one window, as Sloth renders it (sli_rules_v1 eventsSLIRecordGenerator and
+ * rawSLIRecordGenerator): `(error)\n/\n(total)\n` for events, `(error ratio)` for raw.
+ */
+function sliExpr(slo: SlothSlo, window: SliWindow): string {
+  if (slo.sli.raw) return `(${sliQuery(slo.sli.raw.error_ratio_query, window)})`
+  const { error_query, total_query } = slo.sli.events
+  return `(${sliQuery(error_query, window)})\n/\n(${sliQuery(total_query, window)})\n`
+}
+
 function sliRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {
   const sel = selector(spec, slo)
   return SLI_WINDOWS.map((window) => {
     const expr = RAW_WINDOWS.includes(window)
-      ? `(${sliQuery(slo.sli.events.error_query, window)})\n/\n(${sliQuery(slo.sli.events.total_query, window)})\n`
+      ? sliExpr(slo, window)
       : `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n`
     return {
       record: `slo:sli_error:ratio_rate${window}`,

@@ -15,6 +15,14 @@ export interface SlothAlertSpec {
   annotations?: Record<string, string>
 }
 
+/**
+ * An SLO's indicator, exactly one of Sloth's two query kinds (pkg/prometheus/api/v1 SLI):
+ * bad and total events, or a query that already yields the error ratio (0 to 1).
+ */
+export type SlothSli =
+  | { events: { error_query: string; total_query: string }; raw?: undefined }
+  | { raw: { error_ratio_query: string }; events?: undefined }
+
 export interface SlothSlo {
   /** The SLO's name, unique in the service: `sloth_slo`; `sloth_id` is `<service>-<name>`. */
   name: string
@@ -23,8 +31,8 @@ export interface SlothSlo {
   /** Human text; the part before " - " names the objective in alert messages. */
   description?: string
   labels?: Record<string, string>
-  /** Both queries hold `{{.window}}` (spelt so whatever spaces the spec had inside the braces). */
-  sli: { events: { error_query: string; total_query: string } }
+  /** The queries hold `{{.window}}` (spelt so whatever spaces the spec had inside the braces). */
+  sli: SlothSli
   alerting: {
     /** The alerts' name; '' when both alerts are disabled (Sloth needs it only for an alert). */
     name: string
@@ -182,14 +190,36 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
   }
 }
 
-/** An SLO's `sli.events`, checked as Sloth's isValidSLOSLI does; placeholders spelt `{{.window}}`. */
-function parseEvents(sli: unknown, where: string): SlothSlo['sli']['events'] {
-  for (const kind of ['raw', 'plugin'])
-    if (fieldOf(sli, kind) !== undefined && fieldOf(sli, kind) !== null)
-      throw new Error(
-        `${where}: sli.${kind} is not supported here, only sli.events (error_query and total_query)`,
-      )
+/** A query field of `sli`, holding `{{.window}}` and parsing as PromQL; placeholders spelt `{{.window}}`. */
+function sliQueryField(raw: unknown, field: string): string {
+  const query = text(raw, field)
+  if (query.search(WINDOW_RE) < 0) throw new Error(`${field} must be a query containing ${WINDOW}`)
+  checkPromQL(query, field)
+  // One spelling of the placeholder, so a consumer replacing `{{.window}}` meets no other.
+  return query.replace(WINDOW_RE, WINDOW)
+}
+
+/**
+ * An SLO's `sli`, checked as Sloth's isValidSLOSLI does (pkg/common/validation/slo.go):
+ * exactly one of `events` and `raw`, every query holding `{{.window}}` and parsing, the two
+ * events queries differing.
+ */
+function parseSli(sli: unknown, where: string): SlothSli {
+  if (fieldOf(sli, 'plugin') !== undefined && fieldOf(sli, 'plugin') !== null)
+    throw new Error(`${where}: sli.plugin is not supported here, only sli.events and sli.raw`)
   const events = fieldOf(sli, 'events')
+  const raw = fieldOf(sli, 'raw')
+  const has = (value: unknown) => value !== undefined && value !== null
+  if (has(events) && has(raw))
+    throw new Error(`${where}: sli holds both events and raw; Sloth allows only one`)
+  if (has(raw)) {
+    const field = `${where}: sli.raw.error_ratio_query`
+    const query = sliQueryField(fieldOf(raw, 'error_ratio_query'), field)
+    // The recording puts the query in parentheses, as Sloth does; a trailing `# comment`
+    // would eat the closing one.
+    checkPromQL(`(${query})`, `${where}: sli.raw: (error_ratio_query)`)
+    return { raw: { error_ratio_query: query } }
+  }
   const [errorQuery, totalQuery] = (['error_query', 'total_query'] as const).map((key) => {
     const query = text(fieldOf(events, key), `${where}: sli.events.${key}`)
     if (query.search(WINDOW_RE) < 0)
@@ -198,16 +228,12 @@ function parseEvents(sli: unknown, where: string): SlothSlo['sli']['events'] {
   }) as [string, string]
   if (errorQuery === totalQuery)
     throw new Error(`${where}: sli.events.error_query and total_query must differ`)
-  checkPromQL(errorQuery, `${where}: sli.events.error_query`)
-  checkPromQL(totalQuery, `${where}: sli.events.total_query`)
+  const error = sliQueryField(errorQuery, `${where}: sli.events.error_query`)
+  const total = sliQueryField(totalQuery, `${where}: sli.events.total_query`)
   // The SLI recordings put each query in parentheses on one line, as Sloth does; a query that
   // parses alone can still break there (a trailing `# comment` eats the closing parenthesis).
-  checkPromQL(`(${errorQuery})\n/\n(${totalQuery})\n`, `${where}: sli.events: (error_query) / (total_query)`)
-  // One spelling of the placeholder, so a consumer replacing `{{.window}}` meets no other.
-  return {
-    error_query: errorQuery.replace(WINDOW_RE, WINDOW),
-    total_query: totalQuery.replace(WINDOW_RE, WINDOW),
-  }
+  checkPromQL(`(${error})\n/\n(${total})\n`, `${where}: sli.events: (error_query) / (total_query)`)
+  return { events: { error_query: error, total_query: total } }
 }
 
 /** One SLO of the spec, as Sloth's ValidateSLO checks it. */
@@ -229,7 +255,7 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
     objective,
     ...(description ? { description } : {}),
     ...(labels ? { labels } : {}),
-    sli: { events: parseEvents(fieldOf(raw, 'sli'), where) },
+    sli: parseSli(fieldOf(raw, 'sli'), where),
     alerting: parseAlerting(fieldOf(raw, 'alerting'), fieldOf(typed, 'alerting'), where),
   }
 }

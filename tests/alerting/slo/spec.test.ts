@@ -333,21 +333,43 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     )
   })
 
-  test('sli.raw and sli.plugin are named as unsupported instead of a missing error_query', () => {
-    const raw = spec().replace(
-      / {6}events:\n.*\n.*\n/,
-      '      raw:\n        error_ratio_query: x[{{.window}}]\n',
+  test('sli.raw (an error ratio query) is read as Sloth reads it; sli.plugin is named as unsupported', () => {
+    const rawSpec = (query: string) =>
+      spec().replace(/ {6}events:\n.*\n.*\n/, `      raw:\n        error_ratio_query: ${query}\n`)
+    expect(parseSlothSpec(rawSpec('1 - avg_over_time(up[{{ .window }}])')).slos[0]!.sli).toEqual({
+      raw: { error_ratio_query: '1 - avg_over_time(up[{{.window}}])' },
+    })
+    expect(refusal(rawSpec('1 - avg(up)'))).toBe(
+      'slo "avail": sli.raw.error_ratio_query must be a query containing {{.window}}',
     )
-    expect(refusal(raw)).toBe(
-      'slo "avail": sli.raw is not supported here, only sli.events (error_query and total_query)',
+    expect(refusal(rawSpec('"1 - avg_over_time(up[{{.window}}]) # ratio"'))).toBe(
+      'slo "avail": sli.raw: (error_ratio_query) does not parse with {{.window}} as 1m: 1:36: parse error: unclosed left parenthesis',
     )
+    // isValidSLOSLI: "only one SLI type is allowed".
+    const both = spec().replace(
+      '      events:\n',
+      '      raw:\n        error_ratio_query: x\n      events:\n',
+    )
+    expect(refusal(both)).toBe('slo "avail": sli holds both events and raw; Sloth allows only one')
     const plugin = spec().replace(
       / {6}events:\n.*\n.*\n/,
       '      plugin:\n        id: sloth-common/availability\n',
     )
-    expect(refusal(plugin)).toBe(
-      'slo "avail": sli.plugin is not supported here, only sli.events (error_query and total_query)',
+    expect(refusal(plugin)).toBe('slo "avail": sli.plugin is not supported here, only sli.events and sli.raw')
+  })
+
+  test('a raw SLI records `(query)` for the windows that read the queries, as Sloth', () => {
+    const raw = parseSlothSpec(
+      spec().replace(
+        / {6}events:\n.*\n.*\n/,
+        '      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])\n',
+      ),
     )
+    const sli = rules(raw).filter((r) => r.record?.startsWith('slo:sli_error:'))
+    expect(sli.slice(0, 5).map((r) => r.expr)).toEqual(
+      ['5m', '30m', '1h', '2h', '6h'].map((w) => `(1 - avg_over_time(up[${w}]))`),
+    )
+    expect(sli[7]!.expr).toStartWith('sum_over_time(slo:sli_error:ratio_rate5m{')
   })
 })
 
