@@ -9,9 +9,6 @@
  *   scalar result becomes one sample without labels in Prometheus too (rules.EngineQueryFunc);
  * - `slo:current_burn_rate:ratio` and `slo:period_burn_rate:ratio` divide one-to-one
  *   `on(sloth_id, sloth_slo, sloth_service)` instead of `group_left` (same series, same value);
- * - the 1d and 3d windows, like Sloth's 30-day period, average the 5m recording
- *   (`sum_over_time / count_over_time`) instead of re-reading days of raw counters, so raw
- *   series are never needed beyond 6h and only the four 5m ratios are kept for 30 days;
  * - each alert's value is the budget left for the period, in percent (`100 *
  *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
  *   say how much budget is left ("41 %"; an overspent budget is negative) without `query`.
@@ -30,9 +27,6 @@ import {
   slothId,
   templateText,
 } from '../../src/alerting/slo/spec.ts'
-
-/** Windows computed from the raw counters; longer ones average the 5m recording. */
-const RAW_WINDOWS: readonly SliWindow[] = ['5m', '30m', '1h', '2h', '6h']
 
 interface RecordingRule {
   record: string
@@ -102,18 +96,21 @@ function sliExpr(slo: SlothSlo, window: SliWindow): string {
   return `(${sliQuery(error_query, window)})\n/\n(${sliQuery(total_query, window)})\n`
 }
 
+/**
+ * The SLI recordings, shortest window first. Every alert window reads the spec's queries;
+ * only the period averages the 5m recording, as Sloth's default (optimized) SLI rules do
+ * (sli_rules_v1 optimizedFactorySLIRecordGenerator: `window == slo.TimeWindow`).
+ */
 function sliRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {
   const sel = selector(spec, slo)
-  return SLI_WINDOWS.map((window) => {
-    const expr = RAW_WINDOWS.includes(window)
-      ? sliExpr(slo, window)
-      : `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n`
-    return {
-      record: `slo:sli_error:ratio_rate${window}`,
-      expr,
-      labels: sloLabels(spec, slo, options, window),
-    }
-  })
+  return SLI_WINDOWS.map((window) => ({
+    record: `slo:sli_error:ratio_rate${window}`,
+    expr:
+      window === PERIOD
+        ? `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[${window}])\n`
+        : sliExpr(slo, window),
+    labels: sloLabels(spec, slo, options, window),
+  }))
 }
 
 function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {

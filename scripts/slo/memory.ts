@@ -60,7 +60,8 @@ const recorded = ['api-availability', 'api-latency', 'payment-success', 'alert-d
 const DAY = 86_400_000
 const end = 31 * DAY
 for (let t = 0; t <= end; t += 30_000) for (const labels of recorded) engine.store.append(labels, t, 0.001)
-for (let t = end - 7 * 3600_000; t <= end; t += 15_000)
+// The 1d and 3d SLIs read the counters, so they are kept for 3 days (and a minute).
+for (let t = end - 73 * 3600_000; t <= end; t += 15_000)
   for (const labels of raw) engine.store.append(labels, t, t)
 engine.store.prune(end)
 const stats = engine.store.stats()

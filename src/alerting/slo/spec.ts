@@ -314,8 +314,8 @@ export const displayName = (slo: SlothSlo) => slo.description?.split(' - ')[0]?.
 
 /**
  * The SLI windows Sloth records (`slo:sli_error:ratio_rate<window>`), shortest first: the
- * multiwindow alerts' windows and the 30-day period. Windows up to 6h are computed from the
- * raw counters; 1d, 3d and the period average the 5m recording (see scripts/slo/generate.ts).
+ * multiwindow alerts' windows and the 30-day period. Every alert window is computed from the
+ * SLI queries; the period averages the 5m recording, as Sloth's (see scripts/slo/generate.ts).
  */
 export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'] as const
 export type SliWindow = (typeof SLI_WINDOWS)[number]

@@ -358,7 +358,7 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     expect(refusal(plugin)).toBe('slo "avail": sli.plugin is not supported here, only sli.events and sli.raw')
   })
 
-  test('a raw SLI records `(query)` for the windows that read the queries, as Sloth', () => {
+  test('a raw SLI records `(query)` for every window but the period, as Sloth', () => {
     const raw = parseSlothSpec(
       spec().replace(
         / {6}events:\n.*\n.*\n/,
@@ -366,8 +366,8 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
       ),
     )
     const sli = rules(raw).filter((r) => r.record?.startsWith('slo:sli_error:'))
-    expect(sli.slice(0, 5).map((r) => r.expr)).toEqual(
-      ['5m', '30m', '1h', '2h', '6h'].map((w) => `(1 - avg_over_time(up[${w}]))`),
+    expect(sli.slice(0, 7).map((r) => r.expr)).toEqual(
+      ['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => `(1 - avg_over_time(up[${w}]))`),
     )
     expect(sli[7]!.expr).toStartWith('sum_over_time(slo:sli_error:ratio_rate5m{')
   })
