@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
+import { parseAllDocuments, parse as parseYaml } from 'yaml'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
- * format (sloth.dev, "Default spec"; github.com/slok/sloth pkg/prometheus/api/v1). Only the
- * fields this service uses are read; anything else Sloth accepts is kept out of the rules.
+ * format (sloth.dev, "Default spec"; github.com/slok/sloth pkg/prometheus/api/v1). The fields
+ * Sloth acts on and this service does not implement are refused by name (UNSUPPORTED);
+ * unknown keys are ignored, as Sloth's yaml.v2 loader ignores them.
  */
 
 /** One alert of an SLO (page or ticket): extra labels and annotations, or disabled. */
@@ -87,6 +88,35 @@ const fieldOf = (tree: unknown, key: string | number): unknown =>
   tree !== null && typeof tree === 'object' ? (tree as Record<string | number, unknown>)[key] : undefined
 
 /**
+ * Fields Sloth reads and this service does not implement, with what Sloth does with them.
+ * Sloth's YAML loader ignores keys it does not know, and so does this one; but a field Sloth
+ * acts on must not be dropped in silence, or the rules would differ from Sloth's for the same
+ * spec.
+ */
+const UNSUPPORTED = {
+  spec: {
+    slo_plugins: "runs Sloth's SLO plugin chain (sloth.dev/core/…, sloth.dev/contrib/…) on every SLO",
+  },
+  slo: {
+    interval: "sets the rule groups' evaluation interval",
+    infoLabels: 'adds labels to sloth_slo_info',
+    plugins: "runs Sloth's SLO plugins on this SLO",
+  },
+  alert: {
+    for: "sets the alert's pending time (plugin sloth.dev/contrib/alert_for/v1)",
+  },
+} as const satisfies Record<string, Record<string, string>>
+
+/** Refuses the first field of `UNSUPPORTED[level]` present in `raw`, naming it. */
+function refuseUnsupported(raw: unknown, level: keyof typeof UNSUPPORTED, where: string) {
+  for (const [key, effect] of Object.entries(UNSUPPORTED[level]))
+    if (fieldOf(raw, key) !== undefined)
+      throw new Error(
+        `${where}${key} is not supported here (in Sloth it ${effect}); remove it or generate with Sloth`,
+      )
+}
+
+/**
  * A string field the way yaml.v2 fills Sloth's Go string: a scalar as written (`42` is "42",
  * `42.0` stays "42.0"), null or absent as "". `raw` comes from the failsafe reading.
  */
@@ -143,6 +173,7 @@ function checkPromQL(expr: string, field: string) {
 function parseAlert(raw: unknown, typed: unknown, field: string): SlothAlertSpec | undefined {
   if (raw === undefined || raw === null) return undefined
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${field} must be a map`)
+  refuseUnsupported(raw, 'alert', `${field}.`)
   const disable = flag(fieldOf(typed, 'disable'), `${field}.disable`)
   const labels = textMap(fieldOf(raw, 'labels'), `${field}.labels`)
   const annotations = textMap(fieldOf(raw, 'annotations'), `${field}.annotations`)
@@ -243,6 +274,7 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
   if (!NAME_RE.test(name)) throw new Error(`${where}: invalid name: ${NAME_RULE}`)
   if (seen.has(name)) throw new Error(`${where}: duplicate name`)
   seen.add(name)
+  refuseUnsupported(raw, 'slo', `${where}: `)
   const objective = fieldOf(typed, 'objective')
   // 100 is allowed, as in Sloth: the budget is then 0 and any error burns it.
   if (typeof objective !== 'number' || !(objective > 0 && objective <= 100))
@@ -267,7 +299,8 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
  * and values, `sli.events` queries holding `{{.window}}` (spaces allowed inside the braces),
  * differing and parsing as PromQL, and an alert name while an alert is enabled. Also refuses
  * what Sloth passes but promtool 2.42 would refuse in the generated rules: UTF-8 label names,
- * queries that only break once composed into `(error)\n/\n(total)`.
+ * queries that only break once composed into `(error)\n/\n(total)`. Refuses, naming them, the
+ * Sloth fields it does not implement (UNSUPPORTED, `sli.plugin`) and a file of several specs.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
  * Error naming the SLO and the field on any problem.
  */
@@ -276,10 +309,17 @@ export function parseSlothSpec(source: string): SlothSpec {
   // read as YAML 1.1, and a string field takes the scalar as written (`description: 42` is
   // "42"). The failsafe reading keeps every scalar as written; nulls stay null, as yaml.v2
   // turns them into Go's zero value.
+  // Sloth's CLI splits a file at `---` and generates each spec; the rule file here comes from one.
+  const documents = parseAllDocuments(source)
+  if (Array.isArray(documents) && documents.length > 1)
+    throw new Error(
+      `the file holds ${documents.length} YAML documents; Sloth generates each as a spec, this reader takes one spec per file`,
+    )
   const typed: unknown = parseYaml(source, { version: '1.1' })
   const raw: unknown = parseYaml(source, { schema: 'failsafe', customTags: ['null'], merge: true })
   if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
     throw new Error('version must be prometheus/v1')
+  refuseUnsupported(raw, 'spec', '')
   const service = text(fieldOf(raw, 'service'), 'service')
   if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)
   const labels = textMap(fieldOf(raw, 'labels'), 'labels')

@@ -192,3 +192,35 @@ describe("Sloth's examples through our generator", () => {
     })
   }
 })
+
+describe("Sloth's fields this service does not implement are refused by name, not dropped", () => {
+  test('custom_rule_group_interval.yml: `interval` (Sloth would set the groups’ interval)', () => {
+    expect(() => parseSlothSpec(read('custom_rule_group_interval.yml'))).toThrow(
+      `slo "cpu-availability": interval is not supported here (in Sloth it sets the rule groups' evaluation interval); remove it or generate with Sloth`,
+    )
+  })
+
+  test('the newer getting-started.yml: `slo_plugins` and an alert’s `for`', () => {
+    // examples/getting-started.yml of Sloth's plugin era: alert_for/v1 reads page_alert.for.
+    const base = read('multifile.yml').split(/^---$/m)[1]!
+    const withFor = base.replace('      page_alert:\n', '      page_alert:\n        for: 5m\n')
+    expect(() => parseSlothSpec(withFor)).toThrow(
+      'slo "requests-availability": alerting.page_alert.for is not supported here (in Sloth it sets the alert\'s pending time (plugin sloth.dev/contrib/alert_for/v1)); remove it or generate with Sloth',
+    )
+    const withPlugins = base.replace(
+      'slos:\n',
+      'slo_plugins:\n  chain:\n    - id: "sloth.dev/contrib/alert_for/v1"\nslos:\n',
+    )
+    expect(() => parseSlothSpec(withPlugins)).toThrow(/^slo_plugins is not supported here/)
+    const withInfo = base.replace('    sli:\n', '    infoLabels:\n      team: a\n    sli:\n')
+    expect(() => parseSlothSpec(withInfo)).toThrow(
+      'slo "requests-availability": infoLabels is not supported here (in Sloth it adds labels to sloth_slo_info); remove it or generate with Sloth',
+    )
+  })
+
+  test('multifile.yml as one file: several specs are named as such', () => {
+    expect(() => parseSlothSpec(read('multifile.yml'))).toThrow(
+      'the file holds 2 YAML documents; Sloth generates each as a spec, this reader takes one spec per file',
+    )
+  })
+})
