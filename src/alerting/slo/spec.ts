@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { parseAllDocuments, parse as parseYaml } from 'yaml'
+import { parse as parseYaml } from 'yaml'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 
 /**
@@ -293,6 +293,19 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
 }
 
 /**
+ * The specs of a file as Sloth's CLI splits it (cmd/sloth/commands/helpers.go `splitYAML`):
+ * comment lines dropped, split at each line starting `---`, empty pieces left out.
+ */
+function slothDocuments(source: string): string[] {
+  return source
+    .trim()
+    .replace(/^#.*$/gm, '')
+    .split(/^---/m)
+    .map((piece) => piece.trim())
+    .filter((piece) => piece !== '')
+}
+
+/**
  * Parses and checks a spec as Sloth's loader and validation do (github.com/slok/sloth
  * internal/prometheus/spec.go, pkg/common/validation/slo.go and promql.go): version, service
  * and SLO names (NameRegexp), objectives above 0 and at most 100, label and annotation names
@@ -310,13 +323,15 @@ export function parseSlothSpec(source: string): SlothSpec {
   // "42"). The failsafe reading keeps every scalar as written; nulls stay null, as yaml.v2
   // turns them into Go's zero value.
   // Sloth's CLI splits a file at `---` and generates each spec; the rule file here comes from one.
-  const documents = parseAllDocuments(source)
-  if (Array.isArray(documents) && documents.length > 1)
+  // An empty document (a trailing `---`, one of comments only) is no spec to Sloth either.
+  const documents = slothDocuments(source)
+  if (documents.length > 1)
     throw new Error(
       `the file holds ${documents.length} YAML documents; Sloth generates each as a spec, this reader takes one spec per file`,
     )
-  const typed: unknown = parseYaml(source, { version: '1.1' })
-  const raw: unknown = parseYaml(source, { schema: 'failsafe', customTags: ['null'], merge: true })
+  const spec = documents[0] ?? source
+  const typed: unknown = parseYaml(spec, { version: '1.1' })
+  const raw: unknown = parseYaml(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
   if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
     throw new Error('version must be prometheus/v1')
   refuseUnsupported(raw, 'spec', '')

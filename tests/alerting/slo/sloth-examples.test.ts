@@ -223,4 +223,15 @@ describe("Sloth's fields this service does not implement are refused by name, no
       'the file holds 2 YAML documents; Sloth generates each as a spec, this reader takes one spec per file',
     )
   })
+
+  test('empty documents are no specs, as Sloth splits a file: a leading or trailing ---, comments only', () => {
+    const one = read('multifile.yml').split(/^---$/m)[1]!
+    const expected = parseSlothSpec(one)
+    for (const text of [`---\n${one}`, `${one}\n---\n`, `# specs\n---\n${one}---\n# nothing here\n---\n`]) {
+      expect(parseSlothSpec(text)).toEqual(expected)
+    }
+    expect(() => parseSlothSpec(`${one}\n---\n${one}\n---\n`)).toThrow(
+      'the file holds 2 YAML documents; Sloth generates each as a spec, this reader takes one spec per file',
+    )
+  })
 })
