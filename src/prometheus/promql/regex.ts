@@ -157,6 +157,8 @@ export function compileRe2(pattern: string): RE2JS {
   return re2(`^(?:${go.source})$`, go.restore)
 }
 
+const NESTS_TOO_DEEPLY = 'expression nests too deeply'
+
 /** A byte that is not UTF-8, as PromQL's unquote keeps it (go-bytes: U+DC80 + byte). */
 const NOT_UTF8 = /[\uDC80-\uDCFF]/
 
@@ -168,7 +170,11 @@ function re2(source: string, restore: (message: string) => string): RE2JS {
   try {
     return RE2JS.compile(source)
   } catch (err) {
-    if (err instanceof RE2JSException) throw new RegexError(restore(err.message))
+    if (err instanceof RE2JSException) {
+      // Go's ErrNestingDepth carries the whole expression (`regexp/syntax` checkHeight); re2js' none.
+      const message = err.message.endsWith(NESTS_TOO_DEEPLY) ? `${err.message}: \`${source}\`` : err.message
+      throw new RegexError(restore(message))
+    }
     throw err
   }
 }

@@ -721,6 +721,16 @@ const CASES: Array<[string, string | null]> = [
     'foo{a!~"\\\\p{White_Space}"}',
     '1:5: parse error: error parsing regexp: invalid character class range: `\\p{White_Space}`',
   ],
+  // Go's ErrNestingDepth names the whole anchored pattern (re2js' message has no suffix).
+  [
+    `foo{a=~"${'('.repeat(1001)}a${')'.repeat(1001)}"}`,
+    `1:5: parse error: error parsing regexp: expression nests too deeply: \`^(?:${'('.repeat(1001)}a${')'.repeat(1001)})$\``,
+  ],
+  [
+    `foo{a=~"[a][a]${'('.repeat(1000)}a${')'.repeat(1000)}"}`,
+    `1:5: parse error: error parsing regexp: expression nests too deeply: \`^(?:[a][a]${'('.repeat(1000)}a${')'.repeat(1000)})$\``,
+  ],
+  [`foo{a=~"${'('.repeat(998)}a${')'.repeat(998)}"}`, null],
 ]
 
 function parseError(expr: string): string | null {
