@@ -6,6 +6,7 @@
 
 import { fileURLToPath } from 'node:url'
 import { createApp, SERVICE_VERSION } from './app.ts'
+import { ADMIN_OPERATIONS } from './auth/plugin.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs, type Logger } from './core/logger.ts'
@@ -88,7 +89,9 @@ export async function main(runtime: Runtime): Promise<void> {
   if (config.env === 'production') {
     // What a first production start leaves closed or open, said once rather than found out.
     if (!config.adminToken)
-      log.warn('ADMIN_TOKEN is not set: the admin routes (POST /tenants) answer 403 until it is')
+      log.warn(
+        `ADMIN_TOKEN is not set: the admin routes (${ADMIN_OPERATIONS.join(', ')}) answer 403 until it is`,
+      )
     if (!config.metrics.token)
       log.info('METRICS_TOKEN is not set: /metrics answers anyone who can reach this port')
   }

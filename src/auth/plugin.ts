@@ -44,3 +44,9 @@ export function bearerAuth(name: string, expected: string | undefined, variable:
 }
 
 export const adminAuth = (adminToken: string | undefined) => bearerAuth('admin', adminToken, 'ADMIN_TOKEN')
+
+/**
+ * The operations behind `adminAuth`, as a start-up warning names them when ADMIN_TOKEN is unset
+ * (tests/http/openapi.test.ts holds this list to the OpenAPI document's admin operations).
+ */
+export const ADMIN_OPERATIONS = ['POST /tenants', 'GET /alerts', 'GET /alerts/rules', 'GET /slo'] as const

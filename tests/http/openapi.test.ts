@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import SwaggerParser from '@apidevtools/swagger-parser'
+import { ADMIN_OPERATIONS } from '../../src/auth/plugin.ts'
 import { fixOpenApiDocument, withoutNumericCoercion } from '../../src/http/openapi.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -53,6 +54,13 @@ function responseSchemas(doc: Doc) {
 }
 
 describe('/swagger/json', () => {
+  test('the admin operations are the ones the start-up warning names when ADMIN_TOKEN is unset', async () => {
+    const admin = operationsOf(await servedDocument())
+      .filter(({ op }) => JSON.stringify(op.security ?? []).includes('adminToken'))
+      .map(({ id }) => id)
+    expect(admin.sort()).toEqual([...ADMIN_OPERATIONS].sort())
+  })
+
   test('is a valid OpenAPI 3.0.3 document where every operation has a summary, a description, a described tag and responses', async () => {
     const doc = await servedDocument()
     expect(doc.openapi).toBe('3.0.3')

@@ -62,7 +62,7 @@ describe('start-up failures (real process)', () => {
           .filter((l) => String(l.msg).includes('_TOKEN is not set'))
           .map((l) => `${String(l.level)}: ${String(l.msg)}`)
       expect(notices(bare.lines)).toEqual([
-        'warn: ADMIN_TOKEN is not set: the admin routes (POST /tenants) answer 403 until it is',
+        'warn: ADMIN_TOKEN is not set: the admin routes (POST /tenants, GET /alerts, GET /alerts/rules, GET /slo) answer 403 until it is',
         'info: METRICS_TOKEN is not set: /metrics answers anyone who can reach this port',
       ])
       expect(notices(configured.lines)).toEqual([])
