@@ -251,10 +251,10 @@ function goPattern(pattern: string): { source: string; restore: (message: string
 
 /** Compiles a Prometheus label-matcher regex (fully anchored, RE2 semantics, memoised). */
 export function compileMatcherRegex(pattern: string): MatcherRegex {
-  const re = compileRe2(pattern)
+  const go = goPattern(pattern)
+  const re = re2(`^(?:${go.source})$`, go.restore)
   // labels.NewFastRegexMatcher parses the pattern as written too, after compiling it
   // anchored: `)(` compiles as `^(?:)()$` but is refused, with the error of its own text.
-  const go = goPattern(pattern)
   re2(go.source, go.restore)
   const memo = new Map<string, boolean>()
   return {
