@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator'
 import { DEFAULT_EMBEDDED_SHARED_BUFFERS_MB } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { migrationFailure } from './migrations.ts'
 import { instrumentPglite, type QueryObserver } from './query-timing.ts'
 import { schema } from './schema.ts'
 
@@ -171,8 +172,16 @@ export async function openEmbedded(options: EmbeddedOptions, log: Logger): Promi
   }
 }
 
+/**
+ * Applies the committed migrations to the embedded database.
+ *
+ * @throws `MigrationError` (`./migrations.ts`) when the database refused a migration's SQL
+ *   (none is applied then).
+ */
 export async function migrateEmbedded(handle: DatabaseHandle, migrationsFolder: string, log: Logger) {
   // One process owns the folder (see lockDataDir), so no advisory lock is needed here.
-  await migrate(handle.db as never, { migrationsFolder })
+  await migrate(handle.db as never, { migrationsFolder }).catch((error: unknown) => {
+    throw migrationFailure(error, migrationsFolder)
+  })
   log.info('database migrations applied')
 }

@@ -17,6 +17,8 @@ try {
   await flushLogs(log)
 } catch (error) {
   // One line, as the server's start-up says it: where the database was, then the driver's reason.
-  console.error(`db:migrate: ${databaseOpenProblem(config.database)} — ${(error as Error).message ?? error}`)
+  console.error(
+    `db:migrate: ${databaseOpenProblem(config.database, error)} — ${(error as Error).message ?? error}`,
+  )
   process.exit(1)
 }

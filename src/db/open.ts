@@ -3,6 +3,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { DatabaseHandle } from './client.ts'
 import { migrateEmbedded, openEmbedded } from './embedded.ts'
+import { MigrationError } from './migrations.ts'
 import { migratePostgres, openPostgres } from './postgres.ts'
 import type { QueryObserver } from './query-timing.ts'
 
@@ -59,11 +60,22 @@ export function postgresTarget(url: string): string {
 }
 
 /**
- * The start-up's fatal line when the database would not open. For PostgreSQL it names
- * DATABASE_URL (the driver's own error, `ECONNREFUSED` or `role "x" does not exist`, says
- * nothing of where the address came from) and the way back to the embedded database.
+ * The start-up's fatal line when the database would not open or migrate. For PostgreSQL it
+ * names DATABASE_URL (the driver's own error, `ECONNREFUSED` or `role "x" does not exist`,
+ * says nothing of where the address came from) and the way back to the embedded database.
+ * A {@link MigrationError} (`error`) is not a connection problem: the line says a migration
+ * did not apply, and the error's message says which and why.
  */
-export function databaseOpenProblem(config: Pick<Config['database'], 'url' | 'dataDir'>): string {
-  if (!config.url) return `cannot open the embedded database in DATA_DIR ${config.dataDir}`
-  return `cannot open the database: PostgreSQL at ${postgresTarget(config.url)} (DATABASE_URL); check that it is running and that the URL's user and database exist, or unset DATABASE_URL for the embedded database`
+export function databaseOpenProblem(
+  config: Pick<Config['database'], 'url' | 'dataDir'>,
+  error?: unknown,
+): string {
+  const where = config.url
+    ? `PostgreSQL at ${postgresTarget(config.url)} (DATABASE_URL)`
+    : `the embedded database in DATA_DIR ${config.dataDir}`
+  if (error instanceof MigrationError) {
+    return `a migration did not apply to ${where}; none of the pending migrations was applied`
+  }
+  if (!config.url) return `cannot open ${where}`
+  return `cannot open the database: ${where}; check that it is running and that the URL's user and database exist, or unset DATABASE_URL for the embedded database`
 }

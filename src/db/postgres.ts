@@ -3,6 +3,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import type { Logger } from '../core/logger.ts'
 import { type Database, type DatabaseHandle, sqlLogger } from './client.ts'
+import { migrationFailure } from './migrations.ts'
 import { instrumentPostgresJs, type QueryObserver } from './query-timing.ts'
 import { schema } from './schema.ts'
 
@@ -42,13 +43,18 @@ const MIGRATION_LOCK_KEY = 7_301_204_551_202_271n
  * Applies the committed migrations under a session-level advisory lock, so that replicas
  * starting together apply them once. A dedicated single connection keeps the lock and the
  * migration on the same session.
+ *
+ * @throws `MigrationError` (`./migrations.ts`) when the database refused a migration's SQL (none is applied then);
+ *   the driver's own error when the database cannot be reached.
  */
 export async function migratePostgres(url: string, migrationsFolder: string, log: Logger): Promise<void> {
   const client = postgres(url, { max: 1, onnotice: () => {} })
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`
     try {
-      await migrate(drizzle(client), { migrationsFolder })
+      await migrate(drizzle(client), { migrationsFolder }).catch((error: unknown) => {
+        throw migrationFailure(error, migrationsFolder)
+      })
       log.info('database migrations applied')
     } finally {
       await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`

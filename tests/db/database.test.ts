@@ -1,8 +1,9 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
+import postgres from 'postgres'
 import { compactError, createLogger, serializeError } from '../../src/core/logger.ts'
 import {
   DataDirLockedError,
@@ -10,8 +11,15 @@ import {
   lockDataDir,
   openEmbedded,
 } from '../../src/db/embedded.ts'
-import { databaseOpenProblem, openMigratedDatabase, postgresTarget } from '../../src/db/open.ts'
-import { freshDatabase } from '../helpers/db.ts'
+import { MigrationError } from '../../src/db/migrations.ts'
+import {
+  databaseOpenProblem,
+  MIGRATIONS_FOLDER,
+  openMigratedDatabase,
+  postgresTarget,
+} from '../../src/db/open.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
+import { freshDatabase, POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
 import { captureLogs, type LogCapture } from '../helpers/logs.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
@@ -226,5 +234,88 @@ describe('a database that will not open', () => {
     expect(stderr).toContain('ECONNREFUSED')
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).not.toContain('s3cret')
+  })
+})
+
+describe('a migration the database refuses', () => {
+  /** The committed migrations plus `0099_broken.sql`: a table, then a column on a table that does not exist. */
+  function brokenMigrations(): string {
+    const folder = mkdtempSync(join(tmpdir(), 'cc-migrations-'))
+    cpSync(MIGRATIONS_FOLDER, folder, { recursive: true })
+    const journalPath = join(folder, 'meta/_journal.json')
+    const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: object[] }
+    journal.entries.push({
+      idx: journal.entries.length,
+      version: '7',
+      when: 4102444800000,
+      tag: '0099_broken',
+      breakpoints: true,
+    })
+    writeFileSync(journalPath, JSON.stringify(journal))
+    writeFileSync(
+      join(folder, '0099_broken.sql'),
+      'CREATE TABLE "cc_broken_first" ("a" integer);\n--> statement-breakpoint\n-- the column the next release reads\nALTER TABLE "no_such_table"\n  ADD COLUMN "b" integer;',
+    )
+    return folder
+  }
+
+  test('fails naming the file, the reason and the statement, and applies none of the pending migrations', async () => {
+    const folder = brokenMigrations()
+    const dataDir = mkdtempSync(join(tmpdir(), 'cc-data-'))
+    const name = `cc_test_${process.pid}_broken`
+    let url: string | undefined
+    if (usingPostgres()) {
+      const u = new URL(POSTGRES_URL!)
+      u.pathname = `/${name}`
+      url = u.toString()
+      const admin = postgres(POSTGRES_URL!, { max: 1, onnotice: () => {} })
+      await admin.unsafe(`drop database if exists ${name}`)
+      await admin.unsafe(`create database ${name}`)
+      await admin.end()
+    }
+    const config = {
+      url,
+      dataDir,
+      embeddedSharedBuffersMb: 16,
+      poolSize: 1,
+      connectTimeoutMs: 3000,
+      healthTimeoutMs: 1000,
+      pingIntervalMs: 10_000,
+    }
+    try {
+      const error = await openMigratedDatabase(config, quiet, folder).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(MigrationError)
+      expect((error as MigrationError).message).toBe(
+        '0099_broken.sql: relation "no_such_table" does not exist, at ALTER TABLE "no_such_table" ADD COLUMN "b" integer;',
+      )
+      expect((error as MigrationError).file).toBe('0099_broken.sql')
+      expect(databaseOpenProblem(config, error)).toBe(
+        usingPostgres()
+          ? `a migration did not apply to PostgreSQL at ${postgresTarget(url!)} (DATABASE_URL); none of the pending migrations was applied`
+          : `a migration did not apply to the embedded database in DATA_DIR ${dataDir}; none of the pending migrations was applied`,
+      )
+      // Every pending migration ran in drizzle's one transaction: not one of their tables is left.
+      const handle = url
+        ? openPostgres({ url, poolSize: 1, connectTimeoutMs: 3000 }, quiet)
+        : await openEmbedded({ dataDir }, quiet)
+      try {
+        const tables = rowsOf(
+          await handle.db.execute(
+            sql`select count(*)::int as n from information_schema.tables where table_schema = 'public'`,
+          ),
+        )
+        expect(tables).toEqual([{ n: 0 }])
+      } finally {
+        await handle.close()
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+      rmSync(dataDir, { recursive: true, force: true })
+      if (usingPostgres()) {
+        const admin = postgres(POSTGRES_URL!, { max: 1, onnotice: () => {} })
+        await admin.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.end()
+      }
+    }
   })
 })
