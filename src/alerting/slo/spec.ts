@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
+import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 
 /**
@@ -249,6 +250,14 @@ function parseSli(sli: unknown, where: string): SlothSli {
     // The recording puts the query in parentheses, as Sloth does; a trailing `# comment`
     // would eat the closing one.
     checkPromQL(`(${query})`, `${where}: sli.raw: (error_ratio_query)`)
+    // Prometheus loads a recording rule of any type and fails it at every evaluation ("rule
+    // result is not a vector or scalar", rules/manager.go `EngineQueryFunc`); Sloth does not
+    // look. Refused here, where the field can be named.
+    const type = valueType(parsePromQL(sliQuery(query, CHECK_WINDOW)))
+    if (type !== 'vector' && type !== 'scalar')
+      throw new Error(
+        `${where}: sli.raw.error_ratio_query must give an instant vector or a scalar, not a ${type === 'matrix' ? 'range vector' : type}`,
+      )
     return { raw: { error_ratio_query: query } }
   }
   const [errorQuery, totalQuery] = (['error_query', 'total_query'] as const).map((key) => {

@@ -345,6 +345,19 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     expect(refusal(rawSpec('"1 - avg_over_time(up[{{.window}}]) # ratio"'))).toBe(
       'slo "avail": sli.raw: (error_ratio_query) does not parse with {{.window}} as 1m: 1:36: parse error: unclosed left parenthesis',
     )
+    // Prometheus would load these and fail them at every evaluation: "rule result is not a vector or scalar".
+    expect(refusal(rawSpec('rate(errors_total[{{.window}}])[1h:]'))).toBe(
+      'slo "avail": sli.raw.error_ratio_query must give an instant vector or a scalar, not a range vector',
+    )
+    expect(refusal(rawSpec('errors_ratio[{{.window}}]'))).toBe(
+      'slo "avail": sli.raw.error_ratio_query must give an instant vector or a scalar, not a range vector',
+    )
+    expect(refusal(rawSpec(`'"{{.window}}"'`))).toBe(
+      'slo "avail": sli.raw.error_ratio_query must give an instant vector or a scalar, not a string',
+    )
+    expect(parseSlothSpec(rawSpec('scalar(1 - avg_over_time(up[{{.window}}]))')).slos[0]!.sli).toEqual({
+      raw: { error_ratio_query: 'scalar(1 - avg_over_time(up[{{.window}}]))' },
+    })
     // isValidSLOSLI: "only one SLI type is allowed".
     const both = spec().replace(
       '      events:\n',
