@@ -173,7 +173,7 @@ async function openInfrastructure(
       onQuery: metrics.observeQuery,
     })
   } catch (error) {
-    log.fatal({ err: error }, databaseOpenProblem(config.database))
+    log.fatal({ err: error }, databaseOpenProblem(config.database, error))
     await flushLogs(log)
     return runtime.exit(1)
   }
