@@ -11,7 +11,8 @@
  *   `on(sloth_id, sloth_slo, sloth_service)` instead of `group_left` (same series, same value);
  * - each alert's value is the budget left for the period, in percent (`100 *
  *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
- *   say how much budget is left ("41 %"; an overspent budget is negative) without `query`.
+ *   say how much budget is left ("41 %"; an overspent budget says so, with its negative percentage)
+ *   without `query`.
  */
 import { stringify } from 'yaml'
 import {
@@ -180,7 +181,8 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
       summary: `${name}: error budget burning too fast (${severity})`,
       description:
         `${name}: burning the error budget faster than ${rates} — ` +
-        `{{ printf "%.0f" $value }} % of this month's budget left (30-day SLO ${slothId(spec, slo)}).`,
+        `{{ if lt $value 0.0 }}this month's budget is overspent ({{ printf "%.0f" $value }} % left){{ else }}` +
+        `{{ printf "%.0f" $value }} % of this month's budget left{{ end }} (30-day SLO ${slothId(spec, slo)}).`,
       ...slo.alerting.annotations,
       ...alertSpec?.annotations,
     },

@@ -83,7 +83,7 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     ])
     expect(alerts[0]!.expr.startsWith('100 * slo:period_error_budget_remaining:ratio{')).toBe(true)
     expect(alerts[0]!.annotations?.description).toContain(
-      `API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ printf "%.0f" $value }} % of this month's budget left`,
+      `API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ if lt $value 0.0 }}this month's budget is overspent ({{ printf "%.0f" $value }} % left){{ else }}{{ printf "%.0f" $value }} % of this month's budget left{{ end }}`,
     )
   })
 
