@@ -73,9 +73,10 @@ function duration(d: GoDecoder, value: GoYamlValue | undefined): number {
  * Reads a promtool test file as promtool 2.42 does (`yaml.UnmarshalStrict` into its structs):
  * unknown fields and type mismatches are `yaml: unmarshal errors:` with line numbers, plain
  * scalars keep their text (`exp_labels: {quantile: 0.50}` is "0.50"), and a sample without
- * `labels` has the empty label set. Throws with promtool's wording.
+ * `labels` has the empty label set. `text` is the file's bytes or its text (see `parseGoYaml`). Throws
+ * with promtool's wording.
  */
-export function parseTestFile(text: string): TestFile {
+export function parseTestFile(text: string | Uint8Array): TestFile {
   let doc: GoYamlValue | undefined
   try {
     doc = parseGoYaml(text, 'yaml.v2')
@@ -470,7 +471,7 @@ function ruleUnitTest(filename: string, out: Output): string[] | undefined {
   out.stdout(`Unit Testing:  ${filename}\n`)
   let file: TestFile
   try {
-    file = parseTestFile(readFileSync(filename, 'utf8'))
+    file = parseTestFile(readFileSync(filename))
   } catch (err) {
     return [(err as Error).message]
   }

@@ -11,9 +11,14 @@
  * yaml.v2 (promtool test files) does not, since it stops at the `---`.
  *
  * Only token kinds, positions and scanner errors are ported, not scalar values or comments.
- * Not ported: the reader's errors (invalid UTF-8, control characters), which Go raises for
- * any byte of the 512-byte block it has decoded, and the depth limits.
+ * The reader's faults (invalid UTF-8, control characters; go-yaml-reader.ts) are met where Go
+ * meets them: when the scanner first reads a character of the 512-byte block that holds one.
+ * Go asks its reader for up to four characters ahead where this scanner reads one, so a fault
+ * in a block that starts within three characters of where scanning stops can differ. Not
+ * ported: the depth limits.
  */
+
+import type { GoReaderFault } from './go-yaml-reader.ts'
 
 export interface GoMark {
   /** Characters (code points) from the start, as Go's mark.index. */
@@ -68,6 +73,8 @@ export class GoScanError extends Error {
     readonly problemMark: GoMark,
     /** The offset in the text of the context mark: where the faulty token starts. */
     readonly offset: number,
+    /** A reader fault (`yaml_READER_ERROR`): Go prints it without a line. */
+    readonly reader = false,
   ) {
     super(problem)
     this.name = 'GoScanError'
@@ -79,6 +86,7 @@ export class GoScanError extends Error {
    * without the +1. A 0 line (the first) is left out.
    */
   goMessage(v3: boolean): string {
+    if (this.reader) return `yaml: ${this.problem}`
     let line = 0
     if (v3) {
       if (this.contextMark.line !== 0) line = this.contextMark.line + 1
@@ -116,10 +124,15 @@ class Scanner {
   private readonly simpleKeysByTok = new Map<number, number>()
   private streamStarted = false
 
+  /** Index of the first character Go cannot decode without meeting the reader's fault. */
+  private readonly faultAt: number
+
   constructor(
     text: string,
     private readonly v3: boolean,
+    private readonly fault?: GoReaderFault,
   ) {
+    this.faultAt = fault?.at ?? Number.POSITIVE_INFINITY
     const bom = text.startsWith('\uFEFF') ? 1 : 0
     this.chars = []
     this.offsets = []
@@ -143,7 +156,19 @@ class Scanner {
 
   /** The character k ahead; Go's buffer reads NUL past the end. */
   private ch(k = 0): string {
-    return this.chars[this.i + k] ?? '\0'
+    const at = this.i + k
+    if (at >= this.faultAt) {
+      const m = this.mark()
+      throw new GoScanError(
+        '',
+        m,
+        this.fault!.problem,
+        m,
+        this.offset({ index: this.faultAt, line: 0, column: 0 }),
+        true,
+      )
+    }
+    return this.chars[at] ?? '\0'
   }
   private isZ(k = 0) {
     return this.ch(k) === '\0'
@@ -845,8 +870,8 @@ const DOCUMENT_MARKS = new Set<TokenType>([
  * `yaml_parser_parse_document_end` peeks. The root is followed through the token kinds only:
  * directives and `---` before it, an anchor and a tag, then a scalar, an alias or a collection.
  */
-export function scanGoFirstDocument(text: string, v3: boolean): GoFirstDocument {
-  const s = new Scanner(text, v3)
+export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderFault): GoFirstDocument {
+  const s = new Scanner(text, v3, fault)
   let phase: 'stream' | 'explicit' | 'root' = 'stream'
   let depth = 0
   let properties = false

@@ -10,6 +10,7 @@ import {
   Scalar,
 } from 'yaml'
 import { goStringFromBytes } from './go-bytes.ts'
+import { readGoYaml } from './go-yaml-reader.ts'
 import { scanGoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
@@ -82,8 +83,12 @@ export class GoYamlError extends Error {
 const NULL_RE = /^(?:~|null|Null|NULL|)$/
 
 /**
- * Parses the first YAML document of `text` into Go-decodable nodes; returns undefined for an empty
- * document. Throws GoYamlError `yaml: line N: …` on syntax errors: Go's scanner's first error,
+ * Parses the first YAML document of `source` (a file's bytes, or its text as the UTF-8 bytes Go
+ * would be handed) into Go-decodable nodes; returns undefined for an empty document. Bytes
+ * are decoded as Go's reader decodes them (go-yaml-reader.ts): UTF-8, or UTF-16 after a byte
+ * order mark; a fault there (`yaml: invalid trailing UTF-8 octet`, `yaml: control characters
+ * are not allowed`…) fails the file once the scanner reaches its block.
+ * Throws GoYamlError `yaml: line N: …` on syntax errors: Go's scanner's first error,
  * worded as Go words it (see go-yaml-scanner.ts), unless the JavaScript parser finds a fault
  * before it, which has Go's line but that parser's wording (the parsers describe faults
  * differently, and Go's parser, not ported, refuses some texts the JavaScript one takes).
@@ -98,9 +103,13 @@ const NULL_RE = /^(?:~|null|Null|NULL|)$/
  * Go's scanner says: at a `%` directive line, or after a flow collection root
  * (`{groups: []} more`), whatever follows only being scanned.
  */
-export function parseGoYaml(text: string, yamlPackage: GoYamlPackage = 'yaml.v3'): GoYamlValue | undefined {
+export function parseGoYaml(
+  source: string | Uint8Array,
+  yamlPackage: GoYamlPackage = 'yaml.v3',
+): GoYamlValue | undefined {
   const v3 = yamlPackage === 'yaml.v3'
-  const go = scanGoFirstDocument(text, v3)
+  const { text, fault } = readGoYaml(source)
+  const go = scanGoFirstDocument(text, v3, fault)
   const { doc, lineCounter, errors } = parseFirstDocument(
     go.end !== undefined && go.end < text.length ? text.slice(0, go.end) : text,
   )

@@ -129,8 +129,15 @@ export interface RuleFileOptions {
   keepGoBytes?: boolean
 }
 
-/** Parses the text of one rule file; `file` names it in errors. Throws RuleFileError. */
-export function parseRuleFile(text: string, file: string, options: RuleFileOptions = {}): RuleGroup[] {
+/**
+ * Parses one rule file, its bytes or its text (see `parseGoYaml`); `file` names it in errors.
+ * Throws RuleFileError.
+ */
+export function parseRuleFile(
+  text: string | Uint8Array,
+  file: string,
+  options: RuleFileOptions = {},
+): RuleGroup[] {
   const fail = (errors: string[]): never => {
     const prefixed = errors.map((e) => `${file}: ${e}`)
     throw new RuleFileError(prefixed.join('\n'), prefixed)
@@ -278,9 +285,10 @@ function withValidUtf8(group: RuleGroup): RuleGroup {
 
 /** Reads and parses a rule file from disk. */
 export function loadRuleFile(file: string, options: RuleFileOptions = {}): RuleGroup[] {
-  let text: string
+  // The bytes, not a UTF-8 decoding of them: Go refuses a file that is not UTF-8 (or UTF-16).
+  let text: Uint8Array
   try {
-    text = readFileSync(file, 'utf8')
+    text = readFileSync(file)
   } catch (err) {
     throw new RuleFileError(`${file}: ${(err as Error).message}`)
   }

@@ -6,6 +6,7 @@ import {
   bothReports,
   NEXT_DOCUMENT_SCANS,
   nextDocumentFiles,
+  READER_CASES,
   runOurs,
   writeSuite,
 } from './rule-test-files.ts'
@@ -104,6 +105,12 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
     expect(inRules.mine).toEqual(inRules.real)
     const inTests = await bothReports('groups: []\n', tests)
     expect(inTests.mine).toEqual(inTests.real)
+  })
+
+  // Go's reader: encodings, bytes that are not text, and when a fault is met.
+  test.each(READER_CASES)('the reader, %s: same report', async (_name, rules, tests) => {
+    const { mine, real } = await bothReports(rules, tests)
+    expect(mine).toEqual(real)
   })
 
   // A label value that is not UTF-8 is refused with the value printed raw: compared as bytes,

@@ -32,7 +32,7 @@ export async function promtoolTest(file: string): Promise<{ code: number; stdout
  * The same rules file and test file through `promtool test rules` and `rules:test`: both
  * reports (exit status, stdout, stderr), for a differential test to compare.
  */
-export async function bothReports(rules: string, tests: string) {
+export async function bothReports(rules: string | Uint8Array, tests: string | Uint8Array) {
   const file = writeSuite(rules, tests)
   const real = await promtoolTest(file)
   const mine = runOurs([file])
@@ -40,7 +40,7 @@ export async function bothReports(rules: string, tests: string) {
 }
 
 /** Writes a throwaway rules file and test file into a temp dir; returns the test file path. */
-export function writeSuite(rules: string, tests: string): string {
+export function writeSuite(rules: string | Uint8Array, tests: string | Uint8Array): string {
   const dir = mkdtempSync(join(tmpdir(), 'rules-test-'))
   writeFileSync(join(dir, 'rules.yml'), rules)
   const file = join(dir, 'suite.test.yml')
@@ -355,3 +355,134 @@ export function nextDocumentFiles(first: 'block' | 'flow', rest: string): { rule
     ? { rules: `groups: []\n${rest}`, tests: `tests: []\n${rest}` }
     : { rules: `{groups: []}${rest}`, tests: `{tests: []}${rest}` }
 }
+
+const bytes = (...parts: (string | number[])[]): Uint8Array =>
+  Buffer.concat(
+    parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))),
+  )
+/** A rule file whose one recording rule has label `a` set to these bytes inside double quotes. */
+const labelled = (...value: (string | number[])[]) =>
+  bytes(
+    'groups:\n  - name: g\n    rules:\n      - record: x:y\n        expr: vector(1)\n        labels:\n          a: "',
+    ...value,
+    '"\n',
+  )
+const READER_RULES =
+  'groups:\n  - name: g\n    rules:\n      - record: x:y\n        expr: vector(1)\n        labels:\n          a: "z"\n'
+/** Passes when the rule file loads as READER_RULES does; prints what it got otherwise. */
+const READER_PROBE =
+  'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: x:y\n        eval_time: 0m\n        exp_samples: [{labels: \'x:y{a="z"}\', value: 1}]\n'
+/** A comment line of `n` bytes, newline included. */
+const padding = (n: number) => `# ${'p'.repeat(n - 3)}\n`
+const utf16 = (text: string, littleEndian: boolean) => {
+  const units = Buffer.from(text, 'utf16le')
+  if (!littleEndian) units.swap16()
+  return Buffer.concat([Buffer.from(littleEndian ? [0xff, 0xfe] : [0xfe, 0xff]), units])
+}
+
+/**
+ * Files Go's YAML reader decodes or refuses (readerc.go): bytes that are not UTF-8, control
+ * characters, UTF-16 with a byte order mark, and where in the file a fault is met (Go decodes
+ * 512-byte blocks as its scanner needs them, and one document). Each is [name, rule file, test
+ * file]; the agreement test runs them through promtool and rules:test.
+ */
+export const READER_CASES: [string, Uint8Array, Uint8Array][] = [
+  ['a Latin-1 é in a label value', labelled('caf', [0xe9]), bytes(READER_PROBE)],
+  ['a Latin-1 é as the last byte', bytes(READER_RULES, '# caf', [0xe9]), bytes(READER_PROBE)],
+  ['a byte that starts no UTF-8 sequence', labelled([0xff]), bytes(READER_PROBE)],
+  ['an overlong sequence', labelled([0xc0, 0x80]), bytes(READER_PROBE)],
+  ['a surrogate in UTF-8', labelled([0xed, 0xa0, 0x80]), bytes(READER_PROBE)],
+  ['a code point above U+10FFFF', labelled([0xf4, 0x90, 0x80, 0x80]), bytes(READER_PROBE)],
+  ['a control character in a comment', bytes(READER_RULES, '# a', [0x01], '\n'), bytes(READER_PROBE)],
+  ['DEL in a value', labelled([0x7f]), bytes(READER_PROBE)],
+  ['a C1 control character', labelled([0xc2, 0x80]), bytes(READER_PROBE)],
+  ['U+FFFE', labelled([0xef, 0xbf, 0xbe]), bytes(READER_PROBE)],
+  ['NUL', labelled([0x00]), bytes(READER_PROBE)],
+  [
+    'a valid é, and a UTF-8 byte order mark',
+    bytes([0xef, 0xbb, 0xbf], READER_RULES, '# caf', [0xc3, 0xa9], '\n'),
+    bytes(READER_PROBE),
+  ],
+  ['UTF-16LE with its byte order mark', utf16(READER_RULES, true), bytes(READER_PROBE)],
+  ['UTF-16BE with its byte order mark', utf16(READER_RULES, false), bytes(READER_PROBE)],
+  [
+    'UTF-16LE: a lone low surrogate',
+    Buffer.concat([utf16(READER_RULES, true), Buffer.from([0x00, 0xdc])]),
+    bytes(READER_PROBE),
+  ],
+  [
+    'UTF-16LE: an odd byte at the end',
+    Buffer.concat([utf16(READER_RULES, true), Buffer.from([0x41])]),
+    bytes(READER_PROBE),
+  ],
+  [
+    'UTF-16BE: a high surrogate without its low one',
+    Buffer.concat([utf16(READER_RULES, false), Buffer.from([0xd8, 0x00, 0x00, 0x41])]),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a fault in the second document, reached through a long comment',
+    bytes(READER_RULES, padding(600), '---\n# ', [0xff], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a fault in a block Go never decodes',
+    bytes(READER_RULES, '---\na: b\nc: d\ne: f\n', padding(1200), [0xff]),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a fault in the second document, in the first block',
+    bytes(READER_RULES, '---\n# ', [0xff], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a fault in the second block of the first document',
+    bytes(READER_RULES, padding(500), '# ', [0xff], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a scanner error on line 2 and a fault four blocks on',
+    bytes('groups:\n  - name: @g\n', padding(2000), '# ', [0xff], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a scanner error on line 2 and a fault in the same block',
+    bytes('groups: [\n  "g\n', padding(50), '# ', [0xff], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    'a valid é across the first block boundary',
+    bytes(READER_RULES, padding(510 - READER_RULES.length), '#', [0xc3, 0xa9], '\n'),
+    bytes(READER_PROBE),
+  ],
+  [
+    "a Latin-1 é as the test file's last line",
+    bytes(READER_RULES),
+    bytes(READER_PROBE, '# caf', [0xe9], '\n'),
+  ],
+  ['a control character in the test file', bytes(READER_RULES), bytes(READER_PROBE, '#', [0x02], '\n')],
+  ['a UTF-16LE test file', bytes(READER_RULES), utf16(READER_PROBE, true)],
+  [
+    "a fault in the test file's second document, reached through a long comment",
+    bytes(READER_RULES),
+    bytes(READER_PROBE, padding(600), '---\n', [0xff]),
+  ],
+  [
+    'a fault in a block Go never decodes, in the test file',
+    bytes(READER_RULES),
+    bytes(READER_PROBE, '---\na: b\nc: d\ne: f\n', padding(1200), [0xff]),
+  ],
+  // The first document ends near the end of the first block; Go peeks past it.
+  ...[440, 480, 500, 504, 508, 512, 516].flatMap((n): [string, Uint8Array, Uint8Array][] => [
+    [
+      `a fault after --- at byte ${n + 4} of the rule file`,
+      bytes(READER_RULES, padding(n - READER_RULES.length), '---\n', [0xff], '\n'),
+      bytes(READER_PROBE),
+    ],
+    [
+      `a fault after --- at byte ${n + 4} of the test file`,
+      bytes(READER_RULES),
+      bytes(READER_PROBE, padding(n - READER_PROBE.length), '---\n', [0xff], '\n'),
+    ],
+  ]),
+]

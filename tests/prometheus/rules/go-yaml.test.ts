@@ -8,6 +8,7 @@ import {
   toValidUtf8,
 } from '../../../src/prometheus/rules/go-bytes.ts'
 import { GoDecoder, parseGoYaml } from '../../../src/prometheus/rules/go-yaml.ts'
+import { readGoYaml } from '../../../src/prometheus/rules/go-yaml-reader.ts'
 import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { NEXT_DOCUMENT_SCANS, nextDocumentFiles } from '../promtool/rule-test-files.ts'
 
@@ -202,5 +203,62 @@ describe('!!binary', () => {
     const v = parseGoYaml('v: !!binary MTI=\n')
     expect(d.float(d.struct(v, 'main.sample', ['v']).get('v'))).toBe(0)
     expect(d.errors).toEqual(['line 1: cannot unmarshal !!binary `MTI=` into float64'])
+  })
+})
+
+// readerc.go `yaml_parser_update_buffer`: 512-byte blocks, decoded as the scanner reaches them.
+describe("Go's YAML reader", () => {
+  const ascii = (text: string, ...tail: number[]) => Buffer.concat([Buffer.from(text), Buffer.from(tail)])
+
+  test('text Go decodes has no fault; a byte order mark stays as U+FEFF, UTF-16 included', () => {
+    expect(readGoYaml(ascii('a: caf\u00e9\n'))).toEqual({ text: 'a: café\n' })
+    expect(readGoYaml('a: b\n')).toEqual({ text: 'a: b\n' })
+    expect(readGoYaml(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x3a, 0x00, 0x0a, 0x00]))).toEqual({
+      text: '\uFEFFa:\n',
+    })
+    expect(readGoYaml(Buffer.from([0xfe, 0xff, 0x00, 0x61, 0x00, 0x3a]))).toEqual({ text: '\uFEFFa:' })
+  })
+
+  test('a fault is met at the first character of its block: 0 in the first, the characters of the earlier blocks after', () => {
+    expect(readGoYaml(ascii('a: caf', 0xe9, 0x20, 0x0a)).fault).toEqual({
+      problem: 'invalid trailing UTF-8 octet',
+      at: 0,
+    })
+    // Too few bytes left for the sequence 0xe9 starts: Go waits for more, and meets the end.
+    expect(readGoYaml(ascii('a: caf', 0xe9, 0x0a)).fault).toEqual({
+      problem: 'incomplete UTF-8 octet sequence',
+      at: 6,
+    })
+    expect(readGoYaml(ascii(`# ${'p'.repeat(598)}\n`, 0xff)).fault).toEqual({
+      problem: 'invalid leading UTF-8 octet',
+      at: 512,
+    })
+    // A three-byte € at bytes 510–512 is decoded with the second block, which starts at byte 510
+    // and ends at 1021 (510 characters each); the control character at byte 1113 is in the third.
+    const straddling = Buffer.concat([ascii('x'.repeat(510)), Buffer.from('€'), ascii('y'.repeat(600), 0x01)])
+    expect(readGoYaml(straddling).fault).toEqual({ problem: 'control characters are not allowed', at: 1020 })
+    // The last byte starts a sequence it does not finish: met after everything else.
+    expect(readGoYaml(ascii('a: b\n', 0xc3)).fault).toEqual({
+      problem: 'incomplete UTF-8 octet sequence',
+      at: 5,
+    })
+    expect(readGoYaml(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x00, 0xdc])).fault).toEqual({
+      problem: 'unexpected low surrogate area',
+      at: 0,
+    })
+  })
+
+  test('a rule file and a test file that are not UTF-8 fail as promtool words it, once per reading', () => {
+    const latin1 = ascii('groups:\n  - name: caf', 0xe9, 0x20, 0x0a)
+    expect(() => parseRuleFile(latin1, 'f.yml')).toThrow(
+      'f.yml: yaml: invalid trailing UTF-8 octet\nf.yml: yaml: invalid trailing UTF-8 octet',
+    )
+    expect(() => parseTestFile(ascii('tests: []\n# ', 0x7f))).toThrow(
+      'yaml: control characters are not allowed',
+    )
+    // Past the first document and the tokens Go peeks after it, in a block Go never decodes
+    // (checked with promtool check rules: SUCCESS, 0 rules).
+    const far = ascii(`groups: []\n---\na: b\nc: d\ne: f\n# ${'p'.repeat(1200)}\n`, 0xff)
+    expect(parseRuleFile(far, 'f.yml')).toEqual([])
   })
 })
