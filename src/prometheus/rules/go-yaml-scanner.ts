@@ -116,6 +116,8 @@ class Scanner {
   private column = 0
   private newlines = 0
   readonly tokens: Token[] = []
+  /** Text offsets [start, end) of the quoted scalars scanned, quotes included. */
+  readonly quoted: Array<[number, number]> = []
   private flowLevel = 0
   private indent = -1
   private readonly indents: number[] = []
@@ -484,7 +486,10 @@ class Scanner {
   }
 
   private fetchFlowScalar(single: boolean): void {
-    this.fetchKeyableScalar((start) => this.scanFlowScalar(single, start))
+    this.fetchKeyableScalar((start) => {
+      this.scanFlowScalar(single, start)
+      this.quoted.push([this.offset(start), this.offset(this.mark())])
+    })
   }
 
   private fetchPlainScalar(): void {
@@ -839,6 +844,8 @@ export interface GoFirstDocument {
   end?: number
   /** The first scanner error met before the parser was done with the first document. */
   error?: GoScanError
+  /** Text offsets [start, end) of the quoted scalars scanned, in order, quotes included. */
+  quoted: ReadonlyArray<readonly [number, number]>
 }
 
 const NODE_START = new Set<TokenType>([
@@ -924,8 +931,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     for (; ; head++) {
       s.fetchMore(head)
       const next = step(s.tokens[head] as Token)
-      if (next === 'after') return { end: rootEnd }
-      if (next === 'stop') return {}
+      if (next === 'after') return { end: rootEnd, quoted: s.quoted }
+      if (next === 'stop') return { quoted: s.quoted }
     }
   } catch (err) {
     if (!(err instanceof GoScanError)) throw err
@@ -933,8 +940,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     for (; head < s.tokens.length; head++) {
       const next = step(s.tokens[head] as Token)
       if (next === 'after') break
-      if (next === 'stop') return { error: err }
+      if (next === 'stop') return { error: err, quoted: s.quoted }
     }
-    return { end: rootEnd, error: err }
+    return { end: rootEnd, error: err, quoted: s.quoted }
   }
 }

@@ -11,7 +11,7 @@ import {
 } from 'yaml'
 import { goStringFromBytes } from './go-bytes.ts'
 import { readGoYaml } from './go-yaml-reader.ts'
-import { scanGoFirstDocument } from './go-yaml-scanner.ts'
+import { type GoFirstDocument, scanGoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
  * YAML read the way Prometheus' Go decoders read it (gopkg.in/yaml.v2 for promtool test files,
@@ -110,8 +110,9 @@ export function parseGoYaml(
   const v3 = yamlPackage === 'yaml.v3'
   const { text, fault } = readGoYaml(source)
   const go = scanGoFirstDocument(text, v3, fault)
+  const text12 = text.includes('\u0085') ? nelAsNewline(text, go.quoted) : text
   const { doc, lineCounter, errors } = parseFirstDocument(
-    go.end !== undefined && go.end < text.length ? text.slice(0, go.end) : text,
+    go.end !== undefined && go.end < text12.length ? text12.slice(0, go.end) : text12,
   )
   const first = errors[0] as { message: string; pos: [number, number] } | undefined
   // Go's scanner error comes first unless the JavaScript parser found a fault before it (which
@@ -163,6 +164,65 @@ export function parseGoYaml(
 }
 
 /** The JavaScript parser's first document of `source`, and its faults before that document ends. */
+/**
+ * YAML 1.1 (Go) breaks lines at NEL, U+0085, as at \n, and a scalar's NEL break reads as \n
+ * (scannerc.go `read_line`); YAML 1.2 (the JavaScript parser) reads it as a character. So each
+ * NEL becomes \n for that parser, except inside quoted scalars, whose continuation lines that
+ * parser wants indented where Go does not (`quotedNel`). Not emulated: Go's two other 1.1
+ * breaks, U+2028 and U+2029, which its scalars keep as themselves, and a NEL inside a flow
+ * collection that the JavaScript parser then finds under-indented (it refuses the file).
+ */
+function nelAsNewline(text: string, quoted: GoFirstDocument['quoted']): string {
+  let out = ''
+  let from = 0
+  for (const [start, end] of [...quoted, [text.length, text.length] as const]) {
+    out += text.slice(from, start).replaceAll('\u0085', '\n') + quotedNel(text.slice(start, end))
+    from = end
+  }
+  return out
+}
+
+/** Stand for a NEL inside a quoted scalar and for a blank beside it: characters Go's reader refuses in any file. */
+const NEL_IN_QUOTES = '\uFFFF'
+const BLANK_BESIDE_NEL = '\uFFFE'
+const QUOTED_NEL_RUN = /[\uFFFE\uFFFF]+/g
+
+/**
+ * A quoted scalar (quotes included) with each NEL break, and the blanks written around it, as
+ * stand-ins of the same length, which `foldQuotedNel` folds once the scalar is parsed. An
+ * escaped character (`\ `, `\t` written as a backslash and a tab) is no blank to fold.
+ */
+function quotedNel(scalar: string): string {
+  if (!scalar.includes('\u0085')) return scalar
+  const chars = [...scalar]
+  const escaped = chars.map(() => false)
+  if (chars[0] === '"') {
+    for (let i = 1; i < chars.length; i++) if (chars[i] === '\\' && !escaped[i]) escaped[i + 1] = true
+  }
+  const blank = (i: number) => (chars[i] === ' ' || chars[i] === '\t') && !escaped[i]
+  for (let i = 0; i < chars.length; i++) {
+    if (chars[i] !== '\u0085' || escaped[i]) continue
+    chars[i] = NEL_IN_QUOTES
+    for (let j = i - 1; j >= 0 && blank(j); j--) chars[j] = BLANK_BESIDE_NEL
+    for (let j = i + 1; j < chars.length && blank(j); j++) chars[j] = BLANK_BESIDE_NEL
+  }
+  return chars.join('')
+}
+
+/**
+ * A quoted scalar's NEL breaks folded as Go folds line breaks in a flow scalar (scannerc.go
+ * `yaml_parser_scan_flow_scalar`): the blanks around a run of breaks dropped, one break read as
+ * a space, n breaks as n − 1 newlines. A NEL next to a \n break is folded apart from it (Go
+ * folds the two together): not emulated.
+ */
+function foldQuotedNel(value: string): string {
+  if (!value.includes(NEL_IN_QUOTES)) return value
+  return value.replace(QUOTED_NEL_RUN, (run) => {
+    const breaks = run.split(NEL_IN_QUOTES).length - 1
+    return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1)
+  })
+}
+
 function parseFirstDocument(source: string) {
   const lineCounter = new LineCounter()
   const docs = parseAllDocuments(source, {
@@ -204,11 +264,12 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
   // yaml.v3 and v2 keep a `!!binary` scalar's text and base64-decode it when it lands in a string
   // (decode.go `scalar`); the text is the value as written, even `null` (the tag wins).
   if (n.tag === 'tag:yaml.org,2002:binary') {
-    return { kind: 'scalar', text: n.source ?? '', quoted: false, binary: true, line, col }
+    return { kind: 'scalar', text: foldQuotedNel(n.source ?? ''), quoted: false, binary: true, line, col }
   }
   const quoted = n.type === Scalar.QUOTE_DOUBLE || n.type === Scalar.QUOTE_SINGLE
   const block = n.type === Scalar.BLOCK_LITERAL || n.type === Scalar.BLOCK_FOLDED
-  if (quoted || block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
+  if (quoted) return { kind: 'scalar', text: foldQuotedNel(String(n.value)), quoted: true, line, col }
+  if (block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
   const source = n.source ?? (n.value === null ? '' : String(n.value))
   return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line, col }
 }

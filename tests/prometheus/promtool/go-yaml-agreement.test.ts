@@ -4,6 +4,7 @@ import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { recordSkip } from '../../helpers/skips.ts'
 import {
   bothReports,
+  NEL_CASES,
   NEXT_DOCUMENT_SCANS,
   nextDocumentFiles,
   READER_CASES,
@@ -109,6 +110,11 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
 
   // Go's reader: encodings, bytes that are not text, and when a fault is met.
   test.each(READER_CASES)('the reader, %s: same report', async (_name, rules, tests) => {
+    const { mine, real } = await bothReports(rules, tests)
+    expect(mine).toEqual(real)
+  })
+
+  test.each(NEL_CASES)('NEL %s: same report', async (_name, rules, tests) => {
     const { mine, real } = await bothReports(rules, tests)
     expect(mine).toEqual(real)
   })

@@ -486,3 +486,36 @@ export const READER_CASES: [string, Uint8Array, Uint8Array][] = [
     ],
   ]),
 ]
+
+const NEL = '\u0085'
+const annotated = (annotations: string) =>
+  `groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n        annotations:\n${annotations}`
+const SHOW_B =
+  'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n'
+
+/**
+ * NEL (U+0085), a line break to Go's YAML 1.1 and a character to YAML 1.2: in each kind of
+ * scalar, ending a comment, in a quoted key, beside blanks and escapes. Each is [name, rule
+ * file, test file]; the test file prints the annotations Go decoded.
+ */
+export const NEL_CASES: [string, string, string][] = [
+  ['in a double-quoted value', annotated(`          a: "x${NEL}y"\n`), SHOW_B],
+  ['in a single-quoted value', annotated(`          a: 'x${NEL}y'\n`), SHOW_B],
+  ['in a plain value, the next line indented', annotated(`          a: x${NEL}           y\n`), SHOW_B],
+  ['ending a comment, a key after it', annotated(`          a: x # c${NEL}          b: y\n`), SHOW_B],
+  ['in a literal block', annotated(`          a: |\n            x${NEL}            y\n`), SHOW_B],
+  ['twice in a double-quoted value', annotated(`          a: "x${NEL}${NEL}y"\n`), SHOW_B],
+  ['with blanks around it in quotes', annotated(`          a: "x  ${NEL}  y"\n`), SHOW_B],
+  ['first and last in quotes', annotated(`          a: "${NEL}x${NEL}"\n`), SHOW_B],
+  ['in a quoted key', annotated(`          "k${NEL}k": v\n`), SHOW_B],
+  ['beside escaped tabs', annotated(`          a: "x\\t${NEL}\\ty"\n`), SHOW_B],
+  ['in !!binary, twice', annotated(`          a: !!binary "aGVs${NEL}${NEL}bG8="\n`), SHOW_B],
+  ['in !!binary, once (a space: bad base64)', annotated(`          a: !!binary "aGVs${NEL}bG8="\n`), SHOW_B],
+  ['three in single quotes, a blank between', annotated(`          a: 'x${NEL} ${NEL}${NEL}y'\n`), SHOW_B],
+  ['then a key at column 0', annotated(`          a: x${NEL}b: y\n`), SHOW_B],
+  [
+    'in the test file',
+    annotated('          a: x y\n'),
+    `${SHOW_B.replace('exp_labels: {}', `exp_annotations: {a: "x${NEL}y"}`)}`,
+  ],
+]

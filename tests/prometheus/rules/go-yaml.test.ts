@@ -262,3 +262,27 @@ describe("Go's YAML reader", () => {
     expect(parseRuleFile(far, 'f.yml')).toEqual([])
   })
 })
+
+// Checked with promtool 2.42 (tests/prometheus/promtool/rule-test-files.ts NEL_CASES).
+describe('NEL (U+0085): a line break in YAML 1.1', () => {
+  const annotations = (value: string) =>
+    annotationsOf(
+      `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n${value}`,
+    )
+  test('folds as a break in quoted and plain scalars, blanks around it dropped, escapes kept', () => {
+    expect(
+      annotations(
+        '          a: "x  \u0085  y"\n          b: \'x\u0085\u0085y\'\n          c: x\u0085           y\n',
+      ),
+    ).toEqual({
+      a: 'x y',
+      b: 'x\ny',
+      c: 'x y',
+    })
+    expect(annotations('          a: "x\\t\u0085\\ty"\n')).toEqual({ a: 'x\t \ty' })
+  })
+  test('ends a comment and a line', () => {
+    expect(annotations('          a: x # c\u0085          b: y\n')).toEqual({ a: 'x', b: 'y' })
+    expect(annotations('          a: |\n            x\u0085            y\n')).toEqual({ a: 'x\ny\n' })
+  })
+})
