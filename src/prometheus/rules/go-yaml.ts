@@ -110,8 +110,10 @@ export function parseGoYaml(
   const v3 = yamlPackage === 'yaml.v3'
   const { text, fault } = readGoYaml(source)
   const go = scanGoFirstDocument(text, v3, fault)
-  const text12 = text.includes('\u0085') ? nelAsNewline(text, go.quoted) : text
-  const { doc, lineCounter, errors } = parseFirstDocument(
+  const text12 = forJavaScriptParser(text, go.quoted)
+  // Offsets are the same in both texts; lines and columns are counted as Go counts them.
+  const lineCounter = goLineCounter(text)
+  const { doc, errors } = parseFirstDocument(
     go.end !== undefined && go.end < text12.length ? text12.slice(0, go.end) : text12,
   )
   const first = errors[0] as { message: string; pos: [number, number] } | undefined
@@ -165,35 +167,50 @@ export function parseGoYaml(
 
 /** The JavaScript parser's first document of `source`, and its faults before that document ends. */
 /**
- * YAML 1.1 (Go) breaks lines at NEL, U+0085, as at \n, and a scalar's NEL break reads as \n
- * (scannerc.go `read_line`); YAML 1.2 (the JavaScript parser) reads it as a character. So each
- * NEL becomes \n for that parser, except inside quoted scalars, whose continuation lines that
- * parser wants indented where Go does not (`quotedNel`). Not emulated: Go's two other 1.1
- * breaks, U+2028 and U+2029, which its scalars keep as themselves, and a NEL inside a flow
- * collection that the JavaScript parser then finds under-indented (it refuses the file).
+ * The text handed to the JavaScript parser (YAML 1.2) so that it reads what Go (YAML 1.1)
+ * reads, at the same offsets:
+ *
+ * - Go breaks lines at NEL, U+0085, and at a CR without LF, as at \n, and reads such a break
+ *   in a scalar as \n (scannerc.go `read_line`); the JavaScript parser reads them as
+ *   characters. Outside quoted scalars each becomes \n.
+ * - The JavaScript parser ends a quoted scalar at a continuation line indented no deeper than
+ *   its key (`Missing closing "quote`), where Go folds the line in whatever its indentation.
+ *   Inside quoted scalars each break, and the blanks written around it, become same-length
+ *   stand-ins (`quotedBreaks`), folded after parsing as Go folds them (`foldQuotedBreaks`).
+ *
+ * Not emulated: Go's other two 1.1 breaks, U+2028 and U+2029, which its scalars keep as
+ * themselves, and flow collections whose lines the JavaScript parser finds under-indented.
  */
-function nelAsNewline(text: string, quoted: GoFirstDocument['quoted']): string {
+function forJavaScriptParser(text: string, quoted: GoFirstDocument['quoted']): string {
+  if (quoted.length === 0 && !/[\r\u0085]/.test(text)) return text
   let out = ''
   let from = 0
   for (const [start, end] of [...quoted, [text.length, text.length] as const]) {
-    out += text.slice(from, start).replaceAll('\u0085', '\n') + quotedNel(text.slice(start, end))
+    out += text.slice(from, start).replace(LONE_BREAKS, '\n') + quotedBreaks(text.slice(start, end))
     from = end
   }
   return out
 }
 
-/** Stand for a NEL inside a quoted scalar and for a blank beside it: characters Go's reader refuses in any file. */
-const NEL_IN_QUOTES = '\uFFFF'
-const BLANK_BESIDE_NEL = '\uFFFE'
-const QUOTED_NEL_RUN = /[\uFFFE\uFFFF]+/g
+/** NEL, and CR without LF. */
+const LONE_BREAKS = /\u0085|\r(?!\n)/g
 
 /**
- * A quoted scalar (quotes included) with each NEL break, and the blanks written around it, as
- * stand-ins of the same length, which `foldQuotedNel` folds once the scalar is parsed. An
- * escaped character (`\ `, `\t` written as a backslash and a tab) is no blank to fold.
+ * Stand for a line break inside a quoted scalar, an escaped one (`\` and a break), and a blank
+ * beside either: characters Go's reader refuses in any file (noncharacters, a lone surrogate).
  */
-function quotedNel(scalar: string): string {
-  if (!scalar.includes('\u0085')) return scalar
+const BREAK_IN_QUOTES = '\uFFFF'
+const ESCAPED_BREAK = '\uD800'
+const BLANK_BESIDE_BREAK = '\uFFFE'
+const QUOTED_BREAK_RUN = /[\uFFFE\uFFFF\uD800]+/g
+
+/**
+ * A quoted scalar (quotes included) with its line breaks (\n, \r, CR LF counted once, NEL) and
+ * the blanks written around them as same-length stand-ins. An escaped character (`\ `, a
+ * backslash and a tab, `\` and a break, which joins the lines) is left as written.
+ */
+function quotedBreaks(scalar: string): string {
+  if (!/[\n\r\u0085]/.test(scalar)) return scalar
   const chars = [...scalar]
   const escaped = chars.map(() => false)
   if (chars[0] === '"') {
@@ -201,33 +218,54 @@ function quotedNel(scalar: string): string {
   }
   const blank = (i: number) => (chars[i] === ' ' || chars[i] === '\t') && !escaped[i]
   for (let i = 0; i < chars.length; i++) {
-    if (chars[i] !== '\u0085' || escaped[i]) continue
-    chars[i] = NEL_IN_QUOTES
-    for (let j = i - 1; j >= 0 && blank(j); j--) chars[j] = BLANK_BESIDE_NEL
-    for (let j = i + 1; j < chars.length && blank(j); j++) chars[j] = BLANK_BESIDE_NEL
+    const c = chars[i]
+    if (c !== '\n' && c !== '\r' && c !== '\u0085') continue
+    const crlf = c === '\r' && chars[i + 1] === '\n'
+    if (escaped[i]) {
+      // `\` and a break join the lines: the blanks before the backslash stay.
+      chars[i - 1] = BLANK_BESIDE_BREAK
+      chars[i] = crlf ? BLANK_BESIDE_BREAK : ESCAPED_BREAK
+      if (crlf) escaped[i + 1] = true
+    } else {
+      // CR LF is one break: the CR goes as a blank.
+      chars[i] = crlf ? BLANK_BESIDE_BREAK : BREAK_IN_QUOTES
+      for (let j = i - 1; j >= 0 && blank(j); j--) chars[j] = BLANK_BESIDE_BREAK
+    }
+    for (let j = i + 1; j < chars.length && blank(j); j++) chars[j] = BLANK_BESIDE_BREAK
   }
   return chars.join('')
 }
 
 /**
- * A quoted scalar's NEL breaks folded as Go folds line breaks in a flow scalar (scannerc.go
- * `yaml_parser_scan_flow_scalar`): the blanks around a run of breaks dropped, one break read as
- * a space, n breaks as n − 1 newlines. A NEL next to a \n break is folded apart from it (Go
- * folds the two together): not emulated.
+ * A quoted scalar's breaks folded as Go folds them in a flow scalar (scannerc.go
+ * `yaml_parser_scan_flow_scalar`): the blanks around a run of breaks dropped, one break read
+ * as a space, n breaks as n − 1 newlines; after an escaped break, each break as a newline.
  */
-function foldQuotedNel(value: string): string {
-  if (!value.includes(NEL_IN_QUOTES)) return value
-  return value.replace(QUOTED_NEL_RUN, (run) => {
-    const breaks = run.split(NEL_IN_QUOTES).length - 1
+function foldQuotedBreaks(value: string): string {
+  if (!/[\uFFFF\uD800]/.test(value)) return value
+  return value.replace(QUOTED_BREAK_RUN, (run) => {
+    const breaks = run.split(BREAK_IN_QUOTES).length - 1
+    if (run.includes(ESCAPED_BREAK)) return '\n'.repeat(breaks)
     return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1)
   })
 }
 
+/** Lines and columns as Go counts them: a line starts after \n, \r, CR LF, NEL, U+2028 and U+2029. */
+function goLineCounter(text: string): LineCounter {
+  const lines = new LineCounter()
+  lines.addNewLine(0)
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '\r' && text[i + 1] === '\n') continue
+    if (c === '\n' || c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029')
+      lines.addNewLine(i + 1)
+  }
+  return lines
+}
+
 function parseFirstDocument(source: string) {
-  const lineCounter = new LineCounter()
   const docs = parseAllDocuments(source, {
     keepSourceTokens: true,
-    lineCounter,
     uniqueKeys: true,
     merge: true,
   })
@@ -235,7 +273,7 @@ function parseFirstDocument(source: string) {
   // The JavaScript parser charges stray content after a `...` to the first document; Go never
   // reads that far, so only the faults before the first document's end count.
   const end = firstDocumentEnd(source)
-  return { doc, lineCounter, errors: doc?.errors.filter((e) => e.pos[0] <= end) ?? [] }
+  return { doc, errors: doc?.errors.filter((e) => e.pos[0] <= end) ?? [] }
 }
 
 /**
@@ -264,11 +302,11 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
   // yaml.v3 and v2 keep a `!!binary` scalar's text and base64-decode it when it lands in a string
   // (decode.go `scalar`); the text is the value as written, even `null` (the tag wins).
   if (n.tag === 'tag:yaml.org,2002:binary') {
-    return { kind: 'scalar', text: foldQuotedNel(n.source ?? ''), quoted: false, binary: true, line, col }
+    return { kind: 'scalar', text: foldQuotedBreaks(n.source ?? ''), quoted: false, binary: true, line, col }
   }
   const quoted = n.type === Scalar.QUOTE_DOUBLE || n.type === Scalar.QUOTE_SINGLE
   const block = n.type === Scalar.BLOCK_LITERAL || n.type === Scalar.BLOCK_FOLDED
-  if (quoted) return { kind: 'scalar', text: foldQuotedNel(String(n.value)), quoted: true, line, col }
+  if (quoted) return { kind: 'scalar', text: foldQuotedBreaks(String(n.value)), quoted: true, line, col }
   if (block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
   const source = n.source ?? (n.value === null ? '' : String(n.value))
   return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line, col }

@@ -4,7 +4,7 @@ import { parseRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { recordSkip } from '../../helpers/skips.ts'
 import {
   bothReports,
-  NEL_CASES,
+  LINE_BREAK_CASES,
   NEXT_DOCUMENT_SCANS,
   nextDocumentFiles,
   READER_CASES,
@@ -114,7 +114,7 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
     expect(mine).toEqual(real)
   })
 
-  test.each(NEL_CASES)('NEL %s: same report', async (_name, rules, tests) => {
+  test.each(LINE_BREAK_CASES)('line breaks, %s: same report', async (_name, rules, tests) => {
     const { mine, real } = await bothReports(rules, tests)
     expect(mine).toEqual(real)
   })

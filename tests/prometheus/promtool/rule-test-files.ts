@@ -494,27 +494,77 @@ const SHOW_B =
   'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n'
 
 /**
- * NEL (U+0085), a line break to Go's YAML 1.1 and a character to YAML 1.2: in each kind of
- * scalar, ending a comment, in a quoted key, beside blanks and escapes. Each is [name, rule
- * file, test file]; the test file prints the annotations Go decoded.
+ * Line breaks where Go's YAML 1.1 and the JavaScript parser's 1.2 part: NEL (U+0085) and a
+ * lone CR, breaks to Go and characters to 1.2, in each kind of scalar, ending a comment, in a
+ * quoted key, beside blanks and escapes; and quoted scalars whose continuation lines are
+ * indented no deeper than their key (Go folds them, 1.2 ends the scalar there). Each is
+ * [name, rule file, test file]; the test file prints the annotations Go decoded.
  */
-export const NEL_CASES: [string, string, string][] = [
-  ['in a double-quoted value', annotated(`          a: "x${NEL}y"\n`), SHOW_B],
-  ['in a single-quoted value', annotated(`          a: 'x${NEL}y'\n`), SHOW_B],
-  ['in a plain value, the next line indented', annotated(`          a: x${NEL}           y\n`), SHOW_B],
-  ['ending a comment, a key after it', annotated(`          a: x # c${NEL}          b: y\n`), SHOW_B],
-  ['in a literal block', annotated(`          a: |\n            x${NEL}            y\n`), SHOW_B],
-  ['twice in a double-quoted value', annotated(`          a: "x${NEL}${NEL}y"\n`), SHOW_B],
-  ['with blanks around it in quotes', annotated(`          a: "x  ${NEL}  y"\n`), SHOW_B],
-  ['first and last in quotes', annotated(`          a: "${NEL}x${NEL}"\n`), SHOW_B],
-  ['in a quoted key', annotated(`          "k${NEL}k": v\n`), SHOW_B],
-  ['beside escaped tabs', annotated(`          a: "x\\t${NEL}\\ty"\n`), SHOW_B],
-  ['in !!binary, twice', annotated(`          a: !!binary "aGVs${NEL}${NEL}bG8="\n`), SHOW_B],
-  ['in !!binary, once (a space: bad base64)', annotated(`          a: !!binary "aGVs${NEL}bG8="\n`), SHOW_B],
-  ['three in single quotes, a blank between', annotated(`          a: 'x${NEL} ${NEL}${NEL}y'\n`), SHOW_B],
-  ['then a key at column 0', annotated(`          a: x${NEL}b: y\n`), SHOW_B],
+export const LINE_BREAK_CASES: [string, string, string][] = [
+  ['NEL in a double-quoted value', annotated(`          a: "x${NEL}y"\n`), SHOW_B],
+  ['NEL in a single-quoted value', annotated(`          a: 'x${NEL}y'\n`), SHOW_B],
+  ['NEL in a plain value, the next line indented', annotated(`          a: x${NEL}           y\n`), SHOW_B],
+  ['NEL ending a comment, a key after it', annotated(`          a: x # c${NEL}          b: y\n`), SHOW_B],
+  ['NEL in a literal block', annotated(`          a: |\n            x${NEL}            y\n`), SHOW_B],
+  ['NEL twice in a double-quoted value', annotated(`          a: "x${NEL}${NEL}y"\n`), SHOW_B],
+  ['NEL with blanks around it in quotes', annotated(`          a: "x  ${NEL}  y"\n`), SHOW_B],
+  ['NEL first and last in quotes', annotated(`          a: "${NEL}x${NEL}"\n`), SHOW_B],
+  ['NEL in a quoted key', annotated(`          "k${NEL}k": v\n`), SHOW_B],
+  ['NEL beside escaped tabs', annotated(`          a: "x\\t${NEL}\\ty"\n`), SHOW_B],
+  ['NEL in !!binary, twice', annotated(`          a: !!binary "aGVs${NEL}${NEL}bG8="\n`), SHOW_B],
   [
-    'in the test file',
+    'NEL in !!binary, once (a space: bad base64)',
+    annotated(`          a: !!binary "aGVs${NEL}bG8="\n`),
+    SHOW_B,
+  ],
+  [
+    'NEL three in single quotes, a blank between',
+    annotated(`          a: 'x${NEL} ${NEL}${NEL}y'\n`),
+    SHOW_B,
+  ],
+  ['NEL then a key at column 0', annotated(`          a: x${NEL}b: y\n`), SHOW_B],
+  [
+    "a quoted continuation line at its key's indentation",
+    annotated('          a: "line one\n          continues"\n'),
+    SHOW_B,
+  ],
+  ['a quoted continuation line at column 0', annotated("          a: 'line one\ncontinues'\n"), SHOW_B],
+  [
+    'a quoted expression continued at a lower indentation',
+    'groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: "vector(1)\n      + 0"\n',
+    SHOW_B,
+  ],
+  [
+    'an escaped break, the next line at column 0',
+    annotated('          a: "line one\\\ncontinues"\n'),
+    SHOW_B,
+  ],
+  [
+    'a multi-line quoted value in a CR LF file',
+    annotated('          a: "line one\r\n          continues\r\n\r\n   third"\r\n').replaceAll(
+      /(?<!\r)\n/g,
+      '\r\n',
+    ),
+    SHOW_B,
+  ],
+  [
+    'an unknown field after a multi-line quoted value',
+    annotated('          a: "line one\n  two\n\n  three"\n        bogus: 1\n'),
+    SHOW_B,
+  ],
+  [
+    'a bad expression after multi-line quoted values',
+    'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          a: "x\n  y"\n      - alert: B\n        expr: "sum(\n  rate(x[5m])"\n',
+    SHOW_B,
+  ],
+  [
+    'a bad template after a multi-line quoted value',
+    annotated('          a: \'x\n  y\'\n          b: "{{ .Foo"\n'),
+    SHOW_B,
+  ],
+  ['lines ended by a lone CR', annotated('          a: x\r          b: y\r        bogus: 1\r'), SHOW_B],
+  [
+    'NEL in the test file',
     annotated('          a: x y\n'),
     `${SHOW_B.replace('exp_labels: {}', `exp_annotations: {a: "x${NEL}y"}`)}`,
   ],

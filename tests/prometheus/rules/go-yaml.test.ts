@@ -263,7 +263,7 @@ describe("Go's YAML reader", () => {
   })
 })
 
-// Checked with promtool 2.42 (tests/prometheus/promtool/rule-test-files.ts NEL_CASES).
+// Checked with promtool 2.42 (tests/prometheus/promtool/rule-test-files.ts LINE_BREAK_CASES).
 describe('NEL (U+0085): a line break in YAML 1.1', () => {
   const annotations = (value: string) =>
     annotationsOf(
@@ -284,5 +284,26 @@ describe('NEL (U+0085): a line break in YAML 1.1', () => {
   test('ends a comment and a line', () => {
     expect(annotations('          a: x # c\u0085          b: y\n')).toEqual({ a: 'x', b: 'y' })
     expect(annotations('          a: |\n            x\u0085            y\n')).toEqual({ a: 'x\ny\n' })
+  })
+})
+
+// Checked with promtool 2.42 (LINE_BREAK_CASES): Go folds a quoted scalar's lines whatever their indentation.
+describe('quoted scalars continued at or below their key', () => {
+  const annotation = (value: string) =>
+    annotationsOf(
+      `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n          a: ${value}\n`,
+    )
+  test('fold into the value, as Go folds them', () => {
+    expect(annotation('"line one\n          continues"')).toEqual({ a: 'line one continues' })
+    expect(annotation("'line one\ncontinues\n\n  third'")).toEqual({ a: 'line one continues\nthird' })
+    expect(annotation('"line one\\\ncontinues"')).toEqual({ a: 'line onecontinues' })
+  })
+  test('and later lines keep their numbers', () => {
+    expect(() =>
+      parseRuleFile(
+        'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations:\n          a: "x\n  y"\n        bogus: 1\n',
+        'f.yml',
+      ),
+    ).toThrow('f.yml: yaml: unmarshal errors:\n  line 9: field bogus not found in type rulefmt.RuleNode')
   })
 })
