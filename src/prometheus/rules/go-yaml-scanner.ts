@@ -99,6 +99,7 @@ export class GoScanError extends Error {
 
 const isBreakChar = (c: string) =>
   c === '\r' || c === '\n' || c === '\u0085' || c === '\u2028' || c === '\u2029'
+const isBlankOrBreak = (c: string) => c === ' ' || c === '\t' || isBreakChar(c)
 const isDigitChar = (c: string) => c >= '0' && c <= '9'
 const isAlphaChar = (c: string) =>
   (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_' || c === '-'
@@ -118,6 +119,16 @@ class Scanner {
   readonly tokens: Token[] = []
   /** Text offsets [start, end) of the quoted scalars scanned, quotes included. */
   readonly quoted: Array<[number, number]> = []
+  /** Text offsets [start, end) of the outermost flow collections scanned, brackets included. */
+  readonly flows: Array<[number, number]> = []
+  /** Text offsets [start, end) of the plain scalars scanned inside flow collections. */
+  readonly plainsInFlow: Array<[number, number]> = []
+  private flowStart = 0
+
+  /** What the scan recorded of the text's quoted scalars and flow collections. */
+  ranges(): Pick<GoFirstDocument, 'quoted' | 'flows' | 'plainsInFlow'> {
+    return { quoted: this.quoted, flows: this.flows, plainsInFlow: this.plainsInFlow }
+  }
   private flowLevel = 0
   private indent = -1
   private readonly indents: number[] = []
@@ -367,6 +378,7 @@ class Scanner {
       tokenNumber: this.tokens.length,
       mark: this.mark(),
     })
+    if (this.flowLevel === 0) this.flowStart = this.offset(this.mark())
     this.flowLevel++
     this.simpleKeyAllowed = true
     this.oneCharToken(type)
@@ -374,6 +386,7 @@ class Scanner {
 
   private fetchFlowCollectionEnd(type: TokenType): void {
     this.removeSimpleKey()
+    const closes = this.flowLevel === 1
     if (this.flowLevel > 0) {
       this.flowLevel--
       const last = this.simpleKeys.pop() as SimpleKey
@@ -381,6 +394,7 @@ class Scanner {
     }
     this.simpleKeyAllowed = false
     this.oneCharToken(type)
+    if (closes) this.flows.push([this.flowStart, this.offset(this.mark())])
   }
 
   /** The token of the one indicator character at the cursor (`[`, `,`, `-`, `?`, `:`): read, then queued. */
@@ -493,7 +507,15 @@ class Scanner {
   }
 
   private fetchPlainScalar(): void {
-    this.fetchKeyableScalar((start) => this.scanPlainScalar(start))
+    this.fetchKeyableScalar((start) => {
+      this.scanPlainScalar(start)
+      if (this.flowLevel > 0) {
+        // The scan stops past the blanks and breaks it looked through; the scalar ends before them.
+        let end = this.i
+        while (end > start.index && isBlankOrBreak(this.chars[end - 1] as string)) end--
+        this.plainsInFlow.push([this.offset(start), this.offset({ index: end, line: 0, column: 0 })])
+      }
+    })
   }
 
   /** A flow or plain scalar, which may be a simple key: `scan` reads it from `start`. */
@@ -846,6 +868,10 @@ export interface GoFirstDocument {
   error?: GoScanError
   /** Text offsets [start, end) of the quoted scalars scanned, in order, quotes included. */
   quoted: ReadonlyArray<readonly [number, number]>
+  /** Text offsets [start, end) of the outermost flow collections scanned to their end. */
+  flows: ReadonlyArray<readonly [number, number]>
+  /** Text offsets [start, end) of the plain scalars scanned inside flow collections. */
+  plainsInFlow: ReadonlyArray<readonly [number, number]>
 }
 
 const NODE_START = new Set<TokenType>([
@@ -931,8 +957,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     for (; ; head++) {
       s.fetchMore(head)
       const next = step(s.tokens[head] as Token)
-      if (next === 'after') return { end: rootEnd, quoted: s.quoted }
-      if (next === 'stop') return { quoted: s.quoted }
+      if (next === 'after') return { end: rootEnd, ...s.ranges() }
+      if (next === 'stop') return { ...s.ranges() }
     }
   } catch (err) {
     if (!(err instanceof GoScanError)) throw err
@@ -940,8 +966,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     for (; head < s.tokens.length; head++) {
       const next = step(s.tokens[head] as Token)
       if (next === 'after') break
-      if (next === 'stop') return { error: err, quoted: s.quoted }
+      if (next === 'stop') return { error: err, ...s.ranges() }
     }
-    return { end: rootEnd, error: err, quoted: s.quoted }
+    return { end: rootEnd, error: err, ...s.ranges() }
   }
 }

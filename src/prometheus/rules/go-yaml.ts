@@ -110,7 +110,7 @@ export function parseGoYaml(
   const v3 = yamlPackage === 'yaml.v3'
   const { text, fault } = readGoYaml(source)
   const go = scanGoFirstDocument(text, v3, fault)
-  const text12 = forJavaScriptParser(text, go.quoted)
+  const text12 = forJavaScriptParser(text, go)
   // Offsets are the same in both texts; lines and columns are counted as Go counts them.
   const lineCounter = goLineCounter(text)
   const { doc, errors } = parseFirstDocument(
@@ -172,44 +172,77 @@ export function parseGoYaml(
  *
  * - Go breaks lines at NEL, U+0085, and at a CR without LF, as at \n, and reads such a break
  *   in a scalar as \n (scannerc.go `read_line`); the JavaScript parser reads them as
- *   characters. Outside quoted scalars each becomes \n.
+ *   characters. Outside quoted scalars and flow collections each becomes \n.
  * - The JavaScript parser ends a quoted scalar at a continuation line indented no deeper than
- *   its key (`Missing closing "quote`), where Go folds the line in whatever its indentation.
- *   Inside quoted scalars each break, and the blanks written around it, become same-length
- *   stand-ins (`quotedBreaks`), folded after parsing as Go folds them (`foldQuotedBreaks`).
+ *   its key (`Missing closing "quote`), and refuses a flow collection in a block whose lines
+ *   are (`must be sufficiently indented`), where Go reads both whatever their indentation. A
+ *   flow collection is handed over on one line: its breaks as spaces, its comments blanked.
+ *   Inside quoted scalars, and plain ones in a flow collection, each break and the blanks
+ *   written around it become same-length stand-ins (`scalarBreaks`), folded after parsing as
+ *   Go folds them (`foldBreaks`).
  *
  * Not emulated: Go's other two 1.1 breaks, U+2028 and U+2029, which its scalars keep as
- * themselves, and flow collections whose lines the JavaScript parser finds under-indented.
+ * themselves.
  */
-function forJavaScriptParser(text: string, quoted: GoFirstDocument['quoted']): string {
-  if (quoted.length === 0 && !/[\r\u0085]/.test(text)) return text
-  let out = ''
-  let from = 0
-  for (const [start, end] of [...quoted, [text.length, text.length] as const]) {
-    out += text.slice(from, start).replace(LONE_BREAKS, '\n') + quotedBreaks(text.slice(start, end))
-    from = end
+/** Blanks, breaks and comment lines, then a `:`, from `lastIndex`. */
+const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
+
+function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
+  const { quoted, flows, plainsInFlow } = scan
+  if (quoted.length === 0 && flows.length === 0 && !/[\r\u0085]/.test(text)) return text
+  const units = text.split('')
+  const write = (at: number, replacement: string) => {
+    for (let k = 0; k < replacement.length; k++) units[at + k] = replacement[k] as string
   }
-  return out
+  for (let i = 0; i < units.length; i++) {
+    if (units[i] === '\u0085' || (units[i] === '\r' && units[i + 1] !== '\n')) units[i] = '\n'
+  }
+  // Both lists are in text order; one cursor walks the scalars across all flow collections.
+  const scalars = [...quoted, ...plainsInFlow].sort((a, b) => a[0] - b[0])
+  let next = 0
+  for (const [start, end] of flows) {
+    while (next < scalars.length && scalars[next]![0] < start) next++
+    for (let i = start; i < end; i++) {
+      if (next < scalars.length && i === scalars[next]![0]) {
+        i = scalars[next]![1] - 1
+        next++
+        continue
+      }
+      const c = units[i]
+      if (c === '\n' || c === '\r') {
+        // A `:` on a later line than its key: Go's simple key has gone stale there, and its
+        // parser refuses the entry; the break stays for the JavaScript parser to refuse it too.
+        COLON_AHEAD.lastIndex = i
+        if (!COLON_AHEAD.test(text)) units[i] = ' '
+      } else if (c === '#') {
+        // A comment: in a flow collection, a `#` outside the scalars can be nothing else.
+        for (; i < end && units[i] !== '\n' && units[i] !== '\r'; i++) units[i] = ' '
+        i--
+      }
+    }
+  }
+  for (const [start, end] of [...quoted, ...plainsInFlow]) {
+    write(start, scalarBreaks(text.slice(start, end)))
+  }
+  return units.join('')
 }
 
-/** NEL, and CR without LF. */
-const LONE_BREAKS = /\u0085|\r(?!\n)/g
-
 /**
- * Stand for a line break inside a quoted scalar, an escaped one (`\` and a break), and a blank
- * beside either: characters Go's reader refuses in any file (noncharacters, a lone surrogate).
+ * Stand for a line break inside a scalar, an escaped one (`\` and a break), and a blank beside
+ * either: characters Go's reader refuses in any file (noncharacters, a lone surrogate).
  */
-const BREAK_IN_QUOTES = '\uFFFF'
+const BREAK_IN_SCALAR = '\uFFFF'
 const ESCAPED_BREAK = '\uD800'
 const BLANK_BESIDE_BREAK = '\uFFFE'
-const QUOTED_BREAK_RUN = /[\uFFFE\uFFFF\uD800]+/g
+const BREAK_RUN = /[\uFFFE\uFFFF\uD800]+/g
 
 /**
- * A quoted scalar (quotes included) with its line breaks (\n, \r, CR LF counted once, NEL) and
- * the blanks written around them as same-length stand-ins. An escaped character (`\ `, a
- * backslash and a tab, `\` and a break, which joins the lines) is left as written.
+ * A quoted scalar (quotes included), or a plain one, with its line breaks (\n, \r, CR LF
+ * counted once, NEL) and the blanks written around them as same-length stand-ins. In double
+ * quotes an escaped character (`\ `, a backslash and a tab) is no blank, and `\` and a break
+ * join the lines.
  */
-function quotedBreaks(scalar: string): string {
+function scalarBreaks(scalar: string): string {
   if (!/[\n\r\u0085]/.test(scalar)) return scalar
   const chars = [...scalar]
   const escaped = chars.map(() => false)
@@ -228,7 +261,7 @@ function quotedBreaks(scalar: string): string {
       if (crlf) escaped[i + 1] = true
     } else {
       // CR LF is one break: the CR goes as a blank.
-      chars[i] = crlf ? BLANK_BESIDE_BREAK : BREAK_IN_QUOTES
+      chars[i] = crlf ? BLANK_BESIDE_BREAK : BREAK_IN_SCALAR
       for (let j = i - 1; j >= 0 && blank(j); j--) chars[j] = BLANK_BESIDE_BREAK
     }
     for (let j = i + 1; j < chars.length && blank(j); j++) chars[j] = BLANK_BESIDE_BREAK
@@ -237,14 +270,15 @@ function quotedBreaks(scalar: string): string {
 }
 
 /**
- * A quoted scalar's breaks folded as Go folds them in a flow scalar (scannerc.go
- * `yaml_parser_scan_flow_scalar`): the blanks around a run of breaks dropped, one break read
- * as a space, n breaks as n − 1 newlines; after an escaped break, each break as a newline.
+ * A scalar's breaks (see `scalarBreaks`) folded as Go folds them (scannerc.go
+ * `yaml_parser_scan_flow_scalar`, `yaml_parser_scan_plain_scalar`): the blanks around a run of
+ * breaks dropped, one break read as a space, n breaks as n − 1 newlines; after an escaped
+ * break, each break as a newline.
  */
-function foldQuotedBreaks(value: string): string {
+function foldBreaks(value: string): string {
   if (!/[\uFFFF\uD800]/.test(value)) return value
-  return value.replace(QUOTED_BREAK_RUN, (run) => {
-    const breaks = run.split(BREAK_IN_QUOTES).length - 1
+  return value.replace(BREAK_RUN, (run) => {
+    const breaks = run.split(BREAK_IN_SCALAR).length - 1
     if (run.includes(ESCAPED_BREAK)) return '\n'.repeat(breaks)
     return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1)
   })
@@ -302,13 +336,13 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
   // yaml.v3 and v2 keep a `!!binary` scalar's text and base64-decode it when it lands in a string
   // (decode.go `scalar`); the text is the value as written, even `null` (the tag wins).
   if (n.tag === 'tag:yaml.org,2002:binary') {
-    return { kind: 'scalar', text: foldQuotedBreaks(n.source ?? ''), quoted: false, binary: true, line, col }
+    return { kind: 'scalar', text: foldBreaks(n.source ?? ''), quoted: false, binary: true, line, col }
   }
   const quoted = n.type === Scalar.QUOTE_DOUBLE || n.type === Scalar.QUOTE_SINGLE
   const block = n.type === Scalar.BLOCK_LITERAL || n.type === Scalar.BLOCK_FOLDED
-  if (quoted) return { kind: 'scalar', text: foldQuotedBreaks(String(n.value)), quoted: true, line, col }
+  if (quoted) return { kind: 'scalar', text: foldBreaks(String(n.value)), quoted: true, line, col }
   if (block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
-  const source = n.source ?? (n.value === null ? '' : String(n.value))
+  const source = foldBreaks(n.source ?? (n.value === null ? '' : String(n.value)))
   return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line, col }
 }
 

@@ -490,15 +490,17 @@ export const READER_CASES: [string, Uint8Array, Uint8Array][] = [
 const NEL = '\u0085'
 const annotated = (annotations: string) =>
   `groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n        annotations:\n${annotations}`
+const ALERT_B = 'groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n'
 const SHOW_B =
   'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n'
 
 /**
  * Line breaks where Go's YAML 1.1 and the JavaScript parser's 1.2 part: NEL (U+0085) and a
  * lone CR, breaks to Go and characters to 1.2, in each kind of scalar, ending a comment, in a
- * quoted key, beside blanks and escapes; and quoted scalars whose continuation lines are
- * indented no deeper than their key (Go folds them, 1.2 ends the scalar there). Each is
- * [name, rule file, test file]; the test file prints the annotations Go decoded.
+ * quoted key, beside blanks and escapes; quoted scalars whose continuation lines are indented
+ * no deeper than their key, and flow collections in a block whose lines are (Go reads both,
+ * 1.2 refuses them). Each is [name, rule file, test file]; the test file prints the labels and
+ * annotations Go decoded.
  */
 export const LINE_BREAK_CASES: [string, string, string][] = [
   ['NEL in a double-quoted value', annotated(`          a: "x${NEL}y"\n`), SHOW_B],
@@ -563,6 +565,66 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   ['lines ended by a lone CR', annotated('          a: x\r          b: y\r        bogus: 1\r'), SHOW_B],
+  [
+    "a flow map whose lines sit at its key's indentation",
+    `${ALERT_B}        labels: {\n        severity: page\n        }\n`,
+    SHOW_B,
+  ],
+  [
+    'a flow sequence of rules closed at column 0',
+    'groups:\n  - name: g\n    rules: [\n      {alert: B, expr: vector(1)}\n]\n',
+    SHOW_B,
+  ],
+  [
+    'JSON-like groups at column 0',
+    'groups: [\n{\n"name": "g",\n"rules": [\n{"alert": "B", "expr": "vector(1)"}\n]\n}\n]\n',
+    SHOW_B,
+  ],
+  [
+    'comments in an under-indented flow map',
+    `${ALERT_B}        labels: {\n  a: x, # a comment, with: colon\n  b: y # another\n}\n`,
+    SHOW_B,
+  ],
+  [
+    'a plain value over three lines in a flow map',
+    `${ALERT_B}        labels: {\n  a: one\n    two\n\n   three, b: y}\n`,
+    SHOW_B,
+  ],
+  [
+    'quoted values over lines in a flow map',
+    `${ALERT_B}        labels: {\na: "one\ntwo", b: 'x\n\ny'}\n`,
+    SHOW_B,
+  ],
+  [
+    'an anchor and a merge in under-indented flow maps',
+    `${ALERT_B}        labels: &l {\na: x}\n        annotations: {\n<<: *l, b: y}\n`,
+    SHOW_B,
+  ],
+  [
+    'a # inside a plain value and a quoted one in a flow map',
+    `${ALERT_B}        labels: {\na: x#y, b: "#z"}\n`,
+    SHOW_B,
+  ],
+  [
+    'an under-indented flow map in a CR LF file',
+    `${ALERT_B}        labels: {\r\n  a: x,\r\n  b: y\r\n}\r\n`.replaceAll(/(?<!\r)\n/g, '\r\n'),
+    SHOW_B,
+  ],
+  [
+    'an unknown field after an under-indented flow map',
+    `${ALERT_B}        labels: {\na: x}\n        bogus: 1\n`,
+    SHOW_B,
+  ],
+  [
+    'a bad expression in an under-indented flow',
+    'groups:\n  - name: g\n    rules: [{alert: B,\nexpr: "sum(",\nlabels: {}}]\n',
+    SHOW_B,
+  ],
+  [
+    'a plain expression over two lines in an under-indented flow',
+    'groups:\n  - name: g\n    rules: [\n{alert: B, expr: vector(1)\n  + 0}\n]\n',
+    SHOW_B,
+  ],
   [
     'NEL in the test file',
     annotated('          a: x y\n'),

@@ -307,3 +307,25 @@ describe('quoted scalars continued at or below their key', () => {
     ).toThrow('f.yml: yaml: unmarshal errors:\n  line 9: field bogus not found in type rulefmt.RuleNode')
   })
 })
+
+// Checked with promtool 2.42 (LINE_BREAK_CASES): Go reads a flow collection whatever the indentation of its lines.
+describe('flow collections in a block, their lines indented no deeper than their key', () => {
+  const head = 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n'
+  test('are read as Go reads them: comments dropped, plain values folded', () => {
+    expect(
+      labelsOf(`${head}        labels: {\n  a: one\n    two, # a comment, with: colon\n  b: y\n}\n`),
+    ).toEqual({
+      a: 'one two',
+      b: 'y',
+    })
+    expect(
+      parseRuleFile('groups: [\n{"name": "g", "rules": [\n{"record": "r", "expr": "x"}\n]}\n]\n', 'f.yml')[0]
+        ?.name,
+    ).toBe('g')
+  })
+  test('a key whose `:` is on a later line is still refused, as Go refuses it', () => {
+    expect(() => parseRuleFile(`${head}        labels: {\n"a"\n: x}\n`, 'f.yml')).toThrow(
+      /^f\.yml: yaml: line \d+: /,
+    )
+  })
+})
