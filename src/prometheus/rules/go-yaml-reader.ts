@@ -53,21 +53,21 @@ function isAllowed(c: number): boolean {
   )
 }
 
+/** The length of the UTF-8 sequence a leading octet starts, 0 for one that starts none (yaml_private.go `width`). */
+export function utf8Width(octet: number): number {
+  if ((octet & 0x80) === 0) return 1
+  if ((octet & 0xe0) === 0xc0) return 2
+  if ((octet & 0xf0) === 0xe0) return 3
+  if ((octet & 0xf8) === 0xf0) return 4
+  return 0
+}
+
 type Decoded = { width: number; value: number } | { problem: string } | undefined
 
 /** The UTF-8 character at `pos` of `bytes[..end)`: undefined when it runs past `end`. */
 function decodeUtf8(bytes: Uint8Array, pos: number, end: number, eof: boolean): Decoded {
   const octet = bytes[pos] as number
-  const width =
-    (octet & 0x80) === 0
-      ? 1
-      : (octet & 0xe0) === 0xc0
-        ? 2
-        : (octet & 0xf0) === 0xe0
-          ? 3
-          : (octet & 0xf8) === 0xf0
-            ? 4
-            : 0
+  const width = utf8Width(octet)
   if (width === 0) return { problem: 'invalid leading UTF-8 octet' }
   if (pos + width > end) return eof ? { problem: 'incomplete UTF-8 octet sequence' } : undefined
   let value =

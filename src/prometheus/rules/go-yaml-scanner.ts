@@ -18,7 +18,7 @@
  * ported: the depth limits.
  */
 
-import type { GoReaderFault } from './go-yaml-reader.ts'
+import { type GoReaderFault, utf8Width } from './go-yaml-reader.ts'
 
 export interface GoMark {
   /** Characters (code points) from the start, as Go's mark.index. */
@@ -670,16 +670,7 @@ class Scanner {
         this.tagError(directive, start, 'did not find URI escaped octet')
       const octet = Number.parseInt(this.ch(1) + this.ch(2), 16)
       if (w === 1024) {
-        w =
-          (octet & 0x80) === 0
-            ? 1
-            : (octet & 0xe0) === 0xc0
-              ? 2
-              : (octet & 0xf0) === 0xe0
-                ? 3
-                : (octet & 0xf8) === 0xf0
-                  ? 4
-                  : 0
+        w = utf8Width(octet)
         if (w === 0) this.tagError(directive, start, 'found an incorrect leading UTF-8 octet')
       } else if ((octet & 0xc0) !== 0x80) {
         this.tagError(directive, start, 'found an incorrect trailing UTF-8 octet')
