@@ -180,6 +180,8 @@ export function parseGoYaml(
  *   Inside quoted scalars, and plain ones in a flow collection, each break and the blanks
  *   written around it become same-length stand-ins (`scalarBreaks`), folded after parsing as
  *   Go folds them (`foldBreaks`).
+ * - Right after a closing quote or bracket, `#` starts a comment for Go; YAML 1.2 refuses it
+ *   there. Such a comment is blanked.
  *
  * Not emulated: Go's other two 1.1 breaks, U+2028 and U+2029, which its scalars keep as
  * themselves.
@@ -223,6 +225,12 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   }
   for (const [start, end] of [...quoted, ...plainsInFlow]) {
     write(start, scalarBreaks(text.slice(start, end)))
+  }
+  // Right after a closing quote or bracket a `#` starts a comment for Go; YAML 1.2 wants a blank
+  // before it (`Comments must be separated from other tokens`).
+  for (const [, end] of [...quoted, ...flows]) {
+    if (units[end] !== '#') continue
+    for (let i = end; i < units.length && units[i] !== '\n' && units[i] !== '\r'; i++) units[i] = ' '
   }
   return units.join('')
 }

@@ -625,6 +625,13 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     'groups:\n  - name: g\n    rules: [\n{alert: B, expr: vector(1)\n  + 0}\n]\n',
     SHOW_B,
   ],
+  ['a comment right after a closing brace', `${ALERT_B}        labels: {a: x}#c\n`, SHOW_B],
+  [
+    'a comment right after a closing quote',
+    `${ALERT_B}        labels:\n          a: 'x'#c\n          b: y\n`,
+    SHOW_B,
+  ],
+  ['a comment right after an empty rule list', 'groups:\n  - name: g\n    rules: []#z\n', SHOW_B],
   [
     'NEL in the test file',
     annotated('          a: x y\n'),
