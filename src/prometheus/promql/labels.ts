@@ -3,6 +3,9 @@
  * ascending order, so iteration order equals Prometheus' sorted `labels.Labels` order.
  * A label with an empty value does not exist (Prometheus drops it everywhere).
  */
+
+import { goQuote } from './strings.ts'
+
 export type Labels = Readonly<Record<string, string>>
 
 export const METRIC_NAME = '__name__'
@@ -125,47 +128,6 @@ export function signatureWithout(labels: Labels, excluded: ReadonlySet<string>):
     if (!excluded.has(name)) sig += `${name}\u00ff${labels[name]}\u00ff`
   }
   return sig
-}
-
-/** Go's `strconv.Quote` for the characters label values realistically contain. */
-export function goQuote(s: string): string {
-  let out = '"'
-  for (const ch of s) {
-    const code = ch.codePointAt(0) as number
-    switch (ch) {
-      case '"':
-        out += '\\"'
-        break
-      case '\\':
-        out += '\\\\'
-        break
-      case '\n':
-        out += '\\n'
-        break
-      case '\t':
-        out += '\\t'
-        break
-      case '\r':
-        out += '\\r'
-        break
-      case '\u0007':
-        out += '\\a'
-        break
-      case '\b':
-        out += '\\b'
-        break
-      case '\f':
-        out += '\\f'
-        break
-      case '\v':
-        out += '\\v'
-        break
-      default:
-        if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`
-        else out += ch
-    }
-  }
-  return `${out}"`
 }
 
 /** Prometheus' `Labels.String()`: `{a="1", b="2"}`. */

@@ -92,6 +92,8 @@ function quoteChar(ch: string, quote: string): string {
   const named: Record<number, string> = { 7: 'a', 8: 'b', 12: 'f', 10: 'n', 13: 'r', 9: 't', 11: 'v' }
   if (named[code] !== undefined) return `\\${named[code]}`
   if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, '0')}`
+  // A byte that is not UTF-8, kept as U+DC80–U+DCFF (go-bytes.ts): Go writes it as \xff.
+  if (code >= 0xdc80 && code <= 0xdcff) return `\\x${(code - 0xdc00).toString(16)}`
   if (code >= 0xd800 && code < 0xe000) return '\\ufffd'
   if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`
   return `\\U${code.toString(16).padStart(8, '0')}`

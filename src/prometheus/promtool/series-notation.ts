@@ -17,9 +17,9 @@
  * refused with the lexer's message.
  */
 
-import { goQuote, type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
+import { type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
 import { AGGREGATORS } from '../promql/parser.ts'
-import { unquote } from '../promql/strings.ts'
+import { goQuote, unquote } from '../promql/strings.ts'
 
 export type SeriesValue = { kind: 'value'; value: number } | { kind: 'omitted' } | { kind: 'stale' }
 
