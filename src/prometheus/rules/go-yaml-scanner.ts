@@ -123,11 +123,18 @@ class Scanner {
   readonly flows: Array<[number, number]> = []
   /** Text offsets [start, end) of the plain scalars scanned inside flow collections. */
   readonly plainsInFlow: Array<[number, number]> = []
+  /** Text offsets [start, end) of the plain scalars scanned in block context that span lines. */
+  readonly multilinePlains: Array<[number, number]> = []
   private flowStart = 0
 
   /** What the scan recorded of the text's quoted scalars and flow collections. */
-  ranges(): Pick<GoFirstDocument, 'quoted' | 'flows' | 'plainsInFlow'> {
-    return { quoted: this.quoted, flows: this.flows, plainsInFlow: this.plainsInFlow }
+  ranges(): Pick<GoFirstDocument, 'quoted' | 'flows' | 'plainsInFlow' | 'multilinePlains'> {
+    return {
+      quoted: this.quoted,
+      flows: this.flows,
+      plainsInFlow: this.plainsInFlow,
+      multilinePlains: this.multilinePlains,
+    }
   }
   private flowLevel = 0
   private indent = -1
@@ -509,12 +516,12 @@ class Scanner {
   private fetchPlainScalar(): void {
     this.fetchKeyableScalar((start) => {
       this.scanPlainScalar(start)
-      if (this.flowLevel > 0) {
-        // The scan stops past the blanks and breaks it looked through; the scalar ends before them.
-        let end = this.i
-        while (end > start.index && isBlankOrBreak(this.chars[end - 1] as string)) end--
-        this.plainsInFlow.push([this.offset(start), this.offset({ index: end, line: 0, column: 0 })])
-      }
+      // The scan stops past the blanks and breaks it looked through; the scalar ends before them.
+      let end = this.i
+      while (end > start.index && isBlankOrBreak(this.chars[end - 1] as string)) end--
+      const range: [number, number] = [this.offset(start), this.offset({ index: end, line: 0, column: 0 })]
+      if (this.flowLevel > 0) this.plainsInFlow.push(range)
+      else if (this.chars.slice(start.index, end).some(isBreakChar)) this.multilinePlains.push(range)
     })
   }
 
@@ -863,6 +870,8 @@ export interface GoFirstDocument {
   flows: ReadonlyArray<readonly [number, number]>
   /** Text offsets [start, end) of the plain scalars scanned inside flow collections. */
   plainsInFlow: ReadonlyArray<readonly [number, number]>
+  /** Text offsets [start, end) of the plain scalars scanned in block context that span lines. */
+  multilinePlains: ReadonlyArray<readonly [number, number]>
 }
 
 const NODE_START = new Set<TokenType>([

@@ -166,6 +166,9 @@ export function parseGoYaml(
 }
 
 /** The JavaScript parser's first document of `source`, and its faults before that document ends. */
+/** Blanks, breaks and comment lines, then a `:`, from `lastIndex`. */
+const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
+
 /**
  * The text handed to the JavaScript parser (YAML 1.2) so that it reads what Go (YAML 1.1)
  * reads, at the same offsets:
@@ -183,21 +186,23 @@ export function parseGoYaml(
  * - Right after a closing quote or bracket, `#` starts a comment for Go; YAML 1.2 refuses it
  *   there. Such a comment is blanked.
  *
- * Not emulated: Go's other two 1.1 breaks, U+2028 and U+2029, which its scalars keep as
- * themselves.
+ * - Go also breaks lines at U+2028 and U+2029, and keeps them in a scalar as themselves: they
+ *   become \n outside scalars and stand-ins inside quoted ones and plain ones that span lines.
+ *
+ * Not emulated: U+2028 and U+2029 inside block scalars (`|`, `>`), where Go keeps them as the
+ * line's break.
  */
-/** Blanks, breaks and comment lines, then a `:`, from `lastIndex`. */
-const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
-
 function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
-  const { quoted, flows, plainsInFlow } = scan
-  if (quoted.length === 0 && flows.length === 0 && !/[\r\u0085]/.test(text)) return text
+  const { quoted, flows, plainsInFlow, multilinePlains } = scan
+  if (quoted.length === 0 && flows.length === 0 && !/[\r\u0085\u2028\u2029]/.test(text)) return text
   const units = text.split('')
   const write = (at: number, replacement: string) => {
     for (let k = 0; k < replacement.length; k++) units[at + k] = replacement[k] as string
   }
   for (let i = 0; i < units.length; i++) {
-    if (units[i] === '\u0085' || (units[i] === '\r' && units[i + 1] !== '\n')) units[i] = '\n'
+    const c = units[i]
+    if (c === '\u0085' || c === '\u2028' || c === '\u2029' || (c === '\r' && units[i + 1] !== '\n'))
+      units[i] = '\n'
   }
   // Both lists are in text order; one cursor walks the scalars across all flow collections.
   const scalars = [...quoted, ...plainsInFlow].sort((a, b) => a[0] - b[0])
@@ -223,7 +228,10 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
       }
     }
   }
-  for (const [start, end] of [...quoted, ...plainsInFlow]) {
+  // A multi-line plain value in a block is left to the JavaScript parser's folding, which is
+  // Go's, unless it breaks at U+2028 or U+2029, which Go keeps.
+  const lsPlains = multilinePlains.filter(([start, end]) => /[\u2028\u2029]/.test(text.slice(start, end)))
+  for (const [start, end] of [...quoted, ...plainsInFlow, ...lsPlains]) {
     write(start, scalarBreaks(text.slice(start, end)))
   }
   // Right after a closing quote or bracket a `#` starts a comment for Go; YAML 1.2 wants a blank
@@ -241,8 +249,10 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
  */
 const BREAK_IN_SCALAR = '\uFFFF'
 const ESCAPED_BREAK = '\uD800'
+const LINE_SEPARATOR = '\uD801'
+const PARAGRAPH_SEPARATOR = '\uD802'
 const BLANK_BESIDE_BREAK = '\uFFFE'
-const BREAK_RUN = /[\uFFFE\uFFFF\uD800]+/g
+const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g
 
 /**
  * A quoted scalar (quotes included), or a plain one, with its line breaks (\n, \r, CR LF
@@ -251,7 +261,7 @@ const BREAK_RUN = /[\uFFFE\uFFFF\uD800]+/g
  * join the lines.
  */
 function scalarBreaks(scalar: string): string {
-  if (!/[\n\r\u0085]/.test(scalar)) return scalar
+  if (!/[\n\r\u0085\u2028\u2029]/.test(scalar)) return scalar
   const chars = [...scalar]
   const escaped = chars.map(() => false)
   if (chars[0] === '"') {
@@ -260,7 +270,7 @@ function scalarBreaks(scalar: string): string {
   const blank = (i: number) => (chars[i] === ' ' || chars[i] === '\t') && !escaped[i]
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]
-    if (c !== '\n' && c !== '\r' && c !== '\u0085') continue
+    if (c !== '\n' && c !== '\r' && c !== '\u0085' && c !== '\u2028' && c !== '\u2029') continue
     const crlf = c === '\r' && chars[i + 1] === '\n'
     if (escaped[i]) {
       // `\` and a break join the lines: the blanks before the backslash stay.
@@ -268,8 +278,14 @@ function scalarBreaks(scalar: string): string {
       chars[i] = crlf ? BLANK_BESIDE_BREAK : ESCAPED_BREAK
       if (crlf) escaped[i + 1] = true
     } else {
-      // CR LF is one break: the CR goes as a blank.
-      chars[i] = crlf ? BLANK_BESIDE_BREAK : BREAK_IN_SCALAR
+      // CR LF is one break: the CR goes as a blank. U+2028 and U+2029 keep who they are.
+      chars[i] = crlf
+        ? BLANK_BESIDE_BREAK
+        : c === '\u2028'
+          ? LINE_SEPARATOR
+          : c === '\u2029'
+            ? PARAGRAPH_SEPARATOR
+            : BREAK_IN_SCALAR
       for (let j = i - 1; j >= 0 && blank(j); j--) chars[j] = BLANK_BESIDE_BREAK
     }
     for (let j = i + 1; j < chars.length && blank(j); j++) chars[j] = BLANK_BESIDE_BREAK
@@ -284,11 +300,23 @@ function scalarBreaks(scalar: string): string {
  * break, each break as a newline.
  */
 function foldBreaks(value: string): string {
-  if (!/[\uFFFF\uD800]/.test(value)) return value
+  if (!/[\uFFFF\uD800-\uD802]/.test(value)) return value
   return value.replace(BREAK_RUN, (run) => {
-    const breaks = run.split(BREAK_IN_SCALAR).length - 1
-    if (run.includes(ESCAPED_BREAK)) return '\n'.repeat(breaks)
-    return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1)
+    // Each break as `read_line` reads it: \n, or U+2028 / U+2029 as themselves.
+    const breaks = [...run.replaceAll(BLANK_BESIDE_BREAK, '')].map((b) =>
+      b === LINE_SEPARATOR
+        ? '\u2028'
+        : b === PARAGRAPH_SEPARATOR
+          ? '\u2029'
+          : b === BREAK_IN_SCALAR
+            ? '\n'
+            : '',
+    )
+    const [leading = '', ...trailing] = breaks
+    // An escaped break (read as '') keeps the breaks after it; a leading \n folds into a space
+    // when no break follows, else gives way to them; U+2028 and U+2029 stay.
+    if (leading === '\n') return trailing.length === 0 ? ' ' : trailing.join('')
+    return leading + trailing.join('')
   })
 }
 

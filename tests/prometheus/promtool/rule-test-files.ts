@@ -495,9 +495,9 @@ const SHOW_B =
   'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n'
 
 /**
- * Line breaks where Go's YAML 1.1 and the JavaScript parser's 1.2 part: NEL (U+0085) and a
- * lone CR, breaks to Go and characters to 1.2, in each kind of scalar, ending a comment, in a
- * quoted key, beside blanks and escapes; quoted scalars whose continuation lines are indented
+ * Line breaks where Go's YAML 1.1 and the JavaScript parser's 1.2 part: NEL (U+0085), a lone
+ * CR, U+2028 and U+2029, breaks to Go (which keeps the last two in its values) and characters
+ * to 1.2, in each kind of scalar, ending a comment, in a quoted key, beside blanks and escapes; quoted scalars whose continuation lines are indented
  * no deeper than their key, and flow collections in a block whose lines are (Go reads both,
  * 1.2 refuses them). Each is [name, rule file, test file]; the test file prints the labels and
  * annotations Go decoded.
@@ -632,6 +632,26 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   ['a comment right after an empty rule list', 'groups:\n  - name: g\n    rules: []#z\n', SHOW_B],
+  [
+    'U+2028 in a double-quoted value, kept as itself',
+    `${ALERT_B}        annotations:\n          a: "x\u2028y"\n`,
+    SHOW_B,
+  ],
+  [
+    'U+2029 in a plain value, the next line indented',
+    `${ALERT_B}        annotations:\n          a: x\u2029            y\n`,
+    SHOW_B,
+  ],
+  [
+    'U+2028 and \\n together in quotes',
+    `${ALERT_B}        annotations:\n          a: "x\u2028\n   y"\n          b: "x\n\u2028   y"\n`,
+    SHOW_B,
+  ],
+  [
+    'characters strconv.Quote escapes, in a label and an annotation',
+    `${ALERT_B}        labels:\n          l: "a\\u00a0b\\u200dc"\n        annotations:\n          a: "x\\u00a0y\\u200dz 😀 e\\u0301 \\u2029 \\ufeff \\ue000 \\U000E0001"\n`,
+    SHOW_B,
+  ],
   [
     'NEL in the test file',
     annotated('          a: x y\n'),
