@@ -544,9 +544,15 @@ export class GoDecoder {
 
   /**
    * A struct: returns its fields by YAML key; unknown keys are errors (`UnmarshalStrict`,
-   * `KnownFields`), worded `field x not found in type T`.
+   * `KnownFields`), worded `field x not found in type T`, unless `strict` is false (plain
+   * `Unmarshal`, which skips them).
    */
-  struct(v: GoYamlValue | undefined, goType: string, known: readonly string[]): Map<string, GoYamlValue> {
+  struct(
+    v: GoYamlValue | undefined,
+    goType: string,
+    known: readonly string[],
+    strict = true,
+  ): Map<string, GoYamlValue> {
     this.yamlPackage ??= goType.startsWith('main.') ? 'yaml.v2' : 'yaml.v3'
     const fields = new Map<string, GoYamlValue>()
     if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null)) return fields
@@ -556,7 +562,7 @@ export class GoDecoder {
     }
     for (const e of this.merged(v)) {
       if (!known.includes(e.key)) {
-        this.errors.push(`line ${e.keyLine}: field ${e.key} not found in type ${goType}`)
+        if (strict) this.errors.push(`line ${e.keyLine}: field ${e.key} not found in type ${goType}`)
         continue
       }
       // yaml.v3's list holds each key once; in yaml.v2's the last write wins, as there.

@@ -195,11 +195,20 @@ export function parseRuleFile(
     if (err instanceof FatalDuration) fail([err.message])
     throw err
   }
-  try {
-    d.check()
-  } catch (err) {
-    fail([(err as Error).message])
-  }
+  // rulefmt.Parse's second reading, `yaml.Unmarshal` into its node types (`ruleGroups`, whose
+  // `groups` is a []yaml.Node), reports a document that is not a map, or groups that are not a
+  // list, a second time in those types' names.
+  const nodes = new GoDecoder('yaml.v3')
+  nodes.list(nodes.struct(doc, 'rulefmt.ruleGroups', ['groups'], false).get('groups'), '[]yaml.Node')
+  const unmarshalErrors = [d, nodes].flatMap((decoder) => {
+    try {
+      decoder.check()
+      return []
+    } catch (err) {
+      return [(err as Error).message]
+    }
+  })
+  if (unmarshalErrors.length > 0) fail(unmarshalErrors)
   const errors: string[] = []
   const seen = new Set<string>()
   for (const { node, group, ruleNodes } of decoded) {

@@ -177,6 +177,12 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
   ],
   ['empty and repeated group names', 'groups:\n  - name: ""\n    rules: []\n  - interval: 1m\n', probe],
   ['a group name used twice', 'groups:\n  - name: g\n  - name: g\n', probe],
+  // rulefmt.Parse reads the file a second time into its node types (ruleGroups, []yaml.Node).
+  ['a document that is a word', 'hello\n', probe],
+  ['a document that is a list', '- a\n', probe],
+  ['a document that is an empty string', '""\n', probe],
+  ['groups that are a number', 'groups: 5\n', probe],
+  ['groups that are a map, and an unknown field', 'bogus: 1\ngroups: {a: b}\n', probe],
 ]
 
 /**
