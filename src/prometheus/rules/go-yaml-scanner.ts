@@ -73,8 +73,11 @@ export class GoScanError extends Error {
     readonly problemMark: GoMark,
     /** The offset in the text of the context mark: where the faulty token starts. */
     readonly offset: number,
-    /** A reader fault (`yaml_READER_ERROR`): Go prints it without a line. */
-    readonly reader = false,
+    /**
+     * `reader` (`yaml_READER_ERROR`): Go prints it without a line; `parser` (a parser error
+     * the scanner can see coming): Go prints its 0-based line.
+     */
+    readonly kind: 'scanner' | 'reader' | 'parser' = 'scanner',
   ) {
     super(problem)
     this.name = 'GoScanError'
@@ -86,12 +89,14 @@ export class GoScanError extends Error {
    * without the +1. A 0 line (the first) is left out.
    */
   goMessage(v3: boolean): string {
-    if (this.reader) return `yaml: ${this.problem}`
+    if (this.kind === 'reader') return `yaml: ${this.problem}`
+    // Only scanner errors have their line moved on by one (decode.go `fail`).
+    const next = this.kind === 'scanner' ? 1 : 0
     let line = 0
     if (v3) {
-      if (this.contextMark.line !== 0) line = this.contextMark.line + 1
-      else if (this.problemMark.line !== 0) line = this.problemMark.line + 1
-    } else if (this.problemMark.line !== 0) line = this.problemMark.line + 1
+      if (this.contextMark.line !== 0) line = this.contextMark.line + next
+      else if (this.problemMark.line !== 0) line = this.problemMark.line + next
+    } else if (this.problemMark.line !== 0) line = this.problemMark.line + next
     else if (this.contextMark.line !== 0) line = this.contextMark.line
     return `yaml: ${line !== 0 ? `line ${line}: ` : ''}${this.problem}`
   }
@@ -126,10 +131,18 @@ class Scanner {
   /** Text offsets [start, end) of the plain scalars scanned in block context that span lines. */
   readonly multilinePlains: Array<[number, number]> = []
   private flowStart = 0
+  /** Text offsets of comments right after a block scalar's indicators (`|#`, `>-#`). */
+  readonly headerComments: number[] = []
+  /** The open flow collections, innermost last: their kind and where each starts. */
+  private readonly flowStack: Array<{ type: TokenType; mark: GoMark }> = []
 
   /** What the scan recorded of the text's quoted scalars and flow collections. */
-  ranges(): Pick<GoFirstDocument, 'quoted' | 'flows' | 'plainsInFlow' | 'multilinePlains'> {
+  ranges(): Pick<
+    GoFirstDocument,
+    'quoted' | 'flows' | 'plainsInFlow' | 'multilinePlains' | 'headerComments'
+  > {
     return {
+      headerComments: this.headerComments,
       quoted: this.quoted,
       flows: this.flows,
       plainsInFlow: this.plainsInFlow,
@@ -185,7 +198,7 @@ class Scanner {
         this.fault!.problem,
         m,
         this.offset({ index: this.faultAt, line: 0, column: 0 }),
-        true,
+        'reader',
       )
     }
     return this.chars[at] ?? '\0'
@@ -386,6 +399,7 @@ class Scanner {
       mark: this.mark(),
     })
     if (this.flowLevel === 0) this.flowStart = this.offset(this.mark())
+    this.flowStack.push({ type, mark: this.mark() })
     this.flowLevel++
     this.simpleKeyAllowed = true
     this.oneCharToken(type)
@@ -394,6 +408,7 @@ class Scanner {
   private fetchFlowCollectionEnd(type: TokenType): void {
     this.removeSimpleKey()
     const closes = this.flowLevel === 1
+    this.flowStack.pop()
     if (this.flowLevel > 0) {
       this.flowLevel--
       const last = this.simpleKeys.pop() as SimpleKey
@@ -451,10 +466,45 @@ class Scanner {
         if (!this.simpleKeyAllowed)
           this.error('', this.mark(), 'mapping values are not allowed in this context')
         this.rollIndent(this.column, -1, 'BLOCK_MAPPING_START', this.mark())
-      }
+      } else this.checkFlowValue()
       this.simpleKeyAllowed = this.flowLevel === 0
     }
     this.oneCharToken('VALUE')
+  }
+
+  /**
+   * A `:` in a flow collection with no simple key before it (the key went stale across a line
+   * break or 1024 characters): when it follows a whole entry that no `?` opened, Go's parser
+   * (parserc.go `yaml_parser_parse_flow_mapping_key` / `_flow_sequence_entry`) wants a `,` or the
+   * closing bracket there and fails, which is raised here, where the scanner meets the `:`.
+   */
+  private checkFlowValue(): void {
+    const last = this.tokens[this.tokens.length - 1]?.type
+    if (last !== 'SCALAR' && last !== 'ALIAS' && last !== 'FLOW_SEQUENCE_END' && last !== 'FLOW_MAPPING_END')
+      return
+    let depth = 0
+    for (let t = this.tokens.length - 1; t >= 0; t--) {
+      const type = (this.tokens[t] as Token).type
+      if (type === 'FLOW_SEQUENCE_END' || type === 'FLOW_MAPPING_END') depth++
+      else if (type === 'FLOW_SEQUENCE_START' || type === 'FLOW_MAPPING_START') {
+        if (depth === 0) break
+        depth--
+      } else if (depth === 0 && (type === 'FLOW_ENTRY' || type === 'VALUE')) break
+      else if (depth === 0 && type === 'KEY') return
+    }
+    const flow = this.flowStack[this.flowStack.length - 1]
+    if (flow === undefined) return
+    const sequence = flow.type === 'FLOW_SEQUENCE_START'
+    // Its offset is the collection's start: what the JavaScript parser finds wrong inside the
+    // collection (its lines' indentation, which Go ignores) does not come before it.
+    throw new GoScanError(
+      `while parsing a flow ${sequence ? 'sequence' : 'mapping'}`,
+      flow.mark,
+      `did not find expected ',' or '${sequence ? ']' : '}'}'`,
+      this.mark(),
+      this.offset(flow.mark),
+      'parser',
+    )
   }
 
   private fetchAnchor(type: 'ALIAS' | 'ANCHOR'): void {
@@ -705,8 +755,11 @@ class Scanner {
       indicator()
       if (this.ch() === '+' || this.ch() === '-') this.skip()
     }
+    const headerEnd = this.i
     while (this.isBlank()) this.skip()
     if (this.ch() === '#') {
+      // Go needs no blank before this comment; YAML 1.2 does (see `headerComments`).
+      if (this.i === headerEnd) this.headerComments.push(this.offset(this.mark()))
       if (this.v3) this.scanLineComment()
       while (!this.isBreakz()) this.skip()
     }
@@ -872,6 +925,8 @@ export interface GoFirstDocument {
   plainsInFlow: ReadonlyArray<readonly [number, number]>
   /** Text offsets [start, end) of the plain scalars scanned in block context that span lines. */
   multilinePlains: ReadonlyArray<readonly [number, number]>
+  /** Text offsets of comments right after a block scalar's indicators, with no blank before them. */
+  headerComments: readonly number[]
 }
 
 const NODE_START = new Set<TokenType>([

@@ -166,9 +166,6 @@ export function parseGoYaml(
 }
 
 /** The JavaScript parser's first document of `source`, and its faults before that document ends. */
-/** Blanks, breaks and comment lines, then a `:`, from `lastIndex`. */
-const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
-
 /**
  * The text handed to the JavaScript parser (YAML 1.2) so that it reads what Go (YAML 1.1)
  * reads, at the same offsets:
@@ -183,8 +180,8 @@ const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
  *   Inside quoted scalars, and plain ones in a flow collection, each break and the blanks
  *   written around it become same-length stand-ins (`scalarBreaks`), folded after parsing as
  *   Go folds them (`foldBreaks`).
- * - Right after a closing quote or bracket, `#` starts a comment for Go; YAML 1.2 refuses it
- *   there. Such a comment is blanked.
+ * - Right after a closing quote or bracket, or a block scalar's indicators, `#` starts a
+ *   comment for Go; YAML 1.2 refuses it there. Such a comment is blanked.
  *
  * - Go also breaks lines at U+2028 and U+2029, and keeps them in a scalar as themselves: they
  *   become \n outside scalars and stand-ins inside quoted ones and plain ones that span lines.
@@ -194,7 +191,13 @@ const COLON_AHEAD = /\s*(?:#[^\n\r]*[\n\r]\s*)*:/y
  */
 function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   const { quoted, flows, plainsInFlow, multilinePlains } = scan
-  if (quoted.length === 0 && flows.length === 0 && !/[\r\u0085\u2028\u2029]/.test(text)) return text
+  if (
+    quoted.length === 0 &&
+    flows.length === 0 &&
+    scan.headerComments.length === 0 &&
+    !/[\r\u0085\u2028\u2029]/.test(text)
+  )
+    return text
   const units = text.split('')
   const write = (at: number, replacement: string) => {
     for (let k = 0; k < replacement.length; k++) units[at + k] = replacement[k] as string
@@ -216,12 +219,9 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
         continue
       }
       const c = units[i]
-      if (c === '\n' || c === '\r') {
-        // A `:` on a later line than its key: Go's simple key has gone stale there, and its
-        // parser refuses the entry; the break stays for the JavaScript parser to refuse it too.
-        COLON_AHEAD.lastIndex = i
-        if (!COLON_AHEAD.test(text)) units[i] = ' '
-      } else if (c === '#') {
+      // (A `:` on a later line than its key is refused by the Go scanner's port first.)
+      if (c === '\n' || c === '\r') units[i] = ' '
+      else if (c === '#') {
         // A comment: in a flow collection, a `#` outside the scalars can be nothing else.
         for (; i < end && units[i] !== '\n' && units[i] !== '\r'; i++) units[i] = ' '
         i--
@@ -234,9 +234,10 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   for (const [start, end] of [...quoted, ...plainsInFlow, ...lsPlains]) {
     write(start, scalarBreaks(text.slice(start, end)))
   }
-  // Right after a closing quote or bracket a `#` starts a comment for Go; YAML 1.2 wants a blank
-  // before it (`Comments must be separated from other tokens`).
-  for (const [, end] of [...quoted, ...flows]) {
+  // Right after a closing quote or bracket, or a block scalar's indicators, a `#` starts a
+  // comment for Go; YAML 1.2 wants a blank before it (`Comments must be separated from other
+  // tokens`).
+  for (const end of [...quoted.map(([, e]) => e), ...flows.map(([, e]) => e), ...scan.headerComments]) {
     if (units[end] !== '#') continue
     for (let i = end; i < units.length && units[i] !== '\n' && units[i] !== '\r'; i++) units[i] = ' '
   }

@@ -659,6 +659,30 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   [
+    'comments right after block scalar indicators',
+    `${ALERT_B}        annotations:\n          a: |#c\n            x\n          b: >-#c\n            y\n            z\n          c: |2#c\n             w\n`,
+    SHOW_B,
+  ],
+  // A `:` on a later line than its key in a flow collection: Go's parser refuses it.
+  ['a flow key whose : is on the next line', `${ALERT_B}        labels: {\n"a"\n: x}\n`, SHOW_B],
+  [
+    'a flow key whose : follows a NEL',
+    'groups: [{name: g, rules: [{alert: B, expr: vector(1), labels\u0085: {a: x}}]}]\n',
+    SHOW_B,
+  ],
+  ['a plain flow key over two lines', 'groups: [{nam\n\ne: g, rules: []}]\n', SHOW_B],
+  ['a second : after a flow value', `${ALERT_B}        labels: {a: b\n  : c}\n`, SHOW_B],
+  [
+    'a flow sequence entry followed by : on the next line',
+    `${ALERT_B}        labels: {a: [x\n: y]}\n`,
+    SHOW_B,
+  ],
+  [
+    'an explicit ? key whose : is on the next line (allowed)',
+    `${ALERT_B}        labels: {? a\n : x}\n`,
+    SHOW_B,
+  ],
+  [
     'NEL in the test file',
     annotated('          a: x y\n'),
     `${SHOW_B.replace('exp_labels: {}', `exp_annotations: {a: "x${NEL}y"}`)}`,
