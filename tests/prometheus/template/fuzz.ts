@@ -1,0 +1,477 @@
+/**
+ * `bun tests/prometheus/template/fuzz.ts [--seed N] [--cases N] [--show N]`: the seeded
+ * differential fuzzer for alert templates. It generates random but plausible Go templates
+ * (pipelines, variables, control structures, comparisons, printf verbs and flags, Prometheus'
+ * template functions with edge values, trim markers, comments, literals of every kind, and
+ * errors), writes them as the annotations of one alert each, and runs the rule file through
+ * Debian's `promtool test rules` 2.42 (the truth) and through our `runRuleTests`. The test
+ * file expects no annotations, so both print what they rendered or the template error.
+ *
+ * Reports are compared alert by alert; a template either tool refuses when the rules load is
+ * compared by its load error line and re-run without the others. Prints
+ * `seed S: N cases, N agree, N disagree` and the first disagreements, promtool's then ours.
+ */
+import { Rng } from '../promql/differential/generator.ts'
+import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name)
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+}
+
+// ---------------------------------------------------------------- the generator
+
+/** Edge values as template literals: numbers Go lexes as int, float or char, and strings. */
+const INT_LITERALS = [
+  '0',
+  '1',
+  '-1',
+  '42',
+  '-7',
+  '3',
+  '255',
+  '0x1F',
+  '1_000',
+  '017',
+  '0o17',
+  '0b101',
+  "'a'",
+  "'\\n'",
+  '9223372036854775807',
+  '+5',
+]
+const FLOAT_LITERALS = [
+  '0.0',
+  '1.5',
+  '-2.25',
+  '.5',
+  '1e3',
+  '1e-7',
+  '123456789.0',
+  '1e300',
+  '-0.0',
+  '2.5e-3',
+  '0x1p-2',
+  '1.',
+  '3.14159',
+  '1e21',
+  '0.1',
+]
+const STRING_VALUES = [
+  'x',
+  '',
+  '1.5',
+  '-3',
+  '0',
+  'NaN',
+  '+Inf',
+  '-Inf',
+  'inf',
+  '1e-400',
+  '1e999',
+  ' 1',
+  '1_000',
+  '0x10',
+  'abc',
+  'web-1:9090',
+  'Hello World',
+  'a"b',
+  'é',
+  '5m',
+  '1h30m',
+  '12345.678',
+  'straße',
+]
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Go raw string, not a JavaScript template
+const RAW_STRINGS = ['`raw`', '`a\\nb`', '`${1}`', '``']
+const FIELDS = [
+  '$value',
+  '$labels',
+  '$labels.instance',
+  '$labels.job',
+  '$labels.missing',
+  '$labels.num',
+  '$externalLabels',
+  '$externalLabels.env',
+  '$externalURL',
+  '.Value',
+  '.Labels.job',
+  '.Labels',
+  '$.Value',
+  '$.Labels.instance',
+  '.ExternalLabels',
+  '.',
+  '$',
+]
+const BAD_FIELDS = ['.Missing', '$value.x', '$labels.job.x', '.Value.y', '$.Foo']
+
+const VERBS = [
+  'v',
+  'd',
+  's',
+  'q',
+  'x',
+  'X',
+  'e',
+  'E',
+  'f',
+  'F',
+  'g',
+  'G',
+  't',
+  'b',
+  'o',
+  'c',
+  'U',
+  'T',
+  '%',
+  'z',
+]
+const FLAGS = ['', '', '', '-', '+', '#', ' ', '0', '-0', '+0', '#0']
+
+class Gen {
+  constructor(private readonly rng: Rng) {}
+
+  private pick<T>(items: readonly T[]): T {
+    return this.rng.pick(items)
+  }
+
+  private chance(p: number): boolean {
+    return this.rng.chance(p)
+  }
+
+  quoted(s: string): string {
+    return JSON.stringify(s)
+  }
+
+  format(): string {
+    const n = 1 + this.rng.int(3)
+    let out = ''
+    for (let i = 0; i < n; i++) {
+      if (this.chance(0.5)) out += this.pick(['', ' ', '|', 'v=', '[', ']', 'é'])
+      out += `%${this.pick(FLAGS)}`
+      if (this.chance(0.35)) out += this.chance(0.15) ? '*' : String(this.rng.int(12))
+      if (this.chance(0.35)) out += this.chance(0.1) ? '.*' : `.${this.rng.int(8)}`
+      out += this.pick(VERBS)
+    }
+    return this.quoted(out)
+  }
+
+  literal(): string {
+    switch (this.rng.int(8)) {
+      case 0:
+      case 1:
+        return this.pick(INT_LITERALS)
+      case 2:
+      case 3:
+        return this.pick(FLOAT_LITERALS)
+      case 4:
+      case 5:
+        return this.quoted(this.pick(STRING_VALUES))
+      case 6:
+        return this.pick([...RAW_STRINGS, '"\\t\\x41\\u00e9\\101"', '"\\a\\v"'])
+      default:
+        return this.pick(['true', 'false', 'nil'])
+    }
+  }
+
+  /** An operand: a literal, a variable or field, or a parenthesized call. */
+  operand(depth: number): string {
+    const r = this.rng.next()
+    if (r < 0.35) return this.literal()
+    if (r < 0.7 || depth <= 0) return this.chance(0.05) ? this.pick(BAD_FIELDS) : this.pick(FIELDS)
+    return `(${this.call(depth - 1)})`
+  }
+
+  args(n: number, depth: number): string {
+    return Array.from({ length: n }, () => this.operand(depth)).join(' ')
+  }
+
+  numberish(depth: number): string {
+    return this.chance(0.6)
+      ? this.pick([...FLOAT_LITERALS, ...INT_LITERALS, '$value', '.Value', '$labels.num'])
+      : this.chance(0.5)
+        ? this.quoted(this.pick(STRING_VALUES))
+        : this.operand(depth)
+  }
+
+  stringish(depth: number): string {
+    return this.chance(0.7)
+      ? this.chance(0.6)
+        ? this.quoted(this.pick(STRING_VALUES))
+        : this.pick(['$labels.instance', '$labels.job', '$externalURL', '$labels.missing', '.Labels.job'])
+      : this.operand(depth)
+  }
+
+  /** A function call with plausible (sometimes wrong) arguments. */
+  call(depth: number): string {
+    const wrongCount = this.chance(0.04)
+    const extra = wrongCount ? ` ${this.operand(0)}` : ''
+    const fn = this.rng.int(22)
+    switch (fn) {
+      case 0:
+      case 1:
+        return `printf ${this.format()} ${this.args(this.rng.int(4), depth)}`.trimEnd()
+      case 2:
+        return `${this.pick(['print', 'println'])} ${this.args(this.rng.int(4), depth)}`.trimEnd()
+      case 3:
+      case 4:
+        return `${this.pick(['humanize', 'humanize1024', 'humanizeDuration', 'humanizePercentage', 'humanizeTimestamp'])} ${this.numberish(depth)}${extra}`
+      case 5:
+        return `${this.pick(['eq', 'ne', 'lt', 'le', 'gt', 'ge'])} ${this.operand(depth)} ${this.operand(depth)}${this.chance(0.15) ? ` ${this.operand(depth)}` : ''}`
+      case 6:
+        return `${this.pick(['eq', 'ne', 'lt', 'le', 'gt', 'ge'])} ${this.numberish(depth)} ${this.numberish(depth)}`
+      case 7:
+        return `${this.pick(['and', 'or'])} ${this.args(1 + this.rng.int(3), depth)}`
+      case 8:
+        return `not ${this.operand(depth)}${extra}`
+      case 9:
+        return `len ${this.pick(['$labels', '$externalLabels', '"héllo"', '""', '(args 1 2)', '$value', '1', 'nil', '$labels.instance'])}`
+      case 10:
+        return `index ${this.pick(['$labels', '"abc"', '$externalLabels', '(args 1 2)', '$value', 'nil'])} ${this.pick(['"job"', '"missing"', '0', '1', '5', '-1', '"arg1"', 'nil', '1.5'])}`
+      case 11:
+        return `slice ${this.pick(['"abcdef"', '$labels.instance', '"é!"', '$labels', '$value', 'nil'])} ${this.args(this.rng.int(4), 0).replace(/\S+/g, (t) => (this.chance(0.7) ? String(this.rng.int(8) - 1) : t))}`.trimEnd()
+      case 12:
+        return `${this.pick(['toUpper', 'toLower', 'title', 'safeHtml', 'stripPort', 'graphLink', 'tableLink', 'parseDuration'])} ${this.stringish(depth)}${extra}`
+      case 13:
+        return `match ${this.quoted(this.pick(['^web', 'a+', '(', '', '\\d+', '[[:alpha:]]+', '(?i)WEB']))} ${this.stringish(depth)}`
+      case 14:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${x} replacement syntax
+        return `reReplaceAll ${this.quoted(this.pick(['(.*):(\\d+)', 'a', '', '(?P<x>\\w)', '[', 'web']))} ${this.quoted(this.pick(['$1', '${x}!', 'X', '$2$1', '$$']))} ${this.stringish(depth)}`
+      case 15:
+        return `toTime ${this.numberish(depth)}`
+      case 16:
+        return `args ${this.args(this.rng.int(3), depth)}`.trimEnd()
+      case 17:
+        return `${this.pick(['html', 'js', 'urlquery'])} ${this.args(1 + this.rng.int(2), depth)}`
+      case 18:
+        return this.pick([
+          'externalURL',
+          'pathPrefix',
+          'stripDomain "a.b"',
+          'nosuchfunc 1',
+          'call 1',
+          'first 1',
+          'label "x" 1',
+        ])
+      case 19:
+        return `${this.operand(depth)} | ${this.pick(['printf "%v"', 'print', 'len', 'toUpper', 'humanize', 'not', 'printf "%s|%d"', 'html', 'urlquery 1'])}`
+      default:
+        return this.operand(depth)
+    }
+  }
+
+  /** A pipeline: a call or operand, sometimes piped on into more functions, sometimes declared. */
+  pipeline(depth: number): string {
+    let p = this.call(depth)
+    if (this.chance(0.2))
+      p += ` | ${this.pick(['printf "%q"', 'print', 'toUpper', 'humanize', 'printf "%5.1f"', 'len', 'not', 'title', 'printf "%T"', 'html'])}`
+    return p
+  }
+
+  action(depth: number): string {
+    const l = this.chance(0.15) ? '{{- ' : this.chance(0.1) ? '{{' : '{{ '
+    const r = this.chance(0.15) ? ' -}}' : this.chance(0.1) ? '}}' : ' }}'
+    const p = this.rng.next()
+    if (p < 0.1 || depth <= 0) return `${l}${this.pipeline(depth)}${r}`
+    if (p < 0.2) {
+      const v = `$v${this.rng.int(3)}`
+      return `${l}${v} := ${this.pipeline(depth)}${r}${this.pick(['', ' ', '|'])}{{ ${v}${this.chance(0.3) ? ' | printf "%#v"' : ''} }}`
+    }
+    if (p < 0.35) {
+      let s = `{{ if ${this.pipeline(depth - 1)} }}${this.body(depth - 1)}`
+      if (this.chance(0.4)) s += `{{ else if ${this.pipeline(depth - 1)} }}${this.body(depth - 1)}`
+      if (this.chance(0.5)) s += `{{ else }}${this.body(depth - 1)}`
+      return `${s}{{ end }}`
+    }
+    if (p < 0.45) {
+      const s = `{{ with ${this.pipeline(depth - 1)} }}${this.chance(0.5) ? '{{ . }}' : ''}${this.body(depth - 1)}`
+      return `${s}${this.chance(0.4) ? `{{ else }}${this.body(depth - 1)}` : ''}{{ end }}`
+    }
+    if (p < 0.55) {
+      const over = this.pick([
+        '$labels',
+        '$externalLabels',
+        '(args 1 "b" 2.5)',
+        '$value',
+        '"abc"',
+        'nil',
+        '(slice (args 1 2) 0)',
+        '.Labels',
+        '3',
+      ])
+      const decl = this.pick(['', '$k, $v := ', '$e := '])
+      const inner = decl.includes('$k') ? '{{ $k }}={{ $v }};' : decl ? '{{ $e }},' : '{{ . }},'
+      return `{{ range ${decl}${over} }}${inner}${this.chance(0.2) ? '{{ break }}' : ''}{{ end }}`
+    }
+    if (p < 0.6) return `{{/* ${this.pick(['c', '', '{{ x }}', 'multi\nline'])} */}}`
+    if (p < 0.63)
+      return this.pick([
+        '{{ define "t" }}[{{ . }}]{{ end }}{{ template "t" $value }}',
+        '{{ block "b" 1.5 }}<{{ . }}>{{ end }}',
+        '{{ template "none" }}',
+      ])
+    if (p < 0.66)
+      return this.pick([
+        '{{ if }}{{ end }}',
+        '{{ $undefined }}',
+        '{{ end }}',
+        '{{ "unterminated }}',
+        '{{ 1 | 2 }}',
+        '{{ (1 }}',
+        '{{ printf }}',
+        '{{ .Labels. }}',
+        "{{ 'ab' }}",
+        '{{ 1e }}',
+        '{{ 08 }}',
+        '{{ 1.2.3 }}',
+        '{{ .1a }}',
+        '{{ $x := }}',
+      ])
+    return `${l}${this.pipeline(depth)}${r}`
+  }
+
+  body(depth: number): string {
+    const n = 1 + this.rng.int(2)
+    let out = ''
+    for (let i = 0; i < n; i++)
+      out += this.chance(0.3) ? this.pick([' ', 'x', ' - ', '\n', '  ']) : this.action(depth)
+    return out
+  }
+
+  template(): string {
+    const n = 1 + this.rng.int(3)
+    let out = ''
+    for (let i = 0; i < n; i++) {
+      if (this.chance(0.4)) out += this.pick(['a ', ' ', 'value=', '\t', ' | ', '\n'])
+      out += this.action(2)
+    }
+    return out
+  }
+}
+
+/** The alerts' expressions: their value and labels become `$value` and `$labels`. */
+const EXPRS = [
+  'vector(1)',
+  'label_replace(label_replace(vector(0.0731), "instance", "web-1:9090", "", ""), "job", "api", "", "")',
+  'label_replace(label_replace(vector(-1234.5), "num", "42", "", ""), "instance", "[::1]:80", "", "")',
+  'label_replace(vector(0), "job", "x y", "", "")',
+  'vector(1e21)',
+  'vector(NaN)',
+  'vector(+Inf)',
+  'vector(1.5e-7)',
+]
+
+// ---------------------------------------------------------------- running both tools
+
+interface Case {
+  template: string
+  expr: string
+}
+
+function rulesFile(cases: Case[]): string {
+  const rules = cases.map(
+    (c, i) =>
+      `      - alert: T${i}\n        expr: ${JSON.stringify(c.expr)}\n        annotations:\n          a: ${JSON.stringify(c.template)}\n`,
+  )
+  return `groups:\n  - name: g\n    rules:\n${rules.join('')}`
+}
+
+function testFile(n: number): string {
+  const alerts = Array.from(
+    { length: n },
+    (_, i) => `      - eval_time: 0m\n        alertname: T${i}\n        exp_alerts: []\n`,
+  )
+  return `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    external_labels:\n      env: prod\n      region: eu\n    external_url: http://example.com:9090/prom/\n    alert_rule_test:\n${alerts.join('')}`
+}
+
+interface Report {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Splits a report into per-alert blocks (`alertname: T3, …`) and load error lines by alert. */
+function perCase(report: Report): { blocks: Map<number, string>; loadErrors: Map<number, string> } {
+  const blocks = new Map<number, string>()
+  const loadErrors = new Map<number, string>()
+  const text = report.stderr
+  for (const m of text.matchAll(/^.*rule (\d+), "T(\d+)": .*$/gm)) {
+    const i = Number(m[2])
+    loadErrors.set(i, `${loadErrors.get(i) ?? ''}${m[0].replace(/^.*?rules\.yml: /, '')}\n`)
+  }
+  const parts = text.split(/^(?= {4}alertname: T\d+, )/m)
+  for (const part of parts) {
+    const m = /^ {4}alertname: T(\d+), /.exec(part)
+    if (m) blocks.set(Number(m[1]), part)
+  }
+  return { blocks, loadErrors }
+}
+
+interface Disagreement {
+  case: Case
+  promtool: string
+  ours: string
+}
+
+async function runBatch(cases: Case[], found: Disagreement[]): Promise<void> {
+  if (cases.length === 0) return
+  const file = writeSuite(rulesFile(cases), testFile(cases.length))
+  const real = await promtoolTest(file)
+  const mine = runOurs([file])
+  if (real.code === mine.code && real.stdout === mine.stdout && real.stderr === mine.stderr) return
+  const r = perCase(real)
+  const o = perCase(mine)
+  if (r.loadErrors.size > 0 || o.loadErrors.size > 0) {
+    const refused = new Set([...r.loadErrors.keys(), ...o.loadErrors.keys()])
+    for (const i of refused) {
+      const a = r.loadErrors.get(i) ?? '(loads)'
+      const b = o.loadErrors.get(i) ?? '(loads)'
+      if (a !== b) found.push({ case: cases[i] as Case, promtool: a, ours: b })
+    }
+    if (refused.size === 0) {
+      found.push({ case: cases[0] as Case, promtool: real.stderr, ours: mine.stderr })
+      return
+    }
+    await runBatch(
+      cases.filter((_, i) => !refused.has(i)),
+      found,
+    )
+    return
+  }
+  let any = false
+  for (let i = 0; i < cases.length; i++) {
+    const a = r.blocks.get(i) ?? '(no block)'
+    const b = o.blocks.get(i) ?? '(no block)'
+    if (a !== b) {
+      any = true
+      found.push({ case: cases[i] as Case, promtool: a, ours: b })
+    }
+  }
+  if (!any) found.push({ case: cases[0] as Case, promtool: JSON.stringify(real), ours: JSON.stringify(mine) })
+}
+
+const got = (block: string) => /Annotations:\{a=(".*")\}/.exec(block)?.[1] ?? block.trim()
+
+const seed = arg('--seed', 1)
+const count = arg('--cases', 1000)
+const show = arg('--show', 20)
+const batch = arg('--batch', 40)
+const rng = new Rng(seed)
+const gen = new Gen(rng)
+const cases: Case[] = Array.from({ length: count }, () => ({
+  template: gen.template(),
+  expr: rng.pick(EXPRS),
+}))
+const started = performance.now()
+const found: Disagreement[] = []
+for (let i = 0; i < cases.length; i += batch) await runBatch(cases.slice(i, i + batch), found)
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
+console.log(
+  `seed ${seed}: ${count} cases, ${count - found.length} agree, ${found.length} disagree (${seconds} s)`,
+)
+for (const d of found.slice(0, show)) {
+  console.log(
+    `\n${JSON.stringify(d.case.template)}  [${d.case.expr}]\n  promtool: ${got(d.promtool)}\n  ours:     ${got(d.ours)}`,
+  )
+}
