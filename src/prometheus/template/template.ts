@@ -2,6 +2,7 @@ import { parseDuration } from '../duration.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
 import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.ts'
+import { type GoNumber, goNumber, goQuote, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
 import {
   GoNumError,
   goParseFloat,
@@ -87,9 +88,15 @@ type TokenKind =
   | { t: 'var'; v: string }
   | { t: 'field'; v: string }
   | { t: 'string'; v: string }
-  | { t: 'number'; v: TValue }
+  | { t: 'number'; v: TValue; overflow?: boolean }
   | { t: 'bool'; v: boolean }
   | { t: 'nil' }
+  | { t: 'dot' }
+  | { t: 'char'; v: string }
+  /** A literal the parser refuses when it reaches it (newNumber's or Unquote's error). */
+  | { t: 'bad'; v: string }
+  /** A scanner error, reported when the parser reaches it. */
+  | { t: 'error'; v: string }
   | { t: '(' }
   | { t: ')' }
   | { t: '|' }
@@ -97,8 +104,8 @@ type TokenKind =
   | { t: '=' }
   | { t: ',' }
 
-/** A token with its offset in the template text and its source text. */
-type Token = TokenKind & { pos: number; raw: string }
+/** A token with its offset in the template text, its source text and whether space preceded it. */
+type Token = TokenKind & { pos: number; raw: string; spaced: boolean }
 
 /** Where a node starts and how Go prints it in error messages (`at <…>`). */
 interface NodeRef {
@@ -109,6 +116,8 @@ interface NodeRef {
 interface Term extends NodeRef {
   kind: 'literal' | 'var' | 'field' | 'call' | 'pipe' | 'dot'
   value?: TValue
+  /** An integer constant beyond int64 (exec.go idealConstant: "… overflows int"). */
+  overflow?: boolean
   name?: string
   fields?: string[]
   args?: Term[]
@@ -162,76 +171,74 @@ const KEYWORDS = new Set([
   'continue',
 ])
 
-function unquoteGo(literal: string): string {
-  if (literal.startsWith('`')) return literal.slice(1, -1)
-  try {
-    return JSON.parse(
-      literal.replace(/\\([abfv'])/g, (_m, c: string) => {
-        return c === 'a' ? '\\u0007' : c === 'v' ? '\\u000b' : c === "'" ? "'" : `\\${c}`
-      }),
-    ) as string
-  } catch {
-    throw new TemplateError(`invalid string literal ${literal}`)
-  }
-}
-
 /**
- * How parse.go's item.String prints a token in "unexpected …" errors: keywords as `<if>`,
- * other tokens quoted (cut to 10 characters), the end of the action as "}}".
+ * How parse.go's item.String prints a token in "unexpected …" errors: keywords, `.` and `nil`
+ * as `<if>`, other tokens quoted (cut to 10 characters), the end of the action as "}}".
  */
 function tokenString(tok: Token | undefined): string {
   if (tok === undefined) return '"}}"'
   if (tok.t === 'ident' && KEYWORDS.has(tok.v)) return `<${tok.v}>`
-  return tok.raw.length > 10 ? `${JSON.stringify(tok.raw.slice(0, 10))}...` : JSON.stringify(tok.raw)
+  if (tok.t === 'dot' || tok.t === 'nil') return `<${tok.raw}>`
+  if (tok.t === 'error') return tok.v
+  return tok.raw.length > 10 ? `${goQuote(tok.raw.slice(0, 10))}...` : goQuote(tok.raw)
 }
 
-function lexAction(src: string, base: number): Token[] {
-  const tokens: Token[] = []
-  let i = 0
-  const push = (kind: TokenKind, length: number) => {
-    tokens.push({ ...kind, pos: base + i, raw: src.slice(i, i + length) } as Token)
-    i += length
+/** exec.go idealConstant: what a number literal is when no parameter type asks otherwise. */
+function numberToken(raw: string, kind: 'number' | 'char'): TokenKind {
+  let n: GoNumber
+  try {
+    n = goNumber(kind, raw)
+  } catch (err) {
+    return { t: 'bad', v: (err as Error).message }
   }
-  while (i < src.length) {
-    const ch = src[i] as string
-    if (/\s/.test(ch)) {
-      i++
-      continue
-    }
-    const rest = src.slice(i)
-    const string = /^"(?:[^"\\\n]|\\.)*"/.exec(rest) ?? /^`[^`]*`/.exec(rest)
-    const variable = /^\$[A-Za-z0-9_]*/.exec(rest)
-    const fields = /^(?:\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(rest)
-    const number = /^[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(rest)
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)?.[0]
-    if (ch === '(' || ch === ')' || ch === '|' || ch === ',') {
-      push({ t: ch } as TokenKind, 1)
-    } else if (rest.startsWith(':=')) {
-      push({ t: ':=' }, 2)
-    } else if (ch === '=') {
-      push({ t: '=' }, 1)
-    } else if (string) {
-      push({ t: 'string', v: unquoteGo(string[0]) }, string[0].length)
-    } else if (variable) {
-      push({ t: 'var', v: variable[0] }, variable[0].length)
-    } else if (fields) {
-      for (const part of fields[0].slice(1).split('.')) push({ t: 'field', v: part }, part.length + 1)
-    } else if (ch === '.') {
-      push({ t: 'field', v: '' }, 1)
-    } else if (number) {
-      const text = number[0]
-      const isInt = /^[+-]?(?:0[xX][0-9a-fA-F]+|\d+)$/.test(text)
-      push({ t: 'number', v: isInt ? new GoInt(Number(text)) : Number(text) }, text.length)
-    } else if (word !== undefined) {
-      if (word === 'true' || word === 'false') push({ t: 'bool', v: word === 'true' }, word.length)
-      else if (word === 'nil') push({ t: 'nil' }, word.length)
-      else push({ t: 'ident', v: word }, word.length)
-    } else {
-      throw new TemplateError(`unexpected "${ch}" in command`, base + i)
-    }
-  }
-  return tokens
+  const isHexInt = /^0[xX]/.test(raw) && !/[pP]/.test(raw)
+  if (n.isFloat && !isHexInt && kind !== 'char' && /[.eEpP]/.test(raw)) return { t: 'number', v: n.float }
+  if (n.isInt) return { t: 'number', v: new GoInt(n.int) }
+  return { t: 'number', v: new GoInt(n.int), overflow: true }
 }
+
+/** Our tokens of one action's scanned items (lex.go items, read as parse.go reads them). */
+function actionTokens(items: LexItem[], errorSuffix: (pos: number, message: string) => string): Token[] {
+  return items.map((item): Token => {
+    const at = { pos: item.pos, raw: item.raw, spaced: item.spaced }
+    switch (item.kind) {
+      case 'ident':
+      case 'keyword':
+        return { t: 'ident', v: item.raw, ...at }
+      case 'var':
+        return { t: 'var', v: item.raw, ...at }
+      case 'field':
+        return { t: 'field', v: item.raw.slice(1), ...at }
+      case 'dot':
+        return { t: 'dot', ...at }
+      case 'string':
+      case 'rawString':
+        try {
+          return { t: 'string', v: goUnquote(item.raw), ...at }
+        } catch {
+          return { t: 'bad', v: 'invalid syntax', ...at }
+        }
+      case 'number':
+      case 'char':
+        return { ...numberToken(item.raw, item.kind), ...at } as Token
+      case 'complex':
+        return { t: 'bad', v: `complex constants are not supported: ${item.raw}`, ...at }
+      case 'bool':
+        return { t: 'bool', v: item.raw === 'true', ...at }
+      case 'nil':
+        return { t: 'nil', ...at }
+      case 'itemChar':
+        return item.raw === ',' ? { t: ',', ...at } : { t: 'char', v: item.raw, ...at }
+      case 'error':
+        return { t: 'error', v: errorSuffix(item.pos, item.raw), ...at }
+      default:
+        return { t: item.kind, ...at } as Token
+    }
+  })
+}
+
+/** parse.go pipeline: the items that may start a command's operand. */
+const OPERAND_START = new Set(['bool', 'number', 'dot', 'field', 'ident', 'nil', 'string', 'var', '(', 'bad'])
 
 /**
  * Parses the pipeline of one action (text/template/parse/parse.go `pipeline`, `command`,
@@ -248,8 +255,11 @@ class PipeParser {
     private readonly vars: string[],
   ) {}
 
+  /** The next token; a scanner error is reported when the parser reaches it, as in parse.go. */
   peek(): Token | undefined {
-    return this.tokens[this.pos]
+    const tok = this.tokens[this.pos]
+    if (tok?.t === 'error') throw new TemplateError(tok.v, tok.pos)
+    return tok
   }
 
   private errorPos(): number {
@@ -287,7 +297,18 @@ class PipeParser {
     const commands: Command[] = []
     for (;;) {
       const terms: Term[] = []
-      while (this.peek() && this.peek()?.t !== '|' && this.peek()?.t !== ')') terms.push(this.operand())
+      for (;;) {
+        const tok = this.peek()
+        if (tok === undefined || tok.t === '|' || tok.t === ')') break
+        // parse.go command: operands are separated by space; anything else after one, or a
+        // token that starts no operand, is unexpected.
+        if (terms.length > 0 && (!tok.spaced || !OPERAND_START.has(tok.t))) {
+          throw new TemplateError(`unexpected ${tokenString(tok)} in operand`, tok.pos)
+        }
+        if (!OPERAND_START.has(tok.t))
+          throw new TemplateError(`unexpected ${tokenString(tok)} in ${context}`, tok.pos)
+        terms.push(this.operand())
+      }
       if (terms.length === 0) {
         throw new TemplateError(
           `missing value for ${commands.length === 0 ? context : 'command'}`,
@@ -320,10 +341,17 @@ class PipeParser {
     const tok = this.tokens[this.pos++] as Token
     let term: Term
     switch (tok.t) {
+      case 'bad':
+        throw new TemplateError(tok.v, tok.pos)
       case 'string':
-      case 'number':
       case 'bool':
         term = { kind: 'literal', value: tok.v, pos: tok.pos, str: tok.raw }
+        break
+      case 'number':
+        term = { kind: 'literal', value: tok.v, pos: tok.pos, str: tok.raw, overflow: tok.overflow }
+        break
+      case 'dot':
+        term = { kind: 'dot', pos: tok.pos, str: '.' }
         break
       case 'nil':
         term = { kind: 'literal', value: null, pos: tok.pos, str: 'nil' }
@@ -334,10 +362,7 @@ class PipeParser {
         term = { kind: 'var', name: tok.v, fields: [], pos: tok.pos, str: tok.v }
         break
       case 'field':
-        term =
-          tok.v === ''
-            ? { kind: 'dot', pos: tok.pos, str: '.' }
-            : { kind: 'field', fields: [tok.v], pos: tok.pos, str: `.${tok.v}` }
+        term = { kind: 'field', fields: [tok.v], pos: tok.pos, str: `.${tok.v}` }
         break
       case 'ident':
         if (KEYWORDS.has(tok.v)) throw new TemplateError(`unexpected <${tok.v}> in command`, tok.pos)
@@ -355,8 +380,11 @@ class PipeParser {
     }
     // Field chains after a term: $x.a.b, (pipe).a, .a.b — Go positions the chain at its first field.
     let chainPos: number | undefined
-    while (this.peek()?.t === 'field' && (this.peek() as { v: string }).v !== '') {
+    while (this.peek()?.t === 'field' && !this.peek()?.spaced) {
       const fieldTok = this.tokens[this.pos++] as Token & { v: string }
+      if (term.kind === 'literal' || term.kind === 'dot') {
+        throw new TemplateError(`unexpected . after term ${goQuote(term.str)}`, fieldTok.pos)
+      }
       chainPos ??= fieldTok.pos
       if (term.kind === 'var' || term.kind === 'field') {
         term = { ...term, fields: [...(term.fields ?? []), fieldTok.v], str: `${term.str}.${fieldTok.v}` }
@@ -435,42 +463,24 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
     if (tok?.t !== 'string') throw new TemplateError(`unexpected ${tokenString(tok)} in ${context}`, tok?.pos)
     return tok
   }
-  let i = 0
-  let trimNext = false
   const emitText = (t: string) => {
     if (t !== '') (stack[stack.length - 1] as Frame).target.push({ kind: 'text', text: t })
   }
-  while (i < text.length) {
-    const open = text.indexOf('{{', i)
-    let chunk = open === -1 ? text.slice(i) : text.slice(i, open)
-    if (trimNext) chunk = chunk.replace(/^\s+/, '')
-    trimNext = false
-    if (open === -1) {
-      emitText(chunk)
-      break
-    }
-    let start = open + 2
-    if (/^-[ \t\r\n]/.test(text.slice(start))) {
-      chunk = chunk.replace(/\s+$/, '')
-      start += 1
-    }
-    emitText(chunk)
-    const close = text.indexOf('}}', start)
-    if (close === -1) throw new TemplateError('unclosed action', text.length)
-    let end = close
-    if (/[ \t\r\n]-$/.test(text.slice(start, close))) {
-      end = close - 1
-      trimNext = true
-    }
-    const raw = text.slice(start, end)
-    const bodyStart = start + (raw.length - raw.trimStart().length)
-    const body = raw.trim()
-    i = close + 2
-    if (body.startsWith('/*')) {
-      if (!body.endsWith('*/')) throw new TemplateError('unclosed comment', open)
+  const lineAt = (pos: number) => text.slice(0, pos).split('\n').length
+  for (const segment of lexTemplate(text)) {
+    if (segment.kind === 'text') {
+      emitText(segment.text)
       continue
     }
-    const tokens = lexAction(body, bodyStart)
+    if (segment.kind === 'error') throw new TemplateError(segment.message, segment.pos)
+    const { open, close } = segment
+    // parse.go unexpected: a scanner error on a later line than its action's start says so.
+    const errorSuffix = (pos: number, message: string) => {
+      if (lineAt(pos) === lineAt(open)) return message
+      const extra = ` in action started at ${name ?? ''}:${lineAt(open)}`
+      return message + (message.endsWith(' action') ? extra.slice(' in action'.length) : extra)
+    }
+    const tokens = actionTokens(segment.items, errorSuffix)
     const first = tokens[0]
     const top = stack[stack.length - 1] as Frame
     const tree = top.tree
@@ -1266,6 +1276,8 @@ class Exec {
       }
     }
     if (rest.length > 0 || piped) throw new ExecError(`can't give argument to non-function ${head.str}`, head)
+    // exec.go evalCommand: nil is a value only as an argument.
+    if (head.kind === 'literal' && head.value === null) throw new ExecError('nil is not a command', head)
     return this.term(head, dot, vars)
   }
 
@@ -1273,6 +1285,7 @@ class Exec {
     try {
       switch (term.kind) {
         case 'literal':
+          if (term.overflow) throw new ExecError(`${term.str} overflows int`)
           return term.value
         case 'dot':
           return dot

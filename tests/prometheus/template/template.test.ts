@@ -326,12 +326,23 @@ const REFUSED: [string, string][] = [
   ['{{ with 1 }}{{ else if 1 }}{{ end }}', 'unexpected <if> in input'],
   ['{{ if 1 }}{{ else with 1 }}{{ end }}', 'unexpected <with> in else'],
   ['{{ if 1 }}{{ else }}{{ else }}{{ end }}', 'expected end; found {{else}}'],
+  // Go's scanner and newNumber (found by tests/prometheus/template/fuzz.ts).
+  ['{{ 08 }}', 'integer overflow: "08"'],
+  ['{{ print\n"x }}', 'unterminated quoted string in action started at __alert_A:1'],
+  ['{{ 1.2.3 }}', 'unexpected ".3" in operand'],
+  ['{{ .Labels. }}', 'unexpected <.> in operand'],
+  ['{{ "a""b" }}', 'unexpected "\\"b\\"" in operand'],
+  ["{{ 'ab' }}", "malformed character constant: 'ab'"],
+  ['{{/* a */ }}', 'comment ends before closing delimiter'],
+  ['{{ 1e }}', 'illegal number syntax: "1e"'],
+  ['{{ $x! }}', "bad character U+0021 '!'"],
 ]
 
 /** Lines, as Go counts them, of the errors above that are not on line 1. */
 const LINES: Record<string, number> = {
   'a\n{{ if 1 }}\n{{ $u }}{{ end }}': 3,
   '{{ define "x" }}\na{{ end }}\n{{ define "x" }}b\n{{ end }}': 4,
+  '{{ print\n"x }}': 2,
 }
 
 describe('templates refused when rules load, with promtool check rules’ message', () => {
