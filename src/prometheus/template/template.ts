@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { parseDuration } from '../duration.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
@@ -637,8 +638,13 @@ function printValue(v: TValue): string {
   return formatValue(v)
 }
 
+/** The Go type of Prometheus' alert template data (template.go AlertTemplateData). */
+const ROOT_TYPE =
+  'struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }'
+
 /** Go's type name of a template value, including Prometheus' template types. */
 function typeName(v: TValue): string {
+  if (v instanceof TemplateRoot) return ROOT_TYPE
   if (v instanceof QueryResult) return 'template.queryResult'
   if (v instanceof QuerySample) return '*template.sample'
   if (v instanceof Date) return '*time.Time'
@@ -810,19 +816,80 @@ function lenOf(v: TValue): GoInt {
 function indexOf(v: TValue, ...keys: TValue[]): TValue {
   let cur = v
   for (const key of keys) {
-    if (Array.isArray(cur)) {
+    if (typeof cur === 'string') {
+      // index of a string is its byte (a uint8) at the offset.
+      const bytes = new TextEncoder().encode(cur)
+      cur = new GoInt(bytes[indexArg(key, bytes.length - 1)] as number)
+    } else if (Array.isArray(cur)) {
       const i = key instanceof GoInt ? key.value : Number.NaN
       if (!Number.isInteger(i) || i < 0 || i >= cur.length)
         throw new ExecError(`index out of range: ${formatValue(key)}`)
       cur = cur[i]
     } else if (cur && typeof cur === 'object' && !(cur instanceof GoInt)) {
-      if (typeof key !== 'string') throw new ExecError('value has type int; should be string')
+      if (key === null || key === undefined) throw new ExecError('value is nil; should be of type string')
+      if (typeof key !== 'string') throw new ExecError(`value has type ${typeName(key)}; should be string`)
       cur = (cur as Record<string, TValue>)[key] ?? ''
     } else {
       throw new ExecError(`can't index item of type ${goTypeName(cur)}`)
     }
   }
   return cur
+}
+
+/** funcs.go indexArg: an int index within 0..cap. */
+function indexArg(key: TValue, cap: number): number {
+  if (key === null || key === undefined) throw new ExecError('cannot index slice/array with nil')
+  if (!(key instanceof GoInt)) throw new ExecError(`cannot index slice/array with type ${typeName(key)}`)
+  if (key.value < 0 || key.value > cap) throw new ExecError(`index out of range: ${key.value}`)
+  return key.value
+}
+
+/** funcs.go slice: `slice x 1 2` is x[1:2]; strings by bytes, at most two indexes for them. */
+function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
+  if (item === null || item === undefined) throw new ExecError('slice of untyped nil')
+  if (indexes.length > 3) throw new ExecError(`too many slice indexes: ${indexes.length}`)
+  let len: number
+  if (typeof item === 'string') {
+    if (indexes.length === 3) throw new ExecError('cannot 3-index slice a string')
+    len = new TextEncoder().encode(item).length
+  } else if (Array.isArray(item)) len = item.length
+  else throw new ExecError(`can't slice item of type ${typeName(item)}`)
+  const idx = [0, len, len]
+  indexes.forEach((x, i) => {
+    idx[i] = indexArg(x, len)
+  })
+  const [i, j, k] = idx as [number, number, number]
+  if (i > j) throw new ExecError(`invalid slice index: ${i} > ${j}`)
+  if (indexes.length === 3 && j > k) throw new ExecError(`invalid slice index: ${j} > ${k}`)
+  if (typeof item === 'string') return new TextDecoder().decode(new TextEncoder().encode(item).slice(i, j))
+  return (item as TValue[]).slice(i, j)
+}
+
+/** funcs.go JSEscapeString (Go 1.19): quotes, <, >, &, = and control characters escaped. */
+function jsEscape(s: string): string {
+  let out = ''
+  for (const c of s) {
+    const cp = c.codePointAt(0) as number
+    if (c === '\\') out += '\\\\'
+    else if (c === "'" || c === '"') out += `\\${c}`
+    else if ('<>&='.includes(c)) out += `\\u00${cp.toString(16).toUpperCase()}`
+    else if (cp < 0x20) out += `\\u00${cp.toString(16).toUpperCase().padStart(2, '0')}`
+    else if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u.test(c)) {
+      out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
+    } else out += c
+  }
+  return out
+}
+
+/** Prometheus' stripDomain: the first label of a host name, its port kept; IPs unchanged. */
+function stripDomain(hostPort: string): string {
+  const split = goSplitHostPort(hostPort)
+  const host = split?.host ?? hostPort
+  if (isIP(host) !== 0 && !host.includes('%')) return hostPort
+  const first = host.split('.')[0] as string
+  if (split && split.port !== '')
+    return first.includes(':') ? `[${first}]:${split.port}` : `${first}:${split.port}`
+  return first
 }
 
 function goPrint(args: TValue[]): string {
@@ -878,7 +945,17 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
     or: () => undefined,
     not: (v) => !isTrue(v),
     len: (v) => lenOf(v),
-    index: (v, ...keys) => indexOf(v, ...keys),
+    index: (v, ...keys) => {
+      if (v === null || v === undefined) throw new ExecError('index of untyped nil')
+      return indexOf(v, ...keys)
+    },
+    slice: (v, ...indexes) => sliceOf(v, ...indexes),
+    js: (...args) => jsEscape(goPrint(args)),
+    // No template value is a function, so call always fails as Go's does on a non-function.
+    call: (fn) => {
+      if (fn === null || fn === undefined) throw new ExecError('call of nil')
+      throw new ExecError(`non-function of type ${typeName(fn)}`)
+    },
     print: (...args) => goPrint(args),
     println: (...args) => `${args.map(printValue).join(' ')}\n`,
     printf: (format, ...args) => sprintf(String(format), args),
@@ -916,6 +993,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
     toUpper: (s) => goToUpper(s as string),
     toLower: (s) => goToLower(s as string),
     stripPort: (s) => stripPort(s as string),
+    stripDomain: (s) => stripDomain(s as string),
     match: (pattern, text) => compileGoRegex(pattern as string, false).test(text as string),
     reReplaceAll: (pattern, repl, text) => {
       let re: RegExp
@@ -1008,6 +1086,15 @@ const SIGNATURES: Record<string, ParamType[]> = {
   graphLink: ['string'],
   tableLink: ['string'],
   stripPort: ['string'],
+  stripDomain: ['string'],
+  // text/template built-ins with fixed arity (funcs.go); their parameters take any value.
+  not: ['any'],
+  len: ['any'],
+  ne: ['any', 'any'],
+  lt: ['any', 'any'],
+  le: ['any', 'any'],
+  gt: ['any', 'any'],
+  ge: ['any', 'any'],
   parseDuration: ['string'],
   humanize: ['any'],
   humanize1024: ['any'],
@@ -1018,6 +1105,9 @@ const SIGNATURES: Record<string, ParamType[]> = {
   pathPrefix: [],
   externalURL: [],
 }
+
+/** Variadic built-ins and how many arguments each needs before its `...` (funcs.go). */
+const AT_LEAST: Record<string, number> = { eq: 1, index: 1, slice: 1, call: 1, printf: 1 }
 
 function fitsType(v: TValue, type: ParamType): boolean {
   switch (type) {
@@ -1144,7 +1234,11 @@ class Exec {
             : v === undefined || v === null
               ? []
               : (() => {
-                  throw new ExecError(`range can't iterate over ${formatValue(v)}`)
+                  // exec.go reports it at the node evaluated last: the pipeline's last operand.
+                  throw new ExecError(
+                    `range can't iterate over ${formatValue(v)}`,
+                    node.pipe.commands.at(-1)?.terms.at(-1),
+                  )
                 })()
         if (items.length === 0) {
           this.list(node.elseList, dot, scope)
@@ -1253,6 +1347,14 @@ class Exec {
       }
       let args = rest.map((t) => this.term(t, dot, vars))
       if (piped) args.push(piped.value)
+      const least = AT_LEAST[name]
+      if (least !== undefined && rest.length + (piped ? 1 : 0) < least) {
+        // exec.go evalCall counts the arguments without the piped value in this message.
+        throw new ExecError(
+          `wrong number of args for ${name}: want at least ${least} got ${rest.length}`,
+          head,
+        )
+      }
       const params = SIGNATURES[name]
       if (params) {
         if (args.length !== params.length) {
@@ -1317,7 +1419,7 @@ class Exec {
             throw new ExecError(`can't evaluate field ${name} in type *template.sample`)
           cur = record[name]
         } else if (record instanceof TemplateRoot) {
-          if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type struct`)
+          if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type ${ROOT_TYPE}`)
           cur = record[name]
         } else cur = record[name] ?? ''
       } else if (cur === undefined || cur === null) {

@@ -138,8 +138,8 @@ describe('alert template expansion', () => {
 
   test('checkTemplate rejects syntax errors and unknown functions', () => {
     expect(() => checkTemplate('{{ query "up" | first | value }}')).not.toThrow()
-    expect(() => checkTemplate('{{ stripDomain "a.b" }}')).toThrow(
-      new TemplateError('function "stripDomain" not defined'),
+    expect(() => checkTemplate('{{ stripDomainn "a.b" }}')).toThrow(
+      new TemplateError('function "stripDomainn" not defined'),
     )
     expect(() => checkTemplate('{{ end }}')).toThrow('unexpected {{end}}')
     expect(() => checkTemplate('{{ $value | humanize }}')).not.toThrow()
