@@ -5,6 +5,7 @@
  * string literal or a comment does not end the action, and it keeps whether space preceded an
  * item, which the parser needs: `$x.a` is a field chain, `print .a` two arguments.
  */
+import { goQuote } from '../promql/strings.ts'
 import { GoNumError, goParseFloat } from './go-strings.ts'
 
 export type LexKind =
@@ -302,26 +303,6 @@ function scanNumber(text: string, i: number): number {
   const r = runeAt(text, i)
   if (isAlphaNumeric(r)) return -(i + (r as string).length)
   return i
-}
-
-/** strconv.Quote for the ASCII and BMP text of error messages. */
-export function goQuote(s: string): string {
-  let out = '"'
-  for (const c of s) {
-    const cp = c.codePointAt(0) as number
-    if (c === '"' || c === '\\') out += `\\${c}`
-    else if (c === '\n') out += '\\n'
-    else if (c === '\t') out += '\\t'
-    else if (c === '\r') out += '\\r'
-    else if (c === '\x07') out += '\\a'
-    else if (c === '\b') out += '\\b'
-    else if (c === '\f') out += '\\f'
-    else if (c === '\v') out += '\\v'
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`
-    else if (cp >= 0x80 && cp < 0xa0) out += `\\u${cp.toString(16).padStart(4, '0')}`
-    else out += c
-  }
-  return `${out}"`
 }
 
 /** Thrown for strconv's "invalid syntax" when a literal does not unquote. */

@@ -2,8 +2,9 @@ import { isIP } from 'node:net'
 import { parseDuration } from '../duration.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
+import { goQuote } from '../promql/strings.ts'
 import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.ts'
-import { type GoNumber, goNumber, goQuote, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
+import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
 import {
   GoNumError,
   goParseFloat,
