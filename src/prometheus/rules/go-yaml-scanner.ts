@@ -365,6 +365,8 @@ class Scanner {
       this.column = 0
       this.line++
     }
+    // The stream ends inside a flow collection, after an entry: Go's parser wants `,` or the end.
+    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.unrollIndent(-1)
     this.removeSimpleKey()
     this.simpleKeyAllowed = false
@@ -391,6 +393,7 @@ class Scanner {
   }
 
   private fetchFlowCollectionStart(type: TokenType): void {
+    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeys.push({
       possible: false,
@@ -447,7 +450,7 @@ class Scanner {
     if (this.flowLevel === 0) {
       if (!this.simpleKeyAllowed) this.error('', this.mark(), 'mapping keys are not allowed in this context')
       this.rollIndent(this.column, -1, 'BLOCK_MAPPING_START', this.mark())
-    }
+    } else this.checkFlowEntry('KEY')
     this.removeSimpleKey()
     this.simpleKeyAllowed = this.flowLevel === 0
     this.oneCharToken('KEY')
@@ -466,24 +469,25 @@ class Scanner {
         if (!this.simpleKeyAllowed)
           this.error('', this.mark(), 'mapping values are not allowed in this context')
         this.rollIndent(this.column, -1, 'BLOCK_MAPPING_START', this.mark())
-      } else this.checkFlowValue()
+      } else this.checkFlowEntry('VALUE')
       this.simpleKeyAllowed = this.flowLevel === 0
     }
     this.oneCharToken('VALUE')
   }
 
   /**
-   * A `:` in a flow collection with no simple key before it (the key went stale across a line
-   * break or 1024 characters): when it follows a whole entry that no `?` opened, Go's parser
-   * (parserc.go `yaml_parser_parse_flow_mapping_key` / `_flow_sequence_entry`) wants a `,` or the
-   * closing bracket there and fails, which is raised here, where the scanner meets the `:`.
+   * A node (a scalar, alias, anchor, tag or collection), a `?`, or a `:` with no simple key
+   * before it (the key went stale across a line break or 1024 characters), in a flow collection
+   * right after a whole entry (for a `:`, one that no `?` opened): Go's parser (parserc.go `yaml_parser_parse_flow_mapping_key` /
+   * `_flow_sequence_entry`) wants a `,` or the closing bracket there and fails, which is raised
+   * here, where the scanner meets the indicator. (`las?` in a flow collection is `las`, then `?`.)
    */
-  private checkFlowValue(): void {
+  private checkFlowEntry(indicator: 'KEY' | 'VALUE' | 'NODE'): void {
     const last = this.tokens[this.tokens.length - 1]?.type
     if (last !== 'SCALAR' && last !== 'ALIAS' && last !== 'FLOW_SEQUENCE_END' && last !== 'FLOW_MAPPING_END')
       return
     let depth = 0
-    for (let t = this.tokens.length - 1; t >= 0; t--) {
+    for (let t = this.tokens.length - 1; t >= 0 && indicator === 'VALUE'; t--) {
       const type = (this.tokens[t] as Token).type
       if (type === 'FLOW_SEQUENCE_END' || type === 'FLOW_MAPPING_END') depth++
       else if (type === 'FLOW_SEQUENCE_START' || type === 'FLOW_MAPPING_START') {
@@ -508,6 +512,7 @@ class Scanner {
   }
 
   private fetchAnchor(type: 'ALIAS' | 'ANCHOR'): void {
+    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
@@ -529,6 +534,7 @@ class Scanner {
   }
 
   private fetchTag(): void {
+    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
@@ -577,6 +583,7 @@ class Scanner {
 
   /** A flow or plain scalar, which may be a simple key: `scan` reads it from `start`. */
   private fetchKeyableScalar(scan: (start: GoMark) => void): void {
+    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()

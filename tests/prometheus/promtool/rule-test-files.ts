@@ -678,6 +678,33 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   [
+    'a ? ending a plain flow key',
+    'groups: [{name: g, rules: [{alert: B, expr: vector(1), las? : {a: x}}]}]\n',
+    SHOW_B,
+  ],
+  ['a ? inside a plain flow value', `${ALERT_B}        labels: {a: x?y}\n`, SHOW_B],
+  [
+    'a comment splitting a plain flow value',
+    'groups: [{name: g, rules: [{alert: B, expr: vecto  # c\nr(1)}]}]\n',
+    SHOW_B,
+  ],
+  ['two quoted values in one flow entry', `${ALERT_B}        labels: {a: "x" "y"}\n`, SHOW_B],
+  [
+    'an anchor, a collection, an alias and a tag after a flow value',
+    `${ALERT_B}        labels: {a: x &y z}\n        annotations: {a: x [y]}\n`,
+    SHOW_B,
+  ],
+  [
+    'anchors, aliases and tags where they belong in flow',
+    'groups: [{name: g, rules: [{alert: B, expr: &e vector(1), labels: {&k a: *e, b: !!str y}}]}]\n',
+    SHOW_B,
+  ],
+  [
+    'a flow sequence the stream ends in',
+    `${ALERT_B}        labels:\n          a: "x\n  y"\n          b: [a, b\n`,
+    SHOW_B,
+  ],
+  [
     'an explicit ? key whose : is on the next line (allowed)',
     `${ALERT_B}        labels: {? a\n : x}\n`,
     SHOW_B,
