@@ -9,7 +9,8 @@ import {
   parseAllDocuments,
   Scalar,
 } from 'yaml'
-import { goStringFromBytes } from './go-bytes.ts'
+import { goQuote } from '../promql/strings.ts'
+import { goStringFromBytes, goStringToBytes } from './go-bytes.ts'
 import { readGoYaml } from './go-yaml-reader.ts'
 import { type GoFirstDocument, scanGoFirstDocument } from './go-yaml-scanner.ts'
 
@@ -51,6 +52,8 @@ export interface GoYamlList {
 export interface GoYamlMapEntry {
   key: string
   keyLine: number
+  /** Whether the key is a scalar (Go compares scalar keys by their text for duplicates). */
+  scalarKey: boolean
   value: GoYamlValue
   /**
    * False when yaml.v3 would resolve the key to a non-string (a plain `true`, `null`, `1`…):
@@ -150,6 +153,7 @@ export function parseGoYaml(
         map.entries.push({
           key: key.kind === 'scalar' ? (key.text ?? '') : '',
           keyLine: key.line,
+          scalarKey: key.kind === 'scalar',
           value: convert(pair.value),
           stringKey:
             key.kind === 'scalar' &&
@@ -337,7 +341,8 @@ function goLineCounter(text: string): LineCounter {
 function parseFirstDocument(source: string) {
   const docs = parseAllDocuments(source, {
     keepSourceTokens: true,
-    uniqueKeys: true,
+    // Duplicate keys are the decoder's to report, in Go's words (GoDecoder `uniqueKeys`).
+    uniqueKeys: false,
     merge: true,
   })
   const doc = Array.isArray(docs) ? docs[0] : undefined
@@ -439,15 +444,42 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
  * discard the type errors collected so far; here the first one is kept, later reads return zero
  * values, and `check` throws it alone.
  */
+/** Paths of entry and item indexes in decoding order: a node before its children. */
+function comparePaths(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
+  }
+  return a.length - b.length
+}
+
 export class GoDecoder {
-  readonly errors: string[] = []
+  /** Each error with where Go meets it: the path of entry and item indexes from the root. */
+  private readonly errors: { message: string; at: readonly number[] }[] = []
+  /** Where each node is in Go's decoding order (see `check`). */
+  private readonly paths = new WeakMap<GoYamlValue, readonly number[]>()
   private fatal: string | undefined
 
   constructor(private yamlPackage?: GoYamlPackage) {}
 
+  private pathOf(v: GoYamlValue): readonly number[] {
+    return this.paths.get(v) ?? []
+  }
+
+  private report(at: readonly number[], message: string): void {
+    this.errors.push({ message, at })
+  }
+
+  /**
+   * decode.go `terror`: a scalar longer than 10 bytes is shown by its first 7 and `...`, cut in
+   * bytes as Go cuts it.
+   */
   private mismatch(v: GoYamlValue, goType: string): void {
-    const shown = v.kind === 'scalar' ? ` \`${v.text ?? ''}\`` : ''
-    this.errors.push(`line ${v.line}: cannot unmarshal ${goTag(v)}${shown} into ${goType}`)
+    let shown = ''
+    if (v.kind === 'scalar') {
+      const bytes = goStringToBytes(v.text ?? '')
+      shown = ` \`${bytes.length > 10 ? `${goStringFromBytes(bytes.subarray(0, 7))}...` : (v.text ?? '')}\``
+    }
+    this.report(this.pathOf(v), `line ${v.line}: cannot unmarshal ${goTag(v)}${shown} into ${goType}`)
   }
 
   private fail(message: string): void {
@@ -514,6 +546,8 @@ export class GoDecoder {
       this.mismatch(v, goType)
       return []
     }
+    const base = this.pathOf(v)
+    for (const [i, item] of v.items.entries()) this.paths.set(item, [...base, i])
     return v.items
   }
 
@@ -526,16 +560,18 @@ export class GoDecoder {
       return out
     }
     const v2 = this.yamlPackage === 'yaml.v2'
-    for (const e of this.merged(v)) {
+    const base = this.pathOf(v)
+    for (const [i, e] of this.merged(v).entries()) {
+      this.paths.set(e.value, [...base, i])
       const value = this.string(e.value)
       if (this.fatal !== undefined) return {}
       // A value that does not decode sets nothing, so it cannot clash (yaml.v2 `setMapIndex`
       // runs only after a successful unmarshal).
       if (v2 && e.value.kind !== 'scalar') continue
       if (v2 && Object.hasOwn(out, e.key)) {
-        // yaml.v2 decode.go `setMapIndex` under UnmarshalStrict: a key set twice (here only
-        // through `<<`; the parser refuses a plain duplicate) is an error at the later value.
-        this.errors.push(`line ${e.value.line}: key ${JSON.stringify(e.key)} already set in map`)
+        // yaml.v2 decode.go `setMapIndex` under UnmarshalStrict: a key set twice, written twice
+        // or through `<<`, is an error at the later value.
+        this.report([...base, i], `line ${e.value.line}: key ${JSON.stringify(e.key)} already set in map`)
         continue
       }
       out[e.key] = value
@@ -561,9 +597,27 @@ export class GoDecoder {
       this.mismatch(v, goType)
       return fields
     }
-    for (const e of this.merged(v)) {
+    // yaml.v2 UnmarshalStrict (decode.go `mappingStruct`): a field the mapping itself sets twice
+    // is an error at the later key, which is skipped; merged fields are set by a nested decode
+    // and may overwrite (yaml.v3 refuses any duplicate key first, in `merged`).
+    const base = this.pathOf(v)
+    const again = new Set<GoYamlMapEntry>()
+    if (this.yamlPackage === 'yaml.v2' && strict) {
+      const set = new Set<string>()
+      for (const e of v.entries) {
+        if (!e.scalarKey || !known.includes(e.key)) continue
+        if (set.has(e.key)) again.add(e)
+        set.add(e.key)
+      }
+    }
+    for (const [i, e] of this.merged(v).entries()) {
+      this.paths.set(e.value, [...base, i])
+      if (again.has(e)) {
+        this.report([...base, i], `line ${e.keyLine}: field ${e.key} already set in type ${goType}`)
+        continue
+      }
       if (!known.includes(e.key)) {
-        if (strict) this.errors.push(`line ${e.keyLine}: field ${e.key} not found in type ${goType}`)
+        if (strict) this.report([...base, i], `line ${e.keyLine}: field ${e.key} not found in type ${goType}`)
         continue
       }
       // yaml.v3's list holds each key once; in yaml.v2's the last write wins, as there.
@@ -610,7 +664,7 @@ export class GoDecoder {
    * `true:` does not shadow a merged `true` (a string), which then wins.
    */
   private mergedV3(m: GoYamlMap, seen?: Set<string>): GoYamlMapEntry[] {
-    if (!this.uniqueMergeKeys(m)) return []
+    if (!this.uniqueKeys(m)) return []
     let out: GoYamlMapEntry[]
     if (seen === undefined) {
       out = [...m.entries]
@@ -635,19 +689,46 @@ export class GoDecoder {
   }
 
   /** yaml.v3 decode.go `mapping` (uniqueKeys): `<<` twice is `mapping key "<<" already defined`. */
-  private uniqueMergeKeys(m: GoYamlMap): boolean {
-    m.merges.forEach((a, i) => {
-      for (const b of m.merges.slice(i + 1))
-        this.errors.push(`line ${b.keyLine}: mapping key "<<" already defined at line ${a.keyLine}`)
+  /**
+   * yaml.v3 decode.go `mapping`/`mappingStruct` with `uniqueKeys`: every pair of keys with the
+   * same text, `<<` included, is an error at the later one, and the mapping decodes to nothing.
+   */
+  private uniqueKeys(m: GoYamlMap): boolean {
+    const keys: { key: string; line: number }[] = []
+    let next = 0
+    const own = (upTo: number) => {
+      for (; next < upTo; next++) {
+        const e = m.entries[next] as GoYamlMapEntry
+        if (e.scalarKey) keys.push({ key: e.key, line: e.keyLine })
+      }
+    }
+    for (const merge of m.merges) {
+      own(merge.at)
+      keys.push({ key: '<<', line: merge.keyLine })
+    }
+    own(m.entries.length)
+    const before = this.errors.length
+    keys.forEach((a, i) => {
+      for (const b of keys.slice(i + 1)) {
+        if (b.key === a.key)
+          this.report(
+            this.pathOf(m),
+            `line ${b.line}: mapping key ${goQuote(b.key)} already defined at line ${a.line}`,
+          )
+      }
     })
-    return m.merges.length < 2
+    return this.errors.length === before
   }
 
   /** Throws the first fatal decode error, else the collected errors as `unmarshal errors:`, if any. */
   check(): void {
     if (this.fatal !== undefined) throw new GoYamlError(this.fatal)
     if (this.errors.length > 0) {
-      throw new GoYamlError(`yaml: unmarshal errors:\n  ${this.errors.join('\n  ')}`)
+      // Go meets them decoding each mapping's entries in its order (own keys, then merged ones,
+      // in yaml.v3); the callers here decode a struct's fields in their own order, so the errors
+      // are put back in Go's by the path of the node each concerns (stably).
+      const ordered = [...this.errors].sort((a, b) => comparePaths(a.at, b.at)).map((e) => e.message)
+      throw new GoYamlError(`yaml: unmarshal errors:\n  ${ordered.join('\n  ')}`)
     }
   }
 }

@@ -130,6 +130,15 @@ export interface RuleFileOptions {
 }
 
 /**
+ * A `yaml.Node` field's `Value`, as rulefmt.RuleNode keeps `record`, `alert` and `expr`: any node
+ * decodes, a collection's Value is "" (so `expr: [x]` is no unmarshal error but an empty expr),
+ * and a `!!binary` scalar keeps its base64 text.
+ */
+function nodeValue(v: GoYamlValue | undefined): string {
+  return v?.kind === 'scalar' ? (v.text ?? '') : ''
+}
+
+/**
  * Parses one rule file, its bytes or its text (see `parseGoYaml`); `file` names it in errors.
  * Throws RuleFileError.
  */
@@ -176,15 +185,15 @@ export function parseRuleFile(
         rules: [],
       }
       group.rules = ruleNodes.map((r, i): Rule => {
-        const record = d.string(r.get('record'))
-        const alert = d.string(r.get('alert'))
+        const record = nodeValue(r.get('record'))
+        const alert = nodeValue(r.get('alert'))
         const exprNode = r.get('expr')
         const position = { index: i + 1, exprLine: exprNode?.line ?? 0, exprColumn: exprNode?.col ?? 0 }
         const labels = d.stringMap(r.get('labels'))
         const forMs = durationField(d, r.get('for'))
         const keepFiringForMs = durationField(d, r.get('keep_firing_for'))
         const annotations = d.stringMap(r.get('annotations'))
-        const expr = d.string(exprNode)
+        const expr = nodeValue(exprNode)
         return alert !== '' || record === ''
           ? { type: 'alerting', name: alert, expr, forMs, keepFiringForMs, labels, annotations, position }
           : { type: 'recording', name: record, expr, labels, position }

@@ -177,6 +177,28 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
   ],
   ['empty and repeated group names', 'groups:\n  - name: ""\n    rules: []\n  - interval: 1m\n', probe],
   ['a group name used twice', 'groups:\n  - name: g\n  - name: g\n', probe],
+  // record, alert and expr are yaml.Nodes: a collection there is an empty value, not a type error.
+  [
+    'an expr that is a list',
+    'groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: [x]\n',
+    probe,
+  ],
+  [
+    'an alert name that is a list, a record that is a map',
+    'groups:\n  - name: g\n    rules:\n      - alert: [B]\n        expr: x\n      - record: {a: b}\n        expr: x\n',
+    probe,
+  ],
+  // Errors in the order Go decodes: entries in document order, a mapping's merged keys after its own.
+  [
+    'a type error after an unknown field, and a long value cut at 7 bytes',
+    'groups:\n  - name: g\n    rules:\n      - alert: B\n        bogus: 1\n        labels: severity=page and more\n        for: [1]\n',
+    probe,
+  ],
+  [
+    "errors in a merged anchor after the mapping's own",
+    'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels: &l\n          a: [1]\n      - alert: B\n        expr: x\n        labels:\n          <<: *l\n          b: [2]\n',
+    probe,
+  ],
   // rulefmt.Parse reads the file a second time into its node types (ruleGroups, []yaml.Node).
   ['a document that is a word', 'hello\n', probe],
   ['a document that is a list', '- a\n', probe],
@@ -703,6 +725,21 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     'a flow sequence the stream ends in',
     `${ALERT_B}        labels:\n          a: "x\n  y"\n          b: [a, b\n`,
     SHOW_B,
+  ],
+  [
+    'a rule field set twice',
+    'groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n        expr: vector(2)\n        bogus: 1\n',
+    SHOW_B,
+  ],
+  [
+    'a label, a group field, a top-level key and a flow key set twice',
+    'groups:\n  - name: g\n    name: h\n    rules:\n      - alert: B\n        expr: x\n        labels:\n          a: x\n          "a": y\n        annotations: {b: x, b: y, b: z}\ngroups: []\n',
+    SHOW_B,
+  ],
+  [
+    'a test case field and an expected label set twice',
+    ALERT_B,
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        eval_time: 1m\n        alertname: B\n        exp_alerts: [{exp_labels: {a: x, a: y}}]\n',
   ],
   [
     'an explicit ? key whose : is on the next line (allowed)',

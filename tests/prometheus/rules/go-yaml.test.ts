@@ -202,7 +202,9 @@ describe('!!binary', () => {
     const d = new GoDecoder()
     const v = parseGoYaml('v: !!binary MTI=\n')
     expect(d.float(d.struct(v, 'main.sample', ['v']).get('v'))).toBe(0)
-    expect(d.errors).toEqual(['line 1: cannot unmarshal !!binary `MTI=` into float64'])
+    expect(() => d.check()).toThrow(
+      'yaml: unmarshal errors:\n  line 1: cannot unmarshal !!binary `MTI=` into float64',
+    )
   })
 })
 
