@@ -3,7 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseRuleFile, RuleFileError } from '../../../src/prometheus/rules/rulefmt.ts'
-import { formatFloat, GoInt, sprintf } from '../../../src/prometheus/template/go-fmt.ts'
+import {
+  formatFloat,
+  GO_REFLECT,
+  GoInt,
+  type GoReflectable,
+  goInterfaceMap,
+  goTypeName,
+  sprint,
+  sprintf,
+  sprintln,
+} from '../../../src/prometheus/template/go-fmt.ts'
 import {
   checkTemplate,
   expandAlertTemplate,
@@ -97,6 +107,81 @@ describe('Go number formatting', () => {
     expect(sprintf('%d %s', [1.5])).toBe('%!d(float64=1.5) %!s(MISSING)')
     expect(sprintf('%v', ['x', new GoInt(1)])).toBe('x%!(EXTRA int=1)')
     expect(sprintf('%.0f%%', [99.5])).toBe('100%')
+  })
+
+  // Expected strings are promtool 2.42's (Go 1.19) for the same values.
+  test('NaN, ±Inf and -0 with flags, widths and bad verbs', () => {
+    const verbs = '%v|%+v|% v|%05v|%-6v|%f|%e|%x|%#v|%08.2f|%+.1e|%5.1g|%5.1d'
+    const all = (v: number) => sprintf(verbs, Array(13).fill(v))
+    expect(all(Number.NaN)).toBe(
+      'NaN|NaN| NaN|  NaN|NaN   |NaN|NaN|NaN|NaN|     NaN|+NaN|  NaN|%!d(float64=  NaN)',
+    )
+    expect(all(Number.POSITIVE_INFINITY)).toBe(
+      '+Inf|+Inf| Inf| +Inf|+Inf  |+Inf|+Inf|+Inf|+Inf|    +Inf|+Inf| +Inf|%!d(float64= +Inf)',
+    )
+    expect(all(-0)).toBe(
+      '-0|-0|-0|-0000|-0    |-0.000000|-0.000000e+00|-0x0p+00|-0|-0000.00|-0.0e+00|   -0|%!d(float64=   -0)',
+    )
+    expect(all(1e-320)).toBe(
+      '1e-320|1e-320| 1e-320|1e-320|1e-320|0.000000|9.999889e-321|0x1.fap-1064|1e-320|00000.00|+1.0e-320|1e-320|%!d(float64=1e-320)',
+    )
+  })
+
+  test('print and println space their operands as Go does', () => {
+    expect(sprint([new GoInt(1), new GoInt(2), 'a', new GoInt(3), null, true, 1.5])).toBe(
+      '1 2a3 <nil> true 1.5',
+    )
+    expect(sprintln([new GoInt(1), 'a', null, new Date(1000)])).toBe(
+      '1 a <nil> 1970-01-01 00:00:01 +0000 UTC\n',
+    )
+  })
+
+  test('args with only strings is still map[string]interface {} once marked', () => {
+    const args = goInterfaceMap({ arg0: 'b' })
+    expect(sprintf('%T|%#v|%v', [args, args, args])).toBe(
+      'map[string]interface {}|map[string]interface {}{"arg0":"b"}|map[arg0:b]',
+    )
+    expect(goTypeName({ job: 'api' })).toBe('map[string]string')
+  })
+
+  test('structs and pointers described by GO_REFLECT print field by field', () => {
+    // The alert data struct (template.go AlertTemplateData) as `$` with no labels and value 1.
+    const rootType =
+      'struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }'
+    const root: GoReflectable = {
+      [GO_REFLECT]: () => ({
+        kind: 'struct',
+        type: rootType,
+        pointer: false,
+        fields: [
+          { name: 'Labels', value: {} },
+          { name: 'ExternalLabels', value: {} },
+          { name: 'ExternalURL', value: '' },
+          { name: 'Value', value: 1 },
+        ],
+      }),
+    }
+    expect(sprintf('%v|%d|%T', [root, root, root])).toBe(
+      `{map[] map[]  1}|{map[] map[] %!d(string=) %!d(float64=1)}|${rootType}`,
+    )
+    expect(sprintf('%#v', [root])).toBe(
+      `${rootType}{Labels:map[string]string{}, ExternalLabels:map[string]string{}, ExternalURL:"", Value:1}`,
+    )
+    // A *template.sample prints with & at the top level.
+    const sample: GoReflectable = {
+      [GO_REFLECT]: () => ({
+        kind: 'struct',
+        type: 'template.sample',
+        pointer: true,
+        fields: [
+          { name: 'Labels', value: { job: 'api' } },
+          { name: 'Value', value: 2 },
+        ],
+      }),
+    }
+    expect(sprintf('%v|%+v|%T', [sample, sample, sample])).toBe(
+      '&{map[job:api] 2}|&{Labels:map[job:api] Value:2}|*template.sample',
+    )
   })
 })
 
