@@ -811,9 +811,16 @@ class Printer {
     this.f.sharp = sharp
   }
 
-  /** handleMethods: GoString for %#v, String for the verbs that accept a string. */
+  /**
+   * handleMethods: GoString for %#v, String for the verbs that accept a string. %w outside
+   * Errorf is a bad verb (Go 1.19), before the operand's elements or methods are looked at.
+   */
   private handleMethods(rv: RV, verb: string): boolean {
     if (this.erroring) return false
+    if (verb === 'w') {
+      this.badVerb(verb)
+      return true
+    }
     const methods = rv.k === 'ptr' || rv.k === 'struct' ? rv.methods : undefined
     if (!methods) return false
     if (this.f.sharpV) {

@@ -1,9 +1,9 @@
 /**
  * `bun tests/prometheus/template/fuzz.ts [--seed N] [--cases N] [--show N]`: the seeded
  * differential fuzzer for alert templates. It generates random but plausible Go templates
- * (pipelines, variables, control structures, comparisons, printf verbs and flags, Prometheus'
- * template functions with edge values, trim markers, comments, literals of every kind, and
- * errors), writes them as the annotations of one alert each, and runs the rule file through
+ * (pipelines, variables, control structures, comparisons, printf verbs, flags, `*` widths,
+ * `[n]` indexes and map, time and int operands, Prometheus' template functions with edge
+ * values, trim markers, comments, literals of every kind, and errors), writes them as the annotations of one alert each, and runs the rule file through
  * Debian's `promtool test rules` 2.42 (the truth) and through our `runRuleTests`. The test
  * file expects no annotations, so both print what they rendered or the template error.
  *
@@ -126,8 +126,31 @@ const VERBS = [
   'T',
   '%',
   'z',
+  'O',
+  'w',
+  'é',
 ]
-const FLAGS = ['', '', '', '-', '+', '#', ' ', '0', '-0', '+0', '#0']
+const FLAGS = ['', '', '', '-', '+', '#', ' ', '0', '-0', '+0', '#0', '0-', '+#', '# ', ' +']
+/**
+ * printf operands beyond plain literals: maps (labels, `args`' map[string]interface {}),
+ * `*time.Time`, and ints for `*` widths. Not `query` samples: fmt prints pointers inside them
+ * as addresses, which differ from run to run.
+ */
+const PRINTF_OPERANDS = [
+  '$labels',
+  '(args)',
+  '(args 1 "a" nil 2.5)',
+  '(args "x")',
+  '(toTime 1.5)',
+  '(toTime 0)',
+  '(args (toTime 1))',
+  '(args $labels)',
+  '3',
+  '-4',
+  '2',
+  '1000001',
+  'nil',
+]
 
 class Gen {
   constructor(private readonly rng: Rng) {}
@@ -144,17 +167,32 @@ class Gen {
     return JSON.stringify(s)
   }
 
+  /** An explicit operand index, `[n]`, sometimes out of range or malformed. */
+  private argIndex(): string {
+    if (!this.chance(0.08)) return ''
+    return this.chance(0.85) ? `[${this.rng.int(5)}]` : this.pick(['[x]', '[', '[1', '[]'])
+  }
+
   format(): string {
     const n = 1 + this.rng.int(3)
     let out = ''
     for (let i = 0; i < n; i++) {
       if (this.chance(0.5)) out += this.pick(['', ' ', '|', 'v=', '[', ']', 'é'])
       out += `%${this.pick(FLAGS)}`
-      if (this.chance(0.35)) out += this.chance(0.15) ? '*' : String(this.rng.int(12))
-      if (this.chance(0.35)) out += this.chance(0.1) ? '.*' : `.${this.rng.int(8)}`
-      out += this.pick(VERBS)
+      if (this.chance(0.35)) out += this.chance(0.25) ? `${this.argIndex()}*` : String(this.rng.int(12))
+      if (this.chance(0.35)) out += this.chance(0.2) ? `.${this.argIndex()}*` : `.${this.rng.int(8)}`
+      out += this.argIndex()
+      out += this.chance(0.02) ? '' : this.pick(VERBS)
     }
     return this.quoted(out)
+  }
+
+  /** printf's operands: the usual ones, and the maps, times and ints its verbs treat apart. */
+  printfArgs(depth: number): string {
+    const n = this.rng.int(5)
+    return Array.from({ length: n }, () =>
+      this.chance(0.35) ? this.pick(PRINTF_OPERANDS) : this.operand(depth),
+    ).join(' ')
   }
 
   literal(): string {
@@ -211,9 +249,9 @@ class Gen {
     switch (fn) {
       case 0:
       case 1:
-        return `printf ${this.format()} ${this.args(this.rng.int(4), depth)}`.trimEnd()
+        return `printf ${this.format()} ${this.printfArgs(depth)}`.trimEnd()
       case 2:
-        return `${this.pick(['print', 'println'])} ${this.args(this.rng.int(4), depth)}`.trimEnd()
+        return `${this.pick(['print', 'println'])} ${this.printfArgs(depth)}`.trimEnd()
       case 3:
       case 4:
         return `${this.pick(['humanize', 'humanize1024', 'humanizeDuration', 'humanizePercentage', 'humanizeTimestamp'])} ${this.numberish(depth)}${extra}`

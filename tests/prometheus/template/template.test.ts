@@ -127,6 +127,12 @@ describe('Go number formatting', () => {
     )
   })
 
+  test('%w outside Errorf is a bad verb before elements or methods are looked at', () => {
+    expect(sprintf('%w|%#w|%w|%+w', [{}, 'a', new Date(1000), 2.5])).toBe(
+      '%!w(map[string]string=map[])|%!w(string=a)|%!w(*time.Time=&{0 62135596801 <nil>})|%!w(float64=+2.5)',
+    )
+  })
+
   test('print and println space their operands as Go does', () => {
     expect(sprint([new GoInt(1), new GoInt(2), 'a', new GoInt(3), null, true, 1.5])).toBe(
       '1 2a3 <nil> true 1.5',
