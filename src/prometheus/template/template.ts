@@ -3,7 +3,15 @@ import { parseDuration } from '../duration.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
 import { goQuote } from '../promql/strings.ts'
-import { formatFloat, formatValue, GoInt, goTypeName, sprintf } from './go-fmt.ts'
+import {
+  formatFloat,
+  formatValue,
+  GoInt,
+  goInterfaceMap,
+  goTimeString,
+  goTypeName,
+  sprintf,
+} from './go-fmt.ts'
 import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
 import {
   GoNumError,
@@ -635,7 +643,7 @@ function printValue(v: TValue): string {
   if (v === null) return '<nil>'
   // fmt prints the struct a pointer points to: {map[k:v …] value}.
   if (v instanceof QuerySample) return `{${formatValue(v.Labels)} ${formatValue(v.Value)}}`
-  if (v instanceof Date) return goTime(v)
+  if (v instanceof Date) return goTimeString(v)
   return formatValue(v)
 }
 
@@ -698,15 +706,6 @@ function stripPort(hostPort: string): string {
   return goSplitHostPort(hostPort)?.host ?? hostPort
 }
 
-/** time.Time.String() of a UTC time with millisecond precision (model.Time). */
-function goTime(d: Date): string {
-  const ms = d.getTime()
-  const pad2 = (n: number) => String(n).padStart(2, '0')
-  const frac = ((ms % 1000) + 1000) % 1000
-  const fraction = frac === 0 ? '' : `.${String(frac).padStart(3, '0').replace(/0+$/, '')}`
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${fraction} +0000 UTC`
-}
-
 class NaNOrInf extends Error {
   constructor() {
     super('value is NaN or Inf')
@@ -727,7 +726,7 @@ function floatToTime(seconds: number): Date {
 
 function humanizeTimestamp(seconds: number): string {
   try {
-    return goTime(floatToTime(seconds))
+    return goTimeString(floatToTime(seconds))
   } catch (err) {
     if (err instanceof NaNOrInf) return formatFloat(seconds, 'g', 4)
     throw err
@@ -1057,7 +1056,8 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
         throw new ExecError(`error calling parseDuration: ${(err as Error).message}`)
       }
     },
-    args: (...values) => Object.fromEntries(values.map((v, i) => [`arg${i}`, v])),
+    // Prometheus' `args` builds a map[string]interface{}, whatever the values.
+    args: (...values) => goInterfaceMap(Object.fromEntries(values.map((v, i) => [`arg${i}`, v]))),
   }
 }
 
