@@ -6,7 +6,7 @@
  * item, which the parser needs: `$x.a` is a field chain, `print .a` two arguments.
  */
 import { goQuote } from '../promql/strings.ts'
-import { GoNumError, goParseFloat } from './go-strings.ts'
+import { GoNumError, goParseFloat, underscoreOK } from './go-strings.ts'
 
 export type LexKind =
   | 'ident'
@@ -389,20 +389,7 @@ function parseIntBase0(text: string, signed: boolean): number | undefined {
   else if (/^0[bB]/.test(s)) [base, s, prefixed] = [2, s.slice(2), true]
   else if (s.length > 1 && s[0] === '0') [base, s, prefixed] = [8, s.slice(1), true]
   if (s.includes('_')) {
-    // strconv underscoreOK: base 0 allows `_` only between digits or after a base prefix.
-    const digits = /^0[xX]/.test(s) ? /[0-9a-fA-F]/ : /[0-9]/
-    let saw = /^0[xXoObB]/.test(text.replace(/^[+-]/, '')) ? '0' : '^'
-    for (const c of text.replace(/^[+-]/, '').slice(saw === '0' ? 2 : 0)) {
-      if (digits.test(c)) saw = '0'
-      else if (c === '_') {
-        if (saw !== '0') return undefined
-        saw = '_'
-      } else {
-        if (saw === '_') return undefined
-        saw = '!'
-      }
-    }
-    if (saw === '_') return undefined
+    if (!underscoreOK(text)) return undefined
     s = s.replaceAll('_', '')
   }
   if (s === '') return undefined

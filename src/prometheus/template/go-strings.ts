@@ -111,7 +111,7 @@ export function goParseFloat(s: string): number {
  * strconv's underscoreOK: an underscore only between digits, or between a base prefix and a
  * digit ("1_000" and "0x_1p0" are numbers, "1__0" and "_1" are not).
  */
-function underscoreOK(text: string): boolean {
+export function underscoreOK(text: string): boolean {
   let s = text.replace(/^[+-]/, '')
   let saw = '^'
   let hex = false
