@@ -858,22 +858,27 @@ class Printer {
       else this.badVerb('p')
       return
     }
+    if (!this.printBasic(rv, verb) && !this.handleMethods(rv, verb)) this.printValue(rv, verb, 0)
+  }
+
+  /** The kinds printArg and printValue both format directly; false for any other. */
+  private printBasic(rv: RV, verb: string): boolean {
     switch (rv.k) {
       case 'bool':
         this.fmtBool(rv.v, verb)
-        return
+        return true
       case 'float':
         this.fmtFloat(rv.v, verb)
-        return
+        return true
       case 'int':
       case 'uint':
         this.fmtInteger(rv.v, rv.k === 'int', verb)
-        return
+        return true
       case 'string':
         this.fmtString(rv.v, verb)
-        return
+        return true
       default:
-        if (!this.handleMethods(rv, verb)) this.printValue(rv, verb, 0)
+        return false
     }
   }
 
@@ -886,24 +891,12 @@ class Printer {
     this.arg = null
     this.value = value
     const f = this.f
+    if (this.printBasic(value, verb)) return
     switch (value.k) {
       case 'invalid':
         if (depth === 0) f.out += '<invalid reflect.Value>'
         else if (verb === 'v') f.out += '<nil>'
         else this.badVerb(verb)
-        return
-      case 'bool':
-        this.fmtBool(value.v, verb)
-        return
-      case 'int':
-      case 'uint':
-        this.fmtInteger(value.v, value.k === 'int', verb)
-        return
-      case 'float':
-        this.fmtFloat(value.v, verb)
-        return
-      case 'string':
-        this.fmtString(value.v, verb)
         return
       case 'map':
         f.out += f.sharpV ? `${value.t}{` : 'map['
