@@ -46,10 +46,19 @@ afterAll(async () => {
 /** HighErrorRate as shipped, with a 15 s window and `for: 2s` so a test can see it fire and resolve. */
 function testRules(dir: string): string {
   const shipped = parseYaml(readFileSync(repoPath('ops/prometheus/rules/alerts.yml'), 'utf8')) as {
-    groups: Array<{ rules: Array<{ alert?: string; expr: string; for?: string }> }>
+    groups: Array<{
+      rules: Array<{ alert?: string; expr: string; for?: string; labels?: Record<string, string> }>
+    }>
   }
   const rule = shipped.groups[0]!.rules.find((r) => r.alert === 'HighErrorRate')!
-  const fast = { ...rule, expr: rule.expr.replaceAll('[5m]', '[15s]'), for: '2s' }
+  // A label of its own: the shipped rule, loaded too, writes ALERTS series with the same name;
+  // two groups writing one series at their own instants fail one with "out of order sample".
+  const fast = {
+    ...rule,
+    expr: rule.expr.replaceAll('[5m]', '[15s]'),
+    for: '2s',
+    labels: { ...rule.labels, rule_copy: 'e2e' },
+  }
   const file = join(dir, 'e2e-rules.yml')
   writeFileSync(file, toYaml({ groups: [{ name: 'E2E', interval: '1s', rules: [fast] }] }))
   return file
