@@ -49,7 +49,12 @@ export const EnvSchema = Type.Object({
     default: 3000,
     description: 'HTTP port (0 picks a free one)',
   }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'interface to listen on' }),
+  HOST: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'interface to listen on; unset = 0.0.0.0, or 127.0.0.1 with NODE_ENV=development',
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'pino level; SQL statements are logged at debug' },
@@ -379,6 +384,16 @@ export interface Config {
 /** The demo tenant owner's fictional 555 number; in development it also stands in for on-call. */
 export const DEMO_PHONE = '+15550100000'
 
+/**
+ * The interface to listen on when HOST is unset: every interface in production (a container's
+ * port is published from it), loopback alone under `bun run dev`, as Vite and most development
+ * servers do, so that a laptop on a café's network does not offer the demo tenant's routes to
+ * its neighbours.
+ */
+export function defaultHost(env: Config['env']): string {
+  return env === 'development' ? '127.0.0.1' : '0.0.0.0'
+}
+
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -447,7 +462,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   return {
     env: env.NODE_ENV,
     port: env.PORT,
-    host: env.HOST,
+    host: env.HOST ?? defaultHost(env.NODE_ENV),
     logLevel: env.LOG_LEVEL,
     accessLogProbes: env.ACCESS_LOG_PROBES,
     database: {

@@ -64,7 +64,8 @@ export async function prepareDevelopment(deps: {
   const print = deps.print ?? ((text: string) => console.log(text))
   return {
     printBanner(port) {
-      const host = ['0.0.0.0', '::', '::0'].includes(config.host) ? 'localhost' : config.host
+      // Every interface, or the loopback one `bun run dev` binds by default: `localhost` reaches both.
+      const host = ['0.0.0.0', '::', '::0', '127.0.0.1'].includes(config.host) ? 'localhost' : config.host
       const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
       const admin =
         adminSource === 'ADMIN_TOKEN'

@@ -16,6 +16,16 @@ describe('loadConfig', () => {
     expect(config.database.embeddedSharedBuffersMb).toBe(16)
   })
 
+  test('listens on every interface in production and on loopback alone in development, unless HOST says', () => {
+    expect(loadConfig({}).host).toBe('0.0.0.0')
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('0.0.0.0')
+    expect(loadConfig({ NODE_ENV: 'development' }).host).toBe('127.0.0.1')
+    expect(loadConfig({ NODE_ENV: 'development', HOST: '0.0.0.0' }).host).toBe('0.0.0.0')
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1')
+    // Empty counts as unset, as for every variable.
+    expect(loadConfig({ NODE_ENV: 'development', HOST: '' }).host).toBe('127.0.0.1')
+  })
+
   test('converts and validates values', () => {
     const config = loadConfig({
       PORT: '8080',
