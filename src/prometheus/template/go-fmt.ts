@@ -13,9 +13,15 @@
 import { goQuote, goQuoteRune } from '../promql/strings.ts'
 import { goStringToBytes } from '../rules/go-bytes.ts'
 
-/** A Go `int` inside the template runtime (numbers are otherwise float64). */
+/**
+ * A Go integer inside the template runtime (numbers are otherwise float64): an `int`, or the
+ * `uint8` that `index` of a string gives (a byte).
+ */
 export class GoInt {
-  constructor(readonly value: number) {}
+  constructor(
+    readonly value: number,
+    readonly type: 'int' | 'uint8' = 'int',
+  ) {}
 }
 
 interface Decimal {
@@ -221,9 +227,10 @@ export function formatFloatV(x: number): string {
 // ---------------------------------------------------------------- Go values as fmt sees them
 
 /**
- * Implemented by template values that stand for a Go struct, pointer to struct or named slice
- * (Prometheus' `*template.sample`, `template.queryResult`, the alert data struct): what
- * `reflect` would tell fmt about them, since fmt prints such values field by field.
+ * Implemented by template values that stand for a Go struct, pointer to struct, named slice or
+ * named string (Prometheus' `*template.sample`, `template.queryResult`, the alert data struct,
+ * html/template's `HTML`): what `reflect` would tell fmt about them, since fmt prints such
+ * values field by field and names their types.
  */
 export const GO_REFLECT: unique symbol = Symbol('go.reflect')
 
@@ -237,6 +244,7 @@ export interface GoField {
 
 /** What a GO_REFLECT method returns. */
 export type GoShape =
+  | { kind: 'string'; type: string; value: string }
   | { kind: 'struct'; type: string; pointer: boolean; fields: readonly GoField[] }
   | { kind: 'slice'; type: string; elemIface: boolean; elems: readonly unknown[] }
 
@@ -254,6 +262,30 @@ const INTERFACE_MAP: unique symbol = Symbol('go.map[string]interface {}')
 export function goInterfaceMap<T extends Record<string, unknown>>(map: T): T {
   Object.defineProperty(map, INTERFACE_MAP, { value: true, enumerable: false })
   return map
+}
+
+/**
+ * The value a Go pointer to a struct points to (`reflect.Indirect`), for fmt; anything else
+ * unchanged. text/template follows one pointer before it prints a pipeline's value and the
+ * operands of `html`, `js` and `urlquery` (exec.go printableValue), so a `*template.sample`
+ * prints as `{map[…] 1}` there and as `&{map[…] 1}` through `print` and `printf`. A `*time.Time`
+ * needs nothing: its String method belongs to the value too.
+ */
+export function goIndirect(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !(GO_REFLECT in value)) return value
+  const shape = (value as GoReflectable)[GO_REFLECT]()
+  if (shape.kind !== 'struct' || !shape.pointer) return value
+  const pointee: GoReflectable = { [GO_REFLECT]: () => ({ ...shape, pointer: false }) }
+  return pointee
+}
+
+/**
+ * Whether a plain object stands for a Go `map[string]interface {}` (`args`, marked by
+ * goInterfaceMap, or any map holding something other than strings) rather than the
+ * `map[string]string` of labels: its missing keys index to nil, not to "".
+ */
+export function isGoInterfaceMap(map: object): boolean {
+  return INTERFACE_MAP in map || Object.values(map).some((v) => typeof v !== 'string')
 }
 
 /** reflect.Value reduced to what fmt's print.go looks at. `exp`: CanInterface (an exported path). */
@@ -347,13 +379,17 @@ function ifaceRV(value: unknown): RV {
 /** reflect.ValueOf of a template value. */
 function reflectOf(value: unknown, exp = true): RV {
   if (value === null || value === undefined) return { k: 'invalid' }
-  if (value instanceof GoInt) return { k: 'int', t: 'int', exp, v: BigInt(Math.trunc(value.value)) }
+  if (value instanceof GoInt) {
+    const v = BigInt(Math.trunc(value.value))
+    return value.type === 'uint8' ? { k: 'uint', t: 'uint8', exp, v } : { k: 'int', t: 'int', exp, v }
+  }
   if (typeof value === 'number') return { k: 'float', t: 'float64', exp, v: value }
   if (typeof value === 'string') return { k: 'string', t: 'string', exp, v: value }
   if (typeof value === 'boolean') return { k: 'bool', t: 'bool', exp, v: value }
   if (value instanceof Date) return timeRV(value, exp)
   if (typeof value === 'object' && GO_REFLECT in value) {
     const shape = (value as GoReflectable)[GO_REFLECT]()
+    if (shape.kind === 'string') return { k: 'string', t: shape.type, exp, v: shape.value }
     if (shape.kind === 'slice') {
       const elems = shape.elems.map((e) => (shape.elemIface ? ifaceRV(e) : reflectOf(e)))
       return { k: 'slice', t: shape.type, exp, elems }
@@ -369,7 +405,7 @@ function reflectOf(value: unknown, exp = true): RV {
   const map = value as Record<string, unknown>
   // Labels are map[string]string; a map holding anything but strings can only be the
   // map[string]interface {} of `args` (goInterfaceMap says so for the all-string ones).
-  const iface = INTERFACE_MAP in map || Object.values(map).some((v) => typeof v !== 'string')
+  const iface = isGoInterfaceMap(map)
   const entries = Object.keys(map)
     .sort(compareKeys)
     .map((key): [RV, RV] => [
@@ -1097,7 +1133,8 @@ class Printer {
   doPrint(a: readonly unknown[]): void {
     let prevString = false
     a.forEach((arg, argNum) => {
-      const isString = typeof arg === 'string'
+      // By kind: a named string type (template.HTML) counts as a string.
+      const isString = reflectOf(arg).k === 'string'
       if (argNum > 0 && !isString && !prevString) this.f.out += ' '
       this.printArg(arg, 'v')
       prevString = isString

@@ -6,11 +6,18 @@ import { goQuote } from '../promql/strings.ts'
 import {
   formatFloat,
   formatValue,
+  GO_REFLECT,
   GoInt,
+  type GoReflectable,
+  type GoShape,
+  goIndirect,
   goInterfaceMap,
   goTimeString,
   goTypeName,
+  isGoInterfaceMap,
+  sprint,
   sprintf,
+  sprintln,
 } from './go-fmt.ts'
 import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
 import {
@@ -81,15 +88,41 @@ export interface AlertTemplateData {
 }
 
 /** One sample of a `query` result (Prometheus' template `*sample`): `.Labels` and `.Value`. */
-export class QuerySample {
+export class QuerySample implements GoReflectable {
   constructor(
     readonly Labels: Record<string, string>,
     readonly Value: number,
   ) {}
+
+  /** `*template.sample`, a pointer to `struct { Labels map[string]string; Value float64 }`. */
+  [GO_REFLECT](): GoShape {
+    const fields = [
+      { name: 'Labels', value: this.Labels },
+      { name: 'Value', value: this.Value },
+    ]
+    return { kind: 'struct', type: 'template.sample', pointer: true, fields }
+  }
 }
 
-/** A `query` result (Prometheus' template `queryResult`), in the engine's order. */
-export class QueryResult extends Array<QuerySample> {}
+/**
+ * What `safeHtml` returns: html/template's `HTML`, a string type of its own. It prints, compares,
+ * indexes and slices as a string, but a function that takes a string refuses it (Go's
+ * `wrong type for value; expected string; got template.HTML`), and so does humanize.
+ */
+export class GoHTML implements GoReflectable {
+  constructor(readonly text: string) {}
+
+  [GO_REFLECT](): GoShape {
+    return { kind: 'string', type: 'template.HTML', value: this.text }
+  }
+}
+
+/** A `query` result (Prometheus' template `queryResult`, `[]*sample`), in the engine's order. */
+export class QueryResult extends Array<QuerySample> implements GoReflectable {
+  [GO_REFLECT](): GoShape {
+    return { kind: 'slice', type: 'template.queryResult', elemIface: false, elems: [...this] }
+  }
+}
 
 // ---------------------------------------------------------------- lexing and parsing
 
@@ -334,7 +367,8 @@ class PipeParser {
       break
     }
     if (!nested && this.pos < this.tokens.length) {
-      throw new TemplateError(`unexpected "${this.peek()?.raw}" in command`, this.errorPos())
+      // parse.go pipeline: a `)` its command left is unexpected in the pipeline's own context.
+      throw new TemplateError(`unexpected "${this.peek()?.raw}" in ${context}`, this.errorPos())
     }
     // parse.go checkPipeline: only the first stage may start with a constant or dot.
     commands.slice(1).forEach((cmd, i) => {
@@ -408,7 +442,10 @@ class PipeParser {
         }
       }
     }
-    if (chainPos !== undefined && term.kind === 'var') term.pos = chainPos
+    // parse.go operand: a variable or field with more fields is remade at the chain's position.
+    if (chainPos !== undefined && (term.kind === 'var' || (term.kind === 'field' && !term.args))) {
+      term.pos = chainPos
+    }
     return term
   }
 }
@@ -633,36 +670,30 @@ function isTrue(v: TValue): boolean {
   if (typeof v === 'number') return v !== 0
   if (v instanceof GoInt) return v.value !== 0
   if (typeof v === 'string') return v !== ''
+  if (v instanceof GoHTML) return v.text !== ''
   if (Array.isArray(v)) return v.length > 0
   if (typeof v === 'object') return Object.keys(v as object).length > 0
   return true
 }
 
+/** A pipeline's value as the template writes it (exec.go printValue): past one pointer, `%v`. */
 function printValue(v: TValue): string {
   if (v === undefined) return '<no value>'
   if (v === null) return '<nil>'
-  // fmt prints the struct a pointer points to: {map[k:v …] value}.
-  if (v instanceof QuerySample) return `{${formatValue(v.Labels)} ${formatValue(v.Value)}}`
-  if (v instanceof Date) return goTimeString(v)
-  return formatValue(v)
+  return formatValue(goIndirect(v))
 }
 
 /** The Go type of Prometheus' alert template data (template.go AlertTemplateData). */
 const ROOT_TYPE =
   'struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }'
 
-/** Go's type name of a template value, including Prometheus' template types. */
-function typeName(v: TValue): string {
-  if (v instanceof TemplateRoot) return ROOT_TYPE
-  if (v instanceof QueryResult) return 'template.queryResult'
-  if (v instanceof QuerySample) return '*template.sample'
-  if (v instanceof Date) return '*time.Time'
-  return goTypeName(v)
-}
+/** Go's type name of a template value, Prometheus' template types included (GO_REFLECT). */
+const typeName = goTypeName
 
+/** Prometheus' convertToFloat: float64, string and int (not a byte, not template.HTML). */
 function toFloat(v: TValue): number {
   if (typeof v === 'number') return v
-  if (v instanceof GoInt) return v.value
+  if (v instanceof GoInt && v.type === 'int') return v.value
   if (typeof v === 'string') {
     try {
       return goParseFloat(v)
@@ -674,31 +705,69 @@ function toFloat(v: TValue): number {
   throw new ExecError(`can't convert ${typeName(v)} to float`)
 }
 
-function basicKind(v: TValue): 'bool' | 'int' | 'float' | 'string' | 'other' {
+/** funcs.go basicKind, by reflect.Kind: a byte is a uint, template.HTML a string. */
+function basicKind(v: TValue): 'bool' | 'int' | 'uint' | 'float' | 'string' | 'other' {
   if (typeof v === 'boolean') return 'bool'
-  if (v instanceof GoInt) return 'int'
+  if (v instanceof GoInt) return v.type === 'uint8' ? 'uint' : 'int'
   if (typeof v === 'number') return 'float'
-  if (typeof v === 'string') return 'string'
+  if (typeof v === 'string' || v instanceof GoHTML) return 'string'
   return 'other'
 }
 
 function raw(v: TValue): unknown {
-  return v instanceof GoInt ? v.value : v
+  return v instanceof GoInt ? v.value : v instanceof GoHTML ? v.text : v
 }
 
+/** The text of a value of string kind (a string or template.HTML), else undefined. */
+function stringKindText(v: TValue): string | undefined {
+  return typeof v === 'string' ? v : v instanceof GoHTML ? v.text : undefined
+}
+
+/** The reflect.Kind of a value that is not of a basic kind: what eq compares such values by. */
+function compositeKind(v: TValue): 'invalid' | 'ptr' | 'struct' | 'slice' | 'map' {
+  if (v === undefined || v === null) return 'invalid'
+  if (v instanceof Date || v instanceof QuerySample) return 'ptr'
+  if (v instanceof TemplateRoot) return 'struct'
+  return Array.isArray(v) ? 'slice' : 'map'
+}
+
+/**
+ * Go 1.19's `eq arg1 arg2` for one arg2 (text/template funcs.go eq): basic kinds compare by
+ * value and must match; a nil interface (undefined or null here) equals nothing but nil; of the
+ * other kinds only pointers compare (by identity), maps, slices and the data struct are
+ * refused in Go's words.
+ */
 function eqPair(a: TValue, b: TValue): boolean {
   const ka = basicKind(a)
   const kb = basicKind(b)
-  if (ka === 'other' || kb === 'other') throw new ExecError('invalid type for comparison')
-  if (ka !== kb) throw new ExecError('incompatible types for comparison')
-  return raw(a) === raw(b)
+  if (ka !== kb) {
+    // Integers compare across signedness: an int equals a uint when it is not negative.
+    if ((ka === 'int' && kb === 'uint') || (ka === 'uint' && kb === 'int')) return raw(a) === raw(b)
+    if (a !== undefined && a !== null && b !== undefined && b !== null)
+      throw new ExecError('incompatible types for comparison')
+    return false
+  }
+  if (ka !== 'other') return raw(a) === raw(b)
+  const ca = compositeKind(a)
+  const cb = compositeKind(b)
+  if (ca !== cb && ca !== 'invalid' && cb !== 'invalid') {
+    throw new ExecError(sprintf('non-comparable types %s: %v, %s: %v', [a, typeName(a), typeName(b), b]))
+  }
+  // Template maps, slices and pointers are never nil: only a missing value is.
+  if (ca === 'invalid' || cb === 'invalid') return ca === cb
+  if (cb !== 'ptr') throw new ExecError(sprintf('non-comparable type %s: %v', [b, typeName(b)]))
+  return a === b
 }
 
+/** Go 1.19's `lt` (funcs.go): basic kinds only, the same on both sides, and not bool. */
 function ltPair(a: TValue, b: TValue): boolean {
   const ka = basicKind(a)
   const kb = basicKind(b)
-  if (ka === 'other' || kb === 'other' || ka === 'bool') throw new ExecError('invalid type for comparison')
-  if (ka !== kb) throw new ExecError('incompatible types for comparison')
+  if (ka === 'other' || kb === 'other') throw new ExecError('invalid type for comparison')
+  // An int and a uint compare by value (a negative int is below every uint).
+  const ints = (ka === 'int' || ka === 'uint') && (kb === 'int' || kb === 'uint')
+  if (ka !== kb && !ints) throw new ExecError('incompatible types for comparison')
+  if (ka === 'bool') throw new ExecError('invalid type for comparison')
   return (raw(a) as number | string) < (raw(b) as number | string)
 }
 
@@ -806,31 +875,45 @@ export function humanizePercentage(v: number): string {
   return `${formatFloat(v * 100, 'g', 4)}%`
 }
 
+/** The type of what a value points to (funcs.go `indirect`), or its own type if not a pointer. */
+function pointeeTypeName(v: TValue): string {
+  if (basicKind(v) !== 'other' || compositeKind(v) !== 'ptr') return typeName(v)
+  return v instanceof Date ? 'time.Time' : typeName(v).slice(1)
+}
+
+/** Go's `len` (funcs.go length): strings in bytes, slices and maps; a pointer is followed first. */
 function lenOf(v: TValue): GoInt {
-  if (typeof v === 'string') return new GoInt(new TextEncoder().encode(v).length)
+  const text = stringKindText(v)
+  if (text !== undefined) return new GoInt(new TextEncoder().encode(text).length)
   if (Array.isArray(v)) return new GoInt(v.length)
-  if (v && typeof v === 'object' && !(v instanceof GoInt)) return new GoInt(Object.keys(v).length)
-  throw new ExecError(`len of type ${goTypeName(v)}`)
+  // The untyped nil reaches length as the zero reflect.Value, whose Type() panics.
+  if (v === undefined || v === null) throw new ExecError('reflect: call of reflect.Value.Type on zero Value')
+  if (basicKind(v) === 'other' && compositeKind(v) === 'map')
+    return new GoInt(Object.keys(v as object).length)
+  throw new ExecError(`len of type ${pointeeTypeName(v)}`)
 }
 
 function indexOf(v: TValue, ...keys: TValue[]): TValue {
   let cur = v
   for (const key of keys) {
-    if (typeof cur === 'string') {
+    const text = stringKindText(cur)
+    if (text !== undefined) {
       // index of a string is its byte (a uint8) at the offset.
-      const bytes = new TextEncoder().encode(cur)
-      cur = new GoInt(bytes[indexArg(key, bytes.length - 1)] as number)
+      const bytes = new TextEncoder().encode(text)
+      cur = new GoInt(bytes[indexArg(key, bytes.length - 1)] as number, 'uint8')
     } else if (Array.isArray(cur)) {
       const i = key instanceof GoInt ? key.value : Number.NaN
       if (!Number.isInteger(i) || i < 0 || i >= cur.length)
         throw new ExecError(`index out of range: ${formatValue(key)}`)
       cur = cur[i]
-    } else if (cur && typeof cur === 'object' && !(cur instanceof GoInt)) {
+    } else if (basicKind(cur) === 'other' && compositeKind(cur) === 'map') {
       if (key === null || key === undefined) throw new ExecError('value is nil; should be of type string')
       if (typeof key !== 'string') throw new ExecError(`value has type ${typeName(key)}; should be string`)
-      cur = (cur as Record<string, TValue>)[key] ?? ''
+      const map = cur as Record<string, TValue>
+      // A missing key gives the element type's zero value: nil in `args`' map, "" in labels.
+      cur = Object.hasOwn(map, key) ? map[key] : isGoInterfaceMap(map) ? null : ''
     } else {
-      throw new ExecError(`can't index item of type ${goTypeName(cur)}`)
+      throw new ExecError(`can't index item of type ${pointeeTypeName(cur)}`)
     }
   }
   return cur
@@ -849,9 +932,10 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
   if (item === null || item === undefined) throw new ExecError('slice of untyped nil')
   if (indexes.length > 3) throw new ExecError(`too many slice indexes: ${indexes.length}`)
   let len: number
-  if (typeof item === 'string') {
+  const text = stringKindText(item)
+  if (text !== undefined) {
     if (indexes.length === 3) throw new ExecError('cannot 3-index slice a string')
-    len = new TextEncoder().encode(item).length
+    len = new TextEncoder().encode(text).length
   } else if (Array.isArray(item)) len = item.length
   else throw new ExecError(`can't slice item of type ${typeName(item)}`)
   const idx = [0, len, len]
@@ -861,7 +945,11 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
   const [i, j, k] = idx as [number, number, number]
   if (i > j) throw new ExecError(`invalid slice index: ${i} > ${j}`)
   if (indexes.length === 3 && j > k) throw new ExecError(`invalid slice index: ${j} > ${k}`)
-  if (typeof item === 'string') return new TextDecoder().decode(new TextEncoder().encode(item).slice(i, j))
+  if (text !== undefined) {
+    // A slice of a string has the string's type: template.HTML stays template.HTML.
+    const sliced = new TextDecoder().decode(new TextEncoder().encode(text).slice(i, j))
+    return item instanceof GoHTML ? new GoHTML(sliced) : sliced
+  }
   return (item as TValue[]).slice(i, j)
 }
 
@@ -892,14 +980,15 @@ function stripDomain(hostPort: string): string {
   return first
 }
 
-function goPrint(args: TValue[]): string {
-  // fmt.Sprint adds spaces between operands when neither is a string.
-  let out = ''
-  args.forEach((a, i) => {
-    if (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string') out += ' '
-    out += printValue(a)
-  })
-  return out
+/**
+ * The text `html`, `js` and `urlquery` escape (funcs.go evalArgs): a lone string as it is, else
+ * fmt.Sprint of the operands, each past one pointer as a pipeline's value is (exec.go
+ * printableValue).
+ */
+function evalArgs(args: TValue[]): string {
+  if (args.length === 1 && typeof args[0] === 'string') return args[0]
+  // printableValue makes a nil operand the string "<no value>" before fmt sees it.
+  return sprint(args.map((a) => (a === null || a === undefined ? '<no value>' : goIndirect(a))))
 }
 
 /** Go's message when a template function dereferences a nil pointer (runtime panic, recovered). */
@@ -950,14 +1039,14 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       return indexOf(v, ...keys)
     },
     slice: (v, ...indexes) => sliceOf(v, ...indexes),
-    js: (...args) => jsEscape(goPrint(args)),
+    js: (...args) => jsEscape(evalArgs(args)),
     // No template value is a function, so call always fails as Go's does on a non-function.
     call: (fn) => {
       if (fn === null || fn === undefined) throw new ExecError('call of nil')
       throw new ExecError(`non-function of type ${typeName(fn)}`)
     },
-    print: (...args) => goPrint(args),
-    println: (...args) => `${args.map(printValue).join(' ')}\n`,
+    print: (...args) => sprint(args),
+    println: (...args) => sprintln(args),
     printf: (format, ...args) => sprintf(String(format), args),
     eq: (a, ...rest) => {
       if (rest.length === 0) throw new ExecError('missing argument for comparison')
@@ -968,9 +1057,11 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
     le: (a, b) => ltPair(a, b) || eqPair(a, b),
     gt: (a, b) => !(ltPair(a, b) || eqPair(a, b)),
     ge: (a, b) => !ltPair(a, b),
-    urlquery: (...args) => queryEscape(goPrint(args)),
+    urlquery: (...args) => queryEscape(evalArgs(args)),
+    // Go's HTMLEscapeString, NUL included.
     html: (...args) =>
-      goPrint(args)
+      evalArgs(args)
+        .replace(/\0/g, '\uFFFD')
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
@@ -1005,7 +1096,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       }
       return goReplaceAll(re, text as string, repl as string)
     },
-    safeHtml: (s) => s as string,
+    safeHtml: (s) => new GoHTML(s as string),
     graphLink: (expr) => expressionLink(expr as string, 0),
     tableLink: (expr) => expressionLink(expr as string, 1),
     externalURL: () => {
@@ -1115,9 +1206,9 @@ function fitsType(v: TValue, type: ParamType): boolean {
     case 'string':
       return typeof v === 'string'
     case 'queryResult':
-      return v instanceof QueryResult || v === null
+      return v instanceof QueryResult
     case '*sample':
-      return v instanceof QuerySample || v === null
+      return v instanceof QuerySample
     case 'any':
       return true
   }
@@ -1128,7 +1219,7 @@ function fitsType(v: TValue, type: ParamType): boolean {
  * validateType): a constant of the wrong kind, nil where nil cannot go, a computed value of the
  * wrong type. Returns the value to pass (nil becomes an empty queryResult, as a nil slice).
  */
-function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: Term): TValue {
+function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRef): TValue {
   const goType = GO_PARAM_NAMES[type]
   if (term?.kind === 'literal') {
     if (term.value === null) {
@@ -1142,9 +1233,18 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: Term):
     }
     return v
   }
-  if (v === undefined) throw new ExecError(`invalid value; expected ${goType}`, term ?? at)
-  if (!fitsType(v, type))
-    throw new ExecError(`wrong type for value; expected ${goType}; got ${typeName(v)}`, term ?? at)
+  // exec.go validateType: the invalid value becomes the zero value of a type that can be nil
+  // (a reflect.Value parameter's is the invalid value itself).
+  if (v === undefined) {
+    if (type === 'string') throw new ExecError(`invalid value; expected ${goType}`, at)
+    if (type === 'any') return undefined
+    return type === 'queryResult' ? new QueryResult() : null
+  }
+  if (!fitsType(v, type)) {
+    // null is a nil interface {} (a missing key of `args`' map, reached by a field).
+    const got = v === null ? 'interface {}' : typeName(v)
+    throw new ExecError(`wrong type for value; expected ${goType}; got ${got}`, at)
+  }
   return v
 }
 
@@ -1165,6 +1265,8 @@ class Exec {
   private current: string
   /** Active `{{template}}` calls, outermost first, with the template that made each. */
   private readonly calls: { node: TemplateNode; caller: string }[] = []
+  /** The node evaluated last (exec.go state.node, set by `at`): where some errors are reported. */
+  private last: NodeRef | undefined
 
   constructor(
     private readonly funcs: Record<string, TemplateFunc>,
@@ -1228,18 +1330,15 @@ class Exec {
         const v = this.pipeline(node.pipe, dot, scope)
         const items: [TValue, TValue][] = Array.isArray(v)
           ? v.map((x, i) => [new GoInt(i), x])
-          : v && typeof v === 'object' && !(v instanceof GoInt)
-            ? Object.keys(v)
+          : basicKind(v) === 'other' && compositeKind(v) === 'map'
+            ? Object.keys(v as object)
                 .sort()
                 .map((k) => [k, (v as Record<string, TValue>)[k]])
             : v === undefined || v === null
               ? []
               : (() => {
-                  // exec.go reports it at the node evaluated last: the pipeline's last operand.
-                  throw new ExecError(
-                    `range can't iterate over ${formatValue(v)}`,
-                    node.pipe.commands.at(-1)?.terms.at(-1),
-                  )
+                  // exec.go reports it at the node evaluated last (state.node).
+                  throw new ExecError(`range can't iterate over ${printValue(v)}`, this.last)
                 })()
         if (items.length === 0) {
           this.list(node.elseList, dot, scope)
@@ -1311,6 +1410,9 @@ class Exec {
     let first = true
     for (const cmd of pipe.commands) {
       value = this.command(cmd, dot, vars, first ? undefined : { value })
+      // exec.go evalPipeline digs into an interface {}: a nil one becomes the invalid value,
+      // which prints as <no value> (and reaches a function as nil again).
+      if (value === null) value = undefined
       first = false
     }
     try {
@@ -1332,6 +1434,7 @@ class Exec {
   ): TValue {
     const [head, ...rest] = cmd.terms as [Term, ...Term[]]
     if (head.kind === 'call') {
+      this.last = head
       const name = head.name as string
       const fn = this.funcs[name] as TemplateFunc
       if (name === 'and' || name === 'or') {
@@ -1346,10 +1449,11 @@ class Exec {
         }
         return v
       }
-      let args = rest.map((t) => this.term(t, dot, vars))
-      if (piped) args.push(piped.value)
+      // exec.go evalCall: the argument count first, then each argument evaluated and checked
+      // in turn, so the first bad one is reported, at the node evaluated last (state.node).
+      const given = rest.length + (piped ? 1 : 0)
       const least = AT_LEAST[name]
-      if (least !== undefined && rest.length + (piped ? 1 : 0) < least) {
+      if (least !== undefined && given < least) {
         // exec.go evalCall counts the arguments without the piped value in this message.
         throw new ExecError(
           `wrong number of args for ${name}: want at least ${least} got ${rest.length}`,
@@ -1357,16 +1461,18 @@ class Exec {
         )
       }
       const params = SIGNATURES[name]
-      if (params) {
-        if (args.length !== params.length) {
-          throw new ExecError(
-            `wrong number of args for ${name}: want ${params.length} got ${args.length}`,
-            head,
-          )
-        }
-        // A piped value has no node of its own; Go reports it at the command's last node.
-        const at = rest[rest.length - 1] ?? head
-        args = args.map((v, i) => checkArg(v, params[i] as ParamType, rest[i], at))
+      if (params && given !== params.length) {
+        throw new ExecError(`wrong number of args for ${name}: want ${params.length} got ${given}`, head)
+      }
+      const args: TValue[] = []
+      for (const [i, t] of rest.entries()) {
+        const v = this.term(t, dot, vars)
+        args.push(params ? checkArg(v, params[i] as ParamType, t, this.last ?? t) : v)
+      }
+      if (piped) {
+        // A piped value has no node of its own: it is checked at the node evaluated last.
+        const type = params?.[args.length]
+        args.push(type ? checkArg(piped.value, type, undefined, this.last ?? head) : piped.value)
       }
       try {
         return fn(...args)
@@ -1385,6 +1491,7 @@ class Exec {
   }
 
   term(term: Term, dot: TValue, vars: Map<string, TValue>[]): TValue {
+    this.last = term
     try {
       switch (term.kind) {
         case 'literal':
@@ -1395,8 +1502,16 @@ class Exec {
         case 'var':
           return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [])
         case 'field': {
-          const base = term.args ? this.term(term.args[0] as Term, dot, vars) : dot
-          return this.fields(base, term.fields ?? [])
+          if (!term.args) return this.fields(dot, term.fields ?? [])
+          const base = this.term(term.args[0] as Term, dot, vars)
+          try {
+            return this.fields(base, term.fields ?? [])
+          } catch (err) {
+            // exec.go evalChainNode: a field of `(pipe)` fails at the node the pipe evaluated last.
+            if (err instanceof ExecError && !err.node && this.last)
+              throw new ExecError(err.message, this.last)
+            throw err
+          }
         }
         case 'pipe':
           // A parenthesized pipeline's variables persist after it (exec.go evalPipeline).
@@ -1413,16 +1528,22 @@ class Exec {
   fields(base: TValue, names: string[]): TValue {
     let cur = base
     for (const name of names) {
-      if (cur && typeof cur === 'object' && !(cur instanceof GoInt) && !Array.isArray(cur)) {
+      if (basicKind(cur) === 'other' && cur !== undefined && cur !== null && !Array.isArray(cur)) {
         const record = cur as Record<string, TValue>
-        if (record instanceof QuerySample) {
+        if (record instanceof Date) {
+          throw new ExecError(`can't evaluate field ${name} in type *time.Time`)
+        } else if (record instanceof QuerySample) {
           if (name !== 'Labels' && name !== 'Value')
             throw new ExecError(`can't evaluate field ${name} in type *template.sample`)
           cur = record[name]
         } else if (record instanceof TemplateRoot) {
           if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type ${ROOT_TYPE}`)
           cur = record[name]
-        } else cur = record[name] ?? ''
+        } else {
+          // missingkey=zero (Prometheus' Expand): the element type's zero value, nil in `args`'
+          // map[string]interface {}. Own keys only: `constructor` is a label name like any other.
+          cur = Object.hasOwn(record, name) ? record[name] : isGoInterfaceMap(record) ? null : ''
+        }
       } else if (cur === undefined || cur === null) {
         throw new ExecError(`nil pointer evaluating interface {}.${name}`)
       } else {
@@ -1459,14 +1580,24 @@ class Exec {
   }
 }
 
-/** The data Prometheus gives alert templates (`.Labels`, `.Value`, …). */
-class TemplateRoot {
+/** The data Prometheus gives alert templates (`.Labels`, `.Value`, …): a struct value, ROOT_TYPE. */
+class TemplateRoot implements GoReflectable {
   constructor(
     readonly Labels: Record<string, string>,
     readonly ExternalLabels: Record<string, string>,
     readonly ExternalURL: string,
     readonly Value: number,
   ) {}
+
+  [GO_REFLECT](): GoShape {
+    const fields = [
+      { name: 'Labels', value: this.Labels },
+      { name: 'ExternalLabels', value: this.ExternalLabels },
+      { name: 'ExternalURL', value: this.ExternalURL },
+      { name: 'Value', value: this.Value },
+    ]
+    return { kind: 'struct', type: ROOT_TYPE, pointer: false, fields }
+  }
 }
 
 /**

@@ -102,6 +102,11 @@ const FIELDS = [
   '.ExternalLabels',
   '.',
   '$',
+  // nil interfaces (missing keys of args' map), an inherited JavaScript property name, a pointer
+  '(index (args) "k")',
+  '(args 1).arg1',
+  '$labels.constructor',
+  '(toTime 1)',
 ]
 const BAD_FIELDS = ['.Missing', '$value.x', '$labels.job.x', '.Value.y', '$.Foo']
 
@@ -264,9 +269,9 @@ class Gen {
       case 8:
         return `not ${this.operand(depth)}${extra}`
       case 9:
-        return `len ${this.pick(['$labels', '$externalLabels', '"héllo"', '""', '(args 1 2)', '$value', '1', 'nil', '$labels.instance'])}`
+        return `len ${this.pick(['$labels', '$externalLabels', '"héllo"', '""', '(args 1 2)', '$value', '1', 'nil', '$labels.instance', '$', '(toTime 1)'])}`
       case 10:
-        return `index ${this.pick(['$labels', '"abc"', '$externalLabels', '(args 1 2)', '$value', 'nil'])} ${this.pick(['"job"', '"missing"', '0', '1', '5', '-1', '"arg1"', 'nil', '1.5'])}`
+        return `index ${this.pick(['$labels', '"abc"', '$externalLabels', '(args 1 2)', '$value', 'nil', '$', '(toTime 1)'])} ${this.pick(['"job"', '"missing"', '0', '1', '5', '-1', '"arg1"', 'nil', '1.5'])}`
       case 11:
         return `slice ${this.pick(['"abcdef"', '$labels.instance', '"é!"', '$labels', '$value', 'nil'])} ${this.args(this.rng.int(4), 0).replace(/\S+/g, (t) => (this.chance(0.7) ? String(this.rng.int(8) - 1) : t))}`.trimEnd()
       case 12:

@@ -427,6 +427,11 @@ const REFUSED: [string, string][] = [
   ['{{/* a */ }}', 'comment ends before closing delimiter'],
   ['{{ 1e }}', 'illegal number syntax: "1e"'],
   ['{{ $x! }}', "bad character U+0021 '!'"],
+  // A stray `)` is unexpected in the pipeline's own context.
+  ['{{ if slice "abc" 1) }}{{ end }}', 'unexpected ")" in if'],
+  ['{{ with 1) }}{{ end }}', 'unexpected ")" in with'],
+  ['{{ range 1) }}{{ end }}', 'unexpected ")" in range'],
+  ['{{ print 1) }}', 'unexpected ")" in command'],
 ]
 
 /** Lines, as Go counts them, of the errors above that are not on line 1. */
