@@ -12,16 +12,47 @@
 
 import { goQuote, goQuoteRune } from '../promql/strings.ts'
 import { goStringToBytes } from '../rules/go-bytes.ts'
+import {
+  GoTime,
+  goDurationString,
+  goMonthString,
+  goTimeFields,
+  goTimeGoString,
+  goTimeString,
+  goWeekdayString,
+} from './go-time.ts'
+
+/** The integer types a template meets: `int` literals, bytes of strings, time's results. */
+export type GoIntType = 'int' | 'uint8' | 'int64' | 'time.Month' | 'time.Weekday' | 'time.Duration'
 
 /**
- * A Go integer inside the template runtime (numbers are otherwise float64): an `int`, or the
- * `uint8` that `index` of a string gives (a byte).
+ * A Go integer inside the template runtime (numbers are otherwise float64): an `int`, the
+ * `uint8` that `index` of a string gives (a byte), or what a time's methods return. `exact`
+ * holds values beyond 2^53 (UnixNano, durations) digit for digit.
  */
 export class GoInt {
+  readonly exact: bigint
+
   constructor(
     readonly value: number,
-    readonly type: 'int' | 'uint8' = 'int',
-  ) {}
+    readonly type: GoIntType = 'int',
+    exact?: bigint,
+  ) {
+    this.exact = exact ?? BigInt(Math.trunc(value))
+  }
+
+  /** An integer of a type from its exact value. */
+  static of(exact: bigint, type: GoIntType): GoInt {
+    return new GoInt(Number(exact), type, exact)
+  }
+}
+
+/** The String method of time's named integer types (fmt prints them by name with %v and %s). */
+function intMethods(type: GoIntType, v: bigint): Methods | undefined {
+  if (type === 'time.Month') return { String: () => goMonthString(Number(v)) }
+  if (type === 'time.Weekday') return { String: () => goWeekdayString(Number(v)) }
+  if (type === 'time.Duration') return { String: () => goDurationString(v) }
+  return undefined
 }
 
 interface Decimal {
@@ -292,7 +323,7 @@ export function isGoInterfaceMap(map: object): boolean {
 type RV =
   | { k: 'invalid' }
   | { k: 'bool'; t: string; exp: boolean; v: boolean }
-  | { k: 'int' | 'uint'; t: string; exp: boolean; v: bigint }
+  | { k: 'int' | 'uint'; t: string; exp: boolean; v: bigint; methods?: Methods }
   | { k: 'float'; t: string; exp: boolean; v: number }
   | { k: 'string'; t: string; exp: boolean; v: string }
   | { k: 'map'; t: string; exp: boolean; entries: [RV, RV][] }
@@ -301,39 +332,10 @@ type RV =
   | { k: 'slice'; t: string; exp: boolean; elems: RV[] }
   | { k: 'iface'; t: string; exp: boolean; elem: RV }
 
-/** The Stringer and GoStringer methods of a value (time.Time's). */
+/** The Stringer and GoStringer methods of a value (time.Time's, time.Month's, time.Duration's). */
 interface Methods {
   String?: () => string
   GoString?: () => string
-}
-
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-]
-
-/** time.Time.String() of a UTC time (Prometheus' toTime: millisecond precision, UTC location). */
-export function goTimeString(d: Date): string {
-  const pad2 = (n: number) => String(n).padStart(2, '0')
-  const ms = ((d.getTime() % 1000) + 1000) % 1000
-  const fraction = ms === 0 ? '' : `.${String(ms).padStart(3, '0').replace(/0+$/, '')}`
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${fraction} +0000 UTC`
-}
-
-/** time.Time.GoString(): `time.Date(1970, time.January, 1, 0, 0, 1, 2000000, time.UTC)`. */
-function goTimeGoString(d: Date): string {
-  const ns = (((d.getTime() % 1000) + 1000) % 1000) * 1e6
-  return `time.Date(${d.getUTCFullYear()}, time.${MONTHS[d.getUTCMonth()]}, ${d.getUTCDate()}, ${d.getUTCHours()}, ${d.getUTCMinutes()}, ${d.getUTCSeconds()}, ${ns}, time.UTC)`
 }
 
 /**
@@ -341,22 +343,18 @@ function goTimeGoString(d: Date): string {
  * {wall uint64; ext int64; loc *Location} of unexported fields. Without a monotonic reading
  * wall holds the nanoseconds and ext the seconds since year 1; UTC() makes loc nil.
  */
-function timeRV(d: Date, exp: boolean): RV {
-  const ms = d.getTime()
-  const sec = Math.floor(ms / 1000)
-  const methods: Methods = { String: () => goTimeString(d), GoString: () => goTimeGoString(d) }
+function timeRV(t: GoTime, exp: boolean): RV {
+  const methods: Methods = { String: () => goTimeString(t), GoString: () => goTimeGoString(t) }
+  const { wall, ext } = goTimeFields(t)
+  // Local() points loc at time.Local; an address prints as fmtPointer prints any.
+  const loc: RV = { k: 'ptr', t: '*time.Location', exp: false, elem: t.local ? { k: 'invalid' } : null }
   const fields = [
-    { name: 'wall', v: { k: 'uint', t: 'uint64', exp: false, v: BigInt((ms - sec * 1000) * 1e6) } as RV },
-    { name: 'ext', v: { k: 'int', t: 'int64', exp: false, v: BigInt(sec) + 62135596800n } as RV },
-    { name: 'loc', v: { k: 'ptr', t: '*time.Location', exp: false, elem: null } as RV },
+    { name: 'wall', v: { k: 'uint', t: 'uint64', exp: false, v: wall } as RV },
+    { name: 'ext', v: { k: 'int', t: 'int64', exp: false, v: ext } as RV },
+    { name: 'loc', v: loc },
   ]
-  return {
-    k: 'ptr',
-    t: '*time.Time',
-    exp,
-    elem: { k: 'struct', t: 'time.Time', exp, fields, methods },
-    methods,
-  }
+  const struct: RV = { k: 'struct', t: 'time.Time', exp, fields, methods }
+  return t.pointer ? { k: 'ptr', t: '*time.Time', exp, elem: struct, methods } : struct
 }
 
 /** Go's fmtsort order of string keys: byte order, which is code point order. */
@@ -380,13 +378,14 @@ function ifaceRV(value: unknown): RV {
 function reflectOf(value: unknown, exp = true): RV {
   if (value === null || value === undefined) return { k: 'invalid' }
   if (value instanceof GoInt) {
-    const v = BigInt(Math.trunc(value.value))
-    return value.type === 'uint8' ? { k: 'uint', t: 'uint8', exp, v } : { k: 'int', t: 'int', exp, v }
+    const v = value.exact
+    if (value.type === 'uint8') return { k: 'uint', t: 'uint8', exp, v }
+    return { k: 'int', t: value.type, exp, v, methods: intMethods(value.type, v) }
   }
   if (typeof value === 'number') return { k: 'float', t: 'float64', exp, v: value }
   if (typeof value === 'string') return { k: 'string', t: 'string', exp, v: value }
   if (typeof value === 'boolean') return { k: 'bool', t: 'bool', exp, v: value }
-  if (value instanceof Date) return timeRV(value, exp)
+  if (value instanceof GoTime) return timeRV(value, exp)
   if (typeof value === 'object' && GO_REFLECT in value) {
     const shape = (value as GoReflectable)[GO_REFLECT]()
     if (shape.kind === 'string') return { k: 'string', t: shape.type, exp, v: shape.value }
@@ -857,7 +856,7 @@ class Printer {
       this.badVerb(verb)
       return true
     }
-    const methods = rv.k === 'ptr' || rv.k === 'struct' ? rv.methods : undefined
+    const methods = rv.k === 'ptr' || rv.k === 'struct' || rv.k === 'int' ? rv.methods : undefined
     if (!methods) return false
     if (this.f.sharpV) {
       if (!methods.GoString) return false
@@ -892,6 +891,11 @@ class Printer {
       if (rv.k === 'ptr') this.fmtPointer(rv, 'p')
       else if (rv.k === 'map' || rv.k === 'slice') this.fmt0x64(0xc000010000n, !this.f.sharp)
       else this.badVerb('p')
+      return
+    }
+    // A named type (time.Month) is not one of printArg's basic types: its methods come first.
+    if (rv.k === 'int' && rv.methods) {
+      if (!this.handleMethods(rv, verb)) this.printValue(rv, verb, 0)
       return
     }
     if (!this.printBasic(rv, verb) && !this.handleMethods(rv, verb)) this.printValue(rv, verb, 0)

@@ -368,13 +368,15 @@ export interface GoNumber {
   isUint: boolean
   isFloat: boolean
   int: number
+  /** The integer digit for digit (`int` loses precision beyond 2^53). */
+  big: bigint
   float: number
   /** A character constant: `'a'`. */
   isChar: boolean
 }
 
 /** strconv.ParseInt/ParseUint with base 0: prefixes, a leading 0 for octal, `_` between digits. */
-function parseIntBase0(text: string, signed: boolean): number | undefined {
+function parseIntBase0(text: string, signed: boolean): bigint | undefined {
   let s = text
   let neg = false
   if (s[0] === '+' || s[0] === '-') {
@@ -400,7 +402,7 @@ function parseIntBase0(text: string, signed: boolean): number | undefined {
   const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n
   const min = signed ? -(2n ** 63n) : 0n
   if (big > max || big < min) return undefined
-  return Number(big)
+  return big
 }
 
 /**
@@ -413,19 +415,29 @@ export function goNumber(kind: 'number' | 'char', text: string): GoNumber {
     const [c, next] = unquoteChar(body, 0, "'")
     if (body.slice(next) !== "'") throw new Error(`malformed character constant: ${text}`)
     const cp = c.codePointAt(0) as number
-    return { isInt: true, isUint: true, isFloat: true, int: cp, float: cp, isChar: true }
+    return { isInt: true, isUint: true, isFloat: true, int: cp, big: BigInt(cp), float: cp, isChar: true }
   }
-  const n: GoNumber = { isInt: false, isUint: false, isFloat: false, int: 0, float: 0, isChar: false }
+  const n: GoNumber = {
+    isInt: false,
+    isUint: false,
+    isFloat: false,
+    int: 0,
+    big: 0n,
+    float: 0,
+    isChar: false,
+  }
   const u = parseIntBase0(text, false)
   if (u !== undefined) {
     n.isUint = true
-    n.int = u
+    n.big = u
+    n.int = Number(u)
   }
   const i = parseIntBase0(text, true)
   if (i !== undefined) {
     n.isInt = true
-    n.int = i
-    if (i === 0) n.isUint = true
+    n.big = i
+    n.int = Number(i)
+    if (i === 0n) n.isUint = true
   }
   if (n.isInt || n.isUint) {
     n.isFloat = true
@@ -444,6 +456,7 @@ export function goNumber(kind: 'number' | 'char', text: string): GoNumber {
       if (Number.isInteger(f) && Math.abs(f) < 2 ** 63) {
         n.isInt = true
         n.int = f
+        n.big = BigInt(f)
       }
       if (Number.isInteger(f) && f >= 0 && f < 2 ** 64) n.isUint = true
     }

@@ -12,7 +12,6 @@ import {
   type GoShape,
   goIndirect,
   goInterfaceMap,
-  goTimeString,
   goTypeName,
   isGoInterfaceMap,
   sprint,
@@ -30,6 +29,18 @@ import {
   goToLower,
   goToUpper,
 } from './go-strings.ts'
+import {
+  GO_ZERO_TIME_NS,
+  GoTime,
+  goAddDate,
+  goCivil,
+  goRound,
+  goTimeFormat,
+  goTimeGoString,
+  goTimeString,
+  goTimeSub,
+  goTruncate,
+} from './go-time.ts'
 
 /**
  * Expansion of Prometheus alert templates (labels and annotations): the part of Go's
@@ -236,8 +247,8 @@ function numberToken(raw: string, kind: 'number' | 'char'): TokenKind {
   }
   const isHexInt = /^0[xX]/.test(raw) && !/[pP]/.test(raw)
   if (n.isFloat && !isHexInt && kind !== 'char' && /[.eEpP]/.test(raw)) return { t: 'number', v: n.float }
-  if (n.isInt) return { t: 'number', v: new GoInt(n.int) }
-  return { t: 'number', v: new GoInt(n.int), overflow: true }
+  if (n.isInt) return { t: 'number', v: new GoInt(n.int, 'int', n.big) }
+  return { t: 'number', v: new GoInt(n.int, 'int', n.big), overflow: true }
 }
 
 /** Our tokens of one action's scanned items (lex.go items, read as parse.go reads them). */
@@ -665,7 +676,7 @@ function lineOf(text: string, pos: number): number {
 
 function isTrue(v: TValue): boolean {
   if (v === undefined || v === null) return false
-  if (v instanceof Date || v instanceof QuerySample) return true
+  if (v instanceof GoTime || v instanceof QuerySample) return true
   if (typeof v === 'boolean') return v
   if (typeof v === 'number') return v !== 0
   if (v instanceof GoInt) return v.value !== 0
@@ -690,10 +701,10 @@ const ROOT_TYPE =
 /** Go's type name of a template value, Prometheus' template types included (GO_REFLECT). */
 const typeName = goTypeName
 
-/** Prometheus' convertToFloat: float64, string and int (not a byte, not template.HTML). */
+/** Prometheus' convertToFloat: float64, string, int and int64 (not a byte, a time.Month or template.HTML). */
 function toFloat(v: TValue): number {
   if (typeof v === 'number') return v
-  if (v instanceof GoInt && v.type === 'int') return v.value
+  if (v instanceof GoInt && (v.type === 'int' || v.type === 'int64')) return v.value
   if (typeof v === 'string') {
     try {
       return goParseFloat(v)
@@ -726,7 +737,8 @@ function stringKindText(v: TValue): string | undefined {
 /** The reflect.Kind of a value that is not of a basic kind: what eq compares such values by. */
 function compositeKind(v: TValue): 'invalid' | 'ptr' | 'struct' | 'slice' | 'map' {
   if (v === undefined || v === null) return 'invalid'
-  if (v instanceof Date || v instanceof QuerySample) return 'ptr'
+  if (v instanceof GoTime) return v.pointer ? 'ptr' : 'struct'
+  if (v instanceof QuerySample) return 'ptr'
   if (v instanceof TemplateRoot) return 'struct'
   return Array.isArray(v) ? 'slice' : 'map'
 }
@@ -755,6 +767,8 @@ function eqPair(a: TValue, b: TValue): boolean {
   }
   // Template maps, slices and pointers are never nil: only a missing value is.
   if (ca === 'invalid' || cb === 'invalid') return ca === cb
+  // A time.Time value is comparable (its fields are); the data struct holds maps and is not.
+  if (b instanceof GoTime && !b.pointer) return a instanceof GoTime && a.ns === b.ns && a.local === b.local
   if (cb !== 'ptr') throw new ExecError(sprintf('non-comparable type %s: %v', [b, typeName(b)]))
   return a === b
 }
@@ -782,7 +796,7 @@ class NaNOrInf extends Error {
 }
 
 /** Prometheus' floatToTime: seconds to a time at millisecond precision (model.TimeFromUnixNano). */
-function floatToTime(seconds: number): Date {
+function floatToTime(seconds: number): GoTime {
   if (!Number.isFinite(seconds)) throw new NaNOrInf()
   const ns = seconds * 1e9
   if (ns > 2 ** 63 || ns < -(2 ** 63)) {
@@ -790,7 +804,7 @@ function floatToTime(seconds: number): Date {
       `${formatValue(seconds)} cannot be represented as a nanoseconds timestamp since it overflows int64`,
     )
   }
-  return new Date(Math.trunc(Math.trunc(ns) / 1e6))
+  return new GoTime(BigInt(Math.trunc(Math.trunc(ns) / 1e6)) * 1_000_000n)
 }
 
 function humanizeTimestamp(seconds: number): string {
@@ -852,14 +866,15 @@ export function humanizeDuration(v: number): string {
       sign = '-'
       v = -v
     }
-    const whole = Math.trunc(v)
-    const seconds = whole % 60
-    const minutes = Math.trunc(whole / 60) % 60
-    const hours = Math.trunc(whole / 3600) % 24
-    const days = Math.trunc(whole / 86400)
-    if (days !== 0) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`
-    if (hours !== 0) return `${sign}${hours}h ${minutes}m ${seconds}s`
-    if (minutes !== 0) return `${sign}${minutes}m ${seconds}s`
+    // Go's int64(v): beyond int64 amd64 gives the minimum, which the divisions below keep negative.
+    const whole = v >= 2 ** 63 ? -(2n ** 63n) : BigInt(Math.trunc(v))
+    const seconds = whole % 60n
+    const minutes = (whole / 60n) % 60n
+    const hours = (whole / 3600n) % 24n
+    const days = whole / 86400n
+    if (days !== 0n) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`
+    if (hours !== 0n) return `${sign}${hours}h ${minutes}m ${seconds}s`
+    if (minutes !== 0n) return `${sign}${minutes}m ${seconds}s`
     return `${sign}${formatFloat(v, 'g', 4)}s`
   }
   let prefix = ''
@@ -878,7 +893,7 @@ export function humanizePercentage(v: number): string {
 /** The type of what a value points to (funcs.go `indirect`), or its own type if not a pointer. */
 function pointeeTypeName(v: TValue): string {
   if (basicKind(v) !== 'other' || compositeKind(v) !== 'ptr') return typeName(v)
-  return v instanceof Date ? 'time.Time' : typeName(v).slice(1)
+  return typeName(v).slice(1)
 }
 
 /** Go's `len` (funcs.go length): strings in bytes, slices and maps; a pointer is followed first. */
@@ -1153,13 +1168,86 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
 }
 
 /** Go parameter types of the Prometheus template functions, for text/template's argument checks. */
-type ParamType = 'string' | 'queryResult' | '*sample' | 'any'
+type ParamType = 'string' | 'queryResult' | '*sample' | 'any' | 'int' | 'time.Duration' | 'time.Time'
 
 const GO_PARAM_NAMES: Record<ParamType, string> = {
   string: 'string',
   queryResult: 'template.queryResult',
   '*sample': '*template.sample',
   any: 'interface {}',
+  int: 'int',
+  'time.Duration': 'time.Duration',
+  'time.Time': 'time.Time',
+}
+
+/** The arguments a command gives the method it ends with: `(toTime 1).Format "2006"`. */
+interface MethodCall {
+  terms: Term[]
+  piped?: { value: TValue }
+}
+
+interface TimeMethod {
+  params: ParamType[]
+  /** Methods with more than one result, which a template cannot call. */
+  results?: number
+  call?: (t: GoTime, args: TValue[]) => TValue
+}
+
+const civilInt = (field: keyof ReturnType<typeof goCivil>) => ({
+  params: [],
+  call: (t: GoTime) => new GoInt(goCivil(t)[field]),
+})
+const timeOf = (t: GoTime, ns: bigint) => new GoTime(ns, false, t.local)
+const int64 = (v: bigint) => GoInt.of(v, 'int64')
+const floorDivBig = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b))
+
+/**
+ * The methods of Go 1.19's time.Time a template can call on what `toTime` returns (value
+ * receivers; AppendFormat, In and the encoders take arguments no template can make and are
+ * left out). Results keep Go's types: int64 from Unix, time.Month, time.Duration from Sub.
+ */
+const TIME_METHODS: Record<string, TimeMethod> = {
+  Add: {
+    params: ['time.Duration'],
+    call: (t, [d]) => timeOf(t, t.ns + (d as GoInt).exact),
+  },
+  AddDate: {
+    params: ['int', 'int', 'int'],
+    call: (t, [y, m, d]) =>
+      timeOf(t, goAddDate(t, (y as GoInt).value, (m as GoInt).value, (d as GoInt).value)),
+  },
+  After: { params: ['time.Time'], call: (t, [u]) => t.ns > (u as GoTime).ns },
+  Before: { params: ['time.Time'], call: (t, [u]) => t.ns < (u as GoTime).ns },
+  Equal: { params: ['time.Time'], call: (t, [u]) => t.ns === (u as GoTime).ns },
+  Clock: { params: [], results: 3 },
+  Date: { params: [], results: 3 },
+  ISOWeek: { params: [], results: 2 },
+  Zone: { params: [], results: 2 },
+  ZoneBounds: { params: [], results: 2 },
+  Year: civilInt('year'),
+  Day: civilInt('day'),
+  Hour: civilInt('hour'),
+  Minute: civilInt('minute'),
+  Second: civilInt('second'),
+  Nanosecond: civilInt('nanosecond'),
+  YearDay: civilInt('yearDay'),
+  Month: { params: [], call: (t) => new GoInt(goCivil(t).month, 'time.Month') },
+  Weekday: { params: [], call: (t) => new GoInt(goCivil(t).weekday, 'time.Weekday') },
+  Format: { params: ['string'], call: (t, [layout]) => goTimeFormat(t, layout as string) },
+  String: { params: [], call: (t) => goTimeString(t) },
+  GoString: { params: [], call: (t) => goTimeGoString(t) },
+  IsDST: { params: [], call: () => false },
+  IsZero: { params: [], call: (t) => t.ns === GO_ZERO_TIME_NS },
+  // Prometheus runs in UTC: Local is the same clock, though GoString names time.Local.
+  Local: { params: [], call: (t) => t.value(true) },
+  UTC: { params: [], call: (t) => t.value(false) },
+  Round: { params: ['time.Duration'], call: (t, [d]) => timeOf(t, goRound(t, (d as GoInt).exact)) },
+  Truncate: { params: ['time.Duration'], call: (t, [d]) => timeOf(t, goTruncate(t, (d as GoInt).exact)) },
+  Sub: { params: ['time.Time'], call: (t, [u]) => GoInt.of(goTimeSub(t, u as GoTime), 'time.Duration') },
+  Unix: { params: [], call: (t) => int64(floorDivBig(t.ns, 1_000_000_000n)) },
+  UnixMilli: { params: [], call: (t) => int64(floorDivBig(t.ns, 1_000_000n)) },
+  UnixMicro: { params: [], call: (t) => int64(floorDivBig(t.ns, 1_000n)) },
+  UnixNano: { params: [], call: (t) => int64(t.ns) },
 }
 
 const SIGNATURES: Record<string, ParamType[]> = {
@@ -1211,6 +1299,11 @@ function fitsType(v: TValue, type: ParamType): boolean {
       return v instanceof QuerySample
     case 'any':
       return true
+    case 'int':
+    case 'time.Duration':
+      return v instanceof GoInt && v.type === type
+    case 'time.Time':
+      return v instanceof GoTime
   }
 }
 
@@ -1223,12 +1316,20 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
   const goType = GO_PARAM_NAMES[type]
   if (term?.kind === 'literal') {
     if (term.value === null) {
-      if (type === 'string') throw new ExecError(`cannot assign nil to ${goType}`, term)
-      return type === 'queryResult' ? new QueryResult() : null
+      if (type === 'queryResult') return new QueryResult()
+      if (type === '*sample' || type === 'any') return null
+      throw new ExecError(`cannot assign nil to ${goType}`, term)
     }
     if (type === 'string' && typeof term.value !== 'string')
       throw new ExecError(`expected string; found ${term.str}`, term)
-    if (type === 'queryResult' || type === '*sample') {
+    if (type === 'int' || type === 'time.Duration') {
+      // evalInteger: an integer constant, which a float constant with an integral value is too.
+      const n = term.value instanceof GoInt ? term.value.value : term.value
+      if (typeof n !== 'number' || !Number.isInteger(n))
+        throw new ExecError(`expected integer; found ${term.str}`, term)
+      return GoInt.of(term.value instanceof GoInt ? term.value.exact : BigInt(n), type)
+    }
+    if (type === 'queryResult' || type === '*sample' || type === 'time.Time') {
       throw new ExecError(`can't handle ${term.str} for arg of type ${goType}`, term)
     }
     return v
@@ -1484,13 +1585,19 @@ class Exec {
         )
       }
     }
-    if (rest.length > 0 || piped) throw new ExecError(`can't give argument to non-function ${head.str}`, head)
+    if (rest.length > 0 || piped) {
+      // exec.go evalFieldChain: the last name of a field chain gets the arguments (a method's).
+      if ((head.kind === 'var' || head.kind === 'field') && (head.fields?.length ?? 0) > 0)
+        return this.term(head, dot, vars, { terms: rest, piped })
+      throw new ExecError(`can't give argument to non-function ${head.str}`, head)
+    }
     // exec.go evalCommand: nil is a value only as an argument.
     if (head.kind === 'literal' && head.value === null) throw new ExecError('nil is not a command', head)
     return this.term(head, dot, vars)
   }
 
-  term(term: Term, dot: TValue, vars: Map<string, TValue>[]): TValue {
+  /** One operand's value; `call` gives a field chain's last name its command's arguments. */
+  term(term: Term, dot: TValue, vars: Map<string, TValue>[], call?: MethodCall): TValue {
     this.last = term
     try {
       switch (term.kind) {
@@ -1500,12 +1607,12 @@ class Exec {
         case 'dot':
           return dot
         case 'var':
-          return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [])
+          return this.fields(this.lookupVar(term.name as string, vars), term.fields ?? [], call, dot, vars)
         case 'field': {
-          if (!term.args) return this.fields(dot, term.fields ?? [])
+          if (!term.args) return this.fields(dot, term.fields ?? [], call, dot, vars)
           const base = this.term(term.args[0] as Term, dot, vars)
           try {
-            return this.fields(base, term.fields ?? [])
+            return this.fields(base, term.fields ?? [], call, dot, vars)
           } catch (err) {
             // exec.go evalChainNode: a field of `(pipe)` fails at the node the pipe evaluated last.
             if (err instanceof ExecError && !err.node && this.last)
@@ -1525,32 +1632,85 @@ class Exec {
     }
   }
 
-  fields(base: TValue, names: string[]): TValue {
+  /**
+   * exec.go evalFieldChain: each name a field, map key or method of what the previous one gave;
+   * the last one gets the command's arguments (`call`), which only a method may take.
+   */
+  fields(
+    base: TValue,
+    names: string[],
+    call?: MethodCall,
+    dot?: TValue,
+    vars?: Map<string, TValue>[],
+  ): TValue {
     let cur = base
-    for (const name of names) {
+    names.forEach((name, i) => {
+      const args = i === names.length - 1 ? call : undefined
       if (basicKind(cur) === 'other' && cur !== undefined && cur !== null && !Array.isArray(cur)) {
         const record = cur as Record<string, TValue>
-        if (record instanceof Date) {
-          throw new ExecError(`can't evaluate field ${name} in type *time.Time`)
-        } else if (record instanceof QuerySample) {
-          if (name !== 'Labels' && name !== 'Value')
-            throw new ExecError(`can't evaluate field ${name} in type *template.sample`)
-          cur = record[name]
-        } else if (record instanceof TemplateRoot) {
-          if (!(name in record)) throw new ExecError(`can't evaluate field ${name} in type ${ROOT_TYPE}`)
-          cur = record[name]
-        } else {
-          // missingkey=zero (Prometheus' Expand): the element type's zero value, nil in `args`'
-          // map[string]interface {}. Own keys only: `constructor` is a label name like any other.
-          cur = Object.hasOwn(record, name) ? record[name] : isGoInterfaceMap(record) ? null : ''
+        if (record instanceof GoTime) {
+          cur = this.timeMethod(record, name, args, dot, vars ?? [])
+          return
         }
+        const struct =
+          record instanceof QuerySample
+            ? '*template.sample'
+            : record instanceof TemplateRoot
+              ? ROOT_TYPE
+              : undefined
+        if (struct !== undefined) {
+          if (!Object.hasOwn(record, name))
+            throw new ExecError(`can't evaluate field ${name} in type ${struct}`)
+          if (args) throw new ExecError(`${name} has arguments but cannot be invoked as function`)
+          cur = record[name]
+          return
+        }
+        if (args) throw new ExecError(`${name} is not a method but has arguments`)
+        // missingkey=zero (Prometheus' Expand): the element type's zero value, nil in `args`'
+        // map[string]interface {}. Own keys only: `constructor` is a label name like any other.
+        cur = Object.hasOwn(record, name) ? record[name] : isGoInterfaceMap(record) ? null : ''
       } else if (cur === undefined || cur === null) {
         throw new ExecError(`nil pointer evaluating interface {}.${name}`)
       } else {
         throw new ExecError(`can't evaluate field ${name} in type ${goTypeName(cur)}`)
       }
-    }
+    })
     return cur
+  }
+
+  /**
+   * A method of time.Time called from a template (exec.go evalField, then evalCall): the
+   * argument count, then results other than one value, then each argument against its
+   * parameter type, as Go checks them.
+   */
+  timeMethod(
+    t: GoTime,
+    name: string,
+    call: MethodCall | undefined,
+    dot: TValue,
+    vars: Map<string, TValue>[],
+  ): TValue {
+    const method = Object.hasOwn(TIME_METHODS, name) ? TIME_METHODS[name] : undefined
+    if (method === undefined) {
+      if (name === 'wall' || name === 'ext' || name === 'loc')
+        throw new ExecError(`${name} is an unexported field of struct type ${typeName(t)}`)
+      throw new ExecError(`can't evaluate field ${name} in type ${typeName(t)}`)
+    }
+    const given = (call?.terms.length ?? 0) + (call?.piped ? 1 : 0)
+    if (given !== method.params.length)
+      throw new ExecError(`wrong number of args for ${name}: want ${method.params.length} got ${given}`)
+    if (method.results !== undefined)
+      throw new ExecError(`can't call method/function ${JSON.stringify(name)} with ${method.results} results`)
+    const args: TValue[] = []
+    for (const [i, term] of (call?.terms ?? []).entries()) {
+      const v = this.term(term, dot, vars)
+      args.push(checkArg(v, method.params[i] as ParamType, term, this.last ?? term))
+    }
+    if (call?.piped)
+      args.push(
+        checkArg(call.piped.value, method.params[args.length] as ParamType, undefined, this.last as NodeRef),
+      )
+    return (method.call as (t: GoTime, args: TValue[]) => TValue)(t, args)
   }
 
   run(nodes: Node[], data: TemplateRoot): string {

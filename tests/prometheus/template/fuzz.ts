@@ -282,7 +282,8 @@ class Gen {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${x} replacement syntax
         return `reReplaceAll ${this.quoted(this.pick(['(.*):(\\d+)', 'a', '', '(?P<x>\\w)', '[', 'web']))} ${this.quoted(this.pick(['$1', '${x}!', 'X', '$2$1', '$$']))} ${this.stringish(depth)}`
       case 15:
-        return `toTime ${this.numberish(depth)}`
+        if (this.chance(0.5)) return `toTime ${this.numberish(depth)}`
+        return this.timeMethod(depth)
       case 16:
         return `args ${this.args(this.rng.int(3), depth)}`.trimEnd()
       case 17:
@@ -301,6 +302,35 @@ class Gen {
         return `${this.operand(depth)} | ${this.pick(['printf "%v"', 'print', 'len', 'toUpper', 'humanize', 'not', 'printf "%s|%d"', 'html', 'urlquery 1'])}`
       default:
         return this.operand(depth)
+    }
+  }
+
+  /** A method of the time.Time toTime gives: with Go's layouts, durations, counts and types, right and wrong. */
+  timeMethod(depth: number): string {
+    const time = this.pick([
+      '(toTime 1.5)',
+      '(toTime 1700000000.123)',
+      '(toTime -86399.9)',
+      '($value | toTime)',
+      '(toTime 0).UTC',
+    ])
+    const duration = () =>
+      this.pick(['5', '1e9', '-3600000000000', '1.5', '"1h"', 'nil', '$value', '((toTime 9).Sub (toTime 1))'])
+    switch (this.rng.int(7)) {
+      case 0:
+        return `${time}.Format ${this.quoted(this.pick(['2006-01-02 15:04:05', 'Jan _2 3:04PM', 'Monday .000 .999 ,9 Z07:00 -0700 MST', '002 __2 06', '15h04', '', 'January 2, 2006']))}`
+      case 1:
+        return `${time}.${this.pick(['Unix', 'UnixMilli', 'UnixNano', 'Year', 'Month', 'Day', 'Weekday', 'YearDay', 'Hour', 'Second', 'Nanosecond', 'IsZero', 'String', 'GoString', 'UTC', 'Local', 'Clock', 'Nope', 'wall'])}`
+      case 2:
+        return `${time}.${this.pick(['Add', 'Round', 'Truncate'])} ${duration()}`
+      case 3:
+        return `${time}.${this.pick(['Sub', 'Before', 'After', 'Equal'])} ${this.pick([time, '(toTime 2)', '1', '$value', 'nil'])}`
+      case 4:
+        return `${time}.AddDate ${this.args(this.rng.int(4), 0).replace(/\S+/g, (t) => (this.chance(0.8) ? String(this.rng.int(30) - 10) : t))}`.trimEnd()
+      case 5:
+        return `${time}.Format${this.chance(0.5) ? '' : ` ${this.operand(depth)}`}`
+      default:
+        return `${this.pick(['printf "%v|%d|%T"', 'print', 'humanize', 'len', 'eq 1', 'html'])} ${time}.${this.pick(['Month', 'Unix', 'Weekday', 'UTC'])}`
     }
   }
 

@@ -14,6 +14,7 @@ import {
   sprintf,
   sprintln,
 } from '../../../src/prometheus/template/go-fmt.ts'
+import { GoTime } from '../../../src/prometheus/template/go-time.ts'
 import {
   checkTemplate,
   expandAlertTemplate,
@@ -128,7 +129,7 @@ describe('Go number formatting', () => {
   })
 
   test('%w outside Errorf is a bad verb before elements or methods are looked at', () => {
-    expect(sprintf('%w|%#w|%w|%+w', [{}, 'a', new Date(1000), 2.5])).toBe(
+    expect(sprintf('%w|%#w|%w|%+w', [{}, 'a', new GoTime(1_000_000_000n), 2.5])).toBe(
       '%!w(map[string]string=map[])|%!w(string=a)|%!w(*time.Time=&{0 62135596801 <nil>})|%!w(float64=+2.5)',
     )
   })
@@ -137,7 +138,7 @@ describe('Go number formatting', () => {
     expect(sprint([new GoInt(1), new GoInt(2), 'a', new GoInt(3), null, true, 1.5])).toBe(
       '1 2a3 <nil> true 1.5',
     )
-    expect(sprintln([new GoInt(1), 'a', null, new Date(1000)])).toBe(
+    expect(sprintln([new GoInt(1), 'a', null, new GoTime(1_000_000_000n)])).toBe(
       '1 a <nil> 1970-01-01 00:00:01 +0000 UTC\n',
     )
   })
