@@ -5,7 +5,12 @@ import type { Database, Executor } from '../../db/client.ts'
 import { alertRuleStates } from '../../db/schema.ts'
 import { labelsFrom, labelsKey, METRIC_NAME } from '../../prometheus/promql/labels.ts'
 import { type QuerySource, resultAsVector, type Sample } from '../../prometheus/promql/query-source.ts'
-import { type AlertInstance, evaluateAlerts, fingerprint } from '../../prometheus/rules/alerting-rule.ts'
+import {
+  type AlertInstance,
+  evaluateAlerts,
+  fingerprint,
+  prefetchTemplateQueries,
+} from '../../prometheus/rules/alerting-rule.ts'
 import { glob } from '../../prometheus/rules/glob.ts'
 import {
   type AlertingRule,
@@ -264,10 +269,13 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         await deps.source.instantQuery(entry.rule.expr, new Date(ts - group.queryOffsetMs)),
       )
       const templateQuery = deps.templateQuery
-      evaluateAlerts(entry.rule, group.labels, active, results, ts, {
-        ...context,
-        query: templateQuery ? (expr: string) => templateQuery(expr, ts) : undefined,
-      })
+      // A remote source answers asynchronously: the templates' queries are asked for first.
+      const query = templateQuery
+        ? (expr: string) => templateQuery(expr, ts)
+        : await prefetchTemplateQueries(entry.rule, group.labels, results, context, async (expr) =>
+            resultAsVector(await deps.source.instantQuery(expr, new Date(ts))),
+          )
+      evaluateAlerts(entry.rule, group.labels, active, results, ts, { ...context, query })
       if (group.limit > 0 && active.size > group.limit)
         return await dropOverLimit(tx, loaded, entry, rows, active.size, ts)
     } catch (error) {

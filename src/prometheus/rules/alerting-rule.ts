@@ -34,6 +34,85 @@ export interface TemplateContext {
   functionsURL?: string | null
 }
 
+/** An alert's labels and annotations for one result sample, templates expanded (alerting.go Eval). */
+function expandAlert(
+  rule: AlertRuleSpec,
+  groupLabels: Record<string, string>,
+  sample: Sample,
+  context: TemplateContext,
+): { labels: Labels; annotations: Record<string, string> } {
+  const data = {
+    labels: { ...sample.labels },
+    value: sample.value,
+    externalLabels: context.externalLabels,
+    externalURL: context.externalURL,
+    query: context.query,
+    functionsURL: context.functionsURL,
+  }
+  const expand = (text: string) => expandAlertTemplate(text, rule.name, data)
+  const record: Record<string, string> = { ...sample.labels }
+  delete record[METRIC_NAME]
+  for (const [k, v] of Object.entries(groupLabels)) record[k] = v
+  for (const [k, v] of Object.entries(rule.labels)) record[k] = expand(v)
+  record.alertname = rule.name
+  const annotations: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expand(v)
+  return { labels: labelsFrom(record), annotations }
+}
+
+/** How many rounds of `query` calls that depend on earlier ones prefetchTemplateQueries follows. */
+export const TEMPLATE_QUERY_ROUNDS = 4
+
+/**
+ * The template function `query` for a rule whose queries can only be answered asynchronously
+ * (a remote Prometheus): Go templates call it synchronously, so the rule's templates are
+ * expanded for every result first with a recorder in its place, the expressions it saw are
+ * queried, and again, until no new expression appears (a query whose text comes from another
+ * query's result) or TEMPLATE_QUERY_ROUNDS have run. Returns a function answering from those
+ * results (and re-throwing a query's error, which the template then reports as Prometheus
+ * does); undefined when no template of the rule mentions `query`.
+ *
+ * `instantQuery` answers one expression at the evaluation's time, as Prometheus' template
+ * QueryFunc does (rules.EngineQueryFunc: a scalar is a one-sample vector without labels).
+ */
+export async function prefetchTemplateQueries(
+  rule: AlertRuleSpec,
+  groupLabels: Record<string, string>,
+  results: readonly Sample[],
+  context: TemplateContext,
+  instantQuery: (expr: string) => Promise<ReturnType<TemplateQueryFunc>>,
+): Promise<TemplateQueryFunc | undefined> {
+  const texts = [...Object.values(rule.labels), ...Object.values(rule.annotations)]
+  if (!texts.some((text) => text.includes('query'))) return undefined
+  const answers = new Map<string, ReturnType<TemplateQueryFunc> | Error>()
+  const answered: TemplateQueryFunc = (expr) => {
+    const answer = answers.get(expr)
+    if (answer instanceof Error) throw answer
+    if (answer === undefined)
+      throw new Error(
+        `query ${JSON.stringify(expr)} depends on more than ${TEMPLATE_QUERY_ROUNDS} other queries`,
+      )
+    return answer
+  }
+  for (let round = 0; round < TEMPLATE_QUERY_ROUNDS; round++) {
+    const wanted = new Set<string>()
+    // Unknown expressions answer empty for now: what depends on them shows up next round.
+    const recorder: TemplateQueryFunc = (expr) => {
+      const answer = answers.get(expr)
+      if (answer === undefined) wanted.add(expr)
+      return answer === undefined || answer instanceof Error ? [] : answer
+    }
+    for (const sample of results) expandAlert(rule, groupLabels, sample, { ...context, query: recorder })
+    if (wanted.size === 0) break
+    await Promise.all(
+      [...wanted].map(async (expr) => {
+        answers.set(expr, await instantQuery(expr).catch((error: unknown) => error as Error))
+      }),
+    )
+  }
+  return answered
+}
+
 /** Resolved alerts are kept (and reported as resolved) this long, as in Prometheus. */
 export const RESOLVED_RETENTION_MS = 15 * 60_000
 
@@ -63,23 +142,7 @@ export function evaluateAlerts(
 ): AlertInstance[] {
   const current = new Map<string, AlertInstance>()
   for (const sample of results) {
-    const data = {
-      labels: { ...sample.labels },
-      value: sample.value,
-      externalLabels: context.externalLabels,
-      externalURL: context.externalURL,
-      query: context.query,
-      functionsURL: context.functionsURL,
-    }
-    const expand = (text: string) => expandAlertTemplate(text, rule.name, data)
-    const record: Record<string, string> = { ...sample.labels }
-    delete record[METRIC_NAME]
-    for (const [k, v] of Object.entries(groupLabels)) record[k] = v
-    for (const [k, v] of Object.entries(rule.labels)) record[k] = expand(v)
-    record.alertname = rule.name
-    const labels = labelsFrom(record)
-    const annotations: Record<string, string> = {}
-    for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expand(v)
+    const { labels, annotations } = expandAlert(rule, groupLabels, sample, context)
     const key = labelsKey(labels)
     if (current.has(key)) throw new DuplicateLabelSetError()
     current.set(key, {
