@@ -281,7 +281,49 @@ function appendNano(nanosec: number, std: { frac: '0' | '9'; digits: number; sep
   return out
 }
 
-/** time.Time.Format in UTC (zone name "UTC", offset 0), as format.go appendFormat. */
+const hour12 = (c: GoCivil) => (c.hour % 12 === 0 ? 12 : c.hour % 12)
+
+/**
+ * What each layout element prints (format.go appendFormat) in UTC: zone name "UTC", offset 0,
+ * so the ISO 8601 forms print Z and the numeric ones a zero offset.
+ */
+const STD_FORMAT: Record<Exclude<Std, object>, (c: GoCivil) => string> = {
+  '06': (c) => appendInt(Math.abs(c.year) % 100, 2),
+  '2006': (c) => appendInt(c.year, 4),
+  Jan: (c) => goMonthString(c.month).slice(0, 3),
+  January: (c) => goMonthString(c.month),
+  '1': (c) => appendInt(c.month, 0),
+  '01': (c) => appendInt(c.month, 2),
+  Mon: (c) => goWeekdayString(c.weekday).slice(0, 3),
+  Monday: (c) => goWeekdayString(c.weekday),
+  '2': (c) => appendInt(c.day, 0),
+  _2: (c) => (c.day < 10 ? ' ' : '') + appendInt(c.day, 0),
+  '02': (c) => appendInt(c.day, 2),
+  __2: (c) => ' '.repeat(c.yearDay < 10 ? 2 : c.yearDay < 100 ? 1 : 0) + appendInt(c.yearDay, 0),
+  '002': (c) => appendInt(c.yearDay, 3),
+  '15': (c) => appendInt(c.hour, 2),
+  '3': (c) => appendInt(hour12(c), 0),
+  '03': (c) => appendInt(hour12(c), 2),
+  '4': (c) => appendInt(c.minute, 0),
+  '04': (c) => appendInt(c.minute, 2),
+  '5': (c) => appendInt(c.second, 0),
+  '05': (c) => appendInt(c.second, 2),
+  PM: (c) => (c.hour >= 12 ? 'PM' : 'AM'),
+  pm: (c) => (c.hour >= 12 ? 'pm' : 'am'),
+  Z0700: () => 'Z',
+  Z070000: () => 'Z',
+  Z07: () => 'Z',
+  'Z07:00': () => 'Z',
+  'Z07:00:00': () => 'Z',
+  '-0700': () => '+0000',
+  '-070000': () => '+000000',
+  '-07': () => '+00',
+  '-07:00': () => '+00:00',
+  '-07:00:00': () => '+00:00:00',
+  MST: () => 'UTC',
+}
+
+/** time.Time.Format in UTC, as format.go appendFormat. */
 export function goTimeFormat(t: GoTime, layout: string): string {
   const c = goCivil(t)
   let out = ''
@@ -291,104 +333,7 @@ export function goTimeFormat(t: GoTime, layout: string): string {
     out += prefix
     if (std === undefined) break
     rest = suffix
-    if (typeof std === 'object') {
-      out += appendNano(c.nanosecond, std)
-      continue
-    }
-    switch (std) {
-      case '06':
-        out += appendInt(Math.abs(c.year) % 100, 2)
-        break
-      case '2006':
-        out += appendInt(c.year, 4)
-        break
-      case 'Jan':
-        out += goMonthString(c.month).slice(0, 3)
-        break
-      case 'January':
-        out += goMonthString(c.month)
-        break
-      case '1':
-        out += appendInt(c.month, 0)
-        break
-      case '01':
-        out += appendInt(c.month, 2)
-        break
-      case 'Mon':
-        out += goWeekdayString(c.weekday).slice(0, 3)
-        break
-      case 'Monday':
-        out += goWeekdayString(c.weekday)
-        break
-      case '2':
-        out += appendInt(c.day, 0)
-        break
-      case '_2':
-        out += (c.day < 10 ? ' ' : '') + appendInt(c.day, 0)
-        break
-      case '02':
-        out += appendInt(c.day, 2)
-        break
-      case '__2':
-        out += (c.yearDay < 100 ? (c.yearDay < 10 ? '  ' : ' ') : '') + appendInt(c.yearDay, 0)
-        break
-      case '002':
-        out += appendInt(c.yearDay, 3)
-        break
-      case '15':
-        out += appendInt(c.hour, 2)
-        break
-      case '3':
-        out += appendInt(c.hour % 12 === 0 ? 12 : c.hour % 12, 0)
-        break
-      case '03':
-        out += appendInt(c.hour % 12 === 0 ? 12 : c.hour % 12, 2)
-        break
-      case '4':
-        out += appendInt(c.minute, 0)
-        break
-      case '04':
-        out += appendInt(c.minute, 2)
-        break
-      case '5':
-        out += appendInt(c.second, 0)
-        break
-      case '05':
-        out += appendInt(c.second, 2)
-        break
-      case 'PM':
-        out += c.hour >= 12 ? 'PM' : 'AM'
-        break
-      case 'pm':
-        out += c.hour >= 12 ? 'pm' : 'am'
-        break
-      // The ISO 8601 forms print Z for UTC; the numeric ones the zero offset.
-      case 'Z0700':
-      case 'Z070000':
-      case 'Z07':
-      case 'Z07:00':
-      case 'Z07:00:00':
-        out += 'Z'
-        break
-      case '-0700':
-        out += '+0000'
-        break
-      case '-070000':
-        out += '+000000'
-        break
-      case '-07':
-        out += '+00'
-        break
-      case '-07:00':
-        out += '+00:00'
-        break
-      case '-07:00:00':
-        out += '+00:00:00'
-        break
-      case 'MST':
-        out += 'UTC'
-        break
-    }
+    out += typeof std === 'object' ? appendNano(c.nanosecond, std) : STD_FORMAT[std](c)
   }
   return out
 }

@@ -31,9 +31,16 @@ groups:
           description: '{{ with query "sum(queue_depth)" }}{{ . | first | value }}{{ end }} jobs queued in all'
 `
 
-test("the rule manager runs the template function query on the embedded engine at the rule's evaluation time", async () => {
+/**
+ * Evaluates `rules` once over queue_depth{queue="a"} 7 and {queue="b"} 3: on the embedded engine
+ * with its synchronous template query, or with the engine behind an asynchronous source (as
+ * PROMETHEUS_URL is) and no template query. Returns the stored alerts and what was asked.
+ */
+async function evaluateRules(rules: string, remote: boolean) {
+  await resetAlertTables(database)
+  await database.db.delete(alertRuleStates)
   const dir = mkdtempSync(join(tmpdir(), 'cc-template-query-'))
-  writeFileSync(join(dir, 'rules.yml'), RULES)
+  writeFileSync(join(dir, 'rules.yml'), rules)
   const clock = manualClock('2026-03-02T10:00:00Z')
   const registry = new Registry()
   const depth = new Gauge({ name: 'queue_depth', help: 'h', labelNames: ['queue'], registers: [registry] })
@@ -46,12 +53,20 @@ test("the rule manager runs the template function query on the embedded engine a
     skipReason: engine.skipReason,
     record: true,
   })
+  const asked: Array<[string, string]> = []
+  const source = {
+    async instantQuery(expr: string, at: Date) {
+      asked.push([expr, at.toISOString()])
+      await Bun.sleep(1)
+      return engine.source.instantQuery(expr, at)
+    },
+  }
   const ruleManager = createRuleManager({
     db: database.db,
     groups,
-    source: engine.source,
+    source: remote ? source : engine.source,
     recorder: engine.recorder,
-    templateQuery: engine.templateQuery,
+    templateQuery: remote ? undefined : engine.templateQuery,
     dispatcher: alertingFor(database, undefined).alerting.dispatcher,
     clock,
     log: captureLogs().log,
@@ -59,9 +74,12 @@ test("the rule manager runs the template function query on the embedded engine a
   await engine.sampler.sampleOnce()
   await ruleManager.evaluateAll()
   const rows = await database.db.select().from(alertRuleStates)
-  expect(rows.map((r) => [r.labels, r.annotations])).toEqual([
-    [{ alertname: 'QueueDeep', queue: 'a' }, { description: '10 jobs queued in all' }],
-  ])
+  return { rows: rows.map((r) => [r.labels, r.annotations]).sort(), asked }
+}
+
+test("the rule manager runs the template function query on the embedded engine at the rule's evaluation time", async () => {
+  const { rows } = await evaluateRules(RULES, false)
+  expect(rows).toEqual([[{ alertname: 'QueueDeep', queue: 'a' }, { description: '10 jobs queued in all' }]])
 })
 
 const REMOTE_RULES = `
@@ -84,52 +102,8 @@ groups:
 `
 
 test('with a remote source the templates’ queries are asked for first, at the evaluation time, and expand as on the embedded engine', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-template-query-'))
-  writeFileSync(join(dir, 'rules.yml'), REMOTE_RULES)
-  const registry = new Registry()
-  const depth = new Gauge({ name: 'queue_depth', help: 'h', labelNames: ['queue'], registers: [registry] })
-  depth.set({ queue: 'a' }, 7)
-  depth.set({ queue: 'b' }, 3)
-
-  // The same rules and samples twice: the embedded engine with its synchronous template query,
-  // and the engine behind an asynchronous source (as PROMETHEUS_URL is) with none.
-  const run = async (remote: boolean) => {
-    await resetAlertTables(database)
-    await database.db.delete(alertRuleStates)
-    const clock = manualClock('2026-03-02T10:00:00Z')
-    const engine = createEmbeddedEngine({ registry, intervalMs: 15_000, now: () => clock.now().getTime() })
-    const groups = loadRules([join(dir, 'rules.yml')], {
-      defaultIntervalMs: 30_000,
-      compile: engine.compile,
-      skipReason: engine.skipReason,
-      record: true,
-    })
-    const asked: Array<[string, string]> = []
-    const source = {
-      async instantQuery(expr: string, at: Date) {
-        asked.push([expr, at.toISOString()])
-        await Bun.sleep(1)
-        return engine.source.instantQuery(expr, at)
-      },
-    }
-    const ruleManager = createRuleManager({
-      db: database.db,
-      groups,
-      source: remote ? source : engine.source,
-      recorder: engine.recorder,
-      templateQuery: remote ? undefined : engine.templateQuery,
-      dispatcher: alertingFor(database, undefined).alerting.dispatcher,
-      clock,
-      log: captureLogs().log,
-    })
-    await engine.sampler.sampleOnce()
-    await ruleManager.evaluateAll()
-    const rows = await database.db.select().from(alertRuleStates)
-    return { rows: rows.map((r) => [r.labels, r.annotations]).sort(), asked }
-  }
-
-  const embedded = await run(false)
-  const remote = await run(true)
+  const embedded = await evaluateRules(REMOTE_RULES, false)
+  const remote = await evaluateRules(REMOTE_RULES, true)
   expect(remote.rows).toEqual(embedded.rows)
   expect(remote.rows).toEqual([
     [
