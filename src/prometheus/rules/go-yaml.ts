@@ -34,6 +34,11 @@ export interface GoScalar {
   kind: 'scalar'
   /** The text as written for plain scalars, the unescaped value for quoted ones; null for YAML null. */
   text: string | null
+  /**
+   * A YAML null as written (`null`, `~`, `NULL`, or empty): what a yaml.Node holds as its
+   * Value, which rulefmt reads for `record`, `alert` and `expr` (`alert: null` is named "null").
+   */
+  nullText?: string
   quoted: boolean
   /** A `!!binary` scalar: `text` is the base64 as written, decoded only when read as a string (as Go does). */
   binary?: boolean
@@ -385,7 +390,8 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
   if (quoted) return { kind: 'scalar', text: foldBreaks(String(n.value)), quoted: true, line, col }
   if (block) return { kind: 'scalar', text: String(n.value), quoted: true, line, col }
   const source = foldBreaks(n.source ?? (n.value === null ? '' : String(n.value)))
-  return { kind: 'scalar', text: NULL_RE.test(source) ? null : source, quoted: false, line, col }
+  if (NULL_RE.test(source)) return { kind: 'scalar', text: null, nullText: source, quoted: false, line, col }
+  return { kind: 'scalar', text: source, quoted: false, line, col }
 }
 
 /** Go's YAML tag of a node, as printed in `cannot unmarshal !!tag \`value\` into T`. */

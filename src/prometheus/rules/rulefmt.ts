@@ -135,7 +135,7 @@ export interface RuleFileOptions {
  * and a `!!binary` scalar keeps its base64 text.
  */
 function nodeValue(v: GoYamlValue | undefined): string {
-  return v?.kind === 'scalar' ? (v.text ?? '') : ''
+  return v?.kind === 'scalar' ? (v.text ?? v.nullText ?? '') : ''
 }
 
 /**
@@ -231,10 +231,8 @@ export function parseRuleFile(
         const n = nodes.get(key)
         return n ? { line: n.line, col: n.col } : { line: 0, col: 0 }
       }
-      const record = nodes.get('record')
-      const alert = nodes.get('alert')
-      const hasRecord = record?.kind === 'scalar' && (record.text ?? '') !== ''
-      const hasAlert = alert?.kind === 'scalar' && (alert.text ?? '') !== ''
+      const hasRecord = nodeValue(nodes.get('record')) !== ''
+      const hasAlert = nodeValue(nodes.get('alert')) !== ''
       const err = (message: string, n?: { line: number; col: number }, alt?: { line: number; col: number }) =>
         errors.push(ruleError(group.name, i + 1, rule.name, message, n, alt))
       if (hasRecord && hasAlert)

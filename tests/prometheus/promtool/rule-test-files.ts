@@ -188,6 +188,17 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
     'groups:\n  - name: g\n    rules:\n      - alert: [B]\n        expr: x\n      - record: {a: b}\n        expr: x\n',
     probe,
   ],
+  // A YAML null there is its text as written: `alert: null` is an alert named "null".
+  [
+    'null, ~ and nothing as rule names',
+    'groups:\n  - name: g\n    rules:\n      - alert: null\n        expr: vector(1)\n      - alert: ~\n        expr: vector(1)\n      - record: ~\n        expr: vector(1)\n      - alert:\n        expr: vector(1)\n',
+    probe,
+  ],
+  [
+    'an alert named null, firing, and an expr of null',
+    'groups:\n  - name: g\n    rules:\n      - alert: NULL\n        expr: vector(1)\n      - record: r\n        expr: null\n',
+    "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: 'null'\n        values: '3'\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: 'NULL'\n        exp_alerts: []\n    promql_expr_test:\n      - expr: r\n        eval_time: 0m\n        exp_samples: []\n",
+  ],
   // Errors in the order Go decodes: entries in document order, a mapping's merged keys after its own.
   [
     'a type error after an unknown field, and a long value cut at 7 bytes',
