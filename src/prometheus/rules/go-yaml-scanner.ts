@@ -972,6 +972,16 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
   let properties = false
   let rootEnd: number | undefined
   /**
+   * The collections open at the parser's head; for a block mapping, its start and whether a KEY
+   * came since its last VALUE. parserc.go `yaml_parser_parse_block_mapping_key` wants a KEY (or
+   * the mapping's end) before each VALUE: a line starting with `: x`, an empty key the
+   * JavaScript parser's YAML 1.2 reads, is Go's "did not find expected key". In a flow
+   * collection, `afterEntry` is true at its start and after a `,`: a VALUE there has no key
+   * (`{: x}`), and Go's parse_node finds no node content.
+   */
+  const open: Array<{ type: TokenType; mark: GoMark; sawKey: boolean; afterEntry: boolean }> = []
+  let parserError: GoScanError | undefined
+  /**
    * Follows token `t`: 'after' when it is the token after the root (rootEnd is then set),
    * 'stop' when the root cannot be followed (Go's parser fails first, or the stream ends in it).
    */
@@ -1008,8 +1018,46 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       return 'after'
     }
     if (t.type === 'STREAM_END') return 'stop'
-    if (OPENS.has(t.type)) depth++
-    else if (CLOSES.has(t.type)) depth--
+    const inner = open[open.length - 1]
+    if (
+      inner !== undefined &&
+      inner.type !== 'BLOCK_MAPPING_START' &&
+      inner.type !== 'BLOCK_SEQUENCE_START'
+    ) {
+      if (t.type === 'VALUE' && inner.afterEntry) {
+        parserError = new GoScanError(
+          'while parsing a flow node',
+          t.start,
+          'did not find expected node content',
+          t.start,
+          s.offset(t.start),
+          'parser',
+        )
+        return 'stop'
+      }
+      inner.afterEntry = t.type === 'FLOW_ENTRY'
+    }
+    if (inner?.type === 'BLOCK_MAPPING_START' && (t.type === 'KEY' || t.type === 'VALUE')) {
+      if (t.type === 'VALUE' && !inner.sawKey) {
+        parserError = new GoScanError(
+          'while parsing a block mapping',
+          inner.mark,
+          'did not find expected key',
+          t.start,
+          s.offset(inner.mark),
+          'parser',
+        )
+        return 'stop'
+      }
+      inner.sawKey = t.type === 'KEY'
+    }
+    if (OPENS.has(t.type)) {
+      depth++
+      open.push({ type: t.type, mark: t.start, sawKey: false, afterEntry: true })
+    } else if (CLOSES.has(t.type)) {
+      depth--
+      open.pop()
+    }
     if (depth < 0) return 'stop'
     if (depth === 0) rootEnd = s.offset(t.end)
     return 'next'
@@ -1020,7 +1068,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       s.fetchMore(head)
       const next = step(s.tokens[head] as Token)
       if (next === 'after') return { end: rootEnd, ...s.ranges() }
-      if (next === 'stop') return { ...s.ranges() }
+      if (next === 'stop') return { ...(parserError ? { error: parserError } : {}), ...s.ranges() }
     }
   } catch (err) {
     if (!(err instanceof GoScanError)) throw err
@@ -1028,7 +1076,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     for (; head < s.tokens.length; head++) {
       const next = step(s.tokens[head] as Token)
       if (next === 'after') break
-      if (next === 'stop') return { error: err, ...s.ranges() }
+      // A parser error the queued tokens reach comes before the scanner's, further on.
+      if (next === 'stop') return { error: parserError ?? err, ...s.ranges() }
     }
     return { end: rootEnd, error: err, ...s.ranges() }
   }

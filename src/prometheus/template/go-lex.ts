@@ -150,10 +150,13 @@ function lexAction(text: string, start: number): { items: LexItem[]; close: numb
     items.push({ kind: 'error', raw: message, pos: at, spaced })
     return { items, close: at, next: text.length }
   }
-  /** lex.go atTerminator: what may follow an identifier, field or variable. */
+  /**
+   * lex.go atTerminator (Go 1.19): what may follow an identifier, field or variable. The right
+   * delimiter counts whole: `{{ $value}` is a "bad character" there, not an unexpected "}".
+   */
   const atTerminator = (j: number) => {
     const c = text[j]
-    return c === undefined || isSpace(c) || '.,|:)(}'.includes(c)
+    return c === undefined || isSpace(c) || '.,|:)('.includes(c) || text.startsWith('}}', j)
   }
   const alnumRun = (j: number) => {
     for (;;) {

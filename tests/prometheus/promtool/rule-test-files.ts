@@ -704,6 +704,13 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   ['a plain flow key over two lines', 'groups: [{nam\n\ne: g, rules: []}]\n', SHOW_B],
+  // A `:` with no key before it: YAML 1.2 reads an empty key, Go's parser refuses it.
+  ['a block mapping entry with no key', `${ALERT_B}        labels:\n          a: y\n          : x\n`, SHOW_B],
+  ['a block mapping starting with no key', `${ALERT_B}        labels:\n          : x\n`, SHOW_B],
+  ['a value with no key in the test file', ALERT_B, 'rule_files: [rules.yml]\n: x\ntests: []\n'],
+  ['an explicit key and its value', `${ALERT_B}        labels:\n          ? a\n          : x\n`, SHOW_B],
+  ['a flow mapping entry with no key', `${ALERT_B}        labels: {a: b, : x}\n`, SHOW_B],
+  ['a flow mapping starting with no key', `${ALERT_B}        labels: {: x}\n`, SHOW_B],
   ['a second : after a flow value', `${ALERT_B}        labels: {a: b\n  : c}\n`, SHOW_B],
   [
     'a flow sequence entry followed by : on the next line',
