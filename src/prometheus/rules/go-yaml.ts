@@ -52,6 +52,10 @@ export interface GoYamlList {
   items: GoYamlValue[]
   line: number
   col: number
+  /** An alias to a collection inside that collection itself: the anchor's name (see GoYamlMap). */
+  selfAlias?: string
+  /** Reached through an alias: yaml.v3 merges (`<<`) an alias only to a mapping. */
+  alias?: boolean
 }
 
 export interface GoYamlMapEntry {
@@ -78,6 +82,12 @@ export interface GoYamlMap {
   merges: { at: number; keyLine: number; value: GoYamlValue }[]
   line: number
   col: number
+  /**
+   * Set on an alias met inside the very collection its anchor names (`labels: &l {b: *l}`), in
+   * place of the endless tree: the anchor's name. Decoding it as a collection is yaml.v3's
+   * fatal `anchor 'l' value contains itself`; as a string, the usual type error.
+   */
+  selfAlias?: string
 }
 
 /** A YAML syntax error or unmarshal errors, worded as Go's yaml packages word them. */
@@ -137,13 +147,35 @@ export function parseGoYaml(
   if (doc === undefined) return undefined
   const lineOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).line)
   const colOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).col)
+  // The collections being converted: an alias to one of them would recurse for ever.
+  const converting = new Set<unknown>()
   const convert = (node: unknown): GoYamlValue => {
-    if (isAlias(node)) return convert(node.resolve(doc))
+    if (isAlias(node)) {
+      const target = node.resolve(doc)
+      if (!converting.has(target)) {
+        const value = convert(target)
+        return value.kind === 'list' ? { ...value, alias: true } : value
+      }
+      // Go reports the anchored collection, as for any alias.
+      const line = lineOf((target as Node).range?.[0])
+      const col = colOf((target as Node).range?.[0])
+      return isSeq(target)
+        ? { kind: 'list', items: [], line, col, selfAlias: node.source, alias: true }
+        : { kind: 'map', entries: [], merges: [], line, col, selfAlias: node.source }
+    }
     const n = node as Node | null
     const line = lineOf(n?.range?.[0])
     const col = colOf(n?.range?.[0])
     if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
     if (isScalar(n)) return scalar(n, line, col)
+    converting.add(n)
+    try {
+      return convertCollection(n, line, col)
+    } finally {
+      converting.delete(n)
+    }
+  }
+  const convertCollection = (n: Node, line: number, col: number): GoYamlValue => {
     if (isSeq(n)) return { kind: 'list', items: n.items.map(convert), line, col }
     if (isMap(n)) {
       const map: GoYamlMap = { kind: 'map', line, col, entries: [], merges: [] }
@@ -492,6 +524,13 @@ export class GoDecoder {
     this.fatal ??= message
   }
 
+  /** decode.go `alias`: decoding a collection through an alias inside itself fails the whole decode. */
+  private containsItself(v: GoYamlMap | GoYamlList): boolean {
+    if (v.selfAlias === undefined) return false
+    this.fail(`yaml: anchor '${v.selfAlias}' value contains itself`)
+    return true
+  }
+
   /** A Go `string` field: the scalar as written; null is ""; `!!binary` is base64-decoded. */
   string(v: GoYamlValue | undefined): string {
     if (v === undefined || this.fatal !== undefined) return ''
@@ -548,6 +587,7 @@ export class GoDecoder {
   /** A `[]T` field; null is an empty list. */
   list(v: GoYamlValue | undefined, goType: string): GoYamlValue[] {
     if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null)) return []
+    if (v.kind === 'list' && this.containsItself(v)) return []
     if (v.kind !== 'list') {
       this.mismatch(v, goType)
       return []
@@ -644,6 +684,7 @@ export class GoDecoder {
    * sequence is merged from its last map to its first, so that the earlier maps win.
    */
   private mergedV2(m: GoYamlMap): GoYamlMapEntry[] {
+    if (this.containsItself(m)) return []
     const out: GoYamlMapEntry[] = []
     let next = 0
     for (const merge of m.merges) {
@@ -670,7 +711,7 @@ export class GoDecoder {
    * `true:` does not shadow a merged `true` (a string), which then wins.
    */
   private mergedV3(m: GoYamlMap, seen?: Set<string>): GoYamlMapEntry[] {
-    if (!this.uniqueKeys(m)) return []
+    if (this.containsItself(m) || !this.uniqueKeys(m)) return []
     let out: GoYamlMapEntry[]
     if (seen === undefined) {
       out = [...m.entries]
@@ -683,6 +724,10 @@ export class GoDecoder {
     }
     const merge = m.merges[m.merges.length - 1]
     if (merge === undefined) return out
+    if (merge.value.kind === 'list' && merge.value.alias) {
+      this.fail(MERGE_WANTS_MAP)
+      return []
+    }
     const maps = merge.value.kind === 'list' ? merge.value.items : [merge.value]
     for (const x of maps) {
       if (x.kind !== 'map') {

@@ -188,6 +188,17 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
     'groups:\n  - name: g\n    rules:\n      - alert: [B]\n        expr: x\n      - record: {a: b}\n        expr: x\n',
     probe,
   ],
+  // An alias inside the collection its anchor names: decoded as a collection, Go's fatal error.
+  [
+    'an anchored mapping merging itself',
+    'groups:\n- name: g\n  rules:\n  - alert: B\n    expr: vector(1)\n    labels: &l\n      a: x\n      <<: *l\n',
+    probe,
+  ],
+  [
+    'a lone CR moving an anchored key to the top, its alias merged inside it',
+    '# c\ngroups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: B\n    expr: vector(1)\n    for: 0s\n    \rlabels: &l\n    a: x\n    annotations:\n      <<: *l\n      d: "multi\n        line"\n',
+    probe,
+  ],
   // A YAML null there is its text as written: `alert: null` is an alert named "null".
   [
     'null, ~ and nothing as rule names',

@@ -78,6 +78,32 @@ describe('merge keys in rule files (yaml.v3)', () => {
   })
 })
 
+describe('aliases inside the collection their anchor names', () => {
+  // The tree of such a file is endless: it was a stack overflow (RangeError) here.
+  const refused = (text: string) => {
+    try {
+      parseRuleFile(text, 'f.yml')
+    } catch (err) {
+      return (err as Error).message
+    }
+    return 'loaded'
+  }
+
+  test("merged into itself it is yaml.v3's fatal error, as promtool 2.42 reports it", () => {
+    expect(refused(rule('&l {a: x, <<: *l}'))).toBe("f.yml: yaml: anchor 'l' value contains itself")
+    // yaml.v3 merges an alias only to a mapping: the sequence (holding the merge) is refused first.
+    expect(refused('groups: &g\n- name: g\n  rules: []\n- <<: *g\n')).toBe(
+      'f.yml: yaml: map merge requires map or sequence of maps as the value',
+    )
+  })
+
+  test('decoded as a string it is a type error', () => {
+    expect(refused(rule('&l {a: x, b: *l}'))).toBe(
+      'f.yml: yaml: unmarshal errors:\n  line 6: cannot unmarshal !!map into string',
+    )
+  })
+})
+
 describe('merge keys in promtool test files (yaml.v2)', () => {
   const tests = (labels: string) =>
     `rule_files: [r.yml]\ntests:\n  - alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: &l {severity: page, team: a}}]\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: ${labels}}]\n`
