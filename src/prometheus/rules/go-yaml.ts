@@ -152,6 +152,8 @@ export function parseGoYaml(
   const convert = (node: unknown): GoYamlValue => {
     if (isAlias(node)) {
       const target = node.resolve(doc)
+      // yaml.v2 and v3 (composer): an alias must follow its anchor in the document.
+      if (target === undefined) throw new GoYamlError(`yaml: unknown anchor '${node.source}' referenced`)
       if (!converting.has(target)) {
         const value = convert(target)
         return value.kind === 'list' ? { ...value, alias: true } : value

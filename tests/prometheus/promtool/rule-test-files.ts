@@ -188,6 +188,17 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
     'groups:\n  - name: g\n    rules:\n      - alert: [B]\n        expr: x\n      - record: {a: b}\n        expr: x\n',
     probe,
   ],
+  // An alias with no anchor before it: Go's composer refuses the document.
+  [
+    'an alias to an anchor never defined',
+    'groups:\n- name: g\n  rules:\n  - alert: B\n    expr: vector(1)\n    labels:\n      <<: *l\n',
+    probe,
+  ],
+  [
+    'an alias before its anchor',
+    'groups:\n- name: g\n  rules:\n  - alert: B\n    expr: vector(1)\n    labels: *l\n    annotations: &l {a: b}\n',
+    probe,
+  ],
   // An alias inside the collection its anchor names: decoded as a collection, Go's fatal error.
   [
     'an anchored mapping merging itself',
