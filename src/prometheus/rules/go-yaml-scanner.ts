@@ -981,6 +981,11 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
    */
   const open: Array<{ type: TokenType; mark: GoMark; sawKey: boolean; afterEntry: boolean }> = []
   let parserError: GoScanError | undefined
+  /** yaml_parser_set_parser_error_context: records Go's parser error; the walk stops there. */
+  const failParsing = (context: string, contextMark: GoMark, problem: string, problemMark: GoMark) => {
+    parserError = new GoScanError(context, contextMark, problem, problemMark, s.offset(contextMark), 'parser')
+    return 'stop' as const
+  }
   /**
    * Follows token `t`: 'after' when it is the token after the root (rootEnd is then set),
    * 'stop' when the root cannot be followed (Go's parser fails first, or the stream ends in it).
@@ -1024,31 +1029,18 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       inner.type !== 'BLOCK_MAPPING_START' &&
       inner.type !== 'BLOCK_SEQUENCE_START'
     ) {
-      if (t.type === 'VALUE' && inner.afterEntry) {
-        parserError = new GoScanError(
+      if (t.type === 'VALUE' && inner.afterEntry)
+        return failParsing(
           'while parsing a flow node',
           t.start,
           'did not find expected node content',
           t.start,
-          s.offset(t.start),
-          'parser',
         )
-        return 'stop'
-      }
       inner.afterEntry = t.type === 'FLOW_ENTRY'
     }
     if (inner?.type === 'BLOCK_MAPPING_START' && (t.type === 'KEY' || t.type === 'VALUE')) {
-      if (t.type === 'VALUE' && !inner.sawKey) {
-        parserError = new GoScanError(
-          'while parsing a block mapping',
-          inner.mark,
-          'did not find expected key',
-          t.start,
-          s.offset(inner.mark),
-          'parser',
-        )
-        return 'stop'
-      }
+      if (t.type === 'VALUE' && !inner.sawKey)
+        return failParsing('while parsing a block mapping', inner.mark, 'did not find expected key', t.start)
       inner.sawKey = t.type === 'KEY'
     }
     if (OPENS.has(t.type)) {
