@@ -228,6 +228,10 @@ export function parseGoYaml(
  *
  * - Go also breaks lines at U+2028 and U+2029, and keeps them in a scalar as themselves: they
  *   become \n outside scalars and stand-ins inside quoted ones and plain ones that span lines.
+ * - In a flow collection a `:` ends a plain scalar for Go only before a blank (scannerc.go
+ *   `yaml_parser_scan_plain_scalar`), for YAML 1.2 also before `,`, `]` and `}`: Go reads
+ *   `{team:, a: b}` as the key `team:` and `{u: http://x:}` as the value `http://x:`. Such a
+ *   trailing `:` becomes a stand-in (`COLON_IN_FLOW`), put back after parsing.
  *
  * Not emulated: U+2028 and U+2029 inside block scalars (`|`, `>`), where Go keeps them as the
  * line's break.
@@ -277,6 +281,10 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   for (const [start, end] of [...quoted, ...plainsInFlow, ...lsPlains]) {
     write(start, scalarBreaks(text.slice(start, end)))
   }
+  for (const [, end] of plainsInFlow) {
+    if (units[end - 1] === ':' && (units[end] === ',' || units[end] === ']' || units[end] === '}'))
+      units[end - 1] = COLON_IN_FLOW
+  }
   // Right after a closing quote or bracket, or a block scalar's indicators, a `#` starts a
   // comment for Go; YAML 1.2 wants a blank before it (`Comments must be separated from other
   // tokens`).
@@ -296,6 +304,8 @@ const ESCAPED_BREAK = '\uD800'
 const LINE_SEPARATOR = '\uD801'
 const PARAGRAPH_SEPARATOR = '\uD802'
 const BLANK_BESIDE_BREAK = '\uFFFE'
+/** Stands for a `:` that ends a plain scalar in a flow collection, part of it for Go (see forJavaScriptParser). */
+const COLON_IN_FLOW = '\uD803'
 const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g
 
 /**
@@ -344,8 +354,8 @@ function scalarBreaks(scalar: string): string {
  * break, each break as a newline.
  */
 function foldBreaks(value: string): string {
-  if (!/[\uFFFF\uD800-\uD802]/.test(value)) return value
-  return value.replace(BREAK_RUN, (run) => {
+  if (!/[\uFFFF\uD800-\uD803]/.test(value)) return value
+  return value.replaceAll(COLON_IN_FLOW, ':').replace(BREAK_RUN, (run) => {
     // Each break as `read_line` reads it: \n, or U+2028 / U+2029 as themselves.
     const breaks = [...run.replaceAll(BLANK_BESIDE_BREAK, '')].map((b) =>
       b === LINE_SEPARATOR

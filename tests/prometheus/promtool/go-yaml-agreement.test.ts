@@ -85,6 +85,28 @@ const CASES: [string, string, string][] = [
     'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_annotations: {a: !!binary /w==}}]\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_annotations: {a: "\\uFFFD"}}]\n',
   ],
   [
+    'a `:` ending a plain value in a flow mapping, before `,` and `}`',
+    alerts(
+      '      - alert: B\n        expr: vector(1)\n        labels: {team: x:}\n        annotations: {u: http://x:, b: c}\n',
+    ),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {a: b:}}]\n',
+  ],
+  [
+    'a `:` ending a plain key in a flow mapping',
+    alerts('      - alert: B\n        expr: vector(1)\n        labels: {severity:, team: x}\n'),
+    showB,
+  ],
+  [
+    'a `:` ending the last key of a flow mapping',
+    alerts('      - alert: B\n        expr: vector(1)\n        annotations: {a::}\n'),
+    showB,
+  ],
+  [
+    'a `:` ending a plain scalar in a flow sequence',
+    alerts('      - alert: B\n        expr: vector(1)\n        annotations: {d: [a:]}\n'),
+    showB,
+  ],
+  [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),
     showB,

@@ -357,3 +357,32 @@ describe('flow collections in a block, their lines indented no deeper than their
     )
   })
 })
+
+// Checked with promtool 2.42 (go-yaml-agreement.test.ts): in a flow collection Go ends a plain
+// scalar at a `:` only before a blank, so a `:` before `,`, `]` or `}` is part of it (YAML 1.2
+// reads it as a value indicator there).
+describe('a `:` ending a plain scalar in a flow collection', () => {
+  test('is part of a value', () => {
+    expect(annotationsOf(rule('{}', '{u: http://x:, b: c, d: "q:", e: a:b}'))).toEqual({
+      u: 'http://x:',
+      b: 'c',
+      d: 'q:',
+      e: 'a:b',
+    })
+    expect(labelsOf(rule('{team: x:}'))).toEqual({ team: 'x:' })
+  })
+  test('is part of a key, which is then no valid name', () => {
+    expect(() => parseRuleFile(rule('{team:, a: b}'), 'f.yml')).toThrow(
+      'f.yml: group "g", rule 1, "A": invalid label name: team:',
+    )
+    expect(() => parseRuleFile(rule('{}', '{a::, b: c}'), 'f.yml')).toThrow(
+      'f.yml: group "g", rule 1, "A": invalid annotation name: a::',
+    )
+  })
+  test('in a test file (yaml.v2) too', () => {
+    const suite = parseTestFile(
+      'rule_files: [r.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {a: b:}}]\n',
+    )
+    expect(suite.tests[0]?.alert_rule_test?.[0]?.exp_alerts?.[0]?.exp_labels).toEqual({ a: 'b:' })
+  })
+})
