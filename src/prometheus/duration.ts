@@ -3,6 +3,8 @@
  * rule files (`for`, `interval`), promtool test files and PromQL ranges and offsets.
  */
 
+import { goQuote } from './promql/strings.ts'
+
 const UNITS: ReadonlyArray<readonly [string, number]> = [
   ['y', 365 * 24 * 3600_000],
   ['w', 7 * 24 * 3600_000],
@@ -26,7 +28,8 @@ export function parseDuration(text: string): number {
   if (text === '0') return 0
   if (text === '') throw new DurationError('empty duration string')
   const match = DURATION_RE.exec(text)
-  if (!match) throw new DurationError(`not a valid duration string: "${text}"`)
+  // model.ParseDuration quotes with %q: a backslash, a quote or a control character is escaped.
+  if (!match) throw new DurationError(`not a valid duration string: ${goQuote(text)}`)
   // model.ParseDuration sums time.Duration (int64 nanoseconds): a component over
   // MaxInt64 / unit / 1ms, or a sum that wraps negative, is out of range (about 292 years).
   let ns = 0n

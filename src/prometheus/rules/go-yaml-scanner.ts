@@ -1,6 +1,7 @@
 /**
  * The token scanner of gopkg.in/yaml.v2 (2.4.0) and yaml.v3 (3.0.1), scannerc.go, ported for one
- * question: where does Go's first document end, and which scanner error does Go meet on the way?
+ * question: where does Go's first document end, and which error does Go meet on the way? Its
+ * parser, which pulls these tokens, is go-yaml-parser.ts.
  *
  * Go decodes only the first document of a file, but its parser peeks one token past that
  * document's root node (parserc.go `yaml_parser_parse_document_end`), and the scanner fetches
@@ -28,7 +29,7 @@ export interface GoMark {
   column: number
 }
 
-type TokenType =
+export type TokenType =
   | 'STREAM_START'
   | 'STREAM_END'
   | 'VERSION_DIRECTIVE'
@@ -51,7 +52,7 @@ type TokenType =
   | 'TAG'
   | 'SCALAR'
 
-interface Token {
+export interface Token {
   type: TokenType
   start: GoMark
   end: GoMark
@@ -77,7 +78,7 @@ export class GoScanError extends Error {
      * `reader` (`yaml_READER_ERROR`): Go prints it without a line; `parser` (a parser error
      * the scanner can see coming): Go prints its 0-based line.
      */
-    readonly kind: 'scanner' | 'reader' | 'parser' = 'scanner',
+    readonly kind: 'scanner' | 'reader' | 'parser' | 'composer' = 'scanner',
   ) {
     super(problem)
     this.name = 'GoScanError'
@@ -89,7 +90,8 @@ export class GoScanError extends Error {
    * without the +1. A 0 line (the first) is left out.
    */
   goMessage(v3: boolean): string {
-    if (this.kind === 'reader') return `yaml: ${this.problem}`
+    // The reader's faults and the composer's (decode.go `failf`) are printed without a line.
+    if (this.kind === 'reader' || this.kind === 'composer') return `yaml: ${this.problem}`
     // Only scanner errors have their line moved on by one (decode.go `fail`).
     const next = this.kind === 'scanner' ? 1 : 0
     let line = 0
@@ -113,7 +115,7 @@ const PLAIN_STOPPERS = new Set([...'-?:,[]{}#&*!|>\'"%@`'])
 const URI_CHARS = new Set([...";/?:@&=+$,.!~*'()[]%"])
 const ANCHOR_END = new Set([...'?:,]}%@`'])
 
-class Scanner {
+export class Scanner {
   /** The characters after a leading BOM (the reader drops it), and each one's offset in the text. */
   private readonly chars: string[]
   private readonly offsets: number[]
@@ -133,8 +135,6 @@ class Scanner {
   private flowStart = 0
   /** Text offsets of comments right after a block scalar's indicators (`|#`, `>-#`). */
   readonly headerComments: number[] = []
-  /** The open flow collections, innermost last: their kind and where each starts. */
-  private readonly flowStack: Array<{ type: TokenType; mark: GoMark }> = []
 
   /** What the scan recorded of the text's quoted scalars and flow collections. */
   ranges(): Pick<
@@ -365,8 +365,6 @@ class Scanner {
       this.column = 0
       this.line++
     }
-    // The stream ends inside a flow collection, after an entry: Go's parser wants `,` or the end.
-    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.unrollIndent(-1)
     this.removeSimpleKey()
     this.simpleKeyAllowed = false
@@ -393,7 +391,6 @@ class Scanner {
   }
 
   private fetchFlowCollectionStart(type: TokenType): void {
-    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeys.push({
       possible: false,
@@ -402,7 +399,6 @@ class Scanner {
       mark: this.mark(),
     })
     if (this.flowLevel === 0) this.flowStart = this.offset(this.mark())
-    this.flowStack.push({ type, mark: this.mark() })
     this.flowLevel++
     this.simpleKeyAllowed = true
     this.oneCharToken(type)
@@ -411,7 +407,6 @@ class Scanner {
   private fetchFlowCollectionEnd(type: TokenType): void {
     this.removeSimpleKey()
     const closes = this.flowLevel === 1
-    this.flowStack.pop()
     if (this.flowLevel > 0) {
       this.flowLevel--
       const last = this.simpleKeys.pop() as SimpleKey
@@ -450,7 +445,7 @@ class Scanner {
     if (this.flowLevel === 0) {
       if (!this.simpleKeyAllowed) this.error('', this.mark(), 'mapping keys are not allowed in this context')
       this.rollIndent(this.column, -1, 'BLOCK_MAPPING_START', this.mark())
-    } else this.checkFlowEntry('KEY')
+    }
     this.removeSimpleKey()
     this.simpleKeyAllowed = this.flowLevel === 0
     this.oneCharToken('KEY')
@@ -469,50 +464,13 @@ class Scanner {
         if (!this.simpleKeyAllowed)
           this.error('', this.mark(), 'mapping values are not allowed in this context')
         this.rollIndent(this.column, -1, 'BLOCK_MAPPING_START', this.mark())
-      } else this.checkFlowEntry('VALUE')
+      }
       this.simpleKeyAllowed = this.flowLevel === 0
     }
     this.oneCharToken('VALUE')
   }
 
-  /**
-   * A node (a scalar, alias, anchor, tag or collection), a `?`, or a `:` with no simple key
-   * before it (the key went stale across a line break or 1024 characters), in a flow collection
-   * right after a whole entry (for a `:`, one that no `?` opened): Go's parser (parserc.go `yaml_parser_parse_flow_mapping_key` /
-   * `_flow_sequence_entry`) wants a `,` or the closing bracket there and fails, which is raised
-   * here, where the scanner meets the indicator. (`las?` in a flow collection is `las`, then `?`.)
-   */
-  private checkFlowEntry(indicator: 'KEY' | 'VALUE' | 'NODE'): void {
-    const last = this.tokens[this.tokens.length - 1]?.type
-    if (last !== 'SCALAR' && last !== 'ALIAS' && last !== 'FLOW_SEQUENCE_END' && last !== 'FLOW_MAPPING_END')
-      return
-    let depth = 0
-    for (let t = this.tokens.length - 1; t >= 0 && indicator === 'VALUE'; t--) {
-      const type = (this.tokens[t] as Token).type
-      if (type === 'FLOW_SEQUENCE_END' || type === 'FLOW_MAPPING_END') depth++
-      else if (type === 'FLOW_SEQUENCE_START' || type === 'FLOW_MAPPING_START') {
-        if (depth === 0) break
-        depth--
-      } else if (depth === 0 && (type === 'FLOW_ENTRY' || type === 'VALUE')) break
-      else if (depth === 0 && type === 'KEY') return
-    }
-    const flow = this.flowStack[this.flowStack.length - 1]
-    if (flow === undefined) return
-    const sequence = flow.type === 'FLOW_SEQUENCE_START'
-    // Its offset is the collection's start: what the JavaScript parser finds wrong inside the
-    // collection (its lines' indentation, which Go ignores) does not come before it.
-    throw new GoScanError(
-      `while parsing a flow ${sequence ? 'sequence' : 'mapping'}`,
-      flow.mark,
-      `did not find expected ',' or '${sequence ? ']' : '}'}'`,
-      this.mark(),
-      this.offset(flow.mark),
-      'parser',
-    )
-  }
-
   private fetchAnchor(type: 'ALIAS' | 'ANCHOR'): void {
-    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
@@ -534,7 +492,6 @@ class Scanner {
   }
 
   private fetchTag(): void {
-    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
@@ -583,7 +540,6 @@ class Scanner {
 
   /** A flow or plain scalar, which may be a simple key: `scan` reads it from `start`. */
   private fetchKeyableScalar(scan: (start: GoMark) => void): void {
-    if (this.flowLevel > 0) this.checkFlowEntry('NODE')
     this.saveSimpleKey()
     this.simpleKeyAllowed = false
     const start = this.mark()
@@ -934,143 +890,4 @@ export interface GoFirstDocument {
   multilinePlains: ReadonlyArray<readonly [number, number]>
   /** Text offsets of comments right after a block scalar's indicators, with no blank before them. */
   headerComments: readonly number[]
-}
-
-const NODE_START = new Set<TokenType>([
-  'SCALAR',
-  'ALIAS',
-  'FLOW_SEQUENCE_START',
-  'FLOW_MAPPING_START',
-  'BLOCK_SEQUENCE_START',
-  'BLOCK_MAPPING_START',
-])
-const OPENS = new Set<TokenType>([
-  'FLOW_SEQUENCE_START',
-  'FLOW_MAPPING_START',
-  'BLOCK_SEQUENCE_START',
-  'BLOCK_MAPPING_START',
-])
-const CLOSES = new Set<TokenType>(['FLOW_SEQUENCE_END', 'FLOW_MAPPING_END', 'BLOCK_END'])
-const DOCUMENT_MARKS = new Set<TokenType>([
-  'VERSION_DIRECTIVE',
-  'TAG_DIRECTIVE',
-  'DOCUMENT_START',
-  'DOCUMENT_END',
-  'STREAM_END',
-])
-
-/**
- * Scans `text` as Go's parser pulls tokens while decoding the first document: each token is
- * the parser's head in turn (`fetchMore`), up to the one after the root node, which
- * `yaml_parser_parse_document_end` peeks. The root is followed through the token kinds only:
- * directives and `---` before it, an anchor and a tag, then a scalar, an alias or a collection.
- */
-export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderFault): GoFirstDocument {
-  const s = new Scanner(text, v3, fault)
-  let phase: 'stream' | 'explicit' | 'root' = 'stream'
-  let depth = 0
-  let properties = false
-  let rootEnd: number | undefined
-  /**
-   * The collections open at the parser's head; for a block mapping, its start and whether a KEY
-   * came since its last VALUE. parserc.go `yaml_parser_parse_block_mapping_key` wants a KEY (or
-   * the mapping's end) before each VALUE: a line starting with `: x`, an empty key the
-   * JavaScript parser's YAML 1.2 reads, is Go's "did not find expected key". In a flow
-   * collection, `afterEntry` is true at its start and after a `,`: a VALUE there has no key
-   * (`{: x}`), and Go's parse_node finds no node content.
-   */
-  const open: Array<{ type: TokenType; mark: GoMark; sawKey: boolean; afterEntry: boolean }> = []
-  let parserError: GoScanError | undefined
-  /** yaml_parser_set_parser_error_context: records Go's parser error; the walk stops there. */
-  const failParsing = (context: string, contextMark: GoMark, problem: string, problemMark: GoMark) => {
-    parserError = new GoScanError(context, contextMark, problem, problemMark, s.offset(contextMark), 'parser')
-    return 'stop' as const
-  }
-  /**
-   * Follows token `t`: 'after' when it is the token after the root (rootEnd is then set),
-   * 'stop' when the root cannot be followed (Go's parser fails first, or the stream ends in it).
-   */
-  const step = (t: Token): 'next' | 'after' | 'stop' => {
-    if (rootEnd !== undefined) return 'after'
-    if (t.type === 'STREAM_START') return 'next'
-    if (phase === 'stream') {
-      if (t.type === 'VERSION_DIRECTIVE' || t.type === 'TAG_DIRECTIVE') return 'next'
-      if (t.type === 'DOCUMENT_START') {
-        phase = 'explicit'
-        return 'next'
-      }
-      if (t.type === 'STREAM_END') {
-        rootEnd = s.offset(t.start)
-        return 'after'
-      }
-      phase = 'root'
-    } else if (phase === 'explicit') {
-      if (DOCUMENT_MARKS.has(t.type)) {
-        // `---` with no node: an empty root, followed by this token.
-        rootEnd = s.offset(t.start)
-        return 'after'
-      }
-      phase = 'root'
-    }
-    if (depth === 0 && (t.type === 'ANCHOR' || t.type === 'TAG')) {
-      properties = true
-      return 'next'
-    }
-    if (depth === 0 && !NODE_START.has(t.type)) {
-      if (!properties) return 'stop'
-      // An anchor or a tag with no node after it is an empty scalar, followed by this token.
-      rootEnd = s.offset(t.start)
-      return 'after'
-    }
-    if (t.type === 'STREAM_END') return 'stop'
-    const inner = open[open.length - 1]
-    if (
-      inner !== undefined &&
-      inner.type !== 'BLOCK_MAPPING_START' &&
-      inner.type !== 'BLOCK_SEQUENCE_START'
-    ) {
-      if (t.type === 'VALUE' && inner.afterEntry)
-        return failParsing(
-          'while parsing a flow node',
-          t.start,
-          'did not find expected node content',
-          t.start,
-        )
-      inner.afterEntry = t.type === 'FLOW_ENTRY'
-    }
-    if (inner?.type === 'BLOCK_MAPPING_START' && (t.type === 'KEY' || t.type === 'VALUE')) {
-      if (t.type === 'VALUE' && !inner.sawKey)
-        return failParsing('while parsing a block mapping', inner.mark, 'did not find expected key', t.start)
-      inner.sawKey = t.type === 'KEY'
-    }
-    if (OPENS.has(t.type)) {
-      depth++
-      open.push({ type: t.type, mark: t.start, sawKey: false, afterEntry: true })
-    } else if (CLOSES.has(t.type)) {
-      depth--
-      open.pop()
-    }
-    if (depth < 0) return 'stop'
-    if (depth === 0) rootEnd = s.offset(t.end)
-    return 'next'
-  }
-  let head = 0
-  try {
-    for (; ; head++) {
-      s.fetchMore(head)
-      const next = step(s.tokens[head] as Token)
-      if (next === 'after') return { end: rootEnd, ...s.ranges() }
-      if (next === 'stop') return { ...(parserError ? { error: parserError } : {}), ...s.ranges() }
-    }
-  } catch (err) {
-    if (!(err instanceof GoScanError)) throw err
-    // The tokens already queued are final; follow them to the root's end if it is there.
-    for (; head < s.tokens.length; head++) {
-      const next = step(s.tokens[head] as Token)
-      if (next === 'after') break
-      // A parser error the queued tokens reach comes before the scanner's, further on.
-      if (next === 'stop') return { error: parserError ?? err, ...s.ranges() }
-    }
-    return { end: rootEnd, error: err, ...s.ranges() }
-  }
 }

@@ -11,8 +11,9 @@ import {
 } from 'yaml'
 import { goQuote } from '../promql/strings.ts'
 import { goStringFromBytes, goStringToBytes } from './go-bytes.ts'
+import { scanGoFirstDocument } from './go-yaml-parser.ts'
 import { readGoYaml } from './go-yaml-reader.ts'
-import { type GoFirstDocument, scanGoFirstDocument } from './go-yaml-scanner.ts'
+import type { GoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
  * YAML read the way Prometheus' Go decoders read it (gopkg.in/yaml.v2 for promtool test files,
@@ -63,6 +64,8 @@ export interface GoYamlMapEntry {
   keyLine: number
   /** Whether the key is a scalar (Go compares scalar keys by their text for duplicates). */
   scalarKey: boolean
+  /** A key that is a collection (`? {a: b}`, `[x]: y`): no string field or map key can hold it. */
+  collectionKey?: GoYamlValue
   value: GoYamlValue
   /**
    * False when yaml.v3 would resolve the key to a non-string (a plain `true`, `null`, `1`…):
@@ -106,10 +109,10 @@ const NULL_RE = /^(?:~|null|Null|NULL|)$/
  * are decoded as Go's reader decodes them (go-yaml-reader.ts): UTF-8, or UTF-16 after a byte
  * order mark; a fault there (`yaml: invalid trailing UTF-8 octet`, `yaml: control characters
  * are not allowed`…) fails the file once the scanner reaches its block.
- * Throws GoYamlError `yaml: line N: …` on syntax errors: Go's scanner's first error,
- * worded as Go words it (see go-yaml-scanner.ts), unless the JavaScript parser finds a fault
- * before it, which has Go's line but that parser's wording (the parsers describe faults
- * differently, and Go's parser, not ported, refuses some texts the JavaScript one takes).
+ * Throws GoYamlError `yaml: line N: …` on syntax errors: the first error of Go's scanner,
+ * parser or composer (an alias before its anchor), worded and placed as Go words and places
+ * it (go-yaml-scanner.ts, go-yaml-parser.ts). Only a text Go reads and YAML 1.2 does not would
+ * get the JavaScript parser's words (none is known: see forJavaScriptParser).
  *
  * Like yaml.v3's Decoder.Decode and yaml.v2/v3 `Unmarshal` (decode.go `parser.parse`, which reads
  * one document node), later documents are not decoded and their parse faults are not reported.
@@ -135,10 +138,9 @@ export function parseGoYaml(
     go.end !== undefined && go.end < text12.length ? text12.slice(0, go.end) : text12,
   )
   const first = errors[0] as { message: string; pos: [number, number] } | undefined
-  // Go's scanner error comes first unless the JavaScript parser found a fault before it (which
-  // Go's parser would meet first, or which is where the two parsers part).
-  if (go.error && (first === undefined || first.pos[0] >= go.error.offset))
-    throw new GoYamlError(go.error.goMessage(v3))
+  // Go's scanner and parser are ported: the error they stop at is Go's, wherever the
+  // JavaScript parser (YAML 1.2, another grammar) finds its first fault.
+  if (go.error) throw new GoYamlError(go.error.goMessage(v3))
   if (first !== undefined) {
     throw new GoYamlError(
       `yaml: line ${lineCounter.linePos(first.pos[0]).line}: ${(first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
@@ -193,6 +195,7 @@ export function parseGoYaml(
           key: key.kind === 'scalar' ? (key.text ?? '') : '',
           keyLine: key.line,
           scalarKey: key.kind === 'scalar',
+          ...(key.kind === 'scalar' ? {} : { collectionKey: key }),
           value: convert(pair.value),
           stringKey:
             key.kind === 'scalar' &&
@@ -532,6 +535,17 @@ export class GoDecoder {
     this.report(this.pathOf(v), `line ${v.line}: cannot unmarshal ${goTag(v)}${shown} into ${goType}`)
   }
 
+  /**
+   * decode.go `mappingStruct` and `mapping` decode each key into a string first: a collection
+   * key is `cannot unmarshal !!map into string` at its line, and its entry is skipped.
+   */
+  private collectionKeyRefused(e: GoYamlMapEntry, path: number[]): boolean {
+    if (e.collectionKey === undefined) return false
+    this.paths.set(e.collectionKey, path)
+    this.mismatch(e.collectionKey, 'string')
+    return true
+  }
+
   private fail(message: string): void {
     this.fatal ??= message
   }
@@ -621,6 +635,7 @@ export class GoDecoder {
     const base = this.pathOf(v)
     for (const [i, e] of this.merged(v).entries()) {
       this.paths.set(e.value, [...base, i])
+      if (this.collectionKeyRefused(e, [...base, i])) continue
       const value = this.string(e.value)
       if (this.fatal !== undefined) return {}
       // A value that does not decode sets nothing, so it cannot clash (yaml.v2 `setMapIndex`
@@ -670,6 +685,7 @@ export class GoDecoder {
     }
     for (const [i, e] of this.merged(v).entries()) {
       this.paths.set(e.value, [...base, i])
+      if (this.collectionKeyRefused(e, [...base, i])) continue
       if (again.has(e)) {
         this.report([...base, i], `line ${e.keyLine}: field ${e.key} already set in type ${goType}`)
         continue

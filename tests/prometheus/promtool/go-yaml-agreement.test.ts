@@ -9,6 +9,7 @@ import {
   nextDocumentFiles,
   READER_CASES,
   runOurs,
+  SYNTAX_ERROR_CASES,
   writeSuite,
 } from './rule-test-files.ts'
 
@@ -133,6 +134,12 @@ describe.skipIf(!promtool && !required)('go-yaml agreement with promtool 2.42', 
   // Go's reader: encodings, bytes that are not text, and when a fault is met.
   test.each(READER_CASES)('the reader, %s: same report', async (_name, rules, tests) => {
     const { mine, real } = await bothReports(rules, tests)
+    expect(mine).toEqual(real)
+  })
+
+  test.each(SYNTAX_ERROR_CASES)('a syntax error, %s: same report', async (_name, rules, tests) => {
+    const { mine, real } = await bothReports(rules, tests)
+    expect(real.code).toBe(1)
     expect(mine).toEqual(real)
   })
 

@@ -792,3 +792,71 @@ export const LINE_BREAK_CASES: [string, string, string][] = [
     `${SHOW_B.replace('exp_labels: {}', `exp_annotations: {a: "x${NEL}y"}`)}`,
   ],
 ]
+
+const syntaxGroup = (rules: string) => `groups:\n  - name: g\n    rules:\n${rules}`
+const syntaxB = (extra: string) => syntaxGroup(`      - alert: B\n        expr: vector(1)\n${extra}`)
+
+/**
+ * YAML syntax errors, one of each kind the YAML fuzzer found worded or placed differently before
+ * Go's parser was ported (go-yaml-parser.ts): Go's scanner and parser errors with their lines,
+ * the composer's unknown anchor, directives and tag handles, a scanner error met in the
+ * lookahead of a parser error, in rule files (yaml.v3) and test files (yaml.v2). Each is
+ * [name, rule file, test file]; promtool 2.42 and rules:test must print the same report.
+ */
+export const SYNTAX_ERROR_CASES: [string, string, string][] = [
+  ['a value after a value on one line', syntaxB('        labels:\n          a: b: c\n'), SHOW_B],
+  [
+    'a key indented less than its siblings',
+    syntaxB('        labels:\n          a: x\n         b: y\n'),
+    SHOW_B,
+  ],
+  [
+    'a rule indented less than the one before',
+    syntaxGroup('      - alert: A\n        expr: vector(1)\n     - alert: B\n        expr: vector(1)\n'),
+    SHOW_B,
+  ],
+  ['a flow sequence left open', syntaxB('        labels: {a: [x y}\n'), SHOW_B],
+  [
+    'a `:` right after a `,` in a flow mapping',
+    'groups: [{name: g, rules: [{alert: B,: expr: vector(1)}]}]\n',
+    SHOW_B,
+  ],
+  ['an entry with no `,` in a flow mapping', 'groups: [{name: g rules: [], x]}]\n', SHOW_B],
+  ['a line starting with `:` after a key', syntaxB('        labels:\n          a: x\n: y\n'), SHOW_B],
+  [
+    'an alias before its anchor, a parser error after it',
+    syntaxB('        labels: {a: *l}\n        annotations: &l {b: c}\n     x: y\n'),
+    SHOW_B,
+  ],
+  [
+    'an unterminated quote within the lookahead of a parser error',
+    'groups:\n- name: g\n  rules: []\n: c\n"x',
+    SHOW_B,
+  ],
+  ['an undefined tag handle', syntaxB('        labels: {a: !e!x y}\n'), SHOW_B],
+  ['%YAML 1.2', `%YAML 1.2\n---\n${syntaxB('')}`, SHOW_B],
+  ['%YAML twice', `%YAML 1.1\n%YAML 1.1\n---\n${syntaxB('')}`, SHOW_B],
+  ['a %TAG handle twice', `%TAG !e! tag:e,2000:\n%TAG !e! tag:f,2000:\n---\n${syntaxB('')}`, SHOW_B],
+  [
+    'a declared %TAG handle',
+    `%TAG !e! tag:yaml.org,2002:\n---\n${syntaxB('        labels: {a: !e!str y}\n')}`,
+    SHOW_B,
+  ],
+  ['a directive with no document start', `%YAML 1.1\n${syntaxB('')}`, SHOW_B],
+  ['`? :` in a flow sequence', syntaxB('        annotations: {a: [? : x]}\n'), SHOW_B],
+  [
+    'a block sequence item at a mapping key indentation',
+    syntaxB('        labels:\n          a: x\n        - y\n'),
+    SHOW_B,
+  ],
+  [
+    'a test file with a key indented less than its siblings',
+    syntaxB(''),
+    SHOW_B.replace('        alertname: B\n', '       alertname: B\n'),
+  ],
+  [
+    'a test file with a flow mapping left open',
+    syntaxB(''),
+    SHOW_B.replace('[{exp_labels: {}}]', '[{exp_labels: {}]'),
+  ],
+]

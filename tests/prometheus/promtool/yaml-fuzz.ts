@@ -1,16 +1,17 @@
 /**
- * `bun tests/prometheus/promtool/yaml-fuzz.ts [--seed N] [--cases N] [--show N]`: the seeded
+ * `bun tests/prometheus/promtool/yaml-fuzz.ts [--seed N] [--cases N] [--show N] [--test-files]`: the seeded
  * mutation fuzzer for rule files' YAML. It takes three valid rule files (block style with
  * anchors, merges, folded and literal blocks; flow style), inserts, deletes and re-indents at
  * random (indicators, quotes, comments, tabs, NEL, U+2028, CR, document markers), and runs each
  * through Debian's `promtool test rules` 2.42 (the truth) and through our `runRuleTests`, with a
  * test file whose expectation prints what the rules decoded.
  *
+ * With `--test-files` it mutates test files instead (read with yaml.v2), the rule file fixed.
+ *
  * A case agrees when the exit status and the report lines are the same. When both refuse the
- * file with a YAML syntax error (`yaml: line N: …`, no unmarshal errors) it is counted apart:
- * the JavaScript parser words the faults only Go's parser finds in its own way (see
- * src/prometheus/rules/go-yaml.ts). Prints `seed S: N agree, N syntax-error wording, N differ`
- * and the first differences.
+ * file with a YAML syntax error (`yaml: line N: …`, no unmarshal errors) but word or place it
+ * differently, it is counted apart (none since Go's parser was ported, go-yaml-parser.ts).
+ * Prints `seed S: N agree, N syntax-error wording, N differ` and the first differences.
  */
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -70,6 +71,42 @@ const FRAGMENTS = [
 const PROBE =
   'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n'
 
+/**
+ * Test files mutated with `--test-files` (promtool reads them with yaml.v2, rule files with
+ * yaml.v3): series and samples in block style with anchors and a folded block, and flow style.
+ */
+const TEST_BASES = [
+  PROBE,
+  `rule_files:
+  - rules.yml
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job="a"}'
+        values: '1 0 1'
+      - series: &s 'x{a="b"}'
+        values: >
+          1+1x3
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: B
+        exp_alerts:
+          - exp_labels: &l
+              severity: page
+            exp_annotations:
+              summary: "sum 1"
+    promql_exp_test:
+      - expr: up
+        eval_time: 2m
+        exp_samples:
+          - labels: *s
+            value: 1
+`,
+  `{rule_files: [rules.yml], tests: [{interval: 1m, input_series: [{series: 'up', values: '1'}], promql_expr_test: [{expr: up, eval_time: 0m, exp_samples: [{labels: 'up', value: 2}]}]}]}
+`,
+]
+
 function mutate(rng: Rng, text: string): string {
   let t = text
   for (let k = 1 + rng.int(3); k > 0; k--) {
@@ -98,9 +135,11 @@ const syntaxError = (report: string) =>
 let agree = 0
 let wording = 0
 let differ = 0
+const testFiles = process.argv.includes('--test-files')
 for (let i = 0; i < cases; i++) {
-  const rules = mutate(rng, rng.pick(BASES))
-  const file = writeSuite(rules, PROBE)
+  const rules = testFiles ? (BASES[0] as string) : mutate(rng, rng.pick(BASES))
+  const tests = testFiles ? mutate(rng, rng.pick(TEST_BASES)) : PROBE
+  const file = writeSuite(rules, tests)
   const real = await promtoolTest(file)
   const mine = runOurs([file])
   rmSync(dirname(file), { recursive: true, force: true })
@@ -109,7 +148,7 @@ for (let i = 0; i < cases; i++) {
   else {
     differ++
     if (differ <= show) {
-      console.log(`\n${JSON.stringify(rules)}`)
+      console.log(`\n${JSON.stringify(testFiles ? tests : rules)}`)
       console.log(`  promtool (${real.code}): ${JSON.stringify(lines(real))}`)
       console.log(`  ours     (${mine.code}): ${JSON.stringify(lines(mine))}`)
     }

@@ -149,7 +149,11 @@ describe('multi-document files', () => {
   })
 
   test('a fault in the first document that runs into the --- is still reported', () => {
-    expect(() => parseGoYaml('a: [\n---\nb: 1\n')).toThrow(/^yaml: line 2: /)
+    // promtool 2.42 on `groups: [` in place of `a: [`: the `---` is where a node should be, and a
+    // parser error names its 0-based line.
+    expect(() => parseGoYaml('a: [\n---\nb: 1\n')).toThrow(
+      /^yaml: line 1: did not find expected node content$/,
+    )
   })
 })
 
