@@ -11,12 +11,13 @@ import {
   fingerprint,
   prefetchTemplateQueries,
 } from '../../prometheus/rules/alerting-rule.ts'
-import { glob } from '../../prometheus/rules/glob.ts'
+import { GlobPatternError, glob, hasMeta } from '../../prometheus/rules/glob.ts'
 import {
   type AlertingRule,
   loadRuleFile,
   type RecordingRule,
   type Rule,
+  RuleFileError,
   type RuleGroup,
 } from '../../prometheus/rules/rulefmt.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
@@ -74,13 +75,24 @@ export const noRuleManagerMetrics: RuleManagerMetrics = {
  * Expands a comma-separated list of rule files (ALERT_RULES_FILES) with Go's `filepath.Glob`,
  * as Prometheus expands `rule_files`. A path without wildcards is kept even when it does not
  * exist, so that loading it fails naming the file instead of silently loading nothing.
+ *
+ * @throws RuleFileError for a malformed pattern, in Prometheus' words (`error retrieving rule
+ *   files for rules/[: syntax error in pattern`).
  */
 export function expandRuleFiles(patterns: string): string[] {
   return patterns
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)
-    .flatMap((pattern) => (/[*?[]/.test(pattern) ? glob(pattern) : [pattern]))
+    .flatMap((pattern) => {
+      if (!hasMeta(pattern)) return [pattern]
+      try {
+        return glob(pattern)
+      } catch (err) {
+        if (!(err instanceof GlobPatternError)) throw err
+        throw new RuleFileError(`error retrieving rule files for ${pattern}: ${err.message}`)
+      }
+    })
 }
 
 export interface RuleLoadOptions {

@@ -6,7 +6,7 @@ import { compareLabels, formatLabels, type Labels, labelsKey } from '../promql/l
 import { PromQLError } from '../promql/parser.ts'
 import { resultAsVector } from '../promql/query-source.ts'
 import { SampleStore } from '../promql/store.ts'
-import { glob } from '../rules/glob.ts'
+import { GlobPatternError, glob } from '../rules/glob.ts'
 import { goQuotedBytes } from '../rules/go-bytes.ts'
 import { GoDecoder, GoYamlError, type GoYamlValue, parseGoYaml } from '../rules/go-yaml.ts'
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
@@ -479,7 +479,14 @@ function ruleUnitTest(filename: string, out: Output): string[] | undefined {
   const ruleFiles: string[] = []
   for (const rf of file.rule_files) {
     const pattern = rf !== '' && !isAbsolute(rf) ? join(baseDir, rf) : rf
-    const matched = glob(pattern)
+    let matched: string[]
+    try {
+      matched = glob(pattern)
+    } catch (err) {
+      // resolveAndGlobFilepaths returns filepath.Glob's error as the file's only one.
+      if (err instanceof GlobPatternError) return [err.message]
+      throw err
+    }
     if (matched.length === 0) out.stderr(`  WARNING: no file match pattern ${pattern}\n`)
     ruleFiles.push(...matched)
   }
