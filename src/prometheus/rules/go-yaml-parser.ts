@@ -74,6 +74,8 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
   const tagHandles = new Set<string>()
   /** The anchors defined so far, which aliases may name (the composer's `anchors`). */
   const anchors = new Set<string>()
+  /** A node's content start → its first property's start, for nodes with properties. */
+  const propertyStarts = new Map<number, number>()
   /** Where the event just produced ends, as a text offset: the root's end once it is complete. */
   let eventEnd = 0
 
@@ -198,6 +200,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
         token = peek()
       }
     }
+    if (properties) propertyStarts.set(s.offset(token.start), s.offset(startMark))
     if (tag !== undefined) {
       const handle = TAG_HANDLE.exec(source(tag))?.[0]
       if (handle !== undefined && handle !== '!!' && !tagHandles.has(handle))
@@ -451,10 +454,10 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     end = eventEnd
     // yaml_parser_parse_document_end peeks the token after the root, which may not scan.
     peek()
-    return { end, ...s.ranges() }
+    return { end, propertyStarts, ...s.ranges() }
   } catch (err) {
-    if (err instanceof ParserStop) return { error: err.error, ...s.ranges() }
+    if (err instanceof ParserStop) return { error: err.error, propertyStarts, ...s.ranges() }
     if (!(err instanceof GoScanError)) throw err
-    return { ...(end !== undefined ? { end } : {}), error: err, ...s.ranges() }
+    return { ...(end !== undefined ? { end } : {}), error: err, propertyStarts, ...s.ranges() }
   }
 }

@@ -890,4 +890,9 @@ export interface GoFirstDocument {
   multilinePlains: ReadonlyArray<readonly [number, number]>
   /** Text offsets of comments right after a block scalar's indicators, with no blank before them. */
   headerComments: readonly number[]
+  /**
+   * For a node with an anchor or a tag: its content's start offset → where its first property
+   * starts, which is the node's position for Go (the event's start mark; yaml.v3 `Node.Line`).
+   */
+  propertyStarts?: ReadonlyMap<number, number>
 }

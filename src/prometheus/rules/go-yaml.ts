@@ -147,8 +147,13 @@ export function parseGoYaml(
     )
   }
   if (doc === undefined) return undefined
-  const lineOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).line)
-  const colOf = (offset: number | undefined) => (offset === undefined ? 0 : lineCounter.linePos(offset).col)
+  // A node with an anchor or a tag starts, for Go, at its first property (the JavaScript
+  // parser's range starts at its content): `labels: &l` above a block mapping is the anchor's line.
+  const nodeStart = (offset: number) => go.propertyStarts?.get(offset) ?? offset
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? 0 : lineCounter.linePos(nodeStart(offset)).line
+  const colOf = (offset: number | undefined) =>
+    offset === undefined ? 0 : lineCounter.linePos(nodeStart(offset)).col
   // The collections being converted: an alias to one of them would recurse for ever.
   const converting = new Set<unknown>()
   const convert = (node: unknown): GoYamlValue => {

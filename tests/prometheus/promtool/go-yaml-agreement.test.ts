@@ -107,6 +107,34 @@ const CASES: [string, string, string][] = [
     alerts('      - alert: B\n        expr: vector(1)\n        annotations: {d: [a:]}\n'),
     showB,
   ],
+  // A node with an anchor or a tag is where its first property is, for Go: its line in type
+  // errors, its line and column in rulefmt's positions.
+  [
+    "an anchored block sequence where a map belongs: the anchor's line",
+    alerts('      - alert: B\n        expr: vector(1)\n        labels: &x\n          - a\n'),
+    showB,
+  ],
+  [
+    "a tagged block sequence where a map belongs: the tag's line",
+    alerts('      - alert: B\n        expr: vector(1)\n        labels: !!seq\n          - a\n'),
+    showB,
+  ],
+  [
+    "an anchored expression that does not parse: the anchor's column",
+    alerts('      - alert: B\n        expr: &e sum(\n'),
+    showB,
+  ],
+  [
+    "a tagged expression that does not parse: the tag's column",
+    alerts('      - alert: B\n        expr: !!str   sum(\n'),
+    showB,
+  ],
+  ['an anchor and a tag on a group', 'groups:\n  - &g !!map\n    name: g\n    rules: {}\n', showB],
+  [
+    'an anchored sequence in a test file where a map belongs',
+    alerts('      - alert: B\n        expr: vector(1)\n'),
+    showB.replace('{exp_labels: {}}', '{exp_labels: &l\n            [a]}'),
+  ],
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),
