@@ -364,10 +364,13 @@ class PipeParser {
         terms.push(this.operand())
       }
       if (terms.length === 0) {
-        throw new TemplateError(
-          `missing value for ${commands.length === 0 ? context : 'command'}`,
-          this.errorPos(),
-        )
+        // parse.go pipeline: a `|` where a command should start is unexpected; the pipeline's
+        // end after a `|` ends it (`{{ $value | }}` is `{{ $value }}`); an empty one is
+        // checkPipeline's error.
+        const tok = this.peek()
+        if (tok?.t === '|') throw new TemplateError(`unexpected "|" in ${context}`, tok.pos)
+        if (commands.length > 0) break
+        throw new TemplateError(`missing value for ${context}`, this.errorPos())
       }
       const first = terms[0] as Term
       commands.push({ terms, pos: first.pos, str: terms.map((t) => t.str).join(' ') })

@@ -433,6 +433,15 @@ const REFUSED: [string, string][] = [
   ['{{ with 1) }}{{ end }}', 'unexpected ")" in with'],
   ['{{ range 1) }}{{ end }}', 'unexpected ")" in range'],
   ['{{ print 1) }}', 'unexpected ")" in command'],
+  // A `|` where a command should start is unexpected in the pipeline's context.
+  ['{{ |$value }}', 'unexpected "|" in command'],
+  ['{{ $value || printf "%v" }}', 'unexpected "|" in command'],
+  ['{{ $x := | $value }}', 'unexpected "|" in command'],
+  ['{{ ( | $value) }}', 'unexpected "|" in parenthesized pipeline'],
+  ['{{ if | }}x{{ end }}', 'unexpected "|" in if'],
+  ['{{ range | }}x{{ end }}', 'unexpected "|" in range'],
+  ['{{ with | $value }}x{{ end }}', 'unexpected "|" in with'],
+  ['{{ template "x" | }}', 'unexpected "|" in template clause'],
 ]
 
 /** Lines, as Go counts them, of the errors above that are not on line 1. */
@@ -505,6 +514,9 @@ describe.skipIf(!promtool)('template checks agree with promtool check rules', ()
     '{{ if 1 }}{{ $a := 1 }}{{ else }}{{ $a }}{{ end }}',
     '{{ $x = 1 }}{{ $x := $x }}{{ ($p := 1) }}{{ $p }}',
     '{{ block "b" . }}B{{ end }}{{ template "b" $q := 1 }}{{ $q }}',
+    // A `|` before the pipeline's end ends it.
+    '{{ $value | }}',
+    '{{ ( $value | ) }}',
   ])('%s is accepted alike', (template) => {
     expect(() => parseRuleFile(ruleFile(template), 'r.yml')).not.toThrow()
     expect(promtoolCheck(ruleFile(template))).toEqual({
