@@ -339,6 +339,9 @@ class Gen {
     let p = this.call(depth)
     if (this.chance(0.2))
       p += ` | ${this.pick(['printf "%q"', 'print', 'toUpper', 'humanize', 'printf "%5.1f"', 'len', 'not', 'title', 'printf "%T"', 'html'])}`
+    // Stray pipes: Go reads one before the pipeline's end as its end, a leading or doubled one
+    // as an unexpected token.
+    if (this.chance(0.03)) p = this.pick([`| ${p}`, `${p} |`, `${p} | | print`, `${p}|`])
     return p
   }
 
