@@ -302,6 +302,11 @@ const OPERAND_START = new Set(['bool', 'number', 'dot', 'field', 'ident', 'nil',
  */
 class PipeParser {
   private pos = 0
+  /**
+   * The furthest position parse.go has read tokens to (its lookahead, `t.token[0]`): Go's
+   * errorf names that token's line, which can be past the token an error is about.
+   */
+  private readTo = 0
   constructor(
     private readonly tokens: Token[],
     private readonly end: number,
@@ -330,6 +335,9 @@ class PipeParser {
       const v = this.peek()
       const next = this.tokens[this.pos + 1]
       if (v?.t !== 'var') break
+      // parse.go pipeline reads past a leading variable to the next token that is not a space,
+      // to tell a declaration from a use.
+      this.readTo = Math.max(this.readTo, next?.pos ?? this.end)
       if (next?.t === ':=' || next?.t === '=') {
         this.pos += 2
         decl.push(v.v)
@@ -346,7 +354,8 @@ class PipeParser {
         if (after === undefined || after.t === 'var' || after.t === ')') continue
         throw new TemplateError('range can only initialize variables', after.pos)
       }
-      throw new TemplateError(`too many declarations in ${context}`, this.errorPos())
+      // parse.go errorf: the line of the `,`, the token it last read.
+      throw new TemplateError(`too many declarations in ${context}`, next.pos)
     }
     const commands: Command[] = []
     for (;;) {
@@ -416,7 +425,8 @@ class PipeParser {
         break
       case 'var':
         // parse.go useVar: `$` and the variables Prometheus declares are always in scope.
-        if (!this.vars.includes(tok.v)) throw new TemplateError(`undefined variable "${tok.v}"`, tok.pos)
+        if (!this.vars.includes(tok.v))
+          throw new TemplateError(`undefined variable "${tok.v}"`, Math.max(tok.pos, this.readTo))
         term = { kind: 'var', name: tok.v, fields: [], pos: tok.pos, str: tok.v }
         break
       case 'field':

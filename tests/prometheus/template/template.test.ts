@@ -433,6 +433,14 @@ const REFUSED: [string, string][] = [
   ['{{ with 1) }}{{ end }}', 'unexpected ")" in with'],
   ['{{ range 1) }}{{ end }}', 'unexpected ")" in range'],
   ['{{ print 1) }}', 'unexpected ")" in command'],
+  // parse.go errorf names the line of the furthest token its parser has read: past a leading
+  // variable it reads the next token (a declaration?), past a `,` nothing more.
+  ['{{ $lab\nels.team }}', 'undefined variable "$lab"'],
+  ['{{ $lab\n\n| print }}', 'undefined variable "$lab"'],
+  ['{{ if $lab\n}}x{{ end }}', 'undefined variable "$lab"'],
+  ['{{ $x := $lab\n}}', 'undefined variable "$lab"'],
+  ['{{ $lab,\n$y := 1 }}', 'too many declarations in command'],
+  ['{{ range $a, $b,\n$c := . }}x{{ end }}', 'too many declarations in range'],
   // A `|` where a command should start is unexpected in the pipeline's context.
   ['{{ |$value }}', 'unexpected "|" in command'],
   ['{{ $value || printf "%v" }}', 'unexpected "|" in command'],
@@ -449,6 +457,9 @@ const LINES: Record<string, number> = {
   'a\n{{ if 1 }}\n{{ $u }}{{ end }}': 3,
   '{{ define "x" }}\na{{ end }}\n{{ define "x" }}b\n{{ end }}': 4,
   '{{ print\n"x }}': 2,
+  '{{ $lab\nels.team }}': 2,
+  '{{ $lab\n\n| print }}': 3,
+  '{{ if $lab\n}}x{{ end }}': 2,
 }
 
 describe('templates refused when rules load, with promtool check rules’ message', () => {
