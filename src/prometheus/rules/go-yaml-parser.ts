@@ -48,6 +48,23 @@ class ParserStop {
 }
 
 const NO_MARK: GoMark = { index: 0, line: 0, column: 0 }
+const YAML_TAG_PREFIX = 'tag:yaml.org,2002:'
+
+/**
+ * A tag as written (`!!str`, `!e!x`, `!local`, `!<verbatim>`, `!`) as parse_node resolves it:
+ * the handle's prefix (a %TAG directive's, or the defaults `!` and `!!`) and the suffix.
+ */
+function resolveTag(
+  written: string,
+  handle: string | undefined,
+  directives: ReadonlyMap<string, string>,
+): string {
+  if (written.startsWith('!<')) return written.slice(2, -1)
+  if (written === '!') return '!'
+  const h = handle ?? '!'
+  const prefix = directives.get(h) ?? (h === '!!' ? YAML_TAG_PREFIX : '!')
+  return prefix + written.slice(h.length)
+}
 /** A tag's `!handle!` (scannerc.go `yaml_parser_scan_tag_handle`: `!`, word characters, `!`). */
 const TAG_HANDLE = /^!([0-9A-Za-z_-]*)!/
 
@@ -70,8 +87,9 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
   let state: ParserState = 'IMPLICIT_DOCUMENT_START'
   const states: ParserState[] = []
   const marks: GoMark[] = []
-  /** Handles of the %TAG directives of the document (the defaults `!` and `!!` are always there). */
-  const tagHandles = new Set<string>()
+  /** The %TAG directives of the document, handle → prefix (the defaults `!` and `!!` are always there). */
+  const tagHandles = new Map<string, string>()
+  const tags = new Map<number, { tag: string; start: number; end: number }>()
   /** The anchors defined so far, which aliases may name (the composer's `anchors`). */
   const anchors = new Set<string>()
   /** A node's content start → its first property's start, for nodes with properties. */
@@ -126,7 +144,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       } else {
         const handle = words[1] ?? ''
         if (tagHandles.has(handle)) fail('', NO_MARK, 'found duplicate %TAG directive', token.start)
-        tagHandles.add(handle)
+        tagHandles.set(handle, words[2] ?? '')
       }
       skip()
     }
@@ -202,9 +220,15 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     }
     if (properties) propertyStarts.set(s.offset(token.start), s.offset(startMark))
     if (tag !== undefined) {
-      const handle = TAG_HANDLE.exec(source(tag))?.[0]
+      const written = source(tag)
+      const handle = TAG_HANDLE.exec(written)?.[0]
       if (handle !== undefined && handle !== '!!' && !tagHandles.has(handle))
         fail('while parsing a node', startMark, 'found undefined tag handle', tag.start)
+      const full = resolveTag(written, handle, tagHandles)
+      if (full !== '!') {
+        const short = full.startsWith(YAML_TAG_PREFIX) ? `!!${full.slice(YAML_TAG_PREFIX.length)}` : full
+        tags.set(s.offset(token.start), { tag: short, start: s.offset(tag.start), end: s.offset(tag.end) })
+      }
     }
     if (indentlessSequence && token.type === 'BLOCK_ENTRY') {
       state = 'INDENTLESS_SEQUENCE_ENTRY'
@@ -454,10 +478,10 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     end = eventEnd
     // yaml_parser_parse_document_end peeks the token after the root, which may not scan.
     peek()
-    return { end, propertyStarts, ...s.ranges() }
+    return { end, propertyStarts, tags, ...s.ranges() }
   } catch (err) {
-    if (err instanceof ParserStop) return { error: err.error, propertyStarts, ...s.ranges() }
+    if (err instanceof ParserStop) return { error: err.error, propertyStarts, tags, ...s.ranges() }
     if (!(err instanceof GoScanError)) throw err
-    return { ...(end !== undefined ? { end } : {}), error: err, propertyStarts, ...s.ranges() }
+    return { ...(end !== undefined ? { end } : {}), error: err, propertyStarts, tags, ...s.ranges() }
   }
 }

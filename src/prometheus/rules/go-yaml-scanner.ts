@@ -895,4 +895,10 @@ export interface GoFirstDocument {
    * starts, which is the node's position for Go (the event's start mark; yaml.v3 `Node.Line`).
    */
   propertyStarts?: ReadonlyMap<number, number>
+  /**
+   * For a node with a tag: its content's start offset → the tag in Go's short form (`!!str`,
+   * `!local`; parserc.go resolves the handle, yaml.v3 `shortTag`) and where the tag is written.
+   * The non-specific tag `!` is left out.
+   */
+  tags?: ReadonlyMap<number, { tag: string; start: number; end: number }>
 }

@@ -28,8 +28,12 @@ import type { GoFirstDocument } from './go-yaml-scanner.ts'
  * two Go packages resolve merges differently (see GoDecoder).
  */
 
-/** A decoded YAML node: a scalar with its source text, a list or a map (keys in file order). */
-export type GoYamlValue = GoScalar | GoYamlList | GoYamlMap
+/**
+ * A decoded YAML node: a scalar with its source text, a list or a map (keys in file order).
+ * `tag` is the node's explicit tag in Go's short form (`!!float`, `!local`), which Go names in
+ * its type errors instead of the tag the value resolves to.
+ */
+export type GoYamlValue = (GoScalar | GoYamlList | GoYamlMap) & { tag?: string }
 
 export interface GoScalar {
   kind: 'scalar'
@@ -176,10 +180,11 @@ export function parseGoYaml(
     const line = lineOf(n?.range?.[0])
     const col = colOf(n?.range?.[0])
     if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
-    if (isScalar(n)) return scalar(n, line, col)
+    const tag = n.range ? go.tags?.get(n.range[0])?.tag : undefined
+    if (isScalar(n)) return withTag(scalar(n, line, col), tag)
     converting.add(n)
     try {
-      return convertCollection(n, line, col)
+      return withTag(convertCollection(n, line, col), tag)
     } finally {
       converting.delete(n)
     }
@@ -246,10 +251,12 @@ export function parseGoYaml(
  */
 function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   const { quoted, flows, plainsInFlow, multilinePlains } = scan
+  const foreignTags = [...(scan.tags?.values() ?? [])].filter(({ tag }) => !JAVASCRIPT_TAGS.has(tag))
   if (
     quoted.length === 0 &&
     flows.length === 0 &&
     scan.headerComments.length === 0 &&
+    foreignTags.length === 0 &&
     !/[\r\u0085\u2028\u2029]/.test(text)
   )
     return text
@@ -289,6 +296,7 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   for (const [start, end] of [...quoted, ...plainsInFlow, ...lsPlains]) {
     write(start, scalarBreaks(text.slice(start, end)))
   }
+  for (const { start, end } of foreignTags) for (let i = start; i < end; i++) units[i] = ' '
   for (const [, end] of plainsInFlow) {
     if (units[end - 1] === ':' && (units[end] === ',' || units[end] === ']' || units[end] === '}'))
       units[end - 1] = COLON_IN_FLOW
@@ -312,6 +320,23 @@ const ESCAPED_BREAK = '\uD800'
 const LINE_SEPARATOR = '\uD801'
 const PARAGRAPH_SEPARATOR = '\uD802'
 const BLANK_BESIDE_BREAK = '\uFFFE'
+/**
+ * The tags handed to the JavaScript parser. Any other (a local `!x`, `!!x` of no YAML type)
+ * is blanked: Go decodes such a scalar as its text and names the tag only in type errors
+ * (GoYamlValue `tag`), where the JavaScript parser may refuse the tag itself (`!@!x`, `!!s]x`).
+ */
+const JAVASCRIPT_TAGS = new Set([
+  '!!str',
+  '!!int',
+  '!!float',
+  '!!bool',
+  '!!null',
+  '!!binary',
+  '!!map',
+  '!!seq',
+  '!!merge',
+  '!!timestamp',
+])
 /** Stands for a `:` that ends a plain scalar in a flow collection, part of it for Go (see forJavaScriptParser). */
 const COLON_IN_FLOW = '\uD803'
 const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g
@@ -446,8 +471,13 @@ function scalar(n: Scalar, line: number, col: number): GoScalar {
   return { kind: 'scalar', text: source, quoted: false, line, col }
 }
 
+function withTag<V extends GoYamlValue>(v: V, tag: string | undefined): V {
+  return tag === undefined ? v : { ...v, tag }
+}
+
 /** Go's YAML tag of a node, as printed in `cannot unmarshal !!tag \`value\` into T`. */
 function goTag(v: GoYamlValue): string {
+  if (v.tag !== undefined) return v.tag
   if (v.kind === 'list') return '!!seq'
   if (v.kind === 'map') return '!!map'
   if (v.binary) return '!!binary'
@@ -532,12 +562,16 @@ export class GoDecoder {
    * bytes as Go cuts it.
    */
   private mismatch(v: GoYamlValue, goType: string): void {
+    // decode.go `terror`: the value is shown unless the tag is !!seq or !!map (a collection
+    // with another tag shows its empty Value).
+    const tag = goTag(v)
     let shown = ''
-    if (v.kind === 'scalar') {
-      const bytes = goStringToBytes(v.text ?? '')
-      shown = ` \`${bytes.length > 10 ? `${goStringFromBytes(bytes.subarray(0, 7))}...` : (v.text ?? '')}\``
+    if (tag !== '!!seq' && tag !== '!!map') {
+      const text = v.kind === 'scalar' ? (v.text ?? '') : ''
+      const bytes = goStringToBytes(text)
+      shown = ` \`${bytes.length > 10 ? `${goStringFromBytes(bytes.subarray(0, 7))}...` : text}\``
     }
-    this.report(this.pathOf(v), `line ${v.line}: cannot unmarshal ${goTag(v)}${shown} into ${goType}`)
+    this.report(this.pathOf(v), `line ${v.line}: cannot unmarshal ${tag}${shown} into ${goType}`)
   }
 
   /**

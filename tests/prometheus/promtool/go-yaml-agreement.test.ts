@@ -135,6 +135,30 @@ const CASES: [string, string, string][] = [
     alerts('      - alert: B\n        expr: vector(1)\n'),
     showB.replace('{exp_labels: {}}', '{exp_labels: &l\n            [a]}'),
   ],
+  // Tags: a local or unknown tag decodes a scalar as its text, and is named in type errors;
+  // `!@!x` and `!!s]x` are tags to Go (the JavaScript parser refused them).
+  [
+    'local and unknown tags on label values',
+    alerts(
+      '      - alert: B\n        expr: vector(1)\n        labels:\n          a: !!s]tr a\n          b: !@!str b\n          c: !foo c\n          d: ! 1\n          e: !!bogus e\n          f: !<tag:yaml.org,2002:str> 1\n',
+    ),
+    showB,
+  ],
+  [
+    'a local tag on a map where a string belongs',
+    alerts('      - alert: B\n        expr: vector(1)\n        annotations:\n          s: !foo {a: b}\n'),
+    showB,
+  ],
+  [
+    'a !!float where a map belongs',
+    alerts('      - alert: B\n        expr: vector(1)\n        labels: !!float 1\n'),
+    showB,
+  ],
+  [
+    'a local tag on a scalar where a map belongs',
+    alerts('      - alert: B\n        expr: vector(1)\n        labels: !foo 1\n'),
+    showB,
+  ],
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),

@@ -27,6 +27,7 @@ const BASES = [
   `groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n        labels:\n          severity: page\n          team: "a b"\n        annotations:\n          summary: 'sum {{ $value }}'\n          description: >\n            folded\n            text\n      - record: r:x\n        expr: |\n          sum(up)\n`,
   `groups: [{name: g, rules: [{alert: B, expr: vector(1), labels: {a: x, b: "y"}, annotations: {s: 'z'}}]}]\n`,
   `# c\ngroups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: B\n    expr: vector(1)\n    for: 0s\n    labels: &l\n      a: x\n    annotations:\n      <<: *l\n      d: "multi\n        line"\n`,
+  `---\ngroups:\n  - name: "g"\n    limit: 0\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n        labels: {tier: '1'}\n      - alert: B\n        expr: |-\n          vector(1)\n            > 0\n        keep_firing_for: 0s\n        labels:\n          ? team\n          : !!str a\n        annotations:\n          summary: "{{ $labels.team }} \\u00e9"\n          runbook_url: https://x/y?a=b#c\n...\n`,
 ]
 
 const FRAGMENTS = [
