@@ -483,12 +483,25 @@ function goTag(v: GoYamlValue): string {
   if (v.binary) return '!!binary'
   if (v.text === null) return '!!null'
   if (v.quoted) return '!!str'
-  if (goYamlFloat(v.text) !== undefined)
-    return /^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$/.test(v.text) ? '!!int' : '!!float'
-  if (/^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/.test(v.text))
-    return '!!bool'
+  return resolvedTag(v.text, false)
+}
+
+/**
+ * The tag resolve.go `resolve` gives a plain scalar's text: !!null, !!bool (yaml.v3 knows only
+ * true and false, `yaml11` also y, yes, on, off…), !!int, !!float (approximate: v2's number
+ * syntax), else !!str.
+ */
+function resolvedTag(text: string, v3: boolean): string {
+  if (NULL_RE.test(text)) return '!!null'
+  if (goYamlFloat(text) !== undefined)
+    return /^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$/.test(text) ? '!!int' : '!!float'
+  if (/^(?:true|True|TRUE|false|False|FALSE)$/.test(text)) return '!!bool'
+  if (!v3 && /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(text)) return '!!bool'
   return '!!str'
 }
+
+/** Explicit tags a scalar's text must resolve to, or the decode fails (see GoDecoder `checkTag`). */
+const RESOLVABLE_TAGS = new Set(['!!null', '!!bool', '!!int', '!!float'])
 
 /**
  * YAML 1.1 numbers as gopkg.in/yaml.v2 resolves a plain scalar: decimal, 0x hex, 0 octal,
@@ -604,7 +617,22 @@ export class GoDecoder {
       return ''
     }
     if (v.binary) return this.base64(v.text ?? '')
+    if (!this.checkTag(v)) return ''
     return v.text ?? ''
+  }
+
+  /**
+   * decode.go `scalar` → resolve.go `resolve`: a scalar whose explicit tag is a YAML type must
+   * read as that type (a !!float may hold an int), quoted or not; else the decode fails
+   * outright, `yaml: cannot decode !!str \`x\` as a !!int`.
+   */
+  private checkTag(v: GoScalar & { tag?: string }): boolean {
+    if (v.tag === undefined || !RESOLVABLE_TAGS.has(v.tag)) return true
+    const text = v.text ?? v.nullText ?? ''
+    const rtag = resolvedTag(text, this.yamlPackage !== 'yaml.v2')
+    if (rtag === v.tag || (v.tag === '!!float' && rtag === '!!int')) return true
+    this.fail(`yaml: cannot decode ${rtag} \`${text}\` as a ${v.tag}`)
+    return false
   }
 
   /**

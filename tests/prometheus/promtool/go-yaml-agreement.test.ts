@@ -159,6 +159,26 @@ const CASES: [string, string, string][] = [
     alerts('      - alert: B\n        expr: vector(1)\n        labels: !foo 1\n'),
     showB,
   ],
+  // A scalar tagged with a YAML type must read as that type, or the decode fails outright.
+  ...[
+    '!!null x',
+    '!!bool yes',
+    '!!bool on',
+    '!!int 1.5',
+    '!!int "x"',
+    '!!float x',
+    '!!float 1',
+    '!!int 0x1F',
+  ].map((value): [string, string, string] => [
+    `a label ${value} in a rule file (yaml.v3)`,
+    alerts(`      - alert: B\n        expr: vector(1)\n        labels:\n          team: ${value}\n`),
+    showB,
+  ]),
+  ...['!!bool yes', '!!int x', '!!null x'].map((value): [string, string, string] => [
+    `an expected label ${value} in a test file (yaml.v2)`,
+    alerts('      - alert: B\n        expr: vector(1)\n'),
+    showB.replace('{exp_labels: {}}', `{exp_labels: {team: ${value}}}`),
+  ]),
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),
