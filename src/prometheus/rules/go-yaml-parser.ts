@@ -49,6 +49,14 @@ class ParserStop {
 
 const NO_MARK: GoMark = { index: 0, line: 0, column: 0 }
 const YAML_TAG_PREFIX = 'tag:yaml.org,2002:'
+/** Tokens that start a collection node (or an indentless sequence, with BLOCK_ENTRY). */
+const OPENS: ReadonlySet<TokenType> = new Set([
+  'FLOW_SEQUENCE_START',
+  'FLOW_MAPPING_START',
+  'BLOCK_SEQUENCE_START',
+  'BLOCK_MAPPING_START',
+  'BLOCK_ENTRY',
+])
 
 /**
  * A tag as written (`!!str`, `!e!x`, `!local`, `!<verbatim>`, `!`) as parse_node resolves it:
@@ -89,7 +97,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
   const marks: GoMark[] = []
   /** The %TAG directives of the document, handle → prefix (the defaults `!` and `!!` are always there). */
   const tagHandles = new Map<string, string>()
-  const tags = new Map<number, { tag: string; start: number; end: number }>()
+  const tags = new Map<number, { tag: string; start: number; end: number; collection: boolean }>()
   /** The anchors defined so far, which aliases may name (the composer's `anchors`). */
   const anchors = new Set<string>()
   /** A node's content start → its first property's start, for nodes with properties. */
@@ -227,7 +235,15 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       const full = resolveTag(written, handle, tagHandles)
       if (full !== '!') {
         const short = full.startsWith(YAML_TAG_PREFIX) ? `!!${full.slice(YAML_TAG_PREFIX.length)}` : full
-        tags.set(s.offset(token.start), { tag: short, start: s.offset(tag.start), end: s.offset(tag.end) })
+        // A block mapping whose first key is tagged starts where that key does: the kind tells
+        // which of the two the tag is on.
+        const collection = OPENS.has(token.type)
+        tags.set(s.offset(token.start), {
+          tag: short,
+          start: s.offset(tag.start),
+          end: s.offset(tag.end),
+          collection,
+        })
       }
     }
     if (indentlessSequence && token.type === 'BLOCK_ENTRY') {

@@ -900,5 +900,5 @@ export interface GoFirstDocument {
    * `!local`; parserc.go resolves the handle, yaml.v3 `shortTag`) and where the tag is written.
    * The non-specific tag `!` is left out.
    */
-  tags?: ReadonlyMap<number, { tag: string; start: number; end: number }>
+  tags?: ReadonlyMap<number, { tag: string; start: number; end: number; collection: boolean }>
 }

@@ -180,11 +180,11 @@ export function parseGoYaml(
     const line = lineOf(n?.range?.[0])
     const col = colOf(n?.range?.[0])
     if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
-    const tag = n.range ? go.tags?.get(n.range[0])?.tag : undefined
-    if (isScalar(n)) return withTag(scalar(n, line, col), tag)
+    const tagged = n.range ? go.tags?.get(n.range[0]) : undefined
+    if (isScalar(n)) return withTag(scalar(n, line, col), tagged?.collection ? undefined : tagged?.tag)
     converting.add(n)
     try {
-      return withTag(convertCollection(n, line, col), tag)
+      return withTag(convertCollection(n, line, col), tagged?.collection ? tagged.tag : undefined)
     } finally {
       converting.delete(n)
     }

@@ -145,6 +145,13 @@ const CASES: [string, string, string][] = [
     showB,
   ],
   [
+    "a tag on the first key of a block mapping is the key's, not the mapping's",
+    alerts(
+      '      - alert: B\n        expr: vector(1)\n        labels:\n          team:\n            !!str a: x\n          b: !foo\n            - x\n',
+    ),
+    showB,
+  ],
+  [
     'a local tag on a map where a string belongs',
     alerts('      - alert: B\n        expr: vector(1)\n        annotations:\n          s: !foo {a: b}\n'),
     showB,
