@@ -55,12 +55,8 @@ class TestFileError extends Error {}
 
 /** A `model.Duration` field: a YAML string through model.ParseDuration; its error is fatal and bare, as in Go. */
 function duration(d: GoDecoder, value: GoYamlValue | undefined): number {
-  if (value === undefined || (value.kind === 'scalar' && value.text === null)) return 0
-  if (value.kind !== 'scalar') {
-    d.string(value)
-    return 0
-  }
-  const text = value.text as string
+  const text = d.durationText(value)
+  if (text === undefined) return 0
   try {
     return parseDuration(text)
   } catch (err) {

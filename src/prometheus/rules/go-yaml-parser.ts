@@ -12,6 +12,7 @@ import type { GoReaderFault } from './go-yaml-reader.ts'
 import {
   type GoFirstDocument,
   type GoMark,
+  type GoNodeTag,
   GoScanError,
   Scanner,
   type Token,
@@ -97,7 +98,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
   const marks: GoMark[] = []
   /** The %TAG directives of the document, handle → prefix (the defaults `!` and `!!` are always there). */
   const tagHandles = new Map<string, string>()
-  const tags = new Map<number, { tag: string; start: number; end: number; collection: boolean }>()
+  const tags = new Map<number, GoNodeTag>()
   /** The anchors defined so far, which aliases may name (the composer's `anchors`). */
   const anchors = new Set<string>()
   /** A node's content start → its first property's start, for nodes with properties. */
@@ -209,6 +210,7 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     }
     let startMark = token.start
     let tag: Token | undefined
+    let lastProperty: Token | undefined
     let properties = false
     if (token.type === 'ANCHOR' || token.type === 'TAG') {
       startMark = token.start
@@ -216,12 +218,14 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
       const first = token.type
       if (first === 'TAG') tag = token
       else anchors.add(source(token).slice(1))
+      lastProperty = token
       skip()
       token = peek()
       const second: TokenType = first === 'ANCHOR' ? 'TAG' : 'ANCHOR'
       if (token.type === second) {
         if (second === 'TAG') tag = token
         else anchors.add(source(token).slice(1))
+        lastProperty = token
         skip()
         token = peek()
       }
@@ -273,6 +277,20 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     }
     if (properties) {
       // An anchor or a tag with no content: an empty scalar, which ends where the next token starts.
+      // The tag was recorded under the next token's start, a later node's (`rules` after
+      // `interval: !!null`): it moves to where the JavaScript parser gets a node for it.
+      const tagged = tags.get(s.offset(token.start))
+      if (tagged !== undefined) tags.delete(s.offset(token.start))
+      if (tagged !== undefined && tag !== undefined && lastProperty !== undefined) {
+        // Where the JavaScript parser is handed an empty quoted scalar: the tag's place, or
+        // after the anchor that follows the tag on its line, written first (`&a ''`).
+        const anchor = lastProperty === tag ? undefined : source(lastProperty)
+        const anchorStart = s.offset(lastProperty.start)
+        if (anchor === undefined || !/[\n\r\u0085\u2028\u2029]/.test(text.slice(tagged.end, anchorStart))) {
+          tagged.empty = anchor === undefined ? true : { anchor, anchorStart }
+          tags.set(anchor === undefined ? tagged.start : tagged.start + anchor.length + 1, tagged)
+        }
+      }
       pop()
       eventEnd = s.offset(token.start)
       return

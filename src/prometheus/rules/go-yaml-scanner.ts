@@ -870,6 +870,16 @@ export class Scanner {
 }
 
 /** Where Go's first document ends, and the scanner error Go stops at, if any. */
+/** A node's tag as Go's parser reads it (GoFirstDocument `tags`). */
+export interface GoNodeTag {
+  tag: string
+  start: number
+  end: number
+  collection: boolean
+  /** On an empty node: true, or the anchor written after the tag (see `tags`). */
+  empty?: true | { anchor: string; anchorStart: number }
+}
+
 export interface GoFirstDocument {
   /**
    * The offset where the first document's root node ends (its last token's end; for a block
@@ -898,7 +908,9 @@ export interface GoFirstDocument {
   /**
    * For a node with a tag: its content's start offset → the tag in Go's short form (`!!str`,
    * `!local`; parserc.go resolves the handle, yaml.v3 `shortTag`) and where the tag is written.
-   * The non-specific tag `!` is left out.
+   * The non-specific tag `!` is left out. A tag that is the last property of an empty node
+   * (`labels: !!str`) is `empty`, and also kept under its own start, where the JavaScript
+   * parser is handed an empty quoted scalar in its place (see go-yaml.ts `forJavaScriptParser`).
    */
-  tags?: ReadonlyMap<number, { tag: string; start: number; end: number; collection: boolean }>
+  tags?: ReadonlyMap<number, GoNodeTag>
 }

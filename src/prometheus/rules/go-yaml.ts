@@ -13,6 +13,7 @@ import { goQuote } from '../promql/strings.ts'
 import { goStringFromBytes, goStringToBytes } from './go-bytes.ts'
 import { scanGoFirstDocument } from './go-yaml-parser.ts'
 import { readGoYaml } from './go-yaml-reader.ts'
+import { type GoResolved, type GoResolvedValue, goResolve } from './go-yaml-resolve.ts'
 import type { GoFirstDocument } from './go-yaml-scanner.ts'
 
 /**
@@ -70,6 +71,14 @@ export interface GoYamlMapEntry {
   scalarKey: boolean
   /** A key that is a collection (`? {a: b}`, `[x]: y`): no string field or map key can hold it. */
   collectionKey?: GoYamlValue
+  /**
+   * A key that is YAML null (`~`, `null`, nothing, `!!null ""`): its text as written. yaml.v3
+   * decodes it into no string (decode.go `null` leaves it unset and reports nothing) and skips
+   * the entry, in a struct as in a map; yaml.v2 decodes it as the empty string (`key` '').
+   */
+  nullKey?: string
+  /** A scalar key's explicit tag, which its text must read as when the key is decoded. */
+  keyTag?: string
   value: GoYamlValue
   /**
    * False when yaml.v3 would resolve the key to a non-string (a plain `true`, `null`, `1`…):
@@ -181,7 +190,7 @@ export function parseGoYaml(
     const col = colOf(n?.range?.[0])
     if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
     const tagged = n.range ? go.tags?.get(n.range[0]) : undefined
-    if (isScalar(n)) return withTag(scalar(n, line, col), tagged?.collection ? undefined : tagged?.tag)
+    if (isScalar(n)) return scalar(n, line, col, tagged?.collection ? undefined : tagged?.tag)
     converting.add(n)
     try {
       return withTag(convertCollection(n, line, col), tagged?.collection ? tagged.tag : undefined)
@@ -197,7 +206,13 @@ export function parseGoYaml(
         const key = convert(pair.key)
         // The parser marks a plain `<<` (or `!!merge <<`) key with a symbol value; a quoted
         // "<<" is an ordinary string key, in Go as here (yaml.v3 decode.go `isMerge`).
-        if (isScalar(pair.key) && typeof pair.key.value === 'symbol') {
+        // A tag other than !!merge makes `<<` an ordinary key too (the JavaScript parser sees
+        // such tags blanked, see JAVASCRIPT_TAGS).
+        if (
+          isScalar(pair.key) &&
+          typeof pair.key.value === 'symbol' &&
+          (key.tag === undefined || key.tag === '!!merge' || key.tag === '!')
+        ) {
           map.merges.push({ at: map.entries.length, keyLine: key.line, value: convert(pair.value) })
           continue
         }
@@ -206,10 +221,16 @@ export function parseGoYaml(
           keyLine: key.line,
           scalarKey: key.kind === 'scalar',
           ...(key.kind === 'scalar' ? {} : { collectionKey: key }),
+          ...(key.kind === 'scalar' && key.text === null && !key.binary
+            ? { nullKey: key.nullText ?? '' }
+            : {}),
+          ...(key.kind === 'scalar' && key.tag !== undefined ? { keyTag: key.tag } : {}),
           value: convert(pair.value),
           stringKey:
             key.kind === 'scalar' &&
-            (key.quoted || key.binary === true || !V3_NON_STRING_RE.test(key.text ?? '')),
+            (key.tag === undefined
+              ? key.quoted || key.binary === true || !V3_NON_STRING_RE.test(key.text ?? '')
+              : key.tag === '!!str'),
         })
       }
       return map
@@ -251,7 +272,7 @@ export function parseGoYaml(
  */
 function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   const { quoted, flows, plainsInFlow, multilinePlains } = scan
-  const foreignTags = [...(scan.tags?.values() ?? [])].filter(({ tag }) => !JAVASCRIPT_TAGS.has(tag))
+  const foreignTags = [...new Set(scan.tags?.values() ?? [])].filter(({ tag }) => !JAVASCRIPT_TAGS.has(tag))
   if (
     quoted.length === 0 &&
     flows.length === 0 &&
@@ -296,7 +317,21 @@ function forJavaScriptParser(text: string, scan: GoFirstDocument): string {
   for (const [start, end] of [...quoted, ...plainsInFlow, ...lsPlains]) {
     write(start, scalarBreaks(text.slice(start, end)))
   }
-  for (const { start, end } of foreignTags) for (let i = start; i < end; i++) units[i] = ' '
+  for (const { start, end, empty } of foreignTags) {
+    // A local tag of the same length, which the JavaScript parser keeps as text (with a
+    // warning) where a blank would move a block mapping's tagged key off its indentation.
+    for (let i = start; i < end; i++) units[i] = i === start ? '!' : 'x'
+    // An empty node: an empty quoted scalar in the tag's place (a tag is `!` and at least one
+    // character more), a node where the tag is kept. An anchor after the tag, on its line,
+    // moves ahead of it, blanked where it was: `!!str &a` is read as `&a ''`.
+    if (empty === true) write(start, `''${' '.repeat(end - start - 2)}`)
+    else if (empty !== undefined) {
+      for (let i = start; i < end; i++) units[i] = ' '
+      const at = empty.anchorStart
+      for (let i = at; i < at + empty.anchor.length; i++) units[i] = ' '
+      write(start, `${empty.anchor} ''`)
+    }
+  }
   for (const [, end] of plainsInFlow) {
     if (units[end - 1] === ':' && (units[end] === ',' || units[end] === ']' || units[end] === '}'))
       units[end - 1] = COLON_IN_FLOW
@@ -321,22 +356,14 @@ const LINE_SEPARATOR = '\uD801'
 const PARAGRAPH_SEPARATOR = '\uD802'
 const BLANK_BESIDE_BREAK = '\uFFFE'
 /**
- * The tags handed to the JavaScript parser. Any other (a local `!x`, `!!x` of no YAML type)
- * is blanked: Go decodes such a scalar as its text and names the tag only in type errors
- * (GoYamlValue `tag`), where the JavaScript parser may refuse the tag itself (`!@!x`, `!!s]x`).
+ * The tags handed to the JavaScript parser. Any other is replaced and kept on the node
+ * (GoYamlValue `tag`), for the decoder to resolve as Go does (go-yaml-resolve.ts): a YAML
+ * type's tag decides what the text is (`!!str ~` is text, `!!null ""` null) and whether it
+ * reads at all (`!!timestamp x` fails the decode), and a local `!x` or a `!!x` of no YAML
+ * type leaves the text as it is, named only in type errors. The JavaScript parser would
+ * convert by its own rules, or refuse the tag itself (`!@!x`, `!!s]x`).
  */
-const JAVASCRIPT_TAGS = new Set([
-  '!!str',
-  '!!int',
-  '!!float',
-  '!!bool',
-  '!!null',
-  '!!binary',
-  '!!map',
-  '!!seq',
-  '!!merge',
-  '!!timestamp',
-])
+const JAVASCRIPT_TAGS = new Set(['!!binary', '!!map', '!!seq', '!!merge'])
 /** Stands for a `:` that ends a plain scalar in a flow collection, part of it for Go (see forJavaScriptParser). */
 const COLON_IN_FLOW = '\uD803'
 const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g
@@ -456,7 +483,25 @@ function firstDocumentEnd(text: string): number {
   return text.length
 }
 
-function scalar(n: Scalar, line: number, col: number): GoScalar {
+/**
+ * A scalar node. Untagged, a plain `~`, `null` (any case Go knows) or nothing is YAML null;
+ * tagged, whatever its tag resolves to null (`!!null ""`), and nothing else (`!!str ~` is the
+ * text `~`). A tag the text does not read as (`!!int ~`) fails the decode when the node is
+ * decoded (GoDecoder `resolve`), so that text stays.
+ */
+function scalar(n: Scalar, line: number, col: number, tag: string | undefined): GoScalar & { tag?: string } {
+  const v = untaggedScalar(n, line, col)
+  if (tag === undefined) return v
+  const text = v.text ?? v.nullText ?? ''
+  const resolved = v.binary ? undefined : goResolve(tag, text, true)
+  if (resolved !== undefined && 'value' in resolved && resolved.value.kind === 'null') {
+    return { ...v, text: null, nullText: text, tag }
+  }
+  const { nullText: _, ...rest } = v
+  return { ...rest, text, tag }
+}
+
+function untaggedScalar(n: Scalar, line: number, col: number): GoScalar {
   // yaml.v3 and v2 keep a `!!binary` scalar's text and base64-decode it when it lands in a string
   // (decode.go `scalar`); the text is the value as written, even `null` (the tag wins).
   if (n.tag === 'tag:yaml.org,2002:binary') {
@@ -475,55 +520,23 @@ function withTag<V extends GoYamlValue>(v: V, tag: string | undefined): V {
   return tag === undefined ? v : { ...v, tag }
 }
 
-/** Go's YAML tag of a node, as printed in `cannot unmarshal !!tag \`value\` into T`. */
-function goTag(v: GoYamlValue): string {
+/**
+ * Go's YAML tag of a node, as printed in `cannot unmarshal !!tag \`value\` into T`: its
+ * explicit tag, else what resolve.go resolves a plain scalar's text to (`v3`: yaml.v3's
+ * booleans, true and false only).
+ */
+function goTag(v: GoYamlValue, v3: boolean): string {
   if (v.tag !== undefined) return v.tag
   if (v.kind === 'list') return '!!seq'
   if (v.kind === 'map') return '!!map'
   if (v.binary) return '!!binary'
   if (v.text === null) return '!!null'
   if (v.quoted) return '!!str'
-  return resolvedTag(v.text, false)
+  const resolved = goResolve(undefined, v.text, v3)
+  return 'tag' in resolved ? resolved.tag : '!!str'
 }
 
-/**
- * The tag resolve.go `resolve` gives a plain scalar's text: !!null, !!bool (yaml.v3 knows only
- * true and false, `yaml11` also y, yes, on, off…), !!int, !!float (approximate: v2's number
- * syntax), else !!str.
- */
-function resolvedTag(text: string, v3: boolean): string {
-  if (NULL_RE.test(text)) return '!!null'
-  if (goYamlFloat(text) !== undefined)
-    return /^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$/.test(text) ? '!!int' : '!!float'
-  if (/^(?:true|True|TRUE|false|False|FALSE)$/.test(text)) return '!!bool'
-  if (!v3 && /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(text)) return '!!bool'
-  return '!!str'
-}
-
-/** Explicit tags a scalar's text must resolve to, or the decode fails (see GoDecoder `checkTag`). */
-const RESOLVABLE_TAGS = new Set(['!!null', '!!bool', '!!int', '!!float'])
-
-/**
- * YAML 1.1 numbers as gopkg.in/yaml.v2 resolves a plain scalar: decimal, 0x hex, 0 octal,
- * 0b binary integers (underscores allowed) and floats including `.inf`/`.nan`.
- */
-export function goYamlFloat(text: string): number | undefined {
-  const plain = text.replaceAll('_', '')
-  if (/^[-+]?\.(?:inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity
-  if (/^\.(?:nan|NaN|NAN)$/.test(text)) return Number.NaN
-  if (/^[-+]?(?:0|[1-9][0-9]*)$/.test(plain)) return Number(plain)
-  if (/^[-+]?0b[01]+$/.test(plain)) return signed(plain, (s) => Number.parseInt(s.slice(2), 2))
-  if (/^[-+]?0x[0-9a-fA-F]+$/.test(plain)) return signed(plain, (s) => Number.parseInt(s.slice(2), 16))
-  if (/^[-+]?0[0-7]+$/.test(plain)) return signed(plain, (s) => Number.parseInt(s.slice(1), 8))
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(plain)) return Number(plain)
-  return undefined
-}
-
-function signed(text: string, parse: (s: string) => number): number {
-  const neg = text.startsWith('-')
-  const v = parse(text.replace(/^[-+]/, ''))
-  return neg ? -v : v
-}
+const INT64_MAX_FLOAT = 2 ** 63
 
 /** Which Go YAML package decodes the document; they differ on merge keys. */
 export type GoYamlPackage = 'yaml.v2' | 'yaml.v3'
@@ -577,10 +590,13 @@ export class GoDecoder {
   private mismatch(v: GoYamlValue, goType: string): void {
     // decode.go `terror`: the value is shown unless the tag is !!seq or !!map (a collection
     // with another tag shows its empty Value).
-    const tag = goTag(v)
+    // decode.go `scalar` resolves a scalar before it finds the field's type wrong: a tag the
+    // text does not read as fails the whole decode first.
+    if (v.kind === 'scalar' && !this.checkTag(v)) return
+    const tag = goTag(v, this.yamlPackage !== 'yaml.v2')
     let shown = ''
     if (tag !== '!!seq' && tag !== '!!map') {
-      const text = v.kind === 'scalar' ? (v.text ?? '') : ''
+      const text = v.kind === 'scalar' ? (v.text ?? v.nullText ?? '') : ''
       const bytes = goStringToBytes(text)
       shown = ` \`${bytes.length > 10 ? `${goStringFromBytes(bytes.subarray(0, 7))}...` : text}\``
     }
@@ -588,10 +604,20 @@ export class GoDecoder {
   }
 
   /**
-   * decode.go `mappingStruct` and `mapping` decode each key into a string first: a collection
-   * key is `cannot unmarshal !!map into string` at its line, and its entry is skipped.
+   * decode.go `mappingStruct` and `mapping` decode each key into a string first, and skip the
+   * entry when that fails: a null key silently (yaml.v3; yaml.v2 reads it as ""); a collection key as `cannot unmarshal !!map
+   * into string` at its line; a tagged key its text does not read as (`!!int x:`) fails the
+   * whole decode (see `resolve`).
    */
-  private collectionKeyRefused(e: GoYamlMapEntry, path: number[]): boolean {
+  private keyRefused(e: GoYamlMapEntry, path: number[]): boolean {
+    if (e.nullKey !== undefined && this.yamlPackage !== 'yaml.v2') return true
+    if (e.keyTag !== undefined) {
+      const resolved = goResolve(e.keyTag, e.key, this.yamlPackage !== 'yaml.v2')
+      if ('failure' in resolved) {
+        this.fail(resolved.failure)
+        return true
+      }
+    }
     if (e.collectionKey === undefined) return false
     this.paths.set(e.collectionKey, path)
     this.mismatch(e.collectionKey, 'string')
@@ -622,17 +648,38 @@ export class GoDecoder {
   }
 
   /**
-   * decode.go `scalar` → resolve.go `resolve`: a scalar whose explicit tag is a YAML type must
-   * read as that type (a !!float may hold an int), quoted or not; else the decode fails
-   * outright, `yaml: cannot decode !!str \`x\` as a !!int`.
+   * What a `model.Duration` field's UnmarshalYAML reads (`unmarshal(&s)`, so a `!!binary` is
+   * decoded and an explicit tag must resolve): undefined for null, the zero duration without an
+   * error (decode.go `prepare` skips the unmarshaler), and after a type or fatal error.
    */
+  durationText(v: GoYamlValue | undefined): string | undefined {
+    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null))
+      return undefined
+    const errors = this.errors.length
+    const text = this.string(v)
+    return this.fatal === undefined && this.errors.length === errors ? text : undefined
+  }
+
+  /**
+   * decode.go `scalar` → resolve.go `resolve` (go-yaml-resolve.ts): a scalar's Go value. A
+   * quoted or block scalar without a tag is a string as written. A scalar whose explicit tag is
+   * a YAML type must read as that type (a !!float may hold an int), quoted or not; else the
+   * decode fails outright, `yaml: cannot decode !!str \`x\` as a !!int`, and this returns
+   * undefined.
+   */
+  private resolve(v: GoScalar & { tag?: string }): GoResolved | undefined {
+    if (v.binary) return { tag: '!!binary', value: { kind: 'string' } }
+    if (v.quoted && v.tag === undefined) return { tag: '!!str', value: { kind: 'string' } }
+    const resolved = goResolve(v.tag, v.text ?? v.nullText ?? '', this.yamlPackage !== 'yaml.v2')
+    if ('failure' in resolved) {
+      this.fail(resolved.failure)
+      return undefined
+    }
+    return resolved
+  }
+
   private checkTag(v: GoScalar & { tag?: string }): boolean {
-    if (v.tag === undefined || !RESOLVABLE_TAGS.has(v.tag)) return true
-    const text = v.text ?? v.nullText ?? ''
-    const rtag = resolvedTag(text, this.yamlPackage !== 'yaml.v2')
-    if (rtag === v.tag || (v.tag === '!!float' && rtag === '!!int')) return true
-    this.fail(`yaml: cannot decode ${rtag} \`${text}\` as a ${v.tag}`)
-    return false
+    return v.tag === undefined || this.resolve(v) !== undefined
   }
 
   /**
@@ -649,31 +696,48 @@ export class GoDecoder {
     return goStringFromBytes(Buffer.from(clean, 'base64'))
   }
 
-  /** A Go `float64` field. */
+  /**
+   * A Go `float64` field: decode.go `scalar` takes any resolved int or float; a null leaves
+   * the zero value without an error.
+   */
   float(v: GoYamlValue | undefined): number {
-    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null && !v.binary))
-      return 0
-    if (v.kind === 'scalar' && !v.quoted && !v.binary) {
-      const f = goYamlFloat(v.text as string)
-      if (f !== undefined) return f
-    }
-    this.mismatch(v, 'float64')
-    return 0
+    return this.number(v, 'float64', (value) =>
+      value.kind === 'float'
+        ? value.value
+        : value.kind === 'int' || value.kind === 'uint'
+          ? Number(value.value)
+          : undefined,
+    )
   }
 
-  /** A Go `int` field. */
+  /**
+   * A Go `int` field (64-bit): decode.go `scalar` takes a resolved int64, and a float up to
+   * 2^63 converted as Go converts on amd64 (truncated; out of int64's range, -2^63); a null
+   * leaves the zero value without an error.
+   */
   int(v: GoYamlValue | undefined): number {
-    if (v === undefined || this.fatal !== undefined || (v.kind === 'scalar' && v.text === null && !v.binary))
-      return 0
-    if (
-      v.kind === 'scalar' &&
-      !v.quoted &&
-      !v.binary &&
-      /^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$/.test(v.text as string)
-    ) {
-      return goYamlFloat(v.text as string) as number
+    return this.number(v, 'int', (value) => {
+      if (value.kind === 'int') return Number(value.value)
+      if (value.kind !== 'float' || !(value.value <= INT64_MAX_FLOAT)) return undefined
+      const f = value.value
+      return f >= -INT64_MAX_FLOAT && f < INT64_MAX_FLOAT ? Math.trunc(f) + 0 : -INT64_MAX_FLOAT
+    })
+  }
+
+  /** A numeric field of `goType`: `convert` takes the resolved value or says it does not fit (a type error). */
+  private number(
+    v: GoYamlValue | undefined,
+    goType: string,
+    convert: (value: GoResolvedValue) => number | undefined,
+  ): number {
+    if (v === undefined || this.fatal !== undefined) return 0
+    if (v.kind === 'scalar') {
+      const resolved = this.resolve(v)
+      if (resolved === undefined || resolved.value.kind === 'null') return 0
+      const n = convert(resolved.value)
+      if (n !== undefined) return n
     }
-    this.mismatch(v, 'int')
+    this.mismatch(v, goType)
     return 0
   }
 
@@ -702,7 +766,7 @@ export class GoDecoder {
     const base = this.pathOf(v)
     for (const [i, e] of this.merged(v).entries()) {
       this.paths.set(e.value, [...base, i])
-      if (this.collectionKeyRefused(e, [...base, i])) continue
+      if (this.keyRefused(e, [...base, i])) continue
       const value = this.string(e.value)
       if (this.fatal !== undefined) return {}
       // A value that does not decode sets nothing, so it cannot clash (yaml.v2 `setMapIndex`
@@ -752,7 +816,7 @@ export class GoDecoder {
     }
     for (const [i, e] of this.merged(v).entries()) {
       this.paths.set(e.value, [...base, i])
-      if (this.collectionKeyRefused(e, [...base, i])) continue
+      if (this.keyRefused(e, [...base, i])) continue
       if (again.has(e)) {
         this.report([...base, i], `line ${e.keyLine}: field ${e.key} already set in type ${goType}`)
         continue
@@ -845,7 +909,7 @@ export class GoDecoder {
     const own = (upTo: number) => {
       for (; next < upTo; next++) {
         const e = m.entries[next] as GoYamlMapEntry
-        if (e.scalarKey) keys.push({ key: e.key, line: e.keyLine })
+        if (e.scalarKey) keys.push({ key: e.nullKey ?? e.key, line: e.keyLine })
       }
     }
     for (const merge of m.merges) {

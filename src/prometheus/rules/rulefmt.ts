@@ -101,13 +101,10 @@ export function ruleWhere(group: RuleGroup, rule: Rule): string {
 class FatalDuration extends Error {}
 
 function durationField(d: GoDecoder, value: GoYamlValue | undefined): number {
-  if (value === undefined || (value.kind === 'scalar' && value.text === null)) return 0
-  if (value.kind !== 'scalar') {
-    d.string(value)
-    return 0
-  }
+  const text = d.durationText(value)
+  if (text === undefined) return 0
   try {
-    return parseDuration(value.text as string)
+    return parseDuration(text)
   } catch (err) {
     if (err instanceof DurationError) throw new FatalDuration(err.message)
     throw err

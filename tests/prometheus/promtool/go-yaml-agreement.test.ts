@@ -186,6 +186,82 @@ const CASES: [string, string, string][] = [
     alerts('      - alert: B\n        expr: vector(1)\n'),
     showB.replace('{exp_labels: {}}', `{exp_labels: {team: ${value}}}`),
   ]),
+  // resolve.go: timestamps, explicit tags on any node, and what numbers a numeric field takes.
+  ...[
+    '2001-01-02',
+    '2001-1-2T3:4:5Z',
+    '2001-01-02t03:04:05.123456789+05:00',
+    '2001-01-02   03:04:05,5',
+    '2001-02-29',
+    '2001-01-02T03:04:05.1234567891Z',
+    '2001-01-02T24:00:00Z',
+    '!!timestamp x',
+    '!!timestamp 1',
+    '!!timestamp ~',
+    '!!str ~',
+    '!!str',
+    '!!null ""',
+    '!foo',
+    '!!str &x',
+    '{!!null : x, ~: y, b: c}',
+    '{!!int x: y}',
+    '{!!str <<: {a: b}}',
+  ].flatMap((value): [string, string, string][] => [
+    [
+      `labels: ${value} in a rule file (yaml.v3)`,
+      alerts(`      - alert: B\n        expr: vector(1)\n        labels: ${value}\n`),
+      showB,
+    ],
+    [
+      `exp_labels: ${value} in a test file (yaml.v2)`,
+      alerts('      - alert: B\n        expr: vector(1)\n'),
+      showB.replace('{exp_labels: {}}', `{exp_labels: ${value}}`),
+    ],
+  ]),
+  ...['!!null', '!!int 1m', '!!binary MW0=', '!!timestamp 2001-01-02'].flatMap(
+    (value): [string, string, string][] => [
+      [
+        `durations ${value} in a rule file (yaml.v3)`,
+        `groups:\n  - name: g\n    interval: ${value}\n    rules:\n      - alert: B\n        expr: vector(1)\n        for: ${value}\n`,
+        showB,
+      ],
+      [
+        `durations ${value} in a test file (yaml.v2)`,
+        alerts('      - alert: B\n        expr: vector(1)\n'),
+        showB.replace('interval: 1m', `interval: ${value}`).replace('eval_time: 0m', `eval_time: ${value}`),
+      ],
+    ],
+  ),
+  [
+    'a tagged key in a block mapping keeps its indentation',
+    alerts('      - alert: B\n        !!str expr: vector(1)\n        labels:\n          !foo a: b\n'),
+    showB,
+  ],
+  ...[
+    '1.5',
+    '-.inf',
+    '1e2',
+    '08',
+    '0o17',
+    '0b-1',
+    '9223372036854775808',
+    '1e999',
+    'yes',
+    '!!str 1',
+    '!!int 1.5',
+    '!!float 1',
+  ].map((value): [string, string, string] => [
+    `a group's limit: ${value} (an int, yaml.v3)`,
+    `groups:\n  - name: g\n    limit: ${value}\n    rules:\n      - alert: B\n        expr: vector(1)\n`,
+    showB,
+  ]),
+  ...['0o17', '-0o7', '2001-01-02', '!!str 1', '!!int x', '!!null x', '!foo 1', '.5e999', 'yes'].map(
+    (value): [string, string, string] => [
+      `a sample's value: ${value} (a float64, yaml.v2)`,
+      alerts('      - record: r\n        expr: vector(1)\n'),
+      `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: r\n        eval_time: 0m\n        exp_samples: [{labels: r, value: ${value}}]\n`,
+    ],
+  ),
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),

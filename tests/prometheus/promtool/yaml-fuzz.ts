@@ -2,7 +2,8 @@
  * `bun tests/prometheus/promtool/yaml-fuzz.ts [--seed N] [--cases N] [--show N] [--test-files]`: the seeded
  * mutation fuzzer for rule files' YAML. It takes three valid rule files (block style with
  * anchors, merges, folded and literal blocks; flow style), inserts, deletes and re-indents at
- * random (indicators, quotes, comments, tabs, NEL, U+2028, CR, document markers), and runs each
+ * random (indicators, quotes, comments, tabs, NEL, U+2028, CR, document markers, tags, numbers,
+ * timestamps and nulls), and runs each
  * through Debian's `promtool test rules` 2.42 (the truth) and through our `runRuleTests`, with a
  * test file whose expectation prints what the rules decoded.
  *
@@ -51,6 +52,17 @@ const FRAGMENTS = [
   '&a ',
   '*a',
   '!!str ',
+  '!!int ',
+  '!!null ',
+  '!!float ',
+  '!!bool ',
+  '!!timestamp ',
+  '!x ',
+  '! ',
+  '2001-01-02',
+  '0x1F',
+  '1.5',
+  '~',
   '%',
   '@',
   '`',
