@@ -277,10 +277,12 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
     }
     if (properties) {
       // An anchor or a tag with no content: an empty scalar, which ends where the next token starts.
-      // The tag was recorded under the next token's start, a later node's (`rules` after
-      // `interval: !!null`): it moves to where the JavaScript parser gets a node for it.
+      // The properties were recorded under the next token's start, a later node's (`rules`
+      // after `interval: !!null`): they move to where the JavaScript parser gets a node for
+      // this one, if it does.
       const tagged = tags.get(s.offset(token.start))
-      if (tagged !== undefined) tags.delete(s.offset(token.start))
+      tags.delete(s.offset(token.start))
+      propertyStarts.delete(s.offset(token.start))
       if (tagged !== undefined && tag !== undefined && lastProperty !== undefined) {
         // Where the JavaScript parser is handed an empty quoted scalar: the tag's place, or
         // after the anchor that follows the tag on its line, written first (`&a ''`).
@@ -288,7 +290,9 @@ export function scanGoFirstDocument(text: string, v3: boolean, fault?: GoReaderF
         const anchorStart = s.offset(lastProperty.start)
         if (anchor === undefined || !/[\n\r\u0085\u2028\u2029]/.test(text.slice(tagged.end, anchorStart))) {
           tagged.empty = anchor === undefined ? true : { anchor, anchorStart }
-          tags.set(anchor === undefined ? tagged.start : tagged.start + anchor.length + 1, tagged)
+          const at = anchor === undefined ? tagged.start : tagged.start + anchor.length + 1
+          tags.set(at, tagged)
+          propertyStarts.set(at, s.offset(startMark))
         }
       }
       pop()

@@ -207,11 +207,11 @@ export function parseGoYaml(
         // The parser marks a plain `<<` (or `!!merge <<`) key with a symbol value; a quoted
         // "<<" is an ordinary string key, in Go as here (yaml.v3 decode.go `isMerge`).
         // A tag other than !!merge makes `<<` an ordinary key too (the JavaScript parser sees
-        // such tags blanked, see JAVASCRIPT_TAGS).
+        // such a tag replaced by a local one, see JAVASCRIPT_TAGS).
         if (
           isScalar(pair.key) &&
           typeof pair.key.value === 'symbol' &&
-          (key.tag === undefined || key.tag === '!!merge' || key.tag === '!')
+          (key.tag === undefined || key.tag === '!!merge')
         ) {
           map.merges.push({ at: map.entries.length, keyLine: key.line, value: convert(pair.value) })
           continue
@@ -493,6 +493,7 @@ function scalar(n: Scalar, line: number, col: number, tag: string | undefined): 
   const v = untaggedScalar(n, line, col)
   if (tag === undefined) return v
   const text = v.text ?? v.nullText ?? ''
+  // The packages differ only in booleans, so either tells null.
   const resolved = v.binary ? undefined : goResolve(tag, text, true)
   if (resolved !== undefined && 'value' in resolved && resolved.value.kind === 'null') {
     return { ...v, text: null, nullText: text, tag }
@@ -605,9 +606,9 @@ export class GoDecoder {
 
   /**
    * decode.go `mappingStruct` and `mapping` decode each key into a string first, and skip the
-   * entry when that fails: a null key silently (yaml.v3; yaml.v2 reads it as ""); a collection key as `cannot unmarshal !!map
-   * into string` at its line; a tagged key its text does not read as (`!!int x:`) fails the
-   * whole decode (see `resolve`).
+   * entry when that fails: a null key silently (yaml.v3; yaml.v2 reads it as ""); a collection
+   * key as `cannot unmarshal !!map into string` at its line; a tagged key its text does not
+   * read as (`!!int x:`) fails the whole decode (see `resolve`).
    */
   private keyRefused(e: GoYamlMapEntry, path: number[]): boolean {
     if (e.nullKey !== undefined && this.yamlPackage !== 'yaml.v2') return true

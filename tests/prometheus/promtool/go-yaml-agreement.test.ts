@@ -232,6 +232,11 @@ const CASES: [string, string, string][] = [
       ],
     ],
   ),
+  ...['!!null', '&a', '&a !!str', '!!str &a'].map((value): [string, string, string] => [
+    `an empty node's properties (${value}) are not the next key's`,
+    alerts(`      - alert: B\n        expr: vector(1)\n        for: ${value}\n        bogus: 1\n`),
+    showB,
+  ]),
   [
     'a tagged key in a block mapping keeps its indentation',
     alerts('      - alert: B\n        !!str expr: vector(1)\n        labels:\n          !foo a: b\n'),
