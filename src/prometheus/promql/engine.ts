@@ -1,7 +1,6 @@
 import type { RE2JS } from 're2js'
 import {
   type Aggregate,
-  type AtModifier,
   type Binary,
   type Call,
   type Expr,
@@ -13,6 +12,7 @@ import {
   type VectorSelector,
   valueType,
 } from './ast.ts'
+import { AtModifierEvaluation, hasAtModifier } from './at-modifier.ts'
 import {
   avgOverTime,
   type Bucket,
@@ -124,6 +124,8 @@ export class CompiledQuery {
   readonly expr: Expr
   /** How far back from the evaluation time the expression reads (lookback/range plus offset). */
   readonly lookbehindMs: number
+  /** Whether an `@` appears anywhere (evaluation then keeps Prometheus' `@` state). */
+  readonly hasAtModifier: boolean
 
   constructor(
     readonly text: string,
@@ -131,6 +133,7 @@ export class CompiledQuery {
   ) {
     this.expr = parsePromQL(text)
     this.lookbehindMs = lookbehindMs(this.expr, lookbackMs)
+    this.hasAtModifier = hasAtModifier(this.expr)
   }
 }
 
@@ -164,8 +167,10 @@ export function evaluateInstant(
     store,
     timeMs,
     timeMs,
+    timeMs,
     lookbackMs,
     options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
+    query.hasAtModifier ? new AtModifierEvaluation(query.expr, timeMs, lookbackMs) : undefined,
   )
   const value = ev.eval(query.expr)
   switch (value.kind) {
@@ -186,13 +191,37 @@ class Evaluator {
     private readonly store: Queryable,
     /** The time this (sub-)evaluation step is at. */
     private readonly time: number,
+    /**
+     * The first step of the range evaluation this step belongs to in Prometheus (the query's
+     * time, or a subquery's first step): where step-invariant parts are evaluated.
+     */
+    private readonly start: number,
     /** The query's start and end: what `@ start()` and `@ end()` stand for. */
     private readonly queryTime: number,
     private readonly lookbackMs: number,
     private readonly subqueryStepMs: number,
+    /** Prometheus' `@` state; undefined when the query has no `@`. */
+    private readonly atState: AtModifierEvaluation | undefined,
   ) {}
 
+  /** An evaluator of the same query at another step. */
+  private at(time: number, start: number): Evaluator {
+    return new Evaluator(
+      this.store,
+      time,
+      start,
+      this.queryTime,
+      this.lookbackMs,
+      this.subqueryStepMs,
+      this.atState,
+    )
+  }
+
   eval(expr: Expr): Value {
+    // A step-invariant part is evaluated once, at the first step, and copied to the others
+    // (`StepInvariantExpr`); its selectors' offsets are relative to that step.
+    if (this.atState?.invariant.has(expr) && this.time !== this.start)
+      return this.at(this.start, this.start).eval(expr)
     switch (expr.kind) {
       case 'number':
         return { kind: 'scalar', value: expr.value }
@@ -223,41 +252,39 @@ class Evaluator {
     }
   }
 
-  /** The time a selector or subquery reads at: its `@` time (or now), minus its offset. */
-  private refTime(at: AtModifier | undefined, offsetMs: number): number {
-    const base = at === undefined ? this.time : at.type === 'time' ? at.ms : this.queryTime
-    return base - offsetMs
-  }
-
-  private instantSelector(sel: VectorSelector, times?: number[]): Sample[] {
-    const refTime = this.refTime(sel.at, sel.offsetMs)
-    const out: Sample[] = []
-    const latest = this.latestOut
-    for (const series of this.store.select(sel.matchers)) {
-      if (!this.store.latest(series, refTime - this.lookbackMs, refTime, latest)) continue
-      if (latest.stale) continue
-      out.push({ labels: series.labels, value: latest.v })
-      times?.push(latest.t)
-    }
-    return out
+  /**
+   * The time a selector or subquery reads at: this step minus its offset, which for a node
+   * with `@` is Prometheus' offset relative to the step it was last computed for.
+   */
+  private refTime(node: VectorSelector | Subquery): number {
+    return this.time - (this.atState ? this.atState.offsetOf(node) : node.offsetMs)
   }
 
   /**
-   * timestamp() of a selector with `@`: Prometheus 2.x reads it at the `@` time with the
-   * offset dropped (`vs.Offset = enh.Ts - *vs.Timestamp` in engine.go), but from series
-   * fetched for the window the offset implies, so only samples in both windows count.
+   * The part of [minT, maxT] (ms) inside the window Prometheus selected `sel`'s samples for:
+   * all of it unless an `@` moved a read outside (the TSDB trims to that window).
    */
-  private pinnedForTimestamp(sel: VectorSelector, times: number[]): Sample[] {
-    const at = this.refTime(sel.at, 0)
-    const minT = Math.max(at - this.lookbackMs, at - this.lookbackMs - sel.offsetMs)
-    const maxT = Math.min(at, at - sel.offsetMs)
+  private selected(sel: VectorSelector, minT: number, maxT: number): [number, number] {
+    const window = this.atState?.selectWindows.get(sel)
+    if (window === undefined) return [minT, maxT]
+    return [Math.max(minT, window.min), Math.min(maxT, window.max)]
+  }
+
+  /**
+   * The samples of an instant selector read at `refTime` (by default its own), each series'
+   * newest in the lookback window; with `@` in the query, only those inside the window
+   * Prometheus selected the series for.
+   */
+  private instantSelector(sel: VectorSelector, times?: number[], refTime = this.refTime(sel)): Sample[] {
+    const [minT, maxT] = this.selected(sel, refTime - this.lookbackMs, refTime)
     const out: Sample[] = []
-    const latest = this.latestOut
     if (minT > maxT) return out
+    const latest = this.latestOut
     for (const series of this.store.select(sel.matchers)) {
-      if (!this.store.latest(series, minT, maxT, latest) || latest.stale) continue
+      if (!this.store.latest(series, minT, maxT, latest)) continue
+      if (latest.stale) continue
       out.push({ labels: series.labels, value: latest.v })
-      times.push(latest.t)
+      times?.push(latest.t)
     }
     return out
   }
@@ -273,17 +300,19 @@ class Evaluator {
       return
     }
     if (arg.kind !== 'subquery') throw new EvaluationError('expected a range vector')
-    const rangeEnd = this.refTime(arg.at, arg.offsetMs)
+    const rangeEnd = this.refTime(arg)
     const rangeStart = rangeEnd - arg.rangeMs
-    for (const s of this.subquery(arg)) fn(s.labels, s.ts, s.vs, s.n, rangeStart, rangeEnd, arg.rangeMs)
+    for (const s of this.subquery(arg, rangeEnd))
+      fn(s.labels, s.ts, s.vs, s.n, rangeStart, rangeEnd, arg.rangeMs)
   }
 
   private forEachStoredRange(ms: MatrixSelector, fn: RangeFn): void {
-    const rangeEnd = this.refTime(ms.selector.at, ms.selector.offsetMs)
+    const rangeEnd = this.refTime(ms.selector)
     const rangeStart = rangeEnd - ms.rangeMs
+    const [minT, maxT] = this.selected(ms.selector, rangeStart, rangeEnd)
     const buf = this.buffer
     for (const series of this.store.select(ms.selector.matchers)) {
-      const n = this.store.range(series, rangeStart, rangeEnd, buf)
+      const n = this.store.range(series, minT, maxT, buf)
       if (n === 0) continue
       fn(series.labels, buf.ts, buf.vs, n, rangeStart, rangeEnd, ms.rangeMs)
     }
@@ -291,20 +320,24 @@ class Evaluator {
 
   /**
    * A subquery as Prometheus evaluates it: the inner expression at every multiple of the
-   * step in [ref - range, ref] (`ref` being the evaluation time, or the `@` time, minus the
-   * offset), each step a full evaluation with its own lookback.
+   * step in [end - range, end] (`end` being this step, or the `@` time, minus the offset),
+   * each step a full evaluation with its own lookback.
    */
-  private subquery(sq: Subquery): RangeSeries[] {
+  private subquery(sq: Subquery, end: number): RangeSeries[] {
     const step = sq.stepMs || this.subqueryStepMs
-    const end = this.refTime(sq.at, sq.offsetMs)
-    const first = end - sq.rangeMs
     // Go's integer division truncates towards zero.
-    let start = step * Math.trunc(first / step)
-    if (start < first) start += step
+    const alignUp = (t: number) => {
+      const aligned = step * Math.trunc(t / step)
+      return aligned < t ? aligned + step : aligned
+    }
+    // Prometheus evaluates a subquery once for all of its caller's steps, so its first step
+    // is the one of the caller's first step's window; the `@` offsets inside are recomputed
+    // relative to it only when it differs from the caller's first step.
+    const firstStep = alignUp(this.start + (end - this.time) - sq.rangeMs)
+    if (this.atState && firstStep !== this.start) this.atState.setOffsets(firstStep, sq.expr)
     const bySeries = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>()
-    for (let t = start; t <= end; t += step) {
-      const inner = new Evaluator(this.store, t, this.queryTime, this.lookbackMs, this.subqueryStepMs)
-      const v = inner.eval(sq.expr)
+    for (let t = alignUp(end - sq.rangeMs); t <= end; t += step) {
+      const v = this.at(t, firstStep).eval(sq.expr)
       if (v.kind !== 'vector') throw new EvaluationError('subquery is only allowed on instant vector')
       for (const s of v.samples) {
         const key = labelsKey(s.labels)
@@ -415,8 +448,12 @@ class Evaluator {
         while (arg.kind === 'paren') arg = arg.expr
         if (arg.kind === 'vectorSelector') {
           const times: number[] = []
-          const v =
-            arg.at === undefined ? this.instantSelector(arg, times) : this.pinnedForTimestamp(arg, times)
+          // Prometheus reads a selector with `@` here at exactly its `@` time, its offset
+          // dropped (`vs.Offset = enh.Ts - *vs.Timestamp`), from the samples selected for the
+          // window the offset implies.
+          const pinned =
+            arg.at === undefined ? undefined : arg.at.type === 'time' ? arg.at.ms : this.queryTime
+          const v = this.instantSelector(arg, times, pinned)
           return v.map((s, i) => ({ labels: withoutName(s.labels), value: (times[i] as number) / 1000 }))
         }
         return this.vector(arg).map((s) => ({ labels: withoutName(s.labels), value: this.time / 1000 }))

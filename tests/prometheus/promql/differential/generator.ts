@@ -227,18 +227,12 @@ const DATE_FUNCTIONS = [
   'days_in_month',
 ]
 
-/**
- * `pinnable` false: no `@` on a range selector. Prometheus 2.42 evaluates predict_linear of
- * an @-pinned range inside a subquery with the sample at the range's end counted once more
- * per step (matrixIterSlice re-appends it when the window does not move); the engine does not
- * reproduce that bug, and the README names it.
- */
-function matrix(rng: Rng, depth: number, pinnable = true): Node {
+function matrix(rng: Rng, depth: number): Node {
   if (depth <= 0 || rng.chance(0.75)) {
     const base = rng.pick(['c', 'c', 'g', 'h_bucket']) + rng.pick(MATCHERS)
     let text = `${base}[${rng.pick(RANGES)}]`
     text += rng.pick(OFFSETS)
-    if (pinnable && rng.chance(0.05)) text += rng.pick([' @ 600', ' @ end()'])
+    if (rng.chance(0.05)) text += rng.pick([' @ 600', ' @ end()'])
     return leaf('matrix', text)
   }
   const inner = vector(rng, depth - 1)
@@ -289,7 +283,7 @@ export function vector(rng: Rng, depth: number, top = false): Node {
   }
   if (r < 0.33) {
     const kind = rng.int(3)
-    const m = matrix(rng, depth - 1, kind !== 1)
+    const m = matrix(rng, depth - 1)
     if (kind === 0) return wrap('vector', [scalar(rng, 0), m], ([q, x]) => `quantile_over_time(${q}, ${x})`)
     if (kind === 1) return wrap('vector', [m, scalar(rng, 0)], ([x, d]) => `predict_linear(${x}, ${d})`)
     const sf = rng.pick(['0.1', '0.5', '0.9'])
