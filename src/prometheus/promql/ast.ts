@@ -177,6 +177,44 @@ export function isSetOperator(op: BinaryOp): op is SetOp {
   return op === 'and' || op === 'or' || op === 'unless'
 }
 
+/** A node's operands in evaluation order (`parser.Children`; a range selector's is its selector). */
+export function children(expr: Expr): readonly Expr[] {
+  switch (expr.kind) {
+    case 'matrixSelector':
+      return [expr.selector]
+    case 'call':
+      return expr.args
+    case 'aggregate':
+      return expr.param ? [expr.param, expr.expr] : [expr.expr]
+    case 'unary':
+    case 'paren':
+    case 'subquery':
+      return [expr.expr]
+    case 'binary':
+      return [expr.lhs, expr.rhs]
+    case 'vectorSelector':
+    case 'number':
+    case 'string':
+      return []
+  }
+}
+
+/**
+ * Calls `visit` on every node, depth first, with its ancestors from the root (`path`), as
+ * Prometheus' `parser.Inspect`.
+ */
+export function inspect(expr: Expr, visit: (node: Expr, path: readonly Expr[]) => void): void {
+  const walk = (node: Expr, path: Expr[]): void => {
+    visit(node, path)
+    const below = children(node)
+    if (below.length === 0) return
+    path.push(node)
+    for (const child of below) walk(child, path)
+    path.pop()
+  }
+  walk(expr, [])
+}
+
 /**
  * Calls `visit` on every vector selector (also those inside range selectors and
  * subqueries). `rangeMs` is the selector's range, or undefined for an instant selector.
@@ -185,33 +223,11 @@ export function walkSelectors(
   expr: Expr,
   visit: (selector: VectorSelector, rangeMs: number | undefined) => void,
 ): void {
-  switch (expr.kind) {
-    case 'vectorSelector':
-      visit(expr, undefined)
-      return
-    case 'matrixSelector':
-      visit(expr.selector, expr.rangeMs)
-      return
-    case 'call':
-      for (const arg of expr.args) walkSelectors(arg, visit)
-      return
-    case 'aggregate':
-      if (expr.param) walkSelectors(expr.param, visit)
-      walkSelectors(expr.expr, visit)
-      return
-    case 'unary':
-    case 'paren':
-    case 'subquery':
-      walkSelectors(expr.expr, visit)
-      return
-    case 'binary':
-      walkSelectors(expr.lhs, visit)
-      walkSelectors(expr.rhs, visit)
-      return
-    case 'number':
-    case 'string':
-      return
-  }
+  inspect(expr, (node, path) => {
+    if (node.kind !== 'vectorSelector') return
+    const parent = path[path.length - 1]
+    visit(node, parent?.kind === 'matrixSelector' ? parent.rangeMs : undefined)
+  })
 }
 
 /**

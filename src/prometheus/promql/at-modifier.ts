@@ -17,7 +17,11 @@
  * and stay relative to another time (e.g. `avg_over_time((g @ 450.5)[2m:30s] @ 600)` at
  * 480 s reads `g` at 330.5 s): promtool is the reference, so those answers are kept too.
  */
-import type { Expr, Subquery, VectorSelector } from './ast.ts'
+import { type Expr, inspect, type Subquery, type VectorSelector } from './ast.ts'
+
+/** The subqueries among a node's ancestors, outermost first. */
+const subqueries = (path: readonly Expr[]): Subquery[] =>
+  path.filter((n): n is Subquery => n.kind === 'subquery')
 
 /** Functions Prometheus never evaluates once for all steps (`AtModifierUnsafeFunctions`). */
 const AT_MODIFIER_UNSAFE_FUNCTIONS = new Set([
@@ -36,26 +40,11 @@ const AT_MODIFIER_UNSAFE_FUNCTIONS = new Set([
 
 /** Whether `expr` has an `@` anywhere (only then is any of this state needed). */
 export function hasAtModifier(expr: Expr): boolean {
-  switch (expr.kind) {
-    case 'vectorSelector':
-      return expr.at !== undefined
-    case 'matrixSelector':
-      return expr.selector.at !== undefined
-    case 'subquery':
-      return expr.at !== undefined || hasAtModifier(expr.expr)
-    case 'paren':
-    case 'unary':
-      return hasAtModifier(expr.expr)
-    case 'call':
-      return expr.args.some(hasAtModifier)
-    case 'aggregate':
-      return hasAtModifier(expr.expr) || (expr.param !== undefined && hasAtModifier(expr.param))
-    case 'binary':
-      return hasAtModifier(expr.lhs) || hasAtModifier(expr.rhs)
-    case 'number':
-    case 'string':
-      return false
-  }
+  let found = false
+  inspect(expr, (node) => {
+    if ((node.kind === 'vectorSelector' || node.kind === 'subquery') && node.at !== undefined) found = true
+  })
+  return found
 }
 
 /** The `@` time of a selector or subquery in ms (`start()` and `end()` are the query's time). */
@@ -93,7 +82,7 @@ export class AtModifierEvaluation {
     lookbackMs: number,
   ) {
     if (this.preprocess(expr)) this.invariant.add(expr)
-    this.populateSelectWindows(expr, [], 0, lookbackMs)
+    this.populateSelectWindows(expr, lookbackMs)
     this.setOffsets(queryTime, expr)
   }
 
@@ -107,39 +96,10 @@ export class AtModifierEvaluation {
    * `evalTime`, corrected by the `@` and offsets of the subqueries between `root` and it.
    */
   setOffsets(evalTime: number, root: Expr): void {
-    const walk = (expr: Expr, path: Subquery[]): void => {
-      switch (expr.kind) {
-        case 'vectorSelector':
-          this.setOffset(expr, evalTime, path)
-          return
-        case 'matrixSelector':
-          this.setOffset(expr.selector, evalTime, path)
-          return
-        case 'subquery':
-          this.setOffset(expr, evalTime, path)
-          walk(expr.expr, [...path, expr])
-          return
-        case 'paren':
-        case 'unary':
-          walk(expr.expr, path)
-          return
-        case 'call':
-          for (const arg of expr.args) walk(arg, path)
-          return
-        case 'aggregate':
-          if (expr.param) walk(expr.param, path)
-          walk(expr.expr, path)
-          return
-        case 'binary':
-          walk(expr.lhs, path)
-          walk(expr.rhs, path)
-          return
-        case 'number':
-        case 'string':
-          return
-      }
-    }
-    walk(root, [])
+    inspect(root, (node, path) => {
+      if (node.kind === 'vectorSelector' || node.kind === 'subquery')
+        this.setOffset(node, evalTime, subqueries(path))
+    })
   }
 
   private setOffset(node: VectorSelector | Subquery, evalTime: number, path: readonly Subquery[]): void {
@@ -216,48 +176,23 @@ export class AtModifierEvaluation {
   }
 
   /** As `populateSeries` and `getTimeRangesForSelector`, for an instant query. */
-  private populateSelectWindows(expr: Expr, path: Subquery[], evalRange: number, lookbackMs: number): void {
-    switch (expr.kind) {
-      case 'vectorSelector': {
-        const times = this.subqueryTimes(path)
-        let start = times.at ?? this.queryTime
-        let end = start
-        const ts = atTime(expr, this.queryTime)
-        if (ts !== undefined) {
-          start = ts
-          end = ts
-        } else {
-          start -= times.offset + times.range
-          end -= times.offset
-        }
-        start -= evalRange === 0 ? lookbackMs : evalRange
-        this.selectWindows.set(expr, { min: start - expr.offsetMs, max: end - expr.offsetMs })
-        return
+  private populateSelectWindows(expr: Expr, lookbackMs: number): void {
+    inspect(expr, (node, path) => {
+      if (node.kind !== 'vectorSelector') return
+      const parent = path[path.length - 1]
+      const times = this.subqueryTimes(subqueries(path))
+      let start = times.at ?? this.queryTime
+      let end = start
+      const ts = atTime(node, this.queryTime)
+      if (ts !== undefined) {
+        start = ts
+        end = ts
+      } else {
+        start -= times.offset + times.range
+        end -= times.offset
       }
-      case 'matrixSelector':
-        this.populateSelectWindows(expr.selector, path, expr.rangeMs, lookbackMs)
-        return
-      case 'subquery':
-        this.populateSelectWindows(expr.expr, [...path, expr], 0, lookbackMs)
-        return
-      case 'paren':
-      case 'unary':
-        this.populateSelectWindows(expr.expr, path, 0, lookbackMs)
-        return
-      case 'call':
-        for (const arg of expr.args) this.populateSelectWindows(arg, path, 0, lookbackMs)
-        return
-      case 'aggregate':
-        if (expr.param) this.populateSelectWindows(expr.param, path, 0, lookbackMs)
-        this.populateSelectWindows(expr.expr, path, 0, lookbackMs)
-        return
-      case 'binary':
-        this.populateSelectWindows(expr.lhs, path, 0, lookbackMs)
-        this.populateSelectWindows(expr.rhs, path, 0, lookbackMs)
-        return
-      case 'number':
-      case 'string':
-        return
-    }
+      start -= parent?.kind === 'matrixSelector' ? parent.rangeMs : lookbackMs
+      this.selectWindows.set(node, { min: start - node.offsetMs, max: end - node.offsetMs })
+    })
   }
 }
