@@ -47,13 +47,6 @@ export function hasAtModifier(expr: Expr): boolean {
   return found
 }
 
-/** The `@` time of a selector or subquery in ms (`start()` and `end()` are the query's time). */
-function atTime(node: VectorSelector | Subquery, queryTime: number): number | undefined {
-  const at = node.at
-  if (at === undefined) return undefined
-  return at.type === 'time' ? at.ms : queryTime
-}
-
 /** A closed window [min, max] of sample times, in ms. */
 export interface SampleWindow {
   readonly min: number
@@ -70,6 +63,8 @@ export class AtModifierEvaluation {
   /** Each selector's select window (`getTimeRangesForSelector`); the TSDB trims to it. */
   readonly selectWindows = new Map<VectorSelector, SampleWindow>()
   private readonly offsets = new Map<VectorSelector | Subquery, number>()
+  /** Selectors and subqueries `preprocessExprHelper` visits (and resolves `start()`/`end()` of). */
+  private readonly preprocessed = new Set<VectorSelector | Subquery>()
 
   /**
    * @param expr the query's expression
@@ -84,6 +79,19 @@ export class AtModifierEvaluation {
     if (this.preprocess(expr)) this.invariant.add(expr)
     this.populateSelectWindows(expr, lookbackMs)
     this.setOffsets(queryTime, expr)
+  }
+
+  /**
+   * The `@` time of a selector or subquery in ms, as `Timestamp` after `PreprocessExpr`:
+   * `start()` and `end()` are the query's time, but only where preprocessing looks, which
+   * is not inside an aggregation's parameter (`topk(scalar(x @ end()), …)` reads `x` as if
+   * it had no `@`).
+   */
+  atTime(node: VectorSelector | Subquery): number | undefined {
+    const at = node.at
+    if (at === undefined) return undefined
+    if (at.type === 'time') return at.ms
+    return this.preprocessed.has(node) ? this.queryTime : undefined
   }
 
   /** The offset, in ms, a selector or subquery is read with: `Offset`, not `OriginalOffset`. */
@@ -103,7 +111,7 @@ export class AtModifierEvaluation {
   }
 
   private setOffset(node: VectorSelector | Subquery, evalTime: number, path: readonly Subquery[]): void {
-    const ts = atTime(node, this.queryTime)
+    const ts = this.atTime(node)
     if (ts === undefined) return
     const times = this.subqueryTimes(path)
     let subqueryOffset = times.offset
@@ -126,7 +134,7 @@ export class AtModifierEvaluation {
     for (const sq of path) {
       offset += sq.offsetMs
       range += sq.rangeMs
-      const ts = atTime(sq, this.queryTime)
+      const ts = this.atTime(sq)
       if (ts !== undefined) {
         offset = sq.offsetMs
         range = sq.rangeMs
@@ -140,7 +148,8 @@ export class AtModifierEvaluation {
   private preprocess(expr: Expr): boolean {
     switch (expr.kind) {
       case 'vectorSelector':
-        return expr.at !== undefined
+        this.preprocessed.add(expr)
+        return this.atTime(expr) !== undefined
       case 'aggregate':
         // The parameter is not looked at (nor wrapped).
         return this.preprocess(expr.expr)
@@ -161,11 +170,12 @@ export class AtModifierEvaluation {
         return false
       }
       case 'matrixSelector':
-        return expr.selector.at !== undefined
+        return this.preprocess(expr.selector)
       case 'subquery':
         // The inside of a subquery is evaluated once per subquery when it can be.
         if (this.preprocess(expr.expr)) this.invariant.add(expr.expr)
-        return expr.at !== undefined
+        this.preprocessed.add(expr)
+        return this.atTime(expr) !== undefined
       case 'paren':
       case 'unary':
         return this.preprocess(expr.expr)
@@ -183,7 +193,7 @@ export class AtModifierEvaluation {
       const times = this.subqueryTimes(subqueries(path))
       let start = times.at ?? this.queryTime
       let end = start
-      const ts = atTime(node, this.queryTime)
+      const ts = this.atTime(node)
       if (ts !== undefined) {
         start = ts
         end = ts

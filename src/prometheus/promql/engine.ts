@@ -167,7 +167,6 @@ export function evaluateInstant(
     store,
     timeMs,
     timeMs,
-    timeMs,
     lookbackMs,
     options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
     query.hasAtModifier ? new AtModifierEvaluation(query.expr, timeMs, lookbackMs) : undefined,
@@ -196,8 +195,6 @@ class Evaluator {
      * time, or a subquery's first step): where step-invariant parts are evaluated.
      */
     private readonly start: number,
-    /** The query's start and end: what `@ start()` and `@ end()` stand for. */
-    private readonly queryTime: number,
     private readonly lookbackMs: number,
     private readonly subqueryStepMs: number,
     /** Prometheus' `@` state; undefined when the query has no `@`. */
@@ -206,15 +203,7 @@ class Evaluator {
 
   /** An evaluator of the same query at another step. */
   private at(time: number, start: number): Evaluator {
-    return new Evaluator(
-      this.store,
-      time,
-      start,
-      this.queryTime,
-      this.lookbackMs,
-      this.subqueryStepMs,
-      this.atState,
-    )
+    return new Evaluator(this.store, time, start, this.lookbackMs, this.subqueryStepMs, this.atState)
   }
 
   eval(expr: Expr): Value {
@@ -451,9 +440,7 @@ class Evaluator {
           // Prometheus reads a selector with `@` here at exactly its `@` time, its offset
           // dropped (`vs.Offset = enh.Ts - *vs.Timestamp`), from the samples selected for the
           // window the offset implies.
-          const pinned =
-            arg.at === undefined ? undefined : arg.at.type === 'time' ? arg.at.ms : this.queryTime
-          const v = this.instantSelector(arg, times, pinned)
+          const v = this.instantSelector(arg, times, this.atState?.atTime(arg))
           return v.map((s, i) => ({ labels: withoutName(s.labels), value: (times[i] as number) / 1000 }))
         }
         return this.vector(arg).map((s) => ({ labels: withoutName(s.labels), value: this.time / 1000 }))

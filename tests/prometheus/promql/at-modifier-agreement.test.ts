@@ -53,6 +53,10 @@ const INNER = [
   'timestamp(g @ T offset 1m)',
   'label_replace(g @ T, "x", "$1", "job", "(.*)")',
   'g @ T and on () sum(g)',
+  // Prometheus resolves start() and end() everywhere but in an aggregation's parameter.
+  'topk(scalar(count(g @ end())), g)',
+  'quantile(scalar(sum(g @ start())) / 100, g @ T)',
+  'g @ end() offset 1m',
 ]
 
 /** Subquery wrappers; `X` is the inner expression, `U` a subquery `@` time. */
