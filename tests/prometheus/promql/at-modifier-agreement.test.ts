@@ -68,6 +68,7 @@ const OUTER = [
   'last_over_time((X)[4m:1m] @ U offset -1m)',
   'max_over_time(avg_over_time((X)[2m:30s] @ U)[4m:1m])',
   'min_over_time(sum_over_time((X)[3m:1m])[4m:1m] @ U)',
+  'max_over_time(avg_over_time((X)[2m:30s] @ U)[4m:1m] @ 900)',
   'absent_over_time((X)[2m:1m] @ U)',
   'max_over_time((X)[90s:45s] @ end())',
   'rate((X)[3m:1m] @ U)',
