@@ -388,11 +388,10 @@ function parseIntBase0(text: string, signed: boolean): bigint | undefined {
     s = s.slice(1)
   }
   let base = 10
-  let prefixed = false
-  if (/^0[xX]/.test(s)) [base, s, prefixed] = [16, s.slice(2), true]
-  else if (/^0[oO]/.test(s)) [base, s, prefixed] = [8, s.slice(2), true]
-  else if (/^0[bB]/.test(s)) [base, s, prefixed] = [2, s.slice(2), true]
-  else if (s.length > 1 && s[0] === '0') [base, s, prefixed] = [8, s.slice(1), true]
+  if (/^0[xX]/.test(s)) [base, s] = [16, s.slice(2)]
+  else if (/^0[oO]/.test(s)) [base, s] = [8, s.slice(2)]
+  else if (/^0[bB]/.test(s)) [base, s] = [2, s.slice(2)]
+  else if (s.length > 1 && s[0] === '0') [base, s] = [8, s.slice(1)]
   if (s.includes('_')) {
     if (!underscoreOK(text)) return undefined
     s = s.replaceAll('_', '')
