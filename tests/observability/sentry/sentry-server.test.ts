@@ -96,9 +96,13 @@ test('the server exits promptly on SIGTERM while Sentry hangs', async () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200)
     const { code, ms } = await server.stop()
     expect(code).toBe(0)
-    // The flush gives up after 2 s; a flush without a bound would wait for the transport's
-    // own 5 s timeout. Exits take about 2.05 s here.
-    expect(ms).toBeLessThan(4500)
+    // The flush gave up at its bound, said so, and the shutdown went on to its end.
+    const messages = server.lines.map((line) => [line.msg, line.timeoutMs])
+    expect(messages).toContainEqual(['sentry: some events were not delivered', 2000])
+    expect(messages.at(-1)).toEqual(['stopped', undefined])
+    // A flush without a bound would wait for the transport's own 5 s timeout; exits take
+    // about 2.05 s here, and up to 4.6 s on a loaded CI machine, so the bound is the 5 s.
+    expect(ms).toBeLessThan(5000)
     // The shutdown waited on a delivery that was never going to complete, and gave up.
     expect(ingest.received()).toBeGreaterThanOrEqual(1)
   } finally {
