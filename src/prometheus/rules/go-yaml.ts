@@ -190,7 +190,13 @@ export function parseGoYaml(
     const col = colOf(n?.range?.[0])
     if (n === null || n === undefined) return { kind: 'scalar', text: null, quoted: false, line, col }
     const tagged = n.range ? go.tags?.get(n.range[0]) : undefined
-    if (isScalar(n)) return scalar(n, line, col, tagged?.collection ? undefined : tagged?.tag)
+    if (isScalar(n)) {
+      // The non-specific `!`, which the JavaScript parser keeps on the node: yaml.v3 reads the
+      // node as if untagged (node.go `ShortTag`), yaml.v2 keeps `!` as its tag, which no type
+      // resolves to (resolve.go `resolvableTag`), so `value: ! 2` is the text `2`, no float.
+      const bang = !v3 && n.tag === '!' ? '!' : undefined
+      return scalar(n, line, col, tagged?.collection ? undefined : (tagged?.tag ?? bang))
+    }
     converting.add(n)
     try {
       return withTag(convertCollection(n, line, col), tagged?.collection ? tagged.tag : undefined)
@@ -207,11 +213,13 @@ export function parseGoYaml(
         // The parser marks a plain `<<` (or `!!merge <<`) key with a symbol value; a quoted
         // "<<" is an ordinary string key, in Go as here (yaml.v3 decode.go `isMerge`).
         // A tag other than !!merge makes `<<` an ordinary key too (the JavaScript parser sees
-        // such a tag replaced by a local one, see JAVASCRIPT_TAGS).
+        // such a tag replaced by a local one, see JAVASCRIPT_TAGS), but for the non-specific
+        // `!`: yaml.v3 gives a plain `! <<` the merge tag (decode.go `parser.node`), yaml.v2
+        // marks a `!` key implicit, quoted or not (parserc.go `plain_implicit`, `isMerge`).
         if (
           isScalar(pair.key) &&
-          typeof pair.key.value === 'symbol' &&
-          (key.tag === undefined || key.tag === '!!merge')
+          ((typeof pair.key.value === 'symbol' && (key.tag === undefined || key.tag === '!!merge')) ||
+            (pair.key.tag === '!' && pair.key.value === '<<' && (!v3 || pair.key.type === Scalar.PLAIN)))
         ) {
           map.merges.push({ at: map.entries.length, keyLine: key.line, value: convert(pair.value) })
           continue
@@ -363,7 +371,7 @@ const BLANK_BESIDE_BREAK = '\uFFFE'
  * type leaves the text as it is, named only in type errors. The JavaScript parser would
  * convert by its own rules, or refuse the tag itself (`!@!x`, `!!s]x`).
  */
-const JAVASCRIPT_TAGS = new Set(['!!binary', '!!map', '!!seq', '!!merge'])
+const JAVASCRIPT_TAGS = new Set(['!!binary', '!!map', '!!seq', '!!merge', '!'])
 /** Stands for a `:` that ends a plain scalar in a flow collection, part of it for Go (see forJavaScriptParser). */
 const COLON_IN_FLOW = '\uD803'
 const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g

@@ -267,6 +267,47 @@ const CASES: [string, string, string][] = [
       `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: r\n        eval_time: 0m\n        exp_samples: [{labels: r, value: ${value}}]\n`,
     ],
   ),
+  // The non-specific tag `!`: yaml.v3 reads the node as if untagged, yaml.v2 keeps `!` as a
+  // tag no type resolves to, so only text fields take it there; a `! <<` key still merges
+  // (v3: plain only; v2: quoted too). The yaml fuzzer's seed 901 (--test-files) found `! 2`.
+  ...['! 2', "! '1'", '!', '! &a', '! ~', '! |\n          1'].map((value): [string, string, string] => [
+    `a sample's value: ${value.replace('\n', '⏎')} (a float64, yaml.v2)`,
+    alerts('      - record: r\n        expr: vector(1)\n'),
+    `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: r\n        eval_time: 0m\n        exp_samples:\n        - labels: r\n          value: ${value}\n`,
+  ]),
+  ...['! 1', '! true', '!', '{a: ! 1, ! b: !}', '! {a: b}'].flatMap((value): [string, string, string][] => [
+    [
+      `labels: ${value} (yaml.v3: as untagged)`,
+      alerts(
+        `      - alert: B\n        expr: ! vector(1)\n        for: ! 0s\n        labels: {team: ${value}}\n`,
+      ),
+      showB,
+    ],
+    [
+      `exp_labels, eval_time and exp_alerts with ${value} (yaml.v2: text only)`,
+      alerts('      - alert: B\n        expr: vector(1)\n'),
+      showB
+        .replace('{exp_labels: {}}', `{exp_labels: {team: ${value}}}`)
+        .replace('eval_time: 0m', 'eval_time: ! 0m'),
+    ],
+  ]),
+  [
+    'exp_alerts: ! and promql_expr_test: ! (yaml.v2: an empty `!` node is the text ``)',
+    alerts('      - alert: B\n        expr: vector(1)\n'),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test: !\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: !\n',
+  ],
+  ...['! <<', '! "<<"', "! '<<'"].flatMap((key): [string, string, string][] => [
+    [
+      `a ${key} key in a rule file (yaml.v3: the plain one merges)`,
+      `base: &b {name: g}\ngroups:\n  - ${key}: *b\n    rules: []\n`,
+      showB,
+    ],
+    [
+      `a ${key} key in a test file (yaml.v2: each merges)`,
+      alerts('      - alert: B\n        expr: vector(1)\n'),
+      `base: &b {interval: 1m}\nrule_files: [rules.yml]\ntests:\n  - ${key}: *b\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n`,
+    ],
+  ]),
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),
