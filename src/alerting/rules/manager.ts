@@ -287,9 +287,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         : await prefetchTemplateQueries(entry.rule, group.labels, results, context, async (expr) =>
             resultAsVector(await deps.source.instantQuery(expr, new Date(ts))),
           )
-      evaluateAlerts(entry.rule, group.labels, active, results, ts, { ...context, query })
-      if (group.limit > 0 && active.size > group.limit)
-        return await dropOverLimit(tx, loaded, entry, rows, active.size, ts)
+      // The group's `limit` counts pending and firing alerts (kept firing included), not the
+      // resolved ones still kept: Prometheus' `numActivePending`.
+      const present = evaluateAlerts(entry.rule, group.labels, active, results, ts, { ...context, query })
+      if (group.limit > 0 && present.length > group.limit)
+        return await dropOverLimit(tx, loaded, entry, rows, present.length, ts)
     } catch (error) {
       // A failed query must not resolve anything: the stored state stays exactly as it was.
       entry.health = 'err'

@@ -129,11 +129,12 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
       ...ctx,
       query,
     })
-    // As Prometheus' AlertingRule.Eval: more alerts than the group's `limit` (pending, firing
-    // and resolved ones still kept) empties the rule's alerts and fails it.
+    // As Prometheus' AlertingRule.Eval: more alerts than the group's `limit` empties the rule's
+    // alerts and fails it. Counted are the pending and firing ones, kept firing included
+    // (`numActivePending`), not the resolved ones still kept for their 15 minutes.
     const limit = this.group.limit
-    if (limit > 0 && this.active.size > limit) {
-      const count = this.active.size
+    if (limit > 0 && present.length > limit) {
+      const count = present.length
       this.active.clear()
       throw new Error(`exceeded limit of ${limit} with ${count} alerts`)
     }

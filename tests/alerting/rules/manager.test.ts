@@ -385,6 +385,37 @@ test("over its group's limit an alert rule fails, drops its alerts and resolves 
   expect(await outbox()).toEqual(['Many:firing', 'Many:resolved'])
 })
 
+test("a group's limit counts pending and firing alerts, not the resolved ones still kept (Prometheus' numActivePending)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  writeFileSync(
+    join(dir, 'limit.yml'),
+    'groups:\n- name: capped\n  limit: 1\n  rules:\n  - alert: Many\n    expr: errors > 0\n',
+  )
+  // Shop a's alert resolves as shop b's starts: one alert present, one resolved and kept.
+  const answers = [[{ shop: 'a' }], [{ shop: 'b' }], [{ shop: 'b' }, { shop: 'c' }]]
+  let tick = 0
+  const source: QuerySource = {
+    async instantQuery(): Promise<InstantResult> {
+      return { resultType: 'vector', samples: answers[tick]!.map((labels) => ({ labels, value: 1 })) }
+    },
+  }
+  const clock = manualClock('2026-03-02T10:00:00Z')
+  const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
+  const { ruleManager } = managerOver(groups, source, clock)
+  const rule = groups[0]!.rules[0]!
+  const states = async () =>
+    (await database.db.select().from(alertRuleStates)).map((r) => `${r.labels.shop}:${r.state}`).sort()
+  await ruleManager.evaluateAll()
+  tick = 1
+  clock.advance(30_000)
+  await ruleManager.evaluateAll()
+  expect([rule.health, await states()]).toEqual(['ok', ['a:inactive', 'b:firing']])
+  tick = 2
+  clock.advance(30_000)
+  await ruleManager.evaluateAll()
+  expect([rule.health, rule.lastError]).toEqual(['err', 'exceeded limit of 1 with 2 alerts'])
+})
+
 describe('fingerprints', () => {
   test('FNV-1a 64 over sorted names and values, as Alertmanager computes them', () => {
     expect(fingerprint({})).toBe('cbf29ce484222325')
