@@ -165,6 +165,12 @@ class NotificationScanner {
   private escaped = false
   private key = ''
   private alertsSeen = false
+  /**
+   * A member's problem (`alerts` not an array, a bad `truncatedAlerts`), thrown once the body
+   * has proved to be JSON: a body that is not JSON is a 400 wherever its fault lies, as on
+   * every route, even when a member before the fault is already wrong.
+   */
+  private problem: Error | undefined
   private readonly result: AlertmanagerNotification = { alerts: [], invalid: 0, truncatedAlerts: 0 }
 
   feed(chunk: string) {
@@ -201,6 +207,7 @@ class NotificationScanner {
       })
     }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
+    if (this.problem !== undefined) throw this.problem
     if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
     const first = this.result.firstInvalid
     if (this.result.alerts.length === 0 && first !== undefined) {
@@ -248,7 +255,7 @@ class NotificationScanner {
           continue
         case 'key':
           if (this.stringChar(c)) continue
-          this.key = JSON.parse(this.captured(i + 1)) as string
+          this.key = this.parse(this.captured(i + 1)) as string
           this.state = 'colon'
           continue
         case 'colon':
@@ -360,12 +367,12 @@ class NotificationScanner {
 
   /** A top-level member other than `alerts`: only the few the receiver uses are kept. */
   private member(value: unknown) {
-    if (this.key === 'alerts') throw validation('Invalid body: alerts — Expected an array of alerts')
-    if (this.key === 'truncatedAlerts') {
+    if (this.key === 'alerts') {
+      this.problem ??= validation('Invalid body: alerts — Expected an array of alerts')
+    } else if (this.key === 'truncatedAlerts') {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-        throw validation('Invalid body: truncatedAlerts — Expected a non-negative integer')
-      }
-      this.result.truncatedAlerts = value
+        this.problem ??= validation('Invalid body: truncatedAlerts — Expected a non-negative integer')
+      } else this.result.truncatedAlerts = value
     } else if (this.key === 'groupKey' && typeof value === 'string') {
       this.result.groupKey = value
     }

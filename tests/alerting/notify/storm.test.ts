@@ -326,6 +326,21 @@ describe('an Alertmanager storm', () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_JSON')
     expect((await post({ version: '4', alerts: 'none' })).status).toBe(422)
     expect((await post({ version: '4' })).status).toBe(422)
+    // Not JSON wherever the fault lies (found by differential fuzzing against JSON.parse): in a
+    // key (a raw tab, a bad escape), or after a member that is already wrong.
+    for (const body of [
+      '{"rece\tiver": "r", "alerts": []}',
+      '{"a\\u12": 1, "alerts": []}',
+      '{"alerts": {"status": "firing"}, "x": ]',
+      '{"truncatedAlerts": -1, "alerts": [] ',
+    ]) {
+      const notJson = await post(body)
+      expect([
+        body,
+        notJson.status,
+        ((await notJson.json()) as { error: { code: string } }).error.code,
+      ]).toEqual([body, 400, 'INVALID_JSON'])
+    }
     const xml = await app.handle(
       new Request('http://localhost/alerts/alertmanager', {
         method: 'POST',
