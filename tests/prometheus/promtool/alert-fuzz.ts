@@ -28,6 +28,13 @@ const EXPRS = [
   'rate(m[2m]) > 0',
   'vector(time()) > 300',
   'm == T',
+  'label_replace(m > T, "alertname", "Other", "", "")',
+  'm',
+  '-m < -T',
+  'last_over_time(m[5m]) > T',
+  'timestamp(m) > 120',
+  'm > bool T',
+  'absent_over_time(m{i="1"}[2m])',
 ]
 const FORS = ['', '', 'for: 0s', 'for: 1m', 'for: 2m', 'for: 90s', 'for: 3m', 'for: 30s']
 const KEEPS = [
@@ -46,6 +53,8 @@ const LABELS = [
   "labels: {v: '{{ $value }}'}",
   "labels: {i: 'x{{ $labels.i }}'}",
   "labels: {t: '{{ humanize $value }}'}",
+  "labels: {alertname: Renamed, severity: '{{ if gt $value 1.0 }}page{{ else }}ticket{{ end }}'}",
+  "labels: {i: ''}",
 ]
 const ANNOTATIONS = [
   '',
