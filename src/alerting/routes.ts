@@ -181,7 +181,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
                     version: { type: 'string', examples: ['4'] },
                     status: { type: 'string', enum: ['firing', 'resolved'] },
                     groupKey: { type: 'string' },
-                    truncatedAlerts: { type: 'integer', minimum: 0 },
+                    truncatedAlerts: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
                     alerts: { type: 'array', items: { type: 'object' } },
                   },
                 },

@@ -370,8 +370,12 @@ class NotificationScanner {
     if (this.key === 'alerts') {
       this.problem ??= validation('Invalid body: alerts — Expected an array of alerts')
     } else if (this.key === 'truncatedAlerts') {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-        this.problem ??= validation('Invalid body: truncatedAlerts — Expected a non-negative integer')
+      // Alertmanager's count is a uint64; past 2^53 − 1 ours would no longer be exact, and a
+      // message saying "+1e+300 more" tells the on-call person nothing.
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+        this.problem ??= validation(
+          'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
+        )
       } else this.result.truncatedAlerts = value
     } else if (this.key === 'groupKey' && typeof value === 'string') {
       this.result.groupKey = value

@@ -380,6 +380,14 @@ describe('reading a notification as a stream', () => {
     })
   }
 
+  test('truncatedAlerts up to 2^53 − 1 is read exactly', async () => {
+    const read = await readAlertmanagerNotification(
+      stream('{"alerts": [], "truncatedAlerts": 9007199254740991}', 5),
+      1000,
+    )
+    expect(read.truncatedAlerts).toBe(9007199254740991)
+  })
+
   test('chunk boundaries anywhere (1 byte, inside escapes and multi-byte characters) give the same alerts as JSON.parse', async () => {
     const tricky = {
       ...amAlert(1),
@@ -412,6 +420,11 @@ describe('reading a notification as a stream', () => {
     ['{"a" 1, "alerts": []}', 400],
     ['{"alerts": {}}', 422],
     ['{"alerts": [], "truncatedAlerts": -1}', 422],
+    // Past 2^53 − 1 a count is no longer exact (Alertmanager's is a uint64): "+1e+300 more" in a
+    // message to on-call staff says nothing.
+    ['{"alerts": [], "truncatedAlerts": 1e300}', 422],
+    ['{"alerts": [], "truncatedAlerts": 9007199254740992}', 422],
+    ['{"alerts": [], "truncatedAlerts": 2.5}', 422],
     ['{"alerts": [{"status": "firing"}]}', 422],
     // JSON that is no object: the 422 every route gives an object body, not "not JSON".
     ['[]', 422],
