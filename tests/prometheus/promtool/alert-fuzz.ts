@@ -10,7 +10,7 @@
  *
  *   bun tests/prometheus/promtool/alert-fuzz.ts [--seed N] [--cases N] [--show N]
  */
-import { Rng } from '../promql/differential/generator.ts'
+import { numberArg as arg, Rng } from '../promql/differential/generator.ts'
 import { bothReports } from './rule-test-files.ts'
 
 const VALUES = ['0', '1', '2', '3', '5', '_', 'stale', '-1', '2.5']
@@ -136,10 +136,6 @@ export async function compareAlertSuites(suites: readonly AlertSuite[]): Promise
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: number) => {
-    const i = process.argv.indexOf(name)
-    return i >= 0 ? Number(process.argv[i + 1]) : fallback
-  }
   const seed = arg('--seed', 1)
   const count = arg('--cases', 40)
   const run = await compareAlertSuites(alertSuites(seed, count))

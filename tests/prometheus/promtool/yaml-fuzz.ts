@@ -16,13 +16,8 @@
  */
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { Rng } from '../promql/differential/generator.ts'
+import { numberArg as arg, Rng } from '../promql/differential/generator.ts'
 import { promtoolTest, runOurs, writeSuite } from './rule-test-files.ts'
-
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
-}
 
 const BASES = [
   `groups:\n  - name: g\n    rules:\n      - alert: B\n        expr: vector(1)\n        labels:\n          severity: page\n          team: "a b"\n        annotations:\n          summary: 'sum {{ $value }}'\n          description: >\n            folded\n            text\n      - record: r:x\n        expr: |\n          sum(up)\n`,

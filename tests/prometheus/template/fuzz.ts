@@ -11,13 +11,8 @@
  * compared by its load error line and re-run without the others. Prints
  * `seed S: N cases, N agree, N disagree` and the first disagreements, promtool's then ours.
  */
-import { Rng } from '../promql/differential/generator.ts'
+import { numberArg as arg, Rng } from '../promql/differential/generator.ts'
 import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
-
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
-}
 
 // ---------------------------------------------------------------- the generator
 

@@ -37,6 +37,15 @@ export class Rng {
   }
 }
 
+/**
+ * A fuzzer's numeric command-line option, `--seed 3` → 3 for `numberArg('--seed', 1)`;
+ * `fallback` when it is absent.
+ */
+export function numberArg(name: string, fallback: number, argv: readonly string[] = process.argv): number {
+  const i = argv.indexOf(name)
+  return i >= 0 ? Number(argv[i + 1]) : fallback
+}
+
 export type ExprType = 'vector' | 'scalar' | 'matrix'
 
 /** An expression tree: `render` joins the children's text; `children` have their types. */

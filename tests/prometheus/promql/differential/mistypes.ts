@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corpusExpressions } from './corpus.ts'
 import { parseReport, runEngine, runPromtool, testFile, workDir } from './differential.ts'
-import { Rng } from './generator.ts'
+import { numberArg as arg, Rng } from './generator.ts'
 
 /** What an edit may insert: the tokens and near-tokens people mistype in PromQL. */
 const PIECES = [
@@ -178,10 +178,6 @@ export function compareMistypes(exprs: readonly string[], dir: string): MistypeR
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: number) => {
-    const i = process.argv.indexOf(name)
-    return i >= 0 ? Number(process.argv[i + 1]) : fallback
-  }
   const seed = arg('--seed', 1)
   const count = arg('--cases', 1000)
   const run = compareMistypes(mistypedExpressions(corpusExpressions(), seed, count), workDir())

@@ -3,11 +3,8 @@
  * differential run against promtool, printing each disagreement shrunk to a minimal case.
  */
 import { compareScenarios, generateScenarios, shrink, workDir } from './differential.ts'
+import { numberArg as arg } from './generator.ts'
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
-}
 const seed = arg('--seed', 15)
 const count = arg('--cases', 3000)
 const dir = workDir()
