@@ -173,7 +173,7 @@ const digitVal = (ch: string | undefined) =>
  * The offset of the closing quote of the `"` or `'` string opening at `start`, checking its
  * escapes as lex.go `lexString` and `lexEscape` do; throws their errors at the string's start.
  */
-function quotedEnd(input: string, start: number): number {
+export function quotedEnd(input: string, start: number): number {
   const quote = input[start]
   const fail = (message: string) => new LexError(message, start)
   let j = start + 1

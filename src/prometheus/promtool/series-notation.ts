@@ -12,12 +12,13 @@
  * then `ParseFloat`, so `017` is octal 15 and `Inf`/`NaN` are accepted in any case; hex is not
  * lexed in series descriptions (`0x10` is 0 repeated 10 more times, as in Prometheus).
  *
- * Where this differs from Prometheus: it reports the first syntax error only (Prometheus'
- * yacc recovery can add more after it), and native histogram descriptions (`{{…}}`) are
- * refused with the lexer's message.
+ * Only the first error is reported, as Prometheus 2.42 prints ParseErrors (its yacc recovery
+ * can find more after it). Where this differs from Prometheus: native histogram descriptions
+ * (`{{…}}`) are refused with the lexer's message.
  */
 
 import { type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
+import { LexError, quotedEnd } from '../promql/lexer.ts'
 import { AGGREGATORS } from '../promql/parser.ts'
 import { goQuote, unquote } from '../promql/strings.ts'
 
@@ -241,16 +242,14 @@ function lex(input: string, seriesDesc: boolean): Item[] {
     emit('IDENTIFIER')
     return lexStatements
   }
-  const lexString = (quoteChar: string): State => {
-    for (;;) {
-      const r = next()
-      if (r === '\\') {
-        const e = next()
-        if (e === '') return error('escape sequence not terminated')
-        continue
-      }
-      if (r === '' || r === '\n') return error('unterminated quoted string')
-      if (r === quoteChar) break
+  // The escapes are checked as the expression lexer checks them (lex.go lexEscape): `"\\x"` is
+  // `illegal character U+0022 '"' in escape sequence` at the string's start.
+  const lexString = (): State => {
+    try {
+      pos = quotedEnd(input, start) + 1
+    } catch (err) {
+      if (err instanceof LexError) return error(err.message)
+      throw err
     }
     emit('STRING')
     return lexStatements
@@ -278,7 +277,7 @@ function lex(input: string, seriesDesc: boolean): Item[] {
       return lexIdentifier
     }
     if (r === ',') emit('COMMA')
-    else if (r === '"' || r === "'") return () => lexString(r)
+    else if (r === '"' || r === "'") return lexString
     else if (r === '`') return lexRawString
     else if (r === '=') {
       if (next() === '~') emit('op:=~')
@@ -351,7 +350,7 @@ function lex(input: string, seriesDesc: boolean): Item[] {
     } else if (isDigit(r) || (r === '.' && isDigit(peek()))) {
       backup()
       return lexNumberOrDuration
-    } else if (r === '"' || r === "'") return () => lexString(r)
+    } else if (r === '"' || r === "'") return lexString
     else if (r === '`') return lexRawString
     else if (isAlpha(r) || r === ':') {
       backup()
@@ -606,19 +605,16 @@ class Parser {
     if (item.typ !== 'EOF') this.unexpected(item, '', '')
   }
 
-  /** ParseErrors.Error(): `line:col: parse error: msg`, one per line (col is 1-based, in bytes). */
+  /**
+   * ParseErrors.Error() of Prometheus 2.42: the first error only, `line:col: parse error: msg`
+   * (col 1-based, in bytes); later releases join them all, one per line.
+   */
   fail(): never {
-    const encoder = new TextEncoder()
-    throw new SeriesParseError(
-      this.errors
-        .map((e) => {
-          const before = this.input.slice(0, e.pos)
-          const line = before.split('\n').length
-          const col = encoder.encode(before.slice(before.lastIndexOf('\n') + 1)).length + 1
-          return `${line}:${col}: parse error: ${e.message}`
-        })
-        .join('\n'),
-    )
+    const first = this.errors[0]!
+    const before = this.input.slice(0, first.pos)
+    const line = before.split('\n').length
+    const col = new TextEncoder().encode(before.slice(before.lastIndexOf('\n') + 1)).length + 1
+    throw new SeriesParseError(`${line}:${col}: parse error: ${first.message}`)
   }
 }
 

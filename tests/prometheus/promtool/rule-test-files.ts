@@ -129,6 +129,17 @@ export const REFUSED_TEST_FILES: [string, string][] = [
   ['a negative repetition', series('x 1x-2')],
   ['a lone x', series('x 1 2 x')],
   ['a value that starts the series', series('1x 1 2 3')],
+  // Found by fuzzing the series notation: promtool 2.42 prints only the first of several
+  // errors, and a label value's escapes are checked as the expression lexer checks them.
+  ['two bad numbers: only the first is reported', series('x 1 2 1e 1e 1e')],
+  ['a bad number, then a bad token', series('x stale 1e 0b1 3-0.5x2')],
+  ['an escape with too few hex digits', series('x{a="\\x4"} 1')],
+  ['an escape that is no escape', series('x{a="\\q"} 1')],
+  ['an escape past U+10FFFF', series('x{a="\\U00110000"} 1')],
+  [
+    'a bad escape in exp_samples labels',
+    `${header}    promql_expr_test:\n      - expr: 1\n        eval_time: 0m\n        exp_samples: [{labels: 'x{a="\\400"}', value: 1}]\n`,
+  ],
   [
     'bad exp_samples labels',
     `${header}    promql_expr_test:\n      - expr: 1\n        eval_time: 0m\n        exp_samples: [{labels: '{a=}', value: 1}]\n`,
