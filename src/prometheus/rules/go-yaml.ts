@@ -371,7 +371,7 @@ const BLANK_BESIDE_BREAK = '\uFFFE'
  * type leaves the text as it is, named only in type errors. The JavaScript parser would
  * convert by its own rules, or refuse the tag itself (`!@!x`, `!!s]x`).
  */
-const JAVASCRIPT_TAGS = new Set(['!!binary', '!!map', '!!seq', '!!merge', '!'])
+const JAVASCRIPT_TAGS = new Set(['!!binary', '!!map', '!!seq', '!!merge'])
 /** Stands for a `:` that ends a plain scalar in a flow collection, part of it for Go (see forJavaScriptParser). */
 const COLON_IN_FLOW = '\uD803'
 const BREAK_RUN = /[\uFFFE\uFFFF\uD800-\uD802]+/g
