@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client'
 import { type LabelMatcher, walkSelectors } from '../../prometheus/promql/ast.ts'
 import { CompiledQuery, DEFAULT_LOOKBACK_MS, evaluateInstant } from '../../prometheus/promql/engine.ts'
-import { type Labels, labelsKey } from '../../prometheus/promql/labels.ts'
+import type { Labels } from '../../prometheus/promql/labels.ts'
 import {
   EmbeddedQuerySource,
   prometheusOnlyReason,
@@ -10,11 +10,14 @@ import {
   type Sample,
 } from '../../prometheus/promql/query-source.ts'
 import { matchesAll, SampleStore } from '../../prometheus/promql/store.ts'
+import { writeRuleOutput } from '../../prometheus/rules/rule-eval.ts'
 import { ExemplarStore } from './exemplars.ts'
 import type { RuleRecorder } from './manager.ts'
 import { RegistrySampler } from './registry-sampler.ts'
 
 /** Scrape jitter and evaluation lag on top of what a selector reaches back. */
+const NONE: ReadonlySet<string> = new Set()
+
 const RETENTION_MARGIN_MS = 60_000
 
 /**
@@ -53,14 +56,9 @@ export function createEmbeddedEngine(options: {
   const previous = new Map<string, Set<string>>()
   const recorder: RuleRecorder = {
     write(ruleKey: string, samples: readonly Sample[], ts: number) {
-      const current = new Set<string>()
-      for (const s of samples) {
-        const key = labelsKey(s.labels)
-        current.add(key)
-        store.append(s.labels, ts, s.value, key)
-      }
-      for (const key of previous.get(ruleKey) ?? []) if (!current.has(key)) store.appendStale(key, ts)
-      previous.set(ruleKey, current)
+      const { returned, error } = writeRuleOutput(store, previous.get(ruleKey) ?? NONE, samples, ts)
+      previous.set(ruleKey, returned)
+      return error
     },
   }
   return {

@@ -187,7 +187,13 @@ const rowsOf = (result: unknown) =>
  * one evaluation and marks the series that rule stopped producing stale.
  */
 export interface RuleRecorder {
-  write(ruleKey: string, samples: readonly Sample[], ts: number): void
+  /**
+   * Writes a recording rule's samples at `ts` (ms) and marks the series it no longer returns
+   * stale, as Prometheus' `Group.Eval` appends rule output (see `writeRuleOutput`).
+   * @returns the appender's refusal the rule then fails with (`duplicate sample for
+   *   timestamp`, `out of order sample`), or undefined
+   */
+  write(ruleKey: string, samples: readonly Sample[], ts: number): Error | undefined
 }
 
 export interface RuleManagerDeps {
@@ -435,10 +441,21 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       const limit = group.limit
       if (limit > 0 && samples.length > limit)
         throw new Error(`exceeded limit of ${limit} with ${samples.length} series`)
-      deps.recorder.write(`${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`, samples, ts)
-      entry.health = 'ok'
-      entry.lastError = undefined
+      const refused = deps.recorder.write(
+        `${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`,
+        samples,
+        ts,
+      )
+      // As Group.Eval: a refused sample fails the rule (health and last error) without counting
+      // as a failed evaluation, which prometheus_rule_evaluation_failures_total keeps for queries.
+      entry.health = refused ? 'err' : 'ok'
+      entry.lastError = refused?.message
       metrics.ruleEvaluated(loaded.key, false)
+      if (refused)
+        log.warn(
+          { group: loaded.key, rule: entry.rule.name, error: refused.message },
+          'recording rule output discarded',
+        )
     } catch (error) {
       entry.health = 'err'
       entry.lastError = (error as Error).message

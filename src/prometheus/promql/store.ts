@@ -99,6 +99,9 @@ export class RangeBuffer {
   }
 }
 
+/** Why `SampleStore.appendSample` refused a sample: Prometheus' `storage` error text. */
+export type AppendRefusal = 'out of order sample' | 'duplicate sample for timestamp'
+
 export interface LatestSample {
   t: number
   v: number
@@ -169,6 +172,37 @@ export class SampleStore implements Queryable {
     const series = this.seriesFor(labels, key)
     if (!series) return false
     return this.write(series, Math.round(t), v, false)
+  }
+
+  /**
+   * Appends a sample as Prometheus' TSDB head appender admits one (2.42 `tsdb/head_append.go`
+   * `memSeries.appendable`, no out-of-order window): a timestamp older than the series' newest
+   * is refused as `out of order sample`; the newest timestamp again with another value
+   * (compared as Go compares `math.Float64bits`: 0 and -0 differ, a staleness marker differs
+   * from every value) as `duplicate sample for timestamp`; with the same value it is accepted
+   * and stores nothing. A series refused for `maxSeries` is counted in `droppedSeries`, not
+   * refused here. This is what rule output is written through; `append` stays the loaders'
+   * quiet way.
+   *
+   * @returns the refusal in Prometheus' words (its `storage.Err…` text), or undefined when accepted
+   */
+  appendSample(labels: Labels, t: number, v: number, key = labelsKey(labels)): AppendRefusal | undefined {
+    const series = this.seriesFor(labels, key)
+    if (!series) return undefined
+    const ms = Math.round(t)
+    if (ms < series.lastT) return 'out of order sample'
+    if (ms === series.lastT) return this.newestIs(series, v) ? undefined : 'duplicate sample for timestamp'
+    this.write(series, ms, v, false)
+    return undefined
+  }
+
+  /** Whether the newest stored sample is the value `v` (not a staleness marker), bit for bit but NaN. */
+  private newestIs(series: StoredSeries, v: number): boolean {
+    const id = series.chunks[series.chunks.length - 1]
+    if (id === undefined) return false
+    const page = this.pages[id >>> 10] as Page
+    const slot = (id & (PAGE_CHUNKS - 1)) * CHUNK + (page.len[id & (PAGE_CHUNKS - 1)] as number) - 1
+    return !this.staleAt(page, slot) && Object.is(page.values[slot], v)
   }
 
   /** Appends a staleness marker (Prometheus' StaleNaN) to an existing series. */

@@ -25,6 +25,38 @@ export interface EvaluationContext {
   functionsURL?: string | null
 }
 
+/**
+ * Writes one rule evaluation's output at `ts` as Prometheus' `rules/group.go` `Group.Eval`
+ * does: every sample goes through the head appender's checks (`SampleStore.appendSample`); a
+ * refused one makes the rule fail with the appender's error (the last refusal, as each
+ * `SetLastError` replaces the one before) and is not among the series the rule returned. Then
+ * every series of the previous evaluation not returned now gets a staleness marker, whose
+ * refusals are ignored ("expected if series is exposed from a different rule").
+ *
+ * Two rules recording one series, or a rule recording a scraped series, meet here: the second
+ * write at one timestamp with another value is `duplicate sample for timestamp`.
+ *
+ * @param previous the `returned` set of the rule's last evaluation (empty at first)
+ * @returns the series written now, and the error the rule fails with, if any
+ */
+export function writeRuleOutput(
+  store: SampleStore,
+  previous: ReadonlySet<string>,
+  samples: readonly Sample[],
+  ts: number,
+): { returned: Set<string>; error: Error | undefined } {
+  const returned = new Set<string>()
+  let refusal: string | undefined
+  for (const s of samples) {
+    const key = labelsKey(s.labels)
+    const refused = store.appendSample(s.labels, ts, s.value, key)
+    if (refused === undefined) returned.add(key)
+    else refusal = refused
+  }
+  for (const key of previous) if (!returned.has(key)) store.appendStale(key, ts)
+  return { returned, error: refusal === undefined ? undefined : new Error(refusal) }
+}
+
 abstract class EvaluatedRule {
   lastError: Error | undefined
   private previousSeries = new Set<string>()
@@ -36,16 +68,11 @@ abstract class EvaluatedRule {
 
   abstract get name(): string
 
-  /** Appends this evaluation's output series and stale markers for the ones that disappeared. */
-  protected write(ctx: EvaluationContext, ts: number, samples: Sample[]): void {
-    const current = new Set<string>()
-    for (const s of samples) {
-      const key = labelsKey(s.labels)
-      current.add(key)
-      ctx.store.append(s.labels, ts, s.value)
-    }
-    for (const key of this.previousSeries) if (!current.has(key)) ctx.store.appendStale(key, ts)
-    this.previousSeries = current
+  /** Appends this evaluation's output (see writeRuleOutput); returns the rule's error, if any. */
+  protected write(ctx: EvaluationContext, ts: number, samples: Sample[]): Error | undefined {
+    const { returned, error } = writeRuleOutput(ctx.store, this.previousSeries, samples, ts)
+    this.previousSeries = returned
+    return error
   }
 
   protected runQuery(ctx: EvaluationContext, ts: number): Sample[] {
@@ -90,8 +117,7 @@ export class EvaluatedRecordingRule extends EvaluatedRule {
       const limit = this.group.limit
       if (limit > 0 && out.length > limit)
         throw new Error(`exceeded limit of ${limit} with ${out.length} series`)
-      this.write(ctx, ts, out)
-      this.lastError = undefined
+      this.lastError = this.write(ctx, ts, out)
     } catch (err) {
       this.lastError = err as Error
     }
@@ -115,14 +141,14 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
 
   eval(ctx: EvaluationContext, ts: number): void {
     try {
-      this.evalAlerts(ctx, ts)
-      this.lastError = undefined
+      this.lastError = this.evalAlerts(ctx, ts)
     } catch (err) {
       this.lastError = err as Error
     }
   }
 
-  private evalAlerts(ctx: EvaluationContext, ts: number): void {
+  /** Updates the alerts and writes ALERTS and ALERTS_FOR_STATE; returns the write's error, if any. */
+  private evalAlerts(ctx: EvaluationContext, ts: number): Error | undefined {
     // Templates query the same store at the evaluation's time, as Prometheus' alerting rules do.
     const query = (expr: string) => resultAsVector(evaluateInstant(new CompiledQuery(expr), ctx.store, ts))
     const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, {
@@ -149,7 +175,7 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
         value: a.activeAt / 1000,
       })
     }
-    this.write(ctx, ts, out)
+    return this.write(ctx, ts, out)
   }
 
   firing(): ActiveAlert[] {

@@ -47,9 +47,9 @@ groups:
         expr: queue_depth > 5
 `
 
-function setup() {
+function setup(rules = RULES) {
   const dir = mkdtempSync(join(tmpdir(), 'cc-recording-'))
-  writeFileSync(join(dir, 'rules.yml'), RULES)
+  writeFileSync(join(dir, 'rules.yml'), rules)
   const clock = manualClock('2026-03-02T10:00:00Z')
   const registry = new Registry()
   const requests = new Counter({ name: 'requests_total', help: 'h', registers: [registry] })
@@ -62,6 +62,7 @@ function setup() {
     record: true,
   })
   const delivery = alertingFor(database, undefined)
+  const logs = captureLogs()
   const ruleManager = createRuleManager({
     db: database.db,
     groups,
@@ -69,7 +70,7 @@ function setup() {
     recorder: engine.recorder,
     dispatcher: delivery.alerting.dispatcher,
     clock,
-    log: captureLogs().log,
+    log: logs.log,
   })
   const value = async (expr: string) => {
     const result = await engine.source.instantQuery(expr, clock.now())
@@ -86,7 +87,7 @@ function setup() {
       if ((clock.now().getTime() / 1000) % 30 === 0) await ruleManager.evaluateAll()
     }
   }
-  return { engine, ruleManager, clock, queue, value, run, groups }
+  return { engine, ruleManager, clock, queue, value, run, groups, logs }
 }
 
 describe('recording rules in the rule manager (embedded engine)', () => {
@@ -137,6 +138,44 @@ describe('recording rules in the rule manager (embedded engine)', () => {
     await s.run(30, 1)
     // Without the stale marker the old sample would answer for another 5 minutes.
     expect(await s.value('queue:deep')).toEqual([])
+  })
+})
+
+describe("recording rule output the store refuses, as Prometheus' TSDB appender does", () => {
+  test('a second rule writing another value into a series at the same timestamp fails with "duplicate sample for timestamp"', async () => {
+    const s = setup(`
+groups:
+  - name: first
+    interval: 30s
+    rules:
+      - record: queue:depth
+        expr: queue_depth
+  - name: second
+    interval: 30s
+    rules:
+      - record: queue:depth
+        expr: queue_depth * 2
+      - record: queue:depth
+        expr: queue_depth * 1
+`)
+    s.queue.set(4)
+    await s.run(30, 1)
+    // The first writer's sample stands; the same value again is accepted, another is refused.
+    expect(await s.value('queue:depth')).toEqual([[JSON.stringify({ __name__: 'queue:depth' }), 4]])
+    const health = s.groups.flatMap((g) => g.rules.map((r) => [r.rule.expr, r.health, r.lastError]))
+    expect(health).toEqual([
+      ['queue_depth', 'ok', undefined],
+      ['queue_depth * 2', 'err', 'duplicate sample for timestamp'],
+      ['queue_depth * 1', 'ok', undefined],
+    ])
+    expect(s.logs.lines.filter((l) => l.msg === 'recording rule output discarded')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        group: 'second',
+        rule: 'queue:depth',
+        error: 'duplicate sample for timestamp',
+      }),
+    ])
   })
 })
 

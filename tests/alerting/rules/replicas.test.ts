@@ -138,7 +138,7 @@ describe('setupRuleManager', () => {
         source: emptySource,
         compile: () => {},
         skipReason: () => undefined,
-        recorder: { write: () => {} },
+        recorder: { write: () => undefined },
       },
     })
   }

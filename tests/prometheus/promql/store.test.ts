@@ -28,6 +28,28 @@ describe('SampleStore', () => {
     expect(store.stats().samples).toBe(2)
   })
 
+  test('appendSample refuses as the TSDB head appender does, in its words', () => {
+    const store = new SampleStore()
+    expect(store.appendSample(cpu, 1000, 1)).toBeUndefined()
+    expect(store.appendSample(cpu, 2000, 0)).toBeUndefined()
+    // The newest timestamp again: the same value is accepted (and not stored twice) ...
+    expect(store.appendSample(cpu, 2000, 0)).toBeUndefined()
+    // ... another value, -0 included (Go compares math.Float64bits), is a duplicate.
+    expect(store.appendSample(cpu, 2000, -0)).toBe('duplicate sample for timestamp')
+    expect(store.appendSample(cpu, 2000, 5)).toBe('duplicate sample for timestamp')
+    expect(store.appendSample(cpu, 1500, 5)).toBe('out of order sample')
+    store.appendStale(labelsKey(cpu), 3000)
+    expect(store.appendSample(cpu, 3000, Number.NaN)).toBe('duplicate sample for timestamp')
+    const nan = labelsFrom({ __name__: 'cpu', core: '1' })
+    store.appendSample(nan, 1000, Number.NaN)
+    expect(store.appendSample(nan, 1000, Number.NaN)).toBeUndefined()
+    expect(rangeOf(store, 0, 10_000)).toEqual([
+      [1000, 1],
+      [2000, 0],
+    ])
+    expect(store.stats().samples).toBe(4)
+  })
+
   test('range selection includes both boundaries and spans chunks', () => {
     const store = new SampleStore()
     for (let i = 0; i < 30; i++) store.append(cpu, i * 15_000, i)

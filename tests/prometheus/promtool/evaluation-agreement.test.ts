@@ -49,6 +49,33 @@ const CASES: [string, string, string][] = [
     'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - {series: \'foo{a="1"}\', values: 1 1 1}\n      - {series: \'foo{a="2"}\', values: _ 1 1}\n    promql_expr_test:\n      - {expr: "many:rec", eval_time: 1m, exp_samples: [{labels: \'many:rec{a="1"}\', value: 1}]}\n',
   ],
   [
+    // rules/group.go: every sample a rule returns goes through the TSDB appender, whose refusal
+    // (tsdb memSeries.appendable) fails the rule. Found by group-fuzz.ts, seed 1: rules:test
+    // overwrote nothing and reported nothing.
+    'two groups recording one series: the second value at a timestamp is a duplicate sample',
+    'groups:\n  - name: g0\n    rules:\n      - record: r0\n        expr: m\n  - name: g1\n    rules:\n      - record: r3\n        expr: sum by (i) (r0)\n      - record: r0\n        expr: r3 * 10\n',
+    'rule_files: [rules.yml]\ngroup_eval_order: [g0, g1]\ntests:\n  - interval: 1m\n    input_series: [{series: \'m{i="1"}\', values: 5 2 1}]\n    promql_expr_test:\n      - {expr: r0, eval_time: 2m, exp_samples: [{labels: \'r0{i="1"}\', value: 1}]}\n',
+  ],
+  [
+    // The same value again is accepted; the value is compared as math.Float64bits, so -0 is not 0.
+    'one series recorded twice: the same value passes, 0 then -0 does not',
+    group(
+      '      - record: s\n        expr: sum(m)\n      - record: s\n        expr: sum(m) * 1\n      - record: z\n        expr: vector(0)\n      - record: z\n        expr: -vector(0)\n',
+    ),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: m, values: 1 2 3}]\n    promql_expr_test:\n      - {expr: s, eval_time: 2m, exp_samples: [{labels: s, value: 3}]}\n',
+  ],
+  [
+    'a rule recording into an input series with another value',
+    group('      - record: m\n        expr: m * 2\n'),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: m, values: 1 2 3}]\n    promql_expr_test:\n      - {expr: m, eval_time: 2m, exp_samples: [{labels: m, value: 3}]}\n',
+  ],
+  [
+    // ALERTS is 1 for both (accepted), ALERTS_FOR_STATE holds each one's activeAt: refused.
+    'two alerting rules of one name and labels, active since different times',
+    group('      - alert: Twice\n        expr: m > 1\n      - alert: Twice\n        expr: m > 2\n'),
+    'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: m, values: 1 2 3 4}]\n    alert_rule_test:\n      - {alertname: Twice, eval_time: 3m, exp_alerts: [{exp_labels: {}}, {exp_labels: {}}]}\n',
+  ],
+  [
     'zero durations in a rule are refused at load',
     group(
       '      - alert: A\n        expr: foo offset 0s > 0\n      - record: r\n        expr: max_over_time(foo[1m:0s])\n',
