@@ -258,10 +258,28 @@ export interface RuleManager {
   activeAlerts(): Promise<Array<typeof alertRuleStates.$inferSelect>>
 }
 
+/**
+ * A label value or annotation as the alert state's jsonb columns can hold it: PostgreSQL
+ * refuses U+0000 and unpaired surrogates in jsonb (and text), which Prometheus' Go strings
+ * hold. Series labels from Prometheus or an exporter, and templates (`{{ "\x00" }}`), can
+ * carry U+0000; each such character becomes U+FFFD, Unicode's replacement character (two
+ * series that differ only there are then one alert identity, the rule's duplicate-labelset
+ * error). Applied before an alert's identity is taken (TemplateContext.storable),
+ * so the alert read back is the one the next evaluation computes; unchanged text is returned
+ * as it is.
+ */
+export function storableText(text: string): string {
+  return text.includes('\u0000') || !text.isWellFormed()
+    ? text.replaceAll('\u0000', '\uFFFD').toWellFormed()
+    : text
+}
+
 export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   const { db, clock, log } = deps
   const metrics = deps.metrics ?? noRuleManagerMetrics
-  const context = { externalLabels: {}, externalURL: deps.externalURL ?? '' }
+  // Without storableText one such label made the group's transaction fail at every
+  // evaluation: no alert of the group, whatever its rule, could fire or resolve.
+  const context = { externalLabels: {}, externalURL: deps.externalURL ?? '', storable: storableText }
   const running = new Map<string, Promise<'evaluated' | 'not-leader'>>()
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
   let stopped = true

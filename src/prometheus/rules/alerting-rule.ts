@@ -32,6 +32,13 @@ export interface TemplateContext {
   query?: TemplateQueryFunc
   /** The URL of the template functions `externalURL`/`pathPrefix` (AlertTemplateData.functionsURL). */
   functionsURL?: string | null
+  /**
+   * What the caller's storage makes of a label value or an annotation, applied to each after
+   * templates and before the alert's identity is taken, so that an alert read back from
+   * storage is the alert the next evaluation computes (the rule manager's `storableText`).
+   * Absent (promtool's runner): the text as Prometheus holds it.
+   */
+  storable?: (text: string) => string
 }
 
 /** An alert's labels and annotations for one result sample, templates expanded (alerting.go Eval). */
@@ -57,6 +64,11 @@ function expandAlert(
   record.alertname = rule.name
   const annotations: Record<string, string> = {}
   for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expand(v)
+  const storable = context.storable
+  if (storable) {
+    for (const k in record) record[k] = storable(record[k] as string)
+    for (const k in annotations) annotations[k] = storable(annotations[k] as string)
+  }
   return { labels: labelsFrom(record), annotations }
 }
 

@@ -2,11 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
 import {
   createRuleManager,
   expandRuleFiles,
   loadRules,
   RECORDED_BY_PROMETHEUS,
+  storableText,
 } from '../../../src/alerting/rules/manager.ts'
 import { createPrometheusSource, parseSampleValue } from '../../../src/alerting/rules/prometheus-source.ts'
 import type { DatabaseHandle } from '../../../src/db/client.ts'
@@ -414,6 +416,51 @@ test("a group's limit counts pending and firing alerts, not the resolved ones st
   clock.advance(30_000)
   await ruleManager.evaluateAll()
   expect([rule.health, rule.lastError]).toEqual(['err', 'exceeded limit of 1 with 2 alerts'])
+})
+
+test('a U+0000 in a series label or a template is stored as U+FFFD: the group keeps alerting, each alert keeps its identity', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  // YAML's "\0" is U+0000: in a rule label and in an annotation's template.
+  writeFileSync(
+    join(dir, 'nul.yml'),
+    'groups:\n- name: shop\n  rules:\n  - alert: Nul\n    expr: x > 0\n    for: 1m\n    labels: {t: "x\\0"}\n    annotations: {s: "{{ $labels.shop }}\\0!"}\n  - alert: Other\n    expr: y > 0\n',
+  )
+  const source: QuerySource = {
+    async instantQuery(expr: string): Promise<InstantResult> {
+      return {
+        resultType: 'vector',
+        samples: [{ labels: { shop: expr === 'x > 0' ? 'a\u0000b' : 'c' }, value: 1 }],
+      }
+    },
+  }
+  const clock = manualClock('2026-03-02T10:00:00Z')
+  const groups = loadRules([join(dir, 'nul.yml')], { defaultIntervalMs: 30_000 })
+  const { ruleManager } = managerOver(groups, source, clock)
+  const seen: string[] = []
+  for (let i = 0; i < 3; i++) {
+    await ruleManager.evaluateAll()
+    const rows = await database.db.select().from(alertRuleStates).orderBy(alertRuleStates.ruleName)
+    seen.push(rows.map((r) => `${r.ruleName}:${r.state}:${r.activeAt.toISOString()}`).join(','))
+    clock.advance(30_000)
+  }
+  // Before, the insert failed at every evaluation and took Other down with it.
+  expect(seen).toEqual([
+    'Nul:pending:2026-03-02T10:00:00.000Z,Other:firing:2026-03-02T10:00:00.000Z',
+    'Nul:pending:2026-03-02T10:00:00.000Z,Other:firing:2026-03-02T10:00:00.000Z',
+    'Nul:firing:2026-03-02T10:00:00.000Z,Other:firing:2026-03-02T10:00:00.000Z',
+  ])
+  const [nul] = await database.db.select().from(alertRuleStates).where(eq(alertRuleStates.ruleName, 'Nul'))
+  expect([nul?.labels, nul?.annotations, groups[0]!.rules.map((r) => r.health)]).toEqual([
+    { alertname: 'Nul', shop: 'a\uFFFDb', t: 'x\uFFFD' },
+    { s: 'a\uFFFDb\uFFFD!' },
+    ['ok', 'ok'],
+  ])
+})
+
+test('storableText changes only what PostgreSQL cannot hold', () => {
+  expect(storableText('plain ünïcode 😀')).toBe('plain ünïcode 😀')
+  expect(storableText('a\u0000b\u0000')).toBe('a\uFFFDb\uFFFD')
+  expect(storableText('lone \uD800 surrogate')).toBe('lone \uFFFD surrogate')
 })
 
 describe('fingerprints', () => {
