@@ -125,7 +125,10 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
       const rules: LoadedRule[] = []
       for (const rule of group.rules) {
         const namesakes = group.rules.filter((r) => r.name === rule.name)
-        const stateKey = namesakes.length > 1 ? `${rule.name}#${namesakes.indexOf(rule) + 1}` : rule.name
+        // Names are rule files' text, which may hold what PostgreSQL cannot (see storableText).
+        const stateKey = storableText(
+          namesakes.length > 1 ? `${rule.name}#${namesakes.indexOf(rule) + 1}` : rule.name,
+        )
         if (rule.type === 'recording' && !options.record) {
           rules.push({ rule, stateKey, health: 'skipped', lastError: RECORDED_BY_PROMETHEUS })
           continue
@@ -146,7 +149,7 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
       // zero would re-arm the group's timer at 0 ms, one transaction after another.
       groups.push({
         group,
-        key: group.name,
+        key: storableText(group.name),
         intervalMs: group.intervalMs || options.defaultIntervalMs,
         rules,
       })
@@ -157,7 +160,7 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
     filesOf.set(group.name, (filesOf.get(group.name) ?? new Set()).add(group.file))
   for (const loaded of groups) {
     if ((filesOf.get(loaded.group.name)?.size ?? 0) > 1)
-      loaded.key = `${loaded.group.file};${loaded.group.name}`
+      loaded.key = storableText(`${loaded.group.file};${loaded.group.name}`)
   }
   return groups
 }

@@ -457,6 +457,26 @@ test('a U+0000 in a series label or a template is stored as U+FFFD: the group ke
   ])
 })
 
+test('a U+0000 in a group or alert name: the group is evaluated and its state stored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
+  writeFileSync(
+    join(dir, 'nul.yml'),
+    'groups:\n- name: "g\\0"\n  rules:\n  - alert: "A\\0"\n    expr: x > 0\n',
+  )
+  const source: QuerySource = {
+    async instantQuery(): Promise<InstantResult> {
+      return { resultType: 'vector', samples: [{ labels: {}, value: 1 }] }
+    },
+  }
+  const groups = loadRules([join(dir, 'nul.yml')], { defaultIntervalMs: 30_000 })
+  const { ruleManager } = managerOver(groups, source, manualClock('2026-03-02T10:00:00Z'))
+  expect(await ruleManager.evaluateAll()).toEqual(['evaluated'])
+  const rows = await database.db.select().from(alertRuleStates)
+  expect(rows.map((r) => [r.ruleGroup, r.ruleName, r.labels, r.state])).toEqual([
+    ['g\uFFFD', 'A\uFFFD', { alertname: 'A\uFFFD' }, 'firing'],
+  ])
+})
+
 test('storableText changes only what PostgreSQL cannot hold', () => {
   expect(storableText('plain ünïcode 😀')).toBe('plain ünïcode 😀')
   expect(storableText('a\u0000b\u0000')).toBe('a\uFFFDb\uFFFD')
