@@ -1,0 +1,148 @@
+/**
+ * The service's rule manager held to promtool's runner on random alert suites
+ * (`tests/prometheus/promtool/alert-fuzz.ts`, whose runner alert-states.test.ts holds to
+ * promtool 2.42): the same rules over the same input series, evaluated step by step, must
+ * leave the same pending and firing alerts (labels, state, activeAt, value, annotations) and
+ * the same rule errors at every step. The manager keeps its alerts in the database and
+ * reads them back at each evaluation, so this is what its persistence does to the state
+ * machine. Not compared: external labels (the service has none; they are left out of the
+ * suites) and what a group's `limit` leaves behind (the manager resolves the dropped alerts
+ * at once, by design: README "Alert rules").
+ *
+ *   bun tests/alerting/rules/manager-fuzz.ts [--seed N] [--cases N] [--show N]
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
+import type { DatabaseHandle } from '../../../src/db/client.ts'
+import { alertRuleStates } from '../../../src/db/schema.ts'
+import { CompiledQuery } from '../../../src/prometheus/promql/engine.ts'
+import { labelsFrom, labelsKey } from '../../../src/prometheus/promql/labels.ts'
+import { EmbeddedQuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { loadInputSeries, parseTestFile } from '../../../src/prometheus/promtool/test-rules.ts'
+import { EvaluatedAlertingRule } from '../../../src/prometheus/rules/rule-eval.ts'
+import { type AlertingRule, loadRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
+import { alertingFor, manualClock } from '../../helpers/alerts.ts'
+import { captureLogs } from '../../helpers/logs.ts'
+import { numberArg as arg } from '../../prometheus/promql/differential/generator.ts'
+import { type AlertSuite, alertSuites } from '../../prometheus/promtool/alert-fuzz.ts'
+
+/** The suites of alert-fuzz.ts without a group limit or external labels (see above). */
+export function managerSuites(seed: number, count: number): AlertSuite[] {
+  return alertSuites(seed, count * 2)
+    .filter((s) => !s.rules.includes('    limit:'))
+    .slice(0, count)
+    .map((s) => ({ rules: s.rules, tests: s.tests.replace(/ {4}external_labels: \{[^}]*\}\n/, '') }))
+}
+
+interface Alert {
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  state: string
+  activeAt: number
+  value: number
+}
+
+const line = (a: Alert) =>
+  `${labelsKey(labelsFrom(a.labels)).replaceAll('\u0000', ' ')} ${a.state} since ${a.activeAt / 1000}s value ${a.value} ${JSON.stringify(Object.entries(a.annotations).sort())}`
+
+/**
+ * Runs one suite through both: the step-by-step record of each (`t=60s` then one line per
+ * alert and per failing rule), equal when they agree.
+ */
+export async function bothRecords(
+  database: DatabaseHandle,
+  suite: AlertSuite,
+): Promise<{ runner: string[]; manager: string[] }> {
+  await database.db.delete(alertRuleStates)
+  const file = parseTestFile(suite.tests)
+  const tg = file.tests[0]!
+  const stepMs = file.evaluation_interval || 60_000
+  const dir = mkdtempSync(join(tmpdir(), 'manager-fuzz-'))
+  writeFileSync(join(dir, 'rules.yml'), suite.rules)
+  const forRunner = loadInputSeries(tg.input_series, tg.intervalMs ?? 0)
+  const forManager = loadInputSeries(tg.input_series, tg.intervalMs ?? 0)
+  if (typeof forRunner === 'string' || typeof forManager === 'string') throw new Error('bad input series')
+
+  const [group] = loadRuleFile(join(dir, 'rules.yml'))
+  const runnerRules = group!.rules.map(
+    (rule) => new EvaluatedAlertingRule(group!, new CompiledQuery(rule.expr), rule as AlertingRule),
+  )
+  const ctx = { store: forRunner.store, externalLabels: {}, externalURL: '' }
+
+  const source = new EmbeddedQuerySource(forManager.store)
+  const groups = loadRules([join(dir, 'rules.yml')], {
+    defaultIntervalMs: stepMs,
+    compile: (expr) => source.compile(expr),
+  })
+  const clock = manualClock('1970-01-01T00:00:00Z')
+  const manager = createRuleManager({
+    db: database.db,
+    groups,
+    source,
+    dispatcher: alertingFor(database, undefined).alerting.dispatcher,
+    clock,
+    log: captureLogs('error').log,
+  })
+
+  const maxT = Math.max(0, ...tg.alert_rule_test.map((a) => a.evalTimeMs))
+  const runner: string[] = []
+  const managed: string[] = []
+  for (let ts = 0; ts <= maxT; ts += stepMs) {
+    forRunner.appendTill(ts)
+    forManager.appendTill(ts)
+    clock.set(new Date(ts).toISOString())
+    runner.push(`t=${ts / 1000}s`)
+    const alerts: Alert[] = []
+    for (const rule of runnerRules) {
+      rule.eval(ctx, ts)
+      if (rule.lastError) runner.push(`${rule.name} err ${rule.lastError.message}`)
+      for (const a of rule.active.values()) if (a.state !== 'inactive') alerts.push(a)
+    }
+    runner.push(...alerts.map(line).sort())
+    await manager.evaluateAll()
+    managed.push(`t=${ts / 1000}s`)
+    for (const entry of groups[0]!.rules)
+      if (entry.health === 'err') managed.push(`${entry.rule.name} err ${entry.lastError}`)
+    const rows = await manager.activeAlerts()
+    managed.push(
+      ...rows
+        .map((r) =>
+          line({ ...r, activeAt: r.activeAt.getTime(), labels: r.labels, annotations: r.annotations }),
+        )
+        .sort(),
+    )
+  }
+  return { runner, manager: managed }
+}
+
+/** The first line where the two records part, with a little context, or undefined. */
+export function firstDifference(a: string[], b: string[]): string | undefined {
+  const n = Math.max(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) {
+      let step = i
+      while (step > 0 && !a[step]?.startsWith('t=')) step--
+      return `at line ${i} (step ${a[step]}):\n  runner:  ${a.slice(i, i + 3).join(' | ')}\n  manager: ${b.slice(i, i + 3).join(' | ')}`
+    }
+  }
+  return undefined
+}
+
+if (import.meta.main) {
+  const { freshDatabase } = await import('../../helpers/db.ts')
+  const database = await freshDatabase()
+  const seed = arg('--seed', 1)
+  const count = arg('--cases', 20)
+  let agree = 0
+  let shown = 0
+  for (const suite of managerSuites(seed, count)) {
+    const { runner, manager } = await bothRecords(database, suite)
+    const difference = firstDifference(runner, manager)
+    if (difference === undefined) agree++
+    else if (shown++ < arg('--show', 2)) console.log(`\n${suite.rules}\n${suite.tests}\n${difference}`)
+  }
+  console.log(`seed ${seed}: ${count} suites, ${agree} agree, ${count - agree} differ`)
+  await database.close()
+}
