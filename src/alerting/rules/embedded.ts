@@ -21,6 +21,21 @@ const NONE: ReadonlySet<string> = new Set()
 const RETENTION_MARGIN_MS = 60_000
 
 /**
+ * A RuleRecorder writing into `store` (the embedded engine's, or a test's), keeping per rule
+ * the series it wrote last, to mark the vanished ones stale (see writeRuleOutput).
+ */
+export function storeRecorder(store: SampleStore): RuleRecorder {
+  const previous = new Map<string, Set<string>>()
+  return {
+    write(ruleKey: string, samples: readonly Sample[], ts: number) {
+      const { returned, error } = writeRuleOutput(store, previous.get(ruleKey) ?? NONE, samples, ts)
+      previous.set(ruleKey, returned)
+      return error
+    },
+  }
+}
+
+/**
  * The embedded query source: the service's own registry sampled every `intervalMs` into an
  * in-memory store that the PromQL engine queries, and the recording rules' output written back
  * into the same store. Retention follows the loaded rules per selector: a series is kept for
@@ -52,15 +67,7 @@ export function createEmbeddedEngine(options: {
     for (const reach of reaches) if (matchesAll(labels, reach.matchers)) return reach.ms + RETENTION_MARGIN_MS
     return DEFAULT_LOOKBACK_MS + RETENTION_MARGIN_MS
   }
-  /** Series each recording rule wrote at its last evaluation, to mark the vanished ones stale. */
-  const previous = new Map<string, Set<string>>()
-  const recorder: RuleRecorder = {
-    write(ruleKey: string, samples: readonly Sample[], ts: number) {
-      const { returned, error } = writeRuleOutput(store, previous.get(ruleKey) ?? NONE, samples, ts)
-      previous.set(ruleKey, returned)
-      return error
-    },
-  }
+  const recorder = storeRecorder(store)
   return {
     store,
     source,

@@ -7,26 +7,33 @@
  * reads them back at each evaluation, so this is what its persistence does to the state
  * machine. Not compared: external labels (the service has none; they are left out of the
  * suites) and what a group's `limit` leaves behind (the manager resolves the dropped alerts
- * at once, by design: README "Alert rules").
+ * at once, by design: README "Alert rules"), and the `duplicate sample for timestamp` of two
+ * alerting rules of one name, which only promtool's store of ALERTS series can refuse.
  *
- *   bun tests/alerting/rules/manager-fuzz.ts [--seed N] [--cases N] [--show N]
+ * With `--groups`, the suites of group-fuzz.ts instead (chained recording rules across
+ * groups, alerts on them), and the recorded series are compared at every step too.
+ *
+ *   bun tests/alerting/rules/manager-fuzz.ts [--seed N] [--cases N] [--show N] [--groups]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { storeRecorder } from '../../../src/alerting/rules/embedded.ts'
 import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
 import type { DatabaseHandle } from '../../../src/db/client.ts'
 import { alertRuleStates } from '../../../src/db/schema.ts'
-import { CompiledQuery } from '../../../src/prometheus/promql/engine.ts'
+import { CompiledQuery, evaluateInstant } from '../../../src/prometheus/promql/engine.ts'
 import { labelsFrom, labelsKey } from '../../../src/prometheus/promql/labels.ts'
-import { EmbeddedQuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { EmbeddedQuerySource, resultAsVector } from '../../../src/prometheus/promql/query-source.ts'
+import type { SampleStore } from '../../../src/prometheus/promql/store.ts'
 import { loadInputSeries, parseTestFile } from '../../../src/prometheus/promtool/test-rules.ts'
-import { EvaluatedAlertingRule } from '../../../src/prometheus/rules/rule-eval.ts'
-import { type AlertingRule, loadRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
+import { EvaluatedAlertingRule, EvaluatedRecordingRule } from '../../../src/prometheus/rules/rule-eval.ts'
+import { loadRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { alertingFor, manualClock } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 import { numberArg as arg } from '../../prometheus/promql/differential/generator.ts'
 import { type AlertSuite, alertSuites } from '../../prometheus/promtool/alert-fuzz.ts'
+import { groupSuites } from '../../prometheus/promtool/group-fuzz.ts'
 
 /** The suites of alert-fuzz.ts without a group limit or external labels (see above). */
 export function managerSuites(seed: number, count: number): AlertSuite[] {
@@ -34,6 +41,22 @@ export function managerSuites(seed: number, count: number): AlertSuite[] {
     .filter((s) => !s.rules.includes('    limit:'))
     .slice(0, count)
     .map((s) => ({ rules: s.rules, tests: s.tests.replace(/ {4}external_labels: \{[^}]*\}\n/, '') }))
+}
+
+/**
+ * The suites of group-fuzz.ts (chained recording rules, alerts on them) that the manager
+ * evaluates as promtool's runner does: groups in file order (the manager has no
+ * group_eval_order) and no group limit.
+ */
+export function managerGroupSuites(seed: number, count: number): AlertSuite[] {
+  return groupSuites(seed, count * 3)
+    .filter((s) => {
+      if (s.rules.includes('    limit:')) return false
+      const order = s.tests.match(/group_eval_order: \[(.*)\]/)?.[1]
+      const names = [...s.rules.matchAll(/^ {2}- name: (\S+)/gm)].map((m) => m[1])
+      return order === undefined || order === names.join(', ')
+    })
+    .slice(0, count)
 }
 
 interface Alert {
@@ -65,9 +88,12 @@ export async function bothRecords(
   const forManager = loadInputSeries(tg.input_series, tg.intervalMs ?? 0)
   if (typeof forRunner === 'string' || typeof forManager === 'string') throw new Error('bad input series')
 
-  const [group] = loadRuleFile(join(dir, 'rules.yml'))
-  const runnerRules = group!.rules.map(
-    (rule) => new EvaluatedAlertingRule(group!, new CompiledQuery(rule.expr), rule as AlertingRule),
+  const runnerRules = loadRuleFile(join(dir, 'rules.yml')).flatMap((group) =>
+    group.rules.map((rule) =>
+      rule.type === 'alerting'
+        ? new EvaluatedAlertingRule(group, new CompiledQuery(rule.expr), rule)
+        : new EvaluatedRecordingRule(group, new CompiledQuery(rule.expr), rule),
+    ),
   )
   const ctx = { store: forRunner.store, externalLabels: {}, externalURL: '' }
 
@@ -75,18 +101,32 @@ export async function bothRecords(
   const groups = loadRules([join(dir, 'rules.yml')], {
     defaultIntervalMs: stepMs,
     compile: (expr) => source.compile(expr),
+    record: true,
   })
+  // The embedded engine's recorder, over the store the manager's source reads.
+  const recorder = storeRecorder(forManager.store)
   const clock = manualClock('1970-01-01T00:00:00Z')
   const manager = createRuleManager({
     db: database.db,
     groups,
     source,
+    recorder,
     dispatcher: alertingFor(database, undefined).alerting.dispatcher,
     clock,
     log: captureLogs('error').log,
   })
 
-  const maxT = Math.max(0, ...tg.alert_rule_test.map((a) => a.evalTimeMs))
+  const maxT = Math.max(
+    0,
+    ...tg.alert_rule_test.map((a) => a.evalTimeMs),
+    ...tg.promql_expr_test.map((p) => p.evalTimeMs),
+  )
+  // What the recording rules left at each step: the series named r… an instant query sees.
+  const recorded = new CompiledQuery('{__name__=~"r.+"}')
+  const seriesAt = (store: SampleStore, ts: number) =>
+    resultAsVector(evaluateInstant(recorded, store, ts)).map(
+      (s) => `${labelsKey(s.labels).replaceAll('\u0000', ' ')} = ${s.value}`,
+    )
   const runner: string[] = []
   const managed: string[] = []
   for (let ts = 0; ts <= maxT; ts += stepMs) {
@@ -97,13 +137,18 @@ export async function bothRecords(
     const alerts: Alert[] = []
     for (const rule of runnerRules) {
       rule.eval(ctx, ts)
-      if (rule.lastError) runner.push(`${rule.name} err ${rule.lastError.message}`)
-      for (const a of rule.active.values()) if (a.state !== 'inactive') alerts.push(a)
+      // The manager writes no ALERTS series (rules reading them are Prometheus-only), so two
+      // alerting rules of one name cannot collide in its store as they do in promtool's.
+      const alertsCollided =
+        rule instanceof EvaluatedAlertingRule && rule.lastError?.message === 'duplicate sample for timestamp'
+      if (rule.lastError && !alertsCollided) runner.push(`${rule.name} err ${rule.lastError.message}`)
+      if (rule instanceof EvaluatedAlertingRule)
+        for (const a of rule.active.values()) if (a.state !== 'inactive') alerts.push(a)
     }
-    runner.push(...alerts.map(line).sort())
+    runner.push(...alerts.map(line).sort(), ...seriesAt(forRunner.store, ts))
     await manager.evaluateAll()
     managed.push(`t=${ts / 1000}s`)
-    for (const entry of groups[0]!.rules)
+    for (const entry of groups.flatMap((g) => g.rules))
       if (entry.health === 'err') managed.push(`${entry.rule.name} err ${entry.lastError}`)
     const rows = await manager.activeAlerts()
     managed.push(
@@ -112,6 +157,7 @@ export async function bothRecords(
           line({ ...r, activeAt: r.activeAt.getTime(), labels: r.labels, annotations: r.annotations }),
         )
         .sort(),
+      ...seriesAt(forManager.store, ts),
     )
   }
   return { runner, manager: managed }
@@ -137,7 +183,10 @@ if (import.meta.main) {
   const count = arg('--cases', 20)
   let agree = 0
   let shown = 0
-  for (const suite of managerSuites(seed, count)) {
+  const suites = process.argv.includes('--groups')
+    ? managerGroupSuites(seed, count)
+    : managerSuites(seed, count)
+  for (const suite of suites) {
     const { runner, manager } = await bothRecords(database, suite)
     const difference = firstDifference(runner, manager)
     if (difference === undefined) agree++
