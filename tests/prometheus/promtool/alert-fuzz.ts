@@ -135,14 +135,24 @@ export async function compareAlertSuites(suites: readonly AlertSuite[]): Promise
   return run
 }
 
-if (import.meta.main) {
+/**
+ * A suite fuzzer's command line (`--seed N`, `--cases N`, `--show N`): runs `make(seed,
+ * cases)` through both tools, prints the first differing suites and a summary line in which
+ * `printed` names the suites promtool failed.
+ */
+export async function suitesCli(
+  make: (seed: number, count: number) => AlertSuite[],
+  printed: string,
+): Promise<void> {
   const seed = arg('--seed', 1)
   const count = arg('--cases', 40)
-  const run = await compareAlertSuites(alertSuites(seed, count))
+  const run = await compareAlertSuites(make(seed, count))
   for (const d of run.differing.slice(0, arg('--show', 3))) {
     console.log(`\n${d.rules}\n${d.tests}\n--- promtool\n${d.promtool}\n--- ours\n${d.ours}`)
   }
   console.log(
-    `seed ${seed}: ${count} suites (${run.printed} with alerts printed), ${run.agree} agree, ${run.differing.length} differ`,
+    `seed ${seed}: ${count} suites (${run.printed} ${printed}), ${run.agree} agree, ${run.differing.length} differ`,
   )
 }
+
+if (import.meta.main) await suitesCli(alertSuites, 'with alerts printed')

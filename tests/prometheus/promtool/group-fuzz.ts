@@ -12,8 +12,8 @@
  *
  *   bun tests/prometheus/promtool/group-fuzz.ts [--seed N] [--cases N] [--show N]
  */
-import { numberArg as arg, Rng } from '../promql/differential/generator.ts'
-import { type AlertSuite, compareAlertSuites } from './alert-fuzz.ts'
+import { Rng } from '../promql/differential/generator.ts'
+import { type AlertSuite, suitesCli } from './alert-fuzz.ts'
 
 const VALUES = ['0', '1', '2', '3', '_', '_', 'stale', '-1', '0.5', '1x2', '_x2']
 /**
@@ -158,14 +158,4 @@ export function groupSuites(seed: number, count: number): AlertSuite[] {
   return out
 }
 
-if (import.meta.main) {
-  const seed = arg('--seed', 1)
-  const count = arg('--cases', 40)
-  const run = await compareAlertSuites(groupSuites(seed, count))
-  for (const d of run.differing.slice(0, arg('--show', 3))) {
-    console.log(`\n${d.rules}\n${d.tests}\n--- promtool\n${d.promtool}\n--- ours\n${d.ours}`)
-  }
-  console.log(
-    `seed ${seed}: ${count} suites (${run.printed} failed in promtool), ${run.agree} agree, ${run.differing.length} differ`,
-  )
-}
+if (import.meta.main) await suitesCli(groupSuites, 'failed in promtool')
