@@ -65,11 +65,14 @@ function expandAlert(
   const annotations: Record<string, string> = {}
   for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expand(v)
   const storable = context.storable
-  if (storable) {
-    for (const k in record) record[k] = storable(record[k] as string)
-    for (const k in annotations) annotations[k] = storable(annotations[k] as string)
+  if (!storable) return { labels: labelsFrom(record), annotations }
+  // Names too: a series' label names are any UTF-8 from Prometheus 3 on.
+  const stored = (texts: Record<string, string>) => {
+    const out: Record<string, string> = {}
+    for (const k in texts) out[storable(k)] = storable(texts[k] as string)
+    return out
   }
-  return { labels: labelsFrom(record), annotations }
+  return { labels: labelsFrom(stored(record)), annotations: stored(annotations) }
 }
 
 /** How many rounds of `query` calls that depend on earlier ones prefetchTemplateQueries follows. */

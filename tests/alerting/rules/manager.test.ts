@@ -418,7 +418,7 @@ test("a group's limit counts pending and firing alerts, not the resolved ones st
   expect([rule.health, rule.lastError]).toEqual(['err', 'exceeded limit of 1 with 2 alerts'])
 })
 
-test('a U+0000 in a series label or a template is stored as U+FFFD: the group keeps alerting, each alert keeps its identity', async () => {
+test('a U+0000 in a series label (value or name) or a template is stored as U+FFFD: the group keeps alerting, each alert keeps its identity', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'))
   // YAML's "\0" is U+0000: in a rule label and in an annotation's template.
   writeFileSync(
@@ -429,7 +429,9 @@ test('a U+0000 in a series label or a template is stored as U+FFFD: the group ke
     async instantQuery(expr: string): Promise<InstantResult> {
       return {
         resultType: 'vector',
-        samples: [{ labels: { shop: expr === 'x > 0' ? 'a\u0000b' : 'c' }, value: 1 }],
+        samples: [
+          { labels: expr === 'x > 0' ? { shop: 'a\u0000b', 'n\u0000': '1' } : { shop: 'c' }, value: 1 },
+        ],
       }
     },
   }
@@ -451,7 +453,7 @@ test('a U+0000 in a series label or a template is stored as U+FFFD: the group ke
   ])
   const [nul] = await database.db.select().from(alertRuleStates).where(eq(alertRuleStates.ruleName, 'Nul'))
   expect([nul?.labels, nul?.annotations, groups[0]!.rules.map((r) => r.health)]).toEqual([
-    { alertname: 'Nul', shop: 'a\uFFFDb', t: 'x\uFFFD' },
+    { alertname: 'Nul', 'n\uFFFD': '1', shop: 'a\uFFFDb', t: 'x\uFFFD' },
     { s: 'a\uFFFDb\uFFFD!' },
     ['ok', 'ok'],
   ])
