@@ -16,9 +16,9 @@ import type { RuleRecorder } from './manager.ts'
 import { RegistrySampler } from './registry-sampler.ts'
 
 /** Scrape jitter and evaluation lag on top of what a selector reaches back. */
-const NONE: ReadonlySet<string> = new Set()
-
 const RETENTION_MARGIN_MS = 60_000
+
+const NONE: ReadonlySet<string> = new Set()
 
 /**
  * A RuleRecorder writing into `store` (the embedded engine's, or a test's), keeping per rule

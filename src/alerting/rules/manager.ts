@@ -262,7 +262,8 @@ export interface RuleManager {
 }
 
 /**
- * A label value or annotation as the alert state's jsonb columns can hold it: PostgreSQL
+ * A label or annotation (name or value) as the alert state's jsonb columns can hold it, or a
+ * rule or group name as its text columns can: PostgreSQL
  * refuses U+0000 and unpaired surrogates in jsonb (and text), which Prometheus' Go strings
  * hold. Series labels from Prometheus or an exporter, and templates (`{{ "\x00" }}`), can
  * carry U+0000; each such character becomes U+FFFD, Unicode's replacement character (two
