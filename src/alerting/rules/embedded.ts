@@ -12,7 +12,7 @@ import {
 import { matchesAll, SampleStore } from '../../prometheus/promql/store.ts'
 import { writeRuleOutput } from '../../prometheus/rules/rule-eval.ts'
 import { ExemplarStore } from './exemplars.ts'
-import type { RuleRecorder } from './manager.ts'
+import type { RuleManagerDeps, RuleRecorder } from './manager.ts'
 import { RegistrySampler } from './registry-sampler.ts'
 
 /** Scrape jitter and evaluation lag on top of what a selector reaches back. */
@@ -33,6 +33,14 @@ export function storeRecorder(store: SampleStore): RuleRecorder {
       return error
     },
   }
+}
+
+/**
+ * The template function `query` over `store` (RuleManagerDeps.templateQuery): an instant
+ * query at `ts` (ms), answered synchronously, as Go templates call it.
+ */
+export function storeTemplateQuery(store: SampleStore): NonNullable<RuleManagerDeps['templateQuery']> {
+  return (expr, ts) => resultAsVector(evaluateInstant(new CompiledQuery(expr), store, ts))
 }
 
 /**
@@ -90,9 +98,7 @@ export function createEmbeddedEngine(options: {
       store.retentionFor = retentionFor
     },
     skipReason: (expr: string) => prometheusOnlyReason(expr),
-    /** The template function `query`: an instant query on the store at `ts` (ms), synchronously. */
-    templateQuery: (expr: string, ts: number) =>
-      resultAsVector(evaluateInstant(new CompiledQuery(expr), store, ts)),
+    templateQuery: storeTemplateQuery(store),
   }
 }
 

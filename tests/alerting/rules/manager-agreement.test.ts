@@ -28,8 +28,9 @@ describe('the rule manager and promtool runner', () => {
   async function compare(suites: AlertSuite[], marker: (line: string) => boolean) {
     const differences: string[] = []
     let marked = 0
-    for (const suite of suites) {
-      const { runner, manager } = await bothRecords(database, suite)
+    // Every other suite answers the template function query the embedded engine's way.
+    for (const [i, suite] of suites.entries()) {
+      const { runner, manager } = await bothRecords(database, suite, i % 2 ? 'embedded' : 'prefetched')
       if (runner.some(marker)) marked++
       const difference = firstDifference(runner, manager)
       if (difference) differences.push(`${suite.rules}\n${difference}`)

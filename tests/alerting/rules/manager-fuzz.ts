@@ -18,7 +18,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { storeRecorder } from '../../../src/alerting/rules/embedded.ts'
+import { storeRecorder, storeTemplateQuery } from '../../../src/alerting/rules/embedded.ts'
 import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
 import type { DatabaseHandle } from '../../../src/db/client.ts'
 import { alertRuleStates } from '../../../src/db/schema.ts'
@@ -77,6 +77,7 @@ const line = (a: Alert) =>
 export async function bothRecords(
   database: DatabaseHandle,
   suite: AlertSuite,
+  templates: 'prefetched' | 'embedded' = 'prefetched',
 ): Promise<{ runner: string[]; manager: string[] }> {
   await database.db.delete(alertRuleStates)
   const file = parseTestFile(suite.tests)
@@ -111,6 +112,9 @@ export async function bothRecords(
     groups,
     source,
     recorder,
+    // The template function query as the service answers it: prefetched (its path with
+    // PROMETHEUS_URL) or synchronously from the embedded engine's store.
+    templateQuery: templates === 'embedded' ? storeTemplateQuery(forManager.store) : undefined,
     dispatcher: alertingFor(database, undefined).alerting.dispatcher,
     clock,
     log: captureLogs('error').log,
@@ -186,8 +190,8 @@ if (import.meta.main) {
   const suites = process.argv.includes('--groups')
     ? managerGroupSuites(seed, count)
     : managerSuites(seed, count)
-  for (const suite of suites) {
-    const { runner, manager } = await bothRecords(database, suite)
+  for (const [i, suite] of suites.entries()) {
+    const { runner, manager } = await bothRecords(database, suite, i % 2 ? 'embedded' : 'prefetched')
     const difference = firstDifference(runner, manager)
     if (difference === undefined) agree++
     else if (shown++ < arg('--show', 2)) console.log(`\n${suite.rules}\n${suite.tests}\n${difference}`)

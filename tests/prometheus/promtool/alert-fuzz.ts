@@ -61,6 +61,10 @@ const ANNOTATIONS = [
   "annotations: {s: '{{ $labels.i }} {{ $value }}'}",
   'annotations: {s: \'{{ printf "%.1f" $value }}\'}',
   "annotations: {s: '{{ $externalLabels.env }}/{{ $labels.alertname }}'}",
+  // The template function query: at the evaluation's time, an error, one built from a label.
+  'annotations: {q: \'{{ with query "sum(m)" }}{{ . | first | value }}{{ end }}\'}',
+  'annotations: {q: \'{{ query "m{" }}\'}',
+  'annotations: {q: \'{{ range query (printf "m{i=\\"%s\\"} offset 1m" $labels.i) }}{{ .Value }}{{ end }}\'}',
 ]
 
 export interface AlertSuite {
