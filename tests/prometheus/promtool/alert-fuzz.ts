@@ -67,6 +67,17 @@ const ANNOTATIONS = [
   'annotations: {q: \'{{ range query (printf "m{i=\\"%s\\"} offset 1m" $labels.i) }}{{ .Value }}{{ end }}\'}',
 ]
 
+/**
+ * `count` input series `m{i="1"}`… of a test file's `input_series`, each `length` values
+ * picked from `values` (the same draws from `rng` in the same order, so seeds keep their suites).
+ */
+export function inputSeries(rng: Rng, count: number, length: number, values: readonly string[]): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const picked = Array.from({ length }, () => rng.pick(values)).join(' ')
+    return `      - {series: 'm{i="${i + 1}"}', values: '${picked}'}`
+  })
+}
+
 export interface AlertSuite {
   rules: string
   tests: string
@@ -79,10 +90,7 @@ export function alertSuites(seed: number, count: number): AlertSuite[] {
   for (let c = 0; c < count; c++) {
     const interval = rng.pick(['1m', '1m', '30s'])
     const evaluationInterval = rng.pick(['1m', '1m', '30s', '2m'])
-    const series = Array.from({ length: 2 + rng.int(2) }, (_, i) => {
-      const values = Array.from({ length: 16 }, () => rng.pick(VALUES)).join(' ')
-      return `      - {series: 'm{i="${i + 1}"}', values: '${values}'}`
-    })
+    const series = inputSeries(rng, 2 + rng.int(2), 16, VALUES)
     const names: string[] = []
     const rules: string[] = []
     for (let r = 1 + rng.int(3); r > 0; r--) {

@@ -13,7 +13,7 @@
  *   bun tests/prometheus/promtool/group-fuzz.ts [--seed N] [--cases N] [--show N]
  */
 import { Rng } from '../promql/differential/generator.ts'
-import { type AlertSuite, suitesCli } from './alert-fuzz.ts'
+import { type AlertSuite, inputSeries, suitesCli } from './alert-fuzz.ts'
 
 const VALUES = ['0', '1', '2', '3', '_', '_', 'stale', '-1', '0.5', '1x2', '_x2']
 /**
@@ -78,10 +78,7 @@ export function groupSuites(seed: number, count: number): AlertSuite[] {
   const out: AlertSuite[] = []
   for (let c = 0; c < count; c++) {
     const evaluationInterval = rng.pick(['1m', '1m', '30s', '2m'])
-    const series = Array.from({ length: 1 + rng.int(3) }, (_, i) => {
-      const values = Array.from({ length: 10 }, () => rng.pick(VALUES)).join(' ')
-      return `      - {series: 'm{i="${i + 1}"}', values: '${values}'}`
-    })
+    const series = inputSeries(rng, 1 + rng.int(3), 10, VALUES)
     const recorded: string[] = []
     const alerts: string[] = []
     const groups: string[] = []
