@@ -79,6 +79,17 @@ function fakeSource() {
   return { source, answers }
 }
 
+/** A query source answering every expression with the vector `answer(expr)` gives. */
+function vectorSource(
+  answer: (expr: string) => Array<{ labels: Record<string, string>; value: number }>,
+): QuerySource {
+  return {
+    async instantQuery(expr: string): Promise<InstantResult> {
+      return { resultType: 'vector', samples: answer(expr) }
+    },
+  }
+}
+
 function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
   const { source, answers } = fakeSource()
   const delivery = alertingFor(database, undefined)
@@ -322,14 +333,9 @@ test('one group name in two files: two groups, each with its own alert state (Pr
     join(dir, 'c.yml'),
     'groups:\n- name: alone\n  rules:\n  - alert: Alone\n    expr: c_down > 0\n',
   )
-  const source: QuerySource = {
-    async instantQuery(expr: string): Promise<InstantResult> {
-      return {
-        resultType: 'vector',
-        samples: expr.startsWith('a_down') ? [{ labels: { svc: 'a' }, value: 1 }] : [],
-      }
-    },
-  }
+  const source = vectorSource((expr) =>
+    expr.startsWith('a_down') ? [{ labels: { svc: 'a' }, value: 1 }] : [],
+  )
   const clock = manualClock('2026-03-02T10:00:00Z')
   const files = ['a.yml', 'b.yml', 'c.yml'].map((f) => join(dir, f))
   const groups = loadRules(files, { defaultIntervalMs: 30_000 })
@@ -361,11 +367,7 @@ test("over its group's limit an alert rule fails, drops its alerts and resolves 
     ],
   ]
   let tick = 0
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: answers[Math.min(tick, answers.length - 1)]! }
-    },
-  }
+  const source = vectorSource(() => answers[Math.min(tick, answers.length - 1)]!)
   const clock = manualClock('2026-03-02T10:00:00Z')
   const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager, delivery } = managerOver(groups, source, clock)
@@ -396,11 +398,7 @@ test("a group's limit counts pending and firing alerts, not the resolved ones st
   // Shop a's alert resolves as shop b's starts: one alert present, one resolved and kept.
   const answers = [[{ shop: 'a' }], [{ shop: 'b' }], [{ shop: 'b' }, { shop: 'c' }]]
   let tick = 0
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: answers[tick]!.map((labels) => ({ labels, value: 1 })) }
-    },
-  }
+  const source = vectorSource(() => answers[tick]!.map((labels) => ({ labels, value: 1 })))
   const clock = manualClock('2026-03-02T10:00:00Z')
   const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager } = managerOver(groups, source, clock)
@@ -425,16 +423,8 @@ test('a U+0000 in a series label (value or name) or a template is stored as U+FF
     join(dir, 'nul.yml'),
     'groups:\n- name: shop\n  rules:\n  - alert: Nul\n    expr: x > 0\n    for: 1m\n    labels: {t: "x\\0"}\n    annotations: {s: "{{ $labels.shop }}\\0!"}\n  - alert: Other\n    expr: y > 0\n',
   )
-  const source: QuerySource = {
-    async instantQuery(expr: string): Promise<InstantResult> {
-      return {
-        resultType: 'vector',
-        samples: [
-          { labels: expr === 'x > 0' ? { shop: 'a\u0000b', 'n\u0000': '1' } : { shop: 'c' }, value: 1 },
-        ],
-      }
-    },
-  }
+  const nulLabels: Record<string, string> = { shop: 'a\u0000b', 'n\u0000': '1' }
+  const source = vectorSource((expr) => [{ labels: expr === 'x > 0' ? nulLabels : { shop: 'c' }, value: 1 }])
   const clock = manualClock('2026-03-02T10:00:00Z')
   const groups = loadRules([join(dir, 'nul.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager } = managerOver(groups, source, clock)
@@ -465,11 +455,7 @@ test('a U+0000 in a group or alert name: the group is evaluated and its state st
     join(dir, 'nul.yml'),
     'groups:\n- name: "g\\0"\n  rules:\n  - alert: "A\\0"\n    expr: x > 0\n',
   )
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: [{ labels: {}, value: 1 }] }
-    },
-  }
+  const source = vectorSource(() => [{ labels: {}, value: 1 }])
   const groups = loadRules([join(dir, 'nul.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager } = managerOver(groups, source, manualClock('2026-03-02T10:00:00Z'))
   expect(await ruleManager.evaluateAll()).toEqual(['evaluated'])
