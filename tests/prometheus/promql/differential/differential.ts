@@ -109,15 +109,15 @@ export function runEngine(file: string): string {
 }
 
 /**
- * Below this absolute difference two values agree. promtool's loader leaves the series order
- * to Go's map iteration, and so does 2.42's `rangeEval` for a function's output, so an
- * aggregation that cancels to about zero rounds differently from run to run: seed 2009's
+ * Below this absolute difference two values agree. promtool hands an aggregation its series
+ * in an order that changes from run to run (Go's map iteration; see `difference`), so a sum
+ * that cancels to about zero rounds differently from run to run: seed 2009's
  * `stdvar(tanh(c{job=~"(?i:A)"}))` at 10m, over 1 and 0.9999999999999999, read 0 in 1 of 10
  * promtool runs of one file and 6.162975822039155e-33 in the other 9. The generator's samples
  * are at most a few hundred, whose rounding errors are under 10^3 · 2^-52 ≈ 2.3e-13; a wrong
  * result of our own is off by far more than that.
  */
-export const ABSOLUTE_TOLERANCE = 1e-12
+const ABSOLUTE_TOLERANCE = 1e-12
 
 function close(a: number, b: number): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b)
