@@ -63,7 +63,9 @@ function issueMessage(issue: SchemaIssue): string {
   // schema that says in words what it takes (Elysia's `error`) is answered in those words.
   // A missing field is still told it is required.
   if (typeof issue.schema?.error === 'string' && issue.value !== undefined) return issue.schema.error
-  if (Array.isArray(issue.schema?.enum)) return `expected one of ${issue.schema.enum.join(', ')}`
+  if (Array.isArray(issue.schema?.enum) && issue.value !== undefined) {
+    return `expected one of ${issue.schema.enum.join(', ')}`
+  }
   const members = [...new Set(memberMessages(issue))]
   const meaningful = members.filter((m) => !TRANSPORT_FORMAT.test(m))
   const messages = meaningful.length > 0 ? meaningful : members

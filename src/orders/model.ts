@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import {
   ChannelModel,
-  Currency,
+  CurrencyCode,
   E164,
   JsonInteger,
   MinorUnits,
@@ -58,7 +58,7 @@ export const OrderModel = t.Object(
     channel: ChannelModel,
     customer: t.Object({ phone: E164, name: t.Union([t.String(), t.Null()]) }),
     totalMinor: MinorUnits('sum of the line totals'),
-    currency: Currency,
+    currency: CurrencyCode,
     items: t.Array(OrderItemModel),
     createdAt: Timestamp,
     updatedAt: Timestamp,

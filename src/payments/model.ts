@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Currency, MinorUnits, oneOf, Timestamp, Uuid } from '../shared/models.ts'
+import { CurrencyCode, MinorUnits, oneOf, Timestamp, Uuid } from '../shared/models.ts'
 
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'error'] as const
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
@@ -24,7 +24,7 @@ export const PaymentModel = t.Object(
     status: oneOf(PAYMENT_STATUSES),
     provider: t.String(),
     amountMinor: MinorUnits('amount charged (the order total)'),
-    currency: Currency,
+    currency: CurrencyCode,
     providerReference: t.Union([t.String(), t.Null()]),
     failureReason: t.Union([t.String(), t.Null()]),
     createdAt: Timestamp,

@@ -2,6 +2,7 @@ import { t } from 'elysia'
 import {
   ChannelModel,
   Currency,
+  CurrencyCode,
   JsonInteger,
   MAX_MINOR,
   MinorUnits,
@@ -40,7 +41,7 @@ export const ProductModel = t.Object(
     id: Uuid,
     name: t.String(),
     priceMinor: MinorUnits('unit price'),
-    currency: Currency,
+    currency: CurrencyCode,
     stock: t.Union([JsonInteger(), t.Null()], { description: 'units in stock; null = unlimited' }),
     active: t.Boolean(),
     createdAt: Timestamp,

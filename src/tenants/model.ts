@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Currency, E164, Timestamp, Uuid } from '../shared/models.ts'
+import { Currency, CurrencyCode, E164, Timestamp, Uuid } from '../shared/models.ts'
 
 const HHMM = t.String({
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
@@ -34,7 +34,7 @@ export const TenantSettingsModel = t.Object({
   ownerPhone: t.Union([E164, t.Null()]),
   alertPhones: t.Array(E164),
   timezone: t.String({ examples: ['Africa/Nairobi'] }),
-  currency: Currency,
+  currency: CurrencyCode,
   quietHours: t.Union([QuietHours, t.Null()]),
 })
 

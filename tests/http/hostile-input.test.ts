@@ -256,7 +256,7 @@ describe('a pattern-checked field is refused in words, never with its regex', ()
       '/products',
       { name: 'Tea', priceMinor: 100, currency: 'kes' },
       'currency',
-      'must be a three-letter ISO 4217 currency code in capitals, such as KES',
+      'must be a current ISO 4217 currency code in capitals, such as KES',
     ],
     [
       'POST',

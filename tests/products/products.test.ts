@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { products } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, expectRejectedWritingNothing } from '../helpers/commerce.ts'
@@ -78,6 +80,8 @@ describe('products', () => {
       [{ name: 'x', priceMinor: '100', currency: 'KES' }, 'priceMinor'],
       [{ name: 'x', priceMinor: 1e15, currency: 'KES' }, 'priceMinor'],
       [{ name: 'x', priceMinor: 100, currency: 'shillings' }, 'currency'],
+      [{ name: 'x', priceMinor: 100, currency: 'XYZ' }, 'currency'],
+      [{ name: 'x', priceMinor: 100, currency: 'DEM' }, 'currency'],
       [{ name: 'x', priceMinor: 100, currency: 'KES', stock: -2 }, 'stock'],
       [{ name: 'x', priceMinor: 100, currency: 'KES', discount: 5 }, 'discount'],
       [{ priceMinor: 100, currency: 'KES' }, 'name'],
@@ -109,6 +113,40 @@ describe('products', () => {
       details: { in: 'body', errors: [{ field: 'currency', message: 'Expected required property' }] },
       requestId: expect.any(String),
     })
+  })
+
+  test('a currency is one of ISO 4217 list one, not any three capitals', async () => {
+    const built = await buildTestApp()
+    const { apiKey } = await createTenant(built.call)
+    const refused = await built.call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Tea', priceMinor: 150, currency: 'XYZ' },
+    })
+    expect(refused.status).toBe(422)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      'Invalid body: currency — must be a current ISO 4217 currency code in capitals, such as KES',
+    )
+    // Zero- and three-decimal currencies, a fund code, and the Caribbean guilder (2025), which
+    // is newer than the packaged edition of the list.
+    for (const currency of ['KES', 'JPY', 'KWD', 'CLF', 'XCG']) {
+      const res = await built.call('/products', {
+        method: 'POST',
+        token: apiKey,
+        json: { name: `Tea in ${currency}`, priceMinor: 150, currency },
+      })
+      expect([currency, res.status]).toEqual([currency, 201])
+    }
+  })
+
+  test('a product stored in a since-withdrawn currency stays readable', async () => {
+    const built = await buildTestApp()
+    const { apiKey } = await createTenant(built.call)
+    const product = await createProduct(built.call, apiKey, { name: 'Kuna tea' })
+    await built.deps.database.db.update(products).set({ currency: 'HRK' }).where(eq(products.id, product.id))
+    const read = await built.call(`/products/${product.id}`, { token: apiKey })
+    expect(read.status).toBe(200)
+    expect(((await read.json()) as { currency: string }).currency).toBe('HRK')
   })
 
   test('several bad fields are one error each, and the message counts the other fields', async () => {

@@ -129,6 +129,7 @@ describe('tenant settings', () => {
       [{ timezone: 'Mars/Olympus' }, 'timezone'],
       [{ alertPhones: ['+254722000001', 'nope'] }, 'alertPhones.1'],
       [{ currency: 'kes' }, 'currency'],
+      [{ currency: 'XYZ' }, 'currency'],
       [{ quietHours: { start: '25:00', end: '06:00' } }, 'quietHours.start'],
       [{ quietHours: { start: '22:00' } }, 'quietHours.end'],
       [{ color: 'red' }, 'color'],
