@@ -69,10 +69,7 @@ function unstorable(s: string): string | undefined {
  * escape) has no UTF-8 form, and the drivers would store U+FFFD in its place: a value other
  * than the one acknowledged. Such input is refused up front instead.
  */
-export function unstorableTextPath(
-  value: unknown,
-  path = '',
-): { field: string; message: string } | undefined {
+export function unstorableTextPath(value: unknown, path = ''): UnstorableText | undefined {
   if (typeof value === 'string') {
     const message = unstorable(value)
     return message === undefined ? undefined : { field: path || '(body)', message }
@@ -100,28 +97,46 @@ export function unstorableTextPath(
 /** Escapes JSON text needs for U+0000 or a UTF-16 surrogate; without one, no string can hold either. */
 const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/
 
+/** A string (or object key) in a parsed body that PostgreSQL's `text` cannot store as sent. */
+export interface UnstorableText {
+  /** Its path, as `unstorableTextPath` gives it (`customer.name`). */
+  field: string
+  message: string
+}
+
 /**
- * Parses a JSON request body: 400 INVALID_JSON for text that is not JSON or nests deeper
- * than MAX_JSON_DEPTH, 422 VALIDATION naming the field for a string holding U+0000 or an
- * unpaired surrogate (which JSON can only carry escaped, so only text with such an escape
- * is walked).
+ * JSON.parse of a request body, bounded: 400 INVALID_JSON for text that is not JSON or that
+ * nests deeper than MAX_JSON_DEPTH. Syntax faults, answered before authentication; what the
+ * strings hold is `unstorableText`'s question.
  */
-export function parseJsonBody(text: string): unknown {
+export function parseJsonText(text: string): unknown {
   if (jsonNestingExceeds(text)) throw tooDeep()
-  let value: unknown
   try {
-    value = JSON.parse(text)
+    return JSON.parse(text)
   } catch {
     throw invalidJson()
   }
-  if (UNSTORABLE_ESCAPE.test(text)) {
-    const found = unstorableTextPath(value)
-    if (found !== undefined) {
-      throw validation(`Invalid body: ${found.field} — ${found.message}`, {
-        in: 'body',
-        errors: [found],
-      })
-    }
-  }
+}
+
+/**
+ * The first string in `value` (parsed from `text`) holding U+0000 or an unpaired surrogate,
+ * or undefined. JSON can only carry either escaped, so only text with such an escape is walked.
+ */
+export function unstorableText(text: string, value: unknown): UnstorableText | undefined {
+  return UNSTORABLE_ESCAPE.test(text) ? unstorableTextPath(value) : undefined
+}
+
+/** The refusal of an unstorable string: 422 VALIDATION naming the field. */
+export const unstorableTextError = (found: UnstorableText) =>
+  validation(`Invalid body: ${found.field} — ${found.message}`, { in: 'body', errors: [found] })
+
+/**
+ * Parses a JSON request body: parseJsonText's 400s, then 422 VALIDATION naming the field for
+ * a string holding U+0000 or an unpaired surrogate.
+ */
+export function parseJsonBody(text: string): unknown {
+  const value = parseJsonText(text)
+  const found = unstorableText(text, value)
+  if (found !== undefined) throw unstorableTextError(found)
   return value
 }

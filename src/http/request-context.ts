@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
-import { parseJsonBody } from './json-body.ts'
+import { parseJsonText, type UnstorableText, unstorableText, unstorableTextError } from './json-body.ts'
 
 /** What the service knows about one request while serving it. */
 export interface RequestState {
@@ -33,6 +33,11 @@ export interface RequestState {
   tenantId?: string
   /** The raw request body as text, kept for signature checks (webhooks). */
   rawBody?: string
+  /**
+   * A string in the JSON body that PostgreSQL cannot store (U+0000, an unpaired surrogate),
+   * found while parsing and refused (422) once the request is authenticated.
+   */
+  unstorableBody?: UnstorableText
   /** Set when the access-log line is written, so that it is written once. */
   accessLogged?: true
 }
@@ -58,6 +63,7 @@ class LazyLogState implements RequestState {
   errorReported?: boolean
   tenantId?: string
   rawBody?: string
+  unstorableBody?: UnstorableText
   accessLogged?: true
   #log: Logger | undefined
   /** The tenantId `#log` is bound to. */
@@ -176,8 +182,9 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * onRequest: that runs before routing, so the refusal would be counted and logged under no
  * route (`<unmatched>`) instead of the route's template. Elysia parses the body of every
  * routed request except GET and HEAD, whose bodies are never read. JSON bodies are parsed by
- * parseJsonBody (http/json-body.ts): nesting past MAX_JSON_DEPTH is a 400, U+0000 in a
- * string a 422 naming the field.
+ * parseJsonText (http/json-body.ts): text that is not JSON, or nests past MAX_JSON_DEPTH, is
+ * a 400 before authentication; U+0000 or an unpaired surrogate in a string is a 422 naming the
+ * field, after authentication and the schema, as the schema's own 422s are.
  */
 export function requestContext(options: RequestContextOptions) {
   const activeTraceId = options.activeTraceId
@@ -210,6 +217,18 @@ export function requestContext(options: RequestContextOptions) {
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
       if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
       if (text.trim() === '') throw invalidJson('Request body is empty; expected a JSON document')
-      return parseJsonBody(text)
+      const value = parseJsonText(text)
+      const found = unstorableText(text, value)
+      if (found !== undefined) {
+        if (!state) throw unstorableTextError(found)
+        state.unstorableBody = found
+      }
+      return value
+    })
+    .onBeforeHandle({ as: 'global' }, ({ request }) => {
+      // A content fault, like the schema's 422s: answered after authentication (a wrong key
+      // is a 401 whatever the body holds), and before any handler could store the text.
+      const found = (request as WithState)[STATE]?.unstorableBody
+      if (found !== undefined) throw unstorableTextError(found)
     })
 }

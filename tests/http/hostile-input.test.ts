@@ -83,7 +83,16 @@ describe('JSON nesting', () => {
 /** A product and an order with `bad` in one text field, and that field's path. */
 const bodiesHolding = (bad: string): Array<[string, string, unknown, string]> => [
   ['POST', '/products', { name: `a${bad}b`, priceMinor: 100, currency: 'KES' }, 'name'],
-  ['POST', '/orders', { customer: { phone: '+254733444555', name: `X${bad}` }, items: [] }, 'customer.name'],
+  // Otherwise valid, so that no schema fault is answered first.
+  [
+    'POST',
+    '/orders',
+    {
+      customer: { phone: '+254733444555', name: `X${bad}` },
+      items: [{ productId: '6f1c2a9e-0b7d-4c1e-9a53-2f8d4e6b7c10', quantity: 1 }],
+    },
+    'customer.name',
+  ],
 ]
 
 /** The body is refused with a 422 naming `field` with `message`, nothing is written, nothing logged as an error. */
@@ -199,6 +208,56 @@ describe('unpaired surrogates, which have no UTF-8 form to store', () => {
     const { id } = (await res.json()) as { id: string }
     const read = await built.call(`/products/${id}`, { token: tenant.apiKey })
     expect(((await read.json()) as { name: string }).name).toBe('tea 🍵 🍵')
+  })
+})
+
+describe('what the body holds is judged after the key, as the schema is', () => {
+  const unauthorized = {
+    code: 'UNAUTHORIZED',
+    message: 'Missing or invalid API key',
+    requestId: expect.any(String),
+  }
+
+  test.each([
+    ['U+0000', '{"name":"a\\u0000","priceMinor":1,"currency":"KES"}'],
+    ['an unpaired surrogate', '{"name":"a\\ud800","priceMinor":1,"currency":"KES"}'],
+    ['a schema fault', '{"name":1,"priceMinor":1,"currency":"KES"}'],
+  ])('a product body holding %s, with a wrong key or none, is a 401 and writes nothing', async (_what, body) => {
+    const built = await buildTestApp()
+    for (const token of ['not-a-key', undefined]) {
+      const res = await built.call('/products', {
+        method: 'POST',
+        token,
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+      expect(res.status).toBe(401)
+      expect(((await res.json()) as Envelope).error).toEqual(unauthorized)
+    }
+    expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+  })
+
+  test('a tenant name holding U+0000, with a wrong admin token, is a 401', async () => {
+    const built = await buildTestApp()
+    const res = await built.call('/tenants', {
+      method: 'POST',
+      token: 'not-the-admin-token',
+      json: { name: 'Shop\u0000', ownerPhone: testPhone() },
+    })
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as Envelope).error.message).toBe('Missing or invalid admin token')
+  })
+
+  test('text that is not JSON is a 400 before the key is looked at: there is no body to judge', async () => {
+    const built = await buildTestApp()
+    const res = await built.call('/products', {
+      method: 'POST',
+      token: 'not-a-key',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":',
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as Envelope).error.code).toBe('INVALID_JSON')
   })
 })
 
