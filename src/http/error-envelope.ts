@@ -4,6 +4,13 @@ import type { Logger } from '../core/logger.ts'
 import { isDatabaseUnavailable, isUnstorableText } from '../db/client.ts'
 import { requestState } from './request-context.ts'
 
+/**
+ * The content type of every JSON answer, success or error, on every runtime. RFC 8259 defines
+ * no `charset` for it (JSON is UTF-8); Bun's `Response.json` and Elysia's web adapter add one,
+ * Elysia's Node adapter does not, so the type is always set, never left to them.
+ */
+export const JSON_CONTENT_TYPE = 'application/json'
+
 interface FieldProblem {
   field: string
   message: string
@@ -206,7 +213,7 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       }
       if (state) state.errorStatus = status
       set.status = status
-      set.headers['content-type'] = 'application/json'
+      set.headers['content-type'] = JSON_CONTENT_TYPE
       return { error: body } satisfies ErrorEnvelope
     },
   )

@@ -1,5 +1,6 @@
 import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
+import { JSON_CONTENT_TYPE } from './error-envelope.ts'
 import { requestState } from './request-context.ts'
 
 /**
@@ -48,10 +49,11 @@ function isEmpty(headers: Record<string, unknown>): boolean {
  * the plain object Elysia would hand it (about 0.4 µs per request with six headers), and
  * Elysia's `set.headers` stays empty, so Elysia hands the Response on as it is. Every other
  * response (errors, another status, streams, Responses from handlers, routes that set headers)
- * gets the same headers added to `set.headers`, where Elysia merges them as usual.
+ * gets the same headers added to `set.headers`, where Elysia merges them as usual. A JSON
+ * answer gets JSON_CONTENT_TYPE either way, whatever the runtime's adapter would pick.
  */
 export function securityHeaders() {
-  const shared = new Headers(SECURITY_HEADERS)
+  const shared = new Headers({ ...SECURITY_HEADERS, 'content-type': JSON_CONTENT_TYPE })
   return new Elysia({ name: 'security-headers' }).mapResponse({ as: 'global' }, (context) => {
     const error = (context as { error?: unknown }).error
     const set = context.set
@@ -71,6 +73,13 @@ export function securityHeaders() {
       return Response.json(value, { headers: shared })
     }
     addResponseHeaders(set as { headers: Record<string, unknown> }, context.request)
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      (value.constructor === Object || value.constructor === Array) &&
+      set.headers['content-type'] === undefined
+    )
+      set.headers['content-type'] = JSON_CONTENT_TYPE
     // As the other mapResponse hooks: on the error path hand the response back.
     return error === undefined ? undefined : (context.response as never)
   })

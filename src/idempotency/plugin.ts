@@ -1,3 +1,4 @@
+import { JSON_CONTENT_TYPE } from '../http/error-envelope.ts'
 import { requestState } from '../http/request-context.ts'
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './model.ts'
 import {
@@ -9,15 +10,14 @@ import {
 } from './service.ts'
 
 /**
- * The stored response, byte for byte and with the content type it was first sent with,
- * marked as a replay. Elysia sends a returned object as `application/json;charset=utf-8`,
- * the error boundary sends `application/json` (a 402 or 502 stored for the key).
+ * The stored response, byte for byte and with the content type every JSON answer is sent
+ * with (a 201, or a 402 or 502 stored for the key), marked as a replay.
  */
 export function replayResponse(stored: StoredResponse): Response {
   return new Response(stored.body, {
     status: stored.status,
     headers: {
-      'content-type': stored.status >= 400 ? 'application/json' : 'application/json;charset=utf-8',
+      'content-type': JSON_CONTENT_TYPE,
       [IDEMPOTENT_REPLAYED_HEADER]: 'true',
     },
   })

@@ -60,7 +60,7 @@ describe('Idempotency-Key on POST /orders/:id/payments', () => {
     expect(retry.status).toBe(402)
     expect(retry.headers.get('idempotent-replayed')).toBe('true')
     expect(await retry.text()).toBe(firstText)
-    // The same content type as the original error envelope, not the one of a stored 201.
+    // One JSON content type for an error envelope, first sent or replayed, as for a 201.
     expect([first.headers.get('content-type'), retry.headers.get('content-type')]).toEqual([
       'application/json',
       'application/json',

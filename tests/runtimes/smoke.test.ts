@@ -146,12 +146,20 @@ describe('runtimes', () => {
         })
         expectRequestScrubbed(event)
         // A short host name (a compose service, `curl http://web/health`) routes as any other.
+        // Each answers JSON under one content type on every runtime, an error envelope too.
         const shortHost = await Promise.all(
-          ['/health', '/products/00000000-0000-0000-0000-000000000000'].map(
-            async (path) => (await fetch(`${server.url}${path}`, { headers: { host: 'web' } })).status,
-          ),
+          ['/health', '/products/00000000-0000-0000-0000-000000000000'].map(async (path) => {
+            const res = await fetch(`${server.url}${path}`, { headers: { host: 'web' } })
+            return [res.status, res.headers.get('content-type')]
+          }),
         )
-        expect({ runtime: runtime.name, shortHost }).toEqual({ runtime: runtime.name, shortHost: [200, 401] })
+        expect({ runtime: runtime.name, shortHost }).toEqual({
+          runtime: runtime.name,
+          shortHost: [
+            [200, 'application/json'],
+            [401, 'application/json'],
+          ],
+        })
         const metrics = await fetch(`${server.url}/metrics`)
         expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
         const text = await metrics.text()
