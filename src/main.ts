@@ -11,7 +11,12 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs, type Logger } from './core/logger.ts'
 import type { DatabaseHandle } from './db/client.ts'
-import { databaseOpenProblem, MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import {
+  databaseConnectionProblem,
+  databaseOpenProblem,
+  MIGRATIONS_FOLDER,
+  openMigratedDatabase,
+} from './db/open.ts'
 import { prepareDevelopment } from './development.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createMetrics } from './metrics.ts'
@@ -168,7 +173,11 @@ async function openInfrastructure(
       onQuery: metrics.observeQuery,
     })
   } catch (error) {
-    log.fatal({ err: error }, databaseOpenProblem(config.database, error))
+    // A setting or an outage is one line with its cause; a driver's stack says nothing more
+    // (postgres.js' for an unknown host is `undefined` and its own query frames).
+    const problem = databaseConnectionProblem(config.database, error)
+    if (problem) log.fatal(problem)
+    else log.fatal({ err: error }, databaseOpenProblem(config.database, error))
     await flushLogs(log)
     return runtime.exit(1)
   }
