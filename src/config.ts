@@ -34,6 +34,15 @@ export const DEFAULT_RUNBOOK_BASE_URL =
 export const DEFAULT_EMBEDDED_SHARED_BUFFERS_MB = 16
 
 /**
+ * A host name (labels of letters, digits, `-` and `_`, as Docker Compose service names have),
+ * an IPv4 address, or an IPv6 address with an optional zone (`fe80::1%eth0`); at least two
+ * colons, so that `127.0.0.1:80` is refused rather than read as IPv6.
+ */
+const HOST_PATTERN =
+  '^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$' +
+  '|^[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]+)?$'
+
+/**
  * Every environment variable the service reads, with its type, default and meaning.
  * This object is the single source of truth: `loadConfig` validates against it and
  * a test checks that the README documents every key.
@@ -49,9 +58,13 @@ export const EnvSchema = Type.Object({
     default: 3000,
     description: 'HTTP port (0 picks a free one)',
   }),
+  // Only the form is checked here; whether the name resolves, and to an address of this
+  // machine, is known when the server binds it (runtime/listen.ts says so in the same words).
   HOST: Type.Optional(
     Type.String({
-      minLength: 1,
+      pattern: HOST_PATTERN,
+      expected:
+        'a host name or IP address such as 0.0.0.0, 127.0.0.1, :: or localhost (no scheme, port or brackets)',
       description: 'interface to listen on; unset = 0.0.0.0, or 127.0.0.1 with NODE_ENV=development',
     }),
   ),

@@ -11,13 +11,19 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { createLogger, flushLogs, type Logger } from './core/logger.ts'
 import type { DatabaseHandle } from './db/client.ts'
-import { databaseOpenProblem, MIGRATIONS_FOLDER, openMigratedDatabase } from './db/open.ts'
+import {
+  databaseConnectionProblem,
+  databaseOpenProblem,
+  MIGRATIONS_FOLDER,
+  openMigratedDatabase,
+} from './db/open.ts'
 import { prepareDevelopment } from './development.ts'
 import { createHttpClient } from './http/outbound.ts'
 import { createMetrics } from './metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
+import { listenConfigProblem } from './runtime/listen.ts'
 import type { Runtime, ServeHandle } from './runtime/types.ts'
 import { buildServices, type Infrastructure, type Services } from './services.ts'
 
@@ -68,9 +74,12 @@ export async function main(runtime: Runtime): Promise<void> {
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     })
   } catch (error) {
-    // One line and exit 1, as for a bad variable: a stack trace says nothing more here, and
-    // the data folder's lock must go with the process (`bun --watch` keeps it alive).
-    log.fatal(`cannot listen on ${config.host}:${config.port}: ${listenProblem(error)}`)
+    // HOST or PORT: one line naming the variable and exit 1, as for a bad variable at start;
+    // a stack trace says nothing more there. Anything else is a bug and keeps its stack. The
+    // data folder's lock must go with the process (`bun --watch` keeps it alive).
+    const problem = await listenConfigProblem(error, { host: config.host, port: config.port })
+    if (problem) log.fatal(problem)
+    else log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`)
     await infra.database.close()
     await flushLogs(log)
     return runtime.exit(1)
@@ -99,15 +108,6 @@ export async function main(runtime: Runtime): Promise<void> {
   runtime.onShutdownSignal(
     onceOnly((signal) => shutdown(signal, { runtime, config, log, infra, services, server })),
   )
-}
-
-/** Why a server could not listen, in a newcomer's words for the usual case (Bun, Deno, Node). */
-export function listenProblem(error: unknown): string {
-  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown }
-  if (code === 'EADDRINUSE' || name === 'AddrInUse') return 'the port is in use (set PORT to a free one)'
-  if (code === 'EACCES' || name === 'PermissionDenied')
-    return 'permission denied (ports below 1024 need privileges; set PORT)'
-  return typeof message === 'string' ? message : String(error)
 }
 
 /** The validated configuration; a bad variable ends the process with one line naming it. */
@@ -173,7 +173,11 @@ async function openInfrastructure(
       onQuery: metrics.observeQuery,
     })
   } catch (error) {
-    log.fatal({ err: error }, databaseOpenProblem(config.database, error))
+    // A setting or an outage is one line with its cause; a driver's stack says nothing more
+    // (postgres.js' for an unknown host is `undefined` and its own query frames).
+    const problem = databaseConnectionProblem(config.database, error)
+    if (problem) log.fatal(problem)
+    else log.fatal({ err: error }, databaseOpenProblem(config.database, error))
     await flushLogs(log)
     return runtime.exit(1)
   }

@@ -22,19 +22,19 @@ const nodeRuntime: Runtime = {
   env: process.env,
   adapter: node(),
   serve(app, options) {
-    return new Promise((resolve) => {
-      ;(app as unknown as AnyElysia).listen(
-        { port: options.port, hostname: options.hostname },
-        async (info) => {
-          const raw = (info as unknown as { raw: NodeServer }).raw
-          await raw.ready?.()
+    return new Promise((resolve, reject) => {
+      ;(app as unknown as AnyElysia).listen({ port: options.port, hostname: options.hostname }, (info) => {
+        const raw = (info as unknown as { raw: NodeServer }).raw
+        // srvx's ready() rejects with the server's listen error (EADDRINUSE, ENOTFOUND…): passed
+        // on, main() reports it; left in this callback, it ended the process as an unhandled rejection.
+        Promise.resolve(raw.ready?.()).then(() => {
           const address = raw.node?.server?.address()
           resolve({
             port: typeof address === 'object' && address ? address.port : options.port,
             stop: (closeActive) => raw.close(closeActive),
           })
-        },
-      )
+        }, reject)
+      })
     })
   },
   onShutdownSignal(handler) {

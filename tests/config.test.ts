@@ -22,6 +22,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).host).toBe('127.0.0.1')
     expect(loadConfig({ NODE_ENV: 'development', HOST: '0.0.0.0' }).host).toBe('0.0.0.0')
     expect(loadConfig({ HOST: '::1' }).host).toBe('::1')
+    // Only the form is checked here (a name, an IPv4 or IPv6 address); resolving it is the server's.
+    for (const host of [
+      'localhost',
+      'web',
+      'shop_api',
+      'api.example.com',
+      'no-such-host.invalid',
+      '::',
+      'fe80::1%eth0',
+    ])
+      expect(loadConfig({ HOST: host }).host).toBe(host)
     // Empty counts as unset, as for every variable.
     expect(loadConfig({ NODE_ENV: 'development', HOST: '' }).host).toBe('127.0.0.1')
   })
@@ -54,6 +65,10 @@ describe('loadConfig', () => {
         { LOG_LEVEL: 'loud' },
         'Invalid LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "loud"',
       ],
+      ...['127.0.0.1:3000', 'http://0.0.0.0', '[::1]', 'my host', '-web', 'a..b'].map((host) => [
+        { HOST: host },
+        `Invalid HOST: expected a host name or IP address such as 0.0.0.0, 127.0.0.1, :: or localhost (no scheme, port or brackets), got ${JSON.stringify(host)}`,
+      ]),
       [
         { NODE_ENV: 'staging' },
         'Invalid NODE_ENV: expected one of development|production|test, got "staging"',

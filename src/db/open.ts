@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { DatabaseHandle } from './client.ts'
-import { migrateEmbedded, openEmbedded } from './embedded.ts'
+import { DataDirLockedError, migrateEmbedded, openEmbedded } from './embedded.ts'
 import { MigrationError } from './migrations.ts'
 import { migratePostgres, openPostgres } from './postgres.ts'
 import type { QueryObserver } from './query-timing.ts'
@@ -24,7 +24,7 @@ export async function openMigratedDatabase(
 ): Promise<DatabaseHandle> {
   const { onQuery } = instrumentation
   if (config.url) {
-    await migratePostgres(config.url, migrationsFolder, log)
+    await migratePostgres(config.url, migrationsFolder, log, { connectTimeoutMs: config.connectTimeoutMs })
     return openPostgres(
       {
         url: config.url,
@@ -78,4 +78,113 @@ export function databaseOpenProblem(
   }
   if (!config.url) return `cannot open ${where}`
   return `cannot open the database: ${where}; check that it is running and that the URL's user and database exist, or unset DATABASE_URL for the embedded database`
+}
+
+/**
+ * What the URL parser, the network, the driver or the server says when PostgreSQL cannot be
+ * reached or will not take the connection: a setting or an outage, never a bug of ours. The
+ * codes are Node's (Bun and Deno use them too), postgres.js' own, TLS's, and the SQLSTATEs a
+ * server answers a connection with.
+ */
+const CONNECTION_CODES = new Set([
+  // A URL the config's pattern let through but postgres.js cannot parse (port 99999); the
+  // error's `input` is the whole URL, password included, so it must not reach the log as is.
+  'ERR_INVALID_URL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ERR_SOCKET_BAD_PORT',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'SSL_NOT_SUPPORTED',
+  'SASL_SIGNATURE_MISMATCH',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  // invalid_catalog_name (no such database), too_many_connections, cannot_connect_now
+  // (starting up, shutting down), insufficient_privilege (no CONNECT on the database)
+  '3D000',
+  '53300',
+  '57P03',
+  '42501',
+])
+
+/** SQLSTATE classes of a refused connection: 08 connection exception, 28 invalid authorization. */
+const CONNECTION_SQLSTATE_CLASSES = ['08', '28']
+
+/**
+ * The start-up's one fatal line when the database would not open for a reason of
+ * configuration or connection: for PostgreSQL, DATABASE_URL, where it points and the cause
+ * (`connect ECONNREFUSED 127.0.0.1:1`, `database "shop" does not exist (SQLSTATE 3D000)`),
+ * with the URL's password cut out wherever the driver may have quoted it; for the embedded
+ * database, a DATA_DIR held by another process. `undefined` for any other failure: a bug,
+ * or a migration the database refused, whose line {@link databaseOpenProblem} writes and whose
+ * stack the log keeps.
+ */
+export function databaseConnectionProblem(
+  config: Pick<Config['database'], 'url' | 'connectTimeoutMs'>,
+  error: unknown,
+): string | undefined {
+  if (!config.url) {
+    return error instanceof DataDirLockedError
+      ? `cannot open the embedded database: ${error.message}`
+      : undefined
+  }
+  if (!(error instanceof Error) || error instanceof MigrationError) return undefined
+  const code = (error as { code?: unknown }).code
+  if (
+    typeof code !== 'string' ||
+    !(
+      CONNECTION_CODES.has(code) ||
+      (error.name === 'PostgresError' && CONNECTION_SQLSTATE_CLASSES.includes(code.slice(0, 2)))
+    )
+  ) {
+    return undefined
+  }
+  const cause = withoutPassword(connectionCause(error, code, config.connectTimeoutMs), config.url)
+  return `cannot open the database: PostgreSQL at ${postgresTarget(config.url)} (DATABASE_URL): ${cause}; check that it is running and reachable and that the URL's host, port, user, password and database are right, or unset DATABASE_URL for the embedded database`
+}
+
+/** The driver's reason in one line, with its code. */
+function connectionCause(error: Error, code: string, connectTimeoutMs: number): string {
+  if (error.name === 'PostgresError') return `${error.message} (SQLSTATE ${code})`
+  // postgres.js words its own connection errors `write CONNECT_TIMEOUT host:port`.
+  const message = error.message.replace(/^write (?=[A-Z_]+ )/, '')
+  if (code === 'CONNECT_TIMEOUT')
+    return `${message} (no answer within DB_CONNECT_TIMEOUT_MS, ${connectTimeoutMs} ms)`
+  return message.includes(code) ? message : `${code}: ${message}`
+}
+
+/** `text` with every occurrence of the URL's password, as written and decoded, replaced. */
+function withoutPassword(text: string, url: string): string {
+  let password = ''
+  try {
+    password = new URL(url).password
+  } catch {
+    return text
+  }
+  let out = text
+  for (const form of new Set([password, safeDecode(password)])) {
+    if (form) out = out.split(form).join('[redacted]')
+  }
+  return out
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }

@@ -17,11 +17,16 @@ export interface PostgresOptions {
   onQuery?: QueryObserver
 }
 
+/** postgres.js' `connect_timeout` (whole seconds, at least 1) for DB_CONNECT_TIMEOUT_MS. */
+function connectTimeoutSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000))
+}
+
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
   const raw = postgres(options.url, {
     max: options.poolSize,
-    connect_timeout: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
+    connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs),
     idle_timeout: 60,
     onnotice: () => {},
   })
@@ -45,10 +50,23 @@ const MIGRATION_LOCK_KEY = 7_301_204_551_202_271n
  * migration on the same session.
  *
  * @throws `MigrationError` (`./migrations.ts`) when the database refused a migration's SQL (none is applied then);
- *   the driver's own error when the database cannot be reached.
+ *   the driver's own error when the database cannot be reached (after `connectTimeoutMs`,
+ *   DB_CONNECT_TIMEOUT_MS, when it does not answer) or refuses the connection.
  */
-export async function migratePostgres(url: string, migrationsFolder: string, log: Logger): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {} })
+export async function migratePostgres(
+  url: string,
+  migrationsFolder: string,
+  log: Logger,
+  options: { connectTimeoutMs?: number } = {},
+): Promise<void> {
+  // Without a timeout of our own, postgres.js waits 30 s for a host that never answers.
+  const client = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    ...(options.connectTimeoutMs === undefined
+      ? {}
+      : { connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs) }),
+  })
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`
     try {

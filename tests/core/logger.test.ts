@@ -531,6 +531,31 @@ describe('error lines', () => {
     expect(logs.text()).not.toContain('EAAGabcdef123456')
   })
 
+  test("a URL's password is cut out of every string of an error, the URL parser's `input` too", () => {
+    // What postgres.js' URL parsing throws for postgres://…:99999: Node's ERR_INVALID_URL
+    // carries the whole URL. Parsers read up to the authority's last @, so `p@ss` is the password.
+    const logs = captureLogs()
+    const invalid = Object.assign(new TypeError('Invalid URL'), {
+      code: 'ERR_INVALID_URL',
+      input: 'postgres://shop:p@ss-w0rd@db.internal:99999/shop',
+    })
+    logs.log.fatal({ err: invalid }, 'start-up failed')
+    logs.log.error(
+      { err: new Error('cannot reach https://bot:hunter2@hooks.example.com/x, nor http://h/a@b') },
+      'x',
+    )
+    const [first, second] = logs.lines.map((line) => line.err as Record<string, string>)
+    expect(first!.input).toBe('postgres://shop:[redacted]@db.internal:99999/shop')
+    expect(second!.message).toBe('cannot reach https://bot:[redacted]@hooks.example.com/x, nor http://h/a@b')
+    expect(second!.stack).toStartWith(
+      'Error: cannot reach https://bot:[redacted]@hooks.example.com/x, nor http://h/a@b\n    at ',
+    )
+    expect(logs.text()).not.toContain('ss-w0rd')
+    expect(logs.text()).not.toContain('hunter2')
+    // The error itself is left as it was: it may still be thrown on.
+    expect(invalid.input).toBe('postgres://shop:p@ss-w0rd@db.internal:99999/shop')
+  })
+
   test('a value that is not an Error is logged as it is', () => {
     const logs = captureLogs()
     logs.log.error({ err: 'timeout' }, 'x')

@@ -13,6 +13,7 @@ import {
 } from '../../src/db/embedded.ts'
 import { MigrationError } from '../../src/db/migrations.ts'
 import {
+  databaseConnectionProblem,
   databaseOpenProblem,
   MIGRATIONS_FOLDER,
   openMigratedDatabase,
@@ -217,6 +218,117 @@ describe('a database that will not open', () => {
     expect(databaseOpenProblem({ url: undefined, dataDir: '/srv/data' })).toBe(
       'cannot open the embedded database in DATA_DIR /srv/data',
     )
+  })
+
+  describe('a setting or an outage is one line with its cause (databaseConnectionProblem)', () => {
+    const config = { url: 'postgres://shop:p%40ss-w0rd@db.internal:6543/shop', connectTimeoutMs: 3000 }
+    const line = (cause: string) =>
+      `cannot open the database: PostgreSQL at db.internal:6543/shop (DATABASE_URL): ${cause}; check that it is running and reachable and that the URL's host, port, user, password and database are right, or unset DATABASE_URL for the embedded database`
+    const postgresError = (code: string, message: string) => {
+      // postgres.js' PostgresError: the class name, the server's fields as own properties.
+      const error = Object.assign(new Error(message), { code, severity: 'FATAL' })
+      error.name = 'PostgresError'
+      return error
+    }
+    const system = (code: string, message: string) => Object.assign(new Error(message), { code })
+
+    test.each([
+      [
+        'an unknown host',
+        system('ENOTFOUND', 'getaddrinfo ENOTFOUND db.internal'),
+        'getaddrinfo ENOTFOUND db.internal',
+      ],
+      [
+        'no DNS server',
+        system('EAI_AGAIN', 'getaddrinfo EAI_AGAIN db.internal'),
+        'getaddrinfo EAI_AGAIN db.internal',
+      ],
+      [
+        'a refused port',
+        system('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.5:6543'),
+        'connect ECONNREFUSED 10.0.0.5:6543',
+      ],
+      [
+        'an unreachable network',
+        system('ENETUNREACH', 'connect ENETUNREACH 10.0.0.5:6543'),
+        'connect ENETUNREACH 10.0.0.5:6543',
+      ],
+      [
+        'no answer',
+        system('CONNECT_TIMEOUT', 'write CONNECT_TIMEOUT db.internal:6543'),
+        'CONNECT_TIMEOUT db.internal:6543 (no answer within DB_CONNECT_TIMEOUT_MS, 3000 ms)',
+      ],
+      [
+        'a server without TLS',
+        system('SSL_NOT_SUPPORTED', 'SSL_NOT_SUPPORTED: The server does not support SSL connections'),
+        'SSL_NOT_SUPPORTED: The server does not support SSL connections',
+      ],
+      [
+        'a port out of range',
+        system('ERR_SOCKET_BAD_PORT', 'Port should be >= 0 and < 65536. Received 99999.'),
+        'ERR_SOCKET_BAD_PORT: Port should be >= 0 and < 65536. Received 99999.',
+      ],
+      [
+        'no such database',
+        postgresError('3D000', 'database "shop" does not exist'),
+        'database "shop" does not exist (SQLSTATE 3D000)',
+      ],
+      [
+        'a wrong password',
+        postgresError('28P01', 'password authentication failed for user "shop"'),
+        'password authentication failed for user "shop" (SQLSTATE 28P01)',
+      ],
+      [
+        'no such role',
+        postgresError('28000', 'role "shop" does not exist'),
+        'role "shop" does not exist (SQLSTATE 28000)',
+      ],
+      [
+        'a server starting up',
+        postgresError('57P03', 'the database system is starting up'),
+        'the database system is starting up (SQLSTATE 57P03)',
+      ],
+      [
+        'too many connections',
+        postgresError('53300', 'sorry, too many clients already'),
+        'sorry, too many clients already (SQLSTATE 53300)',
+      ],
+    ])('%s', (_kind, error, cause) => {
+      expect(databaseConnectionProblem(config, error)).toBe(line(cause))
+    })
+
+    test('the password is cut out wherever the driver quoted it, as written in the URL and decoded', () => {
+      const quoted = system('ECONNRESET', 'reset by postgres://shop:p%40ss-w0rd@db.internal, sent p@ss-w0rd')
+      expect(databaseConnectionProblem(config, quoted)).toBe(
+        line('ECONNRESET: reset by postgres://shop:[redacted]@db.internal, sent [redacted]'),
+      )
+    })
+
+    test('anything else is not one: a bug, a refused migration, a statement error keep their stack', () => {
+      expect(
+        databaseConnectionProblem(config, new TypeError("Cannot read properties of undefined (reading 'x')")),
+      ).toBeUndefined()
+      expect(
+        databaseConnectionProblem(config, new MigrationError('0004_x.sql', 'boom', undefined, {})),
+      ).toBeUndefined()
+      expect(
+        databaseConnectionProblem(config, postgresError('42P01', 'relation "x" does not exist')),
+      ).toBeUndefined()
+      // A class-28 or 08 code only counts when the server sent it.
+      expect(databaseConnectionProblem(config, system('08006', 'made up'))).toBeUndefined()
+      expect(databaseConnectionProblem(config, 'not an error')).toBeUndefined()
+    })
+
+    test('the embedded database: a DATA_DIR another process holds, and nothing else', () => {
+      const embedded = { url: undefined, connectTimeoutMs: 3000 }
+      const locked = new DataDirLockedError('DATA_DIR /srv/data is in use by process 7 (…)')
+      expect(databaseConnectionProblem(embedded, locked)).toBe(
+        'cannot open the embedded database: DATA_DIR /srv/data is in use by process 7 (…)',
+      )
+      expect(
+        databaseConnectionProblem(embedded, system('ECONNREFUSED', 'connect ECONNREFUSED')),
+      ).toBeUndefined()
+    })
   })
 
   test('db:migrate says it in one line and exits 1', () => {
