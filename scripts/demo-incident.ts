@@ -3,19 +3,23 @@
  *
  * Shows an alert end to end against a running `bun run dev`: drives failing payments
  * (`tok_error`, answered 502) and declines (`tok_declined`, 402) on the demo tenant until the
- * service's own rule manager fires an alert, then prints the alert as `GET /alerts` reports it and the WhatsApp message the
+ * service's own rule manager fires one of the alerts it announces, then prints that alert as
+ * `GET /alerts` reports it, every other alert that fired meanwhile, and the WhatsApp message the
  * development log transport wrote for it (DATA_DIR/whatsapp-messages.jsonl). Uses the demo
  * tenant's key and the admin token that `bun run dev` leaves in DATA_DIR (or API_KEY and
- * ADMIN_TOKEN). Exits 0 once both are printed, 1 when nothing fired within --timeout minutes,
- * 2 when it cannot start (one line naming the URL).
+ * ADMIN_TOKEN). Exits 0 once both are printed, 1 when none of them fired within --timeout
+ * minutes, 2 when it cannot start (one line naming the URL).
  *
- * Which alert fires first depends on the history: on a fresh `bun run dev` the payment-success
- * SLO's fast-burn page (PaymentSuccessBudgetBurn) within a minute, since its windows hold
- * little but these failures (its text then shows a budget overspent many times over), with
- * the API availability SLO's page (ApiAvailabilityBudgetBurn) in the same evaluation; on a
- * service with hours of good payments behind it, HighErrorRate (more than 5% of requests
- * answered 5xx for 2 minutes: about three minutes with the default 15 s sampling and 30 s
- * evaluation). When several fire at once, the first of those two is the one shown.
+ * It waits for the payment-success SLO's page (PaymentSuccessBudgetBurn) or HighErrorRate (more
+ * than 5% of requests answered 5xx for 2 minutes: about three minutes with the default 15 s
+ * sampling and 30 s evaluation), and shows the first of those two when both fire. On a fresh
+ * `bun run dev` (or after `bun run demo:traffic`, whose traffic is healthy) the SLO page fires
+ * within a minute, since its windows hold little but these failures; on a service with hours of
+ * good payments behind it, HighErrorRate first. The failures are 5xx too, so the API
+ * availability SLO's alerts (ApiAvailabilityBudgetBurn) fire along the way, often an evaluation
+ * earlier (its requests were counted before the first payment was): they are listed, not waited
+ * for. An alert already firing when the script starts cannot be shown firing anew, so it is
+ * not waited for.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -97,6 +101,14 @@ if (!highErrorRate) {
 const alreadyFiring = new Set(
   (await alerts()).filter((a) => a.state === 'firing').map((a) => a.labels.alertname),
 )
+/** The alerts this demo drives and waits for, in the order it shows them when several fire at once. */
+const SHOWN_FIRST = ['PaymentSuccessBudgetBurn', 'HighErrorRate'] as const
+const awaited = SHOWN_FIRST.filter((name) => loaded.some((r) => r.name === name) && !alreadyFiring.has(name))
+if (awaited.length === 0) {
+  failWith(
+    `demo:incident: ${[...SHOWN_FIRST].join(' and ')} are already firing at ${base}; run it again once they have resolved`,
+  )
+}
 
 // An order to pay again and again: tok_error leaves it payable, so every attempt is a 5xx.
 const currency = me.body.settings.currency as string
@@ -113,27 +125,41 @@ for (let i = 0; i < 4; i++) {
   orders.push(order.body.id as string)
 }
 
-console.log(
-  `driving failing payments at ${base} until the first alert fires: on a fresh start the payment-success ` +
-    `SLO's burn-rate page (PaymentSuccessBudgetBurn) within a minute, else HighErrorRate once more than 5% ` +
-    `of requests answer 5xx for ${highErrorRate.duration / 60} minutes (about 3 minutes; at most ${values.timeout})`,
-)
-/** The alerts this demo drives, in the order it shows them when several fire at once. */
-const SHOWN_FIRST = ['PaymentSuccessBudgetBurn', 'HighErrorRate']
-const preference = (alert: Alert) => {
-  const rank = SHOWN_FIRST.indexOf(alert.labels.alertname ?? '')
-  return rank === -1 ? SHOWN_FIRST.length : rank
+/** A rule's `for` (seconds, as GET /alerts/rules gives it) in words. */
+function forDuration(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`
 }
+const announced: Record<(typeof SHOWN_FIRST)[number], string> = {
+  PaymentSuccessBudgetBurn:
+    "PaymentSuccessBudgetBurn (the payment-success SLO's burn-rate page: within a minute on a fresh start)",
+  HighErrorRate: `HighErrorRate (more than 5% of requests answered 5xx for ${forDuration(highErrorRate.duration)}: about 3 minutes with the shipped rule)`,
+}
+const skipped = SHOWN_FIRST.filter((name) => alreadyFiring.has(name))
+console.log(
+  `driving failing payments at ${base} until ${awaited.length > 1 ? 'one of these fires' : 'this fires'}: ` +
+    `${awaited.map((name) => announced[name]).join(', or ')}; at most ${values.timeout} minutes. ` +
+    (skipped.length > 0 ? `${skipped.join(' and ')} already firing, so not awaited. ` : '') +
+    'Other alerts the failures set off on the way (ApiAvailabilityBudgetBurn: they are 5xx) are listed too.',
+)
+const awaitedRank = (alert: Alert) => {
+  const rank = awaited.indexOf(alert.labels.alertname as (typeof SHOWN_FIRST)[number])
+  return rank === -1 ? awaited.length : rank
+}
+/** `Name (severity)`, the way the report lists an alert. */
+const named = (alert: Alert) => `${alert.labels.alertname} (${alert.labels.severity ?? 'no severity'})`
 
 let sent = 0
 let failed = 0
 let fired: Alert | undefined
+let firingNow: Alert[] = []
 let lastReport = 0
 const seen = new Map<string, string>()
 while (!fired) {
   if (Date.now() - started > timeoutMs) {
+    const others = firingNow.map(named)
     console.error(
-      `demo:incident: no alert fired within ${values.timeout} minutes (${sent} payments, ${failed} answered 5xx)`,
+      `demo:incident: ${awaited.join(' or ')} did not fire within ${values.timeout} minutes ` +
+        `(${sent} payments, ${failed} answered 5xx${others.length > 0 ? `; firing: ${others.join(', ')}` : ''})`,
     )
     process.exit(1)
   }
@@ -147,21 +173,29 @@ while (!fired) {
     if (pay.status >= 500) failed++
   }
   await Bun.sleep(400)
-  const firingNow: Alert[] = []
+  firingNow = []
   for (const alert of await alerts()) {
     const name = alert.labels.alertname!
     if (alert.state === 'firing' && alreadyFiring.has(name)) continue
-    if (seen.get(name) !== alert.state) {
-      seen.set(name, alert.state)
+    // A page and a ticket of one SLO share the name: each is reported once.
+    const key = named(alert)
+    if (seen.get(key) !== alert.state) {
+      seen.set(key, alert.state)
       console.log(
-        `  ${elapsed()}  ${name} is ${alert.state} (active since ${alert.activeAt}, value ${alert.value})`,
+        `  ${elapsed()}  ${name} is ${alert.state} (${alert.labels.severity ?? 'no severity'}, ` +
+          `active since ${alert.activeAt}, value ${alert.value})`,
       )
     }
     if (alert.state === 'firing') firingNow.push(alert)
   }
-  // Several pages can fire in one evaluation (the API availability SLO's with the payment
-  // SLO's): show the one this demo is about, as announced.
-  fired = firingNow.sort((a, b) => preference(a) - preference(b))[0]
+  // Show an announced alert, never another that happened to fire first; of an SLO's page and
+  // ticket, the page.
+  firingNow.sort(
+    (a, b) =>
+      awaitedRank(a) - awaitedRank(b) ||
+      (a.labels.severity === 'critical' ? -1 : 0) - (b.labels.severity === 'critical' ? -1 : 0),
+  )
+  if (firingNow[0] && awaitedRank(firingNow[0]) < awaited.length) fired = firingNow[0]
   if (Date.now() - lastReport > 30_000) {
     lastReport = Date.now()
     console.log(`  ${elapsed()}  ${sent} payments sent, ${failed} answered 5xx`)
@@ -170,6 +204,8 @@ while (!fired) {
 
 console.log(`\n${fired.labels.alertname} fired after ${elapsed()}. GET /alerts reports:`)
 console.log(JSON.stringify(fired, null, 2))
+const alsoFiring = firingNow.filter((alert) => alert !== fired).map(named)
+if (alsoFiring.length > 0) console.log(`Also firing now: ${alsoFiring.join(', ')}.`)
 
 // The dispatcher sends within ALERT_NOTIFY_INTERVAL (5 s by default); the log transport of
 // `bun run dev` also appends what it "sent" to DATA_DIR/whatsapp-messages.jsonl.

@@ -1,9 +1,12 @@
 /**
- * `bun run demo:traffic [--url http://localhost:$PORT] [--duration 30] [--rate 20] [--api-key ck_…]`
+ * `bun run demo:traffic [--url http://localhost:$PORT] [--duration 30] [--rate 20] [--api-key ck_…]
+ *   [--error-share 0] [--decline-share 0.05]`
  *
- * Drives a running instance with a realistic mix — product views, orders over several
- * channels, status changes, payments with some declines and provider errors — so that
- * metrics, dashboards and alerts have something to show. Bounded in time. The URL defaults
+ * Drives a running instance with a realistic, healthy mix — product views, orders over several
+ * channels, status changes, payments with some declines — so that metrics and dashboards have
+ * something to show, and no alert fires (tests/scripts/demo-traffic-alerts.test.ts). Provider
+ * errors (`tok_error`, 502) only with --error-share: on a fresh start any is over the SLOs'
+ * budgets and pages (see the README). Bounded in time. The URL defaults
  * to `http://localhost:$PORT` (PORT as the server reads it, 3000 when unset). Without
  * --api-key it uses the demo tenant that `bun run dev` leaves in DATA_DIR/demo-tenant.json.
  * Prints the count of each action and status, then every failure by reason. Exits 1 if any
@@ -12,15 +15,16 @@
  */
 import { parseArgs } from 'node:util'
 import { defaultBaseUrl, demoTenantKey, failWith } from './lib/demo.ts'
-import { drive, isUnexpected, prepareTraffic, TrafficSetupError } from './lib/traffic.ts'
+import { DEMO_TRAFFIC, drive, isUnexpected, prepareTraffic, TrafficSetupError } from './lib/traffic.ts'
 
 const { values } = parseArgs({
   options: {
     url: { type: 'string', default: defaultBaseUrl() },
-    duration: { type: 'string', default: '30' },
-    rate: { type: 'string', default: '20' },
+    duration: { type: 'string', default: String(DEMO_TRAFFIC.durationSeconds) },
+    rate: { type: 'string', default: String(DEMO_TRAFFIC.rate) },
     'api-key': { type: 'string' },
-    'error-share': { type: 'string', default: '0.05' },
+    'error-share': { type: 'string', default: String(DEMO_TRAFFIC.errorShare) },
+    'decline-share': { type: 'string', default: String(DEMO_TRAFFIC.declineShare) },
     seed: { type: 'string', default: '1' },
   },
 })
@@ -29,6 +33,11 @@ const durationMs = Number(values.duration) * 1000
 const rate = Number(values.rate)
 if (!(durationMs > 0 && durationMs <= 3_600_000) || !(rate > 0 && rate <= 2000)) {
   failWith('--duration must be 1..3600 seconds and --rate 1..2000 requests per second')
+}
+const errorShare = Number(values['error-share'])
+const declineShare = Number(values['decline-share'])
+if (!(errorShare >= 0 && declineShare >= 0 && errorShare + declineShare <= 1)) {
+  failWith('--error-share and --decline-share must be shares from 0 to 1 that add up to at most 1')
 }
 
 const base = values.url!.replace(/\/$/, '')
@@ -39,7 +48,8 @@ const traffic = await prepareTraffic({
   base,
   apiKey: values['api-key'] ?? process.env.API_KEY ?? demoTenantKey(),
   seed: Number(values.seed),
-  errorShare: Number(values['error-share']),
+  errorShare,
+  declineShare,
   onResult(label, status, _ms, reason) {
     const key = `${label} ${status}`
     outcomes.set(key, (outcomes.get(key) ?? 0) + 1)

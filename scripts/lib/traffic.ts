@@ -1,7 +1,8 @@
 /**
  * The realistic traffic mix shared by `bun run demo:traffic` and `bun run bench:load`:
  * product views on every channel, orders, status changes, and payments with some declines
- * (tok_declined) and provider errors (tok_error). Deterministic for a given seed.
+ * (tok_declined) and, when asked for, provider errors (tok_error). Deterministic for a given
+ * seed when actions run one after another.
  */
 
 export interface TrafficOptions {
@@ -11,6 +12,11 @@ export interface TrafficOptions {
   /** Share of payments that use tok_error (deliberate 502s). */
   errorShare: number
   /**
+   * Share of payments that use tok_declined (402s), 0.1 when unset. Declines spend no SLO
+   * budget, but PaymentFailureRate pages above 10 % of payments declined over 15 minutes.
+   */
+  declineShare?: number
+  /**
    * Called for every request with its label, status (0 = network error), latency and, for
    * failures, the reason: the error envelope's `code: message` (ids replaced by `<id>`, so
    * that equal failures add up) or the network error.
@@ -19,6 +25,14 @@ export interface TrafficOptions {
   /** The HTTP client; tests pass one that calls `app.handle`. */
   fetch?: (request: Request) => Promise<Response>
 }
+
+/**
+ * `bun run demo:traffic`'s defaults: healthy traffic. No provider errors (a provider outage is
+ * an incident, `bun run demo:incident`'s job: on a fresh start a single 5xx in the 30 seconds
+ * is more than the availability SLO's budget, and its ticket alert fires), and declines well
+ * below PaymentFailureRate's 10 %, so that the demo pages nobody.
+ */
+export const DEMO_TRAFFIC = { durationSeconds: 30, rate: 20, errorShare: 0, declineShare: 0.05 } as const
 
 /** The first request failed: nothing answers at the URL, or the key is wrong. One line, no stack. */
 export class TrafficSetupError extends Error {
@@ -54,6 +68,11 @@ const CATALOGUE = [
 export const isUnexpected = (label: string, status: number) =>
   (status >= 500 || status === 0) && !(label === 'pay tok_error' && status === 502)
 
+/**
+ * Checks the tenant behind `options.apiKey`, makes sure it has products in its own currency,
+ * and returns `oneAction`, which performs one action of the mix per call.
+ * @throws TrafficSetupError when nothing answers at `options.base` or the key is refused
+ */
 export async function prepareTraffic(options: TrafficOptions) {
   let state = options.seed >>> 0 || 1
   const random = () => {
@@ -170,8 +189,8 @@ export async function prepareTraffic(options: TrafficOptions) {
     } else if (payable.length > 0) {
       const id = payable.shift()!
       const r = random()
-      const source =
-        r < options.errorShare ? 'tok_error' : r < options.errorShare + 0.1 ? 'tok_declined' : 'tok_success'
+      const declines = options.errorShare + (options.declineShare ?? 0.1)
+      const source = r < options.errorShare ? 'tok_error' : r < declines ? 'tok_declined' : 'tok_success'
       const res = await send(`pay ${source}`, `/orders/${id}/payments`, {
         method: 'POST',
         json: { provider: 'sandbox', source },

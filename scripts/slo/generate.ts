@@ -11,8 +11,8 @@
  *   `on(sloth_id, sloth_slo, sloth_service)` instead of `group_left` (same series, same value);
  * - each alert's value is the budget left for the period, in percent (`100 *
  *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
- *   say how much budget is left ("41 %"; an overspent budget says so, with its negative percentage)
- *   without `query`.
+ *   say how much budget is left ("41 %"); an overspent budget's message says how many times over
+ *   the month would spend it (see budgetText).
  */
 import { stringify } from 'yaml'
 import {
@@ -152,6 +152,24 @@ function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions
 
 const windowWords = (w: string) => w.replace(/^(\d+)([mhd])$/, '$1 $2')
 
+/**
+ * The budget part of an alert's description, a Go template over the alert's value (the budget
+ * left, in percent). Below zero a percentage left means nothing to a reader ("-59900 % left"
+ * after a minute of failures on a fresh start): it says instead how many times over the month
+ * would spend its budget at the error ratio recorded so far (`slo:period_burn_rate:ratio`, read
+ * with `query`, since templates cannot do arithmetic on `$value`). One decimal below 10×,
+ * none above; with no burn rate recorded, only that the budget is overspent.
+ * @param sel the SLO's recording selector, from `selector`
+ */
+function budgetText(sel: string): string {
+  return (
+    `{{ if lt $value 0.0 }}this month's budget is overspent` +
+    `{{ with query \`slo:period_burn_rate:ratio${sel}\` }}{{ with . | first | value }}: at the error ratio recorded so far, ` +
+    `the month would spend it {{ if lt . 10.0 }}{{ printf "%.1f" . }}{{ else }}{{ printf "%.0f" . }}{{ end }} times over{{ end }}{{ end }}` +
+    `{{ else }}{{ printf "%.0f" $value }} % of this month's budget left{{ end }}`
+  )
+}
+
 function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'): AlertingRule | undefined {
   const alertSpec = severity === 'page' ? slo.alerting.page_alert : slo.alerting.ticket_alert
   if (alertSpec?.disable) return undefined
@@ -179,10 +197,7 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
     labels: { ...labels, sloth_severity: labels.sloth_severity ?? severity },
     annotations: {
       summary: `${name}: error budget burning too fast (${severity})`,
-      description:
-        `${name}: burning the error budget faster than ${rates} — ` +
-        `{{ if lt $value 0.0 }}this month's budget is overspent ({{ printf "%.0f" $value }} % left){{ else }}` +
-        `{{ printf "%.0f" $value }} % of this month's budget left{{ end }} (30-day SLO ${slothId(spec, slo)}).`,
+      description: `${name}: burning the error budget faster than ${rates} — ${budgetText(sel)} (30-day SLO ${slothId(spec, slo)}).`,
       ...slo.alerting.annotations,
       ...alertSpec?.annotations,
     },

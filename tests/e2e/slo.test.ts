@@ -3,8 +3,8 @@
  * (orders paid with the sandbox's tok_error answer 502), the app's own registry sampled into the
  * embedded store every 15 s of an injected clock, the shipped ops/prometheus/rules/slo.yml
  * evaluated every 30 s (recordings fed back into the store), until the page alert of the
- * availability SLO fires; its WhatsApp message names the budget left, and GET /slo reports the
- * same objective with the same budget.
+ * availability SLO fires; its WhatsApp message says how many times over the month would spend
+ * the budget, and GET /slo reports the same objective with the same budget.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createEmbeddedEngine } from '../../src/alerting/rules/embedded.ts'
@@ -47,7 +47,7 @@ interface SloBody {
 }
 
 describe('SLO burn-rate alerts with the embedded engine', () => {
-  test('5xx traffic pages the availability SLO; the WhatsApp message names the budget left; GET /slo agrees', async () => {
+  test('5xx traffic pages the availability SLO; the WhatsApp message names the budget overspent; GET /slo agrees', async () => {
     const clock = manualClock('2026-03-02T10:00:00Z')
     const logs = captureLogs()
     const metrics = createMetrics({
@@ -123,13 +123,13 @@ describe('SLO burn-rate alerts with the embedded engine', () => {
       team: 'shop-platform',
     })
 
-    // The WhatsApp message: objective, burn-rate condition and the budget left.
+    // The WhatsApp message: objective, burn-rate condition and the budget spent.
     const texts = fake.requests.map((r) => String((r.body.text as { body?: string } | undefined)?.body ?? ''))
     const message = texts.find((t) => t.startsWith('🔔 *CRITICAL ALERT*: ApiAvailabilityBudgetBurn'))
     expect(fake.requests.every((r) => r.body.to === ONCALL.slice(1))).toBe(true)
-    // Below zero the message says the budget is overspent; either way the number is the same.
+    // Below zero the message says how many times over the month would spend its budget.
     const budgetInMessage =
-      /— (?:this month's budget is overspent \((-\d+) % left\)|(\d+) % of this month's budget left)/.exec(
+      /— this month's budget is overspent: at the error ratio recorded so far, the month would spend it ([\d.]+) times over \(30-day SLO convo-commerce-api-availability\)\.$/m.exec(
         message ?? '',
       )
     expect(message).toContain(
@@ -165,10 +165,10 @@ describe('SLO burn-rate alerts with the embedded engine', () => {
     expect(fiveMinutes.burnRate).toBeCloseTo(200, 0)
     expect(availability.currentBurnRate).toBeCloseTo(fiveMinutes.burnRate!, 6)
     expect(availability.sli.current).toBeCloseTo(0.8, 2)
-    // The budget in the message is the alert's value at the last evaluation, which is now.
-    expect(Number(budgetInMessage![1] ?? budgetInMessage![2])).toBe(
-      Math.round(availability.periodBudgetRemaining! * 100),
-    )
+    // The figure in the message is the period's burn rate at the last evaluation, which is now:
+    // one decimal below 10, none above.
     expect(availability.periodBudgetRemaining).toBeLessThan(0)
+    const timesOver = 1 - availability.periodBudgetRemaining!
+    expect(budgetInMessage![1]).toBe(timesOver.toFixed(timesOver < 10 ? 1 : 0))
   })
 })

@@ -91,6 +91,31 @@ describe('bun run demo:traffic', () => {
     expect(defaultBaseUrl({ PORT: '3901' })).toBe('http://localhost:3901')
   })
 
+  test('shares of errors and declines that cannot be shares of payments exit 2 with one line, before any request', async () => {
+    for (const args of [
+      ['--error-share=-0.1'],
+      ['--decline-share', 'x'],
+      ['--error-share', '0.6', '--decline-share', '0.5'],
+    ]) {
+      const proc = Bun.spawn(['bun', 'scripts/demo-traffic.ts', ...args], {
+        env: { ...process.env, PORT: '1', API_KEY: 'ck_unused' },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ])
+      expect({ args, code, stdout, stderr }).toEqual({
+        args,
+        code: 2,
+        stdout: '',
+        stderr: '--error-share and --decline-share must be shares from 0 to 1 that add up to at most 1\n',
+      })
+    }
+  })
+
   test('with nothing listening it exits 2 with one line naming the URL it tried, no stack trace', async () => {
     const port = await closedPort()
     const proc = Bun.spawn(['bun', 'scripts/demo-traffic.ts', '--duration', '1'], {

@@ -82,8 +82,15 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
       ['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001'],
     ])
     expect(alerts[0]!.expr.startsWith('100 * slo:period_error_budget_remaining:ratio{')).toBe(true)
-    expect(alerts[0]!.annotations?.description).toContain(
-      `API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — {{ if lt $value 0.0 }}this month's budget is overspent ({{ printf "%.0f" $value }} % left){{ else }}{{ printf "%.0f" $value }} % of this month's budget left{{ end }}`,
+    // Below zero, how many times over the month would spend its budget (the period's burn
+    // rate, through `query`: templates have no arithmetic), not a negative percentage left.
+    expect(alerts[0]!.annotations?.description).toBe(
+      'API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — ' +
+        "{{ if lt $value 0.0 }}this month's budget is overspent" +
+        '{{ with query `slo:period_burn_rate:ratio{sloth_id="convo-commerce-api-availability", sloth_service="convo-commerce", sloth_slo="api-availability"}` }}' +
+        '{{ with . | first | value }}: at the error ratio recorded so far, the month would spend it ' +
+        '{{ if lt . 10.0 }}{{ printf "%.1f" . }}{{ else }}{{ printf "%.0f" . }}{{ end }} times over{{ end }}{{ end }}' +
+        '{{ else }}{{ printf "%.0f" $value }} % of this month\'s budget left{{ end }} (30-day SLO convo-commerce-api-availability).',
     )
   })
 
