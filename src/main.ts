@@ -5,6 +5,7 @@
  */
 
 import { fileURLToPath } from 'node:url'
+import { maskPhone } from './alerting/whatsapp/client.ts'
 import { createApp, SERVICE_VERSION } from './app.ts'
 import { ADMIN_OPERATIONS } from './auth/plugin.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
@@ -56,7 +57,7 @@ export async function main(runtime: Runtime): Promise<void> {
     config.env === 'development' ? await prepareDevelopment({ config, db: infra.database.db }) : undefined
   if (config.alerts.oncallIsDemo)
     log.info(
-      { oncall: `+${config.alerts.oncallPhones[0]}` },
+      { oncall: maskPhone(config.alerts.oncallPhones[0]!) },
       'development: ALERT_PHONES unset, on-call alerts go to the demo number (log transport)',
     )
 

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { DEMO_PHONE } from '../../src/config.ts'
 import { freePort } from '../helpers/process.ts'
 import { repoPath } from '../ops/ops-files.ts'
 
@@ -141,6 +142,11 @@ describe('bun run demo:incident', () => {
     expect(log).toContain('┃ 🔔 *CRITICAL ALERT*: HighErrorRate')
     const requestLine = log.split('\n').find((line) => line.includes('INFO: request {'))
     expect(requestLine).toMatch(/"route":"[^"]+","status":\d{3}/)
+    // The demo on-call number is a phone number like any other: its last four digits only.
+    expect(log).toContain(
+      'development: ALERT_PHONES unset, on-call alerts go to the demo number (log transport) {"oncall":"…0000"}',
+    )
+    expect(log).not.toContain(DEMO_PHONE.slice(1))
 
     server.kill('SIGTERM')
     expect(await server.exited).toBe(0)
