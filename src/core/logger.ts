@@ -41,8 +41,8 @@ const STATEMENT_PARAMETER_KEYS = ['params', 'parameters'] as const
  *   request sent (phone numbers, names, key hashes), where REDACT_PATHS, which matches key
  *   names, cannot see them;
  * - then phone numbers and credentials in every remaining string (a constraint violation's
- *   `detail`, `Key (phone)=(…)`), as the Sentry scrubber does (core/scrub.ts `scrubDeep`);
- * - and the password of any URL quoted (`postgres://user:password@host`).
+ *   `detail`, `Key (phone)=(…)`), and the password of any URL quoted
+ *   (`postgres://user:password@host`), as the Sentry scrubber does (core/scrub.ts `scrubDeep`).
  *
  * Only error lines pay for it.
  */
@@ -59,27 +59,7 @@ export function serializeError(err: unknown): unknown {
       if (typeof text === 'string') out[field] = text.replace(quoted, '\nparams: [redacted]')
     }
   }
-  return withoutUrlPasswords(scrubDeep(out), 0)
-}
-
-/**
- * `scheme://user:password@`: a URL's password, as an error may quote it (Node's
- * ERR_INVALID_URL carries the whole URL in `input`). Greedy up to the last `@` of the
- * authority, as URL parsers read `postgres://u:p@ss@host`.
- */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/]*@/gi
-
-/** `value` with every URL password in its strings replaced by `[redacted]`, in place. */
-function withoutUrlPasswords(value: unknown, depth: number): unknown {
-  if (typeof value === 'string')
-    return value.includes('://') ? value.replace(URL_PASSWORD, '$1[redacted]@') : value
-  if (value === null || typeof value !== 'object' || depth > 8) return value
-  const record = value as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    const next = withoutUrlPasswords(record[key], depth + 1)
-    if (next !== record[key]) record[key] = next
-  }
-  return value
+  return scrubDeep(out)
 }
 
 export interface LoggerSettings {

@@ -34,6 +34,13 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   [/\bAKIA[0-9A-Z]{16}\b/g, FILTERED],
 ]
 
+/**
+ * `scheme://user:password@`: a URL's password, as an error may quote it (Node's
+ * ERR_INVALID_URL carries the whole URL in `input`, a driver its connection string). Greedy up
+ * to the last `@` of the authority, as URL parsers read `postgres://u:p@ss@host`.
+ */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/]*@/gi
+
 function replacePhone(candidate: string): string {
   const digits = candidate.replace(/\D/g, '').length
   const international = candidate.startsWith('+')
@@ -55,14 +62,16 @@ function digitCount(text: string): number {
   return digits
 }
 
-/** Replaces phone numbers, bearer tokens and API keys inside free text. */
+/** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */
 export function scrubText(text: string): string {
   // Spans carry dozens of harmless strings (SDK, OS, integration names): skip them cheaply.
   const credentials = MAYBE_CREDENTIAL.test(text)
   const phones = digitCount(text) >= 8
-  if (!credentials && !phones) return text
+  const urls = text.includes('://')
+  if (!credentials && !phones && !urls) return text
   // URL-encoded "+" would hide a phone number from the pattern.
   let out = text.includes('%2') ? text.replace(/%2B/gi, '+') : text
+  if (urls) out = out.replace(URL_PASSWORD, `$1${FILTERED}@`)
   if (credentials)
     for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
   return phones ? out.replace(PHONE_CANDIDATE, replacePhone) : out

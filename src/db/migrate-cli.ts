@@ -1,7 +1,8 @@
 /** `bun run db:migrate`: applies the committed migrations to the configured database, then exits. */
 import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { createLogger, flushLogs } from '../core/logger.ts'
-import { databaseOpenProblem, openMigratedDatabase } from './open.ts'
+import { scrubText } from '../core/scrub.ts'
+import { databaseConnectionProblem, databaseOpenProblem, openMigratedDatabase } from './open.ts'
 
 let config: Config
 try {
@@ -16,9 +17,11 @@ try {
   await handle.close()
   await flushLogs(log)
 } catch (error) {
-  // One line, as the server's start-up says it: where the database was, then the driver's reason.
-  console.error(
-    `db:migrate: ${databaseOpenProblem(config.database, error)} — ${(error as Error).message ?? error}`,
-  )
+  // One line, as the server's start-up says it: a setting or an outage with its cause; anything
+  // else where the database was, then the driver's reason, without any URL password it quotes.
+  const problem =
+    databaseConnectionProblem(config.database, error) ??
+    `${databaseOpenProblem(config.database, error)} — ${scrubText(String((error as Error).message ?? error))}`
+  console.error(`db:migrate: ${problem}`)
   process.exit(1)
 }

@@ -545,10 +545,10 @@ describe('error lines', () => {
       'x',
     )
     const [first, second] = logs.lines.map((line) => line.err as Record<string, string>)
-    expect(first!.input).toBe('postgres://shop:[redacted]@db.internal:99999/shop')
-    expect(second!.message).toBe('cannot reach https://bot:[redacted]@hooks.example.com/x, nor http://h/a@b')
+    expect(first!.input).toBe('postgres://shop:[Filtered]@db.internal:99999/shop')
+    expect(second!.message).toBe('cannot reach https://bot:[Filtered]@hooks.example.com/x, nor http://h/a@b')
     expect(second!.stack).toStartWith(
-      'Error: cannot reach https://bot:[redacted]@hooks.example.com/x, nor http://h/a@b\n    at ',
+      'Error: cannot reach https://bot:[Filtered]@hooks.example.com/x, nor http://h/a@b\n    at ',
     )
     expect(logs.text()).not.toContain('ss-w0rd')
     expect(logs.text()).not.toContain('hunter2')

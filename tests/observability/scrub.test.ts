@@ -46,6 +46,15 @@ describe('scrubText', () => {
     }
   })
 
+  test("a URL's password, up to the authority's last @, as a driver or Node's ERR_INVALID_URL quotes it", () => {
+    expect(scrubText('connect to postgres://shop:p@ss-w0rd@db.internal:99999/shop failed')).toBe(
+      'connect to postgres://shop:[Filtered]@db.internal:99999/shop failed',
+    )
+    expect(scrubText('https://bot:hunter2@hooks.example.com/x, nor http://h/a@b nor https://u@h')).toBe(
+      'https://bot:[Filtered]@hooks.example.com/x, nor http://h/a@b nor https://u@h',
+    )
+  })
+
   test('a phone number followed by a dash and a space, or at the end of a sentence, is still replaced', () => {
     expect(scrubText('+4915112345678 - unreachable')).toBe('[phone] - unreachable')
     expect(scrubText('ring 555-123-4567-')).toBe('ring [phone]-')
