@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from './config.ts'
 import type { Database } from './db/client.ts'
+import { urlHost } from './runtime/listen.ts'
 import { createDemoTenant, DEMO_TENANT_FILE } from './tenants/demo.ts'
 
 /** DATA_DIR file holding the generated development admin token (0600), read by `bun run demo:incident`. */
@@ -66,7 +67,7 @@ export async function prepareDevelopment(deps: {
     printBanner(port) {
       // Every interface, or the loopback one `bun run dev` binds by default: `localhost` reaches both.
       const host = ['0.0.0.0', '::', '::0', '127.0.0.1'].includes(config.host) ? 'localhost' : config.host
-      const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+      const base = `http://${urlHost(host)}:${port}`
       const admin =
         adminSource === 'ADMIN_TOKEN'
           ? '(from ADMIN_TOKEN)'

@@ -24,7 +24,7 @@ import { createMetrics } from './metrics.ts'
 import { type ErrorReporter, noErrorReporter } from './observability/error-reporter.ts'
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
-import { listenConfigProblem } from './runtime/listen.ts'
+import { listenConfigProblem, urlHost } from './runtime/listen.ts'
 import type { Runtime, ServeHandle } from './runtime/types.ts'
 import { buildServices, type Infrastructure, type Services } from './services.ts'
 
@@ -93,7 +93,7 @@ export async function main(runtime: Runtime): Promise<void> {
       database: infra.database.kind,
       runtime: runtime.name,
     },
-    `listening on http://${config.host}:${server.port}`,
+    `listening on http://${urlHost(config.host)}:${server.port}`,
   )
   development?.printBanner(server.port)
   if (config.env === 'production') {

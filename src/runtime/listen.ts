@@ -83,3 +83,9 @@ async function unresolvedCode(host: string, resolve: ResolveHost): Promise<strin
     return typeof code === 'string' ? code : 'lookup failed'
   }
 }
+
+/**
+ * HOST as the host of a URL: an IPv6 address in brackets (RFC 3986 §3.2.2), so that
+ * `http://[::1]:3000` names the port rather than run into the address.
+ */
+export const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : host)

@@ -3,7 +3,7 @@
  * whichever runtime's words it came in; anything else is left to the caller's stack trace.
  */
 import { describe, expect, test } from 'bun:test'
-import { listenConfigProblem, type ResolveHost } from '../../src/runtime/listen.ts'
+import { listenConfigProblem, type ResolveHost, urlHost } from '../../src/runtime/listen.ts'
 
 const target = { host: 'web.internal', port: 8080 }
 
@@ -79,5 +79,17 @@ describe('listenConfigProblem', () => {
       'config error: HOST "no-such-host.invalid" does not resolve to an address (EAI_AGAIN): set HOST to a name or address of this machine, such as 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)',
     ]).toContain(line!)
     expect(await listenConfigProblem(error, { host: 'localhost', port: 0 })).toBeUndefined()
+  })
+})
+
+describe('urlHost', () => {
+  test('brackets an IPv6 address, so that the port after it reads as the port', () => {
+    expect(['::1', '::', '127.0.0.1', 'localhost', 'web_1'].map(urlHost)).toEqual([
+      '[::1]',
+      '[::]',
+      '127.0.0.1',
+      'localhost',
+      'web_1',
+    ])
   })
 })
