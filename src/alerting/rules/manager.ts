@@ -478,7 +478,8 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   /**
    * One recording rule at `ts`, as Prometheus' rules.RecordingRule.Eval: the result's metric
    * name becomes the rule's name, group then rule labels are set, a label set produced twice is
-   * an error, and the samples go to the recorder at `ts` (stale markers for vanished series).
+   * an error, and the samples go to the recorder at `ts` less the group's query_offset (stale
+   * markers for vanished series).
    * A failed query records nothing new, so the previous samples age out as Prometheus' do.
    */
   async function evaluateRecording(loaded: LoadedGroup, entry: LoadedRule<RecordingRule>, ts: number) {
@@ -508,7 +509,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       const limit = group.limit
       if (limit > 0 && samples.length > limit)
         throw new Error(`exceeded limit of ${limit} with ${samples.length} series`)
-      const refused = deps.recorder.write(recorderKey(loaded, entry), samples, ts)
+      // At the query's time, as Group.Eval appends the samples the query returned (and marks
+      // stale there): a later rule of the group, querying at that time too, reads them.
+      const refused = deps.recorder.write(recorderKey(loaded, entry), samples, ts - group.queryOffsetMs)
       // As Group.Eval: a refused sample fails the rule (health and last error) without counting
       // as a failed evaluation, which prometheus_rule_evaluation_failures_total keeps for queries.
       entry.health = refused ? 'err' : 'ok'
