@@ -12,6 +12,7 @@ import {
   prefetchTemplateQueries,
 } from '../../prometheus/rules/alerting-rule.ts'
 import { GlobPatternError, glob, hasMeta } from '../../prometheus/rules/glob.ts'
+import { alertSeries } from '../../prometheus/rules/rule-eval.ts'
 import {
   type AlertingRule,
   loadRuleFile,
@@ -184,10 +185,11 @@ const rowsOf = (result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
 
 /**
- * Where recording rules write their output: the embedded engine's sample store, so that later
- * rules of the group, later ticks and GET /slo select the recorded series (Prometheus'
- * rules.RecordingRule appending to its TSDB). `write` gets every output series of one rule at
- * one evaluation and marks the series that rule stopped producing stale.
+ * Where rules write their output: the embedded engine's sample store, so that later rules of
+ * the group, later ticks and GET /slo select the recorded series (Prometheus' rules/group.go
+ * `Group.Eval` appending each rule's output to its TSDB). Recording rules write their series,
+ * alerting rules `ALERTS` and `ALERTS_FOR_STATE`. `write` gets every output series of one rule
+ * at one evaluation and marks the series that rule stopped producing stale.
  */
 export interface RuleRecorder {
   /**
@@ -199,11 +201,19 @@ export interface RuleRecorder {
   write(ruleKey: string, samples: readonly Sample[], ts: number): Error | undefined
 }
 
+/** A rule's key in the recorder: its group's file and name, and its place in the group. */
+const recorderKey = (loaded: LoadedGroup, entry: LoadedRule) =>
+  `${loaded.group.file}|${loaded.group.name}|${loaded.rules.indexOf(entry)}`
+
 export interface RuleManagerDeps {
   db: Database
   groups: LoadedGroup[]
   source: QuerySource
-  /** Required when any recording rule is loaded to be evaluated (`record: true`). */
+  /**
+   * Required when any recording rule is loaded to be evaluated (`record: true`). Alerting
+   * rules write ALERTS and ALERTS_FOR_STATE into it too; unset (a Prometheus server, which
+   * writes them itself), they write nothing.
+   */
   recorder?: RuleRecorder
   dispatcher: Dispatcher
   clock: Clock
@@ -235,7 +245,9 @@ export const EXAMPLE_QUERIES_PER_RULE = 10
  * transitions handed to the dispatcher in the same transaction. Several replicas: the tick's
  * transaction takes pg_try_advisory_xact_lock for the group, so exactly one of them evaluates
  * its alerting rules. Recording rules write into this process's own store (the embedded
- * engine), so every replica evaluates them, leader or not, and its GET /slo sees them.
+ * engine), so every replica evaluates them, leader or not, and its GET /slo sees them. ALERTS
+ * and ALERTS_FOR_STATE are written by the replica that evaluates the alerting rules, into its
+ * own store: a rule reading them on another replica sees none.
  */
 /**
  * Prometheus' rule manager for the service: the loaded groups, evaluated on their schedule,
@@ -304,6 +316,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     const before = new Map([...active].map(([key, a]) => [key, { state: a.state, firedAt: a.firedAt }]))
     const started = clock.monotonic()
     entry.lastEvaluation = new Date(ts)
+    let refused: Error | undefined
     try {
       const results = resultAsVector(
         await deps.source.instantQuery(entry.rule.expr, new Date(ts - group.queryOffsetMs)),
@@ -318,8 +331,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       // The group's `limit` counts pending and firing alerts (kept firing included), not the
       // resolved ones still kept: Prometheus' `numActivePending`.
       const present = evaluateAlerts(entry.rule, group.labels, active, results, ts, { ...context, query })
+      // Over the limit the rule fails before writing, as Group.Eval appends nothing for a failed
+      // rule: its ALERTS series from the last evaluation that wrote get no stale marker now.
       if (group.limit > 0 && present.length > group.limit)
         return await dropOverLimit(tx, loaded, entry, rows, present.length, ts)
+      refused = writeAlertSeries(loaded, entry, present, ts)
     } catch (error) {
       // A failed query must not resolve anything: the stored state stays exactly as it was.
       entry.health = 'err'
@@ -332,10 +348,17 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       )
       return []
     }
-    entry.health = 'ok'
-    entry.lastError = undefined
+    // As Group.Eval: a refused ALERTS sample fails the rule (health and last error) without
+    // counting as a failed evaluation; the alerts themselves are updated and notified all the same.
+    entry.health = refused ? 'err' : 'ok'
+    entry.lastError = refused?.message
     entry.evaluationMs = clock.monotonic() - started
     metrics.ruleEvaluated(loaded.key, false)
+    if (refused)
+      log.warn(
+        { group: loaded.key, rule: entry.rule.name, error: refused.message },
+        'alert rule output discarded',
+      )
 
     const transitions: AlertInput[] = []
     const kept: string[] = []
@@ -393,6 +416,28 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   }
 
   /**
+   * Writes a rule's ALERTS and ALERTS_FOR_STATE at this evaluation (see alertSeries), as
+   * rules/alerting.go `AlertingRule.Eval` returns them and rules/group.go `Group.Eval` appends
+   * them: at the evaluation's time less the group's query_offset, right away, so that the
+   * rules after it in the group see them at the same timestamp; the series of the rule's
+   * alerts that resolved or vanished get staleness markers. Nothing without a recorder (a
+   * Prometheus server writes its own). Unlike Prometheus (rules/group.go `RestoreForState`),
+   * nothing reads ALERTS_FOR_STATE back after a restart: the alerts' state, activeAt included,
+   * is kept in alert_rule_states, and the first evaluation writes the series from it.
+   * @returns the store's refusal (`duplicate sample for timestamp` when two rules of one
+   *   name hold the same alert with different activeAt), or undefined
+   */
+  function writeAlertSeries(
+    loaded: LoadedGroup,
+    entry: LoadedRule<AlertingRule>,
+    present: readonly AlertInstance[],
+    ts: number,
+  ): Error | undefined {
+    const series = alertSeries(entry.rule, loaded.group.labels, present)
+    return deps.recorder?.write(recorderKey(loaded, entry), series, ts - loaded.group.queryOffsetMs)
+  }
+
+  /**
    * Gives each newly firing alert of a rule its example request: the latest exemplar, within
    * the window the rule's expression reads, of the series its exemplar query names (see
    * exemplarQueryFor). Alerts sharing a query share the example; queries run in parallel,
@@ -433,7 +478,8 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   /**
    * One recording rule at `ts`, as Prometheus' rules.RecordingRule.Eval: the result's metric
    * name becomes the rule's name, group then rule labels are set, a label set produced twice is
-   * an error, and the samples go to the recorder at `ts` (stale markers for vanished series).
+   * an error, and the samples go to the recorder at `ts` less the group's query_offset (stale
+   * markers for vanished series).
    * A failed query records nothing new, so the previous samples age out as Prometheus' do.
    */
   async function evaluateRecording(loaded: LoadedGroup, entry: LoadedRule<RecordingRule>, ts: number) {
@@ -463,11 +509,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       const limit = group.limit
       if (limit > 0 && samples.length > limit)
         throw new Error(`exceeded limit of ${limit} with ${samples.length} series`)
-      const refused = deps.recorder.write(
-        `${group.file}|${group.name}|${loaded.rules.indexOf(entry)}`,
-        samples,
-        ts,
-      )
+      // At the query's time, as Group.Eval appends the samples the query returned (and marks
+      // stale there): a later rule of the group, querying at that time too, reads them.
+      const refused = deps.recorder.write(recorderKey(loaded, entry), samples, ts - group.queryOffsetMs)
       // As Group.Eval: a refused sample fails the rule (health and last error) without counting
       // as a failed evaluation, which prometheus_rule_evaluation_failures_total keeps for queries.
       entry.health = refused ? 'err' : 'ok'
@@ -556,12 +600,17 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             ? await tx.select().from(alertRuleStates).where(eq(alertRuleStates.ruleGroup, loaded.key))
             : []
           const transitions: AlertInput[] = []
-          // In group order, so an alert sees what the recording rules before it wrote at `ts`.
+          // In group order, so a rule sees what the rules before it wrote at `ts` (recorded
+          // series, ALERTS).
           for (const entry of live) {
             if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
             else if (leader && isAlerting(entry)) {
               const ruleRows = rows.filter((r) => r.ruleName === entry.stateKey)
               transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
+            } else if (isAlerting(entry)) {
+              // Another replica holds these alerts now: the ALERTS this one wrote while it led
+              // the group end here rather than linger for the lookback.
+              writeAlertSeries(loaded, entry, [], ts)
             }
           }
           if (!leader) return 'not-leader' as const

@@ -30,7 +30,10 @@ export interface RuleManagerSetupDeps {
     source: QuerySource
     compile: (expr: string) => void
     skipReason: (expr: string) => string | undefined
-    /** Where recording rules write (the embedded store); Prometheus records them itself. */
+    /**
+     * Where recording rules write, and alerting rules their ALERTS and ALERTS_FOR_STATE (the
+     * embedded store); Prometheus writes both itself.
+     */
     recorder: RuleRecorder
     /** The template function `query` (see RuleManagerDeps.templateQuery). */
     templateQuery?: RuleManagerDeps['templateQuery']

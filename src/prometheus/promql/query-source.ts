@@ -56,7 +56,12 @@ export class EmbeddedQuerySource implements QuerySource {
   }
 }
 
-/** Series only Prometheus itself writes; the embedded engine never has them. */
+/**
+ * Series only Prometheus' scrape loop writes; the embedded engine, which samples its own
+ * registry and scrapes nothing, never has them. `ALERTS` and `ALERTS_FOR_STATE` are not
+ * among them: the rule manager writes them into the embedded store as Prometheus' rule
+ * groups do (src/alerting/rules/manager.ts).
+ */
 const PROMETHEUS_GENERATED = [
   'up',
   'scrape_duration_seconds',
@@ -66,14 +71,12 @@ const PROMETHEUS_GENERATED = [
   'scrape_timeout_seconds',
   'scrape_sample_limit',
   'scrape_body_size_bytes',
-  'ALERTS',
-  'ALERTS_FOR_STATE',
 ]
 
 /**
- * If the expression selects series that only Prometheus itself generates (`up`,
- * `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`), returns the reason the embedded engine cannot
- * judge it (the ruleManager then marks the rule `skipped`); otherwise undefined.
+ * If the expression selects series that only Prometheus' scrapes generate (`up`,
+ * `scrape_*`), returns the reason the embedded engine cannot judge it (the ruleManager then
+ * marks the rule `skipped`); otherwise undefined.
  */
 export function prometheusOnlyReason(expr: Expr | string): string | undefined {
   const tree = typeof expr === 'string' ? new CompiledQuery(expr).expr : expr

@@ -57,6 +57,36 @@ export function writeRuleOutput(
   return { returned, error: refusal === undefined ? undefined : new Error(refusal) }
 }
 
+/**
+ * The `ALERTS` and `ALERTS_FOR_STATE` samples of one evaluation of an alerting rule, as
+ * Prometheus' rules/alerting.go `AlertingRule.Eval` returns them for `Group.Eval` to append
+ * (`sample` and `forStateSample`): one pair per pending or firing alert (kept firing ones
+ * are firing; resolved ones have none). ALERTS is 1 with the alert's labels plus `alertname`
+ * and `alertstate`; ALERTS_FOR_STATE holds `activeAt` in whole seconds, since Go's
+ * `ActiveAt.Unix()` truncates (promtool 2.42 gives 1 for an alert active at 1.5 s).
+ *
+ * Both start from the rule's labels as written (group labels, then the rule's), which the
+ * alert's labels then override: a label whose template expands to nothing is not among the
+ * alert's, so the series carry its template text (promtool 2.42 writes
+ * `i="{{ $labels.missing }}"` for `labels: {i: '{{ $labels.missing }}'}`).
+ */
+export function alertSeries(
+  rule: Pick<AlertingRule, 'name' | 'labels'>,
+  groupLabels: Readonly<Record<string, string>>,
+  present: readonly AlertInstance[],
+): Sample[] {
+  const out: Sample[] = []
+  for (const a of present) {
+    const base = { ...groupLabels, ...rule.labels, ...a.labels, alertname: rule.name }
+    out.push({ labels: labelsFrom({ ...base, [METRIC_NAME]: 'ALERTS', alertstate: a.state }), value: 1 })
+    out.push({
+      labels: labelsFrom({ ...base, [METRIC_NAME]: 'ALERTS_FOR_STATE' }),
+      value: Math.floor(a.activeAt / 1000),
+    })
+  }
+  return out
+}
+
 abstract class EvaluatedRule {
   lastError: Error | undefined
   private previousSeries = new Set<string>()
@@ -164,18 +194,7 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
       this.active.clear()
       throw new Error(`exceeded limit of ${limit} with ${count} alerts`)
     }
-    const out: Sample[] = []
-    for (const a of present) {
-      out.push({
-        labels: labelsFrom({ ...a.labels, [METRIC_NAME]: 'ALERTS', alertstate: a.state }),
-        value: 1,
-      })
-      out.push({
-        labels: labelsFrom({ ...a.labels, [METRIC_NAME]: 'ALERTS_FOR_STATE' }),
-        value: a.activeAt / 1000,
-      })
-    }
-    return this.write(ctx, ts, out)
+    return this.write(ctx, ts, alertSeries(this.rule, this.group.labels, present))
   }
 
   firing(): ActiveAlert[] {

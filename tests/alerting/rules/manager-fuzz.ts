@@ -5,15 +5,19 @@
  * leave the same pending and firing alerts (labels, state, activeAt, value, annotations) and
  * the same rule errors at every step. The manager keeps its alerts in the database and
  * reads them back at each evaluation, so this is what its persistence does to the state
- * machine. Not compared: external labels (the service has none; they are left out of the
- * suites) and what a group's `limit` leaves behind (the manager resolves the dropped alerts
- * at once, by design: README "Alert rules"), and the `duplicate sample for timestamp` of two
- * alerting rules of one name, which only promtool's store of ALERTS series can refuse.
+ * machine. Both write ALERTS and ALERTS_FOR_STATE, and every suite gets rules that read
+ * them (withAlertReaders: recording and alerting rules before, between and after the alerting
+ * rules, or in a group of their own), so the series both hold (ALERTS, ALERTS_FOR_STATE and
+ * the recorded `r…`) are compared at every step too. Not compared: external labels (the
+ * service has none; they are left out of the suites) and what a group's `limit` leaves behind
+ * (the manager resolves the dropped alerts at once, by design: README "Alert rules").
  *
  * With `--groups`, the suites of group-fuzz.ts instead (chained recording rules across
- * groups, alerts on them), and the recorded series are compared at every step too.
+ * groups, alerts on them). With `--promtool`, the same suites (readers included) also go
+ * through promtool 2.42 and rules:test, whose reports must be the same: the runner the
+ * manager is held to is itself held to Prometheus on rules reading ALERTS.
  *
- *   bun tests/alerting/rules/manager-fuzz.ts [--seed N] [--cases N] [--show N] [--groups]
+ *   bun tests/alerting/rules/manager-fuzz.ts [--seed N] [--cases N] [--show N] [--groups] [--promtool]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,16 +35,106 @@ import { EvaluatedAlertingRule, EvaluatedRecordingRule } from '../../../src/prom
 import { loadRuleFile } from '../../../src/prometheus/rules/rulefmt.ts'
 import { alertingFor, manualClock } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
-import { numberArg as arg } from '../../prometheus/promql/differential/generator.ts'
-import { type AlertSuite, alertSuites } from '../../prometheus/promtool/alert-fuzz.ts'
+import { numberArg as arg, Rng } from '../../prometheus/promql/differential/generator.ts'
+import { type AlertSuite, alertSuites, compareAlertSuites } from '../../prometheus/promtool/alert-fuzz.ts'
 import { groupSuites } from '../../prometheus/promtool/group-fuzz.ts'
 
-/** The suites of alert-fuzz.ts without a group limit or external labels (see above). */
+/** Recording rules over ALERTS and ALERTS_FOR_STATE: what recording rules of real rule files do. */
+const READER_RECORDS = [
+  'count by (alertname, alertstate) (ALERTS)',
+  'count(ALERTS{alertstate="firing"}) or vector(0)',
+  'time() - ALERTS_FOR_STATE',
+  'ALERTS{alertstate="pending"}',
+  'count_over_time(ALERTS[3m])',
+  'changes(ALERTS_FOR_STATE[5m])',
+  'absent(ALERTS{alertstate="firing"})',
+  'max by (alertname) (ALERTS_FOR_STATE)',
+]
+/** Alerting rules over them: meta-alerts, inhibition-like `unless`, alerts on other alerts' age. */
+const READER_ALERTS = [
+  'count(ALERTS{alertstate="firing"}) > 0',
+  'count(ALERTS) > 1',
+  'm > 0 unless on (i) ALERTS{alertstate="firing"}',
+  'm unless on (i) ALERTS',
+  'ALERTS_FOR_STATE < time() - 60',
+  'ALERTS{alertstate="pending"}',
+  'sum by (alertname) (ALERTS) > 0',
+]
+
+/**
+ * `suite` with one to three rules reading ALERTS or ALERTS_FOR_STATE (recording rules `rA…`,
+ * alerting rules `M…`), reproducible from `seed`: each at a random place of a random group
+ * (before an alerting rule, it reads that rule's previous evaluation; after it, this one),
+ * or, with several groups, in a group of its own evaluated last. The tests also ask promtool
+ * for those series at every tested time (`--promtool`).
+ */
+export function withAlertReaders(suite: AlertSuite, seed: number): AlertSuite {
+  const rng = new Rng(seed)
+  // The rules file as groups of rule blocks (each `      - record:`/`- alert:` with its lines).
+  const groups = suite.rules
+    .split(/\n(?= {2}- name: )/)
+    .slice(1)
+    .map((text) => {
+      const [head, body = ''] = text.split(/\n {4}rules:\n/)
+      return {
+        head: head as string,
+        rules: body
+          .split(/\n(?= {6}- )/)
+          .map((r) => r.trimEnd())
+          .filter((r) => r !== ''),
+      }
+    })
+  const added: string[] = []
+  for (let n = 1 + rng.int(3); n > 0; n--) {
+    const alerting = rng.chance(0.4)
+    const expr = rng.pick(alerting ? READER_ALERTS : READER_RECORDS)
+    const rule = alerting
+      ? [
+          `      - alert: M${added.length}`,
+          `        expr: '${expr}'`,
+          ...(rng.chance(0.4) ? ['        for: 1m'] : []),
+        ]
+      : [`      - record: rA${added.length}`, `        expr: '${expr}'`]
+    added.push(rule.join('\n'))
+    if (groups.length > 1 && rng.chance(0.25)) {
+      const name = `readers${groups.length}`
+      groups.push({ head: `  - name: ${name}`, rules: [] })
+    }
+    const group =
+      groups.length > 1 && groups.at(-1)?.head.startsWith('  - name: readers') && rng.chance(0.5)
+        ? (groups.at(-1) as (typeof groups)[number])
+        : rng.pick(groups)
+    group.rules.splice(rng.int(group.rules.length + 1), 0, rule.join('\n'))
+  }
+  const kept = groups.filter((g) => g.rules.length > 0)
+  const rules = `groups:\n${kept.map((g) => `${g.head}\n    rules:\n${g.rules.join('\n')}`).join('\n')}\n`
+  const names = kept.map((g) => g.head.match(/- name: (\S+)/)?.[1])
+  let tests = suite.tests
+  // promtool evaluates groups in Go's map order unless group_eval_order lists them all.
+  if (names.length > 1) {
+    const order = `group_eval_order: [${names.join(', ')}]\n`
+    tests = /group_eval_order: .*\n/.test(tests)
+      ? tests.replace(/group_eval_order: .*\n/, order)
+      : tests.replace(/(evaluation_interval: .*\n)/, `$1${order}`)
+  }
+  const times = [...new Set([...tests.matchAll(/eval_time: ([^,}\s]+)/g)].map((m) => m[1]))]
+  const queries = times.map(
+    (t) => `      - {expr: '{__name__=~"ALERTS|ALERTS_FOR_STATE|rA.*"}', eval_time: ${t}, exp_samples: []}`,
+  )
+  if (!/promql_expr_test:\n/.test(tests)) tests += '    promql_expr_test:\n'
+  return { rules, tests: `${tests.trimEnd()}\n${queries.join('\n')}\n` }
+}
+
+/**
+ * The suites of alert-fuzz.ts without a group limit or external labels (see above), with
+ * rules reading ALERTS (withAlertReaders).
+ */
 export function managerSuites(seed: number, count: number): AlertSuite[] {
   return alertSuites(seed, count * 2)
     .filter((s) => !s.rules.includes('    limit:'))
     .slice(0, count)
     .map((s) => ({ rules: s.rules, tests: s.tests.replace(/ {4}external_labels: \{[^}]*\}\n/, '') }))
+    .map((s, i) => withAlertReaders(s, seed * 1000 + i))
 }
 
 /**
@@ -57,6 +151,7 @@ export function managerGroupSuites(seed: number, count: number): AlertSuite[] {
       return order === undefined || order === names.join(', ')
     })
     .slice(0, count)
+    .map((s, i) => withAlertReaders(s, seed * 1000 + i))
 }
 
 interface Alert {
@@ -125,8 +220,9 @@ export async function bothRecords(
     ...tg.alert_rule_test.map((a) => a.evalTimeMs),
     ...tg.promql_expr_test.map((p) => p.evalTimeMs),
   )
-  // What the recording rules left at each step: the series named r… an instant query sees.
-  const recorded = new CompiledQuery('{__name__=~"r.+"}')
+  // What the rules left at each step: the series named r… (recording rules), ALERTS and
+  // ALERTS_FOR_STATE (alerting rules) an instant query sees.
+  const recorded = new CompiledQuery('{__name__=~"r.+|ALERTS|ALERTS_FOR_STATE"}')
   const seriesAt = (store: SampleStore, ts: number) =>
     resultAsVector(evaluateInstant(recorded, store, ts)).map(
       (s) => `${labelsKey(s.labels).replaceAll('\u0000', ' ')} = ${s.value}`,
@@ -141,11 +237,7 @@ export async function bothRecords(
     const alerts: Alert[] = []
     for (const rule of runnerRules) {
       rule.eval(ctx, ts)
-      // The manager writes no ALERTS series (rules reading them are Prometheus-only), so two
-      // alerting rules of one name cannot collide in its store as they do in promtool's.
-      const alertsCollided =
-        rule instanceof EvaluatedAlertingRule && rule.lastError?.message === 'duplicate sample for timestamp'
-      if (rule.lastError && !alertsCollided) runner.push(`${rule.name} err ${rule.lastError.message}`)
+      if (rule.lastError) runner.push(`${rule.name} err ${rule.lastError.message}`)
       if (rule instanceof EvaluatedAlertingRule)
         for (const a of rule.active.values()) if (a.state !== 'inactive') alerts.push(a)
     }
@@ -197,5 +289,13 @@ if (import.meta.main) {
     else if (shown++ < arg('--show', 2)) console.log(`\n${suite.rules}\n${suite.tests}\n${difference}`)
   }
   console.log(`seed ${seed}: ${count} suites, ${agree} agree, ${count - agree} differ`)
+  if (process.argv.includes('--promtool')) {
+    const run = await compareAlertSuites(suites)
+    for (const d of run.differing.slice(0, arg('--show', 2)))
+      console.log(`\n${d.rules}\n${d.tests}\n--- promtool\n${d.promtool}\n--- ours\n${d.ours}`)
+    console.log(
+      `seed ${seed}: promtool and rules:test: ${run.agree} agree, ${run.differing.length} differ (${run.printed} printed)`,
+    )
+  }
   await database.close()
 }

@@ -139,6 +139,34 @@ describe('recording rules in the rule manager (embedded engine)', () => {
     // Without the stale marker the old sample would answer for another 5 minutes.
     expect(await s.value('queue:deep')).toEqual([])
   })
+
+  test('with query_offset, written at the evaluation time less the offset, where the later rules query', async () => {
+    const s = setup(`
+groups:
+  - name: late
+    interval: 30s
+    query_offset: 10s
+    rules:
+      - record: queue:depth
+        expr: queue_depth
+      - record: queue:depth_doubled
+        expr: queue:depth * 2
+`)
+    const start = Date.parse('2026-03-02T10:00:00Z') / 1000
+    s.queue.set(4)
+    await s.run(30, 1)
+    // Prometheus' Group.Eval appends a rule's samples at their query's time (ts − query_offset),
+    // so the second rule, querying there too, reads what the first wrote in this evaluation.
+    expect(await s.value('timestamp(queue:depth)')).toEqual([['{}', start + 20]])
+    expect(await s.value('queue:depth_doubled')).toEqual([
+      [JSON.stringify({ __name__: 'queue:depth_doubled' }), 8],
+    ])
+    s.queue.set(5)
+    await s.run(30, 1)
+    expect(await s.value('queue:depth_doubled')).toEqual([
+      [JSON.stringify({ __name__: 'queue:depth_doubled' }), 10],
+    ])
+  })
 })
 
 describe("recording rule output the store refuses, as Prometheus' TSDB appender does", () => {
