@@ -5,6 +5,7 @@ import type { AlertingMetrics } from '../../src/alerting/metrics.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
+import { alertRuleStates } from '../../src/db/schema.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { createTenantAlertContacts } from '../../src/tenants/alert-contacts.ts'
 import { freshDatabase } from './db.ts'
@@ -124,6 +125,26 @@ export function alertTestContext() {
     ctx.fake?.stop()
     ctx.fake = startWhatsAppFake()
     await resetAlertTables(ctx.database)
+  })
+  return ctx
+}
+
+/**
+ * Per test file of the rule manager: a fresh database whose alert tables and stored rule
+ * states (`alert_rule_states`) are emptied before each test, so that every test starts its
+ * groups from no alerts.
+ */
+export function ruleManagerTestContext() {
+  const ctx = {} as { database: DatabaseHandle }
+  beforeAll(async () => {
+    ctx.database = await freshDatabase()
+  })
+  afterAll(async () => {
+    await ctx.database.close()
+  })
+  beforeEach(async () => {
+    await resetAlertTables(ctx.database)
+    await ctx.database.db.delete(alertRuleStates)
   })
   return ctx
 }

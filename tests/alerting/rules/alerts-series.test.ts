@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Gauge, Registry } from 'prom-client'
 import { createEmbeddedEngine } from '../../../src/alerting/rules/embedded.ts'
 import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
-import type { Database, DatabaseHandle } from '../../../src/db/client.ts'
-import { alertRuleStates } from '../../../src/db/schema.ts'
+import type { Database } from '../../../src/db/client.ts'
 import { labelsKey } from '../../../src/prometheus/promql/labels.ts'
-import { alertingFor, manualClock, resetAlertTables } from '../../helpers/alerts.ts'
-import { freshDatabase } from '../../helpers/db.ts'
+import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 
 // The rule manager writes ALERTS and ALERTS_FOR_STATE into the embedded store as Prometheus'
 // rule groups do (rules/alerting.go AlertingRule.Eval, rules/group.go Group.Eval), so rules
 // reading them run in the embedded engine. The same semantics are held to promtool 2.42 by
 // tests/prometheus/fixtures/alerts-series.test.yml and, on random groups, manager-agreement.
-let database: DatabaseHandle
-beforeAll(async () => {
-  database = await freshDatabase()
-})
-afterAll(async () => {
-  await database.close()
-})
-beforeEach(async () => {
-  await resetAlertTables(database)
-  await database.db.delete(alertRuleStates)
-})
+const ctx = ruleManagerTestContext()
 
 const RULES = `
 groups:
@@ -62,7 +50,7 @@ groups:
 const START = '2026-03-02T10:00:00.250Z'
 const START_S = Date.parse(START) / 1000
 
-function setup(rules = RULES, db: Database = database.db) {
+function setup(rules = RULES, db: Database = ctx.database.db) {
   const dir = mkdtempSync(join(tmpdir(), 'cc-alerts-series-'))
   writeFileSync(join(dir, 'rules.yml'), rules)
   const clock = manualClock(START)
@@ -80,7 +68,7 @@ function setup(rules = RULES, db: Database = database.db) {
     groups,
     source: engine.source,
     recorder: engine.recorder,
-    dispatcher: alertingFor(database, undefined).alerting.dispatcher,
+    dispatcher: alertingFor(ctx.database, undefined).alerting.dispatcher,
     clock,
     log: captureLogs().log,
   })
@@ -292,7 +280,7 @@ groups:
   test('a replica that does not lead the group writes no ALERTS, and ends the ones it wrote', async () => {
     let leader = true
     // Another replica holding the group's advisory lock, as seen from this one.
-    const db = new Proxy(database.db, {
+    const db = new Proxy(ctx.database.db, {
       get(target, prop, receiver) {
         if (prop !== 'transaction') return Reflect.get(target, prop, receiver)
         return (run: (tx: unknown) => Promise<unknown>) =>

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,30 +11,18 @@ import {
   storableText,
 } from '../../../src/alerting/rules/manager.ts'
 import { createPrometheusSource, parseSampleValue } from '../../../src/alerting/rules/prometheus-source.ts'
-import type { DatabaseHandle } from '../../../src/db/client.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
 import { createHttpClient } from '../../../src/http/outbound.ts'
 import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
 import { fingerprint } from '../../../src/prometheus/rules/alerting-rule.ts'
-import { alertingFor, manualClock, resetAlertTables } from '../../helpers/alerts.ts'
+import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../../helpers/app.ts'
-import { freshDatabase } from '../../helpers/db.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 
 // Fresh databases per file.
 setDefaultTimeout(30_000)
 
-let database: DatabaseHandle
-beforeAll(async () => {
-  database = await freshDatabase()
-})
-afterAll(async () => {
-  await database.close()
-})
-beforeEach(async () => {
-  await resetAlertTables(database)
-  await database.db.delete(alertRuleStates)
-})
+const ctx = ruleManagerTestContext()
 
 const RULES = `
 groups:
@@ -92,7 +80,7 @@ function vectorSource(
 
 function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
   const { source, answers } = fakeSource()
-  const delivery = alertingFor(database, undefined)
+  const delivery = alertingFor(ctx.database, undefined)
   const logs = captureLogs()
   const groups = loadRules(expandRuleFiles(ruleFile()), {
     defaultIntervalMs: 30_000,
@@ -101,7 +89,7 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
   })
   const events: string[] = []
   const ruleManager = createRuleManager({
-    db: database.db,
+    db: ctx.database.db,
     groups,
     source,
     dispatcher: delivery.alerting.dispatcher,
@@ -122,9 +110,9 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
     return outcome
   }
   const states = async () =>
-    (await database.db.select().from(alertRuleStates)).map((r) => `${r.ruleName}:${r.state}`).sort()
+    (await ctx.database.db.select().from(alertRuleStates)).map((r) => `${r.ruleName}:${r.state}`).sort()
   const notifications = async () =>
-    (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
+    (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
       (r) => `${r.alertname}:${r.transition}`,
     )
   return { ruleManager, answers, clock, step, states, notifications, events, groups, logs }
@@ -195,7 +183,7 @@ describe('the state machine, persisted', () => {
     expect(await states()).toEqual(['HighErrorRate:firing'])
     await step()
     expect(await notifications()).toEqual(['HighErrorRate:firing'])
-    const [row] = await database.db.select().from(alertRuleStates)
+    const [row] = await ctx.database.db.select().from(alertRuleStates)
     expect(row!.labels).toEqual({ alertname: 'HighErrorRate', endpoint: '/orders', severity: 'critical' })
     expect(row!.annotations).toEqual({
       summary: 'High error rate',
@@ -311,9 +299,9 @@ function managerOver(
   source: QuerySource,
   clock: ReturnType<typeof manualClock>,
 ) {
-  const delivery = alertingFor(database, undefined)
+  const delivery = alertingFor(ctx.database, undefined)
   const ruleManager = createRuleManager({
-    db: database.db,
+    db: ctx.database.db,
     groups,
     source,
     dispatcher: delivery.alerting.dispatcher,
@@ -346,7 +334,7 @@ test('one group name in two files: two groups, each with its own alert state (Pr
   for (let i = 0; i < 4; i++) {
     clock.advance(30_000)
     await ruleManager.evaluateAll()
-    const rows = await database.db.select().from(alertRuleStates)
+    const rows = await ctx.database.db.select().from(alertRuleStates)
     seen.push(rows.map((r) => `${r.ruleGroup === groups[0]!.key ? 'a' : r.ruleGroup}:${r.state}`).join(','))
   }
   // b's group evaluating nothing no longer deletes a's pending alert every tick.
@@ -372,7 +360,7 @@ test("over its group's limit an alert rule fails, drops its alerts and resolves 
   const groups = loadRules([join(dir, 'limit.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager, delivery } = managerOver(groups, source, clock)
   const outbox = async () =>
-    (await database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
+    (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.createdAt)).map(
       (r) => `${r.alertname}:${r.transition}`,
     )
   const rule = groups[0]!.rules[0]!
@@ -385,7 +373,7 @@ test("over its group's limit an alert rule fails, drops its alerts and resolves 
   clock.advance(30_000)
   await ruleManager.evaluateAll()
   expect([rule.health, rule.lastError]).toEqual(['err', 'exceeded limit of 1 with 2 alerts'])
-  expect(await database.db.select().from(alertRuleStates)).toEqual([])
+  expect(await ctx.database.db.select().from(alertRuleStates)).toEqual([])
   expect(await outbox()).toEqual(['Many:firing', 'Many:resolved'])
 })
 
@@ -404,7 +392,7 @@ test("a group's limit counts pending and firing alerts, not the resolved ones st
   const { ruleManager } = managerOver(groups, source, clock)
   const rule = groups[0]!.rules[0]!
   const states = async () =>
-    (await database.db.select().from(alertRuleStates)).map((r) => `${r.labels.shop}:${r.state}`).sort()
+    (await ctx.database.db.select().from(alertRuleStates)).map((r) => `${r.labels.shop}:${r.state}`).sort()
   await ruleManager.evaluateAll()
   tick = 1
   clock.advance(30_000)
@@ -431,7 +419,7 @@ test('a U+0000 in a series label (value or name) or a template is stored as U+FF
   const seen: string[] = []
   for (let i = 0; i < 3; i++) {
     await ruleManager.evaluateAll()
-    const rows = await database.db.select().from(alertRuleStates).orderBy(alertRuleStates.ruleName)
+    const rows = await ctx.database.db.select().from(alertRuleStates).orderBy(alertRuleStates.ruleName)
     seen.push(rows.map((r) => `${r.ruleName}:${r.state}:${r.activeAt.toISOString()}`).join(','))
     clock.advance(30_000)
   }
@@ -441,7 +429,10 @@ test('a U+0000 in a series label (value or name) or a template is stored as U+FF
     'Nul:pending:2026-03-02T10:00:00.000Z,Other:firing:2026-03-02T10:00:00.000Z',
     'Nul:firing:2026-03-02T10:00:00.000Z,Other:firing:2026-03-02T10:00:00.000Z',
   ])
-  const [nul] = await database.db.select().from(alertRuleStates).where(eq(alertRuleStates.ruleName, 'Nul'))
+  const [nul] = await ctx.database.db
+    .select()
+    .from(alertRuleStates)
+    .where(eq(alertRuleStates.ruleName, 'Nul'))
   expect([nul?.labels, nul?.annotations, groups[0]!.rules.map((r) => r.health)]).toEqual([
     { alertname: 'Nul', 'n\uFFFD': '1', shop: 'a\uFFFDb', t: 'x\uFFFD' },
     { s: 'a\uFFFDb\uFFFD!' },
@@ -459,7 +450,7 @@ test('a U+0000 in a group or alert name: the group is evaluated and its state st
   const groups = loadRules([join(dir, 'nul.yml')], { defaultIntervalMs: 30_000 })
   const { ruleManager } = managerOver(groups, source, manualClock('2026-03-02T10:00:00Z'))
   expect(await ruleManager.evaluateAll()).toEqual(['evaluated'])
-  const rows = await database.db.select().from(alertRuleStates)
+  const rows = await ctx.database.db.select().from(alertRuleStates)
   expect(rows.map((r) => [r.ruleGroup, r.ruleName, r.labels, r.state])).toEqual([
     ['g\uFFFD', 'A\uFFFD', { alertname: 'A\uFFFD' }, 'firing'],
   ])
@@ -553,7 +544,7 @@ describe('GET /alerts and GET /alerts/rules', () => {
     s.answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
     s.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.5 }])
     await s.step()
-    const { call } = await buildTestApp({ database, ruleManager: s.ruleManager })
+    const { call } = await buildTestApp({ database: ctx.database, ruleManager: s.ruleManager })
     expect((await call('/alerts')).status).toBe(401)
     const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
       status: string

@@ -1,28 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createEmbeddedEngine } from '../../../src/alerting/rules/embedded.ts'
 import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
-import type { DatabaseHandle } from '../../../src/db/client.ts'
-import { alertRuleStates } from '../../../src/db/schema.ts'
 import { labelsFrom, labelsKey } from '../../../src/prometheus/promql/labels.ts'
-import { alertingFor, manualClock, resetAlertTables } from '../../helpers/alerts.ts'
-import { freshDatabase } from '../../helpers/db.ts'
+import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 
-let database: DatabaseHandle
-beforeAll(async () => {
-  database = await freshDatabase()
-})
-afterAll(async () => {
-  await database.close()
-})
-beforeEach(async () => {
-  await resetAlertTables(database)
-  await database.db.delete(alertRuleStates)
-})
+const ctx = ruleManagerTestContext()
 
 const RULES = `
 groups:
@@ -61,10 +48,10 @@ function setup(rules = RULES) {
     skipReason: engine.skipReason,
     record: true,
   })
-  const delivery = alertingFor(database, undefined)
+  const delivery = alertingFor(ctx.database, undefined)
   const logs = captureLogs()
   const ruleManager = createRuleManager({
-    db: database.db,
+    db: ctx.database.db,
     groups,
     source: engine.source,
     recorder: engine.recorder,
