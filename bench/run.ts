@@ -432,10 +432,9 @@ console.log(
 )
 
 const postgresCpu = process.env.BENCH_POSTGRES_CPU ?? loadCpu
-const unpinPostgres =
-  withPostgres && postgresCpu !== 'none' && targets.some((t) => t.env.DATABASE_URL)
-    ? await pinPostgres(postgresUrl, postgresCpu)
-    : undefined
+// Only when a selected variant runs on PostgreSQL: `BENCH_ONLY=bare` has nothing to pin.
+const pinsPostgres = withPostgres && postgresCpu !== 'none' && targets.some((t) => t.env.DATABASE_URL)
+const unpinPostgres = pinsPostgres ? await pinPostgres(postgresUrl, postgresCpu) : undefined
 process.on('exit', stopChildren)
 process.on('SIGINT', () => process.exit(130))
 process.on('SIGTERM', () => process.exit(143))
@@ -444,7 +443,7 @@ if (unpinPostgres) {
     `PostgreSQL server pinned to CPU ${postgresCpu} while measuring (BENCH_POSTGRES_CPU=none leaves it)`,
   )
   process.on('exit', unpinPostgres)
-} else if (withPostgres && postgresCpu !== 'none') {
+} else if (pinsPostgres) {
   console.log('PostgreSQL server not pinned (not local, or its CPU masks cannot be changed)')
 }
 
