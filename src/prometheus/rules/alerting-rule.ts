@@ -59,7 +59,9 @@ function expandAlert(
   const expand = (text: string) => expandAlertTemplate(text, rule.name, data)
   const record: Record<string, string> = { ...sample.labels }
   delete record[METRIC_NAME]
-  for (const [k, v] of Object.entries(groupLabels)) record[k] = v
+  // Prometheus 3 merges the group's labels into each rule's (the rule's win) when it loads
+  // them (rules/manager.go `LoadGroups`), so they are templates like the rule's own.
+  for (const [k, v] of Object.entries(groupLabels)) if (!Object.hasOwn(rule.labels, k)) record[k] = expand(v)
   for (const [k, v] of Object.entries(rule.labels)) record[k] = expand(v)
   record.alertname = rule.name
   const annotations: Record<string, string> = {}

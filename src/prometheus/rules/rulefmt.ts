@@ -69,7 +69,10 @@ export interface RuleGroup {
   intervalMs: number | undefined
   limit: number
   queryOffsetMs: number
-  /** Labels added to every rule's output (rule labels win). */
+  /**
+   * Labels added to every rule's output (rule labels win); in alerting rules they are
+   * templates like the rule's own (Prometheus 3 merges them into each rule's at load).
+   */
   labels: Record<string, string>
   rules: Rule[]
 }

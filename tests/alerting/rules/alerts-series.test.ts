@@ -176,6 +176,45 @@ describe('ALERTS and ALERTS_FOR_STATE in the embedded rule manager', () => {
     ])
   })
 
+  test("group labels are templates, expanded per alert like the rule's own, which win a shared name", async () => {
+    // Prometheus 3 merges a group's labels into each rule's when it loads them (rules/manager.go
+    // LoadGroups), so AlertingRule.Eval expands them with the alert's $labels and $value.
+    const s = setup(`
+groups:
+  - name: templated
+    interval: 30s
+    labels:
+      queue: '{{ $labels.q }}-queue'
+      tier: '{{ if gt $value 7.0 }}high{{ else }}low{{ end }}'
+      team: group
+    rules:
+      - alert: Deep
+        expr: queue_depth > 5
+        labels:
+          team: '{{ $labels.q }}-team'
+`)
+    s.queue.set({ q: 'orders' }, 10)
+    s.queue.set({ q: 'refunds' }, 6)
+    await s.tick()
+    expect(await s.series('ALERTS')).toEqual([
+      '__name__ ALERTS alertname Deep alertstate firing q orders queue orders-queue team orders-team tier high = 1',
+      '__name__ ALERTS alertname Deep alertstate firing q refunds queue refunds-queue team refunds-team tier low = 1',
+    ])
+    expect(
+      (await s.ruleManager.activeAlerts())
+        .map((a) =>
+          Object.entries(a.labels)
+            .sort()
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        )
+        .sort(),
+    ).toEqual([
+      'alertname=Deep q=orders queue=orders-queue team=orders-team tier=high',
+      'alertname=Deep q=refunds queue=refunds-queue team=refunds-team tier=low',
+    ])
+  })
+
   test('a series written at the evaluation time less the group query_offset', async () => {
     const s = setup(`
 groups:
