@@ -86,6 +86,8 @@ async function unresolvedCode(host: string, resolve: ResolveHost): Promise<strin
 
 /**
  * HOST as the host of a URL: an IPv6 address in brackets (RFC 3986 §3.2.2), so that
- * `http://[::1]:3000` names the port rather than run into the address.
+ * `http://[::1]:3000` names the port rather than run into the address, and its zone's `%`
+ * written `%25` (RFC 6874 §2: `http://[fe80::1%25eth0]:3000`, which curl reads).
  */
-export const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : host)
+export const urlHost = (host: string): string =>
+  host.includes(':') ? `[${host.replaceAll('%', '%25')}]` : host

@@ -92,4 +92,11 @@ describe('urlHost', () => {
       'web_1',
     ])
   })
+
+  test("writes an IPv6 zone's % as %25 (RFC 6874)", () => {
+    expect(['fe80::1%eth0', 'fe80::1%25eth0'].map(urlHost)).toEqual([
+      '[fe80::1%25eth0]',
+      '[fe80::1%2525eth0]',
+    ])
+  })
 })
