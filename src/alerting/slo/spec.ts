@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
+import { parseGoYaml } from '../../prometheus/rules/go-yaml.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
@@ -324,7 +325,8 @@ function slothDocuments(source: string): string[] {
  * queries that only break once composed into `(error)\n/\n(total)`. Refuses, naming them, the
  * Sloth fields it does not implement (UNSUPPORTED, `sli.plugin`) and a file of several specs.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
- * Error naming the SLO and the field on any problem.
+ * Error naming the SLO and the field on any problem, and a GoYamlError (`yaml: line N: …`,
+ * yaml.v2's words) on a document yaml.v2 cannot read.
  */
 export function parseSlothSpec(source: string): SlothSpec {
   // Sloth decodes the spec with yaml.v2 into Go structs: typed fields (objective, disable)
@@ -339,6 +341,10 @@ export function parseSlothSpec(source: string): SlothSpec {
       `the file holds ${documents.length} YAML documents; Sloth generates each as a spec, this reader takes one spec per file`,
     )
   const spec = documents[0] ?? source
+  // A spec Sloth's yaml.v2 cannot read is refused in its words (`yaml: line 4: did not find
+  // expected '-' indicator`), at its line of the document, as the rule files' reader does;
+  // the JavaScript parser's own words named other lines and other faults.
+  parseGoYaml(spec, 'yaml.v2')
   const typed: unknown = parseYaml(spec, { version: '1.1' })
   const raw: unknown = parseYaml(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
   if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')

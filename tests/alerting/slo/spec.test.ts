@@ -74,6 +74,73 @@ const ACCEPTED = {
   numericDescription: spec({ slo: { description: 'description: 42.0' } }),
 }
 
+describe("parseSlothSpec: a document yaml.v2 cannot read (Sloth's loader)", () => {
+  // Each was refused before in the JavaScript parser's words ("Sequence item without -
+  // indicator at line 5, column 1:", "Tabs are not allowed as indentation at line 3…").
+  const UNREADABLE: Array<[spec: string, document: string, refusal: string]> = [
+    [
+      'version: prometheus/v1\nservice: x\nslos:\n  - name: a\n   objective: 99\n',
+      'version: prometheus/v1\nservice: x\nslos:\n  - name: a\n   objective: 99',
+      "yaml: line 4: did not find expected '-' indicator",
+    ],
+    [
+      'version: prometheus/v1\nservice: x\nslos: [\n',
+      'version: prometheus/v1\nservice: x\nslos: [',
+      'yaml: line 3: did not find expected node content',
+    ],
+    [
+      'version: prometheus/v1\nservice: x\n\tslos: []\n',
+      'version: prometheus/v1\nservice: x\n\tslos: []',
+      'yaml: line 3: found a tab character that violates indentation',
+    ],
+    [
+      'version: prometheus/v1\nservice: x\nslos:\n  - name: a\n    objective: 99\n  labels: {a: b\n',
+      'version: prometheus/v1\nservice: x\nslos:\n  - name: a\n    objective: 99\n  labels: {a: b',
+      "yaml: line 5: did not find expected '-' indicator",
+    ],
+    // Sloth trims the file before it reads it: the quote runs into the end of line 2.
+    [
+      "version: 'prometheus/v1\nservice: x\n",
+      "version: 'prometheus/v1\nservice: x",
+      'yaml: line 2: found unexpected end of stream',
+    ],
+    // Lines count from the document's first, as Sloth reads each piece between `---` trimmed.
+    [
+      '\n\n# leading comment\nversion: prometheus/v1\nservice: svc\n  x: y: z\nslos: []\n',
+      'version: prometheus/v1\nservice: svc\n  x: y: z\nslos: []',
+      'yaml: line 3: mapping values are not allowed in this context',
+    ],
+  ]
+
+  test("is refused in yaml.v2's words, at its line of the document Sloth splits off", () => {
+    const refusal = (text: string) => {
+      try {
+        parseSlothSpec(text)
+        return 'accepted'
+      } catch (error) {
+        return (error as Error).message
+      }
+    }
+    expect(UNREADABLE.map(([text]) => refusal(text))).toEqual(UNREADABLE.map(([, , message]) => message))
+  })
+
+  // promtool reads its test files with yaml.v2, the package Sloth reads specs with: the same
+  // document there gives the same words at the same line.
+  promtoolTest("promtool's yaml.v2 words the same documents the same way", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-unreadable-'))
+    try {
+      const refusals = UNREADABLE.map(([, document], i) => {
+        const file = join(dir, `${i}.yml`)
+        writeFileSync(file, document)
+        return /yaml: line .*/.exec(run(['promtool', 'test', 'rules', file]).output)?.[0]
+      })
+      expect(refusals).toEqual(UNREADABLE.map(([, , message]) => message))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('parseSlothSpec: names (Sloth NameRegexp ^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$)', () => {
   test('dots are allowed in service and SLO names, and reach the labels as written', () => {
     const s = parseSlothSpec(ACCEPTED.dottedNames)
