@@ -150,6 +150,8 @@ export class Scanner {
     }
   }
   private flowLevel = 0
+  /** The parser's head when it last asked for tokens: Go's `tokens_parsed`. */
+  private head = 0
   private indent = -1
   private readonly indents: number[] = []
   private simpleKeyAllowed = false
@@ -242,8 +244,16 @@ export class Scanner {
     throw new GoScanError(context, contextMark, problem, this.mark(), this.offset(contextMark))
   }
 
+  /**
+   * yaml_insert_token at token `number` (-1: at the end). Go places it relative to the
+   * parser's head (`number - tokens_parsed`), and a place the parser has already passed is
+   * negative: the token is then appended instead, after the ones queued. `[{}name: g]` under a
+   * key is such a case: the parser is past the `{` when the `:` makes it a simple key, so the
+   * KEY comes after `name`, and Go reports the flow sequence's `did not find expected ',' or
+   * ']'`; inserted where the key began, the parser met the `{` a second time.
+   */
   private insertToken(number: number, token: Token): void {
-    if (number < 0) this.tokens.push(token)
+    if (number < 0 || number < this.head) this.tokens.push(token)
     else this.tokens.splice(number, 0, token)
   }
 
@@ -253,6 +263,7 @@ export class Scanner {
 
   /** yaml_parser_fetch_more_tokens, with the parser's head at token `head`. */
   fetchMore(head: number): void {
+    this.head = head
     for (;;) {
       const queued = this.v3 ? head < this.tokens.length - 2 : head !== this.tokens.length
       if (queued) {

@@ -147,9 +147,8 @@ export function parseGoYaml(
   const text12 = forJavaScriptParser(text, go)
   // Offsets are the same in both texts; lines and columns are counted as Go counts them.
   const lineCounter = goLineCounter(text)
-  const { doc, errors } = parseFirstDocument(
-    go.end !== undefined && go.end < text12.length ? text12.slice(0, go.end) : text12,
-  )
+  const parsed = go.end !== undefined && go.end < text12.length ? text12.slice(0, go.end) : text12
+  const { doc, errors } = parseFirstDocument(parsed)
   const first = errors[0] as { message: string; pos: [number, number] } | undefined
   // Go's scanner and parser are ported: the error they stop at is Go's, wherever the
   // JavaScript parser (YAML 1.2, another grammar) finds its first fault.
@@ -195,7 +194,8 @@ export function parseGoYaml(
       // node as if untagged (node.go `ShortTag`), yaml.v2 keeps `!` as its tag, which no type
       // resolves to (resolve.go `resolvableTag`), so `value: ! 2` is the text `2`, no float.
       const bang = !v3 && n.tag === '!' ? '!' : undefined
-      return scalar(n, line, col, tagged?.collection ? undefined : (tagged?.tag ?? bang))
+      const value = scalar(n, line, col, tagged?.collection ? undefined : (tagged?.tag ?? bang))
+      return lastLineUnbroken(parsed, n) ? withoutFinalBreak(value) : value
     }
     converting.add(n)
     try {
@@ -497,6 +497,28 @@ function firstDocumentEnd(text: string): number {
  * text `~`). A tag the text does not read as (`!!int ~`) fails the decode when the node is
  * decoded (GoDecoder `resolve`), so that text stays.
  */
+/**
+ * Whether `n` is a block scalar whose last line ends the text without a line break
+ * (`d: |` then `  x` and the end of the file). Go's scanner (scannerc.go
+ * `yaml_parser_scan_block_scalar`) keeps, for clip and keep, the break that ended the last
+ * line and the empty lines after it, so with no such break the value has no final newline
+ * (`x`, which promtool prints); the JavaScript parser gives every clipped or kept block one.
+ * Anything after a block scalar starts on a later line, so no break after its last character
+ * means the end of the text.
+ */
+function lastLineUnbroken(text: string, n: Scalar): boolean {
+  if ((n.type !== Scalar.BLOCK_LITERAL && n.type !== Scalar.BLOCK_FOLDED) || !n.range) return false
+  let last = n.range[2] - 1
+  while (last >= n.range[0] && /[ \t\n\r]/.test(text[last] as string)) last--
+  return !/[\n\r\u0085\u2028\u2029]/.test(text.slice(last + 1))
+}
+
+function withoutFinalBreak<V extends GoScalar>(value: V): V {
+  return typeof value.text === 'string' && value.text.endsWith('\n')
+    ? { ...value, text: value.text.slice(0, -1) }
+    : value
+}
+
 function scalar(n: Scalar, line: number, col: number, tag: string | undefined): GoScalar & { tag?: string } {
   const v = untaggedScalar(n, line, col)
   if (tag === undefined) return v

@@ -308,6 +308,28 @@ const CASES: [string, string, string][] = [
       `base: &b {interval: 1m}\nrule_files: [rules.yml]\ntests:\n  - ${key}: *b\n    alert_rule_test:\n      - eval_time: 0m\n        alertname: B\n        exp_alerts: [{exp_labels: {}}]\n`,
     ],
   ]),
+  // A block scalar whose last line ends the file has no final newline in Go, whatever its
+  // chomping; the JavaScript parser gave clipped and kept ones one (yaml-fuzz seed 7 found it
+  // in an expression, whose parse error then named line 2 instead of 1).
+  ...['|', '|+', '>', '>+', '|-'].map((indicator): [string, string, string] => [
+    `a ${indicator} block scalar ending the file without a line break`,
+    alerts(
+      `      - alert: B\n        expr: vector(1)\n        annotations:\n          d: ${indicator}\n            x\n            y`,
+    ),
+    showB,
+  ]),
+  [
+    'a block expression ending the file without a line break, unclosed',
+    alerts('      - alert: B\n        expr: |\n          sum(u'),
+    showB,
+  ],
+  [
+    'a block scalar ending the file after trailing blanks on its own line',
+    alerts(
+      '      - alert: B\n        expr: vector(1)\n        annotations:\n          d: |+\n            x\n            ',
+    ),
+    showB,
+  ],
   [
     'bad !!binary base64',
     alerts('      - alert: B\n        expr: vector(1)\n        labels: {a: [1], b: !!binary aGVsbG8}\n'),

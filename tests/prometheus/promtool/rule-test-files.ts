@@ -827,6 +827,15 @@ export const SYNTAX_ERROR_CASES: [string, string, string][] = [
     SHOW_B,
   ],
   ['a flow sequence left open', syntaxB('        labels: {a: [x y}\n'), SHOW_B],
+  // The `{` becomes a simple key only at the `:`, when the parser is past it: Go appends the
+  // KEY after the queued tokens (yaml_insert_token with a negative place), so the flow
+  // sequence meets `name` where it wants `,` or `]` (yaml-fuzz seed 4243 found it).
+  ['an empty flow mapping run into a key, under a key', syntaxB('        labels: [{}name: g]\n'), SHOW_B],
+  [
+    'an empty flow sequence run into a key, in a flow mapping',
+    syntaxB('        labels: {[]name: g}\n'),
+    SHOW_B,
+  ],
   [
     'a `:` right after a `,` in a flow mapping',
     'groups: [{name: g, rules: [{alert: B,: expr: vector(1)}]}]\n',

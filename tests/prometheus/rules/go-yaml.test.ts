@@ -390,3 +390,40 @@ describe('a `:` ending a plain scalar in a flow collection', () => {
     expect(suite.tests[0]?.alert_rule_test?.[0]?.exp_alerts?.[0]?.exp_labels).toEqual({ a: 'b:' })
   })
 })
+
+// Held to promtool 2.42 in tests/prometheus/promtool/go-yaml-agreement.test.ts; here without it.
+describe('block scalars and simple keys as Go scans them', () => {
+  const annotation = (yaml: string) => {
+    const value = parseGoYaml(yaml) as { entries: Array<{ value: { text: string | null } }> }
+    return value.entries[0]?.value.text
+  }
+
+  test('a block scalar whose last line ends the text has no final newline, kept or clipped', () => {
+    expect(['a: |\n  x', 'a: |+\n  x', 'a: >\n  x\n  y', 'a: >+\n  x', 'a: |-\n  x'].map(annotation)).toEqual(
+      ['x', 'x', 'x y', 'x', 'x'],
+    )
+    // A line break after the last line is kept as ever, blanks after it or not.
+    expect(['a: |\n  x\n', 'a: |\n  x\n  ', 'a: |+\n  x\n\n', 'a: |\n  x\nb: 1\n'].map(annotation)).toEqual([
+      'x\n',
+      'x\n',
+      'x\n\n',
+      'x\n',
+    ])
+  })
+
+  test('a flow collection that becomes a simple key after the parser passed it: the outer collection fails', () => {
+    const refusal = (yaml: string) => {
+      try {
+        parseGoYaml(yaml)
+        return 'accepted'
+      } catch (error) {
+        return (error as Error).message
+      }
+    }
+    expect(['a: [{}name: g]\n', 'a: {[]name: g}\n', '[{}name: g]\n'].map(refusal)).toEqual([
+      "yaml: did not find expected ',' or ']'",
+      "yaml: did not find expected ',' or '}'",
+      "yaml: did not find expected ',' or ']'",
+    ])
+  })
+})
