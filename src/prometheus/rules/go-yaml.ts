@@ -1,13 +1,19 @@
 import {
+  type DocumentOptions,
   isAlias,
   isMap,
   isScalar,
   isSeq,
   LineCounter,
   type Node,
+  type ParseOptions,
   Parser,
   parseAllDocuments,
+  parseDocument,
   Scalar,
+  type SchemaOptions,
+  type ToJSOptions,
+  visit,
 } from 'yaml'
 import { goQuote } from '../promql/strings.ts'
 import { goStringFromBytes, goStringToBytes } from './go-bytes.ts'
@@ -511,6 +517,29 @@ function lastLineUnbroken(text: string, n: Scalar): boolean {
   let last = n.range[2] - 1
   while (last >= n.range[0] && /[ \t\n\r]/.test(text[last] as string)) last--
   return !/[\n\r\u0085\u2028\u2029]/.test(text.slice(last + 1))
+}
+
+/**
+ * `yaml`'s `parse` (its first error thrown, warnings dropped), with a block scalar whose last
+ * line ends the text read without a final newline, as Go reads it (lastLineUnbroken): for
+ * readers that take the JavaScript parser's values of text a Go program reads, such as a
+ * Sloth spec, which Sloth trims before yaml.v2 reads it, so that a block ending the spec always
+ * ends the text.
+ * @throws the parser's first YAMLParseError
+ */
+export function parseYamlGoBlockEnds(
+  text: string,
+  options: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions = {},
+): unknown {
+  const doc = parseDocument(text, options)
+  if (doc.errors.length > 0) throw doc.errors[0]
+  visit(doc, {
+    Scalar(_key, node) {
+      if (lastLineUnbroken(text, node) && typeof node.value === 'string' && node.value.endsWith('\n'))
+        node.value = node.value.slice(0, -1)
+    },
+  })
+  return doc.toJS(options)
 }
 
 function withoutFinalBreak<V extends GoScalar>(value: V): V {

@@ -74,7 +74,7 @@ const ACCEPTED = {
   numericDescription: spec({ slo: { description: 'description: 42.0' } }),
 }
 
-describe("parseSlothSpec: a document yaml.v2 cannot read (Sloth's loader)", () => {
+describe("parseSlothSpec: the document as Sloth's loader reads it (trimmed, then yaml.v2)", () => {
   // Each was refused before in the JavaScript parser's words ("Sequence item without -
   // indicator at line 5, column 1:", "Tabs are not allowed as indentation at line 3…").
   const UNREADABLE: Array<[spec: string, document: string, refusal: string]> = [
@@ -113,15 +113,18 @@ describe("parseSlothSpec: a document yaml.v2 cannot read (Sloth's loader)", () =
   ]
 
   test("is refused in yaml.v2's words, at its line of the document Sloth splits off", () => {
-    const refusal = (text: string) => {
-      try {
-        parseSlothSpec(text)
-        return 'accepted'
-      } catch (error) {
-        return (error as Error).message
-      }
-    }
     expect(UNREADABLE.map(([text]) => refusal(text))).toEqual(UNREADABLE.map(([, , message]) => message))
+  })
+
+  test('a block scalar ending the spec has no final newline: Sloth trims the file, and yaml.v2 keeps no break there', () => {
+    const annotations = (text: string) => parseSlothSpec(text).slos[0]?.alerting?.annotations
+    const ending = `${spec()}\n      annotations:\n        runbook: |\n          https://runbooks.example/avail\n`
+    expect(annotations(ending)).toEqual({ runbook: 'https://runbooks.example/avail' })
+    // Anywhere else the block keeps its line break, as in yaml.v2.
+    expect(annotations(`${ending}        team: |\n          shop\n`)).toEqual({
+      runbook: 'https://runbooks.example/avail\n',
+      team: 'shop',
+    })
   })
 
   // promtool reads its test files with yaml.v2, the package Sloth reads specs with: the same
