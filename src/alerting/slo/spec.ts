@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
-import { parseGoYaml, parseYamlGoBlockEnds } from '../../prometheus/rules/go-yaml.ts'
+import { parseGoYaml, parseYamlGoBlocks } from '../../prometheus/rules/go-yaml.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
@@ -345,8 +345,8 @@ export function parseSlothSpec(source: string): SlothSpec {
   // the JavaScript parser's own words named other lines and other faults.
   parseGoYaml(spec, 'yaml.v2')
   // A block scalar ending the spec (as one always does after Sloth's trim) keeps no final newline.
-  const typed: unknown = parseYamlGoBlockEnds(spec, { version: '1.1' })
-  const raw: unknown = parseYamlGoBlockEnds(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
+  const typed: unknown = parseYamlGoBlocks(spec, { version: '1.1' })
+  const raw: unknown = parseYamlGoBlocks(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
   if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
     throw new Error('version must be prometheus/v1')
   refuseUnsupported(raw, 'spec', '')

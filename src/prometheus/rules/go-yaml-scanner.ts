@@ -135,13 +135,16 @@ export class Scanner {
   private flowStart = 0
   /** Text offsets of comments right after a block scalar's indicators (`|#`, `>-#`). */
   readonly headerComments: number[] = []
+  /** Each block scalar scanned to its end: its indicator's text offset → its value as Go reads it. */
+  readonly blockScalars = new Map<number, string>()
 
   /** What the scan recorded of the text's quoted scalars and flow collections. */
   ranges(): Pick<
     GoFirstDocument,
-    'quoted' | 'flows' | 'plainsInFlow' | 'multilinePlains' | 'headerComments'
+    'quoted' | 'flows' | 'plainsInFlow' | 'multilinePlains' | 'headerComments' | 'blockScalars'
   > {
     return {
+      blockScalars: this.blockScalars,
       headerComments: this.headerComments,
       quoted: this.quoted,
       flows: this.flows,
@@ -713,21 +716,33 @@ export class Scanner {
     }
   }
 
+  /**
+   * yaml_parser_scan_block_scalar, value included (recorded in `blockScalars`). A line ends at
+   * any break, U+2028 and U+2029 too, which the value keeps as written where the others become
+   * `\n` (read_line), and which a folded scalar never folds into a space; the last line's
+   * break is kept unless chomped, so a last line that ends the text leaves no final newline.
+   */
   private scanBlockScalar(start: GoMark): void {
+    const literal = this.ch() === '|'
     this.skip()
     let increment = 0
+    let chomping = 0
     const indicator = () => {
       if (this.ch() === '0')
         this.error('while scanning a block scalar', start, 'found an indentation indicator equal to 0')
       increment = Number(this.ch())
       this.skip()
     }
-    if (this.ch() === '+' || this.ch() === '-') {
+    const chompingIndicator = () => {
+      chomping = this.ch() === '+' ? 1 : -1
       this.skip()
+    }
+    if (this.ch() === '+' || this.ch() === '-') {
+      chompingIndicator()
       if (isDigitChar(this.ch())) indicator()
     } else if (isDigitChar(this.ch())) {
       indicator()
-      if (this.ch() === '+' || this.ch() === '-') this.skip()
+      if (this.ch() === '+' || this.ch() === '-') chompingIndicator()
     }
     const headerEnd = this.i
     while (this.isBlank()) this.skip()
@@ -741,15 +756,41 @@ export class Scanner {
       this.error('while scanning a block scalar', start, 'did not find expected comment or line break')
     this.skipLine()
     let indent = increment > 0 ? (this.indent >= 0 ? this.indent + increment : increment) : 0
-    indent = this.scanBlockScalarBreaks(indent, start)
+    const breaks = { trailing: '' }
+    indent = this.scanBlockScalarBreaks(indent, start, breaks)
+    let value = ''
+    let leadingBreak = ''
+    let leadingBlank = false
     while (this.column === indent && !this.isZ()) {
-      while (!this.isBreakz()) this.skip()
-      this.skipLine()
-      indent = this.scanBlockScalarBreaks(indent, start)
+      const trailingBlank = this.isBlank()
+      if (!literal && leadingBreak.startsWith('\n') && !leadingBlank && !trailingBlank) {
+        if (breaks.trailing === '') value += ' '
+      } else value += leadingBreak
+      value += breaks.trailing
+      breaks.trailing = ''
+      leadingBlank = this.isBlank()
+      while (!this.isBreakz()) {
+        value += this.ch()
+        this.skip()
+      }
+      leadingBreak = this.readLine()
+      indent = this.scanBlockScalarBreaks(indent, start, breaks)
     }
+    if (chomping !== -1) value += leadingBreak
+    if (chomping === 1) value += breaks.trailing
+    this.blockScalars.set(this.offset(start), value)
   }
 
-  private scanBlockScalarBreaks(indent: number, start: GoMark): number {
+  /** read_line: the break at the cursor as the value holds it (`\n`, or U+2028 or U+2029 as written). */
+  private readLine(): string {
+    const c = this.ch()
+    if (!this.isBreak()) return ''
+    this.skipLine()
+    return c === '\u2028' || c === '\u2029' ? c : '\n'
+  }
+
+  /** yaml_parser_scan_block_scalar_breaks; the breaks it passes are added to `breaks.trailing`. */
+  private scanBlockScalarBreaks(indent: number, start: GoMark, breaks: { trailing: string }): number {
     let maxIndent = 0
     for (;;) {
       while ((indent === 0 || this.column < indent) && this.ch() === ' ') this.skip()
@@ -762,7 +803,7 @@ export class Scanner {
         )
       }
       if (!this.isBreak()) break
-      this.skipLine()
+      breaks.trailing += this.readLine()
     }
     if (indent === 0) indent = Math.max(maxIndent, this.indent + 1, 1)
     return indent
@@ -907,6 +948,8 @@ export interface GoFirstDocument {
   flows: ReadonlyArray<readonly [number, number]>
   /** Text offsets [start, end) of the plain scalars scanned inside flow collections. */
   plainsInFlow: ReadonlyArray<readonly [number, number]>
+  /** Each block scalar scanned to its end: its indicator's offset → its value as Go reads it. */
+  blockScalars?: ReadonlyMap<number, string>
   /** Text offsets [start, end) of the plain scalars scanned in block context that span lines. */
   multilinePlains: ReadonlyArray<readonly [number, number]>
   /** Text offsets of comments right after a block scalar's indicators, with no blank before them. */

@@ -201,7 +201,7 @@ export function parseGoYaml(
       // resolves to (resolve.go `resolvableTag`), so `value: ! 2` is the text `2`, no float.
       const bang = !v3 && n.tag === '!' ? '!' : undefined
       const value = scalar(n, line, col, tagged?.collection ? undefined : (tagged?.tag ?? bang))
-      return lastLineUnbroken(parsed, n) ? withoutFinalBreak(value) : value
+      return withGoBlockText(value, n, go.blockScalars)
     }
     converting.add(n)
     try {
@@ -504,48 +504,46 @@ function firstDocumentEnd(text: string): number {
  * decoded (GoDecoder `resolve`), so that text stays.
  */
 /**
- * Whether `n` is a block scalar whose last line ends the text without a line break
- * (`d: |` then `  x` and the end of the file). Go's scanner (scannerc.go
- * `yaml_parser_scan_block_scalar`) keeps, for clip and keep, the break that ended the last
- * line and the empty lines after it, so with no such break the value has no final newline
- * (`x`, which promtool prints); the JavaScript parser gives every clipped or kept block one.
- * Anything after a block scalar starts on a later line, so no break after its last character
- * means the end of the text.
+ * A block scalar's text as Go's scanner builds it (go-yaml-scanner.ts `scanBlockScalar`), in
+ * place of the JavaScript parser's: they differ where a line ends the text (Go keeps no final
+ * newline there, clipped or kept) and at U+2028 and U+2029, which end a line for Go and stay in
+ * the value as written, unfolded (`x\u2028` where the JavaScript parser read `x\n`).
  */
-function lastLineUnbroken(text: string, n: Scalar): boolean {
-  if ((n.type !== Scalar.BLOCK_LITERAL && n.type !== Scalar.BLOCK_FOLDED) || !n.range) return false
-  let last = n.range[2] - 1
-  while (last >= n.range[0] && /[ \t\n\r]/.test(text[last] as string)) last--
-  return !/[\n\r\u0085\u2028\u2029]/.test(text.slice(last + 1))
+function goBlockText(n: Scalar, blocks: ReadonlyMap<number, string> | undefined): string | undefined {
+  if ((n.type !== Scalar.BLOCK_LITERAL && n.type !== Scalar.BLOCK_FOLDED) || !n.range) return undefined
+  return blocks?.get(n.range[0])
+}
+
+function withGoBlockText<V extends GoScalar>(
+  value: V,
+  n: Scalar,
+  blocks: ReadonlyMap<number, string> | undefined,
+): V {
+  const text = goBlockText(n, blocks)
+  return text === undefined || typeof value.text !== 'string' ? value : { ...value, text }
 }
 
 /**
- * `yaml`'s `parse` (its first error thrown, warnings dropped), with a block scalar whose last
- * line ends the text read without a final newline, as Go reads it (lastLineUnbroken): for
- * readers that take the JavaScript parser's values of text a Go program reads, such as a
- * Sloth spec, which Sloth trims before yaml.v2 reads it, so that a block ending the spec always
- * ends the text.
+ * `yaml`'s `parse` (its first error thrown, warnings dropped), with each block scalar's value
+ * as Go reads it (goBlockText): for readers that take the JavaScript parser's values of text a
+ * Go program reads, such as a Sloth spec, which Sloth trims before yaml.v2 reads it, so that a
+ * block ending the spec always ends the text.
  * @throws the parser's first YAMLParseError
  */
-export function parseYamlGoBlockEnds(
+export function parseYamlGoBlocks(
   text: string,
   options: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions = {},
 ): unknown {
   const doc = parseDocument(text, options)
   if (doc.errors.length > 0) throw doc.errors[0]
+  const blocks = scanGoFirstDocument(text, false).blockScalars
   visit(doc, {
     Scalar(_key, node) {
-      if (lastLineUnbroken(text, node) && typeof node.value === 'string' && node.value.endsWith('\n'))
-        node.value = node.value.slice(0, -1)
+      const goText = goBlockText(node, blocks)
+      if (goText !== undefined && typeof node.value === 'string') node.value = goText
     },
   })
   return doc.toJS(options)
-}
-
-function withoutFinalBreak<V extends GoScalar>(value: V): V {
-  return typeof value.text === 'string' && value.text.endsWith('\n')
-    ? { ...value, text: value.text.slice(0, -1) }
-    : value
 }
 
 function scalar(n: Scalar, line: number, col: number, tag: string | undefined): GoScalar & { tag?: string } {

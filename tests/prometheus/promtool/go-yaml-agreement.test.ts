@@ -323,6 +323,20 @@ const CASES: [string, string, string][] = [
     alerts('      - alert: B\n        expr: |\n          sum(u'),
     showB,
   ],
+  // U+2028 and U+2029 end a block scalar's line for Go and stay in its value (yaml-fuzz seed 43
+  // found one after an expression, which promtool refuses as an unexpected character).
+  ...['|', '>', '|+'].map((indicator): [string, string, string] => [
+    `U+2028 and U+2029 in a ${indicator} block scalar`,
+    alerts(
+      `      - alert: B\n        expr: vector(1)\n        annotations:\n          d: ${indicator}\n            a\n            x\u2028\n            y\u2029\n            b\n\n`,
+    ),
+    showB,
+  ]),
+  [
+    'U+2028 after a block expression',
+    alerts('      - alert: B\n        expr: |\n          sum(up)\u2028\n'),
+    showB,
+  ],
   [
     'a block scalar ending the file after trailing blanks on its own line',
     alerts(

@@ -411,6 +411,17 @@ describe('block scalars and simple keys as Go scans them', () => {
     ])
   })
 
+  test('U+2028 and U+2029 end a line of a block scalar and stay in its value as written, never folded', () => {
+    expect(
+      [
+        'a: |\n  x\u2028\n',
+        'a: |\n  x\u2029\n  y\n',
+        'a: |+\n  x\u2028\n\n',
+        'a: >\n  a\n  x\u2028\n  b\n',
+      ].map(annotation),
+    ).toEqual(['x\u2028', 'x\u2029\ny\n', 'x\u2028\n\n', 'a x\u2028\nb\n'])
+  })
+
   test('a flow collection that becomes a simple key after the parser passed it: the outer collection fails', () => {
     const refusal = (yaml: string) => {
       try {
