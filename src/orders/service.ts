@@ -37,7 +37,8 @@ export interface OrderService {
   /**
    * Places an order (status `pending`) and takes its stock in one transaction; with `claim`,
    * the 201 response is stored in it for Idempotency-Key replays. Throws `AppError` 422
-   * VALIDATION (unknown or inactive product, mixed currencies) or 409 CONFLICT (short stock).
+   * VALIDATION (unknown or inactive product, mixed currencies, a total over 2^53 − 1 minor
+   * units) or 409 CONFLICT (short stock).
    */
   create(tenantId: string, input: CreateOrder, claim?: IdempotencyClaim): Promise<OrderView>
   /** Throws `AppError` 404 NOT_FOUND when the tenant has no such order. */
@@ -87,16 +88,25 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
           const currency = lines[0]!.product.currency
           const mixed = lines.find((line) => line.product.currency !== currency)
           if (mixed) throw fieldError(`items.${mixed.index}.productId`, `currency differs from ${currency}`)
+          // Summed exactly: prices up to 10^11 times quantities up to 1 000 on up to 100 lines
+          // reach 10^16, past 2^53, where a float sum loses minor units. A total a number cannot
+          // hold exactly (in JSON, and in the charge) is refused rather than rounded.
+          const total = lines.reduce(
+            (sum, line) => sum + BigInt(line.product.priceMinor) * BigInt(line.item.quantity),
+            0n,
+          )
+          if (total > BigInt(Number.MAX_SAFE_INTEGER))
+            throw fieldError(
+              'items',
+              `the order total must be at most ${Number.MAX_SAFE_INTEGER} minor units`,
+            )
+          const totalMinor = Number(total)
           // Same lock order in every transaction, so concurrent orders cannot deadlock.
           for (const line of [...lines].sort((a, b) => a.product.id.localeCompare(b.product.id))) {
             if (!(await repo.takeStock(tx, tenantId, line.product.id, line.item.quantity))) {
               throw new InsufficientStock(line.product.id)
             }
           }
-          const totalMinor = lines.reduce(
-            (sum, line) => sum + line.product.priceMinor * line.item.quantity,
-            0,
-          )
           const created = await repo.insertOrder(
             tx,
             {

@@ -196,6 +196,53 @@ describe('POST /orders', () => {
     expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
   })
 
+  test('a total past 2^53 - 1 minor units is 422 and takes nothing; just under it is exact', async () => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    // The helper's (newcomer's) case: 91 lines of 1 000 at 99 999 999 999 and one of 1 at 1 is
+    // 9 099 999 999 909 001 exactly, which a float sum gave as ...909 000.
+    const dear = await createProduct(call, tenant.apiKey, { priceMinor: 99_999_999_999, stock: null })
+    const cheap = await createProduct(call, tenant.apiKey, { priceMinor: 1, stock: 5 })
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const over = await call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: testPhone() },
+        items: [
+          ...Array.from({ length: 91 }, () => ({ productId: dear.id, quantity: 1000 })),
+          { productId: cheap.id, quantity: 1 },
+        ],
+      },
+    })
+    expect(over.status).toBe(422)
+    expect(await over.json()).toMatchObject({
+      error: {
+        code: 'VALIDATION',
+        details: {
+          errors: [
+            { field: 'items', message: 'the order total must be at most 9007199254740991 minor units' },
+          ],
+        },
+      },
+    })
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+    // 90 such lines fit: 90 × 1 000 × 99 999 999 999 + 1 is below 2^53 and stays exact.
+    const under = await call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: testPhone() },
+        items: [
+          ...Array.from({ length: 90 }, () => ({ productId: dear.id, quantity: 1000 })),
+          { productId: cheap.id, quantity: 1 },
+        ],
+      },
+    })
+    expect(under.status).toBe(201)
+    expect(((await under.json()) as { totalMinor: number }).totalMinor).toBe(8_999_999_999_910_001)
+  })
+
   test('concurrent orders for the last unit: exactly one wins', async () => {
     const { call, deps } = await buildTestApp()
     const tenant = await createTenant(call)
