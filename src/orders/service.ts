@@ -6,7 +6,7 @@ import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { decodeCursor, fieldError, paginate } from '../shared/models.ts'
 import type { CreateOrder, OrderListFilter, OrderStatus, OrderView } from './model.ts'
 import { createOrderRepository, type OrderItemRow, type OrderRow } from './repository.ts'
-import { MANUAL_TRANSITIONS } from './state-machine.ts'
+import { MANUAL_TRANSITIONS, PAYABLE_STATUSES } from './state-machine.ts'
 
 export function toOrderView(order: OrderRow, items: OrderItemRow[]): OrderView {
   return {
@@ -47,7 +47,9 @@ export interface OrderService {
   list(tenantId: string, filter: OrderListFilter): Promise<{ items: OrderView[]; nextCursor: string | null }>
   /**
    * A manual status change (MANUAL_TRANSITIONS). Throws 404 NOT_FOUND, or 409 CONFLICT naming
-   * the states allowed from the current one.
+   * the states allowed from the current one, or, for a change that ends the order's
+   * payability (`cancelled`) while one of its payments waits for its provider, 409 CONFLICT
+   * with that payment's id.
    */
   changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView>
 }
@@ -159,24 +161,44 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
       }
     },
 
-    /** Applies a manual status change; anything outside MANUAL_TRANSITIONS is a 409. */
+    /**
+     * Applies a manual status change; anything outside MANUAL_TRANSITIONS is a 409. The order
+     * row is locked as a payment's start locks it (payments/service.ts), so a cancel and a
+     * payment of one order are serialised: a cancel after the payment was recorded sees it
+     * pending and is refused until it settles, and a payment after the cancel finds the
+     * order no longer payable. Without it a customer could be charged for a cancelled order.
+     */
     async changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView> {
-      const order = await repo.find(db, tenantId, id)
-      if (!order) throw notFound('Order')
-      const from = order.status as OrderStatus
-      const allowed = MANUAL_TRANSITIONS[from]
-      if (!allowed.includes(to)) {
-        const next = allowed.length ? allowed.join(', ') : 'none (final state)'
-        throw conflict(`Cannot change order from ${from} to ${to}; allowed next states: ${next}`, {
-          from,
-          to,
-          allowed,
-        })
-      }
-      const updated = await repo.setStatus(db, tenantId, id, from, to)
-      if (!updated) throw conflict('The order changed concurrently; read it again and retry', { from, to })
-      log.info({ event: 'order_status_change', orderId: id, tenantId, from, to }, 'order status changed')
-      return toOrderView(updated, await repo.items(db, tenantId, [id]))
+      const updated = await db.transaction(async (tx) => {
+        const order = await repo.find(tx, tenantId, id, { forUpdate: true })
+        if (!order) throw notFound('Order')
+        const from = order.status as OrderStatus
+        const allowed = MANUAL_TRANSITIONS[from]
+        if (!allowed.includes(to)) {
+          const next = allowed.length ? allowed.join(', ') : 'none (final state)'
+          throw conflict(`Cannot change order from ${from} to ${to}; allowed next states: ${next}`, {
+            from,
+            to,
+            allowed,
+          })
+        }
+        if (PAYABLE_STATUSES.includes(from) && !PAYABLE_STATUSES.includes(to)) {
+          const paymentId = await repo.pendingPaymentId(tx, tenantId, id)
+          if (paymentId !== undefined)
+            throw conflict(
+              `A payment of this order is waiting for its provider; change the order to ${to} once it has settled`,
+              { from, to, paymentId },
+            )
+        }
+        const row = await repo.setStatus(tx, tenantId, id, from, to)
+        if (!row) throw conflict('The order changed concurrently; read it again and retry', { from, to })
+        return { row, from }
+      })
+      log.info(
+        { event: 'order_status_change', orderId: id, tenantId, from: updated.from, to },
+        'order status changed',
+      )
+      return toOrderView(updated.row, await repo.items(db, tenantId, [id]))
     },
   }
 }

@@ -1,7 +1,11 @@
 import { describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+import { sharedDatabase } from '../helpers/db.ts'
+import { stalledSandbox } from './providers.ts'
 
 async function setup(business?: BusinessMetrics) {
   const built = await buildTestApp(business ? { business } : {})
@@ -149,5 +153,75 @@ describe('POST /orders/:id/payments', () => {
       payments: 1,
       payment_statuses: 'succeeded',
     })
+  })
+})
+
+describe('cancelling an order while its payment waits for the provider', () => {
+  async function stalled(charged: boolean) {
+    const database = await sharedDatabase()
+    const provider = stalledSandbox(database.db, { charged })
+    const built = await buildTestApp({ database, paymentProviders: [provider.provider] })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 700, stock: 5 })
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    const paying = built.call(`/orders/${order.id}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: { provider: 'sandbox', source: 'tok_success' },
+    })
+    await provider.reached
+    const cancel = () =>
+      built.call(`/orders/${order.id}/status`, {
+        method: 'PATCH',
+        token: tenant.apiKey,
+        json: { status: 'cancelled' },
+      })
+    const status = async () =>
+      (
+        (await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as {
+          status: string
+        }
+      ).status
+    const orderPayments = async () =>
+      (await built.deps.database.db.select().from(payments).where(eq(payments.orderId, order.id))).map(
+        (p) => ({
+          id: p.id,
+          status: p.status,
+        }),
+      )
+    return { ...built, provider, paying, cancel, status, orderPayments }
+  }
+
+  test('is 409 naming the payment, and the charge that then succeeds pays the order', async () => {
+    // A newcomer's race: the cancel answered 200, the payment 201, and the customer was charged
+    // for a cancelled order (6 of 8 runs, the charge in flight for a few milliseconds).
+    const s = await stalled(true)
+    const refused = await s.cancel()
+    expect(refused.status).toBe(409)
+    const [pending] = await s.orderPayments()
+    expect(pending?.status).toBe('pending')
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+      code: 'CONFLICT',
+      message:
+        'A payment of this order is waiting for its provider; change the order to cancelled once it has settled',
+      details: { from: 'pending', to: 'cancelled', paymentId: pending!.id },
+    })
+    expect(await s.status()).toBe('pending')
+    s.provider.answer()
+    expect((await s.paying).status).toBe(201)
+    expect(await s.status()).toBe('paid')
+    // Paid, the order is no longer cancellable by hand (a refund is).
+    expect((await s.cancel()).status).toBe(409)
+  })
+
+  test('once the payment has failed, the cancel goes through', async () => {
+    const s = await stalled(false)
+    expect((await s.cancel()).status).toBe(409)
+    s.provider.answer()
+    // The provider never charged and says so: the request answers 502 and the payment is settled.
+    expect((await s.paying).status).toBe(502)
+    expect((await s.orderPayments()).map((p) => p.status)).toEqual(['error'])
+    expect((await s.cancel()).status).toBe(200)
+    expect(await s.status()).toBe('cancelled')
   })
 })
