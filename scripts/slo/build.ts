@@ -1,8 +1,21 @@
-// Writes ops/prometheus/rules/slo.yml from ops/slo/slos.yml: `bun run ops:slo`.
+// Writes ops/prometheus/rules/slo.yml from ops/slo/slos.yml: `bun run ops:slo`
+// (`bun scripts/slo/build.ts [spec.yml [rules.yml]]` for other files).
 import { writeFileSync } from 'node:fs'
-import { loadSlothSpec } from '../../src/alerting/slo/spec.ts'
+import { loadSlothSpec, type SlothSpec } from '../../src/alerting/slo/spec.ts'
 import { sloRulesFileText } from './generate.ts'
 
-const spec = loadSlothSpec(new URL('../../ops/slo/slos.yml', import.meta.url).pathname)
-writeFileSync(new URL('../../ops/prometheus/rules/slo.yml', import.meta.url), sloRulesFileText(spec))
-console.log(`ops/prometheus/rules/slo.yml  ${spec.slos.length} SLOs of ${spec.service}`)
+const specFile = process.argv[2] ?? new URL('../../ops/slo/slos.yml', import.meta.url).pathname
+const rulesFile = process.argv[3] ?? new URL('../../ops/prometheus/rules/slo.yml', import.meta.url).pathname
+let spec: SlothSpec
+try {
+  spec = loadSlothSpec(specFile)
+} catch (error) {
+  // A refused spec is the user's input, not a crash: its one-line reason, as Sloth prints it,
+  // without the runtime's source excerpt and stack.
+  console.error(`ops:slo: ${(error as Error).message}`)
+  process.exit(1)
+}
+writeFileSync(rulesFile, sloRulesFileText(spec))
+console.log(
+  `${process.argv[3] ?? 'ops/prometheus/rules/slo.yml'}  ${spec.slos.length} SLOs of ${spec.service}`,
+)

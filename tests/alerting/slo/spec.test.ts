@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -125,6 +125,23 @@ describe("parseSlothSpec: the document as Sloth's loader reads it (trimmed, then
       runbook: 'https://runbooks.example/avail\n',
       team: 'shop',
     })
+  })
+
+  test('bun run ops:slo prints a refused spec as one line and exits 1, writing nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-build-'))
+    try {
+      const specFile = join(dir, 'slos.yml')
+      const rulesFile = join(dir, 'slo.yml')
+      writeFileSync(specFile, UNREADABLE[0]![0])
+      const result = Bun.spawnSync(['bun', 'scripts/slo/build.ts', specFile, rulesFile], { stderr: 'pipe' })
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr.toString()).toBe(
+        `ops:slo: ${specFile}: yaml: line 4: did not find expected '-' indicator\n`,
+      )
+      expect(existsSync(rulesFile)).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   // promtool reads its test files with yaml.v2, the package Sloth reads specs with: the same
