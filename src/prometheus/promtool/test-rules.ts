@@ -263,13 +263,16 @@ export class LazyInputSeries {
  * values` of a PromQL test `load` block (lines trimmed; a value text with newlines continues
  * on further lines, each its own series description), value i at i × interval (an unset
  * interval is 0, as in promtool 2.42, so every value lands on t=0 and only the first is
- * kept). Returns Prometheus' parse error text instead when a line cannot be parsed.
+ * kept); a label set described twice keeps its last description. Returns Prometheus' parse
+ * error text instead when a line cannot be parsed.
  */
 export function loadInputSeries(
   series: TestGroup['input_series'],
   intervalMs: number,
 ): LazyInputSeries | string {
-  const loaded: InputSeries[] = []
+  // By label set: a series described twice keeps its last description only, as Prometheus'
+  // `loadCmd.set` assigns `defs[hash]` (promql/test.go).
+  const loaded = new Map<string, InputSeries>()
   const lines = series
     .flatMap((s) => `${s.series} ${s.values}`.split('\n'))
     .map((l) => l.trim())
@@ -288,9 +291,11 @@ export function loadInputSeries(
       if (v.kind === 'value') points.push({ t: i * intervalMs, value: v.value })
       else if (v.kind === 'stale') points.push({ t: i * intervalMs, value: undefined })
     })
-    loaded.push({ labels: parsed.labels, key: labelsKey(parsed.labels), points, next: 0 })
+    const key = labelsKey(parsed.labels)
+    loaded.delete(key)
+    loaded.set(key, { labels: parsed.labels, key, points, next: 0 })
   }
-  return new LazyInputSeries(loaded)
+  return new LazyInputSeries([...loaded.values()])
 }
 
 function runTestGroup(
