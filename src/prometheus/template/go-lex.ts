@@ -6,6 +6,7 @@
  * item, which the parser needs: `$x.a` is a field chain, `print .a` two arguments.
  */
 import { goQuote } from '../promql/strings.ts'
+import { goStringFromBytes, goStringToBytes } from '../rules/go-bytes.ts'
 import { GoNumError, goParseFloat, underscoreOK } from './go-strings.ts'
 
 export type LexKind =
@@ -313,9 +314,11 @@ export class UnquoteError extends Error {}
 
 /**
  * One escape of strconv.UnquoteChar starting at `s[i]` (a backslash, or any other character)
- * inside a literal quoted with `quote`; returns the character and the offset after it.
+ * inside a literal quoted with `quote`; returns the character and the offset after it, and
+ * for `\xNN` and octal escapes `true`: in a string those are one byte each, not a character
+ * (UnquoteChar's `multibyte` false), where in a character constant they are the code point.
  */
-function unquoteChar(s: string, i: number, quote: string): [string, number] {
+function unquoteChar(s: string, i: number, quote: string): [string, number, boolean?] {
   const c = runeAt(s, i) as string
   if (c === quote && (quote === "'" || quote === '"')) throw new UnquoteError('invalid syntax')
   if (c !== '\\') return [c, i + c.length]
@@ -341,28 +344,37 @@ function unquoteChar(s: string, i: number, quote: string): [string, number] {
     if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(h)) throw new UnquoteError('invalid syntax')
     const v = Number.parseInt(h, 16)
     if (e !== 'x' && (v > 0x10ffff || (v >= 0xd800 && v < 0xe000))) throw new UnquoteError('invalid syntax')
-    return [String.fromCodePoint(v), i + 2 + hexLen]
+    return [String.fromCodePoint(v), i + 2 + hexLen, e === 'x']
   }
   if (e !== undefined && /[0-7]/.test(e)) {
     const o = s.slice(i + 1, i + 4)
     if (!/^[0-7]{3}$/.test(o) || Number.parseInt(o, 8) > 255) throw new UnquoteError('invalid syntax')
-    return [String.fromCodePoint(Number.parseInt(o, 8)), i + 4]
+    return [String.fromCodePoint(Number.parseInt(o, 8)), i + 4, true]
   }
   throw new UnquoteError('invalid syntax')
 }
 
-/** strconv.Unquote of a string literal ("…" or `…`); raw strings lose their carriage returns. */
+/**
+ * strconv.Unquote of a string literal ("…" or `…`); raw strings lose their carriage returns.
+ * A Go string is bytes: `"\xc3\xa9"` is `é` and `"\xff"` the byte 0xFF alone (go-bytes.ts
+ * keeps a byte that is not UTF-8 as U+DC00 + byte, which `%q` prints as `\xff`).
+ */
 export function goUnquote(literal: string): string {
   if (literal.startsWith('`')) return literal.slice(1, -1).replaceAll('\r', '')
   const body = literal.slice(1, -1)
   let out = ''
+  let bytes: number[] = []
   let i = 0
   while (i < body.length) {
-    const [c, next] = unquoteChar(body, i, '"')
-    out += c
+    const [c, next, byte] = unquoteChar(body, i, '"')
+    if (byte) bytes.push(c.codePointAt(0) as number)
+    else if (bytes.length > 0) {
+      out += goStringFromBytes(Uint8Array.from([...bytes, ...goStringToBytes(c)]))
+      bytes = []
+    } else out += c
     i = next
   }
-  return out
+  return bytes.length > 0 ? out + goStringFromBytes(Uint8Array.from(bytes)) : out
 }
 
 /** A number literal as text/template's parser reads it (parse/node.go newNumber). */

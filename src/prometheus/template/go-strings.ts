@@ -43,14 +43,21 @@ function titleRune(c: string): string {
 /** strings.ToUpper */
 export function goToUpper(s: string): string {
   let out = ''
-  for (const c of s) out += upperRune(c)
+  for (const c of s) out += upperRune(mappedRune(c))
   return out
 }
+
+/**
+ * What strings.Map hands its function for `c`: a byte that is not UTF-8 (go-bytes.ts' U+DC00 +
+ * byte) decodes as utf8.RuneError, which Map writes as U+FFFD; ToUpper and ToLower go through
+ * Map as soon as a byte is not ASCII, Title always.
+ */
+const mappedRune = (c: string) => (c >= '\uDC80' && c <= '\uDCFF' ? '\uFFFD' : c)
 
 /** strings.ToLower */
 export function goToLower(s: string): string {
   let out = ''
-  for (const c of s) out += lowerRune(c)
+  for (const c of s) out += lowerRune(mappedRune(c))
   return out
 }
 
@@ -66,7 +73,8 @@ function isSeparator(c: string): boolean {
 export function goTitle(s: string): string {
   let prev = ' '
   let out = ''
-  for (const c of s) {
+  for (const raw of s) {
+    const c = mappedRune(raw)
     out += isSeparator(prev) ? titleRune(c) : c
     prev = c
   }

@@ -3,6 +3,7 @@ import { parseDuration } from '../duration.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
 import { goQuote } from '../promql/strings.ts'
+import { goStringFromBytes, goStringToBytes } from '../rules/go-bytes.ts'
 import {
   formatFloat,
   formatValue,
@@ -912,7 +913,8 @@ function pointeeTypeName(v: TValue): string {
 /** Go's `len` (funcs.go length): strings in bytes, slices and maps; a pointer is followed first. */
 function lenOf(v: TValue): GoInt {
   const text = stringKindText(v)
-  if (text !== undefined) return new GoInt(new TextEncoder().encode(text).length)
+  // A Go string's length is its bytes (go-bytes.ts: a byte that is not UTF-8 is one).
+  if (text !== undefined) return new GoInt(goStringToBytes(text).length)
   if (Array.isArray(v)) return new GoInt(v.length)
   // The untyped nil reaches length as the zero reflect.Value, whose Type() panics.
   if (v === undefined || v === null) throw new ExecError('reflect: call of reflect.Value.Type on zero Value')
@@ -927,7 +929,7 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
     const text = stringKindText(cur)
     if (text !== undefined) {
       // index of a string is its byte (a uint8) at the offset.
-      const bytes = new TextEncoder().encode(text)
+      const bytes = goStringToBytes(text)
       cur = new GoInt(bytes[indexArg(key, bytes.length - 1)] as number, 'uint8')
     } else if (Array.isArray(cur)) {
       const i = key instanceof GoInt ? key.value : Number.NaN
@@ -963,7 +965,7 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
   const text = stringKindText(item)
   if (text !== undefined) {
     if (indexes.length === 3) throw new ExecError('cannot 3-index slice a string')
-    len = new TextEncoder().encode(text).length
+    len = goStringToBytes(text).length
   } else if (Array.isArray(item)) len = item.length
   else throw new ExecError(`can't slice item of type ${typeName(item)}`)
   const idx = [0, len, len]
@@ -975,7 +977,7 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
   if (indexes.length === 3 && j > k) throw new ExecError(`invalid slice index: ${j} > ${k}`)
   if (text !== undefined) {
     // A slice of a string has the string's type: template.HTML stays template.HTML.
-    const sliced = new TextDecoder().decode(new TextEncoder().encode(text).slice(i, j))
+    const sliced = goStringFromBytes(goStringToBytes(text).slice(i, j))
     return item instanceof GoHTML ? new GoHTML(sliced) : sliced
   }
   return (item as TValue[]).slice(i, j)
@@ -1736,7 +1738,9 @@ class Exec {
     ])
     try {
       this.list(nodes, data, [vars])
-      return this.out
+      // The output is bytes in Go: pieces that are each not UTF-8 (`{{ "\xc3" }}{{ "\xa9" }}`)
+      // can be UTF-8 together.
+      return /[\uDC80-\uDCFF]/.test(this.out) ? goStringFromBytes(goStringToBytes(this.out)) : this.out
     } catch (thrown) {
       const err = thrown instanceof RangeError ? (this.depthExceeded() ?? thrown) : thrown
       if (err instanceof ExecError) {
