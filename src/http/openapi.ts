@@ -91,6 +91,10 @@ const STATUS_TEXT: Record<string, string> = {
 
 const isStringSchema = (schema: unknown) => (schema as Json | undefined)?.type === 'string'
 
+/** What an operation taking the Idempotency-Key header answers while a request with its key runs. */
+const IDEMPOTENCY_IN_USE =
+  'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after it finishes'
+
 /**
  * What requestContext answers for any route that reads a JSON body, before the route's own
  * checks: documented on every operation with a request body, since a client meets them there.
@@ -104,7 +108,8 @@ const BODY_ERRORS: Record<string, string> = {
 /**
  * Makes Elysia's generated document valid OpenAPI 3.0.3 and exact about what the service sends:
  * JSON media types for JSON bodies and text/plain for string bodies (the API speaks nothing
- * else), a description on every response, the 400/413/415 of every JSON body, 3.0 schemas, parameters without Elysia's numeric
+ * else), a description on every response, the 400/413/415 of every JSON body, the 409 of every
+ * operation taking an Idempotency-Key, 3.0 schemas, parameters without Elysia's numeric
  * coercion union, no parameter that repeats an operation's apiKey credential (the security
  * scheme describes it), and only the security schemes some operation uses.
  */
@@ -130,6 +135,16 @@ export function fixOpenApiDocument(doc: Json): Json {
           }
         }
       }
+      const errorResponse = (description: string) => ({
+        description,
+        content: { 'application/json': { schema: structuredClone(ErrorEnvelopeModel) } },
+      })
+      const takesIdempotencyKey =
+        Array.isArray(operation.parameters) &&
+        (operation.parameters as Json[]).some(
+          (p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key',
+        )
+      if (takesIdempotencyKey) responses['409'] ??= errorResponse(IDEMPOTENCY_IN_USE)
       for (const [status, response] of Object.entries(responses)) {
         response.description ??= STATUS_TEXT[status] ?? `Status ${status}`
         const content = response.content as Json | undefined

@@ -10,6 +10,7 @@ import {
   noRuleManagerMetrics,
 } from '../../src/alerting/rules/manager.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
+import { adminScope, requestFingerprint, tenantScope } from '../../src/idempotency/service.ts'
 import type { InstantResult, QuerySource } from '../../src/prometheus/promql/query-source.ts'
 import { alertingFor, manualClock } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
@@ -88,9 +89,14 @@ async function send(operation: Operation, options: Send = {}): Promise<Response>
   const headers = new Headers(options.headers)
   if ((options.json !== undefined || options.raw !== undefined) && !headers.has('content-type'))
     headers.set('content-type', 'application/json')
-  // A header the document requires of every call (an idempotency key) gets a fresh value.
+  // A header the document requires of every call (an idempotency key) gets a fresh value,
+  // unless the call names its own.
   for (const parameter of operation.op.parameters ?? []) {
-    if (parameter.in === 'header' && /^idempotency-key$/i.test(parameter.name))
+    if (
+      parameter.in === 'header' &&
+      /^idempotency-key$/i.test(parameter.name) &&
+      !headers.has(parameter.name)
+    )
       headers.set(parameter.name, crypto.randomUUID())
   }
   if (auth !== 'none') {
@@ -256,6 +262,28 @@ describe('success and error responses of each operation validate against the doc
     await expectCall('PATCH /tenants/me/settings', 422, {
       json: { quietHours: { start: '25:00', end: '06:00' } },
     })
+  })
+
+  test('an Idempotency-Key whose first request still runs: 409 IDEMPOTENCY_KEY_IN_USE where a key is taken', async () => {
+    // The first request is held by claiming its key in the service, as the running request has.
+    const me = (await (await built.call('/tenants/me', { token: tenantKey })).json()) as { id: string }
+    const cases: Array<[string, string, string, unknown]> = [
+      ['POST /products', tenantScope(me.id), '/products', { name: 'Held', priceMinor: 100, currency: 'KES' }],
+      ['POST /tenants', adminScope(ADMIN_TOKEN), '/tenants', { name: 'Held shop', ownerPhone: testPhone() }],
+    ]
+    for (const [key, scope, path, json] of cases) {
+      const idempotencyKey = crypto.randomUUID()
+      const fingerprint = requestFingerprint('POST', path, JSON.stringify(json))
+      const held = await built.deps.services.idempotency.claim({
+        scope,
+        key: idempotencyKey,
+        fingerprint,
+        requestId: 'held',
+      })
+      expect(held.kind).toBe('claimed')
+      const answer = await expectCall(key, 409, { json, headers: { 'idempotency-key': idempotencyKey } })
+      expect(answer.error.code).toBe('IDEMPOTENCY_KEY_IN_USE')
+    }
   })
 
   test('catalogue, orders and payments: every success, 402, 404, 409, 422 and 502', async () => {
