@@ -21,6 +21,7 @@ import type { ErrorReporter } from './observability/error-reporter.ts'
 import { createOrderService, type OrderService } from './orders/service.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
 import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
+import { createPaymentRepository } from './payments/repository.ts'
 import { createSandboxProvider } from './payments/sandbox.ts'
 import { createPaymentService, type PaymentService } from './payments/service.ts'
 import { createProductService, type ProductService } from './products/service.ts'
@@ -88,7 +89,11 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
 
   const tenants = createTenantService({ db })
   const products = createProductService({ db, metrics: business })
-  const orders = createOrderService({ db, metrics: business })
+  const orders = createOrderService({
+    db,
+    metrics: business,
+    pendingPayment: createPaymentRepository().pendingFor,
+  })
   const paymentProviders = overrides.paymentProviders ?? [
     createSandboxProvider({ db, latencyMs: config.payments.sandboxLatencyMs }),
   ]

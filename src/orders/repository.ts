@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
-import { orderItems, orders, payments, products } from '../db/schema.ts'
+import { orderItems, orders, products } from '../db/schema.ts'
 import type { Cursor } from '../shared/models.ts'
 import type { OrderListFilter, OrderStatus } from './model.ts'
 
@@ -96,18 +96,6 @@ export function createOrderRepository() {
     },
 
     /** Moves the order only if it is still in `from` (optimistic check under concurrency). */
-    /** The id of a payment of the order still waiting for its provider, if any. */
-    async pendingPaymentId(db: Executor, tenantId: string, orderId: string): Promise<string | undefined> {
-      const [row] = await db
-        .select({ id: payments.id })
-        .from(payments)
-        .where(
-          and(eq(payments.tenantId, tenantId), eq(payments.orderId, orderId), eq(payments.status, 'pending')),
-        )
-        .limit(1)
-      return row?.id
-    },
-
     async setStatus(db: Executor, tenantId: string, id: string, from: OrderStatus, to: OrderStatus) {
       const [row] = await db
         .update(orders)

@@ -1,6 +1,6 @@
 import { conflict, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import type { Database } from '../db/client.ts'
+import type { Database, Executor } from '../db/client.ts'
 import type { IdempotencyClaim } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { decodeCursor, fieldError, paginate } from '../shared/models.ts'
@@ -54,7 +54,18 @@ export interface OrderService {
   changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView>
 }
 
-export function createOrderService(deps: { db: Database; metrics: BusinessMetrics }): OrderService {
+export interface OrderServiceDeps {
+  db: Database
+  metrics: BusinessMetrics
+  /**
+   * A payment of the order still waiting for its provider, read in the status change's
+   * transaction (payments' repository `pendingFor`, handed in so that orders do not import
+   * payments, which import orders).
+   */
+  pendingPayment: (tx: Executor, tenantId: string, orderId: string) => Promise<{ id: string } | undefined>
+}
+
+export function createOrderService(deps: OrderServiceDeps): OrderService {
   const repo = createOrderRepository()
   const { db } = deps
 
@@ -183,11 +194,11 @@ export function createOrderService(deps: { db: Database; metrics: BusinessMetric
           })
         }
         if (PAYABLE_STATUSES.includes(from) && !PAYABLE_STATUSES.includes(to)) {
-          const paymentId = await repo.pendingPaymentId(tx, tenantId, id)
-          if (paymentId !== undefined)
+          const pending = await deps.pendingPayment(tx, tenantId, id)
+          if (pending !== undefined)
             throw conflict(
               `A payment of this order is waiting for its provider; change the order to ${to} once it has settled`,
-              { from, to, paymentId },
+              { from, to, paymentId: pending.id },
             )
         }
         const row = await repo.setStatus(tx, tenantId, id, from, to)

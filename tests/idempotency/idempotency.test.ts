@@ -13,6 +13,7 @@ import {
 import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
 import type { CreateOrder } from '../../src/orders/model.ts'
 import { createOrderService } from '../../src/orders/service.ts'
+import { createPaymentRepository } from '../../src/payments/repository.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
 
@@ -388,7 +389,11 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     const fast = await service.claim({ ...request, requestId: 'fast' })
     expect(fast.kind).toBe('claimed')
     const before = await tenantFootprint(db, tenant.id)
-    const orders = createOrderService({ db, metrics: noBusinessMetrics })
+    const orders = createOrderService({
+      db,
+      metrics: noBusinessMetrics,
+      pendingPayment: createPaymentRepository().pendingFor,
+    })
     await expect(orders.create(tenant.id, orderBody(product.id), slow.claim)).rejects.toMatchObject({
       code: 'IDEMPOTENCY_KEY_IN_USE',
     })
