@@ -204,17 +204,20 @@ describe('POST /orders', () => {
     const dear = await createProduct(call, tenant.apiKey, { priceMinor: 99_999_999_999, stock: null })
     const cheap = await createProduct(call, tenant.apiKey, { priceMinor: 1, stock: 5 })
     const before = await tenantFootprint(deps.database.db, tenant.id)
-    const over = await call('/orders', {
-      method: 'POST',
-      token: tenant.apiKey,
-      json: {
-        customer: { phone: testPhone() },
-        items: [
-          ...Array.from({ length: 91 }, () => ({ productId: dear.id, quantity: 1000 })),
-          { productId: cheap.id, quantity: 1 },
-        ],
-      },
-    })
+    // `dearLines` lines of 1 000 at the dear price, then one at 1.
+    const place = (dearLines: number) =>
+      call('/orders', {
+        method: 'POST',
+        token: tenant.apiKey,
+        json: {
+          customer: { phone: testPhone() },
+          items: [
+            ...Array.from({ length: dearLines }, () => ({ productId: dear.id, quantity: 1000 })),
+            { productId: cheap.id, quantity: 1 },
+          ],
+        },
+      })
+    const over = await place(91)
     expect(over.status).toBe(422)
     expect(await over.json()).toMatchObject({
       error: {
@@ -228,17 +231,7 @@ describe('POST /orders', () => {
     })
     expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
     // 90 such lines fit: 90 × 1 000 × 99 999 999 999 + 1 is below 2^53 and stays exact.
-    const under = await call('/orders', {
-      method: 'POST',
-      token: tenant.apiKey,
-      json: {
-        customer: { phone: testPhone() },
-        items: [
-          ...Array.from({ length: 90 }, () => ({ productId: dear.id, quantity: 1000 })),
-          { productId: cheap.id, quantity: 1 },
-        ],
-      },
-    })
+    const under = await place(90)
     expect(under.status).toBe(201)
     expect(((await under.json()) as { totalMinor: number }).totalMinor).toBe(8_999_999_999_910_001)
   })
