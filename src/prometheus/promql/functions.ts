@@ -3,6 +3,7 @@
  * `promql/functions.go` and `promql/quantile.go` (2.x) operation by operation, so results
  * agree to the last bit in ordinary cases and within rounding otherwise.
  */
+import { GoNumError, goParseFloat } from '../go-strconv.ts'
 
 /** Go's `Duration.Seconds()` for a whole number of milliseconds. */
 function durationSeconds(ms: number): number {
@@ -198,79 +199,17 @@ function ensureMonotonic(buckets: Bucket[]): void {
 }
 
 /**
- * Go's `strconv.ParseFloat(text, 64)` (atof.go), as Prometheus reads a `le` label
- * (functions.go `funcHistogramQuantile`, which skips a bucket whose label it refuses):
- * undefined on a syntax error or out of range (`1e400`, which Go refuses where `Number`
- * gives Infinity). Takes what Go takes: a sign, `inf`/`infinity` (any case, signed) and
- * `nan` (any case, unsigned); decimals with `_` between digits (`2_5`); hexadecimal
- * mantissas with a required binary exponent (`0x1p4`, `0X1.8P-1`).
+ * Go's `strconv.ParseFloat(text, 64)` as Prometheus reads a `le` label (functions.go
+ * `funcHistogramQuantile` skips a bucket whose label it refuses): undefined on a syntax or
+ * range error (`1e400`, where `Number` gives Infinity). See goParseFloat.
  */
 export function parseGoFloat(text: string): number | undefined {
-  const special = /^([+-]?)(inf|infinity)$/i.exec(text)
-  if (special) return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
-  if (/^nan$/i.test(text)) return Number.NaN
-  if (text.includes('_') && !goUnderscoresOK(text)) return undefined
-  const clean = text.replaceAll('_', '')
-  const hex = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]+)$/.exec(clean)
-  let value: number
-  if (hex) {
-    const [, sign, whole = '', fraction = ''] = hex
-    if (whole === '' && fraction === '') return undefined
-    value = hexFloat(BigInt(`0x${whole}${fraction}0`) >> 4n, Number(hex[4]) - 4 * fraction.length)
-    if (sign === '-') value = -value
-  } else {
-    if (!/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(clean)) return undefined
-    value = Number(clean)
+  try {
+    return goParseFloat(text)
+  } catch (error) {
+    if (error instanceof GoNumError) return undefined
+    throw error
   }
-  return Number.isFinite(value) ? value : undefined
-}
-
-/** strconv's `underscoreOK`: each `_` between digits, or between a base prefix and a digit. */
-function goUnderscoresOK(text: string): boolean {
-  let s = text
-  if (s.startsWith('+') || s.startsWith('-')) s = s.slice(1)
-  let saw = '^'
-  let i = 0
-  let hex = false
-  if (s.length >= 2 && s[0] === '0' && 'bBoOxX'.includes(s[1] as string)) {
-    i = 2
-    saw = '0'
-    hex = s[1] === 'x' || s[1] === 'X'
-  }
-  for (; i < s.length; i++) {
-    const c = s[i] as string
-    if ((c >= '0' && c <= '9') || (hex && /[a-fA-F]/.test(c))) {
-      saw = '0'
-      continue
-    }
-    if (c === '_') {
-      if (saw !== '0') return false
-      saw = '_'
-      continue
-    }
-    if (saw === '_') return false
-    saw = '!'
-  }
-  return saw !== '_'
-}
-
-/** mantissa × 2^exponent rounded to the nearest float64, ties to even (Infinity past the range). */
-function hexFloat(mantissa: bigint, exponent: number): number {
-  if (mantissa === 0n) return 0
-  let m = mantissa
-  let e = exponent
-  // Keep 53 significant bits, rounding the rest off half to even.
-  const excess = m.toString(2).length - 53
-  if (excess > 0) {
-    const dropped = m & ((1n << BigInt(excess)) - 1n)
-    const half = 1n << BigInt(excess - 1)
-    m >>= BigInt(excess)
-    if (dropped > half || (dropped === half && (m & 1n) === 1n)) m += 1n
-    e += excess
-  }
-  // Exact from here: a 53-bit integer times a power of two (two steps keep each factor finite).
-  const half = Math.trunc(e / 2)
-  return Number(m) * 2 ** half * 2 ** (e - half)
 }
 
 /**

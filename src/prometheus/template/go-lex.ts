@@ -5,9 +5,10 @@
  * string literal or a comment does not end the action, and it keeps whether space preceded an
  * item, which the parser needs: `$x.a` is a field chain, `print .a` two arguments.
  */
+
+import { GoNumError, goParseFloat, underscoreOK } from '../go-strconv.ts'
 import { goQuote } from '../promql/strings.ts'
 import { goStringFromBytes, goStringToBytes } from '../rules/go-bytes.ts'
-import { GoNumError, goParseFloat, underscoreOK } from './go-strings.ts'
 
 export type LexKind =
   | 'ident'

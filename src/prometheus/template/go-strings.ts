@@ -2,7 +2,7 @@
  * The Go standard-library string functions Prometheus' template functions are made of, with
  * Go's semantics where JavaScript's differ: `strings.ToUpper`/`ToLower`/`Title` map one rune to
  * one rune (Unicode simple case mapping: "ß" stays "ß", "İ" lowers to "i", "ǆ" titles to "ǅ"),
- * `strconv.ParseFloat` (hex floats, "inf"/"infinity", range errors), `regexp.ReplaceAllString`
+ * (`strconv.ParseFloat` is ../go-strconv.ts, shared with PromQL), `regexp.ReplaceAllString`
  * (`$name` is the longest word, empty matches right after a match are not replaced) and
  * `net.SplitHostPort`.
  */
@@ -82,65 +82,6 @@ export function goTitle(s: string): string {
 }
 
 /** A Go `strconv.NumError` message. */
-export class GoNumError extends Error {}
-
-/**
- * strconv.ParseFloat(s, 64): decimal and hexadecimal (`0x1p-2`) floats, "inf"/"infinity" with
- * an optional sign and "nan", in any case, underscores between digits; no spaces.
- * A finite literal beyond float64 is a range error (`value out of range`); underflow is 0.
- */
-export function goParseFloat(s: string): number {
-  const invalid = () => new GoNumError(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`)
-  const lower = s.toLowerCase()
-  if (/^[+-]?(?:inf|infinity)$/.test(lower)) return lower.startsWith('-') ? -Infinity : Infinity
-  if (lower === 'nan') return Number.NaN
-  if (s.includes('_') && !underscoreOK(s)) throw invalid()
-  const plain = s.replaceAll('_', '')
-  let value: number
-  if (/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(plain)) value = Number(plain)
-  else {
-    const hex = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]+)$/.exec(plain)
-    if (!hex) throw invalid()
-    const [, sign, whole = '', frac = '', exp = '0'] = hex
-    const digits = `${whole}${frac}`
-    if (digits === '') throw invalid()
-    let mantissa = 0
-    for (const d of digits.replaceAll('_', '')) mantissa = mantissa * 16 + Number.parseInt(d, 16)
-    value = mantissa * 2 ** (Number(exp) - 4 * frac.length)
-    if (sign === '-') value = -value
-  }
-  if (!Number.isFinite(value)) {
-    throw new GoNumError(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`)
-  }
-  return value
-}
-
-/**
- * strconv's underscoreOK: an underscore only between digits, or between a base prefix and a
- * digit ("1_000" and "0x_1p0" are numbers, "1__0" and "_1" are not).
- */
-export function underscoreOK(text: string): boolean {
-  let s = text.replace(/^[+-]/, '')
-  let saw = '^'
-  let hex = false
-  if (/^0[bBoOxX]/.test(s)) {
-    saw = '0'
-    hex = /^0[xX]/.test(s)
-    s = s.slice(2)
-  }
-  for (const c of s) {
-    if ((c >= '0' && c <= '9') || (hex && /[a-fA-F]/.test(c))) saw = '0'
-    else if (c === '_') {
-      if (saw !== '0') return false
-      saw = '_'
-    } else {
-      if (saw === '_') return false
-      saw = '!'
-    }
-  }
-  return saw !== '_'
-}
-
 /**
  * Go's `Regexp.Expand` template syntax: `$$` is "$", `$name`/`${name}` a group by number or
  * name, where a bare name is the longest run of letters, digits and "_" (`$1x` is group "1x",

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { parseDuration } from '../duration.ts'
+import { GoNumError, goParseFloat } from '../go-strconv.ts'
 import { compareStrings } from '../promql/labels.ts'
 import { compileRegex } from '../promql/regex.ts'
 import { goQuote } from '../promql/strings.ts'
@@ -20,16 +21,7 @@ import {
   sprintln,
 } from './go-fmt.ts'
 import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
-import {
-  GoNumError,
-  goParseFloat,
-  goRegexpError,
-  goReplaceAll,
-  goSplitHostPort,
-  goTitle,
-  goToLower,
-  goToUpper,
-} from './go-strings.ts'
+import { goRegexpError, goReplaceAll, goSplitHostPort, goTitle, goToLower, goToUpper } from './go-strings.ts'
 import {
   GO_ZERO_TIME_NS,
   GoTime,
