@@ -91,6 +91,12 @@ const STATUS_TEXT: Record<string, string> = {
 
 const isStringSchema = (schema: unknown) => (schema as Json | undefined)?.type === 'string'
 
+/** A documented error answer: the common envelope as JSON. */
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: structuredClone(ErrorEnvelopeModel) } },
+})
+
 /** What an operation taking the Idempotency-Key header answers while a request with its key runs. */
 const IDEMPOTENCY_IN_USE =
   'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after it finishes'
@@ -129,16 +135,9 @@ export function fixOpenApiDocument(doc: Json): Json {
         body.content = { 'application/json': content['application/json'] ?? Object.values(content)[0] }
         body.required ??= true
         for (const [status, description] of Object.entries(BODY_ERRORS)) {
-          responses[status] ??= {
-            description,
-            content: { 'application/json': { schema: structuredClone(ErrorEnvelopeModel) } },
-          }
+          responses[status] ??= errorResponse(description)
         }
       }
-      const errorResponse = (description: string) => ({
-        description,
-        content: { 'application/json': { schema: structuredClone(ErrorEnvelopeModel) } },
-      })
       const takesIdempotencyKey =
         Array.isArray(operation.parameters) &&
         (operation.parameters as Json[]).some(
