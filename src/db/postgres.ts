@@ -22,11 +22,27 @@ function connectTimeoutSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000))
 }
 
+/** The longest wait, in seconds, before a pool connection tries the server again after failing to reach it. */
+export const MAX_RECONNECT_DELAY_SECONDS = 1
+
+/**
+ * Seconds a pool connection waits before its next connection attempt, after `retries`
+ * consecutive failures of the pool: postgres.js' own curve (`0.01 × 3^retries`, jittered to
+ * 50–100 %) capped at `MAX_RECONNECT_DELAY_SECONDS` instead of its 20. A statement queued on a
+ * connection that is waiting waits with it, so postgres.js' cap held API calls for up to 20 s
+ * (plus DB_CONNECT_TIMEOUT_MS) once an outage had lasted a dozen attempts, where they should
+ * answer 503 promptly, and delayed recovery by as much after the server came back.
+ */
+export function reconnectDelaySeconds(retries: number, random: () => number = Math.random): number {
+  return (0.5 + random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_SECONDS)
+}
+
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
   const raw = postgres(options.url, {
     max: options.poolSize,
     connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs),
+    backoff: reconnectDelaySeconds,
     idle_timeout: 60,
     onnotice: () => {},
   })

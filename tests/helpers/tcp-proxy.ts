@@ -4,7 +4,8 @@ import { connect, createServer, type Socket } from 'node:net'
  * A TCP proxy on 127.0.0.1 that a test can cut and restore, to take a dependency (PostgreSQL)
  * away from a running service without touching the shared server.
  * `cut()` kills live connections and makes new ones hang (like a dropped network);
- * `restore()` forwards again.
+ * `refuse()` kills them and stops listening, so new ones are refused (like a stopped server
+ * on a live host); `restore()` forwards again, on the same port.
  */
 export async function startTcpProxy(targetHost: string, targetPort: number) {
   let up = true
@@ -21,7 +22,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number) {
     client.on('error', () => upstream.destroy())
     client.pipe(upstream).pipe(client)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  const close = () => {
+    for (const socket of live) socket.destroy()
+    return new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))
+  }
+  await listen(0)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : 0
   return {
@@ -30,12 +43,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number) {
       up = false
       for (const socket of live) socket.destroy()
     },
-    restore() {
+    refuse: close,
+    async restore() {
       up = true
+      if (!server.listening) await listen(port)
     },
-    async stop() {
-      for (const socket of live) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    stop: close,
   }
 }

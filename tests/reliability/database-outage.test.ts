@@ -38,6 +38,8 @@ describe.if(usingPostgres())('PostgreSQL outage (through a TCP proxy the test co
       ADMIN_TOKEN,
       DATABASE_URL: viaProxy.toString(),
       DB_CONNECT_TIMEOUT_MS: '1000',
+      // Two connections, so that the calls below meet connections that have failed before.
+      DB_POOL_SIZE: '2',
       HEALTH_DB_TIMEOUT_MS: '500',
     })
     cleanups.push(() => server.cleanup())
@@ -81,9 +83,19 @@ describe.if(usingPostgres())('PostgreSQL outage (through a TCP proxy the test co
       expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 503, code: 'UNAVAILABLE' })
       expect(res.ms).toBeLessThan(5000)
     }
+    // A server that refuses connections: each refusal lengthens the pool's reconnect delay, and
+    // a call waits it out before its own attempt. By the seventh call postgres.js' own curve
+    // waits 7 s and then 20; ours stops at MAX_RECONNECT_DELAY_SECONDS (1 s), so a call answers
+    // within about a second however long the outage lasts.
+    await proxy.refuse()
+    for (let i = 0; i < 10; i++) {
+      const res = await place()
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 503, code: 'UNAVAILABLE' })
+      expect(res.ms).toBeLessThan(2000)
+    }
     expect(server.proc.exitCode).toBeNull()
 
-    proxy.restore()
+    await proxy.restore()
     let recovered = false
     for (let i = 0; i < 50 && !recovered; i++) {
       recovered = (await call('/health/db')).status === 200
