@@ -133,6 +133,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           }),
           401: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
+          503: ErrorEnvelopeModel,
         },
       },
     )
@@ -204,6 +205,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           413: ErrorEnvelopeModel,
           415: ErrorEnvelopeModel,
           422: ErrorEnvelopeModel,
+          503: ErrorEnvelopeModel,
         },
       },
     )

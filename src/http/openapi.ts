@@ -86,7 +86,8 @@ const STATUS_TEXT: Record<string, string> = {
   '413': 'Payload too large',
   '422': 'Validation failed',
   '502': 'Upstream provider error',
-  '503': 'Unavailable',
+  '503':
+    'The database does not answer (UNAVAILABLE); retry later, with the same Idempotency-Key where the operation takes one',
 }
 
 const isStringSchema = (schema: unknown) => (schema as Json | undefined)?.type === 'string'

@@ -14,7 +14,7 @@ export function orderRoutes(deps: {
   tenants: TenantAuthenticator
   idempotency: IdempotencyService
 }) {
-  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
+  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel, 503: ErrorEnvelopeModel }
   return new Elysia({ name: 'order-routes', detail: { tags: ['Orders'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .post(

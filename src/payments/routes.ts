@@ -63,6 +63,7 @@ export function paymentRoutes(deps: {
           409: ErrorEnvelopeModel,
           422: ErrorEnvelopeModel,
           502: PaymentErrorModel,
+          503: ErrorEnvelopeModel,
         },
       },
     )

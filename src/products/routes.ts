@@ -27,7 +27,7 @@ export function productRoutes(deps: {
   tenants: TenantAuthenticator
   idempotency: IdempotencyService
 }) {
-  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel }
+  const errors = { 401: ErrorEnvelopeModel, 422: ErrorEnvelopeModel, 503: ErrorEnvelopeModel }
   return new Elysia({ name: 'product-routes', detail: { tags: ['Products'], security: [{ tenantKey: [] }] } })
     .use(tenantAuth(deps.tenants))
     .post(

@@ -47,6 +47,7 @@ export function tenantRoutes(deps: {
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,
           422: ErrorEnvelopeModel,
+          503: ErrorEnvelopeModel,
         },
       },
     )
@@ -59,7 +60,7 @@ export function tenantRoutes(deps: {
         description:
           'The tenant the API key belongs to, with its alert phones, time zone, currency and quiet hours.',
       },
-      response: { 200: TenantModel, 401: ErrorEnvelopeModel },
+      response: { 200: TenantModel, 401: ErrorEnvelopeModel, 503: ErrorEnvelopeModel },
     })
     .patch('/tenants/me/settings', ({ tenant, body }) => deps.tenants.updateSettings(tenant.id, body), {
       body: UpdateSettingsBody,
@@ -72,6 +73,7 @@ export function tenantRoutes(deps: {
         200: TenantSettingsModel,
         401: ErrorEnvelopeModel,
         422: ErrorEnvelopeModel,
+        503: ErrorEnvelopeModel,
       },
     })
 

@@ -10,6 +10,7 @@ import {
   noRuleManagerMetrics,
 } from '../../src/alerting/rules/manager.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
 import { adminScope, requestFingerprint, tenantScope } from '../../src/idempotency/service.ts'
 import type { InstantResult, QuerySource } from '../../src/prometheus/promql/query-source.ts'
 import { alertingFor, manualClock } from '../helpers/alerts.ts'
@@ -31,6 +32,23 @@ const ENV = {
   // The Alertmanager receiver has its own (storm-sized) limit: the same small one here.
   ALERTMANAGER_MAX_BODY_BYTES: '4096',
 }
+
+/** A webhook message from Alertmanager with one firing alert. */
+const alertmanagerMessage = () => ({
+  version: '4',
+  status: 'firing',
+  receiver: 'whatsapp',
+  groupKey: '{}:{alertname="ContractTest"}',
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'ContractTest', severity: 'warning' },
+      annotations: { summary: 'contract test' },
+      startsAt: new Date().toISOString(),
+      fingerprint: '0123456789abcdef',
+    },
+  ],
+})
 
 type Built = Awaited<ReturnType<typeof buildTestApp>>
 type Auth = 'valid' | 'none' | 'wrong'
@@ -240,6 +258,90 @@ describe('success and error responses of each operation validate against the doc
     expect(body).toEqual({ status: 'error', database: 'unreachable' })
   })
 
+  test('while the database does not answer: each operation that reads or writes it answers a documented 503 UNAVAILABLE, the others as usual', async () => {
+    // A real postgres.js pool on a port nothing listens on: every statement fails with
+    // ECONNREFUSED. A connection per call, so that no call waits out a reconnect delay.
+    const down = openPostgres(
+      { url: 'postgres://postgres@127.0.0.1:1/test', poolSize: 32, connectTimeoutMs: 1000 },
+      built.logs.log,
+    )
+    try {
+      const outage = await buildTestApp({ env: ENV, database: down })
+      const whatsappStatus = JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [
+          {
+            id: 'WABA',
+            changes: [
+              {
+                field: 'messages',
+                value: { statuses: [{ id: 'wamid.contract', status: 'delivered', timestamp: '1' }] },
+              },
+            ],
+          },
+        ],
+      })
+      // Valid requests, so that only the database stands between each and its success.
+      const valid: Record<string, Send> = {
+        'POST /tenants': { json: { name: 'Outage shop', ownerPhone: testPhone() } },
+        'PATCH /tenants/me/settings': { json: { timezone: 'Africa/Nairobi' } },
+        'POST /products': { json: { name: 'Rice 1 kg', priceMinor: 25_000, currency: 'KES' } },
+        'PATCH /products/{id}': { json: { priceMinor: 26_000 } },
+        'POST /orders': {
+          json: {
+            customer: { phone: testPhone() },
+            items: [{ productId: crypto.randomUUID(), quantity: 1 }],
+          },
+        },
+        'PATCH /orders/{id}/status': { json: { status: 'confirmed' } },
+        'POST /orders/{id}/payments': { json: { provider: 'sandbox', source: 'tok_success' } },
+        'GET /webhooks/whatsapp': { query: { 'hub.mode': 'subscribe', 'hub.challenge': '42' } },
+        'POST /webhooks/whatsapp': { raw: whatsappStatus },
+        'POST /alerts/alertmanager': { json: alertmanagerMessage() },
+      }
+      const answered: Record<string, number> = {}
+      for (const operation of contract.operations) {
+        const res = await send(operation, { app: outage, ...valid[operation.key] })
+        answered[operation.key] = res.status
+        const body = await contract.expectResponse(operation.key, res, res.status)
+        if (res.status === 503 && operation.key !== 'GET /health/db') {
+          expect(body.error.code).toBe('UNAVAILABLE')
+        }
+      }
+      const unavailable = [
+        'GET /health/db',
+        'POST /tenants',
+        'GET /tenants/me',
+        'PATCH /tenants/me/settings',
+        'POST /products',
+        'GET /products',
+        'GET /products/{id}',
+        'PATCH /products/{id}',
+        'POST /orders',
+        'GET /orders',
+        'GET /orders/{id}',
+        'PATCH /orders/{id}/status',
+        'POST /orders/{id}/payments',
+        'POST /webhooks/whatsapp',
+        'POST /alerts/alertmanager',
+      ]
+      // The probes, the exposition and the rule manager's views read no database.
+      const served = [
+        'GET /health',
+        'GET /metrics',
+        'GET /webhooks/whatsapp',
+        'GET /alerts',
+        'GET /alerts/rules',
+        'GET /slo',
+      ]
+      expect(answered).toEqual(
+        Object.fromEntries([...unavailable.map((key) => [key, 503]), ...served.map((key) => [key, 200])]),
+      )
+    } finally {
+      await down.close()
+    }
+  })
+
   test('metrics: both exposition formats are documented media types', async () => {
     await expectCall('GET /metrics', 200)
     await expectCall('GET /metrics', 200, {
@@ -359,23 +461,7 @@ describe('success and error responses of each operation validate against the doc
     const event = JSON.stringify({ object: 'whatsapp_business_account', entry: [] })
     await expectCall('POST /webhooks/whatsapp', 200, { raw: event })
     await expectCall('POST /webhooks/whatsapp', 413, { raw: JSON.stringify({ padding: 'x'.repeat(5000) }) })
-    const received = await expectCall('POST /alerts/alertmanager', 200, {
-      json: {
-        version: '4',
-        status: 'firing',
-        receiver: 'whatsapp',
-        groupKey: '{}:{alertname="ContractTest"}',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'ContractTest', severity: 'warning' },
-            annotations: { summary: 'contract test' },
-            startsAt: new Date().toISOString(),
-            fingerprint: '0123456789abcdef',
-          },
-        ],
-      },
-    })
+    const received = await expectCall('POST /alerts/alertmanager', 200, { json: alertmanagerMessage() })
     expect(received.accepted).toBe(1)
     await expectCall('GET /alerts', 200)
     await expectCall('GET /alerts/rules', 200)
