@@ -42,6 +42,9 @@ export const tenantSettings = pgTable('tenant_settings', {
   updatedAt: updatedAt(),
 })
 
+/** The most units a product's stock can be set to (the API's limit; the column is an int4). */
+export const MAX_STOCK = 1_000_000_000
+
 export const products = pgTable(
   'products',
   {

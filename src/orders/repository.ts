@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
-import { orderItems, orders, products } from '../db/schema.ts'
+import { MAX_STOCK, orderItems, orders, products } from '../db/schema.ts'
 import type { Cursor } from '../shared/models.ts'
 import type { OrderListFilter, OrderStatus } from './model.ts'
 
@@ -33,6 +33,29 @@ export function createOrderRepository() {
         )
         .returning({ id: products.id })
       return rows.length === 1
+    },
+
+    /**
+     * Gives back the units an order took: each product's quantities (summed over the order's
+     * lines) added to its stock, in product id order as orders take them, so that a cancel and
+     * a concurrent order cannot deadlock. A product whose stock is no longer tracked (null)
+     * stays unlimited; a count past the documented maximum stock stops there.
+     */
+    async returnStock(db: Executor, tenantId: string, items: Array<{ productId: string; quantity: number }>) {
+      const units = new Map<string, number>()
+      for (const item of items) units.set(item.productId, (units.get(item.productId) ?? 0) + item.quantity)
+      for (const [productId, quantity] of [...units].sort(([a], [b]) => a.localeCompare(b))) {
+        await db
+          .update(products)
+          .set({ stock: sql`least(${products.stock} + ${quantity}, ${MAX_STOCK})`, updatedAt: new Date() })
+          .where(
+            and(
+              eq(products.tenantId, tenantId),
+              eq(products.id, productId),
+              sql`${products.stock} is not null`,
+            ),
+          )
+      }
     },
 
     async insertOrder(

@@ -66,7 +66,7 @@ export function orderRoutes(deps: {
           summary:
             'Change the status: pending→confirmed|cancelled, confirmed→cancelled, paid→shipped|refunded, shipped→delivered|refunded, delivered→refunded (paid only through a payment)',
           description:
-            'A move the state machine does not allow answers 409 naming the allowed next states; an order becomes paid only through POST /orders/{id}/payments. Cancelling while one of its payments waits for the provider answers 409 with `details.paymentId`: retry once it has settled, so that a customer is never charged for a cancelled order.',
+            'A move the state machine does not allow answers 409 naming the allowed next states; an order becomes paid only through POST /orders/{id}/payments. Cancelling while one of its payments waits for the provider answers 409 with `details.paymentId`: retry once it has settled, so that a customer is never charged for a cancelled order. A cancel gives the units the order took back to each product whose stock is tracked; a refund gives none back.',
         },
         response: { 200: OrderModel, 404: ErrorEnvelopeModel, 409: ErrorEnvelopeModel, ...errors },
       },

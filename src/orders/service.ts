@@ -49,7 +49,8 @@ export interface OrderService {
    * A manual status change (MANUAL_TRANSITIONS). Throws 404 NOT_FOUND, or 409 CONFLICT naming
    * the states allowed from the current one, or, for a change that ends the order's
    * payability (`cancelled`) while one of its payments waits for its provider, 409 CONFLICT
-   * with that payment's id.
+   * with that payment's id. A change to `cancelled` gives the order's units back to every
+   * product whose stock is tracked, in the same transaction.
    */
   changeStatus(tenantId: string, id: string, to: OrderStatus, log: Logger): Promise<OrderView>
 }
@@ -203,13 +204,17 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
         }
         const row = await repo.setStatus(tx, tenantId, id, from, to)
         if (!row) throw conflict('The order changed concurrently; read it again and retry', { from, to })
-        return { row, from }
+        const items = await repo.items(tx, tenantId, [id])
+        // A cancelled order was never paid nor shipped: its units are on the shelf again.
+        // A refund gives none back; whether the goods came back is the shop's to record.
+        if (to === 'cancelled') await repo.returnStock(tx, tenantId, items)
+        return { row, from, items }
       })
       log.info(
         { event: 'order_status_change', orderId: id, tenantId, from: updated.from, to },
         'order status changed',
       )
-      return toOrderView(updated.row, await repo.items(db, tenantId, [id]))
+      return toOrderView(updated.row, updated.items)
     },
   }
 }

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { MAX_STOCK } from '../db/schema.ts'
 import {
   ChannelModel,
   Currency,
@@ -12,7 +13,7 @@ import {
 } from '../shared/models.ts'
 
 const PriceMinor = MinorUnits('unit price', { minimum: 0, maximum: MAX_MINOR, examples: [12500] })
-const Stock = t.Union([JsonInteger({ minimum: 0, maximum: 1_000_000_000 }), t.Null()], {
+const Stock = t.Union([JsonInteger({ minimum: 0, maximum: MAX_STOCK }), t.Null()], {
   description: 'units in stock; null = unlimited',
 })
 

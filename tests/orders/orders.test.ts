@@ -412,3 +412,65 @@ describe('PATCH /orders/:id/status — the state machine', () => {
     expect(unchanged.status).toBe('pending')
   })
 })
+
+describe('PATCH /orders/:id/status — stock', () => {
+  test("cancelling gives the order's units back to tracked stock, once; a refund gives none back", async () => {
+    const { call } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const tea = await createProduct(call, tenant.apiKey, { stock: 5 })
+    const sugar = await createProduct(call, tenant.apiKey, { stock: null })
+    const rice = await createProduct(call, tenant.apiKey, { stock: 3 })
+    const stocks = async () => {
+      const read = async (id: string) =>
+        ((await (await call(`/products/${id}`, { token: tenant.apiKey })).json()) as { stock: number | null })
+          .stock
+      return { tea: await read(tea.id), sugar: await read(sugar.id), rice: await read(rice.id) }
+    }
+    const move = async (id: string, status: OrderStatus) =>
+      (await call(`/orders/${id}/status`, { method: 'PATCH', token: tenant.apiKey, json: { status } })).status
+
+    // Two lines of the same product come back together.
+    const pending = await createOrder(call, tenant.apiKey, [
+      { productId: tea.id, quantity: 2 },
+      { productId: sugar.id, quantity: 1 },
+      { productId: tea.id, quantity: 1 },
+    ])
+    const confirmed = await createOrder(call, tenant.apiKey, [{ productId: rice.id, quantity: 3 }])
+    expect(await stocks()).toEqual({ tea: 2, sugar: null, rice: 0 })
+    expect(await move(pending.id, 'cancelled')).toBe(200)
+    expect(await stocks()).toEqual({ tea: 5, sugar: null, rice: 0 })
+    expect(await move(confirmed.id, 'confirmed')).toBe(200)
+    expect(await stocks()).toEqual({ tea: 5, sugar: null, rice: 0 })
+    expect(await move(confirmed.id, 'cancelled')).toBe(200)
+    expect(await stocks()).toEqual({ tea: 5, sugar: null, rice: 3 })
+    expect(await move(pending.id, 'cancelled')).toBe(409)
+    expect(await stocks()).toEqual({ tea: 5, sugar: null, rice: 3 })
+
+    const paid = await createOrder(call, tenant.apiKey, [{ productId: tea.id, quantity: 1 }])
+    const payment = await call(`/orders/${paid.id}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: { provider: 'sandbox', source: 'tok_success' },
+    })
+    expect(payment.status).toBe(201)
+    expect(await move(paid.id, 'refunded')).toBe(200)
+    expect(await stocks()).toEqual({ tea: 4, sugar: null, rice: 3 })
+
+    // Two cancels at once: one wins, and the units come back once.
+    const raced = await createOrder(call, tenant.apiKey, [{ productId: tea.id, quantity: 2 }])
+    const answers = await Promise.all([move(raced.id, 'cancelled'), move(raced.id, 'cancelled')])
+    expect(answers.sort()).toEqual([200, 409])
+    expect(await stocks()).toEqual({ tea: 4, sugar: null, rice: 3 })
+
+    // A stock set to its maximum while the order held units stays at the maximum.
+    const held = await createOrder(call, tenant.apiKey, [{ productId: tea.id, quantity: 2 }])
+    const restocked = await call(`/products/${tea.id}`, {
+      method: 'PATCH',
+      token: tenant.apiKey,
+      json: { stock: 1_000_000_000 },
+    })
+    expect(restocked.status).toBe(200)
+    expect(await move(held.id, 'cancelled')).toBe(200)
+    expect(await stocks()).toEqual({ tea: 1_000_000_000, sugar: null, rice: 3 })
+  })
+})
