@@ -271,7 +271,9 @@ export function createDispatcher(deps: {
         if (routed.missingTenantPhone) {
           log.error(
             { tenantId: labels.tenant_id, alertname: labels.alertname },
-            'tenant has no phone configured for alerts; notifying on-call only',
+            routed.unknownTenant
+              ? 'alert names no known tenant in its tenant_id label; notifying on-call only'
+              : 'tenant has no phone configured for alerts; notifying on-call only',
           )
         }
       }

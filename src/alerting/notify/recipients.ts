@@ -76,6 +76,8 @@ export interface RoutingResult {
   recipients: Recipient[]
   /** The alert names a tenant that has no phone configured (or does not exist). */
   missingTenantPhone: boolean
+  /** The alert's `tenant_id` names no tenant (a mistyped label, or one deleted since). */
+  unknownTenant: boolean
 }
 
 /**
@@ -92,8 +94,10 @@ export async function routeAlert(
   const recipients = new Map<string, Recipient>()
   const tenantId = labels.tenant_id
   let missingTenantPhone = false
+  let unknownTenant = false
   if (tenantId) {
     const tenant = await contacts.contactsOf(db, tenantId)
+    unknownTenant = tenant === undefined
     const phones = tenant?.phones ?? []
     if (phones.length === 0) missingTenantPhone = true
     const quietHours = tenant?.quietHours
@@ -108,5 +112,5 @@ export async function routeAlert(
       if (!recipients.has(phone)) recipients.set(phone, { phone })
     }
   }
-  return { recipients: [...recipients.values()], missingTenantPhone }
+  return { recipients: [...recipients.values()], missingTenantPhone, unknownTenant }
 }

@@ -89,6 +89,32 @@ describe('routing', () => {
     })
   })
 
+  test('an alert whose tenant_id names no tenant: logged as such, metric counted, on-call notified', async () => {
+    const { alerting, logs, events } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
+    const unknown = crypto.randomUUID()
+    await alerting.dispatcher.ingest(
+      [firing('TenantPaymentFailureRate', { tenant_id: unknown }), firing('Typo', { tenant_id: 'shop-1' })],
+      'test',
+    )
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
+    expect(events.filter((e) => e === 'missing-phone')).toHaveLength(2)
+    expect(
+      logs.lines.filter((l) => l.level === 'error').map((l) => ({ tenantId: l.tenantId, msg: l.msg })),
+    ).toEqual([
+      {
+        tenantId: unknown,
+        msg: 'alert names no known tenant in its tenant_id label; notifying on-call only',
+      },
+      {
+        tenantId: 'shop-1',
+        msg: 'alert names no known tenant in its tenant_id label; notifying on-call only',
+      },
+    ])
+  })
+
   test('ALERT_ONCALL_GETS_TENANT_ALERTS=false keeps tenant alerts with the tenant', async () => {
     const tenantId = await tenantWith({ owner: '+254711000200' })
     const { alerting } = alertingFor(ctx.database, ctx.fake.url, { ALERT_ONCALL_GETS_TENANT_ALERTS: 'false' })
