@@ -285,6 +285,12 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
   seen.add(name)
   refuseUnsupported(raw, 'slo', `${where}: `)
   const objective = fieldOf(typed, 'objective')
+  // yaml.v2 refuses a string or a boolean for Sloth's float64 (`cannot unmarshal !!str`),
+  // where a missing value is Go's zero and meets the range check.
+  if (typeof objective === 'string' || typeof objective === 'boolean')
+    throw new Error(
+      `${where}: objective must be a number (a percentage such as 99.9), not the ${typeof objective} ${JSON.stringify(objective)}`,
+    )
   // 100 is allowed, as in Sloth: the budget is then 0 and any error burns it.
   if (typeof objective !== 'number' || !(objective > 0 && objective <= 100))
     throw new Error(`${where}: objective must be a percentage above 0 and at most 100`)

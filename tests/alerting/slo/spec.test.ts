@@ -206,10 +206,24 @@ describe('parseSlothSpec: objective (Sloth: >0 and <=100)', () => {
     ])
   })
 
-  test('0, above 100, and anything not a number are refused', () => {
+  test('0, above 100, and a missing value (Go zero) are refused as out of range', () => {
     const message = 'slo "avail": objective must be a percentage above 0 and at most 100'
-    for (const objective of ['0', '-1', '100.1', '.nan', '.inf', '"99.9"', 'high', ''])
+    for (const objective of ['0', '-1', '100.1', '.nan', '.inf', '', '~'])
       expect(refusal(spec({ slo: { objective: `objective: ${objective}` } }))).toBe(message)
+  })
+
+  test('a string or a boolean is refused as not a number, as yaml.v2 refuses it for a float64', () => {
+    const cases: Array<[string, string]> = [
+      ['"99.9"', 'the string "99.9"'],
+      ["'99.9'", 'the string "99.9"'],
+      ['high', 'the string "high"'],
+      ['99.9%', 'the string "99.9%"'],
+      ['yes', 'the boolean true'],
+    ]
+    for (const [objective, what] of cases)
+      expect(refusal(spec({ slo: { objective: `objective: ${objective}` } }))).toBe(
+        `slo "avail": objective must be a number (a percentage such as 99.9), not ${what}`,
+      )
   })
 })
 
