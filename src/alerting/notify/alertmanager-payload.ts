@@ -164,13 +164,18 @@ class NotificationScanner {
   private inString = false
   private escaped = false
   private key = ''
+  /**
+   * Whether the last `alerts` member was an array. A member given twice counts as JSON.parse
+   * (and Go's encoding/json) count it: the last one wins.
+   */
   private alertsSeen = false
   /**
-   * A member's problem (`alerts` not an array, a bad `truncatedAlerts`), thrown once the body
-   * has proved to be JSON: a body that is not JSON is a 400 wherever its fault lies, as on
-   * every route, even when a member before the fault is already wrong.
+   * The members' problems (a bad `truncatedAlerts`), thrown once the body has proved to be
+   * JSON: a body that is not JSON is a 400 wherever its fault lies, as on every route, even
+   * when a member before the fault is already wrong. Keyed by member, so that a later good
+   * value clears an earlier bad one, as the last one wins.
    */
-  private problem: Error | undefined
+  private readonly problems = new Map<string, Error>()
   private readonly result: AlertmanagerNotification = { alerts: [], invalid: 0, truncatedAlerts: 0 }
 
   feed(chunk: string) {
@@ -207,8 +212,8 @@ class NotificationScanner {
       })
     }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
-    if (this.problem !== undefined) throw this.problem
     if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
+    for (const problem of this.problems.values()) throw problem
     const first = this.result.firstInvalid
     if (this.result.alerts.length === 0 && first !== undefined) {
       const [field = first, message = ''] = first.split(' — ')
@@ -267,6 +272,10 @@ class NotificationScanner {
           if (isSpace(c)) continue
           if (this.key === 'alerts' && c === 0x5b) {
             this.alertsSeen = true
+            this.result.alerts = []
+            this.result.invalid = 0
+            delete this.result.firstInvalid
+            this.element = 0
             this.depth = 2
             this.state = 'element-start'
             continue
@@ -368,17 +377,24 @@ class NotificationScanner {
   /** A top-level member other than `alerts`: only the few the receiver uses are kept. */
   private member(value: unknown) {
     if (this.key === 'alerts') {
-      this.problem ??= validation('Invalid body: alerts — Expected an array of alerts')
+      this.alertsSeen = false
     } else if (this.key === 'truncatedAlerts') {
       // Alertmanager's count is a uint64; past 2^53 − 1 ours would no longer be exact, and a
       // message saying "+1e+300 more" tells the on-call person nothing.
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-        this.problem ??= validation(
-          'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
+        this.problems.set(
+          this.key,
+          validation(
+            'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
+          ),
         )
-      } else this.result.truncatedAlerts = value
-    } else if (this.key === 'groupKey' && typeof value === 'string') {
-      this.result.groupKey = value
+      } else {
+        this.problems.delete(this.key)
+        this.result.truncatedAlerts = value
+      }
+    } else if (this.key === 'groupKey') {
+      if (typeof value === 'string') this.result.groupKey = value
+      else delete this.result.groupKey
     }
   }
 }

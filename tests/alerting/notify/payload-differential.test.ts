@@ -1,5 +1,9 @@
 import { expect, test } from 'bun:test'
-import { readAlertmanagerNotification } from '../../../src/alerting/notify/alertmanager-payload.ts'
+import {
+  type AlertmanagerNotification,
+  readAlertmanagerNotification,
+  toAlertInput,
+} from '../../../src/alerting/notify/alertmanager-payload.ts'
 import { AppError } from '../../../src/core/errors.ts'
 import { Rng } from '../../prometheus/promql/differential/generator.ts'
 
@@ -8,7 +12,8 @@ import { Rng } from '../../prometheus/promql/differential/generator.ts'
 // BOM inserted), handed over in random chunks that split UTF-8 sequences and escapes. A body
 // JSON.parse refuses must be 400 INVALID_JSON, never another status and never a crash (a raw
 // tab in a key was a 500); a body it accepts must be read, or refused with a 422 for what it
-// holds.
+// holds: exactly the alerts, counts and group key that JSON.parse's document gives, element by
+// element (a member given twice: the last one wins, as in JSON.parse and Go's encoding/json).
 const PIECES = [
   '{',
   '}',
@@ -74,6 +79,20 @@ function mutate(rng: Rng, text: string): string {
   return out
 }
 
+/** What the reader must make of a document JSON.parse accepted: the notification, or 422. */
+function expected(document: unknown): Omit<AlertmanagerNotification, 'firstInvalid'> | '422 VALIDATION' {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return '422 VALIDATION'
+  const { alerts, truncatedAlerts = 0, groupKey } = document as Record<string, unknown>
+  if (!Array.isArray(alerts)) return '422 VALIDATION'
+  if (typeof truncatedAlerts !== 'number' || !Number.isSafeInteger(truncatedAlerts) || truncatedAlerts < 0)
+    return '422 VALIDATION'
+  const read = alerts.map(toAlertInput)
+  const valid = read.filter((alert) => typeof alert === 'object')
+  const invalid = read.length - valid.length
+  if (valid.length === 0 && invalid > 0) return '422 VALIDATION'
+  return { alerts: valid, invalid, truncatedAlerts, ...(typeof groupKey === 'string' ? { groupKey } : {}) }
+}
+
 function chunked(rng: Rng, bytes: Uint8Array): ReadableStream<Uint8Array> {
   const chunks: Uint8Array[] = []
   for (let i = 0; i < bytes.length; ) {
@@ -90,32 +109,78 @@ function chunked(rng: Rng, bytes: Uint8Array): ReadableStream<Uint8Array> {
   })
 }
 
-test('the notification reader refuses exactly what JSON.parse refuses, in any chunking (2 000 mutated bodies)', async () => {
+test('the notification reader refuses exactly what JSON.parse refuses and reads what its document holds, in any chunking (2 000 mutated bodies)', async () => {
   const rng = new Rng(1)
   const outcomes = new Map<string, number>()
-  const wrong: Array<{ body: string; json: boolean; ours: string }> = []
+  const wrong: Array<{ body: string; want: unknown; ours: unknown }> = []
   for (let i = 0; i < 2000; i++) {
     const body = mutate(rng, notification(rng))
-    let json = true
+    // What is sent is UTF-8: a surrogate the mutation split from its pair goes out as U+FFFD.
+    const bytes = new TextEncoder().encode(body)
+    let want: ReturnType<typeof expected> | '400 INVALID_JSON'
     try {
-      JSON.parse(body)
+      want = expected(JSON.parse(new TextDecoder().decode(bytes)))
     } catch {
-      json = false
+      want = '400 INVALID_JSON'
     }
-    let ours: string
+    let ours: unknown
     try {
-      const read = await readAlertmanagerNotification(chunked(rng, new TextEncoder().encode(body)), 1 << 20)
-      ours = read.alerts.length > 0 ? 'read' : 'read, no alert'
+      const { firstInvalid: _, ...read } = await readAlertmanagerNotification(chunked(rng, bytes), 1 << 20)
+      ours = read
     } catch (error) {
       ours = error instanceof AppError ? `${error.status} ${error.code}` : `crash: ${String(error)}`
     }
-    const kind = `${json ? 'JSON' : 'not JSON'} → ${ours}`
+    const kind = typeof want === 'string' ? want : want.alerts.length > 0 ? 'read' : 'read, no alert'
     outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1)
-    const agrees = json ? ours.startsWith('read') || ours === '422 VALIDATION' : ours === '400 INVALID_JSON'
-    if (!agrees) wrong.push({ body, json, ours })
+    if (!Bun.deepEquals(ours, want)) wrong.push({ body, want, ours })
   }
   expect(wrong.slice(0, 3)).toEqual([])
-  // Both sides of the line were exercised.
-  expect(outcomes.get('not JSON → 400 INVALID_JSON')).toBeGreaterThan(800)
-  expect(outcomes.get('JSON → read')).toBeGreaterThan(800)
+  // Every side of the line was exercised.
+  expect(outcomes.get('400 INVALID_JSON')).toBeGreaterThan(800)
+  expect(outcomes.get('read')).toBeGreaterThan(800)
+  expect(outcomes.get('422 VALIDATION')).toBeGreaterThan(10)
+})
+
+test('a member given twice: the last one wins, as in JSON.parse and Go', async () => {
+  const alert = (name: string) =>
+    JSON.stringify({
+      status: 'firing',
+      labels: { alertname: name },
+      annotations: {},
+      startsAt: '2026-03-02T09:50:00.000Z',
+      fingerprint: '00000000000000aa',
+    })
+  const read = async (body: string) => {
+    try {
+      const { alerts, invalid, truncatedAlerts, groupKey } = await readAlertmanagerNotification(
+        new Blob([body]).stream(),
+        1 << 20,
+      )
+      return { names: alerts.map((a) => a.labels.alertname), invalid, truncatedAlerts, groupKey }
+    } catch (error) {
+      return (error as AppError).message
+    }
+  }
+  expect(await read(`{"alerts":[${alert('First')},{}],"alerts":[${alert('Second')}]}`)).toEqual({
+    names: ['Second'],
+    invalid: 0,
+    truncatedAlerts: 0,
+    groupKey: undefined,
+  })
+  expect(
+    await read(
+      `{"alerts":null,"truncatedAlerts":-1,"groupKey":"a","alerts":[${alert('A')}],"truncatedAlerts":2,"groupKey":7}`,
+    ),
+  ).toEqual({
+    names: ['A'],
+    invalid: 0,
+    truncatedAlerts: 2,
+    groupKey: undefined,
+  })
+  expect(await read(`{"alerts":[${alert('A')}],"alerts":{}}`)).toBe(
+    'Invalid body: alerts — Expected an array of alerts',
+  )
+  expect(await read(`{"alerts":[],"truncatedAlerts":1,"truncatedAlerts":-1}`)).toBe(
+    'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
+  )
 })
