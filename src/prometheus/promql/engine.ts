@@ -1,4 +1,6 @@
 import type { RE2JS } from 're2js'
+import { type GoDate, goInt64, goUnixDate } from '../go-calendar.ts'
+import { formatFloat, formatFloatV } from '../template/go-fmt.ts'
 import {
   type Aggregate,
   type Binary,
@@ -377,10 +379,10 @@ class Evaluator {
     const date = DATE_FUNCTIONS[func]
     if (date) {
       if (args.length === 0)
-        return [{ labels: labelsFrom({}), value: date(dateOf(Math.trunc(this.time / 1000))) }]
+        return [{ labels: labelsFrom({}), value: date(goUnixDate(BigInt(Math.trunc(this.time / 1000)))) }]
       return this.vector(args[0] as Expr).map((s) => ({
         labels: withoutName(s.labels),
-        value: date(dateOf(Math.trunc(s.value))),
+        value: date(goUnixDate(goInt64(s.value))),
       }))
     }
     switch (func) {
@@ -462,13 +464,21 @@ class Evaluator {
       case 'holt_winters': {
         const sf = this.scalar(args[1] as Expr)
         const tf = this.scalar(args[2] as Expr)
-        if (!(sf > 0 && sf < 1)) {
-          throw new EvaluationError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFloat6(sf)}`)
-        }
-        if (!(tf > 0 && tf < 1)) {
-          throw new EvaluationError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFloat6(tf)}`)
-        }
-        return this.rangeCall(args[0] as Expr, true, (_ts, vs, n) => holtWinters(vs, n, sf, tf))
+        // As `funcHoltWinters`: checked in each call, so for each series with samples in its
+        // range (none, no error), and with Go's comparisons, which a NaN factor passes.
+        return this.rangeCall(args[0] as Expr, true, (_ts, vs, n) => {
+          if (sf <= 0 || sf >= 1) {
+            throw new EvaluationError(
+              `invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatFloat(sf, 'f', 6)}`,
+            )
+          }
+          if (tf <= 0 || tf >= 1) {
+            throw new EvaluationError(
+              `invalid trend factor. Expected: 0 < tf < 1, got: ${formatFloat(tf, 'f', 6)}`,
+            )
+          }
+          return holtWinters(vs, n, sf, tf)
+        })
       }
       case 'predict_linear': {
         const duration = this.scalar(args[1] as Expr)
@@ -594,7 +604,7 @@ class Evaluator {
     if (agg.op === 'topk' || agg.op === 'bottomk') {
       const f = scalarOf(param)
       if (!(f >= -9.223372036854776e18 && f <= 9.223372036854776e18)) {
-        throw new EvaluationError(`Scalar value ${goFloatV(f)} overflows int64`)
+        throw new EvaluationError(`Scalar value ${formatFloatV(f)} overflows int64`)
       }
       k = Math.trunc(f)
       if (k < 1) return []
@@ -812,33 +822,18 @@ function scalarOf(v: Value | undefined): number {
   return v.value
 }
 
-/** Go's `math.Max`/`math.Min`: NaN wins, and +0 > -0. */
+/** Go's `math.Max` (`dim.go`, and `dim_amd64.s` alike): +Inf wins over NaN, NaN over the rest, and +0 > -0. */
 function goMax(a: number, b: number): number {
+  if (a === Number.POSITIVE_INFINITY || b === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.NaN
   return Math.max(a, b)
 }
 
+/** Go's `math.Min`: -Inf wins over NaN, NaN over the rest, and -0 < +0. */
 function goMin(a: number, b: number): number {
+  if (a === Number.NEGATIVE_INFINITY || b === Number.NEGATIVE_INFINITY) return Number.NEGATIVE_INFINITY
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.NaN
   return Math.min(a, b)
-}
-
-/** Go's `%f` (six decimals), used in Prometheus' holt_winters error messages. */
-function goFloat6(v: number): string {
-  if (Number.isNaN(v)) return 'NaN'
-  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf'
-  return v.toFixed(6)
-}
-
-/** Go's `%v` of a float64 for the messages that print one. */
-function goFloatV(v: number): string {
-  if (Number.isNaN(v)) return 'NaN'
-  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf'
-  const abs = Math.abs(v)
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) {
-    return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2')
-  }
-  return String(v)
 }
 
 /** Element-wise functions of one float (`promql/functions.go` simpleFunc and friends). */
@@ -868,25 +863,16 @@ const SIMPLE_FUNCTIONS: Readonly<Record<string, (v: number) => number>> = {
   sgn: (v) => (v < 0 ? -1 : v > 0 ? 1 : v),
 }
 
-/** `time.Unix(sec, 0).UTC()` as a Date. */
-function dateOf(seconds: number): Date {
-  return new Date(seconds * 1000)
-}
-
-/** The date functions (`dateWrapper`), in UTC. */
-const DATE_FUNCTIONS: Readonly<Record<string, (d: Date) => number>> = {
-  day_of_month: (d) => d.getUTCDate(),
-  day_of_week: (d) => d.getUTCDay(),
-  day_of_year: (d) =>
-    Math.round(
-      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) /
-        86_400_000,
-    ) + 1,
-  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
-  hour: (d) => d.getUTCHours(),
-  minute: (d) => d.getUTCMinutes(),
-  month: (d) => d.getUTCMonth() + 1,
-  year: (d) => d.getUTCFullYear(),
+/** The date functions (`dateWrapper`): a field of `time.Unix(int64(v), 0).UTC()`. */
+const DATE_FUNCTIONS: Readonly<Record<string, (d: GoDate) => number>> = {
+  day_of_month: (d) => d.day,
+  day_of_week: (d) => d.weekday,
+  day_of_year: (d) => d.yearDay,
+  days_in_month: (d) => d.daysInMonth,
+  hour: (d) => d.hour,
+  minute: (d) => d.minute,
+  month: (d) => d.month,
+  year: (d) => d.year,
 }
 
 /** Functions of one range vector (`aggrOverTime` and the rate family). */

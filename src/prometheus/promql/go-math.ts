@@ -359,8 +359,9 @@ export function goSinh(x: number): number {
   const Q0 = -630767.3640497717
   const Q1 = 15215.17378790019
   const Q2 = -173.6789535582337
+  // As Go: only a negative x is negated, so -0 goes through as -0 (Math.abs would make it +0).
   const sign = x < 0
-  const ax = Math.abs(x)
+  const ax = sign ? -x : x
   let temp: number
   if (ax > 21) temp = goExp(ax) * 0.5
   else if (ax > 0.5) {
@@ -419,7 +420,7 @@ export function goAcos(x: number): number {
 export function goAsinh(x: number): number {
   if (Number.isNaN(x) || !Number.isFinite(x)) return x
   const sign = x < 0
-  const ax = Math.abs(x)
+  const ax = sign ? -x : x
   let temp: number
   if (ax > 2 ** 28) temp = goLog(ax) + Math.LN2
   else if (ax > 2) temp = goLog(2 * ax + 1 / (Math.sqrt(ax * ax + 1) + ax))
@@ -444,7 +445,7 @@ export function goAtanh(x: number): number {
   if (x === 1) return Number.POSITIVE_INFINITY
   if (x === -1) return Number.NEGATIVE_INFINITY
   const sign = x < 0
-  const ax = Math.abs(x)
+  const ax = sign ? -x : x
   let temp: number
   if (ax < 2 ** -28) temp = ax
   else if (ax < 0.5) {

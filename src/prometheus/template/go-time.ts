@@ -6,6 +6,8 @@
  * calendar arithmetic mirror `time/format.go` and `time/time.go`.
  */
 
+import { goDateUnix, goUnixDate } from '../go-calendar.ts'
+
 /** Seconds from Go's zero time (January 1, year 1, UTC) to the Unix epoch. */
 const UNIX_TO_INTERNAL = 62135596800n
 const NS = 1_000_000_000n
@@ -59,34 +61,6 @@ function split(t: GoTime): { sec: bigint; nsec: number } {
   return { sec, nsec: Number(t.ns - sec * NS) }
 }
 
-/** The civil date of a day count since 1970-01-01 (proleptic Gregorian, as Go's absDate). */
-function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  )
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const month = mp < 10 ? mp + 3 : mp - 9
-  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day }
-}
-
-/** Days since 1970-01-01 of a civil date; month may be any integer (time.Date normalises it). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const m0 = month - 1
-  const y = year + Math.floor(m0 / 12)
-  const m = (((m0 % 12) + 12) % 12) + 1
-  const yy = m <= 2 ? y - 1 : y
-  const era = Math.floor(yy / 400)
-  const yoe = yy - era * 400
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + day - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-}
-
 /** The calendar fields of a time, in UTC. */
 export interface GoCivil {
   year: number
@@ -105,20 +79,17 @@ export interface GoCivil {
 
 export function goCivil(t: GoTime): GoCivil {
   const { sec, nsec } = split(t)
-  const days = Number(floorDiv(sec, 86400n))
-  const secOfDay = Number(sec - BigInt(days) * 86400n)
-  const { year, month, day } = civilFromDays(days)
-  const yearDay = days - daysFromCivil(year, 1, 1) + 1
+  const d = goUnixDate(sec)
   return {
-    year,
-    month,
-    day,
-    hour: Math.floor(secOfDay / 3600),
-    minute: Math.floor((secOfDay % 3600) / 60),
-    second: secOfDay % 60,
+    year: d.year,
+    month: d.month,
+    day: d.day,
+    hour: d.hour,
+    minute: d.minute,
+    second: d.second,
     nanosecond: nsec,
-    weekday: (((days + 4) % 7) + 7) % 7,
-    yearDay,
+    weekday: d.weekday,
+    yearDay: d.yearDay,
   }
 }
 
@@ -132,9 +103,16 @@ export function goDate(
   second: number,
   nsec: number,
 ): bigint {
-  const days = daysFromCivil(year, month, 1) + day - 1
-  const seconds = BigInt(days) * 86400n + BigInt(hour) * 3600n + BigInt(minute) * 60n + BigInt(second)
-  return seconds * NS + BigInt(nsec)
+  const { seconds, nanosecond } = goDateUnix(
+    BigInt(year),
+    BigInt(month),
+    BigInt(day),
+    BigInt(hour),
+    BigInt(minute),
+    BigInt(second),
+    BigInt(nsec),
+  )
+  return seconds * NS + BigInt(nanosecond)
 }
 
 /** format.go appendInt: the sign, then the digits zero-padded to `width`. */

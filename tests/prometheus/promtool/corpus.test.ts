@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml'
+import { valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
 import { runOurs } from './rule-test-files.ts'
 
 // The real-world rule corpus (../shared/reference/rule-corpus/, beside the clone, as CI has it;
@@ -108,15 +109,9 @@ function failureReports(stderr: string): FailureReport[] {
     })
 }
 
-/** Equal within a relative 1e-9, as rules:test compares (NaN equal to NaN here). */
+/** Values that match as rules:test matches them (`valuesMatch`), NaN equal to NaN here. */
 function close(a: number[], b: number[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((x, i) => {
-      const y = b[i] as number
-      return Object.is(x, y) || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y))
-    })
-  )
+  return a.length === b.length && a.every((x, i) => Object.is(x, b[i]) || valuesMatch(x, b[i] as number))
 }
 
 const work = present ? mkdtempSync(join(tmpdir(), 'rule-corpus-')) : ''
@@ -200,7 +195,7 @@ describe.skipIf(!present && !expected)('the real-world rule corpus', () => {
   // order in sums; the corpus README), and at eval_times between evaluation steps it sees only
   // the samples its lazy loader appended so far, not the values written as expected. So
   // rules:test must fail exactly what promtool fails, in promtool's words, except the 1-ulp
-  // points its 1e-9 tolerance accepts.
+  // points its few-float64s tolerance accepts.
   test.each(
     valueFiles.filter((f) => f.includes('value-all')),
   )('value file %s: rules:test fails exactly the points promtool fails', async (file) => {
@@ -208,7 +203,7 @@ describe.skipIf(!present && !expected)('the real-world rule corpus', () => {
     if (!promtool) return
     const theirs = failureReports(await (valueAllReports.get(file) as Promise<string>))
     const mine = failureReports(ours.stderr)
-    // The same point failing with the same expectation, its value within 1e-9 of promtool's
+    // The same point failing with the same expectation, its value a few float64s from promtool's
     // (whose own sums move by 1 ulp between runs).
     const same = (a: FailureReport, b: FailureReport) =>
       a.point === b.point && close(a.exp, b.exp) && close(a.got, b.got)

@@ -82,6 +82,26 @@ const CASES: [string, string, string][] = [
     ),
     'rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: foo, values: 1 2 3}]\n',
   ],
+  [
+    // promtool 2.42 compares sample values exactly. Ours allowed a relative 1e-9 and passed
+    // 0.3000000001 for 0.1 + 0.2, which promtool fails (found by a differential hunt); it now
+    // allows a few float64s, what promtool's own sums move by between runs.
+    'a value a billionth off fails, as in promtool; -0 matches 0',
+    'groups: []\n',
+    "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: a, values: '0.1'}]\n    promql_expr_test:\n      - {expr: a + 0.2, eval_time: 0m, exp_samples: [{value: 0.3000000001}]}\n      - {expr: a + 0.2, eval_time: 0m, exp_samples: [{value: 0.2999999999}]}\n      - {expr: a - 0.1, eval_time: 0m, exp_samples: [{value: -0}]}\n",
+  ],
+  [
+    // Go's %v of a float64 takes the exponent form from 1e+21 down to 1e+06 (strconv's
+    // shortest %g); the message printed 10000000000000000000.
+    'a topk parameter past int64 is named as Go prints a float',
+    'groups: []\n',
+    "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: x, values: '1'}]\n    promql_expr_test:\n      - {expr: topk(1e19, x), eval_time: 0m}\n      - {expr: bottomk(-9.3e18, x), eval_time: 0m}\n      - {expr: topk(NaN, x), eval_time: 0m}\n",
+  ],
+  [
+    "holt_winters' factors out of range, in Go's %f",
+    'groups: []\n',
+    "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: x, values: '1 2 3'}]\n    promql_expr_test:\n      - {expr: 'holt_winters(x[5m], 1e21, 0.5)', eval_time: 2m}\n      - {expr: 'holt_winters(x[5m], 0.5, -0)', eval_time: 2m}\n      - {expr: 'holt_winters(x[5m], -Inf, 0.5)', eval_time: 2m}\n",
+  ],
 ]
 
 describe.skipIf(!promtool && !required)('rule evaluation agreement with promtool 2.42', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseMetric, parseSeriesDesc } from '../../../src/prometheus/promtool/series-notation.ts'
-import { valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
+import { MAX_ULPS, valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
 import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from './rule-test-files.ts'
 
 const run = runOurs
@@ -61,13 +61,44 @@ describe('bun run rules:test (the TypeScript promtool test rules)', () => {
     )
   })
 
-  test('sample values compare with a relative tolerance of 1e-9; NaN never matches', () => {
-    expect(valuesMatch(0.1 + 0.2, 0.3)).toBe(true)
-    expect(valuesMatch(1e12, 1e12 + 1)).toBe(true)
-    expect(valuesMatch(1, 1 + 1e-6)).toBe(false)
-    expect(valuesMatch(0, 1e-300)).toBe(false)
-    expect(valuesMatch(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(true)
-    expect(valuesMatch(Number.NaN, Number.NaN)).toBe(false)
+  test('sample values match when equal or at most MAX_ULPS float64s apart; NaN never; a float in a message is printed as Go prints it', () => {
+    const ulps = (x: number, n: number) => {
+      const f = new Float64Array([x])
+      const i = new BigInt64Array(f.buffer)
+      i[0] = (i[0] as bigint) + BigInt(n)
+      return f[0] as number
+    }
+    expect(MAX_ULPS).toBe(4)
+    expect([
+      valuesMatch(0.3, 0.1 + 0.2),
+      valuesMatch(50, ulps(50, -4)),
+      valuesMatch(50, ulps(50, -5)),
+      valuesMatch(50, ulps(50, 4)),
+      valuesMatch(50, ulps(50, 5)),
+      valuesMatch(1e12, 1e12 + 1),
+      valuesMatch(-0, 0),
+      valuesMatch(Number.MIN_VALUE, -Number.MIN_VALUE),
+      valuesMatch(Number.MAX_VALUE, Number.POSITIVE_INFINITY),
+      valuesMatch(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+      valuesMatch(Number.NaN, Number.NaN),
+    ]).toEqual([true, true, false, true, false, false, true, true, false, true, false])
+    // What promtool 2.42 prints for this file, byte for byte.
+    const file = writeSuite(
+      'groups: []\n',
+      "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series: [{series: a, values: '0.1'}]\n    promql_expr_test:\n      - {expr: a + 0.2, eval_time: 0m, exp_samples: [{value: 0.3000000001}]}\n      - {expr: a - 0.1, eval_time: 0m, exp_samples: [{value: -0}]}\n      - {expr: 'topk(1e19, a)', eval_time: 0m}\n",
+    )
+    const result = run([file])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(
+      [
+        '  FAILED:',
+        '    expr: "a + 0.2", time: 0s,',
+        '        exp: {} 3.000000001E-01',
+        '        got: {} 3.0000000000000004E-01',
+        '    expr: "topk(1e19, a)", time: 0s, err: Scalar value 1e+19 overflows int64',
+        '',
+      ].join('\n'),
+    )
   })
 })
 
