@@ -7,6 +7,7 @@ import {
   MinorUnits,
   oneOf,
   PageQuery,
+  Text,
   Timestamp,
   Uuid,
 } from '../shared/models.ts'
@@ -27,7 +28,7 @@ export const CreateOrderBody = t.Object(
   {
     channel: t.Optional(ChannelModel),
     customer: t.Object(
-      { phone: E164, name: t.Optional(t.String({ minLength: 1, maxLength: 200 })) },
+      { phone: E164, name: t.Optional(Text({ minLength: 1, maxLength: 200 })) },
       { additionalProperties: false },
     ),
     items: t.Array(

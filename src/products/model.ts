@@ -8,6 +8,7 @@ import {
   MAX_MINOR,
   MinorUnits,
   PageQuery,
+  Text,
   Timestamp,
   Uuid,
 } from '../shared/models.ts'
@@ -19,7 +20,7 @@ const Stock = t.Union([JsonInteger({ minimum: 0, maximum: MAX_STOCK }), t.Null()
 
 export const CreateProductBody = t.Object(
   {
-    name: t.String({ minLength: 1, maxLength: 200, examples: ['Sukuma wiki, 1 bunch'] }),
+    name: Text({ minLength: 1, maxLength: 200, examples: ['Sukuma wiki, 1 bunch'] }),
     priceMinor: PriceMinor,
     currency: Currency,
     stock: t.Optional(Stock),
@@ -29,7 +30,7 @@ export const CreateProductBody = t.Object(
 
 export const UpdateProductBody = t.Object(
   {
-    name: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+    name: t.Optional(Text({ minLength: 1, maxLength: 200 })),
     priceMinor: t.Optional(PriceMinor),
     stock: t.Optional(Stock),
     active: t.Optional(t.Boolean()),

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Kind, type SchemaOptions, Type, TypeRegistry } from '@sinclair/typebox'
 import currencyCodes from 'currency-codes'
 import { t } from 'elysia'
 import { validation } from '../core/errors.ts'
@@ -14,6 +14,39 @@ export const JsonInteger = (options: Parameters<typeof Type.Integer>[0] = {}) =>
  * `string | number`; a response field is a number, and its contract says so.
  */
 export const JsonNumber = (options: Parameters<typeof Type.Number>[0] = {}) => Type.Number(options)
+
+/** The schema kind of `Text`, checked by the function registered below. */
+const TEXT_KIND = 'Text'
+
+/** Characters (Unicode code points), as JSON Schema's `minLength`/`maxLength` count them. */
+const characters = (value: string) => {
+  let n = 0
+  for (const _ of value) n++
+  return n
+}
+
+// TypeBox's registry is process-wide; the check is a pure function of the schema and value.
+TypeRegistry.Set<{ minLength?: number; maxLength: number }>(
+  TEXT_KIND,
+  (schema, value) =>
+    typeof value === 'string' &&
+    characters(value) >= (schema.minLength ?? 0) &&
+    characters(value) <= schema.maxLength,
+)
+
+/**
+ * Free text (a name) of `minLength` to `maxLength` characters, counted as JSON Schema counts
+ * them: in code points. TypeBox's `maxLength` counts UTF-16 units, so 150 emoji (300 units)
+ * were refused by a `maxLength: 200` the document promises them, and a client validating
+ * against the document (Ajv) sends them. Documented as a plain string with both bounds.
+ */
+export const Text = (options: SchemaOptions & { minLength?: number; maxLength: number }) =>
+  Type.Unsafe<string>({
+    ...options,
+    [Kind]: TEXT_KIND,
+    type: 'string',
+    error: `must be text of ${options.minLength ?? 0} to ${options.maxLength} characters`,
+  })
 
 /**
  * An amount of money in integer minor units of the record's `currency`: the ISO 4217 minor

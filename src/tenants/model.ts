@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Currency, CurrencyCode, E164, Timestamp, Uuid } from '../shared/models.ts'
+import { Currency, CurrencyCode, E164, Text, Timestamp, Uuid } from '../shared/models.ts'
 
 const HHMM = t.String({
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
@@ -15,7 +15,7 @@ export const QuietHours = t.Object(
 
 export const CreateTenantBody = t.Object(
   {
-    name: t.String({ minLength: 1, maxLength: 200, examples: ['Mama Mboga Groceries'] }),
+    name: Text({ minLength: 1, maxLength: 200, examples: ['Mama Mboga Groceries'] }),
     ownerPhone: E164,
   },
   { additionalProperties: false },

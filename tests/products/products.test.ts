@@ -2,8 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { products } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
-import { buildTestApp } from '../helpers/app.ts'
-import { createProduct, createTenant, expectRejectedWritingNothing } from '../helpers/commerce.ts'
+import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant, expectRejectedWritingNothing, testPhone } from '../helpers/commerce.ts'
 
 describe('products', () => {
   test('create, read, list with cursor pagination, update', async () => {
@@ -159,6 +159,75 @@ describe('products', () => {
     }
     expect(body.error.details.errors.map((e) => e.field).sort()).toEqual(['currency', 'name', 'priceMinor'])
     expect(body.error.message).toEndWith('(and 2 more fields)')
+  })
+
+  test('names are counted in characters, as maxLength is in the document: 200 emoji are a name, 201 are refused', async () => {
+    const built = await buildTestApp()
+    const { call } = built
+    const { apiKey } = await createTenant(call)
+    const emoji = (n: number) => '🌽'.repeat(n)
+    const message = 'must be text of 1 to 200 characters'
+    const created = await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: emoji(200), priceMinor: 100, currency: 'KES' },
+    })
+    expect(created.status).toBe(201)
+    const product = (await created.json()) as { id: string; name: string }
+    expect(product.name).toBe(emoji(200))
+    const renamed = await call(`/products/${product.id}`, {
+      method: 'PATCH',
+      token: apiKey,
+      json: { name: `${emoji(199)}é` },
+    })
+    expect(renamed.status).toBe(200)
+    await expectRejectedWritingNothing(
+      built,
+      'POST',
+      '/products',
+      { name: emoji(201), priceMinor: 100, currency: 'KES' },
+      'name',
+      message,
+    )
+    await expectRejectedWritingNothing(
+      built,
+      'POST',
+      '/products',
+      { name: '', priceMinor: 1, currency: 'KES' },
+      'name',
+      message,
+    )
+    await expectRejectedWritingNothing(
+      built,
+      'PATCH',
+      `/products/${product.id}`,
+      { name: emoji(201) },
+      'name',
+      message,
+    )
+    const tenant = await call('/tenants', {
+      method: 'POST',
+      token: ADMIN_TOKEN,
+      json: { name: emoji(200), ownerPhone: testPhone() },
+    })
+    expect(tenant.status).toBe(201)
+    const order = await call('/orders', {
+      method: 'POST',
+      token: apiKey,
+      json: {
+        customer: { phone: testPhone(), name: emoji(200) },
+        items: [{ productId: product.id, quantity: 1 }],
+      },
+    })
+    expect(order.status).toBe(201)
+    await expectRejectedWritingNothing(
+      built,
+      'POST',
+      '/orders',
+      { customer: { phone: testPhone(), name: emoji(201) }, items: [{ productId: product.id, quantity: 1 }] },
+      'customer.name',
+      message,
+    )
   })
 
   test('404 for an unknown id, 422 for a non-UUID id or a bad cursor, 422 for an empty PATCH', async () => {
