@@ -26,13 +26,11 @@ const characters = (value: string) => {
 }
 
 // TypeBox's registry is process-wide; the check is a pure function of the schema and value.
-TypeRegistry.Set<{ minLength?: number; maxLength: number }>(
-  TEXT_KIND,
-  (schema, value) =>
-    typeof value === 'string' &&
-    characters(value) >= (schema.minLength ?? 0) &&
-    characters(value) <= schema.maxLength,
-)
+TypeRegistry.Set<{ minLength?: number; maxLength: number }>(TEXT_KIND, (schema, value) => {
+  if (typeof value !== 'string') return false
+  const n = characters(value)
+  return n >= (schema.minLength ?? 0) && n <= schema.maxLength
+})
 
 /**
  * Free text (a name) of `minLength` to `maxLength` characters, counted as JSON Schema counts
