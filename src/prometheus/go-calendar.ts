@@ -55,8 +55,8 @@ export interface GoDate {
   hour: number
   minute: number
   second: number
-  /** `32 - time.Date(year, month, 32, 0, 0, 0, 0, time.UTC).Day()`, as `funcDaysInMonth`. */
-  daysInMonth: number
+  /** `32 - time.Date(year, month, 32, 0, 0, 0, 0, time.UTC).Day()`, as `funcDaysInMonth`; computed when read. */
+  readonly daysInMonth: number
 }
 
 /** Year, month, day and day of the year (from 0) of an absolute time (`absDate`). */
@@ -118,7 +118,6 @@ function daysSinceEpoch(year: bigint): bigint {
 export function goUnixDate(seconds: bigint): GoDate {
   const abs = uint64(seconds + UNIX_TO_ABSOLUTE)
   const { year, month, day, yday } = absDate(abs)
-  const thirtySecond = goDateUnix(year, BigInt(month), 32n, 0n, 0n, 0n, 0n).seconds
   return {
     year: Number(year),
     month,
@@ -128,7 +127,11 @@ export function goUnixDate(seconds: bigint): GoDate {
     hour: Number((abs % SECONDS_PER_DAY) / SECONDS_PER_HOUR),
     minute: Number((abs % SECONDS_PER_HOUR) / SECONDS_PER_MINUTE),
     second: Number(abs % SECONDS_PER_MINUTE),
-    daysInMonth: 32 - absDate(uint64(thirtySecond + UNIX_TO_ABSOLUTE)).day,
+    // On demand: a second pass through Date and absDate that only days_in_month reads.
+    get daysInMonth() {
+      const thirtySecond = goDateUnix(year, BigInt(month), 32n, 0n, 0n, 0n, 0n).seconds
+      return 32 - absDate(uint64(thirtySecond + UNIX_TO_ABSOLUTE)).day
+    },
   }
 }
 
