@@ -20,7 +20,8 @@ const DAYS_PER_4_YEARS = 365n * 4n + 1n
 const ABSOLUTE_ZERO_YEAR = -292_277_022_399n
 /** `(absoluteZeroYear - internalYear) * 365.2425 * secondsPerDay`, exact as Go's untyped constants. */
 const ABSOLUTE_TO_INTERNAL = ((ABSOLUTE_ZERO_YEAR - 1n) * 3_652_425n * SECONDS_PER_DAY) / 10_000n
-const UNIX_TO_INTERNAL = (1969n * 365n + 1969n / 4n - 1969n / 100n + 1969n / 400n) * SECONDS_PER_DAY
+/** Seconds from Go's zero time (January 1, year 1, UTC) to the Unix epoch (`unixToInternal`). */
+export const UNIX_TO_INTERNAL = (1969n * 365n + 1969n / 4n - 1969n / 100n + 1969n / 400n) * SECONDS_PER_DAY
 /** `unixToInternal + internalToAbsolute`: a Unix second's offset on the absolute clock. */
 const UNIX_TO_ABSOLUTE = UNIX_TO_INTERNAL - ABSOLUTE_TO_INTERNAL
 const MONDAY = 1n

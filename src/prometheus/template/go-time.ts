@@ -6,10 +6,8 @@
  * calendar arithmetic mirror `time/format.go` and `time/time.go`.
  */
 
-import { goDateUnix, goUnixDate } from '../go-calendar.ts'
+import { goDateUnix, goUnixDate, UNIX_TO_INTERNAL } from '../go-calendar.ts'
 
-/** Seconds from Go's zero time (January 1, year 1, UTC) to the Unix epoch. */
-const UNIX_TO_INTERNAL = 62135596800n
 const NS = 1_000_000_000n
 
 /** A Go `time.Time` (or, with `pointer`, a `*time.Time`): an instant in UTC, in Unix nanoseconds. */
