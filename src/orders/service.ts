@@ -83,14 +83,16 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
      * idempotency claim, the 201 response is stored in that transaction too.
      */
     async create(tenantId: string, input: CreateOrder, claim?: IdempotencyClaim): Promise<OrderView> {
-      const ids = [...new Set(input.items.map((item) => item.productId))]
+      // Stored ids are lower case; a UUID's letters may arrive in either case (RFC 9562).
+      const productIdOf = (item: CreateOrder['items'][number]) => item.productId.toLowerCase()
+      const ids = [...new Set(input.items.map(productIdOf))]
       const channel = input.channel ?? 'web'
       let view: OrderView
       try {
         view = await db.transaction(async (tx) => {
           const found = new Map((await repo.productsForOrder(tx, tenantId, ids)).map((p) => [p.id, p]))
           const lines = input.items.map((item, index) => {
-            const product = found.get(item.productId)
+            const product = found.get(productIdOf(item))
             if (!product || !product.active) {
               throw fieldError(
                 `items.${index}.productId`,

@@ -66,7 +66,9 @@ export function createProductService(deps: { db: Database; metrics: BusinessMetr
     /** A customer looked at the product on `channel`: the read, counted as a view. */
     async view(tenantId: string, id: string, channel: Channel) {
       const product = await this.get(tenantId, id)
-      deps.metrics.productViewed({ tenantId, productId: id, channel })
+      // The stored id, not the path's text: a UUID may arrive in either letter case, and each
+      // spelling would be a series of its own.
+      deps.metrics.productViewed({ tenantId, productId: product.id, channel })
       return product
     },
 

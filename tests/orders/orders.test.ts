@@ -174,6 +174,32 @@ describe('POST /orders', () => {
     expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
   })
 
+  test('a product id in upper or mixed case names the same product: one line of stock, stored ids lower case', async () => {
+    const { call } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const tea = await createProduct(call, tenant.apiKey, { priceMinor: 250, stock: 10 })
+    const mixed = tea.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))
+    const res = await call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: testPhone() },
+        items: [
+          { productId: tea.id.toUpperCase(), quantity: 2 },
+          { productId: mixed, quantity: 1 },
+        ],
+      },
+    })
+    expect(res.status).toBe(201)
+    const order = (await res.json()) as { totalMinor: number; items: Array<{ productId: string }> }
+    expect(order.totalMinor).toBe(750)
+    expect(order.items.map((item) => item.productId)).toEqual([tea.id, tea.id])
+    const after = (await (await call(`/products/${tea.id}`, { token: tenant.apiKey })).json()) as {
+      stock: number
+    }
+    expect(after.stock).toBe(7)
+  })
+
   test('insufficient stock is 409 and rolls back every line', async () => {
     const { call, deps } = await buildTestApp()
     const tenant = await createTenant(call)

@@ -286,4 +286,27 @@ describe('products', () => {
       })),
     )
   })
+
+  test('a product read by its id in upper or mixed case is the same product and counts under the stored id', async () => {
+    const views: Array<Parameters<BusinessMetrics['productViewed']>[0]> = []
+    const business: BusinessMetrics = {
+      orderCreated() {},
+      paymentProcessed() {},
+      paymentProviderDuration() {},
+      productViewed: (event) => views.push(event),
+    }
+    const { call } = await buildTestApp({ business })
+    const tenant = await createTenant(call)
+    const product = await createProduct(call, tenant.apiKey)
+    const mixed = product.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))
+    for (const id of [product.id.toUpperCase(), mixed]) {
+      const res = await call(`/products/${id}`, { token: tenant.apiKey })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { id: string }).id).toBe(product.id)
+    }
+    expect(views).toEqual([
+      { tenantId: tenant.id, productId: product.id, channel: 'web' },
+      { tenantId: tenant.id, productId: product.id, channel: 'web' },
+    ])
+  })
 })
