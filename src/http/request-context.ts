@@ -116,11 +116,14 @@ export function requestState(request: Request): RequestState | undefined {
   return (request as WithState)[STATE]
 }
 
-/** Reads a request body as text, refusing to buffer more than `limit` bytes. */
-export async function readBodyLimited(request: Request, limit: number): Promise<string> {
+/**
+ * Reads a request body's bytes, refusing to buffer more than `limit`.
+ * @throws AppError 413 PAYLOAD_TOO_LARGE past `limit` (declared or streamed).
+ */
+export async function readBodyLimited(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit)
-  if (!request.body) return ''
+  if (!request.body) return new Uint8Array(0)
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -140,7 +143,21 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
     body.set(chunk, offset)
     offset += chunk.byteLength
   }
-  return new TextDecoder().decode(body)
+  return body
+}
+
+/**
+ * A body's text, its bytes read as UTF-8 (a leading BOM dropped).
+ * @throws AppError 400 INVALID_JSON when the bytes are not UTF-8 (RFC 8259 §8.1): a lenient
+ *   decode would put U+FFFD in place of each bad byte, and the service would store and
+ *   acknowledge a text other than the one sent.
+ */
+export function bodyText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw invalidJson('Request body is not UTF-8 text; JSON must be encoded in UTF-8')
+  }
 }
 
 export interface RequestContextOptions {
@@ -210,12 +227,16 @@ export function requestContext(options: RequestContextOptions) {
         if (declared !== null && Number(declared) > streamedLimit) throw payloadTooLarge(streamedLimit)
         return STREAMED_BODY
       }
-      const text = await readBodyLimited(request, options.maxBodyBytes)
+      const bytes = await readBodyLimited(request, options.maxBodyBytes)
       const state = requestState(request)
-      if (state) state.rawBody = text
-      if (options.rawBodyPaths?.includes(new URL(request.url).pathname)) return text
+      const raw = options.rawBodyPaths?.includes(new URL(request.url).pathname) === true
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
-      if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
+      // A body in another media type is 415 whatever its bytes; JSON's must be UTF-8.
+      if (!raw && type !== '' && type !== 'application/json' && !type.endsWith('+json'))
+        throw unsupportedMediaType()
+      const text = bodyText(bytes)
+      if (state) state.rawBody = text
+      if (raw) return text
       if (text.trim() === '') throw invalidJson('Request body is empty; expected a JSON document')
       const value = parseJsonText(text)
       const found = unstorableText(text, value)

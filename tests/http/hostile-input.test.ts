@@ -211,6 +211,66 @@ describe('unpaired surrogates, which have no UTF-8 form to store', () => {
   })
 })
 
+describe('bytes that are not UTF-8, which JSON must be', () => {
+  const encoder = new TextEncoder()
+  /** A product body whose name holds `bad` between valid bytes. */
+  const productBytes = (bad: number[]) =>
+    new Uint8Array([
+      ...encoder.encode('{"name":"caf'),
+      ...bad,
+      ...encoder.encode('","priceMinor":250,"currency":"KES"}'),
+    ])
+  const refused = {
+    code: 'INVALID_JSON',
+    message: 'Request body is not UTF-8 text; JSON must be encoded in UTF-8',
+    requestId: expect.any(String),
+  }
+
+  test.each([
+    ['a Latin-1 é', [0xe9]],
+    ['a lone continuation byte', [0x80]],
+    ['an overlong /', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['a cut four-byte sequence', [0xf0, 0x9f, 0x8d]],
+    ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+  ])('%s is a 400 INVALID_JSON, before the key is looked at, and writes nothing', async (_what, bad) => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    for (const token of [tenant.apiKey, 'not-a-key']) {
+      const res = await built.call('/products', {
+        method: 'POST',
+        token,
+        headers: { 'content-type': 'application/json' },
+        body: productBytes(bad),
+      })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as Envelope).error).toEqual(refused)
+    }
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test('a body in another media type is 415 whatever its bytes; é in UTF-8 is stored as sent', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const latin1 = await built.call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'content-type': 'text/plain' },
+      body: productBytes([0xe9]),
+    })
+    expect(latin1.status).toBe(415)
+    const utf8 = await built.call('/products', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'content-type': 'application/json' },
+      body: productBytes([0xc3, 0xa9]),
+    })
+    expect(utf8.status).toBe(201)
+    expect(((await utf8.json()) as { name: string }).name).toBe('café')
+  })
+})
+
 describe('what the body holds is judged after the key, as the schema is', () => {
   const unauthorized = {
     code: 'UNAUTHORIZED',
