@@ -26,24 +26,31 @@ const characters = (value: string) => {
 }
 
 // TypeBox's registry is process-wide; the check is a pure function of the schema and value.
+/** What a name must hold besides whitespace (JSON Schema's `pattern` is unanchored ECMA-262, as here). */
+const NOT_BLANK = '\\S'
+const notBlank = new RegExp(NOT_BLANK, 'u')
+
 TypeRegistry.Set<{ minLength?: number; maxLength: number }>(TEXT_KIND, (schema, value) => {
   if (typeof value !== 'string') return false
   const n = characters(value)
-  return n >= (schema.minLength ?? 0) && n <= schema.maxLength
+  return n >= (schema.minLength ?? 0) && n <= schema.maxLength && (n === 0 || notBlank.test(value))
 })
 
 /**
  * Free text (a name) of `minLength` to `maxLength` characters, counted as JSON Schema counts
- * them: in code points. TypeBox's `maxLength` counts UTF-16 units, so 150 emoji (300 units)
+ * them: in code points, and not whitespace alone (a name of spaces shows as no name in a
+ * catalogue or a chat). TypeBox's `maxLength` counts UTF-16 units, so 150 emoji (300 units)
  * were refused by a `maxLength: 200` the document promises them, and a client validating
- * against the document (Ajv) sends them. Documented as a plain string with both bounds.
+ * against the document (Ajv) sends them. Documented as a plain string with both bounds and
+ * the `pattern` `\S`.
  */
 export const Text = (options: SchemaOptions & { minLength?: number; maxLength: number }) =>
   Type.Unsafe<string>({
     ...options,
     [Kind]: TEXT_KIND,
     type: 'string',
-    error: `must be text of ${options.minLength ?? 0} to ${options.maxLength} characters`,
+    pattern: NOT_BLANK,
+    error: `must be text of ${options.minLength ?? 0} to ${options.maxLength} characters, not only whitespace`,
   })
 
 /**

@@ -166,7 +166,7 @@ describe('products', () => {
     const { call } = built
     const { apiKey } = await createTenant(call)
     const emoji = (n: number) => '🌽'.repeat(n)
-    const message = 'must be text of 1 to 200 characters'
+    const message = 'must be text of 1 to 200 characters, not only whitespace'
     const created = await call('/products', {
       method: 'POST',
       token: apiKey,
@@ -228,6 +228,57 @@ describe('products', () => {
       'customer.name',
       message,
     )
+  })
+
+  test('a name of whitespace alone is refused everywhere a name is taken; inner and edge spaces are kept', async () => {
+    const built = await buildTestApp()
+    const { call } = built
+    const { apiKey } = await createTenant(call)
+    const message = 'must be text of 1 to 200 characters, not only whitespace'
+    const product = await createProduct(call, apiKey)
+    for (const blank of [' ', '   ', '\t\n', '\u00a0\u3000', '\u2028']) {
+      await expectRejectedWritingNothing(
+        built,
+        'POST',
+        '/products',
+        { name: blank, priceMinor: 1, currency: 'KES' },
+        'name',
+        message,
+      )
+      await expectRejectedWritingNothing(
+        built,
+        'PATCH',
+        `/products/${product.id}`,
+        { name: blank },
+        'name',
+        message,
+      )
+      await expectRejectedWritingNothing(
+        built,
+        'POST',
+        '/orders',
+        { customer: { phone: testPhone(), name: blank }, items: [{ productId: product.id, quantity: 1 }] },
+        'customer.name',
+        message,
+      )
+      const tenant = await call('/tenants', {
+        method: 'POST',
+        token: ADMIN_TOKEN,
+        json: { name: blank, ownerPhone: testPhone() },
+      })
+      expect(tenant.status).toBe(422)
+      expect(((await tenant.json()) as { error: { details: unknown } }).error.details).toEqual({
+        in: 'body',
+        errors: [{ field: 'name', message }],
+      })
+    }
+    const spaced = await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: ' Tea, 1 kg ', priceMinor: 1, currency: 'KES' },
+    })
+    expect(spaced.status).toBe(201)
+    expect(((await spaced.json()) as { name: string }).name).toBe(' Tea, 1 kg ')
   })
 
   test('404 for an unknown id, 422 for a non-UUID id or a bad cursor, 422 for an empty PATCH', async () => {
