@@ -55,7 +55,8 @@ export interface TenantService {
   get(tenantId: string): Promise<TenantView>
   /**
    * Changes only the fields given (`quietHours: null` clears them); returns the new settings.
-   * Throws `AppError` 422 VALIDATION (field `timezone`) for a zone that is not IANA.
+   * Throws `AppError` 422 VALIDATION (field `timezone`) for a zone that is not IANA, and
+   * (field `quietHours.end`) for a window whose end is its start.
    */
   updateSettings(tenantId: string, input: UpdateSettings): Promise<TenantView['settings']>
   /** Development only: an empty database gets a demo tenant; undefined when any tenant exists. */
@@ -100,6 +101,14 @@ export function createTenantService(deps: { db: Database }): TenantService {
     async updateSettings(tenantId: string, input: UpdateSettings): Promise<TenantView['settings']> {
       if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
         throw fieldError('timezone', 'not an IANA time zone')
+      }
+      // A window from 22:00 to 22:00 is either no hours or all of them: the sender cannot tell
+      // which was meant, so neither is guessed (null is how no quiet hours are asked for).
+      if (input.quietHours && input.quietHours.start === input.quietHours.end) {
+        throw fieldError(
+          'quietHours.end',
+          'must differ from start (send quietHours: null for no quiet hours)',
+        )
       }
       const changes: Partial<TenantSettingsRow> = {}
       if (input.ownerPhone !== undefined) changes.ownerPhone = input.ownerPhone

@@ -103,6 +103,21 @@ describe('tenant service', () => {
     expect((await tenants.get(created.id)).settings).toEqual(DEFAULT_SETTINGS)
   })
 
+  test('quiet hours that end where they start are a 422 naming the field, and write nothing', async () => {
+    const { tenants, created } = await service()
+    expect(
+      await rejection(
+        tenants.updateSettings(created.id, { quietHours: { start: '22:00', end: '22:00' }, currency: 'KES' }),
+      ),
+    ).toEqual({
+      status: 422,
+      code: 'VALIDATION',
+      message:
+        'Invalid body: quietHours.end — must differ from start (send quietHours: null for no quiet hours)',
+    })
+    expect((await tenants.get(created.id)).settings).toEqual(DEFAULT_SETTINGS)
+  })
+
   test('ensureDemoTenant creates the demo shop only in an empty database', async () => {
     const handle = await freshDatabase()
     try {
