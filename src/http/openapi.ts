@@ -102,6 +102,32 @@ const errorResponse = (description: string): Json => ({
 const IDEMPOTENCY_IN_USE =
   'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after it finishes'
 
+/** What a replayed response carries (`IDEMPOTENT_REPLAYED_HEADER`), documented where a replay can answer. */
+const IDEMPOTENT_REPLAYED: Json = {
+  description:
+    '`true` when this response is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise',
+  schema: { type: 'string', enum: ['true'] },
+}
+
+/** Statuses an idempotent operation may replay: its successes, and a payment's 402 and 502. */
+const replayable = (status: string) => status.startsWith('2') || status === '402' || status === '502'
+
+/**
+ * Where a route's `detail` lists header parameters that its handler reads itself (see
+ * `documentedHeaders`): Elysia's generator replaces the schema-made parameters with
+ * `detail.parameters`, so they travel under this extension and are appended here.
+ */
+const HEADER_PARAMETERS = 'x-header-parameters'
+
+/**
+ * Header parameters to document on an operation whose handler reads them itself rather than
+ * through a `headers` schema (which would validate them before the handler decides whether
+ * they count), as a spread into the route's `detail`.
+ */
+export function documentedHeaders(parameters: Array<{ name: string; description: string; schema: unknown }>) {
+  return { [HEADER_PARAMETERS]: parameters.map((p) => ({ ...p, in: 'header', required: false })) }
+}
+
 /**
  * What requestContext answers for any route that reads a JSON body, before the route's own
  * checks: documented on every operation with a request body, since a client meets them there.
@@ -116,7 +142,8 @@ const BODY_ERRORS: Record<string, string> = {
  * Makes Elysia's generated document valid OpenAPI 3.0.3 and exact about what the service sends:
  * JSON media types for JSON bodies and text/plain for string bodies (the API speaks nothing
  * else), a description on every response, the 400/413/415 of every JSON body, the 409 of every
- * operation taking an Idempotency-Key, 3.0 schemas, parameters without Elysia's numeric
+ * operation taking an Idempotency-Key and the `Idempotent-Replayed` header of its replayable
+ * answers, header parameters routes read themselves (`documentedHeaders`), 3.0 schemas, parameters without Elysia's numeric
  * coercion union, no parameter that repeats an operation's apiKey credential (the security
  * scheme describes it), and only the security schemes some operation uses.
  */
@@ -144,7 +171,21 @@ export function fixOpenApiDocument(doc: Json): Json {
         (operation.parameters as Json[]).some(
           (p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key',
         )
-      if (takesIdempotencyKey) responses['409'] ??= errorResponse(IDEMPOTENCY_IN_USE)
+      if (takesIdempotencyKey) {
+        responses['409'] ??= errorResponse(IDEMPOTENCY_IN_USE)
+        for (const [status, response] of Object.entries(responses)) {
+          if (!replayable(status)) continue
+          response.headers = {
+            ...(response.headers as Json | undefined),
+            'Idempotent-Replayed': IDEMPOTENT_REPLAYED,
+          }
+        }
+      }
+      const extraHeaders = operation[HEADER_PARAMETERS]
+      if (Array.isArray(extraHeaders)) {
+        operation.parameters = [...((operation.parameters as Json[] | undefined) ?? []), ...extraHeaders]
+        delete operation[HEADER_PARAMETERS]
+      }
       for (const [status, response] of Object.entries(responses)) {
         response.description ??= STATUS_TEXT[status] ?? `Status ${status}`
         const content = response.content as Json | undefined

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { TenantAuthenticator } from '../auth/plugin.ts'
 import { tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { documentedHeaders } from '../http/openapi.ts'
 import { IdempotencyHeaders } from '../idempotency/model.ts'
 import { withIdempotency } from '../idempotency/plugin.ts'
 import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
@@ -69,6 +70,13 @@ export function productRoutes(deps: {
           summary: 'View a product (counted as a product view on the channel from ?channel= or x-channel)',
           description:
             "Counts a product view on the channel (default web) in product_views_total. Another tenant's ids answer 404, as unknown ids do.",
+          ...documentedHeaders([
+            {
+              name: 'x-channel',
+              description: 'sales channel of the view when ?channel= is not given (422 when not one of them)',
+              schema: { type: 'string', enum: [...CHANNELS] },
+            },
+          ]),
         },
         response: { 200: ProductModel, 404: ErrorEnvelopeModel, ...errors },
       },

@@ -128,6 +128,37 @@ describe('/swagger/json', () => {
     expect(problems).toEqual([])
   })
 
+  test('Idempotent-Replayed is documented on exactly the answers a replay can give, and x-channel where it is read', async () => {
+    const doc = await servedDocument()
+    const replayed = operationsOf(doc).flatMap(({ id, op }) =>
+      Object.entries((op.responses ?? {}) as Record<string, { headers?: Json }>)
+        .filter(([, response]) => response.headers?.['Idempotent-Replayed'] !== undefined)
+        .map(([status]) => `${id} ${status}`),
+    )
+    expect(replayed.sort()).toEqual([
+      'POST /orders 201',
+      'POST /orders/{id}/payments 201',
+      'POST /orders/{id}/payments 402',
+      'POST /orders/{id}/payments 502',
+      'POST /products 201',
+      'POST /tenants 201',
+    ])
+    const headers = operationsOf(doc).flatMap(({ id, op }) =>
+      ((op.parameters ?? []) as Json[])
+        .filter((p) => p.in === 'header' && p.name !== 'idempotency-key')
+        .map((p) => ({ id, name: p.name, required: p.required, values: (p.schema as Json).enum })),
+    )
+    expect(headers).toEqual([
+      {
+        id: 'GET /products/{id}',
+        name: 'x-channel',
+        required: false,
+        values: ['web', 'whatsapp', 'instagram', 'facebook', 'sms', 'pos'],
+      },
+    ])
+    expect(JSON.stringify(doc)).not.toContain('x-header-parameters')
+  })
+
   test('money is an integer in minor units, and says so', async () => {
     const doc = await servedDocument()
     const money = [...responseSchemas(doc)].flatMap(({ at, schema }) =>
