@@ -334,6 +334,9 @@ export function createDispatcher(deps: {
         if (!sameEpisode) starting.push({ alert, base })
         else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
       } else if (state?.status === 'firing') {
+        // A resolution of an earlier episode (a retried notification that the next firing
+        // overtook; Alertmanager tells episodes apart by startsAt) ends nothing that fires now.
+        if (alert.startsAt.getTime() < state.startsAt.getTime()) continue
         ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
       } else if (state === undefined || state.startsAt.getTime() < alert.startsAt.getTime()) {
         // A resolution that overtook its own firing (Alertmanager retries each notification on
@@ -655,13 +658,16 @@ export function createDispatcher(deps: {
           return
         }
         // ACK and SILENCE reach only what fired when the message was written; STATUS answers now.
-        const firing = await firingFor(
-          tx,
-          message.from,
-          scope,
-          command.fingerprint,
-          command.kind === 'status' ? undefined : at,
-        )
+        const firing =
+          command.kind === 'usage'
+            ? []
+            : await firingFor(
+                tx,
+                message.from,
+                scope,
+                command.fingerprint,
+                command.kind === 'status' ? undefined : at,
+              )
         const applyTo = and(
           inJsonList(
             alertStates.fingerprint,
@@ -671,7 +677,9 @@ export function createDispatcher(deps: {
           lte(alertStates.startsAt, at),
         )
         let reply: string
-        if (command.kind === 'status') {
+        if (command.kind === 'usage') {
+          reply = command.reply
+        } else if (command.kind === 'status') {
           reply = firing.length ? statusReply(firing) : 'Nothing is firing.'
         } else if (firing.length === 0) {
           reply = 'No firing alert to apply that to.'
@@ -799,26 +807,47 @@ type Command =
   | { kind: 'ack'; fingerprint?: string }
   | { kind: 'silence'; durationMs: number; fingerprint?: string }
   | { kind: 'status'; fingerprint?: undefined }
+  | { kind: 'usage'; reply: string; fingerprint?: undefined }
 
-/** `ACK`, `ACK <fp>`, `ACK:<fp>`, `SILENCE 2h [fp]`, `SILENCE:2h:<fp>`, `STATUS` (any case). */
+/** What `ACK <ref>` with a ref that is not one is told (the text sent is not echoed back). */
+export const ACK_USAGE =
+  'ACK takes an alert ref of 16 hexadecimal digits, as in the alert message, or nothing for every firing alert. Nothing was acknowledged.'
+/** What `SILENCE` with a duration or ref that is not one is told. */
+export const SILENCE_USAGE =
+  'SILENCE takes a duration from 1s to 7d (such as 30m, 2h or 1d), then optionally an alert ref of 16 hexadecimal digits. Nothing was silenced.'
+const MAX_SILENCE_MS = 7 * 86_400_000
+
+/**
+ * `ACK`, `ACK <fp>`, `ACK:<fp>`, `SILENCE 2h [fp]`, `SILENCE:2h:<fp>`, `STATUS` (any case);
+ * undefined for text that is not a command. A command verb with an argument that is not one
+ * is `usage`: a mistyped ref must not fall back to every alert, and gets told why.
+ */
 export function parseCommand(text: string): Command | undefined {
   const words = text
     .trim()
     .split(/[\s:]+/)
     .filter(Boolean)
   const verb = words[0]?.toUpperCase()
-  const fp = (value: string | undefined) =>
-    value && /^[0-9a-f]{16}$/i.test(value) ? value.toLowerCase() : undefined
-  if (verb === 'ACK' && words.length <= 2) return { kind: 'ack', fingerprint: fp(words[1]) }
+  const isRef = (value: string) => /^[0-9a-f]{16}$/i.test(value)
+  if (verb === 'ACK' && words.length <= 2) {
+    if (words[1] === undefined) return { kind: 'ack', fingerprint: undefined }
+    return isRef(words[1])
+      ? { kind: 'ack', fingerprint: words[1].toLowerCase() }
+      : { kind: 'usage', reply: ACK_USAGE }
+  }
   if (verb === 'STATUS' && words.length === 1) return { kind: 'status' }
   if (verb === 'SILENCE' && words.length >= 2 && words.length <= 3) {
+    const ref = words[2]
+    let durationMs = Number.NaN
     try {
-      const durationMs = parseDuration(words[1]!.toLowerCase())
-      if (durationMs <= 0 || durationMs > 7 * 86_400_000) return undefined
-      return { kind: 'silence', durationMs, fingerprint: fp(words[2]) }
+      durationMs = parseDuration(words[1]!.toLowerCase())
     } catch {
-      return undefined
+      // told below
     }
+    if (!(durationMs > 0 && durationMs <= MAX_SILENCE_MS) || (ref !== undefined && !isRef(ref)))
+      return { kind: 'usage', reply: SILENCE_USAGE }
+    return { kind: 'silence', durationMs, fingerprint: ref?.toLowerCase() }
   }
+  if (verb === 'SILENCE' && words.length === 1) return { kind: 'usage', reply: SILENCE_USAGE }
   return undefined
 }

@@ -1,6 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { parseCommand } from '../../../src/alerting/notify/dispatcher.ts'
+import { ACK_USAGE, parseCommand, SILENCE_USAGE } from '../../../src/alerting/notify/dispatcher.ts'
 import { quietUntil } from '../../../src/alerting/notify/recipients.ts'
 import { notifiedAlert, renderText } from '../../../src/alerting/notify/render.ts'
 import { backoffMs } from '../../../src/alerting/notify/sender.ts'
@@ -9,7 +9,7 @@ import {
   sanitizeTemplateParameter,
   toWhatsAppNumber,
 } from '../../../src/alerting/whatsapp/client.ts'
-import { alertOutbox, tenantSettings, tenants } from '../../../src/db/schema.ts'
+import { alertOutbox, alertStates, tenantSettings, tenants } from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
@@ -547,8 +547,46 @@ describe('commands', () => {
       fingerprint: '0123456789abcdef',
     })
     expect(parseCommand('status')).toEqual({ kind: 'status' })
-    for (const text of ['hello', 'silence forever', 'ack ack ack', 'SILENCE 30d'])
+    for (const text of ['hello', 'ack ack ack', 'status please', 'acknowledged'])
       expect(parseCommand(text)).toBeUndefined()
+    // A command verb with an argument that is not one: told how, never widened to every alert.
+    for (const text of ['ACK 111100000000001', 'ACK:zzzz', 'ack 0123456789abcdef0', 'ACK 0123456789abcdeg'])
+      expect(parseCommand(text)).toEqual({ kind: 'usage', reply: ACK_USAGE })
+    for (const text of [
+      'silence forever',
+      'SILENCE 30d',
+      'SILENCE abc',
+      'SILENCE -5m',
+      'SILENCE 0s',
+      'SILENCE 99999999h',
+      'SILENCE 2h 123',
+      'SILENCE',
+    ])
+      expect(parseCommand(text)).toEqual({ kind: 'usage', reply: SILENCE_USAGE })
+    expect(parseCommand('SILENCE 7d')).toEqual({
+      kind: 'silence',
+      durationMs: 7 * 86_400_000,
+      fingerprint: undefined,
+    })
+  })
+
+  test('an ACK or SILENCE naming a ref that is not one acknowledges and silences nothing, and says why', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
+    await alerting.dispatcher.ingest(
+      [firing('A', {}, {}, '1111000000000001'), firing('B', {}, {}, '1111000000000002')],
+      'test',
+    )
+    await alerting.tick()
+    await say(alerting, clock, 'ACK 111100000000001', 'wamid.in.typo')
+    await say(alerting, clock, 'ACK:zzzz', 'wamid.in.button')
+    await say(alerting, clock, 'SILENCE 2h 11110000000001', 'wamid.in.silence')
+    await alerting.tick()
+    expect(textsTo(ONCALL_DIGITS).slice(1)).toEqual([[ACK_USAGE, ACK_USAGE, SILENCE_USAGE].join('\n\n')])
+    const rows = await ctx.database.db.select().from(alertStates)
+    expect(rows.map((r) => [r.alertname, r.ackedAt, r.silencedUntil])).toEqual([
+      ['A', null, null],
+      ['B', null, null],
+    ])
   })
 
   test('ACK stops repeats until the alert resolves; the reply goes out as text', async () => {

@@ -253,6 +253,49 @@ describe('a resolution that overtook its firing', () => {
   })
 })
 
+describe('a late resolution of an earlier episode', () => {
+  test('changes nothing of the episode firing now and announces nothing', async () => {
+    const { call, alerting, clock } = await setup()
+    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
+      (await (
+        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
+      ).json()) as { enqueued: number }
+    expect((await post('firing', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    expect((await post('firing', '2026-03-02T10:10:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    const sent = ctx.fake.requests.length
+    // Alertmanager retries the first episode's resolution after the second episode fired.
+    expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(0)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(sent)
+    expect(await states()).toEqual([
+      expect.objectContaining({
+        fingerprint: '5b4e2d7a9c1f3e80',
+        status: 'firing',
+        startsAt: new Date('2026-03-02T10:10:00Z'),
+        resolvedAt: null,
+      }),
+    ])
+    expect(
+      (await outbox()).map((r) => [
+        r.transition,
+        (r.content as { alerts?: Array<{ startsAt: string }> }).alerts?.[0]?.startsAt,
+      ]),
+    ).toEqual([
+      ['firing', '2026-03-02T09:00:00.000Z'],
+      ['resolved', '2026-03-02T09:00:00.000Z'],
+      ['firing', '2026-03-02T10:10:00.000Z'],
+    ])
+    // Its own resolution still ends it.
+    clock.advance(60_000)
+    expect((await post('resolved', '2026-03-02T10:10:00Z')).enqueued).toBe(1)
+    expect((await states()).map((s) => s.status)).toEqual(['resolved'])
+  })
+})
+
 describe('a re-delivered inbound command', () => {
   test('a second delivery of an ACK does not acknowledge alerts that fired after it was written', async () => {
     const { alerting, clock, hook } = await setup()
