@@ -19,7 +19,40 @@ export interface AlertmanagerNotification {
 }
 
 const FINGERPRINT = /^[0-9a-f]{1,16}$/
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/
+
+/** Days in `month` (1–12) of the proleptic Gregorian `year`. */
+const daysIn = (year: number, month: number) =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31
+
+/**
+ * Whether the fields of an RFC3339-shaped text name a time that exists, as Go's `time.Parse`
+ * checks them (`time/format.go`: month, day of that month, hour, minute, second, and a zone
+ * offset's hour and minute, each "out of range" otherwise): `new Date` rolls 2026-02-30 over to
+ * March 2 and T24:00 to the next day, which would store a time the sender never meant.
+ */
+function fieldsInRange(match: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
+    .slice(1)
+    .map((v) => Number(v ?? 0))
+  return (
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysIn(year!, month!) &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHour! <= 23 &&
+    offsetMinute! <= 59
+  )
+}
 
 // What PostgreSQL can store of a label or annotation (kept in jsonb): no U+0000, and no
 // unpaired UTF-16 surrogate, which JSON.parse lets through from a `\udc00` escape.
@@ -42,7 +75,9 @@ function stringRecordProblem(value: unknown): string | undefined {
  * notification with a 500.
  */
 function storableTime(text: unknown): Date | undefined {
-  if (typeof text !== 'string' || !RFC3339.test(text) || text.startsWith('0000-')) return undefined
+  if (typeof text !== 'string' || text.startsWith('0000-')) return undefined
+  const match = RFC3339.exec(text)
+  if (match === null || !fieldsInRange(match)) return undefined
   const time = new Date(text)
   return Number.isNaN(time.getTime()) ? undefined : time
 }

@@ -184,3 +184,43 @@ test('a member given twice: the last one wins, as in JSON.parse and Go', async (
     'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
   )
 })
+
+// Go's time.Parse refuses a field out of range ("day out of range", "hour out of range", …);
+// `new Date` rolled these over to another time, which was stored as the alert's.
+test.each([
+  ['2026-02-30T00:00:00Z', false],
+  ['2026-02-29T00:00:00Z', false],
+  ['2024-02-29T00:00:00Z', true],
+  ['1900-02-29T00:00:00Z', false],
+  ['2000-02-29T00:00:00Z', true],
+  ['2026-04-31T00:00:00Z', false],
+  ['2026-04-30T23:59:59.999Z', true],
+  ['2026-13-01T00:00:00Z', false],
+  ['2026-00-10T00:00:00Z', false],
+  ['2026-01-00T00:00:00Z', false],
+  ['2026-01-01T24:00:00Z', false],
+  ['2026-01-01T23:60:00Z', false],
+  ['2026-01-01T23:59:60Z', false],
+  ['2026-01-01T10:00:00+24:00', false],
+  ['2026-01-01T10:00:00+23:59', true],
+  ['2026-01-01T10:00:00-05:60', false],
+])('startsAt %s is taken: %p', (startsAt, taken) => {
+  const alert = {
+    status: 'firing',
+    labels: { alertname: 'A' },
+    annotations: {},
+    startsAt,
+    fingerprint: '0123456789abcdef',
+  }
+  const read = toAlertInput(alert)
+  if (taken) expect(read).toMatchObject({ startsAt: new Date(startsAt) })
+  else expect(read).toBe('.startsAt — Expected an RFC 3339 time from year 1 to 9999')
+  const ended = toAlertInput({
+    ...alert,
+    status: 'resolved',
+    startsAt: '2026-01-01T00:00:00Z',
+    endsAt: startsAt,
+  })
+  if (taken) expect(ended).toMatchObject({ endsAt: new Date(startsAt) })
+  else expect(ended).toBe('.endsAt — Expected an RFC 3339 time from year 1 to 9999')
+})
