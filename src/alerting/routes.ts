@@ -5,7 +5,7 @@ import { secretsEqual } from '../core/hash.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
-import { readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
+import { NoValidAlert, readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
 import type { Dispatcher } from './notify/dispatcher.ts'
 import type { Receipts } from './notify/receipts.ts'
 import { readWhatsAppWebhook } from './notify/whatsapp-payload.ts'
@@ -147,7 +147,19 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         if (type !== '' && type !== 'application/json' && !type.endsWith('+json'))
           throw unsupportedMediaType()
         // Read here, after the bearer check, as a stream: the body can be tens of megabytes.
-        const notification = await readAlertmanagerNotification(request.body, deps.alertmanagerMaxBodyBytes)
+        const notification = await readAlertmanagerNotification(
+          request.body,
+          deps.alertmanagerMaxBodyBytes,
+        ).catch(async (error: unknown) => {
+          // Refused whole, and Alertmanager does not retry a 4xx: the alerts are counted and
+          // logged as skipped ones are, or they would be lost without a trace.
+          if (error instanceof NoValidAlert)
+            await deps.dispatcher.ingest([], 'alertmanager', undefined, {
+              invalidAlerts: error.invalid,
+              firstInvalid: error.firstInvalid,
+            })
+          throw error
+        })
         const enqueued = await deps.dispatcher.ingest(notification.alerts, 'alertmanager', undefined, {
           truncatedAlerts: notification.truncatedAlerts,
           invalidAlerts: notification.invalid,

@@ -1,4 +1,4 @@
-import { invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
+import { AppError, invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
 import { MAX_JSON_DEPTH, parseJsonBody, tooDeep } from '../../http/json-body.ts'
 import type { AlertInput } from './dispatcher.ts'
 
@@ -140,6 +140,26 @@ type State =
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
 /**
+ * A notification of which no alert is valid: 422 VALIDATION naming the first one's problem.
+ * Carries the count and the problem, so that the receiver counts and logs the alerts it
+ * refuses (Alertmanager does not retry a 4xx: they are lost, and must show).
+ */
+export class NoValidAlert extends AppError {
+  constructor(
+    readonly invalid: number,
+    readonly firstInvalid: string,
+  ) {
+    const [field = firstInvalid, message = ''] = firstInvalid.split(' — ')
+    super(
+      422,
+      'VALIDATION',
+      `Invalid body: none of the ${invalid} alerts is a valid Alertmanager alert (first: ${firstInvalid})`,
+      { in: 'body', errors: [{ field, message }] },
+    )
+  }
+}
+
+/**
  * Reads an Alertmanager webhook body from its stream without ever holding the whole document:
  * the top-level object is scanned as text arrives, each element of `alerts` is parsed and
  * validated on its own as soon as it is complete, and only the resulting alerts are kept. So a
@@ -250,13 +270,8 @@ class NotificationScanner {
     if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
     for (const problem of this.problems.values()) throw problem
     const first = this.result.firstInvalid
-    if (this.result.alerts.length === 0 && first !== undefined) {
-      const [field = first, message = ''] = first.split(' — ')
-      throw validation(
-        `Invalid body: none of the ${this.result.invalid} alerts is a valid Alertmanager alert (first: ${first})`,
-        { in: 'body', errors: [{ field, message }] },
-      )
-    }
+    if (this.result.alerts.length === 0 && first !== undefined)
+      throw new NoValidAlert(this.result.invalid, first)
     return this.result
   }
 

@@ -260,8 +260,8 @@ describe('an Alertmanager storm', () => {
     expect(texts()[0]).toContain('\n\n🔔 *WARNING ALERT*: T\n')
   })
 
-  test("a notification with no valid alert is a 422 naming the first one's problem", async () => {
-    const { post } = await setup()
+  test("a notification with no valid alert is a 422 naming the first one's problem, its alerts counted and logged", async () => {
+    const { post, events, logs } = await setup()
     const res = await post(
       notification([
         { ...amAlert(1), fingerprint: 'ABC' },
@@ -280,6 +280,13 @@ describe('an Alertmanager storm', () => {
       },
       requestId: expect.any(String),
     })
+    // Alertmanager does not retry a 4xx: the refused alerts must show in the counter and the log.
+    expect(events.filter((e) => e.startsWith('invalid:'))).toEqual(['invalid:2'])
+    expect(
+      logs.lines
+        .filter((line) => line.msg === 'skipped malformed alerts in a notification; the others are taken')
+        .map((line) => [line.level, line.invalid, line.valid, line.firstInvalid]),
+    ).toEqual([['warn', 2, 0, 'alerts.0.fingerprint — Expected 1 to 16 lowercase hexadecimal digits']])
   })
 
   test('above ALERTMANAGER_MAX_BODY_BYTES: 413 in the error envelope, nothing enqueued; other routes keep MAX_BODY_BYTES', async () => {
