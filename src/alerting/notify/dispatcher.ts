@@ -264,13 +264,13 @@ export function createDispatcher(deps: {
         cache.set(key, routed)
         if (routed.recipients.length === 0) {
           log.warn(
-            { alertname: labels.alertname, tenantId: labels.tenant_id },
+            { alertname: labels.alertname, tenantId: loggableTenantId(labels.tenant_id) },
             "alert has no recipient: set ALERT_PHONES (on-call) or the tenant's phones",
           )
         }
         if (routed.missingTenantPhone) {
           log.error(
-            { tenantId: labels.tenant_id, alertname: labels.alertname },
+            { tenantId: loggableTenantId(labels.tenant_id), alertname: labels.alertname },
             routed.unknownTenant
               ? 'alert names no known tenant in its tenant_id label; notifying on-call only'
               : 'tenant has no phone configured for alerts; notifying on-call only',
@@ -801,6 +801,15 @@ export async function stillFiring(tx: Executor, alerts: NotifiedAlert[]): Promis
     if (episodes.get(row.fingerprint) === row.startsAt.toISOString()) firing.add(row.fingerprint)
   }
   return firing
+}
+
+/**
+ * An alert's `tenant_id` label as a log field: a tenant id is a UUID; anything else is whatever
+ * a rule or a person put in the label (a phone number, once), and is not written to the log.
+ */
+function loggableTenantId(label: string | undefined): string | undefined {
+  if (label === undefined) return undefined
+  return UUID_PATTERN.test(label) ? label : '(not a tenant id)'
 }
 
 type Command =

@@ -89,18 +89,23 @@ describe('routing', () => {
     })
   })
 
-  test('an alert whose tenant_id names no tenant: logged as such, metric counted, on-call notified', async () => {
+  test('an alert whose tenant_id names no tenant: logged as such (a label that is no UUID, not as written), metric counted, on-call notified', async () => {
     const { alerting, logs, events } = alertingFor(ctx.database, ctx.fake.url, {
       ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
     })
     const unknown = crypto.randomUUID()
     await alerting.dispatcher.ingest(
-      [firing('TenantPaymentFailureRate', { tenant_id: unknown }), firing('Typo', { tenant_id: 'shop-1' })],
+      [
+        firing('TenantPaymentFailureRate', { tenant_id: unknown }),
+        firing('Typo', { tenant_id: 'shop-1' }),
+        firing('Phone', { tenant_id: '+15550104321' }),
+      ],
       'test',
     )
     await alerting.tick()
     expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([ONCALL_DIGITS])
-    expect(events.filter((e) => e === 'missing-phone')).toHaveLength(2)
+    expect(events.filter((e) => e === 'missing-phone')).toHaveLength(3)
+    expect(JSON.stringify(logs.lines)).not.toContain('5550104321')
     expect(
       logs.lines.filter((l) => l.level === 'error').map((l) => ({ tenantId: l.tenantId, msg: l.msg })),
     ).toEqual([
@@ -109,7 +114,11 @@ describe('routing', () => {
         msg: 'alert names no known tenant in its tenant_id label; notifying on-call only',
       },
       {
-        tenantId: 'shop-1',
+        tenantId: '(not a tenant id)',
+        msg: 'alert names no known tenant in its tenant_id label; notifying on-call only',
+      },
+      {
+        tenantId: '(not a tenant id)',
         msg: 'alert names no known tenant in its tenant_id label; notifying on-call only',
       },
     ])
