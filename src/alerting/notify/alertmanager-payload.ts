@@ -1,5 +1,6 @@
-import { AppError, invalidJson, payloadTooLarge, validation } from '../../core/errors.ts'
+import { AppError, invalidJson, payloadTooLarge } from '../../core/errors.ts'
 import { MAX_JSON_DEPTH, parseJsonBody, tooDeep } from '../../http/json-body.ts'
+import { fieldError } from '../../shared/models.ts'
 import type { AlertInput } from './dispatcher.ts'
 
 /** What one Alertmanager webhook notification (version 4) hands over, once read. */
@@ -261,13 +262,10 @@ class NotificationScanner {
     if (this.state === 'not-object') {
       // `[]`, `null`, `"x"`: JSON, so the same 422 as any route's object body gets; else 400.
       parseJsonBody(this.captured(this.text.length))
-      throw validation('Invalid body: body — Expected object', {
-        in: 'body',
-        errors: [{ field: 'body', message: 'Expected object' }],
-      })
+      throw fieldError('body', 'Expected object')
     }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
-    if (!this.alertsSeen) throw validation('Invalid body: alerts — Expected an array of alerts')
+    if (!this.alertsSeen) throw fieldError('alerts', 'Expected an array of alerts')
     for (const problem of this.problems.values()) throw problem
     const first = this.result.firstInvalid
     if (this.result.alerts.length === 0 && first !== undefined)
@@ -434,9 +432,7 @@ class NotificationScanner {
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
         this.problems.set(
           this.key,
-          validation(
-            'Invalid body: truncatedAlerts — Expected a non-negative integer up to 9007199254740991',
-          ),
+          fieldError('truncatedAlerts', 'Expected a non-negative integer up to 9007199254740991'),
         )
       } else {
         this.problems.delete(this.key)

@@ -289,6 +289,27 @@ describe('an Alertmanager storm', () => {
     ).toEqual([['warn', 2, 0, 'alerts.0.fingerprint — Expected 1 to 16 lowercase hexadecimal digits']])
   })
 
+  test.each([
+    ['{"version":"4"}', 'alerts', 'Expected an array of alerts'],
+    ['{"alerts":{}}', 'alerts', 'Expected an array of alerts'],
+    [
+      '{"alerts":[],"truncatedAlerts":-1}',
+      'truncatedAlerts',
+      'Expected a non-negative integer up to 9007199254740991',
+    ],
+    ['[]', 'body', 'Expected object'],
+  ])('%s is a 422 with one entry in details.errors, as every 422', async (body, field, message) => {
+    const { post } = await setup()
+    const res = await post(body)
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as { error: Record<string, unknown> }).error).toEqual({
+      code: 'VALIDATION',
+      message: `Invalid body: ${field} — ${message}`,
+      details: { in: 'body', errors: [{ field, message }] },
+      requestId: expect.any(String),
+    })
+  })
+
   test('above ALERTMANAGER_MAX_BODY_BYTES: 413 in the error envelope, nothing enqueued; other routes keep MAX_BODY_BYTES', async () => {
     const { post, call } = await setup({ ALERTMANAGER_MAX_BODY_BYTES: '100000', MAX_BODY_BYTES: '50000' })
     const body = JSON.stringify(notification(storm(300)))
