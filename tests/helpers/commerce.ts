@@ -140,3 +140,6 @@ export async function expectRejectedWritingNothing(
   if (message !== undefined) expect(body.error.details.errors).toContainEqual({ field, message })
   expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
 }
+
+/** A UUID with every other hex letter upper-cased: the same id as a client may spell it (RFC 9562). */
+export const mixedCase = (id: string) => id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))

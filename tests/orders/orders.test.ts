@@ -3,7 +3,14 @@ import type { BusinessMetrics } from '../../src/observability/business-metrics.t
 import { ORDER_STATUSES, type OrderStatus } from '../../src/orders/model.ts'
 import { MANUAL_TRANSITIONS } from '../../src/orders/state-machine.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createOrder, createProduct, createTenant, tenantFootprint, testPhone } from '../helpers/commerce.ts'
+import {
+  createOrder,
+  createProduct,
+  createTenant,
+  mixedCase,
+  tenantFootprint,
+  testPhone,
+} from '../helpers/commerce.ts'
 
 function recordingMetrics() {
   const events: string[] = []
@@ -178,7 +185,7 @@ describe('POST /orders', () => {
     const { call } = await buildTestApp()
     const tenant = await createTenant(call)
     const tea = await createProduct(call, tenant.apiKey, { priceMinor: 250, stock: 10 })
-    const mixed = tea.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))
+    const mixed = mixedCase(tea.id)
     const res = await call('/orders', {
       method: 'POST',
       token: tenant.apiKey,

@@ -3,7 +3,25 @@ import { eq } from 'drizzle-orm'
 import { products } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
-import { createProduct, createTenant, expectRejectedWritingNothing, testPhone } from '../helpers/commerce.ts'
+import {
+  createProduct,
+  createTenant,
+  expectRejectedWritingNothing,
+  mixedCase,
+  testPhone,
+} from '../helpers/commerce.ts'
+
+/** Business metrics that keep the product views they are told, and ignore the rest. */
+function recordingViews() {
+  const views: Array<Parameters<BusinessMetrics['productViewed']>[0]> = []
+  const business: BusinessMetrics = {
+    orderCreated() {},
+    paymentProcessed() {},
+    paymentProviderDuration() {},
+    productViewed: (event) => views.push(event),
+  }
+  return { views, business }
+}
 
 describe('products', () => {
   test('create, read, list with cursor pagination, update', async () => {
@@ -305,13 +323,7 @@ describe('products', () => {
   })
 
   test('a product view counts on the channel from ?channel=, then x-channel, default web', async () => {
-    const views: Array<Parameters<BusinessMetrics['productViewed']>[0]> = []
-    const business: BusinessMetrics = {
-      orderCreated() {},
-      paymentProcessed() {},
-      paymentProviderDuration() {},
-      productViewed: (event) => views.push(event),
-    }
+    const { views, business } = recordingViews()
     const { call } = await buildTestApp({ business })
     const tenant = await createTenant(call)
     const product = await createProduct(call, tenant.apiKey)
@@ -339,17 +351,11 @@ describe('products', () => {
   })
 
   test('a product read by its id in upper or mixed case is the same product and counts under the stored id', async () => {
-    const views: Array<Parameters<BusinessMetrics['productViewed']>[0]> = []
-    const business: BusinessMetrics = {
-      orderCreated() {},
-      paymentProcessed() {},
-      paymentProviderDuration() {},
-      productViewed: (event) => views.push(event),
-    }
+    const { views, business } = recordingViews()
     const { call } = await buildTestApp({ business })
     const tenant = await createTenant(call)
     const product = await createProduct(call, tenant.apiKey)
-    const mixed = product.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))
+    const mixed = mixedCase(product.id)
     for (const id of [product.id.toUpperCase(), mixed]) {
       const res = await call(`/products/${id}`, { token: tenant.apiKey })
       expect(res.status).toBe(200)
