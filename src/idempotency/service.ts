@@ -7,12 +7,15 @@ import { IDEMPOTENCY_KEY_HEADER, KEY_CHARACTERS, MAX_KEY_LENGTH } from './model.
 import { createIdempotencyRepository } from './repository.ts'
 
 const PRINTABLE = /^[\x20-\x7E]+$/
+const ONE_KEY = 'must be one key: a bare key without commas or one quoted string, and the header sent once'
 
 /**
  * The key of an `Idempotency-Key` header value, or undefined when the header is absent.
  * Accepts the bare key (as Stripe's clients send it) and the draft's Structured Field String
  * (`"key"`, with `\"` and `\\` escapes). Throws a 422 VALIDATION naming the header when the key
- * is empty, longer than 255 characters or not printable ASCII.
+ * is empty, longer than 255 characters or not printable ASCII, and when the value is a list
+ * (a bare key with a comma, or quotes around less than all of it): that is what a header sent
+ * twice looks like once joined, and taking it as one new key would run the request again.
  */
 export function parseIdempotencyKey(value: string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined
@@ -20,13 +23,16 @@ export function parseIdempotencyKey(value: string | null | undefined): string | 
   const quoted = /^"((?:[^"\\]|\\["\\])*)"$/.exec(key)
   if (quoted) key = quoted[1]!.replace(/\\(["\\])/g, '$1')
   const problem =
-    key.length === 0
-      ? 'must not be empty'
-      : key.length > MAX_KEY_LENGTH
-        ? `must be at most ${MAX_KEY_LENGTH} characters`
-        : PRINTABLE.test(key)
-          ? undefined
-          : KEY_CHARACTERS
+    // Fetch joins a repeated header with ", ": a list is no key, whichever of them was meant.
+    !quoted && (key.includes(',') || key.startsWith('"'))
+      ? ONE_KEY
+      : key.length === 0
+        ? 'must not be empty'
+        : key.length > MAX_KEY_LENGTH
+          ? `must be at most ${MAX_KEY_LENGTH} characters`
+          : PRINTABLE.test(key)
+            ? undefined
+            : KEY_CHARACTERS
   if (problem) throw fieldError(IDEMPOTENCY_KEY_HEADER, problem, 'headers')
   return key
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
-import { idempotencyKeys } from '../../src/db/schema.ts'
+import { idempotencyKeys, tenants } from '../../src/db/schema.ts'
 import { createIdempotencyPruner } from '../../src/idempotency/pruner.ts'
 import {
   createIdempotencyService,
@@ -18,6 +18,8 @@ import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
 
 type Built = Awaited<ReturnType<typeof buildTestApp>>
+
+const ONE_KEY = 'must be one key: a bare key without commas or one quoted string, and the header sent once'
 
 const orderBody = (productId: string, quantity = 2): CreateOrder => ({
   channel: 'whatsapp',
@@ -179,6 +181,11 @@ describe('Idempotency-Key on POST /orders', () => {
     ['x'.repeat(10_000), 'must be at most 255 characters'],
     ['clé-unicode', 'must be printable ASCII characters'],
     ['tab\tinside', 'must be printable ASCII characters'],
+    // What Fetch makes of a header sent twice, bare and quoted: a list, not one new key.
+    ['order-7, order-7', ONE_KEY],
+    ['"order-7", "order-7"', ONE_KEY],
+    ['a,b', ONE_KEY],
+    ['"unterminated', ONE_KEY],
   ])('a malformed key (%#) is 422 VALIDATION naming the header, and nothing is written', async (key, message) => {
     const built = await buildTestApp()
     const { tenant, product } = await shop(built)
@@ -201,6 +208,44 @@ describe('Idempotency-Key on POST /orders', () => {
     // 255 limit and emptiness are checked after unquoting the Structured Field form, by the parser.
     expect(body.error.details.errors[0]!.message).toBe(message)
     expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+  })
+
+  test.each([
+    ['/orders', 'order'],
+    ['/products', 'product'],
+    ['/tenants', 'tenant'],
+  ])('%s with the Idempotency-Key header sent twice: 422 naming the header, and nothing is created, however often it is retried', async (path) => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const create = (key: string) => {
+      const headers = new Headers()
+      headers.append('idempotency-key', key)
+      headers.append('idempotency-key', key)
+      const json =
+        path === '/orders'
+          ? orderBody(product.id)
+          : path === '/products'
+            ? { name: 'Second mug', priceMinor: 500, currency: 'KES', stock: 1 }
+            : { name: 'Second shop', ownerPhone: '+254711000301' }
+      return built.call(path, {
+        method: 'POST',
+        token: path === '/tenants' ? ADMIN_TOKEN : tenant.apiKey,
+        headers,
+        json,
+      })
+    }
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    const tenantCount = () => built.deps.database.db.select({ n: sql<number>`count(*)::int` }).from(tenants)
+    const tenantsBefore = await tenantCount()
+    for (const key of ['dup-1', '"dup-1"', 'dup-1', '"dup-1"']) {
+      const res = await create(key)
+      expect(res.status).toBe(422)
+      const body = (await res.json()) as { error: { code: string; details: { errors: unknown[] } } }
+      expect(body.error.code).toBe('VALIDATION')
+      expect(body.error.details.errors).toEqual([{ field: 'idempotency-key', message: ONE_KEY }])
+    }
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+    expect(await tenantCount()).toEqual(tenantsBefore)
   })
 
   test('a 255-character key works, and the Structured Field form "key" is the same key', async () => {
@@ -334,6 +379,8 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     expect(parseIdempotencyKey('"abc"')).toBe('abc')
     expect(parseIdempotencyKey('"a\\"b\\\\c"')).toBe('a"b\\c')
     expect(() => parseIdempotencyKey('""')).toThrow('must not be empty')
+    expect(parseIdempotencyKey('"a, b"')).toBe('a, b')
+    expect(() => parseIdempotencyKey('a, b')).toThrow(ONE_KEY)
   })
 
   test('requestFingerprint binds method, path and body', async () => {
