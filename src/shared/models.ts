@@ -167,6 +167,14 @@ export function encodeCursor(cursor: Cursor): string {
   return btoa(`${cursor.createdAt.toISOString()}|${cursor.id}`).replaceAll('=', '')
 }
 
+/** A UTC time as `Date.toISOString` writes it for years 1–9999. */
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const isoOrEmpty = (date: Date) => (Number.isNaN(date.getTime()) ? '' : date.toISOString())
+
+/**
+ * The position a cursor of `encodeCursor` holds; undefined when there is none.
+ * Throws 422 VALIDATION naming `cursor` for anything encodeCursor could not have written.
+ */
 export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined
   let decoded = ''
@@ -175,9 +183,11 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   } catch {
     // falls through to the error below
   }
-  const [iso, id] = decoded.split('|')
-  const createdAt = new Date(iso ?? '')
-  if (!id || Number.isNaN(createdAt.getTime()) || !UUID_PATTERN.test(id)) {
+  const [iso = '', id] = decoded.split('|')
+  const createdAt = new Date(iso)
+  // Only the form encodeCursor writes: a time Date.parse accepts can still be one PostgreSQL
+  // refuses (`+275000-01-01T00:00:00Z`, year 0), and that was a 500 instead of this 422.
+  if (!id || !UUID_PATTERN.test(id) || !CURSOR_TIME.test(iso) || isoOrEmpty(createdAt) !== iso) {
     throw validation('Invalid query: cursor — not a cursor from this API', {
       in: 'query',
       errors: [{ field: 'cursor', message: 'not a cursor from this API' }],

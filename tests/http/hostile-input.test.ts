@@ -352,6 +352,25 @@ describe('validation messages name the field', () => {
     )
   })
 
+  test.each([
+    ['/orders', '+275000-01-01T00:00:00Z'],
+    ['/products', '+275000-01-01T00:00:00Z'],
+    ['/orders', '-000001-01-01T00:00:00.000Z'],
+    ['/products', '0000-01-01T00:00:00.000Z'],
+    ['/orders', '2026-02-30T10:00:00.000Z'],
+    ['/products', '2026-12-01 10:00:00'],
+  ])('%s with a cursor at %s is 422 naming the cursor, not a 500 from the database', async (path, iso) => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const cursor = btoa(`${iso}|${crypto.randomUUID()}`)
+    const res = await built.call(`${path}?cursor=${encodeURIComponent(cursor)}`, { token: tenant.apiKey })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error.details).toEqual({
+      in: 'query',
+      errors: [{ field: 'cursor', message: 'not a cursor from this API' }],
+    })
+  })
+
   test('a union says what its members expected', async () => {
     const built = await buildTestApp()
     const tenant = await createTenant(built.call)
