@@ -1,6 +1,7 @@
 import { type AnyColumn, and, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
+import { scrubText } from '../../core/scrub.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertStates, whatsappContacts } from '../../db/schema.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
@@ -264,13 +265,13 @@ export function createDispatcher(deps: {
         cache.set(key, routed)
         if (routed.recipients.length === 0) {
           log.warn(
-            { alertname: labels.alertname, tenantId: loggableTenantId(labels.tenant_id) },
+            { alertname: loggableLabel(labels.alertname), tenantId: loggableTenantId(labels.tenant_id) },
             "alert has no recipient: set ALERT_PHONES (on-call) or the tenant's phones",
           )
         }
         if (routed.missingTenantPhone) {
           log.error(
-            { tenantId: loggableTenantId(labels.tenant_id), alertname: labels.alertname },
+            { tenantId: loggableTenantId(labels.tenant_id), alertname: loggableLabel(labels.alertname) },
             routed.unknownTenant
               ? 'alert names no known tenant in its tenant_id label; notifying on-call only'
               : 'tenant has no phone configured for alerts; notifying on-call only',
@@ -525,7 +526,7 @@ export function createDispatcher(deps: {
             invalid: options.invalidAlerts,
             firstInvalid: options.firstInvalid,
             valid: alerts.length,
-            groupKey: options.groupKey,
+            groupKey: loggableLabel(options.groupKey),
           },
           'skipped malformed alerts in a notification; the others are taken',
         )
@@ -810,6 +811,11 @@ export async function stillFiring(tx: Executor, alerts: NotifiedAlert[]): Promis
 function loggableTenantId(label: string | undefined): string | undefined {
   if (label === undefined) return undefined
   return UUID_PATTERN.test(label) ? label : '(not a tenant id)'
+}
+
+/** A label value others wrote (an alert name, a group key) as a log field: phone numbers and secrets filtered. */
+function loggableLabel(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : scrubText(value)
 }
 
 type Command =

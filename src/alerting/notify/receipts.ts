@@ -1,8 +1,10 @@
 import { and, eq, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
+import { scrubText } from '../../core/scrub.ts'
 import type { Database } from '../../db/client.ts'
 import { alertOutbox } from '../../db/schema.ts'
+import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import type { TemplateNames } from './render.ts'
 
@@ -43,7 +45,8 @@ const rankOf = (column: SQL | typeof alertOutbox.status): SQL =>
 function rowsOf(status: DeliveryStatus): SQL {
   const byId = eq(alertOutbox.waMessageId, status.id)
   const byGroup =
-    status.callbackData && /^[0-9a-f-]{36}$/.test(status.callbackData)
+    // A uuid column: anything else of 36 such characters was a cast error, a 500 to Meta.
+    status.callbackData && UUID_PATTERN.test(status.callbackData)
       ? and(
           isNull(alertOutbox.waMessageId),
           eq(alertOutbox.groupId, status.callbackData),
@@ -138,7 +141,7 @@ export function createReceipts(deps: {
         for (const row of updated) {
           deps.metrics.messageSent('failed')
           log.error(
-            { waMessageId: status.id, code: status.errorCode, alertname: row.alertname },
+            { waMessageId: status.id, code: status.errorCode, alertname: scrubText(row.alertname) },
             'WhatsApp reports the alert message failed',
           )
         }

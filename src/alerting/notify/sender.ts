@@ -1,6 +1,7 @@
 import { and, asc, count, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
+import { scrubText } from '../../core/scrub.ts'
 import type { Database } from '../../db/client.ts'
 import { alertOutbox, whatsappContacts } from '../../db/schema.ts'
 import type { AlertingMetrics } from '../metrics.ts'
@@ -220,10 +221,14 @@ export function createSender(deps: {
     if (group.content.replies.length) names.set('reply', group.content.replies.length)
     const summary = {
       recipientMasked: maskPhone(group.recipient),
-      alerts: [...names].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).slice(0, 20),
+      // Label values come from whoever wrote the rule or sent the notification: a phone number
+      // in an alert name or severity is the message's business, not the log's.
+      alerts: [...names].map(([name, n]) => scrubText(n > 1 ? `${name} ×${n}` : name)).slice(0, 20),
       alertCount: alerts.length,
       severity: [
-        ...new Set(alerts.map((a) => a.severity).concat(group.content.replies.length ? ['info'] : [])),
+        ...new Set(
+          alerts.map((a) => scrubText(a.severity)).concat(group.content.replies.length ? ['info'] : []),
+        ),
       ],
       // A storm's message covers thousands of alerts: the log line names the first few.
       fingerprints: alerts.slice(0, 20).map((a) => a.fingerprint),
@@ -319,7 +324,7 @@ export function createSender(deps: {
           .where(ours(group))
         metrics.messageSent('retry')
         log.warn(
-          { ...summary, code, retryInMs: delay, error: error.message },
+          { ...summary, code, retryInMs: delay, error: scrubText(error.message) },
           'WhatsApp send failed; will retry',
         )
         return 'retry'
@@ -336,7 +341,10 @@ export function createSender(deps: {
           'WhatsApp access token expired or invalid: no alert can be delivered until it is replaced',
         )
       } else {
-        log.error({ ...summary, code, error: error.message }, 'WhatsApp alert delivery failed permanently')
+        log.error(
+          { ...summary, code, error: scrubText(error.message) },
+          'WhatsApp alert delivery failed permanently',
+        )
       }
       return 'failed'
     }

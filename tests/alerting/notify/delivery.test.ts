@@ -342,6 +342,49 @@ describe('message bodies', () => {
     expect(logs.text()).not.toContain('EAAG-test-token-secret')
   })
 
+  test('a phone number in an alert name, severity, group key or tenant_id label reaches no log line', async () => {
+    const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
+    const phone = '+254 733 123 456'
+    const alert = firing(`Call ${phone}`, { severity: `page ${phone}`, tenant_id: phone })
+    await alerting.dispatcher.ingest([alert], 'alertmanager', undefined, {
+      invalidAlerts: 1,
+      firstInvalid: 'alerts[1].labels',
+      groupKey: `{}:{alertname="Call ${phone}"}`,
+    })
+    await alerting.tick()
+    expect(
+      await alerting.receipts.apply({
+        id: 'wamid.1',
+        status: 'failed',
+        errorCode: 131026,
+        errorMessage: 'undeliverable',
+      }),
+    ).toBe(1)
+    const messages = logs.lines.map((l) => String(l.msg))
+    for (const expected of [
+      'skipped malformed alerts in a notification; the others are taken',
+      'alert names no known tenant in its tenant_id label; notifying on-call only',
+      'Alert sent to …0001: Call [phone] (page [phone])',
+      'WhatsApp reports the alert message failed',
+    ]) {
+      expect(messages).toContain(expected)
+    }
+    expect(logs.text()).not.toContain('733 123 456')
+    expect(logs.text().replaceAll(/\D/g, '')).not.toContain('733123456')
+  })
+
+  test('a status whose biz_opaque_callback_data is 36 uuid-like characters but no uuid matches nothing, and throws nothing', async () => {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url)
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    for (const callbackData of [
+      '-'.repeat(36),
+      'abcdef01-2345-6789-abcd-ef0123456789-'.slice(1),
+      '0'.repeat(36),
+    ]) {
+      expect(await alerting.receipts.apply({ id: 'wamid.unknown', status: 'sent', callbackData })).toBe(0)
+    }
+  })
+
   test('without credentials the log transport shows the message and marks it sent', async () => {
     const { alerting, logs } = alertingFor(ctx.database, undefined)
     await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
