@@ -115,7 +115,12 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
       'metric reached its series limit; new label sets are counted in its __overflow__ series',
     )
   }
-  const budget = (name: LabelledMetricName): SeriesBudget => ({ maxSeries: limits[name], onOverflow })
+  const budget = (name: LabelledMetricName): SeriesBudget => {
+    // Exported at 0 from the start: a counter series born at 1 has no increase() in
+    // Prometheus, so MetricsCardinalityOverflow would miss a family's first overflow.
+    overflow.labels(name)
+    return { maxSeries: limits[name], onOverflow }
+  }
 
   registerBuildInfo(register, options.build)
   if (options.processMetrics ?? true) {

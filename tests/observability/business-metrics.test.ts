@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createMetrics } from '../../src/metrics.ts'
 import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
+import { LABELLED_METRIC_NAMES } from '../../src/observability/series-limits.ts'
 import { PAYMENT_DURATION_BUCKETS } from '../../src/payments/metrics.ts'
 import { captureLogs } from '../helpers/logs.ts'
 import { family, histogramSeries } from '../helpers/scrape.ts'
@@ -91,7 +92,15 @@ describe('BusinessMetrics (Prometheus)', () => {
       'product_views_total{tenant_id="tenant-a",product_id="p-3",channel="web"}': 1,
       'product_views_total{tenant_id="__overflow__",product_id="__overflow__",channel="__overflow__"}': 3,
     })
+    // Every budgeted family's counter is exported from 0, so that the first overflow is an
+    // increase() the MetricsCardinalityOverflow rule sees (ops/prometheus/tests holds it).
     expect(family(text, 'metrics_cardinality_overflow_total')).toEqual({
+      ...Object.fromEntries(
+        LABELLED_METRIC_NAMES.filter((name) => name !== 'metrics_cardinality_overflow_total').map((name) => [
+          `metrics_cardinality_overflow_total{metric="${name}"}`,
+          0,
+        ]),
+      ),
       'metrics_cardinality_overflow_total{metric="product_views_total"}': 3,
     })
     expect(m.logs.lines.filter((line) => line.level === 'warn')).toEqual([
