@@ -327,10 +327,12 @@ export function createDispatcher(deps: {
       const base = stateBase(alert)
       if (alert.status === 'firing') {
         const sameEpisode = state !== undefined && state.startsAt.getTime() === alert.startsAt.getTime()
-        // A firing alert of an episode already resolved (or of an earlier one) is a late
-        // re-send (a retried notification overtaken by the resolution): a real return fires
-        // with a later startsAt (Prometheus' ActiveAt), so this one announces nothing.
+        // A firing alert of an episode already resolved, or of any earlier episode, is a late
+        // re-send (a retried notification overtaken by the resolution or by the next episode):
+        // a real return fires with a later startsAt (Prometheus' ActiveAt), so this one
+        // announces nothing, and leaves the current episode's ACK and repeat cycle alone.
         if (state?.status === 'resolved' && alert.startsAt.getTime() <= state.startsAt.getTime()) continue
+        if (state !== undefined && alert.startsAt.getTime() < state.startsAt.getTime()) continue
         // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
         if (!sameEpisode) starting.push({ alert, base })
         else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
@@ -351,8 +353,9 @@ export function createDispatcher(deps: {
     // VALUES list costs far more than running it.
     const fired: Array<{ alert: AlertInput; base: StateBase }> = []
     for (const batch of batches(starting)) {
-      // Conditional upsert: a replica that inserted the same episode first wins, and this one
-      // gets nothing back for it (so two receivers never both notify).
+      // Conditional upsert: only a later episode replaces a row. A replica that inserted the
+      // same episode (or a later one) first wins, and this one gets nothing back for it (so
+      // two receivers never both notify).
       const started = rowsOf(
         await tx.execute(sql`
           insert into ${alertStates} (fingerprint, alertname, severity, tenant_id, labels, annotations, starts_at, status, last_notified_at, repeat_cycle, updated_at)
@@ -365,7 +368,7 @@ export function createDispatcher(deps: {
             status = 'firing', resolved_at = null, acked_at = null, repeat_cycle = 0,
             last_notified_at = case when alert_states.silenced_until > ${at}::timestamptz then null else ${at}::timestamptz end,
             updated_at = ${at}::timestamptz
-          where not (alert_states.status = 'firing' and alert_states.starts_at = excluded.starts_at)
+          where alert_states.starts_at < excluded.starts_at
           returning fingerprint, coalesce(silenced_until > ${at}::timestamptz, false) as silenced`),
       )
       const notify = new Set(started.filter((s) => s.silenced !== true).map((s) => String(s.fingerprint)))

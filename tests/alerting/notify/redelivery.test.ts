@@ -296,6 +296,40 @@ describe('a late resolution of an earlier episode', () => {
   })
 })
 
+describe('a late firing of an earlier episode', () => {
+  test('leaves the episode firing now, its ACK and its repeat cycle as they are, and announces nothing', async () => {
+    const { call, alerting, clock, hook } = await setup()
+    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
+      (await (
+        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
+      ).json()) as { enqueued: number }
+    expect((await post('firing', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    expect((await post('firing', '2026-03-02T09:59:00Z')).enqueued).toBe(1)
+    await alerting.tick()
+    const acked = clock.now()
+    await hook(messageBody('wamid.in.late', 'ACK', acked))
+    await alerting.tick()
+    const before = await states()
+    expect(before).toEqual([
+      expect.objectContaining({
+        status: 'firing',
+        startsAt: new Date('2026-03-02T09:59:00Z'),
+        ackedAt: acked,
+      }),
+    ])
+    const sent = ctx.fake.requests.length
+    // Alertmanager retries the first episode's firing notification after all that.
+    clock.advance(60_000)
+    expect((await post('firing', '2026-03-02T09:00:00Z')).enqueued).toBe(0)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(sent)
+    expect(await states()).toEqual(before)
+  })
+})
+
 describe('a re-delivered inbound command', () => {
   test('a second delivery of an ACK does not acknowledge alerts that fired after it was written', async () => {
     const { alerting, clock, hook } = await setup()
