@@ -833,39 +833,50 @@ export const ACK_USAGE =
 /** What `SILENCE` with a duration or ref that is not one is told. */
 export const SILENCE_USAGE =
   'SILENCE takes a duration from 1s to 7d (such as 30m, 2h or 1d), then optionally an alert ref of 16 hexadecimal digits. Nothing was silenced.'
+const MIN_SILENCE_MS = 1000
 const MAX_SILENCE_MS = 7 * 86_400_000
 
 /**
  * `ACK`, `ACK <fp>`, `ACK:<fp>`, `SILENCE 2h [fp]`, `SILENCE:2h:<fp>`, `STATUS` (any case);
  * undefined for text that is not a command. A command verb with an argument that is not one
- * is `usage`: a mistyped ref must not fall back to every alert, and gets told why.
+ * is `usage` (`SILENCE` with anything but a duration of 1s to 7d and an optional ref; `ACK`
+ * with one word that is no ref; either ending in `:` with no ref): a mistyped ref must not
+ * fall back to every alert, and gets told why.
  */
 export function parseCommand(text: string): Command | undefined {
-  const words = text
-    .trim()
-    .split(/[\s:]+/)
-    .filter(Boolean)
+  const trimmed = text.trim()
+  const words = trimmed.split(/[\s:]+/).filter(Boolean)
   const verb = words[0]?.toUpperCase()
   const isRef = (value: string) => /^[0-9a-f]{16}$/i.test(value)
+  // `ACK:` and `SILENCE:2h:` (a button payload that lost its ref) announce a ref they lack:
+  // read as no ref, they would reach every firing alert.
+  const missingRef = trimmed.endsWith(':')
   if (verb === 'ACK' && words.length <= 2) {
-    if (words[1] === undefined) return { kind: 'ack', fingerprint: undefined }
+    if (words[1] === undefined)
+      return missingRef ? { kind: 'usage', reply: ACK_USAGE } : { kind: 'ack', fingerprint: undefined }
     return isRef(words[1])
       ? { kind: 'ack', fingerprint: words[1].toLowerCase() }
       : { kind: 'usage', reply: ACK_USAGE }
   }
   if (verb === 'STATUS' && words.length === 1) return { kind: 'status' }
-  if (verb === 'SILENCE' && words.length >= 2 && words.length <= 3) {
+  if (verb === 'SILENCE') {
+    // Whatever follows SILENCE is meant as its arguments: anything but a duration and an
+    // optional ref is told the form, never ignored.
     const ref = words[2]
     let durationMs = Number.NaN
     try {
-      durationMs = parseDuration(words[1]!.toLowerCase())
+      durationMs = parseDuration((words[1] ?? '').toLowerCase())
     } catch {
       // told below
     }
-    if (!(durationMs > 0 && durationMs <= MAX_SILENCE_MS) || (ref !== undefined && !isRef(ref)))
+    if (
+      words.length > 3 ||
+      !(durationMs >= MIN_SILENCE_MS && durationMs <= MAX_SILENCE_MS) ||
+      (ref !== undefined && !isRef(ref)) ||
+      (ref === undefined && missingRef)
+    )
       return { kind: 'usage', reply: SILENCE_USAGE }
     return { kind: 'silence', durationMs, fingerprint: ref?.toLowerCase() }
   }
-  if (verb === 'SILENCE' && words.length === 1) return { kind: 'usage', reply: SILENCE_USAGE }
   return undefined
 }

@@ -602,7 +602,14 @@ describe('commands', () => {
     for (const text of ['hello', 'ack ack ack', 'status please', 'acknowledged'])
       expect(parseCommand(text)).toBeUndefined()
     // A command verb with an argument that is not one: told how, never widened to every alert.
-    for (const text of ['ACK 111100000000001', 'ACK:zzzz', 'ack 0123456789abcdef0', 'ACK 0123456789abcdeg'])
+    for (const text of [
+      'ACK 111100000000001',
+      'ACK:zzzz',
+      'ack 0123456789abcdef0',
+      'ACK 0123456789abcdeg',
+      'ACK:',
+      ' ack : ',
+    ])
       expect(parseCommand(text)).toEqual({ kind: 'usage', reply: ACK_USAGE })
     for (const text of [
       'silence forever',
@@ -613,12 +620,30 @@ describe('commands', () => {
       'SILENCE 99999999h',
       'SILENCE 2h 123',
       'SILENCE',
+      'SILENCE 2h 0123456789abcdef please',
+      'SILENCE 2h for the night',
+      'SILENCE 500ms',
+      'SILENCE 1ms',
+      'SILENCE 999ms',
+      'SILENCE:2h:',
+      'silence 2h :',
     ])
       expect(parseCommand(text)).toEqual({ kind: 'usage', reply: SILENCE_USAGE })
     expect(parseCommand('SILENCE 7d')).toEqual({
       kind: 'silence',
       durationMs: 7 * 86_400_000,
       fingerprint: undefined,
+    })
+    expect(parseCommand('SILENCE 1s')).toEqual({ kind: 'silence', durationMs: 1000, fingerprint: undefined })
+    expect(parseCommand('SILENCE:2h')).toEqual({
+      kind: 'silence',
+      durationMs: 7_200_000,
+      fingerprint: undefined,
+    })
+    expect(parseCommand('SILENCE:2h:0123456789ABCDEF')).toEqual({
+      kind: 'silence',
+      durationMs: 7_200_000,
+      fingerprint: '0123456789abcdef',
     })
   })
 
