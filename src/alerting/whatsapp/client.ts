@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Logger } from '../../core/logger.ts'
+import { scrubText } from '../../core/scrub.ts'
 import type { HttpClient } from '../../http/outbound.ts'
 
 /** `+254 711 000 200` → `254711000200`: the Cloud API wants international digits, no `+`. */
@@ -159,8 +160,9 @@ export function createCloudApiTransport(options: CloudApiOptions, http: HttpClie
 export const LOG_TRANSPORT_FILE = 'whatsapp-messages.jsonl'
 
 /**
- * Development transport: writes the rendered message to the log and reports a synthetic id,
- * so a newcomer sees exactly what would go out without WhatsApp credentials. With `file`, it
+ * Development transport: writes the rendered message to the log (phone numbers and secrets
+ * filtered, as every log line) and reports a synthetic id, so a newcomer sees what would go out
+ * without WhatsApp credentials. With `file`, it
  * also appends each message as one JSON line `{ time, waMessageId, recipientMasked, message }`
  * (the number masked, as in the log), which `bun run demo:incident` reads from another process.
  */
@@ -171,14 +173,21 @@ export function createLogTransport(log: Logger, options: { file?: string } = {})
     async send(to, message) {
       sequence++
       const id = `log.${Date.now().toString(36)}.${sequence}`
-      const entry = {
-        transport: 'log',
-        recipientMasked: maskPhone(to),
-        waMessageId: id,
-        message:
-          message.kind === 'text' ? message.body : { template: message.name, parameters: message.parameters },
-      }
-      log.info(entry, 'WhatsApp message (log transport, not sent)')
+      const shown =
+        message.kind === 'text' ? message.body : { template: message.name, parameters: message.parameters }
+      const entry = { transport: 'log', recipientMasked: maskPhone(to), waMessageId: id, message: shown }
+      // The log gets the text with phone numbers and secrets filtered (an annotation may quote
+      // a customer's number); the development file, the demo's copy, keeps it exact.
+      log.info(
+        {
+          ...entry,
+          message:
+            typeof shown === 'string'
+              ? scrubText(shown)
+              : { ...shown, parameters: shown.parameters.map((p) => scrubText(p)) },
+        },
+        'WhatsApp message (log transport, not sent)',
+      )
       if (options.file) {
         const { transport: _, ...line } = entry
         // The copy is a convenience: failing to write it must not fail (and retry) the send.

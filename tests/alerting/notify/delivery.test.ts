@@ -397,6 +397,22 @@ describe('message bodies', () => {
     expect(row!.status).toBe('sent')
     expect(row!.waMessageId).toMatch(/^log\./)
   })
+
+  test('the log transport filters phone numbers and secrets from the message it logs', async () => {
+    const { alerting, logs } = alertingFor(ctx.database, undefined)
+    const alert = firing(
+      'PaymentFailed',
+      {},
+      { description: 'Customer +254 711 000 999 got token=sk_live_abcdef123456' },
+    )
+    await alerting.dispatcher.ingest([alert], 'test')
+    await alerting.tick()
+    expect(logs.lines.find((l) => l.transport === 'log')?.message).toBe(
+      `🔔 *CRITICAL ALERT*: PaymentFailed\nCustomer [phone] got token=[Filtered]\nref: ${alert.fingerprint}`,
+    )
+    expect(logs.text()).not.toContain('711 000 999')
+    expect(logs.text()).not.toContain('abcdef123456')
+  })
 })
 
 describe('retries and failures', () => {
