@@ -80,7 +80,11 @@ export function alertRoutes(deps: AlertRoutesDeps) {
             'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403.',
           security: [{ whatsappVerifyToken: [] }],
         },
-        response: { 200: t.String({ description: 'the challenge' }), 403: ErrorEnvelopeModel },
+        response: {
+          200: t.String({ description: 'the challenge' }),
+          403: ErrorEnvelopeModel,
+          422: ErrorEnvelopeModel,
+        },
       },
     )
     .post(

@@ -458,6 +458,9 @@ describe('success and error responses of each operation validate against the doc
       query: { 'hub.mode': 'subscribe', 'hub.challenge': '1158201444' },
     })
     expect(challenge).toBe('1158201444')
+    await expectCall('GET /webhooks/whatsapp', 422, {
+      query: { 'hub.mode': 'subscribe', 'hub.challenge': 'x'.repeat(201) },
+    })
     const event = JSON.stringify({ object: 'whatsapp_business_account', entry: [] })
     await expectCall('POST /webhooks/whatsapp', 200, { raw: event })
     await expectCall('POST /webhooks/whatsapp', 413, { raw: JSON.stringify({ padding: 'x'.repeat(5000) }) })
