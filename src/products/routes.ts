@@ -61,8 +61,11 @@ export function productRoutes(deps: {
     })
     .get(
       '/products/:id',
-      ({ tenant, params, query, headers }) =>
-        deps.products.view(tenant.id, params.id, viewChannel(query.channel, headers['x-channel'])),
+      async ({ tenant, params, query, headers, request }) =>
+        // HEAD (answered by this GET route) is a client checking, not a customer looking.
+        request.method === 'HEAD'
+          ? await deps.products.get(tenant.id, params.id)
+          : await deps.products.view(tenant.id, params.id, viewChannel(query.channel, headers['x-channel'])),
       {
         params: IdParams,
         query: ViewQuery,

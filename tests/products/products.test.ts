@@ -328,6 +328,8 @@ describe('products', () => {
     const tenant = await createTenant(call)
     const product = await createProduct(call, tenant.apiKey)
     await call(`/products/${product.id}`, { token: tenant.apiKey })
+    const head = await call(`/products/${product.id}`, { method: 'HEAD', token: tenant.apiKey })
+    expect({ status: head.status, body: await head.text() }).toEqual({ status: 200, body: '' })
     await call(`/products/${product.id}`, { token: tenant.apiKey, headers: { 'x-channel': 'instagram' } })
     await call(`/products/${product.id}?channel=whatsapp`, {
       token: tenant.apiKey,
