@@ -51,7 +51,8 @@ export const UpdateSettingsBody = t.Object(
     currency: t.Optional(Currency),
     quietHours: t.Optional(t.Union([QuietHours, t.Null()])),
   },
-  { additionalProperties: false },
+  // As PATCH /products/:id: a PATCH that changes nothing is a client's mistake, not a 200.
+  { additionalProperties: false, minProperties: 1 },
 )
 
 export type TenantSettingsView = typeof TenantSettingsModel.static

@@ -9,6 +9,9 @@ import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
 
 function isTimeZone(zone: string): boolean {
+  // ECMA-402 (2024) also takes offsets such as `+05:00`: no zone, no daylight saving rules,
+  // and not what the document promises. IANA names never start with a sign.
+  if (/^[+-]/.test(zone)) return false
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone })
     return true

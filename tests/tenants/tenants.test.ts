@@ -127,6 +127,11 @@ describe('tenant settings', () => {
   test.each(
     [
       [{ timezone: 'Mars/Olympus' }, 'timezone'],
+      // Offsets Intl takes since ECMA-402 2024: no zone, no daylight saving rules.
+      [{ timezone: '+05:00' }, 'timezone'],
+      [{ timezone: '-0500' }, 'timezone'],
+      // As PATCH /products/:id: a PATCH that changes nothing.
+      [{}, 'body'],
       [{ alertPhones: ['+254722000001', 'nope'] }, 'alertPhones.1'],
       [{ currency: 'kes' }, 'currency'],
       [{ currency: 'XYZ' }, 'currency'],
