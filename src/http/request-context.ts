@@ -203,6 +203,8 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * a 400 before authentication; U+0000 or an unpaired surrogate in a string is a 422 naming the
  * field, after authentication and the schema, as the schema's own 422s are.
  */
+const UNCOMPRESSED = 'Request body must be sent uncompressed: no content-encoding is accepted'
+
 export function requestContext(options: RequestContextOptions) {
   const activeTraceId = options.activeTraceId
   const traceIds = options.traceIds ?? createTraceIds()
@@ -220,6 +222,10 @@ export function requestContext(options: RequestContextOptions) {
       ;(request as WithState)[STATE] = state
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      // RFC 9110 §15.5.16: a content coding the server does not decode is a 415. Read as is,
+      // a gzip body was a 400 about bytes that are not UTF-8, which sends the client astray.
+      const coding = request.headers.get('content-encoding')?.trim().toLowerCase()
+      if (coding && coding !== 'identity') throw unsupportedMediaType(UNCOMPRESSED)
       const streamedLimit = options.streamedBodies?.[new URL(request.url).pathname]
       if (streamedLimit !== undefined) {
         // The handler reads the stream under this limit; a declared length over it is refused now.

@@ -173,6 +173,36 @@ describe('error envelope', () => {
     }
   })
 
+  test.each([
+    'gzip',
+    'br',
+    'GZIP',
+    'deflate, gzip',
+  ])('415 for a JSON body with content-encoding %s, saying to send it uncompressed', async (coding) => {
+    const { call } = await appWithProbes()
+    const json = '{"name":"x","qty":1}'
+    const body = coding === 'br' ? json : Bun.gzipSync(new TextEncoder().encode(json))
+    const res = await call('/probe/echo', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'content-encoding': coding },
+    })
+    expect(res.status).toBe(415)
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'Request body must be sent uncompressed: no content-encoding is accepted',
+    })
+    const plain = await call('/probe/echo', {
+      method: 'POST',
+      body: json,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+    })
+    expect({ status: plain.status, body: await plain.json() }).toEqual({
+      status: 200,
+      body: { name: 'x', qty: 1 },
+    })
+  })
+
   // A form is curl -d's default: the message names the header to add.
   test.each([
     ['name=x', 'text/plain'],
