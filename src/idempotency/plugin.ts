@@ -45,7 +45,12 @@ export async function withIdempotency<T>(
   const outcome = await service.claim({
     scope: caller.scope,
     key,
-    fingerprint: requestFingerprint(request.method, new URL(request.url).pathname, state?.rawBody ?? ''),
+    // The router serves `/orders/` as `/orders`: a retry that adds or drops the slash is the same request.
+    fingerprint: requestFingerprint(
+      request.method,
+      new URL(request.url).pathname.replace(/(?<=.)\/+$/, ''),
+      state?.rawBody ?? '',
+    ),
     requestId: state?.requestId ?? 'unknown',
     sealWith: caller.sealWith,
   })

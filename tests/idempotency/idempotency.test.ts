@@ -248,6 +248,26 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(await tenantCount()).toEqual(tenantsBefore)
   })
 
+  test('a retry that adds or drops the trailing slash is the same request: replayed, not REUSED', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = crypto.randomUUID()
+    const first = await postOrder(built, tenant.apiKey, key, orderBody(product.id))
+    expect(first.status).toBe(201)
+    const retry = await built.call('/orders/', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': key },
+      json: orderBody(product.id),
+    })
+    expect({ status: retry.status, replayed: retry.headers.get('idempotent-replayed') }).toEqual({
+      status: 201,
+      replayed: 'true',
+    })
+    expect(await retry.text()).toBe(await first.text())
+    expect(await stockOf(built, tenant.apiKey, product.id)).toBe(8)
+  })
+
   test('a 255-character key works, and the Structured Field form "key" is the same key', async () => {
     const built = await buildTestApp()
     const { tenant, product } = await shop(built)
