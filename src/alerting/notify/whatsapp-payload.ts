@@ -84,11 +84,15 @@ function toStatus(raw: unknown): DeliveryStatus | undefined | string {
 function textOf(raw: Record<string, unknown>): unknown {
   const text = isObject(raw.text) ? raw.text.body : undefined
   const button = isObject(raw.button) ? raw.button : undefined
-  const reply =
-    isObject(raw.interactive) && isObject(raw.interactive.button_reply)
-      ? raw.interactive.button_reply.id
+  // An interactive message's reply (`type: interactive`) is a reply button's or a list row's
+  // choice: its `id` is the payload we set (`ACK:<ref>`), as Meta's "Webhooks — messages" shows.
+  const interactive = isObject(raw.interactive) ? raw.interactive : undefined
+  const choice = isObject(interactive?.button_reply)
+    ? interactive.button_reply
+    : isObject(interactive?.list_reply)
+      ? interactive.list_reply
       : undefined
-  return text ?? button?.payload ?? reply ?? button?.text
+  return text ?? button?.payload ?? choice?.id ?? button?.text
 }
 
 /** One element of `value.messages`, ignored (`undefined`) when it carries no text. */

@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'bun:test'
+import { readWhatsAppWebhook } from '../../../src/alerting/notify/whatsapp-payload.ts'
+
+const PHONE_NUMBER_ID = '106540352242922'
+const webhook = (message: Record<string, unknown>) =>
+  JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: 'WABA',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550001234', phone_number_id: PHONE_NUMBER_ID },
+              messages: [{ from: '254700000001', id: 'wamid.in.1', timestamp: '1764900000', ...message }],
+            },
+          },
+        ],
+      },
+    ],
+  })
+
+// Each kind of text-bearing message as Meta's "Webhooks — messages" reference shows it.
+describe('readWhatsAppWebhook: what an inbound message says', () => {
+  test.each([
+    ['a text', { type: 'text', text: { body: 'STATUS' } }, 'STATUS'],
+    [
+      'a template quick-reply button',
+      { type: 'button', button: { payload: 'ACK:0123456789abcdef', text: 'Acknowledge' } },
+      'ACK:0123456789abcdef',
+    ],
+    ['a quick-reply button without payload', { type: 'button', button: { text: 'ACK' } }, 'ACK'],
+    [
+      'an interactive reply button',
+      {
+        type: 'interactive',
+        interactive: {
+          type: 'button_reply',
+          button_reply: { id: 'ACK:0123456789abcdef', title: 'Acknowledge' },
+        },
+      },
+      'ACK:0123456789abcdef',
+    ],
+    [
+      'an interactive list row',
+      {
+        type: 'interactive',
+        interactive: {
+          type: 'list_reply',
+          list_reply: { id: 'SILENCE:2h:0123456789abcdef', title: 'Silence 2h', description: 'this alert' },
+        },
+      },
+      'SILENCE:2h:0123456789abcdef',
+    ],
+  ])('%s is read as its text or id', (_kind, message, text) => {
+    expect(readWhatsAppWebhook(webhook(message), PHONE_NUMBER_ID)).toEqual({
+      object: true,
+      statuses: [],
+      messages: [{ from: '254700000001', text, id: 'wamid.in.1', at: new Date(1_764_900_000_000) }],
+      invalid: 0,
+      otherNumber: 0,
+    })
+  })
+
+  test('a message without text (an image, a reaction) is ignored, not malformed', () => {
+    for (const message of [
+      { type: 'image', image: { id: 'media.1', mime_type: 'image/jpeg' } },
+      { type: 'reaction', reaction: { message_id: 'wamid.out.1', emoji: '👍' } },
+    ]) {
+      expect(readWhatsAppWebhook(webhook(message), PHONE_NUMBER_ID)).toMatchObject({
+        messages: [],
+        invalid: 0,
+      })
+    }
+  })
+})
