@@ -5,7 +5,7 @@ import { secretsEqual } from '../core/hash.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
-import { NoValidAlert, readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
+import { RefusedNotification, readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
 import type { Dispatcher } from './notify/dispatcher.ts'
 import type { Receipts } from './notify/receipts.ts'
 import { readWhatsAppWebhook } from './notify/whatsapp-payload.ts'
@@ -157,7 +157,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         ).catch(async (error: unknown) => {
           // Refused whole, and Alertmanager does not retry a 4xx: the alerts are counted and
           // logged as skipped ones are, or they would be lost without a trace.
-          if (error instanceof NoValidAlert)
+          if (error instanceof RefusedNotification)
             await deps.dispatcher.ingest([], 'alertmanager', undefined, {
               invalidAlerts: error.invalid,
               firstInvalid: error.firstInvalid,

@@ -141,23 +141,40 @@ type State =
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
 /**
- * A notification of which no alert is valid: 422 VALIDATION naming the first one's problem.
- * Carries the count and the problem, so that the receiver counts and logs the alerts it
- * refuses (Alertmanager does not retry a 4xx: they are lost, and must show).
+ * A notification refused whole, with alerts in it: 422 VALIDATION naming the problem. Carries
+ * how many alerts it held and the first problem, so that the receiver counts and logs the
+ * alerts it refuses (Alertmanager does not retry a 4xx: they are lost, and must show).
  */
-export class NoValidAlert extends AppError {
+export class RefusedNotification extends AppError {
   constructor(
+    /** The alerts the notification held, valid or not: none of them is taken. */
     readonly invalid: number,
+    /** `field — problem`, as the log's `firstInvalid`. */
     readonly firstInvalid: string,
+    message: string,
   ) {
-    const [field = firstInvalid, message = ''] = firstInvalid.split(' — ')
+    const [field = firstInvalid, problem = ''] = firstInvalid.split(' — ')
+    super(422, 'VALIDATION', message, { in: 'body', errors: [{ field, message: problem }] })
+  }
+}
+
+/** A notification of which no alert is valid: the first one's problem is named. */
+export class NoValidAlert extends RefusedNotification {
+  constructor(invalid: number, firstInvalid: string) {
     super(
-      422,
-      'VALIDATION',
+      invalid,
+      firstInvalid,
       `Invalid body: none of the ${invalid} alerts is a valid Alertmanager alert (first: ${firstInvalid})`,
-      { in: 'body', errors: [{ field, message }] },
     )
   }
+}
+
+/** A member other than `alerts` is wrong (a bad `truncatedAlerts`): every alert is refused with it. */
+function refusedForMember(problem: AppError, alerts: number): AppError {
+  const [error] = (problem.details as { errors: Array<{ field: string; message: string }> }).errors
+  return alerts === 0
+    ? problem
+    : new RefusedNotification(alerts, `${error!.field} — ${error!.message}`, problem.message)
 }
 
 /**
@@ -231,7 +248,7 @@ class NotificationScanner {
    * when a member before the fault is already wrong. Keyed by member, so that a later good
    * value clears an earlier bad one, as the last one wins.
    */
-  private readonly problems = new Map<string, Error>()
+  private readonly problems = new Map<string, AppError>()
   private readonly result: AlertmanagerNotification = { alerts: [], invalid: 0, truncatedAlerts: 0 }
 
   feed(chunk: string) {
@@ -266,7 +283,8 @@ class NotificationScanner {
     }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
     if (!this.alertsSeen) throw fieldError('alerts', 'Expected an array of alerts')
-    for (const problem of this.problems.values()) throw problem
+    for (const problem of this.problems.values())
+      throw refusedForMember(problem, this.result.alerts.length + this.result.invalid)
     const first = this.result.firstInvalid
     if (this.result.alerts.length === 0 && first !== undefined)
       throw new NoValidAlert(this.result.invalid, first)

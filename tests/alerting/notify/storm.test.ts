@@ -310,6 +310,26 @@ describe('an Alertmanager storm', () => {
     })
   })
 
+  test('a notification refused for a bad truncatedAlerts: its alerts, valid or not, are counted and logged', async () => {
+    const { post, events, logs } = await setup()
+    const res = await post(
+      notification([amAlert(1), amAlert(2), { ...amAlert(3), fingerprint: 'ABC' }], { truncatedAlerts: -1 }),
+    )
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as { error: { details: unknown } }).error.details).toEqual({
+      in: 'body',
+      errors: [
+        { field: 'truncatedAlerts', message: 'Expected a non-negative integer up to 9007199254740991' },
+      ],
+    })
+    expect(events.filter((e) => e.startsWith('invalid:'))).toEqual(['invalid:3'])
+    expect(
+      logs.lines
+        .filter((line) => line.msg === 'skipped malformed alerts in a notification; the others are taken')
+        .map((line) => [line.level, line.invalid, line.valid, line.firstInvalid]),
+    ).toEqual([['warn', 3, 0, 'truncatedAlerts — Expected a non-negative integer up to 9007199254740991']])
+  })
+
   test('above ALERTMANAGER_MAX_BODY_BYTES: 413 in the error envelope, nothing enqueued; other routes keep MAX_BODY_BYTES', async () => {
     const { post, call } = await setup({ ALERTMANAGER_MAX_BODY_BYTES: '100000', MAX_BODY_BYTES: '50000' })
     const body = JSON.stringify(notification(storm(300)))
