@@ -272,15 +272,21 @@ interface SerializedError {
   stack?: unknown
 }
 
+const CAUSED_BY = 'caused by: '
+
 /**
  * An error in one line for development logs: `ProviderError PROVIDER_ERROR: message (at
  * src/payments/service.ts:120:15)`, the frame the first of the project's own (not a
  * dependency's). An error of the service's vocabulary (a string `code`) is expected and says
  * enough so; any other (a TypeError, a driver's) keeps its whole stack on the lines below.
+ * Causes follow as `caused by: …` lines (a failed query's database error) in both cases.
  */
 export function compactError(err: SerializedError): string {
   const stack = typeof err.stack === 'string' ? err.stack.split('\n') : []
   const frames = stack.filter((line) => /^\s+at /.test(line))
+  // pino writes each cause into the stack as `caused by: Type: message`: for a failed query
+  // that is the database's own words (`relation "x" does not exist`), the line that matters.
+  const causes = stack.filter((line) => line.startsWith(CAUSED_BY))
   // Not a dependency's, and not the runtime's own (`at <parse> (:0)`, `at parse (unknown)`).
   const own = frames.find((line) => !/node_modules|\(native\)|\(unknown\)|\(:0\)$/.test(line)) ?? frames[0]
   const where = own
@@ -291,8 +297,8 @@ export function compactError(err: SerializedError): string {
   const message = String(err.message ?? '').split('\n')[0]
   const head = `${String(err.type ?? 'Error')}${code}: ${message}${where ? ` (at ${where})` : ''}`
   return (typeof err.code === 'string' && /^[A-Z][A-Z_]+$/.test(err.code)) || frames.length === 0
-    ? head
-    : `${head}\n${frames.join('\n')}`
+    ? [head, ...causes.map((line) => `  ${line}`)].join('\n')
+    : `${head}\n${stack.filter((line) => /^\s+at /.test(line) || line.startsWith(CAUSED_BY)).join('\n')}`
 }
 
 /**

@@ -205,6 +205,30 @@ describe('DATA_DIR lock', () => {
   })
 })
 
+describe('a failed query in the development log', () => {
+  test("shows the database's own words as a caused-by line, and no parameter", async () => {
+    const handle = await freshDatabase()
+    try {
+      let thrown: unknown
+      try {
+        await handle.db.execute(sql`select * from no_such_table where name = ${'+254711000123'}`)
+      } catch (error) {
+        thrown = error
+      }
+      const lines = compactError(serializeError(thrown) as Parameters<typeof compactError>[0]).split('\n')
+      expect(lines[0]).toStartWith(
+        'DrizzleQueryError: Failed query: select * from no_such_table where name = $1',
+      )
+      expect(lines.filter((line) => line.startsWith('caused by: '))).toEqual([
+        expect.stringMatching(/^caused by: \w+: relation "no_such_table" does not exist$/),
+      ])
+      expect(lines.join('\n')).not.toContain('711000123')
+    } finally {
+      await handle.close()
+    }
+  })
+})
+
 describe('a database that will not open', () => {
   test('the fatal line names DATABASE_URL and where it points, never its password', () => {
     const line = databaseOpenProblem({
