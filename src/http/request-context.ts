@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
+import { DECIMAL_QUERY_PARAMETERS, fieldError } from '../shared/models.ts'
 import { parseJsonText, type UnstorableText, unstorableText, unstorableTextError } from './json-body.ts'
 
 /** What the service knows about one request while serving it. */
@@ -203,6 +204,23 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * a 400 before authentication; U+0000 or an unpaired surrogate in a string is a 422 naming the
  * field, after authentication and the schema, as the schema's own 422s are.
  */
+/**
+ * What the query schema cannot see: a parameter given twice (Elysia keeps the last, so
+ * `?status=paid&status=pending` silently meant pending) and an integer not in decimal digits.
+ * Throws 422 VALIDATION naming the parameter.
+ */
+function checkQueryText(url: string): void {
+  const start = url.indexOf('?')
+  if (start < 0) return
+  const seen = new Set<string>()
+  for (const [key, value] of new URLSearchParams(url.slice(start + 1))) {
+    if (seen.has(key)) throw fieldError(key, 'must be given once', 'query')
+    seen.add(key)
+    if (DECIMAL_QUERY_PARAMETERS.has(key) && !/^[0-9]+$/.test(value))
+      throw fieldError(key, 'Expected integer in decimal digits', 'query')
+  }
+}
+
 const UNCOMPRESSED = 'Request body must be sent uncompressed: no content-encoding is accepted'
 
 export function requestContext(options: RequestContextOptions) {
@@ -257,5 +275,6 @@ export function requestContext(options: RequestContextOptions) {
       // is a 401 whatever the body holds), and before any handler could store the text.
       const found = (request as WithState)[STATE]?.unstorableBody
       if (found !== undefined) throw unstorableTextError(found)
+      checkQueryText(request.url)
     })
 }

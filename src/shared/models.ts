@@ -152,6 +152,12 @@ export const listOf = <T extends Parameters<typeof t.Array>[0]>(item: T, descrip
     { description },
   )
 
+/**
+ * Integer query parameters. Elysia reads their text with `Number()`, which also takes `0x10`,
+ * `1e1` and ` 16`; the request context refuses anything but decimal digits for these.
+ */
+export const DECIMAL_QUERY_PARAMETERS: ReadonlySet<string> = new Set(['limit'])
+
 export const PageQuery = {
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: 'page size (1-100)' })),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'opaque cursor from a previous page' })),

@@ -328,6 +328,13 @@ describe('validation messages name the field', () => {
     ['/orders?limit=-1&cursor=abc', 'Invalid query: limit — Expected integer to be greater or equal to 1'],
     ['/orders?limit=abc', 'Invalid query: limit — Expected integer'],
     ['/products?limit=1.5', 'Invalid query: limit — Expected integer'],
+    // Number() reads these as 16, 10 and 16: not what a client meant to send.
+    ['/products?limit=0x10', 'Invalid query: limit — Expected integer in decimal digits'],
+    ['/orders?limit=1e1', 'Invalid query: limit — Expected integer in decimal digits'],
+    ['/orders?limit=%2016', 'Invalid query: limit — Expected integer in decimal digits'],
+    // Elysia keeps the last of a repeated parameter: the client meant one of them, not both.
+    ['/orders?status=paid&status=pending', 'Invalid query: status — must be given once'],
+    ['/products?limit=5&limit=5', 'Invalid query: limit — must be given once'],
   ])('GET %s', async (path, message) => {
     const built = await buildTestApp()
     const tenant = await createTenant(built.call)
@@ -337,8 +344,15 @@ describe('validation messages name the field', () => {
     expect(error.message).toBe(message)
     expect(error.details).toEqual({
       in: 'query',
-      errors: [{ field: 'limit', message: message.split(' — ')[1] }],
+      errors: [{ field: message.split(': ')[1]!.split(' — ')[0], message: message.split(' — ')[1] }],
     })
+  })
+
+  test('a repeated or non-decimal query parameter with a wrong key is a 401: the credential first', async () => {
+    const built = await buildTestApp()
+    for (const path of ['/orders?status=paid&status=paid', '/products?limit=0x10']) {
+      expect((await built.call(path, { token: 'ck_wrong' })).status).toBe(401)
+    }
   })
 
   test('a cursor whose id is 36 hyphens is refused as a cursor, not cast to a uuid by PostgreSQL', async () => {
