@@ -9,6 +9,7 @@ import {
   loadRules,
   noRuleManagerMetrics,
 } from '../../src/alerting/rules/manager.ts'
+import { QueryError } from '../../src/alerting/rules/prometheus-source.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { adminScope, requestFingerprint, tenantScope } from '../../src/idempotency/service.ts'
@@ -512,6 +513,27 @@ describe('success and error responses of each operation validate against the doc
       expect(alerts.data.alerts.map((a: { state: string }) => a.state).sort()).toEqual(['firing', 'pending'])
       const rules = await expectCall('GET /alerts/rules', 200, { app })
       expect(rules.data.groups[0].rules.map((r: { health: string }) => r.health)).toEqual(['ok', 'ok', 'err'])
+      // Prometheus (PROMETHEUS_URL) down: GET /slo is a 503 in the envelope, as a database outage.
+      const unreachable = createRuleManager({
+        db: database.db,
+        groups: [],
+        source: {
+          async instantQuery() {
+            throw new QueryError('Prometheus unreachable: connection refused')
+          },
+        },
+        dispatcher: alertingFor(database, undefined).alerting.dispatcher,
+        clock,
+        log: built.logs.log,
+        metrics: noRuleManagerMetrics,
+      })
+      const sloDown = await buildTestApp({ env: ENV, database, ruleManager: unreachable })
+      const down = await expectCall('GET /slo', 503, { app: sloDown })
+      expect(down.error).toMatchObject({
+        code: 'UNAVAILABLE',
+        message:
+          "SLOs cannot be read now: the rule manager's query source (PROMETHEUS_URL) did not answer; retry later",
+      })
       rmSync(dir, { recursive: true, force: true })
     } finally {
       await database.close()

@@ -65,6 +65,7 @@ export function sloRoutes(deps: {
           200: t.Object({ status: t.Literal('success'), data: t.Object({ objectives: t.Array(SloModel) }) }),
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,
+          503: ErrorEnvelopeModel,
         },
       },
     )

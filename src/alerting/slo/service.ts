@@ -1,6 +1,11 @@
+import { unavailable } from '../../core/errors.ts'
 import type { QuerySource } from '../../prometheus/promql/query-source.ts'
 import { resultAsVector } from '../../prometheus/promql/query-source.ts'
+import { QueryError } from '../rules/prometheus-source.ts'
 import { PERIOD, SLI_WINDOWS, type SliWindow } from './spec.ts'
+
+const SOURCE_UNAVAILABLE =
+  "SLOs cannot be read now: the rule manager's query source (PROMETHEUS_URL) did not answer; retry later"
 
 /** One SLI window of an objective. Ratios are null where the window has no data (no traffic). */
 export interface SloWindowView {
@@ -50,7 +55,8 @@ const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v
  * Reads every declared objective from the Sloth recordings (`slo:objective:ratio`,
  * `slo:sli_error:ratio_rate<window>`, `slo:current_burn_rate:ratio`,
  * `slo:period_error_budget_remaining:ratio`) through the rule manager's query source, so the
- * answer is the same numbers the burn-rate alerts use. Query errors propagate.
+ * answer is the same numbers the burn-rate alerts use. `list` throws 503 UNAVAILABLE when the
+ * query source fails (QueryError: Prometheus unreachable, timed out or refusing the query).
  */
 export function createSloService(deps: SloServiceDeps) {
   async function byId(expr: string, at: Date): Promise<Map<string, number>> {
@@ -60,46 +66,58 @@ export function createSloService(deps: SloServiceDeps) {
 
   return {
     async list(): Promise<SloView[]> {
-      const at = deps.now()
-      const objectives = resultAsVector(await deps.source.instantQuery('slo:objective:ratio', at))
-      const [windows, burn, remaining, alerts] = await Promise.all([
-        Promise.all(SLI_WINDOWS.map((w) => byId(`slo:sli_error:ratio_rate${w}`, at))),
-        byId('slo:current_burn_rate:ratio', at),
-        byId('slo:period_error_budget_remaining:ratio', at),
-        deps.activeAlerts(),
-      ])
-      return objectives
-        .map((o) => {
-          const id = o.labels.sloth_id ?? ''
-          const budget = Number((1 - o.value).toPrecision(12))
-          const views = SLI_WINDOWS.map((window, i) => {
-            const errorRatio = finite(windows[i]!.get(id))
-            // An objective of 100 leaves no budget: the burn rate is then no number (null).
-            return { window, errorRatio, burnRate: errorRatio === null ? null : finite(errorRatio / budget) }
-          })
-          const errorAt = (w: SliWindow) => views.find((v) => v.window === w)!.errorRatio
-          const current = errorAt('5m')
-          const period = errorAt(PERIOD)
-          return {
-            id,
-            service: o.labels.sloth_service ?? '',
-            slo: o.labels.sloth_slo ?? '',
-            objective: o.value,
-            errorBudget: budget,
-            sli: {
-              current: current === null ? null : 1 - current,
-              period: period === null ? null : 1 - period,
-            },
-            currentBurnRate: finite(burn.get(id)),
-            periodBudgetRemaining: finite(remaining.get(id)),
-            windows: views,
-            alerts: alerts
-              .filter((a) => a.labels.sloth_id === id)
-              .map((a) => ({ severity: a.labels.sloth_severity ?? '', state: a.state })),
-          }
-        })
-        .sort((a, b) => a.id.localeCompare(b.id))
+      try {
+        return await read()
+      } catch (error) {
+        // Prometheus (PROMETHEUS_URL) down or slow is an outage of a dependency, as a database
+        // that does not answer: 503, not a 500 that reads as a bug of ours.
+        if (error instanceof QueryError)
+          throw Object.assign(unavailable(SOURCE_UNAVAILABLE), { cause: error })
+        throw error
+      }
     },
+  }
+
+  async function read(): Promise<SloView[]> {
+    const at = deps.now()
+    const objectives = resultAsVector(await deps.source.instantQuery('slo:objective:ratio', at))
+    const [windows, burn, remaining, alerts] = await Promise.all([
+      Promise.all(SLI_WINDOWS.map((w) => byId(`slo:sli_error:ratio_rate${w}`, at))),
+      byId('slo:current_burn_rate:ratio', at),
+      byId('slo:period_error_budget_remaining:ratio', at),
+      deps.activeAlerts(),
+    ])
+    return objectives
+      .map((o) => {
+        const id = o.labels.sloth_id ?? ''
+        const budget = Number((1 - o.value).toPrecision(12))
+        const views = SLI_WINDOWS.map((window, i) => {
+          const errorRatio = finite(windows[i]!.get(id))
+          // An objective of 100 leaves no budget: the burn rate is then no number (null).
+          return { window, errorRatio, burnRate: errorRatio === null ? null : finite(errorRatio / budget) }
+        })
+        const errorAt = (w: SliWindow) => views.find((v) => v.window === w)!.errorRatio
+        const current = errorAt('5m')
+        const period = errorAt(PERIOD)
+        return {
+          id,
+          service: o.labels.sloth_service ?? '',
+          slo: o.labels.sloth_slo ?? '',
+          objective: o.value,
+          errorBudget: budget,
+          sli: {
+            current: current === null ? null : 1 - current,
+            period: period === null ? null : 1 - period,
+          },
+          currentBurnRate: finite(burn.get(id)),
+          periodBudgetRemaining: finite(remaining.get(id)),
+          windows: views,
+          alerts: alerts
+            .filter((a) => a.labels.sloth_id === id)
+            .map((a) => ({ severity: a.labels.sloth_severity ?? '', state: a.state })),
+        }
+      })
+      .sort((a, b) => a.id.localeCompare(b.id))
   }
 }
 
