@@ -14,10 +14,17 @@ import { createPaymentService, type SettlementResult } from './service.ts'
 /**
  * What reconciliation found for a stale pending payment: the provider charged it
  * (`succeeded`) or declined it (`failed`), never received it (`not_found`: the payment
- * becomes `error` and the order can be paid again), or could not be asked (`unresolved`:
- * asked again after another lease).
+ * becomes `error` and the order can be paid again), could not be asked (`unresolved`:
+ * asked again after another lease), or its own request settled it while the provider was
+ * being asked (`already_settled`: reconciliation changed nothing).
  */
-export const RECONCILE_OUTCOMES = ['succeeded', 'failed', 'not_found', 'unresolved'] as const
+export const RECONCILE_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'not_found',
+  'unresolved',
+  'already_settled',
+] as const
 export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number]
 
 export interface ReconcilerMetrics {
@@ -156,7 +163,8 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       reason: 'the provider never received the charge (settled by reconciliation)',
     }
     const settled = await db.transaction((tx) => service.settleStale(tx, payment, result, log))
-    if (!settled) return found ? (found.outcome === 'succeeded' ? 'succeeded' : 'failed') : 'not_found'
+    // The request came back first and settled (and counted) it: nothing of this was done here.
+    if (!settled) return 'already_settled'
     business.paymentProcessed({
       tenantId: payment.tenantId,
       provider: payment.provider,

@@ -171,17 +171,22 @@ export function createPaymentService(deps: {
     return settled
   }
 
-  /** Settles the request's payment and stores its response under the claim, in one transaction. */
+  /**
+   * Settles the request's payment and stores its response under the claim, in one transaction.
+   * Resolves with the payment as settled and whether this request settled it (false: the
+   * reconciler did first, and counted it).
+   */
   async function settle(
     payment: PaymentRow,
     result: SettlementResult,
     log: Logger,
     claim?: IdempotencyClaim,
   ) {
-    const settled = await db.transaction(async (tx) => {
-      const row = (await settleIn(tx, payment, result, log)) ?? (await repo.find(tx, payment.id))!
+    const { row: settled, here } = await db.transaction(async (tx) => {
+      const mine = await settleIn(tx, payment, result, log)
+      const row = mine ?? (await repo.find(tx, payment.id))!
       if (claim) await claim.record(tx, paymentResponse(toPaymentView(row), claim.requestId))
-      return row
+      return { row, here: mine !== undefined }
     })
     if (result.outcome === 'succeeded' && settled.status !== 'succeeded') {
       // The provider charged after reconciliation had found nothing (a call slower than
@@ -197,7 +202,7 @@ export function createPaymentService(deps: {
         'the provider charged a payment reconciliation had already settled as not charged; refund it',
       )
     }
-    return settled
+    return { settled, here }
   }
 
   return {
@@ -247,15 +252,20 @@ export function createPaymentService(deps: {
         traceId: context.traceId,
         requestId: context.requestId,
       })
-      const settled = toPaymentView(await settle(payment, result, context.log, claim))
+      const outcome = await settle(payment, result, context.log, claim)
+      const settled = toPaymentView(outcome.settled)
       const status = settled.status as 'succeeded' | 'failed' | 'error'
-      deps.metrics.paymentProcessed({
-        tenantId,
-        provider: provider.name,
-        status,
-        traceId: context.traceId,
-        requestId: context.requestId,
-      })
+      // Counted once per payment, by whoever settled it: the reconciler counted it already
+      // when it came first (a provider call slower than PAYMENT_PENDING_LEASE).
+      if (outcome.here) {
+        deps.metrics.paymentProcessed({
+          tenantId,
+          provider: provider.name,
+          status,
+          traceId: context.traceId,
+          requestId: context.requestId,
+        })
+      }
       context.log.info(
         {
           event: 'payment_processed',

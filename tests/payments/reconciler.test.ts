@@ -114,6 +114,7 @@ describe('payment reconciliation', () => {
     expect(await stuck.orderStatus()).toBe('paid')
     expect(processed).toEqual(['sandbox succeeded'])
     expect(await scrape(stuck.call, 'payments_reconciled_total{')).toEqual([
+      'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 1',
@@ -133,6 +134,45 @@ describe('payment reconciliation', () => {
     expect(late.status).toBe(201)
     expect((await ledger(stuck.deps.database.db, stuck.payment.id)).length).toBe(1)
     expect(await stuck.orderStatus()).toBe('paid')
+  })
+
+  test.each([
+    [true, 'succeeded', 201],
+    [false, 'error', 502],
+  ])('charged %p: payments_processed_total counts the payment once, by the reconciler, when its request comes back after it', async (charged, status, answered) => {
+    const stuck = await stuckPayment({ charged })
+    const reconciler = stuck.reconciler(LEASE_MS + 1000, stuck.deps.metrics.business)
+    expect(await reconciler.tick()).toEqual([charged ? 'succeeded' : 'not_found'])
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(answered)
+    expect(await scrape(stuck.call, 'payments_processed_total{')).toEqual([
+      `payments_processed_total{tenant_id="${stuck.tenant.id}",provider="sandbox",status="${status}"} 1`,
+    ])
+  })
+
+  test('a request that settles its payment while the reconciler asks the provider: already_settled, counted once', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    // The provider answers the status query only after the stalled request came back and settled.
+    const racing: PaymentProvider = {
+      ...stuck.stalled.provider,
+      async retrieve(key, context) {
+        stuck.stalled.answer()
+        expect((await stuck.inFlight).status).toBe(201)
+        return stuck.stalled.provider.retrieve(key, context)
+      },
+    }
+    const reconciler = stuck.reconciler(LEASE_MS + 1000, stuck.deps.metrics.business, racing)
+    expect(await reconciler.tick()).toEqual(['already_settled'])
+    expect(await scrape(stuck.call, 'payments_reconciled_total{provider="sandbox",outcome="')).toEqual([
+      'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 1',
+      'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="unresolved"} 0',
+    ])
+    expect(await scrape(stuck.call, 'payments_processed_total{')).toEqual([
+      `payments_processed_total{tenant_id="${stuck.tenant.id}",provider="sandbox",status="succeeded"} 1`,
+    ])
   })
 
   test('the provider never received it: the payment becomes error, the order can be paid again', async () => {
