@@ -19,6 +19,8 @@ import {
   BURN_ALERTS,
   displayName,
   errorBudget,
+  formatFloatF,
+  objectiveRatio,
   PERIOD,
   SLI_WINDOWS,
   type SliWindow,
@@ -117,7 +119,7 @@ function sliRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions)
 function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions): RecordingRule[] {
   const sel = selector(spec, slo)
   const labels = sloLabels(spec, slo, options)
-  const objective = Number((slo.objective / 100).toPrecision(12))
+  const objective = objectiveRatio(slo)
   return [
     { record: 'slo:objective:ratio', expr: String(objective), labels },
     { record: 'slo:error_budget:ratio', expr: `1 - ${objective}`, labels },
@@ -143,7 +145,7 @@ function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions
       labels: {
         ...labels,
         sloth_mode: 'cli-gen-prom',
-        sloth_objective: String(slo.objective),
+        sloth_objective: formatFloatF(slo.objective),
         sloth_spec: 'prometheus/v1',
       },
     },

@@ -7,7 +7,7 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
   const ruleEvaluations = metrics.register(
     new Counter<'rule_group'>({
       name: 'alert_rule_evaluations_total',
-      help: 'Alerting rule evaluations by the scheduled evaluator, by rule group.',
+      help: "Rule evaluations (each recording and alerting rule of a group's evaluation) by the rule manager, by rule group, as Prometheus' prometheus_rule_evaluations_total.",
       labelNames: ['rule_group'],
       ...metrics.budget('alert_rule_evaluations_total'),
     }),
@@ -15,7 +15,7 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
   const ruleFailures = metrics.register(
     new Counter<'rule_group'>({
       name: 'alert_rule_evaluation_failures_total',
-      help: 'Alerting rule evaluations that failed (query error, duplicate label sets), by rule group.',
+      help: "Rule evaluations that failed (query error, duplicate label sets), by rule group, as Prometheus' prometheus_rule_evaluation_failures_total.",
       labelNames: ['rule_group'],
       ...metrics.budget('alert_rule_evaluation_failures_total'),
     }),

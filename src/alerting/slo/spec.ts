@@ -382,8 +382,34 @@ export function loadSlothSpec(file: string): SlothSpec {
 /** Sloth's `sloth_id`. */
 export const slothId = (spec: SlothSpec, slo: SlothSlo) => `${spec.service}-${slo.name}`
 
-/** The error budget as a ratio (1 - objective), rounded to drop float noise (99.9 → 0.001). */
-export const errorBudget = (slo: SlothSlo) => Number(((100 - slo.objective) / 100).toPrecision(12))
+/**
+ * The objective as a ratio (`slo:objective:ratio`), rounded to 12 significant digits to drop
+ * float noise (Sloth prints `vector(%g)` of objective/100: 99.9 → 0.9990000000000001).
+ */
+export const objectiveRatio = (slo: SlothSlo) => Number((slo.objective / 100).toPrecision(12))
+
+/**
+ * The error budget as a ratio (`slo:error_budget:ratio`, and the budget the burn-rate alerts
+ * multiply), from objectiveRatio so that the recordings and the alerts can never disagree
+ * (99.9 → 0.001; 99.99999999995 is 1 at 12 digits, so its budget is 0, as objective 100's).
+ */
+export const errorBudget = (slo: SlothSlo) => Number((1 - objectiveRatio(slo)).toPrecision(12))
+
+/**
+ * A number as Go's `strconv.FormatFloat(x, 'f', -1, 64)` writes it: the shortest digits that
+ * read back to it, never in exponent form (Sloth's `sloth_objective` label: 0.0000001, not 1e-7).
+ */
+export function formatFloatF(x: number): string {
+  const text = String(x)
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)
+  if (!m) return text
+  const [, sign, first, rest = '', e] = m
+  const exponent = Number(e)
+  const digits = first! + rest
+  return exponent < 0
+    ? `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`
+    : `${sign}${digits}${'0'.repeat(exponent - rest.length)}`
+}
 
 /** The name alert messages use for an SLO: its description up to " - ", else its name. */
 export const displayName = (slo: SlothSlo) => slo.description?.split(' - ')[0]?.trim() || slo.name

@@ -247,6 +247,10 @@ describe('the state machine, persisted', () => {
     expect(flaky.health).toBe('err')
     expect(flaky.lastError).toBe('Prometheus unreachable: connection refused')
     expect(events.filter((e) => e === 'shop:failed')).toHaveLength(2)
+    // One evaluation per rule per group evaluation, as prometheus_rule_evaluations_total.
+    const evaluated = groups[0]!.rules.filter((r) => r.health !== 'skipped').length
+    expect(evaluated).toBeGreaterThan(1)
+    expect(events).toHaveLength(3 * evaluated)
   })
 
   test('two results with the same identity are an evaluation error and change nothing', async () => {

@@ -101,6 +101,24 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     expect(groups.at(-1)!.rules.map((r) => (r as Rule).labels.sloth_severity)).toEqual(['page'])
   })
 
+  test.each([
+    [99.9, '0.999', '1 - 0.999', '(14.4 * 0.001)', '99.9'],
+    // 1 at the 12 significant digits the rules are written with: no budget, in the recordings
+    // and the alerts alike (the alerts once multiplied a budget the recordings said was 0).
+    [99.99999999995, '1', '1 - 1', '(14.4 * 0)', '99.99999999995'],
+    // Sloth's sloth_objective is strconv.FormatFloat(…, 'f', -1, 64): never an exponent.
+    [0.0000001, '1e-9', '1 - 1e-9', '(14.4 * 0.999999999)', '0.0000001'],
+  ])('objective %p: the recordings and the alerts use one budget; sloth_objective as Sloth writes it', (objective, ratio, budget, pageFactor, label) => {
+    const spec = loadSlothSpec(SPEC)
+    const groups = sloRuleGroups({ ...spec, slos: [{ ...spec.slos[0]!, objective }] })
+    const meta = groups[1]!.rules as Rule[]
+    const expr = (record: string) => meta.find((r) => r.record === record)!.expr
+    expect([expr('slo:objective:ratio'), expr('slo:error_budget:ratio')]).toEqual([ratio, budget])
+    expect(meta.find((r) => r.record === 'sloth_slo_info')!.labels.sloth_objective).toBe(label)
+    const page = (groups[2]!.rules as Array<Rule & { expr: string }>)[0]!
+    expect(page.expr).toContain(`> ${pageFactor})`)
+  })
+
   test('a bad spec is an error naming the SLO', () => {
     const base = readFileSync(SPEC, 'utf8')
     expect(() => parseSlothSpec(base.replace('version: prometheus/v1', 'version: v2'))).toThrow(
