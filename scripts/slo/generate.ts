@@ -163,7 +163,10 @@ const windowWords = (w: string) => w.replace(/^(\d+)([mhd])$/, '$1 $2')
  * none above; with no burn rate recorded, only that the budget is overspent.
  * @param sel the SLO's recording selector, from `selector`
  */
-function budgetText(sel: string): string {
+function budgetText(sel: string, budget: number): string {
+  // Objective 100 (or one that is 100 at 12 digits): the burn rate of any error is +Inf, and
+  // "the month would spend it +Inf times over" says nothing a person can use.
+  if (budget === 0) return 'this objective has no error budget: any error spends it'
   return (
     `{{ if lt $value 0.0 }}this month's budget is overspent` +
     `{{ with query \`slo:period_burn_rate:ratio${sel}\` }}{{ with . | first | value }}: at the error ratio recorded so far, ` +
@@ -199,7 +202,7 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
     labels: { ...labels, sloth_severity: labels.sloth_severity ?? severity },
     annotations: {
       summary: `${name}: error budget burning too fast (${severity})`,
-      description: `${name}: burning the error budget faster than ${rates} — ${budgetText(sel)} (30-day SLO ${slothId(spec, slo)}).`,
+      description: `${name}: burning the error budget faster than ${rates} — ${budgetText(sel, budget)} (30-day SLO ${slothId(spec, slo)}).`,
       ...slo.alerting.annotations,
       ...alertSpec?.annotations,
     },

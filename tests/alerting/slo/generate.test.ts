@@ -115,8 +115,14 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     const expr = (record: string) => meta.find((r) => r.record === record)!.expr
     expect([expr('slo:objective:ratio'), expr('slo:error_budget:ratio')]).toEqual([ratio, budget])
     expect(meta.find((r) => r.record === 'sloth_slo_info')!.labels.sloth_objective).toBe(label)
-    const page = (groups[2]!.rules as Array<Rule & { expr: string }>)[0]!
+    const page = (groups[2]!.rules as Array<Rule & { expr: string; annotations: Record<string, string> }>)[0]!
     expect(page.expr).toContain(`> ${pageFactor})`)
+    // No budget: no "+Inf times over" in the message.
+    expect(
+      String(page.annotations.description).includes(
+        'this objective has no error budget: any error spends it',
+      ),
+    ).toBe(pageFactor === '(14.4 * 0)')
   })
 
   test('a bad spec is an error naming the SLO', () => {
