@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
-import { parseGoYaml, parseYamlGoBlocks } from '../../prometheus/rules/go-yaml.ts'
+import { type GoYamlValue, parseGoYaml, parseYamlGoBlocks } from '../../prometheus/rules/go-yaml.ts'
+import { goResolve } from '../../prometheus/rules/go-yaml-resolve.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
@@ -277,14 +278,36 @@ function parseSli(sli: unknown, where: string): SlothSli {
 }
 
 /** One SLO of the spec, as Sloth's ValidateSLO checks it. */
-function parseSlo(raw: unknown, typed: unknown, seen: Set<string>): SlothSlo {
+/** A map's value (the last of a repeated key, as yaml.v2 keeps) or a list's item, of yaml.v2's tree. */
+function goNode(node: GoYamlValue | undefined, key: string | number): GoYamlValue | undefined {
+  if (node?.kind === 'list' && typeof key === 'number') return node.items[key]
+  if (node?.kind === 'map') return node.entries.findLast((e) => e.key === key)?.value
+  return undefined
+}
+
+/**
+ * A scalar as yaml.v2 decodes it into a float64 field (resolve.go `resolve`): `0o77` is 63,
+ * `!!float 99` is 99, `0x10` 16, where the JavaScript YAML 1.1 reading differs. Anything that
+ * is not a number is given back as the JavaScript reading had it, for the checks below.
+ */
+function goNumber(node: GoYamlValue | undefined, fallback: unknown, field: string): unknown {
+  if (node?.kind !== 'scalar' || node.text === null) return fallback
+  const resolved = goResolve(node.tag ?? (node.quoted ? '!!str' : undefined), node.text, false)
+  if ('failure' in resolved) throw new Error(`${field}: ${resolved.failure}`)
+  const { value } = resolved
+  if (value.kind === 'int' || value.kind === 'uint') return Number(value.value)
+  if (value.kind === 'float') return value.value
+  return fallback
+}
+
+function parseSlo(raw: unknown, typed: unknown, seen: Set<string>, objectiveNode?: GoYamlValue): SlothSlo {
   const name = text(fieldOf(raw, 'name'), 'slo name')
   const where = `slo "${name}"`
   if (!NAME_RE.test(name)) throw new Error(`${where}: invalid name: ${NAME_RULE}`)
   if (seen.has(name)) throw new Error(`${where}: duplicate name`)
   seen.add(name)
   refuseUnsupported(raw, 'slo', `${where}: `)
-  const objective = fieldOf(typed, 'objective')
+  const objective = goNumber(objectiveNode, fieldOf(typed, 'objective'), `${where}: objective`)
   // yaml.v2 refuses a string or a boolean for Sloth's float64 (`cannot unmarshal !!str`),
   // where a missing value is Go's zero and meets the range check.
   if (typeof objective === 'string' || typeof objective === 'boolean')
@@ -349,7 +372,7 @@ export function parseSlothSpec(source: string): SlothSpec {
   // A spec Sloth's yaml.v2 cannot read is refused in its words (`yaml: line 4: did not find
   // expected '-' indicator`), at its line of the document, as the rule files' reader does;
   // the JavaScript parser's own words named other lines and other faults.
-  parseGoYaml(spec, 'yaml.v2')
+  const go = parseGoYaml(spec, 'yaml.v2')
   // A block scalar ending the spec (as one always does after Sloth's trim) keeps no final newline.
   const typed: unknown = parseYamlGoBlocks(spec, { version: '1.1' })
   const raw: unknown = parseYamlGoBlocks(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
@@ -367,7 +390,14 @@ export function parseSlothSpec(source: string): SlothSpec {
     version: 'prometheus/v1',
     service,
     ...(labels ? { labels } : {}),
-    slos: slos.map((slo, i) => parseSlo(slo, fieldOf(fieldOf(typed, 'slos'), i), seen)),
+    slos: slos.map((slo, i) =>
+      parseSlo(
+        slo,
+        fieldOf(fieldOf(typed, 'slos'), i),
+        seen,
+        goNode(goNode(goNode(go, 'slos'), i), 'objective'),
+      ),
+    ),
   }
 }
 

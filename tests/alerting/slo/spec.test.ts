@@ -212,6 +212,24 @@ describe('parseSlothSpec: objective (Sloth: >0 and <=100)', () => {
       expect(refusal(spec({ slo: { objective: `objective: ${objective}` } }))).toBe(message)
   })
 
+  test('a number is read as yaml.v2 reads it into a float64 (resolve.go), not as YAML 1.1 in JavaScript', () => {
+    const cases: Array<[string, number]> = [
+      ['0o77', 63],
+      ['!!float 99', 99],
+      ['0x10', 16],
+      ['1_0', 10],
+      ['99.5', 99.5],
+      ['!!int 99', 99],
+    ]
+    for (const [objective, value] of cases)
+      expect(parseSlothSpec(spec({ slo: { objective: `objective: ${objective}` } })).slos[0]!.objective).toBe(
+        value,
+      )
+    expect(refusal(spec({ slo: { objective: 'objective: !!int 99.5' } }))).toBe(
+      'slo "avail": objective: yaml: cannot decode !!float `99.5` as a !!int',
+    )
+  })
+
   test('a string or a boolean is refused as not a number, as yaml.v2 refuses it for a float64', () => {
     const cases: Array<[string, string]> = [
       ['"99.9"', 'the string "99.9"'],
