@@ -4,7 +4,7 @@ import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
-import { allowedMethods, type RouteEntry } from './http/allowed-methods.ts'
+import { allowedMethods, declaredQueryParameters, type RouteWithQuery } from './http/allowed-methods.ts'
 import { type ErrorReport, errorEnvelope } from './http/error-envelope.ts'
 import { errorReporting } from './http/error-reporting.ts'
 import { httpMetrics } from './http/http-metrics.ts'
@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps) {
       }
     : deps.onServerError
   // The app, once built, for the error boundary's 405 (its type cannot refer to itself).
-  const mounted: { app?: { routes: readonly RouteEntry[] } } = {}
+  const mounted: { app?: { routes: readonly RouteWithQuery[] } } = {}
   // standardHostname: false, because Elysia otherwise looks for the path from the URL's 11th
   // character on ("http://a.bc"), so a request to a host of three letters or fewer
   // (`Host: web`, `http://api/health` inside a compose network or behind a proxy) found no
@@ -73,6 +73,7 @@ export function createApp(deps: AppDeps) {
         now: () => deps.clock.monotonic(),
         rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
         streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },
+        queryParameters: declaredQueryParameters(() => mounted.app?.routes ?? []),
       }),
     )
     .use(corsFor(deps.config.http.corsOrigins))

@@ -60,3 +60,37 @@ export function allowedMethods(routes: () => readonly RouteEntry[]): (pathname: 
     return [...methods].sort()
   }
 }
+
+/** A mounted route with the query schema Elysia keeps in its hooks. */
+export interface RouteWithQuery extends RouteEntry {
+  hooks?: { query?: { properties?: Record<string, unknown> } }
+}
+
+/**
+ * The query parameters a route declares in its schema, by method and path template (HEAD
+ * looks up GET's): undefined for a route that declares none, whose query nothing reads.
+ *
+ * @param routes read again whenever the number of routes changes, as allowedMethods
+ * @returns e.g. `Set { 'limit', 'cursor' }` for `GET /products`
+ */
+export function declaredQueryParameters(
+  routes: () => readonly RouteWithQuery[],
+): (method: string, path: string) => ReadonlySet<string> | undefined {
+  let byRoute = new Map<string, ReadonlySet<string>>()
+  let seen = -1
+  return (method, path) => {
+    const current = routes()
+    if (current.length !== seen) {
+      byRoute = new Map(
+        current.flatMap((route) => {
+          const properties = route.hooks?.query?.properties
+          return properties
+            ? [[`${route.method.toUpperCase()} ${route.path}`, new Set(Object.keys(properties))]]
+            : []
+        }),
+      )
+      seen = current.length
+    }
+    return byRoute.get(`${method === 'HEAD' ? 'GET' : method} ${path}`)
+  }
+}

@@ -181,6 +181,11 @@ export interface RequestContextOptions {
    * (bytes) instead of `maxBodyBytes`; their body reaches the handler as `STREAMED_BODY`.
    */
   streamedBodies?: Record<string, number>
+  /**
+   * The query parameters the matched route declares (method, path template), or undefined
+   * for a route without a query schema: those are checked for repetition and decimal integers.
+   */
+  queryParameters?: (method: string, route: string) => ReadonlySet<string> | undefined
 }
 
 /** The parsed body of a `streamedBodies` route: the handler reads the request stream itself. */
@@ -205,15 +210,16 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * field, after authentication and the schema, as the schema's own 422s are.
  */
 /**
- * What the query schema cannot see: a parameter given twice (Elysia keeps the last, so
- * `?status=paid&status=pending` silently meant pending) and an integer not in decimal digits.
- * Throws 422 VALIDATION naming the parameter.
+ * What a route's query schema cannot see of the parameters it declares: one given twice
+ * (Elysia keeps the last, so `?status=paid&status=pending` silently meant pending) and an
+ * integer not in decimal digits. Parameters a route does not declare are the schema's
+ * business (refused as unknown) or nobody's (a route without a query schema ignores them: a
+ * scrape's repeated `collect[]` must not fail /metrics). Throws 422 VALIDATION naming it.
  */
-function checkQueryText(url: string): void {
-  const start = url.indexOf('?')
-  if (start < 0) return
+function checkQueryText(query: string, declared: ReadonlySet<string>): void {
   const seen = new Set<string>()
-  for (const [key, value] of new URLSearchParams(url.slice(start + 1))) {
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (!declared.has(key)) continue
     if (seen.has(key)) throw fieldError(key, 'must be given once', 'query')
     seen.add(key)
     if (DECIMAL_QUERY_PARAMETERS.has(key) && !/^[0-9]+$/.test(value))
@@ -270,11 +276,15 @@ export function requestContext(options: RequestContextOptions) {
       }
       return value
     })
-    .onBeforeHandle({ as: 'global' }, ({ request }) => {
+    .onBeforeHandle({ as: 'global' }, ({ request, route }) => {
       // A content fault, like the schema's 422s: answered after authentication (a wrong key
       // is a 401 whatever the body holds), and before any handler could store the text.
       const found = (request as WithState)[STATE]?.unstorableBody
       if (found !== undefined) throw unstorableTextError(found)
-      checkQueryText(request.url)
+      const start = request.url.indexOf('?')
+      if (start >= 0) {
+        const declared = options.queryParameters?.(request.method, route)
+        if (declared) checkQueryText(request.url.slice(start + 1), declared)
+      }
     })
 }
