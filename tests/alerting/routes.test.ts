@@ -8,6 +8,7 @@ import {
   ONCALL,
   OUR_NUMBER,
   PHONE_NUMBER_ID,
+  whatsappWebhook,
 } from '../helpers/alerts.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -72,35 +73,9 @@ async function expectAcknowledged(
   )
 }
 
-const statusPayload = (statuses: Array<Record<string, unknown>>) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: 'WABA',
-      changes: [
-        { field: 'messages', value: { messaging_product: 'whatsapp', metadata: OUR_NUMBER, statuses } },
-      ],
-    },
-  ],
-})
-const messagePayload = (from: string, id: string, text: string) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: 'WABA',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: OUR_NUMBER,
-            messages: [{ from, id, timestamp: '1772445600', type: 'text', text: { body: text } }],
-          },
-        },
-      ],
-    },
-  ],
-})
+const statusPayload = (statuses: Array<Record<string, unknown>>) => whatsappWebhook({ statuses })
+const messagePayload = (from: string, id: string, text: string) =>
+  whatsappWebhook({ messages: [{ from, id, timestamp: '1772445600', type: 'text', text: { body: text } }] })
 
 /** A payload as Alertmanager 0.27 sends it to a webhook receiver. */
 function alertmanagerPayload(status: 'firing' | 'resolved') {

@@ -19,6 +19,22 @@ export const PHONE_NUMBER_ID = '106540352242922'
 export const OUR_NUMBER = { display_phone_number: '15550001234', phone_number_id: PHONE_NUMBER_ID }
 
 /** A clock the test moves by hand. */
+/**
+ * A WhatsApp Cloud API webhook body with one change to our number (`value.metadata`), as
+ * Meta's "Webhooks — messages" reference shows it; `value` adds statuses or messages.
+ */
+export const whatsappWebhook = (value: Record<string, unknown>) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: 'WABA',
+      changes: [
+        { field: 'messages', value: { messaging_product: 'whatsapp', metadata: OUR_NUMBER, ...value } },
+      ],
+    },
+  ],
+})
+
 export function manualClock(start = '2026-03-02T10:00:00Z') {
   let now = new Date(start).getTime()
   const clock: Clock & { advance(ms: number): void; set(iso: string): void } = {

@@ -7,8 +7,8 @@ import {
   alertTestContext,
   firing,
   ONCALL,
-  OUR_NUMBER,
   PHONE_NUMBER_ID,
+  whatsappWebhook,
 } from '../../helpers/alerts.ts'
 import { buildTestApp } from '../../helpers/app.ts'
 
@@ -44,21 +44,19 @@ async function setup() {
     })
     return { status: res.status, body: await res.json() }
   }
-  return { ...built, ...delivery, hook }
+  /** Posts an Alertmanager notification of the one test alert; resolves with the receiver's answer. */
+  const post = async (status: 'firing' | 'resolved', startsAt?: string) =>
+    (await (
+      await built.call('/alerts/alertmanager', {
+        method: 'POST',
+        token: AM_TOKEN,
+        json: am(status, startsAt),
+      })
+    ).json()) as { enqueued: number }
+  return { ...built, ...delivery, hook, post }
 }
 
-const value = (v: object) =>
-  JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA',
-        changes: [
-          { field: 'messages', value: { messaging_product: 'whatsapp', metadata: OUR_NUMBER, ...v } },
-        ],
-      },
-    ],
-  })
+const value = (v: Record<string, unknown>) => JSON.stringify(whatsappWebhook(v))
 
 const statusBody = (id: string, status: string, extra: Record<string, unknown> = {}) =>
   value({ statuses: [{ id, status, timestamp: '1', recipient_id: ONCALL.slice(1), ...extra }] })
@@ -205,11 +203,7 @@ describe('delivery statuses of an earlier attempt', () => {
 
 describe('a resolution that overtook its firing', () => {
   test('the late firing of the same episode announces nothing and never repeats', async () => {
-    const { call, alerting, clock } = await setup()
-    const post = async (status: 'firing' | 'resolved', startsAt?: string) =>
-      (await (
-        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
-      ).json()) as { enqueued: number }
+    const { post, alerting, clock } = await setup()
     expect((await post('resolved')).enqueued).toBe(0)
     expect(await states()).toEqual([
       expect.objectContaining({
@@ -237,11 +231,7 @@ describe('a resolution that overtook its firing', () => {
   })
 
   test("a resolution that overtook a later episode's firing moves the resolved record to that episode", async () => {
-    const { call } = await setup()
-    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
-      (await (
-        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
-      ).json()) as { enqueued: number }
+    const { post } = await setup()
     expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(0)
     expect((await post('resolved', '2026-03-02T09:50:00Z')).enqueued).toBe(0)
     // A late resolution of the older episode does not move it back.
@@ -255,11 +245,7 @@ describe('a resolution that overtook its firing', () => {
 
 describe('a late resolution of an earlier episode', () => {
   test('changes nothing of the episode firing now and announces nothing', async () => {
-    const { call, alerting, clock } = await setup()
-    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
-      (await (
-        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
-      ).json()) as { enqueued: number }
+    const { post, alerting, clock } = await setup()
     expect((await post('firing', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
     await alerting.tick()
     expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
@@ -298,11 +284,7 @@ describe('a late resolution of an earlier episode', () => {
 
 describe('a late firing of an earlier episode', () => {
   test('leaves the episode firing now, its ACK and its repeat cycle as they are, and announces nothing', async () => {
-    const { call, alerting, clock, hook } = await setup()
-    const post = async (status: 'firing' | 'resolved', startsAt: string) =>
-      (await (
-        await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: am(status, startsAt) })
-      ).json()) as { enqueued: number }
+    const { post, alerting, clock, hook } = await setup()
     expect((await post('firing', '2026-03-02T09:00:00Z')).enqueued).toBe(1)
     await alerting.tick()
     expect((await post('resolved', '2026-03-02T09:00:00Z')).enqueued).toBe(1)

@@ -1,26 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { readWhatsAppWebhook } from '../../../src/alerting/notify/whatsapp-payload.ts'
+import { PHONE_NUMBER_ID, whatsappWebhook } from '../../helpers/alerts.ts'
 
-const PHONE_NUMBER_ID = '106540352242922'
 const webhook = (message: Record<string, unknown>) =>
-  JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550001234', phone_number_id: PHONE_NUMBER_ID },
-              messages: [{ from: '254700000001', id: 'wamid.in.1', timestamp: '1764900000', ...message }],
-            },
-          },
-        ],
-      },
-    ],
-  })
+  JSON.stringify(
+    whatsappWebhook({
+      messages: [{ from: '254700000001', id: 'wamid.in.1', timestamp: '1764900000', ...message }],
+    }),
+  )
 
 // Each kind of text-bearing message as Meta's "Webhooks — messages" reference shows it.
 describe('readWhatsAppWebhook: what an inbound message says', () => {
