@@ -424,6 +424,31 @@ describe('POST /alerts/alertmanager', () => {
     )
   })
 
+  test('an emoji where a label or annotation is cut is not split: the alert is taken and sent whole', async () => {
+    const { call, alerting } = await setup()
+    // Cut at 300 (detail), 64 (where) and 40 (value) UTF-16 units, each right inside an emoji's
+    // surrogate pair: a lone half is JSON PostgreSQL refuses, and each retry of the 500 failed too.
+    const real = alertmanagerPayload('firing')
+    const alert = real.alerts[0]!
+    const payload = {
+      ...real,
+      alerts: [
+        {
+          ...alert,
+          labels: { ...alert.labels, instance: `${'h'.repeat(62)}🔥` },
+          annotations: { description: `${'x'.repeat(298)}🔥 disk full`, value: `${'9'.repeat(38)}🔥` },
+        },
+      ],
+    }
+    const res = await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: payload })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 1 })
+    await alerting.tick()
+    const body = (ctx.fake.requests[0]!.body.text as { body: string }).body
+    expect(body.isWellFormed()).toBe(true)
+    expect(body).toContain(`${'x'.repeat(298)}…`)
+  })
+
   test('a malformed payload is 422 and changes nothing', async () => {
     const { call } = await setup()
     const bad = { ...alertmanagerPayload('firing'), alerts: [{ status: 'burning', labels: {} }] }

@@ -8,7 +8,7 @@ import { parseDuration } from '../../prometheus/duration.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import type { AlertExample } from '../rules/example.ts'
-import { maskPhone } from '../whatsapp/client.ts'
+import { cutText, maskPhone } from '../whatsapp/client.ts'
 import {
   type AlertContacts,
   quietUntil,
@@ -787,7 +787,7 @@ function statusReply(firing: StateRow[]): string {
   const rest = firing.slice(STATUS_LINES)
   if (rest.length) lines.push(`…and ${rest.length} more: ${alertNames(rest)}`)
   const text = `Firing now (${firing.length}):\n${lines.join('\n')}`
-  return text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT - 1)}…` : text
+  return text.length > TEXT_LIMIT ? `${cutText(text, TEXT_LIMIT - 1)}…` : text
 }
 
 /**

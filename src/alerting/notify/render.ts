@@ -1,5 +1,5 @@
 import type { AlertExample } from '../rules/example.ts'
-import { type OutgoingMessage, sanitizeTemplateParameter } from '../whatsapp/client.ts'
+import { cutText, type OutgoingMessage, sanitizeTemplateParameter } from '../whatsapp/client.ts'
 
 /**
  * One alert inside an outbox row. A row is one notification for one recipient and holds every
@@ -65,7 +65,7 @@ const severityRank = (severity: string) => {
 }
 
 const cap = (value: string | undefined, limit: number) =>
-  value && value.length > limit ? `${value.slice(0, limit - 1)}…` : value || undefined
+  value && value.length > limit ? `${cutText(value, limit - 1)}…` : value || undefined
 
 /** What a row keeps of one alert (labels and annotations as the sources hand them over). */
 export function notifiedAlert(
@@ -263,10 +263,10 @@ export function renderText(content: MessageContent): string {
   if (content.truncatedAlerts > 0) blocks.push(truncatedNote(content.truncatedAlerts))
   const detailed = blocks.join('\n\n')
   if (alerts.length <= DETAILED_ALERTS && detailed.length <= TEXT_LIMIT) return detailed
-  if (alerts.length === 0) return detailed.slice(0, TEXT_LIMIT)
+  if (alerts.length === 0) return cutText(detailed, TEXT_LIMIT)
   const prefix = replies.length ? `${replies.join('\n\n')}\n\n` : ''
   const text = summaryText(sorted, prefix.length > TEXT_LIMIT / 2 ? '' : prefix)
-  return text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT - 1)}…` : text
+  return text.length > TEXT_LIMIT ? `${cutText(text, TEXT_LIMIT - 1)}…` : text
 }
 
 /** `HighErrorRate, StormNoise ×1499` (critical names first). */

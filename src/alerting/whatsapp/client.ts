@@ -16,6 +16,18 @@ export function maskPhone(phone: string): string {
 }
 
 /**
+ * The first `length` UTF-16 units of `text`, one fewer when the cut would fall inside a
+ * surrogate pair (an emoji): a lone half is no character, and PostgreSQL refuses it in jsonb
+ * (the outbox row's content), so an alert with an emoji at the cut failed its whole
+ * notification with a 500, at every retry.
+ */
+export function cutText(text: string, length: number): string {
+  const end = Math.max(0, length)
+  const code = text.charCodeAt(end - 1)
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? end - 1 : end)
+}
+
+/**
  * A template body parameter Meta accepts: no newline, tab or run of 4+ spaces (Meta rejects
  * those), never empty (error 100), capped in length.
  */
@@ -24,7 +36,7 @@ export function sanitizeTemplateParameter(value: string | undefined, maxLength =
     .replace(/\p{Cc}+/gu, ' ')
     .replace(/ {2,}/g, ' ')
     .trim()
-  const capped = cleaned.length > maxLength ? `${cleaned.slice(0, maxLength - 1)}…` : cleaned
+  const capped = cleaned.length > maxLength ? `${cutText(cleaned, maxLength - 1)}…` : cleaned
   return capped === '' ? '-' : capped
 }
 
