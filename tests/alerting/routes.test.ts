@@ -192,6 +192,45 @@ describe('POST /webhooks/whatsapp', () => {
     expect((await ctx.database.db.select().from(alertOutbox))[0]!.status).toBe('delivered')
   })
 
+  test('a failed status whose error text holds U+0000 is applied, and the rest of the webhook too (200)', async () => {
+    const { call, alerting } = await setup()
+    await sentAlert(alerting, 'HighErrorRate', '0000000000000006')
+    // Meta retries anything but a 200 for days: a 4xx here would have refused the ACK beside it
+    // at every retry.
+    const payload = whatsappWebhook({
+      statuses: [
+        {
+          id: 'wamid.1',
+          status: 'failed',
+          timestamp: '1',
+          recipient_id: '254700000001',
+          errors: [{ code: 131026, title: 'Message undeliverable', message: 'Undeliverable\u0000 message' }],
+        },
+      ],
+      messages: [
+        {
+          from: ONCALL.slice(1),
+          id: 'wamid.in.nul',
+          timestamp: '1772445600',
+          type: 'text',
+          text: { body: 'ACK' },
+        },
+      ],
+    })
+    const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ received: true, statuses: 1, messages: 1, invalid: 0, otherNumber: 0 })
+    const rows = await ctx.database.db.select().from(alertOutbox)
+    expect(rows.find((r) => r.transition === 'firing')).toMatchObject({
+      status: 'failed',
+      lastErrorCode: '131026',
+      lastErrorMessage: 'Undeliverable\ufffd message',
+    })
+    expect(rows.find((r) => r.transition === 'reply')!.content).toEqual({
+      text: 'Acknowledged: HighErrorRate. No more reminders until resolved.',
+    })
+  })
+
   test('an ACK reply from on-call acknowledges; the webhook answers 200 with what it applied', async () => {
     const { call, alerting } = await setup()
     await sentAlert(alerting, 'HighErrorRate', '0000000000000004')

@@ -75,7 +75,9 @@ function toStatus(raw: unknown): DeliveryStatus | undefined | string {
     id: raw.id,
     status: raw.status as DeliveryStatus['status'],
     errorCode: error?.code,
-    errorMessage: error?.message ?? error?.title,
+    // Only recorded (the row's last_error_message), never matched: a U+0000, which PostgreSQL
+    // cannot store, must not refuse the webhook, since Meta would retry it, good items and all.
+    errorMessage: (error?.message ?? error?.title)?.replaceAll('\u0000', '\ufffd'),
     callbackData: raw.biz_opaque_callback_data as string | undefined,
   }
 }
