@@ -195,7 +195,7 @@ describe('POST /webhooks/whatsapp', () => {
   test('a failed status whose error text holds U+0000 is applied, and the rest of the webhook too (200)', async () => {
     const { call, alerting } = await setup()
     await sentAlert(alerting, 'HighErrorRate', '0000000000000006')
-    // Meta retries anything but a 200 for days: a 4xx here would have refused the ACK beside it
+    // Meta retries anything but a 200 for days: a 4xx here would have refused the STATUS beside it
     // at every retry.
     const payload = whatsappWebhook({
       statuses: [
@@ -213,7 +213,7 @@ describe('POST /webhooks/whatsapp', () => {
           id: 'wamid.in.nul',
           timestamp: '1772445600',
           type: 'text',
-          text: { body: 'ACK' },
+          text: { body: 'STATUS' },
         },
       ],
     })
@@ -227,7 +227,7 @@ describe('POST /webhooks/whatsapp', () => {
       lastErrorMessage: 'Undeliverable\ufffd message',
     })
     expect(rows.find((r) => r.transition === 'reply')!.content).toEqual({
-      text: 'Acknowledged: HighErrorRate. No more reminders until resolved.',
+      text: 'Firing now (1):\n• HighErrorRate [critical] since 2026-03-02T09:55:00.000Z — ref 0000000000000006',
     })
   })
 

@@ -671,6 +671,10 @@ export function createDispatcher(deps: {
                 scope,
                 command.fingerprint,
                 command.kind === 'status' ? undefined : at,
+                // A bare ACK or SILENCE means "what you sent me": an alert held back (quiet
+                // hours, a retry's wait) was never seen, and must keep its reminders. STATUS
+                // lists everything that fires for the number, and a ref names its alert.
+                command.kind !== 'status' && command.fingerprint === undefined,
               )
         const applyTo = and(
           inJsonList(
@@ -736,7 +740,8 @@ export function createDispatcher(deps: {
 
   /**
    * Firing alerts `phone` was told about (in its scope), oldest first; with `startedBy`, only
-   * those whose episode started at or before it.
+   * those whose episode started at or before it. With `sentOnly`, only alerts of rows sent (or
+   * being sent) to it: a row still pending (a warning quiet hours hold) told nobody yet.
    */
   async function firingFor(
     tx: Executor,
@@ -744,9 +749,11 @@ export function createDispatcher(deps: {
     scope: { all: boolean; tenants: string[] },
     fingerprint?: string,
     startedBy?: Date,
+    sentOnly = false,
   ) {
-    // The alerts of every firing row this number was sent (or is being sent).
-    const told = sql`(select m->>'fingerprint' from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing')`
+    // The alerts of every firing row this number was sent (or is being sent); without
+    // `sentOnly`, those of rows waiting for it too.
+    const told = sql`(select m->>'fingerprint' from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing'${sentOnly ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}` : sql``})`
     const rows = await tx
       .select()
       .from(alertStates)

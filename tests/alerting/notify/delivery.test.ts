@@ -701,6 +701,49 @@ describe('commands', () => {
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('✅ *RESOLVED*: HighErrorRate')
   })
 
+  test('ACK and SILENCE without a ref reach only alerts sent to the number, not a warning quiet hours still hold', async () => {
+    // 10:00 UTC = 13:00 in Nairobi; quiet 12:00–14:30 local: Crit goes out, Warn waits.
+    const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['12:00', '14:30'] })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
+    await alerting.dispatcher.ingest(
+      [
+        firing('Warn', { tenant_id: tenantId, severity: 'warning' }, {}, '00000000000000a1'),
+        firing('Crit', { tenant_id: tenantId }, {}, '00000000000000c1'),
+      ],
+      'test',
+    )
+    await alerting.tick()
+    for (const [text, id] of [
+      ['STATUS', 'wamid.in.st'],
+      ['SILENCE 1h', 'wamid.in.si'],
+      ['ACK', 'wamid.in.ack'],
+    ] as const) {
+      await say(alerting, clock, text, id, '254711000200')
+      await alerting.tick()
+    }
+    expect(textsTo('254711000200').slice(1)).toEqual([
+      // STATUS answers with all that fires for the number, the held warning included.
+      'Firing now (2):\n' +
+        '• Warn [warning] since 2026-03-02T09:55:00.000Z — ref 00000000000000a1\n' +
+        '• Crit [critical] since 2026-03-02T09:55:00.000Z — ref 00000000000000c1',
+      'Silenced until 2026-03-02T11:00:00.000Z: Crit.',
+      'Acknowledged: Crit. No more reminders until resolved.',
+    ])
+    const byName = Object.fromEntries(
+      (await ctx.database.db.select().from(alertStates)).map((s) => [
+        s.alertname,
+        [s.ackedAt, s.silencedUntil],
+      ]),
+    )
+    expect(byName.Warn).toEqual([null, null])
+    // Named by its ref (as STATUS shows it), the held warning is the sender's choice.
+    await say(alerting, clock, 'ACK 00000000000000a1', 'wamid.in.ref', '254711000200')
+    await alerting.tick()
+    expect(textsTo('254711000200').at(-1)).toBe('Acknowledged: Warn. No more reminders until resolved.')
+  })
+
   test('SILENCE 2h silences repeats for two hours; STATUS lists what fires; strangers are ignored', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
