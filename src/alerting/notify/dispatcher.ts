@@ -740,8 +740,8 @@ export function createDispatcher(deps: {
 
   /**
    * Firing alerts `phone` was told about (in its scope), oldest first; with `startedBy`, only
-   * those whose episode started at or before it. With `sentOnly`, only alerts of rows sent (or
-   * being sent) to it: a row still pending (a warning quiet hours hold) told nobody yet.
+   * those whose episode started at or before it. With `sentOnly`, only episodes of rows sent
+   * (or being sent) to it: a row still pending (a warning quiet hours hold) told nobody yet.
    */
   async function firingFor(
     tx: Executor,
@@ -751,9 +751,10 @@ export function createDispatcher(deps: {
     startedBy?: Date,
     sentOnly = false,
   ) {
-    // The alerts of every firing row this number was sent (or is being sent); without
-    // `sentOnly`, those of rows waiting for it too.
-    const told = sql`(select m->>'fingerprint' from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing'${sentOnly ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}` : sql``})`
+    // The alert episodes of every firing row this number was sent (or is being sent); without
+    // `sentOnly`, those of rows waiting for it too. By episode: being told of an earlier one
+    // says nothing of the one firing now.
+    const told = sql`(select m->>'fingerprint', (m->>'startsAt')::timestamptz from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing'${sentOnly ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}` : sql``})`
     const rows = await tx
       .select()
       .from(alertStates)
@@ -768,7 +769,7 @@ export function createDispatcher(deps: {
                 alertStates.tenantId,
                 scope.tenants.length ? scope.tenants : ['00000000-0000-0000-0000-000000000000'],
               ),
-          sql`${alertStates.fingerprint} in ${told}`,
+          sql`(${alertStates.fingerprint}, ${alertStates.startsAt}) in ${told}`,
         ),
       )
       .orderBy(alertStates.startsAt, alertStates.fingerprint)

@@ -744,6 +744,30 @@ describe('commands', () => {
     expect(textsTo('254711000200').at(-1)).toBe('Acknowledged: Warn. No more reminders until resolved.')
   })
 
+  test('a bare ACK does not reach a new episode of an alert held back, though the number was told of an earlier one', async () => {
+    const tenantId = await tenantWith({ owner: '+254711000200', quiet: ['12:00', '14:30'] })
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_ONCALL_GETS_TENANT_ALERTS: 'false',
+    })
+    // 08:00 UTC = 11:00 in Nairobi, before the quiet hours: the first episode goes out.
+    clock.set('2026-03-02T08:00:00Z')
+    const first = { ...firing('Warn', { tenant_id: tenantId, severity: 'warning' }), startsAt: clock.now() }
+    await alerting.dispatcher.ingest([first], 'test')
+    await alerting.tick()
+    clock.set('2026-03-02T09:00:00Z')
+    await alerting.dispatcher.ingest([{ ...first, status: 'resolved', endsAt: clock.now() }], 'test')
+    await alerting.tick()
+    // 10:00 UTC = 13:00, inside them: the second episode waits until 14:30.
+    clock.set('2026-03-02T10:00:00Z')
+    await alerting.dispatcher.ingest([{ ...first, startsAt: clock.now() }], 'test')
+    await alerting.tick()
+    expect(textsTo('254711000200')).toHaveLength(2)
+    await say(alerting, clock, 'ACK', 'wamid.in.ack', '254711000200')
+    await alerting.tick()
+    expect(textsTo('254711000200').at(-1)).toBe('No firing alert to apply that to.')
+    expect((await ctx.database.db.select().from(alertStates))[0]!.ackedAt).toBeNull()
+  })
+
   test('SILENCE 2h silences repeats for two hours; STATUS lists what fires; strangers are ignored', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '1h' })
     const alert = firing('HighErrorRate')
