@@ -1,6 +1,7 @@
 /** One scripted answer of the fake Cloud API. */
 export type FakeBehaviour =
-  | { kind: 'ok' }
+  /** Success; with `id`, that wamid instead of `wamid.<n>` (a real one encodes the number). */
+  | { kind: 'ok'; id?: string }
   | { kind: 'error'; httpStatus: number; code?: number; message?: string }
   | { kind: 'delay'; ms: number }
   | { kind: 'disconnect' }
@@ -49,7 +50,7 @@ export function startWhatsAppFake() {
       return Response.json({
         messaging_product: 'whatsapp',
         contacts: [{ input: to, wa_id: to }],
-        messages: [{ id: `wamid.${sequence}` }],
+        messages: [{ id: (behaviour.kind === 'ok' ? behaviour.id : undefined) ?? `wamid.${sequence}` }],
       })
     },
   })

@@ -6,6 +6,7 @@ import type { Database } from '../../db/client.ts'
 import { alertOutbox } from '../../db/schema.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
+import { loggableMessageId } from '../whatsapp/client.ts'
 import type { TemplateNames } from './render.ts'
 
 export interface DeliveryStatus {
@@ -141,7 +142,11 @@ export function createReceipts(deps: {
         for (const row of updated) {
           deps.metrics.messageSent('failed')
           log.error(
-            { waMessageId: status.id, code: status.errorCode, alertname: scrubText(row.alertname) },
+            {
+              waMessageId: loggableMessageId(status.id),
+              code: status.errorCode,
+              alertname: scrubText(row.alertname),
+            },
             'WhatsApp reports the alert message failed',
           )
         }

@@ -5,7 +5,12 @@ import { scrubText } from '../../core/scrub.ts'
 import type { Database } from '../../db/client.ts'
 import { alertOutbox, whatsappContacts } from '../../db/schema.ts'
 import type { AlertingMetrics } from '../metrics.ts'
-import { maskPhone, type WhatsAppSendError, type WhatsAppTransport } from '../whatsapp/client.ts'
+import {
+  loggableMessageId,
+  maskPhone,
+  type WhatsAppSendError,
+  type WhatsAppTransport,
+} from '../whatsapp/client.ts'
 import { stillFiring } from './dispatcher.ts'
 import { type MessageContent, type NotifiedAlert, renderMessage, type TemplateNames } from './render.ts'
 
@@ -261,7 +266,7 @@ export function createSender(deps: {
       if (transport.kind === 'cloud-api') metrics.tokenValid(true)
       // The audit line of the original design, with the number masked to its last 4 digits.
       log.info(
-        { ...summary, waMessageId },
+        { ...summary, waMessageId: loggableMessageId(waMessageId) },
         `Alert sent to ${summary.recipientMasked}: ${summary.alerts.join(', ')} (${summary.severity.join(', ')})`,
       )
       return 'sent'

@@ -16,6 +16,23 @@ export function maskPhone(phone: string): string {
 }
 
 /**
+ * A WhatsApp message id (wamid) as logs may show it. Meta's wamid is `wamid.` and base64 of a
+ * record that starts with the recipient's number (`HBgM` + `MjU0…`), so the whole id is the
+ * number, merely encoded; such an id is logged by its last 12 characters, the message's own
+ * part, enough to find the row by `wa_message_id` (which keeps it whole). Others as they are.
+ */
+export function loggableMessageId(id: string): string {
+  if (!id.startsWith('wamid.')) return id
+  let decoded: string
+  try {
+    decoded = atob(id.slice('wamid.'.length))
+  } catch {
+    return id
+  }
+  return /[0-9]{8,}/.test(decoded) ? `wamid.…${id.slice(-12)}` : id
+}
+
+/**
  * The first `length` UTF-16 units of `text`, one fewer when the cut would fall inside a
  * surrogate pair (an emoji): a lone half is no character, and PostgreSQL refuses it in jsonb
  * (the outbox row's content), so an alert with an emoji at the cut failed its whole

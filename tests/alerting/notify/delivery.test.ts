@@ -342,6 +342,24 @@ describe('message bodies', () => {
     expect(logs.text()).not.toContain('EAAG-test-token-secret')
   })
 
+  test("a real wamid, which carries the recipient's number in base64, is logged without it", async () => {
+    // As Meta's ids are made: `wamid.` + base64 of a record that starts with the number.
+    const wamid = `wamid.${btoa(`\x1c\x18\x0c${ONCALL_DIGITS}\x15\x02\x00\x11\x18\x129A3CA5B3D4CD6E67E7\x00`)}`
+    expect(atob(wamid.slice(6))).toContain(ONCALL_DIGITS)
+    const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'ok', id: wamid })
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    await alerting.receipts.apply({ id: wamid, status: 'failed', errorCode: 131026 })
+    expect((await outbox())[0]).toMatchObject({ status: 'failed', waMessageId: wamid })
+    const logged = logs.lines.filter((l) => l.waMessageId !== undefined).map((l) => String(l.waMessageId))
+    expect(logged).toHaveLength(2)
+    for (const id of logged) {
+      expect(id).toEndWith(wamid.slice(-12))
+      expect(id).not.toContain(wamid.slice(6, 26))
+    }
+  })
+
   test('a phone number in an alert name, severity, group key or tenant_id label reaches no log line', async () => {
     const { alerting, logs } = alertingFor(ctx.database, ctx.fake.url)
     const phone = '+254 733 123 456'
