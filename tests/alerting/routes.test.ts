@@ -383,7 +383,7 @@ describe('POST /webhooks/whatsapp', () => {
       invalid: 4,
       otherNumber: 0,
     })
-    const rows = await ctx.database.db.select().from(alertOutbox)
+    const rows = await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.transition)
     expect(rows.map((r) => [r.transition, r.status])).toEqual([
       ['firing', 'read'],
       ['reply', 'pending'],

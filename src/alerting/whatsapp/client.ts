@@ -15,21 +15,20 @@ export function maskPhone(phone: string): string {
   return `…${digits.slice(-4)}`
 }
 
+const WAMID_TAIL = 12
+
 /**
- * A WhatsApp message id (wamid) as logs may show it. Meta's wamid is `wamid.` and base64 of a
- * record that starts with the recipient's number (`HBgM` + `MjU0…`), so the whole id is the
- * number, merely encoded; such an id is logged by its last 12 characters, the message's own
- * part, enough to find the row by `wa_message_id` (which keeps it whole). Others as they are.
+ * A WhatsApp message id (wamid) as logs may show it: `wamid.…` and its last 12 characters.
+ * Meta's wamid is `wamid.` and base64 of a record that starts with the recipient's number
+ * (`HBgM` + `MjU0…`), so the whole id is the number, merely encoded. Masked without decoding
+ * it, since an id in a variant the decoder refuses must not be logged whole; the tail is the
+ * message's own part, enough to find the row by `wa_message_id` (which keeps the id whole).
+ * Ids too short to carry a number (a fake's `wamid.7`) are logged as they are.
  */
 export function loggableMessageId(id: string): string {
-  if (!id.startsWith('wamid.')) return id
-  let decoded: string
-  try {
-    decoded = atob(id.slice('wamid.'.length))
-  } catch {
-    return id
-  }
-  return /[0-9]{8,}/.test(decoded) ? `wamid.…${id.slice(-12)}` : id
+  return id.startsWith('wamid.') && id.length > WAMID_TAIL + 'wamid.'.length
+    ? `wamid.…${id.slice(-WAMID_TAIL)}`
+    : id
 }
 
 /**

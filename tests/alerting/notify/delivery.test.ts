@@ -6,6 +6,7 @@ import { notifiedAlert, renderText } from '../../../src/alerting/notify/render.t
 import { backoffMs } from '../../../src/alerting/notify/sender.ts'
 import {
   classifyError,
+  loggableMessageId,
   sanitizeTemplateParameter,
   toWhatsAppNumber,
 } from '../../../src/alerting/whatsapp/client.ts'
@@ -358,6 +359,10 @@ describe('message bodies', () => {
       expect(id).toEndWith(wamid.slice(-12))
       expect(id).not.toContain(wamid.slice(6, 26))
     }
+    // A variant no base64 decoder takes (URL-safe, unpadded) is masked all the same.
+    const variant = wamid.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+    expect(loggableMessageId(variant)).toBe(`wamid.…${variant.slice(-12)}`)
+    expect(loggableMessageId('wamid.7')).toBe('wamid.7')
   })
 
   test('a phone number in an alert name, severity, group key or tenant_id label reaches no log line', async () => {
