@@ -852,7 +852,7 @@ const MAX_SILENCE_MS = 7 * 86_400_000
  * fall back to every alert, and gets told why.
  */
 export function parseCommand(text: string): Command | undefined {
-  const trimmed = text.trim()
+  const trimmed = commandText(text)
   const words = trimmed.split(/[\s:]+/).filter(Boolean)
   const verb = words[0]?.toUpperCase()
   const isRef = (value: string) => /^[0-9a-f]{16}$/i.test(value)
@@ -887,4 +887,23 @@ export function parseCommand(text: string): Command | undefined {
     return { kind: 'silence', durationMs, fingerprint: ref?.toLowerCase() }
   }
   return undefined
+}
+
+/**
+ * The text a phone actually sends, read as the command it was typed as: compatibility forms
+ * folded (a full-width `ＳＴＡＴＵＳ`, NFKC), invisible format characters dropped (zero-width
+ * and bidi marks a keyboard or a copy inserts, `\p{Cf}`), WhatsApp's own formatting around it
+ * (`*STATUS*`, `_ack_`, `~…~`, backticks) and a sentence's end (`ACK!`, `STATUS.`) taken off,
+ * and a Turkish keyboard's dotted `İ`/dotless `ı` read as `I`/`i`. Unrecognised, each of
+ * these was ignored in silence, and an owner believed an alert acknowledged that was not.
+ */
+function commandText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
+    .replace(/[İı]/g, (c) => (c === 'İ' ? 'I' : 'i'))
+    .trim()
+    .replace(/^[*_~`]+|[*_~`]+$/g, '')
+    .replace(/[.!?]+$/, '')
+    .trim()
 }

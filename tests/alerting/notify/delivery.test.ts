@@ -638,7 +638,20 @@ describe('commands', () => {
       fingerprint: '0123456789abcdef',
     })
     expect(parseCommand('status')).toEqual({ kind: 'status' })
-    for (const text of ['hello', 'ack ack ack', 'status please', 'acknowledged'])
+    // As phones send them: punctuated, WhatsApp-formatted, full-width, with invisible marks,
+    // from a Turkish keyboard. Each was ignored in silence.
+    for (const text of ['STATUS.', '*STATUS*', '_status_', 'ＳＴＡＴＵＳ', '\u200bSTATUS\u200e', '`Status?`'])
+      expect(parseCommand(text)).toEqual({ kind: 'status' })
+    for (const text of ['ACK!', 'Ack.', '*ACK*', 'ＡＣＫ', '\u2066ACK\u2069'])
+      expect(parseCommand(text)).toEqual({ kind: 'ack', fingerprint: undefined })
+    expect(parseCommand('*ACK 0123456789ABCDEF*')).toEqual({ kind: 'ack', fingerprint: '0123456789abcdef' })
+    expect(parseCommand('ack ０１２３４５６７８９abcdef.')).toEqual({
+      kind: 'ack',
+      fingerprint: '0123456789abcdef',
+    })
+    for (const text of ['SİLENCE 2h', 'sılence 2h!', '*SILENCE 2h*'])
+      expect(parseCommand(text)).toEqual({ kind: 'silence', durationMs: 7_200_000, fingerprint: undefined })
+    for (const text of ['hello', 'ack ack ack', 'status please', 'acknowledged', '*hello*', '!'])
       expect(parseCommand(text)).toBeUndefined()
     // A command verb with an argument that is not one: told how, never widened to every alert.
     for (const text of [
