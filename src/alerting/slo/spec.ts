@@ -374,8 +374,15 @@ export function parseSlothSpec(source: string): SlothSpec {
   // the JavaScript parser's own words named other lines and other faults.
   const go = parseGoYaml(spec, 'yaml.v2')
   // A block scalar ending the spec (as one always does after Sloth's trim) keeps no final newline.
-  const typed: unknown = parseYamlGoBlocks(spec, { version: '1.1' })
-  const raw: unknown = parseYamlGoBlocks(spec, { schema: 'failsafe', customTags: ['null'], merge: true })
+  // A repeated key is no error: Sloth's yaml.Unmarshal is not strict, and the last one counts
+  // (yaml.v2 decode.go `setMapIndex`, `mappingStruct`), as in goNode.
+  const typed: unknown = parseYamlGoBlocks(spec, { version: '1.1', uniqueKeys: false })
+  const raw: unknown = parseYamlGoBlocks(spec, {
+    schema: 'failsafe',
+    customTags: ['null'],
+    merge: true,
+    uniqueKeys: false,
+  })
   if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
     throw new Error('version must be prometheus/v1')
   refuseUnsupported(raw, 'spec', '')

@@ -116,6 +116,27 @@ describe("parseSlothSpec: the document as Sloth's loader reads it (trimmed, then
     expect(UNREADABLE.map(([text]) => refusal(text))).toEqual(UNREADABLE.map(([, , message]) => message))
   })
 
+  test("a repeated key is no error to Sloth's yaml.v2 (non-strict Unmarshal): the last one counts", () => {
+    // Was refused in the JavaScript parser's words, over several lines ("Map keys must be
+    // unique at line 6, column 5:" and an excerpt), for a spec Sloth generates.
+    const last = spec({
+      service: 'svc',
+      slo: {
+        objective: 'objective: 99.5',
+        alerting: 'alerting:\n      name: AvailBurn\n      labels:\n        team: b',
+      },
+    })
+    const repeated = spec({
+      service: 'other\nservice: svc',
+      slo: {
+        objective: 'objective: 99.9\n    objective: 99.5',
+        alerting:
+          'alerting:\n      name: Old\n      name: AvailBurn\n      labels:\n        team: a\n        team: b',
+      },
+    })
+    expect(parseSlothSpec(repeated)).toEqual(parseSlothSpec(last))
+  })
+
   test('a block scalar ending the spec has no final newline: Sloth trims the file, and yaml.v2 keeps no break there', () => {
     const annotations = (text: string) => parseSlothSpec(text).slos[0]?.alerting?.annotations
     const ending = `${spec()}\n      annotations:\n        runbook: |\n          https://runbooks.example/avail\n`
