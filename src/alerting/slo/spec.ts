@@ -129,6 +129,17 @@ function text(raw: unknown, field: string): string {
   return raw
 }
 
+/**
+ * A field Sloth decodes into a struct (an SLO, `sli`, `sli.events`, `sli.raw`, `alerting`):
+ * text or a list there is refused by name, as yaml.v2 refuses it (`cannot unmarshal !!str`),
+ * rather than reported later as a missing field inside it. Null or absent stays as it is.
+ */
+function mapField(raw: unknown, field: string): unknown {
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw)))
+    throw new Error(`${field} must be a map`)
+  return raw
+}
+
 /** A `map[string]string` field (labels, annotations): keys and values as written. */
 function textMap(raw: unknown, field: string): Record<string, string> | undefined {
   if (raw === undefined || raw === null) return undefined
@@ -240,8 +251,8 @@ function sliQueryField(raw: unknown, field: string): string {
 function parseSli(sli: unknown, where: string): SlothSli {
   if (fieldOf(sli, 'plugin') !== undefined && fieldOf(sli, 'plugin') !== null)
     throw new Error(`${where}: sli.plugin is not supported here, only sli.events and sli.raw`)
-  const events = fieldOf(sli, 'events')
-  const raw = fieldOf(sli, 'raw')
+  const events = mapField(fieldOf(sli, 'events'), `${where}: sli.events`)
+  const raw = mapField(fieldOf(sli, 'raw'), `${where}: sli.raw`)
   const has = (value: unknown) => value !== undefined && value !== null
   if (has(events) && has(raw))
     throw new Error(`${where}: sli holds both events and raw; Sloth allows only one`)
@@ -325,8 +336,12 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>, objectiveNode
     objective,
     ...(description ? { description } : {}),
     ...(labels ? { labels } : {}),
-    sli: parseSli(fieldOf(raw, 'sli'), where),
-    alerting: parseAlerting(fieldOf(raw, 'alerting'), fieldOf(typed, 'alerting'), where),
+    sli: parseSli(mapField(fieldOf(raw, 'sli'), `${where}: sli`), where),
+    alerting: parseAlerting(
+      mapField(fieldOf(raw, 'alerting'), `${where}: alerting`),
+      fieldOf(typed, 'alerting'),
+      where,
+    ),
   }
 }
 
@@ -399,7 +414,7 @@ export function parseSlothSpec(source: string): SlothSpec {
     ...(labels ? { labels } : {}),
     slos: slos.map((slo, i) =>
       parseSlo(
-        slo,
+        mapField(slo, `slos[${i}]`),
         fieldOf(fieldOf(typed, 'slos'), i),
         seen,
         goNode(goNode(goNode(go, 'slos'), i), 'objective'),

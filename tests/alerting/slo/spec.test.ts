@@ -373,6 +373,27 @@ describe('parseSlothSpec: string fields read as yaml.v2 fills a Go string', () =
     expect(refusal(spec({ top: 'labels:\n  team: [a, b]' }))).toBe('labels.team must be text, not a list')
     expect(refusal(spec({ top: 'labels: team' }))).toBe('labels must be a map')
   })
+
+  test('text or a list where a map belongs (sli, its events or raw, alerting, an SLO) is refused, naming the field', () => {
+    // yaml.v2 refuses them for Sloth's structs; these were refused for a field they do not
+    // have ("alerting.name is required…", "sli.events.error_query must be a query…").
+    const queries =
+      '      events:\n        error_query: sum(rate(errors_total[{{.window}}]))\n        total_query: sum(rate(requests_total[{{.window}}]))\n'
+    const base = spec()
+    expect(refusal(spec({ slo: { alerting: 'alerting: AvailBurn' } }))).toBe(
+      'slo "avail": alerting must be a map',
+    )
+    expect(refusal(base.replace(/ {4}sli:\n[\s\S]*?(?= {4}alerting)/, '    sli: [a]\n'))).toBe(
+      'slo "avail": sli must be a map',
+    )
+    expect(refusal(base.replace(queries, '      events: sum(rate(errors_total[{{.window}}]))\n'))).toBe(
+      'slo "avail": sli.events must be a map',
+    )
+    expect(refusal(base.replace(queries, '      raw: sum(rate(errors_total[{{.window}}]))\n'))).toBe(
+      'slo "avail": sli.raw must be a map',
+    )
+    expect(refusal('version: prometheus/v1\nservice: svc\nslos:\n  - avail\n')).toBe('slos[0] must be a map')
+  })
 })
 
 describe('parseSlothSpec: labels and annotations (Sloth PromQL dialect: label names promtool reads)', () => {
