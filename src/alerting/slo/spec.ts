@@ -64,7 +64,6 @@ const NAME_RULE =
  */
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const LABEL_NAME_RULE = "letters, digits and '_', not starting with a digit"
-const ALERT_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** Sloth's window placeholder, spaces allowed inside the braces (pkg/common/conventions TplSLIQueryWindowVarRegex). */
 const WINDOW_RE = /\{\{ *\.window *\}\}/g
 /** The spelling the parsed spec keeps, so a consumer replacing `{{.window}}` meets no other. */
@@ -216,8 +215,9 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
   // so an SLO with both alerts disabled needs no name.
   const enabled = (['page_alert', 'ticket_alert'] as const).filter((key) => !alerts[key]?.disable)
   if (enabled.length > 0) {
+    // Any other text will do: Sloth asks for a name only (validateRequiredEnabledAlertName),
+    // and an alert's name is a label value to promtool and to the rule manager alike.
     if (!name) throw new Error(`${field('name')} is required while page_alert or ticket_alert is enabled`)
-    if (!ALERT_RE.test(name)) throw new Error(`${field('name')} must be a valid alert name`)
     checkLabels(labels, field('labels'), 'label')
     checkLabels(annotations, field('annotations'), 'annotation')
   }

@@ -72,6 +72,7 @@ const ACCEPTED = {
     },
   }),
   numericDescription: spec({ slo: { description: 'description: 42.0' } }),
+  freeAlertName: spec({ slo: { alerting: "alerting:\n      name: 'Avail-Burn: 9x é'" } }),
 }
 
 describe("parseSlothSpec: the document as Sloth's loader reads it (trimmed, then yaml.v2)", () => {
@@ -280,15 +281,18 @@ describe('parseSlothSpec: alerting.name (Sloth requires it only for an enabled a
     ])
   })
 
-  test('one alert enabled (or both, by default): the name is required and must be an alert name', () => {
+  test('one alert enabled (or both, by default): the name is required, and any text will do', () => {
     const required = 'slo "avail": alerting.name is required while page_alert or ticket_alert is enabled'
     expect(refusal(spec({ slo: { alerting: 'alerting: {}' } }))).toBe(required)
     expect(
       refusal(spec({ slo: { alerting: 'alerting:\n      ticket_alert:\n        disable: true' } })),
     ).toBe(required)
-    expect(refusal(spec({ slo: { alerting: 'alerting:\n      name: Avail-Burn' } }))).toBe(
-      'slo "avail": alerting.name must be a valid alert name',
-    )
+    // Sloth asks for a name only, and promtool loads any (checked below with the other ACCEPTED).
+    expect(
+      rules(parseSlothSpec(ACCEPTED.freeAlertName))
+        .filter((r) => r.alert)
+        .map((r) => r.alert),
+    ).toEqual(['Avail-Burn: 9x é', 'Avail-Burn: 9x é'])
   })
 
   test('disable is a YAML 1.1 boolean, as yaml.v2 reads it: `no` keeps the alert, a quoted "true" is refused', () => {
@@ -615,6 +619,7 @@ describe('every spec above that Sloth accepts', () => {
         'SUCCESS: 17 rules found',
         'SUCCESS: 17 rules found',
         'SUCCESS: 15 rules found',
+        'SUCCESS: 17 rules found',
         'SUCCESS: 17 rules found',
         'SUCCESS: 17 rules found',
       ])
