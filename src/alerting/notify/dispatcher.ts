@@ -8,7 +8,7 @@ import { parseDuration } from '../../prometheus/duration.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import type { AlertExample } from '../rules/example.ts'
-import { cutText, maskPhone } from '../whatsapp/client.ts'
+import { cutText, maskPhone, whatsAppIdNumbers } from '../whatsapp/client.ts'
 import {
   type AlertContacts,
   quietUntil,
@@ -613,12 +613,21 @@ export function createDispatcher(deps: {
      * message from a recipient reopens its 24-hour window. Others are ignored.
      * Idempotent: Meta re-delivers webhooks, and the reply is keyed by the message id.
      */
-    async handleInbound(message: { from: string; text: string; id: string; at: Date }): Promise<void> {
-      const scope = await recipientScope(message.from)
+    async handleInbound(inbound: { from: string; text: string; id: string; at: Date }): Promise<void> {
+      // The sender as configured: their wa_id may spell the number otherwise (Brazil's ninth
+      // digit, Mexico's 521), and the outbox, the window and the replies use the configured one.
+      let scope: Awaited<ReturnType<typeof recipientScope>>
+      let from = inbound.from
+      for (const candidate of whatsAppIdNumbers(inbound.from)) {
+        scope = await recipientScope(candidate)
+        from = candidate
+        if (scope) break
+      }
       if (!scope) {
-        log.debug({ sender: maskPhone(message.from) }, 'ignoring a WhatsApp message from an unknown number')
+        log.debug({ sender: maskPhone(inbound.from) }, 'ignoring a WhatsApp message from an unknown number')
         return
       }
+      const message = { ...inbound, from }
       // A message cannot have been written after we got it: a sender's clock ahead of ours must
       // neither hold the 24-hour window open nor reach alerts that fire later.
       const now = clock.now()

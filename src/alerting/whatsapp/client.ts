@@ -15,6 +15,29 @@ export function maskPhone(phone: string): string {
   return `…${digits.slice(-4)}`
 }
 
+/**
+ * The numbers (digits, no `+`) a WhatsApp id may stand for, the id itself first. The `from`
+ * of an inbound message is the sender's wa_id, which is not always the E.164 number they are
+ * configured under (Meta: the wa_id "may differ from the phone number input"):
+ * - Brazil (55): an account registered before mobiles gained their ninth digit keeps the
+ *   8-digit form, `55 11 8765 4321` for +55 11 98765 4321 (and the other way round);
+ * - Mexico (52): mobiles keep the `1` dialling dropped in 2019, `52 1 55 1234 5678` for
+ *   +52 55 1234 5678;
+ * - Argentina (54): mobiles carry the `9` after the country code, `54 9 11 …`, that a number
+ *   written as dialled inside the country leaves out.
+ * Without these, a shop owner there texting ACK was a stranger, ignored in silence.
+ */
+export function whatsAppIdNumbers(waId: string): string[] {
+  const variants = [waId]
+  const brazil = /^55(\d{2})(9?)([6-9]\d{7})$/.exec(waId)
+  if (brazil) variants.push(`55${brazil[1]}${brazil[2] ? '' : '9'}${brazil[3]}`)
+  const prefixed = /^(52|54)(1|9)?(\d{10})$/.exec(waId)
+  const mobile = prefixed?.[1] === '52' ? '1' : '9'
+  if (prefixed && (prefixed[2] === undefined || prefixed[2] === mobile))
+    variants.push(`${prefixed[1]}${prefixed[2] ? '' : mobile}${prefixed[3]}`)
+  return variants
+}
+
 const WAMID_TAIL = 12
 
 /**

@@ -9,8 +9,15 @@ import {
   loggableMessageId,
   sanitizeTemplateParameter,
   toWhatsAppNumber,
+  whatsAppIdNumbers,
 } from '../../../src/alerting/whatsapp/client.ts'
-import { alertOutbox, alertStates, tenantSettings, tenants } from '../../../src/db/schema.ts'
+import {
+  alertOutbox,
+  alertStates,
+  tenantSettings,
+  tenants,
+  whatsappContacts,
+} from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
@@ -735,6 +742,36 @@ describe('commands', () => {
     await alerting.dispatcher.ingest([{ ...alert, status: 'resolved' }], 'test')
     await alerting.tick()
     expect(textsTo(ONCALL_DIGITS)[2]).toStartWith('✅ *RESOLVED*: HighErrorRate')
+  })
+
+  test("a sender's wa_id in another spelling of a configured number (Brazil, Mexico) is that number", async () => {
+    expect(whatsAppIdNumbers('551187654321')).toEqual(['551187654321', '5511987654321'])
+    expect(whatsAppIdNumbers('5511987654321')).toEqual(['5511987654321', '551187654321'])
+    expect(whatsAppIdNumbers('5215512345678')).toEqual(['5215512345678', '525512345678'])
+    expect(whatsAppIdNumbers('5491112345678')).toEqual(['5491112345678', '541112345678'])
+    expect(whatsAppIdNumbers('254700000001')).toEqual(['254700000001'])
+    expect(whatsAppIdNumbers('5511312345678')).toEqual(['5511312345678'])
+    const brazil = '5511987654321'
+    const mexico = '525512345678'
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_PHONES: `+${brazil},+${mexico}`,
+      ALERT_REPEAT_INTERVAL: '1h',
+    })
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    // Each owner's account predates their number's current form: WhatsApp sends the old one.
+    await say(alerting, clock, 'ACK', 'wamid.in.br', '551187654321')
+    await say(alerting, clock, 'STATUS', 'wamid.in.mx', '5215512345678')
+    await say(alerting, clock, 'STATUS', 'wamid.in.stranger', '5215599999999')
+    await alerting.tick()
+    expect(textsTo(brazil).slice(1)).toEqual([
+      'Acknowledged: HighErrorRate. No more reminders until resolved.',
+    ])
+    expect(textsTo(mexico).slice(1)).toHaveLength(1)
+    expect(textsTo(mexico)[1]).toStartWith('Firing now (1):')
+    expect(ctx.fake.requests).toHaveLength(4)
+    const contacts = await ctx.database.db.select().from(whatsappContacts).orderBy(whatsappContacts.phone)
+    expect(contacts.map((c) => c.phone)).toEqual([mexico, brazil])
   })
 
   test('ACK and SILENCE without a ref reach only alerts sent to the number, not a warning quiet hours still hold', async () => {
