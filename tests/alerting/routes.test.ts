@@ -123,6 +123,31 @@ describe('GET /webhooks/whatsapp (verification handshake)', () => {
 })
 
 describe('POST /webhooks/whatsapp', () => {
+  test('a reaction or an image from a recipient opens the 24-hour window: the next alert goes as free text', async () => {
+    const env = { ...ENV, WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1' }
+    const delivery = alertingFor(ctx.database, ctx.fake.url, env)
+    const { call } = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env })
+    const timestamp = String(Math.floor(delivery.clock.now().getTime() / 1000) - 60)
+    const from = ONCALL.slice(1)
+    const payload = whatsappWebhook({
+      messages: [
+        {
+          from,
+          id: 'wamid.in.react',
+          timestamp,
+          type: 'reaction',
+          reaction: { message_id: 'wamid.1', emoji: '👍' },
+        },
+      ],
+    })
+    const res = await webhook(call, payload, sign(JSON.stringify(payload)))
+    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+    await delivery.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await delivery.alerting.tick()
+    // Free text, not the (billed) template; and a reaction is no command: nothing answers it.
+    expect(ctx.fake.requests.map((r) => [r.body.to, r.body.type])).toEqual([[from, 'text']])
+  })
+
   test('unsigned, wrongly signed or tampered payloads are rejected with 401 and change nothing', async () => {
     const { call, alerting } = await setup()
     await sentAlert(alerting, 'A', '0000000000000001')
@@ -335,7 +360,11 @@ describe('POST /webhooks/whatsapp', () => {
       [message({ timestamp: '1e300' }), answer(true, 1)],
       [message({ timestamp: 1772445600 }), answer(true, 1)],
       [message({ timestamp: undefined }), answer(true, 1)],
-      [message({ type: 'image', text: undefined, image: { id: 'media' } }), answer(true, 0)],
+      // Carries no command, but is a message: it opens the 24-hour window.
+      [
+        message({ type: 'image', text: undefined, image: { id: 'media' } }),
+        { ...answer(true, 0), messages: 1 },
+      ],
       // Meta names the receiving number in every change that carries statuses or messages.
       [value({ metadata: undefined, statuses: [{ id: 'wamid.1', status: 'read' }] }), answer(true, 1)],
       [value({ metadata: { phone_number_id: Number(PHONE_NUMBER_ID) }, messages: [] }), answer(true, 0)],

@@ -1,10 +1,14 @@
 import type { DeliveryStatus } from './receipts.ts'
 
-/** A text-bearing message a WhatsApp user sent us (a reply, a button, a list choice). */
+/** A message a WhatsApp user sent us (a reply, a button, a list choice, an image, a reaction). */
 export interface InboundMessage {
   /** The sender's number, digits only. */
   from: string
-  /** The text, a quick-reply button's payload (or label), or an interactive reply's id. */
+  /**
+   * The text, a quick-reply button's payload (or label), or an interactive reply's id; `''`
+   * for a kind that carries none (an image, a voice note, a reaction): no command, but a
+   * message all the same, which opens the 24-hour window as Meta counts it.
+   */
   text: string
   /** The inbound wamid: Meta re-delivers a webhook with the same one. */
   id: string
@@ -97,7 +101,11 @@ function textOf(raw: Record<string, unknown>): unknown {
   return text ?? button?.payload ?? choice?.id ?? button?.text
 }
 
-/** One element of `value.messages`, ignored (`undefined`) when it carries no text. */
+/**
+ * One element of `value.messages`; ignored (`undefined`) only when the user did not write it
+ * (`type: system`, such as a changed number): any other opens the 24-hour window, so free text
+ * (no template, no template fee) can answer it.
+ */
 function toMessage(raw: unknown): InboundMessage | undefined | string {
   if (!isObject(raw)) return ' — Expected an object'
   if (!storable(raw.from)) return '.from — Expected a phone number string'
@@ -108,7 +116,7 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
     return '.timestamp — Expected Unix seconds as a string'
   const seconds = Number(raw.timestamp)
   if (seconds < 1 || seconds > MAX_SECONDS) return '.timestamp — Expected Unix seconds up to year 9999'
-  const text = textOf(raw)
+  const text = textOf(raw) ?? (raw.type === 'system' ? undefined : '')
   if (text === undefined) return undefined
   if (typeof text !== 'string') return '.text — Expected a string'
   return { from, text, id: raw.id, at: new Date(seconds * 1000) }
@@ -119,8 +127,8 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
  * `entry[].changes[].value.{statuses,messages}[]`, as Meta's "Webhooks — messages" reference
  * documents it). Anything not of that shape is skipped and counted in `invalid`, never a reason
  * to refuse the rest: Meta retries a webhook that is not answered 200 for up to 7 days, and
- * each retry would apply its good items again. Statuses we do not track and messages without
- * text are not malformed, just ignored. Never throws.
+ * each retry would apply its good items again. Statuses we do not track are not malformed, just
+ * ignored, and a message without text is read with `text: ''`. Never throws.
  *
  * A WhatsApp app's webhook receives the events of every phone number of the app, so with
  * `phoneNumberId` given, the statuses and messages of a change are read only when its

@@ -51,15 +51,24 @@ describe('readWhatsAppWebhook: what an inbound message says', () => {
     })
   })
 
-  test('a message without text (an image, a reaction) is ignored, not malformed', () => {
+  test("a message without text (an image, a voice note, a reaction) is read with text '', not malformed", () => {
+    // No command, but a message: it opens the 24-hour window, as Meta counts it.
     for (const message of [
       { type: 'image', image: { id: 'media.1', mime_type: 'image/jpeg' } },
+      { type: 'audio', audio: { id: 'media.2', mime_type: 'audio/ogg; codecs=opus', voice: true } },
       { type: 'reaction', reaction: { message_id: 'wamid.out.1', emoji: '👍' } },
+      { type: 'unsupported', errors: [{ code: 131051, title: 'Message type unknown' }] },
     ]) {
       expect(readWhatsAppWebhook(webhook(message), PHONE_NUMBER_ID)).toMatchObject({
-        messages: [],
+        messages: [{ from: '254700000001', text: '', id: 'wamid.in.1', at: new Date(1_764_900_000_000) }],
         invalid: 0,
       })
     }
+    // A system message (the user changed number) is WhatsApp's, not the user's: no window.
+    const system = {
+      type: 'system',
+      system: { body: 'User A changed from 254700000001 to …', type: 'user_changed_number' },
+    }
+    expect(readWhatsAppWebhook(webhook(system), PHONE_NUMBER_ID)).toMatchObject({ messages: [], invalid: 0 })
   })
 })
