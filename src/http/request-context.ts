@@ -250,7 +250,8 @@ export function requestContext(options: RequestContextOptions) {
       // a gzip body was a 400 about bytes that are not UTF-8, which sends the client astray.
       const coding = request.headers.get('content-encoding')?.trim().toLowerCase()
       if (coding && coding !== 'identity') throw unsupportedMediaType(UNCOMPRESSED)
-      const streamedLimit = options.streamedBodies?.[new URL(request.url).pathname]
+      const path = pathOf(request.url)
+      const streamedLimit = options.streamedBodies?.[path]
       if (streamedLimit !== undefined) {
         // The handler reads the stream under this limit; a declared length over it is refused now.
         const declared = request.headers.get('content-length')
@@ -259,7 +260,7 @@ export function requestContext(options: RequestContextOptions) {
       }
       const bytes = await readBodyLimited(request, options.maxBodyBytes)
       const state = requestState(request)
-      const raw = options.rawBodyPaths?.includes(new URL(request.url).pathname) === true
+      const raw = options.rawBodyPaths?.includes(path) === true
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
       // A body in another media type is 415 whatever its bytes; JSON's must be UTF-8.
       if (!raw && type !== '' && type !== 'application/json' && !type.endsWith('+json'))
@@ -287,4 +288,15 @@ export function requestContext(options: RequestContextOptions) {
         if (declared) checkQueryText(request.url.slice(start + 1), declared)
       }
     })
+}
+
+/**
+ * A request's path as the route table knows it: Elysia serves `/alerts/alertmanager/` with
+ * the route of `/alerts/alertmanager` (its paths are not strict), so a body rule keyed by the
+ * route must find it too. A receiver's URL written with the slash was refused above the
+ * general body limit (413 on a storm), and a signed WhatsApp body parsed before its check.
+ */
+function pathOf(url: string): string {
+  const path = new URL(url).pathname
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path
 }

@@ -46,9 +46,14 @@ async function sentAlert(
 const sign = (body: string, secret = APP_SECRET) =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
-function webhook(call: Awaited<ReturnType<typeof setup>>['call'], payload: unknown, signature?: string) {
+function webhook(
+  call: Awaited<ReturnType<typeof setup>>['call'],
+  payload: unknown,
+  signature?: string,
+  path = '/webhooks/whatsapp',
+) {
   const body = JSON.stringify(payload)
-  return call('/webhooks/whatsapp', {
+  return call(path, {
     method: 'POST',
     body,
     headers: {
@@ -523,5 +528,50 @@ describe('POST /alerts/alertmanager', () => {
     const res = await call('/alerts/alertmanager', { method: 'POST', token: AM_TOKEN, json: bad })
     expect(res.status).toBe(422)
     expect(await ctx.database.db.select().from(alertOutbox)).toEqual([])
+  })
+})
+
+describe('receiver URLs written with a trailing slash', () => {
+  test('are the same routes: the signed body stays raw, the Alertmanager body keeps its own limit', async () => {
+    // Elysia serves both spellings with one route; the body rules keyed by it must follow.
+    const env = { ...ENV, MAX_BODY_BYTES: '2048' }
+    const delivery = alertingFor(ctx.database, ctx.fake.url, env)
+    const { call } = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env })
+    const status = whatsappWebhook({
+      statuses: [
+        {
+          id: 'wamid.1',
+          status: 'failed',
+          timestamp: '1772445600',
+          recipient_id: '254700000001',
+          errors: [{ code: 131026, message: 'a\u0000b' }],
+        },
+      ],
+    })
+    const signed = await webhook(call, status, sign(JSON.stringify(status)), '/webhooks/whatsapp/')
+    expect([signed.status, await signed.json()]).toEqual([
+      200,
+      { received: true, statuses: 0, messages: 0, invalid: 0, otherNumber: 0 },
+    ])
+    const one = alertmanagerPayload('firing')
+    const storm = {
+      ...one,
+      alerts: Array.from({ length: 30 }, (_, i) => ({
+        ...one.alerts[0]!,
+        labels: { ...one.alerts[0]!.labels, alertname: `Storm${i}` },
+        fingerprint: i.toString(16).padStart(16, '0'),
+      })),
+    }
+    const body = JSON.stringify(storm)
+    expect(body.length).toBeGreaterThan(2048)
+    const res = await call('/alerts/alertmanager/', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` },
+    })
+    expect([res.status, await res.json()]).toEqual([
+      200,
+      { accepted: 30, invalid: 0, truncatedAlerts: 0, enqueued: 1 },
+    ])
   })
 })
