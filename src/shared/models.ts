@@ -1,4 +1,4 @@
-import { Kind, type SchemaOptions, Type, TypeRegistry } from '@sinclair/typebox'
+import { FormatRegistry, Kind, type SchemaOptions, Type, TypeRegistry } from '@sinclair/typebox'
 import currencyCodes from 'currency-codes'
 import { t } from 'elysia'
 import { validation } from '../core/errors.ts'
@@ -118,6 +118,12 @@ export const Uuid = t.String({ format: 'uuid', description: 'UUID' })
  * notification.
  */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// Elysia registers the `uuid` format with an optional `urn:uuid:` prefix, which PostgreSQL's
+// uuid cast refuses: a path id or an item's productId so written was a 500. The format is
+// the UUID's text alone, as the document's `format: uuid` (RFC 9562's string form) means it;
+// set after Elysia's own registration (this module imports elysia first), for every schema.
+FormatRegistry.Set('uuid', (value) => UUID_PATTERN.test(value))
 
 export const IdParams = t.Object({ id: Uuid })
 

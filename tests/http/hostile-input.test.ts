@@ -447,3 +447,53 @@ describe('a pattern-checked field is refused in words, never with its regex', ()
     await expectRefused(method, path, json, field, message)
   })
 })
+
+describe('a UUID written as a URN (urn:uuid:…), which PostgreSQL cannot cast', () => {
+  // Elysia's `uuid` format takes an optional `urn:uuid:` prefix; the id then reached a uuid
+  // cast in the database and the request was a 500.
+  test('as a path id, on every route with one, is a 422 naming the id, not a 500', async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey)
+    const urn = `urn:uuid:${product.id}`
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    for (const [method, path, json] of [
+      ['GET', `/products/${urn}`, undefined],
+      ['PATCH', `/products/${urn}`, { stock: 1 }],
+      ['GET', `/orders/${urn}`, undefined],
+      ['PATCH', `/orders/${urn}/status`, { status: 'cancelled' }],
+      ['POST', `/orders/${urn}/payments`, { provider: 'sandbox', source: 'tok_success' }],
+    ] as const) {
+      const res = await built.call(path, { method, token: tenant.apiKey, json })
+      expect({ path, method, status: res.status }).toEqual({ path, method, status: 422 })
+      expect(((await res.json()) as Envelope).error.details).toMatchObject({
+        in: 'params',
+        errors: [{ field: 'id' }],
+      })
+    }
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+    expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+  })
+
+  test("as an order item's productId, is a 422 naming the item, writing nothing", async () => {
+    const built = await buildTestApp()
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { stock: 5 })
+    const before = await tenantFootprint(built.deps.database.db, tenant.id)
+    const res = await built.call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: {
+        customer: { phone: testPhone() },
+        items: [{ productId: `urn:uuid:${product.id}`, quantity: 1 }],
+      },
+    })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as Envelope).error.details).toMatchObject({
+      in: 'body',
+      errors: [{ field: 'items.0.productId' }],
+    })
+    expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+    expect(built.logs.lines.filter((line) => line.level === 'error')).toEqual([])
+  })
+})
