@@ -45,10 +45,13 @@ export async function withIdempotency<T>(
   const outcome = await service.claim({
     scope: caller.scope,
     key,
-    // The router serves `/orders/` as `/orders`: a retry that adds or drops the slash is the same request.
+    // The router serves `/orders/` as `/orders`: a retry that adds or drops the slash is the same
+    // request. So is one that spells the path's id in other letter case (a UUID names the same
+    // record either way); the routes' own words are lower case, and another spelling of them is
+    // a 404 before any key is claimed.
     fingerprint: requestFingerprint(
       request.method,
-      new URL(request.url).pathname.replace(/(?<=.)\/+$/, ''),
+      new URL(request.url).pathname.replace(/(?<=.)\/+$/, '').toLowerCase(),
       state?.rawBody ?? '',
     ),
     requestId: state?.requestId ?? 'unknown',

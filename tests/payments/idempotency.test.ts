@@ -4,7 +4,7 @@ import { payments } from '../../src/db/schema.ts'
 import type { PaymentProvider } from '../../src/payments/providers.ts'
 import { createSandboxProvider } from '../../src/payments/sandbox.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
+import { createOrder, createProduct, createTenant, mixedCase } from '../helpers/commerce.ts'
 import { sharedDatabase } from '../helpers/db.ts'
 import { countingSandbox, ledger } from './providers.ts'
 
@@ -180,6 +180,26 @@ describe('Idempotency-Key on POST /orders/:id/payments', () => {
     expect(calls.charge).toBe(1)
     expect((await paymentRows()).map((r) => r.status)).toEqual(['succeeded'])
     expect(await orderStatus()).toBe('paid')
+  })
+
+  test("a retry that spells the order's id in other letter case is the same request: replayed, not REUSED", async () => {
+    // The id names the same order in either case (RFC 9562); a client that normalises it
+    // between attempts must get the first answer, not a 422 saying the key was used elsewhere.
+    const { pay, order, paymentRows, calls } = await setup()
+    const key = crypto.randomUUID()
+    const first = await pay(key, 'tok_success', order.id.toUpperCase())
+    expect(first.status).toBe(201)
+    const firstText = await first.text()
+    for (const id of [order.id, mixedCase(order.id)]) {
+      const retry = await pay(key, 'tok_success', id)
+      expect({ status: retry.status, replayed: retry.headers.get('idempotent-replayed') }).toEqual({
+        status: 201,
+        replayed: 'true',
+      })
+      expect(await retry.text()).toBe(firstText)
+    }
+    expect((await paymentRows()).map((r) => r.status)).toEqual(['succeeded'])
+    expect(calls.charge).toBe(1)
   })
 })
 
