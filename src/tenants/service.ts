@@ -8,15 +8,20 @@ import { fieldError } from '../shared/models.ts'
 import type { TenantView, UpdateSettings } from './model.ts'
 import { createTenantRepository, type TenantRow, type TenantSettingsRow } from './repository.ts'
 
-function isTimeZone(zone: string): boolean {
+/**
+ * The IANA name of `zone` as the time zone database spells it (`africa/nairobi` is
+ * `Africa/Nairobi`), or undefined when it names no zone. Intl matches names in any letter
+ * case, but zoneinfo files do not: a reader of the settings (Python's ZoneInfo, Java's
+ * ZoneId) refuses a name in another case, so the stored name is the database's spelling.
+ */
+function ianaTimeZone(zone: string): string | undefined {
   // ECMA-402 (2024) also takes offsets such as `+05:00`: no zone, no daylight saving rules,
   // and not what the document promises. IANA names never start with a sign.
-  if (/^[+-]/.test(zone)) return false
+  if (/^[+-]/.test(zone)) return undefined
   try {
-    new Intl.DateTimeFormat('en', { timeZone: zone })
-    return true
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone
   } catch {
-    return false
+    return undefined
   }
 }
 
@@ -102,7 +107,8 @@ export function createTenantService(deps: { db: Database }): TenantService {
     },
 
     async updateSettings(tenantId: string, input: UpdateSettings): Promise<TenantView['settings']> {
-      if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
+      const timezone = input.timezone === undefined ? undefined : ianaTimeZone(input.timezone)
+      if (input.timezone !== undefined && timezone === undefined) {
         throw fieldError('timezone', 'not an IANA time zone')
       }
       // A window from 22:00 to 22:00 is either no hours or all of them: the sender cannot tell
@@ -116,7 +122,7 @@ export function createTenantService(deps: { db: Database }): TenantService {
       const changes: Partial<TenantSettingsRow> = {}
       if (input.ownerPhone !== undefined) changes.ownerPhone = input.ownerPhone
       if (input.alertPhones !== undefined) changes.alertPhones = input.alertPhones
-      if (input.timezone !== undefined) changes.timezone = input.timezone
+      if (timezone !== undefined) changes.timezone = timezone
       if (input.currency !== undefined) changes.currency = input.currency
       if (input.quietHours !== undefined) {
         changes.quietHoursStart = input.quietHours?.start ?? null

@@ -124,6 +124,30 @@ describe('tenant settings', () => {
     expect(((await cleared.json()) as { quietHours: unknown }).quietHours).toBeNull()
   })
 
+  test('a time zone sent in other letter case is stored and shown as IANA spells it', async () => {
+    // Intl takes `africa/nairobi`, but zoneinfo files are case-sensitive names: Python's
+    // ZoneInfo or Java's ZoneId reading the settings back refused what the service accepted.
+    const { call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    for (const [sent, shown] of [
+      ['africa/nairobi', 'Africa/Nairobi'],
+      ['utc', 'UTC'],
+      ['AMERICA/ARGENTINA/BUENOS_AIRES', 'America/Argentina/Buenos_Aires'],
+    ]) {
+      const res = await call('/tenants/me/settings', {
+        method: 'PATCH',
+        token: apiKey,
+        json: { timezone: sent },
+      })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { timezone: string }).timezone).toBe(shown!)
+      const me = (await (await call('/tenants/me', { token: apiKey })).json()) as {
+        settings: { timezone: string }
+      }
+      expect(me.settings.timezone).toBe(shown!)
+    }
+  })
+
   test.each(
     [
       [{ timezone: 'Mars/Olympus' }, 'timezone'],
