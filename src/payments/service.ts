@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts'
 import { AppError, conflict, envelopeOf, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { scrubText } from '../core/scrub.ts'
 import type { Database, Executor } from '../db/client.ts'
 import { completeWaitingOn, type IdempotencyClaim, type StoredResponse } from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
@@ -244,7 +245,7 @@ export function createPaymentService(deps: {
       } catch (error) {
         if (!(error instanceof ProviderError)) unexpected = error
         providerError = error
-        result = { outcome: 'error', reason: error instanceof Error ? error.message : String(error) }
+        result = { outcome: 'error', reason: failureReasonOf(error) }
       }
       deps.metrics.paymentProviderDuration({
         provider: provider.name,
@@ -305,6 +306,18 @@ export function createPaymentService(deps: {
       return settled
     },
   }
+}
+
+/**
+ * The `failureReason` recorded for a charge that threw: it is stored, answered in the 502's
+ * `details.payment` and replayed for its Idempotency-Key, so it carries no credential or
+ * phone number (an upstream's answer or a URL's query may quote the provider's key). A
+ * ProviderError's message is the adapter's account of the failure, scrubbed; anything else is
+ * the adapter's own bug, whose text (and stack) only the log gets.
+ */
+export function failureReasonOf(error: unknown): string {
+  if (error instanceof ProviderError) return scrubText(error.message)
+  return 'the payment provider adapter failed unexpectedly'
 }
 
 /** What settling is told: the provider's answer, or why there is none. */

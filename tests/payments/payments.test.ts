@@ -2,10 +2,14 @@ import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
+import { type PaymentProvider, ProviderError } from '../../src/payments/providers.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
 import { sharedDatabase } from '../helpers/db.ts'
 import { stalledSandbox } from './providers.ts'
+
+/** A credential as a provider's error may quote it (a URL's query, an upstream's answer). */
+const SECRET = 'sk_live_51HabcdefGHIJ12345'
 
 async function setup(business?: BusinessMetrics) {
   const built = await buildTestApp(business ? { business } : {})
@@ -153,6 +157,47 @@ describe('POST /orders/:id/payments', () => {
       payments: 1,
       payment_statuses: 'succeeded',
     })
+  })
+
+  test.each([
+    [
+      'an adapter bug',
+      () =>
+        new Error(`request to https://api.pay.example/v1/charges?key=${SECRET} failed, reason: ECONNRESET`),
+    ],
+    [
+      'a ProviderError quoting the upstream',
+      () => new ProviderError(`upstream 401: {"error":"invalid api key ${SECRET}"}`),
+    ],
+  ])('the 502 of %s never carries a secret from its message, nor does its replay', async (_, failure) => {
+    const leaky: PaymentProvider = {
+      name: 'leaky',
+      async charge() {
+        throw failure()
+      },
+      async retrieve() {
+        return undefined
+      },
+    }
+    const built = await buildTestApp({ paymentProviders: [leaky] })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    const pay = () =>
+      built.call(`/orders/${order.id}/payments`, {
+        method: 'POST',
+        token: tenant.apiKey,
+        headers: { 'idempotency-key': 'leaky-1' },
+        json: { provider: 'leaky', source: 'x' },
+      })
+    for (const res of [await pay(), await pay()]) {
+      expect(res.status).toBe(502)
+      const text = await res.text()
+      expect(JSON.parse(text).error.code).toBe('PROVIDER_ERROR')
+      expect(text).not.toContain(SECRET)
+    }
+    const [row] = await built.deps.database.db.select().from(payments).where(eq(payments.orderId, order.id))
+    expect([row?.status, row?.failureReason?.includes(SECRET)]).toEqual(['error', false])
   })
 })
 
