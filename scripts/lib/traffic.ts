@@ -119,13 +119,16 @@ export async function prepareTraffic(options: TrafficOptions) {
     )
   }
   // An order cannot mix currencies, so every product the traffic uses is in the tenant's own.
+  // It leaves out products whose stock is tracked (the Quick start's first order adds one with
+  // 10 units): once they run out, every order naming one is a 409 the demo would show as a
+  // failure of a healthy shop. The products it creates itself have unlimited stock.
   const currency = (me.body!.settings as { currency: string }).currency
   const products: string[] = []
   const existing = await send('list products', '/products?limit=100')
   for (const p of (existing.body?.items as
-    | Array<{ id: string; active: boolean; currency: string }>
+    | Array<{ id: string; active: boolean; currency: string; stock: number | null }>
     | undefined) ?? []) {
-    if (p.active && p.currency === currency) products.push(p.id)
+    if (p.active && p.currency === currency && p.stock === null) products.push(p.id)
   }
   while (products.length < CATALOGUE.length) {
     const created = await send('create product', '/products', {

@@ -65,6 +65,34 @@ describe('bun run demo:traffic', () => {
     expect(results.filter((r) => r.label === 'cancelled order').length).toBeGreaterThan(0)
   })
 
+  test("leaves out the Quick start's stocked product, so no order fails for insufficient stock", async () => {
+    const { app, call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    await call('/tenants/me/settings', { method: 'PATCH', token: apiKey, json: { currency: 'USD' } })
+    // The README's first order: a product with 10 units, 2 of them ordered.
+    const created = await call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Masala chai', priceMinor: 250, currency: 'USD', stock: 10 },
+    })
+    const chai = ((await created.json()) as { id: string }).id
+    const results: Array<{ label: string; status: number; reason?: string }> = []
+    const traffic = await prepareTraffic({
+      base: 'http://localhost',
+      apiKey,
+      seed: 1,
+      errorShare: 0,
+      fetch: (request) => app.handle(request),
+      onResult: (label, status, _ms, reason) => results.push({ label, status, reason }),
+    })
+    for (let i = 0; i < 300; i++) await traffic.oneAction()
+    const orders = results.filter((r) => r.label === 'create order')
+    expect(orders.length).toBeGreaterThan(20)
+    expect(orders.filter((r) => r.status !== 201)).toEqual([])
+    const after = (await (await call(`/products/${chai}`, { token: apiKey })).json()) as { stock: number }
+    expect(after.stock).toBe(10)
+  })
+
   test("reports each failure's reason from the error envelope, with ids folded so equal failures add up", async () => {
     const { app, call } = await buildTestApp()
     const { apiKey } = await createTenant(call)
