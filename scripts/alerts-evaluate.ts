@@ -46,8 +46,19 @@ try {
   if (!ruleManager) throw new Error('ALERTS_ENABLED=false: there is no rule manager to run')
   const outcomes = await ruleManager.evaluateAll()
   await alerting.tick()
-  const failed = ruleManager.groups.flatMap((g) => g.rules).filter((r) => r.health === 'err')
-  log.info({ outcomes, failedRules: failed.map((r) => r.rule.name) }, 'evaluation done')
+  const rules = ruleManager.groups.flatMap((g) => g.rules).filter((r) => r.health !== 'skipped')
+  const failed = rules.filter((r) => r.health === 'err')
+  if (failed.length === 0) {
+    log.info({ outcomes }, 'evaluation done')
+  } else {
+    // One line that says what went wrong and where to look, not only a list of rule names: the
+    // usual cause is a PROMETHEUS_URL that does not answer (its host only: a URL may hold a password).
+    const where = new URL(config.alerts.prometheusUrl).host
+    log.error(
+      { outcomes, failedRules: failed.map((r) => r.rule.name) },
+      `alerts:evaluate: ${failed.length} of ${rules.length} rules failed at PROMETHEUS_URL (${where}): ${failed[0]!.lastError}; check that Prometheus answers there`,
+    )
+  }
   process.exitCode = failed.length > 0 ? 1 : 0
 } finally {
   await database.close()

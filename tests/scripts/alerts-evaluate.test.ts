@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, REPO_ROOT } from '../helpers/process.ts'
+
+setDefaultTimeout(60_000)
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cc-alerts-evaluate-'))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+describe('bun run alerts:evaluate --once', () => {
+  test('against a PROMETHEUS_URL that does not answer, its last line says so, names the variable and the host, and it exits 1', async () => {
+    const port = await freePort()
+    const proc = Bun.spawn(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        DATABASE_URL: '',
+        PROMETHEUS_URL: `http://user:secret@127.0.0.1:${port}`,
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, stdout] = await Promise.all([proc.exited, new Response(proc.stdout).text()])
+    expect(code).toBe(1)
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { level: string; msg: string }
+    expect(last.level).toBe('error')
+    expect(last.msg).toContain(`rules failed at PROMETHEUS_URL (127.0.0.1:${port})`)
+    expect(last.msg).toContain('Prometheus unreachable')
+    expect(last.msg).toContain('check that Prometheus answers there')
+    expect(stdout).not.toContain('secret')
+  })
+})
