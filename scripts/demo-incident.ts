@@ -83,7 +83,7 @@ async function alerts(): Promise<Alert[]> {
 const me = await call('/tenants/me', apiKey)
 if (me.status === 0)
   failWith(
-    `demo:incident: nothing answered at ${base} (${me.body.error.message}); start \`bun run dev\` first`,
+    `demo:incident: nothing answered at ${base} (${me.body.error.message}); start \`bun run dev\` first, or give its port (PORT=…) or --url`,
   )
 if (me.status !== 200)
   failWith(`demo:incident: GET ${base}/tenants/me answered ${me.status}: check the API key`)

@@ -105,6 +105,27 @@ const printedAlert = (stdout: string) =>
   }
 
 describe('bun run demo:incident', () => {
+  test('with nothing listening on PORT it exits 2 with one line that also says to give the port', async () => {
+    const port = await freePort()
+    const proc = Bun.spawn(['bun', 'scripts/demo-incident.ts'], {
+      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    const lines = stderr.trim().split('\n')
+    expect(lines.length).toBe(1)
+    expect(lines[0]).toStartWith(`demo:incident: nothing answered at http://localhost:${port} (`)
+    // A server started on another port (PORT=3901 bun run dev) is the usual cause, not a missing one.
+    expect(lines[0]).toEndWith('; start `bun run dev` first, or give its port (PORT=…) or --url')
+  })
+
   test('fires HighErrorRate on a development server and prints the alert and its WhatsApp message', async () => {
     const shipped = shippedRules('ops/prometheus/rules/alerts.yml')
     const rules = shipped.groups[0]!.rules.map((rule) =>
