@@ -459,6 +459,17 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown}`,
     )
   }
+  // A zero here is accepted by the duration pattern but breaks the feature: DB_PING_INTERVAL=0s
+  // pings the database in a loop, PAYMENT_PENDING_LEASE=0s reconciles payments still waiting for
+  // their provider, IDEMPOTENCY_KEY_TTL=0s forgets every key at once.
+  for (const key of ['DB_PING_INTERVAL', 'PAYMENT_PENDING_LEASE', 'IDEMPOTENCY_KEY_TTL'] as const) {
+    const value = withDefaults[key] as string
+    if (parseDuration(value) <= 0) {
+      throw new ConfigError(
+        `Invalid ${key}: expected a duration above zero such as 30s, 5m or 1h30m, got ${JSON.stringify(value)}`,
+      )
+    }
+  }
   const env = withDefaults as Env
   let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
   try {

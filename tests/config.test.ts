@@ -58,6 +58,18 @@ describe('loadConfig', () => {
       [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
       [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
       [
+        { DB_PING_INTERVAL: '0s' },
+        'Invalid DB_PING_INTERVAL: expected a duration above zero such as 30s, 5m or 1h30m, got "0s"',
+      ],
+      [
+        { PAYMENT_PENDING_LEASE: '0m' },
+        'Invalid PAYMENT_PENDING_LEASE: expected a duration above zero such as 30s, 5m or 1h30m, got "0m"',
+      ],
+      [
+        { IDEMPOTENCY_KEY_TTL: '0s' },
+        'Invalid IDEMPOTENCY_KEY_TTL: expected a duration above zero such as 30s, 5m or 1h30m, got "0s"',
+      ],
+      [
         { EMBEDDED_SHARED_BUFFERS_MB: '2048' },
         'Invalid EMBEDDED_SHARED_BUFFERS_MB: expected an integer from 1 to 1024, got 2048',
       ],
