@@ -32,6 +32,12 @@ if (!config.alerts.prometheusUrl) {
   )
   process.exit(2)
 }
+if (!config.alerts.ruleManagerEnabled) {
+  console.error(
+    'alerts:evaluate --once: ALERTS_ENABLED=false turns the rule manager off; unset it to evaluate',
+  )
+  process.exit(2)
+}
 const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
 const database = await openMigratedDatabase(config.database, log)
 try {
@@ -43,7 +49,7 @@ try {
     http: createHttpClient(fetch),
     metrics: createMetrics({ log, processMetrics: false }),
   })
-  if (!ruleManager) throw new Error('ALERTS_ENABLED=false: there is no rule manager to run')
+  if (!ruleManager) throw new Error('no rule manager to run')
   const outcomes = await ruleManager.evaluateAll()
   await alerting.tick()
   const rules = ruleManager.groups.flatMap((g) => g.rules).filter((r) => r.health !== 'skipped')

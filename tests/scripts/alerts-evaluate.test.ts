@@ -33,4 +33,28 @@ describe('bun run alerts:evaluate --once', () => {
     expect(last.msg).toContain('check that Prometheus answers there')
     expect(stdout).not.toContain('secret')
   })
+  test('with ALERTS_ENABLED=false it says so in one line and exits 2, without a stack trace', async () => {
+    const proc = Bun.spawn(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        ALERTS_ENABLED: 'false',
+        PROMETHEUS_URL: 'http://127.0.0.1:9',
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [code, stdout, stderr] = await Promise.all([
+      proc.exited,
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toBe(
+      'alerts:evaluate --once: ALERTS_ENABLED=false turns the rule manager off; unset it to evaluate\n',
+    )
+  })
 })
