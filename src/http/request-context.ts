@@ -46,9 +46,23 @@ export interface RequestState {
 /** The request ids accepted from clients; such an id needs no escaping in JSON. */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-/** Accepts an incoming x-request-id only when it is short and made of safe characters. */
+/**
+ * A run of 8–15 digits standing alone (or after `+`) inside an id: a bot that names its
+ * requests by the sender's wa_id (`wa-254711000200`) would put a phone number in the error
+ * bodies, the log lines and the exemplars. Digits next to letters are hex (nginx's
+ * `$request_id`), and a UUID, whose last group may be all digits, is taken as it is.
+ */
+const PHONE_IN_ID = /(?:^|[^0-9A-Za-z+])\+?\d{8,15}(?![0-9A-Za-z])/
+const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Accepts an incoming x-request-id only when it is short, made of safe characters and could
+ * not be a phone number; any other is replaced by `generate()`.
+ */
 export function pickRequestId(incoming: string | null, generate: () => string): string {
-  return incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : generate()
+  return incoming && SAFE_REQUEST_ID.test(incoming) && (UUID_ID.test(incoming) || !PHONE_IN_ID.test(incoming))
+    ? incoming
+    : generate()
 }
 
 /**

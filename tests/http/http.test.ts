@@ -83,8 +83,23 @@ describe('request id', () => {
     'semi;colon',
     'new\u00e9line',
     '<script>',
+    // A phone number (a bot's wa_id) would reach error bodies, logs and exemplars.
+    'wa-254711000200',
+    '254711000200',
+    'msg:+254711000200:retry',
+    'order.5511987654321',
   ])('an unsafe id %p is replaced', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe('fresh')
+  })
+
+  test.each([
+    'd5bd53e3-f27b-4467-8608-254711000200',
+    '3f9a1c7e0b2d48e6a5c4b3d2e1f00123',
+    '0a1b2c3d45678901234567e',
+    'req-1234567',
+    '1-5759e988-bd862e3fe1be46a994272793',
+  ])('a safe id %p is kept', (incoming) => {
+    expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
   })
 
   test('an unsafe header is replaced in the response too', async () => {
