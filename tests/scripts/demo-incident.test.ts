@@ -108,7 +108,8 @@ describe('bun run demo:incident', () => {
   test('with nothing listening on PORT it exits 2 with one line that also says to give the port', async () => {
     const port = await freePort()
     const proc = Bun.spawn(['bun', 'scripts/demo-incident.ts'], {
-      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused' },
+      // Key and token given: a clean checkout has no .data to read them from.
+      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused', ADMIN_TOKEN: 'admin-unused' },
       stdout: 'pipe',
       stderr: 'pipe',
     })
