@@ -195,6 +195,31 @@ export async function spawnBun(
   }
 }
 
+/** What a command that ran to its end printed, and its exit code. */
+export interface Finished {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `argv` to its end (a script under test, not a server) with `env` over the test's own
+ * environment, in `cwd` (the repository by default), and collects both streams.
+ */
+export async function runToExit(
+  argv: string[],
+  env: Record<string, string>,
+  cwd = REPO_ROOT,
+): Promise<Finished> {
+  const proc = Bun.spawn(argv, { cwd, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  return { code, stdout, stderr }
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago, for a process the test starts itself. */
 export async function freePort(): Promise<number> {
   const server = createServer()

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, REPO_ROOT } from '../helpers/process.ts'
+import { freePort, runToExit } from '../helpers/process.ts'
 
 setDefaultTimeout(60_000)
 
@@ -12,19 +12,12 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 describe('bun run alerts:evaluate --once', () => {
   test('against a PROMETHEUS_URL that does not answer, its last line says so, names the variable and the host, and it exits 1', async () => {
     const port = await freePort()
-    const proc = Bun.spawn(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        DATABASE_URL: '',
-        PROMETHEUS_URL: `http://user:secret@127.0.0.1:${port}`,
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const { code, stdout } = await runToExit(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      PROMETHEUS_URL: `http://user:secret@127.0.0.1:${port}`,
     })
-    const [code, stdout] = await Promise.all([proc.exited, new Response(proc.stdout).text()])
     expect(code).toBe(1)
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { level: string; msg: string }
     expect(last.level).toBe('error')
@@ -34,23 +27,12 @@ describe('bun run alerts:evaluate --once', () => {
     expect(stdout).not.toContain('secret')
   })
   test('with ALERTS_ENABLED=false it says so in one line and exits 2, without a stack trace', async () => {
-    const proc = Bun.spawn(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        ALERTS_ENABLED: 'false',
-        PROMETHEUS_URL: 'http://127.0.0.1:9',
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const { code, stdout, stderr } = await runToExit(['bun', 'scripts/alerts-evaluate.ts', '--once'], {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      ALERTS_ENABLED: 'false',
+      PROMETHEUS_URL: 'http://127.0.0.1:9',
     })
-    const [code, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ])
     expect(code).toBe(2)
     expect(stdout).toBe('')
     expect(stderr).toBe(

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { DEMO_PHONE } from '../../src/config.ts'
-import { freePort } from '../helpers/process.ts'
+import { freePort, runToExit } from '../helpers/process.ts'
 import { repoPath } from '../ops/ops-files.ts'
 
 setDefaultTimeout(150_000)
@@ -107,17 +107,12 @@ const printedAlert = (stdout: string) =>
 describe('bun run demo:incident', () => {
   test('with nothing listening on PORT it exits 2 with one line that also says to give the port', async () => {
     const port = await freePort()
-    const proc = Bun.spawn(['bun', 'scripts/demo-incident.ts'], {
-      // Key and token given: a clean checkout has no .data to read them from.
-      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused', ADMIN_TOKEN: 'admin-unused' },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    // Key and token given: a clean checkout has no .data to read them from.
+    const { code, stdout, stderr } = await runToExit(['bun', 'scripts/demo-incident.ts'], {
+      PORT: String(port),
+      API_KEY: 'ck_unused',
+      ADMIN_TOKEN: 'admin-unused',
     })
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
     expect(code).toBe(2)
     expect(stdout).toBe('')
     const lines = stderr.trim().split('\n')

@@ -4,6 +4,7 @@ import { defaultBaseUrl } from '../../scripts/lib/demo.ts'
 import { isUnexpected, prepareTraffic } from '../../scripts/lib/traffic.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTenant } from '../helpers/commerce.ts'
+import { runToExit } from '../helpers/process.ts'
 
 setDefaultTimeout(60_000)
 
@@ -146,16 +147,10 @@ describe('bun run demo:traffic', () => {
 
   test('with nothing listening it exits 2 with one line naming the URL it tried, no stack trace', async () => {
     const port = await closedPort()
-    const proc = Bun.spawn(['bun', 'scripts/demo-traffic.ts', '--duration', '1'], {
-      env: { ...process.env, PORT: String(port), API_KEY: 'ck_unused' },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const { code, stdout, stderr } = await runToExit(['bun', 'scripts/demo-traffic.ts', '--duration', '1'], {
+      PORT: String(port),
+      API_KEY: 'ck_unused',
     })
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
     expect(code).toBe(2)
     expect(stdout).toBe('')
     const lines = stderr.trim().split('\n')
