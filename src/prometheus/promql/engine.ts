@@ -954,8 +954,10 @@ function checkDistinct(samples: Sample[]): Sample[] {
 }
 
 /**
- * absent()/absent_over_time(): labels from the selector's equality matchers (Prometheus'
- * createLabelsForAbsentFunction); a name matched twice is left out.
+ * absent()/absent_over_time(): labels from the selector's equality matchers, as Prometheus'
+ * promql/functions.go createLabelsForAbsentFunction: matchers are applied in order, the first
+ * equality matcher of a name sets it and any other matcher of that name deletes it when met,
+ * so `x{a=~"b",a="b"}` keeps a="b" (the delete came first) while `x{a="b",a=~"b"}` drops it.
  */
 function absentLabels(arg: Expr): Labels {
   // Prometheus unwraps parentheses around function arguments first.
@@ -965,13 +967,15 @@ function absentLabels(arg: Expr): Labels {
   else if (arg.kind === 'matrixSelector') selector = arg.selector
   if (!selector) return labelsFrom({})
   const record: Record<string, string> = {}
-  const conflicting = new Set<string>()
+  // Names an equality matcher has set, even if a later matcher deleted them again.
+  const set = new Set<string>()
   for (const m of selector.matchers) {
     if (m.name === METRIC_NAME) continue
-    if (m.type === '=' && !(m.name in record)) record[m.name] = m.value
-    else conflicting.add(m.name)
+    if (m.type === '=' && !set.has(m.name)) {
+      record[m.name] = m.value
+      set.add(m.name)
+    } else delete record[m.name]
   }
-  for (const name of conflicting) delete record[name]
   return labelsFrom(record)
 }
 
