@@ -355,6 +355,44 @@ export function createSender(deps: {
     }
   }
 
+  /**
+   * Renews the group's sending lease just before its call, so that the lease covers the call
+   * itself rather than running from the claim: a tick sends its groups one after another, and
+   * a tick slower than ALERT_SEND_LEASE (slow or timing-out calls, pacing) would let another
+   * replica take over a group still to be sent here, or being sent, and both would send it.
+   * True when every row is still this group's; a group of which another sender took rows is
+   * not sent here, and the rows it still holds go back to pending (not an attempt) for a
+   * later tick to send with what they belong with.
+   */
+  async function renewLease(group: Group): Promise<boolean> {
+    const now = clock.now()
+    return db.transaction(async (tx) => {
+      const renewed = await tx
+        .update(alertOutbox)
+        .set({ leaseUntil: new Date(now.getTime() + config.leaseMs) })
+        .where(ours(group))
+        .returning({ id: alertOutbox.id })
+      if (renewed.length === group.rows.length) return true
+      if (renewed.length > 0) {
+        await tx
+          .update(alertOutbox)
+          .set({
+            status: 'pending',
+            leaseUntil: null,
+            nextAttemptAt: now,
+            attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
+            updatedAt: now,
+          })
+          .where(ours(group))
+      }
+      log.warn(
+        { recipientMasked: maskPhone(group.recipient), rows: group.rows.length, held: renewed.length },
+        'another sender took over a message whose lease expired before its turn; not sending it here',
+      )
+      return false
+    })
+  }
+
   function canTemplate(group: Group) {
     return group.rows.every((r) =>
       r.transition === 'firing'
@@ -381,6 +419,7 @@ export function createSender(deps: {
           windowStart = clock.monotonic()
           inWindow = 0
         }
+        if (!(await renewLease(group))) continue
         inWindow++
         outcome[await sendGroup(group)]++
       }
