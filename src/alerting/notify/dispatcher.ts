@@ -297,8 +297,13 @@ export function createDispatcher(deps: {
   async function ingestAll(tx: Executor, alerts: AlertInput[], truncatedAlerts: number): Promise<number> {
     const now = clock.now()
     const at = now.toISOString()
-    // The last word on a fingerprint wins when a payload repeats one.
-    const unique = [...new Map(alerts.map((a) => [a.fingerprint, a])).values()]
+    // The last word on a fingerprint wins when a payload repeats one. In fingerprint order, so
+    // that every transaction locks the states it shares with another (replicas, Alertmanager
+    // retries, the rule manager's tick) in the same order: in payload order, two concurrent
+    // notifications listing the same alerts otherwise deadlock on PostgreSQL, and one is a 500.
+    const unique = [...new Map(alerts.map((a) => [a.fingerprint, a])).values()].sort((a, b) =>
+      a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0,
+    )
     const states = new Map(
       (
         await tx
@@ -315,6 +320,7 @@ export function createDispatcher(deps: {
               unique.map((a) => a.fingerprint),
             ),
           )
+          .orderBy(alertStates.fingerprint)
           .for('update')
       ).map((s) => [s.fingerprint, s]),
     )
