@@ -1,4 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
 import { createSender } from '../../../src/alerting/notify/sender.ts'
 import type { WhatsAppTransport } from '../../../src/alerting/whatsapp/client.ts'
 import { alertOutbox } from '../../../src/db/schema.ts'
@@ -6,7 +7,7 @@ import {
   alertingFor,
   alertTestContext,
   firing,
-  type manualClock,
+  manualClock,
   recordingAlertMetrics,
 } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
@@ -80,6 +81,42 @@ describe('sending lease', () => {
       ['254700000002', 'sent', 1],
       ['254700000003', 'sent', 1],
       ['254700000004', 'sent', 2],
+    ])
+  })
+
+  test('a group of which another sender took some rows is not sent; the rows it still holds wait for the next tick', async () => {
+    const clock = manualClock()
+    const reply = (recipient: string, n: number) => ({
+      dedupeKey: `reply|${recipient}|${n}`,
+      recipient,
+      fingerprint: '-',
+      alertname: 'reply',
+      severity: 'info',
+      transition: 'reply',
+      content: { text: `reply ${n}` },
+      nextAttemptAt: clock.now(),
+      createdAt: new Date(clock.now().getTime() - 10_000 + n),
+    })
+    await ctx.database.db
+      .insert(alertOutbox)
+      .values([reply('254700000001', 0), reply('254700000002', 1), reply('254700000002', 2)])
+    const sends: string[] = []
+    const taken = crypto.randomUUID()
+    // While the first group is sent, another sender takes one of the second group's two rows.
+    const a = replica(clock, 'a', sends, async (to) => {
+      if (to !== '254700000001') return
+      await ctx.database.db
+        .update(alertOutbox)
+        .set({ groupId: taken })
+        .where(eq(alertOutbox.dedupeKey, 'reply|254700000002|2'))
+    })
+    expect(await a.sendDue()).toEqual({ sent: 1, failed: 0, retry: 0 })
+    expect(sends).toEqual(['a:254700000001'])
+    const rows = await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.dedupeKey)
+    expect(rows.map((r) => [r.dedupeKey, r.status, r.attempts, r.groupId === taken])).toEqual([
+      ['reply|254700000001|0', 'sent', 1, false],
+      ['reply|254700000002|1', 'pending', 0, false],
+      ['reply|254700000002|2', 'sending', 1, true],
     ])
   })
 })
