@@ -18,6 +18,13 @@ export const FILTERED = '[Filtered]'
 // a UUID are all digits in about one UUID of 280 (`73534038-1250-443f-…`).
 const PHONE_CANDIDATE = /(?:(?<![\w+])\+|(?<![\w.+-]))\(?\d[\d ().-]{6,22}\d(?!\w|-\w)/g
 
+/**
+ * A tenant API key as auth/keys.ts makes them, anywhere in a text. Not bounded by `\b` at its
+ * end: base64url may end the key with `-` or `_`.
+ */
+export const API_KEY_SHAPE = /\bck_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/
+const API_KEY_SHAPE_GLOBAL = new RegExp(API_KEY_SHAPE.source, 'g')
+
 const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   // Authorization schemes: "Bearer abc…", "Basic dXNl…".
   [/\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi, `$1$2${FILTERED}`],
@@ -26,6 +33,9 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
     /\b(api[-_]?key|apikey|access[-_]?token|auth[-_]?token|token|secret|client[-_]?secret|password|passwd)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi,
     `$1$2${FILTERED}`,
   ],
+  // This service's own tenant API keys (auth/keys.ts: `ck_` and 43 base64url characters): a
+  // client that puts its key in a path, a User-Agent or a request id must not see it in an event.
+  [API_KEY_SHAPE_GLOBAL, FILTERED],
   // Well-known key shapes: Stripe-style sk_/pk_/rk_, webhook secrets, GitHub, Slack, AWS.
   [/\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{6,}/g, FILTERED],
   [/\bwhsec_[A-Za-z0-9]{6,}/g, FILTERED],
@@ -51,7 +61,7 @@ function replacePhone(candidate: string): string {
 }
 
 /** Words without which none of CREDENTIAL_PATTERNS can match. */
-const MAYBE_CREDENTIAL = /bearer|basic|token|secret|passw|key|_(?:live|test)_|whsec_|gh[pousr]_|xox|AKIA/i
+const MAYBE_CREDENTIAL = /bearer|basic|token|secret|passw|key|ck_|_(?:live|test)_|whsec_|gh[pousr]_|xox|AKIA/i
 
 function digitCount(text: string): number {
   let digits = 0

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { generateApiKey } from '../../src/auth/keys.ts'
 import { scrubDeep, scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
 
 describe('scrubText', () => {
@@ -73,6 +74,18 @@ describe('scrubText', () => {
     ['client_secret=abc123 token=xyz', 'client_secret=[Filtered] token=[Filtered]'],
   ])('filters the credential in %p', (input, output) => {
     expect(scrubText(input)).toBe(output)
+  })
+
+  test("filters this service's own API keys wherever a client put them (path, User-Agent, message)", () => {
+    // A key may end in `-` or `_` (base64url), which a `\b` would not bound.
+    const keys = [...Array.from({ length: 20 }, generateApiKey), `ck_${'A'.repeat(41)}-_`]
+    for (const key of keys) {
+      expect(scrubText(`/probe/boom/${key}`)).toBe('/probe/boom/[Filtered]')
+      expect(scrubText(`curl/8.5 ${key}`)).toBe('curl/8.5 [Filtered]')
+      expect(scrubText(`"${key}"`)).toBe('"[Filtered]"')
+    }
+    // Another word ending in ck_ is no key.
+    expect(scrubText('stack_trace lock_token')).toBe('stack_trace lock_token')
   })
 })
 
