@@ -72,6 +72,20 @@ function digitCount(text: string): number {
   return digits
 }
 
+/**
+ * Whether `text` holds a credential scrubText would filter (a known key shape, `token:…`,
+ * `Bearer …`): for a value that is passed on whole or not at all, such as a client's request id.
+ */
+export function hasCredential(text: string): boolean {
+  if (!MAYBE_CREDENTIAL.test(text)) return false
+  for (const [pattern] of CREDENTIAL_PATTERNS) {
+    // The patterns are global (for replace): test() from the start, not from a previous match.
+    pattern.lastIndex = 0
+    if (pattern.test(text)) return true
+  }
+  return false
+}
+
 /** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */
 export function scrubText(text: string): string {
   // Spans carry dozens of harmless strings (SDK, OS, integration names): skip them cheaply.

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { hasCredential } from '../core/scrub.ts'
 import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
 import { DECIMAL_QUERY_PARAMETERS, fieldError } from '../shared/models.ts'
 import { parseJsonText, type UnstorableText, unstorableText, unstorableTextError } from './json-body.ts'
@@ -57,10 +58,14 @@ const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * Accepts an incoming x-request-id only when it is short, made of safe characters and could
- * not be a phone number; any other is replaced by `generate()`.
+ * not be a phone number or a credential (a client that sends its `ck_…` API key as the id
+ * would have it in every log line, error body, exemplar and Sentry tag of the request); any
+ * other is replaced by `generate()`. A UUID, the common id, skips both checks.
  */
 export function pickRequestId(incoming: string | null, generate: () => string): string {
-  return incoming && SAFE_REQUEST_ID.test(incoming) && (UUID_ID.test(incoming) || !PHONE_IN_ID.test(incoming))
+  return incoming &&
+    SAFE_REQUEST_ID.test(incoming) &&
+    (UUID_ID.test(incoming) || (!PHONE_IN_ID.test(incoming) && !hasCredential(incoming)))
     ? incoming
     : generate()
 }

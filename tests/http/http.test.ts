@@ -88,6 +88,10 @@ describe('request id', () => {
     '254711000200',
     'msg:+254711000200:retry',
     'order.5511987654321',
+    // A credential: the service's own API key, another known key shape, a token in key:value form.
+    `ck_${'Ab1-'.repeat(10)}xyz`,
+    'sk_live_51HqK2xAbCdEfGh9876',
+    'token:adm1n-t0ken-5ecret',
   ])('an unsafe id %p is replaced', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe('fresh')
   })
@@ -98,6 +102,8 @@ describe('request id', () => {
     '0a1b2c3d45678901234567e',
     'req-1234567',
     '1-5759e988-bd862e3fe1be46a994272793',
+    'checkout-token-refresh',
+    'ck_short',
   ])('a safe id %p is kept', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
   })
