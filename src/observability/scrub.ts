@@ -51,3 +51,14 @@ export function scrubSpan<T extends object>(span: T): T {
   if (s.attributes) scrubDeep(s.attributes)
   return span
 }
+
+/**
+ * Scrubs an envelope's header in place, as the SDK's `beforeEnvelope` hook hands it over. Its
+ * `trace` (the dynamic sampling context) is, for a continued trace, the caller's `baggage`
+ * entries copied as sent (`sentry-transaction=GET /customers/+2547…`, any `sentry-*` key): no
+ * beforeSend or beforeSendSpan sees it, and it rides on every event and span envelope.
+ */
+export function scrubEnvelopeHeader(envelope: readonly [Record<string, unknown>, ...unknown[]]): void {
+  const trace = envelope[0]?.trace
+  if (trace !== null && typeof trace === 'object') scrubDeep(trace)
+}

@@ -6,7 +6,7 @@
 import { AppError } from '../core/errors.ts'
 import { createTraceIds } from '../core/trace-context.ts'
 import type { ErrorReporter, PaymentProviderFailure, RequestLookup } from './error-reporter.ts'
-import { scrubEvent, scrubSpan, scrubText } from './scrub.ts'
+import { scrubEnvelopeHeader, scrubEvent, scrubSpan, scrubText } from './scrub.ts'
 
 export interface SentrySettings {
   dsn: string
@@ -92,6 +92,19 @@ function timeoutFetchTransport<Transport>(kit: SentryTransportKit<Transport>, ti
     )
 }
 
+/** The part of a Sentry client an integration's setup uses here. */
+interface SentryClientHooks {
+  on(hook: 'beforeEnvelope', callback: (envelope: [Record<string, unknown>, ...unknown[]]) => void): unknown
+}
+
+/** Runs scrubEnvelopeHeader on every envelope before it is sent. */
+const scrubEnvelopeIntegration = {
+  name: 'ScrubEnvelopeHeader',
+  setup(client: SentryClientHooks) {
+    client.on('beforeEnvelope', scrubEnvelopeHeader)
+  },
+}
+
 /**
  * `Sentry.init` options. The SDK (v11) collects request headers, bodies, cookies, query
  * strings, user IPs and stack-frame variables unless told not to; `dataCollection` is what
@@ -122,8 +135,12 @@ export function sentryInitOptions<Transport>(settings: SentrySettings, kit: Sent
     // Third parties (payment providers, WhatsApp) get no sentry-trace/baggage headers.
     tracePropagationTargets: [],
     // Every failing request is one event (Sentry groups them into issues); Dedupe would drop
-    // the second of two identical failures and make the counts lie.
-    integrations: <I extends { name: string }>(defaults: I[]) => defaults.filter((i) => i.name !== 'Dedupe'),
+    // the second of two identical failures and make the counts lie. The envelope header is
+    // scrubbed too: it carries the caller's baggage, which no beforeSend* hook sees.
+    integrations: <I extends { name: string }>(defaults: I[]): Array<I | typeof scrubEnvelopeIntegration> => [
+      ...defaults.filter((i) => i.name !== 'Dedupe'),
+      scrubEnvelopeIntegration,
+    ],
     transport: timeoutFetchTransport(kit, TRANSPORT_TIMEOUT_MS),
     beforeSend: scrubEvent,
     // SDK 11 streams spans (beforeSendSpan); an SDK that still sends transactions as events

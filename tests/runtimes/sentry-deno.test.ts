@@ -142,6 +142,9 @@ describe('withSdk11RequestHeaders', () => {
       allow: ['content-type', 'content-length', 'user-agent', 'accept', 'x-request-id'],
     })
     expect(options.tracePropagationTargets).toEqual([])
-    expect(options.integrations([{ name: 'Dedupe' }, { name: 'DenoServe' }])).toEqual([{ name: 'DenoServe' }])
+    expect(options.integrations([{ name: 'Dedupe' }, { name: 'DenoServe' }]).map((i) => i.name)).toEqual([
+      'DenoServe',
+      'ScrubEnvelopeHeader',
+    ])
   })
 })

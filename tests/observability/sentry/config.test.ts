@@ -89,7 +89,11 @@ describe('Sentry init options', () => {
 
   test('drop Dedupe, so that every failing request is an event', () => {
     const defaults = [{ name: 'LinkedErrors' }, { name: 'Dedupe' }, { name: 'BunServer' }]
-    expect(options.integrations(defaults)).toEqual([{ name: 'LinkedErrors' }, { name: 'BunServer' }])
+    expect(options.integrations(defaults).map((i) => i.name)).toEqual([
+      'LinkedErrors',
+      'BunServer',
+      'ScrubEnvelopeHeader',
+    ])
   })
 
   test('build the transport through the SDK', () => {

@@ -273,6 +273,29 @@ describe('privacy', () => {
     expectRequestScrubbed(boomEvent)
     expect(paymentEvent!.request?.url).toBe(`http://127.0.0.1:${app.port}/probe/payment-failed/[phone]`)
   })
+
+  test("a caller's baggage (the envelope header's trace) reaches Sentry without its phone numbers or keys", async () => {
+    const trace = 'ba99a9e0aaaabbbbccccddddeeeeffff'
+    const baggage = [
+      `sentry-trace_id=${trace}`,
+      'sentry-public_key=public',
+      `sentry-transaction=GET%20%2Fcustomers%2F${encodeURIComponent(PHONE)}`,
+      `sentry-release=${API_KEY}`,
+      `sentry-user_phone=${PHONE_DIGITS}`,
+    ].join(',')
+    const headers = { 'sentry-trace': `${trace}-abcdefabcdef1234-1`, baggage }
+    expect((await call('/health', withId('baggage-1', headers))).status).toBe(200)
+    expect((await call('/probe/boom/1', withId('baggage-2', headers))).status).toBe(500)
+    await eventsOf('baggage-2')
+    await ingest.waitFor(
+      () =>
+        ingest.envelopes.filter((e) => (e.header.trace as { trace_id?: string })?.trace_id === trace)
+          .length >= 2,
+      'the envelopes of the continued trace',
+    )
+    const sent = ingest.rawText()
+    for (const secret of [PHONE_DIGITS, API_KEY]) expect(leaks(sent, secret)).toEqual([])
+  })
 })
 
 describe('tracing', () => {
