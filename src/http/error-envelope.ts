@@ -1,6 +1,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { AppError, type ErrorEnvelope, envelopeOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { scrubText } from '../core/scrub.ts'
 import { isDatabaseUnavailable, isUnstorableText } from '../db/client.ts'
 import { requestState } from './request-context.ts'
 
@@ -112,7 +113,9 @@ export function describeValidation(
     if (property !== undefined) where = 'query'
   }
   for (const issue of (error.all as SchemaIssue[]).flatMap(specific)) {
-    const field = (issue.path ?? '').replace(/^\//, '').replaceAll('/', '.') || property || where
+    // An unknown field's name is the client's text: one that is a phone number or a key
+    // (`{"+2547…": 1}`) is named scrubbed, as the error body and the log line must not hold it.
+    const field = scrubText((issue.path ?? '').replace(/^\//, '').replaceAll('/', '.') || property || where)
     if (seen.has(field)) continue
     seen.add(field)
     problems.push({ field, message: issueMessage(issue) })

@@ -322,6 +322,26 @@ describe('what the body holds is judged after the key, as the schema is', () => 
 })
 
 describe('validation messages name the field', () => {
+  test('an unknown field named by a phone number or an API key is named scrubbed, in the body and the log', async () => {
+    const built = await buildTestApp()
+    const key = `ck_${'AbCd-_'.repeat(7)}x`
+    const json = { name: 'Shop', ownerPhone: '+254711000200', '+254711000201': 1, [key]: 2 }
+    const res = await built.call('/tenants', { method: 'POST', json, token: ADMIN_TOKEN })
+    expect(res.status).toBe(422)
+    const { error } = (await res.json()) as Envelope
+    expect(error.details).toEqual({
+      in: 'body',
+      errors: [
+        { field: '[phone]', message: 'unknown field' },
+        { field: '[Filtered]', message: 'unknown field' },
+      ],
+    })
+    for (const text of [JSON.stringify(error), built.logs.text()]) {
+      expect(text).not.toContain('254711000201')
+      expect(text).not.toContain(key)
+    }
+  })
+
   test.each([
     ['/orders?limit=0', 'Invalid query: limit — Expected integer to be greater or equal to 1'],
     ['/products?limit=101', 'Invalid query: limit — Expected integer to be less or equal to 100'],
