@@ -173,6 +173,32 @@ function alertsString(alerts: LabelsAndAnnotations[]): string {
   return `${s}\n]`
 }
 
+/**
+ * Sorts exp_samples in place as promtool's `sort.Slice(expSamples, … labels.Compare(…) <= 0)`
+ * (cmd/promtool/unittest.go) does under Go 1.19. The `<= 0` makes equal label sets "less" than
+ * each other, so a test listing the same series twice prints them in Go's order, not the file's:
+ * for up to 12 elements pdqsort_func (sort/zsortfunc.go) is exactly insertionSort_func, which
+ * swaps every equal neighbour and so reverses each run of equal labels as it inserts it. Longer
+ * slices go through pdqsort's pivoting, not ported: there duplicates keep JavaScript's order.
+ */
+function sortExpSamples<T extends { labels: Labels }>(samples: T[]): void {
+  if (samples.length > 12) {
+    samples.sort((a, b) => compareLabels(a.labels, b.labels))
+    return
+  }
+  for (let i = 1; i < samples.length; i++) {
+    for (
+      let j = i;
+      j > 0 && compareLabels((samples[j] as T).labels, (samples[j - 1] as T).labels) <= 0;
+      j--
+    ) {
+      const t = samples[j] as T
+      samples[j] = samples[j - 1] as T
+      samples[j - 1] = t
+    }
+  }
+}
+
 function compareAlerts(a: LabelsAndAnnotations, b: LabelsAndAnnotations): number {
   return compareLabels(a.labels, b.labels) || compareLabels(a.annotations, b.annotations)
 }
@@ -470,7 +496,7 @@ function runTestGroup(
     }
     if (parseFailed) continue
     const byLabels = (a: { labels: Labels }, b: { labels: Labels }) => compareLabels(a.labels, b.labels)
-    expected.sort(byLabels)
+    sortExpSamples(expected)
     const gotSorted = [...got].sort(byLabels)
     const same =
       expected.length === gotSorted.length &&

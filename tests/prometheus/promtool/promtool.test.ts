@@ -115,4 +115,22 @@ describe.skipIf(!promtool && !required)('agreement with promtool test rules', ()
     expect(real.stderr).toMatch(/^ {2}FAILED:\nyaml: line \d+: /)
     expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
   })
+
+  // exp_samples naming one series more than once: promtool sorts them with sort.Slice and a
+  // `<= 0` comparison, which reverses equal label sets, so its report lists them in that order.
+  test.each([
+    ['m', 'm', 'm', '{}'],
+    ['m', '{__name__="m"}', 'x', 'm', 'x', 'x'],
+    Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 'x' : 'm')),
+  ])('exp_samples repeating a series: same report (%#)', async (...labels) => {
+    const samples = labels.map((l, i) => `          - labels: '${l}'\n            value: ${i}\n`).join('')
+    const file = writeSuite(
+      'groups: []\n',
+      `tests:\n  - interval: 1m\n    input_series:\n      - series: m\n        values: 1x3\n    promql_expr_test:\n      - expr: m\n        eval_time: 1m\n        exp_samples:\n${samples}`,
+    )
+    const real = await promtoolTest([file])
+    const mine = ours([file])
+    expect(real.code).toBe(1)
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
 })
