@@ -12,6 +12,7 @@ import { GoDecoder, GoYamlError, type GoYamlValue, parseGoYaml } from '../rules/
 import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext } from '../rules/rule-eval.ts'
 import { loadRuleFile, RuleFileError, type RuleGroup, ruleWhere } from '../rules/rulefmt.ts'
 import { formatFloat } from '../template/go-fmt.ts'
+import { goSortSlice } from './go-sort.ts'
 import { parseMetric, parseSeriesDesc, type SeriesValue } from './series-notation.ts'
 
 /**
@@ -177,26 +178,11 @@ function alertsString(alerts: LabelsAndAnnotations[]): string {
  * Sorts exp_samples in place as promtool's `sort.Slice(expSamples, … labels.Compare(…) <= 0)`
  * (cmd/promtool/unittest.go) does under Go 1.19. The `<= 0` makes equal label sets "less" than
  * each other, so a test listing the same series twice prints them in Go's order, not the file's:
- * for up to 12 elements pdqsort_func (sort/zsortfunc.go) is exactly insertionSort_func, which
- * swaps every equal neighbour and so reverses each run of equal labels as it inserts it. Longer
- * slices go through pdqsort's pivoting, not ported: there duplicates keep JavaScript's order.
+ * up to 12 samples that is insertion sort reversing each run of equals, beyond it pdqsort's
+ * pivoting, hence the port of Go's sort rather than a stable JavaScript sort.
  */
 function sortExpSamples<T extends { labels: Labels }>(samples: T[]): void {
-  if (samples.length > 12) {
-    samples.sort((a, b) => compareLabels(a.labels, b.labels))
-    return
-  }
-  for (let i = 1; i < samples.length; i++) {
-    for (
-      let j = i;
-      j > 0 && compareLabels((samples[j] as T).labels, (samples[j - 1] as T).labels) <= 0;
-      j--
-    ) {
-      const t = samples[j] as T
-      samples[j] = samples[j - 1] as T
-      samples[j - 1] = t
-    }
-  }
+  goSortSlice(samples, (a, b) => compareLabels(a.labels, b.labels) <= 0)
 }
 
 function compareAlerts(a: LabelsAndAnnotations, b: LabelsAndAnnotations): number {

@@ -122,6 +122,10 @@ describe.skipIf(!promtool && !required)('agreement with promtool test rules', ()
     ['m', 'm', 'm', '{}'],
     ['m', '{__name__="m"}', 'x', 'm', 'x', 'x'],
     Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 'x' : 'm')),
+    // Past 12, pdqsort: pivots, partial insertion sort, and (unbalanced partitions) breakPatterns.
+    Array.from({ length: 14 }, () => 'm'),
+    Array.from({ length: 60 }, (_, i) => ['m', 'x', 'y', '{}'][(i * 7) % 4] as string),
+    Array.from({ length: 120 }, (_, i) => ['a', 'b', 'c', 'd', 'e'][Math.trunc((120 - i) / 25)] as string),
   ])('exp_samples repeating a series: same report (%#)', async (...labels) => {
     const samples = labels.map((l, i) => `          - labels: '${l}'\n            value: ${i}\n`).join('')
     const file = writeSuite(
