@@ -17,10 +17,70 @@
  * (`{{…}}`) are refused with the lexer's message.
  */
 
-import { type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
+import { compareStrings, type Labels, labelsFrom, METRIC_NAME } from '../promql/labels.ts'
 import { LexError, quotedEnd } from '../promql/lexer.ts'
 import { AGGREGATORS } from '../promql/parser.ts'
 import { goQuote, unquote } from '../promql/strings.ts'
+import { goSortSlice } from './go-sort.ts'
+
+/**
+ * A Prometheus 2.42 `labels.Labels` as ParseMetric builds it: name/value pairs sorted by name,
+ * where, unlike our `Labels`, a name may appear more than once and a value may be empty. Kept
+ * as such only where promtool prints or compares what it parsed (see `metric()`).
+ */
+export type LabelPairs = readonly (readonly [name: string, value: string])[]
+
+/** `labels.New(ls...)`: the pairs sorted by name with Go's unstable `sort.Sort`, duplicates kept. */
+function newLabels(pairs: (readonly [string, string])[]): LabelPairs {
+  goSortSlice(pairs, (a, b) => a[0] < b[0])
+  return pairs
+}
+
+/** Our `Labels` as the sorted pairs Prometheus holds them in. */
+export function labelPairs(labels: Labels): LabelPairs {
+  return Object.keys(labels).map((name) => [name, labels[name] as string] as const)
+}
+
+/** Prometheus' `labels.Compare`: name by name, then value, then length; duplicates included. */
+export function compareLabelPairs(a: LabelPairs, b: LabelPairs): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const [an, av] = a[i] as readonly [string, string]
+    const [bn, bv] = b[i] as readonly [string, string]
+    if (an !== bn) return compareStrings(an, bn)
+    if (av !== bv) return compareStrings(av, bv)
+  }
+  return a.length - b.length
+}
+
+/** Prometheus' `Labels.String()`, every pair as held: `{a="2", a="1", b=""}`. */
+export function formatLabelPairs(pairs: LabelPairs): string {
+  return `{${pairs.map(([name, value]) => `${name}=${goQuote(value)}`).join(', ')}}`
+}
+
+/** Identity of a pair list (what Go's `Labels.Hash()` tells apart), duplicates and empty values included. */
+export function labelPairsKey(pairs: LabelPairs): string {
+  let key = ''
+  for (const [name, value] of pairs) key += `${name}\u0000${value}\u0000`
+  return key
+}
+
+/**
+ * What the TSDB head's `Append` makes of a parsed series (tsdb/head_append.go, 2.42): empty
+ * values dropped (`WithoutEmpty`), then a set left empty or naming a label twice is refused
+ * with the head's error text; otherwise the series' labels.
+ */
+export function appendableLabels(pairs: LabelPairs): Labels | string {
+  const kept = pairs.filter(([, value]) => value !== '')
+  if (kept.length === 0) return 'empty labelset: invalid sample'
+  // HasDuplicateLabelNames: the first name equal to its (sorted) predecessor.
+  for (let i = 1; i < kept.length; i++) {
+    const name = (kept[i] as readonly [string, string])[0]
+    if (name === (kept[i - 1] as readonly [string, string])[0])
+      return `label name ${goQuote(name)} is not unique: invalid sample`
+  }
+  return labelsFrom(Object.fromEntries(kept))
+}
 
 export type SeriesValue = { kind: 'value'; value: number } | { kind: 'omitted' } | { kind: 'stale' }
 
@@ -451,13 +511,20 @@ class Parser {
     this.errors.push({ pos, message })
   }
 
-  /** `metric: metric_identifier label_set | label_set` */
-  metric(): Labels {
-    const record: Record<string, string> = {}
+  /**
+   * `metric: metric_identifier label_set | label_set` (generated_parser.y, 2.42). The label set
+   * is `labels.New(pairs...)`: sorted, keeping repeated names and empty values. With a metric
+   * name it goes through `labels.NewBuilder(set).Set("__name__", name).Labels()`: the builder's
+   * Reset marks every empty-valued name deleted (so `m{a="1",a=""}` loses both), `Set` overrides
+   * any `__name__` in the braces, and the rest, repeats included, is sorted again.
+   */
+  metric(): LabelPairs {
+    let metricName: string | undefined
+    const pairs: [string, string][] = []
     const first = this.peek()
     if (first.typ === 'IDENTIFIER' || first.typ === 'METRIC_IDENTIFIER' || METRIC_KEYWORDS.has(first.typ)) {
       this.take()
-      record[METRIC_NAME] = first.val
+      metricName = first.val
     }
     if (this.peek().typ === 'LEFT_BRACE') {
       this.take()
@@ -472,7 +539,7 @@ class Parser {
           const value = this.peek()
           if (value.typ !== 'STRING') this.unexpected(value, 'label set', 'string')
           this.take()
-          record[name.val] = unquote(value.val)
+          pairs.push([name.val, unquote(value.val)])
           const sep = this.peek()
           if (sep.typ === 'RIGHT_BRACE') {
             this.take()
@@ -487,7 +554,14 @@ class Parser {
         }
       }
     }
-    return labelsFrom(record)
+    const set = newLabels(pairs)
+    if (metricName === undefined) return set
+    const deleted = new Set(set.filter(([, value]) => value === '').map(([name]) => name))
+    const kept: (readonly [string, string])[] = set.filter(
+      ([name]) => !deleted.has(name) && name !== METRIC_NAME,
+    )
+    kept.push([METRIC_NAME, metricName])
+    return newLabels(kept)
   }
 
   /** strconv.ParseInt(s, 0, 64), then ParseFloat: what parser.number() accepts. */
@@ -620,11 +694,12 @@ class Parser {
 
 /**
  * Parses `exp_samples` labels as promtool does (`parser.ParseMetric`): `name{l="v",…}`,
- * `{…}`, a bare name, or "" (no labels). Throws SeriesParseError with Prometheus' message.
+ * `{…}`, a bare name, or "" (no labels), as Prometheus' label pairs (see `Parser.metric`).
+ * Throws SeriesParseError with Prometheus' message.
  */
-export function parseMetric(input: string): Labels {
+export function parseMetric(input: string): LabelPairs {
   const p = new Parser(input, lex(input, false))
-  let labels: Labels = {}
+  let labels: LabelPairs = []
   try {
     labels = p.metric()
     p.end()
@@ -636,12 +711,13 @@ export function parseMetric(input: string): Labels {
 }
 
 /**
- * Parses one series description line (`parser.ParseSeriesDesc`): the metric and its values.
- * Throws SeriesParseError with Prometheus' message and position.
+ * Parses one series description line (`parser.ParseSeriesDesc`): the metric, as Prometheus'
+ * label pairs (see `Parser.metric`), and its values. Throws SeriesParseError with Prometheus'
+ * message and position.
  */
-export function parseSeriesDesc(input: string): { labels: Labels; values: SeriesValue[] } {
+export function parseSeriesDesc(input: string): { labels: LabelPairs; values: SeriesValue[] } {
   const p = new Parser(input, lex(input, true))
-  let labels: Labels = {}
+  let labels: LabelPairs = []
   let values: SeriesValue[] = []
   try {
     labels = p.metric()

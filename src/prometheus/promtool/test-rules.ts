@@ -13,7 +13,17 @@ import { EvaluatedAlertingRule, EvaluatedRecordingRule, type EvaluationContext }
 import { loadRuleFile, RuleFileError, type RuleGroup, ruleWhere } from '../rules/rulefmt.ts'
 import { formatFloat } from '../template/go-fmt.ts'
 import { goSortSlice } from './go-sort.ts'
-import { parseMetric, parseSeriesDesc, type SeriesValue } from './series-notation.ts'
+import {
+  appendableLabels,
+  compareLabelPairs,
+  formatLabelPairs,
+  type LabelPairs,
+  labelPairs,
+  labelPairsKey,
+  parseMetric,
+  parseSeriesDesc,
+  type SeriesValue,
+} from './series-notation.ts'
 
 /**
  * A TypeScript `promtool test rules`: same file format, same meaning, same exit status
@@ -145,11 +155,17 @@ export function parseTestFile(text: string | Uint8Array): TestFile {
   return file
 }
 
-function sampleString(s: { labels: Labels; value: number }): string {
-  return `${formatLabels(s.labels)} ${formatFloat(s.value, 'E', -1)}`
+/** A sample as promtool compares and prints it: labels as Prometheus' pairs (see `LabelPairs`). */
+interface ParsedSample {
+  labels: LabelPairs
+  value: number
 }
 
-function samplesString(samples: { labels: Labels; value: number }[]): string {
+function sampleString(s: ParsedSample): string {
+  return `${formatLabelPairs(s.labels)} ${formatFloat(s.value, 'E', -1)}`
+}
+
+function samplesString(samples: ParsedSample[]): string {
   return samples.length === 0 ? 'nil' : samples.map(sampleString).join(', ')
 }
 
@@ -181,8 +197,8 @@ function alertsString(alerts: LabelsAndAnnotations[]): string {
  * up to 12 samples that is insertion sort reversing each run of equals, beyond it pdqsort's
  * pivoting, hence the port of Go's sort rather than a stable JavaScript sort.
  */
-function sortExpSamples<T extends { labels: Labels }>(samples: T[]): void {
-  goSortSlice(samples, (a, b) => compareLabels(a.labels, b.labels) <= 0)
+function sortExpSamples(samples: ParsedSample[]): void {
+  goSortSlice(samples, (a, b) => compareLabelPairs(a.labels, b.labels) <= 0)
 }
 
 function compareAlerts(a: LabelsAndAnnotations, b: LabelsAndAnnotations): number {
@@ -258,6 +274,11 @@ function loadGroups(files: string[]): RuleGroup[] {
 /** One input series: its labels and its values in order, `undefined` for a stale marker. */
 interface InputSeries {
   labels: Labels
+  /**
+   * The TSDB head's refusal of the series' labels (empty, or a name twice), which fails every
+   * evaluation step from its first sample on; `labels` is then unused.
+   */
+  invalid: string | undefined
   key: string
   points: { t: number; value: number | undefined }[]
   /** Index of the first point not yet in the store. */
@@ -277,9 +298,20 @@ export class LazyInputSeries {
 
   constructor(private readonly series: InputSeries[]) {}
 
-  /** Appends every sample (and stale marker) at or before `ts` not appended yet. */
-  appendTill(ts: number): void {
+  /**
+   * Appends every sample (and stale marker) at or before `ts` not appended yet, or returns the
+   * head's error when a series it refuses has one. Go's `appendTill` returns at that series
+   * without `Commit`, so nothing appended at this step lands (whatever the map order it met the
+   * series in), and the refused series stays due, so every later step fails alike. With several
+   * refused series Go's map order picks the error; this takes the first described.
+   */
+  appendTill(ts: number): string | undefined {
     for (const s of this.series) {
+      if (s.invalid !== undefined && s.next < s.points.length && (s.points[s.next] as { t: number }).t <= ts)
+        return s.invalid
+    }
+    for (const s of this.series) {
+      if (s.invalid !== undefined) continue
       for (; s.next < s.points.length; s.next++) {
         const point = s.points[s.next] as InputSeries['points'][number]
         if (point.t > ts) break
@@ -287,6 +319,7 @@ export class LazyInputSeries {
         else if (this.store.getSeries(s.key)) this.store.appendStale(s.key, point.t)
       }
     }
+    return undefined
   }
 }
 
@@ -295,8 +328,8 @@ export class LazyInputSeries {
  * values` of a PromQL test `load` block (lines trimmed; a value text with newlines continues
  * on further lines, each its own series description), value i at i × interval (an unset
  * interval is 0, as in promtool 2.42, so every value lands on t=0 and only the first is
- * kept); a label set described twice keeps its last description. Returns Prometheus' parse
- * error text instead when a line cannot be parsed.
+ * kept); a label set described twice (as parsed: repeats and empty values count) keeps its
+ * last description. Returns Prometheus' parse error text instead when a line cannot be parsed.
  */
 export function loadInputSeries(
   series: TestGroup['input_series'],
@@ -312,7 +345,7 @@ export function loadInputSeries(
   for (const line of lines) {
     // An empty line ends Prometheus' load block; the lines after it would be commands.
     if (line === '') break
-    let parsed: { labels: Labels; values: SeriesValue[] }
+    let parsed: { labels: LabelPairs; values: SeriesValue[] }
     try {
       parsed = parseSeriesDesc(line)
     } catch (err) {
@@ -323,9 +356,14 @@ export function loadInputSeries(
       if (v.kind === 'value') points.push({ t: i * intervalMs, value: v.value })
       else if (v.kind === 'stale') points.push({ t: i * intervalMs, value: undefined })
     })
-    const key = labelsKey(parsed.labels)
-    loaded.delete(key)
-    loaded.set(key, { labels: parsed.labels, key, points, next: 0 })
+    // `defs[hash]` hashes the labels as parsed, so `m` and `{__name__="m",a=""}` are two
+    // descriptions (of one series once the head drops the empty value).
+    const defKey = labelPairsKey(parsed.labels)
+    const appendable = appendableLabels(parsed.labels)
+    const labels = typeof appendable === 'string' ? {} : appendable
+    const invalid = typeof appendable === 'string' ? appendable : undefined
+    loaded.delete(defKey)
+    loaded.set(defKey, { labels, invalid, key: labelsKey(labels), points, next: 0 })
   }
   return new LazyInputSeries([...loaded.values()])
 }
@@ -402,9 +440,12 @@ function runTestGroup(
   const errs: string[] = []
   let curr = 0
   for (let ts = 0; ts <= maxt; ts += evalIntervalMs) {
-    loaded.appendTill(ts)
+    // An append error is reported and skips this step's evaluation, but not its alert checks
+    // (unittest.go's WithSamplesTill callback returns before g.Eval).
+    const appendErr = loaded.appendTill(ts)
+    if (appendErr !== undefined) errs.push(appendErr)
     const evalErrs: string[] = []
-    for (const { rules } of evaluated) {
+    for (const { rules } of appendErr === undefined ? evaluated : []) {
       for (const rule of rules) {
         rule.eval(ctx, ts)
         if (rule.lastError)
@@ -467,7 +508,7 @@ function runTestGroup(
       errs.push(`    expr: ${JSON.stringify(testCase.expr)}, time: ${time}, err: ${(err as Error).message}`)
       continue
     }
-    const expected: { labels: Labels; value: number }[] = []
+    const expected: ParsedSample[] = []
     let parseFailed = false
     for (const s of testCase.exp_samples) {
       try {
@@ -483,12 +524,12 @@ function runTestGroup(
     if (parseFailed) continue
     const byLabels = (a: { labels: Labels }, b: { labels: Labels }) => compareLabels(a.labels, b.labels)
     sortExpSamples(expected)
-    const gotSorted = [...got].sort(byLabels)
+    const gotSorted = [...got].sort(byLabels).map((g) => ({ labels: labelPairs(g.labels), value: g.value }))
     const same =
       expected.length === gotSorted.length &&
       expected.every((e, i) => {
-        const g = gotSorted[i] as { labels: Labels; value: number }
-        return labelsKey(e.labels) === labelsKey(g.labels) && valuesMatch(e.value, g.value)
+        const g = gotSorted[i] as ParsedSample
+        return labelPairsKey(e.labels) === labelPairsKey(g.labels) && valuesMatch(e.value, g.value)
       })
     if (!same) {
       errs.push(

@@ -138,3 +138,64 @@ describe.skipIf(!promtool && !required)('agreement with promtool test rules', ()
     expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
   })
 })
+
+// Labels as parser.ParseMetric builds them (generated_parser.y `metric`, `label_set`): without
+// a metric name, labels.New keeps repeated names and empty values; with one, the Builder drops
+// empty-valued names (every pair of that name) and its metric name overrides a `__name__` in
+// the braces. exp_samples compare and print those pairs as built.
+describe.skipIf(!promtool && !required)('label sets as ParseMetric builds them', () => {
+  const suite = (series: string, expr: string, labels: string) =>
+    writeSuite(
+      'groups: []\n',
+      `tests:\n  - interval: 1m\n    input_series:\n      - series: '${series}'\n        values: 1x3\n    promql_expr_test:\n      - expr: ${expr}\n        eval_time: 1m\n        exp_samples:\n          - labels: '${labels}'\n            value: 1\n`,
+    )
+
+  test.each([
+    '{__name__="m",a=""}',
+    '{__name__="m",__name__="m"}',
+    'm{__name__="x"}',
+    'm{a="2",b="x",a="1"}',
+    'm{a="",a="1"}',
+    'x{__name__="m"}',
+    // Past 12 pairs labels.New's sort.Sort is pdqsort, which reorders repeated names.
+    `{${Array.from({ length: 14 }, (_, i) => `a="${14 - i}",b="${14 - i}"`).join(',')},c="z"}`,
+  ])('exp_samples labels %s: same report', async (labels) => {
+    const file = suite('m', 'm', labels)
+    const real = await promtoolTest([file])
+    const mine = ours([file])
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
+
+  // The TSDB head refuses a series left empty once empty values are dropped, or naming a label
+  // twice: every evaluation step from its first sample fails with the head's error.
+  test.each([
+    '{}',
+    '{a=""}',
+    '{__name__=""}',
+    'm{__name__=""}',
+    'm{__name__="x"}',
+    'm{a="1",a="2"}',
+    '{__name__="m",__name__="m"}',
+    '{__name__="m",a="1",a="2"}',
+  ])('input_series %s: same report', async (series) => {
+    const file = suite(series, 'count({__name__=~".+"} or {a=~".+"}) by (__name__, a)', '{}')
+    const real = await promtoolTest([file])
+    expect(real.code).toBe(1)
+    const mine = ours([file])
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
+
+  // A refused series whose first sample comes later: the steps before it load and evaluate;
+  // from it on, nothing more lands (Go's appendTill returns before Commit), rules are not
+  // evaluated, and alert checks still run.
+  test('a refused input series among others: same report', async () => {
+    const file = writeSuite(
+      'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: count({__name__=~"m|n"})\n      - alert: A\n        expr: m > 0\n',
+      `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: m\n        values: 1x5\n      - series: 'm{a="1",a="2"}'\n        values: _ _ 1 2\n      - series: n\n        values: 1x5\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: A\n      - eval_time: 3m\n        alertname: A\n    promql_expr_test:\n      - expr: r\n        eval_time: 4m\n      - expr: m\n        eval_time: 4m\n`,
+    )
+    const real = await promtoolTest([file])
+    expect(real.code).toBe(1)
+    const mine = ours([file])
+    expect({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }).toEqual(real)
+  })
+})

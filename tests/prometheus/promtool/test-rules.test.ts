@@ -127,9 +127,12 @@ describe('input_series expanding notation (Prometheus 2.42 series descriptions)'
   })
 
   test('a series without labels, with labels only, or with a trailing comma', () => {
-    expect(parseSeriesDesc('up 1').labels).toEqual({ __name__: 'up' })
-    expect(parseSeriesDesc('{job="a"} 1').labels).toEqual({ job: 'a' })
-    expect(parseSeriesDesc("x{a='b',} 1").labels).toEqual({ __name__: 'x', a: 'b' })
+    expect(parseSeriesDesc('up 1').labels).toEqual([['__name__', 'up']])
+    expect(parseSeriesDesc('{job="a"} 1').labels).toEqual([['job', 'a']])
+    expect(parseSeriesDesc("x{a='b',} 1").labels).toEqual([
+      ['__name__', 'x'],
+      ['a', 'b'],
+    ])
   })
 
   // Each message is what promtool 2.42 prints for the same input (the agreement test runs
@@ -161,13 +164,31 @@ describe('input_series expanding notation (Prometheus 2.42 series descriptions)'
   })
 
   test('exp_samples labels: "" is the empty label set; errors are worded as ParseMetric words them', () => {
-    expect(parseMetric('')).toEqual({})
-    expect(parseMetric('{}')).toEqual({})
-    expect(parseMetric('up{quantile="0.50"}')).toEqual({ __name__: 'up', quantile: '0.50' })
+    expect(parseMetric('')).toEqual([])
+    expect(parseMetric('{}')).toEqual([])
+    expect(parseMetric('up{quantile="0.50"}')).toEqual([
+      ['__name__', 'up'],
+      ['quantile', '0.50'],
+    ])
     expect(() => parseMetric('{a=}')).toThrow(
       '1:4: parse error: unexpected "}" in label set, expected string',
     )
     expect(() => parseMetric('x 08')).toThrow('1:3: parse error: unexpected number "08"')
+  })
+
+  test('exp_samples labels are the pairs ParseMetric builds: repeats and empty values kept without a name', () => {
+    expect(parseMetric('{__name__="m",a=""}')).toEqual([
+      ['__name__', 'm'],
+      ['a', ''],
+    ])
+    expect(parseMetric('m{a="2",b="x",a="1"}')).toEqual([
+      ['__name__', 'm'],
+      ['a', '2'],
+      ['a', '1'],
+      ['b', 'x'],
+    ])
+    // The Builder deletes every pair of an empty-valued name, and its name wins over the braces'.
+    expect(parseMetric('m{a="",a="1",__name__="x"}')).toEqual([['__name__', 'm']])
   })
 })
 
