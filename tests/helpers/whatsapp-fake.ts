@@ -5,6 +5,8 @@ export type FakeBehaviour =
   | { kind: 'error'; httpStatus: number; code?: number; message?: string }
   | { kind: 'delay'; ms: number }
   | { kind: 'disconnect' }
+  /** Exactly this status, headers and body (HTML error pages, malformed successes). */
+  | { kind: 'raw'; httpStatus: number; headers?: Record<string, string>; body: string }
 
 export interface RecordedRequest {
   path: string
@@ -32,6 +34,9 @@ export function startWhatsAppFake() {
         return new Promise<Response>(() => {})
       }
       if (behaviour.kind === 'delay') await Bun.sleep(behaviour.ms)
+      if (behaviour.kind === 'raw') {
+        return new Response(behaviour.body, { status: behaviour.httpStatus, headers: behaviour.headers })
+      }
       if (behaviour.kind === 'error') {
         return Response.json(
           {

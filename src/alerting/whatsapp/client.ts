@@ -106,8 +106,12 @@ export class WhatsAppSendError extends Error {
   }
 }
 
-const RETRY_CODES = new Set([130429, 131056, 131000, 131016, 131057, 1, 2, 4, 80007])
-const PERMANENT_CODES = new Set([100, 131026, 131031, 131048, 131042, 368, 131049, 131009, 131051])
+/**
+ * Meta's throttling errors (4, 80007, 130429, 131048 spam rate limit, 131056) lift with time, as
+ * do its temporary ones: retried, never failed at once.
+ */
+const RETRY_CODES = new Set([130429, 131048, 131056, 131000, 131016, 131057, 1, 2, 4, 80007])
+const PERMANENT_CODES = new Set([100, 131026, 131031, 131042, 368, 131049, 131009, 131051])
 
 /**
  * Classifies a Cloud API error by `error.code`, not by HTTP status (Meta sends the same code
