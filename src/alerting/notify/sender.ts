@@ -322,7 +322,12 @@ export function createSender(deps: {
         return 'retry'
       }
       if (failure === 'retry' && attempts < config.maxAttempts) {
-        const delay = backoffMs(attempts, config.retryBaseMs, random)
+        // A Retry-After longer than our backoff is the API's own word on when it will take the
+        // message: retrying sooner only spends an attempt on another 429. Capped as the backoff.
+        const delay = Math.min(
+          MAX_BACKOFF_MS,
+          Math.max(backoffMs(attempts, config.retryBaseMs, random), error.retryAfterMs ?? 0),
+        )
         await db
           .update(alertOutbox)
           .set({ ...base, status: 'pending', nextAttemptAt: new Date(now.getTime() + delay) })

@@ -101,6 +101,8 @@ export class WhatsAppSendError extends Error {
     readonly code: string,
     /** False when the request may have reached Meta but no answer came back (timeouts). */
     readonly answered: boolean,
+    /** How long the API asked us to wait (its `Retry-After`), when it said. */
+    readonly retryAfterMs?: number,
   ) {
     super(message)
   }
@@ -112,6 +114,21 @@ export class WhatsAppSendError extends Error {
  */
 const RETRY_CODES = new Set([130429, 131048, 131056, 131000, 131016, 131057, 1, 2, 4, 80007])
 const PERMANENT_CODES = new Set([100, 131026, 131031, 131042, 368, 131049, 131009, 131051])
+
+/**
+ * The wait a `Retry-After` header asks for, in ms: delta-seconds, or an HTTP-date measured
+ * against the response's own `Date` (the server's clock, so that our clock's skew does not
+ * count), else `now`. Undefined when absent or unreadable; never negative.
+ */
+export function parseRetryAfter(value: string | null, date: string | null, now: number): number | undefined {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const at = Date.parse(text)
+  if (Number.isNaN(at)) return undefined
+  const serverNow = date ? Date.parse(date) : Number.NaN
+  return Math.max(0, at - (Number.isNaN(serverNow) ? now : serverNow))
+}
 
 /**
  * Classifies a Cloud API error by `error.code`, not by HTTP status (Meta sends the same code
@@ -206,6 +223,7 @@ export function createCloudApiTransport(options: CloudApiOptions, http: HttpClie
         classifyError(code, response.status),
         String(code ?? `http_${response.status}`),
         true,
+        parseRetryAfter(response.headers.get('retry-after'), response.headers.get('date'), Date.now()),
       )
     },
   }

@@ -38,3 +38,44 @@ describe('provider faults', () => {
     expect(ctx.fake.requests).toHaveLength(2)
   })
 })
+
+describe('Retry-After', () => {
+  /** Runs ticks until the row is sent, recording each wait the sender chose (ms). */
+  async function delaysUntilSent(
+    alerting: ReturnType<typeof alertingFor>['alerting'],
+    clock: ReturnType<typeof alertingFor>['clock'],
+  ) {
+    const delays: number[] = []
+    for (let i = 0; i < 10; i++) {
+      await alerting.tick()
+      const [row] = await outbox()
+      if (row!.status !== 'pending') break
+      delays.push(row!.nextAttemptAt.getTime() - clock.now().getTime())
+      clock.set(row!.nextAttemptAt.toISOString())
+    }
+    return delays
+  }
+
+  test('429 waits as long as Retry-After asks (seconds, HTTP-date), at least the backoff, at most 5 minutes', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    const serverNow = 'Mon, 02 Mar 2026 10:00:00 GMT'
+    const rateLimited = { error: { message: '(#130429) Rate limit hit', code: 130429 } }
+    ctx.fake.answer(
+      { kind: 'raw', httpStatus: 429, body: '' }, // no Retry-After: the backoff, 2 s
+      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '30' }, body: '' },
+      {
+        kind: 'raw',
+        httpStatus: 429,
+        headers: { 'retry-after': 'Mon, 02 Mar 2026 10:01:30 GMT', date: serverNow },
+        body: JSON.stringify(rateLimited),
+      },
+      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '1' }, body: '' }, // backoff 16 s wins
+      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '86400' }, body: '' }, // capped
+    )
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    expect(await delaysUntilSent(alerting, clock)).toEqual([2000, 30_000, 90_000, 16_000, 300_000])
+    const [row] = await outbox()
+    expect(row).toMatchObject({ status: 'sent', attempts: 6, waMessageId: 'wamid.1', lastErrorCode: null })
+    expect(ctx.fake.requests).toHaveLength(6)
+  })
+})
