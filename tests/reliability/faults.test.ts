@@ -138,6 +138,9 @@ describe('crashes', () => {
       WHATSAPP_RETRY_BASE_MS: '100',
       ALERT_NOTIFY_INTERVAL: '100ms',
       ALERT_SEND_LEASE: '1s',
+      // The lease is at least one call plus 2 s: a short timeout keeps a call the kill cut short
+      // retried within the test's wait.
+      WHATSAPP_TIMEOUT_MS: '500',
     }
     fake.answer(
       ...Array.from({ length: 50 }, () => ({ kind: 'error' as const, httpStatus: 503, code: 131016 })),
