@@ -103,7 +103,7 @@ export function createReceipts(deps: {
               groupId: null,
               leaseUntil: null,
               lastErrorCode: '131047',
-              lastErrorMessage: (status.errorMessage ?? 're-engagement window closed').slice(0, 500),
+              lastErrorMessage: scrubText(status.errorMessage ?? 're-engagement window closed').slice(0, 500),
               updatedAt: now,
             })
             .where(
@@ -130,7 +130,7 @@ export function createReceipts(deps: {
           ...(status.status === 'failed'
             ? {
                 lastErrorCode: String(status.errorCode ?? 'unknown'),
-                lastErrorMessage: (status.errorMessage ?? '').slice(0, 500),
+                lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
               }
             : {}),
         })

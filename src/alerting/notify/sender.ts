@@ -293,7 +293,9 @@ export function createSender(deps: {
         rendered,
         leaseUntil: null,
         lastErrorCode: code,
-        lastErrorMessage: String(error.message).slice(0, 500),
+        // Kept for operators, who may see the row but not the number: an API error that quotes
+        // the recipient (or a credential) is stored without it, as the log line is.
+        lastErrorMessage: scrubText(String(error.message)).slice(0, 500),
         updatedAt: now,
       }
       if (code === '131056') {

@@ -217,7 +217,11 @@ export function createCloudApiTransport(options: CloudApiOptions, http: HttpClie
       }
       const error = (payload as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
       const code = typeof error?.code === 'number' ? error.code : undefined
-      const reason = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`
+      // Our own token is never part of a reason, in whatever form the API would echo it.
+      const reason =
+        typeof error?.message === 'string'
+          ? error.message.replaceAll(options.accessToken, '[Filtered]')
+          : `HTTP ${response.status}`
       throw new WhatsAppSendError(
         reason,
         classifyError(code, response.status),

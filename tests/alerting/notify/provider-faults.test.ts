@@ -1,4 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { type AddressInfo, createServer } from 'node:net'
 import { classifyError } from '../../../src/alerting/whatsapp/client.ts'
 import { alertOutbox } from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, firing } from '../../helpers/alerts.ts'
@@ -98,5 +99,127 @@ describe('sending lease and call timeout', () => {
     expect(ctx.fake.requests).toHaveLength(1)
     expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 1, waMessageId: 'wamid.1' })
     expect(a.logs.lines.some((l) => String(l.msg).startsWith('ALERT_SEND_LEASE is shorter'))).toBe(true)
+  })
+})
+
+describe('fault sequence', () => {
+  test('HTML 5xx, reset, timeout, malformed 200, 200 without an id: each retried with its code, then delivered once', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    const html = (status: number) => ({
+      kind: 'raw' as const,
+      httpStatus: status,
+      headers: { 'content-type': 'text/html' },
+      body: `<html><body><h1>${status}</h1>Bearer EAAG-test-token-secret +254700000001</body></html>`,
+    })
+    ctx.fake.answer(
+      html(500),
+      html(502),
+      html(503),
+      { kind: 'delay', ms: 900 }, // WHATSAPP_TIMEOUT_MS=500
+      {
+        kind: 'raw',
+        httpStatus: 200,
+        headers: { 'content-type': 'application/json' },
+        body: '{"messages":[',
+      },
+      { kind: 'raw', httpStatus: 200, body: JSON.stringify({ messaging_product: 'whatsapp', messages: [] }) },
+    )
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    const seen: Array<[string, number, string | null, string | null]> = []
+    for (let i = 0; i < 10; i++) {
+      await alerting.tick()
+      const [row] = await outbox()
+      seen.push([row!.status, row!.attempts, row!.lastErrorCode, row!.lastErrorMessage])
+      if (row!.status !== 'pending') break
+      clock.set(row!.nextAttemptAt.toISOString())
+    }
+    expect(seen.map(([s, a, c]) => [s, a, c])).toEqual([
+      ['pending', 1, 'http_500'],
+      ['pending', 2, 'http_502'],
+      ['pending', 3, 'http_503'],
+      ['pending', 4, 'timeout'],
+      ['pending', 5, 'http_200'],
+      ['pending', 6, 'http_200'],
+      ['sent', 7, null],
+    ])
+    for (const [, , , message] of seen) {
+      expect(String(message)).not.toContain('254700000001')
+      expect(String(message)).not.toContain('EAAG')
+    }
+    expect(ctx.fake.requests).toHaveLength(7)
+  })
+
+  test('a connection reset is retried as a network error, then delivered once', async () => {
+    // A peer that closes the connection as soon as the request arrives.
+    const resets = createServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
+    await new Promise<void>((resolve) => resets.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (resets.address() as AddressInfo).port
+      const first = alertingFor(ctx.database, `http://127.0.0.1:${port}`)
+      await first.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+      await first.alerting.tick()
+      const [row] = await outbox()
+      expect(row).toMatchObject({ status: 'pending', attempts: 1, lastErrorCode: 'network' })
+      const second = alertingFor(ctx.database, ctx.fake.url)
+      second.clock.set(row!.nextAttemptAt.toISOString())
+      await second.alerting.tick()
+      expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 2, waMessageId: 'wamid.1' })
+      expect(ctx.fake.requests).toHaveLength(1)
+    } finally {
+      resets.close()
+    }
+  })
+
+  test.each([
+    [131026, 'Message undeliverable'],
+    [132001, 'Template name does not exist in the translation'],
+    [132000, 'Number of parameters does not match the expected number of params'],
+  ])('permanent %p fails at once, not retried', async (code, message) => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'error', httpStatus: 400, code, message: `(#${code}) ${message}` })
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    clock.advance(3_600_000)
+    await alerting.tick()
+    expect((await outbox())[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastErrorCode: String(code),
+      lastErrorMessage: `(#${code}) ${message}`,
+    })
+    expect(ctx.fake.requests).toHaveLength(1)
+  })
+
+  test("a Meta error message quoting the recipient's number or the token is stored without them", async () => {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({
+      kind: 'error',
+      httpStatus: 400,
+      code: 100,
+      message: '(#100) Invalid parameter: to +254700000001 (EAAG-test-token-secret)',
+    })
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const [row] = await outbox()
+    expect(row).toMatchObject({ status: 'failed', attempts: 1, lastErrorCode: '100' })
+    expect(row!.lastErrorMessage).not.toContain('254700000001')
+    expect(row!.lastErrorMessage).not.toContain('EAAG-test-token-secret')
+  })
+
+  test("a failed status webhook quoting the recipient's number is stored without it", async () => {
+    const { alerting } = alertingFor(ctx.database, ctx.fake.url)
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    expect(
+      await alerting.receipts.apply({
+        id: 'wamid.1',
+        status: 'failed',
+        errorCode: 131026,
+        errorMessage: 'Message undeliverable to +254700000001',
+      }),
+    ).toBe(1)
+    const [row] = await outbox()
+    expect(row).toMatchObject({ status: 'failed', lastErrorCode: '131026' })
+    expect(row!.lastErrorMessage).not.toContain('254700000001')
   })
 })
