@@ -223,3 +223,35 @@ describe('fault sequence', () => {
     expect(row!.lastErrorMessage).not.toContain('254700000001')
   })
 })
+
+describe('two replicas', () => {
+  test('429s then recovery, two replicas ticking together: exactly one message per recipient', async () => {
+    const phones = ['+254700000001', '+254700000002', '+254700000003']
+    const env = { ALERT_PHONES: phones.join(',') }
+    const a = alertingFor(ctx.database, ctx.fake.url, env)
+    const b = alertingFor(ctx.database, ctx.fake.url, env)
+    ctx.fake.answer(
+      ...Array.from({ length: 4 }, () => ({
+        kind: 'raw' as const,
+        httpStatus: 429,
+        headers: { 'retry-after': '3' },
+        body: '',
+      })),
+    )
+    await Promise.all([
+      a.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test'),
+      b.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test'),
+    ])
+    for (let i = 0; i < 6; i++) {
+      await Promise.all([a.alerting.tick(), b.alerting.tick()])
+      a.clock.advance(5_000)
+      b.clock.advance(5_000)
+    }
+    const rows = await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.recipient)
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'sent', 'sent'])
+    const delivered = ctx.fake.requests.slice(4).map((r) => r.body.to)
+    expect(delivered.sort()).toEqual(['254700000001', '254700000002', '254700000003'])
+    expect(new Set(rows.map((r) => r.waMessageId)).size).toBe(3)
+    expect(ctx.fake.requests).toHaveLength(7)
+  })
+})
