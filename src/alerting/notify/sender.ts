@@ -28,6 +28,9 @@ export interface SenderConfig {
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000
+/** Tries at recording an accepted message as sent, RECORD_RETRY_MS·n apart: well within a lease. */
+const RECORD_ATTEMPTS = 3
+const RECORD_RETRY_MS = 200
 const WINDOW_MS = 24 * 3_600_000
 const CLAIM_LIMIT = 200
 /**
@@ -253,35 +256,12 @@ export function createSender(deps: {
       mode: message.kind,
       attempt: attempts,
     }
+    let waMessageId: string
     try {
-      const waMessageId = await transport.send(group.recipient, message, {
+      waMessageId = await transport.send(group.recipient, message, {
         requestId: `alert-${group.id}`,
         callbackData: group.id,
       })
-      metrics.sendDuration((clock.monotonic() - started) / 1000)
-      const now = clock.now()
-      await db
-        .update(alertOutbox)
-        .set({
-          status: 'sent',
-          waMessageId,
-          sentAt: now,
-          mode: message.kind,
-          rendered,
-          leaseUntil: null,
-          lastErrorCode: null,
-          lastErrorMessage: null,
-          updatedAt: now,
-        })
-        .where(ours(group))
-      metrics.messageSent('sent')
-      if (transport.kind === 'cloud-api') metrics.tokenValid(true)
-      // The audit line of the original design, with the number masked to its last 4 digits.
-      log.info(
-        { ...summary, waMessageId: loggableMessageId(waMessageId) },
-        `Alert sent to ${summary.recipientMasked}: ${summary.alerts.join(', ')} (${summary.severity.join(', ')})`,
-      )
-      return 'sent'
     } catch (raw) {
       metrics.sendDuration((clock.monotonic() - started) / 1000)
       const error = raw as WhatsAppSendError
@@ -371,6 +351,63 @@ export function createSender(deps: {
         )
       }
       return 'failed'
+    }
+    metrics.sendDuration((clock.monotonic() - started) / 1000)
+    // Outside the try: WhatsApp took the message, so a failure from here on is ours, and must
+    // never be handled as a failed send (retried, i.e. sent a second time).
+    await recordSent(group, waMessageId, message.kind, rendered, summary.recipientMasked)
+    metrics.messageSent('sent')
+    if (transport.kind === 'cloud-api') metrics.tokenValid(true)
+    // The audit line of the original design, with the number masked to its last 4 digits.
+    log.info(
+      { ...summary, waMessageId: loggableMessageId(waMessageId) },
+      `Alert sent to ${summary.recipientMasked}: ${summary.alerts.join(', ')} (${summary.severity.join(', ')})`,
+    )
+    return 'sent'
+  }
+
+  /**
+   * Records a message WhatsApp accepted as `sent`, trying again on a database error (a dropped
+   * connection, a failover): until it is recorded, the row's lease expiring means a second send.
+   * When it still cannot be recorded, the row stays `sending`: the `sent` status webhook (our
+   * group id as callback data) can still record it; failing that, it is re-sent after the lease,
+   * the at-least-once window.
+   */
+  async function recordSent(
+    group: Group,
+    waMessageId: string,
+    mode: 'text' | 'template',
+    rendered: string,
+    recipientMasked: string,
+  ) {
+    for (let attempt = 1; ; attempt++) {
+      const now = clock.now()
+      try {
+        await db
+          .update(alertOutbox)
+          .set({
+            status: 'sent',
+            waMessageId,
+            sentAt: now,
+            mode,
+            rendered,
+            leaseUntil: null,
+            lastErrorCode: null,
+            lastErrorMessage: null,
+            updatedAt: now,
+          })
+          .where(ours(group))
+        return
+      } catch (error) {
+        if (attempt >= RECORD_ATTEMPTS) {
+          log.error(
+            { err: error, recipientMasked, waMessageId: loggableMessageId(waMessageId) },
+            'WhatsApp accepted an alert but it could not be recorded as sent; it may be sent again after its lease',
+          )
+          return
+        }
+        await sleep(RECORD_RETRY_MS * attempt)
+      }
     }
   }
 

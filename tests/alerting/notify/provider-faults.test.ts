@@ -1,5 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { type AddressInfo, createServer } from 'node:net'
+import { sql } from 'drizzle-orm'
 import { classifyError } from '../../../src/alerting/whatsapp/client.ts'
 import { alertOutbox } from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, firing } from '../../helpers/alerts.ts'
@@ -253,5 +254,41 @@ describe('two replicas', () => {
     expect(delivered.sort()).toEqual(['254700000001', '254700000002', '254700000003'])
     expect(new Set(rows.map((r) => r.waMessageId)).size).toBe(3)
     expect(ctx.fake.requests).toHaveLength(7)
+  })
+})
+
+describe('recording a send', () => {
+  test('a database error recording an accepted message is not a failed send: it is recorded, never sent again', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    // The first UPDATE to `sent` fails once (a dropped connection, a failover); a sequence,
+    // unlike a table, keeps its count through the rollback of the failed statement.
+    for (const statement of [
+      'create sequence hunt_sent_failures',
+      `create function hunt_fail_first_sent() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'sent' and nextval('hunt_sent_failures') = 1 then
+          raise exception 'injected: connection lost';
+        end if;
+        return new;
+      end $$`,
+      `create trigger hunt_fail_first_sent before update on alert_outbox
+        for each row execute function hunt_fail_first_sent()`,
+    ])
+      await ctx.database.db.execute(sql.raw(statement))
+    try {
+      await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+      await alerting.tick()
+      clock.advance(600_000)
+      await alerting.tick()
+      expect(ctx.fake.requests).toHaveLength(1)
+      expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 1, waMessageId: 'wamid.1' })
+    } finally {
+      for (const statement of [
+        'drop trigger hunt_fail_first_sent on alert_outbox',
+        'drop function hunt_fail_first_sent()',
+        'drop sequence hunt_sent_failures',
+      ])
+        await ctx.database.db.execute(sql.raw(statement))
+    }
   })
 })
