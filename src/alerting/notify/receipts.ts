@@ -36,12 +36,18 @@ const rankOf = (column: SQL | typeof alertOutbox.status): SQL =>
     sql` `,
   )} else 0 end)`
 
+/** The error codes of attempts whose fate we never learnt: Meta may have sent them. */
+const UNANSWERED_CODES = ['timeout', 'network', 'http_200']
+
 /**
  * The rows a status is about. By wamid: the sender records it with `sent`, and a re-queue
  * clears it, so a status for an earlier attempt (Meta re-delivers webhooks for days) matches
- * nothing. By our group id (biz_opaque_callback_data) only while the row is still `sending`:
- * we crashed between Meta accepting the message and recording its id, so the message is out and
- * must not be re-sent; once the row moved on, the group id names an older attempt.
+ * nothing. By our group id (biz_opaque_callback_data) while the row is still `sending` (we
+ * crashed between Meta accepting the message and recording its id) or waits, `pending`, for
+ * the retry of an attempt that got no usable answer (timeout, dropped connection, a 200
+ * without an id): either way a `sent` (or later) status proves that attempt went out, so it
+ * must not be sent again. A `failed` one does not match a waiting row, whose retry stands.
+ * Once the row is claimed again, its group id changes and the older attempt matches nothing.
  */
 function rowsOf(status: DeliveryStatus): SQL {
   const byId = eq(alertOutbox.waMessageId, status.id)
@@ -51,7 +57,12 @@ function rowsOf(status: DeliveryStatus): SQL {
       ? and(
           isNull(alertOutbox.waMessageId),
           eq(alertOutbox.groupId, status.callbackData),
-          eq(alertOutbox.status, 'sending'),
+          status.status === 'failed'
+            ? eq(alertOutbox.status, 'sending')
+            : or(
+                eq(alertOutbox.status, 'sending'),
+                and(eq(alertOutbox.status, 'pending'), inArray(alertOutbox.lastErrorCode, UNANSWERED_CODES)),
+              ),
         )
       : undefined
   return byGroup ? or(byId, byGroup)! : byId

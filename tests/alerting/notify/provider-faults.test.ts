@@ -292,3 +292,42 @@ describe('recording a send', () => {
     }
   })
 })
+
+describe('a call without an answer', () => {
+  test('timed out, then its sent status arrives while the retry waits: recorded, not sent again', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'delay', ms: 900 }) // WHATSAPP_TIMEOUT_MS=500: Meta sends it, we never hear
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const [waiting] = await outbox()
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 1, lastErrorCode: 'timeout' })
+    // Meta's status webhook for the timed-out call, carrying its group id.
+    expect(
+      await alerting.receipts.apply({ id: 'wamid.1', status: 'sent', callbackData: waiting!.groupId! }),
+    ).toBe(1)
+    clock.advance(600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 1, waMessageId: 'wamid.1' })
+  })
+
+  test('a failed status for the unanswered call leaves its retry alone', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'delay', ms: 900 })
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick()
+    const [waiting] = await outbox()
+    expect(
+      await alerting.receipts.apply({
+        id: 'wamid.x',
+        status: 'failed',
+        errorCode: 131000,
+        callbackData: waiting!.groupId!,
+      }),
+    ).toBe(0)
+    clock.advance(600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 2 })
+  })
+})
