@@ -219,9 +219,11 @@ export function createCloudApiTransport(options: CloudApiOptions, http: HttpClie
       const code = typeof error?.code === 'number' ? error.code : undefined
       // Our own token is never part of a reason, in whatever form the API would echo it.
       const reason =
-        typeof error?.message === 'string'
-          ? error.message.replaceAll(options.accessToken, '[Filtered]')
-          : `HTTP ${response.status}`
+        typeof error?.message !== 'string'
+          ? `HTTP ${response.status}`
+          : options.accessToken
+            ? error.message.replaceAll(options.accessToken, '[Filtered]')
+            : error.message
       throw new WhatsAppSendError(
         reason,
         classifyError(code, response.status),
