@@ -432,6 +432,24 @@ function describe(schema: TSchema): string {
 }
 
 /**
+ * Refuses a DATABASE_URL whose user name or password holds an unescaped `/`, `?` or `#`
+ * (`postgres://shop:ab/cd@db/shop`). A URL ends its authority at the first of these, so the
+ * password's tail is read as the path, query or fragment and its head as the host or port:
+ * the driver would dial host `shop`, port `ab`, and the start-up's error line, which names
+ * where the URL points, would print the password. An `@` after the authority is the trace
+ * such a split leaves behind; the message says which escapes fix it, never the value.
+ */
+function checkDatabaseUrl(url: string): void {
+  const rest = url.slice(url.indexOf('://') + 3)
+  const authorityEnd = rest.search(/[/?#]/)
+  if (authorityEnd !== -1 && rest.slice(authorityEnd).includes('@')) {
+    throw new ConfigError(
+      'Invalid DATABASE_URL: a / ? or # in its user name or password must be percent-encoded (%2F, %3F, %23), as must an @ in its path or query (%40), got (value hidden)',
+    )
+  }
+}
+
+/**
  * Parses and validates the environment once. Empty strings count as unset.
  * Throws a ConfigError whose message names the first bad variable and what was expected;
  * secrets are never echoed back.
@@ -471,6 +489,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     }
   }
   const env = withDefaults as Env
+  if (env.DATABASE_URL) checkDatabaseUrl(env.DATABASE_URL)
   let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
   try {
     if (env.METRICS_SERIES_LIMITS) seriesLimits = parseSeriesLimits(env.METRICS_SERIES_LIMITS)

@@ -110,6 +110,30 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(new ConfigError(message as string))
   })
 
+  test('a DATABASE_URL whose password holds an unescaped / ? or # is refused without showing it', () => {
+    const message =
+      'Invalid DATABASE_URL: a / ? or # in its user name or password must be percent-encoded (%2F, %3F, %23), as must an @ in its path or query (%40), got (value hidden)'
+    // Each would otherwise be read as host `shop` and a port or path made of the password.
+    for (const url of [
+      'postgres://shop:ab/cd@db:5432/shop',
+      'postgres://shop:12/34@db/shop',
+      'postgres://shop:1234#x@db/shop',
+      'postgresql://shop:12?34@db/shop',
+    ]) {
+      expect(() => loadConfig({ DATABASE_URL: url })).toThrow(new ConfigError(message))
+    }
+    // Escaped, or with characters a URL's authority allows, the password reaches the driver.
+    for (const url of [
+      'postgres://shop:ab%2Fcd@db:5432/shop',
+      'postgres://shop:p@ss@db/shop',
+      'postgres://shop:p%40ss%23@db/shop?sslmode=require',
+      'postgres://shop@[::1]:5432/shop',
+      'postgres://shop@/shop?host=/var/run/postgresql',
+    ]) {
+      expect(loadConfig({ DATABASE_URL: url }).database.url).toBe(url)
+    }
+  })
+
   test('every pattern-checked variable says in words what it takes, never as a regex', () => {
     for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
       if (typeof schema.pattern !== 'string') continue
