@@ -37,9 +37,36 @@ export function reconnectDelaySeconds(retries: number, random: () => number = Ma
   return (0.5 + random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_SECONDS)
 }
 
+/** postgres.js' `host` and `port` options. */
+type HostOptions = { host?: string; port?: number }
+
+/**
+ * The host and port of a URL whose host is an IPv6 literal (`postgres://shop@[::1]:5432/shop`),
+ * as postgres.js options; `{}` for any other URL. postgres.js 3 cuts the URL's host at its
+ * first `:`, so it dialled a host named `[` (`getaddrinfo ENOTFOUND [`); given as options,
+ * the address is taken as written. A multi-host URL (`h1,h2`) is left to postgres.js.
+ */
+export function postgresHostOptions(url: string): HostOptions {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    // postgres.js raises its own ERR_INVALID_URL, which the start-up reports.
+    return {}
+  }
+  if (!parsed.hostname.startsWith('[')) return {}
+  // Arrays, as postgres.js keeps a multi-host URL: a string host would be cut at its `:` again.
+  // Its typings declare only the string forms.
+  return {
+    host: [parsed.hostname.slice(1, -1)],
+    port: [Number(parsed.port || 5432)],
+  } as unknown as HostOptions
+}
+
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
   const raw = postgres(options.url, {
+    ...postgresHostOptions(options.url),
     max: options.poolSize,
     connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs),
     backoff: reconnectDelaySeconds,
@@ -77,6 +104,7 @@ export async function migratePostgres(
 ): Promise<void> {
   // Without a timeout of our own, postgres.js waits 30 s for a host that never answers.
   const client = postgres(url, {
+    ...postgresHostOptions(url),
     max: 1,
     onnotice: () => {},
     ...(options.connectTimeoutMs === undefined

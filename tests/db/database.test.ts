@@ -19,7 +19,7 @@ import {
   openMigratedDatabase,
   postgresTarget,
 } from '../../src/db/open.ts'
-import { openPostgres } from '../../src/db/postgres.ts'
+import { migratePostgres, openPostgres, postgresHostOptions } from '../../src/db/postgres.ts'
 import { freshDatabase, POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
 import { captureLogs, type LogCapture } from '../helpers/logs.ts'
 
@@ -230,6 +230,25 @@ describe('a failed query in the development log', () => {
 })
 
 describe('a database that will not open', () => {
+  test('an IPv6 host in DATABASE_URL is dialled as written, not as a host named [', async () => {
+    for (const [url, host, port] of [
+      ['postgres://shop@[::1]:6543/shop', '::1', 6543],
+      ['postgresql://shop:pw@[fd00::5]/shop?sslmode=require', 'fd00::5', 5432],
+    ] as const) {
+      const options = postgres(url, postgresHostOptions(url)).options
+      expect({ url, host: options.host, port: options.port }).toEqual({ url, host: [host], port: [port] })
+    }
+    expect(postgresHostOptions('postgres://shop@db.internal:6543/shop')).toEqual({})
+    // Where it used to fail before dialling, it now reaches the address (nothing listens on port 1).
+    const error = (await migratePostgres('postgres://shop@[::1]:1/shop', MIGRATIONS_FOLDER, quiet, {
+      connectTimeoutMs: 1000,
+    }).catch((e: unknown) => e)) as Error & { code?: string }
+    expect(error.message).not.toContain('ENOTFOUND')
+    expect(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENETUNREACH', 'CONNECT_TIMEOUT']).toContain(
+      error.code as string,
+    )
+  })
+
   test('the fatal line names DATABASE_URL and where it points, never its password', () => {
     const line = databaseOpenProblem({
       url: 'postgres://shop:s3cret@db.internal:6543/shop',
