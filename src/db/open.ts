@@ -147,7 +147,12 @@ export function databaseConnectionProblem(
     typeof code !== 'string' ||
     !(
       CONNECTION_CODES.has(code) ||
-      (error.name === 'PostgresError' && CONNECTION_SQLSTATE_CLASSES.includes(code.slice(0, 2)))
+      (error.name === 'PostgresError' &&
+        (CONNECTION_SQLSTATE_CLASSES.includes(code.slice(0, 2)) ||
+          // FATAL ends the session: at start-up, the server refusing the connection as configured,
+          // such as a URL query parameter postgres.js passes on as a setting (`?schema=public`,
+          // Prisma's: 42704 unrecognized configuration parameter). A statement's error is ERROR.
+          (error as { severity?: unknown }).severity === 'FATAL'))
     )
   ) {
     return undefined
@@ -158,6 +163,8 @@ export function databaseConnectionProblem(
 
 /** The driver's reason in one line, with its code. */
 function connectionCause(error: Error, code: string, connectTimeoutMs: number): string {
+  if (error.name === 'PostgresError' && code === '42704')
+    return `${error.message} (SQLSTATE ${code}): a DATABASE_URL query parameter postgres.js does not know is sent to the server as a setting; remove it (Prisma's schema= is options=-c%20search_path%3D<schema> here, connection_limit= is DB_POOL_SIZE)`
   if (error.name === 'PostgresError') return `${error.message} (SQLSTATE ${code})`
   // postgres.js words its own connection errors `write CONNECT_TIMEOUT host:port`.
   const message = error.message.replace(/^write (?=[A-Z_]+ )/, '')

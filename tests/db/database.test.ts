@@ -267,9 +267,9 @@ describe('a database that will not open', () => {
     const config = { url: 'postgres://shop:p%40ss-w0rd@db.internal:6543/shop', connectTimeoutMs: 3000 }
     const line = (cause: string) =>
       `cannot open the database: PostgreSQL at db.internal:6543/shop (DATABASE_URL): ${cause}; check that it is running and reachable and that the URL's host, port, user, password and database are right, or unset DATABASE_URL for the embedded database`
-    const postgresError = (code: string, message: string) => {
+    const postgresError = (code: string, message: string, severity = 'FATAL') => {
       // postgres.js' PostgresError: the class name, the server's fields as own properties.
-      const error = Object.assign(new Error(message), { code, severity: 'FATAL' })
+      const error = Object.assign(new Error(message), { code, severity })
       error.name = 'PostgresError'
       return error
     }
@@ -332,6 +332,11 @@ describe('a database that will not open', () => {
         'the database system is starting up (SQLSTATE 57P03)',
       ],
       [
+        "a URL query parameter the server does not take as a setting (Prisma's ?schema=)",
+        postgresError('42704', 'unrecognized configuration parameter "schema"'),
+        'unrecognized configuration parameter "schema" (SQLSTATE 42704): a DATABASE_URL query parameter postgres.js does not know is sent to the server as a setting; remove it (Prisma\'s schema= is options=-c%20search_path%3D<schema> here, connection_limit= is DB_POOL_SIZE)',
+      ],
+      [
         'too many connections',
         postgresError('53300', 'sorry, too many clients already'),
         'sorry, too many clients already (SQLSTATE 53300)',
@@ -355,7 +360,7 @@ describe('a database that will not open', () => {
         databaseConnectionProblem(config, new MigrationError('0004_x.sql', 'boom', undefined, {})),
       ).toBeUndefined()
       expect(
-        databaseConnectionProblem(config, postgresError('42P01', 'relation "x" does not exist')),
+        databaseConnectionProblem(config, postgresError('42P01', 'relation "x" does not exist', 'ERROR')),
       ).toBeUndefined()
       // A class-28 or 08 code only counts when the server sent it.
       expect(databaseConnectionProblem(config, system('08006', 'made up'))).toBeUndefined()
