@@ -431,6 +431,12 @@ function describe(schema: TSchema): string {
   return `a ${schema.type}`
 }
 
+/** A variable's value as a configuration error may quote it: secrets and URLs hidden. */
+function shown(key: string, value: unknown): string {
+  // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
+  return isSensitiveKey(key) || /URL/.test(key) ? '(value hidden)' : JSON.stringify(value)
+}
+
 /**
  * Refuses a DATABASE_URL whose user name or password holds an unescaped `/`, `?` or `#`
  * (`postgres://shop:ab/cd@db/shop`). A URL ends its authority at the first of these, so the
@@ -460,6 +466,16 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     const value = source[key]
     if (value !== undefined && value.trim() !== '') raw[key] = value.trim()
   }
+  // `docker run --env-file`, Kubernetes and a hand-written systemd Environment= keep the quotes
+  // of ADMIN_TOKEN="…" as part of the value: a token or app secret would then silently never
+  // match what clients send. No setting's value starts and ends with the same quote.
+  for (const [key, value] of Object.entries(raw) as Array<[string, string]>) {
+    if (/^(["']).*\1$/s.test(value) && value.length >= 2) {
+      throw new ConfigError(
+        `Invalid ${key}: the value is wrapped in quotes, which this environment kept as part of it; remove them, got ${shown(key, value)}`,
+      )
+    }
+  }
   // TypeBox's Convert truncates "1.5" to 1 for integers; reject such values before converting.
   for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
     const value = raw[key]
@@ -471,10 +487,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   for (const error of Value.Errors(EnvSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '')
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
-    // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
-    const shown = isSensitiveKey(key) || /URL/.test(key) ? '(value hidden)' : JSON.stringify(raw[key])
     throw new ConfigError(
-      `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown}`,
+      `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown(key, raw[key])}`,
     )
   }
   // A zero here is accepted by the duration pattern but breaks the feature: DB_PING_INTERVAL=0s

@@ -134,6 +134,29 @@ describe('loadConfig', () => {
     }
   })
 
+  test('a value left wrapped in quotes by an env file is refused, a secret without showing it', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: '"abcdefghijklmnopqrstu"' })).toThrow(
+      new ConfigError(
+        'Invalid ADMIN_TOKEN: the value is wrapped in quotes, which this environment kept as part of it; remove them, got (value hidden)',
+      ),
+    )
+    for (const env of [
+      { WHATSAPP_APP_SECRET: "'s3cr3t'" },
+      { DATABASE_URL: '"postgres://shop:pw@db/shop"' },
+      { SENTRY_DSN: ' "https://key@o0.ingest.sentry.io/42"\n' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(`Invalid ${Object.keys(env)[0]}: the value is wrapped in quotes`)
+    }
+    expect(() => loadConfig({ ALERT_RULES_FILES: '"ops/rules/*.yml"' })).toThrow(
+      new ConfigError(
+        'Invalid ALERT_RULES_FILES: the value is wrapped in quotes, which this environment kept as part of it; remove them, got "\\"ops/rules/*.yml\\""',
+      ),
+    )
+    // A quote inside a value is the value's own.
+    expect(loadConfig({ WHATSAPP_APP_SECRET: 'ab"cd' }).whatsapp.appSecret).toBe('ab"cd')
+    expect(loadConfig({ ADMIN_TOKEN: '"abcdefghijklmnopqrstu' }).adminToken).toBe('"abcdefghijklmnopqrstu')
+  })
+
   test('every pattern-checked variable says in words what it takes, never as a regex', () => {
     for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
       if (typeof schema.pattern !== 'string') continue
