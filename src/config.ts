@@ -431,6 +431,9 @@ function describe(schema: TSchema): string {
   return `a ${schema.type}`
 }
 
+/** Durations whose zero is documented: ALERT_HISTORY_RETENTION=0s keeps the history for ever. */
+const DURATIONS_ZERO_MEANS_OFF = new Set(['ALERT_HISTORY_RETENTION'])
+
 /** A variable's value as a configuration error may quote it: secrets and URLs hidden. */
 function shown(key: string, value: unknown): string {
   // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
@@ -491,10 +494,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown(key, raw[key])}`,
     )
   }
-  // A zero here is accepted by the duration pattern but breaks the feature: DB_PING_INTERVAL=0s
-  // pings the database in a loop, PAYMENT_PENDING_LEASE=0s reconciles payments still waiting for
-  // their provider, IDEMPOTENCY_KEY_TTL=0s forgets every key at once.
-  for (const key of ['DB_PING_INTERVAL', 'PAYMENT_PENDING_LEASE', 'IDEMPOTENCY_KEY_TTL'] as const) {
+  // A zero is accepted by the duration pattern but breaks the feature: DB_PING_INTERVAL=0s
+  // pings the database in a loop (as ALERT_NOTIFY_INTERVAL, ALERT_EVAL_INTERVAL and
+  // ALERT_SAMPLE_INTERVAL would tick), PAYMENT_PENDING_LEASE=0s reconciles payments still
+  // waiting for their provider (ALERT_SEND_LEASE=0s resends a message being sent),
+  // IDEMPOTENCY_KEY_TTL=0s forgets every key at once, ALERT_REPEAT_INTERVAL=0s repeats an alert
+  // every tick, PROMETHEUS_QUERY_TIMEOUT=0s fails every query. Every duration is checked, so
+  // that a new one is too, except those where the README gives zero a meaning.
+  for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
+    if (schema.pattern !== DURATION_PATTERN || DURATIONS_ZERO_MEANS_OFF.has(key)) continue
     const value = withDefaults[key] as string
     if (parseDuration(value) <= 0) {
       throw new ConfigError(

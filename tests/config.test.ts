@@ -157,6 +157,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_TOKEN: '"abcdefghijklmnopqrstu' }).adminToken).toBe('"abcdefghijklmnopqrstu')
   })
 
+  test('every duration but ALERT_HISTORY_RETENTION must be above zero', () => {
+    for (const key of [
+      'ALERT_NOTIFY_INTERVAL',
+      'ALERT_REPEAT_INTERVAL',
+      'ALERT_SEND_LEASE',
+      'ALERT_EVAL_INTERVAL',
+      'ALERT_SAMPLE_INTERVAL',
+      'PROMETHEUS_QUERY_TIMEOUT',
+    ]) {
+      expect(() => loadConfig({ [key]: '0s' })).toThrow(
+        new ConfigError(`Invalid ${key}: expected a duration above zero such as 30s, 5m or 1h30m, got "0s"`),
+      )
+    }
+    expect(loadConfig({ ALERT_HISTORY_RETENTION: '0s' }).alerts.historyRetentionMs).toBe(0)
+    expect(loadConfig({ ALERT_EVAL_INTERVAL: '500ms' }).alerts.evalIntervalMs).toBe(500)
+  })
+
   test('every pattern-checked variable says in words what it takes, never as a regex', () => {
     for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
       if (typeof schema.pattern !== 'string') continue
