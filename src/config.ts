@@ -262,10 +262,14 @@ export const EnvSchema = Type.Object({
     description:
       "the sending number's Cloud API throughput; messages beyond it wait in the outbox for the next tick",
   }),
+  // The SDK's own DSN grammar (@sentry/core utils/dsn.ts): a DSN it cannot read is printed
+  // whole, key included, to stderr while the start-up still says "sentry enabled"; one without
+  // a numeric project id at the end (`…/42/`, `…/shop`) sends every event to a wrong URL.
   SENTRY_DSN: Type.Optional(
     Type.String({
-      pattern: '^https?://[^\\s/@]+@[^\\s/]+/\\S+$',
-      expected: 'a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>',
+      pattern: '^https?://\\w+(:\\w*)?@(\\[[:.%\\w]+\\]|[\\w.-]+)(:[0-9]+)?/([^\\s?#]+/)?[0-9]+$',
+      expected:
+        'a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>: a key of letters, digits and _, a numeric project id last',
       description: 'Sentry DSN (https://<key>@<host>/<project>); unset = Sentry off and never loaded',
     }),
   ),

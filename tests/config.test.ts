@@ -174,6 +174,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ ALERT_EVAL_INTERVAL: '500ms' }).alerts.evalIntervalMs).toBe(500)
   })
 
+  test('SENTRY_DSN takes what the Sentry SDK reads, and refuses the rest without showing the key', () => {
+    for (const dsn of [
+      'https://0123abcdef@o0.ingest.sentry.io/42',
+      'https://key@sentry.example.com/prefix/42',
+      'http://key:secret@sentry.local:9000/3',
+      'https://key@[::1]:9000/7',
+    ]) {
+      expect(loadConfig({ SENTRY_DSN: dsn }).sentry.dsn).toBe(dsn)
+    }
+    // The SDK prints each of the first two whole to stderr and sends nothing; the last two
+    // have no project id it can use.
+    for (const dsn of [
+      'https://ab-cd@o0.ingest.sentry.io/42',
+      'https://key@sentry example.com/42',
+      'https://key@o0.ingest.sentry.io/42/',
+      'https://key@o0.ingest.sentry.io/shop',
+    ]) {
+      expect(() => loadConfig({ SENTRY_DSN: dsn })).toThrow(
+        new ConfigError(
+          'Invalid SENTRY_DSN: expected a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>: a key of letters, digits and _, a numeric project id last, got (value hidden)',
+        ),
+      )
+    }
+  })
+
   test('every pattern-checked variable says in words what it takes, never as a regex', () => {
     for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
       if (typeof schema.pattern !== 'string') continue

@@ -50,7 +50,7 @@ describe('Sentry configuration', () => {
       ],
       [
         { SENTRY_DSN: 'abc123@sentry.io' },
-        'Invalid SENTRY_DSN: expected a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>, got (value hidden)',
+        'Invalid SENTRY_DSN: expected a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>: a key of letters, digits and _, a numeric project id last, got (value hidden)',
       ],
     ].map(([env, message]) => [envText(env as Record<string, string>), env, message] as const),
   )('rejects %s', (_name, env, message) => {
