@@ -84,6 +84,35 @@ export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHan
   }
 }
 
+/**
+ * `query`, or a CONNECT_TIMEOUT error (the code and wording of postgres.js' own) when it has
+ * no answer after `ms`. postgres.js' connect_timeout covers one attempt: a port that accepts
+ * and at once closes the connection (Docker's proxy of a published port whose container is not
+ * listening yet, a firewall's reset) makes it reconnect for ever without failing the query,
+ * and the start-up hung without a word. The first statement is bounded here; the advisory lock
+ * after it may wait for another replica's migrations as long as they take.
+ */
+async function answeredWithin<T>(query: Promise<T>, url: string, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const { hostname, port } = new URL(url)
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`write CONNECT_TIMEOUT ${hostname}:${port || 5432}`), {
+            code: 'CONNECT_TIMEOUT',
+          }),
+        ),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([query, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 // Any fixed 64-bit key works; this one is "convo-commerce migrations" hashed once.
 const MIGRATION_LOCK_KEY = 7_301_204_551_202_271n
 
@@ -112,6 +141,13 @@ export async function migratePostgres(
       : { connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs) }),
   })
   try {
+    if (options.connectTimeoutMs !== undefined) {
+      await answeredWithin(
+        client`select 1`,
+        url,
+        connectTimeoutSeconds(options.connectTimeoutMs) * 1000 + 500,
+      )
+    }
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`
     try {
       await migrate(drizzle(client), { migrationsFolder }).catch((error: unknown) => {

@@ -230,6 +230,33 @@ describe('a failed query in the development log', () => {
 })
 
 describe('a database that will not open', () => {
+  test('a port that accepts and at once closes every connection fails the start within the connect timeout', async () => {
+    // As Docker's proxy does for a published port whose container is not listening yet.
+    const server = Bun.listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: { open: (socket) => void socket.end(), data: () => {} },
+    })
+    try {
+      const started = performance.now()
+      const error = (await migratePostgres(
+        `postgres://shop@127.0.0.1:${server.port}/shop`,
+        MIGRATIONS_FOLDER,
+        quiet,
+        {
+          connectTimeoutMs: 1000,
+        },
+      ).catch((e: unknown) => e)) as Error & { code?: string }
+      expect({ code: error.code, message: error.message }).toEqual({
+        code: 'CONNECT_TIMEOUT',
+        message: `write CONNECT_TIMEOUT 127.0.0.1:${server.port}`,
+      })
+      expect(performance.now() - started).toBeLessThan(10_000)
+    } finally {
+      server.stop(true)
+    }
+  }, 20_000)
+
   test('an IPv6 host in DATABASE_URL is dialled as written, not as a host named [', async () => {
     for (const [url, host, port] of [
       ['postgres://shop@[::1]:6543/shop', '::1', 6543],
