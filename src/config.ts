@@ -160,7 +160,7 @@ export const EnvSchema = Type.Object({
   ),
   ALERT_SEND_LEASE: Duration(
     '1m',
-    'a message left in "sending" by a dead process is retried after this long',
+    'a message left in "sending" by a dead process is retried after this long; at least WHATSAPP_TIMEOUT_MS plus 2s',
   ),
   ALERTS_ENABLED: Type.Boolean({
     default: true,
@@ -438,6 +438,9 @@ function describe(schema: TSchema): string {
 /** Durations whose zero is documented: ALERT_HISTORY_RETENTION=0s keeps the history for ever. */
 const DURATIONS_ZERO_MEANS_OFF = new Set(['ALERT_HISTORY_RETENTION'])
 
+/** What a sender needs after its WhatsApp call to record the answer: ALERT_SEND_LEASE ≥ WHATSAPP_TIMEOUT_MS + this. */
+export const SEND_LEASE_MARGIN_MS = 2_000
+
 /** A variable's value as a configuration error may quote it: secrets and URLs hidden. */
 function shown(key: string, value: unknown): string {
   // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
@@ -516,6 +519,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   }
   const env = withDefaults as Env
   if (env.DATABASE_URL) checkDatabaseUrl(env.DATABASE_URL)
+  // The sender renews a message's lease just before its WhatsApp call; a call that outlives the
+  // lease lets another replica (or the next tick) claim the message and send it again while the
+  // first call may still deliver it. The margin is the time to record the answer.
+  const leaseFloorMs = env.WHATSAPP_TIMEOUT_MS + SEND_LEASE_MARGIN_MS
+  if (parseDuration(env.ALERT_SEND_LEASE) < leaseFloorMs) {
+    throw new ConfigError(
+      `Invalid ALERT_SEND_LEASE: expected at least WHATSAPP_TIMEOUT_MS plus ${SEND_LEASE_MARGIN_MS / 1000}s (${leaseFloorMs / 1000}s), so that a slow WhatsApp call is not taken over and sent twice, got ${JSON.stringify(env.ALERT_SEND_LEASE)}`,
+    )
+  }
   let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
   try {
     if (env.METRICS_SERIES_LIMITS) seriesLimits = parseSeriesLimits(env.METRICS_SERIES_LIMITS)

@@ -157,6 +157,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_TOKEN: '"abcdefghijklmnopqrstu' }).adminToken).toBe('"abcdefghijklmnopqrstu')
   })
 
+  test('ALERT_SEND_LEASE must cover one WhatsApp call plus 2 s, or a slow call is sent twice', () => {
+    expect(() => loadConfig({ ALERT_SEND_LEASE: '1s', WHATSAPP_TIMEOUT_MS: '3000' })).toThrow(
+      new ConfigError(
+        'Invalid ALERT_SEND_LEASE: expected at least WHATSAPP_TIMEOUT_MS plus 2s (5s), so that a slow WhatsApp call is not taken over and sent twice, got "1s"',
+      ),
+    )
+    // The default call timeout is 10 s: a lease of 10 s is too short, 12 s is enough.
+    expect(() => loadConfig({ ALERT_SEND_LEASE: '10s' })).toThrow('Invalid ALERT_SEND_LEASE')
+    expect(loadConfig({ ALERT_SEND_LEASE: '12s' }).alerts.sendLeaseMs).toBe(12_000)
+    expect(loadConfig({ ALERT_SEND_LEASE: '5s', WHATSAPP_TIMEOUT_MS: '3000' }).alerts.sendLeaseMs).toBe(5_000)
+  })
+
   test('every duration but ALERT_HISTORY_RETENTION must be above zero', () => {
     for (const key of [
       'ALERT_NOTIFY_INTERVAL',

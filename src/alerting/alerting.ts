@@ -8,7 +8,7 @@ import { type AlertingMetrics, noAlertingMetrics } from './metrics.ts'
 import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
 import type { AlertContacts } from './notify/recipients.ts'
-import { createSender, effectiveLeaseMs } from './notify/sender.ts'
+import { createSender } from './notify/sender.ts'
 import {
   createCloudApiTransport,
   createLogTransport,
@@ -72,13 +72,6 @@ export function createAlerting(deps: AlertingDeps) {
     metrics,
     contacts: deps.contacts,
   })
-  const leaseMs = effectiveLeaseMs(config.alerts.sendLeaseMs, wa.timeoutMs)
-  if (leaseMs !== config.alerts.sendLeaseMs) {
-    log.warn(
-      { configuredMs: config.alerts.sendLeaseMs, leaseMs, whatsappTimeoutMs: wa.timeoutMs },
-      'ALERT_SEND_LEASE is shorter than a WhatsApp call (WHATSAPP_TIMEOUT_MS): using the call timeout plus a margin, so that a slow call cannot be sent twice',
-    )
-  }
   const sender = createSender({
     db,
     transport,
@@ -90,7 +83,7 @@ export function createAlerting(deps: AlertingDeps) {
       templates,
       retryBaseMs: wa.retryBaseMs,
       maxAttempts: wa.maxAttempts,
-      leaseMs,
+      leaseMs: config.alerts.sendLeaseMs,
       messagesPerSecond: wa.messagesPerSecond,
       messagesPerTick: Math.max(
         1,

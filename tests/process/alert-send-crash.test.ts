@@ -53,7 +53,7 @@ describe('a crash during the WhatsApp call (real processes, SIGKILL)', () => {
       WHATSAPP_ACCESS_TOKEN: 'crash-token',
       WHATSAPP_TIMEOUT_MS: '1000',
       ALERT_NOTIFY_INTERVAL: '100ms',
-      ALERT_SEND_LEASE: '1s', // used as 3 s: the call's 1 s timeout plus the 2 s margin
+      ALERT_SEND_LEASE: '3s', // the least the config allows: the call's 1 s timeout plus 2 s
     }
     fake.answer({ kind: 'delay', ms: 900 }) // holds the first call, within its timeout
     const first = await startServer(env, data)

@@ -137,9 +137,9 @@ describe('crashes', () => {
       WHATSAPP_ACCESS_TOKEN: 'faults-token',
       WHATSAPP_RETRY_BASE_MS: '100',
       ALERT_NOTIFY_INTERVAL: '100ms',
-      ALERT_SEND_LEASE: '1s',
-      // The lease is at least one call plus 2 s: a short timeout keeps a call the kill cut short
-      // retried within the test's wait.
+      // The least lease the config allows is one call plus 2 s: a short timeout keeps a call the
+      // kill cut short retried within the test's wait.
+      ALERT_SEND_LEASE: '2500ms',
       WHATSAPP_TIMEOUT_MS: '500',
     }
     fake.answer(

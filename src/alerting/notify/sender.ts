@@ -47,18 +47,6 @@ export const PAIR_BUDGET = 10
 export const PAIR_PAUSES_MS = [6_000, 16_000, 64_000, 256_000]
 const SEVERITY_RANK = sql`case ${alertOutbox.severity} when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end`
 
-/** What a sender needs after its call ends to record the outcome (one UPDATE), and then some. */
-export const LEASE_MARGIN_MS = 2_000
-
-/**
- * The sending lease to use: at least one Cloud API call (WHATSAPP_TIMEOUT_MS) plus a margin.
- * The lease is renewed just before each call; a call that outlives it lets another replica (or
- * the next tick) claim the row and send the same message while this call may still deliver it.
- */
-export function effectiveLeaseMs(configuredMs: number, callTimeoutMs: number): number {
-  return Math.max(configuredMs, callTimeoutMs + LEASE_MARGIN_MS)
-}
-
 /** Exponential backoff with jitter: base·2^(attempt-1), capped at 5 minutes, then 50–100 % of it. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1))
