@@ -63,9 +63,22 @@ export function postgresHostOptions(url: string): HostOptions {
   } as unknown as HostOptions
 }
 
+/**
+ * The URL as postgres.js should read it. libpq's default `target_session_attrs=any` (written
+ * out by tools that print a full libpq URI) is a value postgres.js 3 refuses with a bare Error
+ * at start-up (`src/index.js` `tsa`); it asks for no restriction, which is postgres.js' own
+ * default, so it is dropped. Every other parameter is passed on as written.
+ */
+export function postgresDriverUrl(url: string): string {
+  if (!/[?&]target_session_attrs=any(?:&|$)/i.test(url)) return url
+  const [base, query] = [url.slice(0, url.indexOf('?')), url.slice(url.indexOf('?') + 1)]
+  const kept = query.split('&').filter((pair) => !/^target_session_attrs=any$/i.test(pair))
+  return kept.length > 0 ? `${base}?${kept.join('&')}` : base
+}
+
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
-  const raw = postgres(options.url, {
+  const raw = postgres(postgresDriverUrl(options.url), {
     ...postgresHostOptions(options.url),
     max: options.poolSize,
     connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs),
@@ -132,7 +145,7 @@ export async function migratePostgres(
   options: { connectTimeoutMs?: number } = {},
 ): Promise<void> {
   // Without a timeout of our own, postgres.js waits 30 s for a host that never answers.
-  const client = postgres(url, {
+  const client = postgres(postgresDriverUrl(url), {
     ...postgresHostOptions(url),
     max: 1,
     onnotice: () => {},

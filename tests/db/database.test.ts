@@ -19,7 +19,12 @@ import {
   openMigratedDatabase,
   postgresTarget,
 } from '../../src/db/open.ts'
-import { migratePostgres, openPostgres, postgresHostOptions } from '../../src/db/postgres.ts'
+import {
+  migratePostgres,
+  openPostgres,
+  postgresDriverUrl,
+  postgresHostOptions,
+} from '../../src/db/postgres.ts'
 import { freshDatabase, POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
 import { captureLogs, type LogCapture } from '../helpers/logs.ts'
 
@@ -256,6 +261,27 @@ describe('a database that will not open', () => {
       server.stop(true)
     }
   }, 20_000)
+
+  test("libpq's target_session_attrs=any, which postgres.js refuses, is read as its default", () => {
+    const url = 'postgresql://shop:pw@db.internal:5432/shop?sslmode=require&target_session_attrs=any'
+    // The driver's own refusal, a bare Error at start-up: the case this guards.
+    expect(() => postgres(url)).toThrow('target_session_attrs any is not supported')
+    expect(postgresDriverUrl(url)).toBe('postgresql://shop:pw@db.internal:5432/shop?sslmode=require')
+    expect(postgres(postgresDriverUrl(url)).options.target_session_attrs).toBeUndefined()
+    expect(postgresDriverUrl('postgres://shop@db/shop?target_session_attrs=ANY')).toBe(
+      'postgres://shop@db/shop',
+    )
+    expect(postgresDriverUrl('postgres://shop@db/shop?target_session_attrs=any&application_name=web')).toBe(
+      'postgres://shop@db/shop?application_name=web',
+    )
+    // Values postgres.js knows, and URLs without the parameter, are passed on as written.
+    for (const kept of [
+      'postgres://shop@db/shop?target_session_attrs=read-write',
+      'postgres://shop@db/shop?target_session_attrs=anything',
+      'postgres://shop@db/shop',
+    ])
+      expect(postgresDriverUrl(kept)).toBe(kept)
+  })
 
   test('an IPv6 host in DATABASE_URL is dialled as written, not as a host named [', async () => {
     for (const [url, host, port] of [
