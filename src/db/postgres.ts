@@ -37,16 +37,19 @@ export function reconnectDelaySeconds(retries: number, random: () => number = Ma
   return (0.5 + random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_SECONDS)
 }
 
-/** postgres.js' `host` and `port` options. */
-type HostOptions = { host?: string; port?: number }
+/** postgres.js' `host`, `port` and `database` options. */
+type UrlOptions = { host?: string; port?: number; database?: string }
 
 /**
- * The host and port of a URL whose host is an IPv6 literal (`postgres://shop@[::1]:5432/shop`),
- * as postgres.js options; `{}` for any other URL. postgres.js 3 cuts the URL's host at its
- * first `:`, so it dialled a host named `[` (`getaddrinfo ENOTFOUND [`); given as options,
- * the address is taken as written. A multi-host URL (`h1,h2`) is left to postgres.js.
+ * What postgres.js 3 reads wrongly from a URL, as options that override it; `{}` when it
+ * reads the URL right.
+ * - An IPv6 literal host (`postgres://shop@[::1]:5432/shop`): postgres.js cuts the host at its
+ *   first `:`, so it dialled a host named `[` (`getaddrinfo ENOTFOUND [`); given as options,
+ *   the address is taken as written. A multi-host URL (`h1,h2`) is left to postgres.js.
+ * - A percent-encoded database name (`/my%20shop`): postgres.js decodes the user name and
+ *   password but not the path, and asked for a database literally named `my%20shop`.
  */
-export function postgresHostOptions(url: string): HostOptions {
+export function postgresUrlOptions(url: string): UrlOptions {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -54,13 +57,23 @@ export function postgresHostOptions(url: string): HostOptions {
     // postgres.js raises its own ERR_INVALID_URL, which the start-up reports.
     return {}
   }
-  if (!parsed.hostname.startsWith('[')) return {}
-  // Arrays, as postgres.js keeps a multi-host URL: a string host would be cut at its `:` again.
-  // Its typings declare only the string forms.
-  return {
-    host: [parsed.hostname.slice(1, -1)],
-    port: [Number(parsed.port || 5432)],
-  } as unknown as HostOptions
+  const options: UrlOptions = {}
+  if (parsed.hostname.startsWith('[')) {
+    // Arrays, as postgres.js keeps a multi-host URL: a string host would be cut at its `:`
+    // again. Its typings declare only the string forms.
+    Object.assign(options, {
+      host: [parsed.hostname.slice(1, -1)],
+      port: [Number(parsed.port || 5432)],
+    })
+  }
+  if (parsed.pathname.includes('%')) {
+    try {
+      options.database = decodeURIComponent(parsed.pathname.slice(1))
+    } catch {
+      // A malformed escape is left as written: the server then names the database it lacks.
+    }
+  }
+  return options
 }
 
 /**
@@ -79,7 +92,7 @@ export function postgresDriverUrl(url: string): string {
 /** Opens a postgres.js pool. postgres.js connects lazily, so this never blocks on the network. */
 export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHandle {
   const raw = postgres(postgresDriverUrl(options.url), {
-    ...postgresHostOptions(options.url),
+    ...postgresUrlOptions(options.url),
     max: options.poolSize,
     connect_timeout: connectTimeoutSeconds(options.connectTimeoutMs),
     backoff: reconnectDelaySeconds,
@@ -146,7 +159,7 @@ export async function migratePostgres(
 ): Promise<void> {
   // Without a timeout of our own, postgres.js waits 30 s for a host that never answers.
   const client = postgres(postgresDriverUrl(url), {
-    ...postgresHostOptions(url),
+    ...postgresUrlOptions(url),
     max: 1,
     onnotice: () => {},
     ...(options.connectTimeoutMs === undefined

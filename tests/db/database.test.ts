@@ -23,7 +23,7 @@ import {
   migratePostgres,
   openPostgres,
   postgresDriverUrl,
-  postgresHostOptions,
+  postgresUrlOptions,
 } from '../../src/db/postgres.ts'
 import { freshDatabase, POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
 import { captureLogs, type LogCapture } from '../helpers/logs.ts'
@@ -262,6 +262,15 @@ describe('a database that will not open', () => {
     }
   }, 20_000)
 
+  test('a percent-encoded database name is the name it encodes, as libpq reads it', () => {
+    const url = 'postgres://shop@db.internal:5432/caf%C3%A9%20shop'
+    // postgres.js alone asks for the name as written in the URL: the case this guards.
+    expect(postgres(url).options.database).toBe('caf%C3%A9%20shop')
+    expect(postgres(url, postgresUrlOptions(url)).options.database).toBe('café shop')
+    expect(postgresUrlOptions('postgres://shop@db/shop')).toEqual({})
+    expect(postgresUrlOptions('postgres://shop@db/100%zz')).toEqual({})
+  })
+
   test("libpq's target_session_attrs=any, which postgres.js refuses, is read as its default", () => {
     const url = 'postgresql://shop:pw@db.internal:5432/shop?sslmode=require&target_session_attrs=any'
     // The driver's own refusal, a bare Error at start-up: the case this guards.
@@ -288,10 +297,10 @@ describe('a database that will not open', () => {
       ['postgres://shop@[::1]:6543/shop', '::1', 6543],
       ['postgresql://shop:pw@[fd00::5]/shop?sslmode=require', 'fd00::5', 5432],
     ] as const) {
-      const options = postgres(url, postgresHostOptions(url)).options
+      const options = postgres(url, postgresUrlOptions(url)).options
       expect({ url, host: options.host, port: options.port }).toEqual({ url, host: [host], port: [port] })
     }
-    expect(postgresHostOptions('postgres://shop@db.internal:6543/shop')).toEqual({})
+    expect(postgresUrlOptions('postgres://shop@db.internal:6543/shop')).toEqual({})
     // Where it used to fail before dialling, it now reaches the address (nothing listens on port 1).
     const error = (await migratePostgres('postgres://shop@[::1]:1/shop', MIGRATIONS_FOLDER, quiet, {
       connectTimeoutMs: 1000,
