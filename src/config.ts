@@ -139,9 +139,10 @@ export const EnvSchema = Type.Object({
     description: 'URL clients reach the API at, announced as `servers` in /swagger/json; / = same origin',
   }),
   ALERT_PHONES: Type.String({
-    pattern: '^(\\+?[1-9][0-9 ]{7,20})?(,\\s*\\+?[1-9][0-9 ]{7,20})*$',
+    // 8 to 15 digits (E.164's most), spaces allowed between them as people write numbers.
+    pattern: '^(\\+?[1-9](?: *[0-9]){7,14})?(\\s*,\\s*\\+?[1-9](?: *[0-9]){7,14})*$',
     expected:
-      'comma-separated international numbers such as +254711000200 (country code first, no leading 0)',
+      'comma-separated international numbers such as +254711000200 (country code first, no leading 0, 8 to 15 digits)',
     default: '',
     description: 'platform on-call WhatsApp numbers, comma-separated, international format',
   }),

@@ -99,7 +99,12 @@ describe('loadConfig', () => {
       ],
       [
         { ALERT_PHONES: '0712345678' },
-        'Invalid ALERT_PHONES: expected comma-separated international numbers such as +254711000200 (country code first, no leading 0), got (value hidden)',
+        'Invalid ALERT_PHONES: expected comma-separated international numbers such as +254711000200 (country code first, no leading 0, 8 to 15 digits), got (value hidden)',
+      ],
+      // E.164 numbers have at most 15 digits: a 16th is a typo (a digit typed twice).
+      [
+        { ALERT_PHONES: '+254711000200, +2547110002001234' },
+        'Invalid ALERT_PHONES: expected comma-separated international numbers such as +254711000200 (country code first, no leading 0, 8 to 15 digits), got (value hidden)',
       ],
       [
         { WHATSAPP_API_VERSION: '21.0' },
