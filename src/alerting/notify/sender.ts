@@ -45,11 +45,33 @@ export const PAIR_BUDGET = 10
  * pair interval. Not an attempt: the message waits, it does not fail.
  */
 export const PAIR_PAUSES_MS = [6_000, 16_000, 64_000, 256_000]
+/**
+ * The longest pause after a throttling error, a `Retry-After` included (ms): Meta's throttles
+ * can last hours (131048 up to 24 h), and a critical alert asks again at least this often
+ * rather than sleep through the limit lifting; a refused call costs nothing but the call.
+ */
+export const THROTTLE_MAX_PAUSE_MS = 15 * 60_000
+/**
+ * How long after its first throttling error a message keeps pausing on them without spending
+ * attempts (ms): 24 h, the longest Meta's 131048 lasts. Past it a throttling error is an
+ * ordinary retry, so that WHATSAPP_MAX_ATTEMPTS ends a message nothing will ever take (an
+ * alert still firing by then has been queued again by its repeat).
+ */
+export const THROTTLE_MAX_WAIT_MS = 24 * 3_600_000
 const SEVERITY_RANK = sql`case ${alertOutbox.severity} when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end`
 
 /** Exponential backoff with jitter: base·2^(attempt-1), capped at 5 minutes, then 50–100 % of it. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(ceiling * (0.5 + random() * 0.5))
+}
+
+/**
+ * The pause after the (hits+1)-th throttling error other than 131056 (4, 80007, 130429, 131048,
+ * HTTP 429), in ms: base·2^hits, capped at THROTTLE_MAX_PAUSE_MS, then 50–100 % of it.
+ */
+export function throttlePauseMs(hits: number, baseMs: number, random: () => number): number {
+  const ceiling = Math.min(THROTTLE_MAX_PAUSE_MS, baseMs * 2 ** Math.max(0, hits))
   return Math.round(ceiling * (0.5 + random() * 0.5))
 }
 
@@ -266,11 +288,21 @@ export function createSender(deps: {
         lastErrorMessage: scrubText(String(error.message)).slice(0, 500),
         updatedAt: now,
       }
-      if (code === '131056') {
-        // Pair rate limit: too many messages to this number just now. Wait, then send the same
-        // message again; it is neither an attempt nor a failure.
-        const hits = Math.max(...group.rows.map((r) => Number(r.content.pairLimited ?? 0)))
-        const pause = PAIR_PAUSES_MS[Math.min(hits, PAIR_PAUSES_MS.length - 1)]!
+      // When the message was first throttled (ms, our clock): the bound counts from there.
+      const throttledSince = Math.min(
+        ...group.rows.map((r) => Number(r.content.throttledSince ?? now.getTime())),
+      )
+      if (failure === 'throttled' && now.getTime() - throttledSince < THROTTLE_MAX_WAIT_MS) {
+        // A rate limit: wait, then send the same message again; neither an attempt nor a
+        // failure, however long the limit lasts. 131056 (pair rate limit: too many messages to
+        // this number just now) has its own schedule; a longer Retry-After is the API's word.
+        const pair = code === '131056'
+        const counter = pair ? 'pairLimited' : 'throttled'
+        const hits = Math.max(...group.rows.map((r) => Number(r.content[counter] ?? 0)))
+        const scheduled = pair
+          ? PAIR_PAUSES_MS[Math.min(hits, PAIR_PAUSES_MS.length - 1)]!
+          : throttlePauseMs(hits, config.retryBaseMs, random)
+        const pause = Math.min(THROTTLE_MAX_PAUSE_MS, Math.max(scheduled, error.retryAfterMs ?? 0))
         await db
           .update(alertOutbox)
           .set({
@@ -278,13 +310,15 @@ export function createSender(deps: {
             status: 'pending',
             nextAttemptAt: new Date(now.getTime() + pause),
             attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
-            content: sql`${alertOutbox.content} || ${JSON.stringify({ pairLimited: hits + 1 })}::jsonb`,
+            content: sql`${alertOutbox.content} || ${JSON.stringify({ [counter]: hits + 1, throttledSince })}::jsonb`,
           })
           .where(ours(group))
         metrics.messageSent('retry')
         log.warn(
           { ...summary, code, retryInMs: pause },
-          'WhatsApp pair rate limit hit; pausing this recipient',
+          pair
+            ? 'WhatsApp pair rate limit hit; pausing this recipient'
+            : 'WhatsApp rate limit hit; pausing this message (not an attempt)',
         )
         return 'retry'
       }
@@ -303,7 +337,7 @@ export function createSender(deps: {
         log.warn({ ...summary, code }, 'WhatsApp window closed; retrying as a template')
         return 'retry'
       }
-      if (failure === 'retry' && attempts < config.maxAttempts) {
+      if ((failure === 'retry' || failure === 'throttled') && attempts < config.maxAttempts) {
         // A Retry-After longer than our backoff is the API's own word on when it will take the
         // message: retrying sooner only spends an attempt on another 429. Capped as the backoff.
         const delay = Math.min(

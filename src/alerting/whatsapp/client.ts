@@ -90,7 +90,7 @@ export interface SendContext {
 }
 
 /** How a failed send must be treated. */
-export type FailureClass = 'retry' | 'window-closed' | 'token-expired' | 'permanent'
+export type FailureClass = 'retry' | 'throttled' | 'window-closed' | 'token-expired' | 'permanent'
 
 /** A send the Cloud API (or the network) refused; `code` is Meta's `error.code` when there was one. */
 export class WhatsAppSendError extends Error {
@@ -109,10 +109,13 @@ export class WhatsAppSendError extends Error {
 }
 
 /**
- * Meta's throttling errors (4, 80007, 130429, 131048 spam rate limit, 131056) lift with time, as
- * do its temporary ones: retried, never failed at once.
+ * Meta's "Throttling errors" (WhatsApp Cloud API error codes): 4 app call rate, 80007 WABA rate,
+ * 130429 throughput, 131048 spam rate limit, 131056 pair rate limit. They lift with time, not
+ * with retries, and can last hours (131048 up to 24 h): a pause, never an attempt spent.
  */
-const RETRY_CODES = new Set([130429, 131048, 131056, 131000, 131016, 131057, 1, 2, 4, 80007])
+const THROTTLING_CODES = new Set([4, 80007, 130429, 131048, 131056])
+/** Meta's temporary errors (1 unknown, 2 service, 131000, 131016 overloaded, 131057 maintenance). */
+const RETRY_CODES = new Set([131000, 131016, 131057, 1, 2])
 const PERMANENT_CODES = new Set([100, 131026, 131031, 131042, 368, 131049, 131009, 131051])
 
 /**
@@ -132,16 +135,19 @@ export function parseRetryAfter(value: string | null, date: string | null, now: 
 
 /**
  * Classifies a Cloud API error by `error.code`, not by HTTP status (Meta sends the same code
- * with different statuses). Unknown codes: retry on 5xx, permanent otherwise.
+ * with different statuses). Unknown codes: throttled on 429, retry on 5xx, permanent otherwise.
  */
 export function classifyError(code: number | undefined, httpStatus: number): FailureClass {
   if (code !== undefined) {
+    if (THROTTLING_CODES.has(code)) return 'throttled'
     if (RETRY_CODES.has(code)) return 'retry'
     if (code === 131047) return 'window-closed'
     if (code === 190) return 'token-expired'
     if (PERMANENT_CODES.has(code) || (code >= 132000 && code < 133000)) return 'permanent'
   }
-  if (httpStatus >= 500 || httpStatus === 429) return 'retry'
+  // 429 Too Many Requests without a code we know (a proxy's, a body that is not JSON) is throttling too.
+  if (httpStatus === 429) return 'throttled'
+  if (httpStatus >= 500) return 'retry'
   return 'permanent'
 }
 

@@ -447,14 +447,14 @@ describe('message bodies', () => {
 
 describe('retries and failures', () => {
   test.each([
-    [130429, 400, 'retry'],
-    [131056, 429, 'retry'],
+    [130429, 400, 'throttled'],
+    [131056, 429, 'throttled'],
     [131000, 500, 'retry'],
     [131016, 503, 'retry'],
     [1, 400, 'retry'],
     [2, 503, 'retry'],
-    [4, 400, 'retry'],
-    [80007, 400, 'retry'],
+    [4, 400, 'throttled'],
+    [80007, 400, 'throttled'],
     [131047, 400, 'window-closed'],
     [100, 400, 'permanent'],
     [131026, 400, 'permanent'],
@@ -463,6 +463,7 @@ describe('retries and failures', () => {
     [190, 401, 'token-expired'],
     [131031, 400, 'permanent'],
     [undefined, 502, 'retry'],
+    [undefined, 429, 'throttled'],
     [undefined, 400, 'permanent'],
   ])('code %p (HTTP %p) is %s', (code, status, expected) => {
     expect(classifyError(code, status)).toBe(expected as never)
@@ -477,7 +478,7 @@ describe('retries and failures', () => {
   test('temporary errors are retried with backoff until delivered, never twice', async () => {
     const { alerting, clock, events } = alertingFor(ctx.database, ctx.fake.url)
     ctx.fake.answer(
-      { kind: 'error', httpStatus: 400, code: 130429 },
+      { kind: 'error', httpStatus: 500, code: 131000 },
       { kind: 'error', httpStatus: 503, code: 131016 },
       { kind: 'delay', ms: 900 }, // longer than WHATSAPP_TIMEOUT_MS=500: no answer
       { kind: 'disconnect' },

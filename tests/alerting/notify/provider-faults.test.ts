@@ -17,27 +17,84 @@ describe('provider faults', () => {
     [130429, 400],
     [131048, 400],
     [131056, 429],
-  ])("Meta's throttling error %p (HTTP %p) is retried", (code, status) => {
-    expect(classifyError(code, status)).toBe('retry')
+  ])("Meta's throttling error %p (HTTP %p) is a pause", (code, status) => {
+    expect(classifyError(code, status)).toBe('throttled')
   })
 
-  test('131048 (spam rate limit) is retried with backoff, then delivered once', async () => {
+  test('131048 (spam rate limit) eight times: paused longer each time, never an attempt, then delivered once', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
-    ctx.fake.answer({
-      kind: 'error',
-      httpStatus: 400,
-      code: 131048,
-      message: '(#131048) Spam rate limit hit',
-    })
+    ctx.fake.answer(
+      ...Array.from({ length: 8 }, () => ({
+        kind: 'error' as const,
+        httpStatus: 400,
+        code: 131048,
+        message: '(#131048) Spam rate limit hit',
+      })),
+    )
     await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    const seen: Array<[string, number, string | null, number]> = []
+    for (let i = 0; i < 12; i++) {
+      await alerting.tick()
+      const [row] = await outbox()
+      if (row!.status !== 'pending') break
+      seen.push([
+        row!.status,
+        row!.attempts,
+        row!.lastErrorCode,
+        row!.nextAttemptAt.getTime() - clock.now().getTime(),
+      ])
+      clock.set(row!.nextAttemptAt.toISOString())
+    }
+    // WHATSAPP_RETRY_BASE_MS (2 s) doubling per hit; WHATSAPP_MAX_ATTEMPTS (8) never reached.
+    expect(seen).toEqual(
+      [2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000].map((ms) => ['pending', 0, '131048', ms]),
+    )
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 1, waMessageId: 'wamid.1' })
+    expect(ctx.fake.requests).toHaveLength(9)
+  })
+
+  test('a throttling pause honours Retry-After (131056 too), at most 15 minutes', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer(
+      {
+        kind: 'raw',
+        httpStatus: 429,
+        headers: { 'retry-after': '120' },
+        body: JSON.stringify({ error: { message: '(#131056) pair rate limit hit', code: 131056 } }),
+      },
+      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '86400' }, body: '' },
+    )
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    const delays: number[] = []
+    for (let i = 0; i < 2; i++) {
+      await alerting.tick()
+      const [row] = await outbox()
+      expect(row).toMatchObject({ status: 'pending', attempts: 0 })
+      delays.push(row!.nextAttemptAt.getTime() - clock.now().getTime())
+      clock.set(row!.nextAttemptAt.toISOString())
+    }
+    expect(delays).toEqual([120_000, 900_000]) // not the 6 s pair pause; not a day
     await alerting.tick()
-    const [waiting] = await outbox()
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 1, lastErrorCode: '131048' })
-    expect(waiting!.nextAttemptAt.getTime() - clock.now().getTime()).toBe(2000)
-    clock.set(waiting!.nextAttemptAt.toISOString())
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 1 })
+    expect(ctx.fake.requests).toHaveLength(3)
+  })
+
+  test('after 24 h of throttling a throttling error spends an attempt, so the wait is bounded', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url, { WHATSAPP_MAX_ATTEMPTS: '2' })
+    const spam = { kind: 'error' as const, httpStatus: 400, code: 131048 }
+    ctx.fake.answer(spam, spam, spam)
+    await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await alerting.tick() // first throttled at 10:00: a pause
+    expect((await outbox())[0]).toMatchObject({ status: 'pending', attempts: 0, lastErrorCode: '131048' })
+    clock.set('2026-03-03T10:00:00Z') // 24 h later, still throttled
     await alerting.tick()
-    expect((await outbox())[0]).toMatchObject({ status: 'sent', attempts: 2, waMessageId: 'wamid.1' })
-    expect(ctx.fake.requests).toHaveLength(2)
+    const [row] = await outbox()
+    expect(row).toMatchObject({ status: 'pending', attempts: 1, lastErrorCode: '131048' })
+    expect(row!.nextAttemptAt.getTime() - clock.now().getTime()).toBe(2000) // the retry backoff
+    clock.set(row!.nextAttemptAt.toISOString())
+    await alerting.tick()
+    expect((await outbox())[0]).toMatchObject({ status: 'failed', attempts: 2, lastErrorCode: '131048' })
+    expect(ctx.fake.requests).toHaveLength(3)
   })
 })
 
@@ -58,7 +115,7 @@ describe('Retry-After', () => {
     return delays
   }
 
-  test('429 waits as long as Retry-After asks (seconds, HTTP-date), at least the backoff, at most 5 minutes', async () => {
+  test('429 waits as long as Retry-After asks (seconds, HTTP-date), at least the pause, at most 15 minutes', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
     const serverNow = 'Mon, 02 Mar 2026 10:00:00 GMT'
     const rateLimited = { error: { message: '(#130429) Rate limit hit', code: 130429 } }
@@ -71,13 +128,14 @@ describe('Retry-After', () => {
         headers: { 'retry-after': 'Mon, 02 Mar 2026 10:01:30 GMT', date: serverNow },
         body: JSON.stringify(rateLimited),
       },
-      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '1' }, body: '' }, // backoff 16 s wins
+      { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '1' }, body: '' }, // pause 16 s wins
       { kind: 'raw', httpStatus: 429, headers: { 'retry-after': '86400' }, body: '' }, // capped
     )
     await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
-    expect(await delaysUntilSent(alerting, clock)).toEqual([2000, 30_000, 90_000, 16_000, 300_000])
+    expect(await delaysUntilSent(alerting, clock)).toEqual([2000, 30_000, 90_000, 16_000, 900_000])
     const [row] = await outbox()
-    expect(row).toMatchObject({ status: 'sent', attempts: 6, waMessageId: 'wamid.1', lastErrorCode: null })
+    // Throttling is a pause, not an attempt: only the call that went through counts.
+    expect(row).toMatchObject({ status: 'sent', attempts: 1, waMessageId: 'wamid.1', lastErrorCode: null })
     expect(ctx.fake.requests).toHaveLength(6)
   })
 })
