@@ -58,6 +58,13 @@ export const THROTTLE_MAX_PAUSE_MS = 15 * 60_000
  * alert still firing by then has been queued again by its repeat).
  */
 export const THROTTLE_MAX_WAIT_MS = 24 * 3_600_000
+/**
+ * How long a message is held after an authorization error (190 token expired, 0, 3, 10,
+ * 200–299), in ms: not an attempt, since the message is fine and only the token is not; it is
+ * held pending, asking again this seldom, until an operator replaces the token (a restart with
+ * the new one). Alerts that resolve meanwhile are cancelled by the claim, never announced.
+ */
+export const TOKEN_HOLD_MS = 60_000
 const SEVERITY_RANK = sql`case ${alertOutbox.severity} when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end`
 
 /** Exponential backoff with jitter: base·2^(attempt-1), capped at 5 minutes, then 50–100 % of it. */
@@ -237,7 +244,27 @@ export function createSender(deps: {
   /** Updates only rows still held by this group, so a sender whose lease expired cannot clobber a retry. */
   const ours = (group: Group) => and(eq(alertOutbox.groupId, group.id), eq(alertOutbox.status, 'sending'))
 
-  async function sendGroup(group: Group): Promise<'sent' | 'failed' | 'retry'> {
+  /**
+   * Puts a claimed group back to pending for TOKEN_HOLD_MS, its attempt given back: the token
+   * was refused, so the message is held rather than failed.
+   */
+  async function holdForToken(group: Group, error: Partial<OutboxRow> = {}) {
+    const now = clock.now()
+    await db
+      .update(alertOutbox)
+      .set({
+        ...error,
+        status: 'pending',
+        leaseUntil: null,
+        nextAttemptAt: new Date(now.getTime() + TOKEN_HOLD_MS),
+        attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
+        updatedAt: now,
+      })
+      .where(ours(group))
+  }
+
+  /** `held`: the token was refused (the message waits for a new one). */
+  async function sendGroup(group: Group): Promise<'sent' | 'failed' | 'retry' | 'held'> {
     const message = renderMessage(group.content, group.transition, config.templates, group.windowOpen)
     const rendered =
       message.kind === 'text'
@@ -322,6 +349,16 @@ export function createSender(deps: {
         )
         return 'retry'
       }
+      if (failure === 'unauthorized') {
+        await holdForToken(group, base)
+        metrics.messageSent('retry')
+        metrics.tokenValid(false)
+        log.error(
+          { ...summary, code, retryInMs: TOKEN_HOLD_MS },
+          'WhatsApp access token expired or invalid: alerts are held until it is replaced',
+        )
+        return 'held'
+      }
       if (failure === 'window-closed' && message.kind === 'text' && canTemplate(group)) {
         // Outside the 24-hour window free text is refused: retry once as the approved template.
         await db
@@ -360,18 +397,10 @@ export function createSender(deps: {
         .set({ ...base, status: 'failed' })
         .where(ours(group))
       metrics.messageSent('failed')
-      if (failure === 'token-expired') {
-        metrics.tokenValid(false)
-        log.error(
-          { ...summary, code },
-          'WhatsApp access token expired or invalid: no alert can be delivered until it is replaced',
-        )
-      } else {
-        log.error(
-          { ...summary, code, error: scrubText(error.message) },
-          'WhatsApp alert delivery failed permanently',
-        )
-      }
+      log.error(
+        { ...summary, code, error: scrubText(error.message) },
+        'WhatsApp alert delivery failed permanently',
+      )
       return 'failed'
     }
     metrics.sendDuration((clock.monotonic() - started) / 1000)
@@ -490,7 +519,17 @@ export function createSender(deps: {
       const outcome = { sent: 0, failed: 0, retry: 0 }
       let windowStart = clock.monotonic()
       let inWindow = 0
+      // Once the token is refused, the pass's other groups would be refused too: they are held
+      // without a call, rather than each asking Meta to refuse it again.
+      let tokenRefused = 0
       for (const group of await claim()) {
+        if (tokenRefused > 0) {
+          await holdForToken(group)
+          metrics.messageSent('retry')
+          tokenRefused++
+          outcome.retry++
+          continue
+        }
         if (inWindow >= config.messagesPerSecond) {
           const elapsed = clock.monotonic() - windowStart
           if (elapsed < 1000) await sleep(1000 - elapsed)
@@ -499,8 +538,15 @@ export function createSender(deps: {
         }
         if (!(await renewLease(group))) continue
         inWindow++
-        outcome[await sendGroup(group)]++
+        const result = await sendGroup(group)
+        if (result === 'held') tokenRefused = 1
+        outcome[result === 'held' ? 'retry' : result]++
       }
+      if (tokenRefused > 1)
+        log.warn(
+          { held: tokenRefused - 1, retryInMs: TOKEN_HOLD_MS },
+          'WhatsApp access token refused: the other messages of this pass are held without a call',
+        )
       const [pending] = await db
         .select({ n: count() })
         .from(alertOutbox)

@@ -90,7 +90,7 @@ export interface SendContext {
 }
 
 /** How a failed send must be treated. */
-export type FailureClass = 'retry' | 'throttled' | 'window-closed' | 'token-expired' | 'permanent'
+export type FailureClass = 'retry' | 'throttled' | 'window-closed' | 'unauthorized' | 'permanent'
 
 /** A send the Cloud API (or the network) refused; `code` is Meta's `error.code` when there was one. */
 export class WhatsAppSendError extends Error {
@@ -116,6 +116,13 @@ export class WhatsAppSendError extends Error {
 const THROTTLING_CODES = new Set([4, 80007, 130429, 131048, 131056])
 /** Meta's temporary errors (1 unknown, 2 service, 131000, 131016 overloaded, 131057 maintenance). */
 const RETRY_CODES = new Set([131000, 131016, 131057, 1, 2])
+/**
+ * Meta's "Authorization errors" (Graph API error codes): 0 AuthException, 3 capability,
+ * 10 permission denied, 190 access token expired, 200–299 API permission. The token (or what it
+ * may do) is wrong, not the message: every send fails until an operator replaces it.
+ */
+const isAuthorizationCode = (code: number) =>
+  code === 0 || code === 3 || code === 10 || code === 190 || (code >= 200 && code <= 299)
 const PERMANENT_CODES = new Set([100, 131026, 131031, 131042, 368, 131049, 131009, 131051])
 
 /**
@@ -142,7 +149,7 @@ export function classifyError(code: number | undefined, httpStatus: number): Fai
     if (THROTTLING_CODES.has(code)) return 'throttled'
     if (RETRY_CODES.has(code)) return 'retry'
     if (code === 131047) return 'window-closed'
-    if (code === 190) return 'token-expired'
+    if (isAuthorizationCode(code)) return 'unauthorized'
     if (PERMANENT_CODES.has(code) || (code >= 132000 && code < 133000)) return 'permanent'
   }
   // 429 Too Many Requests without a code we know (a proxy's, a body that is not JSON) is throttling too.

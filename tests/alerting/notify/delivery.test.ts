@@ -460,7 +460,12 @@ describe('retries and failures', () => {
     [131026, 400, 'permanent'],
     [132000, 400, 'permanent'],
     [132012, 400, 'permanent'],
-    [190, 401, 'token-expired'],
+    [190, 401, 'unauthorized'],
+    [0, 401, 'unauthorized'],
+    [3, 500, 'unauthorized'],
+    [10, 403, 'unauthorized'],
+    [200, 403, 'unauthorized'],
+    [299, 403, 'unauthorized'],
     [131031, 400, 'permanent'],
     [undefined, 502, 'retry'],
     [undefined, 429, 'throttled'],
@@ -525,7 +530,7 @@ describe('retries and failures', () => {
     expect(ctx.fake.requests).toHaveLength(2)
   })
 
-  test('a permanent error fails at once with the code; an expired token also logs an error and sets the gauge', async () => {
+  test('a permanent error fails at once with the code; an expired token holds the message, logs an error and sets the gauge', async () => {
     const { alerting, events, logs } = alertingFor(ctx.database, ctx.fake.url)
     ctx.fake.answer({ kind: 'error', httpStatus: 400, code: 131026, message: 'Message undeliverable' })
     await alerting.dispatcher.ingest([firing('A')], 'test')
@@ -545,7 +550,7 @@ describe('retries and failures', () => {
     await alerting.dispatcher.ingest([firing('B')], 'test')
     await alerting.tick()
     const b = (await outbox()).find((r) => r.alertname === 'B')!
-    expect(b).toMatchObject({ status: 'failed', lastErrorCode: '190' })
+    expect(b).toMatchObject({ status: 'pending', attempts: 0, lastErrorCode: '190' })
     expect(events).toContain('token:false')
     expect(
       logs.lines.some(

@@ -98,6 +98,75 @@ describe('provider faults', () => {
   })
 })
 
+describe('an expired or invalid token', () => {
+  test('190 holds every message without spending attempts, asking once a minute, until the token is replaced', async () => {
+    const env = { ALERT_PHONES: '+254700000001,+254700000002' }
+    const expired = {
+      kind: 'error' as const,
+      httpStatus: 401,
+      code: 190,
+      message: 'Error validating access token: Session has expired',
+    }
+    const old = alertingFor(ctx.database, ctx.fake.url, env)
+    ctx.fake.answer(expired, expired)
+    await old.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+    await old.alerting.tick()
+    // One call refused; the other recipient's message is held without asking Meta again.
+    expect(ctx.fake.requests).toHaveLength(1)
+    const held = async () =>
+      (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.recipient)).map((r) => [
+        r.status,
+        r.attempts,
+        r.nextAttemptAt.getTime() - old.clock.now().getTime(),
+      ])
+    expect(await held()).toEqual([
+      ['pending', 0, 60_000],
+      ['pending', 0, 60_000],
+    ])
+    expect((await outbox()).map((r) => r.lastErrorCode).filter(Boolean)).toEqual(['190'])
+    expect(old.events).toContain('token:false')
+    old.clock.advance(59_000)
+    await old.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1) // held: nothing before the minute is up
+    old.clock.advance(1_000)
+    await old.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    expect(await held()).toEqual([
+      ['pending', 0, 60_000],
+      ['pending', 0, 60_000],
+    ])
+    // An hour later an operator restarts with a rotated token: the held alerts go out, once each.
+    const rotated = alertingFor(ctx.database, ctx.fake.url, { ...env, WHATSAPP_ACCESS_TOKEN: 'EAAG-rotated' })
+    rotated.clock.set(new Date(old.clock.now().getTime() + 3_600_000).toISOString())
+    await rotated.alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(4)
+    expect(ctx.fake.requests.slice(2).map((r) => [r.body.to, r.headers.authorization])).toEqual([
+      ['254700000001', 'Bearer EAAG-rotated'],
+      ['254700000002', 'Bearer EAAG-rotated'],
+    ])
+    const rows = await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.recipient)
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+    ])
+    expect(rotated.events).toContain('token:true')
+  })
+
+  test('an alert that resolves while its message is held for the token is cancelled, never announced', async () => {
+    const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
+    ctx.fake.answer({ kind: 'error', httpStatus: 401, code: 190 })
+    const alert = firing('HighErrorRate')
+    await alerting.dispatcher.ingest([alert], 'test')
+    await alerting.tick()
+    expect((await outbox())[0]).toMatchObject({ status: 'pending', attempts: 0, lastErrorCode: '190' })
+    await alerting.dispatcher.ingest([{ ...alert, status: 'resolved', endsAt: clock.now() }], 'test')
+    clock.advance(60_000)
+    await alerting.tick()
+    expect((await outbox()).map((r) => r.status)).toEqual(['cancelled'])
+    expect(ctx.fake.requests).toHaveLength(1)
+  })
+})
+
 describe('Retry-After', () => {
   /** Runs ticks until the row is sent, recording each wait the sender chose (ms). */
   async function delaysUntilSent(
