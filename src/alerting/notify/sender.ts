@@ -523,24 +523,35 @@ export function createSender(deps: {
       // without a call, rather than each asking Meta to refuse it again.
       let tokenRefused = 0
       for (const group of await claim()) {
-        if (tokenRefused > 0) {
-          await holdForToken(group)
-          metrics.messageSent('retry')
-          tokenRefused++
+        // Each group on its own: a database error in one (its lease renewal, its failure-path
+        // update) must not leave the pass's other groups `sending` until their leases expire.
+        // The failed group's rows keep their lease and are taken again after it, as after a crash.
+        try {
+          if (tokenRefused > 0) {
+            await holdForToken(group)
+            metrics.messageSent('retry')
+            tokenRefused++
+            outcome.retry++
+            continue
+          }
+          if (inWindow >= config.messagesPerSecond) {
+            const elapsed = clock.monotonic() - windowStart
+            if (elapsed < 1000) await sleep(1000 - elapsed)
+            windowStart = clock.monotonic()
+            inWindow = 0
+          }
+          if (!(await renewLease(group))) continue
+          inWindow++
+          const result = await sendGroup(group)
+          if (result === 'held') tokenRefused = 1
+          outcome[result === 'held' ? 'retry' : result]++
+        } catch (error) {
           outcome.retry++
-          continue
+          log.error(
+            { err: error, recipientMasked: maskPhone(group.recipient), rows: group.rows.length },
+            'sending an alert message failed on our side; it is retried after its lease, the others go on',
+          )
         }
-        if (inWindow >= config.messagesPerSecond) {
-          const elapsed = clock.monotonic() - windowStart
-          if (elapsed < 1000) await sleep(1000 - elapsed)
-          windowStart = clock.monotonic()
-          inWindow = 0
-        }
-        if (!(await renewLease(group))) continue
-        inWindow++
-        const result = await sendGroup(group)
-        if (result === 'held') tokenRefused = 1
-        outcome[result === 'held' ? 'retry' : result]++
       }
       if (tokenRefused > 1)
         log.warn(

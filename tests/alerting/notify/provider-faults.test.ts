@@ -419,6 +419,59 @@ describe('recording a send', () => {
   })
 })
 
+describe('one group failing on our side', () => {
+  test("a database error in one group's failure-path update leaves the pass's other groups to be sent", async () => {
+    const phones = ['+254700000001', '+254700000002']
+    const { alerting, clock, logs } = alertingFor(ctx.database, ctx.fake.url, {
+      ALERT_PHONES: phones.join(','),
+      ALERT_SEND_LEASE: '1m',
+    })
+    // The first call gets a temporary error, and recording it as a retry fails in the database.
+    ctx.fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
+    for (const statement of [
+      `create function hunt_fail_retry() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'pending' and new.last_error_code = '131000' then
+          raise exception 'injected: connection lost';
+        end if;
+        return new;
+      end $$`,
+      `create trigger hunt_fail_retry before update on alert_outbox
+        for each row execute function hunt_fail_retry()`,
+    ])
+      await ctx.database.db.execute(sql.raw(statement))
+    let failedTo: unknown
+    try {
+      await alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
+      await alerting.tick()
+      expect(ctx.fake.requests).toHaveLength(2)
+      failedTo = ctx.fake.requests[0]!.body.to
+      const rows = await ctx.database.db.select().from(alertOutbox)
+      const byRecipient = new Map(rows.map((r) => [r.recipient, [r.status, r.attempts, r.waMessageId]]))
+      const other = failedTo === '254700000001' ? '254700000002' : '254700000001'
+      expect(byRecipient.get(String(failedTo))).toEqual(['sending', 1, null])
+      expect(byRecipient.get(other)).toEqual(['sent', 1, 'wamid.1'])
+      const line = logs.lines.find((l) =>
+        String(l.msg).startsWith('sending an alert message failed on our side'),
+      )
+      expect(line).toMatchObject({ level: 'error', recipientMasked: `…${String(failedTo).slice(-4)}` })
+    } finally {
+      for (const statement of [
+        'drop trigger hunt_fail_retry on alert_outbox',
+        'drop function hunt_fail_retry()',
+      ])
+        await ctx.database.db.execute(sql.raw(statement))
+    }
+    expect(logs.text()).not.toContain(String(failedTo))
+    // The failed group is taken again once its lease expires, like after a crash.
+    clock.advance(61_000)
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => r.body.to)).toEqual([failedTo, expect.any(String), failedTo])
+    const rows = await ctx.database.db.select().from(alertOutbox)
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'sent'])
+  })
+})
+
 describe('a call without an answer', () => {
   test('timed out, then its sent status arrives while the retry waits: recorded, not sent again', async () => {
     const { alerting, clock } = alertingFor(ctx.database, ctx.fake.url)
