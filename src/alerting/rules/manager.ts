@@ -56,6 +56,10 @@ export interface LoadedGroup {
   key: string
   intervalMs: number
   rules: LoadedRule[]
+  /** When this process last evaluated the group, as Prometheus' `Group.GetLastEvaluation`. */
+  lastEvaluation?: Date
+  /** How long that evaluation took, as `Group.GetEvaluationTime`. */
+  evaluationMs?: number
 }
 
 export interface RuleManagerMetrics {
@@ -619,7 +623,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           return 'evaluated' as const
         })
     if (outcome === 'evaluated') {
-      metrics.groupDuration(loaded.key, (clock.monotonic() - started) / 1000)
+      loaded.lastEvaluation = new Date(ts)
+      loaded.evaluationMs = clock.monotonic() - started
+      metrics.groupDuration(loaded.key, loaded.evaluationMs / 1000)
       await refreshActiveGauge()
     }
     return outcome

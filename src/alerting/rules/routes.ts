@@ -6,6 +6,17 @@ import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
 import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 
+/**
+ * A time as Go's `encoding/json` prints a `time.Time` (RFC3339Nano: the fraction's trailing
+ * zeros dropped, none for a whole second), as Prometheus' web/api/v1/api.go serializes
+ * `activeAt` and `lastEvaluation`; `toISOString` always prints `.000`. Undefined is Go's zero
+ * time, which Prometheus reports for a rule or group not evaluated yet.
+ */
+export function goTime(date: Date | undefined): string {
+  if (!date) return '0001-01-01T00:00:00Z'
+  return date.toISOString().replace(/\.?0*Z$/, 'Z')
+}
+
 const AlertModel = t.Object({
   labels: t.Record(t.String(), t.String()),
   annotations: t.Record(t.String(), t.String()),
@@ -33,11 +44,31 @@ const RuleModel = t.Object({
         'what limits this rule beyond its health, e.g. "sees 1 of 3 replicas" when the embedded engine runs beside other replicas',
     }),
   ),
-  lastEvaluation: t.Optional(t.String({ format: 'date-time' })),
+  lastEvaluation: t.String({
+    format: 'date-time',
+    description: "`0001-01-01T00:00:00Z` (Go's zero time) before the first evaluation, as Prometheus",
+  }),
   evaluationTime: JsonNumber({ description: 'seconds the last evaluation took' }),
   type: oneOf(['alerting', 'recording']),
+  state: t.Optional(
+    oneOf(['inactive', 'pending', 'firing'], {
+      description: "alerting rules only: the most advanced state of the rule's alerts",
+    }),
+  ),
   alerts: t.Optional(t.Array(AlertModel, { description: 'alerting rules only' })),
 })
+
+/**
+ * An alerting rule's state as Prometheus' rules/alerting.go `AlertingRule.State`: the most
+ * advanced state among its alerts (firing over pending), inactive with none. Grafana's rule
+ * list reads it.
+ */
+function ruleState(
+  alerts: ReadonlyArray<{ state: 'pending' | 'firing' }>,
+): 'inactive' | 'pending' | 'firing' {
+  if (alerts.some((a) => a.state === 'firing')) return 'firing'
+  return alerts.length > 0 ? 'pending' : 'inactive'
+}
 
 /**
  * GET /alerts and GET /alerts/rules, in the shapes of Prometheus' /api/v1/alerts and
@@ -57,7 +88,7 @@ export function ruleManagerRoutes(deps: {
         labels: row.labels,
         annotations: row.annotations,
         state: row.state as 'pending' | 'firing',
-        activeAt: row.activeAt.toISOString(),
+        activeAt: goTime(row.activeAt),
         value: formatFloat(row.value, 'e', -1),
       },
     }))
@@ -90,7 +121,6 @@ export function ruleManagerRoutes(deps: {
         const groups = (deps.ruleManager?.groups ?? []).map((loaded) => ({
           name: loaded.group.name,
           file: loaded.group.file,
-          interval: loaded.intervalMs / 1000,
           rules: loaded.rules.map((entry) => {
             const common = {
               name: entry.rule.name,
@@ -99,19 +129,27 @@ export function ruleManagerRoutes(deps: {
               health: entry.health,
               ...(entry.lastError ? { lastError: entry.lastError } : {}),
               ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
-              ...(entry.lastEvaluation ? { lastEvaluation: entry.lastEvaluation.toISOString() } : {}),
+              lastEvaluation: goTime(entry.lastEvaluation),
               evaluationTime: (entry.evaluationMs ?? 0) / 1000,
             }
             if (entry.rule.type === 'recording') return { ...common, type: 'recording' as const }
+            const ruleAlerts = alerts
+              .filter((a) => a.key === `${loaded.key}|${entry.stateKey}`)
+              .map((a) => a.view)
             return {
               ...common,
+              state: ruleState(ruleAlerts),
               duration: entry.rule.forMs / 1000,
               keepFiringFor: entry.rule.keepFiringForMs / 1000,
               annotations: entry.rule.annotations,
               type: 'alerting' as const,
-              alerts: alerts.filter((a) => a.key === `${loaded.key}|${entry.stateKey}`).map((a) => a.view),
+              alerts: ruleAlerts,
             }
           }),
+          interval: loaded.intervalMs / 1000,
+          limit: loaded.group.limit,
+          evaluationTime: (loaded.evaluationMs ?? 0) / 1000,
+          lastEvaluation: goTime(loaded.lastEvaluation),
         }))
         return {
           status: 'success' as const,
@@ -135,8 +173,11 @@ export function ruleManagerRoutes(deps: {
                 t.Object({
                   name: t.String(),
                   file: t.String(),
-                  interval: t.Number(),
                   rules: t.Array(RuleModel),
+                  interval: t.Number({ description: 'seconds' }),
+                  limit: t.Integer({ description: '`limit` of the group, 0 for none' }),
+                  evaluationTime: JsonNumber({ description: "seconds the group's last evaluation took" }),
+                  lastEvaluation: t.String({ format: 'date-time' }),
                 }),
               ),
             }),

@@ -586,3 +586,58 @@ describe('GET /alerts and GET /alerts/rules', () => {
     expect(typeof group.rules[0]!.lastEvaluation).toBe('string')
   })
 })
+
+describe('GET /alerts/rules against what Prometheus 2.42 prints', () => {
+  // Prometheus 2.42's /api/v1/rules on a group `limit: 10, interval: 1s` printed, before and
+  // after evaluations: `"interval": 1, "limit": 10, "evaluationTime": 0.002052109,
+  // "lastEvaluation": "2026-12-05T20:38:13.153217152Z"` on the group, `"state": "pending"` /
+  // `"firing"` / `"inactive"` on each alerting rule (none on recording rules), and Go's zero
+  // time `0001-01-01T00:00:00Z` for what was never evaluated. Go's RFC3339Nano drops the
+  // fraction's trailing zeros: an alert active at a whole second is `…T20:38:12Z`.
+  test("the group's limit, evaluationTime and lastEvaluation, each alerting rule's state, Go's times", async () => {
+    const s = setup()
+    const { call } = await buildTestApp({ database: ctx.database, ruleManager: s.ruleManager })
+    type Rules = {
+      data: {
+        groups: Array<Record<string, unknown> & { rules: Array<Record<string, unknown>> }>
+      }
+    }
+    const read = async () =>
+      ((await (await call('/alerts/rules', { token: ADMIN_TOKEN })).json()) as Rules).data
+    const before = (await read()).groups[0]!
+    expect([before.limit, before.evaluationTime, before.lastEvaluation]).toEqual([
+      0,
+      0,
+      '0001-01-01T00:00:00Z',
+    ])
+    expect(before.rules.map((r) => [r.state, r.lastEvaluation])).toEqual([
+      ['inactive', '0001-01-01T00:00:00Z'],
+      ['inactive', '0001-01-01T00:00:00Z'],
+      ['inactive', '0001-01-01T00:00:00Z'],
+      [undefined, '0001-01-01T00:00:00Z'],
+    ])
+    s.answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    s.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.5 }])
+    await s.step()
+    const after = (await read()).groups[0]!
+    expect([after.interval, after.limit, after.lastEvaluation, typeof after.evaluationTime]).toEqual([
+      30,
+      0,
+      '2026-03-02T10:00:30Z',
+      'number',
+    ])
+    expect(after.rules.map((r) => [r.name, r.state, r.lastEvaluation])).toEqual([
+      ['HighErrorRate', 'pending', '2026-03-02T10:00:30Z'],
+      ['Flaky', 'firing', '2026-03-02T10:00:30Z'],
+      ['Upstream', 'inactive', '0001-01-01T00:00:00Z'],
+      ['job:errors:rate5m', undefined, '0001-01-01T00:00:00Z'],
+    ])
+    const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
+      data: { alerts: Array<{ activeAt: string }> }
+    }
+    expect(alerts.data.alerts.map((a) => a.activeAt)).toEqual([
+      '2026-03-02T10:00:30Z',
+      '2026-03-02T10:00:30Z',
+    ])
+  })
+})
