@@ -1,6 +1,8 @@
 import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
+import { formatExpr } from '../../prometheus/promql/format.ts'
+import { parsePromQL } from '../../prometheus/promql/parser.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
@@ -15,6 +17,27 @@ import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 export function goTime(date: Date | undefined): string {
   if (!date) return '0001-01-01T00:00:00Z'
   return date.toISOString().replace(/\.?0*Z$/, 'Z')
+}
+
+const queries = new Map<string, string>()
+
+/**
+ * A rule's `query` as Prometheus reports it: the parsed expression printed again
+ * (rules/alerting.go `Query().String()`, web/api/v1/api.go `rulesAlertsToAPIRules`), so
+ * `sum by(job)(foo)` reads `sum by (job) (foo)`. An expression the embedded parser refuses
+ * (loaded for a Prometheus source, which judges it) is reported as written.
+ */
+function canonicalQuery(expr: string): string {
+  let query = queries.get(expr)
+  if (query === undefined) {
+    try {
+      query = formatExpr(parsePromQL(expr))
+    } catch {
+      query = expr
+    }
+    queries.set(expr, query)
+  }
+  return query
 }
 
 const AlertModel = t.Object({
@@ -124,7 +147,7 @@ export function ruleManagerRoutes(deps: {
           rules: loaded.rules.map((entry) => {
             const common = {
               name: entry.rule.name,
-              query: entry.rule.expr,
+              query: canonicalQuery(entry.rule.expr),
               labels: entry.rule.labels,
               health: entry.health,
               ...(entry.lastError ? { lastError: entry.lastError } : {}),

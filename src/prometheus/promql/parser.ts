@@ -271,13 +271,33 @@ function shortQuote(text: string): string {
  * reports the first); type errors only once the whole input parsed, by `checkAST`, in its
  * order and at its positions.
  */
+/**
+ * Vector selectors whose metric name was written before the braces: Prometheus' parser sets
+ * `VectorSelector.Name` only then, and `String()` prints `{__name__="foo"}` otherwise.
+ */
+const NAMED = new WeakSet<Expr>()
+/**
+ * The grouping labels of an aggregation and the `on`/`ignoring` labels of a binary operation
+ * as written: the nodes hold them sorted for evaluation, `String()` prints them in written order.
+ */
+const WRITTEN_LABELS = new WeakMap<Expr, readonly string[]>()
+
+/** Whether `node`, a vector selector, had its metric name written before the braces. */
+export function nameWritten(node: Expr): boolean {
+  return NAMED.has(node)
+}
+
+/** See WRITTEN_LABELS; the node's sorted labels for a node built elsewhere. */
+export function writtenLabels(node: Expr): readonly string[] | undefined {
+  return WRITTEN_LABELS.get(node)
+}
+
 class Parser {
   private i = 0
   private readonly tokens: Token[]
   /** Where each node starts in the input (Prometheus' `PositionRange().Start`). */
   private readonly starts = new WeakMap<Expr, number>()
-  /** Vector selectors whose metric name was written before the braces. */
-  private readonly named = new WeakSet<Expr>()
+  private readonly named = NAMED
   private readonly binaries = new WeakMap<Expr, BinaryWritten>()
   /** How many aggregations' parentheses the parser is inside. */
   private aggregations = 0
@@ -503,6 +523,7 @@ class Parser {
       matching = { ...written, labels: [...new Set(written.labels)].sort() }
     }
     const node = this.at({ kind: 'binary', op, lhs, rhs, returnBool: mods.returnBool, matching }, start)
+    if (mods.matching) WRITTEN_LABELS.set(node, mods.matching.labels)
     this.binaries.set(node, { opPos: opToken.pos, returnBool: mods.returnBool, matching: mods.matching })
     return node
   }
@@ -817,7 +838,7 @@ class Parser {
         `wrong number of arguments for aggregate expression provided, expected ${expected}, got ${args.length}`,
       )
     }
-    return this.at(
+    const node = this.at(
       {
         kind: 'aggregate',
         op,
@@ -828,6 +849,8 @@ class Parser {
       },
       opToken.pos,
     )
+    WRITTEN_LABELS.set(node, grouping ?? [])
+    return node
   }
 
   /** parse.go `expectType`: the node's own errors first, then its type, at its start. */
