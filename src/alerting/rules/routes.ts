@@ -3,6 +3,7 @@ import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatExpr } from '../../prometheus/promql/format.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
+import { goQuote } from '../../prometheus/promql/strings.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
 import { JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
@@ -138,13 +139,27 @@ export function ruleManagerRoutes(deps: {
     )
     .get(
       '/alerts/rules',
-      async () => {
+      async ({ query, set }) => {
+        // As web/api/v1/api.go `rules`: `type=alert` or `type=record` (any case) keeps those
+        // rules, every group listed still; another value is refused. Prometheus' own alerts
+        // page asks for `type=alert`.
+        const type = (query.type ?? '').toLowerCase()
+        if (type !== '' && type !== 'alert' && type !== 'record') {
+          set.status = 400
+          return {
+            status: 'error' as const,
+            errorType: 'bad_data',
+            error: `invalid parameter "type": not supported value ${goQuote(query.type ?? '')}`,
+          }
+        }
+        const wanted = (entry: { rule: { type: string } }) =>
+          type === '' || (type === 'alert') === (entry.rule.type === 'alerting')
         const alerts = await alertViews()
         const replicaWarning = replicaHealthWarning(deps.ruleManager?.replicas)
         const groups = (deps.ruleManager?.groups ?? []).map((loaded) => ({
           name: loaded.group.name,
           file: loaded.group.file,
-          rules: loaded.rules.map((entry) => {
+          rules: loaded.rules.filter(wanted).map((entry) => {
             const common = {
               name: entry.rule.name,
               query: canonicalQuery(entry.rule.expr),
@@ -187,7 +202,16 @@ export function ruleManagerRoutes(deps: {
           description:
             'Admin only. Durations and timings are in seconds; empty when the embedded rule manager is off.',
         },
+        query: t.Object({
+          type: t.Optional(
+            t.String({ description: '`alert` or `record` (any case): only those rules, as Prometheus' }),
+          ),
+        }),
         response: {
+          400: t.Object(
+            { status: t.Literal('error'), errorType: t.Literal('bad_data'), error: t.String() },
+            { description: "another `type`, in Prometheus' words" },
+          ),
           200: t.Object({
             status: t.Literal('success'),
             warnings: t.Optional(t.Array(t.String())),

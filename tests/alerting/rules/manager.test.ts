@@ -641,3 +641,30 @@ describe('GET /alerts/rules against what Prometheus 2.42 prints', () => {
     ])
   })
 })
+
+describe('GET /alerts/rules?type=', () => {
+  // Prometheus 2.42: `?type=alert` and `?type=record` keep those rules (every group listed,
+  // emptied or not); `?type=bogus` answers 400 `{"status":"error","errorType":"bad_data",
+  // "error":"invalid parameter \"type\": not supported value \"bogus\""}`.
+  test('alert or record keeps those rules, in any case; another value is refused in Prometheus words', async () => {
+    const s = setup()
+    const { call } = await buildTestApp({ database: ctx.database, ruleManager: s.ruleManager })
+    const names = async (type: string) => {
+      const body = (await (await call(`/alerts/rules?type=${type}`, { token: ADMIN_TOKEN })).json()) as {
+        data: { groups: Array<{ rules: Array<{ name: string }> }> }
+      }
+      return body.data.groups.map((g) => g.rules.map((r) => r.name))
+    }
+    expect(await names('alert')).toEqual([['HighErrorRate', 'Flaky', 'Upstream']])
+    expect(await names('RECORD')).toEqual([['job:errors:rate5m']])
+    const bad = await call('/alerts/rules?type=bogus', { token: ADMIN_TOKEN })
+    expect([bad.status, await bad.json()]).toEqual([
+      400,
+      {
+        status: 'error',
+        errorType: 'bad_data',
+        error: 'invalid parameter "type": not supported value "bogus"',
+      },
+    ])
+  })
+})
