@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatExpr } from '../../prometheus/promql/format.ts'
+import { compareStrings } from '../../prometheus/promql/labels.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 import { goQuote } from '../../prometheus/promql/strings.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
@@ -18,6 +19,17 @@ import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 export function goTime(date: Date | undefined): string {
   if (!date) return '0001-01-01T00:00:00Z'
   return date.toISOString().replace(/\.?0*Z$/, 'Z')
+}
+
+/**
+ * Labels or annotations in name order, as Prometheus marshals a `labels.Labels` (sorted) in
+ * web/api/v1/api.go; stored ones come back from jsonb shortest name first, rule files' in
+ * written order. Empty values are kept: Prometheus prints them too.
+ */
+function sortedByName(record: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(record).sort(compareStrings)) out[name] = record[name] as string
+  return out
 }
 
 const queries = new Map<string, string>()
@@ -109,8 +121,8 @@ export function ruleManagerRoutes(deps: {
     return rows.map((row) => ({
       key: `${row.ruleGroup}|${row.ruleName}`,
       view: {
-        labels: row.labels,
-        annotations: row.annotations,
+        labels: sortedByName(row.labels),
+        annotations: sortedByName(row.annotations),
         state: row.state as 'pending' | 'firing',
         activeAt: goTime(row.activeAt),
         value: formatFloat(row.value, 'e', -1),
@@ -163,7 +175,7 @@ export function ruleManagerRoutes(deps: {
             const common = {
               name: entry.rule.name,
               query: canonicalQuery(entry.rule.expr),
-              labels: entry.rule.labels,
+              labels: sortedByName(entry.rule.labels),
               health: entry.health,
               ...(entry.lastError ? { lastError: entry.lastError } : {}),
               ...(replicaWarning && entry.health !== 'skipped' ? { warnings: [replicaWarning] } : {}),
@@ -179,7 +191,7 @@ export function ruleManagerRoutes(deps: {
               state: ruleState(ruleAlerts),
               duration: entry.rule.forMs / 1000,
               keepFiringFor: entry.rule.keepFiringForMs / 1000,
-              annotations: entry.rule.annotations,
+              annotations: sortedByName(entry.rule.annotations),
               type: 'alerting' as const,
               alerts: ruleAlerts,
             }

@@ -668,3 +668,32 @@ describe('GET /alerts/rules?type=', () => {
     ])
   })
 })
+
+describe('GET /alerts and /alerts/rules label order', () => {
+  // Prometheus prints labels and annotations (labels.Labels) sorted by name: its alert A read
+  // `alertname, exported_instance, exported_job, instance, job, severity`. jsonb gives the
+  // stored ones back shortest name first (endpoint, severity, alertname); the rule file's
+  // annotations are in written order (summary, description).
+  test("alerts' and rules' labels and annotations in name order, as Prometheus", async () => {
+    const s = setup()
+    s.answers.set('error_ratio > 0.05', [{ labels: { endpoint: '/x' }, value: 0.5 }])
+    await s.step()
+    const { call } = await buildTestApp({ database: ctx.database, ruleManager: s.ruleManager })
+    const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
+      data: { alerts: Array<{ labels: object; annotations: object }> }
+    }
+    const alert = alerts.data.alerts[0]!
+    expect([Object.keys(alert.labels), Object.keys(alert.annotations)]).toEqual([
+      ['alertname', 'endpoint', 'severity'],
+      ['description', 'summary'],
+    ])
+    const rules = (await (await call('/alerts/rules', { token: ADMIN_TOKEN })).json()) as {
+      data: { groups: Array<{ rules: Array<{ annotations: object; alerts: Array<{ labels: object }> }> }> }
+    }
+    const rule = rules.data.groups[0]!.rules[0]!
+    expect([Object.keys(rule.annotations), Object.keys(rule.alerts[0]!.labels)]).toEqual([
+      ['description', 'summary'],
+      ['alertname', 'endpoint', 'severity'],
+    ])
+  })
+})
