@@ -1,8 +1,19 @@
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { RuleManager } from '../../../src/alerting/rules/manager.ts'
 import { ruleManagerRoutes } from '../../../src/alerting/rules/routes.ts'
 import { formatExpr } from '../../../src/prometheus/promql/format.ts'
 import { parsePromQL } from '../../../src/prometheus/promql/parser.ts'
+import { freePort, spawnPrometheus, waitFor } from '../../helpers/process.ts'
+import { withBinary } from '../../ops/ops-files.ts'
+
+const promTest = withBinary('prometheus', 'apt-get install -y prometheus')
+const cleanups: Array<() => Promise<void> | void> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
 
 // Each expression loaded as a recording rule into Prometheus 2.42, and the `query` its
 // /api/v1/rules printed for it (`expr.String()`).
@@ -85,5 +96,89 @@ describe('formatExpr', () => {
     )
     const body = (await response.json()) as { data: { groups: Array<{ rules: Array<{ query: string }> }> } }
     expect(body.data.groups[0]!.rules.map((r) => r.query)).toEqual(['sum by (job) (foo)', 'foo{'])
+  })
+
+  // The same rule file loaded by Prometheus 2.42 (no scrape: the rules load at start-up):
+  // each rule's query as it prints it, and the fields of a group, an alerting rule and a
+  // recording rule, which ours must all carry (ours may add `warnings`).
+  promTest('the same rules in a real Prometheus: the same queries and every field it prints', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-rules-format-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const rules = [
+      { alert: 'A', expr: 'foo   >  0', for: '2s', labels: { z: '1', a: '2' }, annotations: { s: 'x' } },
+      ...PRINTED_BY_PROMETHEUS.map(([expr], i) => ({ record: `r${i}`, expr })),
+    ]
+    const file = join(dir, 'rules.yml')
+    writeFileSync(file, JSON.stringify({ groups: [{ name: 'g', interval: '1h', limit: 3, rules }] }))
+    writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify({ rule_files: [file] }))
+    const prometheus = spawnPrometheus(dir, await freePort())
+    cleanups.push(() => prometheus.stop())
+    type Group = Record<string, unknown> & { rules: Array<Record<string, unknown>> }
+    const theirs = await waitFor(
+      'the rules in Prometheus',
+      async () => {
+        const body = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+          data: { groups: Group[] }
+        }
+        return body.data.groups[0]
+      },
+      15_000,
+    )
+    const ruleManager = {
+      groups: [
+        {
+          group: { name: 'g', file, limit: 3 },
+          key: 'g',
+          intervalMs: 3_600_000,
+          rules: [
+            {
+              rule: {
+                type: 'alerting',
+                name: 'A',
+                expr: 'foo   >  0',
+                forMs: 2000,
+                keepFiringForMs: 0,
+                labels: { z: '1', a: '2' },
+                annotations: { s: 'x' },
+              },
+              stateKey: 'A',
+              health: 'unknown',
+            },
+            ...PRINTED_BY_PROMETHEUS.map(([expr], i) => ({
+              rule: { type: 'recording', name: `r${i}`, expr, labels: { k: 'v' } },
+              stateKey: `r${i}`,
+              health: 'unknown',
+            })),
+          ],
+        },
+      ],
+      activeAlerts: async () => [],
+    } as unknown as RuleManager
+    const app = ruleManagerRoutes({ ruleManager, adminToken: 'admin-token-0123456789' })
+    const response = await app.handle(
+      new Request('http://localhost/alerts/rules', {
+        headers: { authorization: 'Bearer admin-token-0123456789' },
+      }),
+    )
+    const ours = ((await response.json()) as { data: { groups: Group[] } }).data.groups[0]!
+    expect(ours.rules.map((r) => r.query)).toEqual(theirs.rules.map((r) => r.query))
+    const missing = (their: Record<string, unknown>, our: Record<string, unknown>) =>
+      Object.keys(their).filter((k) => !(k in our))
+    expect([
+      missing(theirs, ours),
+      missing(theirs.rules[0]!, ours.rules[0]!),
+      missing(theirs.rules[1]!, ours.rules[1]!),
+    ]).toEqual([[], [], []])
+    const pick = (g: Group) => [
+      g.name,
+      g.interval,
+      g.limit,
+      g.lastEvaluation,
+      g.rules[0]!.state,
+      g.rules[0]!.labels,
+      g.rules[0]!.lastEvaluation,
+      g.rules[0]!.health,
+    ]
+    expect(pick(ours)).toEqual(pick(theirs))
   })
 })
