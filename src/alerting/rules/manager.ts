@@ -688,11 +688,22 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       timers.clear()
       await Promise.allSettled(running.values())
     },
-    /** Pending and firing alerts, newest first, from the database (the same on every replica). */
+    /**
+     * Pending and firing alerts of the loaded alerting rules, newest first, from the database
+     * (the same on every replica). The stored state of a rule no longer loaded (removed from its
+     * file, renamed, its group gone) is not among them: Prometheus' /api/v1/alerts lists the
+     * alerts of the rules it runs (web/api/v1/api.go `alerts` over `RuleManager.AlertingRules`),
+     * and drops a rule's alerts when a reload removes it.
+     */
     async activeAlerts() {
+      const loaded = new Set(
+        deps.groups.flatMap((g) =>
+          g.rules.filter(isAlerting).map((entry) => `${g.key}\u0000${entry.stateKey}`),
+        ),
+      )
       const rows = await db.select().from(alertRuleStates)
       return rows
-        .filter((r) => r.state !== 'inactive')
+        .filter((r) => r.state !== 'inactive' && loaded.has(`${r.ruleGroup}\u0000${r.ruleName}`))
         .sort((a, b) => b.activeAt.getTime() - a.activeAt.getTime())
     },
   }

@@ -697,3 +697,31 @@ describe('GET /alerts and /alerts/rules label order', () => {
     ])
   })
 })
+
+describe('GET /alerts after a rule left the rule files', () => {
+  // Prometheus lists the alerts of the rules it runs: a rule removed from its file (and
+  // reloaded) takes its alerts out of /api/v1/alerts. Here the stored state of a rule no
+  // longer loaded (a group `gone`, a rule `Removed` of `shop`) stays in the database.
+  test('lists only the alerts of loaded alerting rules', async () => {
+    const s = setup()
+    s.answers.set('flaky > 0', [{ labels: { job: 'a' }, value: 1 }])
+    await s.step()
+    const stale = (ruleGroup: string, ruleName: string) => ({
+      ruleGroup,
+      ruleName,
+      fingerprint: fingerprint({ alertname: ruleName }),
+      labels: { alertname: ruleName },
+      annotations: {},
+      state: 'firing',
+      activeAt: new Date('2026-03-02T09:00:00Z'),
+      firedAt: new Date('2026-03-02T09:00:00Z'),
+      value: 1,
+    })
+    await ctx.database.db.insert(alertRuleStates).values([stale('gone', 'Old'), stale('shop', 'Removed')])
+    const { call } = await buildTestApp({ database: ctx.database, ruleManager: s.ruleManager })
+    const alerts = (await (await call('/alerts', { token: ADMIN_TOKEN })).json()) as {
+      data: { alerts: Array<{ labels: Record<string, string> }> }
+    }
+    expect(alerts.data.alerts.map((a) => a.labels.alertname)).toEqual(['Flaky'])
+  })
+})
