@@ -265,12 +265,9 @@ function shortQuote(text: string): string {
   return chars.length > 10 ? `${goQuote(chars.slice(0, 10).join(''))}...` : goQuote(text)
 }
 
-/**
- * A recursive-descent (precedence-climbing) parser over Prometheus' grammar. Syntax errors
- * are raised where Prometheus' parser meets them (the first one wins, as `ParseErrors.Error`
- * reports the first); type errors only once the whole input parsed, by `checkAST`, in its
- * order and at its positions.
- */
+// What the printer (format.ts) needs of how an expression was written, kept beside the tree
+// rather than in it: nodes are compared structurally (tests, the rule manager's reload), and
+// the written form must not make two equal expressions differ.
 /**
  * Vector selectors whose metric name was written before the braces: Prometheus' parser sets
  * `VectorSelector.Name` only then, and `String()` prints `{__name__="foo"}` otherwise.
@@ -292,6 +289,12 @@ export function writtenLabels(node: Expr): readonly string[] | undefined {
   return WRITTEN_LABELS.get(node)
 }
 
+/**
+ * A recursive-descent (precedence-climbing) parser over Prometheus' grammar. Syntax errors
+ * are raised where Prometheus' parser meets them (the first one wins, as `ParseErrors.Error`
+ * reports the first); type errors only once the whole input parsed, by `checkAST`, in its
+ * order and at its positions.
+ */
 class Parser {
   private i = 0
   private readonly tokens: Token[]
