@@ -266,7 +266,7 @@ function shortQuote(text: string): string {
 }
 
 // What the printer (format.ts) needs of how an expression was written, kept beside the tree
-// rather than in it: nodes are compared structurally (tests, the rule manager's reload), and
+// rather than in it: the tree stays what evaluation reads, and
 // the written form must not make two equal expressions differ.
 /**
  * Vector selectors whose metric name was written before the braces: Prometheus' parser sets
