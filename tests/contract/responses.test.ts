@@ -469,7 +469,7 @@ describe('success and error responses of each operation validate against the doc
     expect(received.accepted).toBe(1)
     await expectCall('GET /alerts', 200)
     await expectCall('GET /alerts/rules', 200)
-    await expectCall('GET /alerts/rules', 400, { query: { type: 'bogus' } })
+    await expectCall('GET /alerts/rules', 422, { query: { type: 'bogus' } })
   })
 
   test('the rule manager views with a firing, a pending and a failing rule: every field of an alert and a rule is documented', async () => {

@@ -4,9 +4,8 @@ import { ErrorEnvelopeModel } from '../../http/models.ts'
 import { formatExpr } from '../../prometheus/promql/format.ts'
 import { compareStrings } from '../../prometheus/promql/labels.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
-import { goQuote } from '../../prometheus/promql/strings.ts'
 import { formatFloat } from '../../prometheus/template/go-fmt.ts'
-import { JsonNumber, oneOf } from '../../shared/models.ts'
+import { fieldError, JsonInteger, JsonNumber, oneOf } from '../../shared/models.ts'
 import type { RuleManager } from './manager.ts'
 import { type ReplicaWatch, replicaHealthWarning } from './replicas.ts'
 
@@ -151,18 +150,13 @@ export function ruleManagerRoutes(deps: {
     )
     .get(
       '/alerts/rules',
-      async ({ query, set }) => {
+      async ({ query }) => {
         // As web/api/v1/api.go `rules`: `type=alert` or `type=record` (any case) keeps those
-        // rules, every group listed still; another value is refused. Prometheus' own alerts
-        // page asks for `type=alert`.
+        // rules, every group listed still. Another value is refused, as Prometheus refuses it,
+        // but in this API's error envelope (Prometheus answers a 400 `bad_data`).
         const type = (query.type ?? '').toLowerCase()
         if (type !== '' && type !== 'alert' && type !== 'record') {
-          set.status = 400
-          return {
-            status: 'error' as const,
-            errorType: 'bad_data',
-            error: `invalid parameter "type": not supported value ${goQuote(query.type ?? '')}`,
-          }
+          throw fieldError('type', 'must be alert or record', 'query')
         }
         const wanted = (entry: { rule: { type: string } }) =>
           type === '' || (type === 'alert') === (entry.rule.type === 'alerting')
@@ -220,10 +214,6 @@ export function ruleManagerRoutes(deps: {
           ),
         }),
         response: {
-          400: t.Object(
-            { status: t.Literal('error'), errorType: t.Literal('bad_data'), error: t.String() },
-            { description: "another `type`, in Prometheus' words" },
-          ),
           200: t.Object({
             status: t.Literal('success'),
             warnings: t.Optional(t.Array(t.String())),
@@ -234,7 +224,7 @@ export function ruleManagerRoutes(deps: {
                   file: t.String(),
                   rules: t.Array(RuleModel),
                   interval: t.Number({ description: 'seconds' }),
-                  limit: t.Integer({ description: '`limit` of the group, 0 for none' }),
+                  limit: JsonInteger({ description: '`limit` of the group, 0 for none' }),
                   evaluationTime: JsonNumber({ description: "seconds the group's last evaluation took" }),
                   lastEvaluation: t.String({ format: 'date-time' }),
                 }),
@@ -243,6 +233,7 @@ export function ruleManagerRoutes(deps: {
           }),
           401: ErrorEnvelopeModel,
           403: ErrorEnvelopeModel,
+          422: ErrorEnvelopeModel,
         },
       },
     )
