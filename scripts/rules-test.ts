@@ -2,7 +2,7 @@
  * `bun run rules:test <files…>`: runs promtool-format rule unit test files through the
  * embedded rule engine, with `promtool test rules`' output and exit status.
  */
-import { statSync } from 'node:fs'
+import { statSync, writeSync } from 'node:fs'
 import { runRuleTests } from '../src/prometheus/promtool/test-rules.ts'
 import { goStringToBytes } from '../src/prometheus/rules/go-bytes.ts'
 
@@ -18,10 +18,13 @@ if (problem !== undefined) {
   process.exit(1)
 }
 // Written as bytes: a `!!binary` value that is not UTF-8 is printed raw, as promtool does.
+// Written synchronously, as promtool's Go writes are: into a pipe (CI logs, `2>&1 | less`)
+// process.stdout/stderr.write are asynchronous, and process.exit dropped the end of a long
+// failure report, and stdout's lines landed inside stderr's when both shared the pipe.
 process.exit(
   runRuleTests(files, {
-    stdout: (text) => process.stdout.write(goStringToBytes(text)),
-    stderr: (text) => process.stderr.write(goStringToBytes(text)),
+    stdout: (text) => writeAll(1, goStringToBytes(text)),
+    stderr: (text) => writeAll(2, goStringToBytes(text)),
   }),
 )
 
@@ -33,4 +36,17 @@ function existingFileProblem(path: string): string | undefined {
     return `path '${path}' does not exist`
   }
   return undefined
+}
+
+/** Writes every byte to `fd` before returning, retrying a pipe that is full (EAGAIN) until the reader catches up. */
+function writeAll(fd: number, bytes: Uint8Array) {
+  let offset = 0
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      Bun.sleepSync(1)
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseMetric, parseSeriesDesc } from '../../../src/prometheus/promtool/series-notation.ts'
-import { MAX_ULPS, valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
+import { MAX_ULPS, runRuleTests, valuesMatch } from '../../../src/prometheus/promtool/test-rules.ts'
 import { BROKEN_RULES, BROKEN_TESTS, ruleTestFiles, runOurs, writeSuite } from './rule-test-files.ts'
 
 const run = runOurs
@@ -204,6 +204,51 @@ describe('the command', () => {
     expect(await bad.exited).toBe(1)
     expect(await new Response(bad.stderr).text()).toContain('got: {} 3E+00')
   })
+
+  // A long failure report into pipes, as CI collects it: every byte arrives, and with both
+  // streams on one pipe (`2>&1`) in the order written, as promtool's synchronous writes do.
+  // The command once exited with its asynchronous pipe writes still queued: the report lost
+  // its end (about a third of 1400 lines) and stdout's lines landed inside stderr's.
+  test('a long report into pipes arrives whole and in order, as written in process', async () => {
+    const wrongAt = (minute: number) =>
+      `      - eval_time: ${minute}m\n        alertname: Busy\n        exp_alerts: []\n`
+    const tests = `rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+${Array.from(
+  { length: 20 },
+  (_, i) => `  - name: busy ${i}
+    interval: 1m
+    input_series:
+${Array.from({ length: 20 }, (_, h) => `      - series: 'load{host="h${h}"}'\n        values: '5+0x60'\n`).join('')}    alert_rule_test:
+${[2, 3, 4, 5, 10].map(wrongAt).join('')}`,
+).join('')}`
+    const file = writeSuite(BROKEN_RULES, tests)
+    const expected = runOurs([file])
+    expect(expected.stderr.length).toBeGreaterThan(200_000)
+    const split = Bun.spawn(['bun', 'scripts/rules-test.ts', file], { stdout: 'pipe', stderr: 'pipe' })
+    const [code, stdout, stderr] = await Promise.all([
+      split.exited,
+      new Response(split.stdout).text(),
+      new Response(split.stderr).text(),
+    ])
+    expect({ code, stdout, stderr }).toEqual(expected)
+    // One pipe for both: the streams' writes in the order the runner made them.
+    let written = ''
+    runRuleTests([file], {
+      stdout: (text) => {
+        written += text
+      },
+      stderr: (text) => {
+        written += text
+      },
+    })
+    const joined = Bun.spawn(['sh', '-c', 'exec bun scripts/rules-test.ts "$1" 2>&1', 'sh', file], {
+      stdout: 'pipe',
+    })
+    const [, both] = await Promise.all([joined.exited, new Response(joined.stdout).text()])
+    expect(both).toBe(written)
+  }, 60_000)
 
   test('refuses a missing path or a directory before running any file, as promtool does', async () => {
     const [good] = ruleTestFiles()
