@@ -398,8 +398,26 @@ export function parseSlothSpec(source: string): SlothSpec {
     merge: true,
     uniqueKeys: false,
   })
-  if (text(fieldOf(raw, 'version'), 'version') !== 'prometheus/v1')
+  const version = text(fieldOf(raw, 'version'), 'version')
+  if (version !== 'prometheus/v1') {
+    // Sloth's `generate` also takes its Kubernetes CRD (and, in newer releases, OpenSLO),
+    // spelt with `apiVersion` and `kind` and camelCase fields, and writes a PrometheusRule
+    // from the CRD (cmd/sloth/commands/generate.go tries the prometheus/v1 loader, then the
+    // k8sprometheus one). "version must be prometheus/v1" told the author of such a file
+    // about a field it never had: name the kind the file is, and the format to write instead.
+    const apiVersion = fieldOf(raw, 'apiVersion')
+    if (version === '' && typeof apiVersion === 'string') {
+      const kind = fieldOf(raw, 'kind')
+      const advice =
+        kind === 'PrometheusServiceLevel'
+          ? "; to convert it, set version: prometheus/v1, move its spec's fields to the top and spell them in snake_case (errorQuery as error_query, pageAlert as page_alert)"
+          : ''
+      throw new Error(
+        `the spec is apiVersion ${JSON.stringify(apiVersion)}${typeof kind === 'string' ? `, kind ${JSON.stringify(kind)}` : ''}: this generator reads only Sloth's prometheus/v1 spec${advice}`,
+      )
+    }
     throw new Error('version must be prometheus/v1')
+  }
   refuseUnsupported(raw, 'spec', '')
   const service = text(fieldOf(raw, 'service'), 'service')
   if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)

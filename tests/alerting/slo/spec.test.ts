@@ -117,6 +117,39 @@ describe("parseSlothSpec: the document as Sloth's loader reads it (trimmed, then
     expect(UNREADABLE.map(([text]) => refusal(text))).toEqual(UNREADABLE.map(([, , message]) => message))
   })
 
+  // Sloth's `generate` also reads its Kubernetes CRD (sloth.dev "Kubernetes CRD spec",
+  // examples/k8s-*.yml) and OpenSLO; this reader does not, and must say so rather than ask
+  // for a `version` field such a file never has.
+  test('a Kubernetes PrometheusServiceLevel or an OpenSLO file is named as such, not as a wrong version', () => {
+    const crd = `apiVersion: sloth.slok.dev/v1
+kind: PrometheusServiceLevel
+metadata:
+  name: sloth-slo-home-wifi
+spec:
+  service: home-wifi
+  slos:
+    - name: good-wifi
+      objective: 95
+      sli:
+        events:
+          errorQuery: sum(rate(e[{{.window}}]))
+          totalQuery: sum(rate(t[{{.window}}]))
+      alerting:
+        name: GoodWifi
+`
+    expect(refusal(crd)).toBe(
+      `the spec is apiVersion "sloth.slok.dev/v1", kind "PrometheusServiceLevel": this generator reads only Sloth's prometheus/v1 spec; to convert it, set version: prometheus/v1, move its spec's fields to the top and spell them in snake_case (errorQuery as error_query, pageAlert as page_alert)`,
+    )
+    expect(refusal('apiVersion: openslo/v1alpha\nkind: SLO\nspec:\n  service: x\n')).toBe(
+      `the spec is apiVersion "openslo/v1alpha", kind "SLO": this generator reads only Sloth's prometheus/v1 spec`,
+    )
+    // A file with a version keeps the short refusal, whatever else it holds.
+    expect(refusal('version: prometheus/v2\napiVersion: x\nservice: s\n')).toBe(
+      'version must be prometheus/v1',
+    )
+    expect(refusal('service: s\nslos: []\n')).toBe('version must be prometheus/v1')
+  })
+
   test("a repeated key is no error to Sloth's yaml.v2 (non-strict Unmarshal): the last one counts", () => {
     // Was refused in the JavaScript parser's words, over several lines ("Map keys must be
     // unique at line 6, column 5:" and an excerpt), for a spec Sloth generates.
