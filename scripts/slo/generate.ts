@@ -160,7 +160,8 @@ const windowWords = (w: string) => w.replace(/^(\d+)([mhd])$/, '$1 $2')
  * after a minute of failures on a fresh start): it says instead how many times over the month
  * would spend its budget at the error ratio recorded so far (`slo:period_burn_rate:ratio`, read
  * with `query`, since templates cannot do arithmetic on `$value`). One decimal below 10×,
- * none above; with no burn rate recorded, only that the budget is overspent.
+ * none above; with no burn rate recorded, only that the budget is overspent. A NaN budget (a
+ * quiet 5m window in the period) is named as unknown, and why.
  * @param sel the SLO's recording selector, from `selector`
  */
 function budgetText(sel: string, budget: number): string {
@@ -168,7 +169,12 @@ function budgetText(sel: string, budget: number): string {
   // "the month would spend it +Inf times over" says nothing a person can use.
   if (budget === 0) return 'this objective has no error budget: any error spends it'
   return (
-    `{{ if lt $value 0.0 }}this month's budget is overspent` +
+    // NaN is the only value unequal to itself (Go text/template `ne` compares float64s with
+    // !=). A 30-day ratio is NaN for 30 days after one 5m window without traffic (0/0, as
+    // Sloth's example total_query gives it), and "NaN % of this month's budget left" said
+    // nothing on every page meanwhile.
+    `{{ if ne $value $value }}the budget left is unknown: a 5-minute window without traffic (0/0) in the last 30 days made the 30-day error ratio NaN` +
+    `{{ else if lt $value 0.0 }}this month's budget is overspent` +
     `{{ with query \`slo:period_burn_rate:ratio${sel}\` }}{{ with . | first | value }}: at the error ratio recorded so far, ` +
     `the month would spend it {{ if lt . 10.0 }}{{ printf "%.1f" . }}{{ else }}{{ printf "%.0f" . }}{{ end }} times over{{ end }}{{ end }}` +
     `{{ else }}{{ printf "%.0f" $value }} % of this month's budget left{{ end }}`

@@ -1,9 +1,12 @@
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml, stringify } from 'yaml'
 import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.ts'
 import { loadSlothSpec, parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
-import { repoPath } from '../../ops/ops-files.ts'
+import { repoPath, run, withBinary } from '../../ops/ops-files.ts'
+import { runOurs } from '../../prometheus/promtool/rule-test-files.ts'
 import type { SloRule } from './slo-rule.ts'
 
 const SPEC = repoPath('ops', 'slo', 'slos.yml')
@@ -86,7 +89,8 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     // rate, through `query`: templates have no arithmetic), not a negative percentage left.
     expect(alerts[0]!.annotations?.description).toBe(
       'API availability 99.9 %: burning the error budget faster than 14.4× over 1 h and 5 m, or 6× over 6 h and 30 m — ' +
-        "{{ if lt $value 0.0 }}this month's budget is overspent" +
+        '{{ if ne $value $value }}the budget left is unknown: a 5-minute window without traffic (0/0) in the last 30 days made the 30-day error ratio NaN' +
+        "{{ else if lt $value 0.0 }}this month's budget is overspent" +
         '{{ with query `slo:period_burn_rate:ratio{sloth_id="convo-commerce-api-availability", sloth_service="convo-commerce", sloth_slo="api-availability"}` }}' +
         '{{ with . | first | value }}: at the error ratio recorded so far, the month would spend it ' +
         '{{ if lt . 10.0 }}{{ printf "%.1f" . }}{{ else }}{{ printf "%.0f" . }}{{ end }} times over{{ end }}{{ end }}' +
@@ -141,5 +145,96 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
     expect(() => parseSlothSpec(base.replace('name: api-latency', 'name: api-availability'))).toThrow(
       'slo "api-availability": duplicate name',
     )
+  })
+})
+
+// Sloth's getting-started spec divides by `sum(rate(…))` unguarded: five quiet minutes record
+// 0/0 = NaN, and the 30-day average (sum_over_time of the 5m ratio) stays NaN for 30 days.
+// The page must still fire then, as Sloth's does, and its message must not read "NaN % of
+// this month's budget left". Held against promtool, and the embedded engine against it.
+describe('an alert while the 30-day error ratio is NaN (a quiet 5m window in the period)', () => {
+  const GETTING_STARTED = readFileSync(
+    new URL('./fixtures/sloth/multifile.yml', import.meta.url),
+    'utf8',
+  ).split(/^---$/m)[1]!
+  const id = 'myservice-requests-availability'
+  const series = (code: string, values: string) => ({
+    series: `http_request_duration_seconds_count{job="myservice",code="${code}"}`,
+    values,
+  })
+  function suite(dir: string): string {
+    const spec = parseSlothSpec(GETTING_STARTED)
+    writeFileSync(join(dir, 'slo.yml'), sloRulesFileText(spec))
+    const file = join(dir, 'slo.test.yml')
+    const alert = (severity: string, severityLabel: string, rates: string) => ({
+      exp_labels: {
+        category: 'availability',
+        // The spec's labels, carried from the SLI recordings through `max(…) without (sloth_window)`.
+        owner: 'myteam',
+        repo: 'myorg/myservice',
+        tier: '2',
+        severity: severityLabel,
+        sloth_id: id,
+        sloth_service: 'myservice',
+        sloth_slo: 'requests-availability',
+        sloth_severity: severity,
+        ...(severity === 'page' ? { routing_key: 'myteam' } : { slack_channel: '#alerts-myteam' }),
+      },
+      exp_annotations: {
+        summary: "High error rate on 'myservice' requests responses",
+        description: `Common SLO based on availability for HTTP request responses. 99.9 %: burning the error budget faster than ${rates} — the budget left is unknown: a 5-minute window without traffic (0/0) in the last 30 days made the 30-day error ratio NaN (30-day SLO ${id}).`,
+      },
+    })
+    writeFileSync(
+      file,
+      stringify({
+        rule_files: ['slo.yml'],
+        evaluation_interval: '1m',
+        group_eval_order: sloRuleGroups(spec).map((g) => g.name),
+        tests: [
+          {
+            interval: '1m',
+            // 20 quiet minutes, then every request fails.
+            input_series: [series('200', '0x40'), series('500', '0x20 0+600x20')],
+            alert_rule_test: [
+              {
+                eval_time: '30m',
+                alertname: 'MyServiceHighErrorRate',
+                exp_alerts: [
+                  alert('page', 'pageteam', '14.4× over 1 h and 5 m, or 6× over 6 h and 30 m'),
+                  alert('ticket', 'slack', '3× over 1 d and 2 h, or 1× over 3 d and 6 h'),
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    return file
+  }
+
+  withBinary('promtool', 'apt-get install -y prometheus')(
+    'promtool: fires, and says the budget left is unknown',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'slo-nan-'))
+      try {
+        const { exitCode, output } = run(['promtool', 'test', 'rules', suite(dir)])
+        expect(output).toContain('SUCCESS')
+        expect(exitCode).toBe(0)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
+  test('the embedded engine (rules:test): the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-nan-'))
+    try {
+      const { code, stderr } = runOurs([suite(dir)])
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
