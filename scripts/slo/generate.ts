@@ -2,17 +2,20 @@
  * Generates Prometheus rules from ops/slo/slos.yml the way Sloth's `sloth generate` does
  * (github.com/slok/sloth, internal/prometheus: SLI, metadata and alert rule generators), with
  * Sloth's recording names, labels and group names, so that Sloth's Grafana dashboards work
- * on the result. Differences, all so that the embedded rule engine (a PromQL subset without
- * `vector()` and `group_left`) can run the same file as Prometheus:
+ * on the result. Differences from Sloth's output:
  *
  * - constants are scalar literals (`0.999`) instead of `vector(0.999)`: a recording rule's
  *   scalar result becomes one sample without labels in Prometheus too (rules.EngineQueryFunc);
- * - `slo:current_burn_rate:ratio` and `slo:period_burn_rate:ratio` divide one-to-one
- *   `on(sloth_id, sloth_slo, sloth_service)` instead of `group_left` (same series, same value);
- * - each alert's value is the budget left for the period, in percent (`100 *
- *   slo:period_error_budget_remaining:ratio and on(…) <Sloth's condition>`), so its message can
- *   say how much budget is left ("41 %"); an overspent budget's message says how many times over
- *   the month would spend it (see budgetText).
+ * - each alert's value is the budget left for the period, in percent (`100 * max(
+ *   slo:period_error_budget_remaining:ratio) without (sloth_window) and <Sloth's condition>`),
+ *   so its message can say how much budget is left ("41 %"); an overspent budget's message says
+ *   how many times over the month would spend it (see budgetText).
+ *
+ * `slo:current_burn_rate:ratio` and `slo:period_burn_rate:ratio` divide `on(sloth_id, sloth_slo,
+ * sloth_service) group_left`, as Sloth's do: an SLI query `sum by (route) (…)` records a ratio
+ * per route, and the one-to-one division this generator once wrote failed every evaluation in
+ * Prometheus ("multiple matches for labels"), leaving such an SLO with no burn rate, no budget
+ * left and no alert.
  */
 import { stringify } from 'yaml'
 import {
@@ -126,12 +129,12 @@ function metaRecordings(spec: SlothSpec, slo: SlothSlo, options: GenerateOptions
     { record: 'slo:time_period:days', expr: String(Number.parseInt(PERIOD, 10)), labels },
     {
       record: 'slo:current_burn_rate:ratio',
-      expr: `slo:sli_error:ratio_rate5m${sel}\n/ ${ON}\nslo:error_budget:ratio${sel}\n`,
+      expr: `slo:sli_error:ratio_rate5m${sel}\n/ ${ON} group_left\nslo:error_budget:ratio${sel}\n`,
       labels,
     },
     {
       record: 'slo:period_burn_rate:ratio',
-      expr: `slo:sli_error:ratio_rate${PERIOD}${sel}\n/ ${ON}\nslo:error_budget:ratio${sel}\n`,
+      expr: `slo:sli_error:ratio_rate${PERIOD}${sel}\n/ ${ON} group_left\nslo:error_budget:ratio${sel}\n`,
       labels,
     },
     {
@@ -194,7 +197,10 @@ function burnAlert(spec: SlothSpec, slo: SlothSlo, severity: 'page' | 'ticket'):
       `        max(slo:sli_error:ratio_rate${long}${sel} > (${factor} * ${budget})) without (sloth_window)\n` +
       `    )`,
   )
-  const expr = `100 * slo:period_error_budget_remaining:ratio${sel}\nand ${ON}\n(\n${conditions.join('\n    or\n')}\n)\n`
+  // The budget left loses `sloth_window` (30d, carried over by group_left) the way Sloth's
+  // condition loses its windows, so that `and` pairs each SLI series (one per `route` of a
+  // `sum by (route)` SLI) with its own budget, and the alert has Sloth's labels.
+  const expr = `100 * max(slo:period_error_budget_remaining:ratio${sel}) without (sloth_window)\nand\n(\n${conditions.join('\n    or\n')}\n)\n`
   const rates = BURN_ALERTS[severity]
     .map(({ long, short, factor }) => `${factor}× over ${windowWords(long)} and ${windowWords(short)}`)
     .join(', or ')

@@ -84,7 +84,7 @@ describe('ops/slo/slos.yml → ops/prometheus/rules/slo.yml', () => {
       ['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001'],
       ['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001'],
     ])
-    expect(alerts[0]!.expr.startsWith('100 * slo:period_error_budget_remaining:ratio{')).toBe(true)
+    expect(alerts[0]!.expr.startsWith('100 * max(slo:period_error_budget_remaining:ratio{')).toBe(true)
     // Below zero, how many times over the month would spend its budget (the period's burn
     // rate, through `query`: templates have no arithmetic), not a negative percentage left.
     expect(alerts[0]!.annotations?.description).toBe(
@@ -229,6 +229,111 @@ describe('an alert while the 30-day error ratio is NaN (a quiet 5m window in the
 
   test('the embedded engine (rules:test): the same', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slo-nan-'))
+    try {
+      const { code, stderr } = runOurs([suite(dir)])
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+// A per-route SLI (`sum by (route) (…)`, common in specs others write) records one ratio per
+// route. Sloth's burn-rate recordings divide `group_left`; ours once divided one-to-one, which
+// Prometheus refuses at every evaluation ("multiple matches for labels"), so such an SLO had no
+// burn rate, no budget left and never alerted. Each route must page on its own burn, under
+// promtool and the embedded engine alike.
+describe('a per-route SLI (sum by (route)): each route burns and alerts on its own, as in Sloth', () => {
+  const PER_ROUTE = `version: prometheus/v1
+service: shop
+slos:
+  - name: per-route
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum by (route) (rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum by (route) (rate(http_requests_total[{{.window}}]))
+    alerting:
+      name: PerRouteBurn
+      annotations:
+        summary: burning
+        description: too fast
+`
+  function suite(dir: string): string {
+    const spec = parseSlothSpec(PER_ROUTE)
+    writeFileSync(join(dir, 'slo.yml'), sloRulesFileText(spec))
+    const ids = { sloth_id: 'shop-per-route', sloth_service: 'shop', sloth_slo: 'per-route' }
+    const requests = (route: string, code: string, values: string) => ({
+      series: `http_requests_total{route="${route}",code="${code}"}`,
+      values,
+    })
+    const file = join(dir, 'slo.test.yml')
+    writeFileSync(
+      file,
+      stringify({
+        rule_files: ['slo.yml'],
+        evaluation_interval: '1m',
+        group_eval_order: sloRuleGroups(spec).map((g) => g.name),
+        tests: [
+          {
+            interval: '1m',
+            // Route a fails a third of its requests; route b none.
+            input_series: [
+              requests('a', '200', '0+100x30'),
+              requests('a', '500', '0+50x30'),
+              requests('b', '200', '0+100x30'),
+              requests('b', '500', '0x30'),
+            ],
+            promql_expr_test: [
+              {
+                expr: 'slo:current_burn_rate:ratio',
+                eval_time: '10m',
+                exp_samples: [
+                  {
+                    labels: `slo:current_burn_rate:ratio{route="a", sloth_id="shop-per-route", sloth_service="shop", sloth_slo="per-route", sloth_window="5m"}`,
+                    value: 333.3333333333331,
+                  },
+                  {
+                    labels: `slo:current_burn_rate:ratio{route="b", sloth_id="shop-per-route", sloth_service="shop", sloth_slo="per-route", sloth_window="5m"}`,
+                    value: 0,
+                  },
+                ],
+              },
+            ],
+            alert_rule_test: [
+              {
+                eval_time: '10m',
+                alertname: 'PerRouteBurn',
+                exp_alerts: ['page', 'ticket'].map((severity) => ({
+                  exp_labels: { route: 'a', ...ids, sloth_severity: severity },
+                  exp_annotations: { summary: 'burning', description: 'too fast' },
+                })),
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    return file
+  }
+
+  withBinary('promtool', 'apt-get install -y prometheus')(
+    'promtool: route a pages and tickets, route b does not',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'slo-route-'))
+      try {
+        const { exitCode, output } = run(['promtool', 'test', 'rules', suite(dir)])
+        expect(output).toContain('SUCCESS')
+        expect(exitCode).toBe(0)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
+  test('the embedded engine (rules:test): the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slo-route-'))
     try {
       const { code, stderr } = runOurs([suite(dir)])
       expect(stderr).toBe('')
