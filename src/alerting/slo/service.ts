@@ -59,9 +59,32 @@ const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v
  * query source fails (QueryError: Prometheus unreachable, timed out or refusing the query).
  */
 export function createSloService(deps: SloServiceDeps) {
-  async function byId(expr: string, at: Date): Promise<Map<string, number>> {
-    const samples = resultAsVector(await deps.source.instantQuery(expr, at))
-    return new Map(samples.map((s) => [s.labels.sloth_id ?? '', s.value]))
+  /**
+   * One value per SLO: the worst of its series. An SLI written `sum by (route) (…)` records one
+   * series per route, and Sloth's alerts fire on the worst (`max(…) without (sloth_window)`);
+   * keeping whichever series came last showed a quiet route while another paged. NaN (a route
+   * without traffic) counts only when every series is NaN.
+   * @param worst Math.max for error ratios and burn rates, Math.min for the budget left
+   */
+  async function byId(
+    expr: string,
+    at: Date,
+    worst: (a: number, b: number) => number = Math.max,
+  ): Promise<Map<string, number>> {
+    const result = new Map<string, number>()
+    for (const s of resultAsVector(await deps.source.instantQuery(expr, at))) {
+      const id = s.labels.sloth_id ?? ''
+      const seen = result.get(id)
+      result.set(
+        id,
+        seen === undefined || Number.isNaN(seen)
+          ? s.value
+          : Number.isNaN(s.value)
+            ? seen
+            : worst(seen, s.value),
+      )
+    }
+    return result
   }
 
   return {
@@ -84,7 +107,7 @@ export function createSloService(deps: SloServiceDeps) {
     const [windows, burn, remaining, alerts] = await Promise.all([
       Promise.all(SLI_WINDOWS.map((w) => byId(`slo:sli_error:ratio_rate${w}`, at))),
       byId('slo:current_burn_rate:ratio', at),
-      byId('slo:period_error_budget_remaining:ratio', at),
+      byId('slo:period_error_budget_remaining:ratio', at, Math.min),
       deps.activeAlerts(),
     ])
     return objectives

@@ -56,4 +56,40 @@ describe('createSloService', () => {
     const [slo] = await service.list()
     expect(slo!.windows[0]).toEqual({ window: '5m', errorRatio: 0.002, burnRate: 2 })
   })
+
+  // A per-route SLI (`sum by (route) (…)`) records a series per route; Sloth's alerts fire on
+  // the worst (`max(…) without (sloth_window)`), and GET /slo must show that one, not whichever
+  // series the query source listed last.
+  test('several series of one SLO (a per-route SLI): the worst route, NaN only when all are', async () => {
+    const routes = (a: number, b: number) => [
+      { labels: { ...ids, route: 'a', sloth_window: '5m' }, value: a },
+      { labels: { ...ids, route: 'b', sloth_window: '5m' }, value: b },
+    ]
+    const answers: Record<string, Array<{ labels: Record<string, string>; value: number }>> = {
+      'slo:objective:ratio': [{ labels: ids, value: 0.999 }],
+      'slo:sli_error:ratio_rate5m': routes(0.3, 0),
+      'slo:sli_error:ratio_rate30m': routes(Number.NaN, 0.002),
+      'slo:sli_error:ratio_rate1h': routes(Number.NaN, Number.NaN),
+      'slo:current_burn_rate:ratio': routes(300, 0),
+      'slo:period_error_budget_remaining:ratio': routes(-299, 1),
+    }
+    const service = createSloService({
+      source: {
+        async instantQuery(expr: string): Promise<InstantResult> {
+          return { resultType: 'vector', samples: answers[expr] ?? [] }
+        },
+      },
+      activeAlerts: async () => [],
+      now: () => new Date(0),
+    })
+    const [slo] = await service.list()
+    expect(slo!.windows.slice(0, 3)).toEqual([
+      { window: '5m', errorRatio: 0.3, burnRate: 300 },
+      { window: '30m', errorRatio: 0.002, burnRate: 2 },
+      { window: '1h', errorRatio: null, burnRate: null },
+    ])
+    expect(slo!.sli.current).toBeCloseTo(0.7, 12)
+    expect(slo!.currentBurnRate).toBe(300)
+    expect(slo!.periodBudgetRemaining).toBe(-299)
+  })
 })
