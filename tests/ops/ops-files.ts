@@ -149,8 +149,11 @@ export function inspectPromQL(expr: string): PromQLInfo {
  * The PromQL that the service's embedded rule engine evaluates (issue 9): selectors with
  * =, !=, =~, !~; rate, increase, irate, delta, avg/max/min/sum_over_time; sum, avg, min,
  * max, count with by/without; histogram_quantile; arithmetic and comparison operators
- * (one-to-one matching with on/ignoring, bool); and, or, unless; absent; number literals
- * and durations. Listed as grammar node types; anything else is outside the subset.
+ * (on/ignoring, group_left/group_right, bool); and, or, unless; absent; number literals
+ * and durations. Listed as grammar node types; anything else is outside the subset. The
+ * engine has grown past it (tests/prometheus/promql/differential holds it to Prometheus);
+ * the shipped files keep to it so that they read plainly, and a construct joins the list
+ * when a shipped rule needs it (group_left: Sloth's burn rates of a per-route SLI).
  */
 export const EMBEDDED_SUBSET_NODES = new Set([
   'PromQL',
@@ -212,6 +215,8 @@ export const EMBEDDED_SUBSET_NODES = new Set([
   'MatchingModifierClause',
   'On',
   'Ignoring',
+  'GroupLeft',
+  'GroupRight',
   'And',
   'Or',
   'Unless',
