@@ -49,12 +49,13 @@ export interface Launched {
  * The one process launcher of the test suite: starts `command` in the repository root and
  * resolves once it printed its port — a `{"port":N}` line, the server's "listening" log
  * line, or the benchmark server's plain `listening N`. Rejects with its output when it exits
- * first or takes longer than `timeoutMs`.
+ * first or takes longer than `timeoutMs`: 45 s by default, as a server opening its embedded
+ * database on a CI machine running both suites side by side has taken over 20 s to listen.
  */
 export async function launch(
   command: string[],
   env: Record<string, string | undefined>,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<Launched> {
   const proc = Bun.spawn(command, { cwd: REPO_ROOT, env, stdout: 'pipe', stderr: 'pipe' })
   const lines: Array<Record<string, unknown>> = []
