@@ -25,7 +25,7 @@ import { type ErrorReporter, noErrorReporter } from './observability/error-repor
 import { readGitCommit } from './observability/release.ts'
 import { defaultRelease } from './observability/sentry.ts'
 import { listenConfigProblem, urlHost } from './runtime/listen.ts'
-import type { Runtime, ServeHandle } from './runtime/types.ts'
+import type { FatalErrorOrigin, Runtime, ServeHandle } from './runtime/types.ts'
 import { buildServices, type Infrastructure, type Services } from './services.ts'
 
 /** Bounds the wait for queued Sentry events on shutdown: an unreachable Sentry must not hold the exit. */
@@ -39,7 +39,11 @@ export async function main(runtime: Runtime): Promise<void> {
     pretty: config.env === 'development',
     sync: runtime.syncLogs,
   })
+  // Installed before anything that can fail uncaught; Sentry's reporter joins once started.
+  let reporter: ErrorReporter = noErrorReporter
+  runtime.onFatalError?.(exitOnFatalError(runtime, log, () => reporter))
   const tracking = await startErrorTracking(config, runtime, log)
+  reporter = tracking.reporter
   const infra = await openInfrastructure(config, runtime, log, tracking)
 
   let services: Services
@@ -231,6 +235,40 @@ async function shutdown(
   log.info('stopped')
   await flushLogs(log)
   runtime.exit(0)
+}
+
+/**
+ * Ends the process, code 1, on an error nothing caught (an exception thrown from a timer, a
+ * promise rejected with nobody awaiting it): what state it left is unknown, so the process
+ * does not serve on. The runtime's own crash would print the error on stderr only and drop
+ * what explains it: the log lines still queued by the batching destination (up to the last
+ * 100 ms, the access lines of the last requests among them) and Sentry's queued events; with
+ * Sentry's handler registered, a rejection did not even end the process. So the error gets
+ * a fatal line, then Sentry and the logs are flushed, each bounded, before the exit.
+ */
+function exitOnFatalError(
+  runtime: Runtime,
+  log: Logger,
+  reporter: () => ErrorReporter,
+): (error: unknown, origin: FatalErrorOrigin) => void {
+  let exiting = false
+  return (error, origin) => {
+    const what = origin === 'uncaughtException' ? 'uncaught exception' : 'unhandled rejection'
+    const message = error instanceof Error ? error.message : String(error)
+    log.fatal({ err: error, origin }, `${what}: ${message}`)
+    // A second error while flushing is logged above and joins the exit already under way.
+    if (exiting) return
+    exiting = true
+    void (async () => {
+      const delivered = await reporter()
+        .flush(SENTRY_FLUSH_TIMEOUT_MS)
+        .catch(() => false)
+      if (!delivered)
+        log.warn({ timeoutMs: SENTRY_FLUSH_TIMEOUT_MS }, 'sentry: some events were not delivered')
+      await flushLogs(log)
+      runtime.exit(1)
+    })()
+  }
 }
 
 /** A signal handler that acts on the first signal only (a second Ctrl-C does not restart the drain). */

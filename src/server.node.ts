@@ -41,6 +41,10 @@ const nodeRuntime: Runtime = {
     process.on('SIGTERM', () => handler('SIGTERM'))
     process.on('SIGINT', () => handler('SIGINT'))
   },
+  onFatalError(handler) {
+    process.on('uncaughtException', (error) => handler(error, 'uncaughtException'))
+    process.on('unhandledRejection', (reason) => handler(reason, 'unhandledRejection'))
+  },
   exit: (code) => process.exit(code),
   // `@sentry/node` sees incoming requests through node:http's diagnostics channel
   // (http.server.request.start), so loading it after node:http, here rather than with

@@ -20,6 +20,10 @@ const bun: Runtime = {
     process.on('SIGTERM', () => handler('SIGTERM'))
     process.on('SIGINT', () => handler('SIGINT'))
   },
+  onFatalError(handler) {
+    process.on('uncaughtException', (error) => handler(error, 'uncaughtException'))
+    process.on('unhandledRejection', (reason) => handler(reason, 'unhandledRejection'))
+  },
   exit: (code) => process.exit(code),
   async startSentry(settings) {
     return {

@@ -2,6 +2,9 @@ import type { ElysiaAdapter } from 'elysia'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { SentrySettings } from '../observability/sentry.ts'
 
+/** How an error reached the top of the process uncaught. */
+export type FatalErrorOrigin = 'uncaughtException' | 'unhandledRejection'
+
 /** A listening HTTP server, whatever runtime serves it. */
 export interface ServeHandle {
   /** The port actually bound (PORT=0 picks a free one). */
@@ -36,6 +39,12 @@ export interface Runtime {
     options: { port: number; hostname: string; maxRequestBodySize: number },
   ): Promise<ServeHandle>
   onShutdownSignal(handler: (signal: string) => void): void
+  /**
+   * Calls `handler` instead of the runtime's own crash for an error nothing caught: an
+   * exception thrown from a timer or callback, a rejected promise nobody awaited. The handler
+   * ends the process itself. Absent (Deno), the runtime's default applies.
+   */
+  onFatalError?(handler: (error: unknown, origin: FatalErrorOrigin) => void): void
   exit(code: number): never
   /**
    * Initialises this runtime's Sentry SDK (`@sentry/bun`, `@sentry/node`, `@sentry/deno`),
