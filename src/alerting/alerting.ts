@@ -100,6 +100,8 @@ export function createAlerting(deps: AlertingDeps) {
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<void> | undefined
   let stopped = true
+  // Set by stop() only: a pass run by tick() without start() (tests, one-off runs) is not cut short.
+  let stopping = false
 
   /**
    * One dispatcher tick: repeats due, then everything due goes out, then (hourly) the history
@@ -108,7 +110,7 @@ export function createAlerting(deps: AlertingDeps) {
   async function tick() {
     try {
       await dispatcher.enqueueRepeats()
-      await sender.sendDue()
+      await sender.sendDue(() => stopping)
       const now = clock.now().getTime()
       if (config.alerts.historyRetentionMs > 0 && now - prunedAt >= pruneEveryMs) {
         prunedAt = now
@@ -137,6 +139,7 @@ export function createAlerting(deps: AlertingDeps) {
     start() {
       if (!stopped) return
       stopped = false
+      stopping = false
       if (transport.kind === 'log') {
         log.warn('WhatsApp credentials not set: alerts are written to the log instead of being sent')
       } else if (!templates.firing || !templates.resolved) {
@@ -149,6 +152,7 @@ export function createAlerting(deps: AlertingDeps) {
     /** Stops the loop and waits for a tick in progress. */
     async stop() {
       stopped = true
+      stopping = true
       clearTimeout(timer)
       await running
     },

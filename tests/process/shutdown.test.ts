@@ -1,6 +1,11 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createLogger } from '../../src/core/logger.ts'
+import { openEmbedded } from '../../src/db/embedded.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
+import { alertOutbox } from '../../src/db/schema.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
-import { startServer } from '../helpers/process.ts'
+import { createServerData, startServer } from '../helpers/process.ts'
+import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
@@ -94,6 +99,79 @@ describe('graceful shutdown (real process)', () => {
       )
     } finally {
       await server.cleanup()
+    }
+  })
+
+  test('SIGTERM during a pass of alert sends: the call under way finishes, the rest wait for the next process', async () => {
+    const fake = startWhatsAppFake()
+    const data = await createServerData()
+    const phones = ['+254700000011', '+254700000012', '+254700000013', '+254700000014', '+254700000015']
+    // Every call takes 900 ms, within WHATSAPP_TIMEOUT_MS: a pass of five is 4.5 s.
+    fake.answer(...phones.map(() => ({ kind: 'delay' as const, ms: 900 })))
+    const server = await startServer(
+      {
+        ADMIN_TOKEN,
+        ALERT_PHONES: phones.join(','),
+        ALERTMANAGER_WEBHOOK_TOKEN: 'shutdown-alertmanager-token',
+        WHATSAPP_API_BASE: fake.url,
+        WHATSAPP_PHONE_NUMBER_ID: '1066',
+        WHATSAPP_ACCESS_TOKEN: 'shutdown-token',
+        WHATSAPP_TIMEOUT_MS: '1000',
+        ALERT_NOTIFY_INTERVAL: '100ms',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+      },
+      data,
+    )
+    try {
+      const res = await fetch(`${server.url}/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer shutdown-alertmanager-token', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          version: '4',
+          status: 'firing',
+          alerts: [
+            {
+              status: 'firing',
+              labels: { alertname: 'HighErrorRate', severity: 'critical' },
+              annotations: { description: 'errors' },
+              startsAt: '2026-03-02T09:50:00Z',
+              fingerprint: 'aaaabbbbccccdddd',
+            },
+          ],
+        }),
+      })
+      expect(res.status).toBe(200)
+      for (let i = 0; i < 200 && fake.requests.length === 0; i++) await Bun.sleep(10)
+      expect(fake.requests).toHaveLength(1)
+      const signalled = performance.now()
+      server.proc.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+      // The call under way (at most 900 ms) and the rest of the shutdown, not the whole pass.
+      expect(performance.now() - signalled).toBeLessThan(3000)
+      expect(fake.requests).toHaveLength(1)
+      expect(server.lines.map((l) => l.msg).at(-1)).toBe('stopped')
+
+      const quiet = createLogger({ level: 'silent', pretty: false })
+      const db = data.databaseUrl
+        ? await openPostgres({ url: data.databaseUrl, poolSize: 1, connectTimeoutMs: 3000 }, quiet)
+        : await openEmbedded({ dataDir: data.dataDir }, quiet)
+      try {
+        const rows = await db.db.select().from(alertOutbox)
+        // Given back as never tried: due at once for the next process, no lease to wait out.
+        expect(rows.map((r) => [r.status, r.attempts]).sort()).toEqual([
+          ['pending', 0],
+          ['pending', 0],
+          ['pending', 0],
+          ['pending', 0],
+          ['sent', 1],
+        ])
+      } finally {
+        await db.close()
+      }
+    } finally {
+      await server.cleanup()
+      await data.cleanup()
+      fake.stop()
     }
   })
 })

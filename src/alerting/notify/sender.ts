@@ -263,6 +263,25 @@ export function createSender(deps: {
       .where(ours(group))
   }
 
+  /**
+   * Puts a claimed group back to pending, due at once, its attempt given back: the sender is
+   * stopping and did not call WhatsApp for it, so the next process sends it without waiting
+   * out the lease.
+   */
+  async function giveBack(group: Group) {
+    const now = clock.now()
+    await db
+      .update(alertOutbox)
+      .set({
+        status: 'pending',
+        leaseUntil: null,
+        nextAttemptAt: now,
+        attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
+        updatedAt: now,
+      })
+      .where(ours(group))
+  }
+
   /** `held`: the token was refused (the message waits for a new one). */
   async function sendGroup(group: Group): Promise<'sent' | 'failed' | 'retry' | 'held'> {
     const message = renderMessage(group.content, group.transition, config.templates, group.windowOpen)
@@ -513,9 +532,14 @@ export function createSender(deps: {
   return {
     /**
      * One dispatcher tick: everything due for one recipient goes out as one message (one per
-     * template transition), never more than `messagesPerSecond` sends in a second.
+     * template transition), never more than `messagesPerSecond` sends in a second. Once
+     * `stopping()` says so, the groups not yet sent are given back instead: each call may take
+     * WHATSAPP_TIMEOUT_MS, and a shutdown waiting for a whole pass of them outlasted any
+     * supervisor's grace period (then SIGKILL, and the last log lines lost).
      */
-    async sendDue(): Promise<Record<'sent' | 'failed' | 'retry', number>> {
+    async sendDue(
+      stopping: () => boolean = () => false,
+    ): Promise<Record<'sent' | 'failed' | 'retry', number>> {
       const outcome = { sent: 0, failed: 0, retry: 0 }
       let windowStart = clock.monotonic()
       let inWindow = 0
@@ -527,6 +551,11 @@ export function createSender(deps: {
         // update) must not leave the pass's other groups `sending` until their leases expire.
         // The failed group's rows keep their lease and are taken again after it, as after a crash.
         try {
+          if (stopping()) {
+            await giveBack(group)
+            outcome.retry++
+            continue
+          }
           if (tokenRefused > 0) {
             await holdForToken(group)
             metrics.messageSent('retry')
