@@ -67,8 +67,9 @@ if (import.meta.main) {
 
   const child = Bun.spawn(command, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' })
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    // The server shuts down gracefully on its own; a second signal (Ctrl-C reaches the whole
-    // process group) is ignored by its shutdown, so forwarding it again is harmless.
+    // The server shuts down gracefully on its own; a signal it gets twice within a second
+    // (Ctrl-C reaches the whole process group, then this passes it on) counts once
+    // (REPEATED_SIGNAL_MS in src/main.ts), so forwarding it again is harmless.
     process.on(signal, () => child.kill(signal))
   }
   const code = await child.exited

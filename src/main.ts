@@ -111,7 +111,10 @@ export async function main(runtime: Runtime): Promise<void> {
   }
   services.start()
   runtime.onShutdownSignal(
-    onceOnly((signal) => shutdown(signal, { runtime, config, log, infra, services, server })),
+    firstDrainsSecondExits(
+      (signal) => shutdown(signal, { runtime, config, log, infra, services, server }),
+      (signal) => exitAtOnce(signal, runtime, log),
+    ),
   )
 }
 
@@ -271,12 +274,44 @@ function exitOnFatalError(
   }
 }
 
-/** A signal handler that acts on the first signal only (a second Ctrl-C does not restart the drain). */
-function onceOnly(handler: (signal: string) => Promise<void>): (signal: string) => void {
-  let called = false
+/**
+ * A signal this soon after the first is the same request delivered twice, not a second one:
+ * Ctrl-C reaches the whole process group, and `bun run` and scripts/start-runtime.ts pass the
+ * signal on to the server again, so one keypress arrives twice within milliseconds.
+ */
+const REPEATED_SIGNAL_MS = 1000
+
+/**
+ * The first signal starts the graceful shutdown; another one later than REPEATED_SIGNAL_MS
+ * (Ctrl-C pressed again, a supervisor's repeated SIGTERM) means whoever sends it will not
+ * wait for the drain (up to SHUTDOWN_TIMEOUT_MS, then the background loops' calls), and ends
+ * the process at once.
+ */
+function firstDrainsSecondExits(
+  shutdown: (signal: string) => Promise<void>,
+  exit: (signal: string) => Promise<void>,
+): (signal: string) => void {
+  let firstAt: number | undefined
+  let exiting = false
   return (signal) => {
-    if (called) return
-    called = true
-    void handler(signal)
+    const now = performance.now()
+    if (firstAt === undefined) {
+      firstAt = now
+      void shutdown(signal)
+    } else if (!exiting && now - firstAt >= REPEATED_SIGNAL_MS) {
+      exiting = true
+      void exit(signal)
+    }
   }
+}
+
+/**
+ * Exits with code 1 without waiting for in-flight requests, the background loops or the
+ * database, as a SIGKILL would (an acknowledged write is already committed), but with the
+ * queued log lines written and one line saying why the shutdown was cut short.
+ */
+async function exitAtOnce(signal: string, runtime: Runtime, log: Logger): Promise<void> {
+  log.warn({ signal }, 'second signal during shutdown: exiting now, in-flight requests are cut off')
+  await flushLogs(log)
+  runtime.exit(1)
 }

@@ -102,6 +102,62 @@ describe('graceful shutdown (real process)', () => {
     }
   })
 
+  test('a second SIGTERM a second into the drain exits at once, code 1, its reason in the log; a duplicate does not', async () => {
+    const server = await startServer({ ADMIN_TOKEN, SANDBOX_LATENCY_MS: '6000', SHUTDOWN_TIMEOUT_MS: '8000' })
+    try {
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
+      const tenant = (await (
+        await fetch(`${server.url}/tenants`, {
+          method: 'POST',
+          headers: admin,
+          body: JSON.stringify({ name: 'S', ownerPhone: '+254711000304' }),
+        })
+      ).json()) as { apiKey: string }
+      const auth = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }
+      const product = (await (
+        await fetch(`${server.url}/products`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name: 'T', priceMinor: 1, currency: 'KES' }),
+        })
+      ).json()) as { id: string }
+      const order = (await (
+        await fetch(`${server.url}/orders`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({
+            customer: { phone: '+254711000305' },
+            items: [{ productId: product.id, quantity: 1 }],
+          }),
+        })
+      ).json()) as { id: string }
+      const slow = fetch(`${server.url}/orders/${order.id}/payments`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ provider: 'sandbox', source: 'tok_success' }),
+      }).catch((error: Error) => error)
+      await Bun.sleep(200)
+      server.proc.kill('SIGTERM')
+      // Ctrl-C's duplicate (the process group, then `bun run` passing it on): still draining.
+      server.proc.kill('SIGINT')
+      await Bun.sleep(1300)
+      expect(server.proc.exitCode).toBeNull()
+      const second = performance.now()
+      server.proc.kill('SIGTERM')
+      expect(await server.exited).toBe(1)
+      // Not the 6 s the payment would take, nor the 8 s drain.
+      expect(performance.now() - second).toBeLessThan(2000)
+      expect(await slow).toBeInstanceOf(Error)
+      expect(server.lines.at(-1)).toMatchObject({
+        level: 'warn',
+        signal: 'SIGTERM',
+        msg: 'second signal during shutdown: exiting now, in-flight requests are cut off',
+      })
+    } finally {
+      await server.cleanup()
+    }
+  })
+
   test('SIGTERM during a pass of alert sends: the call under way finishes, the rest wait for the next process', async () => {
     const fake = startWhatsAppFake()
     const data = await createServerData()
