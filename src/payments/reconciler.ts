@@ -123,6 +123,8 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<unknown> | undefined
   let stopped = true
+  // Set by stop() only: a pass run by tick() without start() (tests, one-off runs) is not cut short.
+  let stopping = false
 
   /** Leases the stale pending payments, if this replica leads this tick. */
   async function lease(now: Date): Promise<PaymentRow[] | 'not-leader'> {
@@ -196,6 +198,10 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
     const outcomes: ReconcileOutcome[] = []
     if (leased !== 'not-leader') {
       for (const payment of leased) {
+        // Stopping: each provider call may take its whole timeout, and a shutdown waiting for
+        // the pass outlasted a supervisor's grace. The rest keep their lease and are taken
+        // again after it, as after a crash.
+        if (stopping) break
         const outcome = await reconcileOne(payment)
         metrics.reconciled(payment.provider, outcome)
         outcomes.push(outcome)
@@ -229,11 +235,13 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
     start() {
       if (!stopped) return
       stopped = false
+      stopping = false
       schedule()
     },
     /** Stops the loop and waits for a pass in progress. */
     async stop() {
       stopped = true
+      stopping = true
       clearTimeout(timer)
       await running?.catch(() => {})
     },

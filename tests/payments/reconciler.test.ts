@@ -281,4 +281,43 @@ describe('payment reconciliation', () => {
     stuck.stalled.answer()
     await stuck.inFlight
   })
+
+  test('stop() during a pass waits for the provider call under way, not for the rest of the pass', async () => {
+    const first = await stuckPayment({ charged: true })
+    const second = await stuckPayment({ charged: true })
+    const asked: string[] = []
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const provider: PaymentProvider = {
+      ...first.stalled.provider,
+      async retrieve(key, context) {
+        asked.push(key)
+        await held
+        return first.stalled.provider.retrieve(key, context)
+      },
+    }
+    const reconciler = createPaymentReconciler({
+      db: first.deps.database.db,
+      providers: [provider],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: quiet,
+      leaseMs: LEASE_MS,
+      intervalMs: 20,
+    })
+    reconciler.start()
+    for (let i = 0; i < 200 && asked.length === 0; i++) await Bun.sleep(10)
+    expect(asked).toHaveLength(1)
+    const stopped = reconciler.stop()
+    release()
+    await stopped
+    // Other tests' payments may be in the same pass; none is asked after the stop.
+    expect(asked).toHaveLength(1)
+    const statuses = [(await first.paymentRow()).status, (await second.paymentRow()).status].sort()
+    expect(statuses).toEqual(['pending', 'succeeded'])
+    first.stalled.answer()
+    second.stalled.answer()
+    await Promise.all([first.inFlight, second.inFlight])
+  })
 })
