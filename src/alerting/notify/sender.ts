@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, lt, lte, notInArray, or, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
@@ -33,6 +33,14 @@ const RECORD_ATTEMPTS = 3
 const RECORD_RETRY_MS = 200
 const WINDOW_MS = 24 * 3_600_000
 const CLAIM_LIMIT = 200
+/**
+ * Rows a tick may add to the messages it already claimed, beyond CLAIM_LIMIT. Alertmanager
+ * posts one notification per aggregation group (dispatch/dispatch.go), and with
+ * `group_by: ['...']` every alert is its own group: a 2 000-alert storm is 2 000 rows per
+ * recipient, which CLAIM_LIMIT alone spread over 20 ticks, so 20 messages each, the first
+ * saying "100 alerts firing" while 2 000 fired. Bounded all the same, as one message's rows.
+ */
+const TOP_UP_LIMIT = 10_000
 /**
  * Meta's (business, consumer) pair rate limit is about one message every 6 s per recipient,
  * with short bursts allowed: a recipient who got PAIR_BUDGET messages within PAIR_WINDOW_MS
@@ -121,15 +129,14 @@ export function createSender(deps: {
   async function claim(): Promise<Group[]> {
     const now = clock.now()
     return db.transaction(async (tx) => {
+      const due = or(
+        and(eq(alertOutbox.status, 'pending'), lte(alertOutbox.nextAttemptAt, now)),
+        and(eq(alertOutbox.status, 'sending'), lt(alertOutbox.leaseUntil, now)),
+      )
       const rows = await tx
         .select()
         .from(alertOutbox)
-        .where(
-          or(
-            and(eq(alertOutbox.status, 'pending'), lte(alertOutbox.nextAttemptAt, now)),
-            and(eq(alertOutbox.status, 'sending'), lt(alertOutbox.leaseUntil, now)),
-          ),
-        )
+        .where(due)
         .orderBy(SEVERITY_RANK, asc(alertOutbox.createdAt))
         .limit(CLAIM_LIMIT)
         .for('update', { skipLocked: true })
@@ -160,15 +167,19 @@ export function createSender(deps: {
             .having(sql`count(distinct ${alertOutbox.groupId}) >= ${PAIR_BUDGET}`)
         ).map((r) => r.recipient),
       )
+      const templatedOf = (row: OutboxRow) =>
+        !windowOpenOf(row) &&
+        (row.transition === 'firing' ? config.templates.firing : config.templates.resolved)
+      const windowOpenOf = (row: OutboxRow) =>
+        (open.has(row.recipient) || row.transition === 'reply') && !row.content.forceTemplate
+      // A template carries one transition; free text can mix firing and resolved blocks.
+      const groupKey = (row: OutboxRow) => `${row.recipient}|${templatedOf(row) ? row.transition : 'text'}`
       const groups = new Map<string, Group>()
       for (const row of rows) {
         if (busy.has(row.recipient)) continue
-        const windowOpen =
-          (open.has(row.recipient) || row.transition === 'reply') && !row.content.forceTemplate
-        const templated =
-          !windowOpen && (row.transition === 'firing' ? config.templates.firing : config.templates.resolved)
-        // A template carries one transition; free text can mix firing and resolved blocks.
-        const key = `${row.recipient}|${templated ? row.transition : 'text'}`
+        const windowOpen = windowOpenOf(row)
+        const templated = templatedOf(row)
+        const key = groupKey(row)
         let group = groups.get(key)
         if (!group) {
           if (groups.size >= config.messagesPerTick) continue
@@ -183,6 +194,28 @@ export function createSender(deps: {
           groups.set(key, group)
         }
         group.rows.push(row)
+      }
+      // The rest of what is due for the messages claimed joins them: the bound is on messages
+      // (one per recipient and tick), not on the rows that make them up, or a storm posted as
+      // many small notifications reaches a phone as one message per 200 rows.
+      if (groups.size > 0) {
+        const more = await tx
+          .select()
+          .from(alertOutbox)
+          .where(
+            and(
+              due,
+              inArray(alertOutbox.recipient, [...new Set([...groups.values()].map((g) => g.recipient))]),
+              notInArray(
+                alertOutbox.id,
+                rows.map((r) => r.id),
+              ),
+            ),
+          )
+          .orderBy(SEVERITY_RANK, asc(alertOutbox.createdAt))
+          .limit(TOP_UP_LIMIT)
+          .for('update', { skipLocked: true })
+        for (const row of more) groups.get(groupKey(row))?.rows.push(row)
       }
       // Alerts that resolved while their row waited are not announced as firing.
       const firing = await stillFiring(

@@ -134,4 +134,91 @@ describe('the real Alertmanager posting a storm', () => {
       expect(message).toContain('+100 more not shown by Alertmanager')
     },
   )
+
+  e2eTest(
+    "group_by: ['...'] (one notification per alert): a 300-alert storm reaches on-call as one message",
+    async () => {
+      // Alertmanager posts one notification per aggregation group (dispatch/dispatch.go), and
+      // `group_by: ['...']` makes every alert its own group: 300 notifications, so 300 outbox
+      // rows for on-call. The sender claimed at most 200 rows a tick, and on-call got a message
+      // saying "200 alerts firing", then another for the rest.
+      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+      const { app } = await buildTestApp({
+        database: ctx.database,
+        alerting: delivery.alerting,
+        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      })
+      const received: number[] = []
+      const receiver = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        async fetch(request) {
+          const response = await app.handle(request)
+          received.push(response.status)
+          return response
+        },
+      })
+      cleanups.push(() => receiver.stop(true))
+      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
+      shipped.route.group_by = ['...']
+      shipped.route.group_wait = '1s'
+      for (const route of shipped.route.routes ?? []) route.group_wait = '1s'
+      const webhook = shipped.receivers[0].webhook_configs[0]
+      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
+      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
+      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
+      const port = await freePort()
+      const proc = Bun.spawn(
+        [
+          BINARY,
+          `--config.file=${join(dir, 'alertmanager.yml')}`,
+          `--storage.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+        ],
+        { stdout: 'ignore', stderr: 'ignore' },
+      )
+      cleanups.push(async () => {
+        proc.kill('SIGTERM')
+        await proc.exited
+      })
+      await waitFor(
+        'Alertmanager to be ready',
+        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
+        20_000,
+      )
+      const startsAt = new Date(Date.now() - 60_000).toISOString()
+      const alerts = Array.from({ length: 300 }, (_, i) => ({
+        labels: {
+          alertname: 'StormNoise',
+          severity: i === 0 ? 'critical' : 'warning',
+          instance: `node-${i}`,
+        },
+        annotations: { description: `node-${i} is noisy` },
+        startsAt,
+      }))
+      const posted = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      })
+      expect(posted.status).toBe(200)
+      await waitFor(
+        'every notification to be ingested',
+        async () =>
+          (await ctx.database.db.$count(alertStates)) === 300 && received.length >= 300 ? true : undefined,
+        20_000,
+      )
+      expect(new Set(received)).toEqual(new Set([200]))
+      await delivery.alerting.tick()
+      await delivery.alerting.tick()
+      const oncall = toWhatsAppNumber(ONCALL)
+      const messages = ctx.fake.requests
+        .filter((r) => r.body.to === oncall)
+        .map((r) => (r.body.text as { body: string }).body.split('\n')[0])
+      expect(messages).toEqual(['🔔 *300 alerts firing*: 1 critical, 299 warning'])
+    },
+  )
 })
