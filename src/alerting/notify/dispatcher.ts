@@ -328,6 +328,8 @@ export function createDispatcher(deps: {
     const refreshed: StateBase[] = []
     const ending: Array<{ alert: AlertInput; base: StateBase }> = []
     const tombstones: Array<StateBase & { resolvedAt: Date }> = []
+    /** The resolutions behind `tombstones`, by fingerprint. */
+    const unseen = new Map<string, { alert: AlertInput; base: StateBase }>()
     for (const alert of unique) {
       const state = states.get(alert.fingerprint)
       const base = stateBase(alert)
@@ -353,6 +355,7 @@ export function createDispatcher(deps: {
         // but the episode is recorded as resolved so that its late firing announces nothing
         // instead of firing, and repeating, forever.
         tombstones.push({ ...base, resolvedAt: alert.endsAt ?? now })
+        unseen.set(alert.fingerprint, { alert, base })
       }
     }
     // Set-based statements whose rows travel as one JSON parameter: building a 10 000-row
@@ -401,6 +404,25 @@ export function createDispatcher(deps: {
           resolved_at = excluded.resolved_at, acked_at = null, last_notified_at = null, repeat_cycle = 0,
           updated_at = ${at}::timestamptz
         where alert_states.status = 'resolved' and alert_states.starts_at < excluded.starts_at`)
+    }
+    if (unseen.size) {
+      // A firing of the same episode (or of an earlier one) that a concurrent transaction
+      // committed while the tombstone waited on its key: the tombstone did not replace it, and
+      // read as "recorded", the resolution was lost. Alertmanager does not send it again after
+      // a 200 (notify/notify.go DedupStage: the resolution is in its log), so that alert
+      // fired, and repeated, for good. It ends that episode as a resolution of a firing alert
+      // does: the firing row not sent yet is cancelled, those told get the resolution.
+      const raced = await tx
+        .select({ fingerprint: alertStates.fingerprint, startsAt: alertStates.startsAt })
+        .from(alertStates)
+        .where(and(inJsonList(alertStates.fingerprint, [...unseen.keys()]), eq(alertStates.status, 'firing')))
+        .orderBy(alertStates.fingerprint)
+        .for('update')
+      for (const state of raced) {
+        const resolution = unseen.get(state.fingerprint)!
+        if (state.startsAt.getTime() > resolution.alert.startsAt.getTime()) continue
+        ending.push({ alert: resolution.alert, base: { ...resolution.base, startsAt: state.startsAt } })
+      }
     }
     const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
     if (ending.length) {

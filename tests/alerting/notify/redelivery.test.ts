@@ -243,6 +243,48 @@ describe('a resolution that overtook its firing', () => {
   })
 })
 
+describe('a firing and its resolution at the same moment', () => {
+  test('the resolution committed after the firing it waited for ends that episode; it never fires for good', async () => {
+    // Two replicas, or a timed-out attempt still running while Alertmanager's next flush
+    // resolves: the resolution finds no state, so records a tombstone, which waits on the key
+    // the firing is inserting. On PostgreSQL it then found the firing committed, left it, and
+    // answered 200: the resolution was lost and the alert repeated until someone noticed.
+    const { alerting, clock } = await setup()
+    const alert = firing('Race', {}, {}, '7a3c0e5d9b1f2468')
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let inserted!: () => void
+    const firingWritten = new Promise<void>((resolve) => {
+      inserted = resolve
+    })
+    const first = ctx.database.db.transaction(async (tx) => {
+      const enqueued = await alerting.dispatcher.ingest([alert], 'alertmanager', tx)
+      inserted()
+      await held
+      return enqueued
+    })
+    await firingWritten
+    const second = alerting.dispatcher.ingest(
+      [{ ...alert, status: 'resolved', endsAt: new Date('2026-03-02T09:59:00Z') }],
+      'alertmanager',
+    )
+    await Bun.sleep(300)
+    release()
+    expect(await first).toBe(1)
+    // Nobody was told: the firing row is cancelled, and no resolution is written.
+    expect(await second).toBe(0)
+    expect((await states()).map((s) => [s.status, s.resolvedAt?.toISOString()])).toEqual([
+      ['resolved', '2026-03-02T09:59:00.000Z'],
+    ])
+    await alerting.tick()
+    clock.advance(5 * 3_600_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(0)
+  })
+})
+
 describe('a late resolution of an earlier episode', () => {
   test('changes nothing of the episode firing now and announces nothing', async () => {
     const { post, alerting, clock } = await setup()
