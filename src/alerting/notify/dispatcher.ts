@@ -294,7 +294,12 @@ export function createDispatcher(deps: {
    * Records the alerts and enqueues the notifications they call for, in one transaction:
    * new firing episodes go to their recipients, resolutions to those who were told.
    */
-  async function ingestAll(tx: Executor, alerts: AlertInput[], truncatedAlerts: number): Promise<number> {
+  async function ingestAll(
+    tx: Executor,
+    alerts: AlertInput[],
+    truncatedAlerts: number,
+    groupKey: string | undefined,
+  ): Promise<number> {
     const now = clock.now()
     const at = now.toISOString()
     // The last word on a fingerprint wins when a payload repeats one. In fingerprint order, so
@@ -443,7 +448,13 @@ export function createDispatcher(deps: {
       const done = new Set(ended.map((e) => String(e.fingerprint)))
       resolved.push(...ending.filter((e) => done.has(e.alert.fingerprint)))
     }
-    const extra = truncatedAlerts > 0 ? { truncatedAlerts } : {}
+    // With the group it counts and the group's size: a message merging several notifications
+    // of one group counts that group's hidden alerts once, from its latest notification (they
+    // re-count the same alerts), not as their sum.
+    const extra = {
+      ...(truncatedAlerts > 0 ? { truncatedAlerts } : {}),
+      ...(groupKey === undefined ? {} : { groupKey, groupAlerts: unique.length + truncatedAlerts }),
+    }
     let enqueued = 0
     if (fired.length) {
       const byRecipient = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
@@ -565,8 +576,8 @@ export function createDispatcher(deps: {
       if (alerts.length === 0) return 0
       const truncated = options.truncatedAlerts ?? 0
       const enqueued = tx
-        ? await ingestAll(tx, alerts, truncated)
-        : await db.transaction((own) => ingestAll(own, alerts, truncated))
+        ? await ingestAll(tx, alerts, truncated, options.groupKey)
+        : await db.transaction((own) => ingestAll(own, alerts, truncated, options.groupKey))
       if (enqueued > 0 || truncated > 0) {
         log.info(
           { source, alerts: alerts.length, truncatedAlerts: truncated, enqueued },

@@ -227,6 +227,14 @@ export function createSender(deps: {
       const cancelled: string[] = []
       for (const [key, group] of groups) {
         const live: OutboxRow[] = []
+        // Per Alertmanager group (its groupKey): its size in its latest notification less the
+        // alerts of it this message shows. A group flushed again as it fills (dispatch/dispatch.go,
+        // every group_interval) re-counts the same hidden alerts in each notification, and
+        // summing them said "680 alerts firing … +1561 more" of 2 000.
+        const truncation = new Map<
+          string,
+          { at: number; count: number; total: number | undefined; shown: Set<string> }
+        >()
         for (const row of group.rows) {
           if (row.transition === 'reply') {
             group.content.replies.push(String(row.content.text ?? ''))
@@ -240,10 +248,24 @@ export function createSender(deps: {
             }
             const transition = row.transition as 'firing' | 'resolved'
             for (const alert of members) group.content.alerts.push({ ...alert, transition })
-            group.content.truncatedAlerts += Number(row.content.truncatedAlerts ?? 0)
+            const count = Number(row.content.truncatedAlerts ?? 0)
+            // Every row of a group counts what it shows, truncated or not.
+            if (count > 0 || typeof row.content.groupKey === 'string') {
+              const source = typeof row.content.groupKey === 'string' ? row.content.groupKey : row.id
+              const total = typeof row.content.groupAlerts === 'number' ? row.content.groupAlerts : undefined
+              const at = row.createdAt.getTime()
+              let seen = truncation.get(source)
+              if (!seen) {
+                seen = { at, count, total, shown: new Set() }
+                truncation.set(source, seen)
+              } else if (seen.at <= at) Object.assign(seen, { at, count, total })
+              for (const alert of members) seen.shown.add(alert.fingerprint)
+            }
           }
           live.push(row)
         }
+        for (const { count, total, shown } of truncation.values())
+          group.content.truncatedAlerts += total === undefined ? count : Math.max(0, total - shown.size)
         group.rows = live
         if (live.length === 0) groups.delete(key)
       }

@@ -221,4 +221,84 @@ describe('the real Alertmanager posting a storm', () => {
       expect(messages).toEqual(['🔔 *300 alerts firing*: 1 critical, 299 warning'])
     },
   )
+
+  e2eTest(
+    'a group flushed twice as it fills: its hidden alerts are counted once, from its latest notification',
+    async () => {
+      // Alertmanager flushes a group again every group_interval while alerts join it
+      // (dispatch/dispatch.go), and with max_alerts each notification counts the group's hidden
+      // alerts anew (notify/webhook/webhook.go truncateAlerts). One message merging both rows
+      // summed them: "10 alerts firing … +40 more" of a 30-alert group.
+      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+      const { app } = await buildTestApp({
+        database: ctx.database,
+        alerting: delivery.alerting,
+        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      })
+      const receiver = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        fetch: (request) => app.handle(request),
+      })
+      cleanups.push(() => receiver.stop(true))
+      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
+      shipped.route.group_wait = '1s'
+      shipped.route.group_interval = '1s'
+      const webhook = shipped.receivers[0].webhook_configs[0]
+      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
+      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
+      webhook.max_alerts = 5
+      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
+      const port = await freePort()
+      const proc = Bun.spawn(
+        [
+          BINARY,
+          `--config.file=${join(dir, 'alertmanager.yml')}`,
+          `--storage.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+        ],
+        { stdout: 'ignore', stderr: 'ignore' },
+      )
+      cleanups.push(async () => {
+        proc.kill('SIGTERM')
+        await proc.exited
+      })
+      await waitFor(
+        'Alertmanager to be ready',
+        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
+        20_000,
+      )
+      const startsAt = new Date(Date.now() - 60_000).toISOString()
+      const post = async (instances: string[]) => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(
+            instances.map((instance) => ({
+              labels: { alertname: 'StormNoise', severity: 'warning', instance },
+              annotations: { description: `${instance} is noisy` },
+              startsAt,
+            })),
+          ),
+        })
+        expect(response.status).toBe(200)
+      }
+      const shown = (n: number) => async () =>
+        (await ctx.database.db.$count(alertStates)) === n ? true : undefined
+      // 20 alerts: the first 5 shown, 15 counted.
+      await post(Array.from({ length: 20 }, (_, i) => `n-${String(i).padStart(2, '0')}`))
+      await waitFor('the first notification', shown(5), 15_000)
+      // 10 more, sorted first by Alertmanager (by instance): 5 new ones shown, 25 counted.
+      await post(Array.from({ length: 10 }, (_, i) => `a-${i}`))
+      await waitFor('the second notification', shown(10), 15_000)
+      await delivery.alerting.tick()
+      const messages = ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)
+      expect(messages).toHaveLength(1)
+      expect(messages[0]!.match(/WARNING ALERT/g)).toHaveLength(10)
+      expect(messages[0]).toContain('+20 more not shown by Alertmanager')
+    },
+  )
 })
