@@ -118,11 +118,12 @@ const THROTTLING_CODES = new Set([4, 80007, 130429, 131048, 131056])
 const RETRY_CODES = new Set([131000, 131016, 131057, 1, 2])
 /**
  * Meta's "Authorization errors" (Graph API error codes): 0 AuthException, 3 capability,
- * 10 permission denied, 190 access token expired, 200–299 API permission. The token (or what it
- * may do) is wrong, not the message: every send fails until an operator replaces it.
+ * 10 permission denied, 190 access token expired, 200–299 API permission; and the Cloud API's
+ * own 131005 access denied (a permission not granted or removed). The token (or what it may
+ * do) is wrong, not the message: every send fails until an operator replaces it.
  */
 const isAuthorizationCode = (code: number) =>
-  code === 0 || code === 3 || code === 10 || code === 190 || (code >= 200 && code <= 299)
+  code === 0 || code === 3 || code === 10 || code === 190 || code === 131005 || (code >= 200 && code <= 299)
 const PERMANENT_CODES = new Set([100, 131026, 131031, 131042, 368, 131049, 131009, 131051])
 
 /**

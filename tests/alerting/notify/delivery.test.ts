@@ -475,6 +475,7 @@ describe('retries and failures', () => {
     [10, 403, 'unauthorized'],
     [200, 403, 'unauthorized'],
     [299, 403, 'unauthorized'],
+    [131005, 403, 'unauthorized'],
     [131031, 400, 'permanent'],
     [undefined, 502, 'retry'],
     [undefined, 429, 'throttled'],
