@@ -2,7 +2,7 @@ import { and, asc, count, eq, gt, inArray, lt, lte, notInArray, or, sql } from '
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
-import type { Database } from '../../db/client.ts'
+import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, whatsappContacts } from '../../db/schema.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import {
@@ -300,37 +300,24 @@ export function createSender(deps: {
   const ours = (group: Group) => and(eq(alertOutbox.groupId, group.id), eq(alertOutbox.status, 'sending'))
 
   /**
-   * Puts a claimed group back to pending for TOKEN_HOLD_MS, its attempt given back: the token
-   * was refused, so the message is held rather than failed.
+   * Puts the rows a claimed group still holds back to pending, due `afterMs` from now, their
+   * attempt given back: nothing was sent for them. Used when the sender stops before their
+   * turn (due at once, so the next process sends them without waiting out the lease), when the
+   * token was refused (held for TOKEN_HOLD_MS, with the error recorded) and when another
+   * sender took part of the group (the rest waits for a later tick).
    */
-  async function holdForToken(group: Group, error: Partial<OutboxRow> = {}) {
+  async function giveBack(
+    group: Group,
+    options: { afterMs?: number; error?: Partial<OutboxRow>; executor?: Executor } = {},
+  ) {
     const now = clock.now()
-    await db
+    await (options.executor ?? db)
       .update(alertOutbox)
       .set({
-        ...error,
+        ...options.error,
         status: 'pending',
         leaseUntil: null,
-        nextAttemptAt: new Date(now.getTime() + TOKEN_HOLD_MS),
-        attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
-        updatedAt: now,
-      })
-      .where(ours(group))
-  }
-
-  /**
-   * Puts a claimed group back to pending, due at once, its attempt given back: the sender is
-   * stopping and did not call WhatsApp for it, so the next process sends it without waiting
-   * out the lease.
-   */
-  async function giveBack(group: Group) {
-    const now = clock.now()
-    await db
-      .update(alertOutbox)
-      .set({
-        status: 'pending',
-        leaseUntil: null,
-        nextAttemptAt: now,
+        nextAttemptAt: new Date(now.getTime() + (options.afterMs ?? 0)),
         attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
         updatedAt: now,
       })
@@ -424,7 +411,7 @@ export function createSender(deps: {
         return 'retry'
       }
       if (failure === 'unauthorized') {
-        await holdForToken(group, base)
+        await giveBack(group, { afterMs: TOKEN_HOLD_MS, error: base })
         metrics.messageSent('retry')
         metrics.tokenValid(false)
         log.error(
@@ -554,18 +541,7 @@ export function createSender(deps: {
         .where(ours(group))
         .returning({ id: alertOutbox.id })
       if (renewed.length === group.rows.length) return true
-      if (renewed.length > 0) {
-        await tx
-          .update(alertOutbox)
-          .set({
-            status: 'pending',
-            leaseUntil: null,
-            nextAttemptAt: now,
-            attempts: sql`greatest(${alertOutbox.attempts} - 1, 0)`,
-            updatedAt: now,
-          })
-          .where(ours(group))
-      }
+      if (renewed.length > 0) await giveBack(group, { executor: tx })
       log.warn(
         { recipientMasked: maskPhone(group.recipient), rows: group.rows.length, held: renewed.length },
         'another sender took over a message whose lease expired before its turn; not sending it here',
@@ -612,7 +588,7 @@ export function createSender(deps: {
             continue
           }
           if (tokenRefused > 0) {
-            await holdForToken(group)
+            await giveBack(group, { afterMs: TOKEN_HOLD_MS })
             metrics.messageSent('retry')
             tokenRefused++
             outcome.retry++
