@@ -10,6 +10,38 @@ import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
 
+/**
+ * Makes a tenant, a product and an order through the server's API, then starts paying the
+ * order (slow as the server's SANDBOX_LATENCY_MS): `payment`, once the payment has started, is
+ * its response, or the error of a connection the shutdown cut.
+ */
+async function slowPayment(url: string, ownerPhone: string, customerPhone: string) {
+  const post = async (path: string, token: string, json: unknown) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    })
+  const tenant = (await (await post('/tenants', ADMIN_TOKEN, { name: 'S', ownerPhone })).json()) as {
+    apiKey: string
+  }
+  const product = (await (
+    await post('/products', tenant.apiKey, { name: 'T', priceMinor: 1, currency: 'KES' })
+  ).json()) as { id: string }
+  const order = (await (
+    await post('/orders', tenant.apiKey, {
+      customer: { phone: customerPhone },
+      items: [{ productId: product.id, quantity: 1 }],
+    })
+  ).json()) as { id: string }
+  const payment = post(`/orders/${order.id}/payments`, tenant.apiKey, {
+    provider: 'sandbox',
+    source: 'tok_success',
+  })
+  // Wrapped: a promise an async function returns is awaited with it.
+  return { payment: payment.catch((error: Error) => error) }
+}
+
 describe('graceful shutdown (real process)', () => {
   test('SIGTERM lets an in-flight request finish, refuses new ones, closes the database and exits 0', async () => {
     const server = await startServer({ ADMIN_TOKEN, SANDBOX_LATENCY_MS: '1500', SHUTDOWN_TIMEOUT_MS: '8000' })
@@ -57,37 +89,7 @@ describe('graceful shutdown (real process)', () => {
   test('a request still running at SHUTDOWN_TIMEOUT_MS is cut off and the process still exits 0', async () => {
     const server = await startServer({ ADMIN_TOKEN, SANDBOX_LATENCY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '500' })
     try {
-      const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
-      const tenant = (await (
-        await fetch(`${server.url}/tenants`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ name: 'S', ownerPhone: '+254711000302' }),
-        })
-      ).json()) as { apiKey: string }
-      const auth = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }
-      const product = (await (
-        await fetch(`${server.url}/products`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({ name: 'T', priceMinor: 1, currency: 'KES' }),
-        })
-      ).json()) as { id: string }
-      const order = (await (
-        await fetch(`${server.url}/orders`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({
-            customer: { phone: '+254711000303' },
-            items: [{ productId: product.id, quantity: 1 }],
-          }),
-        })
-      ).json()) as { id: string }
-      const slow = fetch(`${server.url}/orders/${order.id}/payments`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ provider: 'sandbox', source: 'tok_success' }),
-      }).catch((error: Error) => error)
+      const { payment: slow } = await slowPayment(server.url, '+254711000302', '+254711000303')
       await Bun.sleep(200)
       const signalled = performance.now()
       server.proc.kill('SIGTERM')
@@ -105,37 +107,7 @@ describe('graceful shutdown (real process)', () => {
   test('a second SIGTERM a second into the drain exits at once, code 1, its reason in the log; a duplicate does not', async () => {
     const server = await startServer({ ADMIN_TOKEN, SANDBOX_LATENCY_MS: '6000', SHUTDOWN_TIMEOUT_MS: '8000' })
     try {
-      const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
-      const tenant = (await (
-        await fetch(`${server.url}/tenants`, {
-          method: 'POST',
-          headers: admin,
-          body: JSON.stringify({ name: 'S', ownerPhone: '+254711000304' }),
-        })
-      ).json()) as { apiKey: string }
-      const auth = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }
-      const product = (await (
-        await fetch(`${server.url}/products`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({ name: 'T', priceMinor: 1, currency: 'KES' }),
-        })
-      ).json()) as { id: string }
-      const order = (await (
-        await fetch(`${server.url}/orders`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({
-            customer: { phone: '+254711000305' },
-            items: [{ productId: product.id, quantity: 1 }],
-          }),
-        })
-      ).json()) as { id: string }
-      const slow = fetch(`${server.url}/orders/${order.id}/payments`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ provider: 'sandbox', source: 'tok_success' }),
-      }).catch((error: Error) => error)
+      const { payment: slow } = await slowPayment(server.url, '+254711000304', '+254711000305')
       await Bun.sleep(200)
       server.proc.kill('SIGTERM')
       // Ctrl-C's duplicate (the process group, then `bun run` passing it on): still draining.
