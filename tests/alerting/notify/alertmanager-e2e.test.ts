@@ -28,63 +28,89 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
 
+/** A webhook config of the shipped alertmanager.yml, as the tests change it. */
+type WebhookConfig = Record<string, unknown> & { url: string; http_config: Record<string, unknown> }
+
+/** The parts of the shipped alertmanager.yml the tests change. */
+interface ShippedConfig {
+  route: {
+    group_by?: string[]
+    group_wait?: string
+    group_interval?: string
+    routes?: Array<{ group_wait?: string }>
+  }
+}
+
+/**
+ * Starts the test's app behind a receiver on 127.0.0.1, and the real Alertmanager with the
+ * shipped config posting to it: `configure` changes what the test must (timers, grouping,
+ * max_alerts) after the URL and token point at the receiver. Resolves once Alertmanager is
+ * ready; both are stopped after the file. `received` collects the status of each post.
+ */
+async function alertmanagerPostingToApp(
+  configure: (shipped: ShippedConfig, webhook: WebhookConfig) => void,
+): Promise<{ delivery: ReturnType<typeof alertingFor>; received: number[]; port: number }> {
+  const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+  const { app } = await buildTestApp({
+    database: ctx.database,
+    alerting: delivery.alerting,
+    env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+  })
+  const received: number[] = []
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const response = await app.handle(request)
+      received.push(response.status)
+      return response
+    },
+  })
+  cleanups.push(() => receiver.stop(true))
+  const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
+  const webhook = shipped.receivers[0].webhook_configs[0] as WebhookConfig
+  webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
+  webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
+  configure(shipped, webhook)
+  writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
+  const port = await freePort()
+  const proc = Bun.spawn(
+    [
+      BINARY,
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ],
+    { stdout: 'ignore', stderr: 'ignore' },
+  )
+  cleanups.push(async () => {
+    proc.kill('SIGTERM')
+    await proc.exited
+  })
+  await waitFor(
+    'Alertmanager to be ready',
+    async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
+    20_000,
+  )
+  return { delivery, received, port }
+}
+
 describe('the real Alertmanager posting a storm', () => {
   e2eTest(
     'max_alerts of the shipped config: 5 000 alerts taken, the rest counted, the critical one first, one message',
     async () => {
-      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
-      const { app } = await buildTestApp({
-        database: ctx.database,
-        alerting: delivery.alerting,
-        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
-      })
-      const received: number[] = []
-      const receiver = Bun.serve({
-        port: 0,
-        hostname: '127.0.0.1',
-        async fetch(request) {
-          const response = await app.handle(request)
-          received.push(response.status)
-          return response
-        },
-      })
-      cleanups.push(() => receiver.stop(true))
-
-      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
-      // Only what a test must change: timers (group_wait long enough for Alertmanager to take
-      // all 5 101 alerts before its first flush), where to post, the token inline.
-      shipped.route.group_wait = '5s'
-      shipped.route.group_interval = '5m'
-      for (const route of shipped.route.routes ?? []) route.group_wait = '5s'
-      const webhook = shipped.receivers[0].webhook_configs[0]
-      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
-      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
-      expect(webhook.max_alerts).toBe(5000)
-      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
-
-      const port = await freePort()
-      const proc = Bun.spawn(
-        [
-          BINARY,
-          `--config.file=${join(dir, 'alertmanager.yml')}`,
-          `--storage.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--cluster.listen-address=',
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      cleanups.push(async () => {
-        proc.kill('SIGTERM')
-        await proc.exited
+      const { delivery, received, port } = await alertmanagerPostingToApp((shipped, webhook) => {
+        // Only what a test must change: timers (group_wait long enough for Alertmanager to take
+        // all 5 101 alerts before its first flush).
+        shipped.route.group_wait = '5s'
+        shipped.route.group_interval = '5m'
+        for (const route of shipped.route.routes ?? []) route.group_wait = '5s'
+        expect(webhook.max_alerts).toBe(5000)
       })
       const api = `http://127.0.0.1:${port}/api/v2`
-      await waitFor(
-        'Alertmanager to be ready',
-        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
-        20_000,
-      )
 
       // Now: Alertmanager flushes a new group at once, without group_wait, when its alerts
       // started longer than group_wait ago (dispatch.go).
@@ -142,53 +168,11 @@ describe('the real Alertmanager posting a storm', () => {
       // `group_by: ['...']` makes every alert its own group: 300 notifications, so 300 outbox
       // rows for on-call. The sender claimed at most 200 rows a tick, and on-call got a message
       // saying "200 alerts firing", then another for the rest.
-      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
-      const { app } = await buildTestApp({
-        database: ctx.database,
-        alerting: delivery.alerting,
-        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      const { delivery, received, port } = await alertmanagerPostingToApp((shipped) => {
+        shipped.route.group_by = ['...']
+        shipped.route.group_wait = '1s'
+        for (const route of shipped.route.routes ?? []) route.group_wait = '1s'
       })
-      const received: number[] = []
-      const receiver = Bun.serve({
-        port: 0,
-        hostname: '127.0.0.1',
-        async fetch(request) {
-          const response = await app.handle(request)
-          received.push(response.status)
-          return response
-        },
-      })
-      cleanups.push(() => receiver.stop(true))
-      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
-      shipped.route.group_by = ['...']
-      shipped.route.group_wait = '1s'
-      for (const route of shipped.route.routes ?? []) route.group_wait = '1s'
-      const webhook = shipped.receivers[0].webhook_configs[0]
-      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
-      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
-      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
-      const port = await freePort()
-      const proc = Bun.spawn(
-        [
-          BINARY,
-          `--config.file=${join(dir, 'alertmanager.yml')}`,
-          `--storage.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--cluster.listen-address=',
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      cleanups.push(async () => {
-        proc.kill('SIGTERM')
-        await proc.exited
-      })
-      await waitFor(
-        'Alertmanager to be ready',
-        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
-        20_000,
-      )
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const alerts = Array.from({ length: 300 }, (_, i) => ({
         labels: {
@@ -229,48 +213,11 @@ describe('the real Alertmanager posting a storm', () => {
       // (dispatch/dispatch.go), and with max_alerts each notification counts the group's hidden
       // alerts anew (notify/webhook/webhook.go truncateAlerts). One message merging both rows
       // summed them: "10 alerts firing … +40 more" of a 30-alert group.
-      const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
-      const { app } = await buildTestApp({
-        database: ctx.database,
-        alerting: delivery.alerting,
-        env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      const { delivery, port } = await alertmanagerPostingToApp((shipped, webhook) => {
+        shipped.route.group_wait = '1s'
+        shipped.route.group_interval = '1s'
+        webhook.max_alerts = 5
       })
-      const receiver = Bun.serve({
-        port: 0,
-        hostname: '127.0.0.1',
-        fetch: (request) => app.handle(request),
-      })
-      cleanups.push(() => receiver.stop(true))
-      const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-      const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
-      shipped.route.group_wait = '1s'
-      shipped.route.group_interval = '1s'
-      const webhook = shipped.receivers[0].webhook_configs[0]
-      webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
-      webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
-      webhook.max_alerts = 5
-      writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
-      const port = await freePort()
-      const proc = Bun.spawn(
-        [
-          BINARY,
-          `--config.file=${join(dir, 'alertmanager.yml')}`,
-          `--storage.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--cluster.listen-address=',
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      cleanups.push(async () => {
-        proc.kill('SIGTERM')
-        await proc.exited
-      })
-      await waitFor(
-        'Alertmanager to be ready',
-        async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
-        20_000,
-      )
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const post = async (instances: string[]) => {
         const response = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
