@@ -104,6 +104,24 @@ export function alertingFor(
   return { alerting, config, clock, logs, events }
 }
 
+/**
+ * An Alertmanager webhook body (version 4) with one firing critical alert, as the process
+ * tests post it to a real server: its fingerprint fixed, so a re-send is the same alert.
+ */
+export const ONE_CRITICAL_NOTIFICATION = {
+  version: '4',
+  status: 'firing',
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'HighErrorRate', severity: 'critical' },
+      annotations: { description: 'errors' },
+      startsAt: '2026-03-02T09:50:00Z',
+      fingerprint: 'aaaabbbbccccdddd',
+    },
+  ],
+}
+
 export function firing(
   name: string,
   labels: Record<string, string> = {},

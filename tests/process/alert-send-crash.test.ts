@@ -3,6 +3,7 @@ import { createLogger } from '../../src/core/logger.ts'
 import { openEmbedded } from '../../src/db/embedded.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { alertOutbox } from '../../src/db/schema.ts'
+import { ONE_CRITICAL_NOTIFICATION } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, type ServerData, startServer } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
@@ -16,19 +17,6 @@ afterEach(async () => {
 })
 
 const TOKEN = 'crash-alertmanager-token'
-const PAYLOAD = {
-  version: '4',
-  status: 'firing',
-  alerts: [
-    {
-      status: 'firing',
-      labels: { alertname: 'HighErrorRate', severity: 'critical' },
-      annotations: { description: 'errors' },
-      startsAt: '2026-03-02T09:50:00Z',
-      fingerprint: 'aaaabbbbccccdddd',
-    },
-  ],
-}
 
 /** The database the processes used, opened by the test once they are gone. */
 function openData(data: ServerData) {
@@ -61,7 +49,7 @@ describe('a crash during the WhatsApp call (real processes, SIGKILL)', () => {
     const res = await fetch(`${first.url}/alerts/alertmanager`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(PAYLOAD),
+      body: JSON.stringify(ONE_CRITICAL_NOTIFICATION),
     })
     expect(res.status).toBe(200)
     for (let i = 0; i < 200 && fake.requests.length === 0; i++) await Bun.sleep(10)

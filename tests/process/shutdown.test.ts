@@ -3,6 +3,7 @@ import { createLogger } from '../../src/core/logger.ts'
 import { openEmbedded } from '../../src/db/embedded.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { alertOutbox } from '../../src/db/schema.ts'
+import { ONE_CRITICAL_NOTIFICATION } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, startServer } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
@@ -154,19 +155,7 @@ describe('graceful shutdown (real process)', () => {
       const res = await fetch(`${server.url}/alerts/alertmanager`, {
         method: 'POST',
         headers: { authorization: 'Bearer shutdown-alertmanager-token', 'content-type': 'application/json' },
-        body: JSON.stringify({
-          version: '4',
-          status: 'firing',
-          alerts: [
-            {
-              status: 'firing',
-              labels: { alertname: 'HighErrorRate', severity: 'critical' },
-              annotations: { description: 'errors' },
-              startsAt: '2026-03-02T09:50:00Z',
-              fingerprint: 'aaaabbbbccccdddd',
-            },
-          ],
-        }),
+        body: JSON.stringify(ONE_CRITICAL_NOTIFICATION),
       })
       expect(res.status).toBe(200)
       for (let i = 0; i < 200 && fake.requests.length === 0; i++) await Bun.sleep(10)

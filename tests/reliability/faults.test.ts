@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { connect } from 'node:net'
+import { ONE_CRITICAL_NOTIFICATION } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { createServerData, type ServerData, type ServerProcess, startServer } from '../helpers/process.ts'
 import { startWhatsAppFake } from '../helpers/whatsapp-fake.ts'
@@ -146,20 +147,10 @@ describe('crashes', () => {
       ...Array.from({ length: 50 }, () => ({ kind: 'error' as const, httpStatus: 503, code: 131016 })),
     )
     const first = await started(env, data)
-    const payload = {
-      version: '4',
-      status: 'firing',
-      alerts: [
-        {
-          status: 'firing',
-          labels: { alertname: 'HighErrorRate', severity: 'critical' },
-          annotations: { description: 'errors' },
-          startsAt: '2026-03-02T09:50:00Z',
-          fingerprint: 'aaaabbbbccccdddd',
-        },
-      ],
-    }
-    expect((await json(first, '/alerts/alertmanager', 'faults-alertmanager-token', payload)).status).toBe(200)
+    expect(
+      (await json(first, '/alerts/alertmanager', 'faults-alertmanager-token', ONE_CRITICAL_NOTIFICATION))
+        .status,
+    ).toBe(200)
     for (let i = 0; i < 100 && fake.requests.length < 3; i++) await Bun.sleep(50)
     expect(fake.requests.length).toBeGreaterThanOrEqual(3)
     first.proc.kill('SIGKILL')
