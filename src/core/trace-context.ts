@@ -49,9 +49,15 @@ export function isTraceId(value: string): boolean {
   return value.length === 32 && value !== ZERO_TRACE_ID && /^[0-9a-f]{32}$/.test(value)
 }
 
-/** The `traceparent` value (version 00) of a call made in `trace` from our span `spanId`. */
+/**
+ * The `traceparent` value (version 00) of a call made in `trace` from our span `spanId`, with
+ * `flags` (2 hex) reduced to the one bit version 00 defines, `sampled`: §3.2.2.5.2 ("Other
+ * Flags ... Vendors MUST set those to zero") and §4.3 ("Vendors will set all unparsed / unknown
+ * trace-flags to 0 on outgoing requests"), as OpenTelemetry Go's TraceContext.Inject masks
+ * with FlagsSampled. So a caller's `ff`, or a later version's flags, leave as `01`.
+ */
 export function formatTraceparent(traceId: string, spanId: string, flags: string = SAMPLED_FLAGS): string {
-  return `00-${traceId}-${spanId}-${flags}`
+  return `00-${traceId}-${spanId}-${Number.parseInt(flags, 16) & 1 ? '01' : '00'}`
 }
 
 const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef')

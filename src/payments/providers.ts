@@ -24,13 +24,19 @@ export class ProviderError extends Error {
 
 /**
  * Context of the call, for correlation with the provider's own logs and traces. A provider
- * that calls out over HTTP passes both to its `OutboundInit` (`requestId`, `traceId`), so the
- * call carries `x-request-id` and a W3C `traceparent` continuing the request's trace.
+ * that calls out over HTTP passes all three to its `OutboundInit` (`requestId`, `traceId`,
+ * `traceFlags`), so the call carries `x-request-id` and a W3C `traceparent` continuing the
+ * request's trace with the caller's sampling decision.
  */
 export interface CallContext {
   requestId: string
   /** W3C trace-id (32 lowercase hex) of the request, or of the background job, making the call. */
   traceId?: string
+  /**
+   * W3C trace-flags (2 lowercase hex) of that trace: the incoming `traceparent`'s, so that a
+   * caller's "not sampled" (`00`) is not turned into "sampled"; absent for a trace we started.
+   */
+  traceFlags?: string
 }
 
 /**

@@ -23,12 +23,13 @@ export function paymentRoutes(deps: {
       async ({ tenant, params, body, request, set }) => {
         try {
           set.status = 201
-          const { requestId, traceId, log } = requestState(request)!
+          const { requestId, traceId, traceFlags, log } = requestState(request)!
           return await withIdempotency(
             deps.idempotency,
             request,
             { scope: tenantScope(tenant.id) },
-            (claim) => deps.payments.pay(tenant.id, params.id, body, { requestId, traceId, log }, claim),
+            (claim) =>
+              deps.payments.pay(tenant.id, params.id, body, { requestId, traceId, traceFlags, log }, claim),
           )
         } catch (error) {
           if (error instanceof PaymentProviderFailed) {

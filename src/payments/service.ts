@@ -53,6 +53,8 @@ export interface PaymentContext {
   requestId: string
   /** W3C trace-id of the request: sent to the provider, and the duration's exemplar. */
   traceId: string
+  /** W3C trace-flags of the request (2 hex), sent to the provider with the trace id. */
+  traceFlags?: string
   log: Logger
 }
 
@@ -240,7 +242,11 @@ export function createPaymentService(deps: {
             currency: payment.currency,
             source: input.source,
           },
-          { requestId: context.requestId, traceId: context.traceId },
+          {
+            requestId: context.requestId,
+            traceId: context.traceId,
+            ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
+          },
         )
       } catch (error) {
         if (!(error instanceof ProviderError)) unexpected = error

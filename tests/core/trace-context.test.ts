@@ -58,6 +58,17 @@ describe('trace and span ids', () => {
     })
   })
 
+  test.each([
+    ['ff', '01'],
+    ['09', '01'],
+    ['fe', '00'],
+    // Level 2's random-trace-id bit is not a version-00 flag of the Recommendation.
+    ['02', '00'],
+    ['03', '01'],
+  ])('formatTraceparent sends flags %s as %s: every bit but sampled set to zero (§3.2.2.5.2, §4.3)', (given, sent) => {
+    expect(formatTraceparent(TRACE, PARENT, given)).toBe(`00-${TRACE}-${PARENT}-${sent}`)
+  })
+
   test('ids are lowercase hex of 16 and 8 random bytes, drawn from the pool in order', () => {
     let fills = 0
     const hex = randomHexSource((bytes) => {

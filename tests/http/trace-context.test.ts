@@ -2,7 +2,9 @@ import { describe, expect, test } from 'bun:test'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { requestState } from '../../src/http/request-context.ts'
 import { noErrorReporter } from '../../src/observability/error-reporter.ts'
+import type { PaymentProvider } from '../../src/payments/providers.ts'
 import { buildTestApp } from '../helpers/app.ts'
+import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c'
 const PARENT = 'b7ad6b7169203331'
@@ -110,5 +112,56 @@ describe('outbound calls carry traceparent', () => {
     })
     expect(sent[0]!.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
     expect(sent[1]!.get('traceparent')).toBe(`00-${TRACE}-${PARENT}-01`)
+  })
+})
+
+describe("a payment provider's outbound call continues the paying request's trace", () => {
+  /** A provider that calls its API through the service's HTTP client, as its contract says. */
+  async function payingApp() {
+    const sent: string[] = []
+    const http = createHttpClient(async (_url, init) => {
+      sent.push(new Headers(init?.headers).get('traceparent')!)
+      return new Response('{}')
+    })
+    const provider: PaymentProvider = {
+      name: 'remote',
+      async charge(_request, context) {
+        await http('http://127.0.0.1:9/charges', { method: 'POST', ...context })
+        return { outcome: 'succeeded', reference: 'ref-1' }
+      },
+      async retrieve() {
+        return undefined
+      },
+    }
+    const built = await buildTestApp({ paymentProviders: [provider] })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
+    const pay = async (headers: Record<string, string>) => {
+      const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+      const res = await built.call(`/orders/${order.id}/payments`, {
+        method: 'POST',
+        token: tenant.apiKey,
+        json: { provider: 'remote', source: 'tok_any' },
+        headers,
+      })
+      expect(res.status).toBe(201)
+    }
+    return { pay, sent }
+  }
+
+  test("the caller's sampling decision travels with its trace id: not sampled stays not sampled", async () => {
+    const { pay, sent } = await payingApp()
+    await pay({ traceparent: `00-${TRACE}-${PARENT}-00` })
+    await pay({ traceparent: `00-${TRACE}-${PARENT}-01` })
+    // Undefined flags (here all of them) leave as zero, and a later version's as version 00's.
+    await pay({ traceparent: `00-${TRACE}-${PARENT}-fe` })
+    await pay({ traceparent: `cc-${TRACE}-${PARENT}-ff-later` })
+    expect(sent.map((value) => value.replace(/-[0-9a-f]{16}-/, '-span-'))).toEqual([
+      `00-${TRACE}-span-00`,
+      `00-${TRACE}-span-01`,
+      `00-${TRACE}-span-00`,
+      `00-${TRACE}-span-01`,
+    ])
+    for (const value of sent) expect(value.split('-')[2]).not.toBe(PARENT)
   })
 })

@@ -68,8 +68,8 @@ describe('payment_processing_duration_seconds exemplars', () => {
         timestamp: 1_700_000_000.123,
       },
     })
-    // The provider is given both ids, for its outbound call's x-request-id and traceparent.
-    expect(contexts).toEqual([{ requestId: 'req-pay-1', traceId: TRACE }])
+    // The provider is given the ids and flags, for its outbound call's x-request-id and traceparent.
+    expect(contexts).toEqual([{ requestId: 'req-pay-1', traceId: TRACE, traceFlags: '01' }])
   })
 
   test('a failed provider call (502) is an exemplar too; the latest of a bucket wins', async () => {
