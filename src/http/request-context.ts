@@ -54,6 +54,28 @@ export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * `$request_id`), and a UUID, whose last group may be all digits, is taken as it is.
  */
 const PHONE_IN_ID = /(?:^|[^0-9A-Za-z+])\+?\d{8,15}(?![0-9A-Za-z])/
+/**
+ * The same number written as a word with a letter that is not hex (`wa254711000200`,
+ * `order254711000200x`): such a word is no hex id, so its digits are not hex digits.
+ */
+const NON_HEX_WORD = /[0-9A-Za-z]*[G-Zg-z][0-9A-Za-z]*/g
+const DIGIT_RUN = /(?<!\d)\d{8,15}(?!\d)/
+/**
+ * The same number in groups (`254-711-000-200`, `+1.415.555.0100`): two or more groups of
+ * digits joined by `-` or `.`, standing alone, 8–15 digits in all. Counted in `isGroupedPhone`.
+ */
+const DIGIT_GROUPS = /(?:^|[^0-9A-Za-z+])\+?\d{1,6}(?:[-.]\d{1,6})+(?![0-9A-Za-z])/g
+
+/** Whether `id` may hold a phone number: alone, inside a non-hex word, or in groups. */
+function hasPhoneNumber(id: string): boolean {
+  if (PHONE_IN_ID.test(id)) return true
+  for (const [word] of id.matchAll(NON_HEX_WORD)) if (DIGIT_RUN.test(word)) return true
+  for (const [groups] of id.matchAll(DIGIT_GROUPS)) {
+    const digits = groups.replace(/\D/g, '').length
+    if (digits >= 8 && digits <= 15) return true
+  }
+  return false
+}
 const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
@@ -65,7 +87,7 @@ const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function pickRequestId(incoming: string | null, generate: () => string): string {
   return incoming &&
     SAFE_REQUEST_ID.test(incoming) &&
-    (UUID_ID.test(incoming) || (!PHONE_IN_ID.test(incoming) && !hasCredential(incoming)))
+    (UUID_ID.test(incoming) || (!hasPhoneNumber(incoming) && !hasCredential(incoming)))
     ? incoming
     : generate()
 }

@@ -88,6 +88,15 @@ describe('request id', () => {
     '254711000200',
     'msg:+254711000200:retry',
     'order.5511987654321',
+    // The same numbers inside a word that is no hex id, and written in groups.
+    'wa254711000200',
+    'order254711000200x',
+    'msg0711000200',
+    '254-711-000-200',
+    'tel.254.711.000.200',
+    'wa-254-711-000-200',
+    '2547-1100-0200',
+    'call:1.415.555.0100',
     // A credential: the service's own API key, another known key shape, a token in key:value form.
     `ck_${'Ab1-'.repeat(10)}xyz`,
     'sk_live_51HqK2xAbCdEfGh9876',
@@ -104,6 +113,11 @@ describe('request id', () => {
     '1-5759e988-bd862e3fe1be46a994272793',
     'checkout-token-refresh',
     'ck_short',
+    // Grouped digits too few for a phone number, and a long hex word with digit runs.
+    'batch-12-34-56',
+    'v1.2.3',
+    'f00d1234567890',
+    'xray-1-5759e988-bd862e3fe1be46a994272793',
   ])('a safe id %p is kept', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
   })
