@@ -85,11 +85,16 @@ const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * other is replaced by `generate()`. A UUID, the common id, skips both checks.
  */
 export function pickRequestId(incoming: string | null, generate: () => string): string {
-  return incoming &&
-    SAFE_REQUEST_ID.test(incoming) &&
-    (UUID_ID.test(incoming) || (!hasPhoneNumber(incoming) && !hasCredential(incoming)))
-    ? incoming
-    : generate()
+  return incoming && isSafeRequestId(incoming) ? incoming : generate()
+}
+
+/**
+ * Whether `id` may be shown as a request id: SAFE_REQUEST_ID's characters and length, and no
+ * phone number or credential in it (a UUID is always safe). pickRequestId's test, for ids
+ * that come back from another system (an exemplar's `request_id` read from Prometheus).
+ */
+export function isSafeRequestId(id: string): boolean {
+  return SAFE_REQUEST_ID.test(id) && (UUID_ID.test(id) || (!hasPhoneNumber(id) && !hasCredential(id)))
 }
 
 /**

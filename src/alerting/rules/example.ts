@@ -1,6 +1,6 @@
 import { isTraceId } from '../../core/trace-context.ts'
 import { HTTP_DURATION_BUCKETS } from '../../http/http-instruments.ts'
-import { SAFE_REQUEST_ID } from '../../http/request-context.ts'
+import { isSafeRequestId } from '../../http/request-context.ts'
 import { walkSelectors } from '../../prometheus/promql/ast.ts'
 import { DEFAULT_LOOKBACK_MS } from '../../prometheus/promql/engine.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
@@ -102,15 +102,16 @@ export function exampleWindowMs(ruleExpr: string): number {
 
 /**
  * The example an exemplar names, or undefined when it carries no usable `request_id`. The
- * labels come from another system (Prometheus), so only ids of the expected shapes pass:
- * nothing else of the exemplar reaches a message.
+ * labels come from another system (Prometheus, which may hold series of other jobs or of an
+ * older version of the service), so only ids the service itself would accept from a client
+ * pass (isSafeRequestId: no phone number or credential): nothing else reaches a message.
  */
 export function exampleFromExemplar(
   exemplar: Pick<SeriesExemplar, 'labels'>,
   traceBaseUrl: string | undefined,
 ): AlertExample | undefined {
   const requestId = exemplar.labels.request_id
-  if (!requestId || !SAFE_REQUEST_ID.test(requestId)) return undefined
+  if (!requestId || !isSafeRequestId(requestId)) return undefined
   const traceId = exemplar.labels.trace_id
   if (!traceId || !isTraceId(traceId)) return { requestId }
   return { requestId, traceId, ...(traceBaseUrl ? { traceUrl: `${traceBaseUrl}${traceId}` } : {}) }

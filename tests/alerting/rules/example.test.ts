@@ -73,6 +73,17 @@ describe('the example an exemplar names', () => {
     expect(exampleFromExemplar({ labels: { trace_id: TRACE } }, SENTRY)).toBeUndefined()
     expect(exampleFromExemplar({ labels: { request_id: 'has space' } }, SENTRY)).toBeUndefined()
     expect(exampleFromExemplar({ labels: { request_id: 'x'.repeat(129) } }, SENTRY)).toBeUndefined()
+    // A phone number or a credential in the id, which the service would not have taken from a client.
+    for (const requestId of [
+      'wa-254711000200',
+      'wa254711000200',
+      '254-711-000-200',
+      'sk_live_51HqK2xAbCdEfGh9876',
+    ]) {
+      expect(
+        exampleFromExemplar({ labels: { request_id: requestId, trace_id: TRACE } }, SENTRY),
+      ).toBeUndefined()
+    }
     for (const traceId of ['0'.repeat(32), TRACE.toUpperCase(), `${TRACE}0`, 'javascript:alert(1)']) {
       expect(exampleFromExemplar({ labels: { request_id: 'req-1', trace_id: traceId } }, SENTRY)).toEqual({
         requestId: 'req-1',
