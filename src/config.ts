@@ -529,6 +529,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       `Invalid ALERT_SEND_LEASE: expected at least WHATSAPP_TIMEOUT_MS plus ${SEND_LEASE_MARGIN_MS / 1000}s (${leaseFloorMs / 1000}s), so that a slow WhatsApp call is not taken over and sent twice, got ${JSON.stringify(env.ALERT_SEND_LEASE)}`,
     )
   }
+  // A payment holds its Idempotency-Key until it settles, which may take up to the pending
+  // lease (then reconciliation settles it). A key pruned before that lets the request's own
+  // settle fail as IDEMPOTENCY_KEY_IN_USE and roll back, and a retry charge a second time.
+  if (parseDuration(env.IDEMPOTENCY_KEY_TTL) < parseDuration(env.PAYMENT_PENDING_LEASE)) {
+    throw new ConfigError(
+      `Invalid IDEMPOTENCY_KEY_TTL: expected at least PAYMENT_PENDING_LEASE (${env.PAYMENT_PENDING_LEASE}), so that a key outlives the payment it guards, got ${JSON.stringify(env.IDEMPOTENCY_KEY_TTL)}`,
+    )
+  }
   let seriesLimits: Partial<Record<LabelledMetricName, number>> = {}
   try {
     if (env.METRICS_SERIES_LIMITS) seriesLimits = parseSeriesLimits(env.METRICS_SERIES_LIMITS)

@@ -174,6 +174,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ ALERT_SEND_LEASE: '5s', WHATSAPP_TIMEOUT_MS: '3000' }).alerts.sendLeaseMs).toBe(5_000)
   })
 
+  test('IDEMPOTENCY_KEY_TTL must outlive PAYMENT_PENDING_LEASE, or a payment loses its key while pending', () => {
+    expect(() => loadConfig({ IDEMPOTENCY_KEY_TTL: '1m' })).toThrow(
+      new ConfigError(
+        'Invalid IDEMPOTENCY_KEY_TTL: expected at least PAYMENT_PENDING_LEASE (2m), so that a key outlives the payment it guards, got "1m"',
+      ),
+    )
+    expect(() => loadConfig({ IDEMPOTENCY_KEY_TTL: '10m', PAYMENT_PENDING_LEASE: '1h' })).toThrow(
+      'Invalid IDEMPOTENCY_KEY_TTL',
+    )
+    expect(loadConfig({ IDEMPOTENCY_KEY_TTL: '2m' }).idempotency.keyTtlMs).toBe(120_000)
+    expect(loadConfig({ IDEMPOTENCY_KEY_TTL: '30s', PAYMENT_PENDING_LEASE: '30s' }).idempotency.keyTtlMs).toBe(30_000)
+  })
+
   test('every duration but ALERT_HISTORY_RETENTION must be above zero', () => {
     for (const key of [
       'ALERT_NOTIFY_INTERVAL',
