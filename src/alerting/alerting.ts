@@ -91,7 +91,14 @@ export function createAlerting(deps: AlertingDeps) {
       ),
     },
   })
-  const receipts = createReceipts({ db, clock, log, metrics, templates })
+  const receipts = createReceipts({
+    db,
+    clock,
+    log,
+    metrics,
+    templates,
+    retry: { baseMs: wa.retryBaseMs, maxAttempts: wa.maxAttempts, random: deps.random ?? Math.random },
+  })
 
   // Pruning is cheap but scans the outbox: a few times per retention period, at most hourly.
   const pruneEveryMs = Math.min(HOUR_MS, config.alerts.historyRetentionMs / 4)

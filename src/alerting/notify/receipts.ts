@@ -6,8 +6,9 @@ import type { Database } from '../../db/client.ts'
 import { alertOutbox } from '../../db/schema.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
-import { loggableMessageId } from '../whatsapp/client.ts'
+import { classifyError, loggableMessageId } from '../whatsapp/client.ts'
 import type { TemplateNames } from './render.ts'
+import { MAX_BACKOFF_MS } from './sender.ts'
 
 export interface DeliveryStatus {
   /** The wamid the send answered with. */
@@ -79,6 +80,8 @@ export function createReceipts(deps: {
   log: Logger
   metrics: AlertingMetrics
   templates: TemplateNames
+  /** The sender's retry policy (WHATSAPP_RETRY_BASE_MS, WHATSAPP_MAX_ATTEMPTS), for failures Meta reports late. */
+  retry: { baseMs: number; maxAttempts: number; random: () => number }
 }) {
   const { db, clock, log } = deps
   return {
@@ -86,7 +89,11 @@ export function createReceipts(deps: {
      * Moves the rows of the message `status.id` forward to `status.status`; a status that is
      * not ahead of the row's, or about an attempt that is no longer the row's, changes nothing.
      * A `failed` with 131047 (re-engagement window closed) on a free-text row re-queues it as
-     * its template, once. Never throws for an unknown message.
+     * its template, once. A `failed` with a temporary or throttling code (131000, 131016,
+     * 131056, 130429, …: `classifyError` of the sender, as Meta reports the same codes either
+     * in the send's answer or later in this webhook) re-queues the row with the sender's
+     * backoff while it has attempts left, as a failed send would be. Never throws for an
+     * unknown message.
      * @returns rows changed
      */
     async apply(status: DeliveryStatus): Promise<number> {
@@ -129,6 +136,42 @@ export function createReceipts(deps: {
             .returning({ id: alertOutbox.id })
           changed += requeued.length
         }
+      }
+      const failure = status.status === 'failed' ? classifyError(status.errorCode, 0) : undefined
+      if (failure === 'retry' || failure === 'throttled') {
+        // Meta accepted the send, then could not deliver it for a reason that lifts with time:
+        // the sender would have retried this code, so a critical alert must not end `failed`
+        // only because the code came late. A new attempt, as for 131047: this one's wamid and
+        // group id are cleared so that a re-delivery of this status finds the row no more.
+        const ceiling = sql`least(${MAX_BACKOFF_MS}, ${deps.retry.baseMs} * power(2, greatest(0, ${alertOutbox.attempts} - 1)))`
+        const factor = 0.5 + deps.retry.random() * 0.5
+        const requeued = await db
+          .update(alertOutbox)
+          .set({
+            status: 'pending',
+            nextAttemptAt: sql`${now.toISOString()}::timestamptz + round(${ceiling} * ${factor}) * interval '1 millisecond'`,
+            waMessageId: null,
+            groupId: null,
+            leaseUntil: null,
+            lastErrorCode: String(status.errorCode),
+            lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
+            updatedAt: now,
+          })
+          .where(and(rowsOf(status), forward, sql`${alertOutbox.attempts} < ${deps.retry.maxAttempts}`))
+          .returning({ alertname: alertOutbox.alertname, attempts: alertOutbox.attempts })
+        for (const row of requeued) {
+          deps.metrics.messageSent('retry')
+          log.warn(
+            {
+              waMessageId: loggableMessageId(status.id),
+              code: status.errorCode,
+              alertname: scrubText(row.alertname),
+              attempt: row.attempts,
+            },
+            'WhatsApp reports the alert message failed for a temporary reason; will retry',
+          )
+        }
+        changed += requeued.length
       }
       const updated = await db
         .update(alertOutbox)

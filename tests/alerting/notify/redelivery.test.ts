@@ -413,3 +413,99 @@ describe('a re-delivered inbound command', () => {
     expect((await states())[0]!.ackedAt).toEqual(clock.now())
   })
 })
+
+describe('a failure Meta reports late, in the status webhook', () => {
+  // Meta returns an error code "either synchronously … asynchronously via Webhook, or sometimes
+  // through both" (its error-codes page): a code the sender retries must be retried when it
+  // comes late too, or a critical alert ends `failed` after one try.
+  test('a temporary or throttling code re-queues the row with the backoff; a permanent one fails it', async () => {
+    const { alerting, clock, hook, events } = await setup()
+    await alerting.dispatcher.ingest(
+      [firing('A', {}, {}, '00000000000000a1'), firing('B', {}, {}, '00000000000000b1')],
+      'test',
+    )
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(1)
+    const failed = (id: string, code: number, title: string) =>
+      statusBody(id, 'failed', { errors: [{ code, title, message: title, error_data: { details: title } }] })
+
+    const start = clock.now().getTime()
+    expect((await hook(failed('wamid.1', 131000, 'Something went wrong'))).body).toEqual({
+      received: true,
+      statuses: 1,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    const [queued] = await outbox()
+    expect(queued).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      waMessageId: null,
+      groupId: null,
+      leaseUntil: null,
+      lastErrorCode: '131000',
+      lastErrorMessage: 'Something went wrong',
+      // WHATSAPP_RETRY_BASE_MS (2 000) after the first attempt, jitter at its top (random = 1).
+      nextAttemptAt: new Date(start + 2_000),
+    })
+    expect(events.filter((e) => e.startsWith('sent:'))).toEqual(['sent:sent', 'sent:retry'])
+    // A re-delivery of the same status finds no row: the attempt it is about is over.
+    expect((await hook(failed('wamid.1', 131000, 'Something went wrong'))).body.statuses).toBe(0)
+
+    clock.advance(2_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    // The same message again, under the new attempt's group id.
+    expect(ctx.fake.requests[1]!.body).toEqual({
+      ...ctx.fake.requests[0]!.body,
+      biz_opaque_callback_data: (await outbox())[0]!.groupId,
+    })
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.2', attempts: 2 })
+
+    // The pair rate limit, late: the same, with the backoff of the second attempt.
+    const second = clock.now().getTime()
+    await hook(failed('wamid.2', 131056, 'Pair rate limit hit'))
+    expect((await outbox())[0]).toMatchObject({
+      status: 'pending',
+      lastErrorCode: '131056',
+      nextAttemptAt: new Date(second + 4_000),
+    })
+    clock.advance(4_000)
+    await alerting.tick()
+    expect((await outbox())[0]).toMatchObject({ status: 'sent', waMessageId: 'wamid.3', attempts: 3 })
+
+    // A permanent code ends it, as a failed send would.
+    await hook(failed('wamid.3', 131026, 'Message undeliverable'))
+    expect((await outbox())[0]).toMatchObject({
+      status: 'failed',
+      waMessageId: 'wamid.3',
+      lastErrorCode: '131026',
+    })
+    expect(ctx.fake.requests).toHaveLength(3)
+  })
+
+  test('with its attempts spent (WHATSAPP_MAX_ATTEMPTS), a late temporary failure fails the row', async () => {
+    const delivery = alertingFor(ctx.database, ctx.fake.url, { ...ENV, WHATSAPP_MAX_ATTEMPTS: '1' })
+    const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
+    await delivery.alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a2')], 'test')
+    await delivery.alerting.tick()
+    const body = statusBody('wamid.1', 'failed', { errors: [{ code: 131016, title: 'Service unavailable' }] })
+    const res = await built.call('/webhooks/whatsapp', {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
+      },
+    })
+    expect((await res.json()).statuses).toBe(1)
+    expect((await outbox())[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      waMessageId: 'wamid.1',
+      lastErrorCode: '131016',
+      lastErrorMessage: 'Service unavailable',
+    })
+  })
+})
