@@ -8,7 +8,7 @@ import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import { classifyError, loggableMessageId } from '../whatsapp/client.ts'
 import type { TemplateNames } from './render.ts'
-import { MAX_BACKOFF_MS } from './sender.ts'
+import { backoffMs } from './sender.ts'
 
 export interface DeliveryStatus {
   /** The wamid the send answered with. */
@@ -143,30 +143,41 @@ export function createReceipts(deps: {
         // the sender would have retried this code, so a critical alert must not end `failed`
         // only because the code came late. A new attempt, as for 131047: this one's wamid and
         // group id are cleared so that a re-delivery of this status finds the row no more.
-        const ceiling = sql`least(${MAX_BACKOFF_MS}, ${deps.retry.baseMs} * power(2, greatest(0, ${alertOutbox.attempts} - 1)))`
-        const factor = 0.5 + deps.retry.random() * 0.5
-        const requeued = await db
-          .update(alertOutbox)
-          .set({
-            status: 'pending',
-            nextAttemptAt: sql`${now.toISOString()}::timestamptz + round(${ceiling} * ${factor}) * interval '1 millisecond'`,
-            waMessageId: null,
-            groupId: null,
-            leaseUntil: null,
-            lastErrorCode: String(status.errorCode),
-            lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
-            updatedAt: now,
-          })
-          .where(and(rowsOf(status), forward, sql`${alertOutbox.attempts} < ${deps.retry.maxAttempts}`))
-          .returning({ alertname: alertOutbox.alertname, attempts: alertOutbox.attempts })
-        for (const row of requeued) {
+        // One wait for every row of the message (they went out together, and the sender
+        // counts a message's attempts as its rows' most), so that they go out together again.
+        const rows = await db
+          .select({ attempts: alertOutbox.attempts })
+          .from(alertOutbox)
+          .where(and(rowsOf(status), forward))
+        const attempts = Math.max(0, ...rows.map((r) => r.attempts))
+        const requeued =
+          rows.length > 0 && attempts < deps.retry.maxAttempts
+            ? await db
+                .update(alertOutbox)
+                .set({
+                  status: 'pending',
+                  nextAttemptAt: new Date(
+                    now.getTime() + backoffMs(attempts, deps.retry.baseMs, deps.retry.random),
+                  ),
+                  waMessageId: null,
+                  groupId: null,
+                  leaseUntil: null,
+                  lastErrorCode: String(status.errorCode),
+                  lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
+                  updatedAt: now,
+                })
+                .where(and(rowsOf(status), forward))
+                .returning({ alertname: alertOutbox.alertname })
+            : []
+        if (requeued.length > 0) {
+          // One message, counted once, as the sender counts a retry of a send.
           deps.metrics.messageSent('retry')
           log.warn(
             {
               waMessageId: loggableMessageId(status.id),
               code: status.errorCode,
-              alertname: scrubText(row.alertname),
-              attempt: row.attempts,
+              alertnames: [...new Set(requeued.map((row) => scrubText(row.alertname)))],
+              attempt: attempts,
             },
             'WhatsApp reports the alert message failed for a temporary reason; will retry',
           )

@@ -27,8 +27,7 @@ export interface SenderConfig {
   messagesPerTick: number
 }
 
-/** The longest wait between two attempts of a message, ms. */
-export const MAX_BACKOFF_MS = 5 * 60_000
+const MAX_BACKOFF_MS = 5 * 60_000
 /** Tries at recording an accepted message as sent, RECORD_RETRY_MS·n apart: well within a lease. */
 const RECORD_ATTEMPTS = 3
 const RECORD_RETRY_MS = 200

@@ -485,6 +485,35 @@ describe('a failure Meta reports late, in the status webhook', () => {
     expect(ctx.fake.requests).toHaveLength(3)
   })
 
+  test('the rows of one message wait alike, after the backoff of its most attempts, and go out together again', async () => {
+    const { alerting, clock, hook } = await setup()
+    // A's first send fails at once (attempt 1); B joins it for the second, one message of two rows.
+    ctx.fake.answer({ kind: 'error', httpStatus: 500, code: 131000 })
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a3')], 'test')
+    await alerting.tick()
+    clock.advance(2_000)
+    await alerting.dispatcher.ingest([firing('B', {}, {}, '00000000000000b3')], 'test')
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(2)
+    const sent = await outbox()
+    expect(sent.map((r) => [r.alertname, r.attempts, r.waMessageId]).sort()).toEqual([
+      ['A', 2, 'wamid.1'],
+      ['B', 1, 'wamid.1'],
+    ])
+
+    const at = clock.now().getTime()
+    await hook(statusBody('wamid.1', 'failed', { errors: [{ code: 131000, title: 'Something went wrong' }] }))
+    // Both wait the backoff after attempt 2 (4 s), not 4 s and 2 s: one message again, not two.
+    expect((await outbox()).map((r) => [r.status, r.nextAttemptAt])).toEqual([
+      ['pending', new Date(at + 4_000)],
+      ['pending', new Date(at + 4_000)],
+    ])
+    clock.advance(4_000)
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(3)
+    expect((await outbox()).map((r) => r.waMessageId)).toEqual(['wamid.2', 'wamid.2'])
+  })
+
   test('with its attempts spent (WHATSAPP_MAX_ATTEMPTS), a late temporary failure fails the row', async () => {
     const delivery = alertingFor(ctx.database, ctx.fake.url, { ...ENV, WHATSAPP_MAX_ATTEMPTS: '1' })
     const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
