@@ -436,6 +436,9 @@ function runTestGroup(
     externalLabels: tg.external_labels,
     externalURL: tg.external_url,
     functionsURL: null,
+    // unittest.go sets `suite.SubqueryInterval = evalInterval`: the engine of the rules and of
+    // the promql_expr_test queries steps subqueries without a step by evaluation_interval.
+    subqueryStepMs: evalIntervalMs,
   }
   const errs: string[] = []
   let curr = 0
@@ -503,7 +506,11 @@ function runTestGroup(
     const time = formatDuration(testCase.evalTimeMs)
     let got: { labels: Labels; value: number }[]
     try {
-      got = resultAsVector(evaluateInstant(new CompiledQuery(testCase.expr), store, testCase.evalTimeMs))
+      got = resultAsVector(
+        evaluateInstant(new CompiledQuery(testCase.expr), store, testCase.evalTimeMs, undefined, {
+          subqueryStepMs: evalIntervalMs,
+        }),
+      )
     } catch (err) {
       errs.push(`    expr: ${JSON.stringify(testCase.expr)}, time: ${time}, err: ${(err as Error).message}`)
       continue

@@ -23,6 +23,12 @@ export interface EvaluationContext {
   externalURL: string
   /** See AlertTemplateData.functionsURL; promtool's is null. */
   functionsURL?: string | null
+  /**
+   * Step in ms of subqueries written without one, for rule expressions and template `query`
+   * alike (Prometheus' `NoStepSubqueryIntervalFn`: the global evaluation interval; promtool
+   * sets it to the test file's `evaluation_interval`). Unset: the engine's default, 1m.
+   */
+  subqueryStepMs?: number
 }
 
 /**
@@ -106,7 +112,11 @@ abstract class EvaluatedRule {
   }
 
   protected runQuery(ctx: EvaluationContext, ts: number): Sample[] {
-    return resultAsVector(evaluateInstant(this.query, ctx.store, ts - this.group.queryOffsetMs))
+    return resultAsVector(
+      evaluateInstant(this.query, ctx.store, ts - this.group.queryOffsetMs, undefined, {
+        subqueryStepMs: ctx.subqueryStepMs,
+      }),
+    )
   }
 
   abstract eval(ctx: EvaluationContext, ts: number): void
@@ -180,7 +190,12 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
   /** Updates the alerts and writes ALERTS and ALERTS_FOR_STATE; returns the write's error, if any. */
   private evalAlerts(ctx: EvaluationContext, ts: number): Error | undefined {
     // Templates query the same store at the evaluation's time, as Prometheus' alerting rules do.
-    const query = (expr: string) => resultAsVector(evaluateInstant(new CompiledQuery(expr), ctx.store, ts))
+    const query = (expr: string) =>
+      resultAsVector(
+        evaluateInstant(new CompiledQuery(expr), ctx.store, ts, undefined, {
+          subqueryStepMs: ctx.subqueryStepMs,
+        }),
+      )
     const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, {
       ...ctx,
       query,
