@@ -29,6 +29,11 @@ export interface Case {
 
 export interface Scenario {
   interval: string
+  /**
+   * The test file's evaluation_interval (default 1m): promtool steps subqueries written
+   * without a step by it (unittest.go `suite.SubqueryInterval = evalInterval`).
+   */
+  evaluationInterval?: string
   series: InputSeries[]
   cases: Case[]
 }
@@ -42,7 +47,7 @@ export function testFile(s: Scenario): string {
   return stringify(
     {
       rule_files: [],
-      evaluation_interval: '1m',
+      evaluation_interval: s.evaluationInterval ?? '1m',
       tests: [
         {
           interval: s.interval,
@@ -201,6 +206,8 @@ export interface GeneratedScenario extends Scenario {
   trees: Node[]
 }
 
+const EVALUATION_INTERVALS = ['1m', '1m', '30s', '20s', '90s']
+
 /** `count` cases in scenarios of `perScenario`, reproducible from `seed`. */
 export function generateScenarios(seed: number, count: number, perScenario = 100): GeneratedScenario[] {
   const rng = new Rng(seed)
@@ -224,7 +231,10 @@ export function generateScenarios(seed: number, count: number, perScenario = 100
       cases.push(c)
       trees.push(tree)
     }
-    out.push({ interval, series, cases, trees })
+    // Drawn apart from the main stream, so that each seed keeps its series and expressions.
+    // Each divides the last eval time (15m or 30m), so promtool loads every sample.
+    const evaluationInterval = new Rng(seed * 7919 + out.length).pick(EVALUATION_INTERVALS)
+    out.push({ interval, evaluationInterval, series, cases, trees })
     made += n
   }
   return out
