@@ -137,6 +137,9 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
       : createEmbeddedEngine({
           registry: metrics.registry,
           intervalMs: config.alerts.sampleIntervalMs,
+          // ALERT_EVAL_INTERVAL plays the part of Prometheus' global evaluation_interval: the
+          // interval of groups that set none and the step of subqueries that set none.
+          subqueryStepMs: config.alerts.evalIntervalMs,
           now: () => clock.now().getTime(),
           onError: (error) =>
             log.error({ err: error }, 'sampling the metrics for the embedded rule engine failed'),

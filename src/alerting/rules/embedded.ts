@@ -37,10 +37,17 @@ export function storeRecorder(store: SampleStore): RuleRecorder {
 
 /**
  * The template function `query` over `store` (RuleManagerDeps.templateQuery): an instant
- * query at `ts` (ms), answered synchronously, as Go templates call it.
+ * query at `ts` (ms), answered synchronously, as Go templates call it; subqueries without a
+ * step are stepped by `subqueryStepMs` (see EmbeddedQuerySource), as the rules' are.
  */
-export function storeTemplateQuery(store: SampleStore): NonNullable<RuleManagerDeps['templateQuery']> {
-  return (expr, ts) => resultAsVector(evaluateInstant(new CompiledQuery(expr), store, ts))
+export function storeTemplateQuery(
+  store: SampleStore,
+  subqueryStepMs?: number,
+): NonNullable<RuleManagerDeps['templateQuery']> {
+  return (expr, ts) =>
+    resultAsVector(
+      evaluateInstant(new CompiledQuery(expr), store, ts, DEFAULT_LOOKBACK_MS, { subqueryStepMs }),
+    )
 }
 
 /**
@@ -54,11 +61,16 @@ export function storeTemplateQuery(store: SampleStore): NonNullable<RuleManagerD
 export function createEmbeddedEngine(options: {
   registry: Registry
   intervalMs: number
+  /**
+   * Step in ms of subqueries written without one: the service's counterpart of Prometheus'
+   * global `evaluation_interval`, ALERT_EVAL_INTERVAL. Unset: 1m, Prometheus' default.
+   */
+  subqueryStepMs?: number
   now: () => number
   onError?: (err: unknown) => void
 }) {
   const store = new SampleStore({ retentionMs: requiredRetentionMs([]) })
-  const source = new EmbeddedQuerySource(store)
+  const source = new EmbeddedQuerySource(store, DEFAULT_LOOKBACK_MS, options.subqueryStepMs)
   const exemplars = new ExemplarStore()
   const compiled: ReturnType<EmbeddedQuerySource['compile']>[] = []
   /** What each selector of the loaded rules reaches back, longest first. */
@@ -98,7 +110,7 @@ export function createEmbeddedEngine(options: {
       store.retentionFor = retentionFor
     },
     skipReason: (expr: string) => prometheusOnlyReason(expr),
-    templateQuery: storeTemplateQuery(store),
+    templateQuery: storeTemplateQuery(store, options.subqueryStepMs),
   }
 }
 

@@ -32,9 +32,15 @@ export function resultAsVector(result: InstantResult): Sample[] {
 export class EmbeddedQuerySource implements QuerySource {
   private readonly cache = new Map<string, CompiledQuery>()
 
+  /**
+   * @param subqueryStepMs step of subqueries written without one, in ms: Prometheus' global
+   *   `evaluation_interval` (cmd/prometheus/main.go `noStepSubqueryInterval.Set`); unset, the
+   *   engine's default 1m
+   */
   constructor(
     private readonly store: Queryable,
     private readonly lookbackMs = DEFAULT_LOOKBACK_MS,
+    private readonly subqueryStepMs?: number,
   ) {}
 
   /**
@@ -52,7 +58,9 @@ export class EmbeddedQuerySource implements QuerySource {
   }
 
   async instantQuery(expr: string, at: Date): Promise<InstantResult> {
-    return evaluateInstant(this.compile(expr), this.store, at.getTime(), this.lookbackMs)
+    return evaluateInstant(this.compile(expr), this.store, at.getTime(), this.lookbackMs, {
+      subqueryStepMs: this.subqueryStepMs,
+    })
   }
 }
 
