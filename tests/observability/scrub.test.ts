@@ -213,3 +213,99 @@ test('scrubDeep leaves getter-only properties it does not change alone (an SDK o
   expect(event.extra.note).toBe('call [phone]')
   expect((event.extra.metadata as { scope: string }).scope).toBe('internal')
 })
+
+describe('scrubText: phone numbers in every form they reach a sink', () => {
+  test.each([
+    // Right after a word character: a wa_id in a name, a key, a path.
+    ['wa_254711000200', 'wa_[phone]'],
+    ['customer254711000200', 'customer[phone]'],
+    ['id=wa254711000200&x=1', 'id=wa[phone]&x=1'],
+    ['wa-254711000200', 'wa-[phone]'],
+    // URL-encoded, once or twice: +, spaces, dashes, no-break spaces.
+    ['/c/%2B254%20711%20000%20200/orders', '/c/[phone]/orders'],
+    ['to=+254%20711%20000%20200', 'to=[phone]'],
+    ['q=254%20711%20000%20200', 'q=[phone]'],
+    ['to%3D%2B254711000200', 'to%3D[phone]'],
+    ['to=%252B254711000200', 'to=[phone]'],
+    ['name%20254711000200', 'name%20[phone]'],
+    ['to=%2B254%2D711%2D000%2D200', 'to=[phone]'],
+    ['+254%C2%A0711%C2%A0000%C2%A0200', '[phone]'],
+    // JSON-escaped +.
+    ['{"to":"\\u002B254711000200"}', '{"to":"[phone]"}'],
+    // Dashes, dots, brackets, no-break and thin spaces.
+    ['+1 (415) 555-0100', '[phone]'],
+    ['(+254) 711 000 200', '[phone]'],
+    ['0711.000.200', '[phone]'],
+    ['254.711.000.200', '[phone]'],
+    ['254-711-000-200', '[phone]'],
+    ['+254\u00a0711\u00a0000\u00a0200', '[phone]'],
+    ['+254\u2009711000200', '[phone]'],
+    // A run joined to other numbers by blanks: the phone number in it is still found.
+    ['order 12345 254711000200', 'order 12345 [phone]'],
+    ['2026-12-05 254711000200', '2026-12-05 [phone]'],
+    ['254711000200 254722000300', '[phone] [phone]'],
+    // After an id, which is kept.
+    ['550e8400-e29b-41d4-a716-446655440000 254711000200', '550e8400-e29b-41d4-a716-446655440000 [phone]'],
+    ['4bf92f3577b34da6a3ce929d0e0e4736%20254711000200', '4bf92f3577b34da6a3ce929d0e0e4736%20[phone]'],
+    // 11 digits from 1: a NANP number with its country code, a Chinese mobile.
+    ['at 13812345678', 'at [phone]'],
+    ['14155550100', '[phone]'],
+  ])('replaces %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test.each([
+    // Epoch seconds and milliseconds (E.164's leading 1 is the NANP: exactly 11 digits).
+    'ts=1733440000000 at 1733440000',
+    '{"time":1764977546123}',
+    // Trace and span ids, fingerprints, hashes (16+ hex digits), also with digit-only tails.
+    'trace 4bf92f3577b34da6a3ce929d012345678 span 00f067aa0ba902b7',
+    'traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    'fingerprint 0123456789abcdef, 1234567890123456, 0x7ffd1234567890ab',
+    // UUIDs whose last group is all digits, alone or after a prefix.
+    'order 550e8400-e29b-41d4-a716-446655440000',
+    'ord-550e8400-e29b-41d4-a716-446655440000',
+    // Decimals, durations with units, IP addresses, ports, versions, dates.
+    'took 0.123456789s, 3.14159265358, 234567890ns, 12345678ms',
+    'from 10.0.0.1:5432 and 192.168.100.200 running v14.6.202.34',
+    'at 2026-12-05 23:32:26 and 05.12.2026 23:32 and 2026-12-05T23:32:26.123Z',
+    'total 1999 KES, 1,234,567,890 and 12345678',
+  ])('keeps %p', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+})
+
+describe('scrubText: secrets in every form they reach a sink', () => {
+  test.each([
+    // Named by a longer variable or parameter name.
+    ['WHATSAPP_ACCESS_TOKEN=EAAGtest', 'WHATSAPP_ACCESS_TOKEN=[Filtered]'],
+    [
+      'GET /webhook?hub.mode=subscribe&hub.verify_token=s3cret-verify&x=1',
+      'GET /webhook?hub.mode=subscribe&hub.verify_token=[Filtered]&x=1',
+    ],
+    ['app_secret: abc123', 'app_secret: [Filtered]'],
+    ['alertmanager webhook_token=wh-123', 'alertmanager webhook_token=[Filtered]'],
+    ['X-Hub-Signature-256: sha256=abcdef0123', 'X-Hub-Signature-256: [Filtered]'],
+    [
+      'X-Sentry-Auth: Sentry sentry_key=abc123, sentry_version=7',
+      'X-Sentry-Auth: Sentry sentry_key=[Filtered], sentry_version=7',
+    ],
+    // URL-encoded and JSON-escaped.
+    ['q=token%3Dabc123%26page%3D2', 'q=token%3D[Filtered]%26page%3D2'],
+    ['authorization=Bearer%20abcdefgh', 'authorization=Bearer%20[Filtered]'],
+    ['{\\"token\\":\\"abc\\"}', '{\\"token\\":\\"[Filtered]\\"}'],
+    [`/keys/ck%5F${'A'.repeat(43)}`, '/keys/[Filtered]'],
+    // A Meta access token without its name; a Sentry DSN's key.
+    [`sent with EAAG${'m0PX4ZCpsBAKZA'.repeat(4)}`, 'sent with [Filtered]'],
+    [
+      'dsn https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/2',
+      'dsn https://[Filtered]@o1.ingest.sentry.io/2',
+    ],
+  ])('filters %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test.each(['max_tokens=100 token_count=5', 'https://u@h/x', 'tokens used: 3'])('keeps %p', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+})
