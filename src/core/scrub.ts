@@ -17,13 +17,13 @@ export const FILTERED = '[Filtered]'
  * JSON-escaped as `\u002B`), then at least 8 characters of digits and separators (space,
  * no-break and thin spaces, brackets, dot, dash, and `%20`, `%28`, `%29`, `%2D`, `%2E`,
  * `%C2%A0` once or twice encoded) from a digit to a digit. It starts after anything but a digit
- * or a dot (a decimal's fraction), so also right after a letter or `_` (`wa_2547…`,
+ * or a decimal's dot (its fraction), so also right after a letter, `_` or another dot (`wa_2547…`,
  * `customer2547…`); it does not run on into a letter or digit, directly or after a dash (a
  * unit, `123456789ms`; a dash-joined id's next group). One flat loop, no nested quantifier:
  * it runs on every span and error line. `judgeCandidate` decides.
  */
 const PHONE_CANDIDATE =
-  /(?<![\d.])\(?(?:(?:\+|%(?:25)?2[Bb]|\\u002[Bb])\)?(?:[ (\u00a0]|%(?:25)?20)?)?\d(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0)){5,}\d(?!-?[A-Za-z0-9])/g
+  /(?<!\d|\d\.)\(?(?:(?:\+|%(?:25)?2[Bb]|\\u002[Bb])\)?(?:[ (\u00a0]|%(?:25)?20)?)?\d(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0)){5,}\d(?!-?[A-Za-z0-9])/g
 
 /** URL escapes (once or twice encoded) and JSON `\u00XX` escapes, decoded for judging. */
 const ESCAPE = /%(?:25)?([0-9A-Fa-f]{2})|\\u(00[0-9A-Fa-f]{2})/g
@@ -209,6 +209,14 @@ export function hasCredential(text: string): boolean {
     if (pattern.test(text)) return true
   }
   return false
+}
+
+/**
+ * Whether `text` holds a phone number scrubText would replace: for a value that is passed on
+ * whole or not at all, such as a client's request id.
+ */
+export function hasPhone(text: string): boolean {
+  return digitCount(text) >= 8 && text.replace(PHONE_CANDIDATE, replacePhone) !== text
 }
 
 /** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */

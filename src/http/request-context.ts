@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { hasCredential } from '../core/scrub.ts'
+import { hasCredential, hasPhone } from '../core/scrub.ts'
 import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
 import { DECIMAL_QUERY_PARAMETERS, fieldError } from '../shared/models.ts'
 import { parseJsonText, type UnstorableText, unstorableText, unstorableTextError } from './json-body.ts'
@@ -47,42 +47,15 @@ export interface RequestState {
 /** The request ids accepted from clients; such an id needs no escaping in JSON. */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-/**
- * A run of 8–15 digits standing alone (or after `+`) inside an id: a bot that names its
- * requests by the sender's wa_id (`wa-254711000200`) would put a phone number in the error
- * bodies, the log lines and the exemplars. Digits next to letters are hex (nginx's
- * `$request_id`), and a UUID, whose last group may be all digits, is taken as it is.
- */
-const PHONE_IN_ID = /(?:^|[^0-9A-Za-z+])\+?\d{8,15}(?![0-9A-Za-z])/
-/**
- * The same number written as a word with a letter that is not hex (`wa254711000200`,
- * `order254711000200x`): such a word is no hex id, so its digits are not hex digits.
- */
-const NON_HEX_WORD = /[0-9A-Za-z]*[G-Zg-z][0-9A-Za-z]*/g
-const DIGIT_RUN = /(?<!\d)\d{8,15}(?!\d)/
-/**
- * The same number in groups (`254-711-000-200`, `+1.415.555.0100`): two or more groups of
- * digits joined by `-` or `.`, standing alone, 8–15 digits in all. Counted in `isGroupedPhone`.
- */
-const DIGIT_GROUPS = /(?:^|[^0-9A-Za-z+])\+?\d{1,6}(?:[-.]\d{1,6})+(?![0-9A-Za-z])/g
-
-/** Whether `id` may hold a phone number: alone, inside a non-hex word, or in groups. */
-function hasPhoneNumber(id: string): boolean {
-  if (PHONE_IN_ID.test(id)) return true
-  for (const [word] of id.matchAll(NON_HEX_WORD)) if (DIGIT_RUN.test(word)) return true
-  for (const [groups] of id.matchAll(DIGIT_GROUPS)) {
-    const digits = groups.replace(/\D/g, '').length
-    if (digits >= 8 && digits <= 15) return true
-  }
-  return false
-}
 const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
- * Accepts an incoming x-request-id only when it is short, made of safe characters and could
- * not be a phone number or a credential (a client that sends its `ck_…` API key as the id
- * would have it in every log line, error body, exemplar and Sentry tag of the request); any
- * other is replaced by `generate()`. A UUID, the common id, skips both checks.
+ * Accepts an incoming x-request-id only when it is short, made of safe characters and holds
+ * no phone number and no credential as the scrubber finds them (core/scrub.ts): a bot that
+ * names its requests by the sender's wa_id (`wa-254711000200`, `customer254711000200`,
+ * `0711.000.200`), or a client that sends its `ck_…` API key as the id, would have it in every
+ * log line, error body, exemplar and Sentry tag of the request. Any other is replaced by
+ * `generate()`. A UUID, the common id, skips both checks.
  */
 export function pickRequestId(incoming: string | null, generate: () => string): string {
   return incoming && isSafeRequestId(incoming) ? incoming : generate()
@@ -94,7 +67,7 @@ export function pickRequestId(incoming: string | null, generate: () => string): 
  * that come back from another system (an exemplar's `request_id` read from Prometheus).
  */
 export function isSafeRequestId(id: string): boolean {
-  return SAFE_REQUEST_ID.test(id) && (UUID_ID.test(id) || (!hasPhoneNumber(id) && !hasCredential(id)))
+  return SAFE_REQUEST_ID.test(id) && (UUID_ID.test(id) || (!hasPhone(id) && !hasCredential(id)))
 }
 
 /**

@@ -88,14 +88,17 @@ describe('request id', () => {
     '254711000200',
     'msg:+254711000200:retry',
     'order.5511987654321',
-    // The same numbers inside a word that is no hex id, and written in groups.
+    // The same, glued to a word or written with separators, as the scrubber finds them.
+    'customer254711000200',
     'wa254711000200',
-    'order254711000200x',
+    'wa_254711000200',
     'msg0711000200',
     '254-711-000-200',
-    'tel.254.711.000.200',
     'wa-254-711-000-200',
     '2547-1100-0200',
+    'tel.254.711.000.200',
+    '0711.000.200',
+    '+1.415.555.0100',
     'call:1.415.555.0100',
     // A credential: the service's own API key, another known key shape, a token in key:value form.
     `ck_${'Ab1-'.repeat(10)}xyz`,
@@ -112,6 +115,9 @@ describe('request id', () => {
     'req-1234567',
     '1-5759e988-bd862e3fe1be46a994272793',
     'checkout-token-refresh',
+    // Epoch milliseconds and hex ids are no phone numbers.
+    'req-1733440000000',
+    'span-00f067aa0ba902b7',
     'ck_short',
     // Grouped digits too few for a phone number, and a long hex word with digit runs.
     'batch-12-34-56',

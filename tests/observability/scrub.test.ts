@@ -221,6 +221,7 @@ describe('scrubText: phone numbers in every form they reach a sink', () => {
     ['customer254711000200', 'customer[phone]'],
     ['id=wa254711000200&x=1', 'id=wa[phone]&x=1'],
     ['wa-254711000200', 'wa-[phone]'],
+    ['order.5511987654321', 'order.[phone]'],
     // URL-encoded, once or twice: +, spaces, dashes, no-break spaces.
     ['/c/%2B254%20711%20000%20200/orders', '/c/[phone]/orders'],
     ['to=+254%20711%20000%20200', 'to=[phone]'],
