@@ -23,7 +23,7 @@ export const FILTERED = '[Filtered]'
  * it runs on every span and error line. `judgeCandidate` decides.
  */
 const PHONE_CANDIDATE =
-  /(?<!\d|\d\.)\(?(?:(?:\+|%(?:25)?2[Bb]|\\u002[Bb])\)?(?:[ (\u00a0]|%(?:25)?20)?)?\d(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0)){5,}\d(?!-?[A-Za-z0-9])/g
+  /(?<!\d|\d\.)\(?(?:(?:\+|%(?:25)?2[Bb]|\\u002[Bb])\)?(?:[ (\u00a0]|%(?:25)?20)?)?\d(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0)){5,60}\d(?!-?[A-Za-z0-9])/g
 
 /** URL escapes (once or twice encoded) and JSON `\u00XX` escapes, decoded for judging. */
 const ESCAPE = /%(?:25)?([0-9A-Fa-f]{2})|\\u(00[0-9A-Fa-f]{2})/g
@@ -79,28 +79,44 @@ function isPhone(plain: string): boolean {
   return plain.indexOf('.') !== plain.lastIndexOf('.') && !IPV4.test(plain)
 }
 
+/** The last group (an even index) of the widest phone number starting at group `i`, or -1. */
+function widestFrom(parts: string[], i: number): number {
+  let widest = -1
+  let plain = ''
+  for (let j = i; j < parts.length; j += 2) {
+    plain += decodeEscapes((j > i ? (parts[j - 1] as string) : '') + (parts[j] as string))
+    const digits = digitCount(plain)
+    if (digits > 15) break
+    if (isPhone(plain)) widest = j
+  }
+  return widest
+}
+
 /**
- * Replaces the phone numbers in a run of numbers: the whole run if it is one, else the widest
- * span of its blank-separated groups that is one (`order 12345 254711000200`, `2026-12-05
- * +254…` join into one run), then the rest after it.
+ * Replaces the phone numbers in a run of numbers: the whole run if it is one, else, left to
+ * right, spans of its blank-separated groups (`order 12345 254711000200`, `2026-12-05 254…`
+ * join into one run): the widest span from the first group that starts one. Each step looks
+ * at most 15 groups ahead (a phone number has at most 15 digits), and the candidate scan cuts
+ * runs at about 60 characters, so a long run of numbers costs linear time.
  */
 function judgeRun(run: string): string {
-  if (run === '') return run
-  if (isPhone(decodeEscapes(run))) return '[phone]'
+  if (run === '' || isPhone(decodeEscapes(run))) return run === '' ? run : '[phone]'
   // [group, blanks, group, …]
   const parts = run.split(BLANKS)
   if (parts.length < 3) return run
-  let best: [number, number, number] | undefined
-  for (let i = 0; i < parts.length; i += 2)
-    for (let j = i; j < parts.length; j += 2) {
-      const plain = decodeEscapes(parts.slice(i, j + 1).join(''))
-      const digits = plain.replace(/\D/g, '').length
-      if (digits > 15) break
-      if ((!best || digits > best[2]) && isPhone(plain)) best = [i, j, digits]
+  let out = ''
+  let i = 0
+  while (i < parts.length) {
+    const end = widestFrom(parts, i)
+    if (end < 0) {
+      out += parts[i] + (parts[i + 1] ?? '')
+      i += 2
+      continue
     }
-  if (!best) return run
-  const [i, j] = best
-  return `${parts.slice(0, i).join('')}[phone]${j + 1 < parts.length ? parts[j + 1] + judgeRun(parts.slice(j + 2).join('')) : ''}`
+    out += `[phone]${parts[end + 1] ?? ''}`
+    i = end + 2
+  }
+  return out
 }
 
 /**

@@ -310,3 +310,8 @@ describe('scrubText: secrets in every form they reach a sink', () => {
     expect(scrubText(input)).toBe(input)
   })
 })
+
+test('a long run of numbers is scrubbed in one pass, phone by phone (a body of digits could stall every sink)', () => {
+  expect(scrubText(`ids ${'254711000200 0 '.repeat(3000)}end`)).toBe(`ids ${'[phone] '.repeat(3000)}end`)
+  expect(scrubText('12-'.repeat(20000))).toBe('12-'.repeat(20000))
+})
