@@ -184,7 +184,9 @@ describe('loadConfig', () => {
       'Invalid IDEMPOTENCY_KEY_TTL',
     )
     expect(loadConfig({ IDEMPOTENCY_KEY_TTL: '2m' }).idempotency.keyTtlMs).toBe(120_000)
-    expect(loadConfig({ IDEMPOTENCY_KEY_TTL: '30s', PAYMENT_PENDING_LEASE: '30s' }).idempotency.keyTtlMs).toBe(30_000)
+    expect(
+      loadConfig({ IDEMPOTENCY_KEY_TTL: '30s', PAYMENT_PENDING_LEASE: '30s' }).idempotency.keyTtlMs,
+    ).toBe(30_000)
   })
 
   test('every duration but ALERT_HISTORY_RETENTION must be above zero', () => {
