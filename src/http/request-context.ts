@@ -2,7 +2,13 @@ import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { hasCredential, hasPhone } from '../core/scrub.ts'
-import { createTraceIds, parseTraceparent, SAMPLED_FLAGS, type TraceIds } from '../core/trace-context.ts'
+import {
+  createTraceIds,
+  parseTraceparent,
+  parseTracestate,
+  SAMPLED_FLAGS,
+  type TraceIds,
+} from '../core/trace-context.ts'
 import { DECIMAL_QUERY_PARAMETERS, fieldError } from '../shared/models.ts'
 import { parseJsonText, type UnstorableText, unstorableText, unstorableTextError } from './json-body.ts'
 
@@ -19,6 +25,12 @@ export interface RequestState {
   traceFlags: string
   /** The caller's span id from `traceparent` (16 hex), when the trace was continued. */
   parentSpanId?: string
+  /**
+   * The incoming `tracestate` to forward on the request's outbound calls (parseTracestate's
+   * value: valid, at most 32 members and 512 characters), only when the trace was continued
+   * from a valid `traceparent`. Opaque vendor data: never logged, never reported.
+   */
+  traceState?: string
   /**
    * The request's logger: the root logger bound to `requestId` and `trace_id`, and to
    * `tenantId` once it is set. Created on first use, so a request that logs nothing but its
@@ -79,6 +91,7 @@ export function isSafeRequestId(id: string): boolean {
 class LazyLogState implements RequestState {
   traceFlags = SAMPLED_FLAGS
   parentSpanId?: string
+  traceState?: string
   errorStatus?: number
   errorReported?: boolean
   tenantId?: string
@@ -215,8 +228,9 @@ export const STREAMED_BODY: Readonly<Record<string, never>> = Object.freeze({})
  * JSON body parsing. Registered before every hook that reads the state (access log, errors,
  * and securityHeaders, which echoes the request id as `x-request-id`).
  *
- * The trace: an incoming W3C `traceparent` is continued (its trace id and flags), an invalid
- * one is ignored as the specification says; otherwise the request joins the error tracker's
+ * The trace: an incoming W3C `traceparent` is continued (its trace id and flags, and its
+ * `tracestate` as parseTracestate keeps it), an invalid one is ignored with its `tracestate`
+ * as the specification says; otherwise the request joins the error tracker's
  * trace (`activeTraceId`) or starts a new one.
  *
  * Bodies over `maxBodyBytes` are refused with 413 in the parse step, by their declared
@@ -261,6 +275,9 @@ export function requestContext(options: RequestContextOptions) {
       if (incoming) {
         state.traceFlags = incoming.flags
         state.parentSpanId = incoming.parentId
+        // Read only with a valid traceparent (§3.3); one without it starts a trace of its own.
+        const traceState = parseTracestate(headers.get('tracestate'))
+        if (traceState !== undefined) state.traceState = traceState
       }
       ;(request as WithState)[STATE] = state
     })

@@ -24,9 +24,10 @@ export class ProviderError extends Error {
 
 /**
  * Context of the call, for correlation with the provider's own logs and traces. A provider
- * that calls out over HTTP passes all three to its `OutboundInit` (`requestId`, `traceId`,
- * `traceFlags`), so the call carries `x-request-id` and a W3C `traceparent` continuing the
- * request's trace with the caller's sampling decision.
+ * that calls out over HTTP passes all of it to its `OutboundInit` (`requestId`, `traceId`,
+ * `traceFlags`, `traceState`), so the call carries `x-request-id`, a W3C `traceparent`
+ * continuing the request's trace with the caller's sampling decision, and the caller's
+ * `tracestate`.
  */
 export interface CallContext {
   requestId: string
@@ -37,6 +38,12 @@ export interface CallContext {
    * caller's "not sampled" (`00`) is not turned into "sampled"; absent for a trace we started.
    */
   traceFlags?: string
+  /**
+   * The paying request's W3C `tracestate` (validated and bounded, trace-context.ts
+   * parseTracestate), to forward with the trace; absent when the request brought none or did
+   * not continue a trace, and for background jobs. Opaque: a provider must not log it.
+   */
+  traceState?: string
 }
 
 /**

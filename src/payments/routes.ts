@@ -23,13 +23,19 @@ export function paymentRoutes(deps: {
       async ({ tenant, params, body, request, set }) => {
         try {
           set.status = 201
-          const { requestId, traceId, traceFlags, log } = requestState(request)!
+          const { requestId, traceId, traceFlags, traceState, log } = requestState(request)!
           return await withIdempotency(
             deps.idempotency,
             request,
             { scope: tenantScope(tenant.id) },
             (claim) =>
-              deps.payments.pay(tenant.id, params.id, body, { requestId, traceId, traceFlags, log }, claim),
+              deps.payments.pay(
+                tenant.id,
+                params.id,
+                body,
+                { requestId, traceId, traceFlags, ...(traceState === undefined ? {} : { traceState }), log },
+                claim,
+              ),
           )
         } catch (error) {
           if (error instanceof PaymentProviderFailed) {

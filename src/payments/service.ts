@@ -55,6 +55,8 @@ export interface PaymentContext {
   traceId: string
   /** W3C trace-flags of the request (2 hex), sent to the provider with the trace id. */
   traceFlags?: string
+  /** W3C tracestate of the request (RequestState.traceState), sent to the provider with the trace. */
+  traceState?: string
   log: Logger
 }
 
@@ -246,6 +248,7 @@ export function createPaymentService(deps: {
             requestId: context.requestId,
             traceId: context.traceId,
             ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
+            ...(context.traceState === undefined ? {} : { traceState: context.traceState }),
           },
         )
       } catch (error) {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { requestState } from '../../src/http/request-context.ts'
 import { noErrorReporter } from '../../src/observability/error-reporter.ts'
-import type { PaymentProvider } from '../../src/payments/providers.ts'
+import type { CallContext, PaymentProvider } from '../../src/payments/providers.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 
@@ -103,6 +103,31 @@ describe('outbound calls carry traceparent', () => {
     expect(sent[0]!.get('x-request-id')).toBe('r-1')
   })
 
+  test("a call continuing a trace carries the request's tracestate; one starting a trace carries none", async () => {
+    const { http, sent } = recordingClient()
+    await http('http://127.0.0.1:9/provider', {
+      requestId: 'r-1',
+      traceId: TRACE,
+      traceState: 'rojo=1,congo=2',
+    })
+    // Without a trace id the call starts a trace of its own: a stray tracestate is not sent.
+    await http('http://127.0.0.1:9/provider', {
+      traceState: 'rojo=1',
+      headers: [
+        ['tracestate', 'rojo=1'],
+        ['tracestate', 'congo=2'],
+      ],
+    })
+    await http('http://127.0.0.1:9/provider', { traceId: TRACE })
+    // A caller's own traceparent goes out with the tracestate it set beside it, and no other.
+    await http('http://127.0.0.1:9/provider', {
+      traceId: TRACE,
+      traceState: 'rojo=1',
+      headers: { traceparent: `00-${TRACE}-${PARENT}-01`, tracestate: 'mine=1' },
+    })
+    expect(sent.map((headers) => headers.get('tracestate'))).toEqual(['rojo=1,congo=2', null, null, 'mine=1'])
+  })
+
   test('a call outside a request starts its own trace; a traceparent the caller set is kept', async () => {
     const { http, sent } = recordingClient()
     await http('http://127.0.0.1:9/a')
@@ -115,40 +140,45 @@ describe('outbound calls carry traceparent', () => {
   })
 })
 
-describe("a payment provider's outbound call continues the paying request's trace", () => {
-  /** A provider that calls its API through the service's HTTP client, as its contract says. */
-  async function payingApp() {
-    const sent: string[] = []
-    const http = createHttpClient(async (_url, init) => {
-      sent.push(new Headers(init?.headers).get('traceparent')!)
-      return new Response('{}')
-    })
-    const provider: PaymentProvider = {
-      name: 'remote',
-      async charge(_request, context) {
-        await http('http://127.0.0.1:9/charges', { method: 'POST', ...context })
-        return { outcome: 'succeeded', reference: 'ref-1' }
-      },
-      async retrieve() {
-        return undefined
-      },
-    }
-    const built = await buildTestApp({ paymentProviders: [provider] })
-    const tenant = await createTenant(built.call)
-    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
-    const pay = async (headers: Record<string, string>) => {
-      const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
-      const res = await built.call(`/orders/${order.id}/payments`, {
-        method: 'POST',
-        token: tenant.apiKey,
-        json: { provider: 'remote', source: 'tok_any' },
-        headers,
-      })
-      expect(res.status).toBe(201)
-    }
-    return { pay, sent }
+/** A provider that calls its API through the service's HTTP client, as its contract says. */
+async function payingApp() {
+  const sent: string[] = []
+  const states: Array<string | null> = []
+  const contexts: CallContext[] = []
+  const http = createHttpClient(async (_url, init) => {
+    const headers = new Headers(init?.headers)
+    sent.push(headers.get('traceparent')!)
+    states.push(headers.get('tracestate'))
+    return new Response('{}')
+  })
+  const provider: PaymentProvider = {
+    name: 'remote',
+    async charge(_request, context) {
+      contexts.push(context)
+      await http('http://127.0.0.1:9/charges', { method: 'POST', ...context })
+      return { outcome: 'succeeded', reference: 'ref-1' }
+    },
+    async retrieve() {
+      return undefined
+    },
   }
+  const built = await buildTestApp({ paymentProviders: [provider] })
+  const tenant = await createTenant(built.call)
+  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 100 })
+  const pay = async (headers: HeadersInit) => {
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    const res = await built.call(`/orders/${order.id}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      json: { provider: 'remote', source: 'tok_any' },
+      headers,
+    })
+    expect(res.status).toBe(201)
+  }
+  return { pay, sent, states, contexts, logs: built.logs }
+}
 
+describe("a payment provider's outbound call continues the paying request's trace", () => {
   test("the caller's sampling decision travels with its trace id: not sampled stays not sampled", async () => {
     const { pay, sent } = await payingApp()
     await pay({ traceparent: `00-${TRACE}-${PARENT}-00` })
@@ -163,5 +193,95 @@ describe("a payment provider's outbound call continues the paying request's trac
       `00-${TRACE}-span-01`,
     ])
     for (const value of sent) expect(value.split('-')[2]).not.toBe(PARENT)
+  })
+})
+
+describe("the request's tracestate reaches the payment provider's outbound call", () => {
+  const CONTINUED = `00-${TRACE}-${PARENT}-01`
+  const PHONE_STATE = 'acme=wa254711000200,congo=t61rcWkgMzE'
+
+  test('exactly as parsed: combined lines, OWS and empty members dropped, order kept', async () => {
+    const { pay, states, contexts } = await payingApp()
+    await pay({ traceparent: CONTINUED, tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' })
+    await pay([
+      ['traceparent', CONTINUED],
+      ['tracestate', 'foo=1 \t , bar=2'],
+      ['tracestate', ''],
+      ['tracestate', 'rojo=1,congo=2'],
+    ])
+    await pay([
+      ['traceparent', CONTINUED],
+      ['TraceState', 'a=1,,b=2'],
+    ])
+    expect(states).toEqual([
+      'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+      'foo=1,bar=2,rojo=1,congo=2',
+      'a=1,b=2',
+    ])
+    expect(contexts[0]).toEqual({
+      requestId: expect.any(String),
+      traceId: TRACE,
+      traceFlags: '01',
+      traceState: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+    })
+  })
+
+  test('none when the tracestate is invalid, empty, or its traceparent is invalid or absent', async () => {
+    const { pay, states, contexts } = await payingApp()
+    const bar = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `bar${from + i}=${from + i}`).join(',')
+    const invalid: HeadersInit[] = [
+      { traceparent: CONTINUED, tracestate: 'foo=1,foo=2' },
+      [
+        ['traceparent', CONTINUED],
+        ['tracestate', 'foo=1'],
+        ['tracestate', 'foo=1'],
+      ],
+      { traceparent: CONTINUED, tracestate: 'FOO=1' },
+      { traceparent: CONTINUED, tracestate: 'foo@bar@baz=1,bar=2' },
+      { traceparent: CONTINUED, tracestate: 'foo=bar=baz' },
+      { traceparent: CONTINUED, tracestate: 'foo=,bar=3' },
+      { traceparent: CONTINUED, tracestate: `foo=${'v'.repeat(257)}` },
+      [
+        ['traceparent', CONTINUED],
+        ['tracestate', bar(1, 20)],
+        ['tracestate', bar(21, 33)],
+      ],
+      { traceparent: CONTINUED, tracestate: ' , ' },
+      { traceparent: `00-${TRACE.toUpperCase()}-${PARENT}-01`, tracestate: 'rojo=1' },
+      { traceparent: `ff-${TRACE}-${PARENT}-01`, tracestate: 'rojo=1' },
+      { tracestate: 'rojo=1' },
+    ]
+    for (const headers of invalid) await pay(headers)
+    expect(states).toEqual(invalid.map(() => null))
+    expect(contexts.every((context) => !('traceState' in context))).toBe(true)
+  })
+
+  test('32 members pass; over 512 characters it is cut by whole entries, long ones first', async () => {
+    const { pay, states } = await payingApp()
+    const bar = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `bar${from + i}=${from + i}`).join(',')
+    await pay([
+      ['traceparent', CONTINUED],
+      ['tracestate', bar(1, 20)],
+      ['tracestate', bar(21, 32)],
+    ])
+    const long = `long${'g'.repeat(96)}=${'x'.repeat(200)}` // 301 characters
+    const short = (i: number) => `k${i}=${'y'.repeat(60)}` // 63 characters
+    const shorts = [0, 1, 2, 3, 4].map(short).join(',') // 319
+    // 301 + 319 + 1 comma = 621 > 512: the long entry goes, the short ones stay.
+    await pay({ traceparent: CONTINUED, tracestate: `${shorts},${long}` })
+    await pay({ traceparent: CONTINUED, tracestate: `${long},${shorts}` })
+    expect(states).toEqual([bar(1, 32), shorts, shorts])
+  })
+
+  test('forwarded to the provider but never logged, even when a vendor put a phone number in it', async () => {
+    const { pay, states, logs } = await payingApp()
+    await pay({ traceparent: CONTINUED, tracestate: PHONE_STATE, 'x-request-id': 'ts-log' })
+    expect(states).toEqual([PHONE_STATE])
+    const text = JSON.stringify(logs.lines)
+    expect(text).not.toContain('254711000200')
+    expect(text).not.toContain('t61rcWkgMzE')
+    expect(logs.lines.some((line) => line.requestId === 'ts-log')).toBe(true)
   })
 })
