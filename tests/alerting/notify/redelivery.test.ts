@@ -74,6 +74,8 @@ const messageBody = (id: string, text: string, at: Date) =>
     ],
   })
 
+/** The webhook's answer to a body holding one status. */
+const ONE_STATUS = { received: true, statuses: 1, messages: 0, invalid: 0, otherNumber: 0 }
 const outbox = async () => ctx.database.db.select().from(alertOutbox)
 const states = async () => ctx.database.db.select().from(alertStates)
 
@@ -107,13 +109,7 @@ describe('delivery statuses of an earlier attempt', () => {
       errors: [{ code: 131047, title: 'Re-engagement message' }],
     })
 
-    expect((await hook(failed)).body).toEqual({
-      received: true,
-      statuses: 1,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
+    expect((await hook(failed)).body).toEqual(ONE_STATUS)
     const [queued] = await outbox()
     expect(queued).toMatchObject({
       status: 'pending',
@@ -430,13 +426,7 @@ describe('a failure Meta reports late, in the status webhook', () => {
       statusBody(id, 'failed', { errors: [{ code, title, message: title, error_data: { details: title } }] })
 
     const start = clock.now().getTime()
-    expect((await hook(failed('wamid.1', 131000, 'Something went wrong'))).body).toEqual({
-      received: true,
-      statuses: 1,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
+    expect((await hook(failed('wamid.1', 131000, 'Something went wrong'))).body).toEqual(ONE_STATUS)
     const [queued] = await outbox()
     expect(queued).toMatchObject({
       status: 'pending',
