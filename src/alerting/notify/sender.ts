@@ -264,8 +264,12 @@ export function createSender(deps: {
           }
           live.push(row)
         }
+        // Hidden is what the latest notification cut (max_alerts) less what this message shows
+        // of it. Bounded by that cut: the group's listed alerts that are not in this message
+        // (told earlier, or of the other transition) were shown by Alertmanager, not hidden.
         for (const { count, total, shown } of truncation.values())
-          group.content.truncatedAlerts += total === undefined ? count : Math.max(0, total - shown.size)
+          group.content.truncatedAlerts +=
+            total === undefined ? count : Math.min(count, Math.max(0, total - shown.size))
         group.rows = live
         if (live.length === 0) groups.delete(key)
       }

@@ -233,6 +233,23 @@ describe('an Alertmanager storm', () => {
     expect(texts().slice(sent)).toEqual([expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: DatabaseDown\n/)])
   })
 
+  test('alerts a group lists that were told before are not "not shown by Alertmanager"', async () => {
+    // Alertmanager lists every alert of the group in each notification (dispatch/dispatch.go
+    // aggrGroup.flush): the new one's message, and the resolution of one while another fires,
+    // stand beside alerts told earlier, which Alertmanager did show. Only max_alerts hides any.
+    const { post, alerting } = await setup()
+    await post(notification([criticalAlert()]))
+    await alerting.tick()
+    await post(notification([criticalAlert(), amAlert(1)]))
+    await alerting.tick()
+    await post(notification([criticalAlert('resolved'), amAlert(1)], { status: 'resolved' }))
+    await alerting.tick()
+    expect(texts().slice(1)).toEqual([
+      `🔔 *WARNING ALERT*: StormNoise\nnode-1 is noisy ${'x'.repeat(40)}\nref: ${amAlert(1).fingerprint}`,
+      `✅ *RESOLVED*: DatabaseDown\nDatabase down\nref: ${CRITICAL_FP}`,
+    ])
+  })
+
   test('alerts PostgreSQL cannot store are skipped and counted, not a 500 for the whole notification', async () => {
     // Each was a 500 (or a whole-notification 422) that Alertmanager retried forever or dropped,
     // the valid critical alert beside it included.
