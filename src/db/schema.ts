@@ -190,24 +190,40 @@ export const sandboxCharges = pgTable('sandbox_charges', {
  * What the dispatcher knows about each alert it was handed (by Alertmanager or the ruleManager),
  * keyed by the Alertmanager-compatible fingerprint of its label set.
  */
-export const alertStates = pgTable('alert_states', {
-  fingerprint: text('fingerprint').primaryKey(),
-  alertname: text('alertname').notNull(),
-  severity: text('severity').notNull(),
-  tenantId: uuid('tenant_id'),
-  labels: jsonb('labels').$type<Record<string, string>>().notNull(),
-  annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
-  status: text('status').notNull(),
-  /** Start of the current firing episode; a new episode after resolution starts over. */
-  startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
-  resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
-  /** When firing notifications for this episode were last enqueued (first or repeat). */
-  lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
-  repeatCycle: integer('repeat_cycle').notNull().default(0),
-  ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
-  silencedUntil: timestamp('silenced_until', { withTimezone: true, mode: 'date' }),
-  updatedAt: updatedAt(),
-})
+export const alertStates = pgTable(
+  'alert_states',
+  {
+    fingerprint: text('fingerprint').primaryKey(),
+    alertname: text('alertname').notNull(),
+    severity: text('severity').notNull(),
+    tenantId: uuid('tenant_id'),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
+    status: text('status').notNull(),
+    /** Start of the current firing episode; a new episode after resolution starts over. */
+    startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    /** When firing notifications for this episode were last enqueued (first or repeat). */
+    lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
+    repeatCycle: integer('repeat_cycle').notNull().default(0),
+    ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
+    silencedUntil: timestamp('silenced_until', { withTimezone: true, mode: 'date' }),
+    /**
+     * The Alertmanager aggregation group (`groupKey`) whose notification last listed the alert;
+     * null for the rule manager's alerts. A later complete notification of that group that no
+     * longer lists it ends it (see the dispatcher's `ingestAll`).
+     */
+    groupKey: text('group_key'),
+    /**
+     * Whether the episode was ended by its group no longer listing it (not by a resolution): the
+     * same episode (same `startsAt`) listed firing again is then a new episode, not a late re-send.
+     */
+    resolvedUnlisted: boolean('resolved_unlisted').notNull().default(false),
+    updatedAt: updatedAt(),
+  },
+  // Every Alertmanager notification looks up the firing alerts its group listed last time.
+  (table) => [index('alert_states_group_key_idx').on(table.groupKey)],
+)
 
 /**
  * The notification outbox: one row per (alert, transition, recipient, repeat cycle), written

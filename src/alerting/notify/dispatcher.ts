@@ -60,6 +60,11 @@ export interface IngestOptions {
   invalidAlerts?: number
   /** The first skipped alert's problem (`alerts.3.startsAt — Expected …`), for the log line. */
   firstInvalid?: string
+  /**
+   * Alertmanager's aggregation group (`groupKey`): a notification of it that holds every alert
+   * (no `truncatedAlerts`, none skipped) ends the alerts it listed last time and lists no more.
+   * Absent for the rule manager, whose alerts only end by their own resolution.
+   */
   groupKey?: string
 }
 
@@ -293,15 +298,44 @@ export function createDispatcher(deps: {
   /**
    * Records the alerts and enqueues the notifications they call for, in one transaction:
    * new firing episodes go to their recipients, resolutions to those who were told.
+   *
+   * A notification of Alertmanager group `groupKey` with no `truncatedAlerts` (and no alert we
+   * skipped) also ends, as of now, each firing alert that group listed last and no longer
+   * lists: Alertmanager may never send its resolution (restarted without `--storage.path`,
+   * after Prometheus' 15 minutes of re-sending resolved alerts; or `send_resolved: false`).
+   * It is resolved by the path of a resolution (those told get it; nobody else), and marked
+   * `resolved_unlisted`, so that listed firing again with the same startsAt it is a new episode
+   * (announced again, under a later repeat cycle). Why absence means "ended", from Alertmanager
+   * (v0.25–main):
+   * - dispatch/dispatch.go `aggrGroup.flush` hands the notify pipeline every alert of the group
+   *   (`alerts = ag.alerts.List()`), firing and resolved, and deletes a resolved one only after
+   *   a notification succeeded (`DeleteIfNotModified(resolvedSlice)`).
+   * - notify/notify.go `MuteStage.Exec` drops alerts the inhibitor or silencer mutes ("Do not
+   *   send the alert if muted"): a silenced or inhibited alert is absent too, and ends here.
+   * - notify/notify.go `RetryStage.exec`: without send_resolved it sends only the firing alerts
+   *   ("if a.Status() != model.AlertResolved"), and nothing when none fires.
+   * - notify/webhook/webhook.go `truncateAlerts` keeps the first `max_alerts` and counts the
+   *   rest in `truncatedAlerts`: then the absent may still fire, and nothing ends.
+   * - notify/notify.go `DedupStage.needsUpdate`: a firing set that is not a subset of the one
+   *   last logged (nflog) is notified at the next flush. So a muted alert that ended here (its
+   *   group notified without it, which the nflog recorded) is posted again when the silence
+   *   ends, at the group's next flush, and starts a new episode; a notification whose firing
+   *   set only shrank waits for repeat_interval without send_resolved.
+   * An alert in several groups (`continue: true`) is ended only by the group that listed it
+   * last (`group_key`). The rule manager's alerts (no groupKey) only end by resolution.
    */
   async function ingestAll(
     tx: Executor,
     alerts: AlertInput[],
     truncatedAlerts: number,
+    invalidAlerts: number,
     groupKey: string | undefined,
   ): Promise<number> {
     const now = clock.now()
     const at = now.toISOString()
+    // Only a notification that holds its whole group says what the group no longer has: one
+    // cut by max_alerts, or with alerts we could not read, leaves out alerts that still fire.
+    const wholeGroup = groupKey !== undefined && truncatedAlerts === 0 && invalidAlerts === 0
     // The last word on a fingerprint wins when a payload repeats one. In fingerprint order, so
     // that every transaction locks the states it shares with another (replicas, Alertmanager
     // retries, the rule manager's tick) in the same order: in payload order, two concurrent
@@ -309,6 +343,8 @@ export function createDispatcher(deps: {
     const unique = [...new Map(alerts.map((a) => [a.fingerprint, a])).values()].sort((a, b) =>
       a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0,
     )
+    // With the alerts this group listed last time that still fire, locked in the same one
+    // fingerprint-ordered statement: locked apart, two notifications of one group deadlock.
     const states = new Map(
       (
         await tx
@@ -316,13 +352,21 @@ export function createDispatcher(deps: {
             fingerprint: alertStates.fingerprint,
             status: alertStates.status,
             startsAt: alertStates.startsAt,
+            labels: alertStates.labels,
             annotations: alertStates.annotations,
+            groupKey: alertStates.groupKey,
+            resolvedUnlisted: alertStates.resolvedUnlisted,
           })
           .from(alertStates)
           .where(
-            inJsonList(
-              alertStates.fingerprint,
-              unique.map((a) => a.fingerprint),
+            or(
+              inJsonList(
+                alertStates.fingerprint,
+                unique.map((a) => a.fingerprint),
+              ),
+              wholeGroup
+                ? and(eq(alertStates.groupKey, groupKey), eq(alertStates.status, 'firing'))
+                : undefined,
             ),
           )
           .orderBy(alertStates.fingerprint)
@@ -330,6 +374,8 @@ export function createDispatcher(deps: {
       ).map((s) => [s.fingerprint, s]),
     )
     const starting: Array<{ alert: AlertInput; base: StateBase }> = []
+    /** Episodes ended because their group stopped listing them, listed firing again. */
+    const relisted: Array<{ alert: AlertInput; base: StateBase }> = []
     const refreshed: StateBase[] = []
     const ending: Array<{ alert: AlertInput; base: StateBase }> = []
     const tombstones: Array<StateBase & { resolvedAt: Date }> = []
@@ -344,6 +390,17 @@ export function createDispatcher(deps: {
         // re-send (a retried notification overtaken by the resolution or by the next episode):
         // a real return fires with a later startsAt (Prometheus' ActiveAt), so this one
         // announces nothing, and leaves the current episode's ACK and repeat cycle alone.
+        // Unless we ended it ourselves because its group stopped listing it (a silence, an
+        // inhibition, or our guess was early): Alertmanager lists it again with the same
+        // startsAt, and it fires again as a new episode, announced like any other.
+        if (
+          state?.status === 'resolved' &&
+          state.resolvedUnlisted &&
+          alert.startsAt.getTime() === state.startsAt.getTime()
+        ) {
+          relisted.push({ alert, base })
+          continue
+        }
         if (state?.status === 'resolved' && alert.startsAt.getTime() <= state.startsAt.getTime()) continue
         if (state !== undefined && alert.startsAt.getTime() < state.startsAt.getTime()) continue
         // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
@@ -363,9 +420,35 @@ export function createDispatcher(deps: {
         unseen.set(alert.fingerprint, { alert, base })
       }
     }
+    /** Fingerprints ended because their group's notification no longer lists them. */
+    const unlisted = new Set<string>()
+    if (wholeGroup) {
+      const listed = new Set(unique.map((a) => a.fingerprint))
+      for (const state of states.values()) {
+        if (listed.has(state.fingerprint) || state.status !== 'firing' || state.groupKey !== groupKey)
+          continue
+        // Ended as of this notification, by the path of Alertmanager's own resolution.
+        const alert: AlertInput = {
+          fingerprint: state.fingerprint,
+          status: 'resolved',
+          labels: state.labels,
+          annotations: state.annotations,
+          startsAt: state.startsAt,
+          endsAt: now,
+        }
+        ending.push({ alert, base: stateBase(alert) })
+        unlisted.add(state.fingerprint)
+      }
+      if (unlisted.size) {
+        log.info(
+          { groupKey: loggableLabel(groupKey), alerts: unlisted.size },
+          'alerts no longer listed by their Alertmanager group resolved',
+        )
+      }
+    }
     // Set-based statements whose rows travel as one JSON parameter: building a 10 000-row
     // VALUES list costs far more than running it.
-    const fired: Array<{ alert: AlertInput; base: StateBase }> = []
+    const fired: Array<{ alert: AlertInput; base: StateBase; cycle: number }> = []
     for (const batch of batches(starting)) {
       // Conditional upsert: only a later episode replaces a row. A replica that inserted the
       // same episode (or a later one) first wins, and this one gets nothing back for it (so
@@ -379,14 +462,40 @@ export function createDispatcher(deps: {
           on conflict (fingerprint) do update set
             alertname = excluded.alertname, severity = excluded.severity, tenant_id = excluded.tenant_id,
             labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at,
-            status = 'firing', resolved_at = null, acked_at = null, repeat_cycle = 0,
+            status = 'firing', resolved_at = null, acked_at = null, repeat_cycle = 0, resolved_unlisted = false,
             last_notified_at = case when alert_states.silenced_until > ${at}::timestamptz then null else ${at}::timestamptz end,
             updated_at = ${at}::timestamptz
           where alert_states.starts_at < excluded.starts_at
           returning fingerprint, coalesce(silenced_until > ${at}::timestamptz, false) as silenced`),
       )
       const notify = new Set(started.filter((s) => s.silenced !== true).map((s) => String(s.fingerprint)))
-      fired.push(...batch.filter((s) => notify.has(s.alert.fingerprint)))
+      fired.push(...batch.filter((s) => notify.has(s.alert.fingerprint)).map((s) => ({ ...s, cycle: 0 })))
+    }
+    for (const batch of batches(relisted)) {
+      // The same startsAt as the episode it follows, so a repeat cycle past that episode's last
+      // one: the outbox keys (fingerprint, startsAt, cycle) of its messages must differ, or the
+      // new firing and its resolution would be taken for the old ones and never sent.
+      const restarted = rowsOf(
+        await tx.execute(sql`
+          update ${alertStates} as s set
+            status = 'firing', resolved_at = null, acked_at = null, resolved_unlisted = false,
+            repeat_cycle = s.repeat_cycle + 1, annotations = r.annotations,
+            last_notified_at = case when s.silenced_until > ${at}::timestamptz then null else ${at}::timestamptz end,
+            updated_at = ${at}::timestamptz
+          from jsonb_to_recordset(${JSON.stringify(batch.map(({ base }) => ({ fingerprint: base.fingerprint, annotations: base.annotations, startsAt: base.startsAt })))}::jsonb)
+            as r(fingerprint text, annotations jsonb, "startsAt" timestamptz)
+          where s.fingerprint = r.fingerprint and s.status = 'resolved' and s.resolved_unlisted and s.starts_at = r."startsAt"
+          returning s.fingerprint, s.repeat_cycle, coalesce(s.silenced_until > ${at}::timestamptz, false) as silenced`),
+      )
+      const cycles = new Map(
+        restarted
+          .filter((s) => s.silenced !== true)
+          .map((s) => [String(s.fingerprint), Number(s.repeat_cycle)]),
+      )
+      for (const item of batch) {
+        const cycle = cycles.get(item.alert.fingerprint)
+        if (cycle !== undefined) fired.push({ ...item, cycle })
+      }
     }
     if (refreshed.length) {
       await tx.execute(sql`
@@ -407,7 +516,7 @@ export function createDispatcher(deps: {
           alertname = excluded.alertname, severity = excluded.severity, tenant_id = excluded.tenant_id,
           labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at,
           resolved_at = excluded.resolved_at, acked_at = null, last_notified_at = null, repeat_cycle = 0,
-          updated_at = ${at}::timestamptz
+          resolved_unlisted = false, updated_at = ${at}::timestamptz
         where alert_states.status = 'resolved' and alert_states.starts_at < excluded.starts_at`)
     }
     if (unseen.size) {
@@ -429,24 +538,40 @@ export function createDispatcher(deps: {
         ending.push({ alert: resolution.alert, base: { ...resolution.base, startsAt: state.startsAt } })
       }
     }
-    const resolved: Array<{ alert: AlertInput; base: StateBase }> = []
+    const resolved: Array<{ alert: AlertInput; base: StateBase; cycle: number }> = []
     if (ending.length) {
       const ended = rowsOf(
         await tx.execute(sql`
           update ${alertStates} as s
-          set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations, updated_at = ${at}::timestamptz
+          set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations,
+            resolved_unlisted = r.unlisted, updated_at = ${at}::timestamptz
           from jsonb_to_recordset(${JSON.stringify(
             ending.map(({ alert }) => ({
               fingerprint: alert.fingerprint,
               annotations: alert.annotations,
               resolvedAt: alert.endsAt ?? now,
+              unlisted: unlisted.has(alert.fingerprint),
             })),
-          )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz)
+          )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz, unlisted boolean)
           where s.fingerprint = r.fingerprint and s.status = 'firing'
-          returning s.fingerprint`),
+          returning s.fingerprint, s.repeat_cycle`),
       )
-      const done = new Set(ended.map((e) => String(e.fingerprint)))
-      resolved.push(...ending.filter((e) => done.has(e.alert.fingerprint)))
+      const done = new Map(ended.map((e) => [String(e.fingerprint), Number(e.repeat_cycle)]))
+      for (const e of ending) {
+        const cycle = done.get(e.alert.fingerprint)
+        if (cycle !== undefined) resolved.push({ ...e, cycle })
+      }
+    }
+    if (groupKey !== undefined && unique.length) {
+      // The group that listed them last: only its own later notification may end them (an
+      // alert routed to two groups with `continue: true` is listed by both; the other group's
+      // notification, which never lists it, must not end it).
+      await tx.execute(sql`
+        update ${alertStates} set group_key = ${groupKey}
+        where ${inJsonList(
+          alertStates.fingerprint,
+          unique.map((a) => a.fingerprint),
+        )} and group_key is distinct from ${groupKey}`)
     }
     // With the group it counts and the group's size: a message merging several notifications
     // of one group counts that group's hidden alerts once, from its latest notification (they
@@ -460,9 +585,9 @@ export function createDispatcher(deps: {
       const byRecipient = new Map<string, { recipient: Recipient; alerts: Pending[] }>()
       await route(
         tx,
-        fired.map(({ alert, base }) => ({
+        fired.map(({ alert, base, cycle }) => ({
           labels: alert.labels,
-          pending: { alert: notifiedAlert(alert, 'firing'), tenantId: base.tenantId, cycle: 0 },
+          pending: { alert: notifiedAlert(alert, 'firing'), tenantId: base.tenantId, cycle },
         })),
         byRecipient,
       )
@@ -479,7 +604,7 @@ export function createDispatcher(deps: {
    */
   async function enqueueResolutions(
     tx: Executor,
-    resolved: Array<{ alert: AlertInput; base: StateBase }>,
+    resolved: Array<{ alert: AlertInput; base: StateBase; cycle: number }>,
     extra: Record<string, unknown>,
   ): Promise<number> {
     const now = clock.now()
@@ -524,7 +649,9 @@ export function createDispatcher(deps: {
         entry.alerts.push({
           alert: notifiedAlert({ ...episode.alert, startsAt: episode.base.startsAt }, 'resolved'),
           tenantId: episode.base.tenantId,
-          cycle: 0,
+          // The episode's last repeat cycle: an episode listed again after its group stopped
+          // listing it keeps its startsAt, and its resolution must not be taken for the first's.
+          cycle: episode.cycle,
         })
       }
     }
@@ -576,8 +703,10 @@ export function createDispatcher(deps: {
       if (alerts.length === 0) return 0
       const truncated = options.truncatedAlerts ?? 0
       const enqueued = tx
-        ? await ingestAll(tx, alerts, truncated, options.groupKey)
-        : await db.transaction((own) => ingestAll(own, alerts, truncated, options.groupKey))
+        ? await ingestAll(tx, alerts, truncated, options.invalidAlerts ?? 0, options.groupKey)
+        : await db.transaction((own) =>
+            ingestAll(own, alerts, truncated, options.invalidAlerts ?? 0, options.groupKey),
+          )
       if (enqueued > 0 || truncated > 0) {
         log.info(
           { source, alerts: alerts.length, truncatedAlerts: truncated, enqueued },
