@@ -37,6 +37,7 @@ interface ShippedConfig {
     group_by?: string[]
     group_wait?: string
     group_interval?: string
+    repeat_interval?: string
     routes?: Array<{ group_wait?: string }>
   }
 }
@@ -246,6 +247,61 @@ describe('the real Alertmanager posting a storm', () => {
       expect(messages).toHaveLength(1)
       expect(messages[0]!.match(/WARNING ALERT/g)).toHaveLength(10)
       expect(messages[0]).toContain('+20 more not shown by Alertmanager')
+    },
+  )
+
+  e2eTest(
+    'send_resolved: false: an alert that ends while another of its group fires is resolved all the same',
+    async () => {
+      // Without send_resolved Alertmanager never posts a resolution (notify/notify.go
+      // RetryStage sends only the firing alerts), but it posts the group again without the
+      // ended alert once repeat_interval has passed (DedupStage needsUpdate).
+      const { delivery, received, port } = await alertmanagerPostingToApp((shipped, webhook) => {
+        shipped.route.group_wait = '1s'
+        shipped.route.group_interval = '1s'
+        shipped.route.repeat_interval = '2s'
+        webhook.send_resolved = false
+      })
+      const now = Date.now()
+      const alert = (instance: string, endsInMs: number) => ({
+        labels: { alertname: 'Flaky', severity: 'warning', instance },
+        annotations: { summary: `Flaky on ${instance}` },
+        startsAt: new Date(now - 60_000).toISOString(),
+        endsAt: new Date(now + endsInMs).toISOString(),
+      })
+      // A ends by itself (its endsAt passes, as when Prometheus stops re-sending it); B fires on.
+      const posted = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([alert('a', 8_000), alert('b', 600_000)]),
+      })
+      expect(posted.status).toBe(200)
+      const statusOf = async () => {
+        const rows = await ctx.database.db.select().from(alertStates)
+        return Object.fromEntries(rows.map((r) => [r.labels.instance, r.status]))
+      }
+      await waitFor(
+        'both alerts to be taken',
+        async () => ((await ctx.database.db.$count(alertStates)) === 2 ? true : undefined),
+        20_000,
+      )
+      await delivery.alerting.tick()
+      await waitFor(
+        'the group to be posted without the ended alert',
+        async () => ((await statusOf()).a === 'resolved' ? true : undefined),
+        30_000,
+      )
+      expect(await statusOf()).toEqual({ a: 'resolved', b: 'firing' })
+      expect(new Set(received)).toEqual(new Set([200]))
+      await delivery.alerting.tick()
+      const oncall = toWhatsAppNumber(ONCALL)
+      const messages = ctx.fake.requests
+        .filter((r) => r.body.to === oncall)
+        .map((r) => (r.body.text as { body: string }).body)
+      expect(messages).toEqual([
+        expect.stringMatching(/^🔔 \*WARNING ALERT\*: Flaky\n/),
+        expect.stringMatching(/^✅ \*RESOLVED\*: Flaky\nFlaky on a\nref: [0-9a-f]{16}$/),
+      ])
     },
   )
 })
