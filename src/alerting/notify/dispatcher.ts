@@ -319,8 +319,9 @@ export function createDispatcher(deps: {
    * - notify/notify.go `DedupStage.needsUpdate`: a firing set that is not a subset of the one
    *   last logged (nflog) is notified at the next flush. So a muted alert that ended here (its
    *   group notified without it, which the nflog recorded) is posted again when the silence
-   *   ends, at the group's next flush, and starts a new episode; a notification whose firing
-   *   set only shrank waits for repeat_interval without send_resolved.
+   *   ends, at the group's next flush, and starts a new episode. A firing set that only
+   *   shrank is no change: a silenced alert (or, without send_resolved, an ended one) drops
+   *   out of the group's next notification, at repeat_interval unless the group changes.
    * An alert in several groups (`continue: true`) is ended only by the group that listed it
    * last (`group_key`). The rule manager's alerts (no groupKey) only end by resolution.
    */

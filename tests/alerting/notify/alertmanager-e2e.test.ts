@@ -304,4 +304,76 @@ describe('the real Alertmanager posting a storm', () => {
       ])
     },
   )
+
+  e2eTest(
+    'a silenced alert is absent from its group: resolved, then announced again as a new episode when the silence ends',
+    async () => {
+      // notify/notify.go MuteStage drops the silenced alert from the group's notifications;
+      // once a notification without it was logged (nflog), its return is a change
+      // (DedupStage needsUpdate) and is posted at the next flush, with startsAt unchanged.
+      const { delivery, received, port } = await alertmanagerPostingToApp((shipped) => {
+        shipped.route.group_wait = '1s'
+        shipped.route.group_interval = '1s'
+        shipped.route.repeat_interval = '2s'
+      })
+      const api = `http://127.0.0.1:${port}/api/v2`
+      const startsAt = new Date(Date.now() - 60_000).toISOString()
+      const alert = (instance: string) => ({
+        labels: { alertname: 'Muted', severity: 'warning', instance },
+        annotations: { summary: `Muted on ${instance}` },
+        startsAt,
+      })
+      const posted = await fetch(`${api}/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([alert('a'), alert('b')]),
+      })
+      expect(posted.status).toBe(200)
+      const stateOf = async () => {
+        const rows = await ctx.database.db.select().from(alertStates)
+        return Object.fromEntries(rows.map((r) => [r.labels.instance, [r.status, r.repeatCycle]]))
+      }
+      await waitFor(
+        'both alerts to be taken',
+        async () => ((await ctx.database.db.$count(alertStates)) === 2 ? true : undefined),
+        20_000,
+      )
+      await delivery.alerting.tick()
+      const silence = await fetch(`${api}/silences`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          matchers: [{ name: 'instance', value: 'a', isRegex: false, isEqual: true }],
+          startsAt: new Date().toISOString(),
+          endsAt: new Date(Date.now() + 8_000).toISOString(),
+          createdBy: 'test',
+          comment: 'maintenance',
+        }),
+      })
+      expect(silence.status).toBe(200)
+      await waitFor(
+        'the group to be posted without the silenced alert',
+        async () => ((await stateOf()).a?.[0] === 'resolved' ? true : undefined),
+        20_000,
+      )
+      await delivery.alerting.tick()
+      await waitFor(
+        'the alert to be listed again once the silence ended',
+        async () => ((await stateOf()).a?.[0] === 'firing' ? true : undefined),
+        30_000,
+      )
+      expect(await stateOf()).toEqual({ a: ['firing', 1], b: ['firing', 0] })
+      expect(new Set(received)).toEqual(new Set([200]))
+      await delivery.alerting.tick()
+      const oncall = toWhatsAppNumber(ONCALL)
+      const messages = ctx.fake.requests
+        .filter((r) => r.body.to === oncall)
+        .map((r) => (r.body.text as { body: string }).body)
+      expect(messages).toEqual([
+        expect.stringMatching(/^🔔 \*WARNING ALERT\*: Muted\n/),
+        expect.stringMatching(/^✅ \*RESOLVED\*: Muted\nMuted on a\nref: [0-9a-f]{16}$/),
+        expect.stringMatching(/^🔔 \*WARNING ALERT\*: Muted\nMuted on a\nref: [0-9a-f]{16}$/),
+      ])
+    },
+  )
 })
