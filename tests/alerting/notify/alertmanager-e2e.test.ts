@@ -5,7 +5,7 @@
  * must be taken whole and reach on-call as one bounded message. Bounded in time; the process
  * it starts is stopped by PID.
  */
-import { afterAll, describe, expect, setDefaultTimeout } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,8 +24,10 @@ const e2eTest = withBinary(BINARY, 'apt-get install -y prometheus-alertmanager')
 const TOKEN = 'alertmanager-e2e-token-0123456789'
 const ctx = alertTestContext()
 const cleanups: Array<() => Promise<void> | void> = []
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
+// After each test: an Alertmanager left running keeps posting its groups (repeat_interval) into
+// the next test's tables, whose reset makes them new alerts there.
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
 /** A webhook config of the shipped alertmanager.yml, as the tests change it. */
