@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { ADMIN_TOKEN } from '../helpers/app.ts'
 import { seedEmbeddedDataDir } from '../helpers/db.ts'
 import { createServerData, freePort, startServer } from '../helpers/process.ts'
+import { available, RUNTIMES } from '../helpers/runtimes.ts'
 import {
   expectRequestScrubbed,
   expectSandboxProviderErrorEvent,
@@ -24,29 +24,6 @@ import {
 import { skipTest } from '../helpers/skips.ts'
 
 setDefaultTimeout(120_000)
-
-const available = (binary: string) => Bun.which(binary) !== null
-
-/**
- * The Deno binary itself. The npm package puts a Node wrapper on the PATH that does not pass
- * signals on to Deno, so SIGTERM would stop the wrapper and orphan the server.
- */
-const denoBinary = () => denoExecutable() ?? 'deno'
-
-const RUNTIMES: Array<{ name: string; binary: string; prepare?: string[]; command: string[] }> = [
-  { name: 'bun', binary: 'bun', command: ['bun', 'src/server.ts'] },
-  {
-    name: 'deno',
-    binary: 'deno',
-    command: [denoBinary(), 'run', '--allow-all', '--config', 'deno.json', 'src/server.deno.ts'],
-  },
-  {
-    name: 'node',
-    binary: 'node',
-    prepare: ['bun', 'run', 'build:node'],
-    command: ['node', 'dist/node/server.node.js'],
-  },
-]
 
 /** The version of the runtime's own Sentry SDK (`@sentry/bun`, `@sentry/node`, `@sentry/deno`). */
 function sdkVersion(runtime: string): string {
@@ -79,7 +56,7 @@ describe('runtimes', () => {
           SENTRY_TRACES_SAMPLE_RATE: '1',
         },
         data,
-        runtime.command,
+        runtime.command(),
       )
       try {
         const call = async (
