@@ -51,6 +51,21 @@ const deno: Runtime = {
     Deno.addSignalListener('SIGTERM', () => handler('SIGTERM'))
     Deno.addSignalListener('SIGINT', () => handler('SIGINT'))
   },
+  // Deno's default for an uncaught error (an `error` event on globalThis) or an unhandled
+  // rejection (`unhandledrejection`) prints it to stderr and exits 1 on the spot: no fatal log
+  // line. preventDefault() keeps the process alive (Deno's "Program Lifecycle" docs; its own
+  // test cli/tests/testdata/unhandled_rejection.js), here until main()'s handler has flushed
+  // Sentry and the logs and exits itself.
+  onFatalError(handler) {
+    globalThis.addEventListener('error', (event) => {
+      event.preventDefault()
+      handler((event as ErrorEvent).error, 'uncaughtException')
+    })
+    globalThis.addEventListener('unhandledrejection', (event) => {
+      event.preventDefault()
+      handler((event as PromiseRejectionEvent).reason, 'unhandledRejection')
+    })
+  },
   exit: (code) => Deno.exit(code),
   // denoServeIntegration wraps Deno.serve when the SDK starts; serve() above looks it up only
   // when called, after main() has started Sentry, so every request gets its http.server span.

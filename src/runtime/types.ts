@@ -42,7 +42,7 @@ export interface Runtime {
   /**
    * Calls `handler` instead of the runtime's own crash for an error nothing caught: an
    * exception thrown from a timer or callback, a rejected promise nobody awaited. The handler
-   * ends the process itself. Absent (Deno), the runtime's default applies.
+   * ends the process itself. Absent, the runtime's default applies (each entry installs one).
    */
   onFatalError?(handler: (error: unknown, origin: FatalErrorOrigin) => void): void
   exit(code: number): never
