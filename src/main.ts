@@ -41,7 +41,7 @@ export async function main(runtime: Runtime): Promise<void> {
   })
   // Installed before anything that can fail uncaught; Sentry's reporter joins once started.
   let reporter: ErrorReporter = noErrorReporter
-  runtime.onFatalError?.(exitOnFatalError(runtime, log, () => reporter))
+  runtime.onFatalError(exitOnFatalError(runtime, log, () => reporter))
   const tracking = await startErrorTracking(config, runtime, log)
   reporter = tracking.reporter
   const infra = await openInfrastructure(config, runtime, log, tracking)

@@ -42,9 +42,10 @@ export interface Runtime {
   /**
    * Calls `handler` instead of the runtime's own crash for an error nothing caught: an
    * exception thrown from a timer or callback, a rejected promise nobody awaited. The handler
-   * ends the process itself. Absent, the runtime's default applies (each entry installs one).
+   * ends the process itself. Required: without it the runtime's default applies (Deno's
+   * printed the error to stderr and exited 1 without the fatal log line).
    */
-  onFatalError?(handler: (error: unknown, origin: FatalErrorOrigin) => void): void
+  onFatalError(handler: (error: unknown, origin: FatalErrorOrigin) => void): void
   exit(code: number): never
   /**
    * Initialises this runtime's Sentry SDK (`@sentry/bun`, `@sentry/node`, `@sentry/deno`),
