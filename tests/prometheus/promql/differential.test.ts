@@ -5,6 +5,7 @@ import {
   generateScenarios,
   parseReport,
   shrink,
+  testFile,
   workDir,
 } from './differential/differential.ts'
 import { Rng, show, shrinkCandidates, vector } from './differential/generator.ts'
@@ -97,5 +98,23 @@ describe('differential machinery', () => {
       expect(c.type).toBe('vector')
       expect(show(c).length).toBeLessThanOrEqual(show(tree).length + 1)
     }
+  })
+
+  test('the sample interval is drawn on a side stream; the eval times and the last one stay', () => {
+    const scenarios = generateScenarios(2000, 500)
+    expect(scenarios.map((s) => [s.interval, s.end])).toEqual([
+      ['30s', '15m'],
+      ['6m', '30m'],
+      ['50s', '30m'],
+      ['50s', '15m'],
+      ['6m', '30m'],
+    ])
+    // A 6m spacing: the main stream drew 1m, so the eval times run to 30m, and so does the
+    // case that makes promtool load the samples.
+    const file = testFile(scenarios[1] as (typeof scenarios)[number])
+    expect(file).toContain('interval: 6m\n')
+    expect(file.endsWith('- expr: vector(1) > 1\n        eval_time: 30m\n        exp_samples: []\n')).toBe(
+      true,
+    )
   })
 })

@@ -28,7 +28,13 @@ export interface Case {
 }
 
 export interface Scenario {
+  /** The test group's `interval`: the spacing of the input samples. */
   interval: string
+  /**
+   * The last eval time, a multiple of every evaluation interval drawn (default 30m after a
+   * 1m interval, else 15m): a case there makes promtool load the samples up to it.
+   */
+  end?: string
   /**
    * The test file's evaluation_interval (default 1m): promtool steps subqueries written
    * without a step by it (unittest.go `suite.SubqueryInterval = evalInterval`).
@@ -57,7 +63,7 @@ export function testFile(s: Scenario): string {
           // negative offsets and @ see the same samples on both sides.
           promql_expr_test: [
             ...s.cases,
-            { expr: 'vector(1) > 1', evalTime: s.interval === '1m' ? '30m' : '15m' },
+            { expr: 'vector(1) > 1', evalTime: s.end ?? (s.interval === '1m' ? '30m' : '15m') },
           ].map((c) => ({ expr: c.expr, eval_time: c.evalTime, exp_samples: [] })),
         },
       ],
@@ -208,6 +214,14 @@ export interface GeneratedScenario extends Scenario {
 
 const EVALUATION_INTERVALS = ['1m', '1m', '30s', '20s', '90s']
 
+/**
+ * Sample spacings that replace the main stream's 1m or 30s (undefined keeps it): spacings
+ * that miss the eval times and subquery steps (45s, 50s, 70s), the series ending early
+ * (20s: 31 samples end at 10m), and gaps wider than the 5m lookback delta (6m), where an
+ * instant selector finds nothing between samples. The eval times stay the main stream's.
+ */
+const SAMPLE_INTERVALS = [undefined, undefined, undefined, '20s', '45s', '50s', '70s', '2m', '6m']
+
 /** `count` cases in scenarios of `perScenario`, reproducible from `seed`. */
 export function generateScenarios(seed: number, count: number, perScenario = 100): GeneratedScenario[] {
   const rng = new Rng(seed)
@@ -234,7 +248,9 @@ export function generateScenarios(seed: number, count: number, perScenario = 100
     // Drawn apart from the main stream, so that each seed keeps its series and expressions.
     // Each divides the last eval time (15m or 30m), so promtool loads every sample.
     const evaluationInterval = new Rng(seed * 7919 + out.length).pick(EVALUATION_INTERVALS)
-    out.push({ interval, evaluationInterval, series, cases, trees })
+    const end = interval === '1m' ? '30m' : '15m'
+    const spacing = new Rng(seed * 104729 + out.length).pick(SAMPLE_INTERVALS) ?? interval
+    out.push({ interval: spacing, end, evaluationInterval, series, cases, trees })
     made += n
   }
   return out
