@@ -225,6 +225,32 @@ const COMPARISON = ['==', '!=', '>', '<', '>=', '<=']
 const SETS = ['and', 'or', 'unless']
 const INEXACT =
   /\b(exp|ln|log2|log10|sinh|cosh|tanh|asin|acos|asinh|acosh|atanh|holt_winters|predict_linear|deriv|stddev|stdvar|stddev_over_time|stdvar_over_time|avg|avg_over_time|rate|increase|delta|histogram_quantile)\b|\^/
+/**
+ * Aggregations whose last bits follow the order of their input series: Prometheus 2.42
+ * keeps a running mean (`avg`) and a running variance (`stddev`, `stdvar`) per group
+ * (promql/engine.go, `aggregation`: `group.mean += s.V/group.groupCount -
+ * group.mean/group.groupCount`; `group.value += delta * (s.V - group.mean)`), and promtool
+ * hands them the series in Go's map order, which changes from run to run. On the
+ * generator's small dyadic values the exact result often sits on a rounding or comparison
+ * boundary (stdvar 0.1875, avg 0.0625, stdvar 0.25), so one run's 0.18749999999999997 is
+ * another's 0.1875: within tolerance as a value, but round/ceil/floor, a comparison and
+ * count_values turn it into another value, another series kept, another label (seed 1046:
+ * `count_values("value", round(stdvar by (le) (count_over_time(c[3m])), 0.001))`). Over
+ * such results those operators are replaced by continuous ones (`blur`, `continuous`).
+ */
+const ORDER_DEPENDENT = /\b(avg|stddev|stdvar)\b/
+
+/** `op` (with its ` bool`), or `-` when it is a comparison over an order-dependent result. */
+function continuous(op: string, bool: string, parts: readonly (string | undefined)[]): string {
+  if (!COMPARISON.includes(op)) return op + bool
+  return parts.some((p) => ORDER_DEPENDENT.test(p as string)) ? '-' : op + bool
+}
+
+/** `rounded`, or the unrounded `text` when it holds an order-dependent result. */
+function blur(text: string, rounded: string): string {
+  return ORDER_DEPENDENT.test(text) ? text : rounded
+}
+
 const DATE_FUNCTIONS = [
   'hour',
   'minute',
@@ -264,7 +290,7 @@ function scalar(rng: Rng, depth: number): Node {
     return wrap(
       'scalar',
       [scalar(rng, depth - 1), scalar(rng, depth - 1)],
-      ([a, b]) => `${a} ${op}${bool} ${b}`,
+      ([a, b]) => `${a} ${continuous(op, bool, [a, b])} ${b}`,
     )
   }
   if (r < 0.93) return wrap('scalar', [scalar(rng, depth - 1)], ([a]) => `-(${a})`)
@@ -303,16 +329,18 @@ export function vector(rng: Rng, depth: number, top = false): Node {
     const fn = rng.pick(SIMPLE_FUNCTIONS)
     // A last-bit difference in a huge argument (say cosh of 100) changes sin/cos/tan entirely.
     const trig = fn === 'sin' || fn === 'cos' || fn === 'tan'
-    return wrap('vector', [vector(rng, depth - 1)], ([v]) =>
-      trig && INEXACT.test(v as string) ? `${fn}(clamp(${v}, -1e6, 1e6))` : `${fn}(${v})`,
-    )
+    const rounds = fn === 'ceil' || fn === 'floor'
+    return wrap('vector', [vector(rng, depth - 1)], ([v]) => {
+      if (rounds) return blur(v as string, `${fn}(${v})`)
+      return trig && INEXACT.test(v as string) ? `${fn}(clamp(${v}, -1e6, 1e6))` : `${fn}(${v})`
+    })
   }
   if (r < 0.48) {
     const kind = rng.int(7)
     const v = vector(rng, depth - 1)
     switch (kind) {
       case 0:
-        return wrap('vector', [v, scalar(rng, 0)], ([a, s]) => `round(${a}, ${s})`)
+        return wrap('vector', [v, scalar(rng, 0)], ([a, s]) => blur(a as string, `round(${a}, ${s})`))
       case 1:
         return wrap(
           'vector',
@@ -342,7 +370,7 @@ export function vector(rng: Rng, depth: number, top = false): Node {
         return wrap('vector', [v], ([a]) => `label_join(${a}, "${dst}", "${sep}", ${srcs})`)
       }
       default:
-        return wrap('vector', [v], ([a]) => `round(${a})`)
+        return wrap('vector', [v], ([a]) => blur(a as string, `round(${a})`))
     }
   }
   if (r < 0.5) {
@@ -378,9 +406,11 @@ export function vector(rng: Rng, depth: number, top = false): Node {
       // JavaScript; values agree within promtool's tolerance, but count_values would print
       // those bits into labels, so such inputs are rounded first.
       return wrap('vector', [v], ([a]) =>
-        INEXACT.test(a as string)
-          ? `count_values${grouping} ("value", round(clamp(${a}, -1e6, 1e6), 0.001))`
-          : `count_values${grouping} ("value", ${a})`,
+        ORDER_DEPENDENT.test(a as string)
+          ? `count${grouping} (${a})`
+          : INEXACT.test(a as string)
+            ? `count_values${grouping} ("value", round(clamp(${a}, -1e6, 1e6), 0.001))`
+            : `count_values${grouping} ("value", ${a})`,
       )
     }
     return rng.chance(0.5)
@@ -397,7 +427,7 @@ export function vector(rng: Rng, depth: number, top = false): Node {
       return wrap(
         'vector',
         [vector(rng, depth - 1), vector(rng, depth - 1)],
-        ([a, b]) => `${a} ${op}${bool}${m} ${b}`,
+        ([a, b]) => `${a} ${continuous(op, bool, [a, b])}${m} ${b}`,
       )
     }
     const op = rng.pick([...ARITHMETIC, ...COMPARISON])
@@ -405,8 +435,8 @@ export function vector(rng: Rng, depth: number, top = false): Node {
     const v = vector(rng, depth - 1)
     const s = scalar(rng, depth - 1)
     return kind === 1
-      ? wrap('vector', [v, s], ([a, b]) => `${a} ${op}${bool} ${b}`)
-      : wrap('vector', [s, v], ([a, b]) => `${a} ${op}${bool} ${b}`)
+      ? wrap('vector', [v, s], ([a, b]) => `${a} ${continuous(op, bool, [a, b])} ${b}`)
+      : wrap('vector', [s, v], ([a, b]) => `${a} ${continuous(op, bool, [a, b])} ${b}`)
   }
   if (r < 0.9) return wrap('vector', [vector(rng, depth - 1)], ([a]) => `-${a}`)
   if (r < 0.92) return wrap('vector', [vector(rng, depth - 1)], ([a]) => `+${a}`)
