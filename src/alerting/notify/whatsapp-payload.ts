@@ -14,6 +14,17 @@ export interface InboundMessage {
   id: string
   /** When the user sent it (the webhook's `timestamp`, Unix seconds). */
   at: Date
+  /**
+   * The wamid of the message this one answers: a swipe-reply's `context.id`, a reaction's
+   * `reaction.message_id` (Meta's "Webhooks — messages": the `context` object, the reaction
+   * message). Absent when the message quotes nothing, or quotes it in a shape we cannot read.
+   */
+  replyTo?: string
+  /**
+   * A reaction's emoji as sent (skin tone and variation selector included); `''` when the
+   * reaction was removed (Meta then omits `emoji`). Absent for every other kind of message.
+   */
+  reaction?: string
 }
 
 /** What one signed WhatsApp webhook (Cloud API, `whatsapp_business_account`) hands over. */
@@ -119,7 +130,14 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
   const text = textOf(raw) ?? (raw.type === 'system' ? undefined : '')
   if (text === undefined) return undefined
   if (typeof text !== 'string') return '.text — Expected a string'
-  return { from, text, id: raw.id, at: new Date(seconds * 1000) }
+  const message: InboundMessage = { from, text, id: raw.id, at: new Date(seconds * 1000) }
+  // What a reply or a reaction points at only narrows a command to that message's alerts: one
+  // we cannot read is not a reason to skip the message (it still opens the 24-hour window).
+  const reaction = isObject(raw.reaction) ? raw.reaction : undefined
+  const quoted = reaction ? reaction.message_id : isObject(raw.context) ? raw.context.id : undefined
+  if (storable(quoted)) message.replyTo = quoted
+  if (reaction) message.reaction = typeof reaction.emoji === 'string' ? reaction.emoji : ''
+  return message
 }
 
 /**

@@ -71,4 +71,52 @@ describe('readWhatsAppWebhook: what an inbound message says', () => {
     }
     expect(readWhatsAppWebhook(webhook(system), PHONE_NUMBER_ID)).toMatchObject({ messages: [], invalid: 0 })
   })
+
+  // Meta's "Webhooks — messages": a reply carries `context: { from, id }` (the business number
+  // and the wamid quoted); a reaction `reaction: { message_id, emoji }`, `emoji` omitted when
+  // the reaction is removed.
+  test.each([
+    [
+      'a swipe-reply',
+      { type: 'text', text: { body: 'ok' }, context: { from: '15550001234', id: 'wamid.out.1' } },
+      { text: 'ok', replyTo: 'wamid.out.1' },
+    ],
+    [
+      'a template button (its context names the template message)',
+      {
+        type: 'button',
+        button: { payload: 'ACK:0123456789abcdef', text: 'Acknowledge' },
+        context: { from: '15550001234', id: 'wamid.out.2' },
+      },
+      { text: 'ACK:0123456789abcdef', replyTo: 'wamid.out.2' },
+    ],
+    [
+      'a reaction',
+      { type: 'reaction', reaction: { message_id: 'wamid.out.1', emoji: '👍🏽' } },
+      { text: '', replyTo: 'wamid.out.1', reaction: '👍🏽' },
+    ],
+    [
+      'a removed reaction',
+      { type: 'reaction', reaction: { message_id: 'wamid.out.1' } },
+      { text: '', replyTo: 'wamid.out.1', reaction: '' },
+    ],
+    [
+      'a reaction without a readable message id',
+      { type: 'reaction', reaction: { message_id: 7, emoji: '👍' } },
+      { text: '', reaction: '👍' },
+    ],
+    [
+      'a reply whose context id is not text',
+      { type: 'text', text: { body: 'ack' }, context: { from: '15550001234', id: null } },
+      { text: 'ack' },
+    ],
+  ])('%s is read with what it answers', (_kind, message, read) => {
+    expect(readWhatsAppWebhook(webhook(message), PHONE_NUMBER_ID)).toStrictEqual({
+      object: true,
+      statuses: [],
+      messages: [{ from: '254700000001', id: 'wamid.in.1', at: new Date(1_764_900_000_000), ...read }],
+      invalid: 0,
+      otherNumber: 0,
+    })
+  })
 })
