@@ -119,16 +119,18 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         detail: {
           tags: ['Alerts'],
           summary:
-            'WhatsApp webhook: delivery statuses and replies (ACK, SILENCE <duration>, STATUS); signed with X-Hub-Signature-256',
+            'WhatsApp webhook: delivery statuses, replies (ACK, SILENCE <duration>, STATUS) and reactions; signed with X-Hub-Signature-256',
           description:
-            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); items for another phone number of the app than WHATSAPP_PHONE_NUMBER_ID are ignored and counted (`otherNumber`); a body that is not a JSON object answers 200 with `received: false`. A re-delivered message is applied once.',
+            "Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); items for another phone number of the app than WHATSAPP_PHONE_NUMBER_ID are ignored and counted (`otherNumber`); a body that is not a JSON object answers 200 with `received: false`. A reaction (👍 ✅ 👌 🙏) or a reply (ACK, OK, ON IT, SILENCE <duration>) to one of our alert messages applies to that message's alerts only. A re-delivered message is applied once.",
           security: [{ whatsappSignature: [] }],
         },
         response: {
           200: t.Object({
             received: t.Boolean({ description: 'false when the body is not a JSON object (ignored)' }),
             statuses: JsonInteger({ description: 'outbox rows a delivery status changed' }),
-            messages: JsonInteger({ description: 'inbound text messages handled' }),
+            messages: JsonInteger({
+              description: 'inbound messages handled (texts, buttons, reactions, media)',
+            }),
             invalid: JsonInteger({ description: 'malformed items skipped' }),
             otherNumber: JsonInteger({
               description:

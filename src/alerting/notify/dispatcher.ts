@@ -26,6 +26,7 @@ import {
   TEXT_LIMIT,
   topSeverity,
 } from './render.ts'
+import type { InboundMessage } from './whatsapp-payload.ts'
 
 /** An alert as both sources (Alertmanager's webhook, the scheduled ruleManager) hand it over. */
 export interface AlertInput {
@@ -150,9 +151,11 @@ export interface Dispatcher {
   enqueueRepeats(): Promise<number>
   /**
    * Handles ACK, SILENCE <duration> and STATUS from a recipient, once per message id (a
-   * re-delivery changes nothing); ACK and SILENCE reach only alerts that started by `at`.
+   * re-delivery changes nothing); ACK and SILENCE reach only alerts that started by `at`. A
+   * reaction (👍 ✅ 👌 🙏) or a reply (`ACK`, `OK`, `SILENCE 1h`, …) to one of our alert
+   * messages reaches only that message's alerts.
    */
-  handleInbound(message: { from: string; text: string; id: string; at: Date }): Promise<void>
+  handleInbound(message: InboundMessage): Promise<void>
   /**
    * Deletes the history older than `historyRetentionMs` (by `updated_at`, on the injected
    * clock): finished outbox rows (replies included, which are the record that an inbound
@@ -780,9 +783,16 @@ export function createDispatcher(deps: {
      * payload `ACK:<fingerprint>`) stops repeats of the alerts they were notified of until
      * those resolve, `SILENCE <duration>` silences them, `STATUS` lists what is firing. Every
      * message from a recipient reopens its 24-hour window. Others are ignored.
+     *
+     * Answering an alert message (`message.replyTo`, the wamid of a firing message we sent this
+     * number) narrows a bare `ACK` or `SILENCE <duration>` to the alerts of that message (the
+     * outbox rows sent under that wamid); `OK`, `OKAY` and `ON IT` acknowledge there too, and so
+     * does a reaction with one of ACK_REACTIONS. An explicit ref still wins. A reply to a
+     * message that is not one of our alert messages to this number (expired, a reply of ours,
+     * unknown) is read as if it quoted nothing: a reaction or an `OK` then does nothing.
      * Idempotent: Meta re-delivers webhooks, and the reply is keyed by the message id.
      */
-    async handleInbound(inbound: { from: string; text: string; id: string; at: Date }): Promise<void> {
+    async handleInbound(inbound: InboundMessage): Promise<void> {
       // The sender as configured: their wa_id may spell the number otherwise (Brazil's ninth
       // digit, Mexico's 521), and the outbox, the window and the replies use the configured one.
       let scope: Awaited<ReturnType<typeof recipientScope>>
@@ -810,8 +820,27 @@ export function createDispatcher(deps: {
             lastInboundAt: sql`greatest(${whatsappContacts.lastInboundAt}, ${at.toISOString()}::timestamptz)`,
           },
         })
-      const command = parseCommand(message.text)
-      if (!command) return
+      // A reaction is never read as text; other emojis and a removed reaction (`''`) are no
+      // command, and get no answer: a ❤️ must not draw usage text into the on-call chat.
+      const reacted = message.reaction !== undefined
+      const parsed = reacted ? undefined : parseCommand(message.text)
+      const ackWord = !reacted && parsed === undefined && isAckWord(message.text)
+      const wanted =
+        parsed ?? (ackWord || (reacted && acknowledges(message.reaction ?? '')) ? ACK_QUOTED : undefined)
+      if (!wanted) return
+      // The alert message answered, when the command is one a quote narrows (a bare ACK or
+      // SILENCE; a ref names its alert, STATUS answers for everything).
+      const quoted =
+        message.replyTo !== undefined &&
+        (wanted.kind === 'ack' || wanted.kind === 'silence') &&
+        wanted.fingerprint === undefined &&
+        (await isAlertMessage(message.from, message.replyTo))
+          ? message.replyTo
+          : undefined
+      // Only a reply to an alert message makes an `OK` or a 👍 a command: alone, or answering
+      // anything else, they are what they were before, no command at all.
+      if (wanted === ACK_QUOTED && quoted === undefined) return
+      const command: Command = wanted
       await db.transaction(async (tx) => {
         // The reply row, keyed by the message id, is written first and doubles as the record
         // that this message was handled: Meta re-delivers webhooks (for days when we do not
@@ -853,6 +882,7 @@ export function createDispatcher(deps: {
                 // hours, a retry's wait) was never seen, and must keep its reminders. STATUS
                 // lists everything that fires for the number, and a ref names its alert.
                 command.kind !== 'status' && command.fingerprint === undefined,
+                quoted,
               )
         const applyTo = and(
           inJsonList(
@@ -916,10 +946,27 @@ export function createDispatcher(deps: {
     return all || tenants.length > 0 ? { all, tenants } : undefined
   }
 
+  /** Whether `waMessageId` is a firing message we sent `phone` (the wamid of its outbox rows). */
+  async function isAlertMessage(phone: string, waMessageId: string): Promise<boolean> {
+    const [row] = await db
+      .select({ id: alertOutbox.id })
+      .from(alertOutbox)
+      .where(
+        and(
+          eq(alertOutbox.waMessageId, waMessageId),
+          eq(alertOutbox.recipient, phone),
+          eq(alertOutbox.transition, 'firing'),
+        ),
+      )
+      .limit(1)
+    return row !== undefined
+  }
+
   /**
    * Firing alerts `phone` was told about (in its scope), oldest first; with `startedBy`, only
    * those whose episode started at or before it. With `sentOnly`, only episodes of rows sent
    * (or being sent) to it: a row still pending (a warning quiet hours hold) told nobody yet.
+   * With `quoted` (a wamid), only the episodes of the rows sent to it as that one message.
    */
   async function firingFor(
     tx: Executor,
@@ -928,11 +975,17 @@ export function createDispatcher(deps: {
     fingerprint?: string,
     startedBy?: Date,
     sentOnly = false,
+    quoted?: string,
   ) {
     // The alert episodes of every firing row this number was sent (or is being sent); without
-    // `sentOnly`, those of rows waiting for it too. By episode: being told of an earlier one
-    // says nothing of the one firing now.
-    const told = sql`(select m->>'fingerprint', (m->>'startsAt')::timestamptz from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing'${sentOnly ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}` : sql``})`
+    // `sentOnly`, those of rows waiting for it too; with `quoted`, those of one message. By
+    // episode: being told of an earlier one says nothing of the one firing now.
+    const which = quoted
+      ? sql` and ${alertOutbox.waMessageId} = ${quoted}`
+      : sentOnly
+        ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}`
+        : sql``
+    const told = sql`(select m->>'fingerprint', (m->>'startsAt')::timestamptz from ${alertOutbox} cross join lateral jsonb_array_elements(${alertOutbox.content}->'alerts') as m where ${alertOutbox.recipient} = ${phone} and ${alertOutbox.transition} = 'firing'${which})`
     const rows = await tx
       .select()
       .from(alertStates)
@@ -1013,6 +1066,32 @@ type Command =
   | { kind: 'status'; fingerprint?: undefined }
   | { kind: 'usage'; reply: string; fingerprint?: undefined }
 
+/** A bare ACK that only a reply to an alert message makes one (a reaction, `OK`). */
+const ACK_QUOTED: Command = { kind: 'ack', fingerprint: undefined }
+
+/**
+ * The reactions that acknowledge the alerts of the message reacted to: 👍 ✅ 👌 🙏, in any
+ * skin tone (U+1F3FB–U+1F3FF) and with or without a variation selector. A small explicit set:
+ * a ❤️ or a 😱 says nothing about who handles the alert, and is ignored without an answer.
+ */
+const ACK_REACTIONS: readonly string[] = ['👍', '✅', '👌', '🙏']
+
+/** Whether a reaction's emoji is one of ACK_REACTIONS; `''` (a removed reaction) is not. */
+function acknowledges(emoji: string): boolean {
+  return ACK_REACTIONS.includes(emoji.replace(/[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F]/gu, ''))
+}
+
+/**
+ * The words that acknowledge in a reply to an alert message, besides ACK itself: the whole
+ * message must be one of them (read as commands are: case, formatting, a closing `.`/`!`/`?`,
+ * spacing), so `okay, looking` or `ok but not mine` is free text, not an ACK.
+ */
+const ACK_WORDS = new Set(['OK', 'OKAY', 'ON IT'])
+
+function isAckWord(text: string): boolean {
+  return ACK_WORDS.has(commandText(text).toUpperCase().split(/\s+/).join(' '))
+}
+
 /** What `ACK <ref>` with a ref that is not one is told (the text sent is not echoed back). */
 export const ACK_USAGE =
   'ACK takes an alert ref of 16 hexadecimal digits, as in the alert message, or nothing for every firing alert. Nothing was acknowledged.'
@@ -1071,17 +1150,22 @@ export function parseCommand(text: string): Command | undefined {
  * The text a phone actually sends, read as the command it was typed as: compatibility forms
  * folded (a full-width `ＳＴＡＴＵＳ`, NFKC), invisible format characters dropped (zero-width
  * and bidi marks a keyboard or a copy inserts, `\p{Cf}`), WhatsApp's own formatting around it
- * (`*STATUS*`, `_ack_`, `~…~`, backticks) and a sentence's end (`ACK!`, `STATUS.`) taken off,
+ * (`*STATUS*`, `_ack_`, `~…~`, backticks), a sentence's end (`ACK!`, `STATUS.`) and a leading
+ * slash (`/ack`) taken off,
  * and a Turkish keyboard's dotted `İ`/dotless `ı` read as `I`/`i`. Unrecognised, each of
  * these was ignored in silence, and an owner believed an alert acknowledged that was not.
  */
 function commandText(text: string): string {
-  return text
-    .normalize('NFKC')
-    .replace(/\p{Cf}/gu, '')
-    .replace(/[İı]/g, (c) => (c === 'İ' ? 'I' : 'i'))
-    .trim()
-    .replace(/^[*_~`]+|[*_~`]+$/g, '')
-    .replace(/[.!?]+$/, '')
-    .trim()
+  return (
+    text
+      .normalize('NFKC')
+      .replace(/\p{Cf}/gu, '')
+      .replace(/[İı]/g, (c) => (c === 'İ' ? 'I' : 'i'))
+      .trim()
+      .replace(/^[*_~`]+|[*_~`]+$/g, '')
+      .replace(/[.!?]+$/, '')
+      // A chat-bot habit (`/ack`, `/status`): the slash is no part of the command.
+      .replace(/^\//, '')
+      .trim()
+  )
 }

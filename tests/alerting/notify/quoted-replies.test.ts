@@ -1,0 +1,278 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
+import {
+  alertingFor,
+  alertTestContext,
+  firing,
+  ONCALL,
+  PHONE_NUMBER_ID,
+  whatsappWebhook,
+} from '../../helpers/alerts.ts'
+import { buildTestApp } from '../../helpers/app.ts'
+
+// Fresh databases and an app per test: well over bun's 5 s default.
+setDefaultTimeout(60_000)
+
+// On-call answers an alert as people answer WhatsApp messages: a 👍 on it, a swipe-reply
+// "ok" or "silence 1h". Meta sends a reaction as `reaction: { message_id, emoji }` and a reply
+// with `context: { from, id }` (Meta's "Webhooks — messages"); either reaches exactly the
+// alerts of the message answered, the outbox rows sent under that wamid to that number.
+
+const APP_SECRET = 'app-secret-for-tests'
+const OTHER = '+254700000002'
+const ENV = {
+  WHATSAPP_APP_SECRET: APP_SECRET,
+  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+  ALERT_PHONES: `${ONCALL},${OTHER}`,
+}
+const FROM = ONCALL.slice(1)
+const FP_A = '000000000000000a'
+const FP_B = '000000000000000b'
+/** When the inbound messages below were written: the test clock's start, 2026-03-02T10:00:00Z. */
+const AT = new Date('2026-03-02T10:00:00Z')
+const TIMESTAMP = String(AT.getTime() / 1000)
+
+const ctx = alertTestContext()
+
+/**
+ * Alert A sent alone, then alert B, each to on-call and to OTHER: on-call holds two alert
+ * messages of one alert each. The fake numbers its wamids in the order the (concurrent) sends
+ * reach it, so each sent row's wamid is renamed after what it holds: `wamid.a` and `wamid.b`
+ * on-call's, `wamid.a.other` and `wamid.b.other` OTHER's.
+ */
+async function setup() {
+  const delivery = alertingFor(ctx.database, ctx.fake.url, ENV)
+  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
+  await delivery.alerting.dispatcher.ingest([firing('A', {}, {}, FP_A)], 'test')
+  await delivery.alerting.tick()
+  await delivery.alerting.dispatcher.ingest([firing('B', {}, {}, FP_B)], 'test')
+  await delivery.alerting.tick()
+  const sent = await ctx.database.db.select().from(alertOutbox)
+  expect(sent.map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent'])
+  for (const row of sent) {
+    const name = `wamid.${row.fingerprint === FP_A ? 'a' : 'b'}${row.recipient === FROM ? '' : '.other'}`
+    await ctx.database.db.update(alertOutbox).set({ waMessageId: name }).where(eq(alertOutbox.id, row.id))
+  }
+  /** Posts messages from on-call, signed as Meta signs them; resolves with the answer. */
+  const inbound = async (...messages: Array<Record<string, unknown>>) => {
+    const body = JSON.stringify(
+      whatsappWebhook({
+        messages: messages.map((m, i) => ({ from: FROM, id: `wamid.in.${i}`, timestamp: TIMESTAMP, ...m })),
+      }),
+    )
+    const res = await built.call('/webhooks/whatsapp', {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
+      },
+    })
+    expect(res.status).toBe(200)
+    return res.json()
+  }
+  return { ...built, ...delivery, inbound }
+}
+
+const text = (body: string, quoted?: string) => ({
+  type: 'text',
+  text: { body },
+  ...(quoted ? { context: { from: '15550001234', id: quoted } } : {}),
+})
+const reaction = (quoted: string, emoji?: string) => ({
+  type: 'reaction',
+  reaction: { message_id: quoted, ...(emoji === undefined ? {} : { emoji }) },
+})
+
+/** Each alert's ack and silence, by fingerprint. */
+const states = async () =>
+  Object.fromEntries(
+    (
+      await ctx.database.db
+        .select({
+          fp: alertStates.fingerprint,
+          ackedAt: alertStates.ackedAt,
+          silencedUntil: alertStates.silencedUntil,
+        })
+        .from(alertStates)
+    ).map((s) => [s.fp, { ackedAt: s.ackedAt, silencedUntil: s.silencedUntil }]),
+  )
+const NONE = { ackedAt: null, silencedUntil: null }
+/** The reply rows: dedupe key, recipient, fingerprint and text. */
+const replies = async () =>
+  (await ctx.database.db.select().from(alertOutbox).where(eq(alertOutbox.transition, 'reply')))
+    .map((r) => ({ key: r.dedupeKey, to: r.recipient, fingerprint: r.fingerprint, content: r.content }))
+    .sort((a, b) => a.key.localeCompare(b.key))
+
+describe('a reaction to an alert message', () => {
+  test.each([
+    '👍',
+    '👍🏽',
+    '👍🏿',
+    '✅',
+    '👌🏻',
+    '🙏',
+    '🙏🏾',
+  ])('%s acknowledges exactly the alerts of that message, once per message id', async (emoji) => {
+    const { inbound, alerting } = await setup()
+    const body = reaction('wamid.b', emoji)
+    expect(await inbound(body)).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 1,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: { ackedAt: AT, silencedUntil: null } })
+    const expected = [
+      {
+        key: 'reply|wamid.in.0',
+        to: FROM,
+        fingerprint: FP_B,
+        content: { text: 'Acknowledged: B. No more reminders until resolved.' },
+      },
+    ]
+    expect(await replies()).toEqual(expected)
+    // Meta re-delivers the webhook: nothing more is applied or answered.
+    await inbound(body)
+    expect(await replies()).toEqual(expected)
+    await alerting.tick()
+    expect(
+      ctx.fake.requests.slice(4).map((r) => [r.body.to, (r.body.text as { body: string }).body]),
+    ).toEqual([[FROM, 'Acknowledged: B. No more reminders until resolved.']])
+  })
+
+  test('another emoji, a removed reaction, or a 👍 on a message that is not our alert to this number does nothing and answers nothing', async () => {
+    const { inbound, alerting } = await setup()
+    expect(
+      await inbound(
+        reaction('wamid.a', '❤️'),
+        reaction('wamid.a', '😱'),
+        reaction('wamid.a', '👍👍'),
+        reaction('wamid.a'),
+        reaction('wamid.a', ''),
+        // OTHER's copy of the alert, an unknown (expired) wamid.
+        reaction('wamid.a.other', '👍'),
+        reaction('wamid.unknown', '👍'),
+        // A reaction never reads as text, whatever it carries.
+        { ...reaction('wamid.a', '❤️'), text: { body: 'ACK' } },
+      ),
+    ).toEqual({ received: true, statuses: 0, messages: 8, invalid: 0, otherNumber: 0 })
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect(await replies()).toEqual([])
+    await alerting.tick()
+    expect(ctx.fake.requests).toHaveLength(4)
+  })
+
+  test('a 👍 on one of our replies (not an alert message) does nothing', async () => {
+    const { inbound, alerting } = await setup()
+    await inbound(text('STATUS'))
+    await alerting.tick()
+    const [status] = await replies()
+    expect(status!.key).toBe('reply|wamid.in.0')
+    const sentReply = await ctx.database.db
+      .select({ wamid: alertOutbox.waMessageId })
+      .from(alertOutbox)
+      .where(eq(alertOutbox.transition, 'reply'))
+    // The fifth message the fake took: the four alert messages, then this reply.
+    expect(sentReply).toEqual([{ wamid: 'wamid.5' }])
+    await inbound({ ...reaction('wamid.5', '👍'), id: 'wamid.in.react' })
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect(await replies()).toHaveLength(1)
+  })
+})
+
+describe('a reply quoting an alert message', () => {
+  test.each([
+    'ack',
+    'Ack',
+    ' ack.',
+    'ACK!',
+    '/ack',
+    'ok',
+    'OK',
+    'Ok!',
+    'okay',
+    'on it',
+    'On it!',
+    '*on  it*',
+  ])('%j acknowledges exactly the alerts of the message quoted', async (body) => {
+    const { inbound } = await setup()
+    await inbound(text(body, 'wamid.a'))
+    expect(await states()).toEqual({ [FP_A]: { ackedAt: AT, silencedUntil: null }, [FP_B]: NONE })
+    expect(await replies()).toEqual([
+      {
+        key: 'reply|wamid.in.0',
+        to: FROM,
+        fingerprint: FP_A,
+        content: { text: 'Acknowledged: A. No more reminders until resolved.' },
+      },
+    ])
+  })
+
+  test('free text that starts like an acknowledgement is not one, quoted or not; nor is a bare OK', async () => {
+    const { inbound } = await setup()
+    await inbound(
+      text('okay, looking', 'wamid.a'),
+      text('ok but not mine', 'wamid.a'),
+      text('okay looking', 'wamid.a'),
+      text('ok?!', 'wamid.unknown'),
+      text('ok'),
+      text('on it'),
+      text('ok 👍', 'wamid.a'),
+      text('not ok', 'wamid.a'),
+      text('ok', 'wamid.a.other'),
+    )
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect(await replies()).toEqual([])
+  })
+
+  test('"silence 1h" silences exactly the alerts of the message quoted', async () => {
+    const { inbound } = await setup()
+    await inbound(text('silence 1h', 'wamid.b'))
+    const until = new Date('2026-03-02T11:00:00Z')
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: { ackedAt: null, silencedUntil: until } })
+    expect(await replies()).toEqual([
+      {
+        key: 'reply|wamid.in.0',
+        to: FROM,
+        fingerprint: FP_B,
+        content: { text: 'Silenced until 2026-03-02T11:00:00.000Z: B.' },
+      },
+    ])
+  })
+
+  test('an explicit ref wins over the message quoted', async () => {
+    const { inbound } = await setup()
+    await inbound(text(`ACK ${FP_B}`, 'wamid.a'))
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: { ackedAt: AT, silencedUntil: null } })
+    expect((await replies())[0]!.content).toEqual({
+      text: 'Acknowledged: B. No more reminders until resolved.',
+    })
+  })
+
+  test.each([
+    'wamid.unknown',
+    'wamid.a.other',
+  ])('a bare ACK quoting %s (not our alert to this number) acknowledges as before: every alert it was told of', async (quoted) => {
+    const { inbound } = await setup()
+    await inbound(text('ack', quoted))
+    expect(await states()).toEqual({
+      [FP_A]: { ackedAt: AT, silencedUntil: null },
+      [FP_B]: { ackedAt: AT, silencedUntil: null },
+    })
+    expect((await replies())[0]!.content).toEqual({
+      text: 'Acknowledged: A, B. No more reminders until resolved.',
+    })
+  })
+
+  test('quoting a message whose alerts all resolved acknowledges nothing else', async () => {
+    const { inbound, alerting } = await setup()
+    await alerting.dispatcher.ingest([{ ...firing('A', {}, {}, FP_A), status: 'resolved' as const }], 'test')
+    await inbound(text('on it', 'wamid.a'))
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect((await replies())[0]!.content).toEqual({ text: 'No firing alert to apply that to.' })
+  })
+})
