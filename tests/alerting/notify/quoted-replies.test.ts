@@ -1,6 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
 import {
   alertingFor,
@@ -142,6 +142,29 @@ describe('a reaction to an alert message', () => {
     expect(
       ctx.fake.requests.slice(4).map((r) => [r.body.to, (r.body.text as { body: string }).body]),
     ).toEqual([[FROM, 'Acknowledged: B. No more reminders until resolved.']])
+  })
+
+  test('on a message of several alerts, acknowledges each of them and no other', async () => {
+    const { inbound, alerting } = await setup()
+    // C and D go out together: one message, one row, two alerts.
+    const FP_C = '000000000000000c'
+    const FP_D = '000000000000000d'
+    await alerting.dispatcher.ingest([firing('C', {}, {}, FP_C), firing('D', {}, {}, FP_D)], 'test')
+    await alerting.tick()
+    const [row] = await ctx.database.db
+      .select()
+      .from(alertOutbox)
+      .where(and(eq(alertOutbox.recipient, FROM), eq(alertOutbox.fingerprint, FP_C)))
+    expect((row!.content.alerts as Array<{ fingerprint: string }>).map((a) => a.fingerprint)).toEqual([
+      FP_C,
+      FP_D,
+    ])
+    await inbound(reaction(row!.waMessageId!, '✅'))
+    const acked = { ackedAt: AT, silencedUntil: null }
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE, [FP_C]: acked, [FP_D]: acked })
+    expect((await replies())[0]!.content).toEqual({
+      text: 'Acknowledged: C, D. No more reminders until resolved.',
+    })
   })
 
   test('another emoji, a removed reaction, or a 👍 on a message that is not our alert to this number does nothing and answers nothing', async () => {
