@@ -4,7 +4,8 @@ import type { MetricsRegistry } from '../observability/metrics.ts'
 /**
  * What alert delivery reports. The Prometheus implementation (whatsapp_messages_sent_total,
  * whatsapp_send_duration_seconds, alert_notifications_pending, whatsapp_token_valid,
- * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total) is
+ * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total,
+ * whatsapp_earlier_attempt_statuses_total) is
  * `createAlertingMetrics`.
  */
 export interface AlertingMetrics {
@@ -17,6 +18,12 @@ export interface AlertingMetrics {
   missingTenantPhone(): void
   /** Malformed alerts skipped inside an accepted Alertmanager notification. */
   invalidAlerts(count: number): void
+  /**
+   * A `sent`/`delivered`/`read` for an earlier attempt of a message we had re-queued:
+   * `resend_cancelled` (it went out after all; the re-send was dropped) or `after_resend` (the
+   * re-send had gone too: the recipient got it twice). One per status, not per row.
+   */
+  earlierAttemptStatus(outcome: 'resend_cancelled' | 'after_resend'): void
 }
 
 export const noAlertingMetrics: AlertingMetrics = {
@@ -26,6 +33,7 @@ export const noAlertingMetrics: AlertingMetrics = {
   tokenValid() {},
   missingTenantPhone() {},
   invalidAlerts() {},
+  earlierAttemptStatus() {},
 }
 
 /** Send durations of one Cloud API call, in seconds (the same scale as a payment provider call). */
@@ -74,6 +82,15 @@ export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics
       help: 'Malformed alerts skipped inside accepted Alertmanager notifications (the others were taken).',
     }),
   )
+  const earlierAttempt = metrics.register(
+    new Counter<'outcome'>({
+      name: 'whatsapp_earlier_attempt_statuses_total',
+      help: 'Late sent/delivered/read statuses of an alert message attempt we had re-queued: resend_cancelled (it went out after all), after_resend (the re-send went too).',
+      labelNames: ['outcome'],
+      ...metrics.budget('whatsapp_earlier_attempt_statuses_total'),
+    }),
+  )
+  for (const outcome of ['resend_cancelled', 'after_resend']) earlierAttempt.labels(outcome)
   return {
     messageSent: (status) => whatsappSent.labels(status).inc(),
     sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
@@ -81,5 +98,6 @@ export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics
     tokenValid: (valid) => tokenValid.unlabelled.set(valid ? 1 : 0),
     missingTenantPhone: () => missingPhone.unlabelled.inc(),
     invalidAlerts: (count) => invalidAlerts.unlabelled.inc(count),
+    earlierAttemptStatus: (outcome) => earlierAttempt.labels(outcome).inc(),
   }
 }

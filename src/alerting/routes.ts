@@ -127,7 +127,10 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         response: {
           200: t.Object({
             received: t.Boolean({ description: 'false when the body is not a JSON object (ignored)' }),
-            statuses: JsonInteger({ description: 'outbox rows a delivery status changed' }),
+            statuses: JsonInteger({
+              description:
+                'outbox rows a delivery status changed (their current attempt, or an earlier one it recorded)',
+            }),
             messages: JsonInteger({
               description: 'inbound messages handled (texts, buttons, reactions, media)',
             }),

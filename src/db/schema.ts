@@ -269,6 +269,35 @@ export const alertOutbox = pgTable(
 )
 
 /**
+ * The earlier attempts of an outbox row that may have reached WhatsApp: one whose fate Meta
+ * reported late as a failure (its wamid), or one that got no usable answer (a timeout, a lost
+ * lease: its group id, echoed as biz_opaque_callback_data). The row itself only knows its
+ * current attempt; a `delivered` for one of these, arriving after the row was re-queued, must
+ * still be recognised (it cancels the re-send, or is recorded if the re-send already went).
+ */
+export const alertOutboxAttempts = pgTable(
+  'alert_outbox_attempts',
+  {
+    outboxId: uuid('outbox_id')
+      .notNull()
+      .references(() => alertOutbox.id, { onDelete: 'cascade' }),
+    /** The claim the attempt was sent under (our callback data). */
+    groupId: uuid('group_id').notNull(),
+    /** Null while Meta never told us (a timed-out call): learnt from a late status. */
+    waMessageId: text('wa_message_id'),
+    /** unanswered | failed | sent | delivered | read: the furthest status heard, forward only. */
+    status: text('status').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.outboxId, table.groupId] }),
+    index('alert_outbox_attempts_wamid_idx').on(table.waMessageId),
+    index('alert_outbox_attempts_group_idx').on(table.groupId),
+  ],
+)
+
+/**
  * When each number last wrote to us: free-form text is only allowed within 24 hours of it
  * (WhatsApp's customer-service window); outside it alerts must be templates.
  */
@@ -314,6 +343,7 @@ export const schema = {
   sandboxCharges,
   alertStates,
   alertOutbox,
+  alertOutboxAttempts,
   whatsappContacts,
   alertRuleStates,
 }

@@ -13,6 +13,7 @@ export const DEFAULT_SERIES_LIMITS = {
   payment_processing_duration_seconds: 50,
   product_views_total: 10000,
   whatsapp_messages_sent_total: 10,
+  whatsapp_earlier_attempt_statuses_total: 10,
   alert_rule_evaluations_total: 100,
   alert_rule_evaluation_failures_total: 100,
   alert_rule_evaluation_duration_seconds: 100,

@@ -59,6 +59,7 @@ export function recordingAlertMetrics() {
     tokenValid: (v) => events.push(`token:${v}`),
     missingTenantPhone: () => events.push('missing-phone'),
     invalidAlerts: (n) => events.push(`invalid:${n}`),
+    earlierAttemptStatus: (o) => events.push(`earlier:${o}`),
   }
   return { events, metrics }
 }

@@ -1,12 +1,13 @@
-import { and, eq, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, isNotNull, isNull, ne, notInArray, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
-import type { Database } from '../../db/client.ts'
-import { alertOutbox } from '../../db/schema.ts'
+import type { Database, Executor } from '../../db/client.ts'
+import { alertOutbox, alertOutboxAttempts } from '../../db/schema.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import { classifyError, loggableMessageId } from '../whatsapp/client.ts'
+import { rememberUnanswered, UNANSWERED_CODES } from './attempts.ts'
 import type { TemplateNames } from './render.ts'
 import { backoffMs } from './sender.ts'
 
@@ -22,28 +23,39 @@ export interface DeliveryStatus {
 
 /**
  * Statuses only move forward. Meta does not order webhooks, and `delivered` can follow
- * `failed` (another device got it), so failed ranks below delivered and read.
+ * `failed` (another device got it), so failed ranks below delivered and read. `unanswered` is
+ * an earlier attempt's (alert_outbox_attempts) before any status of it arrived.
  */
-const RANK: Record<string, number> = { pending: 0, sending: 0, sent: 1, failed: 2, delivered: 3, read: 4 }
+const RANK: Record<string, number> = {
+  pending: 0,
+  sending: 0,
+  unanswered: 0,
+  sent: 1,
+  failed: 2,
+  delivered: 3,
+  read: 4,
+}
 
 /**
  * The row's rank, in SQL: the forward-only check has to sit in the UPDATE's WHERE, where
  * PostgreSQL re-evaluates it against a row a concurrent webhook just changed. Checked in
  * JavaScript after a SELECT, a `failed` racing a `read` could overwrite it.
  */
-const rankOf = (column: SQL | typeof alertOutbox.status): SQL =>
+const rankOf = (column: SQL | typeof alertOutbox.status | typeof alertOutboxAttempts.status): SQL =>
   sql`(case ${column} ${sql.join(
     Object.entries(RANK).map(([status, rank]) => sql`when ${status} then ${rank}`),
     sql` `,
   )} else 0 end)`
 
-/** The error codes of attempts whose fate we never learnt: Meta may have sent them. */
-const UNANSWERED_CODES = ['timeout', 'network', 'http_200']
+/** The status' group id, when it is one: a uuid column, so anything else was a cast error, a 500 to Meta. */
+const callbackOf = (status: DeliveryStatus): string | undefined =>
+  status.callbackData && UUID_PATTERN.test(status.callbackData) ? status.callbackData : undefined
 
 /**
- * The rows a status is about. By wamid: the sender records it with `sent`, and a re-queue
- * clears it, so a status for an earlier attempt (Meta re-delivers webhooks for days) matches
- * nothing. By our group id (biz_opaque_callback_data) while the row is still `sending` (we
+ * The rows whose current attempt a status is about. By wamid: the sender records it with
+ * `sent`, and a re-queue clears it (keeping it in alert_outbox_attempts), so a status for an
+ * earlier attempt (Meta re-delivers webhooks for days) matches nothing here: it is applied to
+ * that attempt instead (`applyEarlier`). By our group id (biz_opaque_callback_data) while the row is still `sending` (we
  * crashed between Meta accepting the message and recording its id) or waits, `pending`, for
  * the retry of an attempt that got no usable answer (timeout, dropped connection, a 200
  * without an id): either way a `sent` (or later) status proves that attempt went out, so it
@@ -52,12 +64,12 @@ const UNANSWERED_CODES = ['timeout', 'network', 'http_200']
  */
 function rowsOf(status: DeliveryStatus): SQL {
   const byId = eq(alertOutbox.waMessageId, status.id)
+  const callback = callbackOf(status)
   const byGroup =
-    // A uuid column: anything else of 36 such characters was a cast error, a 500 to Meta.
-    status.callbackData && UUID_PATTERN.test(status.callbackData)
+    callback !== undefined
       ? and(
           isNull(alertOutbox.waMessageId),
-          eq(alertOutbox.groupId, status.callbackData),
+          eq(alertOutbox.groupId, callback),
           status.status === 'failed'
             ? eq(alertOutbox.status, 'sending')
             : or(
@@ -84,6 +96,135 @@ export function createReceipts(deps: {
   retry: { baseMs: number; maxAttempts: number; random: () => number }
 }) {
   const { db, clock, log } = deps
+
+  /**
+   * Keeps the attempt `status` is about as `failed`, for the rows `which` picks, before a
+   * re-queue forgets its wamid and group id: Meta may still report it delivered (another device
+   * of the recipient, a delayed status), and that must cancel the re-send, not be lost.
+   */
+  async function rememberFailed(tx: Executor, which: SQL, status: DeliveryStatus, now: Date) {
+    const at = sql`${now.toISOString()}::timestamptz`
+    await tx
+      .insert(alertOutboxAttempts)
+      .select(
+        tx
+          .select({
+            outboxId: alertOutbox.id,
+            groupId: sql<string>`${alertOutbox.groupId}`.as('group_id'),
+            waMessageId: sql<string>`${status.id}::text`.as('wa_message_id'),
+            status: sql<string>`'failed'`.as('status'),
+            createdAt: sql<Date>`${at}`.as('created_at'),
+            updatedAt: sql<Date>`${at}`.as('updated_at'),
+          })
+          .from(alertOutbox)
+          .where(and(which, isNotNull(alertOutbox.groupId))),
+      )
+      .onConflictDoUpdate({
+        target: [alertOutboxAttempts.outboxId, alertOutboxAttempts.groupId],
+        set: { waMessageId: status.id, status: 'failed', updatedAt: now },
+        setWhere: sql`${rankOf(alertOutboxAttempts.status)} < ${RANK.failed}`,
+      })
+  }
+
+  /**
+   * Applies `status` to the earlier attempts it is about (alert_outbox_attempts: by wamid, or
+   * by group id for an attempt whose wamid we never learnt), forward only, so a re-delivered
+   * webhook changes nothing. A `sent`, `delivered` or `read` proves that attempt went out
+   * (a `sent` never overtakes a recorded `failed`: Meta sends `failed` after `sent`): a row
+   * still waiting, `pending`, for its re-send is moved to that status under that attempt, and
+   * the re-send never happens; a row whose re-send is under way or done keeps the newer
+   * attempt's state, and the duplicate is counted and logged. A `failed` is only recorded: the
+   * row's own attempt decides its fate. Meta's order, as BSPs relaying the Cloud API document
+   * it (YCloud, `whatsapp.message.updated`): `sent` "may change to failed, delivered, or read",
+   * webhooks are not ordered, and `delivered` may come after `failed` with several devices.
+   * @returns rows whose earlier attempt this status changed, less those whose current attempt
+   *   it also is (counted by the row's own update)
+   */
+  async function applyEarlier(status: DeliveryStatus, now: Date): Promise<number> {
+    const callback = callbackOf(status)
+    const earlier = alertOutboxAttempts
+    return db.transaction(async (tx) => {
+      const advanced = await tx
+        .update(earlier)
+        .set({ status: status.status, waMessageId: status.id, updatedAt: now })
+        .where(
+          and(
+            callback === undefined
+              ? eq(earlier.waMessageId, status.id)
+              : or(
+                  eq(earlier.waMessageId, status.id),
+                  and(eq(earlier.groupId, callback), isNull(earlier.waMessageId)),
+                ),
+            sql`${rankOf(earlier.status)} < ${RANK[status.status] ?? 0}`,
+          ),
+        )
+        .returning({ outboxId: earlier.outboxId, groupId: earlier.groupId })
+      if (advanced.length === 0) return 0
+      const ids = advanced.map((a) => a.outboxId)
+      const others = and(
+        inArray(alertOutbox.id, ids),
+        or(isNull(alertOutbox.waMessageId), ne(alertOutbox.waMessageId, status.id)),
+      )!
+      if (status.status === 'failed') {
+        const [row] = await tx.select({ n: count() }).from(alertOutbox).where(others)
+        return row?.n ?? 0
+      }
+      // One send has one group id: every attempt a status finds shares it.
+      const groupId = advanced[0]!.groupId
+      const waiting = and(inArray(alertOutbox.id, ids), eq(alertOutbox.status, 'pending'))!
+      // The waiting row's own attempt may have gone out too (a timed-out retry): kept before
+      // its group id is replaced, so that a status of it is still recognised.
+      await rememberUnanswered(
+        tx,
+        (await tx.select({ id: alertOutbox.id }).from(alertOutbox).where(waiting)).map((r) => r.id),
+        now,
+      )
+      const cancelled = await tx
+        .update(alertOutbox)
+        .set({
+          status: status.status,
+          waMessageId: status.id,
+          groupId,
+          sentAt: sql`coalesce(${alertOutbox.sentAt}, ${now.toISOString()}::timestamptz)`,
+          leaseUntil: null,
+          lastErrorCode: null,
+          lastErrorMessage: null,
+          updatedAt: now,
+        })
+        .where(waiting)
+        .returning({ alertname: alertOutbox.alertname })
+      const resent = await tx
+        .select({ alertname: alertOutbox.alertname })
+        .from(alertOutbox)
+        .where(and(others, notInArray(alertOutbox.status, ['pending', 'cancelled'])))
+      // Counted once per status, as one message: the rows it covers went out together.
+      if (cancelled.length > 0) {
+        deps.metrics.earlierAttemptStatus('resend_cancelled')
+        log.info(
+          {
+            waMessageId: loggableMessageId(status.id),
+            status: status.status,
+            rows: cancelled.length,
+            alertnames: [...new Set(cancelled.map((row) => scrubText(row.alertname)))],
+          },
+          'WhatsApp delivered an earlier attempt of an alert message after all; its re-send is cancelled',
+        )
+      }
+      if (resent.length > 0) {
+        deps.metrics.earlierAttemptStatus('after_resend')
+        log.info(
+          {
+            waMessageId: loggableMessageId(status.id),
+            status: status.status,
+            rows: resent.length,
+          },
+          'WhatsApp reports a status of an earlier attempt of an alert message that was sent again',
+        )
+      }
+      return cancelled.length + resent.length
+    })
+  }
+
   return {
     /**
      * Moves the rows of the message `status.id` forward to `status.status`; a status that is
@@ -92,9 +233,10 @@ export function createReceipts(deps: {
      * its template, once. A `failed` with a temporary or throttling code (131000, 131016,
      * 131056, 130429, …: `classifyError` of the sender, as Meta reports the same codes either
      * in the send's answer or later in this webhook) re-queues the row with the sender's
-     * backoff while it has attempts left, as a failed send would be. Never throws for an
-     * unknown message.
-     * @returns rows changed
+     * backoff while it has attempts left, as a failed send would be; either re-queue keeps
+     * the attempt in alert_outbox_attempts, and a later status of an earlier attempt is
+     * applied there (`applyEarlier`). Never throws for an unknown message.
+     * @returns rows changed: their current attempt, or an earlier one this status recorded
      */
     async apply(status: DeliveryStatus): Promise<number> {
       const now = clock.now()
@@ -111,29 +253,34 @@ export function createReceipts(deps: {
         if (templated.length > 0) {
           // Re-queued as a new attempt: the wamid and group id of this one are cleared so that a
           // re-delivery of this same 131047 (or any late status of it) no longer finds the row.
-          const requeued = await db
-            .update(alertOutbox)
-            .set({
-              status: 'pending',
-              nextAttemptAt: now,
-              content: sql`${alertOutbox.content} || '{"forceTemplate": true}'::jsonb`,
-              waMessageId: null,
-              groupId: null,
-              leaseUntil: null,
-              lastErrorCode: '131047',
-              lastErrorMessage: scrubText(status.errorMessage ?? 're-engagement window closed').slice(0, 500),
-              updatedAt: now,
-            })
-            .where(
-              and(
-                rowsOf(status),
-                forward,
-                eq(alertOutbox.mode, 'text'),
-                inArray(alertOutbox.transition, templated),
-                sql`coalesce((${alertOutbox.content}->>'forceTemplate')::boolean, false) = false`,
-              ),
-            )
-            .returning({ id: alertOutbox.id })
+          const which = and(
+            rowsOf(status),
+            forward,
+            eq(alertOutbox.mode, 'text'),
+            inArray(alertOutbox.transition, templated),
+            sql`coalesce((${alertOutbox.content}->>'forceTemplate')::boolean, false) = false`,
+          )!
+          const requeued = await db.transaction(async (tx) => {
+            await rememberFailed(tx, which, status, now)
+            return tx
+              .update(alertOutbox)
+              .set({
+                status: 'pending',
+                nextAttemptAt: now,
+                content: sql`${alertOutbox.content} || '{"forceTemplate": true}'::jsonb`,
+                waMessageId: null,
+                groupId: null,
+                leaseUntil: null,
+                lastErrorCode: '131047',
+                lastErrorMessage: scrubText(status.errorMessage ?? 're-engagement window closed').slice(
+                  0,
+                  500,
+                ),
+                updatedAt: now,
+              })
+              .where(which)
+              .returning({ id: alertOutbox.id })
+          })
           changed += requeued.length
         }
       }
@@ -152,22 +299,25 @@ export function createReceipts(deps: {
         const attempts = Math.max(0, ...rows.map((r) => r.attempts))
         const requeued =
           rows.length > 0 && attempts < deps.retry.maxAttempts
-            ? await db
-                .update(alertOutbox)
-                .set({
-                  status: 'pending',
-                  nextAttemptAt: new Date(
-                    now.getTime() + backoffMs(attempts, deps.retry.baseMs, deps.retry.random),
-                  ),
-                  waMessageId: null,
-                  groupId: null,
-                  leaseUntil: null,
-                  lastErrorCode: String(status.errorCode),
-                  lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
-                  updatedAt: now,
-                })
-                .where(and(rowsOf(status), forward))
-                .returning({ alertname: alertOutbox.alertname })
+            ? await db.transaction(async (tx) => {
+                await rememberFailed(tx, and(rowsOf(status), forward)!, status, now)
+                return tx
+                  .update(alertOutbox)
+                  .set({
+                    status: 'pending',
+                    nextAttemptAt: new Date(
+                      now.getTime() + backoffMs(attempts, deps.retry.baseMs, deps.retry.random),
+                    ),
+                    waMessageId: null,
+                    groupId: null,
+                    leaseUntil: null,
+                    lastErrorCode: String(status.errorCode),
+                    lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
+                    updatedAt: now,
+                  })
+                  .where(and(rowsOf(status), forward))
+                  .returning({ alertname: alertOutbox.alertname })
+              })
             : []
         if (requeued.length > 0) {
           // One message, counted once, as the sender counts a retry of a send.
@@ -216,7 +366,7 @@ export function createReceipts(deps: {
           )
         }
       }
-      return changed + updated.length
+      return changed + updated.length + (await applyEarlier(status, now))
     },
 
     /**

@@ -11,6 +11,7 @@ import {
   type WhatsAppSendError,
   type WhatsAppTransport,
 } from '../whatsapp/client.ts'
+import { rememberUnanswered } from './attempts.ts'
 import { stillFiring } from './dispatcher.ts'
 import { type MessageContent, type NotifiedAlert, renderMessage, type TemplateNames } from './render.ts'
 
@@ -279,6 +280,13 @@ export function createSender(deps: {
           .set({ status: 'cancelled', leaseUntil: null, updatedAt: now })
           .where(inArray(alertOutbox.id, part))
       }
+      // The attempt a row held may have reached WhatsApp (a timed-out call, a lost lease): its
+      // group id is kept before the claim overwrites it, so that its late statuses still count.
+      await rememberUnanswered(
+        tx,
+        [...groups.values()].flatMap((g) => g.rows.map((r) => r.id)),
+        now,
+      )
       for (const group of groups.values()) {
         await tx
           .update(alertOutbox)
