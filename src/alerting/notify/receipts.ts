@@ -252,7 +252,8 @@ export function createReceipts(deps: {
         ].filter((t): t is string => t !== undefined)
         if (templated.length > 0) {
           // Re-queued as a new attempt: the wamid and group id of this one are cleared so that a
-          // re-delivery of this same 131047 (or any late status of it) no longer finds the row.
+          // re-delivery of this same 131047 (or any late status of it) no longer finds the row;
+          // the attempt is kept in alert_outbox_attempts, where a late `delivered` still counts.
           const which = and(
             rowsOf(status),
             forward,
@@ -289,7 +290,8 @@ export function createReceipts(deps: {
         // Meta accepted the send, then could not deliver it for a reason that lifts with time:
         // the sender would have retried this code, so a critical alert must not end `failed`
         // only because the code came late. A new attempt, as for 131047: this one's wamid and
-        // group id are cleared so that a re-delivery of this status finds the row no more.
+        // group id are cleared so that a re-delivery of this status finds the row no more (the
+        // attempt is kept in alert_outbox_attempts, as for 131047).
         // One wait for every row of the message (they went out together, and the sender
         // counts a message's attempts as its rows' most), so that they go out together again.
         const rows = await db
