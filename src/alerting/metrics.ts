@@ -8,6 +8,9 @@ import type { MetricsRegistry } from '../observability/metrics.ts'
  * whatsapp_earlier_attempt_statuses_total) is
  * `createAlertingMetrics`.
  */
+/** What a late status of an earlier attempt found: see `AlertingMetrics.earlierAttemptStatus`. */
+export type EarlierAttemptOutcome = 'resend_cancelled' | 'after_resend'
+
 export interface AlertingMetrics {
   /** One Cloud API (or log transport) attempt and its outcome. */
   messageSent(status: 'sent' | 'failed' | 'retry'): void
@@ -23,7 +26,7 @@ export interface AlertingMetrics {
    * `resend_cancelled` (it went out after all; the re-send was dropped) or `after_resend` (the
    * re-send had gone too: the recipient got it twice). One per status, not per row.
    */
-  earlierAttemptStatus(outcome: 'resend_cancelled' | 'after_resend'): void
+  earlierAttemptStatus(outcome: EarlierAttemptOutcome): void
 }
 
 export const noAlertingMetrics: AlertingMetrics = {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'bun:test'
+import { createHmac } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { createAlerting } from '../../src/alerting/alerting.ts'
 import type { AlertingMetrics } from '../../src/alerting/metrics.ts'
@@ -8,6 +9,7 @@ import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertRuleStates } from '../../src/db/schema.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { createTenantAlertContacts } from '../../src/tenants/alert-contacts.ts'
+import { buildTestApp } from './app.ts'
 import { freshDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
 import { startWhatsAppFake } from './whatsapp-fake.ts'
@@ -103,6 +105,33 @@ export function alertingFor(
     random: () => 1,
   })
   return { alerting, config, clock, logs, events }
+}
+
+/**
+ * The `X-Hub-Signature-256` header Meta sends with each webhook: `sha256=` and the hex
+ * HMAC-SHA256 of the raw body under the app secret (Meta's "Webhooks — validate payloads").
+ */
+export const metaSignature = (body: string, appSecret: string) =>
+  `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`
+
+/**
+ * The real app with alert delivery against the test context's WhatsApp fake (`alertingFor`),
+ * both configured from `env`. `postWhatsapp(body)` posts a raw webhook body to
+ * /webhooks/whatsapp signed with `env.WHATSAPP_APP_SECRET`, as Meta posts it.
+ */
+export async function alertingApp(ctx: ReturnType<typeof alertTestContext>, env: Record<string, string>) {
+  const delivery = alertingFor(ctx.database, ctx.fake.url, env)
+  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env })
+  const postWhatsapp = (body: string) =>
+    built.call('/webhooks/whatsapp', {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': metaSignature(body, env.WHATSAPP_APP_SECRET ?? ''),
+      },
+    })
+  return { ...built, ...delivery, postWhatsapp }
 }
 
 /**

@@ -5,7 +5,7 @@ import { scrubText } from '../../core/scrub.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertOutboxAttempts } from '../../db/schema.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
-import type { AlertingMetrics } from '../metrics.ts'
+import type { AlertingMetrics, EarlierAttemptOutcome } from '../metrics.ts'
 import { classifyError, loggableMessageId } from '../whatsapp/client.ts'
 import { rememberUnanswered, UNANSWERED_CODES } from './attempts.ts'
 import type { TemplateNames } from './render.ts'
@@ -198,29 +198,25 @@ export function createReceipts(deps: {
         .from(alertOutbox)
         .where(and(others, notInArray(alertOutbox.status, ['pending', 'cancelled'])))
       // Counted once per status, as one message: the rows it covers went out together.
-      if (cancelled.length > 0) {
-        deps.metrics.earlierAttemptStatus('resend_cancelled')
+      const report = (outcome: EarlierAttemptOutcome, rows: number, message: string, fields = {}) => {
+        if (rows === 0) return
+        deps.metrics.earlierAttemptStatus(outcome)
         log.info(
-          {
-            waMessageId: loggableMessageId(status.id),
-            status: status.status,
-            rows: cancelled.length,
-            alertnames: [...new Set(cancelled.map((row) => scrubText(row.alertname)))],
-          },
-          'WhatsApp delivered an earlier attempt of an alert message after all; its re-send is cancelled',
+          { waMessageId: loggableMessageId(status.id), status: status.status, rows, ...fields },
+          message,
         )
       }
-      if (resent.length > 0) {
-        deps.metrics.earlierAttemptStatus('after_resend')
-        log.info(
-          {
-            waMessageId: loggableMessageId(status.id),
-            status: status.status,
-            rows: resent.length,
-          },
-          'WhatsApp reports a status of an earlier attempt of an alert message that was sent again',
-        )
-      }
+      report(
+        'resend_cancelled',
+        cancelled.length,
+        'WhatsApp delivered an earlier attempt of an alert message after all; its re-send is cancelled',
+        { alertnames: [...new Set(cancelled.map((row) => scrubText(row.alertname)))] },
+      )
+      report(
+        'after_resend',
+        resent.length,
+        'WhatsApp reports a status of an earlier attempt of an alert message that was sent again',
+      )
       return cancelled.length + resent.length
     })
   }

@@ -33,6 +33,9 @@ afterEach(async () => {
 /** A webhook config of the shipped alertmanager.yml, as the tests change it. */
 type WebhookConfig = Record<string, unknown> & { url: string; http_config: Record<string, unknown> }
 
+/** Alertmanager's grouping timers, as a test shortens them. */
+type Timers = { group_wait?: string; group_interval?: string; repeat_interval?: string }
+
 /** The parts of the shipped alertmanager.yml the tests change. */
 interface ShippedConfig {
   route: {
@@ -40,18 +43,21 @@ interface ShippedConfig {
     group_wait?: string
     group_interval?: string
     repeat_interval?: string
-    routes?: Array<{ group_wait?: string }>
+    routes?: Array<Timers>
   }
 }
 
 /**
  * Starts the test's app behind a receiver on 127.0.0.1, and the real Alertmanager with the
- * shipped config posting to it: `configure` changes what the test must (timers, grouping,
- * max_alerts) after the URL and token point at the receiver. Resolves once Alertmanager is
- * ready; both are stopped after the file. `received` collects the status of each post.
+ * shipped config posting to it. `timers` replace the shipped ones on the root route and on each
+ * child route that sets its own; `configure` changes what else the test must (grouping,
+ * max_alerts, send_resolved) after the URL and token point at the receiver. Resolves once
+ * Alertmanager is ready; both are stopped after the test. `received` collects the status of
+ * each post.
  */
 async function alertmanagerPostingToApp(
-  configure: (shipped: ShippedConfig, webhook: WebhookConfig) => void,
+  timers: Timers,
+  configure: (shipped: ShippedConfig, webhook: WebhookConfig) => void = () => {},
 ): Promise<{ delivery: ReturnType<typeof alertingFor>; received: number[]; port: number }> {
   const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
   const { app } = await buildTestApp({
@@ -76,6 +82,10 @@ async function alertmanagerPostingToApp(
   const webhook = shipped.receivers[0].webhook_configs[0] as WebhookConfig
   webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
   webhook.http_config.authorization = { type: 'Bearer', credentials: TOKEN }
+  Object.assign(shipped.route, timers)
+  for (const route of shipped.route.routes ?? []) {
+    for (const key of Object.keys(timers) as Array<keyof Timers>) if (key in route) route[key] = timers[key]
+  }
   configure(shipped, webhook)
   writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
   const port = await freePort()
@@ -105,14 +115,12 @@ describe('the real Alertmanager posting a storm', () => {
   e2eTest(
     'max_alerts of the shipped config: 5 000 alerts taken, the rest counted, the critical one first, one message',
     async () => {
-      const { delivery, received, port } = await alertmanagerPostingToApp((shipped, webhook) => {
+      const { delivery, received, port } = await alertmanagerPostingToApp(
         // Only what a test must change: timers (group_wait long enough for Alertmanager to take
         // all 5 101 alerts before its first flush).
-        shipped.route.group_wait = '5s'
-        shipped.route.group_interval = '5m'
-        for (const route of shipped.route.routes ?? []) route.group_wait = '5s'
-        expect(webhook.max_alerts).toBe(5000)
-      })
+        { group_wait: '5s', group_interval: '5m' },
+        (_, webhook) => expect(webhook.max_alerts).toBe(5000),
+      )
       const api = `http://127.0.0.1:${port}/api/v2`
 
       // Now: Alertmanager flushes a new group at once, without group_wait, when its alerts
@@ -171,10 +179,8 @@ describe('the real Alertmanager posting a storm', () => {
       // `group_by: ['...']` makes every alert its own group: 300 notifications, so 300 outbox
       // rows for on-call. The sender claimed at most 200 rows a tick, and on-call got a message
       // saying "200 alerts firing", then another for the rest.
-      const { delivery, received, port } = await alertmanagerPostingToApp((shipped) => {
+      const { delivery, received, port } = await alertmanagerPostingToApp({ group_wait: '1s' }, (shipped) => {
         shipped.route.group_by = ['...']
-        shipped.route.group_wait = '1s'
-        for (const route of shipped.route.routes ?? []) route.group_wait = '1s'
       })
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const alerts = Array.from({ length: 300 }, (_, i) => ({
@@ -216,11 +222,12 @@ describe('the real Alertmanager posting a storm', () => {
       // (dispatch/dispatch.go), and with max_alerts each notification counts the group's hidden
       // alerts anew (notify/webhook/webhook.go truncateAlerts). One message merging both rows
       // summed them: "10 alerts firing … +40 more" of a 30-alert group.
-      const { delivery, port } = await alertmanagerPostingToApp((shipped, webhook) => {
-        shipped.route.group_wait = '1s'
-        shipped.route.group_interval = '1s'
-        webhook.max_alerts = 5
-      })
+      const { delivery, port } = await alertmanagerPostingToApp(
+        { group_wait: '1s', group_interval: '1s' },
+        (_, webhook) => {
+          webhook.max_alerts = 5
+        },
+      )
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const post = async (instances: string[]) => {
         const response = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
@@ -258,12 +265,12 @@ describe('the real Alertmanager posting a storm', () => {
       // Without send_resolved Alertmanager never posts a resolution (notify/notify.go
       // RetryStage sends only the firing alerts), but it posts the group again without the
       // ended alert once repeat_interval has passed (DedupStage needsUpdate).
-      const { delivery, received, port } = await alertmanagerPostingToApp((shipped, webhook) => {
-        shipped.route.group_wait = '1s'
-        shipped.route.group_interval = '1s'
-        shipped.route.repeat_interval = '2s'
-        webhook.send_resolved = false
-      })
+      const { delivery, received, port } = await alertmanagerPostingToApp(
+        { group_wait: '1s', group_interval: '1s', repeat_interval: '2s' },
+        (_, webhook) => {
+          webhook.send_resolved = false
+        },
+      )
       const now = Date.now()
       const alert = (instance: string, endsInMs: number) => ({
         labels: { alertname: 'Flaky', severity: 'warning', instance },
@@ -313,10 +320,10 @@ describe('the real Alertmanager posting a storm', () => {
       // notify/notify.go MuteStage drops the silenced alert from the group's notifications;
       // once a notification without it was logged (nflog), its return is a change
       // (DedupStage needsUpdate) and is posted at the next flush, with startsAt unchanged.
-      const { delivery, received, port } = await alertmanagerPostingToApp((shipped) => {
-        shipped.route.group_wait = '1s'
-        shipped.route.group_interval = '1s'
-        shipped.route.repeat_interval = '2s'
+      const { delivery, received, port } = await alertmanagerPostingToApp({
+        group_wait: '1s',
+        group_interval: '1s',
+        repeat_interval: '2s',
       })
       const api = `http://127.0.0.1:${port}/api/v2`
       const startsAt = new Date(Date.now() - 60_000).toISOString()

@@ -1,16 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
 import { and, eq } from 'drizzle-orm'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
 import {
-  alertingFor,
+  alertingApp,
   alertTestContext,
   firing,
   ONCALL,
   PHONE_NUMBER_ID,
   whatsappWebhook,
 } from '../../helpers/alerts.ts'
-import { buildTestApp } from '../../helpers/app.ts'
 
 // Fresh databases and an app per test: well over bun's 5 s default.
 setDefaultTimeout(60_000)
@@ -43,12 +41,11 @@ const ctx = alertTestContext()
  * on-call's, `wamid.a.other` and `wamid.b.other` OTHER's.
  */
 async function setup() {
-  const delivery = alertingFor(ctx.database, ctx.fake.url, ENV)
-  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
-  await delivery.alerting.dispatcher.ingest([firing('A', {}, {}, FP_A)], 'test')
-  await delivery.alerting.tick()
-  await delivery.alerting.dispatcher.ingest([firing('B', {}, {}, FP_B)], 'test')
-  await delivery.alerting.tick()
+  const built = await alertingApp(ctx, ENV)
+  await built.alerting.dispatcher.ingest([firing('A', {}, {}, FP_A)], 'test')
+  await built.alerting.tick()
+  await built.alerting.dispatcher.ingest([firing('B', {}, {}, FP_B)], 'test')
+  await built.alerting.tick()
   const sent = await ctx.database.db.select().from(alertOutbox)
   expect(sent.map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent'])
   for (const row of sent) {
@@ -62,18 +59,11 @@ async function setup() {
         messages: messages.map((m, i) => ({ from: FROM, id: `wamid.in.${i}`, timestamp: TIMESTAMP, ...m })),
       }),
     )
-    const res = await built.call('/webhooks/whatsapp', {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
-      },
-    })
+    const res = await built.postWhatsapp(body)
     expect(res.status).toBe(200)
     return res.json()
   }
-  return { ...built, ...delivery, inbound }
+  return { ...built, inbound }
 }
 
 const text = (body: string, quoted?: string) => ({

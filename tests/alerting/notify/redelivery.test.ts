@@ -1,16 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { alertOutbox, alertStates, whatsappContacts } from '../../../src/db/schema.ts'
 import {
-  alertingFor,
+  alertingApp,
   alertTestContext,
   firing,
   ONCALL,
   PHONE_NUMBER_ID,
   whatsappWebhook,
 } from '../../helpers/alerts.ts'
-import { buildTestApp } from '../../helpers/app.ts'
 
 // Fresh databases and an app per test: well over bun's 5 s default.
 setDefaultTimeout(60_000)
@@ -31,17 +29,9 @@ const ENV = {
 const ctx = alertTestContext()
 
 async function setup() {
-  const delivery = alertingFor(ctx.database, ctx.fake.url, ENV)
-  const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
+  const built = await alertingApp(ctx, ENV)
   const hook = async (body: string) => {
-    const res = await built.call('/webhooks/whatsapp', {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
-      },
-    })
+    const res = await built.postWhatsapp(body)
     return { status: res.status, body: await res.json() }
   }
   /** Posts an Alertmanager notification of the one test alert; resolves with the receiver's answer. */
@@ -53,7 +43,7 @@ async function setup() {
         json: am(status, startsAt),
       })
     ).json()) as { enqueued: number }
-  return { ...built, ...delivery, hook, post }
+  return { ...built, hook, post }
 }
 
 const value = (v: Record<string, unknown>) => JSON.stringify(whatsappWebhook(v))
@@ -505,19 +495,11 @@ describe('a failure Meta reports late, in the status webhook', () => {
   })
 
   test('with its attempts spent (WHATSAPP_MAX_ATTEMPTS), a late temporary failure fails the row', async () => {
-    const delivery = alertingFor(ctx.database, ctx.fake.url, { ...ENV, WHATSAPP_MAX_ATTEMPTS: '1' })
-    const built = await buildTestApp({ database: ctx.database, alerting: delivery.alerting, env: ENV })
-    await delivery.alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a2')], 'test')
-    await delivery.alerting.tick()
+    const { alerting, postWhatsapp } = await alertingApp(ctx, { ...ENV, WHATSAPP_MAX_ATTEMPTS: '1' })
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a2')], 'test')
+    await alerting.tick()
     const body = statusBody('wamid.1', 'failed', { errors: [{ code: 131016, title: 'Service unavailable' }] })
-    const res = await built.call('/webhooks/whatsapp', {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`,
-      },
-    })
+    const res = await postWhatsapp(body)
     expect((await res.json()).statuses).toBe(1)
     expect((await outbox())[0]).toMatchObject({
       status: 'failed',
