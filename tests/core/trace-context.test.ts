@@ -125,6 +125,14 @@ describe('parseTracestate (W3C Trace Context §3.3; the W3C test suite, strict l
     )
   // Several header lines arrive combined by `, ` (Headers.get, RFC 7230 §3.2.2).
   const lines = (...values: string[]) => values.join(', ')
+  /** Members 1…`last` as the test suite sends them: four header lines, ten members a line. */
+  const overFourLines = (last: number) =>
+    lines(
+      members(1, 10).join(','),
+      members(11, 20).join(','),
+      members(21, 30).join(','),
+      members(31, last).join(','),
+    )
 
   test.each<[string, string, string | undefined]>([
     // Valid lists keep their order, without optional whitespace.
@@ -156,16 +164,7 @@ describe('parseTracestate (W3C Trace Context §3.3; the W3C test suite, strict l
       `foo=1,${'t'.repeat(241)}@${'v'.repeat(14)}=1`,
     ],
     ['256-character value', `foo=${'v'.repeat(256)}`, `foo=${'v'.repeat(256)}`],
-    [
-      '32 members over four lines',
-      lines(
-        members(1, 10).join(','),
-        members(11, 20).join(','),
-        members(21, 30).join(','),
-        members(31, 32).join(','),
-      ),
-      members(1, 32).join(','),
-    ],
+    ['32 members over four lines', overFourLines(32), members(1, 32).join(',')],
     // Nothing to forward.
     ['absent', '', undefined],
     ['only empty members', ' , ,\t', undefined],
@@ -194,16 +193,7 @@ describe('parseTracestate (W3C Trace Context §3.3; the W3C test suite, strict l
     ['tab inside the value', 'foo=a\tb', undefined],
     ['a member without =', 'foo=1,bar', undefined],
     ['empty key', '=1', undefined],
-    [
-      '33 members',
-      lines(
-        members(1, 10).join(','),
-        members(11, 20).join(','),
-        members(21, 30).join(','),
-        members(31, 33).join(','),
-      ),
-      undefined,
-    ],
+    ['33 members', overFourLines(33), undefined],
   ])('%s', (_name, input, expected) => {
     expect(parseTracestate(input)).toBe(expected)
   })
