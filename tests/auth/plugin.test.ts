@@ -40,7 +40,11 @@ function harness() {
     const res = await app.handle(
       new Request(`http://localhost${path}`, { method, headers, body: method === 'GET' ? undefined : '{}' }),
     )
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    return {
+      status: res.status,
+      challenge: res.headers.get('www-authenticate'),
+      body: (await res.json()) as Record<string, unknown>,
+    }
   }
   return { call, asked, logs }
 }
@@ -52,6 +56,7 @@ describe('tenantAuth', () => {
     const { call, asked, logs } = harness()
     expect(await call('GET', '/shop/me', `Bearer ${KEY}`)).toEqual({
       status: 200,
+      challenge: null,
       body: { tenant: SHOP, stateTenantId: SHOP.id },
     })
     expect(asked).toEqual([KEY])
@@ -65,10 +70,11 @@ describe('tenantAuth', () => {
     ['no header', undefined, []],
     ['a header that is not Bearer', `Basic ${KEY}`, []],
     ['an unknown key', 'Bearer ck_someone-else', ['ck_someone-else']],
-  ])('%s is a 401 envelope, and the store is asked only when there is a token', async (_name, header, asks) => {
+  ])('%s is a 401 envelope with a Bearer challenge, and the store is asked only when there is a token', async (_name, header, asks) => {
     const { call, asked } = harness()
     expect(await call('GET', '/shop/me', header)).toEqual({
       status: 401,
+      challenge: 'Bearer realm="api"',
       body: envelope('UNAUTHORIZED', 'Missing or invalid API key'),
     })
     expect(asked).toEqual(asks)
@@ -80,19 +86,24 @@ describe('bearerAuth and adminAuth', () => {
     ['/receiver', 'Bearer rcv-secret-0123'],
     ['/admin', 'Bearer adm-secret-0123'],
   ])('%s lets the configured token through', async (path, header) => {
-    expect(await harness().call('POST', path, header)).toEqual({ status: 200, body: { ok: true } })
+    expect(await harness().call('POST', path, header)).toEqual({
+      status: 200,
+      challenge: null,
+      body: { ok: true },
+    })
   })
 
   test.each([
-    ['/receiver', undefined, 'Missing or invalid Receiver token'],
-    ['/receiver', 'Bearer rcv-secret-0124', 'Missing or invalid Receiver token'],
-    ['/receiver', 'Bearer adm-secret-0123', 'Missing or invalid Receiver token'],
-    ['/receiver', 'Basic rcv-secret-0123', 'Missing or invalid Receiver token'],
-    ['/admin', undefined, 'Missing or invalid admin token'],
-    ['/admin', 'Bearer rcv-secret-0123', 'Missing or invalid admin token'],
-  ])('%s with %p is a 401 naming the guard', async (path, header, message) => {
+    ['/receiver', undefined, 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
+    ['/receiver', 'Bearer rcv-secret-0124', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
+    ['/receiver', 'Bearer adm-secret-0123', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
+    ['/receiver', 'Basic rcv-secret-0123', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
+    ['/admin', undefined, 'Missing or invalid admin token', 'Bearer realm="admin"'],
+    ['/admin', 'Bearer rcv-secret-0123', 'Missing or invalid admin token', 'Bearer realm="admin"'],
+  ])('%s with %p is a 401 naming the guard, with its Bearer challenge', async (path, header, message, challenge) => {
     expect(await harness().call('POST', path, header)).toEqual({
       status: 401,
+      challenge,
       body: envelope('UNAUTHORIZED', message),
     })
   })
@@ -104,7 +115,11 @@ describe('bearerAuth and adminAuth', () => {
   ])('%s with no token configured is closed (403) to every credential', async (path, message) => {
     const { call } = harness()
     for (const header of [undefined, 'Bearer undefined', 'Bearer anything-at-all']) {
-      expect(await call('POST', path, header)).toEqual({ status: 403, body: envelope('FORBIDDEN', message) })
+      expect(await call('POST', path, header)).toEqual({
+        status: 403,
+        challenge: null,
+        body: envelope('FORBIDDEN', message),
+      })
     }
   })
 })
