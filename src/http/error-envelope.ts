@@ -23,7 +23,7 @@ interface SchemaIssue {
   /** The value that failed (undefined for a missing property). */
   value?: unknown
   /** `error`: Elysia's custom message keyword, what a failing value must be in words. */
-  schema?: { enum?: unknown[]; error?: unknown }
+  schema?: { enum?: unknown[]; error?: unknown; minProperties?: unknown }
   errors?: Iterable<SchemaIssue>[]
 }
 
@@ -67,6 +67,11 @@ function memberMessages(issue: SchemaIssue): string[] {
  */
 function issueMessage(issue: SchemaIssue): string {
   if (issue.message === 'Unexpected property') return 'unknown field'
+  // TypeBox says `Expected object to have at least 1 properties` of an empty PATCH body.
+  const least = issue.schema?.minProperties
+  if (typeof least === 'number' && issue.message?.startsWith('Expected object to have at least ')) {
+    return least === 1 ? 'Expected at least one field' : `Expected at least ${least} fields`
+  }
   // A pattern's failure would quote the regex (`Expected string to match '^\+[1-9]…$'`): a
   // schema that says in words what it takes (Elysia's `error`) is answered in those words.
   // A missing field is still told it is required.

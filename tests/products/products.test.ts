@@ -322,6 +322,29 @@ describe('products', () => {
     ).toBe(404)
   })
 
+  test('an empty PATCH names what is missing in words, not as "at least 1 properties"', async () => {
+    const { call } = await buildTestApp()
+    const { apiKey } = await createTenant(call)
+    const product = await createProduct(call, apiKey)
+    const res = await call(`/products/${product.id}`, {
+      method: 'PATCH',
+      token: apiKey,
+      json: {},
+      headers: { 'x-request-id': 'rid-empty-patch' },
+    })
+    expect({ status: res.status, body: await res.json() }).toEqual({
+      status: 422,
+      body: {
+        error: {
+          code: 'VALIDATION',
+          message: 'Invalid body: body — Expected at least one field',
+          details: { in: 'body', errors: [{ field: 'body', message: 'Expected at least one field' }] },
+          requestId: 'rid-empty-patch',
+        },
+      },
+    })
+  })
+
   test('a product view counts on the channel from ?channel=, then x-channel, default web', async () => {
     const { views, business } = recordingViews()
     const { call } = await buildTestApp({ business })
