@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { createLogger } from '../src/core/logger.ts'
-import { openMigratedDatabase } from '../src/db/open.ts'
+import type { DatabaseHandle } from '../src/db/client.ts'
+import { databaseFailureLine, openMigratedDatabase } from '../src/db/open.ts'
 import { createHttpClient } from '../src/http/outbound.ts'
 import { createMetrics } from '../src/metrics.ts'
 import { buildServices } from '../src/services.ts'
@@ -39,7 +40,15 @@ if (!config.alerts.ruleManagerEnabled) {
   process.exit(2)
 }
 const log = createLogger({ level: config.logLevel, pretty: config.env === 'development' })
-const database = await openMigratedDatabase(config.database, log)
+let database: DatabaseHandle
+try {
+  database = await openMigratedDatabase(config.database, log)
+} catch (error) {
+  // A DATA_DIR a running service holds, or a PostgreSQL that does not answer, is a setting or an
+  // outage: one line, as db:migrate says it, not a stack (which may quote the URL).
+  console.error(`alerts:evaluate: ${databaseFailureLine(config.database, error)}`)
+  process.exit(1)
+}
 try {
   const { alerting, ruleManager } = buildServices({
     config,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
+import { scrubText } from '../core/scrub.ts'
 import type { DatabaseHandle } from './client.ts'
 import { DataDirLockedError, migrateEmbedded, openEmbedded } from './embedded.ts'
 import { MigrationError } from './migrations.ts'
@@ -194,4 +195,20 @@ function safeDecode(text: string): string {
   } catch {
     return text
   }
+}
+
+/**
+ * The one line a command-line tool (`db:migrate`, `alerts:evaluate`) prints when
+ * {@link openMigratedDatabase} throws, as the server's start-up says it: a setting or an outage
+ * with its cause (`databaseConnectionProblem`), otherwise where the database was and the
+ * error's message, with any URL password or phone number it quotes scrubbed. Never a stack.
+ */
+export function databaseFailureLine(
+  config: Pick<Config['database'], 'url' | 'dataDir' | 'connectTimeoutMs'>,
+  error: unknown,
+): string {
+  return (
+    databaseConnectionProblem(config, error) ??
+    `${databaseOpenProblem(config, error)} — ${scrubText(String((error as Error)?.message ?? error))}`
+  )
 }
