@@ -219,10 +219,21 @@ export const alertStates = pgTable(
      * same episode (same `startsAt`) listed firing again is then a new episode, not a late re-send.
      */
     resolvedUnlisted: boolean('resolved_unlisted').notNull().default(false),
+    /**
+     * When an Alertmanager notification last listed the alert, or a notification of its group
+     * that may have (cut by `max_alerts`); null for the rule manager's alerts. Not `updated_at`:
+     * a re-send that changes nothing writes nothing else. A firing alert not listed for
+     * ALERTMANAGER_ALERT_STALE_AFTER is resolved (see the dispatcher's `resolveStale`).
+     */
+    listedAt: timestamp('listed_at', { withTimezone: true, mode: 'date' }),
     updatedAt: updatedAt(),
   },
-  // Every Alertmanager notification looks up the firing alerts its group listed last time.
-  (table) => [index('alert_states_group_key_idx').on(table.groupKey)],
+  (table) => [
+    // Every Alertmanager notification looks up the firing alerts its group listed last time.
+    index('alert_states_group_key_idx').on(table.groupKey),
+    // Every notifier tick looks for the firing alerts no notification listed for too long.
+    index('alert_states_listed_at_idx').on(table.listedAt),
+  ],
 )
 
 /**
