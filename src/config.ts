@@ -249,6 +249,10 @@ export const EnvSchema = Type.Object({
   WHATSAPP_VERIFY_TOKEN: Secret('webhook verification token (GET /webhooks/whatsapp handshake)'),
   WHATSAPP_APP_SECRET: Secret('app secret that signs webhook payloads (X-Hub-Signature-256)'),
   ALERTMANAGER_WEBHOOK_TOKEN: Secret('bearer token Alertmanager sends to POST /alerts/alertmanager'),
+  ALERTMANAGER_ALERT_STALE_AFTER: Duration(
+    '8h30m',
+    "a firing Alertmanager alert that no notification listed for this long is resolved (its group went silent); above Alertmanager's repeat_interval plus group_interval; 0s never",
+  ),
   // Alert storms: Alertmanager does not retry a 4xx, so its receiver takes far more than MAX_BODY_BYTES.
   ALERTMANAGER_MAX_BODY_BYTES: Type.Integer({
     minimum: 1,
@@ -353,6 +357,8 @@ export interface Config {
     /** ALERT_HISTORY_RETENTION; 0 keeps the history for ever. */
     historyRetentionMs: number
     sendLeaseMs: number
+    /** ALERTMANAGER_ALERT_STALE_AFTER; 0 never resolves an alert for not being listed. */
+    alertmanagerStaleAfterMs: number
     alertmanagerToken: string | undefined
     alertmanagerMaxBodyBytes: number
     ruleManagerEnabled: boolean
@@ -437,7 +443,17 @@ function describe(schema: TSchema): string {
 }
 
 /** Durations whose zero is documented: ALERT_HISTORY_RETENTION=0s keeps the history for ever. */
-const DURATIONS_ZERO_MEANS_OFF = new Set(['ALERT_HISTORY_RETENTION'])
+const DURATIONS_ZERO_MEANS_OFF = new Set(['ALERT_HISTORY_RETENTION', 'ALERTMANAGER_ALERT_STALE_AFTER'])
+
+/**
+ * The shortest ALERTMANAGER_ALERT_STALE_AFTER (4h30m): Alertmanager re-posts a group that still
+ * fires at the first flush (every group_interval, 5m by default) after its default
+ * repeat_interval (4h) has passed since the last notification was logged (notify/notify.go
+ * DedupStage.needsUpdate: `entry.Timestamp.Before(now.Add(-repeat))`), and retries a failed
+ * post until the flush after that; 30m covers both. Shorter would resolve every alert of a
+ * healthy, unchanged group between two of its re-posts.
+ */
+export const MIN_ALERTMANAGER_STALE_AFTER_MS = 4.5 * 3_600_000
 
 /** What a sender needs after its WhatsApp call to record the answer: ALERT_SEND_LEASE ≥ WHATSAPP_TIMEOUT_MS + this. */
 export const SEND_LEASE_MARGIN_MS = 2_000
@@ -529,6 +545,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       `Invalid ALERT_SEND_LEASE: expected at least WHATSAPP_TIMEOUT_MS plus ${SEND_LEASE_MARGIN_MS / 1000}s (${leaseFloorMs / 1000}s), so that a slow WhatsApp call is not taken over and sent twice, got ${JSON.stringify(env.ALERT_SEND_LEASE)}`,
     )
   }
+  const staleAfterMs = parseDuration(env.ALERTMANAGER_ALERT_STALE_AFTER)
+  if (staleAfterMs > 0 && staleAfterMs < MIN_ALERTMANAGER_STALE_AFTER_MS) {
+    throw new ConfigError(
+      `Invalid ALERTMANAGER_ALERT_STALE_AFTER: expected 0s (never) or at least 4h30m (Alertmanager's default repeat_interval of 4h, plus its group_interval and retries), so that a group still firing is re-posted before its alerts are taken for ended, got ${JSON.stringify(env.ALERTMANAGER_ALERT_STALE_AFTER)}`,
+    )
+  }
   // A payment holds its Idempotency-Key until it settles, which may take up to the pending
   // lease (then reconciliation settles it). A key pruned before that lets the request's own
   // settle fail as IDEMPOTENCY_KEY_IN_USE and roll back, and a retry charge a second time.
@@ -586,6 +608,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       repeatIntervalMs: parseDuration(env.ALERT_REPEAT_INTERVAL),
       historyRetentionMs: parseDuration(env.ALERT_HISTORY_RETENTION),
       sendLeaseMs: parseDuration(env.ALERT_SEND_LEASE),
+      alertmanagerStaleAfterMs: staleAfterMs,
       alertmanagerToken: env.ALERTMANAGER_WEBHOOK_TOKEN,
       alertmanagerMaxBodyBytes: env.ALERTMANAGER_MAX_BODY_BYTES,
       ruleManagerEnabled: env.ALERTS_ENABLED,

@@ -189,6 +189,25 @@ describe('loadConfig', () => {
     ).toBe(30_000)
   })
 
+  test("ALERTMANAGER_ALERT_STALE_AFTER is 0s (never) or outlasts Alertmanager's default re-post (4h30m)", () => {
+    expect(loadConfig({}).alerts.alertmanagerStaleAfterMs).toBe(8.5 * 3_600_000)
+    expect(() => loadConfig({ ALERTMANAGER_ALERT_STALE_AFTER: '4h' })).toThrow(
+      new ConfigError(
+        'Invalid ALERTMANAGER_ALERT_STALE_AFTER: expected 0s (never) or at least 4h30m (Alertmanager\'s default repeat_interval of 4h, plus its group_interval and retries), so that a group still firing is re-posted before its alerts are taken for ended, got "4h"',
+      ),
+    )
+    expect(loadConfig({ ALERTMANAGER_ALERT_STALE_AFTER: '4h30m' }).alerts.alertmanagerStaleAfterMs).toBe(
+      4.5 * 3_600_000,
+    )
+    expect(loadConfig({ ALERTMANAGER_ALERT_STALE_AFTER: '2d' }).alerts.alertmanagerStaleAfterMs).toBe(
+      48 * 3_600_000,
+    )
+    expect(loadConfig({ ALERTMANAGER_ALERT_STALE_AFTER: '0s' }).alerts.alertmanagerStaleAfterMs).toBe(0)
+    expect(() => loadConfig({ ALERTMANAGER_ALERT_STALE_AFTER: 'soon' })).toThrow(
+      'Invalid ALERTMANAGER_ALERT_STALE_AFTER',
+    )
+  })
+
   test('every duration but ALERT_HISTORY_RETENTION must be above zero', () => {
     for (const key of [
       'ALERT_NOTIFY_INTERVAL',

@@ -111,11 +111,14 @@ export function createAlerting(deps: AlertingDeps) {
   let stopping = false
 
   /**
-   * One dispatcher tick: repeats due, then everything due goes out, then (hourly) the history
-   * past ALERT_HISTORY_RETENTION is deleted. Never throws.
+   * One dispatcher tick: Alertmanager alerts no notification listed for
+   * ALERTMANAGER_ALERT_STALE_AFTER are resolved, repeats due, then everything due goes out,
+   * then (hourly) the history past ALERT_HISTORY_RETENTION is deleted. Never throws.
    */
   async function tick() {
     try {
+      // Before the repeats: an alert that has ended must not be repeated once more.
+      await dispatcher.resolveStale()
       await dispatcher.enqueueRepeats()
       await sender.sendDue(() => stopping)
       const now = clock.now().getTime()

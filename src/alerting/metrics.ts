@@ -5,7 +5,7 @@ import type { MetricsRegistry } from '../observability/metrics.ts'
  * What alert delivery reports. The Prometheus implementation (whatsapp_messages_sent_total,
  * whatsapp_send_duration_seconds, alert_notifications_pending, whatsapp_token_valid,
  * alert_routing_missing_phone_total, alertmanager_receiver_invalid_alerts_total,
- * whatsapp_earlier_attempt_statuses_total) is
+ * whatsapp_earlier_attempt_statuses_total, alertmanager_alerts_resolved_unlisted_total) is
  * `createAlertingMetrics`.
  */
 /** What a late status of an earlier attempt found: see `AlertingMetrics.earlierAttemptStatus`. */
@@ -27,7 +27,16 @@ export interface AlertingMetrics {
    * re-send had gone too: the recipient got it twice). One per status, not per row.
    */
   earlierAttemptStatus(outcome: EarlierAttemptOutcome): void
+  /**
+   * Firing Alertmanager alerts we resolved ourselves, since no resolution came:
+   * `group_notification` (a complete notification of their group no longer listed them) or
+   * `stale` (no notification listed them for ALERTMANAGER_ALERT_STALE_AFTER).
+   */
+  alertsResolvedUnlisted(reason: UnlistedReason, count: number): void
 }
+
+/** Why an Alertmanager alert was resolved without its resolution (alertsResolvedUnlisted). */
+export type UnlistedReason = 'group_notification' | 'stale'
 
 export const noAlertingMetrics: AlertingMetrics = {
   messageSent() {},
@@ -37,6 +46,7 @@ export const noAlertingMetrics: AlertingMetrics = {
   missingTenantPhone() {},
   invalidAlerts() {},
   earlierAttemptStatus() {},
+  alertsResolvedUnlisted() {},
 }
 
 /** Send durations of one Cloud API call, in seconds (the same scale as a payment provider call). */
@@ -94,6 +104,15 @@ export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics
     }),
   )
   for (const outcome of ['resend_cancelled', 'after_resend']) earlierAttempt.labels(outcome)
+  const resolvedUnlisted = metrics.register(
+    new Counter<'reason'>({
+      name: 'alertmanager_alerts_resolved_unlisted_total',
+      help: 'Firing Alertmanager alerts resolved without their resolution: group_notification (a complete notification of their group no longer listed them), stale (no notification listed them for ALERTMANAGER_ALERT_STALE_AFTER).',
+      labelNames: ['reason'],
+      ...metrics.budget('alertmanager_alerts_resolved_unlisted_total'),
+    }),
+  )
+  for (const reason of ['group_notification', 'stale']) resolvedUnlisted.labels(reason)
   return {
     messageSent: (status) => whatsappSent.labels(status).inc(),
     sendDuration: (seconds) => whatsappDuration.unlabelled.observe(seconds),
@@ -102,5 +121,6 @@ export function createAlertingMetrics(metrics: MetricsRegistry): AlertingMetrics
     missingTenantPhone: () => missingPhone.unlabelled.inc(),
     invalidAlerts: (count) => invalidAlerts.unlabelled.inc(count),
     earlierAttemptStatus: (outcome) => earlierAttempt.labels(outcome).inc(),
+    alertsResolvedUnlisted: (reason, count) => resolvedUnlisted.labels(reason).inc(count),
   }
 }

@@ -14,6 +14,7 @@ export const DEFAULT_SERIES_LIMITS = {
   product_views_total: 10000,
   whatsapp_messages_sent_total: 10,
   whatsapp_earlier_attempt_statuses_total: 10,
+  alertmanager_alerts_resolved_unlisted_total: 10,
   alert_rule_evaluations_total: 100,
   alert_rule_evaluation_failures_total: 100,
   alert_rule_evaluation_duration_seconds: 100,

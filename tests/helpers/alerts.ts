@@ -62,6 +62,7 @@ export function recordingAlertMetrics() {
     missingTenantPhone: () => events.push('missing-phone'),
     invalidAlerts: (n) => events.push(`invalid:${n}`),
     earlierAttemptStatus: (o) => events.push(`earlier:${o}`),
+    alertsResolvedUnlisted: (reason, n) => events.push(`unlisted:${reason}:${n}`),
   }
   return { events, metrics }
 }

@@ -1,4 +1,4 @@
-import { type AnyColumn, and, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+import { type AnyColumn, and, eq, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
@@ -48,6 +48,8 @@ export interface DispatcherConfig extends RoutingConfig {
   repeatIntervalMs: number
   /** How long finished outbox rows and resolved alerts are kept (ALERT_HISTORY_RETENTION); 0 keeps them. */
   historyRetentionMs: number
+  /** A firing Alertmanager alert no notification listed for this long is resolved (ALERTMANAGER_ALERT_STALE_AFTER); 0 never. */
+  alertmanagerStaleAfterMs: number
 }
 
 /** Outbox statuses no sender will touch again (a late delivery receipt only updates a row). */
@@ -94,6 +96,25 @@ function stateBase(alert: AlertInput): StateBase {
     labels: alert.labels,
     annotations: alert.annotations,
     startsAt: alert.startsAt,
+  }
+}
+
+/**
+ * The resolution of a firing episode we end ourselves because Alertmanager no longer lists it
+ * (its group's notification left it out, or no notification listed it for too long): ended
+ * `at`, with the labels and annotations last listed.
+ */
+function unlistedResolution(
+  state: Pick<StateRow, 'fingerprint' | 'labels' | 'annotations' | 'startsAt'>,
+  at: Date,
+): AlertInput {
+  return {
+    fingerprint: state.fingerprint,
+    status: 'resolved',
+    labels: state.labels,
+    annotations: state.annotations,
+    startsAt: state.startsAt,
+    endsAt: at,
   }
 }
 
@@ -149,6 +170,20 @@ export interface Dispatcher {
   ingest(alerts: AlertInput[], source: string, tx?: Executor, options?: IngestOptions): Promise<number>
   /** Enqueues repeats of alerts still firing past the repeat interval; resolves with the rows written. */
   enqueueRepeats(): Promise<number>
+  /**
+   * Resolves, as of now, each firing Alertmanager alert (one with a `group_key`) that no
+   * notification listed for `alertmanagerStaleAfterMs` (ALERTMANAGER_ALERT_STALE_AFTER), by
+   * the path of a group-absence resolution: those told get the resolution, the episode is
+   * marked `resolved_unlisted` (listed firing again, it is a new episode), and it is counted
+   * as `stale`. Alertmanager re-posts a group that still fires every `repeat_interval`
+   * (notify/notify.go DedupStage.needsUpdate), and posts nothing for a group none of whose
+   * alerts is left (dispatch/dispatch.go aggrGroup.flush on an empty group) or whose alerts
+   * are all muted (MuteStage; TimeMuteStage mutes the whole route): so a group whose alerts
+   * all ended while Alertmanager had lost them (restarted without `--storage.path`) is never
+   * posted again. The rule manager's alerts are left alone. Resolves with the alerts ended;
+   * 0 when the setting is 0.
+   */
+  resolveStale(): Promise<number>
   /**
    * Handles ACK, SILENCE <duration> and STATUS from a recipient, once per message id (a
    * re-delivery changes nothing); ACK and SILENCE reach only alerts that started by `at`. A
@@ -368,7 +403,9 @@ export function createDispatcher(deps: {
                 alertStates.fingerprint,
                 unique.map((a) => a.fingerprint),
               ),
-              wholeGroup
+              // Any notification of a group also marks its firing alerts listed (a cut one may
+              // show only some): they are locked here, with the rest, in one order.
+              groupKey !== undefined
                 ? and(eq(alertStates.groupKey, groupKey), eq(alertStates.status, 'firing'))
                 : undefined,
             ),
@@ -432,14 +469,7 @@ export function createDispatcher(deps: {
         if (listed.has(state.fingerprint) || state.status !== 'firing' || state.groupKey !== groupKey)
           continue
         // Ended as of this notification, by the path of Alertmanager's own resolution.
-        const alert: AlertInput = {
-          fingerprint: state.fingerprint,
-          status: 'resolved',
-          labels: state.labels,
-          annotations: state.annotations,
-          startsAt: state.startsAt,
-          endsAt: now,
-        }
+        const alert = unlistedResolution(state, now)
         ending.push({ alert, base: stateBase(alert) })
         unlisted.add(state.fingerprint)
       }
@@ -542,40 +572,27 @@ export function createDispatcher(deps: {
         ending.push({ alert: resolution.alert, base: { ...resolution.base, startsAt: state.startsAt } })
       }
     }
-    const resolved: Array<{ alert: AlertInput; base: StateBase; cycle: number }> = []
-    if (ending.length) {
-      const ended = rowsOf(
-        await tx.execute(sql`
-          update ${alertStates} as s
-          set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations,
-            resolved_unlisted = r.unlisted, updated_at = ${at}::timestamptz
-          from jsonb_to_recordset(${JSON.stringify(
-            ending.map(({ alert }) => ({
-              fingerprint: alert.fingerprint,
-              annotations: alert.annotations,
-              resolvedAt: alert.endsAt ?? now,
-              unlisted: unlisted.has(alert.fingerprint),
-            })),
-          )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz, unlisted boolean)
-          where s.fingerprint = r.fingerprint and s.status = 'firing'
-          returning s.fingerprint, s.repeat_cycle`),
-      )
-      const done = new Map(ended.map((e) => [String(e.fingerprint), Number(e.repeat_cycle)]))
-      for (const e of ending) {
-        const cycle = done.get(e.alert.fingerprint)
-        if (cycle !== undefined) resolved.push({ ...e, cycle })
-      }
-    }
+    const resolved = await endEpisodes(tx, ending, unlisted)
+    const endedUnlisted = resolved.filter((r) => unlisted.has(r.alert.fingerprint)).length
+    if (endedUnlisted) metrics.alertsResolvedUnlisted('group_notification', endedUnlisted)
     if (groupKey !== undefined && unique.length) {
       // The group that listed them last: only its own later notification may end them (an
       // alert routed to two groups with `continue: true` is listed by both; the other group's
-      // notification, which never lists it, must not end it).
+      // notification, which never lists it, must not end it). Listed now: not stale.
       await tx.execute(sql`
-        update ${alertStates} set group_key = ${groupKey}
+        update ${alertStates} set group_key = ${groupKey}, listed_at = ${at}::timestamptz
         where ${inJsonList(
           alertStates.fingerprint,
           unique.map((a) => a.fingerprint),
-        )} and group_key is distinct from ${groupKey}`)
+        )}`)
+    }
+    if (groupKey !== undefined && !wholeGroup) {
+      // A notification cut by max_alerts (or with alerts we could not read) may hold any firing
+      // alert of its group among those it does not show: Alertmanager still posts the group,
+      // so none of them is stale.
+      await tx.execute(sql`
+        update ${alertStates} set listed_at = ${at}::timestamptz
+        where group_key = ${groupKey} and status = 'firing'`)
     }
     // With the group it counts and the group's size: a message merging several notifications
     // of one group counts that group's hidden alerts once, from its latest notification (they
@@ -599,6 +616,44 @@ export function createDispatcher(deps: {
     }
     if (resolved.length) enqueued += await enqueueResolutions(tx, resolved, extra)
     return enqueued
+  }
+
+  /**
+   * Ends the firing episodes of `ending` (those another transaction has not ended first), as
+   * resolved at their `endsAt` (else now); `unlisted` marks those we end ourselves for not
+   * being listed (`resolved_unlisted`: listed firing again, they are a new episode). Returns
+   * the ended ones with their last repeat cycle, for {@link enqueueResolutions}.
+   */
+  async function endEpisodes(
+    tx: Executor,
+    ending: Array<{ alert: AlertInput; base: StateBase }>,
+    unlisted: Set<string>,
+  ): Promise<Array<{ alert: AlertInput; base: StateBase; cycle: number }>> {
+    if (ending.length === 0) return []
+    const now = clock.now()
+    const ended = rowsOf(
+      await tx.execute(sql`
+        update ${alertStates} as s
+        set status = 'resolved', resolved_at = r."resolvedAt", annotations = r.annotations,
+          resolved_unlisted = r.unlisted, updated_at = ${now.toISOString()}::timestamptz
+        from jsonb_to_recordset(${JSON.stringify(
+          ending.map(({ alert }) => ({
+            fingerprint: alert.fingerprint,
+            annotations: alert.annotations,
+            resolvedAt: alert.endsAt ?? now,
+            unlisted: unlisted.has(alert.fingerprint),
+          })),
+        )}::jsonb) as r(fingerprint text, annotations jsonb, "resolvedAt" timestamptz, unlisted boolean)
+        where s.fingerprint = r.fingerprint and s.status = 'firing'
+        returning s.fingerprint, s.repeat_cycle`),
+    )
+    const done = new Map(ended.map((e) => [String(e.fingerprint), Number(e.repeat_cycle)]))
+    const resolved: Array<{ alert: AlertInput; base: StateBase; cycle: number }> = []
+    for (const e of ending) {
+      const cycle = done.get(e.alert.fingerprint)
+      if (cycle !== undefined) resolved.push({ ...e, cycle })
+    }
+    return resolved
   }
 
   /**
@@ -718,6 +773,44 @@ export function createDispatcher(deps: {
         )
       }
       return enqueued
+    },
+
+    async resolveStale(): Promise<number> {
+      if (config.alertmanagerStaleAfterMs <= 0) return 0
+      const now = clock.now()
+      const cutoff = new Date(now.getTime() - config.alertmanagerStaleAfterMs)
+      const ended = await db.transaction(async (tx) => {
+        // SKIP LOCKED: a row a notification is listing right now is not stale; another replica's
+        // sweep takes the rest. In fingerprint order, as every other locker of alert states.
+        const stale = await tx
+          .select()
+          .from(alertStates)
+          .where(
+            and(
+              eq(alertStates.status, 'firing'),
+              isNotNull(alertStates.groupKey),
+              lt(alertStates.listedAt, cutoff),
+            ),
+          )
+          .orderBy(alertStates.fingerprint)
+          .for('update', { skipLocked: true })
+        if (stale.length === 0) return []
+        const ending = stale.map((state) => {
+          const alert = unlistedResolution(state, now)
+          return { alert, base: stateBase(alert) }
+        })
+        const resolved = await endEpisodes(tx, ending, new Set(stale.map((s) => s.fingerprint)))
+        if (resolved.length) await enqueueResolutions(tx, resolved, {})
+        return resolved
+      })
+      if (ended.length) {
+        metrics.alertsResolvedUnlisted('stale', ended.length)
+        log.info(
+          { alerts: ended.length, staleAfterMs: config.alertmanagerStaleAfterMs },
+          'alerts no Alertmanager notification listed for ALERTMANAGER_ALERT_STALE_AFTER resolved',
+        )
+      }
+      return ended.length
     },
 
     /**

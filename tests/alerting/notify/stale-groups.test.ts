@@ -1,0 +1,243 @@
+/**
+ * Alertmanager groups that go silent: a group whose every alert ended while Alertmanager had
+ * lost them (restarted without `--storage.path`) is never posted again, since Alertmanager only
+ * posts groups that hold alerts. It re-posts a group that still fires every `repeat_interval`
+ * (notify/notify.go DedupStage.needsUpdate), so an alert no notification listed for
+ * ALERTMANAGER_ALERT_STALE_AFTER (8h30m) is resolved, as group absence resolves one.
+ */
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { asc } from 'drizzle-orm'
+import type { AlertInput } from '../../../src/alerting/notify/dispatcher.ts'
+import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
+import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
+import { alertingFor, alertTestContext, firing } from '../../helpers/alerts.ts'
+
+setDefaultTimeout(30_000)
+
+const ctx = alertTestContext()
+const ONCALL_DIGITS = toWhatsAppNumber('+254700000001')
+const G = '{}/{severity="critical"}:{alertname="Group"}'
+const HOUR = 3_600_000
+const STALE_AFTER = 8.5 * HOUR
+const STARTS = '2026-03-02T09:55:00.000Z'
+const FIRST_POST = '2026-03-02T10:00:00.000Z'
+
+/** The one message of A and B's resolution, as on-call reads it. */
+const RESOLVED_AB = `✅ *RESOLVED*: AlertA\nAlertA summary\nref: aaaaaaaaaaaaaaaa\n\n✅ *RESOLVED*: AlertB\nAlertB summary\nref: bbbbbbbbbbbbbbbb`
+
+const A = firing('AlertA', {}, {}, 'aaaaaaaaaaaaaaaa')
+const B = firing('AlertB', {}, {}, 'bbbbbbbbbbbbbbbb')
+
+async function states() {
+  const rows = await ctx.database.db.select().from(alertStates).orderBy(asc(alertStates.fingerprint))
+  return rows.map((r) => ({
+    fingerprint: r.fingerprint,
+    status: r.status,
+    startsAt: r.startsAt.toISOString(),
+    resolvedAt: r.resolvedAt?.toISOString() ?? null,
+    groupKey: r.groupKey,
+    listedAt: r.listedAt?.toISOString() ?? null,
+    resolvedUnlisted: r.resolvedUnlisted,
+    repeatCycle: r.repeatCycle,
+  }))
+}
+
+async function outbox() {
+  const rows = await ctx.database.db.select().from(alertOutbox).orderBy(asc(alertOutbox.createdAt))
+  return rows.map((r) => ({
+    recipient: r.recipient,
+    transition: r.transition,
+    status: r.status,
+    alerts: (r.content.alerts as Array<{ fingerprint: string }>).map((a) => a.fingerprint),
+    dedupeKey: r.dedupeKey,
+  }))
+}
+
+const texts = () => ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)
+
+/** Alert delivery with the default ALERTMANAGER_ALERT_STALE_AFTER; repeats every 30 days unless `env` says otherwise. */
+function setup(env: Record<string, string> = {}) {
+  const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '30d', ...env })
+  const notify = (alerts: AlertInput[], groupKey: string | undefined, extra = {}) =>
+    delivery.alerting.dispatcher.ingest(alerts, 'alertmanager', undefined, { groupKey, ...extra })
+  return { ...delivery, notify }
+}
+
+const row = (alert: { fingerprint: string }, more: Record<string, unknown> = {}) => ({
+  fingerprint: alert.fingerprint,
+  status: 'firing',
+  startsAt: STARTS,
+  resolvedAt: null,
+  groupKey: G,
+  listedAt: FIRST_POST,
+  resolvedUnlisted: false,
+  repeatCycle: 0,
+  ...more,
+})
+
+describe('an Alertmanager alert no notification listed for ALERTMANAGER_ALERT_STALE_AFTER', () => {
+  test('its group went silent: resolved just past 8h30m, those told get the resolution once, counted as stale', async () => {
+    const { alerting, clock, notify, events } = setup()
+    await notify([A, B], G)
+    await alerting.tick()
+    expect(texts()).toHaveLength(1)
+    clock.advance(STALE_AFTER)
+    await alerting.tick()
+    expect(await states()).toEqual([row(A), row(B)])
+    clock.advance(1)
+    const ended = clock.now().toISOString()
+    await alerting.tick()
+    expect(await states()).toEqual([
+      row(A, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true }),
+      row(B, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true }),
+    ])
+    expect(await outbox()).toEqual([
+      {
+        recipient: ONCALL_DIGITS,
+        transition: 'firing',
+        status: 'sent',
+        alerts: [A.fingerprint, B.fingerprint],
+        dedupeKey: expect.stringMatching(/^set\|[0-9a-f]{24}\|firing\|/),
+      },
+      {
+        recipient: ONCALL_DIGITS,
+        transition: 'resolved',
+        status: 'sent',
+        alerts: [A.fingerprint, B.fingerprint],
+        dedupeKey: expect.stringMatching(/^set\|[0-9a-f]{24}\|resolved\|/),
+      },
+    ])
+    expect(texts()[1]).toBe(RESOLVED_AB)
+    expect(events.filter((e) => e.startsWith('unlisted:'))).toEqual(['unlisted:stale:2'])
+    clock.advance(STALE_AFTER * 2)
+    await alerting.tick()
+    expect(texts()).toHaveLength(2)
+    expect(events.filter((e) => e.startsWith('unlisted:'))).toEqual(['unlisted:stale:2'])
+  })
+
+  test('an alert still firing in a silent group is repeated until swept, then no more', async () => {
+    const { alerting, clock, notify } = setup({ ALERT_REPEAT_INTERVAL: '4h' })
+    await notify([A], G)
+    await alerting.tick()
+    clock.advance(4 * HOUR)
+    await alerting.tick()
+    clock.advance(4 * HOUR)
+    await alerting.tick()
+    expect(texts().map((t) => t.split('\n')[0])).toEqual([
+      '🔔 *CRITICAL ALERT*: AlertA',
+      '🔔 *CRITICAL ALERT*: AlertA (still firing)',
+      '🔔 *CRITICAL ALERT*: AlertA (still firing)',
+    ])
+    clock.advance(31 * 60_000)
+    await alerting.tick()
+    expect(texts()[3]).toBe(`✅ *RESOLVED*: AlertA\nAlertA summary\nref: ${A.fingerprint}`)
+    clock.advance(12 * HOUR)
+    await alerting.tick()
+    expect(texts()).toHaveLength(4)
+    expect((await states())[0]).toEqual(
+      row(A, {
+        status: 'resolved',
+        resolvedAt: '2026-03-02T18:31:00.000Z',
+        resolvedUnlisted: true,
+        repeatCycle: 2,
+      }),
+    )
+  })
+
+  test('a group Alertmanager re-posts every repeat_interval (4h, at the next 5m flush) is never swept', async () => {
+    const { alerting, clock, notify } = setup()
+    await notify([A, B], G)
+    await alerting.tick()
+    for (let post = 0; post < 12; post++) {
+      clock.advance(4 * HOUR + 5 * 60_000)
+      await alerting.tick()
+      expect(await notify([A, B], G)).toBe(0)
+      await alerting.tick()
+    }
+    const last = clock.now().toISOString()
+    // Just short of the window after the last post: still firing.
+    clock.advance(STALE_AFTER)
+    await alerting.tick()
+    expect(await states()).toEqual([row(A, { listedAt: last }), row(B, { listedAt: last })])
+    expect((await outbox()).map((r) => r.transition)).toEqual(['firing'])
+    expect(texts()).toHaveLength(1)
+  })
+
+  test('a notification cut by max_alerts, or with an alert we could not read, keeps every firing alert of its group alive', async () => {
+    const { alerting, clock, notify } = setup()
+    await notify([A, B], G)
+    await alerting.tick()
+    clock.advance(6 * HOUR)
+    const truncatedPost = clock.now().toISOString()
+    // A may be among the alerts max_alerts left out: its group still fires.
+    expect(await notify([B], G, { truncatedAlerts: 1 })).toBe(0)
+    clock.advance(6 * HOUR)
+    await alerting.tick()
+    expect(await states()).toEqual([row(A, { listedAt: truncatedPost }), row(B, { listedAt: truncatedPost })])
+    const invalidPost = clock.now().toISOString()
+    expect(await notify([B], G, { invalidAlerts: 1, firstInvalid: 'alerts.1.startsAt — bad' })).toBe(0)
+    clock.advance(STALE_AFTER)
+    await alerting.tick()
+    expect(await states()).toEqual([row(A, { listedAt: invalidPost }), row(B, { listedAt: invalidPost })])
+    clock.advance(1)
+    const ended = clock.now().toISOString()
+    await alerting.tick()
+    expect(await states()).toEqual([
+      row(A, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true, listedAt: invalidPost }),
+      row(B, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true, listedAt: invalidPost }),
+    ])
+    expect(texts()).toEqual([
+      `🔔 *CRITICAL ALERT*: AlertA\nAlertA description\nref: ${A.fingerprint}\n\n🔔 *CRITICAL ALERT*: AlertB\nAlertB description\nref: ${B.fingerprint}`,
+      RESOLVED_AB,
+    ])
+  })
+
+  test('swept, then listed firing again (same startsAt): a new episode, announced, and its resolution sent too', async () => {
+    const { alerting, clock, notify } = setup()
+    await notify([A], G)
+    await alerting.tick()
+    clock.advance(9 * HOUR)
+    await alerting.tick()
+    clock.advance(60_000)
+    const relisted = clock.now().toISOString()
+    expect(await notify([A], G)).toBe(1)
+    expect(await states()).toEqual([row(A, { listedAt: relisted, repeatCycle: 1 })])
+    await alerting.tick()
+    clock.advance(60_000)
+    expect(await notify([{ ...A, status: 'resolved', endsAt: clock.now() }], G)).toBe(1)
+    await alerting.tick()
+    expect(texts()).toEqual([
+      expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: AlertA\n/),
+      `✅ *RESOLVED*: AlertA\nAlertA summary\nref: ${A.fingerprint}`,
+      expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: AlertA\n/),
+      `✅ *RESOLVED*: AlertA\nAlertA summary\nref: ${A.fingerprint}`,
+    ])
+    expect((await outbox()).map((r) => r.dedupeKey)).toEqual([
+      `${A.fingerprint}|${STARTS}|firing|${ONCALL_DIGITS}|0`,
+      `${A.fingerprint}|${STARTS}|resolved|${ONCALL_DIGITS}|0`,
+      `${A.fingerprint}|${STARTS}|firing|${ONCALL_DIGITS}|1`,
+      `${A.fingerprint}|${STARTS}|resolved|${ONCALL_DIGITS}|1`,
+    ])
+  })
+
+  test("the rule manager's alerts are never swept; nor is anything with ALERTMANAGER_ALERT_STALE_AFTER=0s", async () => {
+    const { alerting, clock } = setup()
+    await alerting.dispatcher.ingest([A], 'rule group x')
+    clock.advance(100 * HOUR)
+    await alerting.tick()
+    expect(await states()).toEqual([row(A, { groupKey: null, listedAt: null })])
+
+    const off = setup({ ALERTMANAGER_ALERT_STALE_AFTER: '0s' })
+    await off.notify([B], G)
+    off.clock.advance(100 * HOUR)
+    expect(await off.alerting.dispatcher.resolveStale()).toBe(0)
+    expect((await states())[1]).toEqual(row(B))
+  })
+
+  test('an alert its group stops listing is counted as group_notification', async () => {
+    const { notify, events } = setup()
+    await notify([A, B], G)
+    await notify([B], G)
+    expect(events.filter((e) => e.startsWith('unlisted:'))).toEqual(['unlisted:group_notification:1'])
+  })
+})
