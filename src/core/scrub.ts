@@ -13,27 +13,65 @@ export const FILTERED = '[Filtered]'
 // attributes): the service-wide list in core/sensitive.ts.
 
 /**
- * A phone number candidate: an optional `+` (maybe in brackets; URL-encoded once or twice, or
- * JSON-escaped as `\u002B`), then at least 8 characters of digits and separators (space,
- * no-break and thin spaces, brackets, dot, dash, and `%20`, `%28`, `%29`, `%2D`, `%2E`,
- * `%C2%A0` once or twice encoded) from a digit to a digit. It starts after anything but a digit
- * or a decimal's dot (its fraction), so also right after a letter, `_` or another dot (`wa_2547…`,
- * `customer2547…`); it does not run on into a letter or digit, directly or after a dash (a
- * unit, `123456789ms`; a dash-joined id's next group). One flat loop, no nested quantifier:
- * it runs on every span and error line. `judgeCandidate` decides.
+ * Phone number characters beyond ASCII, as libphonenumber lists them (PLUS_CHARS, DASHES,
+ * DOTS, WHITESPACE, BRACKETS): the fullwidth plus, dashes and minus, the katakana long
+ * vowel mark written as a dash, the fullwidth full stop, the ideographic space, fullwidth
+ * brackets. Each is one UTF-16 unit; `plainOf` writes it in ASCII.
  */
-const PHONE_CANDIDATE =
-  /(?<!\d|\d\.)\(?(?:(?:\+|%(?:25)?2[Bb]|\\u002[Bb])\)?(?:[ (\u00a0]|%(?:25)?20)?)?\d(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))(?:[\d ().\u00a0\u2009\u202f-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0)){5,60}\d(?!-?[A-Za-z0-9])/g
+const WIDE_PLUS = '\\uff0b'
+const WIDE_SEPARATORS = '\\u3000\\u2010-\\u2015\\u2212\\u30fc\\uff08\\uff09\\uff0d\\uff0e'
+
+/**
+ * A phone number candidate: an optional `+` (maybe in brackets; fullwidth; URL-encoded once or
+ * twice, or JSON-escaped as `\u002B`), then at least 8 characters of digits and separators
+ * (space, no-break, thin and ideographic spaces, brackets, dot, dash, a form's `+` for a space,
+ * their fullwidth forms, and `%20`, `%28`, `%29`, `%2D`, `%2E`, `%C2%A0` once or twice encoded)
+ * from a digit to a digit. It starts after anything but a digit or a decimal's dot (its
+ * fraction), so also right after a letter, `_` or another dot (`wa_2547…`, `customer2547…`); it
+ * does not run on into a digit, nor into a letter or digit after a dash (a dash-joined id's next
+ * group). A letter right after it is judged by `replacePhone` (`254711000200ms` is a duration,
+ * `tel254711000200abc` a number). One flat loop, no nested quantifier: it runs on every span and
+ * error line. `digit` is `\d` for ASCII text, the common case, and `\p{Nd}` (any script's
+ * decimal digits, with the `u` flag) for text with other characters.
+ */
+function phoneCandidate(digit: string, flags: string): RegExp {
+  const separator = `(?:[${digit} +().\\u00a0\\u2009\\u202f${WIDE_SEPARATORS}-]|%(?:25)?(?:2[0589DdEe]|[Cc]2%(?:25)?[Aa]0))`
+  const plus = `(?:[+${WIDE_PLUS}]|%(?:25)?2[Bb]|\\\\u002[Bb])`
+  return new RegExp(
+    `(?<!${digit}|${digit}\\.)[(\\uff08]?(?:${plus}[)\\uff09]?(?:[ (\\u00a0\\u3000\\uff08]|%(?:25)?20)?)?` +
+      `${digit}${separator}${separator}{5,60}${digit}(?!${digit}|-[A-Za-z0-9])`,
+    flags,
+  )
+}
+
+const PHONE_CANDIDATE = phoneCandidate('\\d', 'g')
+const PHONE_CANDIDATE_WIDE = phoneCandidate('\\p{Nd}', 'gu')
+const NON_ASCII = /[\u0080-\uffff]/
+const WIDE_DIGIT = /\p{Nd}/gu
+const IS_DIGIT = /^\p{Nd}$/u
+/** What `plainOf` rewrites: other scripts' digits and the wide punctuation above. */
+const WIDE_CHAR = new RegExp(`\\p{Nd}|[${WIDE_PLUS}${WIDE_SEPARATORS}]`, 'gu')
+const WIDE_PUNCTUATION: Record<string, string> = {
+  '\uff0b': '+',
+  '\u3000': ' ',
+  '\uff08': '(',
+  '\uff09': ')',
+  '\uff0e': '.',
+}
 
 /** URL escapes (once or twice encoded) and JSON `\u00XX` escapes, decoded for judging. */
 const ESCAPE = /%(?:25)?([0-9A-Fa-f]{2})|\\u(00[0-9A-Fa-f]{2})/g
-/** Blanks between groups (`+254 711`, `%20`): where a run of numbers may be cut in two. */
-const BLANKS = /((?:[ \u00a0\u2009\u202f]|%(?:25)?20|%(?:25)?[Cc]2%(?:25)?[Aa]0)+)/
+/** Blanks between groups (`+254 711`, `%20`, a form's `+`): where a run of numbers may be cut. */
+const BLANKS = /((?:[ +\u00a0\u2009\u202f\u3000]|%(?:25)?20|%(?:25)?[Cc]2%(?:25)?[Aa]0)+)/
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
 const DATE = /^(?:\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{4})(?!\d)/
 /** Ids whose digits are no phone number, tried where a word or a dash-joined part starts. */
 const ID_AT =
   /(?:[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|(?:0x)?[0-9A-Fa-f]{16,})(?![0-9A-Za-z])/y
+/** A phone extension right after the number (`…200x`, `…200x12`, `…200ext.12`), as libphonenumber reads them. */
+const EXTENSION = /(?:x|ext(?:n|\.)?)\d*(?![A-Za-z])/iy
+/** A candidate that starts with a `+` (maybe bracketed, fullwidth or escaped). */
+const INTERNATIONAL = /^[(\uff08]?(?:[+\uff0b]|%(?:25)?2[Bb]|\\u002[Bb])/
 
 function isWordCode(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45
@@ -46,6 +84,37 @@ function decodeEscapes(text: string): string {
   return text.replace(ESCAPE, (_, url: string | undefined, json: string | undefined) =>
     String.fromCharCode(Number.parseInt(url ?? json ?? '20', 16)),
   )
+}
+
+/** ASCII digits of other scripts' digits, by code point, as `plainOf` meets them. */
+const FOLDED_DIGITS = new Map<number, string>()
+
+/**
+ * A digit's value: Unicode encodes every script's decimal digits (\p{Nd}) as runs of ten
+ * consecutive code points from 0 to 9 (its stability policy), some runs back to back (the five
+ * styles of mathematical digits), so the value is the distance from the start of the run, mod 10.
+ */
+function asciiDigit(digit: string): string {
+  const code = digit.codePointAt(0) as number
+  let folded = FOLDED_DIGITS.get(code)
+  if (folded === undefined) {
+    let start = code
+    while (IS_DIGIT.test(String.fromCodePoint(start - 1))) start--
+    folded = String((code - start) % 10)
+    FOLDED_DIGITS.set(code, folded)
+  }
+  return folded
+}
+
+/**
+ * A candidate as `isPhone` judges it: escapes decoded, other scripts' digits (`٢٥٤`, `۰۷۱۱`,
+ * `０７１１`) and wide punctuation (`＋`, `－`, the ideographic space) written in ASCII.
+ */
+function plainOf(text: string): string {
+  const decoded = decodeEscapes(text)
+  if (!NON_ASCII.test(decoded)) return decoded
+  // What is neither a digit nor in WIDE_PUNCTUATION is one of the dashes.
+  return decoded.replace(WIDE_CHAR, (c) => WIDE_PUNCTUATION[c] ?? (IS_DIGIT.test(c) ? asciiDigit(c) : '-'))
 }
 
 /**
@@ -84,7 +153,7 @@ function widestFrom(parts: string[], i: number): number {
   let widest = -1
   let plain = ''
   for (let j = i; j < parts.length; j += 2) {
-    plain += decodeEscapes((j > i ? (parts[j - 1] as string) : '') + (parts[j] as string))
+    plain += plainOf((j > i ? (parts[j - 1] as string) : '') + (parts[j] as string))
     const digits = digitCount(plain)
     if (digits > 15) break
     if (isPhone(plain)) widest = j
@@ -99,11 +168,16 @@ function widestFrom(parts: string[], i: number): number {
  * at most 15 groups ahead (a phone number has at most 15 digits), and the candidate scan cuts
  * runs at about 60 characters, so a long run of numbers costs linear time.
  */
-function judgeRun(run: string): string {
-  if (run === '' || isPhone(decodeEscapes(run))) return run === '' ? run : '[phone]'
+function judgeRun(run: string, quantity = false): string {
+  if (!quantity && (run === '' || isPhone(plainOf(run)))) return run === '' ? run : '[phone]'
   // [group, blanks, group, …]
   const parts = run.split(BLANKS)
   if (parts.length < 3) return run
+  if (quantity) {
+    // The last group is a quantity's number (`… 234567890ns`): what comes before is judged alone.
+    const last = parts.length - 1
+    return judgeRun(parts.slice(0, last - 1).join('')) + parts[last - 1] + parts[last]
+  }
   let out = ''
   let i = 0
   while (i < parts.length) {
@@ -123,8 +197,63 @@ function judgeRun(run: string): string {
  * `PHONE_CANDIDATE`'s replacer. Digits that end an id are not a phone number's start: the last
  * group of a UUID (`…-446655440000`), the tail of 16 or more hex digits (a trace or span id, a
  * Prometheus or Alertmanager fingerprint, a hash: `…e929d012345678`), the two hex digits of the
- * `%XX` escape the run starts in; what follows them is still judged.
+ * `%XX` escape the run starts in; what follows them is still judged. A run glued to a letter
+ * after it is a quantity and its unit (`254711000200ms`, `234567890ns`), its last group kept,
+ * unless it starts with a `+`, the letter starts an extension (`254711000200x`), or the run is
+ * inside a word (`tel254711000200abc`, `wa-254711000200abc`), as a wa_id in a name is.
  */
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+}
+
+/** Whether the candidate `match` at `offset` ends in a quantity: see `replacePhone`. */
+function isQuantity(match: string, offset: number, text: string): boolean {
+  const end = offset + match.length
+  const next = text.charCodeAt(end)
+  // Only Latin letters and the micro sign write units; `０７１１…です` is a number in a sentence.
+  const unit = isAsciiLetter(next) || next === 0xb5 || next === 0x3bc
+  if (!unit || INTERNATIONAL.test(match)) return false
+  EXTENSION.lastIndex = end
+  if (EXTENSION.test(text)) return false
+  let before = text.charCodeAt(offset - 1)
+  // `wa-2547…`: a dash joins the run to the word before it; `-234567890ns` is a negative one.
+  if (before === 45 && offset > 1) before = text.charCodeAt(offset - 2)
+  return !(isAsciiLetter(before) || before === 95 || (before >= 48 && before <= 57))
+}
+
+/**
+ * The ids of the word (letters, digits, dashes) a candidate last started in, each `[start, end)`
+ * found by ID_AT where the word or one of its dash-joined parts starts. A word holds many
+ * candidates now that a run may be glued to a letter (`a2547…b` repeated): it is read once.
+ */
+let wordIds = { text: '', start: 0, end: 0, ids: [] as Array<[number, number]>, next: 0, offset: 0 }
+
+/** The end of the first id of its word that covers `offset` (one inside the word), or -1. */
+function idEndAt(text: string, offset: number): number {
+  if (text !== wordIds.text || offset < wordIds.start || offset > wordIds.end) {
+    let start = offset
+    while (start > 0 && isWordCode(text.charCodeAt(start - 1))) start--
+    let end = offset
+    while (end < text.length && isWordCode(text.charCodeAt(end))) end++
+    const ids: Array<[number, number]> = []
+    for (let at = start; at < end; at++) {
+      if (at > start && text.charCodeAt(at - 1) !== 45) continue
+      ID_AT.lastIndex = at
+      const id = ID_AT.exec(text)
+      if (id) ids.push([at, at + id[0].length])
+    }
+    wordIds = { text, start, end, ids, next: 0, offset }
+  }
+  // replace() hands candidates over left to right; hasPhone and scrubText may read a text twice.
+  if (offset < wordIds.offset) wordIds.next = 0
+  wordIds.offset = offset
+  const { ids } = wordIds
+  // Ids that end before this candidate end before every later one.
+  while (wordIds.next < ids.length && (ids[wordIds.next] as [number, number])[1] <= offset) wordIds.next++
+  const id = ids[wordIds.next]
+  return id && id[0] < offset ? id[1] : -1
+}
+
 function replacePhone(match: string, offset: number, text: string): string {
   let kept = 0
   const before = offset > 0 ? text.charCodeAt(offset - 1) : 0
@@ -133,24 +262,13 @@ function replacePhone(match: string, offset: number, text: string): string {
     kept = /^25(?:2[0589DdEe]|[Cc]2)/.test(match) ? 4 : 2
   } else if (isWordCode(before)) {
     // The word (letters, digits, dashes) the run starts in: an id in it may cover the run's start.
-    let start = offset
-    while (start > 0 && isWordCode(text.charCodeAt(start - 1))) start--
-    for (let at = start; at < offset; ) {
-      ID_AT.lastIndex = at
-      const id = ID_AT.exec(text)
-      if (id && at + id[0].length > offset) {
-        kept = at + id[0].length - offset
-        break
-      }
-      const dash = text.indexOf('-', at)
-      if (dash < 0 || dash >= offset) break
-      at = dash + 1
-    }
+    kept = Math.max(0, idEndAt(text, offset) - offset)
   }
-  if (!kept) return judgeRun(match)
+  const quantity = isQuantity(match, offset, text)
+  if (!kept) return judgeRun(match, quantity)
   // The separators after the id stay as they are.
   kept += LEADING_SEPARATORS.exec(match.slice(kept))?.[0].length ?? 0
-  return match.slice(0, kept) + judgeRun(match.slice(kept))
+  return match.slice(0, kept) + judgeRun(match.slice(kept), quantity)
 }
 
 /**
@@ -213,6 +331,21 @@ function digitCount(text: string): number {
   return digits
 }
 
+/** Whether `text` has the 8 digits, of any script, a phone number needs at least. */
+function enoughDigits(text: string): boolean {
+  if (digitCount(text) >= 8) return true
+  if (!NON_ASCII.test(text)) return false
+  WIDE_DIGIT.lastIndex = 0
+  let digits = 0
+  while (digits < 8 && WIDE_DIGIT.test(text)) digits++
+  return digits >= 8
+}
+
+/** The candidate scan for `text`: the `u` one only where other scripts' characters may be. */
+function phoneCandidates(text: string): RegExp {
+  return NON_ASCII.test(text) ? PHONE_CANDIDATE_WIDE : PHONE_CANDIDATE
+}
+
 /**
  * Whether `text` holds a credential scrubText would filter (a known key shape, `token:…`,
  * `Bearer …`): for a value that is passed on whole or not at all, such as a client's request id.
@@ -232,21 +365,21 @@ export function hasCredential(text: string): boolean {
  * whole or not at all, such as a client's request id.
  */
 export function hasPhone(text: string): boolean {
-  return digitCount(text) >= 8 && text.replace(PHONE_CANDIDATE, replacePhone) !== text
+  return enoughDigits(text) && text.replace(phoneCandidates(text), replacePhone) !== text
 }
 
 /** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */
 export function scrubText(text: string): string {
   // Spans carry dozens of harmless strings (SDK, OS, integration names): skip them cheaply.
   const credentials = MAYBE_CREDENTIAL.test(text)
-  const phones = digitCount(text) >= 8
+  const phones = enoughDigits(text)
   const urls = text.includes('://')
   if (!credentials && !phones && !urls) return text
   let out = text
   if (urls) out = out.replace(URL_PASSWORD, `$1${FILTERED}@`).replace(URL_DSN_KEY, `$1${FILTERED}@`)
   if (credentials)
     for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
-  return phones ? out.replace(PHONE_CANDIDATE, replacePhone) : out
+  return phones ? out.replace(phoneCandidates(out), replacePhone) : out
 }
 
 function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unknown {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { generateApiKey } from '../../src/auth/keys.ts'
+import { hasPhone } from '../../src/core/scrub.ts'
 import { scrubDeep, scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
 
 describe('scrubText', () => {
@@ -276,6 +277,55 @@ describe('scrubText: phone numbers in every form they reach a sink', () => {
   })
 })
 
+describe('scrubText: phone numbers as people write them', () => {
+  test.each([
+    // Arabic-Indic, Extended Arabic-Indic (Persian, Urdu), fullwidth and other scripts' digits.
+    ['+٢٥٤ ٧١١ ٠٠٠ ٢٠٠', '[phone]'],
+    ['call ٠٧١١٠٠٠٢٠٠ now', 'call [phone] now'],
+    ['رقم ۰۳۰۰۱۲۳۴۵۶۷ لطفا', 'رقم [phone] لطفا'],
+    ['０７１１０００２００', '[phone]'],
+    ['電話は０９０－１２３４－５６７８です', '電話は[phone]です'],
+    ['＋２５４\u3000７１１\u3000０００\u3000２００', '[phone]'],
+    ['（＋８１）９０１２３４５６７８', '[phone]'],
+    ['\u{1d7ce}\u{1d7d5}\u{1d7cf}\u{1d7cf}\u{1d7ce}\u{1d7ce}\u{1d7ce}\u{1d7d0}\u{1d7ce}\u{1d7ce}', '[phone]'],
+    ['+254 ٧١١ 000 200', '[phone]'],
+    // ASCII digits in a text with other characters.
+    ['café +254711000200', 'café [phone]'],
+    // A form body, where a space is a `+`.
+    ['phone=254+711+000+200', 'phone=[phone]'],
+    ['to=%2B254+711+000+200&x=1', 'to=[phone]&x=1'],
+    ['q=order+12345+254711000200', 'q=order+12345+[phone]'],
+    // Glued to a letter: an extension, a word it is inside, a leading +.
+    ['254711000200x', '[phone]x'],
+    ['254711000200x12', '[phone]x12'],
+    ['254711000200ext.5', '[phone]ext.5'],
+    ['tel254711000200abc', 'tel[phone]abc'],
+    ['wa_254711000200id', 'wa_[phone]id'],
+    ['wa-254711000200abc', 'wa-[phone]abc'],
+    ['+254711000200abc', '[phone]abc'],
+    // A quantity's number is no phone number; one before it still is.
+    ['order 254711000200 254722000300ms', 'order [phone] 254722000300ms'],
+  ])('replaces %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+    expect(hasPhone(input)).toBe(true)
+  })
+
+  test.each([
+    // A number and its unit.
+    '254711000200ms',
+    'took 234567890ns, 345678901us, 456789012µs and 567890123μs; -234567890ns',
+    // Dates, addresses and amounts in Arabic-Indic digits, as isPhone judges ASCII ones.
+    'on ٢٠٢٦-١٢-٠٥ from ١٩٢.١٦٨.١٠٠.٢٠٠, total ١٩٩٩ KES',
+    'at ١٧٣٣٤٤٠٠٠٠ ms ١٧٣٣٤٤٠٠٠٠٠٠٠',
+    // Hex ids with digit runs glued to letters, timestamps with an offset, in a text with é.
+    'café 0a1b2c3d45678901234567e 4bf92f3577b34da6a3ce929d012345678deadbeef',
+    'at 2026-12-05T23:32:26+03:00 and 23:32:26+0300',
+  ])('keeps %p', (input) => {
+    expect(scrubText(input)).toBe(input)
+    expect(hasPhone(input)).toBe(false)
+  })
+})
+
 describe('scrubText: secrets in every form they reach a sink', () => {
   test.each([
     // Named by a longer variable or parameter name.
@@ -314,4 +364,8 @@ describe('scrubText: secrets in every form they reach a sink', () => {
 test('a long run of numbers is scrubbed in one pass, phone by phone (a body of digits could stall every sink)', () => {
   expect(scrubText(`ids ${'254711000200 0 '.repeat(3000)}end`)).toBe(`ids ${'[phone] '.repeat(3000)}end`)
   expect(scrubText('12-'.repeat(20000))).toBe('12-'.repeat(20000))
+  expect(scrubText('١٢-'.repeat(20000))).toBe('١٢-'.repeat(20000))
+  // One word of many runs glued to letters: its ids are read once, not once for each run.
+  expect(scrubText(`x${'a254711000200b-'.repeat(3000)}`)).toBe(`x${'a[phone]b-'.repeat(3000)}`)
+  expect(scrubText('254711000200ms '.repeat(3000))).toBe('254711000200ms '.repeat(3000))
 })
