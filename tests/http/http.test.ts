@@ -100,6 +100,10 @@ describe('request id', () => {
     '0711.000.200',
     '+1.415.555.0100',
     'call:1.415.555.0100',
+    // Glued to a letter after it: an extension, or inside a word.
+    '254711000200x',
+    'tel254711000200abc',
+    'wa-254711000200abc',
     // A credential: the service's own API key, another known key shape, a token in key:value form.
     `ck_${'Ab1-'.repeat(10)}xyz`,
     'sk_live_51HqK2xAbCdEfGh9876',
@@ -124,6 +128,8 @@ describe('request id', () => {
     'v1.2.3',
     'f00d1234567890',
     'xray-1-5759e988-bd862e3fe1be46a994272793',
+    // A number with its unit.
+    '254711000200ms',
   ])('a safe id %p is kept', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
   })
