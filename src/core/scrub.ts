@@ -226,32 +226,33 @@ function isQuantity(match: string, offset: number, text: string): boolean {
  * found by ID_AT where the word or one of its dash-joined parts starts. A word holds many
  * candidates now that a run may be glued to a letter (`a2547…b` repeated): it is read once.
  */
-let wordIds = { text: '', start: 0, end: 0, ids: [] as Array<[number, number]>, next: 0, offset: 0 }
+const wordIds = { text: '', start: 0, scanned: 0, offset: 0, next: 0, ids: [] as number[] }
 
 /** The end of the first id of its word that covers `offset` (one inside the word), or -1. */
 function idEndAt(text: string, offset: number): number {
-  if (text !== wordIds.text || offset < wordIds.start || offset > wordIds.end) {
+  const w = wordIds
+  // replace() hands candidates over left to right: a later one in the same word reuses its ids.
+  let same = text === w.text && offset >= w.offset
+  for (let i = w.offset; same && i < offset; i++) same = isWordCode(text.charCodeAt(i))
+  if (!same) {
     let start = offset
     while (start > 0 && isWordCode(text.charCodeAt(start - 1))) start--
-    let end = offset
-    while (end < text.length && isWordCode(text.charCodeAt(end))) end++
-    const ids: Array<[number, number]> = []
-    for (let at = start; at < end; at++) {
-      if (at > start && text.charCodeAt(at - 1) !== 45) continue
-      ID_AT.lastIndex = at
-      const id = ID_AT.exec(text)
-      if (id) ids.push([at, at + id[0].length])
-    }
-    wordIds = { text, start, end, ids, next: 0, offset }
+    w.text = text
+    w.start = w.scanned = start
+    w.next = w.ids.length = 0
   }
-  // replace() hands candidates over left to right; hasPhone and scrubText may read a text twice.
-  if (offset < wordIds.offset) wordIds.next = 0
-  wordIds.offset = offset
-  const { ids } = wordIds
+  w.offset = offset
+  // [start, end, start, end, …] of the ids where the word or a dash-joined part starts.
+  for (let at = w.scanned; at < offset; at++) {
+    if (at > w.start && text.charCodeAt(at - 1) !== 45) continue
+    ID_AT.lastIndex = at
+    const id = ID_AT.exec(text)
+    if (id) w.ids.push(at, at + id[0].length)
+  }
+  w.scanned = Math.max(w.scanned, offset)
   // Ids that end before this candidate end before every later one.
-  while (wordIds.next < ids.length && (ids[wordIds.next] as [number, number])[1] <= offset) wordIds.next++
-  const id = ids[wordIds.next]
-  return id && id[0] < offset ? id[1] : -1
+  while (w.next < w.ids.length && (w.ids[w.next + 1] as number) <= offset) w.next += 2
+  return w.next < w.ids.length && (w.ids[w.next] as number) < offset ? (w.ids[w.next + 1] as number) : -1
 }
 
 function replacePhone(match: string, offset: number, text: string): string {
