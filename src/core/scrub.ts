@@ -65,6 +65,12 @@ const ESCAPE = /%(?:25)?([0-9A-Fa-f]{2})|\\u(00[0-9A-Fa-f]{2})/g
 const BLANKS = /((?:[ +\u00a0\u2009\u202f\u3000]|%(?:25)?20|%(?:25)?[Cc]2%(?:25)?[Aa]0)+)/
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
 const DATE = /^(?:\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2\d{4})(?!\d)/
+/**
+ * The time and UTC offset of an ISO 8601 basic-format timestamp (`20261205T233226+0300`), which
+ * the candidate scan takes from after its `T` once a form's `+` counts as a separator.
+ */
+const BASIC_TIME = /^\d{4}(?:\d{2})?[+-]\d{2}(?:\d{2})?$/
+const BASIC_DATE_BEFORE = /(?<!\d)\d{8}T$/
 /** Ids whose digits are no phone number, tried where a word or a dash-joined part starts. */
 const ID_AT =
   /(?:[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|(?:0x)?[0-9A-Fa-f]{16,})(?![0-9A-Za-z])/y
@@ -226,11 +232,17 @@ function isQuantity(match: string, offset: number, text: string): boolean {
  * found by ID_AT where the word or one of its dash-joined parts starts. A word holds many
  * candidates now that a run may be glued to a letter (`a2547…b` repeated): it is read once.
  */
-const wordIds = { text: '', start: 0, scanned: 0, offset: 0, next: 0, ids: [] as number[] }
+interface WordIds {
+  text: string
+  start: number
+  scanned: number
+  offset: number
+  next: number
+  ids: number[]
+}
 
 /** The end of the first id of its word that covers `offset` (one inside the word), or -1. */
-function idEndAt(text: string, offset: number): number {
-  const w = wordIds
+function idEndAt(w: WordIds, text: string, offset: number): number {
   // replace() hands candidates over left to right: a later one in the same word reuses its ids.
   let same = text === w.text && offset >= w.offset
   for (let i = w.offset; same && i < offset; i++) same = isWordCode(text.charCodeAt(i))
@@ -255,7 +267,18 @@ function idEndAt(text: string, offset: number): number {
   return w.next < w.ids.length && (w.ids[w.next] as number) < offset ? (w.ids[w.next + 1] as number) : -1
 }
 
-function replacePhone(match: string, offset: number, text: string): string {
+/**
+ * `replacePhone` for one `String.replace` pass: the word state lives for that pass only, so that
+ * no module-level state holds on to a scrubbed text.
+ */
+function phoneReplacer(): (match: string, offset: number, text: string) => string {
+  const w: WordIds = { text: '', start: 0, scanned: 0, offset: 0, next: 0, ids: [] }
+  return (match, offset, text) => replacePhone(w, match, offset, text)
+}
+
+function replacePhone(w: WordIds, match: string, offset: number, text: string): string {
+  if (BASIC_TIME.test(match) && BASIC_DATE_BEFORE.test(text.slice(Math.max(0, offset - 10), offset)))
+    return match
   let kept = 0
   const before = offset > 0 ? text.charCodeAt(offset - 1) : 0
   if (before === 37) {
@@ -263,7 +286,7 @@ function replacePhone(match: string, offset: number, text: string): string {
     kept = /^25(?:2[0589DdEe]|[Cc]2)/.test(match) ? 4 : 2
   } else if (isWordCode(before)) {
     // The word (letters, digits, dashes) the run starts in: an id in it may cover the run's start.
-    kept = Math.max(0, idEndAt(text, offset) - offset)
+    kept = Math.max(0, idEndAt(w, text, offset) - offset)
   }
   const quantity = isQuantity(match, offset, text)
   if (!kept) return judgeRun(match, quantity)
@@ -366,7 +389,7 @@ export function hasCredential(text: string): boolean {
  * whole or not at all, such as a client's request id.
  */
 export function hasPhone(text: string): boolean {
-  return enoughDigits(text) && text.replace(phoneCandidates(text), replacePhone) !== text
+  return enoughDigits(text) && text.replace(phoneCandidates(text), phoneReplacer()) !== text
 }
 
 /** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */
@@ -380,7 +403,7 @@ export function scrubText(text: string): string {
   if (urls) out = out.replace(URL_PASSWORD, `$1${FILTERED}@`).replace(URL_DSN_KEY, `$1${FILTERED}@`)
   if (credentials)
     for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
-  return phones ? out.replace(phoneCandidates(out), replacePhone) : out
+  return phones ? out.replace(phoneCandidates(out), phoneReplacer()) : out
 }
 
 function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unknown {

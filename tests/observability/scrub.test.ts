@@ -320,6 +320,8 @@ describe('scrubText: phone numbers as people write them', () => {
     // Hex ids with digit runs glued to letters, timestamps with an offset, in a text with é.
     'café 0a1b2c3d45678901234567e 4bf92f3577b34da6a3ce929d012345678deadbeef',
     'at 2026-12-05T23:32:26+03:00 and 23:32:26+0300',
+    // ISO 8601 basic format: a form's `+` between the time and its offset is no separator here.
+    'at 20261205T233226+0300, 20261205T233226-0300 and 20261205T2332+03',
   ])('keeps %p', (input) => {
     expect(scrubText(input)).toBe(input)
     expect(hasPhone(input)).toBe(false)
