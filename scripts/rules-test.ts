@@ -45,8 +45,25 @@ function writeAll(fd: number, bytes: Uint8Array) {
     try {
       offset += writeSync(fd, bytes, offset)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') dieOfSigpipe()
+      if (code !== 'EAGAIN') throw error
       Bun.sleepSync(1)
     }
   }
+}
+
+/**
+ * Ends the process killed by SIGPIPE, as promtool's Go runtime does when a write to stdout or
+ * stderr fails with EPIPE (os.epipecheck -> runtime sigpipe): `promtool test rules … | head -1`
+ * exits 141 in the shell, with no message. Bun ignores SIGPIPE, so the write failed instead of
+ * the signal ending us; adding and removing a listener puts the default action back first.
+ */
+function dieOfSigpipe(): never {
+  const ignore = () => {}
+  process.on('SIGPIPE', ignore)
+  process.off('SIGPIPE', ignore)
+  process.kill(process.pid, 'SIGPIPE')
+  // Only reached if the signal could not end us: the shell's view of a SIGPIPE death.
+  process.exit(128 + 13)
 }

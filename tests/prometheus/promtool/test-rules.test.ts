@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseMetric, parseSeriesDesc } from '../../../src/prometheus/promtool/series-notation.ts'
@@ -249,6 +249,41 @@ ${[2, 3, 4, 5, 10].map(wrongAt).join('')}`,
     const [, both] = await Promise.all([joined.exited, new Response(joined.stdout).text()])
     expect(both).toBe(written)
   }, 60_000)
+
+  // `promtool test rules … | head -1` exits 141: Go's runtime dies of SIGPIPE when a write to
+  // stdout or stderr fails with EPIPE. Bun ignores SIGPIPE, so the command once threw the EPIPE
+  // instead: an error stack on stderr and exit status 1. The reader here is gone before the
+  // first write (a FIFO whose only reader was closed), so every write fails, without a race.
+  test('a closed stdout or stderr ends it by SIGPIPE, silently, as promtool', async () => {
+    const closedPipe = () => {
+      const fifo = join(mkdtempSync(join(tmpdir(), 'rules-test-pipe-')), 'fifo')
+      expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+      const writer = openSync(fifo, constants.O_WRONLY)
+      closeSync(reader)
+      return writer
+    }
+    const [good] = ruleTestFiles()
+    const intoClosed = async (file: string, stream: 'stdout' | 'stderr') => {
+      const writer = closedPipe()
+      const proc = Bun.spawn(['bun', 'scripts/rules-test.ts', file], {
+        stdout: stream === 'stdout' ? writer : 'pipe',
+        stderr: stream === 'stderr' ? writer : 'pipe',
+      })
+      closeSync(writer)
+      const other = stream === 'stdout' ? proc.stderr : proc.stdout
+      const [code, otherText] = await Promise.all([proc.exited, new Response(other as ReadableStream).text()])
+      return { code, signal: proc.signalCode, other: otherText }
+    }
+    expect(await intoClosed(good as string, 'stdout')).toEqual({ code: 141, signal: 'SIGPIPE', other: '' })
+    // A failure report goes to stderr; its stdout lines (the file names) still arrive.
+    const broken = writeSuite(BROKEN_RULES, BROKEN_TESTS)
+    expect(await intoClosed(broken, 'stderr')).toEqual({
+      code: 141,
+      signal: 'SIGPIPE',
+      other: `Unit Testing:  ${broken}\n`,
+    })
+  })
 
   test('refuses a missing path or a directory before running any file, as promtool does', async () => {
     const [good] = ruleTestFiles()
