@@ -21,6 +21,9 @@ export interface OutboundInit extends RequestInit {
   timeoutMs?: number
 }
 
+/** How long an outbound call may take unless its caller says otherwise (ms). */
+export const DEFAULT_OUTBOUND_TIMEOUT_MS = 10_000
+
 export type HttpClient = (url: string | URL, init?: OutboundInit) => Promise<Response>
 
 /**
@@ -33,7 +36,7 @@ export type HttpClient = (url: string | URL, init?: OutboundInit) => Promise<Res
  */
 export function createHttpClient(
   fetchImpl: FetchLike,
-  defaultTimeoutMs = 10_000,
+  defaultTimeoutMs = DEFAULT_OUTBOUND_TIMEOUT_MS,
   traceIds: TraceIds = createTraceIds(),
 ): HttpClient {
   return (url, init = {}) => {

@@ -1,3 +1,5 @@
+import { DEFAULT_OUTBOUND_TIMEOUT_MS } from '../http/outbound.ts'
+
 /** What a payment provider is asked to do. */
 export interface ChargeRequest {
   paymentId: string
@@ -17,9 +19,68 @@ export type ChargeResult =
   | { outcome: 'succeeded'; reference: string }
   | { outcome: 'declined'; reason: string; reference?: string }
 
-/** Thrown by a provider when it could not process the charge at all (outage, bad answer). */
+/**
+ * Thrown by a provider when the call did not produce an outcome. `ambiguous` says whether the
+ * provider may have charged anyway, and decides what the payment becomes:
+ *
+ * - `true` (the default, the safe side): the call timed out or was aborted, the connection
+ *   dropped after the request went out, or the provider answered 5xx, 408 or 429. Stripe's
+ *   "Advanced error handling" (docs.stripe.com/error-low-level) says a network error's and a
+ *   500's result is indeterminate and is to be retried under the same idempotency key, never a
+ *   new one. The payment stays `pending` (the order cannot be paid again) until reconciliation
+ *   asks `retrieve` after PAYMENT_PENDING_LEASE.
+ * - `false`: the provider said it did not and will not charge (a 4xx refusing the request, an
+ *   outage answered before anything was processed). The payment settles as `error` at once and
+ *   the order can be paid again under a new payment.
+ *
+ * `providerCallError` and `providerStatusError` build it from the outbound client's failures.
+ */
 export class ProviderError extends Error {
   override name = 'ProviderError'
+  /** Whether the provider may have charged despite the error (see the class). */
+  readonly ambiguous: boolean
+  constructor(message: string, options: { ambiguous?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.ambiguous = options.ambiguous ?? true
+  }
+}
+
+/**
+ * How long the payment service waits for `charge` (ms): the outbound client's default timeout,
+ * which a provider calling out over HTTP inherits. Past it the call counts as an ambiguous
+ * failure. PAYMENT_PENDING_LEASE must be at least this plus PROVIDER_CALL_MARGIN_MS, or
+ * reconciliation asks `retrieve` while the charge is still in flight, hears "never received",
+ * and settles as `error` a charge that then lands.
+ */
+export const PROVIDER_CALL_TIMEOUT_MS = DEFAULT_OUTBOUND_TIMEOUT_MS
+
+/** Time for the request to record what the provider answered, after the call (ms). */
+export const PROVIDER_CALL_MARGIN_MS = 5_000
+
+/**
+ * The ProviderError for an outbound call that threw instead of answering (the client's timeout
+ * or abort, a refused or reset connection): ambiguous, since the request may have reached the
+ * provider. The message names the failure's kind only: a fetch error may quote the URL.
+ */
+export function providerCallError(provider: string, error: unknown): ProviderError {
+  const kind =
+    error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+      ? 'no answer in time'
+      : 'the connection failed'
+  return new ProviderError(`${provider}: ${kind}; the charge may have gone through`, {
+    ambiguous: true,
+    cause: error,
+  })
+}
+
+/**
+ * The ProviderError for a provider's HTTP error status: ambiguous for 5xx, 408 and 429 (the
+ * provider, or a proxy in front of it, may have processed the charge), definite for any other
+ * 4xx (the provider refused the request).
+ */
+export function providerStatusError(provider: string, status: number, message: string): ProviderError {
+  const ambiguous = status >= 500 || status === 408 || status === 429
+  return new ProviderError(`${provider} answered ${status}: ${message}`, { ambiguous })
 }
 
 /**
@@ -53,9 +114,12 @@ export interface CallContext {
 export interface PaymentProvider {
   readonly name: string
   /**
-   * Resolves with the outcome, or throws ProviderError when the provider failed. Must be
-   * idempotent on `request.idempotencyKey`: a repeat returns the first outcome, never a
-   * second charge.
+   * Resolves with the outcome, or throws ProviderError when there is none: with `ambiguous:
+   * false` only when the provider said it did not charge (see ProviderError); a timeout, a
+   * dropped connection, a 5xx or a 429 is ambiguous (`providerCallError`,
+   * `providerStatusError`). Anything else thrown counts as ambiguous too. The service stops
+   * waiting after PROVIDER_CALL_TIMEOUT_MS. Must be idempotent on `request.idempotencyKey`: a
+   * repeat returns the first outcome, never a second charge.
    */
   charge(request: ChargeRequest, context: CallContext): Promise<ChargeResult>
   /**

@@ -16,8 +16,8 @@ const resultOf = (row: ChargeRow): ChargeResult =>
 
 /**
  * A provider that behaves like a real one for development, demos, load and crash tests:
- * `tok_success` succeeds, `tok_declined` is declined, `tok_error` fails with a provider error
- * (an outage: nothing is charged); anything else is declined as an invalid source.
+ * `tok_success` succeeds, `tok_declined` is declined, `tok_error` fails with a definite provider
+ * error (an outage refusing the charge: nothing is charged); anything else is declined as an invalid source.
  *
  * Like a real provider it keeps a ledger, in its own table of the service's database so that
  * it outlives a crash of the service: a charge is entered when the request arrives and
@@ -62,7 +62,10 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
           break
         case 'tok_error':
           await wait()
-          throw new ProviderError('sandbox provider unavailable (simulated upstream 503)')
+          // Refused before anything was processed: a definite failure, settled at once.
+          throw new ProviderError('sandbox provider unavailable (simulated upstream 503)', {
+            ambiguous: false,
+          })
         default:
           result = { outcome: 'declined', reason: 'invalid_source: unknown sandbox token' }
       }
