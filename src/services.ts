@@ -102,6 +102,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     metrics: business,
     clock,
     providers: createProviderRegistry(paymentProviders),
+    pendingLeaseMs: config.payments.pendingLeaseMs,
   })
   // Settles payments a crash left pending, by asking their provider (one replica at a time).
   const reconciler = createPaymentReconciler({

@@ -45,5 +45,24 @@ export const PaymentErrorModel = t.Object(
   { description: 'The payment was recorded but did not succeed' },
 )
 
+/**
+ * A 503 of the payment route: PAYMENT_PENDING with the payment still pending (the provider gave
+ * no outcome; retry after Retry-After), or UNAVAILABLE without details (the database is down).
+ */
+export const PaymentUnavailableModel = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ examples: ['PAYMENT_PENDING'] }),
+      message: t.String(),
+      details: t.Optional(t.Object({ payment: PaymentModel })),
+      requestId: t.String(),
+    }),
+  },
+  {
+    description:
+      'The outcome is not known yet (PAYMENT_PENDING: retry after Retry-After), or the service is unavailable',
+  },
+)
+
 export type PaymentView = typeof PaymentModel.static
 export type CreatePayment = typeof CreatePaymentBody.static

@@ -7,8 +7,8 @@ import { withIdempotency } from '../idempotency/plugin.ts'
 import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import { IdParams } from '../shared/models.ts'
-import { CreatePaymentBody, PaymentErrorModel, PaymentModel } from './model.ts'
-import { PaymentProviderFailed, type PaymentService } from './service.ts'
+import { CreatePaymentBody, PaymentErrorModel, PaymentModel, PaymentUnavailableModel } from './model.ts'
+import { PaymentOutcomeUnknown, PaymentProviderFailed, type PaymentService } from './service.ts'
 
 export function paymentRoutes(deps: {
   payments: PaymentService
@@ -38,8 +38,12 @@ export function paymentRoutes(deps: {
               ),
           )
         } catch (error) {
-          if (error instanceof PaymentProviderFailed) {
-            // The 502 is reported once, with the payment's context attached to that event.
+          if (error instanceof PaymentOutcomeUnknown) {
+            // When reconciliation will have asked the provider (RFC 9110 §10.2.3).
+            set.headers['retry-after'] = String(error.retryAfterSeconds)
+          }
+          if (error instanceof PaymentProviderFailed || error instanceof PaymentOutcomeUnknown) {
+            // The 502 or 503 is reported once, with the payment's context attached to that event.
             deps.errorReporter.capturePaymentProviderError(request, {
               provider: error.payment.provider,
               paymentId: error.payment.id,
@@ -60,7 +64,7 @@ export function paymentRoutes(deps: {
           summary:
             'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error); safe to retry with Idempotency-Key',
           description:
-            'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409).',
+            'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409). When the provider gave no outcome (a timeout, a dropped connection, a 5xx) the order may have been charged: 503 PAYMENT_PENDING with the pending payment and Retry-After; the order cannot be paid again until the provider has been asked, and the same request retried with its Idempotency-Key after Retry-After answers the settled outcome (409 IDEMPOTENCY_KEY_IN_USE before that).',
         },
         response: {
           201: PaymentModel,
@@ -70,7 +74,7 @@ export function paymentRoutes(deps: {
           409: ErrorEnvelopeModel,
           422: ErrorEnvelopeModel,
           502: PaymentErrorModel,
-          503: ErrorEnvelopeModel,
+          503: PaymentUnavailableModel,
         },
       },
     )

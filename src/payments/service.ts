@@ -10,7 +10,12 @@ import { createOrderRepository } from '../orders/repository.ts'
 import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
 import { fieldError } from '../shared/models.ts'
 import type { CreatePayment, PaymentView } from './model.ts'
-import { type ChargeResult, ProviderError, type ProviderRegistry } from './providers.ts'
+import {
+  type ChargeResult,
+  PROVIDER_CALL_TIMEOUT_MS,
+  ProviderError,
+  type ProviderRegistry,
+} from './providers.ts'
 import { createPaymentRepository, type PaymentRow } from './repository.ts'
 
 export function toPaymentView(row: PaymentRow): PaymentView {
@@ -48,6 +53,30 @@ export class PaymentProviderFailed extends AppError {
   }
 }
 
+/**
+ * The provider call ended without an outcome and may have charged (ProviderError.ambiguous, a
+ * timeout, an adapter's own failure): 503 PAYMENT_PENDING with the payment, still `pending`.
+ * The order cannot be paid again until reconciliation has asked the provider, after
+ * `retryAfterSeconds` (PAYMENT_PENDING_LEASE); the request retried with its Idempotency-Key
+ * then answers the settled outcome. Nothing is stored for the key before that.
+ */
+export class PaymentOutcomeUnknown extends AppError {
+  constructor(
+    readonly payment: PaymentView,
+    /** When the outcome should be known: the route's Retry-After, in whole seconds. */
+    readonly retryAfterSeconds: number,
+    /** What the provider (or its adapter) raised. */
+    readonly providerError: unknown,
+  ) {
+    super(
+      503,
+      'PAYMENT_PENDING',
+      `Payment provider ${payment.provider} gave no outcome and the order may have been charged; retry this request with the same Idempotency-Key after ${retryAfterSeconds}s to get the outcome`,
+      { payment },
+    )
+  }
+}
+
 /** Who is paying: the request's ids (logs, the provider call, exemplars) and its logger. */
 export interface PaymentContext {
   requestId: string
@@ -66,8 +95,9 @@ export interface PaymentService {
    * Charges the order total (minor units) through `input.provider`, sending the payment id as
    * the provider's idempotency key; the pending payment is committed before the call. Resolves
    * with the succeeded payment (the order is then `paid`). Throws `PaymentDeclined` (402),
-   * `PaymentProviderFailed` (502), `AppError` 404 (no such order), 409 (not payable, or a
-   * payment in progress) or 422 (unknown provider). With `claim`, the response is stored in
+   * `PaymentProviderFailed` (502), `PaymentOutcomeUnknown` (503, the payment still pending),
+   * `AppError` 404 (no such order), 409 (not payable, or a payment in progress) or 422 (unknown
+   * provider). With `claim`, the response is stored in
    * the settling transaction for Idempotency-Key replays.
    */
   pay(
@@ -94,10 +124,19 @@ export function createPaymentService(deps: {
   providers: ProviderRegistry
   metrics: BusinessMetrics
   clock: Clock
+  /**
+   * How long a payment may stay pending before reconciliation settles it (PAYMENT_PENDING_LEASE,
+   * ms): PaymentOutcomeUnknown's Retry-After. Default 2 minutes, the variable's default.
+   */
+  pendingLeaseMs?: number
+  /** How long `charge` may take before it counts as an ambiguous failure (ms). */
+  providerTimeoutMs?: number
 }): PaymentService {
   const repo = createPaymentRepository()
   const orders = createOrderRepository()
   const { db } = deps
+  const pendingLeaseMs = deps.pendingLeaseMs ?? 120_000
+  const providerTimeoutMs = deps.providerTimeoutMs ?? PROVIDER_CALL_TIMEOUT_MS
 
   /**
    * Records the pending payment first, so a crash during the provider call leaves a trace
@@ -213,10 +252,11 @@ export function createPaymentService(deps: {
   return {
     /**
      * Charges an order through the named provider, sending the payment id as the provider's
-     * idempotency key. Resolves with the succeeded payment; throws PaymentDeclined (402) or
-     * PaymentProviderFailed (502) carrying the recorded payment. With an idempotency claim,
+     * idempotency key. Resolves with the succeeded payment; throws PaymentDeclined (402),
+     * PaymentProviderFailed (502) or, when the charge may have happened, PaymentOutcomeUnknown
+     * (503, the payment left pending) carrying the recorded payment. With an idempotency claim,
      * the claim is attached to the pending payment and the response (201, 402 or 502) is
-     * stored in the settling transaction.
+     * stored in the settling transaction; a 503 stores nothing (reconciliation will).
      */
     async pay(
       tenantId: string,
@@ -234,26 +274,33 @@ export function createPaymentService(deps: {
       let result: SettlementResult
       let unexpected: unknown
       let providerError: unknown
+      let ambiguous = false
       try {
-        result = await provider.charge(
-          {
-            paymentId: payment.id,
-            idempotencyKey: payment.id,
-            orderId,
-            amountMinor: payment.amountMinor,
-            currency: payment.currency,
-            source: input.source,
-          },
-          {
-            requestId: context.requestId,
-            traceId: context.traceId,
-            ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
-            ...(context.traceState === undefined ? {} : { traceState: context.traceState }),
-          },
+        result = await withinDeadline(
+          provider.charge(
+            {
+              paymentId: payment.id,
+              idempotencyKey: payment.id,
+              orderId,
+              amountMinor: payment.amountMinor,
+              currency: payment.currency,
+              source: input.source,
+            },
+            {
+              requestId: context.requestId,
+              traceId: context.traceId,
+              ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
+              ...(context.traceState === undefined ? {} : { traceState: context.traceState }),
+            },
+          ),
+          provider.name,
+          providerTimeoutMs,
         )
       } catch (error) {
         if (!(error instanceof ProviderError)) unexpected = error
         providerError = error
+        // An adapter's own failure may come after the request went out: as unknown as a timeout.
+        ambiguous = !(error instanceof ProviderError) || error.ambiguous
         result = { outcome: 'error', reason: failureReasonOf(error) }
       }
       deps.metrics.paymentProviderDuration({
@@ -262,7 +309,31 @@ export function createPaymentService(deps: {
         traceId: context.traceId,
         requestId: context.requestId,
       })
-      const outcome = await settle(payment, result, context.log, claim)
+      if (unexpected) {
+        context.log.error(
+          { err: unexpected, paymentId: payment.id, provider: provider.name },
+          'payment provider adapter failed unexpectedly',
+        )
+      }
+      let outcome: { settled: PaymentRow; here: boolean }
+      if (ambiguous) {
+        // Settling it as `error` would let the order be paid again under a new provider key
+        // while the first charge may have gone through. Left pending, only reconciliation settles
+        // it, by asking the provider; the claim stays unanswered until then (retries: 409).
+        const current = (await repo.find(db, payment.id))!
+        if (current.status === 'pending') {
+          const view = toPaymentView(current)
+          context.log.warn(
+            { event: 'payment_outcome_unknown', paymentId: view.id, orderId, provider: provider.name },
+            'the payment provider gave no outcome; the payment stays pending until reconciliation',
+          )
+          throw new PaymentOutcomeUnknown(view, Math.ceil(pendingLeaseMs / 1000), providerError)
+        }
+        // Reconciliation settled it (and answered the claim) while the call was out.
+        outcome = { settled: current, here: false }
+      } else {
+        outcome = await settle(payment, result, context.log, claim)
+      }
       const settled = toPaymentView(outcome.settled)
       const status = settled.status as 'succeeded' | 'failed' | 'error'
       // Counted once per payment, by whoever settled it: the reconciler counted it already
@@ -287,15 +358,6 @@ export function createPaymentService(deps: {
         },
         'payment processed',
       )
-      // An adapter's own bug (not a ProviderError) settles the payment as `error` like any
-      // provider failure, so it answers the 502 that was just stored for the key's replays; the
-      // stack goes to the log here and the error itself to Sentry with the 502.
-      if (unexpected) {
-        context.log.error(
-          { err: unexpected, paymentId: settled.id, provider: provider.name },
-          'payment provider adapter failed unexpectedly',
-        )
-      }
       // The settled status, not `result`: reconciliation may have settled it first.
       if (settled.status === 'failed') throw new PaymentDeclined(settled)
       if (settled.status === 'error') throw new PaymentProviderFailed(settled, providerError)
@@ -327,6 +389,30 @@ export function createPaymentService(deps: {
 export function failureReasonOf(error: unknown): string {
   if (error instanceof ProviderError) return scrubText(error.message)
   return 'the payment provider adapter failed unexpectedly'
+}
+
+/**
+ * `charge`, or an ambiguous ProviderError once `timeoutMs` has passed without its answer: the
+ * request must give up before reconciliation (after PAYMENT_PENDING_LEASE) asks the provider.
+ */
+async function withinDeadline<T>(charge: Promise<T>, provider: string, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ProviderError(
+            `${provider}: no answer within ${timeoutMs} ms; the charge may have gone through`,
+          ),
+        ),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([charge, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** What settling is told: the provider's answer, or why there is none. */

@@ -23,7 +23,7 @@ async function setup(latencyMs: number) {
     async charge(request, context) {
       contexts.push(context)
       now += latencyMs
-      if (request.source === 'tok_error') throw new ProviderError('down')
+      if (request.source === 'tok_error') throw new ProviderError('down', { ambiguous: false })
       return { outcome: 'succeeded', reference: 'ref-1' }
     },
     async retrieve() {

@@ -26,11 +26,13 @@ export function countingSandbox(db: Database, latencyMs = 0) {
  * The sandbox provider, except that its first charge never answers until the test says so: what the
  * service sees when its process dies during the provider call. `charged` says whether the
  * provider received (and entered) the charge before going silent; `retrieveFails` makes the
- * provider unable to say what happened; `chargesLate` makes it charge when it answers.
+ * provider unable to say what happened; `chargesLate` makes it charge when it answers. Not
+ * charged, the call ends in a timeout (an ambiguous ProviderError), or with `refuses` in the
+ * provider's definite refusal.
  */
 export function stalledSandbox(
   db: Database,
-  options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean },
+  options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean; refuses?: boolean },
 ) {
   const sandbox = createSandboxProvider({ db, latencyMs: 0 })
   let answer!: () => void
@@ -52,6 +54,8 @@ export function stalledSandbox(
       await silence
       // A provider slower than the lease: it processes the charge only after going silent.
       if (options.chargesLate) return sandbox.charge(request, context)
+      if (!result && options.refuses)
+        throw new ProviderError('sandbox: charge refused (simulated outage)', { ambiguous: false })
       if (!result) throw new ProviderError('sandbox: no answer (simulated timeout)')
       return result
     },

@@ -1,0 +1,265 @@
+import { describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import type { Clock } from '../../src/core/clock.ts'
+import { createLogger } from '../../src/core/logger.ts'
+import type { Database } from '../../src/db/client.ts'
+import { payments } from '../../src/db/schema.ts'
+import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
+import {
+  createProviderRegistry,
+  type PaymentProvider,
+  PROVIDER_CALL_MARGIN_MS,
+  PROVIDER_CALL_TIMEOUT_MS,
+  ProviderError,
+  providerCallError,
+  providerStatusError,
+} from '../../src/payments/providers.ts'
+import { createPaymentReconciler } from '../../src/payments/reconciler.ts'
+import { createSandboxProvider } from '../../src/payments/sandbox.ts'
+import { createPaymentService, PaymentOutcomeUnknown, toPaymentView } from '../../src/payments/service.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
+import { sharedDatabase } from '../helpers/db.ts'
+import { ledger } from './providers.ts'
+
+const LEASE_MS = 120_000
+const quiet = createLogger({ level: 'silent', pretty: false })
+
+const clockAhead = (offsetMs: number): Clock => ({
+  now: () => new Date(Date.now() + offsetMs),
+  monotonic: () => performance.now(),
+})
+
+/**
+ * A provider named `flaky` whose charge throws `failure()`; with `charged`, the sandbox ledger
+ * (which `retrieve` reads) has entered the charge first: the call failed after it landed.
+ */
+function failingProvider(db: Database, failure: () => unknown, charged: boolean) {
+  const sandbox = createSandboxProvider({ db, latencyMs: 0 })
+  const calls = { charge: 0 }
+  const provider: PaymentProvider = {
+    name: 'flaky',
+    async charge(request, context) {
+      calls.charge++
+      if (charged) await sandbox.charge({ ...request, source: 'tok_success' }, context)
+      throw failure()
+    },
+    retrieve: (key, context) => sandbox.retrieve(key, context),
+  }
+  return { provider, calls }
+}
+
+async function setup(failure: () => unknown, charged: boolean) {
+  const database = await sharedDatabase()
+  const flaky = failingProvider(database.db, failure, charged)
+  const built = await buildTestApp({ database, paymentProviders: [flaky.provider] })
+  const tenant = await createTenant(built.call)
+  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
+  const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
+  const pay = (key: string, requestId = `req-${key}`) =>
+    built.call(`/orders/${order.id}/payments`, {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': key, 'x-request-id': requestId },
+      json: { provider: 'flaky', source: 'tok_x' },
+    })
+  const rows = () => database.db.select().from(payments).where(eq(payments.orderId, order.id))
+  const orderStatus = async () =>
+    ((await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as { status: string })
+      .status
+  const reconcile = () =>
+    createPaymentReconciler({
+      db: database.db,
+      providers: [flaky.provider],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: quiet,
+      leaseMs: LEASE_MS,
+      business: built.deps.metrics.business,
+    }).tick()
+  const scrape = async (prefix: string) =>
+    (await (await built.call('/metrics')).text())
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .sort()
+  return { ...built, tenant, order, pay, rows, orderStatus, reconcile, scrape, calls: flaky.calls }
+}
+
+const timeout = () => providerCallError('flaky', new DOMException('The operation timed out.', 'TimeoutError'))
+
+describe('a provider call that ends without an outcome', () => {
+  test('charged before the timeout: 503 PAYMENT_PENDING, the order is not payable again, and the retry gets the charge reconciliation found', async () => {
+    const s = await setup(timeout, true)
+    const first = await s.pay('k-1')
+    const [pending] = await s.rows()
+    expect([pending!.status, pending!.failureReason, pending!.providerReference]).toEqual([
+      'pending',
+      null,
+      null,
+    ])
+    expect([first.status, first.headers.get('retry-after')]).toEqual([503, '120'])
+    expect(await first.json()).toEqual({
+      error: {
+        code: 'PAYMENT_PENDING',
+        message:
+          'Payment provider flaky gave no outcome and the order may have been charged; retry this request with the same Idempotency-Key after 120s to get the outcome',
+        details: { payment: toPaymentView(pending!) },
+        requestId: 'req-k-1',
+      },
+    })
+    expect(await s.orderStatus()).toBe('pending')
+
+    // Neither a new payment (a new provider key: a second charge) nor the same request again.
+    const fresh = await s.pay('k-2')
+    expect([fresh.status, ((await fresh.json()) as { error: unknown }).error]).toEqual([
+      409,
+      { code: 'CONFLICT', message: 'A payment for this order is already in progress', requestId: 'req-k-2' },
+    ])
+    const early = await s.pay('k-1', 'req-early')
+    expect([early.status, ((await early.json()) as { error: { code: string } }).error.code]).toEqual([
+      409,
+      'IDEMPOTENCY_KEY_IN_USE',
+    ])
+    expect(s.calls.charge).toBe(1)
+    // Not processed yet: counted once, by whoever settles it.
+    expect(await s.scrape('payments_processed_total{')).toEqual([])
+    expect(await s.scrape('payment_processing_duration_seconds_count{')).toEqual([
+      'payment_processing_duration_seconds_count{provider="flaky"} 1',
+    ])
+
+    expect(await s.reconcile()).toEqual(['succeeded'])
+    const [settled] = await s.rows()
+    expect([settled!.id, settled!.status, settled!.providerReference]).toEqual([
+      pending!.id,
+      'succeeded',
+      `sbx_${pending!.id.slice(0, 8)}`,
+    ])
+    expect(await s.orderStatus()).toBe('paid')
+    const retry = await s.pay('k-1', 'req-late')
+    expect([retry.status, retry.headers.get('idempotent-replayed')]).toEqual([201, 'true'])
+    expect(await retry.json()).toEqual(toPaymentView(settled!))
+    expect((await ledger(s.deps.database.db, pending!.id)).length).toBe(1)
+    expect(s.calls.charge).toBe(1)
+    expect(await s.scrape('payments_processed_total{')).toEqual([
+      `payments_processed_total{tenant_id="${s.tenant.id}",provider="flaky",status="succeeded"} 1`,
+    ])
+  })
+
+  test.each([
+    ['a timeout', timeout],
+    ['a dropped connection', () => providerCallError('flaky', new TypeError('fetch failed'))],
+    ['a 500', () => providerStatusError('flaky', 500, 'internal error')],
+    ['a 503', () => providerStatusError('flaky', 503, 'unavailable')],
+    ['a 429', () => providerStatusError('flaky', 429, 'rate limited')],
+    ['a ProviderError that does not say', () => new ProviderError('flaky: something failed')],
+    ['an adapter bug', () => new Error('cannot read properties of undefined')],
+  ])('%s that never charged: pending (503), then error by reconciliation; the retry replays its 502 and the order is payable again', async (_, failure) => {
+    const s = await setup(failure, false)
+    const first = await s.pay('k-1')
+    expect([first.status, ((await first.json()) as { error: { code: string } }).error.code]).toEqual([
+      503,
+      'PAYMENT_PENDING',
+    ])
+    expect((await s.rows()).map((r) => r.status)).toEqual(['pending'])
+    expect(await s.reconcile()).toEqual(['not_found'])
+    const [settled] = await s.rows()
+    expect([settled!.status, settled!.failureReason]).toEqual([
+      'error',
+      'the provider never received the charge (settled by reconciliation)',
+    ])
+    const retry = await s.pay('k-1', 'req-late')
+    expect([retry.status, retry.headers.get('idempotent-replayed')]).toEqual([502, 'true'])
+    expect(((await retry.json()) as { error: unknown }).error).toEqual({
+      code: 'PROVIDER_ERROR',
+      message: 'Payment provider flaky failed; the order was not charged',
+      details: { payment: toPaymentView(settled!) },
+      requestId: 'req-k-1',
+    })
+    expect(await s.orderStatus()).toBe('pending')
+    expect(s.calls.charge).toBe(1)
+  })
+
+  test.each([
+    ['a 400', 400],
+    ['a 401', 401],
+    ['a 422', 422],
+  ])('a definite refusal (%s) settles as error at once: 502, replayed, and the order is payable again', async (_, status) => {
+    const s = await setup(() => providerStatusError('flaky', status, 'refused'), false)
+    const first = await s.pay('k-1')
+    const [settled] = await s.rows()
+    expect([settled!.status, settled!.failureReason]).toEqual(['error', `flaky answered ${status}: refused`])
+    const firstText = await first.text()
+    expect([first.status, JSON.parse(firstText)]).toEqual([
+      502,
+      {
+        error: {
+          code: 'PROVIDER_ERROR',
+          message: 'Payment provider flaky failed; the order was not charged',
+          details: { payment: toPaymentView(settled!) },
+          requestId: 'req-k-1',
+        },
+      },
+    ])
+    const retry = await s.pay('k-1', 'req-again')
+    expect([retry.status, await retry.text()]).toEqual([502, firstText])
+    expect(await s.scrape('payments_processed_total{')).toEqual([
+      `payments_processed_total{tenant_id="${s.tenant.id}",provider="flaky",status="error"} 1`,
+    ])
+    expect(await s.reconcile()).toEqual([])
+  })
+})
+
+describe('the provider call deadline', () => {
+  test('the lease floor is the call timeout plus the margin', () => {
+    expect([PROVIDER_CALL_TIMEOUT_MS, PROVIDER_CALL_MARGIN_MS]).toEqual([10_000, 5_000])
+  })
+
+  test('a charge slower than the deadline leaves its payment pending instead of waiting into the lease', async () => {
+    // Without the deadline the request waits for the slow charge, past any lease: reconciliation
+    // asks the provider meanwhile, hears "never received", and settles as error a charge that lands.
+    const database = await sharedDatabase()
+    const built = await buildTestApp({ database })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 500, stock: 5 })
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    const sandbox = createSandboxProvider({ db: database.db, latencyMs: 0 })
+    let land!: () => void
+    const landed = new Promise<void>((resolve) => {
+      land = resolve
+    })
+    const slow: PaymentProvider = {
+      name: 'sandbox',
+      async charge(request, context) {
+        // Lands ten deadlines after the call began.
+        setTimeout(land, 500)
+        await landed
+        return sandbox.charge(request, context)
+      },
+      retrieve: (key, context) => sandbox.retrieve(key, context),
+    }
+    const service = createPaymentService({
+      db: database.db,
+      providers: createProviderRegistry([slow]),
+      metrics: noBusinessMetrics,
+      clock: { now: () => new Date(), monotonic: () => performance.now() },
+      pendingLeaseMs: 30_000,
+      providerTimeoutMs: 50,
+    })
+    const paying = service.pay(
+      tenant.id,
+      order.id,
+      { provider: 'sandbox', source: 'tok_success' },
+      { requestId: 'req-slow', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', log: quiet },
+    )
+    const outcome = await paying.then(
+      (view) => view.status,
+      (error: unknown) =>
+        error instanceof PaymentOutcomeUnknown
+          ? [error.status, error.code, error.retryAfterSeconds, error.payment.status]
+          : error,
+    )
+    await landed
+    expect(outcome).toEqual([503, 'PAYMENT_PENDING', 30, 'pending'])
+    const rows = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
+    expect(rows.map((r) => r.status)).toEqual(['pending'])
+  })
+})
