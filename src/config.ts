@@ -12,6 +12,7 @@ const Duration = (fallback: string, description: string) =>
 const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
 import { type LabelledMetricName, parseSeriesLimits } from './observability/series-limits.ts'
+import { PROVIDER_CALL_MARGIN_MS, PROVIDER_CALL_TIMEOUT_MS } from './payments/providers.ts'
 
 /**
  * Where the runbooks (ops/runbooks/) are published: the repository's docs path. The rule
@@ -120,6 +121,12 @@ export const EnvSchema = Type.Object({
     maximum: 60000,
     default: 20,
     description: 'simulated latency of the sandbox payment provider',
+  }),
+  PAYMENT_PROVIDER_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: PROVIDER_CALL_TIMEOUT_MS,
+    description:
+      'how long a payment request waits for its provider; past it the charge may have happened and the payment stays pending (503 PAYMENT_PENDING)',
   }),
   IDEMPOTENCY_KEY_TTL: Duration('24h', 'an Idempotency-Key is remembered this long, then pruned'),
   PAYMENT_PENDING_LEASE: Duration(
@@ -344,7 +351,7 @@ export interface Config {
   http: { maxBodyBytes: number; corsOrigins: string[]; publicBaseUrl: string }
   shutdownTimeoutMs: number
   adminToken: string | undefined
-  payments: { sandboxLatencyMs: number; pendingLeaseMs: number }
+  payments: { sandboxLatencyMs: number; pendingLeaseMs: number; providerTimeoutMs: number }
   idempotency: { keyTtlMs: number }
   alerts: {
     /** Digits only (E.164 without the +). */
@@ -551,6 +558,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       `Invalid ALERTMANAGER_ALERT_STALE_AFTER: expected 0s (never) or at least 4h30m (Alertmanager's default repeat_interval of 4h, plus its group_interval and retries), so that a group still firing is re-posted before its alerts are taken for ended, got ${JSON.stringify(env.ALERTMANAGER_ALERT_STALE_AFTER)}`,
     )
   }
+  // Reconciliation asks a provider about a payment pending longer than the lease; asked while
+  // the request's own charge is still in flight, the provider has "never received" it, and the
+  // payment is settled as `error` (payable again) though the charge then lands.
+  const paymentLeaseFloorMs = env.PAYMENT_PROVIDER_TIMEOUT_MS + PROVIDER_CALL_MARGIN_MS
+  if (parseDuration(env.PAYMENT_PENDING_LEASE) < paymentLeaseFloorMs) {
+    throw new ConfigError(
+      `Invalid PAYMENT_PENDING_LEASE: expected at least PAYMENT_PROVIDER_TIMEOUT_MS plus ${PROVIDER_CALL_MARGIN_MS / 1000}s (${paymentLeaseFloorMs / 1000}s), so that reconciliation never settles a charge still in flight, got ${JSON.stringify(env.PAYMENT_PENDING_LEASE)}`,
+    )
+  }
   // A payment holds its Idempotency-Key until it settles, which may take up to the pending
   // lease (then reconciliation settles it). A key pruned before that lets the request's own
   // settle fail as IDEMPOTENCY_KEY_IN_USE and roll back, and a retry charge a second time.
@@ -598,6 +614,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     payments: {
       sandboxLatencyMs: env.SANDBOX_LATENCY_MS,
       pendingLeaseMs: parseDuration(env.PAYMENT_PENDING_LEASE),
+      providerTimeoutMs: env.PAYMENT_PROVIDER_TIMEOUT_MS,
     },
     idempotency: { keyTtlMs: parseDuration(env.IDEMPOTENCY_KEY_TTL) },
     alerts: {

@@ -103,6 +103,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     clock,
     providers: createProviderRegistry(paymentProviders),
     pendingLeaseMs: config.payments.pendingLeaseMs,
+    providerTimeoutMs: config.payments.providerTimeoutMs,
   })
   // Settles payments a crash left pending, by asking their provider (one replica at a time).
   const reconciler = createPaymentReconciler({

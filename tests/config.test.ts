@@ -174,6 +174,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ ALERT_SEND_LEASE: '5s', WHATSAPP_TIMEOUT_MS: '3000' }).alerts.sendLeaseMs).toBe(5_000)
   })
 
+  test('PAYMENT_PENDING_LEASE outlasts a provider call, or reconciliation settles a charge still in flight', () => {
+    expect(() => loadConfig({ PAYMENT_PENDING_LEASE: '11s' })).toThrow(
+      new ConfigError(
+        'Invalid PAYMENT_PENDING_LEASE: expected at least PAYMENT_PROVIDER_TIMEOUT_MS plus 2s (12s), so that reconciliation never settles a charge still in flight, got "11s"',
+      ),
+    )
+    expect(() => loadConfig({ PAYMENT_PENDING_LEASE: '3s', PAYMENT_PROVIDER_TIMEOUT_MS: '1001' })).toThrow(
+      'Invalid PAYMENT_PENDING_LEASE: expected at least PAYMENT_PROVIDER_TIMEOUT_MS plus 2s (3.001s)',
+    )
+    const config = loadConfig({ PAYMENT_PENDING_LEASE: '3s', PAYMENT_PROVIDER_TIMEOUT_MS: '1000' })
+    expect(config.payments).toMatchObject({ pendingLeaseMs: 3000, providerTimeoutMs: 1000 })
+    expect(loadConfig({}).payments.providerTimeoutMs).toBe(10_000)
+  })
+
   test('IDEMPOTENCY_KEY_TTL must outlive PAYMENT_PENDING_LEASE, or a payment loses its key while pending', () => {
     expect(() => loadConfig({ IDEMPOTENCY_KEY_TTL: '1m' })).toThrow(
       new ConfigError(

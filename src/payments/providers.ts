@@ -54,8 +54,11 @@ export class ProviderError extends Error {
  */
 export const PROVIDER_CALL_TIMEOUT_MS = DEFAULT_OUTBOUND_TIMEOUT_MS
 
-/** Time for the request to record what the provider answered, after the call (ms). */
-export const PROVIDER_CALL_MARGIN_MS = 5_000
+/**
+ * Time for the request to record what the provider answered, after the call (ms): as
+ * ALERT_SEND_LEASE's margin over WHATSAPP_TIMEOUT_MS, one settling transaction.
+ */
+export const PROVIDER_CALL_MARGIN_MS = 2_000
 
 /**
  * The ProviderError for an outbound call that threw instead of answering (the client's timeout

@@ -1,7 +1,8 @@
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
+import type { DatabaseHandle } from '../../src/db/client.ts'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import type { PaymentProvider } from '../../src/payments/providers.ts'
@@ -12,10 +13,22 @@ import {
 } from '../../src/payments/reconciler.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
-import { sharedDatabase } from '../helpers/db.ts'
+import { freshDatabase } from '../helpers/db.ts'
 import { ledger, stalledSandbox } from './providers.ts'
 
 const LEASE_MS = 120_000
+
+// A tick leases every stale pending payment of its database: this file has a database of its
+// own, so that payments other files leave pending on purpose (503 PAYMENT_PENDING) are not
+// among what its ticks settle and count.
+let own: Promise<DatabaseHandle> | undefined
+const ownDatabase = () => {
+  own ??= freshDatabase()
+  return own
+}
+afterAll(async () => {
+  await (await own)?.close()
+})
 const quiet = createLogger({ level: 'silent', pretty: false })
 
 /** Wall-clock time `offsetMs` ahead of now: payments' timestamps come from the database. */
@@ -40,7 +53,7 @@ function recordingBusiness() {
  * died there: the payment is `pending` and nothing will settle it but reconciliation.
  */
 async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean; chargesLate?: boolean }) {
-  const database = await sharedDatabase()
+  const database = await ownDatabase()
   const stalled = stalledSandbox(database.db, options)
   const built = await buildTestApp({ database, paymentProviders: [stalled.provider] })
   const tenant = await createTenant(built.call)

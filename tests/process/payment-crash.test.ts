@@ -19,7 +19,11 @@ afterEach(async () => {
 })
 
 async function started(data: ServerData, env: Record<string, string>) {
-  const server = await startServer({ ADMIN_TOKEN, PAYMENT_PENDING_LEASE: `${LEASE_MS}ms`, ...env }, data)
+  const server = await startServer(
+    // The lease's floor is the provider call's timeout plus 2 s (config.ts).
+    { ADMIN_TOKEN, PAYMENT_PENDING_LEASE: `${LEASE_MS}ms`, PAYMENT_PROVIDER_TIMEOUT_MS: '1000', ...env },
+    data,
+  )
   cleanups.push(() => server.cleanup())
   return server
 }
@@ -83,7 +87,12 @@ async function openData(data: ServerData) {
 async function crashDuringCharge(source: 'tok_success' | 'tok_error') {
   const data = await createServerData()
   cleanups.push(() => data.cleanup())
-  const first = await started(data, { SANDBOX_LATENCY_MS: '20000' })
+  // Waits for its slow charge until it is killed: its own lease is never reached.
+  const first = await started(data, {
+    SANDBOX_LATENCY_MS: '20000',
+    PAYMENT_PROVIDER_TIMEOUT_MS: '30000',
+    PAYMENT_PENDING_LEASE: '32s',
+  })
   const { apiKey, orderId } = await shop(first)
   const key = crypto.randomUUID()
   const inFlight = api(
