@@ -1,3 +1,4 @@
+import { afterAll } from 'bun:test'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -124,4 +125,20 @@ export async function closeSharedDatabase() {
   const handle = await shared
   shared = undefined
   await handle.close()
+}
+
+/**
+ * A fresh database for the calling test file alone, created on first use and closed after the
+ * file: for tests whose work reaches every row of a kind (a reconciliation tick leases every
+ * stale pending payment), which rows other files leave in the shared database would disturb.
+ */
+export function fileDatabase(): () => Promise<DatabaseHandle> {
+  let own: Promise<DatabaseHandle> | undefined
+  afterAll(async () => {
+    await (await own)?.close()
+  })
+  return () => {
+    own ??= freshDatabase()
+    return own
+  }
 }

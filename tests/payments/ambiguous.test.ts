@@ -17,10 +17,12 @@ import { createSandboxProvider } from '../../src/payments/sandbox.ts'
 import { createPaymentService, PaymentOutcomeUnknown, toPaymentView } from '../../src/payments/service.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
-import { sharedDatabase } from '../helpers/db.ts'
+import { fileDatabase } from '../helpers/db.ts'
 import { ledger } from './providers.ts'
 
 const LEASE_MS = 120_000
+// Its reconciliation ticks lease every stale pending payment of the database: one of its own.
+const ownDatabase = fileDatabase()
 const quiet = createLogger({ level: 'silent', pretty: false })
 
 const clockAhead = (offsetMs: number): Clock => ({
@@ -48,7 +50,7 @@ function failingProvider(db: Database, failure: () => unknown, charged: boolean)
 }
 
 async function setup(failure: () => unknown, charged: boolean) {
-  const database = await sharedDatabase()
+  const database = await ownDatabase()
   const flaky = failingProvider(database.db, failure, charged)
   const built = await buildTestApp({ database, paymentProviders: [flaky.provider] })
   const tenant = await createTenant(built.call)
@@ -210,7 +212,7 @@ describe('the provider call deadline', () => {
   test('a charge slower than the deadline leaves its payment pending instead of waiting into the lease', async () => {
     // Without the deadline the request waits for the slow charge, past any lease: reconciliation
     // asks the provider meanwhile, hears "never received", and settles as error a charge that lands.
-    const database = await sharedDatabase()
+    const database = await ownDatabase()
     const built = await buildTestApp({ database })
     const tenant = await createTenant(built.call)
     const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 500, stock: 5 })
@@ -260,7 +262,7 @@ describe('the provider call deadline', () => {
 
 describe('PAYMENT_PROVIDER_TIMEOUT_MS', () => {
   test("is the app's deadline on a provider call: past it, 503 PAYMENT_PENDING with Retry-After of the lease", async () => {
-    const database = await sharedDatabase()
+    const database = await ownDatabase()
     const env = { SANDBOX_LATENCY_MS: '400', PAYMENT_PROVIDER_TIMEOUT_MS: '100', PAYMENT_PENDING_LEASE: '3s' }
     const built = await buildTestApp({ database, env })
     const tenant = await createTenant(built.call)

@@ -1,8 +1,7 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
-import type { DatabaseHandle } from '../../src/db/client.ts'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import type { PaymentProvider } from '../../src/payments/providers.ts'
@@ -13,22 +12,14 @@ import {
 } from '../../src/payments/reconciler.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
-import { freshDatabase } from '../helpers/db.ts'
+import { fileDatabase } from '../helpers/db.ts'
 import { ledger, stalledSandbox } from './providers.ts'
 
 const LEASE_MS = 120_000
 
-// A tick leases every stale pending payment of its database: this file has a database of its
-// own, so that payments other files leave pending on purpose (503 PAYMENT_PENDING) are not
-// among what its ticks settle and count.
-let own: Promise<DatabaseHandle> | undefined
-const ownDatabase = () => {
-  own ??= freshDatabase()
-  return own
-}
-afterAll(async () => {
-  await (await own)?.close()
-})
+// A tick leases every stale pending payment of its database: other files leave payments
+// pending on purpose (503 PAYMENT_PENDING).
+const ownDatabase = fileDatabase()
 const quiet = createLogger({ level: 'silent', pretty: false })
 
 /** Wall-clock time `offsetMs` ahead of now: payments' timestamps come from the database. */
