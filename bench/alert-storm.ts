@@ -5,9 +5,15 @@
  * accept it, the server's RSS sampled through the storm (and VmHWM), the outbox rows written and
  * the messages sent to each on-call number once the dispatcher has ticked.
  *
+ * Then, with STORM_REPOSTS, it posts the same notification again that many times, as
+ * Alertmanager re-sends a group that still fires every repeat_interval, and prints each
+ * re-send's time to accept, the server's CPU time for it (user + system, from /proc, 10 ms
+ * resolution) and the statements it ran (db_query_duration_seconds counts from /metrics; the
+ * notifier's 1 s tick may add its few), as median and range.
+ *
  * Settings (environment): STORM_ALERTS (10000), STORM_PHONES (3 on-call numbers),
- * STORM_DATABASE_URL (a PostgreSQL server URL; a fresh database is created on it; unset =
- * the embedded PGlite in a temporary DATA_DIR).
+ * STORM_REPOSTS (0), STORM_DATABASE_URL (a PostgreSQL server URL; a fresh database is created
+ * on it; unset = the embedded PGlite in a temporary DATA_DIR).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,6 +24,7 @@ import { startWhatsAppFake } from '../tests/helpers/whatsapp-fake.ts'
 
 const ALERTS = Number(process.env.STORM_ALERTS ?? 10_000)
 const PHONES = Number(process.env.STORM_PHONES ?? 3)
+const REPOSTS = Number(process.env.STORM_REPOSTS ?? 0)
 const TOKEN = 'storm-bench-token-0123456789'
 /** The server starts as `bun run start` starts it: the same Bun flags and settings. */
 const production = productionStartCommand()
@@ -27,6 +34,32 @@ function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0)
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
+}
+
+/** User + system CPU time of a process, in ms (/proc/<pid>/stat fields 14 and 15, at 100 Hz). */
+function cpuMs(pid: number): number {
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Statements run so far, by `operation table`, from the server's db_query_duration_seconds. */
+async function statements(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const counts = new Map<string, number>()
+  for (const m of text.matchAll(
+    /^db_query_duration_seconds_count\{operation="([^"]*)",table="([^"]*)"\} (\d+)/gm,
+  ))
+    counts.set(`${m[1]} ${m[2]}`, Number(m[3]))
+  return counts
+}
+
+/** `median (min–max)` of some numbers, rounded. */
+function spread(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+  return `${median.toFixed(0)} (${sorted[0]?.toFixed(0)}–${sorted.at(-1)?.toFixed(0)})`
 }
 
 function payload(count: number) {
@@ -142,6 +175,35 @@ async function main() {
     console.log(
       `server RSS (sampled every 10 ms): ${before.rss.toFixed(0)} MiB before, peak ${peakWhileAccepting.toFixed(0)} MiB while accepting, peak ${stormPeak.toFixed(0)} MiB until sent, ${after.rss.toFixed(0)} MiB after; VmHWM ${after.peak.toFixed(0)} MiB (includes start-up)`,
     )
+    if (REPOSTS > 0) {
+      const times: number[] = []
+      const cpu: number[] = []
+      const ran = new Map<string, number[]>()
+      for (let i = 0; i < REPOSTS; i++) {
+        const counted = await statements(port)
+        const cpuBefore = cpuMs(proc.pid)
+        const t0 = performance.now()
+        const again = await fetch(`http://127.0.0.1:${port}/alerts/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body,
+        })
+        await again.arrayBuffer()
+        times.push(performance.now() - t0)
+        cpu.push(cpuMs(proc.pid) - cpuBefore)
+        if (again.status !== 200) throw new Error(`re-send answered ${again.status}`)
+        for (const [key, n] of await statements(port)) {
+          const list = ran.get(key) ?? []
+          list.push(n - (counted.get(key) ?? 0))
+          ran.set(key, list)
+        }
+      }
+      console.log(
+        `re-sends of the unchanged group: ${REPOSTS}, accepted in ${spread(times)} ms, server CPU ${spread(cpu)} ms`,
+      )
+      const busy = [...ran].filter(([, list]) => list.some((n) => n > 0))
+      console.log(`statements per re-send: ${busy.map(([key, list]) => `${key} ${spread(list)}`).join(', ')}`)
+    }
   } finally {
     proc.kill('SIGTERM')
     await proc.exited
