@@ -52,6 +52,14 @@ export interface DispatcherConfig extends RoutingConfig {
   alertmanagerStaleAfterMs: number
 }
 
+/**
+ * How far a stored `listed_at` may lag an alert's last listing: a notification leaves a newer
+ * one as it is. The stale sweep may so end an alert up to this much before
+ * ALERTMANAGER_ALERT_STALE_AFTER has passed since its last listing; 1 minute against the
+ * setting's 30-minute margin over Alertmanager's re-post (MIN_ALERTMANAGER_STALE_AFTER_MS).
+ */
+export const LISTED_AT_SLACK_MS = 60_000
+
 /** Outbox statuses no sender will touch again (a late delivery receipt only updates a row). */
 const FINISHED = ['sent', 'delivered', 'read', 'failed', 'cancelled']
 
@@ -575,6 +583,10 @@ export function createDispatcher(deps: {
     const resolved = await endEpisodes(tx, ending, unlisted)
     const endedUnlisted = resolved.filter((r) => unlisted.has(r.alert.fingerprint)).length
     if (endedUnlisted) metrics.alertsResolvedUnlisted('group_notification', endedUnlisted)
+    // A listing newer than this is kept: re-writing every listed row on each re-send of an
+    // unchanged group (Alertmanager's repeat, a storm's retries) costs a row version per alert
+    // per post, while staleness only needs listed_at within LISTED_AT_SLACK_MS of the truth.
+    const listedSince = new Date(now.getTime() - LISTED_AT_SLACK_MS).toISOString()
     if (groupKey !== undefined && unique.length) {
       // The group that listed them last: only its own later notification may end them (an
       // alert routed to two groups with `continue: true` is listed by both; the other group's
@@ -584,7 +596,8 @@ export function createDispatcher(deps: {
         where ${inJsonList(
           alertStates.fingerprint,
           unique.map((a) => a.fingerprint),
-        )}`)
+        )} and (group_key is distinct from ${groupKey} or listed_at is null
+          or listed_at <= ${listedSince}::timestamptz)`)
     }
     if (groupKey !== undefined && !wholeGroup) {
       // A notification cut by max_alerts (or with alerts we could not read) may hold any firing
@@ -592,7 +605,8 @@ export function createDispatcher(deps: {
       // so none of them is stale.
       await tx.execute(sql`
         update ${alertStates} set listed_at = ${at}::timestamptz
-        where group_key = ${groupKey} and status = 'firing'`)
+        where group_key = ${groupKey} and status = 'firing'
+          and (listed_at is null or listed_at <= ${listedSince}::timestamptz)`)
     }
     // With the group it counts and the group's size: a message merging several notifications
     // of one group counts that group's hidden alerts once, from its latest notification (they

@@ -6,7 +6,7 @@
  * ALERTMANAGER_ALERT_STALE_AFTER (8h30m) is resolved, as group absence resolves one.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { asc } from 'drizzle-orm'
+import { asc, sql } from 'drizzle-orm'
 import type { AlertInput } from '../../../src/alerting/notify/dispatcher.ts'
 import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
@@ -19,6 +19,8 @@ const ONCALL_DIGITS = toWhatsAppNumber('+254700000001')
 const G = '{}/{severity="critical"}:{alertname="Group"}'
 const HOUR = 3_600_000
 const STALE_AFTER = 8.5 * HOUR
+/** How far a stored listed_at may lag the last listing (the dispatcher's LISTED_AT_SLACK_MS). */
+const LISTED_AT_SLACK_MS = 60_000
 const STARTS = '2026-03-02T09:55:00.000Z'
 const FIRST_POST = '2026-03-02T10:00:00.000Z'
 
@@ -40,6 +42,17 @@ async function states() {
     resolvedUnlisted: r.resolvedUnlisted,
     repeatCycle: r.repeatCycle,
   }))
+}
+
+/** Each state's row version (xmin): unchanged means no statement wrote the row. */
+async function versions(): Promise<string[]> {
+  const result = await ctx.database.db.execute(
+    sql`select xmin::text as version from ${alertStates} order by fingerprint`,
+  )
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+    version: string
+  }>
+  return rows.map((r) => r.version)
 }
 
 async function outbox() {
@@ -239,5 +252,87 @@ describe('an Alertmanager alert no notification listed for ALERTMANAGER_ALERT_ST
     await notify([A, B], G)
     await notify([B], G)
     expect(events.filter((e) => e.startsWith('unlisted:'))).toEqual(['unlisted:group_notification:1'])
+  })
+})
+
+describe('listed_at is written at most once a minute per alert (LISTED_AT_SLACK_MS)', () => {
+  test('a re-send of an unchanged group within the minute writes no row; the first one a minute on writes each', async () => {
+    const { notify, clock } = setup()
+    await notify([A, B], G)
+    const written = await versions()
+    clock.advance(59_999)
+    expect(await notify([A, B], G)).toBe(0)
+    expect(await notify([B, A], G)).toBe(0)
+    expect(await versions()).toEqual(written)
+    expect(await states()).toEqual([row(A), row(B)])
+    clock.advance(1)
+    const minuteOn = clock.now().toISOString()
+    expect(await notify([A, B], G)).toBe(0)
+    expect(await states()).toEqual([row(A, { listedAt: minuteOn }), row(B, { listedAt: minuteOn })])
+    expect((await versions()).filter((v, i) => v !== written[i])).toHaveLength(2)
+  })
+
+  test('a cut notification within the minute writes no row; a minute on it marks every firing alert of its group', async () => {
+    const { notify, clock } = setup()
+    await notify([A, B], G)
+    const written = await versions()
+    clock.advance(30_000)
+    expect(await notify([B], G, { truncatedAlerts: 1 })).toBe(0)
+    expect(await versions()).toEqual(written)
+    expect(await states()).toEqual([row(A), row(B)])
+    clock.advance(30_000)
+    const minuteOn = clock.now().toISOString()
+    expect(await notify([B], G, { truncatedAlerts: 1 })).toBe(0)
+    expect(await states()).toEqual([row(A, { listedAt: minuteOn }), row(B, { listedAt: minuteOn })])
+  })
+
+  test('another group listing the alert takes it over at once, whatever its listed_at', async () => {
+    const { notify, clock } = setup()
+    const other = '{}/{severity="critical"}:{alertname="Other"}'
+    await notify([A], G)
+    clock.advance(1_000)
+    const taken = clock.now().toISOString()
+    expect(await notify([A], other)).toBe(0)
+    expect(await states()).toEqual([row(A, { groupKey: other, listedAt: taken })])
+  })
+
+  test('the sweep never ends an alert re-posted on time: retried every 10 s, then every repeat_interval, listed_at lags by under a minute', async () => {
+    const { alerting, clock, notify } = setup()
+    await notify([A, B], G)
+    await alerting.tick()
+    // A storm of re-sends (retries, group_interval flushes) for 10 minutes: most write nothing.
+    for (let i = 0; i < 60; i++) {
+      clock.advance(10_000)
+      expect(await notify([A, B], G)).toBe(0)
+      await alerting.tick()
+    }
+    // Then Alertmanager's repeat, at the next 5m flush, six times over, each with a retry 59 s
+    // after it: the retry is the alerts' last listing and is not written.
+    let lastListing = ''
+    for (let post = 0; post < 6; post++) {
+      clock.advance(4 * HOUR + 5 * 60_000)
+      await alerting.tick()
+      expect(await notify([A, B], G)).toBe(0)
+      clock.advance(59_000)
+      expect(await notify([A, B], G)).toBe(0)
+      lastListing = clock.now().toISOString()
+      await alerting.tick()
+      expect((await states()).map((s) => s.status)).toEqual(['firing', 'firing'])
+    }
+    const stored = new Date(Date.parse(lastListing) - 59_000).toISOString()
+    expect(await states()).toEqual([row(A, { listedAt: stored }), row(B, { listedAt: stored })])
+    // Silent since: still firing at the stale window less the slack after the last listing...
+    clock.advance(STALE_AFTER - LISTED_AT_SLACK_MS)
+    await alerting.tick()
+    expect((await states()).map((s) => s.status)).toEqual(['firing', 'firing'])
+    // ...and ended once the window has passed since the listing stored.
+    clock.advance(LISTED_AT_SLACK_MS - 59_000 + 1)
+    const ended = clock.now().toISOString()
+    await alerting.tick()
+    expect(await states()).toEqual([
+      row(A, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true, listedAt: stored }),
+      row(B, { status: 'resolved', resolvedAt: ended, resolvedUnlisted: true, listedAt: stored }),
+    ])
+    expect(texts()).toEqual([expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: AlertA\n/), RESOLVED_AB])
   })
 })
