@@ -35,6 +35,13 @@ export async function verifySignature(
   return secretsEqual(match[1]!.toLowerCase(), expected)
 }
 
+/**
+ * The `WWW-Authenticate` challenge of a 401 from the signed WhatsApp webhook. RFC 9110 §11.6.1
+ * requires one on every 401; no registered scheme covers a body HMAC, so the auth-scheme token
+ * is the header Meta signs with (`X-Hub-Signature-256: sha256=<hex HMAC of the raw body>`).
+ */
+export const WHATSAPP_SIGNATURE_CHALLENGE = 'X-Hub-Signature-256 realm="whatsapp"'
+
 export interface AlertRoutesDeps {
   dispatcher: Dispatcher
   receipts: Receipts
@@ -52,10 +59,15 @@ export function alertRoutes(deps: AlertRoutesDeps) {
     .get(
       WHATSAPP_WEBHOOK_PATH,
       async ({ query, set }) => {
+        // Closed as bearerAuth closes a route without its credential: 403 naming the variable,
+        // so whoever sets the webhook up in Meta's dashboard sees what is missing.
+        if (!deps.verifyToken)
+          throw forbidden(
+            'WhatsApp webhook verification is disabled: WHATSAPP_VERIFY_TOKEN is not configured',
+          )
+        // A token that does not match is a 403 too: Meta's set-up guide asks for 403 then.
         const ok =
-          query['hub.mode'] === 'subscribe' &&
-          deps.verifyToken !== undefined &&
-          secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken)
+          query['hub.mode'] === 'subscribe' && secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken)
         if (!ok) throw forbidden('Webhook verification failed')
         set.headers['content-type'] = 'text/plain; charset=utf-8'
         return query['hub.challenge'] ?? ''
@@ -77,7 +89,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           tags: ['Alerts'],
           summary: 'WhatsApp webhook verification handshake (answers hub.challenge as text)',
           description:
-            'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403.',
+            'Meta calls it once when the webhook is configured: with hub.mode=subscribe and the WHATSAPP_VERIFY_TOKEN, it answers hub.challenge as text/plain; otherwise 403 (as Meta asks), and 403 naming the variable while WHATSAPP_VERIFY_TOKEN is unset.',
           security: [{ whatsappVerifyToken: [] }],
         },
         response: {
@@ -89,12 +101,14 @@ export function alertRoutes(deps: AlertRoutesDeps) {
     )
     .post(
       WHATSAPP_WEBHOOK_PATH,
-      async ({ request }) => {
+      async ({ request, set }) => {
+        if (!deps.appSecret)
+          throw forbidden('WhatsApp webhook is disabled: WHATSAPP_APP_SECRET is not configured')
         const raw = requestState(request)?.rawBody ?? ''
-        if (
-          !deps.appSecret ||
-          !(await verifySignature(raw, request.headers.get('x-hub-signature-256'), deps.appSecret))
-        ) {
+        if (!(await verifySignature(raw, request.headers.get('x-hub-signature-256'), deps.appSecret))) {
+          // RFC 9110 §15.5.2 wants a challenge on every 401. The signature is no HTTP auth
+          // scheme, so the challenge names the header that carries it, the way Bearer names its.
+          set.headers['www-authenticate'] = WHATSAPP_SIGNATURE_CHALLENGE
           throw unauthorized('Missing or invalid X-Hub-Signature-256')
         }
         // Validated after the signature, item by item: an item of another shape is skipped and
@@ -121,7 +135,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           summary:
             'WhatsApp webhook: delivery statuses, replies (ACK, SILENCE <duration>, STATUS) and reactions; signed with X-Hub-Signature-256',
           description:
-            "Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 and changes nothing. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); items for another phone number of the app than WHATSAPP_PHONE_NUMBER_ID are ignored and counted (`otherNumber`); a body that is not a JSON object answers 200 with `received: false`. A reaction (👍 ✅ 👌 🙏) or a reply (ACK, OK, ON IT, SILENCE <duration>) to one of our alert messages applies to that message's alerts only. A re-delivered message is applied once.",
+            'Meta posts message statuses (sent, delivered, read, failed) and replies here, signed with WHATSAPP_APP_SECRET; an unsigned or wrongly signed body answers 401 (`WWW-Authenticate: X-Hub-Signature-256 realm="whatsapp"`) and changes nothing, and every body answers 403 naming the variable while WHATSAPP_APP_SECRET is unset. Items of an unexpected shape are skipped and counted (`invalid`), the rest applied, and the answer is 200 (Meta retries anything else for days); items for another phone number of the app than WHATSAPP_PHONE_NUMBER_ID are ignored and counted (`otherNumber`); a body that is not a JSON object answers 200 with `received: false`. A reaction (👍 ✅ 👌 🙏) or a reply (ACK, OK, ON IT, SILENCE <duration>) to one of our alert messages applies to that message\'s alerts only. A re-delivered message is applied once.',
           security: [{ whatsappSignature: [] }],
         },
         response: {
@@ -141,6 +155,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
             }),
           }),
           401: ErrorEnvelopeModel,
+          403: ErrorEnvelopeModel,
           413: ErrorEnvelopeModel,
           503: ErrorEnvelopeModel,
         },

@@ -125,6 +125,74 @@ describe('GET /webhooks/whatsapp (verification handshake)', () => {
       expect((await call(`/webhooks/whatsapp?${query}`)).status).toBe(403)
     }
   })
+
+  test('with WHATSAPP_VERIFY_TOKEN unset, every handshake is a 403 naming the variable', async () => {
+    const { call } = await buildTestApp({
+      database: ctx.database,
+      env: { ...ENV, WHATSAPP_VERIFY_TOKEN: '' },
+    })
+    for (const query of ['hub.mode=subscribe&hub.verify_token=&hub.challenge=1', 'hub.mode=subscribe', '']) {
+      const res = await call(`/webhooks/whatsapp?${query}`)
+      expect({ status: res.status, body: await res.json() }).toEqual({
+        status: 403,
+        body: {
+          error: {
+            code: 'FORBIDDEN',
+            message: 'WhatsApp webhook verification is disabled: WHATSAPP_VERIFY_TOKEN is not configured',
+            requestId: expect.any(String),
+          },
+        },
+      })
+    }
+  })
+})
+
+describe('POST /webhooks/whatsapp (credential)', () => {
+  test('with WHATSAPP_APP_SECRET unset, every body is a 403 naming the variable, without a challenge', async () => {
+    const { call } = await buildTestApp({ database: ctx.database, env: { ...ENV, WHATSAPP_APP_SECRET: '' } })
+    const payload = statusPayload([{ id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '1' }])
+    for (const signature of [undefined, sign(JSON.stringify(payload), ''), sign(JSON.stringify(payload))]) {
+      const res = await webhook(call, payload, signature)
+      expect({
+        status: res.status,
+        challenge: res.headers.get('www-authenticate'),
+        body: await res.json(),
+      }).toEqual({
+        status: 403,
+        challenge: null,
+        body: {
+          error: {
+            code: 'FORBIDDEN',
+            message: 'WhatsApp webhook is disabled: WHATSAPP_APP_SECRET is not configured',
+            requestId: expect.any(String),
+          },
+        },
+      })
+    }
+  })
+
+  test('a missing or wrong signature is a 401 with the X-Hub-Signature-256 challenge', async () => {
+    const { call } = await setup()
+    const payload = statusPayload([{ id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '1' }])
+    for (const signature of [undefined, sign(JSON.stringify(payload), 'other-secret')]) {
+      const res = await webhook(call, payload, signature)
+      expect({
+        status: res.status,
+        challenge: res.headers.get('www-authenticate'),
+        body: await res.json(),
+      }).toEqual({
+        status: 401,
+        challenge: 'X-Hub-Signature-256 realm="whatsapp"',
+        body: {
+          error: {
+            code: 'UNAUTHORIZED',
+            message: 'Missing or invalid X-Hub-Signature-256',
+            requestId: expect.any(String),
+          },
+        },
+      })
+    }
+  })
 })
 
 describe('POST /webhooks/whatsapp', () => {

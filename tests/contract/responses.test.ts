@@ -194,12 +194,17 @@ describe('every operation of /swagger/json, against the real app', () => {
     }
   })
 
-  test('is closed with a documented 403 when the credential it names is not configured (ADMIN_TOKEN, ALERTMANAGER_WEBHOOK_TOKEN)', async () => {
-    const bare = await buildTestApp({ env: { ADMIN_TOKEN: '' } })
+  test('is closed with a documented 403 when the credential it names is not configured (ADMIN_TOKEN, ALERTMANAGER_WEBHOOK_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN)', async () => {
+    const bare = await buildTestApp({
+      env: { ADMIN_TOKEN: '', WHATSAPP_APP_SECRET: '', WHATSAPP_VERIFY_TOKEN: '' },
+    })
     const closable = contract.operations.filter((o) =>
-      schemesOf(o).some((s) => s === 'adminToken' || s === 'alertmanagerToken'),
+      schemesOf(o).some((s) =>
+        ['adminToken', 'alertmanagerToken', 'whatsappSignature', 'whatsappVerifyToken'].includes(s),
+      ),
     )
-    expect(closable.length).toBeGreaterThan(0)
+    expect(closable.map((o) => o.key)).toContain('POST /webhooks/whatsapp')
+    expect(closable.map((o) => o.key)).toContain('GET /webhooks/whatsapp')
     for (const operation of closable) {
       await contract.expectResponse(operation.key, await send(operation, { app: bare, json: {} }), 403)
     }
