@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
 import type { Database, Executor } from '../../db/client.ts'
-import { alertOutbox, alertStates, whatsappContacts } from '../../db/schema.ts'
+import { alertOutbox, alertOutboxAttempts, alertStates, whatsappContacts } from '../../db/schema.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
@@ -892,8 +892,9 @@ export function createDispatcher(deps: {
      * message from a recipient reopens its 24-hour window. Others are ignored.
      *
      * Answering an alert message (`message.replyTo`, the wamid of a firing message we sent this
-     * number) narrows a bare `ACK` or `SILENCE <duration>` to the alerts of that message (the
-     * outbox rows sent under that wamid); `OK`, `OKAY` and `ON IT` acknowledge there too, and so
+     * number, now or in an earlier attempt) narrows a bare `ACK` or `SILENCE <duration>` to the
+     * alerts of that message (the outbox rows sent under that wamid), and a `STATUS` to their
+     * state, resolved ones too; `OK`, `OKAY` and `ON IT` acknowledge there too, and so
      * does a reaction with one of ACK_REACTIONS. An explicit ref still wins. A reply to a
      * message that is not one of our alert messages to this number (expired, a reply of ours,
      * unknown) is read as if it quoted nothing: a reaction or an `OK` then does nothing.
@@ -935,15 +936,15 @@ export function createDispatcher(deps: {
       const wanted =
         parsed ?? (ackWord || (reacted && acknowledges(message.reaction ?? '')) ? ACK_QUOTED : undefined)
       if (!wanted) return
-      // The alert message answered, when the command is one a quote narrows (a bare ACK or
-      // SILENCE; a ref names its alert, STATUS answers for everything).
-      const quoted =
+      // The outbox rows of the alert message answered, when the command is one a quote narrows
+      // (a bare ACK, SILENCE or STATUS; a ref names its alert).
+      const quotedRows =
         message.replyTo !== undefined &&
-        (wanted.kind === 'ack' || wanted.kind === 'silence') &&
-        wanted.fingerprint === undefined &&
-        (await isAlertMessage(message.from, message.replyTo))
-          ? message.replyTo
-          : undefined
+        (wanted.kind === 'ack' || wanted.kind === 'silence' || wanted.kind === 'status') &&
+        wanted.fingerprint === undefined
+          ? await alertMessageRows(message.from, message.replyTo)
+          : []
+      const quoted = quotedRows.length > 0 ? quotedRows : undefined
       // Only a reply to an alert message makes an `OK` or a 👍 a command: alone, or answering
       // anything else, they are what they were before, no command at all.
       if (wanted === ACK_QUOTED && quoted === undefined) return
@@ -1000,8 +1001,14 @@ export function createDispatcher(deps: {
           lte(alertStates.startsAt, at),
         )
         let reply: string
+        let replyFingerprint = firing[0]?.fingerprint
         if (command.kind === 'usage') {
           reply = command.reply
+        } else if (command.kind === 'status' && quoted) {
+          // What became of that message's alerts, resolved ones too: "is this still on?"
+          const told = await quotedStatus(tx, quoted)
+          reply = quotedStatusReply(told, now)
+          replyFingerprint = told[0]?.fingerprint
         } else if (command.kind === 'status') {
           reply = firing.length ? statusReply(firing) : 'Nothing is firing.'
         } else if (firing.length === 0) {
@@ -1016,7 +1023,7 @@ export function createDispatcher(deps: {
         }
         await tx
           .update(alertOutbox)
-          .set({ content: { text: reply }, fingerprint: firing[0]?.fingerprint ?? '-' })
+          .set({ content: { text: reply }, fingerprint: replyFingerprint ?? '-' })
           .where(eq(alertOutbox.id, claimed.id))
       })
     },
@@ -1053,27 +1060,36 @@ export function createDispatcher(deps: {
     return all || tenants.length > 0 ? { all, tenants } : undefined
   }
 
-  /** Whether `waMessageId` is a firing message we sent `phone` (the wamid of its outbox rows). */
-  async function isAlertMessage(phone: string, waMessageId: string): Promise<boolean> {
-    const [row] = await db
+  /**
+   * The firing outbox rows (ids) sent to `phone` as the message `waMessageId`: by the wamid of
+   * their current attempt, or of an earlier one (alert_outbox_attempts). A row Meta refused late
+   * is re-queued and its wamid replaced, yet that earlier message may have reached the phone
+   * after all (statuses and messages are not ordered, a status may be lost): a reaction or a
+   * reply quoting it is the proof that it did, since nobody answers a message they never got.
+   * Empty when it is none of our alert messages to that number.
+   */
+  async function alertMessageRows(phone: string, waMessageId: string): Promise<string[]> {
+    const rows = await db
       .select({ id: alertOutbox.id })
       .from(alertOutbox)
       .where(
         and(
-          eq(alertOutbox.waMessageId, waMessageId),
           eq(alertOutbox.recipient, phone),
           eq(alertOutbox.transition, 'firing'),
+          or(
+            eq(alertOutbox.waMessageId, waMessageId),
+            sql`${alertOutbox.id} in (select ${alertOutboxAttempts.outboxId} from ${alertOutboxAttempts} where ${alertOutboxAttempts.waMessageId} = ${waMessageId})`,
+          ),
         ),
       )
-      .limit(1)
-    return row !== undefined
+    return rows.map((r) => r.id)
   }
 
   /**
    * Firing alerts `phone` was told about (in its scope), oldest first; with `startedBy`, only
    * those whose episode started at or before it. With `sentOnly`, only episodes of rows sent
    * (or being sent) to it: a row still pending (a warning quiet hours hold) told nobody yet.
-   * With `quoted` (a wamid), only the episodes of the rows sent to it as that one message.
+   * With `quoted` (outbox row ids, `alertMessageRows`), only the episodes of that one message.
    */
   async function firingFor(
     tx: Executor,
@@ -1082,13 +1098,13 @@ export function createDispatcher(deps: {
     fingerprint?: string,
     startedBy?: Date,
     sentOnly = false,
-    quoted?: string,
+    quoted?: string[],
   ) {
     // The alert episodes of every firing row this number was sent (or is being sent); without
     // `sentOnly`, those of rows waiting for it too; with `quoted`, those of one message. By
     // episode: being told of an earlier one says nothing of the one firing now.
     const which = quoted
-      ? sql` and ${alertOutbox.waMessageId} = ${quoted}`
+      ? sql` and ${inJsonList(sql`${alertOutbox.id}::text`, quoted)}`
       : sentOnly
         ? sql` and ${inJsonList(alertOutbox.status, DELIVERED)}`
         : sql``
@@ -1113,6 +1129,97 @@ export function createDispatcher(deps: {
       .orderBy(alertStates.startsAt, alertStates.fingerprint)
     return rows
   }
+}
+
+/** An alert of a quoted message, with what became of its episode (`quotedStatus`). */
+interface QuotedAlert {
+  fingerprint: string
+  alertname: string
+  severity: string
+  startsAt: Date
+  /** The episode the message told of still fires. */
+  firing: boolean
+  ackedAt: Date | null
+  silencedUntil: Date | null
+  /** When that episode resolved; null while it fires, or when its record is gone (pruned or superseded). */
+  resolvedAt: Date | null
+}
+
+/**
+ * The alerts the outbox rows `rowIds` told of (one message), each once, oldest first, with the
+ * state of the episode they told of: a later episode of the same fingerprint is another alert
+ * than the one the message was about, so that one counts as resolved.
+ */
+async function quotedStatus(tx: Executor, rowIds: string[]): Promise<QuotedAlert[]> {
+  // Timestamps come back as Date (postgres.js) or ISO text (PGlite) from a raw statement.
+  type Stamp = string | Date
+  const rows = rowsOf(
+    await tx.execute(sql`
+      select distinct on (m.fingerprint, m."startsAt")
+        m.fingerprint, m.alertname, m.severity, m."startsAt" as starts_at, s.status,
+        s.starts_at as state_starts_at, s.acked_at, s.silenced_until, s.resolved_at
+      from ${alertOutbox} as o
+      cross join lateral jsonb_to_recordset(o.content->'alerts')
+        as m(fingerprint text, alertname text, severity text, "startsAt" timestamptz)
+      left join ${alertStates} as s on s.fingerprint = m.fingerprint
+      where ${inJsonList(sql`o.id::text`, rowIds)}
+      order by m.fingerprint, m."startsAt"`),
+  ) as Array<{
+    fingerprint: string
+    alertname: string
+    severity: string
+    starts_at: Stamp
+    status: string | null
+    state_starts_at: Stamp | null
+    acked_at: Stamp | null
+    silenced_until: Stamp | null
+    resolved_at: Stamp | null
+  }>
+  return rows
+    .map((r) => {
+      const startsAt = new Date(r.starts_at)
+      const same = r.state_starts_at !== null && new Date(r.state_starts_at).getTime() === startsAt.getTime()
+      const firing = same && r.status === 'firing'
+      return {
+        fingerprint: r.fingerprint,
+        alertname: r.alertname,
+        severity: r.severity,
+        startsAt,
+        firing,
+        ackedAt: firing && r.acked_at ? new Date(r.acked_at) : null,
+        silencedUntil: firing && r.silenced_until ? new Date(r.silenced_until) : null,
+        resolvedAt: same && r.status === 'resolved' && r.resolved_at ? new Date(r.resolved_at) : null,
+      }
+    })
+    .sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.fingerprint.localeCompare(b.fingerprint))
+}
+
+/**
+ * A STATUS quoting an alert message: its alerts as the unquoted STATUS lists them, each with
+ * its state (`firing`, `acknowledged`, `silenced until …`, `resolved at …`), bounded alike.
+ * @param now our clock: a silence that ended is no longer shown
+ */
+function quotedStatusReply(alerts: QuotedAlert[], now: Date): string {
+  if (alerts.length === 0) return 'That message lists no alert.'
+  const stateOf = (a: QuotedAlert) => {
+    if (!a.firing) return a.resolvedAt ? `resolved at ${a.resolvedAt.toISOString()}` : 'resolved'
+    const parts = ['firing']
+    if (a.ackedAt) parts.push('acknowledged')
+    if (a.silencedUntil && a.silencedUntil.getTime() > now.getTime())
+      parts.push(`silenced until ${a.silencedUntil.toISOString()}`)
+    return parts.join(', ')
+  }
+  const lines = alerts
+    .slice(0, STATUS_LINES)
+    .map(
+      (a) =>
+        `• ${a.alertname} [${a.severity}] since ${a.startsAt.toISOString()} — ref ${a.fingerprint}: ${stateOf(a)}`,
+    )
+  const rest = alerts.slice(STATUS_LINES)
+  if (rest.length) lines.push(`…and ${rest.length} more: ${alertNames(rest)}`)
+  const firing = alerts.filter((a) => a.firing).length
+  const text = `That message's alerts (${alerts.length}, ${firing} firing):\n${lines.join('\n')}`
+  return text.length > TEXT_LIMIT ? `${cutText(text, TEXT_LIMIT - 1)}…` : text
 }
 
 /** Lines a STATUS reply lists one by one; the rest are counted by name. */

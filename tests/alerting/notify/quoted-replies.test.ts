@@ -289,3 +289,123 @@ describe('a reply quoting an alert message', () => {
     expect((await replies())[0]!.content).toEqual({ text: 'No firing alert to apply that to.' })
   })
 })
+
+describe('STATUS quoting an alert message', () => {
+  test("answers for that message's alerts only, each with its state; unquoted STATUS still lists everything firing", async () => {
+    const { inbound, alerting } = await setup()
+    // C, D and E go out together: one message. C is then acknowledged, D silenced, E resolved.
+    const [FP_C, FP_D, FP_E] = ['000000000000000c', '000000000000000d', '000000000000000e']
+    await alerting.dispatcher.ingest(
+      [firing('C', {}, {}, FP_C), firing('D', { severity: 'warning' }, {}, FP_D), firing('E', {}, {}, FP_E)],
+      'test',
+    )
+    await alerting.tick()
+    const [row] = await ctx.database.db
+      .select()
+      .from(alertOutbox)
+      .where(and(eq(alertOutbox.recipient, FROM), eq(alertOutbox.fingerprint, FP_C)))
+    await ctx.database.db
+      .update(alertOutbox)
+      .set({ waMessageId: 'wamid.cde' })
+      .where(eq(alertOutbox.id, row!.id))
+    await inbound({ ...text(`ACK ${FP_C}`), id: 'wamid.in.ack' })
+    await inbound({ ...text(`SILENCE 2h ${FP_D}`), id: 'wamid.in.silence' })
+    await alerting.dispatcher.ingest([{ ...firing('E', {}, {}, FP_E), status: 'resolved' as const }], 'test')
+
+    await inbound({ ...text('status', 'wamid.cde'), id: 'wamid.in.quoted' })
+    await inbound({ ...text('STATUS', 'wamid.b'), id: 'wamid.in.quoted.b' })
+    await inbound({ ...text('STATUS'), id: 'wamid.in.status' })
+    await inbound({ ...text('STATUS', 'wamid.a.other'), id: 'wamid.in.not.ours' })
+    const since = '2026-03-02T09:55:00.000Z'
+    const everything = [
+      'Firing now (4):',
+      `• A [critical] since ${since} — ref ${FP_A}`,
+      `• B [critical] since ${since} — ref ${FP_B}`,
+      `• C [critical] since ${since} — ref ${FP_C}`,
+      `• D [warning] since ${since} — ref ${FP_D}`,
+    ].join('\n')
+    const byKey = Object.fromEntries((await replies()).map((r) => [r.key, [r.fingerprint, r.content]]))
+    expect({
+      quoted: byKey['reply|wamid.in.quoted'],
+      quotedB: byKey['reply|wamid.in.quoted.b'],
+      unquoted: byKey['reply|wamid.in.status'],
+      notOurs: byKey['reply|wamid.in.not.ours'],
+    }).toEqual({
+      quoted: [
+        FP_C,
+        {
+          text: [
+            "That message's alerts (3, 2 firing):",
+            `• C [critical] since ${since} — ref ${FP_C}: firing, acknowledged`,
+            `• D [warning] since ${since} — ref ${FP_D}: firing, silenced until 2026-03-02T12:00:00.000Z`,
+            `• E [critical] since ${since} — ref ${FP_E}: resolved at 2026-03-02T10:00:00.000Z`,
+          ].join('\n'),
+        },
+      ],
+      quotedB: [
+        FP_B,
+        { text: `That message's alerts (1, 1 firing):\n• B [critical] since ${since} — ref ${FP_B}: firing` },
+      ],
+      unquoted: [FP_A, { text: everything }],
+      // Quoting what is not our alert message to this number is STATUS as before.
+      notOurs: [FP_A, { text: everything }],
+    })
+    // STATUS changes nothing.
+    expect(await states()).toEqual({
+      [FP_A]: NONE,
+      [FP_B]: NONE,
+      [FP_C]: { ackedAt: AT, silencedUntil: null },
+      [FP_D]: { ackedAt: null, silencedUntil: new Date('2026-03-02T12:00:00Z') },
+      [FP_E]: NONE,
+    })
+  })
+})
+
+describe('answering an earlier attempt of an alert message', () => {
+  // Meta refused wamid.a late (131000, temporary): the row was re-queued and re-sent under a
+  // new wamid, its first attempt kept in alert_outbox_attempts. That first message reached the
+  // phone after all, and on-call answers it: the answer proves they got it.
+  async function refusedThenResent() {
+    const built = await setup()
+    for (const wamid of ['wamid.a', 'wamid.a.other'])
+      expect(await built.alerting.receipts.apply({ id: wamid, status: 'failed', errorCode: 131000 })).toBe(1)
+    built.clock.advance(600_000)
+    await built.alerting.tick()
+    const resent = await ctx.database.db
+      .select({ to: alertOutbox.recipient, wamid: alertOutbox.waMessageId, status: alertOutbox.status })
+      .from(alertOutbox)
+      .where(eq(alertOutbox.fingerprint, FP_A))
+    expect(resent.map((r) => r.wamid).every((w) => w !== 'wamid.a' && w !== 'wamid.a.other')).toBe(true)
+    expect(resent.map((r) => r.status)).toEqual(['sent', 'sent'])
+    return built
+  }
+
+  test('a 👍 on it acknowledges exactly that message’s alerts', async () => {
+    const { inbound } = await refusedThenResent()
+    await inbound(reaction('wamid.a', '👍'))
+    expect(await states()).toEqual({ [FP_A]: { ackedAt: AT, silencedUntil: null }, [FP_B]: NONE })
+    expect(await replies()).toEqual([
+      {
+        key: 'reply|wamid.in.0',
+        to: FROM,
+        fingerprint: FP_A,
+        content: { text: 'Acknowledged: A. No more reminders until resolved.' },
+      },
+    ])
+  })
+
+  test('a quoted "silence 1h" silences exactly its alerts; an earlier attempt sent to another number reaches nothing', async () => {
+    const { inbound } = await refusedThenResent()
+    await inbound(text('silence 1h', 'wamid.a'), { ...reaction('wamid.a.other', '👍'), id: 'wamid.in.other' })
+    const until = new Date('2026-03-02T11:00:00Z')
+    expect(await states()).toEqual({ [FP_A]: { ackedAt: null, silencedUntil: until }, [FP_B]: NONE })
+    expect(await replies()).toEqual([
+      {
+        key: 'reply|wamid.in.0',
+        to: FROM,
+        fingerprint: FP_A,
+        content: { text: 'Silenced until 2026-03-02T11:00:00.000Z: A.' },
+      },
+    ])
+  })
+})
