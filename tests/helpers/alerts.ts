@@ -78,6 +78,8 @@ export function alertingFor(
   database: DatabaseHandle,
   fakeUrl: string | undefined,
   env: Record<string, string> = {},
+  /** When this process starts, by its manual clock (a restart after downtime starts later). */
+  clockStart?: string,
 ) {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -92,7 +94,7 @@ export function alertingFor(
     WHATSAPP_TIMEOUT_MS: '500',
     ...env,
   })
-  const clock = manualClock()
+  const clock = manualClock(clockStart)
   const logs = captureLogs()
   const { events, metrics } = recordingAlertMetrics()
   const alerting = createAlerting({

@@ -91,6 +91,20 @@ type StateBase = Pick<
 const rowsOf = (result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
 
+/**
+ * How long after this process starts the stale sweep waits (ms). While we were down,
+ * Alertmanager's posts failed: its RetryStage (notify/notify.go) retries a failed post until the
+ * flush's deadline, one group_interval (dispatch/dispatch.go aggrGroup.run), and a failed post is
+ * not logged (SetNotifiesStage runs only after a success), so DedupStage finds it due again at
+ * every later flush. A group that still fires is thus re-posted within one group_interval (5m by
+ * default) of our coming back, however long we were away; sweeping before that would resolve
+ * alerts that are about to be listed again (a resolution, then a new alert). 30m is the margin
+ * MIN_ALERTMANAGER_STALE_AFTER_MS keeps for the same flush and retries. A grace rather than
+ * counting listed_at from our start: that would put off every sweep by the whole
+ * ALERTMANAGER_ALERT_STALE_AFTER after each deploy, and never sweep if we deploy more often.
+ */
+export const STALE_SWEEP_START_GRACE_MS = 30 * 60_000
+
 /** `column in (the values)`, the values passed as one JSON parameter whatever their number. */
 const inJsonList = (column: AnyColumn | SQL, values: string[]) =>
   sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`
@@ -188,8 +202,10 @@ export interface Dispatcher {
    * alerts is left (dispatch/dispatch.go aggrGroup.flush on an empty group) or whose alerts
    * are all muted (MuteStage; TimeMuteStage mutes the whole route): so a group whose alerts
    * all ended while Alertmanager had lost them (restarted without `--storage.path`) is never
-   * posted again. The rule manager's alerts are left alone. Resolves with the alerts ended;
-   * 0 when the setting is 0.
+   * posted again. The rule manager's alerts are left alone. Nothing is swept in the first
+   * STALE_SWEEP_START_GRACE_MS of the process: after our own downtime, Alertmanager re-posts
+   * what still fires within one group_interval. Resolves with the alerts ended; 0 when the
+   * setting is 0.
    */
   resolveStale(): Promise<number>
   /**
@@ -221,6 +237,8 @@ export function createDispatcher(deps: {
   contacts: AlertContacts
 }): Dispatcher {
   const { db, config, clock, log, metrics, contacts } = deps
+  // This process's start, for the stale sweep's grace (STALE_SWEEP_START_GRACE_MS).
+  const startedAt = clock.now()
 
   /**
    * Writes the rows of one transition for the recipients of some alerts: per recipient one row
@@ -792,6 +810,7 @@ export function createDispatcher(deps: {
     async resolveStale(): Promise<number> {
       if (config.alertmanagerStaleAfterMs <= 0) return 0
       const now = clock.now()
+      if (now.getTime() - startedAt.getTime() < STALE_SWEEP_START_GRACE_MS) return 0
       const cutoff = new Date(now.getTime() - config.alertmanagerStaleAfterMs)
       const ended = await db.transaction(async (tx) => {
         // SKIP LOCKED: a row a notification is listing right now is not stale; another replica's

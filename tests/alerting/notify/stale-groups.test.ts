@@ -336,3 +336,50 @@ describe('listed_at is written at most once a minute per alert (LISTED_AT_SLACK_
     expect(texts()).toEqual([expect.stringMatching(/^🔔 \*CRITICAL ALERT\*: AlertA\n/), RESOLVED_AB])
   })
 })
+
+describe('the stale sweep after our own downtime', () => {
+  // Down 9h, longer than ALERTMANAGER_ALERT_STALE_AFTER: Alertmanager's posts failed meanwhile,
+  // and it re-posts each group that still fires at its next flush after we are back (a failed
+  // post is not logged, so it is due again at every flush), within one group_interval.
+  const G2 = '{}/{severity="critical"}:{alertname="Other"}'
+  const BACK = '2026-03-02T19:00:00.000Z'
+
+  test('nothing is swept in the first 30m of the process; then only what Alertmanager did not re-post', async () => {
+    const before = setup()
+    await before.notify([A], G)
+    await before.notify([B], G2)
+    await before.alerting.tick()
+    expect(texts()).toHaveLength(1)
+
+    const after = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '30d' }, BACK)
+    const notify = (alerts: AlertInput[], groupKey: string) =>
+      after.alerting.dispatcher.ingest(alerts, 'alertmanager', undefined, { groupKey })
+    // The first tick after coming back: both were last listed 9h ago, and neither is swept.
+    await after.alerting.tick()
+    expect(await states()).toEqual([row(A), row(B, { groupKey: G2 })])
+    // G still fires and is re-posted at Alertmanager's next flush; G2 went silent for good.
+    after.clock.advance(5 * 60_000)
+    const reposted = after.clock.now().toISOString()
+    await notify([A], G)
+    after.clock.advance(25 * 60_000 - 1)
+    await after.alerting.tick()
+    expect(await states()).toEqual([row(A, { listedAt: reposted }), row(B, { groupKey: G2 })])
+    expect(after.events.filter((e) => e.startsWith('unlisted:'))).toEqual([])
+    // 30m up: the sweep runs, and ends B only.
+    after.clock.advance(1)
+    const ended = after.clock.now().toISOString()
+    await after.alerting.tick()
+    expect(await states()).toEqual([
+      row(A, { listedAt: reposted }),
+      row(B, { groupKey: G2, status: 'resolved', resolvedAt: ended, resolvedUnlisted: true }),
+    ])
+    expect(after.events.filter((e) => e.startsWith('unlisted:'))).toEqual(['unlisted:stale:1'])
+    expect((await outbox()).map((r) => [r.transition, r.alerts])).toEqual([
+      ['firing', [A.fingerprint]],
+      ['firing', [B.fingerprint]],
+      ['resolved', [B.fingerprint]],
+    ])
+    expect(texts()).toHaveLength(2)
+    expect(texts()[1]).toBe('✅ *RESOLVED*: AlertB\nAlertB summary\nref: bbbbbbbbbbbbbbbb')
+  })
+})
