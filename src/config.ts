@@ -12,7 +12,6 @@ const Duration = (fallback: string, description: string) =>
 const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
 import { type LabelledMetricName, parseSeriesLimits } from './observability/series-limits.ts'
-import { PROVIDER_CALL_MARGIN_MS, PROVIDER_CALL_TIMEOUT_MS } from './payments/providers.ts'
 
 /**
  * Where the runbooks (ops/runbooks/) are published: the repository's docs path. The rule
@@ -124,7 +123,8 @@ export const EnvSchema = Type.Object({
   }),
   PAYMENT_PROVIDER_TIMEOUT_MS: Type.Integer({
     minimum: 100,
-    default: PROVIDER_CALL_TIMEOUT_MS,
+    // The outbound client's own default timeout (http/outbound.ts), which an HTTP provider inherits.
+    default: 10000,
     description:
       'how long a payment request waits for its provider; past it the charge may have happened and the payment stays pending (503 PAYMENT_PENDING)',
   }),
@@ -465,6 +465,12 @@ export const MIN_ALERTMANAGER_STALE_AFTER_MS = 4.5 * 3_600_000
 /** What a sender needs after its WhatsApp call to record the answer: ALERT_SEND_LEASE ≥ WHATSAPP_TIMEOUT_MS + this. */
 export const SEND_LEASE_MARGIN_MS = 2_000
 
+/**
+ * What a payment request needs after its provider call to record the answer (one settling
+ * transaction): PAYMENT_PENDING_LEASE ≥ PAYMENT_PROVIDER_TIMEOUT_MS + this.
+ */
+export const PAYMENT_CALL_MARGIN_MS = 2_000
+
 /** A variable's value as a configuration error may quote it: secrets and URLs hidden. */
 function shown(key: string, value: unknown): string {
   // A URL may carry credentials (postgres://user:password@…) though its name says nothing.
@@ -561,10 +567,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   // Reconciliation asks a provider about a payment pending longer than the lease; asked while
   // the request's own charge is still in flight, the provider has "never received" it, and the
   // payment is settled as `error` (payable again) though the charge then lands.
-  const paymentLeaseFloorMs = env.PAYMENT_PROVIDER_TIMEOUT_MS + PROVIDER_CALL_MARGIN_MS
+  const paymentLeaseFloorMs = env.PAYMENT_PROVIDER_TIMEOUT_MS + PAYMENT_CALL_MARGIN_MS
   if (parseDuration(env.PAYMENT_PENDING_LEASE) < paymentLeaseFloorMs) {
     throw new ConfigError(
-      `Invalid PAYMENT_PENDING_LEASE: expected at least PAYMENT_PROVIDER_TIMEOUT_MS plus ${PROVIDER_CALL_MARGIN_MS / 1000}s (${paymentLeaseFloorMs / 1000}s), so that reconciliation never settles a charge still in flight, got ${JSON.stringify(env.PAYMENT_PENDING_LEASE)}`,
+      `Invalid PAYMENT_PENDING_LEASE: expected at least PAYMENT_PROVIDER_TIMEOUT_MS plus ${PAYMENT_CALL_MARGIN_MS / 1000}s (${paymentLeaseFloorMs / 1000}s), so that reconciliation never settles a charge still in flight, got ${JSON.stringify(env.PAYMENT_PENDING_LEASE)}`,
     )
   }
   // A payment holds its Idempotency-Key until it settles, which may take up to the pending

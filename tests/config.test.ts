@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs'
 import type { TSchema } from '@sinclair/typebox'
 import { rebaseRunbookUrl } from '../src/alerting/rules/setup.ts'
 import { ConfigError, DEFAULT_RUNBOOK_BASE_URL, EnvSchema, loadConfig } from '../src/config.ts'
+import { DEFAULT_OUTBOUND_TIMEOUT_MS } from '../src/http/outbound.ts'
+import { PROVIDER_CALL_TIMEOUT_MS } from '../src/payments/providers.ts'
 
 describe('loadConfig', () => {
   test('applies documented defaults with no environment', () => {
@@ -185,7 +187,9 @@ describe('loadConfig', () => {
     )
     const config = loadConfig({ PAYMENT_PENDING_LEASE: '3s', PAYMENT_PROVIDER_TIMEOUT_MS: '1000' })
     expect(config.payments).toMatchObject({ pendingLeaseMs: 3000, providerTimeoutMs: 1000 })
-    expect(loadConfig({}).payments.providerTimeoutMs).toBe(10_000)
+    // The service's own default when none is passed, the outbound client's timeout.
+    expect(loadConfig({}).payments.providerTimeoutMs).toBe(PROVIDER_CALL_TIMEOUT_MS)
+    expect(PROVIDER_CALL_TIMEOUT_MS).toBe(DEFAULT_OUTBOUND_TIMEOUT_MS)
   })
 
   test('IDEMPOTENCY_KEY_TTL must outlive PAYMENT_PENDING_LEASE, or a payment loses its key while pending', () => {

@@ -46,19 +46,14 @@ export class ProviderError extends Error {
 }
 
 /**
- * How long the payment service waits for `charge` (ms): the outbound client's default timeout,
+ * How long the payment service waits for `charge` unless told otherwise (ms; the app passes
+ * PAYMENT_PROVIDER_TIMEOUT_MS, whose default this is): the outbound client's default timeout,
  * which a provider calling out over HTTP inherits. Past it the call counts as an ambiguous
- * failure. PAYMENT_PENDING_LEASE must be at least this plus PROVIDER_CALL_MARGIN_MS, or
- * reconciliation asks `retrieve` while the charge is still in flight, hears "never received",
- * and settles as `error` a charge that then lands.
+ * failure. Config refuses a PAYMENT_PENDING_LEASE shorter than the timeout plus a margin, or
+ * reconciliation would ask `retrieve` while the charge is still in flight, hear "never
+ * received", and settle as `error` a charge that then lands.
  */
 export const PROVIDER_CALL_TIMEOUT_MS = DEFAULT_OUTBOUND_TIMEOUT_MS
-
-/**
- * Time for the request to record what the provider answered, after the call (ms): as
- * ALERT_SEND_LEASE's margin over WHATSAPP_TIMEOUT_MS, one settling transaction.
- */
-export const PROVIDER_CALL_MARGIN_MS = 2_000
 
 /**
  * The ProviderError for an outbound call that threw instead of answering (the client's timeout
