@@ -448,6 +448,11 @@ export function createDispatcher(deps: {
     const tombstones: Array<StateBase & { resolvedAt: Date }> = []
     /** The resolutions behind `tombstones`, by fingerprint. */
     const unseen = new Map<string, { alert: AlertInput; base: StateBase }>()
+    /**
+     * Fingerprints this notification lists only as an earlier episode (a retried notification
+     * overtaken by a later one): old news, so it does not count as their group listing them now.
+     */
+    const late = new Set<string>()
     for (const alert of unique) {
       const state = states.get(alert.fingerprint)
       const base = stateBase(alert)
@@ -468,15 +473,23 @@ export function createDispatcher(deps: {
           relisted.push({ alert, base })
           continue
         }
-        if (state?.status === 'resolved' && alert.startsAt.getTime() <= state.startsAt.getTime()) continue
-        if (state !== undefined && alert.startsAt.getTime() < state.startsAt.getTime()) continue
+        if (
+          (state?.status === 'resolved' && alert.startsAt.getTime() <= state.startsAt.getTime()) ||
+          (state !== undefined && alert.startsAt.getTime() < state.startsAt.getTime())
+        ) {
+          late.add(alert.fingerprint)
+          continue
+        }
         // A re-send (Alertmanager repeats groups): keep annotations fresh, notify nothing new.
         if (!sameEpisode) starting.push({ alert, base })
         else if (JSON.stringify(state.annotations) !== JSON.stringify(alert.annotations)) refreshed.push(base)
       } else if (state?.status === 'firing') {
         // A resolution of an earlier episode (a retried notification that the next firing
         // overtook; Alertmanager tells episodes apart by startsAt) ends nothing that fires now.
-        if (alert.startsAt.getTime() < state.startsAt.getTime()) continue
+        if (alert.startsAt.getTime() < state.startsAt.getTime()) {
+          late.add(alert.fingerprint)
+          continue
+        }
         ending.push({ alert, base: { ...base, startsAt: state.startsAt } })
       } else if (state === undefined || state.startsAt.getTime() < alert.startsAt.getTime()) {
         // A resolution that overtook its own firing (Alertmanager retries each notification on
@@ -605,7 +618,8 @@ export function createDispatcher(deps: {
     // unchanged group (Alertmanager's repeat, a storm's retries) costs a row version per alert
     // per post, while staleness only needs listed_at within LISTED_AT_SLACK_MS of the truth.
     const listedSince = new Date(now.getTime() - LISTED_AT_SLACK_MS).toISOString()
-    if (groupKey !== undefined && unique.length) {
+    const current = unique.filter((a) => !late.has(a.fingerprint))
+    if (groupKey !== undefined && current.length) {
       // The group that listed them last: only its own later notification may end them (an
       // alert routed to two groups with `continue: true` is listed by both; the other group's
       // notification, which never lists it, must not end it). Listed now: not stale.
@@ -613,7 +627,7 @@ export function createDispatcher(deps: {
         update ${alertStates} set group_key = ${groupKey}, listed_at = ${at}::timestamptz
         where ${inJsonList(
           alertStates.fingerprint,
-          unique.map((a) => a.fingerprint),
+          current.map((a) => a.fingerprint),
         )} and (group_key is distinct from ${groupKey} or listed_at is null
           or listed_at <= ${listedSince}::timestamptz)`)
     }
