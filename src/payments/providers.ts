@@ -82,14 +82,22 @@ export function providerStatusError(provider: string, status: number, message: s
 }
 
 /**
- * Context of the call, for correlation with the provider's own logs and traces. A provider
- * that calls out over HTTP passes all of it to its `OutboundInit` (`requestId`, `traceId`,
- * `traceFlags`, `traceState`), so the call carries `x-request-id`, a W3C `traceparent`
- * continuing the request's trace with the caller's sampling decision, and the caller's
- * `tracestate`.
+ * Context of the call, for correlation with the provider's own logs and traces, and its
+ * cancellation. A provider that calls out over HTTP passes all of it to its `OutboundInit`
+ * (`requestId`, `traceId`, `traceFlags`, `traceState`, `signal`), so the call carries
+ * `x-request-id`, a W3C `traceparent` continuing the request's trace with the caller's sampling
+ * decision and the caller's `tracestate`, and ends when the caller stops waiting.
  */
 export interface CallContext {
   requestId: string
+  /**
+   * Aborted when the caller stops waiting for the answer: the payment service aborts it at
+   * PAYMENT_PROVIDER_TIMEOUT_MS, with a `TimeoutError` DOMException as its reason. A provider
+   * ends its call then (the outbound client merges it with its own timeout) and rejects, as
+   * `providerCallError` builds it; what the provider already processed stays processed, and
+   * reconciliation finds it through `retrieve`. Absent: nobody cancels the call.
+   */
+  signal?: AbortSignal
   /** W3C trace-id (32 lowercase hex) of the request, or of the background job, making the call. */
   traceId?: string
   /**
@@ -116,7 +124,9 @@ export interface PaymentProvider {
    * false` only when the provider said it did not charge (see ProviderError); a timeout, a
    * dropped connection, a 5xx or a 429 is ambiguous (`providerCallError`,
    * `providerStatusError`). Anything else thrown counts as ambiguous too. The service stops
-   * waiting after PROVIDER_CALL_TIMEOUT_MS. Must be idempotent on `request.idempotencyKey`: a
+   * waiting after PAYMENT_PROVIDER_TIMEOUT_MS and aborts `context.signal` then: an HTTP
+   * provider passes that signal to its `OutboundInit.signal`, so its call does not run on
+   * until the outbound client's own timeout. Must be idempotent on `request.idempotencyKey`: a
    * repeat returns the first outcome, never a second charge.
    */
   charge(request: ChargeRequest, context: CallContext): Promise<ChargeResult>

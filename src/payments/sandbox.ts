@@ -1,7 +1,14 @@
 import { eq } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { sandboxCharges } from '../db/schema.ts'
-import { type ChargeRequest, type ChargeResult, type PaymentProvider, ProviderError } from './providers.ts'
+import {
+  type CallContext,
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+  ProviderError,
+  providerCallError,
+} from './providers.ts'
 
 type ChargeRow = typeof sandboxCharges.$inferSelect
 
@@ -22,13 +29,33 @@ const resultOf = (row: ChargeRow): ChargeResult =>
  * Like a real provider it keeps a ledger, in its own table of the service's database so that
  * it outlives a crash of the service: a charge is entered when the request arrives and
  * answered after `latencyMs`, so a service killed during that wait has charged the customer
- * without knowing it (reconciliation finds out through `retrieve`). Charges are idempotent
+ * without knowing it (reconciliation finds out through `retrieve`), and so has a caller that
+ * aborts the call (`context.signal`) during that wait. Charges are idempotent
  * on `idempotencyKey`: a repeat answers the first outcome and enters nothing.
  */
 export function createSandboxProvider(options: { db: Database; latencyMs: number }): PaymentProvider {
   const { db } = options
-  const wait = () =>
-    options.latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, options.latencyMs)) : undefined
+  /**
+   * The simulated latency, cut short when the caller aborts: the caller then gets what an HTTP
+   * client gets from an aborted fetch (providerCallError, ambiguous), while a charge already
+   * entered stays in the ledger, as a real provider goes on processing a request whose client
+   * went away (reconciliation finds it through `retrieve`).
+   */
+  const wait = (signal: AbortSignal | undefined) => {
+    if (signal?.aborted) return Promise.reject(providerCallError('sandbox', signal.reason))
+    if (options.latencyMs <= 0) return undefined
+    return new Promise<void>((resolve, reject) => {
+      const aborted = () => {
+        clearTimeout(timer)
+        reject(providerCallError('sandbox', signal?.reason))
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', aborted)
+        resolve()
+      }, options.latencyMs)
+      signal?.addEventListener('abort', aborted, { once: true })
+    })
+  }
 
   async function enter(request: ChargeRequest, result: ChargeResult): Promise<ChargeResult> {
     await db
@@ -51,7 +78,10 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
 
   return {
     name: 'sandbox',
-    async charge(request: ChargeRequest): Promise<ChargeResult> {
+    async charge(request: ChargeRequest, context?: CallContext): Promise<ChargeResult> {
+      const signal = context?.signal
+      // Aborted before it went out, the request never reaches the provider: nothing is entered.
+      if (signal?.aborted) throw providerCallError('sandbox', signal.reason)
       let result: ChargeResult
       switch (request.source) {
         case 'tok_success':
@@ -61,7 +91,7 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
           result = { outcome: 'declined', reason: 'card_declined: insufficient funds' }
           break
         case 'tok_error':
-          await wait()
+          await wait(signal)
           // Refused before anything was processed: a definite failure, settled at once.
           throw new ProviderError('sandbox provider unavailable (simulated upstream 503)', {
             ambiguous: false,
@@ -70,7 +100,7 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
           result = { outcome: 'declined', reason: 'invalid_source: unknown sandbox token' }
       }
       const entered = await enter(request, result)
-      await wait()
+      await wait(signal)
       return entered
     },
     async retrieve(idempotencyKey: string): Promise<ChargeResult | undefined> {

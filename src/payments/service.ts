@@ -277,22 +277,24 @@ export function createPaymentService(deps: {
       let ambiguous = false
       try {
         result = await withinDeadline(
-          provider.charge(
-            {
-              paymentId: payment.id,
-              idempotencyKey: payment.id,
-              orderId,
-              amountMinor: payment.amountMinor,
-              currency: payment.currency,
-              source: input.source,
-            },
-            {
-              requestId: context.requestId,
-              traceId: context.traceId,
-              ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
-              ...(context.traceState === undefined ? {} : { traceState: context.traceState }),
-            },
-          ),
+          (signal) =>
+            provider.charge(
+              {
+                paymentId: payment.id,
+                idempotencyKey: payment.id,
+                orderId,
+                amountMinor: payment.amountMinor,
+                currency: payment.currency,
+                source: input.source,
+              },
+              {
+                requestId: context.requestId,
+                traceId: context.traceId,
+                ...(context.traceFlags === undefined ? {} : { traceFlags: context.traceFlags }),
+                ...(context.traceState === undefined ? {} : { traceState: context.traceState }),
+                signal,
+              },
+            ),
           provider.name,
           providerTimeoutMs,
         )
@@ -392,24 +394,30 @@ export function failureReasonOf(error: unknown): string {
 }
 
 /**
- * `charge`, or an ambiguous ProviderError once `timeoutMs` has passed without its answer: the
- * request must give up before reconciliation (after PAYMENT_PENDING_LEASE) asks the provider.
+ * `charge(signal)`, or an ambiguous ProviderError once `timeoutMs` has passed without its
+ * answer: the request must give up before reconciliation (after PAYMENT_PENDING_LEASE) asks the
+ * provider. `signal` is aborted then (reason: a `TimeoutError` DOMException, as
+ * `AbortSignal.timeout` gives), so that the provider's own call ends with the wait instead of
+ * running on, unanswered, until the outbound client's timeout.
  */
-async function withinDeadline<T>(charge: Promise<T>, provider: string, timeoutMs: number): Promise<T> {
+async function withinDeadline<T>(
+  charge: (signal: AbortSignal) => Promise<T>,
+  provider: string,
+  timeoutMs: number,
+): Promise<T> {
+  const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ProviderError(
-            `${provider}: no answer within ${timeoutMs} ms; the charge may have gone through`,
-          ),
-        ),
-      timeoutMs,
-    )
+    timer = setTimeout(() => {
+      reject(
+        new ProviderError(`${provider}: no answer within ${timeoutMs} ms; the charge may have gone through`),
+      )
+      controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'))
+    }, timeoutMs)
   })
   try {
-    return await Promise.race([charge, deadline])
+    // The race handles the aborted call's late rejection too.
+    return await Promise.race([charge(controller.signal), deadline])
   } finally {
     clearTimeout(timer)
   }

@@ -260,6 +260,129 @@ describe('the provider call deadline', () => {
   })
 })
 
+describe('the deadline aborts the provider call', () => {
+  // Its reconciliation tick must see only its own payment, not those the tests above leave pending.
+  const abortDatabase = fileDatabase()
+  test("the call's signal is aborted at the deadline: the sandbox stops waiting, the entered charge stays, and reconciliation finds it", async () => {
+    const database = await abortDatabase()
+    const built = await buildTestApp({ database })
+    const tenant = await createTenant(built.call)
+    const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 700, stock: 5 })
+    const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
+    // Longer than the test's own timeout: without the abort the call would still be waiting.
+    const sandbox = createSandboxProvider({ db: database.db, latencyMs: 30_000 })
+    let seen!: { signal: AbortSignal | undefined; call: Promise<unknown> }
+    const watched: PaymentProvider = {
+      name: 'sandbox',
+      charge(request, context) {
+        const call = sandbox.charge(request, context)
+        seen = {
+          signal: context.signal,
+          call: call.then(
+            () => 'answered',
+            (error: unknown) => error,
+          ),
+        }
+        return call
+      },
+      retrieve: (key, context) => sandbox.retrieve(key, context),
+    }
+    const service = createPaymentService({
+      db: database.db,
+      providers: createProviderRegistry([watched]),
+      metrics: noBusinessMetrics,
+      clock: { now: () => new Date(), monotonic: () => performance.now() },
+      pendingLeaseMs: LEASE_MS,
+      providerTimeoutMs: 50,
+    })
+    const outcome = await service
+      .pay(
+        tenant.id,
+        order.id,
+        { provider: 'sandbox', source: 'tok_success' },
+        { requestId: 'req-abort', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', log: quiet },
+      )
+      .then(
+        (view) => view.status,
+        (error: unknown) =>
+          error instanceof PaymentOutcomeUnknown ? [error.status, error.code, error.payment.status] : error,
+      )
+    expect(outcome).toEqual([503, 'PAYMENT_PENDING', 'pending'])
+    const ended = (await seen.call) as ProviderError
+    expect([
+      seen.signal?.aborted,
+      (seen.signal?.reason as DOMException).name,
+      ended instanceof ProviderError,
+      ended.ambiguous,
+      ended.message,
+    ]).toEqual([
+      true,
+      'TimeoutError',
+      true,
+      true,
+      'sandbox: no answer in time; the charge may have gone through',
+    ])
+    const [pending] = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
+    expect([pending!.status, pending!.providerReference, pending!.failureReason]).toEqual([
+      'pending',
+      null,
+      null,
+    ])
+    // The provider processed the charge before the client went away: its ledger has it.
+    const entries = await ledger(database.db, pending!.id)
+    expect(
+      entries.map((e) => [e.idempotencyKey, e.outcome, e.reference, e.reason, e.amountMinor, e.currency]),
+    ).toEqual([[pending!.id, 'succeeded', `sbx_${pending!.id.slice(0, 8)}`, null, 700, pending!.currency]])
+    const reconciled = await createPaymentReconciler({
+      db: database.db,
+      providers: [watched],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: quiet,
+      leaseMs: LEASE_MS,
+    }).tick()
+    expect(reconciled).toEqual(['succeeded'])
+    const [settled] = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
+    expect([settled!.id, settled!.status, settled!.providerReference]).toEqual([
+      pending!.id,
+      'succeeded',
+      `sbx_${pending!.id.slice(0, 8)}`,
+    ])
+  })
+
+  test('the sandbox aborted before its call went out enters nothing; aborted during its latency, it keeps the entry', async () => {
+    const database = await abortDatabase()
+    const sandbox = createSandboxProvider({ db: database.db, latencyMs: 30_000 })
+    const charge = (key: string) => ({
+      paymentId: key,
+      idempotencyKey: key,
+      orderId: 'order-1',
+      amountMinor: 250,
+      currency: 'KES',
+      source: 'tok_success',
+    })
+    const before = new AbortController()
+    before.abort(new DOMException('gone', 'AbortError'))
+    const early = await sandbox
+      .charge(charge('sbx-abort-early'), { requestId: 'r1', signal: before.signal })
+      .catch((error: ProviderError) => [error.ambiguous, error.message])
+    expect(early).toEqual([true, 'sandbox: no answer in time; the charge may have gone through'])
+    expect(await ledger(database.db, 'sbx-abort-early')).toEqual([])
+
+    const during = new AbortController()
+    const late = sandbox
+      .charge(charge('sbx-abort-late'), { requestId: 'r2', signal: during.signal })
+      .catch((error: ProviderError) => [error.ambiguous, error.message])
+    // Entered once the request has arrived, then the latency starts.
+    while ((await ledger(database.db, 'sbx-abort-late')).length === 0) await Bun.sleep(5)
+    during.abort(new DOMException('gone', 'AbortError'))
+    expect(await late).toEqual([true, 'sandbox: no answer in time; the charge may have gone through'])
+    expect(await sandbox.retrieve('sbx-abort-late', { requestId: 'r3' })).toEqual({
+      outcome: 'succeeded',
+      reference: 'sbx_sbx-abor',
+    })
+  })
+})
+
 describe('PAYMENT_PROVIDER_TIMEOUT_MS', () => {
   test("is the app's deadline on a provider call: past it, 503 PAYMENT_PENDING with Retry-After of the lease", async () => {
     const database = await ownDatabase()
