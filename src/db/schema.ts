@@ -151,7 +151,11 @@ export const idempotencyKeys = pgTable(
     requestId: text('request_id').notNull(),
     /** Set while a request holds the key; only its holder may store the response. */
     lockToken: text('lock_token'),
-    /** A claim with no effect recorded may be taken over after this (its holder died). */
+    /**
+     * A claim with no effect recorded may be taken over after this (its holder died). Once its
+     * request has handed an unsettled effect over (no lock token: a payment left pending), when
+     * that effect should be settled: its retries' Retry-After.
+     */
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
     /** The effect started outside the response transaction (a payment's id), if any. */
     resourceId: uuid('resource_id'),

@@ -100,7 +100,17 @@ const errorResponse = (description: string): Json => ({
 
 /** What an operation taking the Idempotency-Key header answers while a request with its key runs. */
 const IDEMPOTENCY_IN_USE =
-  'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after it finishes'
+  'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after Retry-After'
+
+/**
+ * The `Retry-After` of a 409 IDEMPOTENCY_KEY_IN_USE (idempotency/plugin.ts keyInUseResponse),
+ * documented on the 409 of every operation taking the Idempotency-Key header.
+ */
+const IDEMPOTENCY_RETRY_AFTER: Json = {
+  description:
+    'With IDEMPOTENCY_KEY_IN_USE only (RFC 9110 §10.2.3): seconds to wait before retrying. 1 while the first request with the key runs; when that request was a payment answered 503 PAYMENT_PENDING, the seconds until reconciliation should have settled it (up to PAYMENT_PENDING_LEASE plus a quarter lease, at most 30s more), and 1 once that time has passed. Absent from other 409 answers',
+  schema: { type: 'integer', minimum: 1 },
+}
 
 /** What a replayed response carries (`IDEMPOTENT_REPLAYED_HEADER`), documented where a replay can answer. */
 const IDEMPOTENT_REPLAYED: Json = {
@@ -142,8 +152,8 @@ const BODY_ERRORS: Record<string, string> = {
  * Makes Elysia's generated document valid OpenAPI 3.0.3 and exact about what the service sends:
  * JSON media types for JSON bodies and text/plain for string bodies (the API speaks nothing
  * else), a description on every response, the 400/413/415 of every JSON body, the 409 of every
- * operation taking an Idempotency-Key and the `Idempotent-Replayed` header of its replayable
- * answers, header parameters routes read themselves (`documentedHeaders`), 3.0 schemas, parameters without Elysia's numeric
+ * operation taking an Idempotency-Key (with its `Retry-After`) and the `Idempotent-Replayed`
+ * header of its replayable answers, header parameters routes read themselves (`documentedHeaders`), 3.0 schemas, parameters without Elysia's numeric
  * coercion union, no parameter that repeats an operation's apiKey credential (the security
  * scheme describes it), and only the security schemes some operation uses.
  */
@@ -173,6 +183,8 @@ export function fixOpenApiDocument(doc: Json): Json {
         )
       if (takesIdempotencyKey) {
         responses['409'] ??= errorResponse(IDEMPOTENCY_IN_USE)
+        const inUse = responses['409']
+        inUse.headers = { ...(inUse.headers as Json | undefined), 'Retry-After': IDEMPOTENCY_RETRY_AFTER }
         for (const [status, response] of Object.entries(responses)) {
           if (!replayable(status)) continue
           response.headers = {

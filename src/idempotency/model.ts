@@ -24,7 +24,7 @@ export const IdempotencyHeaders = t.Object({
       pattern: '^[\\x20-\\x7E]*$',
       error: KEY_CHARACTERS,
       description:
-        'Makes a retry safe: the first request with a key runs and its response (status and body) is stored for IDEMPOTENCY_KEY_TTL (default 24h); a repeat with the same key and body replays it with `Idempotent-Replayed: true` and does nothing again. Same key, different body → 422 IDEMPOTENCY_KEY_REUSED; while the first is still running → 409 IDEMPOTENCY_KEY_IN_USE. Up to 255 printable ASCII characters (a UUID is a good key), scoped to the caller; send the header once, and quote a key that holds a comma (a repeated header or a list → 422).',
+        'Makes a retry safe: the first request with a key runs and its response (status and body) is stored for IDEMPOTENCY_KEY_TTL (default 24h); a repeat with the same key and body replays it with `Idempotent-Replayed: true` and does nothing again. Same key, different body → 422 IDEMPOTENCY_KEY_REUSED; while the first is still running → 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Up to 255 printable ASCII characters (a UUID is a good key), scoped to the caller; send the header once, and quote a key that holds a comma (a repeated header or a list → 422).',
       examples: ['8e03978e-40d5-43e8-bc93-6894a57f9324'],
     }),
   ),

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, sql } from 'drizzle-orm'
+import { and, eq, isNotNull, isNull, lte, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 
@@ -40,6 +40,27 @@ export function createIdempotencyRepository() {
         .update(idempotencyKeys)
         .set({ resourceId })
         .where(and(byKey(scope, key), eq(idempotencyKeys.lockToken, token)))
+        .returning({ key: idempotencyKeys.key })
+      return rows.length === 1
+    },
+
+    /**
+     * Hands a claim whose effect is still unsettled over to whoever settles it (reconciliation):
+     * the lock token goes, and `lockedUntil` becomes when the effect should be settled. False
+     * when `token` no longer holds the key or a response is already stored.
+     */
+    async handOver(db: Executor, scope: string, key: string, token: string, settledBy: Date) {
+      const rows = await db
+        .update(idempotencyKeys)
+        .set({ lockToken: null, lockedUntil: settledBy })
+        .where(
+          and(
+            byKey(scope, key),
+            eq(idempotencyKeys.lockToken, token),
+            isNull(idempotencyKeys.responseStatus),
+            isNotNull(idempotencyKeys.resourceId),
+          ),
+        )
         .returning({ key: idempotencyKeys.key })
       return rows.length === 1
     },

@@ -1,10 +1,10 @@
 import type { Clock } from '../core/clock.ts'
-import { idempotencyKeyInUse, idempotencyKeyReused } from '../core/errors.ts'
+import { AppError, idempotencyKeyInUse, idempotencyKeyReused } from '../core/errors.ts'
 import { sha256Hex } from '../core/hash.ts'
 import type { Database, Executor } from '../db/client.ts'
 import { fieldError } from '../shared/models.ts'
 import { IDEMPOTENCY_KEY_HEADER, KEY_CHARACTERS, MAX_KEY_LENGTH } from './model.ts'
-import { createIdempotencyRepository } from './repository.ts'
+import { createIdempotencyRepository, type IdempotencyRow } from './repository.ts'
 
 const PRINTABLE = /^[\x20-\x7E]+$/
 const ONE_KEY = 'must be one key: a bare key without commas or one quoted string, and the header sent once'
@@ -140,6 +140,50 @@ export interface IdempotencyClaim {
   record(tx: Executor, response: StoredResponse): Promise<void>
   /** Gives the key back after a request that did nothing (it failed before any effect). */
   release(): Promise<void>
+  /**
+   * Leaves the attached effect to whoever settles it (a payment left pending, answered 503
+   * PAYMENT_PENDING: reconciliation stores the response, `completeWaitingOn`), expected by
+   * `settledBy`: until then a retry's 409 IDEMPOTENCY_KEY_IN_USE carries a `Retry-After` up to
+   * that time instead of IN_FLIGHT_RETRY_AFTER_SECONDS. A no-op when the claim was lost or
+   * already answered.
+   */
+  handOver(settledBy: Date): Promise<void>
+}
+
+/**
+ * 409 IDEMPOTENCY_KEY_IN_USE, with how long the retry should wait (the route's `Retry-After`,
+ * RFC 9110 §10.2.3).
+ */
+export class IdempotencyKeyInUse extends AppError {
+  constructor(
+    /** Whole seconds, at least 1. */
+    readonly retryAfterSeconds: number = IN_FLIGHT_RETRY_AFTER_SECONDS,
+  ) {
+    const error = idempotencyKeyInUse()
+    super(error.status, error.code, error.message)
+  }
+}
+
+/**
+ * The `Retry-After` (s) of a 409 while the key's first request is still running: most finish
+ * well within a second; a payment's provider call may take up to PAYMENT_PROVIDER_TIMEOUT_MS,
+ * and nothing stored says how far along it is.
+ */
+export const IN_FLIGHT_RETRY_AFTER_SECONDS = 1
+
+/**
+ * How long a retry of the key in `row` should wait (whole seconds, at least 1): until the
+ * time its effect should be settled when the request handed it over (no lock token, an
+ * effect attached, `lockedUntil` its due time); IN_FLIGHT_RETRY_AFTER_SECONDS otherwise, and
+ * once that time has passed (the settler looks again soon).
+ */
+function retryAfterSecondsFor(row: IdempotencyRow, now: Date): number {
+  if (row.lockToken !== null || row.resourceId === null || row.lockedUntil === null)
+    return IN_FLIGHT_RETRY_AFTER_SECONDS
+  return Math.max(
+    IN_FLIGHT_RETRY_AFTER_SECONDS,
+    Math.ceil((row.lockedUntil.getTime() - now.getTime()) / 1000),
+  )
 }
 
 export type ClaimOutcome =
@@ -188,7 +232,7 @@ export function createIdempotencyService(deps: {
     return {
       requestId: request.requestId,
       async attach(tx, resourceId) {
-        if (!(await repo.attach(tx, scope, key, token, resourceId))) throw idempotencyKeyInUse()
+        if (!(await repo.attach(tx, scope, key, token, resourceId))) throw new IdempotencyKeyInUse()
       },
       async record(tx, response) {
         const body = request.sealWith
@@ -203,10 +247,13 @@ export function createIdempotencyService(deps: {
         )
           return
         const row = await repo.find(tx, scope, key)
-        if (row?.responseStatus === null || row === undefined) throw idempotencyKeyInUse()
+        if (row?.responseStatus === null || row === undefined) throw new IdempotencyKeyInUse()
       },
       async release() {
         await repo.release(db, scope, key, token)
+      },
+      async handOver(settledBy) {
+        await repo.handOver(db, scope, key, token, settledBy)
       },
     }
   }
@@ -227,7 +274,8 @@ export function createIdempotencyService(deps: {
     /**
      * Claims `request.key` for this request, or answers from what the key already holds:
      * `replay` with the stored response; throws IDEMPOTENCY_KEY_REUSED (422) for another
-     * fingerprint and IDEMPOTENCY_KEY_IN_USE (409) while its first request runs.
+     * fingerprint and IdempotencyKeyInUse (409, with its Retry-After) while its first request
+     * runs or its handed-over effect is unsettled.
      */
     async claim(request: IdempotentRequest): Promise<ClaimOutcome> {
       const token = crypto.randomUUID()
@@ -246,7 +294,7 @@ export function createIdempotencyService(deps: {
         })
         if (inserted) return { kind: 'claimed' as const }
         const row = await repo.findForUpdate(tx, request.scope, request.key)
-        if (!row) throw idempotencyKeyInUse()
+        if (!row) throw new IdempotencyKeyInUse()
         if (row.fingerprint !== request.fingerprint) throw idempotencyKeyReused()
         if (row.responseStatus !== null && row.responseBody !== null) {
           return {
@@ -266,7 +314,7 @@ export function createIdempotencyService(deps: {
           })
           return { kind: 'claimed' as const }
         }
-        throw idempotencyKeyInUse()
+        throw new IdempotencyKeyInUse(retryAfterSecondsFor(row, now))
       })
       if (outcome.kind === 'claimed') return { kind: 'claimed', claim: claimFor(request, token) }
       return { kind: 'replay', response: await stored(request, outcome.status, outcome.body, outcome.sealed) }

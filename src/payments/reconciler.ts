@@ -6,6 +6,7 @@ import type { Database } from '../db/client.ts'
 import { type BusinessMetrics, noBusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, Gauge } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
+import { reconcileIntervalFor } from './lease.ts'
 import type { PaymentProvider, ProviderRegistry } from './providers.ts'
 import { createProviderRegistry } from './providers.ts'
 import { createPaymentRepository, type PaymentRow } from './repository.ts'
@@ -79,9 +80,7 @@ export function reconcilerMetrics(
   }
 }
 
-/** How often the reconciler looks: a quarter of the lease, between 100 ms and 30 s. */
-export const reconcileIntervalFor = (leaseMs: number) =>
-  Math.min(30_000, Math.max(100, Math.floor(leaseMs / 4)))
+export { reconcileIntervalFor } from './lease.ts'
 
 export interface PaymentReconcilerDeps {
   db: Database

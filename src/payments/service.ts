@@ -9,6 +9,7 @@ import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
 import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
 import { fieldError } from '../shared/models.ts'
+import { settlementDue } from './lease.ts'
 import type { CreatePayment, PaymentView } from './model.ts'
 import {
   type ChargeResult,
@@ -256,7 +257,8 @@ export function createPaymentService(deps: {
      * PaymentProviderFailed (502) or, when the charge may have happened, PaymentOutcomeUnknown
      * (503, the payment left pending) carrying the recorded payment. With an idempotency claim,
      * the claim is attached to the pending payment and the response (201, 402 or 502) is
-     * stored in the settling transaction; a 503 stores nothing (reconciliation will).
+     * stored in the settling transaction; a 503 stores nothing (reconciliation will) and hands
+     * the claim over to reconciliation, due by `settlementDue` (its retries' Retry-After).
      */
     async pay(
       tenantId: string,
@@ -324,6 +326,15 @@ export function createPaymentService(deps: {
         // it, by asking the provider; the claim stays unanswered until then (retries: 409).
         const current = (await repo.find(db, payment.id))!
         if (current.status === 'pending') {
+          // Retries of the key are told to come back when reconciliation will have settled it.
+          await claim
+            ?.handOver(settlementDue(current.updatedAt, pendingLeaseMs))
+            .catch((error) =>
+              context.log.error(
+                { err: error, paymentId: current.id },
+                'could not hand the idempotency key over to reconciliation',
+              ),
+            )
           const view = toPaymentView(current)
           context.log.warn(
             { event: 'payment_outcome_unknown', paymentId: view.id, orderId, provider: provider.name },

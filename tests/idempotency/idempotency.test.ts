@@ -5,7 +5,9 @@ import { createLogger } from '../../src/core/logger.ts'
 import { idempotencyKeys, tenants } from '../../src/db/schema.ts'
 import { createIdempotencyPruner } from '../../src/idempotency/pruner.ts'
 import {
+  completeWaitingOn,
   createIdempotencyService,
+  type IdempotencyKeyInUse,
   parseIdempotencyKey,
   requestFingerprint,
   tenantScope,
@@ -381,6 +383,33 @@ describe('the OpenAPI document', () => {
       })
     }
   })
+
+  test("documents the 409's Retry-After on every operation taking the key, and no other", async () => {
+    const built = await buildTestApp()
+    const doc = (await (await built.call('/swagger/json')).json()) as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { headers?: Record<string, { schema: unknown }> }> }>
+      >
+    }
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) =>
+        Object.entries(operation.responses)
+          .filter(([, response]) => response.headers?.['Retry-After'] !== undefined)
+          .map(([status, response]) => [
+            `${method.toUpperCase()} ${path}`,
+            status,
+            response.headers!['Retry-After']!.schema,
+          ]),
+      ),
+    )
+    expect(documented.sort()).toEqual([
+      ['POST /orders', '409', { type: 'integer', minimum: 1 }],
+      ['POST /orders/{id}/payments', '409', { type: 'integer', minimum: 1 }],
+      ['POST /products', '409', { type: 'integer', minimum: 1 }],
+      ['POST /tenants', '409', { type: 'integer', minimum: 1 }],
+    ])
+  })
 })
 
 describe('claims, expiry and pruning (IdempotencyService)', () => {
@@ -480,6 +509,69 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     await expect(service.claim(request)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' })
   })
 
+  test('a claim handed over to its effect: 409 with Retry-After counting down to when the effect is due, 1 once due, and the replay once settled', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const start = Date.now()
+    const { clock, advance } = fixedClock(start)
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 60_000 })
+    const scope = `test:${crypto.randomUUID()}`
+    const request = { scope, key: 'k', fingerprint: 'f', requestId: 'first' }
+    const retryAfter = () =>
+      service.claim({ ...request, requestId: 'retry' }).then(
+        () => 'claimed',
+        (error: IdempotencyKeyInUse) => [error.status, error.code, error.retryAfterSeconds],
+      )
+    const first = await service.claim(request)
+    if (first.kind !== 'claimed') throw new Error('expected a claim')
+    const paymentId = crypto.randomUUID()
+    await db.transaction((tx) => first.claim.attach(tx, paymentId))
+    // Attached and still running: nothing says how far along it is.
+    expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 1])
+
+    await first.claim.handOver(new Date(start + 150_000))
+    const [row] = await keyRows(built, scope)
+    expect([row!.lockToken, row!.lockedUntil, row!.resourceId, row!.responseStatus]).toEqual([
+      null,
+      new Date(start + 150_000),
+      paymentId,
+      null,
+    ])
+    expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 150])
+    advance(100_500)
+    expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 50])
+    advance(49_600)
+    expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 1])
+    // Past due (the provider could not say yet): never 0 or negative, and never taken over.
+    advance(3_600_000)
+    expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 1])
+
+    await db.transaction((tx) =>
+      completeWaitingOn(tx, paymentId, (requestId) => ({ status: 201, body: `{"by":"${requestId}"}` })),
+    )
+    // Settled first: a late hand-over changes nothing.
+    await first.claim.handOver(new Date(start + 9_999_999))
+    expect(await service.claim({ ...request, requestId: 'late' })).toEqual({
+      kind: 'replay',
+      response: { status: 201, body: '{"by":"first"}' },
+    })
+  })
+
+  test('a claim without an effect is not handed over: its retries keep the in-flight Retry-After', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { clock } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000 })
+    const scope = `test:${crypto.randomUUID()}`
+    const request = { scope, key: 'k', fingerprint: 'f', requestId: 'first' }
+    const first = await service.claim(request)
+    if (first.kind !== 'claimed') throw new Error('expected a claim')
+    await first.claim.handOver(new Date(Date.now() + 150_000))
+    await expect(service.claim(request)).rejects.toMatchObject({ retryAfterSeconds: 1 })
+    const [row] = await keyRows(built, scope)
+    expect(row!.lockToken).not.toBeNull()
+  })
+
   test('a key past IDEMPOTENCY_KEY_TTL is forgotten: the request runs again', async () => {
     const built = await buildTestApp()
     const { tenant, product } = await shop(built)
@@ -524,5 +616,40 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     for (let i = 0; i < 100 && (await keyRows(built, scope)).length > 0; i++) await Bun.sleep(20)
     await pruner.stop()
     expect(await keyRows(built, scope)).toEqual([])
+  })
+})
+
+describe('Retry-After on 409 IDEMPOTENCY_KEY_IN_USE', () => {
+  test('a request still running answers a retry 409 in the error envelope with Retry-After: 1', async () => {
+    const built = await buildTestApp()
+    const { tenant, product } = await shop(built)
+    const key = crypto.randomUUID()
+    const body = orderBody(product.id, 1)
+    const held = await built.deps.services.idempotency.claim({
+      scope: tenantScope(tenant.id),
+      key,
+      fingerprint: requestFingerprint('POST', '/orders', JSON.stringify(body)),
+      requestId: 'held',
+    })
+    expect(held.kind).toBe('claimed')
+    const res = await built.call('/orders', {
+      method: 'POST',
+      token: tenant.apiKey,
+      headers: { 'idempotency-key': key, 'x-request-id': 'req-retry' },
+      json: body,
+    })
+    expect([res.status, res.headers.get('retry-after'), res.headers.get('content-type')]).toEqual([
+      409,
+      '1',
+      'application/json',
+    ])
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+        message: 'A request with this Idempotency-Key is still being processed; retry after it finishes',
+        requestId: 'req-retry',
+      },
+    })
+    expect((await tenantFootprint(built.deps.database.db, tenant.id)).orders).toBe(0)
   })
 })

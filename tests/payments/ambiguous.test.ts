@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
 import type { Database } from '../../src/db/client.ts'
-import { payments } from '../../src/db/schema.ts'
+import { idempotencyKeys, payments } from '../../src/db/schema.ts'
+import { tenantScope } from '../../src/idempotency/service.ts'
 import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
 import {
   createProviderRegistry,
@@ -52,7 +53,13 @@ function failingProvider(db: Database, failure: () => unknown, charged: boolean)
 async function setup(failure: () => unknown, charged: boolean) {
   const database = await ownDatabase()
   const flaky = failingProvider(database.db, failure, charged)
-  const built = await buildTestApp({ database, paymentProviders: [flaky.provider] })
+  // The app's clock, real unless a test pins it (`pinned.at`, epoch ms).
+  const pinned: { at?: number } = {}
+  const clock: Clock = {
+    now: () => new Date(pinned.at ?? Date.now()),
+    monotonic: () => performance.now(),
+  }
+  const built = await buildTestApp({ database, clock, paymentProviders: [flaky.provider] })
   const tenant = await createTenant(built.call)
   const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
   const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
@@ -81,7 +88,26 @@ async function setup(failure: () => unknown, charged: boolean) {
       .split('\n')
       .filter((line) => line.startsWith(prefix))
       .sort()
-  return { ...built, tenant, order, pay, rows, orderStatus, reconcile, scrape, calls: flaky.calls }
+  const keyRow = async (key: string) =>
+    (
+      await database.db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.scope, tenantScope(tenant.id)), eq(idempotencyKeys.key, key)))
+    )[0]
+  return {
+    ...built,
+    tenant,
+    order,
+    pay,
+    rows,
+    orderStatus,
+    reconcile,
+    scrape,
+    keyRow,
+    pinned,
+    calls: flaky.calls,
+  }
 }
 
 const timeout = () => providerCallError('flaky', new DOMException('The operation timed out.', 'TimeoutError'))
@@ -114,11 +140,23 @@ describe('a provider call that ends without an outcome', () => {
       409,
       { code: 'CONFLICT', message: 'A payment for this order is already in progress', requestId: 'req-k-2' },
     ])
-    const early = await s.pay('k-1', 'req-early')
-    expect([early.status, ((await early.json()) as { error: { code: string } }).error.code]).toEqual([
-      409,
-      'IDEMPOTENCY_KEY_IN_USE',
+    // The key waits on reconciliation: due at the first tick (every quarter lease) after the
+    // payment has been pending a lease, which is what the retry is told to wait for.
+    const held = await s.keyRow('k-1')
+    expect([held!.lockToken, held!.resourceId, held!.responseStatus, held!.lockedUntil]).toEqual([
+      null,
+      pending!.id,
+      null,
+      new Date(pending!.updatedAt.getTime() + LEASE_MS + LEASE_MS / 4),
     ])
+    s.pinned.at = held!.lockedUntil!.getTime() - 42_300
+    const early = await s.pay('k-1', 'req-early')
+    s.pinned.at = undefined
+    expect([
+      early.status,
+      early.headers.get('retry-after'),
+      ((await early.json()) as { error: { code: string } }).error.code,
+    ]).toEqual([409, '43', 'IDEMPOTENCY_KEY_IN_USE'])
     expect(s.calls.charge).toBe(1)
     // Not processed yet: counted once, by whoever settles it.
     expect(await s.scrape('payments_processed_total{')).toEqual([])
