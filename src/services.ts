@@ -22,7 +22,7 @@ import { createOrderService, type OrderService } from './orders/service.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
 import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
 import { createPaymentRepository } from './payments/repository.ts'
-import { createSandboxProvider } from './payments/sandbox.ts'
+import { createSandboxProvider, sandboxLatencyWarning } from './payments/sandbox.ts'
 import { createPaymentService, type PaymentService } from './payments/service.ts'
 import { createProductService, type ProductService } from './products/service.ts'
 import { createTenantAlertContacts } from './tenants/alert-contacts.ts'
@@ -97,6 +97,18 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
   const paymentProviders = overrides.paymentProviders ?? [
     createSandboxProvider({ db, latencyMs: config.payments.sandboxLatencyMs }),
   ]
+  const slowSandbox =
+    !overrides.paymentProviders &&
+    sandboxLatencyWarning(config.payments.sandboxLatencyMs, config.payments.providerTimeoutMs)
+  if (slowSandbox)
+    log.warn(
+      {
+        event: 'sandbox_slower_than_deadline',
+        sandboxLatencyMs: config.payments.sandboxLatencyMs,
+        providerTimeoutMs: config.payments.providerTimeoutMs,
+      },
+      slowSandbox,
+    )
   const payments = createPaymentService({
     db,
     metrics: business,

@@ -112,3 +112,14 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
     },
   }
 }
+
+/**
+ * The start-up warning for a sandbox slower than the payment deadline (SANDBOX_LATENCY_MS ≥
+ * PAYMENT_PROVIDER_TIMEOUT_MS, both ms), or undefined: every sandbox payment then answers 503
+ * PAYMENT_PENDING and stays pending until reconciliation settles it. Allowed, since that is a
+ * demo of the ambiguous path, but said once rather than found out.
+ */
+export function sandboxLatencyWarning(latencyMs: number, providerTimeoutMs: number): string | undefined {
+  if (latencyMs < providerTimeoutMs) return undefined
+  return `SANDBOX_LATENCY_MS (${latencyMs}) is not below PAYMENT_PROVIDER_TIMEOUT_MS (${providerTimeoutMs}): every sandbox payment answers 503 PAYMENT_PENDING and stays pending until reconciliation settles it (after PAYMENT_PENDING_LEASE)`
+}

@@ -422,6 +422,23 @@ describe('the deadline aborts the provider call', () => {
 })
 
 describe('PAYMENT_PROVIDER_TIMEOUT_MS', () => {
+  test('a sandbox at or above the deadline is warned about once at start; below it, nothing', async () => {
+    const database = await ownDatabase()
+    const warnings = async (env: Record<string, string>) =>
+      (await buildTestApp({ database, env })).logs.lines
+        .filter((line) => line.event === 'sandbox_slower_than_deadline')
+        .map((line) => [line.level, line.sandboxLatencyMs, line.providerTimeoutMs, line.msg])
+    expect(await warnings({ SANDBOX_LATENCY_MS: '100', PAYMENT_PROVIDER_TIMEOUT_MS: '100' })).toEqual([
+      [
+        'warn',
+        100,
+        100,
+        'SANDBOX_LATENCY_MS (100) is not below PAYMENT_PROVIDER_TIMEOUT_MS (100): every sandbox payment answers 503 PAYMENT_PENDING and stays pending until reconciliation settles it (after PAYMENT_PENDING_LEASE)',
+      ],
+    ])
+    expect(await warnings({ SANDBOX_LATENCY_MS: '99', PAYMENT_PROVIDER_TIMEOUT_MS: '100' })).toEqual([])
+  })
+
   test("is the app's deadline on a provider call: past it, 503 PAYMENT_PENDING with Retry-After of the lease", async () => {
     const database = await ownDatabase()
     const env = { SANDBOX_LATENCY_MS: '400', PAYMENT_PROVIDER_TIMEOUT_MS: '100', PAYMENT_PENDING_LEASE: '3s' }
