@@ -223,6 +223,8 @@ describe("the request's tracestate reaches the payment provider's outbound call"
       traceId: TRACE,
       traceFlags: '01',
       traceState: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+      // The payment deadline's, for the provider's outbound call.
+      signal: expect.any(AbortSignal),
     })
   })
 

@@ -69,7 +69,10 @@ describe('payment_processing_duration_seconds exemplars', () => {
       },
     })
     // The provider is given the ids and flags, for its outbound call's x-request-id and traceparent.
-    expect(contexts).toEqual([{ requestId: 'req-pay-1', traceId: TRACE, traceFlags: '01' }])
+    // And the deadline's signal, for its outbound call: not aborted, the provider answered in time.
+    expect(contexts.map(({ signal, ...ids }) => ({ ...ids, aborted: signal?.aborted }))).toEqual([
+      { requestId: 'req-pay-1', traceId: TRACE, traceFlags: '01', aborted: false },
+    ])
   })
 
   test('a failed provider call (502) is an exemplar too; the latest of a bucket wins', async () => {
