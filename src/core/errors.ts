@@ -6,6 +6,12 @@
 import { type Static, Type } from '@sinclair/typebox'
 export class AppError extends Error {
   override name = 'AppError'
+  /**
+   * Response headers the error's answer carries beside the envelope (lower-case names), such as
+   * `retry-after` (RFC 9110 §10.2.3) on a 409 or 503 that a retry must wait out; the error
+   * boundary sets them.
+   */
+  headers: Record<string, string> = {}
   constructor(
     readonly status: number,
     readonly code: string,

@@ -170,6 +170,7 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       if (error instanceof AppError) {
         status = error.status
         body = envelopeOf(error, requestId).error
+        Object.assign(set.headers, error.headers)
       } else if (code === 'VALIDATION' && error instanceof ValidationError) {
         status = 422
         const { message, details } = describeValidation(error, request)

@@ -103,7 +103,7 @@ const IDEMPOTENCY_IN_USE =
   'A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE); retry it after Retry-After'
 
 /**
- * The `Retry-After` of a 409 IDEMPOTENCY_KEY_IN_USE (idempotency/plugin.ts keyInUseResponse),
+ * The `Retry-After` of a 409 IDEMPOTENCY_KEY_IN_USE (IdempotencyKeyInUse, set by the error boundary),
  * documented on the 409 of every operation taking the Idempotency-Key header.
  */
 const IDEMPOTENCY_RETRY_AFTER: Json = {

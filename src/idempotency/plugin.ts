@@ -1,11 +1,8 @@
-import { envelopeOf } from '../core/errors.ts'
 import { JSON_CONTENT_TYPE } from '../http/error-envelope.ts'
 import { requestState } from '../http/request-context.ts'
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './model.ts'
 import {
-  type ClaimOutcome,
   type IdempotencyClaim,
-  IdempotencyKeyInUse,
   type IdempotencyService,
   parseIdempotencyKey,
   requestFingerprint,
@@ -27,26 +24,14 @@ export function replayResponse(stored: StoredResponse): Response {
 }
 
 /**
- * The 409 IDEMPOTENCY_KEY_IN_USE answer: the error envelope the error boundary sends for it,
- * plus `Retry-After` (RFC 9110 §10.2.3), which an AppError cannot carry through the boundary:
- * when the retry should come back, in whole seconds.
- */
-export function keyInUseResponse(error: IdempotencyKeyInUse, requestId: string): Response {
-  return new Response(JSON.stringify(envelopeOf(error, requestId)), {
-    status: error.status,
-    headers: { 'content-type': JSON_CONTENT_TYPE, 'retry-after': String(error.retryAfterSeconds) },
-  })
-}
-
-/**
  * Runs a creating route's handler under its `Idempotency-Key`, if the request has one:
  * without the header `run` simply runs (claim undefined). With it, the key is claimed first;
  * a key that already holds a response answers with that response (`Idempotent-Replayed:
  * true`) and `run` does not run. `run` must pass the claim to the transaction of its effect
  * (`claim.record`), and the claim is given back if `run` throws before any effect.
- * Throws 422 VALIDATION for a malformed key and 422 IDEMPOTENCY_KEY_REUSED as
- * IdempotencyService.claim; its 409 IDEMPOTENCY_KEY_IN_USE (and one `run` raises) is answered
- * here, as `keyInUseResponse` with its Retry-After. Call it after authentication and body
+ * Throws 422 VALIDATION for a malformed key, 422 IDEMPOTENCY_KEY_REUSED and 409
+ * IDEMPOTENCY_KEY_IN_USE (IdempotencyKeyInUse, with its Retry-After) as
+ * IdempotencyService.claim. Call it after authentication and body
  * validation: requests refused there never touch a key (as Stripe's API).
  */
 export async function withIdempotency<T>(
@@ -58,28 +43,21 @@ export async function withIdempotency<T>(
   const key = parseIdempotencyKey(request.headers.get(IDEMPOTENCY_KEY_HEADER))
   if (key === undefined) return run(undefined)
   const state = requestState(request)
-  const requestId = state?.requestId ?? 'unknown'
-  let outcome: ClaimOutcome
-  try {
-    outcome = await service.claim({
-      scope: caller.scope,
-      key,
-      // The router serves `/orders/` as `/orders`: a retry that adds or drops the slash is the same
-      // request. So is one that spells the path's id in other letter case (a UUID names the same
-      // record either way); the routes' own words are lower case, and another spelling of them is
-      // a 404 before any key is claimed.
-      fingerprint: requestFingerprint(
-        request.method,
-        new URL(request.url).pathname.replace(/(?<=.)\/+$/, '').toLowerCase(),
-        state?.rawBody ?? '',
-      ),
-      requestId,
-      sealWith: caller.sealWith,
-    })
-  } catch (error) {
-    if (error instanceof IdempotencyKeyInUse) return keyInUseResponse(error, requestId)
-    throw error
-  }
+  const outcome = await service.claim({
+    scope: caller.scope,
+    key,
+    // The router serves `/orders/` as `/orders`: a retry that adds or drops the slash is the same
+    // request. So is one that spells the path's id in other letter case (a UUID names the same
+    // record either way); the routes' own words are lower case, and another spelling of them is
+    // a 404 before any key is claimed.
+    fingerprint: requestFingerprint(
+      request.method,
+      new URL(request.url).pathname.replace(/(?<=.)\/+$/, '').toLowerCase(),
+      state?.rawBody ?? '',
+    ),
+    requestId: state?.requestId ?? 'unknown',
+    sealWith: caller.sealWith,
+  })
   if (outcome.kind === 'replay') return replayResponse(outcome.response)
   const { claim } = outcome
   try {
@@ -90,8 +68,6 @@ export async function withIdempotency<T>(
       .catch((releaseError) =>
         state?.log.error({ err: releaseError }, 'could not release an idempotency key'),
       )
-    // Another request took the key over while this one ran (its effect rolled back).
-    if (error instanceof IdempotencyKeyInUse) return keyInUseResponse(error, requestId)
     throw error
   }
 }

@@ -161,6 +161,7 @@ export class IdempotencyKeyInUse extends AppError {
   ) {
     const error = idempotencyKeyInUse()
     super(error.status, error.code, error.message)
+    this.headers['retry-after'] = String(retryAfterSeconds)
   }
 }
 

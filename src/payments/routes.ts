@@ -38,10 +38,6 @@ export function paymentRoutes(deps: {
               ),
           )
         } catch (error) {
-          if (error instanceof PaymentOutcomeUnknown) {
-            // When reconciliation will have asked the provider (RFC 9110 §10.2.3).
-            set.headers['retry-after'] = String(error.retryAfterSeconds)
-          }
           if (error instanceof PaymentProviderFailed || error instanceof PaymentOutcomeUnknown) {
             // The 502 or 503 is reported once, with the payment's context attached to that event.
             deps.errorReporter.capturePaymentProviderError(request, {

@@ -75,6 +75,8 @@ export class PaymentOutcomeUnknown extends AppError {
       `Payment provider ${payment.provider} gave no outcome and the order may have been charged; retry this request with the same Idempotency-Key after ${retryAfterSeconds}s to get the outcome`,
       { payment },
     )
+    // When reconciliation will have asked the provider.
+    this.headers['retry-after'] = String(retryAfterSeconds)
   }
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import { createLogger } from '../../src/core/logger.ts'
@@ -20,6 +20,9 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
 import { ledger } from './providers.ts'
+
+// A database of its own and several apps per test: over bun's 5 s default on a loaded machine.
+setDefaultTimeout(30_000)
 
 const LEASE_MS = 120_000
 // Its reconciliation ticks lease every stale pending payment of the database: one of its own.
