@@ -15,6 +15,11 @@ import { buildTestApp } from '../helpers/app.ts'
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
 
+/** The common error envelope, with whatever request id the answer got. */
+const envelope = (code: string, message: string) => ({
+  error: { code, message, requestId: expect.any(String) },
+})
+
 const APP_SECRET = 'app-secret-for-tests'
 const VERIFY_TOKEN = 'verify-token-for-tests'
 const AM_TOKEN = 'alertmanager-token-for-tests'
@@ -135,13 +140,10 @@ describe('GET /webhooks/whatsapp (verification handshake)', () => {
       const res = await call(`/webhooks/whatsapp?${query}`)
       expect({ status: res.status, body: await res.json() }).toEqual({
         status: 403,
-        body: {
-          error: {
-            code: 'FORBIDDEN',
-            message: 'WhatsApp webhook verification is disabled: WHATSAPP_VERIFY_TOKEN is not configured',
-            requestId: expect.any(String),
-          },
-        },
+        body: envelope(
+          'FORBIDDEN',
+          'WhatsApp webhook verification is disabled: WHATSAPP_VERIFY_TOKEN is not configured',
+        ),
       })
     }
   })
@@ -160,13 +162,7 @@ describe('POST /webhooks/whatsapp (credential)', () => {
       }).toEqual({
         status: 403,
         challenge: null,
-        body: {
-          error: {
-            code: 'FORBIDDEN',
-            message: 'WhatsApp webhook is disabled: WHATSAPP_APP_SECRET is not configured',
-            requestId: expect.any(String),
-          },
-        },
+        body: envelope('FORBIDDEN', 'WhatsApp webhook is disabled: WHATSAPP_APP_SECRET is not configured'),
       })
     }
   })
@@ -183,13 +179,7 @@ describe('POST /webhooks/whatsapp (credential)', () => {
       }).toEqual({
         status: 401,
         challenge: 'X-Hub-Signature-256 realm="whatsapp"',
-        body: {
-          error: {
-            code: 'UNAUTHORIZED',
-            message: 'Missing or invalid X-Hub-Signature-256',
-            requestId: expect.any(String),
-          },
-        },
+        body: envelope('UNAUTHORIZED', 'Missing or invalid X-Hub-Signature-256'),
       })
     }
   })

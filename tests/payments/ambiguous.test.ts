@@ -1,7 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
-import { createLogger } from '../../src/core/logger.ts'
 import type { Database } from '../../src/db/client.ts'
 import { idempotencyKeys, payments } from '../../src/db/schema.ts'
 import { tenantScope } from '../../src/idempotency/service.ts'
@@ -19,20 +18,13 @@ import { createPaymentService, PaymentOutcomeUnknown, toPaymentView } from '../.
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
-import { ledger } from './providers.ts'
+import { clockAhead, LEASE_MS, ledger, quiet } from './providers.ts'
 
 // A database of its own and several apps per test: over bun's 5 s default on a loaded machine.
 setDefaultTimeout(30_000)
 
-const LEASE_MS = 120_000
 // Its reconciliation ticks lease every stale pending payment of the database: one of its own.
 const ownDatabase = fileDatabase()
-const quiet = createLogger({ level: 'silent', pretty: false })
-
-const clockAhead = (offsetMs: number): Clock => ({
-  now: () => new Date(Date.now() + offsetMs),
-  monotonic: () => performance.now(),
-})
 
 /**
  * A provider named `flaky` whose charge throws `failure()`; with `charged`, the sandbox ledger

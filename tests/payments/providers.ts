@@ -1,8 +1,22 @@
 import { eq } from 'drizzle-orm'
+import type { Clock } from '../../src/core/clock.ts'
+import { createLogger } from '../../src/core/logger.ts'
 import type { Database } from '../../src/db/client.ts'
 import { sandboxCharges } from '../../src/db/schema.ts'
 import { type PaymentProvider, ProviderError } from '../../src/payments/providers.ts'
 import { createSandboxProvider } from '../../src/payments/sandbox.ts'
+
+/** The default PAYMENT_PENDING_LEASE (2m), as the reconciliation tests lease. */
+export const LEASE_MS = 120_000
+
+/** A logger that writes nothing, for the services the tests build by hand. */
+export const quiet = createLogger({ level: 'silent', pretty: false })
+
+/** Wall-clock time `offsetMs` ahead of now: payments' timestamps come from the database. */
+export const clockAhead = (offsetMs: number): Clock => ({
+  now: () => new Date(Date.now() + offsetMs),
+  monotonic: () => performance.now(),
+})
 
 /** The real sandbox provider, counting the calls the service makes to it. */
 export function countingSandbox(db: Database, latencyMs = 0) {

@@ -1,7 +1,5 @@
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import type { Clock } from '../../src/core/clock.ts'
-import { createLogger } from '../../src/core/logger.ts'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import type { PaymentProvider } from '../../src/payments/providers.ts'
@@ -13,20 +11,11 @@ import {
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
-import { ledger, stalledSandbox } from './providers.ts'
-
-const LEASE_MS = 120_000
+import { clockAhead, LEASE_MS, ledger, quiet, stalledSandbox } from './providers.ts'
 
 // A tick leases every stale pending payment of its database: other files leave payments
 // pending on purpose (503 PAYMENT_PENDING).
 const ownDatabase = fileDatabase()
-const quiet = createLogger({ level: 'silent', pretty: false })
-
-/** Wall-clock time `offsetMs` ahead of now: payments' timestamps come from the database. */
-const clockAhead = (offsetMs: number): Clock => ({
-  now: () => new Date(Date.now() + offsetMs),
-  monotonic: () => performance.now(),
-})
 
 function recordingBusiness() {
   const processed: string[] = []

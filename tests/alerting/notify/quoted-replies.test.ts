@@ -96,6 +96,19 @@ const replies = async () =>
     .map((r) => ({ key: r.dedupeKey, to: r.recipient, fingerprint: r.fingerprint, content: r.content }))
     .sort((a, b) => a.key.localeCompare(b.key))
 
+/** Alert A acknowledged at AT, B untouched, and the one reply that says so to on-call. */
+async function expectOnlyAAcknowledged() {
+  expect(await states()).toEqual({ [FP_A]: { ackedAt: AT, silencedUntil: null }, [FP_B]: NONE })
+  expect(await replies()).toEqual([
+    {
+      key: 'reply|wamid.in.0',
+      to: FROM,
+      fingerprint: FP_A,
+      content: { text: 'Acknowledged: A. No more reminders until resolved.' },
+    },
+  ])
+}
+
 describe('a reaction to an alert message', () => {
   test.each([
     '👍',
@@ -214,15 +227,7 @@ describe('a reply quoting an alert message', () => {
   ])('%j acknowledges exactly the alerts of the message quoted', async (body) => {
     const { inbound } = await setup()
     await inbound(text(body, 'wamid.a'))
-    expect(await states()).toEqual({ [FP_A]: { ackedAt: AT, silencedUntil: null }, [FP_B]: NONE })
-    expect(await replies()).toEqual([
-      {
-        key: 'reply|wamid.in.0',
-        to: FROM,
-        fingerprint: FP_A,
-        content: { text: 'Acknowledged: A. No more reminders until resolved.' },
-      },
-    ])
+    await expectOnlyAAcknowledged()
   })
 
   test('free text that starts like an acknowledgement is not one, quoted or not; nor is a bare OK', async () => {
@@ -383,15 +388,7 @@ describe('answering an earlier attempt of an alert message', () => {
   test('a 👍 on it acknowledges exactly that message’s alerts', async () => {
     const { inbound } = await refusedThenResent()
     await inbound(reaction('wamid.a', '👍'))
-    expect(await states()).toEqual({ [FP_A]: { ackedAt: AT, silencedUntil: null }, [FP_B]: NONE })
-    expect(await replies()).toEqual([
-      {
-        key: 'reply|wamid.in.0',
-        to: FROM,
-        fingerprint: FP_A,
-        content: { text: 'Acknowledged: A. No more reminders until resolved.' },
-      },
-    ])
+    await expectOnlyAAcknowledged()
   })
 
   test('a quoted "silence 1h" silences exactly its alerts; an earlier attempt sent to another number reaches nothing', async () => {
