@@ -147,6 +147,9 @@ describe('bench/run.ts', () => {
       }
       if (server === undefined || wrk === undefined) {
         bench.kill('SIGKILL')
+        // SIGKILL gives the bench no chance to stop what it started: the test stops it, or a
+        // server found before wrk started outlives the suite (a loaded CI run left one).
+        for (const pid of [server, wrk]) if (pid !== undefined && !exited(pid)) process.kill(pid, 'SIGKILL')
         throw new Error(`no server and wrk under the bench: ${await new Response(bench.stdout).text()}`)
       }
       expect(readdirSync(folder)).toEqual([`bench-full-${server}.log`])
