@@ -7,59 +7,35 @@
  * resolution would be.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { asc } from 'drizzle-orm'
-import type { AlertInput } from '../../../src/alerting/notify/dispatcher.ts'
-import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
-import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
-import { alertingFor, alertTestContext, firing } from '../../helpers/alerts.ts'
+import { alertTestContext, firing } from '../../helpers/alerts.ts'
+import {
+  A,
+  alertmanagerDelivery,
+  B,
+  G,
+  ONCALL_DIGITS,
+  outboxRows,
+  sentTexts,
+  stateRows,
+} from './alertmanager-groups.ts'
 
 setDefaultTimeout(30_000)
 
 const ctx = alertTestContext()
-const ONCALL_DIGITS = toWhatsAppNumber('+254700000001')
-const G = '{}/{severity="critical"}:{alertname="Group"}'
 const OTHER = '{}/{severity="critical"}:{alertname="Other"}'
 
-const A = firing('AlertA', {}, {}, 'aaaaaaaaaaaaaaaa')
-const B = firing('AlertB', {}, {}, 'bbbbbbbbbbbbbbbb')
 const C = firing('AlertC', {}, {}, 'cccccccccccccccc')
 
-/** The alert states, as the tests compare them. */
-async function states() {
-  const rows = await ctx.database.db.select().from(alertStates).orderBy(asc(alertStates.fingerprint))
-  return rows.map((r) => ({
-    fingerprint: r.fingerprint,
-    status: r.status,
-    startsAt: r.startsAt.toISOString(),
-    resolvedAt: r.resolvedAt?.toISOString() ?? null,
-    groupKey: r.groupKey,
-    resolvedUnlisted: r.resolvedUnlisted,
-    repeatCycle: r.repeatCycle,
-  }))
-}
+/** The alert states, as the tests compare them (when an alert was listed is stale-groups' concern). */
+const states = async () => (await stateRows(ctx)).map(({ listedAt: _, ...row }) => row)
 
-/** The outbox rows, oldest first, as the tests compare them. */
-async function outbox() {
-  const rows = await ctx.database.db.select().from(alertOutbox).orderBy(asc(alertOutbox.createdAt))
-  return rows
-    .map((r) => ({
-      recipient: r.recipient,
-      transition: r.transition,
-      status: r.status,
-      alerts: (r.content.alerts as Array<{ fingerprint: string }>).map((a) => a.fingerprint),
-      dedupeKey: r.dedupeKey,
-    }))
-    .sort((a, b) => (a.transition === b.transition ? 0 : a.transition === 'firing' ? -1 : 1))
-}
-
-const texts = () => ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)
-
-function setup() {
-  const delivery = alertingFor(ctx.database, ctx.fake.url)
-  const notify = (alerts: AlertInput[], groupKey: string | undefined, extra = {}) =>
-    delivery.alerting.dispatcher.ingest(alerts, 'alertmanager', undefined, { groupKey, ...extra })
-  return { ...delivery, notify }
-}
+/** The outbox rows, oldest first, firing before resolved. */
+const outbox = async () =>
+  (await outboxRows(ctx)).sort((a, b) =>
+    a.transition === b.transition ? 0 : a.transition === 'firing' ? -1 : 1,
+  )
+const texts = () => sentTexts(ctx)
+const setup = () => alertmanagerDelivery(ctx)
 
 const row = (alert: { fingerprint: string }, more: Record<string, unknown> = {}) => ({
   fingerprint: alert.fingerprint,

@@ -6,17 +6,23 @@
  * ALERTMANAGER_ALERT_STALE_AFTER (8h30m) is resolved, as group absence resolves one.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { asc, sql } from 'drizzle-orm'
-import type { AlertInput } from '../../../src/alerting/notify/dispatcher.ts'
-import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
-import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
-import { alertingFor, alertTestContext, firing } from '../../helpers/alerts.ts'
+import { sql } from 'drizzle-orm'
+import { alertStates } from '../../../src/db/schema.ts'
+import { alertTestContext } from '../../helpers/alerts.ts'
+import {
+  A,
+  alertmanagerDelivery,
+  B,
+  G,
+  ONCALL_DIGITS,
+  outboxRows,
+  sentTexts,
+  stateRows,
+} from './alertmanager-groups.ts'
 
 setDefaultTimeout(30_000)
 
 const ctx = alertTestContext()
-const ONCALL_DIGITS = toWhatsAppNumber('+254700000001')
-const G = '{}/{severity="critical"}:{alertname="Group"}'
 const HOUR = 3_600_000
 const STALE_AFTER = 8.5 * HOUR
 /** How far a stored listed_at may lag the last listing (the dispatcher's LISTED_AT_SLACK_MS). */
@@ -27,22 +33,7 @@ const FIRST_POST = '2026-03-02T10:00:00.000Z'
 /** The one message of A and B's resolution, as on-call reads it. */
 const RESOLVED_AB = `✅ *RESOLVED*: AlertA\nAlertA summary\nref: aaaaaaaaaaaaaaaa\n\n✅ *RESOLVED*: AlertB\nAlertB summary\nref: bbbbbbbbbbbbbbbb`
 
-const A = firing('AlertA', {}, {}, 'aaaaaaaaaaaaaaaa')
-const B = firing('AlertB', {}, {}, 'bbbbbbbbbbbbbbbb')
-
-async function states() {
-  const rows = await ctx.database.db.select().from(alertStates).orderBy(asc(alertStates.fingerprint))
-  return rows.map((r) => ({
-    fingerprint: r.fingerprint,
-    status: r.status,
-    startsAt: r.startsAt.toISOString(),
-    resolvedAt: r.resolvedAt?.toISOString() ?? null,
-    groupKey: r.groupKey,
-    listedAt: r.listedAt?.toISOString() ?? null,
-    resolvedUnlisted: r.resolvedUnlisted,
-    repeatCycle: r.repeatCycle,
-  }))
-}
+const states = () => stateRows(ctx)
 
 /** Each state's row version (xmin): unchanged means no statement wrote the row. */
 async function versions(): Promise<string[]> {
@@ -55,25 +46,12 @@ async function versions(): Promise<string[]> {
   return rows.map((r) => r.version)
 }
 
-async function outbox() {
-  const rows = await ctx.database.db.select().from(alertOutbox).orderBy(asc(alertOutbox.createdAt))
-  return rows.map((r) => ({
-    recipient: r.recipient,
-    transition: r.transition,
-    status: r.status,
-    alerts: (r.content.alerts as Array<{ fingerprint: string }>).map((a) => a.fingerprint),
-    dedupeKey: r.dedupeKey,
-  }))
-}
-
-const texts = () => ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)
+const outbox = () => outboxRows(ctx)
+const texts = () => sentTexts(ctx)
 
 /** Alert delivery with the default ALERTMANAGER_ALERT_STALE_AFTER; repeats every 30 days unless `env` says otherwise. */
 function setup(env: Record<string, string> = {}) {
-  const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '30d', ...env })
-  const notify = (alerts: AlertInput[], groupKey: string | undefined, extra = {}) =>
-    delivery.alerting.dispatcher.ingest(alerts, 'alertmanager', undefined, { groupKey, ...extra })
-  return { ...delivery, notify }
+  return alertmanagerDelivery(ctx, { ALERT_REPEAT_INTERVAL: '30d', ...env })
 }
 
 const row = (alert: { fingerprint: string }, more: Record<string, unknown> = {}) => ({
@@ -351,9 +329,8 @@ describe('the stale sweep after our own downtime', () => {
     await before.alerting.tick()
     expect(texts()).toHaveLength(1)
 
-    const after = alertingFor(ctx.database, ctx.fake.url, { ALERT_REPEAT_INTERVAL: '30d' }, BACK)
-    const notify = (alerts: AlertInput[], groupKey: string) =>
-      after.alerting.dispatcher.ingest(alerts, 'alertmanager', undefined, { groupKey })
+    const after = alertmanagerDelivery(ctx, { ALERT_REPEAT_INTERVAL: '30d' }, BACK)
+    const notify = after.notify
     // The first tick after coming back: both were last listed 9h ago, and neither is swept.
     await after.alerting.tick()
     expect(await states()).toEqual([row(A), row(B, { groupKey: G2 })])
