@@ -15,6 +15,13 @@ import { buildTestApp } from '../helpers/app.ts'
 // Starts real processes or fresh databases: well over bun's 5 s default.
 setDefaultTimeout(30_000)
 
+/** A webhook answer as the credential tests compare it: status, challenge and body. */
+const challenged = async (res: Response) => ({
+  status: res.status,
+  challenge: res.headers.get('www-authenticate'),
+  body: await res.json(),
+})
+
 /** The common error envelope, with whatever request id the answer got. */
 const envelope = (code: string, message: string) => ({
   error: { code, message, requestId: expect.any(String) },
@@ -155,11 +162,7 @@ describe('POST /webhooks/whatsapp (credential)', () => {
     const payload = statusPayload([{ id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '1' }])
     for (const signature of [undefined, sign(JSON.stringify(payload), ''), sign(JSON.stringify(payload))]) {
       const res = await webhook(call, payload, signature)
-      expect({
-        status: res.status,
-        challenge: res.headers.get('www-authenticate'),
-        body: await res.json(),
-      }).toEqual({
+      expect(await challenged(res)).toEqual({
         status: 403,
         challenge: null,
         body: envelope('FORBIDDEN', 'WhatsApp webhook is disabled: WHATSAPP_APP_SECRET is not configured'),
@@ -172,11 +175,7 @@ describe('POST /webhooks/whatsapp (credential)', () => {
     const payload = statusPayload([{ id: 'wamid.1', status: 'read', timestamp: '1', recipient_id: '1' }])
     for (const signature of [undefined, sign(JSON.stringify(payload), 'other-secret')]) {
       const res = await webhook(call, payload, signature)
-      expect({
-        status: res.status,
-        challenge: res.headers.get('www-authenticate'),
-        body: await res.json(),
-      }).toEqual({
+      expect(await challenged(res)).toEqual({
         status: 401,
         challenge: 'X-Hub-Signature-256 realm="whatsapp"',
         body: envelope('UNAUTHORIZED', 'Missing or invalid X-Hub-Signature-256'),

@@ -17,6 +17,14 @@ import { startWhatsAppFake } from './whatsapp-fake.ts'
 export const ONCALL = '+254700000001'
 /** The sending number's id (WHATSAPP_PHONE_NUMBER_ID) of alertingFor's configuration. */
 export const PHONE_NUMBER_ID = '106540352242922'
+/**
+ * What an app needs to take signed WhatsApp webhooks for PHONE_NUMBER_ID (`alertingApp`'s
+ * `postWhatsapp` signs with this secret).
+ */
+export const SIGNED_WEBHOOK_ENV = {
+  WHATSAPP_APP_SECRET: 'app-secret-for-tests',
+  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+}
 /** A webhook change's `value.metadata` as Meta sends it for that number. */
 export const OUR_NUMBER = { display_phone_number: '15550001234', phone_number_id: PHONE_NUMBER_ID }
 

@@ -6,7 +6,7 @@ import {
   alertTestContext,
   firing,
   ONCALL,
-  PHONE_NUMBER_ID,
+  SIGNED_WEBHOOK_ENV,
   whatsappWebhook,
 } from '../../helpers/alerts.ts'
 
@@ -18,11 +18,9 @@ setDefaultTimeout(60_000)
 // with `context: { from, id }` (Meta's "Webhooks — messages"); either reaches exactly the
 // alerts of the message answered, the outbox rows sent under that wamid to that number.
 
-const APP_SECRET = 'app-secret-for-tests'
 const OTHER = '+254700000002'
 const ENV = {
-  WHATSAPP_APP_SECRET: APP_SECRET,
-  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+  ...SIGNED_WEBHOOK_ENV,
   ALERT_PHONES: `${ONCALL},${OTHER}`,
 }
 const FROM = ONCALL.slice(1)

@@ -6,7 +6,7 @@ import {
   alertTestContext,
   firing,
   ONCALL,
-  PHONE_NUMBER_ID,
+  SIGNED_WEBHOOK_ENV,
   whatsappWebhook,
 } from '../../helpers/alerts.ts'
 
@@ -17,12 +17,10 @@ setDefaultTimeout(60_000)
 // retries each notification on its own. Each case below is one instance of a re-delivered or
 // overtaken event that must change nothing.
 
-const APP_SECRET = 'app-secret-for-tests'
 const AM_TOKEN = 'alertmanager-token-for-tests'
 const ENV = {
-  WHATSAPP_APP_SECRET: APP_SECRET,
+  ...SIGNED_WEBHOOK_ENV,
   ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
-  WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
   WHATSAPP_TEMPLATE_FIRING: 'alert_firing',
   WHATSAPP_TEMPLATE_RESOLVED: 'alert_resolved',
 }
