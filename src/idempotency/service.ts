@@ -134,8 +134,9 @@ export interface IdempotencyClaim {
   attach(tx: Executor, resourceId: string): Promise<void>
   /**
    * Stores the response, in the effect's transaction. Throws IDEMPOTENCY_KEY_IN_USE (rolling
-   * the effect back) when another request took the key over; a no-op when reconciliation
-   * already stored the response.
+   * the effect back) when another request took the key over, also when that request already
+   * stored its own response; a no-op when reconciliation already stored the response for the
+   * effect this claim attached.
    */
   record(tx: Executor, response: StoredResponse): Promise<void>
   /** Gives the key back after a request that did nothing (it failed before any effect). */
@@ -230,10 +231,13 @@ export function createIdempotencyService(deps: {
 
   function claimFor(request: IdempotentRequest, token: string): IdempotencyClaim {
     const { scope, key } = request
+    // The effect this claim attached, once it has: only its settler may have stored the response.
+    let attachedTo: string | undefined
     return {
       requestId: request.requestId,
       async attach(tx, resourceId) {
         if (!(await repo.attach(tx, scope, key, token, resourceId))) throw new IdempotencyKeyInUse()
+        attachedTo = resourceId
       },
       async record(tx, response) {
         const body = request.sealWith
@@ -247,8 +251,13 @@ export function createIdempotencyService(deps: {
           })
         )
           return
+        // A response stored by someone else is ours only when it settled the effect this claim
+        // attached (reconciliation). Otherwise a retry took the key over after our lease and
+        // stored its own effect's response: committing ours too would do the request twice.
         const row = await repo.find(tx, scope, key)
-        if (row?.responseStatus === null || row === undefined) throw new IdempotencyKeyInUse()
+        const settledOurs =
+          attachedTo !== undefined && row?.resourceId === attachedTo && row.responseStatus !== null
+        if (!settledOurs) throw new IdempotencyKeyInUse()
       },
       async release() {
         await repo.release(db, scope, key, token)

@@ -496,6 +496,39 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     expect(await tenantFootprint(db, tenant.id)).toEqual(before)
   })
 
+  test('a holder that lost its key to a retry which already placed the order rolls its own order back: one order, stock taken once', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { tenant, product } = await shop(built)
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 86_400_000, claimLeaseMs: 1000 })
+    const request = { scope: tenantScope(tenant.id), key: 'stalled', fingerprint: 'f', requestId: 'slow' }
+    const slow = await service.claim(request)
+    if (slow.kind !== 'claimed') throw new Error('expected a claim')
+    // The first request stalls past its lease; the bot's retry takes the key over and finishes first.
+    advance(1001)
+    const retry = await service.claim({ ...request, requestId: 'retry' })
+    if (retry.kind !== 'claimed') throw new Error('expected a claim')
+    const orders = createOrderService({
+      db,
+      metrics: noBusinessMetrics,
+      pendingPayment: createPaymentRepository().pendingFor,
+    })
+    const placed = await orders.create(tenant.id, orderBody(product.id), retry.claim)
+    const afterRetry = await tenantFootprint(db, tenant.id)
+    expect({ orders: afterRetry.orders, stock: afterRetry.stock }).toEqual({ orders: 1, stock: 8 })
+    // The stalled request comes back: the key holds the retry's order, not its own.
+    await expect(orders.create(tenant.id, orderBody(product.id), slow.claim)).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    expect(await tenantFootprint(db, tenant.id)).toEqual(afterRetry)
+    expect(await service.claim({ ...request, requestId: 'third' })).toEqual({
+      kind: 'replay',
+      response: { status: 201, body: JSON.stringify(placed) },
+    })
+  })
+
   test('a claim attached to an effect is never taken over, whatever the lease', async () => {
     const built = await buildTestApp()
     const { db } = built.deps.database
