@@ -13,9 +13,10 @@ const ONE_KEY = 'must be one key: a bare key without commas or one quoted string
  * The key of an `Idempotency-Key` header value, or undefined when the header is absent.
  * Accepts the bare key (as Stripe's clients send it) and the draft's Structured Field String
  * (`"key"`, with `\"` and `\\` escapes). Throws a 422 VALIDATION naming the header when the key
- * is empty, longer than 255 characters or not printable ASCII, and when the value is a list
- * (a bare key with a comma, or quotes around less than all of it): that is what a header sent
- * twice looks like once joined, and taking it as one new key would run the request again.
+ * is empty or blank (quoted `"   "` too), longer than 255 characters or not printable ASCII,
+ * and when the value is a list (a bare key with a comma, or quotes around less than all of
+ * it): that is what a header sent twice looks like once joined, and taking it as one new key
+ * would run the request again.
  */
 export function parseIdempotencyKey(value: string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined
@@ -26,7 +27,9 @@ export function parseIdempotencyKey(value: string | null | undefined): string | 
     // Fetch joins a repeated header with ", ": a list is no key, whichever of them was meant.
     !quoted && (key.includes(',') || key.startsWith('"'))
       ? ONE_KEY
-      : key.length === 0
+      : // A blank key, bare or quoted, is what a bot whose key variable was empty sends: taken as
+        // a key, every such request would share it and replay one another's first answer.
+        key.trim().length === 0
         ? 'must not be empty'
         : key.length > MAX_KEY_LENGTH
           ? `must be at most ${MAX_KEY_LENGTH} characters`

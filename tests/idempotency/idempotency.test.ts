@@ -177,6 +177,9 @@ describe('Idempotency-Key on POST /orders', () => {
   test.each([
     ['', 'must not be empty'],
     ['   ', 'must not be empty'],
+    // Quoted blanks: one shared key for every bot whose key variable was empty.
+    ['"   "', 'must not be empty'],
+    ['" "', 'must not be empty'],
     ['x'.repeat(256), 'must be at most 255 characters'],
     ['x'.repeat(258), 'must be at most 255 characters'],
     [`"${'x'.repeat(256)}"`, 'must be at most 255 characters'],
@@ -210,6 +213,7 @@ describe('Idempotency-Key on POST /orders', () => {
     // 255 limit and emptiness are checked after unquoting the Structured Field form, by the parser.
     expect(body.error.details.errors[0]!.message).toBe(message)
     expect(await tenantFootprint(built.deps.database.db, tenant.id)).toEqual(before)
+    expect(await keyRows(built, tenantScope(tenant.id))).toEqual([])
   })
 
   test.each([
