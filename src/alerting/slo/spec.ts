@@ -172,12 +172,20 @@ function checkLabels(
   }
 }
 
-/** Parses one query with the project's PromQL parser (Prometheus 2.42's grammar), naming `field` on failure. */
+/**
+ * Parses one query with the project's PromQL parser (Prometheus 2.42's grammar) with the
+ * placeholder as Sloth's check window (1m) and as every window the generator writes it with
+ * (5m … 3d; the period averages the 5m recording), naming `field` and the window on failure.
+ * Sloth checks 1m only, so `[1h{{.window}}]` passed ("1h1m") and the rule file then held
+ * `[1h1h]`, which promtool refuses ("not a valid duration string").
+ */
 function checkPromQL(expr: string, field: string) {
-  try {
-    parsePromQL(sliQuery(expr, CHECK_WINDOW))
-  } catch (error) {
-    throw new Error(`${field} does not parse with ${WINDOW} as ${CHECK_WINDOW}: ${(error as Error).message}`)
+  for (const window of [CHECK_WINDOW, ...SLI_WINDOWS.filter((w) => w !== PERIOD)]) {
+    try {
+      parsePromQL(sliQuery(expr, window))
+    } catch (error) {
+      throw new Error(`${field} does not parse with ${WINDOW} as ${window}: ${(error as Error).message}`)
+    }
   }
 }
 

@@ -519,6 +519,49 @@ describe('parseSlothSpec: SLI queries (Sloth isValidSLOSLI and ValidateQueryExpr
     )
   })
 
+  // Sloth checks the queries at 1m only; `[1h{{.window}}]` reads "1h1m" there, and the rule
+  // file then held `[1h1h]`, `[1h2h]`, `[1h6h]`, `[1h1d]` and `[1h3d]`, which promtool refuses.
+  const windowSuffix = spec({ slo: { total_query: 'total_query: sum(rate(requests_total[1h{{.window}}]))' } })
+  test('a query that parses at 1m but not at a window the rules are written with is refused, naming that window', () => {
+    expect(refusal(windowSuffix)).toBe(
+      'slo "avail": sli.events.total_query does not parse with {{.window}} as 1h: 1:25: parse error: not a valid duration string: "1h1h"',
+    )
+  })
+
+  promtoolTest('promtool refuses the rules such a query would give, at the same windows', () => {
+    const accepted = parseSlothSpec(spec())
+    const slo = accepted.slos[0]!
+    const unchecked: SlothSpec = {
+      ...accepted,
+      slos: [
+        {
+          ...slo,
+          sli: {
+            events: {
+              error_query: 'sum(rate(errors_total[{{.window}}]))',
+              total_query: 'sum(rate(requests_total[1h{{.window}}]))',
+            },
+          },
+        },
+      ],
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'slo-window-'))
+    try {
+      writeFileSync(join(dir, 'slo.yml'), sloRulesFileText(unchecked))
+      const { exitCode, output } = run(['promtool', 'check', 'rules', join(dir, 'slo.yml')])
+      expect(exitCode).toBe(1)
+      expect([...output.matchAll(/not a valid duration string: "([^"]+)"/g)].map((m) => m[1])).toEqual([
+        '1h1h',
+        '1h2h',
+        '1h6h',
+        '1h1d',
+        '1h3d',
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a query that parses alone but breaks inside the SLI recording is refused', () => {
     expect(refusal(spec({ slo: { error_query: 'error_query: "sum(rate(x[{{.window}}])) # errors"' } }))).toBe(
       'slo "avail": sli.events: (error_query) / (total_query) does not parse with {{.window}} as 1m: 4:1: parse error: unclosed left parenthesis',
