@@ -333,6 +333,12 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>, objectiveNode
     throw new Error(
       `${where}: objective must be a number (a percentage such as 99.9), not the ${typeof objective} ${JSON.stringify(objective)}`,
     )
+  // Sloth reads a missing objective as Go's zero and calls it out of range; a misspelt key
+  // (`objetive: 99.9`, `Objective: 99.9`) then read "must be above 0" beside a 99.9.
+  if (objective === undefined || objective === null)
+    throw new Error(
+      `${where}: objective is missing (the key \`objective\`, a percentage above 0 and at most 100, such as 99.9)`,
+    )
   // 100 is allowed, as in Sloth: the budget is then 0 and any error burns it.
   if (typeof objective !== 'number' || !(objective > 0 && objective <= 100))
     throw new Error(`${where}: objective must be a percentage above 0 and at most 100`)

@@ -261,10 +261,19 @@ describe('parseSlothSpec: objective (Sloth: >0 and <=100)', () => {
     ])
   })
 
-  test('0, above 100, and a missing value (Go zero) are refused as out of range', () => {
+  test('0, below 0, above 100, NaN and infinity are refused as out of range', () => {
     const message = 'slo "avail": objective must be a percentage above 0 and at most 100'
-    for (const objective of ['0', '-1', '100.1', '.nan', '.inf', '', '~'])
+    for (const objective of ['0', '-1', '100.1', '.nan', '.inf'])
       expect(refusal(spec({ slo: { objective: `objective: ${objective}` } }))).toBe(message)
+  })
+
+  // Sloth reads these as Go's zero ("objective must >0 and <=100"); beside a misspelt
+  // `objetive: 99.9` that told the author their 99.9 was out of range.
+  test('a missing, empty or misspelt objective is refused as missing, naming the key', () => {
+    const message =
+      'slo "avail": objective is missing (the key `objective`, a percentage above 0 and at most 100, such as 99.9)'
+    for (const line of ['objective:', 'objective: ~', 'objetive: 99.9', 'Objective: 99.9'])
+      expect(refusal(spec({ slo: { objective: line } }))).toBe(message)
   })
 
   test('a number is read as yaml.v2 reads it into a float64 (resolve.go), not as YAML 1.1 in JavaScript', () => {
