@@ -28,8 +28,12 @@ export interface AlertExample {
 export const EXEMPLAR_QUERY_ANNOTATION = 'exemplar_query'
 
 const FAILED_HTTP = 'http_requests_total{status=~"5.."}'
-const FAILED_PAYMENTS =
-  'payments_processed_total{status!="succeeded"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}'
+// Each payment alert's example comes from its own numerator: PaymentFailureRate counts declines
+// (`failed`, answered 402), the payment-success SLO counts provider errors (`error`, and the
+// route's 5xx answers, a 503 PAYMENT_PENDING among them), where a decline spends no budget.
+const DECLINED_PAYMENTS = 'payments_processed_total{status="failed"}'
+const ERRORED_PAYMENTS =
+  'payments_processed_total{status="error"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}'
 
 /**
  * The duration buckets that only hold requests slower than `seconds` (a bucket's exemplar is a
@@ -45,16 +49,16 @@ export function slowerThan(seconds: number): string {
 /**
  * Exemplar queries of the shipped alerts about failing or slow requests
  * (ops/prometheus/rules), used when the rule has no `exemplar_query` annotation: failed HTTP
- * requests for the error-rate and availability alerts, failed payments (and 5xx answers of the
- * payment route) for the payment ones, requests slower than the threshold for the latency ones
+ * requests for the error-rate and availability alerts, declined payments for PaymentFailureRate,
+ * payments the provider errored on (and 5xx answers of the payment route) for the payment SLO, requests slower than the threshold for the latency ones
  * (2 s for SlowResponseTime, the SLO's 0.5 s for ApiLatencyBudgetBurn). Only such series are
  * named, so an example is never a request that went well.
  */
 export const SHIPPED_EXEMPLAR_QUERIES: Readonly<Record<string, string>> = {
   HighErrorRate: FAILED_HTTP,
   ApiAvailabilityBudgetBurn: FAILED_HTTP,
-  PaymentFailureRate: FAILED_PAYMENTS,
-  PaymentSuccessBudgetBurn: FAILED_PAYMENTS,
+  PaymentFailureRate: DECLINED_PAYMENTS,
+  PaymentSuccessBudgetBurn: ERRORED_PAYMENTS,
   SlowResponseTime: `http_request_duration_seconds_bucket{${slowerThan(2)}}`,
   ApiLatencyBudgetBurn: `http_request_duration_seconds_bucket{${slowerThan(0.5)},endpoint!~"/health.*|/metrics"}`,
 }

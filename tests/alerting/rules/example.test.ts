@@ -22,11 +22,11 @@ describe('which alerts get an example, from which series', () => {
     expect(exemplarQueryFor({ alertname: 'ApiAvailabilityBudgetBurn' }, {})).toBe(
       'http_requests_total{status=~"5.."}',
     )
-    expect(exemplarQueryFor({ alertname: 'PaymentFailureRate' }, {})).toBe(
-      'payments_processed_total{status!="succeeded"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}',
-    )
+    // Each payment alert names an example from its own numerator: declines for the decline
+    // rate, provider errors for the payment-success SLO (a decline spends none of its budget).
+    expect(exemplarQueryFor({ alertname: 'PaymentFailureRate' }, {})).toBe('payments_processed_total{status="failed"}')
     expect(exemplarQueryFor({ alertname: 'PaymentSuccessBudgetBurn' }, {})).toBe(
-      'payments_processed_total{status!="succeeded"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}',
+      'payments_processed_total{status="error"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}',
     )
     // A shop's alert names only that shop's payments (it goes to the shop owner).
     expect(exemplarQueryFor({ alertname: 'TenantPaymentFailureRate', tenant_id: 'a"b' }, {})).toBe(
