@@ -9,6 +9,7 @@ import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
 import type { AlertExample } from '../rules/example.ts'
 import { cutText, maskPhone, whatsAppIdNumbers } from '../whatsapp/client.ts'
+import { applyEarlier } from './attempts.ts'
 import {
   type AlertContacts,
   quietUntil,
@@ -981,6 +982,11 @@ export function createDispatcher(deps: {
       // Only a reply to an alert message makes an `OK` or a 👍 a command: alone, or answering
       // anything else, they are what they were before, no command at all.
       if (wanted === ACK_QUOTED && quoted === undefined) return
+      // An answer to an earlier attempt (a message Meta refused late, then re-queued) is its
+      // `read`, whatever the command: a re-send still waiting would tell on-call again what they
+      // just answered, so it is cancelled exactly as a late `read` status of that attempt would.
+      if (quoted !== undefined && message.replyTo !== undefined)
+        await applyEarlier(db, { metrics, log }, { id: message.replyTo, status: 'read' }, now)
       const command: Command = wanted
       await db.transaction(async (tx) => {
         // The reply row, keyed by the message id, is written first and doubles as the record

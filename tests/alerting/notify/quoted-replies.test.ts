@@ -1,6 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
-import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
+import { alertOutbox, alertOutboxAttempts, alertStates } from '../../../src/db/schema.ts'
 import {
   alertingApp,
   alertTestContext,
@@ -387,6 +387,58 @@ describe('answering an earlier attempt of an alert message', () => {
     const { inbound } = await refusedThenResent()
     await inbound(reaction('wamid.a', '👍'))
     await expectOnlyAAcknowledged()
+  })
+
+  test('answered before its re-send went: the re-send to that number is cancelled, the row is read under the answered wamid; the other number still gets its re-send', async () => {
+    const built = await setup()
+    for (const wamid of ['wamid.a', 'wamid.a.other'])
+      expect(await built.alerting.receipts.apply({ id: wamid, status: 'failed', errorCode: 131000 })).toBe(1)
+    const [oncallA] = await ctx.database.db
+      .select()
+      .from(alertOutbox)
+      .where(and(eq(alertOutbox.fingerprint, FP_A), eq(alertOutbox.recipient, FROM)))
+    expect(oncallA).toMatchObject({ status: 'pending', waMessageId: null, groupId: null })
+    const [failedAttempt] = await ctx.database.db
+      .select()
+      .from(alertOutboxAttempts)
+      .where(eq(alertOutboxAttempts.waMessageId, 'wamid.a'))
+    const sends = ctx.fake.requests.length
+
+    await built.inbound(reaction('wamid.a', '👍'))
+    await expectOnlyAAcknowledged()
+    built.clock.advance(600_000)
+    await built.alerting.tick()
+
+    const rowsOfA = await ctx.database.db
+      .select({
+        to: alertOutbox.recipient,
+        status: alertOutbox.status,
+        wamid: alertOutbox.waMessageId,
+        groupId: alertOutbox.groupId,
+        attempts: alertOutbox.attempts,
+        lastErrorCode: alertOutbox.lastErrorCode,
+      })
+      .from(alertOutbox)
+      .where(and(eq(alertOutbox.fingerprint, FP_A), eq(alertOutbox.transition, 'firing')))
+    const byNumber = Object.fromEntries(rowsOfA.map(({ to, ...row }) => [to, row]))
+    expect(byNumber[FROM]).toEqual({
+      status: 'read',
+      wamid: 'wamid.a',
+      groupId: failedAttempt!.groupId,
+      attempts: 1,
+      lastErrorCode: null,
+    })
+    expect(byNumber[OTHER.slice(1)]).toMatchObject({ status: 'sent', attempts: 2, lastErrorCode: null })
+    // One re-send, to OTHER (who never answered), and the ACK's reply to on-call: nothing of A to on-call.
+    const sent = ctx.fake.requests.slice(sends).map((r) => (r.body as { to: string }).to)
+    expect(sent.sort()).toEqual([FROM, OTHER.slice(1)].sort())
+    expect(
+      await ctx.database.db
+        .select({ status: alertOutboxAttempts.status })
+        .from(alertOutboxAttempts)
+        .where(eq(alertOutboxAttempts.waMessageId, 'wamid.a')),
+    ).toEqual([{ status: 'read' }])
+    expect(built.events.filter((e) => e.startsWith('earlier:'))).toEqual(['earlier:resend_cancelled'])
   })
 
   test('a quoted "silence 1h" silences exactly its alerts; an earlier attempt sent to another number reaches nothing', async () => {
