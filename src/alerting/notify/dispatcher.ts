@@ -929,7 +929,7 @@ export function createDispatcher(deps: {
      * number, now or in an earlier attempt) narrows a bare `ACK` or `SILENCE <duration>` to the
      * alerts of that message (the outbox rows sent under that wamid), and a `STATUS` to their
      * state, resolved ones too; `OK`, `OKAY` and `ON IT` acknowledge there too, and so
-     * does a reaction with one of ACK_REACTIONS. An explicit ref still wins. A reply to a
+     * does a reaction with one of ACK_REACTIONS, or a reply that is only one of them. An explicit ref still wins. A reply to a
      * message that is not one of our alert messages to this number (expired, a reply of ours,
      * unknown) is read as if it quoted nothing: a reaction or an `OK` then does nothing.
      * Idempotent: Meta re-delivers webhooks, and the reply is keyed by the message id.
@@ -1335,14 +1335,16 @@ function acknowledges(emoji: string): boolean {
 }
 
 /**
- * The words that acknowledge in a reply to an alert message, besides ACK itself: the whole
- * message must be one of them (read as commands are: case, formatting, a closing `.`/`!`/`?`,
+ * The words that acknowledge in a reply to an alert message, besides ACK itself and an emoji of
+ * ACK_REACTIONS alone: the whole message must be one of them (read as commands are: case, formatting, a closing `.`/`!`/`?`,
  * spacing), so `okay, looking` or `ok but not mine` is free text, not an ACK.
  */
 const ACK_WORDS = new Set(['OK', 'OKAY', 'ON IT'])
 
 function isAckWord(text: string): boolean {
-  return ACK_WORDS.has(commandText(text).toUpperCase().split(/\s+/).join(' '))
+  const command = commandText(text)
+  // A swipe-reply of only 👍 (any skin tone) is a text message, not a reaction, and means the same.
+  return ACK_WORDS.has(command.toUpperCase().split(/\s+/).join(' ')) || acknowledges(command)
 }
 
 /** What `ACK <ref>` with a ref that is not one is told (the text sent is not echoed back). */

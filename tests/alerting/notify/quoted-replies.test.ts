@@ -222,6 +222,12 @@ describe('a reply quoting an alert message', () => {
     'on it',
     'On it!',
     '*on  it*',
+    // A swipe-reply that is only an acknowledging emoji: the text a phone sends, not a reaction.
+    '👍',
+    '👍🏽',
+    '👍️',
+    ' ✅ ',
+    '👌🏿',
   ])('%j acknowledges exactly the alerts of the message quoted', async (body) => {
     const { inbound } = await setup()
     await inbound(text(body, 'wamid.a'))
@@ -240,6 +246,9 @@ describe('a reply quoting an alert message', () => {
       text('ok 👍', 'wamid.a'),
       text('not ok', 'wamid.a'),
       text('ok', 'wamid.a.other'),
+      text('👍'),
+      text('❤️', 'wamid.a'),
+      text('👍👎', 'wamid.a'),
     )
     expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
     expect(await replies()).toEqual([])
