@@ -929,9 +929,10 @@ export function createDispatcher(deps: {
      * number, now or in an earlier attempt) narrows a bare `ACK` or `SILENCE <duration>` to the
      * alerts of that message (the outbox rows sent under that wamid), and a `STATUS` to their
      * state, resolved ones too; `OK`, `OKAY` and `ON IT` acknowledge there too, and so
-     * does a reaction with one of ACK_REACTIONS, or a reply that is only one of them. An explicit ref still wins. A reply to a
-     * message that is not one of our alert messages to this number (expired, a reply of ours,
-     * unknown) is read as if it quoted nothing: a reaction or an `OK` then does nothing.
+     * does a reaction with one of ACK_REACTIONS, or a reply that is only one of them. An
+     * explicit ref still wins. A reply to a message that is not one of our alert messages to
+     * this number (expired, a reply of ours, unknown) is read as if it quoted nothing: a
+     * reaction or an `OK` then does nothing.
      * Idempotent: Meta re-delivers webhooks, and the reply is keyed by the message id.
      */
     async handleInbound(inbound: InboundMessage): Promise<void> {
@@ -1336,8 +1337,9 @@ function acknowledges(emoji: string): boolean {
 
 /**
  * The words that acknowledge in a reply to an alert message, besides ACK itself and an emoji of
- * ACK_REACTIONS alone: the whole message must be one of them (read as commands are: case, formatting, a closing `.`/`!`/`?`,
- * spacing), so `okay, looking` or `ok but not mine` is free text, not an ACK.
+ * ACK_REACTIONS alone: the whole message must be one of them (read as commands are: case,
+ * formatting, a closing `.`/`!`/`?`, spacing), so `okay, looking` or `ok but not mine` is
+ * free text, not an ACK.
  */
 const ACK_WORDS = new Set(['OK', 'OKAY', 'ON IT'])
 
