@@ -73,14 +73,17 @@ function stringRecordProblem(value: unknown): string | undefined {
 /**
  * An RFC 3339 time PostgreSQL can store, or undefined: year 0000 parses in JavaScript but is
  * out of PostgreSQL's range (there is no year 0), and one such alert failed its whole
- * notification with a 500.
+ * notification with a 500. The year that counts is the UTC one the time is stored as: the
+ * offset can move a written year 1 or 9999 out of range (`0001-01-01T00:30:00+01:00` is year 0
+ * in UTC, `9999-12-31T23:30:00-01:00` year 10000), which PostgreSQL refused with a 500 too.
  */
 function storableTime(text: unknown): Date | undefined {
-  if (typeof text !== 'string' || text.startsWith('0000-')) return undefined
+  if (typeof text !== 'string') return undefined
   const match = RFC3339.exec(text)
   if (match === null || !fieldsInRange(match)) return undefined
   const time = new Date(text)
-  return Number.isNaN(time.getTime()) ? undefined : time
+  const year = time.getUTCFullYear()
+  return Number.isNaN(time.getTime()) || year < 1 || year > 9999 ? undefined : time
 }
 
 const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'

@@ -1,0 +1,123 @@
+/**
+ * Odd but well-formed Alertmanager webhook bodies (and bodies of tools posing as Alertmanager):
+ * each is answered in the one envelope, and what is stored is exactly what it says, never a 500
+ * that would make Alertmanager retry a notification that can never succeed.
+ */
+import { describe, expect, test } from 'bun:test'
+import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
+import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
+
+const ctx = alertTestContext()
+const TOKEN = 'am-odd-payloads-token-0123456789'
+
+/** One firing critical alert as Alertmanager's webhook marshals it, with `over` replacing fields. */
+const amAlert = (fingerprint: string, over: Record<string, unknown> = {}) => ({
+  status: 'firing',
+  labels: { alertname: `Odd${fingerprint.slice(-2)}`, severity: 'critical' },
+  annotations: { summary: 'odd' },
+  startsAt: '2026-03-02T09:50:00Z',
+  endsAt: '0001-01-01T00:00:00Z',
+  generatorURL: 'http://prometheus:9090/graph',
+  fingerprint,
+  ...over,
+})
+
+const notification = (alerts: unknown[], extra: Record<string, unknown> = {}) => ({
+  receiver: 'oncall',
+  status: 'firing',
+  alerts,
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager:9093',
+  version: '4',
+  groupKey: '{}:{}',
+  truncatedAlerts: 0,
+  ...extra,
+})
+
+async function setup() {
+  const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+  const post = async (body: unknown) => {
+    const response = await app.call('/alerts/alertmanager', { method: 'POST', json: body, token: TOKEN })
+    return { status: response.status, body: await response.json() }
+  }
+  const states = async () =>
+    (await ctx.database.db.select().from(alertStates).orderBy(alertStates.fingerprint)).map((s) => ({
+      fingerprint: s.fingerprint,
+      status: s.status,
+      startsAt: s.startsAt.toISOString(),
+      resolvedAt: s.resolvedAt?.toISOString() ?? null,
+      groupKey: s.groupKey,
+    }))
+  const outbox = async () =>
+    (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.id)).map(
+      (r) => `${r.transition} ${r.fingerprint}`,
+    )
+  return { post, states, outbox }
+}
+
+describe('times whose offset moves them out of PostgreSQL years 1–9999', () => {
+  test('0001-01-01T00:30:00+01:00 (year 0 in UTC) and 9999-12-31T23:30:00-01:00 (year 10000) are invalid alerts, the rest taken', async () => {
+    const { post, states, outbox } = await setup()
+    const answer = await post(
+      notification([
+        amAlert('00000000000000a1', { startsAt: '0001-01-01T00:30:00+01:00' }),
+        amAlert('00000000000000a2', { startsAt: '9999-12-31T23:30:00-01:00' }),
+        amAlert('00000000000000a3', {
+          status: 'resolved',
+          endsAt: '0001-01-01T00:59:59.999999999+01:00',
+        }),
+        amAlert('00000000000000a4', { startsAt: '2026-03-02T15:20:00.123456789+05:30' }),
+      ]),
+    )
+    expect(answer).toEqual({
+      status: 200,
+      body: { accepted: 1, invalid: 3, truncatedAlerts: 0, enqueued: 1 },
+    })
+    expect(await states()).toEqual([
+      {
+        fingerprint: '00000000000000a4',
+        status: 'firing',
+        startsAt: '2026-03-02T09:50:00.123Z',
+        resolvedAt: null,
+        groupKey: '{}:{}',
+      },
+    ])
+    expect(await outbox()).toEqual(['firing 00000000000000a4'])
+  })
+
+  test('a notification holding only such an alert is the 422 naming it, and stores nothing', async () => {
+    const { post, states, outbox } = await setup()
+    expect(
+      await post(notification([amAlert('00000000000000b1', { startsAt: '0001-01-01T00:30:00+01:00' })])),
+    ).toEqual({
+      status: 422,
+      body: {
+        error: {
+          code: 'VALIDATION',
+          message:
+            'Invalid body: none of the 1 alerts is a valid Alertmanager alert (first: alerts.0.startsAt — Expected an RFC 3339 time from year 1 to 9999)',
+          details: {
+            in: 'body',
+            errors: [
+              { field: 'alerts.0.startsAt', message: 'Expected an RFC 3339 time from year 1 to 9999' },
+            ],
+          },
+          requestId: expect.any(String),
+        },
+      },
+    })
+    expect(await states()).toEqual([])
+    expect(await outbox()).toEqual([])
+  })
+
+  test('an offset that keeps the time within year 9999 in UTC is taken', async () => {
+    const { post, states } = await setup()
+    const answer = await post(
+      notification([amAlert('00000000000000c2', { startsAt: '9999-12-31T23:30:00+01:00' })]),
+    )
+    expect(answer.status).toBe(200)
+    expect((await states()).map((s) => s.startsAt)).toEqual(['9999-12-31T22:30:00.000Z'])
+  })
+})
