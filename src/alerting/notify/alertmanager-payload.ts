@@ -14,6 +14,7 @@ export interface AlertmanagerNotification {
    * (notify/webhook/webhook.go `TruncatedAlerts`); 0 when absent.
    */
   truncatedAlerts: number
+  /** Alertmanager's aggregation group; absent when missing, not a string, or not storable text. */
   groupKey?: string
   /** The first skipped alert's problem, `alerts.3.startsAt — Expected …`; absent when none was skipped. */
   firstInvalid?: string
@@ -460,7 +461,12 @@ class NotificationScanner {
         this.result.truncatedAlerts = value
       }
     } else if (this.key === 'groupKey') {
-      if (typeof value === 'string') this.result.groupKey = value
+      // Stored with each alert it lists (alert_states.group_key, the outbox's jsonb): one
+      // PostgreSQL cannot hold failed the whole notification, a 500 for an unpaired surrogate
+      // and a bare 422 for U+0000, its alerts lost without a count. Alertmanager never sends
+      // one (its label values are %q-quoted in the key); read as no groupKey, the alerts are
+      // taken and none is ended for not being listed.
+      if (typeof value === 'string' && storable(value)) this.result.groupKey = value
       else delete this.result.groupKey
     }
   }

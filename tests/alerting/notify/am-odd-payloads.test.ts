@@ -121,3 +121,33 @@ describe('times whose offset moves them out of PostgreSQL years 1–9999', () =>
     expect((await states()).map((s) => s.startsAt)).toEqual(['9999-12-31T22:30:00.000Z'])
   })
 })
+
+describe('a groupKey PostgreSQL cannot store (posed as Alertmanager; its own keys %q-quote label values)', () => {
+  for (const [name, groupKey] of [
+    ['an unpaired surrogate (was a 500)', '{}:{instance="a\udc00"}'],
+    ['U+0000 (was a bare 422, the alerts lost uncounted)', '{}:{instance="a\u0000"}'],
+  ] as const) {
+    test(`${name}: read as no groupKey, the alerts taken, and a later notification not listing one ends nothing`, async () => {
+      const { post, states, outbox } = await setup()
+      expect(
+        await post(notification([amAlert('00000000000000d1'), amAlert('00000000000000d2')], { groupKey })),
+      ).toEqual({
+        status: 200,
+        body: { accepted: 2, invalid: 0, truncatedAlerts: 0, enqueued: 1 },
+      })
+      expect(await post(notification([amAlert('00000000000000d1')], { groupKey }))).toEqual({
+        status: 200,
+        body: { accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 0 },
+      })
+      const firing = (fingerprint: string) => ({
+        fingerprint,
+        status: 'firing',
+        startsAt: '2026-03-02T09:50:00.000Z',
+        resolvedAt: null,
+        groupKey: null,
+      })
+      expect(await states()).toEqual([firing('00000000000000d1'), firing('00000000000000d2')])
+      expect(await outbox()).toEqual(['firing 00000000000000d1'])
+    })
+  }
+})
