@@ -93,7 +93,9 @@ const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
  * One element of `alerts` as Alertmanager's template.Alert marshals it, or why it is not one,
  * as `.field — message` (a wrong status, labels that are not strings or hold text PostgreSQL
  * cannot store, a bad time or fingerprint). The zero `endsAt` Alertmanager sends for firing
- * alerts (`0001-01-01T00:00:00Z`) means "not set".
+ * alerts (`0001-01-01T00:00:00Z`) means "not set". A null `endsAt` or `annotations` is read as
+ * Go's encoding/json reads it into template.Alert (a no-op: the zero time, no annotations), as
+ * tools posing as Alertmanager send them; it made the alert invalid and lost it.
  */
 export function toAlertInput(raw: unknown): AlertInput | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ' — Expected an object'
@@ -101,7 +103,7 @@ export function toAlertInput(raw: unknown): AlertInput | string {
   if (a.status !== 'firing' && a.status !== 'resolved') return '.status — Expected "firing" or "resolved"'
   const labels = stringRecordProblem(a.labels)
   if (labels !== undefined) return `.labels — ${labels}`
-  const annotations = a.annotations === undefined ? undefined : stringRecordProblem(a.annotations)
+  const annotations = a.annotations == null ? undefined : stringRecordProblem(a.annotations)
   if (annotations !== undefined) return `.annotations — ${annotations}`
   if (typeof a.fingerprint !== 'string' || !FINGERPRINT.test(a.fingerprint)) {
     return '.fingerprint — Expected 1 to 16 lowercase hexadecimal digits'
@@ -109,10 +111,7 @@ export function toAlertInput(raw: unknown): AlertInput | string {
   const startsAt = storableTime(a.startsAt)
   if (startsAt === undefined) return `.startsAt — ${TIME_PROBLEM}`
   let endsAt: Date | undefined
-  if (
-    a.endsAt !== undefined &&
-    !(typeof a.endsAt === 'string' && a.endsAt.startsWith('0001-01-01T00:00:00'))
-  ) {
+  if (a.endsAt != null && !(typeof a.endsAt === 'string' && a.endsAt.startsWith('0001-01-01T00:00:00'))) {
     endsAt = storableTime(a.endsAt)
     if (endsAt === undefined) return `.endsAt — ${TIME_PROBLEM}`
   }
@@ -120,7 +119,7 @@ export function toAlertInput(raw: unknown): AlertInput | string {
     fingerprint: a.fingerprint.padStart(16, '0'),
     status: a.status,
     labels: a.labels as Record<string, string>,
-    annotations: (a.annotations as Record<string, string> | undefined) ?? {},
+    annotations: (a.annotations as Record<string, string> | null | undefined) ?? {},
     startsAt,
     endsAt,
   }

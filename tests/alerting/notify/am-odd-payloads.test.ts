@@ -54,7 +54,7 @@ async function setup() {
     (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.id)).map(
       (r) => `${r.transition} ${r.fingerprint}`,
     )
-  return { post, states, outbox }
+  return { post, states, outbox, alerting: app.alerting }
 }
 
 describe('times whose offset moves them out of PostgreSQL years 1–9999', () => {
@@ -150,4 +150,36 @@ describe('a groupKey PostgreSQL cannot store (posed as Alertmanager; its own key
       expect(await outbox()).toEqual(['firing 00000000000000d1'])
     })
   }
+})
+
+describe('null members, as Go reads them into template.Alert (tools posing as Alertmanager send them)', () => {
+  test('endsAt null is "not set" and annotations null none: a firing alert is announced, its resolution ends it at receipt', async () => {
+    const { post, states, outbox, alerting } = await setup()
+    expect(
+      await post(notification([amAlert('00000000000000e1', { endsAt: null, annotations: null })])),
+    ).toEqual({
+      status: 200,
+      body: { accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 1 },
+    })
+    // Sent: a resolution goes to those told of the firing.
+    await alerting.tick()
+    expect(
+      await post(
+        notification([amAlert('00000000000000e1', { status: 'resolved', endsAt: null, annotations: null })], {
+          status: 'resolved',
+        }),
+      ),
+    ).toEqual({ status: 200, body: { accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 1 } })
+    expect(await states()).toEqual([
+      {
+        fingerprint: '00000000000000e1',
+        status: 'resolved',
+        startsAt: '2026-03-02T09:50:00.000Z',
+        // The manual clock's start: resolved as of its receipt.
+        resolvedAt: '2026-03-02T10:00:00.000Z',
+        groupKey: '{}:{}',
+      },
+    ])
+    expect(await outbox()).toEqual(['firing 00000000000000e1', 'resolved 00000000000000e1'])
+  })
 })
