@@ -1,4 +1,5 @@
 import { AppError, invalidJson, payloadTooLarge } from '../../core/errors.ts'
+import { sha256Hex } from '../../core/hash.ts'
 import { MAX_JSON_DEPTH, parseJsonBody, tooDeep } from '../../http/json-body.ts'
 import { fieldError } from '../../shared/models.ts'
 import type { AlertInput } from './dispatcher.ts'
@@ -14,7 +15,10 @@ export interface AlertmanagerNotification {
    * (notify/webhook/webhook.go `TruncatedAlerts`); 0 when absent.
    */
   truncatedAlerts: number
-  /** Alertmanager's aggregation group; absent when missing, not a string, or not storable text. */
+  /**
+   * Alertmanager's aggregation group, as sent, or `sha256:<hex>` of one longer than 2 048 UTF-8
+   * bytes; absent when missing, not a string, or not storable text.
+   */
   groupKey?: string
   /** The first skipped alert's problem, `alerts.3.startsAt — Expected …`; absent when none was skipped. */
   firstInvalid?: string
@@ -140,6 +144,23 @@ type State =
   | 'done'
   /** The document is not an object: captured whole, to tell JSON (422) from not JSON (400). */
   | 'not-object'
+
+/**
+ * UTF-8 bytes up to which a groupKey is kept as sent. PostgreSQL's btree entry (the index on
+ * alert_states.group_key) holds at most 2 704 bytes after compression: a longer key of varied
+ * text, as Alertmanager builds from `group_by: ['...']` over long label values, failed every
+ * notification of its group with a 500, Alertmanager retrying it for ever.
+ */
+const GROUP_KEY_MAX_BYTES = 2048
+
+/**
+ * What a group is known by here: its groupKey, or `sha256:<64 hex>` of a longer one. Only
+ * equality is ever asked of it (which group listed an alert last), so the digest serves; the
+ * keys of Alertmanager and Grafana start with `{` (the route's matchers), so none is taken for
+ * another.
+ */
+const groupIdentity = (key: string) =>
+  Buffer.byteLength(key, 'utf8') <= GROUP_KEY_MAX_BYTES ? key : `sha256:${sha256Hex(key)}`
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
@@ -465,7 +486,7 @@ class NotificationScanner {
       // and a bare 422 for U+0000, its alerts lost without a count. Alertmanager never sends
       // one (its label values are %q-quoted in the key); read as no groupKey, the alerts are
       // taken and none is ended for not being listed.
-      if (typeof value === 'string' && storable(value)) this.result.groupKey = value
+      if (typeof value === 'string' && storable(value)) this.result.groupKey = groupIdentity(value)
       else delete this.result.groupKey
     }
   }

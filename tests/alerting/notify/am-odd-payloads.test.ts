@@ -4,6 +4,7 @@
  * that would make Alertmanager retry a notification that can never succeed.
  */
 import { describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
 import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
 
@@ -181,5 +182,49 @@ describe('null members, as Go reads them into template.Alert (tools posing as Al
       },
     ])
     expect(await outbox()).toEqual(['firing 00000000000000e1', 'resolved 00000000000000e1'])
+  })
+})
+
+describe('a groupKey longer than a PostgreSQL index entry holds (group_by: [...] over long label values)', () => {
+  // 16 000 hex digits of no pattern: compressed, still far above btree's 2 704-byte entry.
+  const digest = (text: string) => createHash('sha256').update(text).digest('hex')
+  const longKey = `{}:{alertname="Odd", image="${Array.from({ length: 250 }, (_, i) => digest(String(i))).join('')}"}`
+
+  test('is known by its SHA-256 (was a 500 for every notification of the group), and still ends an alert it stops listing', async () => {
+    const { post, states } = await setup()
+    expect(
+      await post(
+        notification([amAlert('00000000000000f1'), amAlert('00000000000000f2')], { groupKey: longKey }),
+      ),
+    ).toEqual({ status: 200, body: { accepted: 2, invalid: 0, truncatedAlerts: 0, enqueued: 1 } })
+    expect(await post(notification([amAlert('00000000000000f1')], { groupKey: longKey }))).toEqual({
+      status: 200,
+      body: { accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 0 },
+    })
+    const group = `sha256:${digest(longKey)}`
+    expect(await states()).toEqual([
+      {
+        fingerprint: '00000000000000f1',
+        status: 'firing',
+        startsAt: '2026-03-02T09:50:00.000Z',
+        resolvedAt: null,
+        groupKey: group,
+      },
+      {
+        fingerprint: '00000000000000f2',
+        status: 'resolved',
+        startsAt: '2026-03-02T09:50:00.000Z',
+        resolvedAt: '2026-03-02T10:00:00.000Z',
+        groupKey: group,
+      },
+    ])
+  })
+
+  test('a key of 2 048 UTF-8 bytes is kept as sent', async () => {
+    const { post, states } = await setup()
+    const key = `{}:{xy="${'é'.repeat(1019)}"}`
+    expect(Buffer.byteLength(key)).toBe(2048)
+    expect((await post(notification([amAlert('00000000000000f3')], { groupKey: key }))).status).toBe(200)
+    expect((await states()).map((s) => s.groupKey)).toEqual([key])
   })
 })
