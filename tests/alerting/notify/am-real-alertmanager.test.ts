@@ -1,0 +1,124 @@
+/**
+ * The real Alertmanager posting what it really builds from odd alerts. Its process is stopped by
+ * PID after each test; skipped when the binary is absent (failed under REQUIRE_OPS_TOOLS=1).
+ */
+import { afterEach, describe, expect, setDefaultTimeout } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify as toYaml } from 'yaml'
+import { alertStates } from '../../../src/db/schema.ts'
+import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
+import { freePort, waitFor } from '../../helpers/process.ts'
+import { withBinary } from '../../ops/ops-files.ts'
+
+setDefaultTimeout(60_000)
+
+const BINARY = 'prometheus-alertmanager'
+const amTest = withBinary(BINARY, 'apt-get install -y prometheus-alertmanager')
+const TOKEN = 'am-real-alertmanager-token-0123456789'
+const ctx = alertTestContext()
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/**
+ * The test's app behind a receiver on 127.0.0.1 and a real Alertmanager whose one route groups
+ * by `groupBy` and posts there. `posts` collects each notification's groupKey and answer status.
+ */
+async function alertmanagerPostingToApp(groupBy: string[]) {
+  const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
+  const posts: Array<{ groupKey: unknown; status: number }> = []
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const { groupKey } = await request.clone().json()
+      const response = await app.app.handle(request)
+      posts.push({ groupKey, status: response.status })
+      return response
+    },
+  })
+  cleanups.push(() => receiver.stop(true))
+  const dir = mkdtempSync(join(tmpdir(), 'cc-am-real-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const config = {
+    route: {
+      receiver: 'app',
+      group_by: groupBy,
+      group_wait: '1s',
+      group_interval: '5m',
+      repeat_interval: '1h',
+    },
+    receivers: [
+      {
+        name: 'app',
+        webhook_configs: [
+          {
+            url: `http://127.0.0.1:${receiver.port}/alerts/alertmanager`,
+            send_resolved: true,
+            http_config: { authorization: { type: 'Bearer', credentials: TOKEN } },
+          },
+        ],
+      },
+    ],
+  }
+  writeFileSync(join(dir, 'alertmanager.yml'), toYaml(config))
+  const port = await freePort()
+  const proc = Bun.spawn(
+    [
+      BINARY,
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ],
+    { stdout: 'ignore', stderr: 'ignore' },
+  )
+  cleanups.push(async () => {
+    proc.kill('SIGTERM')
+    await proc.exited
+  })
+  const api = `http://127.0.0.1:${port}`
+  await waitFor(
+    'Alertmanager to be ready',
+    async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined),
+    20_000,
+  )
+  const postAlerts = async (alerts: unknown[]) => {
+    const posted = await fetch(`${api}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts),
+    })
+    expect(posted.status).toBe(200)
+  }
+  return { posts, postAlerts }
+}
+
+describe('the real Alertmanager', () => {
+  amTest(
+    "group_by: ['...'] over a 16 000-character label: its groupKey is taken, known by its SHA-256 (was a 500 on every post)",
+    async () => {
+      const { posts, postAlerts } = await alertmanagerPostingToApp(['...'])
+      const image = Array.from({ length: 250 }, (_, i) => digest(String(i))).join('')
+      // Started before group_wait: Alertmanager flushes the new group at once.
+      const startsAt = new Date(Date.now() - 60_000).toISOString()
+      await postAlerts([{ labels: { alertname: 'LongLabel', severity: 'critical', image }, startsAt }])
+      await waitFor('the notification', async () => (posts.length >= 1 ? true : undefined), 30_000)
+      const groupKey = `{}:{alertname="LongLabel", image="${image}", severity="critical"}`
+      expect(posts).toEqual([{ groupKey, status: 200 }])
+      expect(
+        (await ctx.database.db.select().from(alertStates)).map((s) => ({
+          alertname: s.alertname,
+          status: s.status,
+          groupKey: s.groupKey,
+        })),
+      ).toEqual([{ alertname: 'LongLabel', status: 'firing', groupKey: `sha256:${digest(groupKey)}` }])
+    },
+  )
+})
