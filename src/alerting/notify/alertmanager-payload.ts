@@ -100,6 +100,7 @@ const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
  * alerts (`0001-01-01T00:00:00Z`) means "not set". A null `endsAt` or `annotations` is read as
  * Go's encoding/json reads it into template.Alert (a no-op: the zero time, no annotations), as
  * tools posing as Alertmanager send them; it made the alert invalid and lost it.
+ * Labels with an empty value are dropped, as Prometheus treats them as absent.
  */
 export function toAlertInput(raw: unknown): AlertInput | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ' — Expected an object'
@@ -122,7 +123,12 @@ export function toAlertInput(raw: unknown): AlertInput | string {
   return {
     fingerprint: a.fingerprint.padStart(16, '0'),
     status: a.status,
-    labels: a.labels as Record<string, string>,
+    // Prometheus' data model: a label with an empty value is one that is not there. Kept, an
+    // empty alertname and severity made the message '🔔 * ALERT*: ' instead of 'unnamed' at
+    // the default severity, and ranked it below every warning.
+    labels: Object.fromEntries(
+      Object.entries(a.labels as Record<string, string>).filter(([, v]) => v !== ''),
+    ),
     annotations: (a.annotations as Record<string, string> | null | undefined) ?? {},
     startsAt,
     endsAt,

@@ -228,3 +228,24 @@ describe('a groupKey longer than a PostgreSQL index entry holds (group_by: [...]
     expect((await states()).map((s) => s.groupKey)).toEqual([key])
   })
 })
+
+describe('labels with an empty value (a tool posing as Alertmanager; Alertmanager 0.25 drops them before posting)', () => {
+  test('are absent, as in Prometheus: alertname "" and severity "" are announced as "unnamed" at the default severity', async () => {
+    const { post, alerting } = await setup()
+    const labels = { alertname: '', severity: '', instance: '', tenant_id: '', job: 'api' }
+    expect(await post(notification([amAlert('00000000000000a5', { labels, annotations: {} })]))).toEqual({
+      status: 200,
+      body: { accepted: 1, invalid: 0, truncatedAlerts: 0, enqueued: 1 },
+    })
+    const [state] = await ctx.database.db.select().from(alertStates)
+    expect({ alertname: state!.alertname, severity: state!.severity, labels: state!.labels }).toEqual({
+      alertname: 'unnamed',
+      severity: 'warning',
+      labels: { job: 'api' },
+    })
+    await alerting.tick()
+    expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body)).toEqual([
+      '🔔 *WARNING ALERT*: unnamed\nref: 00000000000000a5',
+    ])
+  })
+})
