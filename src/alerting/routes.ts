@@ -5,7 +5,11 @@ import { secretsEqual } from '../core/hash.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
-import { RefusedNotification, readAlertmanagerNotification } from './notify/alertmanager-payload.ts'
+import {
+  groupIdentity,
+  RefusedNotification,
+  readAlertmanagerNotification,
+} from './notify/alertmanager-payload.ts'
 import type { Dispatcher } from './notify/dispatcher.ts'
 import type { Receipts } from './notify/receipts.ts'
 import { readWhatsAppWebhook } from './notify/whatsapp-payload.ts'
@@ -188,7 +192,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           truncatedAlerts: notification.truncatedAlerts,
           invalidAlerts: notification.invalid,
           firstInvalid: notification.firstInvalid,
-          groupKey: notification.groupKey,
+          groupKey: groupIdentity(notification.groupKey),
         })
         return {
           accepted: notification.alerts.length,

@@ -15,10 +15,7 @@ export interface AlertmanagerNotification {
    * (notify/webhook/webhook.go `TruncatedAlerts`); 0 when absent.
    */
   truncatedAlerts: number
-  /**
-   * Alertmanager's aggregation group, as sent, or `sha256:<hex>` of one longer than 2 048 UTF-8
-   * bytes; absent when missing, not a string, or not storable text.
-   */
+  /** Alertmanager's aggregation group as sent (see {@link groupIdentity}); absent when not a string. */
   groupKey?: string
   /** The first skipped alert's problem, `alerts.3.startsAt — Expected …`; absent when none was skipped. */
   firstInvalid?: string
@@ -160,13 +157,21 @@ type State =
 const GROUP_KEY_MAX_BYTES = 2048
 
 /**
- * What a group is known by here: its groupKey, or `sha256:<64 hex>` of a longer one. Only
- * equality is ever asked of it (which group listed an alert last), so the digest serves; the
- * keys of Alertmanager and Grafana start with `{` (the route's matchers), so none is taken for
- * another.
+ * What a notification's group is known by in the database: its groupKey, `sha256:<64 hex>` of
+ * one longer than 2 048 UTF-8 bytes, or undefined (no group) for one PostgreSQL cannot store.
+ * Only equality is ever asked of it (which group listed an alert last), so the digest serves;
+ * the keys of Alertmanager and Grafana start with `{` (the route's matchers), so none is taken
+ * for another. A key with U+0000 or an unpaired surrogate failed the whole notification (a 500,
+ * or a bare 422 with its alerts uncounted); Alertmanager never sends one (it %q-quotes label
+ * values in the key), and without a group the alerts are still taken and none is ended for not
+ * being listed.
  */
-const groupIdentity = (key: string) =>
-  Buffer.byteLength(key, 'utf8') <= GROUP_KEY_MAX_BYTES ? key : `sha256:${sha256Hex(key)}`
+export function groupIdentity(groupKey: string | undefined): string | undefined {
+  if (groupKey === undefined || !storable(groupKey)) return undefined
+  return Buffer.byteLength(groupKey, 'utf8') <= GROUP_KEY_MAX_BYTES
+    ? groupKey
+    : `sha256:${sha256Hex(groupKey)}`
+}
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
@@ -487,12 +492,7 @@ class NotificationScanner {
         this.result.truncatedAlerts = value
       }
     } else if (this.key === 'groupKey') {
-      // Stored with each alert it lists (alert_states.group_key, the outbox's jsonb): one
-      // PostgreSQL cannot hold failed the whole notification, a 500 for an unpaired surrogate
-      // and a bare 422 for U+0000, its alerts lost without a count. Alertmanager never sends
-      // one (its label values are %q-quoted in the key); read as no groupKey, the alerts are
-      // taken and none is ended for not being listed.
-      if (typeof value === 'string' && storable(value)) this.result.groupKey = groupIdentity(value)
+      if (typeof value === 'string') this.result.groupKey = value
       else delete this.result.groupKey
     }
   }
