@@ -30,7 +30,8 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
  * The test's app behind a receiver on 127.0.0.1 and a real Alertmanager whose one route groups
  * by `groupBy` and posts there. `posts` collects each notification's groupKey and answer status.
  */
-async function alertmanagerPostingToApp(groupBy: string[]) {
+async function alertmanagerPostingToApp(groupBy: string[], lostAnswers = 0) {
+  let toLose = lostAnswers
   const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
   const posts: Array<{ groupKey: unknown; status: number }> = []
   const receiver = Bun.serve({
@@ -40,6 +41,8 @@ async function alertmanagerPostingToApp(groupBy: string[]) {
       const { groupKey } = await request.clone().json()
       const response = await app.app.handle(request)
       posts.push({ groupKey, status: response.status })
+      // The app took it, but its answer never reaches Alertmanager (a proxy's 502 after a timeout).
+      if (toLose-- > 0) return new Response('bad gateway', { status: 502 })
       return response
     },
   })
@@ -97,7 +100,7 @@ async function alertmanagerPostingToApp(groupBy: string[]) {
     })
     expect(posted.status).toBe(200)
   }
-  return { posts, postAlerts }
+  return { posts, postAlerts, alerting: app.alerting }
 }
 
 describe('the real Alertmanager', () => {
@@ -119,6 +122,33 @@ describe('the real Alertmanager', () => {
           groupKey: s.groupKey,
         })),
       ).toEqual([{ alertname: 'LongLabel', status: 'firing', groupKey: `sha256:${digest(groupKey)}` }])
+    },
+  )
+
+  amTest(
+    'a notification whose answer was lost is retried by Alertmanager and taken once: one alert, one message',
+    async () => {
+      const { posts, postAlerts, alerting } = await alertmanagerPostingToApp(['alertname'], 1)
+      const startsAt = new Date(Date.now() - 60_000).toISOString()
+      await postAlerts([
+        {
+          labels: { alertname: 'Retried', severity: 'critical' },
+          annotations: { summary: 'once' },
+          startsAt,
+        },
+      ])
+      await waitFor('the retry', async () => (posts.length >= 2 ? true : undefined), 30_000)
+      expect(posts).toEqual([
+        { groupKey: '{}:{alertname="Retried"}', status: 200 },
+        { groupKey: '{}:{alertname="Retried"}', status: 200 },
+      ])
+      await alerting.tick()
+      expect(ctx.fake.requests.map((r) => (r.body.text as { body: string }).body.split('\n')[0])).toEqual([
+        '🔔 *CRITICAL ALERT*: Retried',
+      ])
+      expect((await ctx.database.db.select().from(alertStates)).map((s) => [s.alertname, s.status])).toEqual([
+        ['Retried', 'firing'],
+      ])
     },
   )
 })
