@@ -51,10 +51,9 @@ async function setup() {
       resolvedAt: s.resolvedAt?.toISOString() ?? null,
       groupKey: s.groupKey,
     }))
+  /** `transition fingerprint` of each outbox row, sorted (ids are random, not in order). */
   const outbox = async () =>
-    (await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.id)).map(
-      (r) => `${r.transition} ${r.fingerprint}`,
-    )
+    (await ctx.database.db.select().from(alertOutbox)).map((r) => `${r.transition} ${r.fingerprint}`).sort()
   return { post, states, outbox, alerting: app.alerting }
 }
 
