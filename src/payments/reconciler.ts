@@ -124,6 +124,9 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   let stopped = true
   // Set by stop() only: a pass run by tick() without start() (tests, one-off runs) is not cut short.
   let stopping = false
+  // Aborted by stop(): the provider call under way ends with it instead of holding the
+  // shutdown for as long as the provider takes (or forever, for a call that never answers).
+  let cancel = new AbortController()
 
   /** Leases the stale pending payments, if this replica leads this tick. */
   async function lease(now: Date): Promise<PaymentRow[] | 'not-leader'> {
@@ -139,15 +142,26 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
     })
   }
 
-  async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome> {
+  async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome | 'stopped'> {
     const provider = providers.get(payment.provider)
+    const { signal } = cancel
     // Background work has ids of its own: a trace per reconciliation, not the paying request's.
-    const context = { requestId: `reconcile-${payment.id}`, traceId: traceIds.traceId() }
+    const context = { requestId: `reconcile-${payment.id}`, traceId: traceIds.traceId(), signal }
     let found: Awaited<ReturnType<PaymentProvider['retrieve']>>
     try {
       if (!provider) throw new Error(`provider ${payment.provider} is not configured`)
-      found = await provider.retrieve(payment.id, context)
+      found = await untilAborted(provider.retrieve(payment.id, context), signal)
     } catch (error) {
+      if (signal.aborted) {
+        // Not a failure of the provider: we stopped listening. Whatever the call would have
+        // said is unknown, so nothing is settled; the payment keeps its lease and stays
+        // pending for the next process, as after a crash.
+        log.info(
+          { event: 'payment_reconcile_stopped', paymentId: payment.id, provider: payment.provider },
+          'reconciliation stopped while asking the provider; the payment stays pending',
+        )
+        return 'stopped'
+      }
       log.warn(
         {
           event: 'payment_reconcile_unresolved',
@@ -202,6 +216,8 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
         // again after it, as after a crash.
         if (stopping) break
         const outcome = await reconcileOne(payment)
+        // A call cut short by stop() found nothing: no outcome to count.
+        if (outcome === 'stopped') break
         metrics.reconciled(payment.provider, outcome)
         outcomes.push(outcome)
       }
@@ -235,16 +251,35 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       if (!stopped) return
       stopped = false
       stopping = false
+      if (cancel.signal.aborted) cancel = new AbortController()
       schedule()
     },
-    /** Stops the loop and waits for a pass in progress. */
+    /**
+     * Stops the loop: aborts the provider call under way (its payment stays pending, settled
+     * by a later pass or process) and waits for the pass to end, which settles nothing more.
+     */
     async stop() {
       stopped = true
       stopping = true
       clearTimeout(timer)
+      cancel.abort(new DOMException('the payment reconciler is stopping', 'AbortError'))
       await running?.catch(() => {})
     },
   }
+}
+
+/**
+ * `call`, or a rejection with `signal.reason` as soon as `signal` aborts: a provider that
+ * ignores its CallContext.signal must not hold the caller (its late answer is dropped).
+ */
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  let onAbort!: () => void
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  return Promise.race([call, aborted]).finally(() => signal.removeEventListener('abort', onAbort))
 }
 
 export type PaymentReconciler = ReturnType<typeof createPaymentReconciler>

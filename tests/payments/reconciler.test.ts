@@ -11,6 +11,7 @@ import {
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
+import { captureLogs } from '../helpers/logs.ts'
 import { clockAhead, LEASE_MS, ledger, quiet, stalledSandbox } from './providers.ts'
 
 // A tick leases every stale pending payment of its database: other files leave payments
@@ -275,42 +276,93 @@ describe('payment reconciliation', () => {
     await stuck.inFlight
   })
 
-  test('stop() during a pass waits for the provider call under way, not for the rest of the pass', async () => {
+  test('stop() during a pass aborts the provider call under way and settles nothing of the pass', async () => {
     const first = await stuckPayment({ charged: true })
     const second = await stuckPayment({ charged: true })
+    const logs = captureLogs()
     const asked: string[] = []
-    let release!: () => void
-    const held = new Promise<void>((resolve) => {
-      release = resolve
-    })
+    const leased: Record<string, unknown> = {}
+    // A status query that never answers: it ends only when its caller aborts it.
     const provider: PaymentProvider = {
       ...first.stalled.provider,
       async retrieve(key, context) {
         asked.push(key)
-        await held
-        return first.stalled.provider.retrieve(key, context)
+        ;[leased[key]] = await first.deps.database.db.select().from(payments).where(eq(payments.id, key))
+        return new Promise((_, reject) => {
+          context.signal?.addEventListener('abort', () => reject(context.signal!.reason))
+        })
       },
     }
     const reconciler = createPaymentReconciler({
       db: first.deps.database.db,
       providers: [provider],
       clock: clockAhead(LEASE_MS + 1000),
-      log: quiet,
+      log: logs.log,
       leaseMs: LEASE_MS,
       intervalMs: 20,
+      metrics: reconcilerMetrics(first.deps.metrics, ['sandbox']),
     })
     reconciler.start()
     for (let i = 0; i < 200 && asked.length === 0; i++) await Bun.sleep(10)
     expect(asked).toHaveLength(1)
-    const stopped = reconciler.stop()
-    release()
-    await stopped
+    await reconciler.stop()
     // Other tests' payments may be in the same pass; none is asked after the stop.
     expect(asked).toHaveLength(1)
-    const statuses = [(await first.paymentRow()).status, (await second.paymentRow()).status].sort()
-    expect(statuses).toEqual(['pending', 'succeeded'])
+    const rows = [await first.paymentRow(), await second.paymentRow()]
+    expect(rows.map((r) => r.status)).toEqual(['pending', 'pending'])
+    // The payment asked about is exactly as its lease left it.
+    expect(rows.find((r) => r.id === asked[0])).toEqual(leased[asked[0]!] as never)
+    expect(logs.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([])
+    expect(logs.lines.filter((l) => String(l.event).startsWith('payment_reconcile'))).toMatchObject([
+      { level: 'info', event: 'payment_reconcile_stopped', paymentId: asked[0], provider: 'sandbox' },
+    ])
+    // An aborted call is no outcome: nothing counted.
+    expect(await scrape(first.call, 'payments_reconciled_total{provider="sandbox",outcome="')).toEqual([
+      'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="unresolved"} 0',
+    ])
     first.stalled.answer()
     second.stalled.answer()
     await Promise.all([first.inFlight, second.inFlight])
+  })
+
+  test('stop() does not wait for a provider that ignores the abort; its late answer settles nothing', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    const logs = captureLogs()
+    let asked = 0
+    let answer!: () => void
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    let late: Promise<unknown> | undefined
+    const deaf: PaymentProvider = {
+      ...stuck.stalled.provider,
+      retrieve(key, context) {
+        asked++
+        late = answered.then(() => stuck.stalled.provider.retrieve(key, context))
+        return late as ReturnType<PaymentProvider['retrieve']>
+      },
+    }
+    const reconciler = createPaymentReconciler({
+      db: stuck.deps.database.db,
+      providers: [deaf],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: logs.log,
+      leaseMs: LEASE_MS,
+      intervalMs: 20,
+    })
+    reconciler.start()
+    for (let i = 0; i < 200 && asked === 0; i++) await Bun.sleep(10)
+    await reconciler.stop()
+    // The provider answers "charged" after the stop: the pass is over, nobody settles it.
+    answer()
+    expect(await late).toMatchObject({ outcome: 'succeeded' })
+    expect((await stuck.paymentRow()).status).toBe('pending')
+    expect(logs.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([])
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(201)
   })
 })
