@@ -139,6 +139,28 @@ export function documentedHeaders(parameters: Array<{ name: string; description:
 }
 
 /**
+ * Where a route's `detail` lists headers some of its error answers carry (an AppError's own
+ * `headers`, which the error boundary sets): Elysia's generator has no place for response
+ * headers, so they travel under this extension and are merged into those responses here.
+ */
+const RESPONSE_HEADERS = 'x-response-headers'
+
+/** A documented response header: what it says and its schema (OpenAPI 3.0 Header Object). */
+export interface DocumentedHeader {
+  description: string
+  schema: Record<string, unknown>
+}
+
+/**
+ * Response headers to document on an operation, by status (`{ '503': { 'Retry-After': … } }`),
+ * as a spread into the route's `detail`; merged with what the document adds itself (the 409's
+ * Retry-After, Idempotent-Replayed).
+ */
+export function documentedResponseHeaders(byStatus: Record<string, Record<string, DocumentedHeader>>) {
+  return { [RESPONSE_HEADERS]: byStatus }
+}
+
+/**
  * What requestContext answers for any route that reads a JSON body, before the route's own
  * checks: documented on every operation with a request body, since a client meets them there.
  */
@@ -153,7 +175,8 @@ const BODY_ERRORS: Record<string, string> = {
  * JSON media types for JSON bodies and text/plain for string bodies (the API speaks nothing
  * else), a description on every response, the 400/413/415 of every JSON body, the 409 of every
  * operation taking an Idempotency-Key (with its `Retry-After`) and the `Idempotent-Replayed`
- * header of its replayable answers, header parameters routes read themselves (`documentedHeaders`), 3.0 schemas, parameters without Elysia's numeric
+ * header of its replayable answers, response headers routes declare (`documentedResponseHeaders`),
+ * header parameters routes read themselves (`documentedHeaders`), 3.0 schemas, parameters without Elysia's numeric
  * coercion union, no parameter that repeats an operation's apiKey credential (the security
  * scheme describes it), and only the security schemes some operation uses.
  */
@@ -175,6 +198,18 @@ export function fixOpenApiDocument(doc: Json): Json {
         for (const [status, description] of Object.entries(BODY_ERRORS)) {
           responses[status] ??= errorResponse(description)
         }
+      }
+      const responseHeaders = operation[RESPONSE_HEADERS] as
+        | Record<string, Record<string, DocumentedHeader>>
+        | undefined
+      if (responseHeaders) {
+        for (const [status, headers] of Object.entries(responseHeaders)) {
+          // Only where the route answers that status: a header alone is no documented answer.
+          const response = responses[status]
+          if (!response) continue
+          response.headers = { ...(response.headers as Json | undefined), ...structuredClone(headers) }
+        }
+        delete operation[RESPONSE_HEADERS]
       }
       const takesIdempotencyKey =
         Array.isArray(operation.parameters) &&

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import type { DocumentedHeader } from '../http/openapi.ts'
 import { CurrencyCode, MinorUnits, oneOf, Timestamp, Uuid } from '../shared/models.ts'
 
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'error'] as const
@@ -63,6 +64,16 @@ export const PaymentUnavailableModel = t.Object(
       'The outcome is not known yet (PAYMENT_PENDING: retry after Retry-After), or the service is unavailable',
   },
 )
+
+/**
+ * The `Retry-After` of a 503 PAYMENT_PENDING (PaymentOutcomeUnknown, set by the error boundary),
+ * documented as the 409 IDEMPOTENCY_KEY_IN_USE's is: integer seconds (RFC 9110 §10.2.3).
+ */
+export const PAYMENT_PENDING_RETRY_AFTER: DocumentedHeader = {
+  description:
+    'With PAYMENT_PENDING only (RFC 9110 §10.2.3): seconds until reconciliation should have asked the provider and settled the payment (PAYMENT_PENDING_LEASE plus a quarter lease, at most 30s more, from when the payment was recorded); retry the request with the same Idempotency-Key then. Absent from 503 UNAVAILABLE',
+  schema: { type: 'integer', minimum: 1 },
+}
 
 export type PaymentView = typeof PaymentModel.static
 export type CreatePayment = typeof CreatePaymentBody.static

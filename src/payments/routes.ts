@@ -1,13 +1,20 @@
 import { Elysia } from 'elysia'
 import { type TenantAuthenticator, tenantAuth } from '../auth/plugin.ts'
 import { ErrorEnvelopeModel } from '../http/models.ts'
+import { documentedResponseHeaders } from '../http/openapi.ts'
 import { requestState } from '../http/request-context.ts'
 import { IdempotencyHeaders } from '../idempotency/model.ts'
 import { withIdempotency } from '../idempotency/plugin.ts'
 import { type IdempotencyService, tenantScope } from '../idempotency/service.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import { IdParams } from '../shared/models.ts'
-import { CreatePaymentBody, PaymentErrorModel, PaymentModel, PaymentUnavailableModel } from './model.ts'
+import {
+  CreatePaymentBody,
+  PAYMENT_PENDING_RETRY_AFTER,
+  PaymentErrorModel,
+  PaymentModel,
+  PaymentUnavailableModel,
+} from './model.ts'
 import { PaymentOutcomeUnknown, PaymentProviderFailed, type PaymentService } from './service.ts'
 
 export function paymentRoutes(deps: {
@@ -61,6 +68,7 @@ export function paymentRoutes(deps: {
             'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error); safe to retry with Idempotency-Key',
           description:
             'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409). When the provider gave no outcome (a timeout, a dropped connection, a 5xx) the order may have been charged: 503 PAYMENT_PENDING with the pending payment and Retry-After; the order cannot be paid again until the provider has been asked, and the same request retried with its Idempotency-Key after Retry-After answers the settled outcome (409 IDEMPOTENCY_KEY_IN_USE before that).',
+          ...documentedResponseHeaders({ '503': { 'Retry-After': PAYMENT_PENDING_RETRY_AFTER } }),
         },
         response: {
           201: PaymentModel,

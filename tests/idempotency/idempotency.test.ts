@@ -388,7 +388,7 @@ describe('the OpenAPI document', () => {
     }
   })
 
-  test("documents the 409's Retry-After on every operation taking the key, and no other", async () => {
+  test("documents the 409's Retry-After on every operation taking the key, the 503 PAYMENT_PENDING's, and no other", async () => {
     const built = await buildTestApp()
     const doc = (await (await built.call('/swagger/json')).json()) as {
       paths: Record<
@@ -410,6 +410,7 @@ describe('the OpenAPI document', () => {
     expect(documented.sort()).toEqual([
       ['POST /orders', '409', { type: 'integer', minimum: 1 }],
       ['POST /orders/{id}/payments', '409', { type: 'integer', minimum: 1 }],
+      ['POST /orders/{id}/payments', '503', { type: 'integer', minimum: 1 }],
       ['POST /products', '409', { type: 'integer', minimum: 1 }],
       ['POST /tenants', '409', { type: 'integer', minimum: 1 }],
     ])
