@@ -17,3 +17,13 @@ export const reconcileIntervalFor = (leaseMs: number) =>
 export function settlementDue(pendingSince: Date, leaseMs: number): Date {
   return new Date(pendingSince.getTime() + leaseMs + reconcileIntervalFor(leaseMs))
 }
+
+/**
+ * The `Retry-After` (whole seconds, at least 1; RFC 9110 §10.2.3) of an answer telling a
+ * client to come back at `due` (`settlementDue`), seen at `now`: 1 once `due` has passed, as
+ * the reconciler looks again within an interval. The 503 PAYMENT_PENDING counts with it, the
+ * 409 IDEMPOTENCY_KEY_IN_USE of the handed-over key (idempotency's retryAfterSecondsFor) the same.
+ */
+export function retryAfterSecondsUntil(due: Date, now: Date): number {
+  return Math.max(1, Math.ceil((due.getTime() - now.getTime()) / 1000))
+}

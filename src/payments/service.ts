@@ -9,7 +9,7 @@ import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
 import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
 import { fieldError } from '../shared/models.ts'
-import { settlementDue } from './lease.ts'
+import { retryAfterSecondsUntil, settlementDue } from './lease.ts'
 import type { CreatePayment, PaymentView } from './model.ts'
 import {
   type ChargeResult,
@@ -58,7 +58,7 @@ export class PaymentProviderFailed extends AppError {
  * The provider call ended without an outcome and may have charged (ProviderError.ambiguous, a
  * timeout, an adapter's own failure): 503 PAYMENT_PENDING with the payment, still `pending`.
  * The order cannot be paid again until reconciliation has asked the provider, after
- * `retryAfterSeconds` (PAYMENT_PENDING_LEASE); the request retried with its Idempotency-Key
+ * `retryAfterSeconds` (until `settlementDue`); the request retried with its Idempotency-Key
  * then answers the settled outcome. Nothing is stored for the key before that.
  */
 export class PaymentOutcomeUnknown extends AppError {
@@ -129,7 +129,8 @@ export function createPaymentService(deps: {
   clock: Clock
   /**
    * How long a payment may stay pending before reconciliation settles it (PAYMENT_PENDING_LEASE,
-   * ms): PaymentOutcomeUnknown's Retry-After. Default 2 minutes, the variable's default.
+   * ms): with the reconcile interval, PaymentOutcomeUnknown's Retry-After (`settlementDue`).
+   * Default 2 minutes, the variable's default.
    */
   pendingLeaseMs?: number
   /** How long `charge` may take before it counts as an ambiguous failure (ms). */
@@ -328,9 +329,12 @@ export function createPaymentService(deps: {
         // it, by asking the provider; the claim stays unanswered until then (retries: 409).
         const current = (await repo.find(db, payment.id))!
         if (current.status === 'pending') {
-          // Retries of the key are told to come back when reconciliation will have settled it.
+          // This answer and the retries of its key are told to come back at the same time: when
+          // reconciliation will have settled it, counted from when the payment was recorded (what
+          // the reconciler measures from), not from now, after a provider call of any length.
+          const due = settlementDue(current.updatedAt, pendingLeaseMs)
           await claim
-            ?.handOver(settlementDue(current.updatedAt, pendingLeaseMs))
+            ?.handOver(due)
             .catch((error) =>
               context.log.error(
                 { err: error, paymentId: current.id },
@@ -342,7 +346,7 @@ export function createPaymentService(deps: {
             { event: 'payment_outcome_unknown', paymentId: view.id, orderId, provider: provider.name },
             'the payment provider gave no outcome; the payment stays pending until reconciliation',
           )
-          throw new PaymentOutcomeUnknown(view, Math.ceil(pendingLeaseMs / 1000), providerError)
+          throw new PaymentOutcomeUnknown(view, retryAfterSecondsUntil(due, deps.clock.now()), providerError)
         }
         // Reconciliation settled it (and answered the claim) while the call was out.
         outcome = { settled: current, here: false }

@@ -30,13 +30,19 @@ const ownDatabase = fileDatabase()
  * A provider named `flaky` whose charge throws `failure()`; with `charged`, the sandbox ledger
  * (which `retrieve` reads) has entered the charge first: the call failed after it landed.
  */
-function failingProvider(db: Database, failure: () => unknown, charged: boolean) {
+function failingProvider(
+  db: Database,
+  failure: () => unknown,
+  charged: boolean,
+  onCharge: (paymentId: string) => Promise<void> = async () => {},
+) {
   const sandbox = createSandboxProvider({ db, latencyMs: 0 })
   const calls = { charge: 0 }
   const provider: PaymentProvider = {
     name: 'flaky',
     async charge(request, context) {
       calls.charge++
+      await onCharge(request.paymentId)
       if (charged) await sandbox.charge({ ...request, source: 'tok_success' }, context)
       throw failure()
     },
@@ -47,9 +53,14 @@ function failingProvider(db: Database, failure: () => unknown, charged: boolean)
 
 async function setup(failure: () => unknown, charged: boolean) {
   const database = await ownDatabase()
-  const flaky = failingProvider(database.db, failure, charged)
-  // The app's clock, real unless a test pins it (`pinned.at`, epoch ms).
-  const pinned: { at?: number } = {}
+  // The app's clock, real unless a test pins it (`pinned.at`, epoch ms), or has the charge pin
+  // it `sinceRecorded` ms after the payment's updated_at (the database's time, known only then).
+  const pinned: { at?: number; sinceRecorded?: number } = {}
+  const flaky = failingProvider(database.db, failure, charged, async (paymentId) => {
+    if (pinned.sinceRecorded === undefined) return
+    const [row] = await database.db.select().from(payments).where(eq(payments.id, paymentId))
+    pinned.at = row!.updatedAt.getTime() + pinned.sinceRecorded
+  })
   const clock: Clock = {
     now: () => new Date(pinned.at ?? Date.now()),
     monotonic: () => performance.now(),
@@ -110,19 +121,23 @@ const timeout = () => providerCallError('flaky', new DOMException('The operation
 describe('a provider call that ends without an outcome', () => {
   test('charged before the timeout: 503 PAYMENT_PENDING, the order is not payable again, and the retry gets the charge reconciliation found', async () => {
     const s = await setup(timeout, true)
+    // The provider call took 7.3 s: reconciliation is due a lease and an interval (30 s) after
+    // the payment was recorded, 142.7 s from now.
+    s.pinned.sinceRecorded = 7_300
     const first = await s.pay('k-1')
+    s.pinned.sinceRecorded = undefined
     const [pending] = await s.rows()
     expect([pending!.status, pending!.failureReason, pending!.providerReference]).toEqual([
       'pending',
       null,
       null,
     ])
-    expect([first.status, first.headers.get('retry-after')]).toEqual([503, '120'])
+    expect([first.status, first.headers.get('retry-after')]).toEqual([503, '143'])
     expect(await first.json()).toEqual({
       error: {
         code: 'PAYMENT_PENDING',
         message:
-          'Payment provider flaky gave no outcome and the order may have been charged; retry this request with the same Idempotency-Key after 120s to get the outcome',
+          'Payment provider flaky gave no outcome and the order may have been charged; retry this request with the same Idempotency-Key after 143s to get the outcome',
         details: { payment: toPaymentView(pending!) },
         requestId: 'req-k-1',
       },
@@ -144,9 +159,13 @@ describe('a provider call that ends without an outcome', () => {
       null,
       new Date(pending!.updatedAt.getTime() + LEASE_MS + LEASE_MS / 4),
     ])
+    // A retry at the very instant of the 503 is told the same time; later ones count down to it.
+    s.pinned.at = pending!.updatedAt.getTime() + 7_300
+    const same = await s.pay('k-1', 'req-same')
     s.pinned.at = held!.lockedUntil!.getTime() - 42_300
     const early = await s.pay('k-1', 'req-early')
     s.pinned.at = undefined
+    expect([same.status, same.headers.get('retry-after')]).toEqual([409, '143'])
     expect([
       early.status,
       early.headers.get('retry-after'),
@@ -251,6 +270,7 @@ describe('the provider call deadline', () => {
     const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 500, stock: 5 })
     const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
     const sandbox = createSandboxProvider({ db: database.db, latencyMs: 0 })
+    const pinnedAt = Date.now()
     let land!: () => void
     const landed = new Promise<void>((resolve) => {
       land = resolve
@@ -269,7 +289,7 @@ describe('the provider call deadline', () => {
       db: database.db,
       providers: createProviderRegistry([slow]),
       metrics: noBusinessMetrics,
-      clock: { now: () => new Date(), monotonic: () => performance.now() },
+      clock: { now: () => new Date(pinnedAt), monotonic: () => performance.now() },
       pendingLeaseMs: 30_000,
       providerTimeoutMs: 50,
     })
@@ -287,9 +307,11 @@ describe('the provider call deadline', () => {
           : error,
     )
     await landed
-    expect(outcome).toEqual([503, 'PAYMENT_PENDING', 30, 'pending'])
     const rows = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
     expect(rows.map((r) => r.status)).toEqual(['pending'])
+    // Due a lease (30 s) and an interval (7.5 s) after the payment was recorded.
+    const due = Math.ceil((rows[0]!.updatedAt.getTime() + 37_500 - pinnedAt) / 1000)
+    expect(outcome).toEqual([503, 'PAYMENT_PENDING', due, 'pending'])
   })
 })
 
@@ -434,10 +456,13 @@ describe('PAYMENT_PROVIDER_TIMEOUT_MS', () => {
     expect(await warnings({ SANDBOX_LATENCY_MS: '99', PAYMENT_PROVIDER_TIMEOUT_MS: '100' })).toEqual([])
   })
 
-  test("is the app's deadline on a provider call: past it, 503 PAYMENT_PENDING with Retry-After of the lease", async () => {
+  test("is the app's deadline on a provider call: past it, 503 PAYMENT_PENDING with Retry-After until reconciliation is due", async () => {
     const database = await ownDatabase()
     const env = { SANDBOX_LATENCY_MS: '400', PAYMENT_PROVIDER_TIMEOUT_MS: '100', PAYMENT_PENDING_LEASE: '3s' }
-    const built = await buildTestApp({ database, env })
+    // Pinned a lease before any of it: the answer counts from the recorded payment, not from now.
+    const pinnedAt = Date.now() - 3000
+    const clock: Clock = { now: () => new Date(pinnedAt), monotonic: () => performance.now() }
+    const built = await buildTestApp({ database, env, clock })
     const tenant = await createTenant(built.call)
     const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 500, stock: 5 })
     const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
@@ -447,15 +472,18 @@ describe('PAYMENT_PROVIDER_TIMEOUT_MS', () => {
       json: { provider: 'sandbox', source: 'tok_success' },
     })
     const body = (await res.json()) as { error: { code: string; details: { payment: { status: string } } } }
-    expect([
-      res.status,
-      res.headers.get('retry-after'),
-      body.error.code,
-      body.error.details.payment.status,
-    ]).toEqual([503, '3', 'PAYMENT_PENDING', 'pending'])
+    expect([res.status, body.error.code, body.error.details.payment.status]).toEqual([
+      503,
+      'PAYMENT_PENDING',
+      'pending',
+    ])
     // The sandbox still answers its charge: let it land before the next test.
     await Bun.sleep(500)
     const rows = await database.db.select().from(payments).where(eq(payments.orderId, order.id))
     expect(rows.map((r) => r.status)).toEqual(['pending'])
+    // Due a lease (3 s) and an interval (750 ms) after updated_at, seen from the pinned now.
+    expect(res.headers.get('retry-after')).toBe(
+      String(Math.ceil((rows[0]!.updatedAt.getTime() + 3750 - pinnedAt) / 1000)),
+    )
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import type { Clock } from '../../src/core/clock.ts'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
 import { type PaymentProvider, ProviderError } from '../../src/payments/providers.ts'
@@ -204,10 +205,15 @@ describe('POST /orders/:id/payments', () => {
 })
 
 describe('cancelling an order while its payment waits for the provider', () => {
-  async function stalled(charged: boolean, refuses = false) {
+  async function stalled(charged: boolean, refuses = false, clockAt?: number) {
     const database = await sharedDatabase()
     const provider = stalledSandbox(database.db, { charged, refuses })
-    const built = await buildTestApp({ database, paymentProviders: [provider.provider] })
+    // The app's clock, pinned at `clockAt` (epoch ms) when given.
+    const clock: Clock = {
+      now: () => new Date(clockAt ?? Date.now()),
+      monotonic: () => performance.now(),
+    }
+    const built = await buildTestApp({ database, clock, paymentProviders: [provider.provider] })
     const tenant = await createTenant(built.call)
     const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 700, stock: 5 })
     const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 1 }])
@@ -236,7 +242,7 @@ describe('cancelling an order while its payment waits for the provider', () => {
           status: p.status,
         }),
       )
-    return { ...built, provider, paying, cancel, status, orderPayments }
+    return { ...built, provider, paying, cancel, status, orderPayments, order, clockAt }
   }
 
   test('is 409 naming the payment, and the charge that then succeeds pays the order', async () => {
@@ -273,10 +279,15 @@ describe('cancelling an order while its payment waits for the provider', () => {
   })
 
   test('a call that timed out may have charged: 503, the payment stays pending and the cancel stays refused', async () => {
-    const s = await stalled(false)
+    const s = await stalled(false, false, Date.now() - 60_000)
     s.provider.answer()
     const res = await s.paying
-    expect([res.status, res.headers.get('retry-after')]).toEqual([503, '120'])
+    const [row] = await s.deps.database.db.select().from(payments).where(eq(payments.orderId, s.order.id))
+    // Counted from the recorded payment: a lease and an interval (30 s) after its updated_at.
+    expect(res.headers.get('retry-after')).toBe(
+      String(Math.ceil((row!.updatedAt.getTime() + 150_000 - s.clockAt!) / 1000)),
+    )
+    expect(res.status).toBe(503)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYMENT_PENDING')
     expect((await s.orderPayments()).map((p) => p.status)).toEqual(['pending'])
     expect((await s.cancel()).status).toBe(409)
