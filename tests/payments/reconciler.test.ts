@@ -276,6 +276,41 @@ describe('payment reconciliation', () => {
     await stuck.inFlight
   })
 
+  test('a status query that never answers ends at the provider deadline: unresolved, the payment stays pending', async () => {
+    const stuck = await stuckPayment({ charged: true })
+    const logs = captureLogs()
+    const reasons: unknown[] = []
+    const silent: PaymentProvider = {
+      ...stuck.stalled.provider,
+      retrieve: (_key, context) =>
+        new Promise((_, reject) => {
+          context.signal?.addEventListener('abort', () => {
+            reasons.push((context.signal!.reason as DOMException).name)
+            reject(context.signal!.reason)
+          })
+        }),
+    }
+    const reconciler = createPaymentReconciler({
+      db: stuck.deps.database.db,
+      providers: [silent],
+      clock: clockAhead(LEASE_MS + 1000),
+      log: logs.log,
+      leaseMs: LEASE_MS,
+      providerTimeoutMs: 50,
+    })
+    const outcomes = await reconciler.tick()
+    expect(outcomes).not.toBe('not-leader')
+    expect(new Set(outcomes as string[])).toEqual(new Set(['unresolved']))
+    expect(new Set(reasons)).toEqual(new Set(['TimeoutError']))
+    expect((await stuck.paymentRow()).status).toBe('pending')
+    expect(logs.lines.find((l) => l.paymentId === stuck.payment.id)).toMatchObject({
+      level: 'warn',
+      event: 'payment_reconcile_unresolved',
+    })
+    stuck.stalled.answer()
+    expect((await stuck.inFlight).status).toBe(201)
+  })
+
   test('stop() during a pass aborts the provider call under way and settles nothing of the pass', async () => {
     const first = await stuckPayment({ charged: true })
     const second = await stuckPayment({ charged: true })
