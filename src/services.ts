@@ -124,6 +124,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     clock,
     log,
     leaseMs: config.payments.pendingLeaseMs,
+    providerTimeoutMs: config.payments.providerTimeoutMs,
     metrics: reconcilerMetrics(
       metrics,
       paymentProviders.map((p) => p.name),

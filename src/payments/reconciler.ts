@@ -8,7 +8,7 @@ import { Counter, Gauge } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import { reconcileIntervalFor } from './lease.ts'
 import type { PaymentProvider, ProviderRegistry } from './providers.ts'
-import { createProviderRegistry, PROVIDER_CALL_TIMEOUT_MS } from './providers.ts'
+import { createProviderRegistry } from './providers.ts'
 import { createPaymentRepository, type PaymentRow } from './repository.ts'
 import { createPaymentService, type SettlementResult } from './service.ts'
 
@@ -98,9 +98,10 @@ export interface PaymentReconcilerDeps {
   batch?: number
   /**
    * How long one `retrieve` may take (ms) before it counts as unanswered (`unresolved`, asked
-   * again after another lease). Default PROVIDER_CALL_TIMEOUT_MS, as a charge's.
+   * again after another lease): PAYMENT_PROVIDER_TIMEOUT_MS, as a charge's. Required, so that
+   * no caller runs on a default while the variable says otherwise.
    */
-  providerTimeoutMs?: number
+  providerTimeoutMs: number
 }
 
 /**
@@ -124,7 +125,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   const traceIds = createTraceIds()
   const intervalMs = deps.intervalMs ?? reconcileIntervalFor(deps.leaseMs)
   const batch = deps.batch ?? 50
-  const providerTimeoutMs = deps.providerTimeoutMs ?? PROVIDER_CALL_TIMEOUT_MS
+  const { providerTimeoutMs } = deps
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<unknown> | undefined
   let stopped = true
@@ -150,10 +151,10 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
 
   async function reconcileOne(payment: PaymentRow): Promise<ReconcileOutcome | 'stopped'> {
     const provider = providers.get(payment.provider)
-    const stopping = cancel.signal
+    const stopSignal = cancel.signal
     // A status query that never answers would hold the pass, and every payment after it, for
     // ever: it ends at the deadline as a charge does, and counts as unanswered.
-    const signal = AbortSignal.any([stopping, AbortSignal.timeout(providerTimeoutMs)])
+    const signal = AbortSignal.any([stopSignal, AbortSignal.timeout(providerTimeoutMs)])
     // Background work has ids of its own: a trace per reconciliation, not the paying request's.
     const context = { requestId: `reconcile-${payment.id}`, traceId: traceIds.traceId(), signal }
     let found: Awaited<ReturnType<PaymentProvider['retrieve']>>
@@ -161,7 +162,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       if (!provider) throw new Error(`provider ${payment.provider} is not configured`)
       found = await untilAborted(provider.retrieve(payment.id, context), signal)
     } catch (error) {
-      if (stopping.aborted) {
+      if (stopSignal.aborted) {
         // Not a failure of the provider: we stopped listening. Whatever the call would have
         // said is unknown, so nothing is settled; the payment keeps its lease and stays
         // pending for the next process, as after a crash.

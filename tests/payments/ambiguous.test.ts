@@ -8,6 +8,7 @@ import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
 import {
   createProviderRegistry,
   type PaymentProvider,
+  PROVIDER_CALL_TIMEOUT_MS,
   ProviderError,
   providerCallError,
   providerStatusError,
@@ -87,6 +88,7 @@ async function setup(failure: () => unknown, charged: boolean) {
       clock: clockAhead(LEASE_MS + 1000),
       log: quiet,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
       business: built.deps.metrics.business,
     }).tick()
   const scrape = async (prefix: string) =>
@@ -394,6 +396,7 @@ describe('the deadline aborts the provider call', () => {
       clock: clockAhead(LEASE_MS + 1000),
       log: quiet,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
     }).tick()
     expect(reconciled).toEqual(['succeeded'])
     const [settled] = await database.db.select().from(payments).where(eq(payments.orderId, order.id))

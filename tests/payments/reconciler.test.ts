@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { payments } from '../../src/db/schema.ts'
 import type { BusinessMetrics } from '../../src/observability/business-metrics.ts'
-import type { PaymentProvider } from '../../src/payments/providers.ts'
+import { type PaymentProvider, PROVIDER_CALL_TIMEOUT_MS } from '../../src/payments/providers.ts'
 import {
   createPaymentReconciler,
   reconcileIntervalFor,
@@ -65,6 +65,7 @@ async function stuckPayment(options: { charged: boolean; retrieveFails?: boolean
       clock: clockAhead(offsetMs),
       log: quiet,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
       metrics: reconcilerMetrics(built.deps.metrics, ['sandbox']),
       business,
     })
@@ -266,6 +267,7 @@ describe('payment reconciliation', () => {
       clock: clockAhead(LEASE_MS + 1000),
       log: quiet,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
       intervalMs: 20,
     })
     reconciler.start()
@@ -334,6 +336,7 @@ describe('payment reconciliation', () => {
       clock: clockAhead(LEASE_MS + 1000),
       log: logs.log,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
       intervalMs: 20,
       metrics: reconcilerMetrics(first.deps.metrics, ['sandbox']),
     })
@@ -387,6 +390,7 @@ describe('payment reconciliation', () => {
       clock: clockAhead(LEASE_MS + 1000),
       log: logs.log,
       leaseMs: LEASE_MS,
+      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
       intervalMs: 20,
     })
     reconciler.start()
