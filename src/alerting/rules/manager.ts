@@ -1,4 +1,4 @@
-import { and, eq, notInArray, sql } from 'drizzle-orm'
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
@@ -185,6 +185,20 @@ const toInstance = (row: StateRow): AlertInstance => ({
 })
 
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms))
+
+/** The resolutions, at `ts` (ms), of the firing alerts among stored rows that are ending. */
+const resolutionsOf = (rows: StateRow[], ts: number): AlertInput[] =>
+  rows
+    .filter((row) => row.state === 'firing')
+    .map((row) => ({
+      fingerprint: row.fingerprint,
+      status: 'resolved' as const,
+      labels: { ...row.labels },
+      annotations: row.annotations,
+      startsAt: row.firedAt ?? row.activeAt,
+      endsAt: new Date(ts),
+      value: formatFloat(row.value, 'g', -1),
+    }))
 const rowsOf = (result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, unknown>>
 
@@ -563,22 +577,77 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     await tx
       .delete(alertRuleStates)
       .where(and(eq(alertRuleStates.ruleGroup, loaded.key), eq(alertRuleStates.ruleName, entry.stateKey)))
-    return rows
-      .filter((row) => row.state === 'firing')
-      .map((row) => ({
-        fingerprint: row.fingerprint,
-        status: 'resolved' as const,
-        labels: { ...row.labels },
-        annotations: row.annotations,
-        startsAt: row.firedAt ?? row.activeAt,
-        endsAt: new Date(ts),
-        value: formatFloat(row.value, 'g', -1),
-      }))
+    return resolutionsOf(rows, ts)
+  }
+
+  /**
+   * Ends the stored alerts of alerting rules this process does not evaluate: rules removed
+   * from their group's file, now skipped, or in a group no longer loaded (or holding only
+   * recording rules now). Prometheus' `Manager.Update` drops them on reload (`Group.CopyState`
+   * keeps only the rules still there; a removed group stops with `markStale`) and stops
+   * re-sending them, so Alertmanager resolves them once the `endsAt` of their last send has
+   * passed. The dispatcher has no such expiry for this manager's alerts, so they are resolved
+   * here, at `ts`; pending and already resolved ones go without a word. A group another
+   * replica evaluates (its advisory lock taken: a rolling deploy still running the old file)
+   * is left to it.
+   * @returns the resolutions to hand to the dispatcher, by the group key they belonged to
+   */
+  async function retireUnloaded(
+    tx: Executor,
+    loaded: LoadedGroup,
+    rows: StateRow[],
+    ts: number,
+  ): Promise<Map<string, AlertInput[]>> {
+    const retired = new Map<string, AlertInput[]>()
+    const live = new Set(loaded.rules.filter(isLiveAlerting).map((entry) => entry.stateKey))
+    const gone = rows.filter((row) => !live.has(row.ruleName))
+    if (gone.length > 0) {
+      await tx.delete(alertRuleStates).where(
+        and(
+          eq(alertRuleStates.ruleGroup, loaded.key),
+          inArray(
+            alertRuleStates.ruleName,
+            gone.map((row) => row.ruleName),
+          ),
+        ),
+      )
+      retired.set(loaded.key, resolutionsOf(gone, ts))
+    }
+    const orphans = await tx
+      .select()
+      .from(alertRuleStates)
+      .where(notInArray(alertRuleStates.ruleGroup, alertingGroupKeys))
+    for (const key of new Set(orphans.map((row) => row.ruleGroup))) {
+      if (!(await tryGroupLock(tx, key))) continue
+      await tx.delete(alertRuleStates).where(eq(alertRuleStates.ruleGroup, key))
+      retired.set(
+        key,
+        resolutionsOf(
+          orphans.filter((row) => row.ruleGroup === key),
+          ts,
+        ),
+      )
+    }
+    return retired
   }
 
   const isRecording = (entry: LoadedRule): entry is LoadedRule<RecordingRule> =>
     entry.rule.type === 'recording'
   const isAlerting = (entry: LoadedRule): entry is LoadedRule<AlertingRule> => entry.rule.type === 'alerting'
+  const isLiveAlerting = (entry: LoadedRule) => isAlerting(entry) && entry.health !== 'skipped'
+  // The groups whose alerts some evaluation of this process keeps; stored state under any other
+  // key is retired (see retireUnloaded).
+  const alertingGroupKeys = deps.groups.filter((g) => g.rules.some(isLiveAlerting)).map((g) => g.key)
+
+  /** Takes the group's advisory lock for this transaction; false when another replica holds it. */
+  async function tryGroupLock(tx: Executor, key: string): Promise<boolean> {
+    const [lock] = rowsOf(
+      await tx.execute(
+        sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${key}`}, 0)) as locked`,
+      ),
+    )
+    return Boolean(lock?.locked)
+  }
 
   /**
    * One evaluation of a group: its recording rules always, its alerting rules if this process
@@ -594,12 +663,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           return 'evaluated' as const
         })()
       : await db.transaction(async (tx) => {
-          const [lock] = rowsOf(
-            await tx.execute(
-              sql`select pg_try_advisory_xact_lock(hashtextextended(${`convo-commerce:alerts:${loaded.key}`}, 0)) as locked`,
-            ),
-          )
-          const leader = Boolean(lock?.locked)
+          const leader = await tryGroupLock(tx, loaded.key)
           const rows = leader
             ? await tx.select().from(alertRuleStates).where(eq(alertRuleStates.ruleGroup, loaded.key))
             : []
@@ -618,6 +682,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             }
           }
           if (!leader) return 'not-leader' as const
+          for (const [key, resolutions] of await retireUnloaded(tx, loaded, rows, ts)) {
+            if (key === loaded.key) transitions.push(...resolutions)
+            else if (resolutions.length > 0)
+              await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)
+          }
           if (transitions.length > 0)
             await deps.dispatcher.ingest(transitions, `rule group ${loaded.key}`, tx)
           return 'evaluated' as const

@@ -1,0 +1,125 @@
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
+import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
+import { captureLogs } from '../../helpers/logs.ts'
+
+// Fresh databases per file.
+setDefaultTimeout(30_000)
+
+const ctx = ruleManagerTestContext()
+
+const BEFORE = `
+groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - alert: Kept
+        expr: kept > 0
+        for: 1m
+      - alert: Removed
+        expr: removed > 0
+      - alert: PendingRemoved
+        expr: pending_removed > 0
+        for: 10m
+  - name: gone
+    interval: 30s
+    rules:
+      - alert: GroupGone
+        expr: gone > 0
+`
+
+// The same file after an edit: `Removed` and `PendingRemoved` left group `shop`, group `gone`
+// left the file, and `Kept`'s `for` went from 1m to 5m.
+const AFTER = `
+groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - alert: Kept
+        expr: kept > 0
+        for: 5m
+`
+
+/**
+ * One process of the service on the shared database: the rule file `text`, a query source
+ * answering every expression with one series (value 1), its own dispatcher (log transport).
+ */
+function processWith(text: string, clock: ReturnType<typeof manualClock>) {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-reload-'))
+  writeFileSync(join(dir, 'alerts.yml'), text)
+  const source: QuerySource = {
+    async instantQuery(): Promise<InstantResult> {
+      return { resultType: 'vector', samples: [{ labels: { job: 'shop' }, value: 1 }] }
+    },
+  }
+  const delivery = alertingFor(ctx.database, undefined)
+  const manager = createRuleManager({
+    db: ctx.database.db,
+    groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
+    source,
+    dispatcher: delivery.alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  const step = async (ms = 30_000) => {
+    clock.advance(ms)
+    await manager.evaluateAll()
+    delivery.clock.set(clock.now().toISOString())
+    await delivery.alerting.tick()
+  }
+  return { manager, step }
+}
+
+const states = async () =>
+  (await ctx.database.db.select().from(alertRuleStates))
+    .map((r) => `${r.ruleGroup}/${r.ruleName}:${r.state}:${r.activeAt.toISOString()}`)
+    .sort()
+const outbox = async () =>
+  (await ctx.database.db.select().from(alertOutbox)).map((r) => `${r.alertname}:${r.transition}`).sort()
+
+describe('a rule file changed across a restart (Prometheus reloading it)', () => {
+  // Prometheus (rules/manager.go `Manager.Update`, 2.42) copies the state of the rules a
+  // reloaded group still holds (`Group.CopyState`, matched by name and labels) and drops the
+  // others; a removed group is stopped with `markStale`. It sends no resolution for their
+  // alerts, but stops re-sending them, so Alertmanager resolves them when the endsAt of their
+  // last send passes (rules/alerting.go `sendAlerts`: ValidUntil = 4 × max(interval,
+  // resend delay)). The dispatcher has no such expiry for the rule manager's alerts: the
+  // firing alert of a rule no longer loaded must be resolved by the manager, or WhatsApp
+  // keeps announcing it at every repeat interval and never says it ended.
+  test('alerts of removed rules and groups resolve; an unchanged rule keeps its state and activeAt', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const before = processWith(BEFORE, clock)
+    await before.step() // 10:00:30 Kept and PendingRemoved pending, Removed and GroupGone fire
+    await before.step() // 10:01:00
+    await before.step() // 10:01:30 Kept fires (1m)
+    expect(await states()).toEqual([
+      'gone/GroupGone:firing:2026-03-02T10:00:30.000Z',
+      'shop/Kept:firing:2026-03-02T10:00:30.000Z',
+      'shop/PendingRemoved:pending:2026-03-02T10:00:30.000Z',
+      'shop/Removed:firing:2026-03-02T10:00:30.000Z',
+    ])
+    expect(await outbox()).toEqual(['GroupGone:firing', 'Kept:firing', 'Removed:firing'])
+
+    // Restart with the edited file.
+    const after = processWith(AFTER, clock)
+    await after.step() // 10:02:00
+    // Kept keeps its activeAt and its firing state: Prometheus 2.42 `AlertingRule.Eval` never
+    // takes a firing alert back to pending, whatever the new `for` (CopyState keeps `active`).
+    expect(await states()).toEqual(['shop/Kept:firing:2026-03-02T10:00:30.000Z'])
+    expect(await outbox()).toEqual([
+      'GroupGone:firing',
+      'GroupGone:resolved',
+      'Kept:firing',
+      'Removed:firing',
+      'Removed:resolved',
+    ])
+    // Nothing more: a pending alert of a removed rule was never announced, and is not now.
+    await after.step()
+    expect(await outbox()).toHaveLength(5)
+  })
+})
