@@ -123,3 +123,32 @@ describe('a rule file changed across a restart (Prometheus reloading it)', () =>
     expect(await outbox()).toHaveLength(5)
   })
 })
+
+describe('a restart while an alert is pending (README: deliberately not RestoreForState)', () => {
+  const PENDING = `
+groups:
+  - name: slow
+    interval: 1m
+    rules:
+      - alert: Slow
+        expr: slow > 0
+        for: 10m
+`
+  // Prometheus 2.42 would restore activeAt from ALERTS_FOR_STATE and, with 6m of `for` left
+  // (< the 10m --rules.alert.for-grace-period), set it to restore time + 10m - 10m, firing
+  // no sooner than 10m after the restore (rules/manager.go RestoreForState). Here the stored
+  // activeAt is kept: the alert fires when its `for` has elapsed since it became pending.
+  test('the stored activeAt is kept across a 2-minute outage: fires at activeAt + for', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const before = processWith(PENDING, clock)
+    for (let i = 0; i < 4; i++) await before.step(60_000) // 10:01 … 10:04, pending since 10:01
+    expect(await states()).toEqual(['slow/Slow:pending:2026-03-02T10:01:00.000Z'])
+    clock.advance(120_000) // down from 10:04 to 10:06
+    const after = processWith(PENDING, clock)
+    for (let i = 0; i < 4; i++) await after.step(60_000) // 10:07 … 10:10
+    expect(await states()).toEqual(['slow/Slow:pending:2026-03-02T10:01:00.000Z'])
+    await after.step(60_000) // 10:11 = activeAt + 10m
+    expect(await states()).toEqual(['slow/Slow:firing:2026-03-02T10:01:00.000Z'])
+    expect(await outbox()).toEqual(['Slow:firing'])
+  })
+})
