@@ -24,7 +24,9 @@ describe('which alerts get an example, from which series', () => {
     )
     // Each payment alert names an example from its own numerator: declines for the decline
     // rate, provider errors for the payment-success SLO (a decline spends none of its budget).
-    expect(exemplarQueryFor({ alertname: 'PaymentFailureRate' }, {})).toBe('payments_processed_total{status="failed"}')
+    expect(exemplarQueryFor({ alertname: 'PaymentFailureRate' }, {})).toBe(
+      'payments_processed_total{status="failed"}',
+    )
     expect(exemplarQueryFor({ alertname: 'PaymentSuccessBudgetBurn' }, {})).toBe(
       'payments_processed_total{status="error"} or http_requests_total{status=~"5..",endpoint="/orders/:id/payments"}',
     )
