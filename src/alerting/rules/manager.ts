@@ -1,4 +1,4 @@
-import { and, eq, inArray, notInArray, sql } from 'drizzle-orm'
+import { and, eq, notInArray, or, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Database, Executor } from '../../db/client.ts'
@@ -251,6 +251,16 @@ export interface RuleManagerDeps {
   examples?: { source: ExemplarSource; traceBaseUrl?: string }
 }
 
+/** Prometheus' `--rules.alert.resend-delay` default (ms): an alert is re-sent at most this often. */
+export const RESEND_DELAY_MS = 60_000
+
+/**
+ * How many times max(group interval, RESEND_DELAY_MS) the stored alert of a rule no longer
+ * loaded must go unwritten before it is resolved: the 4 of Prometheus' `ValidUntil`
+ * (rules/alerting.go `sendAlerts`), after which Alertmanager resolves an alert not re-sent.
+ */
+export const ORPHAN_QUIET_INTERVALS = 4
+
 /**
  * Distinct exemplar queries one rule evaluation runs at most: a message shows 10 alerts in
  * full, and a rule that suddenly fires for thousands of series must not query thousands of times.
@@ -317,6 +327,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   const running = new Map<string, Promise<'evaluated' | 'not-leader'>>()
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
   let stopped = true
+  // Stored alerts of rules this process does not run, by group, rule and fingerprint: the row
+  // version (xmin) first seen and since when it has not changed (see retireUnloaded).
+  const orphansSeen = new Map<string, { version: string; since: number }>()
 
   async function evaluateRule(
     tx: Executor,
@@ -586,47 +599,56 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * recording rules now). Prometheus' `Manager.Update` drops them on reload (`Group.CopyState`
    * keeps only the rules still there; a removed group stops with `markStale`) and stops
    * re-sending them, so Alertmanager resolves them once the `endsAt` of their last send has
-   * passed. The dispatcher has no such expiry for this manager's alerts, so they are resolved
-   * here, at `ts`; pending and already resolved ones go without a word. A group another
-   * replica evaluates (its advisory lock taken: a rolling deploy still running the old file)
-   * is left to it.
+   * passed: 4 × max(group interval, resend delay of 1m) after it (rules/alerting.go
+   * `sendAlerts`). The dispatcher has no such expiry for this manager's alerts, so they are
+   * resolved here after as long a quiet time (ORPHAN_QUIET_INTERVALS), pending and already
+   * resolved ones without a word. Quiet means the row's version (PostgreSQL's `xmin`, new at
+   * every upsert) did not change: a replica still running the old file (a rolling deploy)
+   * rewrites its rows at each evaluation and keeps them. An orphan group whose advisory lock
+   * another replica holds now is left to it.
    * @returns the resolutions to hand to the dispatcher, by the group key they belonged to
    */
   async function retireUnloaded(
     tx: Executor,
     loaded: LoadedGroup,
-    rows: StateRow[],
     ts: number,
   ): Promise<Map<string, AlertInput[]>> {
-    const retired = new Map<string, AlertInput[]>()
     const live = new Set(loaded.rules.filter(isLiveAlerting).map((entry) => entry.stateKey))
-    const gone = rows.filter((row) => !live.has(row.ruleName))
-    if (gone.length > 0) {
-      await tx.delete(alertRuleStates).where(
-        and(
-          eq(alertRuleStates.ruleGroup, loaded.key),
-          inArray(
-            alertRuleStates.ruleName,
-            gone.map((row) => row.ruleName),
+    const candidates = (
+      await tx
+        .select({ row: alertRuleStates, version: sql<string>`xmin::text` })
+        .from(alertRuleStates)
+        .where(
+          or(
+            eq(alertRuleStates.ruleGroup, loaded.key),
+            notInArray(alertRuleStates.ruleGroup, alertingGroupKeys),
           ),
-        ),
-      )
-      retired.set(loaded.key, resolutionsOf(gone, ts))
+        )
+    ).filter(({ row }) => row.ruleGroup !== loaded.key || !live.has(row.ruleName))
+    const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(loaded.intervalMs, RESEND_DELAY_MS)
+    const due = new Map<string, StateRow[]>()
+    for (const { row, version } of candidates) {
+      const id = `${row.ruleGroup}\u0000${row.ruleName}\u0000${row.fingerprint}`
+      const seen = orphansSeen.get(id)
+      if (!seen || seen.version !== version) orphansSeen.set(id, { version, since: ts })
+      else if (ts - seen.since >= quietMs) due.set(row.ruleGroup, [...(due.get(row.ruleGroup) ?? []), row])
     }
-    const orphans = await tx
-      .select()
-      .from(alertRuleStates)
-      .where(notInArray(alertRuleStates.ruleGroup, alertingGroupKeys))
-    for (const key of new Set(orphans.map((row) => row.ruleGroup))) {
-      if (!(await tryGroupLock(tx, key))) continue
-      await tx.delete(alertRuleStates).where(eq(alertRuleStates.ruleGroup, key))
-      retired.set(
-        key,
-        resolutionsOf(
-          orphans.filter((row) => row.ruleGroup === key),
-          ts,
-        ),
-      )
+    const retired = new Map<string, AlertInput[]>()
+    for (const [key, rows] of due) {
+      if (key !== loaded.key && !(await tryGroupLock(tx, key))) continue
+      for (const row of rows) {
+        orphansSeen.delete(`${row.ruleGroup}\u0000${row.ruleName}\u0000${row.fingerprint}`)
+        await tx
+          .delete(alertRuleStates)
+          .where(
+            and(
+              eq(alertRuleStates.ruleGroup, row.ruleGroup),
+              eq(alertRuleStates.ruleName, row.ruleName),
+              eq(alertRuleStates.fingerprint, row.fingerprint),
+            ),
+          )
+      }
+      retired.set(key, resolutionsOf(rows, ts))
     }
     return retired
   }
@@ -682,7 +704,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             }
           }
           if (!leader) return 'not-leader' as const
-          for (const [key, resolutions] of await retireUnloaded(tx, loaded, rows, ts)) {
+          for (const [key, resolutions] of await retireUnloaded(tx, loaded, ts)) {
             if (key === loaded.key) transitions.push(...resolutions)
             else if (resolutions.length > 0)
               await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)

@@ -107,9 +107,15 @@ describe('a rule file changed across a restart (Prometheus reloading it)', () =>
 
     // Restart with the edited file.
     const after = processWith(AFTER, clock)
-    await after.step() // 10:02:00
+    await after.step() // 10:02:00 the orphans are first seen
     // Kept keeps its activeAt and its firing state: Prometheus 2.42 `AlertingRule.Eval` never
     // takes a firing alert back to pending, whatever the new `for` (CopyState keeps `active`).
+    expect(await states()).toContain('shop/Kept:firing:2026-03-02T10:00:30.000Z')
+    // Prometheus' last send of them was valid for 4 × max(30s, 1m resend delay) = 4m.
+    for (let i = 0; i < 7; i++) await after.step() // 10:02:30 … 10:05:30
+    expect(await states()).toHaveLength(4)
+    expect(await outbox()).toEqual(['GroupGone:firing', 'Kept:firing', 'Removed:firing'])
+    await after.step() // 10:06:00 = first seen + 4m
     expect(await states()).toEqual(['shop/Kept:firing:2026-03-02T10:00:30.000Z'])
     expect(await outbox()).toEqual([
       'GroupGone:firing',
@@ -121,6 +127,31 @@ describe('a rule file changed across a restart (Prometheus reloading it)', () =>
     // Nothing more: a pending alert of a removed rule was never announced, and is not now.
     await after.step()
     expect(await outbox()).toHaveLength(5)
+  })
+
+  // A rolling deploy: a replica with the old file and one with the new evaluate in turn. The
+  // new one must not resolve what the old one still evaluates (the old one would announce it
+  // again at its next tick); once the old one is gone, the alerts resolve after the quiet time.
+  test('a replica still running the old file keeps its alerts; they resolve 4m after it stops', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const old = processWith(BEFORE, clock)
+    await old.step() // 10:00:30 Removed and GroupGone fire
+    const next = processWith(AFTER, clock)
+    for (let i = 0; i < 10; i++) {
+      await next.step(15_000)
+      await old.step(15_000)
+    } // 10:05:30
+    expect(await outbox()).toEqual(['GroupGone:firing', 'Kept:firing', 'Removed:firing'])
+    for (let i = 0; i < 8; i++) await next.step() // 10:09:30: the last rewrite was at 10:05:30
+    expect(await outbox()).toEqual(['GroupGone:firing', 'Kept:firing', 'Removed:firing'])
+    await next.step() // 10:10:00 = first seen unchanged (10:06:00) + 4m
+    expect(await outbox()).toEqual([
+      'GroupGone:firing',
+      'GroupGone:resolved',
+      'Kept:firing',
+      'Removed:firing',
+      'Removed:resolved',
+    ])
   })
 })
 
