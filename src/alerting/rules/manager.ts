@@ -302,6 +302,24 @@ export interface RuleManager {
 }
 
 /**
+ * When a group evaluates next (ms since the epoch): its first slot after `nowMs`. Slots are
+ * `intervalMs` apart at a phase fixed by the group's key, as Prometheus' rules/group.go
+ * `EvalTimestamp` (offset = hash % interval; the first evaluation at EvalTimestamp(now) +
+ * interval, then a ticker, missed slots skipped). So an evaluation's duration does not push
+ * the next one later, a slow one skips the slots it overran instead of catching up, and every
+ * replica, whenever it started, ticks in the same slots, where the group's advisory lock lets
+ * one of them evaluate (with phases of their own, each replica evaluated the group at its own
+ * ticks: twice per interval with two). The hash is the key's Alertmanager fingerprint (FNV-1a),
+ * not Prometheus' xxhash of file and name: the phase differs from Prometheus', the cadence not.
+ */
+export function nextEvaluationAt(key: string, intervalMs: number, nowMs: number): number {
+  const offset = Number(BigInt(`0x${fingerprint({ rule_group: key })}`) % BigInt(intervalMs))
+  const adjusted = nowMs - offset
+  const slot = adjusted - (((adjusted % intervalMs) + intervalMs) % intervalMs) + offset
+  return slot + intervalMs
+}
+
+/**
  * A label or annotation (name or value) as the alert state's jsonb columns can hold it, or a
  * rule or group name as its text columns can: PostgreSQL
  * refuses U+0000 and unpaired surrogates in jsonb (and text), which Prometheus' Go strings
@@ -747,13 +765,17 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
 
   function schedule(loaded: LoadedGroup) {
     if (stopped) return
+    const now = clock.now().getTime()
     timers.set(
       loaded.key,
-      setTimeout(() => {
-        evaluateGroup(loaded)
-          .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
-          .finally(() => schedule(loaded))
-      }, loaded.intervalMs),
+      setTimeout(
+        () => {
+          evaluateGroup(loaded)
+            .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
+            .finally(() => schedule(loaded))
+        },
+        nextEvaluationAt(loaded.key, loaded.intervalMs, now) - now,
+      ),
     )
   }
 
