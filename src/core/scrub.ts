@@ -308,10 +308,10 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   [/\b(bearer|basic|token)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}/gi, `$1$2${FILTERED}`],
   // key=value and "key": "value" forms, also as the last word of a longer name joined by `_`,
   // `.` or `-` (`WHATSAPP_ACCESS_TOKEN=`, `hub.verify_token=`, `app_secret:`, `sentry_key=`,
-  // `X-Hub-Signature-256:`), URL-encoded (`token%3D…`) or JSON-escaped (`{\"token\":\"…\"}`).
+  // `X-Hub-Signature-256:`, `Idempotency-Key:`: a client's retry key replays its order), URL-encoded (`token%3D…`) or JSON-escaped (`{\"token\":\"…\"}`).
   // The value ends where a query string's next pair (`&`, `%26`) or an escaped quote begins.
   [
-    /((?:\b|(?<=_))(?:api[-_]?key|apikey|access[-_]?token|auth[-_]?token|token|secret|client[-_]?secret|password|passwd|sentry[-_]key|signature(?:-256)?)(?:\\?["'])?\s*(?:[:=]|%3[AaDd])\s*(?:\\?["'])?)(?:(?!%26|\\["'])[^\s"'&,;}])+/gi,
+    /((?:\b|(?<=_))(?:api[-_]?key|apikey|idempotency[-_]?key|access[-_]?token|auth[-_]?token|token|secret|client[-_]?secret|password|passwd|sentry[-_]key|signature(?:-256)?)(?:\\?["'])?\s*(?:[:=]|%3[AaDd])\s*(?:\\?["'])?)(?:(?!%26|\\["'])[^\s"'&,;}])+/gi,
     `$1${FILTERED}`,
   ],
   // This service's own tenant API keys (auth/keys.ts: `ck_` and 43 base64url characters): a

@@ -7,10 +7,11 @@
 /**
  * Matches a field, header, attribute or variable name whose value must never be shown:
  * credentials (authorization, cookies, passwords, secrets, tokens, API keys, signatures,
- * credentials, DSNs) and phone numbers (phone, msisdn, recipient).
+ * credentials, DSNs, idempotency keys: whoever holds one replays the request's stored answer)
+ * and phone numbers (phone, msisdn, recipient). `IDEMPOTENCY_KEY_TTL` is a duration, not a key.
  */
 export const SENSITIVE_KEY =
-  /authorization|cookie|passw(or)?d|secret|token|api[-_.]?key|apikey|signature|credential|phone|msisdn|recipient|dsn/i
+  /authorization|cookie|passw(or)?d|secret|token|api[-_.]?key|apikey|signature|credential|phone|msisdn|recipient|dsn|idempotency[-_.]?key(?![-_.]?ttl)/i
 
 /**
  * The field names the service's own log calls use for such values; pino redacts them at

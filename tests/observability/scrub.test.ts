@@ -371,3 +371,21 @@ test('a long run of numbers is scrubbed in one pass, phone by phone (a body of d
   expect(scrubText(`x${'a254711000200b-'.repeat(3000)}`)).toBe(`x${'a[phone]b-'.repeat(3000)}`)
   expect(scrubText('254711000200ms '.repeat(3000))).toBe('254711000200ms '.repeat(3000))
 })
+
+describe('idempotency keys', () => {
+  test.each([
+    ['Idempotency-Key: idem-abc-123 reused', 'Idempotency-Key: [Filtered] reused'],
+    ['/orders?idempotency_key=idem-abc-123&x=1', '/orders?idempotency_key=[Filtered]&x=1'],
+    ['{"idempotencyKey":"idem-abc-123"}', '{"idempotencyKey":"[Filtered]"}'],
+  ])('filters the key in %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test('a value under an idempotency key name is filtered; the key TTL setting is not a key', () => {
+    expect(scrubDeep({ 'idempotency-key': 'idem-1', idempotencyKey: 'idem-2', IDEMPOTENCY_KEY_TTL: '24h' })).toEqual({
+      'idempotency-key': '[Filtered]',
+      idempotencyKey: '[Filtered]',
+      IDEMPOTENCY_KEY_TTL: '24h',
+    })
+  })
+})
