@@ -392,7 +392,44 @@ export function hasPhone(text: string): boolean {
   return enoughDigits(text) && text.replace(phoneCandidates(text), phoneReplacer()) !== text
 }
 
-/** Replaces phone numbers, bearer tokens, API keys and URL passwords inside free text. */
+/**
+ * A payment card number candidate: 16–19 digits, as one run or in groups joined by one space or
+ * dash (`4242 4242 4242 4242`, `3782-822463-10005`), starting with 2–6 (the ISO/IEC 7812 major
+ * industry identifiers of Mastercard 2-series, Amex and Diners, Visa, Mastercard, Discover and
+ * UnionPay). It starts and ends outside a word, so a digit run inside a hex id
+ * (`…ab4242424242424242cd`) is not one. `isCard` judges the digits.
+ */
+const CARD_CANDIDATE = /(?<![0-9A-Za-z.])[2-6](?:[ -]?\d){15,18}(?![0-9A-Za-z]|[ -]\d)/g
+
+/**
+ * Whether a candidate is a card number: 16–19 digits whose Luhn checksum (ISO/IEC 7812-1
+ * annex B) holds. Shorter cards (Amex's 15, Diners' 14) are phone-shaped and the phone rule
+ * takes them; 16 digits are more than E.164's 15, so without this a Visa number went out whole
+ * (`4242-4242-4242-4242`) or with its last group (`[phone] 4242`). Epoch nanoseconds (19 digits
+ * from 1) are not candidates; a bigint id of 16–19 digits from 2–6 passes one time in ten and
+ * is lost: a lost id is better than a leaked card.
+ */
+function isCard(candidate: string): boolean {
+  let sum = 0
+  let digits = 0
+  for (let i = candidate.length - 1; i >= 0; i--) {
+    const c = candidate.charCodeAt(i)
+    if (c < 48 || c > 57) continue
+    let d = c - 48
+    if (digits % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2
+    sum += d
+    digits++
+  }
+  return digits >= 16 && digits <= 19 && sum % 10 === 0
+}
+
+export const CARD = '[card]'
+
+function scrubCards(text: string): string {
+  return text.replace(CARD_CANDIDATE, (match) => (isCard(match) ? CARD : match))
+}
+
+/** Replaces card numbers, phone numbers, bearer tokens, API keys and URL passwords inside free text. */
 export function scrubText(text: string): string {
   // Spans carry dozens of harmless strings (SDK, OS, integration names): skip them cheaply.
   const credentials = MAYBE_CREDENTIAL.test(text)
@@ -403,8 +440,19 @@ export function scrubText(text: string): string {
   if (urls) out = out.replace(URL_PASSWORD, `$1${FILTERED}@`).replace(URL_DSN_KEY, `$1${FILTERED}@`)
   if (credentials)
     for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
-  return phones ? out.replace(phoneCandidates(out), phoneReplacer()) : out
+  if (!phones) return out
+  // Before phone numbers: a card's first 12 digits in groups would pass for one, leaving the rest.
+  if (digitCount(out) >= 16) out = scrubCards(out)
+  return out.replace(phoneCandidates(out), phoneReplacer())
 }
+
+/**
+ * The ids an event or span is linked by (trace, span, parent and segment span, event): 16 or 32
+ * hex digits, all of them decimal one time in a few thousand, when a 16-digit one may pass the
+ * card rule. Kept as they are, so that no event loses its trace.
+ */
+const STRUCTURAL_ID_KEY = /^(?:trace_id|span_id|parent_span_id|segment_id|event_id)$/
+const HEX_ID = /^(?:[0-9a-f]{16}|[0-9a-f]{32})$/
 
 function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unknown {
   if (typeof value === 'string') return scrubText(value)
@@ -420,7 +468,9 @@ function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unkno
     const next =
       current !== null && current !== undefined && SENSITIVE_KEY.test(key)
         ? FILTERED
-        : scrubValue(current, seen, depth + 1)
+        : STRUCTURAL_ID_KEY.test(key) && typeof current === 'string' && HEX_ID.test(current)
+          ? current
+          : scrubValue(current, seen, depth + 1)
     // Only what changed is written back: an SDK's getter-only property would throw on assignment.
     if (next !== current) record[key] = next
   }

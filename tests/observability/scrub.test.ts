@@ -372,6 +372,39 @@ test('a long run of numbers is scrubbed in one pass, phone by phone (a body of d
   expect(scrubText('254711000200ms '.repeat(3000))).toBe('254711000200ms '.repeat(3000))
 })
 
+describe('scrubText: payment card numbers', () => {
+  test.each([
+    // 16 digits are more than E.164's 15: these went out whole, or with their last group.
+    ['card 4242424242424242 declined', 'card [card] declined'],
+    ['card 4242 4242 4242 4242 declined', 'card [card] declined'],
+    ['card 4242-4242-4242-4242', 'card [card]'],
+    ['{"number":"5555555555554444","exp":"12/34"}', '{"number":"[card]","exp":"12/34"}'],
+    ['source=tok_6011111111111117', 'source=tok_[card]'],
+    ['unionpay 6200000000000005', 'unionpay [card]'],
+    ['19 digits 4222222222222222224', '19 digits [card]'],
+  ])('replaces the card number in %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test.each([
+    // Luhn fails: an order number, not a card.
+    'order 4242424242424241',
+    // Epoch nanoseconds start with 1.
+    'at 1765000000000000000 ns',
+    // An all-digit run inside a hex id.
+    'span ab42424242424242424242cd',
+    'trace 12345678901234567890123456789012',
+  ])('leaves %p alone', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+
+  test("an event's own trace and span ids stay as they are even when all their hex digits are decimal", () => {
+    const trace = { trace_id: '42424242424242424242424242424242', span_id: '4242424242424242' }
+    const event = scrubEvent({ contexts: { trace: { ...trace } }, extra: { span_id: '4242424242424242 x' } })
+    expect(event).toEqual({ contexts: { trace }, extra: { span_id: '[card] x' } })
+  })
+})
+
 describe('idempotency keys', () => {
   test.each([
     ['Idempotency-Key: idem-abc-123 reused', 'Idempotency-Key: [Filtered] reused'],
