@@ -471,8 +471,16 @@ function scrubValue(value: unknown, seen: WeakSet<object>, depth: number): unkno
         : STRUCTURAL_ID_KEY.test(key) && typeof current === 'string' && HEX_ID.test(current)
           ? current
           : scrubValue(current, seen, depth + 1)
-    // Only what changed is written back: an SDK's getter-only property would throw on assignment.
-    if (next !== current) record[key] = next
+    // A key is data too: a thrown plain object (`{ '+2547…': … }`, Sentry's `__serialized__`
+    // extra), a map keyed by phone number or card, a header named by a client.
+    const name = scrubText(key)
+    if (name !== key) {
+      delete record[key]
+      record[name] = next
+    } else if (next !== current) {
+      // Only what changed is written back: an SDK's getter-only property would throw on assignment.
+      record[key] = next
+    }
   }
   return value
 }

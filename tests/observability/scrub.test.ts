@@ -405,6 +405,23 @@ describe('scrubText: payment card numbers', () => {
   })
 })
 
+describe('scrubDeep: keys are data too', () => {
+  test("a thrown plain object's keys (Sentry's __serialized__ extra) lose their phone numbers and cards", () => {
+    // What captureException(object) puts in `extra.__serialized__`: the object, keys included.
+    const event = scrubEvent({
+      extra: {
+        __serialized__: { '+4915112345678': 'opted out', '4242424242424242': 'declined', plain: 1 },
+      },
+    })
+    expect(event).toEqual({ extra: { __serialized__: { '[phone]': 'opted out', '[card]': 'declined', plain: 1 } } })
+  })
+
+  test('a key that scrubs to the same name as another keeps the last value, no key in clear', () => {
+    const out = scrubDeep({ '+4915112345678': 1, '+4915112345679': 2 })
+    expect(out).toEqual({ '[phone]': 2 })
+  })
+})
+
 describe('idempotency keys', () => {
   test.each([
     ['Idempotency-Key: idem-abc-123 reused', 'Idempotency-Key: [Filtered] reused'],
