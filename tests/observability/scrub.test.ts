@@ -413,7 +413,9 @@ describe('scrubDeep: keys are data too', () => {
         __serialized__: { '+4915112345678': 'opted out', '4242424242424242': 'declined', plain: 1 },
       },
     })
-    expect(event).toEqual({ extra: { __serialized__: { '[phone]': 'opted out', '[card]': 'declined', plain: 1 } } })
+    expect(event).toEqual({
+      extra: { __serialized__: { '[phone]': 'opted out', '[card]': 'declined', plain: 1 } },
+    })
   })
 
   test('a key that scrubs to the same name as another keeps the last value, no key in clear', () => {
@@ -432,7 +434,9 @@ describe('idempotency keys', () => {
   })
 
   test('a value under an idempotency key name is filtered; the key TTL setting is not a key', () => {
-    expect(scrubDeep({ 'idempotency-key': 'idem-1', idempotencyKey: 'idem-2', IDEMPOTENCY_KEY_TTL: '24h' })).toEqual({
+    expect(
+      scrubDeep({ 'idempotency-key': 'idem-1', idempotencyKey: 'idem-2', IDEMPOTENCY_KEY_TTL: '24h' }),
+    ).toEqual({
       'idempotency-key': '[Filtered]',
       idempotencyKey: '[Filtered]',
       IDEMPOTENCY_KEY_TTL: '24h',
