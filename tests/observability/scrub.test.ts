@@ -408,7 +408,7 @@ describe('scrubText: payment card numbers', () => {
 describe('scrubDeep: keys are data too', () => {
   test("a thrown plain object's keys (Sentry's __serialized__ extra) lose their phone numbers and cards", () => {
     // What captureException(object) puts in `extra.__serialized__`: the object, keys included.
-    const event = scrubEvent({
+    const event = scrubEvent<object>({
       extra: {
         __serialized__: { '+4915112345678': 'opted out', '4242424242424242': 'declined', plain: 1 },
       },
@@ -419,7 +419,7 @@ describe('scrubDeep: keys are data too', () => {
   })
 
   test('a key that scrubs to the same name as another keeps the last value, no key in clear', () => {
-    const out = scrubDeep({ '+4915112345678': 1, '+4915112345679': 2 })
+    const out = scrubDeep<Record<string, number>>({ '+4915112345678': 1, '+4915112345679': 2 })
     expect(out).toEqual({ '[phone]': 2 })
   })
 })
