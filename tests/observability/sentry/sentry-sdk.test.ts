@@ -28,8 +28,9 @@ beforeAll(async () => {
     SENTRY_ENVIRONMENT: 'ci',
     SENTRY_RELEASE: 'convo-commerce@9.9.9+abc123',
     SENTRY_TRACES_SAMPLE_RATE: '1',
-  })
-}, 30_000)
+    // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
+  }, 60_000)
+}, 90_000)
 
 afterAll(async () => {
   await app?.stop()
