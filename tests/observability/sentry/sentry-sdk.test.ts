@@ -21,15 +21,19 @@ let app: Spawned
 
 beforeAll(async () => {
   ingest = await startIngest()
-  app = await spawnBun('tests/observability/sentry/fixtures/serve.ts', {
-    ADMIN_TOKEN: ADMIN,
-    SANDBOX_LATENCY_MS: '0',
-    SENTRY_DSN: ingest.dsn,
-    SENTRY_ENVIRONMENT: 'ci',
-    SENTRY_RELEASE: 'convo-commerce@9.9.9+abc123',
-    SENTRY_TRACES_SAMPLE_RATE: '1',
-    // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
-  }, 60_000)
+  app = await spawnBun(
+    'tests/observability/sentry/fixtures/serve.ts',
+    {
+      ADMIN_TOKEN: ADMIN,
+      SANDBOX_LATENCY_MS: '0',
+      SENTRY_DSN: ingest.dsn,
+      SENTRY_ENVIRONMENT: 'ci',
+      SENTRY_RELEASE: 'convo-commerce@9.9.9+abc123',
+      SENTRY_TRACES_SAMPLE_RATE: '1',
+      // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
+    },
+    60_000,
+  )
 }, 90_000)
 
 afterAll(async () => {
