@@ -3,11 +3,11 @@
  * --target=node` and runs it with node): Elysia's Node adapter, Node's signals and
  * environment and `@sentry/node`, handed to the runtime-agnostic main().
  */
-import { node } from '@elysiajs/node'
 import type { AnyElysia } from 'elysia'
 import { requestState } from './http/request-context.ts'
 import { main } from './main.ts'
 import { startSentry } from './observability/sentry.ts'
+import { nodeAdapter } from './runtime/node-adapter.ts'
 import type { Runtime } from './runtime/types.ts'
 
 interface NodeServer {
@@ -20,7 +20,8 @@ const nodeRuntime: Runtime = {
   name: 'node',
   version: process.versions.node,
   env: process.env,
-  adapter: node(),
+  // Not node() itself: it replaced the content type a route set (src/runtime/node-adapter.ts).
+  adapter: nodeAdapter(),
   serve(app, options) {
     return new Promise((resolve, reject) => {
       ;(app as unknown as AnyElysia).listen({ port: options.port, hostname: options.hostname }, (info) => {
