@@ -8,10 +8,13 @@ import { requestState } from './http/request-context.ts'
 import { main } from './main.ts'
 import { startSentry } from './observability/sentry.ts'
 import { nodeAdapter } from './runtime/node-adapter.ts'
+import { discardUnreadBodies } from './runtime/node-drain.ts'
 import type { Runtime } from './runtime/types.ts'
 
 interface NodeServer {
-  node?: { server?: { address(): { port: number } | string | null } }
+  node?: {
+    server?: Parameters<typeof discardUnreadBodies>[0] & { address(): { port: number } | string | null }
+  }
   ready?(): Promise<unknown>
   close(closeActiveConnections?: boolean): Promise<void>
 }
@@ -26,6 +29,8 @@ const nodeRuntime: Runtime = {
     return new Promise((resolve, reject) => {
       ;(app as unknown as AnyElysia).listen({ port: options.port, hostname: options.hostname }, (info) => {
         const raw = (info as unknown as { raw: NodeServer }).raw
+        // A 413 left its body unread and the connection stuck (src/runtime/node-drain.ts).
+        if (raw.node?.server) discardUnreadBodies(raw.node.server)
         // srvx's ready() rejects with the server's listen error (EADDRINUSE, ENOTFOUND…): passed
         // on, main() reports it; left in this callback, it ended the process as an unhandled rejection.
         Promise.resolve(raw.ready?.()).then(() => {
