@@ -2,7 +2,8 @@
  * The same core served by Bun, Deno and Node: each entry starts on a free port with the
  * embedded database, takes a tenant, an order and a payment, reports a failing payment
  * provider to a local Sentry fake through its own SDK (same tags, same scrubbing), exposes the
- * expected series on /metrics, and shuts down cleanly on SIGTERM. Deno and Node run when their
+ * expected series on /metrics, answers bad input (broken JSON, a 413, an unknown route, a 405)
+ * and the docs page identically (status, headers, envelope), and shuts down cleanly on SIGTERM. Deno and Node run when their
  * binaries are on the PATH (CI installs Deno from npm; Node 20 is on the machine); under
  * REQUIRE_OPS_TOOLS=1 a missing one is a failure.
  */
@@ -32,6 +33,97 @@ function sdkVersion(runtime: string): string {
   ).version
 }
 
+/** Requests whose answers must be identical on Bun, Deno and Node: bad input and the docs page. */
+const DIFFERENTIAL: Array<[string, string, RequestInit & { headers?: Record<string, string> }]> = [
+  [
+    'broken-json',
+    '/tenants',
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"name":',
+    },
+  ],
+  [
+    'too-large',
+    '/tenants',
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: `{"name":"${'x'.repeat(1_048_577)}"}`,
+    },
+  ],
+  ['unknown-route', '/no-such-route', {}],
+  ['wrong-method', '/health', { method: 'DELETE' }],
+  ['docs', '/swagger', {}],
+]
+
+/** The headers compared; transport headers (connection, encoding, length) are the runtime's. */
+const ANSWER_HEADERS = [
+  'content-type',
+  'allow',
+  'cache-control',
+  'x-content-type-options',
+  'x-frame-options',
+  'referrer-policy',
+  'content-security-policy',
+]
+
+const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+const secured = (type: string, csp = API_CSP) => ({
+  'content-type': type,
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': csp,
+})
+const envelope = (code: string, message: string, details?: unknown) =>
+  JSON.stringify({ error: { code, message, ...(details ? { details } : {}), requestId: '<rid>' } })
+
+const EXPECTED_ANSWERS = [
+  {
+    name: 'broken-json',
+    status: 400,
+    headers: secured('application/json'),
+    body: envelope('INVALID_JSON', 'Request body is not valid JSON'),
+    rid: true,
+  },
+  {
+    name: 'too-large',
+    status: 413,
+    headers: secured('application/json'),
+    body: envelope('PAYLOAD_TOO_LARGE', 'Request body exceeds 1048576 bytes'),
+    rid: true,
+  },
+  {
+    name: 'unknown-route',
+    status: 404,
+    headers: secured('application/json'),
+    body: envelope('NOT_FOUND', 'Route not found'),
+    rid: true,
+  },
+  {
+    name: 'wrong-method',
+    status: 405,
+    headers: { ...secured('application/json'), allow: 'GET, HEAD' },
+    body: envelope('METHOD_NOT_ALLOWED', 'Method not allowed on this path; it answers GET, HEAD', {
+      allow: ['GET', 'HEAD'],
+    }),
+    rid: true,
+  },
+  {
+    name: 'docs',
+    status: 200,
+    headers: secured(
+      'text/html; charset=utf-8',
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    ),
+    body: 'html page',
+    rid: true,
+  },
+]
+
 describe('runtimes', () => {
   for (const runtime of RUNTIMES) {
     const present = available(runtime.binary)
@@ -40,7 +132,7 @@ describe('runtimes', () => {
       skipTest(`runtimes: ${runtime.name}`, `${runtime.binary} is not on the PATH`)
       continue
     }
-    test(`${runtime.name}: tenant, order and payment, a provider error in Sentry, /metrics, SIGTERM`, async () => {
+    test(`${runtime.name}: tenant, order and payment, a provider error in Sentry, the same answers to bad input, /metrics, SIGTERM`, async () => {
       expect(present).toBe(true)
       if (runtime.prepare) expect(Bun.spawnSync(runtime.prepare).exitCode).toBe(0)
       const data = await createServerData()
@@ -137,6 +229,29 @@ describe('runtimes', () => {
             [401, 'application/json'],
           ],
         })
+        // The same answer on every runtime, to the byte once decoded (Deno may compress it):
+        // status, content type, security headers, the request id echoed, the error envelope.
+        const answers = await Promise.all(
+          DIFFERENTIAL.map(async ([name, path, init]) => {
+            const rid = `${runtime.name}-${name}`
+            // keepalive: false, as a runtime may close a connection whose body it did not read.
+            const res = await fetch(`${server.url}${path}`, {
+              ...init,
+              keepalive: false,
+              headers: { ...init.headers, 'x-request-id': rid },
+            })
+            const text = await res.text()
+            const headers = Object.fromEntries(
+              ANSWER_HEADERS.map((header) => [header, res.headers.get(header)]).filter(([, v]) => v !== null),
+            )
+            const body = text.startsWith('<!doctype html>') ? 'html page' : text.replaceAll(rid, '<rid>')
+            return { name, status: res.status, headers, body, rid: res.headers.get('x-request-id') === rid }
+          }),
+        )
+        expect({ runtime: runtime.name, answers }).toEqual({
+          runtime: runtime.name,
+          answers: EXPECTED_ANSWERS,
+        })
         const metrics = await fetch(`${server.url}/metrics`)
         expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
         const text = await metrics.text()
@@ -170,17 +285,26 @@ describe('runtimes', () => {
         // Each request is one http.server root span named by route, on every runtime; the event
         // belongs to its request's trace.
         const roots = ingest.rootSpans()
-        expect(roots.map((r) => `${r.op} ${r.name}`).sort()).toEqual([
-          'http.server GET /health',
-          'http.server GET /metrics',
-          'http.server GET /products/:id',
-          'http.server POST /orders',
-          'http.server POST /orders',
-          'http.server POST /orders/:id/payments',
-          'http.server POST /orders/:id/payments',
-          'http.server POST /products',
-          'http.server POST /tenants',
-        ])
+        expect(roots.map((r) => `${r.op} ${r.name}`).sort()).toEqual(
+          [
+            'http.server GET /health',
+            'http.server GET /metrics',
+            'http.server GET /products/:id',
+            'http.server POST /orders',
+            'http.server POST /orders',
+            'http.server POST /orders/:id/payments',
+            'http.server POST /orders/:id/payments',
+            'http.server POST /products',
+            'http.server POST /tenants',
+            'http.server GET /swagger',
+            // The bad-input requests, refused before Elysia routed them, keep the name they started
+            // with: the raw method on Bun and Node, @sentry/deno's method and URL path on Deno.
+            ...(runtime.name === 'deno'
+              ? ['DELETE /health', 'GET /no-such-route', 'POST /tenants', 'POST /tenants']
+              : ['DELETE', 'GET', 'POST', 'POST']
+            ).map((name) => `http.server ${name}`),
+          ].sort(),
+        )
         expect(
           roots.filter((r) => r.traceId === event!.contexts?.trace?.trace_id).map((r) => r.name),
         ).toEqual(['POST /orders/:id/payments'])
