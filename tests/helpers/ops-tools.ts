@@ -1,4 +1,9 @@
 import { test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify as toYaml } from 'yaml'
+import { freePort, waitFor } from './process.ts'
 import { skipTest } from './skips.ts'
 
 /**
@@ -21,4 +26,42 @@ export function testWithBinary(
     })
   }
   return skipTest(name, `${binary} is not on PATH (${install})`)
+}
+
+/** Something a test undoes after it: stops a process, removes a folder. */
+export type Cleanup = () => Promise<void> | void
+
+/**
+ * Starts the real Alertmanager (`prometheus-alertmanager`, single node) on a free port of
+ * 127.0.0.1 with `config` (written as alertmanager.yml in a folder of its own), and resolves once
+ * its `/-/ready` answers. Pushes onto `cleanups` what stops it (SIGTERM, by its PID) and removes
+ * the folder. Throws when it is not ready within 20 s.
+ * @returns its base URL (`http://127.0.0.1:<port>`)
+ */
+export async function startAlertmanager(config: unknown, cleanups: Cleanup[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-alertmanager-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'alertmanager.yml'), toYaml(config))
+  const port = await freePort()
+  const proc = Bun.spawn(
+    [
+      'prometheus-alertmanager',
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ],
+    { stdout: 'ignore', stderr: 'ignore' },
+  )
+  cleanups.push(async () => {
+    proc.kill('SIGTERM')
+    await proc.exited
+  })
+  const api = `http://127.0.0.1:${port}`
+  await waitFor(
+    'Alertmanager to be ready',
+    async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined),
+    20_000,
+  )
+  return api
 }

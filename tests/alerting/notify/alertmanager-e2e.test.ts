@@ -6,15 +6,14 @@
  * it starts is stopped by PID.
  */
 import { afterEach, describe, expect, setDefaultTimeout } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
 import { toWhatsAppNumber } from '../../../src/alerting/whatsapp/client.ts'
 import { alertStates } from '../../../src/db/schema.ts'
 import { alertingFor, alertTestContext, ONCALL } from '../../helpers/alerts.ts'
 import { buildTestApp } from '../../helpers/app.ts'
-import { freePort, waitFor } from '../../helpers/process.ts'
+import { type Cleanup, startAlertmanager } from '../../helpers/ops-tools.ts'
+import { waitFor } from '../../helpers/process.ts'
 import { repoPath, withBinary } from '../../ops/ops-files.ts'
 
 setDefaultTimeout(120_000)
@@ -23,7 +22,7 @@ const BINARY = 'prometheus-alertmanager'
 const e2eTest = withBinary(BINARY, 'apt-get install -y prometheus-alertmanager')
 const TOKEN = 'alertmanager-e2e-token-0123456789'
 const ctx = alertTestContext()
-const cleanups: Array<() => Promise<void> | void> = []
+const cleanups: Cleanup[] = []
 // After each test: an Alertmanager left running keeps posting its groups (repeat_interval) into
 // the next test's tables, whose reset makes them new alerts there.
 afterEach(async () => {
@@ -58,7 +57,7 @@ interface ShippedConfig {
 async function alertmanagerPostingToApp(
   timers: Timers,
   configure: (shipped: ShippedConfig, webhook: WebhookConfig) => void = () => {},
-): Promise<{ delivery: ReturnType<typeof alertingFor>; received: number[]; port: number }> {
+): Promise<{ delivery: ReturnType<typeof alertingFor>; received: number[]; api: string }> {
   const delivery = alertingFor(ctx.database, ctx.fake.url, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
   const { app } = await buildTestApp({
     database: ctx.database,
@@ -76,8 +75,6 @@ async function alertmanagerPostingToApp(
     },
   })
   cleanups.push(() => receiver.stop(true))
-  const dir = mkdtempSync(join(tmpdir(), 'cc-am-e2e-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   const shipped = parseYaml(readFileSync(repoPath('ops/alertmanager/alertmanager.yml'), 'utf8'))
   const webhook = shipped.receivers[0].webhook_configs[0] as WebhookConfig
   webhook.url = `http://127.0.0.1:${receiver.port}/alerts/alertmanager`
@@ -87,41 +84,25 @@ async function alertmanagerPostingToApp(
     for (const key of Object.keys(timers) as Array<keyof Timers>) if (key in route) route[key] = timers[key]
   }
   configure(shipped, webhook)
-  writeFileSync(join(dir, 'alertmanager.yml'), toYaml(shipped))
-  const port = await freePort()
-  const proc = Bun.spawn(
-    [
-      BINARY,
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { stdout: 'ignore', stderr: 'ignore' },
-  )
-  cleanups.push(async () => {
-    proc.kill('SIGTERM')
-    await proc.exited
-  })
-  await waitFor(
-    'Alertmanager to be ready',
-    async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined),
-    20_000,
-  )
-  return { delivery, received, port }
+  const api = await startAlertmanager(shipped, cleanups)
+  return { delivery, received, api }
 }
 
 describe('the real Alertmanager posting a storm', () => {
   e2eTest(
     'max_alerts of the shipped config: 5 000 alerts taken, the rest counted, the critical one first, one message',
     async () => {
-      const { delivery, received, port } = await alertmanagerPostingToApp(
+      const {
+        delivery,
+        received,
+        api: am,
+      } = await alertmanagerPostingToApp(
         // Only what a test must change: timers (group_wait long enough for Alertmanager to take
         // all 5 101 alerts before its first flush).
         { group_wait: '5s', group_interval: '5m' },
         (_, webhook) => expect(webhook.max_alerts).toBe(5000),
       )
-      const api = `http://127.0.0.1:${port}/api/v2`
+      const api = `${am}/api/v2`
 
       // Now: Alertmanager flushes a new group at once, without group_wait, when its alerts
       // started longer than group_wait ago (dispatch.go).
@@ -179,7 +160,11 @@ describe('the real Alertmanager posting a storm', () => {
       // `group_by: ['...']` makes every alert its own group: 300 notifications, so 300 outbox
       // rows for on-call. The sender claimed at most 200 rows a tick, and on-call got a message
       // saying "200 alerts firing", then another for the rest.
-      const { delivery, received, port } = await alertmanagerPostingToApp({ group_wait: '1s' }, (shipped) => {
+      const {
+        delivery,
+        received,
+        api: am,
+      } = await alertmanagerPostingToApp({ group_wait: '1s' }, (shipped) => {
         shipped.route.group_by = ['...']
       })
       const startsAt = new Date(Date.now() - 60_000).toISOString()
@@ -192,7 +177,7 @@ describe('the real Alertmanager posting a storm', () => {
         annotations: { description: `node-${i} is noisy` },
         startsAt,
       }))
-      const posted = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+      const posted = await fetch(`${am}/api/v2/alerts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alerts),
@@ -222,7 +207,7 @@ describe('the real Alertmanager posting a storm', () => {
       // (dispatch/dispatch.go), and with max_alerts each notification counts the group's hidden
       // alerts anew (notify/webhook/webhook.go truncateAlerts). One message merging both rows
       // summed them: "10 alerts firing … +40 more" of a 30-alert group.
-      const { delivery, port } = await alertmanagerPostingToApp(
+      const { delivery, api: am } = await alertmanagerPostingToApp(
         { group_wait: '1s', group_interval: '1s' },
         (_, webhook) => {
           webhook.max_alerts = 5
@@ -230,7 +215,7 @@ describe('the real Alertmanager posting a storm', () => {
       )
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const post = async (instances: string[]) => {
-        const response = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+        const response = await fetch(`${am}/api/v2/alerts`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(
@@ -265,7 +250,11 @@ describe('the real Alertmanager posting a storm', () => {
       // Without send_resolved Alertmanager never posts a resolution (notify/notify.go
       // RetryStage sends only the firing alerts), but it posts the group again without the
       // ended alert once repeat_interval has passed (DedupStage needsUpdate).
-      const { delivery, received, port } = await alertmanagerPostingToApp(
+      const {
+        delivery,
+        received,
+        api: am,
+      } = await alertmanagerPostingToApp(
         { group_wait: '1s', group_interval: '1s', repeat_interval: '2s' },
         (_, webhook) => {
           webhook.send_resolved = false
@@ -279,7 +268,7 @@ describe('the real Alertmanager posting a storm', () => {
         endsAt: new Date(now + endsInMs).toISOString(),
       })
       // A ends by itself (its endsAt passes, as when Prometheus stops re-sending it); B fires on.
-      const posted = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+      const posted = await fetch(`${am}/api/v2/alerts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify([alert('a', 8_000), alert('b', 600_000)]),
@@ -320,12 +309,16 @@ describe('the real Alertmanager posting a storm', () => {
       // notify/notify.go MuteStage drops the silenced alert from the group's notifications;
       // once a notification without it was logged (nflog), its return is a change
       // (DedupStage needsUpdate) and is posted at the next flush, with startsAt unchanged.
-      const { delivery, received, port } = await alertmanagerPostingToApp({
+      const {
+        delivery,
+        received,
+        api: am,
+      } = await alertmanagerPostingToApp({
         group_wait: '1s',
         group_interval: '1s',
         repeat_interval: '2s',
       })
-      const api = `http://127.0.0.1:${port}/api/v2`
+      const api = `${am}/api/v2`
       const startsAt = new Date(Date.now() - 60_000).toISOString()
       const alert = (instance: string) => ({
         labels: { alertname: 'Muted', severity: 'warning', instance },

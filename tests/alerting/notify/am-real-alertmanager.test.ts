@@ -4,13 +4,10 @@
  */
 import { afterEach, describe, expect, setDefaultTimeout } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { stringify as toYaml } from 'yaml'
 import { alertStates } from '../../../src/db/schema.ts'
 import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
-import { freePort, waitFor } from '../../helpers/process.ts'
+import { type Cleanup, startAlertmanager } from '../../helpers/ops-tools.ts'
+import { waitFor } from '../../helpers/process.ts'
 import { withBinary } from '../../ops/ops-files.ts'
 
 setDefaultTimeout(60_000)
@@ -19,7 +16,7 @@ const BINARY = 'prometheus-alertmanager'
 const amTest = withBinary(BINARY, 'apt-get install -y prometheus-alertmanager')
 const TOKEN = 'am-real-alertmanager-token-0123456789'
 const ctx = alertTestContext()
-const cleanups: Array<() => Promise<void> | void> = []
+const cleanups: Cleanup[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
@@ -47,8 +44,6 @@ async function alertmanagerPostingToApp(groupBy: string[], lostAnswers = 0) {
     },
   })
   cleanups.push(() => receiver.stop(true))
-  const dir = mkdtempSync(join(tmpdir(), 'cc-am-real-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   const config = {
     route: {
       receiver: 'app',
@@ -70,28 +65,7 @@ async function alertmanagerPostingToApp(groupBy: string[], lostAnswers = 0) {
       },
     ],
   }
-  writeFileSync(join(dir, 'alertmanager.yml'), toYaml(config))
-  const port = await freePort()
-  const proc = Bun.spawn(
-    [
-      BINARY,
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { stdout: 'ignore', stderr: 'ignore' },
-  )
-  cleanups.push(async () => {
-    proc.kill('SIGTERM')
-    await proc.exited
-  })
-  const api = `http://127.0.0.1:${port}`
-  await waitFor(
-    'Alertmanager to be ready',
-    async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined),
-    20_000,
-  )
+  const api = await startAlertmanager(config, cleanups)
   const postAlerts = async (alerts: unknown[]) => {
     const posted = await fetch(`${api}/api/v2/alerts`, {
       method: 'POST',
