@@ -223,3 +223,24 @@ export function ruleManagerTestContext() {
   })
   return ctx
 }
+
+/**
+ * An Alertmanager webhook notification (notify/webhook/webhook.go `Message`, version 4) of
+ * `alerts`, with empty group and common labels and a group key of `{}:{}`; `extra` replaces any
+ * field (groupKey, truncatedAlerts, status…).
+ */
+export function alertmanagerNotification(alerts: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    receiver: 'convo-commerce',
+    status: 'firing',
+    alerts,
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    version: '4',
+    groupKey: '{}:{}',
+    truncatedAlerts: 0,
+    ...extra,
+  }
+}

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
-import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
+import { alertingApp, alertmanagerNotification, alertTestContext } from '../../helpers/alerts.ts'
 
 const ctx = alertTestContext()
 const TOKEN = 'am-odd-payloads-token-0123456789'
@@ -23,19 +23,7 @@ const amAlert = (fingerprint: string, over: Record<string, unknown> = {}) => ({
   ...over,
 })
 
-const notification = (alerts: unknown[], extra: Record<string, unknown> = {}) => ({
-  receiver: 'oncall',
-  status: 'firing',
-  alerts,
-  groupLabels: {},
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager:9093',
-  version: '4',
-  groupKey: '{}:{}',
-  truncatedAlerts: 0,
-  ...extra,
-})
+const notification = alertmanagerNotification
 
 async function setup() {
   const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })

@@ -12,7 +12,13 @@ import { loadConfig } from '../../../src/config.ts'
 import { AppError } from '../../../src/core/errors.ts'
 import { alertOutbox, alertRuleStates, alertStates } from '../../../src/db/schema.ts'
 import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
-import { alertingFor, alertTestContext, firing, ONCALL } from '../../helpers/alerts.ts'
+import {
+  alertingFor,
+  alertmanagerNotification,
+  alertTestContext,
+  firing,
+  ONCALL,
+} from '../../helpers/alerts.ts'
 import { buildTestApp } from '../../helpers/app.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 
@@ -58,21 +64,7 @@ function criticalAlert(status = 'firing') {
   }
 }
 
-function notification(alerts: unknown[], extra: Record<string, unknown> = {}) {
-  return {
-    receiver: 'convo-commerce',
-    status: 'firing',
-    alerts,
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager:9093',
-    version: '4',
-    groupKey: '{}:{}',
-    truncatedAlerts: 0,
-    ...extra,
-  }
-}
+const notification = alertmanagerNotification
 
 /** A storm: `size` warnings with the critical alert in the middle. */
 function storm(size: number, annotationBytes = 40) {
