@@ -184,6 +184,9 @@ const toInstance = (row: StateRow): AlertInstance => ({
   value: row.value,
 })
 
+/** A stored alert's identity among the orphans seen: its group, rule and fingerprint. */
+const orphanId = (row: StateRow) => `${row.ruleGroup}\u0000${row.ruleName}\u0000${row.fingerprint}`
+
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms))
 
 /** The resolutions, at `ts` (ms), of the firing alerts among stored rows that are ending. */
@@ -646,7 +649,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(loaded.intervalMs, RESEND_DELAY_MS)
     const due = new Map<string, StateRow[]>()
     for (const { row, version } of candidates) {
-      const id = `${row.ruleGroup}\u0000${row.ruleName}\u0000${row.fingerprint}`
+      const id = orphanId(row)
       const seen = orphansSeen.get(id)
       if (!seen || seen.version !== version) orphansSeen.set(id, { version, since: ts })
       else if (ts - seen.since >= quietMs) due.set(row.ruleGroup, [...(due.get(row.ruleGroup) ?? []), row])
@@ -655,7 +658,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     for (const [key, rows] of due) {
       if (key !== loaded.key && !(await tryGroupLock(tx, key))) continue
       for (const row of rows) {
-        orphansSeen.delete(`${row.ruleGroup}\u0000${row.ruleName}\u0000${row.fingerprint}`)
+        orphansSeen.delete(orphanId(row))
         await tx
           .delete(alertRuleStates)
           .where(
