@@ -5,13 +5,13 @@ import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
 import { accessLog } from './http/access-log.ts'
 import { allowedMethods, declaredQueryParameters, type RouteWithQuery } from './http/allowed-methods.ts'
-import { type ErrorReport, errorEnvelope } from './http/error-envelope.ts'
+import { type ErrorReport, errorEnvelope, escapedErrors } from './http/error-envelope.ts'
 import { errorReporting } from './http/error-reporting.ts'
 import { httpMetrics } from './http/http-metrics.ts'
 import { metricsRoute } from './http/metrics-route.ts'
 import { openApiDocs } from './http/openapi.ts'
 import { requestContext, requestState } from './http/request-context.ts'
-import { corsFor, securityHeaders } from './http/security.ts'
+import { addResponseHeaders, corsFor, securityHeaders } from './http/security.ts'
 import { noErrorReporter } from './observability/error-reporter.ts'
 import { orderRoutes } from './orders/routes.ts'
 import { paymentRoutes } from './payments/routes.ts'
@@ -62,7 +62,16 @@ export function createApp(deps: AppDeps) {
   // character on ("http://a.bc"), so a request to a host of three letters or fewer
   // (`Host: web`, `http://api/health` inside a compose network or behind a proxy) found no
   // route and got a 404.
+  const boundary = {
+    log: deps.log,
+    onServerError,
+    // Read when a request misses, so routes mounted after createApp returns count too.
+    allowedMethods: allowedMethods(() => mounted.app?.routes ?? []),
+  }
   const app = new Elysia({ normalize: false, adapter: deps.adapter, handler: { standardHostname: false } })
+    // Around the compiled fetch handler: a thrown null or undefined makes Elysia itself throw
+    // (it reads `error.code`) past onError; this answers it with the same envelope.
+    .wrap(escapedErrors({ ...boundary, responseHeaders: addResponseHeaders }))
     .use(requestMetrics)
     .use(
       requestContext({
@@ -77,14 +86,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(corsFor(deps.config.http.corsOrigins))
-    .use(
-      errorEnvelope({
-        log: deps.log,
-        onServerError,
-        // Read when a request misses, so routes mounted after createApp returns count too.
-        allowedMethods: allowedMethods(() => mounted.app?.routes ?? []),
-      }),
-    )
+    .use(errorEnvelope(boundary))
     .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
     .use(
       accessLog({

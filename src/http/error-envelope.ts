@@ -1,4 +1,11 @@
-import { Elysia, ValidationError } from 'elysia'
+import {
+  Elysia,
+  InvalidCookieSignature,
+  InvalidFileType,
+  NotFoundError,
+  ParseError,
+  ValidationError,
+} from 'elysia'
 import { AppError, type ErrorEnvelope, envelopeOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { scrubText } from '../core/scrub.ts'
@@ -152,66 +159,92 @@ export interface ErrorEnvelopeOptions {
   allowedMethods?: (pathname: string) => string[]
 }
 
+/** What the error boundary answers to one thrown value: the status, the envelope and its headers. */
+interface ErrorAnswer {
+  status: number
+  body: ErrorEnvelope['error']
+  headers: Record<string, string>
+}
+
+/**
+ * Classifies a thrown value by what it is, never by the `code` Elysia reads off it: Elysia
+ * names an error by its `code` property, so a library's `Error` with `code: 'NOT_FOUND'` (or a
+ * thrown `{ code: 'PARSE' }`) would otherwise be answered as a missed route or bad JSON, a 4xx
+ * that is neither logged nor reported. Only Elysia's own error classes get Elysia's answers.
+ */
+function classify(
+  raised: unknown,
+  request: Request,
+  requestId: string,
+  options: ErrorEnvelopeOptions,
+): ErrorAnswer & { error: unknown } {
+  // Elysia wraps whatever a parse hook throws in a ParseError; our parser throws AppErrors.
+  const cause = raised instanceof ParseError ? (raised as { cause?: unknown }).cause : undefined
+  const error = cause instanceof AppError ? cause : raised
+  const answer = (status: number, body: ErrorEnvelope['error'], headers: Record<string, string> = {}) => ({
+    status,
+    body,
+    headers,
+    error,
+  })
+  if (error instanceof AppError) {
+    return answer(error.status, envelopeOf(error, requestId).error, error.headers)
+  }
+  if (error instanceof ValidationError) {
+    const { message, details } = describeValidation(error, request)
+    return answer(422, { code: 'VALIDATION', message, details, requestId })
+  }
+  if (error instanceof ParseError) {
+    return answer(400, { code: 'INVALID_JSON', message: 'Request body is not valid JSON', requestId })
+  }
+  if (error instanceof NotFoundError) {
+    const allow = options.allowedMethods?.(new URL(request.url).pathname) ?? []
+    if (allow.length > 0) {
+      // RFC 9110 §15.5.6: a 405 names the methods the resource supports in `Allow`. The
+      // method itself is not echoed: any token is a method, a phone number too.
+      return answer(
+        405,
+        {
+          code: 'METHOD_NOT_ALLOWED',
+          message: `Method not allowed on this path; it answers ${allow.join(', ')}`,
+          details: { allow },
+          requestId,
+        },
+        { allow: allow.join(', ') },
+      )
+    }
+    return answer(404, { code: 'NOT_FOUND', message: 'Route not found', requestId })
+  }
+  if (error instanceof InvalidCookieSignature || error instanceof InvalidFileType) {
+    return answer(400, { code: 'BAD_REQUEST', message: 'Malformed request', requestId })
+  }
+  if (isUnstorableText(error)) {
+    return answer(422, {
+      code: 'VALIDATION',
+      message: 'Invalid input: text with a character the database cannot store (such as U+0000)',
+      requestId,
+    })
+  }
+  if (isDatabaseUnavailable(error)) {
+    return answer(503, { code: 'UNAVAILABLE', message: 'Database unavailable, retry later', requestId })
+  }
+  return answer(500, { code: 'INTERNAL', message: 'Internal server error', requestId })
+}
+
 /**
  * The one error boundary: every error thrown anywhere in the app (AppError, Elysia's own
  * PARSE/VALIDATION/NOT_FOUND, database outages, bugs) leaves as the common JSON envelope.
+ * What Elysia cannot hand to `onError` (a thrown `null` or `undefined`) is caught by
+ * `escapedErrors`, which the app installs around its whole fetch handler.
  */
 export function errorEnvelope(options: ErrorEnvelopeOptions) {
   return new Elysia({ name: 'error-envelope' }).onError(
     { as: 'global' },
-    ({ code, error: raised, request, route, set }) => {
-      // Elysia wraps whatever a parse hook throws in a ParseError; our parser throws AppErrors.
-      const cause = (raised as { cause?: unknown }).cause
-      const error = code === 'PARSE' && cause instanceof AppError ? cause : raised
+    ({ error: raised, request, route, set }) => {
       const state = requestState(request)
       const requestId = state?.requestId ?? 'unknown'
-      let status: number
-      let body: ErrorEnvelope['error']
-      if (error instanceof AppError) {
-        status = error.status
-        body = envelopeOf(error, requestId).error
-        Object.assign(set.headers, error.headers)
-      } else if (code === 'VALIDATION' && error instanceof ValidationError) {
-        status = 422
-        const { message, details } = describeValidation(error, request)
-        body = { code: 'VALIDATION', message, details, requestId }
-      } else if (code === 'PARSE') {
-        status = 400
-        body = { code: 'INVALID_JSON', message: 'Request body is not valid JSON', requestId }
-      } else if (code === 'NOT_FOUND') {
-        const allow = options.allowedMethods?.(new URL(request.url).pathname) ?? []
-        if (allow.length > 0) {
-          // RFC 9110 §15.5.6: a 405 names the methods the resource supports in `Allow`. The
-          // method itself is not echoed: any token is a method, a phone number too.
-          status = 405
-          set.headers.allow = allow.join(', ')
-          body = {
-            code: 'METHOD_NOT_ALLOWED',
-            message: `Method not allowed on this path; it answers ${allow.join(', ')}`,
-            details: { allow },
-            requestId,
-          }
-        } else {
-          status = 404
-          body = { code: 'NOT_FOUND', message: 'Route not found', requestId }
-        }
-      } else if (code === 'INVALID_COOKIE_SIGNATURE' || code === 'INVALID_FILE_TYPE') {
-        status = 400
-        body = { code: 'BAD_REQUEST', message: 'Malformed request', requestId }
-      } else if (isUnstorableText(error)) {
-        status = 422
-        body = {
-          code: 'VALIDATION',
-          message: 'Invalid input: text with a character the database cannot store (such as U+0000)',
-          requestId,
-        }
-      } else if (isDatabaseUnavailable(error)) {
-        status = 503
-        body = { code: 'UNAVAILABLE', message: 'Database unavailable, retry later', requestId }
-      } else {
-        status = 500
-        body = { code: 'INTERNAL', message: 'Internal server error', requestId }
-      }
+      const { status, body, headers, error } = classify(raised, request, requestId, options)
+      Object.assign(set.headers, headers)
       const log = state?.log ?? options.log
       if (status >= 500) {
         log.error({ err: error, status }, 'request failed')
@@ -226,4 +259,70 @@ export function errorEnvelope(options: ErrorEnvelopeOptions) {
       return { error: body } satisfies ErrorEnvelope
     },
   )
+}
+
+/**
+ * What Elysia threw instead of answering: it reads `error.code` of every thrown value, so a
+ * handler or hook that throws `null` or `undefined` (or rejects with it) fails inside Elysia's
+ * own catch block with a TypeError that skips `onError` and rejects the fetch handler.
+ */
+export class EscapedError extends Error {
+  override name = 'EscapedError'
+}
+
+/** Elysia's TypeError reading `error.code` of a thrown null: Bun's, V8's (Node, Deno) wording. */
+const ELYSIA_READING_CODE =
+  /^(?:(?:null|undefined) is not an object \(evaluating '\w+\.code'\)|Cannot read properties of (?:null|undefined) \(reading 'code'\))$/
+
+export interface EscapedErrorsOptions extends ErrorEnvelopeOptions {
+  /** Adds the headers every response carries (security headers, the echoed request id). */
+  responseHeaders?: (set: { headers: Record<string, unknown> }, request: Request) => void
+}
+
+/**
+ * The last line of the error boundary, for Elysia's `app.wrap` (a higher-order function around
+ * the compiled fetch handler, so `app.fetch` and `app.handle` both pass through it): whatever
+ * still rejects or throws out of Elysia is answered with the common envelope (a 500 with the
+ * request's id), logged once and reported once. A request that `onError` already answered
+ * (a route's mapResponse hook that throws again on the error's answer) is not logged or
+ * reported a second time. The request's access-log line and HTTP metrics, written by
+ * mapResponse hooks Elysia never reached, are missing for such a request.
+ */
+export function escapedErrors(options: EscapedErrorsOptions): Parameters<Elysia['wrap']>[0] {
+  const answer = (thrown: unknown, request: Request): Response => {
+    const state = requestState(request)
+    const requestId = state?.requestId ?? 'unknown'
+    const error =
+      thrown instanceof TypeError && ELYSIA_READING_CODE.test(thrown.message)
+        ? new EscapedError(
+            `A handler or hook threw a value Elysia cannot handle (null or undefined): ${thrown.message}`,
+            { cause: thrown },
+          )
+        : thrown
+    const { status, body, headers, error: reported } = classify(error, request, requestId, options)
+    // A request onError already answered was logged and reported then.
+    if (status >= 500 && !state?.errorReported) {
+      if (state) state.errorReported = true
+      ;(state?.log ?? options.log).error({ err: reported, status }, 'request failed')
+      options.onServerError?.({ error: reported, request, status })
+    }
+    if (state) state.errorStatus = status
+    const set = { headers: { ...headers } as Record<string, unknown> }
+    options.responseHeaders?.(set, request)
+    set.headers['content-type'] = JSON_CONTENT_TYPE
+    return new Response(JSON.stringify({ error: body } satisfies ErrorEnvelope), {
+      status,
+      headers: set.headers as Record<string, string>,
+    })
+  }
+  // Elysia types the handler it wraps as returning a Function; it returns the Response.
+  return (fetch) =>
+    ((request: Request, ...rest: unknown[]): Response | Promise<Response> => {
+      try {
+        const response = fetch(request, ...rest) as unknown as Response | Promise<Response>
+        return response instanceof Promise ? response.catch((thrown) => answer(thrown, request)) : response
+      } catch (thrown) {
+        return answer(thrown, request)
+      }
+    }) as never
 }
