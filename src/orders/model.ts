@@ -52,6 +52,9 @@ export const OrderItemModel = t.Object({
   lineTotalMinor: MinorUnits('quantity × unit price'),
 })
 
+// Response models state `additionalProperties: false`: Elysia would otherwise set it on this shared
+// object when a route using it as its response first compiles, changing /swagger/json with traffic
+// (see ErrorEnvelopeModel in src/http/models.ts).
 export const OrderModel = t.Object(
   {
     id: Uuid,
@@ -64,7 +67,7 @@ export const OrderModel = t.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { description: 'An order' },
+  { description: 'An order', additionalProperties: false },
 )
 
 export const ChangeStatusBody = t.Object({ status: OrderStatusModel }, { additionalProperties: false })

@@ -18,6 +18,9 @@ export const CreatePaymentBody = t.Object(
   { additionalProperties: false },
 )
 
+// Response models state `additionalProperties: false`: Elysia would otherwise set it on this shared
+// object when a route using it as its response first compiles, changing /swagger/json with traffic
+// (see ErrorEnvelopeModel in src/http/models.ts).
 export const PaymentModel = t.Object(
   {
     id: Uuid,
@@ -31,7 +34,7 @@ export const PaymentModel = t.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { description: 'A payment' },
+  { description: 'A payment', additionalProperties: false },
 )
 
 export const PaymentErrorModel = t.Object(
@@ -43,7 +46,7 @@ export const PaymentErrorModel = t.Object(
       requestId: t.String(),
     }),
   },
-  { description: 'The payment was recorded but did not succeed' },
+  { description: 'The payment was recorded but did not succeed', additionalProperties: false },
 )
 
 /**
@@ -62,6 +65,7 @@ export const PaymentUnavailableModel = t.Object(
   {
     description:
       'The outcome is not known yet (PAYMENT_PENDING: retry after Retry-After), or the service is unavailable',
+    additionalProperties: false,
   },
 )
 

@@ -38,6 +38,9 @@ export const UpdateProductBody = t.Object(
   { additionalProperties: false, minProperties: 1 },
 )
 
+// Response models state `additionalProperties: false`: Elysia would otherwise set it on this shared
+// object when a route using it as its response first compiles, changing /swagger/json with traffic
+// (see ErrorEnvelopeModel in src/http/models.ts).
 export const ProductModel = t.Object(
   {
     id: Uuid,
@@ -49,7 +52,7 @@ export const ProductModel = t.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { description: 'A product' },
+  { description: 'A product', additionalProperties: false },
 )
 
 export const ProductListQuery = t.Object(PageQuery, { additionalProperties: false })

@@ -21,26 +21,32 @@ export const CreateTenantBody = t.Object(
   { additionalProperties: false },
 )
 
+// Response models state `additionalProperties: false`: Elysia would otherwise set it on this shared
+// object when a route using it as its response first compiles, changing /swagger/json with traffic
+// (see ErrorEnvelopeModel in src/http/models.ts).
 export const CreatedTenant = t.Object(
   {
     id: Uuid,
     name: t.String(),
     apiKey: t.String({ description: 'shown once; only its hash is stored' }),
   },
-  { description: 'The tenant, with its API key' },
+  { description: 'The tenant, with its API key', additionalProperties: false },
 )
 
-export const TenantSettingsModel = t.Object({
-  ownerPhone: t.Union([E164, t.Null()]),
-  alertPhones: t.Array(E164),
-  timezone: t.String({ examples: ['Africa/Nairobi'] }),
-  currency: CurrencyCode,
-  quietHours: t.Union([QuietHours, t.Null()]),
-})
+export const TenantSettingsModel = t.Object(
+  {
+    ownerPhone: t.Union([E164, t.Null()]),
+    alertPhones: t.Array(E164),
+    timezone: t.String({ examples: ['Africa/Nairobi'] }),
+    currency: CurrencyCode,
+    quietHours: t.Union([QuietHours, t.Null()]),
+  },
+  { additionalProperties: false },
+)
 
 export const TenantModel = t.Object(
   { id: Uuid, name: t.String(), createdAt: Timestamp, settings: TenantSettingsModel },
-  { description: 'The calling tenant' },
+  { description: 'The calling tenant', additionalProperties: false },
 )
 
 export const UpdateSettingsBody = t.Object(
