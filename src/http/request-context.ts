@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { invalidJson, payloadTooLarge, unsupportedMediaType } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { hasCredential, hasPhone } from '../core/scrub.ts'
+import { scrubText } from '../core/scrub.ts'
 import {
   createTraceIds,
   parseTraceparent,
@@ -63,23 +63,25 @@ const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * Accepts an incoming x-request-id only when it is short, made of safe characters and holds
- * no phone number and no credential as the scrubber finds them (core/scrub.ts): a bot that
- * names its requests by the sender's wa_id (`wa-254711000200`, `customer254711000200`,
- * `0711.000.200`), or a client that sends its `ck_…` API key as the id, would have it in every
- * log line, error body, exemplar and Sentry tag of the request. Any other is replaced by
- * `generate()`. A UUID, the common id, skips both checks.
+ * nothing the scrubber (core/scrub.ts scrubText) would replace: a bot that names its requests
+ * by the sender's wa_id (`wa-254711000200`, `customer254711000200`, `0711.000.200`), a client
+ * that sends its `ck_…` API key or a card number (`4242424242424242`) as the id, would have it
+ * in every log line, error body, exemplar and Sentry tag of the request. Any other is replaced
+ * by `generate()`. A UUID, the common id, skips the scrubber.
  */
 export function pickRequestId(incoming: string | null, generate: () => string): string {
   return incoming && isSafeRequestId(incoming) ? incoming : generate()
 }
 
 /**
- * Whether `id` may be shown as a request id: SAFE_REQUEST_ID's characters and length, and no
- * phone number or credential in it (a UUID is always safe). pickRequestId's test, for ids
- * that come back from another system (an exemplar's `request_id` read from Prometheus).
+ * Whether `id` may be shown as a request id: SAFE_REQUEST_ID's characters and length, and
+ * nothing in it that scrubText would change (phone number, card number, credential; a UUID is
+ * always safe). The scrubber's own judgement, so that what it learns to hide is refused here
+ * too. pickRequestId's test, for ids that come back from another system (an exemplar's
+ * `request_id` read from Prometheus).
  */
 export function isSafeRequestId(id: string): boolean {
-  return SAFE_REQUEST_ID.test(id) && (UUID_ID.test(id) || (!hasPhone(id) && !hasCredential(id)))
+  return SAFE_REQUEST_ID.test(id) && (UUID_ID.test(id) || scrubText(id) === id)
 }
 
 /**

@@ -108,6 +108,11 @@ describe('request id', () => {
     `ck_${'Ab1-'.repeat(10)}xyz`,
     'sk_live_51HqK2xAbCdEfGh9876',
     'token:adm1n-t0ken-5ecret',
+    // A payment card number (Luhn-valid), whole, grouped or after a word: scrubText makes it `[card]`.
+    '4242424242424242',
+    '4242-4242-4242-4242',
+    'card-5555555555554444',
+    'pay:4000056655665556',
   ])('an unsafe id %p is replaced', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe('fresh')
   })
@@ -132,6 +137,28 @@ describe('request id', () => {
     '254711000200ms',
   ])('a safe id %p is kept', (incoming) => {
     expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
+  })
+
+  test.each([
+    // 16 digits that fail the Luhn check are no card (and too many for a phone number).
+    '4242424242424241',
+    // Glued to a letter, the run is part of a word, as in a hex id.
+    'ab4242424242424242cd',
+  ])('a card-like id %p the scrubber keeps is kept', (incoming) => {
+    expect(pickRequestId(incoming, () => 'fresh')).toBe(incoming)
+  })
+
+  test('a card number sent as the id is neither echoed nor logged', async () => {
+    const { call, logs } = await appWithProbes()
+    const res = await call('/probe/log', { headers: { 'x-request-id': '4242424242424242' } })
+    expect(res.status).toBe(200)
+    const echoed = res.headers.get('x-request-id')
+    expect(echoed).toMatch(UUID)
+    expect(logs.lines.filter((l) => l.requestId === echoed).map((l) => l.msg)).toEqual([
+      'inside the handler',
+      'request',
+    ])
+    expect(logs.text()).not.toContain('4242424242424242')
   })
 
   test('an unsafe header is replaced in the response too', async () => {
