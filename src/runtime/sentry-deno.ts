@@ -8,7 +8,11 @@
  * - it sends traces as transaction events, which pass `beforeSendTransaction`, not the
  *   `beforeSend` scrubber (SDK 11 streams spans, which pass `beforeSendSpan`).
  * The wrapper gives error and transaction events alike core 11's header filter, then the
- * shared `beforeSend`. A transaction's `sdkProcessingMetadata` (the SDK's own scopes, never
+ * shared `beforeSend`. A third difference is cardinality: 10.x names a request's root span
+ * `<method> <URL path>` until something renames it, so a request refused before routing (an
+ * unknown route's 404, a 405) became a transaction named by whatever path a client or scanner
+ * sent (`GET /no-such-route`); SDK 11's bunServerIntegration names such a span by its method
+ * alone. The wrapper renames transactions still named from their URL the same way. A transaction's `sdkProcessingMetadata` (the SDK's own scopes, never
  * sent: the envelope drops it) is kept out of the scrubber, which writes every field it visits
  * and would throw on the getter-only properties down there.
  */
@@ -75,12 +79,32 @@ interface Sdk11Options {
 interface SentryEventShape {
   request?: { headers?: Record<string, string> }
   sdkProcessingMetadata?: unknown
+  transaction?: string
+  transaction_info?: { source?: string }
+  contexts?: { trace?: { data?: Record<string, unknown> } }
+}
+
+/**
+ * A transaction event's name as SDK 11 gives its root span (@sentry/bun 11
+ * integrations/bunserver.js: a span whose name source is not `route` is named by its upper-case
+ * method): one still named from its URL (source `url`, never renamed by the app's router)
+ * keeps only its method, `http.request.method` (or the first word of 10.x's `<method> <path>`).
+ * The source stays `url`, so Sentry still knows the name for a fallback. Other events are
+ * returned as they are.
+ */
+export function nameUnroutedTransaction<Event extends SentryEventShape>(event: Event): Event {
+  if (event.transaction_info?.source !== 'url' || event.transaction === undefined) return event
+  const method = event.contexts?.trace?.data?.['http.request.method']
+  const name = typeof method === 'string' && method !== '' ? method : event.transaction.split(' ', 1)[0]!
+  event.transaction = name.toUpperCase()
+  return event
 }
 
 /**
  * `@sentry/deno`'s module namespace with an `init` that runs every error and transaction event
  * through the request-header filter of `dataCollection.httpHeaders.request`, as SDK 11 does,
- * and then through the options' own `beforeSend`. Everything else is the SDK's own.
+ * and then through the options' own `beforeSend`; a transaction is first named as SDK 11 names
+ * an unrouted request (nameUnroutedTransaction). Everything else is the SDK's own.
  */
 export function withSdk11RequestHeaders<Sdk extends { init(options: never): unknown }>(sdk: Sdk): Sdk {
   const init = (options: Sdk11Options) => {
@@ -97,7 +121,9 @@ export function withSdk11RequestHeaders<Sdk extends { init(options: never): unkn
         ? { ...scrubbed, sdkProcessingMetadata }
         : scrubbed
     }
-    return sdk.init({ ...options, beforeSend, beforeSendTransaction: beforeSend } as never)
+    const beforeSendTransaction = (event: SentryEventShape, hint: unknown) =>
+      beforeSend(nameUnroutedTransaction(event), hint)
+    return sdk.init({ ...options, beforeSend, beforeSendTransaction } as never)
   }
   return { ...sdk, init }
 }

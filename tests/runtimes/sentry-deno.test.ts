@@ -135,6 +135,50 @@ describe('withSdk11RequestHeaders', () => {
     }
   })
 
+  /** A transaction as @sentry/deno 10.x sends it for a request the router never named. */
+  const unrouted = (path: string, source: string, method = 'GET') => ({
+    type: 'transaction',
+    transaction: `${method} ${path}`,
+    transaction_info: { source },
+    contexts: {
+      trace: { op: 'http.server', data: { 'http.request.method': method, 'sentry.source': source } },
+    },
+  })
+
+  test('a transaction still named from its URL is named by its method alone, as SDK 11 names it', () => {
+    const options = initOptions()
+    const names = [
+      unrouted('/no-such-route', 'url'),
+      unrouted('/wp-login.php', 'url', 'POST'),
+      unrouted('/health', 'url', 'DELETE'),
+      // Renamed by requestRouted (updateSpanName: source `custom`), or the root path (`route`).
+      unrouted('/orders/:id/payments', 'custom', 'POST'),
+      unrouted('/', 'route'),
+    ].map((t) => {
+      const sent = options.beforeSendTransaction(t, {}) as { transaction: string; transaction_info: object }
+      return [sent.transaction, sent.transaction_info]
+    })
+    expect(names).toEqual([
+      ['GET', { source: 'url' }],
+      ['POST', { source: 'url' }],
+      ['DELETE', { source: 'url' }],
+      ['POST /orders/:id/payments', { source: 'custom' }],
+      ['GET /', { source: 'route' }],
+    ])
+  })
+
+  test('without http.request.method the first word of the name is the method', () => {
+    const options = initOptions()
+    const t = { type: 'transaction', transaction: 'patch /x/y', transaction_info: { source: 'url' } }
+    expect((options.beforeSendTransaction(t, {}) as { transaction: string }).transaction).toBe('PATCH')
+  })
+
+  test('error events keep their transaction name: the reporter sets it from the route', () => {
+    const options = initOptions()
+    const error = { ...unrouted('/no-such-route', 'url'), type: undefined }
+    expect((options.beforeSend(error, {}) as { transaction: string }).transaction).toBe('GET /no-such-route')
+  })
+
   test('everything else of the shared options reaches the SDK unchanged', () => {
     const options = initOptions()
     expect(options.dsn).toBe('http://public@127.0.0.1:9/1')
