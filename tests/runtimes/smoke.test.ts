@@ -8,7 +8,7 @@
  * REQUIRE_OPS_TOOLS=1 a missing one is a failure.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -57,6 +57,44 @@ const DIFFERENTIAL: Array<[string, string, RequestInit & { headers?: Record<stri
   ['wrong-method', '/health', { method: 'DELETE' }],
   ['docs', '/swagger', {}],
 ]
+
+/** The /metrics families that differ between runtimes. */
+const HEAP_SPACE_FAMILIES = [
+  'nodejs_heap_space_size_total_bytes',
+  'nodejs_heap_space_size_used_bytes',
+  'nodejs_heap_space_size_available_bytes',
+]
+const RUNTIME_DEPENDENT_FAMILIES = ['bun_version_info', ...HEAP_SPACE_FAMILIES]
+
+/**
+ * Which of them each runtime exports (README "Runtimes"): Bun adds its version; Deno's `node:v8`
+ * throws "Not implemented" from getHeapSpaceStatistics, so prom-client registers no heap-space
+ * family there rather than gauges that cannot be read.
+ */
+const RUNTIME_DEPENDENT_PRESENT: Record<string, string[]> = {
+  bun: RUNTIME_DEPENDENT_FAMILIES,
+  deno: [],
+  node: HEAP_SPACE_FAMILIES,
+}
+
+/**
+ * The runtime-level families (`process_*`, `nodejs_*`, `bun_*`, which prom-client's default
+ * collectors export as the runtime allows) that ops/ dashboards, rules and SLOs read; a
+ * histogram's series suffixes are read as its family.
+ */
+const OPS_RUNTIME_FAMILIES = [
+  ...new Set(
+    ['grafana/dashboards', 'prometheus/rules', 'slo'].flatMap((dir) =>
+      readdirSync(join(import.meta.dir, '../../ops', dir)).flatMap((file) =>
+        [
+          ...readFileSync(join(import.meta.dir, '../../ops', dir, file), 'utf8').matchAll(
+            /\b(?:process|nodejs|bun)_[a-z0-9_]+/g,
+          ),
+        ].map((m) => m[0].replace(/_(?:bucket|sum|count)$/, '')),
+      ),
+    ),
+  ),
+].sort()
 
 /** The headers compared; transport headers (connection, encoding, length) are the runtime's. */
 const ANSWER_HEADERS = [
@@ -269,6 +307,23 @@ describe('runtimes', () => {
             present: true,
           })
         }
+        // The families a runtime may lack or add, exactly, and every runtime-level family that a
+        // dashboard or rule in ops/ reads present on every runtime (a panel written on Bun must
+        // not go blank on Deno).
+        const families = new Set(
+          text
+            .split('\n')
+            .filter((l) => l.startsWith('# TYPE '))
+            .map((l) => l.split(' ')[2]),
+        )
+        expect({
+          runtime: runtime.name,
+          present: RUNTIME_DEPENDENT_FAMILIES.filter((name) => families.has(name)),
+        }).toEqual({ runtime: runtime.name, present: RUNTIME_DEPENDENT_PRESENT[runtime.name] })
+        expect({
+          runtime: runtime.name,
+          missing: OPS_RUNTIME_FAMILIES.filter((name) => !families.has(name)),
+        }).toEqual({ runtime: runtime.name, missing: [] })
         server.proc.kill('SIGTERM')
         expect(await server.exited).toBe(0)
         expect(server.lines.at(-1)?.msg).toBe('stopped')
@@ -323,6 +378,18 @@ async function portIsFree(port: number): Promise<boolean> {
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
+
+test('the ops/ scan finds the runtime-level families the dashboards and rules read', () => {
+  // Not empty by a broken scan: the memory, CPU and event-loop panels and alerts are found.
+  expect(OPS_RUNTIME_FAMILIES).toEqual(
+    expect.arrayContaining([
+      'nodejs_eventloop_lag_seconds',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+    ]),
+  )
+  expect(OPS_RUNTIME_FAMILIES.filter((name) => RUNTIME_DEPENDENT_FAMILIES.includes(name))).toEqual([])
+})
 
 describe('start scripts: SIGINT to the `bun run` process stops the server itself', () => {
   for (const runtime of ['deno', 'node']) {
