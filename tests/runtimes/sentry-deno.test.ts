@@ -155,7 +155,7 @@ describe('withSdk11RequestHeaders', () => {
       unrouted('/orders/:id/payments', 'custom', 'POST'),
       unrouted('/', 'route'),
     ].map((t) => {
-      const sent = options.beforeSendTransaction(t, {}) as { transaction: string; transaction_info: object }
+      const sent = options.beforeSendTransaction(t, {})
       return [sent.transaction, sent.transaction_info]
     })
     expect(names).toEqual([
@@ -170,13 +170,13 @@ describe('withSdk11RequestHeaders', () => {
   test('without http.request.method the first word of the name is the method', () => {
     const options = initOptions()
     const t = { type: 'transaction', transaction: 'patch /x/y', transaction_info: { source: 'url' } }
-    expect((options.beforeSendTransaction(t, {}) as { transaction: string }).transaction).toBe('PATCH')
+    expect(options.beforeSendTransaction(t, {}).transaction).toBe('PATCH')
   })
 
   test('error events keep their transaction name: the reporter sets it from the route', () => {
     const options = initOptions()
     const error = { ...unrouted('/no-such-route', 'url'), type: undefined }
-    expect((options.beforeSend(error, {}) as { transaction: string }).transaction).toBe('GET /no-such-route')
+    expect(options.beforeSend(error, {}).transaction).toBe('GET /no-such-route')
   })
 
   test('everything else of the shared options reaches the SDK unchanged', () => {

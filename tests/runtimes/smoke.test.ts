@@ -71,7 +71,7 @@ const RUNTIME_DEPENDENT_FAMILIES = ['bun_version_info', ...HEAP_SPACE_FAMILIES]
  * throws "Not implemented" from getHeapSpaceStatistics, so prom-client registers no heap-space
  * family there rather than gauges that cannot be read.
  */
-const RUNTIME_DEPENDENT_PRESENT: Record<string, string[]> = {
+const RUNTIME_DEPENDENT_PRESENT: Record<'bun' | 'deno' | 'node', string[]> = {
   bun: RUNTIME_DEPENDENT_FAMILIES,
   deno: [],
   node: HEAP_SPACE_FAMILIES,
