@@ -371,28 +371,6 @@ function phoneCandidates(text: string): RegExp {
 }
 
 /**
- * Whether `text` holds a credential scrubText would filter (a known key shape, `token:…`,
- * `Bearer …`): for a value that is passed on whole or not at all, such as a client's request id.
- */
-export function hasCredential(text: string): boolean {
-  if (!MAYBE_CREDENTIAL.test(text)) return false
-  for (const [pattern] of CREDENTIAL_PATTERNS) {
-    // The patterns are global (for replace): test() from the start, not from a previous match.
-    pattern.lastIndex = 0
-    if (pattern.test(text)) return true
-  }
-  return false
-}
-
-/**
- * Whether `text` holds a phone number scrubText would replace: for a value that is passed on
- * whole or not at all, such as a client's request id.
- */
-export function hasPhone(text: string): boolean {
-  return enoughDigits(text) && text.replace(phoneCandidates(text), phoneReplacer()) !== text
-}
-
-/**
  * A payment card number candidate: 16–19 digits, as one run or in groups joined by one space or
  * dash (`4242 4242 4242 4242`, `3782-822463-10005`), starting with 2–6 (the ISO/IEC 7812 major
  * industry identifiers of Mastercard 2-series, Amex and Diners, Visa, Mastercard, Discover and

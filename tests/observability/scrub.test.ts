@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'bun:test'
 import { generateApiKey } from '../../src/auth/keys.ts'
-import { hasPhone } from '../../src/core/scrub.ts'
 import { scrubDeep, scrubEvent, scrubSpan, scrubText } from '../../src/observability/scrub.ts'
 
 describe('scrubText', () => {
@@ -307,7 +306,6 @@ describe('scrubText: phone numbers as people write them', () => {
     ['order 254711000200 254722000300ms', 'order [phone] 254722000300ms'],
   ])('replaces %p', (input, output) => {
     expect(scrubText(input)).toBe(output)
-    expect(hasPhone(input)).toBe(true)
   })
 
   test.each([
@@ -324,7 +322,6 @@ describe('scrubText: phone numbers as people write them', () => {
     'at 20261205T233226+0300, 20261205T233226-0300 and 20261205T2332+03',
   ])('keeps %p', (input) => {
     expect(scrubText(input)).toBe(input)
-    expect(hasPhone(input)).toBe(false)
   })
 })
 

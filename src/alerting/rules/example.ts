@@ -108,7 +108,7 @@ export function exampleWindowMs(ruleExpr: string): number {
  * The example an exemplar names, or undefined when it carries no usable `request_id`. The
  * labels come from another system (Prometheus, which may hold series of other jobs or of an
  * older version of the service), so only ids the service itself would accept from a client
- * pass (isSafeRequestId: no phone number or credential): nothing else reaches a message.
+ * pass (isSafeRequestId: nothing the scrubber would hide): nothing else reaches a message.
  */
 export function exampleFromExemplar(
   exemplar: Pick<SeriesExemplar, 'labels'>,
