@@ -4,9 +4,8 @@
  * card number, bearer token, API key, WhatsApp token or idempotency key is in the bytes the
  * ingestion endpoint received. 4xx answers (409 included) send nothing.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Spawned, spawnBun } from '../../helpers/process.ts'
-import { type Ingest, leaks, type SentryEvent, startIngest } from '../../helpers/sentry-ingest.ts'
+import { describe, expect, test } from 'bun:test'
+import { leaks, type SentryEvent, startIngest } from '../../helpers/sentry-ingest.ts'
 import {
   API_KEY,
   BEARER,
@@ -17,30 +16,12 @@ import {
   PHONE_DIGITS,
   WHATSAPP_TOKEN,
 } from './fixtures/data.ts'
+import { servedWithSentry } from './fixtures/served.ts'
 
-let ingest: Ingest
-let app: Spawned
-
-beforeAll(async () => {
-  ingest = await startIngest()
-  app = await spawnBun(
-    'tests/observability/sentry/fixtures/serve.ts',
-    {
-      SENTRY_DSN: ingest.dsn,
-      SENTRY_TRACES_SAMPLE_RATE: '1',
-      // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
-    },
-    60_000,
-  )
-}, 90_000)
-
-afterAll(async () => {
-  await app?.stop()
-  ingest?.stop()
-}, 30_000)
+const served = servedWithSentry(() => startIngest())
 
 const call = (path: string, requestId: string) =>
-  fetch(`http://127.0.0.1:${app.port}${path}?card=${CARD_DIGITS}&phone=${PHONE_DIGITS}`, {
+  fetch(`http://127.0.0.1:${served.app.port}${path}?card=${CARD_DIGITS}&phone=${PHONE_DIGITS}`, {
     headers: {
       'x-request-id': requestId,
       'idempotency-key': IDEMPOTENCY_KEY,
@@ -50,14 +31,17 @@ const call = (path: string, requestId: string) =>
   })
 
 async function flush() {
-  const res = await fetch(`http://127.0.0.1:${app.port}/probe/flush`)
+  const res = await fetch(`http://127.0.0.1:${served.app.port}/probe/flush`)
   expect(await res.json()).toEqual({ delivered: true })
 }
 
 async function eventOf(requestId: string): Promise<SentryEvent> {
-  await ingest.waitFor(() => ingest.eventsFor(requestId).length > 0, `the event of ${requestId}`)
+  await served.ingest.waitFor(
+    () => served.ingest.eventsFor(requestId).length > 0,
+    `the event of ${requestId}`,
+  )
   await flush()
-  const events = ingest.eventsFor(requestId)
+  const events = served.ingest.eventsFor(requestId)
   expect(events).toHaveLength(1)
   return events[0]!
 }
@@ -109,12 +93,12 @@ describe('odd throws', () => {
     expect((await call('/probe/conflict', 'odd-409')).status).toBe(409)
     expect((await call('/probe/throw/string', 'odd-after-409')).status).toBe(500)
     await eventOf('odd-after-409')
-    expect(ingest.eventsFor('odd-409')).toEqual([])
+    expect(served.ingest.eventsFor('odd-409')).toEqual([])
   })
 
   test('nothing sensitive is in the bytes received', async () => {
     await flush()
-    const sent = ingest.rawText()
+    const sent = served.ingest.rawText()
     expect(sent).toContain('odd-aggregate')
     for (const secret of [
       PHONE_DIGITS,

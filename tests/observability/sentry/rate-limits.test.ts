@@ -5,9 +5,9 @@
  * transport (src/observability/sentry.ts passes both headers on), against a fake endpoint that
  * counts the envelopes it received, by item type.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Spawned, spawnBun } from '../../helpers/process.ts'
+import { describe, expect, test } from 'bun:test'
 import { parseEnvelope } from '../../helpers/sentry-ingest.ts'
+import { servedWithSentry } from './fixtures/served.ts'
 
 interface Limiter {
   /** The headers of the 429 answered to the first envelope holding an event; later ones get 200. */
@@ -43,37 +43,21 @@ describe.each([
   ['X-Sentry-Rate-Limits for errors only', { 'x-sentry-rate-limits': '60:error:organization' }, true],
   ['Retry-After alone (every category)', { 'retry-after': '60' }, false],
 ] as const)('a 429 with %s', (_, headers, spansStillSent) => {
-  let ingest: Awaited<ReturnType<typeof startLimitingIngest>>
-  let app: Spawned
+  const served = servedWithSentry(() => startLimitingIngest({ first429: headers }))
 
-  beforeAll(async () => {
-    ingest = await startLimitingIngest({ first429: headers })
-    app = await spawnBun(
-      'tests/observability/sentry/fixtures/serve.ts',
-      { SENTRY_DSN: ingest.dsn, SENTRY_TRACES_SAMPLE_RATE: '1' },
-      // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
-      60_000,
-    )
-  }, 90_000)
-
-  afterAll(async () => {
-    await app?.stop()
-    ingest?.stop()
-  }, 30_000)
-
-  const call = (path: string) => fetch(`http://127.0.0.1:${app.port}${path}`)
+  const call = (path: string) => fetch(`http://127.0.0.1:${served.app.port}${path}`)
   const flush = async () => expect(await (await call('/probe/flush')).json()).toEqual({ delivered: true })
 
   test('the first failure is refused, and the next 50 are not sent at all', async () => {
     expect((await call('/probe/boom/first')).status).toBe(500)
     await flush()
-    expect(ingest.count('event')).toBe(1)
-    const spansBefore = ingest.count('span')
+    expect(served.ingest.count('event')).toBe(1)
+    const spansBefore = served.ingest.count('span')
     // The storm: the same exception, request after request.
     for (let i = 0; i < 50; i++) expect((await call(`/probe/boom/${i}`)).status).toBe(500)
     await flush()
-    expect(ingest.count('event')).toBe(1)
+    expect(served.ingest.count('event')).toBe(1)
     // Requests' spans are another category: an error limit leaves them alone, Retry-After not.
-    expect(ingest.count('span') > spansBefore).toBe(spansStillSent)
+    expect(served.ingest.count('span') > spansBefore).toBe(spansStillSent)
   })
 })

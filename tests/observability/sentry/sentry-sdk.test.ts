@@ -3,51 +3,36 @@
  * process (tests/observability/sentry/fixtures/serve.ts) because Sentry.init patches process globals
  * (Bun.serve, fetch, uncaught-exception handlers) that must not leak into other test files.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Spawned, spawnBun } from '../../helpers/process.ts'
+import { describe, expect, test } from 'bun:test'
 import {
   expectRequestScrubbed,
   expectSandboxProviderErrorEvent,
-  type Ingest,
   leaks,
   type SentryEvent,
   startIngest,
 } from '../../helpers/sentry-ingest.ts'
 import { API_KEY, BEARER, BODY_MARKER, COOKIE_VALUE, PHONE, PHONE_DIGITS } from './fixtures/data.ts'
+import { servedWithSentry } from './fixtures/served.ts'
 
 const ADMIN = 'sentry-admin-token-0123456789'
-let ingest: Ingest
-let app: Spawned
+const served = servedWithSentry(() => startIngest(), {
+  ADMIN_TOKEN: ADMIN,
+  SANDBOX_LATENCY_MS: '0',
+  SENTRY_ENVIRONMENT: 'ci',
+  SENTRY_RELEASE: 'convo-commerce@9.9.9+abc123',
+})
 
-beforeAll(async () => {
-  ingest = await startIngest()
-  app = await spawnBun(
-    'tests/observability/sentry/fixtures/serve.ts',
-    {
-      ADMIN_TOKEN: ADMIN,
-      SANDBOX_LATENCY_MS: '0',
-      SENTRY_DSN: ingest.dsn,
-      SENTRY_ENVIRONMENT: 'ci',
-      SENTRY_RELEASE: 'convo-commerce@9.9.9+abc123',
-      SENTRY_TRACES_SAMPLE_RATE: '1',
-      // A hang detector: the fixture migrates an embedded database first, slow on a busy machine.
-    },
-    60_000,
-  )
-}, 90_000)
-
-afterAll(async () => {
-  await app?.stop()
-  ingest?.stop()
-}, 30_000)
-
-const call = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${app.port}${path}`, init)
+const call = (path: string, init: RequestInit = {}) =>
+  fetch(`http://127.0.0.1:${served.app.port}${path}`, init)
 
 /** Waits for the request's event(s), then for everything queued to be delivered. */
 async function eventsOf(requestId: string, count = 1): Promise<SentryEvent[]> {
-  await ingest.waitFor(() => ingest.eventsFor(requestId).length >= count, `events of ${requestId}`)
+  await served.ingest.waitFor(
+    () => served.ingest.eventsFor(requestId).length >= count,
+    `events of ${requestId}`,
+  )
   await flush()
-  return ingest.eventsFor(requestId)
+  return served.ingest.eventsFor(requestId)
 }
 
 async function flush() {
@@ -85,8 +70,8 @@ describe('error events', () => {
       value: 'charge 42 for customer [phone] failed with key [Filtered]',
     })
     // The operator's path: alert → log line → Sentry issue, all by the same id.
-    const logLine = await ingest.waitFor(
-      () => app.lines.find((l) => l.msg === 'request failed' && l.requestId === 'boom-1'),
+    const logLine = await served.ingest.waitFor(
+      () => served.app.lines.find((l) => l.msg === 'request failed' && l.requestId === 'boom-1'),
       'the error log line',
     )
     expect(logLine).toMatchObject({ level: 'error', status: 500 })
@@ -99,7 +84,7 @@ describe('error events', () => {
     expect(setStatus.status).toBe(500)
 
     const [event] = await eventsOf('returned-1')
-    expect(ingest.eventsFor('returned-1')).toHaveLength(1)
+    expect(served.ingest.eventsFor('returned-1')).toHaveLength(1)
     expect(event).toMatchObject({
       level: 'error',
       message: 'GET /probe/returned answered 503',
@@ -107,7 +92,7 @@ describe('error events', () => {
       tags: { request_id: 'returned-1', 'http.method': 'GET', 'http.status_code': '503' },
     })
     const [other] = await eventsOf('set-status-1')
-    expect(ingest.eventsFor('set-status-1')).toHaveLength(1)
+    expect(served.ingest.eventsFor('set-status-1')).toHaveLength(1)
     expect(other).toMatchObject({
       message: 'GET /probe/set-status answered 500',
       tags: { 'http.status_code': '500' },
@@ -137,7 +122,7 @@ describe('error events', () => {
     // A failing request after them: once its event is in, theirs would have been too.
     await call('/probe/boom/sentinel', withId('after-4xx'))
     await eventsOf('after-4xx')
-    for (const index of cases.keys()) expect(ingest.eventsFor(`client-error-${index}`)).toEqual([])
+    for (const index of cases.keys()) expect(served.ingest.eventsFor(`client-error-${index}`)).toEqual([])
   })
 
   test('concurrent requests never share scope data', async () => {
@@ -146,13 +131,13 @@ describe('error events', () => {
       ids.map((i) => call(`/probe/boom/${i}`, withId(`parallel-${i}`, { 'x-test-tenant': `tenant-${i}` }))),
     )
     expect(answers.map((r) => r.status)).toEqual(ids.map(() => 500))
-    await ingest.waitFor(
-      () => ids.every((i) => ingest.eventsFor(`parallel-${i}`).length === 1),
+    await served.ingest.waitFor(
+      () => ids.every((i) => served.ingest.eventsFor(`parallel-${i}`).length === 1),
       'one event per parallel request',
     )
     await flush()
     for (const i of ids) {
-      const events = ingest.eventsFor(`parallel-${i}`)
+      const events = served.ingest.eventsFor(`parallel-${i}`)
       expect(events).toHaveLength(1)
       expect(events[0]!.tags?.tenant_id).toBe(`tenant-${i}`)
       expect(events[0]!.user).toEqual({ id: `tenant-${i}` })
@@ -236,8 +221,10 @@ describe('payment context', () => {
     const res = await call('/probe/background-payment/ord-9')
     expect(res.status).toBe(202)
     const byOrder = () =>
-      ingest.events().filter((e) => (e.contexts?.payment_data as { orderId?: string })?.orderId === 'ord-9')
-    await ingest.waitFor(() => byOrder().length > 0, 'the background payment event')
+      served.ingest
+        .events()
+        .filter((e) => (e.contexts?.payment_data as { orderId?: string })?.orderId === 'ord-9')
+    await served.ingest.waitFor(() => byOrder().length > 0, 'the background payment event')
     await flush()
     expect(byOrder()).toHaveLength(1)
     expect(byOrder()[0]!.tags).toEqual({ payment_provider: 'mpesa' })
@@ -270,13 +257,15 @@ describe('privacy', () => {
     const [paymentEvent] = await eventsOf('privacy-1')
     const [boomEvent] = await eventsOf('privacy-2')
 
-    const sent = ingest.rawText()
+    const sent = served.ingest.rawText()
     for (const secret of [PHONE_DIGITS, API_KEY, BEARER, COOKIE_VALUE, BODY_MARKER]) {
       expect(leaks(sent, secret)).toEqual([])
     }
     expectRequestScrubbed(paymentEvent)
     expectRequestScrubbed(boomEvent)
-    expect(paymentEvent!.request?.url).toBe(`http://127.0.0.1:${app.port}/probe/payment-failed/[phone]`)
+    expect(paymentEvent!.request?.url).toBe(
+      `http://127.0.0.1:${served.app.port}/probe/payment-failed/[phone]`,
+    )
   })
 
   test("a caller's baggage (the envelope header's trace) reaches Sentry without its phone numbers or keys", async () => {
@@ -292,26 +281,27 @@ describe('privacy', () => {
     expect((await call('/health', withId('baggage-1', headers))).status).toBe(200)
     expect((await call('/probe/boom/1', withId('baggage-2', headers))).status).toBe(500)
     await eventsOf('baggage-2')
-    await ingest.waitFor(
+    await served.ingest.waitFor(
       () =>
-        ingest.envelopes.filter((e) => (e.header.trace as { trace_id?: string })?.trace_id === trace)
+        served.ingest.envelopes.filter((e) => (e.header.trace as { trace_id?: string })?.trace_id === trace)
           .length >= 2,
       'the envelopes of the continued trace',
     )
-    const sent = ingest.rawText()
+    const sent = served.ingest.rawText()
     for (const secret of [PHONE_DIGITS, API_KEY]) expect(leaks(sent, secret)).toEqual([])
   })
 })
 
 describe('tracing', () => {
   const accessLineOf = (requestId: string) =>
-    ingest.waitFor(
-      () => app.lines.find((l) => l.msg === 'request' && l.requestId === requestId),
+    served.ingest.waitFor(
+      () => served.app.lines.find((l) => l.msg === 'request' && l.requestId === requestId),
       `the access line of ${requestId}`,
     )
   const traceId = (n: number) => `${String(n).padStart(4, '0')}aaaabbbbccccddddeeeeffff0000`
   const parentSpanId = 'abcdefabcdef1234'
-  const segmentsOf = (trace: string) => ingest.spans().filter((s) => s.trace_id === trace && s.is_segment)
+  const segmentsOf = (trace: string) =>
+    served.ingest.spans().filter((s) => s.trace_id === trace && s.is_segment)
 
   test('one transaction per request, named by route template, continuing the incoming trace', async () => {
     const trace = traceId(1)
@@ -321,7 +311,7 @@ describe('tracing', () => {
     )
     expect(res.status).toBe(500)
     const [event] = await eventsOf('trace-1')
-    await ingest.waitFor(() => segmentsOf(trace).length > 0, 'the transaction')
+    await served.ingest.waitFor(() => segmentsOf(trace).length > 0, 'the transaction')
     await flush()
     const segments = segmentsOf(trace)
     expect(segments).toHaveLength(1)
@@ -341,7 +331,7 @@ describe('tracing', () => {
     const trace = event!.contexts?.trace?.trace_id as string
     expect(trace).toMatch(/^[0-9a-f]{32}$/)
     expect(await accessLineOf('trace-own')).toMatchObject({ trace_id: trace })
-    await ingest.waitFor(() => segmentsOf(trace).length > 0, 'the transaction')
+    await served.ingest.waitFor(() => segmentsOf(trace).length > 0, 'the transaction')
     expect(segmentsOf(trace)[0]).toMatchObject({ name: 'GET /probe/boom/:id' })
   })
 
@@ -361,7 +351,7 @@ describe('tracing', () => {
     const res = await call('/health', withId('trace-2'))
     expect(res.status).toBe(200)
     await flush()
-    const health = ingest.spans().filter((s) => s.is_segment && s.name === 'GET /health')
+    const health = served.ingest.spans().filter((s) => s.is_segment && s.name === 'GET /health')
     expect(health.length).toBeGreaterThanOrEqual(1)
     expect(health.at(-1)!.parent_span_id).toBeUndefined()
     expect(health.at(-1)!.attributes['sentry.sample_rate']?.value).toBe(1)
@@ -377,10 +367,10 @@ describe('tracing', () => {
     const [event] = await eventsOf('trace-3')
     expect(event!.transaction).toBe('GET /probe/returned')
     expect(event!.contexts?.trace).toMatchObject({ trace_id: trace })
-    expect(ingest.spans().filter((s) => s.trace_id === trace)).toEqual([])
+    expect(served.ingest.spans().filter((s) => s.trace_id === trace)).toEqual([])
   })
 })
 
 test('the endpoint saw only well-formed envelope posts', () => {
-  expect(ingest.rejected).toEqual([])
+  expect(served.ingest.rejected).toEqual([])
 })
