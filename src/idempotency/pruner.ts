@@ -7,7 +7,8 @@ export const pruneIntervalFor = (ttlMs: number) =>
 
 /**
  * Deletes expired idempotency keys periodically. Every replica may run it: deleting an
- * expired key twice is harmless, and a key past its TTL is already ignored by `claim`.
+ * expired key twice is harmless, and a key past its TTL is already ignored by `claim`. Keys of
+ * unsettled effects (a payment left pending) are kept until reconciliation settles them.
  */
 export function createIdempotencyPruner(deps: {
   idempotency: IdempotencyService

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lte, sql } from 'drizzle-orm'
+import { and, eq, isNotNull, isNull, lte, or, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 
@@ -6,6 +6,14 @@ export type IdempotencyRow = typeof idempotencyKeys.$inferSelect
 
 const byKey = (scope: string, key: string) =>
   and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key))
+
+/**
+ * Keys expiry may delete: all but those whose effect is attached and still unsettled (a
+ * payment left pending). Deleting one of those would let a retry claim the key afresh and
+ * be refused (the order is paid, or a payment is in progress) instead of replaying the
+ * outcome once it settles, however long the provider takes to answer.
+ */
+const expirable = or(isNull(idempotencyKeys.resourceId), isNotNull(idempotencyKeys.responseStatus))
 
 export function createIdempotencyRepository() {
   return {
@@ -20,9 +28,11 @@ export function createIdempotencyRepository() {
       return row
     },
 
-    /** Forgets one key whose time is up, so that it can be used again. */
+    /** Forgets one key whose time is up, so that it can be used again; never an unsettled effect's. */
     async deleteExpired(db: Executor, scope: string, key: string, now: Date) {
-      await db.delete(idempotencyKeys).where(and(byKey(scope, key), lte(idempotencyKeys.expiresAt, now)))
+      await db
+        .delete(idempotencyKeys)
+        .where(and(byKey(scope, key), lte(idempotencyKeys.expiresAt, now), expirable))
     },
 
     async takeOver(
@@ -65,15 +75,12 @@ export function createIdempotencyRepository() {
       return rows.length === 1
     },
 
-    /**
-     * Stores the response and releases the lock; false when `token` no longer holds the key.
-     * A null token completes whoever holds it, if nobody completed it yet (reconciliation).
-     */
+    /** Stores the response and releases the lock; false when `token` no longer holds the key. */
     async complete(
       db: Executor,
       scope: string,
       key: string,
-      token: string | null,
+      token: string,
       response: { status: number; body: string; sealed: boolean },
     ) {
       const rows = await db
@@ -85,12 +92,33 @@ export function createIdempotencyRepository() {
           lockToken: null,
           lockedUntil: null,
         })
-        .where(
-          and(
-            byKey(scope, key),
-            token === null ? isNull(idempotencyKeys.responseStatus) : eq(idempotencyKeys.lockToken, token),
-          ),
-        )
+        .where(and(byKey(scope, key), eq(idempotencyKeys.lockToken, token)))
+        .returning({ key: idempotencyKeys.key })
+      return rows.length === 1
+    },
+
+    /**
+     * Stores the response of a settled effect whoever holds the key (reconciliation), if
+     * nobody stored one yet, and keeps the key until `expiresAt`; false when already answered.
+     */
+    async settle(
+      db: Executor,
+      scope: string,
+      key: string,
+      response: { status: number; body: string; sealed: boolean },
+      expiresAt: Date,
+    ) {
+      const rows = await db
+        .update(idempotencyKeys)
+        .set({
+          responseStatus: response.status,
+          responseBody: response.body,
+          sealed: response.sealed,
+          lockToken: null,
+          lockedUntil: null,
+          expiresAt,
+        })
+        .where(and(byKey(scope, key), isNull(idempotencyKeys.responseStatus)))
         .returning({ key: idempotencyKeys.key })
       return rows.length === 1
     },
@@ -122,12 +150,12 @@ export function createIdempotencyRepository() {
         )
     },
 
-    /** Deletes every key that expired at or before `now`; the number deleted. */
+    /** Deletes every key that expired at or before `now`, but an unsettled effect's; the number deleted. */
     async prune(db: Executor, now: Date, batch: number) {
       const rows = await db
         .delete(idempotencyKeys)
         .where(
-          sql`(${idempotencyKeys.scope}, ${idempotencyKeys.key}) in (select scope, key from idempotency_keys where expires_at <= ${now.toISOString()}::timestamptz limit ${batch})`,
+          sql`(${idempotencyKeys.scope}, ${idempotencyKeys.key}) in (select scope, key from idempotency_keys where expires_at <= ${now.toISOString()}::timestamptz and (resource_id is null or response_status is not null) limit ${batch})`,
         )
         .returning({ key: idempotencyKeys.key })
       return rows.length

@@ -198,16 +198,23 @@ export type ClaimOutcome =
 /**
  * Stores `respond(requestId)` for every key still waiting on `resourceId` (attached, no
  * response yet), in `tx`: how reconciliation answers the retries of a request whose process
- * died mid-effect. Keys already answered are left as they are.
+ * died mid-effect or which answered 503 PAYMENT_PENDING. Keys already answered are left as
+ * they are. `settledAt` is the settler's clock: each key is then kept for its own TTL
+ * (IDEMPOTENCY_KEY_TTL when it was claimed, `expiresAt - createdAt`) from then on, if that is
+ * later than its expiry, since expiry spared it while unsettled and the client's retry may
+ * only now come to get the outcome.
  */
 export async function completeWaitingOn(
   tx: Executor,
   resourceId: string,
+  settledAt: Date,
   respond: (requestId: string) => StoredResponse,
 ): Promise<void> {
   const repo = createIdempotencyRepository()
   for (const row of await repo.pendingFor(tx, resourceId)) {
-    await repo.complete(tx, row.scope, row.key, null, { ...respond(row.requestId), sealed: false })
+    const ttlMs = row.expiresAt.getTime() - row.createdAt.getTime()
+    const expiresAt = new Date(Math.max(row.expiresAt.getTime(), settledAt.getTime() + ttlMs))
+    await repo.settle(tx, row.scope, row.key, { ...respond(row.requestId), sealed: false }, expiresAt)
   }
 }
 
@@ -219,7 +226,8 @@ export const DEFAULT_CLAIM_LEASE_MS = 60_000
  * a key is claimed before the request runs; the first request's response is stored in the
  * transaction of its effect; a repeat with the same fingerprint replays it, a different
  * fingerprint is 422 IDEMPOTENCY_KEY_REUSED, and a repeat while the first runs is 409
- * IDEMPOTENCY_KEY_IN_USE. Keys live `ttlMs`, then `prune` deletes them.
+ * IDEMPOTENCY_KEY_IN_USE. Keys live `ttlMs`, then `prune` deletes them; a key whose attached
+ * effect is unsettled (a payment left pending) is kept until it settles and `ttlMs` after.
  */
 export function createIdempotencyService(deps: {
   db: Database
@@ -303,6 +311,8 @@ export function createIdempotencyService(deps: {
           requestId: request.requestId,
           lockToken: token,
           lockedUntil,
+          // On the same clock as expiresAt: their difference is the key's TTL (completeWaitingOn).
+          createdAt: now,
           expiresAt: new Date(now.getTime() + deps.ttlMs),
         })
         if (inserted) return { kind: 'claimed' as const }
@@ -333,7 +343,7 @@ export function createIdempotencyService(deps: {
       return { kind: 'replay', response: await stored(request, outcome.status, outcome.body, outcome.sealed) }
     },
 
-    /** Deletes keys past their TTL, in batches; the number deleted. */
+    /** Deletes keys past their TTL, in batches, but those of unsettled effects; the number deleted. */
     async prune(batch = 1000): Promise<number> {
       const now = clock.now()
       let total = 0

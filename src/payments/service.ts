@@ -392,7 +392,9 @@ export function createPaymentService(deps: {
       const settled = await settleIn(tx, payment, result, log)
       if (!settled) return undefined
       const view = toPaymentView(settled)
-      await completeWaitingOn(tx, payment.id, (requestId) => paymentResponse(view, requestId))
+      await completeWaitingOn(tx, payment.id, deps.clock.now(), (requestId) =>
+        paymentResponse(view, requestId),
+      )
       return settled
     },
   }

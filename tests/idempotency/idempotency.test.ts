@@ -585,7 +585,10 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
     expect(await retryAfter()).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE', 1])
 
     await db.transaction((tx) =>
-      completeWaitingOn(tx, paymentId, (requestId) => ({ status: 201, body: `{"by":"${requestId}"}` })),
+      completeWaitingOn(tx, paymentId, clock.now(), (requestId) => ({
+        status: 201,
+        body: `{"by":"${requestId}"}`,
+      })),
     )
     // Settled first: a late hand-over changes nothing.
     await first.claim.handOver(new Date(start + 9_999_999))
@@ -593,6 +596,77 @@ describe('claims, expiry and pruning (IdempotencyService)', () => {
       kind: 'replay',
       response: { status: 201, body: '{"by":"first"}' },
     })
+  })
+
+  test('a key handed over to an unsettled payment outlives IDEMPOTENCY_KEY_TTL: neither pruned nor claimed afresh; once settled it replays for another TTL, then goes', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const start = Date.now()
+    const { clock, advance } = fixedClock(start)
+    const ttlMs = 120_000
+    const service = createIdempotencyService({ db, clock, ttlMs, claimLeaseMs: 60_000 })
+    const scope = `test:${crypto.randomUUID()}`
+    const request = { scope, key: 'pay-1', fingerprint: 'f', requestId: 'first' }
+    const first = await service.claim(request)
+    if (first.kind !== 'claimed') throw new Error('expected a claim')
+    const paymentId = crypto.randomUUID()
+    await db.transaction((tx) => first.claim.attach(tx, paymentId))
+    // The provider gave no outcome: 503 PAYMENT_PENDING, the key left to reconciliation.
+    await first.claim.handOver(new Date(start + 37_500))
+
+    // The provider stays down for hours: the key's TTL passes many times over.
+    advance(3 * 3_600_000)
+    expect(await service.prune()).toBe(0)
+    await expect(service.claim({ ...request, requestId: 'retry-1' })).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    const [kept] = await keyRows(built, scope)
+    expect([kept!.requestId, kept!.resourceId, kept!.responseStatus, kept!.expiresAt]).toEqual([
+      'first',
+      paymentId,
+      null,
+      new Date(start + ttlMs),
+    ])
+
+    // Reconciliation finally hears from the provider and settles the payment.
+    const settledAt = start + 3 * 3_600_000
+    const body = (requestId: string) => `{"error":{"code":"PAYMENT_DECLINED","requestId":"${requestId}"}}`
+    await db.transaction((tx) =>
+      completeWaitingOn(tx, paymentId, clock.now(), (requestId) => ({ status: 402, body: body(requestId) })),
+    )
+    const [settled] = await keyRows(built, scope)
+    expect(settled!.expiresAt).toEqual(new Date(settledAt + ttlMs))
+    expect(await service.prune()).toBe(0)
+    expect(await service.claim({ ...request, requestId: 'retry-2' })).toEqual({
+      kind: 'replay',
+      response: { status: 402, body: body('first') },
+    })
+
+    // A replay window of one TTL from the settlement, then the key goes like any other.
+    advance(ttlMs - 1)
+    expect(await service.prune()).toBe(0)
+    advance(1)
+    expect(await service.prune()).toBe(1)
+    expect(await keyRows(built, scope)).toEqual([])
+    expect((await service.claim({ ...request, requestId: 'new' })).kind).toBe('claimed')
+  })
+
+  test('an attached claim whose holder died is not forgotten at expiry either: the retry still gets 409, not a fresh claim', async () => {
+    const built = await buildTestApp()
+    const { db } = built.deps.database
+    const { clock, advance } = fixedClock(Date.now())
+    const service = createIdempotencyService({ db, clock, ttlMs: 120_000, claimLeaseMs: 1000 })
+    const scope = `test:${crypto.randomUUID()}`
+    const request = { scope, key: 'k', fingerprint: 'f', requestId: 'first' }
+    const first = await service.claim(request)
+    if (first.kind !== 'claimed') throw new Error('expected a claim')
+    await db.transaction((tx) => first.claim.attach(tx, crypto.randomUUID()))
+    advance(120_001)
+    await expect(service.claim({ ...request, requestId: 'retry' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+    })
+    expect((await keyRows(built, scope)).map((r) => r.requestId)).toEqual(['first'])
   })
 
   test('a claim without an effect is not handed over: its retries keep the in-flight Retry-After', async () => {
