@@ -128,7 +128,10 @@ export const EnvSchema = Type.Object({
     description:
       'how long a payment request waits for its provider; past it the charge may have happened and the payment stays pending (503 PAYMENT_PENDING)',
   }),
-  IDEMPOTENCY_KEY_TTL: Duration('24h', 'an Idempotency-Key is remembered this long, then pruned'),
+  IDEMPOTENCY_KEY_TTL: Duration(
+    '24h',
+    'an Idempotency-Key is remembered this long, then pruned (the key of a payment still pending: until it settles, then this long)',
+  ),
   PAYMENT_PENDING_LEASE: Duration(
     '2m',
     'a payment still pending after this long is settled by asking its provider (reconciliation)',
