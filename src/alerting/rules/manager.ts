@@ -252,6 +252,12 @@ export interface RuleManagerDeps {
    * embedded engine's exemplars), and TRACE_BASE_URL for its trace link. Unset: no examples.
    */
   examples?: { source: ExemplarSource; traceBaseUrl?: string }
+  /**
+   * How often (ms) the orphan sweep runs when no loaded group has a live alerting rule (see
+   * ORPHAN_SWEEP_KEY): the deployment's default group interval (ALERT_EVAL_INTERVAL, as
+   * Prometheus' global evaluation_interval). Unset: RESEND_DELAY_MS.
+   */
+  orphanSweepIntervalMs?: number
 }
 
 /** Prometheus' `--rules.alert.resend-delay` default (ms): an alert is re-sent at most this often. */
@@ -263,6 +269,15 @@ export const RESEND_DELAY_MS = 60_000
  * (rules/alerting.go `sendAlerts`), after which Alertmanager resolves an alert not re-sent.
  */
 export const ORPHAN_QUIET_INTERVALS = 4
+
+/**
+ * The orphan sweep's key in the scheduler (its phase, see nextEvaluationAt). With no loaded
+ * group holding a live alerting rule (a file left with recording rules only, no group at all,
+ * every alerting rule skipped) no group transaction retires the stored alerts of the rules
+ * that are gone, so the manager sweeps them on its own schedule instead; the sweep takes each
+ * orphan group's advisory lock as a group does (see retireUnloaded).
+ */
+export const ORPHAN_SWEEP_KEY = 'convo-commerce:orphan-sweep'
 
 /**
  * Distinct exemplar queries one rule evaluation runs at most: a message shows 10 alerts in
@@ -294,9 +309,15 @@ export interface RuleManager {
    * query marks the rule `err` and changes no alert state; it does not throw.
    */
   evaluateGroup(loaded: LoadedGroup): Promise<'evaluated' | 'not-leader'>
-  /** Every group once, in order (the one-shot command, tests). */
+  /**
+   * Every group once, in order (the one-shot command, tests), then the orphan sweep when no
+   * group has a live alerting rule (see ORPHAN_SWEEP_KEY). One outcome per group.
+   */
   evaluateAll(): Promise<Array<'evaluated' | 'not-leader'>>
-  /** Schedules every group at its interval, without overlap; idempotent. */
+  /**
+   * Schedules every group at its interval, without overlap, and the orphan sweep when no
+   * group has a live alerting rule (even with no group at all); idempotent.
+   */
   start(): void
   /** Stops scheduling and waits for the evaluations in progress. */
   stop(): Promise<void>
@@ -348,6 +369,10 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   const running = new Map<string, Promise<'evaluated' | 'not-leader'>>()
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
   let stopped = true
+  // The orphan sweep's timer and run in progress, apart from the groups' (a group may be
+  // named anything, ORPHAN_SWEEP_KEY too).
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined
+  let sweeping: Promise<void> | undefined
   // Stored alerts of rules this process does not run, by group, rule and fingerprint: the row
   // version (xmin) first seen and since when it has not changed (see retireUnloaded).
   const orphansSeen = new Map<string, { version: string; since: number }>()
@@ -627,26 +652,25 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * every upsert) did not change: a replica still running the old file (a rolling deploy)
    * rewrites its rows at each evaluation and keeps them. An orphan group whose advisory lock
    * another replica holds now is left to it.
+   * Without `loaded` (the orphan sweep, when no group has a live alerting rule) every stored
+   * alert is an orphan, judged at `intervalMs`, and each group's lock is taken before its rows go.
    * @returns the resolutions to hand to the dispatcher, by the group key they belonged to
    */
   async function retireUnloaded(
     tx: Executor,
-    loaded: LoadedGroup,
+    loaded: LoadedGroup | undefined,
+    intervalMs: number,
     ts: number,
   ): Promise<Map<string, AlertInput[]>> {
-    const live = new Set(loaded.rules.filter(isLiveAlerting).map((entry) => entry.stateKey))
+    const live = new Set(loaded?.rules.filter(isLiveAlerting).map((entry) => entry.stateKey))
+    const orphans = notInArray(alertRuleStates.ruleGroup, alertingGroupKeys)
     const candidates = (
       await tx
         .select({ row: alertRuleStates, version: sql<string>`xmin::text` })
         .from(alertRuleStates)
-        .where(
-          or(
-            eq(alertRuleStates.ruleGroup, loaded.key),
-            notInArray(alertRuleStates.ruleGroup, alertingGroupKeys),
-          ),
-        )
-    ).filter(({ row }) => row.ruleGroup !== loaded.key || !live.has(row.ruleName))
-    const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(loaded.intervalMs, RESEND_DELAY_MS)
+        .where(loaded ? or(eq(alertRuleStates.ruleGroup, loaded.key), orphans) : orphans)
+    ).filter(({ row }) => row.ruleGroup !== loaded?.key || !live.has(row.ruleName))
+    const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(intervalMs, RESEND_DELAY_MS)
     const due = new Map<string, StateRow[]>()
     for (const { row, version } of candidates) {
       const id = orphanId(row)
@@ -656,7 +680,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     }
     const retired = new Map<string, AlertInput[]>()
     for (const [key, rows] of due) {
-      if (key !== loaded.key && !(await tryGroupLock(tx, key))) continue
+      if (key !== loaded?.key && !(await tryGroupLock(tx, key))) continue
       for (const row of rows) {
         orphansSeen.delete(orphanId(row))
         await tx
@@ -725,7 +749,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             }
           }
           if (!leader) return 'not-leader' as const
-          for (const [key, resolutions] of await retireUnloaded(tx, loaded, ts)) {
+          for (const [key, resolutions] of await retireUnloaded(tx, loaded, loaded.intervalMs, ts)) {
             if (key === loaded.key) transitions.push(...resolutions)
             else if (resolutions.length > 0)
               await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)
@@ -741,6 +765,50 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       await refreshActiveGauge()
     }
     return outcome
+  }
+
+  const sweepIntervalMs = deps.orphanSweepIntervalMs || RESEND_DELAY_MS
+  // The groups' transactions retire orphans as long as one group has a live alerting rule;
+  // without one, only the sweep does, and with one it never runs (no resolution twice).
+  const sweeps = alertingGroupKeys.length === 0
+
+  /**
+   * The orphan sweep (see ORPHAN_SWEEP_KEY): the stored alerts of every group, none of which
+   * this process evaluates, retired by retireUnloaded in one transaction, their resolutions
+   * handed to the dispatcher by the group they belonged to.
+   */
+  async function sweepOrphansOnce(): Promise<void> {
+    const ts = clock.now().getTime()
+    const retired = await db.transaction(async (tx) => {
+      let count = 0
+      for (const [key, resolutions] of await retireUnloaded(tx, undefined, sweepIntervalMs, ts)) {
+        count++
+        if (resolutions.length > 0) await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)
+      }
+      return count
+    })
+    if (retired > 0) await refreshActiveGauge()
+  }
+
+  /** Runs the sweep; a call while one runs waits for it instead (as evaluateGroup). */
+  function sweepOrphans(): Promise<void> {
+    sweeping ??= sweepOrphansOnce().finally(() => {
+      sweeping = undefined
+    })
+    return sweeping
+  }
+
+  function scheduleSweep() {
+    if (stopped) return
+    const now = clock.now().getTime()
+    sweepTimer = setTimeout(
+      () => {
+        sweepOrphans()
+          .catch((error) => log.error({ err: error }, 'retiring the alerts of unloaded rules failed'))
+          .finally(scheduleSweep)
+      },
+      nextEvaluationAt(ORPHAN_SWEEP_KEY, sweepIntervalMs, now) - now,
+    )
   }
 
   async function refreshActiveGauge() {
@@ -787,22 +855,25 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     /** The query source the rules run on (Prometheus or the embedded engine); GET /slo reads it too. */
     source: deps.source,
     evaluateGroup,
-    /** Every group once (the one-shot command, tests). */
+    /** Every group once, then the orphan sweep if it runs (the one-shot command, tests). */
     async evaluateAll() {
       const outcomes: Array<'evaluated' | 'not-leader'> = []
       for (const loaded of deps.groups) outcomes.push(await evaluateGroup(loaded))
+      if (sweeps) await sweepOrphans()
       return outcomes
     },
     start() {
       if (!stopped) return
       stopped = false
       for (const loaded of deps.groups) schedule(loaded)
+      if (sweeps) scheduleSweep()
     },
     async stop() {
       stopped = true
       for (const timer of timers.values()) clearTimeout(timer)
       timers.clear()
-      await Promise.allSettled(running.values())
+      clearTimeout(sweepTimer)
+      await Promise.allSettled([...running.values(), sweeping])
     },
     /**
      * Pending and firing alerts of the loaded alerting rules, newest first, from the database

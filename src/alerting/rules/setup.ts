@@ -119,6 +119,7 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
     log,
     metrics: deps.metrics,
     examples: exemplars ? { source: exemplars, traceBaseUrl: alerts.traceBaseUrl } : undefined,
+    orphanSweepIntervalMs: alerts.evalIntervalMs,
   })
   const replicas: ReplicaWatch | undefined = remote
     ? undefined

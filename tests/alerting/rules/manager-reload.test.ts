@@ -1,10 +1,17 @@
-import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, jest, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
+import {
+  createRuleManager,
+  expandRuleFiles,
+  loadRules,
+  nextEvaluationAt,
+  ORPHAN_SWEEP_KEY,
+} from '../../../src/alerting/rules/manager.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
 import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
+import { fingerprint } from '../../../src/prometheus/rules/alerting-rule.ts'
 import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
 import { captureLogs } from '../../helpers/logs.ts'
 
@@ -181,5 +188,122 @@ groups:
     await after.step(60_000) // 10:11 = activeAt + 10m
     expect(await states()).toEqual(['slow/Slow:firing:2026-03-02T10:01:00.000Z'])
     expect(await outbox()).toEqual(['Slow:firing'])
+  })
+})
+
+// The stored alerts of removed rules used to be retired only inside the transaction of a group
+// that still had live alerting rules: a file left with none (recording rules only, or no group
+// at all) kept announcing the old firing alert at every repeat interval. The manager now sweeps
+// them itself, at 4 × max(sweep interval, 1m) of quiet, as retireUnloaded judges.
+describe('a rule file left with no alerting rules across a restart', () => {
+  const ONE_ALERT = `
+groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - alert: Fired
+        expr: fired > 0
+`
+  const RECORDING_ONLY = `
+groups:
+  - name: shop
+    interval: 30s
+    rules:
+      - record: job:fired:sum
+        expr: sum(fired)
+`
+  const NO_GROUPS = 'groups: []\n'
+
+  // The resolution as the outbox holds it for WhatsApp: the alert that fired, its startsAt.
+  const resolvedContent = async () =>
+    (await ctx.database.db.select().from(alertOutbox))
+      .filter((r) => r.transition === 'resolved')
+      .map((r) => r.content)
+
+  for (const [name, text] of [
+    ['recording rules only', RECORDING_ONLY],
+    ['no group at all', NO_GROUPS],
+  ] as const) {
+    test(`${name}: the old firing alert resolves 4m after it is first seen unwritten, once`, async () => {
+      const clock = manualClock('2026-03-02T10:00:00Z')
+      const before = processWith(ONE_ALERT, clock)
+      await before.step() // 10:00:30 Fired fires
+      expect(await outbox()).toEqual(['Fired:firing'])
+
+      const after = processWith(text, clock)
+      expect(after.manager.groups.length).toBe(text === NO_GROUPS ? 0 : 1)
+      await after.step() // 10:01:00 the orphan is first seen
+      for (let i = 0; i < 7; i++) await after.step() // 10:01:30 … 10:04:30
+      expect(await states()).toEqual(['shop/Fired:firing:2026-03-02T10:00:30.000Z'])
+      expect(await outbox()).toEqual(['Fired:firing'])
+      await after.step() // 10:05:00 = first seen + 4 × max(1m sweep, 1m)
+      expect(await states()).toEqual([])
+      expect(await outbox()).toEqual(['Fired:firing', 'Fired:resolved'])
+      expect(await resolvedContent()).toEqual([
+        {
+          alerts: [
+            {
+              value: '1',
+              where: 'shop',
+              severity: 'warning',
+              startsAt: '2026-03-02T10:00:30.000Z',
+              alertname: 'Fired',
+              fingerprint: fingerprint({ alertname: 'Fired', job: 'shop' }),
+            },
+          ],
+        },
+      ])
+      await after.step()
+      await after.step()
+      expect(await outbox()).toEqual(['Fired:firing', 'Fired:resolved'])
+    })
+  }
+
+  test('a replica still running the old file keeps its alert; it resolves 4m after it stops', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const old = processWith(ONE_ALERT, clock)
+    await old.step() // 10:00:30 Fired fires
+    const next = processWith(NO_GROUPS, clock)
+    for (let i = 0; i < 10; i++) {
+      await next.step(15_000)
+      await old.step(15_000)
+    } // 10:05:30, the old replica's last rewrite
+    expect(await outbox()).toEqual(['Fired:firing'])
+    for (let i = 0; i < 8; i++) await next.step() // 10:09:30
+    expect(await outbox()).toEqual(['Fired:firing'])
+    await next.step() // 10:10:00 = first seen unchanged (10:06:00) + 4m
+    expect(await outbox()).toEqual(['Fired:firing', 'Fired:resolved'])
+  })
+
+  // start() with no group used to schedule nothing at all: the orphan stayed firing for good.
+  test('start() with no group schedules the sweep alone, at its slot', async () => {
+    const clock = manualClock('2026-03-02T10:00:00Z')
+    const before = processWith(ONE_ALERT, clock)
+    await before.step() // 10:00:30 Fired fires
+    const { manager } = processWith(NO_GROUPS, clock)
+    // One scheduled sweep, run by hand: the timer fires at its slot, the sweep runs to its end.
+    const sweepAtSlot = async () => {
+      jest.useFakeTimers()
+      try {
+        manager.start()
+        expect(jest.getTimerCount()).toBe(1)
+        const now = clock.now().getTime()
+        const slot = nextEvaluationAt(ORPHAN_SWEEP_KEY, 60_000, now)
+        jest.advanceTimersByTime(slot - now - 1)
+        expect(jest.getTimerCount()).toBe(1)
+        clock.set(new Date(slot).toISOString())
+        jest.advanceTimersByTime(1)
+      } finally {
+        jest.useRealTimers()
+      }
+      await manager.stop() // waits for the sweep the timer started
+      return new Date(clock.now()).toISOString()
+    }
+    const firstSeen = await sweepAtSlot()
+    clock.advance(4 * 60_000 - 30_000)
+    await sweepAtSlot() // the next slot: first seen + 4m
+    expect(clock.now().getTime() - Date.parse(firstSeen)).toBe(4 * 60_000)
+    expect(await states()).toEqual([])
+    expect(await outbox()).toEqual(['Fired:firing', 'Fired:resolved'])
   })
 })
