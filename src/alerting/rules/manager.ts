@@ -671,29 +671,37 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         .where(loaded ? or(eq(alertRuleStates.ruleGroup, loaded.key), orphans) : orphans)
     ).filter(({ row }) => row.ruleGroup !== loaded?.key || !live.has(row.ruleName))
     const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(intervalMs, RESEND_DELAY_MS)
-    const due = new Map<string, StateRow[]>()
+    const due = new Map<string, Array<{ row: StateRow; version: string }>>()
     for (const { row, version } of candidates) {
       const id = orphanId(row)
       const seen = orphansSeen.get(id)
       if (!seen || seen.version !== version) orphansSeen.set(id, { version, since: ts })
-      else if (ts - seen.since >= quietMs) due.set(row.ruleGroup, [...(due.get(row.ruleGroup) ?? []), row])
+      else if (ts - seen.since >= quietMs)
+        due.set(row.ruleGroup, [...(due.get(row.ruleGroup) ?? []), { row, version }])
     }
     const retired = new Map<string, AlertInput[]>()
     for (const [key, rows] of due) {
       if (key !== loaded?.key && !(await tryGroupLock(tx, key))) continue
-      for (const row of rows) {
+      const deleted: StateRow[] = []
+      for (const { row, version } of rows) {
         orphansSeen.delete(orphanId(row))
-        await tx
+        // Only the version seen quiet: the candidates were read before the group's lock, so
+        // another replica may have resolved the row since (its resolution is not sent twice)
+        // or a replica on the old file rewritten it (it is not ended under it).
+        const [gone] = await tx
           .delete(alertRuleStates)
           .where(
             and(
               eq(alertRuleStates.ruleGroup, row.ruleGroup),
               eq(alertRuleStates.ruleName, row.ruleName),
               eq(alertRuleStates.fingerprint, row.fingerprint),
+              sql`xmin::text = ${version}`,
             ),
           )
+          .returning()
+        if (gone) deleted.push(gone)
       }
-      retired.set(key, resolutionsOf(rows, ts))
+      retired.set(key, resolutionsOf(deleted, ts))
     }
     return retired
   }
