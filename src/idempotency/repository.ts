@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lte, or, sql } from 'drizzle-orm'
+import { and, eq, isNotNull, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Executor } from '../db/client.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 
@@ -14,6 +14,31 @@ const byKey = (scope: string, key: string) =>
  * outcome once it settles, however long the provider takes to answer.
  */
 const expirable = or(isNull(idempotencyKeys.resourceId), isNotNull(idempotencyKeys.responseStatus))
+
+/** A response as stored for a key's replays. */
+type ResponseToStore = { status: number; body: string; sealed: boolean }
+
+/** Stores `response` in the key `where` selects and releases its lock; false when none was. */
+async function storeResponse(
+  db: Executor,
+  where: SQL | undefined,
+  response: ResponseToStore,
+  also: Partial<Pick<IdempotencyRow, 'expiresAt'>> = {},
+) {
+  const rows = await db
+    .update(idempotencyKeys)
+    .set({
+      responseStatus: response.status,
+      responseBody: response.body,
+      sealed: response.sealed,
+      lockToken: null,
+      lockedUntil: null,
+      ...also,
+    })
+    .where(where)
+    .returning({ key: idempotencyKeys.key })
+  return rows.length === 1
+}
 
 export function createIdempotencyRepository() {
   return {
@@ -76,51 +101,18 @@ export function createIdempotencyRepository() {
     },
 
     /** Stores the response and releases the lock; false when `token` no longer holds the key. */
-    async complete(
-      db: Executor,
-      scope: string,
-      key: string,
-      token: string,
-      response: { status: number; body: string; sealed: boolean },
-    ) {
-      const rows = await db
-        .update(idempotencyKeys)
-        .set({
-          responseStatus: response.status,
-          responseBody: response.body,
-          sealed: response.sealed,
-          lockToken: null,
-          lockedUntil: null,
-        })
-        .where(and(byKey(scope, key), eq(idempotencyKeys.lockToken, token)))
-        .returning({ key: idempotencyKeys.key })
-      return rows.length === 1
+    async complete(db: Executor, scope: string, key: string, token: string, response: ResponseToStore) {
+      return storeResponse(db, and(byKey(scope, key), eq(idempotencyKeys.lockToken, token)), response)
     },
 
     /**
      * Stores the response of a settled effect whoever holds the key (reconciliation), if
      * nobody stored one yet, and keeps the key until `expiresAt`; false when already answered.
      */
-    async settle(
-      db: Executor,
-      scope: string,
-      key: string,
-      response: { status: number; body: string; sealed: boolean },
-      expiresAt: Date,
-    ) {
-      const rows = await db
-        .update(idempotencyKeys)
-        .set({
-          responseStatus: response.status,
-          responseBody: response.body,
-          sealed: response.sealed,
-          lockToken: null,
-          lockedUntil: null,
-          expiresAt,
-        })
-        .where(and(byKey(scope, key), isNull(idempotencyKeys.responseStatus)))
-        .returning({ key: idempotencyKeys.key })
-      return rows.length === 1
+    async settle(db: Executor, scope: string, key: string, response: ResponseToStore, expiresAt: Date) {
+      return storeResponse(db, and(byKey(scope, key), isNull(idempotencyKeys.responseStatus)), response, {
+        expiresAt,
+      })
     },
 
     async find(db: Executor, scope: string, key: string) {
