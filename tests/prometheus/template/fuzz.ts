@@ -3,7 +3,9 @@
  * differential fuzzer for alert templates. It generates random but plausible Go templates
  * (pipelines, variables, control structures, comparisons, printf verbs, flags, `*` widths,
  * `[n]` indexes and map, time and int operands, Prometheus' template functions with edge
- * values, trim markers, comments, literals of every kind, and errors), writes them as the annotations of one alert each, and runs the rule file through
+ * values, `query` results through first, value, strvalue, label and sortByLabel (NaN, ±Inf,
+ * -0, empty, failing), host:port and duration strings, non-UTF-8 escapes, trim markers,
+ * comments, literals of every kind, and errors), writes them as the annotations of one alert each, and runs the rule file through
  * Debian's `promtool test rules` 2.42 (the truth) and through our `runRuleTests`. The test
  * file expects no annotations, so both print what they rendered or the template error.
  *
@@ -51,6 +53,32 @@ const FLOAT_LITERALS = [
   '3.14159',
   '1e21',
   '0.1',
+  '1e308',
+  '4.9e-324',
+  '-1e-320',
+  '1.7976931348623157e308',
+]
+/**
+ * Sample values no literal can spell, from `query`: NaN, ±Inf, -0 (PromQL's `-vector(0)`), and
+ * query results, empty, unsorted, with a `__value__` label for strvalue, and failing.
+ */
+const QUERIES = [
+  'vector(1)',
+  'vector(NaN)',
+  'vector(-Inf)',
+  '-vector(0)',
+  'vector(1e-320)',
+  'nothing_here',
+  'label_replace(vector(2), "__value__", "s v", "", "")',
+  'label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "b", "", "") or label_replace(vector(3), "z", "c", "", "")',
+  'label_replace(vector(1), "a", "\\xff", "", "")',
+  // a scalar becomes one unlabelled sample; anything else, or a parse error, fails the call
+  '1.5',
+  'vector(1) / 0',
+  'up{',
+  '',
+  '"s"',
+  'up[5m]',
 ]
 const STRING_VALUES = [
   'x',
@@ -76,6 +104,25 @@ const STRING_VALUES = [
   '1h30m',
   '12345.678',
   'straße',
+  // host:port shapes stripPort and stripDomain split, IPv6 and zones among them
+  '[::1]:80',
+  '[fe80::1%eth0]:9090',
+  '::1',
+  '10.0.0.1:80',
+  'a.b.example.com:443',
+  'www.example.com',
+  '1.2.3.4',
+  '[a.b]:1',
+  // durations Prometheus' model.ParseDuration accepts or refuses
+  '1y',
+  '-5m',
+  '1w2d',
+  '1.5h',
+  '0s',
+  '292y',
+  '-0',
+  '4.9e-324',
+  '1e308',
 ]
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Go raw string, not a JavaScript template
 const RAW_STRINGS = ['`raw`', '`a\\nb`', '`${1}`', '``']
@@ -207,7 +254,14 @@ class Gen {
       case 5:
         return this.quoted(this.pick(STRING_VALUES))
       case 6:
-        return this.pick([...RAW_STRINGS, '"\\t\\x41\\u00e9\\101"', '"\\a\\v"'])
+        return this.pick([
+          ...RAW_STRINGS,
+          '"\\t\\x41\\u00e9\\101"',
+          '"\\a\\v"',
+          '"\\xff\\xfe"',
+          '"a\\x80b:1"',
+          '"\\U0001F600"',
+        ])
       default:
         return this.pick(['true', 'false', 'nil'])
     }
@@ -245,7 +299,7 @@ class Gen {
   call(depth: number): string {
     const wrongCount = this.chance(0.04)
     const extra = wrongCount ? ` ${this.operand(0)}` : ''
-    const fn = this.rng.int(22)
+    const fn = this.rng.int(24)
     switch (fn) {
       case 0:
       case 1:
@@ -292,11 +346,59 @@ class Gen {
           'call 1',
           'first 1',
           'label "x" 1',
+          'tmpl "x" 1',
+          'strvalue 1',
+          'value nil',
+          'label "a" nil',
+          'first nil',
+          'sortByLabel "a" nil',
+          'sortByLabel 1 nil',
+          `stripDomain ${this.stringish(depth)}`,
+          `humanizeTimestamp ${this.pick(['1e300', '-1e300', '9.3e18', '-62135596801', '253402300800', '1e-320', '-0.0', '0.0005', '-1.5'])}`,
         ])
+      case 20:
+      case 21:
+        return this.queryCall(depth)
       case 19:
         return `${this.operand(depth)} | ${this.pick(['printf "%v"', 'print', 'len', 'toUpper', 'humanize', 'not', 'printf "%s|%d"', 'html', 'urlquery 1'])}`
       default:
         return this.operand(depth)
+    }
+  }
+
+  /** query, its results through first, value, strvalue, label and sortByLabel, and their values. */
+  queryCall(depth: number): string {
+    const q = `query \`${this.pick(QUERIES)}\``
+    const sample = `(${q} | first)`
+    switch (this.rng.int(6)) {
+      case 0:
+        return `${this.pick(['value', 'strvalue', 'label "a"', 'label "__value__"', 'label ""'])} ${sample}`
+      case 1: {
+        const f = this.pick([
+          'humanize',
+          'humanize1024',
+          'humanizeDuration',
+          'humanizePercentage',
+          'humanizeTimestamp',
+          'toTime',
+          'printf "%v|%.2f|%e|%x|%g|%5.1f|%d"',
+          'print',
+          'eq 0.0',
+          'lt 1.0',
+          'printf "%T %v"',
+        ])
+        return `${f} (${sample} | value)`
+      }
+      case 2:
+        return `len (${q} | sortByLabel ${this.quoted(this.pick(['a', 'z', '', '__value__']))})`
+      case 3:
+        return `${q} | sortByLabel ${this.quoted(this.pick(['a', 'z', '']))} | first | label "a"`
+      case 4:
+        // Not print or %v: fmt prints the slice's *sample elements as addresses.
+        return `${this.pick(['len', 'printf "%T"', 'not'])} (${q})`
+      default:
+        // A lone *sample prints through its pointer as {map[…] value}.
+        return `${q} | first${this.chance(0.1) ? ` ${this.operand(depth)}` : ''}`
     }
   }
 
@@ -368,6 +470,7 @@ class Gen {
         '"abc"',
         'nil',
         '(slice (args 1 2) 0)',
+        '(query `label_replace(vector(1), "a", "x", "", "") or vector(-0.5)` | sortByLabel "a")',
         '.Labels',
         '3',
       ])
