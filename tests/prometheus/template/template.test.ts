@@ -25,6 +25,7 @@ import {
   TemplateError,
 } from '../../../src/prometheus/template/template.ts'
 import { recordSkip } from '../../helpers/skips.ts'
+import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
 
 const data = {
   labels: { __name__: 'http_requests_total', job: 'api', instance: 'web-1:9090', tenant_id: 't1' },
@@ -534,5 +535,93 @@ describe.skipIf(!promtool)('template checks agree with promtool check rules', ()
       code: 0,
       output: 'Checking r.yml\n  SUCCESS: 1 rules found\n\n',
     })
+  })
+})
+
+/**
+ * Inputs tests/prometheus/template/fuzz.ts did not generate before hunt 92: `query` results
+ * (NaN, ±Inf, -0, empty, failing, non-UTF-8 labels) through first, value, strvalue, label and
+ * sortByLabel, IPv6 and zoned host:ports, extreme timestamps and durations, non-UTF-8 text.
+ * Each pairs a template with the annotation promtool 2.42 prints for it (`a="…"`, Go-quoted);
+ * the alert of template i is Ti, as its error messages name it.
+ */
+const ODD_INPUTS: [string, string][] = [
+  [
+    '{{ query `-vector(0)` | first | value | printf "%v %x %e" }}|{{ query `vector(NaN)` | first | value | humanizeDuration }}|{{ query `vector(-Inf)` | first | value | humanizePercentage }}',
+    '"-0 %!x(MISSING) %!e(MISSING)|NaN|-Inf%"',
+  ],
+  [
+    '{{ range query `label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "b", "", "") or label_replace(vector(3), "z", "c", "", "")` | sortByLabel "a" }}[{{ .Labels.a }}={{ .Value }}{{ . | strvalue }}]{{ end }}',
+    '"[=3][b=2][x=1]"',
+  ],
+  [
+    '{{ with query `label_replace(vector(2), "__value__", "s v", "", "")` | first }}{{ strvalue . }}|{{ label "__value__" . }}|{{ printf "%v|%T" . . }}{{ end }}',
+    '"s v|s v|&{map[__value__:s v] 2}|*template.sample"',
+  ],
+  [
+    '{{ with query `nothing_here` }}y{{ else }}empty{{ end }}|{{ len (query `nothing_here`) }}|{{ query `nothing_here` | sortByLabel "a" | printf "%v %T" }}',
+    '"empty|0|[] %!T(MISSING)"',
+  ],
+  [
+    '{{ query `1.5` | first | value }}|{{ query `vector(1) / 0` | first | value }}|{{ query `label_replace(vector(1), "a", "\\xff", "", "")` | first | label "a" | printf "%q" }}',
+    '"1.5|+Inf|\\"\\\\xff\\""',
+  ],
+  [
+    '{{ query `up[5m]` }}',
+    '"<error expanding template: error executing template __alert_T5: template: __alert_T5:1:115: executing \\"__alert_T5\\" at <query `up[5m]`>: error calling query: rule result is not a vector or scalar>"',
+  ],
+  [
+    '{{ query `up{` }}',
+    '"<error expanding template: error executing template __alert_T6: template: __alert_T6:1:115: executing \\"__alert_T6\\" at <query `up{`>: error calling query: 1:4: parse error: unexpected end of input inside braces>"',
+  ],
+  [
+    '{{ humanizeTimestamp 9.3e18 }}',
+    '"<error expanding template: error executing template __alert_T7: template: __alert_T7:1:115: executing \\"__alert_T7\\" at <humanizeTimestamp 9.3e18>: error calling humanizeTimestamp: 9.3e+18 cannot be represented as a nanoseconds timestamp since it overflows int64>"',
+  ],
+  [
+    '{{ humanizeTimestamp -0.0 }}|{{ humanizeTimestamp -1.5 }}|{{ humanizeTimestamp 1e-320 }}',
+    '"1970-01-01 00:00:00 +0000 UTC|1969-12-31 23:59:58.5 +0000 UTC|1970-01-01 00:00:00 +0000 UTC"',
+  ],
+  [
+    '{{ stripDomain "[fe80::1%eth0]:9090" }}|{{ stripDomain "[a.b]:1" }}|{{ stripDomain "a.b.example.com:443" }}|{{ stripDomain "::ffff:1.2.3.4" }}|{{ stripPort "[fe80::1%eth0]:9090" }}|{{ stripPort "[::1]:" }}',
+    '"[fe80::1%eth0]:9090|a:1|a:443|::ffff:1.2.3.4|fe80::1%eth0|::1"',
+  ],
+  [
+    '{{ title "\\xff\\xfeab c" }}|{{ toUpper "a\\x80b ﬀ ǅ ſ" }}|{{ reReplaceAll "" "-" "\\xffé" }}|{{ match "^a.b$" "a\\xffb" }}',
+    '"��ab C|A�B ﬀ Ǆ S|-\\xff-é-|true"',
+  ],
+  ['{{ parseDuration "292y" }}|{{ parseDuration "1w2d" }}', '"9.208512e+09|777600"'],
+  [
+    '{{ parseDuration "-5m" }}',
+    '"<error expanding template: error executing template __alert_T12: template: __alert_T12:1:115: executing \\"__alert_T12\\" at <parseDuration \\"-5m\\">: error calling parseDuration: not a valid duration string: \\"-5m\\">"',
+  ],
+  [
+    '{{ strvalue (query `vector(1)`) }}',
+    '"<error expanding template: error executing template __alert_T13: template: __alert_T13:1:131: executing \\"__alert_T13\\" at <`vector(1)`>: wrong type for value; expected *template.sample; got template.queryResult>"',
+  ],
+  [
+    '{{ sortByLabel "a" (args) }}',
+    '"<error expanding template: error executing template __alert_T14: template: __alert_T14:1:132: executing \\"__alert_T14\\" at <args>: wrong type for value; expected template.queryResult; got map[string]interface {}>"',
+  ],
+]
+
+const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
+const oddTests = `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    alert_rule_test:\n${ODD_INPUTS.map((_, i) => `      - eval_time: 0m\n        alertname: T${i}\n        exp_alerts: []\n`).join('')}`
+
+/** The `a="…"` annotation each alert of a `test rules` report printed, in report order. */
+const annotations = (report: string): string[] =>
+  [...report.matchAll(/alertname: T\d+,[\s\S]*?Annotations:\{a=(".*")\}/g)].map((m) => m[1] as string)
+
+describe('odd inputs to Prometheus template functions expand as promtool 2.42 expands them', () => {
+  const file = writeSuite(oddRules, oddTests)
+
+  test('rules:test prints promtool’s annotation for each', () => {
+    expect(annotations(runOurs([file]).stderr)).toEqual(ODD_INPUTS.map(([, a]) => a))
+  })
+
+  test.skipIf(!promtool)('promtool test rules prints the same report', async () => {
+    const real = await promtoolTest(file)
+    expect(annotations(real.stderr)).toEqual(ODD_INPUTS.map(([, a]) => a))
+    expect(runOurs([file])).toEqual(real)
   })
 })
