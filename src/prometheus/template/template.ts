@@ -822,10 +822,20 @@ function humanizeTimestamp(seconds: number): string {
   }
 }
 
+/**
+ * Go's url.QueryEscape: byte by byte, A-Z a-z 0-9 `-_.~` kept, space as "+", every other byte
+ * as %XX. Over the Go string's bytes, not encodeURIComponent, which throws on a byte that is
+ * not UTF-8 (a lone U+DCxx from go-bytes.ts) where Go escapes it as %FF.
+ */
 function queryEscape(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/%20/g, '+')
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  let out = ''
+  for (const b of goStringToBytes(s)) {
+    const c = String.fromCharCode(b)
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c
+    else if (b === 0x20) out += '+'
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  return out
 }
 
 function expressionLink(expr: string, tab: number): string {

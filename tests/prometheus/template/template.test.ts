@@ -603,6 +603,11 @@ const ODD_INPUTS: [string, string][] = [
     '{{ sortByLabel "a" (args) }}',
     '"<error expanding template: error executing template __alert_T14: template: __alert_T14:1:132: executing \\"__alert_T14\\" at <args>: wrong type for value; expected template.queryResult; got map[string]interface {}>"',
   ],
+  // encodeURIComponent threw on a byte that is not UTF-8; Go's url.QueryEscape escapes it.
+  [
+    '{{ graphLink "a\\xffb" }}|{{ tableLink "\\xfe" }}|{{ urlquery "\\xff é!*()~" }}',
+    '"/graph?g0.expr=a%FFb&g0.tab=0|/graph?g0.expr=%FE&g0.tab=1|%FF+%C3%A9%21%2A%28%29~"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
