@@ -985,7 +985,10 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
   return (item as TValue[]).slice(i, j)
 }
 
-/** funcs.go JSEscapeString (Go 1.19): quotes, <, >, &, = and control characters escaped. */
+/**
+ * funcs.go JSEscapeString (Go 1.19): quotes, <, >, &, = and control characters escaped, and
+ * runes unicode.IsPrint refuses as \uXXXX.
+ */
 function jsEscape(s: string): string {
   let out = ''
   for (const c of s) {
@@ -994,6 +997,9 @@ function jsEscape(s: string): string {
     else if (c === "'" || c === '"') out += `\\${c}`
     else if ('<>&='.includes(c)) out += `\\u00${cp.toString(16).toUpperCase()}`
     else if (cp < 0x20) out += `\\u00${cp.toString(16).toUpperCase().padStart(2, '0')}`
+    // A byte that is not UTF-8 (go-bytes.ts' lone U+DC00 + byte) decodes as utf8.RuneError,
+    // which is printable, so Go copies the byte itself.
+    else if (cp >= 0xdc80 && cp <= 0xdcff && c.length === 1) out += c
     else if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u.test(c)) {
       out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
     } else out += c

@@ -608,6 +608,11 @@ const ODD_INPUTS: [string, string][] = [
     '{{ graphLink "a\\xffb" }}|{{ tableLink "\\xfe" }}|{{ urlquery "\\xff é!*()~" }}',
     '"/graph?g0.expr=a%FFb&g0.tab=0|/graph?g0.expr=%FE&g0.tab=1|%FF+%C3%A9%21%2A%28%29~"',
   ],
+  // A byte that is not UTF-8 is RuneError, which IsPrint accepts: JSEscapeString copies it.
+  [
+    '{{ js "\\xffé\\u2028<" }}|{{ js "a\\x80\\xc3" }}|{{ js "\\U0001F600\\u00ad" }}',
+    '"\\xffé\\\\u2028\\\\u003C|a\\x80\\xc3|😀\\\\u00AD"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
