@@ -324,7 +324,7 @@ class Gen {
       case 11:
         return `slice ${this.pick(['"abcdef"', '$labels.instance', '"é!"', '$labels', '$value', 'nil'])} ${this.args(this.rng.int(4), 0).replace(/\S+/g, (t) => (this.chance(0.7) ? String(this.rng.int(8) - 1) : t))}`.trimEnd()
       case 12:
-        return `${this.pick(['toUpper', 'toLower', 'title', 'safeHtml', 'stripPort', 'graphLink', 'tableLink', 'parseDuration'])} ${this.stringish(depth)}${extra}`
+        return `${this.pick(['toUpper', 'toLower', 'title', 'safeHtml', 'stripPort', 'graphLink', 'tableLink', 'parseDuration'])} ${this.chance(0.15) ? this.pick(['"\\xff<é"', '"a\\x80 \\u2028"']) : this.stringish(depth)}${extra}`
       case 13:
         return `match ${this.quoted(this.pick(['^web', 'a+', '(', '', '\\d+', '[[:alpha:]]+', '(?i)WEB']))} ${this.stringish(depth)}`
       case 14:
@@ -336,7 +336,7 @@ class Gen {
       case 16:
         return `args ${this.args(this.rng.int(3), depth)}`.trimEnd()
       case 17:
-        return `${this.pick(['html', 'js', 'urlquery'])} ${this.args(1 + this.rng.int(2), depth)}`
+        return `${this.pick(['html', 'js', 'urlquery'])} ${this.chance(0.3) ? this.pick(['"\\xff<é"', '"a\\x80 \\u2028"', '"\\U0001F600\\u00ad~*"']) : this.args(1 + this.rng.int(2), depth)}`
       case 18:
         return this.pick([
           'externalURL',
