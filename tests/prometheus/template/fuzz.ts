@@ -14,7 +14,7 @@
  * `seed S: N cases, N agree, N disagree` and the first disagreements, promtool's then ours.
  */
 import { numberArg as arg, Rng } from '../promql/differential/generator.ts'
-import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
+import { type Case, type Disagreement, got, realTools, runBatch } from './fuzz-batch.ts'
 
 // ---------------------------------------------------------------- the generator
 
@@ -539,97 +539,6 @@ const EXPRS = [
   'vector(1.5e-7)',
 ]
 
-// ---------------------------------------------------------------- running both tools
-
-interface Case {
-  template: string
-  expr: string
-}
-
-function rulesFile(cases: Case[]): string {
-  const rules = cases.map(
-    (c, i) =>
-      `      - alert: T${i}\n        expr: ${JSON.stringify(c.expr)}\n        annotations:\n          a: ${JSON.stringify(c.template)}\n`,
-  )
-  return `groups:\n  - name: g\n    rules:\n${rules.join('')}`
-}
-
-function testFile(n: number): string {
-  const alerts = Array.from(
-    { length: n },
-    (_, i) => `      - eval_time: 0m\n        alertname: T${i}\n        exp_alerts: []\n`,
-  )
-  return `rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    external_labels:\n      env: prod\n      region: eu\n    external_url: http://example.com:9090/prom/\n    alert_rule_test:\n${alerts.join('')}`
-}
-
-interface Report {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Splits a report into per-alert blocks (`alertname: T3, …`) and load error lines by alert. */
-function perCase(report: Report): { blocks: Map<number, string>; loadErrors: Map<number, string> } {
-  const blocks = new Map<number, string>()
-  const loadErrors = new Map<number, string>()
-  const text = report.stderr
-  for (const m of text.matchAll(/^.*rule (\d+), "T(\d+)": .*$/gm)) {
-    const i = Number(m[2])
-    loadErrors.set(i, `${loadErrors.get(i) ?? ''}${m[0].replace(/^.*?rules\.yml: /, '')}\n`)
-  }
-  const parts = text.split(/^(?= {4}alertname: T\d+, )/m)
-  for (const part of parts) {
-    const m = /^ {4}alertname: T(\d+), /.exec(part)
-    if (m) blocks.set(Number(m[1]), part)
-  }
-  return { blocks, loadErrors }
-}
-
-interface Disagreement {
-  case: Case
-  promtool: string
-  ours: string
-}
-
-async function runBatch(cases: Case[], found: Disagreement[]): Promise<void> {
-  if (cases.length === 0) return
-  const file = writeSuite(rulesFile(cases), testFile(cases.length))
-  const real = await promtoolTest(file)
-  const mine = runOurs([file])
-  if (real.code === mine.code && real.stdout === mine.stdout && real.stderr === mine.stderr) return
-  const r = perCase(real)
-  const o = perCase(mine)
-  if (r.loadErrors.size > 0 || o.loadErrors.size > 0) {
-    const refused = new Set([...r.loadErrors.keys(), ...o.loadErrors.keys()])
-    for (const i of refused) {
-      const a = r.loadErrors.get(i) ?? '(loads)'
-      const b = o.loadErrors.get(i) ?? '(loads)'
-      if (a !== b) found.push({ case: cases[i] as Case, promtool: a, ours: b })
-    }
-    if (refused.size === 0) {
-      found.push({ case: cases[0] as Case, promtool: real.stderr, ours: mine.stderr })
-      return
-    }
-    await runBatch(
-      cases.filter((_, i) => !refused.has(i)),
-      found,
-    )
-    return
-  }
-  let any = false
-  for (let i = 0; i < cases.length; i++) {
-    const a = r.blocks.get(i) ?? '(no block)'
-    const b = o.blocks.get(i) ?? '(no block)'
-    if (a !== b) {
-      any = true
-      found.push({ case: cases[i] as Case, promtool: a, ours: b })
-    }
-  }
-  if (!any) found.push({ case: cases[0] as Case, promtool: JSON.stringify(real), ours: JSON.stringify(mine) })
-}
-
-const got = (block: string) => /Annotations:\{a=(".*")\}/.exec(block)?.[1] ?? block.trim()
-
 const seed = arg('--seed', 1)
 const count = arg('--cases', 1000)
 const show = arg('--show', 20)
@@ -642,7 +551,7 @@ const cases: Case[] = Array.from({ length: count }, () => ({
 }))
 const started = performance.now()
 const found: Disagreement[] = []
-for (let i = 0; i < cases.length; i += batch) await runBatch(cases.slice(i, i + batch), found)
+for (let i = 0; i < cases.length; i += batch) await runBatch(cases.slice(i, i + batch), found, realTools)
 const seconds = ((performance.now() - started) / 1000).toFixed(1)
 console.log(
   `seed ${seed}: ${count} cases, ${count - found.length} agree, ${found.length} disagree (${seconds} s)`,
