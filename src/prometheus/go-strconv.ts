@@ -3,6 +3,8 @@
  * functions and the PromQL engine.
  */
 
+import { goQuote } from './promql/strings.ts'
+
 export class GoNumError extends Error {}
 
 /**
@@ -14,7 +16,7 @@ export class GoNumError extends Error {}
  * @throws GoNumError with strconv's message
  */
 export function goParseFloat(s: string): number {
-  const invalid = () => new GoNumError(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`)
+  const invalid = () => new GoNumError(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`)
   const lower = s.toLowerCase()
   if (/^[+-]?(?:inf|infinity)$/.test(lower)) return lower.startsWith('-') ? -Infinity : Infinity
   if (lower === 'nan') return Number.NaN
@@ -32,7 +34,7 @@ export function goParseFloat(s: string): number {
     if (sign === '-') value = -value
   }
   if (!Number.isFinite(value)) {
-    throw new GoNumError(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`)
+    throw new GoNumError(`strconv.ParseFloat: parsing ${goQuote(s)}: value out of range`)
   }
   return value
 }

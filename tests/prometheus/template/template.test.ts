@@ -24,6 +24,7 @@ import {
   humanizePercentage,
   TemplateError,
 } from '../../../src/prometheus/template/template.ts'
+import { testWithBinary } from '../../helpers/ops-tools.ts'
 import { recordSkip } from '../../helpers/skips.ts'
 import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
 
@@ -613,6 +614,16 @@ const ODD_INPUTS: [string, string][] = [
     '{{ js "\\xffé\\u2028<" }}|{{ js "a\\x80\\xc3" }}|{{ js "\\U0001F600\\u00ad" }}',
     '"\\xffé\\\\u2028\\\\u003C|a\\x80\\xc3|😀\\\\u00AD"',
   ],
+  // strconv's errors quote their input with strconv.Quote: Go escapes, \x for a byte that is
+  // not UTF-8 (JSON.stringify wrote \u0007 and the byte's U+DC80 stand-in).
+  [
+    '{{ humanize "\\a\\v" }}',
+    '"<error expanding template: error executing template __alert_T17: template: __alert_T17:1:115: executing \\"__alert_T17\\" at <humanize \\"\\\\a\\\\v\\">: error calling humanize: strconv.ParseFloat: parsing \\"\\\\a\\\\v\\": invalid syntax>"',
+  ],
+  [
+    '{{ toTime "a\\x80b:1" }}',
+    '"<error expanding template: error executing template __alert_T18: template: __alert_T18:1:115: executing \\"__alert_T18\\" at <toTime \\"a\\\\x80b:1\\">: error calling toTime: strconv.ParseFloat: parsing \\"a\\\\x80b:1\\": invalid syntax>"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
@@ -629,7 +640,7 @@ describe('odd inputs to Prometheus template functions expand as promtool 2.42 ex
     expect(annotations(runOurs([file]).stderr)).toEqual(ODD_INPUTS.map(([, a]) => a))
   })
 
-  test.skipIf(!promtool)('promtool test rules prints the same report', async () => {
+  testWithBinary('promtool', 'promtool test rules prints the same report', async () => {
     const real = await promtoolTest(file)
     expect(annotations(real.stderr)).toEqual(ODD_INPUTS.map(([, a]) => a))
     expect(runOurs([file])).toEqual(real)
