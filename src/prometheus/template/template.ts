@@ -951,14 +951,9 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
   return cur
 }
 
-/**
- * funcs.go indexArg: an int index within 0..cap. The invalid value (a nil a pipeline yielded) is
- * "nil"; a nil interface {} (a key missing from `args`' map, reached through a field chain, which
- * no pipeline unwrapped) is a valid value of kind Interface, named by its type.
- */
+/** funcs.go indexArg: an int index within 0..cap. */
 function indexArg(key: TValue, cap: number): number {
-  if (key === undefined) throw new ExecError('cannot index slice/array with nil')
-  if (key === null) throw new ExecError('cannot index slice/array with type interface {}')
+  if (key === null || key === undefined) throw new ExecError('cannot index slice/array with nil')
   if (!(key instanceof GoInt)) throw new ExecError(`cannot index slice/array with type ${typeName(key)}`)
   if (key.value < 0 || key.value > cap) throw new ExecError(`index out of range: ${key.value}`)
   return key.value
