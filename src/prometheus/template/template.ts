@@ -955,7 +955,7 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
 function indexArg(key: TValue, cap: number): number {
   if (key === null || key === undefined) throw new ExecError('cannot index slice/array with nil')
   if (!(key instanceof GoInt)) throw new ExecError(`cannot index slice/array with type ${typeName(key)}`)
-  if (key.value < 0 || key.value > cap) throw new ExecError(`index out of range: ${key.value}`)
+  if (key.value < 0 || key.value > cap) throw new ExecError(`index out of range: ${key.exact}`)
   return key.value
 }
 

@@ -624,6 +624,11 @@ const ODD_INPUTS: [string, string][] = [
     '{{ toTime "a\\x80b:1" }}',
     '"<error expanding template: error executing template __alert_T18: template: __alert_T18:1:115: executing \\"__alert_T18\\" at <toTime \\"a\\\\x80b:1\\">: error calling toTime: strconv.ParseFloat: parsing \\"a\\\\x80b:1\\": invalid syntax>"',
   ],
+  // An index beyond float64's exact integers is printed as Go's int64, not as a rounded double.
+  [
+    '{{ slice "abcdef" 9223372036854775807 2 }}',
+    '"<error expanding template: error executing template __alert_T19: template: __alert_T19:1:115: executing \\"__alert_T19\\" at <slice \\"abcdef\\" 9223372036854775807 2>: error calling slice: index out of range: 9223372036854775807>"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
