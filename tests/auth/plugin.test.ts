@@ -46,7 +46,7 @@ function harness() {
       body: (await res.json()) as Record<string, unknown>,
     }
   }
-  return { call, asked, logs }
+  return { app, call, asked, logs }
 }
 
 const envelope = (code: string, message: string) => ({ error: { code, message, requestId: 'req-1' } })
@@ -66,18 +66,39 @@ describe('tenantAuth', () => {
     ])
   })
 
+  const MISSING = 'Missing API key: send the header Authorization: Bearer <API key>'
+  const MALFORMED = 'Malformed Authorization header: expected Bearer <API key>'
+  const UNKNOWN =
+    "Invalid API key: no shop has this key; a shop's key is the apiKey POST /tenants answered (bun run dev keeps the demo shop's in DATA_DIR/demo-tenant.json)"
   test.each([
-    ['no header', undefined, []],
-    ['a header that is not Bearer', `Basic ${KEY}`, []],
-    ['an unknown key', 'Bearer ck_someone-else', ['ck_someone-else']],
-  ])('%s is a 401 envelope with a Bearer challenge, and the store is asked only when there is a token', async (_name, header, asks) => {
+    ['no header', undefined, [], MISSING],
+    ['an empty header', '', [], MISSING],
+    [
+      'Bearer and no token (the key variable was empty)',
+      'Bearer ',
+      [],
+      'Missing API key: the Authorization header holds Bearer and no token after it',
+    ],
+    ['a header that is not Bearer', `Basic ${KEY}`, [], MALFORMED],
+    ['the bare key, without Bearer', KEY, [], MALFORMED],
+    ['an unknown key', 'Bearer ck_someone-else', ['ck_someone-else'], UNKNOWN],
+  ])('%s is a 401 envelope saying what to send, with a Bearer challenge; the store is asked only for a token', async (_name, header, asks, message) => {
     const { call, asked } = harness()
-    expect(await call('GET', '/shop/me', header)).toEqual({
+    const answer = await call('GET', '/shop/me', header)
+    expect(answer).toEqual({
       status: 401,
       challenge: 'Bearer realm="api"',
-      body: envelope('UNAUTHORIZED', 'Missing or invalid API key'),
+      body: envelope('UNAUTHORIZED', message),
     })
+    expect(JSON.stringify(answer)).not.toContain(KEY)
     expect(asked).toEqual(asks)
+  })
+
+  test('an API key sent as x-api-key (no Authorization header) is told to use Authorization: Bearer', async () => {
+    const { app } = harness()
+    const res = await app.handle(new Request('http://localhost/shop/me', { headers: { 'x-api-key': KEY } }))
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual(envelope('UNAUTHORIZED', MISSING))
   })
 })
 
@@ -94,12 +115,48 @@ describe('bearerAuth and adminAuth', () => {
   })
 
   test.each([
-    ['/receiver', undefined, 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
-    ['/receiver', 'Bearer rcv-secret-0124', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
-    ['/receiver', 'Bearer adm-secret-0123', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
-    ['/receiver', 'Basic rcv-secret-0123', 'Missing or invalid Receiver token', 'Bearer realm="Receiver"'],
-    ['/admin', undefined, 'Missing or invalid admin token', 'Bearer realm="admin"'],
-    ['/admin', 'Bearer rcv-secret-0123', 'Missing or invalid admin token', 'Bearer realm="admin"'],
+    [
+      '/receiver',
+      undefined,
+      'Missing Receiver token: send the header Authorization: Bearer <RECEIVER_TOKEN>',
+      'Bearer realm="Receiver"',
+    ],
+    [
+      '/receiver',
+      'Bearer rcv-secret-0124',
+      'Invalid Receiver token: it is not RECEIVER_TOKEN',
+      'Bearer realm="Receiver"',
+    ],
+    [
+      '/receiver',
+      'Bearer adm-secret-0123',
+      'Invalid Receiver token: it is not RECEIVER_TOKEN',
+      'Bearer realm="Receiver"',
+    ],
+    [
+      '/receiver',
+      'Basic rcv-secret-0123',
+      'Malformed Authorization header: expected Bearer <RECEIVER_TOKEN>',
+      'Bearer realm="Receiver"',
+    ],
+    [
+      '/admin',
+      undefined,
+      'Missing admin token: send the header Authorization: Bearer <ADMIN_TOKEN>',
+      'Bearer realm="admin"',
+    ],
+    [
+      '/admin',
+      'Bearer',
+      'Missing admin token: the Authorization header holds Bearer and no token after it',
+      'Bearer realm="admin"',
+    ],
+    [
+      '/admin',
+      'Bearer rcv-secret-0123',
+      'Invalid admin token: it is not ADMIN_TOKEN',
+      'Bearer realm="admin"',
+    ],
   ])('%s with %p is a 401 naming the guard, with its Bearer challenge', async (path, header, message, challenge) => {
     expect(await harness().call('POST', path, header)).toEqual({
       status: 401,
