@@ -13,7 +13,15 @@ import {
   Uuid,
 } from '../shared/models.ts'
 
-const PriceMinor = MinorUnits('unit price', { minimum: 0, maximum: MAX_MINOR, examples: [12500] })
+// A price sent as 12.99 is the usual first mistake: TypeBox's "Expected integer" does not say that
+// the field counts cents, so the answer shows the conversion (Elysia's `error`, read by the
+// error envelope for any value that fails: a float, a negative, a string, too large).
+const PriceMinor = MinorUnits('unit price', {
+  minimum: 0,
+  maximum: MAX_MINOR,
+  examples: [12500],
+  error: `must be an integer number of minor units (cents) from 0 to ${MAX_MINOR}: 12.99 USD is 1299, not 12.99`,
+})
 const Stock = t.Union([JsonInteger({ minimum: 0, maximum: MAX_STOCK }), t.Null()], {
   description: 'units in stock; null = unlimited',
 })

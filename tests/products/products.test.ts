@@ -167,6 +167,39 @@ describe('products', () => {
     expect(((await read.json()) as { currency: string }).currency).toBe('HRK')
   })
 
+  test.each([
+    ['12.99, a price in major units', 12.99],
+    ['a negative price', -1],
+    ['a price as text', '1299'],
+    ['a price above the maximum', 1e15],
+  ])('a price sent as %s is a 422 saying that priceMinor counts minor units, on POST and PATCH', async (_what, price) => {
+    const built = await buildTestApp()
+    const { apiKey } = await createTenant(built.call)
+    const hint =
+      'must be an integer number of minor units (cents) from 0 to 100000000000: 12.99 USD is 1299, not 12.99'
+    const expected = {
+      code: 'VALIDATION',
+      message: `Invalid body: priceMinor — ${hint}`,
+      details: { in: 'body', errors: [{ field: 'priceMinor', message: hint }] },
+      requestId: expect.any(String),
+    }
+    const created = await built.call('/products', {
+      method: 'POST',
+      token: apiKey,
+      json: { name: 'Masala chai', priceMinor: price, currency: 'USD' },
+    })
+    expect(created.status).toBe(422)
+    expect(((await created.json()) as { error: unknown }).error).toEqual(expected)
+    const product = await createProduct(built.call, apiKey)
+    const updated = await built.call(`/products/${product.id}`, {
+      method: 'PATCH',
+      token: apiKey,
+      json: { priceMinor: price },
+    })
+    expect(updated.status).toBe(422)
+    expect(((await updated.json()) as { error: unknown }).error).toEqual(expected)
+  })
+
   test('several bad fields are one error each, and the message counts the other fields', async () => {
     const { call } = await buildTestApp()
     const { apiKey } = await createTenant(call)
