@@ -366,9 +366,12 @@ export function formatFloatF(v: number): string {
 }
 
 /**
- * Go's `regexp.Regexp.Expand` for a template against one match: `$1`, `${1}`, `$name`,
- * `${name}`, `$$`; a name is the longest run of letters, digits and `_`; an unknown group
- * expands to nothing; a `$` not followed by a valid name is copied.
+ * Go's `regexp.Regexp.Expand` for a template against one match (regexp.go, `expand` and
+ * `extract`): `$1`, `${1}`, `$name`, `${name}`, `$$`. A name is the longest run of Unicode
+ * letters, digits and `_` (`unicode.IsLetter`/`IsDigit`), so `$1é` names the group `1é`,
+ * not group 1 followed by `é`. Only a run of ASCII digits without a leading zero, read
+ * while below 1e8, is a group number; any other name (`01`, `1٣`) is looked up by name.
+ * An unknown group expands to nothing; a `$` not followed by a valid name is copied.
  */
 export function goExpand(template: string, group: (name: string | number) => string | undefined): string {
   let out = ''
@@ -385,32 +388,29 @@ export function goExpand(template: string, group: (name: string | number) => str
       i += 2
       continue
     }
-    let name: string | undefined
-    let len = 0
-    if (template[i + 1] === '{') {
-      const m = /^\{([A-Za-z0-9_]+)\}/.exec(template.slice(i + 1))
-      if (m) {
-        name = m[1]
-        len = 1 + m[0].length
-      }
-    } else {
-      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1))
-      if (m) {
-        name = m[0]
-        len = 1 + m[0].length
-      }
-    }
-    if (name === undefined) {
+    const m = EXPAND_NAME.exec(template.slice(i + 1))
+    if (!m) {
       out += '$'
       i++
       continue
     }
-    i += len
-    if (/^\d+$/.test(name)) {
-      out += group(Number(name)) ?? ''
-    } else {
-      out += group(name) ?? ''
-    }
+    i += 1 + m[0].length
+    const name = (m[1] ?? m[2]) as string
+    const num = expandNumber(name)
+    out += (num >= 0 ? group(num) : group(name)) ?? ''
   }
   return out
+}
+
+/** `${name}` or `$name` after the `$`: Go's `extract` (letters, digits, `_`; braces closed). */
+const EXPAND_NAME = /^(?:\{([\p{L}\p{Nd}_]+)\}|([\p{L}\p{Nd}_]+))/u
+
+/** Go's `extract` number: ASCII digits read while below 1e8, no leading zero; else -1. */
+function expandNumber(name: string): number {
+  let num = 0
+  for (const ch of name) {
+    if (ch < '0' || ch > '9' || num >= 1e8) return -1
+    num = num * 10 + Number(ch)
+  }
+  return name[0] === '0' && name.length > 1 ? -1 : num
 }
