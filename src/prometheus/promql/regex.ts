@@ -1,141 +1,14 @@
 import { RE2JS, RE2JSException } from 're2js'
+import { goExpand } from './functions.ts'
 import { GO_UNICODE_CLASSES, unicodeClassAt } from './go-unicode.ts'
 
 /**
- * Translation of the RE2 syntax Prometheus uses (Go's `regexp`) into an equivalent
- * JavaScript RegExp with the `u` flag. Constructs whose meaning differs and cannot be
- * translated faithfully are rejected with an error naming them, so a matcher never
- * silently selects different series than Prometheus would.
+ * Go's `regexp` (RE2) for PromQL and the templates, on re2js: label matchers, label_replace
+ * and the template functions `match` and `reReplaceAll` all read a pattern as Prometheus
+ * 2.42 does, and refuse what it refuses with Go's message.
  */
 
 export class RegexError extends Error {}
-
-const POSIX_CLASSES: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-}
-
-// RE2's \s is ASCII-only and excludes \v; JavaScript's is wider.
-const RE2_SPACE = '\\t\\n\\f\\r '
-const SYNTAX_CHARS = new Set('^$\\.*+?()[]{}|/'.split(''))
-const UNICODE_CLASS = /^[A-Za-z_]+$/
-
-function escapeLiteral(ch: string, inClass: boolean): string {
-  return SYNTAX_CHARS.has(ch) || (inClass && ch === '-') ? `\\${ch}` : ch
-}
-
-/**
- * Translates an RE2 pattern into JavaScript source plus flags. `anchored` wraps it as
- * Prometheus does for label matchers: `^(?:pattern)$`.
- */
-export function translateRe2(pattern: string, anchored: boolean): { source: string; flags: string } {
-  let flags = 'u'
-  let i = 0
-  // Leading flag groups are the only form of flags we translate (as RegExp flags).
-  const leading = /^\(\?([imsU]+)\)/.exec(pattern)
-  if (leading) {
-    for (const f of leading[1] as string) {
-      if (f === 'i' && !flags.includes('i')) flags += 'i'
-      else if (f === 's' && !flags.includes('s')) flags += 's'
-      else if (f === 'm' && !flags.includes('m')) flags += 'm'
-      else if (f === 'U') throw new RegexError('unsupported regular expression flag (?U)')
-    }
-    i = leading[0].length
-  }
-  const dotAll = flags.includes('s')
-  let out = ''
-  let depth = 0
-  while (i < pattern.length) {
-    const ch = pattern[i] as string
-    if (ch === '\\') {
-      const [js, len] = translateEscape(pattern, i, false)
-      out += js
-      i += len
-      continue
-    }
-    if (ch === '[') {
-      const [js, len] = translateClass(pattern, i)
-      out += js
-      i += len
-      continue
-    }
-    if (ch === '(') {
-      if (pattern[i + 1] === '?') {
-        const rest = pattern.slice(i + 2)
-        if (rest.startsWith(':')) {
-          out += '(?:'
-          i += 3
-        } else if (rest.startsWith('P<') || rest.startsWith('<')) {
-          const m = /^P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest)
-          if (!m) throw new RegexError(`invalid named capture in ${pattern}`)
-          out += `(?<${m[1]}>`
-          i += 2 + m[0].length
-        } else {
-          throw new RegexError(`unsupported regular expression construct "(?${rest.slice(0, 2)}"`)
-        }
-      } else {
-        out += '('
-        i++
-      }
-      depth++
-      continue
-    }
-    if (ch === ')') {
-      if (depth === 0) throw new RegexError(`unexpected ) in ${pattern}`)
-      depth--
-      out += ')'
-      i++
-      continue
-    }
-    if (ch === '.') {
-      out += dotAll ? '[^]' : '[^\\n]'
-      i++
-      continue
-    }
-    if (ch === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i))
-      if (m && out !== '' && !/[|(]$/.test(out)) {
-        if (Number(m[1]) > 1000 || (m[3] !== undefined && m[3] !== '' && Number(m[3]) > 1000)) {
-          throw new RegexError(`invalid repeat count in ${pattern}`)
-        }
-        out += m[0]
-        i += m[0].length
-        continue
-      }
-      // RE2 treats a brace that does not start a repetition as a literal.
-      out += '\\{'
-      i++
-      continue
-    }
-    if (ch === '}' || ch === ']') {
-      out += `\\${ch}`
-      i++
-      continue
-    }
-    out += ch
-    i++
-  }
-  if (depth !== 0) throw new RegexError(`missing closing ) in ${pattern}`)
-  const source = anchored ? `^(?:${out})$` : out
-  try {
-    new RegExp(source, flags)
-  } catch (err) {
-    throw new RegexError(`invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`)
-  }
-  return { source, flags }
-}
 
 /** A compiled label-matcher regex: `test` tells whether the whole value matches. */
 export interface MatcherRegex {
@@ -158,6 +31,7 @@ export function compileRe2(pattern: string): RE2JS {
 }
 
 const NESTS_TOO_DEEPLY = 'expression nests too deeply'
+const TRAILING_BACKSLASH = 'trailing backslash at end of expression'
 
 /** A byte that is not UTF-8, as PromQL's unquote keeps it (go-bytes: U+DC80 + byte). */
 const NOT_UTF8 = /[\uDC80-\uDCFF]/
@@ -172,7 +46,12 @@ function re2(source: string, restore: (message: string) => string): RE2JS {
   } catch (err) {
     if (err instanceof RE2JSException) {
       // Go's ErrNestingDepth carries the whole expression (`regexp/syntax` checkHeight); re2js' none.
-      const message = err.message.endsWith(NESTS_TOO_DEEPLY) ? `${err.message}: \`${source}\`` : err.message
+      const message = err.message.endsWith(NESTS_TOO_DEEPLY)
+        ? `${err.message}: \`${source}\``
+        : // Go's ErrTrailingBackslash carries an empty expression, printed as ": ``"; re2js' none.
+          err.message.endsWith(TRAILING_BACKSLASH)
+          ? `${err.message}: \`\``
+          : err.message
       throw new RegexError(restore(message))
     }
     throw err
@@ -270,116 +149,53 @@ export function compileMatcherRegex(pattern: string): MatcherRegex {
   }
 }
 
-/** Compiles an unanchored RE2 regex (template functions `match`, `reReplaceAll`). */
-export function compileRegex(pattern: string, global = false): RegExp {
-  const { source, flags } = translateRe2(pattern, false)
-  return new RegExp(source, global ? `${flags}g` : flags)
+/** An unanchored Go `*regexp.Regexp`, for the template functions `match` and `reReplaceAll`. */
+export interface GoRegexp {
+  /** `Regexp.MatchString`: whether `text` holds a match anywhere. */
+  matchString(text: string): boolean
+  /** `Regexp.ReplaceAllString`: every leftmost match replaced by `repl` expanded (`$1`, `${name}`). */
+  replaceAllString(src: string, repl: string): string
 }
 
-function translateEscape(pattern: string, at: number, inClass: boolean): [string, number] {
-  const next = pattern[at + 1]
-  if (next === undefined) throw new RegexError(`trailing backslash in ${pattern}`)
-  switch (next) {
-    case 'd':
-    case 'D':
-    case 'w':
-    case 'W':
-      return [`\\${next}`, 2]
-    case 's':
-      return [inClass ? RE2_SPACE : `[${RE2_SPACE}]`, 2]
-    case 'S':
-      if (inClass) throw new RegexError('unsupported regular expression construct "\\S" inside a class')
-      return [`[^${RE2_SPACE}]`, 2]
-    case 'b':
-    case 'B':
-      if (inClass) throw new RegexError(`unsupported regular expression construct "\\${next}" inside a class`)
-      return [`\\${next}`, 2]
-    case 'A':
-      return ['^', 2]
-    case 'z':
-      return ['$', 2]
-    case 'n':
-    case 't':
-    case 'r':
-    case 'f':
-    case 'v':
-      return [`\\${next}`, 2]
-    case 'a':
-      return ['\\x07', 2]
-    case 'x': {
-      const brace = /^\\x\{([0-9A-Fa-f]{1,6})\}/.exec(pattern.slice(at))
-      if (brace) return [`\\u{${brace[1]}}`, brace[0].length]
-      const two = /^\\x([0-9A-Fa-f]{2})/.exec(pattern.slice(at))
-      if (two) return [`\\x${two[1]}`, 4]
-      throw new RegexError(`invalid escape \\x in ${pattern}`)
-    }
-    case 'p':
-    case 'P': {
-      const m = /^\\[pP](\{\^?([A-Za-z_]+)\}|([A-Za-z]))/.exec(pattern.slice(at))
-      if (!m) throw new RegexError(`invalid Unicode class in ${pattern}`)
-      const negated = (next === 'P') !== (m[1]?.startsWith('{^') ?? false)
-      const name = (m[2] ?? m[3]) as string
-      if (!UNICODE_CLASS.test(name)) throw new RegexError(`invalid Unicode class in ${pattern}`)
-      if (!GO_UNICODE_CLASSES.has(name)) {
-        throw new RegexError(`invalid character class range: \`${m[0]}\``)
+/**
+ * Compiles `pattern` as Go's `regexp.Compile` does (RE2 through re2js, with the Go 1.19
+ * differences goPattern mirrors), unanchored: the templates' `match` and `reReplaceAll` use
+ * Go's `regexp` itself, so every construct it accepts must work there too (`(?i:…)`, `(?U)`,
+ * `[\S]`, `[[:^alpha:]]`, `[\d-z]`), which a translation to JavaScript RegExp refused.
+ * Throws `RegexError` with Go's message (`error parsing regexp: …`) for a pattern Go refuses.
+ */
+export function compileGoRegexp(pattern: string): GoRegexp {
+  const go = goPattern(pattern)
+  const re = re2(go.source, go.restore)
+  const groups = re.groupCount()
+  const named = re.namedGroups()
+  return {
+    matchString: (text) => re.matcher(text).find(),
+    replaceAllString: (src, repl) => {
+      // regexp.go `replaceAll`: an empty match right after the previous match is not
+      // replaced, and the search always moves on by at least one character.
+      const m = re.matcher(src)
+      let out = ''
+      let lastMatchEnd = 0
+      let searchPos = 0
+      while (searchPos <= src.length && m.find(searchPos)) {
+        const start = m.start()
+        const end = m.end()
+        out += src.slice(lastMatchEnd, start)
+        if (end > lastMatchEnd || start === 0) {
+          out += goExpand(repl, (name) => {
+            if (typeof name === 'number') return name <= groups ? (m.group(name) ?? '') : undefined
+            return Object.hasOwn(named, name) ? (m.group(name) ?? '') : undefined
+          })
+        }
+        lastMatchEnd = end
+        const cp = src.codePointAt(searchPos)
+        const width = cp !== undefined && cp > 0xffff ? 2 : 1
+        if (searchPos + width > end) searchPos += width
+        else if (searchPos + 1 > end) searchPos++
+        else searchPos = end
       }
-      const js = name.length <= 2 ? name : `Script=${name}`
-      try {
-        new RegExp(`\\p{${js}}`, 'u')
-      } catch {
-        throw new RegexError(`unsupported Unicode class \\p{${name}}`)
-      }
-      return [`\\${negated ? 'P' : 'p'}{${js}}`, m[0].length]
-    }
-    case 'Q': {
-      const end = pattern.indexOf('\\E', at + 2)
-      const literal = pattern.slice(at + 2, end === -1 ? pattern.length : end)
-      const js = [...literal].map((c) => escapeLiteral(c, inClass)).join('')
-      return [js, (end === -1 ? pattern.length : end + 2) - at]
-    }
-    default:
-      if (/[0-9]/.test(next)) {
-        throw new RegexError(`unsupported regular expression construct "\\${next}" (backreference or octal)`)
-      }
-      if (/[A-Za-z]/.test(next)) throw new RegexError(`invalid escape \\${next} in ${pattern}`)
-      return [escapeLiteral(next, inClass), 2]
+      return out + src.slice(lastMatchEnd)
+    },
   }
-}
-
-function translateClass(pattern: string, at: number): [string, number] {
-  let i = at + 1
-  let out = '['
-  if (pattern[i] === '^') {
-    out += '^'
-    i++
-  }
-  let first = true
-  while (i < pattern.length) {
-    const ch = pattern[i] as string
-    if (ch === ']' && !first) return [`${out}]`, i + 1 - at]
-    first = false
-    if (ch === '[' && pattern[i + 1] === ':') {
-      const m = /^\[:(\^?)([a-z]+):\]/.exec(pattern.slice(i))
-      const ranges = m ? POSIX_CLASSES[m[2] as string] : undefined
-      if (!m || ranges === undefined) throw new RegexError(`invalid character class in ${pattern}`)
-      if (m[1] === '^') throw new RegexError('unsupported regular expression construct "[:^class:]"')
-      out += ranges
-      i += m[0].length
-      continue
-    }
-    if (ch === '\\') {
-      const [js, len] = translateEscape(pattern, i, true)
-      out += js
-      i += len
-      continue
-    }
-    if (ch === '-' && pattern[i + 1] !== ']' && out !== '[' && out !== '[^') {
-      out += '-'
-      i++
-      continue
-    }
-    out += escapeLiteral(ch, true)
-    i++
-  }
-  throw new RegexError(`missing closing ] in ${pattern}`)
 }

@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { parseDuration } from '../duration.ts'
 import { GoNumError, goParseFloat } from '../go-strconv.ts'
 import { compareStrings } from '../promql/labels.ts'
-import { compileRegex } from '../promql/regex.ts'
+import { compileGoRegexp, type GoRegexp } from '../promql/regex.ts'
 import { goQuote } from '../promql/strings.ts'
 import { goStringFromBytes, goStringToBytes } from '../rules/go-bytes.ts'
 import {
@@ -21,7 +21,7 @@ import {
   sprintln,
 } from './go-fmt.ts'
 import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
-import { goRegexpError, goReplaceAll, goSplitHostPort, goTitle, goToLower, goToUpper } from './go-strings.ts'
+import { goSplitHostPort, goTitle, goToLower, goToUpper } from './go-strings.ts'
 import {
   GO_ZERO_TIME_NS,
   GoTime,
@@ -1032,11 +1032,11 @@ function evalArgs(args: TValue[]): string {
 /** Go's message when a template function dereferences a nil pointer (runtime panic, recovered). */
 const NIL_POINTER = 'runtime error: invalid memory address or nil pointer dereference'
 
-function compileGoRegex(pattern: string, global: boolean): RegExp {
+function compileGoRegex(pattern: string): GoRegexp {
   try {
-    return compileRegex(pattern, global)
+    return compileGoRegexp(pattern)
   } catch (err) {
-    throw new ExecError(goRegexpError(pattern, (err as Error).message))
+    throw new ExecError((err as Error).message)
   }
 }
 
@@ -1123,16 +1123,16 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
     toLower: (s) => goToLower(s as string),
     stripPort: (s) => stripPort(s as string),
     stripDomain: (s) => stripDomain(s as string),
-    match: (pattern, text) => compileGoRegex(pattern as string, false).test(text as string),
+    match: (pattern, text) => compileGoRegex(pattern as string).matchString(text as string),
     reReplaceAll: (pattern, repl, text) => {
-      let re: RegExp
+      let re: GoRegexp
       try {
-        re = compileGoRegex(pattern as string, true)
+        re = compileGoRegex(pattern as string)
       } catch (err) {
         // MustCompile panics; text/template recovers it with the panic's text.
         throw new ExecError(`regexp: Compile(\`${pattern as string}\`): ${(err as Error).message}`)
       }
-      return goReplaceAll(re, text as string, repl as string)
+      return re.replaceAllString(text as string, repl as string)
     },
     safeHtml: (s) => new GoHTML(s as string),
     graphLink: (expr) => expressionLink(expr as string, 0),
