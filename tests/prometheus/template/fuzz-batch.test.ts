@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { runOurs } from '../promtool/rule-test-files.ts'
 import { type Case, type Disagreement, got, type Report, runBatch, type Tools } from './fuzz-batch.ts'
 
@@ -61,5 +63,18 @@ describe('template fuzzer batches', () => {
     })
     const found = await run([plain, urlquery], { promtool: async () => failed(), ours: failed })
     expect(found.map((d) => d.case)).toEqual([plain])
+  })
+
+  test('each batch removes the directory it wrote its files to', async () => {
+    const dirs: string[] = []
+    const recording = (file: string): Report => {
+      dirs.push(dirname(file))
+      expect(existsSync(file)).toBe(true)
+      return ours(file)
+    }
+    // A refused template makes a second batch, in a directory of its own.
+    expect(await run([refusedAtLoad, plain], tools(recording))).toEqual([])
+    expect(dirs.length).toBe(2)
+    expect(dirs.filter((d) => existsSync(d))).toEqual([])
   })
 })

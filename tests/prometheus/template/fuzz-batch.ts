@@ -3,6 +3,8 @@
  * test file, runs it through both tools and matches their reports back to the cases, so that
  * `fuzz.ts` only generates and prints. Apart so its matching can be tested without promtool.
  */
+import { rmSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { promtoolTest, runOurs, writeSuite } from '../promtool/rule-test-files.ts'
 
 /** The two tools a batch runs through: promtool (the truth) and ours, each given the test file. */
@@ -82,8 +84,15 @@ export interface Disagreement {
 export async function runBatch(cases: Case[], found: Disagreement[], tools: Tools): Promise<void> {
   if (cases.length === 0) return
   const file = writeSuite(rulesFile(cases), testFile(cases.length))
-  const real = await tools.promtool(file)
-  const mine = tools.ours(file)
+  let real: Report
+  let mine: Report
+  try {
+    real = await tools.promtool(file)
+    mine = tools.ours(file)
+  } finally {
+    // writeSuite makes a directory per batch: a fuzz run of 1000 cases left 25 of them in /tmp.
+    rmSync(dirname(file), { recursive: true, force: true })
+  }
   const r = perCase(real)
   const o = perCase(mine)
   const refused = new Set([...r.loadErrors.keys(), ...o.loadErrors.keys()])

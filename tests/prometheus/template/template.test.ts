@@ -1,7 +1,7 @@
-import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseRuleFile, RuleFileError } from '../../../src/prometheus/rules/rulefmt.ts'
 import {
   formatFloat,
@@ -501,6 +501,7 @@ describe.skipIf(!promtool)('template checks agree with promtool check rules', ()
     const dir = mkdtempSync(join(tmpdir(), 'template-check-'))
     writeFileSync(join(dir, 'r.yml'), rules)
     const proc = Bun.spawnSync(['promtool', 'check', 'rules', 'r.yml'], { cwd: dir })
+    rmSync(dir, { recursive: true, force: true })
     return { code: proc.exitCode, output: proc.stdout.toString() + proc.stderr.toString() }
   }
 
@@ -640,6 +641,7 @@ const annotations = (report: string): string[] =>
 
 describe('odd inputs to Prometheus template functions expand as promtool 2.42 expands them', () => {
   const file = writeSuite(oddRules, oddTests)
+  afterAll(() => rmSync(dirname(file), { recursive: true, force: true }))
 
   test('rules:test prints promtool’s annotation for each', () => {
     expect(annotations(runOurs([file]).stderr)).toEqual(ODD_INPUTS.map(([, a]) => a))
