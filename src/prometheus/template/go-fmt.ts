@@ -277,7 +277,8 @@ export interface GoField {
 export type GoShape =
   | { kind: 'string'; type: string; value: string }
   | { kind: 'struct'; type: string; pointer: boolean; fields: readonly GoField[] }
-  | { kind: 'slice'; type: string; elemIface: boolean; elems: readonly unknown[] }
+  /** `nil`: a nil slice, which `%#v` prints as `type(nil)`. */
+  | { kind: 'slice'; type: string; elemIface: boolean; elems: readonly unknown[]; nil?: boolean }
 
 export interface GoReflectable {
   [GO_REFLECT](): GoShape
@@ -329,7 +330,7 @@ type RV =
   | { k: 'map'; t: string; exp: boolean; entries: [RV, RV][] }
   | { k: 'struct'; t: string; exp: boolean; fields: { name: string; v: RV }[]; methods?: Methods }
   | { k: 'ptr'; t: string; exp: boolean; elem: RV | null; methods?: Methods }
-  | { k: 'slice'; t: string; exp: boolean; elems: RV[] }
+  | { k: 'slice'; t: string; exp: boolean; elems: RV[]; nil?: boolean }
   | { k: 'iface'; t: string; exp: boolean; elem: RV }
 
 /** The Stringer and GoStringer methods of a value (time.Time's, time.Month's, time.Duration's). */
@@ -391,7 +392,7 @@ function reflectOf(value: unknown, exp = true): RV {
     if (shape.kind === 'string') return { k: 'string', t: shape.type, exp, v: shape.value }
     if (shape.kind === 'slice') {
       const elems = shape.elems.map((e) => (shape.elemIface ? ifaceRV(e) : reflectOf(e)))
-      return { k: 'slice', t: shape.type, exp, elems }
+      return { k: 'slice', t: shape.type, exp, elems, nil: shape.nil }
     }
     const fields = shape.fields.map((f) => ({
       name: f.name,
@@ -963,7 +964,10 @@ class Printer {
         f.out += f.sharpV ? `${value.t}(nil)` : '<nil>'
         return
       case 'slice':
-        if (f.sharpV) {
+        // fmt's printValue: `%#v` of a nil slice is its type and (nil).
+        if (f.sharpV && value.nil) {
+          f.out += `${value.t}(nil)`
+        } else if (f.sharpV) {
           f.out += `${value.t}{`
           value.elems.forEach((e, i) => {
             if (i > 0) f.out += ', '

@@ -123,9 +123,28 @@ export class GoHTML implements GoReflectable {
 
 /** A `query` result (Prometheus' template `queryResult`, `[]*sample`), in the engine's order. */
 export class QueryResult extends Array<QuerySample> implements GoReflectable {
+  /**
+   * A nil slice rather than an empty one (what a nil argument of this type becomes): `%#v`
+   * prints `template.queryResult(nil)` for it, `template.queryResult{}` for a query's empty result.
+   */
+  isNil = false;
+
   [GO_REFLECT](): GoShape {
-    return { kind: 'slice', type: 'template.queryResult', elemIface: false, elems: [...this] }
+    return {
+      kind: 'slice',
+      type: 'template.queryResult',
+      elemIface: false,
+      elems: [...this],
+      nil: this.isNil,
+    }
   }
+}
+
+/** The nil queryResult: Go's reflect.Zero of the type, what `nil` gives a queryResult parameter. */
+function nilQueryResult(): QueryResult {
+  const result = new QueryResult()
+  result.isNil = true
+  return result
 }
 
 // ---------------------------------------------------------------- lexing and parsing
@@ -918,8 +937,10 @@ function lenOf(v: TValue): GoInt {
   // A Go string's length is its bytes (go-bytes.ts: a byte that is not UTF-8 is one).
   if (text !== undefined) return new GoInt(goStringToBytes(text).length)
   if (Array.isArray(v)) return new GoInt(v.length)
-  // The untyped nil reaches length as the zero reflect.Value, whose Type() panics.
-  if (v === undefined || v === null) throw new ExecError('reflect: call of reflect.Value.Type on zero Value')
+  // The untyped nil reaches length as the zero reflect.Value, whose Type() panics; a nil
+  // interface {} (null) is a valid value, which indirect finds nil.
+  if (v === undefined) throw new ExecError('reflect: call of reflect.Value.Type on zero Value')
+  if (v === null) throw new ExecError('len of nil pointer')
   if (basicKind(v) === 'other' && compositeKind(v) === 'map')
     return new GoInt(Object.keys(v as object).length)
   throw new ExecError(`len of type ${pointeeTypeName(v)}`)
@@ -927,7 +948,9 @@ function lenOf(v: TValue): GoInt {
 
 function indexOf(v: TValue, ...keys: TValue[]): TValue {
   let cur = v
-  for (const key of keys) {
+  for (const given of keys) {
+    // funcs.go index: indirectInterface makes a nil interface {} the invalid value.
+    const key = given === null ? undefined : given
     const text = stringKindText(cur)
     if (text !== undefined) {
       // index of a string is its byte (a uint8) at the offset.
@@ -939,7 +962,7 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
         throw new ExecError(`index out of range: ${formatValue(key)}`)
       cur = cur[i]
     } else if (basicKind(cur) === 'other' && compositeKind(cur) === 'map') {
-      if (key === null || key === undefined) throw new ExecError('value is nil; should be of type string')
+      if (key === undefined) throw new ExecError('value is nil; should be of type string')
       if (typeof key !== 'string') throw new ExecError(`value has type ${typeName(key)}; should be string`)
       const map = cur as Record<string, TValue>
       // A missing key gives the element type's zero value: nil in `args`' map, "" in labels.
@@ -951,9 +974,14 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
   return cur
 }
 
-/** funcs.go indexArg: an int index within 0..cap. */
+/**
+ * funcs.go indexArg: an int index within 0..cap. The invalid value (undefined) is "nil"; a nil
+ * interface {} (null: a key missing from `args`' map, reached by a field, given to `slice`,
+ * which unlike `index` does not indirect its indexes) is a valid value, named by its type.
+ */
 function indexArg(key: TValue, cap: number): number {
-  if (key === null || key === undefined) throw new ExecError('cannot index slice/array with nil')
+  if (key === undefined) throw new ExecError('cannot index slice/array with nil')
+  if (key === null) throw new ExecError('cannot index slice/array with type interface {}')
   if (!(key instanceof GoInt)) throw new ExecError(`cannot index slice/array with type ${typeName(key)}`)
   if (key.value < 0 || key.value > cap) throw new ExecError(`index out of range: ${key.exact}`)
   return key.value
@@ -982,7 +1010,10 @@ function sliceOf(item: TValue, ...indexes: TValue[]): TValue {
     const sliced = goStringFromBytes(goStringToBytes(text).slice(i, j))
     return item instanceof GoHTML ? new GoHTML(sliced) : sliced
   }
-  return (item as TValue[]).slice(i, j)
+  const sliced = (item as TValue[]).slice(i, j)
+  // reflect's Slice of a nil slice (only 0:0 is in range) is nil again.
+  if (item instanceof QueryResult && item.isNil) (sliced as QueryResult).isNil = true
+  return sliced
 }
 
 /**
@@ -1169,7 +1200,8 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       return (s as QuerySample).Labels.__value__ ?? ''
     },
     sortByLabel: (name, v) => {
-      const result = (v as QueryResult | null) ?? new QueryResult()
+      // checkArg made any nil the nil queryResult, which sorts (and stays nil) in place.
+      const result = v as QueryResult
       const key = (s: QuerySample) => s.Labels[name as string] ?? ''
       // sort.Stable with Less on Go strings (byte order), in place, as Prometheus does.
       const sorted = [...result].sort((a, b) => compareStrings(key(a), key(b)))
@@ -1190,14 +1222,28 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
   }
 }
 
-/** Go parameter types of the Prometheus template functions, for text/template's argument checks. */
-type ParamType = 'string' | 'queryResult' | '*sample' | 'any' | 'int' | 'time.Duration' | 'time.Time'
+/**
+ * Go parameter types of the template functions, for text/template's argument checks. `any` is
+ * interface {}: nil in any form reaches the function as a nil interface (null). `reflect.Value`
+ * is what Go's built-ins take: the value itself, so an untyped nil stays the invalid value
+ * (undefined) and a nil interface {} (null) stays a valid value of that type, as Go keeps them.
+ */
+type ParamType =
+  | 'string'
+  | 'queryResult'
+  | '*sample'
+  | 'any'
+  | 'reflect.Value'
+  | 'int'
+  | 'time.Duration'
+  | 'time.Time'
 
 const GO_PARAM_NAMES: Record<ParamType, string> = {
   string: 'string',
   queryResult: 'template.queryResult',
   '*sample': '*template.sample',
   any: 'interface {}',
+  'reflect.Value': 'reflect.Value',
   int: 'int',
   'time.Duration': 'time.Duration',
   'time.Time': 'time.Time',
@@ -1290,14 +1336,14 @@ const SIGNATURES: Record<string, ParamType[]> = {
   tableLink: ['string'],
   stripPort: ['string'],
   stripDomain: ['string'],
-  // text/template built-ins with fixed arity (funcs.go); their parameters take any value.
-  not: ['any'],
-  len: ['any'],
-  ne: ['any', 'any'],
-  lt: ['any', 'any'],
-  le: ['any', 'any'],
-  gt: ['any', 'any'],
-  ge: ['any', 'any'],
+  // text/template built-ins with fixed arity (funcs.go); they take reflect.Value.
+  not: ['reflect.Value'],
+  len: ['reflect.Value'],
+  ne: ['reflect.Value', 'reflect.Value'],
+  lt: ['reflect.Value', 'reflect.Value'],
+  le: ['reflect.Value', 'reflect.Value'],
+  gt: ['reflect.Value', 'reflect.Value'],
+  ge: ['reflect.Value', 'reflect.Value'],
   parseDuration: ['string'],
   humanize: ['any'],
   humanize1024: ['any'],
@@ -1312,6 +1358,32 @@ const SIGNATURES: Record<string, ParamType[]> = {
 /** Variadic built-ins and how many arguments each needs before its `...` (funcs.go). */
 const AT_LEAST: Record<string, number> = { eq: 1, index: 1, slice: 1, call: 1, printf: 1 }
 
+/**
+ * The parameter types of the variadic functions (funcs.go builtins, Prometheus' `args`): the
+ * fixed ones, then the type of each `...` argument. `and` and `or` evaluate their own.
+ */
+const VARIADIC: Record<string, { fixed: ParamType[]; rest: ParamType }> = {
+  index: { fixed: [], rest: 'reflect.Value' },
+  slice: { fixed: [], rest: 'reflect.Value' },
+  eq: { fixed: [], rest: 'reflect.Value' },
+  call: { fixed: [], rest: 'reflect.Value' },
+  printf: { fixed: ['string'], rest: 'any' },
+  print: { fixed: [], rest: 'any' },
+  println: { fixed: [], rest: 'any' },
+  html: { fixed: [], rest: 'any' },
+  js: { fixed: [], rest: 'any' },
+  urlquery: { fixed: [], rest: 'any' },
+  args: { fixed: [], rest: 'any' },
+}
+
+/** The Go type of parameter `i` of function `name`, undefined for a function without one. */
+function paramType(name: string, i: number): ParamType | undefined {
+  const fixed = SIGNATURES[name]
+  if (fixed) return fixed[i]
+  const variadic = VARIADIC[name]
+  return variadic ? (variadic.fixed[i] ?? variadic.rest) : undefined
+}
+
 function fitsType(v: TValue, type: ParamType): boolean {
   switch (type) {
     case 'string':
@@ -1321,6 +1393,7 @@ function fitsType(v: TValue, type: ParamType): boolean {
     case '*sample':
       return v instanceof QuerySample
     case 'any':
+    case 'reflect.Value':
       return true
     case 'int':
     case 'time.Duration':
@@ -1339,7 +1412,9 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
   const goType = GO_PARAM_NAMES[type]
   if (term?.kind === 'literal') {
     if (term.value === null) {
-      if (type === 'queryResult') return new QueryResult()
+      // exec.go evalArg: reflect.Zero of the parameter type; reflect.Value's zero is invalid.
+      if (type === 'reflect.Value') return undefined
+      if (type === 'queryResult') return nilQueryResult()
       if (type === '*sample' || type === 'any') return null
       throw new ExecError(`cannot assign nil to ${goType}`, term)
     }
@@ -1358,11 +1433,11 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
     return v
   }
   // exec.go validateType: the invalid value becomes the zero value of a type that can be nil
-  // (a reflect.Value parameter's is the invalid value itself).
+  // (a reflect.Value parameter's is the invalid value itself, interface {}'s a nil interface).
   if (v === undefined) {
     if (type === 'string') throw new ExecError(`invalid value; expected ${goType}`, at)
-    if (type === 'any') return undefined
-    return type === 'queryResult' ? new QueryResult() : null
+    if (type === 'reflect.Value') return undefined
+    return type === 'queryResult' ? nilQueryResult() : null
   }
   if (!fitsType(v, type)) {
     // null is a nil interface {} (a missing key of `args`' map, reached by a field).
@@ -1591,11 +1666,12 @@ class Exec {
       const args: TValue[] = []
       for (const [i, t] of rest.entries()) {
         const v = this.term(t, dot, vars)
-        args.push(params ? checkArg(v, params[i] as ParamType, t, this.last ?? t) : v)
+        const type = paramType(name, i)
+        args.push(type ? checkArg(v, type, t, this.last ?? t) : v)
       }
       if (piped) {
         // A piped value has no node of its own: it is checked at the node evaluated last.
-        const type = params?.[args.length]
+        const type = paramType(name, args.length)
         args.push(type ? checkArg(piped.value, type, undefined, this.last ?? head) : piped.value)
       }
       try {
@@ -1669,6 +1745,9 @@ class Exec {
     let cur = base
     names.forEach((name, i) => {
       const args = i === names.length - 1 ? call : undefined
+      // exec.go evalField: a field of the invalid value (a nil a pipeline or variable holds) is
+      // the invalid value again, before any argument is looked at; only a nil interface {} fails.
+      if (cur === undefined) return
       if (basicKind(cur) === 'other' && cur !== undefined && cur !== null && !Array.isArray(cur)) {
         const record = cur as Record<string, TValue>
         if (record instanceof GoTime) {
@@ -1692,7 +1771,7 @@ class Exec {
         // missingkey=zero (Prometheus' Expand): the element type's zero value, nil in `args`'
         // map[string]interface {}. Own keys only: `constructor` is a label name like any other.
         cur = Object.hasOwn(record, name) ? record[name] : isGoInterfaceMap(record) ? null : ''
-      } else if (cur === undefined || cur === null) {
+      } else if (cur === null) {
         throw new ExecError(`nil pointer evaluating interface {}.${name}`)
       } else {
         throw new ExecError(`can't evaluate field ${name} in type ${goTypeName(cur)}`)

@@ -630,6 +630,51 @@ const ODD_INPUTS: [string, string][] = [
     '{{ slice "abcdef" 9223372036854775807 2 }}',
     '"<error expanding template: error executing template __alert_T19: template: __alert_T19:1:115: executing \\"__alert_T19\\" at <slice \\"abcdef\\" 9223372036854775807 2>: error calling slice: index out of range: 9223372036854775807>"',
   ],
+  // Go keeps two nils apart: the untyped nil (a literal nil given to a built-in, what a pipeline
+  // or variable holds) is the invalid reflect.Value; a key missing from `args`' map, reached by
+  // a field or a range, is a valid nil interface {}. slice and len tell them apart; args and the
+  // other interface {} parameters make both a nil interface. A nil queryResult is a nil slice,
+  // printf's format must be a string, and a field of the invalid value is the invalid value.
+  [
+    '{{ slice "abcdef" (args 1).arg1 }}',
+    '"<error expanding template: error executing template __alert_T20: template: __alert_T20:1:115: executing \\"__alert_T20\\" at <slice \\"abcdef\\" (args 1).arg1>: error calling slice: cannot index slice/array with type interface {}>"',
+  ],
+  [
+    '{{ range $k, $v := args nil }}{{ slice "abc" $v }}{{ end }}',
+    '"<error expanding template: error executing template __alert_T21: template: __alert_T21:1:145: executing \\"__alert_T21\\" at <slice \\"abc\\" $v>: error calling slice: cannot index slice/array with type interface {}>"',
+  ],
+  [
+    '{{ slice "abc" nil }}',
+    '"<error expanding template: error executing template __alert_T22: template: __alert_T22:1:115: executing \\"__alert_T22\\" at <slice \\"abc\\" nil>: error calling slice: cannot index slice/array with nil>"',
+  ],
+  [
+    '{{ len (args 1).arg1 }}',
+    '"<error expanding template: error executing template __alert_T23: template: __alert_T23:1:115: executing \\"__alert_T23\\" at <len (args 1).arg1>: error calling len: len of nil pointer>"',
+  ],
+  [
+    '{{ len nil }}',
+    '"<error expanding template: error executing template __alert_T24: template: __alert_T24:1:115: executing \\"__alert_T24\\" at <len nil>: error calling len: reflect: call of reflect.Value.Type on zero Value>"',
+  ],
+  [
+    '{{ printf 1 }}',
+    '"<error expanding template: error executing template __alert_T25: template: __alert_T25:1:122: executing \\"__alert_T25\\" at <1>: expected string; found 1>"',
+  ],
+  [
+    '{{ printf $value }}',
+    '"<error expanding template: error executing template __alert_T26: template: __alert_T26:1:122: executing \\"__alert_T26\\" at <$value>: wrong type for value; expected string; got float64>"',
+  ],
+  [
+    '{{ printf nil }}',
+    '"<error expanding template: error executing template __alert_T27: template: __alert_T27:1:122: executing \\"__alert_T27\\" at <nil>: cannot assign nil to string>"',
+  ],
+  [
+    '{{ sortByLabel "a" nil | printf "%#v" }}|{{ slice (sortByLabel "a" nil) 0 0 | printf "%#v" }}|{{ query "nothing_here" | printf "%#v" }}|{{ $x := (args 1).arg1 }}{{ $x.foo.bar 1 }}|{{ define "t" }}{{ .x }}{{ end }}{{ template "t" }}|{{ args nil | printf "%#v" }}',
+    '"template.queryResult(nil)|template.queryResult(nil)|template.queryResult{}|<no value>|<no value>|map[string]interface {}{\\"arg0\\":interface {}(nil)}"',
+  ],
+  [
+    '{{ with args nil }}{{ .arg0.x }}{{ end }}',
+    '"<error expanding template: error executing template __alert_T29: template: __alert_T29:1:139: executing \\"__alert_T29\\" at <.arg0.x>: nil pointer evaluating interface {}.x>"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
