@@ -953,13 +953,15 @@ function indexOf(v: TValue, ...keys: TValue[]): TValue {
     const key = given === null ? undefined : given
     const text = stringKindText(cur)
     if (text !== undefined) {
-      // index of a string is its byte (a uint8) at the offset.
+      // index of a string is its byte (a uint8) at the offset. funcs.go lets an index equal to
+      // the length through indexArg, and reflect's Index panics on it with its own words.
       const bytes = goStringToBytes(text)
-      cur = new GoInt(bytes[indexArg(key, bytes.length - 1)] as number, 'uint8')
+      const i = indexArg(key, bytes.length)
+      if (i === bytes.length) throw new ExecError('reflect: string index out of range')
+      cur = new GoInt(bytes[i] as number, 'uint8')
     } else if (Array.isArray(cur)) {
-      const i = key instanceof GoInt ? key.value : Number.NaN
-      if (!Number.isInteger(i) || i < 0 || i >= cur.length)
-        throw new ExecError(`index out of range: ${formatValue(key)}`)
+      const i = indexArg(key, cur.length)
+      if (i === cur.length) throw new ExecError('reflect: slice index out of range')
       cur = cur[i]
     } else if (basicKind(cur) === 'other' && compositeKind(cur) === 'map') {
       if (key === undefined) throw new ExecError('value is nil; should be of type string')

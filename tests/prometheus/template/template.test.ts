@@ -675,6 +675,28 @@ const ODD_INPUTS: [string, string][] = [
     '{{ with args nil }}{{ .arg0.x }}{{ end }}',
     '"<error expanding template: error executing template __alert_T29: template: __alert_T29:1:139: executing \\"__alert_T29\\" at <.arg0.x>: nil pointer evaluating interface {}.x>"',
   ],
+  // index of a slice or string checks its index with indexArg, as slice does (types, nil), and
+  // lets one equal to the length through to reflect, which panics in its own words.
+  [
+    '{{ index (query "vector(1)") "a" }}',
+    '"<error expanding template: error executing template __alert_T30: template: __alert_T30:1:115: executing \\"__alert_T30\\" at <index (query \\"vector(1)\\") \\"a\\">: error calling index: cannot index slice/array with type string>"',
+  ],
+  [
+    '{{ index (query "vector(1)") 1 }}',
+    '"<error expanding template: error executing template __alert_T31: template: __alert_T31:1:115: executing \\"__alert_T31\\" at <index (query \\"vector(1)\\") 1>: error calling index: reflect: slice index out of range>"',
+  ],
+  [
+    '{{ index (query "vector(1)") nil }}',
+    '"<error expanding template: error executing template __alert_T32: template: __alert_T32:1:115: executing \\"__alert_T32\\" at <index (query \\"vector(1)\\") nil>: error calling index: cannot index slice/array with nil>"',
+  ],
+  [
+    '{{ index "abc" 3 }}',
+    '"<error expanding template: error executing template __alert_T33: template: __alert_T33:1:115: executing \\"__alert_T33\\" at <index \\"abc\\" 3>: error calling index: reflect: string index out of range>"',
+  ],
+  [
+    '{{ index (query "vector(1)") 0 | printf "%T" }}|{{ index "abc" 2 }}|{{ index "abc" (index "abc" 0) }}',
+    '"<error expanding template: error executing template __alert_T34: template: __alert_T34:1:183: executing \\"__alert_T34\\" at <index \\"abc\\" (index \\"abc\\" 0)>: error calling index: index out of range: 97>"',
+  ],
 ]
 
 const oddRules = `groups:\n  - name: g\n    rules:\n${ODD_INPUTS.map(([t], i) => `      - alert: T${i}\n        expr: vector(1)\n        annotations:\n          a: ${JSON.stringify(t)}\n`).join('')}`
