@@ -81,65 +81,6 @@ export function goTitle(s: string): string {
   return out
 }
 
-/** A Go `strconv.NumError` message. */
-/**
- * Go's `Regexp.Expand` template syntax: `$$` is "$", `$name`/`${name}` a group by number or
- * name, where a bare name is the longest run of letters, digits and "_" (`$1x` is group "1x",
- * which does not exist and so is empty); a malformed `$` is literal.
- */
-function expand(template: string, match: RegExpExecArray): string {
-  let out = ''
-  let rest = template
-  for (;;) {
-    const at = rest.indexOf('$')
-    if (at < 0) break
-    out += rest.slice(0, at)
-    rest = rest.slice(at + 1)
-    if (rest.startsWith('$')) {
-      out += '$'
-      rest = rest.slice(1)
-      continue
-    }
-    const m = /^(?:\{([\p{L}\p{Nd}_]+)\}|([\p{L}\p{Nd}_]+))/u.exec(rest)
-    if (!m) {
-      out += '$'
-      continue
-    }
-    rest = rest.slice(m[0].length)
-    const name = (m[1] ?? m[2]) as string
-    const num = /^(?:0|[1-9][0-9]{0,7})$/.test(name) ? Number(name) : -1
-    if (num >= 0) out += match[num] ?? ''
-    else out += match.groups?.[name] ?? ''
-  }
-  return out + rest
-}
-
-/**
- * `Regexp.ReplaceAllString(src, repl)` with `re` (which must have the g flag): leftmost matches,
- * an empty match right after the previous match is not replaced, `repl` expanded as Go does.
- */
-export function goReplaceAll(re: RegExp, src: string, repl: string): string {
-  let out = ''
-  let lastMatchEnd = 0
-  let searchPos = 0
-  while (searchPos <= src.length) {
-    re.lastIndex = searchPos
-    const m = re.exec(src)
-    if (!m) break
-    const start = m.index
-    const end = start + m[0].length
-    out += src.slice(lastMatchEnd, start)
-    if (end > lastMatchEnd || start === 0) out += expand(repl, m)
-    lastMatchEnd = end
-    const cp = src.codePointAt(searchPos)
-    const width = cp !== undefined && cp > 0xffff ? 2 : 1
-    if (searchPos + width > end) searchPos += width
-    else if (searchPos + 1 > end) searchPos++
-    else searchPos = end
-  }
-  return out + src.slice(lastMatchEnd)
-}
-
 /** net.SplitHostPort; returns undefined where Go returns an error. */
 export function goSplitHostPort(hostport: string): { host: string; port: string } | undefined {
   const i = hostport.lastIndexOf(':')
@@ -159,24 +100,4 @@ export function goSplitHostPort(hostport: string): { host: string; port: string 
   }
   if (hostport.slice(j).includes('[') || hostport.slice(k).includes(']')) return undefined
   return { host, port: hostport.slice(i + 1) }
-}
-
-/**
- * Go's `regexp.Compile` error text for a pattern JavaScript (or the RE2 translation) refused:
- * `error parsing regexp: <code>: \`<fragment>\``, for the faults with a known Go wording.
- */
-export function goRegexpError(pattern: string, message: string): string {
-  if (/missing closing \)/i.test(message)) return `error parsing regexp: missing closing ): \`${pattern}\``
-  if (/unexpected \)|unmatched '?\)/i.test(message))
-    return `error parsing regexp: unexpected ): \`${pattern}\``
-  if (/unterminated character class|missing closing \]/i.test(message)) {
-    return `error parsing regexp: missing closing ]: \`${pattern.slice(pattern.lastIndexOf('['))}\``
-  }
-  if (/nothing to repeat/i.test(message)) {
-    const op = /(?:^|[^\\])([*+?]|\{[0-9,]+\})/.exec(pattern)?.[1] ?? '*'
-    return `error parsing regexp: missing argument to repetition operator: \`${op}\``
-  }
-  if (/trailing backslash/i.test(message))
-    return 'error parsing regexp: trailing backslash at end of expression: ``'
-  return `error parsing regexp: ${message}`
 }
