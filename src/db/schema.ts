@@ -10,15 +10,15 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uuid,
 } from 'drizzle-orm/pg-core'
+import { timestamptz } from './timestamp.ts'
 
 // Money is always integer minor units (cents). bigint in SQL, a JS number in code:
 // amounts are validated to stay below Number.MAX_SAFE_INTEGER.
 const money = (name: string) => bigint(name, { mode: 'number' })
-const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
-const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+const createdAt = () => timestamptz('created_at').notNull().default(sql`now()`)
+const updatedAt = () => timestamptz('updated_at').notNull().default(sql`now()`)
 
 export const tenants = pgTable('tenants', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -156,7 +156,7 @@ export const idempotencyKeys = pgTable(
      * request has handed an unsettled effect over (no lock token: a payment left pending), when
      * that effect should be settled: its retries' Retry-After.
      */
-    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    lockedUntil: timestamptz('locked_until'),
     /** The effect started outside the response transaction (a payment's id), if any. */
     resourceId: uuid('resource_id'),
     responseStatus: integer('response_status'),
@@ -165,7 +165,7 @@ export const idempotencyKeys = pgTable(
     /** True when responseBody is AES-GCM ciphertext (responses that carry a secret). */
     sealed: boolean('sealed').notNull().default(false),
     createdAt: createdAt(),
-    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
   },
   (table) => [
     primaryKey({ columns: [table.scope, table.key] }),
@@ -205,13 +205,13 @@ export const alertStates = pgTable(
     annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
     status: text('status').notNull(),
     /** Start of the current firing episode; a new episode after resolution starts over. */
-    startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
-    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    startsAt: timestamptz('starts_at').notNull(),
+    resolvedAt: timestamptz('resolved_at'),
     /** When firing notifications for this episode were last enqueued (first or repeat). */
-    lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
+    lastNotifiedAt: timestamptz('last_notified_at'),
     repeatCycle: integer('repeat_cycle').notNull().default(0),
-    ackedAt: timestamp('acked_at', { withTimezone: true, mode: 'date' }),
-    silencedUntil: timestamp('silenced_until', { withTimezone: true, mode: 'date' }),
+    ackedAt: timestamptz('acked_at'),
+    silencedUntil: timestamptz('silenced_until'),
     /**
      * The Alertmanager aggregation group (`groupKey`) whose notification last listed the alert;
      * null for the rule manager's alerts. A later complete notification of that group that no
@@ -229,7 +229,7 @@ export const alertStates = pgTable(
      * a re-send that changes nothing writes nothing else. A firing alert not listed for
      * ALERTMANAGER_ALERT_STALE_AFTER is resolved (see the dispatcher's `resolveStale`).
      */
-    listedAt: timestamp('listed_at', { withTimezone: true, mode: 'date' }),
+    listedAt: timestamptz('listed_at'),
     updatedAt: updatedAt(),
   },
   (table) => [
@@ -263,8 +263,8 @@ export const alertOutbox = pgTable(
     content: jsonb('content').$type<Record<string, unknown>>().notNull(),
     status: text('status').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
-    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull(),
-    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    nextAttemptAt: timestamptz('next_attempt_at').notNull(),
+    leaseUntil: timestamptz('lease_until'),
     /** text | template: how the last attempt was sent. */
     mode: text('mode'),
     rendered: text('rendered'),
@@ -274,7 +274,7 @@ export const alertOutbox = pgTable(
     lastErrorMessage: text('last_error_message'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
-    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+    sentAt: timestamptz('sent_at'),
   },
   (table) => [
     index('alert_outbox_due_idx').on(table.status, table.nextAttemptAt),
@@ -318,7 +318,7 @@ export const alertOutboxAttempts = pgTable(
  */
 export const whatsappContacts = pgTable('whatsapp_contacts', {
   phone: text('phone').primaryKey(),
-  lastInboundAt: timestamp('last_inbound_at', { withTimezone: true, mode: 'date' }).notNull(),
+  lastInboundAt: timestamptz('last_inbound_at').notNull(),
 })
 
 /**
@@ -336,13 +336,13 @@ export const alertRuleStates = pgTable(
     labels: jsonb('labels').$type<Record<string, string>>().notNull(),
     annotations: jsonb('annotations').$type<Record<string, string>>().notNull(),
     state: text('state').notNull(),
-    activeAt: timestamp('active_at', { withTimezone: true, mode: 'date' }).notNull(),
-    firedAt: timestamp('fired_at', { withTimezone: true, mode: 'date' }),
-    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
-    keepFiringSince: timestamp('keep_firing_since', { withTimezone: true, mode: 'date' }),
+    activeAt: timestamptz('active_at').notNull(),
+    firedAt: timestamptz('fired_at'),
+    resolvedAt: timestamptz('resolved_at'),
+    keepFiringSince: timestamptz('keep_firing_since'),
     value: doublePrecision('value').notNull(),
     /** When the last firing/resolved transition was handed to the dispatcher. */
-    lastNotifiedAt: timestamp('last_notified_at', { withTimezone: true, mode: 'date' }),
+    lastNotifiedAt: timestamptz('last_notified_at'),
   },
   (table) => [primaryKey({ columns: [table.ruleGroup, table.ruleName, table.fingerprint] })],
 )
