@@ -4,6 +4,7 @@ import type { Logger } from '../../core/logger.ts'
 import { scrubText } from '../../core/scrub.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertOutboxAttempts, alertStates, whatsappContacts } from '../../db/schema.ts'
+import { parsePostgresTimestamp } from '../../db/timestamp.ts'
 import { parseDuration } from '../../prometheus/duration.ts'
 import { UUID_PATTERN } from '../../shared/models.ts'
 import type { AlertingMetrics } from '../metrics.ts'
@@ -1191,7 +1192,8 @@ interface QuotedAlert {
  * than the one the message was about, so that one counts as resolved.
  */
 async function quotedStatus(tx: Executor, rowIds: string[]): Promise<QuotedAlert[]> {
-  // Timestamps come back as Date (postgres.js) or ISO text (PGlite) from a raw statement.
+  // A raw statement's timestamps are PostgreSQL's text (drizzle turns the drivers' parsing
+  // off): new Date read a year 0049 as 2049 and an offset with seconds as no date at all.
   type Stamp = string | Date
   const rows = rowsOf(
     await tx.execute(sql`
@@ -1217,8 +1219,10 @@ async function quotedStatus(tx: Executor, rowIds: string[]): Promise<QuotedAlert
   }>
   return rows
     .map((r) => {
-      const startsAt = new Date(r.starts_at)
-      const same = r.state_starts_at !== null && new Date(r.state_starts_at).getTime() === startsAt.getTime()
+      const startsAt = parsePostgresTimestamp(r.starts_at)
+      const same =
+        r.state_starts_at !== null &&
+        parsePostgresTimestamp(r.state_starts_at).getTime() === startsAt.getTime()
       const firing = same && r.status === 'firing'
       return {
         fingerprint: r.fingerprint,
@@ -1226,9 +1230,10 @@ async function quotedStatus(tx: Executor, rowIds: string[]): Promise<QuotedAlert
         severity: r.severity,
         startsAt,
         firing,
-        ackedAt: firing && r.acked_at ? new Date(r.acked_at) : null,
-        silencedUntil: firing && r.silenced_until ? new Date(r.silenced_until) : null,
-        resolvedAt: same && r.status === 'resolved' && r.resolved_at ? new Date(r.resolved_at) : null,
+        ackedAt: firing && r.acked_at ? parsePostgresTimestamp(r.acked_at) : null,
+        silencedUntil: firing && r.silenced_until ? parsePostgresTimestamp(r.silenced_until) : null,
+        resolvedAt:
+          same && r.status === 'resolved' && r.resolved_at ? parsePostgresTimestamp(r.resolved_at) : null,
       }
     })
     .sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.fingerprint.localeCompare(b.fingerprint))
