@@ -113,6 +113,7 @@ describe('timestamptz columns round-trip through the database', () => {
       resolvedAt: new Date('0099-12-31T23:59:59.999Z'),
       ackedAt: new Date('1000-06-15T12:34:56.789Z'),
       silencedUntil: new Date('9999-12-31T23:59:59.999Z'),
+      lastNotifiedAt: new Date('0001-01-01T00:00:00.000Z'),
     })
     const read = (zone: string) =>
       db.transaction(async (tx) => {
@@ -123,7 +124,9 @@ describe('timestamptz columns round-trip through the database', () => {
             resolvedAt: alertStates.resolvedAt,
             ackedAt: alertStates.ackedAt,
             silencedUntil: alertStates.silencedUntil,
+            lastNotifiedAt: alertStates.lastNotifiedAt,
             printed: sql<string>`${alertStates.startsAt}::text`,
+            printedYearOne: sql<string>`${alertStates.lastNotifiedAt}::text`,
           })
           .from(alertStates)
           .where(eq(alertStates.fingerprint, fingerprint))
@@ -143,6 +146,9 @@ describe('timestamptz columns round-trip through the database', () => {
         iso(row.resolvedAt),
         iso(row.ackedAt),
         iso(row.silencedUntil),
+        iso(row.lastNotifiedAt),
+        // West of Greenwich, the first instant of year 1 is printed in 1 BC.
+        row.printedYearOne.endsWith(' BC'),
       ])
     }
     expect(seen).toEqual(
@@ -153,6 +159,8 @@ describe('timestamptz columns round-trip through the database', () => {
         '0099-12-31T23:59:59.999Z',
         '1000-06-15T12:34:56.789Z',
         '9999-12-31T23:59:59.999Z',
+        '0001-01-01T00:00:00.000Z',
+        zone === 'America/New_York',
       ]),
     )
     await db.delete(alertStates).where(eq(alertStates.fingerprint, fingerprint))
