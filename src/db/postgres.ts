@@ -98,6 +98,11 @@ export function openPostgres(options: PostgresOptions, log: Logger): DatabaseHan
     backoff: reconnectDelaySeconds,
     idle_timeout: 60,
     onnotice: () => {},
+    // Timestamps are read from PostgreSQL's text (./timestamp.ts), which only DateStyle ISO
+    // prints unambiguously: a server or database set to 'SQL, DMY' printed 02/03/2026 for
+    // 2 March, which read as Invalid Date. A startup parameter outranks ALTER DATABASE/ROLE
+    // settings and the server's; a DateStyle given in DATABASE_URL's query still wins.
+    connection: { DateStyle: 'ISO' },
   })
   const client = options.instrument ? options.instrument(raw) : raw
   const queried = options.onQuery ? instrumentPostgresJs(client, options.onQuery) : client

@@ -1,8 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { eq, inArray, sql } from 'drizzle-orm'
+import postgres from 'postgres'
+import { createLogger } from '../../src/core/logger.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
 import { alertStates, tenants } from '../../src/db/schema.ts'
 import { parsePostgresTimestamp } from '../../src/db/timestamp.ts'
-import { sharedDatabase } from '../helpers/db.ts'
+import { freshDatabase, POSTGRES_URL, sharedDatabase, usingPostgres } from '../helpers/db.ts'
+import { recordSkip } from '../helpers/skips.ts'
 
 /** Instants at the edges of what `Date` and `timestamptz` share, and where `new Date(text)` slipped. */
 const EDGES = [
@@ -164,5 +168,46 @@ describe('timestamptz columns round-trip through the database', () => {
       ]),
     )
     await db.delete(alertStates).where(eq(alertStates.fingerprint, fingerprint))
+  })
+})
+
+// The suite's PostgreSQL pass runs it; `.ci/run` expects `PostgreSQL only:` tests to skip on
+// the embedded database.
+if (!usingPostgres()) {
+  recordSkip(
+    'PostgreSQL only: timestamps under a DateStyle',
+    'runs only on PostgreSQL (DATABASE_URL unset)',
+    {
+      expected: true,
+    },
+  )
+}
+describe.if(usingPostgres())('PostgreSQL only: timestamps under a DateStyle', () => {
+  test("a database set to DateStyle 'SQL, DMY' still reads every edge instant back as written", async () => {
+    const fresh = await freshDatabase()
+    const name = new URL(fresh.url!).pathname.slice(1)
+    const admin = postgres(POSTGRES_URL!, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`alter database ${name} set datestyle = 'SQL, DMY'`)
+    await admin.end()
+    const handle = openPostgres(
+      { url: fresh.url!, poolSize: 1, connectTimeoutMs: 3000 },
+      createLogger({ level: 'silent', pretty: false }),
+    )
+    try {
+      const rows = EDGES.map((iso, i) => ({
+        name: `edge-${i}`,
+        apiKeyHash: `edge-${i}`,
+        createdAt: new Date(iso),
+      }))
+      const read = await handle.db
+        .insert(tenants)
+        .values(rows)
+        .returning({ name: tenants.name, createdAt: tenants.createdAt })
+      const iso = (date: Date) => (Number.isNaN(date.getTime()) ? String(date) : date.toISOString())
+      expect(read.map((r) => [r.name, iso(r.createdAt)])).toEqual(EDGES.map((at, i) => [`edge-${i}`, at]))
+    } finally {
+      await handle.close()
+      await fresh.close()
+    }
   })
 })
