@@ -343,6 +343,12 @@ export const alertRuleStates = pgTable(
     value: doublePrecision('value').notNull(),
     /** When the last firing/resolved transition was handed to the dispatcher. */
     lastNotifiedAt: timestamptz('last_notified_at'),
+    /**
+     * The interval (ms) of the group that last wrote the alert: how long it stays valid once
+     * no one writes it (rules/alerting.go `sendAlerts` ValidUntil). Null for rows written
+     * before the column existed.
+     */
+    intervalMs: integer('interval_ms'),
   },
   (table) => [primaryKey({ columns: [table.ruleGroup, table.ruleName, table.fingerprint] })],
 )

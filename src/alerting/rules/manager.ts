@@ -376,6 +376,8 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   // Stored alerts of rules this process does not run, by group, rule and fingerprint: the row
   // version (xmin) first seen and since when it has not changed (see retireUnloaded).
   const orphansSeen = new Map<string, { version: string; since: number }>()
+  // The sweep's interval, and the quiet-time interval of an orphan whose group is unknown.
+  const defaultIntervalMs = deps.orphanSweepIntervalMs || RESEND_DELAY_MS
 
   async function evaluateRule(
     tx: Executor,
@@ -469,6 +471,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         resolvedAt: date(alert.resolvedAt),
         keepFiringSince: date(alert.keepFiringSince),
         value: alert.value,
+        intervalMs: loaded.intervalMs,
         ...(firedNow || resolvedNow ? { lastNotifiedAt: new Date(ts) } : {}),
       }
       await tx
@@ -648,18 +651,20 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * passed: 4 × max(group interval, resend delay of 1m) after it (rules/alerting.go
    * `sendAlerts`). The dispatcher has no such expiry for this manager's alerts, so they are
    * resolved here after as long a quiet time (ORPHAN_QUIET_INTERVALS), pending and already
-   * resolved ones without a word. Quiet means the row's version (PostgreSQL's `xmin`, new at
+   * resolved ones without a word. The interval is the one of the group that last wrote the
+   * alert (stored with it, as Prometheus' ValidUntil is set by the sending group), not the
+   * interval of the group or sweep that finds it; a row stored without one (written before
+   * the column) takes its loaded group's interval, else `defaultIntervalMs`. Quiet means the row's version (PostgreSQL's `xmin`, new at
    * every upsert) did not change: a replica still running the old file (a rolling deploy)
    * rewrites its rows at each evaluation and keeps them. An orphan group whose advisory lock
    * another replica holds now is left to it.
    * Without `loaded` (the orphan sweep, when no group has a live alerting rule) every stored
-   * alert is an orphan, judged at `intervalMs`, and each group's lock is taken before its rows go.
+   * alert is an orphan, and each group's lock is taken before its rows go.
    * @returns the resolutions to hand to the dispatcher, by the group key they belonged to
    */
   async function retireUnloaded(
     tx: Executor,
     loaded: LoadedGroup | undefined,
-    intervalMs: number,
     ts: number,
   ): Promise<Map<string, AlertInput[]>> {
     const live = new Set(loaded?.rules.filter(isLiveAlerting).map((entry) => entry.stateKey))
@@ -670,13 +675,15 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         .from(alertRuleStates)
         .where(loaded ? or(eq(alertRuleStates.ruleGroup, loaded.key), orphans) : orphans)
     ).filter(({ row }) => row.ruleGroup !== loaded?.key || !live.has(row.ruleName))
-    const quietMs = ORPHAN_QUIET_INTERVALS * Math.max(intervalMs, RESEND_DELAY_MS)
+    const quietMs = (row: StateRow) =>
+      ORPHAN_QUIET_INTERVALS *
+      Math.max(row.intervalMs ?? loadedIntervals.get(row.ruleGroup) ?? defaultIntervalMs, RESEND_DELAY_MS)
     const due = new Map<string, Array<{ row: StateRow; version: string }>>()
     for (const { row, version } of candidates) {
       const id = orphanId(row)
       const seen = orphansSeen.get(id)
       if (!seen || seen.version !== version) orphansSeen.set(id, { version, since: ts })
-      else if (ts - seen.since >= quietMs)
+      else if (ts - seen.since >= quietMs(row))
         due.set(row.ruleGroup, [...(due.get(row.ruleGroup) ?? []), { row, version }])
     }
     const retired = new Map<string, AlertInput[]>()
@@ -713,6 +720,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   // The groups whose alerts some evaluation of this process keeps; stored state under any other
   // key is retired (see retireUnloaded).
   const alertingGroupKeys = deps.groups.filter((g) => g.rules.some(isLiveAlerting)).map((g) => g.key)
+  const loadedIntervals = new Map(deps.groups.map((g) => [g.key, g.intervalMs]))
 
   /** Takes the group's advisory lock for this transaction; false when another replica holds it. */
   async function tryGroupLock(tx: Executor, key: string): Promise<boolean> {
@@ -757,7 +765,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             }
           }
           if (!leader) return 'not-leader' as const
-          for (const [key, resolutions] of await retireUnloaded(tx, loaded, loaded.intervalMs, ts)) {
+          for (const [key, resolutions] of await retireUnloaded(tx, loaded, ts)) {
             if (key === loaded.key) transitions.push(...resolutions)
             else if (resolutions.length > 0)
               await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)
@@ -775,7 +783,6 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     return outcome
   }
 
-  const sweepIntervalMs = deps.orphanSweepIntervalMs || RESEND_DELAY_MS
   // The groups' transactions retire orphans as long as one group has a live alerting rule;
   // without one, only the sweep does, and with one it never runs (no resolution twice).
   const sweeps = alertingGroupKeys.length === 0
@@ -789,7 +796,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     const ts = clock.now().getTime()
     const retired = await db.transaction(async (tx) => {
       let count = 0
-      for (const [key, resolutions] of await retireUnloaded(tx, undefined, sweepIntervalMs, ts)) {
+      for (const [key, resolutions] of await retireUnloaded(tx, undefined, ts)) {
         count++
         if (resolutions.length > 0) await deps.dispatcher.ingest(resolutions, `rule group ${key}`, tx)
       }
@@ -815,7 +822,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           .catch((error) => log.error({ err: error }, 'retiring the alerts of unloaded rules failed'))
           .finally(scheduleSweep)
       },
-      nextEvaluationAt(ORPHAN_SWEEP_KEY, sweepIntervalMs, now) - now,
+      nextEvaluationAt(ORPHAN_SWEEP_KEY, defaultIntervalMs, now) - now,
     )
   }
 

@@ -1,0 +1,1 @@
+ALTER TABLE "alert_rule_states" ADD COLUMN "interval_ms" integer;
