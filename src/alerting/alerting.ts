@@ -9,6 +9,7 @@ import { createDispatcher } from './notify/dispatcher.ts'
 import { createReceipts } from './notify/receipts.ts'
 import type { AlertContacts } from './notify/recipients.ts'
 import { createSender } from './notify/sender.ts'
+import { createOrphanSweep } from './rules/manager.ts'
 import {
   createCloudApiTransport,
   createLogTransport,
@@ -34,7 +35,8 @@ export interface AlertingDeps {
 
 /**
  * Alert delivery: the dispatcher (routing, grouping, repeats, acks), the outbox sender and the
- * delivery receipts. Pure wiring: nothing runs until the entry file calls `start()`.
+ * delivery receipts, and with the rule manager off (ALERTS_ENABLED=false) the sweep that ends
+ * the alerts it stored. Pure wiring: nothing runs until the entry file calls `start()`.
  */
 export function createAlerting(deps: AlertingDeps) {
   const { config, db, clock } = deps
@@ -91,6 +93,16 @@ export function createAlerting(deps: AlertingDeps) {
       ),
     },
   })
+  // With the rule manager off, the alerts it stored still end (see createOrphanSweep).
+  const orphanSweep = config.alerts.ruleManagerEnabled
+    ? undefined
+    : createOrphanSweep({
+        db,
+        dispatcher,
+        clock,
+        log: log.child({ component: 'rule-manager' }),
+        orphanSweepIntervalMs: config.alerts.evalIntervalMs,
+      })
   const receipts = createReceipts({
     db,
     clock,
@@ -146,6 +158,8 @@ export function createAlerting(deps: AlertingDeps) {
     receipts,
     transport,
     tick,
+    /** The sweep of the rule manager's stored alerts when ALERTS_ENABLED=false, else undefined. */
+    orphanSweep,
     start() {
       if (!stopped) return
       stopped = false
@@ -158,13 +172,14 @@ export function createAlerting(deps: AlertingDeps) {
         )
       }
       schedule()
+      orphanSweep?.start()
     },
     /** Stops the loop and waits for a tick in progress. */
     async stop() {
       stopped = true
       stopping = true
       clearTimeout(timer)
-      await running
+      await Promise.all([running, orphanSweep?.stop()])
     },
   }
 }

@@ -360,6 +360,42 @@ export function storableText(text: string): string {
     : text
 }
 
+/** The orphan sweep of a process that runs no rule manager (see createOrphanSweep). */
+export interface OrphanSweep {
+  /** One sweep now: resolves the stored alerts found quiet for their quiet time. */
+  sweep(): Promise<void>
+  /** Sweeps at every slot of `orphanSweepIntervalMs` (ORPHAN_SWEEP_KEY's phase); idempotent. */
+  start(): void
+  /** Stops sweeping and waits for a sweep in progress. */
+  stop(): Promise<void>
+}
+
+// The sweep runs no rule, so it never queries.
+const NO_QUERIES: QuerySource = {
+  instantQuery: () => Promise.reject(new Error('the orphan sweep evaluates no rule')),
+}
+
+/**
+ * The orphan sweep alone, for a process whose rule manager is off (ALERTS_ENABLED=false): the
+ * stored alerts of rules no process evaluates any more resolve after their quiet time (see
+ * retireUnloaded), as Alertmanager resolves a stopped Prometheus' alerts once the endsAt of
+ * their last send has passed. Without it a firing alert stored before the manager was turned
+ * off stayed firing, and was repeated, for good. An alert another replica still evaluates is
+ * rewritten at each evaluation and never quiet, so it is left to that replica.
+ */
+export function createOrphanSweep(
+  deps: Pick<RuleManagerDeps, 'db' | 'dispatcher' | 'clock' | 'log' | 'orphanSweepIntervalMs'>,
+): OrphanSweep {
+  const manager = createRuleManager({ ...deps, groups: [], source: NO_QUERIES })
+  return {
+    async sweep() {
+      await manager.evaluateAll()
+    },
+    start: manager.start,
+    stop: manager.stop,
+  }
+}
+
 export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   const { db, clock, log } = deps
   const metrics = deps.metrics ?? noRuleManagerMetrics
