@@ -355,14 +355,14 @@ function digitCount(text: string): number {
   return digits
 }
 
-/** Whether `text` has the 8 digits, of any script, a phone number needs at least. */
-function enoughDigits(text: string): boolean {
-  if (digitCount(text) >= 8) return true
+/** Whether `text` has `least` digits, of any script: 8 for a phone number, 16 for a card. */
+function enoughDigits(text: string, least = 8): boolean {
+  if (digitCount(text) >= least) return true
   if (!NON_ASCII.test(text)) return false
   WIDE_DIGIT.lastIndex = 0
   let digits = 0
-  while (digits < 8 && WIDE_DIGIT.test(text)) digits++
-  return digits >= 8
+  while (digits < least && WIDE_DIGIT.test(text)) digits++
+  return digits >= least
 }
 
 /** The candidate scan for `text`: the `u` one only where other scripts' characters may be. */
@@ -371,40 +371,65 @@ function phoneCandidates(text: string): RegExp {
 }
 
 /**
- * A payment card number candidate: 16–19 digits, as one run or in groups joined by one space or
- * dash (`4242 4242 4242 4242`, `3782-822463-10005`), starting with 2–6 (the ISO/IEC 7812 major
- * industry identifiers of Mastercard 2-series, Amex and Diners, Visa, Mastercard, Discover and
- * UnionPay). It starts and ends outside a word, so a digit run inside a hex id
- * (`…ab4242424242424242cd`) is not one. `isCard` judges the digits.
+ * What may join a card number's groups: a space (plain, no-break, thin, narrow no-break,
+ * ideographic), a dash (ASCII, Unicode's, fullwidth), a dot (ASCII, fullwidth), a form's `+`
+ * for a space, and `%20`, `%2D`, `%2E`, `%C2%A0` once or twice URL-encoded (a card in a logged
+ * URL or query string).
  */
-const CARD_CANDIDATE = /(?<![0-9A-Za-z.])[2-6](?:[ -]?\d){15,18}(?![0-9A-Za-z]|[ -]\d)/g
+const CARD_SEPARATOR = `(?:[ .+\\u00a0\\u2009\\u202f\\u3000\\u2010-\\u2015\\u2212\\uff0d\\uff0e-]|%(?:25)?(?:2[0DdEe]|[Cc]2%(?:25)?[Aa]0))`
 
 /**
- * Whether a candidate is a card number: 16–19 digits whose Luhn checksum (ISO/IEC 7812-1
- * annex B) holds. Shorter cards (Amex's 15, Diners' 14) are phone-shaped and the phone rule
- * takes them; 16 digits are more than E.164's 15, so without this a Visa number went out whole
- * (`4242-4242-4242-4242`) or with its last group (`[phone] 4242`). Epoch nanoseconds (19 digits
- * from 1) are not candidates; a bigint id of 16–19 digits from 2–6 passes one time in ten and
- * is lost: a lost id is better than a leaked card.
+ * A payment card number candidate: 16–19 digits, as one run or in groups joined by one
+ * CARD_SEPARATOR (`4242 4242 4242 4242`, `3782-822463-10005`, `4242%204242%20…`). It starts
+ * outside a word, or right after a `%XX` escape (`card%3D4242…`), and ends outside one, so a
+ * digit run inside a hex id (`…ab4242424242424242cd`) is not one. `digit` is `[2-6]`-led `\d`
+ * for ASCII text, the common case, and `\p{Nd}` (any script's decimal digits, with the `u`
+ * flag: `٤٢٤٢…`, `４２４２…`) for text with other characters, whose first digit `isCard` checks.
+ * `isCard` judges the digits.
  */
-function isCard(candidate: string): boolean {
+function cardCandidate(first: string, digit: string, flags: string): RegExp {
+  return new RegExp(
+    `(?:(?<=%(?:25)?[0-9A-Fa-f]{2})|(?<![${digit === '\\d' ? '0-9' : '\\p{Nd}'}A-Za-z.%]))` +
+      `${first}(?:${CARD_SEPARATOR}?${digit}){15,18}(?!${digit}|[A-Za-z]|${CARD_SEPARATOR}${digit})`,
+    flags,
+  )
+}
+
+// The ISO/IEC 7812 major industry identifiers 2–6: Mastercard 2-series, Amex and Diners, Visa,
+// Mastercard, Discover and UnionPay.
+const CARD_CANDIDATE = cardCandidate('[2-6]', '\\d', 'g')
+const CARD_CANDIDATE_WIDE = cardCandidate('\\p{Nd}', '\\p{Nd}', 'gu')
+
+/**
+ * Whether a candidate, its escapes decoded and its digits in ASCII (`plainOf`), is a card
+ * number: 16–19 digits from 2–6 whose Luhn checksum (ISO/IEC 7812-1 annex B) holds. Shorter
+ * cards (Amex's 15, Diners' 14) are phone-shaped and the phone rule takes them; 16 digits are
+ * more than E.164's 15, so without this a Visa number went out whole (`4242-4242-4242-4242`)
+ * or with its last group (`[phone] 4242`). Epoch nanoseconds (19 digits from 1) are not
+ * candidates; a bigint id of 16–19 digits from 2–6 passes one time in ten and is lost: a lost
+ * id is better than a leaked card.
+ */
+function isCard(plain: string): boolean {
   let sum = 0
   let digits = 0
-  for (let i = candidate.length - 1; i >= 0; i--) {
-    const c = candidate.charCodeAt(i)
+  let first = 0
+  for (let i = plain.length - 1; i >= 0; i--) {
+    const c = plain.charCodeAt(i)
     if (c < 48 || c > 57) continue
     let d = c - 48
+    first = d
     if (digits % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2
     sum += d
     digits++
   }
-  return digits >= 16 && digits <= 19 && sum % 10 === 0
+  return digits >= 16 && digits <= 19 && first >= 2 && first <= 6 && sum % 10 === 0
 }
 
 export const CARD = '[card]'
 
 function scrubCards(text: string): string {
-  return text.replace(CARD_CANDIDATE, (match) => (isCard(match) ? CARD : match))
+  const candidates = NON_ASCII.test(text) ? CARD_CANDIDATE_WIDE : CARD_CANDIDATE
+  return text.replace(candidates, (match) => (isCard(plainOf(match)) ? CARD : match))
 }
 
 /** Replaces card numbers, phone numbers, bearer tokens, API keys and URL passwords inside free text. */
@@ -420,7 +445,7 @@ export function scrubText(text: string): string {
     for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement)
   if (!phones) return out
   // Before phone numbers: a card's first 12 digits in groups would pass for one, leaving the rest.
-  if (digitCount(out) >= 16) out = scrubCards(out)
+  if (enoughDigits(out, 16)) out = scrubCards(out)
   return out.replace(phoneCandidates(out), phoneReplacer())
 }
 

@@ -402,6 +402,54 @@ describe('scrubText: payment card numbers', () => {
   })
 })
 
+describe('scrubText: card numbers in other scripts and separators', () => {
+  // 4532 0151 1283 0366: Luhn holds. Each went out whole, or with its last 4 or 12 digits.
+  test.each([
+    [
+      'Arabic-Indic digits',
+      'card ',
+      '\u0664\u0665\u0663\u0662\u0660\u0661\u0665\u0661\u0661\u0662\u0668\u0663\u0660\u0663\u0666\u0666',
+    ],
+    [
+      'Extended Arabic-Indic digits, grouped',
+      'card ',
+      '\u06f4\u06f5\u06f3\u06f2 \u06f0\u06f1\u06f5\u06f1 \u06f1\u06f2\u06f8\u06f3 \u06f0\u06f3\u06f6\u06f6',
+    ],
+    [
+      'fullwidth digits',
+      'card ',
+      '\uff14\uff15\uff13\uff12\uff10\uff11\uff15\uff11\uff11\uff12\uff18\uff13\uff10\uff13\uff16\uff16',
+    ],
+    [
+      'fullwidth digits and an ideographic space',
+      'card ',
+      '\uff14\uff15\uff13\uff12\u3000\uff10\uff11\uff15\uff11\u3000\uff11\uff12\uff18\uff13\u3000\uff10\uff13\uff16\uff16',
+    ],
+    ['URL-encoded spaces', 'GET /pay?card=', '4532%200151%201283%200366'],
+    ['twice URL-encoded spaces', 'GET /pay?card=', '4532%25200151%25201283%25200366'],
+    ["a form's + for a space", 'POST card=', '4532+0151+1283+0366'],
+    ['URL-encoded no-break spaces', 'GET /pay?card=', '4532%C2%A00151%C2%A01283%C2%A00366'],
+    ['an encoded = before it', 'GET /pay?q=card%3D', '4532015112830366'],
+    ['dots', 'card ', '4532.0151.1283.0366'],
+    ['no-break spaces', 'card ', '4532\u00a00151\u00a01283\u00a00366'],
+    ['narrow no-break spaces', 'card ', '4532\u202f0151\u202f1283\u202f0366'],
+    ['Unicode dashes', 'card ', '4532\u20100151\u20111283\u22120366'],
+  ])('replaces the card number written with %s', (_, prefix, card) => {
+    expect(scrubText(`${prefix}${card} declined`)).toBe(`${prefix}[card] declined`)
+  })
+
+  test.each([
+    // Luhn fails, in other digits too: an order number.
+    'order \u0664\u0665\u0663\u0662\u0660\u0661\u0665\u0661\u0661\u0662\u0668\u0663\u0660\u0663\u0666\u0667',
+    // A first digit outside 2–6 (Luhn holds) is no card; 16 digits are no phone number either.
+    'id \uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff10',
+    // The decimals of a number.
+    'ratio 0.4532015112830366',
+  ])('leaves %p alone', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+})
+
 describe('scrubDeep: keys are data too', () => {
   test("a thrown plain object's keys (Sentry's __serialized__ extra) lose their phone numbers and cards", () => {
     // What captureException(object) puts in `extra.__serialized__`: the object, keys included.
