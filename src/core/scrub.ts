@@ -427,9 +427,24 @@ function isCard(plain: string): boolean {
 
 export const CARD = '[card]'
 
+const FIRST_CARD_SEPARATOR = new RegExp(CARD_SEPARATOR)
+
 function scrubCards(text: string): string {
   const candidates = NON_ASCII.test(text) ? CARD_CANDIDATE_WIDE : CARD_CANDIDATE
-  return text.replace(candidates, (match) => (isCard(plainOf(match)) ? CARD : match))
+  return text.replace(candidates, replaceCard)
+}
+
+/**
+ * A candidate is the longest run it can take, so a number before the card (`qty 3 4532 0151 …`,
+ * `ref ٧ ٤٥٣٢…`) makes it fail Luhn: the card may then start after one of its separators. At
+ * most 18 retries, each on a shorter run, and only for a run of 16 or more digits.
+ */
+function replaceCard(match: string): string {
+  if (isCard(plainOf(match))) return CARD
+  const separator = FIRST_CARD_SEPARATOR.exec(match)
+  if (!separator) return match
+  const rest = separator.index + separator[0].length
+  return match.slice(0, rest) + scrubCards(match.slice(rest))
 }
 
 /** Replaces card numbers, phone numbers, bearer tokens, API keys and URL passwords inside free text. */

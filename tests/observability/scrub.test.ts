@@ -438,6 +438,16 @@ describe('scrubText: card numbers in other scripts and separators', () => {
     expect(scrubText(`${prefix}${card} declined`)).toBe(`${prefix}[card] declined`)
   })
 
+  test('a number just before the card (the run fails Luhn) does not hide the card after it', () => {
+    expect(scrubText('qty 3 4532015112830366')).toBe('qty 3 [card]')
+    expect(scrubText('ref 22 4532 0151 1283 0366')).toBe('ref 22 [card]')
+    expect(
+      scrubText(
+        'ref \u0667 \u0664\u0665\u0663\u0662\u0660\u0661\u0665\u0661\u0661\u0662\u0668\u0663\u0660\u0663\u0666\u0666',
+      ),
+    ).toBe('ref \u0667 [card]')
+  })
+
   test.each([
     // Luhn fails, in other digits too: an order number.
     'order \u0664\u0665\u0663\u0662\u0660\u0661\u0665\u0661\u0661\u0662\u0668\u0663\u0660\u0663\u0666\u0667',
