@@ -78,6 +78,8 @@ const ID_AT =
 const EXTENSION = /(?:x|ext(?:n|\.)?)\d*(?![A-Za-z])/iy
 /** A candidate that starts with a `+` (maybe bracketed, fullwidth or escaped). */
 const INTERNATIONAL = /^[(\uff08]?(?:[+\uff0b]|%(?:25)?2[Bb]|\\u002[Bb])/
+/** The international call prefix `00` and a country code's first digit (2–9), as `isPhone` sees it. */
+const IDD = /^\(?00\)? ?[2-9]/
 
 function isWordCode(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45
@@ -132,6 +134,11 @@ function plainOf(text: string): string {
  * - without a `+`: not a date (2026-12-05 23, 05.12.2026 23), and dots, if any, at least two
  *   (one is a decimal) and not an IPv4 address or 4-part version (`192.168.0.10`,
  *   `14.6.202.34`); `0711.000.200` is a number.
+ * - 16–17 digits written with the international call prefix `00` (ITU-T E.164 annex A's
+ *   recommended prefix, most of the world's) instead of `+` and a country code from 2 to 9
+ *   (`0049 151 1234567890` is `+49 151 1234567890`; `001` and NANP's 10 digits are 13).
+ *   Other 16-digit runs (`4915112345678901`) are no E.164 number: an order or card-like id,
+ *   for the card rule to judge.
  * So a bare 9–15 digit integer not starting with 1 (an amount in minor units of 10⁸ or more, a
  * byte count) is taken for a phone number: a lost value is better than a leaked number.
  */
@@ -146,9 +153,10 @@ function isPhone(plain: string): boolean {
       digits++
     }
   }
-  if (digits > 15 || digits < (international ? 8 : 9)) return false
+  if (digits > (IDD.test(plain) ? 17 : 15) || digits < (international ? 8 : 9)) return false
   if (first === 49 && digits !== 11) return false
-  if (international) return true
+  // Past 15 digits only with the `00` prefix: 16–17 digits are `00` and a whole E.164 number.
+  if (international || digits > 15) return true
   if (DATE.test(plain)) return false
   if (!plain.includes('.')) return true
   return plain.indexOf('.') !== plain.lastIndexOf('.') && !IPV4.test(plain)
@@ -161,7 +169,8 @@ function widestFrom(parts: string[], i: number): number {
   for (let j = i; j < parts.length; j += 2) {
     plain += plainOf((j > i ? (parts[j - 1] as string) : '') + (parts[j] as string))
     const digits = digitCount(plain)
-    if (digits > 15) break
+    // 17: `00` and 15 digits (`isPhone`).
+    if (digits > 17) break
     if (isPhone(plain)) widest = j
   }
   return widest
@@ -171,7 +180,7 @@ function widestFrom(parts: string[], i: number): number {
  * Replaces the phone numbers in a run of numbers: the whole run if it is one, else, left to
  * right, spans of its blank-separated groups (`order 12345 254711000200`, `2026-12-05 254…`
  * join into one run): the widest span from the first group that starts one. Each step looks
- * at most 15 groups ahead (a phone number has at most 15 digits), and the candidate scan cuts
+ * at most 17 groups ahead (a phone number has at most 17 digits, `00` included), and the candidate scan cuts
  * runs at about 60 characters, so a long run of numbers costs linear time.
  */
 function judgeRun(run: string, quantity = false): string {

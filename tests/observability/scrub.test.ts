@@ -402,6 +402,35 @@ describe('scrubText: payment card numbers', () => {
   })
 })
 
+describe('scrubText: phone numbers with the 00 international prefix', () => {
+  // `00` instead of `+`: 16 and 17 digits, more than E.164's 15, went out whole.
+  test.each([
+    ['phone 0049151123456789 unreachable', 'phone [phone] unreachable'],
+    ['phone 00491511234567890 unreachable', 'phone [phone] unreachable'],
+    ['phone 0049 151 1234567890 unreachable', 'phone [phone] unreachable'],
+    ['phone (0049) 151 1234567890 unreachable', 'phone [phone] unreachable'],
+    ['GET /c/0049%20151%201234567890/x', 'GET /c/[phone]/x'],
+    [
+      'phone \u0660\u0660\u0664\u0669\u0661\u0665\u0661\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660 unreachable',
+      'phone [phone] unreachable',
+    ],
+  ])('replaces the phone number in %p', (input, output) => {
+    expect(scrubText(input)).toBe(output)
+  })
+
+  test.each([
+    // 16 digits without `00` are no E.164 number, and this one fails Luhn: an order number.
+    'order 4915112345678901',
+    // `00` and 16 digits: more than E.164 allows.
+    'id 004915112345678901',
+    // No country code starts with 0 or, past 13 digits, with 1 (`001` is NANP: 1 and 10 digits).
+    'id 0000000000000000',
+    'id 0012345678901234',
+  ])('leaves %p alone', (input) => {
+    expect(scrubText(input)).toBe(input)
+  })
+})
+
 describe('scrubText: card numbers in other scripts and separators', () => {
   // 4532 0151 1283 0366: Luhn holds. Each went out whole, or with its last 4 or 12 digits.
   test.each([
