@@ -66,6 +66,12 @@ export interface ErrorReporter {
   requestRouted(request: Request, route: string): void
   /** The response has been sent with `status`: sends a held payment report, if any. */
   requestFinished(request: Request, status: number, route: string | undefined): void
+  /**
+   * Events dropped since the start by the client-side cap on an error storm (sentry.ts
+   * `createEventCap`: at most 30 a minute per error class and route), never sent. Absent
+   * where nothing caps (the no-op reporter, test stand-ins).
+   */
+  cappedEvents?(): number
   /** Waits at most `timeoutMs` for queued events to be delivered; false when some were not. */
   flush(timeoutMs: number): Promise<boolean>
 }

@@ -163,6 +163,70 @@ function errorMessage(error: unknown): string {
 const transactionName = (request: Request, route: string | undefined) =>
   `${request.method} ${route || '<unmatched>'}`
 
+/** How many events of one kind (error class and route) are sent per clock minute; the rest are dropped. */
+export const EVENTS_PER_MINUTE_PER_KIND = 30
+/** How many kinds are counted per minute; events of further kinds share one allowance. */
+export const EVENT_KINDS_PER_MINUTE = 500
+
+export interface EventCapOptions {
+  /** Events sent per kind per clock minute (default EVENTS_PER_MINUTE_PER_KIND). */
+  perMinute?: number
+  /** Kinds counted per minute (default EVENT_KINDS_PER_MINUTE). */
+  maxKinds?: number
+  /** Wall-clock milliseconds (default Date.now). */
+  now?: () => number
+}
+
+/**
+ * A client-side cap on an error storm: at most `perMinute` events per kind per clock minute
+ * (so at most twice that over any 60 s), where a kind is the error's class and the request's
+ * method and route template (`TypeError GET /orders/:id`), as Sentry would group them into
+ * one issue. One error thrown on every request at 5 000 req/s is 30 events a minute, not
+ * 300 000: Sentry's own 429 (`X-Sentry-Rate-Limits`) only answers once the quota is already
+ * burnt, and every event costs the request a scope, a serialization and a queue slot. Memory
+ * is bounded: past `maxKinds` kinds in a minute, new kinds share one allowance of `perMinute`.
+ * `allow` returns false for an event to drop; `dropped` counts them since the start.
+ */
+export function createEventCap(options: EventCapOptions = {}) {
+  const perMinute = options.perMinute ?? EVENTS_PER_MINUTE_PER_KIND
+  const maxKinds = options.maxKinds ?? EVENT_KINDS_PER_MINUTE
+  const now = options.now ?? Date.now
+  let minute = Number.NaN
+  let counts = new Map<string, number>()
+  let dropped = 0
+  return {
+    allow(kind: string): boolean {
+      const current = Math.floor(now() / 60_000)
+      if (current !== minute) {
+        minute = current
+        counts = new Map()
+      }
+      const key = counts.has(kind) || counts.size < maxKinds ? kind : '\u0000other'
+      const sent = counts.get(key) ?? 0
+      if (sent >= perMinute) {
+        dropped++
+        return false
+      }
+      counts.set(key, sent + 1)
+      return true
+    },
+    dropped: () => dropped,
+  }
+}
+
+/** The kind an event is capped by: what was thrown (its class) and where (method and route). */
+function eventKind(error: unknown, request: Request | undefined, route: string | undefined): string {
+  const what =
+    error === undefined
+      ? 'returned'
+      : error instanceof Error
+        ? error.name
+        : error === null
+          ? 'null'
+          : typeof error
+  return request ? `${what} ${transactionName(request, route)}` : `${what} background`
+}
+
 /**
  * The ErrorReporter on top of a Sentry SDK. Each event is built in its own `withScope`, from
  * the request's own state, so concurrent requests never share tags, user or payment context.
@@ -171,8 +235,10 @@ const transactionName = (request: Request, route: string | undefined) =>
 export function createSentryReporter(
   sdk: SentrySdk,
   requestState: RequestLookup = () => undefined,
+  cap: EventCapOptions = {},
 ): ErrorReporter {
   const traceIds = createTraceIds()
+  const eventCap = createEventCap(cap)
 
   /**
    * Puts the event in the request's trace: Sentry fills `contexts.trace` from its active span,
@@ -202,6 +268,7 @@ export function createSentryReporter(
     payment?: PaymentProviderFailure
   }) {
     try {
+      if (!eventCap.allow(eventKind(event.error, event.request, event.route))) return
       sdk.withScope((scope) => {
         const { request, payment } = event
         if (request) {
@@ -255,6 +322,8 @@ export function createSentryReporter(
       if (request && requestState(request)) heldPayments.set(request, failure)
       else send({ error: failure.error, payment: failure })
     },
+
+    cappedEvents: () => eventCap.dropped(),
 
     activeTraceId() {
       try {

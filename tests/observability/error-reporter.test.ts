@@ -245,3 +245,45 @@ describe('createSentryReporter', () => {
     expect(performance.now() - started).toBeLessThan(2000)
   })
 })
+
+describe('the cap on an error storm', () => {
+  test('at most perMinute events per error class and route per clock minute; the rest are dropped and counted', async () => {
+    const { sdk, captures } = fakeSdk()
+    let now = 60_000 * 1000 + 5_000
+    const reporter = createSentryReporter(sdk, requestState, { perMinute: 3, now: () => now })
+    const request = await servedRequest('storm-1')
+    const boom = (route: string, error: unknown = new TypeError('boom')) =>
+      reporter.captureServerError({ error, request, status: 500, route })
+    for (let i = 0; i < 10; i++) boom('/orders/:id')
+    // Another route, another class, a returned 5xx: each its own allowance.
+    boom('/products/:id')
+    boom('/orders/:id', new RangeError('out of range'))
+    reporter.captureServerError({ request, status: 503, route: '/orders/:id' })
+    expect(captures.map((c) => `${c.kind} ${c.transaction} ${(c.value as Error).name ?? c.value}`)).toEqual([
+      'exception GET /orders/:id TypeError',
+      'exception GET /orders/:id TypeError',
+      'exception GET /orders/:id TypeError',
+      'exception GET /products/:id TypeError',
+      'exception GET /orders/:id RangeError',
+      'message GET /orders/:id GET /orders/:id answered 503',
+    ])
+    expect(reporter.cappedEvents?.()).toBe(7)
+    // The next clock minute starts a new allowance.
+    now += 55_000
+    boom('/orders/:id')
+    expect(captures).toHaveLength(7)
+    expect(reporter.cappedEvents?.()).toBe(7)
+  })
+
+  test('past maxKinds kinds in a minute, new kinds share one allowance', () => {
+    const { sdk, captures } = fakeSdk()
+    const reporter = createSentryReporter(sdk, requestState, { perMinute: 2, maxKinds: 2, now: () => 0 })
+    for (const name of ['A', 'B', 'C', 'D', 'E', 'A']) {
+      const error = new Error(name)
+      error.name = name
+      reporter.capturePaymentProviderError(undefined, { ...failure, error })
+    }
+    expect(captures.map((c) => (c.value as Error).name)).toEqual(['A', 'B', 'C', 'D', 'A'])
+    expect(reporter.cappedEvents?.()).toBe(1)
+  })
+})
