@@ -19,6 +19,7 @@ import type { Metrics } from './metrics.ts'
 import type { BusinessMetrics } from './observability/business-metrics.ts'
 import type { ErrorReporter } from './observability/error-reporter.ts'
 import { createOrderService, type OrderService } from './orders/service.ts'
+import { amountMismatchMetrics } from './payments/metrics.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
 import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
 import { createPaymentRepository } from './payments/repository.ts'
@@ -109,6 +110,10 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
       },
       slowSandbox,
     )
+  const mismatches = amountMismatchMetrics(
+    metrics,
+    paymentProviders.map((p) => p.name),
+  )
   const payments = createPaymentService({
     db,
     metrics: business,
@@ -116,6 +121,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     providers: createProviderRegistry(paymentProviders),
     pendingLeaseMs: config.payments.pendingLeaseMs,
     providerTimeoutMs: config.payments.providerTimeoutMs,
+    mismatches,
   })
   // Settles payments a crash left pending, by asking their provider (one replica at a time).
   const reconciler = createPaymentReconciler({
@@ -130,6 +136,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
       paymentProviders.map((p) => p.name),
     ),
     business,
+    mismatches,
   })
   const idempotency = createIdempotencyService({ db, clock, ttlMs: config.idempotency.keyTtlMs })
   const pruner = createIdempotencyPruner({ idempotency, log, ttlMs: config.idempotency.keyTtlMs })

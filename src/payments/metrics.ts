@@ -50,3 +50,36 @@ export function createPaymentMetrics(
     },
   }
 }
+
+/** Counts provider successes that were not settled as paid (service.ts `chargeMismatch`). */
+export interface AmountMismatchMetrics {
+  amountMismatch(provider: string): void
+}
+
+const AMOUNT_MISMATCH = 'payments_amount_mismatch_total'
+
+/**
+ * `payments_amount_mismatch_total{provider}` in the app's registry: registered on the first
+ * call, the same instance on later calls (the request's path and the reconciler's both count
+ * into it), with every provider's series from the start so that increase() sees the first one.
+ * A no-op when metrics are disabled.
+ */
+export function amountMismatchMetrics(
+  metrics: MetricsRegistry,
+  providers: readonly string[] = [],
+): AmountMismatchMetrics {
+  if (!metrics.enabled) return { amountMismatch() {} }
+  const { registry } = metrics
+  let counter = registry.getSingleMetric(AMOUNT_MISMATCH) as unknown as Counter<'provider'> | undefined
+  if (!counter) {
+    counter = new Counter<'provider'>({
+      name: AMOUNT_MISMATCH,
+      help: 'Charges a provider reported succeeded for another amount or currency than the payment: settled as error, the order not paid; each one needs a refund.',
+      labelNames: ['provider'],
+    })
+    registry.registerMetric(counter as never)
+  }
+  for (const provider of providers) counter.labels(provider)
+  const series = counter
+  return { amountMismatch: (provider) => series.labels(provider).inc() }
+}

@@ -16,7 +16,19 @@ export interface ChargeRequest {
 }
 
 export type ChargeResult =
-  | { outcome: 'succeeded'; reference: string }
+  | {
+      outcome: 'succeeded'
+      reference: string
+      /**
+       * What the provider says it charged, in integer minor units of `currency` (Stripe's
+       * `amount_received`, M-Pesa's `TransAmount` scaled): checked against the payment's own
+       * before the order is paid (`chargeMismatch`), so a provider answering "paid" for another
+       * amount or currency never settles the order.
+       */
+      amountMinor: number
+      /** ISO 4217 code of what was charged, any letter case (Stripe answers `usd`). */
+      currency: string
+    }
   | { outcome: 'declined'; reason: string; reference?: string }
 
 /**

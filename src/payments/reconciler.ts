@@ -7,20 +7,24 @@ import { type BusinessMetrics, noBusinessMetrics } from '../observability/busine
 import { Counter, Gauge } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import { reconcileIntervalFor } from './lease.ts'
+import type { AmountMismatchMetrics } from './metrics.ts'
 import type { PaymentProvider, ProviderRegistry } from './providers.ts'
 import { createProviderRegistry } from './providers.ts'
 import { createPaymentRepository, type PaymentRow } from './repository.ts'
-import { createPaymentService, type SettlementResult } from './service.ts'
+import { chargeMismatch, createPaymentService, type SettlementResult } from './service.ts'
 
 /**
  * What reconciliation found for a stale pending payment: the provider charged it
- * (`succeeded`) or declined it (`failed`), never received it (`not_found`: the payment
- * becomes `error` and the order can be paid again), could not be asked (`unresolved`:
- * asked again after another lease), or its own request settled it while the provider was
- * being asked (`already_settled`: reconciliation changed nothing).
+ * (`succeeded`) or declined it (`failed`), charged another amount or currency than the
+ * payment's (`amount_mismatch`: the payment becomes `error`, the order is not paid, the charge
+ * needs a refund), never received it (`not_found`: the payment becomes `error` and the order
+ * can be paid again), could not be asked (`unresolved`: asked again after another lease), or
+ * its own request settled it while the provider was being asked (`already_settled`:
+ * reconciliation changed nothing).
  */
 export const RECONCILE_OUTCOMES = [
   'succeeded',
+  'amount_mismatch',
   'failed',
   'not_found',
   'unresolved',
@@ -56,7 +60,7 @@ export function reconcilerMetrics(
   if (!reconciled) {
     reconciled = new Counter<'provider' | 'outcome'>({
       name: RECONCILED,
-      help: 'Stale pending payments settled by reconciliation, by provider and outcome (succeeded, failed, not_found, unresolved).',
+      help: 'Stale pending payments settled by reconciliation, by provider and outcome (succeeded, amount_mismatch, failed, not_found, unresolved, already_settled).',
       labelNames: ['provider', 'outcome'],
     })
     registry.registerMetric(reconciled as never)
@@ -94,6 +98,8 @@ export interface PaymentReconcilerDeps {
   metrics?: ReconcilerMetrics
   /** Settlements count in payments_processed_total like the request's own. */
   business?: BusinessMetrics
+  /** Counts a provider success settled as `error` for its amount or currency, as the request's path does. */
+  mismatches?: AmountMismatchMetrics
   /** Payments settled per tick at most. */
   batch?: number
   /**
@@ -196,9 +202,13 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
       status: settled.status as 'succeeded' | 'failed' | 'error',
       ...context,
     })
+    const mismatch = found !== undefined && chargeMismatch(payment, found) !== undefined
+    if (mismatch) deps.mismatches?.amountMismatch(payment.provider)
     const outcome: ReconcileOutcome = found
       ? found.outcome === 'succeeded'
-        ? 'succeeded'
+        ? mismatch
+          ? 'amount_mismatch'
+          : 'succeeded'
         : 'failed'
       : 'not_found'
     log.info(

@@ -14,7 +14,12 @@ type ChargeRow = typeof sandboxCharges.$inferSelect
 
 const resultOf = (row: ChargeRow): ChargeResult =>
   row.outcome === 'succeeded'
-    ? { outcome: 'succeeded', reference: row.reference ?? '' }
+    ? {
+        outcome: 'succeeded',
+        reference: row.reference ?? '',
+        amountMinor: row.amountMinor,
+        currency: row.currency,
+      }
     : {
         outcome: 'declined',
         reason: row.reason ?? 'declined',
@@ -85,7 +90,12 @@ export function createSandboxProvider(options: { db: Database; latencyMs: number
       let result: ChargeResult
       switch (request.source) {
         case 'tok_success':
-          result = { outcome: 'succeeded', reference: `sbx_${request.idempotencyKey.slice(0, 8)}` }
+          result = {
+            outcome: 'succeeded',
+            reference: `sbx_${request.idempotencyKey.slice(0, 8)}`,
+            amountMinor: request.amountMinor,
+            currency: request.currency,
+          }
           break
         case 'tok_declined':
           result = { outcome: 'declined', reason: 'card_declined: insufficient funds' }

@@ -10,6 +10,7 @@ import { createOrderRepository } from '../orders/repository.ts'
 import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
 import { fieldError } from '../shared/models.ts'
 import { retryAfterSecondsUntil, settlementDue } from './lease.ts'
+import type { AmountMismatchMetrics } from './metrics.ts'
 import type { CreatePayment, PaymentView } from './model.ts'
 import {
   type ChargeResult,
@@ -41,17 +42,48 @@ export class PaymentDeclined extends AppError {
   }
 }
 
-/** The provider failed to process the payment: 502, with the recorded payment. */
+/**
+ * The provider failed to process the payment: 502, with the recorded payment. An `error` payment
+ * with a provider reference is one the provider reported charged for another amount or
+ * currency (`chargeMismatch`): something was charged, so the message does not say "not charged".
+ */
 export class PaymentProviderFailed extends AppError {
   constructor(
     readonly payment: PaymentView,
     /** What the provider raised. */
     readonly providerError: unknown,
   ) {
-    super(502, 'PROVIDER_ERROR', `Payment provider ${payment.provider} failed; the order was not charged`, {
-      payment,
-    })
+    super(
+      502,
+      'PROVIDER_ERROR',
+      payment.providerReference === null
+        ? `Payment provider ${payment.provider} failed; the order was not charged`
+        : `Payment provider ${payment.provider} reported a charge that does not match the payment; the order was not marked paid`,
+      { payment },
+    )
   }
+}
+
+/**
+ * Why a provider's `succeeded` must not settle `payment` as paid: the amount (integer minor
+ * units, compared exactly) or the currency (ISO 4217, compared without letter case: Stripe
+ * answers `usd`) it reports charging is not the payment's. Resolves to the failureReason to
+ * record (the reported values only as far as they are a safe integer and three letters: the
+ * text is stored and answered), or undefined when the charge is the payment's, or the result is
+ * no success.
+ */
+export function chargeMismatch(
+  payment: Pick<PaymentRow, 'amountMinor' | 'currency'>,
+  result: SettlementResult,
+): string | undefined {
+  if (result.outcome !== 'succeeded') return undefined
+  const amount = result.amountMinor
+  const currency = typeof result.currency === 'string' ? result.currency : ''
+  if (amount === payment.amountMinor && currency.toUpperCase() === payment.currency.toUpperCase())
+    return undefined
+  const reportedAmount = Number.isSafeInteger(amount) ? String(amount) : 'a non-integer amount'
+  const reportedCurrency = /^[A-Za-z]{3}$/.test(currency) ? currency.toUpperCase() : 'in an unknown currency'
+  return `amount_mismatch: the provider reported a charge of ${reportedAmount} ${reportedCurrency} for a payment of ${payment.amountMinor} ${payment.currency}; the order was not marked paid, refund the charge`
 }
 
 /**
@@ -135,6 +167,8 @@ export function createPaymentService(deps: {
   pendingLeaseMs?: number
   /** How long `charge` may take before it counts as an ambiguous failure (ms). */
   providerTimeoutMs?: number
+  /** Counts a charge settled as `error` for its amount or currency (`chargeMismatch`). */
+  mismatches?: AmountMismatchMetrics
 }): PaymentService {
   const repo = createPaymentRepository()
   const orders = createOrderRepository()
@@ -183,6 +217,30 @@ export function createPaymentService(deps: {
         providerReference: result.outcome === 'declined' ? (result.reference ?? null) : null,
         failureReason: result.reason,
       })
+    }
+    const mismatch = chargeMismatch(payment, result)
+    if (mismatch) {
+      // Settling it as paid would ship an order paid for 100 when it costs 10 000, or in
+      // another currency. As `error` the order stays payable, and the provider's reference is
+      // kept so the charge can be found and refunded.
+      const settled = await repo.settle(tx, payment.id, {
+        status: 'error',
+        providerReference: result.reference,
+        failureReason: mismatch,
+      })
+      if (settled) {
+        log.warn(
+          {
+            event: 'payment_amount_mismatch',
+            paymentId: payment.id,
+            orderId: payment.orderId,
+            provider: payment.provider,
+            failureReason: mismatch,
+          },
+          'the provider reported a charge of another amount or currency; the payment is settled as error, refund it',
+        )
+      }
+      return settled
     }
     const settled = await repo.settle(tx, payment.id, {
       status: 'succeeded',
@@ -236,7 +294,11 @@ export function createPaymentService(deps: {
       if (claim) await claim.record(tx, paymentResponse(toPaymentView(row), claim.requestId))
       return { row, here: mine !== undefined }
     })
-    if (result.outcome === 'succeeded' && settled.status !== 'succeeded') {
+    if (
+      result.outcome === 'succeeded' &&
+      settled.status !== 'succeeded' &&
+      !(here && chargeMismatch(payment, result))
+    ) {
       // The provider charged after reconciliation had found nothing (a call slower than
       // PAYMENT_PENDING_LEASE): the customer paid for an order recorded as unpaid.
       log.warn(
@@ -357,6 +419,7 @@ export function createPaymentService(deps: {
       const status = settled.status as 'succeeded' | 'failed' | 'error'
       // Counted once per payment, by whoever settled it: the reconciler counted it already
       // when it came first (a provider call slower than PAYMENT_PENDING_LEASE).
+      if (outcome.here && chargeMismatch(payment, result)) deps.mismatches?.amountMismatch(provider.name)
       if (outcome.here) {
         deps.metrics.paymentProcessed({
           tenantId,

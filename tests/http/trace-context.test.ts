@@ -153,10 +153,15 @@ async function payingApp() {
   })
   const provider: PaymentProvider = {
     name: 'remote',
-    async charge(_request, context) {
+    async charge(request, context) {
       contexts.push(context)
       await http('http://127.0.0.1:9/charges', { method: 'POST', ...context })
-      return { outcome: 'succeeded', reference: 'ref-1' }
+      return {
+        outcome: 'succeeded',
+        reference: 'ref-1',
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+      }
     },
     async retrieve() {
       return undefined

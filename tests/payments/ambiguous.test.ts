@@ -437,6 +437,8 @@ describe('the deadline aborts the provider call', () => {
     expect(await sandbox.retrieve('sbx-abort-late', { requestId: 'r3' })).toEqual({
       outcome: 'succeeded',
       reference: 'sbx_sbx-abor',
+      amountMinor: 250,
+      currency: 'KES',
     })
   })
 })

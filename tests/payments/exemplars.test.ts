@@ -24,7 +24,12 @@ async function setup(latencyMs: number) {
       contexts.push(context)
       now += latencyMs
       if (request.source === 'tok_error') throw new ProviderError('down', { ambiguous: false })
-      return { outcome: 'succeeded', reference: 'ref-1' }
+      return {
+        outcome: 'succeeded',
+        reference: 'ref-1',
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+      }
     },
     async retrieve() {
       return undefined

@@ -214,7 +214,12 @@ describe('the sandbox provider', () => {
     const request = { paymentId: key, idempotencyKey: key, orderId: key, amountMinor: 500, currency: 'KES' }
     const context = { requestId: 'test' }
     const first = await sandbox.charge({ ...request, source: 'tok_success' }, context)
-    expect(first).toEqual({ outcome: 'succeeded', reference: `sbx_${key.slice(0, 8)}` })
+    expect(first).toEqual({
+      outcome: 'succeeded',
+      reference: `sbx_${key.slice(0, 8)}`,
+      amountMinor: 500,
+      currency: 'KES',
+    })
     expect(await sandbox.charge({ ...request, source: 'tok_declined' }, context)).toEqual(first)
     expect(await sandbox.retrieve(key, context)).toEqual(first)
     const rows = await ledger(db, key)

@@ -110,6 +110,7 @@ describe('payment reconciliation', () => {
     expect(processed).toEqual(['sandbox succeeded'])
     expect(await scrape(stuck.call, 'payments_reconciled_total{')).toEqual([
       'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="amount_mismatch"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 1',
@@ -160,6 +161,7 @@ describe('payment reconciliation', () => {
     expect(await reconciler.tick()).toEqual(['already_settled'])
     expect(await scrape(stuck.call, 'payments_reconciled_total{provider="sandbox",outcome="')).toEqual([
       'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 1',
+      'payments_reconciled_total{provider="sandbox",outcome="amount_mismatch"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 0',
@@ -357,6 +359,7 @@ describe('payment reconciliation', () => {
     // An aborted call is no outcome: nothing counted.
     expect(await scrape(first.call, 'payments_reconciled_total{provider="sandbox",outcome="')).toEqual([
       'payments_reconciled_total{provider="sandbox",outcome="already_settled"} 0',
+      'payments_reconciled_total{provider="sandbox",outcome="amount_mismatch"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="failed"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="not_found"} 0',
       'payments_reconciled_total{provider="sandbox",outcome="succeeded"} 0',
