@@ -214,12 +214,15 @@ export function createReceipts(deps: {
           sentAt: sql`coalesce(${alertOutbox.sentAt}, ${now.toISOString()}::timestamptz)`,
           leaseUntil: null,
           updatedAt: now,
+          // A `delivered` or `read` overtaking a `failed` (another device of the recipient got
+          // it), or a `sent` proving a timed-out attempt went out, ends that error: the row must
+          // not say delivered and failed with 131026 at once. As the sender's recordSent clears it.
           ...(status.status === 'failed'
             ? {
                 lastErrorCode: String(status.errorCode ?? 'unknown'),
                 lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
               }
-            : {}),
+            : { lastErrorCode: null, lastErrorMessage: null }),
         })
         .where(and(rowsOf(status), forward))
         .returning({ alertname: alertOutbox.alertname })
