@@ -15,7 +15,7 @@ export interface AlertmanagerNotification {
    * (notify/webhook/webhook.go `TruncatedAlerts`); 0 when absent.
    */
   truncatedAlerts: number
-  /** Alertmanager's aggregation group as sent (see {@link groupIdentity}); absent when not a string. */
+  /** Alertmanager's aggregation group as sent (see {@link groupIdentity}); absent when absent or null. */
   groupKey?: string
   /** The first skipped alert's problem, `alerts.3.startsAt — Expected …`; absent when none was skipped. */
   firstInvalid?: string
@@ -204,7 +204,7 @@ export class NoValidAlert extends RefusedNotification {
   }
 }
 
-/** A member other than `alerts` is wrong (a bad `truncatedAlerts`): every alert is refused with it. */
+/** A member other than `alerts` is wrong (a bad `truncatedAlerts` or `groupKey`): every alert is refused with it. */
 function refusedForMember(problem: AppError, alerts: number): AppError {
   const [error] = (problem.details as { errors: Array<{ field: string; message: string }> }).errors
   return alerts === 0
@@ -278,7 +278,7 @@ class NotificationScanner {
    */
   private alertsSeen = false
   /**
-   * The members' problems (a bad `truncatedAlerts`), thrown once the body has proved to be
+   * The members' problems (a bad `truncatedAlerts` or `groupKey`), thrown once the body has proved to be
    * JSON: a body that is not JSON is a 400 wherever its fault lies, as on every route, even
    * when a member before the fault is already wrong. Keyed by member, so that a later good
    * value clears an earlier bad one, as the last one wins.
@@ -391,7 +391,8 @@ class NotificationScanner {
             continue
           }
           if (this.depth === 1 && (c === 0x2c || c === 0x7d)) {
-            this.member(this.parse(this.captured(i)))
+            const text = this.captured(i)
+            this.member(this.parse(text), text)
             this.state = c === 0x2c ? 'next-key' : 'done'
             continue
           }
@@ -475,25 +476,41 @@ class NotificationScanner {
     }
   }
 
-  /** A top-level member other than `alerts`: only the few the receiver uses are kept. */
-  private member(value: unknown) {
+  /**
+   * A top-level member other than `alerts`: only the few the receiver uses are kept, typed as
+   * Alertmanager's Message (notify/webhook/webhook.go: `GroupKey string`, `TruncatedAlerts
+   * uint64`) and read as Go's encoding/json reads them into it: a uint64 takes only the
+   * literal digits strconv.ParseUint(item, 10, 64) takes (no `3.0`, `3e0`, `-1`, `"3"`), a
+   * string only a string, and `null` leaves either as it was (decode.go literalStore). A value of
+   * another type is Go's UnmarshalTypeError: the notification is refused with it, rather than
+   * read as something it did not say (a group with no key, "3 more" from `3.5`).
+   * @param text the member's JSON text, as sent
+   */
+  private member(value: unknown, text: string) {
     if (this.key === 'alerts') {
       this.alertsSeen = false
     } else if (this.key === 'truncatedAlerts') {
+      if (value === null) return
       // Alertmanager's count is a uint64; past 2^53 − 1 ours would no longer be exact, and a
       // message saying "+1e+300 more" tells the on-call person nothing.
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      if (!/^(?:0|[1-9][0-9]*)$/.test(text.trim()) || !Number.isSafeInteger(value)) {
         this.problems.set(
           this.key,
           fieldError('truncatedAlerts', 'Expected a non-negative integer up to 9007199254740991'),
         )
       } else {
         this.problems.delete(this.key)
-        this.result.truncatedAlerts = value
+        this.result.truncatedAlerts = value as number
       }
     } else if (this.key === 'groupKey') {
-      if (typeof value === 'string') this.result.groupKey = value
-      else delete this.result.groupKey
+      if (value === null) return
+      if (typeof value === 'string') {
+        this.problems.delete(this.key)
+        this.result.groupKey = value
+      } else {
+        this.problems.set(this.key, fieldError('groupKey', 'Expected a string'))
+        delete this.result.groupKey
+      }
     }
   }
 }
