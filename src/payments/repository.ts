@@ -62,11 +62,11 @@ export function createPaymentRepository() {
     /** When the oldest pending payment was created, if any is pending. */
     async oldestPending(db: Executor) {
       const [row] = await db
-        .select({ createdAt: sql<string | Date | null>`min(${payments.createdAt})` })
+        // mapWith: read as the column reads (db/timestamp.ts), not as new Date reads the text.
+        .select({ createdAt: sql<Date | null>`min(${payments.createdAt})`.mapWith(payments.createdAt) })
         .from(payments)
         .where(eq(payments.status, 'pending'))
-      const value = row?.createdAt
-      return value === null || value === undefined ? undefined : new Date(value)
+      return row?.createdAt ?? undefined
     },
   }
 }
