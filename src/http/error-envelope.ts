@@ -1,5 +1,6 @@
 import {
   Elysia,
+  ElysiaCustomStatusResponse,
   InvalidCookieSignature,
   InvalidFileType,
   NotFoundError,
@@ -236,11 +237,23 @@ function classify(
  * PARSE/VALIDATION/NOT_FOUND, database outages, bugs) leaves as the common JSON envelope.
  * What Elysia cannot hand to `onError` (a thrown `null` or `undefined`) is caught by
  * `escapedErrors`, which the app installs around its whole fetch handler.
+ *
+ * A thrown `status(code, body)` is no error but the answer, as in Elysia (compose.ts
+ * composeErrorHandler maps it to its code and body): `throw status(200, …)` or
+ * `throw status(302, …)` answers exactly what `return status(…)` would, with any code, so a
+ * thrown 5xx is reported as a returned one is (errorReporting), not as a bug.
  */
 export function errorEnvelope(options: ErrorEnvelopeOptions) {
   return new Elysia({ name: 'error-envelope' }).onError(
     { as: 'global' },
     ({ error: raised, request, route, set }) => {
+      // The body is handed on unwrapped, as a returned status() reaches the mapResponse hooks
+      // (which set the JSON content type on it); Elysia's handler sets a thrown non-Error's
+      // status to 500 first, so the code is set again here.
+      if (raised instanceof ElysiaCustomStatusResponse) {
+        set.status = raised.code
+        return raised.response ?? raised
+      }
       const state = requestState(request)
       const requestId = state?.requestId ?? 'unknown'
       const { status, body, headers, error } = classify(raised, request, requestId, options)

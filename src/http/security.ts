@@ -1,5 +1,5 @@
 import { cors } from '@elysiajs/cors'
-import { Elysia } from 'elysia'
+import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
 import { JSON_CONTENT_TYPE } from './error-envelope.ts'
 import { requestState } from './request-context.ts'
 
@@ -73,10 +73,12 @@ export function securityHeaders() {
       return Response.json(value, { headers: shared })
     }
     addResponseHeaders(set as { headers: Record<string, unknown> }, context.request)
+    // A returned `status(200, {…})` reaches this hook still wrapped; its body is what is sent.
+    const body = (value instanceof ElysiaCustomStatusResponse ? value.response : value) as typeof value
     if (
-      value !== null &&
-      typeof value === 'object' &&
-      (value.constructor === Object || value.constructor === Array) &&
+      body !== null &&
+      typeof body === 'object' &&
+      (body.constructor === Object || body.constructor === Array) &&
       set.headers['content-type'] === undefined
     )
       set.headers['content-type'] = JSON_CONTENT_TYPE
