@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { bearerAuth } from '../auth/plugin.ts'
 import { forbidden, unauthorized, unsupportedMediaType } from '../core/errors.ts'
 import { secretsEqual } from '../core/hash.ts'
-import { ErrorEnvelopeModel } from '../http/models.ts'
+import { ErrorEnvelopeModel, QueryParameters } from '../http/models.ts'
 import { requestState } from '../http/request-context.ts'
 import { JsonInteger } from '../shared/models.ts'
 import {
@@ -77,7 +77,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         return query['hub.challenge'] ?? ''
       },
       {
-        query: t.Object({
+        query: QueryParameters({
           'hub.mode': t.Optional(
             t.String({
               description: 'only subscribe is answered; anything else gets 403',

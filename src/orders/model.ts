@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { QueryParameters } from '../http/models.ts'
 import {
   ChannelModel,
   CurrencyCode,
@@ -72,10 +73,11 @@ export const OrderModel = t.Object(
 
 export const ChangeStatusBody = t.Object({ status: OrderStatusModel }, { additionalProperties: false })
 
-export const OrderListQuery = t.Object(
-  { ...PageQuery, status: t.Optional(OrderStatusModel), channel: t.Optional(ChannelModel) },
-  { additionalProperties: false },
-)
+export const OrderListQuery = QueryParameters({
+  ...PageQuery,
+  status: t.Optional(OrderStatusModel),
+  channel: t.Optional(ChannelModel),
+})
 
 export type CreateOrder = typeof CreateOrderBody.static
 export type OrderView = typeof OrderModel.static

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { MAX_STOCK } from '../db/schema.ts'
+import { QueryParameters } from '../http/models.ts'
 import {
   ChannelModel,
   Currency,
@@ -63,9 +64,9 @@ export const ProductModel = t.Object(
   { description: 'A product', additionalProperties: false },
 )
 
-export const ProductListQuery = t.Object(PageQuery, { additionalProperties: false })
+export const ProductListQuery = QueryParameters(PageQuery)
 
-export const ViewQuery = t.Object({ channel: t.Optional(ChannelModel) }, { additionalProperties: false })
+export const ViewQuery = QueryParameters({ channel: t.Optional(ChannelModel) })
 
 export type ProductView = typeof ProductModel.static
 export type CreateProduct = typeof CreateProductBody.static

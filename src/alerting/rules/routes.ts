@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia'
 import { adminAuth } from '../../auth/plugin.ts'
-import { ErrorEnvelopeModel } from '../../http/models.ts'
+import { ErrorEnvelopeModel, QueryParameters } from '../../http/models.ts'
 import { formatExpr } from '../../prometheus/promql/format.ts'
 import { compareStrings } from '../../prometheus/promql/labels.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
@@ -208,7 +208,7 @@ export function ruleManagerRoutes(deps: {
           description:
             'Admin only. Durations and timings are in seconds; empty when the embedded rule manager is off.',
         },
-        query: t.Object({
+        query: QueryParameters({
           type: t.Optional(
             t.String({ description: '`alert` or `record` (any case): only those rules, as Prometheus' }),
           ),
