@@ -3,8 +3,13 @@ import { ALERTMANAGER_PATH, alertRoutes, WHATSAPP_WEBHOOK_PATH } from './alertin
 import { ruleManagerRoutes } from './alerting/rules/routes.ts'
 import { sloRoutes } from './alerting/slo/routes.ts'
 import { healthRoutes } from './health/routes.ts'
-import { accessLog } from './http/access-log.ts'
-import { allowedMethods, declaredQueryParameters, type RouteWithQuery } from './http/allowed-methods.ts'
+import { type AnswerRecorder, accessLog } from './http/access-log.ts'
+import {
+  allowedMethods,
+  declaredQueryParameters,
+  type RouteWithQuery,
+  routeFinder,
+} from './http/allowed-methods.ts'
 import { type ErrorReport, errorEnvelope, escapedErrors } from './http/error-envelope.ts'
 import { errorReporting } from './http/error-reporting.ts'
 import { httpMetrics } from './http/http-metrics.ts'
@@ -39,9 +44,12 @@ export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const db = deps.database.db
   const { tenants, products, orders, payments, idempotency, alerting, ruleManager } = deps.services
+  // Filled by the access log and the HTTP metrics, for the answers escapedErrors gives itself.
+  const answerRecorders: AnswerRecorder[] = []
   // Registered first, so that its onRequest also sees requests an earlier hook rejects (413).
   const requestMetrics = deps.metrics.enabled
     ? httpMetrics({
+        answerRecorders,
         instruments: deps.metrics.http,
         now: () => deps.clock.monotonic(),
         // requestContext (mounted next) reads the same clock at the start of every request.
@@ -68,10 +76,25 @@ export function createApp(deps: AppDeps) {
     // Read when a request misses, so routes mounted after createApp returns count too.
     allowedMethods: allowedMethods(() => mounted.app?.routes ?? []),
   }
+  const requestLog = accessLog({
+    answerRecorders,
+    log: deps.log,
+    now: () => deps.clock.monotonic(),
+    excludePaths: deps.config.accessLogProbes ? [] : undefined,
+  })
   const app = new Elysia({ normalize: false, adapter: deps.adapter, handler: { standardHostname: false } })
     // Around the compiled fetch handler: a thrown null or undefined makes Elysia itself throw
-    // (it reads `error.code`) past onError; this answers it with the same envelope.
-    .wrap(escapedErrors({ ...boundary, responseHeaders: addResponseHeaders }))
+    // (it reads `error.code`) past onError; this answers it with the same envelope, and logs
+    // and counts it as the mapResponse hooks Elysia never reached would have.
+    .wrap(
+      escapedErrors({
+        ...boundary,
+        responseHeaders: addResponseHeaders,
+        routeOf: routeFinder(() => mounted.app?.routes ?? []),
+        now: () => deps.clock.monotonic(),
+        recordAnswer: answerRecorders,
+      }),
+    )
     .use(requestMetrics)
     .use(
       requestContext({
@@ -88,13 +111,7 @@ export function createApp(deps: AppDeps) {
     .use(corsFor(deps.config.http.corsOrigins))
     .use(errorEnvelope(boundary))
     .use(reporter.enabled ? errorReporting(reporter) : new Elysia({ name: 'error-reporting-off' }))
-    .use(
-      accessLog({
-        log: deps.log,
-        now: () => deps.clock.monotonic(),
-        excludePaths: deps.config.accessLogProbes ? [] : undefined,
-      }),
-    )
+    .use(requestLog)
     .use(securityHeaders())
     .use(
       openApiDocs({

@@ -1,6 +1,6 @@
 import { Elysia, StatusMap } from 'elysia'
 import { fixedLineWriter, type Logger } from '../core/logger.ts'
-import { requestState, SAFE_REQUEST_ID } from './request-context.ts'
+import { type RequestState, requestState, SAFE_REQUEST_ID } from './request-context.ts'
 
 /** The subset of Elysia's after-response context that tells what was actually sent. */
 export interface SentContext {
@@ -135,7 +135,16 @@ export interface AccessLogOptions {
   now: () => number
   /** Route templates whose requests are not logged (default DEFAULT_UNLOGGED_PATHS; `[]` logs all). */
   excludePaths?: readonly string[]
+  /** Where the plugin adds its AnswerRecorder, for answers given outside Elysia (escapedErrors). */
+  answerRecorders?: AnswerRecorder[]
 }
+
+/**
+ * Records a request answered outside Elysia's lifecycle, where no mapResponse hook ran:
+ * its route template ('' when none matched), the status sent and the milliseconds since its
+ * start. Each plugin's recorder does nothing for a request it has recorded already.
+ */
+export type AnswerRecorder = (request: Request, route: string, status: number, elapsedMs: number) => void
 
 /** The HTTP methods of RFC 9110 and PATCH: the ones kept by name in metrics and log caches. */
 export const STANDARD_METHODS: ReadonlySet<string> = new Set([
@@ -190,7 +199,68 @@ export function accessLog(options: AccessLogOptions) {
   let lastTenant: string | undefined
   let lastTenantField = ''
 
-  return new Elysia({ name: 'access-log' }).mapResponse({ as: 'global' }, (context) => {
+  /** Writes the line of one request under `template` (already known not to be excluded). */
+  const write = (
+    state: RequestState,
+    byMethod: Map<string, Map<number, string>>,
+    method: string,
+    template: string,
+    status: number,
+    elapsedMs: number,
+    timeMs: number | undefined,
+  ) => {
+    let byStatus = byMethod.get(method)
+    // Any method string a client sends would grow the map: only the standard ones stay.
+    if (byStatus === undefined && STANDARD_METHODS.has(method)) {
+      byStatus = new Map()
+      byMethod.set(method, byStatus)
+    }
+    let middle = byStatus?.get(status)
+    if (middle === undefined) {
+      middle = middleOf(method, template, status)
+      if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus?.set(status, middle)
+    }
+    const id = state.requestId
+    line.begin(timeMs)
+    // Between the quotes the writer's lead opened and the one after: escaped if it must be.
+    line.text(SAFE_REQUEST_ID.test(id) ? id : JSON.stringify(id).slice(1, -1))
+    line.text('","trace_id":"')
+    line.text(state.traceId)
+    line.text(middle)
+    line.decimal(elapsedMs)
+    const tenantId = state.tenantId
+    if (tenantId !== undefined) {
+      if (tenantId !== lastTenant) {
+        lastTenant = tenantId
+        lastTenantField = `,"tenantId":${JSON.stringify(tenantId)}`
+      }
+      line.text(lastTenantField)
+    }
+    line.end()
+  }
+  /** The per-method caches of a route template, undefined when the template is not logged. */
+  const routeCaches = (template: string) => {
+    let byMethod = routes.get(template)
+    if (byMethod === undefined && !routes.has(template)) {
+      byMethod = excluded(template) ? undefined : new Map()
+      routes.set(template, byMethod)
+    }
+    return byMethod
+  }
+  /**
+   * Logs a request answered outside Elysia's lifecycle (escapedErrors), unless its line was
+   * written already: under `route` (empty: no route matched), with `status`, `elapsedMs`.
+   */
+  const recordAnswer: AnswerRecorder = (request, route, status, elapsedMs) => {
+    const state = requestState(request)
+    if (state === undefined || state.accessLogged !== undefined || !line.enabled()) return
+    state.accessLogged = true
+    const template = route || UNMATCHED_ENDPOINT
+    const byMethod = routeCaches(template)
+    if (byMethod !== undefined) write(state, byMethod, request.method, template, status, elapsedMs, undefined)
+  }
+
+  const plugin = new Elysia({ name: 'access-log' }).mapResponse({ as: 'global' }, (context) => {
     const error = (context as { error?: unknown }).error
     const request = context.request
     const state = requestState(request)
@@ -198,11 +268,7 @@ export function accessLog(options: AccessLogOptions) {
     if (state !== undefined && state.accessLogged === undefined && line.enabled()) {
       state.accessLogged = true
       const template = context.route || UNMATCHED_ENDPOINT
-      let byMethod = routes.get(template)
-      if (byMethod === undefined && !routes.has(template)) {
-        byMethod = excluded(template) ? undefined : new Map()
-        routes.set(template, byMethod)
-      }
+      const byMethod = routeCaches(template)
       if (byMethod !== undefined) {
         // `context` is read field by field, never held under another name: Elysia reads the
         // hook's source, and an alias of the context makes it parse the body, headers, query
@@ -218,38 +284,20 @@ export function accessLog(options: AccessLogOptions) {
             error,
             elapsedMs / 1000,
           )
-        const method = request.method
-        let byStatus = byMethod.get(method)
-        // Any method string a client sends would grow the map: only the standard ones stay.
-        if (byStatus === undefined && STANDARD_METHODS.has(method)) {
-          byStatus = new Map()
-          byMethod.set(method, byStatus)
-        }
-        let middle = byStatus?.get(status)
-        if (middle === undefined) {
-          middle = middleOf(method, template, status)
-          if (Number.isInteger(status) && status >= 100 && status <= 999) byStatus?.set(status, middle)
-        }
-        const id = state.requestId
-        line.begin((context as StatusStamped)[SENT_TIME_MS])
-        // Between the quotes the writer's lead opened and the one after: escaped if it must be.
-        line.text(SAFE_REQUEST_ID.test(id) ? id : JSON.stringify(id).slice(1, -1))
-        line.text('","trace_id":"')
-        line.text(state.traceId)
-        line.text(middle)
-        line.decimal(elapsedMs)
-        const tenantId = state.tenantId
-        if (tenantId !== undefined) {
-          if (tenantId !== lastTenant) {
-            lastTenant = tenantId
-            lastTenantField = `,"tenantId":${JSON.stringify(tenantId)}`
-          }
-          line.text(lastTenantField)
-        }
-        line.end()
+        write(
+          state,
+          byMethod,
+          request.method,
+          template,
+          status,
+          elapsedMs,
+          (context as StatusStamped)[SENT_TIME_MS],
+        )
       }
     }
     // As in httpMetrics: on the error path hand the response back, elsewhere return nothing.
     return error === undefined ? undefined : (context.response as never)
   })
+  options.answerRecorders?.push(recordAnswer)
+  return plugin
 }

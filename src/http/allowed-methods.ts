@@ -94,3 +94,45 @@ export function declaredQueryParameters(
     return byRoute.get(`${method === 'HEAD' ? 'GET' : method} ${path}`)
   }
 }
+
+/**
+ * The route template Elysia matches for a request, for an answer given outside Elysia's
+ * lifecycle (escapedErrors), where Elysia's own `route` is out of reach: among the routes of
+ * the method (HEAD falls back to GET, then ALL) whose template matches the path, the one with
+ * a static segment where another has a parameter, and a parameter where another has `*`,
+ * first segment first, as Elysia's router (memoirist) prefers them.
+ *
+ * @param routes read again whenever the number of routes changes, as allowedMethods
+ * @returns e.g. `/products/:id` for `GET /products/0195…`; undefined when no route matches
+ */
+export function routeFinder(
+  routes: () => readonly RouteEntry[],
+): (method: string, pathname: string) => string | undefined {
+  let compiled: Array<CompiledRoute & { path: string; rank: string }> = []
+  let seen = -1
+  return (method, pathname) => {
+    const current = routes()
+    if (current.length !== seen) {
+      compiled = current.map((route) => ({
+        method: route.method.toUpperCase(),
+        path: route.path,
+        pattern: compile(route.path),
+        // Per segment: 0 static, 1 parameter, 2 wildcard; the smallest string wins.
+        rank: route.path
+          .split('/')
+          .map((segment) => (segment === '*' ? '2' : segment.startsWith(':') ? '1' : '0'))
+          .join(''),
+      }))
+      seen = current.length
+    }
+    for (const wanted of method === 'HEAD' ? ['HEAD', 'GET', 'ALL'] : [method, 'ALL']) {
+      let best: (typeof compiled)[number] | undefined
+      for (const route of compiled) {
+        if (route.method !== wanted || !route.pattern.test(pathname)) continue
+        if (best === undefined || route.rank < best.rank) best = route
+      }
+      if (best !== undefined) return best.path
+    }
+    return undefined
+  }
+}

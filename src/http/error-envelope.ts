@@ -11,6 +11,7 @@ import { AppError, type ErrorEnvelope, envelopeOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { scrubText } from '../core/scrub.ts'
 import { isDatabaseUnavailable, isUnstorableText } from '../db/client.ts'
+import type { AnswerRecorder } from './access-log.ts'
 import { requestState } from './request-context.ts'
 
 /**
@@ -290,6 +291,12 @@ const ELYSIA_READING_CODE =
 export interface EscapedErrorsOptions extends ErrorEnvelopeOptions {
   /** Adds the headers every response carries (security headers, the echoed request id). */
   responseHeaders?: (set: { headers: Record<string, unknown> }, request: Request) => void
+  /** The route template a request matched (allowed-methods.ts routeFinder): Elysia's is lost. */
+  routeOf?: (method: string, pathname: string) => string | undefined
+  /** Monotonic milliseconds, the clock of RequestState.startedAt. */
+  now?: () => number
+  /** The access log's and HTTP metrics' records of a request answered here (AnswerRecorder). */
+  recordAnswer?: readonly AnswerRecorder[]
 }
 
 /**
@@ -298,8 +305,8 @@ export interface EscapedErrorsOptions extends ErrorEnvelopeOptions {
  * still rejects or throws out of Elysia is answered with the common envelope (a 500 with the
  * request's id), logged once and reported once. A request that `onError` already answered
  * (a route's mapResponse hook that throws again on the error's answer) is not logged or
- * reported a second time. The request's access-log line and HTTP metrics, written by
- * mapResponse hooks Elysia never reached, are missing for such a request.
+ * reported a second time. Its access-log line and HTTP metrics, which mapResponse hooks
+ * write and Elysia never reached, are written here (`recordAnswer`), each once per request.
  */
 export function escapedErrors(options: EscapedErrorsOptions): Parameters<Elysia['wrap']>[0] {
   const answer = (thrown: unknown, request: Request): Response => {
@@ -313,13 +320,18 @@ export function escapedErrors(options: EscapedErrorsOptions): Parameters<Elysia[
           )
         : thrown
     const { status, body, headers, error: reported } = classify(error, request, requestId, options)
+    const route = options.routeOf?.(request.method, new URL(request.url).pathname) ?? ''
     // A request onError already answered was logged and reported then.
     if (status >= 500 && !state?.errorReported) {
       if (state) state.errorReported = true
       ;(state?.log ?? options.log).error({ err: reported, status }, 'request failed')
-      options.onServerError?.({ error: reported, request, status })
+      options.onServerError?.({ error: reported, request, status, route })
     }
-    if (state) state.errorStatus = status
+    if (state) {
+      state.errorStatus = status
+      const elapsedMs = options.now ? options.now() - state.startedAt : 0
+      for (const record of options.recordAnswer ?? []) record(request, route, status, elapsedMs)
+    }
     const set = { headers: { ...headers } as Record<string, unknown> }
     options.responseHeaders?.(set, request)
     set.headers['content-type'] = JSON_CONTENT_TYPE

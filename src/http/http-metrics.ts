@@ -6,6 +6,7 @@ import {
   traceExemplar,
 } from '../observability/instruments.ts'
 import {
+  type AnswerRecorder,
   DISCONNECT_CHECK_SECONDS,
   decidedStatus,
   pathExcluder,
@@ -59,6 +60,8 @@ export interface HttpMetricsOptions {
    * (no request state) makes the duration 0. Default: the hook reads `now` itself.
    */
   startedAt?: (request: Request) => number | undefined
+  /** Where the plugin adds its AnswerRecorder, for answers given outside Elysia (escapedErrors). */
+  answerRecorders?: AnswerRecorder[]
 }
 
 /** `trace_id` and `request_id` of a request that requestContext has seen; undefined before it. */
@@ -147,7 +150,30 @@ export function httpMetrics(options: HttpMetricsOptions) {
     return series
   }
 
-  return new Elysia()
+  /**
+   * Records a request answered outside Elysia's lifecycle (escapedErrors), unless this
+   * plugin's mapResponse hook already did: it leaves http_requests_in_flight and is counted
+   * under `route` with `status`, its duration `elapsedMs` milliseconds.
+   */
+  const recordAnswer: AnswerRecorder = (request, route, status, elapsedMs) => {
+    const state = requestState(request)
+    // Without a state the request never passed onRequest, so it is not in flight either.
+    if (state === undefined || state.counted) return
+    state.counted = true
+    inFlightSeries.value--
+    const method = METHODS[request.method] ?? OTHER_METHOD
+    const endpoint = route || UNMATCHED_ENDPOINT
+    const entry = endpointSeries(method, endpoint)
+    if (entry.excluded) return
+    const exemplar = exemplarOf(request)
+    const counter = counterSeries(entry, method, endpoint, status)
+    if (exemplar === undefined) entry.duration.observe(elapsedMs / 1000)
+    else entry.duration.observeWithExemplar(elapsedMs / 1000, exemplar)
+    if (exemplar !== undefined && status >= 500 && status < 600) counter.incWithExemplar(1, exemplar)
+    else counter.value++
+  }
+
+  const plugin = new Elysia()
     .onRequest((context) => {
       ;(context as Stamped)[STARTED] = startedAt === undefined ? now() : true
       inFlightSeries.value++
@@ -160,6 +186,8 @@ export function httpMetrics(options: HttpMetricsOptions) {
         ;(context as Stamped)[STARTED] = undefined
         inFlightSeries.value--
         const request = context.request
+        const state = requestState(request)
+        if (state !== undefined) state.counted = true
         const end = now()
         const elapsedMs = end - (started === true ? (startedAt!(request) ?? end) : started)
         const seconds = elapsedMs / 1000
@@ -199,4 +227,6 @@ export function httpMetrics(options: HttpMetricsOptions) {
       // Elsewhere return nothing, which leaves the response and later hooks alone.
       return error === undefined ? undefined : (context.response as never)
     })
+  options.answerRecorders?.push(recordAnswer)
+  return plugin
 }

@@ -54,6 +54,8 @@ export interface RequestState {
   unstorableBody?: UnstorableText
   /** Set when the access-log line is written, so that it is written once. */
   accessLogged?: true
+  /** Set when the HTTP metrics have recorded the request, so that it is counted once. */
+  counted?: true
 }
 
 /** The request ids accepted from clients; such an id needs no escaping in JSON. */
@@ -100,6 +102,7 @@ class LazyLogState implements RequestState {
   rawBody?: string
   unstorableBody?: UnstorableText
   accessLogged?: true
+  counted?: true
   #log: Logger | undefined
   /** The tenantId `#log` is bound to. */
   #logTenant: string | undefined
