@@ -58,6 +58,7 @@ export function createApp(deps: AppDeps) {
       })
     : new Elysia({ name: 'http-metrics-off' })
   const reporter = deps.errorReporter ?? noErrorReporter
+  reporter.instrument?.(deps.metrics)
   const onServerError = reporter.enabled
     ? (report: ErrorReport) => {
         reporter.captureServerError(report)

@@ -5,6 +5,8 @@
  * Sentry SDK the runtime uses, and `noErrorReporter` stands in when Sentry is off.
  */
 
+import type { MetricsRegistry } from './metrics.ts'
+
 /** A 5xx or unexpected error seen at the HTTP boundary. */
 export interface ServerErrorReport {
   /** What was thrown; undefined when a handler returned a 5xx without throwing. */
@@ -67,11 +69,13 @@ export interface ErrorReporter {
   /** The response has been sent with `status`: sends a held payment report, if any. */
   requestFinished(request: Request, status: number, route: string | undefined): void
   /**
-   * Events dropped since the start by the client-side cap on an error storm (sentry.ts
-   * `createEventCap`: at most 30 a minute per error class and route), never sent. Absent
-   * where nothing caps (the no-op reporter, test stand-ins).
+   * Registers the reporter's own families in `metrics`: `sentry_events_capped_total`, the
+   * events the client-side cap on an error storm dropped (sentry.ts `createEventCap`: at most
+   * 30 a minute per error class and route), counted from the reporter's start. createApp calls
+   * it once per registry. Absent where nothing is dropped (the no-op reporter, test stand-ins).
+   * @throws Error when the registry holds the family already (metrics.ts `register`)
    */
-  cappedEvents?(): number
+  instrument?(metrics: MetricsRegistry): void
   /** Waits at most `timeoutMs` for queued events to be delivered; false when some were not. */
   flush(timeoutMs: number): Promise<boolean>
 }

@@ -6,6 +6,8 @@
 import { AppError } from '../core/errors.ts'
 import { createTraceIds } from '../core/trace-context.ts'
 import type { ErrorReporter, PaymentProviderFailure, RequestLookup } from './error-reporter.ts'
+import { Counter, type CounterSeries } from './instruments.ts'
+import type { MetricsRegistry } from './metrics.ts'
 import { scrubEnvelopeHeader, scrubEvent, scrubSpan, scrubText } from './scrub.ts'
 
 export interface SentrySettings {
@@ -194,6 +196,7 @@ export function createEventCap(options: EventCapOptions = {}) {
   let minute = Number.NaN
   let counts = new Map<string, number>()
   let dropped = 0
+  let onDrop: (() => void) | undefined
   return {
     allow(kind: string): boolean {
       const current = Math.floor(now() / 60_000)
@@ -205,14 +208,22 @@ export function createEventCap(options: EventCapOptions = {}) {
       const sent = counts.get(key) ?? 0
       if (sent >= perMinute) {
         dropped++
+        onDrop?.()
         return false
       }
       counts.set(key, sent + 1)
       return true
     },
     dropped: () => dropped,
+    /** Calls `listener` at each drop from now on (the counter of `instrument`). */
+    onDrop(listener: () => void) {
+      onDrop = listener
+    },
   }
 }
+
+/** sentry_events_capped_total: what the reporter's `instrument` registers. */
+const CAPPED_EVENTS = 'sentry_events_capped_total'
 
 /** The kind an event is capped by: what was thrown (its class) and where (method and route). */
 function eventKind(error: unknown, request: Request | undefined, route: string | undefined): string {
@@ -323,7 +334,19 @@ export function createSentryReporter(
       else send({ error: failure.error, payment: failure })
     },
 
-    cappedEvents: () => eventCap.dropped(),
+    instrument(metrics: MetricsRegistry) {
+      if (!metrics.enabled) return
+      const counter = metrics.register(
+        new Counter({
+          name: CAPPED_EVENTS,
+          help: 'Sentry events dropped by the client-side cap on an error storm (30 a minute per error class and route), never sent.',
+        }),
+      )
+      const series: CounterSeries = counter.unlabelled
+      // Drops before the app was built (a background error at start-up) count too.
+      series.inc(eventCap.dropped())
+      eventCap.onDrop(() => series.inc())
+    },
 
     activeTraceId() {
       try {

@@ -6,9 +6,11 @@
 import { describe, expect, test } from 'bun:test'
 import { AppError } from '../../src/core/errors.ts'
 import { requestState } from '../../src/http/request-context.ts'
+import { createMetrics } from '../../src/metrics.ts'
 import type { PaymentProviderFailure } from '../../src/observability/error-reporter.ts'
 import { createSentryReporter, type SentrySdk, type SentrySpan } from '../../src/observability/sentry.ts'
 import { buildTestApp } from '../helpers/app.ts'
+import { captureLogs } from '../helpers/logs.ts'
 
 interface Capture {
   kind: 'exception' | 'message'
@@ -246,6 +248,14 @@ describe('createSentryReporter', () => {
   })
 })
 
+/** Registers the reporter's families in a fresh registry; reads sentry_events_capped_total's lines. */
+function cappedCounter(reporter: ReturnType<typeof createSentryReporter>) {
+  const metrics = createMetrics({ log: captureLogs().log, processMetrics: false })
+  reporter.instrument?.(metrics)
+  return async () =>
+    (await metrics.render()).split('\n').filter((l) => l.startsWith('sentry_events_capped_total'))
+}
+
 describe('the cap on an error storm', () => {
   test('at most perMinute events per error class and route per clock minute; the rest are dropped and counted', async () => {
     const { sdk, captures } = fakeSdk()
@@ -267,23 +277,28 @@ describe('the cap on an error storm', () => {
       'exception GET /orders/:id RangeError',
       'message GET /orders/:id GET /orders/:id answered 503',
     ])
-    expect(reporter.cappedEvents?.()).toBe(7)
+    // Registered after the drops (the app is built after Sentry starts): they count from the start.
+    const capped = cappedCounter(reporter)
+    expect(await capped()).toEqual(['sentry_events_capped_total 7'])
+    boom('/orders/:id')
+    expect(await capped()).toEqual(['sentry_events_capped_total 8'])
     // The next clock minute starts a new allowance.
     now += 55_000
     boom('/orders/:id')
     expect(captures).toHaveLength(7)
-    expect(reporter.cappedEvents?.()).toBe(7)
+    expect(await capped()).toEqual(['sentry_events_capped_total 8'])
   })
 
-  test('past maxKinds kinds in a minute, new kinds share one allowance', () => {
+  test('past maxKinds kinds in a minute, new kinds share one allowance', async () => {
     const { sdk, captures } = fakeSdk()
     const reporter = createSentryReporter(sdk, requestState, { perMinute: 2, maxKinds: 2, now: () => 0 })
+    const capped = cappedCounter(reporter)
     for (const name of ['A', 'B', 'C', 'D', 'E', 'A']) {
       const error = new Error(name)
       error.name = name
       reporter.capturePaymentProviderError(undefined, { ...failure, error })
     }
     expect(captures.map((c) => (c.value as Error).name)).toEqual(['A', 'B', 'C', 'D', 'A'])
-    expect(reporter.cappedEvents?.()).toBe(1)
+    expect(await capped()).toEqual(['sentry_events_capped_total 1'])
   })
 })

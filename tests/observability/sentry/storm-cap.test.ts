@@ -2,7 +2,7 @@
  * The client-side cap on an error storm (src/observability/sentry.ts `createEventCap`), through
  * the real @sentry/bun against the local ingestion fake: one error thrown on every request is
  * 30 events a minute per error class and route, not one per request; another route keeps its
- * own allowance. Sentry's 429 (rate-limits.test.ts) only stops the SDK once quota is burnt.
+ * own allowance, and the dropped ones are counted in sentry_events_capped_total. Sentry's 429 (rate-limits.test.ts) only stops the SDK once quota is burnt.
  */
 import { expect, test } from 'bun:test'
 import { startIngest } from '../../helpers/sentry-ingest.ts'
@@ -30,6 +30,11 @@ test('a storm of one error on one route sends 30 events, and another route still
     expect(stormEvents.map((e) => e.tags?.request_id)).toEqual(
       Array.from({ length: EVENTS_PER_MINUTE_PER_KIND }, (_, i) => `storm-${i}`),
     )
+    // What was dropped is counted where the operator scrapes.
+    const metrics = await (await fetch(`http://127.0.0.1:${served.app.port}/metrics`)).text()
+    expect(metrics.split('\n').filter((line) => line.startsWith('sentry_events_capped_total'))).toEqual([
+      `sentry_events_capped_total ${storm - EVENTS_PER_MINUTE_PER_KIND}`,
+    ])
   } else {
     expect(stormEvents.length).toBeLessThan(storm)
   }
