@@ -18,6 +18,8 @@ export const DEFAULT_SERIES_LIMITS = {
   alert_rule_evaluations_total: 100,
   alert_rule_evaluation_failures_total: 100,
   alert_rule_evaluation_duration_seconds: 100,
+  alert_rule_group_iterations_missed_total: 100,
+  alert_rule_group_iterations_total: 100,
   alerts_active: 500,
   metrics_cardinality_overflow_total: 100,
   metrics_series: 500,

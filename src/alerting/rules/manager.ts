@@ -68,12 +68,26 @@ export interface RuleManagerMetrics {
   groupDuration(group: string, seconds: number): void
   /** Active alerts by (alertname, state), replacing the previous counts. */
   activeAlerts(counts: Array<{ alertname: string; state: string; count: number }>): void
+  /**
+   * The group is scheduled: its iteration counters exist from now on, at 0, as Prometheus'
+   * `NewGroup` creates them, so that `increase()` sees the first missed slot.
+   */
+  groupScheduled(group: string): void
+  /**
+   * A slot of the group came and is evaluated, after `missed` (≥ 0) slots that were skipped
+   * because the evaluation before overran them: Prometheus' rules/group.go `run` adds the
+   * missed slots to prometheus_rule_group_iterations_missed_total and, with this one, to
+   * prometheus_rule_group_iterations_total.
+   */
+  groupIteration(group: string, missed: number): void
 }
 
 export const noRuleManagerMetrics: RuleManagerMetrics = {
   ruleEvaluated() {},
   groupDuration() {},
   activeAlerts() {},
+  groupScheduled() {},
+  groupIteration() {},
 }
 
 /**
@@ -885,19 +899,33 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     return run
   }
 
-  function schedule(loaded: LoadedGroup) {
+  /**
+   * Arms the group's timer for its next slot. `previousSlot` is the slot (ms) the previous
+   * tick evaluated: the slots between it and the one this tick evaluates were skipped, as
+   * rules/group.go `run` counts `missed` at each tick (time since the last slot, in whole
+   * intervals, less one).
+   */
+  function schedule(loaded: LoadedGroup, previousSlot?: number) {
     if (stopped) return
     const now = clock.now().getTime()
+    const at = nextEvaluationAt(loaded.key, loaded.intervalMs, now)
     timers.set(
       loaded.key,
-      setTimeout(
-        () => {
-          evaluateGroup(loaded)
-            .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
-            .finally(() => schedule(loaded))
-        },
-        nextEvaluationAt(loaded.key, loaded.intervalMs, now) - now,
-      ),
+      setTimeout(() => {
+        // A timer that fired an interval or more late (a blocked event loop) evaluates the
+        // latest slot, and the ones it slept through count as missed too.
+        const latest =
+          nextEvaluationAt(loaded.key, loaded.intervalMs, clock.now().getTime()) - loaded.intervalMs
+        const slot = Math.max(at, latest)
+        const missed =
+          previousSlot === undefined
+            ? 0
+            : Math.max(0, Math.round((slot - previousSlot) / loaded.intervalMs) - 1)
+        metrics.groupIteration(loaded.key, missed)
+        evaluateGroup(loaded)
+          .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
+          .finally(() => schedule(loaded, slot))
+      }, at - now),
     )
   }
 
@@ -916,7 +944,10 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     start() {
       if (!stopped) return
       stopped = false
-      for (const loaded of deps.groups) schedule(loaded)
+      for (const loaded of deps.groups) {
+        metrics.groupScheduled(loaded.key)
+        schedule(loaded)
+      }
       if (sweeps) scheduleSweep()
     },
     async stop() {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from '../../observability/instruments.ts'
 import { type MetricsRegistry, SCRAPE_DURATION_BUCKETS } from '../../observability/metrics.ts'
 import type { RuleManagerMetrics } from './manager.ts'
 
-/** Builds and registers the rule manager's families (alert_rule_*, alerts_active). */
+/** Builds and registers the rule manager's families (alert_rule_*, alert_rule_group_*, alerts_active). */
 export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerMetrics {
   const ruleEvaluations = metrics.register(
     new Counter<'rule_group'>({
@@ -37,6 +37,22 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       ...metrics.budget('alerts_active'),
     }),
   )
+  const iterationsMissed = metrics.register(
+    new Counter<'rule_group'>({
+      name: 'alert_rule_group_iterations_missed_total',
+      help: "Evaluation slots of a rule group skipped because the evaluation before overran them, as Prometheus' prometheus_rule_group_iterations_missed_total.",
+      labelNames: ['rule_group'],
+      ...metrics.budget('alert_rule_group_iterations_missed_total'),
+    }),
+  )
+  const iterations = metrics.register(
+    new Counter<'rule_group'>({
+      name: 'alert_rule_group_iterations_total',
+      help: "Evaluation slots of a rule group, evaluated or missed, as Prometheus' prometheus_rule_group_iterations_total.",
+      labelNames: ['rule_group'],
+      ...metrics.budget('alert_rule_group_iterations_total'),
+    }),
+  )
   const activeSeen = new Set<string>()
   return {
     ruleEvaluated: (group, failed) => {
@@ -44,6 +60,14 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       if (failed) ruleFailures.labels(group).inc()
     },
     groupDuration: (group, seconds) => groupDuration.labels(group).observe(seconds),
+    groupScheduled: (group) => {
+      iterationsMissed.labels(group)
+      iterations.labels(group)
+    },
+    groupIteration: (group, missed) => {
+      if (missed > 0) iterationsMissed.labels(group).inc(missed)
+      iterations.labels(group).inc(missed + 1)
+    },
     activeAlerts: (counts) => {
       // States that emptied since the last refresh read 0 rather than keep their old count.
       const now = new Set(counts.map((c) => `${c.alertname}\u0000${c.state}`))

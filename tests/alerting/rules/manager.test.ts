@@ -99,6 +99,8 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
       ruleEvaluated: (group, failed) => events.push(`${group}:${failed ? 'failed' : 'ok'}`),
       groupDuration: () => {},
       activeAlerts: () => {},
+      groupScheduled: () => {},
+      groupIteration: () => {},
     },
   })
   /** One evaluation tick, then one dispatcher tick (the log transport sends what is due). */
