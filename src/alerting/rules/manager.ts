@@ -318,11 +318,13 @@ export interface RuleManager {
   /** The query source the rules run on (Prometheus or the embedded engine); GET /slo reads it too. */
   readonly source: QuerySource
   /**
-   * Evaluates one group now, all its rules at one timestamp. 'not-leader' when another
-   * replica holds the group's advisory lock (its recording rules still run here). A failed
-   * query marks the rule `err` and changes no alert state; it does not throw.
+   * Evaluates one group now, all its rules at one timestamp: `atMs` (ms since the epoch, the
+   * scheduler's slot, as Prometheus' `Group.Eval(ctx, evalTimestamp)`), else the clock's now.
+   * 'not-leader' when another replica holds the group's advisory lock (its recording rules
+   * still run here). A failed query marks the rule `err` and changes no alert state; it does
+   * not throw.
    */
-  evaluateGroup(loaded: LoadedGroup): Promise<'evaluated' | 'not-leader'>
+  evaluateGroup(loaded: LoadedGroup, atMs?: number): Promise<'evaluated' | 'not-leader'>
   /**
    * Every group once, in order (the one-shot command, tests), then the orphan sweep when no
    * group has a live alerting rule (see ORPHAN_SWEEP_KEY). One outcome per group.
@@ -346,8 +348,9 @@ export interface RuleManager {
  * interval, then a ticker, missed slots skipped). So an evaluation's duration does not push
  * the next one later, a slow one skips the slots it overran instead of catching up, and every
  * replica, whenever it started, ticks in the same slots, where the group's advisory lock lets
- * one of them evaluate (with phases of their own, each replica evaluated the group at its own
- * ticks: twice per interval with two). The hash is the key's Alertmanager fingerprint (FNV-1a),
+ * one of them evaluate at a time (with phases of their own, each replica evaluated the group
+ * at its own ticks: twice per interval with two). Ticks that do not overlap both evaluate,
+ * at the slot's timestamp, so the second finds the state the first stored for that timestamp. The hash is the key's Alertmanager fingerprint (FNV-1a),
  * not Prometheus' xxhash of file and name: the phase differs from Prometheus', the cadence not.
  */
 export function nextEvaluationAt(key: string, intervalMs: number, nowMs: number): number {
@@ -444,7 +447,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     }
     const before = new Map([...active].map(([key, a]) => [key, { state: a.state, firedAt: a.firedAt }]))
     const started = clock.monotonic()
-    entry.lastEvaluation = new Date(ts)
+    entry.lastEvaluation = clock.now()
     let refused: Error | undefined
     try {
       const results = resultAsVector(
@@ -615,7 +618,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   async function evaluateRecording(loaded: LoadedGroup, entry: LoadedRule<RecordingRule>, ts: number) {
     const { group } = loaded
     const started = clock.monotonic()
-    entry.lastEvaluation = new Date(ts)
+    entry.lastEvaluation = clock.now()
     try {
       if (!deps.recorder) throw new Error('no recorder: recording rules need the embedded engine')
       const samples: Sample[] = []
@@ -786,8 +789,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * One evaluation of a group: its recording rules always, its alerting rules if this process
    * leads the group. A group of recording rules only takes no database transaction.
    */
-  async function evaluateGroupOnce(loaded: LoadedGroup): Promise<'evaluated' | 'not-leader'> {
-    const ts = clock.now().getTime()
+  async function evaluateGroupOnce(loaded: LoadedGroup, atMs?: number): Promise<'evaluated' | 'not-leader'> {
+    const wall = clock.now()
+    const ts = atMs ?? wall.getTime()
     const started = clock.monotonic()
     const live = loaded.rules.filter((entry) => entry.health !== 'skipped')
     const outcome = !live.some(isAlerting)
@@ -825,7 +829,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           return 'evaluated' as const
         })
     if (outcome === 'evaluated') {
-      loaded.lastEvaluation = new Date(ts)
+      loaded.lastEvaluation = wall
       loaded.evaluationMs = clock.monotonic() - started
       metrics.groupDuration(loaded.key, loaded.evaluationMs / 1000)
       await refreshActiveGauge()
@@ -891,10 +895,10 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   }
 
   /** Evaluates a group; a call while the previous evaluation of that group runs waits for it instead. */
-  function evaluateGroup(loaded: LoadedGroup) {
+  function evaluateGroup(loaded: LoadedGroup, atMs?: number) {
     const inFlight = running.get(loaded.key)
     if (inFlight) return inFlight
-    const run = evaluateGroupOnce(loaded).finally(() => running.delete(loaded.key))
+    const run = evaluateGroupOnce(loaded, atMs).finally(() => running.delete(loaded.key))
     running.set(loaded.key, run)
     return run
   }
@@ -922,7 +926,12 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
             ? 0
             : Math.max(0, Math.round((slot - previousSlot) / loaded.intervalMs) - 1)
         metrics.groupIteration(loaded.key, missed)
-        evaluateGroup(loaded)
+        // At the slot, not at the timer's now: two replicas' ticks of one slot run one after
+        // the other when the first commits (and frees the group's lock) before the second
+        // starts, and at the slot's timestamp the second repeats the first instead of taking
+        // another sample, which fired a `for` alert an interval early and sent a firing and
+        // a resolved message in one slot when the data changed between the two ticks.
+        evaluateGroup(loaded, slot)
           .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
           .finally(() => schedule(loaded, slot))
       }, at - now),

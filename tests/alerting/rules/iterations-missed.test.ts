@@ -32,13 +32,15 @@ describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterat
     const first = nextEvaluationAt('slow', INTERVAL, Date.parse('2026-03-02T10:00:00Z'))
     const clock = manualClock(new Date(first - 1).toISOString())
     let evaluations = 0
+    const queriedAt: number[] = []
     let done: () => void = () => {}
     const secondDone = new Promise<void>((resolve) => {
       done = resolve
     })
     const source: QuerySource = {
-      async instantQuery(): Promise<InstantResult> {
+      async instantQuery(_expr: string, time: Date): Promise<InstantResult> {
         evaluations++
+        queriedAt.push(time.getTime())
         // The first evaluation (slot `first`) ends 2.5 intervals after it: the slots
         // first + 100 and first + 200 pass meanwhile; the next tick is first + 300.
         if (evaluations === 1) clock.set(new Date(first + 2.5 * INTERVAL).toISOString())
@@ -73,6 +75,9 @@ describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterat
     }
     const text = await metrics.render()
     expect(evaluations).toBe(2)
+    // Each tick evaluates at its slot's timestamp (Group.Eval(ctx, evalTimestamp)), not at the
+    // clock's now when the timer fired (first - 1 by this clock, then first + 250).
+    expect(queriedAt).toEqual([first, first + 3 * INTERVAL])
     expect(family(text, 'alert_rule_group_iterations_missed_total')).toEqual({
       'alert_rule_group_iterations_missed_total{rule_group="slow"}': 2,
     })
