@@ -3,6 +3,7 @@ import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 import { type GoYamlValue, parseGoYaml, parseYamlGoBlocks } from '../../prometheus/rules/go-yaml.ts'
 import { goResolve } from '../../prometheus/rules/go-yaml-resolve.ts'
+import { checkTemplate, TemplateError } from '../../prometheus/template/template.ts'
 
 /**
  * Service level objectives as declared in ops/slo/slos.yml, in Sloth's `prometheus/v1` spec
@@ -189,6 +190,23 @@ function checkPromQL(expr: string, field: string) {
   }
 }
 
+/**
+ * Refuses an alert label or annotation value that Prometheus would not load as a template
+ * (rulefmt.go testTemplateParsing: `{{ $labels.team` is "unclosed action", `{{ $x }}` an
+ * undefined variable), in promtool's words and naming the field. Sloth copies the values into
+ * the alerts unchecked, and promtool then refused the whole rule file.
+ */
+function checkTemplates(map: Record<string, string> | undefined, field: string, alertName: string) {
+  for (const [key, value] of Object.entries(map ?? {})) {
+    try {
+      checkTemplate(value, alertName)
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error
+      throw new Error(`${field}.${key}: template: __alert_${alertName}:${error.line ?? 1}: ${error.message}`)
+    }
+  }
+}
+
 /** One alert of an SLO (`page_alert`, `ticket_alert`), or undefined when it is absent. */
 function parseAlert(raw: unknown, typed: unknown, field: string): SlothAlertSpec | undefined {
   if (raw === undefined || raw === null) return undefined
@@ -228,10 +246,14 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
     if (!name) throw new Error(`${field('name')} is required while page_alert or ticket_alert is enabled`)
     checkLabels(labels, field('labels'), 'label')
     checkLabels(annotations, field('annotations'), 'annotation')
+    checkTemplates(labels, field('labels'), name)
+    checkTemplates(annotations, field('annotations'), name)
   }
   for (const key of enabled) {
     checkLabels(alerts[key]?.labels, field(`${key}.labels`), 'label')
     checkLabels(alerts[key]?.annotations, field(`${key}.annotations`), 'annotation')
+    checkTemplates(alerts[key]?.labels, field(`${key}.labels`), name)
+    checkTemplates(alerts[key]?.annotations, field(`${key}.annotations`), name)
   }
   return {
     name,
@@ -379,7 +401,8 @@ function slothDocuments(source: string): string[] {
  * and values, `sli.events` queries holding `{{.window}}` (spaces allowed inside the braces),
  * differing and parsing as PromQL, and an alert name while an alert is enabled. Also refuses
  * what Sloth passes but promtool 2.42 would refuse in the generated rules: UTF-8 label names,
- * queries that only break once composed into `(error)\n/\n(total)`. Refuses, naming them, the
+ * queries that only break once composed into `(error)\n/\n(total)`, alert label and annotation
+ * values that do not parse as templates. Refuses, naming them, the
  * Sloth fields it does not implement (UNSUPPORTED, `sli.plugin`) and a file of several specs.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
  * Error naming the SLO and the field on any problem, and a GoYamlError (`yaml: line N: …`,
