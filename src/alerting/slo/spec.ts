@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { parseDuration } from '../../prometheus/duration.ts'
 import { valueType } from '../../prometheus/promql/ast.ts'
 import { parsePromQL } from '../../prometheus/promql/parser.ts'
 import { type GoYamlValue, parseGoYaml, parseYamlGoBlocks } from '../../prometheus/rules/go-yaml.ts'
@@ -207,6 +208,28 @@ function checkTemplates(map: Record<string, string> | undefined, field: string, 
   }
 }
 
+/**
+ * `time_window`, of the spec or of an SLO. Sloth's prometheus/v1 spec has no such field: Sloth
+ * ignores it and writes the rules of its default period (`--default-slo-period`, 30d), and so
+ * did this reader, so `time_window: 28d` (Sloth's other catalogued period, or OpenSLO's
+ * `timeWindow`) gave 30-day budgets and alerts in silence. The period written here (30d, in
+ * any spelling of that duration) passes; anything else is refused, naming the field.
+ */
+function checkTimeWindow(raw: unknown, field: string) {
+  if (raw === undefined || raw === null) return
+  const value = text(raw, field)
+  let ms: number | undefined
+  try {
+    ms = parseDuration(value)
+  } catch {
+    ms = undefined
+  }
+  if (ms !== parseDuration(PERIOD))
+    throw new Error(
+      `${field} ${JSON.stringify(value)} is not supported: Sloth's prometheus/v1 spec has no period field (Sloth ignores it and writes ${PERIOD} rules), and this generator writes ${PERIOD} rules only; remove it or set it to ${PERIOD}`,
+    )
+}
+
 /** One alert of an SLO (`page_alert`, `ticket_alert`), or undefined when it is absent. */
 function parseAlert(raw: unknown, typed: unknown, field: string): SlothAlertSpec | undefined {
   if (raw === undefined || raw === null) return undefined
@@ -348,6 +371,7 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>, objectiveNode
   if (seen.has(name)) throw new Error(`${where}: duplicate name`)
   seen.add(name)
   refuseUnsupported(raw, 'slo', `${where}: `)
+  checkTimeWindow(fieldOf(raw, 'time_window'), `${where}: time_window`)
   const objective = goNumber(objectiveNode, fieldOf(typed, 'objective'), `${where}: objective`)
   // yaml.v2 refuses a string or a boolean for Sloth's float64 (`cannot unmarshal !!str`),
   // where a missing value is Go's zero and meets the range check.
@@ -456,6 +480,7 @@ export function parseSlothSpec(source: string): SlothSpec {
     throw new Error('version must be prometheus/v1')
   }
   refuseUnsupported(raw, 'spec', '')
+  checkTimeWindow(fieldOf(raw, 'time_window'), 'time_window')
   const service = text(fieldOf(raw, 'service'), 'service')
   if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)
   const labels = textMap(fieldOf(raw, 'labels'), 'labels')
