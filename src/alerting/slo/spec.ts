@@ -174,6 +174,23 @@ function checkLabels(
   }
 }
 
+/** The labels the generator gives every recording of an SLO and selects its recordings by. */
+const ID_LABELS = ['sloth_id', 'sloth_service', 'sloth_slo']
+
+/**
+ * Refuses a spec or SLO label that would replace an id label. Sloth merges the spec's labels
+ * over its own (sli_rules_v1 `MergeLabels`), so `sloth_id: x` relabelled every recording,
+ * while the burn-rate recordings and alerts still select `sloth_id="<service>-<slo>"`: the
+ * SLO had no burn rate, no budget and no alert at 100 % errors, and promtool passed the file.
+ */
+function checkIdLabels(labels: Record<string, string> | undefined, field: string) {
+  for (const key of Object.keys(labels ?? {}))
+    if (ID_LABELS.includes(key))
+      throw new Error(
+        `${field}: the label "${key}" is set by the generator (${ID_LABELS.join(', ')} identify the SLO's recordings, and its rules select them by these); remove it`,
+      )
+}
+
 /**
  * Parses one query with the project's PromQL parser (Prometheus 2.42's grammar) with the
  * placeholder as Sloth's check window (1m) and as every window the generator writes it with
@@ -391,6 +408,7 @@ function parseSlo(raw: unknown, typed: unknown, seen: Set<string>, objectiveNode
   const description = text(fieldOf(raw, 'description'), `${where}: description`)
   const labels = textMap(fieldOf(raw, 'labels'), `${where}: labels`)
   checkLabels(labels, `${where}: labels`, 'label')
+  checkIdLabels(labels, `${where}: labels`)
   return {
     name,
     objective,
@@ -485,6 +503,7 @@ export function parseSlothSpec(source: string): SlothSpec {
   if (!NAME_RE.test(service)) throw new Error(`invalid service name "${service}": ${NAME_RULE}`)
   const labels = textMap(fieldOf(raw, 'labels'), 'labels')
   checkLabels(labels, 'labels', 'label')
+  checkIdLabels(labels, 'labels')
   const slos = fieldOf(raw, 'slos')
   if (!Array.isArray(slos) || slos.length === 0) throw new Error('slos must list at least one SLO')
   const seen = new Set<string>()
