@@ -307,6 +307,7 @@ function parseAlerting(raw: unknown, typed: unknown, where: string): SlothSlo['a
 /** A query field of `sli`, holding `{{.window}}` and parsing as PromQL; placeholders spelt `{{.window}}`. */
 function sliQueryField(raw: unknown, field: string): string {
   const query = text(raw, field)
+  if (query === '') throw new Error(`${field} is missing (a query containing ${WINDOW})`)
   if (query.search(WINDOW_RE) < 0) throw new Error(`${field} must be a query containing ${WINDOW}`)
   checkPromQL(query, field)
   // One spelling of the placeholder, so a consumer replacing `{{.window}}` meets no other.
@@ -326,6 +327,12 @@ function parseSli(sli: unknown, where: string): SlothSli {
   const has = (value: unknown) => value !== undefined && value !== null
   if (has(events) && has(raw))
     throw new Error(`${where}: sli holds both events and raw; Sloth allows only one`)
+  // Sloth: "at least one SLI type is required". Naming sli.events.error_query here sent the
+  // author of a missing or misspelt `sli` (or `raw`) after a field they never meant to write.
+  if (!has(events) && !has(raw))
+    throw new Error(
+      `${where}: sli needs events (error_query and total_query) or raw (error_ratio_query); it has neither`,
+    )
   if (has(raw)) {
     const field = `${where}: sli.raw.error_ratio_query`
     const query = sliQueryField(fieldOf(raw, 'error_ratio_query'), field)
@@ -344,6 +351,7 @@ function parseSli(sli: unknown, where: string): SlothSli {
   }
   const [errorQuery, totalQuery] = (['error_query', 'total_query'] as const).map((key) => {
     const query = text(fieldOf(events, key), `${where}: sli.events.${key}`)
+    if (query === '') throw new Error(`${where}: sli.events.${key} is missing (a query containing ${WINDOW})`)
     if (query.search(WINDOW_RE) < 0)
       throw new Error(`${where}: sli.events.${key} must be a query containing ${WINDOW}`)
     return query
