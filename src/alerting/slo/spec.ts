@@ -452,8 +452,10 @@ function slothDocuments(source: string): string[] {
  * differing and parsing as PromQL, and an alert name while an alert is enabled. Also refuses
  * what Sloth passes but promtool 2.42 would refuse in the generated rules: UTF-8 label names,
  * queries that only break once composed into `(error)\n/\n(total)`, alert label and annotation
- * values that do not parse as templates. Refuses, naming them, the
- * Sloth fields it does not implement (UNSUPPORTED, `sli.plugin`) and a file of several specs.
+ * values that do not parse as templates; and what would give rules other than the spec meant:
+ * a `time_window` other than the 30 days written, a label replacing sloth_id, sloth_service or
+ * sloth_slo. Refuses, naming them, the Sloth fields it does not implement (UNSUPPORTED,
+ * `sli.plugin`) and a file of several specs.
  * Returns only the fields this service reads, placeholders spelt `{{.window}}`; throws an
  * Error naming the SLO and the field on any problem, and a GoYamlError (`yaml: line N: …`,
  * yaml.v2's words) on a document yaml.v2 cannot read.
