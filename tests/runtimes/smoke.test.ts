@@ -124,7 +124,10 @@ const EXPECTED_ANSWERS = [
     name: 'broken-json',
     status: 400,
     headers: secured('application/json'),
-    body: envelope('INVALID_JSON', 'Request body is not valid JSON'),
+    body: envelope(
+      'INVALID_JSON',
+      'Request body is not valid JSON: line 1, column 9: a value was expected, but the body ends',
+    ),
     rid: true,
   },
   {
