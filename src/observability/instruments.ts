@@ -230,7 +230,10 @@ abstract class Family<L extends string, S extends { labels: readonly string[]; t
   /**
    * The series of one label set, in `labelNames` order. Within the budget a new label set
    * gets its own series; past it, the overflow series (every label `__overflow__`) is
-   * returned and the overflow listener is told. Keep the result to record repeatedly.
+   * returned and the overflow listener is told. The overflow label set itself always
+   * resolves to the overflow series, without telling the listener (nothing was folded), and
+   * a value with a lone UTF-16 surrogate to the series of its U+FFFD spelling.
+   * Keep the result to record repeatedly.
    */
   resolve(values: readonly string[]): S {
     if (values.length !== this.labelNames.length) {
@@ -239,12 +242,29 @@ abstract class Family<L extends string, S extends { labels: readonly string[]; t
     const key = values.length === 1 ? values[0]! : values.join(SEPARATOR)
     const existing = this.series.get(key)
     if (existing) return existing
+    // A label set that spells the overflow series (every value `__overflow__`, e.g. a
+    // product id a client chose) is that series: as a series of its own it would be exposed
+    // twice once the family overflows, and Prometheus keeps only the first of two samples
+    // with one label set, silently dropping the other's counts.
+    if (values.length > 0 && values.every((value) => value === OVERFLOW_LABEL_VALUE)) {
+      return this.overflow()
+    }
+    // A lone UTF-16 surrogate cannot be written as UTF-8: the response carries U+FFFD in its
+    // place, so 'a\uD800' and 'a\uDC00' would reach Prometheus as one label set, twice.
+    // Such values resolve to the series of their well-formed spelling, as exposed.
+    if (!values.every((value) => value.isWellFormed())) {
+      return this.resolve(values.map((value) => value.toWellFormed()))
+    }
     if (this.series.size < this.maxSeries) {
       const created = this.createSeries([...values], labelText(this.labelNames, values))
       this.series.set(key, created)
       return created
     }
     this.onOverflow?.(this.name)
+    return this.overflow()
+  }
+
+  private overflow(): S {
     if (!this.overflowSeries) {
       const overflow = this.labelNames.map(() => OVERFLOW_LABEL_VALUE)
       this.overflowSeries = this.createSeries(overflow, labelText(this.labelNames, overflow))
