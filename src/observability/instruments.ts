@@ -101,43 +101,56 @@ function codePoints(text: string): number {
 }
 
 /**
- * Checks an exemplar label set against OpenMetrics' rules and returns it for recording.
- * Throws RangeError on an invalid label name or when the names and values together exceed
- * EXEMPLAR_MAX_LABEL_SET_LENGTH code points (client_golang's `newExemplar` returns the same
- * errors, and its `ObserveWithExemplar` panics on them).
+ * Checks an exemplar label set against OpenMetrics' rules and returns it for recording,
+ * without the labels whose value is empty: Prometheus' parser drops those (an empty label
+ * value is no label), so a scrape stores `{trace_id=""}` as `{}`, and they do not count
+ * towards the limit there either. Throws RangeError on an invalid label name or when the
+ * names and values together exceed EXEMPLAR_MAX_LABEL_SET_LENGTH code points
+ * (client_golang's `newExemplar` returns the same errors, and its `ObserveWithExemplar`
+ * panics on them).
  */
 export function exemplarLabels(labels: Record<string, string>): ExemplarLabels {
+  const kept: Record<string, string> = {}
   let length = 0
   for (const [name, value] of Object.entries(labels)) {
     if (!LABEL_NAME.test(name)) throw new RangeError(`invalid exemplar label name ${JSON.stringify(name)}`)
+    if (value === '') continue
+    // As exposed: a lone surrogate goes out as U+FFFD (see Family.resolve).
+    kept[name] = value.toWellFormed()
     // Label names are ASCII; a value's UTF-16 length bounds its code points from above.
     length += name.length + value.length
   }
   if (length > EXEMPLAR_MAX_LABEL_SET_LENGTH) {
     length = 0
-    for (const [name, value] of Object.entries(labels)) length += name.length + codePoints(value)
+    for (const [name, value] of Object.entries(kept)) length += name.length + codePoints(value)
     if (length > EXEMPLAR_MAX_LABEL_SET_LENGTH) {
       throw new RangeError(
         `exemplar labels are ${length} characters, over OpenMetrics' limit of ${EXEMPLAR_MAX_LABEL_SET_LENGTH}`,
       )
     }
   }
-  return { ...labels } as ExemplarLabels
+  return kept as ExemplarLabels
 }
 
 /**
  * The exemplar labels of a traced request: `trace_id` (W3C Trace Context's trace-id) and
- * `request_id`. A request id too long to fit the 128 code points beside the trace id is left
- * out (the trace id is what links to the trace); a trace id that cannot fit alone gives
- * undefined. Lengths are UTF-16 units, an upper bound on code points, so the check is two
+ * `request_id`, each left out when empty. A request id too long to fit the 128 code points
+ * beside the trace id is left out (the trace id is what links to the trace); a trace id that
+ * cannot fit alone gives undefined. Lengths are UTF-16 units, an upper bound on code points, so the check is two
  * additions: both ids are ASCII in practice (32 hex digits; SAFE_REQUEST_ID).
  */
 export function traceExemplar(traceId: string, requestId?: string): ExemplarLabels | undefined {
+  // An empty id is no label to Prometheus (see exemplarLabels): leave it out here as well.
+  const request = requestId === '' ? undefined : requestId
+  if (traceId === '') {
+    const fits = request !== undefined && 10 + request.length <= EXEMPLAR_MAX_LABEL_SET_LENGTH
+    return (fits ? { request_id: request } : {}) as unknown as ExemplarLabels
+  }
   // The label names count towards the limit: 'trace_id' is 8 characters, 'request_id' 10.
   const traced = 8 + traceId.length
   if (traced > EXEMPLAR_MAX_LABEL_SET_LENGTH) return undefined
-  if (requestId !== undefined && traced + 10 + requestId.length <= EXEMPLAR_MAX_LABEL_SET_LENGTH) {
-    return { trace_id: traceId, request_id: requestId } as unknown as ExemplarLabels
+  if (request !== undefined && traced + 10 + request.length <= EXEMPLAR_MAX_LABEL_SET_LENGTH) {
+    return { trace_id: traceId, request_id: request } as unknown as ExemplarLabels
   }
   return { trace_id: traceId } as unknown as ExemplarLabels
 }
