@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, beforeEach } from 'bun:test'
 import { createHmac } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { createAlerting } from '../../src/alerting/alerting.ts'
 import type { AlertingMetrics } from '../../src/alerting/metrics.ts'
+import { createRuleManager, expandRuleFiles, loadRules } from '../../src/alerting/rules/manager.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { alertRuleStates } from '../../src/db/schema.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
+import type { InstantResult, QuerySource } from '../../src/prometheus/promql/query-source.ts'
 import { createTenantAlertContacts } from '../../src/tenants/alert-contacts.ts'
 import { buildTestApp } from './app.ts'
 import { freshDatabase } from './db.ts'
@@ -243,4 +248,36 @@ export function alertmanagerNotification(alerts: unknown[], extra: Record<string
     truncatedAlerts: 0,
     ...extra,
   }
+}
+
+/**
+ * One process of the service on `database` running the rule file `text` (groups without an
+ * interval evaluate every 30 s), whose query source answers every expression with one series
+ * `{job="shop"}` of value 1, with its own dispatcher (log transport). `step(ms)` advances
+ * `clock` by `ms` (default 30 s), evaluates every group, then runs the delivery tick then.
+ */
+export function ruleProcess(database: DatabaseHandle, text: string, clock: ReturnType<typeof manualClock>) {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-process-'))
+  writeFileSync(join(dir, 'alerts.yml'), text)
+  const source: QuerySource = {
+    async instantQuery(): Promise<InstantResult> {
+      return { resultType: 'vector', samples: [{ labels: { job: 'shop' }, value: 1 }] }
+    },
+  }
+  const delivery = alertingFor(database, undefined)
+  const manager = createRuleManager({
+    db: database.db,
+    groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
+    source,
+    dispatcher: delivery.alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+  })
+  const step = async (ms = 30_000) => {
+    clock.advance(ms)
+    await manager.evaluateAll()
+    delivery.clock.set(clock.now().toISOString())
+    await delivery.alerting.tick()
+  }
+  return { manager, delivery, step }
 }

@@ -1,19 +1,8 @@
 import { describe, expect, jest, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import {
-  createRuleManager,
-  expandRuleFiles,
-  loadRules,
-  nextEvaluationAt,
-  ORPHAN_SWEEP_KEY,
-} from '../../../src/alerting/rules/manager.ts'
+import { nextEvaluationAt, ORPHAN_SWEEP_KEY } from '../../../src/alerting/rules/manager.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
-import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
 import { fingerprint } from '../../../src/prometheus/rules/alerting-rule.ts'
-import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
-import { captureLogs } from '../../helpers/logs.ts'
+import { manualClock, ruleManagerTestContext, ruleProcess } from '../../helpers/alerts.ts'
 
 // Fresh databases per file.
 setDefaultTimeout(30_000)
@@ -52,35 +41,9 @@ groups:
         for: 5m
 `
 
-/**
- * One process of the service on the shared database: the rule file `text`, a query source
- * answering every expression with one series (value 1), its own dispatcher (log transport).
- */
-function processWith(text: string, clock: ReturnType<typeof manualClock>) {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-reload-'))
-  writeFileSync(join(dir, 'alerts.yml'), text)
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: [{ labels: { job: 'shop' }, value: 1 }] }
-    },
-  }
-  const delivery = alertingFor(ctx.database, undefined)
-  const manager = createRuleManager({
-    db: ctx.database.db,
-    groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
-    source,
-    dispatcher: delivery.alerting.dispatcher,
-    clock,
-    log: captureLogs().log,
-  })
-  const step = async (ms = 30_000) => {
-    clock.advance(ms)
-    await manager.evaluateAll()
-    delivery.clock.set(clock.now().toISOString())
-    await delivery.alerting.tick()
-  }
-  return { manager, step }
-}
+/** One process of the service on the shared database, with the rule file `text` (ruleProcess). */
+const processWith = (text: string, clock: ReturnType<typeof manualClock>) =>
+  ruleProcess(ctx.database, text, clock)
 
 const states = async () =>
   (await ctx.database.db.select().from(alertRuleStates))

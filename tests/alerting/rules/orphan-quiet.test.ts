@@ -1,43 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
-import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
-import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
-import { captureLogs } from '../../helpers/logs.ts'
+import { manualClock, ruleManagerTestContext, ruleProcess } from '../../helpers/alerts.ts'
 
 setDefaultTimeout(30_000)
 
 const ctx = ruleManagerTestContext()
 
-/** One process on the shared database with rule file `text`; every expression returns one series. */
-function processWith(text: string, clock: ReturnType<typeof manualClock>) {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-quiet-'))
-  writeFileSync(join(dir, 'alerts.yml'), text)
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: [{ labels: { job: 'shop' }, value: 1 }] }
-    },
-  }
-  const delivery = alertingFor(ctx.database, undefined)
-  const manager = createRuleManager({
-    db: ctx.database.db,
-    groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
-    source,
-    dispatcher: delivery.alerting.dispatcher,
-    clock,
-    log: captureLogs().log,
-  })
-  const step = async (ms: number) => {
-    clock.advance(ms)
-    await manager.evaluateAll()
-    delivery.clock.set(clock.now().toISOString())
-    await delivery.alerting.tick()
-  }
-  return { manager, step }
-}
+/** One process on the shared database with rule file `text` (ruleProcess). */
+const processWith = (text: string, clock: ReturnType<typeof manualClock>) =>
+  ruleProcess(ctx.database, text, clock)
 
 const outbox = async () =>
   (await ctx.database.db.select().from(alertOutbox)).map((r) => `${r.alertname}:${r.transition}`).sort()

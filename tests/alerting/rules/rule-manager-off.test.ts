@@ -1,13 +1,7 @@
 import { describe, expect, jest, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createRuleManager, expandRuleFiles, loadRules } from '../../../src/alerting/rules/manager.ts'
 import { alertOutbox, alertRuleStates } from '../../../src/db/schema.ts'
-import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/query-source.ts'
 import { fingerprint } from '../../../src/prometheus/rules/alerting-rule.ts'
-import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
-import { captureLogs } from '../../helpers/logs.ts'
+import { alertingFor, manualClock, ruleManagerTestContext, ruleProcess } from '../../helpers/alerts.ts'
 
 setDefaultTimeout(30_000)
 
@@ -22,24 +16,9 @@ groups:
         expr: fired > 0
 `
 
-/** A process whose rule manager runs the file above; every expression returns one series. */
+/** A process whose rule manager runs the file above (ruleProcess), evaluating without delivering. */
 function evaluator(clock: ReturnType<typeof manualClock>) {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-off-'))
-  writeFileSync(join(dir, 'alerts.yml'), ONE_ALERT)
-  const source: QuerySource = {
-    async instantQuery(): Promise<InstantResult> {
-      return { resultType: 'vector', samples: [{ labels: { job: 'shop' }, value: 1 }] }
-    },
-  }
-  const delivery = alertingFor(ctx.database, undefined)
-  const manager = createRuleManager({
-    db: ctx.database.db,
-    groups: loadRules(expandRuleFiles(join(dir, '*.yml')), { defaultIntervalMs: 30_000 }),
-    source,
-    dispatcher: delivery.alerting.dispatcher,
-    clock,
-    log: captureLogs().log,
-  })
+  const { manager } = ruleProcess(ctx.database, ONE_ALERT, clock)
   return async (ms = 30_000) => {
     clock.advance(ms)
     await manager.evaluateAll()
