@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { sloRulesFileText } from '../../../scripts/slo/generate.ts'
 import { parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
 import { run, withBinary } from '../../ops/ops-files.ts'
+import { availSpec, refusal } from './spec-text.ts'
 
 // Alert labels and annotations are Go templates to Prometheus (rulefmt.go testTemplateParsing
 // parses each when rules load). Sloth copies the spec's values into the alerts unchecked, so
@@ -12,30 +13,6 @@ import { run, withBinary } from '../../ops/ops-files.ts'
 // now refuses it, naming the field, in promtool's words.
 
 const promtoolTest = withBinary('promtool', 'apt-get install -y prometheus')
-
-/** A one-SLO spec whose `alerting` block is `alerting` (indented under the SLO). */
-const spec = (alerting: string) => `version: prometheus/v1
-service: svc
-slos:
-  - name: avail
-    objective: 99.9
-    sli:
-      events:
-        error_query: sum(rate(errors_total[{{.window}}]))
-        total_query: sum(rate(requests_total[{{.window}}]))
-    alerting:
-      name: AvailBurn
-${alerting}
-`
-
-function refusal(text: string): string {
-  try {
-    parseSlothSpec(text)
-  } catch (error) {
-    return (error as Error).message
-  }
-  return 'accepted'
-}
 
 /** Broken templates and promtool 2.42's words for them (the part after `annotation "x": `). */
 const BROKEN: Array<[value: string, promtool: string]> = [
@@ -51,10 +28,10 @@ describe('alert label and annotation templates', () => {
     const [value] = BROKEN[0]!
     const v = JSON.stringify(value)
     expect([
-      refusal(spec(`      annotations:\n        summary: ${v}`)),
-      refusal(spec(`      labels:\n        team: ${v}`)),
-      refusal(spec(`      page_alert:\n        annotations:\n          runbook: ${v}`)),
-      refusal(spec(`      ticket_alert:\n        labels:\n          severity: ${v}`)),
+      refusal(availSpec({ alerting: `      annotations:\n        summary: ${v}` })),
+      refusal(availSpec({ alerting: `      labels:\n        team: ${v}` })),
+      refusal(availSpec({ alerting: `      page_alert:\n        annotations:\n          runbook: ${v}` })),
+      refusal(availSpec({ alerting: `      ticket_alert:\n        labels:\n          severity: ${v}` })),
     ]).toEqual([
       'slo "avail": alerting.annotations.summary: template: __alert_AvailBurn:1: unclosed action',
       'slo "avail": alerting.labels.team: template: __alert_AvailBurn:1: unclosed action',
@@ -65,14 +42,16 @@ describe('alert label and annotation templates', () => {
 
   test('each kind of template error is reported as promtool reports it, line included', () => {
     expect(
-      BROKEN.map(([value]) => refusal(spec(`      annotations:\n        summary: ${JSON.stringify(value)}`))),
+      BROKEN.map(([value]) =>
+        refusal(availSpec({ alerting: `      annotations:\n        summary: ${JSON.stringify(value)}` })),
+      ),
     ).toEqual(BROKEN.map(([, words]) => `slo "avail": alerting.annotations.summary: ${words}`))
   })
 
   test('a disabled alert is not generated, so its templates are not checked (as Sloth skips it)', () => {
-    const text = spec(
-      '      page_alert:\n        disable: true\n        annotations:\n          summary: "{{ $x"',
-    )
+    const text = availSpec({
+      alerting: '      page_alert:\n        disable: true\n        annotations:\n          summary: "{{ $x"',
+    })
     expect(refusal(text)).toBe('accepted')
   })
 
@@ -95,9 +74,10 @@ describe('alert label and annotation templates', () => {
       })
       expect(words).toEqual(BROKEN.map(([, promtool]) => promtool))
 
-      const working = spec(
-        '      labels:\n        team: "{{ $labels.team }}"\n      annotations:\n        summary: "{{ humanize $value }} left"',
-      )
+      const working = availSpec({
+        alerting:
+          '      labels:\n        team: "{{ $labels.team }}"\n      annotations:\n        summary: "{{ humanize $value }} left"',
+      })
       writeFileSync(file, sloRulesFileText(parseSlothSpec(working)))
       expect(run(['promtool', 'check', 'rules', file])).toEqual({
         exitCode: 0,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
+import { availSpec, refusal } from './spec-text.ts'
 
 // The recordings of an SLO carry sloth_id, sloth_service and sloth_slo, and its burn-rate
 // recordings and alerts select them by those. Sloth merges the spec's labels over them, so
@@ -8,30 +9,6 @@ import { parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
 // with `promtool test rules`).
 
 /** A one-SLO spec; `top` goes after `service`, `slo` after the SLO's objective. */
-const spec = (options: { top?: string; slo?: string; alerting?: string } = {}) => `version: prometheus/v1
-service: svc
-${options.top ?? ''}
-slos:
-  - name: avail
-    objective: 99.9
-${options.slo ?? ''}
-    sli:
-      events:
-        error_query: sum(rate(errors_total[{{.window}}]))
-        total_query: sum(rate(requests_total[{{.window}}]))
-    alerting:
-      name: AvailBurn
-${options.alerting ?? ''}
-`
-
-function refusal(text: string): string {
-  try {
-    parseSlothSpec(text)
-  } catch (error) {
-    return (error as Error).message
-  }
-  return 'accepted'
-}
 
 const WHY =
   "is set by the generator (sloth_id, sloth_service, sloth_slo identify the SLO's recordings, and its rules select them by these); remove it"
@@ -39,9 +16,9 @@ const WHY =
 describe('id labels in a spec', () => {
   test('an SLO or spec label named sloth_id, sloth_service or sloth_slo is refused, naming it', () => {
     expect([
-      refusal(spec({ slo: '    labels:\n      sloth_id: mine' })),
-      refusal(spec({ slo: '    labels:\n      team: a\n      sloth_service: other' })),
-      refusal(spec({ top: 'labels:\n  sloth_slo: x' })),
+      refusal(availSpec({ slo: '    labels:\n      sloth_id: mine' })),
+      refusal(availSpec({ slo: '    labels:\n      team: a\n      sloth_service: other' })),
+      refusal(availSpec({ top: 'labels:\n  sloth_slo: x' })),
     ]).toEqual([
       `slo "avail": labels: the label "sloth_id" ${WHY}`,
       `slo "avail": labels: the label "sloth_service" ${WHY}`,
@@ -50,7 +27,7 @@ describe('id labels in a spec', () => {
   })
 
   test('other sloth_ labels stay allowed: an alert may set its own sloth_severity, as in Sloth', () => {
-    const parsed = parseSlothSpec(spec({ alerting: '      labels:\n        sloth_severity: critical' }))
+    const parsed = parseSlothSpec(availSpec({ alerting: '      labels:\n        sloth_severity: critical' }))
     expect(parsed.slos[0]!.alerting.labels).toEqual({ sloth_severity: 'critical' })
   })
 })

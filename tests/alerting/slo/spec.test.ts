@@ -7,6 +7,7 @@ import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.t
 import { parseSlothSpec, type SlothSpec, sliQuery, templateText } from '../../../src/alerting/slo/spec.ts'
 import { run, withBinary } from '../../ops/ops-files.ts'
 import type { SloRule } from './slo-rule.ts'
+import { refusal } from './spec-text.ts'
 
 // What parseSlothSpec accepts and refuses, held against Sloth's loader and validation
 // (github.com/slok/sloth internal/prometheus/spec.go, pkg/common/validation/slo.go and
@@ -40,16 +41,6 @@ function spec(options: { service?: string; top?: string; slo?: Record<string, st
     `    ${slo.alerting}`,
     '',
   ].join('\n')
-}
-
-/** The message parseSlothSpec refuses `text` with. */
-function refusal(text: string): string {
-  try {
-    parseSlothSpec(text)
-  } catch (error) {
-    return (error as Error).message
-  }
-  throw new Error('the spec was accepted')
 }
 
 type Rule = SloRule

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { sloRuleGroups } from '../../../scripts/slo/generate.ts'
 import { parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
+import { availSpec, refusal } from './spec-text.ts'
 
 // `time_window` is no field of Sloth's prometheus/v1 spec (pkg/prometheus/api/v1 v1.go; the
 // period is the CLI's --default-slo-period, 30d), but specs carry it, after OpenSLO's
@@ -8,29 +9,6 @@ import { parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
 // budgets and alerts without a word.
 
 /** A one-SLO spec; `top` goes after `service`, `slo` after the SLO's objective. */
-const spec = (options: { top?: string; slo?: string } = {}) => `version: prometheus/v1
-service: svc
-${options.top ?? ''}
-slos:
-  - name: avail
-    objective: 99.9
-${options.slo ?? ''}
-    sli:
-      events:
-        error_query: sum(rate(errors_total[{{.window}}]))
-        total_query: sum(rate(requests_total[{{.window}}]))
-    alerting:
-      name: AvailBurn
-`
-
-function refusal(text: string): string {
-  try {
-    parseSlothSpec(text)
-  } catch (error) {
-    return (error as Error).message
-  }
-  return 'accepted'
-}
 
 const REST =
   "is not supported: Sloth's prometheus/v1 spec has no period field (Sloth ignores it and writes 30d rules), and this generator writes 30d rules only; remove it or set it to 30d"
@@ -38,11 +16,11 @@ const REST =
 describe('time_window', () => {
   test('any period but the 30 days generated is refused, naming the field, on the SLO or the spec', () => {
     expect([
-      refusal(spec({ slo: '    time_window: 28d' })),
-      refusal(spec({ slo: '    time_window: 7d' })),
-      refusal(spec({ slo: '    time_window: 4w' })),
-      refusal(spec({ slo: '    time_window: 30' })),
-      refusal(spec({ top: 'time_window: 28d' })),
+      refusal(availSpec({ slo: '    time_window: 28d' })),
+      refusal(availSpec({ slo: '    time_window: 7d' })),
+      refusal(availSpec({ slo: '    time_window: 4w' })),
+      refusal(availSpec({ slo: '    time_window: 30' })),
+      refusal(availSpec({ top: 'time_window: 28d' })),
     ]).toEqual([
       `slo "avail": time_window "28d" ${REST}`,
       `slo "avail": time_window "7d" ${REST}`,
@@ -53,13 +31,13 @@ describe('time_window', () => {
   })
 
   test('30d, however spelt, gives the rules of a spec without it (the 30-day period)', () => {
-    const plain = parseSlothSpec(spec())
+    const plain = parseSlothSpec(availSpec())
     for (const options of [
       { slo: '    time_window: 30d' },
       { slo: '    time_window: 720h' },
       { top: 'time_window: 30d' },
     ])
-      expect(parseSlothSpec(spec(options))).toEqual(plain)
+      expect(parseSlothSpec(availSpec(options))).toEqual(plain)
     const period = sloRuleGroups(plain)
       .flatMap((g) => g.rules)
       .find((r) => 'record' in r && r.record === 'slo:time_period:days')
