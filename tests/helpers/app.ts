@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import { createHttpClient } from '../../src/http/outbound.ts'
 import { createMetrics } from '../../src/metrics.ts'
+import type { ErrorReporter, ServerErrorReport } from '../../src/observability/error-reporter.ts'
 import { buildServices, type Infrastructure, type ServiceOverrides } from '../../src/services.ts'
 import { sharedDatabase } from './db.ts'
 import { captureLogs } from './logs.ts'
@@ -64,4 +65,22 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     return response
   }
   return { app, deps, logs, call }
+}
+
+/**
+ * An enabled ErrorReporter that records each server error it is handed in `reports` and does
+ * nothing else, for tests that assert what the HTTP boundary reports.
+ */
+export function recordingReporter(): { reporter: ErrorReporter; reports: ServerErrorReport[] } {
+  const reports: ServerErrorReport[] = []
+  const reporter: ErrorReporter = {
+    enabled: true,
+    captureServerError: (report) => reports.push(report),
+    capturePaymentProviderError() {},
+    activeTraceId: () => undefined,
+    requestRouted() {},
+    requestFinished() {},
+    flush: async () => true,
+  }
+  return { reporter, reports }
 }

@@ -5,20 +5,10 @@
  */
 import { expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import type { ErrorReporter, ServerErrorReport } from '../../src/observability/error-reporter.ts'
-import { buildTestApp } from '../helpers/app.ts'
+import { buildTestApp, recordingReporter } from '../helpers/app.ts'
 
 async function setup() {
-  const reports: ServerErrorReport[] = []
-  const reporter: ErrorReporter = {
-    enabled: true,
-    captureServerError: (report) => reports.push(report),
-    capturePaymentProviderError() {},
-    activeTraceId: () => undefined,
-    requestRouted() {},
-    requestFinished() {},
-    flush: async () => true,
-  }
+  const { reporter, reports } = recordingReporter()
   const built = await buildTestApp({ errorReporter: reporter })
   built.app.use(
     new Elysia()

@@ -5,8 +5,7 @@
  */
 import { expect, test } from 'bun:test'
 import { Elysia, status } from 'elysia'
-import type { ErrorReporter, ServerErrorReport } from '../../src/observability/error-reporter.ts'
-import { buildTestApp } from '../helpers/app.ts'
+import { buildTestApp, recordingReporter } from '../helpers/app.ts'
 
 const BODIES: Record<number, unknown> = {
   200: { ok: true },
@@ -19,16 +18,7 @@ const BODIES: Record<number, unknown> = {
 const CODES = Object.keys(BODIES).map(Number)
 
 async function setup() {
-  const reports: ServerErrorReport[] = []
-  const reporter: ErrorReporter = {
-    enabled: true,
-    captureServerError: (report) => reports.push(report),
-    capturePaymentProviderError() {},
-    activeTraceId: () => undefined,
-    requestRouted() {},
-    requestFinished() {},
-    flush: async () => true,
-  }
+  const { reporter, reports } = recordingReporter()
   const built = await buildTestApp({ errorReporter: reporter })
   const answer = (code: number, set: { headers: Record<string, unknown> }) => {
     if (code === 302) set.headers.location = '/elsewhere'

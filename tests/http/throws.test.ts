@@ -6,8 +6,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import type { ErrorReporter, ServerErrorReport } from '../../src/observability/error-reporter.ts'
-import { buildTestApp } from '../helpers/app.ts'
+import { buildTestApp, recordingReporter } from '../helpers/app.ts'
 
 const notFoundLookalike = Object.assign(new Error('no such key in the cache'), { code: 'NOT_FOUND' })
 const response = new Response('ok', { status: 200 })
@@ -56,16 +55,7 @@ function thrower() {
 }
 
 async function setup() {
-  const reports: ServerErrorReport[] = []
-  const reporter: ErrorReporter = {
-    enabled: true,
-    captureServerError: (report) => reports.push(report),
-    capturePaymentProviderError() {},
-    activeTraceId: () => undefined,
-    requestRouted() {},
-    requestFinished() {},
-    flush: async () => true,
-  }
+  const { reporter, reports } = recordingReporter()
   const built = await buildTestApp({ errorReporter: reporter })
   built.app.use(thrower())
   return { ...built, reports }
