@@ -62,17 +62,38 @@ export interface LoadedGroup {
   evaluationMs?: number
 }
 
+/** One evaluation of a group, as rules/group.go `DefaultEvalIterationFunc` reports it. */
+export interface GroupEvaluation {
+  /** When it started, ms since the epoch by the wall clock (`setLastEvaluation(start)`). */
+  startedAtMs: number
+  /** How long it took, in seconds (`setEvaluationTime`). */
+  seconds: number
+  /**
+   * Samples its rules returned, as `Group.Eval` sums `len(vector)` of the rules that did not
+   * fail: a recording rule's series, an alerting rule's ALERTS and ALERTS_FOR_STATE (two per
+   * pending or firing alert). A rule whose output the store refused still counts.
+   */
+  samples: number
+}
+
 export interface RuleManagerMetrics {
   /** One rule evaluated in `group` (failed when its query errored). */
   ruleEvaluated(group: string, failed: boolean): void
-  groupDuration(group: string, seconds: number): void
+  /**
+   * The group was evaluated: the duration histogram, and the last evaluation's start
+   * (prometheus_rule_group_last_evaluation_timestamp_seconds), duration
+   * (…_last_duration_seconds) and samples (…_last_evaluation_samples).
+   */
+  groupEvaluated(group: string, evaluation: GroupEvaluation): void
   /** Active alerts by (alertname, state), replacing the previous counts. */
   activeAlerts(counts: Array<{ alertname: string; state: string; count: number }>): void
   /**
-   * The group is scheduled: its iteration counters exist from now on, at 0, as Prometheus'
-   * `NewGroup` creates them, so that `increase()` sees the first missed slot.
+   * The group is scheduled: its iteration counters and last-evaluation gauges exist from now
+   * on, at 0, and its interval (seconds) and number of rules (all of its file's, skipped ones
+   * too: `len(o.Rules)`) are set, as Prometheus' `NewGroup` does, so that `increase()` sees the
+   * first missed slot.
    */
-  groupScheduled(group: string): void
+  groupScheduled(group: string, intervalSeconds: number, rules: number): void
   /**
    * A slot of the group came and is evaluated, after `missed` (≥ 0) slots that were skipped
    * because the evaluation before overran them: Prometheus' rules/group.go `run` adds the
@@ -84,7 +105,7 @@ export interface RuleManagerMetrics {
 
 export const noRuleManagerMetrics: RuleManagerMetrics = {
   ruleEvaluated() {},
-  groupDuration() {},
+  groupEvaluated() {},
   activeAlerts() {},
   groupScheduled() {},
   groupIteration() {},
@@ -185,6 +206,11 @@ export function loadRules(files: string[], options: RuleLoadOptions): LoadedGrou
 }
 
 type StateRow = typeof alertRuleStates.$inferSelect
+
+/** The samples one evaluation of a group's rules returned so far (see GroupEvaluation.samples). */
+interface SampleTally {
+  samples: number
+}
 
 // jsonb does not keep key order; the engine's label sets must be sorted (labelsFrom).
 const toInstance = (row: StateRow): AlertInstance => ({
@@ -438,6 +464,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     entry: LoadedRule<AlertingRule>,
     rows: StateRow[],
     ts: number,
+    tally: SampleTally,
   ) {
     const { group } = loaded
     const active = new Map<string, AlertInstance>()
@@ -467,7 +494,9 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       // rule: its ALERTS series from the last evaluation that wrote get no stale marker now.
       if (group.limit > 0 && present.length > group.limit)
         return await dropOverLimit(tx, loaded, entry, rows, present.length, ts)
-      refused = writeAlertSeries(loaded, entry, present, ts)
+      const written = writeAlertSeries(loaded, entry, present, ts)
+      refused = written.refused
+      tally.samples += written.samples
     } catch (error) {
       // A failed query must not resolve anything: the stored state stays exactly as it was.
       entry.health = 'err'
@@ -558,16 +587,18 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * nothing reads ALERTS_FOR_STATE back after a restart: the alerts' state, activeAt included,
    * is kept in alert_rule_states, and the first evaluation writes the series from it.
    * @returns the store's refusal (`duplicate sample for timestamp` when two rules of one
-   *   name hold the same alert with different activeAt), or undefined
+   *   name hold the same alert with different activeAt), or undefined; and how many series
+   *   the rule returned, recorder or not (Prometheus counts them before appending)
    */
   function writeAlertSeries(
     loaded: LoadedGroup,
     entry: LoadedRule<AlertingRule>,
     present: readonly AlertInstance[],
     ts: number,
-  ): Error | undefined {
+  ): { refused: Error | undefined; samples: number } {
     const series = alertSeries(entry.rule, loaded.group.labels, present)
-    return deps.recorder?.write(recorderKey(loaded, entry), series, ts - loaded.group.queryOffsetMs)
+    const refused = deps.recorder?.write(recorderKey(loaded, entry), series, ts - loaded.group.queryOffsetMs)
+    return { refused, samples: series.length }
   }
 
   /**
@@ -615,7 +646,12 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
    * markers for vanished series).
    * A failed query records nothing new, so the previous samples age out as Prometheus' do.
    */
-  async function evaluateRecording(loaded: LoadedGroup, entry: LoadedRule<RecordingRule>, ts: number) {
+  async function evaluateRecording(
+    loaded: LoadedGroup,
+    entry: LoadedRule<RecordingRule>,
+    ts: number,
+    tally: SampleTally,
+  ) {
     const { group } = loaded
     const started = clock.monotonic()
     entry.lastEvaluation = clock.now()
@@ -645,6 +681,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       // At the query's time, as Group.Eval appends the samples the query returned (and marks
       // stale there): a later rule of the group, querying at that time too, reads them.
       const refused = deps.recorder.write(recorderKey(loaded, entry), samples, ts - group.queryOffsetMs)
+      tally.samples += samples.length
       // As Group.Eval: a refused sample fails the rule (health and last error) without counting
       // as a failed evaluation, which prometheus_rule_evaluation_failures_total keeps for queries.
       entry.health = refused ? 'err' : 'ok'
@@ -793,10 +830,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     const wall = clock.now()
     const ts = atMs ?? wall.getTime()
     const started = clock.monotonic()
+    const tally: SampleTally = { samples: 0 }
     const live = loaded.rules.filter((entry) => entry.health !== 'skipped')
     const outcome = !live.some(isAlerting)
       ? await (async () => {
-          for (const entry of live) if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
+          for (const entry of live) if (isRecording(entry)) await evaluateRecording(loaded, entry, ts, tally)
           return 'evaluated' as const
         })()
       : await db.transaction(async (tx) => {
@@ -808,10 +846,10 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
           // In group order, so a rule sees what the rules before it wrote at `ts` (recorded
           // series, ALERTS).
           for (const entry of live) {
-            if (isRecording(entry)) await evaluateRecording(loaded, entry, ts)
+            if (isRecording(entry)) await evaluateRecording(loaded, entry, ts, tally)
             else if (leader && isAlerting(entry)) {
               const ruleRows = rows.filter((r) => r.ruleName === entry.stateKey)
-              transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts)))
+              transitions.push(...(await evaluateRule(tx, loaded, entry, ruleRows, ts, tally)))
             } else if (isAlerting(entry)) {
               // Another replica holds these alerts now: the ALERTS this one wrote while it led
               // the group end here rather than linger for the lookback.
@@ -831,7 +869,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
     if (outcome === 'evaluated') {
       loaded.lastEvaluation = wall
       loaded.evaluationMs = clock.monotonic() - started
-      metrics.groupDuration(loaded.key, loaded.evaluationMs / 1000)
+      metrics.groupEvaluated(loaded.key, {
+        startedAtMs: wall.getTime(),
+        seconds: loaded.evaluationMs / 1000,
+        samples: tally.samples,
+      })
       await refreshActiveGauge()
     }
     return outcome
@@ -954,7 +996,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
       if (!stopped) return
       stopped = false
       for (const loaded of deps.groups) {
-        metrics.groupScheduled(loaded.key)
+        metrics.groupScheduled(loaded.key, loaded.intervalMs / 1000, loaded.rules.length)
         schedule(loaded)
       }
       if (sweeps) scheduleSweep()

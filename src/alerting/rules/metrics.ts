@@ -1,8 +1,13 @@
 import { Counter, Gauge, Histogram } from '../../observability/instruments.ts'
 import { type MetricsRegistry, SCRAPE_DURATION_BUCKETS } from '../../observability/metrics.ts'
+import type { LabelledMetricName } from '../../observability/series-limits.ts'
 import type { RuleManagerMetrics } from './manager.ts'
 
-/** Builds and registers the rule manager's families (alert_rule_*, alert_rule_group_*, alerts_active). */
+/**
+ * Builds and registers the rule manager's families (alert_rule_*, alert_rule_group_*,
+ * alerts_active): Prometheus' rules/group.go `NewGroupMetrics` under the `alert_rule_` prefix,
+ * each labelled `rule_group` with the group's key (see LoadedGroup.key).
+ */
 export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerMetrics {
   const ruleEvaluations = metrics.register(
     new Counter<'rule_group'>({
@@ -53,16 +58,52 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       ...metrics.budget('alert_rule_group_iterations_total'),
     }),
   )
+  // The rule_group_* gauges of Prometheus' rules/group.go NewGroupMetrics, under our prefix.
+  const gauge = (name: LabelledMetricName, help: string) =>
+    metrics.register(
+      new Gauge<'rule_group'>({ name, help, labelNames: ['rule_group'], ...metrics.budget(name) }),
+    )
+  const groupInterval = gauge(
+    'alert_rule_group_interval_seconds',
+    "The interval of a rule group, as Prometheus' prometheus_rule_group_interval_seconds.",
+  )
+  const groupLastEvaluation = gauge(
+    'alert_rule_group_last_evaluation_timestamp_seconds',
+    "When the last evaluation of a rule group started (Unix seconds, wall clock), as Prometheus' prometheus_rule_group_last_evaluation_timestamp_seconds.",
+  )
+  const groupLastDuration = gauge(
+    'alert_rule_group_last_duration_seconds',
+    "The duration of the last evaluation of a rule group, as Prometheus' prometheus_rule_group_last_duration_seconds.",
+  )
+  const groupRules = gauge(
+    'alert_rule_group_rules',
+    "The number of rules of a rule group, as Prometheus' prometheus_rule_group_rules.",
+  )
+  const groupSamples = gauge(
+    'alert_rule_group_last_evaluation_samples',
+    "The number of samples the rules of a rule group returned at its last evaluation, as Prometheus' prometheus_rule_group_last_evaluation_samples.",
+  )
   const activeSeen = new Set<string>()
   return {
     ruleEvaluated: (group, failed) => {
       ruleEvaluations.labels(group).inc()
       if (failed) ruleFailures.labels(group).inc()
     },
-    groupDuration: (group, seconds) => groupDuration.labels(group).observe(seconds),
-    groupScheduled: (group) => {
+    groupEvaluated: (group, evaluation) => {
+      groupDuration.labels(group).observe(evaluation.seconds)
+      groupLastDuration.labels(group).set(evaluation.seconds)
+      groupLastEvaluation.labels(group).set(evaluation.startedAtMs / 1000)
+      groupSamples.labels(group).set(evaluation.samples)
+    },
+    groupScheduled: (group, intervalSeconds, rules) => {
       iterationsMissed.labels(group)
       iterations.labels(group)
+      groupInterval.labels(group).set(intervalSeconds)
+      groupRules.labels(group).set(rules)
+      // At 0 until the first evaluation, as NewGroup creates them.
+      groupLastEvaluation.labels(group)
+      groupLastDuration.labels(group)
+      groupSamples.labels(group)
     },
     groupIteration: (group, missed) => {
       if (missed > 0) iterationsMissed.labels(group).inc(missed)

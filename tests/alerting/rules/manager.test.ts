@@ -97,7 +97,7 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
     log: logs.log,
     metrics: {
       ruleEvaluated: (group, failed) => events.push(`${group}:${failed ? 'failed' : 'ok'}`),
-      groupDuration: () => {},
+      groupEvaluated: () => {},
       activeAlerts: () => {},
       groupScheduled: () => {},
       groupIteration: () => {},
