@@ -38,7 +38,7 @@ groups:
         expr: up == 0
 `
 
-function setup(source: QuerySource) {
+function setup(source: QuerySource, refusal?: Error) {
   const dir = mkdtempSync(join(tmpdir(), 'cc-rule-gauges-'))
   writeFileSync(join(dir, 'rules.yml'), RULES)
   const clock = manualClock('2026-03-02T10:00:00.5Z')
@@ -53,7 +53,7 @@ function setup(source: QuerySource) {
     db: ctx.database.db,
     groups,
     source: source,
-    recorder: { write: () => undefined },
+    recorder: { write: () => refusal },
     dispatcher: alertingFor(ctx.database, undefined).alerting.dispatcher,
     clock,
     log: captureLogs().log,
@@ -131,5 +131,20 @@ describe('alert_rule_group_* gauges (prometheus_rule_group_*)', () => {
       'alert_rule_group_last_duration_seconds{rule_group="shop"} 0.25',
       'alert_rule_group_last_evaluation_samples{rule_group="shop"} 0',
     ])
+  })
+
+  test('samples the store refused still count, as Group.Eval adds len(vector) before appending', async () => {
+    const source: QuerySource = {
+      async instantQuery(expr: string): Promise<InstantResult> {
+        const samples = expr === 'orders' ? [{ labels: { tenant: 'a' }, value: 3 }] : []
+        return { resultType: 'vector', samples }
+      },
+    }
+    const { metrics, manager } = setup(source, new Error('duplicate sample for timestamp'))
+    await manager.evaluateAll()
+    expect(manager.groups[0]?.rules[0]?.health).toBe('err')
+    expect(gaugeLines(await metrics.render())).toContain(
+      'alert_rule_group_last_evaluation_samples{rule_group="shop"} 1',
+    )
   })
 })
