@@ -32,6 +32,19 @@ const BUN_STUB_METRICS = [
   'nodejs_gc_duration_seconds',
 ]
 
+/**
+ * prom-client families whose values Bun makes up. Bun's `v8.getHeapSpaceStatistics()` lists
+ * V8's 13 spaces but fills only `old_space` (with JavaScriptCore's heap capacity and size, which
+ * `nodejs_heap_size_*_bytes` already carry) and reports 0 for the 12 others, so a per-space
+ * panel would show a heap that has no new space, code or large objects. Node's values are real,
+ * and Deno's throws so prom-client registers none: only Bun loses them.
+ */
+const BUN_FABRICATED_METRICS = [
+  'nodejs_heap_space_size_total_bytes',
+  'nodejs_heap_space_size_used_bytes',
+  'nodejs_heap_space_size_available_bytes',
+]
+
 export interface BuildInfo {
   /** The service's version (package.json). */
   version: string
@@ -122,10 +135,12 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
     return { maxSeries: limits[name], onOverflow }
   }
 
-  registerBuildInfo(register, options.build)
+  const build = resolveBuildInfo(options.build)
+  registerBuildInfo(register, build)
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry })
     for (const name of BUN_STUB_METRICS) registry.removeSingleMetric(name)
+    if (build.runtime === 'bun') for (const name of BUN_FABRICATED_METRICS) registry.removeSingleMetric(name)
   }
 
   const scrapeDuration = new Histogram({
@@ -177,15 +192,19 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsR
   }
 }
 
-/** `app_build_info`, `runtime_info` and, on Bun, `bun_version_info`: always 1, the labels tell. */
-function registerBuildInfo(register: MetricsRegistry['register'], info: Partial<BuildInfo> | undefined) {
-  const build = {
+/** The build as given, its gaps filled from `process.versions` (tests pass no runtime). */
+function resolveBuildInfo(info: Partial<BuildInfo> | undefined): BuildInfo {
+  return {
     version: info?.version ?? 'unknown',
     commit: info?.commit ?? 'unknown',
     runtime: info?.runtime ?? (process.versions.bun ? 'bun' : 'node'),
     runtimeVersion: info?.runtimeVersion ?? process.versions.bun ?? process.versions.node ?? 'unknown',
     runtimeRevision: info?.runtimeRevision ?? 'unknown',
   }
+}
+
+/** `app_build_info`, `runtime_info` and, on Bun, `bun_version_info`: always 1, the labels tell. */
+function registerBuildInfo(register: MetricsRegistry['register'], build: BuildInfo) {
   register(
     new Gauge<'version' | 'commit'>({
       name: 'app_build_info',

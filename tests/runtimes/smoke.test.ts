@@ -69,10 +69,11 @@ const RUNTIME_DEPENDENT_FAMILIES = ['bun_version_info', ...HEAP_SPACE_FAMILIES]
 /**
  * Which of them each runtime exports (README "Runtimes"): Bun adds its version; Deno's `node:v8`
  * throws "Not implemented" from getHeapSpaceStatistics, so prom-client registers no heap-space
- * family there rather than gauges that cannot be read.
+ * family there rather than gauges that cannot be read; Bun's fills only `old_space` and reports
+ * 0 for the other spaces, so the service drops the heap-space families there.
  */
 const RUNTIME_DEPENDENT_PRESENT: Record<'bun' | 'deno' | 'node', string[]> = {
-  bun: RUNTIME_DEPENDENT_FAMILIES,
+  bun: ['bun_version_info'],
   deno: [],
   node: HEAP_SPACE_FAMILIES,
 }
