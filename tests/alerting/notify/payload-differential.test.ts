@@ -169,14 +169,18 @@ test('a member given twice: the last one wins, as in JSON.parse and Go', async (
   })
   expect(
     await read(
-      `{"alerts":null,"truncatedAlerts":-1,"groupKey":"a","alerts":[${alert('A')}],"truncatedAlerts":2,"groupKey":7}`,
+      `{"alerts":null,"truncatedAlerts":-1,"groupKey":7,"alerts":[${alert('A')}],"truncatedAlerts":2,"groupKey":"b"}`,
     ),
   ).toEqual({
     names: ['A'],
     invalid: 0,
     truncatedAlerts: 2,
-    groupKey: undefined,
+    groupKey: 'b',
   })
+  // A later member of the wrong type is refused, as Go's UnmarshalTypeError (am-member-types).
+  expect(await read(`{"alerts":[${alert('A')}],"groupKey":"a","groupKey":7}`)).toBe(
+    'Invalid body: groupKey — Expected a string',
+  )
   expect(await read(`{"alerts":[${alert('A')}],"alerts":{}}`)).toBe(
     'Invalid body: alerts — Expected an array of alerts',
   )

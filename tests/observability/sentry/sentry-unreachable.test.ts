@@ -21,11 +21,14 @@ describe.each(['hanging', 'down'] as const)('Sentry endpoint %s', (mode) => {
     } else {
       dsn = `http://public@127.0.0.1:${closedPort()}/1`
     }
-    app = await spawnBun('tests/observability/sentry/fixtures/serve.ts', {
-      SENTRY_DSN: dsn,
-      SENTRY_TRACES_SAMPLE_RATE: '1',
-    })
-  }, 30_000)
+    app = await spawnBun(
+      'tests/observability/sentry/fixtures/serve.ts',
+      { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1' },
+      // A hang detector, as in servedWithSentry: the fixture migrates an embedded database
+      // first, which took over 20 s on a busy machine.
+      60_000,
+    )
+  }, 90_000)
 
   afterAll(async () => {
     await app?.stop()
