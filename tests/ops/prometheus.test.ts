@@ -28,7 +28,7 @@ describe('Prometheus configuration (promtool)', () => {
       storage: { exemplars: { max_exemplars: 200_000 } },
     })
     expect(output).toContain('Checking ops/prometheus/rules/alerts.yml')
-    expect(output).toContain('SUCCESS: 8 rules found')
+    expect(output).toContain('SUCCESS: 10 rules found')
     expect(output).toContain('Checking ops/prometheus/rules/slo.yml')
     expect(exitCode).toBe(0)
   })
@@ -151,6 +151,8 @@ describe('alert rules', () => {
       'DatabaseQueryLatencyHigh',
       'MetricsCardinalityOverflow',
       'TenantPaymentFailureRate',
+      'AlertRuleEvaluationFailures',
+      'AlertRuleGroupMissedEvaluations',
       'PaymentStuckPending',
       // Generated from ops/slo/slos.yml (one page and one ticket rule each).
       ...['ApiAvailability', 'ApiLatency', 'PaymentSuccess', 'AlertDelivery'].flatMap((n) => [
