@@ -96,6 +96,10 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       groupSamples.labels(group).set(evaluation.samples)
     },
     groupScheduled: (group, intervalSeconds, rules) => {
+      // rules/group.go NewGroup creates the evaluation counters at 0 too: without them the
+      // first failure of a process in a group is no increase() for AlertRuleEvaluationFailures.
+      ruleEvaluations.labels(group)
+      ruleFailures.labels(group)
       iterationsMissed.labels(group)
       iterations.labels(group)
       groupInterval.labels(group).set(intervalSeconds)

@@ -84,6 +84,21 @@ describe('alert_rule_group_* gauges (prometheus_rule_group_*)', () => {
     ])
   })
 
+  test('a scheduled group exports its evaluation counters at 0, so that increase() sees its first failure', async () => {
+    const never: QuerySource = { instantQuery: () => Promise.reject(new Error('not evaluated')) }
+    const { metrics, manager } = setup(never)
+    manager.start()
+    await manager.stop()
+    // rules/group.go NewGroup: EvalTotal and EvalFailures are created with the group.
+    const counters = (await metrics.render())
+      .split('\n')
+      .filter((line) => /^alert_rule_(evaluations|evaluation_failures)_total\{/.test(line))
+    expect(counters).toEqual([
+      'alert_rule_evaluations_total{rule_group="shop"} 0',
+      'alert_rule_evaluation_failures_total{rule_group="shop"} 0',
+    ])
+  })
+
   test('each evaluation sets its wall-clock start, duration and the samples its rules returned', async () => {
     let evaluation = 1
     const clockRef: { advance(ms: number): void } = { advance: () => {} }
