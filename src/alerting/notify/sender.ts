@@ -76,6 +76,18 @@ export const THROTTLE_MAX_WAIT_MS = 24 * 3_600_000
 export const TOKEN_HOLD_MS = 60_000
 const SEVERITY_RANK = sql`case ${alertOutbox.severity} when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end`
 
+/**
+ * Most severe first, then oldest; rows enqueued in one transaction (one alert for several
+ * recipients) share `createdAt`, and without a tiebreak they went out in the heap's order,
+ * which updates reshuffle: by recipient, then id, the order is the same on every replica.
+ */
+const CLAIM_ORDER = [
+  SEVERITY_RANK,
+  asc(alertOutbox.createdAt),
+  asc(alertOutbox.recipient),
+  asc(alertOutbox.id),
+]
+
 /** Exponential backoff with jitter: base·2^(attempt-1), capped at 5 minutes, then 50–100 % of it. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1))
@@ -138,7 +150,7 @@ export function createSender(deps: {
         .select()
         .from(alertOutbox)
         .where(due)
-        .orderBy(SEVERITY_RANK, asc(alertOutbox.createdAt))
+        .orderBy(...CLAIM_ORDER)
         .limit(CLAIM_LIMIT)
         .for('update', { skipLocked: true })
       if (rows.length === 0) return []
@@ -213,7 +225,7 @@ export function createSender(deps: {
               ),
             ),
           )
-          .orderBy(SEVERITY_RANK, asc(alertOutbox.createdAt))
+          .orderBy(...CLAIM_ORDER)
           .limit(TOP_UP_LIMIT)
           .for('update', { skipLocked: true })
         for (const row of more) groups.get(groupKey(row))?.rows.push(row)
