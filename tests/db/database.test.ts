@@ -114,7 +114,8 @@ describe('embedded page cache', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+    // Three embedded databases created (initdb each): 5 s on a quiet machine, 36 s seen in CI.
+  }, 90_000)
 })
 
 describe('creating the embedded database within a memory limit', () => {

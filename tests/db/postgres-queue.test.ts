@@ -128,5 +128,6 @@ describe.if(usingPostgres())('PostgreSQL only: postgres.js pool', () => {
     } finally {
       await sql.end({ timeout: 5 })
     }
-  })
+    // 0.5 s on a quiet machine; over bun's 5 s default on a busy one.
+  }, 30_000)
 })
