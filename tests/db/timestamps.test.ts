@@ -57,6 +57,50 @@ describe('parsePostgresTimestamp', () => {
     expect(copy).not.toBe(date)
     expect(copy.toISOString()).toBe('0049-01-01T00:30:00.000Z')
   })
+
+  test("a UTC session's text, read without the regular expression, gives the instant it names", () => {
+    // 20 000 instants over years 0001-9999, printed as PostgreSQL prints them in UTC (0-6
+    // fraction digits, the microseconds cut), and near misses that must take the general path.
+    let seed = 11
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const min = Date.parse('0001-01-01T00:00:00Z')
+    const max = Date.parse('9999-12-31T23:59:59.999Z')
+    for (let i = 0; i < 20_000; i++) {
+      const instant = new Date(
+        min + Math.floor(((random(2 ** 30) * 2 ** 20 + random(2 ** 20)) / 2 ** 50) * (max - min)),
+      )
+      const iso = instant.toISOString()
+      const digits = random(7)
+      const fraction = `${iso.slice(20, 23)}${String(random(1000)).padStart(3, '0')}`.slice(0, digits)
+      const text = `${iso.slice(0, 10)} ${iso.slice(11, 19)}${digits > 0 ? `.${fraction}` : ''}+00`
+      const expected = new Date(
+        instant.getTime() - (digits < 3 ? instant.getUTCMilliseconds() % 10 ** (3 - digits) : 0),
+      )
+      expect([text, parsePostgresTimestamp(text).toISOString()]).toEqual([text, expected.toISOString()])
+    }
+    expect(
+      [
+        '2026-03-02 10:00:00+00:00',
+        '2026-03-02T10:00:00+00',
+        '2026-03-02 10:00:00.1234567+00',
+        '2026-03-02 10:00:00.+00',
+        '2026-03-02 1O:00:00+00',
+        '0999-03-02 10:00:00+00',
+        '2026-03-02 10:00:00+01',
+      ].map((text) => parsePostgresTimestamp(text).getTime()),
+    ).toEqual([
+      Date.parse('2026-03-02T10:00:00Z'),
+      Date.parse('2026-03-02T10:00:00Z'),
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+      Date.parse('0999-03-02T10:00:00Z'),
+      Date.parse('2026-03-02T09:00:00Z'),
+    ])
+  })
 })
 
 describe('timestamptz columns round-trip through the database', () => {
