@@ -23,12 +23,28 @@ groups:
         expr: vector(1)
 `
 
+/** A rule manager running RULES on `source` and `clock`, with its own metrics registry. */
+function slowGroup(source: QuerySource, clock: ReturnType<typeof manualClock>) {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-rules-missed-'))
+  writeFileSync(join(dir, 'rules.yml'), RULES)
+  const metrics = createMetrics({ log: captureLogs().log, processMetrics: false })
+  const manager = createRuleManager({
+    db: ctx.database.db,
+    groups: loadRules([join(dir, 'rules.yml')], { defaultIntervalMs: 30_000, record: true }),
+    source,
+    recorder: { write: () => undefined },
+    dispatcher: alertingFor(ctx.database, undefined).alerting.dispatcher,
+    clock,
+    log: captureLogs().log,
+    metrics: metrics.ruleManager,
+  })
+  return { metrics, manager }
+}
+
 describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterations_missed_total)', () => {
   // rules/group.go `run`: at each tick, missed = whole intervals since the last evaluated
   // slot, less one; missed slots count in iterations_missed_total and iterations_total.
   test('an evaluation taking 2.5 intervals counts exactly 2 missed slots, and 4 iterations', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc-rules-missed-'))
-    writeFileSync(join(dir, 'rules.yml'), RULES)
     const first = nextEvaluationAt('slow', INTERVAL, Date.parse('2026-03-02T10:00:00Z'))
     const clock = manualClock(new Date(first - 1).toISOString())
     let evaluations = 0
@@ -51,17 +67,7 @@ describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterat
         return { resultType: 'vector', samples: [{ labels: {}, value: 1 }] }
       },
     }
-    const metrics = createMetrics({ log: captureLogs().log, processMetrics: false })
-    const manager = createRuleManager({
-      db: ctx.database.db,
-      groups: loadRules([join(dir, 'rules.yml')], { defaultIntervalMs: 30_000, record: true }),
-      source,
-      recorder: { write: () => undefined },
-      dispatcher: alertingFor(ctx.database, undefined).alerting.dispatcher,
-      clock,
-      log: captureLogs().log,
-      metrics: metrics.ruleManager,
-    })
+    const { metrics, manager } = slowGroup(source, clock)
     manager.start()
     const text0 = await metrics.render()
     // Exported at 0 from the start, as Prometheus' NewGroup creates the series.
@@ -87,8 +93,6 @@ describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterat
   })
 
   test('an evaluation within its interval misses nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc-rules-missed-'))
-    writeFileSync(join(dir, 'rules.yml'), RULES)
     const first = nextEvaluationAt('slow', INTERVAL, Date.parse('2026-03-02T10:00:00Z'))
     const clock = manualClock(new Date(first - 1).toISOString())
     let evaluations = 0
@@ -105,17 +109,7 @@ describe('alert_rule_group_iterations_missed_total (prometheus_rule_group_iterat
         return { resultType: 'vector', samples: [{ labels: {}, value: 1 }] }
       },
     }
-    const metrics = createMetrics({ log: captureLogs().log, processMetrics: false })
-    const manager = createRuleManager({
-      db: ctx.database.db,
-      groups: loadRules([join(dir, 'rules.yml')], { defaultIntervalMs: 30_000, record: true }),
-      source,
-      recorder: { write: () => undefined },
-      dispatcher: alertingFor(ctx.database, undefined).alerting.dispatcher,
-      clock,
-      log: captureLogs().log,
-      metrics: metrics.ruleManager,
-    })
+    const { metrics, manager } = slowGroup(source, clock)
     manager.start()
     try {
       await thirdDone
