@@ -346,6 +346,17 @@ export const ACTIVE_SHOPS = 'count(sum by (tenant_id) (increase(orders_created_t
 /** The original Order Monitoring panel, kept exactly. */
 export const ORDERS_CREATED = 'sum(increase(orders_created_total[24h])) by (channel)'
 
+/**
+ * Rule evaluations that failed (`alert_rule_evaluation_failures_total`) or evaluation slots
+ * skipped (`alert_rule_group_iterations_missed_total`) per `rule_group` over 5 minutes: the
+ * values AlertRuleEvaluationFailures and AlertRuleGroupMissedEvaluations compare with `> 0`
+ * (ops/prometheus/rules/alerts.yml), so the panel line crosses 0 where the alert's condition holds.
+ */
+export const ruleGroupIncrease5m = (
+  counter: 'alert_rule_evaluation_failures_total' | 'alert_rule_group_iterations_missed_total',
+  sel: string,
+) => `sum by (rule_group) (increase(${counter}{${sel}}[5m]))`
+
 const system: DashboardSpec = {
   uid: 'convo-system',
   title: 'System',
@@ -546,6 +557,140 @@ const system: DashboardSpec = {
             {
               expr: `sum by (metric) (increase(metrics_cardinality_overflow_total{${I}}[${RI}]))`,
               legend: '{{metric}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      // The rule-evaluation panels of Prometheus' own overview dashboards, for the service's
+      // rule manager (src/alerting/rules/metrics.ts: prometheus_rule_* under alert_rule_*). The
+      // group gauges are per replica and only the replica that leads a group's slot updates its
+      // last-evaluation gauges, hence `max by (rule_group)` and durations from the histogram.
+      title: 'Rule manager',
+      panels: [
+        {
+          title: 'Rule groups',
+          type: 'stat',
+          w: 6,
+          unit: 'none',
+          decimals: 0,
+          description: 'Rule groups the rule manager schedules (ALERT_RULES_FILES), on any selected replica.',
+          queries: [{ expr: `count(max by (rule_group) (alert_rule_group_rules{${I}}))` }],
+        },
+        {
+          title: 'Rules',
+          type: 'stat',
+          w: 6,
+          unit: 'none',
+          decimals: 0,
+          description: 'Rules of those groups, recording and alerting, skipped ones included.',
+          queries: [{ expr: `sum(max by (rule_group) (alert_rule_group_rules{${I}}))` }],
+        },
+        {
+          title: 'Groups with failing rules (5m)',
+          type: 'stat',
+          w: 6,
+          unit: 'none',
+          decimals: 0,
+          threshold: 1,
+          description:
+            'Rule groups with a failed rule evaluation in the last 5 minutes; AlertRuleEvaluationFailures fires for a group after 15m of it.',
+          queries: [
+            {
+              expr: `count(${ruleGroupIncrease5m('alert_rule_evaluation_failures_total', I)} > 0) or vector(0)`,
+            },
+          ],
+        },
+        {
+          title: 'Groups missing evaluations (5m)',
+          type: 'stat',
+          w: 6,
+          unit: 'none',
+          decimals: 0,
+          threshold: 1,
+          description:
+            'Rule groups that skipped an evaluation slot in the last 5 minutes; AlertRuleGroupMissedEvaluations fires for a group after 15m of it.',
+          queries: [
+            {
+              expr: `count(${ruleGroupIncrease5m('alert_rule_group_iterations_missed_total', I)} > 0) or vector(0)`,
+            },
+          ],
+        },
+        {
+          title: 'Rule evaluations by group',
+          type: 'timeseries',
+          w: 12,
+          unit: 'ops',
+          min: 0,
+          description:
+            'Rule evaluations per second by rule group (each rule of a group counts once per evaluation of the group), all replicas together.',
+          queries: [
+            {
+              expr: `sum by (rule_group) (rate(alert_rule_evaluations_total{${I}}[${RI}]))`,
+              legend: '{{rule_group}}',
+            },
+          ],
+        },
+        {
+          title: 'Rule evaluation failures by group (5m)',
+          type: 'timeseries',
+          w: 12,
+          unit: 'short',
+          min: 0,
+          description:
+            'Failed rule evaluations over 5 minutes by rule group, as AlertRuleEvaluationFailures computes it: it fires when a line stays above 0 for 15m. GET /alerts/rules names the failing rule and its lastError.',
+          queries: [
+            {
+              expr: ruleGroupIncrease5m('alert_rule_evaluation_failures_total', I),
+              legend: '{{rule_group}}',
+            },
+          ],
+        },
+        {
+          title: 'Missed evaluations by group (5m)',
+          type: 'timeseries',
+          w: 8,
+          unit: 'short',
+          min: 0,
+          description:
+            "Evaluation slots skipped over 5 minutes by rule group because the evaluation before overran the group's interval, as AlertRuleGroupMissedEvaluations computes it: it fires when a line stays above 0 for 15m.",
+          queries: [
+            {
+              expr: ruleGroupIncrease5m('alert_rule_group_iterations_missed_total', I),
+              legend: '{{rule_group}}',
+            },
+          ],
+        },
+        {
+          title: 'Evaluation duration / interval',
+          type: 'timeseries',
+          w: 8,
+          unit: 'percentunit',
+          min: 0,
+          threshold: 1,
+          description:
+            "Average duration of a group's evaluations divided by its interval: at 100% evaluations take the whole interval and the next slot is skipped (Missed evaluations).",
+          queries: [
+            {
+              expr: `sum by (rule_group) (rate(alert_rule_evaluation_duration_seconds_sum{${I}}[${RI}])) / sum by (rule_group) (rate(alert_rule_evaluation_duration_seconds_count{${I}}[${RI}])) / max by (rule_group) (alert_rule_group_interval_seconds{${I}})`,
+              legend: '{{rule_group}}',
+            },
+          ],
+        },
+        {
+          title: 'Time since last evaluation',
+          type: 'timeseries',
+          w: 8,
+          unit: 's',
+          min: 0,
+          description:
+            "Seconds since the last evaluation of each group started, on whichever replica led it: stays below the group's interval plus the scrape interval while the group is evaluated; a line that climbs is a group nobody evaluates.",
+          queries: [
+            {
+              // `> 0`: the gauge reads 0 until a group's first evaluation (Prometheus' NewGroup).
+              expr: `time() - max by (rule_group) (alert_rule_group_last_evaluation_timestamp_seconds{${I}} > 0)`,
+              legend: '{{rule_group}}',
             },
           ],
         },

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify as toYaml } from 'yaml'
 import {
   ACTIVE_SHOPS,
   buildDashboards,
@@ -9,11 +12,15 @@ import {
   ORDERS_CREATED,
 } from '../../scripts/grafana/dashboards.ts'
 import {
+  alertRules,
   dashboardFiles,
   expandGrafanaVariables,
   inspectPromQL,
   type Json,
   panelQueries,
+  repoPath,
+  run,
+  withBinary,
 } from './ops-files.ts'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
@@ -373,4 +380,231 @@ describe('exemplars on the dashboards', () => {
       'http://tempo:3200/trace/4bf92f3577b34da6a3ce929d0e0e4736',
     )
   })
+})
+
+/** The panels under a row of a dashboard, in grid order (rows are never collapsed here). */
+function sectionPanels(dashboard: Json, row: string): Json[] {
+  const panels = dashboard.panels as Json[]
+  const start = panels.findIndex((p) => p.type === 'row' && p.title === row)
+  if (start < 0) return []
+  const end = panels.findIndex((p, i) => i > start && p.type === 'row')
+  return panels.slice(start + 1, end < 0 ? undefined : end)
+}
+
+const promtoolTest = withBinary('promtool', 'apt-get install -y prometheus')
+
+/** Runs promtool on YAML files written to a temporary folder, removed afterwards. */
+function promtool(args: string[], files: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'dashboards-promtool-'))
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), toYaml(content))
+    return run(['promtool', ...args.map((a) => (a in files ? join(dir, a) : a))])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe("System's Rule manager row", () => {
+  const system = byUid.get('convo-system')
+  const panels = sectionPanels(system, 'Rule manager')
+  const exprOf = (title: string) => {
+    const panel = panels.find((p) => p.title === title)
+    expect({ title, found: panel !== undefined }).toEqual({ title, found: true })
+    return panel.targets.map((t: Json) => t.expr as string)
+  }
+
+  test("has the rule-evaluation panels of Prometheus' overview dashboards, by rule_group, with their units", () => {
+    expect(panels.map((p) => [p.title, p.type, p.fieldConfig.defaults.unit])).toEqual([
+      ['Rule groups', 'stat', 'none'],
+      ['Rules', 'stat', 'none'],
+      ['Groups with failing rules (5m)', 'stat', 'none'],
+      ['Groups missing evaluations (5m)', 'stat', 'none'],
+      ['Rule evaluations by group', 'timeseries', 'ops'],
+      ['Rule evaluation failures by group (5m)', 'timeseries', 'short'],
+      ['Missed evaluations by group (5m)', 'timeseries', 'short'],
+      ['Evaluation duration / interval', 'timeseries', 'percentunit'],
+      ['Time since last evaluation', 'timeseries', 's'],
+    ])
+    for (const panel of panels) {
+      const exprs: string[] = panel.targets.map((t: Json) => t.expr as string)
+      // Every query reads the rule manager's families, on the selected instances only.
+      for (const expr of exprs) {
+        const others = inspectPromQL(expandGrafanaVariables(expr)).metrics.filter(
+          (m) => !m.startsWith('alert_rule_'),
+        )
+        expect({ panel: panel.title, others }).toEqual({ panel: panel.title, others: [] })
+        const selectors = expr.match(/\{[^}]*\}/g) ?? []
+        expect({
+          panel: panel.title,
+          filtered: selectors.every((s) => s === '{instance=~"$instance"}'),
+        }).toEqual({
+          panel: panel.title,
+          filtered: true,
+        })
+      }
+      if (panel.type === 'timeseries')
+        expect({
+          panel: panel.title,
+          legends: panel.targets.map((t: Json) => t.legendFormat),
+          by: exprs.every((e: string) => e.includes('by (rule_group)')),
+        }).toEqual({ panel: panel.title, legends: ['{{rule_group}}'], by: true })
+    }
+    // Counters over $__rate_interval as the other rate panels; the alerted values over the rule's 5m.
+    expect(exprOf('Rule evaluations by group')).toEqual([
+      'sum by (rule_group) (rate(alert_rule_evaluations_total{instance=~"$instance"}[$__rate_interval]))',
+    ])
+    expect(exprOf('Evaluation duration / interval')).toEqual([
+      'sum by (rule_group) (rate(alert_rule_evaluation_duration_seconds_sum{instance=~"$instance"}[$__rate_interval])) / sum by (rule_group) (rate(alert_rule_evaluation_duration_seconds_count{instance=~"$instance"}[$__rate_interval])) / max by (rule_group) (alert_rule_group_interval_seconds{instance=~"$instance"})',
+    ])
+    expect(
+      panels.find((p) => p.title === 'Evaluation duration / interval').fieldConfig.defaults.thresholds.steps,
+    ).toEqual([
+      { color: 'green', value: null },
+      { color: 'red', value: 1 },
+    ])
+  })
+
+  test('the failure and missed-slot panels show the value their alert compares with > 0', () => {
+    const alerted = [
+      ['AlertRuleEvaluationFailures', 'Rule evaluation failures by group (5m)'],
+      ['AlertRuleGroupMissedEvaluations', 'Missed evaluations by group (5m)'],
+    ] as const
+    for (const [alert, title] of alerted) {
+      const rule = alertRules().find((r) => r.alert === alert)!
+      const [expr] = exprOf(title)
+      expect({ alert, panel: `${expr.replace('{instance=~"$instance"}', '')} > 0` }).toEqual({
+        alert,
+        panel: rule.expr,
+      })
+      expect(panels.find((p) => p.title === title).description).toContain(alert)
+    }
+  })
+
+  test("the two rule-manager alerts' runbook sections point to this row, and every panel they name exists", () => {
+    const runbook = readFileSync(repoPath('ops', 'runbooks', 'alerts.md'), 'utf8')
+    const titles = new Set(files.flatMap(({ json }) => (json.panels as Json[]).map((p) => p.title as string)))
+    for (const alert of ['AlertRuleEvaluationFailures', 'AlertRuleGroupMissedEvaluations']) {
+      const section = runbook.split(/^## /m).find((s) => s.startsWith(`${alert}\n`)) ?? ''
+      // Quoted text outside code spans is a dashboard panel or row title.
+      const named = [...section.replace(/`[^`]*`/g, '').matchAll(/"([^"\n]+)"/g)].map((m) => m[1]!)
+      expect({ alert, row: named.includes('Rule manager') }).toEqual({ alert, row: true })
+      expect({ alert, missing: named.filter((t) => !titles.has(t)) }).toEqual({ alert, missing: [] })
+      // Each names the panel that shows its own value.
+      const own =
+        alert === 'AlertRuleEvaluationFailures'
+          ? 'Rule evaluation failures by group (5m)'
+          : 'Missed evaluations by group (5m)'
+      expect({ alert, own: named.includes(own) }).toEqual({ alert, own: true })
+    }
+  })
+
+  promtoolTest('every panel query of every dashboard parses in promtool (as a recording rule)', () => {
+    const rules = files.flatMap(({ name, json }) =>
+      panelQueries(json).map(({ expr }, i) => ({
+        record: `dashboard:${name}_${i}`,
+        expr: expandGrafanaVariables(expr),
+      })),
+    )
+    expect(rules.length).toBeGreaterThan(50)
+    const { exitCode, output } = promtool(['check', 'rules', 'panels.yml'], {
+      'panels.yml': { groups: [{ name: 'panels', rules }] },
+    })
+    expect(output).toContain(`SUCCESS: ${rules.length} rules found`)
+    expect(exitCode).toBe(0)
+  })
+
+  promtoolTest(
+    'its queries compute, in promtool, what the panels say they show (two replicas, two groups)',
+    () => {
+      const series = (name: string, instance: string, group: string, values: string) => ({
+        series: `${name}{instance="${instance}",rule_group="${group}"}`,
+        values,
+      })
+      const input_series = [
+        ...['a', 'b'].flatMap((i) => [
+          series('alert_rule_group_rules', i, 'G', '3x10'),
+          series('alert_rule_group_rules', i, 'H', '2x10'),
+          series('alert_rule_group_interval_seconds', i, 'G', '30x10'),
+          series('alert_rule_group_interval_seconds', i, 'H', '15x10'),
+          // H has not been evaluated yet on either replica (its gauge reads 0 until then).
+          series('alert_rule_group_last_evaluation_timestamp_seconds', i, 'H', '0x10'),
+        ]),
+        // Both replicas fail G's rules; only replica a misses H's slots.
+        series('alert_rule_evaluation_failures_total', 'a', 'G', '0+1x10'),
+        series('alert_rule_evaluation_failures_total', 'b', 'G', '0+2x10'),
+        series('alert_rule_evaluation_failures_total', 'a', 'H', '0x10'),
+        series('alert_rule_group_iterations_missed_total', 'a', 'G', '0x10'),
+        series('alert_rule_group_iterations_missed_total', 'a', 'H', '0+1x10'),
+        series('alert_rule_evaluations_total', 'a', 'G', '0+120x10'),
+        series('alert_rule_evaluations_total', 'b', 'G', '0+60x10'),
+        series('alert_rule_evaluations_total', 'a', 'H', '0+30x10'),
+        // G: replica a leads, 2 evaluations a minute of 1.5s each (5% of 30s); b never leads.
+        series('alert_rule_evaluation_duration_seconds_sum', 'a', 'G', '0+3x10'),
+        series('alert_rule_evaluation_duration_seconds_count', 'a', 'G', '0+2x10'),
+        series('alert_rule_evaluation_duration_seconds_sum', 'b', 'G', '0x10'),
+        series('alert_rule_evaluation_duration_seconds_count', 'b', 'G', '0x10'),
+        // H: one 45s evaluation a minute, three times its 15s interval.
+        series('alert_rule_evaluation_duration_seconds_sum', 'a', 'H', '0+45x10'),
+        series('alert_rule_evaluation_duration_seconds_count', 'a', 'H', '0+1x10'),
+        // G's last evaluation on a: 20s before each minute from 2m; b led it once, at 50s.
+        series('alert_rule_group_last_evaluation_timestamp_seconds', 'a', 'G', '0 0 100+60x8'),
+        series('alert_rule_group_last_evaluation_timestamp_seconds', 'b', 'G', '50x10'),
+      ]
+      const expected: Array<[string, Array<[string, number]>]> = [
+        ['Rule groups', [['{}', 2]]],
+        ['Rules', [['{}', 5]]],
+        ['Groups with failing rules (5m)', [['{}', 1]]],
+        ['Groups missing evaluations (5m)', [['{}', 1]]],
+        [
+          'Rule evaluations by group',
+          [
+            ['{rule_group="G"}', 3],
+            ['{rule_group="H"}', 0.5],
+          ],
+        ],
+        [
+          'Rule evaluation failures by group (5m)',
+          [
+            ['{rule_group="G"}', 15],
+            ['{rule_group="H"}', 0],
+          ],
+        ],
+        [
+          'Missed evaluations by group (5m)',
+          [
+            ['{rule_group="G"}', 0],
+            ['{rule_group="H"}', 5],
+          ],
+        ],
+        [
+          'Evaluation duration / interval',
+          [
+            ['{rule_group="G"}', 0.05],
+            ['{rule_group="H"}', 3],
+          ],
+        ],
+        // The latest start across replicas, 580s at 600s; H, never evaluated, has no line.
+        ['Time since last evaluation', [['{rule_group="G"}', 20]]],
+      ]
+      const promql_expr_test = expected.map(([title, samples]) => {
+        const [expr] = exprOf(title)
+        return {
+          expr: expandGrafanaVariables(expr),
+          eval_time: '10m',
+          exp_samples: samples.map(([labels, value]) => ({ labels, value })),
+        }
+      })
+      const { exitCode, output } = promtool(['test', 'rules', 'panels.test.yml'], {
+        'panels.yml': { groups: [] },
+        'panels.test.yml': {
+          rule_files: ['panels.yml'],
+          evaluation_interval: '1m',
+          tests: [{ interval: '1m', input_series, promql_expr_test }],
+        },
+      })
+      if (exitCode !== 0) console.error(output)
+      expect(output).toContain('SUCCESS')
+      expect(exitCode).toBe(0)
+    },
+  )
 })
