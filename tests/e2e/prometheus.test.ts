@@ -296,6 +296,29 @@ describe('with the real Prometheus', () => {
           if (result.data.result.length === 0) empty.push(`${name}: ${panel.title}`)
         }
       }
+      // The System dashboard's Rule manager row shows the service's own rule group, E2E (the
+      // only one it loads, one rule), from the alert_rule_* families Prometheus scraped.
+      const system = dashboardFiles().find((f) => f.name === 'system')!.json
+      const ruleManager = panelQueries(system).filter(({ expr }) => expr.includes('alert_rule_'))
+      expect(ruleManager.length).toBe(9)
+      for (const { panel, expr } of ruleManager) {
+        const result = await api('/api/v1/query', { query: expandGrafanaVariables(expr) })
+        const series = result.data.result as Array<{
+          metric: Record<string, string>
+          value: [number, string]
+        }>
+        // Time series draw one line per rule_group; stats are one number for all groups.
+        const perGroup = panel.type === 'timeseries'
+        expect({
+          panel: panel.title,
+          shows: perGroup ? series.map((s) => s.metric.rule_group) : series.map((s) => s.value[1]),
+        }).toEqual({
+          panel: panel.title,
+          shows: perGroup
+            ? ['E2E']
+            : [['Rule groups', 'Rules'].includes(panel.title) ? '1' : expect.any(String)],
+        })
+      }
       for (const core of [
         'sum(rate(http_requests_total[1m]))',
         'sum by (channel) (increase(orders_created_total[5m]))',
