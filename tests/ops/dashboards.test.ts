@@ -498,6 +498,27 @@ describe("System's Rule manager row", () => {
     }
   })
 
+  test('every panel or row a runbook\'s "Look at." paragraph names exists, in both runbooks', () => {
+    const titles = new Set(
+      files.flatMap(({ json }) => [
+        json.title as string,
+        ...(json.panels as Json[]).map((p) => p.title as string),
+      ]),
+    )
+    const named: Array<{ runbook: string; title: string }> = []
+    for (const runbook of ['alerts.md', 'slo.md']) {
+      const text = readFileSync(repoPath('ops', 'runbooks', runbook), 'utf8')
+      for (const paragraph of text.split(/\n\s*\n/).filter((p) => p.startsWith('**Look at.**'))) {
+        // Quoted text outside code spans is a panel or row title; a title may wrap a line.
+        for (const m of paragraph.replace(/`[^`]*`/g, '').matchAll(/"([^"]+)"/g)) {
+          named.push({ runbook, title: m[1]!.replace(/\s+/g, ' ') })
+        }
+      }
+    }
+    expect(named.length).toBeGreaterThan(20)
+    expect(named.filter(({ title }) => !titles.has(title))).toEqual([])
+  })
+
   promtoolTest('every panel query of every dashboard parses in promtool (as a recording rule)', () => {
     const rules = files.flatMap(({ name, json }) =>
       panelQueries(json).map(({ expr }, i) => ({
