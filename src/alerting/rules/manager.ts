@@ -95,9 +95,10 @@ export interface RuleManagerMetrics {
    */
   groupScheduled(group: string, intervalSeconds: number, rules: number): void
   /**
-   * A slot of the group came and is evaluated, after `missed` (≥ 0) slots that were skipped
-   * because the evaluation before overran them: Prometheus' rules/group.go `run` adds the
-   * missed slots to prometheus_rule_group_iterations_missed_total and, with this one, to
+   * A tick of the group is evaluated, after `missed` (≥ 0) slots that were skipped because
+   * the evaluation before overran them (those between the slot evaluated last and this tick's,
+   * see awaitTick): Prometheus' rules/group.go `run` adds the missed slots to
+   * prometheus_rule_group_iterations_missed_total and, with this one, to
    * prometheus_rule_group_iterations_total.
    */
   groupIteration(group: string, missed: number): void
@@ -371,8 +372,9 @@ export interface RuleManager {
  * When a group evaluates next (ms since the epoch): its first slot after `nowMs`. Slots are
  * `intervalMs` apart at a phase fixed by the group's key, as Prometheus' rules/group.go
  * `EvalTimestamp` (offset = hash % interval; the first evaluation at EvalTimestamp(now) +
- * interval, then a ticker, missed slots skipped). So an evaluation's duration does not push
- * the next one later, a slow one skips the slots it overran instead of catching up, and every
+ * interval, then a ticker: the next tick after `nowMs` is this slot too). So an evaluation's
+ * duration does not push the next one later, a slow one evaluates the latest slot when it ends
+ * and skips the ones before it instead of catching up, and every
  * replica, whenever it started, ticks in the same slots, where the group's advisory lock lets
  * one of them evaluate at a time (with phases of their own, each replica evaluated the group
  * at its own ticks: twice per interval with two). Ticks that do not overlap both evaluate,
@@ -946,38 +948,77 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
   }
 
   /**
-   * Arms the group's timer for its next slot. `previousSlot` is the slot (ms) the previous
-   * tick evaluated: the slots between it and the one this tick evaluates were skipped, as
-   * rules/group.go `run` counts `missed` at each tick (time since the last slot, in whole
-   * intervals, less one).
+   * Starts the group's loop, as rules/group.go `run`: a first timer for the group's next slot
+   * (`EvalTimestamp(now) + interval`), whose evaluation counts one iteration and no missed
+   * one (`iter()` before any tick), then the ticker (see awaitTick). A first timer that fires
+   * an interval or more late (the event loop blocked) evaluates the latest slot, not the first:
+   * Prometheus evaluates the first, but here the group's state is shared, and a replica that
+   * kept ticking may have stored it at a later slot, which an evaluation at the older one would
+   * take back (a firing alert resolved, then fired again). The slots it skipped count as missed,
+   * so the totals are Prometheus' from the next tick on (its next tick counts them instead).
    */
-  function schedule(loaded: LoadedGroup, previousSlot?: number) {
+  function schedule(loaded: LoadedGroup) {
     if (stopped) return
     const now = clock.now().getTime()
-    const at = nextEvaluationAt(loaded.key, loaded.intervalMs, now)
+    const first = nextEvaluationAt(loaded.key, loaded.intervalMs, now)
     timers.set(
       loaded.key,
       setTimeout(() => {
-        // A timer that fired an interval or more late (a blocked event loop) evaluates the
-        // latest slot, and the ones it slept through count as missed too.
-        const latest =
-          nextEvaluationAt(loaded.key, loaded.intervalMs, clock.now().getTime()) - loaded.intervalMs
-        const slot = Math.max(at, latest)
-        const missed =
-          previousSlot === undefined
-            ? 0
-            : Math.max(0, Math.round((slot - previousSlot) / loaded.intervalMs) - 1)
-        metrics.groupIteration(loaded.key, missed)
-        // At the slot, not at the timer's now: two replicas' ticks of one slot run one after
-        // the other when the first commits (and frees the group's lock) before the second
-        // starts, and at the slot's timestamp the second repeats the first instead of taking
-        // another sample, which fired a `for` alert an interval early and sent a firing and
-        // a resolved message in one slot when the data changed between the two ticks.
-        evaluateGroup(loaded, slot)
-          .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
-          .finally(() => schedule(loaded, slot))
-      }, at - now),
+        const at = Math.max(clock.now().getTime(), first)
+        const slot = nextEvaluationAt(loaded.key, loaded.intervalMs, at) - loaded.intervalMs
+        metrics.groupIteration(loaded.key, (slot - first) / loaded.intervalMs)
+        evaluateTick(loaded, slot, at)
+      }, first - now),
     )
+  }
+
+  /**
+   * Waits for the group's next tick, as rules/group.go `run` receives from its
+   * `time.NewTicker(g.interval)`. The ticker ticks at every slot after the one evaluated first
+   * (Go's starts just after that slot; its lag only moves when a tick is received, never which
+   * slot is evaluated) and its channel holds one tick: the ticks that came while an evaluation
+   * ran are all one, and Go drops the rest. So after an evaluation that overran `nextTick`
+   * (ms), the tick is received at once; otherwise at `nextTick`. Once received, the ticker
+   * ticks next at the first slot after now (Go's runtime timer: `when + period*(1 +
+   * (now-when)/period)`). At the tick, as `run`:
+   *   missed := (time.Since(evalTimestamp) / g.interval) - 1
+   *   evalTimestamp = evalTimestamp.Add((missed + 1) * g.interval)
+   * from `evaluated`, the slot (ms) evaluated last: the latest slot that has come is evaluated
+   * now, late if the evaluation before overran it, and the ones between the two are missed.
+   * An evaluation taking 1 or 1.5 intervals misses none, 2.5 misses 1, 3 misses 2.
+   */
+  function awaitTick(loaded: LoadedGroup, evaluated: number, nextTick: number) {
+    if (stopped) return
+    const now = clock.now().getTime()
+    timers.set(
+      loaded.key,
+      setTimeout(
+        () => {
+          // A timer that fires a little early by the clock ticks at its slot all the same.
+          const at = Math.max(clock.now().getTime(), nextTick)
+          const missed = Math.floor((at - evaluated) / loaded.intervalMs) - 1
+          metrics.groupIteration(loaded.key, missed)
+          evaluateTick(loaded, evaluated + (missed + 1) * loaded.intervalMs, at)
+        },
+        Math.max(0, nextTick - now),
+      ),
+    )
+  }
+
+  /**
+   * Evaluates `slot` (ms), then waits for the ticker's next tick: the first slot after
+   * `receivedAt` (ms), when this tick was received.
+   */
+  function evaluateTick(loaded: LoadedGroup, slot: number, receivedAt: number) {
+    const nextTick = nextEvaluationAt(loaded.key, loaded.intervalMs, receivedAt)
+    // At the slot, not at the timer's now: two replicas' ticks of one slot run one after
+    // the other when the first commits (and frees the group's lock) before the second
+    // starts, and at the slot's timestamp the second repeats the first instead of taking
+    // another sample, which fired a `for` alert an interval early and sent a firing and
+    // a resolved message in one slot when the data changed between the two ticks.
+    evaluateGroup(loaded, slot)
+      .catch((error) => log.error({ err: error, group: loaded.key }, 'alert group evaluation failed'))
+      .finally(() => awaitTick(loaded, slot, nextTick))
   }
 
   return {

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import { nextEvaluationAt } from '../../../src/alerting/rules/manager.ts'
 
 // Prometheus' rules/group.go `EvalTimestamp` (offset = hash % interval) and `run` (first
-// evaluation at EvalTimestamp(now) + interval, then a ticker; `missed` slots skipped).
+// evaluation at EvalTimestamp(now) + interval, then a ticker at every slot after it; what a
+// tick evaluates and counts: iterations-missed.test.ts).
 describe('nextEvaluationAt: evaluation slots at a phase fixed by the group', () => {
   const interval = 30_000
   const t0 = Date.parse('2026-03-02T10:00:00Z')
@@ -20,7 +21,8 @@ describe('nextEvaluationAt: evaluation slots at a phase fixed by the group', () 
     expect(nextEvaluationAt('shop', interval, first - 1)).toBe(first)
   })
 
-  test('an evaluation that took 2.5 intervals skips the slots it overran, with no drift', () => {
+  test('after an evaluation that took 2.5 intervals the ticker ticks next in a slot, with no drift', () => {
+    // Go's ticker, receiving late at first + 75 s, ticks next at the first slot after then.
     expect(nextEvaluationAt('shop', interval, first + 75_000)).toBe(first + 90_000)
     // A 1.2 s evaluation does not push the next slot 1.2 s later.
     expect(nextEvaluationAt('shop', interval, first + 1_200)).toBe(first + interval)
