@@ -1,7 +1,16 @@
 import { Counter, Gauge, Histogram } from '../../observability/instruments.ts'
-import { type MetricsRegistry, SCRAPE_DURATION_BUCKETS } from '../../observability/metrics.ts'
+import type { MetricsRegistry } from '../../observability/metrics.ts'
 import type { LabelledMetricName } from '../../observability/series-limits.ts'
 import type { RuleManagerMetrics } from './manager.ts'
+
+/**
+ * Buckets (seconds) of alert_rule_evaluation_duration_seconds: a group's rules on a Prometheus
+ * source are a query each over HTTP, so an evaluation may take seconds, and intervals go up to
+ * minutes; the scrape buckets stopped at 1 s, where a 5 s evaluation read as `+Inf`.
+ */
+export const RULE_EVALUATION_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const
 
 /**
  * Builds and registers the rule manager's families (alert_rule_*, alert_rule_group_*,
@@ -30,7 +39,7 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       name: 'alert_rule_evaluation_duration_seconds',
       help: 'Duration of one evaluation of a rule group (all its rules).',
       labelNames: ['rule_group'],
-      buckets: SCRAPE_DURATION_BUCKETS,
+      buckets: RULE_EVALUATION_DURATION_BUCKETS,
       ...metrics.budget('alert_rule_evaluation_duration_seconds'),
     }),
   )

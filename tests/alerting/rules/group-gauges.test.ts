@@ -99,6 +99,32 @@ describe('alert_rule_group_* gauges (prometheus_rule_group_*)', () => {
     ])
   })
 
+  test('a 5 s evaluation (queries to a slow Prometheus) lands in the 5 s bucket, not only in +Inf', async () => {
+    const clockRef: { advance(ms: number): void } = { advance: () => {} }
+    const source: QuerySource = {
+      async instantQuery(): Promise<InstantResult> {
+        clockRef.advance(2500)
+        return { resultType: 'vector', samples: [] }
+      },
+    }
+    const { clock, metrics, manager } = setup(source)
+    clockRef.advance = clock.advance
+    expect(await manager.evaluateAll()).toEqual(['evaluated'])
+    const buckets = (await metrics.render())
+      .split('\n')
+      .filter((line) => line.startsWith('alert_rule_evaluation_duration_seconds_bucket{'))
+      .map((line) => line.replace('alert_rule_evaluation_duration_seconds_bucket{rule_group="shop",', '{'))
+    expect(buckets.slice(-7)).toEqual([
+      '{le="1"} 0',
+      '{le="2.5"} 0',
+      '{le="5"} 1',
+      '{le="10"} 1',
+      '{le="30"} 1',
+      '{le="60"} 1',
+      '{le="+Inf"} 1',
+    ])
+  })
+
   test('each evaluation sets its wall-clock start, duration and the samples its rules returned', async () => {
     let evaluation = 1
     const clockRef: { advance(ms: number): void } = { advance: () => {} }
