@@ -2,14 +2,17 @@ import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, Histogram, traceExemplar } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 
+const REFUND_REQUIRED = 'payments_refund_required_total'
+
 /** A provider call takes tens of milliseconds to tens of seconds; 2 s and 5 s are alert thresholds. */
 export const PAYMENT_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 30] as const
 
 /**
- * Builds and registers `payments_processed_total{tenant_id,provider,status}` and
- * `payment_processing_duration_seconds{provider}`; a duration reported with a `traceId`
- * becomes the exemplar (`trace_id`, `request_id`) of the bucket it fell in, and a failed or
- * errored payment the exemplar of its `payments_processed_total` series.
+ * Builds and registers `payments_processed_total{tenant_id,provider,status}`,
+ * `payment_processing_duration_seconds{provider}` and `payments_refund_required_total{provider}`
+ * (counted through `amountMismatchMetrics`); a duration reported with a `traceId` becomes the
+ * exemplar (`trace_id`, `request_id`) of the bucket it fell in, and a failed or errored payment
+ * the exemplar of its `payments_processed_total` series.
  */
 export function createPaymentMetrics(
   metrics: MetricsRegistry,
@@ -33,6 +36,9 @@ export function createPaymentMetrics(
       ...metrics.budget('payment_processing_duration_seconds'),
     }),
   )
+  // Exposed from the first scrape, with its budget, like the families above; counted by
+  // amountMismatchMetrics, which the payment service and the reconciler are given.
+  refundRequiredCounter(metrics)
   return {
     paymentProcessed: ({ tenantId, provider, status, traceId, requestId }) => {
       const series = paymentsProcessed.labels(tenantId, provider, status)
@@ -51,24 +57,49 @@ export function createPaymentMetrics(
   }
 }
 
-/** Counts provider successes that were not settled as paid (service.ts `chargeMismatch`). */
+/**
+ * `payments_refund_required_total{provider}` in `metrics`' registry: registered (with its
+ * series budget) on the first call, the same instance on later calls.
+ */
+function refundRequiredCounter(metrics: MetricsRegistry): Counter<'provider'> {
+  const existing = metrics.registry.getSingleMetric(REFUND_REQUIRED) as unknown as
+    | Counter<'provider'>
+    | undefined
+  if (existing) return existing
+  return metrics.register(
+    new Counter<'provider'>({
+      name: REFUND_REQUIRED,
+      help: 'Charges a provider reported succeeded for an order that could no longer be paid (cancelled, or paid by another payment): recorded succeeded with a refund_required failureReason, the order untouched; each one needs a refund.',
+      labelNames: ['provider'],
+      ...metrics.budget(REFUND_REQUIRED),
+    }),
+  )
+}
+
+/**
+ * Counts provider successes that need a refund instead of paying their order: a charge of
+ * another amount or currency (service.ts `chargeMismatch`), or a charge for an order that
+ * could no longer be paid (service.ts `REFUND_REQUIRED`).
+ */
 export interface AmountMismatchMetrics {
   amountMismatch(provider: string): void
+  refundRequired(provider: string): void
 }
 
 const AMOUNT_MISMATCH = 'payments_amount_mismatch_total'
 
 /**
- * `payments_amount_mismatch_total{provider}` in the app's registry: registered on the first
- * call, the same instance on later calls (the request's path and the reconciler's both count
- * into it), with every provider's series from the start so that increase() sees the first one.
- * A no-op when metrics are disabled.
+ * `payments_amount_mismatch_total{provider}` and `payments_refund_required_total{provider}` in
+ * the app's registry: registered on the first call, the same instances on later calls (the
+ * request's path, the reconciler's and provider reports all count into them), with every
+ * provider's series from the start so that increase() sees the first one. A no-op when metrics
+ * are disabled.
  */
 export function amountMismatchMetrics(
   metrics: MetricsRegistry,
   providers: readonly string[] = [],
 ): AmountMismatchMetrics {
-  if (!metrics.enabled) return { amountMismatch() {} }
+  if (!metrics.enabled) return { amountMismatch() {}, refundRequired() {} }
   const { registry } = metrics
   let counter = registry.getSingleMetric(AMOUNT_MISMATCH) as unknown as Counter<'provider'> | undefined
   if (!counter) {
@@ -79,7 +110,15 @@ export function amountMismatchMetrics(
     })
     registry.registerMetric(counter as never)
   }
-  for (const provider of providers) counter.labels(provider)
+  const refunds = refundRequiredCounter(metrics)
+  for (const provider of providers) {
+    counter.labels(provider)
+    refunds.labels(provider)
+  }
   const series = counter
-  return { amountMismatch: (provider) => series.labels(provider).inc() }
+  const refundSeries = refunds
+  return {
+    amountMismatch: (provider) => series.labels(provider).inc(),
+    refundRequired: (provider) => refundSeries.labels(provider).inc(),
+  }
 }

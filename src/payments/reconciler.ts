@@ -11,7 +11,7 @@ import type { AmountMismatchMetrics } from './metrics.ts'
 import type { PaymentProvider, ProviderRegistry } from './providers.ts'
 import { createProviderRegistry } from './providers.ts'
 import { createPaymentRepository, type PaymentRow } from './repository.ts'
-import { chargeMismatch, createPaymentService, type SettlementResult } from './service.ts'
+import { chargeMismatch, createPaymentService, isRefundRequired, type SettlementResult } from './service.ts'
 
 /**
  * What reconciliation found for a stale pending payment: the provider charged it
@@ -98,7 +98,10 @@ export interface PaymentReconcilerDeps {
   metrics?: ReconcilerMetrics
   /** Settlements count in payments_processed_total like the request's own. */
   business?: BusinessMetrics
-  /** Counts a provider success settled as `error` for its amount or currency, as the request's path does. */
+  /**
+   * Counts a provider success settled as `error` for its amount or currency, or recorded for an
+   * order that could no longer be paid, as the request's path does.
+   */
   mismatches?: AmountMismatchMetrics
   /** Payments settled per tick at most. */
   batch?: number
@@ -204,6 +207,7 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
     })
     const mismatch = found !== undefined && chargeMismatch(payment, found) !== undefined
     if (mismatch) deps.mismatches?.amountMismatch(payment.provider)
+    if (isRefundRequired(settled)) deps.mismatches?.refundRequired(payment.provider)
     const outcome: ReconcileOutcome = found
       ? found.outcome === 'succeeded'
         ? mismatch

@@ -36,6 +36,29 @@ export function createPaymentRepository() {
         .returning()
       return row
     },
+    /**
+     * Moves a payment from status `from` (as the caller read it, under `lockForUpdate`) to
+     * `to`: undefined when it is no longer in `from`, so that two reports of one payment never
+     * both apply.
+     */
+    async transition(
+      db: Executor,
+      id: string,
+      from: PaymentRow['status'],
+      to: Pick<PaymentRow, 'status' | 'providerReference' | 'failureReason'>,
+    ) {
+      const [row] = await db
+        .update(payments)
+        .set({ ...to, updatedAt: new Date() })
+        .where(and(eq(payments.id, id), eq(payments.status, from)))
+        .returning()
+      return row
+    },
+    /** The payment, its row locked until `db`'s transaction ends; undefined when there is none. */
+    async lockForUpdate(db: Executor, id: string) {
+      const [row] = await db.select().from(payments).where(eq(payments.id, id)).limit(1).for('update')
+      return row
+    },
     async find(db: Executor, id: string) {
       const [row] = await db.select().from(payments).where(eq(payments.id, id)).limit(1)
       return row

@@ -8,10 +8,10 @@ import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
 import { PAYABLE_STATUSES } from '../orders/state-machine.ts'
-import { fieldError } from '../shared/models.ts'
+import { fieldError, UUID_PATTERN } from '../shared/models.ts'
 import { retryAfterSecondsUntil, settlementDue } from './lease.ts'
 import type { AmountMismatchMetrics } from './metrics.ts'
-import type { CreatePayment, PaymentView } from './model.ts'
+import type { CreatePayment, PaymentStatus, PaymentView } from './model.ts'
 import {
   type ChargeResult,
   PROVIDER_CALL_TIMEOUT_MS,
@@ -152,6 +152,104 @@ export interface PaymentService {
     result: SettlementResult,
     log: Logger,
   ): Promise<PaymentRow | undefined>
+  /**
+   * Records what `provider` reports of the payment `paymentId` (its idempotency key) outside
+   * the charge's own answer: a webhook or callback, already authenticated by the caller. A
+   * pending payment is settled as its request would have settled it. A settled one takes a
+   * success for a charge it does not record yet (`failed`, or `error` without a reference:
+   * reconciliation found nothing, the provider refused): for the payment's exact amount and
+   * currency it becomes `succeeded` with the reference and pays the order when the order can
+   * still be paid, or carries `refund_required:` when it cannot (cancelled, paid by another
+   * payment); for another amount or currency it becomes `error` `amount_mismatch:` with the
+   * reference. Anything else (a repeat, a decline after a success) changes nothing. The change
+   * is committed, with the idempotency keys waiting on the payment answered, before this
+   * resolves: acknowledge the webhook only then. Resolves with the payment as it now is and
+   * what the report did (ProviderReportOutcome); throws AppError 404 NOT_FOUND when `provider`
+   * has no payment `paymentId`. Mirrors Stripe's guidance that webhook events may arrive more
+   * than once and out of order (docs.stripe.com/webhooks, "Handle duplicate events", "Event
+   * ordering").
+   */
+  recordProviderReport(
+    provider: string,
+    paymentId: string,
+    result: ChargeResult,
+    log: Logger,
+  ): Promise<{ payment: PaymentView; outcome: ProviderReportOutcome }>
+}
+
+/**
+ * What a provider's report did to its payment (`recordProviderReport`): settled or moved it
+ * to `succeeded` with the order `paid`; to `succeeded` with `refund_required:` (the order could
+ * not be paid); to `error` `amount_mismatch:`; settled it `failed` (declined) or `error`; or
+ * nothing (`unchanged`: a repeat, or a report contradicting the charge the payment records,
+ * logged for review).
+ */
+export type ProviderReportOutcome =
+  | 'paid'
+  | 'refund_required'
+  | 'amount_mismatch'
+  | 'failed'
+  | 'error'
+  | 'unchanged'
+
+/** A report applied to a payment in a transaction: the payment as it is now, and before. */
+interface AppliedReport {
+  row: PaymentRow
+  from: PaymentStatus
+  /** Whether the report changed the payment (false: it said what the payment records, or was refused). */
+  changed: boolean
+}
+
+function reportOutcome(applied: AppliedReport): ProviderReportOutcome {
+  if (!applied.changed) return 'unchanged'
+  if (isRefundRequired(applied.row)) return 'refund_required'
+  if (isAmountMismatch(applied.row)) return 'amount_mismatch'
+  if (applied.row.status === 'succeeded') return 'paid'
+  return applied.row.status === 'failed' ? 'failed' : 'error'
+}
+
+/** The failureReason prefix of a succeeded payment whose order could not be paid: refund it. */
+export const REFUND_REQUIRED = 'refund_required:'
+
+/** A charge recorded `succeeded` for an order that could not be paid (`REFUND_REQUIRED`). */
+export function isRefundRequired(row: Pick<PaymentRow, 'status' | 'failureReason'>): boolean {
+  return row.status === 'succeeded' && row.failureReason?.startsWith(REFUND_REQUIRED) === true
+}
+
+/** A charge recorded `error` for another amount or currency than the payment's (`chargeMismatch`). */
+export function isAmountMismatch(row: Pick<PaymentRow, 'status' | 'failureReason'>): boolean {
+  return row.status === 'error' && row.failureReason?.startsWith('amount_mismatch:') === true
+}
+
+/**
+ * What a provider's report makes of a payment already settled (`current`, not pending): the
+ * new status, or why it stays. Only a success moves a settled payment, and only one that
+ * records no charge yet (`failed`, or `error` without a reference): a provider's success is
+ * its authoritative word that the customer paid (Stripe: a PaymentIntent may succeed after a
+ * failed attempt; a charge may land after our status query found nothing). A payment that
+ * records a charge (`succeeded`, or `error` `amount_mismatch:`) keeps it: the same report again
+ * is a `duplicate`, another reference or a decline `contradicts` it. A decline or error of
+ * a payment that records no charge changes nothing either: the order is payable either way.
+ */
+export function lateTransition(
+  current: PaymentRow,
+  result: SettlementResult,
+):
+  | { to: Pick<PaymentRow, 'status' | 'providerReference' | 'failureReason'> }
+  | { unchanged: 'duplicate' | 'contradicts' } {
+  const recordsCharge =
+    current.status === 'succeeded' || (current.status === 'error' && current.providerReference !== null)
+  if (result.outcome !== 'succeeded') return { unchanged: recordsCharge ? 'contradicts' : 'duplicate' }
+  const mismatch = chargeMismatch(current, result)
+  if (recordsCharge) {
+    const same =
+      current.providerReference === result.reference &&
+      (current.status === 'succeeded') === (mismatch === undefined)
+    return { unchanged: same ? 'duplicate' : 'contradicts' }
+  }
+  if (mismatch)
+    return { to: { status: 'error', providerReference: result.reference, failureReason: mismatch } }
+  return { to: { status: 'succeeded', providerReference: result.reference, failureReason: null } }
 }
 
 export function createPaymentService(deps: {
@@ -167,7 +265,10 @@ export function createPaymentService(deps: {
   pendingLeaseMs?: number
   /** How long `charge` may take before it counts as an ambiguous failure (ms). */
   providerTimeoutMs?: number
-  /** Counts a charge settled as `error` for its amount or currency (`chargeMismatch`). */
+  /**
+   * Counts a charge settled as `error` for its amount or currency (`chargeMismatch`), or
+   * recorded for an order that could no longer be paid (`REFUND_REQUIRED`).
+   */
   mismatches?: AmountMismatchMetrics
 }): PaymentService {
   const repo = createPaymentRepository()
@@ -175,6 +276,16 @@ export function createPaymentService(deps: {
   const { db } = deps
   const pendingLeaseMs = deps.pendingLeaseMs ?? 120_000
   const providerTimeoutMs = deps.providerTimeoutMs ?? PROVIDER_CALL_TIMEOUT_MS
+
+  /**
+   * Stores the settled payment's response for the idempotency keys still waiting on it (a
+   * request answered 503 PAYMENT_PENDING, or whose process died), in `tx`; keys already
+   * answered keep their answer.
+   */
+  async function answerWaiting(tx: Executor, settled: PaymentRow) {
+    const view = toPaymentView(settled)
+    await completeWaitingOn(tx, settled.id, deps.clock.now(), (requestId) => paymentResponse(view, requestId))
+  }
 
   /**
    * Records the pending payment first, so a crash during the provider call leaves a trace
@@ -207,7 +318,8 @@ export function createPaymentService(deps: {
 
   /**
    * Settles a pending payment in `tx`: its final status, and the order to `paid` when it
-   * succeeded. Resolves with the settled row, or undefined when the payment was no longer
+   * succeeded (or the payment flagged `refund_required:` when the order can no longer be paid,
+   * `payOrderOrFlag`). Resolves with the settled row, or undefined when the payment was no longer
    * pending (settled by someone else: the request or reconciliation, whichever came first).
    */
   async function settleIn(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
@@ -248,6 +360,17 @@ export function createPaymentService(deps: {
       failureReason: null,
     })
     if (!settled) return undefined
+    return payOrderOrFlag(tx, settled, log)
+  }
+
+  /**
+   * Moves the order of `payment`, just settled `succeeded` in `tx`, to `paid` when it can still
+   * be paid. When it cannot (cancelled, or paid by another payment meanwhile), the charge stays
+   * recorded as `succeeded` with its reference and the failureReason `refund_required:`, so that
+   * it is found and refunded: the order is not touched, as a cancelled order's stock went back.
+   * Resolves with the payment as it now is.
+   */
+  async function payOrderOrFlag(tx: Executor, payment: PaymentRow, log: Logger): Promise<PaymentRow> {
     const order = await orders.find(tx, payment.tenantId, payment.orderId, { forUpdate: true })
     const from = order?.status as OrderStatus | undefined
     if (from && PAYABLE_STATUSES.includes(from)) {
@@ -262,57 +385,104 @@ export function createPaymentService(deps: {
         },
         'order status changed',
       )
-    } else {
-      // Cancelled while the provider was charging: the money must go back by hand.
-      log.warn(
-        {
-          event: 'payment_for_unpayable_order',
-          orderId: payment.orderId,
-          paymentId: payment.id,
-          status: from,
-        },
-        'payment succeeded for an order that is no longer payable; refund it',
-      )
+      return payment
     }
-    return settled
+    const failureReason = `${REFUND_REQUIRED} the provider charged ${payment.amountMinor} ${payment.currency} for an order that is ${from ?? 'missing'}; the order was not marked paid, refund the charge`
+    const flagged = await repo.transition(tx, payment.id, 'succeeded', {
+      status: 'succeeded',
+      providerReference: payment.providerReference,
+      failureReason,
+    })
+    log.warn(
+      {
+        event: 'payment_for_unpayable_order',
+        orderId: payment.orderId,
+        paymentId: payment.id,
+        provider: payment.provider,
+        status: from,
+        failureReason,
+      },
+      'payment succeeded for an order that is no longer payable; refund it',
+    )
+    return flagged ?? payment
   }
 
   /**
-   * Settles the request's payment and stores its response under the claim, in one transaction.
-   * Resolves with the payment as settled and whether this request settled it (false: the
-   * reconciler did first, and counted it).
+   * Applies a provider's report of `paymentId`'s outcome in `tx`, the payment's row locked
+   * first, so that concurrent reports (the request, reconciliation, a webhook and its
+   * redeliveries) apply one at a time. A pending payment is settled as the request would have
+   * settled it (`settleIn`). A settled one changes only for a provider's success that records
+   * a charge it lacks (`lateTransition`): the provider's word on a charge is authoritative,
+   * while a decline or error never undoes one. Undefined when there is no such payment.
+   */
+  async function reportIn(
+    tx: Executor,
+    paymentId: string,
+    result: SettlementResult,
+    log: Logger,
+  ): Promise<AppliedReport | undefined> {
+    const current = await repo.lockForUpdate(tx, paymentId)
+    if (!current) return undefined
+    if (current.status === 'pending') {
+      const settled = await settleIn(tx, current, result, log)
+      // Locked and pending, the conditional update cannot miss.
+      return { row: settled!, from: 'pending', changed: true }
+    }
+    const from = current.status as Exclude<PaymentStatus, 'pending'>
+    const late = lateTransition(current, result)
+    const fields = {
+      event: 'payment_late_report',
+      paymentId: current.id,
+      orderId: current.orderId,
+      provider: current.provider,
+      from,
+      reported: result.outcome,
+    }
+    if ('unchanged' in late) {
+      if (late.unchanged === 'duplicate')
+        log.info({ ...fields, to: from }, 'the provider repeated what the payment records; nothing changed')
+      else
+        log.warn(
+          { ...fields, to: from },
+          'the provider reported an outcome that contradicts the charge the payment records; nothing changed, review it',
+        )
+      return { row: current, from, changed: false }
+    }
+    const moved = (await repo.transition(tx, current.id, from, late.to))!
+    const row = moved.status === 'succeeded' ? await payOrderOrFlag(tx, moved, log) : moved
+    log.warn(
+      { ...fields, to: row.status, failureReason: row.failureReason },
+      'the provider reported a charge for a payment settled as not charged; recorded',
+    )
+    return { row, from, changed: true }
+  }
+
+  /**
+   * Settles the request's payment with its provider's answer (`reportIn`) and stores its
+   * response under the claim, in one transaction. Resolves with the payment as it now is and
+   * what it was before (`from` not `pending`: reconciliation or a webhook settled it first, and
+   * counted it).
    */
   async function settle(
     payment: PaymentRow,
     result: SettlementResult,
     log: Logger,
     claim?: IdempotencyClaim,
-  ) {
-    const { row: settled, here } = await db.transaction(async (tx) => {
-      const mine = await settleIn(tx, payment, result, log)
-      const row = mine ?? (await repo.find(tx, payment.id))!
-      if (claim) await claim.record(tx, paymentResponse(toPaymentView(row), claim.requestId))
-      return { row, here: mine !== undefined }
+  ): Promise<AppliedReport> {
+    return db.transaction(async (tx) => {
+      // Reconciliation may have settled it while the call was out (a call slower than
+      // PAYMENT_PENDING_LEASE); a charge it found nothing of is then recorded late.
+      const applied = (await reportIn(tx, payment.id, result, log))!
+      if (claim) await claim.record(tx, paymentResponse(toPaymentView(applied.row), claim.requestId))
+      return applied
     })
-    if (
-      result.outcome === 'succeeded' &&
-      settled.status !== 'succeeded' &&
-      !(here && chargeMismatch(payment, result))
-    ) {
-      // The provider charged after reconciliation had found nothing (a call slower than
-      // PAYMENT_PENDING_LEASE): the customer paid for an order recorded as unpaid.
-      log.warn(
-        {
-          event: 'payment_charged_after_reconciliation',
-          paymentId: payment.id,
-          orderId: payment.orderId,
-          provider: payment.provider,
-          status: settled.status,
-        },
-        'the provider charged a payment reconciliation had already settled as not charged; refund it',
-      )
-    }
-    return { settled, here }
+  }
+
+  /** Counts what a settlement did (`changed`) that needs a refund: a mismatched or unpayable charge. */
+  function countRefunds(applied: AppliedReport) {
+    if (!applied.changed) return
+    if (isAmountMismatch(applied.row)) deps.mismatches?.amountMismatch(applied.row.provider)
+    if (isRefundRequired(applied.row)) deps.mismatches?.refundRequired(applied.row.provider)
   }
 
   return {
@@ -384,7 +554,7 @@ export function createPaymentService(deps: {
           'payment provider adapter failed unexpectedly',
         )
       }
-      let outcome: { settled: PaymentRow; here: boolean }
+      let outcome: AppliedReport
       if (ambiguous) {
         // Settling it as `error` would let the order be paid again under a new provider key
         // while the first charge may have gone through. Left pending, only reconciliation settles
@@ -411,16 +581,16 @@ export function createPaymentService(deps: {
           throw new PaymentOutcomeUnknown(view, retryAfterSecondsUntil(due, deps.clock.now()), providerError)
         }
         // Reconciliation settled it (and answered the claim) while the call was out.
-        outcome = { settled: current, here: false }
+        outcome = { row: current, from: current.status as AppliedReport['from'], changed: false }
       } else {
         outcome = await settle(payment, result, context.log, claim)
       }
-      const settled = toPaymentView(outcome.settled)
+      const settled = toPaymentView(outcome.row)
       const status = settled.status as 'succeeded' | 'failed' | 'error'
-      // Counted once per payment, by whoever settled it: the reconciler counted it already
-      // when it came first (a provider call slower than PAYMENT_PENDING_LEASE).
-      if (outcome.here && chargeMismatch(payment, result)) deps.mismatches?.amountMismatch(provider.name)
-      if (outcome.here) {
+      countRefunds(outcome)
+      // Counted once per payment, by whoever settled it from pending: the reconciler counted it
+      // already when it came first (a provider call slower than PAYMENT_PENDING_LEASE).
+      if (outcome.from === 'pending') {
         deps.metrics.paymentProcessed({
           tenantId,
           provider: provider.name,
@@ -454,11 +624,31 @@ export function createPaymentService(deps: {
     async settleStale(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
       const settled = await settleIn(tx, payment, result, log)
       if (!settled) return undefined
-      const view = toPaymentView(settled)
-      await completeWaitingOn(tx, payment.id, deps.clock.now(), (requestId) =>
-        paymentResponse(view, requestId),
-      )
+      await answerWaiting(tx, settled)
       return settled
+    },
+
+    async recordProviderReport(provider: string, paymentId: string, result: ChargeResult, log: Logger) {
+      // A provider's own id echoed back where ours belongs would be a database error (500).
+      if (!UUID_PATTERN.test(paymentId)) throw notFound('Payment')
+      const applied = await db.transaction(async (tx) => {
+        const found = await repo.find(tx, paymentId)
+        // Another provider's report, or a made-up id: nothing of ours to change, and whether a
+        // payment exists is not told to a caller that does not own it.
+        if (!found || found.provider !== provider) throw notFound('Payment')
+        const applied = (await reportIn(tx, paymentId, result, log))!
+        if (applied.changed) await answerWaiting(tx, applied.row)
+        return applied
+      })
+      countRefunds(applied)
+      if (applied.from === 'pending') {
+        deps.metrics.paymentProcessed({
+          tenantId: applied.row.tenantId,
+          provider,
+          status: applied.row.status as 'succeeded' | 'failed' | 'error',
+        })
+      }
+      return { payment: toPaymentView(applied.row), outcome: reportOutcome(applied) }
     },
   }
 }
