@@ -58,7 +58,20 @@ const webhookProvider: PaymentProvider = {
 
 async function setup() {
   const database = await ownDatabase()
-  const built = await buildTestApp({ database, paymentProviders: [webhookProvider] })
+  // `tok_gate` charges once the test opens the gate: a payment waiting on its provider.
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const provider: PaymentProvider = {
+    ...webhookProvider,
+    async charge(request, context) {
+      if (request.source !== 'tok_gate') return webhookProvider.charge(request, context)
+      await gate
+      return webhookProvider.charge({ ...request, source: 'tok_success' }, context)
+    },
+  }
+  const built = await buildTestApp({ database, paymentProviders: [provider] })
   const tenant = await createTenant(built.call)
   const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
   const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
@@ -125,6 +138,7 @@ async function setup() {
     database,
     tenant,
     order,
+    open,
     pay,
     orderStatus,
     cancel,
@@ -212,6 +226,31 @@ describe('a provider success after reconciliation found nothing', () => {
       'refund_required: the provider charged 3000 KES for an order that is paid; the order was not marked paid, refund the charge',
     ])
     expect(await app.orderStatus()).toBe('paid')
+    expect(await app.scrape('payments_refund_required_total{')).toEqual([
+      'payments_refund_required_total{provider="hooks"} 1',
+    ])
+  })
+
+  test('it lands while the customer pays again: the order paid by it, the second charge flagged', async () => {
+    const app = await setup()
+    const id = await app.givenUp()
+    const second = app.pay('tok_gate')
+    let secondId: string | undefined
+    while (!secondId) {
+      const rows = await app.database.db.select().from(payments).where(eq(payments.orderId, app.order.id))
+      secondId = rows.find((r) => r.status === 'pending')?.id
+    }
+    expect((await app.report(id, app.success(id))).outcome).toBe('paid')
+    expect(await app.orderStatus()).toBe('paid')
+    app.open()
+    const answered = await second
+    expect(answered.status).toBe(201)
+    expect(app.fields(await app.row(secondId))).toEqual([
+      'succeeded',
+      `ch_${secondId.slice(0, 8)}`,
+      'refund_required: the provider charged 3000 KES for an order that is paid; the order was not marked paid, refund the charge',
+    ])
+    expect(app.fields(await app.row(id))).toEqual(['succeeded', `ch_${id.slice(0, 8)}`, null])
     expect(await app.scrape('payments_refund_required_total{')).toEqual([
       'payments_refund_required_total{provider="hooks"} 1',
     ])
