@@ -154,6 +154,7 @@ describe('alert rules', () => {
       'AlertRuleEvaluationFailures',
       'AlertRuleGroupMissedEvaluations',
       'PaymentStuckPending',
+      'PaymentNeedsRefund',
       // Generated from ops/slo/slos.yml (one page and one ticket rule each).
       ...['ApiAvailability', 'ApiLatency', 'PaymentSuccess', 'AlertDelivery'].flatMap((n) => [
         `${n}BudgetBurn`,
