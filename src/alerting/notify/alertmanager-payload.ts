@@ -1,6 +1,7 @@
 import { AppError, invalidJson, payloadTooLarge } from '../../core/errors.ts'
 import { sha256Hex } from '../../core/hash.ts'
 import { MAX_JSON_DEPTH, parseJsonBody, tooDeep } from '../../http/json-body.ts'
+import { fingerprint as labelSetFingerprint } from '../../prometheus/rules/alerting-rule.ts'
 import { fieldError } from '../../shared/models.ts'
 import type { AlertInput } from './dispatcher.ts'
 
@@ -90,13 +91,21 @@ function storableTime(text: unknown): Date | undefined {
 
 const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
 
+/** Go's zero time.Time as Alertmanager marshals it: "not set". */
+const ZERO_TIME = '0001-01-01T00:00:00Z'
+
 /**
  * One element of `alerts` as Alertmanager's template.Alert marshals it, or why it is not one,
  * as `.field — message` (a wrong status, labels that are not strings or hold text PostgreSQL
  * cannot store, a bad time or fingerprint). The zero `endsAt` Alertmanager sends for firing
  * alerts (`0001-01-01T00:00:00Z`) means "not set". A null `endsAt` or `annotations` is read as
  * Go's encoding/json reads it into template.Alert (a no-op: the zero time, no annotations), as
- * tools posing as Alertmanager send them; it made the alert invalid and lost it.
+ * tools posing as Alertmanager send them; it made the alert invalid and lost it. An absent or null `startsAt` is Go's zero time,
+ * as a sent `0001-01-01T00:00:00Z` is, the same on every re-send of the episode.
+ * An absent, null or empty `fingerprint` (Alertmanager before 0.19 sends none; hand-written
+ * senders often omit it) is the one Alertmanager computes from the labels as sent
+ * (prometheus/common `LabelSet.Fingerprint`), so such alerts still resolve and deduplicate;
+ * one given in upper case is read as the same 64-bit number (`model.ParseFingerprint`).
  * Labels with an empty value are dropped, as Prometheus treats them as absent.
  */
 export function toAlertInput(raw: unknown): AlertInput | string {
@@ -107,10 +116,16 @@ export function toAlertInput(raw: unknown): AlertInput | string {
   if (labels !== undefined) return `.labels — ${labels}`
   const annotations = a.annotations == null ? undefined : stringRecordProblem(a.annotations)
   if (annotations !== undefined) return `.annotations — ${annotations}`
-  if (typeof a.fingerprint !== 'string' || !FINGERPRINT.test(a.fingerprint)) {
-    return '.fingerprint — Expected 1 to 16 lowercase hexadecimal digits'
+  const fingerprint =
+    a.fingerprint == null || a.fingerprint === ''
+      ? labelSetFingerprint(a.labels as Record<string, string>)
+      : typeof a.fingerprint === 'string'
+        ? a.fingerprint.toLowerCase()
+        : undefined
+  if (fingerprint === undefined || !FINGERPRINT.test(fingerprint)) {
+    return '.fingerprint — Expected 1 to 16 hexadecimal digits, or none (computed from the labels)'
   }
-  const startsAt = storableTime(a.startsAt)
+  const startsAt = storableTime(a.startsAt ?? ZERO_TIME)
   if (startsAt === undefined) return `.startsAt — ${TIME_PROBLEM}`
   let endsAt: Date | undefined
   if (a.endsAt != null && !(typeof a.endsAt === 'string' && a.endsAt.startsWith('0001-01-01T00:00:00'))) {
@@ -118,7 +133,7 @@ export function toAlertInput(raw: unknown): AlertInput | string {
     if (endsAt === undefined) return `.endsAt — ${TIME_PROBLEM}`
   }
   return {
-    fingerprint: a.fingerprint.padStart(16, '0'),
+    fingerprint: fingerprint.padStart(16, '0'),
     status: a.status,
     // Prometheus' data model: a label with an empty value is one that is not there. Kept, an
     // empty alertname and severity made the message '🔔 * ALERT*: ' instead of 'unnamed' at

@@ -273,7 +273,7 @@ describe('an Alertmanager storm', () => {
     const { post, events, logs } = await setup()
     const res = await post(
       notification([
-        { ...amAlert(1), fingerprint: 'ABC' },
+        { ...amAlert(1), fingerprint: 'XYZ' },
         { ...amAlert(2), status: 'x' },
       ]),
     )
@@ -282,10 +282,15 @@ describe('an Alertmanager storm', () => {
     expect(error).toEqual({
       code: 'VALIDATION',
       message:
-        'Invalid body: none of the 2 alerts is a valid Alertmanager alert (first: alerts.0.fingerprint — Expected 1 to 16 lowercase hexadecimal digits)',
+        'Invalid body: none of the 2 alerts is a valid Alertmanager alert (first: alerts.0.fingerprint — Expected 1 to 16 hexadecimal digits, or none (computed from the labels))',
       details: {
         in: 'body',
-        errors: [{ field: 'alerts.0.fingerprint', message: 'Expected 1 to 16 lowercase hexadecimal digits' }],
+        errors: [
+          {
+            field: 'alerts.0.fingerprint',
+            message: 'Expected 1 to 16 hexadecimal digits, or none (computed from the labels)',
+          },
+        ],
       },
       requestId: expect.any(String),
     })
@@ -295,7 +300,14 @@ describe('an Alertmanager storm', () => {
       logs.lines
         .filter((line) => line.msg === 'skipped malformed alerts in a notification; the others are taken')
         .map((line) => [line.level, line.invalid, line.valid, line.firstInvalid]),
-    ).toEqual([['warn', 2, 0, 'alerts.0.fingerprint — Expected 1 to 16 lowercase hexadecimal digits']])
+    ).toEqual([
+      [
+        'warn',
+        2,
+        0,
+        'alerts.0.fingerprint — Expected 1 to 16 hexadecimal digits, or none (computed from the labels)',
+      ],
+    ])
   })
 
   test.each([
@@ -322,7 +334,7 @@ describe('an Alertmanager storm', () => {
   test('a notification refused for a bad truncatedAlerts: its alerts, valid or not, are counted and logged', async () => {
     const { post, events, logs } = await setup()
     const res = await post(
-      notification([amAlert(1), amAlert(2), { ...amAlert(3), fingerprint: 'ABC' }], { truncatedAlerts: -1 }),
+      notification([amAlert(1), amAlert(2), { ...amAlert(3), fingerprint: 'XYZ' }], { truncatedAlerts: -1 }),
     )
     expect(res.status).toBe(422)
     expect(((await res.json()) as { error: { details: unknown } }).error.details).toEqual({
