@@ -91,16 +91,57 @@ function storableTime(text: unknown): Date | undefined {
 
 const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
 
+/**
+ * A JSON object key as Go's encoding/json folds it to match a struct field (fold.go
+ * `foldName`): ASCII letters upper-cased, and each other rune replaced by the smallest of its
+ * `unicode.SimpleFold` set, which for the only two non-ASCII runes that fold into ASCII letters
+ * is that letter (U+212A KELVIN SIGN → `K`, U+017F LATIN SMALL LETTER LONG S → `S`); every other
+ * rune stays non-ASCII, so it can never match one of Alertmanager's ASCII field names and is
+ * left as it is.
+ */
+function goFoldedKey(key: string): string {
+  return key.replace(/[a-z\u212a\u017f]/g, (c) =>
+    c === '\u212a' ? 'K' : c === '\u017f' ? 'S' : c.toUpperCase(),
+  )
+}
+
+/** template.Alert's fields (template/template.go), by their folded JSON names. */
+const ALERT_FIELDS = new Map(
+  ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint'].map((f) => [goFoldedKey(f), f]),
+)
+/** Fields of a map type: Go's `null` sets them to nil; for a string or a time it is a no-op. */
+const MAP_FIELDS = new Set(['labels', 'annotations'])
+
+/**
+ * The fields of an alert object as Go's encoding/json assigns them to template.Alert
+ * (decode.go `object`): a key names the field its exact or case-insensitive (folded) spelling
+ * matches, so `"Status"` and `"STARTSAT"` are read as Go reads them; keys of no field are
+ * ignored; a later key of the same field wins; `null` clears a map and leaves anything else.
+ * (Go merges a second object into a map given twice; JSON.parse has already kept only the last
+ * of keys spelled alike, so the last wins here throughout.)
+ */
+function goAlertFields(a: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(a)) {
+    const field = ALERT_FIELDS.get(goFoldedKey(key))
+    if (field === undefined || (value === null && !MAP_FIELDS.has(field))) continue
+    fields[field] = value
+  }
+  return fields
+}
+
 /** Go's zero time.Time as Alertmanager marshals it: "not set". */
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
 /**
  * One element of `alerts` as Alertmanager's template.Alert marshals it, or why it is not one,
  * as `.field — message` (a wrong status, labels that are not strings or hold text PostgreSQL
- * cannot store, a bad time or fingerprint). The zero `endsAt` Alertmanager sends for firing
- * alerts (`0001-01-01T00:00:00Z`) means "not set". A null `endsAt` or `annotations` is read as
- * Go's encoding/json reads it into template.Alert (a no-op: the zero time, no annotations), as
- * tools posing as Alertmanager send them; it made the alert invalid and lost it. An absent or null `startsAt` is Go's zero time,
+ * cannot store, a bad time or fingerprint). Keys are matched as Go's encoding/json matches them
+ * (see {@link goAlertFields}): a receiver written in Go takes `"Status"`, `"Labels"`, and so must
+ * we. The zero `endsAt` Alertmanager sends for firing alerts (`0001-01-01T00:00:00Z`) means "not
+ * set". A null `endsAt` or `annotations` is read as Go's encoding/json reads it into
+ * template.Alert (a no-op: the zero time, no annotations), as tools posing as Alertmanager send
+ * them; it made the alert invalid and lost it. An absent or null `startsAt` is Go's zero time,
  * as a sent `0001-01-01T00:00:00Z` is, the same on every re-send of the episode.
  * An absent, null or empty `fingerprint` (Alertmanager before 0.19 sends none; hand-written
  * senders often omit it) is the one Alertmanager computes from the labels as sent
@@ -110,7 +151,7 @@ const ZERO_TIME = '0001-01-01T00:00:00Z'
  */
 export function toAlertInput(raw: unknown): AlertInput | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ' — Expected an object'
-  const a = raw as Record<string, unknown>
+  const a = goAlertFields(raw as Record<string, unknown>)
   if (a.status !== 'firing' && a.status !== 'resolved') return '.status — Expected "firing" or "resolved"'
   const labels = stringRecordProblem(a.labels)
   if (labels !== undefined) return `.labels — ${labels}`
@@ -187,6 +228,12 @@ export function groupIdentity(groupKey: string | undefined): string | undefined 
     ? groupKey
     : `sha256:${sha256Hex(groupKey)}`
 }
+
+/**
+ * The members of Alertmanager's webhook Message (notify/webhook/webhook.go) the receiver reads,
+ * by their folded JSON names (see {@link goFoldedKey}); every other member is ignored.
+ */
+const MESSAGE_FIELDS = new Map(['alerts', 'truncatedAlerts', 'groupKey'].map((f) => [goFoldedKey(f), f]))
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
@@ -286,6 +333,7 @@ class NotificationScanner {
   private depth = 0
   private inString = false
   private escaped = false
+  /** The Message field the current member fills (matched as Go matches keys), '' for none. */
   private key = ''
   /**
    * Whether the last `alerts` member was an array. A member given twice counts as JSON.parse
@@ -376,7 +424,8 @@ class NotificationScanner {
           continue
         case 'key':
           if (this.stringChar(c)) continue
-          this.key = this.parse(this.captured(i + 1)) as string
+          // The member a Go receiver would fill: `"Alerts"`, `"GROUPKEY"` are its alerts and groupKey.
+          this.key = MESSAGE_FIELDS.get(goFoldedKey(this.parse(this.captured(i + 1)) as string)) ?? ''
           this.state = 'colon'
           continue
         case 'colon':
