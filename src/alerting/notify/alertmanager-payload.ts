@@ -100,15 +100,31 @@ const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
  * left as it is.
  */
 function goFoldedKey(key: string): string {
+  // Whole-string toUpperCase only for ASCII: elsewhere it maps runes Go does not fold into
+  // ASCII letters (U+FB06 "ﬆ" becomes "ST"), and a callback per character costs 4x more.
+  if (!NON_ASCII.test(key)) return key.toUpperCase()
   return key.replace(/[a-z\u212a\u017f]/g, (c) =>
     c === '\u212a' ? 'K' : c === '\u017f' ? 'S' : c.toUpperCase(),
   )
 }
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range starts at U+0000 on purpose
+const NON_ASCII = /[^\u0000-\u007f]/
 
-/** template.Alert's fields (template/template.go), by their folded JSON names. */
-const ALERT_FIELDS = new Map(
-  ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint'].map((f) => [goFoldedKey(f), f]),
-)
+/**
+ * A field of `fields` (folded name → JSON name) a key names: its exact spelling first, as Go's
+ * decode.go `object` looks it up (byExactName, then byFoldedName), which also spares the
+ * folding of every key Alertmanager itself sends.
+ */
+function fieldOf(fields: Map<string, string>, key: string): string | undefined {
+  return fields.get(key) ?? fields.get(goFoldedKey(key))
+}
+
+/** JSON field names by their own spelling and by their folded one. */
+const folded = (names: string[]) =>
+  new Map(names.flatMap((name) => [[name, name] as const, [goFoldedKey(name), name] as const]))
+
+/** template.Alert's fields (template/template.go), by their JSON and folded names. */
+const ALERT_FIELDS = folded(['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint'])
 /** Fields of a map type: Go's `null` sets them to nil; for a string or a time it is a no-op. */
 const MAP_FIELDS = new Set(['labels', 'annotations'])
 
@@ -123,7 +139,7 @@ const MAP_FIELDS = new Set(['labels', 'annotations'])
 function goAlertFields(a: Record<string, unknown>): Record<string, unknown> {
   const fields: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(a)) {
-    const field = ALERT_FIELDS.get(goFoldedKey(key))
+    const field = fieldOf(ALERT_FIELDS, key)
     if (field === undefined || (value === null && !MAP_FIELDS.has(field))) continue
     fields[field] = value
   }
@@ -231,9 +247,9 @@ export function groupIdentity(groupKey: string | undefined): string | undefined 
 
 /**
  * The members of Alertmanager's webhook Message (notify/webhook/webhook.go) the receiver reads,
- * by their folded JSON names (see {@link goFoldedKey}); every other member is ignored.
+ * by their JSON and folded names (see {@link goFoldedKey}); every other member is ignored.
  */
-const MESSAGE_FIELDS = new Map(['alerts', 'truncatedAlerts', 'groupKey'].map((f) => [goFoldedKey(f), f]))
+const MESSAGE_FIELDS = folded(['alerts', 'truncatedAlerts', 'groupKey'])
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
@@ -425,7 +441,7 @@ class NotificationScanner {
         case 'key':
           if (this.stringChar(c)) continue
           // The member a Go receiver would fill: `"Alerts"`, `"GROUPKEY"` are its alerts and groupKey.
-          this.key = MESSAGE_FIELDS.get(goFoldedKey(this.parse(this.captured(i + 1)) as string)) ?? ''
+          this.key = fieldOf(MESSAGE_FIELDS, this.parse(this.captured(i + 1)) as string) ?? ''
           this.state = 'colon'
           continue
         case 'colon':

@@ -89,6 +89,13 @@ describe('keys as Go matches them to the Message and template.Alert fields', () 
     expect((await states()).map((s) => [s.fingerprint, s.status])).toEqual([['00000000000000c3', 'resolved']])
   })
 
+  test('a key that upper-cases into a field name but does not fold into it ("\ufb06atus", ligature st) is ignored, as in Go', async () => {
+    const { post, states } = await setup()
+    const body = `{"alerts":[{"status":"firing","\ufb06atus":"resolved","labels":{"alertname":"Ligature"},"startsAt":"2026-03-02T09:50:00Z","fingerprint":"00000000000000c5"}]}`
+    expect((await post(body)).status).toBe(200)
+    expect((await states()).map((s) => [s.fingerprint, s.status])).toEqual([['00000000000000c5', 'firing']])
+  })
+
   test('"ALERTS" that is not an array is the 422 naming alerts, as for "alerts"', async () => {
     const { post } = await setup()
     const answer = await post({ ALERTS: {} })
