@@ -213,25 +213,83 @@ export function evaluateAlerts(
   return present
 }
 
+/** The code point at `i` of `text`, a lone surrogate read as U+FFFD (as UTF-8 encoders write it). */
+function codePointOrReplacement(text: string, i: number): number {
+  const c = text.codePointAt(i)!
+  return c >= 0xd800 && c <= 0xdfff ? 0xfffd : c
+}
+
 /**
- * Alertmanager's fingerprint of a label set (prometheus/common labelSetToFingerprint): 64-bit
- * FNV-1a over the label names and values sorted by name, each followed by the byte 0xFF,
- * printed as 16 lowercase hex digits.
+ * Go's order of label names (byte-wise on their UTF-8), where JavaScript's `<` compares UTF-16
+ * code units: the two differ where a surrogate pair (U+10000 and up) meets U+E000–U+FFFF, and
+ * for a lone surrogate, which UTF-8 holds as U+FFFD.
+ */
+function compareGoStrings(a: string, b: string): number {
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    const x = codePointOrReplacement(a, i)
+    const y = codePointOrReplacement(b, j)
+    if (x !== y) return x - y
+    i += x > 0xffff ? 2 : 1
+    j += y > 0xffff ? 2 : 1
+  }
+  return a.length - i - (b.length - j)
+}
+
+/**
+ * Alertmanager's fingerprint of a label set (prometheus/common model `labelSetToFingerprint`):
+ * 64-bit FNV-1a over the label names and values, the names in Go's string order (UTF-8 bytes),
+ * each name and value followed by the byte 0xFF, printed as 16 lowercase hex digits.
+ *
+ * The 64-bit state is two 32-bit halves: FNV's prime is 2^40 + 0x1b3, so a round is the low
+ * half times 0x1b3 (at most 2^41, exact in a double), its carry, the high half times 0x1b3, and
+ * the low half shifted 8 bits into the high one. A BigInt per byte cost about 50 µs per alert
+ * of typical labels, which a notification of 10 000 alerts without fingerprints (or a rule
+ * evaluation with as many alerts) paid in one go.
  */
 export function fingerprint(labels: Readonly<Record<string, string>>): string {
-  const PRIME = 0x100000001b3n
-  const MASK = 0xffffffffffffffffn
-  let hash = 0xcbf29ce484222325n
-  const encoder = new TextEncoder()
-  const add = (bytes: Uint8Array) => {
-    for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * PRIME) & MASK
+  let hi = 0xcbf29ce4
+  let lo = 0x84222325
+  const byte = (b: number) => {
+    lo = (lo ^ b) >>> 0
+    const low = lo * 0x1b3
+    hi = (hi * 0x1b3 + Math.floor(low / 0x100000000) + ((lo << 8) >>> 0)) >>> 0
+    lo = low >>> 0
   }
-  const separator = new Uint8Array([0xff])
-  for (const name of Object.keys(labels).sort()) {
-    add(encoder.encode(name))
-    add(separator)
-    add(encoder.encode(labels[name]!))
-    add(separator)
+  // The UTF-8 bytes of `text`, a lone surrogate as U+FFFD (as TextEncoder, and Go's JSON decoder).
+  const text = (text: string) => {
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i)
+      if (c < 0x80) {
+        byte(c)
+        continue
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = text.charCodeAt(i + 1)
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00)
+          i++
+        } else c = 0xfffd
+      }
+      if (c < 0x800) {
+        byte(0xc0 | (c >> 6))
+      } else if (c < 0x10000) {
+        byte(0xe0 | (c >> 12))
+        byte(0x80 | ((c >> 6) & 0x3f))
+      } else {
+        byte(0xf0 | (c >> 18))
+        byte(0x80 | ((c >> 12) & 0x3f))
+        byte(0x80 | ((c >> 6) & 0x3f))
+      }
+      byte(0x80 | (c & 0x3f))
+    }
   }
-  return hash.toString(16).padStart(16, '0')
+  for (const name of Object.keys(labels).sort(compareGoStrings)) {
+    text(name)
+    byte(0xff)
+    text(labels[name]!)
+    byte(0xff)
+  }
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')
 }
