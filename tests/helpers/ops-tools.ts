@@ -1,4 +1,4 @@
-import { test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,4 +64,48 @@ export async function startAlertmanager(config: unknown, cleanups: Cleanup[]): P
     20_000,
   )
   return api
+}
+
+/**
+ * Starts the real Alertmanager (startAlertmanager) with one receiver, `app`: a webhook to the
+ * service's `/alerts/alertmanager` on `receiverPort` of 127.0.0.1 with `token` as its bearer
+ * credential and `send_resolved`, plus `webhook`'s settings (`max_alerts`); `route` is the
+ * route's timing and grouping. Resolves with its base URL and `postAlerts`, which posts alerts
+ * to its API v2 and expects a 200.
+ */
+export async function startAlertmanagerForApp(
+  options: {
+    receiverPort: number | undefined
+    token: string
+    route: Record<string, unknown>
+    webhook?: Record<string, unknown>
+  },
+  cleanups: Cleanup[],
+): Promise<{ api: string; postAlerts(alerts: unknown[]): Promise<void> }> {
+  const config = {
+    route: { receiver: 'app', ...options.route },
+    receivers: [
+      {
+        name: 'app',
+        webhook_configs: [
+          {
+            url: `http://127.0.0.1:${options.receiverPort}/alerts/alertmanager`,
+            send_resolved: true,
+            http_config: { authorization: { type: 'Bearer', credentials: options.token } },
+            ...options.webhook,
+          },
+        ],
+      },
+    ],
+  }
+  const api = await startAlertmanager(config, cleanups)
+  const postAlerts = async (alerts: unknown[]) => {
+    const posted = await fetch(`${api}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts),
+    })
+    expect(posted.status).toBe(200)
+  }
+  return { api, postAlerts }
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, setDefaultTimeout } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { alertStates } from '../../../src/db/schema.ts'
 import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
-import { type Cleanup, startAlertmanager } from '../../helpers/ops-tools.ts'
+import { type Cleanup, startAlertmanagerForApp } from '../../helpers/ops-tools.ts'
 import { waitFor } from '../../helpers/process.ts'
 import { withBinary } from '../../ops/ops-files.ts'
 
@@ -44,36 +44,14 @@ async function alertmanagerPostingToApp(groupBy: string[], lostAnswers = 0) {
     },
   })
   cleanups.push(() => receiver.stop(true))
-  const config = {
-    route: {
-      receiver: 'app',
-      group_by: groupBy,
-      group_wait: '1s',
-      group_interval: '5m',
-      repeat_interval: '1h',
+  const { postAlerts } = await startAlertmanagerForApp(
+    {
+      receiverPort: receiver.port,
+      token: TOKEN,
+      route: { group_by: groupBy, group_wait: '1s', group_interval: '5m', repeat_interval: '1h' },
     },
-    receivers: [
-      {
-        name: 'app',
-        webhook_configs: [
-          {
-            url: `http://127.0.0.1:${receiver.port}/alerts/alertmanager`,
-            send_resolved: true,
-            http_config: { authorization: { type: 'Bearer', credentials: TOKEN } },
-          },
-        ],
-      },
-    ],
-  }
-  const api = await startAlertmanager(config, cleanups)
-  const postAlerts = async (alerts: unknown[]) => {
-    const posted = await fetch(`${api}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts),
-    })
-    expect(posted.status).toBe(200)
-  }
+    cleanups,
+  )
   return { posts, postAlerts, alerting: app.alerting }
 }
 
