@@ -201,7 +201,7 @@ export function compareScenarios(
       if ('error' in expected) tally.errors++
       else if (expected.samples.size === 0) tally.empty++
       else tally.results++
-      const why = difference(expected, ours.get(key) ?? EMPTY, /\b(topk|bottomk)\b/.test(c.expr))
+      const why = difference(expected, ours.get(key) ?? EMPTY, /\b(topk|bottomk)\b/i.test(c.expr))
       if (why) found.push({ scenario: s, case: c, why })
     }
   })
