@@ -232,12 +232,15 @@ export function generateScenarios(seed: number, count: number, perScenario = 100
     const series = generateSeries(rng, points)
     const n = Math.min(perScenario, count - made)
     const seen = new Set<string>()
+    const side = new Rng(seed * 15485863 + out.length)
     const cases: Case[] = []
     const trees: Node[] = []
     while (cases.length < n) {
-      const tree = expression(rng, 1 + rng.int(3))
+      const tree = expression(rng, 1 + rng.int(Number(process.env.DEPTH ?? 3)))
       const seconds = 60 + rng.int(interval === '1m' ? 29 * 60 : 14 * 60)
-      const evalTime = formatSeconds(rng.chance(0.5) ? seconds - (seconds % 60) : seconds)
+      // Off the millisecond grid now and then, from a side stream so each seed keeps its cases.
+      const ms = side.chance(0.05) ? 1 + side.int(999) : 0
+      const evalTime = formatSeconds(rng.chance(0.5) ? seconds - (seconds % 60) : seconds, ms)
       const c = { expr: show(tree), evalTime }
       const key = `${c.expr}@${c.evalTime}`
       if (seen.has(key)) continue
@@ -256,10 +259,11 @@ export function generateScenarios(seed: number, count: number, perScenario = 100
   return out
 }
 
-function formatSeconds(total: number): string {
+/** `total` seconds and `ms` milliseconds as Prometheus' model.Duration prints them (`7m30s5ms`). */
+function formatSeconds(total: number, ms = 0): string {
   const m = Math.floor(total / 60)
   const s = total % 60
-  return s === 0 ? `${m}m` : `${m}m${s}s`
+  return `${m}m${s === 0 ? '' : `${s}s`}${ms === 0 ? '' : `${ms}ms`}`
 }
 
 /**
