@@ -1095,6 +1095,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       try {
         return f(toFloat(v))
       } catch (err) {
+        if (isStackOverflow(err)) throw err
         throw new ExecError(`error calling ${name}: ${(err as Error).message}`)
       }
     }
@@ -1148,6 +1149,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       try {
         return floatToTime(toFloat(v))
       } catch (err) {
+        if (isStackOverflow(err)) throw err
         throw new ExecError(`error calling toTime: ${(err as Error).message}`)
       }
     },
@@ -1162,6 +1164,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       try {
         re = compileGoRegex(pattern as string)
       } catch (err) {
+        if (isStackOverflow(err)) throw err
         // MustCompile panics; text/template recovers it with the panic's text.
         throw new ExecError(`regexp: Compile(\`${pattern as string}\`): ${(err as Error).message}`)
       }
@@ -1216,6 +1219,7 @@ function baseFuncs(opts: FuncOptions): Record<string, TemplateFunc> {
       try {
         return parseDuration(s as string) / 1000
       } catch (err) {
+        if (isStackOverflow(err)) throw err
         throw new ExecError(`error calling parseDuration: ${(err as Error).message}`)
       }
     },
@@ -1449,6 +1453,11 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
   return v
 }
 
+/** A JavaScript stack overflow, which no function's error message may wrap. */
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && err.message.startsWith('Maximum call stack size exceeded')
+}
+
 /** exec.go maxExecDepth: how deep `{{template}}` calls may nest. */
 const MAX_EXEC_DEPTH = 100000
 
@@ -1679,6 +1688,8 @@ class Exec {
       try {
         return fn(...args)
       } catch (err) {
+        // Our stack ends before Go's depth limit does: run() turns the overflow into Go's error.
+        if (isStackOverflow(err)) throw err
         const message = (err as Error).message
         throw new ExecError(
           message.startsWith('error calling') ? message : `error calling ${name}: ${message}`,
@@ -1831,7 +1842,7 @@ class Exec {
       // can be UTF-8 together.
       return /[\uDC80-\uDCFF]/.test(this.out) ? goStringFromBytes(goStringToBytes(this.out)) : this.out
     } catch (thrown) {
-      const err = thrown instanceof RangeError ? (this.depthExceeded() ?? thrown) : thrown
+      const err = isStackOverflow(thrown) ? (this.depthExceeded() ?? thrown) : thrown
       if (err instanceof ExecError) {
         // exec.go errorf: the location names the main template (ParseName), "executing" the
         // template that was running.

@@ -372,6 +372,16 @@ describe('define, template, block, break and continue', () => {
     expect(() => checkTemplate(template, 'A')).not.toThrow()
     expect(run(template)).toBe(failed(at))
   })
+
+  test('a recursion whose stack overflows inside a function call still ends at Go’s depth limit', () => {
+    // promtool 2.42's annotation (hunt 111): we wrapped the overflow as "error calling printf:
+    // Maximum call stack size exceeded." instead of reporting the depth limit.
+    const template =
+      '{{ define "r" }}{{ if lt . 5 }}{{ . }}{{ template "r" (len (printf "%*s" (len (printf "%v." .)) "")) }}{{ end }}{{ end }}{{ template "r" 1 }}'
+    expect(expandAlertTemplate(template, 'T0', { labels: {}, value: 1 })).toBe(
+      '<error expanding template: error executing template __alert_T0: template: __alert_T0:1:162: executing "r" at <{{template "r" (len (printf "%*s" (len (printf "%v." .)) ""))}}>: exceeded maximum template depth (100000)>',
+    )
+  })
 })
 
 const ruleFile = (template: string) =>
