@@ -47,6 +47,17 @@ export class GoInt {
   }
 }
 
+/**
+ * A Go `complex128`: what a template's imaginary or complex constant is (`1i`, `1+2i`; parse
+ * node.go newNumber keeps IsComplex and exec.go idealConstant gives the complex128 first).
+ */
+export class GoComplex {
+  constructor(
+    readonly re: number,
+    readonly im: number,
+  ) {}
+}
+
 /** The String method of time's named integer types (fmt prints them by name with %v and %s). */
 function intMethods(type: GoIntType, v: bigint): Methods | undefined {
   if (type === 'time.Month') return { String: () => goMonthString(Number(v)) }
@@ -326,6 +337,7 @@ type RV =
   | { k: 'bool'; t: string; exp: boolean; v: boolean }
   | { k: 'int' | 'uint'; t: string; exp: boolean; v: bigint; methods?: Methods }
   | { k: 'float'; t: string; exp: boolean; v: number }
+  | { k: 'complex'; t: string; exp: boolean; re: number; im: number }
   | { k: 'string'; t: string; exp: boolean; v: string }
   | { k: 'map'; t: string; exp: boolean; entries: [RV, RV][] }
   | { k: 'struct'; t: string; exp: boolean; fields: { name: string; v: RV }[]; methods?: Methods }
@@ -384,6 +396,7 @@ function reflectOf(value: unknown, exp = true): RV {
     return { k: 'int', t: value.type, exp, v, methods: intMethods(value.type, v) }
   }
   if (typeof value === 'number') return { k: 'float', t: 'float64', exp, v: value }
+  if (value instanceof GoComplex) return { k: 'complex', t: 'complex128', exp, re: value.re, im: value.im }
   if (typeof value === 'string') return { k: 'string', t: 'string', exp, v: value }
   if (typeof value === 'boolean') return { k: 'bool', t: 'bool', exp, v: value }
   if (value instanceof GoTime) return timeRV(value, exp)
@@ -790,6 +803,24 @@ class Printer {
     }
   }
 
+  /**
+   * print.go fmtComplex: `(re+imi)`, each part a float formatted with the verb, flags, width
+   * and precision (the width applies to each part), the imaginary part always signed.
+   */
+  private fmtComplex(re: number, im: number, verb: string): void {
+    if (!/^[vbgGxXfFeE]$/.test(verb)) {
+      this.badVerb(verb)
+      return
+    }
+    const oldPlus = this.f.plus
+    this.f.out += '('
+    this.fmtFloat(re, verb)
+    this.f.plus = true
+    this.fmtFloat(im, verb)
+    this.f.out += 'i)'
+    this.f.plus = oldPlus
+  }
+
   private fmtString(v: string, verb: string): void {
     switch (verb) {
       case 'v':
@@ -910,6 +941,9 @@ class Printer {
         return true
       case 'float':
         this.fmtFloat(rv.v, verb)
+        return true
+      case 'complex':
+        this.fmtComplex(rv.re, rv.im, verb)
         return true
       case 'int':
       case 'uint':

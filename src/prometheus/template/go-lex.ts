@@ -389,6 +389,111 @@ export interface GoNumber {
   float: number
   /** A character constant: `'a'`. */
   isChar: boolean
+  /** An imaginary or complex constant (`1i`, `1+2i`), which exec.go evaluates as complex128. */
+  complex?: { re: number; im: number }
+}
+
+/**
+ * node.go simplifyComplex: a complex constant with no imaginary part is also a float, and an
+ * int where float64(int64(f)) == f (which is what lets `0i` be a method's int argument).
+ */
+function complexNumber(re: number, im: number): GoNumber {
+  const n: GoNumber = {
+    isInt: false,
+    isUint: false,
+    isFloat: false,
+    int: 0,
+    big: 0n,
+    float: 0,
+    isChar: false,
+  }
+  n.complex = { re, im }
+  if (im !== 0) return n
+  n.isFloat = true
+  n.float = re
+  if (Number.isInteger(re) && re >= -(2 ** 63) && re < 2 ** 63) {
+    n.isInt = true
+    n.int = re
+    n.big = BigInt(re)
+  }
+  n.isUint = Number.isInteger(re) && re >= 0 && re < 2 ** 64
+  return n
+}
+
+/** strconv.ParseFloat, undefined where it fails (newNumber then tries the other readings). */
+function parseFloatOrUndefined(text: string): number | undefined {
+  try {
+    return goParseFloat(text)
+  } catch (err) {
+    if (err instanceof GoNumError) return undefined
+    throw err
+  }
+}
+
+/**
+ * parse/node.go newNumber of a complex item (`1+2i`, what lex.go scans as one): fmt.Sscan into
+ * a complex128 (fmt/scan.go complexTokens, floatToken and convertFloat), so its errors are
+ * Sscan's: "syntax error scanning complex number" or strconv's, naming the whole part that
+ * failed (a lower-case `p` exponent is split off first, and the hexadecimal mantissa alone,
+ * `0x1`, is no float: `0x1p2` fails here although it is a float elsewhere).
+ * @throws Error with Go's message
+ */
+export function goComplexConstant(text: string): GoNumber {
+  let i = 0
+  const accept = (chars: string): boolean => {
+    const c = text[i]
+    if (c === undefined || !chars.includes(c)) return false
+    i++
+    return true
+  }
+  const errComplex = () => new Error('syntax error scanning complex number')
+  const floatToken = (start: number): string => {
+    if (accept('nN') && accept('aA') && accept('nN')) return text.slice(start, i)
+    accept('+-')
+    if (accept('iI') && accept('nN') && accept('fF')) return text.slice(start, i)
+    let digits = '0123456789_'
+    let exp = 'eEpP'
+    if (accept('0') && accept('xX')) {
+      digits = '0123456789aAbBcCdDeEfF_'
+      exp = 'pP'
+    }
+    while (accept(digits)) {}
+    if (accept('.')) while (accept(digits)) {}
+    if (accept(exp)) {
+      accept('+-')
+      while (accept('0123456789_')) {}
+    }
+    return text.slice(start, i)
+  }
+  const convertFloat = (str: string): number => {
+    const p = str.indexOf('p')
+    const parse = (part: string, parser: (s: string) => number): number => {
+      try {
+        return parser(part)
+      } catch (err) {
+        if (!(err instanceof GoNumError)) throw err
+        // scan.go puts the full string into the error.
+        throw new Error(err.message.replace(`parsing ${goQuote(part)}`, `parsing ${goQuote(str)}`))
+      }
+    }
+    if (p < 0) return parse(str, goParseFloat)
+    const f = parse(str.slice(0, p), goParseFloat)
+    const m = parse(str.slice(p + 1), goAtoi)
+    return f * 2 ** m
+  }
+  const parens = accept('(')
+  const real = floatToken(i)
+  if (!accept('+-')) throw errComplex()
+  const imag = floatToken(i - 1)
+  if (!accept('i')) throw errComplex()
+  if (parens && !accept(')')) throw errComplex()
+  return complexNumber(convertFloat(real), convertFloat(imag))
+}
+
+/** strconv.Atoi for convertFloat's binary exponent. @throws GoNumError */
+function goAtoi(s: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new GoNumError(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`)
+  return Number(s)
 }
 
 /** strconv.ParseInt/ParseUint with base 0: prefixes, a leading 0 for octal, `_` between digits. */
@@ -431,6 +536,11 @@ export function goNumber(kind: 'number' | 'char', text: string): GoNumber {
     if (body.slice(next) !== "'") throw new Error(`malformed character constant: ${text}`)
     const cp = c.codePointAt(0) as number
     return { isInt: true, isUint: true, isFloat: true, int: cp, big: BigInt(cp), float: cp, isChar: true }
+  }
+  // Imaginary constants can only be complex unless they are zero (node.go).
+  if (text.endsWith('i')) {
+    const f = parseFloatOrUndefined(text.slice(0, -1))
+    if (f !== undefined) return complexNumber(0, f)
   }
   const n: GoNumber = {
     isInt: false,

@@ -9,6 +9,7 @@ import {
   formatFloat,
   formatValue,
   GO_REFLECT,
+  GoComplex,
   GoInt,
   type GoReflectable,
   type GoShape,
@@ -20,7 +21,7 @@ import {
   sprintf,
   sprintln,
 } from './go-fmt.ts'
-import { type GoNumber, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
+import { type GoNumber, goComplexConstant, goNumber, goUnquote, type LexItem, lexTemplate } from './go-lex.ts'
 import { goSplitHostPort, goTitle, goToLower, goToUpper } from './go-strings.ts'
 import {
   GO_ZERO_TIME_NS,
@@ -250,13 +251,14 @@ function tokenString(tok: Token | undefined): string {
 }
 
 /** exec.go idealConstant: what a number literal is when no parameter type asks otherwise. */
-function numberToken(raw: string, kind: 'number' | 'char'): TokenKind {
+function numberToken(raw: string, kind: 'number' | 'char' | 'complex'): TokenKind {
   let n: GoNumber
   try {
-    n = goNumber(kind, raw)
+    n = kind === 'complex' ? goComplexConstant(raw) : goNumber(kind, raw)
   } catch (err) {
     return { t: 'bad', v: (err as Error).message }
   }
+  if (n.complex) return { t: 'number', v: new GoComplex(n.complex.re, n.complex.im) }
   const isHexInt = /^0[xX]/.test(raw) && !/[pP]/.test(raw)
   if (n.isFloat && !isHexInt && kind !== 'char' && /[.eEpP]/.test(raw)) return { t: 'number', v: n.float }
   if (n.isInt) return { t: 'number', v: new GoInt(n.int, 'int', n.big) }
@@ -286,9 +288,8 @@ function actionTokens(items: LexItem[], errorSuffix: (pos: number, message: stri
         }
       case 'number':
       case 'char':
-        return { ...numberToken(item.raw, item.kind), ...at } as Token
       case 'complex':
-        return { t: 'bad', v: `complex constants are not supported: ${item.raw}`, ...at }
+        return { ...numberToken(item.raw, item.kind), ...at } as Token
       case 'bool':
         return { t: 'bool', v: item.raw === 'true', ...at }
       case 'nil':
@@ -705,6 +706,7 @@ function isTrue(v: TValue): boolean {
   if (typeof v === 'boolean') return v
   if (typeof v === 'number') return v !== 0
   if (v instanceof GoInt) return v.value !== 0
+  if (v instanceof GoComplex) return v.re !== 0 || v.im !== 0
   if (typeof v === 'string') return v !== ''
   if (v instanceof GoHTML) return v.text !== ''
   if (Array.isArray(v)) return v.length > 0
@@ -742,10 +744,11 @@ function toFloat(v: TValue): number {
 }
 
 /** funcs.go basicKind, by reflect.Kind: a byte is a uint, template.HTML a string. */
-function basicKind(v: TValue): 'bool' | 'int' | 'uint' | 'float' | 'string' | 'other' {
+function basicKind(v: TValue): 'bool' | 'int' | 'uint' | 'float' | 'complex' | 'string' | 'other' {
   if (typeof v === 'boolean') return 'bool'
   if (v instanceof GoInt) return v.type === 'uint8' ? 'uint' : 'int'
   if (typeof v === 'number') return 'float'
+  if (v instanceof GoComplex) return 'complex'
   if (typeof v === 'string' || v instanceof GoHTML) return 'string'
   return 'other'
 }
@@ -784,6 +787,7 @@ function eqPair(a: TValue, b: TValue): boolean {
       throw new ExecError('incompatible types for comparison')
     return false
   }
+  if (a instanceof GoComplex && b instanceof GoComplex) return a.re === b.re && a.im === b.im
   if (ka !== 'other') return raw(a) === raw(b)
   const ca = compositeKind(a)
   const cb = compositeKind(b)
@@ -806,7 +810,7 @@ function ltPair(a: TValue, b: TValue): boolean {
   // An int and a uint compare by value (a negative int is below every uint).
   const ints = (ka === 'int' || ka === 'uint') && (kb === 'int' || kb === 'uint')
   if (ka !== kb && !ints) throw new ExecError('incompatible types for comparison')
-  if (ka === 'bool') throw new ExecError('invalid type for comparison')
+  if (ka === 'bool' || ka === 'complex') throw new ExecError('invalid type for comparison')
   return (raw(a) as number | string) < (raw(b) as number | string)
 }
 
@@ -1427,8 +1431,17 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
     if (type === 'string' && typeof term.value !== 'string')
       throw new ExecError(`expected string; found ${term.str}`, term)
     if (type === 'int' || type === 'time.Duration') {
-      // evalInteger: an integer constant, which a float constant with an integral value is too.
-      const n = term.value instanceof GoInt ? term.value.value : term.value
+      // evalInteger: an integer constant, which a float constant with an integral value is too,
+      // and a complex one without an imaginary part within int64 (node.go simplifyComplex).
+      const c = term.value
+      const n =
+        c instanceof GoInt
+          ? c.value
+          : c instanceof GoComplex
+            ? c.im === 0 && c.re >= -(2 ** 63) && c.re < 2 ** 63
+              ? c.re
+              : undefined
+            : c
       if (typeof n !== 'number' || !Number.isInteger(n))
         throw new ExecError(`expected integer; found ${term.str}`, term)
       return GoInt.of(term.value instanceof GoInt ? term.value.exact : BigInt(n), type)

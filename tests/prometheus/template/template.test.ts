@@ -384,6 +384,94 @@ describe('define, template, block, break and continue', () => {
   })
 })
 
+/**
+ * Go's imaginary and complex constants (`1i`, `1+2i`): complex128 values that print as
+ * `(re+imi)`, compare only with eq, are refused by Prometheus' convertToFloat, and reach an
+ * int parameter when they have no imaginary part. Expected values are promtool 2.42's (hunt 111:
+ * we refused every such constant with "illegal number syntax" or "complex constants are not
+ * supported").
+ */
+describe('complex constants, as text/template and fmt treat complex128', () => {
+  const run = (text: string) => expandAlertTemplate(text, 'T0', { labels: {}, value: 1 })
+  const failed = (at: string) =>
+    `<error expanding template: error executing template __alert_T0: template: __alert_T0:${at}>`
+
+  test.each([
+    [
+      '{{ 1i }}|{{ 0i }}|{{ -0i }}|{{ -1i }}|{{ 1.5i }}|{{ 1e3i }}|{{ 017i }}|{{ .5i }}',
+      '(0+1i)|(0+0i)|(0-0i)|(0-1i)|(0+1.5i)|(0+1000i)|(0+17i)|(0+0.5i)',
+    ],
+    [
+      '{{ 0x1p2i }}|{{ 1_0i }}|{{ 9223372036854775807i }}|{{ 1e-400i }}',
+      '(0+4i)|(0+10i)|(0+9.223372036854776e+18i)|(0+0i)',
+    ],
+    ['{{ 1+1_0i }}|{{ 017+1i }}|{{ 1.+.5i }}|{{ printf "%v" -0-0i }}', '(1+10i)|(17+1i)|(1+0.5i)|(-0-0i)'],
+    [
+      '{{ printf "%v|%.2f|%e|%g|%x|%X|%b|%E|%G|%F|%+v|%#v|% v|%8.1f|%-8.1f|%08.1f|%T|%d|%s|%q" 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i 1.5i }}',
+      '(0+1.5i)|(0.00+1.50i)|(0.000000e+00+1.500000e+00i)|(0+1.5i)|(0x0p+00+0x1.8p+00i)|(0X0P+00+0X1.8P+00i)|(0p-1074+6755399441055744p-52i)|(0.000000E+00+1.500000E+00i)|(0+1.5i)|(0.000000+1.500000i)|(0+1.5i)|(0+1.5i)|( 0+1.5i)|(     0.0    +1.5i)|(0.0     +1.5    i)|(000000.0+00001.5i)|complex128|%!d(complex128=(0+1.5i))|%!s(complex128=(0+1.5i))|%!q(complex128=(0+1.5i))',
+    ],
+    [
+      '{{ printf "%v" (args 1i) }}|{{ printf "%#v" (args -1-1i) }}',
+      'map[arg0:(0+1i)]|map[string]interface {}{"arg0":(-1-1i)}',
+    ],
+    ['{{ eq 1i 1i }}|{{ eq 0i 0i }}|{{ ne 1i 2i }}', 'true|true|true'],
+    ['{{ if 0i }}t{{ else }}f{{ end }}|{{ not 0i }}|{{ and 1i 0i }}|{{ or 0i 1i }}', 'f|true|(0+0i)|(0+1i)'],
+    [
+      '{{ (toTime 0).Add 0i }}|{{ (toTime 0).AddDate 1+0i 0 0 }}',
+      '1970-01-01 00:00:00 +0000 UTC|1971-01-01 00:00:00 +0000 UTC',
+    ],
+    ['{{ printf "%*d" 1i 5 }}|{{ print 1i 2i }}|{{ println 1i }}', '%!(BADWIDTH)5|(0+1i) (0+2i)|(0+1i)\n'],
+    [
+      '{{ html 1i }}|{{ js 1i }}|{{ urlquery 1i }}|{{ $x := 1i }}{{ $x }}|{{ (1i) }}|{{ with 1i }}{{ . }}{{ end }}',
+      '(0+1i)|(0+1i)|%280%2B1i%29|(0+1i)|(0+1i)|(0+1i)',
+    ],
+  ])('%s expands to %s', (template, expected) => {
+    expect(run(template)).toBe(expected)
+  })
+
+  test.each([
+    ['{{ 1i 2 }}', '1:115: executing "__alert_T0" at <1i>: can\'t give argument to non-function 1i'],
+    [
+      '{{ eq 1i 1 }}',
+      '1:115: executing "__alert_T0" at <eq 1i 1>: error calling eq: incompatible types for comparison',
+    ],
+    [
+      '{{ eq 0i 0.0 }}',
+      '1:115: executing "__alert_T0" at <eq 0i 0.0>: error calling eq: incompatible types for comparison',
+    ],
+    [
+      '{{ lt 1i 2i }}',
+      '1:115: executing "__alert_T0" at <lt 1i 2i>: error calling lt: invalid type for comparison',
+    ],
+    [
+      '{{ lt 1i 2 }}',
+      '1:115: executing "__alert_T0" at <lt 1i 2>: error calling lt: incompatible types for comparison',
+    ],
+    [
+      '{{ humanize 0i }}',
+      '1:115: executing "__alert_T0" at <humanize 0i>: error calling humanize: can\'t convert complex128 to float',
+    ],
+    [
+      '{{ toTime 1i }}',
+      '1:115: executing "__alert_T0" at <toTime 1i>: error calling toTime: can\'t convert complex128 to float',
+    ],
+    ['{{ len 1i }}', '1:115: executing "__alert_T0" at <len 1i>: error calling len: len of type complex128'],
+    [
+      '{{ index "abc" 0i }}',
+      '1:115: executing "__alert_T0" at <index "abc" 0i>: error calling index: cannot index slice/array with type complex128',
+    ],
+    [
+      '{{ slice "abc" 0i }}',
+      '1:115: executing "__alert_T0" at <slice "abc" 0i>: error calling slice: cannot index slice/array with type complex128',
+    ],
+    ['{{ (toTime 0).Add 1.0i }}', '1:130: executing "__alert_T0" at <1.0i>: expected integer; found 1.0i'],
+    ['{{ title 1i }}', '1:121: executing "__alert_T0" at <1i>: expected string; found 1i'],
+    ['{{ range 1i }}{{ end }}', '1:121: executing "__alert_T0" at <1i>: range can\'t iterate over (0+1i)'],
+  ])('%s fails as in Go', (template, at) => {
+    expect(run(template)).toBe(failed(at))
+  })
+})
+
 const ruleFile = (template: string) =>
   `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          s: ${JSON.stringify(template)}\n`
 
@@ -440,6 +528,14 @@ const REFUSED: [string, string][] = [
   ['{{/* a */ }}', 'comment ends before closing delimiter'],
   ['{{ 1e }}', 'illegal number syntax: "1e"'],
   ['{{ $x! }}', "bad character U+0021 '!'"],
+  // newNumber of a complex item is fmt.Sscan's: its errors, and hexadecimal parts refused.
+  ['{{ 1+i }}', 'syntax error scanning complex number'],
+  ['{{ 0x10+1i }}', 'strconv.ParseFloat: parsing "0x10": invalid syntax'],
+  ['{{ 0x1+0x1p1i }}', 'strconv.ParseFloat: parsing "0x1": invalid syntax'],
+  ['{{ 1+1e400i }}', 'strconv.ParseFloat: parsing "+1e400": value out of range'],
+  ['{{ 1e400i }}', 'illegal number syntax: "1e400i"'],
+  ['{{ 0x10i }}', 'illegal number syntax: "0x10i"'],
+  ['{{ 1i.x }}', 'unexpected . after term "1i"'],
   // A stray `)` is unexpected in the pipeline's own context.
   ['{{ if slice "abc" 1) }}{{ end }}', 'unexpected ")" in if'],
   ['{{ with 1) }}{{ end }}', 'unexpected ")" in with'],
