@@ -1434,17 +1434,13 @@ function checkArg(v: TValue, type: ParamType, term: Term | undefined, at: NodeRe
       // evalInteger: an integer constant, which a float constant with an integral value is too,
       // and a complex one without an imaginary part within int64 (node.go simplifyComplex).
       const c = term.value
-      const n =
-        c instanceof GoInt
-          ? c.value
-          : c instanceof GoComplex
-            ? c.im === 0 && c.re >= -(2 ** 63) && c.re < 2 ** 63
-              ? c.re
-              : undefined
-            : c
-      if (typeof n !== 'number' || !Number.isInteger(n))
+      // An integer beyond int64 is no int, nor is a float that int64 cannot hold (Go's
+      // float64(int64(f)) == f fails there).
+      if (c instanceof GoInt && !term.overflow) return GoInt.of(c.exact, type)
+      const n = term.overflow ? undefined : c instanceof GoComplex ? (c.im === 0 ? c.re : undefined) : c
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < -(2 ** 63) || n >= 2 ** 63)
         throw new ExecError(`expected integer; found ${term.str}`, term)
-      return GoInt.of(term.value instanceof GoInt ? term.value.exact : BigInt(n), type)
+      return GoInt.of(BigInt(n), type)
     }
     if (type === 'queryResult' || type === '*sample' || type === 'time.Time') {
       throw new ExecError(`can't handle ${term.str} for arg of type ${goType}`, term)
@@ -1689,8 +1685,8 @@ class Exec {
       }
       const args: TValue[] = []
       for (const [i, t] of rest.entries()) {
-        const v = this.term(t, dot, vars)
         const type = paramType(name, i)
+        const v = this.argTerm(t, type, dot, vars)
         args.push(type ? checkArg(v, type, t, this.last ?? t) : v)
       }
       if (piped) {
@@ -1719,6 +1715,26 @@ class Exec {
     // exec.go evalCommand: nil is a value only as an argument.
     if (head.kind === 'literal' && head.value === null) throw new ExecError('nil is not a command', head)
     return this.term(head, dot, vars)
+  }
+
+  /**
+   * An argument's value for a parameter of `type`. exec.go evalArg reads a constant by the
+   * parameter's kind and makes it an int only for interface {} (idealConstant): an integer
+   * beyond int64 given where a string or int is wanted is refused by checkArg as the wrong
+   * kind, not as an overflow.
+   */
+  private argTerm(t: Term, type: ParamType | undefined, dot: TValue, vars: Map<string, TValue>[]): TValue {
+    if (
+      t.kind === 'literal' &&
+      t.overflow &&
+      type !== undefined &&
+      type !== 'any' &&
+      type !== 'reflect.Value'
+    ) {
+      this.last = t
+      return t.value
+    }
+    return this.term(t, dot, vars)
   }
 
   /** One operand's value; `call` gives a field chain's last name its command's arguments. */
@@ -1831,7 +1847,7 @@ class Exec {
       throw new ExecError(`can't call method/function ${JSON.stringify(name)} with ${method.results} results`)
     const args: TValue[] = []
     for (const [i, term] of (call?.terms ?? []).entries()) {
-      const v = this.term(term, dot, vars)
+      const v = this.argTerm(term, method.params[i], dot, vars)
       args.push(checkArg(v, method.params[i] as ParamType, term, this.last ?? term))
     }
     if (call?.piped)

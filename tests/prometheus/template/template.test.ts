@@ -472,6 +472,63 @@ describe('complex constants, as text/template and fmt treat complex128', () => {
   })
 })
 
+/**
+ * exec.go evalArg reads a constant by the parameter's kind: only interface {} parameters make
+ * it an int (idealConstant, "… overflows int"); a string parameter refuses any number, an int
+ * one a number that int64 cannot hold. promtool 2.42's output (hunt 111: we reported the
+ * overflow, or took 1.7976931348623157e308 as an int).
+ */
+describe('constants given to string and int parameters', () => {
+  const run = (text: string) => expandAlertTemplate(text, 'T0', { labels: {}, value: 1 })
+  const failed = (at: string) =>
+    `<error expanding template: error executing template __alert_T0: template: __alert_T0:${at}>`
+
+  test.each([
+    [
+      '{{ reReplaceAll "(.*):(\\\\d+)" "$1" 18446744073709551615 }}',
+      '1:147: executing "__alert_T0" at <18446744073709551615>: expected string; found 18446744073709551615',
+    ],
+    [
+      '{{ (toTime 0).Format 18446744073709551615 }}',
+      '1:133: executing "__alert_T0" at <18446744073709551615>: expected string; found 18446744073709551615',
+    ],
+    [
+      '{{ (toTime 0).Add 18446744073709551615 }}',
+      '1:130: executing "__alert_T0" at <18446744073709551615>: expected integer; found 18446744073709551615',
+    ],
+    [
+      '{{ (toTime 0).Add 9223372036854775808 }}',
+      '1:130: executing "__alert_T0" at <9223372036854775808>: expected integer; found 9223372036854775808',
+    ],
+    [
+      '{{ (toTime 0).Add 9.3e18 }}',
+      '1:130: executing "__alert_T0" at <9.3e18>: expected integer; found 9.3e18',
+    ],
+    [
+      '{{ (toTime 0).AddDate 1.7976931348623157e308 -3 8 }}',
+      '1:134: executing "__alert_T0" at <1.7976931348623157e308>: expected integer; found 1.7976931348623157e308',
+    ],
+    [
+      '{{ sortByLabel "a" 18446744073709551615 }}',
+      '1:131: executing "__alert_T0" at <18446744073709551615>: can\'t handle 18446744073709551615 for arg of type template.queryResult',
+    ],
+    [
+      '{{ humanize 18446744073709551615 }}',
+      '1:124: executing "__alert_T0" at <18446744073709551615>: 18446744073709551615 overflows int',
+    ],
+  ])('%s fails as in Go', (template, at) => {
+    expect(run(template)).toBe(failed(at))
+  })
+
+  test.each([
+    ['{{ (toTime 0).Add 9223372036854775807 }}', '2262-04-11 23:47:16.854775807 +0000 UTC'],
+    ['{{ (toTime 0).Add -9.223372036854775808e18 }}', '1677-09-21 00:12:43.145224192 +0000 UTC'],
+    ['{{ (toTime 0).AddDate 1e10 0 0 }}', '10000001970-01-01 00:00:00 +0000 UTC'],
+  ])('%s expands to %s', (template, expected) => {
+    expect(run(template)).toBe(expected)
+  })
+})
+
 const ruleFile = (template: string) =>
   `groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          s: ${JSON.stringify(template)}\n`
 
