@@ -250,6 +250,14 @@ function tokenString(tok: Token | undefined): string {
   return tok.raw.length > 10 ? `${goQuote(tok.raw.slice(0, 10))}...` : goQuote(tok.raw)
 }
 
+/**
+ * parse.go unexpected: "unexpected <token> in <context>", except that a scanner error is
+ * reported by its own message (which carries its "in action started at" already).
+ */
+function unexpected(tok: Token | undefined, context: string): string {
+  return tok?.t === 'error' ? tok.v : `unexpected ${tokenString(tok)} in ${context}`
+}
+
 /** exec.go idealConstant: what a number literal is when no parameter type asks otherwise. */
 function numberToken(raw: string, kind: 'number' | 'char' | 'complex'): TokenKind {
   let n: GoNumber
@@ -379,10 +387,9 @@ class PipeParser {
         // parse.go command: operands are separated by space; anything else after one, or a
         // token that starts no operand, is unexpected.
         if (terms.length > 0 && (!tok.spaced || !OPERAND_START.has(tok.t))) {
-          throw new TemplateError(`unexpected ${tokenString(tok)} in operand`, tok.pos)
+          throw new TemplateError(unexpected(tok, 'operand'), tok.pos)
         }
-        if (!OPERAND_START.has(tok.t))
-          throw new TemplateError(`unexpected ${tokenString(tok)} in ${context}`, tok.pos)
+        if (!OPERAND_START.has(tok.t)) throw new TemplateError(unexpected(tok, context), tok.pos)
         terms.push(this.operand())
       }
       if (terms.length === 0) {
@@ -544,23 +551,40 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
     }
   }
   const templateName = (tok: Token | undefined, context: string): Token & { v: string } => {
-    if (tok?.t !== 'string') throw new TemplateError(`unexpected ${tokenString(tok)} in ${context}`, tok?.pos)
+    if (tok?.t !== 'string') throw new TemplateError(unexpected(tok, context), tok?.pos)
     return tok
   }
   const emitText = (t: string) => {
     if (t !== '') (stack[stack.length - 1] as Frame).target.push({ kind: 'text', text: t })
   }
   const lineAt = (pos: number) => text.slice(0, pos).split('\n').length
+  // parse.go Tree.actionLine: the line of the `{{` whose action() is running, 0 once one has
+  // returned. An if, with or range returns only at its {{end}}, so until an action nested in
+  // it returns, a scanner error in its body (a bad comment) names the line it started on;
+  // define and block bodies are trees of their own, where it starts at 0.
+  let actionLine = 0
   for (const segment of lexTemplate(text)) {
     if (segment.kind === 'text') {
       emitText(segment.text)
       continue
     }
-    if (segment.kind === 'error') throw new TemplateError(segment.message, segment.pos)
+    if (segment.kind === 'error') {
+      const at = lineAt(segment.pos)
+      const extra =
+        actionLine !== 0 && actionLine !== at ? ` in action started at ${name ?? ''}:${actionLine}` : ''
+      throw new TemplateError(segment.message + extra, segment.pos)
+    }
     const { open, close } = segment
+    const [lead, second] = segment.items
+    const opensBlock = lead?.kind === 'keyword' && ['if', 'with', 'range'].includes(lead.raw)
+    // `else if` parses its pipeline after the else's action() has returned, and parse.go reads
+    // a define with a tree of its own, not through action().
+    const noActionLine =
+      lead?.kind === 'keyword' && ((lead.raw === 'else' && second?.raw === 'if') || lead.raw === 'define')
+    actionLine = opensBlock ? lineAt(open) : 0
     // parse.go unexpected: a scanner error on a later line than its action's start says so.
     const errorSuffix = (pos: number, message: string) => {
-      if (lineAt(pos) === lineAt(open)) return message
+      if (noActionLine || lineAt(pos) === lineAt(open)) return message
       const extra = ` in action started at ${name ?? ''}:${lineAt(open)}`
       return message + (message.endsWith(' action') ? extra.slice(' in action'.length) : extra)
     }
@@ -581,18 +605,20 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
         if (keyword === 'range') tree.rangeDepth++
         stack.push({ kind: keyword, node, target: node.list, inElse: false, mark, tree })
       } else if (keyword === 'else') {
+        // parse.go elseControl reads to the `}}` (or an `if`) before its caller looks at where
+        // the else stands.
+        const next = rest[0]
+        if (next !== undefined && !(next.t === 'ident' && next.v === 'if')) {
+          throw new TemplateError(unexpected(next, 'else'), next.pos)
+        }
         if (top.kind === 'root') throw new TemplateError('unexpected {{else}}', open)
         if (top.kind === 'define' || top.kind === 'block') {
           throw new TemplateError(`unexpected {{else}} in ${top.kind} clause`, open)
         }
         if (top.inElse) throw new TemplateError('expected end; found {{else}}', open)
-        const next = rest[0]
         // Go 1.19 has `else if` only after `if`; after with/range the `if` is a stray token.
         if (next?.t === 'ident' && next.v === 'if' && top.kind !== 'if') {
           throw new TemplateError('unexpected <if> in input', next.pos)
-        }
-        if (next !== undefined && !(next.t === 'ident' && next.v === 'if')) {
-          throw new TemplateError(`unexpected ${tokenString(next)} in else`, next.pos)
         }
         // {{break}} and {{continue}} belong to a range's body, not to its else branch.
         if (top.kind === 'range') tree.rangeDepth--
@@ -608,9 +634,9 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
           top.inElse = false
         }
       } else if (keyword === 'end') {
+        // parse.go endControl reads to the `}}` before its caller looks at where the end stands.
+        if (rest.length > 0) throw new TemplateError(unexpected(rest[0], 'end'), rest[0]?.pos)
         if (top.kind === 'root') throw new TemplateError('unexpected {{end}}', open)
-        if (rest.length > 0)
-          throw new TemplateError(`unexpected ${tokenString(rest[0])} in end`, rest[0]?.pos)
         stack.pop()
         if (top.kind === 'define' || top.kind === 'block') addTree(top.name as string, top.target, close)
         else {
@@ -621,8 +647,7 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
         // parse.go only looks for define at the top level of the main template.
         if (top.kind !== 'root') throw new TemplateError('unexpected <define> in command', first.pos)
         const nameTok = templateName(rest[0], 'define clause')
-        if (rest.length > 1)
-          throw new TemplateError(`unexpected ${tokenString(rest[1])} in define clause`, rest[1]?.pos)
+        if (rest.length > 1) throw new TemplateError(unexpected(rest[1], 'define clause'), rest[1]?.pos)
         // A definition is a tree of its own: only `$` is in scope, and no range encloses it.
         const own = { vars: ['$'], rangeDepth: 0 }
         stack.push({ kind: 'define', target: [], inElse: false, mark: 0, tree: own, name: nameTok.v })
@@ -639,7 +664,7 @@ function parseTemplate(text: string, funcs: Record<string, TemplateFunc>, name?:
         }
       } else if (keyword === 'break' || keyword === 'continue') {
         if (rest.length > 0) {
-          throw new TemplateError(`unexpected ${tokenString(rest[0])} in {{${keyword}}}`, rest[0]?.pos)
+          throw new TemplateError(unexpected(rest[0], `{{${keyword}}}`), rest[0]?.pos)
         }
         if (tree.rangeDepth === 0) throw new TemplateError(`{{${keyword}}} outside {{range}}`, close)
         top.target.push({ kind: keyword })

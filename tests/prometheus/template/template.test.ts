@@ -593,6 +593,25 @@ const REFUSED: [string, string][] = [
   ['{{ 1e400i }}', 'illegal number syntax: "1e400i"'],
   ['{{ 0x10i }}', 'illegal number syntax: "0x10i"'],
   ['{{ 1i.x }}', 'unexpected . after term "1i"'],
+  // parse.go Tree.actionLine: a scanner error in the body of an if, with or range names the
+  // line the block started on until an action nested in it returns; else if and define
+  // pipelines are read with it cleared. elseControl and endControl read to their `}}` first.
+  [
+    '{{ if 1 }}{{/*multi\nline*/}}{{/* x */ }}{{ end }}',
+    'comment ends before closing delimiter in action started at __alert_A:1',
+  ],
+  ['{{ if 1 }}{{ 1 }}\n{{/* x */ }}{{ end }}', 'comment ends before closing delimiter'],
+  [
+    '{{ with 1\n}}\n{{/* x */ }}{{ end }}',
+    'comment ends before closing delimiter in action started at __alert_A:1',
+  ],
+  ['{{ if 1 }}\n{{/* x  {{ end }}', 'unclosed comment in action started at __alert_A:1'],
+  ['{{ if 1 }}{{ else\n"x }}{{ end }}', 'unterminated quoted string in action started at __alert_A:1'],
+  ['{{ if 1 }}{{ else if\n"x }}{{ end }}', 'unterminated quoted string'],
+  ['{{ end\n"x }}', 'unterminated quoted string in action started at __alert_A:1'],
+  ['{{ define "x"\n"y }}{{ end }}', 'unterminated quoted string'],
+  ['{{ else 1 }}', 'unexpected "1" in else'],
+  ['{{ end 1 }}', 'unexpected "1" in end'],
   // A stray `)` is unexpected in the pipeline's own context.
   ['{{ if slice "abc" 1) }}{{ end }}', 'unexpected ")" in if'],
   ['{{ with 1) }}{{ end }}', 'unexpected ")" in with'],
@@ -622,6 +641,14 @@ const LINES: Record<string, number> = {
   'a\n{{ if 1 }}\n{{ $u }}{{ end }}': 3,
   '{{ define "x" }}\na{{ end }}\n{{ define "x" }}b\n{{ end }}': 4,
   '{{ print\n"x }}': 2,
+  '{{ if 1 }}{{/*multi\nline*/}}{{/* x */ }}{{ end }}': 2,
+  '{{ if 1 }}{{ 1 }}\n{{/* x */ }}{{ end }}': 2,
+  '{{ with 1\n}}\n{{/* x */ }}{{ end }}': 3,
+  '{{ if 1 }}\n{{/* x  {{ end }}': 2,
+  '{{ if 1 }}{{ else\n"x }}{{ end }}': 2,
+  '{{ if 1 }}{{ else if\n"x }}{{ end }}': 2,
+  '{{ end\n"x }}': 2,
+  '{{ define "x"\n"y }}{{ end }}': 2,
   '{{ $lab\nels.team }}': 2,
   '{{ $lab\n\n| print }}': 3,
   '{{ if $lab\n}}x{{ end }}': 2,
