@@ -1,8 +1,10 @@
 /**
- * `bun tests/prometheus/template/fuzz.ts [--seed N] [--cases N] [--show N]`: the seeded
+ * `bun tests/prometheus/template/fuzz.ts [--seed N] [--cases N] [--show N] [--dump 1]`: the seeded
  * differential fuzzer for alert templates. It generates random but plausible Go templates
  * (pipelines, variables, control structures, comparisons, printf verbs, flags, `*` widths,
- * `[n]` indexes and map, time and int operands, Prometheus' template functions with edge
+ * `[n]` indexes and map, time and int operands, Go's char, imaginary and complex constants,
+ * `break`/`continue` under if and with, `=` reassignments, define/block/template with
+ * pipelines, trim markers around comments, Prometheus' template functions with edge
  * values, `query` results through first, value, strvalue, label and sortByLabel (NaN, ±Inf,
  * -0, empty, failing), host:port and duration strings, non-UTF-8 escapes, trim markers,
  * comments, literals of every kind, and errors), writes them as the annotations of one alert each, and runs the rule file through
@@ -36,6 +38,21 @@ const INT_LITERALS = [
   "'\\n'",
   '9223372036854775807',
   '+5',
+  // char constants with every escape, and the other spellings of a base
+  "'\\u00e9'",
+  "'\\x41'",
+  "'\\''",
+  "'\\\\'",
+  "'\\101'",
+  "'é'",
+  "'\\U0001F600'",
+  '0X1F',
+  '0B11',
+  '0O7',
+  '0x_1',
+  '-0x10',
+  '-9223372036854775808',
+  '18446744073709551615',
 ]
 const FLOAT_LITERALS = [
   '0.0',
@@ -57,7 +74,36 @@ const FLOAT_LITERALS = [
   '4.9e-324',
   '-1e-320',
   '1.7976931348623157e308',
+  '0x1.8p1',
+  '1_0.5',
+  '0x1p-1074',
+  '1e1_0',
 ]
+/**
+ * Imaginary and complex constants: complex128 to exec.go, (re+imi) to fmt; a complex item is
+ * read by fmt.Sscan, which refuses hexadecimal parts and `1+i` when the rules load.
+ */
+const COMPLEX_LITERALS = [
+  '1i',
+  '0i',
+  '-1i',
+  '1.5i',
+  '-0i',
+  '1e3i',
+  '017i',
+  '0x1p2i',
+  '1_0i',
+  '1+2i',
+  '1-2.5i',
+  '-1-1i',
+  '1+0i',
+  '017+1i',
+  '1.+.5i',
+  '-0-0i',
+  '1e-400i',
+  '2.5e-3-1e3i',
+]
+const BAD_COMPLEX_LITERALS = ['1+i', '0x10+1i', '1e400i', '1+1e400i', '0x10i']
 /**
  * Sample values no literal can spell, from `query`: NaN, ±Inf, -0 (PromQL's `-vector(0)`), and
  * query results, empty, unsorted, with a `__value__` label for strvalue, and failing.
@@ -242,6 +288,9 @@ class Gen {
   }
 
   literal(): string {
+    // One in 40 a complex constant, drawn apart so the other kinds keep their shares.
+    if (this.chance(0.025))
+      return this.chance(0.9) ? this.pick(COMPLEX_LITERALS) : this.pick(BAD_COMPLEX_LITERALS)
     switch (this.rng.int(8)) {
       case 0:
       case 1:
@@ -301,8 +350,25 @@ class Gen {
     const fn = this.rng.int(24)
     switch (fn) {
       case 0:
-      case 1:
-        return `printf ${this.format()} ${this.printfArgs(depth)}`.trimEnd()
+      case 1: {
+        // Now and then a format that is no string: a constant, nil, a map, a float, a complex.
+        const format = this.chance(0.06)
+          ? this.pick([
+              '1',
+              '1.5',
+              'nil',
+              'true',
+              '$labels',
+              '$value',
+              '1i',
+              "'a'",
+              '$labels.job',
+              '(args)',
+              '.',
+            ])
+          : this.format()
+        return `printf ${format} ${this.printfArgs(depth)}`.trimEnd()
+      }
       case 2:
         return `${this.pick(['print', 'println'])} ${this.printfArgs(depth)}`.trimEnd()
       case 3:
@@ -332,8 +398,16 @@ class Gen {
       case 15:
         if (this.chance(0.5)) return `toTime ${this.numberish(depth)}`
         return this.timeMethod(depth)
-      case 16:
-        return `args ${this.args(this.rng.int(3), depth)}`.trimEnd()
+      case 16: {
+        // Not a lone `query` sample: fmt prints a pointer inside args' map as its address,
+        // different on every run (seeds 11006, 11009).
+        const operands = Array.from({ length: this.rng.int(3) }, () => {
+          let o = this.operand(depth)
+          while (/^\(query `[^`]*` \| first\)$/.test(o)) o = this.operand(depth)
+          return o
+        })
+        return `args ${operands.join(' ')}`.trimEnd()
+      }
       case 17:
         return `${this.pick(['html', 'js', 'urlquery'])} ${this.chance(0.3) ? this.pick(['"\\xff<é"', '"a\\x80 \\u2028"', '"\\U0001F600\\u00ad~*"']) : this.args(1 + this.rng.int(2), depth)}`
       case 18:
@@ -448,7 +522,14 @@ class Gen {
     if (p < 0.1 || depth <= 0) return `${l}${this.pipeline(depth)}${r}`
     if (p < 0.2) {
       const v = `$v${this.rng.int(3)}`
-      return `${l}${v} := ${this.pipeline(depth)}${r}${this.pick(['', ' ', '|'])}{{ ${v}${this.chance(0.3) ? ' | printf "%#v"' : ''} }}`
+      // Sometimes reassigned with `=`, at the same level or inside an if, which keeps the new value.
+      const again = this.chance(0.25)
+        ? this.pick([
+            `{{ ${v} = ${this.pipeline(0)} }}`,
+            `{{ if true }}{{ ${v} = ${this.pipeline(0)} }}{{ end }}`,
+          ])
+        : ''
+      return `${l}${v} := ${this.pipeline(depth)}${r}${this.pick(['', ' ', '|'])}${again}{{ ${v}${this.chance(0.3) ? ' | printf "%#v"' : ''} }}`
     }
     if (p < 0.35) {
       let s = `{{ if ${this.pipeline(depth - 1)} }}${this.body(depth - 1)}`
@@ -475,15 +556,54 @@ class Gen {
       ])
       const decl = this.pick(['', '$k, $v := ', '$e := '])
       const inner = decl.includes('$k') ? '{{ $k }}={{ $v }};' : decl ? '{{ $e }},' : '{{ . }},'
-      return `{{ range ${decl}${over} }}${inner}${this.chance(0.2) ? '{{ break }}' : ''}{{ end }}`
+      const cur = decl.includes('$k') ? '$v' : decl ? '$e' : '.'
+      // break and continue, alone or under an if or with that tests the element, and a
+      // variable of the enclosing scope reassigned with `=` on each iteration
+      const flow = this.pick([
+        '',
+        '',
+        '{{ break }}',
+        '{{ continue }}x',
+        `{{ if ${cur} }}{{ continue }}{{ end }}!`,
+        `{{ with ${cur} }}{{ break }}{{ end }}`,
+        `{{ if eq (printf "%v" ${cur}) "2" }}{{ break }}{{ else }}{{ continue }}{{ end }}`,
+        `{{ range (args 1 2) }}{{ break }}{{ end }}`,
+        `{{ $last = ${cur} }}`,
+      ])
+      const loop = `{{ range ${decl}${over} }}${inner}${flow}{{ else }}${this.pick(['', 'none', '{{ $last = 0 }}'])}{{ end }}`
+      return flow.includes('$last') || loop.includes('$last')
+        ? `{{ $last := "-" }}${loop}{{ $last | printf "%#v" }}`
+        : loop
     }
-    if (p < 0.6) return `{{/* ${this.pick(['c', '', '{{ x }}', 'multi\nline'])} */}}`
-    if (p < 0.63)
+    if (p < 0.6) {
+      // A comment may carry trim markers only with a space between them and the comment.
+      const c = this.pick(['c', '', '{{ x }}', 'multi\nline'])
+      return this.pick([
+        `{{/* ${c} */}}`,
+        `{{- /* ${c} */ -}}`,
+        `{{- /* ${c} */}}`,
+        `{{/* ${c} */ -}}`,
+        `{{-/* ${c} */}}`,
+        `{{ /* ${c} */ }}`,
+        `{{/* ${c} */ }}`,
+        `{{/*${c}*/}}`,
+      ])
+    }
+    if (p < 0.63) {
+      // define, block and template with pipelines, declarations, and templates that use `$`
+      const arg = this.pipeline(0)
       return this.pick([
         '{{ define "t" }}[{{ . }}]{{ end }}{{ template "t" $value }}',
         '{{ block "b" 1.5 }}<{{ . }}>{{ end }}',
         '{{ template "none" }}',
+        `{{ define "t" }}[{{ . }}|{{ $ }}]{{ end }}{{ template "t" ${arg} }}`,
+        `{{ block "b" ${arg} }}<{{ . | printf "%v" }}>{{ end }}`,
+        `{{ define "t" }}({{ . }}){{ end }}{{ template "t" $t := ${arg} }}{{ $t }}`,
+        `{{ template "t" ${arg} }}{{ define "t" }}{{ with . }}w{{ . }}{{ else }}e{{ end }}{{ end }}`,
+        `{{ define "t" }}{{ range . }}{{ . }};{{ end }}{{ end }}{{ template "t" ${this.pick(['$labels', '(args 1 2)', '3', '"s"'])} }}`,
+        `{{ define "t" }}{{ $labels }}{{ end }}`,
       ])
+    }
     if (p < 0.66)
       return this.pick([
         '{{ if }}{{ end }}',
@@ -500,6 +620,15 @@ class Gen {
         '{{ 1.2.3 }}',
         '{{ .1a }}',
         '{{ $x := }}',
+        // Go 1.23's else with and 1.22's range over an integer postdate promtool 2.42's Go 1.19
+        '{{ with 0 }}a{{ else with 1 }}b{{ end }}',
+        '{{ with 0 }}a{{ else if 1 }}b{{ end }}',
+        '{{ range $i := 3 }}{{ $i }}{{ end }}',
+        '{{ $x = 1 }}',
+        '{{ $x := 1 }}{{ $x, $y = 1 }}',
+        '{{ $ = 1 }}{{ $ }}',
+        '{{ $value = "v" }}{{ $value }}',
+        '{{ break 1 }}',
       ])
     return `${l}${this.pipeline(depth)}${r}`
   }
@@ -548,6 +677,11 @@ const cases: Case[] = Array.from({ length: count }, () => ({
   template: gen.template(),
   expr: rng.pick(EXPRS),
 }))
+// `--dump 1` prints the generated cases instead of running them, to see what a seed covers.
+if (arg('--dump', 0) === 1) {
+  for (const c of cases) console.log(JSON.stringify(c.template))
+  process.exit(0)
+}
 const started = performance.now()
 const found: Disagreement[] = []
 for (let i = 0; i < cases.length; i += batch) await runBatch(cases.slice(i, i + batch), found, realTools)
