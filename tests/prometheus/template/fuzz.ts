@@ -516,8 +516,10 @@ class Gen {
   }
 
   action(depth: number): string {
-    const l = this.chance(0.15) ? '{{- ' : this.chance(0.1) ? '{{' : '{{ '
-    const r = this.chance(0.15) ? ' -}}' : this.chance(0.1) ? '}}' : ' }}'
+    // Now and then an action spread over lines: Go's errors then name the line they are on and
+    // the line the action (or the if, with or range around it) started on.
+    const l = this.chance(0.15) ? '{{- ' : this.chance(0.1) ? '{{' : this.chance(0.03) ? '{{\n' : '{{ '
+    const r = this.chance(0.15) ? ' -}}' : this.chance(0.1) ? '}}' : this.chance(0.03) ? '\n}}' : ' }}'
     const p = this.rng.next()
     if (p < 0.1 || depth <= 0) return `${l}${this.pipeline(depth)}${r}`
     if (p < 0.2) {
