@@ -534,14 +534,17 @@ class Gen {
       return `${l}${v} := ${this.pipeline(depth)}${r}${this.pick(['', ' ', '|'])}${again}{{ ${v}${this.chance(0.3) ? ' | printf "%#v"' : ''} }}`
     }
     if (p < 0.35) {
-      let s = `{{ if ${this.pipeline(depth - 1)} }}${this.body(depth - 1)}`
+      // A declaration in the condition is in scope in both branches and ends at {{ end }}.
+      const decl = this.chance(0.15) ? '$c := ' : ''
+      let s = `{{ if ${decl}${this.pipeline(depth - 1)} }}${decl ? '[{{ $c }}]' : ''}${this.body(depth - 1)}`
       if (this.chance(0.4)) s += `{{ else if ${this.pipeline(depth - 1)} }}${this.body(depth - 1)}`
-      if (this.chance(0.5)) s += `{{ else }}${this.body(depth - 1)}`
+      if (this.chance(0.5)) s += `{{ else }}${decl ? '({{ $c }})' : ''}${this.body(depth - 1)}`
       return `${s}{{ end }}`
     }
     if (p < 0.45) {
-      const s = `{{ with ${this.pipeline(depth - 1)} }}${this.chance(0.5) ? '{{ . }}' : ''}${this.body(depth - 1)}`
-      return `${s}${this.chance(0.4) ? `{{ else }}${this.body(depth - 1)}` : ''}{{ end }}`
+      const decl = this.chance(0.15) ? '$w := ' : ''
+      const s = `{{ with ${decl}${this.pipeline(depth - 1)} }}${this.chance(0.5) ? (decl ? '{{ $w }}' : '{{ . }}') : ''}${this.body(depth - 1)}`
+      return `${s}${this.chance(0.4) ? `{{ else }}${decl ? '({{ $w }})' : ''}${this.body(depth - 1)}` : ''}{{ end }}`
     }
     if (p < 0.55) {
       const over = this.pick([
