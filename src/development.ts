@@ -11,6 +11,7 @@ import type { Config } from './config.ts'
 import type { Database } from './db/client.ts'
 import { urlHost } from './runtime/listen.ts'
 import { createDemoTenant, DEMO_TENANT_FILE } from './tenants/demo.ts'
+import { createTenantService } from './tenants/service.ts'
 
 /** DATA_DIR file holding the generated development admin token (0600), read by `bun run demo:incident`. */
 export const DEV_ADMIN_TOKEN_FILE = 'admin-token'
@@ -35,6 +36,91 @@ function developmentAdminToken(dataDir: string): { token: string; source: AdminT
   return { token, source: 'generated' }
 }
 
+/**
+ * DATA_DIR file (0600) keeping every demo tenant `bun run dev` created or found in
+ * DATA_DIR/demo-tenant.json, newest first, as a JSON array of `{id, name, apiKey}`. One
+ * DATA_DIR serves the embedded database and any DATABASE_URL a developer switches to, each
+ * with its own demo tenant, while the demo scripts and the README read the one file: a start
+ * puts back there the key of the database it runs on.
+ */
+export const DEMO_TENANTS_KEPT_FILE = 'demo-tenants.json'
+
+/** How many kept demo tenants the file holds (one per database a developer ran `bun run dev` on). */
+const KEPT_DEMO_TENANTS = 20
+
+interface DemoTenantKey {
+  id: string
+  name: string
+  apiKey: string
+}
+
+/** The `{id, name, apiKey}` records in `text` (JSON, one record or an array); [] for anything else. */
+function demoTenantKeys(text: string | undefined): DemoTenantKey[] {
+  if (text === undefined) return []
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return []
+  }
+  return (Array.isArray(parsed) ? parsed : [parsed]).filter(
+    (k): k is DemoTenantKey =>
+      typeof k === 'object' &&
+      k !== null &&
+      typeof k.id === 'string' &&
+      typeof k.name === 'string' &&
+      typeof k.apiKey === 'string',
+  )
+}
+
+const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined)
+
+/**
+ * What the banner can say of the demo tenant of this database: `created` (its key is new and
+ * shown once), `kept` (DATA_DIR/demo-tenant.json opens it), `restored` (the file held another
+ * database's key and now holds this one's again), or `none` (no kept key opens a shop of this
+ * database: it had tenants before its first development start).
+ */
+type DemoTenantState =
+  | { state: 'created'; id: string; apiKey: string }
+  | { state: 'kept' }
+  | { state: 'restored' }
+  | { state: 'none'; otherDatabase: boolean }
+
+/**
+ * Gives an empty database its demo tenant, else finds the kept key that opens this database's
+ * and leaves it in DATA_DIR/demo-tenant.json. Keys are kept per DATA_DIR, not per database, so
+ * without this a start on PostgreSQL after one on the embedded database (or back) left the file
+ * holding the other database's key: the banner said the key was there, and the Quick start and
+ * demo scripts got 401 `Invalid API key`.
+ */
+async function demoTenant(db: Database, dataDir: string): Promise<DemoTenantState> {
+  const currentFile = join(dataDir, DEMO_TENANT_FILE)
+  const keptFile = join(dataDir, DEMO_TENANTS_KEPT_FILE)
+  const current = demoTenantKeys(readIfThere(currentFile))[0]
+  const kept = demoTenantKeys(readIfThere(keptFile))
+  const remember = (keys: DemoTenantKey[]) => {
+    const unique = keys.filter((k, i) => keys.findIndex((o) => o.apiKey === k.apiKey) === i)
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(keptFile, `${JSON.stringify(unique.slice(0, KEPT_DEMO_TENANTS))}\n`, { mode: 0o600 })
+  }
+  const created = await createDemoTenant(db, dataDir)
+  if (created) {
+    remember([{ ...created, name: 'Demo Shop' }, ...(current ? [current] : []), ...kept])
+    return { state: 'created', ...created }
+  }
+  const tenants = createTenantService({ db })
+  for (const candidate of current ? [current, ...kept] : kept) {
+    if ((await tenants.authenticate(candidate.apiKey))?.id !== candidate.id) continue
+    const restored = candidate !== current
+    if (restored) writeFileSync(currentFile, JSON.stringify(candidate), { mode: 0o600 })
+    remember([candidate, ...(current ? [current] : []), ...kept])
+    return restored ? { state: 'restored' } : { state: 'kept' }
+  }
+  if (current) remember([current, ...kept])
+  return { state: 'none', otherDatabase: current !== undefined }
+}
+
 export interface Development {
   /** Prints the start-up banner for the port the server listens on. */
   printBanner(port: number): void
@@ -55,7 +141,7 @@ export async function prepareDevelopment(deps: {
   const { config } = deps
   if (config.env !== 'development') throw new Error('prepareDevelopment runs only with NODE_ENV=development')
   const dataDir = config.database.dataDir
-  const demo = await createDemoTenant(deps.db, dataDir)
+  const demo = await demoTenant(deps.db, dataDir)
   let adminSource: AdminTokenSource = 'ADMIN_TOKEN'
   if (!config.adminToken) {
     const generated = developmentAdminToken(dataDir)
@@ -78,14 +164,26 @@ export async function prepareDevelopment(deps: {
         `    API docs:     ${base}/swagger`,
         `    admin token:  ${admin}`,
       ]
-      if (demo) {
+      const demoFile = join(dataDir, DEMO_TENANT_FILE)
+      if (demo.state === 'created') {
         lines.push(
           `    demo tenant:  ${demo.id}`,
-          `    demo API key: ${demo.apiKey}   (shown once; kept in ${join(dataDir, DEMO_TENANT_FILE)})`,
+          `    demo API key: ${demo.apiKey}   (shown once; kept in ${demoFile})`,
           `  Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/tenants/me`,
         )
+      } else if (demo.state === 'kept') {
+        lines.push(`    demo tenant:  its API key is in ${demoFile}`)
+      } else if (demo.state === 'restored') {
+        lines.push(
+          `    demo tenant:  its API key is in ${demoFile} (put back: the file held another database's)`,
+        )
       } else {
-        lines.push(`    demo tenant:  its API key is in ${join(dataDir, DEMO_TENANT_FILE)}`)
+        // The demo tenant is made only in an empty database; say so, and how to get a key instead.
+        lines.push(
+          `    demo tenant:  none in this database (made only in an empty one)${demo.otherDatabase ? `; ${demoFile} holds another database's key, which this one answers 401` : ''}`,
+          `  A shop: curl -X POST ${base}/tenants -H "Authorization: Bearer ${adminSource === 'ADMIN_TOKEN' ? '$ADMIN_TOKEN' : config.adminToken}" -H 'content-type: application/json' -d '{"name":"My shop","ownerPhone":"+15550100001"}'`,
+          `          then give the demo scripts its apiKey: --api-key ck_…`,
+        )
       }
       // The demo scripts default to PORT 3000, as the server does; name the port when it differs.
       const env = port === 3000 ? '' : `PORT=${port} `
