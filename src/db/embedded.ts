@@ -17,6 +17,28 @@ export class DataDirLockedError extends Error {
   readonly code = 'DATA_DIR_LOCKED'
 }
 
+/**
+ * Raised when DATA_DIR cannot hold the embedded database: a file in its place or on its path,
+ * a parent that does not exist and cannot be made, no permission, a read-only disk.
+ */
+export class DataDirUnusableError extends Error {
+  override name = 'DataDirUnusableError'
+  /** A setting with its own remedy, as DATA_DIR_LOCKED: one line at start-up, without a stack. */
+  readonly code = 'DATA_DIR_UNUSABLE'
+}
+
+/**
+ * `error` as a {@link DataDirUnusableError} naming DATA_DIR and the system's reason, when it is
+ * a file-system refusal (a Node `E…` code); anything else (a bug) is returned as it is.
+ */
+function dataDirRefusal(dir: string, error: unknown): unknown {
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (typeof code !== 'string' || !code.startsWith('E')) return error
+  return new DataDirUnusableError(
+    `DATA_DIR ${dir} is not a folder this process can create and write (${message}): set DATA_DIR to one that is, or set DATABASE_URL for PostgreSQL`,
+  )
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -33,7 +55,11 @@ function isAlive(pid: number): boolean {
  * get the same PID as its dead predecessor, so our own PID in the file also counts as stale.
  */
 export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true })
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (error) {
+    throw dataDirRefusal(dir, error)
+  }
   const lockPath = join(dir, 'lock')
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -48,7 +74,7 @@ export function lockDataDir(dir: string): () => void {
         }
       }
     } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error
+      if ((error as { code?: string }).code !== 'EEXIST') throw dataDirRefusal(dir, error)
       let holder = Number.NaN
       try {
         holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10)

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../core/logger.ts'
 import { scrubText } from '../core/scrub.ts'
 import type { DatabaseHandle } from './client.ts'
-import { DataDirLockedError, migrateEmbedded, openEmbedded } from './embedded.ts'
+import { DataDirLockedError, DataDirUnusableError, migrateEmbedded, openEmbedded } from './embedded.ts'
 import { MigrationError } from './migrations.ts'
 import { migratePostgres, openPostgres } from './postgres.ts'
 import type { QueryObserver } from './query-timing.ts'
@@ -129,16 +129,16 @@ const CONNECTION_SQLSTATE_CLASSES = ['08', '28']
  * configuration or connection: for PostgreSQL, DATABASE_URL, where it points and the cause
  * (`connect ECONNREFUSED 127.0.0.1:1`, `database "shop" does not exist (SQLSTATE 3D000)`),
  * with the URL's password cut out wherever the driver may have quoted it; for the embedded
- * database, a DATA_DIR held by another process. `undefined` for any other failure: a bug,
- * or a migration the database refused, whose line {@link databaseOpenProblem} writes and whose
- * stack the log keeps.
+ * database, a DATA_DIR held by another process or one it cannot create or write. `undefined`
+ * for any other failure: a bug, or a migration the database refused, whose line
+ * {@link databaseOpenProblem} writes and whose stack the log keeps.
  */
 export function databaseConnectionProblem(
   config: Pick<Config['database'], 'url' | 'connectTimeoutMs'>,
   error: unknown,
 ): string | undefined {
   if (!config.url) {
-    return error instanceof DataDirLockedError
+    return error instanceof DataDirLockedError || error instanceof DataDirUnusableError
       ? `cannot open the embedded database: ${error.message}`
       : undefined
   }
