@@ -25,7 +25,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LOG_TRANSPORT_FILE } from '../src/alerting/whatsapp/client.ts'
-import { adminToken, defaultBaseUrl, demoTenantKey, failWith } from './lib/demo.ts'
+import { adminToken, defaultBaseUrl, demoKeyRefused, demoTenantKey, failWith } from './lib/demo.ts'
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +37,10 @@ const { values } = parseArgs({
 const base = values.url!.replace(/\/$/, '')
 const timeoutMs = Number(values.timeout) * 60_000
 if (!(timeoutMs > 0)) failWith('--timeout must be a positive number of minutes')
-const apiKey = values['api-key'] ?? process.env.API_KEY ?? demoTenantKey()
+// Empty counts as unset, as for the server's variables.
+const givenKey = values['api-key'] ?? (process.env.API_KEY?.trim() || undefined)
+const keyFromFile = givenKey === undefined
+const apiKey = givenKey ?? demoTenantKey()
 const admin = adminToken()
 const messagesFile = join(process.env.DATA_DIR?.trim() || './.data', LOG_TRANSPORT_FILE)
 const started = Date.now()
@@ -86,7 +89,9 @@ if (me.status === 0)
     `demo:incident: nothing answered at ${base} (${me.body.error.message}); start \`bun run dev\` first, or give its port (PORT=…) or --url`,
   )
 if (me.status !== 200)
-  failWith(`demo:incident: GET ${base}/tenants/me answered ${me.status}: check the API key`)
+  failWith(
+    `demo:incident: GET ${base}/tenants/me answered ${me.status}: ${me.status === 401 && keyFromFile ? demoKeyRefused() : 'check the API key'}`,
+  )
 const rules = await call('/alerts/rules', admin)
 if (rules.status === 403 || rules.status === 401) {
   failWith(`demo:incident: GET ${base}/alerts/rules answered ${rules.status}: the admin token was refused`)

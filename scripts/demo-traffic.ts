@@ -14,7 +14,7 @@
  * (one line naming the URL it tried).
  */
 import { parseArgs } from 'node:util'
-import { defaultBaseUrl, demoTenantKey, failWith } from './lib/demo.ts'
+import { defaultBaseUrl, demoKeyRefused, demoTenantKey, failWith } from './lib/demo.ts'
 import { DEMO_TRAFFIC, drive, isUnexpected, prepareTraffic, TrafficSetupError } from './lib/traffic.ts'
 
 const { values } = parseArgs({
@@ -44,9 +44,12 @@ const base = values.url!.replace(/\/$/, '')
 const outcomes = new Map<string, number>()
 const failures = new Map<string, number>()
 let unexpected = 0
+// Empty counts as unset, as for the server's variables.
+const givenKey = values['api-key'] ?? (process.env.API_KEY?.trim() || undefined)
+const keyFromFile = givenKey === undefined
 const traffic = await prepareTraffic({
   base,
-  apiKey: values['api-key'] ?? process.env.API_KEY ?? demoTenantKey(),
+  apiKey: givenKey ?? demoTenantKey(),
   seed: Number(values.seed),
   errorShare,
   declineShare,
@@ -61,7 +64,9 @@ const traffic = await prepareTraffic({
   // As demo:incident says it: the usual cause is no server yet, or one on another port.
   const hint = error.message.startsWith('nothing answered')
     ? '; start `bun run dev` first, or give its port (PORT=…) or --url'
-    : ''
+    : keyFromFile && error.message.includes(' answered 401 ')
+      ? `; ${demoKeyRefused()}`
+      : ''
   failWith(`demo:traffic: ${error.message}${hint}`)
 })
 console.log(`driving ${base} for ${durationMs / 1000}s at ${rate} req/s (products in ${traffic.currency})`)

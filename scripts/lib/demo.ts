@@ -32,6 +32,15 @@ export function demoTenantKey(): string {
   }
 }
 
+/**
+ * What to do when the server answered 401 to the key {@link demoTenantKey} read: the file is
+ * DATA_DIR's, the demo tenant a database's, so a key left by a `bun run dev` on another database
+ * opens no shop here. A development start puts its own database's key back in the file.
+ */
+export function demoKeyRefused(): string {
+  return `the demo key in ${join(dataDir(), DEMO_TENANT_FILE)} opens no shop on this server (one \`bun run dev\` on another database wrote it?): restart \`bun run dev\`, which puts its database's demo key there, or pass --api-key`
+}
+
 /** ADMIN_TOKEN when set, else the development admin token `bun run dev` left in DATA_DIR. */
 export function adminToken(): string {
   const fromEnv = process.env.ADMIN_TOKEN?.trim()
