@@ -203,7 +203,12 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
       pruner.start()
       alerting.start()
       if (ruleManager) {
-        embedded?.sampler.start()
+        // The embedded engine's first scrape waits for the first ping: taken before it, db_up's
+        // initial 0 put DatabaseDown in pending at every start (GET /alerts showed it).
+        const monitor = dbMonitor
+        void monitor.firstPing.then(() => {
+          if (dbMonitor === monitor) embedded?.sampler.start()
+        })
         ruleManager.start()
       }
     },
@@ -212,6 +217,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
       embedded?.sampler.stop()
       await Promise.all([alerting.stop(), reconciler.stop(), pruner.stop()])
       dbMonitor?.stop()
+      dbMonitor = undefined
     },
   }
 }

@@ -32,10 +32,15 @@ export function startDbMonitor(options: DbMonitorOptions) {
       options.report(last ?? 0)
     }
   }
-  void ping()
+  const firstPing = ping()
   const timer = setInterval(() => void ping(), options.intervalMs)
   return {
     ping,
+    /**
+     * Settles once the first ping has reported: until then the db_up gauge reads its initial 0,
+     * which a scrape would store as an outage.
+     */
+    firstPing,
     stop: () => clearInterval(timer),
   }
 }
