@@ -433,8 +433,20 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-function describe(schema: TSchema): string {
+/**
+ * What a variable takes, in words, for its error line. A name ending in `_MS` says its unit:
+ * every other time setting takes a duration, so `3s` is the likely slip there.
+ */
+function describe(schema: TSchema, key = ''): string {
   if (schema.anyOf) return `one of ${schema.anyOf.map((s: TSchema) => s.const).join('|')}`
+  if (schema.type === 'integer' && key.endsWith('_MS')) {
+    const range = [schema.minimum, schema.maximum].every((n) => n !== undefined)
+      ? ` from ${schema.minimum} to ${schema.maximum}`
+      : schema.minimum !== undefined
+        ? ` >= ${schema.minimum}`
+        : ''
+    return `a whole number of milliseconds${range}`
+  }
   if (schema.type === 'integer' || schema.type === 'number') {
     const range = [schema.minimum, schema.maximum].every((n) => n !== undefined)
       ? ` from ${schema.minimum} to ${schema.maximum}`
@@ -450,6 +462,19 @@ function describe(schema: TSchema): string {
   if (schema.pattern) return `a string matching ${schema.pattern}`
   if (schema.minLength) return `a string of at least ${schema.minLength} characters`
   return `a ${schema.type}`
+}
+
+/**
+ * For a duration given to a `_MS` variable (`DB_CONNECT_TIMEOUT_MS=3s`), the number it meant:
+ * `` (write 3000 for 3s)``; empty otherwise.
+ */
+function durationForMs(key: string, value: string): string {
+  if (!key.endsWith('_MS') || !new RegExp(DURATION_PATTERN).test(value)) return ''
+  try {
+    return ` (write ${parseDuration(value)} for ${value})`
+  } catch {
+    return ''
+  }
 }
 
 /** Durations whose zero is documented: ALERT_HISTORY_RETENTION=0s keeps the history for ever. */
@@ -523,7 +548,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   for (const [key, schema] of Object.entries(EnvSchema.properties as Record<string, TSchema>)) {
     const value = raw[key]
     if (schema.type === 'integer' && typeof value === 'string' && !/^-?\d+$/.test(value)) {
-      throw new ConfigError(`Invalid ${key}: expected ${describe(schema)}, got ${JSON.stringify(value)}`)
+      throw new ConfigError(
+        `Invalid ${key}: expected ${describe(schema, key)}, got ${JSON.stringify(value)}${durationForMs(key, value)}`,
+      )
     }
   }
   const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Record<string, unknown>
@@ -531,7 +558,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     const key = error.path.replace(/^\//, '')
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key]
     throw new ConfigError(
-      `Invalid ${key}: expected ${schema ? describe(schema) : 'a valid value'}, got ${shown(key, raw[key])}`,
+      `Invalid ${key}: expected ${schema ? describe(schema, key) : 'a valid value'}, got ${shown(key, raw[key])}`,
     )
   }
   // A zero is accepted by the duration pattern but breaks the feature: DB_PING_INTERVAL=0s

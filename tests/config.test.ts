@@ -59,6 +59,16 @@ describe('loadConfig', () => {
       [{ PORT: 'abc' }, 'Invalid PORT: expected an integer from 0 to 65535, got "abc"'],
       [{ PORT: '70000' }, 'Invalid PORT: expected an integer from 0 to 65535, got 70000'],
       [{ MAX_BODY_BYTES: '1.5' }, 'Invalid MAX_BODY_BYTES: expected an integer >= 1, got "1.5"'],
+      // A name ending in _MS says its unit, and a duration given to one (every other time
+      // setting takes durations) is read back as the number it meant.
+      [
+        { DB_CONNECT_TIMEOUT_MS: '3s' },
+        'Invalid DB_CONNECT_TIMEOUT_MS: expected a whole number of milliseconds >= 100, got "3s" (write 3000 for 3s)',
+      ],
+      [
+        { SANDBOX_LATENCY_MS: '90000' },
+        'Invalid SANDBOX_LATENCY_MS: expected a whole number of milliseconds from 0 to 60000, got 90000',
+      ],
       [
         { DB_PING_INTERVAL: '0s' },
         'Invalid DB_PING_INTERVAL: expected a duration above zero such as 30s, 5m or 1h30m, got "0s"',
