@@ -86,6 +86,17 @@ export function setupRuleManager(deps: RuleManagerSetupDeps) {
         deps.http,
       )
     : deps.embedded?.exemplars
+  // Prometheus loads nothing from a rule_files glob that matches nothing, silently; here the
+  // variable is usually the default or one edit away from it, and a typo (or a working
+  // directory other than the repository's) would leave the service with no alerts unnoticed.
+  for (const pattern of alerts.ruleFiles.split(',').map((p) => p.trim())) {
+    if (pattern !== '' && expandRuleFiles(pattern).length === 0) {
+      log.warn(
+        { pattern, cwd: process.cwd() },
+        'ALERT_RULES_FILES: a pattern matches no file, so no rules load from it; check the path (relative to the working directory)',
+      )
+    }
+  }
   const groups = loadRules(expandRuleFiles(alerts.ruleFiles), {
     defaultIntervalMs: alerts.evalIntervalMs,
     compile: remote ? undefined : deps.embedded?.compile,

@@ -125,14 +125,14 @@ describe('GET /alerts/rules with several replicas', () => {
 })
 
 describe('setupRuleManager', () => {
-  function setup(env: Record<string, string>) {
+  function setup(env: Record<string, string>, log = quiet) {
     const config = loadConfig({ NODE_ENV: 'test', ALERT_RULES_FILES: ruleFiles(), ...env })
     return setupRuleManager({
       config,
       db: database.db,
       http: createHttpClient(fetch),
       clock: manualClock(),
-      log: quiet,
+      log,
       dispatcher: alertingFor(database, undefined).alerting.dispatcher,
       embedded: {
         source: emptySource,
@@ -151,6 +151,21 @@ describe('setupRuleManager', () => {
     for (let i = 0; i < 100 && manager?.replicas?.serving === undefined; i++) await Bun.sleep(20)
     await manager?.stop()
     expect(manager?.replicas?.serving).toBe(1)
+  })
+
+  test('an ALERT_RULES_FILES glob that matches no file is a warning naming it; the others load', () => {
+    const { log, lines } = captureLogs()
+    const typo = join(tmpdir(), 'cc-no-such-rules-dir', '*.yml')
+    const manager = setup({ ALERT_RULES_FILES: `${ruleFiles()}, ${typo}` }, log)
+    expect(manager?.groups.length).toBe(1)
+    expect(
+      lines.filter((line) => line.level === 'warn').map((line) => ({ pattern: line.pattern, msg: line.msg })),
+    ).toEqual([
+      {
+        pattern: typo,
+        msg: 'ALERT_RULES_FILES: a pattern matches no file, so no rules load from it; check the path (relative to the working directory)',
+      },
+    ])
   })
 
   test('with PROMETHEUS_URL there is no watch: Prometheus sees every replica', () => {
