@@ -70,9 +70,13 @@ export function alertRoutes(deps: AlertRoutesDeps) {
             'WhatsApp webhook verification is disabled: WHATSAPP_VERIFY_TOKEN is not configured',
           )
         // A token that does not match is a 403 too: Meta's set-up guide asks for 403 then.
-        const ok =
-          query['hub.mode'] === 'subscribe' && secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken)
-        if (!ok) throw forbidden('Webhook verification failed')
+        // Says which of the two it was, as the other 403s name what to send; the token is never echoed.
+        if (query['hub.mode'] !== 'subscribe')
+          throw forbidden('Webhook verification failed: hub.mode must be subscribe')
+        if (!secretsEqual(query['hub.verify_token'] ?? '', deps.verifyToken))
+          throw forbidden(
+            "Webhook verification failed: hub.verify_token does not match WHATSAPP_VERIFY_TOKEN (set the same value as the Verify token in Meta's webhook settings)",
+          )
         set.headers['content-type'] = 'text/plain; charset=utf-8'
         return query['hub.challenge'] ?? ''
       },

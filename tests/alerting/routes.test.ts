@@ -129,12 +129,20 @@ describe('GET /webhooks/whatsapp (verification handshake)', () => {
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toStartWith('text/plain')
     expect(await ok.text()).toBe('1158201444')
-    for (const query of [
-      'hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1',
-      `hub.mode=unsubscribe&hub.verify_token=${VERIFY_TOKEN}`,
-      '',
+    const wrongToken =
+      "Webhook verification failed: hub.verify_token does not match WHATSAPP_VERIFY_TOKEN (set the same value as the Verify token in Meta's webhook settings)"
+    const wrongMode = 'Webhook verification failed: hub.mode must be subscribe'
+    for (const [query, message] of [
+      ['hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1', wrongToken],
+      ['hub.mode=subscribe&hub.challenge=1', wrongToken],
+      [`hub.mode=unsubscribe&hub.verify_token=${VERIFY_TOKEN}`, wrongMode],
+      ['', wrongMode],
     ]) {
-      expect((await call(`/webhooks/whatsapp?${query}`)).status).toBe(403)
+      const res = await call(`/webhooks/whatsapp?${query}`)
+      const body = await res.json()
+      // The 403 says which of the two was wrong, and never echoes either token.
+      expect({ status: res.status, body }).toEqual({ status: 403, body: envelope('FORBIDDEN', message!) })
+      expect(JSON.stringify(body)).not.toContain(VERIFY_TOKEN)
     }
   })
 
