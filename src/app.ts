@@ -20,6 +20,7 @@ import { addResponseHeaders, corsFor, securityHeaders } from './http/security.ts
 import { noErrorReporter } from './observability/error-reporter.ts'
 import { orderRoutes } from './orders/routes.ts'
 import { paymentRoutes } from './payments/routes.ts'
+import { paymentWebhookRoutes } from './payments/webhook-routes.ts'
 import { productRoutes } from './products/routes.ts'
 import type { Infrastructure, Services } from './services.ts'
 import { tenantRoutes } from './tenants/routes.ts'
@@ -43,7 +44,8 @@ export const SERVICE_VERSION = '0.1.0'
 export function createApp(deps: AppDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const db = deps.database.db
-  const { tenants, products, orders, payments, idempotency, alerting, ruleManager } = deps.services
+  const { tenants, products, orders, payments, paymentWebhooks, idempotency, alerting, ruleManager } =
+    deps.services
   // Filled by the access log and the HTTP metrics, for the answers escapedErrors gives itself.
   const answerRecorders: AnswerRecorder[] = []
   // Registered first, so that its onRequest also sees requests an earlier hook rejects (413).
@@ -104,7 +106,7 @@ export function createApp(deps: AppDeps) {
         newId,
         activeTraceId: reporter.enabled ? () => reporter.activeTraceId() : undefined,
         now: () => deps.clock.monotonic(),
-        rawBodyPaths: [WHATSAPP_WEBHOOK_PATH],
+        rawBodyPaths: [WHATSAPP_WEBHOOK_PATH, ...paymentWebhooks.paths],
         streamedBodies: { [ALERTMANAGER_PATH]: deps.config.alerts.alertmanagerMaxBodyBytes },
         queryParameters: declaredQueryParameters(() => mounted.app?.routes ?? []),
       }),
@@ -148,6 +150,7 @@ export function createApp(deps: AppDeps) {
     .use(productRoutes({ products, tenants, idempotency }))
     .use(orderRoutes({ orders, tenants, idempotency }))
     .use(paymentRoutes({ payments, tenants, errorReporter: reporter, idempotency }))
+    .use(paymentWebhookRoutes({ webhooks: paymentWebhooks }))
     .use(
       alertRoutes({
         dispatcher: alerting.dispatcher,

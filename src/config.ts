@@ -136,6 +136,15 @@ export const EnvSchema = Type.Object({
     '2m',
     'a payment still pending after this long is settled by asking its provider (reconciliation)',
   ),
+  PAYMENT_WEBHOOK_SECRETS: Type.Optional(
+    Type.String({
+      pattern: '^\\s*[a-z0-9_-]+=[^,\\s]{16,}(\\s*,\\s*[a-z0-9_-]+=[^,\\s]{16,})*\\s*$',
+      expected:
+        'provider=secret pairs, comma-separated, such as sandbox=whsec_0123456789abcdef (secrets of at least 16 characters, no commas or spaces)',
+      description:
+        'webhook signing secrets of the payment providers, provider=secret[,provider=secret…] (a provider named twice: either secret verifies, for rotation); a provider without one answers 503 on POST /webhooks/payments/:provider',
+    }),
+  ),
   CORS_ORIGINS: Type.String({
     pattern: '^(https?://[^,\\s]+)?(,\\s*https?://[^,\\s]+)*$',
     expected: 'comma-separated http(s) origins such as https://shop.example.com (no *)',
@@ -354,7 +363,13 @@ export interface Config {
   http: { maxBodyBytes: number; corsOrigins: string[]; publicBaseUrl: string }
   shutdownTimeoutMs: number
   adminToken: string | undefined
-  payments: { sandboxLatencyMs: number; pendingLeaseMs: number; providerTimeoutMs: number }
+  payments: {
+    sandboxLatencyMs: number
+    pendingLeaseMs: number
+    providerTimeoutMs: number
+    /** PAYMENT_WEBHOOK_SECRETS: each provider's webhook signing secrets (several while rotating). */
+    webhookSecrets: Record<string, string[]>
+  }
   idempotency: { keyTtlMs: number }
   alerts: {
     /** Digits only (E.164 without the +). */
@@ -498,6 +513,22 @@ export const SEND_LEASE_MARGIN_MS = 2_000
  * transaction): PAYMENT_PENDING_LEASE ≥ PAYMENT_PROVIDER_TIMEOUT_MS + this.
  */
 export const PAYMENT_CALL_MARGIN_MS = 2_000
+
+/**
+ * PAYMENT_WEBHOOK_SECRETS (already checked against its pattern) as each provider's secrets, in
+ * the order given; a secret may hold `=` (base64), only the first one separates.
+ */
+function webhookSecretsOf(text: string | undefined): Record<string, string[]> {
+  // A Map, then own properties: a provider spelled `__proto__` must not become the prototype.
+  const secrets = new Map<string, string[]>()
+  for (const entry of (text ?? '').split(',')) {
+    const at = entry.indexOf('=')
+    if (at < 0) continue
+    const provider = entry.slice(0, at).trim()
+    secrets.set(provider, [...(secrets.get(provider) ?? []), entry.slice(at + 1).trim()])
+  }
+  return Object.fromEntries(secrets)
+}
 
 /** A variable's value as a configuration error may quote it: secrets and URLs hidden. */
 function shown(key: string, value: unknown): string {
@@ -651,6 +682,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       sandboxLatencyMs: env.SANDBOX_LATENCY_MS,
       pendingLeaseMs: parseDuration(env.PAYMENT_PENDING_LEASE),
       providerTimeoutMs: env.PAYMENT_PROVIDER_TIMEOUT_MS,
+      webhookSecrets: webhookSecretsOf(env.PAYMENT_WEBHOOK_SECRETS),
     },
     idempotency: { keyTtlMs: parseDuration(env.IDEMPOTENCY_KEY_TTL) },
     alerts: {

@@ -19,12 +19,13 @@ import type { Metrics } from './metrics.ts'
 import type { BusinessMetrics } from './observability/business-metrics.ts'
 import type { ErrorReporter } from './observability/error-reporter.ts'
 import { createOrderService, type OrderService } from './orders/service.ts'
-import { amountMismatchMetrics } from './payments/metrics.ts'
+import { amountMismatchMetrics, webhookMetrics } from './payments/metrics.ts'
 import { createProviderRegistry, type PaymentProvider } from './payments/providers.ts'
 import { createPaymentReconciler, reconcilerMetrics } from './payments/reconciler.ts'
 import { createPaymentRepository } from './payments/repository.ts'
 import { createSandboxProvider, sandboxLatencyWarning } from './payments/sandbox.ts'
 import { createPaymentService, type PaymentService } from './payments/service.ts'
+import { createPaymentWebhooks, type PaymentWebhooks } from './payments/webhook.ts'
 import { createProductService, type ProductService } from './products/service.ts'
 import { createTenantAlertContacts } from './tenants/alert-contacts.ts'
 import { createTenantService, type TenantService } from './tenants/service.ts'
@@ -61,6 +62,8 @@ export interface Services {
   products: ProductService
   orders: OrderService
   payments: PaymentService
+  /** Providers' signed webhooks reporting payments' outcomes (POST /webhooks/payments/:provider). */
+  paymentWebhooks: PaymentWebhooks
   /** Idempotency-Key claims and stored responses (POST routes that create something). */
   idempotency: IdempotencyService
   alerting: Alerting
@@ -123,6 +126,20 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     providerTimeoutMs: config.payments.providerTimeoutMs,
     mismatches,
   })
+  const providerNames = paymentProviders.map((p) => p.name)
+  const paymentWebhooks = createPaymentWebhooks({
+    payments,
+    providers: providerNames,
+    secrets: config.payments.webhookSecrets,
+    clock,
+    count: webhookMetrics(metrics, providerNames),
+  })
+  const unusedSecrets = Object.keys(config.payments.webhookSecrets).filter((p) => !providerNames.includes(p))
+  if (unusedSecrets.length > 0)
+    log.warn(
+      { event: 'payment_webhook_secret_unused', providers: unusedSecrets },
+      'PAYMENT_WEBHOOK_SECRETS names providers that are not registered; their secrets are unused',
+    )
   // Settles payments a crash left pending, by asking their provider (one replica at a time).
   const reconciler = createPaymentReconciler({
     db,
@@ -187,6 +204,7 @@ export function buildServices(infra: Infrastructure, overrides: ServiceOverrides
     products,
     orders,
     payments,
+    paymentWebhooks,
     idempotency,
     alerting,
     ruleManager,

@@ -306,6 +306,13 @@ export const SECURITY_SCHEMES = {
     description:
       '`sha256=` and the hex HMAC-SHA256 of the raw request body keyed with WHATSAPP_APP_SECRET, as Meta signs webhook events',
   },
+  paymentWebhookSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Sandbox-Signature',
+    description:
+      '`<Provider>-Signature` (Sandbox-Signature for the sandbox): `t=<Unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` keyed with the provider\'s secret in PAYMENT_WEBHOOK_SECRETS, as Stripe signs webhook events',
+  },
   whatsappVerifyToken: {
     type: 'apiKey',
     in: 'query',

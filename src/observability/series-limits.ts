@@ -12,6 +12,7 @@ export const DEFAULT_SERIES_LIMITS = {
   payments_processed_total: 5000,
   payment_processing_duration_seconds: 50,
   payments_refund_required_total: 50,
+  payment_webhook_reports_total: 100,
   product_views_total: 10000,
   whatsapp_messages_sent_total: 10,
   whatsapp_earlier_attempt_statuses_total: 10,

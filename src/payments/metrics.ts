@@ -1,6 +1,7 @@
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import { Counter, Histogram, traceExemplar } from '../observability/instruments.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
+import type { ProviderReportOutcome } from './service.ts'
 
 const REFUND_REQUIRED = 'payments_refund_required_total'
 
@@ -9,8 +10,9 @@ export const PAYMENT_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 /**
  * Builds and registers `payments_processed_total{tenant_id,provider,status}`,
- * `payment_processing_duration_seconds{provider}` and `payments_refund_required_total{provider}`
- * (counted through `amountMismatchMetrics`); a duration reported with a `traceId` becomes the
+ * `payment_processing_duration_seconds{provider}`, `payments_refund_required_total{provider}`
+ * (counted through `amountMismatchMetrics`) and `payment_webhook_reports_total{provider,result}`
+ * (counted through `webhookMetrics`); a duration reported with a `traceId` becomes the
  * exemplar (`trace_id`, `request_id`) of the bucket it fell in, and a failed or errored payment
  * the exemplar of its `payments_processed_total` series.
  */
@@ -39,6 +41,7 @@ export function createPaymentMetrics(
   // Exposed from the first scrape, with its budget, like the families above; counted by
   // amountMismatchMetrics, which the payment service and the reconciler are given.
   refundRequiredCounter(metrics)
+  webhookReportsCounter(metrics)
   return {
     paymentProcessed: ({ tenantId, provider, status, traceId, requestId }) => {
       const series = paymentsProcessed.labels(tenantId, provider, status)
@@ -121,4 +124,68 @@ export function amountMismatchMetrics(
     amountMismatch: (provider) => series.labels(provider).inc(),
     refundRequired: (provider) => refundSeries.labels(provider).inc(),
   }
+}
+
+/**
+ * What a webhook delivery came to, as counted (`payment_webhook_reports_total{result}`): what
+ * the report did to its payment (ProviderReportOutcome), or why it was refused: `unauthorized`
+ * (401: no valid, fresh signature), `invalid` (400/415/422: not a report), `unknown_payment`
+ * (404) or `disabled` (503: no secret configured).
+ */
+export type WebhookResult =
+  | ProviderReportOutcome
+  | 'unauthorized'
+  | 'invalid'
+  | 'unknown_payment'
+  | 'disabled'
+
+const WEBHOOK_RESULTS: readonly WebhookResult[] = [
+  'paid',
+  'refund_required',
+  'amount_mismatch',
+  'failed',
+  'error',
+  'unchanged',
+  'unauthorized',
+  'invalid',
+  'unknown_payment',
+  'disabled',
+]
+
+const WEBHOOK_REPORTS = 'payment_webhook_reports_total'
+
+/**
+ * `payment_webhook_reports_total{provider,result}` in `metrics`' registry: registered (with its
+ * series budget) on the first call, the same instance on later calls.
+ */
+function webhookReportsCounter(metrics: MetricsRegistry): Counter<'provider' | 'result'> {
+  const existing = metrics.registry.getSingleMetric(WEBHOOK_REPORTS) as unknown as
+    | Counter<'provider' | 'result'>
+    | undefined
+  if (existing) return existing
+  return metrics.register(
+    new Counter<'provider' | 'result'>({
+      name: WEBHOOK_REPORTS,
+      help: 'Payment provider webhook deliveries, by provider and result: what the report did (paid, refund_required, amount_mismatch, failed, error, unchanged) or why it was refused (unauthorized, invalid, unknown_payment, disabled).',
+      labelNames: ['provider', 'result'],
+      clock: metrics.clock,
+      ...metrics.budget(WEBHOOK_REPORTS),
+    }),
+  )
+}
+
+/** Counts webhook deliveries by provider and `WebhookResult`. */
+export type WebhookMetrics = (provider: string, result: WebhookResult) => void
+
+/**
+ * Counts into `payment_webhook_reports_total{provider,result}`, with every provider's series at
+ * 0 from the start so that increase() sees the first one. Providers come from the registry,
+ * never from a request's path: a delivery for an unknown provider is not counted. A no-op
+ * when metrics are disabled.
+ */
+export function webhookMetrics(metrics: MetricsRegistry, providers: readonly string[]): WebhookMetrics {
+  if (!metrics.enabled) return () => {}
+  const counter = webhookReportsCounter(metrics)
+  for (const provider of providers) for (const result of WEBHOOK_RESULTS) counter.labels(provider, result)
+  return (provider, result) => counter.labels(provider, result).inc()
 }

@@ -13,6 +13,7 @@ import { QueryError } from '../../src/alerting/rules/prometheus-source.ts'
 import type { DatabaseHandle } from '../../src/db/client.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { adminScope, requestFingerprint, tenantScope } from '../../src/idempotency/service.ts'
+import { signWebhook } from '../../src/payments/webhook-signature.ts'
 import type { InstantResult, QuerySource } from '../../src/prometheus/promql/query-source.ts'
 import { alertingFor, manualClock } from '../helpers/alerts.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
@@ -29,6 +30,7 @@ const ENV = {
   ALERTMANAGER_WEBHOOK_TOKEN: 'contract-alertmanager-token',
   WHATSAPP_VERIFY_TOKEN: 'contract-verify-token',
   WHATSAPP_APP_SECRET: 'contract-app-secret',
+  PAYMENT_WEBHOOK_SECRETS: 'sandbox=contract-webhook-secret-0123',
   MAX_BODY_BYTES: '4096',
   // The Alertmanager receiver has its own (storm-sized) limit: the same small one here.
   ALERTMANAGER_MAX_BODY_BYTES: '4096',
@@ -78,6 +80,10 @@ function applyCredential(scheme: string, auth: Auth, url: URL, headers: Headers,
       return url.searchParams.set('hub.verify_token', auth === 'valid' ? ENV.WHATSAPP_VERIFY_TOKEN : 'wrong')
     case 'whatsappSignature':
       return headers.set('x-hub-signature-256', auth === 'valid' ? sign(body) : sign(body, 'wrong'))
+    case 'paymentWebhookSignature': {
+      const secret = auth === 'valid' ? ENV.PAYMENT_WEBHOOK_SECRETS.split('=')[1]! : 'wrong-secret-0123456789'
+      return headers.set('sandbox-signature', signWebhook(secret, body, Math.floor(Date.now() / 1000)))
+    }
     default:
       throw new Error(`the contract test has no credential for the security scheme ${scheme}`)
   }
@@ -100,7 +106,8 @@ async function send(operation: Operation, options: Send = {}): Promise<Response>
   const { auth = 'valid', app = built } = options
   const path = operation.path.replace(
     /\{(\w+)\}/g,
-    (_, name: string) => options.params?.[name] ?? crypto.randomUUID(),
+    // A payment provider's webhook is the sandbox's, the provider the signature is for.
+    (_, name: string) => options.params?.[name] ?? (name === 'provider' ? 'sandbox' : crypto.randomUUID()),
   )
   const url = new URL(`http://localhost${path}`)
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value)
@@ -304,6 +311,15 @@ describe('success and error responses of each operation validate against the doc
         'GET /webhooks/whatsapp': { query: { 'hub.mode': 'subscribe', 'hub.challenge': '42' } },
         'POST /webhooks/whatsapp': { raw: whatsappStatus },
         'POST /alerts/alertmanager': { json: alertmanagerMessage() },
+        'POST /webhooks/payments/{provider}': {
+          json: {
+            paymentId: crypto.randomUUID(),
+            outcome: 'succeeded',
+            reference: 'sbx_outage',
+            amountMinor: 100,
+            currency: 'KES',
+          },
+        },
       }
       const answered: Record<string, number> = {}
       for (const operation of contract.operations) {
@@ -330,6 +346,7 @@ describe('success and error responses of each operation validate against the doc
         'POST /orders/{id}/payments',
         'POST /webhooks/whatsapp',
         'POST /alerts/alertmanager',
+        'POST /webhooks/payments/{provider}',
       ]
       // The probes, the exposition and the rule manager's views read no database.
       const served = [
@@ -457,6 +474,26 @@ describe('success and error responses of each operation validate against the doc
     expect(payment.amountMinor).toBe(36_000)
     await expectCall('POST /orders/{id}/payments', 409, pay(paid.id, 'tok_success'))
     await expectCall('POST /orders/{id}/payments', 404, pay(crypto.randomUUID(), 'tok_success'))
+
+    // The provider reports the declined payment charged after all.
+    const declinedPayment = refusal.error.details.payment
+    const report = (paymentId: string) => ({
+      json: {
+        paymentId,
+        outcome: 'succeeded',
+        reference: 'sbx_late',
+        amountMinor: declinedPayment.amountMinor,
+        currency: 'KES',
+      },
+    })
+    const late = await expectCall('POST /webhooks/payments/{provider}', 200, report(declinedPayment.id))
+    expect(late).toEqual({ outcome: 'paid', paymentId: declinedPayment.id, status: 'succeeded' })
+    await expectCall('POST /webhooks/payments/{provider}', 404, report(crypto.randomUUID()))
+    const unset = await buildTestApp({ env: { ...ENV, PAYMENT_WEBHOOK_SECRETS: '' } })
+    await expectCall('POST /webhooks/payments/{provider}', 503, {
+      ...report(crypto.randomUUID()),
+      app: unset,
+    })
   })
 
   test('alert delivery: WhatsApp handshake and events, the Alertmanager receiver, the rule manager views', async () => {
