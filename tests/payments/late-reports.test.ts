@@ -15,92 +15,24 @@ import {
   type ChargeResult,
   type PaymentProvider,
   PROVIDER_CALL_TIMEOUT_MS,
-  ProviderError,
 } from '../../src/payments/providers.ts'
-import { createPaymentReconciler, reconcilerMetrics } from '../../src/payments/reconciler.ts'
+import { createPaymentReconciler } from '../../src/payments/reconciler.ts'
 import type { PaymentRow } from '../../src/payments/repository.ts'
 import { lateTransition } from '../../src/payments/service.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
+import { hooksProvider, latePaymentApp } from './late-fixture.ts'
 import { clockAhead, LEASE_MS, stalledSandbox } from './providers.ts'
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
 
-/**
- * A provider whose charge answers by its source: `tok_success` charges, `tok_declined`
- * declines, `tok_timeout` gives no outcome (503 PAYMENT_PENDING). Its status query never finds
- * anything (a status API lagging behind its webhooks), so reconciliation settles a pending
- * payment as `error`.
- */
-const webhookProvider: PaymentProvider = {
-  name: 'hooks',
-  async charge(request) {
-    if (request.source === 'tok_timeout') throw new ProviderError('hooks: no answer (simulated timeout)')
-    if (request.source === 'tok_declined')
-      return {
-        outcome: 'declined',
-        reason: 'card_declined',
-        reference: `dec_${request.paymentId.slice(0, 8)}`,
-      }
-    return {
-      outcome: 'succeeded',
-      reference: `ch_${request.paymentId.slice(0, 8)}`,
-      amountMinor: request.amountMinor,
-      currency: request.currency,
-    }
-  },
-  async retrieve() {
-    return undefined
-  },
-}
-
 async function setup() {
-  const database = await ownDatabase()
-  // `tok_gate` charges once the test opens the gate: a payment waiting on its provider.
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const provider: PaymentProvider = {
-    ...webhookProvider,
-    async charge(request, context) {
-      if (request.source !== 'tok_gate') return webhookProvider.charge(request, context)
-      await gate
-      return webhookProvider.charge({ ...request, source: 'tok_success' }, context)
-    },
-  }
-  const built = await buildTestApp({ database, paymentProviders: [provider] })
-  const tenant = await createTenant(built.call)
-  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
-  const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
-  const pay = (source: string, key: string = crypto.randomUUID()) =>
-    built.call(`/orders/${order.id}/payments`, {
-      method: 'POST',
-      token: tenant.apiKey,
-      headers: { 'idempotency-key': key },
-      json: { provider: 'hooks', source },
-    })
-  const orderStatus = async () =>
-    ((await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as { status: string })
-      .status
-  const cancel = () =>
-    built.call(`/orders/${order.id}/status`, {
-      method: 'PATCH',
-      token: tenant.apiKey,
-      json: { status: 'cancelled' },
-    })
-  const row = async (id: string) => (await database.db.select().from(payments).where(eq(payments.id, id)))[0]!
-  const fields = (p: PaymentRow) => [p.status, p.providerReference, p.failureReason]
-  const scrape = async (name: string) =>
-    (await (await built.call('/metrics')).text())
-      .split('\n')
-      .filter((line) => line.startsWith(name))
-      .sort()
-  const service = built.deps.services.payments
+  const app = await latePaymentApp(await ownDatabase())
+  const service = app.deps.services.payments
   const report = (paymentId: string, result: ChargeResult, provider = 'hooks') =>
-    service.recordProviderReport(provider, paymentId, result, built.logs.log)
+    service.recordProviderReport(provider, paymentId, result, app.logs.log)
   const success = (paymentId: string, overrides: Partial<ChargeResult> = {}): ChargeResult => ({
     outcome: 'succeeded',
     reference: `ch_${paymentId.slice(0, 8)}`,
@@ -108,47 +40,7 @@ async function setup() {
     currency: 'KES',
     ...(overrides as object),
   })
-  /** A payment the provider gave no outcome for, settled `error` by reconciliation (`not_found`). */
-  async function givenUp() {
-    const res = await pay('tok_timeout')
-    expect(res.status).toBe(503)
-    const id = ((await res.json()) as { error: { details: { payment: { id: string } } } }).error.details
-      .payment.id
-    const reconciler = createPaymentReconciler({
-      db: database.db,
-      providers: [webhookProvider],
-      clock: clockAhead(LEASE_MS + 1000),
-      log: built.logs.log,
-      leaseMs: LEASE_MS,
-      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
-      metrics: reconcilerMetrics(built.deps.metrics, ['hooks']),
-      business: built.deps.metrics.business,
-      mismatches: amountMismatchMetrics(built.deps.metrics, ['hooks']),
-    })
-    expect(await reconciler.tick()).toContain('not_found')
-    expect(fields(await row(id))).toEqual([
-      'error',
-      null,
-      'the provider never received the charge (settled by reconciliation)',
-    ])
-    return id
-  }
-  return {
-    ...built,
-    database,
-    tenant,
-    order,
-    open,
-    pay,
-    orderStatus,
-    cancel,
-    row,
-    fields,
-    scrape,
-    report,
-    success,
-    givenUp,
-  }
+  return { ...app, report, success }
 }
 
 const REFUND_CANCELLED =
@@ -303,7 +195,7 @@ describe('a success for an order no longer payable while its payment was pending
     // The API refuses to cancel an order whose payment is pending; a race past that check (or
     // an operator's hand) is what this stands for.
     await app.database.db.update(orders).set({ status: 'cancelled' }).where(eq(orders.id, app.order.id))
-    const charged: PaymentProvider = { ...webhookProvider, retrieve: async (key) => app.success(key) }
+    const charged: PaymentProvider = { ...hooksProvider, retrieve: async (key) => app.success(key) }
     const reconciler = createPaymentReconciler({
       db: app.database.db,
       providers: [charged],

@@ -8,19 +8,11 @@ import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { loadConfig } from '../../src/config.ts'
 import { payments } from '../../src/db/schema.ts'
-import { amountMismatchMetrics } from '../../src/payments/metrics.ts'
-import {
-  type PaymentProvider,
-  PROVIDER_CALL_TIMEOUT_MS,
-  ProviderError,
-} from '../../src/payments/providers.ts'
-import { createPaymentReconciler, reconcilerMetrics } from '../../src/payments/reconciler.ts'
-import type { PaymentRow } from '../../src/payments/repository.ts'
 import { checkWebhookSignature, signWebhook } from '../../src/payments/webhook-signature.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
-import { clockAhead, LEASE_MS } from './providers.ts'
+import { latePaymentApp } from './late-fixture.ts'
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
@@ -28,66 +20,10 @@ const ownDatabase = fileDatabase()
 const SECRET = 'whsec_test_0123456789abcdef'
 const SANDBOX_SECRET = 'whsec_sandbox_0123456789abcdef'
 
-/**
- * A provider whose charge answers by its source (`tok_success`, `tok_declined`, `tok_timeout`:
- * no outcome, 503 PAYMENT_PENDING; `tok_gate`: charges once the test opens the gate) and whose
- * status query never finds anything, so reconciliation settles a pending payment as `error`.
- */
-function hooksProvider() {
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const provider: PaymentProvider = {
-    name: 'hooks',
-    async charge(request) {
-      if (request.source === 'tok_timeout') throw new ProviderError('hooks: no answer (simulated timeout)')
-      if (request.source === 'tok_declined') return { outcome: 'declined', reason: 'card_declined' }
-      if (request.source === 'tok_gate') await gate
-      return {
-        outcome: 'succeeded',
-        reference: `ch_${request.paymentId.slice(0, 8)}`,
-        amountMinor: request.amountMinor,
-        currency: request.currency,
-      }
-    },
-    async retrieve() {
-      return undefined
-    },
-  }
-  return { provider, open }
-}
-
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 async function setup(env: Record<string, string> = { PAYMENT_WEBHOOK_SECRETS: `hooks=${SECRET}` }) {
-  const database = await ownDatabase()
-  const { provider, open } = hooksProvider()
-  const built = await buildTestApp({ database, paymentProviders: [provider], env })
-  const tenant = await createTenant(built.call)
-  const product = await createProduct(built.call, tenant.apiKey, { priceMinor: 1500, stock: 10 })
-  const order = await createOrder(built.call, tenant.apiKey, [{ productId: product.id, quantity: 2 }])
-  const pay = (source: string) =>
-    built.call(`/orders/${order.id}/payments`, {
-      method: 'POST',
-      token: tenant.apiKey,
-      headers: { 'idempotency-key': crypto.randomUUID() },
-      json: { provider: 'hooks', source },
-    })
-  const paymentIdOf = async (res: Response) => {
-    const body = (await res.json()) as { id?: string; error?: { details: { payment: { id: string } } } }
-    return body.id ?? body.error!.details.payment.id
-  }
-  const orderStatus = async () =>
-    ((await (await built.call(`/orders/${order.id}`, { token: tenant.apiKey })).json()) as { status: string })
-      .status
-  const row = async (id: string) => (await database.db.select().from(payments).where(eq(payments.id, id)))[0]!
-  const fields = (p: PaymentRow) => [p.status, p.providerReference, p.failureReason]
-  const scrape = async (name: string) =>
-    (await (await built.call('/metrics')).text())
-      .split('\n')
-      .filter((line) => line.startsWith(name))
-      .sort()
+  const app = await latePaymentApp(await ownDatabase(), env)
   /** Posts `body` as `provider`'s webhook, signed with `secret` at `t` unless `signature` is given. */
   const deliver = (
     body: unknown,
@@ -101,7 +37,7 @@ async function setup(env: Record<string, string> = { PAYMENT_WEBHOOK_SECRETS: `h
         : options.signature
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (signature !== null) headers[`${provider}-signature`] = signature
-    return built.call(`/webhooks/payments/${provider}`, { method: 'POST', headers, body: raw })
+    return app.call(`/webhooks/payments/${provider}`, { method: 'POST', headers, body: raw })
   }
   const success = (paymentId: string, overrides: Record<string, unknown> = {}) => ({
     paymentId,
@@ -112,46 +48,7 @@ async function setup(env: Record<string, string> = { PAYMENT_WEBHOOK_SECRETS: `h
     eventId: `evt_${paymentId.slice(0, 8)}`,
     ...overrides,
   })
-  /** A payment the provider gave no outcome for, settled `error` by reconciliation. */
-  async function givenUp() {
-    const res = await pay('tok_timeout')
-    expect(res.status).toBe(503)
-    const id = await paymentIdOf(res)
-    const reconciler = createPaymentReconciler({
-      db: database.db,
-      providers: [provider],
-      clock: clockAhead(LEASE_MS + 1000),
-      log: built.logs.log,
-      leaseMs: LEASE_MS,
-      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
-      metrics: reconcilerMetrics(built.deps.metrics, ['hooks']),
-      business: built.deps.metrics.business,
-      mismatches: amountMismatchMetrics(built.deps.metrics, ['hooks']),
-    })
-    expect(await reconciler.tick()).toContain('not_found')
-    expect(fields(await row(id))).toEqual([
-      'error',
-      null,
-      'the provider never received the charge (settled by reconciliation)',
-    ])
-    return id
-  }
-  return {
-    ...built,
-    database,
-    tenant,
-    order,
-    open,
-    pay,
-    paymentIdOf,
-    orderStatus,
-    row,
-    fields,
-    scrape,
-    deliver,
-    success,
-    givenUp,
-  }
+  return { ...app, deliver, success }
 }
 
 type Envelope = { error: { code: string; message: string } }
