@@ -285,3 +285,44 @@ export function spawnPrometheus(
     },
   }
 }
+
+/** What a start that failed left: see {@link failedStart}. */
+export interface FailedStart {
+  exitCode: number | null
+  stderr: string
+  /** The fatal and error lines of its JSON log, whole. */
+  failures: Array<Record<string, unknown>>
+  /** Everything it printed, for the password checks. */
+  output: string
+}
+
+/**
+ * Starts `command` from the repository in production mode (127.0.0.1, port 0, log at info, plus
+ * `env`) and waits for it to exit, as it is expected to fail; killed after 60 s.
+ */
+export async function failedStart(command: string[], env: Record<string, string>): Promise<FailedStart> {
+  const proc = Bun.spawn(command, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  clearTimeout(timer)
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return {
+    exitCode,
+    stderr,
+    failures: lines.filter((line) => line.level === 'fatal' || line.level === 'error'),
+    output: stdout + stderr,
+  }
+}

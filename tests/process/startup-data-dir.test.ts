@@ -2,39 +2,18 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { REPO_ROOT } from '../helpers/process.ts'
+import { failedStart } from '../helpers/process.ts'
 
 // Starts real processes: well over bun's 5 s default.
 setDefaultTimeout(60_000)
 
-/** A production start on `dataDir`, expected to fail: its exit code, stderr and JSON log lines. */
-async function failedStart(dataDir: string) {
-  const proc = Bun.spawn(['bun', 'src/server.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: '',
-      DATA_DIR: dataDir,
-    },
-    stdout: 'pipe',
-    stderr: 'pipe',
+/** A production start on the embedded database in `dataDir`, expected to fail. */
+async function failedDataDirStart(dataDir: string) {
+  const { exitCode, stderr, failures } = await failedStart(['bun', 'src/server.ts'], {
+    DATABASE_URL: '',
+    DATA_DIR: dataDir,
   })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  clearTimeout(timer)
-  const lines = stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-  return { exitCode, stderr, failures: lines.filter((l) => l.level === 'fatal' || l.level === 'error') }
+  return { exitCode, stderr, failures }
 }
 
 const remedy = 'set DATA_DIR to one that is, or set DATABASE_URL for PostgreSQL'
@@ -53,7 +32,7 @@ describe('a DATA_DIR the embedded database cannot use: one line naming DATA_DIR 
         ['/proc/no-such-folder', "ENOENT: no such file or directory, mkdir '/proc/no-such-folder'"],
       ]
       for (const [dir, cause] of cases) {
-        expect(await failedStart(dir)).toEqual({
+        expect(await failedDataDirStart(dir)).toEqual({
           exitCode: 1,
           stderr: '',
           failures: [

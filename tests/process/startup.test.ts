@@ -4,7 +4,13 @@ import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { denoExecutable } from '../../scripts/start-runtime.ts'
 import { POSTGRES_URL, usingPostgres } from '../helpers/db.ts'
-import { createServerData, REPO_ROOT, type ServerData, startServer } from '../helpers/process.ts'
+import {
+  createServerData,
+  type FailedStart,
+  failedStart,
+  type ServerData,
+  startServer,
+} from '../helpers/process.ts'
 import { recordSkip, skipTest } from '../helpers/skips.ts'
 
 // Starts real processes: well over bun's 5 s default.
@@ -34,43 +40,6 @@ const RUNTIMES: Array<{ name: string; binary: string; prepare?: string[]; comman
 ]
 
 /** What a start that failed left behind. */
-interface FailedStart {
-  exitCode: number | null
-  stderr: string
-  /** The fatal and error lines of its JSON log, whole. */
-  failures: Array<Record<string, unknown>>
-  /** Everything it printed, for the password checks. */
-  output: string
-}
-
-/** Starts `command` in production mode and waits for it to exit (it is expected to fail). */
-async function failedStart(command: string[], env: Record<string, string>): Promise<FailedStart> {
-  const proc = Bun.spawn(command, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  clearTimeout(timer)
-  const lines = stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-  return {
-    exitCode,
-    stderr,
-    failures: lines.filter((line) => line.level === 'fatal' || line.level === 'error'),
-    output: stdout + stderr,
-  }
-}
-
 /** A failed start as asserted: exit 1, nothing on stderr, one fatal line of exactly `msg` and no stack. */
 const failedWith = (msg: string) => ({
   exitCode: 1,

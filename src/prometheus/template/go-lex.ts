@@ -393,20 +393,17 @@ export interface GoNumber {
   complex?: { re: number; im: number }
 }
 
+/** A GoNumber of no kind yet, which node.go's `newNumber` fills in kind by kind. */
+function noNumber(): GoNumber {
+  return { isInt: false, isUint: false, isFloat: false, int: 0, big: 0n, float: 0, isChar: false }
+}
+
 /**
  * node.go simplifyComplex: a complex constant with no imaginary part is also a float, and an
  * int where float64(int64(f)) == f (which is what lets `0i` be a method's int argument).
  */
 function complexNumber(re: number, im: number): GoNumber {
-  const n: GoNumber = {
-    isInt: false,
-    isUint: false,
-    isFloat: false,
-    int: 0,
-    big: 0n,
-    float: 0,
-    isChar: false,
-  }
+  const n = noNumber()
   n.complex = { re, im }
   if (im !== 0) return n
   n.isFloat = true
@@ -542,15 +539,7 @@ export function goNumber(kind: 'number' | 'char', text: string): GoNumber {
     const f = parseFloatOrUndefined(text.slice(0, -1))
     if (f !== undefined) return complexNumber(0, f)
   }
-  const n: GoNumber = {
-    isInt: false,
-    isUint: false,
-    isFloat: false,
-    int: 0,
-    big: 0n,
-    float: 0,
-    isChar: false,
-  }
+  const n = noNumber()
   const u = parseIntBase0(text, false)
   if (u !== undefined) {
     n.isUint = true
