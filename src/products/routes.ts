@@ -10,17 +10,23 @@ import { CHANNELS, type Channel, fieldError, IdParams, listOf } from '../shared/
 import { CreateProductBody, ProductListQuery, ProductModel, UpdateProductBody, ViewQuery } from './model.ts'
 import type { ProductService } from './service.ts'
 
-/** The channel of a product view: `?channel=` wins over the `x-channel` header; default web. */
+/**
+ * The channel of a product view: `?channel=` wins over the `x-channel` header; default web.
+ * Each is checked when sent, as the document types both: a header that names no channel is
+ * refused beside a valid `?channel=` too, not ignored (it was a 200 that hid the client's bug).
+ * @throws 422 VALIDATION naming `channel` (query) or `x-channel` (headers)
+ */
 function viewChannel(query: string | undefined, header: string | undefined): Channel {
-  const value = query ?? header ?? 'web'
-  if (!(CHANNELS as readonly string[]).includes(value)) {
-    throw fieldError(
-      query !== undefined ? 'channel' : 'x-channel',
-      `expected one of ${CHANNELS.join(', ')}`,
-      query !== undefined ? 'query' : 'headers',
-    )
+  const sent: Array<[string | undefined, string, string]> = [
+    [query, 'channel', 'query'],
+    [header, 'x-channel', 'headers'],
+  ]
+  for (const [value, field, where] of sent) {
+    if (value !== undefined && !(CHANNELS as readonly string[]).includes(value)) {
+      throw fieldError(field, `expected one of ${CHANNELS.join(', ')}`, where)
+    }
   }
-  return value as Channel
+  return (query ?? header ?? 'web') as Channel
 }
 
 export function productRoutes(deps: {
@@ -76,7 +82,8 @@ export function productRoutes(deps: {
           ...documentedHeaders([
             {
               name: 'x-channel',
-              description: 'sales channel of the view when ?channel= is not given (422 when not one of them)',
+              description:
+                'sales channel of the view when ?channel= is not given (422 when not one of them, with ?channel= too)',
               schema: { type: 'string', enum: [...CHANNELS] },
             },
           ]),

@@ -1,0 +1,45 @@
+/**
+ * Each kind of fault the OpenAPI-driven fuzzer (openapi-fuzz.test.ts) found, held with its
+ * exact input and the exact answer expected.
+ */
+import { describe, expect, test } from 'bun:test'
+import { buildTestApp } from '../helpers/app.ts'
+import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+
+describe('what the fuzzer found, held exactly', () => {
+  const channels = 'web, whatsapp, instagram, facebook, sms, pos'
+
+  test('an x-channel header naming no channel is a 422 beside a valid ?channel= too (it was a 200)', async () => {
+    const { call, deps } = await buildTestApp()
+    const tenant = await createTenant(call)
+    const product = await createProduct(call, tenant.apiKey)
+    const before = await tenantFootprint(deps.database.db, tenant.id)
+    const res = await call(`/products/${product.id}?channel=whatsapp`, {
+      token: tenant.apiKey,
+      headers: { 'x-channel': 'WHATSAPP' },
+    })
+    expect(res.status).toBe(422)
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'VALIDATION',
+        message: `Invalid headers: x-channel — expected one of ${channels}`,
+        details: { in: 'headers', errors: [{ field: 'x-channel', message: `expected one of ${channels}` }] },
+        requestId: expect.any(String),
+      },
+    })
+    expect(await tenantFootprint(deps.database.db, tenant.id)).toEqual(before)
+    // The query's own fault is still named first, and a valid pair still counts the query's channel.
+    const both = await call(`/products/${product.id}?channel=fax`, {
+      token: tenant.apiKey,
+      headers: { 'x-channel': 'fax' },
+    })
+    expect(((await both.json()) as { error: { message: string } }).error.message).toBe(
+      `Invalid query: channel — expected one of ${channels}`,
+    )
+    const ok = await call(`/products/${product.id}?channel=sms`, {
+      token: tenant.apiKey,
+      headers: { 'x-channel': 'web' },
+    })
+    expect(ok.status).toBe(200)
+  })
+})
