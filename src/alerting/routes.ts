@@ -223,10 +223,25 @@ export function alertRoutes(deps: AlertRoutesDeps) {
                     "Alertmanager's webhook payload (version 4); other fields are accepted and ignored",
                   required: ['alerts'],
                   properties: {
-                    version: { type: 'string', examples: ['4'] },
-                    status: { type: 'string', enum: ['firing', 'resolved'] },
-                    groupKey: { type: 'string' },
-                    truncatedAlerts: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                    // What the receiver checks, no more: it reads only `alerts`, `groupKey` and
+                    // `truncatedAlerts` (alertmanager-payload.ts), `null` leaving either unset as
+                    // Go's encoding/json does. `version` and the group's `status` are not read
+                    // (each alert carries its own status), so any value is taken: a schema that
+                    // typed them promised refusals the receiver never makes.
+                    version: { description: "the payload's version, '4'; not read", examples: ['4'] },
+                    status: {
+                      description:
+                        "the group's status, firing or resolved; not read: each alert's own status counts",
+                      examples: ['firing'],
+                    },
+                    groupKey: { type: 'string', nullable: true, description: 'null: no group key' },
+                    truncatedAlerts: {
+                      type: 'integer',
+                      minimum: 0,
+                      maximum: 9007199254740991,
+                      nullable: true,
+                      description: 'null: none',
+                    },
                     alerts: { type: 'array', items: { type: 'object' } },
                   },
                 },

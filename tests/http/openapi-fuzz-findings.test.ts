@@ -5,6 +5,9 @@
 import { describe, expect, test } from 'bun:test'
 import { buildTestApp } from '../helpers/app.ts'
 import { createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+import { validator } from './openapi-fuzz.generator.ts'
+
+const ALERTMANAGER_TOKEN = 'fuzz-alertmanager-token-117'
 
 describe('what the fuzzer found, held exactly', () => {
   const channels = 'web, whatsapp, instagram, facebook, sms, pos'
@@ -41,5 +44,25 @@ describe('what the fuzzer found, held exactly', () => {
       headers: { 'x-channel': 'web' },
     })
     expect(ok.status).toBe(200)
+  })
+
+  test("the Alertmanager receiver's documented body takes what the receiver takes: any version and group status, null groupKey and truncatedAlerts", async () => {
+    const built = await buildTestApp({ env: { ALERTMANAGER_WEBHOOK_TOKEN: ALERTMANAGER_TOKEN } })
+    const doc = await (await built.app.handle(new Request('http://localhost/swagger/json'))).json()
+    const schema = doc.paths['/alerts/alertmanager'].post.requestBody.content['application/json'].schema
+    const body = { version: 4, status: 'FIRING', groupKey: null, truncatedAlerts: null, alerts: [] }
+    // It was typed `version: string`, `status: enum [firing, resolved]`, neither nullable: a
+    // document promising refusals the receiver, reading as Go's encoding/json reads, never made.
+    expect(validator()(schema, body)).toBe(true)
+    const res = await built.call('/alerts/alertmanager', {
+      method: 'POST',
+      token: ALERTMANAGER_TOKEN,
+      json: body,
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ accepted: 0, invalid: 0, truncatedAlerts: 0, enqueued: 0 })
+    // What it does refuse, the document refuses too.
+    expect(validator()(schema, { ...body, groupKey: 5 })).toBe(false)
+    expect(validator()(schema, { ...body, truncatedAlerts: -1 })).toBe(false)
   })
 })
