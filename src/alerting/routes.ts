@@ -242,7 +242,14 @@ export function alertRoutes(deps: AlertRoutesDeps) {
                       nullable: true,
                       description: 'null: none',
                     },
-                    alerts: { type: 'array', items: { type: 'object' } },
+                    alerts: {
+                      type: 'array',
+                      // Untyped elements: a malformed alert is skipped and counted, not a refusal.
+                      items: {
+                        description:
+                          'an Alertmanager alert; an element that is none (null, a number, a wrong status) is skipped and counted in `invalid`',
+                      },
+                    },
                   },
                 },
               },

@@ -46,7 +46,7 @@ describe('what the fuzzer found, held exactly', () => {
     expect(ok.status).toBe(200)
   })
 
-  test("the Alertmanager receiver's documented body takes what the receiver takes: any version and group status, null groupKey and truncatedAlerts", async () => {
+  test("the Alertmanager receiver's documented body takes what the receiver takes: any version and group status, null groupKey and truncatedAlerts, malformed alerts beside valid ones", async () => {
     const built = await buildTestApp({ env: { ALERTMANAGER_WEBHOOK_TOKEN: ALERTMANAGER_TOKEN } })
     const doc = await (await built.app.handle(new Request('http://localhost/swagger/json'))).json()
     const schema = doc.paths['/alerts/alertmanager'].post.requestBody.content['application/json'].schema
@@ -61,6 +61,21 @@ describe('what the fuzzer found, held exactly', () => {
     })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ accepted: 0, invalid: 0, truncatedAlerts: 0, enqueued: 0 })
+    // A malformed alert beside a valid one is skipped and counted, as the description says.
+    const mixed = {
+      alerts: [
+        { status: 'firing', labels: { alertname: 'FuzzAlert' }, startsAt: '2026-01-01T00:00:00Z' },
+        null,
+      ],
+    }
+    expect(validator()(schema, mixed)).toBe(true)
+    const skipped = await built.call('/alerts/alertmanager', {
+      method: 'POST',
+      token: ALERTMANAGER_TOKEN,
+      json: mixed,
+    })
+    expect(skipped.status).toBe(200)
+    expect(await skipped.json()).toEqual({ accepted: 1, invalid: 1, truncatedAlerts: 0, enqueued: 0 })
     // What it does refuse, the document refuses too.
     expect(validator()(schema, { ...body, groupKey: 5 })).toBe(false)
     expect(validator()(schema, { ...body, truncatedAlerts: -1 })).toBe(false)
