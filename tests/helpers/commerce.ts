@@ -85,11 +85,13 @@ export async function tenantFootprint(db: Database, tenantId: string) {
     (table) =>
       sql`${allRows(table, table === 'tenants' ? 'id' : 'tenant_id', tenantId)} as ${sql.identifier(`rows:${table}`)}`,
   )
+  // The stock sum as float8 (exact to 2^53): as int it overflowed past 2^31 − 1 units, which
+  // a few products at the 10^9 stock maximum reach.
   const [row] = rowsOf(
     await db.execute(sql`
     select
       (select count(*)::int from products where tenant_id = ${tenantId}) as products,
-      (select coalesce(sum(stock), 0)::int from products where tenant_id = ${tenantId}) as stock,
+      (select coalesce(sum(stock), 0)::float8 from products where tenant_id = ${tenantId}) as stock,
       (select count(*)::int from orders where tenant_id = ${tenantId}) as orders,
       (select count(*)::int from order_items where tenant_id = ${tenantId}) as order_items,
       (select count(*)::int from payments where tenant_id = ${tenantId}) as payments,
