@@ -100,6 +100,14 @@ const GOOD: Record<string, unknown> = {
   truncatedAlerts: 0,
 }
 
+/**
+ * Array elements the document types only loosely (`alerts: [{type: object}]`), as the service
+ * takes them: an alert naming no tenant, so that it reaches no recipient.
+ */
+const GOOD_ITEMS: Record<string, unknown> = {
+  alerts: { status: 'firing', labels: { alertname: 'FuzzAlert' }, startsAt: '2026-01-01T00:00:00Z' },
+}
+
 /** A valid instance of `schema` (every property it names), `name` being the field's own. */
 function instance(schema: Json, name: string, ctx: FuzzContext): unknown {
   if (schema.format === 'uuid') return ctx.productId
@@ -304,8 +312,17 @@ function bodyFaults(
  * Every case for every operation of `doc` that takes input; `ctx` supplies live ids and
  * credentials, so that neither a missing resource nor auth is what refuses a case.
  */
-export function generateCases(doc: Json, ctx: FuzzContext): FuzzCase[] {
+export function generateCases(
+  doc: Json,
+  ctx: FuzzContext,
+  /** Random cases beyond the enumerated ones: 2 or 3 body fields changed at once. */
+  extra: { random: () => number; count: number } = { random: Math.random, count: 0 },
+): FuzzCase[] {
   const check = validator()
+  const combined: FuzzCase[] = []
+  const bodyOperations = Object.values(doc.paths as Record<string, Json>)
+    .flatMap((ops) => Object.values(ops))
+    .filter((op) => op.requestBody?.content?.['application/json']).length
   const cases: FuzzCase[] = []
   for (const [template, ops] of Object.entries(doc.paths as Record<string, Json>)) {
     for (const [method, op] of Object.entries(ops)) {
@@ -498,6 +515,21 @@ export function generateCases(doc: Json, ctx: FuzzContext): FuzzCase[] {
           const mutated = setAt(goodBody, at, 1)
           build(`body ${dotted(at)} added`, validBody(mutated), dotted(at), { body: JSON.stringify(mutated) })
         }
+        // A good first element, then a wrong one: the answer names the second by its index.
+        for (const leaf of leaves(bodySchema, goodBody)) {
+          if (leaf.schema.type !== 'array' || !leaf.schema.items) continue
+          const first = GOOD_ITEMS[dotted(leaf.path)] ?? instance(leaf.schema.items, '', ctx)
+          for (const [label, second] of [
+            ['null', null],
+            ['number', 7],
+            ['object', {}],
+          ] as Array<[string, unknown]>) {
+            const mutated = setAt(goodBody, leaf.path, [first, second])
+            build(`body ${dotted(leaf.path)}.1 ← ${label}`, validBody(mutated), `${dotted(leaf.path)}.1`, {
+              body: JSON.stringify(mutated),
+            })
+          }
+        }
         // Numbers as JSON text writes them, which JSON.parse reads into other values (1e400 is Infinity).
         const SENTINEL = '\u0001raw\u0001'
         for (const leaf of leaves(bodySchema, goodBody)) {
@@ -574,6 +606,34 @@ export function generateCases(doc: Json, ctx: FuzzContext): FuzzCase[] {
             })
           }
         }
+        // Widening (FUZZ_CASES past the enumerated count): random pairs and triples of changes.
+        const single = leaves(bodySchema, goodBody).flatMap((leaf) =>
+          valuesFor(leaf.schema, String(leaf.path.at(-1))).map(([label, value]) => ({ leaf, label, value })),
+        )
+        const perOperation = Math.ceil(extra.count / bodyOperations)
+        for (let n = 0; n < perOperation && single.length > 0; n++) {
+          const picks: typeof single = []
+          for (let k = 2 + Math.floor(extra.random() * 2); k > 0; k--) {
+            const pick = single[Math.floor(extra.random() * single.length)]!
+            const overlaps = picks.some((p) => {
+              const [a, b] = [dotted(p.leaf.path), dotted(pick.leaf.path)]
+              return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`)
+            })
+            if (!overlaps) picks.push(pick)
+          }
+          const mutated = picks.reduce((body: unknown, p) => setAt(body, p.leaf.path, p.value), goodBody)
+          const wrong = picks
+            .filter((p) => !validBody(setAt(goodBody, p.leaf.path, p.value)))
+            .map((p) => dotted(p.leaf.path))
+          const before = cases.length
+          build(
+            `body ${picks.map((p) => `${dotted(p.leaf.path)} ← ${p.label}`).join(', ')}`,
+            validBody(mutated),
+            wrong[0],
+            { body: JSON.stringify(mutated), also: wrong.slice(1) },
+          )
+          combined.push(...cases.splice(before))
+        }
         const utf8 = new TextEncoder().encode(JSON.stringify(goodBody))
         const bad = new Uint8Array([...utf8.slice(0, 2), 0xc3, 0x28, ...utf8.slice(2)])
         build('body bytes not UTF-8', false, undefined, { body: bad })
@@ -592,5 +652,5 @@ export function generateCases(doc: Json, ctx: FuzzContext): FuzzCase[] {
       }
     }
   }
-  return cases
+  return [...cases, ...combined.slice(0, extra.count)]
 }
