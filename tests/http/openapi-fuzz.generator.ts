@@ -44,6 +44,12 @@ export interface FuzzContext {
   orderId: string
   /** Authorization per security scheme name (`tenantKey`, `adminToken`, …). */
   credentials: Record<string, { header?: [string, string]; query?: [string, string] }>
+  /**
+   * Operations (`POST /webhooks/payments/{provider}`) left out, each with why: a credential
+   * that signs the body's bytes cannot be a fixed header, and its route's refusals are tested
+   * where the route is.
+   */
+  leftOut?: Record<string, string>
 }
 
 /** mulberry32: a small seeded generator, so that a seed names one run exactly. */
@@ -330,6 +336,7 @@ export function generateCases(
       const bodySchema = op.requestBody?.content?.['application/json']?.schema as Json | undefined
       if (parameters.length === 0 && !bodySchema) continue
       const operation = `${method.toUpperCase()} ${template}`
+      if (ctx.leftOut?.[operation] !== undefined) continue
       const pathId = template.startsWith('/orders/') ? ctx.orderId : ctx.productId
       const goodBody = bodySchema ? (instance(bodySchema, '', ctx) as Json) : undefined
       if (goodBody && !check(bodySchema!, goodBody))
