@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { signWebhook } from '../../src/payments/webhook-signature.ts'
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
 
@@ -27,7 +28,16 @@ const validBodies: Record<string, () => Record<string, unknown>> = {
   'POST /orders/:id/payments': () => ({ provider: 'sandbox', source: 'tok_declined' }),
   'POST /alerts/alertmanager': () => ({ version: '4', status: 'firing', alerts: [] }),
   'POST /webhooks/whatsapp': () => ({ object: 'whatsapp_business_account', entry: [] }),
+  'POST /webhooks/payments/:provider': () => ({
+    paymentId: crypto.randomUUID(),
+    outcome: 'succeeded',
+    reference: 'ch_fuzz',
+    amountMinor: 100,
+    currency: 'KES',
+  }),
 }
+
+const WEBHOOK_SECRET = 'whsec_fuzz_0123456789abcdef'
 
 const ROUTES = [
   'GET /health',
@@ -155,6 +165,7 @@ describe('fuzzing every route', () => {
         ALERTMANAGER_WEBHOOK_TOKEN: 'fuzz-alertmanager-token',
         WHATSAPP_APP_SECRET: 'fuzz-app-secret',
         WHATSAPP_VERIFY_TOKEN: 'fuzz-verify',
+        PAYMENT_WEBHOOK_SECRETS: `sandbox=${WEBHOOK_SECRET}`,
       },
     })
     const tenant = await createTenant(call)
@@ -213,10 +224,22 @@ describe('fuzzing every route', () => {
           ),
           async (id, body, query, authorization, contentType) => {
             cases++
-            const path = template.replace(':id', encodeURIComponent(id)) + query
+            const path =
+              template.replace(':id', encodeURIComponent(id)).replace(':provider', 'sandbox') + query
             const before = await tenantFootprint(db, tenant.id)
             const headers: Record<string, string> = {}
             if (authorization) headers.authorization = authorization
+            // The payment webhook's credential is a signature of the body: with the right
+            // credential drawn, the body is signed, so that its validation is what answers.
+            if (
+              route === 'POST /webhooks/payments/:provider' &&
+              authorization === rightCredential(route, tenant.apiKey)
+            )
+              headers['sandbox-signature'] = signWebhook(
+                WEBHOOK_SECRET,
+                body ?? '',
+                Math.floor(Date.now() / 1000),
+              )
             if (contentType) headers['content-type'] = contentType
             const res = await call(path, { method, headers, body })
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
