@@ -45,10 +45,9 @@ export function paymentWebhookRoutes(deps: { webhooks: PaymentWebhooks }) {
           content: {
             'application/json': {
               // TypeBox's JSON Schema; the document is made OpenAPI 3.0 by fixOpenApiDocument.
-              schema: {
-                oneOf: [SucceededReport, DeclinedReport],
-                discriminator: { propertyName: 'outcome' },
-              } as never,
+              // No `discriminator`: it needs named `$ref` alternatives, and `outcome`'s constant
+              // already tells the two apart.
+              schema: { oneOf: [SucceededReport, DeclinedReport] } as never,
             },
           },
         },
