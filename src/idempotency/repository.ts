@@ -18,6 +18,9 @@ const expirable = or(isNull(idempotencyKeys.resourceId), isNotNull(idempotencyKe
 /** A response as stored for a key's replays. */
 type ResponseToStore = { status: number; body: string; sealed: boolean }
 
+/** A response's status and body (never sealed), as `restate` writes them. */
+type StoredResponseRow = { status: number; body: string }
+
 /** Stores `response` in the key `where` selects and releases its lock; false when none was. */
 async function storeResponse(
   db: Executor,
@@ -126,6 +129,31 @@ export function createIdempotencyRepository() {
         .select()
         .from(idempotencyKeys)
         .where(and(eq(idempotencyKeys.resourceId, resourceId), isNull(idempotencyKeys.responseStatus)))
+    },
+
+    /**
+     * Keys attached to `resourceId` that already hold a response, but sealed ones (whose body
+     * only the caller's credential could write again); the keys to restate when the effect changed.
+     */
+    async answeredFor(db: Executor, resourceId: string) {
+      return db
+        .select()
+        .from(idempotencyKeys)
+        .where(
+          and(
+            eq(idempotencyKeys.resourceId, resourceId),
+            isNotNull(idempotencyKeys.responseStatus),
+            eq(idempotencyKeys.sealed, false),
+          ),
+        )
+    },
+
+    /** Replaces the response an answered key holds; its lock and expiry stay as they are. */
+    async restate(db: Executor, scope: string, key: string, response: StoredResponseRow) {
+      await db
+        .update(idempotencyKeys)
+        .set({ responseStatus: response.status, responseBody: response.body })
+        .where(and(byKey(scope, key), isNotNull(idempotencyKeys.responseStatus)))
     },
 
     /** Drops a claim that produced no effect (the request failed before doing anything). */

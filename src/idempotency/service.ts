@@ -218,6 +218,27 @@ export async function completeWaitingOn(
   }
 }
 
+/**
+ * Replaces the response stored for every key attached to `resourceId` that was already
+ * answered with `respond(requestId)`, in the transaction that changed the effect: how a
+ * payment answered 402 PAYMENT_DECLINED or 502 PROVIDER_ERROR, whose provider later reports
+ * the charge (a webhook, a late answer), is told on its key's replays. Stripe's API v1 would
+ * replay the first answer ("not charged") although the customer paid; a bot retrying it would
+ * tell the customer the payment failed, or charge again under a new key. Its API v2 returns
+ * "an updated response" on a retry, as Worldline's and bePaid's idempotency layers send "the
+ * current status of a payment"; this does the same. Keys keep their expiry and lock; sealed
+ * responses are left as they are (none is a payment's).
+ */
+export async function restateAnsweredOn(
+  tx: Executor,
+  resourceId: string,
+  respond: (requestId: string) => StoredResponse,
+): Promise<void> {
+  const repo = createIdempotencyRepository()
+  for (const row of await repo.answeredFor(tx, resourceId))
+    await repo.restate(tx, row.scope, row.key, respond(row.requestId))
+}
+
 /** How long a claim with no effect recorded blocks its key when its holder went away (crash). */
 export const DEFAULT_CLAIM_LEASE_MS = 60_000
 

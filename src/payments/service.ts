@@ -3,7 +3,12 @@ import { AppError, conflict, envelopeOf, notFound } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { scrubText } from '../core/scrub.ts'
 import type { Database, Executor } from '../db/client.ts'
-import { completeWaitingOn, type IdempotencyClaim, type StoredResponse } from '../idempotency/service.ts'
+import {
+  completeWaitingOn,
+  type IdempotencyClaim,
+  restateAnsweredOn,
+  type StoredResponse,
+} from '../idempotency/service.ts'
 import type { BusinessMetrics } from '../observability/business-metrics.ts'
 import type { OrderStatus } from '../orders/model.ts'
 import { createOrderRepository } from '../orders/repository.ts'
@@ -413,7 +418,9 @@ export function createPaymentService(deps: {
    * redeliveries) apply one at a time. A pending payment is settled as the request would have
    * settled it (`settleIn`). A settled one changes only for a provider's success that records
    * a charge it lacks (`lateTransition`): the provider's word on a charge is authoritative,
-   * while a decline or error never undoes one. Undefined when there is no such payment.
+   * while a decline or error never undoes one; the Idempotency-Keys already answered for it
+   * then replay what the request would answer now (`restateAnsweredOn`). Undefined when there
+   * is no such payment.
    */
   async function reportIn(
     tx: Executor,
@@ -450,6 +457,10 @@ export function createPaymentService(deps: {
     }
     const moved = (await repo.transition(tx, current.id, from, late.to))!
     const row = moved.status === 'succeeded' ? await payOrderOrFlag(tx, moved, log) : moved
+    // The keys answered 402 or 502 ("not charged") now replay the charge, as the request would
+    // answer it today: their bots must not tell the customer the payment failed.
+    const view = toPaymentView(row)
+    await restateAnsweredOn(tx, row.id, (requestId) => paymentResponse(view, requestId))
     log.warn(
       { ...fields, to: row.status, failureReason: row.failureReason },
       'the provider reported a charge for a payment settled as not charged; recorded',
