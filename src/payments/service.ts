@@ -504,7 +504,8 @@ export function createPaymentService(deps: {
      * (503, the payment left pending) carrying the recorded payment. With an idempotency claim,
      * the claim is attached to the pending payment and the response (201, 402 or 502) is
      * stored in the settling transaction; a 503 stores nothing (reconciliation will) and hands
-     * the claim over to reconciliation, due by `settlementDue` (its retries' Retry-After).
+     * the claim over to reconciliation, due by `settlementDue` (its retries' Retry-After), and
+     * so does a settling transaction that fails (the error is rethrown, the payment pending).
      */
     async pay(
       tenantId: string,
@@ -594,7 +595,22 @@ export function createPaymentService(deps: {
         // Reconciliation settled it (and answered the claim) while the call was out.
         outcome = { row: current, from: current.status as AppliedReport['from'], changed: false }
       } else {
-        outcome = await settle(payment, result, context.log, claim)
+        try {
+          outcome = await settle(payment, result, context.log, claim)
+        } catch (error) {
+          // The provider answered but the database did not take it (a dropped connection, a
+          // failover): the payment stays pending until reconciliation asks the provider again. Its
+          // key's retries are told when that is due, as after a 503, not `1` for the whole lease.
+          await claim
+            ?.handOver(settlementDue(payment.updatedAt, pendingLeaseMs))
+            .catch((handOverError) =>
+              context.log.error(
+                { err: handOverError, paymentId: payment.id },
+                'could not hand the idempotency key over to reconciliation',
+              ),
+            )
+          throw error
+        }
       }
       const settled = toPaymentView(outcome.row)
       const status = settled.status as 'succeeded' | 'failed' | 'error'
