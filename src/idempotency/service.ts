@@ -224,9 +224,10 @@ export async function completeWaitingOn(
  * payment answered 402 PAYMENT_DECLINED or 502 PROVIDER_ERROR, whose provider later reports
  * the charge (a webhook, a late answer), is told on its key's replays. Stripe's API v1 would
  * replay the first answer ("not charged") although the customer paid; a bot retrying it would
- * tell the customer the payment failed, or charge again under a new key. Its API v2 returns
- * "an updated response" on a retry, as Worldline's and bePaid's idempotency layers send "the
- * current status of a payment"; this does the same. Keys keep their expiry and lock; sealed
+ * tell the customer the payment failed, and ask for a payment the order no longer takes. Its
+ * API v2 (docs.stripe.com/api/idempotent_requests) returns "an updated response" on a retry,
+ * as Worldline's and bePaid's idempotency layers send "the current status of a payment"; this
+ * does the same. Keys keep their expiry and lock; sealed
  * responses are left as they are (none is a payment's).
  */
 export async function restateAnsweredOn(

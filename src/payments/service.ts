@@ -167,7 +167,8 @@ export interface PaymentService {
    * still be paid, or carries `refund_required:` when it cannot (cancelled, paid by another
    * payment); for another amount or currency it becomes `error` `amount_mismatch:` with the
    * reference. Anything else (a repeat, a decline after a success) changes nothing. The change
-   * is committed, with the idempotency keys waiting on the payment answered, before this
+   * is committed, with the idempotency keys waiting on the payment answered (and those already
+   * answered restated, `restateAnsweredOn`), before this
    * resolves: acknowledge the webhook only then. Resolves with the payment as it now is and
    * what the report did (ProviderReportOutcome); throws AppError 404 NOT_FOUND when `provider`
    * has no payment `paymentId`. Mirrors Stripe's guidance that webhook events may arrive more
