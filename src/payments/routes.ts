@@ -67,7 +67,7 @@ export function paymentRoutes(deps: {
           summary:
             'Pay an order through a provider (sandbox: tok_success, tok_declined, tok_error); safe to retry with Idempotency-Key',
           description:
-            'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409). When the provider gave no outcome (a timeout, a dropped connection, a 5xx) the order may have been charged: 503 PAYMENT_PENDING with the pending payment and Retry-After; the order cannot be paid again until the provider has been asked, and the same request retried with its Idempotency-Key after Retry-After answers the settled outcome (409 IDEMPOTENCY_KEY_IN_USE before that).',
+            'Charges the order total (minor units) and marks the order paid on success. A declined charge answers 402 and a provider failure 502, each with the recorded payment under error.details.payment; only pending or confirmed orders can be paid (409). When the provider gave no outcome (a timeout, a dropped connection, a 5xx) the order may have been charged: 503 PAYMENT_PENDING with the pending payment and Retry-After; the order cannot be paid again until the provider has been asked, and the same request retried with its Idempotency-Key after Retry-After answers the settled outcome (409 IDEMPOTENCY_KEY_IN_USE before that). A 402 or 502 whose charge the provider reports later (a webhook) is replayed as what this request would answer now: 201 with the succeeded payment.',
           ...documentedResponseHeaders({ '503': { 'Retry-After': PAYMENT_PENDING_RETRY_AFTER } }),
         },
         response: {
