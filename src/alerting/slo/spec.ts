@@ -602,3 +602,35 @@ export const BURN_ALERTS = {
   'page' | 'ticket',
   ReadonlyArray<{ long: SliWindow; short: SliWindow; factor: number }>
 >
+
+/**
+ * Objectives that Sloth accepts and that are almost certainly not what the author meant, one
+ * message per SLO (empty when none): an objective below 1 is a ratio written where Sloth wants
+ * a percentage (`objective: 0.999` is 0.999 %, a 99.001 % error budget, not 99.9 %; Sloth's
+ * validation only asks for 0 < objective ≤ 100), and a page alert the objective makes
+ * impossible, since no window's error ratio exceeds 1 while each condition needs one above
+ * factor × budget (at 90 % the 14.4× condition is dead and only the 6× one can fire; from
+ * 83.33 % down the page never fires). Warnings, not errors: Sloth generates such rules, and
+ * Prometheus loads them.
+ * @returns messages such as `slo "x": objective 0.999 is 0.999 %, not 99.9 %: …`
+ */
+export function objectiveWarnings(spec: SlothSpec): string[] {
+  const warnings: string[] = []
+  for (const slo of spec.slos) {
+    const budget = errorBudget(slo)
+    const notes: string[] = []
+    if (slo.objective < 1)
+      notes.push(
+        `objective ${formatFloatF(slo.objective)} is ${formatFloatF(slo.objective)} %, not ${formatFloatF(Number((slo.objective * 100).toPrecision(12)))} %: objectives are percentages (write 99.9 for 99.9 %)`,
+      )
+    // The ticket's 1× condition needs only a budget below 1, which every objective above 0 has.
+    if (!slo.alerting.page_alert?.disable && BURN_ALERTS.page.every(({ factor }) => factor * budget >= 1))
+      notes.push(
+        `with an error budget of ${formatFloatF(Number((budget * 100).toPrecision(12)))} % the page alert can never fire: ${BURN_ALERTS.page
+          .map(({ factor }) => `${factor} ×`)
+          .join(' and ')} the budget are at least 1, an error ratio no window can exceed`,
+      )
+    if (notes.length > 0) warnings.push(`slo "${slo.name}": ${notes.join('; ')}`)
+  }
+  return warnings
+}
