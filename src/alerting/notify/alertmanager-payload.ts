@@ -23,7 +23,15 @@ export interface AlertmanagerNotification {
 }
 
 const FINGERPRINT = /^[0-9a-f]{1,16}$/
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/
+/**
+ * What `time.Parse(time.RFC3339, …)` takes (time/format.go `Parse`, the fallback of
+ * time_rfc3339.go `parseStrictRFC3339`, whose stricter checks Go keeps disabled "for now",
+ * go.dev/issue/54580): a one-digit hour, a fraction after `.` or `,`, and a zone offset of
+ * `+24:00` or `+23:60` (range-tested with `>`), besides what RFC 3339 allows. `t` and `z` must be
+ * upper case; a leap second `:60` is refused.
+ */
+const GO_RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:Z|([+-])(\d{2}):(\d{2}))$/
 
 /** Days in `month` (1–12) of the proleptic Gregorian `year`. */
 const daysIn = (year: number, month: number) =>
@@ -35,61 +43,78 @@ const daysIn = (year: number, month: number) =>
       ? 30
       : 31
 
+/** An instant as Go's time.Time holds it, to the nanosecond: epoch milliseconds and the rest. */
+interface GoTime {
+  /** Milliseconds since 1970-01-01T00:00:00Z, the fraction cut (not rounded) to milliseconds. */
+  ms: number
+  /** Nanoseconds below the millisecond (0–999 999). */
+  subMs: number
+}
+
+/** Go's zero time.Time, 0001-01-01T00:00:00Z, in epoch milliseconds. */
+const GO_ZERO_MS = new Date(0).setUTCFullYear(1, 0, 1)
+
 /**
- * Whether the fields of an RFC3339-shaped text name a time that exists, as Go's `time.Parse`
- * checks them (`time/format.go`: month, day of that month, hour, minute, second, and a zone
- * offset's hour and minute, each "out of range" otherwise): `new Date` rolls 2026-02-30 over to
- * March 2 and T24:00 to the next day, which would store a time the sender never meant.
+ * A time as Go's time.Time UnmarshalJSON reads the text between the quotes, or undefined where
+ * it returns an error: as Prometheus' Go code sees `startsAt`, mirroring time/format.go `Parse`
+ * with layout RFC3339 (see {@link GO_RFC3339}). Fields out of range are refused as Go refuses
+ * them ("day out of range"…; `new Date` rolled 2026-02-30 over to March 2); digits of the
+ * fraction past the ninth are dropped (`parseNanoseconds`); `+24:00` is 24 hours before UTC.
+ * Year 0000 is a time here, as in Go (see {@link storableTime}).
  */
-function fieldsInRange(match: RegExpExecArray): boolean {
-  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
-    .slice(1)
-    .map((v) => Number(v ?? 0))
-  return (
-    month! >= 1 &&
-    month! <= 12 &&
-    day! >= 1 &&
-    day! <= daysIn(year!, month!) &&
-    hour! <= 23 &&
-    minute! <= 59 &&
-    second! <= 59 &&
-    offsetHour! <= 23 &&
-    offsetMinute! <= 59
-  )
+function parseGoTime(text: string): GoTime | undefined {
+  const m = GO_RFC3339.exec(text)
+  if (m === null) return undefined
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  const offsetHour = Number(m[9] ?? 0)
+  const offsetMinute = Number(m[10] ?? 0)
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined
+  if (hour > 23 || minute > 59 || second > 59 || offsetHour > 24 || offsetMinute > 60) return undefined
+  const nanos = (m[7] ?? '').slice(0, 9).padEnd(9, '0')
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
+  const utc = new Date(0)
+  utc.setUTCFullYear(year, month - 1, day)
+  utc.setUTCHours(hour, minute, second, Number(nanos.slice(0, 3)))
+  const offset = (offsetHour * 60 + offsetMinute) * 60_000 * (m[8] === '-' ? -1 : 1)
+  return { ms: utc.getTime() - offset, subMs: Number(nanos.slice(3)) }
+}
+
+/**
+ * The time PostgreSQL can store of a Go time, or undefined: year 0000 (which Go takes) is out of
+ * PostgreSQL's range (there is no year 0), and one such alert failed its whole notification
+ * with a 500. The year that counts is the UTC one the time is stored as: the offset can move a
+ * written year 1 or 9999 out of range (`0001-01-01T00:30:00+01:00` is year 0 in UTC,
+ * `9999-12-31T23:30:00-01:00` year 10000), which PostgreSQL refused with a 500 too.
+ */
+function storableTime(time: GoTime): Date | undefined {
+  const date = new Date(time.ms)
+  const year = date.getUTCFullYear()
+  return year < 1 || year > 9999 ? undefined : date
 }
 
 // What PostgreSQL can store of a label or annotation (kept in jsonb): no U+0000, and no
 // unpaired UTF-16 surrogate, which JSON.parse lets through from a `\udc00` escape.
 const storable = (text: string) => !text.includes('\u0000') && text.isWellFormed()
 
-/** Why a label or annotation set is not one, or undefined when it is. */
-function stringRecordProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return 'Expected an object of strings'
+/** Why a decoded label or annotation set cannot be stored, or undefined when it can. */
+function stringRecordProblem(value: Record<string, string>): string | undefined {
   for (const [key, text] of Object.entries(value)) {
-    if (typeof text !== 'string') return 'Expected an object of strings'
     if (!storable(key) || !storable(text)) return 'Expected text without U+0000 or unpaired surrogates'
   }
   return undefined
 }
 
-/**
- * An RFC 3339 time PostgreSQL can store, or undefined: year 0000 parses in JavaScript but is
- * out of PostgreSQL's range (there is no year 0), and one such alert failed its whole
- * notification with a 500. The year that counts is the UTC one the time is stored as: the
- * offset can move a written year 1 or 9999 out of range (`0001-01-01T00:30:00+01:00` is year 0
- * in UTC, `9999-12-31T23:30:00-01:00` year 10000), which PostgreSQL refused with a 500 too.
- */
-function storableTime(text: unknown): Date | undefined {
-  if (typeof text !== 'string') return undefined
-  const match = RFC3339.exec(text)
-  if (match === null || !fieldsInRange(match)) return undefined
-  const time = new Date(text)
-  const year = time.getUTCFullYear()
-  return Number.isNaN(time.getTime()) || year < 1 || year > 9999 ? undefined : time
-}
-
 const TIME_PROBLEM = 'Expected an RFC 3339 time from year 1 to 9999'
+const STATUS_PROBLEM = 'Expected "firing" or "resolved"'
+const RECORD_PROBLEM = 'Expected an object of strings'
+const FINGERPRINT_PROBLEM = 'Expected 1 to 16 hexadecimal digits, or none (computed from the labels)'
 
 /**
  * A JSON object key as Go's encoding/json folds it to match a struct field (fold.go
@@ -125,67 +150,160 @@ const folded = (names: string[]) =>
 
 /** template.Alert's fields (template/template.go), by their JSON and folded names. */
 const ALERT_FIELDS = folded(['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint'])
-/** Fields of a map type: Go's `null` sets them to nil; for a string or a time it is a no-op. */
-const MAP_FIELDS = new Set(['labels', 'annotations'])
+
+/** One member of an alert object: its key, its value, and its JSON text when it is known. */
+type Member = readonly [key: string, value: unknown, text?: string]
+
+/** template.Alert as Go's encoding/json fills it from one element of `alerts`. */
+interface GoAlert {
+  status?: string
+  labels?: Record<string, string> | null
+  annotations?: Record<string, string> | null
+  startsAt?: GoTime
+  endsAt?: GoTime
+  fingerprint?: string
+}
+
+/** Problems Go's type checks give, as `.field — message`, by field. */
+const TYPE_PROBLEMS: Record<string, string> = {
+  status: STATUS_PROBLEM,
+  fingerprint: FINGERPRINT_PROBLEM,
+  labels: RECORD_PROBLEM,
+  annotations: RECORD_PROBLEM,
+}
 
 /**
- * The fields of an alert object as Go's encoding/json assigns them to template.Alert
- * (decode.go `object`): a key names the field its exact or case-insensitive (folded) spelling
- * matches, so `"Status"` and `"STARTSAT"` are read as Go reads them; keys of no field are
- * ignored; a later key of the same field wins; `null` clears a map and leaves anything else.
- * (Go merges a second object into a map given twice; JSON.parse has already kept only the last
- * of keys spelled alike, so the last wins here throughout.)
+ * The members of an alert object decoded into template.Alert as Go's encoding/json does it
+ * (decode.go `object`, `literalStore`), in document order, or the problem Go's Unmarshal would
+ * return for them. A key names the field its exact or case-insensitive (folded) spelling
+ * matches; keys of no field are ignored. A later string or time replaces an earlier one, and
+ * `null` leaves it; a map given twice (`labels` and `Labels`, or `labels` twice) is decoded into
+ * the same map, so the two merge, and `null` clears it; a null label value is `""` (the zero of
+ * a Go string, set in the map). A value of the wrong type is Go's UnmarshalTypeError: decoding
+ * goes on and the first such error is the one reported; a time Go's `Time.UnmarshalJSON` refuses
+ * (not a string, or one `time.Parse` refuses, or written with a `\` escape, which it reads as
+ * is: go.dev/issue/47353) ends the decoding at once with its error, whatever came before.
  */
-function goAlertFields(a: Record<string, unknown>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(a)) {
+function decodeGoAlert(members: Iterable<Member>): GoAlert | string {
+  const alert: GoAlert = {}
+  let typeProblem: string | undefined
+  for (const [key, value, text] of members) {
     const field = fieldOf(ALERT_FIELDS, key)
-    if (field === undefined || (value === null && !MAP_FIELDS.has(field))) continue
-    fields[field] = value
+    if (field === undefined) continue
+    if (field === 'startsAt' || field === 'endsAt') {
+      if (value === null) continue
+      const time =
+        typeof value === 'string' && (text === undefined || !text.includes('\\'))
+          ? parseGoTime(value)
+          : undefined
+      if (time === undefined) return `.${field} — ${TIME_PROBLEM}`
+      alert[field] = time
+    } else if (field === 'labels' || field === 'annotations') {
+      if (value === null) {
+        alert[field] = null
+      } else if (typeof value !== 'object' || Array.isArray(value)) {
+        typeProblem ??= `.${field} — ${RECORD_PROBLEM}`
+      } else {
+        const map = alert[field] ?? {}
+        alert[field] = map
+        for (const [name, text] of Object.entries(value as Record<string, unknown>)) {
+          if (typeof text === 'string') map[name] = text
+          else if (text === null) map[name] = ''
+          else typeProblem ??= `.${field} — ${RECORD_PROBLEM}`
+        }
+      }
+    } else if (value !== null) {
+      if (typeof value === 'string') alert[field as 'status' | 'fingerprint'] = value
+      else typeProblem ??= `.${field} — ${TYPE_PROBLEMS[field]}`
+    }
   }
-  return fields
+  return typeProblem ?? alert
+}
+
+/**
+ * The top-level members of an object's JSON text, each with its text, in document order and
+ * with keys given twice kept twice (JSON.parse keeps only the last). `text` must be an object
+ * JSON.parse has accepted.
+ */
+function objectMembers(text: string): Member[] {
+  const members: Member[] = []
+  let i = text.indexOf('{') + 1
+  const skipSpace = () => {
+    while (isSpace(text.charCodeAt(i))) i++
+  }
+  /** Index just past the string that starts at `i`. */
+  const stringEnd = (from: number) => {
+    let j = from + 1
+    while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1
+    return j + 1
+  }
+  for (;;) {
+    skipSpace()
+    if (text.charCodeAt(i) === 0x7d) return members
+    const keyEnd = stringEnd(i)
+    const key = JSON.parse(text.slice(i, keyEnd)) as string
+    i = keyEnd
+    skipSpace()
+    i++ // the colon
+    skipSpace()
+    const start = i
+    let depth = 0
+    for (; ; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 0x22) i = stringEnd(i) - 1
+      else if (c === 0x7b || c === 0x5b) depth++
+      else if (depth > 0 && (c === 0x7d || c === 0x5d)) depth--
+      else if (depth === 0 && (c === 0x2c || c === 0x7d)) break
+    }
+    const value = text.slice(start, i).trimEnd()
+    members.push([key, JSON.parse(value), value])
+    if (text.charCodeAt(i) === 0x2c) i++
+  }
 }
 
 /** Go's zero time.Time as Alertmanager marshals it: "not set". */
-const ZERO_TIME = '0001-01-01T00:00:00Z'
+const ZERO_TIME: GoTime = { ms: GO_ZERO_MS, subMs: 0 }
 
 /**
  * One element of `alerts` as Alertmanager's template.Alert marshals it, or why it is not one,
- * as `.field — message` (a wrong status, labels that are not strings or hold text PostgreSQL
- * cannot store, a bad time or fingerprint). Keys are matched as Go's encoding/json matches them
- * (see {@link goAlertFields}): a receiver written in Go takes `"Status"`, `"Labels"`, and so must
- * we. The zero `endsAt` Alertmanager sends for firing alerts (`0001-01-01T00:00:00Z`) means "not
- * set". A null `endsAt` or `annotations` is read as Go's encoding/json reads it into
- * template.Alert (a no-op: the zero time, no annotations), as tools posing as Alertmanager send
- * them; it made the alert invalid and lost it. An absent or null `startsAt` is Go's zero time,
- * as a sent `0001-01-01T00:00:00Z` is, the same on every re-send of the episode.
+ * as `.field — message`. It is first decoded as a receiver written in Go decodes it (see
+ * {@link decodeGoAlert}: `"Status"`, `"Labels"` are read; a map given twice merges; Go's first
+ * type error, or its time error, is the one named); then what Go leaves to the receiver is
+ * checked, in this order: the status, the labels (required), text PostgreSQL cannot store, the
+ * fingerprint, times PostgreSQL cannot store. The zero `endsAt` Alertmanager sends for firing
+ * alerts (`0001-01-01T00:00:00Z`, the instant, however written) means "not set". A null
+ * `endsAt` or `annotations` is read as Go's encoding/json reads it into template.Alert (a no-op:
+ * the zero time, no annotations), as tools posing as Alertmanager send them; it made the alert
+ * invalid and lost it. An absent or null `startsAt` is Go's zero time, as a sent
+ * `0001-01-01T00:00:00Z` is, the same on every re-send of the episode.
  * An absent, null or empty `fingerprint` (Alertmanager before 0.19 sends none; hand-written
  * senders often omit it) is the one Alertmanager computes from the labels as sent
  * (prometheus/common `LabelSet.Fingerprint`), so such alerts still resolve and deduplicate;
  * one given in upper case is read as the same 64-bit number (`model.ParseFingerprint`).
  * Labels with an empty value are dropped, as Prometheus treats them as absent.
+ * @param raw the element as JSON.parse gives it (a key given twice is then seen once: the
+ *   receiver reads elements with {@link objectMembers} when that matters)
  */
 export function toAlertInput(raw: unknown): AlertInput | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ' — Expected an object'
-  const a = goAlertFields(raw as Record<string, unknown>)
-  if (a.status !== 'firing' && a.status !== 'resolved') return '.status — Expected "firing" or "resolved"'
+  return alertInputOf(decodeGoAlert(Object.entries(raw)))
+}
+
+/** {@link toAlertInput} of an alert Go has decoded. */
+function alertInputOf(a: GoAlert | string): AlertInput | string {
+  if (typeof a === 'string') return a
+  if (a.status !== 'firing' && a.status !== 'resolved') return `.status — ${STATUS_PROBLEM}`
+  if (a.labels == null) return `.labels — ${RECORD_PROBLEM}`
   const labels = stringRecordProblem(a.labels)
   if (labels !== undefined) return `.labels — ${labels}`
   const annotations = a.annotations == null ? undefined : stringRecordProblem(a.annotations)
   if (annotations !== undefined) return `.annotations — ${annotations}`
-  const fingerprint =
-    a.fingerprint == null || a.fingerprint === ''
-      ? labelSetFingerprint(a.labels as Record<string, string>)
-      : typeof a.fingerprint === 'string'
-        ? a.fingerprint.toLowerCase()
-        : undefined
-  if (fingerprint === undefined || !FINGERPRINT.test(fingerprint)) {
-    return '.fingerprint — Expected 1 to 16 hexadecimal digits, or none (computed from the labels)'
-  }
+  const fingerprint = a.fingerprint ? a.fingerprint.toLowerCase() : labelSetFingerprint(a.labels)
+  if (!FINGERPRINT.test(fingerprint)) return `.fingerprint — ${FINGERPRINT_PROBLEM}`
   const startsAt = storableTime(a.startsAt ?? ZERO_TIME)
   if (startsAt === undefined) return `.startsAt — ${TIME_PROBLEM}`
   let endsAt: Date | undefined
-  if (a.endsAt != null && !(typeof a.endsAt === 'string' && a.endsAt.startsWith('0001-01-01T00:00:00'))) {
+  if (a.endsAt !== undefined && !(a.endsAt.ms === GO_ZERO_MS && a.endsAt.subMs === 0)) {
     endsAt = storableTime(a.endsAt)
     if (endsAt === undefined) return `.endsAt — ${TIME_PROBLEM}`
   }
@@ -195,13 +313,32 @@ export function toAlertInput(raw: unknown): AlertInput | string {
     // Prometheus' data model: a label with an empty value is one that is not there. Kept, an
     // empty alertname and severity made the message '🔔 * ALERT*: ' instead of 'unnamed' at
     // the default severity, and ranked it below every warning.
-    labels: Object.fromEntries(
-      Object.entries(a.labels as Record<string, string>).filter(([, v]) => v !== ''),
-    ),
-    annotations: (a.annotations as Record<string, string> | null | undefined) ?? {},
+    labels: Object.fromEntries(Object.entries(a.labels).filter(([, v]) => v !== '')),
+    annotations: a.annotations ?? {},
     startsAt,
     endsAt,
   }
+}
+
+/**
+ * A `\u` escape of a character a time is written with (digits, `+`, `,`, `-`, `.`, `:`, `T`,
+ * `Z`): only such an escape can make a time JSON.parse reads differ from the text Go's
+ * Time.UnmarshalJSON parses. The `\u003c`, `\u003e` and `\u0026` Go's json.Marshal writes for
+ * `<`, `>` and `&` in annotations are not among them.
+ */
+const TIME_CHAR_ESCAPE = /\\u00(?:3[0-9aA]|2[b-eB-E]|5[4aA])/
+
+/**
+ * An element of `alerts` from its JSON text: parsed once, and read member by member
+ * ({@link objectMembers}) only when JSON.parse's object may differ from what Go decodes: when
+ * the alert's object has more members than keys (`colons` counts its members), so that a key
+ * was given twice, or when its text may write a time with an escape, which Go's
+ * Time.UnmarshalJSON refuses.
+ */
+function alertOfText(text: string, value: unknown, colons: number): AlertInput | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ' — Expected an object'
+  if (Object.keys(value).length === colons && !TIME_CHAR_ESCAPE.test(text)) return toAlertInput(value)
+  return alertInputOf(decodeGoAlert(objectMembers(text)))
 }
 
 type State =
@@ -353,16 +490,21 @@ class NotificationScanner {
   private key = ''
   /**
    * Whether the last `alerts` member was an array. A member given twice counts as JSON.parse
-   * (and Go's encoding/json) count it: the last one wins.
+   * counts it: the last one wins. (Go decodes a second array into the first one's elements,
+   * decode.go `array`, so their maps merge; no sender repeats `alerts`, and that is not mirrored.)
    */
   private alertsSeen = false
+  /** Members of the current alert's object so far (its `:` at depth 3), to tell a key given twice. */
+  private colons = 0
   /**
-   * The members' problems (a bad `truncatedAlerts` or `groupKey`), thrown once the body has proved to be
-   * JSON: a body that is not JSON is a 400 wherever its fault lies, as on every route, even
-   * when a member before the fault is already wrong. Keyed by member, so that a later good
-   * value clears an earlier bad one, as the last one wins.
+   * The first member of the wrong type (a bad `truncatedAlerts` or `groupKey`, an `alerts` that
+   * is no array), thrown once the body has proved to be JSON: a body that is not JSON is a 400
+   * wherever its fault lies, as on every route, even when a member before the fault is already
+   * wrong. The first one stays, whatever follows: Go's decoder saves the first
+   * UnmarshalTypeError and returns it once the document is read (decode.go `saveError`), even
+   * when a later member of the same name is right (`{"groupKey": 7, "groupKey": "g"}`).
    */
-  private readonly problems = new Map<string, AppError>()
+  private problem: AppError | undefined
   private readonly result: AlertmanagerNotification = { alerts: [], invalid: 0, truncatedAlerts: 0 }
 
   feed(chunk: string) {
@@ -396,9 +538,9 @@ class NotificationScanner {
       throw fieldError('body', 'Expected object')
     }
     if (this.state !== 'done') throw invalidJson('Request body ends before the JSON document does')
+    if (this.problem !== undefined)
+      throw refusedForMember(this.problem, this.result.alerts.length + this.result.invalid)
     if (!this.alertsSeen) throw fieldError('alerts', 'Expected an array of alerts')
-    for (const problem of this.problems.values())
-      throw refusedForMember(problem, this.result.alerts.length + this.result.invalid)
     const first = this.result.firstInvalid
     if (this.result.alerts.length === 0 && first !== undefined)
       throw new NoValidAlert(this.result.invalid, first)
@@ -488,6 +630,7 @@ class NotificationScanner {
           }
           this.mark = i
           this.state = 'element'
+          this.colons = 0
           this.structural(c)
           continue
         case 'element':
@@ -496,7 +639,8 @@ class NotificationScanner {
             continue
           }
           if (this.depth === 2 && (c === 0x2c || c === 0x5d)) {
-            const alert = toAlertInput(this.parse(this.captured(i)))
+            const text = this.captured(i)
+            const alert = alertOfText(text, this.parse(text), this.colons)
             if (typeof alert === 'object') this.result.alerts.push(alert)
             else {
               this.result.invalid++
@@ -539,7 +683,9 @@ class NotificationScanner {
   /** Outside strings: nesting and the start of strings. */
   private structural(c: number) {
     if (c === 0x22) this.inString = true
-    else if (c === 0x7b || c === 0x5b) {
+    else if (c === 0x3a) {
+      if (this.depth === 3) this.colons++
+    } else if (c === 0x7b || c === 0x5b) {
       // As every JSON body: past the bound the parse and the checks of a captured value recurse too deep.
       if (++this.depth > MAX_JSON_DEPTH) throw tooDeep()
     } else if (c === 0x7d || c === 0x5d) {
@@ -568,29 +714,25 @@ class NotificationScanner {
    */
   private member(value: unknown, text: string) {
     if (this.key === 'alerts') {
+      // null is Go's nil slice; anything else that is no array, its UnmarshalTypeError.
       this.alertsSeen = false
+      if (value !== null) this.problem ??= fieldError('alerts', 'Expected an array of alerts')
     } else if (this.key === 'truncatedAlerts') {
       if (value === null) return
       // Alertmanager's count is a uint64; past 2^53 − 1 ours would no longer be exact, and a
       // message saying "+1e+300 more" tells the on-call person nothing.
       if (!/^(?:0|[1-9][0-9]*)$/.test(text.trim()) || !Number.isSafeInteger(value)) {
-        this.problems.set(
-          this.key,
-          fieldError('truncatedAlerts', 'Expected a non-negative integer up to 9007199254740991'),
+        this.problem ??= fieldError(
+          'truncatedAlerts',
+          'Expected a non-negative integer up to 9007199254740991',
         )
       } else {
-        this.problems.delete(this.key)
         this.result.truncatedAlerts = value as number
       }
     } else if (this.key === 'groupKey') {
       if (value === null) return
-      if (typeof value === 'string') {
-        this.problems.delete(this.key)
-        this.result.groupKey = value
-      } else {
-        this.problems.set(this.key, fieldError('groupKey', 'Expected a string'))
-        delete this.result.groupKey
-      }
+      if (typeof value === 'string') this.result.groupKey = value
+      else this.problem ??= fieldError('groupKey', 'Expected a string')
     }
   }
 }
