@@ -104,8 +104,8 @@ function storableTime(time: GoTime): Date | undefined {
 const storable = (text: string) => !text.includes('\u0000') && text.isWellFormed()
 
 /** Why a decoded label or annotation set cannot be stored, or undefined when it can. */
-function stringRecordProblem(value: Record<string, string>): string | undefined {
-  for (const [key, text] of Object.entries(value)) {
+function stringRecordProblem(value: Map<string, string>): string | undefined {
+  for (const [key, text] of value) {
     if (!storable(key) || !storable(text)) return 'Expected text without U+0000 or unpaired surrogates'
   }
   return undefined
@@ -154,11 +154,15 @@ const ALERT_FIELDS = folded(['status', 'labels', 'annotations', 'startsAt', 'end
 /** One member of an alert object: its key, its value, and its JSON text when it is known. */
 type Member = readonly [key: string, value: unknown, text?: string]
 
-/** template.Alert as Go's encoding/json fills it from one element of `alerts`. */
+/**
+ * template.Alert as Go's encoding/json fills it from one element of `alerts`. Its maps are Maps
+ * while they are filled: on a plain object a label named `__proto__` would set the prototype
+ * and be lost.
+ */
 interface GoAlert {
   status?: string
-  labels?: Record<string, string> | null
-  annotations?: Record<string, string> | null
+  labels?: Map<string, string> | null
+  annotations?: Map<string, string> | null
   startsAt?: GoTime
   endsAt?: GoTime
   fingerprint?: string
@@ -204,11 +208,11 @@ function decodeGoAlert(members: Iterable<Member>): GoAlert | string {
       } else if (typeof value !== 'object' || Array.isArray(value)) {
         typeProblem ??= `.${field} — ${RECORD_PROBLEM}`
       } else {
-        const map = alert[field] ?? {}
+        const map = alert[field] ?? new Map<string, string>()
         alert[field] = map
         for (const [name, text] of Object.entries(value as Record<string, unknown>)) {
-          if (typeof text === 'string') map[name] = text
-          else if (text === null) map[name] = ''
+          if (typeof text === 'string') map.set(name, text)
+          else if (text === null) map.set(name, '')
           else typeProblem ??= `.${field} — ${RECORD_PROBLEM}`
         }
       }
@@ -298,7 +302,9 @@ function alertInputOf(a: GoAlert | string): AlertInput | string {
   if (labels !== undefined) return `.labels — ${labels}`
   const annotations = a.annotations == null ? undefined : stringRecordProblem(a.annotations)
   if (annotations !== undefined) return `.annotations — ${annotations}`
-  const fingerprint = a.fingerprint ? a.fingerprint.toLowerCase() : labelSetFingerprint(a.labels)
+  const fingerprint = a.fingerprint
+    ? a.fingerprint.toLowerCase()
+    : labelSetFingerprint(Object.fromEntries(a.labels))
   if (!FINGERPRINT.test(fingerprint)) return `.fingerprint — ${FINGERPRINT_PROBLEM}`
   const startsAt = storableTime(a.startsAt ?? ZERO_TIME)
   if (startsAt === undefined) return `.startsAt — ${TIME_PROBLEM}`
@@ -313,8 +319,8 @@ function alertInputOf(a: GoAlert | string): AlertInput | string {
     // Prometheus' data model: a label with an empty value is one that is not there. Kept, an
     // empty alertname and severity made the message '🔔 * ALERT*: ' instead of 'unnamed' at
     // the default severity, and ranked it below every warning.
-    labels: Object.fromEntries(Object.entries(a.labels).filter(([, v]) => v !== '')),
-    annotations: a.annotations ?? {},
+    labels: Object.fromEntries([...a.labels].filter(([, v]) => v !== '')),
+    annotations: Object.fromEntries(a.annotations ?? []),
     startsAt,
     endsAt,
   }

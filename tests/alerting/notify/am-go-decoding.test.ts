@@ -246,6 +246,20 @@ describe('a key given twice, as encoding/json fills one field twice', () => {
     ])
   })
 
+  test('a label named __proto__ is kept through the merge, as any other label', async () => {
+    const { post, states } = await setup()
+    const answer = await post(
+      `{"alerts":[${alertText('"labels":{"alertname":"Proto","__proto__":"x"},"labels":{"b":"2"},"startsAt":"2026-03-02T09:50:00Z"')}]}`,
+    )
+    expect(answer.status).toBe(200)
+    const [state] = await states()
+    expect(Object.entries(state!.labels as Record<string, string>).sort()).toEqual([
+      ['__proto__', 'x'],
+      ['alertname', 'Proto'],
+      ['b', '2'],
+    ])
+  })
+
   test('a string or time given twice: the last wins, and null leaves the earlier one', async () => {
     const { post, states } = await setup()
     const answer = await post(
