@@ -139,10 +139,33 @@ export class CompiledQuery {
   }
 }
 
+/**
+ * Prometheus server's default `--query.max-samples`: the cap of a query's samples in memory
+ * when the caller sets none (the embedded rule engine, the query API).
+ */
+export const DEFAULT_MAX_SAMPLES = 50_000_000
+
 /** Options of an instant evaluation beyond the lookback. */
 export interface EvaluationOptions {
   /** Step of subqueries written without one (Prometheus: the global evaluation interval). */
   subqueryStepMs?: number
+  /**
+   * The most samples the query may hold in memory at once, counted as Prometheus' engine counts
+   * them (`EngineOpts.MaxSamples`); more fails it with `TooManySamplesError`. Defaults to
+   * DEFAULT_MAX_SAMPLES; promtool's test engine uses 10 000; `Infinity` turns the cap off.
+   */
+  maxSamples?: number
+}
+
+/**
+ * A query that would hold more samples than its cap, with Prometheus' message
+ * (`ErrTooManySamples` in promql/engine.go, its `env` being "query execution").
+ */
+export class TooManySamplesError extends EvaluationError {
+  constructor() {
+    super('query processing would load too many samples into memory in query execution')
+    this.name = 'TooManySamplesError'
+  }
 }
 
 /**
@@ -150,7 +173,9 @@ export interface EvaluationOptions {
  * (`promql/engine.go`): the 5-minute lookback and staleness for instant selectors, samples
  * in [t - range, t] for range selectors, subqueries as range evaluations aligned to their
  * step, `@` (with `start()` = `end()` = `timeMs`), and Prometheus' rules for metric-name
- * dropping, vector matching and errors (thrown as `EvaluationError`).
+ * dropping, vector matching and errors (thrown as `EvaluationError`). Samples in memory are
+ * counted as Prometheus counts them (`currentSamples`); past `options.maxSamples` the query
+ * fails with `TooManySamplesError`.
  */
 export function evaluateInstant(
   query: CompiledQuery,
@@ -159,37 +184,85 @@ export function evaluateInstant(
   lookbackMs = DEFAULT_LOOKBACK_MS,
   options: EvaluationOptions = {},
 ): InstantResult {
-  // Prometheus evaluates a range vector or string at the top and then refuses it as a rule's
-  // result (rules/manager.go `EngineQueryFunc`, promtool's `query`); evaluating cannot fail
-  // otherwise for such an expression, so refusing first gives the same answer.
-  const type = valueType(query.expr)
-  if (type === 'matrix' || type === 'string')
-    throw new EvaluationError('rule result is not a vector or scalar')
-  const ev = new Evaluator(
+  const state: QueryState = {
     store,
-    timeMs,
-    timeMs,
     lookbackMs,
-    options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
-    query.hasAtModifier ? new AtModifierEvaluation(query.expr, timeMs, lookbackMs) : undefined,
-  )
-  const value = ev.eval(query.expr)
-  switch (value.kind) {
+    subqueryStepMs: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
+    atState: query.hasAtModifier ? new AtModifierEvaluation(query.expr, timeMs, lookbackMs) : undefined,
+    maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+    current: 0,
+    cache: new Map(),
+    subqueries: new Map(),
+    buffer: new RangeBuffer(),
+    latestOut: { t: 0, v: 0, stale: false },
+    onWindow: undefined,
+  }
+  const ev = new Evaluator(state, timeMs, timeMs, 0)
+  // Prometheus evaluates a range vector or string at the top and then refuses it as a rule's
+  // result (rules/manager.go `EngineQueryFunc`, promtool's `query`); evaluating it can only
+  // fail by holding too many samples, so only that is done first.
+  const type = valueType(query.expr)
+  if (type === 'matrix' || type === 'string') {
+    ev.countTopLevelRange(query.expr)
+    throw new EvaluationError('rule result is not a vector or scalar')
+  }
+  const value = ev.evalSteps(query.expr, { start: timeMs, interval: 1, count: 1 }) as Value[]
+  const first = value[0] as Value
+  switch (first.kind) {
     case 'scalar':
-      return { resultType: 'scalar', value: value.value }
+      return { resultType: 'scalar', value: first.value }
     case 'vector':
-      return { resultType: 'vector', samples: value.samples }
+      return { resultType: 'vector', samples: first.samples }
     default:
       throw new EvaluationError('rule result is not a vector or scalar')
   }
 }
 
-class Evaluator {
-  private readonly latestOut: LatestSample = { t: 0, v: 0, stale: false }
-  private readonly buffer = new RangeBuffer()
+/** The steps of one range evaluation (Prometheus' `startTimestamp`, `interval`, step count). */
+interface Steps {
+  start: number
+  interval: number
+  count: number
+}
 
+/** A subquery's inner expression evaluated once for all of its caller's steps. */
+interface SubqueryResult {
+  steps: Steps
+  values: Value[]
+}
+
+/** What every step of one query shares: its store and settings, and the sample accounting. */
+interface QueryState {
+  readonly store: Queryable
+  readonly lookbackMs: number
+  readonly subqueryStepMs: number
+  /** Prometheus' `@` state; undefined when the query has no `@`. */
+  readonly atState: AtModifierEvaluation | undefined
+  readonly maxSamples: number
+  /** Prometheus' `evaluator.currentSamples`: the samples the query holds now. */
+  current: number
+  /** Each node's value at each step of the range evaluation it belongs to (evalSteps). */
+  readonly cache: Map<Expr, Value[]>
+  readonly subqueries: Map<Subquery, SubqueryResult>
+  readonly buffer: RangeBuffer
+  readonly latestOut: LatestSample
+  /** Told of each series a range function reads at a step: its samples, whether it gave one. */
+  onWindow: ((labels: Labels, n: number, produced: boolean) => void) | undefined
+}
+
+/** The samples a value holds in Prometheus' accounting: a scalar is one, a string none. */
+function sampleCount(v: Value): number {
+  return v.kind === 'vector' ? v.samples.length : v.kind === 'scalar' ? 1 : 0
+}
+
+function unwrapParens(expr: Expr): Expr {
+  while (expr.kind === 'paren') expr = expr.expr
+  return expr
+}
+
+class Evaluator {
   constructor(
-    private readonly store: Queryable,
+    private readonly state: QueryState,
     /** The time this (sub-)evaluation step is at. */
     private readonly time: number,
     /**
@@ -197,18 +270,259 @@ class Evaluator {
      * time, or a subquery's first step): where step-invariant parts are evaluated.
      */
     private readonly start: number,
-    private readonly lookbackMs: number,
-    private readonly subqueryStepMs: number,
-    /** Prometheus' `@` state; undefined when the query has no `@`. */
-    private readonly atState: AtModifierEvaluation | undefined,
+    /** This step's index in its range evaluation: where its children's values are cached. */
+    private readonly step: number,
   ) {}
 
+  private get store(): Queryable {
+    return this.state.store
+  }
+
+  private get atState(): AtModifierEvaluation | undefined {
+    return this.state.atState
+  }
+
   /** An evaluator of the same query at another step. */
-  private at(time: number, start: number): Evaluator {
-    return new Evaluator(this.store, time, start, this.lookbackMs, this.subqueryStepMs, this.atState)
+  private at(time: number, start: number, step = 0): Evaluator {
+    return new Evaluator(this.state, time, start, step)
+  }
+
+  /**
+   * Evaluates `expr` at every step of `steps` as Prometheus' `evaluator.eval` evaluates a node
+   * of a range evaluation: its children first, each for all steps, then the node step by step,
+   * counting the samples held as Prometheus does (`rangeEval`, `evalVectorSelector`, the
+   * matrix-argument branch of `*parser.Call`, `evalSubquery`, `StepInvariantExpr`) and failing
+   * with TooManySamplesError past the cap. The values are cached for the parent's steps.
+   */
+  evalSteps(expr: Expr, steps: Steps): Value[] {
+    const st = this.state
+    let values: Value[]
+    if (
+      st.atState?.invariant.has(expr) &&
+      expr.kind !== 'number' &&
+      expr.kind !== 'string' &&
+      (steps.count > 1 || steps.start !== this.start)
+    ) {
+      // `StepInvariantExpr`: evaluated once at the first step, then copied to the others one
+      // sample at a time.
+      const once = this.at(this.start, this.start).evalSteps(expr, {
+        start: this.start,
+        interval: steps.interval,
+        count: 1,
+      })[0] as Value
+      const n = sampleCount(once)
+      if (n > 0 && st.current + n * (steps.count - 1) > st.maxSamples) throw new TooManySamplesError()
+      st.current += n * (steps.count - 1)
+      values = new Array<Value>(steps.count).fill(once)
+      st.cache.set(expr, values)
+      return values
+    }
+    switch (expr.kind) {
+      case 'string':
+        values = this.mapSteps(expr, steps)
+        break
+      case 'paren':
+        values = this.evalSteps(expr.expr, steps)
+        break
+      case 'unary':
+        // Negated in place: no samples more.
+        this.evalSteps(expr.expr, steps)
+        values = this.mapSteps(expr, steps)
+        break
+      case 'vectorSelector':
+        values = this.mapSteps(expr, steps, (v) => {
+          st.current += sampleCount(v)
+          if (st.current > st.maxSamples) throw new TooManySamplesError()
+        })
+        break
+      case 'number':
+        values = this.rangeEval(expr, [], steps)
+        break
+      case 'aggregate':
+        values = this.rangeEval(expr, expr.param ? [expr.param, expr.expr] : [expr.expr], steps)
+        break
+      case 'binary':
+        values = this.rangeEval(expr, [expr.lhs, expr.rhs], steps)
+        break
+      case 'call': {
+        const matrixArg = expr.args.findIndex((a) => {
+          const k = unwrapParens(a).kind
+          return k === 'matrixSelector' || k === 'subquery'
+        })
+        if (matrixArg >= 0) values = this.matrixCall(expr, matrixArg, steps)
+        else if (expr.func === 'timestamp' && unwrapParens(expr.args[0] as Expr).kind === 'vectorSelector')
+          values = this.rangeEval(expr, [], steps, true)
+        else values = this.rangeEval(expr, expr.args, steps)
+        break
+      }
+      default:
+        values = this.mapSteps(expr, steps)
+    }
+    st.cache.set(expr, values)
+    return values
+  }
+
+  /** `expr` evaluated at each step, its children read from the cache; `each` sees each value. */
+  private mapSteps(expr: Expr, steps: Steps, each?: (v: Value) => void): Value[] {
+    const values: Value[] = []
+    for (let i = 0; i < steps.count; i++) {
+      const v = this.at(steps.start + i * steps.interval, this.start, i).eval(expr)
+      each?.(v)
+      values.push(v)
+    }
+    return values
+  }
+
+  /**
+   * As Prometheus' `rangeEval`: the children's samples stay counted while the node runs; at
+   * each step the inputs of that step and the outputs so far must fit; afterwards only the
+   * outputs stay. `selectsAtStep` is `timestamp(selector)`, whose selector's samples
+   * (`vectorSelector`) are counted at its step.
+   */
+  private rangeEval(expr: Expr, children: readonly Expr[], steps: Steps, selectsAtStep = false): Value[] {
+    const st = this.state
+    const base = st.current
+    const inputs = children.map((c) => this.evalSteps(c, steps))
+    let held = st.current
+    const values: Value[] = []
+    for (let i = 0; i < steps.count; i++) {
+      let stepInputs = 0
+      for (const input of inputs) stepInputs += sampleCount(input[i] as Value)
+      if (held + stepInputs > st.maxSamples) throw new TooManySamplesError()
+      const v = this.at(steps.start + i * steps.interval, this.start, i).eval(expr)
+      const out = sampleCount(v)
+      if (selectsAtStep) stepInputs += out
+      held += out
+      if (held + stepInputs > st.maxSamples) throw new TooManySamplesError()
+      values.push(v)
+    }
+    st.current = base + values.reduce((n, v) => n + sampleCount(v), 0)
+    return values
+  }
+
+  /**
+   * A function of a range vector as Prometheus' `eval` runs it (the `matrixArg` branch of
+   * `*parser.Call`): a subquery argument first (`evalSubquery`, held until the call ends), then
+   * the other arguments (held), then series by series: each step's window of samples, and the
+   * series' outputs, kept until the end.
+   */
+  private matrixCall(call: Call, matrixArg: number, steps: Steps): Value[] {
+    const st = this.state
+    const arg = unwrapParens(call.args[matrixArg] as Expr)
+    let subqueryPoints = 0
+    if (arg.kind === 'subquery') {
+      for (const v of this.subqueryResult(arg, steps).values) subqueryPoints += sampleCount(v)
+    }
+    call.args.forEach((a, i) => {
+      if (i !== matrixArg) this.evalSteps(a, steps)
+    })
+    let held = st.current
+    const max = st.maxSamples
+    let values: Value[]
+    if (steps.count === 1) {
+      // One step: each series' window and output are checked as they come.
+      st.onWindow = (_labels, n, produced) => {
+        if (held + n > max) throw new TooManySamplesError()
+        if (produced) {
+          if (held + n + 1 > max) throw new TooManySamplesError()
+          held++
+        }
+      }
+      try {
+        values = [this.at(steps.start, this.start, 0).eval(call)]
+      } finally {
+        st.onWindow = undefined
+      }
+    } else {
+      // Prometheus runs series by series, this runs step by step: the windows are gathered
+      // per series and checked afterwards, in the order the series were first read.
+      const bySeries = new Map<string, { widest: number; last: number; lastStep: number; outputs: number }>()
+      let step = 0
+      st.onWindow = (labels, n, produced) => {
+        const key = cachedSignature(labels, 'key', labelsKey)
+        let s = bySeries.get(key)
+        if (!s) {
+          s = { widest: 0, last: 0, lastStep: -1, outputs: 0 }
+          bySeries.set(key, s)
+        }
+        if (n > s.widest) s.widest = n
+        s.last = n
+        s.lastStep = step
+        if (produced) s.outputs++
+      }
+      values = []
+      try {
+        for (; step < steps.count; step++)
+          values.push(this.at(steps.start + step * steps.interval, this.start, step).eval(call))
+      } finally {
+        st.onWindow = undefined
+      }
+      for (const s of bySeries.values()) {
+        if (held + s.widest > max) throw new TooManySamplesError()
+        if (held + (s.lastStep === steps.count - 1 ? s.last : 0) + s.outputs > max)
+          throw new TooManySamplesError()
+        held += s.outputs
+      }
+    }
+    // The other arguments stay counted; the subquery's points are let go when the call ends.
+    let outputs = 0
+    for (const v of values) outputs += sampleCount(v)
+    st.current = st.current - subqueryPoints + outputs
+    return values
+  }
+
+  /**
+   * A subquery evaluated once for all of `steps` (Prometheus' `*parser.SubqueryExpr` case): the
+   * inner expression at every multiple of its step from the first step's window start
+   * (`start - offset - range`, aligned up) to the last step minus the offset, the `@` offsets
+   * inside recomputed relative to that first step when it differs from the caller's.
+   */
+  private subqueryResult(sq: Subquery, steps: Steps): SubqueryResult {
+    const known = this.state.subqueries.get(sq)
+    if (known) return known
+    const step = sq.stepMs || this.state.subqueryStepMs
+    const offset = this.atState ? this.atState.offsetOf(sq) : sq.offsetMs
+    // Go's integer division truncates towards zero.
+    const alignUp = (t: number) => {
+      const aligned = step * Math.trunc(t / step)
+      return aligned < t ? aligned + step : aligned
+    }
+    const firstStep = alignUp(this.start - offset - sq.rangeMs)
+    const end = steps.start + (steps.count - 1) * steps.interval - offset
+    if (this.atState && firstStep !== this.start) this.atState.setOffsets(firstStep, sq.expr)
+    const inner: Steps = {
+      start: firstStep,
+      interval: step,
+      count: end < firstStep ? 0 : Math.floor((end - firstStep) / step) + 1,
+    }
+    const values = this.at(firstStep, firstStep).evalSteps(sq.expr, inner)
+    for (const v of values)
+      if (v.kind !== 'vector') throw new EvaluationError('subquery is only allowed on instant vector')
+    const result = { steps: inner, values }
+    this.state.subqueries.set(sq, result)
+    return result
+  }
+
+  /**
+   * A range vector or string as the whole query: counts what Prometheus holds evaluating it
+   * (`matrixSelector` keeps every series' samples; a subquery is evaluated), so that too many
+   * samples fail the query before it is refused.
+   */
+  countTopLevelRange(expr: Expr): void {
+    const st = this.state
+    const arg = unwrapParens(expr)
+    if (arg.kind === 'subquery') this.subqueryResult(arg, { start: this.time, interval: 1, count: 1 })
+    else if (arg.kind === 'matrixSelector') {
+      this.forEachStoredRange(arg, (_labels, _ts, _vs, n) => {
+        st.current += n
+        if (st.current > st.maxSamples) throw new TooManySamplesError()
+      })
+    }
   }
 
   eval(expr: Expr): Value {
+    const cached = this.state.cache.get(expr)
+    if (cached) return cached[this.step] as Value
     // A step-invariant part is evaluated once, at the first step, and copied to the others
     // (`StepInvariantExpr`); its selectors' offsets are relative to that step.
     if (this.atState?.invariant.has(expr) && this.time !== this.start)
@@ -267,10 +581,10 @@ class Evaluator {
    * Prometheus selected the series for.
    */
   private instantSelector(sel: VectorSelector, times?: number[], refTime = this.refTime(sel)): Sample[] {
-    const [minT, maxT] = this.selected(sel, refTime - this.lookbackMs, refTime)
+    const [minT, maxT] = this.selected(sel, refTime - this.state.lookbackMs, refTime)
     const out: Sample[] = []
     if (minT > maxT) return out
-    const latest = this.latestOut
+    const latest = this.state.latestOut
     for (const series of this.store.select(sel.matchers)) {
       if (!this.store.latest(series, minT, maxT, latest)) continue
       if (latest.stale) continue
@@ -301,7 +615,7 @@ class Evaluator {
     const rangeEnd = this.refTime(ms.selector)
     const rangeStart = rangeEnd - ms.rangeMs
     const [minT, maxT] = this.selected(ms.selector, rangeStart, rangeEnd)
-    const buf = this.buffer
+    const buf = this.state.buffer
     for (const series of this.store.select(ms.selector.matchers)) {
       const n = this.store.range(series, minT, maxT, buf)
       if (n === 0) continue
@@ -310,27 +624,18 @@ class Evaluator {
   }
 
   /**
-   * A subquery as Prometheus evaluates it: the inner expression at every multiple of the
-   * step in [end - range, end] (`end` being this step, or the `@` time, minus the offset),
-   * each step a full evaluation with its own lookback.
+   * The series of subquery `sq` over [end - range, end] (`end` being this step, or the `@`
+   * time, minus the offset): the points of its evaluation for all of the caller's steps
+   * (subqueryResult) in that window, series in label order.
    */
   private subquery(sq: Subquery, end: number): RangeSeries[] {
-    const step = sq.stepMs || this.subqueryStepMs
-    // Go's integer division truncates towards zero.
-    const alignUp = (t: number) => {
-      const aligned = step * Math.trunc(t / step)
-      return aligned < t ? aligned + step : aligned
-    }
-    // Prometheus evaluates a subquery once for all of its caller's steps, so its first step
-    // is the one of the caller's first step's window; the `@` offsets inside are recomputed
-    // relative to it only when it differs from the caller's first step.
-    const firstStep = alignUp(this.start + (end - this.time) - sq.rangeMs)
-    if (this.atState && firstStep !== this.start) this.atState.setOffsets(firstStep, sq.expr)
+    const { steps, values } = this.subqueryResult(sq, { start: this.time, interval: 1, count: 1 })
+    const from = Math.max(0, Math.ceil((end - sq.rangeMs - steps.start) / steps.interval))
+    const to = Math.min(steps.count - 1, Math.floor((end - steps.start) / steps.interval))
     const bySeries = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>()
-    for (let t = alignUp(end - sq.rangeMs); t <= end; t += step) {
-      const v = this.at(t, firstStep).eval(sq.expr)
-      if (v.kind !== 'vector') throw new EvaluationError('subquery is only allowed on instant vector')
-      for (const s of v.samples) {
+    for (let j = from; j <= to; j++) {
+      const t = steps.start + j * steps.interval
+      for (const s of (values[j] as { kind: 'vector'; samples: Sample[] }).samples) {
         const key = labelsKey(s.labels)
         let series = bySeries.get(key)
         if (!series) {
@@ -401,8 +706,9 @@ class Evaluator {
       }
       case 'absent_over_time': {
         let any = false
-        this.forEachRange(args[0] as Expr, () => {
+        this.forEachRange(args[0] as Expr, (labels, _ts, _vs, n) => {
           any = true
+          this.state.onWindow?.(labels, n, false)
         })
         return any ? [] : [{ labels: absentLabels(args[0] as Expr), value: 1 }]
       }
@@ -518,6 +824,7 @@ class Evaluator {
     this.forEachRange(arg, (labels, ts, vs, n, rangeStart, rangeEnd, rangeMs) => {
       const value = fn(ts, vs, n, rangeStart, rangeEnd, rangeMs)
       if (value !== undefined) out.push({ labels: dropName ? withoutName(labels) : labels, value })
+      this.state.onWindow?.(labels, n, value !== undefined)
     })
     return out
   }

@@ -215,6 +215,13 @@ function annotationLabels(record: Record<string, string>): Labels {
 /** How many float64 apart an expected value may be from the one evaluated (`valuesMatch`). */
 export const MAX_ULPS = 4
 
+/**
+ * The samples a query of a test may hold at once: promtool's test engine is built with
+ * `MaxSamples: 10000` (promql/test.go `LazyLoader.clear`), for the rules, their templates'
+ * `query` and the `promql_expr_test` expressions alike.
+ */
+export const PROMTOOL_MAX_SAMPLES = 10_000
+
 const FLOAT = new Float64Array(2)
 const ORDERED = new BigInt64Array(FLOAT.buffer)
 
@@ -439,6 +446,7 @@ function runTestGroup(
     // unittest.go sets `suite.SubqueryInterval = evalInterval`: the engine of the rules and of
     // the promql_expr_test queries steps subqueries without a step by evaluation_interval.
     subqueryStepMs: evalIntervalMs,
+    maxSamples: PROMTOOL_MAX_SAMPLES,
   }
   const errs: string[] = []
   let curr = 0
@@ -509,6 +517,7 @@ function runTestGroup(
       got = resultAsVector(
         evaluateInstant(new CompiledQuery(testCase.expr), store, testCase.evalTimeMs, undefined, {
           subqueryStepMs: evalIntervalMs,
+          maxSamples: PROMTOOL_MAX_SAMPLES,
         }),
       )
     } catch (err) {

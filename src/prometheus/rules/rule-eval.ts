@@ -29,6 +29,11 @@ export interface EvaluationContext {
    * sets it to the test file's `evaluation_interval`). Unset: the engine's default, 1m.
    */
   subqueryStepMs?: number
+  /**
+   * The most samples a rule's query (or a template's `query`) may hold at once (the engine's
+   * `EngineOpts.MaxSamples`; promtool's is 10 000). Unset: the engine's default.
+   */
+  maxSamples?: number
 }
 
 /**
@@ -115,6 +120,7 @@ abstract class EvaluatedRule {
     return resultAsVector(
       evaluateInstant(this.query, ctx.store, ts - this.group.queryOffsetMs, undefined, {
         subqueryStepMs: ctx.subqueryStepMs,
+        maxSamples: ctx.maxSamples,
       }),
     )
   }
@@ -194,6 +200,7 @@ export class EvaluatedAlertingRule extends EvaluatedRule {
       resultAsVector(
         evaluateInstant(new CompiledQuery(expr), ctx.store, ts, undefined, {
           subqueryStepMs: ctx.subqueryStepMs,
+          maxSamples: ctx.maxSamples,
         }),
       )
     const present = evaluateAlerts(this.rule, this.group.labels, this.active, this.runQuery(ctx, ts), ts, {
