@@ -24,7 +24,7 @@ const subqueries = (path: readonly Expr[]): Subquery[] =>
   path.filter((n): n is Subquery => n.kind === 'subquery')
 
 /** Functions Prometheus never evaluates once for all steps (`AtModifierUnsafeFunctions`). */
-const AT_MODIFIER_UNSAFE_FUNCTIONS = new Set([
+export const AT_MODIFIER_UNSAFE_FUNCTIONS: ReadonlySet<string> = new Set([
   'days_in_month',
   'day_of_month',
   'day_of_week',

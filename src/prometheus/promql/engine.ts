@@ -14,7 +14,7 @@ import {
   type VectorSelector,
   valueType,
 } from './ast.ts'
-import { AtModifierEvaluation, hasAtModifier } from './at-modifier.ts'
+import { AT_MODIFIER_UNSAFE_FUNCTIONS, AtModifierEvaluation, hasAtModifier } from './at-modifier.ts'
 import {
   avgOverTime,
   type Bucket,
@@ -128,6 +128,11 @@ export class CompiledQuery {
   readonly lookbehindMs: number
   /** Whether an `@` appears anywhere (evaluation then keeps Prometheus' `@` state). */
   readonly hasAtModifier: boolean
+  /**
+   * The nodes Prometheus wraps in a `StepInvariantExpr` when there is no `@` (functions of
+   * literals such as `vector(1) * 2`): evaluated once for all steps, which holds fewer samples.
+   */
+  readonly stepInvariant: ReadonlySet<Expr>
 
   constructor(
     readonly text: string,
@@ -136,6 +141,51 @@ export class CompiledQuery {
     this.expr = parsePromQL(text)
     this.lookbehindMs = lookbehindMs(this.expr, lookbackMs)
     this.hasAtModifier = hasAtModifier(this.expr)
+    const invariant = new Set<Expr>()
+    if (!this.hasAtModifier && markStepInvariant(this.expr, invariant)) invariant.add(this.expr)
+    this.stepInvariant = invariant
+  }
+}
+
+/**
+ * As Prometheus' promql/engine.go `preprocessExprHelper` for an expression without `@`: whether
+ * `expr` is step invariant (made of literals only, through functions other than
+ * `AtModifierUnsafeFunctions`); the invariant children of a node that is not go into `out`.
+ */
+function markStepInvariant(expr: Expr, out: Set<Expr>): boolean {
+  switch (expr.kind) {
+    case 'vectorSelector':
+      return false
+    case 'aggregate':
+      // The parameter is not looked at.
+      return markStepInvariant(expr.expr, out)
+    case 'binary': {
+      const lhs = markStepInvariant(expr.lhs, out)
+      const rhs = markStepInvariant(expr.rhs, out)
+      if (lhs && rhs) return true
+      if (lhs) out.add(expr.lhs)
+      if (rhs) out.add(expr.rhs)
+      return false
+    }
+    case 'call': {
+      const args = expr.args.map((a) => markStepInvariant(a, out))
+      if (!AT_MODIFIER_UNSAFE_FUNCTIONS.has(expr.func) && args.every(Boolean)) return true
+      expr.args.forEach((a, i) => {
+        if (args[i]) out.add(a)
+      })
+      return false
+    }
+    case 'matrixSelector':
+      return false
+    case 'subquery':
+      if (markStepInvariant(expr.expr, out)) out.add(expr.expr)
+      return false
+    case 'paren':
+    case 'unary':
+      return markStepInvariant(expr.expr, out)
+    case 'number':
+    case 'string':
+      return true
   }
 }
 
@@ -190,6 +240,7 @@ export function evaluateInstant(
     subqueryStepMs: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
     atState: query.hasAtModifier ? new AtModifierEvaluation(query.expr, timeMs, lookbackMs) : undefined,
     maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+    stepInvariant: query.stepInvariant,
     current: 0,
     cache: new Map(),
     subqueries: new Map(),
@@ -239,6 +290,8 @@ interface QueryState {
   /** Prometheus' `@` state; undefined when the query has no `@`. */
   readonly atState: AtModifierEvaluation | undefined
   readonly maxSamples: number
+  /** The query's step-invariant nodes when it has no `@` (with `@`, atState's). */
+  readonly stepInvariant: ReadonlySet<Expr>
   /** Prometheus' `evaluator.currentSamples`: the samples the query holds now. */
   current: number
   /** Each node's value at each step of the range evaluation it belongs to (evalSteps). */
@@ -298,7 +351,7 @@ class Evaluator {
     const st = this.state
     let values: Value[]
     if (
-      st.atState?.invariant.has(expr) &&
+      (st.atState ? st.atState.invariant : st.stepInvariant).has(expr) &&
       expr.kind !== 'number' &&
       expr.kind !== 'string' &&
       (steps.count > 1 || steps.start !== this.start)

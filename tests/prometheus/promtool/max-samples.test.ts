@@ -80,6 +80,14 @@ const EXPR_CASES: [string, string[], string, string, string, number | undefined,
     '10m',
     undefined,
   ],
+  // With `@` the inside is step invariant (`StepInvariantExpr`): evaluated once, then copied
+  // to the 4 999 steps one sample at a time, so `g @ 600 * 2` holds no operands for each step.
+  ['step invariant under', ['g'], '1m', 'max_over_time((g @ 600 * 2)[4998ms:1ms])', '10m', 2],
+  ['step invariant over', ['g'], '1m', 'max_over_time((g @ 600 * 2)[4999ms:1ms])', '10m', undefined],
+  // Without `@` a function of literals is step invariant too: `vector(1) * 2` is evaluated once
+  // and copied to the 4 999 steps (4 999 + 4 999 + 1), where `g * 2` fails from 3 333 steps.
+  ['literals only under', ['g'], '1m', 'count_over_time((vector(1) * 2)[4998ms:1ms])', '10m', 4999],
+  ['literals only over', ['g'], '1m', 'count_over_time((vector(1) * 2)[4999ms:1ms])', '10m', undefined],
   // A subquery inside a subquery is evaluated once for all 21 outer steps: 4 999 points held,
   // a window of 4 979 and 21 outputs make 9 999.
   [
