@@ -470,6 +470,7 @@ class Evaluator {
       if (i !== matrixArg) this.evalSteps(a, steps)
     })
     let held = st.current
+    const before = held
     const max = st.maxSamples
     let values: Value[]
     if (steps.count === 1) {
@@ -518,8 +519,13 @@ class Evaluator {
       }
     }
     // The other arguments stay counted; the subquery's points are let go when the call ends.
-    let outputs = 0
-    for (const v of values) outputs += sampleCount(v)
+    // absent_over_time's result replaces the series' outputs uncounted (engine.go leaves
+    // currentSamples as it was after the series loop).
+    let outputs = held - before
+    if (call.func !== 'absent_over_time') {
+      outputs = 0
+      for (const v of values) outputs += sampleCount(v)
+    }
     st.current = st.current - subqueryPoints + outputs
     return values
   }
@@ -761,7 +767,9 @@ class Evaluator {
         let any = false
         this.forEachRange(args[0] as Expr, (labels, _ts, _vs, n) => {
           any = true
-          this.state.onWindow?.(labels, n, false)
+          // Prometheus' funcAbsentOverTime gives a sample for each series with samples (the
+          // engine drops them afterwards), and those are counted.
+          this.state.onWindow?.(labels, n, true)
         })
         return any ? [] : [{ labels: absentLabels(args[0] as Expr), value: 1 }]
       }

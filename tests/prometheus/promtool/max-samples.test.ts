@@ -88,6 +88,18 @@ const EXPR_CASES: [string, string[], string, string, string, number | undefined,
   // and copied to the 4 999 steps (4 999 + 4 999 + 1), where `g * 2` fails from 3 333 steps.
   ['literals only under', ['g'], '1m', 'count_over_time((vector(1) * 2)[4998ms:1ms])', '10m', 4999],
   ['literals only over', ['g'], '1m', 'count_over_time((vector(1) * 2)[4999ms:1ms])', '10m', undefined],
+  // absent_over_time counts a sample for each series with samples (funcAbsentOverTime), then
+  // drops them: 5 000 + 5 000 + 1 fails, though its result is empty.
+  ['absent_over_time over', ['g'], '1m', 'absent_over_time(g[4999ms:1ms])', '10m', undefined],
+  // Its result of 5 000 points is not counted as held, so the outer window fits: 5 000 + 1.
+  [
+    'absent_over_time result uncounted',
+    ['g'],
+    '1m',
+    'count_over_time(absent_over_time(nope[5m])[4999ms:1ms])',
+    '10m',
+    5000,
+  ],
   // A subquery inside a subquery is evaluated once for all 21 outer steps: 4 999 points held,
   // a window of 4 979 and 21 outputs make 9 999.
   [
