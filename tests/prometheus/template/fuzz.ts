@@ -399,11 +399,12 @@ class Gen {
         if (this.chance(0.5)) return `toTime ${this.numberish(depth)}`
         return this.timeMethod(depth)
       case 16: {
-        // Not a lone `query` sample: fmt prints a pointer inside args' map as its address,
-        // different on every run (seeds 11006, 11009).
+        // Not a lone `query` sample nor a `*time.Time` from toTime: fmt prints a pointer inside
+        // args' map as its address, different on every run (seeds 11006, 11009; 5206:
+        // `printf "%+#d" (args (toTime 1))` printed map[arg0:+824645205768]).
         const operands = Array.from({ length: this.rng.int(3) }, () => {
           let o = this.operand(depth)
-          while (/^\(query `[^`]*` \| first\)$/.test(o)) o = this.operand(depth)
+          while (/^\(query `[^`]*` \| first\)$|^\(toTime /.test(o)) o = this.operand(depth)
           return o
         })
         return `args ${operands.join(' ')}`.trimEnd()
