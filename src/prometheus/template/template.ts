@@ -316,6 +316,16 @@ function actionTokens(items: LexItem[], errorSuffix: (pos: number, message: stri
 const OPERAND_START = new Set(['bool', 'number', 'dot', 'field', 'ident', 'nil', 'string', 'var', '(', 'bad'])
 
 /**
+ * Whether `tok` starts an operand (parse.go `term`). A keyword is its own token kind in Go's
+ * lexer (itemTemplate, itemEnd…), which no operand starts with: after an operand it is
+ * command's "unexpected <template> in operand", at a command's start pipeline's "unexpected
+ * <end> in if" (the pipeline's context), never "in command" unless that is the context.
+ */
+function startsOperand(tok: Token): boolean {
+  return OPERAND_START.has(tok.t) && !(tok.t === 'ident' && KEYWORDS.has(tok.v))
+}
+
+/**
  * Parses the pipeline of one action (text/template/parse/parse.go `pipeline`, `command`,
  * `operand`, `term`). `vars` is the tree's list of variables in scope (parse.go `Tree.vars`):
  * declarations are appended to it, and every variable used must be in it — Go refuses a
@@ -386,10 +396,10 @@ class PipeParser {
         if (tok === undefined || tok.t === '|' || tok.t === ')') break
         // parse.go command: operands are separated by space; anything else after one, or a
         // token that starts no operand, is unexpected.
-        if (terms.length > 0 && (!tok.spaced || !OPERAND_START.has(tok.t))) {
+        if (terms.length > 0 && (!tok.spaced || !startsOperand(tok))) {
           throw new TemplateError(unexpected(tok, 'operand'), tok.pos)
         }
-        if (!OPERAND_START.has(tok.t)) throw new TemplateError(unexpected(tok, context), tok.pos)
+        if (!startsOperand(tok)) throw new TemplateError(unexpected(tok, context), tok.pos)
         terms.push(this.operand())
       }
       if (terms.length === 0) {
@@ -453,7 +463,6 @@ class PipeParser {
         term = { kind: 'field', fields: [tok.v], pos: tok.pos, str: `.${tok.v}` }
         break
       case 'ident':
-        if (KEYWORDS.has(tok.v)) throw new TemplateError(`unexpected <${tok.v}> in command`, tok.pos)
         if (!(tok.v in this.funcs)) throw new TemplateError(`function "${tok.v}" not defined`, tok.pos)
         term = { kind: 'call', name: tok.v, pos: tok.pos, str: tok.v }
         break

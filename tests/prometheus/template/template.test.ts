@@ -634,6 +634,22 @@ const REFUSED: [string, string][] = [
   ['{{ range | }}x{{ end }}', 'unexpected "|" in range'],
   ['{{ with | $value }}x{{ end }}', 'unexpected "|" in with'],
   ['{{ template "x" | }}', 'unexpected "|" in template clause'],
+  // A key word starts no operand: after one it is unexpected in the operand, at a command's
+  // start in the pipeline's context (hunt 119, a mistyped corpus annotation: we said "in
+  // command" for all of them).
+  ['Envoy (intsance {{ $labels.instance template}})', 'unexpected <template> in operand'],
+  ['{{ printf "%v" 1 break }}', 'unexpected <break> in operand'],
+  ['{{ (1 else) }}', 'unexpected <else> in operand'],
+  ['{{ $labels.instance\nend }}', 'unexpected <end> in operand'],
+  ['{{ if template }}x{{ end }}', 'unexpected <template> in if'],
+  ['{{ if 1 | range }}{{ end }}', 'unexpected <range> in if'],
+  ['{{ with else }}x{{ end }}', 'unexpected <else> in with'],
+  ['{{ range\nend }}x{{ end }}', 'unexpected <end> in range'],
+  ['{{ print (else 1) }}', 'unexpected <else> in parenthesized pipeline'],
+  ['{{ template "x" block }}', 'unexpected <block> in template clause'],
+  ['{{ block "x" 1 | end }}{{ end }}', 'unexpected <end> in block clause'],
+  ['{{ if true }}{{ else if define }}{{ end }}', 'unexpected <define> in if'],
+  ['{{ 1 | template }}', 'unexpected <template> in command'],
 ]
 
 /** Lines, as Go counts them, of the errors above that are not on line 1. */
@@ -652,6 +668,8 @@ const LINES: Record<string, number> = {
   '{{ $lab\nels.team }}': 2,
   '{{ $lab\n\n| print }}': 3,
   '{{ if $lab\n}}x{{ end }}': 2,
+  '{{ $labels.instance\nend }}': 2,
+  '{{ range\nend }}x{{ end }}': 2,
 }
 
 describe('templates refused when rules load, with promtool check rules’ message', () => {
