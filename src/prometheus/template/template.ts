@@ -408,6 +408,9 @@ class PipeParser {
         // checkPipeline's error.
         const tok = this.peek()
         if (tok?.t === '|') throw new TemplateError(`unexpected "|" in ${context}`, tok.pos)
+        // A `)` ends only a parenthesized pipeline; elsewhere (`{{) $value }}`) it is
+        // unexpected where the command should start, not a missing value.
+        if (tok?.t === ')' && !nested) throw new TemplateError(`unexpected ")" in ${context}`, tok.pos)
         if (commands.length > 0) break
         throw new TemplateError(`missing value for ${context}`, this.errorPos())
       }

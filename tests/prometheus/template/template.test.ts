@@ -650,6 +650,14 @@ const REFUSED: [string, string][] = [
   ['{{ block "x" 1 | end }}{{ end }}', 'unexpected <end> in block clause'],
   ['{{ if true }}{{ else if define }}{{ end }}', 'unexpected <define> in if'],
   ['{{ 1 | template }}', 'unexpected <template> in command'],
+  // A `)` where a command should start, outside parentheses (hunt 119, a mistyped corpus
+  // annotation: we said "missing value for command").
+  ['VALUE = {{) $value }}', 'unexpected ")" in command'],
+  ['{{ $x := ) }}', 'unexpected ")" in command'],
+  ['{{ if\n) }}x{{ end }}', 'unexpected ")" in if'],
+  ['{{ range ) }}x{{ end }}', 'unexpected ")" in range'],
+  ['{{ template "x" ) }}', 'unexpected ")" in template clause'],
+  ['{{ () }}', 'missing value for parenthesized pipeline'],
 ]
 
 /** Lines, as Go counts them, of the errors above that are not on line 1. */
@@ -670,6 +678,7 @@ const LINES: Record<string, number> = {
   '{{ if $lab\n}}x{{ end }}': 2,
   '{{ $labels.instance\nend }}': 2,
   '{{ range\nend }}x{{ end }}': 2,
+  '{{ if\n) }}x{{ end }}': 2,
 }
 
 describe('templates refused when rules load, with promtool check rules’ message', () => {
