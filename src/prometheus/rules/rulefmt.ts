@@ -173,10 +173,11 @@ export function parseRuleFile(
       const group: RuleGroup = {
         file,
         name: d.string(g.get('name')),
+        // A null interval is the default one; a map or list there is decoded all the same
+        // (model.Duration's UnmarshalYAML into a string: "cannot unmarshal !!map into string").
         intervalMs:
           g.has('interval') &&
-          g.get('interval')?.kind === 'scalar' &&
-          (g.get('interval') as GoScalar).text !== null
+          !(g.get('interval')?.kind === 'scalar' && (g.get('interval') as GoScalar).text === null)
             ? durationField(d, g.get('interval'))
             : undefined,
         limit: d.int(g.get('limit')),
@@ -254,9 +255,12 @@ export function parseRuleFile(
         if (!LABEL_NAME_RE.test(k) || k === '__name__') err(`invalid label name: ${k}`)
         if (!isValidGoUtf8(v)) err(`invalid label value: ${v}`)
       }
+      // rulefmt.go RuleNode.Validate checks annotation names whatever the rule's kind: a
+      // recording rule's annotations are refused, and their bad names reported besides.
+      const annotations = rule.type === 'alerting' ? rule.annotations : d.stringMap(nodes.get('annotations'))
+      for (const k of Object.keys(annotations))
+        if (!LABEL_NAME_RE.test(k)) err(`invalid annotation name: ${k}`)
       if (rule.type === 'alerting') {
-        for (const k of Object.keys(rule.annotations))
-          if (!LABEL_NAME_RE.test(k)) err(`invalid annotation name: ${k}`)
         if (hasAlert) {
           for (const [kind, map] of [
             ['label', rule.labels],

@@ -249,6 +249,14 @@ export const REFUSED_RULE_FILES: [string, string, string][] = [
   ['a document that is an empty string', '""\n', probe],
   ['groups that are a number', 'groups: 5\n', probe],
   ['groups that are a map, and an unknown field', 'bogus: 1\ngroups: {a: b}\n', probe],
+  // Hunt 119 (a rule-field probe): a recording rule's bad annotation name, a map for an interval.
+  [
+    "a recording rule's annotation with a bad name",
+    'groups:\n  - name: g\n    rules:\n      - record: r:x\n        expr: vector(1)\n        labels:\n          a.b: x\n        annotations:\n          é: y\n',
+    probe,
+  ],
+  ['a group interval that is a map', 'groups:\n  - name: g\n    interval: {a: b}\n    rules: []\n', probe],
+  ['a group interval that is a list', 'groups:\n  - name: g\n    interval: [1m]\n    rules: []\n', probe],
 ]
 
 /**

@@ -77,6 +77,20 @@ describe('rule files', () => {
         'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        labels:\n          bad-name: x\n',
         'f.yml: group "g", rule 1, "A": invalid label name: bad-name',
       ],
+      // promtool 2.42 (hunt 119): a recording rule's annotation names are checked too.
+      [
+        'groups:\n  - name: g\n    rules:\n      - record: r:x\n        expr: x\n        annotations:\n          bad-name: ""\n',
+        'f.yml: 4:17: group "g", rule 1, "r:x": invalid field \'annotations\' in recording rule\nf.yml: group "g", rule 1, "r:x": invalid annotation name: bad-name',
+      ],
+      // promtool 2.42 (hunt 119): a group's interval that is a map or a list is decoded too.
+      [
+        'groups:\n  - name: g\n    interval: {a: b}\n    rules: []\n',
+        'f.yml: yaml: unmarshal errors:\n  line 3: cannot unmarshal !!map into string',
+      ],
+      [
+        'groups:\n  - name: g\n    interval: [1m]\n    rules: []\n',
+        'f.yml: yaml: unmarshal errors:\n  line 3: cannot unmarshal !!seq into string',
+      ],
     ].map(([text, message]) => [message as string, text as string] as const),
   )('%s', (message, text) => {
     expect(() => parseRuleFile(text, 'f.yml')).toThrow(new RuleFileError(message))
