@@ -5,8 +5,9 @@ export interface InboundMessage {
   /** The sender's number, digits only. */
   from: string
   /**
-   * The text, a quick-reply button's payload (or label), or an interactive reply's id; `''`
-   * for a kind that carries none (an image, a voice note, a reaction): no command, but a
+   * The text, a quick-reply button's payload (or label), an interactive reply's id, or a
+   * photo's, video's or document's caption; `''` for a kind that carries none (an image
+   * without a caption, a voice note, a reaction): no command, but a
    * message all the same, which opens the 24-hour window as Meta counts it.
    */
   text: string
@@ -97,7 +98,15 @@ function toStatus(raw: unknown): DeliveryStatus | undefined | string {
   }
 }
 
-/** What a message says, or undefined for a kind that carries no text (an image, a reaction). */
+/** Meta's media message kinds that carry an optional `caption` (Meta's "Webhooks — messages": image, video, document). */
+const CAPTIONED = ['image', 'video', 'document'] as const
+
+/**
+ * What a message says, or undefined for a kind that carries no text (a voice note, a sticker,
+ * a reaction). A photo, video or document's `caption` is what its sender typed with it, read
+ * as a text is: a screenshot of the dashboard captioned `ACK`, sent as a reply to the alert,
+ * was otherwise ignored in silence while its sender believed the alert acknowledged.
+ */
 function textOf(raw: Record<string, unknown>): unknown {
   const text = isObject(raw.text) ? raw.text.body : undefined
   const button = isObject(raw.button) ? raw.button : undefined
@@ -109,7 +118,12 @@ function textOf(raw: Record<string, unknown>): unknown {
     : isObject(interactive?.list_reply)
       ? interactive.list_reply
       : undefined
-  return text ?? button?.payload ?? choice?.id ?? button?.text
+  // A caption is optional, and Meta omits it when none was typed: only a string counts.
+  const caption = CAPTIONED.map((kind) => raw[kind])
+    .filter(isObject)
+    .map((media) => media.caption)
+    .find((value) => typeof value === 'string')
+  return text ?? button?.payload ?? choice?.id ?? button?.text ?? caption
 }
 
 /**
