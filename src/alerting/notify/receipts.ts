@@ -5,7 +5,7 @@ import { scrubText } from '../../core/scrub.ts'
 import type { Database, Executor } from '../../db/client.ts'
 import { alertOutbox, alertOutboxAttempts } from '../../db/schema.ts'
 import type { AlertingMetrics } from '../metrics.ts'
-import { classifyError, loggableMessageId } from '../whatsapp/client.ts'
+import { classifyError, cutText, loggableMessageId } from '../whatsapp/client.ts'
 import { applyEarlier, callbackOf, RANK, rankOf, UNANSWERED_CODES } from './attempts.ts'
 import type { TemplateNames } from './render.ts'
 import { backoffMs } from './sender.ts'
@@ -49,6 +49,13 @@ function rowsOf(status: DeliveryStatus): SQL {
       : undefined
   return byGroup ? or(byId, byGroup)! : byId
 }
+
+/**
+ * Meta's error message as the row's last_error_message: phone numbers filtered, at most 500
+ * UTF-16 units, cut before an emoji rather than through it (`cutText`): a lone surrogate half
+ * reached PostgreSQL as U+FFFD, and the stored message ended in `�`.
+ */
+const errorText = (message: string) => cutText(scrubText(message), 500)
 
 /**
  * Applies delivery statuses from WhatsApp webhooks to outbox rows, idempotently. Mirrors the
@@ -143,10 +150,7 @@ export function createReceipts(deps: {
                 groupId: null,
                 leaseUntil: null,
                 lastErrorCode: '131047',
-                lastErrorMessage: scrubText(status.errorMessage ?? 're-engagement window closed').slice(
-                  0,
-                  500,
-                ),
+                lastErrorMessage: errorText(status.errorMessage ?? 're-engagement window closed'),
                 updatedAt: now,
               })
               .where(which)
@@ -184,7 +188,7 @@ export function createReceipts(deps: {
                     groupId: null,
                     leaseUntil: null,
                     lastErrorCode: String(status.errorCode),
-                    lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
+                    lastErrorMessage: errorText(status.errorMessage ?? ''),
                     updatedAt: now,
                   })
                   .where(and(rowsOf(status), forward))
@@ -220,7 +224,7 @@ export function createReceipts(deps: {
           ...(status.status === 'failed'
             ? {
                 lastErrorCode: String(status.errorCode ?? 'unknown'),
-                lastErrorMessage: scrubText(status.errorMessage ?? '').slice(0, 500),
+                lastErrorMessage: errorText(status.errorMessage ?? ''),
               }
             : { lastErrorCode: null, lastErrorMessage: null }),
         })
