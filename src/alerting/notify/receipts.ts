@@ -230,20 +230,20 @@ export function createReceipts(deps: {
         })
         .where(and(rowsOf(status), forward))
         .returning({ alertname: alertOutbox.alertname })
-      // Counted and logged only for rows this status changed: a re-delivered or overtaken
-      // `failed` is not a second failure.
-      if (status.status === 'failed') {
-        for (const row of updated) {
-          deps.metrics.messageSent('failed')
-          log.error(
-            {
-              waMessageId: loggableMessageId(status.id),
-              code: status.errorCode,
-              alertname: scrubText(row.alertname),
-            },
-            'WhatsApp reports the alert message failed',
-          )
-        }
+      // Counted and logged only when this status changed a row: a re-delivered or overtaken
+      // `failed` is not a second failure. Once per message, whatever its rows (a message can
+      // carry several, everything due for one recipient), as the sender counts a failed send:
+      // one per row put whatsapp_messages_sent_total{status="failed"} above the messages sent.
+      if (status.status === 'failed' && updated.length > 0) {
+        deps.metrics.messageSent('failed')
+        log.error(
+          {
+            waMessageId: loggableMessageId(status.id),
+            code: status.errorCode,
+            alertnames: [...new Set(updated.map((row) => scrubText(row.alertname)))].sort(),
+          },
+          'WhatsApp reports the alert message failed',
+        )
       }
       return changed + updated.length + (await applyEarlier(db, { metrics: deps.metrics, log }, status, now))
     },

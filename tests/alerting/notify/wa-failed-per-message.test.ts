@@ -1,0 +1,85 @@
+/**
+ * A message can carry several outbox rows (everything due for one recipient goes out as one
+ * message), and the sender counts whatsapp_messages_sent_total once per message. A `failed`
+ * status Meta reports later is one failed message too: counted once, logged once, however
+ * many rows it moves, and not again when Meta re-delivers it.
+ */
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { alertOutbox } from '../../../src/db/schema.ts'
+import {
+  alertingApp,
+  alertTestContext,
+  firing,
+  ONCALL,
+  SIGNED_WEBHOOK_ENV,
+  whatsappWebhook,
+} from '../../helpers/alerts.ts'
+
+// A fresh database and app per test: well over bun's 5 s default.
+setDefaultTimeout(60_000)
+
+const ctx = alertTestContext()
+
+describe('a late failed status of a message of two rows', () => {
+  test('131026: both rows failed, one failed message counted and logged, none more on re-delivery', async () => {
+    const { alerting, postWhatsapp, events, logs } = await alertingApp(ctx, SIGNED_WEBHOOK_ENV)
+    // Two notifications before one tick: two rows, one message to on-call.
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a1')], 'test')
+    await alerting.dispatcher.ingest([firing('B', {}, {}, '00000000000000b1')], 'test')
+    await alerting.tick()
+    const rows = async () =>
+      (
+        await ctx.database.db
+          .select({
+            alertname: alertOutbox.alertname,
+            status: alertOutbox.status,
+            waMessageId: alertOutbox.waMessageId,
+            lastErrorCode: alertOutbox.lastErrorCode,
+          })
+          .from(alertOutbox)
+      ).sort((a, b) => a.alertname.localeCompare(b.alertname))
+    expect(await rows()).toEqual([
+      { alertname: 'A', status: 'sent', waMessageId: 'wamid.1', lastErrorCode: null },
+      { alertname: 'B', status: 'sent', waMessageId: 'wamid.1', lastErrorCode: null },
+    ])
+    const body = JSON.stringify(
+      whatsappWebhook({
+        statuses: [
+          {
+            id: 'wamid.1',
+            status: 'failed',
+            timestamp: '1772445600',
+            recipient_id: ONCALL.slice(1),
+            errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }],
+          },
+        ],
+      }),
+    )
+    const first = await postWhatsapp(body)
+    expect(await first.json()).toEqual({
+      received: true,
+      statuses: 2,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    const again = await postWhatsapp(body)
+    expect(await again.json()).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    expect(await rows()).toEqual([
+      { alertname: 'A', status: 'failed', waMessageId: 'wamid.1', lastErrorCode: '131026' },
+      { alertname: 'B', status: 'failed', waMessageId: 'wamid.1', lastErrorCode: '131026' },
+    ])
+    expect(events.filter((e) => e.startsWith('sent:'))).toEqual(['sent:sent', 'sent:failed'])
+    expect(
+      logs.lines
+        .filter((l) => l.msg === 'WhatsApp reports the alert message failed')
+        .map((l) => ({ waMessageId: l.waMessageId, code: l.code, alertnames: l.alertnames })),
+    ).toEqual([{ waMessageId: 'wamid.1', code: 131026, alertnames: ['A', 'B'] }])
+  })
+})
