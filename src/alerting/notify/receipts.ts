@@ -154,8 +154,22 @@ export function createReceipts(deps: {
                 updatedAt: now,
               })
               .where(which)
-              .returning({ id: alertOutbox.id })
+              .returning({ alertname: alertOutbox.alertname })
           })
+          if (requeued.length > 0) {
+            // One message re-queued, counted and logged once, as the sender counts the same
+            // 131047 when the send's own answer carries it: Meta mostly reports it here, late,
+            // and a re-send nobody counted or logged was invisible.
+            deps.metrics.messageSent('retry')
+            log.warn(
+              {
+                waMessageId: loggableMessageId(status.id),
+                code: status.errorCode,
+                alertnames: [...new Set(requeued.map((row) => scrubText(row.alertname)))].sort(),
+              },
+              'WhatsApp window closed; retrying as a template',
+            )
+          }
           changed += requeued.length
         }
       }

@@ -83,3 +83,72 @@ describe('a late failed status of a message of two rows', () => {
     ).toEqual([{ waMessageId: 'wamid.1', code: 131026, alertnames: ['A', 'B'] }])
   })
 })
+
+describe('a late 131047 on a free-text message, with the firing template configured', () => {
+  test('re-queued as the template: one retry counted and logged, as the sender counts it; none more on re-delivery', async () => {
+    const { alerting, postWhatsapp, events, logs, clock } = await alertingApp(ctx, {
+      ...SIGNED_WEBHOOK_ENV,
+      WHATSAPP_TEMPLATE_FIRING: 'alert_firing_v1',
+    })
+    // On-call wrote to us an hour ago: the window looks open, so free text goes first.
+    await alerting.dispatcher.handleInbound({
+      from: ONCALL.slice(1),
+      text: 'hello',
+      id: 'wamid.in.1',
+      at: new Date(clock.now().getTime() - 3_600_000),
+    })
+    await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a1')], 'test')
+    await alerting.dispatcher.ingest([firing('B', {}, {}, '00000000000000b1')], 'test')
+    await alerting.tick()
+    const body = JSON.stringify(
+      whatsappWebhook({
+        statuses: [
+          {
+            id: 'wamid.1',
+            status: 'failed',
+            timestamp: '1772445600',
+            recipient_id: ONCALL.slice(1),
+            errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message' }],
+          },
+        ],
+      }),
+    )
+    const first = await postWhatsapp(body)
+    expect(await first.json()).toEqual({
+      received: true,
+      statuses: 2,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    const again = await postWhatsapp(body)
+    expect(await again.json()).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    expect(
+      (
+        await ctx.database.db
+          .select({
+            alertname: alertOutbox.alertname,
+            status: alertOutbox.status,
+            waMessageId: alertOutbox.waMessageId,
+            lastErrorCode: alertOutbox.lastErrorCode,
+          })
+          .from(alertOutbox)
+      ).sort((a, b) => a.alertname.localeCompare(b.alertname)),
+    ).toEqual([
+      { alertname: 'A', status: 'pending', waMessageId: null, lastErrorCode: '131047' },
+      { alertname: 'B', status: 'pending', waMessageId: null, lastErrorCode: '131047' },
+    ])
+    expect(events.filter((e) => e.startsWith('sent:'))).toEqual(['sent:sent', 'sent:retry'])
+    expect(
+      logs.lines
+        .filter((l) => l.msg === 'WhatsApp window closed; retrying as a template')
+        .map((l) => ({ waMessageId: l.waMessageId, code: l.code, alertnames: l.alertnames })),
+    ).toEqual([{ waMessageId: 'wamid.1', code: 131047, alertnames: ['A', 'B'] }])
+  })
+})
