@@ -27,6 +27,7 @@ export const DEFAULT_SERIES_LIMITS = {
   alert_rule_group_last_duration_seconds: 100,
   alert_rule_group_rules: 100,
   alert_rule_group_last_evaluation_samples: 100,
+  alert_rule_group_leader: 100,
   alerts_active: 500,
   metrics_cardinality_overflow_total: 100,
   metrics_series: 500,

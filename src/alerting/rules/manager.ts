@@ -82,9 +82,18 @@ export interface RuleManagerMetrics {
   /**
    * The group was evaluated: the duration histogram, and the last evaluation's start
    * (prometheus_rule_group_last_evaluation_timestamp_seconds), duration
-   * (…_last_duration_seconds) and samples (…_last_evaluation_samples).
+   * (…_last_duration_seconds) and samples (…_last_evaluation_samples), and the leader gauge
+   * (alert_rule_group_leader) to 1: this replica held the group's lock, or the group has no
+   * alerting rule and every replica evaluates it.
    */
   groupEvaluated(group: string, evaluation: GroupEvaluation): void
+  /**
+   * The group's tick found its advisory lock held by another replica, which evaluates its
+   * alerting rules: this replica's last-evaluation gauges go back to their `NewGroup` 0 and
+   * its leader gauge to 0, so that across replicas the leader's values are the only ones
+   * (instead of those of the last tick this replica led, exported for good).
+   */
+  groupNotLed(group: string): void
   /** Active alerts by (alertname, state), replacing the previous counts. */
   activeAlerts(counts: Array<{ alertname: string; state: string; count: number }>): void
   /**
@@ -107,6 +116,7 @@ export interface RuleManagerMetrics {
 export const noRuleManagerMetrics: RuleManagerMetrics = {
   ruleEvaluated() {},
   groupEvaluated() {},
+  groupNotLed() {},
   activeAlerts() {},
   groupScheduled() {},
   groupIteration() {},
@@ -877,7 +887,7 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         samples: tally.samples,
       })
       await refreshActiveGauge()
-    }
+    } else metrics.groupNotLed(loaded.key)
     return outcome
   }
 

@@ -92,6 +92,10 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
     'alert_rule_group_last_evaluation_samples',
     "The number of samples the rules of a rule group returned at its last evaluation, as Prometheus' prometheus_rule_group_last_evaluation_samples.",
   )
+  const groupLeader = gauge(
+    'alert_rule_group_leader',
+    "1 when this replica evaluated the rule group at its last tick (it held the group's lock, or the group has no alerting rule, which every replica evaluates), 0 when another replica held the lock or before the first tick; the alert_rule_group_last_* gauges are 0 where this is 0.",
+  )
   const activeSeen = new Set<string>()
   return {
     ruleEvaluated: (group, failed) => {
@@ -103,6 +107,17 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       groupLastDuration.labels(group).set(evaluation.seconds)
       groupLastEvaluation.labels(group).set(evaluation.startedAtMs / 1000)
       groupSamples.labels(group).set(evaluation.samples)
+      groupLeader.labels(group).set(1)
+    },
+    groupNotLed: (group) => {
+      // Prometheus has one evaluator per group; here the replica that did not evaluate goes
+      // back to NewGroup's zeros, so `max by (rule_group)` and `sum by (rule_group)` across
+      // replicas read the leader's evaluation, not one this replica made before it lost the
+      // lock (a stale timestamp, a doubled sample count).
+      groupLastEvaluation.labels(group).set(0)
+      groupLastDuration.labels(group).set(0)
+      groupSamples.labels(group).set(0)
+      groupLeader.labels(group).set(0)
     },
     groupScheduled: (group, intervalSeconds, rules) => {
       // rules/group.go NewGroup creates the evaluation counters at 0 too: without them the
@@ -117,6 +132,7 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
       groupLastEvaluation.labels(group)
       groupLastDuration.labels(group)
       groupSamples.labels(group)
+      groupLeader.labels(group)
     },
     groupIteration: (group, missed) => {
       if (missed > 0) iterationsMissed.labels(group).inc(missed)

@@ -101,6 +101,7 @@ function setup(clock = manualClock('2026-03-02T10:00:00Z')) {
       activeAlerts: () => {},
       groupScheduled: () => {},
       groupIteration: () => {},
+      groupNotLed: () => {},
     },
   })
   /** One evaluation tick, then one dispatcher tick (the log transport sends what is due). */
