@@ -886,8 +886,11 @@ export function createRuleManager(deps: RuleManagerDeps): RuleManager {
         seconds: loaded.evaluationMs / 1000,
         samples: tally.samples,
       })
-      await refreshActiveGauge()
     } else metrics.groupNotLed(loaded.key)
+    // alerts_active counts the shared table, so every replica refreshes it, the ones that did
+    // not lead too: a replica that lost the lock kept the counts of its last led tick (an
+    // alert firing there after the leader had resolved it).
+    await refreshActiveGauge()
     return outcome
   }
 

@@ -164,6 +164,28 @@ describe('alert_rule_group_leader and the last-evaluation gauges of a replica th
     expect(await r.lines('shop')).toEqual(led('1772445660.5'))
   })
 
+  test('alerts_active of a replica that lost the lock follows the table, not its last led tick', async () => {
+    const held = { value: false }
+    const a = replica(ctx.database, lockHeldElsewhere(ctx.database.db, held))
+    const b = replica(ctx.database)
+    expect(await a.tick('shop', '2026-03-02T10:00:00.5Z')).toBe('evaluated')
+    expect(await a.active()).toEqual(['alerts_active{alertname="OrdersStuck",state="firing"} 1'])
+
+    // B leads the next slot and resolves the alert; A's tick there finds the lock taken.
+    b.state.stuck = false
+    expect(await b.tick('shop', '2026-03-02T10:00:30.5Z')).toBe('evaluated')
+    held.value = true
+    expect(await a.tick('shop', '2026-03-02T10:00:30.6Z')).toBe('not-leader')
+    // Before, A kept `firing 1` until it led again: `max by (alertname, state)` across
+    // replicas read an alert firing that no replica held any more.
+    const resolved = [
+      'alerts_active{alertname="OrdersStuck",state="firing"} 0',
+      'alerts_active{alertname="OrdersStuck",state="inactive"} 1',
+    ]
+    expect(await a.active()).toEqual(resolved)
+    expect(await b.active()).toEqual(['alerts_active{alertname="OrdersStuck",state="inactive"} 1'])
+  })
+
   test('a group of recording rules only is evaluated, and led, at every tick', async () => {
     const r = replica(ctx.database, lockHeldElsewhere(ctx.database.db, { value: true }))
     expect(await r.tick('rec', '2026-03-02T10:00:00.5Z')).toBe('evaluated')
