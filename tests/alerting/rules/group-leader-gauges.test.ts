@@ -1,7 +1,8 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stringify as toYaml } from 'yaml'
 import { createRuleManager, loadRules } from '../../../src/alerting/rules/manager.ts'
 import { createLogger } from '../../../src/core/logger.ts'
 import type { Database, DatabaseHandle } from '../../../src/db/client.ts'
@@ -11,6 +12,7 @@ import type { InstantResult, QuerySource } from '../../../src/prometheus/promql/
 import { alertingFor, manualClock, ruleManagerTestContext } from '../../helpers/alerts.ts'
 import { usingPostgres } from '../../helpers/db.ts'
 import { captureLogs } from '../../helpers/logs.ts'
+import { testWithBinary } from '../../helpers/ops-tools.ts'
 
 setDefaultTimeout(30_000)
 
@@ -248,6 +250,70 @@ describe('alert_rule_group_leader and the last-evaluation gauges of a replica th
           ])
       } finally {
         await other.close()
+      }
+    },
+  )
+})
+
+describe("what an operator's queries across replicas read (promtool)", () => {
+  // Each replica's exposition as promtool input, one constant series per line, labelled with
+  // the replica's instance as a Prometheus scraping both would.
+  const asSeries = (instance: string, lines: string[]) =>
+    lines.map((line) => {
+      const [, name, labels, value] = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line) as RegExpExecArray
+      return { series: `${name}{${labels},instance="${instance}"}`, values: `${value}x10` }
+    })
+
+  testWithBinary(
+    'promtool',
+    'max and sum by (rule_group) over both replicas read the leader alone',
+    async (promtool) => {
+      const held = { value: false }
+      const a = replica(ctx.database, lockHeldElsewhere(ctx.database.db, held))
+      const b = replica(ctx.database)
+      expect(await a.tick('shop', '2026-03-02T10:00:00.5Z')).toBe('evaluated')
+      expect(await b.tick('shop', '2026-03-02T10:00:30.5Z')).toBe('evaluated')
+      held.value = true
+      expect(await a.tick('shop', '2026-03-02T10:00:30.6Z')).toBe('not-leader')
+      const input_series = [...asSeries('a', await a.lines('shop')), ...asSeries('b', await b.lines('shop'))]
+      // B's evaluation, however many replicas are scraped: before, A's 4 samples of its old
+      // tick doubled the sum, and `count` of the fresh timestamps read 2.
+      const expected: Array<[string, number]> = [
+        ['max by (rule_group) (alert_rule_group_last_evaluation_timestamp_seconds > 0)', 1772445630.5],
+        ['count by (rule_group) (alert_rule_group_last_evaluation_timestamp_seconds > 0)', 1],
+        ['sum by (rule_group) (alert_rule_group_last_evaluation_samples)', 4],
+        ['max by (rule_group) (alert_rule_group_last_duration_seconds)', 0.25],
+        ['sum by (rule_group) (alert_rule_group_leader)', 1],
+      ]
+      const dir = mkdtempSync(join(tmpdir(), 'cc-rule-leader-promtool-'))
+      try {
+        writeFileSync(join(dir, 'none.yml'), toYaml({ groups: [] }))
+        writeFileSync(
+          join(dir, 'test.yml'),
+          toYaml({
+            rule_files: ['none.yml'],
+            evaluation_interval: '1m',
+            tests: [
+              {
+                interval: '1m',
+                input_series,
+                promql_expr_test: expected.map(([expr, value]) => ({
+                  expr,
+                  eval_time: '5m',
+                  exp_samples: [{ labels: '{rule_group="shop"}', value }],
+                })),
+              },
+            ],
+          }),
+        )
+        const proc = Bun.spawnSync([promtool, 'test', 'rules', join(dir, 'test.yml')], { cwd: dir })
+        const output = `${proc.stdout.toString()}${proc.stderr.toString()}`
+        expect({ exitCode: proc.exitCode, output }).toEqual({
+          exitCode: 0,
+          output: expect.stringContaining('SUCCESS'),
+        })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
       }
     },
   )
