@@ -78,11 +78,11 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
   )
   const groupLastEvaluation = gauge(
     'alert_rule_group_last_evaluation_timestamp_seconds',
-    "When the last evaluation of a rule group started (Unix seconds, wall clock), as Prometheus' prometheus_rule_group_last_evaluation_timestamp_seconds.",
+    "When the last evaluation of a rule group started (Unix seconds, wall clock), as Prometheus' prometheus_rule_group_last_evaluation_timestamp_seconds; 0 before the first, and where alert_rule_group_leader is 0.",
   )
   const groupLastDuration = gauge(
     'alert_rule_group_last_duration_seconds',
-    "The duration of the last evaluation of a rule group, as Prometheus' prometheus_rule_group_last_duration_seconds.",
+    "The duration of the last evaluation of a rule group, as Prometheus' prometheus_rule_group_last_duration_seconds; 0 where alert_rule_group_leader is 0.",
   )
   const groupRules = gauge(
     'alert_rule_group_rules',
@@ -90,7 +90,7 @@ export function createRuleManagerMetrics(metrics: MetricsRegistry): RuleManagerM
   )
   const groupSamples = gauge(
     'alert_rule_group_last_evaluation_samples',
-    "The number of samples the rules of a rule group returned at its last evaluation, as Prometheus' prometheus_rule_group_last_evaluation_samples.",
+    "The number of samples the rules of a rule group returned at its last evaluation, as Prometheus' prometheus_rule_group_last_evaluation_samples; 0 where alert_rule_group_leader is 0.",
   )
   const groupLeader = gauge(
     'alert_rule_group_leader',
