@@ -58,6 +58,16 @@ function rowsOf(status: DeliveryStatus): SQL {
 const errorText = (message: string) => cutText(scrubText(message), 500)
 
 /**
+ * What a status's log line says of the message it moved: its id (as loggable), Meta's code
+ * and the distinct alert names of its rows, sorted (one line per message, however many rows).
+ */
+const messageFields = (status: DeliveryStatus, rows: ReadonlyArray<{ alertname: string }>) => ({
+  waMessageId: loggableMessageId(status.id),
+  code: status.errorCode,
+  alertnames: [...new Set(rows.map((row) => scrubText(row.alertname)))].sort(),
+})
+
+/**
  * Applies delivery statuses from WhatsApp webhooks to outbox rows, idempotently. Mirrors the
  * Cloud API's message status webhook (`value.statuses[]`: sent, delivered, read, failed with
  * `errors[].code`).
@@ -161,14 +171,7 @@ export function createReceipts(deps: {
             // 131047 when the send's own answer carries it: Meta mostly reports it here, late,
             // and a re-send nobody counted or logged was invisible.
             deps.metrics.messageSent('retry')
-            log.warn(
-              {
-                waMessageId: loggableMessageId(status.id),
-                code: status.errorCode,
-                alertnames: [...new Set(requeued.map((row) => scrubText(row.alertname)))].sort(),
-              },
-              'WhatsApp window closed; retrying as a template',
-            )
+            log.warn(messageFields(status, requeued), 'WhatsApp window closed; retrying as a template')
           }
           changed += requeued.length
         }
@@ -213,12 +216,7 @@ export function createReceipts(deps: {
           // One message, counted once, as the sender counts a retry of a send.
           deps.metrics.messageSent('retry')
           log.warn(
-            {
-              waMessageId: loggableMessageId(status.id),
-              code: status.errorCode,
-              alertnames: [...new Set(requeued.map((row) => scrubText(row.alertname)))],
-              attempt: attempts,
-            },
+            { ...messageFields(status, requeued), attempt: attempts },
             'WhatsApp reports the alert message failed for a temporary reason; will retry',
           )
         }
@@ -250,14 +248,7 @@ export function createReceipts(deps: {
       // one per row put whatsapp_messages_sent_total{status="failed"} above the messages sent.
       if (status.status === 'failed' && updated.length > 0) {
         deps.metrics.messageSent('failed')
-        log.error(
-          {
-            waMessageId: loggableMessageId(status.id),
-            code: status.errorCode,
-            alertnames: [...new Set(updated.map((row) => scrubText(row.alertname)))].sort(),
-          },
-          'WhatsApp reports the alert message failed',
-        )
+        log.error(messageFields(status, updated), 'WhatsApp reports the alert message failed')
       }
       return changed + updated.length + (await applyEarlier(db, { metrics: deps.metrics, log }, status, now))
     },

@@ -20,6 +20,44 @@ setDefaultTimeout(60_000)
 
 const ctx = alertTestContext()
 
+/** The outbox rows, by alert name: what a status moved. */
+const outboxRows = async () =>
+  (
+    await ctx.database.db
+      .select({
+        alertname: alertOutbox.alertname,
+        status: alertOutbox.status,
+        waMessageId: alertOutbox.waMessageId,
+        lastErrorCode: alertOutbox.lastErrorCode,
+      })
+      .from(alertOutbox)
+  ).sort((a, b) => a.alertname.localeCompare(b.alertname))
+
+/** Meta's `failed` status of wamid.1 with one error, as its webhook delivers it. */
+const failedStatus = (code: number, title: string) =>
+  JSON.stringify(
+    whatsappWebhook({
+      statuses: [
+        {
+          id: 'wamid.1',
+          status: 'failed',
+          timestamp: '1772445600',
+          recipient_id: ONCALL.slice(1),
+          errors: [{ code, title, message: title }],
+        },
+      ],
+    }),
+  )
+
+/** The webhook's answer for a delivery that changed `statuses` rows. */
+const answered = (statuses: number) => ({ received: true, statuses, messages: 0, invalid: 0, otherNumber: 0 })
+
+/** Delivers `body` twice, as Meta re-delivers it: the first changes both rows, the second nothing. */
+async function deliveredTwice(postWhatsapp: (body: string) => Promise<Response>, body: string) {
+  expect(await (await postWhatsapp(body)).json()).toEqual(answered(2))
+  expect(await (await postWhatsapp(body)).json()).toEqual(answered(0))
+}
+
 describe('a late failed status of a message of two rows', () => {
   test('131026: both rows failed, one failed message counted and logged, none more on re-delivery', async () => {
     const { alerting, postWhatsapp, events, logs } = await alertingApp(ctx, SIGNED_WEBHOOK_ENV)
@@ -27,51 +65,12 @@ describe('a late failed status of a message of two rows', () => {
     await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a1')], 'test')
     await alerting.dispatcher.ingest([firing('B', {}, {}, '00000000000000b1')], 'test')
     await alerting.tick()
-    const rows = async () =>
-      (
-        await ctx.database.db
-          .select({
-            alertname: alertOutbox.alertname,
-            status: alertOutbox.status,
-            waMessageId: alertOutbox.waMessageId,
-            lastErrorCode: alertOutbox.lastErrorCode,
-          })
-          .from(alertOutbox)
-      ).sort((a, b) => a.alertname.localeCompare(b.alertname))
-    expect(await rows()).toEqual([
+    expect(await outboxRows()).toEqual([
       { alertname: 'A', status: 'sent', waMessageId: 'wamid.1', lastErrorCode: null },
       { alertname: 'B', status: 'sent', waMessageId: 'wamid.1', lastErrorCode: null },
     ])
-    const body = JSON.stringify(
-      whatsappWebhook({
-        statuses: [
-          {
-            id: 'wamid.1',
-            status: 'failed',
-            timestamp: '1772445600',
-            recipient_id: ONCALL.slice(1),
-            errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }],
-          },
-        ],
-      }),
-    )
-    const first = await postWhatsapp(body)
-    expect(await first.json()).toEqual({
-      received: true,
-      statuses: 2,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
-    const again = await postWhatsapp(body)
-    expect(await again.json()).toEqual({
-      received: true,
-      statuses: 0,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
-    expect(await rows()).toEqual([
+    await deliveredTwice(postWhatsapp, failedStatus(131026, 'Message undeliverable'))
+    expect(await outboxRows()).toEqual([
       { alertname: 'A', status: 'failed', waMessageId: 'wamid.1', lastErrorCode: '131026' },
       { alertname: 'B', status: 'failed', waMessageId: 'wamid.1', lastErrorCode: '131026' },
     ])
@@ -100,47 +99,8 @@ describe('a late 131047 on a free-text message, with the firing template configu
     await alerting.dispatcher.ingest([firing('A', {}, {}, '00000000000000a1')], 'test')
     await alerting.dispatcher.ingest([firing('B', {}, {}, '00000000000000b1')], 'test')
     await alerting.tick()
-    const body = JSON.stringify(
-      whatsappWebhook({
-        statuses: [
-          {
-            id: 'wamid.1',
-            status: 'failed',
-            timestamp: '1772445600',
-            recipient_id: ONCALL.slice(1),
-            errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message' }],
-          },
-        ],
-      }),
-    )
-    const first = await postWhatsapp(body)
-    expect(await first.json()).toEqual({
-      received: true,
-      statuses: 2,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
-    const again = await postWhatsapp(body)
-    expect(await again.json()).toEqual({
-      received: true,
-      statuses: 0,
-      messages: 0,
-      invalid: 0,
-      otherNumber: 0,
-    })
-    expect(
-      (
-        await ctx.database.db
-          .select({
-            alertname: alertOutbox.alertname,
-            status: alertOutbox.status,
-            waMessageId: alertOutbox.waMessageId,
-            lastErrorCode: alertOutbox.lastErrorCode,
-          })
-          .from(alertOutbox)
-      ).sort((a, b) => a.alertname.localeCompare(b.alertname)),
-    ).toEqual([
+    await deliveredTwice(postWhatsapp, failedStatus(131047, 'Re-engagement message'))
+    expect(await outboxRows()).toEqual([
       { alertname: 'A', status: 'pending', waMessageId: null, lastErrorCode: '131047' },
       { alertname: 'B', status: 'pending', waMessageId: null, lastErrorCode: '131047' },
     ])
