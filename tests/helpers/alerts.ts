@@ -151,6 +151,23 @@ export async function alertingApp(ctx: ReturnType<typeof alertTestContext>, env:
 }
 
 /**
+ * Posts to `POST /alerts/alertmanager` with `token`, as a sender writes the body: a string is
+ * sent as the raw text (keys JSON.stringify cannot repeat), anything else as its JSON.
+ * @returns the status and the parsed answer
+ */
+export function alertmanagerPoster(app: Awaited<ReturnType<typeof buildTestApp>>, token: string) {
+  return async (body: unknown) => {
+    const response = await app.call('/alerts/alertmanager', {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      token,
+    })
+    return { status: response.status, body: await response.json() }
+  }
+}
+
+/**
  * An Alertmanager webhook body (version 4) with one firing critical alert, as the process
  * tests post it to a real server: its fingerprint fixed, so a re-send is the same alert.
  */

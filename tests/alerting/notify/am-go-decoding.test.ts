@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
-import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
+import { alertingApp, alertmanagerPoster, alertTestContext } from '../../helpers/alerts.ts'
 import { testWithBinary } from '../../helpers/ops-tools.ts'
 
 const ctx = alertTestContext()
@@ -19,16 +19,7 @@ const alertText = (members: string) =>
 
 async function setup() {
   const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
-  /** Posts `body` as sent: a string is the raw text (keys JSON.stringify cannot repeat). */
-  const post = async (body: unknown) => {
-    const response = await app.call('/alerts/alertmanager', {
-      method: 'POST',
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-      token: TOKEN,
-    })
-    return { status: response.status, body: await response.json() }
-  }
+  const post = alertmanagerPoster(app, TOKEN)
   const states = async () =>
     (await ctx.database.db.select().from(alertStates).orderBy(alertStates.fingerprint)).map((s) => ({
       fingerprint: s.fingerprint,
@@ -205,6 +196,10 @@ describe('startsAt and endsAt as Go 1.20+ time.Time UnmarshalJSON reads them (ti
         server.stop(true)
       }
     },
+    // Sixteen amtool processes one after another: about 2 s alone, past bun's 5 s default on
+    // two loaded cores (CI runs both databases side by side); a test cut off there went on
+    // posting into the next tests' databases.
+    60_000,
   )
 })
 

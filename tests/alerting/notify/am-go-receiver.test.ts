@@ -6,23 +6,14 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { alertStates } from '../../../src/db/schema.ts'
-import { alertingApp, alertTestContext } from '../../helpers/alerts.ts'
+import { alertingApp, alertmanagerPoster, alertTestContext } from '../../helpers/alerts.ts'
 
 const ctx = alertTestContext()
 const TOKEN = 'am-go-receiver-token-0123456789'
 
 async function setup() {
   const app = await alertingApp(ctx, { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN })
-  /** Posts `body` as sent: a string is the raw text (keys JSON.stringify cannot repeat). */
-  const post = async (body: unknown) => {
-    const response = await app.call('/alerts/alertmanager', {
-      method: 'POST',
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-      token: TOKEN,
-    })
-    return { status: response.status, body: await response.json() }
-  }
+  const post = alertmanagerPoster(app, TOKEN)
   const states = async () =>
     (await ctx.database.db.select().from(alertStates).orderBy(alertStates.fingerprint)).map((s) => ({
       fingerprint: s.fingerprint,
