@@ -3,11 +3,14 @@
  * on another creating route of its tenant, on another order's payment, in another letter case,
  * and twenty times at once on a payment the provider declines.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { payments } from '../../src/db/schema.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant, tenantFootprint } from '../helpers/commerce.ts'
+
+// A fresh database and app per test, twenty requests at once: past bun's 5 s default on loaded cores.
+setDefaultTimeout(60_000)
 
 const REUSED = {
   code: 'IDEMPOTENCY_KEY_REUSED',

@@ -5,7 +5,7 @@
  * retries are told when that will be (Retry-After), as after a 503 PAYMENT_PENDING, instead of
  * `1` second after second for the whole lease.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../src/db/client.ts'
 import { idempotencyKeys, payments } from '../../src/db/schema.ts'
@@ -19,6 +19,9 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
 import { clockAhead, LEASE_MS, ledger, quiet } from '../payments/providers.ts'
+
+// A fresh database and app per test and a reconciliation: past bun's 5 s default on loaded cores.
+setDefaultTimeout(60_000)
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()

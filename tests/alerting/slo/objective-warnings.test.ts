@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,9 @@ import { sloRuleGroups, sloRulesFileText } from '../../../scripts/slo/generate.t
 import { objectiveWarnings, parseSlothSpec } from '../../../src/alerting/slo/spec.ts'
 import { repoPath, run, withBinary } from '../../ops/ops-files.ts'
 import { runOurs } from '../../prometheus/promtool/rule-test-files.ts'
+
+// A bun subprocess and promtool over days of series: past bun's 5 s default on loaded cores.
+setDefaultTimeout(60_000)
 
 // `objective: 0.999` is the commonest slip in specs others write: a ratio where Sloth wants a
 // percentage. Sloth accepts it (0 < objective ≤ 100) as 0.999 %, a 99.001 % budget, and its
