@@ -129,7 +129,14 @@ export function createPaymentReconciler(deps: PaymentReconcilerDeps) {
   const providers = Array.isArray(deps.providers) ? createProviderRegistry(deps.providers) : deps.providers
   const metrics = deps.metrics ?? noReconcilerMetrics
   const business = deps.business ?? noBusinessMetrics
-  const service = createPaymentService({ db, providers, metrics: business, clock })
+  // The service counts the refunds of a charge it records late (settleStale), which this never sees.
+  const service = createPaymentService({
+    db,
+    providers,
+    metrics: business,
+    clock,
+    mismatches: deps.mismatches,
+  })
   const repo = createPaymentRepository()
   const traceIds = createTraceIds()
   const intervalMs = deps.intervalMs ?? reconcileIntervalFor(deps.leaseMs)

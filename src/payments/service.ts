@@ -149,7 +149,8 @@ export interface PaymentService {
   ): Promise<PaymentView>
   /**
    * Settles a stale pending payment in `tx` with what its provider reports (reconciliation),
-   * exactly as the request would have; undefined when it was no longer pending.
+   * exactly as the request would have; undefined when it was no longer pending (a success for
+   * one settled as not charged meanwhile is then recorded late, as `recordProviderReport` does).
    */
   settleStale(
     tx: Executor,
@@ -647,13 +648,22 @@ export function createPaymentService(deps: {
     /**
      * Settles a pending payment with what its provider says happened, in `tx` (reconciliation):
      * exactly as the request would have, and the retries of that request get the response it
-     * would have sent. Undefined when the payment was no longer pending.
+     * would have sent. Undefined when the payment was no longer pending; a success it reports
+     * for a payment settled meanwhile as not charged (a webhook's decline) is still recorded, as
+     * a late report (`reportIn`), and counted in `mismatches` when it needs a refund.
      */
     async settleStale(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
-      const settled = await settleIn(tx, payment, result, log)
-      if (!settled) return undefined
-      await answerWaiting(tx, settled)
-      return settled
+      // Through reportIn, as the request's own answer: a webhook's decline may have settled it
+      // while the provider was asked, and the charge the provider reports then must still be
+      // recorded (and its key restated), not dropped as `already_settled` with the order payable.
+      const applied = await reportIn(tx, payment.id, result, log)
+      if (!applied) return undefined
+      if (applied.from !== 'pending') {
+        countRefunds(applied)
+        return undefined
+      }
+      await answerWaiting(tx, applied.row)
+      return applied.row
     },
 
     async recordProviderReport(provider: string, paymentId: string, result: ChargeResult, log: Logger) {
