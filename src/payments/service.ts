@@ -653,17 +653,24 @@ export function createPaymentService(deps: {
      * a late report (`reportIn`), and counted in `mismatches` when it needs a refund.
      */
     async settleStale(tx: Executor, payment: PaymentRow, result: SettlementResult, log: Logger) {
-      // Through reportIn, as the request's own answer: a webhook's decline may have settled it
-      // while the provider was asked, and the charge the provider reports then must still be
-      // recorded (and its key restated), not dropped as `already_settled` with the order payable.
-      const applied = await reportIn(tx, payment.id, result, log)
-      if (!applied) return undefined
-      if (applied.from !== 'pending') {
-        countRefunds(applied)
-        return undefined
+      if (result.outcome === 'succeeded') {
+        // Through reportIn, as the request's own answer: a webhook's decline may have settled it
+        // while the provider was asked, and the charge the provider reports must still be
+        // recorded (and its key restated), not dropped as `already_settled` with the order payable.
+        const applied = (await reportIn(tx, payment.id, result, log))!
+        if (applied.from !== 'pending') {
+          countRefunds(applied)
+          return undefined
+        }
+        await answerWaiting(tx, applied.row)
+        return applied.row
       }
-      await answerWaiting(tx, applied.row)
-      return applied.row
+      // Nothing found, or a decline, says nothing new of a payment settled meanwhile: a status
+      // API lagging behind the webhook that reported the charge is no contradiction to review.
+      const settled = await settleIn(tx, payment, result, log)
+      if (!settled) return undefined
+      await answerWaiting(tx, settled)
+      return settled
     },
 
     async recordProviderReport(provider: string, paymentId: string, result: ChargeResult, log: Logger) {

@@ -19,7 +19,7 @@ import { createPaymentReconciler, reconcilerMetrics } from '../../src/payments/r
 import { toPaymentView } from '../../src/payments/service.ts'
 import { fileDatabase } from '../helpers/db.ts'
 import { hooksProvider, latePaymentApp } from '../payments/late-fixture.ts'
-import { clockAhead, LEASE_MS, quiet } from '../payments/providers.ts'
+import { clockAhead, LEASE_MS } from '../payments/providers.ts'
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
@@ -54,7 +54,10 @@ async function setup() {
  * A reconciler past the lease whose provider finds `found` for every payment, but only once
  * `answer()` is called: `asked` resolves when the provider is being asked.
  */
-function heldReconciler(app: Awaited<ReturnType<typeof setup>>, found: (paymentId: string) => ChargeResult) {
+function heldReconciler(
+  app: Awaited<ReturnType<typeof setup>>,
+  found: (paymentId: string) => ChargeResult | undefined,
+) {
   let asked!: () => void
   const askedNow = new Promise<void>((resolve) => {
     asked = resolve
@@ -75,7 +78,7 @@ function heldReconciler(app: Awaited<ReturnType<typeof setup>>, found: (paymentI
     db: app.database.db,
     providers: [provider],
     clock: clockAhead(LEASE_MS + 1000),
-    log: quiet,
+    log: app.logs.log,
     leaseMs: LEASE_MS,
     providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
     metrics: reconcilerMetrics(app.deps.metrics, ['hooks']),
@@ -89,7 +92,7 @@ function heldReconciler(app: Awaited<ReturnType<typeof setup>>, found: (paymentI
 const envelope = (code: string, message: string, payment: unknown, requestId: string) =>
   JSON.stringify({ error: { code, message, details: { payment }, requestId } })
 
-describe('reconciliation finds the charge while a webhook declines it', () => {
+describe('reconciliation racing a webhook', () => {
   test('the success is recorded late: the order is paid and the key answered 402 replays the 201', async () => {
     const app = await setup()
     const key = crypto.randomUUID()
@@ -117,6 +120,32 @@ describe('reconciliation finds the charge while a webhook declines it', () => {
     expect(await app.scrape(`payments_processed_total{tenant_id="${app.tenant.id}"`)).toEqual([
       `payments_processed_total{tenant_id="${app.tenant.id}",provider="hooks",status="failed"} 1`,
     ])
+    const logged = app.logs.lines.filter((l) => l.event === 'payment_late_report')
+    expect(logged.map((l) => [l.level, l.paymentId, l.from, l.to, l.reported])).toEqual([
+      ['warn', id, 'failed', 'succeeded', 'succeeded'],
+    ])
+  })
+
+  test('nothing found while a webhook reports the charge: left as the webhook recorded it, nothing logged for review', async () => {
+    const app = await setup()
+    const key = crypto.randomUUID()
+    const first = await app.pay('tok_timeout', key)
+    const id = await app.paymentIdOf(first)
+    const held = heldReconciler(app, () => undefined)
+    const tick = held.tick()
+    await held.asked
+    expect((await app.report(id, app.success(id))).outcome).toBe('paid')
+    const settled = await app.row(id)
+    held.answer()
+    expect(await tick).toEqual(['already_settled'])
+
+    expect(await app.row(id)).toEqual(settled)
+    expect(app.logs.lines.filter((l) => l.event === 'payment_late_report')).toEqual([])
+    expect(await app.retry('tok_timeout', key)).toEqual({
+      status: 201,
+      replayed: 'true',
+      text: JSON.stringify(toPaymentView(settled)),
+    })
   })
 
   test('a charge of another amount: error amount_mismatch, counted once, and the key replays its 502', async () => {
