@@ -304,3 +304,41 @@ describe('late charges of a key answered 402 PAYMENT_DECLINED', () => {
     expect(await app.orderStatus()).toBe('pending')
   })
 })
+
+describe('reports racing one another', () => {
+  test('a success twice and a decline at once on a key answered 402: one change, the key replays the 201', async () => {
+    const app = await setup()
+    const key = crypto.randomUUID()
+    const first = await app.pay('tok_declined', key)
+    const id = JSON.parse(await first.text()).error.details.payment.id as string
+    const outcomes = await Promise.all([
+      app.report(id, app.success(id)),
+      app.report(id, app.decline),
+      app.report(id, app.success(id)),
+    ])
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['paid', 'unchanged', 'unchanged'])
+    const settled = await app.row(id)
+    expect(app.fields(settled)).toEqual(['succeeded', `ch_${id.slice(0, 8)}`, null])
+    expect(await app.retry('tok_declined', key)).toEqual({
+      status: 201,
+      replayed: 'true',
+      text: JSON.stringify(toPaymentView(settled)),
+    })
+    expect(await app.orderStatus()).toBe('paid')
+  })
+
+  test('a key answered 201 keeps its bytes: another reference, another amount and a decline change nothing', async () => {
+    const app = await setup()
+    const key = crypto.randomUUID()
+    const first = await app.pay('tok_success', key)
+    const paid = await first.text()
+    const id = JSON.parse(paid).id as string
+    const outcomes = await Promise.all([
+      app.report(id, { ...app.success(id), reference: 'ch_other' }),
+      app.report(id, app.success(id, 300)),
+      app.report(id, app.decline),
+    ])
+    expect(outcomes.map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged'])
+    expect(await app.retry('tok_success', key)).toEqual({ status: 201, replayed: 'true', text: paid })
+  })
+})
