@@ -280,6 +280,12 @@ interface Steps {
 interface SubqueryResult {
   steps: Steps
   values: Value[]
+  /**
+   * The points its matrix holds (`evalSubquery`'s totalSamples), let go when the function over
+   * it ends: its values' samples, or with no step in range, a step-invariant inside's one
+   * evaluation, which engine.go keeps at the subquery's start though no window reaches it.
+   */
+  points: number
 }
 
 /** What every step of one query shares: its store and settings, and the sample accounting. */
@@ -354,18 +360,21 @@ class Evaluator {
       (st.atState ? st.atState.invariant : st.stepInvariant).has(expr) &&
       expr.kind !== 'number' &&
       expr.kind !== 'string' &&
-      (steps.count > 1 || steps.start !== this.start)
+      (steps.count !== 1 || steps.start !== this.start)
     ) {
       // `StepInvariantExpr`: evaluated once at the first step, then copied to the others one
-      // sample at a time.
+      // sample at a time. A subquery with no step in its range still evaluates it once (its
+      // errors and samples count), as engine.go's StepInvariantExpr case does whatever its
+      // evaluator's end.
       const once = this.at(this.start, this.start).evalSteps(expr, {
         start: this.start,
         interval: steps.interval,
         count: 1,
       })[0] as Value
+      const copies = Math.max(0, steps.count - 1)
       const n = sampleCount(once)
-      if (n > 0 && st.current + n * (steps.count - 1) > st.maxSamples) throw new TooManySamplesError()
-      st.current += n * (steps.count - 1)
+      if (n > 0 && st.current + n * copies > st.maxSamples) throw new TooManySamplesError()
+      st.current += n * copies
       values = new Array<Value>(steps.count).fill(once)
       st.cache.set(expr, values)
       return values
@@ -462,10 +471,7 @@ class Evaluator {
   private matrixCall(call: Call, matrixArg: number, steps: Steps): Value[] {
     const st = this.state
     const arg = unwrapParens(call.args[matrixArg] as Expr)
-    let subqueryPoints = 0
-    if (arg.kind === 'subquery') {
-      for (const v of this.subqueryResult(arg, steps).values) subqueryPoints += sampleCount(v)
-    }
+    const subqueryPoints = arg.kind === 'subquery' ? this.subqueryResult(arg, steps).points : 0
     call.args.forEach((a, i) => {
       if (i !== matrixArg) this.evalSteps(a, steps)
     })
@@ -554,10 +560,16 @@ class Evaluator {
       interval: step,
       count: end < firstStep ? 0 : Math.floor((end - firstStep) / step) + 1,
     }
+    const before = this.state.current
     const values = this.at(firstStep, firstStep).evalSteps(sq.expr, inner)
-    for (const v of values)
+    let points = 0
+    for (const v of values) {
       if (v.kind !== 'vector') throw new EvaluationError('subquery is only allowed on instant vector')
-    const result = { steps: inner, values }
+      points += v.samples.length
+    }
+    // No step: only a step-invariant inside was evaluated (once), and what it holds is its point.
+    if (inner.count === 0) points = this.state.current - before
+    const result = { steps: inner, values, points }
     this.state.subqueries.set(sq, result)
     return result
   }
