@@ -1335,6 +1335,16 @@ const ACK_QUOTED: Command = { kind: 'ack', fingerprint: undefined }
  */
 const ACK_REACTIONS: readonly string[] = ['👍', '✅', '👌', '🙏']
 
+/** One of ACK_REACTIONS as typed: any skin tone, with or without a variation selector. */
+const ACK_EMOJI = `(?:[${ACK_REACTIONS.join('')}][\\u{1F3FB}-\\u{1F3FF}\\uFE0E\\uFE0F]*)`
+/** A character that is neither spacing nor part of an ACK_EMOJI. */
+const NOT_ACK_EMOJI = `[^\\s${ACK_REACTIONS.join('')}\\u{1F3FB}-\\u{1F3FF}\\uFE0E\\uFE0F]`
+/** ACK_EMOJI (one or more, spaced or not) before or after some other text. */
+const ACK_EMOJI_AROUND = new RegExp(
+  `(?<=${NOT_ACK_EMOJI}[^\\s]*)\\s*${ACK_EMOJI}+$|^${ACK_EMOJI}+\\s*(?=[^\\s]*${NOT_ACK_EMOJI})`,
+  'gu',
+)
+
 /** Whether a reaction's emoji is one of ACK_REACTIONS; `''` (a removed reaction) is not. */
 function acknowledges(emoji: string): boolean {
   return ACK_REACTIONS.includes(emoji.replace(/[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F]/gu, ''))
@@ -1368,11 +1378,13 @@ const MAX_SILENCE_MS = 7 * 86_400_000
  * undefined for text that is not a command. A command verb with an argument that is not one
  * is `usage` (`SILENCE` with anything but a duration of 1s to 7d and an optional ref; `ACK`
  * with one word that is no ref; either ending in `:` with no ref): a mistyped ref must not
- * fall back to every alert, and gets told why.
+ * fall back to every alert, and gets told why. Read as typed (commandText): a closing `,` or
+ * `;` and an acknowledging emoji beside the command (`ACK,`, `ACK 👍`) are taken off.
  */
 export function parseCommand(text: string): Command | undefined {
   const trimmed = commandText(text)
-  const words = trimmed.split(/[\s:]+/).filter(Boolean)
+  // `ACK, thanks` is the verb and a word after it, as `ACK thanks` is.
+  const words = trimmed.split(/[\s:,;]+/).filter(Boolean)
   const verb = words[0]?.toUpperCase()
   const isRef = (value: string) => /^[0-9a-f]{16}$/i.test(value)
   // `ACK:` and `SILENCE:2h:` (a button payload that lost its ref) announce a ref they lack:
@@ -1412,8 +1424,9 @@ export function parseCommand(text: string): Command | undefined {
  * The text a phone actually sends, read as the command it was typed as: compatibility forms
  * folded (a full-width `ＳＴＡＴＵＳ`, NFKC), invisible format characters dropped (zero-width
  * and bidi marks a keyboard or a copy inserts, `\p{Cf}`), WhatsApp's own formatting around it
- * (`*STATUS*`, `_ack_`, `~…~`, backticks), a sentence's end (`ACK!`, `STATUS.`) and a leading
- * slash (`/ack`) taken off,
+ * (`*STATUS*`, `_ack_`, `~…~`, backticks), a sentence's end (`ACK!`, `STATUS.`, `ACK,`,
+ * `ack;`), an acknowledging emoji beside the command (`ACK 👍`) and a leading slash (`/ack`)
+ * taken off,
  * and a Turkish keyboard's dotted `İ`/dotless `ı` read as `I`/`i`. Unrecognised, each of
  * these was ignored in silence, and an owner believed an alert acknowledged that was not.
  */
@@ -1424,8 +1437,13 @@ function commandText(text: string): string {
       .replace(/\p{Cf}/gu, '')
       .replace(/[İı]/g, (c) => (c === 'İ' ? 'I' : 'i'))
       .trim()
+      // `ACK 👍`, `ok ✅`, `👍 ack`: the emoji only repeats the acknowledgement. Taken off only
+      // beside other text, so a reply of 👍 alone still reads as one (isAckWord).
+      .replace(ACK_EMOJI_AROUND, '')
       .replace(/^[*_~`]+|[*_~`]+$/g, '')
-      .replace(/[.!?]+$/, '')
+      // `,` and `;` end a typed command as `.` does (`ACK,` was ignored in silence); `:` does
+      // not, since `ACK:` is a button payload that lost its ref (parseCommand).
+      .replace(/[.!?,;]+$/, '')
       // A chat-bot habit (`/ack`, `/status`): the slash is no part of the command.
       .replace(/^\//, '')
       .trim()
