@@ -967,7 +967,7 @@ export function createDispatcher(deps: {
       // A reaction is never read as text; other emojis and a removed reaction (`''`) are no
       // command, and get no answer: a ❤️ must not draw usage text into the on-call chat.
       const reacted = message.reaction !== undefined
-      const parsed = reacted ? undefined : parseCommand(message.text)
+      const parsed = reacted ? undefined : parseCommand(message.text, message.forwarded)
       const ackWord = !reacted && parsed === undefined && isAckWord(message.text)
       const wanted =
         parsed ?? (ackWord || (reacted && acknowledges(message.reaction ?? '')) ? ACK_QUOTED : undefined)
@@ -1370,6 +1370,9 @@ export const ACK_USAGE =
 /** What `SILENCE` with a duration or ref that is not one is told. */
 export const SILENCE_USAGE =
   'SILENCE takes a duration from 1s to 7d (such as 30m, 2h or 1d), then optionally an alert ref of 16 hexadecimal digits. Nothing was silenced.'
+/** What a forwarded command is told: forwarding is not typing it. */
+export const FORWARDED_USAGE =
+  'A forwarded message is not taken as a command: type ACK, SILENCE or STATUS yourself. Nothing was changed.'
 const MIN_SILENCE_MS = 1000
 const MAX_SILENCE_MS = 7 * 86_400_000
 
@@ -1380,8 +1383,19 @@ const MAX_SILENCE_MS = 7 * 86_400_000
  * with one word that is no ref; either ending in `:` with no ref): a mistyped ref must not
  * fall back to every alert, and gets told why. Read as typed (commandText): a closing `,` or
  * `;` and an acknowledging emoji beside the command (`ACK,`, `ACK 👍`) are taken off.
+ *
+ * @param forwarded the message was forwarded (InboundMessage.forwarded): a command in it is
+ *   `usage` with FORWARDED_USAGE, never applied
  */
-export function parseCommand(text: string): Command | undefined {
+export function parseCommand(text: string, forwarded?: boolean): Command | undefined {
+  const command = parseTyped(text)
+  // A forwarded `ACK` is someone else's, written in another chat about who knows which alert;
+  // its sender may believe it applied, so they are told, never ignored in silence.
+  return forwarded && command ? { kind: 'usage', reply: FORWARDED_USAGE } : command
+}
+
+/** parseCommand for a message its sender typed. */
+function parseTyped(text: string): Command | undefined {
   const trimmed = commandText(text)
   // `ACK, thanks` is the verb and a word after it, as `ACK thanks` is.
   const words = trimmed.split(/[\s:,;]+/).filter(Boolean)

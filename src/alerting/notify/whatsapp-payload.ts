@@ -26,6 +26,12 @@ export interface InboundMessage {
    * reaction was removed (Meta then omits `emoji`). Absent for every other kind of message.
    */
   reaction?: string
+  /**
+   * True when WhatsApp marks the message forwarded (`context.forwarded` or
+   * `context.frequently_forwarded`, Meta's "Webhooks — messages" `context` object): someone
+   * else's words, from another chat and another time, so never taken as a command.
+   */
+  forwarded?: true
 }
 
 /** What one signed WhatsApp webhook (Cloud API, `whatsapp_business_account`) hands over. */
@@ -41,11 +47,20 @@ export interface WhatsAppWebhook {
    * (`value.metadata.phone_number_id` not ours): one app's webhook receives every number's.
    */
   otherNumber: number
+  /**
+   * Messages skipped because they name their sender by business-scoped user id only
+   * (`from_user_id`, no `from`): Meta withholds the number of a user who took a username.
+   * Recipients are configured by number, so such a sender cannot be told from a stranger;
+   * a documented shape, not a malformed one. Absent when there were none.
+   */
+  withoutNumber?: number
   /** The first skipped item's problem, `entry.0.changes.1.value.messages.0.from — Expected …`. */
   firstInvalid?: string
 }
 
 const STATUSES = new Set(['sent', 'delivered', 'read', 'failed'])
+/** toMessage's answer for a message that names its sender by BSUID only. */
+const WITHOUT_NUMBER = Symbol('without number')
 /** Unix seconds up to 9999-12-31T23:59:59Z, the last time PostgreSQL's timestamptz takes here. */
 const MAX_SECONDS = 253_402_300_799
 
@@ -131,8 +146,11 @@ function textOf(raw: Record<string, unknown>): unknown {
  * (`type: system`, such as a changed number): any other opens the 24-hour window, so free text
  * (no template, no template fee) can answer it.
  */
-function toMessage(raw: unknown): InboundMessage | undefined | string {
+function toMessage(raw: unknown): InboundMessage | typeof WITHOUT_NUMBER | undefined | string {
   if (!isObject(raw)) return ' — Expected an object'
+  // Meta's username rollout ("Business-scoped user IDs"): `from` is omitted when the number is
+  // withheld, and `from_user_id` (the BSUID, `CC.alphanumerics`) names the sender instead.
+  if (raw.from === undefined && storable(raw.from_user_id)) return WITHOUT_NUMBER
   if (!storable(raw.from)) return '.from — Expected a phone number string'
   const from = raw.from.replace(/[^0-9]/g, '')
   if (from === '') return '.from — Expected a phone number string'
@@ -148,7 +166,12 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
   // What a reply or a reaction points at only narrows a command to that message's alerts: one
   // we cannot read is not a reason to skip the message (it still opens the 24-hour window).
   const reaction = isObject(raw.reaction) ? raw.reaction : undefined
-  const quoted = reaction ? reaction.message_id : isObject(raw.context) ? raw.context.id : undefined
+  const context = isObject(raw.context) ? raw.context : undefined
+  const forwarded = context?.forwarded === true || context?.frequently_forwarded === true
+  if (forwarded) message.forwarded = true
+  // A forwarded message answers nothing of ours, whatever its context says: it was written to
+  // someone else.
+  const quoted = reaction ? reaction.message_id : forwarded ? undefined : context?.id
   if (storable(quoted)) message.replyTo = quoted
   if (reaction) message.reaction = typeof reaction.emoji === 'string' ? reaction.emoji : ''
   return message
@@ -160,7 +183,9 @@ function toMessage(raw: unknown): InboundMessage | undefined | string {
  * documents it). Anything not of that shape is skipped and counted in `invalid`, never a reason
  * to refuse the rest: Meta retries a webhook that is not answered 200 for up to 7 days, and
  * each retry would apply its good items again. Statuses we do not track are not malformed, just
- * ignored, and a message without text is read with `text: ''`. Never throws.
+ * ignored, and a message without text is read with `text: ''`. A forwarded message is read
+ * with `forwarded: true` and quotes nothing; one that names its sender only by business-scoped
+ * user id (`from_user_id`, no `from`) is counted in `withoutNumber`, not read. Never throws.
  *
  * A WhatsApp app's webhook receives the events of every phone number of the app, so with
  * `phoneNumberId` given, the statuses and messages of a change are read only when its
@@ -245,7 +270,10 @@ export function readWhatsAppWebhook(raw: string, phoneNumberId?: string): WhatsA
         }
       }
       out.statuses.push(...readList(`${at}.value.statuses`, statuses, toStatus))
-      out.messages.push(...readList(`${at}.value.messages`, messages, toMessage))
+      for (const message of readList(`${at}.value.messages`, messages, toMessage)) {
+        if (message === WITHOUT_NUMBER) out.withoutNumber = (out.withoutNumber ?? 0) + 1
+        else out.messages.push(message)
+      }
     }
   }
   return out

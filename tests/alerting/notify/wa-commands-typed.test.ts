@@ -1,12 +1,14 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { ACK_USAGE, parseCommand } from '../../../src/alerting/notify/dispatcher.ts'
-import { alertOutbox, alertStates } from '../../../src/db/schema.ts'
+import { readWhatsAppWebhook } from '../../../src/alerting/notify/whatsapp-payload.ts'
+import { alertOutbox, alertStates, whatsappContacts } from '../../../src/db/schema.ts'
 import {
   alertingApp,
   alertTestContext,
   firing,
   ONCALL,
+  PHONE_NUMBER_ID,
   SIGNED_WEBHOOK_ENV,
   whatsappWebhook,
 } from '../../helpers/alerts.ts'
@@ -16,7 +18,8 @@ setDefaultTimeout(60_000)
 
 // Owners answer alert messages as they type to people: `ACK,`, `ack;`, `ACK 👍`, a swipe-reply
 // `ok 👍`. Each was ignored in silence (or, `ok 👍`, not taken) while the owner believed the
-// alert acknowledged.
+// alert acknowledged. A forwarded `ACK` is someone else's and is told so; a sender Meta names
+// only by business-scoped user id is not a malformed item.
 
 const FROM = ONCALL.slice(1)
 const FP_A = '000000000000000a'
@@ -24,6 +27,10 @@ const FP_B = '000000000000000b'
 /** When the inbound messages below were written: the test clock's start, 2026-03-02T10:00:00Z. */
 const AT = new Date('2026-03-02T10:00:00Z')
 const TIMESTAMP = String(AT.getTime() / 1000)
+const BSUID = 'KE.1502576394655843'
+/** What a forwarded command is answered, word for word. */
+const FORWARDED_USAGE =
+  'A forwarded message is not taken as a command: type ACK, SILENCE or STATUS yourself. Nothing was changed.'
 const ctx = alertTestContext()
 
 /** Alerts A and B sent to on-call in two messages, renamed `wamid.a` and `wamid.b`. */
@@ -115,6 +122,76 @@ describe('parseCommand: a command as an owner types it', () => {
     for (const typed of ['👍', '👍👍', ',', 'ok 👍', 'hello 👍', 'ack ack ack 👍'])
       expect(parseCommand(typed)).toBeUndefined()
   })
+
+  test('forwarded, a command is told it is not one; other text is still nothing', () => {
+    for (const typed of ['ACK', 'ACK,', 'SILENCE 2h', 'STATUS', 'ACK 0123456789abcdef', 'ACK pls'])
+      expect(parseCommand(typed, true)).toEqual({ kind: 'usage', reply: FORWARDED_USAGE })
+    for (const typed of ['hello', 'ok', '👍']) expect(parseCommand(typed, true)).toBeUndefined()
+    expect(parseCommand('ACK', false)).toEqual({ kind: 'ack', fingerprint: undefined })
+  })
+})
+
+describe('readWhatsAppWebhook: forwarded messages and senders without a number', () => {
+  const read = (message: Record<string, unknown>) =>
+    readWhatsAppWebhook(
+      JSON.stringify(
+        whatsappWebhook({
+          messages: [{ id: 'wamid.in.1', timestamp: '1764900000', type: 'text', ...message }],
+        }),
+      ),
+      PHONE_NUMBER_ID,
+    )
+  const at = new Date(1_764_900_000_000)
+
+  test('context.forwarded and context.frequently_forwarded mark the message forwarded, quoting nothing', () => {
+    for (const context of [
+      { forwarded: true },
+      { frequently_forwarded: true },
+      { forwarded: true, id: 'wamid.a' },
+    ])
+      expect(read({ from: FROM, text: { body: 'ACK' }, context })).toEqual({
+        object: true,
+        statuses: [],
+        messages: [{ from: FROM, text: 'ACK', id: 'wamid.in.1', at, forwarded: true }],
+        invalid: 0,
+        otherNumber: 0,
+      })
+    // Meta's `false`s, and a reply's context, are not forwarded.
+    expect(
+      read({ from: FROM, text: { body: 'ACK' }, context: { forwarded: false, ...quoting('wamid.a') } }),
+    ).toEqual({
+      object: true,
+      statuses: [],
+      messages: [{ from: FROM, text: 'ACK', id: 'wamid.in.1', at, replyTo: 'wamid.a' }],
+      invalid: 0,
+      otherNumber: 0,
+    })
+  })
+
+  test('a message naming its sender by BSUID only is counted apart, not malformed', () => {
+    expect(read({ from_user_id: BSUID, text: { body: 'ACK' } })).toEqual({
+      object: true,
+      statuses: [],
+      messages: [],
+      invalid: 0,
+      otherNumber: 0,
+      withoutNumber: 1,
+    })
+    // With the number still given (Meta's contact book), the number is the sender.
+    expect(read({ from: FROM, from_user_id: BSUID, text: { body: 'ACK' } })).toEqual({
+      object: true,
+      statuses: [],
+      messages: [{ from: FROM, text: 'ACK', id: 'wamid.in.1', at }],
+      invalid: 0,
+      otherNumber: 0,
+    })
+    // Neither a number nor a BSUID: malformed, as before.
+    expect(read({ text: { body: 'ACK' } })).toMatchObject({
+      messages: [],
+      invalid: 1,
+      firstInvalid: 'entry.0.changes.0.value.messages.0.from — Expected a phone number string',
+    })
+  })
 })
 
 describe('typed commands through the signed webhook', () => {
@@ -154,5 +231,36 @@ describe('typed commands through the signed webhook', () => {
     expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
     // Replies due together to one number go as one message.
     expect(await repliesSent()).toEqual([{ to: FROM, text: `${ACK_USAGE}\n\n${ACK_USAGE}` }])
+  })
+
+  test('a forwarded ACK or STATUS changes nothing and is told why; a forwarded ok draws no answer', async () => {
+    const { inbound, repliesSent } = await setup()
+    await inbound(
+      text('ACK', { forwarded: true }),
+      text('STATUS', { frequently_forwarded: true, forwarded: true }),
+      text('ok', { forwarded: true, id: 'wamid.a' }),
+    )
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect(await repliesSent()).toEqual([{ to: FROM, text: `${FORWARDED_USAGE}\n\n${FORWARDED_USAGE}` }])
+  })
+
+  test('a message from a BSUID without a number is not malformed, applies nothing and logs no number', async () => {
+    const { inbound, repliesSent, logs } = await setup()
+    expect(await inbound({ ...text('ACK'), from: undefined, from_user_id: BSUID })).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+    })
+    expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
+    expect(await repliesSent()).toEqual([])
+    expect(logs.lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([])
+    expect(logs.text()).not.toContain(BSUID)
+    expect(logs.text()).not.toContain(FROM)
+    // Not a message of on-call's: their 24-hour window is where their last message left it.
+    expect(
+      await ctx.database.db.select().from(whatsappContacts).where(eq(whatsappContacts.phone, FROM)),
+    ).toEqual([])
   })
 })
