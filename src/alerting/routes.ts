@@ -135,6 +135,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           messages: webhook.messages.length,
           invalid: webhook.invalid,
           otherNumber: webhook.otherNumber,
+          withoutNumber: webhook.withoutNumber ?? 0,
         }
       },
       {
@@ -160,6 +161,10 @@ export function alertRoutes(deps: AlertRoutesDeps) {
             otherNumber: JsonInteger({
               description:
                 'items addressed to another phone number of the app (metadata.phone_number_id), ignored',
+            }),
+            withoutNumber: JsonInteger({
+              description:
+                'messages whose sender Meta names only by business-scoped user id (from_user_id, no from: a WhatsApp username user), ignored: recipients are configured by number',
             }),
           }),
           401: ErrorEnvelopeModel,

@@ -83,7 +83,14 @@ async function expectAcknowledged(
 ) {
   const res = await webhook(call, payload, sign(JSON.stringify(payload)))
   expect(res.status).toBe(200)
-  expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+  expect(await res.json()).toEqual({
+    received: true,
+    statuses: 0,
+    messages: 1,
+    invalid: 0,
+    otherNumber: 0,
+    withoutNumber: 0,
+  })
   await alerting.tick()
   expect((ctx.fake.requests.at(-1)!.body.text as { body: string }).body).toBe(
     'Acknowledged: HighErrorRate. No more reminders until resolved.',
@@ -211,7 +218,14 @@ describe('POST /webhooks/whatsapp', () => {
       ],
     })
     const res = await webhook(call, payload, sign(JSON.stringify(payload)))
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+    expect(await res.json()).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 1,
+      invalid: 0,
+      otherNumber: 0,
+      withoutNumber: 0,
+    })
     await delivery.alerting.dispatcher.ingest([firing('HighErrorRate')], 'test')
     await delivery.alerting.tick()
     // Free text, not the (billed) template; and a reaction is no command: nothing answers it.
@@ -314,7 +328,14 @@ describe('POST /webhooks/whatsapp', () => {
     })
     const res = await webhook(call, payload, sign(JSON.stringify(payload)))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ received: true, statuses: 1, messages: 1, invalid: 0, otherNumber: 0 })
+    expect(await res.json()).toEqual({
+      received: true,
+      statuses: 1,
+      messages: 1,
+      invalid: 0,
+      otherNumber: 0,
+      withoutNumber: 0,
+    })
     const rows = await ctx.database.db.select().from(alertOutbox)
     expect(rows.find((r) => r.transition === 'firing')).toMatchObject({
       status: 'failed',
@@ -357,6 +378,7 @@ describe('POST /webhooks/whatsapp', () => {
         messages: 0,
         invalid: 0,
         otherNumber: 1,
+        withoutNumber: 0,
       })
     }
     await alerting.tick()
@@ -402,6 +424,7 @@ describe('POST /webhooks/whatsapp', () => {
       messages: 0,
       invalid,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     // Meta only sends objects: anything else is junk that a 4xx would only have retried for days.
     const cases: Array<[string, ReturnType<typeof answer>]> = [
@@ -481,6 +504,7 @@ describe('POST /webhooks/whatsapp', () => {
       messages: 1,
       invalid: 4,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     const rows = await ctx.database.db.select().from(alertOutbox).orderBy(alertOutbox.transition)
     expect(rows.map((r) => [r.transition, r.status])).toEqual([
@@ -616,7 +640,7 @@ describe('receiver URLs written with a trailing slash', () => {
     const signed = await webhook(call, status, sign(JSON.stringify(status)), '/webhooks/whatsapp/')
     expect([signed.status, await signed.json()]).toEqual([
       200,
-      { received: true, statuses: 0, messages: 0, invalid: 0, otherNumber: 0 },
+      { received: true, statuses: 0, messages: 0, invalid: 0, otherNumber: 0, withoutNumber: 0 },
     ])
     const one = alertmanagerPayload('firing')
     const storm = {

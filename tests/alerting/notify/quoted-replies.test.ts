@@ -125,6 +125,7 @@ describe('a reaction to an alert message', () => {
       messages: 1,
       invalid: 0,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: { ackedAt: AT, silencedUntil: null } })
     const expected = [
@@ -183,7 +184,7 @@ describe('a reaction to an alert message', () => {
         // A reaction never reads as text, whatever it carries.
         { ...reaction('wamid.a', '❤️'), text: { body: 'ACK' } },
       ),
-    ).toEqual({ received: true, statuses: 0, messages: 8, invalid: 0, otherNumber: 0 })
+    ).toEqual({ received: true, statuses: 0, messages: 8, invalid: 0, otherNumber: 0, withoutNumber: 0 })
     expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
     expect(await replies()).toEqual([])
     await alerting.tick()

@@ -63,7 +63,7 @@ const messageBody = (id: string, text: string, at: Date) =>
   })
 
 /** The webhook's answer to a body holding one status. */
-const ONE_STATUS = { received: true, statuses: 1, messages: 0, invalid: 0, otherNumber: 0 }
+const ONE_STATUS = { received: true, statuses: 1, messages: 0, invalid: 0, otherNumber: 0, withoutNumber: 0 }
 const outbox = async () => ctx.database.db.select().from(alertOutbox)
 const states = async () => ctx.database.db.select().from(alertStates)
 
@@ -114,6 +114,7 @@ describe('delivery statuses of an earlier attempt', () => {
       messages: 0,
       invalid: 0,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     expect((await hook(statusBody('wamid.1', 'sent'))).body.statuses).toBe(0)
     expect((await outbox())[0]).toEqual(queued!)
@@ -354,6 +355,7 @@ describe('a re-delivered inbound command', () => {
       messages: 1,
       invalid: 0,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     clock.advance(60_000)
     await alerting.dispatcher.ingest(

@@ -203,6 +203,7 @@ describe('typed commands through the signed webhook', () => {
       messages: 1,
       invalid: 0,
       otherNumber: 0,
+      withoutNumber: 0,
     })
     expect(await states()).toEqual({ [FP_A]: ACKED, [FP_B]: ACKED })
     expect(await repliesSent()).toEqual([
@@ -252,6 +253,7 @@ describe('typed commands through the signed webhook', () => {
       messages: 0,
       invalid: 0,
       otherNumber: 0,
+      withoutNumber: 1,
     })
     expect(await states()).toEqual({ [FP_A]: NONE, [FP_B]: NONE })
     expect(await repliesSent()).toEqual([])

@@ -47,7 +47,14 @@ describe("a failed status' error message, cut at 500 units", () => {
         }),
       ),
     )
-    expect(await res.json()).toEqual({ received: true, statuses: 1, messages: 0, invalid: 0, otherNumber: 0 })
+    expect(await res.json()).toEqual({
+      received: true,
+      statuses: 1,
+      messages: 0,
+      invalid: 0,
+      otherNumber: 0,
+      withoutNumber: 0,
+    })
     const [row] = await ctx.database.db
       .select({
         status: alertOutbox.status,

@@ -50,7 +50,14 @@ const failedStatus = (code: number, title: string) =>
   )
 
 /** The webhook's answer for a delivery that changed `statuses` rows. */
-const answered = (statuses: number) => ({ received: true, statuses, messages: 0, invalid: 0, otherNumber: 0 })
+const answered = (statuses: number) => ({
+  received: true,
+  statuses,
+  messages: 0,
+  invalid: 0,
+  otherNumber: 0,
+  withoutNumber: 0,
+})
 
 /** Delivers `body` twice, as Meta re-delivers it: the first changes both rows, the second nothing. */
 async function deliveredTwice(postWhatsapp: (body: string) => Promise<Response>, body: string) {

@@ -90,6 +90,7 @@ describe('a captioned screenshot answering an alert message', () => {
         messages: 1,
         invalid: 0,
         otherNumber: 0,
+        withoutNumber: 0,
       })
       expect(
         await ctx.database.db
@@ -125,7 +126,14 @@ describe('a captioned screenshot answering an alert message', () => {
     const res = await postWhatsapp(
       body({ type: 'video', video: { ...media, mime_type: 'video/mp4', caption: 'SILENCE 2h' } }),
     )
-    expect(await res.json()).toEqual({ received: true, statuses: 0, messages: 1, invalid: 0, otherNumber: 0 })
+    expect(await res.json()).toEqual({
+      received: true,
+      statuses: 0,
+      messages: 1,
+      invalid: 0,
+      otherNumber: 0,
+      withoutNumber: 0,
+    })
     expect(
       await ctx.database.db
         .select({ ackedAt: alertStates.ackedAt, silencedUntil: alertStates.silencedUntil })
