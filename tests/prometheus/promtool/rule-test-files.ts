@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { runRuleTests } from '../../../src/prometheus/promtool/test-rules.ts'
 
 export const FIXTURES = 'tests/prometheus/fixtures'
@@ -34,9 +34,14 @@ export async function promtoolTest(file: string): Promise<{ code: number; stdout
  */
 export async function bothReports(rules: string | Uint8Array, tests: string | Uint8Array) {
   const file = writeSuite(rules, tests)
-  const real = await promtoolTest(file)
-  const mine = runOurs([file])
-  return { real, mine: { code: mine.code, stdout: mine.stdout, stderr: mine.stderr } }
+  try {
+    const real = await promtoolTest(file)
+    const mine = runOurs([file])
+    return { real, mine: { code: mine.code, stdout: mine.stdout, stderr: mine.stderr } }
+  } finally {
+    // Thousands of suites per run went through here, each leaving its folder in the temp dir.
+    rmSync(dirname(file), { recursive: true, force: true })
+  }
 }
 
 /** Writes a throwaway rules file and test file into a temp dir; returns the test file path. */
