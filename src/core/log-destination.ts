@@ -84,6 +84,13 @@ export interface LineSink {
   /** Appends a non-negative safe integer in decimal (other numbers as `String(value)`). */
   appendInteger(value: number): void
   /**
+   * Appends `thousandths / 1000` as JSON writes it (`12.3`, `0.045`, `7`), for an integer
+   * from 0 to 10^12, where the digits below are exactly what `String()` prints; other
+   * values as `String(thousandths / 1000)`. One call for what took an integer, a point and
+   * the fraction's digits.
+   */
+  appendThousandths(thousandths: number): void
+  /**
    * Ends the line: it is queued whole, or dropped whole and counted when the queue would
    * pass its bound.
    */
@@ -191,6 +198,19 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
     used = lineBytes
     lineStart = 0
     return fresh
+  }
+
+  /** Writes a non-negative safe integer's decimal digits at `used` of `target` (room reserved). */
+  function writeDigits(target: Buffer, value: number) {
+    if (value < 10) {
+      target[used++] = 48 + value
+      return
+    }
+    let digits = 1
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++
+    let at = used + digits
+    used = at
+    for (let rest = value; at > used - digits; rest = Math.floor(rest / 10)) target[--at] = 48 + (rest % 10)
   }
 
   function append(text: string) {
@@ -357,16 +377,25 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
     appendText: append,
     appendInteger(value: number) {
       if (!Number.isSafeInteger(value) || value < 0) return append(String(value))
-      const target = reserve(16)
-      if (value < 10) {
-        target[used++] = 48 + value
-        return
+      writeDigits(reserve(16), value)
+    },
+    appendThousandths(thousandths: number) {
+      if (!(Number.isInteger(thousandths) && thousandths >= 0 && thousandths <= 1e12)) {
+        return append(String(thousandths / 1000))
       }
-      let digits = 1
-      for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++
-      let at = used + digits
-      used = at
-      for (let rest = value; at > used - digits; rest = Math.floor(rest / 10)) target[--at] = 48 + (rest % 10)
+      const fraction = thousandths % 1000
+      const target = reserve(24)
+      writeDigits(target, (thousandths - fraction) / 1000)
+      if (fraction === 0) return
+      // Three digits after the point, then the trailing zeros taken back (JSON writes none).
+      const tenths = Math.floor(fraction / 100)
+      const hundredths = Math.floor(fraction / 10) % 10
+      const last = fraction % 10
+      target[used] = 46
+      target[used + 1] = 48 + tenths
+      target[used + 2] = 48 + hundredths
+      target[used + 3] = 48 + last
+      used += last !== 0 ? 4 : hundredths !== 0 ? 3 : 2
     },
     endLine: lineDone,
     flush(done) {
