@@ -25,7 +25,10 @@
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
  * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase),
- * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_SECONDS (3).
+ * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_SECONDS (3),
+ * BENCH_SERVED_PARTS (1: also pairs the instrumented PostgreSQL route with itself less its
+ * metrics, its statement timing or its access log, `pg+instr-metrics` and so on, to tell what
+ * each part costs the served route).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -87,6 +90,9 @@ const productRoute = (name: string, env: Record<string, string>): Target => ({
   headers: { authorization: `Bearer ${apiKey}` },
 })
 const withPostgres = await postgresAnswers(postgresUrl)
+/** Parts of the instrumentation bench/server.ts can leave out (BENCH_WITHOUT). */
+const SERVED_PARTS = ['metrics', 'statements', 'log'] as const
+const servedParts = process.env.BENCH_SERVED_PARTS === '1'
 
 /** The fields of /proc/<pid>/stat after the command name: [0] state, [1] parent pid, … */
 function statFields(pid: number): string[] {
@@ -147,6 +153,16 @@ const allTargets: Target[] = [
         productRoute('pg+instr', { BENCH_INSTRUMENTED: 'true', DATABASE_URL: postgresUrl }),
       ]
     : []),
+  // The instrumented PostgreSQL route with one part left out (BENCH_SERVED_PARTS=1).
+  ...(withPostgres && servedParts
+    ? SERVED_PARTS.map((part) =>
+        productRoute(`pg+instr-${part}`, {
+          BENCH_INSTRUMENTED: 'true',
+          BENCH_WITHOUT: part,
+          DATABASE_URL: postgresUrl,
+        }),
+      )
+    : []),
 ]
 const targets = allTargets.filter(
   (t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(t.name),
@@ -157,6 +173,10 @@ const comparisons: Array<[variant: string, baseline: string]> = [
   ['full', 'bare'],
   ['db+instr', 'db'],
   ['pg+instr', 'pg'],
+  // What each part of the instrumentation costs the served route: the whole over the whole
+  // less that part. In process (bench/parts.ts) a part misses what it costs a loaded server in
+  // collections and caches.
+  ...(servedParts ? SERVED_PARTS.map((part): [string, string] => ['pg+instr', `pg+instr-${part}`]) : []),
 ]
 
 /**
@@ -166,10 +186,10 @@ const comparisons: Array<[variant: string, baseline: string]> = [
  * the whole confidence interval of the median meets it (bench/stats.ts).
  */
 const TARGETS: Record<string, { overhead?: Bound; ratio: Bound }> = {
-  metrics: { overhead: { max: 0.5 }, ratio: { min: 0.95 } },
-  full: { overhead: { max: 5 }, ratio: { min: 0.6 } },
-  'db+instr': { ratio: { min: 0.97 } },
-  'pg+instr': { ratio: { min: 0.97 } },
+  'metrics/bare': { overhead: { max: 0.5 }, ratio: { min: 0.95 } },
+  'full/bare': { overhead: { max: 5 }, ratio: { min: 0.6 } },
+  'db+instr/db': { ratio: { min: 0.97 } },
+  'pg+instr/pg': { ratio: { min: 0.97 } },
 }
 /** `full`'s highest RSS under load over its idle RSS, at most (the same issue). */
 const FULL_PEAK_OVER_IDLE = 1.5
@@ -537,7 +557,7 @@ if (alternations > 0) {
       b,
       a.route === 'GET /products/:id' ? dbAlternations : alternations,
     )
-    paired.set(variant, result)
+    paired.set(`${variant}/${baseline}`, result)
     const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
     console.log(
       `  ${variant}/${baseline}: ${diffs.map((d) => signed(d)).join(' ')}  (${variant} ${result.variant.map((v) => v.toFixed(1)).join(' ')}; ${baseline} ${result.baseline.map((v) => v.toFixed(1)).join(' ')})`,
@@ -548,7 +568,7 @@ if (alternations > 0) {
 console.log('')
 const verdicts: string[] = []
 for (const [variant, baseline] of comparisons) {
-  const result = paired.get(variant)
+  const result = paired.get(`${variant}/${baseline}`)
   if (!result) continue
   const route = targets.find((t) => t.name === variant)!.route
   const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
@@ -557,7 +577,7 @@ for (const [variant, baseline] of comparisons) {
   console.log(
     `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route})`,
   )
-  const target = TARGETS[variant]
+  const target = TARGETS[`${variant}/${baseline}`]
   if (!target) continue
   const parts = [
     ...(target.overhead ? [checked('overhead', diffs, target.overhead, (n) => `${signed(n)} µs`)] : []),

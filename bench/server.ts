@@ -21,7 +21,9 @@
  *         database, or on PostgreSQL when DATABASE_URL is set (in a database of its own,
  *         dropped on exit). BENCH_INSTRUMENTED=true: metrics on and the access log at info
  *         to a file, as `full`; false: METRICS_ENABLED=false and the log at warn, so no
- *         request, statement or business metric and no access line.
+ *         request, statement or business metric and no access line. BENCH_WITHOUT leaves one
+ *         part out of the instrumented app: `metrics` (metrics off, so statement timing too),
+ *         `statements` (statement timing only) or `log` (the log at warn: no access line).
  *
  * Prints `listening <port>` once ready (and `product <id>` for db); SIGTERM or SIGINT stops it
  * (and removes the default log file).
@@ -39,6 +41,10 @@ import { openBenchApp, seedProduct } from './db-app.ts'
 const variant = process.env.BENCH_VARIANT ?? 'bare'
 const port = Number(process.env.PORT ?? 8080)
 const instrumented = variant !== 'db' || process.env.BENCH_INSTRUMENTED !== 'false'
+const without = process.env.BENCH_WITHOUT ?? ''
+if (!['', 'metrics', 'statements', 'log'].includes(without)) {
+  throw new Error(`unknown BENCH_WITHOUT ${without} (metrics, statements, log)`)
+}
 const cleanups: Array<() => Promise<unknown>> = []
 
 const user = ({ params }: { params: { id: string } }) => ({ id: params.id, name: `User ${params.id}` })
@@ -47,8 +53,9 @@ const bareApp = () => new Elysia({ normalize: false }).get('/users/:id', user)
 async function fullApp() {
   const logFile = process.env.BENCH_LOG_FILE ?? join(tmpdir(), `bench-${variant}-${process.pid}.log`)
   const bench = await openBenchApp({
-    metrics: instrumented,
-    logLevel: instrumented ? 'info' : 'warn',
+    metrics: instrumented && without !== 'metrics',
+    statementTiming: without !== 'statements',
+    logLevel: instrumented && without !== 'log' ? 'info' : 'warn',
     logFile,
     postgresUrl: process.env.DATABASE_URL || undefined,
   })
@@ -96,7 +103,6 @@ async function stop() {
   // Ctrl-C reaches this process twice: SIGINT from the terminal, SIGTERM from bench/run.ts.
   if (stopping) return
   stopping = true
-  server.stop(true)
   for (const cleanup of cleanups) await cleanup().catch(() => {})
   process.exit(0)
 }

@@ -18,12 +18,12 @@ afterEach(() => {
 async function startBenchServer(env: Record<string, string> = {}) {
   const folder = mkdtempSync(join(tmpdir(), 'cc-bench-server-'))
   folders.push(folder)
-  const { proc, port } = await launch(
+  const { proc, port, output } = await launch(
     ['bun', 'bench/server.ts'],
     { ...process.env, BENCH_VARIANT: 'full', PORT: '0', DATABASE_URL: '', TMPDIR: folder, ...env },
     30_000,
   )
-  return { proc, folder, url: `http://127.0.0.1:${port}` }
+  return { proc, folder, output, url: `http://127.0.0.1:${port}` }
 }
 
 describe('bench/server.ts', () => {
@@ -64,6 +64,57 @@ describe('bench/server.ts', () => {
     } finally {
       proc.kill('SIGKILL')
     }
+  }, 60_000)
+
+  // BENCH_SERVED_PARTS pairs the instrumented route with each of these: each must leave out
+  // exactly its part, or the pair measures something else.
+  test.each([
+    ['metrics', { requests: false, statements: false, accessLine: true }],
+    ['statements', { requests: true, statements: false, accessLine: true }],
+    ['log', { requests: true, statements: true, accessLine: false }],
+  ] as const)(
+    'the db variant with BENCH_WITHOUT=%s leaves out that part only',
+    async (part, expected) => {
+      const apiKey = 'ck_bench_without_0123456789abcdef'
+      const { proc, folder, output, url } = await startBenchServer({
+        BENCH_VARIANT: 'db',
+        BENCH_INSTRUMENTED: 'true',
+        BENCH_API_KEY: apiKey,
+        BENCH_WITHOUT: part,
+      })
+      try {
+        const product = /^product (\S+)$/m.exec(output())?.[1]
+        expect(product).toBeDefined()
+        const response = await fetch(`${url}/products/${product}`, {
+          headers: { authorization: `Bearer ${apiKey}` },
+        })
+        expect(response.status).toBe(200)
+        await response.arrayBuffer()
+        const metrics = await (await fetch(`${url}/metrics`)).text()
+        expect(
+          metrics.includes('http_requests_total{method="GET",endpoint="/products/:id",status="200"} 1'),
+        ).toBe(expected.requests)
+        expect(
+          /^db_query_duration_seconds_count\{operation="select",table="products"\} 1$/m.test(metrics),
+        ).toBe(expected.statements)
+        // Past the log destination's 100 ms batching delay, an access line would be in the file.
+        await Bun.sleep(300)
+        const log = readFileSync(join(folder, `bench-db-${proc.pid}.log`), 'utf8')
+        expect(log.includes('"route":"/products/:id","status":200')).toBe(expected.accessLine)
+      } finally {
+        proc.kill('SIGKILL')
+      }
+    },
+    60_000,
+  )
+
+  test('an unknown BENCH_WITHOUT is refused, naming the parts', async () => {
+    const run = Bun.spawnSync(['bun', 'bench/server.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, BENCH_VARIANT: 'db', BENCH_WITHOUT: 'sentry', PORT: '0', DATABASE_URL: '' },
+    })
+    expect(run.exitCode).not.toBe(0)
+    expect(run.stderr.toString()).toContain('unknown BENCH_WITHOUT sentry (metrics, statements, log)')
   }, 60_000)
 
   test('SIGINT (Ctrl-C on `bun run bench`) stops it the same way; a BENCH_LOG_FILE it was given is kept', async () => {
