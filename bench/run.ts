@@ -25,7 +25,8 @@
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
  * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase),
- * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_SECONDS (3),
+ * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_DB_PROCESSES
+ * (4: pairs of servers those alternations are shared among), BENCH_PAIRED_SECONDS (3),
  * BENCH_SERVED_PARTS (1: also pairs the instrumented PostgreSQL route with itself less its
  * metrics, its statement timing or its access log, `pg+instr-metrics` and so on, to tell what
  * each part costs the served route).
@@ -47,6 +48,14 @@ const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 8)
  * in-memory pairs swing by ±0.5 around +0.5 and +5.
  */
 const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? alternations * 2)
+/**
+ * Pairs of server processes the database pairs' alternations are shared among. Two
+ * instrumented PostgreSQL servers of the same commit, paired against each other, read +0.82
+ * and -1.83 µs (24 alternations each, 6 Dec): each process has its own JIT decisions and
+ * heap layout, a difference as large as the instrumentation's budget that bursts within one
+ * pair cannot average out.
+ */
+const dbProcesses = Number(process.env.BENCH_PAIRED_DB_PROCESSES ?? 4)
 const burstSeconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 3)
 const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
 const loadCpu = process.env.BENCH_LOAD_CPU ?? '0'
@@ -412,7 +421,28 @@ async function pairedAlternation(
   variant: Target,
   baseline: Target,
   alternations: number,
+  processes = 1,
 ): Promise<PairedSamples> {
+  const result: PairedSamples = { variant: [], baseline: [], variantRps: [], baselineRps: [] }
+  // Alternations are shared out among the pairs of processes as evenly as they go; the order
+  // still flips with each alternation across pairs.
+  for (let pair = 0, done = 0; pair < processes; pair++) {
+    const share = Math.round(((pair + 1) * alternations) / processes) - done
+    await alternateOnePair(variant, baseline, done, share, result)
+    done += share
+  }
+  return result
+}
+
+/** Alternations `first` to `first + count - 1` on one newly started pair of servers, into `result`. */
+async function alternateOnePair(
+  variant: Target,
+  baseline: Target,
+  first: number,
+  count: number,
+  result: PairedSamples,
+): Promise<void> {
+  if (count <= 0) return
   const started = [await startServer(baseline), await startServer(variant)]
   try {
     const sides = started.map(({ proc, ready }, k) => {
@@ -424,8 +454,7 @@ async function pairedAlternation(
       if (check.status !== 200) throw new Error(`${side.target.name}: ${side.url} answered ${check.status}`)
       await wrk(side.url, warmup, side.target.headers)
     }
-    const result: PairedSamples = { variant: [], baseline: [], variantRps: [], baselineRps: [] }
-    for (let i = 0; i < alternations; i++) {
+    for (let i = first; i < first + count; i++) {
       for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
         const side = sides[k]!
         const before = cpuSeconds(side.pid)
@@ -435,7 +464,6 @@ async function pairedAlternation(
         ;(k === 0 ? result.baselineRps : result.variantRps).push(run.rps)
       }
     }
-    return result
   } finally {
     for (const { proc } of started) proc.kill('SIGTERM')
     await Promise.all(started.map(({ proc }) => proc.exited))
@@ -546,7 +574,7 @@ const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + n.toFixed(digits
 const paired = new Map<string, PairedSamples>()
 if (alternations > 0) {
   console.log(
-    `\npaired phase: per comparison both servers up, ${alternations} alternations (${dbAlternations} for GET /products/:id) of ${burstSeconds}s bursts each (µs CPU/request, variant − baseline):`,
+    `\npaired phase: per comparison both servers up, ${alternations} alternations (${dbAlternations} for GET /products/:id, over ${dbProcesses} pairs of processes) of ${burstSeconds}s bursts each (µs CPU/request, variant − baseline):`,
   )
   for (const [variant, baseline] of comparisons) {
     const a = targets.find((t) => t.name === variant)
@@ -556,6 +584,7 @@ if (alternations > 0) {
       a,
       b,
       a.route === 'GET /products/:id' ? dbAlternations : alternations,
+      a.route === 'GET /products/:id' ? dbProcesses : 1,
     )
     paired.set(`${variant}/${baseline}`, result)
     const diffs = result.variant.map((v, i) => v - result.baseline[i]!)
