@@ -6,49 +6,16 @@
  * the stored response before the report or the one after it, byte for byte.
  */
 import { describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
-import { idempotencyKeys, payments } from '../../src/db/schema.ts'
-import { tenantScope } from '../../src/idempotency/service.ts'
-import { amountMismatchMetrics } from '../../src/payments/metrics.ts'
-import {
-  type ChargeResult,
-  type PaymentProvider,
-  PROVIDER_CALL_TIMEOUT_MS,
-} from '../../src/payments/providers.ts'
-import { createPaymentReconciler, reconcilerMetrics } from '../../src/payments/reconciler.ts'
+import { payments } from '../../src/db/schema.ts'
+import type { ChargeResult, PaymentProvider } from '../../src/payments/providers.ts'
 import { toPaymentView } from '../../src/payments/service.ts'
 import { fileDatabase } from '../helpers/db.ts'
 import { hooksProvider, latePaymentApp } from '../payments/late-fixture.ts'
-import { clockAhead, LEASE_MS } from '../payments/providers.ts'
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
 
-async function setup() {
-  const app = await latePaymentApp(await ownDatabase())
-  const report = (paymentId: string, result: ChargeResult) =>
-    app.deps.services.payments.recordProviderReport('hooks', paymentId, result, app.logs.log)
-  const success = (paymentId: string, amountMinor = 3000): ChargeResult => ({
-    outcome: 'succeeded',
-    reference: `ch_${paymentId.slice(0, 8)}`,
-    amountMinor,
-    currency: 'KES',
-  })
-  const decline: ChargeResult = { outcome: 'declined', reason: 'card_declined' }
-  const keyRow = async (key: string) =>
-    (
-      await app.database.db
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.scope, tenantScope(app.tenant.id)), eq(idempotencyKeys.key, key)))
-    )[0]
-  /** A retry: status, replay header and body text. */
-  const retry = async (source: string, key: string) => {
-    const res = await app.pay(source, key)
-    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), text: await res.text() }
-  }
-  return { ...app, report, success, decline, keyRow, retry }
-}
+const setup = async () => latePaymentApp(await ownDatabase())
 
 /**
  * A reconciler past the lease whose provider finds `found` for every payment, but only once
@@ -74,17 +41,7 @@ function heldReconciler(
       return found(paymentId)
     },
   }
-  const reconciler = createPaymentReconciler({
-    db: app.database.db,
-    providers: [provider],
-    clock: clockAhead(LEASE_MS + 1000),
-    log: app.logs.log,
-    leaseMs: LEASE_MS,
-    providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
-    metrics: reconcilerMetrics(app.deps.metrics, ['hooks']),
-    business: app.deps.metrics.business,
-    mismatches: amountMismatchMetrics(app.deps.metrics, ['hooks']),
-  })
+  const reconciler = app.pastLeaseReconciler(provider)
   return { tick: () => reconciler.tick(), asked: askedNow, answer }
 }
 
@@ -99,7 +56,7 @@ describe('reconciliation racing a webhook', () => {
     const first = await app.pay('tok_timeout', key)
     expect(first.status).toBe(503)
     const id = await app.paymentIdOf(first)
-    const held = heldReconciler(app, app.success)
+    const held = heldReconciler(app, (paymentId) => app.success(paymentId))
     const tick = held.tick()
     await held.asked
     // The decline arrives while the provider is being asked: the payment is settled `failed`.
@@ -153,7 +110,7 @@ describe('reconciliation racing a webhook', () => {
     const key = crypto.randomUUID()
     const first = await app.pay('tok_timeout', key)
     const id = await app.paymentIdOf(first)
-    const held = heldReconciler(app, (paymentId) => app.success(paymentId, 300))
+    const held = heldReconciler(app, (paymentId) => app.success(paymentId, { amountMinor: 300 }))
     const tick = held.tick()
     await held.asked
     expect((await app.report(id, app.decline)).outcome).toBe('failed')
@@ -282,7 +239,7 @@ describe('late charges of a key answered 402 PAYMENT_DECLINED', () => {
     const first = await app.pay('tok_declined', key)
     const declined = JSON.parse(await first.text())
     const id = declined.error.details.payment.id as string
-    expect((await app.report(id, app.success(id, 300))).outcome).toBe('amount_mismatch')
+    expect((await app.report(id, app.success(id, { amountMinor: 300 }))).outcome).toBe('amount_mismatch')
 
     const settled = await app.row(id)
     expect(await app.retry('tok_declined', key)).toEqual({
@@ -335,7 +292,7 @@ describe('reports racing one another', () => {
     const id = JSON.parse(paid).id as string
     const outcomes = await Promise.all([
       app.report(id, { ...app.success(id), reference: 'ch_other' }),
-      app.report(id, app.success(id, 300)),
+      app.report(id, app.success(id, { amountMinor: 300 })),
       app.report(id, app.decline),
     ])
     expect(outcomes.map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged'])

@@ -7,53 +7,18 @@
  * idempotency layers answer a payment's current state.
  */
 import { describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
-import { idempotencyKeys } from '../../src/db/schema.ts'
-import { tenantScope } from '../../src/idempotency/service.ts'
-import { type ChargeResult, PROVIDER_CALL_TIMEOUT_MS } from '../../src/payments/providers.ts'
-import { createPaymentReconciler, reconcilerMetrics } from '../../src/payments/reconciler.ts'
 import { toPaymentView } from '../../src/payments/service.ts'
 import { fileDatabase } from '../helpers/db.ts'
-import { hooksProvider, latePaymentApp } from '../payments/late-fixture.ts'
-import { clockAhead, LEASE_MS, quiet } from '../payments/providers.ts'
+import { latePaymentApp } from '../payments/late-fixture.ts'
 
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
 
 async function setup() {
   const app = await latePaymentApp(await ownDatabase())
-  const report = (paymentId: string, result: ChargeResult) =>
-    app.deps.services.payments.recordProviderReport('hooks', paymentId, result, app.logs.log)
-  const success = (paymentId: string, amountMinor = 3000): ChargeResult => ({
-    outcome: 'succeeded',
-    reference: `ch_${paymentId.slice(0, 8)}`,
-    amountMinor,
-    currency: 'KES',
-  })
-  const keyRow = async (key: string) =>
-    (
-      await app.database.db
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.scope, tenantScope(app.tenant.id)), eq(idempotencyKeys.key, key)))
-    )[0]!
-  /** A retry: status, replay header and body text. */
-  const retry = async (source: string, key: string) => {
-    const res = await app.pay(source, key)
-    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), text: await res.text() }
-  }
   /** A reconciliation tick past the lease: the hooks provider finds nothing, so `error`. */
-  const reconcile = () =>
-    createPaymentReconciler({
-      db: app.database.db,
-      providers: [hooksProvider],
-      clock: clockAhead(LEASE_MS + 1000),
-      log: quiet,
-      leaseMs: LEASE_MS,
-      providerTimeoutMs: PROVIDER_CALL_TIMEOUT_MS,
-      metrics: reconcilerMetrics(app.deps.metrics, ['hooks']),
-    }).tick()
-  return { ...app, report, success, keyRow, retry, reconcile }
+  const reconcile = () => app.pastLeaseReconciler().tick()
+  return { ...app, reconcile }
 }
 
 describe('a key answered "not charged" whose provider reports the charge later', () => {
@@ -111,7 +76,7 @@ describe('a key answered "not charged" whose provider reports the charge later',
     const id = await app.paymentIdOf(first)
     expect(await app.reconcile()).toEqual(['not_found'])
     const before = JSON.parse((await app.retry('tok_timeout', key)).text)
-    expect((await app.report(id, app.success(id, 300))).outcome).toBe('amount_mismatch')
+    expect((await app.report(id, app.success(id, { amountMinor: 300 }))).outcome).toBe('amount_mismatch')
 
     const settled = await app.row(id)
     const after = await app.retry('tok_timeout', key)

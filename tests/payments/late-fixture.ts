@@ -1,15 +1,18 @@
 /**
- * The app both late-report tests run on (late-reports.test.ts: the service's
- * recordProviderReport; webhook.test.ts: the signed route in front of it): a `hooks` provider
- * whose status API never finds anything, a tenant with one order of 3000 KES, and the ways to
- * pay it, read it and have reconciliation give up on a payment.
+ * The app the late-report tests run on (late-reports.test.ts: the service's
+ * recordProviderReport; webhook.test.ts: the signed route in front of it; late-payments and
+ * break-late-charges: what a payment's Idempotency-Key replays after such a report): a `hooks`
+ * provider whose status API never finds anything, a tenant with one order of 3000 KES, and the
+ * ways to pay it, report on it, read it and its key, and have reconciliation give up on it.
  */
 import { expect } from 'bun:test'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { DatabaseHandle } from '../../src/db/client.ts'
-import { payments } from '../../src/db/schema.ts'
+import { idempotencyKeys, payments } from '../../src/db/schema.ts'
+import { tenantScope } from '../../src/idempotency/service.ts'
 import { amountMismatchMetrics } from '../../src/payments/metrics.ts'
 import {
+  type ChargeResult,
   type PaymentProvider,
   PROVIDER_CALL_TIMEOUT_MS,
   ProviderError,
@@ -94,14 +97,11 @@ export async function latePaymentApp(database: DatabaseHandle, env?: Record<stri
       .split('\n')
       .filter((line) => line.startsWith(name))
       .sort()
-  /** A payment the provider gave no outcome for, settled `error` by reconciliation (`not_found`). */
-  async function givenUp() {
-    const res = await pay('tok_timeout')
-    expect(res.status).toBe(503)
-    const id = await paymentIdOf(res)
-    const reconciler = createPaymentReconciler({
+  /** A reconciler whose clock is past the lease, asking `provider` (default hooksProvider, which finds nothing). */
+  const pastLeaseReconciler = (provider: PaymentProvider = hooksProvider) =>
+    createPaymentReconciler({
       db: database.db,
-      providers: [hooksProvider],
+      providers: [provider],
       clock: clockAhead(LEASE_MS + 1000),
       log: built.logs.log,
       leaseMs: LEASE_MS,
@@ -110,13 +110,43 @@ export async function latePaymentApp(database: DatabaseHandle, env?: Record<stri
       business: built.deps.metrics.business,
       mismatches: amountMismatchMetrics(built.deps.metrics, ['hooks']),
     })
-    expect(await reconciler.tick()).toContain('not_found')
+  /** A payment the provider gave no outcome for, settled `error` by reconciliation (`not_found`). */
+  async function givenUp() {
+    const res = await pay('tok_timeout')
+    expect(res.status).toBe(503)
+    const id = await paymentIdOf(res)
+    expect(await pastLeaseReconciler().tick()).toContain('not_found')
     expect(fields(await row(id))).toEqual([
       'error',
       null,
       'the provider never received the charge (settled by reconciliation)',
     ])
     return id
+  }
+  /** `provider`'s report of the payment's charge, through the service (what a webhook or late answer calls). */
+  const report = (paymentId: string, result: ChargeResult, provider = 'hooks') =>
+    built.deps.services.payments.recordProviderReport(provider, paymentId, result, built.logs.log)
+  /** The provider's success for the order's 3000 KES, with `overrides`. */
+  const success = (paymentId: string, overrides: Partial<ChargeResult> = {}): ChargeResult => ({
+    outcome: 'succeeded',
+    reference: `ch_${paymentId.slice(0, 8)}`,
+    amountMinor: 3000,
+    currency: 'KES',
+    ...(overrides as object),
+  })
+  const decline: ChargeResult = { outcome: 'declined', reason: 'card_declined' }
+  /** The tenant's stored Idempotency-Key row of `key`. */
+  const keyRow = async (key: string) =>
+    (
+      await database.db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.scope, tenantScope(tenant.id)), eq(idempotencyKeys.key, key)))
+    )[0]
+  /** A payment retried under `key`: status, replay header and body text. */
+  const retry = async (source: string, key: string) => {
+    const res = await pay(source, key)
+    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), text: await res.text() }
   }
   return {
     ...built,
@@ -132,5 +162,11 @@ export async function latePaymentApp(database: DatabaseHandle, env?: Record<stri
     fields,
     scrape,
     givenUp,
+    pastLeaseReconciler,
+    report,
+    success,
+    decline,
+    keyRow,
+    retry,
   }
 }

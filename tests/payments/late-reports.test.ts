@@ -28,20 +28,7 @@ import { clockAhead, LEASE_MS, stalledSandbox } from './providers.ts'
 // Reconciliation leases every stale pending payment of its database.
 const ownDatabase = fileDatabase()
 
-async function setup() {
-  const app = await latePaymentApp(await ownDatabase())
-  const service = app.deps.services.payments
-  const report = (paymentId: string, result: ChargeResult, provider = 'hooks') =>
-    service.recordProviderReport(provider, paymentId, result, app.logs.log)
-  const success = (paymentId: string, overrides: Partial<ChargeResult> = {}): ChargeResult => ({
-    outcome: 'succeeded',
-    reference: `ch_${paymentId.slice(0, 8)}`,
-    amountMinor: 3000,
-    currency: 'KES',
-    ...(overrides as object),
-  })
-  return { ...app, report, success }
-}
+const setup = async () => latePaymentApp(await ownDatabase())
 
 const REFUND_CANCELLED =
   'refund_required: the provider charged 3000 KES for an order that is cancelled; the order was not marked paid, refund the charge'
