@@ -24,9 +24,9 @@
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
- * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (8, 0 skips the phase),
- * BENCH_PAIRED_DB_ALTERNATIONS (16, for the GET /products/:id pairs), BENCH_PAIRED_DB_PROCESSES
- * (4: pairs of servers those alternations are shared among), BENCH_PAIRED_SECONDS (3),
+ * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (24, 0 skips the phase),
+ * BENCH_PAIRED_DB_ALTERNATIONS (96, for the GET /products/:id pairs), BENCH_PAIRED_DB_PROCESSES
+ * (4: pairs of servers those alternations are shared among), BENCH_PAIRED_SECONDS (1),
  * BENCH_SERVED_PARTS (1: also pairs the instrumented PostgreSQL route with itself less its
  * metrics, its statement timing or its access log, `pg+instr-metrics` and so on, to tell what
  * each part costs the served route).
@@ -35,19 +35,27 @@ import { existsSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import postgres from 'postgres'
 import { productionStartCommand, startEnvironment } from '../scripts/start-command.ts'
-import { type Bound, median, medianInterval, verdict } from './stats.ts'
+import { type Bound, median, medianInterval, standardDeviation, verdict } from './stats.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
-const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 8)
 /**
- * The database pairs get twice as many: their bursts swing by ±5 µs (PostgreSQL) and ±50 µs
- * (the embedded database) around budgets of about 1.5 and 12 µs (3 % of the route), where the
- * in-memory pairs swing by ±0.5 around +0.5 and +5.
+ * 24 bursts of 1 s each side, where there were 8 of 3 s: the same time, and each pair of
+ * bursts differs as little. On a quiet AMD host (6 Dec) `metrics/bare`'s differences had a
+ * standard deviation of 0.40 µs in both (16 × 3 s, 48 × 1 s), and PostgreSQL's 2.8 µs over
+ * 48 × 3 s against 1.6 over 144 × 1 s: the host's drift is slower than a second, so bursts
+ * closer in time share more of it. Three times the pairs narrow the median's interval by
+ * about √3 (`metrics` +0.26 µs [+0.23, +0.32] against +0.17 [−0.47, +0.36]).
  */
-const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? alternations * 2)
+const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 24)
+/**
+ * The database pairs get four times as many: their bursts swing by ±4 µs (PostgreSQL, 1 s
+ * bursts) and ±50 µs (the embedded database) around budgets of about 1.4 and 12 µs (3 % of
+ * the route), where the in-memory pairs swing by ±0.5 around +0.5 and +5.
+ */
+const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? alternations * 4)
 /**
  * Pairs of server processes the database pairs' alternations are shared among. Two
  * instrumented PostgreSQL servers of the same commit, paired against each other, read +0.82
@@ -56,7 +64,7 @@ const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? altern
  * pair cannot average out.
  */
 const dbProcesses = Number(process.env.BENCH_PAIRED_DB_PROCESSES ?? 4)
-const burstSeconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 3)
+const burstSeconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 1)
 const serverCpu = process.env.BENCH_SERVER_CPU ?? '1'
 const loadCpu = process.env.BENCH_LOAD_CPU ?? '0'
 
@@ -604,7 +612,7 @@ for (const [variant, baseline] of comparisons) {
   const ratios = result.variant.map((v, i) => result.baseline[i]! / v)
   const rpsRatios = result.variantRps.map((v, i) => v / result.baselineRps[i]!)
   console.log(
-    `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route})`,
+    `paired cpu µs/request: ${variant} ${median(result.variant).toFixed(2)}, ${baseline} ${median(result.baseline).toFixed(2)}, instrumented-bare ${signed(median(diffs))} (median of ${diffs.length} paired differences, ${signed(Math.min(...diffs))} to ${signed(Math.max(...diffs))}); cpu-derived ratio ${median(ratios).toFixed(3)}, req/s ratio ${median(rpsRatios).toFixed(3)} (${route}); per burst pair the difference's standard deviation ${standardDeviation(diffs).toFixed(2)} µs, the req/s ratio's ${standardDeviation(rpsRatios).toFixed(3)}`,
   )
   const target = TARGETS[`${variant}/${baseline}`]
   if (!target) continue

@@ -5,9 +5,9 @@
  * next. Each verdict therefore comes with a distribution-free confidence interval of that
  * median, and a target counts as met (or missed) only when the whole interval is on one side.
  */
-import { binomialDistribution, median } from 'simple-statistics'
+import { binomialDistribution, median, standardDeviation } from 'simple-statistics'
 
-export { median }
+export { median, standardDeviation }
 
 /** An interval of the median: two order statistics of the sample and the confidence they give. */
 export interface MedianInterval {
