@@ -22,13 +22,14 @@
  * the run is too noisy to tell.
  *
  * Settings (environment): BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
+ * BENCH_EMBEDDED_WARMUP_SECONDS (15, for the servers on the embedded database),
  * BENCH_CONNECTIONS (32), BENCH_SERVER_CPU (1), BENCH_LOAD_CPU (0), BENCH_ONLY (comma list),
  * BENCH_POSTGRES_URL, BENCH_POSTGRES_CPU (the load CPU: where a local PostgreSQL server is pinned while
  * measuring; `none` leaves it), BENCH_PAIRED_ALTERNATIONS (24, 0 skips the phase),
  * BENCH_PAIRED_DB_ALTERNATIONS (96, for the GET /products/:id pairs), BENCH_PAIRED_DB_PROCESSES
  * (4: pairs of servers those alternations are shared among), BENCH_PAIRED_SECONDS (1),
- * BENCH_SERVED_PARTS (1: also pairs the instrumented PostgreSQL route with itself less its
- * metrics, its statement timing or its access log, `pg+instr-metrics` and so on, to tell what
+ * BENCH_SERVED_PARTS (1: also pairs each instrumented database route with itself less its
+ * metrics, its statement timing or its access log, `pg+instr-metrics`, `db+instr-log` and so on, to tell what
  * each part costs the served route).
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -40,6 +41,19 @@ import { type Bound, median, medianInterval, standardDeviation, verdict } from '
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
+/**
+ * Warm-up of a server on the embedded database (PGlite) before it is measured. Its
+ * WebAssembly build of PostgreSQL keeps getting faster for thousands of requests as
+ * JavaScriptCore compiles its hot functions again at higher tiers, on threads whose CPU is
+ * the server's: one process served `GET /products/:id` through `app.handle` in 620, 402, 317,
+ * 330, 411, 300, 287, 282 and 278 µs per request over its first rounds of 1 500 (6 Dec). After
+ * 2 s the paired bursts measured that compilation as much as the route: their differences had
+ * a standard deviation of 68.6 to 83.3 µs, and 41.5 after 15 s.
+ */
+const embeddedWarmup = Number(process.env.BENCH_EMBEDDED_WARMUP_SECONDS ?? 15)
+/** Seconds of load before `target` is measured. */
+const warmupOf = (target: Target) =>
+  target.env.BENCH_VARIANT === 'db' && !target.env.DATABASE_URL ? embeddedWarmup : warmup
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 /**
  * 24 bursts of 1 s each side, where there were 8 of 3 s: the same time, and each pair of
@@ -110,6 +124,11 @@ const withPostgres = await postgresAnswers(postgresUrl)
 /** Parts of the instrumentation bench/server.ts can leave out (BENCH_WITHOUT). */
 const SERVED_PARTS = ['metrics', 'statements', 'log'] as const
 const servedParts = process.env.BENCH_SERVED_PARTS === '1'
+/** The database routes whose parts BENCH_SERVED_PARTS pairs: variant prefix and DATABASE_URL. */
+const servedDatabases: Array<[prefix: string, url: string]> = [
+  ['db', ''],
+  ...(withPostgres ? [['pg', postgresUrl] as [string, string]] : []),
+]
 
 /** The fields of /proc/<pid>/stat after the command name: [0] state, [1] parent pid, … */
 function statFields(pid: number): string[] {
@@ -170,14 +189,16 @@ const allTargets: Target[] = [
         productRoute('pg+instr', { BENCH_INSTRUMENTED: 'true', DATABASE_URL: postgresUrl }),
       ]
     : []),
-  // The instrumented PostgreSQL route with one part left out (BENCH_SERVED_PARTS=1).
-  ...(withPostgres && servedParts
-    ? SERVED_PARTS.map((part) =>
-        productRoute(`pg+instr-${part}`, {
-          BENCH_INSTRUMENTED: 'true',
-          BENCH_WITHOUT: part,
-          DATABASE_URL: postgresUrl,
-        }),
+  // Each instrumented database route with one part left out (BENCH_SERVED_PARTS=1).
+  ...(servedParts
+    ? servedDatabases.flatMap(([prefix, url]) =>
+        SERVED_PARTS.map((part) =>
+          productRoute(`${prefix}+instr-${part}`, {
+            BENCH_INSTRUMENTED: 'true',
+            BENCH_WITHOUT: part,
+            DATABASE_URL: url,
+          }),
+        ),
       )
     : []),
 ]
@@ -193,7 +214,11 @@ const comparisons: Array<[variant: string, baseline: string]> = [
   // What each part of the instrumentation costs the served route: the whole over the whole
   // less that part. In process (bench/parts.ts) a part misses what it costs a loaded server in
   // collections and caches.
-  ...(servedParts ? SERVED_PARTS.map((part): [string, string] => ['pg+instr', `pg+instr-${part}`]) : []),
+  ...(servedParts
+    ? servedDatabases.flatMap(([prefix]) =>
+        SERVED_PARTS.map((part): [string, string] => [`${prefix}+instr`, `${prefix}+instr-${part}`]),
+      )
+    : []),
 ]
 
 /**
@@ -394,7 +419,7 @@ async function measure(target: Target): Promise<Sample> {
     if (check.status !== 200) throw new Error(`${target.name}: ${url} answered ${check.status}`)
     // taskset execs the server, so the spawned pid is the server's.
     const idleRss = await idleRssMiB(proc.pid)
-    await wrk(url, warmup, target.headers)
+    await wrk(url, warmupOf(target), target.headers)
     const before = cpuSeconds(proc.pid)
     const busyBefore = machineBusySeconds()
     const started = performance.now()
@@ -460,7 +485,7 @@ async function alternateOnePair(
     for (const side of sides) {
       const check = await fetch(side.url, { headers: side.target.headers })
       if (check.status !== 200) throw new Error(`${side.target.name}: ${side.url} answered ${check.status}`)
-      await wrk(side.url, warmup, side.target.headers)
+      await wrk(side.url, warmupOf(side.target), side.target.headers)
     }
     for (let i = first; i < first + count; i++) {
       for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -479,7 +504,7 @@ async function alternateOnePair(
 }
 
 console.log(
-  `bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Bun ${Bun.version}, ${rounds} rounds × ${seconds}s (+${warmup}s warm-up), wrk -t1 -c${connections} on CPU ${loadCpu}, server on CPU ${serverCpu}`,
+  `bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Bun ${Bun.version}, ${rounds} rounds × ${seconds}s (+${warmup}s warm-up, ${embeddedWarmup}s on the embedded database), wrk -t1 -c${connections} on CPU ${loadCpu}, server on CPU ${serverCpu}`,
 )
 console.log(
   `load average before: ${loadavg()
