@@ -1,9 +1,8 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { Clock } from '../../src/core/clock.ts'
 import type { Database } from '../../src/db/client.ts'
-import { idempotencyKeys, payments } from '../../src/db/schema.ts'
-import { tenantScope } from '../../src/idempotency/service.ts'
+import { payments } from '../../src/db/schema.ts'
 import { noBusinessMetrics } from '../../src/observability/business-metrics.ts'
 import {
   createProviderRegistry,
@@ -19,6 +18,7 @@ import { createPaymentService, PaymentOutcomeUnknown, toPaymentView } from '../.
 import { buildTestApp } from '../helpers/app.ts'
 import { createOrder, createProduct, createTenant } from '../helpers/commerce.ts'
 import { fileDatabase } from '../helpers/db.ts'
+import { storedKeyRow } from './late-fixture.ts'
 import { clockAhead, LEASE_MS, ledger, quiet } from './providers.ts'
 
 // A database of its own and several apps per test: over bun's 5 s default on a loaded machine.
@@ -96,13 +96,7 @@ async function setup(failure: () => unknown, charged: boolean) {
       .split('\n')
       .filter((line) => line.startsWith(prefix))
       .sort()
-  const keyRow = async (key: string) =>
-    (
-      await database.db
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.scope, tenantScope(tenant.id)), eq(idempotencyKeys.key, key)))
-    )[0]
+  const keyRow = (key: string) => storedKeyRow(database.db, tenant.id, key)
   return {
     ...built,
     tenant,

@@ -7,7 +7,7 @@
  */
 import { expect } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
-import type { DatabaseHandle } from '../../src/db/client.ts'
+import type { Database, DatabaseHandle } from '../../src/db/client.ts'
 import { idempotencyKeys, payments } from '../../src/db/schema.ts'
 import { tenantScope } from '../../src/idempotency/service.ts'
 import { amountMismatchMetrics } from '../../src/payments/metrics.ts'
@@ -29,6 +29,15 @@ import { clockAhead, LEASE_MS } from './providers.ts'
  * anything (a status API lagging behind its webhooks), so reconciliation settles a pending
  * payment as `error`.
  */
+/** The Idempotency-Key row `key` stored under `tenantId`'s scope, or undefined. */
+export async function storedKeyRow(db: Database, tenantId: string, key: string) {
+  const rows = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.scope, tenantScope(tenantId)), eq(idempotencyKeys.key, key)))
+  return rows[0]
+}
+
 export const hooksProvider: PaymentProvider = {
   name: 'hooks',
   async charge(request) {
@@ -135,14 +144,7 @@ export async function latePaymentApp(database: DatabaseHandle, env?: Record<stri
     ...(overrides as object),
   })
   const decline: ChargeResult = { outcome: 'declined', reason: 'card_declined' }
-  /** The tenant's stored Idempotency-Key row of `key`. */
-  const keyRow = async (key: string) =>
-    (
-      await database.db
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.scope, tenantScope(tenant.id)), eq(idempotencyKeys.key, key)))
-    )[0]
+  const keyRow = (key: string) => storedKeyRow(database.db, tenant.id, key)
   /** A payment retried under `key`: status, replay header and body text. */
   const retry = async (source: string, key: string) => {
     const res = await pay(source, key)
