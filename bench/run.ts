@@ -51,9 +51,6 @@ const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
  * a standard deviation of 68.6 to 83.3 µs, and 41.5 after 15 s.
  */
 const embeddedWarmup = Number(process.env.BENCH_EMBEDDED_WARMUP_SECONDS ?? 15)
-/** Seconds of load before `target` is measured. */
-const warmupOf = (target: Target) =>
-  target.env.BENCH_VARIANT === 'db' && !target.env.DATABASE_URL ? embeddedWarmup : warmup
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 /**
  * 24 bursts of 1 s each side, where there were 8 of 3 s: the same time, and each pair of
@@ -66,7 +63,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const alternations = Number(process.env.BENCH_PAIRED_ALTERNATIONS ?? 24)
 /**
  * The database pairs get four times as many: their bursts swing by ±4 µs (PostgreSQL, 1 s
- * bursts) and ±50 µs (the embedded database) around budgets of about 1.4 and 12 µs (3 % of
+ * bursts) and ±30 to ±40 µs (the embedded database, warmed for 15 s) around budgets of about 1.4 and 12 µs (3 % of
  * the route), where the in-memory pairs swing by ±0.5 around +0.5 and +5.
  */
 const dbAlternations = Number(process.env.BENCH_PAIRED_DB_ALTERNATIONS ?? alternations * 4)
@@ -89,6 +86,8 @@ interface Target {
   path: (ready: Ready) => string
   /** Request headers (wrk -H), e.g. the tenant's bearer key. */
   headers?: Record<string, string>
+  /** Seconds of load before the server is measured. */
+  warmupSeconds: number
 }
 
 interface Ready {
@@ -113,12 +112,21 @@ async function postgresAnswers(url: string): Promise<boolean> {
 
 // A throwaway key for the benchmark tenant: the server stores only its hash.
 const apiKey = `ck_bench_${crypto.randomUUID().replaceAll('-', '')}`
+/** An in-memory variant of bench/server.ts: GET /users/:id, no I/O. */
+const userRoute = (variant: string): Target => ({
+  name: variant,
+  route: 'GET /users/:id',
+  env: { BENCH_VARIANT: variant },
+  path: () => '/users/42',
+  warmupSeconds: warmup,
+})
 const productRoute = (name: string, env: Record<string, string>): Target => ({
   name,
   route: 'GET /products/:id',
   env: { BENCH_VARIANT: 'db', BENCH_API_KEY: apiKey, ...env },
   path: (ready) => `/products/${ready.product}`,
   headers: { authorization: `Bearer ${apiKey}` },
+  warmupSeconds: env.DATABASE_URL ? warmup : embeddedWarmup,
 })
 const withPostgres = await postgresAnswers(postgresUrl)
 /** Parts of the instrumentation bench/server.ts can leave out (BENCH_WITHOUT). */
@@ -176,11 +184,11 @@ async function pinPostgres(url: string, cpu: string): Promise<(() => void) | und
   }
 }
 const allTargets: Target[] = [
-  { name: 'bare', route: 'GET /users/:id', env: { BENCH_VARIANT: 'bare' }, path: () => '/users/42' },
-  { name: 'metrics', route: 'GET /users/:id', env: { BENCH_VARIANT: 'metrics' }, path: () => '/users/42' },
-  { name: 'full', route: 'GET /users/:id', env: { BENCH_VARIANT: 'full' }, path: () => '/users/42' },
+  userRoute('bare'),
+  userRoute('metrics'),
+  userRoute('full'),
   // `full`'s memory baseline: bare Elysia in a process holding the same embedded database.
-  { name: 'bare+db', route: 'GET /users/:id', env: { BENCH_VARIANT: 'bare+db' }, path: () => '/users/42' },
+  userRoute('bare+db'),
   productRoute('db', { BENCH_INSTRUMENTED: 'false', DATABASE_URL: '' }),
   productRoute('db+instr', { BENCH_INSTRUMENTED: 'true', DATABASE_URL: '' }),
   ...(withPostgres
@@ -419,7 +427,7 @@ async function measure(target: Target): Promise<Sample> {
     if (check.status !== 200) throw new Error(`${target.name}: ${url} answered ${check.status}`)
     // taskset execs the server, so the spawned pid is the server's.
     const idleRss = await idleRssMiB(proc.pid)
-    await wrk(url, warmupOf(target), target.headers)
+    await wrk(url, target.warmupSeconds, target.headers)
     const before = cpuSeconds(proc.pid)
     const busyBefore = machineBusySeconds()
     const started = performance.now()
@@ -485,7 +493,7 @@ async function alternateOnePair(
     for (const side of sides) {
       const check = await fetch(side.url, { headers: side.target.headers })
       if (check.status !== 200) throw new Error(`${side.target.name}: ${side.url} answered ${check.status}`)
-      await wrk(side.url, warmupOf(side.target), side.target.headers)
+      await wrk(side.url, side.target.warmupSeconds, side.target.headers)
     }
     for (let i = first; i < first + count; i++) {
       for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {

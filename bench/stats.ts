@@ -1,7 +1,7 @@
 /**
- * How sure one run of `bun run bench` is of its verdicts. On this shared machine single 3 s
- * bursts of GET /products/:id swing by ±20 µs in a slow phase of the host, around a budget of
- * about 1.5 µs, so the median of the paired differences can read +8 in one run and −0.2 in the
+ * How sure one run of `bun run bench` is of its verdicts. On this shared machine single
+ * bursts of GET /products/:id on PostgreSQL swing by ±20 µs in a slow phase of the host,
+ * around a budget of about 1.5 µs, so the median of the paired differences can read +8 in one run and −0.2 in the
  * next. Each verdict therefore comes with a distribution-free confidence interval of that
  * median, and a target counts as met (or missed) only when the whole interval is on one side.
  */
